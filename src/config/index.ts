@@ -1,0 +1,80 @@
+// Settings: every one documented in docs/configuration.md with its default.
+// Read once at start; a bad value stops start-up with a message naming the setting.
+import { z } from 'zod';
+import path from 'node:path';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+
+export const settingsSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_PUBLIC_URL: url.optional(),
+  GATEHOUSE_DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  GATEHOUSE_REDIS_PREFIX: z.string().default('gh:'),
+  GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -base64 48`)').optional(),
+  GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
+  GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: string; // no trailing slash
+  dataDir: string; // absolute
+  databaseUrl?: string;
+  redisUrl?: string;
+  redisPrefix: string;
+  secret?: string;
+  bootstrapAdmin?: { email: string; password: string };
+  trustProxy: boolean;
+  secureCookies: boolean;
+  logLevel: Settings['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(settingsSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nFix these settings (see docs/configuration.md) and start again.`);
+  }
+  const s = parsed.data;
+  if (!!s.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL !== !!s.GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD must be set together.');
+  }
+  if (s.DATABASE_URL && !s.GATEHOUSE_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET: required when DATABASE_URL is set, so that every node can decrypt the keys and secrets they share.');
+  }
+  const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
+  const secureCookies = s.GATEHOUSE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https:') : s.GATEHOUSE_SECURE_COOKIES === 'true';
+  return {
+    port: s.PORT,
+    host: s.HOST,
+    publicUrl,
+    dataDir: path.resolve(s.GATEHOUSE_DATA_DIR),
+    databaseUrl: s.DATABASE_URL,
+    redisUrl: s.REDIS_URL,
+    redisPrefix: s.GATEHOUSE_REDIS_PREFIX,
+    secret: s.GATEHOUSE_SECRET,
+    bootstrapAdmin: s.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL
+      ? { email: s.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL.toLowerCase(), password: s.GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD! }
+      : undefined,
+    trustProxy: s.GATEHOUSE_TRUST_PROXY,
+    secureCookies,
+    logLevel: s.LOG_LEVEL,
+  };
+}

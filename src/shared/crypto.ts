@@ -1,0 +1,57 @@
+// Instance secret, encryption at rest, and small constant-time helpers.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Resolve the instance secret: GATEHOUSE_SECRET, or a generated key file (mode 0600) in the data dir. */
+export function resolveSecret(configured: string | undefined, dataDir: string): string {
+  if (configured) return configured;
+  const file = path.join(dataDir, 'secret.key');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const secret = crypto.randomBytes(48).toString('base64url');
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+/** AES-256-GCM sealing of secrets (private keys, client secrets) under a key derived from the instance secret. */
+export class Sealer {
+  readonly #key: Buffer;
+  constructor(secret: string) {
+    this.#key = Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'seal/v1', 32));
+  }
+  seal(plain: string): string {
+    const iv = crypto.randomBytes(12);
+    const c = crypto.createCipheriv('aes-256-gcm', this.#key, iv);
+    const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
+  }
+  open(sealed: string): string {
+    const [v, iv, body, tag] = sealed.split('.');
+    if (v !== 'v1' || !iv || !body || tag === undefined) throw new Error('sealed value has an unknown format');
+    const d = crypto.createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    d.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+  }
+  /** A keyed MAC for values that must be checked but not stored in the clear (CSRF tokens). */
+  mac(value: string): string {
+    return crypto.createHmac('sha256', this.#key).update(value).digest('base64url');
+  }
+  /** Derive a named sub-key (cookie keys and similar). */
+  derive(name: string): string {
+    return Buffer.from(crypto.hkdfSync('sha256', this.#key, 'gatehouse', name, 32)).toString('base64url');
+  }
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && crypto.timingSafeEqual(ab, bb);
+}
+
+export const newId = (prefix = ''): string => prefix + crypto.randomBytes(16).toString('base64url');
+export const randomSecret = (): string => crypto.randomBytes(32).toString('base64url');

@@ -1,0 +1,90 @@
+// Opens the configured store: SQLite in the data dir (default) or PostgreSQL (DATABASE_URL),
+// applies migrations, and for SQLite takes the data dir's exclusive process lock.
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+import { migrations } from './migrations/index.ts';
+import { nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  /** Cheap liveness probe for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// bigint columns hold epoch milliseconds, which fit in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export class DataDirLockedError extends Error {}
+
+/**
+ * One process per SQLite data dir: an exclusive lock on a side file, held for the process
+ * lifetime. The operating system releases it when the process dies, even on kill -9.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = path.join(dataDir, 'gatehouse.lock');
+  const pidFile = path.join(dataDir, 'gatehouse.pid');
+  const lock = new DatabaseSync(lockFile, { timeout: 0 });
+  try {
+    lock.exec('PRAGMA locking_mode = EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); BEGIN EXCLUSIVE; INSERT INTO holder VALUES (0);');
+  } catch {
+    lock.close();
+    let pid = 'another process';
+    try { pid = `process ${fs.readFileSync(pidFile, 'utf8').trim()}`; } catch { /* unknown holder */ }
+    throw new DataDirLockedError(
+      `The data directory ${dataDir} is in use by ${pid}. Only one Gatehouse process may use an embedded (SQLite) data directory. ` +
+      'Stop the other process, or use the running server (the gatehouse CLI talks to it through its admin API), ' +
+      'or set DATABASE_URL to run several nodes on PostgreSQL.',
+    );
+  }
+  fs.writeFileSync(pidFile, String(process.pid));
+  return () => { try { lock.exec('ROLLBACK'); } catch { /* already released */ } lock.close(); };
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrate(db: Kysely<DB>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+export async function openDatabase(opts: { dataDir: string; databaseUrl?: string; lock?: boolean }): Promise<Database> {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
+    pool.on('error', () => { /* idle client errors surface on the next query */ });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    await migrate(db);
+    return {
+      db,
+      dialect: 'postgres',
+      ping: async () => { await pool.query('select 1'); },
+      close: () => db.destroy(),
+    };
+  }
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const unlock = opts.lock === false ? () => {} : lockDataDir(opts.dataDir);
+  try {
+    const raw = openSqlite(path.join(opts.dataDir, 'gatehouse.db'));
+    const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw) });
+    await migrate(db);
+    return {
+      db,
+      dialect: 'sqlite',
+      ping: async () => { raw.prepare('select 1').get(); },
+      close: async () => { await db.destroy(); unlock(); },
+    };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}

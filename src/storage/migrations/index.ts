@@ -1,0 +1,143 @@
+// Versioned, portable migrations. Kysely's migrator takes a lock (an advisory lock on
+// PostgreSQL), so two nodes starting at once apply each migration exactly once.
+// Never edit a migration that has shipped: add a new one.
+import { type Kysely, type Migration, sql } from 'kysely';
+
+const stamps = (t: any) =>
+  t.addColumn('created_at', 'bigint', (c: any) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c: any) => c.notNull())
+    .addColumn('version', 'integer', (c: any) => c.notNull().defaultTo(1));
+
+export const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await stamps(db.schema.createTable('tenants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('session_lifetime_minutes', 'integer', (c) => c.notNull().defaultTo(120))
+        .addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}'))).execute();
+
+      await db.schema.createTable('ous')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('parent_id', 'text', (c) => c.references('ous.id').onDelete('cascade'))
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addUniqueConstraint('ous_tenant_path', ['tenant_id', 'path']).execute();
+
+      await stamps(db.schema.createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('given_name', 'text')
+        .addColumn('family_name', 'text')
+        .addColumn('password_hash', 'text')
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
+        .addColumn('ou_id', 'text', (c) => c.references('ous.id').onDelete('set null'))
+        .addColumn('roles', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addUniqueConstraint('users_tenant_email', ['tenant_id', 'email'])).execute();
+      await db.schema.createIndex('users_tenant_domain').on('users').columns(['tenant_id', 'domain']).execute();
+
+      await stamps(db.schema.createTable('groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addUniqueConstraint('groups_tenant_name', ['tenant_id', 'name'])).execute();
+
+      await db.schema.createTable('group_members')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id']).execute();
+      await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
+
+      await db.schema.createTable('domains')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('domains_tenant_name', ['tenant_id', 'name']).execute();
+
+      await stamps(db.schema.createTable('apps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('redirect_uris', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('backchannel_logout_uri', 'text')
+        .addColumn('home_url', 'text')
+        .addColumn('secret_sealed', 'text')
+        .addColumn('claims', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('token_ttls', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('deploy_all', 'integer', (c) => c.notNull().defaultTo(0))
+        .addUniqueConstraint('apps_tenant_name', ['tenant_id', 'name'])).execute();
+
+      await db.schema.createTable('app_deployments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('target_type', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('app_deployments_target', ['app_id', 'target_type', 'target_id']).execute();
+
+      await db.schema.createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('private_sealed', 'text', (c) => c.notNull())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('cert_pem', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('activated_at', 'bigint')
+        .addColumn('retired_at', 'bigint').execute();
+      await db.schema.createIndex('signing_keys_tenant').on('signing_keys').column('tenant_id').execute();
+
+      await db.schema.createTable('oidc_artifacts')
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('user_code', 'text')
+        .addColumn('uid', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .addPrimaryKeyConstraint('oidc_artifacts_pk', ['model', 'id']).execute();
+      await db.schema.createIndex('oidc_artifacts_grant').on('oidc_artifacts').columns(['grant_id']).execute();
+      await db.schema.createIndex('oidc_artifacts_uid').on('oidc_artifacts').columns(['uid']).execute();
+      await db.schema.createIndex('oidc_artifacts_user_code').on('oidc_artifacts').columns(['user_code']).execute();
+      await db.schema.createIndex('oidc_artifacts_expires').on('oidc_artifacts').columns(['expires_at']).execute();
+
+      await db.schema.createTable('audit_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('subject', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('data', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.createIndex('audit_events_tenant_at').on('audit_events').columns(['tenant_id', 'at']).execute();
+
+      await db.schema.createTable('setup_links')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint').execute();
+      void sql;
+    },
+  },
+};

@@ -1,0 +1,151 @@
+// Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
+// booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
+export interface TenantsTable {
+  id: string;
+  slug: string;
+  name: string;
+  session_lifetime_minutes: number; // 0 = off (no timeout beyond the browser session cap)
+  settings: string; // JSON: branding and tenant options
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  domain: string;
+  given_name: string | null;
+  family_name: string | null;
+  password_hash: string | null;
+  status: 'active' | 'disabled';
+  ou_id: string | null;
+  roles: string; // JSON array of admin roles
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface GroupsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface GroupMembersTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+}
+
+export interface OusTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  parent_id: string | null;
+  path: string; // "/Sales/EMEA"
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AppsTable {
+  id: string;
+  tenant_id: string;
+  client_id: string;
+  name: string;
+  display_name: string;
+  type: 'web' | 'native' | 'spa' | 'service';
+  redirect_uris: string; // JSON
+  post_logout_redirect_uris: string; // JSON
+  backchannel_logout_uri: string | null;
+  home_url: string | null;
+  secret_sealed: string | null;
+  claims: string; // JSON: custom claims
+  token_ttls: string; // JSON
+  deploy_all: number;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface AppDeploymentsTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  target_type: 'user' | 'group' | 'ou' | 'domain';
+  target_id: string;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  tenant_id: string;
+  alg: 'RS256' | 'ES256';
+  status: 'next' | 'active' | 'retired';
+  private_sealed: string;
+  public_jwk: string;
+  cert_pem: string;
+  not_after: number;
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+}
+
+export interface OidcArtifactsTable {
+  model: string;
+  id: string;
+  tenant_id: string;
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: string; // time-ordered: sortable by id
+  tenant_id: string | null;
+  at: number;
+  type: string;
+  level: 'info' | 'warn' | 'error';
+  actor: string | null;
+  subject: string | null;
+  ip: string | null;
+  data: string;
+}
+
+export interface SetupLinksTable {
+  token_hash: string;
+  tenant_id: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  ous: OusTable;
+  domains: DomainsTable;
+  apps: AppsTable;
+  app_deployments: AppDeploymentsTable;
+  signing_keys: SigningKeysTable;
+  oidc_artifacts: OidcArtifactsTable;
+  audit_events: AuditEventsTable;
+  setup_links: SetupLinksTable;
+}
