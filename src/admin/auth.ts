@@ -1,0 +1,70 @@
+// Admin API authorization: access tokens Gatehouse issues to itself (audience = the admin
+// API), signed with the default tenant's active key, carrying the administrator's roles.
+import { SignJWT, jwtVerify, createLocalJWKSet, importJWK } from 'jose';
+import type Koa from 'koa';
+import type { Context } from '../context.ts';
+import type { AdminRole, UserWithSecret } from '../storage/directory.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import { GatehouseError } from '../shared/errors.ts';
+import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
+import { issuerFor } from '../oidc/engine.ts';
+
+export const ADMIN_TOKEN_TTL_SECONDS = 3600;
+export const adminAudience = (app: Context) => `${app.config.publicUrl}/api`;
+
+export interface Admin { userId: string; email: string; tenantId: string; tenantSlug: string; roles: AdminRole[] }
+
+export async function issueAdminToken(app: Context, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+  const { keys } = await app.keys.jwksForEngine(tenant.id);
+  const jwk = keys.find((k) => k.alg === 'ES256') ?? keys[0]!;
+  const key = await importJWK(jwk as Parameters<typeof importJWK>[0], jwk.alg);
+  const token = await new SignJWT({ roles: user.roles, email: user.email, tenant: tenant.slug })
+    .setProtectedHeader({ alg: jwk.alg as string, kid: jwk.kid as string, typ: 'at+jwt' })
+    .setIssuer(issuerFor(app.config.publicUrl, tenant.slug))
+    .setAudience(adminAudience(app))
+    .setSubject(user.id)
+    .setIssuedAt()
+    .setExpirationTime(`${ADMIN_TOKEN_TTL_SECONDS}s`)
+    .sign(key);
+  return { access_token: token, token_type: 'Bearer', expires_in: ADMIN_TOKEN_TTL_SECONDS };
+}
+
+const unauthorized = (msg: string) => new GatehouseError(401, 'unauthorized', msg);
+
+/** Resolve the caller from its bearer token; the user must still exist, be active and hold the roles. */
+export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admin> {
+  const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
+  if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
+  let slug: string;
+  try {
+    const [, payloadPart] = m[1]!.split('.');
+    slug = String(JSON.parse(Buffer.from(payloadPart ?? '', 'base64url').toString()).tenant ?? DEFAULT_TENANT);
+  } catch {
+    throw unauthorized('The access token is malformed. Get a new one from POST /api/v1/auth/token.');
+  }
+  const tenant = await app.tenants.bySlug(slug);
+  if (!tenant) throw unauthorized('The access token names an unknown tenant.');
+  try {
+    const jwks = createLocalJWKSet(await app.keys.publicJwks(tenant.id) as Parameters<typeof createLocalJWKSet>[0]);
+    const { payload } = await jwtVerify(m[1]!, jwks, { issuer: issuerFor(app.config.publicUrl, tenant.slug), audience: adminAudience(app), typ: 'at+jwt' });
+    const user = await app.directory.userById(tenant.id, String(payload.sub));
+    if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
+    return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };
+  } catch (e) {
+    if (e instanceof GatehouseError) throw e;
+    throw unauthorized('The access token is invalid or expired. Get a new one from POST /api/v1/auth/token.');
+  }
+}
+
+/**
+ * Superadmins of the default tenant administer every tenant; other administrators only
+ * their own tenant. Returns the tenant acted on.
+ */
+export async function authorize(app: Context, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
+  const instanceAdmin = admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin');
+  const allowed = instanceAdmin || (admin.tenantSlug === slug && admin.roles.some((r) => r === 'superadmin' || roles.includes(r)));
+  if (!allowed) throw new GatehouseError(403, 'forbidden', `Your role (${admin.roles.join(', ') || 'none'}) does not allow this. It needs: ${['superadmin', ...roles].join(' or ')}.`);
+  const tenant = await app.tenants.bySlug(slug);
+  if (!tenant) throw new GatehouseError(404, 'not_found', `Tenant "${slug}" was not found.`);
+  return tenant;
+}

@@ -1,0 +1,43 @@
+// Shared pieces of admin route files: input parsing, the caller, and audit of changes.
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import type { AdminRole } from '../storage/directory.ts';
+import { invalid } from '../shared/errors.ts';
+import { authenticate, authorize, type Admin } from './auth.ts';
+
+export type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
+
+export function parse<T extends z.ZodType>(schema: T, data: unknown): z.infer<T> {
+  const r = schema.safeParse(data ?? {});
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+    throw invalid(`Invalid input: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}.`, { problems });
+  }
+  return r.data;
+}
+
+/** Authenticate the caller and authorize them for the tenant in the path. */
+export async function guard(app: Context, ctx: Ctx, roles: AdminRole[]) {
+  const admin = await authenticate(app, ctx as unknown as Koa.Context);
+  const tenant = await authorize(app, admin, ctx.params.slug!, roles);
+  return { admin, tenant };
+}
+
+export async function audited(app: Context, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
+  await app.audit.record({ tenantId, type, actor: admin.email, subject, data, ip: ip ?? null });
+}
+
+/** Optimistic concurrency: the version from If-Match or the body's "version". */
+export function expectedVersion(ctx: Ctx, body: { version?: number }): number | undefined {
+  const h = ctx.get('if-match').replace(/"/g, '');
+  if (h && /^\d+$/.test(h)) return Number(h);
+  return body.version;
+}
+
+export const listQuery = z.object({
+  search: z.string().max(200).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+});

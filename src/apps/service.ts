@@ -1,0 +1,117 @@
+// Application profiles: validation, credentials, deployments and the deployment decision.
+import crypto from 'node:crypto';
+import type { AppStore, App, AppInput, DeploymentTarget } from '../storage/apps.ts';
+import type { DirectoryStore, UserWithSecret } from '../storage/directory.ts';
+import { type Sealer, randomSecret } from '../shared/crypto.ts';
+import { invalid } from '../shared/errors.ts';
+import { checkRedirectUris } from './redirect-uris.ts';
+
+export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
+export const CLAIM_ATTRIBUTES = ['email', 'given_name', 'family_name', 'name', 'domain', 'ou', 'groups', 'user_id'] as const;
+
+export const isConfidential = (type: App['type']) => type === 'web' || type === 'service';
+export const newClientId = () => crypto.randomBytes(12).toString('hex');
+
+export class AppService {
+  readonly apps: AppStore;
+  readonly directory: DirectoryStore;
+  readonly sealer: Sealer;
+  constructor(apps: AppStore, directory: DirectoryStore, sealer: Sealer) {
+    this.apps = apps;
+    this.directory = directory;
+    this.sealer = sealer;
+  }
+
+  validate(input: Partial<AppInput> & { type: App['type'] }): void {
+    const uris = [...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])];
+    const problems = checkRedirectUris(input.type, uris);
+    if (input.type === 'service' && input.redirectUris?.length) problems.push('A service app uses client_credentials only and takes no redirect URIs.');
+    if (input.type !== 'service' && input.redirectUris && input.redirectUris.length === 0) problems.push('Add at least one redirect URI: the app\'s sign-in callback.');
+    if (input.backchannelLogoutUri) {
+      try { if (!/^https?:$/.test(new URL(input.backchannelLogoutUri).protocol)) problems.push('The back-channel logout URI must be http(s).'); }
+      catch { problems.push(`"${input.backchannelLogoutUri}" is not a URL.`); }
+    }
+    for (const c of input.claims ?? []) {
+      if ((c.value === undefined) === (c.attribute === undefined)) problems.push(`Custom claim "${c.name}" needs either a static value or a user attribute, not both.`);
+      if (c.attribute && !(CLAIM_ATTRIBUTES as readonly string[]).includes(c.attribute)) problems.push(`Custom claim "${c.name}" maps unknown attribute "${c.attribute}"; use one of ${CLAIM_ATTRIBUTES.join(', ')}.`);
+      if ((DEFAULT_CLAIMS as readonly string[]).includes(c.name) || ['iss', 'aud', 'exp', 'iat', 'nonce', 'acr', 'amr', 'azp', 'auth_time', 'at_hash', 'c_hash', 'sid'].includes(c.name)) {
+        problems.push(`"${c.name}" is a standard claim and cannot be redefined.`);
+      }
+    }
+    if (problems.length) throw invalid(problems.join(' '), { problems });
+  }
+
+  /** Create a profile. Returns the client secret in the clear exactly once. */
+  async create(tenantId: string, input: AppInput, fixed?: { clientId?: string; clientSecret?: string }): Promise<{ app: App; clientSecret: string | null }> {
+    this.validate(input);
+    const clientSecret = isConfidential(input.type) ? (fixed?.clientSecret ?? randomSecret()) : null;
+    if (fixed?.clientSecret && fixed.clientSecret.length < 32) throw invalid('A fixed client secret must be at least 32 characters.');
+    const app = await this.apps.create(tenantId, fixed?.clientId ?? newClientId(), clientSecret ? this.sealer.seal(clientSecret) : null, input);
+    return { app, clientSecret };
+  }
+
+  async regenerateSecret(tenantId: string, clientId: string): Promise<{ app: App; clientSecret: string }> {
+    const app = await this.apps.get(tenantId, clientId);
+    if (!isConfidential(app.type)) throw invalid(`${app.type} apps are public clients and have no secret.`);
+    const clientSecret = randomSecret();
+    return { app: await this.apps.update(tenantId, clientId, undefined, { secretSealed: this.sealer.seal(clientSecret) }), clientSecret };
+  }
+
+  clientSecretOf(app: App): string | undefined {
+    return app.secretSealed ? this.sealer.open(app.secretSealed) : undefined;
+  }
+
+  /** Resolve a deployment target given by name (email, group name, OU path, domain) to its stored id. */
+  async resolveTarget(tenantId: string, type: DeploymentTarget['type'], ref: string): Promise<DeploymentTarget> {
+    switch (type) {
+      case 'user': {
+        const u = await this.directory.userByEmail(tenantId, ref) ?? await this.directory.userById(tenantId, ref);
+        if (!u) throw invalid(`No user ${ref} in this tenant. Create the user first or check the email.`);
+        return { type, id: u.id };
+      }
+      case 'group': {
+        const g = await this.directory.groupByName(tenantId, ref) ?? await this.directory.groupById(tenantId, ref);
+        if (!g) throw invalid(`No group "${ref}" in this tenant. Create the group first or check its name.`);
+        return { type, id: g.id };
+      }
+      case 'ou': {
+        const o = ref.startsWith('/') ? await this.directory.ouByPath(tenantId, ref) : await this.directory.ouById(tenantId, ref);
+        if (!o) throw invalid(`No OU "${ref}" in this tenant. OU paths look like /Sales/EMEA.`);
+        return { type, id: o.id };
+      }
+      case 'domain': {
+        const name = ref.toLowerCase();
+        if (!/^[a-z0-9.-]+\.[a-z]{2,}$/.test(name)) throw invalid(`"${ref}" is not a domain name.`);
+        return { type, id: name };
+      }
+    }
+  }
+
+  async describeTargets(tenantId: string, app: App) {
+    const out: Array<DeploymentTarget & { label: string }> = [];
+    for (const t of await this.apps.targets(app.id)) {
+      let label = t.id;
+      if (t.type === 'user') label = (await this.directory.userById(tenantId, t.id))?.email ?? t.id;
+      if (t.type === 'group') label = (await this.directory.groupById(tenantId, t.id))?.name ?? t.id;
+      if (t.type === 'ou') label = (await this.directory.ouById(tenantId, t.id))?.path ?? t.id;
+      out.push({ ...t, label });
+    }
+    return out;
+  }
+
+  async isDeployed(app: App): Promise<boolean> {
+    return app.deployAll || (await this.apps.targets(app.id)).length > 0;
+  }
+
+  /** Is this app deployed to this user? Decided at every authorization, so undeploying takes effect at once. */
+  async isDeployedTo(app: App, user: UserWithSecret): Promise<boolean> {
+    if (app.deployAll) return true;
+    const groups = await this.directory.groupsOfUser(user.tenantId, user.id);
+    const ouIds: string[] = [];
+    for (let id = user.ouId; id; ) {
+      ouIds.push(id);
+      id = (await this.directory.ouById(user.tenantId, id))?.parentId ?? null;
+    }
+    return this.apps.matchesAnyTarget(app.id, { userId: user.id, groupIds: groups.map((g) => g.id), ouIds, domain: user.domain });
+  }
+}

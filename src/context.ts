@@ -1,0 +1,73 @@
+// Composition root: stores, services and the per-tenant engines, wired explicitly.
+import pino from 'pino';
+import { Redis } from 'ioredis';
+import type { Config } from './config/index.ts';
+import { openDatabase, type Database } from './storage/db.ts';
+import { TenantStore } from './storage/tenants.ts';
+import { DirectoryStore } from './storage/directory.ts';
+import { AppStore } from './storage/apps.ts';
+import { AuditStore } from './storage/audit.ts';
+import { AppService } from './apps/service.ts';
+import { KeyService } from './keys/keys.ts';
+import { EngineCache } from './tenants/engines.ts';
+import { Sealer, resolveSecret } from './shared/crypto.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { MemoryThrottle, type Throttle } from './ops/ratelimit.ts';
+
+export interface Context {
+  config: Config;
+  logger: pino.Logger;
+  sealer: Sealer;
+  database: Database;
+  redis?: Redis;
+  tenants: TenantStore;
+  directory: DirectoryStore;
+  apps: AppStore;
+  appService: AppService;
+  audit: AuditStore;
+  keys: KeyService;
+  engines: EngineCache;
+  metrics: Metrics;
+  throttles: { account: Throttle; ip: Throttle };
+  close(): Promise<void>;
+}
+
+/** Sign-in throttling: 5 failures per account or 50 per IP address within 15 minutes. */
+export const ACCOUNT_THROTTLE = { limit: 5, windowSeconds: 15 * 60 };
+export const IP_THROTTLE = { limit: 50, windowSeconds: 15 * 60 };
+
+export async function createContext(config: Config, logger = pino({ level: config.logLevel })): Promise<Context> {
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const sealer = new Sealer(resolveSecret(config.secret, config.dataDir));
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
+    await redis.connect();
+  }
+  const db = database.db;
+  const directory = new DirectoryStore(db);
+  const apps = new AppStore(db);
+  const ctx: Context = {
+    config,
+    logger,
+    sealer,
+    database,
+    redis,
+    tenants: new TenantStore(db),
+    directory,
+    apps,
+    appService: new AppService(apps, directory, sealer),
+    audit: new AuditStore(db),
+    keys: new KeyService(db, sealer),
+    engines: undefined as unknown as EngineCache,
+    metrics: createMetrics(),
+    throttles: { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
+    async close() {
+      redis?.disconnect();
+      await database.close();
+    },
+  };
+  ctx.engines = new EngineCache(ctx);
+  return ctx;
+}

@@ -1,0 +1,144 @@
+// The HTTP surface: security headers, errors, operations endpoints, the sign-in pages,
+// the admin API and, under /t/<slug>, each tenant's engine (mounted, never body-parsed).
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context } from './context.ts';
+import { GatehouseError } from './shared/errors.ts';
+import { CSP } from './interaction/html.ts';
+import { messagePage } from './interaction/pages.ts';
+import { interactionRouter } from './interaction/routes.ts';
+import { setupRouter } from './tenants/setup-routes.ts';
+import { adminRouter } from './admin/routes.ts';
+import { routeLabel } from './ops/metrics.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
+
+export function createHttpApp(app: Context): Koa {
+  const koa = new Koa({ proxy: app.config.trustProxy });
+
+  // Metrics and access log.
+  koa.use(async (ctx, next) => {
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const route = routeLabel(ctx.path);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      app.metrics.latency.observe({ route, method: ctx.method }, seconds);
+      app.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
+    }
+  });
+
+  // Errors: a GatehouseError answers with its status; anything else is a bug, logged, and
+  // answered without internals. JSON for the API, a page for browsers.
+  koa.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
+      let status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
+      let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
+      let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.';
+      if (status === 400 && /JSON|Unexpected|body/i.test(String(e.message)) && !(e instanceof GatehouseError)) {
+        code = 'invalid_body';
+        message = 'The request body could not be read. Send valid JSON (API) or form data (pages).';
+      }
+      if (status === 413) message = 'The request body is too large.';
+      if (status >= 500) app.logger.error({ err, path: ctx.path }, 'unhandled error');
+      ctx.status = status;
+      if (ctx.path.startsWith('/api/')) {
+        ctx.body = { error: { code, message, ...(e instanceof GatehouseError && e.details ? { details: e.details } : {}) } };
+      } else {
+        ctx.type = 'html';
+        ctx.body = messagePage({ title: status >= 500 ? 'Something went wrong' : 'Request refused', message });
+      }
+      if (status === 503) ctx.set('Retry-After', '5');
+    }
+  });
+
+  // Security headers on everything Gatehouse renders itself.
+  koa.use(async (ctx, next) => {
+    await next();
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    if (app.config.publicUrl.startsWith('https:')) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) {
+      ctx.set('Content-Security-Policy', CSP);
+      ctx.set('X-Frame-Options', 'DENY');
+    }
+    if (ctx.response.is('html')) ctx.set('Cache-Control', 'no-store');
+  });
+
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
+  ops.get('/readyz', async (ctx) => {
+    const checks: Record<string, string> = {};
+    try { await app.database.ping(); checks.database = 'ok'; } catch (e) { checks.database = (e as Error).message; }
+    if (app.redis) {
+      try { await app.redis.ping(); checks.redis = 'ok'; } catch (e) { checks.redis = (e as Error).message; }
+    }
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    ctx.status = ready ? 200 : 503;
+    if (!ready) ctx.set('Retry-After', '5');
+    ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
+  });
+  ops.get('/metrics', async (ctx) => {
+    ctx.type = app.metrics.registry.contentType;
+    ctx.body = await app.metrics.registry.metrics();
+  });
+  ops.get('/assets/gatehouse.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+  ops.get('/', async (ctx) => {
+    ctx.type = 'html';
+    ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${app.config.publicUrl}/t/default` });
+  });
+  koa.use(ops.routes());
+
+  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
+  const interaction = interactionRouter(app);
+  koa.use(async (ctx, next) => (ctx.path.startsWith('/t/') && ctx.path.includes('/interaction/') ? forms(ctx, next) : next()));
+  koa.use(interaction.routes());
+  koa.use(interaction.allowedMethods());
+  const setup = setupRouter(app);
+  koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
+  koa.use(setup.routes());
+  const admin = adminRouter(app);
+  koa.use(async (ctx, next) => (ctx.path.startsWith('/api/') ? json(ctx, next) : next()));
+  koa.use(admin.routes());
+  koa.use(admin.allowedMethods());
+
+  // Each tenant's engine under /t/<slug>. It runs as its own Koa app on the raw request;
+  // req.originalUrl tells it where it is mounted so the URLs it builds carry the prefix.
+  koa.use(async (ctx, next) => {
+    const m = /^\/t\/([a-z0-9-]{1,40})(\/.*)?$/.exec(ctx.path);
+    if (!m) return next();
+    const entry = await app.engines.get(m[1]!);
+    if (!entry) {
+      ctx.status = 404;
+      if (ctx.accepts('html', 'json') === 'json') ctx.body = { error: 'not_found', error_description: `There is no tenant "${m[1]}".` };
+      else { ctx.type = 'html'; ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${m[1]}" on this Gatehouse.`, detail: 'Check the address you were given.' }); }
+      return;
+    }
+    const req = ctx.req as typeof ctx.req & { originalUrl?: string };
+    req.originalUrl = ctx.req.url;
+    req.url = ctx.req.url!.slice(`/t/${m[1]}`.length) || '/';
+    ctx.respond = false;
+    // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
+    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
+    ctx.res.setHeader('Content-Security-Policy', CSP);
+    ctx.res.setHeader('X-Frame-Options', 'DENY');
+    await entry.handler(ctx.req, ctx.res);
+    ctx.status = ctx.res.statusCode; // for metrics
+  });
+
+  return koa;
+}

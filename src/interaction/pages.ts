@@ -1,0 +1,104 @@
+// One typed render function per page of the sign-in experience.
+import { esc, hidden, layout, type Branding } from './html.ts';
+
+interface Common { branding?: Branding; appName?: string; csrf: string; action: string }
+
+const appLine = (appName?: string) => appName ? `<p class="app">to continue to <strong>${esc(appName)}</strong></p>` : '';
+const errorBox = (error?: string) => error ? `<p class="error" role="alert" id="form-error">${esc(error)}</p>` : '';
+
+export function identifierPage(o: Common & { email?: string; error?: string }): string {
+  return layout({
+    title: 'Sign in', branding: o.branding, body: `
+<h1>Sign in</h1>
+${appLine(o.appName)}
+<form method="post" action="${esc(o.action)}" novalidate>
+${hidden('csrf', o.csrf)}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${esc(o.email)}"${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+${errorBox(o.error)}
+<button type="submit">Next</button>
+</form>`,
+  });
+}
+
+export function passwordPage(o: Common & { email: string; error?: string; restartAction: string }): string {
+  return layout({
+    title: 'Enter your password', branding: o.branding, body: `
+<h1>Enter your password</h1>
+${appLine(o.appName)}
+<p class="who">${esc(o.email)}</p>
+<form method="post" action="${esc(o.action)}" novalidate>
+${hidden('csrf', o.csrf)}${hidden('email', o.email)}
+<input type="email" name="username" autocomplete="username" value="${esc(o.email)}" hidden>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required autofocus${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+${errorBox(o.error)}
+<button type="submit">Sign in</button>
+</form>
+<p class="links"><a href="${esc(o.restartAction)}">Use another account</a></p>`,
+  });
+}
+
+export function notDeployedPage(o: Common & { email: string }): string {
+  return layout({
+    title: 'Application not available', branding: o.branding, body: `
+<h1>This application is not available to you</h1>
+<p>${o.appName ? `<strong>${esc(o.appName)}</strong> has` : 'This application has'} not been deployed to <strong>${esc(o.email)}</strong>.</p>
+<p>If you need it, ask your administrator to deploy it to you or to one of your groups.</p>
+<form method="post" action="${esc(o.action)}">
+${hidden('csrf', o.csrf)}
+<button type="submit">Return to the application</button>
+</form>`,
+  });
+}
+
+export function accountDisabledPage(o: Common & { email: string }): string {
+  return layout({
+    title: 'Account disabled', branding: o.branding, body: `
+<h1>Your account is disabled</h1>
+<p class="who">${esc(o.email)}</p>
+<p>You cannot sign in while your account is disabled. Contact your administrator to have it enabled.</p>
+<form method="post" action="${esc(o.action)}">
+${hidden('csrf', o.csrf)}
+<button type="submit" class="secondary">Return to the application</button>
+</form>`,
+  });
+}
+
+export function messagePage(o: { title: string; message: string; detail?: string; branding?: Branding }): string {
+  return layout({
+    title: o.title, branding: o.branding, body: `
+<h1>${esc(o.title)}</h1>
+<p>${esc(o.message)}</p>
+${o.detail ? `<p class="links">${esc(o.detail)}</p>` : ''}`,
+  });
+}
+
+export function logoutPage(o: { form: string; branding?: Branding; appName?: string }): string {
+  // The engine's form carries its own anti-forgery token (xsrf).
+  return layout({
+    title: 'Sign out', branding: o.branding, body: `
+${o.form}
+<h1>Sign out</h1>
+<p>Do you want to sign out of Gatehouse${o.appName ? ` and ${esc(o.appName)}` : ''}? You will be signed out of the applications you opened with it.</p>
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
+<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
+  });
+}
+
+export function setupPage(o: { action: string; csrf: string; email?: string; error?: string }): string {
+  return layout({
+    title: 'Create the first administrator', body: `
+<h1>Create the first administrator</h1>
+<p>This link works once. The account you create here is a superadministrator of Gatehouse.</p>
+<form method="post" action="${esc(o.action)}" novalidate>
+${hidden('csrf', o.csrf)}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required value="${esc(o.email)}">
+<label for="password">Password (at least 12 characters)</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="12">
+${errorBox(o.error)}
+<button type="submit">Create administrator</button>
+</form>`,
+  });
+}

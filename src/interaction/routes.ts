@@ -1,0 +1,133 @@
+// HTTP for the sign-in experience: identifier-first, password, refusals. Rules live in signin.ts.
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import { safeEqual } from '../shared/crypto.ts';
+import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage } from './pages.ts';
+import { passwordSignIn } from './signin.ts';
+
+type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
+
+const emailField = z.email().max(254);
+
+export function interactionRouter(app: Context): Router {
+  const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
+  const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
+
+  async function load(ctx: Ctx) {
+    const slug = ctx.params.slug!;
+    const entry = await app.engines.get(slug);
+    if (!entry) {
+      ctx.status = 404;
+      ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
+      return undefined;
+    }
+    let details;
+    try {
+      details = await entry.provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in request has expired or was already completed.', detail: 'Go back to the application and start signing in again.' });
+      return undefined;
+    }
+    if (details.uid !== ctx.params.uid) {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in page belongs to another sign-in request.', detail: 'Go back to the application and start signing in again.' });
+      return undefined;
+    }
+    const clientId = String(details.params.client_id ?? '');
+    const profile = await app.apps.byTenantClientId(entry.tenant.id, clientId);
+    return { ...entry, details, profile, base: `/t/${slug}/interaction/${details.uid}` };
+  }
+
+  function checkCsrf(ctx: Ctx): boolean {
+    const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
+    if (typeof sent === 'string' && safeEqual(sent, csrfFor(ctx.params.uid!))) return true;
+    ctx.status = 403;
+    ctx.body = messagePage({ title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: 'Go back to the application and start signing in again.' });
+    return false;
+  }
+
+  const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
+
+  async function finish(ctx: Ctx, provider: import('oidc-provider').default, result: Record<string, unknown>) {
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+
+  router.get('/', async (ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    const { details, tenant, profile } = it;
+    const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
+    if (details.prompt.name === 'login') {
+      const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: hint });
+      return;
+    }
+    // consent: loadExistingGrant declined, which means the app is not deployed to this user.
+    const user = details.session?.accountId ? await app.directory.userById(tenant.id, details.session.accountId) : undefined;
+    if (user && profile && (await app.appService.isDeployedTo(profile, user))) {
+      // Deployed after all (the grant was missing for another reason): finish without asking.
+      await finish(ctx, it.provider, {});
+      return;
+    }
+    await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
+    ctx.status = 403;
+    ctx.body = notDeployedPage({ ...common, action: `${it.base}/abort`, email: user?.email ?? 'your account' });
+  });
+
+  router.post('/identify', async (ctx) => {
+    const it = await load(ctx);
+    if (!it || !checkCsrf(ctx)) return;
+    const common = { csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant) };
+    const parsed = emailField.safeParse(String((ctx.request.body as Record<string, unknown>)?.email ?? '').trim());
+    if (!parsed.success) {
+      ctx.status = 400;
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: String((ctx.request.body as Record<string, unknown>)?.email ?? '').slice(0, 254), error: 'Enter your email address, like name@example.com.' });
+      return;
+    }
+    // Same page whether or not the account exists: no user enumeration.
+    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email: parsed.data.toLowerCase(), restartAction: it.base });
+  });
+
+  router.post('/password', async (ctx) => {
+    const it = await load(ctx);
+    if (!it || !checkCsrf(ctx)) return;
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const common = { csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant) };
+    const email = emailField.safeParse(String(body.email ?? '').trim().toLowerCase());
+    if (!email.success) {
+      ctx.status = 400;
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, error: 'Enter your email address, like name@example.com.' });
+      return;
+    }
+    const password = typeof body.password === 'string' ? body.password : '';
+    const pageAgain = (error: string, status: number) => {
+      ctx.status = status;
+      ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, error });
+    };
+    if (!password) return pageAgain('Enter your password.', 400);
+    const result = await passwordSignIn(app, it.tenant, email.data, password, ctx.ip);
+    if (!result.ok) {
+      if (result.reason === 'disabled') {
+        ctx.status = 403;
+        ctx.body = accountDisabledPage({ ...common, action: `${it.base}/abort`, email: email.data });
+        return;
+      }
+      return pageAgain(result.message, result.reason === 'throttled' ? 429 : 401);
+    }
+    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
+  });
+
+  router.post('/abort', async (ctx) => {
+    const it = await load(ctx);
+    if (!it || !checkCsrf(ctx)) return;
+    await finish(ctx, it.provider, { error: 'access_denied', error_description: 'The user is not allowed to use this application.' });
+  });
+
+  return router;
+}

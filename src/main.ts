@@ -1,0 +1,57 @@
+// `gatehouse start`: read config -> build context -> listen; graceful shutdown.
+import { loadConfig, ConfigError } from './config/index.ts';
+import { startServer } from './server.ts';
+import { DataDirLockedError } from './storage/db.ts';
+import { importFile } from './tenants/import.ts';
+
+export async function main(args: { importFile?: string } = {}): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) { console.error(e.message); process.exit(2); }
+    throw e;
+  }
+  let running;
+  try {
+    running = await startServer(config, {
+      beforeListen: args.importFile ? async (app) => {
+        const summary = await importFile(app, args.importFile!);
+        app.logger.info({ import: summary }, `imported ${args.importFile}`);
+      } : undefined,
+    });
+  } catch (e) {
+    if (e instanceof DataDirLockedError || e instanceof ConfigError) { console.error(e.message); process.exit(2); }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') { console.error(`Port ${config.port} is already in use. Stop what uses it or set PORT to another port.`); process.exit(2); }
+    if (err.code === 'ECONNREFUSED') { console.error(`Cannot reach the database or Redis (${err.message}). Check DATABASE_URL / REDIS_URL and that the server is running.`); process.exit(2); }
+    if (err.name === 'ImportError') { console.error(err.message); process.exit(2); }
+    throw e;
+  }
+  const { app, boot } = running;
+  const issuer = `${config.publicUrl}/t/default`;
+  const lines = [
+    '',
+    `Gatehouse is running at ${config.publicUrl} (listening on ${running.url}, store: ${app.database.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'}${app.redis ? ' + Redis' : ''})`,
+    `  Issuer (default tenant):  ${issuer}`,
+    `  Discovery:                ${issuer}/.well-known/openid-configuration`,
+    `  Sign-in:                  users sign in at ${issuer}/auth when an application sends them there`,
+  ];
+  if (boot.setupUrl) lines.push(`  First administrator:      open this one-time link within 24 hours to create it:`, `                            ${boot.setupUrl}`);
+  else if (boot.adminEmail) lines.push(`  Administrator:            ${boot.adminEmail} (from GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL)`);
+  else lines.push('  Administrator:            already set up; sign in to the admin API with your administrator account');
+  lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} gatehouse --help)`, '');
+  process.stdout.write(lines.join('\n') + '\n');
+  app.logger.info({ url: config.publicUrl, issuer }, 'ready');
+
+  const shutdown = (signal: string) => {
+    app.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    running.stop().then(() => process.exit(0), (err) => { app.logger.error({ err }, 'shutdown failed'); process.exit(1); });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (import.meta.main) {
+  await import('./cli/main.ts').then((m) => m.run(['start', ...process.argv.slice(2)]));
+}

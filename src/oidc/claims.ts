@@ -1,0 +1,30 @@
+// Claims for ID tokens and userinfo: standard claims by scope, plus an app's custom claims.
+import type { Context } from '../context.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
+import type { CustomClaim } from '../storage/apps.ts';
+
+export async function accountClaims(app: Context, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
+  const scopes = new Set(scope.split(' '));
+  const name = [user.givenName, user.familyName].filter(Boolean).join(' ') || undefined;
+  const needGroups = scopes.has('groups') || custom.some((c) => c.attribute === 'groups');
+  const groups = needGroups ? (await app.directory.groupsOfUser(user.tenantId, user.id)).map((g) => g.name) : [];
+  const needOu = custom.some((c) => c.attribute === 'ou');
+  const ou = needOu && user.ouId ? (await app.directory.ouById(user.tenantId, user.ouId))?.path : undefined;
+  const attributes: Record<string, unknown> = {
+    email: user.email, given_name: user.givenName ?? undefined, family_name: user.familyName ?? undefined, name,
+    domain: user.domain, ou, groups, user_id: user.id,
+  };
+  const claims: Record<string, unknown> = {
+    sub: user.id,
+    email: user.email,
+    // Local accounts are created by administrators for a known address.
+    email_verified: true,
+    name,
+    given_name: user.givenName ?? undefined,
+    family_name: user.familyName ?? undefined,
+    preferred_username: user.email,
+    ...(scopes.has('groups') && { groups }),
+  };
+  for (const c of custom) claims[c.name] = c.attribute ? attributes[c.attribute] : c.value;
+  return claims;
+}

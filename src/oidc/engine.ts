@@ -1,0 +1,189 @@
+// Engine configuration: one oidc-provider instance per tenant, issuer <public URL>/t/<slug>.
+// Public API of oidc-provider only.
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
+import { adapterFactory } from './adapters/index.ts';
+import { clientAdapter } from './clients.ts';
+import { accountClaims } from './claims.ts';
+import { logoutPage, messagePage } from '../interaction/pages.ts';
+import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
+
+export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
+
+const SCOPES = ['openid', 'offline_access', 'email', 'profile', 'groups'];
+const DEFAULT_TTL = { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 3600 };
+/** "Session logout after: off" still ends a browser session after the longest allowed lifetime. */
+const sessionSeconds = (t: Tenant) => 60 * (t.sessionLifetimeMinutes || MAX_SESSION_MINUTES);
+
+const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fallback: number): number => {
+  const ttls = (ctx?.oidc?.client as unknown as { gatehouse_ttls?: TokenTtls } | undefined)?.gatehouse_ttls;
+  return ttls?.[key] ?? fallback;
+};
+
+export async function buildEngine(app: Context, tenant: Tenant): Promise<Provider> {
+  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
+  const jwks = await app.keys.jwksForEngine(tenant.id);
+  const customClaimNames = new Set<string>();
+  for (const a of await app.apps.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
+
+  const sqlArtifacts = adapterFactory({
+    db: app.database.db,
+    tenantId: tenant.id,
+    redis: app.redis,
+    redisPrefix: app.config.redisPrefix,
+    overrides: { Client: () => clientAdapter(app.appService, tenant.id) },
+  });
+
+  const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
+
+  const configuration: Configuration = {
+    adapter: sqlArtifacts as unknown as Configuration['adapter'],
+    jwks: jwks as Configuration['jwks'],
+    async findAccount(ctx, sub) {
+      const user = await app.directory.userById(tenant.id, sub);
+      if (!user || user.status !== 'active') return undefined;
+      return {
+        accountId: user.id,
+        claims: async (_use, scope) => {
+          const custom = (ctx.oidc?.client as unknown as { gatehouse_claims?: CustomClaim[] } | undefined)?.gatehouse_claims ?? [];
+          return { ...(await accountClaims(app, user, scope, custom)), sub: user.id };
+        },
+      };
+    },
+    claims: {
+      openid: ['sub', ...customClaimNames],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+      groups: ['groups'],
+    },
+    scopes: SCOPES,
+    acrValues: ['urn:gatehouse:loa:pwd'],
+    cookies: {
+      keys: [app.sealer.derive(`cookies/${tenant.id}`)],
+      names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
+      long: { ...cookieOpts },
+      short: { ...cookieOpts },
+    },
+    extraClientMetadata: {
+      properties: ['gatehouse_ttls', 'gatehouse_claims'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.' });
+        },
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
+    },
+    clientBasedCORS(_ctx, origin, client) {
+      // Browser apps (public clients) may call the token and userinfo endpoints from their own origins.
+      return client.clientAuthMethod === 'none' && (client.redirectUris ?? []).some((u) => URL.parse(u)?.origin === origin);
+    },
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    async loadExistingGrant(ctx) {
+      // Decided at every authorization, with or without an SSO session, so undeploying
+      // an app takes effect at the next authorization.
+      const session = ctx.oidc.session!;
+      const client = ctx.oidc.client!;
+      const user = session.accountId ? await app.directory.userById(tenant.id, session.accountId) : undefined;
+      const profile = await app.apps.byTenantClientId(tenant.id, client.clientId);
+      if (!user || !profile || !(await app.appService.isDeployedTo(profile, user))) return undefined; // the consent step explains the refusal
+      const grantId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      // Application profiles are registered by administrators, so their users' consent is implied.
+      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId! });
+      const scopes = [...(ctx.oidc.requestParamScopes ?? [])].filter((s) => SCOPES.includes(s));
+      grant.addOIDCScope(scopes.join(' '));
+      const claims = [...(ctx.oidc.requestParamClaims ?? [])];
+      if (claims.length) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    ttl: {
+      AccessToken: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
+      ClientCredentials: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
+      IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
+      RefreshToken: (ctx) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken),
+      AuthorizationCode: 60,
+      Interaction: 3600,
+      Session: sessionSeconds(tenant),
+      Grant: 365 * 24 * 3600,
+      PushedAuthorizationRequest: 60,
+      DeviceCode: 600,
+      BackchannelAuthenticationRequest: 600,
+    },
+    async renderError(ctx, out, error) {
+      ctx.type = 'html';
+      ctx.body = messagePage(describeEngineError(out, error));
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+      introspectionSigningAlgValues: ['RS256', 'ES256'],
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = app.config.trustProxy;
+  wireEvents(app, tenant, provider);
+  return provider;
+}
+
+/** Say what went wrong in words the person in front of the browser can act on. */
+export function describeEngineError(out: { error: string; error_description?: string }, error: Error): { title: string; message: string; detail?: string } {
+  const d = out.error_description ?? '';
+  if (error instanceof errors.InvalidClient || /client is invalid|client not found/i.test(d)) {
+    return { title: 'Unknown application', message: 'The application that sent you here is not registered with Gatehouse.', detail: 'Tell the application\'s administrator: its client ID is unknown to this sign-in service.' };
+  }
+  if (error instanceof errors.InvalidRedirectUri || /redirect_uri/i.test(d)) {
+    return { title: 'Sign-in address not registered', message: 'The application asked to return you to an address that is not registered for it, so Gatehouse stopped here for your safety.', detail: 'Tell the application\'s administrator to add the exact redirect URI to its application profile.' };
+  }
+  if (out.error === 'invalid_request' && /interaction|session/i.test(d)) {
+    return { title: 'Sign-in expired', message: 'This sign-in request has expired or was already completed.', detail: 'Go back to the application and start signing in again.' };
+  }
+  return { title: 'Sign-in could not continue', message: d || out.error, detail: 'Go back to the application and try again. If this keeps happening, contact your administrator.' };
+}
+
+function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
+  const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
+    app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null })
+      .catch((e) => app.logger.error({ err: e }, 'audit write failed'));
+  const grantNames: Record<string, string> = {};
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');
+    app.metrics.tokensIssued.inc({ grant_type: grantType });
+    grantNames[grantType] = grantType;
+    // Token issues are frequent; they are audited at a summary level: client and grant type, never the token.
+    void audit('token.issued', { clientId: ctx.oidc.client?.clientId, grantType, accountId: ctx.oidc.account?.accountId });
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
+    void audit('token.error', { clientId: ctx.oidc.client?.clientId, error: (err as errors.OIDCProviderError).error ?? err.message }, 'warn', ctx);
+  });
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    void audit('logout', { clientId: ctx.oidc.client?.clientId, accountId: ctx.oidc.session?.accountId }, 'info', ctx);
+  });
+  provider.on('backchannel.error', (ctx: unknown, err: Error, client: { clientId: string }) => {
+    void audit('logout.backchannel_failed', { clientId: client.clientId, error: err.message }, 'warn');
+  });
+  provider.on('server_error', (_ctx: unknown, err: Error) => app.logger.error({ err }, 'engine server error'));
+}

@@ -1,0 +1,33 @@
+// Prometheus metrics served at /metrics.
+import client from 'prom-client';
+
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    requests: new client.Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    latency: new client.Histogram({
+      name: 'gatehouse_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    }),
+    tokensIssued: new client.Counter({ name: 'gatehouse_tokens_issued_total', help: 'Token endpoint successes by grant type', labelNames: ['grant_type'], registers: [registry] }),
+    signIns: new client.Counter({ name: 'gatehouse_sign_ins_total', help: 'Interactive sign-ins by result', labelNames: ['result'], registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Collapse ids out of paths so label cardinality stays bounded. */
+export function routeLabel(path: string): string {
+  const m = /^\/t\/[^/]+(\/.*)?$/.exec(path);
+  if (m) {
+    const rest = m[1] ?? '/';
+    if (rest.startsWith('/interaction/')) return '/t/:tenant/interaction/:uid' + (rest.split('/').length > 3 ? '/' + rest.split('/')[3] : '');
+    const known = ['/auth', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/reg'];
+    const hit = known.find((k) => rest === k || rest.startsWith(k + '/'));
+    return '/t/:tenant' + (hit ?? (rest.startsWith('/auth/') ? '/auth/:uid' : '/other'));
+  }
+  if (path.startsWith('/api/')) return path.replace(/\/t\/[^/]+/, '/t/:tenant').replace(/\/(usr|grp|ou|app|dep)_[\w-]+/g, '/:id').split('/').slice(0, 6).join('/');
+  return ['/healthz', '/readyz', '/metrics', '/', '/setup'].includes(path) ? path : path.startsWith('/assets/') ? '/assets' : '/other';
+}

@@ -1,0 +1,56 @@
+// Start and stop a Gatehouse server: context, bootstrap, background jobs, HTTP listener.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/index.ts';
+import { createContext, type Context } from './context.ts';
+import { createHttpApp } from './http.ts';
+import { bootstrap, type BootstrapResult } from './tenants/bootstrap.ts';
+import { startJobs } from './ops/jobs.ts';
+
+export interface RunningServer {
+  app: Context;
+  server: http.Server;
+  url: string;
+  boot: BootstrapResult;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, opts: { beforeListen?: (app: Context) => Promise<void> } = {}): Promise<RunningServer> {
+  const app = await createContext(config);
+  let jobs: { stop(): void } | undefined;
+  try {
+    const boot = await bootstrap(app);
+    await opts.beforeListen?.(app);
+    const koa = createHttpApp(app);
+    const server = http.createServer(koa.callback());
+    server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    jobs = startJobs(app);
+    const port = (server.address() as AddressInfo).port;
+    let stopping: Promise<void> | undefined;
+    return {
+      app, server, boot,
+      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      stop() {
+        // Graceful: stop accepting, let in-flight requests finish, then close the stores.
+        stopping ??= (async () => {
+          jobs?.stop();
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 10_000).unref();
+          });
+          await app.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    jobs?.stop();
+    await app.close();
+    throw e;
+  }
+}

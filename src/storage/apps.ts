@@ -1,0 +1,190 @@
+// Application profiles and their deployments (who may use an app).
+import type { Kysely, Selectable } from 'kysely';
+import type { AppsTable, DB } from './schema.ts';
+import { newId } from '../shared/crypto.ts';
+import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import type { AppType } from '../apps/redirect-uris.ts';
+
+export interface CustomClaim {
+  name: string;
+  /** A static value, or the name of a user attribute (email, given_name, family_name, domain, ou, groups). */
+  value?: string;
+  attribute?: string;
+}
+
+export interface TokenTtls { accessToken?: number; idToken?: number; refreshToken?: number }
+
+export interface App {
+  id: string;
+  tenantId: string;
+  clientId: string;
+  name: string;
+  displayName: string;
+  type: AppType;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  homeUrl: string | null;
+  secretSealed: string | null;
+  claims: CustomClaim[];
+  tokenTtls: TokenTtls;
+  deployAll: boolean;
+  createdAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+export type DeploymentTargetType = 'user' | 'group' | 'ou' | 'domain';
+export interface DeploymentTarget { type: DeploymentTargetType; id: string }
+
+const toApp = (r: Selectable<AppsTable>): App => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  clientId: r.client_id,
+  name: r.name,
+  displayName: r.display_name,
+  type: r.type,
+  redirectUris: JSON.parse(r.redirect_uris),
+  postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
+  backchannelLogoutUri: r.backchannel_logout_uri,
+  homeUrl: r.home_url,
+  secretSealed: r.secret_sealed,
+  claims: JSON.parse(r.claims),
+  tokenTtls: JSON.parse(r.token_ttls),
+  deployAll: r.deploy_all === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  version: r.version,
+});
+
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'>;
+
+export class AppStore {
+  readonly db: Kysely<DB>;
+  constructor(db: Kysely<DB>) { this.db = db; }
+
+  async create(tenantId: string, clientId: string, secretSealed: string | null, input: AppInput): Promise<App> {
+    const now = Date.now();
+    const row = {
+      id: newId('app_'),
+      tenant_id: tenantId,
+      client_id: clientId,
+      name: input.name,
+      display_name: input.displayName,
+      type: input.type,
+      redirect_uris: JSON.stringify(input.redirectUris),
+      post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris),
+      backchannel_logout_uri: input.backchannelLogoutUri,
+      home_url: input.homeUrl,
+      secret_sealed: secretSealed,
+      claims: JSON.stringify(input.claims),
+      token_ttls: JSON.stringify(input.tokenTtls),
+      deploy_all: 0,
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    };
+    try {
+      await this.db.insertInto('apps').values(row).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        const clash = await this.byClientId(clientId);
+        throw conflict(clash ? `The client ID ${clientId} is already in use. Choose another or let Gatehouse generate one.`
+          : `An application profile named "${input.name}" already exists in this tenant. Profile names must be unique.`);
+      }
+      throw e;
+    }
+    return toApp(row);
+  }
+
+  async byClientId(clientId: string): Promise<App | undefined> {
+    const r = await this.db.selectFrom('apps').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return r && toApp(r);
+  }
+
+  async byTenantClientId(tenantId: string, clientId: string): Promise<App | undefined> {
+    const r = await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    return r && toApp(r);
+  }
+
+  async byName(tenantId: string, name: string): Promise<App | undefined> {
+    const r = await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name).executeTakeFirst();
+    return r && toApp(r);
+  }
+
+  async get(tenantId: string, clientId: string): Promise<App> {
+    const a = await this.byTenantClientId(tenantId, clientId);
+    if (!a) throw notFound(`Application ${clientId}`);
+    return a;
+  }
+
+  async list(tenantId: string): Promise<App[]> {
+    return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute()).map(toApp);
+  }
+
+  async update(tenantId: string, clientId: string, version: number | undefined, patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean }): Promise<App> {
+    let q = this.db.updateTable('apps').set((eb) => ({
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.displayName !== undefined && { display_name: patch.displayName }),
+      ...(patch.type !== undefined && { type: patch.type }),
+      ...(patch.redirectUris !== undefined && { redirect_uris: JSON.stringify(patch.redirectUris) }),
+      ...(patch.postLogoutRedirectUris !== undefined && { post_logout_redirect_uris: JSON.stringify(patch.postLogoutRedirectUris) }),
+      ...(patch.backchannelLogoutUri !== undefined && { backchannel_logout_uri: patch.backchannelLogoutUri }),
+      ...(patch.homeUrl !== undefined && { home_url: patch.homeUrl }),
+      ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
+      ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
+      ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),
+      ...(patch.deployAll !== undefined && { deploy_all: patch.deployAll ? 1 : 0 }),
+      updated_at: Date.now(),
+      version: eb('version', '+', 1),
+    })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);
+    if (version !== undefined) q = q.where('version', '=', version);
+    try {
+      const res = await q.executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) {
+        if (await this.byTenantClientId(tenantId, clientId)) throw staleVersion('The application profile');
+        throw notFound(`Application ${clientId}`);
+      }
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`An application profile named "${patch.name}" already exists in this tenant.`);
+      throw e;
+    }
+    return this.get(tenantId, clientId);
+  }
+
+  async delete(tenantId: string, clientId: string): Promise<void> {
+    const res = await this.db.deleteFrom('apps').where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`Application ${clientId}`);
+  }
+
+  // ---- deployments
+  async targets(appId: string): Promise<DeploymentTarget[]> {
+    const rows = await this.db.selectFrom('app_deployments').select(['target_type', 'target_id']).where('app_id', '=', appId).orderBy('created_at').execute();
+    return rows.map((r) => ({ type: r.target_type, id: r.target_id }));
+  }
+
+  async addTarget(tenantId: string, appId: string, t: DeploymentTarget): Promise<void> {
+    await this.db.insertInto('app_deployments')
+      .values({ id: newId('dep_'), tenant_id: tenantId, app_id: appId, target_type: t.type, target_id: t.id, created_at: Date.now() })
+      .onConflict((oc) => oc.columns(['app_id', 'target_type', 'target_id']).doNothing()).execute();
+  }
+
+  async removeTarget(appId: string, t: DeploymentTarget): Promise<void> {
+    await this.db.deleteFrom('app_deployments').where('app_id', '=', appId).where('target_type', '=', t.type).where('target_id', '=', t.id).execute();
+  }
+
+  async clearTargets(appId: string): Promise<void> {
+    await this.db.deleteFrom('app_deployments').where('app_id', '=', appId).execute();
+  }
+
+  /** Does any deployment target of this app match the given user facts? */
+  async matchesAnyTarget(appId: string, facts: { userId: string; groupIds: string[]; ouIds: string[]; domain: string }): Promise<boolean> {
+    const r = await this.db.selectFrom('app_deployments').select('id').where('app_id', '=', appId).where((eb) => eb.or([
+      eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', facts.userId)]),
+      eb.and([eb('target_type', '=', 'domain'), eb('target_id', '=', facts.domain)]),
+      ...(facts.groupIds.length ? [eb.and([eb('target_type', '=', 'group'), eb('target_id', 'in', facts.groupIds)])] : []),
+      ...(facts.ouIds.length ? [eb.and([eb('target_type', '=', 'ou'), eb('target_id', 'in', facts.ouIds)])] : []),
+    ])).limit(1).executeTakeFirst();
+    return !!r;
+  }
+}

@@ -1,0 +1,122 @@
+// `gatehouse start --import FILE`: declare tenants, users, groups, OUs, apps and deployments
+// in JSON or YAML. Applying the same file twice changes nothing: every entry is created when
+// missing and brought to the declared state when present.
+import fs from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import { hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from '../directory/passwords.ts';
+import { SLUG_RE } from '../storage/tenants.ts';
+import { DEFAULT_TENANT } from './bootstrap.ts';
+
+const target = z.union([
+  z.literal('all'),
+  z.object({ user: z.string() }), z.object({ group: z.string() }), z.object({ ou: z.string() }), z.object({ domain: z.string() }),
+]);
+const appSchema = z.object({
+  name: z.string().min(1).max(100),
+  displayName: z.string().min(1).max(100),
+  type: z.enum(['web', 'native', 'spa', 'service']),
+  clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/),
+  clientSecret: z.string().min(32).optional(),
+  redirectUris: z.array(z.string()).default([]),
+  postLogoutRedirectUris: z.array(z.string()).default([]),
+  backchannelLogoutUri: z.string().nullable().default(null),
+  homeUrl: z.string().nullable().default(null),
+  claims: z.array(z.object({ name: z.string(), value: z.string().optional(), attribute: z.string().optional() })).default([]),
+  tokenTtls: z.object({ accessToken: z.number().int().optional(), idToken: z.number().int().optional(), refreshToken: z.number().int().optional() }).default({}),
+  deploy: z.array(target).default([]),
+}).strict();
+const tenantSchema = z.object({
+  slug: z.string().regex(SLUG_RE),
+  name: z.string().optional(),
+  sessionLifetimeMinutes: z.number().int().optional(),
+  ous: z.array(z.string()).default([]),
+  groups: z.array(z.string()).default([]),
+  users: z.array(z.object({
+    email: z.email(),
+    password: z.string().min(MIN_PASSWORD_LENGTH).optional(),
+    givenName: z.string().optional(),
+    familyName: z.string().optional(),
+    status: z.enum(['active', 'disabled']).default('active'),
+    ou: z.string().optional(),
+    groups: z.array(z.string()).default([]),
+    roles: z.array(z.enum(['superadmin', 'admin', 'helpdesk', 'auditor'])).default([]),
+  }).strict()).default([]),
+  apps: z.array(appSchema).default([]),
+}).strict();
+export const importSchema = z.object({ tenants: z.array(tenantSchema).min(1) }).strict();
+
+export class ImportError extends Error { override name = 'ImportError'; }
+
+export async function importFile(app: Context, file: string) {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ImportError(`Cannot read import file ${file}: ${(e as Error).message}`); }
+  let data: unknown;
+  try { data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text); } catch (e) { throw new ImportError(`Import file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  const parsed = importSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new ImportError(`Import file ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  return applyImport(app, parsed.data);
+}
+
+export async function applyImport(app: Context, doc: z.infer<typeof importSchema>) {
+  const changes: string[] = [];
+  for (const t of doc.tenants) {
+    let tenant = await app.tenants.bySlug(t.slug);
+    if (!tenant) { tenant = await app.tenants.create({ slug: t.slug, name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes }); changes.push(`tenant ${t.slug} created`); }
+    else if ((t.name && t.name !== tenant.name) || (t.sessionLifetimeMinutes !== undefined && t.sessionLifetimeMinutes !== tenant.sessionLifetimeMinutes)) {
+      tenant = await app.tenants.update(tenant.id, undefined, { name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes });
+      changes.push(`tenant ${t.slug} updated`);
+    }
+    await app.keys.ensureKeys(tenant.id);
+    const tid = tenant.id;
+    for (const path of t.ous) await app.directory.ensureOu(tid, path);
+    const groupId = async (name: string) => (await app.directory.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await app.directory.createGroup(tid, name))).id;
+    for (const g of t.groups) await groupId(g);
+    for (const u of t.users) {
+      const ouId = u.ou ? (await app.directory.ensureOu(tid, u.ou)).id : null;
+      let user = await app.directory.userByEmail(tid, u.email);
+      if (!user) {
+        await app.directory.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
+        user = (await app.directory.userByEmail(tid, u.email))!;
+        changes.push(`user ${u.email} created`);
+      } else {
+        const samePassword = !u.password || (await verifyPassword(user.passwordHash, u.password));
+        const same = samePassword && user.givenName === (u.givenName ?? null) && user.familyName === (u.familyName ?? null) && user.status === u.status && user.ouId === ouId && JSON.stringify(user.roles) === JSON.stringify(u.roles);
+        if (!same) {
+          await app.directory.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
+          changes.push(`user ${u.email} updated`);
+        }
+      }
+      for (const g of u.groups) await app.directory.addMember(tid, await groupId(g), user.id);
+    }
+    for (const a of t.apps) {
+      const { deploy, clientId, clientSecret, ...input } = a;
+      let existing = await app.apps.byTenantClientId(tid, clientId);
+      if (!existing) {
+        existing = (await app.appService.create(tid, input, { clientId, clientSecret })).app;
+        changes.push(`app ${a.name} created`);
+      } else {
+        app.appService.validate(input);
+        const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, claims: existing.claims, tokenTtls: existing.tokenTtls };
+        const secretSame = !clientSecret || app.appService.clientSecretOf(existing) === clientSecret;
+        if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {
+          existing = await app.apps.update(tid, clientId, undefined, { ...input, ...(secretSame ? {} : { secretSealed: app.sealer.seal(clientSecret!) }) });
+          changes.push(`app ${a.name} updated`);
+        }
+      }
+      const wantAll = deploy.includes('all');
+      if (wantAll !== existing.deployAll) { await app.apps.update(tid, clientId, undefined, { deployAll: wantAll }); changes.push(`app ${a.name} deployment changed`); }
+      for (const d of deploy) {
+        if (d === 'all') continue;
+        const [type, ref] = Object.entries(d)[0] as ['user' | 'group' | 'ou' | 'domain', string];
+        await app.apps.addTarget(tid, existing.id, await app.appService.resolveTarget(tid, type, ref));
+      }
+    }
+    if (t.slug !== DEFAULT_TENANT || changes.length) app.engines.invalidate(t.slug);
+  }
+  if (changes.length) await app.audit.record({ tenantId: null, type: 'import.applied', actor: 'import', data: { changes } });
+  return { changes };
+}
