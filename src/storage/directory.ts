@@ -1,5 +1,5 @@
 // Local directory: users (email is the username), groups, an OU tree and domains.
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
@@ -119,11 +119,8 @@ export class DirectoryStore {
     let q = this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search) {
       const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, (m) => '\\' + m)}%`;
-      q = q.where((eb) => eb.or([
-        eb(eb.fn('lower', ['email']), 'like', s),
-        eb(eb.fn('lower', ['given_name']), 'like', s),
-        eb(eb.fn('lower', ['family_name']), 'like', s),
-      ]));
+      // Explicit ESCAPE: SQLite has no default escape character for LIKE.
+      q = q.where(sql<boolean>`(lower(email) like ${s} escape '\\' or lower(given_name) like ${s} escape '\\' or lower(family_name) like ${s} escape '\\')`);
     }
     if (opts.cursor) q = q.where('email', '>', Buffer.from(opts.cursor, 'base64url').toString('utf8'));
     const rows = await q.orderBy('email').limit(limit + 1).execute();

@@ -20,6 +20,60 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Where a test server keeps its data: a temp SQLite dir, or a fresh PostgreSQL database (+ Redis prefix). */
+export interface Backend { name: string; skip: string | false; env(): Promise<Record<string, string>>; cleanup(): Promise<void> }
+
+export function sqliteBackend(): Backend {
+  return { name: 'sqlite', skip: false, env: async () => ({}), cleanup: async () => {} };
+}
+
+/** A fresh database per test file on DATABASE_URL (dropped afterwards), and a unique Redis key prefix. */
+export async function postgresBackend(opts: { redis?: boolean } = {}): Promise<Backend> {
+  const url = process.env.DATABASE_URL;
+  const redisUrl = process.env.REDIS_URL;
+  if (!url) return { name: 'postgres', skip: 'DATABASE_URL not set: PostgreSQL suite skipped', env: async () => ({}), cleanup: async () => {} };
+  if (opts.redis && !redisUrl) return { name: 'postgres+redis', skip: 'REDIS_URL not set: PostgreSQL + Redis suite skipped', env: async () => ({}), cleanup: async () => {} };
+  const pg = (await import('pg')).default;
+  const name = `gh_test_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  const prefix = `ghtest:${name}:`;
+  let created = false;
+  return {
+    name: opts.redis ? 'postgres+redis' : 'postgres',
+    skip: false,
+    async env() {
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      created = true;
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      return {
+        DATABASE_URL: u.href, GATEHOUSE_SECRET: 'test-secret-'.padEnd(48, 'x'),
+        ...(opts.redis && redisUrl ? { REDIS_URL: redisUrl, GATEHOUSE_REDIS_PREFIX: prefix } : {}),
+      };
+    },
+    async cleanup() {
+      if (!created) return;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      if (opts.redis && redisUrl) {
+        const { Redis } = await import('ioredis');
+        const r = new Redis(redisUrl);
+        let cursor = '0';
+        do {
+          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+          if (keys.length) await r.del(...keys);
+          cursor = next;
+        } while (cursor !== '0');
+        r.disconnect();
+      }
+    },
+  };
+}
+
 export interface TestServer extends RunningServer {
   base: string;
   dataDir: string;
@@ -28,7 +82,9 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend } = {}): Promise<TestServer> {
+  const backend = opts.backend ?? sqliteBackend();
+  env = { ...(await backend.env()), ...env };
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
@@ -58,6 +114,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     ...running, base, dataDir, api, adminToken,
     async close() {
       await running.stop();
+      await backend.cleanup();
       if (!opts.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

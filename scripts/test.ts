@@ -1,0 +1,19 @@
+// `npm test`: type-check, then every test file under node's test runner. The PostgreSQL and
+// Redis suites run when DATABASE_URL / REDIS_URL are set and skip with a printed reason otherwise.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const only = process.argv.slice(2);
+const files = only.length ? only : fs.readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
+
+if (!only.length) {
+  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
+  if (tsc.status !== 0) { console.error('Type check failed.'); process.exit(tsc.status ?? 1); }
+}
+for (const [name, v] of [['DATABASE_URL', 'PostgreSQL'], ['REDIS_URL', 'Redis']] as const) {
+  if (!process.env[name]) console.log(`# ${name} is not set: the ${v} suites will be skipped.`);
+}
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', cwd: root });
+process.exit(res.status ?? 1);
