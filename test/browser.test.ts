@@ -52,7 +52,7 @@ test('identifier-first sign-in, SSO into a second app, and sign-out', { skip }, 
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${alice.email}`);
 
   // Cookies are HttpOnly and SameSite.
-  const cookies = await context.cookies(gh.base);
+  const cookies = await context.cookies(`${gh.base}/t/default/auth`);
   assert.ok(cookies.length > 0);
   for (const c of cookies) { assert.ok(c.httpOnly, `${c.name} HttpOnly`); assert.equal(c.sameSite, 'Lax'); }
 

@@ -7,6 +7,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage } from './pages.ts';
 import { passwordSignIn } from './signin.ts';
+import { impliedGrant } from '../oidc/grants.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -53,7 +54,7 @@ export function interactionRouter(app: Context): Router {
   const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
 
   async function finish(ctx: Ctx, provider: import('oidc-provider').default, result: Record<string, unknown>) {
-    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     ctx.status = 303;
     ctx.redirect(to);
   }
@@ -71,8 +72,13 @@ export function interactionRouter(app: Context): Router {
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
     const user = details.session?.accountId ? await app.directory.userById(tenant.id, details.session.accountId) : undefined;
     if (user && profile && (await app.appService.isDeployedTo(profile, user))) {
-      // Deployed after all (the grant was missing for another reason): finish without asking.
-      await finish(ctx, it.provider, {});
+      // Deployed: the engine still wants a consent result (native apps always do), and consent
+      // to administrator-registered apps is implied.
+      const grant = await impliedGrant(it.provider, {
+        grantId: details.grantId, clientId: profile.clientId, accountId: user.id, scope: String(details.params.scope ?? 'openid'),
+        claims: [...((details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [])],
+      });
+      await finish(ctx, it.provider, { consent: { grantId: grant.jti } });
       return;
     }
     await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });

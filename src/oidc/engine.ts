@@ -6,13 +6,13 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
 import { clientAdapter } from './clients.ts';
+import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
-const SCOPES = ['openid', 'offline_access', 'email', 'profile', 'groups'];
 const DEFAULT_TTL = { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 3600 };
 /** "Session logout after: off" still ends a browser session after the longest allowed lifetime. */
 const sessionSeconds = (t: Tenant) => 60 * (t.sessionLifetimeMinutes || MAX_SESSION_MINUTES);
@@ -53,7 +53,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       };
     },
     claims: {
-      openid: ['sub', ...customClaimNames],
+      openid: ['sub', 'acr', 'amr', 'auth_time', ...customClaimNames],
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       groups: ['groups'],
@@ -72,8 +72,9 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client may introspect or revoke only tokens issued to itself.
+      introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
@@ -97,6 +98,15 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       // Browser apps (public clients) may call the token and userinfo endpoints from their own origins.
       return client.clientAuthMethod === 'none' && (client.redirectUris ?? []).some((u) => URL.parse(u)?.origin === origin);
     },
+    // ID tokens carry the claims of the granted scopes, as most applications expect.
+    conformIdTokenClaims: false,
+    // The engine's only outgoing calls go to back-channel logout URIs that superadministrators
+    // registered in application profiles (there is no dynamic registration), and enterprise
+    // apps often live on private networks, so its special-use-address filter is not applied.
+    fetch: (url, options) => {
+      delete (options as { dispatcher?: unknown }).dispatcher;
+      return globalThis.fetch(url, options);
+    },
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -108,16 +118,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       const user = session.accountId ? await app.directory.userById(tenant.id, session.accountId) : undefined;
       const profile = await app.apps.byTenantClientId(tenant.id, client.clientId);
       if (!user || !profile || !(await app.appService.isDeployedTo(profile, user))) return undefined; // the consent step explains the refusal
-      const grantId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
-      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-      // Application profiles are registered by administrators, so their users' consent is implied.
-      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId! });
-      const scopes = [...(ctx.oidc.requestParamScopes ?? [])].filter((s) => SCOPES.includes(s));
-      grant.addOIDCScope(scopes.join(' '));
-      const claims = [...(ctx.oidc.requestParamClaims ?? [])];
-      if (claims.length) grant.addOIDCClaims(claims);
-      await grant.save();
-      return grant;
+      return impliedGrant(ctx.oidc.provider, {
+        grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
+        clientId: client.clientId, accountId: user.id,
+        scope: [...(ctx.oidc.requestParamScopes ?? [])].join(' '), claims: [...(ctx.oidc.requestParamClaims ?? [])],
+      });
     },
     ttl: {
       AccessToken: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),

@@ -38,6 +38,7 @@ export class Agent {
       const loc = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && loc) {
         const next = new URL(loc, res.url || url).href;
+        if (process.env.DEBUG_AGENT) console.log("redirect", res.status, next);
         if (next.startsWith(stopPrefix)) return next;
         url = next;
         res = await this.request(next);
