@@ -24,10 +24,11 @@ export function createHttpApp(app: Context): Koa {
   // Metrics and access log.
   koa.use(async (ctx, next) => {
     const start = process.hrtime.bigint();
+    const path = ctx.path; // read first: mounting an engine rewrites the request URL
     try {
       await next();
     } finally {
-      const route = routeLabel(ctx.path);
+      const route = routeLabel(path);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       app.metrics.latency.observe({ route, method: ctx.method }, seconds);
       app.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });

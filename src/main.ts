@@ -53,5 +53,7 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
 }
 
 if (import.meta.main) {
-  await import('./cli/main.ts').then((m) => m.run(['start', ...process.argv.slice(2)]));
+  // `node src/main.ts [--import FILE]` (what `npm start` runs); `gatehouse start` calls main() too.
+  const { values } = (await import('node:util')).parseArgs({ options: { import: { type: 'string' } }, allowPositionals: false });
+  await main({ importFile: values.import });
 }

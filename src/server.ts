@@ -39,9 +39,11 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
         stopping ??= (async () => {
           jobs?.stop();
           await new Promise<void>((resolve) => {
-            server.close(() => resolve());
+            // Keep-alive connections go idle as their last response is sent; close them as they do.
+            const idle = setInterval(() => server.closeIdleConnections(), 50);
+            const force = setTimeout(() => server.closeAllConnections(), 10_000);
+            server.close(() => { clearInterval(idle); clearTimeout(force); resolve(); });
             server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), 10_000).unref();
           });
           await app.close();
         })();

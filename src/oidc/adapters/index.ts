@@ -1,16 +1,72 @@
 // Routes each engine model to its store: short-lived artifacts to Redis when configured,
-// everything durable (grants, refresh tokens) to SQL, clients to application profiles.
+// everything durable (grants, refresh tokens, anything not listed) to SQL so nothing
+// acknowledged is lost, and clients to application profiles (through overrides).
 import type { Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
+import type { Adapter } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
-import { SqlAdapter } from './sql.ts';
+import { NOT_STORED_MODELS, refusingAdapter, sqlAdapterFactory, type AdapterOverrides, type Clock, type ModelAdapterFactory } from './sql.ts';
+import { redisAdapterFactory } from './redis.ts';
 
-export const SHORT_LIVED_MODELS = new Set(['Session', 'Interaction', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest', 'ReplayDetection', 'AccessToken', 'ClientCredentials']);
+export { purgeExpired, sqlAdapterFactory, type AdapterOverrides, type ModelAdapterFactory } from './sql.ts';
+export { redisAdapterFactory } from './redis.ts';
 
-export function adapterFactory(opts: { db: Kysely<DB>; tenantId: string; redis?: Redis; redisPrefix?: string; overrides?: Record<string, () => unknown> }) {
-  return (model: string) => {
-    const override = opts.overrides?.[model];
-    if (override) return override();
-    return new SqlAdapter(opts.db, opts.tenantId, model);
+/** Models that live minutes to hours: kept in Redis when one is configured. */
+export const SHORT_LIVED_MODELS: ReadonlySet<string> = new Set([
+  'Session',
+  'Interaction',
+  'AuthorizationCode',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
+  'ReplayDetection',
+  'AccessToken',
+  'ClientCredentials',
+]);
+
+export const DEFAULT_REDIS_PREFIX = 'gh:';
+
+export interface AdapterFactoryOptions {
+  db: Kysely<DB>;
+  tenantId: string;
+  redis?: Redis;
+  redisPrefix?: string;
+  overrides?: AdapterOverrides;
+  /** Clock for the SQL store (Redis expires keys by its own clock). */
+  now?: Clock;
+}
+
+/**
+ * The engine's `adapter` option for one tenant. With a Redis client, SHORT_LIVED_MODELS go
+ * to Redis and the rest to SQL; without one, everything goes to SQL.
+ *
+ * A grant's artifacts may then sit in both stores (access tokens and codes in Redis, refresh
+ * tokens in SQL), and the engine revokes a grant by calling revokeByGrantId on some models
+ * only (which ones depends on the client's grant types). So revokeByGrantId on any model
+ * revokes the grant's artifacts in both stores.
+ */
+export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory {
+  const { tenantId, overrides } = opts;
+  const sql = sqlAdapterFactory(opts.db, tenantId, undefined, opts.now);
+  const redis = opts.redis ? redisAdapterFactory(opts.redis, opts.redisPrefix ?? DEFAULT_REDIS_PREFIX, tenantId) : undefined;
+  return (model: string): Adapter => {
+    const override = overrides && Object.hasOwn(overrides, model) ? overrides[model] : undefined;
+    if (override) return override(tenantId);
+    if (NOT_STORED_MODELS.has(model)) return refusingAdapter(model);
+    if (!redis) return sql(model);
+    const shortLived = SHORT_LIVED_MODELS.has(model);
+    const primary = shortLived ? redis(model) : sql(model);
+    const secondary = shortLived ? sql(model) : redis(model);
+    return {
+      upsert: (id, payload, expiresIn) => primary.upsert(id, payload, expiresIn),
+      find: (id) => primary.find(id),
+      findByUid: (uid) => primary.findByUid(uid),
+      findByUserCode: (userCode) => primary.findByUserCode(userCode),
+      consume: (id) => primary.consume(id),
+      destroy: (id) => primary.destroy(id),
+      revokeByGrantId: async (grantId) => {
+        await Promise.all([primary.revokeByGrantId(grantId), secondary.revokeByGrantId(grantId)]);
+      },
+    };
   };
 }

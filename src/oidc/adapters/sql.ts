@@ -1,38 +1,102 @@
 // oidc-provider artifacts in the SQL store (SQLite or PostgreSQL), scoped to one tenant.
-import type { Kysely } from 'kysely';
+//
+// The table's primary key is (model, id), so the tenant is enforced in every statement:
+// reads, consumption, deletion and revocation filter on tenant_id, and an upsert never takes
+// over a live row of another tenant (it fails instead). Engine ids are random, so such a
+// collision means a bug or an attack, never ordinary traffic.
+import { sql, type Kysely } from 'kysely';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
 
-type Payload = Record<string, unknown> & { grantId?: string; userCode?: string; uid?: string; consumed?: number };
+export type ModelAdapterFactory = (model: string) => Adapter;
+/** Routes a model name to another adapter (the engine's Client model comes from application profiles). */
+export type AdapterOverrides = Record<string, (tenantId: string) => Adapter>;
+/** Epoch milliseconds; injectable so tests can move time instead of waiting for it. */
+export type Clock = () => number;
 
-export class SqlAdapter {
-  readonly db: Kysely<DB>;
-  readonly model: string;
-  readonly tenantId: string;
-  constructor(db: Kysely<DB>, tenantId: string, model: string) {
-    this.db = db;
-    this.tenantId = tenantId;
-    this.model = model;
+/** Models the generic artifact stores never hold. */
+export const NOT_STORED_MODELS: ReadonlySet<string> = new Set(['Client']);
+
+/** Stand-in for a model that must come from elsewhere: finds nothing and refuses writes. */
+export function refusingAdapter(model: string): Adapter {
+  const refuse = async () => { throw new Error(`the ${model} model is not kept in the artifact store; route it through adapter overrides`); };
+  return {
+    find: async () => undefined,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    upsert: refuse,
+    consume: refuse,
+    destroy: refuse,
+    revokeByGrantId: async () => undefined,
+  };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+class SqlAdapter implements Adapter {
+  readonly #db: Kysely<DB>;
+  readonly #tenantId: string;
+  readonly #model: string;
+  readonly #now: Clock;
+
+  constructor(db: Kysely<DB>, tenantId: string, model: string, now: Clock) {
+    this.#db = db;
+    this.#tenantId = tenantId;
+    this.#model = model;
+    this.#now = now;
   }
 
-  async upsert(id: string, payload: Payload, expiresIn?: number): Promise<void> {
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const now = this.#now();
+    const consumedAt = typeof payload.consumed === 'number' ? payload.consumed * 1000 : null;
     const row = {
-      model: this.model, id, tenant_id: this.tenantId, payload: JSON.stringify(payload),
-      grant_id: payload.grantId ?? null, user_code: payload.userCode ?? null, uid: payload.uid ?? null,
-      expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null, consumed_at: null,
+      model: this.#model,
+      id,
+      tenant_id: this.#tenantId,
+      payload: JSON.stringify(payload),
+      grant_id: str(payload.grantId),
+      user_code: str(payload.userCode),
+      uid: str(payload.uid),
+      expires_at: typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + Math.round(expiresIn * 1000) : null,
+      consumed_at: consumedAt,
     };
-    await this.db.insertInto('oidc_artifacts').values(row)
-      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({
-        payload: row.payload, grant_id: row.grant_id, user_code: row.user_code, uid: row.uid, expires_at: row.expires_at, tenant_id: row.tenant_id,
-      })).execute();
+    // The existing row is ours to replace when it is this tenant's, or when it has expired
+    // (it is then invisible to everyone). Consumption of a live row of ours is kept: a stale
+    // copy saved again must not make a used code usable again.
+    const existingIsLiveOurs = sql<boolean>`oidc_artifacts.tenant_id = ${this.#tenantId} and (oidc_artifacts.expires_at is null or oidc_artifacts.expires_at > ${now})`;
+    const result = await this.#db.insertInto('oidc_artifacts').values(row)
+      .onConflict((oc) => oc.columns(['model', 'id'])
+        .doUpdateSet((eb) => ({
+          tenant_id: eb.ref('excluded.tenant_id'),
+          payload: eb.ref('excluded.payload'),
+          grant_id: eb.ref('excluded.grant_id'),
+          user_code: eb.ref('excluded.user_code'),
+          uid: eb.ref('excluded.uid'),
+          expires_at: eb.ref('excluded.expires_at'),
+          consumed_at: sql<number | null>`case when ${existingIsLiveOurs} then coalesce(oidc_artifacts.consumed_at, excluded.consumed_at) else excluded.consumed_at end`,
+        }))
+        .where((eb) => eb.or([
+          eb('oidc_artifacts.tenant_id', '=', this.#tenantId),
+          eb.and([eb('oidc_artifacts.expires_at', 'is not', null), eb('oidc_artifacts.expires_at', '<=', now)]),
+        ])))
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      throw new Error(`${this.#model} ${id} already exists for another tenant`);
+    }
   }
 
-  async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<Payload | undefined> {
-    if (typeof value !== 'string') return undefined;
-    const r = await this.db.selectFrom('oidc_artifacts').select(['payload', 'expires_at', 'consumed_at'])
-      .where('model', '=', this.model).where('tenant_id', '=', this.tenantId).where(column, '=', value).executeTakeFirst();
-    if (!r || (r.expires_at !== null && r.expires_at <= Date.now())) return undefined;
-    const payload = JSON.parse(r.payload) as Payload;
-    if (r.consumed_at !== null) payload.consumed = Math.floor(r.consumed_at / 1000);
+  async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    if (typeof value !== 'string' || value === '') return undefined;
+    const now = this.#now();
+    const r = await this.#db.selectFrom('oidc_artifacts').select(['payload', 'consumed_at'])
+      .where('model', '=', this.#model)
+      .where('tenant_id', '=', this.#tenantId)
+      .where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const payload = JSON.parse(r.payload) as AdapterPayload;
+    if (r.consumed_at !== null) payload.consumed = Math.floor(Number(r.consumed_at) / 1000);
     return payload;
   }
 
@@ -41,20 +105,53 @@ export class SqlAdapter {
   findByUserCode(userCode: string) { return this.#findBy('user_code', userCode); }
 
   async consume(id: string): Promise<void> {
-    await this.db.updateTable('oidc_artifacts').set({ consumed_at: Date.now() })
-      .where('model', '=', this.model).where('tenant_id', '=', this.tenantId).where('id', '=', id).execute();
+    const now = this.#now();
+    await this.#db.updateTable('oidc_artifacts')
+      .set({ consumed_at: sql<number>`coalesce(consumed_at, ${now})` })
+      .where('model', '=', this.#model)
+      .where('tenant_id', '=', this.#tenantId)
+      .where('id', '=', id)
+      .execute();
   }
 
   async destroy(id: string): Promise<void> {
-    await this.db.deleteFrom('oidc_artifacts').where('model', '=', this.model).where('tenant_id', '=', this.tenantId).where('id', '=', id).execute();
+    await this.#db.deleteFrom('oidc_artifacts')
+      .where('model', '=', this.#model)
+      .where('tenant_id', '=', this.#tenantId)
+      .where('id', '=', id)
+      .execute();
   }
 
+  /** Deletes every artifact of the grant in this tenant, whatever its model (as the engine's own adapters do). */
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.db.deleteFrom('oidc_artifacts').where('model', '=', this.model).where('tenant_id', '=', this.tenantId).where('grant_id', '=', grantId).execute();
+    if (typeof grantId !== 'string' || grantId === '') return;
+    await this.#db.deleteFrom('oidc_artifacts')
+      .where('tenant_id', '=', this.#tenantId)
+      .where('grant_id', '=', grantId)
+      .execute();
   }
 }
 
+/**
+ * The engine's `adapter` option for one tenant: a plain (non-constructable) factory, which
+ * oidc-provider calls once per model name. `overrides` routes model names elsewhere; the
+ * Client model is never kept here (without an override it finds nothing and refuses writes).
+ */
+export function sqlAdapterFactory(db: Kysely<DB>, tenantId: string, overrides?: AdapterOverrides, now: Clock = Date.now): ModelAdapterFactory {
+  if (!tenantId) throw new Error('sqlAdapterFactory: tenantId is required');
+  return (model: string): Adapter => {
+    const override = overrides && Object.hasOwn(overrides, model) ? overrides[model] : undefined;
+    if (override) return override(tenantId);
+    if (NOT_STORED_MODELS.has(model)) return refusingAdapter(model);
+    return new SqlAdapter(db, tenantId, model, now);
+  };
+}
+
+/** Deletes expired artifacts of every tenant; returns how many. */
 export async function purgeExpired(db: Kysely<DB>, now = Date.now()): Promise<number> {
-  const r = await db.deleteFrom('oidc_artifacts').where('expires_at', '<=', now).executeTakeFirst();
+  const r = await db.deleteFrom('oidc_artifacts')
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', now)
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }
