@@ -243,3 +243,21 @@ test('graceful shutdown lets in-flight requests finish', async () => {
   await closing;
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10);
 });
+
+test('logs never contain passwords, client secrets or tokens', async () => {
+  const dir = tmpDir();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const s = await spawnServer(dir, port, { LOG_LEVEL: 'trace', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password });
+  try {
+    assert.ok(s.ready, s.errors());
+    const token = ((await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()) as any).access_token;
+    const app = (await (await fetch(`${base}/api/v1/tenants/default/apps`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'svc', displayName: 'Svc', type: 'service' }) })).json()) as any;
+    const t = await oidc.clientCredentialsGrant(await rpConfig(`${base}/t/default`, app.clientId, app.clientSecret), {});
+    await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: 'wrong-password-123' }) });
+    await stop(s.child, s.exited);
+    const logs = s.output() + s.errors();
+    assert.ok(logs.length > 0);
+    for (const secret of [ADMIN.password, 'wrong-password-123', app.clientSecret, t.access_token, token]) assert.ok(!logs.includes(secret), 'a secret reached the logs');
+  } finally { await stop(s.child, s.exited); fs.rmSync(dir, { recursive: true, force: true }); }
+});
