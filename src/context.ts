@@ -1,6 +1,6 @@
 // Composition root: stores, services and the per-tenant engines, wired explicitly.
 import pino from 'pino';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
 import { openDatabase, type Database } from './storage/db.ts';
 import { TenantStore } from './storage/tenants.ts';
@@ -41,6 +41,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   const sealer = new Sealer(resolveSecret(config.secret, config.dataDir));
   let redis: Redis | undefined;
   if (config.redisUrl) {
+    const { Redis } = await import('ioredis'); // only when configured: keeps the embedded footprint small
     redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection problem'));
     await redis.connect();

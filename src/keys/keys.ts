@@ -5,8 +5,6 @@
 // the JWKS already knows the key that starts signing.
 import crypto from 'node:crypto';
 import { PostgresAdapter, type Kysely, type Selectable, type Transaction } from 'kysely';
-import 'reflect-metadata'; // must load before @peculiar/x509: its dependency injection needs Reflect metadata
-import * as x509 from '@peculiar/x509';
 import type { DB, SigningKeysTable } from '../storage/schema.ts';
 import type { Sealer } from '../shared/crypto.ts';
 import { newId } from '../shared/crypto.ts';
@@ -70,6 +68,11 @@ const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth']);
 
 type Row = Selectable<SigningKeysTable>;
 type Executor = Kysely<DB> | Transaction<DB>;
+
+// Certificate generation is rare (first start, rotation), so the X.509 library loads on
+// first use and stays out of the idle footprint.
+let x509Module: Promise<typeof import('@peculiar/x509')> | undefined;
+const loadX509 = () => (x509Module ??= import('reflect-metadata').then(() => import('@peculiar/x509')));
 
 export class KeyService {
   readonly #db: Kysely<DB>;
@@ -256,6 +259,7 @@ export class KeyService {
     const now = this.#now();
     const notAfter = new Date(now);
     notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CERT_VALIDITY_YEARS);
+    const x509 = await loadX509();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       name: [{ CN: [`Gatehouse signing key ${kid}`] }, { O: [org] }],
       notBefore: new Date(now),

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
-import pg from 'pg';
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
@@ -19,8 +18,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// bigint columns hold epoch milliseconds, which fit in a JS number.
-pg.types.setTypeParser(20, (v) => Number(v));
 
 export class DataDirLockedError extends Error {}
 
@@ -60,6 +57,10 @@ export async function migrate(db: Kysely<DB>): Promise<void> {
 
 export async function openDatabase(opts: { dataDir: string; databaseUrl?: string; lock?: boolean }): Promise<Database> {
   if (opts.databaseUrl) {
+    // Loaded only when PostgreSQL is configured, to keep the embedded store's footprint small.
+    const pg = (await import('pg')).default;
+    // bigint columns hold epoch milliseconds, which fit in a JS number.
+    pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
     pool.on('error', () => { /* idle client errors surface on the next query */ });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
