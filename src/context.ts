@@ -65,6 +65,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     metrics: createMetrics(),
     throttles: { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
     async close() {
+      await ctx.audit.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       redis?.disconnect();
       await database.close();
     },

@@ -1,6 +1,6 @@
 // Kysely's SqliteDialect speaks the better-sqlite3 statement shape; node:sqlite differs only
 // in argument spreading and value types, so this thin wrapper bridges the two.
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 
 const toSqlite = (v: unknown): SQLInputValue => {
@@ -15,11 +15,26 @@ export function openSqlite(file: string): DatabaseSync {
   return db;
 }
 
+// Compiling a statement costs more than running most of ours, and the query layer emits the
+// same SQL text for the same query shape, so compiled statements are kept and reused
+// (node:sqlite runs them synchronously, so one statement is never used twice at once).
+const STATEMENT_CACHE_SIZE = 500;
+
 export function nodeSqliteDialect(db: DatabaseSync): SqliteDialect {
+  const cache = new Map<string, StatementSync>();
+  const compiled = (sql: string): StatementSync => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = db.prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
   const wrapped: SqliteDatabase = {
-    close: () => db.close(),
+    close: () => { cache.clear(); db.close(); },
     prepare(sql: string): SqliteStatement {
-      const stmt = db.prepare(sql);
+      const stmt = compiled(sql);
       return {
         reader: stmt.columns().length > 0,
         all: (p) => stmt.all(...p.map(toSqlite)),
