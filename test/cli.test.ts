@@ -1,83 +1,239 @@
-// The gatehouse CLI against a running server, as a separate process (through bin/gatehouse.js).
+// The gatehouse CLI, run as a separate process through bin/gatehouse.js, against a real
+// Gatehouse started in this process (so the CLI runs with execFile, never execFileSync).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { startTestServer, freePort, ADMIN, type TestServer } from './helpers/server.ts';
+import { startServer, type RunningServer } from '../src/server.ts';
+import { loadConfig } from '../src/config/index.ts';
 
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'gatehouse.js');
-let gh: TestServer;
+const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
+// Settings the surrounding environment might carry that would change what the CLI does.
+const CLEAN = { GATEHOUSE_ADMIN_TOKEN: '', GATEHOUSE_ADMIN_TENANT: '', DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_SECRET: '', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: '', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: '' };
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+let running: RunningServer | undefined;
+let base: string;
+const dirs: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
     });
   });
 }
+const tempDir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-')); dirs.push(d); return d; };
 
-before(async () => { gh = await startTestServer(); });
-after(async () => { await gh?.close(); });
+interface Result { code: number; stdout: string; stderr: string }
+function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...CLEAN, GATEHOUSE_URL: base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password, ...env },
+    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
+/** Run and expect success; return the parsed --json output (or stdout without --json). */
+async function ok(args: string[], env?: Record<string, string>): Promise<any> {
+  const r = await cli(args, env);
+  assert.equal(r.code, 0, `gatehouse ${args.join(' ')} failed:\n${r.stderr}`);
+  return args.includes('--json') ? JSON.parse(r.stdout) : r.stdout;
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  running = await startServer(loadConfig({
+    PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_PUBLIC_URL: base,
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent',
+  }));
+});
+after(async () => {
+  await running?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+test('help, version and per-command help', async () => {
+  const h = await ok(['--help']);
+  for (const c of ['start', 'tenant create', 'user create', 'app deploy', 'keys rotate', 'audit']) assert.match(h, new RegExp(`^  ${c} `, 'm'));
+  assert.equal((await ok(['--version'])).trim(), JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version);
+  assert.match(await ok(['help', 'app', 'create']), /^Usage: gatehouse app create --tenant SLUG/);
+  assert.match(await ok(['app', 'deploy', '--help']), /--all \| --user EMAIL/);
+  assert.match(await ok(['help', 'keys']), /gatehouse keys list[\s\S]*gatehouse keys rotate/);
+});
 
 test('tenant create and show --json include the issuer', async () => {
-  const c = await cli(['tenant', 'create', 'acme', '--name', 'Acme Corp', '--json']);
-  assert.equal(c.code, 0, c.stderr);
-  const s = await cli(['tenant', 'show', 'acme', '--json']);
-  const t = JSON.parse(s.stdout);
-  assert.equal(t.issuer, `${gh.base}/t/acme`);
+  const created = await ok(['tenant', 'create', 'acme', '--name', 'Acme Corp', '--session-lifetime', '60', '--json']);
+  assert.equal(created.issuer, `${base}/t/acme`);
+  const t = await ok(['tenant', 'show', 'acme', '--json']);
+  assert.equal(t.issuer, `${base}/t/acme`);
   assert.equal(t.name, 'Acme Corp');
+  assert.equal(t.sessionLifetimeMinutes, 60);
+  assert.match(await ok(['tenant', 'show', 'acme']), new RegExp(`issuer\\s+${base}/t/acme`));
+  const list = await ok(['tenant', 'list', '--json']);
+  assert.deepEqual(list.map((x: any) => x.slug).sort(), ['acme', 'default']);
 });
 
-test('user create, app create (secret once), app deploy, keys rotate', async () => {
-  const u = await cli(['user', 'create', '--tenant', 'acme', '--email', 'ann@acme.test', '--password', 'ann-password-1', '--given-name', 'Ann', '--json']);
-  assert.equal(u.code, 0, u.stderr);
-  assert.equal(JSON.parse(u.stdout).email, 'ann@acme.test');
-  const a = await cli(['app', 'create', '--tenant', 'acme', '--name', 'crm', '--display-name', 'CRM', '--type', 'web', '--redirect-uri', 'https://crm.acme.test/cb', '--redirect-uri', 'https://crm.acme.test/cb2', '--json']);
-  assert.equal(a.code, 0, a.stderr);
-  const app = JSON.parse(a.stdout);
-  assert.ok(app.client_id && app.client_secret);
+test('users, groups and OUs', async () => {
+  const u = await ok(['user', 'create', '--tenant', 'acme', '--email', 'ann@acme.test', '--password', 'ann-password-1', '--given-name', 'Ann', '--family-name', 'Lee', '--ou', '/Sales/EMEA', '--group', 'staff', '--group', 'crm-users', '--json']);
+  assert.equal(u.email, 'ann@acme.test');
+  assert.equal(u.ou, '/Sales/EMEA');
+  assert.deepEqual([...u.groups].sort(), ['crm-users', 'staff']);
+  await ok(['user', 'create', '--tenant', 'acme', '--email', 'bob@acme.test', '--password', 'bob-password-1']);
+  assert.match(await ok(['group', 'create', '--tenant', 'acme', 'engineering']), /Created group engineering/);
+  assert.match(await ok(['group', 'add-member', '--tenant', 'acme', 'engineering', 'bob@acme.test']), /Added bob@acme\.test to engineering/);
+  assert.match(await ok(['ou', 'create', '--tenant', 'acme', '/Engineering/Platform']), /Created OU \/Engineering\/Platform/);
+  assert.match(await ok(['user', 'disable', '--tenant', 'acme', 'bob@acme.test']), /bob@acme\.test is disabled/);
+  const found = await ok(['user', 'list', '--tenant', 'acme', '--search', 'bob', '--json']);
+  assert.deepEqual(found.map((x: any) => [x.email, x.status]), [['bob@acme.test', 'disabled']]);
+  await ok(['user', 'enable', '--tenant', 'acme', 'bob@acme.test']);
+  assert.match(await ok(['user', 'list', '--tenant', 'acme']), /bob@acme\.test\s+active/);
+});
+
+test('apps: create (secret shown once), deploy, show, secret, undeploy', async () => {
+  const app = await ok(['app', 'create', '--tenant', 'acme', '--name', 'crm', '--display-name', 'CRM', '--type', 'web', '--redirect-uri', 'https://crm.acme.test/cb', '--redirect-uri', 'https://crm.acme.test/cb2', '--json']);
+  assert.ok(app.client_id && app.client_secret, 'client_id and client_secret in --json output');
+  assert.equal(app.client_id, app.clientId);
   assert.deepEqual(app.redirectUris, ['https://crm.acme.test/cb', 'https://crm.acme.test/cb2']);
-  const human = await cli(['app', 'create', '--tenant', 'acme', '--name', 'svc', '--display-name', 'Svc', '--type', 'service']);
-  assert.match(human.stdout, /client_secret: \S{32,}/);
-  assert.match(human.stdout, /not shown again/);
-  const d = await cli(['app', 'deploy', '--tenant', 'acme', app.client_id, '--user', 'ann@acme.test']);
-  assert.equal(d.code, 0, d.stderr);
-  assert.match(d.stdout, /deployed to user ann@acme\.test/);
-  const list = await cli(['app', 'list', '--tenant', 'acme']);
-  assert.match(list.stdout, /crm\s+CRM\s+web\s+Deployed/);
-  const r = await cli(['keys', 'rotate', '--tenant', 'acme', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).activated.length, 2);
-  const keys = await cli(['keys', 'list', '--tenant', 'acme', '--json']);
-  assert.ok(JSON.parse(keys.stdout).some((k: any) => k.status === 'retired'));
+  assert.equal(app.metadata.issuer, `${base}/t/acme`);
+
+  const human = await ok(['app', 'create', '--tenant', 'acme', '--name', 'svc', '--display-name', 'Svc', '--type', 'service', '--client-id', 'svc-client-1']);
+  assert.match(human, /client_id:\s+svc-client-1/);
+  assert.match(human, /client_secret: \S{32,}/);
+  assert.match(human, /shown only once/);
+
+  assert.match(await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--user', 'ann@acme.test']), /deployed to user ann@acme\.test/);
+  const deployed = await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--group', 'engineering', '--json']);
+  assert.deepEqual(deployed.deployment.targets.map((t: any) => `${t.type} ${t.label}`).sort(), ['group engineering', 'user ann@acme.test']);
+  assert.match(await ok(['app', 'list', '--tenant', 'acme']), new RegExp(`${app.client_id}\\s+crm\\s+CRM\\s+web\\s+Deployed`));
+  assert.match(await ok(['app', 'show', '--tenant', 'acme', app.client_id]), /deployed to\s+user ann@acme\.test, group engineering/);
+
+  const secret = await ok(['app', 'secret', '--tenant', 'acme', app.client_id, '--json']);
+  assert.equal(secret.client_id, app.client_id);
+  assert.ok(secret.client_secret && secret.client_secret !== app.client_secret);
+
+  await ok(['app', 'undeploy', '--tenant', 'acme', app.client_id]);
+  assert.equal((await ok(['app', 'show', '--tenant', 'acme', app.client_id, '--json'])).deployed, false);
 });
 
-test('bad arguments print usage and exit non-zero', async () => {
-  for (const args of [['app', 'create', '--tenant', 'acme', '--name', 'x', '--display-name', 'X', '--type', 'desktop'], ['app', 'deploy', '--tenant', 'acme', 'id'], ['frobnicate'], ['tenant', 'show'], ['user', 'create', '--tenant', 'acme', '--email', 'a@b.test', '--bogus']]) {
+test('keys: rotate and list', async () => {
+  const r = await ok(['keys', 'rotate', '--tenant', 'acme', '--json']);
+  assert.equal(r.activated.length, 2);
+  const keys = await ok(['keys', 'list', '--tenant', 'acme', '--json']);
+  assert.ok(keys.some((k: any) => k.status === 'retired'));
+  assert.ok(keys.every((k: any) => typeof k.expiresSoon === 'boolean'));
+  const one = await ok(['keys', 'rotate', '--tenant', 'acme', '--alg', 'ES256', '--json']);
+  assert.equal(one.activated.length, 1);
+  assert.match(await ok(['keys', 'list', '--tenant', 'acme']), /ES256\s+active\s+certificate expires \d{4}-\d\d-\d\d/);
+});
+
+test('audit shows what the commands did', async () => {
+  const events = await ok(['audit', '--tenant', 'acme', '--type', 'admin.app.created', '--json']);
+  assert.equal(events.length, 2);
+  assert.ok(events.every((e: any) => e.actor === ADMIN.email));
+  assert.equal((await ok(['audit', '--tenant', 'acme', '--limit', '1', '--json'])).length, 1);
+  assert.match(await ok(['audit', '--tenant', 'acme', '--text', 'bob@acme.test']), /admin\.user\.\w+/);
+});
+
+test('bad arguments print the usage to stderr and exit 2', async () => {
+  const cases = [
+    ['app', 'create', '--tenant', 'acme', '--name', 'x', '--display-name', 'X', '--type', 'desktop'],
+    ['app', 'create', '--tenant', 'acme', '--name', 'x', '--type', 'web'],
+    ['app', 'deploy', '--tenant', 'acme', 'some-client'],
+    ['app', 'deploy', '--tenant', 'acme', 'some-client', '--all', '--user', 'ann@acme.test'],
+    ['user', 'create', '--tenant', 'acme', '--email', 'a@b.test'],
+    ['user', 'create', '--tenant', 'acme', '--email', 'a@b.test', '--password', 'long-enough-1', '--bogus'],
+    ['user', 'list'],
+    ['tenant', 'show'],
+    ['tenant', 'show', 'a', 'b'],
+    ['tenant', 'create', 'x', '--session-lifetime', 'soon'],
+    ['keys', 'rotate', '--tenant', 'acme', '--alg', 'HS256'],
+    ['audit', '--tenant', 'acme', '--limit', '0'],
+  ];
+  for (const args of cases) {
     const r = await cli(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /Usage|Unknown command/);
+    assert.match(r.stderr, new RegExp(`Usage: gatehouse ${args[0]}`), args.join(' '));
+    assert.equal(r.stdout, '');
   }
-  const api = await cli(['app', 'create', '--tenant', 'acme', '--name', 'w', '--display-name', 'W', '--type', 'web', '--redirect-uri', 'http://evil.example/cb']);
-  assert.equal(api.code, 1);
-  assert.match(api.stderr, /use https/);
+  for (const args of [['frobnicate'], ['app'], ['app', 'frobnicate'], ['help', 'frobnicate']]) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /Unknown command|needs a subcommand/);
+    assert.match(r.stderr, /Usage/);
+  }
 });
 
-test('credentials: wrong password, none at all, and a token from `gatehouse token`', async () => {
+test('API errors print the server\'s message and exit 1', async () => {
+  const r = await cli(['app', 'create', '--tenant', 'acme', '--name', 'w', '--display-name', 'W', '--type', 'web', '--redirect-uri', 'http://evil.example/cb']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /https/);
+  const missing = await cli(['tenant', 'show', 'nope']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Tenant "nope" was not found/);
+  const dup = await cli(['tenant', 'create', 'acme']);
+  assert.equal(dup.code, 1);
+  assert.notEqual(dup.stderr.trim(), '');
+});
+
+test('credentials: wrong password, none at all, a token from `gatehouse token`', async () => {
   const wrong = await cli(['tenant', 'list'], { GATEHOUSE_ADMIN_PASSWORD: 'not-the-password' });
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /email or password is incorrect/);
   const none = await cli(['tenant', 'list'], { GATEHOUSE_ADMIN_EMAIL: '', GATEHOUSE_ADMIN_PASSWORD: '' });
   assert.equal(none.code, 2);
-  assert.match(none.stderr, /Set GATEHOUSE_ADMIN_EMAIL/);
-  const t = await cli(['token', '--json']);
-  const viaToken = await cli(['tenant', 'list', '--json'], { GATEHOUSE_ADMIN_EMAIL: '', GATEHOUSE_ADMIN_PASSWORD: '', GATEHOUSE_ADMIN_TOKEN: JSON.parse(t.stdout).access_token });
-  assert.equal(viaToken.code, 0, viaToken.stderr);
-  assert.ok(JSON.parse(viaToken.stdout).some((x: any) => x.slug === 'acme'));
+  assert.match(none.stderr, /GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD/);
+  assert.match(none.stderr, /GATEHOUSE_ADMIN_TOKEN/);
+  const { access_token } = await ok(['token', '--json']);
+  const viaToken = await ok(['tenant', 'list', '--json'], { GATEHOUSE_ADMIN_EMAIL: '', GATEHOUSE_ADMIN_PASSWORD: '', GATEHOUSE_ADMIN_TOKEN: access_token });
+  assert.ok(viaToken.some((x: any) => x.slug === 'acme'));
+  const bad = await cli(['tenant', 'list'], { GATEHOUSE_ADMIN_TOKEN: 'not.a.token' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /gatehouse token/);
 });
 
-test('a server that is not running gives a clear message', async () => {
-  const r = await cli(['tenant', 'list'], { GATEHOUSE_URL: `http://127.0.0.1:${await freePort()}` });
+test('a tenant-scoped administrator signs in with GATEHOUSE_ADMIN_TENANT', async () => {
+  await ok(['user', 'create', '--tenant', 'acme', '--email', 'it@acme.test', '--password', 'it-password-12', '--role', 'admin']);
+  const env = { GATEHOUSE_ADMIN_EMAIL: 'it@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'it-password-12', GATEHOUSE_ADMIN_TENANT: 'acme' };
+  assert.ok((await ok(['user', 'list', '--tenant', 'acme', '--json'], env)).length >= 3);
+  const other = await cli(['user', 'list', '--tenant', 'default'], env);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /does not allow this/);
+});
+
+test('start: one process with a notice for --workers, graceful stop on Ctrl-C', async () => {
+  const port = await freePort();
+  // Its own process group, signalled as a whole like a terminal's Ctrl-C: the server gets
+  // SIGINT directly and forwarded by the launcher, and must still shut down cleanly.
+  const child = spawn(process.execPath, [bin, 'start', '--workers', '4'], {
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...CLEAN, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), LOG_LEVEL: 'silent' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}\n${stderr}`)), 20_000);
+    child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('Admin API:')) { clearTimeout(timer); resolve(); } });
+    child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${stdout}\n${stderr}`)); });
+  });
+  assert.match(stderr, /Gatehouse runs one process on the embedded SQLite store; multiple workers need DATABASE_URL and REDIS_URL/);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/t/default/.well-known/openid-configuration`)).status, 200);
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 0, stderr);
+});
+
+test('a stopped server gives the connection message', async () => {
+  await running!.stop();
+  running = undefined;
+  const r = await cli(['tenant', 'list']);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /Cannot reach Gatehouse at http:\/\/127\.0\.0\.1:\d+: is it running\? Set GATEHOUSE_URL\./);
+  assert.equal(r.stderr.trim(), `Cannot reach Gatehouse at ${base}: is it running? Set GATEHOUSE_URL.`);
 });

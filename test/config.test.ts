@@ -26,6 +26,7 @@ test('bad values name the setting', () => {
     [{ PORT: 'eighty' }, /PORT/],
     [{ PORT: '70000' }, /PORT/],
     [{ GATEHOUSE_PUBLIC_URL: 'not a url' }, /GATEHOUSE_PUBLIC_URL/],
+    [{ GATEHOUSE_PUBLIC_URL: 'https://sso.example.com/idp' }, /GATEHOUSE_PUBLIC_URL: give scheme, host and port only/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     [{ GATEHOUSE_SECRET: 'short' }, /GATEHOUSE_SECRET: must be at least 32/],
     [{ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.test' }, /set together/],

@@ -1,19 +1,26 @@
 // The `gatehouse` command. `start` runs the server in this process; every other command
 // talks to a running server's admin API (never to the store), so it is safe while it runs.
+// Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad arguments or settings.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import fs from 'node:fs';
+import os from 'node:os';
 
 type Opts = Record<string, string | boolean | string[] | undefined>;
 interface Command {
   usage: string;
   summary: string;
   options?: ParseArgsConfig['options'];
-  positionals?: number; // how many are required
+  positionals?: number; // exactly this many
+  json?: false; // the command does not print JSON (start)
   run(o: Opts, args: string[], out: Output): Promise<void>;
 }
 interface Output { json: boolean; print(human: string, data: unknown): void }
 
+/** Bad arguments: the message and the command's usage go to stderr, exit 2. */
 export class UsageError extends Error {}
+/** Missing or unusable settings (credentials, GATEHOUSE_URL): the message goes to stderr, exit 2. */
+class SetupError extends Error {}
+/** The server refused or could not be reached: its message goes to stderr, exit 1. */
 class ApiError extends Error {}
 
 const str = { type: 'string' } as const;
@@ -22,22 +29,32 @@ const flag = { type: 'boolean' } as const;
 const tenant = { tenant: str };
 
 // ---- talking to the server
-const serverUrl = () => (process.env.GATEHOUSE_URL ?? 'http://localhost:3000').replace(/\/+$/, '');
+const DEFAULT_URL = 'http://localhost:3000';
+const serverUrl = () => (process.env.GATEHOUSE_URL || DEFAULT_URL).replace(/\/+$/, '');
 let cachedToken: string | undefined;
 
 async function request(method: string, path: string, body?: unknown, auth = true): Promise<any> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const base = serverUrl();
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new SetupError(`GATEHOUSE_URL must be an http(s) URL like ${DEFAULT_URL}; it is "${base}".`);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   if (auth) headers.authorization = `Bearer ${await token()}`;
   let res: Response;
   try {
-    res = await fetch(`${serverUrl()}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(`Cannot reach Gatehouse at ${serverUrl()}: is it running? Set GATEHOUSE_URL.`);
+    res = await fetch(`${base}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    const code = (e as { cause?: { code?: string } }).cause?.code;
+    const why = code && code !== 'ECONNREFUSED' ? ` (${code})` : '';
+    throw new ApiError(`Cannot reach Gatehouse at ${base}${why}: is it running? Set GATEHOUSE_URL.`);
   }
   const text = await res.text();
   let data: any;
   try { data = text ? JSON.parse(text) : undefined; } catch { data = undefined; }
-  if (!res.ok) throw new ApiError(data?.error?.message ?? `Gatehouse answered ${res.status} ${res.statusText}.`);
+  if (!res.ok) {
+    let message: string = data?.error?.message ?? `Gatehouse answered ${res.status} ${res.statusText} (is GATEHOUSE_URL=${base} a Gatehouse server?).`;
+    if (res.status === 401 && auth && process.env.GATEHOUSE_ADMIN_TOKEN) message += ' (GATEHOUSE_ADMIN_TOKEN is set: get a fresh one with `gatehouse token`, or unset it to use GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD.)';
+    throw new ApiError(message);
+  }
   return data;
 }
 
@@ -46,33 +63,76 @@ async function token(): Promise<string> {
   if (process.env.GATEHOUSE_ADMIN_TOKEN) return (cachedToken = process.env.GATEHOUSE_ADMIN_TOKEN);
   const email = process.env.GATEHOUSE_ADMIN_EMAIL;
   const password = process.env.GATEHOUSE_ADMIN_PASSWORD;
-  if (!email || !password) throw new UsageError('Set GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD (or GATEHOUSE_ADMIN_TOKEN from `gatehouse token`) to use the admin commands.');
-  const r = await request('POST', '/auth/token', { email, password, tenant: process.env.GATEHOUSE_ADMIN_TENANT ?? 'default' }, false);
+  if (!email || !password) {
+    throw new SetupError([
+      'No administrator credentials. Set either',
+      '  GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD (and GATEHOUSE_ADMIN_TENANT if the administrator belongs to a tenant other than "default"), or',
+      '  GATEHOUSE_ADMIN_TOKEN (an admin access token, from `gatehouse token`).',
+    ].join('\n'));
+  }
+  const r = await request('POST', '/auth/token', { email, password, tenant: process.env.GATEHOUSE_ADMIN_TENANT || 'default' }, false);
   return (cachedToken = r.access_token as string);
 }
 
+// ---- argument helpers
 const need = (o: Opts, name: string): string => {
   const v = o[name];
   if (typeof v !== 'string' || !v) throw new UsageError(`--${name} is required.`);
   return v;
 };
+const whole = (o: Opts, name: string): number | undefined => {
+  if (o[name] === undefined) return undefined;
+  const v = String(o[name]);
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number; got "${v}".`);
+  return Number(v);
+};
+const oneOf = (o: Opts, name: string, allowed: string[]): string | undefined => {
+  const v = o[name];
+  if (v !== undefined && !allowed.includes(String(v))) throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}; got "${v}".`);
+  return v as string | undefined;
+};
 const enc = encodeURIComponent;
-const lines = (rows: string[][]) => rows.map((r) => r.join('  ')).join('\n');
+const inTenant = (o: Opts) => `/tenants/${enc(need(o, 'tenant'))}`;
+const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** Aligned columns; `none` when there are no rows. */
+function table(rows: string[][], none: string): string {
+  if (rows.length === 0) return none;
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+const deployedTo = (a: any) => a.deployment.all ? 'all users' : a.deployment.targets.map((t: any) => `${t.type} ${t.label}`).join(', ') || 'nobody (not deployed)';
 
-// ---- commands
+// ---- `start`
+export const WORKERS_NOTICE = 'Gatehouse runs one process on the embedded SQLite store; multiple workers need DATABASE_URL and REDIS_URL (scale-out support comes with the multi-node release)';
+export const WORKERS_NOTICE_SHARED = 'Gatehouse runs one process per `gatehouse start` for now (scale-out support comes with the multi-node release); with DATABASE_URL and REDIS_URL you can run several nodes behind a load balancer';
+
+/**
+ * Under bin/gatehouse.js a terminal's Ctrl-C reaches this process twice: from the terminal
+ * and forwarded by the launcher. main() shuts down gracefully on the first; without this the
+ * duplicate would kill the process mid-shutdown. A signal more than a second later forces exit.
+ */
+function tolerateDuplicateSignals(): void {
+  let first = 0;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      const now = Date.now();
+      if (!first) { first = now; return; }
+      if (now - first > 1000) { console.error(`${sig} again: stopping now without waiting for in-flight requests.`); process.exit(128 + os.constants.signals[sig]); }
+    });
+  }
+}
+
+// ---- commands: usage text, options and one small function each; help is generated from this table
 const commands: Record<string, Command> = {
   start: {
     usage: 'gatehouse start [--import FILE] [--workers N]',
-    summary: 'Start the server (settings from the environment; see docs/configuration.md).',
-    options: { import: str, workers: str },
+    summary: 'Start the server in the foreground (settings from the environment; see docs/configuration.md).',
+    options: { import: str, workers: str }, json: false,
     async run(o) {
-      const workers = o.workers === undefined ? 1 : Number(o.workers);
-      if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a whole number of at least 1.');
-      if (workers > 1) {
-        console.error(process.env.DATABASE_URL
-          ? 'Running one process: several workers are not supported yet. Run more nodes behind a load balancer instead.'
-          : 'Running one process: the embedded SQLite store allows one Gatehouse process per data directory. Several workers need DATABASE_URL and REDIS_URL.');
-      }
+      const workers = whole(o, 'workers') ?? 1;
+      if (workers < 1) throw new UsageError('--workers must be at least 1.');
+      if (workers > 1) console.error(process.env.DATABASE_URL ? WORKERS_NOTICE_SHARED : WORKERS_NOTICE);
+      tolerateDuplicateSignals();
       await (await import('../main.ts')).main({ importFile: o.import as string | undefined });
     },
   },
@@ -81,194 +141,238 @@ const commands: Record<string, Command> = {
     summary: 'Print an admin access token (use it as GATEHOUSE_ADMIN_TOKEN; valid 1 hour).',
     async run(_o, _a, out) { const t = await token(); out.print(t, { access_token: t }); },
   },
+
   'tenant create': {
     usage: 'gatehouse tenant create SLUG [--name NAME] [--session-lifetime MINUTES] [--json]',
-    summary: 'Create a tenant (its own issuer, keys, users and apps).',
+    summary: 'Create a tenant (its own issuer, keys, users and apps). Session lifetime: 0 (off) or 30-5760 minutes.',
     options: { name: str, 'session-lifetime': str }, positionals: 1,
     async run(o, [slug], out) {
-      const body: Record<string, unknown> = { slug, name: o.name };
-      if (o['session-lifetime'] !== undefined) body.sessionLifetimeMinutes = Number(o['session-lifetime']);
-      const t = await request('POST', '/tenants', body);
-      out.print(`Created tenant ${t.slug}. Issuer: ${t.issuer}`, t);
+      const t = await request('POST', '/tenants', { slug, name: o.name, sessionLifetimeMinutes: whole(o, 'session-lifetime') });
+      out.print(`Created tenant ${t.slug}.\nissuer:    ${t.issuer}\ndiscovery: ${t.discoveryUrl}`, t);
     },
   },
   'tenant show': {
     usage: 'gatehouse tenant show SLUG [--json]', summary: 'Show a tenant, its issuer and discovery URL.', positionals: 1,
     async run(_o, [slug], out) {
       const t = await request('GET', `/tenants/${enc(slug!)}`);
-      out.print(lines([['slug', t.slug], ['name', t.name], ['issuer', t.issuer], ['discovery', t.discoveryUrl], ['session lifetime', t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off']]), t);
+      out.print(table([['slug', t.slug], ['name', t.name], ['issuer', t.issuer], ['discovery', t.discoveryUrl],
+        ['session lifetime', t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off']], ''), t);
     },
   },
   'tenant list': {
-    usage: 'gatehouse tenant list [--json]', summary: 'List tenants.',
-    async run(_o, _a, out) { const r = await request('GET', '/tenants'); out.print(lines(r.items.map((t: any) => [t.slug, t.issuer])), r.items); },
+    usage: 'gatehouse tenant list [--json]', summary: 'List tenants (superadministrators of the default tenant).',
+    async run(_o, _a, out) {
+      const r = await request('GET', '/tenants');
+      out.print(table(r.items.map((t: any) => [t.slug, t.name ?? '', t.issuer]), 'No tenants.'), r.items);
+    },
   },
+
   'user create': {
-    usage: 'gatehouse user create --tenant SLUG --email EMAIL [--password P] [--given-name G] [--family-name F] [--ou PATH] [--group NAME]... [--role ROLE]... [--json]',
-    summary: 'Create a local user (email is the username).',
+    usage: 'gatehouse user create --tenant SLUG --email EMAIL --password PASSWORD [--given-name NAME] [--family-name NAME] [--ou PATH] [--group NAME]... [--role superadmin|admin|helpdesk|auditor]... [--json]',
+    summary: 'Create a local user (the email is the username). Groups and OUs that do not exist yet are created.',
     options: { ...tenant, email: str, password: str, 'given-name': str, 'family-name': str, ou: str, group: many, role: many },
     async run(o, _a, out) {
-      const u = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/users`, {
-        email: need(o, 'email'), password: o.password, givenName: o['given-name'], familyName: o['family-name'], ou: o.ou, groups: o.group, roles: o.role,
+      const path = `${inTenant(o)}/users`;
+      const u = await request('POST', path, {
+        email: need(o, 'email'), password: need(o, 'password'), givenName: o['given-name'], familyName: o['family-name'], ou: o.ou, groups: o.group, roles: o.role,
       });
       out.print(`Created user ${u.email} (${u.id}).`, u);
     },
   },
   'user list': {
-    usage: 'gatehouse user list --tenant SLUG [--search TEXT] [--json]', summary: 'List users (first 200 matches).',
+    usage: 'gatehouse user list --tenant SLUG [--search TEXT] [--json]', summary: 'List users (the first 200 matches of --search in email and names).',
     options: { ...tenant, search: str },
     async run(o, _a, out) {
       const q = new URLSearchParams({ limit: '200', ...(o.search ? { search: String(o.search) } : {}) });
-      const r = await request('GET', `/tenants/${enc(need(o, 'tenant'))}/users?${q}`);
-      out.print(lines(r.items.map((u: any) => [u.email, u.status, [u.givenName, u.familyName].filter(Boolean).join(' ')])), r.items);
+      const r = await request('GET', `${inTenant(o)}/users?${q}`);
+      out.print(table(r.items.map((u: any) => [u.email, u.status, [u.givenName, u.familyName].filter(Boolean).join(' ')]), 'No users.'), r.items);
     },
   },
   'user disable': {
     usage: 'gatehouse user disable --tenant SLUG EMAIL', summary: 'Disable a user: they can no longer sign in.', options: tenant, positionals: 1,
-    async run(o, [email], out) { const u = await request('PATCH', `/tenants/${enc(need(o, 'tenant'))}/users/${enc(email!)}`, { status: 'disabled' }); out.print(`${u.email} is disabled.`, u); },
+    async run(o, [email], out) { const u = await request('PATCH', `${inTenant(o)}/users/${enc(email!)}`, { status: 'disabled' }); out.print(`${u.email} is disabled.`, u); },
   },
   'user enable': {
     usage: 'gatehouse user enable --tenant SLUG EMAIL', summary: 'Enable a disabled user.', options: tenant, positionals: 1,
-    async run(o, [email], out) { const u = await request('PATCH', `/tenants/${enc(need(o, 'tenant'))}/users/${enc(email!)}`, { status: 'active' }); out.print(`${u.email} is active.`, u); },
+    async run(o, [email], out) { const u = await request('PATCH', `${inTenant(o)}/users/${enc(email!)}`, { status: 'active' }); out.print(`${u.email} is active.`, u); },
   },
+
   'group create': {
     usage: 'gatehouse group create --tenant SLUG NAME', summary: 'Create a group.', options: tenant, positionals: 1,
-    async run(o, [name], out) { const g = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/groups`, { name }); out.print(`Created group ${g.name}.`, g); },
+    async run(o, [name], out) { const g = await request('POST', `${inTenant(o)}/groups`, { name }); out.print(`Created group ${g.name}.`, g); },
   },
   'group add-member': {
     usage: 'gatehouse group add-member --tenant SLUG GROUP EMAIL', summary: 'Add a user to a group.', options: tenant, positionals: 2,
-    async run(o, [group, email], out) { await request('PUT', `/tenants/${enc(need(o, 'tenant'))}/groups/${enc(group!)}/members/${enc(email!)}`); out.print(`Added ${email} to ${group}.`, { group, email }); },
+    async run(o, [group, email], out) {
+      await request('PUT', `${inTenant(o)}/groups/${enc(group!)}/members/${enc(email!)}`);
+      out.print(`Added ${email} to ${group}.`, { group, email });
+    },
   },
+
   'ou create': {
-    usage: 'gatehouse ou create --tenant SLUG PATH', summary: 'Create an OU (like /Sales/EMEA; parents are created).', options: tenant, positionals: 1,
-    async run(o, [path], out) { const ou = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/ous`, { path }); out.print(`Created OU ${ou.path}.`, ou); },
+    usage: 'gatehouse ou create --tenant SLUG PATH', summary: 'Create an OU such as /Sales/EMEA (missing parents are created).', options: tenant, positionals: 1,
+    async run(o, [path], out) { const ou = await request('POST', `${inTenant(o)}/ous`, { path }); out.print(`Created OU ${ou.path}.`, ou); },
   },
+
   'app create': {
     usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--client-id ID] [--client-secret SECRET] [--json]',
-    summary: 'Create an application profile (superadmin). The client secret is shown once.',
+    summary: 'Create an application profile (superadministrators). The client secret is shown once.',
     options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'client-id': str, 'client-secret': str },
     async run(o, _a, out) {
-      const type = need(o, 'type');
-      if (!['web', 'native', 'spa', 'service'].includes(type)) throw new UsageError('--type must be web, native, spa or service.');
-      const a = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/apps`, {
-        name: need(o, 'name'), displayName: need(o, 'display-name'), type, redirectUris: o['redirect-uri'] ?? [], postLogoutRedirectUris: o['post-logout-redirect-uri'] ?? [],
+      const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service']) ?? need(o, 'type');
+      const body = {
+        name: need(o, 'name'), displayName: need(o, 'display-name'), type,
+        redirectUris: o['redirect-uri'] ?? [], postLogoutRedirectUris: o['post-logout-redirect-uri'] ?? [],
         backchannelLogoutUri: o['backchannel-logout-uri'] ?? null, clientId: o['client-id'], clientSecret: o['client-secret'],
-      });
+      };
+      const a = await request('POST', `${inTenant(o)}/apps`, body);
       const human = [`Created ${a.type} app ${a.name} (${a.displayName}). It is not deployed yet: see \`gatehouse app deploy\`.`, `client_id:     ${a.clientId}`];
-      if (a.clientSecret) human.push(`client_secret: ${a.clientSecret}`, 'Copy the client secret now: it is not shown again (`gatehouse app secret` makes a new one).');
-      human.push(`discovery:     ${a.metadata.discoveryUrl}`);
-      out.print(human.join('\n'), { ...a, client_id: a.clientId, client_secret: a.clientSecret });
+      if (a.clientSecret) human.push(`client_secret: ${a.clientSecret}`, 'WARNING: copy the client secret now: it is shown only once (`gatehouse app secret` makes a new one).');
+      human.push(`issuer:        ${a.metadata.issuer}`, `discovery:     ${a.metadata.discoveryUrl}`);
+      out.print(human.join('\n'), { ...a, client_id: a.clientId, client_secret: a.clientSecret ?? null });
     },
   },
   'app list': {
     usage: 'gatehouse app list --tenant SLUG [--json]', summary: 'List application profiles with their deployment status.', options: tenant,
     async run(o, _a, out) {
-      const r = await request('GET', `/tenants/${enc(need(o, 'tenant'))}/apps`);
-      out.print(lines(r.items.map((a: any) => [a.clientId, a.name, a.displayName, a.type, a.deployed ? 'Deployed' : 'Not deployed'])), r.items);
+      const r = await request('GET', `${inTenant(o)}/apps`);
+      out.print(table(r.items.map((a: any) => [a.clientId, a.name, a.displayName, a.type, a.deployed ? 'Deployed' : 'Not deployed']), 'No applications.'), r.items);
     },
   },
   'app show': {
-    usage: 'gatehouse app show --tenant SLUG CLIENT_ID [--json]', summary: 'Show an application profile and its IdP metadata.', options: tenant, positionals: 1,
+    usage: 'gatehouse app show --tenant SLUG CLIENT_ID [--json]', summary: 'Show an application profile, its deployment and the IdP metadata to configure it with.', options: tenant, positionals: 1,
     async run(o, [id], out) {
-      const a = await request('GET', `/tenants/${enc(need(o, 'tenant'))}/apps/${enc(id!)}`);
-      out.print(lines([['client_id', a.clientId], ['name', a.name], ['display name', a.displayName], ['type', a.type], ['redirect URIs', a.redirectUris.join(', ')],
-        ['deployment', a.deployment.all ? 'all users' : a.deployment.targets.map((t: any) => `${t.type} ${t.label}`).join(', ') || 'Not deployed'], ['issuer', a.metadata.issuer], ['discovery', a.metadata.discoveryUrl]]), a);
+      const a = await request('GET', `${inTenant(o)}/apps/${enc(id!)}`);
+      out.print(table([['client_id', a.clientId], ['name', a.name], ['display name', a.displayName], ['type', a.type],
+        ['client secret', a.hasSecret ? 'set (shown only when created or regenerated)' : 'none'],
+        ['redirect URIs', a.redirectUris.join(', ') || '-'], ['post-logout URIs', a.postLogoutRedirectUris.join(', ') || '-'],
+        ['back-channel logout', a.backchannelLogoutUri ?? '-'], ['deployed to', deployedTo(a)],
+        ['issuer', a.metadata.issuer], ['discovery', a.metadata.discoveryUrl]], ''), a);
     },
   },
   'app deploy': {
-    usage: 'gatehouse app deploy --tenant SLUG CLIENT_ID (--all | --user EMAIL | --group NAME | --ou PATH | --domain NAME)',
-    summary: 'Deploy an app to all users or to a user, group, OU or domain.',
+    usage: 'gatehouse app deploy --tenant SLUG CLIENT_ID (--all | --user EMAIL | --group NAME | --ou PATH | --domain NAME) [--json]',
+    summary: 'Deploy an app to all users, or add a user, group, OU or email domain to its deployment.',
     options: { ...tenant, all: flag, user: str, group: str, ou: str, domain: str }, positionals: 1,
     async run(o, [id], out) {
       const picked = ['all', 'user', 'group', 'ou', 'domain'].filter((k) => o[k] !== undefined && o[k] !== false);
       if (picked.length !== 1) throw new UsageError('Give exactly one of --all, --user, --group, --ou, --domain.');
       const k = picked[0]!;
-      const body = k === 'all' ? { all: true } : { type: k, ref: o[k] };
-      const a = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/apps/${enc(id!)}/deployment/targets`, body);
-      out.print(`${a.name} is deployed to ${a.deployment.all ? 'all users' : a.deployment.targets.map((t: any) => `${t.type} ${t.label}`).join(', ')}.`, a);
+      const a = await request('POST', `${inTenant(o)}/apps/${enc(id!)}/deployment/targets`, k === 'all' ? { all: true } : { type: k, ref: o[k] });
+      out.print(`${a.name} is deployed to ${deployedTo(a)}.`, a);
     },
   },
   'app undeploy': {
-    usage: 'gatehouse app undeploy --tenant SLUG CLIENT_ID', summary: 'Undeploy an app (effective at the next authorization).', options: tenant, positionals: 1,
-    async run(o, [id], out) { const a = await request('DELETE', `/tenants/${enc(need(o, 'tenant'))}/apps/${enc(id!)}/deployment`); out.print(`${a.name} is not deployed.`, a); },
+    usage: 'gatehouse app undeploy --tenant SLUG CLIENT_ID [--json]', summary: 'Undeploy an app from everyone (effective at the next authorization).', options: tenant, positionals: 1,
+    async run(o, [id], out) { const a = await request('DELETE', `${inTenant(o)}/apps/${enc(id!)}/deployment`); out.print(`${a.name} is not deployed.`, a); },
   },
   'app secret': {
-    usage: 'gatehouse app secret --tenant SLUG CLIENT_ID [--json]', summary: 'Generate a new client secret (the old one stops working).', options: tenant, positionals: 1,
+    usage: 'gatehouse app secret --tenant SLUG CLIENT_ID [--json]', summary: 'Generate a new client secret (the old one stops working at once).', options: tenant, positionals: 1,
     async run(o, [id], out) {
-      const r = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/apps/${enc(id!)}/secret`);
-      out.print(`client_secret: ${r.clientSecret}\nCopy it now: it is not shown again.`, { ...r, client_id: r.clientId, client_secret: r.clientSecret });
+      const r = await request('POST', `${inTenant(o)}/apps/${enc(id!)}/secret`);
+      out.print(`client_secret: ${r.clientSecret}\nWARNING: copy it now: it is shown only once.`, { ...r, client_id: r.clientId ?? id, client_secret: r.clientSecret });
     },
   },
+
   'keys list': {
     usage: 'gatehouse keys list --tenant SLUG [--json]', summary: 'List signing keys; keys whose certificate expires within 60 days are flagged.', options: tenant,
     async run(o, _a, out) {
-      const r = await request('GET', `/tenants/${enc(need(o, 'tenant'))}/keys`);
-      out.print(lines(r.items.map((k: any) => [k.kid, k.alg, k.status, `certificate expires ${new Date(k.notAfter).toISOString().slice(0, 10)}`, k.expiresSoon ? 'EXPIRES WITHIN 60 DAYS: rotate' : ''])), r.items);
+      const r = await request('GET', `${inTenant(o)}/keys`);
+      out.print(table(r.items.map((k: any) => [k.kid, k.alg, k.status, `certificate expires ${date(k.notAfter)}`,
+        k.expiresSoon ? 'EXPIRES WITHIN 60 DAYS: run `gatehouse keys rotate`' : '']), 'No keys.'), r.items);
     },
   },
   'keys rotate': {
     usage: 'gatehouse keys rotate --tenant SLUG [--alg RS256|ES256] [--json]',
-    summary: 'Rotate signing keys: the published next key starts signing; the old key stays published until its tokens expire.',
+    summary: 'Rotate signing keys (both algorithms unless --alg): the published next key starts signing; the old one stays published until its tokens expire.',
     options: { ...tenant, alg: str },
     async run(o, _a, out) {
-      if (o.alg !== undefined && !['RS256', 'ES256'].includes(String(o.alg))) throw new UsageError('--alg must be RS256 or ES256.');
-      const r = await request('POST', `/tenants/${enc(need(o, 'tenant'))}/keys/rotate`, { alg: o.alg });
-      out.print(`Now signing with ${r.activated.join(', ')}; retired ${r.retired.join(', ')}; published next ${r.created.join(', ')}.`, r);
+      const alg = oneOf(o, 'alg', ['RS256', 'ES256']);
+      const r = await request('POST', `${inTenant(o)}/keys/rotate`, { alg });
+      out.print(`Now signing with ${r.activated.join(', ')}; retired ${r.retired.join(', ') || 'none'}; published next ${r.created.join(', ')}.`, r);
     },
   },
+
   audit: {
     usage: 'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--limit N] [--json]',
-    summary: 'Show audit events, newest first.',
+    summary: 'Show audit events, newest first (default 50, at most 500).',
     options: { ...tenant, level: str, type: str, text: str, limit: str },
     async run(o, _a, out) {
+      oneOf(o, 'level', ['info', 'warn', 'error']);
+      const limit = whole(o, 'limit');
+      if (limit !== undefined && (limit < 1 || limit > 500)) throw new UsageError('--limit must be between 1 and 500.');
       const q = new URLSearchParams();
       for (const k of ['level', 'type', 'text', 'limit']) if (o[k] !== undefined) q.set(k, String(o[k]));
-      const r = await request('GET', `/tenants/${enc(need(o, 'tenant'))}/audit?${q}`);
-      out.print(lines(r.items.map((e: any) => [new Date(e.at).toISOString(), e.level, e.type, e.actor ?? '', e.subject ?? ''])), r.items);
+      const r = await request('GET', `${inTenant(o)}/audit?${q}`);
+      out.print(table(r.items.map((e: any) => [new Date(e.at).toISOString(), e.level, e.type, e.actor ?? '-', e.subject ?? '']), 'No matching events.'), r.items);
     },
   },
 };
 
-function help(): string {
+// ---- help
+const groupOf = (prefix: string) => Object.entries(commands).filter(([k]) => k.startsWith(`${prefix} `));
+const commandHelp = (c: Command) => `Usage: ${c.usage}\n\n${c.summary}`;
+
+export function help(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   return [
     'Usage: gatehouse COMMAND [options]', '',
     ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`), '',
-    'Admin commands talk to the running server at GATEHOUSE_URL (default http://localhost:3000), as',
-    'GATEHOUSE_ADMIN_EMAIL / GATEHOUSE_ADMIN_PASSWORD or GATEHOUSE_ADMIN_TOKEN. --json prints JSON.',
-    '`gatehouse help COMMAND` shows a command\'s options. Docs: docs/cli.md',
+    `Admin commands talk to the running server at GATEHOUSE_URL (default ${DEFAULT_URL}), signing in with`,
+    'GATEHOUSE_ADMIN_EMAIL + GATEHOUSE_ADMIN_PASSWORD (GATEHOUSE_ADMIN_TENANT, default "default") or GATEHOUSE_ADMIN_TOKEN.',
+    '--json prints one JSON document. `gatehouse help COMMAND` shows a command\'s usage. Docs: docs/cli.md',
   ].join('\n');
+}
+
+function groupHelp(prefix: string): string {
+  return `Usage:\n${groupOf(prefix).map(([, c]) => `  ${c.usage}`).join('\n')}\n\n\`gatehouse help ${prefix} SUBCOMMAND\` shows what each does.`;
 }
 
 function version(): string {
   return JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 }
 
+// ---- entry point
 export async function run(argv: string[]): Promise<void> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') { console.log(help()); return; }
-  if (argv[0] === '--version') { console.log(version()); return; }
-  if (argv[0] === 'help') {
-    const c = commands[argv.slice(1, 3).join(' ')] ?? commands[argv[1] ?? ''];
-    console.log(c ? `${c.usage}\n\n${c.summary}` : help());
+  const [first, second] = argv;
+  if (first === undefined || first === '--help' || first === '-h') { console.log(help()); return; }
+  if (first === '--version' || first === '-v') { console.log(version()); return; }
+  if (first === 'help') {
+    const topic = argv.slice(1).join(' ');
+    if (!topic) console.log(help());
+    else if (commands[topic]) console.log(commandHelp(commands[topic]));
+    else if (groupOf(topic).length) console.log(groupHelp(topic));
+    else { console.error(`Unknown command "${topic}".\n\n${help()}`); process.exitCode = 2; }
     return;
   }
-  const name = commands[`${argv[0]} ${argv[1]}`] ? `${argv[0]} ${argv[1]}` : argv[0]!;
+  const name = second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
   const cmd = commands[name];
-  if (!cmd) { console.error(`Unknown command "${argv.slice(0, 2).join(' ')}".\n\n${help()}`); process.exitCode = 2; return; }
-  const rest = argv.slice(name.split(' ').length);
+  if (!cmd) {
+    const group = groupOf(first).length > 0;
+    const what = group && second !== undefined && !second.startsWith('-') ? `${first} ${second}` : first;
+    console.error(group && (second === undefined || second.startsWith('-'))
+      ? `"gatehouse ${first}" needs a subcommand.\n\n${groupHelp(first)}`
+      : `Unknown command "${what}".\n\n${group ? groupHelp(first) : help()}`);
+    process.exitCode = 2;
+    return;
+  }
   try {
     let parsed;
     try {
-      parsed = parseArgs({ args: rest, options: { json: flag, help: flag, ...cmd.options }, allowPositionals: true, strict: true });
+      const options = { help: { type: 'boolean', short: 'h' }, ...(cmd.json === false ? {} : { json: flag }), ...cmd.options } as const;
+      parsed = parseArgs({ args: argv.slice(name.split(' ').length), options, allowPositionals: true, strict: true });
     } catch (e) { throw new UsageError((e as Error).message); }
-    if (parsed.values.help) { console.log(`${cmd.usage}\n\n${cmd.summary}`); return; }
+    if (parsed.values.help) { console.log(commandHelp(cmd)); return; }
     const expected = cmd.positionals ?? 0;
-    if (parsed.positionals.length !== expected) throw new UsageError(expected ? `Expected ${expected} argument${expected > 1 ? 's' : ''}.` : `Unexpected argument "${parsed.positionals[0]}".`);
+    const got = parsed.positionals.length;
+    if (got < expected) throw new UsageError(`Missing argument${expected - got > 1 ? 's' : ''}: expected ${expected}, got ${got}.`);
+    if (got > expected) throw new UsageError(`Unexpected argument "${parsed.positionals[expected]}".`);
     const json = parsed.values.json === true;
     const out: Output = { json, print: (human, data) => console.log(json ? JSON.stringify(data, null, 2) : human) };
     await cmd.run(parsed.values as Opts, parsed.positionals, out);
   } catch (e) {
-    if (e instanceof UsageError) { console.error(`${e.message}\n\nUsage: ${cmd.usage}`); process.exitCode = 2; return; }
+    if (e instanceof UsageError) { console.error(`${e.message}\n\nUsage: ${cmd.usage}\n(\`gatehouse help ${name}\` for details)`); process.exitCode = 2; return; }
+    if (e instanceof SetupError) { console.error(e.message); process.exitCode = 2; return; }
     if (e instanceof ApiError) { console.error(e.message); process.exitCode = 1; return; }
     throw e;
   }

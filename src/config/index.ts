@@ -59,6 +59,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s.DATABASE_URL && !s.GATEHOUSE_SECRET) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET: required when DATABASE_URL is set, so that every node can decrypt the keys and secrets they share.');
   }
+  if (s.GATEHOUSE_PUBLIC_URL && (new URL(s.GATEHOUSE_PUBLIC_URL).pathname.replace(/\/+$/, '') || new URL(s.GATEHOUSE_PUBLIC_URL).search)) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.');
+  }
   const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
   const secureCookies = s.GATEHOUSE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https:') : s.GATEHOUSE_SECURE_COOKIES === 'true';
   return {
