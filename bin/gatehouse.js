@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The `gatehouse` command. This launcher runs on any Node (the machine's may be old) and
-// hands over to the Node 24 runtime that `npm install` pinned into node_modules.
+// The `gatehouse` command. This launcher is plain JavaScript so that it runs on any Node the
+// machine has (even an old one), and hands over to the Node 24 runtime that `npm install`
+// pinned into node_modules, which runs src/cli/main.ts (TypeScript, by type stripping).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +17,13 @@ if (!runtime) {
   console.error(`Gatehouse needs Node.js 22.12 or newer; run \`npm install\` in ${root} to get the pinned Node 24.`);
   process.exit(1);
 }
+
 const child = spawn(runtime, [path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('error', (err) => {
+  console.error(`Could not run ${runtime} (${err.message}). Run \`npm install\` in ${root} to get the pinned Node 24.`);
+  process.exit(1);
+});
+// Forward stop signals (a service manager may signal only this process). Ctrl-C in a terminal
+// reaches the child directly as well; `gatehouse start` ignores that duplicate.
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); });
+child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));

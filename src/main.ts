@@ -44,12 +44,21 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
   app.logger.info({ url: config.publicUrl, issuer }, 'ready');
 
+  // A terminal's Ctrl-C often arrives twice (from the terminal and again from a wrapper such
+  // as npm or the gatehouse launcher): a repeat within a second is the same request; a later
+  // one means "stop now".
+  let firstSignalAt = 0;
   const shutdown = (signal: string) => {
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt > 1000) { app.logger.warn({ signal }, 'second signal: exiting without waiting'); process.exit(1); }
+      return;
+    }
+    firstSignalAt = Date.now();
     app.logger.info({ signal }, 'shutting down: finishing in-flight requests');
     running.stop().then(() => process.exit(0), (err) => { app.logger.error({ err }, 'shutdown failed'); process.exit(1); });
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 if (import.meta.main) {

@@ -3,7 +3,6 @@
 // Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad arguments or settings.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import fs from 'node:fs';
-import os from 'node:os';
 
 type Opts = Record<string, string | boolean | string[] | undefined>;
 interface Command {
@@ -106,22 +105,6 @@ const deployedTo = (a: any) => a.deployment.all ? 'all users' : a.deployment.tar
 export const WORKERS_NOTICE = 'Gatehouse runs one process on the embedded SQLite store; multiple workers need DATABASE_URL and REDIS_URL (scale-out support comes with the multi-node release)';
 export const WORKERS_NOTICE_SHARED = 'Gatehouse runs one process per `gatehouse start` for now (scale-out support comes with the multi-node release); with DATABASE_URL and REDIS_URL you can run several nodes behind a load balancer';
 
-/**
- * Under bin/gatehouse.js a terminal's Ctrl-C reaches this process twice: from the terminal
- * and forwarded by the launcher. main() shuts down gracefully on the first; without this the
- * duplicate would kill the process mid-shutdown. A signal more than a second later forces exit.
- */
-function tolerateDuplicateSignals(): void {
-  let first = 0;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      const now = Date.now();
-      if (!first) { first = now; return; }
-      if (now - first > 1000) { console.error(`${sig} again: stopping now without waiting for in-flight requests.`); process.exit(128 + os.constants.signals[sig]); }
-    });
-  }
-}
-
 // ---- commands: usage text, options and one small function each; help is generated from this table
 const commands: Record<string, Command> = {
   start: {
@@ -132,7 +115,6 @@ const commands: Record<string, Command> = {
       const workers = whole(o, 'workers') ?? 1;
       if (workers < 1) throw new UsageError('--workers must be at least 1.');
       if (workers > 1) console.error(process.env.DATABASE_URL ? WORKERS_NOTICE_SHARED : WORKERS_NOTICE);
-      tolerateDuplicateSignals();
       await (await import('../main.ts')).main({ importFile: o.import as string | undefined });
     },
   },
