@@ -21,25 +21,35 @@ export function resolveSecret(configured: string | undefined, dataDir: string): 
 /** AES-256-GCM sealing of secrets (private keys, client secrets) under a key derived from the instance secret. */
 export class Sealer {
   readonly #key: Buffer;
+  readonly #keyObject: crypto.KeyObject; // built once: making a key object per call is costly
+  // Opened values by sealed text. A sealed value always opens to the same plaintext, so this
+  // needs no invalidation; it saves a decryption per client authentication.
+  readonly #opened = new Map<string, string>();
   constructor(secret: string) {
     this.#key = Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'seal/v1', 32));
+    this.#keyObject = crypto.createSecretKey(this.#key);
   }
   seal(plain: string): string {
     const iv = crypto.randomBytes(12);
-    const c = crypto.createCipheriv('aes-256-gcm', this.#key, iv);
+    const c = crypto.createCipheriv('aes-256-gcm', this.#keyObject, iv);
     const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
     return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
   }
   open(sealed: string): string {
+    const cached = this.#opened.get(sealed);
+    if (cached !== undefined) return cached;
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== 'v1' || !iv || !body || tag === undefined) throw new Error('sealed value has an unknown format');
-    const d = crypto.createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    const d = crypto.createDecipheriv('aes-256-gcm', this.#keyObject, Buffer.from(iv, 'base64url'));
     d.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+    const plain = Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+    if (this.#opened.size >= 10_000) this.#opened.clear();
+    this.#opened.set(sealed, plain);
+    return plain;
   }
   /** A keyed MAC for values that must be checked but not stored in the clear (CSRF tokens). */
   mac(value: string): string {
-    return crypto.createHmac('sha256', this.#key).update(value).digest('base64url');
+    return crypto.createHmac('sha256', this.#keyObject).update(value).digest('base64url');
   }
   /** Derive a named sub-key (cookie keys and similar). */
   derive(name: string): string {

@@ -115,9 +115,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('expires_at', 'bigint')
         .addColumn('consumed_at', 'bigint')
         .addPrimaryKeyConstraint('oidc_artifacts_pk', ['model', 'id']).execute();
-      await db.schema.createIndex('oidc_artifacts_grant').on('oidc_artifacts').columns(['grant_id']).execute();
-      await db.schema.createIndex('oidc_artifacts_uid').on('oidc_artifacts').columns(['uid']).execute();
-      await db.schema.createIndex('oidc_artifacts_user_code').on('oidc_artifacts').columns(['user_code']).execute();
+      // Partial indexes: most artifacts (client-credentials tokens, codes) have no uid, user code
+      // or grant, and an insert that touches fewer indexes writes fewer pages.
+      await db.schema.createIndex('oidc_artifacts_grant').on('oidc_artifacts').columns(['grant_id']).where(sql.ref('grant_id'), 'is not', null).execute();
+      await db.schema.createIndex('oidc_artifacts_uid').on('oidc_artifacts').columns(['uid']).where(sql.ref('uid'), 'is not', null).execute();
+      await db.schema.createIndex('oidc_artifacts_user_code').on('oidc_artifacts').columns(['user_code']).where(sql.ref('user_code'), 'is not', null).execute();
       await db.schema.createIndex('oidc_artifacts_expires').on('oidc_artifacts').columns(['expires_at']).execute();
 
       await db.schema.createTable('audit_events')
@@ -137,7 +139,6 @@ export const migrations: Record<string, Migration> = {
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .addColumn('used_at', 'bigint').execute();
-      void sql;
     },
   },
 };
