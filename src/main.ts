@@ -40,7 +40,7 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
   if (boot.setupUrl) lines.push(`  First administrator:      open this one-time link within 24 hours to create it:`, `                            ${boot.setupUrl}`);
   else if (boot.adminEmail) lines.push(`  Administrator:            ${boot.adminEmail} (from GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL)`);
   else lines.push('  Administrator:            already set up; sign in to the admin API with your administrator account');
-  lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} gatehouse --help)`, '');
+  lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} ./bin/gatehouse.js --help)`, '');
   process.stdout.write(lines.join('\n') + '\n');
   app.logger.info({ url: config.publicUrl, issuer }, 'ready');
 

@@ -147,3 +147,11 @@ test('hostile input to pages and engine never produces a 5xx', async () => {
     assert.ok(res.status >= 400 && res.status < 500, `${u} -> ${res.status}`);
   }
 });
+
+test('signed-token lifetimes are capped at 24 hours, refresh tokens may live longer', async () => {
+  const bad = await gh.api('POST', '/tenants/default/apps', { name: 'ttl1', displayName: 'T', type: 'web', redirectUris: [RP], tokenTtls: { idToken: 2 * 86400 } });
+  assert.equal(bad.status, 400);
+  assert.ok(bad.body.error.details.problems.some((p: any) => p.field === 'tokenTtls.idToken'));
+  const ok = await gh.api('POST', '/tenants/default/apps', { name: 'ttl2', displayName: 'T', type: 'web', redirectUris: [RP], tokenTtls: { refreshToken: 90 * 86400 } });
+  assert.equal(ok.status, 201);
+});

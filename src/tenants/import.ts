@@ -24,7 +24,7 @@ const appSchema = z.object({
   backchannelLogoutUri: z.string().nullable().default(null),
   homeUrl: z.string().nullable().default(null),
   claims: z.array(z.object({ name: z.string(), value: z.string().optional(), attribute: z.string().optional() })).default([]),
-  tokenTtls: z.object({ accessToken: z.number().int().optional(), idToken: z.number().int().optional(), refreshToken: z.number().int().optional() }).default({}),
+  tokenTtls: z.object({ accessToken: z.number().int().min(60).max(86400).optional(), idToken: z.number().int().min(60).max(86400).optional(), refreshToken: z.number().int().min(60).max(365 * 86400).optional() }).default({}),
   deploy: z.array(target).default([]),
 }).strict();
 const tenantSchema = z.object({

@@ -10,8 +10,10 @@ import { audited, expectedVersion, guard, parse } from '../common.ts';
 
 const uri = z.string().min(1).max(2000);
 const claim = z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'), value: z.string().max(1000).optional(), attribute: z.string().max(50).optional() });
-const ttl = z.number().int().min(60).max(365 * 24 * 3600);
-const ttls = z.object({ accessToken: ttl.optional(), idToken: ttl.optional(), refreshToken: ttl.optional() });
+// Signed tokens live at most a day: a retired signing key stays published for 24 hours, so
+// everything it signed must have expired by then. Refresh tokens are opaque and may live longer.
+const signedTtl = z.number().int().min(60).max(24 * 3600);
+const ttls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() });
 const profileFields = {
   name: z.string().trim().min(1).max(100),
   displayName: z.string().trim().min(1).max(100),
