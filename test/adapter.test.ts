@@ -3,15 +3,11 @@
 // REDIS_URL is set) and the routed combination; then purging, overrides and routing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
-import { openDatabase, type Database } from '../src/storage/db.ts';
+import { openTestStore, deleteRedisPrefix } from './helpers/databases.ts';
 import { adapterConformance } from '../src/storage/conformance/adapter.ts';
 import { purgeExpired, sqlAdapterFactory } from '../src/oidc/adapters/sql.ts';
 import { redisAdapterFactory } from '../src/oidc/adapters/redis.ts';
@@ -30,35 +26,10 @@ function lazy<T>(open: () => Promise<T>, close: (v: T) => Promise<void>) {
   };
 }
 
-async function openSqliteTemp(): Promise<Database & { dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-adapter-'));
-  const d = await openDatabase({ dataDir: dir });
-  return Object.assign(d, { dir });
-}
-async function closeSqliteTemp(d: Database & { dir: string }) {
-  await d.close();
-  fs.rmSync(d.dir, { recursive: true, force: true });
-}
-
-async function openPostgresTemp(): Promise<Database & { drop(): Promise<void> }> {
-  const name = `gh_test_${rand()}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } catch (e) {
-    await admin.end();
-    throw e;
-  }
-  const u = new URL(DATABASE_URL!);
-  u.pathname = `/${name}`;
-  const d = await openDatabase({ dataDir: '', databaseUrl: u.href });
-  return Object.assign(d, {
-    drop: async () => {
-      try { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } finally { await admin.end(); }
-    },
-  });
-}
+type TempStore = Awaited<ReturnType<typeof openTestStore>>;
+const openSqliteTemp = () => openTestStore();
+const closeSqliteTemp = (d: TempStore) => d.dispose();
+const openPostgresTemp = () => openTestStore(DATABASE_URL);
 
 async function openRedis(): Promise<{ redis: Redis; prefix: string }> {
   const redis = new Redis(REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -66,16 +37,7 @@ async function openRedis(): Promise<{ redis: Redis; prefix: string }> {
   return { redis, prefix: `ghtest:${rand()}:` };
 }
 async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
+  try { await deleteRedisPrefix(redis, prefix); } finally { await redis.quit(); }
 }
 
 // --- SQLite: a real database file, with an injectable clock so expiry needs no waiting.
@@ -91,7 +53,7 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
 
 // --- PostgreSQL: a fresh database, dropped afterwards. Real time (the expiry test polls).
 {
-  const db = lazy(openPostgresTemp, async (d) => { try { await d.close(); } finally { await d.drop(); } });
+  const db = lazy(openPostgresTemp, (d) => d.dispose());
   adapterConformance('sql on postgres', async (tenantId) => sqlAdapterFactory((await db.get()).db, tenantId), {
     skip: DATABASE_URL ? false : 'DATABASE_URL not set: PostgreSQL suite skipped',
     cleanup: db.close,
@@ -124,7 +86,7 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
 }
 
 describe('sql adapter extras (sqlite)', () => {
-  let d: Database & { dir: string };
+  let d: TempStore;
   before(async () => { d = await openSqliteTemp(); });
   after(async () => { await closeSqliteTemp(d); });
 
@@ -214,7 +176,7 @@ describe('sql adapter extras (sqlite)', () => {
 });
 
 describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL not set: routing suite skipped' }, () => {
-  let d: Database & { dir: string };
+  let d: TempStore;
   let r: { redis: Redis; prefix: string };
   before(async () => {
     d = await openSqliteTemp();

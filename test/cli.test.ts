@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import { freePort } from './helpers/server.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../src/server.ts';
@@ -19,16 +19,6 @@ let running: RunningServer | undefined;
 let base: string;
 const dirs: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 const tempDir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-')); dirs.push(d); return d; };
 
 interface Result { code: number; stdout: string; stderr: string }

@@ -3,15 +3,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { X509Certificate } from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
-import { openDatabase, type Database } from '../src/storage/db.ts';
+import type { Database } from '../src/storage/db.ts';
+import { openTestStore } from './helpers/databases.ts';
 import { Sealer } from '../src/shared/crypto.ts';
 import { KeyService, type JWK } from '../src/keys/keys.ts';
 
@@ -20,34 +17,12 @@ const DAY = 24 * HOUR;
 
 interface Store { database: Database; cleanup: () => Promise<void> }
 
-async function sqliteStore(): Promise<Store> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-keys-'));
-  const database = await openDatabase({ dataDir: dir });
-  return {
-    database,
-    cleanup: async () => { await database.close(); fs.rmSync(dir, { recursive: true, force: true }); },
-  };
+async function storeOn(serverUrl?: string): Promise<Store> {
+  const database = await openTestStore(serverUrl);
+  return { database, cleanup: database.dispose };
 }
-
-async function postgresStore(url: string): Promise<Store> {
-  const name = `gh_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const dbUrl = new URL(url);
-  dbUrl.pathname = `/${name}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-keys-pg-'));
-  const database = await openDatabase({ dataDir: dir, databaseUrl: dbUrl.toString() });
-  return {
-    database,
-    cleanup: async () => {
-      await database.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const sqliteStore = () => storeOn();
+const postgresStore = (url: string) => storeOn(url);
 
 async function addTenant(database: Database, slug: string): Promise<string> {
   const id = `ten_${slug}`;

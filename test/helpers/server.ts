@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/index.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { createTestDatabase, deleteRedisPrefix, randomName } from './databases.ts';
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 
@@ -33,41 +34,24 @@ export async function postgresBackend(opts: { redis?: boolean } = {}): Promise<B
   const redisUrl = process.env.REDIS_URL;
   if (!url) return { name: 'postgres', skip: 'DATABASE_URL not set: PostgreSQL suite skipped', env: async () => ({}), cleanup: async () => {} };
   if (opts.redis && !redisUrl) return { name: 'postgres+redis', skip: 'REDIS_URL not set: PostgreSQL + Redis suite skipped', env: async () => ({}), cleanup: async () => {} };
-  const pg = (await import('pg')).default;
-  const name = `gh_test_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  const prefix = `ghtest:${name}:`;
-  let created = false;
+  const prefix = `ghtest:${randomName()}:`;
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   return {
     name: opts.redis ? 'postgres+redis' : 'postgres',
     skip: false,
     async env() {
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      created = true;
-      const u = new URL(url);
-      u.pathname = `/${name}`;
+      db = await createTestDatabase(url);
       return {
-        DATABASE_URL: u.href, GATEHOUSE_SECRET: 'test-secret-'.padEnd(48, 'x'),
+        DATABASE_URL: db.url, GATEHOUSE_SECRET: 'test-secret-'.padEnd(48, 'x'),
         ...(opts.redis && redisUrl ? { REDIS_URL: redisUrl, GATEHOUSE_REDIS_PREFIX: prefix } : {}),
       };
     },
     async cleanup() {
-      if (!created) return;
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await db?.drop();
       if (opts.redis && redisUrl) {
         const { Redis } = await import('ioredis');
         const r = new Redis(redisUrl);
-        let cursor = '0';
-        do {
-          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length) await r.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
+        await deleteRedisPrefix(r, prefix);
         r.disconnect();
       }
     },
