@@ -1,6 +1,6 @@
 // Local directory: users (email is the username), groups, an OU tree and domains.
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { DB, UsersTable } from './schema.ts';
+import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
 
@@ -44,6 +44,9 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   updatedAt: r.updated_at,
   version: r.version,
 });
+
+const toGroup = (r: Selectable<GroupsTable>): Group => ({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version });
+const toOu = (r: Selectable<OusTable>): Ou => ({ id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path });
 
 export const publicUser = ({ passwordHash: _omit, ...u }: UserWithSecret): User => u;
 
@@ -177,17 +180,17 @@ export class DirectoryStore {
 
   async groupByName(tenantId: string, name: string): Promise<Group | undefined> {
     const r = await this.db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).where('name', '=', name.trim()).executeTakeFirst();
-    return r && { id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version };
+    return r && toGroup(r);
   }
 
   async groupById(tenantId: string, id: string): Promise<Group | undefined> {
     const r = await this.db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-    return r && { id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version };
+    return r && toGroup(r);
   }
 
   async listGroups(tenantId: string): Promise<Group[]> {
     const rows = await this.db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
-    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version }));
+    return rows.map(toGroup);
   }
 
   async addMember(tenantId: string, groupId: string, userId: string): Promise<void> {
@@ -203,7 +206,7 @@ export class DirectoryStore {
     const rows = await this.db.selectFrom('group_members').innerJoin('groups', 'groups.id', 'group_members.group_id')
       .selectAll('groups').where('group_members.tenant_id', '=', tenantId).where('group_members.user_id', '=', userId)
       .orderBy('groups.name').execute();
-    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version }));
+    return rows.map(toGroup);
   }
 
   // ---- OUs
@@ -228,17 +231,17 @@ export class DirectoryStore {
 
   async ouByPath(tenantId: string, path: string): Promise<Ou | undefined> {
     const r = await this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId).where('path', '=', normalizeOuPath(path)).executeTakeFirst();
-    return r && { id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path };
+    return r && toOu(r);
   }
 
   async ouById(tenantId: string, id: string): Promise<Ou | undefined> {
     const r = await this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-    return r && { id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path };
+    return r && toOu(r);
   }
 
   async listOus(tenantId: string): Promise<Ou[]> {
     const rows = await this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId).orderBy('path').execute();
-    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path }));
+    return rows.map(toOu);
   }
 
   // ---- domains
