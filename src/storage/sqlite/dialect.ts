@@ -21,26 +21,23 @@ export function openSqlite(file: string): DatabaseSync {
 const STATEMENT_CACHE_SIZE = 500;
 
 export function nodeSqliteDialect(db: DatabaseSync): SqliteDialect {
-  const cache = new Map<string, StatementSync>();
-  const compiled = (sql: string): StatementSync => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      cache.set(sql, stmt);
-    }
-    return stmt;
-  };
+  const cache = new Map<string, SqliteStatement>();
+  const wrap = (stmt: StatementSync): SqliteStatement => ({
+    reader: stmt.columns().length > 0,
+    all: (p) => stmt.all(...p.map(toSqlite)),
+    run: (p) => stmt.run(...p.map(toSqlite)),
+    iterate: (p) => stmt.iterate(...p.map(toSqlite)),
+  });
   const wrapped: SqliteDatabase = {
     close: () => { cache.clear(); db.close(); },
     prepare(sql: string): SqliteStatement {
-      const stmt = compiled(sql);
-      return {
-        reader: stmt.columns().length > 0,
-        all: (p) => stmt.all(...p.map(toSqlite)),
-        run: (p) => stmt.run(...p.map(toSqlite)),
-        iterate: (p) => stmt.iterate(...p.map(toSqlite)),
-      };
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = wrap(db.prepare(sql));
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
     },
   };
   return new SqliteDialect({ database: wrapped });
