@@ -265,4 +265,26 @@ test('key rotation publishes the new key before it signs', async () => {
   const keys = await gh.api('GET', '/tenants/default/keys');
   assert.ok(keys.body.items.some((k: any) => k.status === 'retired'), 'the old key stays published while its tokens live');
 });
+
+test('sign-in forms carry a CSRF token, pages a strict CSP; a forged form post is refused', async () => {
+  const config = await rpConfig(issuer, web.client_id, web.client_secret);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  const agent = new Agent();
+  assert.equal(await agent.follow(url.href, RP), null);
+  const page = await agent.request(agent.lastUrl);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  assert.equal(page.headers.get('x-frame-options'), 'DENY');
+  const f = agent.form();
+  assert.ok(f.fields.csrf);
+  const forged = await agent.request(f.action, { form: { email: alice.email, csrf: 'x'.repeat(43) } });
+  assert.equal(forged.status, 403);
+  assert.match(text(await forged.text()), /could not be verified/);
+  const missing = await agent.request(f.action, { form: { email: alice.email } });
+  assert.equal(missing.status, 403);
+  // The genuine form still works afterwards.
+  assert.ok(await agent.signIn(url.href, RP, alice.email, alice.password));
+});
 }
