@@ -116,6 +116,21 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => (ctx.path.startsWith('/api/') ? json(ctx, next) : next()));
   koa.use(admin.routes());
   koa.use(admin.allowedMethods());
+  koa.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) return next();
+    ctx.status = 404;
+    ctx.body = { error: { code: 'not_found', message: `There is no ${ctx.method} ${ctx.path} in the admin API. See docs/admin-api.md.` } };
+  });
+
+  // A tenant's own address: say where the person is and what to do.
+  koa.use(async (ctx, next) => {
+    const m = /^\/t\/([a-z0-9-]{1,40})\/?$/.exec(ctx.path);
+    if (!m || ctx.method !== 'GET') return next();
+    const tenant = await app.tenants.bySlug(m[1]!);
+    if (!tenant) return next();
+    ctx.type = 'html';
+    ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${app.config.publicUrl}/t/${tenant.slug}` });
+  });
 
   // Each tenant's engine under /t/<slug>. It runs as its own Koa app on the raw request;
   // req.originalUrl tells it where it is mounted so the URLs it builds carry the prefix.
@@ -139,6 +154,17 @@ export function createHttpApp(app: Context): Koa {
     ctx.res.setHeader('X-Frame-Options', 'DENY');
     await entry.handler(ctx.req, ctx.res);
     ctx.status = ctx.res.statusCode; // for metrics
+  });
+
+  // Nothing above answered: a page for people, JSON for programs.
+  koa.use(async (ctx) => {
+    ctx.status = 404;
+    if (ctx.accepts('html', 'json') === 'html') {
+      ctx.type = 'html';
+      ctx.body = messagePage({ title: 'Page not found', message: 'There is nothing at this address.', detail: 'Check the address, or go back to the application you came from.' });
+    } else {
+      ctx.body = { error: 'not_found', error_description: `There is nothing at ${ctx.path}.` };
+    }
   });
 
   return koa;

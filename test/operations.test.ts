@@ -41,6 +41,16 @@ test('healthz, readyz and Prometheus metrics', async () => {
   const gh = await startTestServer();
   try {
     assert.deepEqual(await (await fetch(`${gh.base}/healthz`)).json(), { status: 'ok' });
+    // Addresses people and programs may try: a tenant's own page, unknown pages, unknown API routes.
+    const home = await fetch(`${gh.base}/t/default`, { headers: { accept: 'text/html' } });
+    assert.equal(home.status, 200);
+    assert.match(await home.text(), /single sign-on service of Default organization/);
+    const missing = await fetch(`${gh.base}/no/such/page`, { headers: { accept: 'text/html' } });
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /Page not found/);
+    const api = await fetch(`${gh.base}/api/v1/nope`);
+    assert.equal(api.status, 404);
+    assert.equal(((await api.json()) as any).error.code, 'not_found');
     const ready = await fetch(`${gh.base}/readyz`);
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as any).checks.database, 'ok');
