@@ -7,6 +7,7 @@ import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysel
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
+import { startCheckpointer } from './sqlite/checkpointer.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -75,14 +76,16 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const unlock = opts.lock === false ? () => {} : lockDataDir(opts.dataDir);
   try {
-    const raw = openSqlite(path.join(opts.dataDir, 'gatehouse.db'));
+    const file = path.join(opts.dataDir, 'gatehouse.db');
+    const raw = openSqlite(file);
     const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw) });
     await migrate(db);
+    const checkpointer = startCheckpointer(file);
     return {
       db,
       dialect: 'sqlite',
       ping: async () => { raw.prepare('select 1').get(); },
-      close: async () => { await db.destroy(); unlock(); },
+      close: async () => { await checkpointer.stop(); await db.destroy(); unlock(); },
     };
   } catch (e) {
     unlock();

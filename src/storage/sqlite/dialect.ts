@@ -11,7 +11,8 @@ const toSqlite = (v: unknown): SQLInputValue => {
 
 export function openSqlite(file: string): DatabaseSync {
   const db = new DatabaseSync(file, { timeout: 5000 });
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  // wal_autocheckpoint = 0: checkpoints run off the event loop (see checkpointer.ts).
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;');
   return db;
 }
 
