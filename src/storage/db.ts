@@ -80,7 +80,10 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
     const raw = openSqlite(file);
     const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw) });
     await migrate(db);
-    const checkpointer = startCheckpointer(file);
+    const checkpointer = startCheckpointer(file, () => {
+      // Without the worker the WAL would grow without bound: let commits checkpoint again.
+      raw.exec('PRAGMA wal_autocheckpoint = 1000');
+    });
     return {
       db,
       dialect: 'sqlite',

@@ -13,11 +13,16 @@ const timer = setInterval(checkpoint, workerData.everyMs);
 parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.postMessage('closed'); });
 `;
 
-export function startCheckpointer(file: string, everyMs = 200): { stop(): Promise<void> } {
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
+/** `onFailure` runs if the worker dies, so the caller can fall back to in-commit checkpoints. */
+export function startCheckpointer(file: string, onFailure: (err: Error) => void, everyMs = 200): { stop(): Promise<void> } {
+  // A small isolate: the worker only runs one PRAGMA.
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2, stackSizeMb: 1 } });
   worker.unref();
+  let stopping = false;
+  worker.on('error', (err) => { if (!stopping) onFailure(err); });
   return {
     stop: () => new Promise<void>((resolve) => {
+      stopping = true;
       worker.once('message', () => { void worker.terminate().then(() => resolve()); });
       worker.once('exit', () => resolve());
       worker.postMessage('stop');
