@@ -1,6 +1,6 @@
 // Engine configuration: one oidc-provider instance per tenant, issuer <public URL>/t/<slug>.
 // Public API of oidc-provider only.
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy as policies, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
@@ -92,6 +92,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       },
     },
     interactions: {
+      policy: interactionPolicy(),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -152,6 +153,17 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   provider.proxy = app.config.trustProxy;
   wireEvents(app, tenant, provider);
   return provider;
+}
+
+/**
+ * The engine's standard prompts, plus one: a session whose user was disabled or deleted since
+ * signing in must sign in again (and is then told why), rather than reach the app.
+ */
+function interactionPolicy() {
+  const policy = policies.base();
+  policy.get('login')!.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
+    ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
+  return policy;
 }
 
 /** Say what went wrong in words the person in front of the browser can act on. */

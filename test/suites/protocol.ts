@@ -287,4 +287,21 @@ test('sign-in forms carry a CSRF token, pages a strict CSP; a forged form post i
   // The genuine form still works afterwards.
   assert.ok(await agent.signIn(url.href, RP, alice.email, alice.password));
 });
+
+test('a user disabled while signed in: the SSO session stops working, and so do their tokens', async () => {
+  await gh.api('POST', '/tenants/default/users', { email: 'erin@example.test', password: 'erin-password-1' });
+  await gh.api('POST', `/tenants/default/apps/${web.client_id}/deployment/targets`, { type: 'user', ref: 'erin@example.test' });
+  const config = await rpConfig(issuer, web.client_id, web.client_secret);
+  const agent = new Agent();
+  const { tokens } = await codeFlow(config, agent, { redirectUri: RP, email: 'erin@example.test', password: 'erin-password-1' });
+  assert.equal((await gh.api('PATCH', '/tenants/default/users/erin@example.test', { status: 'disabled' })).status, 200);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  assert.equal(await agent.follow(url.href, RP), null, 'no silent sign-in for a disabled account');
+  assert.equal(agent.lastStatus, 200);
+  assert.match(text(agent.lastBody), /Sign in/);
+  await assert.rejects(agent.signIn(url.href, RP, 'erin@example.test', 'erin-password-1'), /did not complete/);
+  assert.match(text(agent.lastBody), /account is disabled/);
+  await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), (e: any) => e.error === 'invalid_grant');
+  assert.equal((await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 401);
+});
 }
