@@ -155,3 +155,27 @@ test('signed-token lifetimes are capped at 24 hours, refresh tokens may live lon
   const ok = await gh.api('POST', '/tenants/default/apps', { name: 'ttl2', displayName: 'T', type: 'web', redirectUris: [RP], tokenTtls: { refreshToken: 90 * 86400 } });
   assert.equal(ok.status, 201);
 });
+
+test('wrong-typed and hostile bodies on every admin route get a 4xx, never a 5xx', async () => {
+  const app = await gh.api('POST', '/tenants/default/apps', { name: 'fuzz', displayName: 'Fuzz', type: 'web', redirectUris: [RP] });
+  const id = app.body.clientId;
+  await gh.api('POST', '/tenants/default/users', { email: 'fuzz@example.test', password: 'fuzz-password-1' });
+  const routes: Array<[string, string]> = [
+    ['POST', '/tenants'], ['PATCH', '/tenants/default'], ['POST', '/tenants/default/users'], ['PATCH', '/tenants/default/users/fuzz@example.test'],
+    ['POST', '/tenants/default/groups'], ['PUT', '/tenants/default/groups/nope/members/fuzz@example.test'], ['POST', '/tenants/default/ous'], ['POST', '/tenants/default/domains'],
+    ['POST', '/tenants/default/apps'], ['PATCH', `/tenants/default/apps/${id}`], ['PUT', `/tenants/default/apps/${id}/deployment`],
+    ['POST', `/tenants/default/apps/${id}/deployment/targets`], ['POST', '/tenants/default/keys/rotate'], ['POST', '/auth/token'],
+  ];
+  const bodies: unknown[] = [null, 42, 'text', [], {},
+    { name: 123, email: {}, slug: [], path: null, all: 'yes', targets: 'x', type: 'user', ref: 5, alg: 'HS256', version: 'x', redirectUris: [1], claims: [{}], tokenTtls: { idToken: -5 }, sessionLifetimeMinutes: 1e12, roles: ['god'], status: 'zombie', groups: 'x', ou: 5, password: 1 },
+    { ou: '////', path: '/', name: ' ', email: 'a@b', redirectUris: ['javascript:alert(1)'], type: 'web', displayName: 'x'.repeat(1000), targets: [{ type: 'ou', ref: 'nope' }], all: false }];
+  const token = await gh.adminToken();
+  for (const [method, p] of routes) {
+    for (const body of bodies) {
+      const r = await fetch(`${gh.base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      assert.ok(r.status < 500, `${method} ${p} ${JSON.stringify(body).slice(0, 60)} -> ${r.status}`);
+      if (r.status >= 400) assert.equal(typeof ((await r.json()) as any).error.message, 'string');
+    }
+  }
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${id}`)).body.name, 'fuzz', 'nothing was lost');
+});
