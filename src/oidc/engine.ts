@@ -185,13 +185,11 @@ function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
     app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null })
       .catch((e) => app.logger.error({ err: e }, 'audit write failed'));
-  const grantNames: Record<string, string> = {};
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');
     app.metrics.tokensIssued.inc({ grant_type: grantType });
-    grantNames[grantType] = grantType;
     // Token issues are frequent; they are audited at a summary level: client and grant type, never the token.
-    void audit('token.issued', { clientId: ctx.oidc.client?.clientId, grantType, accountId: ctx.oidc.account?.accountId });
+    void audit('token.issued', { clientId: ctx.oidc.client?.clientId, grantType, accountId: ctx.oidc.account?.accountId }, 'info', ctx);
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
     void audit('token.error', { clientId: ctx.oidc.client?.clientId, error: (err as errors.OIDCProviderError).error ?? err.message }, 'warn', ctx);
