@@ -7,6 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
+import { prepare } from '../../storage/prepared.ts';
 
 export type ModelAdapterFactory = (model: string) => Adapter;
 /** Routes a model name to another adapter (the engine's Client model comes from application profiles). */
@@ -33,17 +34,61 @@ export function refusingAdapter(model: string): Adapter {
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
+// The statements every token request runs, built once per database.
+const ROW = ['model', 'id', 'tenant_id', 'payload', 'grant_id', 'user_code', 'uid', 'expires_at', 'consumed_at'] as const;
+function buildStatements(db: Kysely<DB>) {
+  const upsert = prepare(db, [...ROW, 'tenantId', 'now'], (p) => {
+    // The existing row is ours to replace when it is this tenant's, or when it has expired
+    // (it is then invisible to everyone). Consumption of a live row of ours is kept: a stale
+    // copy saved again must not make a used code usable again.
+    const existingIsLiveOurs = sql<boolean>`oidc_artifacts.tenant_id = ${p.tenantId} and (oidc_artifacts.expires_at is null or oidc_artifacts.expires_at > ${p.now})`;
+    return db.insertInto('oidc_artifacts').values({
+      model: p.model, id: p.id, tenant_id: p.tenant_id, payload: p.payload, grant_id: p.grant_id, user_code: p.user_code, uid: p.uid, expires_at: p.expires_at, consumed_at: p.consumed_at,
+    }).onConflict((oc) => oc.columns(['model', 'id'])
+      .doUpdateSet((eb) => ({
+        tenant_id: eb.ref('excluded.tenant_id'),
+        payload: eb.ref('excluded.payload'),
+        grant_id: eb.ref('excluded.grant_id'),
+        user_code: eb.ref('excluded.user_code'),
+        uid: eb.ref('excluded.uid'),
+        expires_at: eb.ref('excluded.expires_at'),
+        consumed_at: sql<number | null>`case when ${existingIsLiveOurs} then coalesce(oidc_artifacts.consumed_at, excluded.consumed_at) else excluded.consumed_at end`,
+      }))
+      .where((eb) => eb.or([
+        eb('oidc_artifacts.tenant_id', '=', p.tenantId),
+        eb.and([eb('oidc_artifacts.expires_at', 'is not', null), eb('oidc_artifacts.expires_at', '<=', p.now)]),
+      ])));
+  });
+  const findBy = (column: 'id' | 'uid' | 'user_code') => prepare(db, ['model', 'tenantId', 'value', 'now'], (p) =>
+    db.selectFrom('oidc_artifacts').select(['payload', 'consumed_at'])
+      .where('model', '=', p.model)
+      .where('tenant_id', '=', p.tenantId)
+      .where(column, '=', p.value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', p.now)])));
+  return { upsert, find: { id: findBy('id'), uid: findBy('uid'), user_code: findBy('user_code') } };
+}
+type Statements = ReturnType<typeof buildStatements>;
+const built = new WeakMap<Kysely<DB>, Statements>();
+const statements = (db: Kysely<DB>): Statements => {
+  let s = built.get(db);
+  if (!s) { s = buildStatements(db); built.set(db, s); }
+  return s;
+};
+
 class SqlAdapter implements Adapter {
   readonly #db: Kysely<DB>;
   readonly #tenantId: string;
   readonly #model: string;
   readonly #now: Clock;
 
+  readonly #q: Statements;
+
   constructor(db: Kysely<DB>, tenantId: string, model: string, now: Clock) {
     this.#db = db;
     this.#tenantId = tenantId;
     this.#model = model;
     this.#now = now;
+    this.#q = statements(db);
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -60,27 +105,8 @@ class SqlAdapter implements Adapter {
       expires_at: typeof expiresIn === 'number' && Number.isFinite(expiresIn) ? now + Math.round(expiresIn * 1000) : null,
       consumed_at: consumedAt,
     };
-    // The existing row is ours to replace when it is this tenant's, or when it has expired
-    // (it is then invisible to everyone). Consumption of a live row of ours is kept: a stale
-    // copy saved again must not make a used code usable again.
-    const existingIsLiveOurs = sql<boolean>`oidc_artifacts.tenant_id = ${this.#tenantId} and (oidc_artifacts.expires_at is null or oidc_artifacts.expires_at > ${now})`;
-    const result = await this.#db.insertInto('oidc_artifacts').values(row)
-      .onConflict((oc) => oc.columns(['model', 'id'])
-        .doUpdateSet((eb) => ({
-          tenant_id: eb.ref('excluded.tenant_id'),
-          payload: eb.ref('excluded.payload'),
-          grant_id: eb.ref('excluded.grant_id'),
-          user_code: eb.ref('excluded.user_code'),
-          uid: eb.ref('excluded.uid'),
-          expires_at: eb.ref('excluded.expires_at'),
-          consumed_at: sql<number | null>`case when ${existingIsLiveOurs} then coalesce(oidc_artifacts.consumed_at, excluded.consumed_at) else excluded.consumed_at end`,
-        }))
-        .where((eb) => eb.or([
-          eb('oidc_artifacts.tenant_id', '=', this.#tenantId),
-          eb.and([eb('oidc_artifacts.expires_at', 'is not', null), eb('oidc_artifacts.expires_at', '<=', now)]),
-        ])))
-      .executeTakeFirst();
-    if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) {
+    const result = await this.#q.upsert({ ...row, tenantId: this.#tenantId, now });
+    if (Number(result.numAffectedRows ?? 0n) === 0) {
       throw new Error(`${this.#model} ${id} already exists for another tenant`);
     }
   }
@@ -88,12 +114,7 @@ class SqlAdapter implements Adapter {
   async #findBy(column: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
     if (typeof value !== 'string' || value === '') return undefined;
     const now = this.#now();
-    const r = await this.#db.selectFrom('oidc_artifacts').select(['payload', 'consumed_at'])
-      .where('model', '=', this.#model)
-      .where('tenant_id', '=', this.#tenantId)
-      .where(column, '=', value)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-      .executeTakeFirst();
+    const r = (await this.#q.find[column]<{ payload: string; consumed_at: number | null }>({ model: this.#model, tenantId: this.#tenantId, value, now })).rows[0];
     if (!r) return undefined;
     const payload = JSON.parse(r.payload) as AdapterPayload;
     if (r.consumed_at !== null) payload.consumed = Math.floor(Number(r.consumed_at) / 1000);
