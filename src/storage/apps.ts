@@ -1,6 +1,7 @@
 // Application profiles and their deployments (who may use an app).
 import type { Kysely, Selectable } from 'kysely';
 import type { AppsTable, DB } from './schema.ts';
+import { prepare } from './prepared.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
@@ -61,7 +62,13 @@ export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris
 
 export class AppStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  // Client authentication reads the profile on every token request.
+  readonly #byTenantClientId: ReturnType<typeof prepare<'tenantId' | 'clientId'>>;
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+    this.#byTenantClientId = prepare(db, ['tenantId', 'clientId'], (p) =>
+      db.selectFrom('apps').selectAll().where('tenant_id', '=', p.tenantId).where('client_id', '=', p.clientId));
+  }
 
   async create(tenantId: string, clientId: string, secretSealed: string | null, input: AppInput): Promise<App> {
     const now = Date.now();
@@ -103,7 +110,7 @@ export class AppStore {
   }
 
   async byTenantClientId(tenantId: string, clientId: string): Promise<App | undefined> {
-    const r = await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
+    const r = (await this.#byTenantClientId<Selectable<AppsTable>>({ tenantId, clientId })).rows[0];
     return r && toApp(r);
   }
 
