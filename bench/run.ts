@@ -75,6 +75,10 @@ const importPath = path.join(tmp, 'import.json');
 fs.writeFileSync(importPath, JSON.stringify(importDocument(), null, 2));
 const profileDir = path.join(tmp, 'profiles');
 
+// Experiments only (e.g. BENCH_NODE_FLAGS=--trace-gc): extra flags for Gatehouse's node. The
+// server's output is kept in the work dir's server-<kind>.log either way.
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 function spawnServer(kind: Kind, port: number, opts: { import?: boolean; profile?: boolean } = {}): Server {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1' };
   // The embedded store only: never a database or Redis from the caller's environment.
@@ -85,14 +89,15 @@ function spawnServer(kind: Kind, port: number, opts: { import?: boolean; profile
       GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn',
       GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'bench.admin@example.test', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'bench-admin-password-0123',
     });
-    cmd = [...pin(1), NODE, ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), GATEHOUSE_ENTRY, ...(opts.import ? ['--import', importPath] : [])];
+    cmd = [...pin(1), NODE, ...extraNodeFlags, ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), GATEHOUSE_ENTRY, ...(opts.import ? ['--import', importPath] : [])];
   } else {
     cmd = [...pin(1), NODE, 'bench/peer.ts'];
   }
   const spawnedAt = performance.now();
   const child = spawn(cmd[0]!, cmd.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const s: Server = { kind, child, pid: child.pid!, port, base: `http://127.0.0.1:${port}`, spawnedAt, output: [] };
-  const keep = (b: Buffer) => { s.output.push(b.toString()); if (s.output.length > 200) s.output.shift(); };
+  const logFile = path.join(tmp, `server-${kind}.log`);
+  const keep = (b: Buffer) => { fs.appendFileSync(logFile, b); s.output.push(b.toString()); if (s.output.length > 200) s.output.shift(); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   child.on('exit', (code, signal) => { s.exited = code ?? signal ?? 'exited'; });
@@ -364,6 +369,6 @@ try {
     fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), md);
     log(`\nwrote bench/RESULTS.md (${Math.round(total)} s)`);
   }
-  if (!PROFILE) fs.rmSync(tmp, { recursive: true, force: true });
+  if (!PROFILE && extraNodeFlags.length === 0) fs.rmSync(tmp, { recursive: true, force: true });
 }
 process.exit(g?.error || p?.error ? 1 : 0);

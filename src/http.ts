@@ -4,9 +4,11 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from './context.ts';
+import type { EngineEntry } from './tenants/engines.ts';
 import { GatehouseError } from './shared/errors.ts';
 import { CSP } from './interaction/html.ts';
 import { messagePage } from './interaction/pages.ts';
@@ -17,6 +19,58 @@ import { routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
+
+// Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's sign-in pages>.
+const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
+
+/**
+ * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
+ * go straight to the tenant's engine: they are most of the traffic, and routing them through
+ * every router of the Koa app first cost more than a token request itself. Everything else,
+ * and any engine path of an unknown tenant, is the Koa app's.
+ */
+export function createHttpHandler(app: Context): http.RequestListener {
+  const koa = createHttpApp(app).callback();
+  return (req, res) => {
+    const m = ENGINE_PATH.exec(req.url ?? '/');
+    const rest = m?.[2];
+    if (!m || !rest || rest === '/' || rest.startsWith('/interaction/')) { void koa(req, res); return; }
+    const start = process.hrtime.bigint();
+    const slug = m[1]!;
+    app.engines.get(slug).then(async (entry) => {
+      if (!entry) { await koa(req, res); return; }
+      try {
+        await serveEngine(app, entry, slug, req, res);
+      } finally {
+        const route = routeLabel(`/t/${slug}${rest}`);
+        app.metrics.latency.observe({ route, method: req.method ?? 'GET' }, Number(process.hrtime.bigint() - start) / 1e9);
+        app.metrics.requests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
+      }
+    }).catch((err: unknown) => {
+      app.logger.error({ err, path: rest }, 'unhandled error');
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.end(JSON.stringify({ error: 'server_error', error_description: 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.' }));
+      } else res.destroy();
+    });
+  };
+}
+
+/** Hands the raw request to a tenant's engine, which runs as its own Koa app. */
+async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  // req.originalUrl tells the engine where it is mounted, so the URLs it builds carry the prefix.
+  const r = req as http.IncomingMessage & { originalUrl?: string };
+  r.originalUrl = req.url;
+  req.url = req.url!.slice(`/t/${slug}`.length) || '/';
+  // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Frame-Options', 'DENY');
+  if (app.config.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  await entry.handler(req, res);
+}
 
 export function createHttpApp(app: Context): Koa {
   const koa = new Koa({ proxy: app.config.trustProxy });
@@ -132,8 +186,8 @@ export function createHttpApp(app: Context): Koa {
     ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${app.config.publicUrl}/t/${tenant.slug}` });
   });
 
-  // Each tenant's engine under /t/<slug>. It runs as its own Koa app on the raw request;
-  // req.originalUrl tells it where it is mounted so the URLs it builds carry the prefix.
+  // Each tenant's engine under /t/<slug> (reached here only for a tenant the fast path in
+  // createHttpHandler did not find: it answers with the unknown-organization page).
   koa.use(async (ctx, next) => {
     const m = /^\/t\/([a-z0-9-]{1,40})(\/.*)?$/.exec(ctx.path);
     if (!m) return next();
@@ -144,15 +198,8 @@ export function createHttpApp(app: Context): Koa {
       else { ctx.type = 'html'; ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${m[1]}" on this Gatehouse.`, detail: 'Check the address you were given.' }); }
       return;
     }
-    const req = ctx.req as typeof ctx.req & { originalUrl?: string };
-    req.originalUrl = ctx.req.url;
-    req.url = ctx.req.url!.slice(`/t/${m[1]}`.length) || '/';
     ctx.respond = false;
-    // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
-    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
-    ctx.res.setHeader('Content-Security-Policy', CSP);
-    ctx.res.setHeader('X-Frame-Options', 'DENY');
-    await entry.handler(ctx.req, ctx.res);
+    await serveEngine(app, entry, m[1]!, ctx.req, ctx.res);
     ctx.status = ctx.res.statusCode; // for metrics
   });
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/index.ts';
 import { createContext, type Context } from './context.ts';
-import { createHttpApp } from './http.ts';
+import { createHttpHandler } from './http.ts';
 import { bootstrap, type BootstrapResult } from './tenants/bootstrap.ts';
 import { startJobs } from './ops/jobs.ts';
 
@@ -21,8 +21,7 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
   try {
     const boot = await bootstrap(app);
     await opts.beforeListen?.(app);
-    const koa = createHttpApp(app);
-    const server = http.createServer(koa.callback());
+    const server = http.createServer(createHttpHandler(app));
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
