@@ -51,7 +51,8 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.
 const pin = (core: number) => (hasTaskset ? ['taskset', '-c', String(core)] : []);
 const wrkPath = spawnSync('sh', ['-c', 'command -v wrk']).stdout?.toString().trim() || undefined;
 
-const GATEHOUSE_ENTRY = 'src/main.ts';
+// As `npm start` runs it (package.json).
+const GATEHOUSE_ENTRY = '--import ./src/boot/ts-cache.js src/main.ts';
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };
@@ -89,7 +90,7 @@ function spawnServer(kind: Kind, port: number, opts: { import?: boolean; profile
       GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn',
       GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'bench.admin@example.test', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'bench-admin-password-0123',
     });
-    cmd = [...pin(1), NODE, ...extraNodeFlags, ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), GATEHOUSE_ENTRY, ...(opts.import ? ['--import', importPath] : [])];
+    cmd = [...pin(1), NODE, ...extraNodeFlags, ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...GATEHOUSE_ENTRY.split(' '), ...(opts.import ? ['--import', importPath] : [])];
   } else {
     cmd = [...pin(1), NODE, 'bench/peer.ts'];
   }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
@@ -18,7 +18,8 @@ if (!runtime) {
   process.exit(1);
 }
 
-const child = spawn(runtime, [path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+// ts-cache.js keeps the stripped sources so the type stripper need not be loaded (see there).
+const child = spawn(runtime, ['--import', pathToFileURL(path.join(root, 'src', 'boot', 'ts-cache.js')).href, path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
 child.on('error', (err) => {
   console.error(`Could not run ${runtime} (${err.message}). Run \`npm install\` in ${root} to get the pinned Node 24.`);
   process.exit(1);

@@ -75,22 +75,28 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
   }
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const unlock = opts.lock === false ? () => {} : lockDataDir(opts.dataDir);
+  let checkpointer: { stop(): Promise<void> } | undefined;
   try {
     const file = path.join(opts.dataDir, 'gatehouse.db');
     const raw = openSqlite(file);
-    const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw) });
+    // The checkpointer thread (an isolate of its own, ~10 MB) starts with the first commit:
+    // until something is written there is nothing to checkpoint.
+    const startCheckpointing = () => {
+      checkpointer ??= startCheckpointer(file, () => {
+        // Without the worker the WAL would grow without bound: let commits checkpoint again.
+        raw.exec('PRAGMA wal_autocheckpoint = 1000');
+      });
+    };
+    const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw, startCheckpointing) });
     await migrate(db);
-    const checkpointer = startCheckpointer(file, () => {
-      // Without the worker the WAL would grow without bound: let commits checkpoint again.
-      raw.exec('PRAGMA wal_autocheckpoint = 1000');
-    });
     return {
       db,
       dialect: 'sqlite',
       ping: async () => { raw.prepare('select 1').get(); },
-      close: async () => { await checkpointer.stop(); await db.destroy(); unlock(); },
+      close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
     };
   } catch (e) {
+    await checkpointer?.stop();
     unlock();
     throw e;
   }

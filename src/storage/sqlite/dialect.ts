@@ -55,7 +55,9 @@ export class GroupCommitDriver implements Driver {
   #commitDeferred = false;
   #closed = false;
 
-  constructor(db: DatabaseSync) { this.#db = db; }
+  readonly #onCommit: () => void;
+
+  constructor(db: DatabaseSync, onCommit: () => void = () => {}) { this.#db = db; this.#onCommit = onCommit; }
 
   async init(): Promise<void> { /* the database is opened by the caller */ }
   async acquireConnection(): Promise<DatabaseConnection> { return new Connection(this); }
@@ -155,6 +157,7 @@ export class GroupCommitDriver implements Driver {
     try {
       this.#db.exec('COMMIT');
       group.resolve();
+      this.#onCommit();
     } catch (e) {
       try { if (this.#db.isTransaction) this.#db.exec('ROLLBACK'); } catch { /* already rolled back */ }
       group.reject(e);
@@ -186,9 +189,10 @@ class Connection implements DatabaseConnection {
   }
 }
 
-export function nodeSqliteDialect(db: DatabaseSync): Dialect {
+/** `onCommit` runs after each group's commit. */
+export function nodeSqliteDialect(db: DatabaseSync, onCommit?: () => void): Dialect {
   return {
-    createDriver: (): Driver => new GroupCommitDriver(db),
+    createDriver: (): Driver => new GroupCommitDriver(db, onCommit),
     createQueryCompiler: (): QueryCompiler => new SqliteQueryCompiler(),
     createAdapter: (): DialectAdapter => new SqliteAdapter(),
     createIntrospector: (k: Kysely<any>): DatabaseIntrospector => new SqliteIntrospector(k),
