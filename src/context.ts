@@ -12,7 +12,9 @@ import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { Sealer, resolveSecret } from './shared/crypto.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
-import { MemoryThrottle, type Throttle } from './ops/ratelimit.ts';
+import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
+import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
+import { PostgresLeadership, SoleLeader, type Leadership } from './ops/leader.ts';
 
 export interface Context {
   config: Config;
@@ -29,6 +31,10 @@ export interface Context {
   engines: EngineCache;
   metrics: Metrics;
   throttles: { account: Throttle; ip: Throttle };
+  /** Change notices between nodes (see ops/bus.ts). */
+  bus: Bus;
+  /** Whether this node runs the scheduled work (see ops/leader.ts). */
+  leadership: Leadership;
   close(): Promise<void>;
 }
 
@@ -47,6 +53,10 @@ export async function createContext(config: Config, logger = pino({ level: confi
     await redis.connect();
   }
   const db = database.db;
+  const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)
+    : database.pg ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
+      : new LocalBus();
+  const leadership: Leadership = database.pg ? new PostgresLeadership(database.pg.newClient, logger) : new SoleLeader();
   const directory = new DirectoryStore(db);
   const apps = new AppStore(db);
   const ctx: Context = {
@@ -63,9 +73,15 @@ export async function createContext(config: Config, logger = pino({ level: confi
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
     metrics: createMetrics(),
-    throttles: { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
+    throttles: redis
+      ? { account: new RedisThrottle(redis, config.redisPrefix, 'account', ACCOUNT_THROTTLE), ip: new RedisThrottle(redis, config.redisPrefix, 'ip', IP_THROTTLE) }
+      : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
+    bus,
+    leadership,
     async close() {
       await ctx.audit.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
+      await leadership.close();
+      await bus.close();
       redis?.disconnect();
       await database.close();
     },

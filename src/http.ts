@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from './context.ts';
 import type { EngineEntry } from './tenants/engines.ts';
 import { GatehouseError } from './shared/errors.ts';
+import { isStoreOutage, OUTAGE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './shared/outage.ts';
 import { CSP } from './interaction/html.ts';
 import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
@@ -94,7 +95,8 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      const err = isStoreOutage(caught) && !(caught instanceof StoreUnavailableError) ? new StoreUnavailableError(caught) : caught;
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
       let status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
       let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
@@ -104,7 +106,8 @@ export function createHttpApp(app: Context): Koa {
         message = 'The request body could not be read. Send valid JSON (API) or form data (pages).';
       }
       if (status === 413) message = 'The request body is too large.';
-      if (status >= 500) app.logger.error({ err, path: ctx.path }, 'unhandled error');
+      if (status === 503) app.logger.warn({ path: ctx.path, cause: String(((err as Error).cause as Error)?.message ?? '') }, 'store unavailable');
+      else if (status >= 500) app.logger.error({ err, path: ctx.path }, 'unhandled error');
       ctx.status = status;
       if (ctx.path.startsWith('/api/')) {
         ctx.body = { error: { code, message, ...(e instanceof GatehouseError && e.details ? { details: e.details } : {}) } };
@@ -112,7 +115,7 @@ export function createHttpApp(app: Context): Koa {
         ctx.type = 'html';
         ctx.body = messagePage({ title: status >= 500 ? 'Something went wrong' : 'Request refused', message });
       }
-      if (status === 503) ctx.set('Retry-After', '5');
+      if (status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     }
   });
 
@@ -133,13 +136,18 @@ export function createHttpApp(app: Context): Koa {
   ops.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
   ops.get('/readyz', async (ctx) => {
     const checks: Record<string, string> = {};
-    try { await app.database.ping(); checks.database = 'ok'; } catch (e) { checks.database = (e as Error).message; }
-    if (app.redis) {
-      try { await app.redis.ping(); checks.redis = 'ok'; } catch (e) { checks.redis = (e as Error).message; }
-    }
+    // A store that hangs must not hang the probe: each check gets two seconds.
+    const probe = async (name: string, fn: () => Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([fn(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 2 seconds')), 2000); })]);
+        checks[name] = 'ok';
+      } catch (e) { checks[name] = (e as Error).message || String(e); } finally { clearTimeout(timer); }
+    };
+    await Promise.all([probe('database', () => app.database.ping()), ...(app.redis ? [probe('redis', () => app.redis!.ping())] : [])]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     ctx.status = ready ? 200 : 503;
-    if (!ready) ctx.set('Retry-After', '5');
+    if (!ready) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
   });
   ops.get('/metrics', async (ctx) => {

@@ -1,10 +1,11 @@
 // `gatehouse start`: read config -> build context -> listen; graceful shutdown.
 import { loadConfig, ConfigError } from './config/index.ts';
-import { startServer } from './server.ts';
+import { startServer, type RunningServer } from './server.ts';
 import { DataDirLockedError } from './storage/db.ts';
 import { importFile } from './tenants/import.ts';
+import { runPrimary, workerCount, workerIndex } from './ops/cluster.ts';
 
-export async function main(args: { importFile?: string } = {}): Promise<void> {
+export async function main(args: { importFile?: string; workers?: number } = {}): Promise<void> {
   let config;
   try {
     config = loadConfig();
@@ -12,10 +13,22 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
     if (e instanceof ConfigError) { console.error(e.message); process.exit(2); }
     throw e;
   }
+  const index = workerIndex();
+  if (index === undefined) {
+    const { workers, notice } = workerCount(config, args.workers);
+    if (notice) console.error(notice);
+    if (workers > 1) {
+      console.error(`Gatehouse is starting ${workers} worker processes on port ${config.port}.`);
+      runPrimary(workers);
+      return;
+    }
+  }
+  // Worker 0 (or the only process) sets up; the other workers start after it listens.
+  const leading = index === undefined || index === 0;
   let running;
   try {
     running = await startServer(config, {
-      beforeListen: args.importFile ? async (app) => {
+      beforeListen: args.importFile && leading ? async (app) => {
         const summary = await importFile(app, args.importFile!);
         app.logger.info({ import: summary }, `imported ${args.importFile}`);
       } : undefined,
@@ -29,6 +42,11 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
     throw e;
   }
   const { app, boot } = running;
+  if (!leading) {
+    app.logger.info({ worker: index }, 'worker ready');
+    handleSignals(app, running);
+    return;
+  }
   const issuer = `${config.publicUrl}/t/default`;
   const lines = [
     '',
@@ -40,10 +58,14 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
   if (boot.setupUrl) lines.push(`  First administrator:      open this one-time link within 24 hours to create it:`, `                            ${boot.setupUrl}`);
   else if (boot.adminEmail) lines.push(`  Administrator:            ${boot.adminEmail} (from GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL)`);
   else lines.push('  Administrator:            already set up; sign in to the admin API with your administrator account');
+  if (index !== undefined) lines.push(`  Worker processes:         ${process.env.GATEHOUSE_WORKERS_TOTAL} (one per core by default; --workers or GATEHOUSE_WORKERS to change)`);
   lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} ./bin/gatehouse.js --help)`, '');
   process.stdout.write(lines.join('\n') + '\n');
   app.logger.info({ url: config.publicUrl, issuer }, 'ready');
+  handleSignals(app, running);
+}
 
+function handleSignals(app: RunningServer['app'], running: RunningServer): void {
   // A terminal's Ctrl-C often arrives twice (from the terminal and again from a wrapper such
   // as npm or the gatehouse launcher): a repeat within a second is the same request; a later
   // one means "stop now".
@@ -62,7 +84,9 @@ export async function main(args: { importFile?: string } = {}): Promise<void> {
 }
 
 if (import.meta.main) {
-  // `node src/main.ts [--import FILE]` (what `npm start` runs); `gatehouse start` calls main() too.
-  const { values } = (await import('node:util')).parseArgs({ options: { import: { type: 'string' } }, allowPositionals: false });
-  await main({ importFile: values.import });
+  // `node src/main.ts [--import FILE] [--workers N]` (what `npm start` runs); `gatehouse start` calls main() too.
+  const { values } = (await import('node:util')).parseArgs({ options: { import: { type: 'string' }, workers: { type: 'string' } }, allowPositionals: false });
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) { console.error('--workers must be a whole number of 1 or more.'); process.exit(2); }
+  await main({ importFile: values.import, workers });
 }

@@ -101,9 +101,6 @@ function table(rows: string[][], none: string): string {
 }
 const deployedTo = (a: any) => a.deployment.all ? 'all users' : a.deployment.targets.map((t: any) => `${t.type} ${t.label}`).join(', ') || 'nobody (not deployed)';
 
-// ---- `start`
-export const WORKERS_NOTICE = 'Gatehouse runs one process on the embedded SQLite store; multiple workers need DATABASE_URL and REDIS_URL (scale-out support comes with the multi-node release)';
-export const WORKERS_NOTICE_SHARED = 'Gatehouse runs one process per `gatehouse start` for now (scale-out support comes with the multi-node release); with DATABASE_URL and REDIS_URL you can run several nodes behind a load balancer';
 
 // ---- commands: usage text, options and one small function each; help is generated from this table
 const commands: Record<string, Command> = {
@@ -112,10 +109,9 @@ const commands: Record<string, Command> = {
     summary: 'Start the server in the foreground (settings from the environment; see docs/configuration.md).',
     options: { import: str, workers: str }, json: false,
     async run(o) {
-      const workers = whole(o, 'workers') ?? 1;
-      if (workers < 1) throw new UsageError('--workers must be at least 1.');
-      if (workers > 1) console.error(process.env.DATABASE_URL ? WORKERS_NOTICE_SHARED : WORKERS_NOTICE);
-      await (await import('../main.ts')).main({ importFile: o.import as string | undefined });
+      const workers = whole(o, 'workers');
+      if (workers !== undefined && workers < 1) throw new UsageError('--workers must be at least 1.');
+      await (await import('../main.ts')).main({ importFile: o.import as string | undefined, workers });
     },
   },
   token: {

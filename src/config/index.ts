@@ -19,6 +19,7 @@ export const settingsSchema = z.object({
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
+  GATEHOUSE_WORKERS: z.coerce.number().int().min(1, 'must be 1 or more').max(256).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +38,8 @@ export interface Config {
   trustProxy: boolean;
   secureCookies: boolean;
   logLevel: Settings['LOG_LEVEL'];
+  /** Worker processes for `gatehouse start` (default: one per core with DATABASE_URL and REDIS_URL, else 1). */
+  workers?: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,5 +82,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: s.GATEHOUSE_TRUST_PROXY,
     secureCookies,
     logLevel: s.LOG_LEVEL,
+    workers: s.GATEHOUSE_WORKERS,
   };
 }

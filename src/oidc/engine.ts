@@ -10,6 +10,7 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
+import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, outageAware } from '../shared/outage.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -42,7 +43,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     adapter: sqlArtifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
-      const user = await app.directory.userById(tenant.id, sub);
+      const user = await outageAware(() => app.directory.userById(tenant.id, sub), (c) => new EngineStoreUnavailableError(c));
       if (!user || user.status !== 'active') return undefined;
       return {
         accountId: user.id,
@@ -116,9 +117,13 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       // an app takes effect at the next authorization.
       const session = ctx.oidc.session!;
       const client = ctx.oidc.client!;
-      const user = session.accountId ? await app.directory.userById(tenant.id, session.accountId) : undefined;
-      const profile = await app.apps.byTenantClientId(tenant.id, client.clientId);
-      if (!user || !profile || !(await app.appService.isDeployedTo(profile, user))) return undefined; // the consent step explains the refusal
+      const deployed = await outageAware(async () => {
+        const user = session.accountId ? await app.directory.userById(tenant.id, session.accountId) : undefined;
+        const profile = await app.apps.byTenantClientId(tenant.id, client.clientId);
+        return user && profile && (await app.appService.isDeployedTo(profile, user)) ? user : undefined;
+      }, (c) => new EngineStoreUnavailableError(c));
+      const user = deployed;
+      if (!user) return undefined; // the consent step explains the refusal
       return impliedGrant(ctx.oidc.provider, {
         grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
         clientId: client.clientId, accountId: user.id,
@@ -151,6 +156,10 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = app.config.trustProxy;
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+  });
   wireEvents(app, tenant, provider);
   return provider;
 }
@@ -201,4 +210,6 @@ function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
     void audit('logout.backchannel_failed', { clientId: client.clientId, error: err.message }, 'warn');
   });
   provider.on('server_error', (_ctx: unknown, err: Error) => app.logger.error({ err }, 'engine server error'));
+  // Store outages are answered 503 (not server_error); one warning line each, without a stack.
+  provider.on('grant.error', (_ctx: unknown, err: Error) => { if (err instanceof EngineStoreUnavailableError) app.logger.warn({ cause: String((err.cause as Error)?.message ?? err.cause) }, 'store unavailable'); });
 }

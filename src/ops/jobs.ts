@@ -1,6 +1,7 @@
 // Background work on a timer: purge expired engine artifacts and old retired keys, and warn
-// about signing certificates close to expiry. Each run is idempotent, so a missed or doubled
-// run does no harm.
+// about signing certificates close to expiry. It runs on one node of a cluster, the leader
+// (see leader.ts), and moves with the leadership. Each run is idempotent, so a run repeated
+// by a new leader does no harm.
 import type { Context } from '../context.ts';
 import { purgeExpired } from '../oidc/adapters/sql.ts';
 
@@ -19,9 +20,17 @@ export async function runMaintenance(app: Context): Promise<{ purged: number; ke
 
 export function startJobs(app: Context): { stop(): void } {
   const run = () => runMaintenance(app).catch((err) => app.logger.warn({ err }, 'maintenance run failed; it will be retried'));
-  const first = setTimeout(run, 5_000);
-  const every = setInterval(run, HOUR);
-  first.unref();
-  every.unref();
-  return { stop: () => { clearTimeout(first); clearInterval(every); } };
+  let first: NodeJS.Timeout | undefined;
+  let every: NodeJS.Timeout | undefined;
+  const stopTimers = () => { clearTimeout(first); clearInterval(every); first = every = undefined; };
+  app.leadership.onChange((leader) => {
+    app.metrics.schedulerLeader.set(leader ? 1 : 0);
+    stopTimers();
+    if (!leader) return;
+    first = setTimeout(run, 5_000);
+    every = setInterval(run, HOUR);
+    first.unref();
+    every.unref();
+  });
+  return { stop: stopTimers };
 }

@@ -12,6 +12,7 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
     }),
     tokensIssued: new client.Counter({ name: 'gatehouse_tokens_issued_total', help: 'Token endpoint successes by grant type', labelNames: ['grant_type'], registers: [registry] }),
+    schedulerLeader: new client.Gauge({ name: 'gatehouse_scheduler_leader', help: '1 on the node that runs the scheduled work (purge, key retirement, certificate alerts), else 0', registers: [registry] }),
     signIns: new client.Counter({ name: 'gatehouse_sign_ins_total', help: 'Interactive sign-ins by result', labelNames: ['result'], registers: [registry] }),
   };
 }

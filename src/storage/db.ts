@@ -14,6 +14,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Database {
   db: Kysely<DB>;
   dialect: Dialect;
+  /** PostgreSQL only: the pool, and a dedicated connection (for LISTEN and session locks). */
+  pg?: { pool: import('pg').Pool; newClient(): import('pg').Client };
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
     return {
       db,
       dialect: 'postgres',
+      pg: { pool, newClient: () => new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 }) },
       ping: async () => { await pool.query('select 1'); },
       close: () => db.destroy(),
     };

@@ -1,5 +1,6 @@
 // One engine per tenant, built on first use and rebuilt when what it was built from
-// (keys, tenant settings, app claim names) changes.
+// (keys, tenant settings, app claim names) changes: on this node at once, and on every other
+// node through a change notice (ops/bus.ts), which arrives within milliseconds.
 import type Provider from 'oidc-provider';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
@@ -10,7 +11,11 @@ export interface EngineEntry { tenant: Tenant; provider: Provider; handler: Retu
 export class EngineCache {
   readonly #app: Context;
   readonly #bySlug = new Map<string, Promise<EngineEntry | undefined>>();
-  constructor(app: Context) { this.#app = app; }
+  constructor(app: Context) {
+    this.#app = app;
+    // Notices from any node, this one included; after a break in notices, rebuild everything.
+    app.bus.subscribe('engines', (slug) => this.#drop(slug || undefined), () => this.#drop());
+  }
 
   get(slug: string): Promise<EngineEntry | undefined> {
     let p = this.#bySlug.get(slug);
@@ -33,7 +38,14 @@ export class EngineCache {
     return { tenant, provider, handler: provider.callback() };
   }
 
+  /** Rebuild a tenant's engine (every tenant's without a slug), here and on every other node. */
   invalidate(slug?: string): void {
+    this.#drop(slug);
+    this.#app.bus.publish('engines', slug ?? '').catch((err) =>
+      this.#app.logger.error({ err, slug }, 'could not tell the other nodes to rebuild an engine; they will on their next change notice or restart'));
+  }
+
+  #drop(slug?: string): void {
     if (slug) this.#bySlug.delete(slug);
     else this.#bySlug.clear();
   }

@@ -7,6 +7,7 @@ import type { Adapter } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
 import { NOT_STORED_MODELS, refusingAdapter, sqlAdapterFactory, type AdapterOverrides, type Clock, type ModelAdapterFactory } from './sql.ts';
 import { redisAdapterFactory } from './redis.ts';
+import { EngineStoreUnavailableError, outageAware } from '../../shared/outage.ts';
 
 export { purgeExpired, sqlAdapterFactory, type AdapterOverrides, type ModelAdapterFactory } from './sql.ts';
 export { redisAdapterFactory } from './redis.ts';
@@ -49,7 +50,8 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
   const { tenantId, overrides } = opts;
   const sql = sqlAdapterFactory(opts.db, tenantId, undefined, opts.now);
   const redis = opts.redis ? redisAdapterFactory(opts.redis, opts.redisPrefix ?? DEFAULT_REDIS_PREFIX, tenantId) : undefined;
-  return (model: string): Adapter => {
+  return (model: string): Adapter => outageGuard(route(model));
+  function route(model: string): Adapter {
     const override = overrides && Object.hasOwn(overrides, model) ? overrides[model] : undefined;
     if (override) return override(tenantId);
     if (NOT_STORED_MODELS.has(model)) return refusingAdapter(model);
@@ -68,5 +70,19 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
         await Promise.all([primary.revokeByGrantId(grantId), secondary.revokeByGrantId(grantId)]);
       },
     };
+  }
+}
+
+/** A store that does not answer makes the engine answer 503 temporarily_unavailable, not 500. */
+function outageGuard(a: Adapter): Adapter {
+  const guard = <T>(fn: () => Promise<T>) => outageAware(fn, (cause) => new EngineStoreUnavailableError(cause));
+  return {
+    upsert: (id, payload, expiresIn) => guard(() => a.upsert(id, payload, expiresIn)),
+    find: (id) => guard(() => a.find(id)),
+    findByUid: (uid) => guard(() => a.findByUid(uid)),
+    findByUserCode: (userCode) => guard(() => a.findByUserCode(userCode)),
+    consume: (id) => guard(() => a.consume(id)),
+    destroy: (id) => guard(() => a.destroy(id)),
+    revokeByGrantId: (grantId) => guard(() => a.revokeByGrantId(grantId)),
   };
 }

@@ -1,0 +1,143 @@
+// Change notices between Gatehouse nodes. A node that changes something other nodes keep in
+// memory (a tenant's engine: its keys, settings, claim names) publishes a notice; every node,
+// itself included, drops what it kept and rebuilds it from the store on next use.
+//
+// Redis pub/sub when REDIS_URL is set, PostgreSQL LISTEN/NOTIFY when only DATABASE_URL is,
+// and in-process for the embedded store (one node). Notices are hints to reload, never data:
+// a node that missed some (its subscription was down) reloads everything when it is back.
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+export type Handler = (message: string) => void;
+
+export interface Bus {
+  readonly kind: 'local' | 'redis' | 'postgres';
+  publish(topic: string, message: string): Promise<void>;
+  /** `onResync` runs when the subscription came back after a break: notices may have been missed. */
+  subscribe(topic: string, handler: Handler, onResync?: () => void): void;
+  close(): Promise<void>;
+}
+
+export class LocalBus implements Bus {
+  readonly kind = 'local' as const;
+  readonly #handlers = new Map<string, Handler[]>();
+  async publish(topic: string, message: string): Promise<void> {
+    for (const h of this.#handlers.get(topic) ?? []) h(message);
+  }
+  subscribe(topic: string, handler: Handler): void {
+    this.#handlers.set(topic, [...(this.#handlers.get(topic) ?? []), handler]);
+  }
+  async close(): Promise<void> { this.#handlers.clear(); }
+}
+
+abstract class RemoteBus implements Bus {
+  abstract readonly kind: 'redis' | 'postgres';
+  protected readonly handlers = new Map<string, Handler[]>();
+  protected readonly resyncs: (() => void)[] = [];
+  protected readonly logger: Logger;
+  constructor(logger: Logger) { this.logger = logger; }
+  abstract publish(topic: string, message: string): Promise<void>;
+  abstract close(): Promise<void>;
+  subscribe(topic: string, handler: Handler, onResync?: () => void): void {
+    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+    if (onResync) this.resyncs.push(onResync);
+  }
+  protected deliver(topic: string, message: string): void {
+    for (const h of this.handlers.get(topic) ?? []) {
+      try { h(message); } catch (err) { this.logger.error({ err, topic }, 'change notice handler failed'); }
+    }
+  }
+  protected resync(): void {
+    this.logger.info('change notices: subscription restored; reloading what this node keeps in memory');
+    for (const r of this.resyncs) r();
+  }
+}
+
+export class RedisBus extends RemoteBus {
+  readonly kind = 'redis' as const;
+  readonly #pub: Redis;
+  readonly #sub: Redis;
+  readonly #prefix: string;
+  #ready = false;
+
+  /** `redis` publishes; a duplicate connection subscribes (a subscribed connection can do nothing else). */
+  static async open(redis: Redis, prefix: string, logger: Logger): Promise<RedisBus> {
+    const bus = new RedisBus(redis, prefix, logger);
+    await bus.#sub.connect();
+    await bus.#sub.psubscribe(`${prefix}bus:*`);
+    bus.#ready = true;
+    return bus;
+  }
+
+  private constructor(redis: Redis, prefix: string, logger: Logger) {
+    super(logger);
+    this.#pub = redis;
+    this.#prefix = prefix;
+    this.#sub = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.#sub.on('error', () => { /* reported by the main connection's handler */ });
+    this.#sub.on('pmessage', (_pattern: string, channel: string, message: string) => this.deliver(channel.slice(`${prefix}bus:`.length), message));
+    // ioredis re-subscribes after a reconnect; notices published meanwhile are lost, so reload.
+    this.#sub.on('ready', () => { if (this.#ready) this.resync(); });
+  }
+
+  async publish(topic: string, message: string): Promise<void> {
+    await this.#pub.publish(`${this.#prefix}bus:${topic}`, message);
+  }
+
+  async close(): Promise<void> { this.#sub.disconnect(); }
+}
+
+export class PostgresBus extends RemoteBus {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #connect: () => pg.Client;
+  #client: pg.Client | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  static async open(pool: pg.Pool, connect: () => pg.Client, logger: Logger): Promise<PostgresBus> {
+    const bus = new PostgresBus(pool, connect, logger);
+    await bus.#listen(false);
+    return bus;
+  }
+
+  private constructor(pool: pg.Pool, connect: () => pg.Client, logger: Logger) {
+    super(logger);
+    this.#pool = pool;
+    this.#connect = connect;
+  }
+
+  // One dedicated connection LISTENs; when it breaks, it is reopened every two seconds.
+  async #listen(resync: boolean): Promise<void> {
+    const client = this.#connect();
+    client.on('error', () => { /* handled by 'end' */ });
+    client.on('end', () => {
+      if (this.#client === client) this.#client = undefined;
+      if (!this.#closed) this.#retry = setTimeout(() => void this.#listen(true).catch(() => {}), 2000);
+    });
+    client.on('notification', (n) => {
+      const sep = (n.payload ?? '').indexOf('\n');
+      if (n.channel === 'gatehouse_bus' && sep > 0) this.deliver(n.payload!.slice(0, sep), n.payload!.slice(sep + 1));
+    });
+    try {
+      await client.connect();
+      await client.query('LISTEN gatehouse_bus');
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw e;
+    }
+    this.#client = client;
+    if (resync) this.resync();
+  }
+
+  async publish(topic: string, message: string): Promise<void> {
+    await this.#pool.query('SELECT pg_notify($1, $2)', ['gatehouse_bus', `${topic}\n${message}`]);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    await this.#client?.end().catch(() => {});
+  }
+}
