@@ -69,7 +69,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     directory,
     apps,
     appService: new AppService(apps, directory, sealer),
-    audit: new AuditStore(db),
+    audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
     metrics: createMetrics(),

@@ -10,7 +10,7 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
-import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, outageAware } from '../shared/outage.ts';
+import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, isStoreOutage, outageAware } from '../shared/outage.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -193,7 +193,7 @@ export function describeEngineError(out: { error: string; error_description?: st
 function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
     app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null })
-      .catch((e) => app.logger.error({ err: e }, 'audit write failed'));
+      .catch((e) => { if (!isStoreOutage(e)) app.logger.error({ err: e }, 'audit write failed'); });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');
     app.metrics.tokensIssued.inc({ grant_type: grantType });

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import crypto from 'node:crypto';
 import type { DB } from './schema.ts';
+import { isStoreOutage } from '../shared/outage.ts';
 
 export type AuditLevel = 'info' | 'warn' | 'error';
 
@@ -23,6 +24,9 @@ export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'level' | 'actor' | 'sub
 // Time-ordered ids (ms timestamp then randomness) so the primary key sorts by time.
 const eventId = (at: number) => at.toString(36).padStart(10, '0') + crypto.randomBytes(6).toString('base64url');
 
+/** Events kept in memory while the database is away; beyond this the oldest are dropped. */
+const MAX_PENDING = 100_000;
+
 type Row = Parameters<ReturnType<Kysely<DB>['insertInto']>['values']>[0] & object;
 
 /**
@@ -33,7 +37,11 @@ type Row = Parameters<ReturnType<Kysely<DB>['insertInto']>['values']>[0] & objec
 export class AuditStore {
   readonly db: Kysely<DB>;
   #batch: { rows: Row[]; done: Promise<void> } | undefined;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  /** Events whose write failed because the database was away: written again when it is back. */
+  #pending: Row[] = [];
+  #retry: NodeJS.Timeout | undefined;
+  readonly #onOutage: (count: number) => void;
+  constructor(db: Kysely<DB>, onOutage: (count: number) => void = () => {}) { this.db = db; this.#onOutage = onOutage; }
 
   record(e: AuditInput): Promise<void> {
     const at = Date.now();
@@ -45,8 +53,13 @@ export class AuditStore {
       const rows: Row[] = [];
       const done = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(async () => {
         this.#batch = undefined;
-        // 100 rows per statement keeps within every dialect's bound-parameter limit.
-        for (let i = 0; i < rows.length; i += 100) await this.db.insertInto('audit_events').values(rows.slice(i, i + 100) as never).execute();
+        try {
+          await this.#insert(rows);
+        } catch (e) {
+          // The events happened; keep them until the database answers again (bounded).
+          if (isStoreOutage(e)) this.#keep(rows);
+          throw e;
+        }
       });
       this.#batch = { rows, done };
     }
@@ -54,8 +67,37 @@ export class AuditStore {
     return this.#batch.done;
   }
 
+  async #insert(rows: Row[]): Promise<void> {
+    // 100 rows per statement keeps within every dialect's bound-parameter limit.
+    for (let i = 0; i < rows.length; i += 100) await this.db.insertInto('audit_events').values(rows.slice(i, i + 100) as never).execute();
+  }
+
+  #keep(rows: Row[]): void {
+    const first = this.#pending.length === 0;
+    this.#pending.push(...rows);
+    if (this.#pending.length > MAX_PENDING) this.#pending.splice(0, this.#pending.length - MAX_PENDING);
+    if (first) this.#onOutage(this.#pending.length);
+    this.#retry ??= setInterval(() => {
+      const rows = this.#pending;
+      this.#pending = [];
+      // Ids are unique, so a retry after an unclear failure cannot store an event twice.
+      this.#insert(rows).then(() => { if (!this.#pending.length) { clearInterval(this.#retry); this.#retry = undefined; } },
+        () => { this.#pending.unshift(...rows); });
+    }, 1000);
+    this.#retry.unref();
+  }
+
   /** Wait for events recorded so far to be stored. */
-  async flush(): Promise<void> { await this.#batch?.done; }
+  async flush(): Promise<void> {
+    await this.#batch?.done;
+    if (this.#pending.length) {
+      const rows = this.#pending;
+      this.#pending = [];
+      await this.#insert(rows).catch((e) => { this.#pending.unshift(...rows); throw e; });
+      clearInterval(this.#retry);
+      this.#retry = undefined;
+    }
+  }
 
   async query(opts: { tenantId?: string; type?: string; level?: AuditLevel; text?: string; since?: number; until?: number; cursor?: string; limit?: number }) {
     await this.flush();

@@ -66,6 +66,10 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
     pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
     pool.on('error', () => { /* idle client errors surface on the next query */ });
+    // A connection the server ends (a restart) while it is checked out but between queries
+    // emits 'error' on itself; without a listener that would end the process. Its next query
+    // fails instead, and that is answered 503 (see shared/outage.ts).
+    pool.on('connect', (client) => { client.on('error', () => {}); });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
     return {

@@ -27,7 +27,8 @@ export async function startNode(name: string, env: Record<string, string>, port?
     cwd: root,
     env: {
       ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEHOUSE_DATA_DIR: path.join(root, 'tmp', 'unused-data-dir'),
-      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, GATEHOUSE_WORKERS: '1', ...env,
+      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, GATEHOUSE_WORKERS: '1',
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -107,13 +108,13 @@ export function adminClient(base: string) {
     token = ((await r.json()) as { access_token: string }).access_token;
     return token;
   };
-  return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
+  return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> => {
     const res = await fetch(`${base}/api/v1${p}`, {
       method, headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken()}` },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   };
 }
 
