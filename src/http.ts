@@ -16,7 +16,7 @@ import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { adminRouter } from './admin/routes.ts';
-import { routeLabel } from './ops/metrics.ts';
+import { metricsText, routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
@@ -152,7 +152,7 @@ export function createHttpApp(app: Context): Koa {
   });
   ops.get('/metrics', async (ctx) => {
     ctx.type = app.metrics.registry.contentType;
-    ctx.body = await app.metrics.registry.metrics();
+    ctx.body = await metricsText(app.metrics);
   });
   ops.get('/assets/gatehouse.css', (ctx) => {
     ctx.type = 'text/css';

@@ -37,9 +37,17 @@ export function runPrimary(workers: number): void {
   let stopping = false;
   let started = false;
 
+  // /metrics on any worker shows the sum over all workers (prom-client's cluster aggregation).
+  const aggregator = import('prom-client').then((m) => new m.default.AggregatorRegistry());
   const fork = (index: number): Worker => {
     const w = cluster.fork({ GATEHOUSE_WORKER_INDEX: String(index), GATEHOUSE_WORKERS_TOTAL: String(workers) });
     byIndex.set(index, w);
+    w.on('message', (m: { type?: string; id?: string }) => {
+      if (m?.type !== 'gatehouse:metrics-req') return;
+      void aggregator.then((a) => a.clusterMetrics()).then(
+        (text) => { if (!w.isDead()) w.send({ type: 'gatehouse:metrics-res', id: m.id, text }); },
+        () => { /* the worker falls back to its own metrics */ });
+    });
     w.once('listening', () => {
       // Running for a minute resets its restart pause.
       setTimeout(() => { if (byIndex.get(index) === w) restarts.delete(index); }, 60_000).unref();

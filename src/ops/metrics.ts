@@ -1,9 +1,13 @@
 // Prometheus metrics served at /metrics.
 import client from 'prom-client';
+import cluster from 'node:cluster';
+import crypto from 'node:crypto';
 
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
+  // A worker of `gatehouse start --workers N` answers the primary's requests for its metrics.
+  if (cluster.isWorker) client.AggregatorRegistry.setRegistries([registry]);
   return {
     registry,
     requests: new client.Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
@@ -18,6 +22,28 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The text /metrics serves. In a worker, the whole process group's metrics (summed by the
+ * primary), so a scrape that lands on any worker sees all of them; this process's own if the
+ * primary does not answer within two seconds.
+ */
+export async function metricsText(metrics: Metrics): Promise<string> {
+  if (!cluster.isWorker || !process.send) return metrics.registry.metrics();
+  const id = crypto.randomUUID();
+  const fromPrimary = new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => { process.off('message', onMessage); resolve(undefined); }, 2000);
+    const onMessage = (m: { type?: string; id?: string; text?: string }) => {
+      if (m?.type !== 'gatehouse:metrics-res' || m.id !== id) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      resolve(m.text);
+    };
+    process.on('message', onMessage);
+  });
+  process.send({ type: 'gatehouse:metrics-req', id });
+  return (await fromPrimary) ?? metrics.registry.metrics();
+}
 
 /** Collapse ids out of paths so label cardinality stays bounded. */
 export function routeLabel(path: string): string {
