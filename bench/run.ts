@@ -367,7 +367,11 @@ try {
     fs.writeFileSync(out, md);
     log(`\n${md}\n(not written to bench/RESULTS.md: ${PROFILE ? '--profile' : QUICK ? '--quick' : '--only'} run; saved to ${out})`);
   } else {
-    fs.writeFileSync(path.join(root, 'bench/RESULTS.md'), md);
+    // Keep the scale-out section, which bench/cluster.ts writes.
+    const file = path.join(root, 'bench/RESULTS.md');
+    const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    const scaleOut = /<!-- scale-out: bench\/cluster\.ts -->[\s\S]*?<!-- \/scale-out -->/.exec(old)?.[0];
+    fs.writeFileSync(file, scaleOut ? `${md.trimEnd()}\n\n${scaleOut}\n` : md);
     log(`\nwrote bench/RESULTS.md (${Math.round(total)} s)`);
   }
   if (!PROFILE && extraNodeFlags.length === 0) fs.rmSync(tmp, { recursive: true, force: true });

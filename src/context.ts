@@ -10,6 +10,7 @@ import { AuditStore } from './storage/audit.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
+import { ClientCache } from './oidc/clients.ts';
 import { Sealer, resolveSecret } from './shared/crypto.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
@@ -29,6 +30,7 @@ export interface Context {
   audit: AuditStore;
   keys: KeyService;
   engines: EngineCache;
+  clients: ClientCache;
   metrics: Metrics;
   throttles: { account: Throttle; ip: Throttle };
   /** Change notices between nodes (see ops/bus.ts). */
@@ -59,6 +61,9 @@ export async function createContext(config: Config, logger = pino({ level: confi
   const leadership: Leadership = database.pg ? new PostgresLeadership(database.pg.newClient, logger) : new SoleLeader();
   const directory = new DirectoryStore(db);
   const apps = new AppStore(db);
+  const clients = new ClientCache(bus);
+  apps.onChange = (tenantId, clientId) => clients.invalidate(tenantId, clientId)
+    .catch((err) => logger.error({ err, clientId }, 'could not tell the other nodes that an application changed; they reload it within five minutes'));
   const ctx: Context = {
     config,
     logger,
@@ -72,6 +77,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
+    clients,
     metrics: createMetrics(),
     throttles: redis
       ? { account: new RedisThrottle(redis, config.redisPrefix, 'account', ACCOUNT_THROTTLE), ip: new RedisThrottle(redis, config.redisPrefix, 'ip', IP_THROTTLE) }

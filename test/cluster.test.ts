@@ -130,6 +130,20 @@ test('a key rotation on one node reaches the other within a second', { skip }, a
   assert.ok((JSON.parse(await jwks(node('B'))) as { keys: { kid: string }[] }).keys.some((k) => k.kid === kid));
 });
 
+test('a client secret regenerated on one node is refused by the other within a second', { skip }, async () => {
+  const api = adminClient(node('A').base);
+  const app = (await api('POST', '/tenants/default/apps', { name: 'rotating', displayName: 'Rotating', type: 'service' })).body;
+  await api('PUT', `/tenants/default/apps/${app.clientId}/deployment`, { all: true, targets: [] });
+  const old = { clientId: app.clientId, clientSecret: app.clientSecret };
+  assert.equal((await tokenAt(node('B'), old, { grant_type: 'client_credentials' })).status, 200, 'node B knows (and keeps) the client');
+  const regenerated = await api('POST', `/tenants/default/apps/${app.clientId}/secret`);
+  assert.equal(regenerated.status, 200, JSON.stringify(regenerated.body));
+  const fresh = { clientId: app.clientId, clientSecret: regenerated.body.clientSecret };
+  const took = await within(1000, async () => (await tokenAt(node('B'), old, { grant_type: 'client_credentials' })).status === 401);
+  assert.ok(took !== undefined, 'node B refuses the old secret within a second');
+  assert.equal((await tokenAt(node('B'), fresh, { grant_type: 'client_credentials' })).status, 200);
+});
+
 test('failed sign-ins count across nodes: five wrong passwords anywhere lock the account everywhere', { skip }, async () => {
   const config = await rpConfig(issuer, web.clientId, web.clientSecret);
   const agent = new Agent();

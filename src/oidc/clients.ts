@@ -3,6 +3,49 @@
 import type { App } from '../storage/apps.ts';
 import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
+import type { Bus } from '../ops/bus.ts';
+
+type Metadata = Record<string, unknown>;
+
+/**
+ * Client metadata the engine reads on every token request, kept in memory. A change to an
+ * application profile drops its entry on every node (a change notice, see ops/bus.ts); after
+ * a break in notices everything is dropped; and entries are reloaded after five minutes in
+ * any case. Unknown client IDs are never kept (anyone can send them).
+ */
+export class ClientCache {
+  readonly #entries = new Map<string, { until: number; value: Promise<Metadata | undefined> }>();
+  readonly #bus: Bus;
+  readonly #ttlMs: number;
+  readonly #max: number;
+
+  constructor(bus: Bus, ttlMs = 5 * 60_000, max = 10_000) {
+    this.#bus = bus;
+    this.#ttlMs = ttlMs;
+    this.#max = max;
+    bus.subscribe('clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
+  }
+
+  get(tenantId: string, clientId: string, load: () => Promise<Metadata | undefined>): Promise<Metadata | undefined> {
+    const key = `${tenantId}\n${clientId}`;
+    const hit = this.#entries.get(key);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = load();
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    // Stored before it resolves, so that an invalidation meanwhile drops it too.
+    this.#entries.set(key, { until: Date.now() + this.#ttlMs, value });
+    value.then((v) => { if (v === undefined && this.#entries.get(key)?.value === value) this.#entries.delete(key); },
+      () => { if (this.#entries.get(key)?.value === value) this.#entries.delete(key); });
+    return value;
+  }
+
+  /** An application profile changed: forget it here and on every other node. */
+  invalidate(tenantId: string, clientId: string): Promise<void> {
+    const key = `${tenantId}\n${clientId}`;
+    this.#entries.delete(key);
+    return this.#bus.publish('clients', key);
+  }
+}
 
 export function clientMetadata(app: App, secret: string | undefined): Record<string, unknown> {
   const base = {
@@ -27,13 +70,15 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
 }
 
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;
-      const app = await apps.apps.byTenantClientId(tenantId, id);
-      return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
+      return cache.get(tenantId, id, async () => {
+        const app = await apps.apps.byTenantClientId(tenantId, id);
+        return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
+      });
     },
     upsert: readOnly,
     destroy: readOnly,

@@ -34,7 +34,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
-    overrides: { Client: () => clientAdapter(app.appService, tenant.id) },
+    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients) },
   });
 
   const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };

@@ -64,6 +64,8 @@ export class AppStore {
   readonly db: Kysely<DB>;
   // Client authentication reads the profile on every token request.
   readonly #byTenantClientId: ReturnType<typeof prepare<'tenantId' | 'clientId'>>;
+  /** Told after every change to a profile (caches of it are dropped). */
+  onChange: (tenantId: string, clientId: string) => Promise<void> = async () => {};
   constructor(db: Kysely<DB>) {
     this.db = db;
     this.#byTenantClientId = prepare(db, ['tenantId', 'clientId'], (p) =>
@@ -101,6 +103,7 @@ export class AppStore {
       }
       throw e;
     }
+    await this.onChange(tenantId, clientId);
     return toApp(row);
   }
 
@@ -156,12 +159,14 @@ export class AppStore {
       if (isUniqueViolation(e)) throw conflict(`An application profile named "${patch.name}" already exists in this tenant.`);
       throw e;
     }
+    await this.onChange(tenantId, clientId);
     return this.get(tenantId, clientId);
   }
 
   async delete(tenantId: string, clientId: string): Promise<void> {
     const res = await this.db.deleteFrom('apps').where('tenant_id', '=', tenantId).where('client_id', '=', clientId).executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound(`Application ${clientId}`);
+    await this.onChange(tenantId, clientId);
   }
 
   // ---- deployments
