@@ -13,7 +13,7 @@ import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
 import { Sealer, resolveSecret } from './shared/crypto.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
-import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
+import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
 import { PostgresLeadership, SoleLeader, type Leadership } from './ops/leader.ts';
 
@@ -81,7 +81,9 @@ export async function createContext(config: Config, logger = pino({ level: confi
     metrics: createMetrics(),
     throttles: redis
       ? { account: new RedisThrottle(redis, config.redisPrefix, 'account', ACCOUNT_THROTTLE), ip: new RedisThrottle(redis, config.redisPrefix, 'ip', IP_THROTTLE) }
-      : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
+      : database.pg
+        ? { account: new SqlThrottle(db, 'account', ACCOUNT_THROTTLE), ip: new SqlThrottle(db, 'ip', IP_THROTTLE) }
+        : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
     bus,
     leadership,
     async close() {

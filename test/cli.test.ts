@@ -214,7 +214,7 @@ test('start: one process with a notice for --workers, graceful stop on Ctrl-C', 
     child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('Admin API:')) { clearTimeout(timer); resolve(); } });
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${stdout}\n${stderr}`)); });
   });
-  assert.match(stderr, /Gatehouse runs one process on the embedded SQLite store: a SQLite data directory belongs to one process. To use several workers \(or nodes\), set DATABASE_URL and REDIS_URL/);
+  assert.match(stderr, /Gatehouse runs one process on the embedded SQLite store: a SQLite data directory belongs to one process. To use several workers \(or nodes\), set DATABASE_URL \(and REDIS_URL\)/);
   assert.equal((await fetch(`http://127.0.0.1:${port}/t/default/.well-known/openid-configuration`)).status, 200);
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, stderr);

@@ -8,17 +8,12 @@ import type { Config } from '../config/index.ts';
 
 export const WORKERS_NEED_SHARED_STORE =
   'Gatehouse runs one process on the embedded SQLite store: a SQLite data directory belongs to one process. ' +
-  'To use several workers (or nodes), set DATABASE_URL and REDIS_URL. Continuing with one process.';
-export const WORKERS_NEED_REDIS =
-  'Several workers need REDIS_URL as well as DATABASE_URL: sign-in throttles and lockouts must be counted in one place. ' +
-  'Continuing with one process.';
+  'To use several workers (or nodes), set DATABASE_URL (and REDIS_URL). Continuing with one process.';
 
 /** How many processes to run, and why not more when the store cannot share. */
 export function workerCount(config: Config, asked: number | undefined): { workers: number; notice?: string } {
-  const shared = !!(config.databaseUrl && config.redisUrl);
-  const wanted = asked ?? config.workers ?? (shared ? os.availableParallelism() : 1);
+  const wanted = asked ?? config.workers ?? (config.databaseUrl ? os.availableParallelism() : 1);
   if (wanted > 1 && !config.databaseUrl) return { workers: 1, notice: WORKERS_NEED_SHARED_STORE };
-  if (wanted > 1 && !config.redisUrl) return { workers: 1, notice: WORKERS_NEED_REDIS };
   return { workers: wanted };
 }
 

@@ -4,11 +4,13 @@
 // by a new leader does no harm.
 import type { Context } from '../context.ts';
 import { purgeExpired } from '../oidc/adapters/sql.ts';
+import { purgeThrottleCounters } from './ratelimit.ts';
 
 const HOUR = 3600_000;
 
 export async function runMaintenance(app: Context): Promise<{ purged: number; keysPurged: number; expiring: number }> {
   const purged = await purgeExpired(app.database.db);
+  await purgeThrottleCounters(app.database.db);
   const keysPurged = await app.keys.purgeRetired();
   const expiring = await app.keys.expiringSoon();
   for (const k of expiring) {

@@ -1,7 +1,9 @@
 // Failure counters for throttling sign-in. Fixed windows keyed by account or IP.
-// In memory for the embedded store (one process); in Redis when REDIS_URL is set, so that
-// every node and worker counts the same failures.
+// In memory for the embedded store (one process); in Redis when REDIS_URL is set; in
+// PostgreSQL when only DATABASE_URL is: every node and worker counts the same failures.
 import type { Redis } from 'ioredis';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../storage/schema.ts';
 export interface Throttle {
   /** Seconds until the key may try again, or 0 when it may try now. */
   blockedFor(key: string): Promise<number>;
@@ -68,6 +70,48 @@ export class RedisThrottle implements Throttle {
     return count >= this.rule.limit ? Math.ceil(ttl / 1000) : 0;
   }
   async reset(key: string): Promise<void> { await this.#redis.del(this.#prefix + key); }
+}
+
+export class SqlThrottle implements Throttle {
+  readonly rule: ThrottleRule;
+  readonly #db: Kysely<DB>;
+  readonly #prefix: string;
+  readonly #now: () => number;
+  constructor(db: Kysely<DB>, name: string, rule: ThrottleRule, now: () => number = Date.now) {
+    this.#db = db;
+    this.#prefix = `${name}:`;
+    this.rule = rule;
+    this.#now = now;
+  }
+  #wait(row: { count: number; reset_at: number } | undefined, now: number): number {
+    return row && Number(row.count) >= this.rule.limit && Number(row.reset_at) > now ? Math.ceil((Number(row.reset_at) - now) / 1000) : 0;
+  }
+  async blockedFor(key: string): Promise<number> {
+    const now = this.#now();
+    const row = await this.#db.selectFrom('throttle_counters').select(['count', 'reset_at']).where('key', '=', this.#prefix + key).executeTakeFirst();
+    return this.#wait(row, now);
+  }
+  async fail(key: string): Promise<number> {
+    const now = this.#now();
+    const resetAt = now + this.rule.windowSeconds * 1000;
+    // One statement: concurrent failures on several nodes all count, and an ended window restarts.
+    const row = await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({
+        count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
+        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} then ${resetAt} else throttle_counters.reset_at end`,
+      }))
+      .returning(['count', 'reset_at']).executeTakeFirstOrThrow();
+    return this.#wait(row, now);
+  }
+  async reset(key: string): Promise<void> {
+    await this.#db.deleteFrom('throttle_counters').where('key', '=', this.#prefix + key).execute();
+  }
+}
+
+/** Counters whose window has ended (the maintenance job deletes them). */
+export async function purgeThrottleCounters(db: Kysely<DB>, now = Date.now()): Promise<number> {
+  const r = await db.deleteFrom('throttle_counters').where('reset_at', '<=', now).executeTakeFirst();
+  return Number(r.numDeletedRows ?? 0);
 }
 
 /** Human wording for a wait. */

@@ -135,6 +135,13 @@ export interface SetupLinksTable {
   used_at: number | null;
 }
 
+/** Sign-in failure counters when there is no Redis (see ops/ratelimit.ts). */
+export interface ThrottleCountersTable {
+  key: string;
+  count: number;
+  reset_at: number;
+}
+
 export interface DB {
   tenants: TenantsTable;
   users: UsersTable;
@@ -148,4 +155,5 @@ export interface DB {
   oidc_artifacts: OidcArtifactsTable;
   audit_events: AuditEventsTable;
   setup_links: SetupLinksTable;
+  throttle_counters: ThrottleCountersTable;
 }

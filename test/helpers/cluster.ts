@@ -125,11 +125,11 @@ export async function metric(base: string, name: string): Promise<number | undef
   return m ? Number(m[1]) : undefined;
 }
 
-/** Poll `check` every 20 ms until it returns true or `ms` pass; returns the time it took, or undefined. */
-export async function within(ms: number, check: () => Promise<boolean>): Promise<number | undefined> {
+/** Poll `check` every 20 ms until it returns true or `ms` pass; returns how long it took, or undefined. */
+export async function within(ms: number, check: () => Promise<boolean>): Promise<{ ms: number } | undefined> {
   const start = Date.now();
   while (Date.now() - start < ms) {
-    if (await check().catch(() => false)) return Date.now() - start;
+    if (await check().catch(() => false)) return { ms: Date.now() - start };
     await new Promise((r) => setTimeout(r, 20));
   }
   return undefined;

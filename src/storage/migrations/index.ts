@@ -141,4 +141,13 @@ export const migrations: Record<string, Migration> = {
         .addColumn('used_at', 'bigint').execute();
     },
   },
+  '0002_throttle_counters': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('throttle_counters')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('reset_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('throttle_counters_reset').on('throttle_counters').column('reset_at').execute();
+    },
+  },
 };
