@@ -85,7 +85,20 @@ async function dbStats(): Promise<DbStats> {
   return { commits: Number(rows[0].xact_commit), written: Number(rows[0].written) };
 }
 
-interface Row { workers: number; scenario: Scenario; peak: number; rounds: number[]; tokens: number; rowsPerToken: number; commitsPerToken: number }
+/** CPU seconds used so far by Gatehouse's serving processes (the workers, or the single process). */
+function serverCpuSeconds(server: ChildProcess, workers: number): number {
+  const pids = workers === 1 ? [String(server.pid)] : spawnSync('pgrep', ['-P', String(server.pid)]).stdout.toString().trim().split('\n').filter(Boolean);
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch { /* gone */ }
+  }
+  return ticks / 100;
+}
+
+interface Row { workers: number; scenario: Scenario; peak: number; rounds: number[]; tokens: number; rowsPerToken: number; commitsPerToken: number; tokensPerCpuSecond: number; cores: number }
 const rows: Row[] = [];
 const began = Date.now();
 try {
@@ -96,11 +109,15 @@ try {
     try {
       for (const scenario of SCENARIOS) {
         const before = await dbStats();
+        const cpuBefore = serverCpuSeconds(server, workers);
+        const t0 = Date.now();
         const r = await runLoad({ base: `http://127.0.0.1:${port}`, scenario, concurrency: CONCURRENCY, ...PHASES, halfRate: 10 });
         if (r.error) throw new Error(`${scenario}: ${r.error}`);
+        const cpu = serverCpuSeconds(server, workers) - cpuBefore;
+        const wall = (Date.now() - t0) / 1000;
         const after = await dbStats();
         const tokens = r.phases.reduce((n, p) => n + p.ok, 0);
-        rows.push({ workers, scenario, peak: r.peak, rounds: r.rounds, tokens, rowsPerToken: (after.written - before.written) / tokens, commitsPerToken: (after.commits - before.commits) / tokens });
+        rows.push({ workers, scenario, peak: r.peak, rounds: r.rounds, tokens, rowsPerToken: (after.written - before.written) / tokens, commitsPerToken: (after.commits - before.commits) / tokens, tokensPerCpuSecond: tokens / cpu, cores: cpu / wall });
         log(`  ${scenario}: peak ${r.peak}/s`);
       }
     } finally { await stop(server); }
@@ -120,12 +137,12 @@ const label: Record<string, string> = { client_credentials: 'client_credentials 
 const L: string[] = [];
 L.push('## Scale-out: PostgreSQL + Redis, 1 and 2 workers', '');
 L.push(`Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npx node bench/cluster.ts\`${QUICK ? ' --quick' : ''} in ${Math.round((Date.now() - began) / 1000)} s on the same machine (${os.availableParallelism()} cores), PostgreSQL and Redis local.`);
-L.push(`\`gatehouse start --workers N\` (node:cluster, one port), a fresh database seeded with the same import; load from bench/load.ts with ${CONCURRENCY} virtual users; peak = median of ${PHASES.peakRounds} closed-loop round(s) of ${PHASES.peakSeconds} s. Nothing is pinned: the workers, the load generator, PostgreSQL and Redis share the machine's cores. Rows written and commits per token are PostgreSQL's own counters (pg_stat_database) over the whole scenario, divided by the tokens issued.`, '');
-L.push('| Scenario | 1 worker | 2 workers | Scaling (target ≥ 1.7×) | PostgreSQL rows written / token (1 / 2 workers) | PostgreSQL commits / token (1 / 2 workers) |', '|---|---:|---:|---:|---:|---:|');
+L.push(`\`gatehouse start --workers N\` (node:cluster, one port), a fresh database seeded with the same import; load from bench/load.ts with ${CONCURRENCY} virtual users; peak = median of ${PHASES.peakRounds} closed-loop round(s) of ${PHASES.peakSeconds} s. Nothing is pinned: the workers, the load generator, PostgreSQL and Redis share the machine's cores. Rows written and commits per token are PostgreSQL's own counters (pg_stat_database) over the whole scenario, divided by the tokens issued. Tokens per CPU-second divides the tokens issued by the CPU time Gatehouse's serving processes used (from /proc), and cores is that CPU time over the wall time: when 2 workers issue as many tokens per CPU-second as 1, they scale without contention, and the throughput ratio is then bounded by the cores they could get.`, '');
+L.push('| Scenario | 1 worker | 2 workers | Scaling (target ≥ 1.7×) | Tokens per CPU-second (1 / 2 workers) | Cores used (1 / 2 workers) | PostgreSQL rows written / token (1 / 2) | PostgreSQL commits / token (1 / 2) |', '|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const s of SCENARIOS) {
   const a = peak(1, s); const b = peak(2, s);
   const ratio = b.peak / a.peak;
-  L.push(`| ${label[s]} | ${a.peak.toFixed(1)} | ${b.peak.toFixed(1)} | ${ratio.toFixed(2)}× ${ratio >= 1.7 ? '**pass**' : '**FAIL**'} | ${a.rowsPerToken.toFixed(2)} / ${b.rowsPerToken.toFixed(2)} | ${a.commitsPerToken.toFixed(2)} / ${b.commitsPerToken.toFixed(2)} |`);
+  L.push(`| ${label[s]} | ${a.peak.toFixed(1)} | ${b.peak.toFixed(1)} | ${ratio.toFixed(2)}× ${ratio >= 1.7 ? '**pass**' : '**FAIL**'} | ${a.tokensPerCpuSecond.toFixed(0)} / ${b.tokensPerCpuSecond.toFixed(0)} | ${a.cores.toFixed(2)} / ${b.cores.toFixed(2)} | ${a.rowsPerToken.toFixed(2)} / ${b.rowsPerToken.toFixed(2)} | ${a.commitsPerToken.toFixed(2)} / ${b.commitsPerToken.toFixed(2)} |`);
 }
 L.push('');
 const md = L.join('\n');
