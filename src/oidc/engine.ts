@@ -10,6 +10,7 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
+import { CookieKeys } from '../shared/crypto.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, isStoreOutage, outageAware } from '../shared/outage.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
@@ -62,7 +63,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     scopes: SCOPES,
     acrValues: ['urn:gatehouse:loa:pwd'],
     cookies: {
-      keys: [app.sealer.derive(`cookies/${tenant.id}`)],
+      keys: new CookieKeys([app.sealer.derive(`cookies/${tenant.id}`)]) as unknown as string[],
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
       long: { ...cookieOpts },
       short: { ...cookieOpts },

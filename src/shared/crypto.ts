@@ -57,6 +57,31 @@ export class Sealer {
   }
 }
 
+/**
+ * Signs and checks cookie values for the engine, in place of the Keygrip its cookie library
+ * would build from plain keys: the same signatures (HMAC-SHA1, base64url, so cookies issued
+ * before stay valid), checked with one HMAC and a constant-time comparison. Keygrip's
+ * comparison computes two more HMACs under a fresh Buffer key, a slow path in Node's crypto,
+ * and was a tenth of the CPU of a silent sign-in.
+ */
+export class CookieKeys {
+  readonly #keys: crypto.KeyObject[];
+  constructor(keys: string[]) {
+    if (!keys.length) throw new Error('CookieKeys needs at least one key');
+    this.#keys = keys.map((k) => crypto.createSecretKey(Buffer.from(k, 'utf8')));
+  }
+  #sign(data: string, key: crypto.KeyObject): string {
+    return crypto.createHmac('sha1', key).update(data).digest('base64url');
+  }
+  sign(data: string): string { return this.#sign(data, this.#keys[0]!); }
+  index(data: string, digest: string): number {
+    if (typeof digest !== 'string') return -1;
+    for (let i = 0; i < this.#keys.length; i++) if (safeEqual(digest, this.#sign(data, this.#keys[i]!))) return i;
+    return -1;
+  }
+  verify(data: string, digest: string): boolean { return this.index(data, digest) > -1; }
+}
+
 export function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);
