@@ -5,16 +5,15 @@ import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
 import type { Bus } from '../ops/bus.ts';
 
-type Metadata = Record<string, unknown>;
-
 /**
- * Client metadata the engine reads on every token request, kept in memory. A change to an
+ * Application profiles the engine reads on every request (client authentication, the
+ * deployment check at authorization), kept in memory. A change to an
  * application profile drops its entry on every node (a change notice, see ops/bus.ts); after
  * a break in notices everything is dropped; and entries are reloaded after five minutes in
  * any case. Unknown client IDs are never kept (anyone can send them).
  */
 export class ClientCache {
-  readonly #entries = new Map<string, { until: number; value: Promise<Metadata | undefined> }>();
+  readonly #entries = new Map<string, { until: number; value: Promise<App | undefined> }>();
   readonly #bus: Bus;
   readonly #ttlMs: number;
   readonly #max: number;
@@ -26,7 +25,7 @@ export class ClientCache {
     bus.subscribe('clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
   }
 
-  get(tenantId: string, clientId: string, load: () => Promise<Metadata | undefined>): Promise<Metadata | undefined> {
+  get(tenantId: string, clientId: string, load: () => Promise<App | undefined>): Promise<App | undefined> {
     const key = `${tenantId}\n${clientId}`;
     const hit = this.#entries.get(key);
     if (hit && hit.until > Date.now()) return hit.value;
@@ -75,10 +74,8 @@ export function clientAdapter(apps: AppService, tenantId: string, cache: ClientC
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;
-      return cache.get(tenantId, id, async () => {
-        const app = await apps.apps.byTenantClientId(tenantId, id);
-        return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
-      });
+      const app = await cache.get(tenantId, id, () => apps.apps.byTenantClientId(tenantId, id));
+      return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
     },
     upsert: readOnly,
     destroy: readOnly,

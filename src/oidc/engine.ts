@@ -38,13 +38,24 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients) },
   });
 
+  // The signed-in user is read once per request, though the engine asks for it more than once.
+  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directory.userById>>>();
+  const userFor = (ctx: object | undefined, id: string) => {
+    if (!ctx) return app.directory.userById(tenant.id, id);
+    let m = usersByRequest.get(ctx);
+    if (!m) usersByRequest.set(ctx, (m = new Map()));
+    let u = m.get(id);
+    if (!u) m.set(id, (u = app.directory.userById(tenant.id, id)));
+    return u;
+  };
+
   const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
 
   const configuration: Configuration = {
     adapter: sqlArtifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
-      const user = await outageAware(() => app.directory.userById(tenant.id, sub), (c) => new EngineStoreUnavailableError(c));
+      const user = await outageAware(() => userFor(ctx, sub), (c) => new EngineStoreUnavailableError(c));
       if (!user || user.status !== 'active') return undefined;
       return {
         accountId: user.id,
@@ -119,8 +130,8 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       const session = ctx.oidc.session!;
       const client = ctx.oidc.client!;
       const deployed = await outageAware(async () => {
-        const user = session.accountId ? await app.directory.userById(tenant.id, session.accountId) : undefined;
-        const profile = await app.apps.byTenantClientId(tenant.id, client.clientId);
+        const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
+        const profile = await app.clients.get(tenant.id, client.clientId, () => app.apps.byTenantClientId(tenant.id, client.clientId));
         return user && profile && (await app.appService.isDeployedTo(profile, user)) ? user : undefined;
       }, (c) => new EngineStoreUnavailableError(c));
       const user = deployed;
