@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from './context.ts';
 import type { EngineEntry } from './tenants/engines.ts';
+import { withSharedContextGetter } from './oidc/ctx-getter.ts';
 import { GatehouseError } from './shared/errors.ts';
 import { isStoreOutage, OUTAGE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './shared/outage.ts';
 import { CSP } from './interaction/html.ts';
@@ -70,7 +71,7 @@ async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: 
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Frame-Options', 'DENY');
   if (app.config.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
-  await entry.handler(req, res);
+  await withSharedContextGetter(() => entry.handler(req, res));
 }
 
 export function createHttpApp(app: Context): Koa {
