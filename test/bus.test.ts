@@ -42,7 +42,8 @@ test('Redis: a notice published on one node reaches every node', { skip: redisUr
 test('PostgreSQL: notices reach every node, and a node whose listening connection was cut reloads and keeps receiving', { skip: dbUrl ? false : 'DATABASE_URL not set: PostgreSQL bus test skipped' }, async () => {
   const db = await createTestDatabase(dbUrl!);
   const pools = [new pg.Pool({ connectionString: db.url }), new pg.Pool({ connectionString: db.url })];
-  const client = () => new pg.Client({ connectionString: db.url });
+  for (const p of pools) p.on('error', () => { /* idle connections ended by the test's terminate */ });
+  const client = () => { const c = new pg.Client({ connectionString: db.url }); return c; };
   const a = await PostgresBus.open(pools[0]!, client, logger);
   const b = await PostgresBus.open(pools[1]!, client, logger);
   try {

@@ -97,3 +97,19 @@ test('under sustained writes the write-ahead log stays bounded (checkpoints catc
   assert.ok(n > 5000, `the loop wrote (${n} rows)`);
   assert.ok(maxWal < 128 * 1024 * 1024, `the log stayed under 128 MB (peak ${(maxWal / 1e6).toFixed(1)} MB after ${(n * 3000 / 1e6).toFixed(0)} MB written)`);
 });
+
+test('while writes are held (log maintenance), reads still answer and writes wait, then go through', async () => {
+  await db.insertInto('scratch').values({ id: 'h0', v: 0 }).execute();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => { release = r; });
+  const held = store.holdWrites!(() => gate);
+  const write = db.insertInto('scratch').values({ id: 'h1', v: 1 }).execute().then(() => 'written');
+  const read = await db.selectFrom('scratch').select('v').where('id', '=', 'h0').executeTakeFirst();
+  assert.equal(read?.v, 0, 'reads answer while writes are held');
+  assert.equal(await Promise.race([write, new Promise((r) => setImmediate(() => setImmediate(() => r('waiting'))))]), 'waiting');
+  assert.equal(committed('h1'), undefined);
+  release();
+  await held;
+  assert.equal(await write, 'written');
+  assert.equal(committed('h1')?.v, 1);
+});

@@ -6,8 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
-import { nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
-import { startCheckpointer } from './sqlite/checkpointer.ts';
+import { GroupCommitDriver, nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
+import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,6 +16,8 @@ export interface Database {
   dialect: Dialect;
   /** PostgreSQL only: the pool, and a dedicated connection (for LISTEN and session locks). */
   pg?: { pool: import('pg').Pool; newClient(): import('pg').Client };
+  /** SQLite only: hold new writes back while `during` runs (reads go on); see GroupCommitDriver. */
+  holdWrites?(during: () => Promise<unknown>): Promise<void>;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -82,23 +84,34 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
   }
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const unlock = opts.lock === false ? () => {} : lockDataDir(opts.dataDir);
-  let checkpointer: { stop(): Promise<void> } | undefined;
+  let checkpointer: Checkpointer | undefined;
   try {
     const file = path.join(opts.dataDir, 'gatehouse.db');
     const raw = openSqlite(file);
     // The checkpointer thread (an isolate of its own, ~10 MB) starts with the first commit:
     // until something is written there is nothing to checkpoint.
+    let draining = false;
     const startCheckpointing = () => {
-      checkpointer ??= startCheckpointer(file, () => {
+      if (checkpointer) return;
+      const c = startCheckpointer(file, () => {
         // Without the worker the WAL would grow without bound: let commits checkpoint again.
         raw.exec('PRAGMA wal_autocheckpoint = 1000');
       });
+      // A long log: hold writes for the moment the worker needs to catch up (see checkpointer.ts).
+      c.onLong(() => {
+        if (draining) return;
+        draining = true;
+        void driver.holdWrites(() => c.drain()).finally(() => { draining = false; });
+      });
+      checkpointer = c;
     };
-    const db = new Kysely<DB>({ dialect: nodeSqliteDialect(raw, startCheckpointing) });
+    const driver = new GroupCommitDriver(raw, startCheckpointing);
+    const db = new Kysely<DB>({ dialect: nodeSqliteDialect(driver) });
     await migrate(db);
     return {
       db,
       dialect: 'sqlite',
+      holdWrites: (during) => driver.holdWrites(during),
       ping: async () => { raw.prepare('select 1').get(); },
       close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
     };

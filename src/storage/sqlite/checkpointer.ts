@@ -5,9 +5,11 @@
 //
 // Under sustained writes a PASSIVE checkpoint never catches up with the end of the log (new
 // frames arrive while it copies), so SQLite never gets to start the log over and it grows
-// without bound (measured: 150 MB in 20 s of sign-ins). So when the log passes RESTART_FRAMES,
-// the worker runs one RESTART checkpoint: it holds writers back for the few milliseconds the
-// remaining frames take to copy, and the next commit starts the log from the beginning.
+// without bound (measured: 150 MB in 20 s of sign-ins). So when the log passes LONG_FRAMES,
+// the worker says so; the serving side then holds new writes back (reads go on), the worker
+// copies the few frames written since its last pass, and the next write starts the log from
+// the beginning. The event loop never waits on a lock for this (a blocking RESTART checkpoint
+// did make it wait, and showed in the latency tail).
 import { Worker } from 'node:worker_threads';
 
 const WORKER = `
@@ -15,31 +17,56 @@ const { DatabaseSync } = require('node:sqlite');
 const { workerData, parentPort } = require('node:worker_threads');
 const db = new DatabaseSync(workerData.file, { timeout: 1000 });
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const restart = db.prepare('PRAGMA wal_checkpoint(RESTART)');
-const checkpoint = () => {
-  try {
-    const r = passive.get();
-    if (r && r.log > workerData.restartFrames) restart.get();
-  } catch { /* busy: next time */ }
-};
-const timer = setInterval(checkpoint, workerData.everyMs);
-parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.postMessage('closed'); });
+const pass = () => { try { return passive.get(); } catch { return undefined; /* busy: next time */ } };
+const timer = setInterval(() => {
+  const r = pass();
+  if (r && r.log > workerData.longFrames) parentPort.postMessage({ type: 'long', log: r.log });
+}, workerData.everyMs);
+parentPort.on('message', (m) => {
+  if (m === 'drain') {
+    const r = pass();
+    parentPort.postMessage({ type: 'drained', caughtUp: !!r && r.log === r.checkpointed });
+    return;
+  }
+  clearInterval(timer); pass(); db.close(); parentPort.postMessage({ type: 'closed' });
+});
 `;
 
-/** `onFailure` runs if the worker dies, so the caller can fall back to in-commit checkpoints. */
-/** Log length (frames of 4 KB) above which a checkpoint restarts the log: 16 MB. */
-const RESTART_FRAMES = 4096;
+/** Log length (frames of 4 KB) past which the log is started over: 16 MB. */
+const LONG_FRAMES = 4096;
 
-export function startCheckpointer(file: string, onFailure: (err: Error) => void, everyMs = 200): { stop(): Promise<void> } {
+export interface Checkpointer {
+  /** Called when the log has grown past LONG_FRAMES. */
+  onLong(fn: () => void): void;
+  /** Copy everything now; call only while no writes can happen. True if the log was caught up. */
+  drain(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** `onFailure` runs if the worker dies, so the caller can fall back to in-commit checkpoints. */
+export function startCheckpointer(file: string, onFailure: (err: Error) => void, everyMs = 200): Checkpointer {
   // A small isolate: the worker only runs one PRAGMA.
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs, restartFrames: RESTART_FRAMES }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2, stackSizeMb: 1 } });
+  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs, longFrames: LONG_FRAMES }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2, stackSizeMb: 1 } });
   worker.unref();
   let stopping = false;
-  worker.on('error', (err) => { if (!stopping) onFailure(err); });
+  let onLong = () => {};
+  let drained: ((caughtUp: boolean) => void) | undefined;
+  worker.on('error', (err) => { if (!stopping) onFailure(err); drained?.(false); });
+  worker.on('message', (m: { type: string; caughtUp?: boolean }) => {
+    if (m.type === 'long') onLong();
+    else if (m.type === 'drained') { const d = drained; drained = undefined; d?.(!!m.caughtUp); }
+  });
   return {
+    onLong: (fn) => { onLong = fn; },
+    drain: () => new Promise<boolean>((resolve) => {
+      if (stopping) return resolve(false);
+      drained = resolve;
+      worker.postMessage('drain');
+    }),
     stop: () => new Promise<void>((resolve) => {
       stopping = true;
-      worker.once('message', () => { void worker.terminate().then(() => resolve()); });
+      drained?.(false);
+      worker.on('message', (m: { type: string }) => { if (m.type === 'closed') void worker.terminate().then(() => resolve()); });
       worker.once('exit', () => resolve());
       worker.postMessage('stop');
     }),

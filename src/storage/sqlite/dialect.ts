@@ -54,6 +54,8 @@ export class GroupCommitDriver implements Driver {
   #txDone: Deferred | undefined;
   #commitDeferred = false;
   #closed = false;
+  /** While set, new writes wait for it (see holdWrites). */
+  #held: Promise<void> | undefined;
 
   readonly #onCommit: () => void;
 
@@ -64,7 +66,7 @@ export class GroupCommitDriver implements Driver {
   async releaseConnection(): Promise<void> { /* connections are views of one database */ }
 
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
-    while (this.#txOwner) await this.#txDone!.promise;
+    while (this.#txOwner || this.#held) await (this.#txOwner ? this.#txDone!.promise : this.#held);
     this.#txOwner = conn as Connection;
     this.#txDone = deferred();
     this.#openGroup();
@@ -102,9 +104,31 @@ export class GroupCommitDriver implements Driver {
     this.#db.close();
   }
 
+  /**
+   * Hold new writes (and transactions) back while `during` runs, once the writes already
+   * under way are committed; reads go on. For maintenance that needs a moment without
+   * writers, without making the event loop wait on a lock.
+   */
+  holdWrites(during: () => Promise<unknown>): Promise<void> {
+    if (this.#held) return this.#held;
+    const held = (async () => {
+      try {
+        while (this.#group || this.#txOwner) {
+          if (this.#txOwner) await this.#txDone!.promise;
+          else await this.#group!.promise.catch(() => {});
+        }
+        await during();
+      } finally { this.#held = undefined; }
+    })();
+    this.#held = held;
+    return held;
+  }
+
   async execute(conn: Connection, query: CompiledQuery): Promise<QueryResult<unknown>> {
     while (this.#txOwner && this.#txOwner !== conn) await this.#txDone!.promise;
     const { stmt, reader } = this.#prepare(query.sql);
+    // A write (or a read that would join a group) waits while writes are held.
+    while (this.#held && this.#txOwner !== conn && (!reader || this.#group)) await this.#held;
     const params = query.parameters.map(toSqlite);
     const inTransaction = this.#txOwner === conn;
     // A read with no group open sees only committed data and can answer at once.
@@ -189,10 +213,10 @@ class Connection implements DatabaseConnection {
   }
 }
 
-/** `onCommit` runs after each group's commit. */
-export function nodeSqliteDialect(db: DatabaseSync, onCommit?: () => void): Dialect {
+/** A Kysely dialect over one GroupCommitDriver. */
+export function nodeSqliteDialect(driver: GroupCommitDriver): Dialect {
   return {
-    createDriver: (): Driver => new GroupCommitDriver(db, onCommit),
+    createDriver: (): Driver => driver,
     createQueryCompiler: (): QueryCompiler => new SqliteQueryCompiler(),
     createAdapter: (): DialectAdapter => new SqliteAdapter(),
     createIntrospector: (k: Kysely<any>): DatabaseIntrospector => new SqliteIntrospector(k),
