@@ -9,7 +9,9 @@ import { Agent, text } from './helpers/agent.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from './helpers/rp.ts';
 import { createTestDatabase, deleteRedisPrefix, randomName } from './helpers/databases.ts';
 import { adminClient, metric, roundRobinProxy, startNode, within, type Node, type Proxy } from './helpers/cluster.ts';
-import { freePort } from './helpers/server.ts';
+import { spawn, spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { ADMIN, freePort } from './helpers/server.ts';
 import { startTestRp } from './helpers/test-rp.ts';
 import { haveChromium, launch } from './helpers/browser.ts';
 
@@ -56,7 +58,6 @@ after(async () => {
   await proxy.close();
   await receiver.close();
   await db.drop();
-  const { Redis } = await import('ioredis');
   const r = new Redis(redisUrl!);
   await deleteRedisPrefix(r, prefix);
   r.disconnect();
@@ -213,8 +214,6 @@ test('the scheduled work runs on one node; when that node is killed under load i
 test('gatehouse start --workers 2: one port, metrics summed over the workers, one scheduler, a dead worker replaced', { skip }, async () => {
   const db2 = await createTestDatabase(dbUrl!);
   const prefix2 = `ghtest:${randomName()}:`;
-  const { spawn, spawnSync } = await import('node:child_process');
-  const { ADMIN } = await import('./helpers/server.ts');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['bin/gatehouse.js', 'start', '--workers', '2'], {
@@ -256,7 +255,6 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
     child.kill('SIGTERM');
     assert.equal(await exited, 0, `graceful stop:\n${out.slice(-800)}`);
     await db2.drop();
-    const { Redis } = await import('ioredis');
     const r = new Redis(redisUrl!);
     await deleteRedisPrefix(r, prefix2);
     r.disconnect();
