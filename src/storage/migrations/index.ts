@@ -150,4 +150,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('throttle_counters_reset').on('throttle_counters').column('reset_at').execute();
     },
   },
+  '0003_session_expiry_unindexed': {
+    // A session's expiry moves on every save (each authorization extends it), and moving its
+    // entry in the expiry index wrote two more pages per save. Sessions are purged by scanning
+    // the Session rows (the primary key starts with the model); the index serves the rest.
+    async up(db: Kysely<any>) {
+      await db.schema.dropIndex('oidc_artifacts_expires').execute();
+      await db.schema.createIndex('oidc_artifacts_expires').on('oidc_artifacts').columns(['expires_at'])
+        .where(sql.ref('model'), '<>', 'Session').execute();
+    },
+  },
 };
