@@ -61,7 +61,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   const leadership: Leadership = database.pg ? new PostgresLeadership(database.pg.newClient, logger) : new SoleLeader();
   const directory = new DirectoryStore(db);
   const apps = new AppStore(db);
-  const clients = new ClientCache(bus);
+  const clients = new ClientCache(bus, (tenantId, clientId) => apps.byTenantClientId(tenantId, clientId));
   apps.onChange = (tenantId, clientId) => clients.invalidate(tenantId, clientId)
     .catch((err) => logger.error({ err, clientId }, 'could not tell the other nodes that an application changed; they reload it within five minutes'));
   const ctx: Context = {

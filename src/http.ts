@@ -11,7 +11,7 @@ import type { Context } from './context.ts';
 import type { EngineEntry } from './tenants/engines.ts';
 import { withSharedContextGetter } from './oidc/ctx-getter.ts';
 import { GatehouseError } from './shared/errors.ts';
-import { isStoreOutage, OUTAGE_RETRY_AFTER_SECONDS, StoreUnavailableError } from './shared/outage.ts';
+import { OUTAGE_RETRY_AFTER_SECONDS, outageError } from './shared/outage.ts';
 import { CSP } from './interaction/html.ts';
 import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
@@ -97,7 +97,7 @@ export function createHttpApp(app: Context): Koa {
     try {
       await next();
     } catch (caught) {
-      const err = isStoreOutage(caught) && !(caught instanceof StoreUnavailableError) ? new StoreUnavailableError(caught) : caught;
+      const err = outageError(caught);
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
       let status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
       let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';

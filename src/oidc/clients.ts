@@ -15,21 +15,23 @@ import type { Bus } from '../ops/bus.ts';
 export class ClientCache {
   readonly #entries = new Map<string, { until: number; value: Promise<App | undefined> }>();
   readonly #bus: Bus;
+  readonly #load: (tenantId: string, clientId: string) => Promise<App | undefined>;
   readonly #ttlMs: number;
   readonly #max: number;
 
-  constructor(bus: Bus, ttlMs = 5 * 60_000, max = 10_000) {
+  constructor(bus: Bus, load: (tenantId: string, clientId: string) => Promise<App | undefined>, ttlMs = 5 * 60_000, max = 10_000) {
     this.#bus = bus;
+    this.#load = load;
     this.#ttlMs = ttlMs;
     this.#max = max;
     bus.subscribe('clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
   }
 
-  get(tenantId: string, clientId: string, load: () => Promise<App | undefined>): Promise<App | undefined> {
+  get(tenantId: string, clientId: string): Promise<App | undefined> {
     const key = `${tenantId}\n${clientId}`;
     const hit = this.#entries.get(key);
     if (hit && hit.until > Date.now()) return hit.value;
-    const value = load();
+    const value = this.#load(tenantId, clientId);
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     // Stored before it resolves, so that an invalidation meanwhile drops it too.
     this.#entries.set(key, { until: Date.now() + this.#ttlMs, value });
@@ -74,7 +76,7 @@ export function clientAdapter(apps: AppService, tenantId: string, cache: ClientC
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;
-      const app = await cache.get(tenantId, id, () => apps.apps.byTenantClientId(tenantId, id));
+      const app = await cache.get(tenantId, id);
       return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
     },
     upsert: readOnly,

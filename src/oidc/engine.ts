@@ -11,7 +11,7 @@ import { accountClaims } from './claims.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
-import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, isStoreOutage, outageAware } from '../shared/outage.ts';
+import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -55,7 +55,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     adapter: sqlArtifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
-      const user = await outageAware(() => userFor(ctx, sub), (c) => new EngineStoreUnavailableError(c));
+      const user = await outageAware(userFor(ctx, sub), forEngine);
       if (!user || user.status !== 'active') return undefined;
       return {
         accountId: user.id,
@@ -129,13 +129,13 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       // an app takes effect at the next authorization.
       const session = ctx.oidc.session!;
       const client = ctx.oidc.client!;
-      const deployed = await outageAware(async () => {
+      const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
-        const profile = await app.clients.get(tenant.id, client.clientId, () => app.apps.byTenantClientId(tenant.id, client.clientId));
+        const profile = await app.clients.get(tenant.id, client.clientId);
         return user && profile && (await app.appService.isDeployedTo(profile, user)) ? user : undefined;
-      }, (c) => new EngineStoreUnavailableError(c));
-      const user = deployed;
-      if (!user) return undefined; // the consent step explains the refusal
+      };
+      const user = await outageAware(deployedUser(), forEngine);
+      if (!user) return undefined; // not deployed to this user: the consent step explains the refusal
       return impliedGrant(ctx.oidc.provider, {
         grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
         clientId: client.clientId, accountId: user.id,

@@ -48,11 +48,19 @@ export class EngineStoreUnavailableError extends Error {
   }
 }
 
-/** Runs `fn`; a store outage becomes `wrap(error)`, anything else passes through. */
-export async function outageAware<T>(fn: () => Promise<T>, wrap: (cause: unknown) => Error = (c) => new StoreUnavailableError(c)): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw isStoreOutage(e) ? wrap(e) : e;
-  }
+type Wrap = (cause: unknown) => Error;
+const forRoutes: Wrap = (c) => new StoreUnavailableError(c);
+/** For the engine's hooks and adapters. */
+export const forEngine: Wrap = (c) => new EngineStoreUnavailableError(c);
+
+/** What to throw in place of `e`: a store outage as `wrap` makes it (once), anything else as it is. */
+export function outageError(e: unknown, wrap: Wrap = forRoutes): unknown {
+  if (!isStoreOutage(e)) return e;
+  const wrapped = wrap(e);
+  return (e as object).constructor === wrapped.constructor ? e : wrapped;
+}
+
+/** `promise`, with a store outage turned into the error `wrap` makes. */
+export function outageAware<T>(promise: Promise<T>, wrap: Wrap = forRoutes): Promise<T> {
+  return promise.catch((e: unknown) => { throw outageError(e, wrap); });
 }

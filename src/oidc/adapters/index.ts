@@ -7,7 +7,7 @@ import type { Adapter } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
 import { NOT_STORED_MODELS, refusingAdapter, sqlAdapterFactory, type AdapterOverrides, type Clock, type ModelAdapterFactory } from './sql.ts';
 import { redisAdapterFactory } from './redis.ts';
-import { EngineStoreUnavailableError, outageAware } from '../../shared/outage.ts';
+import { forEngine, outageAware } from '../../shared/outage.ts';
 
 export { purgeExpired, sqlAdapterFactory, type AdapterOverrides, type ModelAdapterFactory } from './sql.ts';
 export { redisAdapterFactory } from './redis.ts';
@@ -75,14 +75,13 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
 
 /** A store that does not answer makes the engine answer 503 temporarily_unavailable, not 500. */
 function outageGuard(a: Adapter): Adapter {
-  const guard = <T>(fn: () => Promise<T>) => outageAware(fn, (cause) => new EngineStoreUnavailableError(cause));
   return {
-    upsert: (id, payload, expiresIn) => guard(() => a.upsert(id, payload, expiresIn)),
-    find: (id) => guard(() => a.find(id)),
-    findByUid: (uid) => guard(() => a.findByUid(uid)),
-    findByUserCode: (userCode) => guard(() => a.findByUserCode(userCode)),
-    consume: (id) => guard(() => a.consume(id)),
-    destroy: (id) => guard(() => a.destroy(id)),
-    revokeByGrantId: (grantId) => guard(() => a.revokeByGrantId(grantId)),
+    upsert: (id, payload, expiresIn) => outageAware(a.upsert(id, payload, expiresIn), forEngine),
+    find: (id) => outageAware(a.find(id), forEngine),
+    findByUid: (uid) => outageAware(a.findByUid(uid), forEngine),
+    findByUserCode: (userCode) => outageAware(a.findByUserCode(userCode), forEngine),
+    consume: (id) => outageAware(a.consume(id), forEngine),
+    destroy: (id) => outageAware(a.destroy(id), forEngine),
+    revokeByGrantId: (grantId) => outageAware(a.revokeByGrantId(grantId), forEngine),
   };
 }
