@@ -114,7 +114,7 @@ export class PostgresBus extends RemoteBus {
     client.on('error', () => { /* handled by 'end' */ });
     client.on('end', () => {
       if (this.#client === client) this.#client = undefined;
-      if (!this.#closed) this.#retry = setTimeout(() => void this.#listen(true).catch(() => {}), 2000);
+      if (!this.#closed) { this.#retry = setTimeout(() => void this.#listen(true).catch(() => {}), 2000); this.#retry.unref(); }
     });
     client.on('notification', (n) => {
       const sep = (n.payload ?? '').indexOf('\n');

@@ -1,6 +1,6 @@
 // One engine per tenant, built on first use and rebuilt when what it was built from
 // (keys, tenant settings, app claim names) changes: on this node at once, and on every other
-// node through a change notice (ops/bus.ts), which arrives within milliseconds.
+// node through a change notice (ops/bus.ts), which arrives well within a second.
 import type Provider from 'oidc-provider';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
