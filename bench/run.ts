@@ -52,7 +52,7 @@ const pin = (core: number) => (hasTaskset ? ['taskset', '-c', String(core)] : []
 const wrkPath = spawnSync('sh', ['-c', 'command -v wrk']).stdout?.toString().trim() || undefined;
 
 // As `npm start` runs it (package.json).
-const GATEHOUSE_ENTRY = '--import ./src/boot/ts-cache.js src/main.ts';
+const GATEHOUSE_ENTRY = '--no-allocation-site-pretenuring --import ./src/boot/ts-cache.js src/main.ts';
 const log = (s: string) => process.stderr.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)]! : NaN; };

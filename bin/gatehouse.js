@@ -19,7 +19,8 @@ if (!runtime) {
 }
 
 // ts-cache.js keeps the stripped sources so the type stripper need not be loaded (see there).
-const child = spawn(runtime, ['--import', pathToFileURL(path.join(root, 'src', 'boot', 'ts-cache.js')).href, path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+// --no-allocation-site-pretenuring: see NODE_FLAGS in docs/operations.md (latency under load).
+const child = spawn(runtime, ['--no-allocation-site-pretenuring', '--import', pathToFileURL(path.join(root, 'src', 'boot', 'ts-cache.js')).href, path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
 child.on('error', (err) => {
   console.error(`Could not run ${runtime} (${err.message}). Run \`npm install\` in ${root} to get the pinned Node 24.`);
   process.exit(1);

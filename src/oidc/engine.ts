@@ -204,7 +204,7 @@ export function describeEngineError(out: { error: string; error_description?: st
 
 function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
-    app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null })
+    app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
       .catch((e) => { if (!isStoreOutage(e)) app.logger.error({ err: e }, 'audit write failed'); });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');

@@ -24,26 +24,31 @@ export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'level' | 'actor' | 'sub
 // Time-ordered ids (ms timestamp then randomness) so the primary key sorts by time.
 const eventId = (at: number) => at.toString(36).padStart(10, '0') + crypto.randomBytes(6).toString('base64url');
 
+/** How long a group of lazy events gathers before it is written. */
+const LAZY_MS = 5;
+
 /** Events kept in memory while the database is away; beyond this the oldest are dropped. */
 const MAX_PENDING = 100_000;
 
 type Row = Parameters<ReturnType<Kysely<DB>['insertInto']>['values']>[0] & object;
 
 /**
- * Events are written in groups: every event recorded within a few milliseconds goes into one
- * multi-row insert, and each caller's promise settles when its group is stored. Token issuing
- * records an event per token, so this keeps the audit trail off the hot path's write budget.
+ * Events are written in groups: events recorded close together go into one multi-row insert,
+ * and each caller's promise settles when its group is stored. An event nobody waits for
+ * (`lazy`: token issuing records one per token) lets its group gather for a few milliseconds,
+ * which keeps the audit trail off the hot path's write budget; any other event (a person is
+ * waiting for the page that records it) has its group written at the end of this turn.
  */
 export class AuditStore {
   readonly db: Kysely<DB>;
-  #batch: { rows: Row[]; done: Promise<void> } | undefined;
+  #batch: { rows: Row[]; done: Promise<void>; now: () => void } | undefined;
   /** Events whose write failed because the database was away: written again when it is back. */
   #pending: Row[] = [];
   #retry: NodeJS.Timeout | undefined;
   readonly #onOutage: (count: number) => void;
   constructor(db: Kysely<DB>, onOutage: (count: number) => void = () => {}) { this.db = db; this.#onOutage = onOutage; }
 
-  record(e: AuditInput): Promise<void> {
+  record(e: AuditInput, opts: { lazy?: boolean } = {}): Promise<void> {
     const at = Date.now();
     const row = {
       id: eventId(at), tenant_id: e.tenantId, at, type: e.type, level: e.level ?? 'info',
@@ -51,7 +56,10 @@ export class AuditStore {
     };
     if (!this.#batch) {
       const rows: Row[] = [];
-      const done = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(async () => {
+      let go!: () => void;
+      const timer = setTimeout(() => go(), LAZY_MS);
+      const done = new Promise<void>((resolve) => { go = resolve; }).then(async () => {
+        clearTimeout(timer);
         this.#batch = undefined;
         try {
           await this.#insert(rows);
@@ -61,9 +69,10 @@ export class AuditStore {
           throw e;
         }
       });
-      this.#batch = { rows, done };
+      this.#batch = { rows, done, now: () => setImmediate(go) };
     }
     this.#batch.rows.push(row as Row);
+    if (!opts.lazy) this.#batch.now();
     return this.#batch.done;
   }
 
