@@ -7,6 +7,8 @@ import { TenantStore } from './storage/tenants.ts';
 import { DirectoryStore } from './storage/directory.ts';
 import { AppStore } from './storage/apps.ts';
 import { AuditStore } from './storage/audit.ts';
+import { UpstreamStore } from './storage/upstreams.ts';
+import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
@@ -28,6 +30,9 @@ export interface Context {
   apps: AppStore;
   appService: AppService;
   audit: AuditStore;
+  upstreams: UpstreamStore;
+  /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
+  federation: FederationService;
   keys: KeyService;
   engines: EngineCache;
   clients: ClientCache;
@@ -75,6 +80,8 @@ export async function createContext(config: Config, logger = pino({ level: confi
     apps,
     appService: new AppService(apps, directory, sealer),
     audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
+    upstreams: new UpstreamStore(db),
+    federation: undefined as unknown as FederationService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
     clients,
@@ -95,5 +102,6 @@ export async function createContext(config: Config, logger = pino({ level: confi
     },
   };
   ctx.engines = new EngineCache(ctx);
+  ctx.federation = new FederationService(ctx);
   return ctx;
 }

@@ -15,6 +15,7 @@ import { OUTAGE_RETRY_AFTER_SECONDS, outageError } from './shared/outage.ts';
 import { CSP } from './interaction/html.ts';
 import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
+import { federationRouter } from './federation/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
@@ -36,7 +37,7 @@ export function createHttpHandler(app: Context): http.RequestListener {
   return (req, res) => {
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
-    if (!m || !rest || rest === '/' || rest.startsWith('/interaction/')) { void koa(req, res); return; }
+    if (!m || !rest || rest === '/' || rest.startsWith('/interaction/') || rest.startsWith('/federation/')) { void koa(req, res); return; }
     const start = process.hrtime.bigint();
     const slug = m[1]!;
     app.engines.get(slug).then(async (entry) => {
@@ -172,6 +173,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => (ctx.path.startsWith('/t/') && ctx.path.includes('/interaction/') ? forms(ctx, next) : next()));
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
+  koa.use(federationRouter(app).routes());
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());

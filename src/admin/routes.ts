@@ -7,6 +7,7 @@ import { directoryRoutes } from './routes/directory.ts';
 import { appRoutes } from './routes/apps.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
 
 export function adminRouter(app: Context): Router {
   const r = new Router({ prefix: '/api/v1' });
@@ -16,5 +17,6 @@ export function adminRouter(app: Context): Router {
   appRoutes(app, r);
   keyRoutes(app, r);
   auditRoutes(app, r);
+  upstreamRoutes(app, r);
   return r;
 }

@@ -6,7 +6,13 @@ interface Common { branding?: Branding; appName?: string; csrf: string; action: 
 const appLine = (appName?: string) => appName ? `<p class="app">to continue to <strong>${esc(appName)}</strong></p>` : '';
 const errorBox = (error?: string) => error ? `<p class="error" role="alert" id="form-error">${esc(error)}</p>` : '';
 
-export function identifierPage(o: Common & { email?: string; error?: string }): string {
+export interface UpstreamButton { name: string; url: string }
+
+const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
+  ? `<div class="upstreams"><p class="or">or</p>${buttons.map((b) => `<a class="button secondary" href="${esc(b.url)}">Sign in with ${esc(b.name)}</a>`).join('\n')}</div>`
+  : '';
+
+export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[] }): string {
   return layout({
     title: 'Sign in', branding: o.branding, body: `
 <h1>Sign in</h1>
@@ -17,7 +23,35 @@ ${hidden('csrf', o.csrf)}
 <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${esc(o.email)}"${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
 ${errorBox(o.error)}
 <button type="submit">Next</button>
-</form>`,
+</form>
+${upstreamButtons(o.buttons)}`,
+  });
+}
+
+/**
+ * An upstream directory signs this email in. With `passwordAction` (an administrator's
+ * fallback, or Test mode) the local password is offered as well.
+ */
+export function upstreamPage(o: Common & { email: string; upstream: UpstreamButton; restartAction: string; passwordAction?: string; error?: string }): string {
+  const password = o.passwordAction ? `
+<p class="or">or use your password here</p>
+<form method="post" action="${esc(o.passwordAction)}" novalidate>
+${hidden('csrf', o.csrf)}${hidden('email', o.email)}
+<input type="email" name="username" autocomplete="username" value="${esc(o.email)}" hidden>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+${errorBox(o.error)}
+<button type="submit" class="secondary">Sign in with password</button>
+</form>` : errorBox(o.error);
+  return layout({
+    title: `Sign in with ${o.upstream.name}`, branding: o.branding, body: `
+<h1>Sign in with ${esc(o.upstream.name)}</h1>
+${appLine(o.appName)}
+<p class="who">${esc(o.email)}</p>
+<p>Your organization signs you in through <strong>${esc(o.upstream.name)}</strong>.</p>
+<a class="button" id="continue-upstream" href="${esc(o.upstream.url)}">Continue with ${esc(o.upstream.name)}</a>
+${password}
+<p class="links"><a href="${esc(o.restartAction)}">Use another account</a></p>`,
   });
 }
 

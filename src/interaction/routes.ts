@@ -1,11 +1,15 @@
-// HTTP for the sign-in experience: identifier-first, password, refusals. Rules live in signin.ts.
+// HTTP for the sign-in experience: identifier-first, password, upstream directories,
+// refusals. Rules live in signin.ts and federation/upstreams.ts.
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
-import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage } from './pages.ts';
+import * as oidc from 'openid-client';
+import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage, upstreamPage } from './pages.ts';
+import type { Upstream } from '../storage/upstreams.ts';
+import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { passwordSignIn } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 
@@ -53,6 +57,10 @@ export function interactionRouter(app: Context): Router {
 
   const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
 
+  const buttons = async (tenant: Tenant, base: string) =>
+    (await app.federation.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));
+  const upstreamStart = (base: string, up: Upstream, email?: string) => `${base}/upstream/${up.id}${email ? `?email=${encodeURIComponent(email)}` : ''}`;
+
   async function finish(ctx: Ctx, provider: import('oidc-provider').default, result: Record<string, unknown>) {
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     ctx.status = 303;
@@ -66,7 +74,7 @@ export function interactionRouter(app: Context): Router {
     const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: hint });
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: hint, buttons: await buttons(tenant, it.base) });
       return;
     }
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
@@ -96,8 +104,64 @@ export function interactionRouter(app: Context): Router {
       ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: String((ctx.request.body as Record<string, unknown>)?.email ?? '').slice(0, 254), error: 'Enter your email address, like name@example.com.' });
       return;
     }
+    const email = parsed.data.toLowerCase();
+    // An upstream directory that claims this email signs it in; administrators (and everyone
+    // in Test mode) may still choose their local password.
+    const up = await app.federation.route(it.tenant.id, email);
+    if (up) {
+      const user = await app.directory.userByEmail(it.tenant.id, email);
+      if (!app.federation.passwordAllowed(up, user)) {
+        ctx.status = 303;
+        ctx.redirect(upstreamStart(it.base, up, email));
+        return;
+      }
+      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, upstream: { name: up.name, url: upstreamStart(it.base, up, email) }, passwordAction: `${it.base}/password` });
+      return;
+    }
     // Same page whether or not the account exists: no user enumeration.
-    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email: parsed.data.toLowerCase(), restartAction: it.base });
+    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base });
+  });
+
+  // Leave for an upstream directory: code + PKCE, state and nonce kept sealed in the browser.
+  router.get('/upstream/:upstreamId', async (ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    const up = await app.upstreams.byId(it.tenant.id, ctx.params.upstreamId!);
+    const email = typeof ctx.query.email === 'string' && emailField.safeParse(ctx.query.email).success ? ctx.query.email.toLowerCase() : undefined;
+    // Only where routing or a button would send the person: an enabled upstream, or Test mode for its test users.
+    if (!up || up.mode === 'disabled' || (up.mode === 'test' && !(email && up.settings.testUsers.includes(email)))) {
+      ctx.status = 404;
+      ctx.body = messagePage({ title: 'Directory not available', message: 'This sign-in option is not available.', detail: 'Go back and sign in with your email address.', branding: branding(it.tenant) });
+      return;
+    }
+    const t = { uid: it.details.uid, upstreamId: up.id, state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), email };
+    let to: URL;
+    try {
+      to = await app.federation.authorizationUrl(up, t, app.federation.redirectUrl(it.tenant));
+    } catch (e) {
+      await app.audit.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, data: { upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
+      ctx.status = 502;
+      ctx.body = messagePage({ title: 'Sign-in unavailable', message: `Gatehouse could not reach ${up.name} to sign you in.`, detail: 'Try again in a moment. If this keeps happening, tell your administrator.', branding: branding(it.tenant) });
+      return;
+    }
+    saveTransaction(app, ctx as unknown as Koa.Context, it.tenant.slug, t);
+    await app.audit.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, data: { upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
+    ctx.status = 303;
+    ctx.redirect(to.href);
+  });
+
+  // Back from the upstream (federation/routes.ts checked everything): finish the sign-in.
+  router.get('/federated', async (ctx) => {
+    const it = await load(ctx);
+    if (!it) return;
+    const t = readTransaction(app, ctx as unknown as Koa.Context);
+    clearTransaction(app, ctx as unknown as Koa.Context, it.tenant.slug);
+    if (!t?.result || t.uid !== it.details.uid) {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
+      return;
+    }
+    await finish(ctx, it.provider, { login: { accountId: t.result.accountId, amr: t.result.amr, acr: t.result.acr, remember: true } });
   });
 
   router.post('/password', async (ctx) => {
@@ -116,6 +180,13 @@ export function interactionRouter(app: Context): Router {
       ctx.status = status;
       ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, error });
     };
+    // A user an upstream directory signs in may not use a password here (unless allowed).
+    const up = await app.federation.route(it.tenant.id, email.data);
+    if (up && !app.federation.passwordAllowed(up, await app.directory.userByEmail(it.tenant.id, email.data))) {
+      ctx.status = 403;
+      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: upstreamStart(it.base, up, email.data) }, error: `Your organization signs you in through ${up.name}; passwords are not used here.` });
+      return;
+    }
     if (!password) return pageAgain('Enter your password.', 400);
     const result = await passwordSignIn(app, it.tenant, email.data, password, ctx.ip);
     if (!result.ok) {

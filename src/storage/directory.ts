@@ -17,6 +17,8 @@ export interface User {
   ouId: string | null;
   roles: AdminRole[];
   hasPassword: boolean;
+  /** The upstream directory that keeps this user's names and email (read-only here), if any. */
+  upstreamId: string | null;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -39,6 +41,7 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   ouId: r.ou_id,
   roles: JSON.parse(r.roles),
   hasPassword: !!r.password_hash,
+  upstreamId: r.upstream_id ?? null,
   passwordHash: r.password_hash,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -82,6 +85,7 @@ export class DirectoryStore {
       status: input.status ?? 'active',
       ou_id: input.ouId ?? null,
       roles: JSON.stringify(input.roles ?? []),
+      upstream_id: null,
       created_at: now,
       updated_at: now,
       version: 1,

@@ -22,6 +22,7 @@ export interface UsersTable {
   status: 'active' | 'disabled';
   ou_id: string | null;
   roles: string; // JSON array of admin roles
+  upstream_id: string | null; // set while an upstream directory keeps this user's names and email
   created_at: number;
   updated_at: number;
   version: number;
@@ -142,7 +143,30 @@ export interface ThrottleCountersTable {
   reset_at: number;
 }
 
+export interface UpstreamsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  mode: 'disabled' | 'test' | 'enabled';
+  settings: string; // JSON: see federation/upstreams.ts
+  client_secret_sealed: string | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface UpstreamLinksTable {
+  upstream_id: string;
+  subject: string;
+  external_id: string | null;
+  tenant_id: string;
+  user_id: string;
+  created_at: number;
+}
+
 export interface DB {
+  upstreams: UpstreamsTable;
+  upstream_links: UpstreamLinksTable;
   tenants: TenantsTable;
   users: UsersTable;
   groups: GroupsTable;

@@ -9,6 +9,7 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   let config: oidc.Configuration | undefined;
   let base = '';
   let lastIdToken = '';
+  let lastClaims: Record<string, unknown> = {};
   const cfg = async () => (config ??= await oidc.discovery(new URL(opts.issuer), opts.clientId, undefined, oidc.ClientSecretBasic(opts.clientSecret), { execute: [oidc.allowInsecureRequests] }));
   const html = (res: http.ServerResponse, status: number, body: string) => { res.writeHead(status, { 'content-type': 'text/html' }).end(`<!doctype html><title>Test RP</title><body>${body}</body>`); };
   const server = http.createServer(async (req, res) => {
@@ -30,6 +31,7 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
         if (!p) return html(res, 400, '<h1>unknown state</h1>');
         const tokens = await oidc.authorizationCodeGrant(await cfg(), url, { pkceCodeVerifier: p.verifier, expectedState: url.searchParams.get('state')!, expectedNonce: p.nonce });
         lastIdToken = tokens.id_token!;
+        lastClaims = tokens.claims()!;
         return html(res, 200, `<h1 id="user">Signed in as ${tokens.claims()!.email}</h1>`);
       }
       if (url.pathname === '/logout') {
@@ -45,5 +47,5 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   });
   await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { base, idTokenClaims: () => lastClaims, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }

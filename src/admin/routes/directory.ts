@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
 import { publicUser, type User } from '../../storage/directory.ts';
-import { invalid, notFound } from '../../shared/errors.ts';
+import { conflict, invalid, notFound } from '../../shared/errors.ts';
 import { audited, expectedVersion, guard, listQuery, parse } from '../common.ts';
 
 const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(MAX_PASSWORD_LENGTH);
@@ -66,6 +66,10 @@ export function directoryRoutes(app: Context, r: Router) {
     const input = parse(patchUser, ctx.request.body);
     const u = await findUser(tenant.id, ctx.params.user!);
     if (input.roles && !admin.roles.includes('superadmin')) throw invalid('Only a superadministrator may change administrator roles.');
+    if (u.upstreamId && (input.givenName !== undefined || input.familyName !== undefined)) {
+      const up = await app.upstreams.byId(tenant.id, u.upstreamId);
+      throw conflict(`${u.email}'s names come from the upstream directory ${up?.name ?? u.upstreamId} and are updated at each sign-in there. Change them in that directory.`);
+    }
     const ouId = input.ou === undefined ? undefined : input.ou === null ? null : (await app.directory.ensureOu(tenant.id, input.ou)).id;
     const updated = await app.directory.updateUser(tenant.id, u.id, expectedVersion(ctx, input), {
       givenName: input.givenName, familyName: input.familyName, status: input.status, ouId, roles: input.roles,

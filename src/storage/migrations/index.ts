@@ -160,4 +160,31 @@ export const migrations: Record<string, Migration> = {
         .where(sql.ref('model'), '<>', 'Session').execute();
     },
   },
+  '0004_upstreams': {
+    // Upstream directories (federation/): settings as JSON, the secret sealed; a link per
+    // upstream account (issuer + subject) to the local user it signs in as.
+    async up(db: Kysely<any>) {
+      await stamps(db.schema.createTable('upstreams')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('client_secret_sealed', 'text')
+        .addUniqueConstraint('upstreams_tenant_name', ['tenant_id', 'name'])).execute();
+      await db.schema.createTable('upstream_links')
+        .addColumn('upstream_id', 'text', (c) => c.notNull().references('upstreams.id').onDelete('cascade'))
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('upstream_links_pk', ['upstream_id', 'subject']).execute();
+      await db.schema.createIndex('upstream_links_external').on('upstream_links').columns(['upstream_id', 'external_id'])
+        .where(sql.ref('external_id'), 'is not', null).execute();
+      await db.schema.createIndex('upstream_links_user').on('upstream_links').column('user_id').execute();
+      // Set on users an upstream keeps: their names and email come from it and are read-only here.
+      await db.schema.alterTable('users').addColumn('upstream_id', 'text').execute();
+    },
+  },
 };

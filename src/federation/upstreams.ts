@@ -1,0 +1,242 @@
+// Upstream directories (Entra ID, Okta, Cognito, any OpenID provider): settings checked
+// against the upstream's discovery document, email routing, the code + PKCE exchange through
+// openid-client, the claim gate, and just-in-time accounts linked by issuer + subject.
+import * as oidc from 'openid-client';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
+import type { ProfileFromUpstream, Upstream, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
+import { GatehouseError, invalid } from '../shared/errors.ts';
+import { domainOf, normalizeEmail } from '../storage/directory.ts';
+
+const domain = z.string().trim().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
+const claimName = z.string().trim().min(1).max(200);
+
+/** The settings an administrator sends; defaults are what most upstreams need. */
+export const settingsInput = z.object({
+  type: z.enum(['entra', 'okta', 'cognito', 'oidc']),
+  clientId: z.string().trim().min(1).max(500),
+  discoveryUrl: z.string().trim().url().max(2000).optional(),
+  authorityUrl: z.string().trim().url().max(2000).optional(),
+  /** Entra ID only: the directory (tenant) ID; the authority is then derived from it. */
+  entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'must be a directory (tenant) ID or domain').optional(),
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope name without spaces')).max(20).default(['openid', 'profile', 'email']),
+  domains: z.array(domain).max(100).default([]),
+  audience: z.enum(['staff', 'all']).default('staff'),
+  loginHint: z.boolean().default(true),
+  showButton: z.boolean().default(false),
+  testUsers: z.array(z.email().max(254)).max(1000).default([]),
+  claimGate: z.object({ claim: claimName, value: z.string().trim().min(1).max(500) }).nullable().default(null),
+  externalIdClaim: claimName.nullable().default(null),
+  claims: z.object({ givenName: claimName.default('given_name'), familyName: claimName.default('family_name'), email: claimName.default('email') })
+    .default({ givenName: 'given_name', familyName: 'family_name', email: 'email' }),
+});
+export type SettingsInput = z.infer<typeof settingsInput>;
+
+/** Plain http is accepted only for an upstream on this machine (development and tests). */
+const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+
+function discoveryTarget(s: SettingsInput): URL {
+  const raw = s.discoveryUrl ?? s.authorityUrl ?? (s.type === 'entra' && s.entraTenant ? `https://login.microsoftonline.com/${s.entraTenant}/v2.0` : undefined);
+  if (!raw) throw invalid(s.type === 'entra'
+    ? 'Give the Entra ID directory (tenant) ID, or the authority URL (https://login.microsoftonline.com/TENANT/v2.0).'
+    : 'Give the upstream\'s issuer (authority) URL or its discovery (well-known) URL.');
+  const url = new URL(raw);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw invalid(`${raw} is not an https:// address. Upstream directories must be reached over https.`);
+  return url;
+}
+
+const options = (url: URL) => ({ timeout: 10, execute: url.protocol === 'http:' ? [oidc.allowInsecureRequests] : [] });
+
+/** Why discovery failed, in words an administrator can act on. */
+function discoveryProblem(url: URL, e: unknown): string {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; expected?: string; body?: { issuer?: string } } };
+  if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || /issuer does not match/.test(err.message ?? ''))
+    return `The discovery document at ${url.href} names its issuer ${err.cause?.body?.issuer ?? '(another address)'}, not ${url.href}. Use the issuer URL exactly as the upstream publishes it.`;
+  if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || /status code|content-type|JSON/i.test(err.message ?? ''))
+    return `${url.href} did not answer with an OpenID Connect discovery document. Check the address (for Okta, the authorization server's issuer; for Entra ID, https://login.microsoftonline.com/TENANT/v2.0).`;
+  return `Could not reach ${url.href} (${err.cause?.code ?? err.message ?? 'no answer'}). Check the address and that Gatehouse can reach it.`;
+}
+
+const WELL_KNOWN = '/.well-known/openid-configuration';
+
+export class FederationService {
+  readonly #app: Context;
+  /** Discovered configurations by upstream id and version; rediscovered hourly (key rollover). */
+  readonly #configs = new Map<string, { until: number; key: string; config: Promise<oidc.Configuration> }>();
+  constructor(app: Context) { this.#app = app; }
+
+  /** Validate settings and fetch the upstream's discovery document; returns what to store. */
+  async prepare(input: SettingsInput): Promise<UpstreamSettings> {
+    const url = discoveryTarget(input);
+    let config: oidc.Configuration;
+    try {
+      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), options(url));
+    } catch (e) {
+      throw invalid(discoveryProblem(url, e));
+    }
+    const meta = config.serverMetadata();
+    // openid-client checks the issuer when it derives the well-known address; for a
+    // discovery URL given as such, its prefix must be the issuer all the same.
+    if (url.pathname.endsWith(WELL_KNOWN)) {
+      const expected = url.href.slice(0, url.href.length - WELL_KNOWN.length - url.search.length);
+      if (meta.issuer.replace(/\/$/, '') !== expected.replace(/\/$/, '') && !meta.issuer.includes('{tenantid}'))
+        throw invalid(`The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
+    }
+    if (!meta.authorization_endpoint || !meta.token_endpoint) throw invalid(`The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
+    if (!input.scopes.includes('openid')) throw invalid('The scopes must include openid.');
+    return {
+      type: input.type as UpstreamType, clientId: input.clientId, discoveryUrl: url.href, issuer: meta.issuer, scopes: input.scopes,
+      domains: [...new Set(input.domains)], audience: input.audience, loginHint: input.loginHint, showButton: input.showButton,
+      testUsers: [...new Set(input.testUsers.map(normalizeEmail))], claimGate: input.claimGate, externalIdClaim: input.externalIdClaim, claims: input.claims,
+    };
+  }
+
+  /** The redirect URL to register at the upstream. */
+  redirectUrl(tenant: Tenant): string {
+    return `${this.#app.config.publicUrl}/t/${tenant.slug}/federation/callback`;
+  }
+
+  config(up: Upstream): Promise<oidc.Configuration> {
+    const key = `${up.id}:${up.version}`;
+    const hit = this.#configs.get(up.id);
+    if (hit && hit.key === key && hit.until > Date.now()) return hit.config;
+    const url = new URL(up.settings.discoveryUrl);
+    const secret = up.clientSecretSealed ? this.#app.sealer.open(up.clientSecretSealed) : undefined;
+    // Non-repudiation checks: verify the ID token's signature against the upstream's JWKS,
+    // although it came straight from the token endpoint (openid-client skips that by default).
+    const o = options(url);
+    const config = oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
+    // A failed discovery is not kept: the next sign-in tries again.
+    config.catch(() => { if (this.#configs.get(up.id)?.config === config) this.#configs.delete(up.id); });
+    this.#configs.set(up.id, { until: Date.now() + 3600_000, key, config });
+    return config;
+  }
+
+  /**
+   * Which upstream signs this email in, if any. Test mode routes only its listed test users;
+   * an upstream's own domains come before an upstream that takes everyone ('all').
+   */
+  async route(tenantId: string, email: string): Promise<Upstream | undefined> {
+    const e = normalizeEmail(email);
+    const d = domainOf(e);
+    const live = (await this.#app.upstreams.list(tenantId)).filter((u) => u.mode !== 'disabled' && (u.mode === 'enabled' || u.settings.testUsers.includes(e)));
+    return live.find((u) => u.settings.domains.includes(d)) ?? live.find((u) => u.settings.audience === 'all');
+  }
+
+  /** May this user use a local password although `up` routes them? Administrators may (fallback); in Test mode everyone may. */
+  passwordAllowed(up: Upstream, user: UserWithSecret | undefined): boolean {
+    return up.mode === 'test' || (!!user && user.roles.length > 0 && user.hasPassword);
+  }
+
+  /** Upstreams offered as buttons on the sign-in page. */
+  async buttons(tenantId: string): Promise<Upstream[]> {
+    return (await this.#app.upstreams.list(tenantId)).filter((u) => u.mode === 'enabled' && u.settings.showButton);
+  }
+
+  async authorizationUrl(up: Upstream, t: { state: string; nonce: string; verifier: string; email?: string }, redirectUri: string): Promise<URL> {
+    const config = await this.config(up);
+    return oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri, scope: up.settings.scopes.join(' '), state: t.state, nonce: t.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(t.verifier), code_challenge_method: 'S256',
+      ...(up.settings.loginHint && t.email && { login_hint: t.email }),
+    });
+  }
+
+  /** Code exchange and ID token validation (signature, issuer, audience, nonce, expiry). */
+  async exchange(up: Upstream, callbackUrl: URL, t: { state: string; nonce: string; verifier: string }) {
+    const config = await this.config(up);
+    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: t.verifier, expectedState: t.state, expectedNonce: t.nonce, idTokenExpected: true });
+    let claims: Record<string, unknown> = { ...tokens.claims()! };
+    const s = up.settings;
+    // Names or email left out of the ID token: ask userinfo (only when needed).
+    const missing = [s.claims.email, s.claims.givenName, s.claims.familyName, s.claimGate?.claim].some((c) => c && claims[c] === undefined);
+    let userinfo = false;
+    if (missing && config.serverMetadata().userinfo_endpoint) {
+      const info = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
+      claims = { ...info, ...claims };
+      userinfo = true;
+    }
+    return { claims, userinfo };
+  }
+}
+
+export type FederatedSignIn =
+  | { ok: true; user: UserWithSecret; amr: string[]; acr: string }
+  | { ok: false; status: number; title: string; message: string; detail: string };
+
+/**
+ * From an upstream's verified claims to the local user they sign in as: the claim gate, the
+ * link (issuer + subject, or the external ID; an existing account with the same email only
+ * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
+ */
+export async function federatedUser(app: Context, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string): Promise<FederatedSignIn> {
+  const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
+    app.audit.record({ tenantId: tenant.id, type, level, subject, ip, data: { upstream: up.name, upstreamId: up.id, ...data } });
+  const gate = up.settings.claimGate;
+  if (gate && !claimHas(claims, gate.claim, gate.value)) {
+    await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });
+    return { ok: false, status: 403, title: 'Not authorized', message: `You are not authorized by the claim configured for ${up.name}: your account there must have ${gate.claim} containing ${gate.value}.`, detail: 'Ask your administrator to give your account that role or group in the directory, then sign in again.' };
+  }
+  const profile = profileFrom(up, claims);
+  const subject = String(claims.sub);
+  const ext = up.settings.externalIdClaim ? claims[up.settings.externalIdClaim] : undefined;
+  const externalId = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : null;
+  let userId = await app.upstreams.linkedUser(up.id, subject, externalId);
+  if (userId) {
+    if (await app.upstreams.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
+    // A link found by external ID alone (a new subject): remember the subject too.
+    await app.upstreams.link(up, { subject, externalId }, profile, userId);
+  } else {
+    const existing = await app.directory.userByEmail(tenant.id, profile.email);
+    if (existing) {
+      if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
+        await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
+        return { ok: false, status: 409, title: 'Account already exists', message: `An account with the email ${profile.email} already exists here, and ${up.name} did not confirm that this email belongs to you, so Gatehouse did not join them.`, detail: 'Ask your administrator to link your account, or to remove the local one so that your first sign-in creates it.' };
+      }
+      userId = await app.upstreams.link(up, { subject, externalId }, profile, existing.id);
+      await app.upstreams.syncProfile(tenant.id, userId, profile);
+      await audit('federation.user_linked', 'info', userId, { message: `${profile.email} linked to ${up.name} (email confirmed by the upstream).`, email: profile.email });
+    } else {
+      userId = await app.upstreams.link(up, { subject, externalId }, profile);
+      await audit('federation.user_created', 'info', userId, { message: `Account ${profile.email} created on first sign-in through ${up.name}.`, email: profile.email, givenName: profile.givenName, familyName: profile.familyName });
+    }
+  }
+  const user = (await app.directory.userById(tenant.id, userId))!;
+  if (user.status !== 'active') {
+    await audit('signin.failed', 'warn', user.id, { message: `${user.email} is disabled.`, email: user.email, reason: 'disabled' });
+    return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'You cannot sign in while your account is disabled. Contact your administrator to have it enabled.' };
+  }
+  const mfa = upstreamDidMfa(claims);
+  const amr = ['fed', ...(Array.isArray(claims.amr) ? claims.amr.map(String).filter((a) => /^[A-Za-z0-9_-]{1,20}$/.test(a)) : [])];
+  await audit('signin.succeeded', 'info', user.id, { message: `${user.email} signed in through ${up.name}.`, email: user.email, method: 'upstream', mfa });
+  return { ok: true, user, amr: [...new Set(amr)], acr: mfa ? 'urn:gatehouse:loa:fed-mfa' : 'urn:gatehouse:loa:fed' };
+}
+
+/** Does the claim hold the value (a string, or a list containing it)? */
+export function claimHas(claims: Record<string, unknown>, claim: string, value: string): boolean {
+  const v = claims[claim];
+  if (Array.isArray(v)) return v.map(String).includes(value);
+  if (typeof v === 'string') return v === value || v.split(/[\s,]+/).includes(value);
+  return false;
+}
+
+const MFA_AMR = ['mfa', 'otp', 'hwk', 'swk', 'sms', 'fido', 'face', 'fpt', 'iris', 'retina', 'pop', 'sc', 'tel'];
+
+/** Did the upstream say it checked more than a password? (amr per RFC 8176, or an acr naming MFA.) */
+export function upstreamDidMfa(claims: Record<string, unknown>): boolean {
+  const amr = Array.isArray(claims.amr) ? claims.amr.map(String) : [];
+  if (amr.some((a) => MFA_AMR.includes(a))) return true;
+  return typeof claims.acr === 'string' && /mfa|2fa|multi|aal[23]|loa[:-]?[23]/i.test(claims.acr);
+}
+
+/** The profile an upstream's claims describe, or why it cannot be used. */
+export function profileFrom(up: Upstream, claims: Record<string, unknown>): ProfileFromUpstream {
+  const c = up.settings.claims;
+  const str = (name: string) => (typeof claims[name] === 'string' && (claims[name] as string).trim()) || null;
+  const email = str(c.email) ?? (c.email === 'email' ? (str('preferred_username') ?? str('upn')) : null);
+  if (!email || !z.email().safeParse(email).success)
+    throw new GatehouseError(400, 'upstream_no_email', `${up.name} did not send an email address for this account (claim "${c.email}"). Ask your administrator to add the email claim to the ID token.`);
+  return { email: normalizeEmail(email), givenName: str(c.givenName), familyName: str(c.familyName) };
+}

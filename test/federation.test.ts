@@ -1,0 +1,247 @@
+// Upstream directories: independent OpenID providers (oidc-provider instances of their own)
+// that Gatehouse routes users to by email domain, with just-in-time accounts, the claim gate,
+// Test/Enabled modes, the administrator fallback, and upstream failures. The first test runs
+// in real Chromium; the rest drive the same pages with the protocol agent.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import * as oidc from 'openid-client';
+import { startTestServer, freePort, type TestServer } from './helpers/server.ts';
+import { startTestRp } from './helpers/test-rp.ts';
+import { startUpstream, type TestUpstream } from './helpers/upstream.ts';
+import { haveChromium, launch } from './helpers/browser.ts';
+import { Agent, text } from './helpers/agent.ts';
+import { rpConfig } from './helpers/rp.ts';
+
+let gh: TestServer;
+let rp: Awaited<ReturnType<typeof startTestRp>>;
+let rpClient: { clientId: string; clientSecret: string; redirectUri: string };
+let contoso: TestUpstream; // Enabled, claim gate, external ID
+let fabrikam: TestUpstream; // starts in Test mode; names only at userinfo
+let flaky: TestUpstream; // for failures
+const ids: Record<string, string> = {};
+const callback = () => `${gh.base}/t/default/federation/callback`;
+
+async function addUpstream(name: string, up: TestUpstream, extra: Record<string, unknown>) {
+  const r = await gh.api('POST', '/tenants/default/upstreams', { name, type: 'oidc', authorityUrl: up.issuer, clientId: up.clientId, clientSecret: up.clientSecret, ...extra });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+}
+
+before(async () => {
+  gh = await startTestServer();
+  const port = await freePort();
+  const app = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
+  assert.equal(app.status, 201);
+  assert.equal((await gh.api('PUT', `/tenants/default/apps/${app.body.clientId}/deployment`, { all: true })).status, 200);
+  rp = await startTestRp({ issuer: `${gh.base}/t/default`, clientId: app.body.clientId, clientSecret: app.body.clientSecret, port });
+  rpClient = { clientId: app.body.clientId, clientSecret: app.body.clientSecret, redirectUri: `http://127.0.0.1:${port}/callback` };
+
+  contoso = await startUpstream({ name: 'Contoso ID', redirectUri: callback(), accounts: [
+    { sub: 'c-1', email: 'carol@contoso.test', password: 'up-pass-1', given_name: 'Carol', family_name: 'Jones', email_verified: true, roles: ['Gatehouse_Access'], employee_id: 'E100', amr: ['pwd', 'mfa'] },
+    { sub: 'c-2', email: 'dave@contoso.test', password: 'up-pass-2', given_name: 'Dave', family_name: 'Lee', roles: ['Other'] },
+    { sub: 'c-3', email: 'erin@contoso.test', password: 'up-pass-3', given_name: 'Erin', family_name: 'Moss', roles: ['Gatehouse_Access'], email_verified: false },
+    { sub: 'c-4', email: 'legacy@contoso.test', password: 'up-pass-4', given_name: 'Leo', family_name: 'Gacy', roles: ['Gatehouse_Access'] },
+  ] });
+  fabrikam = await startUpstream({ name: 'Fabrikam', redirectUri: callback(), idTokenClaims: false, accounts: [
+    { sub: 'f-1', email: 'frank@fabrikam.test', password: 'up-pass-5', given_name: 'Frank', family_name: 'Ford' },
+    { sub: 'f-2', email: 'gina@fabrikam.test', password: 'up-pass-6', given_name: 'Gina', family_name: 'Gold' },
+  ] });
+  flaky = await startUpstream({ name: 'Flaky', redirectUri: callback(), accounts: [
+    { sub: 'x-1', email: 'hal@flaky.test', password: 'up-pass-7', given_name: 'Hal', family_name: 'Nine' },
+  ] });
+  ids.contoso = await addUpstream('Contoso ID', contoso, { mode: 'enabled', domains: ['contoso.test'], claimGate: { claim: 'roles', value: 'Gatehouse_Access' }, externalIdClaim: 'employee_id', showButton: true });
+  ids.fabrikam = await addUpstream('Fabrikam', fabrikam, { mode: 'test', domains: ['fabrikam.test'], testUsers: ['frank@fabrikam.test'] });
+  ids.flaky = await addUpstream('Flaky', flaky, { mode: 'enabled', domains: ['flaky.test'] });
+  // Local accounts in a routed domain: an administrator (keeps a password fallback) and a plain user.
+  assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'root@contoso.test', password: 'local-admin-pass-1', roles: ['admin'] })).status, 201);
+  assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'legacy@contoso.test', password: 'local-user-pass-1' })).status, 201);
+  assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'erin@contoso.test', password: 'local-user-pass-2' })).status, 201);
+});
+after(async () => { await rp?.close(); await contoso?.stop(); await fabrikam?.stop(); await flaky?.stop(); await gh?.close(); });
+
+async function authUrl() {
+  const config = await rpConfig(`${gh.base}/t/default`, rpClient.clientId, rpClient.clientSecret);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: rpClient.redirectUri, scope: 'openid email profile', state, nonce, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  return { url: url.href, finish: (cb: string) => oidc.authorizationCodeGrant(config, new URL(cb), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }) };
+}
+
+/** Start at the app, give the email at Gatehouse; returns the agent on whatever page follows. */
+async function identify(agent: Agent, email: string) {
+  const a = await authUrl();
+  assert.equal(await agent.follow(a.url, rpClient.redirectUri), null);
+  const f = agent.form();
+  const done = await agent.follow(f.action, rpClient.redirectUri, { form: { ...f.fields, email } });
+  assert.equal(done, null);
+  return a;
+}
+
+/** On the upstream's sign-in form: sign in there and follow back (stopping at `stop`). */
+async function signInUpstream(agent: Agent, email: string, password: string, stop = rpClient.redirectUri) {
+  assert.match(agent.lastBody, /id="upstream-login"/, `expected the upstream sign-in form, got: ${text(agent.lastBody).slice(0, 200)}`);
+  return agent.follow(agent.lastUrl, stop, { form: { login: email, password } });
+}
+
+const userByEmail = async (email: string) => (await gh.api('GET', `/tenants/default/users?search=${encodeURIComponent(email)}`)).body.items.find((u: { email: string }) => u.email === email);
+
+test('browser: email routing to the upstream with login_hint, a just-in-time account, then names synced on the next sign-in', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
+  const browser: Browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${rp.base}/login`);
+    assert.equal(await page.getByRole('link', { name: 'Sign in with Contoso ID' }).count(), 1, 'the upstream is offered as a button');
+    await page.getByLabel('Email').fill('carol@contoso.test');
+    await page.getByRole('button', { name: 'Next' }).click();
+    // At the upstream, the email is already filled in (login_hint).
+    await page.waitForSelector('#upstream-login');
+    assert.equal(await page.locator('#login').inputValue(), 'carol@contoso.test');
+    await page.locator('#password').fill('up-pass-1');
+    await page.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal(await page.locator('#user').textContent(), 'Signed in as carol@contoso.test');
+    const claims = rp.idTokenClaims();
+    assert.equal(claims.acr, 'urn:gatehouse:loa:fed-mfa', 'the upstream did MFA');
+    assert.ok((claims.amr as string[]).includes('mfa'));
+
+    const carol = await userByEmail('carol@contoso.test');
+    assert.ok(carol, 'the account was created on first sign-in');
+    assert.equal(carol.givenName, 'Carol');
+    assert.equal(carol.familyName, 'Jones');
+    assert.equal(carol.hasPassword, false);
+    assert.equal(carol.upstreamId, ids.contoso);
+    // Names come from the upstream: read-only here.
+    const edit = await gh.api('PATCH', `/tenants/default/users/${carol.id}`, { givenName: 'Caroline' });
+    assert.equal(edit.status, 409);
+    assert.match(edit.body.error.message, /Contoso ID/);
+
+    // Renamed upstream: the next sign-in (a new browser session) brings the new name.
+    contoso.accounts.get('c-1')!.family_name = 'Smith';
+    const page2 = await (await browser.newContext()).newPage();
+    await page2.goto(`${rp.base}/login`);
+    await page2.getByLabel('Email').fill('carol@contoso.test');
+    await page2.getByRole('button', { name: 'Next' }).click();
+    await page2.locator('#password').fill('up-pass-1');
+    await page2.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal(await page2.locator('#user').textContent(), 'Signed in as carol@contoso.test');
+    const again = await userByEmail('carol@contoso.test');
+    assert.equal(again.id, carol.id, 'the same account (linked by issuer + subject)');
+    assert.equal(again.familyName, 'Smith');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the claim gate refuses a user without the required role, creates nothing and logs why', async () => {
+  const agent = new Agent();
+  await identify(agent, 'dave@contoso.test');
+  assert.equal(await signInUpstream(agent, 'dave@contoso.test', 'up-pass-2'), null);
+  assert.equal(agent.lastStatus, 403);
+  assert.match(text(agent.lastBody), /not authorized by the claim configured for Contoso ID/);
+  assert.equal(await userByEmail('dave@contoso.test'), undefined);
+  const logs = await gh.api('GET', '/tenants/default/audit?level=warn&text=dave');
+  assert.ok(logs.body.items.some((e: { type: string }) => e.type === 'federation.claim_refused'));
+});
+
+test('an existing account is not joined on an email the upstream did not confirm', async () => {
+  const agent = new Agent();
+  await identify(agent, 'erin@contoso.test');
+  assert.equal(await signInUpstream(agent, 'erin@contoso.test', 'up-pass-3'), null);
+  assert.equal(agent.lastStatus, 409);
+  assert.match(text(agent.lastBody), /did not confirm that this email belongs to you/);
+  assert.equal((await userByEmail('erin@contoso.test')).upstreamId, null);
+});
+
+test('Enabled mode: a routed user can only sign in upstream; an administrator keeps the password fallback', async () => {
+  // A plain local user in the routed domain is sent straight to the upstream...
+  const plain = new Agent();
+  await identify(plain, 'legacy@contoso.test');
+  assert.match(plain.lastBody, /id="upstream-login"/);
+  // ...and a password posted directly is refused.
+  const sneaky = new Agent();
+  const a = await authUrl();
+  await sneaky.follow(a.url, rpClient.redirectUri);
+  const f = sneaky.form();
+  await sneaky.follow(f.action.replace(/\/identify$/, '') + '/password', rpClient.redirectUri, { form: { ...f.fields, email: 'legacy@contoso.test', password: 'local-user-pass-1' } });
+  assert.equal(sneaky.lastStatus, 403);
+  assert.match(text(sneaky.lastBody), /signs you in through Contoso ID/);
+
+  // The administrator chooses: the upstream or their local password.
+  const admin = new Agent();
+  const flow = await identify(admin, 'root@contoso.test');
+  assert.match(text(admin.lastBody), /Continue with Contoso ID/);
+  const form = admin.form();
+  const done = await admin.follow(form.action, rpClient.redirectUri, { form: { ...form.fields, password: 'local-admin-pass-1' } });
+  assert.ok(done, `the password fallback signs in: ${text(admin.lastBody).slice(0, 200)}`);
+  const tokens = await flow.finish(done!);
+  assert.equal(tokens.claims()!.acr, 'urn:gatehouse:loa:pwd');
+});
+
+test('Test mode routes only the listed test users, who may also use a password; Enabled then routes everyone in the domain', async () => {
+  const tester = new Agent();
+  await identify(tester, 'frank@fabrikam.test');
+  assert.match(text(tester.lastBody), /Continue with Fabrikam/);
+  assert.match(tester.lastBody, /name="password"/, 'Test mode keeps the password option');
+  const cont = /id="continue-upstream" href="([^"]+)"/.exec(tester.lastBody)![1]!.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+  assert.equal(await tester.follow(new URL(cont, tester.lastUrl).href, rpClient.redirectUri), null);
+  const cb = await signInUpstream(tester, 'frank@fabrikam.test', 'up-pass-5');
+  assert.ok(cb, `signed in through Fabrikam: ${text(tester.lastBody).slice(0, 200)}`);
+  const frank = await userByEmail('frank@fabrikam.test');
+  assert.equal(frank.givenName, 'Frank', 'names fetched from userinfo when the ID token has none');
+
+  const other = new Agent();
+  await identify(other, 'gina@fabrikam.test');
+  assert.match(text(other.lastBody), /Enter your password/, 'not a test user: not routed');
+
+  const cur = await gh.api('GET', `/tenants/default/upstreams/${ids.fabrikam}`);
+  assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${ids.fabrikam}`, { mode: 'enabled', version: cur.body.version })).status, 200);
+  const routed = new Agent();
+  await identify(routed, 'gina@fabrikam.test');
+  assert.match(routed.lastBody, /id="upstream-login"/);
+  assert.equal(fabrikam.hints.at(-1), 'gina@fabrikam.test', 'login_hint forwarded');
+});
+
+test('an upstream whose ID token signature does not verify is refused, and one that cannot be reached fails cleanly; neither leaves a user behind', async () => {
+  flaky.tamperJwks(true);
+  const agent = new Agent();
+  await identify(agent, 'hal@flaky.test');
+  assert.equal(await signInUpstream(agent, 'hal@flaky.test', 'up-pass-7'), null);
+  assert.equal(agent.lastStatus, 502);
+  assert.match(text(agent.lastBody), /signature did not verify/, text(agent.lastBody));
+  assert.equal(await userByEmail('hal@flaky.test'), undefined);
+  const logs = await gh.api('GET', `/tenants/default/audit?level=error&text=${encodeURIComponent('signature')}&since=${Date.now() - 60_000}`);
+  assert.ok(logs.body.items.some((e: { type: string }) => e.type === 'federation.error'));
+
+  flaky.tamperJwks(false);
+  const agent2 = new Agent();
+  await identify(agent2, 'hal@flaky.test');
+  const back = await signInUpstream(agent2, 'hal@flaky.test', 'up-pass-7', callback());
+  assert.ok(back, 'stopped at the Gatehouse callback');
+  await flaky.stop();
+  assert.equal(await agent2.follow(back!, rpClient.redirectUri), null);
+  assert.equal(agent2.lastStatus, 502);
+  assert.match(text(agent2.lastBody), /could not complete your sign-in through Flaky: it could not be reached/);
+  assert.equal(await userByEmail('hal@flaky.test'), undefined);
+});
+
+test('admin API: discovery is checked when saving, problems are reported in plain words, and secrets never come back', async () => {
+  const dead = await freePort();
+  const r1 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Nowhere', type: 'oidc', authorityUrl: `http://127.0.0.1:${dead}`, clientId: 'x' });
+  assert.equal(r1.status, 400);
+  assert.match(r1.body.error.message, /Could not reach/);
+  const r2 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wrong issuer', type: 'oidc', discoveryUrl: `${contoso.issuer}/other/.well-known/openid-configuration`, clientId: 'x' });
+  assert.equal(r2.status, 400);
+  const r3 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Plain', type: 'okta', authorityUrl: 'http://idp.example.com', clientId: 'x' });
+  assert.equal(r3.status, 400);
+  assert.match(r3.body.error.message, /https/);
+  const one = await gh.api('GET', `/tenants/default/upstreams/${ids.contoso}`);
+  assert.equal(one.status, 200);
+  assert.equal(one.body.issuer, contoso.issuer);
+  assert.equal(one.body.redirectUrl, callback());
+  assert.equal(one.body.hasClientSecret, true);
+  assert.ok(!JSON.stringify(one.body).includes(contoso.clientSecret));
+  assert.equal((await gh.api('GET', '/tenants/default/upstreams', undefined, '')).status, 401);
+  const stale = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { name: 'Contoso', version: one.body.version - 1 });
+  assert.equal(stale.status, 409);
+});
