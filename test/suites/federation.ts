@@ -1,18 +1,22 @@
 // Upstream directories: independent OpenID providers (oidc-provider instances of their own)
 // that Gatehouse routes users to by email domain, with just-in-time accounts, the claim gate,
 // Test/Enabled modes, the administrator fallback, and upstream failures. The first test runs
-// in real Chromium; the rest drive the same pages with the protocol agent.
-import { test, before, after } from 'node:test';
+// in real Chromium; the rest drive the same pages with the protocol agent. The same suite
+// runs on the embedded SQLite store and on PostgreSQL + Redis.
+import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { startTestServer, freePort, type TestServer } from './helpers/server.ts';
-import { startTestRp } from './helpers/test-rp.ts';
-import { startUpstream, type TestUpstream } from './helpers/upstream.ts';
-import { haveChromium, launch } from './helpers/browser.ts';
-import { Agent, text } from './helpers/agent.ts';
-import { rpConfig } from './helpers/rp.ts';
+import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestRp } from '../helpers/test-rp.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { haveChromium, launch } from '../helpers/browser.ts';
+import { Agent, text } from '../helpers/agent.ts';
+import { rpConfig } from '../helpers/rp.ts';
 
+export function federationSuite(backend: Backend) {
+const test = (name: string, opts: { skip?: string | false } | (() => Promise<void>), fn?: () => Promise<void>) =>
+  typeof opts === 'function' ? nodeTest(`${backend.name}: ${name}`, { skip: backend.skip }, opts) : nodeTest(`${backend.name}: ${name}`, { skip: backend.skip || opts.skip }, fn!);
 let gh: TestServer;
 let rp: Awaited<ReturnType<typeof startTestRp>>;
 let rpClient: { clientId: string; clientSecret: string; redirectUri: string };
@@ -29,7 +33,8 @@ async function addUpstream(name: string, up: TestUpstream, extra: Record<string,
 }
 
 before(async () => {
-  gh = await startTestServer();
+  if (backend.skip) return;
+  gh = await startTestServer({}, { backend });
   const port = await freePort();
   const app = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
   assert.equal(app.status, 201);
@@ -245,3 +250,4 @@ test('admin API: discovery is checked when saving, problems are reported in plai
   const stale = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { name: 'Contoso', version: one.body.version - 1 });
   assert.equal(stale.status, 409);
 });
+}

@@ -1,0 +1,4 @@
+import { federationSuite } from './suites/federation.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+federationSuite(sqliteBackend());
