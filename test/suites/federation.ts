@@ -230,6 +230,75 @@ test('an upstream whose ID token signature does not verify is refused, and one t
   assert.equal(await userByEmail('hal@flaky.test'), undefined);
 });
 
+test('browser: the upstream button, the claim-gate refusal page, and an administrator choosing the password fallback', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
+  const browser: Browser = await launch();
+  try {
+    // The button starts at the upstream without an email.
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${rp.base}/login`);
+    await page.getByRole('link', { name: 'Sign in with Contoso ID' }).click();
+    await page.waitForSelector('#upstream-login');
+    assert.equal(await page.locator('#login').inputValue(), '');
+    await page.locator('#login').fill('carol@contoso.test');
+    await page.locator('#password').fill('up-pass-1');
+    await page.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal(await page.locator('#user').textContent(), 'Signed in as carol@contoso.test');
+
+    // Without the required role: a page that says which claim is missing.
+    const refused = await (await browser.newContext()).newPage();
+    await refused.goto(`${rp.base}/login`);
+    await refused.getByLabel('Email').fill('dave@contoso.test');
+    await refused.getByRole('button', { name: 'Next' }).click();
+    await refused.locator('#password').fill('up-pass-2');
+    const answer = refused.waitForResponse((r) => r.url().includes('/federation/callback'));
+    await refused.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal((await answer).status(), 403);
+    assert.equal(await refused.locator('h1').textContent(), 'Not authorized');
+    assert.match(await refused.locator('main').textContent() ?? '', /not authorized by the claim configured for Contoso ID: your account there must have roles containing Gatehouse_Access/);
+
+    // An administrator in a routed domain sees both ways in and uses the password.
+    const admin = await (await browser.newContext()).newPage();
+    await admin.goto(`${rp.base}/login`);
+    await admin.getByLabel('Email').fill('root@contoso.test');
+    await admin.getByRole('button', { name: 'Next' }).click();
+    assert.equal(await admin.getByRole('link', { name: 'Continue with Contoso ID' }).count(), 1);
+    await admin.getByLabel('Password').fill('local-admin-pass-1');
+    await admin.getByRole('button', { name: 'Sign in with password' }).click();
+    assert.equal(await admin.locator('#user').textContent(), 'Signed in as root@contoso.test');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the external ID links an upstream account whose subject changed to the same user', async () => {
+  const before = await userByEmail('carol@contoso.test');
+  const old = contoso.accounts.get('c-1')!;
+  contoso.accounts.delete('c-1');
+  contoso.accounts.set('c-1-new', { ...old, sub: 'c-1-new', password: 'up-pass-new' });
+  const agent = new Agent();
+  const flow = await identify(agent, 'carol@contoso.test');
+  const cb = await signInUpstream(agent, 'carol@contoso.test', 'up-pass-new');
+  assert.ok(cb, text(agent.lastBody).slice(0, 200));
+  const tokens = await flow.finish(cb!);
+  assert.equal(tokens.claims()!.sub, before.id, 'the same Gatehouse account');
+});
+
+test('Disabled mode routes nobody; an upstream for everyone ("staff and public") takes every email no other upstream claims', async () => {
+  const id = await addUpstream('Public', fabrikam, { mode: 'disabled', audience: 'all' });
+  const a1 = new Agent();
+  await identify(a1, 'zoe@public.test');
+  assert.match(text(a1.lastBody), /Enter your password/);
+  const cur = await gh.api('GET', `/tenants/default/upstreams/${id}`);
+  assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${id}`, { mode: 'enabled', version: cur.body.version })).status, 200);
+  const a2 = new Agent();
+  await identify(a2, 'zoe@public.test');
+  assert.match(a2.lastBody, /id="upstream-login"/, 'routed to the catch-all upstream');
+  const a3 = new Agent();
+  await identify(a3, 'carol@contoso.test');
+  assert.equal(contoso.hints.at(-1), 'carol@contoso.test', 'a domain claimed by another upstream still goes there');
+  assert.equal((await gh.api('DELETE', `/tenants/default/upstreams/${id}`)).status, 204);
+});
+
 test('admin API: discovery is checked when saving, problems are reported in plain words, and secrets never come back', async () => {
   const dead = await freePort();
   const r1 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Nowhere', type: 'oidc', authorityUrl: `http://127.0.0.1:${dead}`, clientId: 'x' });
