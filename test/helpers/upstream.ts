@@ -26,6 +26,8 @@ export interface TestUpstream {
   accounts: Map<string, UpstreamAccount>;
   /** Serve a JWKS of another key, so ID tokens no longer verify. */
   tamperJwks(on: boolean): void;
+  /** Drop every connection to the token endpoint (unreachable for Gatehouse, not for browsers). */
+  dropTokenRequests(on: boolean): void;
   /** login_hint values the sign-in form received. */
   hints: string[];
   stop(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
   const key = { ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const other = { ...(await exportJWK((await generateKeyPair('RS256', { extractable: true })).publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   let tamper = false;
+  let dropToken = false;
   const hints: string[] = [];
 
   const provider = new Provider(issuer, {
@@ -70,6 +73,7 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
 
   provider.use(async (ctx, next) => {
     if (ctx.path === '/jwks' && tamper) { ctx.body = { keys: [other] }; return; }
+    if (ctx.path === '/token' && dropToken) { ctx.req.socket.destroy(); ctx.respond = false; return; }
     const m = /^\/login\/([\w-]+)$/.exec(ctx.path);
     if (!m) return next();
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -93,6 +97,7 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
   return {
     issuer, clientId, clientSecret, accounts, hints,
     tamperJwks: (on) => { tamper = on; },
+    dropTokenRequests: (on) => { dropToken = on; },
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

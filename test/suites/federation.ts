@@ -183,51 +183,73 @@ test('Enabled mode: a routed user can only sign in upstream; an administrator ke
   assert.equal(tokens.claims()!.acr, 'urn:gatehouse:loa:pwd');
 });
 
-test('Test mode routes only the listed test users, who may also use a password; Enabled then routes everyone in the domain', async () => {
-  const tester = new Agent();
-  await identify(tester, 'frank@fabrikam.test');
-  assert.match(text(tester.lastBody), /Continue with Fabrikam/);
-  assert.match(tester.lastBody, /name="password"/, 'Test mode keeps the password option');
-  const cont = /id="continue-upstream" href="([^"]+)"/.exec(tester.lastBody)![1]!.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
-  assert.equal(await tester.follow(new URL(cont, tester.lastUrl).href, rpClient.redirectUri), null);
-  const cb = await signInUpstream(tester, 'frank@fabrikam.test', 'up-pass-5');
-  assert.ok(cb, `signed in through Fabrikam: ${text(tester.lastBody).slice(0, 200)}`);
-  const frank = await userByEmail('frank@fabrikam.test');
-  assert.equal(frank.givenName, 'Frank', 'names fetched from userinfo when the ID token has none');
+test('browser: Test mode routes only the listed test users, who may also use a password; Enabled then routes everyone in the domain', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
+  const browser: Browser = await launch();
+  try {
+    const tester = await (await browser.newContext()).newPage();
+    await tester.goto(`${rp.base}/login`);
+    await tester.getByLabel('Email').fill('frank@fabrikam.test');
+    await tester.getByRole('button', { name: 'Next' }).click();
+    assert.equal(await tester.getByLabel('Password').count(), 1, 'Test mode keeps the password option');
+    await tester.getByRole('link', { name: 'Continue with Fabrikam' }).click();
+    await tester.locator('#password').fill('up-pass-5');
+    await tester.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal(await tester.locator('#user').textContent(), 'Signed in as frank@fabrikam.test');
+    const frank = await userByEmail('frank@fabrikam.test');
+    assert.equal(frank.givenName, 'Frank', 'names fetched from userinfo when the ID token has none');
 
-  const other = new Agent();
-  await identify(other, 'gina@fabrikam.test');
-  assert.match(text(other.lastBody), /Enter your password/, 'not a test user: not routed');
+    const other = await (await browser.newContext()).newPage();
+    await other.goto(`${rp.base}/login`);
+    await other.getByLabel('Email').fill('gina@fabrikam.test');
+    await other.getByRole('button', { name: 'Next' }).click();
+    assert.equal(await other.locator('h1').textContent(), 'Enter your password', 'not a test user: not routed');
 
-  const cur = await gh.api('GET', `/tenants/default/upstreams/${ids.fabrikam}`);
-  assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${ids.fabrikam}`, { mode: 'enabled', version: cur.body.version })).status, 200);
-  const routed = new Agent();
-  await identify(routed, 'gina@fabrikam.test');
-  assert.match(routed.lastBody, /id="upstream-login"/);
-  assert.equal(fabrikam.hints.at(-1), 'gina@fabrikam.test', 'login_hint forwarded');
+    const cur = await gh.api('GET', `/tenants/default/upstreams/${ids.fabrikam}`);
+    assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${ids.fabrikam}`, { mode: 'enabled', version: cur.body.version })).status, 200);
+    const routed = await (await browser.newContext()).newPage();
+    await routed.goto(`${rp.base}/login`);
+    await routed.getByLabel('Email').fill('gina@fabrikam.test');
+    await routed.getByRole('button', { name: 'Next' }).click();
+    await routed.waitForSelector('#upstream-login');
+    assert.equal(await routed.locator('#login').inputValue(), 'gina@fabrikam.test', 'Enabled: routed, with the login hint');
+  } finally {
+    await browser.close();
+  }
 });
 
-test('an upstream whose ID token signature does not verify is refused, and one that cannot be reached fails cleanly; neither leaves a user behind', async () => {
-  flaky.tamperJwks(true);
-  const agent = new Agent();
-  await identify(agent, 'hal@flaky.test');
-  assert.equal(await signInUpstream(agent, 'hal@flaky.test', 'up-pass-7'), null);
-  assert.equal(agent.lastStatus, 502);
-  assert.match(text(agent.lastBody), /signature did not verify/, text(agent.lastBody));
-  assert.equal(await userByEmail('hal@flaky.test'), undefined);
-  const logs = await gh.api('GET', `/tenants/default/audit?level=error&text=${encodeURIComponent('signature')}&since=${Date.now() - 60_000}`);
-  assert.ok(logs.body.items.some((e: { type: string }) => e.type === 'federation.error'));
+test('browser: an upstream whose ID token signature does not verify is refused, and one that cannot be reached fails cleanly; neither leaves a user behind', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
+  const browser: Browser = await launch();
+  const signIn = async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${rp.base}/login`);
+    await page.getByLabel('Email').fill('hal@flaky.test');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('#password').fill('up-pass-7');
+    return page;
+  };
+  try {
+    flaky.tamperJwks(true);
+    const bad = await signIn();
+    const answer = bad.waitForResponse((r) => r.url().includes('/federation/callback'));
+    await bad.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal((await answer).status(), 502);
+    assert.match(await bad.locator('main').textContent() ?? '', /could not complete your sign-in through Flaky: its ID token signature did not verify/);
+    assert.equal(await userByEmail('hal@flaky.test'), undefined);
+    const logs = await gh.api('GET', `/tenants/default/audit?level=error&text=${encodeURIComponent('signature')}&since=${Date.now() - 60_000}`);
+    assert.ok(logs.body.items.some((e: { type: string }) => e.type === 'federation.error'));
 
-  flaky.tamperJwks(false);
-  const agent2 = new Agent();
-  await identify(agent2, 'hal@flaky.test');
-  const back = await signInUpstream(agent2, 'hal@flaky.test', 'up-pass-7', callback());
-  assert.ok(back, 'stopped at the Gatehouse callback');
-  await flaky.stop();
-  assert.equal(await agent2.follow(back!, rpClient.redirectUri), null);
-  assert.equal(agent2.lastStatus, 502);
-  assert.match(text(agent2.lastBody), /could not complete your sign-in through Flaky: it could not be reached/);
-  assert.equal(await userByEmail('hal@flaky.test'), undefined);
+    // The upstream cannot be reached from Gatehouse when it redeems the code.
+    flaky.tamperJwks(false);
+    flaky.dropTokenRequests(true);
+    const gone = await signIn();
+    const answer2 = gone.waitForResponse((r) => r.url().includes('/federation/callback'));
+    await gone.getByRole('button', { name: 'Sign in upstream' }).click();
+    assert.equal((await answer2).status(), 502);
+    assert.match(await gone.locator('main').textContent() ?? '', /could not complete your sign-in through Flaky: it could not be reached/);
+    assert.equal(await userByEmail('hal@flaky.test'), undefined);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('browser: the upstream button, the claim-gate refusal page, and an administrator choosing the password fallback', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
