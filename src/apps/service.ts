@@ -4,12 +4,14 @@ import type { AppStore, App, AppInput, DeploymentTarget } from '../storage/apps.
 import type { DirectoryStore, UserWithSecret } from '../storage/directory.ts';
 import { type Sealer, randomSecret } from '../shared/crypto.ts';
 import { invalid } from '../shared/errors.ts';
-import { checkRedirectUris } from './redirect-uris.ts';
+import { checkRedirectUris, redirectUriProblem } from './redirect-uris.ts';
 
 export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
 export const CLAIM_ATTRIBUTES = ['email', 'given_name', 'family_name', 'name', 'domain', 'ou', 'groups', 'user_id'] as const;
 
-export const isConfidential = (type: App['type']) => type === 'web' || type === 'service';
+export const isConfidential = (type: App['type']) => type === 'web' || type === 'service' || type === 'handoff';
+/** Apps that sign users in with the authorization code flow (and may register initiate_login_uri). */
+export const isOidcApp = (type: App['type']) => type === 'web' || type === 'spa' || type === 'native';
 export const newClientId = () => crypto.randomBytes(12).toString('hex');
 
 export class AppService {
@@ -26,7 +28,18 @@ export class AppService {
     const uris = [...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])];
     const problems = checkRedirectUris(input.type, uris);
     if (input.type === 'service' && input.redirectUris?.length) problems.push('A service app uses client_credentials only and takes no redirect URIs.');
-    if (input.type !== 'service' && input.redirectUris && input.redirectUris.length === 0) problems.push('Add at least one redirect URI: the app\'s sign-in callback.');
+    if (input.type === 'handoff' && input.redirectUris?.length) problems.push('A hand-off app receives a refresh token at its login redirect URL and takes no redirect URIs.');
+    if (isOidcApp(input.type) && input.redirectUris && input.redirectUris.length === 0) problems.push('Add at least one redirect URI: the app\'s sign-in callback.');
+    if (input.type === 'handoff' && !input.loginRedirectUrl) problems.push('A hand-off app needs its login redirect URL: the address the refresh token is POSTed to.');
+    if (input.loginRedirectUrl) {
+      if (input.type !== 'handoff') problems.push('Only hand-off apps have a login redirect URL.');
+      else { const p = redirectUriProblem('web', input.loginRedirectUrl); if (p) problems.push(`Login redirect URL ${p}`); }
+    }
+    if (input.initiateLoginUri) {
+      if (!isOidcApp(input.type)) problems.push('Only OpenID Connect apps (web, SPA, native) can register an initiate login URI.');
+      else { const p = redirectUriProblem('web', input.initiateLoginUri); if (p) problems.push(`Initiate login URI ${p}`); }
+    }
+    if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
     if (input.backchannelLogoutUri) {
       try { if (!/^https?:$/.test(new URL(input.backchannelLogoutUri).protocol)) problems.push('The back-channel logout URI must be http(s).'); }
       catch { problems.push(`"${input.backchannelLogoutUri}" is not a URL.`); }

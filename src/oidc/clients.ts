@@ -5,6 +5,8 @@ import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
 import type { Bus } from '../ops/bus.ts';
 
+export const PASSWORD_GRANT = 'password';
+
 /**
  * Application profiles the engine reads on every request (client authentication, the
  * deployment check at authorization), kept in memory. A change to an
@@ -55,14 +57,19 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     gatehouse_ttls: app.tokenTtls,
     gatehouse_claims: app.claims,
   };
+  const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
   if (app.type === 'service') {
-    return { ...base, client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
+    return { ...base, client_secret: secret, grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
+  }
+  if (app.type === 'handoff') {
+    // Refresh tokens are handed over at launch (apps/launch.ts); the app only redeems them.
+    return { ...base, client_secret: secret, grant_types: ['refresh_token', ...password], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
   }
   return {
     ...base,
     ...(isConfidential(app.type) ? { client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
     application_type: app.type === 'native' ? 'native' : 'web',
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', ...password],
     response_types: ['code'],
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,

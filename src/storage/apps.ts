@@ -26,6 +26,12 @@ export interface App {
   postLogoutRedirectUris: string[];
   backchannelLogoutUri: string | null;
   homeUrl: string | null;
+  /** OpenID Connect apps: where a launch starts the app's own sign-in (third-party-initiated login). */
+  initiateLoginUri: string | null;
+  /** Hand-off apps: where a launch POSTs a refresh token. */
+  loginRedirectUrl: string | null;
+  /** The legacy password grant is allowed for this app (off by default). */
+  passwordGrant: boolean;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -49,6 +55,9 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
   backchannelLogoutUri: r.backchannel_logout_uri,
   homeUrl: r.home_url,
+  initiateLoginUri: r.initiate_login_uri,
+  loginRedirectUrl: r.login_redirect_url,
+  passwordGrant: r.password_grant === 1,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -58,7 +67,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -85,6 +94,9 @@ export class AppStore {
       post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris),
       backchannel_logout_uri: input.backchannelLogoutUri,
       home_url: input.homeUrl,
+      initiate_login_uri: input.initiateLoginUri ?? null,
+      login_redirect_url: input.loginRedirectUrl ?? null,
+      password_grant: input.passwordGrant ? 1 : 0,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -141,6 +153,9 @@ export class AppStore {
       ...(patch.postLogoutRedirectUris !== undefined && { post_logout_redirect_uris: JSON.stringify(patch.postLogoutRedirectUris) }),
       ...(patch.backchannelLogoutUri !== undefined && { backchannel_logout_uri: patch.backchannelLogoutUri }),
       ...(patch.homeUrl !== undefined && { home_url: patch.homeUrl }),
+      ...(patch.initiateLoginUri !== undefined && { initiate_login_uri: patch.initiateLoginUri }),
+      ...(patch.loginRedirectUrl !== undefined && { login_redirect_url: patch.loginRedirectUrl }),
+      ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),

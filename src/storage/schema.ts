@@ -68,11 +68,14 @@ export interface AppsTable {
   client_id: string;
   name: string;
   display_name: string;
-  type: 'web' | 'native' | 'spa' | 'service';
+  type: 'web' | 'native' | 'spa' | 'service' | 'handoff';
   redirect_uris: string; // JSON
   post_logout_redirect_uris: string; // JSON
   backchannel_logout_uri: string | null;
   home_url: string | null;
+  initiate_login_uri: string | null; // third-party-initiated login (OIDC Core 4)
+  login_redirect_url: string | null; // hand-off apps: where the refresh token is POSTed
+  password_grant: number; // 0/1: the legacy password grant is allowed
   secret_sealed: string | null;
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON

@@ -21,16 +21,25 @@ const profileFields = {
   postLogoutRedirectUris: z.array(uri).max(50),
   backchannelLogoutUri: uri.nullable(),
   homeUrl: uri.nullable(),
+  initiateLoginUri: uri.nullable(),
+  loginRedirectUrl: uri.nullable(),
+  passwordGrant: z.boolean(),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
+  /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
+  refreshTokenMinutes: z.number().int().min(1).max(365 * 24 * 60),
 };
 const createBody = z.object({
   ...profileFields,
-  type: z.enum(['web', 'native', 'spa', 'service']),
+  type: z.enum(['web', 'native', 'spa', 'service', 'handoff']),
   redirectUris: profileFields.redirectUris.default([]),
   postLogoutRedirectUris: profileFields.postLogoutRedirectUris.default([]),
   backchannelLogoutUri: profileFields.backchannelLogoutUri.default(null),
   homeUrl: profileFields.homeUrl.default(null),
+  initiateLoginUri: profileFields.initiateLoginUri.default(null),
+  loginRedirectUrl: profileFields.loginRedirectUrl.default(null),
+  passwordGrant: profileFields.passwordGrant.default(false),
+  refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters').optional(),
@@ -40,6 +49,10 @@ const patchBody = z.object({ ...Object.fromEntries(Object.entries(profileFields)
   [K in keyof typeof profileFields]: z.infer<(typeof profileFields)[K]> }> & { version?: number }>;
 const target = z.object({ type: z.enum(['user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500) });
 const deploymentBody = z.object({ all: z.boolean(), targets: z.array(target).max(1000).default([]) });
+
+/** A hand-off app's refresh token lifetime unless set: 8 hours, a working day. */
+const DEFAULT_HANDOFF_REFRESH_SECONDS = 8 * 3600;
+const withRefreshMinutes = (t: z.infer<typeof ttls>, minutes: number | undefined) => (minutes === undefined ? t : { ...t, refreshToken: minutes * 60 });
 
 export function idpMetadata(app: Context, tenant: Tenant) {
   const issuer = issuerFor(app.config.publicUrl, tenant.slug);
@@ -62,6 +75,9 @@ export function appRoutes(app: Context, r: Router) {
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
+    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant,
+    ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60) }),
+    launchUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
     deployed: await app.appService.isDeployed(a),
     deployment: { all: a.deployAll, targets: await app.appService.describeTargets(tenant.id, a) },
@@ -80,7 +96,8 @@ export function appRoutes(app: Context, r: Router) {
 
   r.post('/tenants/:slug/apps', async (ctx) => {
     const { admin, tenant } = await guard(app, ctx, []);
-    const { clientId, clientSecret: fixedSecret, ...input } = parse(createBody, ctx.request.body);
+    const { clientId, clientSecret: fixedSecret, refreshTokenMinutes, ...fields } = parse(createBody, ctx.request.body);
+    const input = { ...fields, tokenTtls: withRefreshMinutes(fields.tokenTtls, refreshTokenMinutes ?? (fields.type === 'handoff' ? DEFAULT_HANDOFF_REFRESH_SECONDS / 60 : undefined)) };
     const { app: created, clientSecret } = await app.appService.create(tenant.id, input, { clientId, clientSecret: fixedSecret });
     if (created.claims.length) claimsChanged(tenant);
     await audited(app, admin, tenant.id, 'admin.app.created', created.clientId, { name: created.name, type: created.type }, ctx.ip);
@@ -95,8 +112,9 @@ export function appRoutes(app: Context, r: Router) {
 
   r.patch('/tenants/:slug/apps/:clientId', async (ctx) => {
     const { admin, tenant } = await guard(app, ctx, []);
-    const input = parse(patchBody, ctx.request.body);
+    const { refreshTokenMinutes, ...input } = parse(patchBody, ctx.request.body);
     const current = await app.apps.get(tenant.id, ctx.params.clientId!);
+    if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
     app.appService.validate({ ...current, ...input });
     const { version: _v, ...patch } = input;
     const updated = await app.apps.update(tenant.id, current.clientId, expectedVersion(ctx, input), patch);

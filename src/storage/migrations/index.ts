@@ -187,4 +187,12 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('upstream_id', 'text').execute();
     },
   },
+  '0005_launch': {
+    // Launching apps: third-party-initiated login, hand-off apps, the opt-in password grant.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('initiate_login_uri', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('login_redirect_url', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('password_grant', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
