@@ -16,15 +16,18 @@ import { CSP } from './interaction/html.ts';
 import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
+import { launcherRouter } from './apps/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
+const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
 
-// Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's sign-in pages>.
+// Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api)(\/|$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -37,7 +40,7 @@ export function createHttpHandler(app: Context): http.RequestListener {
   return (req, res) => {
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
-    if (!m || !rest || rest === '/' || rest.startsWith('/interaction/') || rest.startsWith('/federation/')) { void koa(req, res); return; }
+    if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
     const start = process.hrtime.bigint();
     const slug = m[1]!;
     app.engines.get(slug).then(async (entry) => {
@@ -161,6 +164,11 @@ export function createHttpApp(app: Context): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
   });
+  ops.get('/assets/autosubmit.js', (ctx) => {
+    ctx.type = 'text/javascript';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = autosubmit;
+  });
   ops.get('/', async (ctx) => {
     ctx.type = 'html';
     ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${app.config.publicUrl}/t/default` });
@@ -174,6 +182,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(app).routes());
+  koa.use(launcherRouter(app).routes());
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());

@@ -59,6 +59,7 @@ export class AppService {
     this.validate(input);
     const clientSecret = isConfidential(input.type) ? (fixed?.clientSecret ?? randomSecret()) : null;
     if (fixed?.clientSecret && fixed.clientSecret.length < 32) throw invalid('A fixed client secret must be at least 32 characters.');
+    if (fixed?.clientId?.startsWith('gatehouse-')) throw invalid('Client IDs starting with "gatehouse-" are reserved for Gatehouse itself. Choose another.');
     const app = await this.apps.create(tenantId, fixed?.clientId ?? newClientId(), clientSecret ? this.sealer.seal(clientSecret) : null, input);
     return { app, clientSecret };
   }

@@ -136,3 +136,31 @@ ${errorBox(o.error)}
 </form>`,
   });
 }
+
+export interface LauncherEntry { name: string; url: string; kind: string }
+
+export function launcherPage(o: { email: string; apps: LauncherEntry[]; branding?: Branding; signOutUrl: string }): string {
+  const list = o.apps.length
+    ? `<ul class="apps">${o.apps.map((a) => `<li><a class="app-tile" href="${esc(a.url)}"><span class="app-initial" aria-hidden="true">${esc(a.name.slice(0, 1).toUpperCase())}</span><span>${esc(a.name)}</span></a></li>`).join('\n')}</ul>`
+    : '<p>No applications have been deployed to you yet. Ask your administrator if you expected some here.</p>';
+  return layout({
+    title: 'Your applications', branding: o.branding, body: `
+<h1>Your applications</h1>
+<p class="who">${esc(o.email)}</p>
+${list}
+<p class="links"><a href="${esc(o.signOutUrl)}">Sign out</a></p>`,
+  });
+}
+
+/** Hands a refresh token to an app: a form that submits itself (a button when scripts are off). */
+export function handoffPage(o: { appName: string; url: string; fields: Record<string, string>; branding?: Branding }): string {
+  return layout({
+    title: `Opening ${o.appName}`, branding: o.branding, body: `
+<h1>Opening ${esc(o.appName)}</h1>
+<form method="post" action="${esc(o.url)}" id="handoff" data-autosubmit>
+${Object.entries(o.fields).map(([k, v]) => hidden(k, v)).join('')}
+<button type="submit">Continue to ${esc(o.appName)}</button>
+</form>
+<script src="/assets/autosubmit.js"></script>`,
+  });
+}

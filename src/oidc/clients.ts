@@ -77,12 +77,27 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
   };
 }
 
+/**
+ * Gatehouse's own client of each tenant's engine: the app launcher signs the user in through
+ * it (so a launch reuses the SSO session, or asks the user to sign in). Its client ID is
+ * reserved; its secret is derived from the instance secret and never leaves the server.
+ */
+export const LAUNCHER_CLIENT_ID = 'gatehouse-launcher';
+
+export function launcherClientMetadata(secret: string, redirectUri: string): Record<string, unknown> {
+  return {
+    client_id: LAUNCHER_CLIENT_ID, client_secret: secret, client_name: 'Gatehouse', token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [redirectUri],
+  };
+}
+
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;
+      if (id === LAUNCHER_CLIENT_ID) return launcher;
       const app = await cache.get(tenantId, id);
       return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
     },

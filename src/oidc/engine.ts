@@ -5,9 +5,10 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
-import { clientAdapter } from './clients.ts';
+import { clientAdapter, launcherClientMetadata, LAUNCHER_CLIENT_ID } from './clients.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
+import { registerPasswordGrant } from './password-grant.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
@@ -19,10 +20,14 @@ const DEFAULT_TTL = { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 
 /** "Session logout after: off" still ends a browser session after the longest allowed lifetime. */
 const sessionSeconds = (t: Tenant) => 60 * (t.sessionLifetimeMinutes || MAX_SESSION_MINUTES);
 
-const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fallback: number): number => {
-  const ttls = (ctx?.oidc?.client as unknown as { gatehouse_ttls?: TokenTtls } | undefined)?.gatehouse_ttls;
+const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fallback: number, client?: unknown): number => {
+  // Tokens minted outside the engine's own requests (a hand-off launch) have no ctx.oidc: the client comes along.
+  const ttls = ((ctx?.oidc?.client ?? client) as { gatehouse_ttls?: TokenTtls } | undefined)?.gatehouse_ttls;
   return ttls?.[key] ?? fallback;
 };
+
+export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
+export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
 
 export async function buildEngine(app: Context, tenant: Tenant): Promise<Provider> {
   const issuer = issuerFor(app.config.publicUrl, tenant.slug);
@@ -35,7 +40,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
-    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients) },
+    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant))) },
   });
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
@@ -129,6 +134,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       // an app takes effect at the next authorization.
       const session = ctx.oidc.session!;
       const client = ctx.oidc.client!;
+      if (client.clientId === LAUNCHER_CLIENT_ID) {
+        // The launcher only learns who is signed in; what they may open is decided per app.
+        const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
+        return user ? impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid' }) : undefined;
+      }
       const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
         const profile = await app.clients.get(tenant.id, client.clientId);
@@ -146,7 +156,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       AccessToken: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       ClientCredentials: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
-      RefreshToken: (ctx) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken),
+      RefreshToken: (ctx, _token, client) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: sessionSeconds(tenant),
@@ -173,6 +183,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
   wireEvents(app, tenant, provider);
+  registerPasswordGrant(app, tenant, provider);
   return provider;
 }
 

@@ -10,11 +10,20 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   let base = '';
   let lastIdToken = '';
   let lastClaims: Record<string, unknown> = {};
+  let lastInitiate: Record<string, string> | undefined;
   const cfg = async () => (config ??= await oidc.discovery(new URL(opts.issuer), opts.clientId, undefined, oidc.ClientSecretBasic(opts.clientSecret), { execute: [oidc.allowInsecureRequests] }));
   const html = (res: http.ServerResponse, status: number, body: string) => { res.writeHead(status, { 'content-type': 'text/html' }).end(`<!doctype html><title>Test RP</title><body>${body}</body>`); };
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url!, base);
+      // Third-party-initiated login (OpenID Connect Core 4): only for our own issuer.
+      if (url.pathname === '/initiate') {
+        if (url.searchParams.get('iss') !== opts.issuer) return html(res, 400, '<h1 id="error">unknown issuer</h1>');
+        lastInitiate = Object.fromEntries(url.searchParams);
+        const hint = url.searchParams.get('login_hint');
+        res.writeHead(302, { location: `${base}/login${hint ? `?login_hint=${encodeURIComponent(hint)}` : ''}` }).end();
+        return;
+      }
       if (url.pathname === '/login') {
         const verifier = oidc.randomPKCECodeVerifier();
         const state = oidc.randomState();
@@ -47,5 +56,5 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   });
   await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, idTokenClaims: () => lastClaims, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { base, idTokenClaims: () => lastClaims, initiated: () => lastInitiate, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }

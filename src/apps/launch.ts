@@ -1,0 +1,60 @@
+// The app launcher's rules: which apps a signed-in user can open, and what opening one does.
+// OpenID Connect apps start their own sign-in (third-party-initiated login, OpenID Connect
+// Core section 4) or open at their home URL; hand-off apps receive a refresh token, issued to
+// them for this user, by a POST to their login redirect URL.
+import type Provider from 'oidc-provider';
+import type { Context } from '../context.ts';
+import type { App } from '../storage/apps.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
+import { isOidcApp } from './service.ts';
+import { impliedGrant } from '../oidc/grants.ts';
+import { issuerFor } from '../oidc/engine.ts';
+
+export type Launch =
+  | { kind: 'redirect'; url: string }
+  | { kind: 'post'; url: string; fields: Record<string, string> };
+
+/** What the engine said about the sign-in the launch rides on. */
+export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string }
+
+export function launchable(a: App): boolean {
+  if (a.type === 'handoff') return !!a.loginRedirectUrl;
+  return isOidcApp(a.type) && !!(a.initiateLoginUri || a.homeUrl);
+}
+
+/** The apps this user sees in the launcher: deployed to them and launchable, by name. */
+export async function launcherApps(app: Context, tenant: Tenant, user: UserWithSecret): Promise<App[]> {
+  const out: App[] = [];
+  for (const a of await app.apps.list(tenant.id)) if (launchable(a) && (await app.appService.isDeployedTo(a, user))) out.push(a);
+  return out.sort((x, y) => x.displayName.localeCompare(y.displayName));
+}
+
+/** Scopes of a handed-over refresh token: enough for the profile the app will ask for. */
+const HANDOFF_SCOPE = 'openid offline_access email profile';
+
+export async function launch(app: Context, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
+  if (a.type === 'handoff') {
+    const client = await provider.Client.find(a.clientId);
+    if (!client) throw new Error(`engine has no client ${a.clientId}`);
+    const grant = await impliedGrant(provider, { clientId: a.clientId, accountId: who.user.id, scope: HANDOFF_SCOPE });
+    // Lives for the app's refresh token lifetime, not the SSO session's: when it ends, the
+    // user signs in to Gatehouse again (the next launch).
+    const token = new provider.RefreshToken({
+      client, accountId: who.user.id, grantId: grant.jti!, scope: HANDOFF_SCOPE, gty: 'authorization_code',
+      authTime: who.authTime, amr: who.amr, acr: who.acr, expiresWithSession: false,
+    } as ConstructorParameters<typeof provider.RefreshToken>[0]);
+    const refreshToken = await token.save();
+    await app.audit.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'handoff', message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.` } });
+    return { kind: 'post', url: a.loginRedirectUrl!, fields: { refresh_token: refreshToken } };
+  }
+  await app.audit.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url', message: `${who.user.email} opened ${a.displayName}.` } });
+  if (a.initiateLoginUri) {
+    const u = new URL(a.initiateLoginUri);
+    u.searchParams.set('iss', issuerFor(app.config.publicUrl, tenant.slug));
+    u.searchParams.set('login_hint', who.user.email);
+    if (a.homeUrl) u.searchParams.set('target_link_uri', a.homeUrl);
+    return { kind: 'redirect', url: u.href };
+  }
+  return { kind: 'redirect', url: a.homeUrl! };
+}

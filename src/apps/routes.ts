@@ -1,0 +1,130 @@
+// HTTP for the app launcher (/t/<slug>/launcher), stable launch links
+// (/t/<slug>/launch/<clientId>) and the profile endpoint apps call with a bearer token
+// (/t/<slug>/api/profile). Rules are in launch.ts.
+//
+// The launcher learns who is signed in by signing in through the tenant's engine as its own
+// client (oidc/clients.ts LAUNCHER_CLIENT_ID): with an SSO session that is a silent round
+// trip; without one the user signs in, and the launch continues afterwards.
+import Router from '@koa/router';
+import type Koa from 'koa';
+import crypto from 'node:crypto';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import { sealedCookie } from '../shared/sealed-cookie.ts';
+import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts';
+import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
+import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
+import { launch, launchable, launcherApps, type SignedIn } from './launch.ts';
+
+type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
+
+export function launcherRouter(app: Context): Router {
+  const router = new Router({ prefix: '/t/:slug' });
+  /** Where the round trip through the engine continues: the launcher, or one app's launch. */
+  const pending = sealedCookie<{ state: string; next: string | null }>(app, 'gh_launch', 10 * 60_000);
+
+  const page = (ctx: Ctx, status: number, title: string, message: string, detail?: string) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = messagePage({ title, message, detail });
+  };
+
+  async function tenantOf(ctx: Ctx): Promise<Tenant | undefined> {
+    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    if (!tenant) page(ctx, 404, 'Unknown organization', `There is no organization "${ctx.params.slug}" on this Gatehouse.`, 'Check the address you were given.');
+    return tenant;
+  }
+
+  /** Send the browser through the engine to find out who is signed in. */
+  function signInFirst(ctx: Ctx, tenant: Tenant, next: string | null) {
+    const state = crypto.randomBytes(24).toString('base64url');
+    pending.save(ctx as unknown as Koa.Context, tenant.slug, { state, next });
+    const to = new URL(`${issuerFor(app.config.publicUrl, tenant.slug)}/auth`);
+    for (const [k, v] of Object.entries({ client_id: LAUNCHER_CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: launcherRedirectUri(app, tenant), state })) to.searchParams.set(k, v);
+    ctx.status = 303;
+    ctx.redirect(to.href);
+  }
+
+  router.get('/launcher', async (ctx) => {
+    const tenant = await tenantOf(ctx);
+    if (tenant) signInFirst(ctx, tenant, null);
+  });
+
+  // A stable link an organization can put on any page.
+  router.get('/launch/:clientId', async (ctx) => {
+    const tenant = await tenantOf(ctx);
+    if (!tenant) return;
+    const a = await app.apps.byTenantClientId(tenant.id, ctx.params.clientId!);
+    if (!a || !launchable(a)) return page(ctx, 404, 'Application not found', 'There is no application to open at this address.', 'Check the link, or open your applications from the launcher.');
+    signInFirst(ctx, tenant, a.clientId);
+  });
+
+  router.get('/launcher/callback', async (ctx) => {
+    const tenant = await tenantOf(ctx);
+    if (!tenant) return;
+    const t = pending.read(ctx as unknown as Koa.Context);
+    pending.clear(ctx as unknown as Koa.Context, tenant.slug);
+    const launcherUrl = `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher`;
+    if (!t || t.state !== ctx.query.state) return page(ctx, 400, 'Link expired', 'This page was opened too late or in another browser.', `Open your applications again from ${launcherUrl}.`);
+    if (typeof ctx.query.error === 'string') return page(ctx, 400, 'Not signed in', 'You did not finish signing in.', `Open ${launcherUrl} to try again.`);
+    const entry = await app.engines.get(tenant.slug);
+    const code = typeof ctx.query.code === 'string' ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
+    if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(app, tenant) || (code as unknown as { consumed?: number }).consumed) {
+      return page(ctx, 400, 'Link expired', 'This page was opened too late or already used.', `Open your applications again from ${launcherUrl}.`);
+    }
+    await code.consume();
+    const user = await app.directory.userById(tenant.id, code.accountId!);
+    if (!user || user.status !== 'active') return page(ctx, 403, 'Account disabled', 'Your account is disabled.', 'Contact your administrator to have it enabled.');
+    const who: SignedIn = { user, authTime: code.authTime, amr: code.amr, acr: code.acr };
+
+    if (!t.next) {
+      const apps = await launcherApps(app, tenant, user);
+      ctx.type = 'html';
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
+      return;
+    }
+    const a = await app.apps.byTenantClientId(tenant.id, t.next);
+    if (!a || !launchable(a) || !(await app.appService.isDeployedTo(a, user))) {
+      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: t.next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
+      return page(ctx, 403, 'Application not available', `${a?.displayName ?? 'This application'} has not been deployed to ${user.email}.`, 'If you need it, ask your administrator to deploy it to you or to one of your groups.');
+    }
+    const go = await launch(app, tenant, entry!.provider, a, who);
+    if (go.kind === 'redirect') {
+      ctx.status = 303;
+      ctx.redirect(go.url);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.body = handoffPage({ appName: a.displayName, url: go.url, fields: go.fields });
+  });
+
+  // The profile of the user an access token was issued for: what a hand-off app calls.
+  router.get('/api/profile', async (ctx) => {
+    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    const m = /^Bearer ([A-Za-z0-9._~+/-]{1,2048}=*)$/.exec(ctx.get('authorization'));
+    const refuse = (error: string, description: string) => {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', `Bearer error="${error}", error_description="${description}"`);
+      ctx.body = { error, error_description: description };
+    };
+    if (!tenant) return refuse('invalid_token', 'unknown organization');
+    if (!m) return refuse('invalid_request', 'send the access token as Authorization: Bearer <token>');
+    const entry = await app.engines.get(tenant.slug);
+    const token = await entry!.provider.AccessToken.find(m[1]!);
+    if (!token || !token.accountId) return refuse('invalid_token', 'the access token is unknown, expired or revoked');
+    // Sender-constrained tokens need their proof, which this endpoint does not take.
+    if (token.jkt || token['x5t#S256']) return refuse('invalid_token', 'this access token is sender-constrained; call userinfo with its proof');
+    const user = await app.directory.userById(tenant.id, token.accountId);
+    if (!user || user.status !== 'active') return refuse('invalid_token', 'the account is no longer active');
+    const scopes = new Set(String(token.scope ?? '').split(' '));
+    const groups = scopes.has('profile') ? (await app.directory.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
+    ctx.body = {
+      sub: user.id,
+      ...(scopes.has('email') && { email: user.email }),
+      ...(scopes.has('profile') && { givenName: user.givenName, familyName: user.familyName, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || user.email, groups }),
+    };
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+// The legacy password grant (RFC 6749 section 4.3) for API clients that cannot do better:
+// off unless an application profile opts in (its engine client then lists the grant), and
+// refused for users an Enabled upstream directory signs in, except administrators, as in the
+// reference. Same password rules as the sign-in page: throttling, audit, disabled accounts.
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import { passwordSignIn } from '../interaction/signin.ts';
+import { impliedGrant, SCOPES } from './grants.ts';
+import { PASSWORD_GRANT } from './clients.ts';
+
+export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Provider): void {
+  provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
+    const client = ctx.oidc.client!;
+    const params = ctx.oidc.params as Record<string, string | undefined>;
+    const email = String(params.username ?? '').trim().toLowerCase();
+    const password = String(params.password ?? '');
+    if (!email || !password) throw new errors.InvalidRequest('send username (the user\'s email) and password');
+    const signIn = await passwordSignIn(app, tenant, email, password, ctx.ip);
+    if (!signIn.ok) throw new errors.InvalidGrant(signIn.message);
+    const user = signIn.user;
+    const up = await app.federation.route(tenant.id, email);
+    if (up && !app.federation.passwordAllowed(up, user)) {
+      throw new errors.InvalidGrant(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);
+    }
+    const profile = await app.clients.get(tenant.id, client.clientId);
+    if (!profile || !(await app.appService.isDeployedTo(profile, user))) throw new errors.InvalidGrant(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
+    const requested = String(params.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
+    const scope = [...new Set(['openid', ...requested])].join(' ');
+    const grant = await impliedGrant(provider, { clientId: client.clientId, accountId: user.id, scope });
+    const at = new provider.AccessToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty: PASSWORD_GRANT } as ConstructorParameters<typeof provider.AccessToken>[0]);
+    ctx.oidc.entity('AccessToken', at);
+    const accessToken = await at.save();
+    let refreshToken: string | undefined;
+    if (scope.split(' ').includes('offline_access') && client.grantTypeAllowed('refresh_token')) {
+      const rt = new provider.RefreshToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty: PASSWORD_GRANT, expiresWithSession: false, amr: ['pwd'] } as ConstructorParameters<typeof provider.RefreshToken>[0]);
+      refreshToken = await rt.save();
+    }
+    ctx.body = { access_token: accessToken, expires_in: at.expiration, token_type: at.tokenType, scope, ...(refreshToken && { refresh_token: refreshToken }) };
+  }, ['username', 'password', 'scope']);
+}
