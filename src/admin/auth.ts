@@ -6,6 +6,7 @@ import type { Context } from '../context.ts';
 import type { AdminRole, UserWithSecret } from '../storage/directory.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
+import { isStoreOutage } from '../shared/outage.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
 import { issuerFor } from '../oidc/engine.ts';
 
@@ -51,7 +52,8 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
     if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
     return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };
   } catch (e) {
-    if (e instanceof GatehouseError) throw e;
+    // A database away is not a bad token: it must reach the outage handling (503), not say 401.
+    if (e instanceof GatehouseError || isStoreOutage(e)) throw e;
     throw unauthorized('The access token is invalid or expired. Get a new one from POST /api/v1/auth/token.');
   }
 }

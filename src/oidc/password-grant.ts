@@ -10,6 +10,9 @@ import { passwordSignIn } from '../interaction/signin.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { PASSWORD_GRANT } from './clients.ts';
 
+/** invalid_grant whose description the client sees (the engine's default is a generic one). */
+const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
+
 export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Provider): void {
   provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
     const client = ctx.oidc.client!;
@@ -18,14 +21,14 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     const password = String(params.password ?? '');
     if (!email || !password) throw new errors.InvalidRequest('send username (the user\'s email) and password');
     const signIn = await passwordSignIn(app, tenant, email, password, ctx.ip);
-    if (!signIn.ok) throw new errors.InvalidGrant(signIn.message);
+    if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
     const up = await app.federation.route(tenant.id, email);
     if (up && !app.federation.passwordAllowed(up, user)) {
-      throw new errors.InvalidGrant(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);
+      throw refused(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);
     }
     const profile = await app.clients.get(tenant.id, client.clientId);
-    if (!profile || !(await app.appService.isDeployedTo(profile, user))) throw new errors.InvalidGrant(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
+    if (!profile || !(await app.appService.isDeployedTo(profile, user))) throw refused(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
     const requested = String(params.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
     const scope = [...new Set(['openid', ...requested])].join(' ');
     const grant = await impliedGrant(provider, { clientId: client.clientId, accountId: user.id, scope });

@@ -340,5 +340,14 @@ test('admin API: discovery is checked when saving, problems are reported in plai
   assert.equal((await gh.api('GET', '/tenants/default/upstreams', undefined, '')).status, 401);
   const stale = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { name: 'Contoso', version: one.body.version - 1 });
   assert.equal(stale.status, 409);
+  // A settings change touches only what was sent.
+  const patched = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { settings: { loginHint: false }, version: one.body.version });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  assert.equal(patched.body.loginHint, false);
+  assert.deepEqual(patched.body.domains, ['contoso.test']);
+  assert.deepEqual(patched.body.claimGate, { claim: 'roles', value: 'Gatehouse_Access' });
+  const badPatch = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { settings: { domains: ['not a domain'] } });
+  assert.equal(badPatch.status, 400);
+  assert.match(badPatch.body.error.message, /domains/);
 });
 }

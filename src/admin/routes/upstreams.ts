@@ -14,7 +14,8 @@ const secret = z.string().min(1).max(1000);
 const createBody = settingsInput.extend({ name, mode: mode.default('disabled'), clientSecret: secret.optional() });
 const patchBody = z.object({
   name: name.optional(), mode: mode.optional(), clientSecret: secret.nullable().optional(), version: z.number().int().optional(),
-  settings: settingsInput.partial().optional(),
+  // Only the fields sent (no defaults filled in here): merged into the current settings, and the whole checked below.
+  settings: z.record(z.string(), z.unknown()).optional(),
 });
 
 export function upstreamRoutes(app: Context, r: Router) {
@@ -52,7 +53,7 @@ export function upstreamRoutes(app: Context, r: Router) {
     const current = await app.upstreams.get(tenant.id, ctx.params.id!);
     // Settings are checked as a whole (and discovery fetched again) whenever any of them change.
     const settings = input.settings && Object.keys(input.settings).length
-      ? await app.federation.prepare(parse(settingsInput, { ...current.settings, ...input.settings, ...(input.settings.authorityUrl && { discoveryUrl: undefined }) }))
+      ? await app.federation.prepare(parse(settingsInput, { ...current.settings, ...input.settings, ...(input.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }))
       : undefined;
     const updated = await app.upstreams.update(tenant.id, current.id, expectedVersion(ctx, input), {
       name: input.name, mode: input.mode, settings,
