@@ -97,6 +97,11 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
   assert.match(human, /client_id:\s+svc-client-1/);
   assert.match(human, /client_secret: \S{32,}/);
   assert.match(human, /shown only once/);
+  const handoff = await ok(['app', 'create', '--tenant', 'acme', '--name', 'portal', '--display-name', 'Portal', '--type', 'handoff', '--login-redirect-url', 'https://portal.acme.test/gatehouse/login', '--refresh-token-minutes', '60', '--password-grant', '--json']);
+  assert.equal(handoff.refreshTokenMinutes, 60);
+  assert.equal(handoff.passwordGrant, true);
+  assert.match(await ok(['app', 'show', '--tenant', 'acme', handoff.client_id]), /Portal/);
+  assert.match(handoff.launchUrl, new RegExp(`/t/acme/launch/${handoff.client_id}$`));
 
   assert.match(await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--user', 'ann@acme.test']), /deployed to user ann@acme\.test/);
   const deployed = await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--group', 'engineering', '--json']);
@@ -125,7 +130,7 @@ test('keys: rotate and list', async () => {
 
 test('audit shows what the commands did', async () => {
   const events = await ok(['audit', '--tenant', 'acme', '--type', 'admin.app.created', '--json']);
-  assert.equal(events.length, 2);
+  assert.equal(events.length, 3);
   assert.ok(events.every((e: any) => e.actor === ADMIN.email));
   assert.equal((await ok(['audit', '--tenant', 'acme', '--limit', '1', '--json'])).length, 1);
   assert.match(await ok(['audit', '--tenant', 'acme', '--text', 'bob@acme.test']), /admin\.user\.\w+/);

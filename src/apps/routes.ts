@@ -80,7 +80,7 @@ export function launcherRouter(app: Context): Router {
     if (!t.next) {
       const apps = await launcherApps(app, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
       return;
     }
     const a = await app.apps.byTenantClientId(tenant.id, t.next);

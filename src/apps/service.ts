@@ -4,6 +4,7 @@ import type { AppStore, App, AppInput, DeploymentTarget } from '../storage/apps.
 import type { DirectoryStore, UserWithSecret } from '../storage/directory.ts';
 import { type Sealer, randomSecret } from '../shared/crypto.ts';
 import { invalid } from '../shared/errors.ts';
+import { checkLogo } from '../shared/images.ts';
 import { checkRedirectUris, redirectUriProblem } from './redirect-uris.ts';
 
 export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
@@ -24,7 +25,9 @@ export class AppService {
     this.sealer = sealer;
   }
 
+  /** Validate, and normalise what has a normal form (the logo). */
   validate(input: Partial<AppInput> & { type: App['type'] }): void {
+    if (input.logo) input.logo = checkLogo(input.logo);
     const uris = [...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])];
     const problems = checkRedirectUris(input.type, uris);
     if (input.type === 'service' && input.redirectUris?.length) problems.push('A service app uses client_credentials only and takes no redirect URIs.');

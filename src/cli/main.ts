@@ -193,20 +193,23 @@ const commands: Record<string, Command> = {
   },
 
   'app create': {
-    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--client-id ID] [--client-secret SECRET] [--json]',
+    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--password-grant] [--client-id ID] [--client-secret SECRET] [--json]',
     summary: 'Create an application profile (superadministrators). The client secret is shown once.',
-    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'client-id': str, 'client-secret': str },
+    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'password-grant': flag, 'client-id': str, 'client-secret': str },
     async run(o, _a, out) {
-      const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service']) ?? need(o, 'type');
+      const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service', 'handoff']) ?? need(o, 'type');
+      const minutes = o['refresh-token-minutes'] === undefined ? undefined : Number(o['refresh-token-minutes']);
       const body = {
         name: need(o, 'name'), displayName: need(o, 'display-name'), type,
         redirectUris: o['redirect-uri'] ?? [], postLogoutRedirectUris: o['post-logout-redirect-uri'] ?? [],
-        backchannelLogoutUri: o['backchannel-logout-uri'] ?? null, clientId: o['client-id'], clientSecret: o['client-secret'],
+        backchannelLogoutUri: o['backchannel-logout-uri'] ?? null, homeUrl: o['home-url'] ?? null, initiateLoginUri: o['initiate-login-uri'] ?? null,
+        loginRedirectUrl: o['login-redirect-url'] ?? null, refreshTokenMinutes: minutes, passwordGrant: !!o['password-grant'],
+        clientId: o['client-id'], clientSecret: o['client-secret'],
       };
       const a = await request('POST', `${inTenant(o)}/apps`, body);
       const human = [`Created ${a.type} app ${a.name} (${a.displayName}). It is not deployed yet: see \`gatehouse app deploy\`.`, `client_id:     ${a.clientId}`];
       if (a.clientSecret) human.push(`client_secret: ${a.clientSecret}`, 'WARNING: copy the client secret now: it is shown only once (`gatehouse app secret` makes a new one).');
-      human.push(`issuer:        ${a.metadata.issuer}`, `discovery:     ${a.metadata.discoveryUrl}`);
+      human.push(`issuer:        ${a.metadata.issuer}`, `discovery:     ${a.metadata.discoveryUrl}`, `launch link:   ${a.launchUrl}`);
       out.print(human.join('\n'), { ...a, client_id: a.clientId, client_secret: a.clientSecret ?? null });
     },
   },

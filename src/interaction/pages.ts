@@ -137,11 +137,11 @@ ${errorBox(o.error)}
   });
 }
 
-export interface LauncherEntry { name: string; url: string; kind: string }
+export interface LauncherEntry { name: string; url: string; kind: string; logo?: string | null }
 
 export function launcherPage(o: { email: string; apps: LauncherEntry[]; branding?: Branding; signOutUrl: string }): string {
   const list = o.apps.length
-    ? `<ul class="apps">${o.apps.map((a) => `<li><a class="app-tile" href="${esc(a.url)}"><span class="app-initial" aria-hidden="true">${esc(a.name.slice(0, 1).toUpperCase())}</span><span>${esc(a.name)}</span></a></li>`).join('\n')}</ul>`
+    ? `<ul class="apps">${o.apps.map((a) => `<li><a class="app-tile" href="${esc(a.url)}">${a.logo ? `<img class="app-logo" src="${esc(a.logo)}" alt="">` : `<span class="app-initial" aria-hidden="true">${esc(a.name.slice(0, 1).toUpperCase())}</span>`}<span>${esc(a.name)}</span></a></li>`).join('\n')}</ul>`
     : '<p>No applications have been deployed to you yet. Ask your administrator if you expected some here.</p>';
   return layout({
     title: 'Your applications', branding: o.branding, body: `

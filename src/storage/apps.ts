@@ -32,6 +32,8 @@ export interface App {
   loginRedirectUrl: string | null;
   /** The legacy password grant is allowed for this app (off by default). */
   passwordGrant: boolean;
+  /** Shown in the launcher: a data: URL (PNG, GIF or JPEG). */
+  logo: string | null;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -58,6 +60,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   initiateLoginUri: r.initiate_login_uri,
   loginRedirectUrl: r.login_redirect_url,
   passwordGrant: r.password_grant === 1,
+  logo: r.logo ?? null,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -67,7 +70,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -97,6 +100,7 @@ export class AppStore {
       initiate_login_uri: input.initiateLoginUri ?? null,
       login_redirect_url: input.loginRedirectUrl ?? null,
       password_grant: input.passwordGrant ? 1 : 0,
+      logo: input.logo ?? null,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -156,6 +160,7 @@ export class AppStore {
       ...(patch.initiateLoginUri !== undefined && { initiate_login_uri: patch.initiateLoginUri }),
       ...(patch.loginRedirectUrl !== undefined && { login_redirect_url: patch.loginRedirectUrl }),
       ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
+      ...(patch.logo !== undefined && { logo: patch.logo }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),

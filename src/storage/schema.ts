@@ -76,6 +76,7 @@ export interface AppsTable {
   initiate_login_uri: string | null; // third-party-initiated login (OIDC Core 4)
   login_redirect_url: string | null; // hand-off apps: where the refresh token is POSTed
   password_grant: number; // 0/1: the legacy password grant is allowed
+  logo: string | null; // data: URL (PNG, GIF or JPEG), shown in the launcher
   secret_sealed: string | null;
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON

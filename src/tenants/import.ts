@@ -16,13 +16,16 @@ const target = z.union([
 const appSchema = z.object({
   name: z.string().min(1).max(100),
   displayName: z.string().min(1).max(100),
-  type: z.enum(['web', 'native', 'spa', 'service']),
+  type: z.enum(['web', 'native', 'spa', 'service', 'handoff']),
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/),
   clientSecret: z.string().min(32).optional(),
   redirectUris: z.array(z.string()).default([]),
   postLogoutRedirectUris: z.array(z.string()).default([]),
   backchannelLogoutUri: z.string().nullable().default(null),
   homeUrl: z.string().nullable().default(null),
+  initiateLoginUri: z.string().nullable().default(null),
+  loginRedirectUrl: z.string().nullable().default(null),
+  passwordGrant: z.boolean().default(false),
   claims: z.array(z.object({ name: z.string(), value: z.string().optional(), attribute: z.string().optional() })).default([]),
   tokenTtls: z.object({ accessToken: z.number().int().min(60).max(86400).optional(), idToken: z.number().int().min(60).max(86400).optional(), refreshToken: z.number().int().min(60).max(365 * 86400).optional() }).default({}),
   deploy: z.array(target).default([]),
@@ -100,7 +103,7 @@ export async function applyImport(app: Context, doc: z.infer<typeof importSchema
         changes.push(`app ${a.name} created`);
       } else {
         app.appService.validate(input);
-        const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, claims: existing.claims, tokenTtls: existing.tokenTtls };
+        const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, claims: existing.claims, tokenTtls: existing.tokenTtls };
         const secretSame = !clientSecret || app.appService.clientSecretOf(existing) === clientSecret;
         if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {
           existing = await app.apps.update(tid, clientId, undefined, { ...input, ...(secretSame ? {} : { secretSealed: app.sealer.seal(clientSecret!) }) });

@@ -10,6 +10,7 @@ import { startTestRp } from '../helpers/test-rp.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { haveChromium, launch } from '../helpers/browser.ts';
 import { Agent, text } from '../helpers/agent.ts';
+import { png, dataUrl } from '../helpers/png.ts';
 
 interface HandoffApp { base: string; loginUrl: string; refreshToken(): string | null; close(): Promise<void> }
 const { startHandoffApp } = (await import('../../examples/handoff-app/server.js' as string)) as {
@@ -28,6 +29,7 @@ let portalApp: HandoffApp;
 let crm: Awaited<ReturnType<typeof startTestRp>>;
 let crmClientId: string;
 let upstream: TestUpstream;
+const logo = dataUrl(png(120, 60));
 const alice = { email: 'alice@example.test', password: 'alice-password-1' };
 
 before(async () => {
@@ -42,6 +44,17 @@ before(async () => {
   const created = await gh.api('POST', '/tenants/default/apps', { name: 'portal', displayName: 'Member Portal', type: 'handoff', loginRedirectUrl: `http://127.0.0.1:${port}/gatehouse/login`, refreshTokenMinutes: 30 });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.refreshTokenMinutes, 30);
+  // Logos: PNG, GIF or JPG, at most 250 KB and 200 x 150.
+  const tooBig = await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { logo: dataUrl(png(100, 50, 300 * 1024)) });
+  assert.equal(tooBig.status, 400);
+  assert.match(tooBig.body.error.message, /at most 250 KB/);
+  const tooLarge = await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { logo: dataUrl(png(400, 300)) });
+  assert.equal(tooLarge.status, 400);
+  assert.match(tooLarge.body.error.message, /400 x 300 pixels; it may be at most 200 x 150/);
+  const svg = await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { logo: dataUrl(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), 'image/svg+xml') });
+  assert.equal(svg.status, 400);
+  assert.match(svg.body.error.message, /PNG, GIF or JPG/);
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { logo })).status, 200);
   portal = { clientId: created.body.clientId, clientSecret: created.body.clientSecret };
   portalApp = await startHandoffApp({ issuer, clientId: portal.clientId, clientSecret: portal.clientSecret, port });
   assert.equal((await gh.api('POST', `/tenants/default/apps/${portal.clientId}/deployment/targets`, { type: 'user', ref: alice.email })).status < 300, true);
@@ -73,7 +86,9 @@ test('browser: the launcher asks for sign-in, lists the apps deployed to the use
     await signInPage(page);
     assert.equal(await page.locator('h1').textContent(), 'Your applications');
     const names = await page.locator('a.app-tile').allTextContents();
-    assert.deepEqual(names.map((n) => n.slice(1)), ['Customer CRM', 'Member Portal'], 'deployed and launchable apps only');
+    assert.deepEqual(names.map((n) => n.trim().replace(/^[A-Z](?=[A-Z][a-z])/, '')), ['Customer CRM', 'Member Portal'], 'deployed and launchable apps only');
+    assert.equal(await page.locator('a.app-tile', { hasText: 'Member Portal' }).locator('img.app-logo').getAttribute('src'), logo, 'the app\'s logo');
+    assert.ok(await page.locator('a.app-tile', { hasText: 'Member Portal' }).locator('img.app-logo').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 120), 'the logo renders');
     await page.getByRole('link', { name: /Member Portal/ }).click();
     assert.equal(await page.locator('#hello').textContent(), 'Hello Alice Example');
     assert.equal(await page.locator('#email').textContent(), alice.email);

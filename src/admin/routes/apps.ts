@@ -24,6 +24,8 @@ const profileFields = {
   initiateLoginUri: uri.nullable(),
   loginRedirectUrl: uri.nullable(),
   passwordGrant: z.boolean(),
+  /** data: URL of a PNG, GIF or JPEG, at most 250 KB and 200 x 150 (checked in the service). */
+  logo: z.string().max(1_000_000).nullable(),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
@@ -39,6 +41,7 @@ const createBody = z.object({
   initiateLoginUri: profileFields.initiateLoginUri.default(null),
   loginRedirectUrl: profileFields.loginRedirectUrl.default(null),
   passwordGrant: profileFields.passwordGrant.default(false),
+  logo: profileFields.logo.default(null),
   refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
@@ -75,7 +78,7 @@ export function appRoutes(app: Context, r: Router) {
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
-    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant,
+    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo,
     ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60) }),
     launchUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
@@ -115,7 +118,9 @@ export function appRoutes(app: Context, r: Router) {
     const { refreshTokenMinutes, ...input } = parse(patchBody, ctx.request.body);
     const current = await app.apps.get(tenant.id, ctx.params.clientId!);
     if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
-    app.appService.validate({ ...current, ...input });
+    const merged = { ...current, ...input };
+    app.appService.validate(merged);
+    if (input.logo) input.logo = merged.logo; // normalised (its real image type)
     const { version: _v, ...patch } = input;
     const updated = await app.apps.update(tenant.id, current.clientId, expectedVersion(ctx, input), patch);
     if (input.claims) claimsChanged(tenant);

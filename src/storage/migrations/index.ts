@@ -193,6 +193,7 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('initiate_login_uri', 'text').execute();
       await db.schema.alterTable('apps').addColumn('login_redirect_url', 'text').execute();
       await db.schema.alterTable('apps').addColumn('password_grant', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('apps').addColumn('logo', 'text').execute();
     },
   },
 };
