@@ -8,6 +8,7 @@ import { DirectoryStore } from './storage/directory.ts';
 import { AppStore } from './storage/apps.ts';
 import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
+import { MfaStore } from './storage/mfa.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
@@ -31,6 +32,8 @@ export interface Context {
   appService: AppService;
   audit: AuditStore;
   upstreams: UpstreamStore;
+  /** Users' second factors (TOTP authenticators, recovery codes). */
+  mfa: MfaStore;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federation: FederationService;
   keys: KeyService;
@@ -81,6 +84,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     appService: new AppService(apps, directory, sealer),
     audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
     upstreams: new UpstreamStore(db),
+    mfa: new MfaStore(db),
     federation: undefined as unknown as FederationService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,

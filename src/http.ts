@@ -17,6 +17,7 @@ import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
+import { accountRouter } from './account/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { adminRouter } from './admin/routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
@@ -27,7 +28,7 @@ const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmi
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api)(\/|$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account)(\/|$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -178,11 +179,12 @@ export function createHttpApp(app: Context): Koa {
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(app);
-  koa.use(async (ctx, next) => (ctx.path.startsWith('/t/') && ctx.path.includes('/interaction/') ? forms(ctx, next) : next()));
+  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(app).routes());
   koa.use(launcherRouter(app).routes());
+  koa.use(accountRouter(app).routes());
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());

@@ -10,13 +10,12 @@ import type { UserWithSecret } from '../storage/directory.ts';
 import { isOidcApp } from './service.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { issuerFor } from '../oidc/engine.ts';
+import type { SignedIn } from '../interaction/whoami.ts';
 
 export type Launch =
   | { kind: 'redirect'; url: string }
   | { kind: 'post'; url: string; fields: Record<string, string> };
 
-/** What the engine said about the sign-in the launch rides on. */
-export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string }
 
 export function launchable(a: App): boolean {
   if (a.type === 'handoff') return !!a.loginRedirectUrl;

@@ -2,26 +2,23 @@
 // (/t/<slug>/launch/<clientId>) and the profile endpoint apps call with a bearer token
 // (/t/<slug>/api/profile). Rules are in launch.ts.
 //
-// The launcher learns who is signed in by signing in through the tenant's engine as its own
-// client (oidc/clients.ts LAUNCHER_CLIENT_ID): with an SSO session that is a silent round
-// trip; without one the user signs in, and the launch continues afterwards.
+// The launcher learns who is signed in through interaction/whoami.ts: with an SSO session a
+// silent round trip; without one the user signs in, and the launch continues afterwards.
+// The same round trip serves the account page (account/routes.ts).
 import Router from '@koa/router';
 import type Koa from 'koa';
-import crypto from 'node:crypto';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import { sealedCookie } from '../shared/sealed-cookie.ts';
+import { startSignIn, finishSignIn } from '../interaction/whoami.ts';
+import { ACCOUNT, openAccount } from '../account/routes.ts';
 import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts';
-import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
-import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
-import { launch, launchable, launcherApps, type SignedIn } from './launch.ts';
+import { issuerFor } from '../oidc/engine.ts';
+import { launch, launchable, launcherApps } from './launch.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
 export function launcherRouter(app: Context): Router {
   const router = new Router({ prefix: '/t/:slug' });
-  /** Where the round trip through the engine continues: the launcher, or one app's launch. */
-  const pending = sealedCookie<{ state: string; next: string | null }>(app, 'gh_launch', 10 * 60_000);
 
   const page = (ctx: Ctx, status: number, title: string, message: string, detail?: string) => {
     ctx.status = status;
@@ -35,15 +32,7 @@ export function launcherRouter(app: Context): Router {
     return tenant;
   }
 
-  /** Send the browser through the engine to find out who is signed in. */
-  function signInFirst(ctx: Ctx, tenant: Tenant, next: string | null) {
-    const state = crypto.randomBytes(24).toString('base64url');
-    pending.save(ctx as unknown as Koa.Context, tenant.slug, { state, next });
-    const to = new URL(`${issuerFor(app.config.publicUrl, tenant.slug)}/auth`);
-    for (const [k, v] of Object.entries({ client_id: LAUNCHER_CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: launcherRedirectUri(app, tenant), state })) to.searchParams.set(k, v);
-    ctx.status = 303;
-    ctx.redirect(to.href);
-  }
+  const signInFirst = (ctx: Ctx, tenant: Tenant, next: string | null) => startSignIn(app, ctx as unknown as Koa.Context, tenant, next);
 
   router.get('/launcher', async (ctx) => {
     const tenant = await tenantOf(ctx);
@@ -62,30 +51,22 @@ export function launcherRouter(app: Context): Router {
   router.get('/launcher/callback', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const t = pending.read(ctx as unknown as Koa.Context);
-    pending.clear(ctx as unknown as Koa.Context, tenant.slug);
-    const launcherUrl = `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher`;
-    if (!t || t.state !== ctx.query.state) return page(ctx, 400, 'Link expired', 'This page was opened too late or in another browser.', `Open your applications again from ${launcherUrl}.`);
-    if (typeof ctx.query.error === 'string') return page(ctx, 400, 'Not signed in', 'You did not finish signing in.', `Open ${launcherUrl} to try again.`);
+    const r = await finishSignIn(app, ctx as unknown as Koa.Context, tenant);
+    if (!r.ok) return page(ctx, r.status, r.title, r.message, r.detail);
+    const { who, next } = r;
+    const user = who.user;
+    if (next === ACCOUNT) return openAccount(app, ctx as unknown as Koa.Context, tenant, user);
     const entry = await app.engines.get(tenant.slug);
-    const code = typeof ctx.query.code === 'string' ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
-    if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(app, tenant) || (code as unknown as { consumed?: number }).consumed) {
-      return page(ctx, 400, 'Link expired', 'This page was opened too late or already used.', `Open your applications again from ${launcherUrl}.`);
-    }
-    await code.consume();
-    const user = await app.directory.userById(tenant.id, code.accountId!);
-    if (!user || user.status !== 'active') return page(ctx, 403, 'Account disabled', 'Your account is disabled.', 'Contact your administrator to have it enabled.');
-    const who: SignedIn = { user, authTime: code.authTime, amr: code.amr, acr: code.acr };
 
-    if (!t.next) {
+    if (!next) {
       const apps = await launcherApps(app, tenant, user);
       ctx.type = 'html';
       ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
       return;
     }
-    const a = await app.apps.byTenantClientId(tenant.id, t.next);
+    const a = await app.apps.byTenantClientId(tenant.id, next);
     if (!a || !launchable(a) || !(await app.appService.isDeployedTo(a, user))) {
-      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: t.next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
+      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
       return page(ctx, 403, 'Application not available', `${a?.displayName ?? 'This application'} has not been deployed to ${user.email}.`, 'If you need it, ask your administrator to deploy it to you or to one of your groups.');
     }
     const go = await launch(app, tenant, entry!.provider, a, who);

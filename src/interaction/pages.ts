@@ -164,3 +164,72 @@ ${Object.entries(o.fields).map(([k, v]) => hidden(k, v)).join('')}
 <script src="/assets/autosubmit.js"></script>`,
   });
 }
+
+export function totpPage(o: Common & { email: string; error?: string; restartAction: string }): string {
+  return layout({
+    title: 'Two-step verification', branding: o.branding, body: `
+<h1>Two-step verification</h1>
+${appLine(o.appName)}
+<p class="who">${esc(o.email)}</p>
+<form method="post" action="${esc(o.action)}" novalidate>
+${hidden('csrf', o.csrf)}
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="20" required autofocus${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+<p class="hint">Open the authenticator app on your phone and type the 6-digit code it shows for this account. Lost your phone? Type one of your recovery codes instead.</p>
+${errorBox(o.error)}
+<button type="submit">Verify</button>
+</form>
+<p class="links"><a href="${esc(o.restartAction)}">Use another account</a></p>`,
+  });
+}
+
+export interface AccountFactor { id: string; label: string; createdAt: number; lastUsedAt: number | null }
+
+const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : 'never');
+
+export function accountPage(o: { email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding }): string {
+  const factors = o.factors.length
+    ? `<ul class="factors">${o.factors.map((f) => `<li><strong>${esc(f.label)}</strong> <span class="hint">added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
+<form method="post" action="${esc(`${o.base}/factors/${f.id}/remove`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Remove ${esc(f.label)}</button></form></li>`).join('\n')}</ul>
+<p class="hint">${o.recoveryLeft} of 10 recovery codes left.</p>`
+    : '<p>Two-step verification is off: signing in takes only your password. Add an authenticator app to protect your account.</p>';
+  return layout({
+    title: 'Your account', branding: o.branding, body: `
+<h1>Your account</h1>
+<p class="who">${esc(o.name ? `${o.name} · ${o.email}` : o.email)}</p>
+${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
+<h2>Two-step verification</h2>
+${factors}
+<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>`,
+  });
+}
+
+export function totpEnrollPage(o: { qrSvg: string; secret: string; csrf: string; action: string; error?: string; backUrl: string; branding?: Branding }): string {
+  return layout({
+    title: 'Add an authenticator app', branding: o.branding, body: `
+<h1>Add an authenticator app</h1>
+<p>Scan this code with an authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password), then type the 6-digit code it shows.</p>
+<div class="qr">${o.qrSvg}</div>
+<p class="hint">Can't scan it? Enter this key in the app: <code id="totp-secret">${esc(o.secret.replace(/(.{4})/g, '$1 ').trim())}</code></p>
+<form method="post" action="${esc(o.action)}" novalidate>
+${hidden('csrf', o.csrf)}
+<label for="label">Name</label>
+<input id="label" name="label" type="text" maxlength="60" value="Authenticator app">
+<label for="code">Code from the app</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+${errorBox(o.error)}
+<button type="submit">Turn on two-step verification</button>
+</form>
+<p class="links"><a href="${esc(o.backUrl)}">Cancel</a></p>`,
+  });
+}
+
+export function recoveryCodesPage(o: { codes: string[]; backUrl: string; branding?: Branding }): string {
+  return layout({
+    title: 'Your recovery codes', branding: o.branding, body: `
+<h1>Two-step verification is on</h1>
+<p>Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. <strong>They are shown only now.</strong></p>
+<ul class="codes" id="recovery-codes">${o.codes.map((c) => `<li><code>${esc(c)}</code></li>`).join('')}</ul>
+<a class="button" href="${esc(o.backUrl)}">Done</a>`,
+  });
+}

@@ -7,9 +7,11 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import * as oidc from 'openid-client';
-import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage, upstreamPage } from './pages.ts';
+import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage, totpPage, upstreamPage } from './pages.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
+import { sealedCookie } from '../shared/sealed-cookie.ts';
+import { checkMfaCode } from './signin.ts';
 import { passwordSignIn } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 
@@ -20,6 +22,8 @@ const emailField = z.email().max(254);
 export function interactionRouter(app: Context): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
+  /** The password was right; the second factor is awaited (bound to the interaction). */
+  const mfaPending = sealedCookie<{ uid: string; accountId: string }>(app, 'gh_mfa', 10 * 60_000);
 
   async function load(ctx: Ctx) {
     const slug = ctx.params.slug!;
@@ -197,7 +201,35 @@ export function interactionRouter(app: Context): Router {
       }
       return pageAgain(result.message, result.reason === 'throttled' ? 429 : 401);
     }
+    // A user with an authenticator proves the second factor before the sign-in completes.
+    if ((await app.mfa.factors(it.tenant.id, result.user.id)).length) {
+      mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: result.user.id });
+      ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: result.user.email, restartAction: it.base });
+      return;
+    }
     await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
+  });
+
+  router.post('/mfa', async (ctx) => {
+    const it = await load(ctx);
+    if (!it || !checkCsrf(ctx)) return;
+    const common = { csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant) };
+    const pending = mfaPending.read(ctx as unknown as Koa.Context);
+    const user = pending?.uid === it.details.uid ? await app.directory.userById(it.tenant.id, pending.accountId) : undefined;
+    if (!user || user.status !== 'active') {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
+      return;
+    }
+    const code = String((ctx.request.body as Record<string, unknown>)?.code ?? '').slice(0, 40);
+    const again = (status: number, error: string) => {
+      ctx.status = status;
+      ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: user.email, restartAction: it.base, error });
+    };
+    const result = await checkMfaCode(app, it.tenant, user, code, ctx.ip);
+    if (!result.ok) return again(result.status, result.message);
+    mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+    await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'otp'], acr: 'urn:gatehouse:loa:mfa', remember: true } });
   });
 
   router.post('/abort', async (ctx) => {

@@ -5,6 +5,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
+import { checkSecondFactor } from '../mfa/totp.ts';
 
 export type SignInResult =
   | { ok: true; user: UserWithSecret }
@@ -39,4 +40,29 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
   app.metrics.signIns.inc({ result: 'succeeded' });
   await app.audit.record({ tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip, data: { email, method: 'pwd' } });
   return { ok: true, user };
+}
+
+/**
+ * The second factor at sign-in. Wrong codes count against the account (the same throttle as
+ * passwords, its own key), so guessing stops after 5 within 15 minutes, whatever the browser
+ * sends back.
+ */
+export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, code: string, ip: string): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
+  const key = `mfa:${tenant.id}:${user.id}`;
+  const wait = await app.throttles.account.blockedFor(key);
+  if (wait > 0) {
+    await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
+    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.` };
+  }
+  if (!code.trim()) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator app.' };
+  const r = await checkSecondFactor(app, tenant, user, code);
+  if (!r.ok) {
+    const blocked = await app.throttles.account.fail(key);
+    await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: r.reason } });
+    const message = r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator app and try again.';
+    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message };
+  }
+  await app.throttles.account.reset(key);
+  await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method: r.method } });
+  return { ok: true };
 }

@@ -77,7 +77,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       groups: ['groups'],
     },
     scopes: SCOPES,
-    acrValues: ['urn:gatehouse:loa:pwd', 'urn:gatehouse:loa:fed', 'urn:gatehouse:loa:fed-mfa'],
+    acrValues: ['urn:gatehouse:loa:pwd', 'urn:gatehouse:loa:mfa', 'urn:gatehouse:loa:fed', 'urn:gatehouse:loa:fed-mfa'],
     cookies: {
       keys: new CookieKeys([app.sealer.derive(`cookies/${tenant.id}`)]) as unknown as string[],
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },

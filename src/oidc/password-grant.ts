@@ -23,6 +23,8 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     const signIn = await passwordSignIn(app, tenant, email, password, ctx.ip);
     if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
+    // A legacy client cannot ask for the second factor: the grant would bypass it.
+    if ((await app.mfa.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
     const up = await app.federation.route(tenant.id, email);
     if (up && !app.federation.passwordAllowed(up, user)) {
       throw refused(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);

@@ -168,7 +168,29 @@ export interface UpstreamLinksTable {
   created_at: number;
 }
 
+export interface MfaFactorsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  type: 'totp';
+  label: string;
+  secret_sealed: string;
+  last_step: number; // the last TOTP time step accepted: codes of it or earlier are refused
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
 export interface DB {
+  mfa_factors: MfaFactorsTable;
+  recovery_codes: RecoveryCodesTable;
   upstreams: UpstreamsTable;
   upstream_links: UpstreamLinksTable;
   tenants: TenantsTable;

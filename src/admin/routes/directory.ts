@@ -79,6 +79,15 @@ export function directoryRoutes(app: Context, r: Router) {
     ctx.body = await view(updated);
   });
 
+  // Helpdesk: a user who lost their phone and recovery codes gets two-step verification reset.
+  r.delete('/tenants/:slug/users/:user/mfa', async (ctx) => {
+    const { admin, tenant } = await guard(app, ctx, ['admin', 'helpdesk']);
+    const u = await findUser(tenant.id, ctx.params.user!);
+    const removed = await app.mfa.reset(tenant.id, u.id);
+    await audited(app, admin, tenant.id, 'admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, ctx.ip);
+    ctx.status = 204;
+  });
+
   r.delete('/tenants/:slug/users/:user', async (ctx) => {
     const { admin, tenant } = await guard(app, ctx, ['admin']);
     const u = await findUser(tenant.id, ctx.params.user!);

@@ -196,4 +196,28 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('logo', 'text').execute();
     },
   },
+  '0006_mfa': {
+    // Second factors (mfa/): TOTP authenticators, with the last time step used (replays are
+    // refused), and one-time recovery codes, stored hashed.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('mfa_factors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('last_step', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint').execute();
+      await db.schema.createIndex('mfa_factors_user').on('mfa_factors').column('user_id').execute();
+      await db.schema.createTable('recovery_codes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'bigint').execute();
+      await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
+    },
+  },
 };

@@ -1,0 +1,134 @@
+// The signed-in user's account page (/t/<slug>/account): two-step verification (add an
+// authenticator app with a QR code, see recovery codes once, remove an authenticator).
+// Who the user is comes from a sign-in round trip (interaction/whoami.ts); it is then kept
+// for 15 minutes in a sealed cookie with a CSRF secret for the page's forms.
+import Router from '@koa/router';
+import type Koa from 'koa';
+import crypto from 'node:crypto';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
+import { sealedCookie, type SealedCookie } from '../shared/sealed-cookie.ts';
+import { safeEqual } from '../shared/crypto.ts';
+import { accountPage, messagePage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
+import { startSignIn } from '../interaction/whoami.ts';
+import { issuerFor } from '../oidc/engine.ts';
+import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
+
+type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
+interface AccountSession { accountId: string; csrf: string }
+
+/** The round trip's `next` for the account page. */
+export const ACCOUNT = '@account';
+const SESSION_MS = 15 * 60_000;
+
+const sessions = new WeakMap<Context, SealedCookie<AccountSession>>();
+const session = (app: Context) => {
+  let c = sessions.get(app);
+  if (!c) sessions.set(app, (c = sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS)));
+  return c;
+};
+/** Enrollment in progress: the new secret, until the user proves their app has it. */
+const enrollments = new WeakMap<Context, SealedCookie<{ accountId: string; secret: string }>>();
+const enrollment = (app: Context) => {
+  let c = enrollments.get(app);
+  if (!c) enrollments.set(app, (c = sealedCookie(app, 'gh_enroll', 10 * 60_000)));
+  return c;
+};
+
+/** Called when the round trip for the account page comes back signed in. */
+export function openAccount(app: Context, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {
+  session(app).save(ctx, tenant.slug, { accountId: user.id, csrf: crypto.randomBytes(18).toString('base64url') });
+  ctx.status = 303;
+  ctx.redirect(`${issuerFor(app.config.publicUrl, tenant.slug)}/account`);
+}
+
+export function accountRouter(app: Context): Router {
+  const router = new Router({ prefix: '/t/:slug/account' });
+  const base = (tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/account`;
+
+  /** The signed-in user, or (for a GET) a round trip to find out; undefined when answered. */
+  async function who(ctx: Ctx): Promise<{ tenant: Tenant; user: UserWithSecret; s: AccountSession } | undefined> {
+    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    if (!tenant) {
+      ctx.status = 404;
+      ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${ctx.params.slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
+      return undefined;
+    }
+    const s = session(app).read(ctx as unknown as Koa.Context);
+    const user = s ? await app.directory.userById(tenant.id, s.accountId) : undefined;
+    if (s && user && user.status === 'active') {
+      if (ctx.method === 'GET') return { tenant, user, s };
+      const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
+      if (typeof sent === 'string' && safeEqual(sent, s.csrf)) return { tenant, user, s };
+      ctx.status = 403;
+      ctx.body = messagePage({ title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
+      return undefined;
+    }
+    if (ctx.method === 'GET') { startSignIn(app, ctx as unknown as Koa.Context, tenant, ACCOUNT); return undefined; }
+    ctx.status = 403;
+    ctx.body = messagePage({ title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
+    return undefined;
+  }
+
+  async function show(ctx: Ctx, tenant: Tenant, user: UserWithSecret, s: AccountSession, notice?: string) {
+    const factors = await app.mfa.factors(tenant.id, user.id);
+    ctx.type = 'html';
+    ctx.body = accountPage({
+      email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
+      factors: factors.map((f) => ({ id: f.id, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
+      recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
+    });
+  }
+
+  router.get('/', async (ctx) => {
+    const w = await who(ctx);
+    if (w) await show(ctx, w.tenant, w.user, w.s);
+  });
+
+  router.get('/totp', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const secret = newTotpSecret();
+    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
+    ctx.type = 'html';
+    ctx.body = totpEnrollPage({ qrSvg: qrSvg(otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
+  });
+
+  router.post('/totp', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
+    if (!pending || pending.accountId !== w.user.id) {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
+      return;
+    }
+    const label = String(body.label ?? '').trim().slice(0, 60) || 'Authenticator app';
+    const step = matchStep(w.tenant, w.user.email, pending.secret, String(body.code ?? '').replace(/\s+/g, ''));
+    if (step === undefined) {
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = totpEnrollPage({ qrSvg: qrSvg(otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
+      return;
+    }
+    const codes = newRecoveryCodes();
+    // The code just typed counts as used: it cannot sign anyone in afterwards.
+    await app.mfa.addTotp(w.tenant.id, w.user.id, label, app.sealer.seal(pending.secret), step, codes.map((c) => recoveryHash(app, c)));
+    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
+    ctx.type = 'html';
+    ctx.body = recoveryCodesPage({ codes, backUrl: base(w.tenant) });
+  });
+
+  router.post('/factors/:id/remove', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    await app.mfa.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
+    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
+    await show(ctx, w.tenant, w.user, w.s, 'The authenticator was removed.');
+  });
+
+  return router;
+}

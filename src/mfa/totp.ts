@@ -1,0 +1,68 @@
+// TOTP (RFC 6238) second factor: 6 digits, 30-second steps, one step of clock drift either
+// way, each step's code accepted once; plus 10 one-time recovery codes, stored hashed.
+import crypto from 'node:crypto';
+import * as OTPAuth from 'otpauth';
+import qrcode from 'qrcode-generator';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { User } from '../storage/directory.ts';
+
+const PERIOD = 30;
+const DIGITS = 6;
+const WINDOW = 1;
+export const RECOVERY_CODES = 10;
+
+const totp = (secret: string, tenant: Tenant, email: string) =>
+  new OTPAuth.TOTP({ issuer: tenant.name, label: email, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secret) });
+
+export const newTotpSecret = () => new OTPAuth.Secret({ size: 20 }).base32;
+
+/** The otpauth:// URI authenticator apps read from the QR code. */
+export const otpauthUri = (tenant: Tenant, user: Pick<User, 'email'>, secret: string) => totp(secret, tenant, user.email).toString();
+
+/** The QR code as inline SVG (no script, no external image: the pages' CSP allows it). */
+export function qrSvg(text: string): string {
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  return qr.createSvgTag({ cellSize: 4, margin: 4, scalable: true, alt: { text: 'QR code for your authenticator app' } } as Parameters<typeof qr.createSvgTag>[0]);
+}
+
+/** The time step a code matches (within the drift window), or undefined. */
+export function matchStep(tenant: Tenant, email: string, secret: string, code: string, now = Date.now()): number | undefined {
+  if (!/^\d{6}$/.test(code)) return undefined;
+  const delta = totp(secret, tenant, email).validate({ token: code, timestamp: now, window: WINDOW });
+  return delta === null ? undefined : Math.floor(now / 1000 / PERIOD) + delta;
+}
+
+/** Recovery codes: 10 random codes like 7KQ2-M9XD-4TPA, shown once. */
+export function newRecoveryCodes(): string[] {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  return Array.from({ length: RECOVERY_CODES }, () => {
+    const bytes = crypto.randomBytes(12);
+    const s = [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+    return `${s.slice(0, 4)}-${s.slice(4, 8)}-${s.slice(8, 12)}`;
+  });
+}
+
+/** Recovery codes carry 60 random bits, so a keyed hash (not a slow one) is enough. */
+export const recoveryHash = (app: Context, code: string) => app.sealer.mac(`recovery:${code.toUpperCase().replace(/[^A-Z0-9]/g, '')}`);
+
+export type SecondFactorResult = { ok: true; method: 'otp' | 'recovery' } | { ok: false; reason: 'wrong' | 'replayed' };
+
+/** Check a code typed at sign-in against the user's authenticators, then their recovery codes. */
+export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string): Promise<SecondFactorResult> {
+  const code = input.replace(/\s+/g, '');
+  if (/^\d{6}$/.test(code)) {
+    let replayed = false;
+    for (const f of await app.mfa.factors(tenant.id, user.id)) {
+      const step = matchStep(tenant, user.email, app.sealer.open(f.secretSealed), code);
+      if (step === undefined) continue;
+      if (step <= f.lastStep || !(await app.mfa.useStep(f.id, step))) { replayed = true; continue; }
+      return { ok: true, method: 'otp' };
+    }
+    return { ok: false, reason: replayed ? 'replayed' : 'wrong' };
+  }
+  if (code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, recoveryHash(app, code)))) return { ok: true, method: 'recovery' };
+  return { ok: false, reason: 'wrong' };
+}
