@@ -233,3 +233,19 @@ export function recoveryCodesPage(o: { codes: string[]; backUrl: string; brandin
 <a class="button" href="${esc(o.backUrl)}">Done</a>`,
   });
 }
+
+/** The app needs two-step verification and the user has not set it up yet. */
+export function mfaSetupNeededPage(o: Common & { email: string; accountUrl: string }): string {
+  return layout({
+    title: 'Two-step verification needed', branding: o.branding, body: `
+<h1>Two-step verification needed</h1>
+<p class="who">${esc(o.email)}</p>
+<p>${o.appName ? `<strong>${esc(o.appName)}</strong> requires` : 'This application requires'} two-step verification, which is not set up for your account yet.</p>
+<a class="button" href="${esc(o.accountUrl)}">Set up two-step verification</a>
+<p class="hint">Then open the application again.</p>
+<form method="post" action="${esc(o.action)}">
+${hidden('csrf', o.csrf)}
+<button type="submit" class="secondary">Return to the application</button>
+</form>`,
+  });
+}

@@ -7,7 +7,8 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import * as oidc from 'openid-client';
-import { accountDisabledPage, identifierPage, messagePage, notDeployedPage, passwordPage, totpPage, upstreamPage } from './pages.ts';
+import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, totpPage, upstreamPage } from './pages.ts';
+import { issuerFor, MFA_ACR, MFA_REQUIRED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
@@ -76,6 +77,21 @@ export function interactionRouter(app: Context): Router {
     if (!it) return;
     const { details, tenant, profile } = it;
     const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
+    // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
+    if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
+      const user = await app.directory.userById(tenant.id, details.session.accountId);
+      if (user && (await app.mfa.factors(tenant.id, user.id)).length) {
+        mfaPending.save(ctx as unknown as Koa.Context, tenant.slug, { uid: details.uid, accountId: user.id });
+        ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: user.email, restartAction: it.base });
+        return;
+      }
+      if (user) {
+        await app.audit.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId } });
+        ctx.status = 403;
+        ctx.body = mfaSetupNeededPage({ ...common, action: `${it.base}/abort`, email: user.email, accountUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/account` });
+        return;
+      }
+    }
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
       ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: hint, buttons: await buttons(tenant, it.base) });
@@ -229,7 +245,7 @@ export function interactionRouter(app: Context): Router {
     const result = await checkMfaCode(app, it.tenant, user, code, ctx.ip);
     if (!result.ok) return again(result.status, result.message);
     mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
-    await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'otp'], acr: 'urn:gatehouse:loa:mfa', remember: true } });
+    await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'otp'], acr: MFA_ACR, remember: true } });
   });
 
   router.post('/abort', async (ctx) => {

@@ -13,10 +13,19 @@ export type SignInResult =
 
 export const BAD_CREDENTIALS = 'The email or password is incorrect. Check them and try again.';
 
+const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${email.toLowerCase()}`;
+const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
+
+/** An administrator's unlock: failed passwords and wrong codes are forgotten at once. */
+export async function unlockAccount(app: Context, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
+  await app.throttles.account.reset(accountKey(tenant.id, user.email));
+  await app.throttles.account.reset(mfaKey(tenant.id, user.id));
+}
+
 export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, ip: string): Promise<SignInResult> {
-  const accountKey = `acct:${tenant.id}:${email.toLowerCase()}`;
+  const acctKey = accountKey(tenant.id, email);
   const ipKey = `ip:${ip}`;
-  const wait = Math.max(await app.throttles.account.blockedFor(accountKey), await app.throttles.ip.blockedFor(ipKey));
+  const wait = Math.max(await app.throttles.account.blockedFor(acctKey), await app.throttles.ip.blockedFor(ipKey));
   if (wait > 0) {
     app.metrics.signIns.inc({ result: 'throttled' });
     await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: email, ip, data: { email } });
@@ -25,13 +34,13 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
   const user = await app.directory.userByEmail(tenant.id, email);
   const ok = password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
-    const blocked = Math.max(await app.throttles.account.fail(accountKey), await app.throttles.ip.fail(ipKey));
+    const blocked = Math.max(await app.throttles.account.fail(acctKey), await app.throttles.ip.fail(ipKey));
     app.metrics.signIns.inc({ result: 'failed' });
     await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials' } });
     const message = blocked > 0 ? `${BAD_CREDENTIALS} Too many failed attempts: try again in ${waitWords(blocked)}.` : BAD_CREDENTIALS;
     return { ok: false, reason: 'bad_credentials', message };
   }
-  await app.throttles.account.reset(accountKey);
+  await app.throttles.account.reset(acctKey);
   if (user.status !== 'active') {
     app.metrics.signIns.inc({ result: 'disabled' });
     await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
@@ -48,7 +57,7 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
  * sends back.
  */
 export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, code: string, ip: string): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
-  const key = `mfa:${tenant.id}:${user.id}`;
+  const key = mfaKey(tenant.id, user.id);
   const wait = await app.throttles.account.blockedFor(key);
   if (wait > 0) {
     await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });

@@ -56,6 +56,7 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     client_name: app.displayName,
     gatehouse_ttls: app.tokenTtls,
     gatehouse_claims: app.claims,
+    gatehouse_require_mfa: app.requireMfa,
   };
   const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
   if (app.type === 'service') {

@@ -85,7 +85,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       short: { ...cookieOpts },
     },
     extraClientMetadata: {
-      properties: ['gatehouse_ttls', 'gatehouse_claims'],
+      properties: ['gatehouse_ttls', 'gatehouse_claims', 'gatehouse_require_mfa'],
     },
     features: {
       devInteractions: { enabled: false },
@@ -195,7 +195,23 @@ function interactionPolicy() {
   const policy = policies.base();
   policy.get('login')!.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
     ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
+  // Step-up: the app asks for MFA (acr_values) or its profile requires it, and the session's
+  // sign-in did not include a second factor.
+  policy.get('login')!.checks.add(new policies.Check(MFA_REQUIRED, 'this application requires two-step verification', (ctx) =>
+    ctx.oidc.session?.accountId && wantsMfa(ctx.oidc.params as Record<string, unknown>, ctx.oidc.client) && !MFA_ACRS.includes(String(ctx.oidc.session.acr))
+      ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
   return policy;
+}
+
+export const MFA_REQUIRED = 'mfa_required';
+export const MFA_ACR = 'urn:gatehouse:loa:mfa';
+/** Sign-ins that included a second factor (here, or at an upstream directory). */
+export const MFA_ACRS = [MFA_ACR, 'urn:gatehouse:loa:fed-mfa'];
+
+/** Does this authorization request need a second factor (acr_values, or the app's profile)? */
+export function wantsMfa(params: Record<string, unknown>, client: unknown): boolean {
+  const acrValues = typeof params.acr_values === 'string' ? params.acr_values.split(' ') : [];
+  return acrValues.includes(MFA_ACR) || !!(client as { gatehouse_require_mfa?: boolean } | undefined)?.gatehouse_require_mfa;
 }
 
 /** Say what went wrong in words the person in front of the browser can act on. */

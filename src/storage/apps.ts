@@ -34,6 +34,8 @@ export interface App {
   passwordGrant: boolean;
   /** Shown in the launcher: a data: URL (PNG, GIF or JPEG). */
   logo: string | null;
+  /** Signing in to this app needs two-step verification (step-up if the session lacks it). */
+  requireMfa: boolean;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -61,6 +63,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   loginRedirectUrl: r.login_redirect_url,
   passwordGrant: r.password_grant === 1,
   logo: r.logo ?? null,
+  requireMfa: r.require_mfa === 1,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -70,7 +73,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -101,6 +104,7 @@ export class AppStore {
       login_redirect_url: input.loginRedirectUrl ?? null,
       password_grant: input.passwordGrant ? 1 : 0,
       logo: input.logo ?? null,
+      require_mfa: input.requireMfa ? 1 : 0,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -161,6 +165,7 @@ export class AppStore {
       ...(patch.loginRedirectUrl !== undefined && { login_redirect_url: patch.loginRedirectUrl }),
       ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
       ...(patch.logo !== undefined && { logo: patch.logo }),
+      ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),

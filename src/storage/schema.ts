@@ -77,6 +77,7 @@ export interface AppsTable {
   login_redirect_url: string | null; // hand-off apps: where the refresh token is POSTed
   password_grant: number; // 0/1: the legacy password grant is allowed
   logo: string | null; // data: URL (PNG, GIF or JPEG), shown in the launcher
+  require_mfa: number; // 0/1: signing in to this app needs two-step verification
   secret_sealed: string | null;
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON

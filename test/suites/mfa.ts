@@ -139,4 +139,79 @@ test('wrong codes are limited per account (whatever the browser sends back), and
   await passwordStep(page);
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${alice.email}`, 'no code asked any more');
 });
+
+/** Add an authenticator on the account page in this browser context; returns its secret. */
+async function enroll(page: Page, who: { email: string; password: string }): Promise<string> {
+  await page.goto(`${issuer}/account`);
+  if (await page.getByLabel('Email').count()) {
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Password').fill(who.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.getByRole('link', { name: 'Add an authenticator app' }).click();
+  const s = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
+  await page.getByLabel('Code from the app').fill(new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(s) }).generate());
+  await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
+  assert.equal(await page.locator('#recovery-codes code').count(), 10);
+  return s;
+}
+
+test('step-up: an app asking for acr_values=urn:gatehouse:loa:mfa gets the code step although the SSO session exists; once done, asking again is silent', async () => {
+  const carol = { email: 'carol@example.test', password: 'carol-password-1' };
+  await gh.api('POST', '/tenants/default/users', carol);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const s = await enroll(page, carol); // signed in with the password only (no factor yet then)
+  await page.goto(`${rp.base}/login?acr_values=${encodeURIComponent('urn:gatehouse:loa:mfa')}`);
+  assert.equal(await page.locator('h1').textContent(), 'Two-step verification', 'the session lacks MFA: asked for a code');
+  await page.getByLabel('Code from your authenticator app').fill(new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(s) }).generate({ timestamp: Date.now() + 30_000 }));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  assert.equal(await page.locator('#user').textContent(), 'Signed in as carol@example.test');
+  assert.equal(rp.idTokenClaims().acr, 'urn:gatehouse:loa:mfa');
+  // Now the session has it: asking again needs nothing.
+  await page.goto(`${rp.base}/login?acr_values=${encodeURIComponent('urn:gatehouse:loa:mfa')}`);
+  assert.equal(await page.locator('#user').textContent(), 'Signed in as carol@example.test');
+});
+
+test('an app marked as requiring MFA: a user without a second factor is told to set one up', async () => {
+  const dave = { email: 'dave@example.test', password: 'dave-password-1' };
+  await gh.api('POST', '/tenants/default/users', dave);
+  const v = (await gh.api('GET', `/tenants/default/apps/${web.clientId}`)).body.version;
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${web.clientId}`, { requireMfa: true, version: v })).status, 200);
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${rp.base}/login`);
+    await page.getByLabel('Email').fill(dave.email);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Password').fill(dave.password);
+    const answer = page.waitForResponse((r) => r.url().includes('/interaction/') && r.request().method() === 'GET' && r.status() === 403);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await answer;
+    assert.equal(await page.locator('h1').textContent(), 'Two-step verification needed');
+    assert.equal(await page.getByRole('link', { name: 'Set up two-step verification' }).getAttribute('href'), `${issuer}/account`);
+  } finally {
+    const v2 = (await gh.api('GET', `/tenants/default/apps/${web.clientId}`)).body.version;
+    await gh.api('PATCH', `/tenants/default/apps/${web.clientId}`, { requireMfa: false, version: v2 });
+  }
+});
+
+test('lockout after failed passwords, with a clear message, and the helpdesk unlock', async () => {
+  const erin = { email: 'erin@example.test', password: 'erin-password-1' };
+  await gh.api('POST', '/tenants/default/users', erin);
+  const agent = new Agent();
+  assert.equal(await agent.follow(`${rp.base}/login`, 'never:'), null);
+  let f = agent.form();
+  await agent.follow(f.action, 'never:', { form: { ...f.fields, email: erin.email } });
+  f = agent.form();
+  for (let i = 0; i < 5; i++) await agent.follow(f.action, 'never:', { form: { ...f.fields, email: erin.email, password: 'wrong-password-x' } });
+  await agent.follow(f.action, 'never:', { form: { ...f.fields, email: erin.email, password: erin.password } });
+  assert.equal(agent.lastStatus, 429);
+  assert.match(text(agent.lastBody), /Too many failed sign-in attempts. Try again in \d+ minutes?/);
+  assert.equal((await gh.api('POST', `/tenants/default/users/${erin.email}/unlock`)).status, 204);
+  const done = await agent.follow(f.action, rp.base + '/callback', { form: { ...f.fields, email: erin.email, password: erin.password } });
+  assert.ok(done, `signs in after the unlock: ${text(agent.lastBody).slice(0, 200)}`);
+  const log = await gh.api('GET', '/tenants/default/audit?type=admin.user.unlocked');
+  assert.equal(log.body.items[0].actor, 'admin@example.test');
+});
 }

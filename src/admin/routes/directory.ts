@@ -6,6 +6,7 @@ import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../di
 import { publicUser, type User } from '../../storage/directory.ts';
 import { conflict, invalid, notFound } from '../../shared/errors.ts';
 import { audited, expectedVersion, guard, listQuery, parse } from '../common.ts';
+import { unlockAccount } from '../../interaction/signin.ts';
 
 const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(MAX_PASSWORD_LENGTH);
 const name = z.string().trim().min(1).max(100).nullable();
@@ -77,6 +78,15 @@ export function directoryRoutes(app: Context, r: Router) {
     });
     await audited(app, admin, tenant.id, 'admin.user.updated', u.id, { email: u.email, changes: Object.keys(input).filter((k) => k !== 'version') }, ctx.ip);
     ctx.body = await view(updated);
+  });
+
+  // Helpdesk: a user locked out by failed sign-ins (passwords or codes) may try again at once.
+  r.post('/tenants/:slug/users/:user/unlock', async (ctx) => {
+    const { admin, tenant } = await guard(app, ctx, ['admin', 'helpdesk']);
+    const u = await findUser(tenant.id, ctx.params.user!);
+    await unlockAccount(app, tenant, u);
+    await audited(app, admin, tenant.id, 'admin.user.unlocked', u.id, { email: u.email }, ctx.ip);
+    ctx.status = 204;
   });
 
   // Helpdesk: a user who lost their phone and recovery codes gets two-step verification reset.

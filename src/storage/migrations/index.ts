@@ -220,4 +220,9 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
     },
   },
+  '0007_app_requires_mfa': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 };
