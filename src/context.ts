@@ -9,6 +9,7 @@ import { AppStore } from './storage/apps.ts';
 import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
+import { PolicyService } from './policy/policies.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
@@ -34,6 +35,8 @@ export interface Context {
   upstreams: UpstreamStore;
   /** Users' second factors (TOTP authenticators, recovery codes). */
   mfa: MfaStore;
+  /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
+  policies: PolicyService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federation: FederationService;
   keys: KeyService;
@@ -85,6 +88,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
     upstreams: new UpstreamStore(db),
     mfa: new MfaStore(db),
+    policies: undefined as unknown as PolicyService,
     federation: undefined as unknown as FederationService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
@@ -107,5 +111,6 @@ export async function createContext(config: Config, logger = pino({ level: confi
   };
   ctx.engines = new EngineCache(ctx);
   ctx.federation = new FederationService(ctx);
+  ctx.policies = new PolicyService(ctx, db);
   return ctx;
 }

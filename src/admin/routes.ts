@@ -8,6 +8,7 @@ import { appRoutes } from './routes/apps.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
+import { policyRoutes } from './routes/policies.ts';
 
 export function adminRouter(app: Context): Router {
   const r = new Router({ prefix: '/api/v1' });
@@ -18,5 +19,6 @@ export function adminRouter(app: Context): Router {
   keyRoutes(app, r);
   auditRoutes(app, r);
   upstreamRoutes(app, r);
+  policyRoutes(app, r);
   return r;
 }

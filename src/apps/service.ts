@@ -106,14 +106,16 @@ export class AppService {
 
   async describeTargets(tenantId: string, app: App) {
     const out: Array<DeploymentTarget & { label: string }> = [];
-    for (const t of await this.apps.targets(app.id)) {
-      let label = t.id;
-      if (t.type === 'user') label = (await this.directory.userById(tenantId, t.id))?.email ?? t.id;
-      if (t.type === 'group') label = (await this.directory.groupById(tenantId, t.id))?.name ?? t.id;
-      if (t.type === 'ou') label = (await this.directory.ouById(tenantId, t.id))?.path ?? t.id;
-      out.push({ ...t, label });
-    }
+    for (const t of await this.apps.targets(app.id)) out.push({ ...t, label: await this.targetLabel(tenantId, t) });
     return out;
+  }
+
+  /** What a person calls a target: the email, group name, OU path or domain. */
+  async targetLabel(tenantId: string, t: DeploymentTarget): Promise<string> {
+    if (t.type === 'user') return (await this.directory.userById(tenantId, t.id))?.email ?? t.id;
+    if (t.type === 'group') return (await this.directory.groupById(tenantId, t.id))?.name ?? t.id;
+    if (t.type === 'ou') return (await this.directory.ouById(tenantId, t.id))?.path ?? t.id;
+    return t.id;
   }
 
   async isDeployed(app: App): Promise<boolean> {

@@ -249,3 +249,16 @@ ${hidden('csrf', o.csrf)}
 </form>`,
   });
 }
+
+export function ssoDisabledPage(o: Common): string {
+  return layout({
+    title: 'Single sign-on is off', branding: o.branding, body: `
+<h1>Single sign-on is turned off for your account</h1>
+<p>Your organization's policy does not let your account sign in to applications through Gatehouse.</p>
+<p>If you need access, contact your administrator.</p>
+<form method="post" action="${esc(o.action)}">
+${hidden('csrf', o.csrf)}
+<button type="submit" class="secondary">Return to the application</button>
+</form>`,
+  });
+}

@@ -7,8 +7,8 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import * as oidc from 'openid-client';
-import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, totpPage, upstreamPage } from './pages.ts';
-import { issuerFor, MFA_ACR, MFA_REQUIRED } from '../oidc/engine.ts';
+import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
+import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
@@ -77,6 +77,11 @@ export function interactionRouter(app: Context): Router {
     if (!it) return;
     const { details, tenant, profile } = it;
     const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
+    if (details.prompt.name === 'login' && details.prompt.reasons.includes(SSO_DISABLED)) {
+      ctx.status = 403;
+      ctx.body = ssoDisabledPage({ ...common, action: `${it.base}/abort` });
+      return;
+    }
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
       const user = await app.directory.userById(tenant.id, details.session.accountId);
@@ -217,7 +222,14 @@ export function interactionRouter(app: Context): Router {
       }
       return pageAgain(result.message, result.reason === 'throttled' ? 429 : 401);
     }
-    // A user with an authenticator proves the second factor before the sign-in completes.
+    if (!(await app.policies.settingsFor(result.user)).ssoEnabled) {
+      await app.audit.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });
+      ctx.status = 403;
+      ctx.body = ssoDisabledPage({ ...common, action: `${it.base}/abort` });
+      return;
+    }
+    // A user with an authenticator proves the second factor before the sign-in completes;
+    // without one, a policy or app that requires it leads to the set-up page (engine check).
     if ((await app.mfa.factors(it.tenant.id, result.user.id)).length) {
       mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: result.user.id });
       ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: result.user.email, restartAction: it.base });

@@ -9,6 +9,8 @@ import { clientAdapter, launcherClientMetadata, LAUNCHER_CLIENT_ID } from './cli
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
@@ -110,7 +112,10 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       },
     },
     interactions: {
-      policy: interactionPolicy(),
+      policy: interactionPolicy(async (ctx) => {
+        const id = ctx.oidc.session?.accountId;
+        return id ? (await outageAware(userFor(ctx, id), forEngine)) ?? undefined : undefined;
+      }, (user) => outageAware(app.policies.settingsFor(user), forEngine)),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -191,19 +196,28 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
  * The engine's standard prompts, plus one: a session whose user was disabled or deleted since
  * signing in must sign in again (and is then told why), rather than reach the app.
  */
-function interactionPolicy() {
+function interactionPolicy(sessionUser: (ctx: KoaContextWithOIDC) => Promise<UserWithSecret | undefined>, settingsFor: (u: UserWithSecret) => Promise<PolicySettings>) {
   const policy = policies.base();
   policy.get('login')!.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
     ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
   // Step-up: the app asks for MFA (acr_values) or its profile requires it, and the session's
   // sign-in did not include a second factor.
-  policy.get('login')!.checks.add(new policies.Check(MFA_REQUIRED, 'this application requires two-step verification', (ctx) =>
-    ctx.oidc.session?.accountId && wantsMfa(ctx.oidc.params as Record<string, unknown>, ctx.oidc.client) && !MFA_ACRS.includes(String(ctx.oidc.session.acr))
-      ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
+  // The user's policy turns single sign-on off: no application may be signed in to.
+  policy.get('login')!.checks.add(new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
+    const user = await sessionUser(ctx);
+    return user && !(await settingsFor(user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
+  }));
+  policy.get('login')!.checks.add(new policies.Check(MFA_REQUIRED, 'this application requires two-step verification', async (ctx) => {
+    if (!ctx.oidc.session?.accountId || MFA_ACRS.includes(String(ctx.oidc.session.acr))) return policies.Check.NO_NEED_TO_PROMPT;
+    if (wantsMfa(ctx.oidc.params as Record<string, unknown>, ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
+    const user = await sessionUser(ctx);
+    return user && policyRequiresMfa(await settingsFor(user), { ip: ctx.ip, clientId: ctx.oidc.client?.clientId }) ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
+  }));
   return policy;
 }
 
 export const MFA_REQUIRED = 'mfa_required';
+export const SSO_DISABLED = 'sso_disabled';
 export const MFA_ACR = 'urn:gatehouse:loa:mfa';
 /** Sign-ins that included a second factor (here, or at an upstream directory). */
 export const MFA_ACRS = [MFA_ACR, 'urn:gatehouse:loa:fed-mfa'];

@@ -189,7 +189,20 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+export interface UserPoliciesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  priority: number; // 1 is considered first
+  targets: string; // JSON: [{ type: all|user|group|ou|domain, id }]
+  settings: string; // JSON: see policy/policies.ts
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
 export interface DB {
+  user_policies: UserPoliciesTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;
   upstreams: UpstreamsTable;

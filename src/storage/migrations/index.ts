@@ -225,4 +225,17 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
+  '0008_user_policies': {
+    // User policies (policy/): the first by priority whose targets match a user applies.
+    async up(db: Kysely<any>) {
+      await stamps(db.schema.createTable('user_policies')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('targets', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addUniqueConstraint('user_policies_tenant_name', ['tenant_id', 'name'])).execute();
+    },
+  },
 };

@@ -1,0 +1,181 @@
+// User policies: named settings assigned to all users, domains, OUs, groups or users. A user
+// gets the first policy, by priority (1 first), with a target that matches them; without one,
+// the defaults below. Precedence is therefore explicit and shown in every list.
+import type { Kysely, Selectable } from 'kysely';
+import { z } from 'zod';
+import net from 'node:net';
+import type { Context } from '../context.ts';
+import type { DB, UserPoliciesTable } from '../storage/schema.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
+import { newId } from '../shared/crypto.ts';
+import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+
+const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
+
+export const policySettings = z.object({
+  /** Off: the user cannot sign in to applications. */
+  ssoEnabled: z.boolean().default(true),
+  mfa: z.object({
+    required: z.enum(['never', 'always', 'outside_trusted_networks', 'selected_apps']).default('never'),
+    trustedNetworks: z.array(cidr).max(100).default([]),
+    /** Client IDs, for 'selected_apps'. */
+    apps: z.array(z.string().max(128)).max(500).default([]),
+  }).default({ required: 'never', trustedNetworks: [], apps: [] }),
+  allowedFactors: z.array(z.enum(['totp', 'webauthn', 'push'])).min(1).default(['totp', 'webauthn', 'push']),
+  numberMatching: z.boolean().default(true),
+  rememberDeviceDays: z.number().int().min(0).max(90).default(0),
+  sessionLifetimeMinutes: z.number().int().min(30).max(5760).nullable().default(null),
+  lockout: z.object({ threshold: z.number().int().min(3).max(50).default(5), durationMinutes: z.number().int().min(1).max(1440).default(15) })
+    .default({ threshold: 5, durationMinutes: 15 }),
+});
+export type PolicySettings = z.infer<typeof policySettings>;
+export const DEFAULT_SETTINGS: PolicySettings = policySettings.parse({});
+
+export type TargetType = 'all' | 'user' | 'group' | 'ou' | 'domain';
+export interface PolicyTarget { type: TargetType; id: string }
+export interface UserPolicy { id: string; tenantId: string; name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings; version: number; createdAt: number; updatedAt: number }
+
+const toPolicy = (r: Selectable<UserPoliciesTable>): UserPolicy => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, priority: r.priority, targets: JSON.parse(r.targets), settings: { ...DEFAULT_SETTINGS, ...JSON.parse(r.settings) },
+  version: r.version, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+});
+
+function parseCidr(s: string): { family: 'ipv4' | 'ipv6'; net: string; bits: number } | undefined {
+  const [addr, bitsText] = s.split('/');
+  const v = net.isIP(addr ?? '');
+  if (!v || bitsText === undefined || !/^\d{1,3}$/.test(bitsText)) return undefined;
+  const bits = Number(bitsText);
+  if (bits > (v === 4 ? 32 : 128)) return undefined;
+  return { family: v === 4 ? 'ipv4' : 'ipv6', net: addr!, bits };
+}
+
+/** Is the address inside one of the networks? (IPv4-mapped IPv6 addresses count as IPv4.) */
+export function inNetworks(ip: string, cidrs: string[]): boolean {
+  const addr = ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  const list = new net.BlockList();
+  for (const c of cidrs) { const p = parseCidr(c); if (p) list.addSubnet(p.net, p.bits, p.family); }
+  const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
+  return !!family && list.check(addr, family);
+}
+
+export class PolicyService {
+  readonly #app: Context;
+  readonly #db: Kysely<DB>;
+  /** Policies by tenant: read at every sign-in and authorization, changed rarely. */
+  readonly #cache = new Map<string, { until: number; value: Promise<UserPolicy[]> }>();
+  constructor(app: Context, db: Kysely<DB>) {
+    this.#app = app;
+    this.#db = db;
+    app.bus.subscribe('policies', (tenantId) => this.#cache.delete(tenantId), () => this.#cache.clear());
+  }
+
+  list(tenantId: string): Promise<UserPolicy[]> {
+    const hit = this.#cache.get(tenantId);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = this.#db.selectFrom('user_policies').selectAll().where('tenant_id', '=', tenantId).orderBy('priority').orderBy('name').execute().then((rows) => rows.map(toPolicy));
+    this.#cache.set(tenantId, { until: Date.now() + 60_000, value });
+    value.catch(() => this.#cache.delete(tenantId));
+    return value;
+  }
+
+  async #changed(tenantId: string): Promise<void> {
+    this.#cache.delete(tenantId);
+    await this.#app.bus.publish('policies', tenantId);
+  }
+
+  async get(tenantId: string, id: string): Promise<UserPolicy> {
+    const p = (await this.list(tenantId)).find((x) => x.id === id || x.name === id);
+    if (!p) throw notFound(`Policy ${id}`);
+    return p;
+  }
+
+  /** Resolve targets given by name (email, group name, OU path, domain) to stored ids. */
+  async resolveTargets(tenantId: string, targets: Array<{ type: TargetType; ref?: string }>): Promise<PolicyTarget[]> {
+    const out: PolicyTarget[] = [];
+    for (const t of targets) {
+      if (t.type === 'all') { out.push({ type: 'all', id: '*' }); continue; }
+      if (!t.ref) throw invalid(`A ${t.type} target needs "ref" (the ${t.type === 'user' ? 'email' : t.type === 'ou' ? 'OU path' : t.type === 'group' ? 'group name' : 'domain'}).`);
+      out.push(await this.#app.appService.resolveTarget(tenantId, t.type, t.ref));
+    }
+    return out;
+  }
+
+  async create(tenantId: string, input: { name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings }): Promise<UserPolicy> {
+    const now = Date.now();
+    const row = { id: newId('pol_'), tenant_id: tenantId, name: input.name, priority: input.priority, targets: JSON.stringify(input.targets), settings: JSON.stringify(input.settings), created_at: now, updated_at: now, version: 1 };
+    try { await this.#db.insertInto('user_policies').values(row).execute(); } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`A policy named "${input.name}" already exists in this tenant. Choose another name.`);
+      throw e;
+    }
+    await this.#changed(tenantId);
+    return toPolicy(row);
+  }
+
+  async update(tenantId: string, id: string, version: number | undefined, patch: { name?: string; priority?: number; targets?: PolicyTarget[]; settings?: PolicySettings }): Promise<UserPolicy> {
+    let q = this.#db.updateTable('user_policies').set((eb) => ({
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.priority !== undefined && { priority: patch.priority }),
+      ...(patch.targets !== undefined && { targets: JSON.stringify(patch.targets) }),
+      ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
+      updated_at: Date.now(), version: eb('version', '+', 1),
+    })).where('tenant_id', '=', tenantId).where('id', '=', id);
+    if (version !== undefined) q = q.where('version', '=', version);
+    try {
+      const r = await q.executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) {
+        const exists = await this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+        throw exists ? staleVersion('The policy') : notFound(`Policy ${id}`);
+      }
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`A policy named "${patch.name}" already exists in this tenant. Choose another name.`);
+      throw e;
+    }
+    await this.#changed(tenantId);
+    return this.get(tenantId, id);
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    const r = await this.#db.deleteFrom('user_policies').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) throw notFound(`Policy ${id}`);
+    await this.#changed(tenantId);
+  }
+
+  /** The policy that applies to this user (undefined: the defaults). */
+  async effective(user: UserWithSecret): Promise<UserPolicy | undefined> {
+    const policies = await this.list(user.tenantId);
+    if (!policies.length) return undefined;
+    let groups: string[] | undefined;
+    let ous: string[] | undefined;
+    for (const p of policies) {
+      for (const t of p.targets) {
+        if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
+        if (t.type === 'group') {
+          groups ??= (await this.#app.directory.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+          if (groups.includes(t.id)) return p;
+        }
+        if (t.type === 'ou') {
+          if (!ous) {
+            ous = [];
+            for (let id = user.ouId; id; id = (await this.#app.directory.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+          }
+          if (ous.includes(t.id)) return p;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  async settingsFor(user: UserWithSecret): Promise<PolicySettings> {
+    return (await this.effective(user))?.settings ?? DEFAULT_SETTINGS;
+  }
+}
+
+/** Does the policy require a second factor for this sign-in? */
+export function policyRequiresMfa(s: PolicySettings, at: { ip: string; clientId?: string }): boolean {
+  switch (s.mfa.required) {
+    case 'never': return false;
+    case 'always': return true;
+    case 'outside_trusted_networks': return !inNetworks(at.ip, s.mfa.trustedNetworks);
+    case 'selected_apps': return !!at.clientId && s.mfa.apps.includes(at.clientId);
+  }
+}

@@ -1,0 +1,4 @@
+import { policySuite } from './suites/policies.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+policySuite(await postgresBackend({ redis: true }));

@@ -1,0 +1,4 @@
+import { policySuite } from './suites/policies.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+policySuite(sqliteBackend());
