@@ -89,10 +89,10 @@ export function accountRouter(app: Context): Router {
   router.get('/totp', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    const secret = newTotpSecret();
+    const secret = await newTotpSecret();
     enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
-    ctx.body = totpEnrollPage({ qrSvg: qrSvg(otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
+    ctx.body = totpEnrollPage({ qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
   });
 
   router.post('/totp', async (ctx) => {
@@ -106,16 +106,16 @@ export function accountRouter(app: Context): Router {
       return;
     }
     const label = String(body.label ?? '').trim().slice(0, 60) || 'Authenticator app';
-    const step = matchStep(w.tenant, w.user.email, pending.secret, String(body.code ?? '').replace(/\s+/g, ''));
+    const step = await matchStep(w.tenant, w.user.email, pending.secret, String(body.code ?? '').replace(/\s+/g, ''));
     if (step === undefined) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = totpEnrollPage({ qrSvg: qrSvg(otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
+      ctx.body = totpEnrollPage({ qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
       return;
     }
     const codes = newRecoveryCodes();
     // The code just typed counts as used: it cannot sign anyone in afterwards.
-    await app.mfa.addTotp(w.tenant.id, w.user.id, label, app.sealer.seal(pending.secret), step, codes.map((c) => recoveryHash(app, c)));
+    await app.mfa.addFactor(w.tenant.id, w.user.id, { type: 'totp', label, secretSealed: app.sealer.seal(pending.secret), step }, codes.map((c) => recoveryHash(app, c)));
     enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
     ctx.type = 'html';

@@ -1,8 +1,9 @@
 // TOTP (RFC 6238) second factor: 6 digits, 30-second steps, one step of clock drift either
 // way, each step's code accepted once; plus 10 one-time recovery codes, stored hashed.
+//
+// The TOTP and QR libraries are loaded on first use: most processes never need them, and
+// the idle footprint is a target (bench/).
 import crypto from 'node:crypto';
-import * as OTPAuth from 'otpauth';
-import qrcode from 'qrcode-generator';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { User } from '../storage/directory.ts';
@@ -12,16 +13,20 @@ const DIGITS = 6;
 const WINDOW = 1;
 export const RECOVERY_CODES = 10;
 
-const totp = (secret: string, tenant: Tenant, email: string) =>
-  new OTPAuth.TOTP({ issuer: tenant.name, label: email, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secret) });
+const otpauth = () => import('otpauth');
+const totp = async (secret: string, tenant: Tenant, email: string) => {
+  const OTPAuth = await otpauth();
+  return new OTPAuth.TOTP({ issuer: tenant.name, label: email, algorithm: 'SHA1', digits: DIGITS, period: PERIOD, secret: OTPAuth.Secret.fromBase32(secret) });
+};
 
-export const newTotpSecret = () => new OTPAuth.Secret({ size: 20 }).base32;
+export const newTotpSecret = async () => new (await otpauth()).Secret({ size: 20 }).base32;
 
 /** The otpauth:// URI authenticator apps read from the QR code. */
-export const otpauthUri = (tenant: Tenant, user: Pick<User, 'email'>, secret: string) => totp(secret, tenant, user.email).toString();
+export const otpauthUri = async (tenant: Tenant, user: Pick<User, 'email'>, secret: string) => (await totp(secret, tenant, user.email)).toString();
 
 /** The QR code as inline SVG (no script, no external image: the pages' CSP allows it). */
-export function qrSvg(text: string): string {
+export async function qrSvg(text: string): Promise<string> {
+  const qrcode = (await import('qrcode-generator')).default;
   const qr = qrcode(0, 'M');
   qr.addData(text);
   qr.make();
@@ -29,9 +34,9 @@ export function qrSvg(text: string): string {
 }
 
 /** The time step a code matches (within the drift window), or undefined. */
-export function matchStep(tenant: Tenant, email: string, secret: string, code: string, now = Date.now()): number | undefined {
+export async function matchStep(tenant: Tenant, email: string, secret: string, code: string, now = Date.now()): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
-  const delta = totp(secret, tenant, email).validate({ token: code, timestamp: now, window: WINDOW });
+  const delta = (await totp(secret, tenant, email)).validate({ token: code, timestamp: now, window: WINDOW });
   return delta === null ? undefined : Math.floor(now / 1000 / PERIOD) + delta;
 }
 
@@ -56,7 +61,8 @@ export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick
   if (/^\d{6}$/.test(code)) {
     let replayed = false;
     for (const f of await app.mfa.factors(tenant.id, user.id)) {
-      const step = matchStep(tenant, user.email, app.sealer.open(f.secretSealed), code);
+      if (f.type !== 'totp') continue;
+      const step = await matchStep(tenant, user.email, app.sealer.open(f.secretSealed), code);
       if (step === undefined) continue;
       if (step <= f.lastStep || !(await app.mfa.useStep(f.id, step))) { replayed = true; continue; }
       return { ok: true, method: 'otp' };

@@ -4,7 +4,7 @@ import type { DB, MfaFactorsTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { notFound } from '../shared/errors.ts';
 
-export interface MfaFactor { id: string; userId: string; type: 'totp'; label: string; secretSealed: string; lastStep: number; createdAt: number; lastUsedAt: number | null }
+export interface MfaFactor { id: string; userId: string; type: 'totp' | 'webauthn'; label: string; secretSealed: string; lastStep: number; createdAt: number; lastUsedAt: number | null }
 
 const toFactor = (r: Selectable<MfaFactorsTable>): MfaFactor => ({
   id: r.id, userId: r.user_id, type: r.type, label: r.label, secretSealed: r.secret_sealed, lastStep: Number(r.last_step), createdAt: Number(r.created_at), lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
@@ -18,16 +18,22 @@ export class MfaStore {
     return (await this.db.selectFrom('mfa_factors').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).orderBy('created_at').execute()).map(toFactor);
   }
 
-  /** Add an authenticator and replace the user's recovery codes, in one transaction. */
-  async addTotp(tenantId: string, userId: string, label: string, secretSealed: string, step: number, recoveryHashes: string[]): Promise<MfaFactor> {
+  /** Add a factor and, when given, replace the user's recovery codes, in one transaction. */
+  async addFactor(tenantId: string, userId: string, f: { type: MfaFactor['type']; label: string; secretSealed: string; step?: number }, recoveryHashes?: string[]): Promise<MfaFactor> {
     const now = Date.now();
-    const row = { id: newId('mfa_'), tenant_id: tenantId, user_id: userId, type: 'totp' as const, label, secret_sealed: secretSealed, last_step: step, created_at: now, last_used_at: now };
+    const row = { id: newId('mfa_'), tenant_id: tenantId, user_id: userId, type: f.type, label: f.label, secret_sealed: f.secretSealed, last_step: f.step ?? 0, created_at: now, last_used_at: now };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('mfa_factors').values(row).execute();
+      if (!recoveryHashes) return;
       await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
       for (const h of recoveryHashes) await trx.insertInto('recovery_codes').values({ id: newId('rc_'), tenant_id: tenantId, user_id: userId, code_hash: h, used_at: null }).execute();
     });
     return toFactor(row);
+  }
+
+  /** A passkey's new signature counter (kept sealed with the rest of it). */
+  async updateSecret(factorId: string, secretSealed: string): Promise<void> {
+    await this.db.updateTable('mfa_factors').set({ secret_sealed: secretSealed, last_used_at: Date.now() }).where('id', '=', factorId).execute();
   }
 
   /**

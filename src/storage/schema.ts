@@ -173,9 +173,9 @@ export interface MfaFactorsTable {
   id: string;
   tenant_id: string;
   user_id: string;
-  type: 'totp';
+  type: 'totp' | 'webauthn';
   label: string;
-  secret_sealed: string;
+  secret_sealed: string; // TOTP: the key; webauthn: credential ID, public key, counter (JSON)
   last_step: number; // the last TOTP time step accepted: codes of it or earlier are refused
   created_at: number;
   last_used_at: number | null;

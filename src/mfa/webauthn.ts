@@ -1,0 +1,55 @@
+// Passkeys (WebAuthn) as a second factor, through @simplewebauthn/server. The relying party
+// is the Gatehouse host (GATEHOUSE_PUBLIC_URL's host name: WebAuthn needs a domain name, so an
+// address like 127.0.0.1 cannot be used). A passkey is stored as a factor of type 'webauthn':
+// its credential ID, public key and signature counter.
+// The library is loaded on first use (it is large; most processes never need it).
+import type { AuthenticationResponseJSON, RegistrationResponseJSON, AuthenticatorTransport } from '@simplewebauthn/server';
+import type { Context } from '../context.ts';
+import type { Tenant } from '../storage/tenants.ts';
+import type { User } from '../storage/directory.ts';
+import type { MfaFactor } from '../storage/mfa.ts';
+
+export interface StoredPasskey { credentialId: string; publicKey: string; counter: number; transports?: AuthenticatorTransport[] }
+
+const lib = () => import('@simplewebauthn/server');
+const rp = (app: Context) => { const u = new URL(app.config.publicUrl); return { rpID: u.hostname, origin: u.origin }; };
+const stored = (app: Context, f: MfaFactor) => JSON.parse(app.sealer.open(f.secretSealed)) as StoredPasskey;
+export const passkeysOf = (factors: MfaFactor[]) => factors.filter((f) => f.type === 'webauthn');
+
+export async function registrationOptions(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, existing: MfaFactor[]) {
+  return (await lib()).generateRegistrationOptions({
+    rpName: tenant.name, rpID: rp(app).rpID, userName: user.email, userID: new TextEncoder().encode(user.id),
+    attestationType: 'none', authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    excludeCredentials: passkeysOf(existing).map((f) => ({ id: stored(app, f).credentialId })),
+  });
+}
+
+/** Check a new passkey against the challenge issued; returns what to store, sealed. */
+export async function verifyRegistration(app: Context, response: RegistrationResponseJSON, expectedChallenge: string): Promise<string | undefined> {
+  const r = await (await lib()).verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp(app).origin, expectedRPID: rp(app).rpID, requireUserVerification: false }).catch(() => undefined);
+  if (!r?.verified || !r.registrationInfo) return undefined;
+  const c = r.registrationInfo.credential;
+  const value: StoredPasskey = { credentialId: c.id, publicKey: Buffer.from(c.publicKey).toString('base64url'), counter: c.counter, transports: response.response.transports as AuthenticatorTransport[] | undefined };
+  return app.sealer.seal(JSON.stringify(value));
+}
+
+export async function authenticationOptions(app: Context, factors: MfaFactor[]) {
+  return (await lib()).generateAuthenticationOptions({
+    rpID: rp(app).rpID, userVerification: 'preferred',
+    allowCredentials: passkeysOf(factors).map((f) => { const s = stored(app, f); return { id: s.credentialId, transports: s.transports }; }),
+  });
+}
+
+/** Check an assertion from one of the user's passkeys; updates its counter. */
+export async function verifyAuthentication(app: Context, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string): Promise<MfaFactor | undefined> {
+  const factor = passkeysOf(factors).find((f) => stored(app, f).credentialId === response.id);
+  if (!factor) return undefined;
+  const s = stored(app, factor);
+  const r = await (await lib()).verifyAuthenticationResponse({
+    response, expectedChallenge, expectedOrigin: rp(app).origin, expectedRPID: rp(app).rpID, requireUserVerification: false,
+    credential: { id: s.credentialId, publicKey: Buffer.from(s.publicKey, 'base64url'), counter: s.counter, transports: s.transports },
+  }).catch(() => undefined);
+  if (!r?.verified) return undefined;
+  await app.mfa.updateSecret(factor.id, app.sealer.seal(JSON.stringify({ ...s, counter: r.authenticationInfo.newCounter })));
+  return factor;
+}
