@@ -25,6 +25,7 @@ import { metricsText, routeLabel } from './ops/metrics.ts';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
 const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
+const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
@@ -164,6 +165,11 @@ export function createHttpApp(app: Context): Koa {
     ctx.type = 'text/css';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
+  });
+  ops.get('/assets/webauthn.js', (ctx) => {
+    ctx.type = 'text/javascript';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = webauthnJs;
   });
   ops.get('/assets/autosubmit.js', (ctx) => {
     ctx.type = 'text/javascript';

@@ -10,7 +10,8 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { sealedCookie, type SealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
-import { accountPage, messagePage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
+import { accountPage, messagePage, passkeyEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
+import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
 import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
@@ -28,8 +29,8 @@ const session = (app: Context) => {
   if (!c) sessions.set(app, (c = sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS)));
   return c;
 };
-/** Enrollment in progress: the new secret, until the user proves their app has it. */
-const enrollments = new WeakMap<Context, SealedCookie<{ accountId: string; secret: string }>>();
+/** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
+const enrollments = new WeakMap<Context, SealedCookie<{ accountId: string; secret?: string; challenge?: string }>>();
 const enrollment = (app: Context) => {
   let c = enrollments.get(app);
   if (!c) enrollments.set(app, (c = sealedCookie(app, 'gh_enroll', 10 * 60_000)));
@@ -76,7 +77,7 @@ export function accountRouter(app: Context): Router {
     ctx.type = 'html';
     ctx.body = accountPage({
       email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
-      factors: factors.map((f) => ({ id: f.id, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
+      factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
     });
   }
@@ -100,7 +101,7 @@ export function accountRouter(app: Context): Router {
     if (!w) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
-    if (!pending || pending.accountId !== w.user.id) {
+    if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
       ctx.body = messagePage({ title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
       return;
@@ -120,6 +121,44 @@ export function accountRouter(app: Context): Router {
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
     ctx.type = 'html';
     ctx.body = recoveryCodesPage({ codes, backUrl: base(w.tenant) });
+  });
+
+  router.get('/passkey', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const options = await registrationOptions(app, w.tenant, w.user, await app.mfa.factors(w.tenant.id, w.user.id));
+    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
+    ctx.type = 'html';
+    ctx.body = passkeyEnrollPage({ options, csrf: w.s.csrf, action: `${base(w.tenant)}/passkey`, backUrl: base(w.tenant) });
+  });
+
+  router.post('/passkey', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
+    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    let response: unknown;
+    try { response = JSON.parse(String(body.credential ?? '')); } catch { response = undefined; }
+    const sealed = pending?.challenge && pending.accountId === w.user.id && response && typeof response === 'object'
+      ? await verifyRegistration(app, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
+    if (!sealed) {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Passkey not added', message: 'The passkey could not be verified, or adding it took too long.', detail: `Open ${base(w.tenant)}/passkey and try again.` });
+      return;
+    }
+    const label = String(body.label ?? '').trim().slice(0, 60) || 'Passkey';
+    // Recovery codes come with the first second factor.
+    const first = (await app.mfa.factors(w.tenant.id, w.user.id)).length === 0;
+    const codes = first ? newRecoveryCodes() : undefined;
+    await app.mfa.addFactor(w.tenant.id, w.user.id, { type: 'webauthn', label, secretSealed: sealed }, codes?.map((c) => recoveryHash(app, c)));
+    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'webauthn', label } });
+    if (codes) {
+      ctx.type = 'html';
+      ctx.body = recoveryCodesPage({ codes, backUrl: base(w.tenant) });
+      return;
+    }
+    await show(ctx, w.tenant, w.user, w.s, `The passkey "${label}" was added.`);
   });
 
   router.post('/factors/:id/remove', async (ctx) => {

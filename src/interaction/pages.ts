@@ -165,12 +165,27 @@ ${Object.entries(o.fields).map(([k, v]) => hidden(k, v)).join('')}
   });
 }
 
-export function totpPage(o: Common & { email: string; error?: string; restartAction: string }): string {
+/** Options for a WebAuthn call, as a JSON data block the page's script reads (never executed). */
+const jsonBlock = (id: string, value: unknown) => `<script type="application/json" id="${esc(id)}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`;
+
+function passkeyForm(o: { action: string; csrf: string; options: unknown; mode: 'create' | 'get'; button: string; label?: boolean }): string {
+  return `${jsonBlock('webauthn-options', o.options)}
+<form method="post" action="${esc(o.action)}" data-webauthn="${o.mode}" data-options="webauthn-options">
+${hidden('csrf', o.csrf)}<input type="hidden" name="credential" value="">
+${o.label ? '<label for="passkey-label">Name</label>\n<input id="passkey-label" name="label" type="text" maxlength="60" value="Passkey">' : ''}
+<button type="submit" hidden>${esc(o.button)}</button>
+<p class="hint" data-webauthn-status role="status"></p>
+</form>
+<script src="/assets/webauthn.js"></script>`;
+}
+
+export function totpPage(o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown }): string {
   return layout({
     title: 'Two-step verification', branding: o.branding, body: `
 <h1>Two-step verification</h1>
 ${appLine(o.appName)}
 <p class="who">${esc(o.email)}</p>
+${o.passkeyOptions ? `${passkeyForm({ action: o.action, csrf: o.csrf, options: o.passkeyOptions, mode: 'get', button: 'Use your passkey' })}<p class="or">or type a code</p>` : ''}
 <form method="post" action="${esc(o.action)}" novalidate>
 ${hidden('csrf', o.csrf)}
 <label for="code">Code from your authenticator app</label>
@@ -183,13 +198,13 @@ ${errorBox(o.error)}
   });
 }
 
-export interface AccountFactor { id: string; label: string; createdAt: number; lastUsedAt: number | null }
+export interface AccountFactor { id: string; label: string; type: string; createdAt: number; lastUsedAt: number | null }
 
 const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : 'never');
 
 export function accountPage(o: { email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding }): string {
   const factors = o.factors.length
-    ? `<ul class="factors">${o.factors.map((f) => `<li><strong>${esc(f.label)}</strong> <span class="hint">added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
+    ? `<ul class="factors">${o.factors.map((f) => `<li><strong>${esc(f.label)}</strong> <span class="hint">${f.type === 'webauthn' ? 'passkey' : 'authenticator app'}, added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
 <form method="post" action="${esc(`${o.base}/factors/${f.id}/remove`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Remove ${esc(f.label)}</button></form></li>`).join('\n')}</ul>
 <p class="hint">${o.recoveryLeft} of 10 recovery codes left.</p>`
     : '<p>Two-step verification is off: signing in takes only your password. Add an authenticator app to protect your account.</p>';
@@ -200,7 +215,8 @@ export function accountPage(o: { email: string; name: string | null; factors: Ac
 ${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
 <h2>Two-step verification</h2>
 ${factors}
-<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>`,
+<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>
+<a class="button secondary" href="${esc(`${o.base}/passkey`)}">Add a passkey</a>`,
   });
 }
 
@@ -260,5 +276,17 @@ export function ssoDisabledPage(o: Common): string {
 ${hidden('csrf', o.csrf)}
 <button type="submit" class="secondary">Return to the application</button>
 </form>`,
+  });
+}
+
+export function passkeyEnrollPage(o: { options: unknown; csrf: string; action: string; backUrl: string; error?: string; branding?: Branding }): string {
+  return layout({
+    title: 'Add a passkey', branding: o.branding, body: `
+<h1>Add a passkey</h1>
+<p>A passkey lets you confirm your sign-in with this device's screen lock or a security key, instead of typing a code.</p>
+${errorBox(o.error)}
+${passkeyForm({ action: o.action, csrf: o.csrf, options: o.options, mode: 'create', button: 'Create a passkey', label: true })}
+<noscript><p>Passkeys need JavaScript in this browser.</p></noscript>
+<p class="links"><a href="${esc(o.backUrl)}">Cancel</a></p>`,
   });
 }

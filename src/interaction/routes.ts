@@ -13,6 +13,7 @@ import type { Upstream } from '../storage/upstreams.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { checkMfaCode } from './signin.ts';
+import { authenticationOptions, passkeysOf } from '../mfa/webauthn.ts';
 import { passwordSignIn } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 
@@ -23,8 +24,16 @@ const emailField = z.email().max(254);
 export function interactionRouter(app: Context): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
-  /** The password was right; the second factor is awaited (bound to the interaction). */
-  const mfaPending = sealedCookie<{ uid: string; accountId: string }>(app, 'gh_mfa', 10 * 60_000);
+  /** The password was right; the second factor is awaited (bound to the interaction; a passkey's challenge). */
+  const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string }>(app, 'gh_mfa', 10 * 60_000);
+
+  /** The second-factor page: a passkey button when the user has one, and the code field. */
+  async function askSecondFactor(ctx: Ctx, it: { tenant: Tenant; details: { uid: string }; base: string; profile?: { displayName: string } }, user: { id: string; email: string }, error?: string) {
+    const factors = await app.mfa.factors(it.tenant.id, user.id);
+    const passkeyOptions = passkeysOf(factors).length ? await authenticationOptions(app, factors) : undefined;
+    mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge });
+    ctx.body = totpPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error });
+  }
 
   async function load(ctx: Ctx) {
     const slug = ctx.params.slug!;
@@ -86,8 +95,7 @@ export function interactionRouter(app: Context): Router {
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
       const user = await app.directory.userById(tenant.id, details.session.accountId);
       if (user && (await app.mfa.factors(tenant.id, user.id)).length) {
-        mfaPending.save(ctx as unknown as Koa.Context, tenant.slug, { uid: details.uid, accountId: user.id });
-        ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: user.email, restartAction: it.base });
+        await askSecondFactor(ctx, it, user);
         return;
       }
       if (user) {
@@ -231,8 +239,7 @@ export function interactionRouter(app: Context): Router {
     // A user with an authenticator proves the second factor before the sign-in completes;
     // without one, a policy or app that requires it leads to the set-up page (engine check).
     if ((await app.mfa.factors(it.tenant.id, result.user.id)).length) {
-      mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: result.user.id });
-      ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: result.user.email, restartAction: it.base });
+      await askSecondFactor(ctx, it, result.user);
       return;
     }
     await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
@@ -249,15 +256,17 @@ export function interactionRouter(app: Context): Router {
       ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
       return;
     }
-    const code = String((ctx.request.body as Record<string, unknown>)?.code ?? '').slice(0, 40);
-    const again = (status: number, error: string) => {
-      ctx.status = status;
-      ctx.body = totpPage({ ...common, action: `${it.base}/mfa`, email: user.email, restartAction: it.base, error });
-    };
-    const result = await checkMfaCode(app, it.tenant, user, code, ctx.ip);
-    if (!result.ok) return again(result.status, result.message);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const code = String(body.code ?? '').slice(0, 40);
+    const passkey = typeof body.credential === 'string' && body.credential ? body.credential.slice(0, 20_000) : undefined;
+    const result = await checkMfaCode(app, it.tenant, user, { code, passkey, challenge: pending!.challenge }, ctx.ip);
+    if (!result.ok) {
+      ctx.status = result.status;
+      await askSecondFactor(ctx, it, user, result.message);
+      return;
+    }
     mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
-    await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'otp'], acr: MFA_ACR, remember: true } });
+    await finish(ctx, it.provider, { login: { accountId: user.id, amr: result.amr, acr: MFA_ACR, remember: true } });
   });
 
   router.post('/abort', async (ctx) => {

@@ -6,6 +6,7 @@ import type { UserWithSecret } from '../storage/directory.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
+import { verifyAuthentication } from '../mfa/webauthn.ts';
 
 export type SignInResult =
   | { ok: true; user: UserWithSecret }
@@ -56,22 +57,33 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
  * passwords, its own key), so guessing stops after 5 within 15 minutes, whatever the browser
  * sends back.
  */
-export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, code: string, ip: string): Promise<{ ok: true } | { ok: false; status: number; message: string }> {
+export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string }> {
+  const code = input.code;
   const key = mfaKey(tenant.id, user.id);
   const wait = await app.throttles.account.blockedFor(key);
   if (wait > 0) {
     await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
     return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.` };
   }
-  if (!code.trim()) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator app.' };
-  const r = await checkSecondFactor(app, tenant, user, code);
+  if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator app.' };
+  const r = input.passkey ? await checkPasskey(app, tenant, user, input.passkey, input.challenge) : await checkSecondFactor(app, tenant, user, code);
   if (!r.ok) {
     const blocked = await app.throttles.account.fail(key);
     await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: r.reason } });
-    const message = r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator app and try again.';
+    const message = input.passkey ? 'The passkey could not be verified. Try again, or type a code.'
+      : r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator app and try again.';
     return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message };
   }
   await app.throttles.account.reset(key);
   await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method: r.method } });
-  return { ok: true };
+  // RFC 8176: a passkey is proof of possession of a (hardware-bound) key; codes are otp.
+  return { ok: true, amr: ['pwd', r.method === 'passkey' ? 'hwk' : 'otp'] };
+}
+
+async function checkPasskey(app: Context, tenant: Tenant, user: UserWithSecret, credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
+  let response: unknown;
+  try { response = JSON.parse(credential); } catch { return { ok: false, reason: 'wrong' }; }
+  if (!challenge || !response || typeof response !== 'object') return { ok: false, reason: 'wrong' };
+  const factor = await verifyAuthentication(app, await app.mfa.factors(tenant.id, user.id), response as Parameters<typeof verifyAuthentication>[2], challenge);
+  return factor ? { ok: true, method: 'passkey' } : { ok: false, reason: 'wrong' };
 }

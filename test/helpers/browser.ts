@@ -5,9 +5,12 @@ import fs from 'node:fs';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const haveChromium = () => fs.existsSync(CHROMIUM);
 
-export function launch(): Promise<Browser> {
+export function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
+
+/** Servers here listen on 127.0.0.1 only: make "localhost" mean that address (WebAuthn needs a host name). */
+export const LOCALHOST_IS_IPV4 = '--host-resolver-rules=MAP localhost 127.0.0.1';

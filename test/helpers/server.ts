@@ -66,11 +66,11 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend; /** e.g. localhost: WebAuthn needs a host name */ publicHost?: string } = {}): Promise<TestServer> {
   const backend = opts.backend ?? sqliteBackend();
   env = { ...(await backend.env()), ...env };
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${opts.publicHost ?? '127.0.0.1'}:${port}`;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const config = loadConfig({
     PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent',

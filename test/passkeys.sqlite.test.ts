@@ -1,0 +1,4 @@
+import { passkeySuite } from './suites/passkeys.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+passkeySuite(sqliteBackend());

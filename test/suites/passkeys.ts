@@ -1,0 +1,85 @@
+// Passkeys (WebAuthn) as a second factor, with Chromium's virtual authenticator over CDP:
+// added on the account page, then used at sign-in (amr hwk); a passkey from another
+// authenticator is refused. Gatehouse runs at http://localhost here: WebAuthn needs a host name.
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestRp } from '../helpers/test-rp.ts';
+import { haveChromium, launch, LOCALHOST_IS_IPV4 } from '../helpers/browser.ts';
+
+export function passkeySuite(backend: Backend) {
+const skip = backend.skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)');
+const test = (name: string, fn: () => Promise<void>) => nodeTest(`${backend.name}: ${name}`, { skip }, fn);
+
+let gh: TestServer;
+let browser: Browser;
+let rp: Awaited<ReturnType<typeof startTestRp>>;
+const pat = { email: 'pat@example.test', password: 'pat-password-1' };
+
+before(async () => {
+  if (skip) return;
+  gh = await startTestServer({}, { backend, publicHost: 'localhost' });
+  browser = await launch([LOCALHOST_IS_IPV4]);
+  await gh.api('POST', '/tenants/default/users', pat);
+  const port = await freePort();
+  const a = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
+  await gh.api('PUT', `/tenants/default/apps/${a.body.clientId}/deployment`, { all: true });
+  rp = await startTestRp({ issuer: `${gh.base}/t/default`, clientId: a.body.clientId, clientSecret: a.body.clientSecret, port });
+});
+after(async () => { await browser?.close(); await rp?.close(); await gh?.close(); });
+
+/** A browser context with a virtual platform authenticator (user verification always succeeds). */
+async function withAuthenticator(): Promise<{ context: BrowserContext; page: Page; authenticatorId: string }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { context, page, authenticatorId };
+}
+
+async function passwordStep(page: Page) {
+  await page.goto(`${rp.base}/login`);
+  await page.getByLabel('Email').fill(pat.email);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password').fill(pat.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('a passkey added on the account page confirms the sign-in (amr hwk); the recovery codes come with it; another authenticator\'s passkey is refused', async () => {
+  const { page, context } = await withAuthenticator();
+  await page.goto(`${gh.base}/t/default/account`);
+  await page.getByLabel('Email').fill(pat.email);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password').fill(pat.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Add a passkey' }).click();
+  await page.getByLabel('Name').fill('Laptop');
+  await page.getByRole('button', { name: 'Create a passkey' }).click();
+  await page.waitForSelector('#recovery-codes');
+  assert.equal(await page.locator('#recovery-codes code').count(), 10, `first factor: recovery codes shown once: ${await page.locator('main').textContent()}`);
+  await page.getByRole('link', { name: 'Done' }).click();
+  assert.match(await page.locator('main').textContent() ?? '', /Laptop\s+passkey, added/);
+
+  // Sign in to the app in the same browser (same authenticator), from a fresh session.
+  await context.clearCookies();
+  await passwordStep(page);
+  assert.equal(await page.locator('h1').textContent(), 'Two-step verification');
+  await page.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.waitForSelector('#user');
+  assert.equal(await page.locator('#user').textContent(), `Signed in as ${pat.email}`);
+  assert.deepEqual(rp.idTokenClaims().amr, ['pwd', 'hwk']);
+  assert.equal(rp.idTokenClaims().acr, 'urn:gatehouse:loa:mfa');
+
+  // A browser whose authenticator holds no passkey for Gatehouse cannot use that button.
+  const other = await withAuthenticator();
+  await passwordStep(other.page);
+  await other.page.getByRole('button', { name: 'Use your passkey' }).click();
+  await other.page.waitForFunction(() => !!document.querySelector('[data-webauthn-status]')?.textContent);
+  assert.match(await other.page.locator('[data-webauthn-status]').textContent() ?? '', /passkey was not used/);
+  assert.equal(await other.page.locator('h1').textContent(), 'Two-step verification', 'still asked for the second factor');
+});
+}
