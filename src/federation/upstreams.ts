@@ -1,7 +1,10 @@
 // Upstream directories (Entra ID, Okta, Cognito, any OpenID provider): settings checked
 // against the upstream's discovery document, email routing, the code + PKCE exchange through
 // openid-client, the claim gate, and just-in-time accounts linked by issuer + subject.
-import * as oidc from 'openid-client';
+// openid-client is loaded on first use: a Gatehouse without upstreams never needs it, and the
+// idle footprint is a target (bench/).
+import type * as OidcClient from 'openid-client';
+const lib = () => import('openid-client');
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
@@ -47,7 +50,7 @@ function discoveryTarget(s: SettingsInput): URL {
   return url;
 }
 
-const options = (url: URL) => ({ timeout: 10, execute: url.protocol === 'http:' ? [oidc.allowInsecureRequests] : [] });
+const options = async (url: URL) => ({ timeout: 10, execute: url.protocol === 'http:' ? [(await lib()).allowInsecureRequests] : [] });
 
 /** Why discovery failed, in words an administrator can act on. */
 function discoveryProblem(url: URL, e: unknown): string {
@@ -64,15 +67,16 @@ const WELL_KNOWN = '/.well-known/openid-configuration';
 export class FederationService {
   readonly #app: Context;
   /** Discovered configurations by upstream id and version; rediscovered hourly (key rollover). */
-  readonly #configs = new Map<string, { until: number; key: string; config: Promise<oidc.Configuration> }>();
+  readonly #configs = new Map<string, { until: number; key: string; config: Promise<OidcClient.Configuration> }>();
   constructor(app: Context) { this.#app = app; }
 
   /** Validate settings and fetch the upstream's discovery document; returns what to store. */
   async prepare(input: SettingsInput): Promise<UpstreamSettings> {
     const url = discoveryTarget(input);
-    let config: oidc.Configuration;
+    const oidc = await lib();
+    let config: OidcClient.Configuration;
     try {
-      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), options(url));
+      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url));
     } catch (e) {
       throw invalid(discoveryProblem(url, e));
     }
@@ -98,7 +102,7 @@ export class FederationService {
     return `${this.#app.config.publicUrl}/t/${tenant.slug}/federation/callback`;
   }
 
-  config(up: Upstream): Promise<oidc.Configuration> {
+  config(up: Upstream): Promise<OidcClient.Configuration> {
     const key = `${up.id}:${up.version}`;
     const hit = this.#configs.get(up.id);
     if (hit && hit.key === key && hit.until > Date.now()) return hit.config;
@@ -106,8 +110,11 @@ export class FederationService {
     const secret = up.clientSecretSealed ? this.#app.sealer.open(up.clientSecretSealed) : undefined;
     // Non-repudiation checks: verify the ID token's signature against the upstream's JWKS,
     // although it came straight from the token endpoint (openid-client skips that by default).
-    const o = options(url);
-    const config = oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
+    const config = (async () => {
+      const oidc = await lib();
+      const o = await options(url);
+      return oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
+    })();
     // A failed discovery is not kept: the next sign-in tries again.
     config.catch(() => { if (this.#configs.get(up.id)?.config === config) this.#configs.delete(up.id); });
     this.#configs.set(up.id, { until: Date.now() + 3600_000, key, config });
@@ -137,6 +144,7 @@ export class FederationService {
 
   async authorizationUrl(up: Upstream, t: { state: string; nonce: string; verifier: string; email?: string }, redirectUri: string): Promise<URL> {
     const config = await this.config(up);
+    const oidc = await lib();
     return oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri, scope: up.settings.scopes.join(' '), state: t.state, nonce: t.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(t.verifier), code_challenge_method: 'S256',
@@ -147,6 +155,7 @@ export class FederationService {
   /** Code exchange and ID token validation (signature, issuer, audience, nonce, expiry). */
   async exchange(up: Upstream, callbackUrl: URL, t: { state: string; nonce: string; verifier: string }) {
     const config = await this.config(up);
+    const oidc = await lib();
     const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: t.verifier, expectedState: t.state, expectedNonce: t.nonce, idTokenExpected: true });
     let claims: Record<string, unknown> = { ...tokens.claims()! };
     const s = up.settings;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { safeEqual } from '../shared/crypto.ts';
-import * as oidc from 'openid-client';
+import crypto from 'node:crypto';
 import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
 import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
@@ -24,6 +24,8 @@ const emailField = z.email().max(254);
 export function interactionRouter(app: Context): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
+  /** 256 random bits, base64url: a state, nonce or PKCE verifier (RFC 7636: 43 characters). */
+  const random = () => crypto.randomBytes(32).toString('base64url');
   /** The password was right; the second factor is awaited (bound to the interaction; a passkey's challenge). */
   const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string }>(app, 'gh_mfa', 10 * 60_000);
 
@@ -167,7 +169,7 @@ export function interactionRouter(app: Context): Router {
       ctx.body = messagePage({ title: 'Directory not available', message: 'This sign-in option is not available.', detail: 'Go back and sign in with your email address.', branding: branding(it.tenant) });
       return;
     }
-    const t = { uid: it.details.uid, upstreamId: up.id, state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), email };
+    const t = { uid: it.details.uid, upstreamId: up.id, state: random(), nonce: random(), verifier: random(), email };
     let to: URL;
     try {
       to = await app.federation.authorizationUrl(up, t, app.federation.redirectUrl(it.tenant));
