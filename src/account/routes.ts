@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
-import { sealedCookie, type SealedCookie } from '../shared/sealed-cookie.ts';
+import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { accountPage, messagePage, passkeyEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
@@ -23,19 +23,9 @@ interface AccountSession { accountId: string; csrf: string }
 export const ACCOUNT = '@account';
 const SESSION_MS = 15 * 60_000;
 
-const sessions = new WeakMap<Context, SealedCookie<AccountSession>>();
-const session = (app: Context) => {
-  let c = sessions.get(app);
-  if (!c) sessions.set(app, (c = sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS)));
-  return c;
-};
+const session = (app: Context) => sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS);
 /** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
-const enrollments = new WeakMap<Context, SealedCookie<{ accountId: string; secret?: string; challenge?: string }>>();
-const enrollment = (app: Context) => {
-  let c = enrollments.get(app);
-  if (!c) enrollments.set(app, (c = sealedCookie(app, 'gh_enroll', 10 * 60_000)));
-  return c;
-};
+const enrollment = (app: Context) => sealedCookie<{ accountId: string; secret?: string; challenge?: string }>(app, 'gh_enroll', 10 * 60_000);
 
 /** Called when the round trip for the account page comes back signed in. */
 export function openAccount(app: Context, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {

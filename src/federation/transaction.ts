@@ -2,7 +2,7 @@
 // for the upstream and coming back (10 minutes), bound to the engine's interaction.
 import type Koa from 'koa';
 import type { Context } from '../context.ts';
-import { sealedCookie, type SealedCookie } from '../shared/sealed-cookie.ts';
+import { sealedCookie } from '../shared/sealed-cookie.ts';
 
 export interface Transaction {
   uid: string;
@@ -15,12 +15,7 @@ export interface Transaction {
   result?: { accountId: string; amr: string[]; acr: string };
 }
 
-const cookies = new WeakMap<Context, SealedCookie<Transaction>>();
-const cookie = (app: Context) => {
-  let c = cookies.get(app);
-  if (!c) cookies.set(app, (c = sealedCookie<Transaction>(app, 'gh_fed', 10 * 60_000)));
-  return c;
-};
+const cookie = (app: Context) => sealedCookie<Transaction>(app, 'gh_fed', 10 * 60_000);
 
 export const saveTransaction = (app: Context, ctx: Koa.Context, slug: string, t: Transaction) => cookie(app).save(ctx, slug, t);
 export const readTransaction = (app: Context, ctx: Koa.Context) => cookie(app).read(ctx);

@@ -250,7 +250,6 @@ export function interactionRouter(app: Context): Router {
   router.post('/mfa', async (ctx) => {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
-    const common = { csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant) };
     const pending = mfaPending.read(ctx as unknown as Koa.Context);
     const user = pending?.uid === it.details.uid ? await app.directory.userById(it.tenant.id, pending.accountId) : undefined;
     if (!user || user.status !== 'active') {

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
-import { sealedCookie, type SealedCookie } from '../shared/sealed-cookie.ts';
+import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
 
@@ -18,12 +18,7 @@ export type RoundTrip =
   | { ok: true; who: SignedIn; next: string | null }
   | { ok: false; status: number; title: string; message: string; detail: string };
 
-const pendingByApp = new WeakMap<Context, SealedCookie<{ state: string; next: string | null }>>();
-const pending = (app: Context) => {
-  let c = pendingByApp.get(app);
-  if (!c) pendingByApp.set(app, (c = sealedCookie(app, 'gh_launch', 10 * 60_000)));
-  return c;
-};
+const pending = (app: Context) => sealedCookie<{ state: string; next: string | null }>(app, 'gh_launch', 10 * 60_000);
 
 /** Send the browser through the engine; `next` says where to continue (kept sealed in a cookie). */
 export function startSignIn(app: Context, ctx: Koa.Context, tenant: Tenant, next: string | null): void {
