@@ -5,16 +5,15 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import { safeEqual } from '../shared/crypto.ts';
 import crypto from 'node:crypto';
+import { safeEqual } from '../shared/crypto.ts';
 import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
 import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
-import { checkMfaCode } from './signin.ts';
 import { authenticationOptions, passkeysOf } from '../mfa/webauthn.ts';
-import { passwordSignIn } from './signin.ts';
+import { checkMfaCode, passwordSignIn } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
