@@ -19,7 +19,6 @@ import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
-import { adminRouter } from './admin/routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -194,10 +193,18 @@ export function createHttpApp(app: Context): Koa {
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());
-  const admin = adminRouter(app);
-  koa.use(async (ctx, next) => (ctx.path.startsWith('/api/') ? json(ctx, next) : next()));
-  koa.use(admin.routes());
-  koa.use(admin.allowedMethods());
+  // The admin API is loaded with its first request: a serving node that is never administered
+  // does not carry its code and schemas (the idle footprint is a target, see bench/).
+  let admin: Promise<Router> | undefined;
+  koa.use(async (ctx, next) => {
+    if (!ctx.path.startsWith('/api/')) return next();
+    if (!admin) {
+      admin = import('./admin/routes.ts').then((m) => m.adminRouter(app));
+      admin.catch(() => { admin = undefined; }); // answered as an error now, tried again next time
+    }
+    const r = await admin;
+    await json(ctx, () => r.routes()(ctx as never, () => r.allowedMethods()(ctx as never, next)));
+  });
   koa.use(async (ctx, next) => {
     if (!ctx.path.startsWith('/api/')) return next();
     ctx.status = 404;
