@@ -11,6 +11,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import type { ProfileFromUpstream, Upstream, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
+import { TenantCache } from '../ops/tenant-cache.ts';
 import { domainOf, normalizeEmail } from '../storage/directory.ts';
 
 const domain = z.string().trim().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
@@ -68,7 +69,17 @@ export class FederationService {
   readonly #app: Context;
   /** Discovered configurations by upstream id and version; rediscovered hourly (key rollover). */
   readonly #configs = new Map<string, { until: number; key: string; config: Promise<OidcClient.Configuration> }>();
-  constructor(app: Context) { this.#app = app; }
+  /** The tenant's upstreams: read at every sign-in (buttons, routing), changed rarely. */
+  readonly #upstreams: TenantCache<Upstream[]>;
+  constructor(app: Context) {
+    this.#app = app;
+    this.#upstreams = new TenantCache(app.bus, 'upstreams', (tenantId) => app.upstreams.list(tenantId));
+  }
+
+  /** Call after an upstream of the tenant was created, changed or deleted. */
+  changed(tenantId: string): Promise<void> {
+    return this.#upstreams.changed(tenantId);
+  }
 
   /** Validate settings and fetch the upstream's discovery document; returns what to store. */
   async prepare(input: SettingsInput): Promise<UpstreamSettings> {
@@ -128,7 +139,7 @@ export class FederationService {
   async route(tenantId: string, email: string): Promise<Upstream | undefined> {
     const e = normalizeEmail(email);
     const d = domainOf(e);
-    const live = (await this.#app.upstreams.list(tenantId)).filter((u) => u.mode !== 'disabled' && (u.mode === 'enabled' || u.settings.testUsers.includes(e)));
+    const live = (await this.#upstreams.get(tenantId)).filter((u) => u.mode !== 'disabled' && (u.mode === 'enabled' || u.settings.testUsers.includes(e)));
     return live.find((u) => u.settings.domains.includes(d)) ?? live.find((u) => u.settings.audience === 'all');
   }
 
@@ -139,7 +150,7 @@ export class FederationService {
 
   /** Upstreams offered as buttons on the sign-in page. */
   async buttons(tenantId: string): Promise<Upstream[]> {
-    return (await this.#app.upstreams.list(tenantId)).filter((u) => u.mode === 'enabled' && u.settings.showButton);
+    return (await this.#upstreams.get(tenantId)).filter((u) => u.mode === 'enabled' && u.settings.showButton);
   }
 
   async authorizationUrl(up: Upstream, t: { state: string; nonce: string; verifier: string; email?: string }, redirectUri: string): Promise<URL> {

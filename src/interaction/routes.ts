@@ -10,6 +10,7 @@ import { safeEqual } from '../shared/crypto.ts';
 import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
 import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
+import type { MfaFactor } from '../storage/mfa.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf } from '../mfa/webauthn.ts';
@@ -29,8 +30,7 @@ export function interactionRouter(app: Context): Router {
   const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string }>(app, 'gh_mfa', 10 * 60_000);
 
   /** The second-factor page: a passkey button when the user has one, and the code field. */
-  async function askSecondFactor(ctx: Ctx, it: { tenant: Tenant; details: { uid: string }; base: string; profile?: { displayName: string } }, user: { id: string; email: string }, error?: string) {
-    const factors = await app.mfa.factors(it.tenant.id, user.id);
+  async function askSecondFactor(ctx: Ctx, it: { tenant: Tenant; details: { uid: string }; base: string; profile?: { displayName: string } }, user: { id: string; email: string }, factors: MfaFactor[], error?: string) {
     const passkeyOptions = passkeysOf(factors).length ? await authenticationOptions(app, factors) : undefined;
     mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge });
     ctx.body = totpPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error });
@@ -95,8 +95,9 @@ export function interactionRouter(app: Context): Router {
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
       const user = await app.directory.userById(tenant.id, details.session.accountId);
-      if (user && (await app.mfa.factors(tenant.id, user.id)).length) {
-        await askSecondFactor(ctx, it, user);
+      const factors = user ? await app.mfa.factors(tenant.id, user.id) : [];
+      if (user && factors.length) {
+        await askSecondFactor(ctx, it, user, factors);
         return;
       }
       if (user) {
@@ -239,8 +240,9 @@ export function interactionRouter(app: Context): Router {
     }
     // A user with an authenticator proves the second factor before the sign-in completes;
     // without one, a policy or app that requires it leads to the set-up page (engine check).
-    if ((await app.mfa.factors(it.tenant.id, result.user.id)).length) {
-      await askSecondFactor(ctx, it, result.user);
+    const factors = await app.mfa.factors(it.tenant.id, result.user.id);
+    if (factors.length) {
+      await askSecondFactor(ctx, it, result.user, factors);
       return;
     }
     await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
@@ -262,7 +264,7 @@ export function interactionRouter(app: Context): Router {
     const result = await checkMfaCode(app, it.tenant, user, { code, passkey, challenge: pending!.challenge }, ctx.ip);
     if (!result.ok) {
       ctx.status = result.status;
-      await askSecondFactor(ctx, it, user, result.message);
+      await askSecondFactor(ctx, it, user, await app.mfa.factors(it.tenant.id, user.id), result.message);
       return;
     }
     mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);

@@ -9,6 +9,7 @@ import type { DB, UserPoliciesTable } from '../storage/schema.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { TenantCache } from '../ops/tenant-cache.ts';
 
 const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
 
@@ -62,25 +63,20 @@ export class PolicyService {
   readonly #app: Context;
   readonly #db: Kysely<DB>;
   /** Policies by tenant: read at every sign-in and authorization, changed rarely. */
-  readonly #cache = new Map<string, { until: number; value: Promise<UserPolicy[]> }>();
+  readonly #cache: TenantCache<UserPolicy[]>;
   constructor(app: Context, db: Kysely<DB>) {
     this.#app = app;
     this.#db = db;
-    app.bus.subscribe('policies', (tenantId) => this.#cache.delete(tenantId), () => this.#cache.clear());
+    this.#cache = new TenantCache(app.bus, 'policies', (tenantId) =>
+      db.selectFrom('user_policies').selectAll().where('tenant_id', '=', tenantId).orderBy('priority').orderBy('name').execute().then((rows) => rows.map(toPolicy)));
   }
 
   list(tenantId: string): Promise<UserPolicy[]> {
-    const hit = this.#cache.get(tenantId);
-    if (hit && hit.until > Date.now()) return hit.value;
-    const value = this.#db.selectFrom('user_policies').selectAll().where('tenant_id', '=', tenantId).orderBy('priority').orderBy('name').execute().then((rows) => rows.map(toPolicy));
-    this.#cache.set(tenantId, { until: Date.now() + 60_000, value });
-    value.catch(() => this.#cache.delete(tenantId));
-    return value;
+    return this.#cache.get(tenantId);
   }
 
-  async #changed(tenantId: string): Promise<void> {
-    this.#cache.delete(tenantId);
-    await this.#app.bus.publish('policies', tenantId);
+  #changed(tenantId: string): Promise<void> {
+    return this.#cache.changed(tenantId);
   }
 
   async get(tenantId: string, id: string): Promise<UserPolicy> {

@@ -38,14 +38,18 @@ export class Sealer {
   open(sealed: string): string {
     const cached = this.#opened.get(sealed);
     if (cached !== undefined) return cached;
+    const plain = this.openUncached(sealed);
+    if (this.#opened.size >= 10_000) this.#opened.clear();
+    this.#opened.set(sealed, plain);
+    return plain;
+  }
+  /** For values opened once (a cookie of one sign-in): kept out of the cache of stored secrets. */
+  openUncached(sealed: string): string {
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== 'v1' || !iv || !body || tag === undefined) throw new Error('sealed value has an unknown format');
     const d = crypto.createDecipheriv('aes-256-gcm', this.#keyObject, Buffer.from(iv, 'base64url'));
     d.setAuthTag(Buffer.from(tag, 'base64url'));
-    const plain = Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
-    if (this.#opened.size >= 10_000) this.#opened.clear();
-    this.#opened.set(sealed, plain);
-    return plain;
+    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
   }
   /** A keyed MAC for values that must be checked but not stored in the clear (CSRF tokens). */
   mac(value: string): string {

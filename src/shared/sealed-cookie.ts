@@ -23,7 +23,7 @@ export function sealedCookie<T>(app: Context, name: string, lifetimeMs: number):
       const sealed = ctx.cookies.get(name);
       if (!sealed || sealed.length > 4096) return undefined;
       try {
-        const { v, exp } = JSON.parse(app.sealer.open(sealed)) as { v: T; exp: number };
+        const { v, exp } = JSON.parse(app.sealer.openUncached(sealed)) as { v: T; exp: number };
         return exp > Date.now() ? v : undefined;
       } catch {
         return undefined;

@@ -326,8 +326,17 @@ test('admin API: discovery is checked when saving, problems are reported in plai
   const r1 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Nowhere', type: 'oidc', authorityUrl: `http://127.0.0.1:${dead}`, clientId: 'x' });
   assert.equal(r1.status, 400);
   assert.match(r1.body.error.message, /Could not reach/);
-  const r2 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wrong issuer', type: 'oidc', discoveryUrl: `${contoso.issuer}/other/.well-known/openid-configuration`, clientId: 'x' });
+  const r2 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Not discovery', type: 'oidc', discoveryUrl: `${contoso.issuer}/other/.well-known/openid-configuration`, clientId: 'x' });
   assert.equal(r2.status, 400);
+  assert.match(r2.body.error.message, /did not answer with an OpenID Connect discovery document/);
+  // The same upstream under another name (localhost for 127.0.0.1): it publishes another issuer.
+  const other = contoso.issuer.replace('127.0.0.1', 'localhost');
+  const r2b = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wrong issuer', type: 'oidc', authorityUrl: other, clientId: 'x' });
+  assert.equal(r2b.status, 400);
+  assert.match(r2b.body.error.message, /names its issuer http:\/\/127\.0\.0\.1/);
+  const r2c = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wrong issuer 2', type: 'oidc', discoveryUrl: `${other}/.well-known/openid-configuration`, clientId: 'x' });
+  assert.equal(r2c.status, 400);
+  assert.match(r2c.body.error.message, /does not match where it was published/);
   const r3 = await gh.api('POST', '/tenants/default/upstreams', { name: 'Plain', type: 'okta', authorityUrl: 'http://idp.example.com', clientId: 'x' });
   assert.equal(r3.status, 400);
   assert.match(r3.body.error.message, /https/);

@@ -37,6 +37,7 @@ export function upstreamRoutes(app: Context, r: Router) {
     const { name: n, mode: m, clientSecret, ...input } = parse(createBody, ctx.request.body);
     const settings = await app.federation.prepare(input);
     const created = await app.upstreams.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
+    await app.federation.changed(tenant.id);
     await audited(app, admin, tenant.id, 'admin.upstream.created', created.id, { name: n, mode: m, type: settings.type, issuer: settings.issuer }, ctx.ip);
     ctx.status = 201;
     ctx.body = view(tenant, created);
@@ -59,6 +60,7 @@ export function upstreamRoutes(app: Context, r: Router) {
       name: input.name, mode: input.mode, settings,
       ...(input.clientSecret !== undefined && { clientSecretSealed: input.clientSecret === null ? null : app.sealer.seal(input.clientSecret) }),
     });
+    await app.federation.changed(tenant.id);
     await audited(app, admin, tenant.id, 'admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(input).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(input.settings ?? {})], mode: updated.mode }, ctx.ip);
     ctx.body = view(tenant, updated);
   });
@@ -66,6 +68,7 @@ export function upstreamRoutes(app: Context, r: Router) {
   r.delete('/tenants/:slug/upstreams/:id', async (ctx) => {
     const { admin, tenant } = await guard(app, ctx, []);
     await app.upstreams.delete(tenant.id, ctx.params.id!);
+    await app.federation.changed(tenant.id);
     await audited(app, admin, tenant.id, 'admin.upstream.deleted', ctx.params.id!, {}, ctx.ip);
     ctx.status = 204;
   });
