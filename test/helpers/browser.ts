@@ -1,5 +1,5 @@
 // Real Chromium (Debian's package) driven by playwright-core.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import fs from 'node:fs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -14,3 +14,11 @@ export function launch(extraArgs: string[] = []): Promise<Browser> {
 
 /** Servers here listen on 127.0.0.1 only: make "localhost" mean that address (WebAuthn needs a host name). */
 export const LOCALHOST_IS_IPV4 = '--host-resolver-rules=MAP localhost 127.0.0.1';
+
+/** On Gatehouse's sign-in page: email, Next, password, Sign in (what a person does). */
+export async function fillSignIn(page: Page, who: { email: string; password: string }): Promise<void> {
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}

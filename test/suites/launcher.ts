@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { haveChromium, launch } from '../helpers/browser.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { png, dataUrl } from '../helpers/png.ts';
 
@@ -71,12 +71,7 @@ before(async () => {
 });
 after(async () => { await portalApp?.close(); await crm?.close(); await upstream?.stop(); await gh?.close(); });
 
-async function signInPage(page: import('playwright-core').Page, who = alice) {
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const signInPage = (page: import('playwright-core').Page, who = alice) => fillSignIn(page, who);
 
 test('browser: the launcher asks for sign-in, lists the apps deployed to the user, and hands a refresh token to the hand-off app, which shows the user', { skip: noBrowser }, async () => {
   const browser: Browser = await launch();

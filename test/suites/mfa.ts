@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { totpCode } from '../helpers/totp.ts';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
-import { haveChromium, launch } from '../helpers/browser.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent, text } from '../helpers/agent.ts';
 
 export function mfaSuite(backend: Backend) {
@@ -41,19 +41,13 @@ after(async () => { await browser?.close(); await rp?.close(); await gh?.close()
 
 async function passwordStep(page: Page) {
   await page.goto(`${rp.base}/login`);
-  await page.getByLabel('Email').fill(alice.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(alice.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillSignIn(page, alice);
 }
 
 test('enrolling an authenticator on the account page: QR code, a code to finish, ten recovery codes shown once', async () => {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${issuer}/account`);
-  await page.getByLabel('Email').fill(alice.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(alice.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillSignIn(page, alice);
   assert.equal(await page.locator('h1').textContent(), 'Your account');
   assert.match(await page.locator('main').textContent() ?? '', /Two-step verification is off/);
   await page.getByRole('link', { name: 'Add an authenticator app' }).click();
@@ -143,12 +137,7 @@ test('wrong codes are limited per account (whatever the browser sends back), and
 /** Add an authenticator on the account page in this browser context; returns its secret. */
 async function enroll(page: Page, who: { email: string; password: string }): Promise<string> {
   await page.goto(`${issuer}/account`);
-  if (await page.getByLabel('Email').count()) {
-    await page.getByLabel('Email').fill(who.email);
-    await page.getByRole('button', { name: 'Next' }).click();
-    await page.getByLabel('Password').fill(who.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
+  if (await page.getByLabel('Email').count()) await fillSignIn(page, who);
   await page.getByRole('link', { name: 'Add an authenticator app' }).click();
   const s = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
   await page.getByLabel('Code from the app').fill(totpCode(s));

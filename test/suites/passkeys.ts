@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
-import { haveChromium, launch, LOCALHOST_IS_IPV4 } from '../helpers/browser.ts';
+import { fillSignIn, haveChromium, launch, LOCALHOST_IS_IPV4 } from '../helpers/browser.ts';
 
 export function passkeySuite(backend: Backend) {
 const skip = backend.skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)');
@@ -43,19 +43,13 @@ async function withAuthenticator(): Promise<{ context: BrowserContext; page: Pag
 
 async function passwordStep(page: Page) {
   await page.goto(`${rp.base}/login`);
-  await page.getByLabel('Email').fill(pat.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(pat.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillSignIn(page, pat);
 }
 
 test('a passkey added on the account page confirms the sign-in (amr hwk); the recovery codes come with it; another authenticator\'s passkey is refused', async () => {
   const { page, context } = await withAuthenticator();
   await page.goto(`${gh.base}/t/default/account`);
-  await page.getByLabel('Email').fill(pat.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(pat.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillSignIn(page, pat);
   await page.getByRole('link', { name: 'Add a passkey' }).click();
   await page.getByLabel('Name').fill('Laptop');
   await page.getByRole('button', { name: 'Create a passkey' }).click();

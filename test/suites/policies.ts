@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
-import { haveChromium, launch } from '../helpers/browser.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 
 export function policySuite(backend: Backend) {
 const skip = backend.skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)');
@@ -36,10 +36,7 @@ after(async () => { await browser?.close(); await rp?.close(); await gh?.close()
 async function signIn(who: { email: string; password: string }): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${rp.base}/login`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await fillSignIn(page, who);
   return page;
 }
 
