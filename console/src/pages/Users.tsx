@@ -5,8 +5,8 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can, type Role } from '../roles.ts';
 import { Link, navigate, setQuery, useLocation } from '../router.tsx';
-import type { User } from '../types.ts';
-import { Badge, Button, CheckboxField, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, TextField, useCursorPages, useDebounced } from '../ui.tsx';
+import type { Ou, User } from '../types.ts';
+import { Badge, Button, CheckboxField, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, TextField, useAsync, useCursorPages, useDebounced } from '../ui.tsx';
 
 export const PAGE_SIZE = 50;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -22,6 +22,9 @@ export function UsersPage() {
   useEffect(() => setQuery({ q: q || undefined }), [q]);
   const pages = useCursorPages((cursor, signal) => api<Page<User>>('GET', tp(`/users${qs({ search: q, cursor, limit: PAGE_SIZE })}`), undefined, { signal }), [q, tp('')]);
   const items = pages.data?.items ?? [];
+  // List items carry the OU's id; its path comes from the (small) list of OUs.
+  const ous = useAsync((signal) => api<Page<Ou>>('GET', tp('/ous?limit=200'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), [tp('')]);
+  const ouPath = (id: string | null) => (id ? ous.data?.items.find((o) => o.id === id)?.path : undefined);
 
   return <>
     <PageTitle actions={can.manageUsers(me) && <Button onClick={() => setCreating(true)}>Create user</Button>}>Users</PageTitle>
@@ -44,7 +47,7 @@ export function UsersPage() {
                 <th scope="row"><Link to={`/users/${enc(u.id)}`}>{u.email}</Link></th>
                 <td>{fullName(u) || <span className="muted">—</span>}</td>
                 <td><Badge tone={u.status === 'active' ? 'ok' : 'error'}>{u.status === 'active' ? 'Active' : 'Disabled'}</Badge>{u.upstreamId && <> <Badge>upstream</Badge></>}</td>
-                <td>{u.ou ?? (u.ouId ? <span className="muted">set</span> : <span className="muted">—</span>)}</td>
+                <td>{u.ou ?? ouPath(u.ouId) ?? <span className="muted">—</span>}</td>
                 <td>{u.roles.length ? u.roles.join(', ') : <span className="muted">—</span>}</td>
               </tr>
             ))}
