@@ -66,7 +66,7 @@ export const userRoutes = [
   }),
   route({
     id: 'updateUser', method: 'patch', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'], versioned: true,
-    summary: 'Change a user: names, status (disable), OU, password (reset), roles',
+    summary: 'Change a user: names, status (disabling ends their sessions), OU, password (reset), roles',
     description: 'Names of a user an upstream directory keeps are read-only (409). Only a superadmin changes roles.',
     body: z.object({
       givenName: name.optional(), familyName: name.optional(), status: status.optional(),
@@ -87,15 +87,18 @@ export const userRoutes = [
         passwordHash: body.password ? await hashPassword(body.password) : undefined,
       });
       await audit('admin.user.updated', u.id, { email: u.email, changes: Object.keys(body).filter((k) => k !== 'version') }, { userId: u.id });
+      // A disabled account is signed out everywhere at once (its apps hear of it by back-channel logout).
+      if (body.status === 'disabled' && u.status !== 'disabled') await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account disabled' });
       return detail(app, updated);
     },
   }),
   route({
     id: 'deleteUser', method: 'delete', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'],
-    summary: 'Delete a user (their memberships, factors and links go with them)',
+    summary: 'Delete a user (their sessions are ended; memberships, factors and links go with them)',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
+    async handler({ app, tenant, admin, params, audit }) {
       const u = await findUser(app, tenant.id, params.user);
+      await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
       await app.directory.deleteUser(tenant.id, u.id);
       await audit('admin.user.deleted', u.id, { email: u.email }, { userId: u.id });
     },
