@@ -22,6 +22,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (app: Context, r: Router) => void;
@@ -29,7 +30,7 @@ const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
-  ...userRoutes, ...userMfaRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
+  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
 ];
 

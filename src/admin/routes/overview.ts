@@ -26,14 +26,14 @@ export const overviewRoutes = [
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Counts, the ten most recent sign-in failures, and certificate alerts',
     response: z.object({
-      counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int().nullable() }),
+      counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
       recentFailures: z.array(auditEvent),
       alerts: z.array(alert),
     }),
     async handler({ app, tenant }) {
       const now = Date.now();
-      const [users, groups, apps, failures, keys, appCerts] = await Promise.all([
-        app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id),
+      const [users, groups, apps, activeSessions, failures, keys, appCerts] = await Promise.all([
+        app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
         app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
         app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
         app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
@@ -59,7 +59,7 @@ export const overviewRoutes = [
         });
       }
       return {
-        counts: { users, groups, apps: apps.apps, deployedApps: apps.deployed, activeSessions: null },
+        counts: { users, groups, apps: apps.apps, deployedApps: apps.deployed, activeSessions },
         recentFailures: failures.items,
         alerts,
       };
