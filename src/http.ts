@@ -20,6 +20,7 @@ import { launcherRouter } from './apps/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
+import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,7 +30,7 @@ const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|console)(\/|$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|branding|console)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -191,6 +192,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(federationRouter(app).routes());
   koa.use(launcherRouter(app).routes());
   koa.use(accountRouter(app).routes());
+  koa.use(brandingRouter(app).routes());
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());

@@ -41,7 +41,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   running = await startServer(loadConfig({
     PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_PUBLIC_URL: base,
-    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent',
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent', GATEHOUSE_STRICT_API_RESPONSES: 'true',
   }));
 });
 after(async () => {

@@ -14,6 +14,7 @@ import { ACCOUNT, openAccount } from '../account/routes.ts';
 import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { launch, launchable, launcherApps } from './launch.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -61,7 +62,7 @@ export function launcherRouter(app: Context): Router {
     if (!next) {
       const apps = await launcherApps(app, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
       return;
     }
     const a = await app.apps.byTenantClientId(tenant.id, next);

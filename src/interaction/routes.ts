@@ -17,6 +17,7 @@ import { authenticationOptions, passkeysOf } from '../mfa/webauthn.ts';
 import { checkMfaCode, passwordSignIn } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../oidc/clients.ts';
+import { pageBranding } from './branding.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -71,7 +72,7 @@ export function interactionRouter(app: Context): Router {
     return false;
   }
 
-  const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
+  const branding = pageBranding;
 
   const buttons = async (tenant: Tenant, base: string) =>
     (await app.federation.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));

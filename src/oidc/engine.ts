@@ -15,6 +15,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -37,13 +38,16 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   const customClaimNames = new Set<string>();
   for (const a of await app.apps.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
 
-  const sqlArtifacts = adapterFactory({
+  const storedArtifacts = adapterFactory({
     db: app.database.db,
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
     overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
   });
+
+  // Sessions are also described in the session registry (listed, ended by administrators).
+  const artifacts = (model: string) => (model === 'Session' ? app.sessions.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
   const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directory.userById>>>();
@@ -60,7 +64,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
 
   const configuration: Configuration = {
-    adapter: sqlArtifacts as unknown as Configuration['adapter'],
+    adapter: artifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
       const user = await outageAware(userFor(ctx, sub), forEngine);
@@ -114,11 +118,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName });
+          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName, branding: pageBranding(tenant) });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.' });
+          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.', branding: pageBranding(tenant) });
         },
       },
     },

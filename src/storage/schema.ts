@@ -82,6 +82,8 @@ export interface AppsTable {
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON
   deploy_all: number;
+  jwks: string | null; // JSON: the app's registered public keys (JWKS), x5c certificates included
+  certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   created_at: number;
   updated_at: number;
   version: number;
@@ -132,6 +134,8 @@ export interface AuditEventsTable {
   subject: string | null;
   ip: string | null;
   data: string;
+  user_id: string | null; // the user the event is about, for filtering by user
+  client_id: string | null; // the application it is about, for filtering by app
 }
 
 export interface SetupLinksTable {
@@ -201,7 +205,23 @@ export interface UserPoliciesTable {
   version: number;
 }
 
+/** SSO sessions as people and administrators see them (see storage/sessions.ts). */
+export interface SsoSessionsTable {
+  id: string; // the engine session's uid (stable for the session's life; not the cookie value)
+  tenant_id: string;
+  user_id: string;
+  started_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  apps: string; // JSON: client IDs signed in to through this session
+  amr: string; // JSON
+  acr: string | null;
+}
+
 export interface DB {
+  sso_sessions: SsoSessionsTable;
   user_policies: UserPoliciesTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;

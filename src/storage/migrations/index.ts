@@ -1,7 +1,7 @@
 // Versioned, portable migrations. Kysely's migrator takes a lock (an advisory lock on
 // PostgreSQL), so two nodes starting at once apply each migration exactly once.
 // Never edit a migration that has shipped: add a new one.
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
 
 const stamps = (t: any) =>
   t.addColumn('created_at', 'bigint', (c: any) => c.notNull())
@@ -236,6 +236,46 @@ export const migrations: Record<string, Migration> = {
         .addColumn('targets', 'text', (c) => c.notNull())
         .addColumn('settings', 'text', (c) => c.notNull())
         .addUniqueConstraint('user_policies_tenant_name', ['tenant_id', 'name'])).execute();
+    },
+  },
+  '0009_sso_sessions': {
+    // The SSO session registry (storage/sessions.ts): listed per user and by recent activity.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('sso_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('apps', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('amr', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('acr', 'text').execute();
+      await db.schema.createIndex('sso_sessions_user').on('sso_sessions').columns(['tenant_id', 'user_id']).execute();
+      await db.schema.createIndex('sso_sessions_recent').on('sso_sessions').columns(['tenant_id', 'last_seen_at']).execute();
+      await db.schema.createIndex('sso_sessions_expires').on('sso_sessions').column('expires_at').execute();
+    },
+  },
+  '0030_admin_api': {
+    // Audit events name the user and the application they are about, so the log can be
+    // filtered by either (indexed, newest first); events already stored are filled in from
+    // their subject and data. The log's own order (newest first within a tenant) gets its index.
+    // Apps may register their public keys (JWKS); the earliest certificate expiry is kept for alerts.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('audit_events').addColumn('user_id', 'text').execute();
+      await db.schema.alterTable('audit_events').addColumn('client_id', 'text').execute();
+      await db.updateTable('audit_events').set({ user_id: sql.ref('subject') }).where(sql`substr(subject, 1, 4)`, '=', 'usr_').execute();
+      const clientIdInData = db.getExecutor().adapter instanceof PostgresAdapter ? sql`(data::jsonb ->> 'clientId')` : sql`json_extract(data, '$.clientId')`;
+      await db.updateTable('audit_events').set({ client_id: clientIdInData }).where(clientIdInData, 'is not', null).execute();
+      await db.updateTable('audit_events').set({ client_id: sql.ref('subject') }).where('type', 'like', 'admin.app.%').where('client_id', 'is', null).execute();
+      await db.schema.createIndex('audit_events_tenant_id').on('audit_events').columns(['tenant_id', 'id']).execute();
+      await db.schema.createIndex('audit_events_user').on('audit_events').columns(['user_id', 'id']).where(sql.ref('user_id'), 'is not', null).execute();
+      await db.schema.createIndex('audit_events_client').on('audit_events').columns(['client_id', 'id']).where(sql.ref('client_id'), 'is not', null).execute();
+      await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor', 'id']).where(sql.ref('actor'), 'is not', null).execute();
+      await db.schema.alterTable('apps').addColumn('jwks', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('certificate_expires_at', 'bigint').execute();
     },
   },
 };

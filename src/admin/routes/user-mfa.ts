@@ -1,0 +1,37 @@
+// A user's second factors (authenticator apps, passkeys, and whatever types MFA adds): list
+// them, and the helpdesk reset for a user who lost them.
+import { z } from 'zod';
+import { findUser } from '../lookup.ts';
+import { epochMs } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const factor = z.object({
+  id: z.string(),
+  type: z.string().describe('totp, webauthn, ...'),
+  label: z.string(),
+  createdAt: epochMs,
+  lastUsedAt: epochMs.nullable(),
+});
+
+export const userMfaRoutes = [
+  route({
+    id: 'listUserMfa', method: 'get', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
+    summary: 'A user\'s enrolled second factors (never their secrets), and how many recovery codes are left',
+    response: z.object({ items: z.array(factor), nextCursor: z.null(), recoveryCodesLeft: z.number().int() }),
+    async handler({ app, tenant, params }) {
+      const u = await findUser(app, tenant.id, params.user);
+      const items = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+      return { items, nextCursor: null, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
+    },
+  }),
+  route({
+    id: 'resetUserMfa', method: 'delete', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
+    summary: 'Reset two-step verification: every factor and recovery code of the user goes',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const u = await findUser(app, tenant.id, params.user);
+      const removed = await app.mfa.reset(tenant.id, u.id);
+      await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });
+    },
+  }),
+];
