@@ -177,6 +177,8 @@ export function createHttpApp(app: Context): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = autosubmit;
   });
+  // Browsers ask every site for an icon; "none" (not a 404) keeps their consoles free of errors.
+  ops.get('/favicon.ico', (ctx) => { ctx.status = 204; ctx.set('Cache-Control', 'public, max-age=86400'); });
   ops.get('/', async (ctx) => {
     ctx.type = 'html';
     ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${app.config.publicUrl}/t/default` });

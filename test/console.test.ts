@@ -12,6 +12,7 @@ import { ADMIN, freePort, startTestServer, type TestServer } from './helpers/ser
 import { startTestRp } from './helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
 import { Agent } from './helpers/agent.ts';
+import { png } from './helpers/png.ts';
 
 const skip = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
 let gh: TestServer;
@@ -31,15 +32,15 @@ before(async () => {
   await gh.api('POST', '/tenants/default/users', { ...carol, roles: ['admin'] });
   rpPort = await freePort();
 });
-after(async () => { await browser?.close(); for (const r of rps) await r.close(); await gh?.close(); });
+after(async () => { await superadmin?.page.context().close(); await browser?.close(); for (const r of rps) await r.close(); await gh?.close(); });
 
 /** A page that records every console error and uncaught exception (the test fails on any). */
 async function consolePage(context: BrowserContext): Promise<{ page: Page; errors: string[] }> {
   const page = await context.newPage();
   const errors: string[] = [];
-  // TEMPORARY until the API branch lands GET /me and /overview (their 404s are logged): remove the filter then.
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`); });
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`${r.request().method()} ${r.url()}: ${r.status()}`); });
   return { page, errors };
 }
 
@@ -258,4 +259,141 @@ test('serving: /console leads to the default tenant; index.html is not cached an
   assert.match(asset.headers.get('content-type') ?? '', /javascript/);
   assert.equal((await fetch(`${gh.base}/console/assets/nothing-${crypto.randomBytes(4).toString('hex')}.js`)).status, 404);
   assert.equal((await fetch(`${gh.base}/t/no-such-tenant/console/`)).status, 404);
+});
+
+let superadmin: { page: Page; errors: string[] } | undefined;
+/** One signed-in superadmin console, shared by the tests below. */
+async function superadminPage() {
+  superadmin ??= await signInToConsole(await browser!.newContext(), ADMIN);
+  return superadmin;
+}
+
+test('web app login configuration: logos checked in the browser (300 KB and 400 x 300 refused), a valid one and the colour shown on the sign-in page', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Web app login configuration').click();
+  await page.getByRole('heading', { level: 1, name: 'Web app login configuration' }).waitFor();
+  const file = page.getByLabel('Logo', { exact: true });
+  await file.setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: png(100, 50, 300 * 1024) });
+  await page.getByText('“big.png” is 300 KB; the logo may be at most 250 KB. Use a smaller image.').waitFor();
+  await file.setInputFiles({ name: 'wide.png', mimeType: 'image/png', buffer: png(400, 300) });
+  await page.getByText('“wide.png” is 400 x 300 pixels; the logo may be at most 200 x 150. Resize it and try again.').waitFor();
+  await file.setInputFiles({ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>') });
+  await page.getByText('“logo.svg” is not a PNG, GIF or JPG image. Choose one of those formats.').waitFor();
+  assert.equal(await page.getByTestId('preview-logo').count(), 0, 'nothing refused reaches the preview');
+  const good = png(120, 60);
+  await file.setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: good });
+  await page.getByTestId('preview-logo').waitFor();
+
+  const colour = page.getByLabel('Background colour', { exact: true });
+  await colour.fill('#12345');
+  await page.getByText('Enter a colour as # and six hexadecimal digits').waitFor();
+  await colour.fill('#123456');
+  assert.equal(await page.getByRole('img', { name: 'Preview of the sign-in page' }).evaluate((e) => getComputedStyle(e).backgroundColor), 'rgb(18, 52, 86)', 'live preview');
+  // Session logout: default 2 hours; 20 minutes is refused; 3 hours is taken.
+  const time = page.getByLabel('Time', { exact: true });
+  assert.equal(await time.inputValue(), '2');
+  await page.getByLabel('Unit').selectOption({ label: 'minutes' });
+  await time.fill('20');
+  await page.getByText('Choose between 30 minutes and 4 days, or turn automatic logout off.').waitFor();
+  await page.getByLabel('Unit').selectOption({ label: 'hours' });
+  await time.fill('3');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved. The sign-in pages use the new look now.').waitFor();
+  const saved = await gh.api('GET', '/tenants/default/branding');
+  assert.equal(saved.body.backgroundColor, '#123456');
+  assert.equal(saved.body.sessionLifetimeMinutes, 180);
+
+  // The sign-in page shows them.
+  const visitor = await browser!.newContext();
+  const vp = await visitor.newPage();
+  await vp.goto(`${gh.base}/console`);
+  assert.equal(await vp.locator('h1').textContent(), 'Sign in');
+  const src = await vp.locator('img.logo').getAttribute('src');
+  assert.ok(src, 'the logo is on the sign-in page');
+  const served = await fetch(new URL(src!, gh.base));
+  assert.deepEqual(Buffer.from(await served.arrayBuffer()), good);
+  assert.equal(await vp.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(18, 52, 86)');
+  await visitor.close();
+  assert.deepEqual(errors, []);
+});
+
+test('users: 10,000 users paged by cursor and searched as you type', { skip }, async () => {
+  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const now = Date.now();
+  for (let b = 0; b < 20; b++) {
+    await gh.app.database.db.insertInto('users').values(Array.from({ length: 500 }, (_, i) => {
+      const n = String(b * 500 + i).padStart(5, '0');
+      return { id: `usr_load${n}`, tenant_id: tenant.id, email: `load${n}@bulk.example`, domain: 'bulk.example', given_name: `Load${n}`, family_name: 'Bulk', password_hash: null, status: 'active' as const, ou_id: null, roles: '[]', upstream_id: null, created_at: now, updated_at: now, version: 1 };
+    })).execute();
+  }
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Users').click();
+  const rows = page.locator('main tbody tr');
+  await page.getByRole('button', { name: 'Next page' }).waitFor();
+  assert.equal(await rows.count(), 50);
+  const first = await rows.first().locator('th').textContent();
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await page.getByText('Page 2', { exact: true }).waitFor();
+  await page.waitForFunction((f) => document.querySelector('main tbody tr th')?.textContent !== f, first);
+  assert.equal(await rows.count(), 50);
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  await page.getByText('Page 1', { exact: true }).waitFor();
+  await page.waitForFunction((f) => document.querySelector('main tbody tr th')?.textContent === f, first);
+  // Typing narrows the list (debounced: one search for the whole word), back on page 1.
+  const searches: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('/users?') && r.url().includes('search=')) searches.push(new URL(r.url()).searchParams.get('search')!); });
+  await page.getByLabel('Search users').pressSequentially('load09999', { delay: 20 });
+  await page.getByRole('link', { name: 'load09999@bulk.example' }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 1);
+  assert.deepEqual(searches, ['load09999'], 'one search for what was typed');
+  assert.equal(await page.getByRole('button', { name: 'Next page' }).count(), 0);
+  await page.getByLabel('Search users').fill('nobody-by-this-name');
+  await page.getByText('No user matches “nobody-by-this-name”').waitFor();
+  await page.getByLabel('Search users').fill('');
+  assert.deepEqual(errors, []);
+});
+
+test('sessions: a user\'s sessions with their apps; terminate one', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Sessions').click();
+  await page.getByRole('combobox', { name: 'Show the sessions of' }).fill('alice');
+  await page.getByRole('option', { name: /alice@example\.test/ }).click();
+  const row = page.getByRole('row', { name: /Customer CRM/ });
+  await row.waitFor();
+  assert.match(await row.textContent() ?? '', /127\.0\.0\.1/);
+  await row.getByRole('button', { name: /Terminate/ }).click();
+  const confirm = page.getByRole('dialog', { name: 'Terminate this session?' });
+  await confirm.getByRole('button', { name: 'Terminate session' }).click();
+  await page.getByText('alice@example.test has no active sessions').waitFor();
+  const alicesSessions = await gh.api('GET', `/tenants/default/users/${alice.email}/sessions`);
+  assert.deepEqual(alicesSessions.body.items, []);
+  assert.deepEqual(errors, []);
+});
+
+test('logs: filter by level, message and user; export CSV and JSON with the same filters', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Logs').click();
+  await page.getByRole('heading', { level: 1, name: 'Logs' }).waitFor();
+  await page.getByLabel('Level').selectOption('warn');
+  await page.getByLabel('User', { exact: true }).fill(bob.email);
+  const row = page.getByRole('row', { name: /authorization\.not_deployed/ });
+  await row.first().waitFor();
+  for (const level of await page.locator('main tbody tr td:nth-child(2)').allTextContents()) assert.equal(level, 'warn');
+  await page.getByLabel('Message contains').fill('no-such-message-anywhere');
+  await page.getByText('No events match these filters').waitFor();
+  await page.getByLabel('Message contains').fill('');
+  await row.first().waitFor();
+
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+  assert.equal(csv.suggestedFilename(), 'gatehouse-logs.csv');
+  const csvText = await (await import('node:fs/promises')).readFile((await csv.path())!, 'utf8');
+  const lines = csvText.trim().split(/\r?\n/);
+  assert.match(lines[0]!, /^id,time,level,type/);
+  assert.ok(lines.length >= 2 && lines.slice(1).every((l) => l.includes(',warn,')), 'only the filtered events');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
+  const events = JSON.parse(await (await import('node:fs/promises')).readFile((await json.path())!, 'utf8'));
+  const list = Array.isArray(events) ? events : events.items;
+  assert.ok(list.length >= 1 && list.every((e: { level: string }) => e.level === 'warn'));
+  assert.ok(list.some((e: { type: string }) => e.type === 'authorization.not_deployed'));
+  assert.deepEqual(errors, []);
 });

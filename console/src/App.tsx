@@ -1,8 +1,8 @@
 // The console's frame: who is signed in, the tenant being administered, navigation by role,
 // and the page for the current address.
 import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
-import { api, ApiError } from './api.ts';
-import { idClaims, signOut } from './auth.ts';
+import { api } from './api.ts';
+import { signOut } from './auth.ts';
 import { can, roleLabel, type Me } from './roles.ts';
 import { Link, useLocation } from './router.tsx';
 import { settings } from './settings.ts';
@@ -28,17 +28,7 @@ export const useSession = (): Session => useContext(SessionContext)!;
 /** Admin API path of the tenant being administered: tenantPath('/apps') = /tenants/<slug>/apps. */
 export const useTenantPath = () => { const { tenant } = useSession(); return (p: string) => `/tenants/${encodeURIComponent(tenant)}${p}`; };
 
-async function whoAmI(signal: AbortSignal): Promise<Me> {
-  try {
-    return await api<Me>('GET', '/me', undefined, { signal });
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
-    // Servers without GET /me: the user's own record holds the roles.
-    const claims = idClaims();
-    const u = await api<{ id: string; email: string; roles: Me['roles'] }>('GET', `/tenants/${settings.tenant}/users/${encodeURIComponent(claims.sub)}`, undefined, { signal });
-    return { userId: u.id, email: u.email, tenant: settings.tenant, roles: u.roles };
-  }
-}
+const whoAmI = (signal: AbortSignal) => api<Me>('GET', '/me', undefined, { signal });
 
 interface NavItem { to: string; label: string; show: (me: Me) => boolean }
 const NAV: Array<{ heading: string; items: NavItem[] }> = [
@@ -56,7 +46,7 @@ const NAV: Array<{ heading: string; items: NavItem[] }> = [
   { heading: 'Logs', items: [{ to: '/logs', label: 'Logs', show: can.viewLogs }] },
   {
     heading: 'Settings', items: [
-      { to: '/branding', label: 'Web app login configuration', show: can.branding },
+      { to: '/branding', label: 'Web app login configuration', show: can.viewApps },
       { to: '/keys', label: 'Keys and certificates', show: can.viewKeys },
       { to: '/upstreams', label: 'Upstream directories', show: can.viewUpstreams },
       { to: '/tenants', label: 'Tenants', show: can.tenants },
@@ -92,7 +82,7 @@ function Route(): ReactNode {
   if ((m = /^\/policies\/([^/]+)$/.exec(path))) return gate(can.viewPolicies(me), 'User policies', 'admin, helpdesk or auditor', <PolicyPage id={decodeURIComponent(m[1]!)} />);
   if (path === '/sessions') return gate(can.sessions(me), 'Sessions', 'admin or helpdesk', <SessionsPage />);
   if (path === '/logs') return gate(can.viewLogs(me), 'Logs', 'admin or auditor', <LogsPage />);
-  if (path === '/branding') return gate(can.branding(me), 'Web app login configuration', 'superadmin', <BrandingPage />);
+  if (path === '/branding') return gate(can.viewApps(me), 'Web app login configuration', 'superadmin, admin, helpdesk or auditor', <BrandingPage />);
   if (path === '/keys') return gate(can.viewKeys(me), 'Keys and certificates', 'admin or auditor', <KeysPage />);
   if (path === '/upstreams') return gate(can.viewUpstreams(me), 'Upstream directories', 'admin or auditor', <UpstreamsPage />);
   if (path === '/tenants') return gate(can.tenants(me), 'Tenants', 'superadmin of the default tenant', <TenantsPage />);

@@ -2,7 +2,7 @@
 // (docs/admin-api.md), so hiding a control is a courtesy, never the protection.
 export type Role = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
 
-export interface Me { userId: string; email: string; tenant: string; roles: Role[] }
+export interface Me { userId: string; email: string; tenant: string; roles: Role[]; /** superadmin of the default tenant: administers every tenant */ instanceAdmin?: boolean }
 
 const any = (me: Me, ...roles: Role[]) => me.roles.includes('superadmin') || me.roles.some((r) => roles.includes(r));
 
@@ -23,7 +23,7 @@ export const can = {
   sessions: (me: Me) => any(me, 'admin', 'helpdesk'),
   viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
   /** Superadmins of the default tenant administer every tenant. */
-  tenants: (me: Me) => me.tenant === 'default' && me.roles.includes('superadmin'),
+  tenants: (me: Me) => me.instanceAdmin ?? (me.tenant === 'default' && me.roles.includes('superadmin')),
 };
 
 export const roleLabel = (roles: Role[]) => roles.length ? roles.join(', ') : 'no administrator role';

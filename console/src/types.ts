@@ -23,7 +23,7 @@ export interface User {
 export interface Group { id: string; name: string; description: string | null; version?: number }
 export interface Ou { id: string; path: string; parentId: string | null; name?: string }
 
-export interface AuditEvent { id: string; at: number; type: string; level: 'info' | 'warn' | 'error'; actor: string | null; subject: string | null; ip: string | null; data: Record<string, unknown> }
+export interface AuditEvent { id: string; at: number; type: string; level: 'info' | 'warn' | 'error'; actor: string | null; subject: string | null; userId?: string | null; clientId?: string | null; ip: string | null; data: Record<string, unknown> }
 
 export interface SessionView { id: string; userId: string; email: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: Array<{ clientId: string; name: string }> }
 

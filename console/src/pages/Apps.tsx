@@ -103,7 +103,7 @@ export function DeployDialog({ app, onClose, onSaved }: { app: AppView; onClose:
     setBusy(true);
     setError(undefined);
     try {
-      await api('PUT', tp(`/apps/${enc(app.clientId)}/deployment`), { all, targets: chosen.map((t) => ({ type: t.type, ref: t.id })) });
+      await api('PUT', tp(`/apps/${enc(app.clientId)}/deployment`), { all, targets: chosen.map((t) => ({ type: t.type, ref: t.id })), version: app.version });
       notify(`${app.displayName} is deployed to ${all ? 'all users and groups' : chosen.map((t) => t.label).join(', ')}.`);
       onSaved();
     } catch (e) { setError(e as Error); setBusy(false); }

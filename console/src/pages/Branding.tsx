@@ -3,7 +3,8 @@
 // (type by its bytes, size, dimensions), with the server's own limits (src/shared/images.ts).
 import { useMemo, useRef, useState } from 'react';
 import { api, ApiError } from '../api.ts';
-import { useTenantPath } from '../App.tsx';
+import { useSession, useTenantPath } from '../App.tsx';
+import { can } from '../roles.ts';
 import { settings } from '../settings.ts';
 import { Banner, Button, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextField, useAsync } from '../ui.tsx';
 
@@ -55,6 +56,8 @@ export function BrandingPage() {
 
 function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved: (b: Branding) => void; reload: () => void }) {
   const tp = useTenantPath();
+  const { me } = useSession();
+  const editable = can.branding(me);
   const [color, setColor] = useState(initial.backgroundColor ?? '');
   const [logo, setLogo] = useState<string | null>(initial.logo);
   const [logoError, setLogoError] = useState<string>();
@@ -88,7 +91,8 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
     setBusy(true);
     setError(undefined);
     try {
-      const b = await api<Branding>('PATCH', tp('/branding'), { backgroundColor: color || null, logo, sessionLifetimeMinutes: minutes, version: initial.version });
+      // The logo goes only when it changed (it is the largest part, and checked again there).
+      const b = await api<Branding>('PATCH', tp('/branding'), { backgroundColor: color || null, ...(logo !== initial.logo && { logo }), sessionLifetimeMinutes: minutes, version: initial.version });
       notify('Saved. The sign-in pages use the new look now.');
       onSaved(b);
     } catch (e) { setError(e as Error); setBusy(false); }
@@ -99,13 +103,15 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
   return <>
     <PageTitle>Web app login configuration</PageTitle>
     <p>How the sign-in pages of <strong>{settings.tenantName}</strong> look, and when users are logged out.</p>
+    {!editable && <Banner level="info"><p>Only a superadministrator changes the login configuration; you can see it.</p></Banner>}
     <div className="split">
       <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
+        <fieldset disabled={!editable}>
         <section aria-labelledby="look-h">
           <h2 id="look-h">Appearance</h2>
           <div className="color-row">
             <TextField label="Background colour" value={color} onValue={setColor} placeholder="#1f6feb" error={colorError ?? apiField('backgroundColor')} hint="Hexadecimal, like #1f6feb. Empty: the default." maxLength={7} />
-            <input type="color" aria-label="Pick the background colour" value={HEX.test(color) ? color : '#f4f5f7'} onChange={(e) => setColor(e.target.value)} />
+            <input type="color" aria-label="Colour picker" value={HEX.test(color) ? color : '#f4f5f7'} onChange={(e) => setColor(e.target.value)} />
           </div>
           <div className={`field${logoError || apiField('logo') ? ' invalid' : ''}`}>
             <label htmlFor="logo-file">Logo</label>
@@ -129,8 +135,9 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
             <p className="hint">Between 30 minutes and 4 days. New sign-ins get the new lifetime.</p>
           </fieldset>
         </section>
+        </fieldset>
         {conflict ? <Banner level="error"><p>{error!.message}</p><p><Button variant="secondary" onClick={reload}>Reload</Button></p></Banner> : <FormError error={error} />}
-        <div className="actions"><Button type="submit" busy={busy} busyLabel="Saving…">Save</Button></div>
+        {editable && <div className="actions"><Button type="submit" busy={busy} busyLabel="Saving…">Save</Button></div>}
       </form>
       <section className="preview" aria-labelledby="preview-h">
         <h2 id="preview-h">Preview</h2>

@@ -13,6 +13,7 @@ export function describe(e: AuditEvent): string {
   return parts.join(', ') || e.type;
 }
 const who = (e: AuditEvent) => (typeof e.data.email === 'string' ? e.data.email : e.actor ?? e.subject ?? '—');
+const appOf = (e: AuditEvent) => e.clientId ?? (typeof e.data.clientId === 'string' ? e.data.clientId : null);
 const toMs = (local: string) => (local ? new Date(local).getTime() : undefined);
 
 export function LogsPage() {
@@ -66,7 +67,7 @@ export function LogsPage() {
           <td className="nowrap">{formatTime(e.at)}</td>
           <td><Badge tone={e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'neutral'}>{e.level}</Badge></td>
           <td><code>{e.type}</code></td><td>{describe(e)}</td><td>{who(e)}</td>
-          <td>{typeof e.data.clientId === 'string' ? (apps.data?.items.find((a) => a.clientId === e.data.clientId)?.displayName ?? e.data.clientId) : '—'}</td>
+          <td>{appOf(e) ? (apps.data?.items.find((a) => a.clientId === appOf(e))?.displayName ?? appOf(e)) : '—'}</td>
           <td>{e.ip ?? '—'}</td>
         </tr>
       ))}</tbody>

@@ -48,7 +48,6 @@ export function SessionsPage() {
   const user = query.get('user') ?? '';
   const pages = useCursorPages((cursor, signal) => api<Page<SessionView>>('GET', tp(`/sessions${qs({ user, cursor, limit: 50 })}`), undefined, { signal }), [user, tp('')]);
   const search = async (q: string, signal: AbortSignal) => (q ? (await api<Page<User>>('GET', tp(`/users${qs({ search: q, limit: 8 })}`), undefined, { signal })).items : []).map((u) => ({ key: u.id, label: u.email, value: u }));
-  const shownUser = pages.data?.items[0] ? { id: pages.data.items[0].userId, email: pages.data.items[0].email } : undefined;
   return <>
     <PageTitle>Sessions</PageTitle>
     <div className="toolbar">
@@ -57,7 +56,7 @@ export function SessionsPage() {
     </div>
     {pages.error && <ErrorBox error={pages.error} onRetry={pages.reload} />}
     {pages.loading && !pages.data && <Loading label="Loading sessions…" />}
-    {pages.data && <SessionsTable sessions={pages.data.items} user={user && shownUser ? shownUser : undefined} onChanged={pages.reload} />}
+    {pages.data && <SessionsTable sessions={pages.data.items} user={user ? { id: user, email: user } : undefined} onChanged={pages.reload} />}
     <Pager {...pages} />
   </>;
 }
