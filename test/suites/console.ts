@@ -2,19 +2,24 @@
 // own sign-in page, adds an OIDC application profile, generates its credentials and deploys
 // it to one pilot user; the pilot then signs in to a real relying party (openid-client) while
 // a user outside the pilot is refused. A plain admin cannot open profile configuration. Also
-// the console's engine-issued tokens at the admin API, and how the console is served.
-import { test, before, after } from 'node:test';
+// the console's engine-issued tokens at the admin API, and how the console is served. Runs on
+// SQLite and on PostgreSQL + Redis.
+import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { ADMIN, freePort, startTestServer, type TestServer } from './helpers/server.ts';
-import { startTestRp } from './helpers/test-rp.ts';
-import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
-import { Agent } from './helpers/agent.ts';
-import { png } from './helpers/png.ts';
+import { ADMIN, freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestRp } from '../helpers/test-rp.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
+import { Agent } from '../helpers/agent.ts';
+import { png } from '../helpers/png.ts';
 
-const skip = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
+export function consoleSuite(backend: Backend) {
+const noBrowser = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
+const skip = backend.skip || noBrowser;
+const test = (name: string, opts: { skip?: string | false } | (() => Promise<void>), fn?: () => Promise<void>) =>
+  typeof opts === 'function' ? nodeTest(`${backend.name}: ${name}`, { skip: backend.skip }, opts) : nodeTest(`${backend.name}: ${name}`, { skip: backend.skip || opts.skip }, fn!);
 let gh: TestServer;
 let browser: Browser | undefined;
 const alice = { email: 'alice@example.test', password: 'alice-password-1' }; // the pilot user
@@ -25,7 +30,8 @@ let crm: { clientId: string; clientSecret: string } | undefined;
 const rps: Array<{ close(): Promise<void> }> = [];
 
 before(async () => {
-  gh = await startTestServer();
+  if (backend.skip) return;
+  gh = await startTestServer({}, { backend });
   if (!skip) browser = await launch();
   await gh.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Pilot' });
   await gh.api('POST', '/tenants/default/users', bob);
@@ -397,3 +403,4 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
   assert.ok(list.some((e: { type: string }) => e.type === 'authorization.not_deployed'));
   assert.deepEqual(errors, []);
 });
+}
