@@ -158,7 +158,9 @@ test('superadmin: add an OIDC profile, generate credentials, deploy to a pilot u
 
   // Sign out ends the SSO session (RP-initiated logout) and says so.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).click(); // the engine's confirmation page
+  await page.waitForURL(/\/t\/default\/session\/end/);
+  await page.getByRole('heading', { level: 1, name: 'Sign out' }).waitFor(); // the engine's confirmation page
+  await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
   await page.goto(`${gh.base}/t/default/console/apps`);
   assert.equal(await page.locator('h1').textContent(), 'Sign in', 'signed out: the console asks to sign in again');
@@ -401,6 +403,46 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
   const list = Array.isArray(events) ? events : events.items;
   assert.ok(list.length >= 1 && list.every((e: { level: string }) => e.level === 'warn'));
   assert.ok(list.some((e: { type: string }) => e.type === 'authorization.not_deployed'));
+  assert.deepEqual(errors, []);
+});
+
+test('keys and certificates: a banner from 60 days before the IdP certificate expires; rotating replaces it', { skip }, async () => {
+  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  // Move the active certificates' expiry 30 days ahead (the store's clock, not a sleep).
+  await gh.app.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Keys and certificates').click();
+  await page.getByText(/The IdP certificate expires .* \(in 30 days\)/).waitFor();
+  assert.ok(await page.getByRole('row', { name: /Active \(signing\).*expires soon/ }).count() >= 1);
+  await page.getByRole('button', { name: 'Rotate keys' }).click();
+  await page.getByRole('dialog', { name: 'Rotate the signing keys?' }).getByRole('button', { name: 'Rotate keys' }).click();
+  await page.getByText('Keys rotated: the next keys sign now.').waitFor();
+  await page.waitForFunction(() => !document.body.textContent?.includes('The IdP certificate expires'));
+  assert.ok(await page.getByRole('row', { name: /Retired/ }).count() >= 1);
+  assert.deepEqual(errors, []);
+});
+
+test('user policies: added in the console, listed in precedence order', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'User policies').click();
+  await page.getByText('No user policies yet').waitFor();
+  await page.getByRole('button', { name: 'Add policy' }).click();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Give the policy a name.').waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Pilot needs MFA');
+  await page.getByLabel('Priority').fill('10');
+  await page.getByRole('combobox', { name: 'Add users, groups, OUs or a domain' }).fill('alice');
+  await page.getByRole('option', { name: /alice@example\.test/ }).click();
+  await page.getByLabel('Require two-step verification').selectOption({ label: 'Always' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Added Pilot needs MFA.').waitFor();
+  await nav(page, 'User policies').click();
+  const row = page.getByRole('row', { name: /Pilot needs MFA/ });
+  await row.waitFor();
+  assert.match(await row.textContent() ?? '', /10.*alice@example\.test.*Always/);
+  const effective = await gh.api('GET', `/tenants/default/users/${alice.email}/policy`);
+  assert.equal(effective.body.policy.name, 'Pilot needs MFA');
+  assert.equal(effective.body.settings.mfa.required, 'always');
   assert.deepEqual(errors, []);
 });
 }
