@@ -156,6 +156,11 @@ test('superadmin: add an OIDC profile, generate credentials, deploy to a pilot u
   assert.equal(await op.locator('h1').textContent(), 'This application is not available to you');
   await Promise.all([pilot.close(), outsider.close()]);
 
+  // A reload forgets the tokens (memory only) and signs in again silently through the SSO session.
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Single sign-on application profiles' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/t/default/console/apps');
+
   // Sign out ends the SSO session (RP-initiated logout) and says so.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/\/t\/default\/session\/end/);
@@ -184,6 +189,16 @@ test('a plain admin deploys but cannot open application profile configuration', 
   await page.getByText(/It needs the superadmin role; you are signed in as carol@example\.test \(admin\)/).waitFor();
   assert.deepEqual(errors, []);
   await context.close();
+
+  // Someone without any administrator role is told so, and may sign out.
+  const userContext = await browser!.newContext();
+  const user = await consolePage(userContext);
+  await user.page.goto(`${gh.base}/console`);
+  await fillSignIn(user.page, bob);
+  await user.page.getByRole('heading', { name: 'The admin console is for administrators' }).waitFor();
+  await user.page.getByText('bob@example.test is not an administrator of this organization.').waitFor();
+  assert.deepEqual(user.errors, []);
+  await userContext.close();
 });
 
 /** The console's sign-in as a protocol client would do it: code + PKCE + the admin API resource. */
