@@ -14,7 +14,7 @@ const jsonSchema = (s: z.ZodType, io: 'input' | 'output'): Json => {
 
 export const errorSchema = z.object({
   error: z.object({
-    code: z.string().describe('stable, machine-readable: invalid_request, invalid_body, unauthorized, forbidden, not_found, conflict, version_conflict, invalid_credentials, throttled, payload_too_large, server_error, service_unavailable'),
+    code: z.string().describe('stable, machine-readable: invalid_request, invalid_body, unauthorized, forbidden, not_found, conflict, version_conflict, invalid_credentials, throttled, payload_too_large, unsupported_media_type, temporarily_unavailable (503), server_error'),
     message: z.string().describe('what happened and what to do next, for a person'),
     details: z.unknown().optional().describe('invalid_request: { problems: [{ field, in, message }] }'),
   }),
