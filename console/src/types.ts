@@ -12,7 +12,7 @@ export interface AppView {
   initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; passwordGrant: boolean; requireMfa: boolean;
   claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
   metadata: Record<string, string>; launchUrl: string; version: number;
-  certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean;
+  certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
 }
 
 export interface User {
@@ -20,7 +20,7 @@ export interface User {
   ouId: string | null; roles: Role[]; upstreamId: string | null; createdAt: number; updatedAt: number; version: number;
   ou?: string | null; groups?: string[];
 }
-export interface Group { id: string; name: string; description: string | null; version?: number }
+export interface Group { id: string; name: string; description: string | null; memberCount?: number; version?: number }
 export interface Ou { id: string; path: string; parentId: string | null; name?: string }
 
 export interface AuditEvent { id: string; at: number; type: string; level: 'info' | 'warn' | 'error'; actor: string | null; subject: string | null; userId?: string | null; clientId?: string | null; ip: string | null; data: Record<string, unknown> }

@@ -14,6 +14,7 @@ import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent } from '../helpers/agent.ts';
 import { png } from '../helpers/png.ts';
+import { jwkWithCertificate } from '../helpers/certs.ts';
 
 export function consoleSuite(backend: Backend) {
 const noBrowser = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
@@ -362,13 +363,15 @@ test('users: 10,000 users paged by cursor and searched as you type', { skip }, a
   await page.getByRole('button', { name: 'Previous page' }).click();
   await page.getByText('Page 1', { exact: true }).waitFor();
   await page.waitForFunction((f) => document.querySelector('main tbody tr th')?.textContent === f, first);
-  // Typing narrows the list (debounced: one search for the whole word), back on page 1.
+  // Typing narrows the list, back on page 1.
   const searches: string[] = [];
   page.on('request', (r) => { if (r.url().includes('/users?') && r.url().includes('search=')) searches.push(new URL(r.url()).searchParams.get('search')!); });
   await page.getByLabel('Search users').pressSequentially('load09999', { delay: 20 });
   await page.getByRole('link', { name: 'load09999@bulk.example' }).waitFor();
   await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 1);
-  assert.deepEqual(searches, ['load09999'], 'one search for what was typed');
+  // Debounced: not a search per keystroke (a slow machine may pause mid-word), and the list shown is the last one's.
+  assert.ok(searches.length < 'load09999'.length, `searches: ${searches.join(', ')}`);
+  assert.equal(searches.at(-1), 'load09999');
   assert.equal(await page.getByRole('button', { name: 'Next page' }).count(), 0);
   await page.getByLabel('Search users').fill('nobody-by-this-name');
   await page.getByText('No user matches “nobody-by-this-name”').waitFor();
@@ -421,7 +424,7 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
   assert.deepEqual(errors, []);
 });
 
-test('keys and certificates: a banner from 60 days before the IdP certificate expires; rotating replaces it', { skip }, async () => {
+test('keys and certificates: a banner from 60 days before the IdP certificate expires, rotating replaces it; from 90 days before an app\'s registered certificate expires', { skip }, async () => {
   const tenant = (await gh.app.tenants.bySlug('default'))!;
   // Move the active certificates' expiry 30 days ahead (the store's clock, not a sleep).
   await gh.app.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
@@ -434,6 +437,23 @@ test('keys and certificates: a banner from 60 days before the IdP certificate ex
   await page.getByText('Keys rotated: the next keys sign now.').waitFor();
   await page.waitForFunction(() => !document.body.textContent?.includes('The IdP certificate expires'));
   assert.ok(await page.getByRole('row', { name: /Retired/ }).count() >= 1);
+
+  // An app registers its public keys (JWKS) with a certificate that expires in 80 days: from
+  // 90 days before, its profile, the keys page and the overview say so.
+  const { publicJwk } = await jwkWithCertificate(new Date(Date.now() + 80 * 86_400_000));
+  await page.goto(`${gh.base}/t/default/console/apps/${crm!.clientId}`);
+  const jwks = page.getByLabel('Public keys of the app (JWKS)');
+  await jwks.fill('{ "keys": ');
+  await page.getByText(/This is not valid JSON/).waitFor();
+  await jwks.fill(JSON.stringify({ keys: [publicJwk] }));
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved Customer CRM.').waitFor();
+  await page.getByText(/The registered certificate expires .*: ask the app's owner for its new one\./).waitFor();
+  await nav(page, 'Keys and certificates').click();
+  await page.getByText(/The certificate registered for Customer CRM expires .* \(in 80 days\)/).waitFor();
+  await nav(page, 'Overview').click();
+  await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+  await page.getByText(/Customer CRM/).first().waitFor();
   assert.deepEqual(errors, []);
 });
 

@@ -6,7 +6,7 @@ import { api, ApiError, enc } from '../api.ts';
 import { useTenantPath } from '../App.tsx';
 import { navigate, Link } from '../router.tsx';
 import { APP_TYPES, type AppType, type AppView, type Claim } from '../types.ts';
-import { Banner, Button, CheckboxField, ConfirmDialog, CopyValue, Dialog, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextAreaField, TextField, useAsync } from '../ui.tsx';
+import { Banner, Button, CheckboxField, ConfirmDialog, CopyValue, Dialog, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextAreaField, TextField, formatDate, useAsync } from '../ui.tsx';
 import { redirectUriProblem } from '../../../src/apps/redirect-uris.ts';
 import { DeploymentSummary } from './Apps.tsx';
 
@@ -27,6 +27,8 @@ interface ClaimRow { name: string; source: 'value' | 'attribute'; value: string;
 interface Form {
   name: string; displayName: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string;
   homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; requireMfa: boolean; claims: ClaimRow[];
+  /** The app's registered public keys (JSON), for private_key_jwt-style use and certificate expiry alerts. */
+  jwks: string;
 }
 
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -36,7 +38,20 @@ const toForm = (a?: AppView): Form => ({
   homeUrl: a?.homeUrl ?? '', initiateLoginUri: a?.initiateLoginUri ?? '', loginRedirectUrl: a?.loginRedirectUrl ?? '',
   refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), requireMfa: a?.requireMfa ?? false,
   claims: (a?.claims ?? []).map((c) => ({ name: c.name, source: c.attribute ? 'attribute' : 'value', value: c.value ?? '', attribute: c.attribute ?? 'email' })),
+  jwks: a?.jwks ? JSON.stringify(a.jwks, null, 2) : '',
 });
+
+/** The JWKS field: empty, or a JSON object with a "keys" list. */
+function parseJwks(text: string): { ok: true; value: { keys: unknown[] } | null } | { ok: false; message: string } {
+  if (!text.trim()) return { ok: true, value: null };
+  try {
+    const v = JSON.parse(text) as { keys?: unknown };
+    if (v && Array.isArray(v.keys) && v.keys.length > 0) return { ok: true, value: v as { keys: unknown[] } };
+    return { ok: false, message: 'A JWKS is a JSON object with a "keys" list of public keys: { "keys": [ { "kty": ... } ] }.' };
+  } catch (e) {
+    return { ok: false, message: `This is not valid JSON (${(e as Error).message}).` };
+  }
+}
 
 const httpUrlProblem = (label: string, v: string) => {
   if (!v) return undefined;
@@ -68,6 +83,8 @@ function validate(type: AppType, f: Form): Record<string, string> {
     const m = Number(f.refreshTokenMinutes);
     if (!Number.isInteger(m) || m < 1 || m > 525600) e.refreshTokenMinutes = 'Enter whole minutes from 1 to 525600 (a year).';
   }
+  const jwks = parseJwks(f.jwks);
+  if (!jwks.ok) e.jwks = jwks.message;
   const seen = new Set<string>();
   f.claims.forEach((c, i) => {
     if (!CLAIM_NAME.test(c.name)) e[`claim${i}`] = 'A claim name starts with a letter or _ and has letters, digits, _ . : - (like department).';
@@ -83,6 +100,7 @@ function body(type: AppType, f: Form) {
   const claims: Claim[] = f.claims.map((c) => (c.source === 'value' ? { name: c.name, value: c.value } : { name: c.name, attribute: c.attribute }));
   return {
     name: f.name.trim(), displayName: f.displayName.trim(), claims, requireMfa: f.requireMfa, homeUrl: f.homeUrl || null,
+    jwks: (() => { const j = parseJwks(f.jwks); return j.ok ? j.value : null; })(),
     ...(usesRedirects(type) && {
       redirectUris: lines(f.redirectUris), postLogoutRedirectUris: lines(f.postLogoutRedirectUris),
       backchannelLogoutUri: f.backchannelLogoutUri || null, initiateLoginUri: f.initiateLoginUri || null,
@@ -230,6 +248,13 @@ function ProfileForm({ type, app, onSaved, reload }: { type: AppType; app?: AppV
         ))}
         <Button variant="secondary" onClick={() => setF((x) => ({ ...x, claims: [...x.claims, { name: '', source: 'value', value: '', attribute: 'email' }] }))}>Add a custom claim</Button>
       </section>}
+
+      <section aria-labelledby="keys-h">
+        <h2 id="keys-h">Registered keys (optional)</h2>
+        <TextAreaField label="Public keys of the app (JWKS)" value={f.jwks} onValue={set('jwks')} error={show('jwks')} rows={4}
+          hint="Paste the app's JWKS ({ &quot;keys&quot;: [...] }), public keys only. Certificates in x5c are watched: the console warns 90 days before one expires." />
+        {app?.certificateExpiresAt && <p className={app.certificateExpiresSoon ? 'field-error' : 'hint'}>The registered certificate expires {formatDate(app.certificateExpiresAt)}{app.certificateExpiresSoon ? ': ask the app\'s owner for its new one.' : '.'}</p>}
+      </section>
 
       <section aria-labelledby="creds-h">
         <h2 id="creds-h">Client credentials</h2>

@@ -22,8 +22,8 @@ export function GroupsPage() {
     {groups.data && groups.data.items.length > 0 && <>
       <div className="toolbar" role="search"><TextField label="Filter groups" type="search" value={filter} onValue={setFilter} /></div>
       {shown.length === 0 ? <p>No group matches “{filter}”.</p> : <div className="table-wrap"><table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th></tr></thead>
-        <tbody>{shown.map((g) => <tr key={g.id}><th scope="row"><Link to={`/groups/${enc(g.id)}`}>{g.name}</Link></th><td>{g.description ?? <span className="muted">—</span>}</td></tr>)}</tbody>
+        <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Members</th></tr></thead>
+        <tbody>{shown.map((g) => <tr key={g.id}><th scope="row"><Link to={`/groups/${enc(g.id)}`}>{g.name}</Link></th><td>{g.description ?? <span className="muted">—</span>}</td><td>{g.memberCount ?? '—'}</td></tr>)}</tbody>
       </table></div>}
     </>}
     {creating && <GroupDialog onClose={() => setCreating(false)} onSaved={(g) => { setCreating(false); navigate(`/groups/${enc(g.id)}`); }} />}

@@ -180,18 +180,19 @@ function UserSessions({ user }: { user: User }) {
 function Factors({ user, onReset }: { user: User; onReset: () => void }) {
   const { me } = useSession();
   const tp = useTenantPath();
-  const factors = useAsync((signal) => api<{ items: Factor[] }>('GET', tp(`/users/${enc(user.id)}/mfa`), undefined, { signal }), [user.id, user.version]);
+  const factors = useAsync((signal) => api<{ items: Factor[]; recoveryCodesLeft?: number }>('GET', tp(`/users/${enc(user.id)}/mfa`), undefined, { signal }), [user.id, user.version]);
   const LABEL: Record<string, string> = { totp: 'Authenticator app', webauthn: 'Passkey', recovery: 'Recovery codes', push: 'Push approval' };
   return <section aria-labelledby="mfa-h">
     <h2 id="mfa-h">Two-step verification</h2>
     {factors.loading && !factors.data && <Loading />}
     {factors.error && (factors.error instanceof ApiError && factors.error.status === 404 ? <p className="hint">This server does not list two-step verification methods yet.</p> : <ErrorBox error={factors.error} onRetry={factors.reload} />)}
-    {factors.data && (factors.data.items.length === 0 ? <p className="hint">No methods set up. The user adds one on their account page ({`/t/…/account`}) or when a policy asks for it.</p> : (
+    {factors.data && (factors.data.items.length === 0 ? <p className="hint">No methods set up. The user adds one on their account page (/t/&lt;organization&gt;/account) or when a policy asks for it.</p> : (
       <div className="table-wrap"><table>
         <thead><tr><th scope="col">Method</th><th scope="col">Name</th><th scope="col">Added</th><th scope="col">Last used</th></tr></thead>
         <tbody>{factors.data.items.map((f) => <tr key={f.id}><td>{LABEL[f.type] ?? f.type}</td><td>{f.label ?? '—'}</td><td>{formatTime(f.createdAt)}</td><td>{formatTime(f.lastUsedAt)}</td></tr>)}</tbody>
       </table></div>
     ))}
+    {factors.data?.recoveryCodesLeft !== undefined && factors.data.items.length > 0 && <p className="hint">Recovery codes left: {factors.data.recoveryCodesLeft}.</p>}
     {can.helpdesk(me) && <Button variant="danger" onClick={onReset}>Reset two-step verification</Button>}
   </section>;
 }
