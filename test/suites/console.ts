@@ -480,4 +480,45 @@ test('user policies: added in the console, listed in precedence order', { skip }
   assert.equal(effective.body.settings.mfa.required, 'always');
   assert.deepEqual(errors, []);
 });
+
+test('users: create with field messages, group membership, reset password, disable after confirmation', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Users').click();
+  await page.getByRole('button', { name: 'Create user' }).click();
+  const create = page.getByRole('dialog', { name: 'Create user' });
+  await create.getByLabel('Email').fill('dave@');
+  await create.getByLabel('Password (optional)').fill('short');
+  await create.getByRole('button', { name: 'Create user' }).click();
+  await create.getByText('Enter an email address, like name@example.com.').waitFor();
+  await create.getByText(/At least 8 characters \(or leave empty/).waitFor();
+  await create.getByLabel('Email').fill('dave@example.test');
+  await create.getByLabel('Password (optional)').fill('dave-password-1');
+  await create.getByLabel('Groups (optional)').fill('Pilots');
+  await create.getByRole('button', { name: 'Create user' }).click();
+  await page.getByRole('heading', { level: 1, name: 'dave@example.test' }).waitFor();
+  await page.getByRole('list', { name: 'Groups of this user' }).getByText('Pilots').waitFor();
+
+  await page.getByRole('button', { name: 'Reset password' }).click();
+  const reset = page.getByRole('dialog', { name: /Reset the password/ });
+  await reset.getByLabel('New password', { exact: true }).fill('dave-password-2');
+  await reset.getByLabel('New password again').fill('dave-password-3');
+  await reset.getByRole('button', { name: 'Set password' }).click();
+  await reset.getByText('The two passwords differ.').waitFor();
+  await reset.getByLabel('New password again').fill('dave-password-2');
+  await reset.getByRole('button', { name: 'Set password' }).click();
+  await page.getByText(/New password set for dave@example\.test/).waitFor();
+  const token = await fetch(`${gh.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'dave@example.test', password: 'dave-password-2' }) });
+  assert.equal(token.status, 403, 'the new password works (dave is no administrator, hence 403 rather than 401)');
+
+  await page.getByRole('button', { name: 'Disable user' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Disable dave@example.test?' });
+  await page.keyboard.press('Escape');
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal((await gh.api('GET', '/tenants/default/users/dave@example.test')).body.status, 'active', 'Escape cancels');
+  await page.getByRole('button', { name: 'Disable user' }).click();
+  await confirm.getByRole('button', { name: 'Disable user' }).click();
+  await page.getByText('dave@example.test is disabled.').waitFor();
+  assert.equal((await gh.api('GET', '/tenants/default/users/dave@example.test')).body.status, 'disabled');
+  assert.deepEqual(errors, []);
+});
 }
