@@ -2,6 +2,7 @@
 // connector runs them next to the directory: test a connection, search in pages, check a
 // user's password by binding as them. ldapts is loaded on first use (most servers never
 // talk LDAP; the idle footprint is a target).
+import net from 'node:net';
 import type { Client, Entry } from 'ldapts';
 import type { Connection, DirectoryKind } from './settings.ts';
 import { guidToString, PERMANENT_LOCK, UAC, type PlainEntry } from './mapping.ts';
@@ -52,7 +53,8 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   const { Client, InvalidCredentialsError } = await lib();
   let last: LdapError | undefined;
   for (const url of conn.urls) {
-    const tlsOptions = { ...(conn.caCertificate && { ca: conn.caCertificate }), servername: new URL(url).hostname };
+    const host = new URL(url).hostname;
+    const tlsOptions = { ...(conn.caCertificate && { ca: conn.caCertificate }), ...(!net.isIP(host.replace(/^\[|\]$/g, '')) && { servername: host }) };
     const client = new Client({ url, timeout: conn.timeoutSeconds * 1000, connectTimeout: conn.timeoutSeconds * 1000, tlsOptions, strictDN: false });
     try {
       if (url.startsWith('ldap://') && conn.startTls) {
@@ -185,14 +187,15 @@ export async function authenticate(conn: Connection, kind: DirectoryKind, dn: st
     } catch (e) {
       if (!(e instanceof InvalidCredentialsError)) throw explain(url, e);
       const reason = adReason((e as Error).message) ?? (policy.value?.error !== undefined ? PPOLICY[policy.value.error] : undefined);
-      if (reason) return reason;
-      // Some directories say only "invalid credentials" for a locked account: ask the service account.
+      if (reason && reason !== 'locked') return reason;
+      // Some directories say only "invalid credentials" for a locked account, and a lock may be
+      // an administrator's (disabled): ask the service account what the entry says.
       const svc = await open(conn);
       try {
         const { searchEntries } = await svc.client.search(dn, { scope: 'base', attributes: STATE_ATTRS[kind] });
         const state = searchEntries[0] && accountState(kind, plain(searchEntries[0]).attrs);
-        return state === 'locked' || state === 'disabled' ? state : 'bad_credentials';
-      } catch { return 'bad_credentials'; } finally { await svc.client.unbind().catch(() => {}); }
+        return state === 'locked' || state === 'disabled' ? state : reason ?? 'bad_credentials';
+      } catch { return reason ?? 'bad_credentials'; } finally { await svc.client.unbind().catch(() => {}); }
     }
     if (policy.value?.error !== undefined && PPOLICY[policy.value.error]) return PPOLICY[policy.value.error]!;
     try {
