@@ -73,6 +73,7 @@ export class ConnectorHub {
       ws.close(CLOSE_REFUSED, code);
     };
     const timer = setTimeout(() => ws.terminate(), HELLO_TIMEOUT_MS);
+    send({ type: 'challenge', nonce, serverVersion: softwareVersion() });
     ws.on('error', () => {});
     ws.once('message', async (data) => {
       clearTimeout(timer);
