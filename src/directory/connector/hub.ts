@@ -40,6 +40,7 @@ export class ConnectorHub {
   #wss: Promise<WebSocketServer> | undefined;
   #order = 0;
   #heartbeat: NodeJS.Timeout | undefined;
+  #closing = false;
 
   constructor(app: Context) { this.#app = app; }
 
@@ -139,8 +140,9 @@ export class ConnectorHub {
     ws.on('close', () => {
       if (this.#live.get(connector.id) === live) this.#live.delete(connector.id);
       for (const [id, p] of live.pending) { clearTimeout(p.timer); p.reject(new ConnectionLost(`connector ${connector.name} disconnected`)); live.pending.delete(id); }
+      if (this.#closing) return; // shutting down: releaseNode() marks them all
       void this.#app.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
-      void this.#app.audit.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } });
+      void this.#app.audit.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } }).catch(() => {});
     });
     this.#startHeartbeat();
     // A first latency figure right away.
@@ -248,6 +250,7 @@ export class ConnectorHub {
   dropRevoked(id: string) { this.#live.get(id)?.ws.close(CLOSE_REFUSED, 'revoked'); }
 
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#heartbeat);
     for (const l of this.#live.values()) l.ws.terminate();
     this.#live.clear();
