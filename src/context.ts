@@ -10,6 +10,7 @@ import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { PolicyService } from './policy/policies.ts';
+import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
@@ -41,6 +42,8 @@ export interface Context {
   mfa: MfaStore;
   /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
   policies: PolicyService;
+  /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
+  sessions: SessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federation: FederationService;
   keys: KeyService;
@@ -100,6 +103,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     mfa: new MfaStore(db),
     policies: undefined as unknown as PolicyService,
     federation: undefined as unknown as FederationService,
+    sessions: undefined as unknown as SessionService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
     clients,
@@ -128,6 +132,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.engines = new EngineCache(ctx);
   ctx.federation = new FederationService(ctx);
   ctx.policies = new PolicyService(ctx, db);
+  ctx.sessions = new SessionService(ctx);
   ctx.ldap = new LdapService(ctx);
   ctx.connectors = new ConnectorHub(ctx);
   bus.subscribe('connector-revoked', (id) => ctx.connectors.dropRevoked(id));

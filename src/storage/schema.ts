@@ -269,7 +269,23 @@ export interface ConnectorCodesTable {
   connector_id: string | null;
 }
 
+/** SSO sessions as people and administrators see them (see storage/sessions.ts). */
+export interface SsoSessionsTable {
+  id: string; // the engine session's uid (stable for the session's life; not the cookie value)
+  tenant_id: string;
+  user_id: string;
+  started_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  apps: string; // JSON: client IDs signed in to through this session
+  amr: string; // JSON
+  acr: string | null;
+}
+
 export interface DB {
+  sso_sessions: SsoSessionsTable;
   ldap_directories: LdapDirectoriesTable;
   directory_sync_runs: DirectorySyncRunsTable;
   connectors: ConnectorsTable;

@@ -242,18 +242,12 @@ export class LdapService {
     }
   }
 
-  /**
-   * End the SSO sessions of users the directory disabled or removed.
-   * TODO(sessions): call app.sessions.endAllForUser (the SSO session registry, src/sessions/)
-   * once it is in main. Until then a disabled user is refused at the next authorization,
-   * token refresh and sign-in (the engine finds no active account), but no back-channel
-   * logout is sent.
-   */
+  /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */
   async endSessions(tenantId: string, userIds: string[], reason: string): Promise<void> {
     if (!userIds.length) return;
-    const sessions = (this.#app as unknown as { sessions?: { endAllForUser(tenant: string, userId: string, reason: string): Promise<unknown> } }).sessions;
+    const tenant = await this.#app.tenants.byId(tenantId);
     for (const id of userIds) {
-      await sessions?.endAllForUser(tenantId, id, reason).catch((err: unknown) => this.#app.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
+      if (tenant) await this.#app.sessions.endAllForUser(tenant, id, { by: 'directory sync', why: reason }).catch((err: unknown) => this.#app.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
       await this.#app.audit.record({ tenantId, type: 'directory.user_disabled', level: 'warn', subject: id, data: { reason } });
     }
   }
