@@ -7,12 +7,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { adminRouter } from '../src/admin/routes.ts';
+import { prepareSettings } from '../src/directory/ldap/settings.ts';
 
 let gh: TestServer;
 let doc: any;
 const tokens: Record<string, string> = {};
 /** A value for every path parameter name: records made for this test. */
-const fixture: Record<string, string> = { slug: 'default', session: 'no-such-session' };
+const fixture: Record<string, string> = { slug: 'default', session: 'no-such-session', connector: 'no-such-connector' };
 
 interface Op { method: string; path: string; op: any }
 const ops = (): Op[] => Object.entries(doc.paths).flatMap(([path, item]: [string, any]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
@@ -63,6 +64,11 @@ before(async () => {
   fixture.upstream = (await gh.app.upstreams.create(tenant.id, {
     name: 'fixture-upstream', mode: 'disabled', clientSecretSealed: null,
     settings: { type: 'oidc', clientId: 'x', discoveryUrl: 'https://idp.example.test/.well-known/openid-configuration', issuer: 'https://idp.example.test', scopes: ['openid'], domains: [], audience: 'staff', loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: null, claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' } },
+  })).id;
+  // An LDAP directory saved directly too (nothing here answers LDAP; its edits need none).
+  fixture.directory = (await gh.app.ldapStore.create(tenant.id, {
+    name: 'fixture-directory', enabled: false, bindPasswordSealed: null,
+    settings: prepareSettings({ kind: 'openldap', urls: ['ldaps://ldap.example.test'], bindDn: 'cn=gatehouse,dc=example,dc=test', baseDns: ['dc=example,dc=test'] }),
   })).id;
   const r = await call('get', '/openapi.json');
   assert.equal(r.status, 200);

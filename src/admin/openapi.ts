@@ -56,6 +56,7 @@ function operation(r: AnyRoute): Json {
   } else if (!(r.response instanceof z.ZodVoid)) content['application/json'] = { schema: jsonSchema(r.response, 'output') };
 
   const responses: Json = { [status]: { description: status === '204' ? 'Done; no content.' : r.download ? 'The file.' : 'OK', ...(Object.keys(content).length ? { content } : {}) } };
+  if (r.accepted) responses['202'] = { description: 'Accepted: the work goes on; the answer says where it stands.', content };
   if (r.body || r.query || r.params || pathParamNames(r.path).length) responses['400'] = errorResponse('Invalid input (invalid_request, invalid_body): details.problems names each field.');
   if (r.access !== 'public') {
     responses['401'] = errorResponse('No valid admin access token (unauthorized).');

@@ -46,6 +46,8 @@ export interface AdminCall<Path extends string, P extends AnyObject, Q extends A
   tenant: Tenant;
   /** Versioned routes: the version the caller last saw (If-Match, else the body's "version"); undefined means unchecked. */
   version: number | undefined;
+  /** Routes declared `accepted`: answer 202 Accepted (work goes on) instead of the declared status. */
+  accepted(): void;
   /** Record the change as an audit event naming the administrator. */
   audit(type: string, subject: string | null, data?: Record<string, unknown>, about?: { userId?: string | null; clientId?: string | null }): Promise<void>;
 }
@@ -83,6 +85,8 @@ export interface RouteDef<A extends Access, Path extends string, P extends AnyOb
   /** The answer's schema; z.void() for 204 No Content. */
   response: R;
   status?: 200 | 201;
+  /** The route may also answer 202 Accepted, with the same schema (call.accepted()). */
+  accepted?: true;
   /**
    * The route edits a versioned record: it takes If-Match or "version", and answers 409
    * version_conflict when that version is stale. Its body must have a "version" field.
@@ -169,8 +173,10 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
   const tenant = admin ? await access(app, r, admin, params.slug as string | undefined) : undefined;
   const query = parseInput(r.query ?? z.object({}), koa.query, 'query');
   const body = r.body ? parseInput(r.body, koa.request.body ?? {}, 'body') : undefined;
+  let accepted = false;
   const call = {
     app, koa, params, query, body, admin, tenant,
+    accepted: () => { if (!r.accepted) throw new Error(`${r.method.toUpperCase()} ${r.path} is not declared "accepted"`); accepted = true; },
     version: r.versioned ? expectedVersion(koa, body) : undefined,
     audit: (type: string, subject: string | null, data: Record<string, unknown> = {}, about: { userId?: string | null; clientId?: string | null } = {}) =>
       app.audit.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
@@ -199,7 +205,7 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
     // Fields the schema does not list are dropped: the document is exactly what is sent.
     koa.body = checked.data;
   }
-  koa.status = r.status ?? 200;
+  koa.status = accepted ? 202 : r.status ?? 200;
   const version = (koa.body as { version?: unknown })?.version;
   if (typeof version === 'number' && r.method !== 'delete') koa.set('ETag', `"${version}"`);
 }

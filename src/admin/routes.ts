@@ -23,6 +23,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { directoryRoutes } from './routes/directories.ts';
+import { connectorRoutes } from './routes/connectors.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (app: Context, r: Router) => void;
@@ -32,6 +34,7 @@ const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
+  ...directoryRoutes, ...connectorRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

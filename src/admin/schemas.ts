@@ -23,6 +23,7 @@ export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
 
 export const userSummary = z.object({
   id: z.string(),
+  tenantId: z.string(),
   email: z.string(),
   domain: z.string(),
   givenName: z.string().nullable(),
@@ -32,6 +33,7 @@ export const userSummary = z.object({
   roles: z.array(role),
   hasPassword: z.boolean(),
   upstreamId: z.string().nullable().describe('the upstream directory that keeps this user\'s names and email'),
+  directoryId: z.string().nullable().describe('the LDAP directory that keeps this user (they sign in with its password)'),
   createdAt: epochMs,
   updatedAt: epochMs,
   version: z.number().int(),

@@ -42,11 +42,12 @@ export const sessionRoutes = [
   }),
   route({
     id: 'listUserSessions', method: 'get', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
-    summary: 'A user\'s live SSO sessions, most recently active first',
-    response: z.object({ items: z.array(sessionSchema), nextCursor: z.null() }),
-    async handler({ app, tenant, params }) {
+    summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
+    query: listQuery, response: page(sessionSchema),
+    async handler({ app, tenant, params, query }) {
       const u = await findUser(app, tenant.id, params.user);
-      return { items: await views(app, tenant.id, await app.sessions.listForUser(tenant.id, u.id)), nextCursor: null };
+      const p = await app.sessions.list(tenant.id, { ...query, userId: u.id });
+      return { items: await views(app, tenant.id, p.items), nextCursor: p.nextCursor };
     },
   }),
   route({

@@ -1,8 +1,9 @@
 // A user's second factors (authenticator apps, passkeys, and whatever types MFA adds): list
 // them, and the helpdesk reset for a user who lost them.
 import { z } from 'zod';
+import { pageInMemory } from '../../storage/paging.ts';
 import { findUser } from '../lookup.ts';
-import { epochMs } from '../schemas.ts';
+import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
 const factor = z.object({
@@ -16,12 +17,14 @@ const factor = z.object({
 export const userMfaRoutes = [
   route({
     id: 'listUserMfa', method: 'get', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
-    summary: 'A user\'s enrolled second factors (never their secrets), and how many recovery codes are left',
-    response: z.object({ items: z.array(factor), nextCursor: z.null(), recoveryCodesLeft: z.number().int() }),
-    async handler({ app, tenant, params }) {
+    summary: 'A user\'s enrolled second factors, oldest first (never their secrets), and how many recovery codes are left; search matches the type or label',
+    query: listQuery,
+    response: page(factor).extend({ recoveryCodesLeft: z.number().int() }),
+    async handler({ app, tenant, params, query }) {
       const u = await findUser(app, tenant.id, params.user);
-      const items = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
-      return { items, nextCursor: null, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
+      const all = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+      const p = pageInMemory(all, query, (f) => `${String(f.createdAt).padStart(16, '0')}|${f.id}`, (f) => [f.type, f.label]);
+      return { ...p, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
     },
   }),
   route({
