@@ -11,7 +11,8 @@ import { Badge, Banner, Button, CheckboxField, Combobox, ConfirmDialog, Dialog, 
 function AddAppMenu() {
   const [open, setOpen] = useState(false);
   return (
-    <div className="menu" onKeyDown={(e) => { if (e.key === 'Escape') setOpen(false); }}>
+    <div className="menu" onKeyDown={(e) => { if (e.key === 'Escape') setOpen(false); }}
+      onBlur={(e) => { if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOpen(false); }}>
       <Button aria-expanded={open} aria-haspopup="true" aria-controls="add-app-menu" onClick={() => setOpen((o) => !o)}>Add App Profile ▾</Button>
       {open && (
         <ul id="add-app-menu" className="menu-list">
