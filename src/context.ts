@@ -10,6 +10,7 @@ import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { PolicyService } from './policy/policies.ts';
+import { PushService } from './mfa/push.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
@@ -37,6 +38,8 @@ export interface Context {
   mfa: MfaStore;
   /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
   policies: PolicyService;
+  /** Push approval through the Gatehouse Authenticator (mfa/push.ts). */
+  push: PushService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federation: FederationService;
   keys: KeyService;
@@ -89,6 +92,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     upstreams: new UpstreamStore(db),
     mfa: new MfaStore(db),
     policies: undefined as unknown as PolicyService,
+    push: undefined as unknown as PushService,
     federation: undefined as unknown as FederationService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
@@ -112,5 +116,6 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.engines = new EngineCache(ctx);
   ctx.federation = new FederationService(ctx);
   ctx.policies = new PolicyService(ctx, db);
+  ctx.push = new PushService(ctx, db);
   return ctx;
 }
