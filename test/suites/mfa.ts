@@ -5,7 +5,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { totpCode } from '../helpers/totp.ts';
+import { enrollTotp, totpCode } from '../helpers/totp.ts';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
@@ -134,17 +134,7 @@ test('wrong codes are limited per account (whatever the browser sends back), and
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${alice.email}`, 'no code asked any more');
 });
 
-/** Add an authenticator on the account page in this browser context; returns its secret. */
-async function enroll(page: Page, who: { email: string; password: string }): Promise<string> {
-  await page.goto(`${issuer}/account`);
-  if (await page.getByLabel('Email').count()) await fillSignIn(page, who);
-  await page.getByRole('link', { name: 'Add an authenticator app' }).click();
-  const s = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
-  await page.getByLabel('Code from the app').fill(totpCode(s));
-  await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
-  assert.equal(await page.locator('#recovery-codes code').count(), 10);
-  return s;
-}
+const enroll = (page: Page, who: { email: string; password: string }) => enrollTotp(page, issuer, who);
 
 test('step-up: an app asking for acr_values=urn:gatehouse:loa:mfa gets the code step although the SSO session exists; once done, asking again is silent', async () => {
   const carol = { email: 'carol@example.test', password: 'carol-password-1' };
