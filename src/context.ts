@@ -11,6 +11,7 @@ import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PushService } from './mfa/push.ts';
+import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
@@ -40,6 +41,8 @@ export interface Context {
   policies: PolicyService;
   /** Push approval through the Gatehouse Authenticator (mfa/push.ts). */
   push: PushService;
+  /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
+  sessions: SessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federation: FederationService;
   keys: KeyService;
@@ -94,6 +97,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     policies: undefined as unknown as PolicyService,
     push: undefined as unknown as PushService,
     federation: undefined as unknown as FederationService,
+    sessions: undefined as unknown as SessionService,
     keys: new KeyService(db, sealer),
     engines: undefined as unknown as EngineCache,
     clients,
@@ -117,5 +121,6 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.federation = new FederationService(ctx);
   ctx.policies = new PolicyService(ctx, db);
   ctx.push = new PushService(ctx, db);
+  ctx.sessions = new SessionService(ctx);
   return ctx;
 }

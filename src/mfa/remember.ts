@@ -7,6 +7,7 @@
 import type Koa from 'koa';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
+import { describeDevice } from '../sessions/device.ts';
 
 const DAY = 86_400_000;
 
@@ -14,18 +15,10 @@ const DAY = 86_400_000;
 const cookieName = (app: Context, userId: string) => `gh_rd_${app.sealer.mac(`remember:${userId}`).slice(0, 16)}`;
 const cookieOptions = (app: Context, tenant: Tenant) => ({ path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.publicUrl.startsWith('https:'), signed: false, overwrite: true });
 
-/** A short description of the browser for the account page ("Chrome on Linux"). */
-export function browserLabel(userAgent: string | undefined): string {
-  const ua = userAgent ?? '';
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'A browser';
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
-  return os ? `${browser} on ${os}` : browser;
-}
-
 export async function rememberBrowser(app: Context, ctx: Koa.Context, tenant: Tenant, user: { id: string }, days: number): Promise<void> {
   if (days <= 0) return;
   const expiresAt = Date.now() + days * DAY;
-  const id = await app.mfa.remember(tenant.id, user.id, browserLabel(ctx.get('user-agent')), expiresAt);
+  const id = await app.mfa.remember(tenant.id, user.id, describeDevice(ctx.get('user-agent') || null), expiresAt);
   ctx.cookies.set(cookieName(app, user.id), app.sealer.seal(JSON.stringify({ id, t: tenant.id, u: user.id, exp: expiresAt })), { ...cookieOptions(app, tenant), maxAge: days * DAY });
 }
 

@@ -37,13 +37,16 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   const customClaimNames = new Set<string>();
   for (const a of await app.apps.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
 
-  const sqlArtifacts = adapterFactory({
+  const storedArtifacts = adapterFactory({
     db: app.database.db,
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
     overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant))) },
   });
+
+  // Sessions are also described in the session registry (listed, ended by administrators).
+  const artifacts = (model: string) => (model === 'Session' ? app.sessions.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
   const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directory.userById>>>();
@@ -70,7 +73,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   };
 
   const configuration: Configuration = {
-    adapter: sqlArtifacts as unknown as Configuration['adapter'],
+    adapter: artifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
       const user = await outageAware(userFor(ctx, sub), forEngine);

@@ -9,7 +9,7 @@ import { purgeThrottleCounters } from './ratelimit.ts';
 const HOUR = 3600_000;
 
 export async function runMaintenance(app: Context): Promise<{ purged: number; keysPurged: number; expiring: number }> {
-  const purged = await purgeExpired(app.database.db);
+  const purged = await purgeExpired(app.database.db) + await app.sessions.store.purgeExpired();
   await purgeThrottleCounters(app.database.db);
   await app.push.store.purge(Date.now());
   await app.mfa.purgeRemembered();

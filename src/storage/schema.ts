@@ -240,10 +240,26 @@ export interface MfaRememberedTable {
   expires_at: number;
 }
 
+/** SSO sessions as people and administrators see them (see storage/sessions.ts). */
+export interface SsoSessionsTable {
+  id: string; // the engine session's uid (stable for the session's life; not the cookie value)
+  tenant_id: string;
+  user_id: string;
+  started_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  apps: string; // JSON: client IDs signed in to through this session
+  amr: string; // JSON
+  acr: string | null;
+}
+
 export interface DB {
   push_enrollments: PushEnrollmentsTable;
   push_challenges: PushChallengesTable;
   mfa_remembered: MfaRememberedTable;
+  sso_sessions: SsoSessionsTable;
   user_policies: UserPoliciesTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { X509Certificate } from 'node:crypto';
-import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig, codeFlow, backchannelReceiver } from '../helpers/rp.ts';
 
@@ -18,6 +18,7 @@ const RP = 'https://rp.example.test/callback';
 const RP2 = 'https://rp2.example.test/callback';
 const alice = { email: 'alice@example.test', password: 'alice-password-1' };
 const bob = { email: 'bob@other.test', password: 'bob-password-1' };
+const ADMIN_EMAIL = ADMIN.email;
 let web: { client_id: string; client_secret: string };
 let web2: { client_id: string; client_secret: string };
 let bcl: Awaited<ReturnType<typeof backchannelReceiver>>;
@@ -303,5 +304,52 @@ test('a user disabled while signed in: the SSO session stops working, and so do 
   assert.match(text(agent.lastBody), /account is disabled/);
   await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), (e: any) => e.error === 'invalid_grant');
   assert.equal((await fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 401);
+});
+
+test('SSO sessions are listed per user with browser, IP and apps; ending one signs the browser out and tells its apps', async () => {
+  const frank = { email: 'frank@example.test', password: 'frank-password-1' };
+  await gh.api('POST', '/tenants/default/users', frank);
+  for (const a of [web, web2]) await gh.api('POST', `/tenants/default/apps/${a.client_id}/deployment/targets`, { type: 'user', ref: frank.email });
+  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const user = (await gh.app.directory.userByEmail(tenant.id, frank.email))!;
+  const config = await rpConfig(issuer, web.client_id, web.client_secret);
+  const laptop = new Agent();
+  const phone = new Agent();
+  const { tokens } = await codeFlow(config, laptop, { redirectUri: RP, ...frank, scope: 'openid email' });
+  await codeFlow(config, phone, { redirectUri: RP, ...frank });
+  // The laptop's session also signs in to the wiki (SSO).
+  const config2 = await rpConfig(issuer, web2.client_id, web2.client_secret);
+  const url2 = oidc.buildAuthorizationUrl(config2, { redirect_uri: RP2, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  assert.ok(await laptop.follow(url2.href, RP2));
+
+  const sessions = await gh.app.sessions.listForUser(tenant.id, user.id);
+  assert.equal(sessions.length, 2);
+  const laptopSession = sessions.find((s) => s.apps.length === 2)!;
+  assert.ok(laptopSession, JSON.stringify(sessions));
+  assert.deepEqual(laptopSession.appNames.map((a) => a.name).sort(), ['Customer CRM', 'Team Wiki']);
+  assert.equal(laptopSession.ip, '127.0.0.1');
+  assert.ok(laptopSession.startedAt <= laptopSession.lastSeenAt && laptopSession.expiresAt > Date.now());
+  assert.deepEqual(laptopSession.amr, ['pwd']);
+
+  bcl.received.length = 0;
+  assert.equal(await gh.app.sessions.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), true);
+  await bcl.next();
+  assert.equal(bcl.received.length, 1, 'the CRM (the only app with a back-channel logout URI) is told');
+  assert.equal(jose.decodeJwt(bcl.received[0]!).sub, user.id);
+  // The laptop must sign in again; its refresh token (no offline_access) ended with the session.
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  assert.equal(await laptop.follow(url.href, RP), null);
+  assert.match(text(laptop.lastBody), /Sign in/);
+  await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), (e: any) => e.error === 'invalid_grant');
+  // The phone's session is untouched; ending a session twice says so.
+  assert.ok(await phone.follow(url.href, RP), 'the other session still signs in silently');
+  assert.deepEqual((await gh.app.sessions.listForUser(tenant.id, user.id)).map((s) => s.id), sessions.filter((s) => s !== laptopSession).map((s) => s.id));
+  assert.equal(await gh.app.sessions.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), false);
+  const audit = await gh.api('GET', '/tenants/default/audit?type=session.ended');
+  assert.equal(audit.body.items[0].actor, ADMIN_EMAIL);
+
+  // Disabling the account ends the rest of its sessions.
+  assert.equal((await gh.api('PATCH', `/tenants/default/users/${frank.email}`, { status: 'disabled' })).status, 200);
+  assert.deepEqual(await gh.app.sessions.listForUser(tenant.id, user.id), []);
 });
 }

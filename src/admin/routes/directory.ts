@@ -77,6 +77,8 @@ export function directoryRoutes(app: Context, r: Router) {
       passwordHash: input.password ? await hashPassword(input.password) : undefined,
     });
     await audited(app, admin, tenant.id, 'admin.user.updated', u.id, { email: u.email, changes: Object.keys(input).filter((k) => k !== 'version') }, ctx.ip);
+    // A disabled account is signed out everywhere at once (its apps hear of it by back-channel logout).
+    if (input.status === 'disabled' && u.status !== 'disabled') await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account disabled' });
     ctx.body = await view(updated);
   });
 
@@ -102,6 +104,7 @@ export function directoryRoutes(app: Context, r: Router) {
   r.delete('/tenants/:slug/users/:user', async (ctx) => {
     const { admin, tenant } = await guard(app, ctx, ['admin']);
     const u = await findUser(tenant.id, ctx.params.user!);
+    await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
     await app.directory.deleteUser(tenant.id, u.id);
     await audited(app, admin, tenant.id, 'admin.user.deleted', u.id, { email: u.email }, ctx.ip);
     ctx.status = 204;

@@ -238,6 +238,26 @@ export const migrations: Record<string, Migration> = {
         .addUniqueConstraint('user_policies_tenant_name', ['tenant_id', 'name'])).execute();
     },
   },
+  '0009_sso_sessions': {
+    // The SSO session registry (storage/sessions.ts): listed per user and by recent activity.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('sso_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('apps', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('amr', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('acr', 'text').execute();
+      await db.schema.createIndex('sso_sessions_user').on('sso_sessions').columns(['tenant_id', 'user_id']).execute();
+      await db.schema.createIndex('sso_sessions_recent').on('sso_sessions').columns(['tenant_id', 'last_seen_at']).execute();
+      await db.schema.createIndex('sso_sessions_expires').on('sso_sessions').column('expires_at').execute();
+    },
+  },
   '0020_push_and_remembered_devices': {
     // Push approval (mfa/push.ts): a device is an mfa_factors row of type 'push'; enrollments
     // wait here for the phone (10 minutes), sign-in requests for its answer (30 seconds).
