@@ -74,7 +74,17 @@ export function accountRouter(app: Context): Router {
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
       allowed: settings.allowedFactors, remembered: await app.mfa.rememberedDevices(tenant.id, user.id),
+      sessions: await sessionsOf(ctx, tenant, user),
     });
+  }
+
+  /** The user's SSO sessions, this browser's marked. */
+  async function sessionsOf(ctx: Ctx, tenant: Tenant, user: UserWithSecret) {
+    const list = await app.sessions.listForUser(tenant.id, user.id);
+    // The engine's session cookie names this browser's session (only to label it: nothing is decided by it).
+    const cookie = ctx.cookies.get('gh_session');
+    const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await app.engines.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
+    return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.map((a) => a.name), current: !!mine && mine.uid === x.id }));
   }
 
   /** Only the kinds of factor the user's policy allows may be added (answered with a page when not). */
@@ -176,6 +186,15 @@ export function accountRouter(app: Context): Router {
     await app.push.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
     await show(ctx, w.tenant, w.user, w.s, 'The authenticator was removed.');
+  });
+
+  router.post('/sessions/:id/end', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const target = await app.sessions.get(w.tenant.id, ctx.params.id!);
+    // Only the user's own sessions; someone else's id answers as if it did not exist.
+    const ended = target?.userId === w.user.id && (await app.sessions.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
+    await show(ctx, w.tenant, w.user, w.s, ended ? `Signed out ${target!.device}.` : 'That session had already ended.');
   });
 
   router.post('/remembered/:id/forget', async (ctx) => {

@@ -249,6 +249,9 @@ ${appLine(o.appName)}
 
 export interface AccountFactor { id: string; label: string; type: string; createdAt: number; lastUsedAt: number | null }
 export interface RememberedBrowser { id: string; label: string; createdAt: number; expiresAt: number }
+export interface AccountSession { id: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: string[]; current: boolean }
+
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
 const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : 'never');
 const factorKind: Record<string, string> = { totp: 'authenticator app', webauthn: 'passkey', push: 'Gatehouse Authenticator (push and token codes)' };
@@ -256,7 +259,7 @@ const factorKind: Record<string, string> = { totp: 'authenticator app', webauthn
 export function accountPage(o: {
   email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding;
   /** Kinds of factor the user's policy lets them add (default: all). */
-  allowed?: string[]; remembered?: RememberedBrowser[]; sessions?: string;
+  allowed?: string[]; remembered?: RememberedBrowser[]; sessions?: AccountSession[];
 }): string {
   const allowed = o.allowed ?? ['totp', 'webauthn', 'push'];
   const factors = o.factors.length
@@ -269,6 +272,10 @@ export function accountPage(o: {
 <ul class="factors" id="remembered">${o.remembered.map((r) => `<li><strong>${esc(r.label)}</strong> <span class="hint">remembered ${day(r.createdAt)}, until ${day(r.expiresAt)}</span>
 <form method="post" action="${esc(`${o.base}/remembered/${r.id}/forget`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Forget ${esc(r.label)}</button></form></li>`).join('\n')}</ul>`
     : '';
+  const sessions = o.sessions ? `<h2>Where you are signed in</h2>
+${o.sessions.length ? `<ul class="factors" id="sessions">${o.sessions.map((x) => `<li><strong>${esc(x.device)}</strong>${x.current ? ' <span class="notice">this browser</span>' : ''}
+<span class="hint">${x.ip ? `from ${esc(x.ip)}, ` : ''}signed in ${when(x.startedAt)}, last active ${when(x.lastSeenAt)}, ends ${when(x.expiresAt)}${x.apps.length ? `; apps: ${esc(x.apps.join(', '))}` : ''}</span>
+<form method="post" action="${esc(`${o.base}/sessions/${encodeURIComponent(x.id)}/end`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Sign out ${x.current ? 'this browser' : esc(x.device)}</button></form></li>`).join('\n')}</ul>` : '<p>No active sessions.</p>'}` : '';
   const add = [
     allowed.includes('push') && `<a class="button secondary" href="${esc(`${o.base}/push`)}">Add the Gatehouse Authenticator</a>`,
     allowed.includes('totp') && `<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>`,
@@ -283,7 +290,7 @@ ${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
 ${factors}
 ${add}
 ${remembered}
-${o.sessions ?? ''}`,
+${sessions}`,
   });
 }
 

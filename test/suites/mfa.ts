@@ -193,4 +193,32 @@ test('lockout after failed passwords, with a clear message, and the helpdesk unl
   const log = await gh.api('GET', '/tenants/default/audit?type=admin.user.unlocked');
   assert.equal(log.body.items[0].actor, 'admin@example.test');
 });
+
+test('the account page lists the user\'s devices and sessions (this browser marked); signing out another browser\'s session ends it there', async () => {
+  const fay = { email: 'fay@example.test', password: 'fay-password-1' };
+  await gh.api('POST', '/tenants/default/users', fay);
+  const laptop = await (await browser.newContext({ userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' })).newPage();
+  await laptop.goto(`${rp.base}/login`);
+  await fillSignIn(laptop, fay);
+  assert.equal(await laptop.locator('#user').textContent(), `Signed in as ${fay.email}`);
+
+  const desk = await (await browser.newContext()).newPage();
+  await enroll(desk, fay);
+  await desk.getByRole('link', { name: 'Done' }).click();
+  assert.match(await desk.locator('#devices').textContent() ?? '', /Authenticator app\s+authenticator app, added/);
+  const sessions = desk.locator('#sessions li');
+  assert.equal(await sessions.count(), 2);
+  const windows = sessions.filter({ hasText: 'Chrome 131 on Windows' });
+  assert.match(await windows.textContent() ?? '', /apps: Customer CRM/);
+  assert.equal(await sessions.filter({ hasText: 'this browser' }).count(), 1);
+  assert.equal(await windows.filter({ hasText: 'this browser' }).count(), 0);
+  await windows.getByRole('button', { name: 'Sign out Chrome 131 on Windows' }).click();
+  assert.match(await desk.locator('[role=status]').textContent() ?? '', /Signed out Chrome 131 on Windows/);
+  assert.equal(await desk.locator('#sessions li').count(), 1);
+  // The laptop's session is gone: the app's next sign-in asks for the password again.
+  await laptop.goto(`${rp.base}/login`);
+  assert.equal(await laptop.locator('h1').textContent(), 'Sign in');
+  const log = await gh.api('GET', '/tenants/default/audit?type=session.ended');
+  assert.equal(log.body.items[0].actor, fay.email);
+});
 }
