@@ -331,7 +331,7 @@ export function interactionRouter(app: Context): Router {
   router.get('/push', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const pending = mfaPending.read(ctx as unknown as Koa.Context);
-    const tenant = pending?.pushId && pending.uid === ctx.params.uid ? await app.tenants.bySlug(ctx.params.slug!) : undefined;
+    const tenant = pending?.pushId && pending.uid === ctx.params.uid ? (await app.engines.get(ctx.params.slug!))?.tenant : undefined; // the engine cache holds the tenant
     const c = tenant ? await app.push.challenge(tenant, pending!.pushId!) : undefined;
     if (!c || c.userId !== pending!.accountId) {
       ctx.status = 404;

@@ -186,6 +186,37 @@ test('the token code the authenticator shows can be typed instead (amr otp)', as
   assert.deepEqual(rp.idTokenClaims().amr, ['pwd', 'otp']);
 });
 
+test('the authenticator API answers bad input with a clear 4xx in JSON: unreadable bodies, missing fields, unknown setup codes, unsigned or foreign-signed requests, missing tickets', async () => {
+  const api = `${gh.base}/t/default/authenticator/api`;
+  const post = async (path: string, body: string) => {
+    const r = await fetch(api + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return { status: r.status, body: (await r.json()) as { error: { code: string; message: string } } };
+  };
+  let r = await post('/enroll', '{not json');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /could not be read/);
+  r = await post('/enroll', '{}');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /code: /);
+  const { generateKeyPair, exportJWK, CompactSign } = await import('jose');
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwk = await exportJWK(publicKey);
+  const sign = (header: Record<string, string>, payload: unknown) => new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'ES256', ...header }).sign(privateKey);
+  r = await post('/enroll', JSON.stringify({ code: 'AAAA-BBBB-CCCC-DDDD', publicKey: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, proof: await sign({}, { typ: 'enroll', code: 'AAAA-BBBB-CCCC-DDDD' }) }));
+  assert.equal(r.status, 410);
+  assert.match(r.body.error.message, /expired or was already used/);
+  r = await post('/ticket', JSON.stringify({ jws: 'abc' }));
+  assert.equal(r.status, 400);
+  // A request naming alice's phone but signed with another key is refused.
+  const device = await gh.app.database.db.selectFrom('mfa_factors').select('id').where('type', '=', 'push').executeTakeFirstOrThrow();
+  r = await post('/decide', JSON.stringify({ jws: await sign({ kid: device.id }, { typ: 'decision', cid: 'x', decision: 'approve', number: '42' }) }));
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error.code, 'device_not_recognized');
+  assert.equal((await fetch(`${api}/events`)).status, 401);
+  assert.equal((await fetch(`${api}/events?ticket=v1.a.b.c`)).status, 401);
+  assert.equal((await fetch(`${gh.base}/t/nowhere/authenticator/api/ticket`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jws":"a"}' })).status, 404);
+});
+
 test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authenticator connected to node B (change notices through Redis)' : 'several nodes: covered on PostgreSQL + Redis', async () => {
   if (backend.name !== 'postgres+redis') return;
   const c = gh.app.config;

@@ -104,7 +104,7 @@ export function authenticatorRouter(app: Context): Router {
     }
   });
   const tenantOf = async (ctx: Ctx): Promise<Tenant> => {
-    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    const tenant = (await app.engines.get(ctx.params.slug!))?.tenant; // cached per node
     if (!tenant) throw new GatehouseError(404, 'not_found', `There is no organization "${ctx.params.slug}" on this Gatehouse.`);
     return tenant;
   };
