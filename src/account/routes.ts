@@ -16,6 +16,7 @@ import type { FactorType } from '../policy/policies.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
 import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
+import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
@@ -84,7 +85,7 @@ export function accountRouter(app: Context): Router {
     // The engine's session cookie names this browser's session (only to label it: nothing is decided by it).
     const cookie = ctx.cookies.get('gh_session');
     const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await app.engines.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
-    return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.map((a) => a.name), current: !!mine && mine.uid === x.id }));
+    return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.filter((a) => a.clientId !== LAUNCHER_CLIENT_ID).map((a) => a.name), current: !!mine && mine.uid === x.id }));
   }
 
   /** Only the kinds of factor the user's policy allows may be added (answered with a page when not). */

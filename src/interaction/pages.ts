@@ -302,7 +302,7 @@ export function pushEnrollPage(o: { qrSvg: string; link: string; code: string; s
 <p>Scan this code with your phone's camera. It opens the Gatehouse Authenticator in the phone's browser (add it to your home screen to install it), which then approves your sign-ins and shows token codes.</p>
 ${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
 <div class="qr">${o.qrSvg}</div>
-<p class="hint">Can't scan it? On the phone, open <a id="setup-link" href="${esc(o.link)}">the setup link</a>, or open the authenticator and enter the setup code <code id="setup-code">${esc(`${o.slug}/${o.code}`)}</code>. The code works once, for ${10} minutes.</p>
+<p class="hint">Can't scan it? On the phone, open <a id="setup-link" href="${esc(o.link)}">the setup link</a>, or open <code>${esc(o.link.slice(0, o.link.indexOf('#')))}</code> and enter the setup code <code id="setup-code">${esc(`${o.slug}/${o.code}`)}</code>. The code works once, for 10 minutes.</p>
 <p class="hint" id="enroll-status" role="status" data-enroll-status="${esc(o.statusUrl)}" data-enroll-done="${esc(o.doneUrl)}">Waiting for your phone…</p>
 <a class="button" href="${esc(o.doneUrl)}">I added it on my phone</a>
 <script src="/assets/push.js"></script>

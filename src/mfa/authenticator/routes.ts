@@ -8,7 +8,6 @@ import { bodyParser } from '@koa/bodyparser';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { PassThrough } from 'node:stream';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { GatehouseError } from '../../shared/errors.ts';
@@ -137,17 +136,19 @@ export function authenticatorRouter(app: Context): Router {
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     ctx.req.socket.setKeepAlive(true);
+    // Written straight to the response (not a Koa stream body): a phone going away is the
+    // normal end of a stream, not an error.
     ctx.status = 200;
-    ctx.set('Content-Type', 'text/event-stream; charset=utf-8');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('X-Accel-Buffering', 'no'); // nginx: deliver each event at once
-    const stream = new PassThrough();
-    stream.write('retry: 3000\n\n');
-    const detach = app.push.streams.attach(tenant.id, device.userId, device.deviceId, stream);
-    const end = () => { detach(); stream.end(); };
-    ctx.req.once('close', end);
-    stream.once('close', detach);
-    ctx.body = stream;
+    ctx.respond = false;
+    const res = ctx.res;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff',
+      'X-Accel-Buffering': 'no', // nginx: deliver each event at once
+    });
+    res.on('error', () => { /* the phone went away mid-write */ });
+    res.write('retry: 3000\n\n');
+    const detach = app.push.streams.attach(tenant.id, device.userId, device.deviceId, { write: (chunk) => res.write(chunk), end: () => res.end() });
+    res.once('close', detach);
   });
 
   router.use(api.routes());

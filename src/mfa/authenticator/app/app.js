@@ -148,7 +148,7 @@ function renderRequests() {
   for (const [id, r] of requests) {
     if (shown.has(id)) continue;
     const number = r.request.numberMatching
-      ? h('input', { id: 'number-' + id, inputmode: 'numeric', autocomplete: 'off', maxlength: '2' })
+      ? h('input', { id: 'number-' + id, type: 'text', inputmode: 'numeric', autocomplete: 'off', maxlength: '2' })
       : null;
     const card = h('div', { class: 'request', 'data-request': id },
       h('h2', {}, 'Sign-in request'),
