@@ -1,5 +1,6 @@
-// HTTP for the sign-in experience: identifier-first, password, upstream directories,
-// refusals. Rules live in signin.ts and federation/upstreams.ts.
+// HTTP for the sign-in experience: identifier-first, password, passwordless passkeys, the
+// second factor (push approval, passkeys, codes; remembered browsers), upstream directories,
+// refusals. Rules live in signin.ts, mfa/ and federation/upstreams.ts.
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
