@@ -22,6 +22,10 @@ import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
 import { PostgresLeadership, SoleLeader, type Leadership } from './ops/leader.ts';
+import { LdapStore } from './storage/ldap.ts';
+import { ConnectorStore } from './storage/connectors.ts';
+import { LdapService } from './directory/ldap/service.ts';
+import { ConnectorHub } from './directory/connector/hub.ts';
 
 export interface Context {
   config: Config;
@@ -54,6 +58,12 @@ export interface Context {
   bus: Bus;
   /** Whether this node runs the scheduled work (see ops/leader.ts). */
   leadership: Leadership;
+  /** LDAP / Active Directory directories: settings, sync, sign-in by bind (directory/ldap/). */
+  ldap: LdapService;
+  ldapStore: LdapStore;
+  /** On-premises connectors: their WebSocket endpoint and request routing (directory/connector/). */
+  connectors: ConnectorHub;
+  connectorStore: ConnectorStore;
   close(): Promise<void>;
 }
 
@@ -109,7 +119,13 @@ export async function createContext(config: Config, logger = pino({ level: confi
         : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
     bus,
     leadership,
+    ldap: undefined as unknown as LdapService,
+    ldapStore: new LdapStore(db),
+    connectors: undefined as unknown as ConnectorHub,
+    connectorStore: new ConnectorStore(db),
     async close() {
+      await ctx.ldap.close();
+      await ctx.connectors.close();
       await ctx.audit.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await leadership.close();
       await bus.close();
@@ -122,5 +138,8 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.policies = new PolicyService(ctx, db);
   ctx.push = new PushService(ctx, db);
   ctx.sessions = new SessionService(ctx);
+  ctx.ldap = new LdapService(ctx);
+  ctx.connectors = new ConnectorHub(ctx);
+  bus.subscribe('connector-revoked', (id) => ctx.connectors.dropRevoked(id));
   return ctx;
 }

@@ -23,6 +23,8 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
     await opts.beforeListen?.(app);
     const server = http.createServer(createHttpHandler(app));
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
+    // On-premises connectors open a WebSocket to /connector/v1; nothing else upgrades.
+    server.on('upgrade', (req, socket, head) => { if (!app.connectors.handleUpgrade(req, socket, head)) socket.destroy(); });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

@@ -9,6 +9,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { ldapRoutes } from './routes/ldap.ts';
 
 export function adminRouter(app: Context): Router {
   const r = new Router({ prefix: '/api/v1' });
@@ -20,5 +21,6 @@ export function adminRouter(app: Context): Router {
   auditRoutes(app, r);
   upstreamRoutes(app, r);
   policyRoutes(app, r);
+  ldapRoutes(app, r);
   return r;
 }

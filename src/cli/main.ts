@@ -274,6 +274,93 @@ const commands: Record<string, Command> = {
     },
   },
 
+  'directory list': {
+    usage: 'gatehouse directory list --tenant SLUG [--json]', summary: 'List LDAP / Active Directory directories with their last sync.', options: tenant,
+    async run(o, _a, out) {
+      const r = await request('GET', `${inTenant(o)}/directories`);
+      out.print(table(r.items.map((d: any) => [d.name, d.settings.kind, d.settings.via, d.enabled ? 'enabled' : 'disabled', d.lastRun ? `${d.lastRun.status} ${d.lastRun.message ?? ''}` : 'never synced']), 'No directories.'), r.items);
+    },
+  },
+  'directory test': {
+    usage: 'gatehouse directory test --tenant SLUG NAME [--json]', summary: 'Test a directory\'s connection: connect, bind and count what the filters find.', options: tenant, positionals: 1,
+    async run(o, [id], out) {
+      const r = await request('POST', `${inTenant(o)}/directories/${enc(id!)}/test`);
+      out.print([r.message, ...r.bases.map((b: any) => `  ${b.dn}: ${b.problem ?? `${b.users} users, ${b.groups} groups`}`)].join('\n'), r);
+      if (!r.ok) process.exitCode = 1;
+    },
+  },
+  'directory sync': {
+    usage: 'gatehouse directory sync --tenant SLUG NAME [--full] [--no-wait] [--json]',
+    summary: 'Sync a directory now (incremental unless --full) and show its progress until it is done.',
+    options: { ...tenant, full: flag, 'no-wait': flag }, positionals: 1,
+    async run(o, [id], out) {
+      const path = `${inTenant(o)}/directories/${enc(id!)}`;
+      const before = await request('GET', `${path}/sync`);
+      const expected = before.runs.find((x: any) => x.mode === 'full' && x.status === 'succeeded')?.users.seen ?? 0;
+      const started = await request('POST', `${path}/sync`, { mode: o.full ? 'full' : 'incremental' });
+      if (o['no-wait']) { out.print(`Started a ${started.mode} sync (${started.id}). Follow it with \`gatehouse directory sync-status\`.`, started); return; }
+      const bar = progressBar(!out.json && process.stderr.isTTY);
+      let run = started;
+      while (run.status === 'running') {
+        await new Promise((r) => setTimeout(r, 500));
+        run = (await request('GET', `${path}/sync`)).runs.find((x: any) => x.id === started.id) ?? run;
+        bar.update(run, expected);
+      }
+      bar.done();
+      const lines = [run.message ?? run.status, ...run.errors.slice(0, 10).map((e: any) => `  ${e.dn}: ${e.message}`)];
+      if (run.errorCount > 10) lines.push(`  ... and ${run.errorCount - 10} more (gatehouse directory sync-status --json)`);
+      out.print(lines.join('\n'), run);
+      if (run.status !== 'succeeded') process.exitCode = 1;
+    },
+  },
+  'directory sync-status': {
+    usage: 'gatehouse directory sync-status --tenant SLUG NAME [--json]', summary: 'Show the running sync and the last ones, with counts and errors.', options: tenant, positionals: 1,
+    async run(o, [id], out) {
+      const r = await request('GET', `${inTenant(o)}/directories/${enc(id!)}/sync`);
+      out.print(table(r.runs.map((x: any) => [new Date(x.startedAt).toISOString(), x.mode, x.status, `${x.users.seen} users`, `${x.errorCount} errors`, x.message ?? x.phase]), 'Never synced.'), r);
+    },
+  },
+
+  connector: {
+    usage: 'gatehouse connector [--url URL] [--enterprise-id ID --code CODE] [--state FILE] [--name NAME] [--ldap-url URL]...',
+    summary: 'Run the on-premises connector: connects outbound to Gatehouse (--url, default GATEHOUSE_URL) and reaches the directory for it. The first start needs the Enterprise ID and a provisioning code.',
+    options: { url: str, 'enterprise-id': str, code: str, state: str, name: str, 'ldap-url': many }, json: false,
+    async run(o) {
+      const { runAgent, FatalConnectorError } = await import('../directory/connector/agent.ts');
+      try {
+        const agent = runAgent({
+          url: (o.url as string | undefined) ?? serverUrl(), stateFile: (o.state as string | undefined) ?? 'gatehouse-connector.json',
+          enterpriseId: o['enterprise-id'] as string | undefined, code: o.code as string | undefined, name: o.name as string | undefined, ldapUrls: o['ldap-url'] as string[] | undefined,
+        });
+        process.once('SIGINT', () => agent.stop());
+        process.once('SIGTERM', () => agent.stop());
+        await agent.done;
+      } catch (e) {
+        if (e instanceof FatalConnectorError) throw new SetupError(e.message);
+        throw e;
+      }
+    },
+  },
+  'connector code': {
+    usage: 'gatehouse connector code --tenant SLUG [--json]', summary: 'Generate a one-time provisioning code for a new connector (valid 5 minutes, works once).', options: tenant,
+    async run(o, _a, out) {
+      const r = await request('POST', `${inTenant(o)}/connectors/codes`);
+      out.print([`Enterprise ID:     ${r.enterpriseId}`, `Provisioning code: ${r.code}`, `Valid until:       ${new Date(r.expiresAt).toISOString()} (5 minutes, once)`, '',
+        `On the connector host: gatehouse connector --url ${r.url} --enterprise-id ${r.enterpriseId} --code ${r.code}`].join('\n'), r);
+    },
+  },
+  'connector list': {
+    usage: 'gatehouse connector list --tenant SLUG [--json]', summary: 'List connectors: connected, last seen, version, latency, last error and the recommended fix.', options: tenant,
+    async run(o, _a, out) {
+      const r = await request('GET', `${inTenant(o)}/connectors`);
+      out.print(table(r.items.map((c: any) => [c.id, c.name, c.status, c.lastSeenAt ? `seen ${new Date(c.lastSeenAt).toISOString()}` : 'never seen', c.version ?? '-', c.latencyMs === null ? '-' : `${c.latencyMs} ms`, c.recommendedFix ?? '']), 'No connectors.'), r.items);
+    },
+  },
+  'connector revoke': {
+    usage: 'gatehouse connector revoke --tenant SLUG CONNECTOR_ID', summary: 'Revoke a connector: it is disconnected and can never reconnect.', options: tenant, positionals: 1,
+    async run(o, [id], out) { await request('DELETE', `${inTenant(o)}/connectors/${enc(id!)}`); out.print(`Connector ${id} is revoked.`, { id, revoked: true }); },
+  },
+
   audit: {
     usage: 'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--limit N] [--json]',
     summary: 'Show audit events, newest first (default 50, at most 500).',
@@ -289,6 +376,26 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+/** A sync's progress on stderr: a bar against the last full sync's user count (a count alone the first time). */
+function progressBar(tty: boolean) {
+  let lastPhase = '';
+  const line = (run: any, expected: number) => {
+    const u = run.users;
+    const counts = `${u.seen} users (${u.created} new, ${u.updated} changed, ${u.skipped} skipped), ${run.groups.seen} groups, ${run.errorCount} errors`;
+    if (!expected) return `${run.phase.padEnd(11)} ${counts}`;
+    const frac = Math.min(1, u.seen / expected);
+    const width = 24;
+    return `${run.phase.padEnd(11)} [${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${String(Math.round(frac * 100)).padStart(3)}%  ${counts}`;
+  };
+  return {
+    update(run: any, expected: number) {
+      if (tty) process.stderr.write(`\r${line(run, expected)}\x1b[K`);
+      else if (run.phase !== lastPhase) { lastPhase = run.phase; process.stderr.write(`${line(run, expected)}\n`); }
+    },
+    done() { if (tty) process.stderr.write('\n'); },
+  };
+}
 
 // ---- help
 const groupOf = (prefix: string) => Object.entries(commands).filter(([k]) => k.startsWith(`${prefix} `));

@@ -290,7 +290,7 @@ export function interactionRouter(app: Context): Router {
         ctx.body = accountDisabledPage({ ...common, action: `${it.base}/abort`, email: email.data });
         return;
       }
-      return pageAgain(result.message, result.reason === 'throttled' ? 429 : 401);
+      return pageAgain(result.message, result.reason === 'throttled' ? 429 : result.reason === 'unavailable' ? 503 : result.reason === 'refused' ? 403 : 401);
     }
     if (!(await app.policies.settingsFor(result.user)).ssoEnabled) {
       await app.audit.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });

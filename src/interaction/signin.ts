@@ -12,9 +12,17 @@ import type { MfaFactor } from '../storage/mfa.ts';
 
 export type SignInResult =
   | { ok: true; user: UserWithSecret }
-  | { ok: false; reason: 'throttled' | 'bad_credentials' | 'disabled'; message: string; user?: UserWithSecret };
+  | { ok: false; reason: 'throttled' | 'bad_credentials' | 'disabled' | 'refused' | 'unavailable'; message: string; user?: UserWithSecret };
 
 export const BAD_CREDENTIALS = 'The email or password is incorrect. Check them and try again.';
+
+/** Why the directory refused an account whose password it checked (directory/ldap/client.ts). */
+export const DIRECTORY_REFUSALS = {
+  locked: 'Your account is locked in your organization\'s directory (too many wrong passwords, or locked by an administrator). Wait until it unlocks or ask your IT helpdesk to unlock it, then try again.',
+  expired: 'Your password has expired. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
+  must_change: 'You must change your password before you can sign in. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
+  account_expired: 'Your account has expired in your organization\'s directory. Ask your IT helpdesk to extend it.',
+} as const;
 
 const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${email.toLowerCase()}`;
 const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
@@ -39,7 +47,22 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
     await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: email, ip, data: { email } });
     return { ok: false, reason: 'throttled', message: `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.` };
   }
-  const ok = password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
+  // A directory user's password is checked by the directory (an LDAP bind), never stored here.
+  const bind = user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
+  if (bind && typeof bind === 'object') {
+    app.metrics.signIns.inc({ result: 'failed' });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user!.id, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
+    return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
+  }
+  if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
+    // The password may be right, but the directory will not let this account in: say why.
+    await app.throttles.account.fail(acctKey, rule);
+    app.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}` } });
+    if (bind === 'disabled') return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
+    return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind], user };
+  }
+  const ok = bind ? bind === 'ok' : password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
     const blocked = Math.max(await app.throttles.account.fail(acctKey, rule), await app.throttles.ip.fail(ipKey));
     app.metrics.signIns.inc({ result: 'failed' });

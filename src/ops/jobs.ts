@@ -24,17 +24,22 @@ export async function runMaintenance(app: Context): Promise<{ purged: number; ke
 
 export function startJobs(app: Context): { stop(): void } {
   const run = () => runMaintenance(app).catch((err) => app.logger.warn({ err }, 'maintenance run failed; it will be retried'));
+  // Directory syncs that are due (each directory's own interval) are looked for every minute.
+  const syncs = () => app.ldap.scheduled().catch((err) => app.logger.warn({ err }, 'directory sync scheduling failed; it will be retried'));
   let first: NodeJS.Timeout | undefined;
   let every: NodeJS.Timeout | undefined;
-  const stopTimers = () => { clearTimeout(first); clearInterval(every); first = every = undefined; };
+  let directories: NodeJS.Timeout | undefined;
+  const stopTimers = () => { clearTimeout(first); clearInterval(every); clearInterval(directories); first = every = directories = undefined; };
   app.leadership.onChange((leader) => {
     app.metrics.schedulerLeader.set(leader ? 1 : 0);
     stopTimers();
     if (!leader) return;
     first = setTimeout(run, 5_000);
     every = setInterval(run, HOUR);
+    directories = setInterval(syncs, 60_000);
     first.unref();
     every.unref();
+    directories.unref();
   });
   return { stop: stopTimers };
 }

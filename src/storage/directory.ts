@@ -19,12 +19,14 @@ export interface User {
   hasPassword: boolean;
   /** The upstream directory that keeps this user's names and email (read-only here), if any. */
   upstreamId: string | null;
+  /** The LDAP directory that keeps this user (signs in with the directory password), if any. */
+  directoryId: string | null;
   createdAt: number;
   updatedAt: number;
   version: number;
 }
 
-export interface UserWithSecret extends User { passwordHash: string | null }
+export interface UserWithSecret extends User { passwordHash: string | null; /** directory users: their DN (normalised) */ dn: string | null }
 
 export interface Group { id: string; tenantId: string; name: string; description: string | null; version: number }
 export interface Ou { id: string; tenantId: string; name: string; parentId: string | null; path: string }
@@ -42,7 +44,9 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   roles: JSON.parse(r.roles),
   hasPassword: !!r.password_hash,
   upstreamId: r.upstream_id ?? null,
+  directoryId: r.directory_id ?? null,
   passwordHash: r.password_hash,
+  dn: r.dn ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   version: r.version,
@@ -51,7 +55,7 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
 const toGroup = (r: Selectable<GroupsTable>): Group => ({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version });
 const toOu = (r: Selectable<OusTable>): Ou => ({ id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path });
 
-export const publicUser = ({ passwordHash: _omit, ...u }: UserWithSecret): User => u;
+export const publicUser = ({ passwordHash: _omit, dn: _dn, ...u }: UserWithSecret): User => u;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1);
@@ -86,6 +90,7 @@ export class DirectoryStore {
       ou_id: input.ouId ?? null,
       roles: JSON.stringify(input.roles ?? []),
       upstream_id: null,
+      directory_id: null, external_id: null, dn: null, directory_seen_at: null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -172,7 +177,7 @@ export class DirectoryStore {
   // ---- groups
   async createGroup(tenantId: string, name: string, description?: string | null): Promise<Group> {
     const now = Date.now();
-    const row = { id: newId('grp_'), tenant_id: tenantId, name: name.trim(), description: description ?? null, created_at: now, updated_at: now, version: 1 };
+    const row = { id: newId('grp_'), tenant_id: tenantId, name: name.trim(), description: description ?? null, directory_id: null, external_id: null, dn: null, created_at: now, updated_at: now, version: 1 };
     try {
       await this.db.insertInto('groups').values(row).execute();
     } catch (e) {

@@ -23,6 +23,10 @@ export interface UsersTable {
   ou_id: string | null;
   roles: string; // JSON array of admin roles
   upstream_id: string | null; // set while an upstream directory keeps this user's names and email
+  directory_id: string | null; // set while an LDAP directory keeps this user (directory/ldap/)
+  external_id: string | null; // the directory's stable ID (objectGUID, entryUUID)
+  dn: string | null; // normalised distinguished name in the directory
+  directory_seen_at: number | null; // start of the last full sync that saw this user
   created_at: number;
   updated_at: number;
   version: number;
@@ -33,6 +37,9 @@ export interface GroupsTable {
   tenant_id: string;
   name: string;
   description: string | null;
+  directory_id: string | null;
+  external_id: string | null;
+  dn: string | null;
   created_at: number;
   updated_at: number;
   version: number;
@@ -240,6 +247,67 @@ export interface MfaRememberedTable {
   expires_at: number;
 }
 
+/** LDAP / Active Directory connections of a tenant (directory/ldap/settings.ts). */
+export interface LdapDirectoriesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  enabled: number; // 0/1: scheduled syncs and directory sign-in
+  settings: string; // JSON: see directory/ldap/settings.ts
+  bind_password_sealed: string | null;
+  sync_marks: string; // JSON: the high-water marks of the last sync (modifyTimestamp / uSNChanged)
+  last_full_sync_at: number | null;
+  last_sync_at: number | null;
+  created_at: number;
+  updated_at: number;
+  version: number;
+}
+
+export interface DirectorySyncRunsTable {
+  id: string;
+  tenant_id: string;
+  directory_id: string;
+  mode: 'full' | 'incremental';
+  trigger: 'schedule' | 'admin';
+  status: 'running' | 'succeeded' | 'failed';
+  progress: string; // JSON counts
+  errors: string; // JSON: the first problems, each { dn, message }
+  message: string | null;
+  started_at: number;
+  heartbeat_at: number;
+  finished_at: number | null;
+}
+
+/** On-premises connectors (directory/connector/): each pinned by its public key. */
+export interface ConnectorsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  public_key: string; // SPKI PEM (Ed25519)
+  status: 'active' | 'revoked';
+  software_version: string | null;
+  address: string | null;
+  node_id: string | null; // the Gatehouse process it is connected to
+  connected: number;
+  connected_at: number | null;
+  last_seen_at: number | null;
+  latency_ms: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface ConnectorCodesTable {
+  code_hash: string;
+  tenant_id: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  connector_id: string | null;
+}
+
 /** SSO sessions as people and administrators see them (see storage/sessions.ts). */
 export interface SsoSessionsTable {
   id: string; // the engine session's uid (stable for the session's life; not the cookie value)
@@ -260,6 +328,10 @@ export interface DB {
   push_challenges: PushChallengesTable;
   mfa_remembered: MfaRememberedTable;
   sso_sessions: SsoSessionsTable;
+  ldap_directories: LdapDirectoriesTable;
+  directory_sync_runs: DirectorySyncRunsTable;
+  connectors: ConnectorsTable;
+  connector_codes: ConnectorCodesTable;
   user_policies: UserPoliciesTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;

@@ -258,6 +258,74 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sso_sessions_expires').on('sso_sessions').column('expires_at').execute();
     },
   },
+  '0010_directory_sync': {
+    // LDAP / Active Directory sync (directory/ldap/) and the on-premises connectors
+    // (directory/connector/). Synced users and groups keep their directory, stable external
+    // ID (objectGUID, entryUUID) and DN; the DN gives their OU and domain.
+    async up(db: Kysely<any>) {
+      await stamps(db.schema.createTable('ldap_directories')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('bind_password_sealed', 'text')
+        .addColumn('sync_marks', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('last_full_sync_at', 'bigint')
+        .addColumn('last_sync_at', 'bigint')
+        .addUniqueConstraint('ldap_directories_tenant_name', ['tenant_id', 'name'])).execute();
+      await db.schema.createTable('directory_sync_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('directory_id', 'text', (c) => c.notNull().references('ldap_directories.id').onDelete('cascade'))
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('progress', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('errors', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('message', 'text')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .addColumn('finished_at', 'bigint').execute();
+      await db.schema.createIndex('directory_sync_runs_dir').on('directory_sync_runs').columns(['directory_id', 'started_at']).execute();
+      for (const t of ['users', 'groups']) {
+        await db.schema.alterTable(t).addColumn('directory_id', 'text').execute();
+        await db.schema.alterTable(t).addColumn('external_id', 'text').execute();
+        await db.schema.alterTable(t).addColumn('dn', 'text').execute();
+        await db.schema.createIndex(`${t}_directory_external`).unique().on(t).columns(['directory_id', 'external_id'])
+          .where(sql.ref('directory_id'), 'is not', null).execute();
+        await db.schema.createIndex(`${t}_directory_dn`).on(t).columns(['directory_id', 'dn']).where(sql.ref('directory_id'), 'is not', null).execute();
+      }
+      await db.schema.alterTable('users').addColumn('directory_seen_at', 'bigint').execute();
+
+      await db.schema.createTable('connectors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('software_version', 'text')
+        .addColumn('address', 'text')
+        .addColumn('node_id', 'text')
+        .addColumn('connected', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('connected_at', 'bigint')
+        .addColumn('last_seen_at', 'bigint')
+        .addColumn('latency_ms', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('last_error_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint').execute();
+      await db.schema.createIndex('connectors_tenant').on('connectors').column('tenant_id').execute();
+      await db.schema.createTable('connector_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('connector_id', 'text').execute();
+    },
+  },
   '0020_push_and_remembered_devices': {
     // Push approval (mfa/push.ts): a device is an mfa_factors row of type 'push'; enrollments
     // wait here for the phone (10 minutes), sign-in requests for its answer (30 seconds).

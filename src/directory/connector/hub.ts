@@ -1,0 +1,261 @@
+// Gatehouse's side of the connectors: the WebSocket endpoint they connect to, the handshake
+// (a one-time provisioning code, then the pinned key on every reconnect), heartbeats with
+// latency, and requests routed to a tenant's connected connectors: the least busy first,
+// and on to the next when one drops mid-request or cannot reach the directory.
+// `ws` is loaded with the first connector connection.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Context } from '../../context.ts';
+import type { Connector } from '../../storage/connectors.ts';
+import { newId } from '../../shared/crypto.ts';
+import { LdapError } from '../ldap/client.ts';
+import { CLOSE_REFUSED, CODE_TTL_MS, CONNECTOR_PATH, newCode, normalizeCode, softwareVersion, verify, type FromConnector, type Op, type RefusalCode, type ToConnector } from './protocol.ts';
+
+export const HEARTBEAT_SECONDS = 15;
+const HELLO_TIMEOUT_MS = 10_000;
+
+interface Live {
+  connector: Connector;
+  ws: WebSocket;
+  inFlight: number;
+  order: number;
+  pending: Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>;
+  pingAt?: number;
+}
+
+/** The connection to a connector broke while it had the request: another connector may take it. */
+class ConnectionLost extends Error {}
+
+export interface ConnectorStatus {
+  id: string; name: string; status: 'connected' | 'disconnected' | 'revoked'; lastSeenAt: number | null; connectedAt: number | null;
+  version: string | null; latencyMs: number | null; address: string | null; lastError: string | null; lastErrorAt: number | null; recommendedFix: string | null; createdAt: number;
+}
+
+export class ConnectorHub {
+  readonly nodeId = newId('node_');
+  readonly #app: Context;
+  readonly #live = new Map<string, Live>();
+  #wss: Promise<WebSocketServer> | undefined;
+  #order = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(app: Context) { this.#app = app; }
+
+  // ---- provisioning codes
+  /** A one-time code for the tenant (shown once; stored as a keyed hash), valid 5 minutes. */
+  async newCode(tenantId: string, createdBy: string | null, now = Date.now()): Promise<{ code: string; expiresAt: number }> {
+    const code = newCode();
+    const expiresAt = now + CODE_TTL_MS;
+    await this.#app.connectorStore.addCode(tenantId, this.#hash(code), expiresAt, createdBy);
+    return { code, expiresAt };
+  }
+  #hash(code: string) { return this.#app.sealer.mac(`connector-code:${normalizeCode(code)}`); }
+
+  // ---- the WebSocket endpoint
+  /** For the HTTP server's 'upgrade' event: true when the request was for the connector endpoint. */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if ((req.url ?? '').split('?')[0] !== CONNECTOR_PATH) return false;
+    this.#wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 }));
+    void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req)), () => socket.destroy());
+    return true;
+  }
+
+  #accept(ws: WebSocket, req: http.IncomingMessage) {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const nonce = crypto.randomBytes(32).toString('base64url');
+    const send = (m: ToConnector) => ws.send(JSON.stringify(m));
+    const refuse = async (code: RefusalCode, message: string, tenantId: string | null, subject?: string) => {
+      await this.#app.throttles.ip.fail(`connector:${ip}`).catch(() => 0);
+      await this.#app.audit.record({ tenantId, type: 'connector.refused', level: 'warn', subject: subject ?? null, ip, data: { code, message } });
+      send({ type: 'refused', code, message });
+      ws.close(CLOSE_REFUSED, code);
+    };
+    const timer = setTimeout(() => ws.terminate(), HELLO_TIMEOUT_MS);
+    send({ type: 'challenge', nonce, serverVersion: softwareVersion() });
+    ws.on('error', () => {});
+    ws.once('message', async (data) => {
+      clearTimeout(timer);
+      try {
+        if (await this.#app.throttles.ip.blockedFor(`connector:${ip}`) > 0) return await refuse('throttled', 'Too many refused connection attempts from this address. Wait 15 minutes, then check the Enterprise ID and code.', null);
+        let hello: Extract<FromConnector, { type: 'hello' }>;
+        try { hello = JSON.parse(String(data)); } catch { return await refuse('bad_hello', 'The first message was not a hello.', null); }
+        if (hello?.type !== 'hello' || typeof hello.enterpriseId !== 'string' || typeof hello.signature !== 'string') return await refuse('bad_hello', 'The first message was not a valid hello. Update the connector.', null);
+        const tenant = await this.#app.tenants.bySlug(hello.enterpriseId);
+        const name = String(hello.name ?? 'connector').slice(0, 200);
+        const version = String(hello.version ?? 'unknown').slice(0, 50);
+        if (!tenant) return await refuse('code_unknown', `There is no enterprise "${hello.enterpriseId}" here. Check the Enterprise ID.`, null);
+        let connector: Connector | undefined;
+        if (hello.code !== undefined) {
+          if (typeof hello.publicKey !== 'string' || !verify(hello.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector\'s key did not verify. Update the connector.', tenant.id);
+          const r = await this.#app.connectorStore.provision(tenant.id, this.#hash(String(hello.code)), { name, publicKey: hello.publicKey });
+          if (typeof r === 'string') {
+            const msg = { unknown: 'This provisioning code is not valid for this enterprise. Check the Enterprise ID and code, or generate a new code.', expired: 'This provisioning code has expired (codes are valid 5 minutes). Generate a new code and start the connector again within 5 minutes.', used: 'This provisioning code was already used. Each code works once: generate a new one.' }[r];
+            return await refuse(`code_${r}`, msg, tenant.id);
+          }
+          connector = r;
+          await this.#app.audit.record({ tenantId: tenant.id, type: 'connector.provisioned', subject: r.id, ip, data: { name, version } });
+        } else {
+          const c = typeof hello.connectorId === 'string' ? await this.#app.connectorStore.byId(hello.connectorId) : undefined;
+          if (!c || c.tenantId !== tenant.id) return await refuse('unknown_connector', 'This connector is not registered with this enterprise. Provision it again with a new code.', tenant.id, hello.connectorId);
+          if (c.status === 'revoked') return await refuse('revoked', 'This connector was revoked by an administrator and may not connect. Provision a new one with a new code if it should.', tenant.id, c.id);
+          if (!verify(c.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector did not prove it holds the key pinned for it. If its key file was replaced, provision it again with a new code.', tenant.id, c.id);
+          connector = c;
+        }
+        await this.#app.connectorStore.connected(connector.id, { nodeId: this.nodeId, name, softwareVersion: version, address: ip });
+        connector = (await this.#app.connectorStore.byId(connector.id))!;
+        this.#register(ws, connector);
+        send({ type: 'welcome', connectorId: connector.id, tenant: tenant.slug, heartbeatSeconds: HEARTBEAT_SECONDS });
+        await this.#app.audit.record({ tenantId: tenant.id, type: 'connector.connected', subject: connector.id, ip, data: { name, version } });
+      } catch (err) {
+        this.#app.logger.error({ err }, 'connector handshake failed');
+        ws.terminate();
+      }
+    });
+  }
+
+  #register(ws: WebSocket, connector: Connector) {
+    this.#live.get(connector.id)?.ws.terminate(); // the same connector again: the new connection wins
+    const live: Live = { connector, ws, inFlight: 0, order: this.#order++, pending: new Map() };
+    this.#live.set(connector.id, live);
+    ws.on('message', (data) => {
+      let m: FromConnector;
+      try { m = JSON.parse(String(data)); } catch { return; }
+      if (m?.type !== 'response') return;
+      const p = live.pending.get(m.id);
+      if (!p) return;
+      live.pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.ok) p.resolve(m.result);
+      else p.reject(new LdapError((m.error?.problem ?? 'connector') as LdapError['problem'], String(m.error?.message ?? 'The connector failed.'), String(m.error?.fix ?? '')));
+    });
+    ws.on('pong', () => {
+      if (live.pingAt === undefined) return;
+      const ms = Date.now() - live.pingAt;
+      live.pingAt = undefined;
+      void this.#app.connectorStore.seen(connector.id, ms).catch(() => {});
+    });
+    ws.on('close', () => {
+      if (this.#live.get(connector.id) === live) this.#live.delete(connector.id);
+      for (const [id, p] of live.pending) { clearTimeout(p.timer); p.reject(new ConnectionLost(`connector ${connector.name} disconnected`)); live.pending.delete(id); }
+      if (this.#closing) return; // shutting down: releaseNode() marks them all
+      void this.#app.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
+      void this.#app.audit.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } }).catch(() => {});
+    });
+    this.#startHeartbeat();
+    // A first latency figure right away.
+    live.pingAt = Date.now();
+    ws.ping();
+  }
+
+  #startHeartbeat() {
+    if (this.#heartbeat) return;
+    this.#heartbeat = setInterval(() => {
+      for (const live of this.#live.values()) {
+        // No pong since the last ping: the connection is dead (a half-open TCP connection).
+        if (live.pingAt !== undefined && Date.now() - live.pingAt > 2 * HEARTBEAT_SECONDS * 1000) { live.ws.terminate(); continue; }
+        live.pingAt ??= Date.now();
+        live.ws.ping();
+      }
+    }, HEARTBEAT_SECONDS * 1000);
+    this.#heartbeat.unref();
+  }
+
+  // ---- requests
+  /** The tenant's connected connectors, least busy first (then the longest connected). */
+  #candidates(tenantId: string, exclude: Set<string>): Live[] {
+    return [...this.#live.values()].filter((l) => l.connector.tenantId === tenantId && !exclude.has(l.connector.id) && l.ws.readyState === 1)
+      .sort((a, b) => a.inFlight - b.inFlight || a.order - b.order);
+  }
+
+  connectedCount(tenantId: string): number { return this.#candidates(tenantId, new Set()).length; }
+
+  #send(live: Live, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
+    const id = newId();
+    live.inFlight++;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => { live.pending.delete(id); reject(new ConnectionLost(`connector ${live.connector.name} did not answer within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
+      live.pending.set(id, { resolve, reject, timer });
+      live.ws.send(JSON.stringify({ type: 'request', id, op, params } satisfies ToConnector), (err) => {
+        if (err) { clearTimeout(timer); live.pending.delete(id); reject(new ConnectionLost(err.message)); }
+      });
+    }).finally(() => { live.inFlight--; });
+  }
+
+  /**
+   * Run an operation on one of the tenant's connectors. When a connector drops mid-request,
+   * does not answer, or cannot reach the directory, the next one is tried. `pin` sends it to
+   * one connector only (a paged search continues where it started).
+   */
+  async call<T>(tenantId: string, op: Op, params: unknown, timeoutMs: number, pin?: string): Promise<{ result: T; via: string }> {
+    const tried = new Set<string>();
+    let last: Error | undefined;
+    for (;;) {
+      const live = pin ? [this.#live.get(pin)].filter((l): l is Live => !!l) : this.#candidates(tenantId, tried);
+      const next = live[0];
+      if (!next || tried.has(next.connector.id)) break;
+      tried.add(next.connector.id);
+      try {
+        const result = await this.#send(next, op, params, timeoutMs) as T;
+        if (next.connector.lastError) { next.connector.lastError = null; void this.#app.connectorStore.failed(next.connector.id, null).catch(() => {}); }
+        return { result, via: next.connector.id };
+      } catch (e) {
+        last = e as Error;
+        const message = e instanceof LdapError ? `${e.message} ${e.fix}`.trim() : (e as Error).message;
+        next.connector.lastError = message;
+        void this.#app.connectorStore.failed(next.connector.id, message.slice(0, 1000)).catch(() => {});
+        const retry = e instanceof ConnectionLost || (e instanceof LdapError && (e.problem === 'unreachable' || e.problem === 'timeout'));
+        if (!retry || pin) break;
+        this.#app.logger.warn({ connector: next.connector.id, op, err: (e as Error).message }, 'connector request failed; trying the next connector');
+      }
+    }
+    if (last instanceof LdapError) throw last;
+    if (last) throw new LdapError('connector', `The connector could not complete the request (${last.message}), and no other connector of this organization could.`, 'Check the connectors\' status (GET /api/v1/tenants/SLUG/connectors) and their logs.');
+    throw new LdapError('no_connector', 'No connector of this organization is connected to Gatehouse, so the directory cannot be reached.', `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#app.config.publicUrl}.`);
+  }
+
+  // ---- status
+  async status(tenantId: string): Promise<ConnectorStatus[]> {
+    const now = Date.now();
+    const version = softwareVersion();
+    return (await this.#app.connectorStore.list(tenantId)).map((c) => {
+      // "connected" needs a recent heartbeat too: a node that died cannot have cleared its flag.
+      const connected = c.status === 'active' && c.connected && (c.lastSeenAt ?? 0) > now - 3 * HEARTBEAT_SECONDS * 1000;
+      let fix: string | null = null;
+      if (c.status === 'revoked') fix = 'Revoked: it cannot connect again. To use this host again, generate a provisioning code and provision it anew.';
+      else if (!connected) fix = c.lastSeenAt
+        ? `Not connected since ${new Date(c.lastSeenAt).toISOString()}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#app.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
+        : `It has not connected since it was provisioned. Start \`gatehouse connector\` on ${c.name}.`;
+      else if (c.lastError && (c.lastErrorAt ?? 0) > now - 3600_000) fix = c.lastError;
+      else if (c.softwareVersion && c.softwareVersion !== version) fix = `Update the connector: it runs ${c.softwareVersion}, Gatehouse runs ${version}.`;
+      return {
+        id: c.id, name: c.name, status: c.status === 'revoked' ? 'revoked' : connected ? 'connected' : 'disconnected', lastSeenAt: c.lastSeenAt, connectedAt: c.connectedAt,
+        version: c.softwareVersion, latencyMs: c.latencyMs, address: c.address, lastError: c.lastError, lastErrorAt: c.lastErrorAt, recommendedFix: fix, createdAt: c.createdAt,
+      };
+    });
+  }
+
+  async revoke(tenantId: string, id: string): Promise<Connector> {
+    const c = await this.#app.connectorStore.revoke(tenantId, id);
+    const live = this.#live.get(id);
+    if (live) { live.ws.send(JSON.stringify({ type: 'refused', code: 'revoked', message: 'This connector was revoked by an administrator.' } satisfies ToConnector)); live.ws.close(CLOSE_REFUSED, 'revoked'); }
+    // Other nodes drop it at its next reconnect, which the pinned key no longer allows.
+    await this.#app.bus.publish('connector-revoked', id).catch(() => {});
+    return c;
+  }
+
+  /** A revocation on another node: drop our connection to it. */
+  dropRevoked(id: string) { this.#live.get(id)?.ws.close(CLOSE_REFUSED, 'revoked'); }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    for (const l of this.#live.values()) l.ws.terminate();
+    this.#live.clear();
+    await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
+    const wss = await this.#wss?.catch(() => undefined);
+    wss?.close();
+  }
+}

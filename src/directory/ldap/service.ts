@@ -1,0 +1,288 @@
+// LDAP / Active Directory directories of a tenant: settings, "test connection", full and
+// incremental sync (on the scheduler's leader and on demand), and sign-in by binding as the
+// user. The directory is reached directly or through the tenant's connectors (connector/).
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import type { Tenant } from '../../storage/tenants.ts';
+import type { UserWithSecret } from '../../storage/directory.ts';
+import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from '../../storage/ldap.ts';
+import { GatehouseError, conflict } from '../../shared/errors.ts';
+import { authenticate, LdapError, searchPages, testConnection, type BindResult, type SearchRequest, type TestReport } from './client.ts';
+import { changedSince, firstValue, laterMark, normalizeDn, userAttributes, userProfile, values, type PlainEntry } from './mapping.ts';
+import type { Connection, DirectorySettings } from './settings.ts';
+
+const MAX_ERRORS = 100;
+const email = z.email();
+
+/** How Gatehouse reaches one directory: itself, or through a connector. The same three operations either way. */
+export interface DirectoryLink {
+  test(q: Parameters<typeof testConnection>[1]): Promise<TestReport & { via: string }>;
+  search(req: SearchRequest): AsyncGenerator<PlainEntry[]>;
+  authenticate(dn: string, password: string): Promise<BindResult>;
+}
+
+export class LdapService {
+  readonly #app: Context;
+  /** Syncs running in this process (waited for at shutdown). */
+  readonly #running = new Map<string, Promise<void>>();
+  constructor(app: Context) { this.#app = app; }
+
+  connection(settings: DirectorySettings, bindPasswordSealed: string | null): Connection {
+    return {
+      urls: settings.urls, startTls: settings.startTls, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
+      bindPassword: bindPasswordSealed ? this.#app.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
+    };
+  }
+
+  link(tenantId: string, settings: DirectorySettings, bindPasswordSealed: string | null): DirectoryLink {
+    const conn = this.connection(settings, bindPasswordSealed);
+    const kind = settings.kind;
+    if (settings.via === 'direct') {
+      return {
+        test: async (q) => ({ ...(await testConnection(conn, q)), via: 'direct' }),
+        search: (req) => searchPages(conn, req),
+        authenticate: (dn, password) => authenticate(conn, kind, dn, password),
+      };
+    }
+    const hub = this.#app.connectors;
+    const wait = conn.timeoutSeconds * 3000 + 5000;
+    return {
+      test: async (q) => { const r = await hub.call<TestReport>(tenantId, 'ldap.test', { conn, q }, wait); return { ...r.result, via: r.via }; },
+      authenticate: async (dn, password) => (await hub.call<BindResult>(tenantId, 'ldap.authenticate', { conn, kind, dn, password }, wait)).result,
+      async *search(req) {
+        // A page at a time, pinned to the connector that holds the search; if it drops, the
+        // search starts over through another (the sync's writes are idempotent).
+        for (let attempt = 0; ; attempt++) {
+          let via: string | undefined;
+          try {
+            type Page = { cursor: string | null; entries: PlainEntry[] };
+            const first = await hub.call<Page>(tenantId, 'ldap.search.open', { conn, req }, wait * 4);
+            via = first.via;
+            let page = first.result;
+            for (;;) {
+              yield page.entries;
+              if (!page.cursor) return;
+              page = (await hub.call<Page>(tenantId, 'ldap.search.next', { cursor: page.cursor }, wait * 4, via)).result;
+            }
+          } catch (e) {
+            if (attempt >= 2 || !(e instanceof LdapError && e.problem === 'connector') || hub.connectedCount(tenantId) === 0) throw e;
+          }
+        }
+      },
+    };
+  }
+
+  linkOf(dir: LdapDirectory): DirectoryLink {
+    return this.link(dir.tenantId, dir.settings, dir.bindPasswordSealed);
+  }
+
+  /** "Test connection": connect, bind, and count what the filters find under each base DN. */
+  async test(tenantId: string, settings: DirectorySettings, bindPasswordSealed: string | null): Promise<TestReport & { via: string; ok: boolean; message: string }> {
+    const a = settings.attributes;
+    const r = await this.link(tenantId, settings, bindPasswordSealed).test({
+      baseDns: settings.baseDns, userFilter: settings.userFilter, groupFilter: settings.groupFilter,
+      emailAttributes: [a.email, a.emailFallback].filter((x): x is string => !!x),
+    });
+    const users = r.bases.reduce((n, b) => n + b.users, 0);
+    const groups = r.bases.reduce((n, b) => n + b.groups, 0);
+    const problems = r.bases.filter((b) => b.problem).map((b) => b.problem);
+    const ok = problems.length === 0 && users > 0;
+    const message = problems.length ? problems.join(' ')
+      : users === 0 ? `Connected to ${r.url} and bound as ${settings.bindDn}, but the user filter ${settings.userFilter} found no users under ${settings.baseDns.join('; ')}. Check the base DNs and the user filter.`
+        : `Connected to ${r.url}${r.via === 'direct' ? '' : ' through a connector'} and bound as ${settings.bindDn}: found ${users >= 1000 ? 'at least ' : ''}${users} users and ${groups} groups.`;
+    return { ...r, ok, message };
+  }
+
+  // ---- sync
+  /** Start a sync in the background; refused while one is running. */
+  async startSync(dir: LdapDirectory, mode: SyncRun['mode'], trigger: SyncRun['trigger']): Promise<SyncRun> {
+    // An incremental sync needs a previous one to start from.
+    const effective = mode === 'incremental' && !dir.syncMarks.users ? 'full' : mode;
+    const r = await this.#app.ldapStore.startRun(dir, effective, trigger);
+    if ('running' in r) throw conflict(`A ${r.running.mode} sync of ${dir.name} is already running (started ${new Date(r.running.startedAt).toISOString()}). Follow it with GET .../sync, and start another when it is done.`);
+    const p = this.#run(dir, r).catch((err) => this.#app.logger.error({ err, directory: dir.id }, 'directory sync crashed')).finally(() => this.#running.delete(r.id));
+    this.#running.set(r.id, p);
+    return r;
+  }
+
+  /** Run a sync to its end (CLI-less callers and the scheduler). */
+  async syncNow(dir: LdapDirectory, mode: SyncRun['mode'], trigger: SyncRun['trigger']): Promise<SyncRun> {
+    const run = await this.startSync(dir, mode, trigger);
+    await this.#running.get(run.id);
+    return (await this.#app.ldapStore.run(dir.id, run.id))!;
+  }
+
+  async #run(dir: LdapDirectory, run: SyncRun): Promise<void> {
+    const app = this.#app;
+    const store = app.ldapStore;
+    const s = dir.settings;
+    const map = s.attributes;
+    const full = run.mode === 'full';
+    const seenAt = full ? run.startedAt : null;
+    const marks = full ? {} : dir.syncMarks;
+    const link = this.linkOf(dir);
+    const progress = emptyProgress();
+    const errors: SyncRun['errors'] = [];
+    const problem = (dn: string, message: string) => { progress.errorCount++; if (errors.length < MAX_ERRORS) errors.push({ dn, message }); };
+    const report = () => store.reportRun(run.id, { progress, errors });
+    const newMarks: LdapDirectory['syncMarks'] = { ...dir.syncMarks };
+    const disabled = new Set<string>();
+    const ous = new Map<string, string>();
+    const domains = new Set<string>();
+    try {
+      // 1. Groups (their members are resolved once the users are in).
+      progress.phase = 'groups';
+      const groupMembers = new Map<string, string[]>();
+      const groupFilter = marks.groups ? `(&${s.groupFilter}${changedSince(map.changeMarker, marks.groups)})` : s.groupFilter;
+      let groupMark = marks.groups;
+      for (const base of s.baseDns) {
+        for await (const page of link.search({ base, filter: groupFilter, attributes: [map.externalId, map.groupName, map.member, map.changeMarker], pageSize: s.pageSize })) {
+          const groups = [];
+          for (const e of page) {
+            const externalId = firstValue(e, map.externalId);
+            const name = firstValue(e, map.groupName);
+            if (!externalId || !name) { problem(e.dn, `has no ${!externalId ? map.externalId : map.groupName}; skipped.`); continue; }
+            const dn = normalizeDn(e.dn);
+            groups.push({ externalId, dn, name: name.slice(0, 200) });
+            groupMembers.set(dn, values(e, map.member).map(normalizeDn));
+            groupMark = laterMark(map.changeMarker, groupMark, firstValue(e, map.changeMarker));
+          }
+          const r = await store.upsertGroups(dir.tenantId, dir.id, groups);
+          progress.groups.seen += groups.length;
+          progress.groups.created += r.created;
+          progress.groups.updated += r.updated;
+          for (const p of r.problems) problem(p.dn, p.message);
+          await report();
+        }
+      }
+
+      // 2. Users, a page at a time.
+      progress.phase = 'users';
+      const userFilter = marks.users ? `(&${s.userFilter}${changedSince(map.changeMarker, marks.users)})` : s.userFilter;
+      const memberOf = new Map<string, string[]>();
+      let userMark = marks.users;
+      for (const base of s.baseDns) {
+        for await (const page of link.search({ base, filter: userFilter, attributes: userAttributes(s.kind, map), pageSize: s.pageSize })) {
+          const batch: SyncedUser[] = [];
+          for (const e of page) {
+            userMark = laterMark(map.changeMarker, userMark, firstValue(e, map.changeMarker));
+            const p = userProfile(s.kind, map, e);
+            if ('problem' in p) { progress.users.skipped++; problem(e.dn, `${p.problem}; skipped.`); continue; }
+            if (!p.email || !email.safeParse(p.email).success) {
+              progress.users.skipped++;
+              problem(e.dn, `has no usable email (${[map.email, map.emailFallback].filter(Boolean).join(' or ')}), which people sign in with; skipped.`);
+              continue;
+            }
+            const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
+            if (!domains.has(domain)) { await app.directory.ensureDomain(dir.tenantId, domain); domains.add(domain); }
+            let ouId: string | null = null;
+            if (p.ouPath) {
+              ouId = ous.get(p.ouPath) ?? null;
+              if (!ouId) { ouId = (await app.directory.ensureOu(dir.tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
+            }
+            batch.push({ externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId });
+            if (map.memberOf) memberOf.set(p.dn, p.memberOf);
+          }
+          const r = await store.upsertUsers(dir.tenantId, dir.id, batch, seenAt);
+          progress.users.seen += page.length;
+          progress.users.created += r.created;
+          progress.users.updated += r.updated;
+          progress.users.unchanged += r.unchanged;
+          progress.users.skipped += r.problems.length;
+          for (const id of r.disabledIds) disabled.add(id);
+          for (const p of r.problems) problem(p.dn, p.message);
+          await report();
+        }
+      }
+
+      // 3. Memberships: each changed user's memberOf, then each changed group's members (a group's own list wins).
+      progress.phase = 'memberships';
+      if (memberOf.size || groupMembers.size) {
+        const userIds = await store.userIdsByDn(dir.id);
+        const groupIds = await store.groupIdsByDn(dir.id);
+        for (const [dn, groups] of memberOf) {
+          const uid = userIds.get(dn);
+          if (!uid) continue;
+          const r = await store.setUserDirectoryGroups(dir.tenantId, dir.id, uid, new Set(groups.map((g) => groupIds.get(g)).filter((g): g is string => !!g)));
+          progress.memberships.added += r.added;
+          progress.memberships.removed += r.removed;
+        }
+        for (const [dn, members] of groupMembers) {
+          const gid = groupIds.get(dn);
+          if (!gid) continue;
+          const r = await store.setGroupMembers(dir.tenantId, gid, new Set(members.map((m) => userIds.get(m)).filter((u): u is string => !!u)));
+          progress.memberships.added += r.added;
+          progress.memberships.removed += r.removed;
+        }
+      }
+
+      // 4. A full sync also finds who is gone from the directory (or out of its filters).
+      if (full) {
+        progress.phase = 'cleanup';
+        for (const id of await store.disableUnseen(dir.id, run.startedAt)) disabled.add(id);
+      }
+      progress.users.disabled = disabled.size;
+      await this.endSessions(dir.tenantId, [...disabled], `disabled in the directory ${dir.name}`);
+      newMarks.users = userMark;
+      newMarks.groups = groupMark;
+      await store.saveMarks(dir.id, newMarks, full, run.startedAt);
+      progress.phase = 'done';
+      const u = progress.users;
+      const message = `${full ? 'Full' : 'Incremental'} sync done: ${u.seen} users read (${u.created} new, ${u.updated} changed, ${u.disabled} disabled, ${u.skipped} skipped), ${progress.groups.seen} groups.`;
+      await store.reportRun(run.id, { progress, errors, status: 'succeeded', message });
+      await app.audit.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
+    } catch (e) {
+      const message = e instanceof LdapError ? `${e.message} ${e.fix}` : `The sync stopped: ${(e as Error).message}`;
+      // What was written stays (each page is whole); the next sync starts from the last saved marks.
+      if (disabled.size) await this.endSessions(dir.tenantId, [...disabled], `disabled in the directory ${dir.name}`).catch(() => {});
+      await store.reportRun(run.id, { progress, errors, status: 'failed', message }).catch(() => {});
+      await app.audit.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
+    } finally {
+      await store.pruneRuns(dir.id).catch(() => {});
+    }
+  }
+
+  /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */
+  async endSessions(tenantId: string, userIds: string[], reason: string): Promise<void> {
+    if (!userIds.length) return;
+    const tenant = await this.#app.tenants.byId(tenantId);
+    for (const id of userIds) {
+      if (tenant) await this.#app.sessions.endAllForUser(tenant, id, { by: 'directory sync', why: reason }).catch((err: unknown) => this.#app.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
+      await this.#app.audit.record({ tenantId, type: 'directory.user_disabled', level: 'warn', subject: id, data: { reason } });
+    }
+  }
+
+  /** The scheduler (on the leader): incremental syncs every syncIntervalMinutes, a full one every fullSyncHours. */
+  async scheduled(now = Date.now()): Promise<number> {
+    let started = 0;
+    for (const dir of await this.#app.ldapStore.listEnabled()) {
+      const s = dir.settings;
+      const fullDue = !dir.lastFullSyncAt || now - dir.lastFullSyncAt >= s.fullSyncHours * 3600_000;
+      const incDue = s.syncIntervalMinutes > 0 && (!dir.lastSyncAt || now - dir.lastSyncAt >= s.syncIntervalMinutes * 60_000);
+      if (!fullDue && !incDue) continue;
+      try { await this.startSync(dir, fullDue ? 'full' : 'incremental', 'schedule'); started++; } catch (e) {
+        if (!(e instanceof GatehouseError && e.status === 409)) this.#app.logger.warn({ err: e, directory: dir.id }, 'scheduled directory sync did not start');
+      }
+    }
+    return started;
+  }
+
+  // ---- sign-in
+  /** Check a directory user's password against the directory (a bind as them). */
+  async checkPassword(tenant: Tenant, user: UserWithSecret, password: string): Promise<BindResult | { unavailable: string }> {
+    const dir = user.directoryId ? await this.#app.ldapStore.byId(tenant.id, user.directoryId) : undefined;
+    if (!dir || !user.dn) return 'bad_credentials';
+    if (!dir.enabled) return { unavailable: `The directory ${dir.name} is turned off in Gatehouse.` };
+    try {
+      return await this.linkOf(dir).authenticate(user.dn, password);
+    } catch (e) {
+      const message = e instanceof LdapError ? `${e.message} ${e.fix}` : (e as Error).message;
+      await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message } });
+      return { unavailable: message };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#running.values()]);
+  }
+}

@@ -1,0 +1,4 @@
+import { directorySuite } from './suites/directory.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+directorySuite(sqliteBackend());

@@ -1,0 +1,149 @@
+// The on-premises connector, run as real `gatehouse connector` processes: a provisioning
+// code expires (its expiry moved in the store) and works once, the pinned key lets a
+// connector reconnect, sync and sign-in go through connectors, a connector killed
+// mid-request leaves the request to the other one, a revoked one cannot come back, and with
+// every connector down sign-in says so clearly.
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import * as oidc from 'openid-client';
+import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { Agent, text } from '../helpers/agent.ts';
+import { rpConfig } from '../helpers/rp.ts';
+import { OPENLDAP, haveSlapd, startSlapd, type Slapd } from '../helpers/slapd.ts';
+
+const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+export function connectorSuite(backend: Backend) {
+const skip = backend.skip || (!haveSlapd() ? 'slapd is not installed (apt-get install -y slapd ldap-utils)' : false);
+const test = (name: string, fn: () => Promise<void>) => nodeTest(`${backend.name}: ${name}`, { skip }, fn);
+
+let gh: TestServer;
+let ldap: Slapd;
+let config: oidc.Configuration;
+let redirectUri: string;
+const T = '/tenants/default';
+const procs: ChildProcess[] = [];
+const alice = { email: 'alice@example.test', password: 'alice-directory-pw' };
+
+before(async () => {
+  if (skip) return;
+  [ldap, gh] = await Promise.all([startSlapd(), startTestServer({}, { backend })]);
+  redirectUri = `http://127.0.0.1:${await freePort()}/callback`;
+  const a = await gh.api('POST', `${T}/apps`, { name: 'wiki', displayName: 'Team Wiki', type: 'web', redirectUris: [redirectUri] });
+  await gh.api('PUT', `${T}/apps/${a.body.clientId}/deployment`, { all: true });
+  config = await rpConfig(`${gh.base}/t/default`, a.body.clientId, a.body.clientSecret);
+});
+after(async () => { for (const p of procs) p.kill('SIGKILL'); await gh?.close(); ldap?.stop(); });
+
+/** Start `gatehouse connector` (the CLI itself, not the launcher, so that a kill reaches it). */
+function connector(name: string, args: string[]) {
+  const p = spawn(process.execPath, [MAIN, 'connector', '--url', gh.base, '--name', name, '--state', path.join(gh.dataDir, `${name}.json`), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(p);
+  let stderr = '';
+  p.stderr!.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+  return { p, exited, stderr: () => stderr };
+}
+
+async function statusOf(name: string, want: string) {
+  for (let i = 0; i < 200; i++) {
+    const c = (await gh.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === name);
+    if (c?.status === want) return c;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`connector ${name} never became ${want}`);
+}
+
+async function signIn(who: { email: string; password: string }) {
+  const agent = new Agent();
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email', state: 'st', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  try { await agent.signIn(url.href, redirectUri, who.email, who.password); return { ok: true, status: 200, message: '' }; } catch {
+    return { ok: false, status: agent.lastStatus, message: text(agent.lastBody) };
+  }
+}
+
+const newCode = async () => (await gh.api('POST', `${T}/connectors/codes`)).body as { enterpriseId: string; code: string; expiresAt: number };
+
+test('a provisioning code expires after 5 minutes and works once; the pinned key lets the connector reconnect', async () => {
+  const stale = await newCode();
+  assert.equal(stale.enterpriseId, 'default');
+  assert.ok(stale.expiresAt - Date.now() > 299_000 && stale.expiresAt - Date.now() <= 300_000, 'valid 5 minutes');
+  // The clock moves past the expiry: in the store, the code's expiry is now in the past.
+  await gh.app.database.db.updateTable('connector_codes').set({ expires_at: Date.now() - 1 }).execute();
+  const late = connector('late', ['--enterprise-id', 'default', '--code', stale.code]);
+  assert.equal(await late.exited, 2);
+  assert.match(late.stderr(), /expired \(codes are valid 5 minutes\)/);
+
+  const fresh = await newCode();
+  const site1 = connector('site-1', ['--enterprise-id', 'default', '--code', fresh.code]);
+  const first = await statusOf('site-1', 'connected');
+  const again = connector('copycat', ['--enterprise-id', 'default', '--code', fresh.code]);
+  assert.equal(await again.exited, 2);
+  assert.match(again.stderr(), /already used/);
+  // Restarted without a code: its own key, pinned by Gatehouse, gets it back in as the same connector.
+  site1.p.kill('SIGTERM');
+  await site1.exited;
+  await statusOf('site-1', 'disconnected');
+  connector('site-1', []);
+  const back = await statusOf('site-1', 'connected');
+  assert.equal(back.id, first.id);
+  assert.equal(typeof back.version, 'string');
+  assert.equal(typeof back.latencyMs, 'number');
+});
+
+test('sync and sign-in through connectors; one killed mid-request, the request succeeds through the other; revoked cannot reconnect; all down is a clear error', async () => {
+  const d = await gh.api('POST', `${T}/directories`, { name: 'Site LDAP', bindPassword: OPENLDAP.bindPassword, settings: { kind: 'openldap', via: 'connector', urls: [ldap.url], startTls: false, allowPlain: true, bindDn: OPENLDAP.bindDn, baseDns: [OPENLDAP.base] } });
+  assert.equal(d.status, 201, JSON.stringify(d.body));
+  const site1 = (await gh.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'site-1');
+  const t = await gh.api('POST', `${T}/directories/${d.body.id}/test`);
+  assert.equal(t.body.ok, true, JSON.stringify(t.body));
+  assert.equal(t.body.via, site1.id);
+  assert.match(t.body.message, /through a connector/);
+  const run = await gh.api('POST', `${T}/directories/${d.body.id}/sync`, { mode: 'full', wait: true });
+  assert.equal(run.body.status, 'succeeded', run.body.message);
+  assert.equal(run.body.users.created, 6);
+
+  // Revoked: disconnected at once, and its key no longer gets it in.
+  assert.equal((await gh.api('DELETE', `${T}/connectors/${site1.id}`)).status, 204);
+  const revoked = await statusOf('site-1', 'revoked');
+  assert.match(revoked.recommendedFix, /cannot connect again/);
+  const retry = connector('site-1', []);
+  assert.equal(await retry.exited, 2);
+  assert.match(retry.stderr(), /revoked/);
+
+  // Two connectors: A (connected first, so picked first) reaches a "directory" that never answers.
+  let heldA: () => void = () => {};
+  const reachedA = new Promise<void>((r) => { heldA = r; });
+  const hole = net.createServer((s) => { s.on('error', () => {}); heldA(); });
+  await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+  const holeUrl = `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`;
+  const a = connector('site-a', ['--enterprise-id', 'default', '--code', (await newCode()).code, '--ldap-url', holeUrl]);
+  await statusOf('site-a', 'connected');
+  const b = connector('site-b', ['--enterprise-id', 'default', '--code', (await newCode()).code]);
+  await statusOf('site-b', 'connected');
+  const pending = signIn(alice);
+  await reachedA; // A holds the bind request ...
+  a.p.kill('SIGKILL'); // ... and dies with it
+  const r = await pending;
+  assert.equal(r.ok, true, `the sign-in went on through site-b: ${r.message}`);
+  hole.close();
+  const list = (await gh.api('GET', `${T}/connectors`)).body.items;
+  assert.equal(list.find((x: { name: string }) => x.name === 'site-a').status, 'disconnected');
+  assert.match(list.find((x: { name: string }) => x.name === 'site-a').recommendedFix, /Check that `gatehouse connector` is running on site-a/);
+  assert.equal(list.find((x: { name: string }) => x.name === 'site-b').status, 'connected');
+
+  // Every connector down: sign-in says the directory cannot be reached, not "wrong password".
+  b.p.kill('SIGKILL');
+  await b.exited;
+  await statusOf('site-b', 'disconnected');
+  const down = await signIn(alice);
+  assert.equal(down.status, 503);
+  assert.match(down.message, /cannot reach your organization's directory/);
+  const audit = await gh.api('GET', `${T}/audit?type=directory.unavailable`);
+  assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected/);
+});
+}
+
