@@ -96,6 +96,7 @@ export function directoryRoutes(app: Context, r: Router) {
     const { admin, tenant } = await guard(app, ctx, ['admin', 'helpdesk']);
     const u = await findUser(tenant.id, ctx.params.user!);
     const removed = await app.mfa.reset(tenant.id, u.id);
+    await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
     await audited(app, admin, tenant.id, 'admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, ctx.ip);
     ctx.status = 204;
   });
