@@ -70,7 +70,9 @@ export function interactionRouter(app: Context): Router {
     }
     if (devices.length && !push && o.newPush) {
       const wait = await mfaWait(app, it.tenant, user, sf.settings);
+      const sendWait = wait > 0 ? 0 : await app.push.sendWait(it.tenant, user);
       if (wait > 0) error ??= `Too many failed attempts. Try again in ${waitWords(wait)}.`;
+      else if (sendWait > 0) error ??= `Many approval requests were sent to your phone in a short time, so no new one is sent for ${waitWords(sendWait)}. Enter the 6-digit code shown in the Gatehouse Authenticator instead.`;
       else push = await app.push.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
     }
     mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });

@@ -30,6 +30,13 @@ import { mfaFailed } from '../interaction/signin.ts';
 /** How long a sign-in request waits for an answer (the reference: number matching codes expire in 30 seconds). */
 export const PUSH_SECONDS = 30;
 export const ENROLL_MINUTES = 10;
+/**
+ * Requests sent to one user's phones: at most 10 in 15 minutes. Someone who has the password
+ * could otherwise flood the phone with requests until one is approved by mistake ("MFA
+ * fatigue"); past the limit the sign-in page asks for the 6-digit code instead.
+ */
+export const PUSH_SEND_RULE = { limit: 10, windowSeconds: 15 * 60 };
+const sendKey = (tenantId: string, userId: string) => `push-sent:${tenantId}:${userId}`;
 const TICKET_MS = 60_000;
 /** Clock difference allowed between a phone and Gatehouse for the stream request's timestamp. */
 const SKEW_MS = 5 * 60_000;
@@ -202,7 +209,12 @@ export class PushService {
 
   // --- the sign-in page's side ---
 
-  /** Send a request to the user's devices for this sign-in. */
+  /** Seconds until another request may be sent to the user's phones (0: now). */
+  sendWait(tenant: Tenant, user: Pick<User, 'id'>): Promise<number> {
+    return this.#app.throttles.account.blockedFor(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
+  }
+
+  /** Send a request to the user's devices for this sign-in (callers check sendWait first). */
   async send(tenant: Tenant, user: Pick<User, 'id' | 'email'>, at: { uid: string; clientId?: string; appName?: string; ip: string; numberMatching: boolean }): Promise<PushChallenge> {
     const now = Date.now();
     const c = {
@@ -212,6 +224,7 @@ export class PushService {
       clientId: at.clientId ?? null, appName: at.appName ?? null, ip: at.ip, createdAt: now, expiresAt: now + PUSH_SECONDS * 1000,
     };
     await this.store.addChallenge(c);
+    await this.#app.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
     await this.#app.audit.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, data: { email: user.email, app: at.appName, numberMatching: at.numberMatching } });
     await this.#notify(tenant.id, user.id);
     return { ...c, status: 'pending', deviceId: null, decidedAt: null, consumedAt: null };

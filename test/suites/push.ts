@@ -11,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
+import { Agent, text } from '../helpers/agent.ts';
 
 export function pushSuite(backend: Backend) {
 const skip = backend.skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)');
@@ -242,6 +243,30 @@ test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authent
   } finally {
     await nodeB.close();
   }
+});
+
+test('past 10 requests in 15 minutes no new request is sent to the phone (MFA fatigue); the page asks for the code instead', async () => {
+  const recent = (await gh.api('GET', '/tenants/default/audit?type=mfa.push_sent&limit=200')).body.items
+    .filter((e: { at: number; data: { email?: string } }) => e.data.email === alice.email && e.at > Date.now() - 15 * 60_000).length;
+  // Bring alice to the limit with password steps from a plain HTTP agent (each one sends a request).
+  for (let i = recent; i < 10; i++) {
+    const agent = new Agent();
+    assert.equal(await agent.follow(`${rp.base}/login`, `${rp.base}/callback`), null);
+    let f = agent.form();
+    await agent.follow(f.action, `${rp.base}/callback`, { form: { ...f.fields, email: alice.email } });
+    f = agent.form();
+    await agent.follow(f.action, `${rp.base}/callback`, { form: { ...f.fields, email: alice.email, password: alice.password } });
+    assert.match(text(agent.lastBody), /Two-step verification/);
+  }
+  const page = await (await browser.newContext()).newPage();
+  await passwordStep(page);
+  assert.equal(await page.locator('#push-number').count(), 0, 'no new request');
+  assert.match(await page.locator('[role=alert]').textContent() ?? '', /Many approval requests were sent to your phone.*Enter the 6-digit code/);
+  // The code field stays (typing the code is tested above; its 30-second step was used there).
+  assert.equal(await page.getByLabel('Token code from your Gatehouse Authenticator').count(), 1);
+  const sentNow = (await gh.api('GET', '/tenants/default/audit?type=mfa.push_sent&limit=200')).body.items
+    .filter((e: { at: number; data: { email?: string } }) => e.data.email === alice.email && e.at > Date.now() - 15 * 60_000).length;
+  assert.equal(sentNow, 10, 'nothing more was sent');
 });
 
 test('an administrator\'s reset removes the push device: the open authenticator says so at once', async () => {
