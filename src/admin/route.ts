@@ -110,6 +110,7 @@ export function route<const A extends Access, const Path extends string, P exten
   return def as unknown as AnyRoute;
 }
 
+const noQuery = z.object({});
 const slugParam = z.string().regex(SLUG_RE, 'must be a tenant slug: lowercase letters, digits and hyphens');
 const pathParam = z.string().min(1).max(500);
 
@@ -171,7 +172,7 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
   const admin = r.access === 'public' ? undefined : await authenticate(app, koa);
   const params = parseInput(pathSchema, koa.params, 'path');
   const tenant = admin ? await access(app, r, admin, params.slug as string | undefined) : undefined;
-  const query = parseInput(r.query ?? z.object({}), koa.query, 'query');
+  const query = parseInput(r.query ?? noQuery, koa.query, 'query');
   const body = r.body ? parseInput(r.body, koa.request.body ?? {}, 'body') : undefined;
   let accepted = false;
   const call = {

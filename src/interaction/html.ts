@@ -6,7 +6,9 @@ export const esc = (v: unknown): string =>
 /** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour) and logo. */
 export interface Branding { logoUrl?: string; stylesheet?: string }
 
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+// connect-src: the sign-in and account pages' scripts ask Gatehouse whether a push request or a
+// phone's enrollment was answered.
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export function layout(opts: { title: string; body: string; branding?: Branding }): string {
   return `<!doctype html>

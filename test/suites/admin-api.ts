@@ -90,8 +90,9 @@ test('branding: colour and logo are checked, saved with the tenant\'s version, a
   assert.equal(served.headers.get('content-type'), 'image/png');
   assert.deepEqual(Buffer.from(await served.arrayBuffer()), logo);
 
-  if (haveChromium()) {
-    // In a real browser, under the pages' strict CSP: the colour applies and the logo loads, without errors.
+  if (haveChromium() && backend.name === 'sqlite') {
+    // In a real browser, under the pages' strict CSP: the colour applies and the logo loads, without
+    // errors. (Once: what the browser does with the page does not depend on the store.)
     const browser = await launch();
     try {
       const page = await browser.newPage();

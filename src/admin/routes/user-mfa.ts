@@ -8,7 +8,7 @@ import { route } from '../route.ts';
 
 const factor = z.object({
   id: z.string(),
-  type: z.string().describe('totp, webauthn, ...'),
+  type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
   label: z.string(),
   createdAt: epochMs,
   lastUsedAt: epochMs.nullable(),
@@ -29,11 +29,12 @@ export const userMfaRoutes = [
   }),
   route({
     id: 'resetUserMfa', method: 'delete', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
-    summary: 'Reset two-step verification: every factor and recovery code of the user goes',
+    summary: 'Reset two-step verification: every factor (authenticator apps, Gatehouse Authenticators, passkeys), recovery code and remembered browser of the user goes',
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
       const u = await findUser(app, tenant.id, params.user);
       const removed = await app.mfa.reset(tenant.id, u.id);
+      await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
       await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });
     },
   }),

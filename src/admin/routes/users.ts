@@ -105,7 +105,7 @@ export const userRoutes = [
   }),
   route({
     id: 'unlockUser', method: 'post', path: '/tenants/:slug/users/:user/unlock', tag: 'users', access: ['admin', 'helpdesk'],
-    summary: 'Lift a lockout after failed sign-ins (passwords or codes): the user may try again at once',
+    summary: 'Lift a lockout after failed sign-ins (passwords, codes, passkeys, denied pushes): the user may try again at once',
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
       const u = await findUser(app, tenant.id, params.user);

@@ -326,6 +326,46 @@ export const migrations: Record<string, Migration> = {
         .addColumn('connector_id', 'text').execute();
     },
   },
+  '0020_push_and_remembered_devices': {
+    // Push approval (mfa/push.ts): a device is an mfa_factors row of type 'push'; enrollments
+    // wait here for the phone (10 minutes), sign-in requests for its answer (30 seconds).
+    // Remembered devices skip the second factor for a policy's number of days.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('push_enrollments')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('recovery_hashes', 'text')
+        .addColumn('factor_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('push_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer')
+        .addColumn('client_id', 'text')
+        .addColumn('app_name', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('consumed_at', 'bigint').execute();
+      await db.schema.createIndex('push_challenges_user').on('push_challenges').columns(['user_id', 'status']).execute();
+      await db.schema.createIndex('push_challenges_created').on('push_challenges').column('created_at').execute();
+      await db.schema.createTable('mfa_remembered')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('mfa_remembered_user').on('mfa_remembered').column('user_id').execute();
+    },
+  },
   '0030_admin_api': {
     // Audit events name the user and the application they are about, so the log can be
     // filtered by either (indexed, newest first); events already stored are filled in from
