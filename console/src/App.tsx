@@ -19,7 +19,9 @@ import { BrandingPage } from './pages/Branding.tsx';
 import { KeysPage } from './pages/Keys.tsx';
 import { SessionsPage } from './pages/Sessions.tsx';
 import { LogsPage } from './pages/Logs.tsx';
-import { UpstreamsPage } from './pages/Upstreams.tsx';
+import { UpstreamPage, UpstreamsPage } from './pages/Upstreams.tsx';
+import { DirectoriesPage, DirectoryPage } from './pages/Directories.tsx';
+import { ConnectorsPage } from './pages/Connectors.tsx';
 import { TenantsPage } from './pages/Tenants.tsx';
 
 interface Session { me: Me; tenant: string; setTenant: (slug: string) => void }
@@ -43,12 +45,18 @@ const NAV: Array<{ heading: string; items: NavItem[] }> = [
       { to: '/sessions', label: 'Sessions', show: can.sessions },
     ],
   },
+  {
+    heading: 'Directories', items: [
+      { to: '/directories', label: 'LDAP and Active Directory', show: can.viewDirectories },
+      { to: '/connectors', label: 'Connectors', show: can.viewDirectories },
+      { to: '/upstreams', label: 'Upstream directories', show: can.viewUpstreams },
+    ],
+  },
   { heading: 'Logs', items: [{ to: '/logs', label: 'Logs', show: can.viewLogs }] },
   {
     heading: 'Settings', items: [
       { to: '/branding', label: 'Web app login configuration', show: can.viewApps },
       { to: '/keys', label: 'Keys and certificates', show: can.viewKeys },
-      { to: '/upstreams', label: 'Upstream directories', show: can.viewUpstreams },
       { to: '/tenants', label: 'Tenants', show: can.tenants },
     ],
   },
@@ -85,6 +93,12 @@ function Route(): ReactNode {
   if (path === '/branding') return gate(can.viewApps(me), 'Web app login configuration', 'superadmin, admin, helpdesk or auditor', <BrandingPage />);
   if (path === '/keys') return gate(can.viewKeys(me), 'Keys and certificates', 'admin or auditor', <KeysPage />);
   if (path === '/upstreams') return gate(can.viewUpstreams(me), 'Upstream directories', 'admin or auditor', <UpstreamsPage />);
+  if (path === '/upstreams/new') return gate(can.manageUpstreams(me), 'Upstream directory configuration', 'superadmin', <UpstreamPage />);
+  if ((m = /^\/upstreams\/([^/]+)$/.exec(path))) return gate(can.viewUpstreams(me), 'Upstream directories', 'admin or auditor', <UpstreamPage id={decodeURIComponent(m[1]!)} />);
+  if (path === '/directories') return gate(can.viewDirectories(me), 'LDAP and Active Directory', 'admin or auditor', <DirectoriesPage />);
+  if (path === '/directories/new') return gate(can.manageDirectories(me), 'Directory configuration', 'superadmin', <DirectoryPage />);
+  if ((m = /^\/directories\/([^/]+)$/.exec(path))) return gate(can.viewDirectories(me), 'LDAP and Active Directory', 'admin or auditor', <DirectoryPage id={decodeURIComponent(m[1]!)} />);
+  if (path === '/connectors') return gate(can.viewDirectories(me), 'Connectors', 'admin or auditor', <ConnectorsPage />);
   if (path === '/tenants') return gate(can.tenants(me), 'Tenants', 'superadmin of the default tenant', <TenantsPage />);
   return <>
     <PageTitle>Page not found</PageTitle>

@@ -22,6 +22,11 @@ export const can = {
   branding: (me: Me) => me.roles.includes('superadmin'),
   sessions: (me: Me) => any(me, 'admin', 'helpdesk'),
   viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
+  manageUpstreams: (me: Me) => me.roles.includes('superadmin'),
+  /** LDAP / Active Directory directories and connectors: admins and auditors read, admins sync, superadmins change. */
+  viewDirectories: (me: Me) => any(me, 'admin', 'auditor'),
+  syncDirectories: (me: Me) => any(me, 'admin'),
+  manageDirectories: (me: Me) => me.roles.includes('superadmin'),
   /** Superadmins of the default tenant administer every tenant. */
   tenants: (me: Me) => me.instanceAdmin ?? (me.tenant === 'default' && me.roles.includes('superadmin')),
 };

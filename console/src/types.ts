@@ -36,3 +36,43 @@ export const APP_TYPES: Record<AppType, { label: string; menu: string; help: str
   service: { label: 'Service (client credentials)', menu: 'Service (machine to machine)', help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.' },
   handoff: { label: 'Hand-off app (refresh token)', menu: 'Hand-off application (refresh token)', help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.' },
 };
+
+// ---------- directories (LDAP / Active Directory), connectors, upstreams ----------
+
+export type DirectoryKind = 'ad' | 'openldap';
+export interface AttributeMap {
+  externalId: string; username: string; email: string; emailFallback: string | null; givenName: string; familyName: string;
+  memberOf: string | null; member: string; groupName: string; changeMarker: 'uSNChanged' | 'modifyTimestamp';
+}
+export interface DirectorySettings {
+  kind: DirectoryKind; via: 'direct' | 'connector'; urls: string[]; startTls: boolean; allowPlain: boolean; caCertificate: string | null;
+  bindDn: string; baseDns: string[]; userFilter: string; groupFilter: string; attributes: AttributeMap;
+  syncIntervalMinutes: number; fullSyncHours: number; pageSize: number; timeoutSeconds: number;
+}
+export interface KindDefaults { userFilter: string; groupFilter: string; attributes: AttributeMap }
+export interface SyncRun {
+  id: string; mode: 'full' | 'incremental'; trigger: 'schedule' | 'admin'; status: 'running' | 'succeeded' | 'failed';
+  phase: 'users' | 'groups' | 'memberships' | 'cleanup' | 'done';
+  users: { seen: number; created: number; updated: number; unchanged: number; disabled: number; skipped: number };
+  groups: { seen: number; created: number; updated: number }; memberships: { added: number; removed: number };
+  errorCount: number; errors: Array<{ dn: string; message: string }>; message: string | null; startedAt: number; finishedAt: number | null;
+}
+export interface Directory {
+  id: string; name: string; enabled: boolean; settings: DirectorySettings; hasBindPassword: boolean;
+  lastSyncAt: number | null; lastFullSyncAt: number | null; lastRun: SyncRun | null; createdAt: number; updatedAt: number; version: number;
+}
+export interface TestReport { ok: boolean; message: string; url: string; via: string; bases: Array<{ dn: string; users: number; groups: number; sample: Array<{ dn: string; email: string | null }>; problem?: string }> }
+
+export interface Connector {
+  id: string; name: string; status: 'connected' | 'disconnected' | 'revoked'; lastSeenAt: number | null; connectedAt: number | null;
+  version: string | null; latencyMs: number | null; address: string | null; lastError: string | null; lastErrorAt: number | null; recommendedFix: string | null; createdAt: number;
+}
+export interface ProvisioningCode { enterpriseId: string; code: string; expiresAt: number; validSeconds: number; url: string }
+
+export type UpstreamType = 'entra' | 'okta' | 'cognito' | 'oidc';
+export interface Upstream {
+  id: string; name: string; mode: 'disabled' | 'test' | 'enabled'; type: UpstreamType; clientId: string; scopes: string[]; domains: string[];
+  audience: 'staff' | 'all'; loginHint: boolean; showButton: boolean; testUsers: string[]; claimGate: { claim: string; value: string } | null;
+  externalIdClaim: string | null; claims: { givenName: string; familyName: string; email: string }; discoveryUrl: string; issuer: string;
+  hasClientSecret: boolean; redirectUrl: string; createdAt: number; updatedAt: number; version: number;
+}

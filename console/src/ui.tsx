@@ -29,7 +29,7 @@ export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: unk
 }
 
 /** Cursor pages of a list: next and previous, without counting what the server would have to count. */
-export function useCursorPages<T>(load: (cursor: string | undefined, signal: AbortSignal) => Promise<Page<T>>, deps: unknown[]) {
+export function useCursorPages<P extends Page<unknown>>(load: (cursor: string | undefined, signal: AbortSignal) => Promise<P>, deps: unknown[]) {
   const [stack, setStack] = useState<Array<string | undefined>>([undefined]);
   // A new search starts again at the first page.
   const key = JSON.stringify(deps);
@@ -45,6 +45,24 @@ export function useCursorPages<T>(load: (cursor: string | undefined, signal: Abo
     next: () => { if (page.data?.nextCursor) setStack((s) => [...s, page.data!.nextCursor!]); },
     previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
   };
+}
+
+/** Call `fn` every `ms` while `ms` is a number (live progress and status); null stops. */
+export function useInterval(fn: () => void, ms: number | null): void {
+  const ref = useRef(fn);
+  ref.current = fn;
+  useEffect(() => {
+    if (ms === null) return;
+    const t = setInterval(() => ref.current(), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+}
+
+/** The time now, updated every `ms` while `on` (countdowns). */
+export function useNow(ms = 1000, on = true): number {
+  const [now, setNow] = useState(() => Date.now());
+  useInterval(() => setNow(Date.now()), on ? ms : null);
+  return now;
 }
 
 /** A value that follows `value` once it has not changed for `ms` (search as you type). */
@@ -296,10 +314,10 @@ export function Combobox<T>({ label, placeholder, search, onSelect, hint }: { la
   );
 }
 
-export function Pager({ pageNumber, hasPrevious, hasNext, previous, next, loading }: { pageNumber: number; hasPrevious: boolean; hasNext: boolean; previous: () => void; next: () => void; loading?: boolean }) {
+export function Pager({ pageNumber, hasPrevious, hasNext, previous, next, loading, label = 'Pages' }: { pageNumber: number; hasPrevious: boolean; hasNext: boolean; previous: () => void; next: () => void; loading?: boolean; label?: string }) {
   if (!hasPrevious && !hasNext) return null;
   return (
-    <nav className="pager" aria-label="Pages">
+    <nav className="pager" aria-label={label}>
       <Button variant="secondary" disabled={!hasPrevious || loading} onClick={previous}>Previous page</Button>
       <span aria-live="polite">Page {pageNumber}</span>
       <Button variant="secondary" disabled={!hasNext || loading} onClick={next}>Next page</Button>

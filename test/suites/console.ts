@@ -2,11 +2,17 @@
 // own sign-in page, adds an OIDC application profile, generates its credentials and deploys
 // it to one pilot user; the pilot then signs in to a real relying party (openid-client) while
 // a user outside the pilot is refused. A plain admin cannot open profile configuration. Also
-// the console's engine-issued tokens at the admin API, and how the console is served. Runs on
-// SQLite and on PostgreSQL + Redis.
+// the console's engine-issued tokens at the admin API, how the console is served, and the
+// other administrator workflows: branding, users, groups, OUs, sessions, logs, keys, policies,
+// undeploying and deleting a profile, an Active Directory added and synced against a real
+// slapd, a connector provisioned with a code from the console (the real `gatehouse connector`)
+// and revoked, an upstream directory added against a real OpenID provider. Runs on SQLite and
+// on PostgreSQL + Redis.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { ADMIN, freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
@@ -15,6 +21,11 @@ import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent } from '../helpers/agent.ts';
 import { png } from '../helpers/png.ts';
 import { jwkWithCertificate } from '../helpers/certs.ts';
+import { rpConfig } from '../helpers/rp.ts';
+import { AD, haveSlapd, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+
+const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 
 export function consoleSuite(backend: Backend) {
 const noBrowser = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
@@ -29,17 +40,33 @@ const carol = { email: 'carol@example.test', password: 'carol-password-1' }; // 
 let rpPort: number;
 let crm: { clientId: string; clientSecret: string } | undefined;
 const rps: Array<{ close(): Promise<void> }> = [];
+const noSlapd = haveSlapd() ? false : 'slapd is not installed (apt-get install -y slapd ldap-utils): directory tests skipped';
+let ldap: Slapd | undefined;
+let upstream: TestUpstream | undefined;
+const procs: ChildProcess[] = [];
 
 before(async () => {
   if (backend.skip) return;
-  gh = await startTestServer({}, { backend });
-  if (!skip) browser = await launch();
+  [gh, browser, ldap] = await Promise.all([startTestServer({}, { backend }), skip ? undefined : launch(), skip || noSlapd ? undefined : startSlapd()]);
   await gh.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Pilot' });
   await gh.api('POST', '/tenants/default/users', bob);
   await gh.api('POST', '/tenants/default/users', { ...carol, roles: ['admin'] });
   rpPort = await freePort();
 });
-after(async () => { await superadmin?.page.context().close(); await browser?.close(); for (const r of rps) await r.close(); await gh?.close(); });
+after(async () => {
+  for (const p of procs) p.kill('SIGKILL');
+  await superadmin?.page.context().close(); await browser?.close(); for (const r of rps) await r.close(); await upstream?.stop(); await gh?.close(); ldap?.stop();
+});
+
+/**
+ * Take out of `errors` the refusals a test provoked on purpose (the HTTP answer and the
+ * browser's own console note of it), so that any other error still fails the test.
+ */
+function provoked(errors: string[], status: number, url: RegExp) {
+  const mine = errors.filter((e) => url.test(e) && (e.includes(`: ${status}`) || e.includes(`status of ${status}`)));
+  assert.ok(mine.length > 0, `expected a ${status} from ${url}; errors: ${errors.join(' | ')}`);
+  errors.splice(0, errors.length, ...errors.filter((e) => !mine.includes(e)));
+}
 
 /** A page that records every console error and uncaught exception (the test fails on any). */
 async function consolePage(context: BrowserContext): Promise<{ page: Page; errors: string[] }> {
@@ -519,6 +546,274 @@ test('users: create with field messages, group membership, reset password, disab
   await confirm.getByRole('button', { name: 'Disable user' }).click();
   await page.getByText('dave@example.test is disabled.').waitFor();
   assert.equal((await gh.api('GET', '/tenants/default/users/dave@example.test')).body.status, 'disabled');
+  assert.deepEqual(errors, []);
+});
+
+test('deployment: groups found by the server\'s search (not a first page), undeploy and delete a profile after confirmation', { skip }, async () => {
+  // 55 groups sort before "Zeta Finance": it is not on the first page of groups.
+  for (let i = 0; i < 55; i++) await gh.api('POST', '/tenants/default/groups', { name: `Bulk ${String(i).padStart(2, '0')}` });
+  await gh.api('POST', '/tenants/default/groups', { name: 'Zeta Finance' });
+  const app = (await gh.api('POST', '/tenants/default/apps', { name: 'throwaway', displayName: 'Throwaway App', type: 'web', redirectUris: ['https://throwaway.example.test/cb'] })).body;
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Single sign-on application profiles').click();
+  await page.getByRole('row', { name: /Throwaway App/ }).getByRole('button', { name: /^Not deployed/ }).click();
+  const deploy = page.getByRole('dialog', { name: 'Deploy this application?' });
+  await deploy.getByLabel('Deploy to all users and groups').uncheck();
+  const searches: string[] = [];
+  page.on('request', (r) => { if (/\/groups\?/.test(r.url())) searches.push(new URL(r.url()).searchParams.get('search') ?? ''); });
+  await deploy.getByRole('combobox', { name: 'Find OUs, groups and users' }).fill('zeta');
+  await deploy.getByRole('option', { name: /Zeta Finance/ }).click();
+  assert.ok(searches.includes('zeta'), `the groups are searched by the server: ${searches.join(', ')}`);
+  await deploy.getByRole('list', { name: 'Chosen targets' }).getByText('Zeta Finance').waitFor();
+  await deploy.getByRole('button', { name: 'Save' }).click();
+  await deploy.waitFor({ state: 'detached' });
+  await page.getByRole('row', { name: /Throwaway App/ }).getByText('Zeta Finance').waitFor();
+  assert.deepEqual((await gh.api('GET', `/tenants/default/apps/${app.clientId}`)).body.deployment.targets.map((t: { label: string }) => t.label), ['Zeta Finance']);
+
+  // Undeploy, after confirmation.
+  await page.getByRole('row', { name: /Throwaway App/ }).getByRole('button', { name: /^Deployed/ }).click();
+  await deploy.getByRole('button', { name: 'Undeploy' }).click();
+  const undeploy = page.getByRole('dialog', { name: 'Undeploy Throwaway App?' });
+  await undeploy.getByText(/Nobody will be able to sign in to/).waitFor();
+  await undeploy.getByRole('button', { name: 'Undeploy' }).click();
+  await page.getByRole('row', { name: /Throwaway App/ }).getByRole('button', { name: /^Not deployed/ }).waitFor();
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${app.clientId}`)).body.deployed, false);
+
+  // Delete the profile, after confirmation (Cancel first: nothing happens).
+  await page.getByRole('link', { name: 'throwaway', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Throwaway App' }).waitFor();
+  await page.getByRole('button', { name: 'Delete profile' }).click();
+  const del = page.getByRole('dialog', { name: 'Delete Throwaway App?' });
+  await del.getByRole('button', { name: 'Cancel' }).click();
+  await del.waitFor({ state: 'detached' });
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${app.clientId}`)).status, 200, 'Cancel keeps it');
+  await page.getByRole('button', { name: 'Delete profile' }).click();
+  await del.getByRole('button', { name: 'Delete profile' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Single sign-on application profiles' }).waitFor();
+  await page.getByRole('row', { name: /Customer CRM/ }).waitFor();
+  assert.equal(await page.getByRole('row', { name: /Throwaway App/ }).count(), 0);
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${app.clientId}`)).status, 404);
+  assert.deepEqual(errors, []);
+});
+
+test('groups: searched by the server, created with a field message, a member added and removed', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Groups').click();
+  await page.getByRole('heading', { level: 1, name: 'Groups' }).waitFor();
+  await page.getByRole('button', { name: 'Next page' }).waitFor(); // more than 50 groups
+  await page.getByLabel('Search groups').fill('zeta');
+  await page.getByRole('link', { name: 'Zeta Finance' }).waitFor();
+  await page.getByLabel('Search groups').fill('no-group-like-this');
+  await page.getByText('No group matches “no-group-like-this”').waitFor();
+
+  await page.getByRole('button', { name: 'Create group' }).click();
+  const create = page.getByRole('dialog', { name: 'Create group' });
+  await create.getByRole('button', { name: 'Create group' }).click();
+  await create.getByText('Give the group a name.').waitFor();
+  await create.getByLabel('Name').fill('Night Shift');
+  await create.getByLabel('Description (optional)').fill('Ward staff at night');
+  await create.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Night Shift' }).waitFor();
+  await page.getByText('No members yet').waitFor();
+  await page.getByRole('combobox', { name: 'Add a member' }).fill('bob');
+  await page.getByRole('option', { name: /bob@example\.test/ }).click();
+  const row = page.getByRole('row', { name: /bob@example\.test/ });
+  await row.waitFor();
+  assert.deepEqual((await gh.api('GET', `/tenants/default/users/${bob.email}`)).body.groups, ['Night Shift']);
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await page.getByRole('dialog', { name: 'Remove bob@example.test from Night Shift?' }).getByRole('button', { name: 'Remove' }).click();
+  await page.getByText('No members yet').waitFor();
+  assert.deepEqual((await gh.api('GET', `/tenants/default/users/${bob.email}`)).body.groups, []);
+  assert.deepEqual(errors, []);
+});
+
+test('OUs: added by path with a field message, found by search, deletion refused while an OU has sub-OUs, then deleted', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'OUs and domains').click();
+  await page.getByRole('heading', { level: 1, name: 'OUs and domains' }).waitFor();
+  const add = page.getByLabel('New OU path');
+  await add.fill('Wards/North');
+  await page.getByRole('button', { name: 'Add', exact: true }).first().click();
+  await page.getByText('Write the path from the top, like /Sales/EMEA (parents are created).').waitFor();
+  await add.fill('/Wards/North');
+  await page.getByRole('button', { name: 'Add', exact: true }).first().click();
+  const tree = page.getByRole('list', { name: 'OUs' });
+  await tree.getByText('/Wards/North').waitFor();
+  await tree.getByText('/Wards', { exact: true }).waitFor(); // the parent, created with it
+  await page.getByLabel('Search OUs').fill('north');
+  await page.waitForFunction(() => document.querySelectorAll('ul.tree li').length === 1);
+
+  await page.getByLabel('Search OUs').fill('wards');
+  await page.getByRole('button', { name: 'Delete OU /Wards', exact: true }).click();
+  const refuse = page.getByRole('dialog', { name: 'Delete the OU /Wards?' });
+  await refuse.getByRole('button', { name: 'Delete OU' }).click();
+  await refuse.getByRole('alert').waitFor(); // the server's reason, inside the dialog
+  assert.match(await refuse.getByRole('alert').textContent() ?? '', /OU/);
+  provoked(errors, 409, /\/ous\//);
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Delete OU /Wards/North' }).click();
+  await page.getByRole('dialog', { name: 'Delete the OU /Wards/North?' }).getByRole('button', { name: 'Delete OU' }).click();
+  await page.waitForFunction(() => !document.querySelector('ul.tree')?.textContent?.includes('/Wards/North'));
+  assert.deepEqual((await gh.api('GET', '/tenants/default/ous?search=wards')).body.items.map((o: { path: string }) => o.path), ['/Wards']);
+  assert.deepEqual(errors, []);
+});
+
+test('sessions: terminate all of a user\'s sessions from their page, after confirmation', { skip }, async () => {
+  // Bob signs in to an app twice (two browsers: two SSO sessions).
+  const redirectUri = 'https://wiki.example.test/callback';
+  const wiki = (await gh.api('POST', '/tenants/default/apps', { name: 'wiki', displayName: 'Team Wiki', type: 'web', redirectUris: [redirectUri] })).body;
+  await gh.api('PUT', `/tenants/default/apps/${wiki.clientId}/deployment`, { all: true });
+  const config = await rpConfig(`${gh.base}/t/default`, wiki.clientId, wiki.clientSecret);
+  for (let i = 0; i < 2; i++) {
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email', state: `s${i}`, code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+    await new Agent().signIn(url.href, redirectUri, bob.email, bob.password);
+  }
+  assert.ok((await gh.api('GET', `/tenants/default/users/${bob.email}/sessions`)).body.items.length >= 2);
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Users').click();
+  await page.getByLabel('Search users').fill('bob@');
+  await page.getByRole('link', { name: bob.email }).click();
+  await page.getByRole('heading', { level: 1, name: bob.email }).waitFor();
+  await page.getByRole('button', { name: `Terminate all sessions of ${bob.email}` }).click();
+  const confirm = page.getByRole('dialog', { name: `Terminate all sessions of ${bob.email}?` });
+  await confirm.getByText(/signed out everywhere/).waitFor();
+  await confirm.getByRole('button', { name: 'Terminate all' }).click();
+  await page.getByText(`${bob.email} has no active sessions`).waitFor();
+  assert.deepEqual((await gh.api('GET', `/tenants/default/users/${bob.email}/sessions`)).body.items, []);
+  assert.deepEqual(errors, []);
+});
+
+test('directory sync: an Active Directory added in the console against a real slapd, its connection tested, synced with counts', { skip: skip || noSlapd }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'LDAP and Active Directory').click();
+  await page.getByText('No directories yet').waitFor();
+  await page.getByRole('button', { name: 'Add directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Add a directory' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Corp AD');
+  assert.ok(await page.getByLabel('Active Directory').isChecked(), 'Active Directory by default');
+  // The attribute mapping shows the defaults of both kinds; empty fields take the chosen kind's.
+  assert.equal(await page.getByLabel('External ID').getAttribute('placeholder'), 'objectGUID');
+  await page.getByRole('row', { name: /External ID/ }).getByText('entryUUID').waitFor();
+  await page.getByLabel('OpenLDAP (or another LDAPv3 server)').check();
+  assert.equal(await page.getByLabel('External ID').getAttribute('placeholder'), 'entryUUID');
+  await page.getByLabel('Active Directory').check();
+  const urls = page.getByLabel('Directory URLs');
+  await urls.fill('https://dc1.corp.example');
+  await urls.blur();
+  await page.getByText(/is not an LDAP address: write ldaps:\/\/host:636/).waitFor();
+  await urls.fill(ldap!.url);
+  await page.getByLabel('Connection security').selectOption('plain');
+  await page.getByText(/cross the network in the clear/).waitFor();
+  await page.getByLabel('Bind DN').fill(AD.bindDn);
+  await page.getByLabel('Bind password').fill('not-the-password');
+  await page.getByLabel('Base DNs').fill(AD.base);
+
+  // Test connection: the problem, in words, then what it found.
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByText('The test failed.').waitFor();
+  await page.getByText(/refused the bind DN .*Check the bind DN and password/).waitFor();
+  provoked(errors, 502, /\/directories\/test/);
+  await page.getByLabel('Bind password').fill(AD.bindPassword);
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByText('Connection works.').waitFor();
+  await page.getByText(/found 4 users and 1 groups/).waitFor();
+  await page.getByRole('cell', { name: /grace@corp\.example/ }).waitFor();
+
+  await page.getByRole('button', { name: 'Add directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Corp AD' }).waitFor();
+  await page.getByText('Not synced yet').waitFor();
+  const [saved] = (await gh.api('GET', '/tenants/default/directories')).body.items;
+  assert.equal(saved.hasBindPassword, true);
+  assert.deepEqual([saved.settings.kind, saved.settings.attributes.externalId, saved.settings.startTls, saved.settings.allowPlain], ['ad', 'objectGUID', false, true]);
+  assert.equal(JSON.stringify(saved).includes(AD.bindPassword), false, 'the bind password is never shown');
+  assert.equal(await page.getByLabel('Bind password').inputValue(), '', 'write-only');
+
+  // Sync now: the first sync is a full one; the counts and the result appear when it is done.
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const last = page.getByTestId('last-sync');
+  await last.waitFor({ timeout: 15_000 });
+  await last.getByText('synced', { exact: true }).waitFor();
+  assert.match(await last.textContent() ?? '', /full sync, started by an administrator/);
+  assert.match(await last.locator('dl').textContent() ?? '', /Users read4New4/);
+  const grace = (await gh.api('GET', '/tenants/default/users/grace@corp.example')).body;
+  assert.deepEqual([grace.ou, grace.groups], ['/Finance', ['Finance Team']]);
+  // The list says when it was synced.
+  await nav(page, 'LDAP and Active Directory').click();
+  await page.getByRole('row', { name: /Corp AD/ }).getByText('synced').waitFor();
+  assert.deepEqual(errors, []);
+});
+
+test('connectors: a provisioning code generated in the console provisions a real connector, listed as connected, then revoked', { skip: skip || noSlapd }, async () => {
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Connectors').click();
+  await page.getByText('No connectors yet').waitFor();
+  await page.getByRole('button', { name: 'Generate provisioning code' }).click();
+  const code = (await page.getByTestId('value-Provisioning code').textContent())!;
+  assert.equal(await page.getByTestId('value-Enterprise ID').textContent(), 'default');
+  assert.match(await page.getByTestId('code-countdown').textContent() ?? '', /Valid for [45]:\d\d more/);
+  const command = (await page.getByTestId('value-Command').textContent())!;
+  assert.equal(command, `gatehouse connector --url ${gh.base} --enterprise-id default --code ${code}`);
+  // Run exactly that command (the CLI), with its own state file.
+  const proc = spawn(process.execPath, [CLI, ...command.split(' ').slice(1), '--name', 'branch-office', '--state', path.join(gh.dataDir, 'console-connector.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(proc);
+  const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+  const row = page.getByRole('row', { name: /branch-office/ });
+  await row.getByText('connected', { exact: true }).waitFor({ timeout: 20_000 });
+  assert.match(await row.textContent() ?? '', /now/);
+
+  await row.getByRole('button', { name: 'Revoke connector branch-office' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Revoke the connector branch-office?' });
+  await confirm.getByText(/can never connect again/).waitFor();
+  await confirm.getByRole('button', { name: 'Revoke connector' }).click();
+  await row.getByText('revoked', { exact: true }).waitFor();
+  assert.equal(await exited, 2, 'the revoked connector is refused and stops');
+  assert.deepEqual(errors, []);
+});
+
+test('upstream directories: added in the console against a real OpenID provider (discovery problems beside the field), changed, deleted', { skip }, async () => {
+  upstream = await startUpstream({ redirectUri: `${gh.base}/t/default/federation/callback`, accounts: [] });
+  const { page, errors } = await superadminPage();
+  await nav(page, 'Upstream directories').click();
+  await page.getByText('No upstream directories').waitFor();
+  assert.equal(await page.getByTestId('value-Redirect URL').textContent(), `${gh.base}/t/default/federation/callback`);
+  await page.getByRole('button', { name: 'Add upstream directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Add an upstream directory' }).waitFor();
+  await page.getByRole('button', { name: 'Add upstream directory' }).click();
+  await page.getByText('Give it a name: users see "Sign in with <name>".').waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Contoso');
+  const address = page.getByLabel('Issuer or discovery URL');
+  await address.fill(`${upstream.issuer}/not-here`);
+  await page.getByLabel('Client ID').fill(upstream.clientId);
+  await page.getByLabel('Client secret').fill(upstream.clientSecret);
+  await page.getByLabel('Email domains').fill('contoso.test');
+  await page.getByRole('button', { name: 'Add upstream directory' }).click();
+  // The server fetched the discovery document: its problem is shown beside the address.
+  const problem = page.locator('.field.invalid').filter({ has: address });
+  await problem.getByText(/did not answer with an OpenID Connect discovery document/).waitFor();
+  assert.equal(await address.getAttribute('aria-invalid'), 'true');
+  provoked(errors, 400, /\/upstreams/);
+  await address.fill(upstream.issuer);
+  await page.getByRole('button', { name: 'Add upstream directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Contoso' }).waitFor();
+  const contoso = async () => (await gh.api('GET', '/tenants/default/upstreams?search=Contoso')).body.items[0];
+  const saved = await contoso();
+  assert.deepEqual([saved.issuer, saved.hasClientSecret, saved.mode, saved.domains], [upstream.issuer, true, 'disabled', ['contoso.test']]);
+  assert.equal(await page.getByLabel('Client secret').inputValue(), '', 'the secret is write-only');
+  assert.equal((await page.content()).includes(upstream.clientSecret), false);
+
+  // Test mode needs test users.
+  await page.getByLabel('Test', { exact: true }).check();
+  await page.getByText('In Test mode only the test users are routed: list at least one email.').waitFor();
+  await page.getByLabel('Test users').fill('pilot@contoso.test');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved Contoso.').waitFor();
+  const changed = await contoso();
+  assert.deepEqual([changed.mode, changed.testUsers, changed.hasClientSecret], ['test', ['pilot@contoso.test'], true]);
+
+  await page.getByRole('button', { name: 'Delete upstream directory' }).click();
+  await page.getByRole('dialog', { name: 'Delete Contoso?' }).getByRole('button', { name: 'Delete upstream directory' }).click();
+  await page.getByText('No upstream directories').waitFor();
+  assert.equal((await gh.api('GET', '/tenants/default/upstreams')).body.items.length, 0);
   assert.deepEqual(errors, []);
 });
 }

@@ -5,7 +5,8 @@ import { api, enc, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import { APP_TYPES, type AppType, type AppView, type Group, type Ou, type Target, type TargetType, type User } from '../types.ts';
+import { APP_TYPES, type AppType, type AppView, type Target, type TargetType } from '../types.ts';
+import { personName, searchTargets } from '../targets.ts';
 import { Badge, Banner, Button, CheckboxField, Combobox, ConfirmDialog, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, useAsync, type Option } from '../ui.tsx';
 
 function AddAppMenu() {
@@ -79,21 +80,20 @@ export function DeployDialog({ app, onClose, onSaved }: { app: AppView; onClose:
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | string>();
   const [undeploy, setUndeploy] = useState(false);
-  const domains = useAsync((signal) => api<Page<{ name: string }>>('GET', tp('/domains'), undefined, { signal }), []);
-  const groups = useAsync((signal) => api<Page<Group>>('GET', tp('/groups'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), []);
-  const ous = useAsync((signal) => api<Page<Ou>>('GET', tp('/ous'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), []);
+  // The first domains as checkboxes (most tenants have a few); all of them are found by the search.
+  const domains = useAsync((signal) => api<Page<{ name: string }>>('GET', tp('/domains?limit=20'), undefined, { signal }), []);
 
   const has = (t: { type: TargetType; id: string }) => targets.some((x) => x.type === t.type && x.id === t.id);
   const add = (t: Target) => { if (!has(t)) setTargets((ts) => [...ts, t]); setError(undefined); };
   const remove = (t: Target) => setTargets((ts) => ts.filter((x) => !(x.type === t.type && x.id === t.id)));
 
   const search = async (q: string, signal: AbortSignal): Promise<Option<Target>[]> => {
-    const needle = q.toLowerCase();
-    const users = q ? (await api<Page<User>>('GET', tp(`/users?search=${enc(q)}&limit=8`), undefined, { signal })).items : [];
+    const found = await searchTargets(tp, q, signal, ['users', 'groups', 'ous', 'domains']);
     const out: Option<Target>[] = [
-      ...users.map((u) => ({ key: `user:${u.id}`, label: u.email, detail: `user${u.givenName || u.familyName ? ` · ${[u.givenName, u.familyName].filter(Boolean).join(' ')}` : ''}`, value: { type: 'user' as const, id: u.id, label: u.email } })),
-      ...(groups.data?.items ?? []).filter((g) => !needle || g.name.toLowerCase().includes(needle)).slice(0, 8).map((g) => ({ key: `group:${g.id}`, label: g.name, detail: 'group', value: { type: 'group' as const, id: g.id, label: g.name } })),
-      ...(ous.data?.items ?? []).filter((o) => !needle || o.path.toLowerCase().includes(needle)).slice(0, 8).map((o) => ({ key: `ou:${o.id}`, label: o.path, detail: 'OU', value: { type: 'ou' as const, id: o.id, label: o.path } })),
+      ...found.users.map((u) => ({ key: `user:${u.id}`, label: u.email, detail: `user${personName(u) ? ` · ${personName(u)}` : ''}`, value: { type: 'user' as const, id: u.id, label: u.email } })),
+      ...found.groups.map((g) => ({ key: `group:${g.id}`, label: g.name, detail: 'group', value: { type: 'group' as const, id: g.id, label: g.name } })),
+      ...found.ous.map((o) => ({ key: `ou:${o.id}`, label: o.path, detail: 'OU', value: { type: 'ou' as const, id: o.id, label: o.path } })),
+      ...found.domains.map((d) => ({ key: `domain:${d.name}`, label: d.name, detail: 'domain', value: { type: 'domain' as const, id: d.name, label: d.name } })),
     ];
     return out.filter((o) => !has(o.value));
   };
@@ -126,6 +126,7 @@ export function DeployDialog({ app, onClose, onSaved }: { app: AppView; onClose:
           <legend>Domains: all users in</legend>
           {domains.loading && <Loading label="Loading domains…" />}
           {domains.data?.items.length === 0 && <p className="hint">No domains yet: they are added with users' email addresses.</p>}
+          {domains.data?.nextCursor && <p className="hint">More domains: find them below.</p>}
           {domains.data?.items.map((d) => (
             <CheckboxField key={d.name} label={d.name} checked={has({ type: 'domain', id: d.name })}
               onChecked={(v) => (v ? add({ type: 'domain', id: d.name, label: d.name }) : remove({ type: 'domain', id: d.name, label: d.name }))} />
@@ -133,8 +134,8 @@ export function DeployDialog({ app, onClose, onSaved }: { app: AppView; onClose:
         </fieldset>
         <fieldset>
           <legend>These OUs, groups and users</legend>
-          <Combobox<Target> label="Find OUs, groups and users" placeholder="Type a name or an email" search={search} onSelect={(o) => add(o.value)}
-            hint="Users are searched by email and name; choose with the arrow keys and Enter." />
+          <Combobox<Target> label="Find OUs, groups and users" placeholder="Type a name, an email, an OU path or a domain" search={search} onSelect={(o) => add(o.value)}
+            hint="Users are searched by email and name, groups by name, OUs by path, and domains; choose with the arrow keys and Enter." />
         </fieldset>
         <h3>Deployed to</h3>
         {targets.length === 0 ? <p className="hint">Nobody chosen yet.</p> : (

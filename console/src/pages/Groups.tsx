@@ -5,27 +5,30 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
 import type { Group, User } from '../types.ts';
-import { Button, Combobox, ConfirmDialog, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, TextField, useAsync, useCursorPages } from '../ui.tsx';
+import { Button, Combobox, ConfirmDialog, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, TextField, useAsync, useCursorPages, useDebounced } from '../ui.tsx';
 
 export function GroupsPage() {
   const { me } = useSession();
   const tp = useTenantPath();
-  const groups = useAsync((signal) => api<Page<Group>>('GET', tp('/groups'), undefined, { signal }), [tp('')]);
   const [filter, setFilter] = useState('');
+  const search = useDebounced(filter.trim());
+  const groups = useCursorPages((cursor, signal) => api<Page<Group>>('GET', tp(`/groups${qs({ search, cursor, limit: 50 })}`), undefined, { signal }), [search, tp('')]);
   const [creating, setCreating] = useState(false);
-  const shown = (groups.data?.items ?? []).filter((g) => g.name.toLowerCase().includes(filter.toLowerCase()));
+  const items = groups.data?.items ?? [];
+  const none = groups.data && items.length === 0;
   return <>
     <PageTitle actions={can.manageUsers(me) && <Button onClick={() => setCreating(true)}>Create group</Button>}>Groups</PageTitle>
+    <div className="toolbar" role="search"><TextField label="Search groups" type="search" value={filter} onValue={setFilter} hint="By name or description." /></div>
     {groups.loading && !groups.data && <Loading />}
     {groups.error && <ErrorBox error={groups.error} onRetry={groups.reload} />}
-    {groups.data && groups.data.items.length === 0 && <Empty title="No groups yet"><p>Groups let you deploy applications and policies to many users at once. {can.manageUsers(me) ? 'Choose Create group.' : ''}</p></Empty>}
-    {groups.data && groups.data.items.length > 0 && <>
-      <div className="toolbar" role="search"><TextField label="Filter groups" type="search" value={filter} onValue={setFilter} /></div>
-      {shown.length === 0 ? <p>No group matches “{filter}”.</p> : <div className="table-wrap"><table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Members</th></tr></thead>
-        <tbody>{shown.map((g) => <tr key={g.id}><th scope="row"><Link to={`/groups/${enc(g.id)}`}>{g.name}</Link></th><td>{g.description ?? <span className="muted">—</span>}</td><td>{g.memberCount ?? '—'}</td></tr>)}</tbody>
-      </table></div>}
-    </>}
+    {none && !search && <Empty title="No groups yet"><p>Groups let you deploy applications and policies to many users at once. {can.manageUsers(me) ? 'Choose Create group.' : ''}</p></Empty>}
+    {none && search && <Empty title={`No group matches “${search}”`}><p>Check the spelling, or search for part of the name.</p></Empty>}
+    {items.length > 0 && <div className={`table-wrap${groups.loading ? ' stale' : ''}`}><table>
+      <caption className="visually-hidden">Groups</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Members</th></tr></thead>
+      <tbody>{items.map((g) => <tr key={g.id}><th scope="row"><Link to={`/groups/${enc(g.id)}`}>{g.name}</Link></th><td>{g.description ?? <span className="muted">—</span>}</td><td>{g.memberCount ?? '—'}</td></tr>)}</tbody>
+    </table></div>}
+    <Pager {...groups} />
     {creating && <GroupDialog onClose={() => setCreating(false)} onSaved={(g) => { setCreating(false); navigate(`/groups/${enc(g.id)}`); }} />}
   </>;
 }

@@ -5,7 +5,8 @@ import { api, ApiError, enc, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { AppView, Group, Ou, User } from '../types.ts';
+import type { AppView } from '../types.ts';
+import { searchTargets } from '../targets.ts';
 import { Banner, Button, CheckboxField, Combobox, ConfirmDialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextAreaField, TextField, useAsync, type Option } from '../ui.tsx';
 
 type PTarget = { type: 'all' | 'user' | 'group' | 'ou' | 'domain'; id?: string; ref?: string; label: string };
@@ -69,8 +70,6 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
   const [error, setError] = useState<Error>();
   const [deleting, setDeleting] = useState(false);
   const apps = useAsync((signal) => api<Page<AppView>>('GET', tp('/apps'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), []);
-  const groups = useAsync((signal) => api<Page<Group>>('GET', tp('/groups'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), []);
-  const ous = useAsync((signal) => api<Page<Ou>>('GET', tp('/ous'), undefined, { signal }).catch(() => ({ items: [], nextCursor: null })), []);
 
   const e: Record<string, string> = {};
   if (!name.trim()) e.name = 'Give the policy a name.';
@@ -92,13 +91,15 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
 
   const search = async (q: string, signal: AbortSignal): Promise<Option<PTarget>[]> => {
     const needle = q.toLowerCase();
-    const users = q ? (await api<Page<User>>('GET', tp(`/users?search=${enc(q)}&limit=8`), undefined, { signal })).items : [];
+    const found = await searchTargets(tp, q, signal, ['users', 'groups', 'ous', 'domains']);
     const all: Option<PTarget>[] = [
       { key: 'all', label: 'All users', detail: 'everyone', value: { type: 'all', label: 'all users' } },
-      ...users.map((u) => ({ key: `u:${u.id}`, label: u.email, detail: 'user', value: { type: 'user' as const, ref: u.id, label: u.email } })),
-      ...(groups.data?.items ?? []).filter((g) => g.name.toLowerCase().includes(needle)).slice(0, 8).map((g) => ({ key: `g:${g.id}`, label: g.name, detail: 'group', value: { type: 'group' as const, ref: g.id, label: g.name } })),
-      ...(ous.data?.items ?? []).filter((o) => o.path.toLowerCase().includes(needle)).slice(0, 8).map((o) => ({ key: `o:${o.id}`, label: o.path, detail: 'OU', value: { type: 'ou' as const, ref: o.id, label: o.path } })),
-      ...(/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(q) ? [{ key: `d:${q}`, label: q, detail: 'domain', value: { type: 'domain' as const, ref: q.toLowerCase(), label: q.toLowerCase() } }] : []),
+      ...found.users.map((u) => ({ key: `u:${u.id}`, label: u.email, detail: 'user', value: { type: 'user' as const, ref: u.id, label: u.email } })),
+      ...found.groups.map((g) => ({ key: `g:${g.id}`, label: g.name, detail: 'group', value: { type: 'group' as const, ref: g.id, label: g.name } })),
+      ...found.ous.map((o) => ({ key: `o:${o.id}`, label: o.path, detail: 'OU', value: { type: 'ou' as const, ref: o.id, label: o.path } })),
+      ...found.domains.map((d) => ({ key: `d:${d.name}`, label: d.name, detail: 'domain', value: { type: 'domain' as const, ref: d.name, label: d.name } })),
+      // A domain typed in full is offered even before any user of it exists.
+      ...(/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(q) && !found.domains.some((d) => d.name === q.toLowerCase()) ? [{ key: `d:${q}`, label: q, detail: 'domain', value: { type: 'domain' as const, ref: q.toLowerCase(), label: q.toLowerCase() } }] : []),
     ];
     return all.filter((o) => (o.key === 'all' ? !needle || 'all users'.includes(needle) : true) && !targets.some((t) => t.type === o.value.type && (t.ref ?? t.id) === o.value.ref));
   };

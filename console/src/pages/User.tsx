@@ -1,7 +1,7 @@
 // One user: names, status (disable / enable), OU, roles, password reset, unlock, group
 // membership, their SSO sessions, their two-step verification methods, the policy that applies.
 import { useState } from 'react';
-import { api, ApiError, enc, type Page } from '../api.ts';
+import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can, type Role } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
@@ -141,7 +141,6 @@ function PasswordDialog({ user, onClose, onSaved }: { user: User; onClose: () =>
 function Membership({ user, onChanged }: { user: User & { groups: string[] }; onChanged: () => void }) {
   const { me } = useSession();
   const tp = useTenantPath();
-  const groups = useAsync((signal) => api<Page<Group>>('GET', tp('/groups'), undefined, { signal }), []);
   const [error, setError] = useState<Error>();
   const [removing, setRemoving] = useState<string>();
   const add = async (name: string) => {
@@ -156,7 +155,8 @@ function Membership({ user, onChanged }: { user: User & { groups: string[] }; on
       </ul>
     )}
     {can.manageUsers(me) && <Combobox<string> label="Add to a group" placeholder="Group name"
-      search={async (q) => (groups.data?.items ?? []).filter((g) => !user.groups.includes(g.name) && g.name.toLowerCase().includes(q.toLowerCase())).slice(0, 10).map((g) => ({ key: g.id, label: g.name, value: g.name }))}
+      search={async (q, signal) => (await api<Page<Group>>('GET', tp(`/groups${qs({ search: q, limit: 10 })}`), undefined, { signal })).items
+        .filter((g) => !user.groups.includes(g.name)).map((g) => ({ key: g.id, label: g.name, value: g.name }))}
       onSelect={(o) => void add(o.value)} />}
     <FormError error={error} />
     {removing && <ConfirmDialog title={`Remove ${user.email} from ${removing}?`} confirmLabel="Remove" onClose={() => setRemoving(undefined)}
