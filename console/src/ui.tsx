@@ -213,7 +213,7 @@ export function CopyValue({ label, value, secret }: { label: string; value: stri
     <div className="copy-value">
       <span className="copy-label" id={id}>{label}</span>
       <code className={secret ? 'secret' : undefined} aria-labelledby={id} data-testid={`value-${label}`}>{value}</code>
-      <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} />
+      <CopyButton value={value} label={`Copy ${label.charAt(0).toLowerCase()}${label.slice(1)}`} />
     </div>
   );
 }

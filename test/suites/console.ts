@@ -551,7 +551,7 @@ test('users: create with field messages, group membership, reset password, disab
 
 test('deployment: groups found by the server\'s search (not a first page), undeploy and delete a profile after confirmation', { skip }, async () => {
   // 55 groups sort before "Zeta Finance": it is not on the first page of groups.
-  for (let i = 0; i < 55; i++) await gh.api('POST', '/tenants/default/groups', { name: `Bulk ${String(i).padStart(2, '0')}` });
+  await Promise.all(Array.from({ length: 55 }, (_, i) => gh.api('POST', '/tenants/default/groups', { name: `Bulk ${String(i).padStart(2, '0')}` })));
   await gh.api('POST', '/tenants/default/groups', { name: 'Zeta Finance' });
   const app = (await gh.api('POST', '/tenants/default/apps', { name: 'throwaway', displayName: 'Throwaway App', type: 'web', redirectUris: ['https://throwaway.example.test/cb'] })).body;
   const { page, errors } = await superadminPage();
@@ -737,6 +737,19 @@ test('directory sync: an Active Directory added in the console against a real sl
   assert.match(await last.locator('dl').textContent() ?? '', /Users read4New4/);
   const grace = (await gh.api('GET', '/tenants/default/users/grace@corp.example')).body;
   assert.deepEqual([grace.ou, grace.groups], ['/Finance', ['Finance Team']]);
+  await page.locator('.page-head').getByText('synced', { exact: true }).waitFor(); // the title's badge follows
+
+  // An edit is tested before it is saved, with the saved password (superadmins only: an
+  // administrator must not be able to send the saved password to a directory they name).
+  await page.getByLabel('Base DNs').fill(`ou=Finance,${AD.base}`);
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByText(/found 2 users and 0 groups/).waitFor();
+  const carolToken = (await (await fetch(`${gh.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(carol) })).json() as { access_token: string }).access_token;
+  const byAdmin = await gh.api('POST', `/tenants/default/directories/${saved.id}/test`, { settings: { urls: ['ldap://attacker.example.test'] } }, carolToken);
+  assert.equal(byAdmin.status, 403);
+  assert.equal((await gh.api('POST', `/tenants/default/directories/${saved.id}/test`, {}, carolToken)).body.ok, true, 'the saved settings: any administrator');
+  assert.deepEqual((await gh.api('GET', `/tenants/default/directories/${saved.id}`)).body.settings.baseDns, [AD.base], 'testing saved nothing');
+
   // The list says when it was synced.
   await nav(page, 'LDAP and Active Directory').click();
   await page.getByRole('row', { name: /Corp AD/ }).getByText('synced').waitFor();

@@ -237,6 +237,7 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
   return <>
     <p className="breadcrumb"><Link to="/directories">LDAP and Active Directory</Link> ›</p>
     <PageTitle actions={dir && <><RunBadge run={dir.lastRun} /> {dir.enabled ? <Badge tone="ok">on</Badge> : <Badge>off</Badge>}</>}>{dir ? dir.name : 'Add a directory'}</PageTitle>
+    {dir && <SyncPanel dir={dir} onFinished={reload} />}
     {!manage && <p className="hint">Only a superadministrator changes a directory's settings. {can.syncDirectories(me) ? 'You can test its connection and sync it.' : ''}</p>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
       <fieldset disabled={!manage}>
@@ -345,8 +346,6 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
 
     <div aria-live="polite">{test && <TestResult report={test.report} error={test.error} />}</div>
 
-    {dir && <SyncPanel dir={dir} />}
-
     {deleting && dir && <ConfirmDialog title={`Delete ${dir.name}?`} confirmLabel="Delete directory" onClose={() => setDeleting(false)}
       onConfirm={async () => { await api('DELETE', tp(`/directories/${enc(dir.id)}`)); notify(`Deleted ${dir.name}.`); navigate('/directories'); }}>
       <p>Gatehouse stops syncing it. Its users and groups stay, as local ones: they can no longer sign in with their directory password until they are given a Gatehouse password. This cannot be undone.</p>
@@ -406,7 +405,7 @@ function RunErrors({ run }: { run: SyncRun }) {
   </details>;
 }
 
-function SyncPanel({ dir }: { dir: Directory }) {
+function SyncPanel({ dir, onFinished }: { dir: Directory; onFinished: () => void }) {
   const { me } = useSession();
   const tp = useTenantPath();
   const path = tp(`/directories/${enc(dir.id)}/sync`);
@@ -418,7 +417,12 @@ function SyncPanel({ dir }: { dir: Directory }) {
   useInterval(() => { if (!status.loading) status.reload(); }, running || starting ? 1000 : null);
   const [finished, setFinished] = useState<string>();
   const last = status.data?.runs.find((r) => r.status !== 'running');
-  useEffect(() => { if (!running && finished && last?.id === finished) { notify(`${dir.name}: ${last.mode} sync ${last.status === 'succeeded' ? 'finished' : 'failed'}.`); setFinished(undefined); } }, [running, finished, last, dir.name]);
+  useEffect(() => {
+    if (running || !finished || last?.id !== finished) return;
+    notify(`${dir.name}: ${last.mode} sync ${last.status === 'succeeded' ? 'finished' : 'failed'}.`);
+    setFinished(undefined);
+    onFinished(); // the directory's last sync, shown at the top
+  }, [running, finished, last, dir.name, onFinished]);
 
   const start = async (mode: SyncRun['mode']) => {
     setError(undefined);
