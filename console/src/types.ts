@@ -17,7 +17,7 @@ export interface AppView {
 
 export interface User {
   id: string; email: string; givenName: string | null; familyName: string | null; status: 'active' | 'disabled';
-  ouId: string | null; roles: Role[]; upstreamId: string | null; createdAt: number; updatedAt: number; version: number;
+  ouId: string | null; roles: Role[]; upstreamId: string | null; /** the LDAP directory that keeps this user */ directoryId?: string | null; createdAt: number; updatedAt: number; version: number;
   ou?: string | null; groups?: string[];
 }
 export interface Group { id: string; name: string; description: string | null; memberCount?: number; version?: number }

@@ -753,6 +753,12 @@ test('directory sync: an Active Directory added in the console against a real sl
   // The list says when it was synced.
   await nav(page, 'LDAP and Active Directory').click();
   await page.getByRole('row', { name: /Corp AD/ }).getByText('synced').waitFor();
+  // A synced user's page says the directory keeps them (no Gatehouse password to reset).
+  await nav(page, 'Users').click();
+  await page.getByLabel('Search users').fill('grace');
+  await page.getByRole('link', { name: 'grace@corp.example' }).click();
+  await page.getByText(/This user is kept by an LDAP directory/).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Reset password' }).count(), 0);
   assert.deepEqual(errors, []);
 });
 

@@ -54,6 +54,7 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
     <p className="breadcrumb"><Link to="/users">Users</Link> ›</p>
     <PageTitle actions={<Badge tone={user.status === 'active' ? 'ok' : 'error'}>{user.status === 'active' ? 'Active' : 'Disabled'}</Badge>}>{user.email}</PageTitle>
     {user.upstreamId && <Banner level="info"><p>This user signs in through an upstream directory, which keeps their names up to date.</p></Banner>}
+    {user.directoryId && <Banner level="info"><p>This user is kept by an <Link to={`/directories/${enc(user.directoryId)}`}>LDAP directory</Link>: each sync updates their names, OU, groups and status from it, and they sign in with their directory password (change it in the directory).</p></Banner>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
       <section aria-labelledby="profile-h">
         <h2 id="profile-h">Profile</h2>
@@ -76,7 +77,7 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
       <h2 id="account-h">Account</h2>
       <p className="muted">Created {formatTime(user.createdAt)} · changed {formatTime(user.updatedAt)}</p>
       <div className="actions wrap">
-        {manage && <Button variant="secondary" onClick={() => setDialog('password')}>Reset password</Button>}
+        {manage && !user.directoryId && <Button variant="secondary" onClick={() => setDialog('password')}>Reset password</Button>}
         {manage && (user.status === 'active'
           ? <Button variant="danger" onClick={() => setDialog('disable')}>Disable user</Button>
           : <Button variant="secondary" onClick={() => void patch({ status: 'active' }, `${user.email} can sign in again.`).catch((e) => setError(e))}>Enable user</Button>)}
