@@ -39,6 +39,7 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
         // Graceful: stop accepting, let in-flight requests finish, then close the stores.
         stopping ??= (async () => {
           jobs?.stop();
+          await app.connectors.drain();
           await new Promise<void>((resolve) => {
             // Keep-alive connections go idle as their last response is sent; close them as they do.
             const idle = setInterval(() => server.closeIdleConnections(), 50);

@@ -65,7 +65,8 @@ export class LdapService {
               page = (await hub.call<Page>(tenantId, 'ldap.search.next', { cursor: page.cursor }, wait * 4, via)).result;
             }
           } catch (e) {
-            if (attempt >= 2 || !(e instanceof LdapError && e.problem === 'connector') || hub.connectedCount(tenantId) === 0) throw e;
+            // (no_connector: the connector holding the search left between two pages.)
+            if (attempt >= 2 || !(e instanceof LdapError && (e.problem === 'connector' || e.problem === 'no_connector')) || !(await hub.available(tenantId))) throw e;
           }
         }
       },
