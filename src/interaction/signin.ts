@@ -20,6 +20,7 @@ export const DIRECTORY_REFUSALS = {
   expired: 'Your password has expired. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
   must_change: 'You must change your password before you can sign in. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
   account_expired: 'Your account has expired in your organization\'s directory. Ask your IT helpdesk to extend it.',
+  restricted: 'Your organization\'s directory does not let your account sign in at this time or from here (sign-in hours or workstation restrictions). Ask your IT helpdesk if you need access now.',
 } as const;
 
 const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${email.toLowerCase()}`;

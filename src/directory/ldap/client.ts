@@ -138,12 +138,22 @@ export async function testConnection(conn: Connection, q: { baseDns: string[]; u
   }
 }
 
-export type BindResult = 'ok' | 'bad_credentials' | 'locked' | 'expired' | 'must_change' | 'disabled' | 'account_expired';
+export type BindResult = 'ok' | 'bad_credentials' | 'locked' | 'expired' | 'must_change' | 'disabled' | 'account_expired' | 'restricted';
 
-/** Active Directory's reason in a failed bind's message ("... data 775, ..."). */
+/**
+ * Active Directory's reason in a failed bind's diagnostic message, e.g. "80090308: LdapErr:
+ * DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v2580" (the Win32 error in hex).
+ */
 const AD_REASONS: Record<string, BindResult> = {
-  '525': 'bad_credentials', '52e': 'bad_credentials', '530': 'disabled', '531': 'disabled', '532': 'expired', '533': 'disabled',
-  '701': 'account_expired', '773': 'must_change', '775': 'locked',
+  '525': 'bad_credentials', // ERROR_NO_SUCH_USER: answered like a wrong password (no account enumeration)
+  '52e': 'bad_credentials', // ERROR_LOGON_FAILURE: wrong password
+  '530': 'restricted', // ERROR_INVALID_LOGON_HOURS: not permitted to sign in at this time
+  '531': 'restricted', // ERROR_INVALID_WORKSTATION: not permitted to sign in from this workstation
+  '532': 'expired', // ERROR_PASSWORD_EXPIRED
+  '533': 'disabled', // ERROR_ACCOUNT_DISABLED
+  '701': 'account_expired', // ERROR_ACCOUNT_EXPIRED
+  '773': 'must_change', // ERROR_PASSWORD_MUST_CHANGE (reset by an administrator, or pwdLastSet = 0)
+  '775': 'locked', // ERROR_ACCOUNT_LOCKED_OUT
 };
 export const adReason = (message: string): BindResult | undefined => AD_REASONS[/\bdata ([0-9a-f]{3})\b/i.exec(message)?.[1]?.toLowerCase() ?? ''];
 
