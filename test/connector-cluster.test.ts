@@ -14,7 +14,7 @@ import * as oidc from 'openid-client';
 import { createTestDatabase, deleteRedisPrefix, randomName } from './helpers/databases.ts';
 import { adminClient, startNode, type Node } from './helpers/cluster.ts';
 import { startConnector, type ConnectorProcess } from './helpers/connector.ts';
-import { OPENLDAP, haveSlapd, startSlapd, type Slapd } from './helpers/slapd.ts';
+import { OPENLDAP, addEntry, haveSlapd, startSlapd, type Slapd } from './helpers/slapd.ts';
 import { Agent, text } from './helpers/agent.ts';
 import { freePort } from './helpers/server.ts';
 import { rpConfig } from './helpers/rp.ts';
@@ -136,9 +136,9 @@ function assertSealed(c: Cluster) {
   const relayed = c.traffic.filter((m) => m.includes('"k":"req"'));
   assert.ok(relayed.length >= 3, `requests were relayed over the bus (${relayed.length})`);
   for (const m of c.traffic) {
-    for (const secret of [alice.password, OPENLDAP.bindPassword, 'alice@example.test']) assert.equal(m.includes(secret), false, `a bus message carried ${secret} in the clear`);
+    for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword, 'alice@example.test']) assert.equal(m.includes(secret), false, `a bus message carried ${secret} in the clear`);
   }
-  for (const n of [c.asking, c.holding]) for (const secret of [alice.password, OPENLDAP.bindPassword]) assert.equal(n.output().includes(secret), false, `node ${n.name} logged a secret`);
+  for (const n of [c.asking, c.holding]) for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword]) assert.equal(n.output().includes(secret), false, `node ${n.name} logged a secret`);
 }
 
 test('PostgreSQL + Redis: a connector on node B serves test connection, sync and sign-in asked of node A; a failing connector on A fails over to B\'s; B killed: A says no connector is connected', { skip }, async () => {
@@ -195,6 +195,9 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): pages larger than a notice go th
   const t = await c.api('POST', `${T}/directories/${dirId}/test`);
   assert.equal(t.body.via, site.id);
   assert.equal((await signIn(c, alice)).ok, true);
+  // Someone added to the directory after the sync signs in: looked up through the connector on the other node.
+  await addEntry(ldap.url, OPENLDAP, 'uid=newhire,ou=Staff,dc=example,dc=test', { objectClass: 'inetOrgPerson', uid: 'newhire', cn: 'New Hire', sn: 'Hire', mail: 'newhire@example.test', userPassword: 'new-hire-pw' });
+  assert.equal((await signIn(c, { email: 'newhire@example.test', password: 'new-hire-pw' })).ok, true);
   assertSealed(c);
   const q = new pg.Client({ connectionString: c.db.url });
   await q.connect();

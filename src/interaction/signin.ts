@@ -1,5 +1,7 @@
 // Sign-in rules: password check with throttling per account and per IP, and no user
 // enumeration (an unknown email takes the same steps, time and wording as a wrong password).
+// An email not known here is looked up in the tenant's LDAP directories first (a new hire
+// can sign in before the next sync).
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
@@ -41,12 +43,15 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
     await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: email, ip, data: { email } });
     return { ok: false, reason: 'throttled', message: `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.` };
   }
-  const user = await app.directory.userByEmail(tenant.id, email);
+  let user = await app.directory.userByEmail(tenant.id, email);
+  // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
+  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.findAtSignIn(tenant, email) : undefined;
+  if (found && !('unavailable' in found)) user = found;
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
-  const bind = user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
+  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
   if (bind && typeof bind === 'object') {
     app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user!.id, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
     return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
