@@ -1,7 +1,9 @@
 // Directory sync at 10,000 users: a real slapd loaded with generated entries, a real
-// Gatehouse (SQLite, and PostgreSQL when DATABASE_URL is set), a full sync directly and
-// through a connector (`gatehouse connector` as its own process), then an incremental sync
-// with 100 changed entries. Writes bench/RESULTS-directory.md.
+// Gatehouse (SQLite, and PostgreSQL with and without Redis when DATABASE_URL is set), a full
+// sync directly and through a connector (`gatehouse connector` as its own process), then an
+// incremental sync with 100 changed entries; on PostgreSQL also through a connector connected
+// to a second Gatehouse process (every page relayed between the two). Writes
+// bench/RESULTS-directory.md.
 //   npx node bench/directory-sync.ts [--users=10000]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startSlapd, OPENLDAP, modifyEntry } from '../test/helpers/slapd.ts';
 import { startTestServer, postgresBackend, sqliteBackend, type Backend } from '../test/helpers/server.ts';
+import { startNode } from '../test/helpers/cluster.ts';
 
 const USERS = Number(process.argv.find((a) => a.startsWith('--users='))?.slice(8) ?? 10_000);
 const GROUPS = 50;
@@ -31,7 +34,8 @@ function ldif(): string {
 }
 
 async function measure(backend: Backend, url: string) {
-  const gh = await startTestServer({}, { backend });
+  const env = await backend.env();
+  const gh = await startTestServer(env);
   const rows: string[][] = [];
   try {
     const settings = { kind: 'openldap', urls: [url], startTls: false, allowPlain: true, bindDn: OPENLDAP.bindDn, baseDns: ['ou=Bench,dc=example,dc=test'] };
@@ -57,7 +61,19 @@ async function measure(backend: Backend, url: string) {
       const viaConn = await gh.api('POST', '/tenants/viaconn/directories', { name: 'via', settings: { ...settings, via: 'connector' }, bindPassword: OPENLDAP.bindPassword });
       await time('full, through a connector (all new)', viaConn.body.id, 'full', 'viaconn');
     } finally { p.kill(); }
-  } finally { await gh.close(); }
+    if (env.DATABASE_URL) {
+      // A connector connected to a second Gatehouse process; the sync is asked of (and runs on) the first.
+      const other = await startNode('other', { ...env, REDIS_URL: env.REDIS_URL ?? '', LOG_LEVEL: 'warn' }); // the same bus as this one
+      await gh.api('POST', '/tenants', { slug: 'relayed' });
+      const code2 = (await gh.api('POST', '/tenants/relayed/connectors/codes')).body.code;
+      const q = spawn(process.execPath, [path.resolve(import.meta.dirname, '../src/cli/main.ts'), 'connector', '--url', other.base, '--enterprise-id', 'relayed', '--code', code2, '--state', path.join(gh.dataDir, 'c2.json')], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 200 && (await gh.api('GET', '/tenants/relayed/connectors')).body.items[0]?.status !== 'connected'; i++) await new Promise((r) => setTimeout(r, 50));
+        const relayed = await gh.api('POST', '/tenants/relayed/directories', { name: 'relayed', settings: { ...settings, via: 'connector' }, bindPassword: OPENLDAP.bindPassword });
+        await time('full, through a connector on another node (all new)', relayed.body.id, 'full', 'relayed');
+      } finally { q.kill(); await other.kill(); }
+    }
+  } finally { await gh.close(); await backend.cleanup(); }
   return rows;
 }
 
@@ -67,9 +83,10 @@ console.log(`slapd loaded with ${USERS} users and ${GROUPS} groups in ${((perfor
 const rows: string[][] = [];
 try {
   rows.push(...await measure(sqliteBackend(), ldap.url));
-  const pg = await postgresBackend({ redis: true });
-  if (!pg.skip) rows.push(...await measure(pg, ldap.url));
-  else console.log(pg.skip);
+  for (const pg of [await postgresBackend({ redis: true }), await postgresBackend()]) {
+    if (!pg.skip) rows.push(...await measure(pg, ldap.url));
+    else console.log(pg.skip);
+  }
 } finally { ldap.stop(); }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

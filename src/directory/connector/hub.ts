@@ -326,7 +326,8 @@ export class ConnectorHub {
     for (const l of this.#live.values()) l.ws.terminate();
     this.#live.clear();
     await this.#relay?.holding(false);
-    await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
+    // (A node that never held a connection has nothing to clear: no write at shutdown.)
+    if (this.#order > 0) await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -153,7 +153,9 @@ export class ConnectorRelay {
     if (m.k !== 'req' || typeof m.from !== 'string') return;
     // Acknowledge before anything else: the requester learns at once that this node is alive.
     await this.#app.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'ack', id: m.id } satisfies Envelope));
-    const b = this.#open(m.spill ? await this.#app.connectorStore.takeRelayed(m.spill) : m.body);
+    const sealed = m.spill ? await this.#app.connectorStore.takeRelayed(m.spill) : m.body;
+    if (sealed === undefined) return; // taken already (a notice seen twice) or expired
+    const b = this.#open(sealed);
     if (!b) {
       this.#app.logger.error({ from: m.from }, 'a relayed connector request could not be opened: do all nodes have the same GATEHOUSE_SECRET?');
       await this.#app.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'res', id: m.id, bad: 'seal' } satisfies Envelope));
