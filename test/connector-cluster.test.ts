@@ -185,11 +185,24 @@ test('PostgreSQL + Redis: a connector on node B serves test connection, sync and
   assert.equal(gone.status, 'disconnected', 'A no longer counts the dead node\'s connection');
 });
 
-test('PostgreSQL without Redis (LISTEN/NOTIFY): pages larger than a notice go through the store; the holding node stopped: no connector at once', { skip }, async () => {
+test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request on the other node leaves the request to the next; pages larger than a notice go through the store; the holding node stopped: no connector at once', { skip }, async () => {
   const c = pgOnly;
+  // First on the holding node (connected first, so tried first): a connector whose "directory" never answers.
+  let reachedHole: () => void = () => {};
+  const reached = new Promise<void>((r) => { reachedHole = r; });
+  const hole = net.createServer((s) => { s.on('error', () => {}); reachedHole(); });
+  await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+  const stuck = connector(c, c.holding, 'pg-stuck', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`]);
+  await statusOf(c, 'pg-stuck', 'connected');
   const { site, dirId } = await setUp(c);
-  const run = await c.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'full', wait: true });
+  const pending = c.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'full', wait: true });
+  await reached; // the stuck connector holds the first request of the sync ...
+  stuck.p.kill('SIGKILL'); // ... and dies with it: its node answers "lost", and the asking node goes on with the other
+  const run = await pending;
+  hole.close();
   assert.equal(run.body.status, 'succeeded', run.body.message);
+  const stuckStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-stuck');
+  assert.match(stuckStatus.lastError, /connector pg-stuck disconnected/, 'the request reached it, and its node reported the loss');
   assert.equal(run.body.users.created, 6 + EXTRA);
   assert.ok(c.traffic.some((m) => m.includes('"k":"res"') && m.includes('"spill"')), 'a page too large for NOTIFY waited in the store');
   const t = await c.api('POST', `${T}/directories/${dirId}/test`);

@@ -12,7 +12,7 @@
 // notice (NOTIFY carries 8,000 bytes; Redis delivers every notice to every node) waits in the
 // store, still sealed, and the notice names it.
 // Nodes that hold connections beat every 5 s: connections of a node silent for 15 s are not
-// trusted, and a node that does not acknowledge a request within 2 s is passed over until it
+// trusted, and a node that does not acknowledge a request within 3 s is passed over until it
 // beats again (a node killed without a word still has its connections marked in the store).
 import os from 'node:os';
 import type { Context } from '../../context.ts';
@@ -22,7 +22,7 @@ import type { Op } from './protocol.ts';
 
 export const NODE_BEAT_MS = 5000;
 export const NODE_STALE_MS = 15_000;
-export const ACK_MS = 2000;
+export const ACK_MS = 3000;
 const OPS: Op[] = ['ldap.test', 'ldap.search.open', 'ldap.search.next', 'ldap.search.close', 'ldap.authenticate'];
 
 /** The connection to a connector broke while it had the request (or it did not answer): another connector may take it. */
