@@ -2,8 +2,9 @@
 // (with Redis, and without: LISTEN/NOTIFY), a real slapd, and real `gatehouse connector`
 // processes connected to one node while test connection, sync and sign-in are asked of the
 // other. The relayed passwords never cross the bus in the clear; a failing connector on the
-// asking node fails over to the other node's; when the node holding the connector is killed
-// (or stops), the asking node says clearly that no connector is connected.
+// asking node fails over to the other node's, and one killed mid-request on the other node
+// leaves the request to the next; when the node holding the connector is killed (or stops),
+// the asking node says clearly that no connector is connected.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
