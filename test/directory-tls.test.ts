@@ -3,7 +3,7 @@
 // the CA certificate in the settings (test connection, sync, a sign-in bind); a missing or
 // wrong CA, a certificate for another host, an ldaps:// URL on the plain port and a directory
 // without StartTLS are answered 502 with what to fix; a broken CA certificate is 400; plain
-// LDAP is refused unless allowPlain.
+// LDAP is refused unless allowPlain (by the settings, and again where the connection is made).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,6 +15,7 @@ import { OPENLDAP, haveSlapd, startSlapd, type Slapd } from './helpers/slapd.ts'
 import { makeTestCa, type TestCa } from './helpers/tls.ts';
 import { Agent, text } from './helpers/agent.ts';
 import { rpConfig } from './helpers/rp.ts';
+import { testConnection, type LdapError } from '../src/directory/ldap/client.ts';
 
 const skip = !haveSlapd() ? 'slapd is not installed (apt-get install -y slapd ldap-utils)' : false;
 const T = '/tenants/default';
@@ -125,4 +126,11 @@ test('plain LDAP (StartTLS off) is refused unless allowPlain, on create, test an
   const allowed = await tryIt({ ...plain, allowPlain: true });
   assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
   assert.equal(allowed.body.ok, true);
+
+  // Checked again where the connection is made (the code a connector runs): settings with ldaps://
+  // and StartTLS off are valid, but a connector's own --ldap-url ldap://... must not go plain.
+  const q = { baseDns: [OPENLDAP.base], userFilter: '(objectClass=inetOrgPerson)', groupFilter: '(objectClass=groupOfNames)', emailAttributes: ['mail'] };
+  const conn = { urls: [plainLdap.url], startTls: false, allowPlain: false, caCertificate: null, bindDn: OPENLDAP.bindDn, bindPassword: OPENLDAP.bindPassword, timeoutSeconds: 5 };
+  await assert.rejects(testConnection(conn, q), (e: LdapError) => e.problem === 'tls' && /would send passwords unencrypted/.test(e.message) && /--ldap-url/.test(e.fix));
+  assert.equal((await testConnection({ ...conn, allowPlain: true }, q)).bases[0]!.users, 7);
 });

@@ -66,6 +66,9 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   const { Client, InvalidCredentialsError } = await lib();
   let last: LdapError | undefined;
   for (const url of conn.urls) {
+    if (url.startsWith('ldap://') && !conn.startTls && !conn.allowPlain) {
+      throw new LdapError('tls', `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`, 'Use ldaps:// (on a connector: in --ldap-url too), keep startTls on, or set allowPlain: true if this network is trusted.');
+    }
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     const ca = !!conn.caCertificate;
     // servername is for SNI and must not be an IP address.

@@ -29,7 +29,7 @@ export class LdapService {
 
   connection(settings: DirectorySettings, bindPasswordSealed: string | null): Connection {
     return {
-      urls: settings.urls, startTls: settings.startTls, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
+      urls: settings.urls, startTls: settings.startTls, allowPlain: settings.allowPlain, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
       bindPassword: bindPasswordSealed ? this.#app.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
     };
   }

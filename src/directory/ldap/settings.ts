@@ -141,6 +141,8 @@ export function prepareSettings(input: unknown): DirectorySettings {
 export interface Connection {
   urls: string[];
   startTls: boolean;
+  /** Checked again where the connection is made: a connector's own --ldap-url may be plain ldap://. */
+  allowPlain: boolean;
   caCertificate: string | null;
   bindDn: string;
   bindPassword: string;
