@@ -15,6 +15,7 @@ import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts'
 import { issuerFor, MFA_ACR, MFA_ACRS } from '../oidc/engine.ts';
 import { policyRequiresMfa } from '../policy/policies.ts';
 import { launch, launchable, launcherApps } from './launch.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -62,7 +63,7 @@ export function launcherRouter(app: Context): Router {
     if (!next) {
       const apps = await launcherApps(app, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
       return;
     }
     const a = await app.apps.byTenantClientId(tenant.id, next);

@@ -3,7 +3,8 @@
 export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export interface Branding { backgroundColor?: string; logoDataUrl?: string; stylesheet?: string }
+/** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour) and logo. */
+export interface Branding { logoUrl?: string; stylesheet?: string }
 
 // connect-src: the sign-in and account pages' scripts ask Gatehouse whether a push request or a
 // phone's enrollment was answered.
@@ -22,7 +23,7 @@ ${opts.branding?.stylesheet ? `<link rel="stylesheet" href="${esc(opts.branding.
 </head>
 <body>
 <main class="card">
-${opts.branding?.logoDataUrl ? `<img class="logo" alt="" src="${esc(opts.branding.logoDataUrl)}">` : '<p class="brand">Gatehouse</p>'}
+${opts.branding?.logoUrl ? `<img class="logo" alt="" src="${esc(opts.branding.logoUrl)}">` : '<p class="brand">Gatehouse</p>'}
 ${opts.body}
 </main>
 </body>

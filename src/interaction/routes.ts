@@ -18,6 +18,7 @@ import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
 import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordSignIn, secondFactorsOf, type SecondFactors } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
+import { pageBranding } from './branding.ts';
 import { isRemembered, rememberBrowser } from '../mfa/remember.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { passwordlessAllowed } from '../policy/policies.ts';
@@ -136,7 +137,7 @@ export function interactionRouter(app: Context): Router {
     return false;
   }
 
-  const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
+  const branding = pageBranding;
 
   const buttons = async (tenant: Tenant, base: string) =>
     (await app.federation.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));

@@ -15,6 +15,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -117,11 +118,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName });
+          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName, branding: pageBranding(tenant) });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.' });
+          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.', branding: pageBranding(tenant) });
         },
       },
     },

@@ -89,6 +89,8 @@ export interface AppsTable {
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON
   deploy_all: number;
+  jwks: string | null; // JSON: the app's registered public keys (JWKS), x5c certificates included
+  certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   created_at: number;
   updated_at: number;
   version: number;
@@ -139,6 +141,8 @@ export interface AuditEventsTable {
   subject: string | null;
   ip: string | null;
   data: string;
+  user_id: string | null; // the user the event is about, for filtering by user
+  client_id: string | null; // the application it is about, for filtering by app
 }
 
 export interface SetupLinksTable {
