@@ -10,6 +10,7 @@ import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { PolicyService } from './policy/policies.ts';
+import { PushService } from './mfa/push.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
@@ -42,6 +43,8 @@ export interface Context {
   mfa: MfaStore;
   /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
   policies: PolicyService;
+  /** Push approval through the Gatehouse Authenticator (mfa/push.ts). */
+  push: PushService;
   /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
   sessions: SessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
@@ -102,6 +105,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     upstreams: new UpstreamStore(db),
     mfa: new MfaStore(db),
     policies: undefined as unknown as PolicyService,
+    push: undefined as unknown as PushService,
     federation: undefined as unknown as FederationService,
     sessions: undefined as unknown as SessionService,
     keys: new KeyService(db, sealer),
@@ -132,6 +136,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.engines = new EngineCache(ctx);
   ctx.federation = new FederationService(ctx);
   ctx.policies = new PolicyService(ctx, db);
+  ctx.push = new PushService(ctx, db);
   ctx.sessions = new SessionService(ctx);
   ctx.ldap = new LdapService(ctx);
   ctx.connectors = new ConnectorHub(ctx);

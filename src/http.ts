@@ -18,17 +18,20 @@ import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
 import { accountRouter } from './account/routes.ts';
+import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
+import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
 const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
 const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.js'));
+const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account)(\/|$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -170,6 +173,11 @@ export function createHttpApp(app: Context): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = webauthnJs;
   });
+  ops.get('/assets/push.js', (ctx) => {
+    ctx.type = 'text/javascript';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = pushJs;
+  });
   ops.get('/assets/autosubmit.js', (ctx) => {
     ctx.type = 'text/javascript';
     ctx.set('Cache-Control', 'public, max-age=3600');
@@ -190,6 +198,8 @@ export function createHttpApp(app: Context): Koa {
   koa.use(federationRouter(app).routes());
   koa.use(launcherRouter(app).routes());
   koa.use(accountRouter(app).routes());
+  koa.use(brandingRouter(app).routes());
+  koa.use(authenticatorRouter(app).routes());
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());

@@ -39,7 +39,8 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
         // Graceful: stop accepting, let in-flight requests finish, then close the stores.
         stopping ??= (async () => {
           jobs?.stop();
-          await app.connectors.drain();
+          app.push.streams.closeAll(); // authenticators' event streams never go idle on their own
+          await app.connectors.drain(); // and connectors' WebSockets: they reconnect to a node that stays
           await new Promise<void>((resolve) => {
             // Keep-alive connections go idle as their last response is sent; close them as they do.
             const idle = setInterval(() => server.closeIdleConnections(), 50);

@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { png } from './helpers/png.ts';
+import { Agent } from './helpers/agent.ts';
+import { codeFlow, rpConfig } from './helpers/rp.ts';
 
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'gatehouse.js');
 const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
@@ -41,7 +44,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   running = await startServer(loadConfig({
     PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_PUBLIC_URL: base,
-    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent',
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent', GATEHOUSE_STRICT_API_RESPONSES: 'true',
   }));
 });
 after(async () => {
@@ -223,6 +226,58 @@ test('start: one process with a notice for --workers, graceful stop on Ctrl-C', 
   assert.equal((await fetch(`http://127.0.0.1:${port}/t/default/.well-known/openid-configuration`)).status, 200);
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, stderr);
+});
+
+test('branding, sessions, groups and audit exports from the command line', async () => {
+  // Branding: a logo file (checked by the server), a colour, the session lifetime.
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'logo.png'), png(120, 60));
+  fs.writeFileSync(path.join(dir, 'huge.png'), png(400, 300));
+  assert.match(await ok(['branding', 'set', '--tenant', 'acme', '--background-color', '#123456', '--logo', path.join(dir, 'logo.png'), '--session-lifetime', '90']), /Saved/);
+  const b = await ok(['branding', 'show', '--tenant', 'acme', '--json']);
+  assert.equal(b.backgroundColor, '#123456');
+  assert.equal(b.logo, `data:image/png;base64,${png(120, 60).toString('base64')}`);
+  assert.match(await ok(['branding', 'show', '--tenant', 'acme']), /background colour\s+#123456[\s\S]*logo\s+image\/png[\s\S]*session lifetime\s+90 minutes/);
+  const huge = await cli(['branding', 'set', '--tenant', 'acme', '--logo', path.join(dir, 'huge.png')]);
+  assert.equal(huge.code, 1);
+  assert.match(huge.stderr, /400 x 300 pixels; it may be at most 200 x 150/);
+  assert.equal((await cli(['branding', 'set', '--tenant', 'acme'])).code, 2);
+  await ok(['branding', 'set', '--tenant', 'acme', '--background-color', 'none', '--logo', 'none', '--session-lifetime', '120']);
+  assert.match(await ok(['branding', 'show', '--tenant', 'acme']), /background colour\s+none/);
+
+  // Sessions: ann signs in to an app (set up through the API: these commands are tested above).
+  const tok = (await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json() as any).access_token;
+  const api = async (method: string, p: string, body?: unknown) => (await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const app = await api('POST', '/tenants/acme/apps', { name: 'sso-cli', displayName: 'SSO CLI', type: 'web', redirectUris: ['https://cli.acme.test/cb'] });
+  await api('POST', `/tenants/acme/apps/${app.clientId}/deployment/targets`, { type: 'user', ref: 'ann@acme.test' });
+  const config = await rpConfig(`${base}/t/acme`, app.clientId, app.clientSecret);
+  await codeFlow(config, new Agent(), { redirectUri: 'https://cli.acme.test/cb', email: 'ann@acme.test', password: 'ann-password-1' });
+  await codeFlow(config, new Agent(), { redirectUri: 'https://cli.acme.test/cb', email: 'ann@acme.test', password: 'ann-password-1' });
+  const sessions = await ok(['session', 'list', '--tenant', 'acme', '--user', 'ann@acme.test', '--json']);
+  assert.equal(sessions.length, 2);
+  assert.match(await ok(['session', 'list', '--tenant', 'acme']), /ann@acme\.test\s+.*127\.0\.0\.1\s+started \d{4}-\d\d-\d\d \d\d:\d\d\s+last seen .*SSO CLI/);
+  assert.match(await ok(['session', 'end', '--tenant', 'acme', sessions[0].id]), /Ended session/);
+  const again = await cli(['session', 'end', '--tenant', 'acme', sessions[0].id]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /was not found/);
+  assert.deepEqual(await ok(['session', 'end-all', '--tenant', 'acme', 'ann@acme.test', '--json']), { ended: 1 });
+
+  assert.match(await ok(['group', 'list', '--tenant', 'acme']), /engineering\s+1 member/);
+
+  // Audit: filters by user and app; exports to a file or stdout.
+  const ann = await ok(['audit', '--tenant', 'acme', '--user', 'ann@acme.test', '--type', 'session.ended', '--json']);
+  assert.equal(ann.length, 2);
+  const tokens = await ok(['audit', '--tenant', 'acme', '--app', 'sso-cli', '--type', 'token.issued', '--json']);
+  assert.deepEqual(tokens.map((e: any) => e.clientId), [app.clientId, app.clientId]);
+  const file = path.join(dir, 'audit.csv');
+  const r = await cli(['audit', 'export', '--tenant', 'acme', '--user', 'ann@acme.test', '--since', '2000-01-01', '--output', file]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\r\n');
+  assert.equal(lines[0], 'id,time,level,type,actor,subject,userId,clientId,ip,message,data');
+  assert.ok(lines.length > 3);
+  const json = JSON.parse((await cli(['audit', 'export', '--tenant', 'acme', '--format', 'json', '--type', 'session.ended'])).stdout);
+  assert.deepEqual(json.map((e: any) => e.type), ['session.ended', 'session.ended']);
+  assert.equal((await cli(['audit', 'export', '--tenant', 'acme', '--since', 'yesterday'])).code, 2);
 });
 
 test('a stopped server gives the connection message', async () => {

@@ -25,3 +25,54 @@ test('postgres: two nodes starting at once on a fresh database apply each migrat
     await t.drop();
   }
 });
+
+for (const [name, serverUrl, skip] of [['sqlite', undefined, false], ['postgres', url, url ? false : 'DATABASE_URL not set: PostgreSQL migration test skipped']] as const) {
+  test(`${name}: migration 0030 fills in the user and app of audit events stored before it`, { skip }, async () => {
+    const { Kysely, Migrator, PostgresDialect } = await import('kysely');
+    const d = await openTestStore(serverUrl);
+    try {
+      // A store as it was before 0030 (there are no down migrations): on PostgreSQL a second
+      // database migrated up to 0029; on SQLite, the fresh store with 0030's additions removed.
+      const t = serverUrl ? await createTestDatabase(serverUrl) : undefined;
+      // (A pool's idle connections ended by the database's drop must not surface as errors.)
+      const pool = t ? new (await import('pg')).default.Pool({ connectionString: t.url }).on('error', () => {}) : undefined;
+      const db = pool ? new Kysely<any>({ dialect: new PostgresDialect({ pool }) }) : d.db as unknown as InstanceType<typeof Kysely<any>>;
+      try {
+        const before = Object.fromEntries(Object.entries(migrations).filter(([k]) => k < '0030'));
+        if (t) {
+          await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest();
+        } else {
+          // SQLite: drop what 0030 added from the freshly migrated store and forget the migration.
+          await db.schema.dropIndex('audit_events_user').execute();
+          await db.schema.dropIndex('audit_events_client').execute();
+          await db.schema.dropIndex('audit_events_actor').execute();
+          await db.schema.dropIndex('audit_events_tenant_id').execute();
+          await db.schema.alterTable('audit_events').dropColumn('user_id').execute();
+          await db.schema.alterTable('audit_events').dropColumn('client_id').execute();
+          await db.schema.alterTable('apps').dropColumn('jwks').execute();
+          await db.schema.alterTable('apps').dropColumn('certificate_expires_at').execute();
+          await db.deleteFrom('kysely_migration').where('name', '=', '0030_admin_api').execute();
+        }
+        const row = (id: string, type: string, subject: string | null, data: object) => ({ id, tenant_id: null, at: 1, type, level: 'info', actor: null, subject, ip: null, data: JSON.stringify(data) });
+        await db.insertInto('audit_events').values([
+          row('a', 'signin.failed', 'usr_123', { email: 'x@example.test' }),
+          row('b', 'token.issued', 'usr_456', { clientId: 'client-1', grantType: 'authorization_code' }),
+          row('c', 'admin.app.updated', 'client-2', { changes: ['name'] }),
+          row('d', 'signin.failed', 'unknown@example.test', { email: 'unknown@example.test' }),
+        ]).execute();
+        await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+        const rows = await db.selectFrom('audit_events').select(['id', 'user_id', 'client_id']).orderBy('id').execute();
+        assert.deepEqual(rows.map((r) => ({ ...r })), [
+          { id: 'a', user_id: 'usr_123', client_id: null },
+          { id: 'b', user_id: 'usr_456', client_id: 'client-1' },
+          { id: 'c', user_id: null, client_id: 'client-2' },
+          { id: 'd', user_id: null, client_id: null },
+        ]);
+      } finally {
+        if (t) { await db.destroy(); await t.drop(); }
+      }
+    } finally {
+      await d.dispose();
+    }
+  });
+}

@@ -1,5 +1,6 @@
-// The signed-in user's account page (/t/<slug>/account): two-step verification (add an
-// authenticator app with a QR code, see recovery codes once, remove an authenticator).
+// The signed-in user's account page (/t/<slug>/account): two-step verification (add the
+// Gatehouse Authenticator, an authenticator app or a passkey, as the user's policy allows; see
+// recovery codes once; remove an authenticator; forget a remembered browser).
 // Who the user is comes from a sign-in round trip (interaction/whoami.ts); it is then kept
 // for 15 minutes in a sealed cookie with a CSRF secret for the page's forms.
 import Router from '@koa/router';
@@ -10,10 +11,12 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
-import { accountPage, messagePage, passkeyEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
+import { accountPage, messagePage, passkeyEnrollPage, pushEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
+import type { FactorType } from '../policy/policies.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
 import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
+import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
@@ -25,7 +28,8 @@ const SESSION_MS = 15 * 60_000;
 
 const session = (app: Context) => sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS);
 /** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
-const enrollment = (app: Context) => sealedCookie<{ accountId: string; secret?: string; challenge?: string }>(app, 'gh_enroll', 10 * 60_000);
+const enrollment = (app: Context) => sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(app, 'gh_enroll', 10 * 60_000);
+const FACTOR_NAMES: Record<FactorType, string> = { totp: 'authenticator apps', webauthn: 'passkeys', push: 'the Gatehouse Authenticator' };
 
 /** Called when the round trip for the account page comes back signed in. */
 export function openAccount(app: Context, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {
@@ -64,12 +68,37 @@ export function accountRouter(app: Context): Router {
 
   async function show(ctx: Ctx, tenant: Tenant, user: UserWithSecret, s: AccountSession, notice?: string) {
     const factors = await app.mfa.factors(tenant.id, user.id);
+    const settings = await app.policies.settingsFor(user);
     ctx.type = 'html';
     ctx.body = accountPage({
       email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
+      allowed: settings.allowedFactors, remembered: await app.mfa.rememberedDevices(tenant.id, user.id),
+      sessions: await sessionsOf(ctx, tenant, user),
     });
+  }
+
+  /** The user's SSO sessions, this browser's marked. */
+  async function sessionsOf(ctx: Ctx, tenant: Tenant, user: UserWithSecret) {
+    const list = await app.sessions.listForUser(tenant.id, user.id);
+    // The engine's session cookie names this browser's session (only to label it: nothing is decided by it).
+    const cookie = ctx.cookies.get('gh_session');
+    const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await app.engines.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
+    return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.filter((a) => a.clientId !== LAUNCHER_CLIENT_ID).map((a) => a.name), current: !!mine && mine.uid === x.id }));
+  }
+
+  /** Only the kinds of factor the user's policy allows may be added (answered with a page when not). */
+  async function allowed(ctx: Ctx, w: { tenant: Tenant; user: UserWithSecret }, kind: FactorType): Promise<boolean> {
+    const settings = await app.policies.settingsFor(w.user);
+    if (settings.allowedFactors.includes(kind)) return true;
+    ctx.status = 403;
+    ctx.type = 'html';
+    ctx.body = messagePage({
+      title: 'Not allowed here', message: `Your organization's policy does not allow ${FACTOR_NAMES[kind]} for your account.`,
+      detail: `You can add ${settings.allowedFactors.map((k) => FACTOR_NAMES[k]).join(' or ')}. Go back to ${base(w.tenant)}.`,
+    });
+    return false;
   }
 
   router.get('/', async (ctx) => {
@@ -79,7 +108,7 @@ export function accountRouter(app: Context): Router {
 
   router.get('/totp', async (ctx) => {
     const w = await who(ctx);
-    if (!w) return;
+    if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const secret = await newTotpSecret();
     enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
@@ -88,7 +117,7 @@ export function accountRouter(app: Context): Router {
 
   router.post('/totp', async (ctx) => {
     const w = await who(ctx);
-    if (!w) return;
+    if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
     if (!pending?.secret || pending.accountId !== w.user.id) {
@@ -115,7 +144,7 @@ export function accountRouter(app: Context): Router {
 
   router.get('/passkey', async (ctx) => {
     const w = await who(ctx);
-    if (!w) return;
+    if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const options = await registrationOptions(app, w.tenant, w.user, await app.mfa.factors(w.tenant.id, w.user.id));
     enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
     ctx.type = 'html';
@@ -124,7 +153,7 @@ export function accountRouter(app: Context): Router {
 
   router.post('/passkey', async (ctx) => {
     const w = await who(ctx);
-    if (!w) return;
+    if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
     enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
@@ -155,8 +184,76 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w) return;
     await app.mfa.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
+    await app.push.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
     await show(ctx, w.tenant, w.user, w.s, 'The authenticator was removed.');
+  });
+
+  router.post('/sessions/:id/end', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const target = await app.sessions.get(w.tenant.id, ctx.params.id!);
+    // Only the user's own sessions; someone else's id answers as if it did not exist.
+    const ended = target?.userId === w.user.id && (await app.sessions.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
+    await show(ctx, w.tenant, w.user, w.s, ended ? `Signed out ${target!.device}.` : 'That session had already ended.');
+  });
+
+  router.post('/remembered/:id/forget', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    await app.mfa.forget(w.tenant.id, w.user.id, ctx.params.id!);
+    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.browser_forgotten', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email } });
+    await show(ctx, w.tenant, w.user, w.s, 'That browser will ask for two-step verification again.');
+  });
+
+  // The Gatehouse Authenticator: a QR code of a one-time setup link; the page waits for the phone.
+  async function pushPage(ctx: Ctx, w: { tenant: Tenant }, code: string, notice?: string) {
+    const link = app.push.setupLink(w.tenant, code);
+    ctx.type = 'html';
+    ctx.body = pushEnrollPage({
+      qrSvg: await qrSvg(link), link, code, slug: w.tenant.slug, notice,
+      statusUrl: `${base(w.tenant)}/push/status`, doneUrl: `${base(w.tenant)}/push/done`, backUrl: base(w.tenant),
+    });
+  }
+
+  router.get('/push', async (ctx) => {
+    const w = await who(ctx);
+    if (!w || !(await allowed(ctx, w, 'push'))) return;
+    // Recovery codes come with the first second factor: made now, shown here once the phone is done.
+    const first = (await app.mfa.factors(w.tenant.id, w.user.id)).length === 0;
+    const recovery = first ? newRecoveryCodes() : undefined;
+    const { code } = await app.push.startEnrollment(w.tenant, w.user, recovery?.map((c) => recoveryHash(app, c)) ?? null);
+    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, pushCode: code, recovery });
+    await pushPage(ctx, w, code);
+  });
+
+  // The page's script asks whether the phone finished.
+  router.get('/push/status', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    ctx.set('Cache-Control', 'no-store');
+    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
+    ctx.body = { state: pending?.pushCode && pending.accountId === w.user.id ? (await app.push.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state : 'expired' };
+  });
+
+  router.get('/push/done', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
+    const state = pending?.pushCode && pending.accountId === w.user.id ? await app.push.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
+    if (!state || state.state === 'expired') {
+      ctx.status = 400;
+      ctx.body = messagePage({ title: 'Setup expired', message: 'Adding the Gatehouse Authenticator took too long.', detail: `Open ${base(w.tenant)}/push and scan the new code.` });
+      return;
+    }
+    if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, 'Your phone has not finished yet. Scan the code (or open the link) on the phone, then wait a moment.');
+    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    if (state.recoveryIssued && pending!.recovery) {
+      ctx.type = 'html';
+      ctx.body = recoveryCodesPage({ codes: pending!.recovery, backUrl: base(w.tenant) });
+      return;
+    }
+    await show(ctx, w.tenant, w.user, w.s, 'The Gatehouse Authenticator was added.');
   });
 
   return router;

@@ -1,4 +1,6 @@
-// Shared pieces of admin route files: input parsing, the caller, and audit of changes.
+// Shared pieces of admin route files in the earlier style (a function adding routes to the
+// router): input parsing, the caller, and audit of changes. New route files declare their
+// routes with route.ts instead; this stays until every route file is converted.
 import type Koa from 'koa';
 import type Router from '@koa/router';
 import { z } from 'zod';

@@ -12,8 +12,10 @@ import type { Tenant } from '../storage/tenants.ts';
 import { startSignIn, finishSignIn } from '../interaction/whoami.ts';
 import { ACCOUNT, openAccount } from '../account/routes.ts';
 import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts';
-import { issuerFor } from '../oidc/engine.ts';
+import { issuerFor, MFA_ACR, MFA_ACRS } from '../oidc/engine.ts';
+import { policyRequiresMfa } from '../policy/policies.ts';
 import { launch, launchable, launcherApps } from './launch.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -61,13 +63,19 @@ export function launcherRouter(app: Context): Router {
     if (!next) {
       const apps = await launcherApps(app, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end` });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
       return;
     }
     const a = await app.apps.byTenantClientId(tenant.id, next);
     if (!a || !launchable(a) || !(await app.appService.isDeployedTo(a, user))) {
       await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
       return page(ctx, 403, 'Application not available', `${a?.displayName ?? 'This application'} has not been deployed to ${user.email}.`, 'If you need it, ask your administrator to deploy it to you or to one of your groups.');
+    }
+    // A hand-off app gets a token here, without its own sign-in: when it (or the user's
+    // policy) needs two-step verification and this session's sign-in lacked it, step up first.
+    if (a.type === 'handoff' && !MFA_ACRS.includes(String(who.acr))
+      && (a.requireMfa || policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))) {
+      return startSignIn(app, ctx as unknown as Koa.Context, tenant, a.clientId, { acrValues: MFA_ACR });
     }
     const go = await launch(app, tenant, entry!.provider, a, who);
     if (go.kind === 'redirect') {

@@ -33,6 +33,23 @@ const serverUrl = () => (process.env.GATEHOUSE_URL || DEFAULT_URL).replace(/\/+$
 let cachedToken: string | undefined;
 
 async function request(method: string, path: string, body?: unknown, auth = true): Promise<any> {
+  const { data } = await send(method, path, body, auth);
+  return data;
+}
+
+/** Every item of a list, following nextCursor page by page. */
+async function everything(path: string): Promise<any[]> {
+  const items: any[] = [];
+  let cursor: string | null = null;
+  do {
+    const r: { items: any[]; nextCursor: string | null } = await request('GET', `${path}${path.includes('?') ? '&' : '?'}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...r.items);
+    cursor = r.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+async function send(method: string, path: string, body?: unknown, auth = true): Promise<{ data: any; text: string }> {
   const base = serverUrl();
   if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new SetupError(`GATEHOUSE_URL must be an http(s) URL like ${DEFAULT_URL}; it is "${base}".`);
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -54,7 +71,7 @@ async function request(method: string, path: string, body?: unknown, auth = true
     if (res.status === 401 && auth && process.env.GATEHOUSE_ADMIN_TOKEN) message += ' (GATEHOUSE_ADMIN_TOKEN is set: get a fresh one with `gatehouse token`, or unset it to use GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD.)';
     throw new ApiError(message);
   }
-  return data;
+  return { data, text };
 }
 
 async function token(): Promise<string> {
@@ -99,6 +116,21 @@ function table(rows: string[][], none: string): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
+const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+const auditFilters = { level: str, type: str, text: str, user: str, app: str, since: str, until: str };
+/** The audit filters as query parameters; dates (2026-12-01 or an ISO time) become epoch ms. */
+function auditQuery(o: Opts): URLSearchParams {
+  oneOf(o, 'level', ['info', 'warn', 'error']);
+  const q = new URLSearchParams();
+  for (const k of ['level', 'type', 'text', 'user', 'app']) if (o[k] !== undefined) q.set(k, String(o[k]));
+  for (const k of ['since', 'until']) {
+    if (o[k] === undefined) continue;
+    const t = Date.parse(String(o[k]));
+    if (Number.isNaN(t)) throw new UsageError(`--${k} must be a date like 2026-12-01 or 2026-12-01T08:00Z; got "${o[k]}".`);
+    q.set(k, String(t));
+  }
+  return q;
+}
 const deployedTo = (a: any) => a.deployment.all ? 'all users' : a.deployment.targets.map((t: any) => `${t.type} ${t.label}`).join(', ') || 'nobody (not deployed)';
 
 
@@ -140,8 +172,8 @@ const commands: Record<string, Command> = {
   'tenant list': {
     usage: 'gatehouse tenant list [--json]', summary: 'List tenants (superadministrators of the default tenant).',
     async run(_o, _a, out) {
-      const r = await request('GET', '/tenants');
-      out.print(table(r.items.map((t: any) => [t.slug, t.name ?? '', t.issuer]), 'No tenants.'), r.items);
+      const items = await everything('/tenants');
+      out.print(table(items.map((t: any) => [t.slug, t.name ?? '', t.issuer]), 'No tenants.'), items);
     },
   },
 
@@ -178,6 +210,14 @@ const commands: Record<string, Command> = {
   'group create': {
     usage: 'gatehouse group create --tenant SLUG NAME', summary: 'Create a group.', options: tenant, positionals: 1,
     async run(o, [name], out) { const g = await request('POST', `${inTenant(o)}/groups`, { name }); out.print(`Created group ${g.name}.`, g); },
+  },
+  'group list': {
+    usage: 'gatehouse group list --tenant SLUG [--search TEXT] [--json]', summary: 'List groups with their member counts (--search: in names and descriptions).',
+    options: { ...tenant, search: str },
+    async run(o, _a, out) {
+      const items = await everything(`${inTenant(o)}/groups${o.search ? `?search=${enc(String(o.search))}` : ''}`);
+      out.print(table(items.map((g: any) => [g.name, `${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`, g.description ?? '']), 'No groups.'), items);
+    },
   },
   'group add-member': {
     usage: 'gatehouse group add-member --tenant SLUG GROUP EMAIL', summary: 'Add a user to a group.', options: tenant, positionals: 2,
@@ -216,8 +256,8 @@ const commands: Record<string, Command> = {
   'app list': {
     usage: 'gatehouse app list --tenant SLUG [--json]', summary: 'List application profiles with their deployment status.', options: tenant,
     async run(o, _a, out) {
-      const r = await request('GET', `${inTenant(o)}/apps`);
-      out.print(table(r.items.map((a: any) => [a.clientId, a.name, a.displayName, a.type, a.deployed ? 'Deployed' : 'Not deployed']), 'No applications.'), r.items);
+      const items = await everything(`${inTenant(o)}/apps`);
+      out.print(table(items.map((a: any) => [a.clientId, a.name, a.displayName, a.type, a.deployed ? 'Deployed' : 'Not deployed']), 'No applications.'), items);
     },
   },
   'app show': {
@@ -362,17 +402,93 @@ const commands: Record<string, Command> = {
   },
 
   audit: {
-    usage: 'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--limit N] [--json]',
+    usage: 'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE] [--limit N] [--json]',
     summary: 'Show audit events, newest first (default 50, at most 500).',
-    options: { ...tenant, level: str, type: str, text: str, limit: str },
+    options: { ...tenant, ...auditFilters, limit: str },
     async run(o, _a, out) {
-      oneOf(o, 'level', ['info', 'warn', 'error']);
       const limit = whole(o, 'limit');
       if (limit !== undefined && (limit < 1 || limit > 500)) throw new UsageError('--limit must be between 1 and 500.');
-      const q = new URLSearchParams();
-      for (const k of ['level', 'type', 'text', 'limit']) if (o[k] !== undefined) q.set(k, String(o[k]));
+      const q = auditQuery(o);
+      if (limit !== undefined) q.set('limit', String(limit));
       const r = await request('GET', `${inTenant(o)}/audit?${q}`);
       out.print(table(r.items.map((e: any) => [new Date(e.at).toISOString(), e.level, e.type, e.actor ?? '-', e.subject ?? '']), 'No matching events.'), r.items);
+    },
+  },
+  'audit export': {
+    usage: 'gatehouse audit export --tenant SLUG [--format csv|json] [--output FILE] [--level LEVEL] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE]',
+    summary: 'Export the matching audit events (newest first, at most 100,000) as CSV (default) or JSON, to FILE or stdout.',
+    options: { ...tenant, ...auditFilters, format: str, output: str }, json: false,
+    async run(o) {
+      const q = auditQuery(o);
+      q.set('format', oneOf(o, 'format', ['csv', 'json']) ?? 'csv');
+      const { text } = await send('GET', `${inTenant(o)}/audit/export?${q}`);
+      if (typeof o.output === 'string') {
+        fs.writeFileSync(o.output, text);
+        console.error(`Wrote ${o.output}.`);
+      } else process.stdout.write(text);
+    },
+  },
+
+  'session list': {
+    usage: 'gatehouse session list --tenant SLUG [--user EMAIL] [--search TEXT] [--json]',
+    summary: 'List live SSO sessions, most recently active first: user, browser, IP, started, last seen, apps.',
+    options: { ...tenant, user: str, search: str },
+    async run(o, _a, out) {
+      const q = new URLSearchParams();
+      if (o.user) q.set('user', String(o.user));
+      if (o.search) q.set('search', String(o.search));
+      const items = await everything(`${inTenant(o)}/sessions?${q}`);
+      out.print(table(items.map((s: any) => [s.id, s.email ?? s.userId, s.device, s.ip ?? '-', `started ${minute(s.startedAt)}`, `last seen ${minute(s.lastSeenAt)}`,
+        s.apps.map((a: any) => a.name).join(', ') || '-']), 'No live sessions.'), items);
+    },
+  },
+  'session end': {
+    usage: 'gatehouse session end --tenant SLUG SESSION_ID [--json]',
+    summary: 'End an SSO session (see session list): the browser must sign in again; its apps get back-channel logout.',
+    options: tenant, positionals: 1,
+    async run(o, [id], out) {
+      await request('DELETE', `${inTenant(o)}/sessions/${enc(id!)}`);
+      out.print(`Ended session ${id}.`, { ended: 1 });
+    },
+  },
+  'session end-all': {
+    usage: 'gatehouse session end-all --tenant SLUG EMAIL [--json]',
+    summary: 'End every SSO session of a user.',
+    options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      const r = await request('DELETE', `${inTenant(o)}/users/${enc(email!)}/sessions`);
+      out.print(`Ended ${r.ended} session${r.ended === 1 ? '' : 's'} of ${email}.`, r);
+    },
+  },
+
+  'branding show': {
+    usage: 'gatehouse branding show --tenant SLUG [--json]', summary: 'Show the sign-in pages\' background colour and logo, and the session lifetime.', options: tenant,
+    async run(o, _a, out) {
+      const b = await request('GET', `${inTenant(o)}/branding`);
+      out.print(table([['background colour', b.backgroundColor ?? 'none (Gatehouse\'s own)'], ['logo', b.logo ? `${b.logo.slice(5, b.logo.indexOf(';'))}, ${Math.round(b.logo.length * 0.75 / 1024)} KB` : 'none'],
+        ['session lifetime', b.sessionLifetimeMinutes ? `${b.sessionLifetimeMinutes} minutes` : 'off']], ''), b);
+    },
+  },
+  'branding set': {
+    usage: 'gatehouse branding set --tenant SLUG [--background-color #RRGGBB|none] [--logo FILE|none] [--session-lifetime MINUTES] [--json]',
+    summary: 'Change the sign-in pages\' background colour or logo (PNG, GIF or JPG, at most 250 KB and 200 x 150 pixels), or the session lifetime (0 = off, or 30-5760 minutes).',
+    options: { ...tenant, 'background-color': str, logo: str, 'session-lifetime': str },
+    async run(o, _a, out) {
+      const body: Record<string, unknown> = {};
+      if (o['background-color'] !== undefined) body.backgroundColor = o['background-color'] === 'none' ? null : o['background-color'];
+      if (o.logo !== undefined) {
+        if (o.logo === 'none') body.logo = null;
+        else {
+          let bytes: Buffer;
+          try { bytes = fs.readFileSync(String(o.logo)); } catch (e) { throw new UsageError(`Cannot read --logo ${o.logo}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
+          // The server checks the real type from the bytes; the declared one is only a label.
+          body.logo = `data:image/png;base64,${bytes.toString('base64')}`;
+        }
+      }
+      if (o['session-lifetime'] !== undefined) body.sessionLifetimeMinutes = whole(o, 'session-lifetime');
+      if (Object.keys(body).length === 0) throw new UsageError('Give at least one of --background-color, --logo, --session-lifetime.');
+      const b = await request('PATCH', `${inTenant(o)}/branding`, body);
+      out.print('Saved. The sign-in pages show it now.', b);
     },
   },
 };

@@ -20,6 +20,7 @@ export const settingsSchema = z.object({
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
   GATEHOUSE_WORKERS: z.coerce.number().int().min(1, 'must be 1 or more').max(256).optional(),
+  GATEHOUSE_STRICT_API_RESPONSES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,8 @@ export interface Config {
   logLevel: Settings['LOG_LEVEL'];
   /** Worker processes for `gatehouse start` (default: one per core with DATABASE_URL and REDIS_URL, else 1). */
   workers?: number;
+  /** An admin API answer that does not match its schema is answered 500 (else logged and sent); for tests and development. */
+  strictApiResponses: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -83,5 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies,
     logLevel: s.LOG_LEVEL,
     workers: s.GATEHOUSE_WORKERS,
+    strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
   };
 }

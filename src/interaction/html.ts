@@ -3,9 +3,12 @@
 export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export interface Branding { backgroundColor?: string; logoDataUrl?: string; stylesheet?: string }
+/** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour) and logo. */
+export interface Branding { logoUrl?: string; stylesheet?: string }
 
-export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+// connect-src: the sign-in and account pages' scripts ask Gatehouse whether a push request or a
+// phone's enrollment was answered.
+export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export function layout(opts: { title: string; body: string; branding?: Branding }): string {
   return `<!doctype html>
@@ -20,7 +23,7 @@ ${opts.branding?.stylesheet ? `<link rel="stylesheet" href="${esc(opts.branding.
 </head>
 <body>
 <main class="card">
-${opts.branding?.logoDataUrl ? `<img class="logo" alt="" src="${esc(opts.branding.logoDataUrl)}">` : '<p class="brand">Gatehouse</p>'}
+${opts.branding?.logoUrl ? `<img class="logo" alt="" src="${esc(opts.branding.logoUrl)}">` : '<p class="brand">Gatehouse</p>'}
 ${opts.body}
 </main>
 </body>

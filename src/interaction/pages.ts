@@ -12,7 +12,8 @@ const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
   ? `<div class="upstreams"><p class="or">or</p>${buttons.map((b) => `<a class="button secondary" href="${esc(b.url)}">Sign in with ${esc(b.name)}</a>`).join('\n')}</div>`
   : '';
 
-export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[] }): string {
+export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string } }): string {
+  const passkey = o.passkey ? `<div class="passwordless"><p class="or">or</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: 'Sign in with a passkey' })}</div>` : '';
   return layout({
     title: 'Sign in', branding: o.branding, body: `
 <h1>Sign in</h1>
@@ -24,6 +25,7 @@ ${hidden('csrf', o.csrf)}
 ${errorBox(o.error)}
 <button type="submit">Next</button>
 </form>
+${passkey}
 ${upstreamButtons(o.buttons)}`,
   });
 }
@@ -179,35 +181,106 @@ ${o.label ? '<label for="passkey-label">Name</label>\n<input id="passkey-label" 
 <script src="/assets/webauthn.js"></script>`;
 }
 
-export function totpPage(o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown }): string {
+export interface PushPrompt { number: number | null; statusUrl: string; secondsLeft: number; devices: string[] }
+
+/**
+ * The second-factor page: a push request waiting on the user's Gatehouse Authenticator (its
+ * 2-digit number, or approve-only), a passkey button, and the code field (authenticator app,
+ * the authenticator's token code, or a recovery code, depending on `kinds`).
+ */
+export function totpPage(o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown; push?: PushPrompt; kinds?: string[]; rememberDays?: number }): string {
+  const kinds = o.kinds ?? ['totp'];
+  const push = o.push ? `<section class="push" data-push-status="${esc(o.push.statusUrl)}" data-push-form="push-form" data-seconds="${o.push.secondsLeft}">
+<h2>Approve on your phone</h2>
+<p>A sign-in request was sent to your Gatehouse Authenticator (${esc(o.push.devices.join(', '))}).</p>
+${o.push.number !== null ? `<p>Enter this number in the app:</p>\n<p class="push-number" id="push-number">${o.push.number}</p>` : '<p>Approve the request in the app.</p>'}
+<p class="hint" id="push-status" role="status">The request expires in ${o.push.secondsLeft} seconds.</p>
+<form method="post" action="${esc(o.action)}" id="push-form">
+${hidden('csrf', o.csrf)}${hidden('push', '1')}
+<button type="submit" class="secondary" id="push-continue">I approved it, continue</button>
+</form>
+</section>
+<script src="/assets/push.js"></script>` : '';
+  const label = kinds.includes('totp') ? 'Code from your authenticator app' : kinds.includes('push') ? 'Token code from your Gatehouse Authenticator' : 'Recovery code';
+  const hint = [
+    kinds.includes('totp') ? 'Open the authenticator app on your phone and type the 6-digit code it shows for this account.' : '',
+    kinds.includes('push') ? 'The Gatehouse Authenticator also shows a 6-digit token code you can type here.' : '',
+    'Lost your phone? Type one of your recovery codes instead.',
+  ].filter(Boolean).join(' ');
+  const others = [o.passkeyOptions && 'passkey', o.push && 'push'].filter(Boolean).length;
   return layout({
     title: 'Two-step verification', branding: o.branding, body: `
 <h1>Two-step verification</h1>
 ${appLine(o.appName)}
 <p class="who">${esc(o.email)}</p>
-${o.passkeyOptions ? `${passkeyForm({ action: o.action, csrf: o.csrf, options: o.passkeyOptions, mode: 'get', button: 'Use your passkey' })}<p class="or">or type a code</p>` : ''}
-<form method="post" action="${esc(o.action)}" novalidate>
+${push}
+${o.passkeyOptions ? `${o.push ? '<p class="or">or</p>' : ''}${passkeyForm({ action: o.action, csrf: o.csrf, options: o.passkeyOptions, mode: 'get', button: 'Use your passkey' })}` : ''}
+${others ? '<p class="or">or type a code</p>' : ''}
+<form method="post" action="${esc(o.action)}" id="code-form" novalidate>
 ${hidden('csrf', o.csrf)}
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="20" required autofocus${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
-<p class="hint">Open the authenticator app on your phone and type the 6-digit code it shows for this account. Lost your phone? Type one of your recovery codes instead.</p>
+<label for="code">${label}</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="20" required${o.push ? '' : ' autofocus'}${o.error ? ' aria-invalid="true" aria-describedby="form-error"' : ''}>
+<p class="hint">${hint}</p>
 ${errorBox(o.error)}
 <button type="submit">Verify</button>
 </form>
+${o.rememberDays ? `<p class="check"><input type="checkbox" id="remember" name="remember" value="1" form="code-form"> <label for="remember">Remember this device for ${o.rememberDays} day${o.rememberDays === 1 ? '' : 's'}</label></p>` : ''}
 <p class="links"><a href="${esc(o.restartAction)}">Use another account</a></p>`,
   });
 }
 
+/** A push request was denied, answered with the wrong number, or not answered in time: the sign-in starts over. */
+export function pushEndedPage(o: { reason: string; restartAction: string; appName?: string; branding?: Branding }): string {
+  const what: Record<string, string> = {
+    denied: 'The sign-in was denied in your Gatehouse Authenticator.',
+    wrong_number: 'The number entered in your Gatehouse Authenticator did not match the one shown here.',
+    expired: 'The request was not approved within 30 seconds.',
+    used: 'This approval was already used.',
+  };
+  return layout({
+    title: 'Sign-in not approved', branding: o.branding, body: `
+<h1>Sign-in not approved</h1>
+${appLine(o.appName)}
+<p id="push-ended">${esc(what[o.reason] ?? what.expired)}</p>
+<p>For your security, start signing in again. If it was not you who tried to sign in, change your password and tell your administrator.</p>
+<a class="button" href="${esc(o.restartAction)}">Sign in again</a>`,
+  });
+}
+
 export interface AccountFactor { id: string; label: string; type: string; createdAt: number; lastUsedAt: number | null }
+export interface RememberedBrowser { id: string; label: string; createdAt: number; expiresAt: number }
+export interface AccountSession { id: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: string[]; current: boolean }
+
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
 const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : 'never');
+const factorKind: Record<string, string> = { totp: 'authenticator app', webauthn: 'passkey', push: 'Gatehouse Authenticator (push and token codes)' };
 
-export function accountPage(o: { email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding }): string {
+export function accountPage(o: {
+  email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding;
+  /** Kinds of factor the user's policy lets them add (default: all). */
+  allowed?: string[]; remembered?: RememberedBrowser[]; sessions?: AccountSession[];
+}): string {
+  const allowed = o.allowed ?? ['totp', 'webauthn', 'push'];
   const factors = o.factors.length
-    ? `<ul class="factors">${o.factors.map((f) => `<li><strong>${esc(f.label)}</strong> <span class="hint">${f.type === 'webauthn' ? 'passkey' : 'authenticator app'}, added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
+    ? `<ul class="factors" id="devices">${o.factors.map((f) => `<li><strong>${esc(f.label)}</strong> <span class="hint">${esc(factorKind[f.type] ?? f.type)}, added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
 <form method="post" action="${esc(`${o.base}/factors/${f.id}/remove`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Remove ${esc(f.label)}</button></form></li>`).join('\n')}</ul>
 <p class="hint">${o.recoveryLeft} of 10 recovery codes left.</p>`
-    : '<p>Two-step verification is off: signing in takes only your password. Add an authenticator app to protect your account.</p>';
+    : '<p>Two-step verification is off: signing in takes only your password. Add an authenticator to protect your account.</p>';
+  const remembered = o.remembered?.length
+    ? `<h2>Browsers that skip two-step verification</h2>
+<ul class="factors" id="remembered">${o.remembered.map((r) => `<li><strong>${esc(r.label)}</strong> <span class="hint">remembered ${day(r.createdAt)}, until ${day(r.expiresAt)}</span>
+<form method="post" action="${esc(`${o.base}/remembered/${r.id}/forget`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Forget ${esc(r.label)}</button></form></li>`).join('\n')}</ul>`
+    : '';
+  const sessions = o.sessions ? `<h2>Where you are signed in</h2>
+${o.sessions.length ? `<ul class="factors" id="sessions">${o.sessions.map((x) => `<li><strong>${esc(x.device)}</strong>${x.current ? ' <span class="notice">this browser</span>' : ''}
+<span class="hint">${x.ip ? `from ${esc(x.ip)}, ` : ''}signed in ${when(x.startedAt)}, last active ${when(x.lastSeenAt)}, ends ${when(x.expiresAt)}${x.apps.length ? `; apps: ${esc(x.apps.join(', '))}` : ''}</span>
+<form method="post" action="${esc(`${o.base}/sessions/${encodeURIComponent(x.id)}/end`)}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Sign out ${x.current ? 'this browser' : esc(x.device)}</button></form></li>`).join('\n')}</ul>` : '<p>No active sessions.</p>'}` : '';
+  const add = [
+    allowed.includes('push') && `<a class="button secondary" href="${esc(`${o.base}/push`)}">Add the Gatehouse Authenticator</a>`,
+    allowed.includes('totp') && `<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>`,
+    allowed.includes('webauthn') && `<a class="button secondary" href="${esc(`${o.base}/passkey`)}">Add a passkey</a>`,
+  ].filter(Boolean).join('\n');
   return layout({
     title: 'Your account', branding: o.branding, body: `
 <h1>Your account</h1>
@@ -215,8 +288,25 @@ export function accountPage(o: { email: string; name: string | null; factors: Ac
 ${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
 <h2>Two-step verification</h2>
 ${factors}
-<a class="button secondary" href="${esc(`${o.base}/totp`)}">Add an authenticator app</a>
-<a class="button secondary" href="${esc(`${o.base}/passkey`)}">Add a passkey</a>`,
+${add}
+${remembered}
+${sessions}`,
+  });
+}
+
+/** Adding the Gatehouse Authenticator: the QR code of the setup link, the code as text, and a wait for the phone. */
+export function pushEnrollPage(o: { qrSvg: string; link: string; code: string; slug: string; statusUrl: string; doneUrl: string; backUrl: string; notice?: string; branding?: Branding }): string {
+  return layout({
+    title: 'Add the Gatehouse Authenticator', branding: o.branding, body: `
+<h1>Add the Gatehouse Authenticator</h1>
+<p>Scan this code with your phone's camera. It opens the Gatehouse Authenticator in the phone's browser (add it to your home screen to install it), which then approves your sign-ins and shows token codes.</p>
+${o.notice ? `<p class="notice" role="status">${esc(o.notice)}</p>` : ''}
+<div class="qr">${o.qrSvg}</div>
+<p class="hint">Can't scan it? On the phone, open <a id="setup-link" href="${esc(o.link)}">the setup link</a>, or open <code>${esc(o.link.slice(0, o.link.indexOf('#')))}</code> and enter the setup code <code id="setup-code">${esc(`${o.slug}/${o.code}`)}</code>. The code works once, for 10 minutes.</p>
+<p class="hint" id="enroll-status" role="status" data-enroll-status="${esc(o.statusUrl)}" data-enroll-done="${esc(o.doneUrl)}">Waiting for your phone…</p>
+<a class="button" href="${esc(o.doneUrl)}">I added it on my phone</a>
+<script src="/assets/push.js"></script>
+<p class="links"><a href="${esc(o.backUrl)}">Cancel</a></p>`,
   });
 }
 

@@ -1,5 +1,6 @@
-// HTTP for the sign-in experience: identifier-first, password, upstream directories,
-// refusals. Rules live in signin.ts and federation/upstreams.ts.
+// HTTP for the sign-in experience: identifier-first, password, passwordless passkeys, the
+// second factor (push approval, passkeys, codes; remembered browsers), upstream directories,
+// refusals. Rules live in signin.ts, mfa/ and federation/upstreams.ts.
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
@@ -7,15 +8,20 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import crypto from 'node:crypto';
 import { safeEqual } from '../shared/crypto.ts';
-import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
+import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, pushEndedPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
 import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
 import type { Upstream } from '../storage/upstreams.ts';
-import type { MfaFactor } from '../storage/mfa.ts';
+import type { PushChallenge } from '../storage/push.ts';
+import type { UserWithSecret } from '../storage/directory.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
-import { authenticationOptions, passkeysOf } from '../mfa/webauthn.ts';
-import { checkMfaCode, passwordSignIn } from './signin.ts';
+import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
+import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordSignIn, secondFactorsOf, type SecondFactors } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
+import { pageBranding } from './branding.ts';
+import { isRemembered, rememberBrowser } from '../mfa/remember.ts';
+import { waitWords } from '../ops/ratelimit.ts';
+import { passwordlessAllowed } from '../policy/policies.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -26,14 +32,75 @@ export function interactionRouter(app: Context): Router {
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
   /** 256 random bits, base64url: a state, nonce or PKCE verifier (RFC 7636: 43 characters). */
   const random = () => crypto.randomBytes(32).toString('base64url');
-  /** The password was right; the second factor is awaited (bound to the interaction; a passkey's challenge). */
-  const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string }>(app, 'gh_mfa', 10 * 60_000);
+  /** The password was right; the second factor is awaited (bound to the interaction; a passkey's challenge, a push request). */
+  const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string; pushId?: string }>(app, 'gh_mfa', 10 * 60_000);
+  /** A passwordless passkey sign-in offered on the email page: its challenge. */
+  const passkeyPending = sealedCookie<{ uid: string; challenge: string }>(app, 'gh_passkey', 10 * 60_000);
 
-  /** The second-factor page: a passkey button when the user has one, and the code field. */
-  async function askSecondFactor(ctx: Ctx, it: { tenant: Tenant; details: { uid: string }; base: string; profile?: { displayName: string } }, user: { id: string; email: string }, factors: MfaFactor[], error?: string) {
-    const passkeyOptions = passkeysOf(factors).length ? await authenticationOptions(app, factors) : undefined;
-    mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge });
-    ctx.body = totpPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error });
+  type Interaction = NonNullable<Awaited<ReturnType<typeof load>>>;
+
+  /**
+   * The second factor, after the password or for step-up: skipped on a remembered browser,
+   * otherwise asked. False when the user has no factor their policy allows (the caller decides).
+   */
+  async function secondFactorStep(ctx: Ctx, it: Interaction, user: UserWithSecret): Promise<boolean> {
+    const sf = await secondFactorsOf(app, it.tenant, user);
+    if (!sf.factors.length) return false;
+    if (await isRemembered(app, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays)) {
+      await app.audit.record({ tenantId: it.tenant.id, type: 'mfa.remembered', subject: user.id, ip: ctx.ip, data: { email: user.email } });
+      // RFC 8176 "mfa": the second factor was proven on this browser within the policy's days.
+      await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'mfa'], acr: MFA_ACR, remember: true } });
+      return true;
+    }
+    await askSecondFactor(ctx, it, user, sf, { newPush: true });
+    return true;
+  }
+
+  /**
+   * The second-factor page: a push request to the user's Gatehouse Authenticators (sent with
+   * `newPush`, or the one still waiting), a passkey button, and the code field.
+   */
+  async function askSecondFactor(ctx: Ctx, it: Interaction, user: UserWithSecret, sf: SecondFactors, o: { error?: string; pushId?: string; newPush?: boolean }) {
+    const passkeyOptions = passkeysOf(sf.factors).length ? await authenticationOptions(app, sf.factors) : undefined;
+    const devices = sf.factors.filter((f) => f.type === 'push');
+    let push: PushChallenge | undefined;
+    let error = o.error;
+    if (devices.length && o.pushId) {
+      const c = await app.push.challenge(it.tenant, o.pushId);
+      if (c && c.userId === user.id && app.push.outcome(c) === 'pending') push = c;
+    }
+    if (devices.length && !push && o.newPush) {
+      const wait = await mfaWait(app, it.tenant, user, sf.settings);
+      const sendWait = wait > 0 ? 0 : await app.push.sendWait(it.tenant, user);
+      if (wait > 0) error ??= `Too many failed attempts. Try again in ${waitWords(wait)}.`;
+      else if (sendWait > 0) error ??= `Many approval requests were sent to your phone in a short time, so no new one is sent for ${waitWords(sendWait)}. Enter the 6-digit code shown in the Gatehouse Authenticator instead.`;
+      else push = await app.push.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
+    }
+    mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
+    ctx.body = totpPage({
+      csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error,
+      kinds: [...new Set(sf.factors.map((f) => f.type))],
+      push: push && { number: push.number, statusUrl: `${it.base}/push`, secondsLeft: Math.max(1, Math.ceil((push.expiresAt - Date.now()) / 1000)), devices: devices.map((d) => d.label) },
+      rememberDays: sf.settings.rememberDeviceDays || undefined,
+    });
+  }
+
+  /** The second factor was proven: remember the browser if asked (and allowed), then finish. */
+  async function secondFactorDone(ctx: Ctx, it: Interaction, user: UserWithSecret, sf: SecondFactors, amr: string[]) {
+    mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+    if ((ctx.request.body as Record<string, unknown>)?.remember === '1') await rememberBrowser(app, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays);
+    await finish(ctx, it.provider, { login: { accountId: user.id, amr, acr: MFA_ACR, remember: true } });
+  }
+
+  /** The email page, with "Sign in with a passkey" when a policy of the tenant allows passkeys alone. */
+  async function emailPage(ctx: Ctx, it: Interaction, o: { email?: string; error?: string }) {
+    let passkey: { options: unknown; action: string } | undefined;
+    if ((await app.policies.list(it.tenant.id)).some((p) => passwordlessAllowed(p.settings))) {
+      const options = await passwordlessOptions(app);
+      passkeyPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
+      passkey = { options, action: `${it.base}/passkey` };
+    }
+    ctx.body = identifierPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/identify`, email: o.email, error: o.error, buttons: await buttons(it.tenant, it.base), passkey });
   }
 
   async function load(ctx: Ctx) {
@@ -70,7 +137,7 @@ export function interactionRouter(app: Context): Router {
     return false;
   }
 
-  const branding = (tenant: Tenant) => ({ stylesheet: tenant.settings.branding ? `/t/${tenant.slug}/branding.css` : undefined });
+  const branding = pageBranding;
 
   const buttons = async (tenant: Tenant, base: string) =>
     (await app.federation.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));
@@ -95,11 +162,7 @@ export function interactionRouter(app: Context): Router {
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
       const user = await app.directory.userById(tenant.id, details.session.accountId);
-      const factors = user ? await app.mfa.factors(tenant.id, user.id) : [];
-      if (user && factors.length) {
-        await askSecondFactor(ctx, it, user, factors);
-        return;
-      }
+      if (user && (await secondFactorStep(ctx, it, user))) return;
       if (user) {
         await app.audit.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId } });
         ctx.status = 403;
@@ -109,7 +172,7 @@ export function interactionRouter(app: Context): Router {
     }
     if (details.prompt.name === 'login') {
       const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: hint, buttons: await buttons(tenant, it.base) });
+      await emailPage(ctx, it, { email: hint });
       return;
     }
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
@@ -238,14 +301,48 @@ export function interactionRouter(app: Context): Router {
       ctx.body = ssoDisabledPage({ ...common, action: `${it.base}/abort` });
       return;
     }
-    // A user with an authenticator proves the second factor before the sign-in completes;
-    // without one, a policy or app that requires it leads to the set-up page (engine check).
-    const factors = await app.mfa.factors(it.tenant.id, result.user.id);
-    if (factors.length) {
-      await askSecondFactor(ctx, it, result.user, factors);
+    // A user with an authenticator their policy allows proves the second factor before the
+    // sign-in completes; without one, a policy or app that requires it leads to the set-up
+    // page (engine check).
+    if (await secondFactorStep(ctx, it, result.user)) return;
+    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
+  });
+
+  // Passwordless: a discoverable passkey (with user verification) from the email page.
+  router.post('/passkey', async (ctx) => {
+    const it = await load(ctx);
+    if (!it || !checkCsrf(ctx)) return;
+    const pending = passkeyPending.read(ctx as unknown as Koa.Context);
+    passkeyPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const credential = typeof body.credential === 'string' ? body.credential.slice(0, 20_000) : '';
+    const result = await passkeySignIn(app, it.tenant, credential, pending?.uid === it.details.uid ? pending.challenge : undefined, ctx.ip);
+    if (!result.ok) {
+      if (result.reason === 'sso_disabled') {
+        ctx.status = 403;
+        ctx.body = ssoDisabledPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/abort` });
+        return;
+      }
+      ctx.status = result.status;
+      await emailPage(ctx, it, { error: result.message });
       return;
     }
-    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
+    // User verification on the passkey (its PIN or biometrics) makes it multi-factor on its own.
+    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['hwk', 'mfa'], acr: MFA_ACR, remember: true } });
+  });
+
+  // The sign-in page's script asks whether the push request was answered (no reload needed).
+  router.get('/push', async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    const pending = mfaPending.read(ctx as unknown as Koa.Context);
+    const tenant = pending?.pushId && pending.uid === ctx.params.uid ? (await app.engines.get(ctx.params.slug!))?.tenant : undefined; // the engine cache holds the tenant
+    const c = tenant ? await app.push.challenge(tenant, pending!.pushId!) : undefined;
+    if (!c || c.userId !== pending!.accountId) {
+      ctx.status = 404;
+      ctx.body = { status: 'expired' };
+      return;
+    }
+    ctx.body = { status: app.push.outcome(c), secondsLeft: Math.max(0, Math.ceil((c.expiresAt - Date.now()) / 1000)) };
   });
 
   router.post('/mfa', async (ctx) => {
@@ -259,16 +356,37 @@ export function interactionRouter(app: Context): Router {
       return;
     }
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const code = String(body.code ?? '').slice(0, 40);
-    const passkey = typeof body.credential === 'string' && body.credential ? body.credential.slice(0, 20_000) : undefined;
-    const result = await checkMfaCode(app, it.tenant, user, { code, passkey, challenge: pending!.challenge }, ctx.ip);
-    if (!result.ok) {
-      ctx.status = result.status;
-      await askSecondFactor(ctx, it, user, await app.mfa.factors(it.tenant.id, user.id), result.message);
+    const sf = await secondFactorsOf(app, it.tenant, user);
+    if (body.push === '1' && pending!.pushId) {
+      const c = await app.push.challenge(it.tenant, pending!.pushId);
+      const outcome = c && c.userId === user.id && c.uid === it.details.uid ? app.push.outcome(c) : 'expired';
+      if (outcome === 'pending') {
+        ctx.status = 409;
+        await askSecondFactor(ctx, it, user, sf, { pushId: c!.id, error: 'The request has not been approved yet. Approve it in your Gatehouse Authenticator, then continue.' });
+        return;
+      }
+      if (outcome === 'approved' && (await app.push.consume(it.tenant, c!, it.details.uid, user.id))) {
+        await mfaSucceeded(app, it.tenant, user, 'push', ctx.ip);
+        // RFC 8176 "swk": proof of possession of a software-secured key (the phone's non-extractable key).
+        await secondFactorDone(ctx, it, user, sf, ['pwd', 'swk']);
+        return;
+      }
+      // Denied, a wrong number, expired or already used: this sign-in is over; the user begins again.
+      if (outcome === 'expired') await app.audit.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
+      mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+      ctx.status = 401;
+      ctx.body = pushEndedPage({ reason: outcome === 'approved' ? 'used' : outcome, restartAction: it.base, branding: branding(it.tenant), appName: it.profile?.displayName });
       return;
     }
-    mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
-    await finish(ctx, it.provider, { login: { accountId: user.id, amr: result.amr, acr: MFA_ACR, remember: true } });
+    const code = String(body.code ?? '').slice(0, 40);
+    const passkey = typeof body.credential === 'string' && body.credential ? body.credential.slice(0, 20_000) : undefined;
+    const result = await checkMfaCode(app, it.tenant, user, sf, { code, passkey, challenge: pending!.challenge }, ctx.ip);
+    if (!result.ok) {
+      ctx.status = result.status;
+      await askSecondFactor(ctx, it, user, sf, { error: result.message, pushId: pending!.pushId });
+      return;
+    }
+    await secondFactorDone(ctx, it, user, sf, result.amr);
   });
 
   router.post('/abort', async (ctx) => {

@@ -21,11 +21,12 @@ export type RoundTrip =
 const pending = (app: Context) => sealedCookie<{ state: string; next: string | null }>(app, 'gh_launch', 10 * 60_000);
 
 /** Send the browser through the engine; `next` says where to continue (kept sealed in a cookie). */
-export function startSignIn(app: Context, ctx: Koa.Context, tenant: Tenant, next: string | null): void {
+export function startSignIn(app: Context, ctx: Koa.Context, tenant: Tenant, next: string | null, opts: { acrValues?: string } = {}): void {
   const state = crypto.randomBytes(24).toString('base64url');
   pending(app).save(ctx, tenant.slug, { state, next });
   const to = new URL(`${issuerFor(app.config.publicUrl, tenant.slug)}/auth`);
   for (const [k, v] of Object.entries({ client_id: LAUNCHER_CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: launcherRedirectUri(app, tenant), state })) to.searchParams.set(k, v);
+  if (opts.acrValues) to.searchParams.set('acr_values', opts.acrValues); // step-up (engine.ts MFA check)
   ctx.status = 303;
   ctx.redirect(to.href);
 }

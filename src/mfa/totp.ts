@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { User } from '../storage/directory.ts';
+import type { MfaFactor } from '../storage/mfa.ts';
 
 const PERIOD = 30;
 const DIGITS = 6;
@@ -55,20 +56,31 @@ export const recoveryHash = (app: Context, code: string) => app.sealer.mac(`reco
 
 export type SecondFactorResult = { ok: true; method: 'otp' | 'recovery' } | { ok: false; reason: 'wrong' | 'replayed' };
 
-/** Check a code typed at sign-in against the user's authenticators, then their recovery codes. */
-export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string): Promise<SecondFactorResult> {
+/** The TOTP key of a factor that has one: an authenticator app, or a Gatehouse Authenticator's token code. */
+export function totpSecretOf(app: Context, f: MfaFactor): string | undefined {
+  if (f.type === 'totp') return app.sealer.open(f.secretSealed);
+  if (f.type === 'push') return (JSON.parse(app.sealer.open(f.secretSealed)) as { totp: string }).totp;
+  return undefined;
+}
+
+/**
+ * Check a code typed at sign-in against the user's authenticators (those their policy allows:
+ * `factors`), then their recovery codes.
+ */
+export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
   const code = input.replace(/\s+/g, '');
   if (/^\d{6}$/.test(code)) {
     let replayed = false;
-    for (const f of await app.mfa.factors(tenant.id, user.id)) {
-      if (f.type !== 'totp') continue;
-      const step = await matchStep(tenant, user.email, app.sealer.open(f.secretSealed), code);
+    for (const f of factors) {
+      const secret = totpSecretOf(app, f);
+      if (!secret) continue;
+      const step = await matchStep(tenant, user.email, secret, code);
       if (step === undefined) continue;
       if (step <= f.lastStep || !(await app.mfa.useStep(f.id, step))) { replayed = true; continue; }
       return { ok: true, method: 'otp' };
     }
     return { ok: false, reason: replayed ? 'replayed' : 'wrong' };
   }
-  if (code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, recoveryHash(app, code)))) return { ok: true, method: 'recovery' };
+  if (factors.length && code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, recoveryHash(app, code)))) return { ok: true, method: 'recovery' };
   return { ok: false, reason: 'wrong' };
 }

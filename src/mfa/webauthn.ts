@@ -1,4 +1,5 @@
-// Passkeys (WebAuthn) as a second factor, through @simplewebauthn/server. The relying party
+// Passkeys (WebAuthn) as a second factor and, where a policy allows, on their own
+// (passwordless: a discoverable credential with user verification), through @simplewebauthn/server. The relying party
 // is the Gatehouse host (GATEHOUSE_PUBLIC_URL's host name: WebAuthn needs a domain name, so an
 // address like 127.0.0.1 cannot be used). A passkey is stored as a factor of type 'webauthn':
 // its credential ID, public key and signature counter.
@@ -40,13 +41,26 @@ export async function authenticationOptions(app: Context, factors: MfaFactor[]) 
   });
 }
 
+/** Passwordless: any passkey of this site (the browser offers the discoverable ones), verified by the device's PIN or biometrics. */
+export async function passwordlessOptions(app: Context) {
+  return (await lib()).generateAuthenticationOptions({ rpID: rp(app).rpID, userVerification: 'required' });
+}
+
+/** The user a discoverable passkey belongs to (its user handle is the user id given at registration). */
+export function passkeyUserId(response: AuthenticationResponseJSON): string | undefined {
+  const handle = response.response?.userHandle;
+  if (typeof handle !== 'string' || handle.length > 200) return undefined;
+  const id = Buffer.from(handle, 'base64url').toString('utf8');
+  return /^[\w-]{1,64}$/.test(id) ? id : undefined;
+}
+
 /** Check an assertion from one of the user's passkeys; updates its counter. */
-export async function verifyAuthentication(app: Context, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string): Promise<MfaFactor | undefined> {
+export async function verifyAuthentication(app: Context, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string, requireUserVerification = false): Promise<MfaFactor | undefined> {
   const factor = passkeysOf(factors).find((f) => stored(app, f).credentialId === response.id);
   if (!factor) return undefined;
   const s = stored(app, factor);
   const r = await (await lib()).verifyAuthenticationResponse({
-    response, expectedChallenge, expectedOrigin: rp(app).origin, expectedRPID: rp(app).rpID, requireUserVerification: false,
+    response, expectedChallenge, expectedOrigin: rp(app).origin, expectedRPID: rp(app).rpID, requireUserVerification,
     credential: { id: s.credentialId, publicKey: Buffer.from(s.publicKey, 'base64url'), counter: s.counter, transports: s.transports },
   }).catch(() => undefined);
   if (!r?.verified) return undefined;

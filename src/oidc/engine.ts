@@ -15,6 +15,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
+import { pageBranding } from '../interaction/branding.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -61,6 +62,17 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
 
   const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
 
+  // A user policy's session lifetime replaces the tenant's. The engine asks for the session
+  // TTL synchronously at the end of a request; the policy was read earlier in that same
+  // request (the login checks below run at every authorization with a session), so it is
+  // kept per request.
+  const sessionTtlByRequest = new WeakMap<object, number>();
+  const settingsFor = async (ctx: KoaContextWithOIDC, user: UserWithSecret) => {
+    const s = await outageAware(app.policies.settingsFor(user), forEngine);
+    if (s.sessionLifetimeMinutes) sessionTtlByRequest.set(ctx, s.sessionLifetimeMinutes * 60);
+    return s;
+  };
+
   const configuration: Configuration = {
     adapter: artifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
@@ -106,11 +118,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName });
+          ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName, branding: pageBranding(tenant) });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.' });
+          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.', branding: pageBranding(tenant) });
         },
       },
     },
@@ -118,7 +130,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       policy: interactionPolicy(async (ctx) => {
         const id = ctx.oidc.session?.accountId;
         return id ? (await outageAware(userFor(ctx, id), forEngine)) ?? undefined : undefined;
-      }, (user) => outageAware(app.policies.settingsFor(user), forEngine)),
+      }, settingsFor, (user, settings) => outageAware(app.mfa.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -167,7 +179,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       RefreshToken: (ctx, _token, client) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client),
       AuthorizationCode: 60,
       Interaction: 3600,
-      Session: sessionSeconds(tenant),
+      Session: (ctx) => sessionTtlByRequest.get(ctx) ?? sessionSeconds(tenant),
       Grant: 365 * 24 * 3600,
       PushedAuthorizationRequest: 60,
       DeviceCode: 600,
@@ -199,7 +211,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
  * The engine's standard prompts, plus one: a session whose user was disabled or deleted since
  * signing in must sign in again (and is then told why), rather than reach the app.
  */
-function interactionPolicy(sessionUser: (ctx: KoaContextWithOIDC) => Promise<UserWithSecret | undefined>, settingsFor: (u: UserWithSecret) => Promise<PolicySettings>) {
+function interactionPolicy(
+  sessionUser: (ctx: KoaContextWithOIDC) => Promise<UserWithSecret | undefined>,
+  settingsFor: (ctx: KoaContextWithOIDC, u: UserWithSecret) => Promise<PolicySettings>,
+  hasUsableFactor: (u: UserWithSecret, s: PolicySettings) => Promise<boolean>,
+) {
   const policy = policies.base();
   policy.get('login')!.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
     ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
@@ -208,13 +224,19 @@ function interactionPolicy(sessionUser: (ctx: KoaContextWithOIDC) => Promise<Use
   // The user's policy turns single sign-on off: no application may be signed in to.
   policy.get('login')!.checks.add(new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
     const user = await sessionUser(ctx);
-    return user && !(await settingsFor(user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
+    return user && !(await settingsFor(ctx, user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
   }));
   policy.get('login')!.checks.add(new policies.Check(MFA_REQUIRED, 'this application requires two-step verification', async (ctx) => {
     if (!ctx.oidc.session?.accountId || MFA_ACRS.includes(String(ctx.oidc.session.acr))) return policies.Check.NO_NEED_TO_PROMPT;
     if (wantsMfa(ctx.oidc.params as Record<string, unknown>, ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
     const user = await sessionUser(ctx);
-    return user && policyRequiresMfa(await settingsFor(user), { ip: ctx.ip, clientId: ctx.oidc.client?.clientId }) ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
+    const settings = user && (await settingsFor(ctx, user));
+    if (!settings || !policyRequiresMfa(settings, { ip: ctx.ip, clientId: ctx.oidc.client?.clientId })) return policies.Check.NO_NEED_TO_PROMPT;
+    // Gatehouse's own pages (the account page, the launcher) stay open to a user who has no
+    // factor yet, so they can add one; apps still ask (and the launcher steps up before
+    // handing an app a token, apps/routes.ts).
+    if (ctx.oidc.client?.clientId === LAUNCHER_CLIENT_ID && !(await hasUsableFactor(user, settings))) return policies.Check.NO_NEED_TO_PROMPT;
+    return policies.Check.REQUEST_PROMPT;
   }));
   return policy;
 }

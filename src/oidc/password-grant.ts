@@ -9,6 +9,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import { passwordSignIn } from '../interaction/signin.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { PASSWORD_GRANT } from './clients.ts';
+import { policyRequiresMfa } from '../policy/policies.ts';
 
 /** invalid_grant whose description the client sees (the engine's default is a generic one). */
 const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
@@ -25,6 +26,10 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     const user = signIn.user;
     // A legacy client cannot ask for the second factor: the grant would bypass it.
     if ((await app.mfa.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
+    const profileMfa = (client as unknown as { gatehouse_require_mfa?: boolean }).gatehouse_require_mfa;
+    if (profileMfa || policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: client.clientId })) {
+      throw refused(`Two-step verification is required for ${email} here, which the password grant cannot ask for. Sign in through the application's sign-in page instead.`);
+    }
     const up = await app.federation.route(tenant.id, email);
     if (up && !app.federation.passwordAllowed(up, user)) {
       throw refused(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);

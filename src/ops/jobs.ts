@@ -11,6 +11,8 @@ const HOUR = 3600_000;
 export async function runMaintenance(app: Context): Promise<{ purged: number; keysPurged: number; expiring: number }> {
   const purged = await purgeExpired(app.database.db) + await app.sessions.store.purgeExpired();
   await purgeThrottleCounters(app.database.db);
+  await app.push.store.purge(Date.now());
+  await app.mfa.purgeRemembered();
   const keysPurged = await app.keys.purgeRetired();
   const expiring = await app.keys.expiringSoon();
   for (const k of expiring) {

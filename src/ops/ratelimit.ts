@@ -4,11 +4,15 @@
 import type { Redis } from 'ioredis';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../storage/schema.ts';
+//
+// A key is blocked once `limit` failures fall within `windowSeconds`, and stays blocked for
+// `windowSeconds` from the failure that reached the limit. Callers may pass their own rule
+// per call (a user policy's lockout threshold and duration); otherwise the throttle's own.
 export interface Throttle {
   /** Seconds until the key may try again, or 0 when it may try now. */
-  blockedFor(key: string): Promise<number>;
+  blockedFor(key: string, rule?: ThrottleRule): Promise<number>;
   /** Count a failure; returns seconds blocked after it (0 when still under the limit). */
-  fail(key: string): Promise<number>;
+  fail(key: string, rule?: ThrottleRule): Promise<number>;
   reset(key: string): Promise<void>;
 }
 
@@ -22,21 +26,22 @@ export class MemoryThrottle implements Throttle {
     this.rule = rule;
     this.#now = now;
   }
-  async blockedFor(key: string): Promise<number> {
+  async blockedFor(key: string, rule = this.rule): Promise<number> {
     const e = this.#hits.get(key);
     if (!e || e.resetAt <= this.#now()) return 0;
-    return e.count >= this.rule.limit ? Math.ceil((e.resetAt - this.#now()) / 1000) : 0;
+    return e.count >= rule.limit ? Math.ceil((e.resetAt - this.#now()) / 1000) : 0;
   }
-  async fail(key: string): Promise<number> {
+  async fail(key: string, rule = this.rule): Promise<number> {
     const now = this.#now();
     let e = this.#hits.get(key);
     if (!e || e.resetAt <= now) {
-      e = { count: 0, resetAt: now + this.rule.windowSeconds * 1000 };
+      e = { count: 0, resetAt: now + rule.windowSeconds * 1000 };
       this.#hits.set(key, e);
     }
     e.count++;
+    if (e.count === rule.limit) e.resetAt = now + rule.windowSeconds * 1000; // locked for the whole duration from here
     if (this.#hits.size > 100_000) this.#sweep(now); // bounded memory under an attack from many keys
-    return this.blockedFor(key);
+    return this.blockedFor(key, rule);
   }
   async reset(key: string): Promise<void> { this.#hits.delete(key); }
   #sweep(now: number) { for (const [k, v] of this.#hits) if (v.resetAt <= now) this.#hits.delete(k); }
@@ -45,7 +50,7 @@ export class MemoryThrottle implements Throttle {
 // Count and start the window in one step, so concurrent failures on several nodes all count.
 const FAIL_SCRIPT = `
 local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n == 1 or n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
@@ -60,14 +65,14 @@ export class RedisThrottle implements Throttle {
     this.#prefix = `${prefix}throttle:${name}:`;
     this.rule = rule;
   }
-  async blockedFor(key: string): Promise<number> {
+  async blockedFor(key: string, rule = this.rule): Promise<number> {
     const k = this.#prefix + key;
     const [[, count], [, ttl]] = (await this.#redis.multi().get(k).pttl(k).exec()) as [[unknown, string | null], [unknown, number]];
-    return Number(count ?? 0) >= this.rule.limit && ttl > 0 ? Math.ceil(ttl / 1000) : 0;
+    return Number(count ?? 0) >= rule.limit && ttl > 0 ? Math.ceil(ttl / 1000) : 0;
   }
-  async fail(key: string): Promise<number> {
-    const [count, ttl] = (await this.#redis.eval(FAIL_SCRIPT, 1, this.#prefix + key, this.rule.windowSeconds * 1000)) as [number, number];
-    return count >= this.rule.limit ? Math.ceil(ttl / 1000) : 0;
+  async fail(key: string, rule = this.rule): Promise<number> {
+    const [count, ttl] = (await this.#redis.eval(FAIL_SCRIPT, 1, this.#prefix + key, rule.windowSeconds * 1000, rule.limit)) as [number, number];
+    return count >= rule.limit ? Math.ceil(ttl / 1000) : 0;
   }
   async reset(key: string): Promise<void> { await this.#redis.del(this.#prefix + key); }
 }
@@ -83,25 +88,26 @@ export class SqlThrottle implements Throttle {
     this.rule = rule;
     this.#now = now;
   }
-  #wait(row: { count: number; reset_at: number } | undefined, now: number): number {
-    return row && Number(row.count) >= this.rule.limit && Number(row.reset_at) > now ? Math.ceil((Number(row.reset_at) - now) / 1000) : 0;
+  #wait(row: { count: number; reset_at: number } | undefined, now: number, rule: ThrottleRule): number {
+    return row && Number(row.count) >= rule.limit && Number(row.reset_at) > now ? Math.ceil((Number(row.reset_at) - now) / 1000) : 0;
   }
-  async blockedFor(key: string): Promise<number> {
+  async blockedFor(key: string, rule = this.rule): Promise<number> {
     const now = this.#now();
     const row = await this.#db.selectFrom('throttle_counters').select(['count', 'reset_at']).where('key', '=', this.#prefix + key).executeTakeFirst();
-    return this.#wait(row, now);
+    return this.#wait(row, now, rule);
   }
-  async fail(key: string): Promise<number> {
+  async fail(key: string, rule = this.rule): Promise<number> {
     const now = this.#now();
-    const resetAt = now + this.rule.windowSeconds * 1000;
-    // One statement: concurrent failures on several nodes all count, and an ended window restarts.
+    const resetAt = now + rule.windowSeconds * 1000;
+    // One statement: concurrent failures on several nodes all count, an ended window restarts,
+    // and the failure that reaches the limit starts the lock's full duration.
     const row = await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
       .onConflict((oc) => oc.column('key').doUpdateSet({
         count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
-        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} then ${resetAt} else throttle_counters.reset_at end`,
+        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} or throttle_counters.count + 1 = ${rule.limit} then ${resetAt} else throttle_counters.reset_at end`,
       }))
       .returning(['count', 'reset_at']).executeTakeFirstOrThrow();
-    return this.#wait(row, now);
+    return this.#wait(row, now, rule);
   }
   async reset(key: string): Promise<void> {
     await this.#db.deleteFrom('throttle_counters').where('key', '=', this.#prefix + key).execute();

@@ -22,8 +22,12 @@ export const policySettings = z.object({
     /** Client IDs, for 'selected_apps'. */
     apps: z.array(z.string().max(128)).max(500).default([]),
   }).default({ required: 'never', trustedNetworks: [], apps: [] }),
+  /** Second factors users may add and use: authenticator apps, passkeys, the Gatehouse Authenticator. */
   allowedFactors: z.array(z.enum(['totp', 'webauthn', 'push'])).min(1).default(['totp', 'webauthn', 'push']),
+  /** Push approval asks for the 2-digit number shown at sign-in; off: approve or deny only. */
   numberMatching: z.boolean().default(true),
+  /** A passkey alone signs in (from the email page), when passkeys are an allowed factor. */
+  passwordlessPasskeys: z.boolean().default(false),
   rememberDeviceDays: z.number().int().min(0).max(90).default(0),
   sessionLifetimeMinutes: z.number().int().min(30).max(5760).nullable().default(null),
   lockout: z.object({ threshold: z.number().int().min(3).max(50).default(5), durationMinutes: z.number().int().min(1).max(1440).default(15) })
@@ -165,6 +169,14 @@ export class PolicyService {
     return (await this.effective(user))?.settings ?? DEFAULT_SETTINGS;
   }
 }
+
+export type FactorType = PolicySettings['allowedFactors'][number];
+
+/** The throttle rule of a policy's lockout (ops/ratelimit.ts). */
+export const lockoutRule = (s: PolicySettings) => ({ limit: s.lockout.threshold, windowSeconds: s.lockout.durationMinutes * 60 });
+
+/** Does the policy let passkeys sign in on their own? */
+export const passwordlessAllowed = (s: PolicySettings) => s.passwordlessPasskeys && s.allowedFactors.includes('webauthn');
 
 /** Does the policy require a second factor for this sign-in? */
 export function policyRequiresMfa(s: PolicySettings, at: { ip: string; clientId?: string }): boolean {

@@ -76,7 +76,7 @@ export class SessionService {
   }
 
   /** Live sessions of a tenant (or one user), most recently active first. */
-  async list(tenantId: string, opts: { userId?: string; cursor?: string; limit?: number } = {}): Promise<Page<SsoSession>> {
+  async list(tenantId: string, opts: { userId?: string; search?: string; cursor?: string; limit?: number } = {}): Promise<Page<SsoSession>> {
     const page = await this.store.list(tenantId, opts);
     return { items: await this.#describe(tenantId, page.items), nextCursor: page.nextCursor };
   }

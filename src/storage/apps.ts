@@ -1,7 +1,8 @@
 // Application profiles and their deployments (who may use an app).
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AppsTable, DB } from './schema.ts';
 import { prepare } from './prepared.ts';
+import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
@@ -40,10 +41,16 @@ export interface App {
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
   deployAll: boolean;
+  /** The app's registered public keys (a JWKS), with their x5c certificates; null when none. */
+  jwks: Jwks | null;
+  /** The earliest expiry of those certificates (epoch ms), for the 90-day alert. */
+  certificateExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
   version: number;
 }
+
+export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
 
 export type DeploymentTargetType = 'user' | 'group' | 'ou' | 'domain';
 export interface DeploymentTarget { type: DeploymentTargetType; id: string }
@@ -68,12 +75,14 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
   deployAll: r.deploy_all === 1,
+  jwks: r.jwks ? JSON.parse(r.jwks) : null,
+  certificateExpiresAt: r.certificate_expires_at === null || r.certificate_expires_at === undefined ? null : Number(r.certificate_expires_at),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'jwks' | 'certificateExpiresAt'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -109,6 +118,8 @@ export class AppStore {
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
       deploy_all: 0,
+      jwks: input.jwks ? JSON.stringify(input.jwks) : null,
+      certificate_expires_at: input.certificateExpiresAt ?? null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -152,6 +163,36 @@ export class AppStore {
     return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute()).map(toApp);
   }
 
+  /** Name-ordered pages; `search` matches the profile name, the user-friendly name or the client ID. */
+  async page(tenantId: string, opts: PageOptions = {}): Promise<Page<App>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId);
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
+      q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(display_name) like ${s} escape '\\' or lower(client_id) like ${s} escape '\\')`);
+    }
+    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
+    return cut((await q.orderBy('name').limit(limit + 1).execute()).map(toApp), limit, (a) => a.name);
+  }
+
+  /** How many apps the tenant has, and how many are deployed (to all, or to any target). */
+  async counts(tenantId: string): Promise<{ apps: number; deployed: number }> {
+    const r = await this.db.selectFrom('apps')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(eb.case().when(eb.or([eb('deploy_all', '=', 1), eb.exists(eb.selectFrom('app_deployments').select('app_deployments.id').whereRef('app_deployments.app_id', '=', 'apps.id'))])).then(1).else(0).end()).as('deployed'),
+      ])
+      .where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    return { apps: Number(r.n), deployed: Number(r.deployed ?? 0) };
+  }
+
+  /** Apps whose registered certificates expire before `before` (epoch ms), soonest first. */
+  async certificatesExpiringBefore(tenantId: string, before: number): Promise<App[]> {
+    return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId)
+      .where('certificate_expires_at', 'is not', null).where('certificate_expires_at', '<=', before)
+      .orderBy('certificate_expires_at').execute()).map(toApp);
+  }
+
   async update(tenantId: string, clientId: string, version: number | undefined, patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean }): Promise<App> {
     let q = this.db.updateTable('apps').set((eb) => ({
       ...(patch.name !== undefined && { name: patch.name }),
@@ -170,6 +211,8 @@ export class AppStore {
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),
       ...(patch.deployAll !== undefined && { deploy_all: patch.deployAll ? 1 : 0 }),
+      ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
+      ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);

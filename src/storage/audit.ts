@@ -1,8 +1,10 @@
 // Audit events: stored, queryable, newest first.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import crypto from 'node:crypto';
-import type { DB } from './schema.ts';
+import type { AuditEventsTable, DB } from './schema.ts';
 import { isStoreOutage } from '../shared/outage.ts';
+import { containsPattern } from './paging.ts';
+import { invalid } from '../shared/errors.ts';
 
 export type AuditLevel = 'info' | 'warn' | 'error';
 
@@ -15,11 +17,43 @@ export interface AuditEvent {
   actor: string | null;
   subject: string | null;
   ip: string | null;
+  /** The user the event is about (filter by user). */
+  userId: string | null;
+  /** The application the event is about (filter by app). */
+  clientId: string | null;
   data: Record<string, unknown>;
 }
 
-export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'level' | 'actor' | 'subject' | 'ip' | 'data'> &
-  Partial<Pick<AuditEvent, 'level' | 'actor' | 'subject' | 'ip' | 'data'>>;
+/**
+ * userId and clientId default to what the event says: a subject that is a user id, and
+ * data.clientId.
+ */
+export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'level' | 'actor' | 'subject' | 'ip' | 'data' | 'userId' | 'clientId'> &
+  Partial<Pick<AuditEvent, 'level' | 'actor' | 'subject' | 'ip' | 'data' | 'userId' | 'clientId'>>;
+
+export interface AuditQuery {
+  tenantId?: string;
+  type?: string;
+  /** Any of these types (the overview's recent failures). */
+  types?: string[];
+  level?: AuditLevel;
+  text?: string;
+  since?: number;
+  until?: number;
+  /** Events about this user, or done by them (their email as the actor). */
+  user?: { id?: string; email?: string };
+  clientId?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({
+  id: r.id, tenantId: r.tenant_id, at: Number(r.at), type: r.type, level: r.level, actor: r.actor, subject: r.subject, ip: r.ip,
+  userId: r.user_id ?? null, clientId: r.client_id ?? null, data: JSON.parse(r.data),
+});
+
+/** Cursors are event ids (time-ordered): ten base-36 digits of time, then randomness. */
+const CURSOR_RE = /^[0-9a-z]{10}[A-Za-z0-9_-]{8}$/;
 
 // Time-ordered ids (ms timestamp then randomness) so the primary key sorts by time.
 const eventId = (at: number) => at.toString(36).padStart(10, '0') + crypto.randomBytes(6).toString('base64url');
@@ -50,9 +84,11 @@ export class AuditStore {
 
   record(e: AuditInput, opts: { lazy?: boolean } = {}): Promise<void> {
     const at = Date.now();
+    const clientId = e.clientId ?? (typeof e.data?.clientId === 'string' ? e.data.clientId : null);
     const row = {
       id: eventId(at), tenant_id: e.tenantId, at, type: e.type, level: e.level ?? 'info',
       actor: e.actor ?? null, subject: e.subject ?? null, ip: e.ip ?? null, data: JSON.stringify(e.data ?? {}),
+      user_id: e.userId ?? (e.subject?.startsWith('usr_') ? e.subject : null), client_id: clientId,
     };
     if (!this.#batch) {
       const rows: Row[] = [];
@@ -108,24 +144,49 @@ export class AuditStore {
     }
   }
 
-  async query(opts: { tenantId?: string; type?: string; level?: AuditLevel; text?: string; since?: number; until?: number; cursor?: string; limit?: number }) {
+  /** Events matching the filters, newest first, a page at a time (default 50, at most 500). */
+  async query(opts: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     await this.flush();
     const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
     let q = this.db.selectFrom('audit_events').selectAll();
     if (opts.tenantId) q = q.where('tenant_id', '=', opts.tenantId);
     if (opts.type) q = q.where('type', '=', opts.type);
+    if (opts.types) q = q.where('type', 'in', opts.types.length ? opts.types : ['']);
     if (opts.level) q = q.where('level', '=', opts.level);
     if (opts.since) q = q.where('at', '>=', opts.since);
     if (opts.until) q = q.where('at', '<=', opts.until);
-    if (opts.text) {
-      const s = `%${opts.text.toLowerCase()}%`;
-      q = q.where((eb) => eb.or([eb(eb.fn('lower', ['data']), 'like', s), eb(eb.fn('lower', ['type']), 'like', s), eb(eb.fn('lower', ['subject']), 'like', s)]));
+    const user = opts.user;
+    if (user) {
+      q = q.where((eb) => eb.or([
+        ...(user.id ? [eb('user_id', '=', user.id)] : []),
+        ...(user.email ? [eb('actor', '=', user.email), eb.and([eb('user_id', 'is', null), eb('subject', '=', user.email)])] : []),
+      ]));
     }
-    if (opts.cursor) q = q.where('id', '<', opts.cursor);
+    if (opts.clientId) q = q.where('client_id', '=', opts.clientId);
+    if (opts.text) {
+      const s = containsPattern(opts.text);
+      q = q.where(sql<boolean>`(lower(data) like ${s} escape '\\' or lower(type) like ${s} escape '\\' or lower(coalesce(subject, '')) like ${s} escape '\\' or lower(coalesce(actor, '')) like ${s} escape '\\')`);
+    }
+    if (opts.cursor) {
+      if (!CURSOR_RE.test(opts.cursor)) throw invalid('The cursor is not one this list gave out (they come from "nextCursor"). Start again from the first page.');
+      q = q.where('id', '<', opts.cursor);
+    }
     const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
-    const items: AuditEvent[] = rows.slice(0, limit).map((r) => ({
-      id: r.id, tenantId: r.tenant_id, at: r.at, type: r.type, level: r.level, actor: r.actor, subject: r.subject, ip: r.ip, data: JSON.parse(r.data),
-    }));
+    const items = rows.slice(0, limit).map(toEvent);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
+  }
+
+  /** Every event matching the filters, newest first, read a page at a time (exports). */
+  async *all(opts: Omit<AuditQuery, 'cursor' | 'limit'>, max = 100_000): AsyncGenerator<AuditEvent> {
+    let cursor: string | undefined;
+    let n = 0;
+    do {
+      const page = await this.query({ ...opts, cursor, limit: 500 });
+      for (const e of page.items) {
+        if (n++ >= max) return;
+        yield e;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
 }

@@ -3,6 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 
 export type AdminRole = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
 
@@ -28,9 +29,10 @@ export interface User {
 
 export interface UserWithSecret extends User { passwordHash: string | null; /** directory users: their DN (normalised) */ dn: string | null }
 
-export interface Group { id: string; tenantId: string; name: string; description: string | null; version: number }
-export interface Ou { id: string; tenantId: string; name: string; parentId: string | null; path: string }
-export interface Page<T> { items: T[]; nextCursor: string | null }
+export interface Group { id: string; tenantId: string; name: string; description: string | null; createdAt: number; updatedAt: number; version: number }
+export interface Ou { id: string; tenantId: string; name: string; parentId: string | null; path: string; createdAt: number; updatedAt: number; version: number }
+export interface Domain { name: string; createdAt: number }
+export type { Page } from './paging.ts';
 
 const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   id: r.id,
@@ -52,8 +54,12 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   version: r.version,
 });
 
-const toGroup = (r: Selectable<GroupsTable>): Group => ({ id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, version: r.version });
-const toOu = (r: Selectable<OusTable>): Ou => ({ id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path });
+const toGroup = (r: Selectable<GroupsTable>): Group => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, description: r.description, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), version: r.version,
+});
+const toOu = (r: Selectable<OusTable>): Ou => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, parentId: r.parent_id, path: r.path, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), version: r.version,
+});
 
 export const publicUser = ({ passwordHash: _omit, dn: _dn, ...u }: UserWithSecret): User => u;
 
@@ -125,20 +131,22 @@ export class DirectoryStore {
     return u;
   }
 
-  /** Email-ordered keyset pagination; `search` matches email or names by prefix/substring. */
-  async listUsers(tenantId: string, opts: { search?: string; cursor?: string; limit?: number } = {}): Promise<Page<User>> {
-    const limit = Math.min(Math.max(opts.limit ?? 50, 1), 200);
+  /**
+   * Email-ordered keyset pagination. `search` matches a substring of the email or of the full
+   * name ("ann lee"), case-insensitively. The (tenant_id, email) index gives the order, so a
+   * page reads only as many rows as it needs to find its matches (see docs/admin-api.md).
+   */
+  async listUsers(tenantId: string, opts: PageOptions = {}): Promise<Page<User>> {
+    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
-    if (opts.search) {
-      const s = `%${opts.search.toLowerCase().replace(/[%_\\]/g, (m) => '\\' + m)}%`;
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
       // Explicit ESCAPE: SQLite has no default escape character for LIKE.
-      q = q.where(sql<boolean>`(lower(email) like ${s} escape '\\' or lower(given_name) like ${s} escape '\\' or lower(family_name) like ${s} escape '\\')`);
+      q = q.where(sql<boolean>`(lower(email) like ${s} escape '\\' or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('email', '>', Buffer.from(opts.cursor, 'base64url').toString('utf8'));
+    if (opts.cursor) q = q.where('email', '>', decodeCursor(opts.cursor));
     const rows = await q.orderBy('email').limit(limit + 1).execute();
-    const items = rows.slice(0, limit).map((r) => publicUser(toUser(r)));
-    const next = rows.length > limit ? Buffer.from(items[items.length - 1]!.email).toString('base64url') : null;
-    return { items, nextCursor: next };
+    return cut(rows.map((r) => publicUser(toUser(r))), limit, (u) => u.email);
   }
 
   async updateUser(tenantId: string, id: string, version: number | undefined, patch: {
@@ -184,7 +192,7 @@ export class DirectoryStore {
       if (isUniqueViolation(e)) throw conflict(`A group named "${name}" already exists in this tenant.`);
       throw e;
     }
-    return { id: row.id, tenantId, name: row.name, description: row.description, version: 1 };
+    return toGroup(row);
   }
 
   async groupByName(tenantId: string, name: string): Promise<Group | undefined> {
@@ -200,6 +208,71 @@ export class DirectoryStore {
   async listGroups(tenantId: string): Promise<Group[]> {
     const rows = await this.db.selectFrom('groups').selectAll().where('tenant_id', '=', tenantId).orderBy('name').execute();
     return rows.map(toGroup);
+  }
+
+  /** Name-ordered pages of groups, each with its member count; `search` matches the name or description. */
+  async pageGroups(tenantId: string, opts: PageOptions = {}): Promise<Page<Group & { memberCount: number }>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('groups').selectAll('groups')
+      .select((eb) => eb.selectFrom('group_members').select((e) => e.fn.countAll<number>().as('n')).whereRef('group_members.group_id', '=', 'groups.id').as('member_count'))
+      .where('tenant_id', '=', tenantId);
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
+      q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(coalesce(description, '')) like ${s} escape '\\')`);
+    }
+    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
+    const rows = await q.orderBy('name').limit(limit + 1).execute();
+    return cut(rows.map((r) => ({ ...toGroup(r), memberCount: Number(r.member_count ?? 0) })), limit, (g) => g.name);
+  }
+
+  async countMembers(tenantId: string, groupId: string): Promise<number> {
+    const r = await this.db.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId).where('group_id', '=', groupId).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async updateGroup(tenantId: string, id: string, version: number | undefined, patch: { name?: string; description?: string | null }): Promise<Group> {
+    let q = this.db.updateTable('groups').set((eb) => ({
+      ...(patch.name !== undefined && { name: patch.name.trim() }),
+      ...(patch.description !== undefined && { description: patch.description }),
+      updated_at: Date.now(),
+      version: eb('version', '+', 1),
+    })).where('tenant_id', '=', tenantId).where('id', '=', id);
+    if (version !== undefined) q = q.where('version', '=', version);
+    try {
+      const res = await q.executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) {
+        if (await this.groupById(tenantId, id)) throw staleVersion('The group');
+        throw notFound('Group');
+      }
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`A group named "${patch.name}" already exists in this tenant.`);
+      throw e;
+    }
+    return (await this.groupById(tenantId, id))!;
+  }
+
+  /** Delete a group: its memberships and the app deployments to it go with it. */
+  async deleteGroup(tenantId: string, id: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const res = await trx.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) throw notFound('Group');
+      await trx.deleteFrom('app_deployments').where('tenant_id', '=', tenantId).where('target_type', '=', 'group').where('target_id', '=', id).execute();
+    });
+  }
+
+  /** A group's members, email-ordered; `search` as in listUsers. */
+  async listMembers(tenantId: string, groupId: string, opts: PageOptions = {}): Promise<Page<User>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('group_members').innerJoin('users', 'users.id', 'group_members.user_id').selectAll('users')
+      .where('group_members.tenant_id', '=', tenantId).where('group_members.group_id', '=', groupId);
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
+      q = q.where(sql<boolean>`(lower(users.email) like ${s} escape '\\' or lower(coalesce(users.given_name, '') || ' ' || coalesce(users.family_name, '')) like ${s} escape '\\')`);
+    }
+    if (opts.cursor) q = q.where('users.email', '>', decodeCursor(opts.cursor));
+    const rows = await q.orderBy('users.email').limit(limit + 1).execute();
+    return cut(rows.map((r) => publicUser(toUser(r))), limit, (u) => u.email);
   }
 
   async addMember(tenantId: string, groupId: string, userId: string): Promise<void> {
@@ -253,13 +326,59 @@ export class DirectoryStore {
     return rows.map(toOu);
   }
 
+  /** Path-ordered pages of OUs (a parent comes before its children); `search` matches the path. */
+  async pageOus(tenantId: string, opts: PageOptions = {}): Promise<Page<Ou>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId);
+    if (opts.search?.trim()) q = q.where(sql<boolean>`lower(path) like ${containsPattern(opts.search.trim())} escape '\\'`);
+    if (opts.cursor) q = q.where('path', '>', decodeCursor(opts.cursor));
+    const rows = await q.orderBy('path').limit(limit + 1).execute();
+    return cut(rows.map(toOu), limit, (o) => o.path);
+  }
+
+  /**
+   * Delete an OU that is empty: one with users or sub-OUs is refused (409), since deleting it
+   * would silently move people or delete a subtree. App deployments to it go with it.
+   */
+  async deleteOu(tenantId: string, id: string): Promise<Ou> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      if (!r) throw notFound('OU');
+      const users = await trx.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('ou_id', '=', id).executeTakeFirstOrThrow();
+      const children = await trx.selectFrom('ous').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).where('parent_id', '=', id).executeTakeFirstOrThrow();
+      if (Number(users.n) || Number(children.n)) {
+        throw conflict(`The OU ${r.path} still holds ${Number(users.n)} user(s) and ${Number(children.n)} sub-OU(s). Move or delete them first.`);
+      }
+      await trx.deleteFrom('ous').where('id', '=', id).execute();
+      await trx.deleteFrom('app_deployments').where('tenant_id', '=', tenantId).where('target_type', '=', 'ou').where('target_id', '=', id).execute();
+      return toOu(r);
+    });
+  }
+
   // ---- domains
-  async ensureDomain(tenantId: string, name: string): Promise<void> {
+  async ensureDomain(tenantId: string, name: string): Promise<Domain> {
     await this.db.insertInto('domains').values({ id: newId('dom_'), tenant_id: tenantId, name: name.toLowerCase(), created_at: Date.now() })
       .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing()).execute();
+    const r = await this.db.selectFrom('domains').select(['name', 'created_at']).where('tenant_id', '=', tenantId).where('name', '=', name.toLowerCase()).executeTakeFirstOrThrow();
+    return { name: r.name, createdAt: Number(r.created_at) };
   }
 
   async listDomains(tenantId: string): Promise<string[]> {
     return (await this.db.selectFrom('domains').select('name').where('tenant_id', '=', tenantId).orderBy('name').execute()).map((r) => r.name);
+  }
+
+  async pageDomains(tenantId: string, opts: PageOptions = {}): Promise<Page<Domain>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('domains').select(['name', 'created_at']).where('tenant_id', '=', tenantId);
+    if (opts.search?.trim()) q = q.where(sql<boolean>`name like ${containsPattern(opts.search.trim())} escape '\\'`);
+    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
+    const rows = await q.orderBy('name').limit(limit + 1).execute();
+    return cut(rows.map((r) => ({ name: r.name, createdAt: Number(r.created_at) })), limit, (d) => d.name);
+  }
+
+  // ---- counts (the console's overview)
+  async countGroups(tenantId: string): Promise<number> {
+    const r = await this.db.selectFrom('groups').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 }

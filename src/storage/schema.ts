@@ -89,6 +89,8 @@ export interface AppsTable {
   claims: string; // JSON: custom claims
   token_ttls: string; // JSON
   deploy_all: number;
+  jwks: string | null; // JSON: the app's registered public keys (JWKS), x5c certificates included
+  certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   created_at: number;
   updated_at: number;
   version: number;
@@ -139,6 +141,8 @@ export interface AuditEventsTable {
   subject: string | null;
   ip: string | null;
   data: string;
+  user_id: string | null; // the user the event is about, for filtering by user
+  client_id: string | null; // the application it is about, for filtering by app
 }
 
 export interface SetupLinksTable {
@@ -180,9 +184,9 @@ export interface MfaFactorsTable {
   id: string;
   tenant_id: string;
   user_id: string;
-  type: 'totp' | 'webauthn';
+  type: 'totp' | 'webauthn' | 'push';
   label: string;
-  secret_sealed: string; // TOTP: the key; webauthn: credential ID, public key, counter (JSON)
+  secret_sealed: string; // TOTP: the key; webauthn: credential ID, public key, counter (JSON); push: public key and token-code key (JSON)
   last_step: number; // the last TOTP time step accepted: codes of it or earlier are refused
   created_at: number;
   last_used_at: number | null;
@@ -206,6 +210,45 @@ export interface UserPoliciesTable {
   created_at: number;
   updated_at: number;
   version: number;
+}
+
+/** A Gatehouse Authenticator waiting to be added (mfa/push.ts). */
+export interface PushEnrollmentsTable {
+  code_hash: string;
+  tenant_id: string;
+  user_id: string;
+  recovery_hashes: string | null; // JSON: given to the user if this is their first factor
+  factor_id: string | null; // set when the phone finished
+  created_at: number;
+  expires_at: number;
+}
+
+/** A sign-in waiting for approval on the user's Gatehouse Authenticator. */
+export interface PushChallengesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  uid: string; // the engine interaction it belongs to
+  number: number | null; // the 2-digit number to match; null with number matching off
+  client_id: string | null;
+  app_name: string | null;
+  ip: string | null;
+  status: 'pending' | 'approved' | 'denied' | 'wrong_number';
+  device_id: string | null; // the device that answered
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  consumed_at: number | null; // the sign-in used the approval
+}
+
+/** A browser that skips the second factor until expires_at (a policy's rememberDeviceDays). */
+export interface MfaRememberedTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  label: string;
+  created_at: number;
+  expires_at: number;
 }
 
 /** LDAP / Active Directory connections of a tenant (directory/ldap/settings.ts). */
@@ -301,6 +344,9 @@ export interface SsoSessionsTable {
 }
 
 export interface DB {
+  push_enrollments: PushEnrollmentsTable;
+  push_challenges: PushChallengesTable;
+  mfa_remembered: MfaRememberedTable;
   sso_sessions: SsoSessionsTable;
   ldap_directories: LdapDirectoriesTable;
   directory_sync_runs: DirectorySyncRunsTable;

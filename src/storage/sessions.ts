@@ -2,10 +2,11 @@
 // session's stable uid), so sessions can be listed per user and ended by an administrator,
 // by the user, or when a directory disables the account. The engine keeps the session itself
 // (SQL or Redis); this table only describes it and never holds the session cookie value.
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, SsoSessionsTable } from './schema.ts';
 import type { Page } from './directory.ts';
 import { invalid } from '../shared/errors.ts';
+import { containsPattern } from './paging.ts';
 
 export interface SsoSessionRecord {
   id: string; // the engine session's uid
@@ -50,11 +51,19 @@ export class SessionStore {
     return r && toRecord(r);
   }
 
-  /** Live sessions, most recently active first; optionally one user's. */
-  async list(tenantId: string, opts: { userId?: string; cursor?: string; limit?: number } = {}, now = Date.now()): Promise<Page<SsoSessionRecord>> {
+  /** Live sessions, most recently active first; optionally one user's; `search` matches the user's email, the IP or the browser. */
+  async list(tenantId: string, opts: { userId?: string; search?: string; cursor?: string; limit?: number } = {}, now = Date.now()): Promise<Page<SsoSessionRecord>> {
     const limit = Math.min(Math.max(opts.limit ?? 50, 1), 500);
     let q = this.db.selectFrom('sso_sessions').selectAll().where('tenant_id', '=', tenantId).where('expires_at', '>', now);
     if (opts.userId) q = q.where('user_id', '=', opts.userId);
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
+      q = q.where((eb) => eb.or([
+        eb('user_id', 'in', eb.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where(sql<boolean>`lower(email) like ${s} escape '\\'`)),
+        sql<boolean>`lower(coalesce(ip, '')) like ${s} escape '\\'`,
+        sql<boolean>`lower(coalesce(user_agent, '')) like ${s} escape '\\'`,
+      ]));
+    }
     const cursor = opts.cursor ? decodeCursor(opts.cursor) : undefined;
     if (cursor) q = q.where((eb) => eb.or([eb('last_seen_at', '<', cursor.at), eb.and([eb('last_seen_at', '=', cursor.at), eb('id', '<', cursor.id)])]));
     const rows = await q.orderBy('last_seen_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();

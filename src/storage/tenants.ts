@@ -1,6 +1,7 @@
 // Tenants (enterprises): each is its own issuer with its own keys, users, apps and sessions.
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TenantsTable } from './schema.ts';
+import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
 
@@ -75,6 +76,18 @@ export class TenantStore {
 
   async list(): Promise<Tenant[]> {
     return (await this.db.selectFrom('tenants').selectAll().orderBy('slug').execute()).map(toTenant);
+  }
+
+  /** Slug-ordered pages; `search` matches the slug or the name. */
+  async page(opts: PageOptions = {}): Promise<Page<Tenant>> {
+    const limit = pageSize(opts.limit);
+    let q = this.db.selectFrom('tenants').selectAll();
+    if (opts.search?.trim()) {
+      const s = containsPattern(opts.search.trim());
+      q = q.where(sql<boolean>`(slug like ${s} escape '\\' or lower(name) like ${s} escape '\\')`);
+    }
+    if (opts.cursor) q = q.where('slug', '>', decodeCursor(opts.cursor));
+    return cut((await q.orderBy('slug').limit(limit + 1).execute()).map(toTenant), limit, (t) => t.slug);
   }
 
   async update(id: string, version: number | undefined, patch: { name?: string; sessionLifetimeMinutes?: number; settings?: Record<string, unknown> }): Promise<Tenant> {

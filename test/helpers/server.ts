@@ -73,7 +73,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   const base = `http://${opts.publicHost ?? '127.0.0.1'}:${port}`;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const config = loadConfig({
-    PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent',
+    PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', GATEHOUSE_STRICT_API_RESPONSES: 'true',
     GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ...env,
   });
   const { importFile } = await import('../../src/tenants/import.ts');

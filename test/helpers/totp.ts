@@ -16,3 +16,16 @@ export function totpCode(secretBase32: string, timestampMs = Date.now()): string
   const offset = mac[mac.length - 1]! & 0x0f;
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
+
+/** Add an authenticator app on the account page in this browser (signing in first if asked); returns its key. */
+export async function enrollTotp(page: import('playwright-core').Page, issuer: string, who: { email: string; password: string }): Promise<string> {
+  const { fillSignIn } = await import('./browser.ts');
+  await page.goto(`${issuer}/account`);
+  if (await page.getByLabel('Email').count()) await fillSignIn(page, who);
+  await page.getByRole('link', { name: 'Add an authenticator app' }).click();
+  const s = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
+  await page.getByLabel('Code from the app').fill(totpCode(s));
+  await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
+  if ((await page.locator('#recovery-codes code').count()) !== 10) throw new Error(`enrollment did not finish: ${await page.locator('main').textContent()}`);
+  return s;
+}

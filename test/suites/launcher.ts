@@ -256,4 +256,23 @@ test('password grant policy: off unless the app opts in; wrong passwords refused
   const r = await tokenRequest({ grant_type: 'refresh_token', refresh_token: rt }, portal.clientId, portal.clientSecret);
   assert.equal(r.status, 200);
 });
+
+test('a hand-off app that requires two-step verification is handed no token after a password-only sign-in: the launcher steps up first', async () => {
+  const v = (await gh.api('GET', `/tenants/default/apps/${portal.clientId}`)).body.version;
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${portal.clientId}`, { requireMfa: true, version: v })).status, 200);
+  try {
+    const agent = new Agent();
+    assert.equal(await agent.follow(`${issuer}/launch/${portal.clientId}`, 'never:'), null);
+    let f = agent.form();
+    await agent.follow(f.action, 'never:', { form: { ...f.fields, email: alice.email } });
+    f = agent.form();
+    await agent.follow(f.action, 'never:', { form: { ...f.fields, email: alice.email, password: alice.password } });
+    assert.equal(agent.lastStatus, 403);
+    assert.match(text(agent.lastBody), /Two-step verification needed/, 'alice has no second factor: told to set one up');
+    assert.doesNotMatch(agent.lastBody, /refresh_token/);
+  } finally {
+    const v2 = (await gh.api('GET', `/tenants/default/apps/${portal.clientId}`)).body.version;
+    await gh.api('PATCH', `/tenants/default/apps/${portal.clientId}`, { requireMfa: false, version: v2 });
+  }
+});
 }

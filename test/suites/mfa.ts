@@ -5,7 +5,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { totpCode } from '../helpers/totp.ts';
+import { enrollTotp, totpCode } from '../helpers/totp.ts';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
@@ -134,17 +134,7 @@ test('wrong codes are limited per account (whatever the browser sends back), and
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${alice.email}`, 'no code asked any more');
 });
 
-/** Add an authenticator on the account page in this browser context; returns its secret. */
-async function enroll(page: Page, who: { email: string; password: string }): Promise<string> {
-  await page.goto(`${issuer}/account`);
-  if (await page.getByLabel('Email').count()) await fillSignIn(page, who);
-  await page.getByRole('link', { name: 'Add an authenticator app' }).click();
-  const s = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
-  await page.getByLabel('Code from the app').fill(totpCode(s));
-  await page.getByRole('button', { name: 'Turn on two-step verification' }).click();
-  assert.equal(await page.locator('#recovery-codes code').count(), 10);
-  return s;
-}
+const enroll = (page: Page, who: { email: string; password: string }) => enrollTotp(page, issuer, who);
 
 test('step-up: an app asking for acr_values=urn:gatehouse:loa:mfa gets the code step although the SSO session exists; once done, asking again is silent', async () => {
   const carol = { email: 'carol@example.test', password: 'carol-password-1' };
@@ -202,5 +192,33 @@ test('lockout after failed passwords, with a clear message, and the helpdesk unl
   assert.ok(done, `signs in after the unlock: ${text(agent.lastBody).slice(0, 200)}`);
   const log = await gh.api('GET', '/tenants/default/audit?type=admin.user.unlocked');
   assert.equal(log.body.items[0].actor, 'admin@example.test');
+});
+
+test('the account page lists the user\'s devices and sessions (this browser marked); signing out another browser\'s session ends it there', async () => {
+  const fay = { email: 'fay@example.test', password: 'fay-password-1' };
+  await gh.api('POST', '/tenants/default/users', fay);
+  const laptop = await (await browser.newContext({ userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' })).newPage();
+  await laptop.goto(`${rp.base}/login`);
+  await fillSignIn(laptop, fay);
+  assert.equal(await laptop.locator('#user').textContent(), `Signed in as ${fay.email}`);
+
+  const desk = await (await browser.newContext()).newPage();
+  await enroll(desk, fay);
+  await desk.getByRole('link', { name: 'Done' }).click();
+  assert.match(await desk.locator('#devices').textContent() ?? '', /Authenticator app\s+authenticator app, added/);
+  const sessions = desk.locator('#sessions li');
+  assert.equal(await sessions.count(), 2);
+  const windows = sessions.filter({ hasText: 'Chrome 131 on Windows' });
+  assert.match(await windows.textContent() ?? '', /apps: Customer CRM/);
+  assert.equal(await sessions.filter({ hasText: 'this browser' }).count(), 1);
+  assert.equal(await windows.filter({ hasText: 'this browser' }).count(), 0);
+  await windows.getByRole('button', { name: 'Sign out Chrome 131 on Windows' }).click();
+  assert.match(await desk.locator('[role=status]').textContent() ?? '', /Signed out Chrome 131 on Windows/);
+  assert.equal(await desk.locator('#sessions li').count(), 1);
+  // The laptop's session is gone: the app's next sign-in asks for the password again.
+  await laptop.goto(`${rp.base}/login`);
+  assert.equal(await laptop.locator('h1').textContent(), 'Sign in');
+  const log = await gh.api('GET', '/tenants/default/audit?type=session.ended');
+  assert.equal(log.body.items[0].actor, fay.email);
 });
 }

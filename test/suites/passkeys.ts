@@ -1,6 +1,7 @@
-// Passkeys (WebAuthn) as a second factor, with Chromium's virtual authenticator over CDP:
-// added on the account page, then used at sign-in (amr hwk); a passkey from another
-// authenticator is refused. Gatehouse runs at http://localhost here: WebAuthn needs a host name.
+// Passkeys (WebAuthn) with Chromium's virtual authenticator over CDP: added on the account
+// page, then used at sign-in as the second factor (amr hwk); a passkey from another
+// authenticator is refused; passwordless sign-in ("Sign in with a passkey" on the email page)
+// only where a policy allows it. Gatehouse runs at http://localhost here: WebAuthn needs a host name.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -16,6 +17,7 @@ let gh: TestServer;
 let browser: Browser;
 let rp: Awaited<ReturnType<typeof startTestRp>>;
 const pat = { email: 'pat@example.test', password: 'pat-password-1' };
+let patBrowser: { context: BrowserContext; page: Page } | undefined;
 
 before(async () => {
   if (skip) return;
@@ -41,6 +43,12 @@ async function withAuthenticator(): Promise<{ context: BrowserContext; page: Pag
   return { context, page, authenticatorId };
 }
 
+async function addPasskey(page: Page, who: { email: string; password: string }) {
+  await page.goto(`${gh.base}/t/default/account`);
+  await fillSignIn(page, who);
+  await page.getByRole('link', { name: 'Add a passkey' }).click();
+}
+
 async function passwordStep(page: Page) {
   await page.goto(`${rp.base}/login`);
   await fillSignIn(page, pat);
@@ -48,9 +56,8 @@ async function passwordStep(page: Page) {
 
 test('a passkey added on the account page confirms the sign-in (amr hwk); the recovery codes come with it; another authenticator\'s passkey is refused', async () => {
   const { page, context } = await withAuthenticator();
-  await page.goto(`${gh.base}/t/default/account`);
-  await fillSignIn(page, pat);
-  await page.getByRole('link', { name: 'Add a passkey' }).click();
+  patBrowser = { page, context };
+  await addPasskey(page, pat);
   await page.getByLabel('Name').fill('Laptop');
   await page.getByRole('button', { name: 'Create a passkey' }).click();
   await page.waitForSelector('#recovery-codes');
@@ -75,5 +82,34 @@ test('a passkey added on the account page confirms the sign-in (amr hwk); the re
   await other.page.waitForFunction(() => !!document.querySelector('[data-webauthn-status]')?.textContent);
   assert.match(await other.page.locator('[data-webauthn-status]').textContent() ?? '', /passkey was not used/);
   assert.equal(await other.page.locator('h1').textContent(), 'Two-step verification', 'still asked for the second factor');
+});
+
+test('passwordless: where a policy allows it, "Sign in with a passkey" on the email page signs in with the passkey alone (amr hwk + mfa); a user whose policy does not allow it is refused', async () => {
+  const { page, context } = patBrowser!;
+  await context.clearCookies();
+  await page.goto(`${rp.base}/login`);
+  assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).count(), 0, 'not offered while no policy allows it');
+  const pol = await gh.api('POST', '/tenants/default/policies', { name: 'Passwordless', priority: 1, targets: [{ type: 'user', ref: pat.email }], settings: { passwordlessPasskeys: true } });
+  assert.equal(pol.status, 201);
+  await page.goto(`${rp.base}/login`);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await page.waitForSelector('#user');
+  assert.equal(await page.locator('#user').textContent(), `Signed in as ${pat.email}`);
+  assert.deepEqual(rp.idTokenClaims().amr, ['hwk', 'mfa']);
+  assert.equal(rp.idTokenClaims().acr, 'urn:gatehouse:loa:mfa');
+
+  // Quinn has a passkey too, but no policy letting it sign in alone.
+  const quinn = { email: 'quinn@example.test', password: 'quinn-password-1' };
+  await gh.api('POST', '/tenants/default/users', quinn);
+  const q = await withAuthenticator();
+  await addPasskey(q.page, quinn);
+  await q.page.getByRole('button', { name: 'Create a passkey' }).click();
+  await q.page.waitForSelector('#recovery-codes');
+  await q.context.clearCookies();
+  await q.page.goto(`${rp.base}/login`);
+  await q.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+  await q.page.waitForSelector('[role=alert]');
+  assert.match(await q.page.locator('[role=alert]').textContent() ?? '', /does not let your account sign in with a passkey alone/);
+  assert.equal(await q.page.locator('h1').textContent(), 'Sign in');
 });
 }

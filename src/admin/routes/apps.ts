@@ -1,40 +1,49 @@
-// Application profiles (superadmin only, as in the reference), their credentials, IdP
-// metadata and deployments (admins).
-import Router from '@koa/router';
+// Application profiles: only superadmins create, change or delete them (as in the reference);
+// their client secrets (shown once) and registered JWKS. Deployments: deployments.ts.
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { App } from '../../storage/apps.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
-import { audited, expectedVersion, guard, parse } from '../common.ts';
+import { certificateExpiresSoon, checkJwks, jwksSchema, APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
+import { deploymentTarget, epochMs, listQuery, page, version } from '../schemas.ts';
+import { idpMetadata, metadataSchema } from './metadata.ts';
+import { route } from '../route.ts';
 
 const uri = z.string().min(1).max(2000);
-const claim = z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'), value: z.string().max(1000).optional(), attribute: z.string().max(50).optional() });
+const claim = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'),
+  value: z.string().max(1000).optional().describe('a static value'),
+  attribute: z.string().max(50).optional().describe('or a user attribute: email, given_name, family_name, name, domain, ou, groups, user_id'),
+});
 // Signed tokens live at most a day: a retired signing key stays published for 24 hours, so
 // everything it signed must have expired by then. Refresh tokens are opaque and may live longer.
 const signedTtl = z.number().int().min(60).max(24 * 3600);
-const ttls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() });
+const ttls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() })
+  .describe('seconds: accessToken and idToken 60 s to 24 h, refreshToken 60 s to 1 year');
+const appType = z.enum(['web', 'native', 'spa', 'service', 'handoff']);
 const profileFields = {
-  name: z.string().trim().min(1).max(100),
-  displayName: z.string().trim().min(1).max(100),
+  name: z.string().trim().min(1).max(100).describe('the profile name, seen by administrators only; unique in the tenant'),
+  displayName: z.string().trim().min(1).max(100).describe('the user-friendly name users see'),
   redirectUris: z.array(uri).max(50),
   postLogoutRedirectUris: z.array(uri).max(50),
   backchannelLogoutUri: uri.nullable(),
   homeUrl: uri.nullable(),
   initiateLoginUri: uri.nullable(),
-  loginRedirectUrl: uri.nullable(),
+  loginRedirectUrl: uri.nullable().describe('hand-off apps: where the refresh token is POSTed'),
   passwordGrant: z.boolean(),
   /** data: URL of a PNG, GIF or JPEG, at most 250 KB and 200 x 150 (checked in the service). */
-  logo: z.string().max(1_000_000).nullable(),
+  logo: z.string().max(1_000_000).nullable().describe('a data: URL (PNG, GIF, JPG; at most 250 KB, 200 x 150 px), shown in the launcher'),
   requireMfa: z.boolean(),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
-  refreshTokenMinutes: z.number().int().min(1).max(365 * 24 * 60),
+  refreshTokenMinutes: z.number().int().min(1).max(365 * 24 * 60).describe('hand-off apps: refresh token lifetime (default 480)'),
+  jwks: jwksSchema.nullable().describe('the app\'s registered public keys; certificates in x5c are watched for expiry'),
 };
 const createBody = z.object({
   ...profileFields,
-  type: z.enum(['web', 'native', 'spa', 'service', 'handoff']),
+  type: appType,
   redirectUris: profileFields.redirectUris.default([]),
   postLogoutRedirectUris: profileFields.postLogoutRedirectUris.default([]),
   backchannelLogoutUri: profileFields.backchannelLogoutUri.default(null),
@@ -47,36 +56,43 @@ const createBody = z.object({
   refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
-  clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters').optional(),
-  clientSecret: z.string().min(32).max(256).optional(),
+  jwks: profileFields.jwks.default(null),
+  clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters').optional().describe('default: generated'),
+  clientSecret: z.string().min(32).max(256).optional().describe('default: generated'),
 });
-const patchBody = z.object({ ...Object.fromEntries(Object.entries(profileFields).map(([k, v]) => [k, v.optional()])), version: z.number().int().optional() }) as z.ZodType<Partial<{
-  [K in keyof typeof profileFields]: z.infer<(typeof profileFields)[K]> }> & { version?: number }>;
-const target = z.object({ type: z.enum(['user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500) });
-const deploymentBody = z.object({ all: z.boolean(), targets: z.array(target).max(1000).default([]) });
+const patchBody = z.object({
+  name: profileFields.name.optional(), displayName: profileFields.displayName.optional(),
+  redirectUris: profileFields.redirectUris.optional(), postLogoutRedirectUris: profileFields.postLogoutRedirectUris.optional(),
+  backchannelLogoutUri: profileFields.backchannelLogoutUri.optional(), homeUrl: profileFields.homeUrl.optional(),
+  initiateLoginUri: profileFields.initiateLoginUri.optional(), loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
+  passwordGrant: profileFields.passwordGrant.optional(), logo: profileFields.logo.optional(), requireMfa: profileFields.requireMfa.optional(),
+  claims: profileFields.claims.optional(), tokenTtls: ttls.optional(), refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
+  jwks: profileFields.jwks.optional(), version,
+});
+
+export const appSchema = z.object({
+  clientId: z.string(), name: z.string(), displayName: z.string(), type: appType,
+  redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
+  backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
+  passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
+  claims: z.array(claim), tokenTtls: ttls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps'),
+  launchUrl: z.string().describe('the app\'s stable launch link'),
+  hasSecret: z.boolean().describe('the secret itself is shown only when created or regenerated'),
+  deployed: z.boolean().describe('Deployed / Not deployed'),
+  deployment: z.object({ all: z.boolean(), targets: z.array(deploymentTarget) }),
+  metadata: metadataSchema,
+  jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable().describe('the registered public keys'),
+  certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
+  certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
 
 /** A hand-off app's refresh token lifetime unless set: 8 hours, a working day. */
 const DEFAULT_HANDOFF_REFRESH_SECONDS = 8 * 3600;
 const withRefreshMinutes = (t: z.infer<typeof ttls>, minutes: number | undefined) => (minutes === undefined ? t : { ...t, refreshToken: minutes * 60 });
 
-export function idpMetadata(app: Context, tenant: Tenant) {
-  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
+export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
   return {
-    issuer,
-    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
-    authorizationEndpoint: `${issuer}/auth`,
-    tokenEndpoint: `${issuer}/token`,
-    userinfoEndpoint: `${issuer}/me`,
-    jwksUri: `${issuer}/jwks`,
-    endSessionEndpoint: `${issuer}/session/end`,
-    introspectionEndpoint: `${issuer}/token/introspection`,
-    revocationEndpoint: `${issuer}/token/revocation`,
-    pushedAuthorizationRequestEndpoint: `${issuer}/request`,
-  };
-}
-
-export function appRoutes(app: Context, r: Router) {
-  const view = async (tenant: Tenant, a: App) => ({
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
@@ -87,98 +103,90 @@ export function appRoutes(app: Context, r: Router) {
     deployed: await app.appService.isDeployed(a),
     deployment: { all: a.deployAll, targets: await app.appService.describeTargets(tenant.id, a) },
     metadata: idpMetadata(app, tenant),
+    jwks: a.jwks, certificateExpiresAt: a.certificateExpiresAt, certificateExpiresSoon: certificateExpiresSoon(a.certificateExpiresAt),
     createdAt: a.createdAt, updatedAt: a.updatedAt, version: a.version,
-  });
-  // Claim names feed the engine's claims configuration, so a claims change rebuilds it.
-  const claimsChanged = (tenant: Tenant) => app.engines.invalidate(tenant.slug);
-
-  r.get('/tenants/:slug/apps', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    const items = [];
-    for (const a of await app.apps.list(tenant.id)) items.push(await view(tenant, a));
-    ctx.body = { items, nextCursor: null };
-  });
-
-  r.post('/tenants/:slug/apps', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const { clientId, clientSecret: fixedSecret, refreshTokenMinutes, ...fields } = parse(createBody, ctx.request.body);
-    const input = { ...fields, tokenTtls: withRefreshMinutes(fields.tokenTtls, refreshTokenMinutes ?? (fields.type === 'handoff' ? DEFAULT_HANDOFF_REFRESH_SECONDS / 60 : undefined)) };
-    const { app: created, clientSecret } = await app.appService.create(tenant.id, input, { clientId, clientSecret: fixedSecret });
-    if (created.claims.length) claimsChanged(tenant);
-    await audited(app, admin, tenant.id, 'admin.app.created', created.clientId, { name: created.name, type: created.type }, ctx.ip);
-    ctx.status = 201;
-    ctx.body = { ...(await view(tenant, created)), clientSecret };
-  });
-
-  r.get('/tenants/:slug/apps/:clientId', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    ctx.body = await view(tenant, await app.apps.get(tenant.id, ctx.params.clientId!));
-  });
-
-  r.patch('/tenants/:slug/apps/:clientId', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const { refreshTokenMinutes, ...input } = parse(patchBody, ctx.request.body);
-    const current = await app.apps.get(tenant.id, ctx.params.clientId!);
-    if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
-    const merged = { ...current, ...input };
-    app.appService.validate(merged);
-    if (input.logo) input.logo = merged.logo; // normalised (its real image type)
-    const { version: _v, ...patch } = input;
-    const updated = await app.apps.update(tenant.id, current.clientId, expectedVersion(ctx, input), patch);
-    if (input.claims) claimsChanged(tenant);
-    await audited(app, admin, tenant.id, 'admin.app.updated', current.clientId, { changes: Object.keys(patch) }, ctx.ip);
-    ctx.body = await view(tenant, updated);
-  });
-
-  r.delete('/tenants/:slug/apps/:clientId', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    await app.apps.delete(tenant.id, ctx.params.clientId!);
-    claimsChanged(tenant);
-    await audited(app, admin, tenant.id, 'admin.app.deleted', ctx.params.clientId!, {}, ctx.ip);
-    ctx.status = 204;
-  });
-
-  r.post('/tenants/:slug/apps/:clientId/secret', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const { app: a, clientSecret } = await app.appService.regenerateSecret(tenant.id, ctx.params.clientId!);
-    await audited(app, admin, tenant.id, 'admin.app.secret_regenerated', a.clientId, {}, ctx.ip);
-    ctx.body = { clientId: a.clientId, clientSecret };
-  });
-
-  r.get('/tenants/:slug/metadata', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    ctx.body = idpMetadata(app, tenant);
-  });
-
-  // Deployment: replace all targets at once (the console's "Deploy this application?" dialog) ...
-  r.put('/tenants/:slug/apps/:clientId/deployment', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const input = parse(deploymentBody, ctx.request.body);
-    const a = await app.apps.get(tenant.id, ctx.params.clientId!);
-    const resolved = [];
-    for (const t of input.targets) resolved.push(await app.appService.resolveTarget(tenant.id, t.type, t.ref));
-    await app.apps.clearTargets(a.id);
-    for (const t of resolved) await app.apps.addTarget(tenant.id, a.id, t);
-    const updated = await app.apps.update(tenant.id, a.clientId, undefined, { deployAll: input.all });
-    await audited(app, admin, tenant.id, 'admin.app.deployment_set', a.clientId, { all: input.all, targets: input.targets }, ctx.ip);
-    ctx.body = await view(tenant, updated);
-  });
-  // ... or add one target (the CLI's `app deploy`).
-  r.post('/tenants/:slug/apps/:clientId/deployment/targets', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const input = parse(z.union([z.object({ all: z.literal(true) }), target]), ctx.request.body);
-    const a = await app.apps.get(tenant.id, ctx.params.clientId!);
-    if ('all' in input) await app.apps.update(tenant.id, a.clientId, undefined, { deployAll: true });
-    else await app.apps.addTarget(tenant.id, a.id, await app.appService.resolveTarget(tenant.id, input.type, input.ref));
-    await audited(app, admin, tenant.id, 'admin.app.deployed', a.clientId, input, ctx.ip);
-    ctx.body = await view(tenant, await app.apps.get(tenant.id, a.clientId));
-  });
-  r.delete('/tenants/:slug/apps/:clientId/deployment', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const a = await app.apps.get(tenant.id, ctx.params.clientId!);
-    await app.apps.clearTargets(a.id);
-    const updated = await app.apps.update(tenant.id, a.clientId, undefined, { deployAll: false });
-    await audited(app, admin, tenant.id, 'admin.app.undeployed', a.clientId, {}, ctx.ip);
-    ctx.body = await view(tenant, updated);
-  });
+  };
 }
+
+// Claim names feed the engine's claims configuration, so a claims change rebuilds it.
+const claimsChanged = (app: Context, tenant: Tenant) => app.engines.invalidate(tenant.slug);
+const jwksFields = (jwks: z.infer<typeof jwksSchema> | null) => (jwks ? checkJwks(jwks) : { jwks: null, certificateExpiresAt: null });
+
+export const appRoutes = [
+  route({
+    id: 'listApps', method: 'get', path: '/tenants/:slug/apps', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'Application profiles by name, with Deployed / Not deployed; search matches the names and the client ID',
+    query: listQuery, response: page(appSchema),
+    async handler({ app, tenant, query }) {
+      const p = await app.apps.page(tenant.id, query);
+      const items = [];
+      for (const a of p.items) items.push(await appView(app, tenant, a));
+      return { items, nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'createApp', method: 'post', path: '/tenants/:slug/apps', tag: 'apps', access: [], status: 201,
+    summary: 'Add an application profile; the answer holds the client secret, once',
+    description: 'A new profile is Not deployed: see the deployment routes.',
+    body: createBody,
+    example: { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: ['https://crm.example.com/callback'] },
+    response: appSchema.extend({ clientSecret: z.string().nullable().describe('shown only now; null for public clients (spa, native)') }),
+    async handler({ app, tenant, body, audit }) {
+      const { clientId, clientSecret: fixedSecret, refreshTokenMinutes, jwks, ...fields } = body;
+      const input = {
+        ...fields, ...jwksFields(jwks),
+        tokenTtls: withRefreshMinutes(fields.tokenTtls, refreshTokenMinutes ?? (fields.type === 'handoff' ? DEFAULT_HANDOFF_REFRESH_SECONDS / 60 : undefined)),
+      };
+      const { app: created, clientSecret } = await app.appService.create(tenant.id, input, { clientId, clientSecret: fixedSecret });
+      if (created.claims.length) claimsChanged(app, tenant);
+      await audit('admin.app.created', created.clientId, { name: created.name, type: created.type }, { clientId: created.clientId });
+      return { ...(await appView(app, tenant, created)), clientSecret };
+    },
+  }),
+  route({
+    id: 'getApp', method: 'get', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'Show an application profile, its deployment and the IdP metadata to configure it with',
+    response: appSchema,
+    async handler({ app, tenant, params }) { return appView(app, tenant, await app.apps.get(tenant.id, params.clientId)); },
+  }),
+  route({
+    id: 'updateApp', method: 'patch', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [], versioned: true,
+    summary: 'Change an application profile (not its client ID)',
+    body: patchBody,
+    example: { displayName: 'Customer CRM (new)', redirectUris: ['https://crm.example.com/callback', 'https://crm.example.com/oidc'] },
+    response: appSchema,
+    async handler({ app, tenant, params, body, version: v, audit }) {
+      const { refreshTokenMinutes, version: _v, jwks, ...input } = body;
+      const current = await app.apps.get(tenant.id, params.clientId);
+      if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
+      const merged = { ...current, ...input };
+      app.appService.validate(merged);
+      if (input.logo) input.logo = merged.logo; // normalised (its real image type)
+      const patch = { ...input, ...(jwks !== undefined && jwksFields(jwks)) };
+      const updated = await app.apps.update(tenant.id, current.clientId, v, patch);
+      if (input.claims) claimsChanged(app, tenant);
+      await audit('admin.app.updated', current.clientId, { changes: Object.keys(body).filter((k) => k !== 'version') }, { clientId: current.clientId });
+      return appView(app, tenant, updated);
+    },
+  }),
+  route({
+    id: 'deleteApp', method: 'delete', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [],
+    summary: 'Delete an application profile (its deployment goes with it)',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      await app.apps.delete(tenant.id, params.clientId);
+      claimsChanged(app, tenant);
+      await audit('admin.app.deleted', params.clientId, {}, { clientId: params.clientId });
+    },
+  }),
+  route({
+    id: 'regenerateAppSecret', method: 'post', path: '/tenants/:slug/apps/:clientId/secret', tag: 'apps', access: [],
+    summary: 'Generate a new client secret, shown once; the old one stops working at once',
+    response: z.object({ clientId: z.string(), clientSecret: z.string() }),
+    async handler({ app, tenant, params, audit }) {
+      const { app: a, clientSecret } = await app.appService.regenerateSecret(tenant.id, params.clientId);
+      await audit('admin.app.secret_regenerated', a.clientId, {}, { clientId: a.clientId });
+      return { clientId: a.clientId, clientSecret };
+    },
+  }),
+];

@@ -1,18 +1,69 @@
-// Audit log: filter by type, level, text and time; newest first.
-import Router from '@koa/router';
+// The audit log (the reference's Logs tab): filters by level, message text, time, user,
+// application and type; newest first, a page at a time; exports as CSV or JSON.
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
-import { guard, parse } from '../common.ts';
+import type { AuditQuery } from '../../storage/audit.ts';
+import type { Tenant } from '../../storage/tenants.ts';
+import { csvLines, jsonArray } from '../../audit/export.ts';
+import { auditEvent, page } from '../schemas.ts';
+import { Download, route } from '../route.ts';
 
-const query = z.object({
-  type: z.string().max(100).optional(), level: z.enum(['info', 'warn', 'error']).optional(), text: z.string().max(200).optional(),
-  since: z.coerce.number().int().optional(), until: z.coerce.number().int().optional(),
-  cursor: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional(),
+const filters = {
+  level: z.enum(['info', 'warn', 'error']).optional(),
+  text: z.string().max(200).optional().describe('message contains: text in the type, subject, actor or data (case-insensitive)'),
+  since: z.coerce.number().int().min(0).optional().describe('occurred at or after (epoch ms)'),
+  until: z.coerce.number().int().min(0).optional().describe('occurred at or before (epoch ms)'),
+  user: z.string().max(254).optional().describe('a user (id or email): events about them, or changes they made'),
+  app: z.string().max(128).optional().describe('an application (client ID or profile name): events about it'),
+  type: z.string().max(100).optional().describe('an event type, like signin.failed'),
+};
+const listFilters = z.object({
+  ...filters,
+  cursor: z.string().max(100).optional().describe('nextCursor of the page before'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+const exportFilters = z.object({ ...filters, format: z.enum(['csv', 'json']).default('csv') });
 
-export function auditRoutes(app: Context, r: Router) {
-  r.get('/tenants/:slug/audit', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['auditor', 'admin']);
-    ctx.body = await app.audit.query({ tenantId: tenant.id, ...parse(query, ctx.query) });
-  });
+export const MAX_EXPORT_EVENTS = 100_000;
+
+/** The store query for the filters: a user and an app are looked up by what a person types. */
+async function storeQuery(app: Context, tenant: Tenant, f: z.infer<z.ZodObject<typeof filters>>): Promise<AuditQuery> {
+  const { user, app: appRef, ...rest } = f;
+  const q: AuditQuery = { tenantId: tenant.id, ...rest };
+  if (user) {
+    const u = user.includes('@') ? await app.directory.userByEmail(tenant.id, user) : await app.directory.userById(tenant.id, user);
+    q.user = u ? { id: u.id, email: u.email } : user.includes('@') ? { email: user.toLowerCase() } : { id: user };
+  }
+  if (appRef) q.clientId = (await app.apps.byTenantClientId(tenant.id, appRef) ?? await app.apps.byName(tenant.id, appRef))?.clientId ?? appRef;
+  return q;
 }
+
+export const auditRoutes = [
+  route({
+    id: 'listAudit', method: 'get', path: '/tenants/:slug/audit', tag: 'audit', access: ['auditor', 'admin'],
+    summary: 'Audit events, newest first (default 50 a page, at most 500)',
+    query: listFilters, response: page(auditEvent),
+    async handler({ app, tenant, query }) {
+      const { cursor, limit, ...f } = query;
+      return app.audit.query({ ...(await storeQuery(app, tenant, f)), cursor, limit });
+    },
+  }),
+  route({
+    id: 'exportAudit', method: 'get', path: '/tenants/:slug/audit/export', tag: 'audit', access: ['auditor', 'admin'], download: ['csv', 'json'],
+    summary: `Download the events matching the filters (newest first, at most ${MAX_EXPORT_EVENTS.toLocaleString('en')}) as CSV or JSON`,
+    description: 'CSV columns: id, time (ISO 8601), level, type, actor, subject, userId, clientId, ip, message, data (the rest of the event, JSON). Cells a spreadsheet would run as a formula start with an apostrophe.',
+    query: exportFilters, response: auditEvent,
+    async handler({ app, tenant, query, audit }) {
+      const { format, ...f } = query;
+      const q = await storeQuery(app, tenant, f);
+      // The export is itself audited (who took a copy of the log), before it is read.
+      await audit('admin.audit.exported', null, { format, filters: f });
+      async function* events() { for await (const e of app.audit.all(q, MAX_EXPORT_EVENTS)) yield auditEvent.parse(e); }
+      const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+      return format === 'csv'
+        ? new Download(`audit-${tenant.slug}-${stamp}.csv`, 'text/csv; charset=utf-8', csvLines(events()))
+        : new Download(`audit-${tenant.slug}-${stamp}.json`, 'application/json; charset=utf-8', jsonArray(events()));
+    },
+  }),
+];
+

@@ -1,20 +1,42 @@
-// Signing keys and certificates of a tenant; rotation.
-import Router from '@koa/router';
+// Signing keys and their certificates; rotation (superadmins).
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
-import { audited, guard, parse } from '../common.ts';
+import { EXPIRY_WARNING_DAYS, type KeyInfo } from '../../keys/keys.ts';
+import { pageInMemory } from '../../storage/paging.ts';
+import { epochMs, listQuery, page } from '../schemas.ts';
+import { route } from '../route.ts';
 
-export function keyRoutes(app: Context, r: Router) {
-  r.get('/tenants/:slug/keys', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'auditor']);
-    ctx.body = { items: await app.keys.list(tenant.id), nextCursor: null };
-  });
-  r.post('/tenants/:slug/keys/rotate', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const input = parse(z.object({ alg: z.enum(['RS256', 'ES256']).optional() }), ctx.request.body);
-    const result = await app.keys.rotate(tenant.id, input.alg);
-    app.engines.invalidate(tenant.slug);
-    await audited(app, admin, tenant.id, 'admin.keys.rotated', null, { ...result }, ctx.ip);
-    ctx.body = result;
-  });
-}
+const keySchema = z.object({
+  kid: z.string(), alg: z.enum(['RS256', 'ES256']),
+  status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
+  notAfter: epochMs.describe('the certificate\'s expiry'),
+  expiresSoon: z.boolean().describe(`the certificate expires within ${EXPIRY_WARNING_DAYS} days: rotate`),
+  createdAt: epochMs, activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
+});
+
+const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
+// Grows along the list's order (status, algorithm, newest first): the page cursor.
+const orderKey = (k: KeyInfo) => `${STATUS_ORDER[k.status]}|${k.alg}|${String(Number.MAX_SAFE_INTEGER - k.createdAt).padStart(16, '0')}|${k.kid}`;
+
+export const keyRoutes = [
+  route({
+    id: 'listKeys', method: 'get', path: '/tenants/:slug/keys', tag: 'keys', access: ['admin', 'auditor'],
+    summary: 'Signing keys (signing order first) with algorithm, status and certificate expiry; search matches the key ID, algorithm or status',
+    query: listQuery, response: page(keySchema),
+    async handler({ app, tenant, query }) {
+      return pageInMemory(await app.keys.list(tenant.id), query, orderKey, (k) => [k.kid, k.alg, k.status]);
+    },
+  }),
+  route({
+    id: 'rotateKeys', method: 'post', path: '/tenants/:slug/keys/rotate', tag: 'keys', access: [],
+    summary: 'Rotate: the published next key starts signing, the active one retires, a new next key is published',
+    body: z.object({ alg: z.enum(['RS256', 'ES256']).optional().describe('default: both') }),
+    example: { alg: 'ES256' },
+    response: z.object({ activated: z.array(z.string()), retired: z.array(z.string()), created: z.array(z.string()) }),
+    async handler({ app, tenant, body, audit }) {
+      const result = await app.keys.rotate(tenant.id, body.alg);
+      app.engines.invalidate(tenant.slug);
+      await audit('admin.keys.rotated', null, { ...result });
+      return result;
+    },
+  }),
+];

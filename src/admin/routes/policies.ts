@@ -1,77 +1,103 @@
-// User policies (admins): listed in precedence order; the effective policy of a user.
-import Router from '@koa/router';
+// User policies, listed in precedence order, and the policy that applies to a user.
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { policySettings, type UserPolicy } from '../../policy/policies.ts';
-import { audited, expectedVersion, guard, parse } from '../common.ts';
+import { pageInMemory } from '../../storage/paging.ts';
+import { findUser } from '../lookup.ts';
+import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { parseInput, route } from '../route.ts';
 
-const target = z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500).optional() });
+const target = z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500).optional().describe('not for all') });
 const fields = {
   name: z.string().trim().min(1).max(100),
-  priority: z.number().int().min(1).max(10_000),
+  priority: z.number().int().min(1).max(10_000).describe('1 is considered first'),
   targets: z.array(target).max(1000),
 };
-const createBody = z.object({ ...fields, targets: fields.targets.default([]), settings: policySettings.default(policySettings.parse({})) });
-const patchBody = z.object({
-  name: fields.name.optional(), priority: fields.priority.optional(), targets: fields.targets.optional(), version: z.number().int().optional(),
-  // Only the settings sent; merged into the current ones and checked as a whole.
-  settings: z.record(z.string(), z.unknown()).optional(),
+const PRECEDENCE = 'The first policy, by priority (1 first), with a target that matches a user applies to them; users no policy matches get the defaults.';
+
+const policySchema = z.object({
+  id: z.string(), name: z.string(), priority: z.number().int(),
+  targets: z.array(z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), id: z.string(), label: z.string() })),
+  settings: policySettings, createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-export function policyRoutes(app: Context, r: Router) {
-  const view = async (tenant: Tenant, p: UserPolicy) => ({
+async function view(app: Context, tenant: Tenant, p: UserPolicy): Promise<z.input<typeof policySchema>> {
+  return {
     id: p.id, name: p.name, priority: p.priority, settings: p.settings, version: p.version, createdAt: p.createdAt, updatedAt: p.updatedAt,
     targets: await Promise.all(p.targets.map(async (t) => ({ ...t, label: t.type === 'all' ? 'all users' : await app.appService.targetLabel(tenant.id, t as { type: 'user' | 'group' | 'ou' | 'domain'; id: string }) }))),
-  });
-
-  r.get('/tenants/:slug/policies', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    const items = [];
-    for (const p of await app.policies.list(tenant.id)) items.push(await view(tenant, p));
-    ctx.body = { items, nextCursor: null, precedence: 'The first policy, by priority (1 first), with a target that matches a user applies to them; users no policy matches get the defaults.' };
-  });
-
-  r.post('/tenants/:slug/policies', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const input = parse(createBody, ctx.request.body);
-    const created = await app.policies.create(tenant.id, { ...input, targets: await app.policies.resolveTargets(tenant.id, input.targets) });
-    await audited(app, admin, tenant.id, 'admin.policy.created', created.id, { name: created.name, priority: created.priority }, ctx.ip);
-    ctx.status = 201;
-    ctx.body = await view(tenant, created);
-  });
-
-  r.get('/tenants/:slug/policies/:id', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    ctx.body = await view(tenant, await app.policies.get(tenant.id, ctx.params.id!));
-  });
-
-  r.patch('/tenants/:slug/policies/:id', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const input = parse(patchBody, ctx.request.body);
-    const current = await app.policies.get(tenant.id, ctx.params.id!);
-    const settings = input.settings ? parse(policySettings, { ...current.settings, ...input.settings }) : undefined;
-    const targets = input.targets ? await app.policies.resolveTargets(tenant.id, input.targets) : undefined;
-    const updated = await app.policies.update(tenant.id, current.id, expectedVersion(ctx, input), { name: input.name, priority: input.priority, targets, settings });
-    await audited(app, admin, tenant.id, 'admin.policy.updated', current.id, { name: updated.name, changes: Object.keys(input).filter((k) => k !== 'version') }, ctx.ip);
-    ctx.body = await view(tenant, updated);
-  });
-
-  r.delete('/tenants/:slug/policies/:id', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, ['admin']);
-    const p = await app.policies.get(tenant.id, ctx.params.id!);
-    await app.policies.delete(tenant.id, p.id);
-    await audited(app, admin, tenant.id, 'admin.policy.deleted', p.id, { name: p.name }, ctx.ip);
-    ctx.status = 204;
-  });
-
-  // Which policy applies to a user, and why (its place in the order).
-  r.get('/tenants/:slug/users/:user/policy', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk']);
-    const ref = ctx.params.user!;
-    const user = (await app.directory.userByEmail(tenant.id, ref)) ?? (await app.directory.userById(tenant.id, ref));
-    if (!user) { ctx.status = 404; ctx.body = { error: { code: 'not_found', message: 'User was not found. Check the email or id and try again.' } }; return; }
-    const p = await app.policies.effective(user);
-    ctx.body = p ? { policy: await view(tenant, p), settings: p.settings } : { policy: null, settings: (await app.policies.settingsFor(user)) };
-  });
+  };
 }
+
+// Precedence order as a growing key (the page cursor).
+const orderKey = (p: UserPolicy) => `${String(p.priority).padStart(6, '0')}|${p.name}`;
+
+export const policyRoutes = [
+  route({
+    id: 'listPolicies', method: 'get', path: '/tenants/:slug/policies', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'User policies in precedence order; search matches the name',
+    query: listQuery, response: page(policySchema).extend({ precedence: z.string() }),
+    async handler({ app, tenant, query }) {
+      const p = pageInMemory(await app.policies.list(tenant.id), query, orderKey, (x) => [x.name]);
+      const items = [];
+      for (const x of p.items) items.push(await view(app, tenant, x));
+      return { items, nextCursor: p.nextCursor, precedence: PRECEDENCE };
+    },
+  }),
+  route({
+    id: 'createPolicy', method: 'post', path: '/tenants/:slug/policies', tag: 'policies', access: ['admin'], status: 201,
+    summary: 'Create a user policy (see docs/mfa.md for the settings)',
+    body: z.object({ ...fields, targets: fields.targets.default([]), settings: policySettings.default(policySettings.parse({})) }),
+    example: { name: 'Clinicians', priority: 10, targets: [{ type: 'group', ref: 'Nurses' }], settings: { mfa: { required: 'always' } } },
+    response: policySchema,
+    async handler({ app, tenant, body, audit }) {
+      const created = await app.policies.create(tenant.id, { ...body, targets: await app.policies.resolveTargets(tenant.id, body.targets) });
+      await audit('admin.policy.created', created.id, { name: created.name, priority: created.priority });
+      return view(app, tenant, created);
+    },
+  }),
+  route({
+    id: 'getPolicy', method: 'get', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'Show a user policy (by id or name)',
+    response: policySchema,
+    async handler({ app, tenant, params }) { return view(app, tenant, await app.policies.get(tenant.id, params.policy)); },
+  }),
+  route({
+    id: 'updatePolicy', method: 'patch', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'], versioned: true,
+    summary: 'Change a user policy; only the settings sent change, checked as a whole',
+    body: z.object({
+      name: fields.name.optional(), priority: fields.priority.optional(), targets: fields.targets.optional(), version,
+      settings: z.record(z.string(), z.unknown()).optional().describe('merged into the current settings'),
+    }),
+    example: { priority: 5 },
+    response: policySchema,
+    async handler({ app, tenant, params, body, version: v, audit }) {
+      const current = await app.policies.get(tenant.id, params.policy);
+      const settings = body.settings ? parseInput(policySettings, { ...current.settings, ...body.settings }, 'body') : undefined;
+      const targets = body.targets ? await app.policies.resolveTargets(tenant.id, body.targets) : undefined;
+      const updated = await app.policies.update(tenant.id, current.id, v, { name: body.name, priority: body.priority, targets, settings });
+      await audit('admin.policy.updated', current.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version') });
+      return view(app, tenant, updated);
+    },
+  }),
+  route({
+    id: 'deletePolicy', method: 'delete', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'],
+    summary: 'Delete a user policy',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const p = await app.policies.get(tenant.id, params.policy);
+      await app.policies.delete(tenant.id, p.id);
+      await audit('admin.policy.deleted', p.id, { name: p.name });
+    },
+  }),
+  route({
+    id: 'getUserPolicy', method: 'get', path: '/tenants/:slug/users/:user/policy', tag: 'policies', access: ['admin', 'helpdesk'],
+    summary: 'The policy that applies to a user (null: the defaults), and its settings',
+    response: z.object({ policy: policySchema.nullable(), settings: policySettings }),
+    async handler({ app, tenant, params }) {
+      const user = await findUser(app, tenant.id, params.user);
+      const p = await app.policies.effective(user);
+      return p ? { policy: await view(app, tenant, p), settings: p.settings } : { policy: null, settings: await app.policies.settingsFor(user) };
+    },
+  }),
+];

@@ -1,26 +1,19 @@
-// Tenants: create, list, show (with issuer), update session lifetime.
-import Router from '@koa/router';
+// Tenants: create and list (superadmins of the default tenant), show, rename, session lifetime.
 import { z } from 'zod';
-import type Koa from 'koa';
 import type { Context } from '../../context.ts';
-import { GatehouseError } from '../../shared/errors.ts';
-import { MAX_SESSION_MINUTES, MIN_SESSION_MINUTES, SLUG_RE, type Tenant } from '../../storage/tenants.ts';
+import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
-import { DEFAULT_TENANT } from '../../tenants/bootstrap.ts';
-import { authenticate } from '../auth.ts';
-import { audited, expectedVersion, guard, parse } from '../common.ts';
+import { sessionLifetime } from '../../interaction/branding.ts';
+import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { route } from '../route.ts';
 
-export const sessionLifetime = z.number().int().refine((v) => v === 0 || (v >= MIN_SESSION_MINUTES && v <= MAX_SESSION_MINUTES), {
-  message: `must be 0 (off) or between ${MIN_SESSION_MINUTES} minutes and ${MAX_SESSION_MINUTES} minutes (4 days)`,
+const tenantSchema = z.object({
+  slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
+  sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
-const createBody = z.object({
-  slug: z.string().regex(SLUG_RE, 'use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit'),
-  name: z.string().min(1).max(200).optional(),
-  sessionLifetimeMinutes: sessionLifetime.optional(),
-});
-const patchBody = z.object({ name: z.string().min(1).max(200).optional(), sessionLifetimeMinutes: sessionLifetime.optional(), version: z.number().int().optional() });
 
-export function tenantView(app: Context, t: Tenant) {
+export function tenantView(app: Context, t: Tenant): z.input<typeof tenantSchema> {
   const issuer = issuerFor(app.config.publicUrl, t.slug);
   return {
     slug: t.slug, name: t.name, issuer, discoveryUrl: `${issuer}/.well-known/openid-configuration`,
@@ -28,37 +21,52 @@ export function tenantView(app: Context, t: Tenant) {
   };
 }
 
-export function tenantRoutes(app: Context, r: Router) {
-  const instanceAdmin = async (ctx: Koa.Context) => {
-    const admin = await authenticate(app, ctx);
-    if (!(admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin'))) {
-      throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may manage tenants.');
-    }
-    return admin;
-  };
-  r.get('/tenants', async (ctx) => {
-    await instanceAdmin(ctx as unknown as Koa.Context);
-    ctx.body = { items: (await app.tenants.list()).map((t) => tenantView(app, t)), nextCursor: null };
-  });
-  r.post('/tenants', async (ctx) => {
-    const admin = await instanceAdmin(ctx as unknown as Koa.Context);
-    const input = parse(createBody, ctx.request.body);
-    const t = await app.tenants.create(input);
-    await app.keys.ensureKeys(t.id);
-    await audited(app, admin, t.id, 'admin.tenant.created', t.slug, { slug: t.slug }, ctx.ip);
-    ctx.status = 201;
-    ctx.body = tenantView(app, t);
-  });
-  r.get('/tenants/:slug', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'helpdesk', 'auditor']);
-    ctx.body = tenantView(app, tenant);
-  });
-  r.patch('/tenants/:slug', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const input = parse(patchBody, ctx.request.body);
-    const t = await app.tenants.update(tenant.id, expectedVersion(ctx, input), input);
-    app.engines.invalidate(t.slug);
-    await audited(app, admin, t.id, 'admin.tenant.updated', t.slug, { changes: Object.keys(input).filter((k) => k !== 'version') }, ctx.ip);
-    ctx.body = tenantView(app, t);
-  });
-}
+const name = z.string().trim().min(1).max(200);
+
+export const tenantRoutes = [
+  route({
+    id: 'listTenants', method: 'get', path: '/tenants', tag: 'tenants', access: 'instance',
+    summary: 'List tenants by slug; search matches the slug or name',
+    query: listQuery, response: page(tenantSchema),
+    async handler({ app, query }) {
+      const p = await app.tenants.page(query);
+      return { items: p.items.map((t) => tenantView(app, t)), nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'createTenant', method: 'post', path: '/tenants', tag: 'tenants', access: 'instance', status: 201,
+    summary: 'Create a tenant (its own issuer, signing keys, users and apps)',
+    body: z.object({
+      slug: z.string().regex(SLUG_RE, 'use 1-40 lowercase letters, digits and hyphens, starting and ending with a letter or digit'),
+      name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional().describe('default 120'),
+    }),
+    example: { slug: 'acme', name: 'Acme Corp' },
+    response: tenantSchema,
+    async handler({ app, body, audit }) {
+      const t = await app.tenants.create(body);
+      await app.keys.ensureKeys(t.id);
+      await audit('admin.tenant.created', t.slug, { slug: t.slug });
+      return tenantView(app, t);
+    },
+  }),
+  route({
+    id: 'getTenant', method: 'get', path: '/tenants/:slug', tag: 'tenants', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'Show a tenant, its issuer and discovery URL',
+    response: tenantSchema,
+    async handler({ app, tenant }) { return tenantView(app, tenant); },
+  }),
+  route({
+    id: 'updateTenant', method: 'patch', path: '/tenants/:slug', tag: 'tenants', access: [], versioned: true,
+    summary: 'Rename a tenant or change its session lifetime',
+    body: z.object({ name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional(), version }),
+    example: { name: 'Acme Corporation' },
+    response: tenantSchema,
+    async handler({ app, tenant, body, version: v, audit }) {
+      const { version: _v, ...patch } = body;
+      const t = await app.tenants.update(tenant.id, v, patch);
+      app.engines.invalidate(t.slug);
+      await audit('admin.tenant.updated', t.slug, { changes: Object.keys(patch) });
+      return tenantView(app, t);
+    },
+  }),
+];

@@ -1,75 +1,103 @@
-// Upstream directories (superadmin only, as OIDC configuration is in the reference; others
-// may read). Saving fetches the upstream's discovery document and checks its issuer.
-import Router from '@koa/router';
+// Upstream directories (Entra ID, Okta, Cognito, any OpenID provider). Superadmins change
+// them (as OIDC configuration is in the reference); saving fetches the upstream's discovery
+// document and checks its issuer.
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Upstream } from '../../storage/upstreams.ts';
 import { settingsInput } from '../../federation/upstreams.ts';
-import { audited, expectedVersion, guard, parse } from '../common.ts';
+import { pageInMemory } from '../../storage/paging.ts';
+import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { parseInput, route } from '../route.ts';
 
-const mode = z.enum(['disabled', 'test', 'enabled']);
+const mode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');
 const name = z.string().trim().min(1).max(100);
 const secret = z.string().min(1).max(1000);
-const createBody = settingsInput.extend({ name, mode: mode.default('disabled'), clientSecret: secret.optional() });
-const patchBody = z.object({
-  name: name.optional(), mode: mode.optional(), clientSecret: secret.nullable().optional(), version: z.number().int().optional(),
-  // Only the fields sent (no defaults filled in here): merged into the current settings, and the whole checked below.
-  settings: z.record(z.string(), z.unknown()).optional(),
+
+const upstreamSchema = z.object({
+  id: z.string(), name: z.string(), mode,
+  type: z.enum(['entra', 'okta', 'cognito', 'oidc']), clientId: z.string(), scopes: z.array(z.string()), domains: z.array(z.string()),
+  audience: z.enum(['staff', 'all']), loginHint: z.boolean(), showButton: z.boolean(), testUsers: z.array(z.string()),
+  claimGate: z.object({ claim: z.string(), value: z.string() }).nullable(), externalIdClaim: z.string().nullable(),
+  claims: z.object({ givenName: z.string(), familyName: z.string(), email: z.string() }),
+  discoveryUrl: z.string(), issuer: z.string().describe('as the discovery document named it when saved'),
+  hasClientSecret: z.boolean(), redirectUrl: z.string().describe('register this at the upstream'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-export function upstreamRoutes(app: Context, r: Router) {
-  const view = (tenant: Tenant, u: Upstream) => {
-    const { issuer, discoveryUrl, ...settings } = u.settings;
-    return {
-      id: u.id, name: u.name, mode: u.mode, ...settings, discoveryUrl, issuer, hasClientSecret: !!u.clientSecretSealed,
-      redirectUrl: app.federation.redirectUrl(tenant), createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
-    };
+function view(app: Context, tenant: Tenant, u: Upstream): z.input<typeof upstreamSchema> {
+  return {
+    id: u.id, name: u.name, mode: u.mode, ...u.settings, hasClientSecret: !!u.clientSecretSealed,
+    redirectUrl: app.federation.redirectUrl(tenant), createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
   };
-
-  r.get('/tenants/:slug/upstreams', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'auditor']);
-    ctx.body = { items: (await app.upstreams.list(tenant.id)).map((u) => view(tenant, u)), nextCursor: null, redirectUrl: app.federation.redirectUrl(tenant) };
-  });
-
-  r.post('/tenants/:slug/upstreams', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const { name: n, mode: m, clientSecret, ...input } = parse(createBody, ctx.request.body);
-    const settings = await app.federation.prepare(input);
-    const created = await app.upstreams.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
-    await app.federation.changed(tenant.id);
-    await audited(app, admin, tenant.id, 'admin.upstream.created', created.id, { name: n, mode: m, type: settings.type, issuer: settings.issuer }, ctx.ip);
-    ctx.status = 201;
-    ctx.body = view(tenant, created);
-  });
-
-  r.get('/tenants/:slug/upstreams/:id', async (ctx) => {
-    const { tenant } = await guard(app, ctx, ['admin', 'auditor']);
-    ctx.body = view(tenant, await app.upstreams.get(tenant.id, ctx.params.id!));
-  });
-
-  r.patch('/tenants/:slug/upstreams/:id', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    const input = parse(patchBody, ctx.request.body);
-    const current = await app.upstreams.get(tenant.id, ctx.params.id!);
-    // Settings are checked as a whole (and discovery fetched again) whenever any of them change.
-    const settings = input.settings && Object.keys(input.settings).length
-      ? await app.federation.prepare(parse(settingsInput, { ...current.settings, ...input.settings, ...(input.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }))
-      : undefined;
-    const updated = await app.upstreams.update(tenant.id, current.id, expectedVersion(ctx, input), {
-      name: input.name, mode: input.mode, settings,
-      ...(input.clientSecret !== undefined && { clientSecretSealed: input.clientSecret === null ? null : app.sealer.seal(input.clientSecret) }),
-    });
-    await app.federation.changed(tenant.id);
-    await audited(app, admin, tenant.id, 'admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(input).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(input.settings ?? {})], mode: updated.mode }, ctx.ip);
-    ctx.body = view(tenant, updated);
-  });
-
-  r.delete('/tenants/:slug/upstreams/:id', async (ctx) => {
-    const { admin, tenant } = await guard(app, ctx, []);
-    await app.upstreams.delete(tenant.id, ctx.params.id!);
-    await app.federation.changed(tenant.id);
-    await audited(app, admin, tenant.id, 'admin.upstream.deleted', ctx.params.id!, {}, ctx.ip);
-    ctx.status = 204;
-  });
 }
+
+export const upstreamRoutes = [
+  route({
+    id: 'listUpstreams', method: 'get', path: '/tenants/:slug/upstreams', tag: 'upstreams', access: ['admin', 'auditor'],
+    summary: 'Upstream directories by name; search matches the name, type, issuer or a domain',
+    query: listQuery, response: page(upstreamSchema).extend({ redirectUrl: z.string().describe('the redirect URL to register at every upstream') }),
+    async handler({ app, tenant, query }) {
+      const all = [...await app.upstreams.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
+      const p = pageInMemory(all, query, (u) => u.name, (u) => [u.name, u.settings.type, u.settings.issuer, ...u.settings.domains]);
+      return { items: p.items.map((u) => view(app, tenant, u)), nextCursor: p.nextCursor, redirectUrl: app.federation.redirectUrl(tenant) };
+    },
+  }),
+  route({
+    id: 'createUpstream', method: 'post', path: '/tenants/:slug/upstreams', tag: 'upstreams', access: [], status: 201,
+    summary: 'Add an upstream directory; its discovery document is fetched and checked',
+    body: settingsInput.extend({ name, mode: mode.default('disabled'), clientSecret: secret.optional() }),
+    example: { name: 'Contoso', type: 'entra', entraTenant: 'contoso.onmicrosoft.com', clientId: '00000000-0000-0000-0000-000000000000', clientSecret: 'from the Entra app registration', domains: ['contoso.com'], mode: 'test', testUsers: ['pilot@contoso.com'] },
+    response: upstreamSchema,
+    async handler({ app, tenant, body, audit }) {
+      const { name: n, mode: m, clientSecret, ...input } = body;
+      const settings = await app.federation.prepare(input);
+      const created = await app.upstreams.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
+      await app.federation.changed(tenant.id);
+      await audit('admin.upstream.created', created.id, { name: n, mode: m, type: settings.type, issuer: settings.issuer });
+      return view(app, tenant, created);
+    },
+  }),
+  route({
+    id: 'getUpstream', method: 'get', path: '/tenants/:slug/upstreams/:upstream', tag: 'upstreams', access: ['admin', 'auditor'],
+    summary: 'Show an upstream directory (never its client secret)',
+    response: upstreamSchema,
+    async handler({ app, tenant, params }) { return view(app, tenant, await app.upstreams.get(tenant.id, params.upstream)); },
+  }),
+  route({
+    id: 'updateUpstream', method: 'patch', path: '/tenants/:slug/upstreams/:upstream', tag: 'upstreams', access: [], versioned: true,
+    summary: 'Change an upstream directory: name, mode, client secret (null removes it), settings',
+    description: 'Only the settings sent change; they are merged into the current ones and checked as a whole (discovery is fetched again).',
+    body: z.object({
+      name: name.optional(), mode: mode.optional(), clientSecret: secret.nullable().optional(), version,
+      settings: z.record(z.string(), z.unknown()).optional().describe('any of the fields of createUpstream but name, mode and clientSecret'),
+    }),
+    example: { mode: 'enabled' },
+    response: upstreamSchema,
+    async handler({ app, tenant, params, body, version: v, audit }) {
+      const current = await app.upstreams.get(tenant.id, params.upstream);
+      // Settings are checked as a whole (and discovery fetched again) whenever any of them change.
+      const settings = body.settings && Object.keys(body.settings).length
+        ? await app.federation.prepare(parseInput(settingsInput, { ...current.settings, ...body.settings, ...(body.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }, 'body'))
+        : undefined;
+      const updated = await app.upstreams.update(tenant.id, current.id, v, {
+        name: body.name, mode: body.mode, settings,
+        ...(body.clientSecret !== undefined && { clientSecretSealed: body.clientSecret === null ? null : app.sealer.seal(body.clientSecret) }),
+      });
+      await app.federation.changed(tenant.id);
+      await audit('admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(body.settings ?? {})], mode: updated.mode });
+      return view(app, tenant, updated);
+    },
+  }),
+  route({
+    id: 'deleteUpstream', method: 'delete', path: '/tenants/:slug/upstreams/:upstream', tag: 'upstreams', access: [],
+    summary: 'Delete an upstream directory (its users become local users)',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const u = await app.upstreams.get(tenant.id, params.upstream);
+      await app.upstreams.delete(tenant.id, u.id);
+      await app.federation.changed(tenant.id);
+      await audit('admin.upstream.deleted', u.id, { name: u.name });
+    },
+  }),
+];

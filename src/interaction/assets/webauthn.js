@@ -14,6 +14,15 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
         ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
         : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
       form.elements.credential.value = JSON.stringify(credential.toJSON());
+      // "Remember this device" (second-factor page) sits in the code form; it applies here too.
+      const remember = document.getElementById('remember');
+      if (remember && remember.checked && !form.elements.remember) {
+        const input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = 'remember';
+        input.value = '1';
+        form.appendChild(input);
+      }
       form.submit();
     } catch (err) {
       if (status) status.textContent = 'The passkey was not used (' + (err && err.name || 'cancelled') + '). Try again, or use another way.';

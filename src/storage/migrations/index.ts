@@ -1,7 +1,7 @@
 // Versioned, portable migrations. Kysely's migrator takes a lock (an advisory lock on
 // PostgreSQL), so two nodes starting at once apply each migration exactly once.
 // Never edit a migration that has shipped: add a new one.
-import { type Kysely, type Migration, sql } from 'kysely';
+import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
 
 const stamps = (t: any) =>
   t.addColumn('created_at', 'bigint', (c: any) => c.notNull())
@@ -343,6 +343,66 @@ export const migrations: Record<string, Migration> = {
         .addColumn('body', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
       await db.schema.createIndex('connector_relay_expires').on('connector_relay').column('expires_at').execute();
+    },
+  },
+  '0020_push_and_remembered_devices': {
+    // Push approval (mfa/push.ts): a device is an mfa_factors row of type 'push'; enrollments
+    // wait here for the phone (10 minutes), sign-in requests for its answer (30 seconds).
+    // Remembered devices skip the second factor for a policy's number of days.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('push_enrollments')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('recovery_hashes', 'text')
+        .addColumn('factor_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('push_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer')
+        .addColumn('client_id', 'text')
+        .addColumn('app_name', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('consumed_at', 'bigint').execute();
+      await db.schema.createIndex('push_challenges_user').on('push_challenges').columns(['user_id', 'status']).execute();
+      await db.schema.createIndex('push_challenges_created').on('push_challenges').column('created_at').execute();
+      await db.schema.createTable('mfa_remembered')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('mfa_remembered_user').on('mfa_remembered').column('user_id').execute();
+    },
+  },
+  '0030_admin_api': {
+    // Audit events name the user and the application they are about, so the log can be
+    // filtered by either (indexed, newest first); events already stored are filled in from
+    // their subject and data. The log's own order (newest first within a tenant) gets its index.
+    // Apps may register their public keys (JWKS); the earliest certificate expiry is kept for alerts.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('audit_events').addColumn('user_id', 'text').execute();
+      await db.schema.alterTable('audit_events').addColumn('client_id', 'text').execute();
+      await db.updateTable('audit_events').set({ user_id: sql.ref('subject') }).where(sql`substr(subject, 1, 4)`, '=', 'usr_').execute();
+      const clientIdInData = db.getExecutor().adapter instanceof PostgresAdapter ? sql`(data::jsonb ->> 'clientId')` : sql`json_extract(data, '$.clientId')`;
+      await db.updateTable('audit_events').set({ client_id: clientIdInData }).where(clientIdInData, 'is not', null).execute();
+      await db.updateTable('audit_events').set({ client_id: sql.ref('subject') }).where('type', 'like', 'admin.app.%').where('client_id', 'is', null).execute();
+      await db.schema.createIndex('audit_events_tenant_id').on('audit_events').columns(['tenant_id', 'id']).execute();
+      await db.schema.createIndex('audit_events_user').on('audit_events').columns(['user_id', 'id']).where(sql.ref('user_id'), 'is not', null).execute();
+      await db.schema.createIndex('audit_events_client').on('audit_events').columns(['client_id', 'id']).where(sql.ref('client_id'), 'is not', null).execute();
+      await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor', 'id']).where(sql.ref('actor'), 'is not', null).execute();
+      await db.schema.alterTable('apps').addColumn('jwks', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('certificate_expires_at', 'bigint').execute();
     },
   },
 };

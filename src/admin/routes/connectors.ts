@@ -1,0 +1,44 @@
+// The tenant's on-premises connectors: one-time provisioning codes, status, revocation.
+import { z } from 'zod';
+import { CODE_TTL_MS } from '../../directory/connector/protocol.ts';
+import { pageInMemory } from '../../storage/paging.ts';
+import { epochMs, listQuery, page } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const connectorSchema = z.object({
+  id: z.string(), name: z.string(), status: z.enum(['connected', 'disconnected', 'revoked']),
+  lastSeenAt: epochMs.nullable(), connectedAt: epochMs.nullable(), version: z.string().nullable().describe('the connector\'s software version'),
+  latencyMs: z.number().nullable(), address: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: epochMs.nullable(),
+  recommendedFix: z.string().nullable(), createdAt: epochMs,
+});
+
+export const connectorRoutes = [
+  route({
+    id: 'createConnectorCode', method: 'post', path: '/tenants/:slug/connectors/codes', tag: 'connectors', access: [], status: 201,
+    summary: `A one-time connector provisioning code (works once, within ${CODE_TTL_MS / 60_000} minutes)`,
+    response: z.object({ enterpriseId: z.string(), code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() }),
+    async handler({ app, tenant, admin, audit }) {
+      const { code, expiresAt } = await app.connectors.newCode(tenant.id, admin.email);
+      await audit('admin.connector.code_created', null, { expiresAt: new Date(expiresAt).toISOString() });
+      return { enterpriseId: tenant.slug, code, expiresAt, validSeconds: CODE_TTL_MS / 1000, url: app.config.publicUrl };
+    },
+  }),
+  route({
+    id: 'listConnectors', method: 'get', path: '/tenants/:slug/connectors', tag: 'connectors', access: ['admin', 'auditor'],
+    summary: 'Connectors with their status and what to do about a problem; search matches the name or address',
+    query: listQuery, response: page(connectorSchema),
+    async handler({ app, tenant, query }) {
+      const all = (await app.connectors.status(tenant.id)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+      return pageInMemory(all, query, (c) => `${String(c.createdAt).padStart(16, '0')}|${c.id}`, (c) => [c.name, c.address]);
+    },
+  }),
+  route({
+    id: 'revokeConnector', method: 'delete', path: '/tenants/:slug/connectors/:connector', tag: 'connectors', access: [],
+    summary: 'Revoke a connector: disconnected now, and it can never reconnect',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const c = await app.connectors.revoke(tenant.id, params.connector);
+      await audit('admin.connector.revoked', c.id, { name: c.name });
+    },
+  }),
+];

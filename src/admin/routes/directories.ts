@@ -1,0 +1,166 @@
+// LDAP / Active Directory directories (superadmin to change, admins and auditors read) and
+// their sync (admins start one; everyone with read access follows it). Rules in
+// directory/ldap/; SQL in storage/ldap.ts.
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
+import { prepareSettings } from '../../directory/ldap/settings.ts';
+import { LdapError } from '../../directory/ldap/client.ts';
+import { GatehouseError } from '../../shared/errors.ts';
+import { pageInMemory } from '../../storage/paging.ts';
+import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const name = z.string().trim().min(1).max(100);
+const password = z.string().min(1).max(1000);
+const settingsBody = z.record(z.string(), z.unknown()).describe('kind: ad|openldap, via?: direct|connector, urls, startTls?, allowPlain?, caCertificate?, bindDn, baseDns, userFilter?, groupFilter?, attributes?, syncIntervalMinutes?, fullSyncHours?, pageSize?, timeoutSeconds? (see docs/directory-sync.md)');
+
+/** An LDAP problem answered as 502 (the directory, not the request, is at fault) with what to do. */
+const asHttp = (e: unknown) => e instanceof LdapError ? new GatehouseError(502, `directory_${e.problem}`, `${e.message} ${e.fix}`.trim(), { problem: e.problem, fix: e.fix }) : e;
+
+const count = z.number().int();
+const runSchema = z.object({
+  id: z.string(), mode: z.enum(['full', 'incremental']), trigger: z.enum(['schedule', 'admin']), status: z.enum(['running', 'succeeded', 'failed']),
+  phase: z.enum(['users', 'groups', 'memberships', 'cleanup', 'done']),
+  users: z.object({ seen: count, created: count, updated: count, unchanged: count, disabled: count, skipped: count }),
+  groups: z.object({ seen: count, created: count, updated: count }),
+  memberships: z.object({ added: count, removed: count }),
+  errorCount: count, errors: z.array(z.object({ dn: z.string(), message: z.string() })), message: z.string().nullable(),
+  startedAt: epochMs, finishedAt: epochMs.nullable(),
+});
+const settingsSchema = z.object({
+  kind: z.enum(['ad', 'openldap']), via: z.enum(['direct', 'connector']), urls: z.array(z.string()), startTls: z.boolean(), allowPlain: z.boolean(),
+  caCertificate: z.string().nullable(), bindDn: z.string(), baseDns: z.array(z.string()), userFilter: z.string(), groupFilter: z.string(),
+  attributes: z.object({
+    externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
+    memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
+  }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
+});
+const directorySchema = z.object({
+  id: z.string(), name: z.string(), enabled: z.boolean(), settings: settingsSchema, hasBindPassword: z.boolean(),
+  lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: runSchema.nullable(),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+const testSchema = z.object({
+  ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),
+  bases: z.array(z.object({ dn: z.string(), users: count, groups: count, sample: z.array(z.object({ dn: z.string(), email: z.string().nullable() })), problem: z.string().optional() })),
+});
+
+const runView = (run: SyncRun): z.input<typeof runSchema> => ({
+  id: run.id, mode: run.mode, trigger: run.trigger, status: run.status, phase: run.progress.phase, users: run.progress.users, groups: run.progress.groups,
+  memberships: run.progress.memberships, errorCount: run.progress.errorCount, errors: run.errors, message: run.message, startedAt: run.startedAt, finishedAt: run.finishedAt,
+});
+async function view(app: Context, d: LdapDirectory): Promise<z.input<typeof directorySchema>> {
+  const [last] = await app.ldapStore.runs(d.id, 1);
+  return {
+    id: d.id, name: d.name, enabled: d.enabled, settings: d.settings, hasBindPassword: !!d.bindPasswordSealed, lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt,
+    lastRun: last ? runView(last) : null, createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version,
+  };
+}
+
+const EXAMPLE_SETTINGS = { kind: 'ad', urls: ['ldaps://dc1.example.com'], bindDn: 'CN=Gatehouse,OU=Service,DC=example,DC=com', baseDns: ['OU=Staff,DC=example,DC=com'] };
+
+export const directoryRoutes = [
+  route({
+    id: 'listDirectories', method: 'get', path: '/tenants/:slug/directories', tag: 'directories', access: ['admin', 'auditor'],
+    summary: 'LDAP / Active Directory directories by name; search matches the name',
+    query: listQuery, response: page(directorySchema),
+    async handler({ app, tenant, query }) {
+      const all = [...await app.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
+      const p = pageInMemory(all, query, (d) => d.name, (d) => [d.name]);
+      return { items: await Promise.all(p.items.map((d) => view(app, d))), nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'createDirectory', method: 'post', path: '/tenants/:slug/directories', tag: 'directories', access: [], status: 201,
+    summary: 'Add an LDAP / Active Directory directory; the bind password is sealed and never shown',
+    body: z.object({ name, enabled: z.boolean().default(true), bindPassword: password.optional(), settings: settingsBody }),
+    example: { name: 'Corp AD', bindPassword: 'from the service account', settings: EXAMPLE_SETTINGS },
+    response: directorySchema,
+    async handler({ app, tenant, body, audit }) {
+      const settings = prepareSettings(body.settings);
+      const d = await app.ldapStore.create(tenant.id, { name: body.name, enabled: body.enabled, settings, bindPasswordSealed: body.bindPassword ? app.sealer.seal(body.bindPassword) : null });
+      await audit('admin.directory.created', d.id, { name: d.name, kind: settings.kind, via: settings.via, urls: settings.urls });
+      return view(app, d);
+    },
+  }),
+  route({
+    id: 'testDirectorySettings', method: 'post', path: '/tenants/:slug/directories/test', tag: 'directories', access: [],
+    summary: '"Test connection" for settings not saved yet; a directory that cannot be reached or refuses the bind is 502 directory_<problem>',
+    body: z.object({ settings: settingsBody, bindPassword: password.optional() }),
+    example: { settings: EXAMPLE_SETTINGS, bindPassword: 'from the service account' },
+    response: testSchema,
+    async handler({ app, tenant, body }) {
+      const settings = prepareSettings(body.settings);
+      try { return await app.ldap.test(tenant.id, settings, body.bindPassword ? app.sealer.seal(body.bindPassword) : null); } catch (e) { throw asHttp(e); }
+    },
+  }),
+  route({
+    id: 'getDirectory', method: 'get', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: ['admin', 'auditor'],
+    summary: 'Show a directory, with its last sync',
+    response: directorySchema,
+    async handler({ app, tenant, params }) { return view(app, await app.ldapStore.get(tenant.id, params.directory)); },
+  }),
+  route({
+    id: 'updateDirectory', method: 'patch', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: [], versioned: true,
+    summary: 'Change a directory: name, enabled, bind password (null removes it), settings (merged, checked as a whole)',
+    body: z.object({ name: name.optional(), enabled: z.boolean().optional(), bindPassword: password.nullable().optional(), settings: settingsBody.optional(), version }),
+    example: { enabled: false },
+    response: directorySchema,
+    async handler({ app, tenant, params, body, version: v, audit }) {
+      const d = await app.ldapStore.get(tenant.id, params.directory);
+      // Settings are checked as a whole: the fields sent over the current ones (attributes merged too).
+      const settings = body.settings ? prepareSettings({ ...d.settings, ...body.settings, attributes: { ...d.settings.attributes, ...(body.settings.attributes as object | undefined) } }) : undefined;
+      const updated = await app.ldapStore.update(tenant.id, d.id, v, {
+        name: body.name, enabled: body.enabled, settings,
+        ...(body.bindPassword !== undefined && { bindPasswordSealed: body.bindPassword === null ? null : app.sealer.seal(body.bindPassword) }),
+      });
+      await audit('admin.directory.updated', d.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(body.settings ?? {})] });
+      return view(app, updated);
+    },
+  }),
+  route({
+    id: 'deleteDirectory', method: 'delete', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: [],
+    summary: 'Delete a directory (its users and groups become local)',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const d = await app.ldapStore.get(tenant.id, params.directory);
+      await app.ldapStore.delete(tenant.id, d.id);
+      await audit('admin.directory.deleted', d.id, { name: d.name });
+    },
+  }),
+  route({
+    id: 'testDirectory', method: 'post', path: '/tenants/:slug/directories/:directory/test', tag: 'directories', access: ['admin'],
+    summary: '"Test connection" with the saved settings',
+    response: testSchema,
+    async handler({ app, tenant, params }) {
+      const d = await app.ldapStore.get(tenant.id, params.directory);
+      try { return await app.ldap.test(tenant.id, d.settings, d.bindPasswordSealed); } catch (e) { throw asHttp(e); }
+    },
+  }),
+  route({
+    id: 'startDirectorySync', method: 'post', path: '/tenants/:slug/directories/:directory/sync', tag: 'directories', access: ['admin'],
+    summary: 'Start a sync: 202 with the run, or with "wait": true 200 when it is done; 409 while one runs',
+    body: z.object({ mode: z.enum(['full', 'incremental']).default('incremental'), wait: z.boolean().default(false) }),
+    example: { mode: 'full', wait: true },
+    response: runSchema, accepted: true,
+    async handler({ app, tenant, params, body, audit, accepted }) {
+      const d = await app.ldapStore.get(tenant.id, params.directory);
+      const run = body.wait ? await app.ldap.syncNow(d, body.mode, 'admin') : await app.ldap.startSync(d, body.mode, 'admin');
+      await audit('admin.directory.sync_started', d.id, { name: d.name, mode: run.mode });
+      if (!body.wait) accepted(); // it runs on: 202 with the run as it started
+      return runView(run);
+    },
+  }),
+  route({
+    id: 'getDirectorySync', method: 'get', path: '/tenants/:slug/directories/:directory/sync', tag: 'directories', access: ['admin', 'auditor'],
+    summary: 'Sync progress: the running sync (if any) and the last ten, with counts and errors',
+    response: z.object({ running: runSchema.nullable(), runs: z.array(runSchema), lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable() }),
+    async handler({ app, tenant, params }) {
+      const d = await app.ldapStore.get(tenant.id, params.directory);
+      const runs = await app.ldapStore.runs(d.id, 10);
+      const running = runs.find((x) => x.status === 'running');
+      return { running: running ? runView(running) : null, runs: runs.map(runView), lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt };
+    },
+  }),
+];

@@ -1,0 +1,104 @@
+// Groups of a tenant and their members.
+import { z } from 'zod';
+import type { Group } from '../../storage/directory.ts';
+import { findGroup, findUser } from '../lookup.ts';
+import { epochMs, listQuery, page, userSummary, version } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const groupSchema = z.object({
+  id: z.string(), name: z.string(), description: z.string().nullable(), memberCount: z.number().int(),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+const name = z.string().trim().min(1).max(200);
+const description = z.string().max(1000).nullable();
+
+const view = (g: Group, memberCount: number): z.input<typeof groupSchema> => ({
+  id: g.id, name: g.name, description: g.description, memberCount, createdAt: g.createdAt, updatedAt: g.updatedAt, version: g.version,
+});
+
+export const groupRoutes = [
+  route({
+    id: 'listGroups', method: 'get', path: '/tenants/:slug/groups', tag: 'groups', access: ['admin', 'helpdesk'],
+    summary: 'Page through groups by name; search matches the name or description',
+    query: listQuery, response: page(groupSchema),
+    async handler({ app, tenant, query }) {
+      const p = await app.directory.pageGroups(tenant.id, query);
+      return { items: p.items.map((g) => view(g, g.memberCount)), nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'createGroup', method: 'post', path: '/tenants/:slug/groups', tag: 'groups', access: ['admin'], status: 201,
+    summary: 'Create a group',
+    body: z.object({ name, description: description.optional() }),
+    example: { name: 'Nurses', description: 'Ward staff' },
+    response: groupSchema,
+    async handler({ app, tenant, body, audit }) {
+      const g = await app.directory.createGroup(tenant.id, body.name, body.description);
+      await audit('admin.group.created', g.id, { name: g.name });
+      return view(g, 0);
+    },
+  }),
+  route({
+    id: 'getGroup', method: 'get', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin', 'helpdesk'],
+    summary: 'Show a group (by id or name)',
+    response: groupSchema,
+    async handler({ app, tenant, params }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      return view(g, await app.directory.countMembers(tenant.id, g.id));
+    },
+  }),
+  route({
+    id: 'updateGroup', method: 'patch', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin'], versioned: true,
+    summary: 'Rename a group or change its description',
+    body: z.object({ name: name.optional(), description: description.optional(), version }),
+    example: { description: 'Ward staff, all shifts' },
+    response: groupSchema,
+    async handler({ app, tenant, params, body, version: v, audit }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      const updated = await app.directory.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
+      await audit('admin.group.updated', g.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version'), ...(body.name !== undefined && { previousName: g.name }) });
+      return view(updated, await app.directory.countMembers(tenant.id, g.id));
+    },
+  }),
+  route({
+    id: 'deleteGroup', method: 'delete', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin'],
+    summary: 'Delete a group; its memberships and the app deployments to it go with it',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      await app.directory.deleteGroup(tenant.id, g.id);
+      await audit('admin.group.deleted', g.id, { name: g.name });
+    },
+  }),
+  route({
+    id: 'listGroupMembers', method: 'get', path: '/tenants/:slug/groups/:group/members', tag: 'groups', access: ['admin', 'helpdesk'],
+    summary: 'Page through a group\'s members by email; search matches the email or the name',
+    query: listQuery, response: page(userSummary),
+    async handler({ app, tenant, params, query }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      return app.directory.listMembers(tenant.id, g.id, query);
+    },
+  }),
+  route({
+    id: 'addGroupMember', method: 'put', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
+    summary: 'Add a user (by id or email) to a group (idempotent)',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      const u = await findUser(app, tenant.id, params.user);
+      await app.directory.addMember(tenant.id, g.id, u.id);
+      await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
+    },
+  }),
+  route({
+    id: 'removeGroupMember', method: 'delete', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
+    summary: 'Remove a user from a group (idempotent)',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const g = await findGroup(app, tenant.id, params.group);
+      const u = await findUser(app, tenant.id, params.user);
+      await app.directory.removeMember(tenant.id, g.id, u.id);
+      await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
+    },
+  }),
+];

@@ -1,0 +1,36 @@
+// The IdP metadata an application is configured with ("View and copy IdP metadata").
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import type { Tenant } from '../../storage/tenants.ts';
+import { issuerFor } from '../../oidc/engine.ts';
+import { route } from '../route.ts';
+
+export const metadataSchema = z.object({
+  issuer: z.string(), discoveryUrl: z.string(), authorizationEndpoint: z.string(), tokenEndpoint: z.string(), userinfoEndpoint: z.string(),
+  jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
+});
+
+export function idpMetadata(app: Context, tenant: Tenant): z.input<typeof metadataSchema> {
+  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
+  return {
+    issuer,
+    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    authorizationEndpoint: `${issuer}/auth`,
+    tokenEndpoint: `${issuer}/token`,
+    userinfoEndpoint: `${issuer}/me`,
+    jwksUri: `${issuer}/jwks`,
+    endSessionEndpoint: `${issuer}/session/end`,
+    introspectionEndpoint: `${issuer}/token/introspection`,
+    revocationEndpoint: `${issuer}/token/revocation`,
+    pushedAuthorizationRequestEndpoint: `${issuer}/request`,
+  };
+}
+
+export const metadataRoutes = [
+  route({
+    id: 'getMetadata', method: 'get', path: '/tenants/:slug/metadata', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'The IdP metadata an application needs: issuer, discovery URL, endpoints',
+    response: metadataSchema,
+    async handler({ app, tenant }) { return idpMetadata(app, tenant); },
+  }),
+];

@@ -1,0 +1,68 @@
+// The console's overview: counts, recent sign-in failures, and alerts (an IdP certificate
+// expiring within 60 days, an app's registered certificate within 90, as in the reference).
+import { z } from 'zod';
+import { EXPIRY_WARNING_DAYS } from '../../keys/keys.ts';
+import { APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
+import { auditEvent } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const DAY = 24 * 3600_000;
+const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const daysLeft = (ms: number, now: number) => Math.ceil((ms - now) / DAY);
+
+/** The audit event types that count as a failed sign-in. */
+export const SIGNIN_FAILURES = ['signin.failed', 'signin.throttled', 'mfa.failed', 'mfa.throttled', 'federation.claim_refused', 'federation.link_refused', 'federation.error', 'authorization.not_deployed'];
+
+const alert = z.object({
+  level: z.enum(['warn', 'error']).describe('error: already expired'),
+  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring']),
+  message: z.string(),
+  subject: z.string().optional().describe('the key ID, or the app\'s client ID'),
+  expiresAt: z.number().int().optional(),
+});
+
+export const overviewRoutes = [
+  route({
+    id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
+    summary: 'Counts, the ten most recent sign-in failures, and certificate alerts',
+    response: z.object({
+      counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
+      recentFailures: z.array(auditEvent),
+      alerts: z.array(alert),
+    }),
+    async handler({ app, tenant }) {
+      const now = Date.now();
+      const [users, groups, apps, activeSessions, failures, keys, appCerts] = await Promise.all([
+        app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
+        app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
+        app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
+        app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
+      ]);
+      const alerts: Array<z.input<typeof alert>> = [];
+      for (const k of keys) {
+        const expired = k.notAfter <= now;
+        alerts.push({
+          level: expired ? 'error' : 'warn', kind: 'idp_certificate_expiring', subject: k.kid, expiresAt: k.notAfter,
+          message: expired
+            ? `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expired on ${dateOf(k.notAfter)}. Rotate the keys now.`
+            : `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expires on ${dateOf(k.notAfter)}, in ${daysLeft(k.notAfter, now)} days. Rotate the keys before then.`,
+        });
+      }
+      for (const a of appCerts) {
+        const at = a.certificateExpiresAt!;
+        const expired = at <= now;
+        alerts.push({
+          level: expired ? 'error' : 'warn', kind: 'app_certificate_expiring', subject: a.clientId, expiresAt: at,
+          message: expired
+            ? `The certificate ${a.displayName} registered expired on ${dateOf(at)}. Register its new keys in the application profile.`
+            : `The certificate ${a.displayName} registered expires on ${dateOf(at)}, in ${daysLeft(at, now)} days. Register its new keys in the application profile before then.`,
+        });
+      }
+      return {
+        counts: { users, groups, apps: apps.apps, deployedApps: apps.deployed, activeSessions },
+        recentFailures: failures.items,
+        alerts,
+      };
+    },
+  }),
+];

@@ -1,0 +1,71 @@
+// SSO sessions: every signed-in browser of the tenant's users (device, IP, started, last
+// seen, apps); ending one signs the browser out and sends back-channel logout to its apps.
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import type { SsoSession } from '../../sessions/sessions.ts';
+import { notFound } from '../../shared/errors.ts';
+import { findUser } from '../lookup.ts';
+import { epochMs, listQuery, page } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const sessionSchema = z.object({
+  id: z.string(), userId: z.string(), email: z.string().nullable(),
+  device: z.string().describe('the browser and system, like "Chrome 131 on Windows"'), ip: z.string().nullable(), userAgent: z.string().nullable(),
+  startedAt: epochMs, lastSeenAt: epochMs, expiresAt: epochMs,
+  apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
+  amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
+});
+
+async function views(app: Context, tenantId: string, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+  const emails = new Map<string, string | null>();
+  for (const id of new Set(sessions.map((s) => s.userId))) emails.set(id, (await app.directory.userById(tenantId, id))?.email ?? null);
+  return sessions.map((s) => ({
+    id: s.id, userId: s.userId, email: emails.get(s.userId) ?? null, device: s.device, ip: s.ip, userAgent: s.userAgent,
+    startedAt: s.startedAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, apps: s.appNames, amr: s.amr, acr: s.acr,
+  }));
+}
+
+const roles = ['admin', 'helpdesk'] as const;
+
+export const sessionRoutes = [
+  route({
+    id: 'listSessions', method: 'get', path: '/tenants/:slug/sessions', tag: 'sessions', access: roles,
+    summary: 'Live SSO sessions, most recently active first; search matches the user\'s email, the IP or the browser',
+    query: listQuery.extend({ user: z.string().max(254).optional().describe('only this user\'s (id or email)') }),
+    response: page(sessionSchema),
+    async handler({ app, tenant, query }) {
+      const { user, ...opts } = query;
+      const userId = user ? (await findUser(app, tenant.id, user)).id : undefined;
+      const p = await app.sessions.list(tenant.id, { ...opts, userId });
+      return { items: await views(app, tenant.id, p.items), nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'listUserSessions', method: 'get', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
+    summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
+    query: listQuery, response: page(sessionSchema),
+    async handler({ app, tenant, params, query }) {
+      const u = await findUser(app, tenant.id, params.user);
+      const p = await app.sessions.list(tenant.id, { ...query, userId: u.id });
+      return { items: await views(app, tenant.id, p.items), nextCursor: p.nextCursor };
+    },
+  }),
+  route({
+    id: 'endSession', method: 'delete', path: '/tenants/:slug/sessions/:session', tag: 'sessions', access: roles,
+    summary: 'Terminate a session: the browser must sign in again; its apps get back-channel logout; its tokens are revoked',
+    response: z.void(),
+    async handler({ app, tenant, admin, params }) {
+      // The session service records the audit event (session.ended) with the administrator.
+      if (!(await app.sessions.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
+    },
+  }),
+  route({
+    id: 'endUserSessions', method: 'delete', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
+    summary: 'Terminate every session of a user',
+    response: z.object({ ended: z.number().int() }),
+    async handler({ app, tenant, admin, params }) {
+      const u = await findUser(app, tenant.id, params.user);
+      return { ended: await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
+    },
+  }),
+];

@@ -1,0 +1,41 @@
+// A user's second factors (authenticator apps, passkeys, and whatever types MFA adds): list
+// them, and the helpdesk reset for a user who lost them.
+import { z } from 'zod';
+import { pageInMemory } from '../../storage/paging.ts';
+import { findUser } from '../lookup.ts';
+import { epochMs, listQuery, page } from '../schemas.ts';
+import { route } from '../route.ts';
+
+const factor = z.object({
+  id: z.string(),
+  type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
+  label: z.string(),
+  createdAt: epochMs,
+  lastUsedAt: epochMs.nullable(),
+});
+
+export const userMfaRoutes = [
+  route({
+    id: 'listUserMfa', method: 'get', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
+    summary: 'A user\'s enrolled second factors, oldest first (never their secrets), and how many recovery codes are left; search matches the type or label',
+    query: listQuery,
+    response: page(factor).extend({ recoveryCodesLeft: z.number().int() }),
+    async handler({ app, tenant, params, query }) {
+      const u = await findUser(app, tenant.id, params.user);
+      const all = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+      const p = pageInMemory(all, query, (f) => `${String(f.createdAt).padStart(16, '0')}|${f.id}`, (f) => [f.type, f.label]);
+      return { ...p, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
+    },
+  }),
+  route({
+    id: 'resetUserMfa', method: 'delete', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
+    summary: 'Reset two-step verification: every factor (authenticator apps, Gatehouse Authenticators, passkeys), recovery code and remembered browser of the user goes',
+    response: z.void(),
+    async handler({ app, tenant, params, audit }) {
+      const u = await findUser(app, tenant.id, params.user);
+      const removed = await app.mfa.reset(tenant.id, u.id);
+      await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
+      await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });
+    },
+  }),
+];

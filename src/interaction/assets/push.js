@@ -1,0 +1,65 @@
+// Push approval on Gatehouse's pages (a file, so the CSP can forbid inline scripts).
+// Sign-in page: asks every second whether the request sent to the Gatehouse Authenticator was
+// answered, counts down, and submits the page's push form as soon as it was (approved, or
+// ended: the server then says what happened). Without scripts the page keeps its
+// "I approved it, continue" button.
+// Account page: waits for the phone to finish adding the authenticator, then moves on.
+const push = document.querySelector('[data-push-status]');
+if (push) {
+  const form = document.getElementById(push.dataset.pushForm);
+  const status = document.getElementById('push-status');
+  const button = document.getElementById('push-continue');
+  if (button) button.hidden = true;
+  let left = Number(push.dataset.seconds) || 30;
+  let done = false;
+  const submit = () => {
+    if (done) return;
+    done = true;
+    // "Remember this device" sits in the code form; it applies to an approval too.
+    const remember = document.getElementById('remember');
+    if (remember && remember.checked) {
+      const input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = 'remember';
+      input.value = '1';
+      form.appendChild(input);
+    }
+    form.submit();
+  };
+  const tick = setInterval(() => {
+    left = Math.max(0, left - 1);
+    if (status && !done) status.textContent = left > 0 ? 'The request expires in ' + left + ' second' + (left === 1 ? '' : 's') + '.' : 'The request expired.';
+  }, 1000);
+  const poll = async () => {
+    try {
+      const r = await fetch(push.dataset.pushStatus, { headers: { accept: 'application/json' }, cache: 'no-store' });
+      const s = await r.json();
+      if (s.status !== 'pending') {
+        clearInterval(tick);
+        if (status) status.textContent = s.status === 'approved' ? 'Approved. Signing you in…' : 'The request was not approved.';
+        submit();
+        return;
+      }
+      if (typeof s.secondsLeft === 'number') left = s.secondsLeft;
+    } catch {
+      // A network hiccup: ask again.
+    }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 1000);
+}
+
+const enroll = document.querySelector('[data-enroll-status]');
+if (enroll) {
+  const poll = async () => {
+    try {
+      const s = await (await fetch(enroll.dataset.enrollStatus, { headers: { accept: 'application/json' }, cache: 'no-store' })).json();
+      if (s.state === 'done') { location.assign(enroll.dataset.enrollDone); return; }
+      if (s.state === 'expired') { enroll.textContent = 'The setup code expired. Go back to your account and start again.'; return; }
+    } catch {
+      // ask again
+    }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 1000);
+}

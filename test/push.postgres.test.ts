@@ -1,0 +1,4 @@
+import { pushSuite } from './suites/push.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+pushSuite(await postgresBackend({ redis: true }));

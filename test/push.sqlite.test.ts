@@ -1,0 +1,4 @@
+import { pushSuite } from './suites/push.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+pushSuite(sqliteBackend());
