@@ -1,14 +1,17 @@
 // Directory sync at 10,000 users: a real slapd loaded with generated entries, a real
-// Gatehouse (SQLite, and PostgreSQL when DATABASE_URL is set), a full sync directly and
-// through a connector (`gatehouse connector` as its own process), then an incremental sync
-// with 100 changed entries. Writes bench/RESULTS-directory.md.
+// Gatehouse (SQLite, and PostgreSQL with and without Redis when DATABASE_URL is set), a full
+// sync directly and through a connector (`gatehouse connector` as its own process), then an
+// incremental sync with 100 changed entries; on PostgreSQL also through a connector connected
+// to a second Gatehouse process (every page relayed between the two). Writes
+// bench/RESULTS-directory.md.
 //   npx node bench/directory-sync.ts [--users=10000]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { startSlapd, OPENLDAP, modifyEntry } from '../test/helpers/slapd.ts';
 import { startTestServer, postgresBackend, sqliteBackend, type Backend } from '../test/helpers/server.ts';
+import { startNode } from '../test/helpers/cluster.ts';
+import { startConnector } from '../test/helpers/connector.ts';
 
 const USERS = Number(process.argv.find((a) => a.startsWith('--users='))?.slice(8) ?? 10_000);
 const GROUPS = 50;
@@ -31,7 +34,8 @@ function ldif(): string {
 }
 
 async function measure(backend: Backend, url: string) {
-  const gh = await startTestServer({}, { backend });
+  const env = await backend.env();
+  const gh = await startTestServer(env);
   const rows: string[][] = [];
   try {
     const settings = { kind: 'openldap', urls: [url], startTls: false, allowPlain: true, bindDn: OPENLDAP.bindDn, baseDns: ['ou=Bench,dc=example,dc=test'] };
@@ -48,16 +52,24 @@ async function measure(backend: Backend, url: string) {
     await time('full, direct (nothing changed)', direct.body.id, 'full');
     for (let i = 0; i < 100; i++) await modifyEntry(url, OPENLDAP, `uid=u${i * 7},ou=Region${(i * 7) % 10},ou=Bench,dc=example,dc=test`, { givenName: [`Changed${i}-${backend.name}`] });
     await time('incremental, direct (100 changed)', direct.body.id, 'incremental');
-    // Through a connector: its own process, a separate tenant so the users are new again.
-    await gh.api('POST', '/tenants', { slug: 'viaconn' });
-    const code = (await gh.api('POST', '/tenants/viaconn/connectors/codes')).body.code;
-    const p = spawn(process.execPath, [path.resolve(import.meta.dirname, '../src/cli/main.ts'), 'connector', '--url', gh.base, '--enterprise-id', 'viaconn', '--code', code, '--state', path.join(gh.dataDir, 'c.json')], { stdio: 'ignore' });
-    try {
-      for (let i = 0; i < 200 && (await gh.api('GET', '/tenants/viaconn/connectors')).body.items[0]?.status !== 'connected'; i++) await new Promise((r) => setTimeout(r, 50));
-      const viaConn = await gh.api('POST', '/tenants/viaconn/directories', { name: 'via', settings: { ...settings, via: 'connector' }, bindPassword: OPENLDAP.bindPassword });
-      await time('full, through a connector (all new)', viaConn.body.id, 'full', 'viaconn');
-    } finally { p.kill(); }
-  } finally { await gh.close(); }
+    // Through a connector (its own process) connected to `node`, for a tenant of its own so the users are new again.
+    const viaConnector = async (label: string, tenant: string, node: string) => {
+      await gh.api('POST', '/tenants', { slug: tenant });
+      const code = (await gh.api('POST', `/tenants/${tenant}/connectors/codes`)).body.code;
+      const p = startConnector(node, 'bench', path.join(gh.dataDir, `${tenant}.json`), ['--enterprise-id', tenant, '--code', code]);
+      try {
+        for (let i = 0; i < 200 && (await gh.api('GET', `/tenants/${tenant}/connectors`)).body.items[0]?.status !== 'connected'; i++) await new Promise((r) => setTimeout(r, 50));
+        const d = await gh.api('POST', `/tenants/${tenant}/directories`, { name: tenant, settings: { ...settings, via: 'connector' }, bindPassword: OPENLDAP.bindPassword });
+        await time(label, d.body.id, 'full', tenant);
+      } finally { p.p.kill(); }
+    };
+    await viaConnector('full, through a connector (all new)', 'viaconn', gh.base);
+    if (env.DATABASE_URL) {
+      // The connector is connected to a second Gatehouse process; the sync is asked of (and runs on) the first.
+      const other = await startNode('other', { ...env, REDIS_URL: env.REDIS_URL ?? '', LOG_LEVEL: 'warn' }); // the same bus as this one
+      try { await viaConnector('full, through a connector on another node (all new)', 'relayed', other.base); } finally { await other.kill(); }
+    }
+  } finally { await gh.close(); await backend.cleanup(); }
   return rows;
 }
 
@@ -67,9 +79,10 @@ console.log(`slapd loaded with ${USERS} users and ${GROUPS} groups in ${((perfor
 const rows: string[][] = [];
 try {
   rows.push(...await measure(sqliteBackend(), ldap.url));
-  const pg = await postgresBackend({ redis: true });
-  if (!pg.skip) rows.push(...await measure(pg, ldap.url));
-  else console.log(pg.skip);
+  for (const pg of [await postgresBackend({ redis: true }), await postgresBackend()]) {
+    if (!pg.skip) rows.push(...await measure(pg, ldap.url));
+    else console.log(pg.skip);
+  }
 } finally { ldap.stop(); }
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

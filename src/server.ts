@@ -40,6 +40,7 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
         stopping ??= (async () => {
           jobs?.stop();
           app.push.streams.closeAll(); // authenticators' event streams never go idle on their own
+          await app.connectors.drain(); // and connectors' WebSockets: they reconnect to a node that stays
           await new Promise<void>((resolve) => {
             // Keep-alive connections go idle as their last response is sent; close them as they do.
             const idle = setInterval(() => server.closeIdleConnections(), 50);

@@ -256,10 +256,14 @@ test('branding, sessions, groups and audit exports from the command line', async
   const sessions = await ok(['session', 'list', '--tenant', 'acme', '--user', 'ann@acme.test', '--json']);
   assert.equal(sessions.length, 2);
   assert.match(await ok(['session', 'list', '--tenant', 'acme']), /ann@acme\.test\s+.*127\.0\.0\.1\s+started \d{4}-\d\d-\d\d \d\d:\d\d\s+last seen .*SSO CLI/);
-  assert.match(await ok(['session', 'end', '--tenant', 'acme', sessions[0].id]), /Ended session/);
-  const again = await cli(['session', 'end', '--tenant', 'acme', sessions[0].id]);
+  assert.match(await ok(['session', 'end', '--tenant', 'acme', '--', sessions[0].id]), /Ended session/);
+  const again = await cli(['session', 'end', '--tenant', 'acme', '--', sessions[0].id]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /was not found/);
+  // Session IDs may start with "-": without "--" the CLI says how to pass one.
+  const dash = await cli(['session', 'end', '--tenant', 'acme', '-Sx1']);
+  assert.equal(dash.code, 2);
+  assert.match(dash.stderr, /place it at the end of the command after '--'[\s\S]*Usage: gatehouse session end --tenant SLUG \[--json\] \[--\] SESSION_ID/);
   assert.deepEqual(await ok(['session', 'end-all', '--tenant', 'acme', 'ann@acme.test', '--json']), { ended: 1 });
 
   assert.match(await ok(['group', 'list', '--tenant', 'acme']), /engineering\s+1 member/);

@@ -443,8 +443,8 @@ const commands: Record<string, Command> = {
     },
   },
   'session end': {
-    usage: 'gatehouse session end --tenant SLUG SESSION_ID [--json]',
-    summary: 'End an SSO session (see session list): the browser must sign in again; its apps get back-channel logout.',
+    usage: 'gatehouse session end --tenant SLUG [--json] [--] SESSION_ID',
+    summary: 'End an SSO session (see session list): the browser must sign in again; its apps get back-channel logout. Session IDs may start with "-": put -- before the ID.',
     options: tenant, positionals: 1,
     async run(o, [id], out) {
       await request('DELETE', `${inTenant(o)}/sessions/${enc(id!)}`);

@@ -1,5 +1,7 @@
 // Sign-in rules: password check with throttling per account and per IP, and no user
 // enumeration (an unknown email takes the same steps, time and wording as a wrong password).
+// An email not known here is looked up in the tenant's LDAP directories first (a new hire
+// can sign in before the next sync).
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
@@ -22,6 +24,7 @@ export const DIRECTORY_REFUSALS = {
   expired: 'Your password has expired. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
   must_change: 'You must change your password before you can sign in. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
   account_expired: 'Your account has expired in your organization\'s directory. Ask your IT helpdesk to extend it.',
+  restricted: 'Your organization\'s directory does not let your account sign in at this time or from here (sign-in hours or workstation restrictions). Ask your IT helpdesk if you need access now.',
 } as const;
 
 const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${email.toLowerCase()}`;
@@ -39,19 +42,22 @@ const lockout = async (app: Context, user: UserWithSecret | undefined) => (user 
 export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, ip: string): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
   const ipKey = `ip:${ip}`;
-  const user = await app.directory.userByEmail(tenant.id, email);
-  const rule = await lockout(app, user);
+  let user = await app.directory.userByEmail(tenant.id, email);
+  let rule = await lockout(app, user);
   const wait = Math.max(await app.throttles.account.blockedFor(acctKey, rule), await app.throttles.ip.blockedFor(ipKey));
   if (wait > 0) {
     app.metrics.signIns.inc({ result: 'throttled' });
     await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: email, ip, data: { email } });
     return { ok: false, reason: 'throttled', message: `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.` };
   }
+  // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
+  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.findAtSignIn(tenant, email) : undefined;
+  if (found && !('unavailable' in found)) { user = found; rule = await lockout(app, user); }
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
-  const bind = user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
+  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
   if (bind && typeof bind === 'object') {
     app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user!.id, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
     return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {

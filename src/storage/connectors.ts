@@ -102,5 +102,45 @@ export class ConnectorStore {
   /** This node stopped (or started): none of its connections are live any more. */
   async releaseNode(nodeId: string): Promise<void> {
     await this.db.updateTable('connectors').set({ connected: 0 }).where('node_id', '=', nodeId).execute();
+    await this.db.deleteFrom('connector_nodes').where('id', '=', nodeId).execute();
+  }
+
+  // ---- several nodes (directory/connector/relay.ts)
+  /** A node holding connector connections is alive; nodes silent for a day are forgotten. */
+  async beat(node: { id: string; host: string; pid: number; startedAt: number }, now = Date.now()): Promise<void> {
+    await this.db.insertInto('connector_nodes').values({ id: node.id, host: node.host, pid: node.pid, started_at: node.startedAt, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now })).execute();
+    await this.db.deleteFrom('connector_nodes').where('heartbeat_at', '<', now - 86_400_000).execute();
+  }
+
+  /** Each node's last heartbeat. */
+  async heartbeats(nodeIds: string[]): Promise<Map<string, number>> {
+    if (!nodeIds.length) return new Map();
+    const rows = await this.db.selectFrom('connector_nodes').select(['id', 'heartbeat_at']).where('id', 'in', nodeIds).execute();
+    return new Map(rows.map((r) => [r.id, r.heartbeat_at]));
+  }
+
+  /** The tenant's connectors connected to other nodes whose heartbeat is newer than `since`, with that heartbeat. */
+  async connectedElsewhere(tenantId: string, selfNodeId: string, since: number, id?: string): Promise<Array<Connector & { nodeId: string; heartbeatAt: number }>> {
+    let q = this.db.selectFrom('connectors').innerJoin('connector_nodes', 'connector_nodes.id', 'connectors.node_id').selectAll('connectors').select('connector_nodes.heartbeat_at as node_heartbeat_at')
+      .where('connectors.tenant_id', '=', tenantId).where('connectors.status', '=', 'active').where('connectors.connected', '=', 1)
+      .where('connectors.node_id', '!=', selfNodeId).where('connector_nodes.heartbeat_at', '>', since);
+    if (id) q = q.where('connectors.id', '=', id);
+    return (await q.orderBy('connectors.connected_at').execute()).map((r) => ({ ...toConnector(r), nodeId: r.node_id!, heartbeatAt: r.node_heartbeat_at }));
+  }
+
+  /** A relayed message too large for a change notice, kept (sealed) until its node takes it. */
+  async putRelayed(id: string, body: string, expiresAt: number): Promise<void> {
+    await this.db.insertInto('connector_relay').values({ id, body, expires_at: expiresAt }).execute();
+  }
+
+  async takeRelayed(id: string): Promise<string | undefined> {
+    const r = await this.db.deleteFrom('connector_relay').where('id', '=', id).returning('body').executeTakeFirst();
+    return r?.body;
+  }
+
+  /** Messages whose node never took them (it died, or the request timed out). */
+  async pruneRelayed(now = Date.now()): Promise<void> {
+    await this.db.deleteFrom('connector_relay').where('expires_at', '<', now).execute();
   }
 }

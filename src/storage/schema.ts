@@ -302,6 +302,22 @@ export interface ConnectorsTable {
   revoked_at: number | null;
 }
 
+/** Gatehouse nodes holding connector connections, with their heartbeat (directory/connector/relay.ts). */
+export interface ConnectorNodesTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
+/** A relayed message too large for a change notice, sealed, until its node takes it. */
+export interface ConnectorRelayTable {
+  id: string;
+  body: string;
+  expires_at: number;
+}
+
 export interface ConnectorCodesTable {
   code_hash: string;
   tenant_id: string;
@@ -336,6 +352,8 @@ export interface DB {
   directory_sync_runs: DirectorySyncRunsTable;
   connectors: ConnectorsTable;
   connector_codes: ConnectorCodesTable;
+  connector_nodes: ConnectorNodesTable;
+  connector_relay: ConnectorRelayTable;
   user_policies: UserPoliciesTable;
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './server.ts';
+import type { TestCa } from './tls.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/ldap');
 export const SLAPD = '/usr/sbin/slapd';
@@ -15,10 +16,10 @@ export const haveSlapd = () => fs.existsSync(SLAPD) && fs.existsSync('/usr/sbin/
 export const OPENLDAP = { base: 'dc=example,dc=test', rootDn: 'cn=admin,dc=example,dc=test', rootPw: 'root-secret', bindDn: 'cn=gatehouse,ou=Services,dc=example,dc=test', bindPassword: 'service-secret' };
 export const AD = { base: 'dc=corp,dc=example', rootDn: 'cn=admin,dc=corp,dc=example', rootPw: 'root-secret', bindDn: 'cn=svc-gatehouse,cn=Users,dc=corp,dc=example', bindPassword: 'ad-service-secret' };
 
-export interface Slapd { url: string; port: number; dir: string; stop(): void }
+export interface Slapd { url: string; port: number; dir: string; /** With `tls`: ldaps://127.0.0.1:PORT (and url takes StartTLS). */ ldapsUrl?: string; stop(): void }
 
-/** Start slapd with the fixtures (plus `extraLdif` appended to the OpenLDAP directory). */
-export async function startSlapd(opts: { extraLdif?: string } = {}): Promise<Slapd> {
+/** Start slapd with the fixtures (plus `extraLdif` appended to the OpenLDAP directory); with `tls`, also on ldaps:// and with StartTLS. */
+export async function startSlapd(opts: { extraLdif?: string; tls?: TestCa } = {}): Promise<Slapd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-slapd-'));
   fs.mkdirSync(path.join(dir, 'db1'));
   fs.mkdirSync(path.join(dir, 'db2'));
@@ -34,7 +35,7 @@ moduleload back_mdb
 moduleload ppolicy
 pidfile ${dir}/slapd.pid
 sizelimit unlimited
-
+${opts.tls ? `TLSCACertificateFile ${opts.tls.caFile}\nTLSCertificateFile ${opts.tls.certFile}\nTLSCertificateKeyFile ${opts.tls.keyFile}\n` : ''}
 database mdb
 maxsize 1073741824
 suffix "${OPENLDAP.base}"
@@ -67,7 +68,8 @@ directory ${dir}/db2
   load(2, path.join(FIXTURES, 'ad.ldif'));
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
-  const r = spawnSync(SLAPD, ['-f', conf, '-h', `${url}/`], { encoding: 'utf8' });
+  const ldapsUrl = opts.tls ? `ldaps://127.0.0.1:${await freePort()}` : undefined;
+  const r = spawnSync(SLAPD, ['-f', conf, '-h', [url, ldapsUrl].filter(Boolean).map((u) => `${u}/`).join(' ')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`slapd did not start: ${r.stderr}`);
   const pid = Number(fs.readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
   // slapd daemonizes before it answers: wait (at most 10 s) until an LDAP request succeeds.
@@ -81,7 +83,7 @@ directory ${dir}/db2
     }
   }
   return {
-    url, port, dir,
+    url, port, dir, ldapsUrl,
     stop() {
       try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
       fs.rmSync(dir, { recursive: true, force: true });

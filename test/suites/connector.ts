@@ -5,7 +5,7 @@
 // every connector down sign-in says so clearly.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -13,8 +13,8 @@ import { startTestServer, freePort, type Backend, type TestServer } from '../hel
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig } from '../helpers/rp.ts';
 import { OPENLDAP, haveSlapd, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import { startConnector } from '../helpers/connector.ts';
 
-const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 
 export function connectorSuite(backend: Backend) {
 const skip = backend.skip || (!haveSlapd() ? 'slapd is not installed (apt-get install -y slapd ldap-utils)' : false);
@@ -38,14 +38,10 @@ before(async () => {
 });
 after(async () => { for (const p of procs) p.kill('SIGKILL'); await gh?.close(); ldap?.stop(); });
 
-/** Start `gatehouse connector` (the CLI itself, not the launcher, so that a kill reaches it). */
 function connector(name: string, args: string[]) {
-  const p = spawn(process.execPath, [MAIN, 'connector', '--url', gh.base, '--name', name, '--state', path.join(gh.dataDir, `${name}.json`), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(p);
-  let stderr = '';
-  p.stderr!.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
-  return { p, exited, stderr: () => stderr };
+  const c = startConnector(gh.base, name, path.join(gh.dataDir, `${name}.json`), args);
+  procs.push(c.p);
+  return c;
 }
 
 async function statusOf(name: string, want: string) {

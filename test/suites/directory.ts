@@ -208,4 +208,50 @@ test('Active Directory mapping: objectGUID, userPrincipalName as email fallback,
   assert.equal(inc.body.users.seen, 1);
   assert.equal((await gh.api('GET', `${T}/users/henry@corp.example`)).body.status, 'disabled');
 });
+
+test('someone not synced yet signs in: found by email (or userPrincipalName) in the directory, created as a sync would (OU, domain, groups), then bound', async () => {
+  const { Client, Attribute, Change } = await import('ldapts');
+  const c = new Client({ url: ldap.url });
+  const oscar = 'uid=oscar,ou=EMEA,ou=Sales,ou=Staff,dc=example,dc=test';
+  await c.bind(OPENLDAP.rootDn, OPENLDAP.rootPw);
+  await c.add(oscar, { objectClass: 'inetOrgPerson', uid: 'oscar', cn: 'Oscar New', givenName: 'Oscar', sn: 'New', mail: 'Oscar.New@example.test', userPassword: 'oscar-directory-pw' });
+  await c.modify('cn=Sales Team,ou=Groups,dc=example,dc=test', new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [oscar] }) }));
+  await c.unbind();
+  assert.equal((await gh.api('GET', `${T}/users/oscar.new@example.test`)).status, 404, 'not synced yet');
+  const r = await signInPage({ email: 'oscar.new@example.test', password: 'oscar-directory-pw' });
+  assert.equal(r.ok, true, r.message);
+  const o = (await gh.api('GET', `${T}/users/oscar.new@example.test`)).body;
+  assert.equal(o.givenName, 'Oscar');
+  assert.equal(o.ou, '/Staff/Sales/EMEA');
+  assert.equal(o.domain, 'example.test');
+  assert.deepEqual(o.groups, ['Sales Team'], 'the groups whose member list has them');
+  assert.equal(o.hasPassword, false);
+  const found = await gh.api('GET', `${T}/audit?type=directory.user_found`);
+  assert.match(JSON.stringify(found.body.items[0]), /Staff LDAP.*oscar\.new@example\.test/);
+
+  // Active Directory: no mail, so the userPrincipalName is the email; groups from memberOf.
+  const ad = new Client({ url: ldap.url });
+  await ad.bind(AD.rootDn, AD.rootPw);
+  await ad.add('cn=Kim New,ou=Finance,dc=corp,dc=example', [
+    new Attribute({ type: 'objectClass', values: ['user'] }), new Attribute({ type: 'cn', values: ['Kim New'] }), new Attribute({ type: 'sn', values: ['New'] }),
+    new Attribute({ type: 'sAMAccountName', values: ['knew'] }), new Attribute({ type: 'userPrincipalName', values: ['kim@corp.example'] }),
+    new Attribute({ type: 'objectGUID', values: [Buffer.from('2e3a5f1b4d9c8a4e8f00000000000009', 'hex')] }), new Attribute({ type: 'userAccountControl', values: ['512'] }),
+    new Attribute({ type: 'pwdLastSet', values: ['133000000000000000'] }), new Attribute({ type: 'uSNChanged', values: ['1030'] }),
+    new Attribute({ type: 'memberOf', values: ['cn=Finance Team,ou=Groups,dc=corp,dc=example'] }), new Attribute({ type: 'userPassword', values: ['kim-ad-pw'] }),
+  ]);
+  await ad.unbind();
+  // A wrong password: found and created as a sync would, but refused like any wrong password.
+  const wrong = await signInPage({ email: 'kim@corp.example', password: 'not-kims-password' });
+  assert.equal(wrong.status, 401);
+  assert.match(wrong.message, /email or password is incorrect/);
+  assert.equal((await signInPage({ email: 'kim@corp.example', password: 'kim-ad-pw' })).ok, true);
+  const k = (await gh.api('GET', `${T}/users/kim@corp.example`)).body;
+  assert.equal(k.ou, '/Finance');
+  assert.deepEqual(k.groups, ['Finance Team']);
+
+  // In no directory: incorrect, and nobody is created.
+  const nobody = await signInPage({ email: 'nobody@example.test', password: 'whatever-it-is' });
+  assert.equal(nobody.status, 401);
+  assert.equal((await gh.api('GET', `${T}/users/nobody@example.test`)).status, 404);
+});
 }

@@ -1,6 +1,7 @@
 // Gatehouse's side of the connectors: the WebSocket endpoint they connect to, the handshake
 // (a one-time provisioning code, then the pinned key on every reconnect), heartbeats with
-// latency, and requests routed to a tenant's connected connectors: the least busy first,
+// latency, and requests routed to a tenant's connected connectors: those connected to this
+// process first (the least busy first), then those of other processes (relayed, relay.ts),
 // and on to the next when one drops mid-request or cannot reach the directory.
 // `ws` is loaded with the first connector connection.
 import crypto from 'node:crypto';
@@ -12,6 +13,7 @@ import type { Connector } from '../../storage/connectors.ts';
 import { newId } from '../../shared/crypto.ts';
 import { LdapError } from '../ldap/client.ts';
 import { CLOSE_REFUSED, CODE_TTL_MS, CONNECTOR_PATH, newCode, normalizeCode, softwareVersion, verify, type FromConnector, type Op, type RefusalCode, type ToConnector } from './protocol.ts';
+import { ConnectionLost, ConnectorRelay, NodeGone, type RemoteTarget } from './relay.ts';
 
 export const HEARTBEAT_SECONDS = 15;
 const HELLO_TIMEOUT_MS = 10_000;
@@ -25,8 +27,8 @@ interface Live {
   pingAt?: number;
 }
 
-/** The connection to a connector broke while it had the request: another connector may take it. */
-class ConnectionLost extends Error {}
+/** Where a request goes: a connection of this process, or a connector connected to another one. */
+type Target = { id: string; name: string; lastError: string | null; live: Live; remote?: undefined } | { id: string; name: string; lastError: string | null; live?: undefined; remote: RemoteTarget };
 
 export interface ConnectorStatus {
   id: string; name: string; status: 'connected' | 'disconnected' | 'revoked'; lastSeenAt: number | null; connectedAt: number | null;
@@ -41,8 +43,15 @@ export class ConnectorHub {
   #order = 0;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
+  /** With a shared store (PostgreSQL), other processes may hold the tenant's connectors. */
+  readonly #relay: ConnectorRelay | undefined;
+  /** Requests this process has relayed to each remote connector and not had answered. */
+  readonly #relayed = new Map<string, number>();
 
-  constructor(app: Context) { this.#app = app; }
+  constructor(app: Context) {
+    this.#app = app;
+    this.#relay = app.database.pg ? new ConnectorRelay(app, this.nodeId, (id, op, params, timeoutMs) => this.#serveRelayed(id, op, params, timeoutMs)) : undefined;
+  }
 
   // ---- provisioning codes
   /** A one-time code for the tenant (shown once; stored as a keyed hash), valid 5 minutes. */
@@ -58,6 +67,7 @@ export class ConnectorHub {
   /** For the HTTP server's 'upgrade' event: true when the request was for the connector endpoint. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if ((req.url ?? '').split('?')[0] !== CONNECTOR_PATH) return false;
+    if (this.#closing) { socket.destroy(); return true; } // shutting down: the connector tries another node
     this.#wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 }));
     void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req)), () => socket.destroy());
     return true;
@@ -104,6 +114,8 @@ export class ConnectorHub {
           if (!verify(c.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector did not prove it holds the key pinned for it. If its key file was replaced, provision it again with a new code.', tenant.id, c.id);
           connector = c;
         }
+        if (this.#closing) return ws.terminate();
+        await this.#relay?.holding(true); // this node's heartbeat first: other nodes trust its connections by it
         await this.#app.connectorStore.connected(connector.id, { nodeId: this.nodeId, name, softwareVersion: version, address: ip });
         connector = (await this.#app.connectorStore.byId(connector.id))!;
         this.#register(ws, connector);
@@ -139,6 +151,7 @@ export class ConnectorHub {
     });
     ws.on('close', () => {
       if (this.#live.get(connector.id) === live) this.#live.delete(connector.id);
+      if (this.#live.size === 0) void this.#relay?.holding(false);
       for (const [id, p] of live.pending) { clearTimeout(p.timer); p.reject(new ConnectionLost(`connector ${connector.name} disconnected`)); live.pending.delete(id); }
       if (this.#closing) return; // shutting down: releaseNode() marks them all
       void this.#app.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
@@ -170,7 +183,10 @@ export class ConnectorHub {
       .sort((a, b) => a.inFlight - b.inFlight || a.order - b.order);
   }
 
-  connectedCount(tenantId: string): number { return this.#candidates(tenantId, new Set()).length; }
+  /** Is any connector of the tenant connected, to this process or (alive) to another? */
+  async available(tenantId: string): Promise<boolean> {
+    return this.#candidates(tenantId, new Set()).length > 0 || (!!this.#relay && (await this.#relay.elsewhere(tenantId)).length > 0);
+  }
 
   #send(live: Live, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
     const id = newId();
@@ -184,45 +200,94 @@ export class ConnectorHub {
     }).finally(() => { live.inFlight--; });
   }
 
+  /** A request relayed by another process for a connector connected here. */
+  #serveRelayed(connectorId: string, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
+    const live = this.#live.get(connectorId);
+    if (!live || live.ws.readyState !== 1) return Promise.reject(new ConnectionLost(`connector ${live?.connector.name ?? connectorId} is no longer connected to the node it was connected to`));
+    return this.#send(live, op, params, timeoutMs);
+  }
+
+  async #relay1(target: RemoteTarget, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
+    this.#relayed.set(target.connectorId, (this.#relayed.get(target.connectorId) ?? 0) + 1);
+    try { return await this.#relay!.call(target, op, params, timeoutMs); } finally {
+      const n = (this.#relayed.get(target.connectorId) ?? 1) - 1;
+      if (n > 0) this.#relayed.set(target.connectorId, n); else this.#relayed.delete(target.connectorId);
+    }
+  }
+
+  /** The next connector to try: this process's (least busy first), then other processes' (least busy from here first). */
+  async #next(tenantId: string, tried: Set<string>, pin: string | undefined, elsewhere: () => Promise<RemoteTarget[]>): Promise<Target | undefined> {
+    const local = (l: Live): Target => ({ id: l.connector.id, name: l.connector.name, lastError: l.connector.lastError, live: l });
+    const remote = (r: RemoteTarget): Target => ({ id: r.connectorId, name: r.name, lastError: r.lastError, remote: r });
+    if (pin) {
+      if (tried.has(pin)) return undefined;
+      const l = this.#live.get(pin);
+      if (l) return local(l);
+      const r = this.#relay && (await this.#relay.elsewhere(tenantId, pin))[0];
+      return r ? remote(r) : undefined;
+    }
+    const l = this.#candidates(tenantId, tried)[0];
+    if (l) return local(l);
+    if (!this.#relay) return undefined;
+    const r = (await elsewhere()).filter((x) => !tried.has(x.connectorId))
+      .sort((a, b) => (this.#relayed.get(a.connectorId) ?? 0) - (this.#relayed.get(b.connectorId) ?? 0))[0];
+    return r ? remote(r) : undefined;
+  }
+
   /**
-   * Run an operation on one of the tenant's connectors. When a connector drops mid-request,
-   * does not answer, or cannot reach the directory, the next one is tried. `pin` sends it to
-   * one connector only (a paged search continues where it started).
+   * Run an operation on one of the tenant's connectors, wherever it is connected. When a
+   * connector drops mid-request, does not answer, or cannot reach the directory, or the node
+   * holding it is gone, the next one is tried. `pin` sends it to one connector only (a paged
+   * search continues where it started).
    */
   async call<T>(tenantId: string, op: Op, params: unknown, timeoutMs: number, pin?: string): Promise<{ result: T; via: string }> {
     const tried = new Set<string>();
-    let last: Error | undefined;
+    let remotes: Promise<RemoteTarget[]> | undefined;
+    const elsewhere = () => (remotes ??= this.#relay!.elsewhere(tenantId)); // read from the store once per request
+    let last: Error | undefined; // the last failure that was not a vanished node
+    let gone: string | undefined;
     for (;;) {
-      const live = pin ? [this.#live.get(pin)].filter((l): l is Live => !!l) : this.#candidates(tenantId, tried);
-      const next = live[0];
-      if (!next || tried.has(next.connector.id)) break;
-      tried.add(next.connector.id);
+      const next = await this.#next(tenantId, tried, pin, elsewhere);
+      if (!next) break;
+      tried.add(next.id);
       try {
-        const result = await this.#send(next, op, params, timeoutMs) as T;
-        if (next.connector.lastError) { next.connector.lastError = null; void this.#app.connectorStore.failed(next.connector.id, null).catch(() => {}); }
-        return { result, via: next.connector.id };
+        const result = (next.live ? await this.#send(next.live, op, params, timeoutMs) : await this.#relay1(next.remote!, op, params, timeoutMs)) as T;
+        if (next.lastError) { if (next.live) next.live.connector.lastError = null; void this.#app.connectorStore.failed(next.id, null).catch(() => {}); }
+        return { result, via: next.id };
       } catch (e) {
+        if (e instanceof NodeGone) {
+          // Not the connector's fault: its node died (its connections will be marked when its heartbeat is stale).
+          gone = next.name;
+          this.#app.logger.warn({ connector: next.id, op }, 'the node holding a connector did not answer; trying the next connector');
+          if (pin) break;
+          continue;
+        }
         last = e as Error;
         const message = e instanceof LdapError ? `${e.message} ${e.fix}`.trim() : (e as Error).message;
-        next.connector.lastError = message;
-        void this.#app.connectorStore.failed(next.connector.id, message.slice(0, 1000)).catch(() => {});
+        if (next.live) next.live.connector.lastError = message;
+        void this.#app.connectorStore.failed(next.id, message.slice(0, 1000)).catch(() => {});
         const retry = e instanceof ConnectionLost || (e instanceof LdapError && (e.problem === 'unreachable' || e.problem === 'timeout'));
         if (!retry || pin) break;
-        this.#app.logger.warn({ connector: next.connector.id, op, err: (e as Error).message }, 'connector request failed; trying the next connector');
+        this.#app.logger.warn({ connector: next.id, op, err: (e as Error).message }, 'connector request failed; trying the next connector');
       }
     }
     if (last instanceof LdapError) throw last;
     if (last) throw new LdapError('connector', `The connector could not complete the request (${last.message}), and no other connector of this organization could.`, 'Check the connectors\' status (GET /api/v1/tenants/SLUG/connectors) and their logs.');
-    throw new LdapError('no_connector', 'No connector of this organization is connected to Gatehouse, so the directory cannot be reached.', `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#app.config.publicUrl}.`);
+    throw new LdapError('no_connector', `No connector of this organization is connected to Gatehouse${gone ? ` (connector ${gone} was connected to a Gatehouse node that stopped answering)` : ''}, so the directory cannot be reached.`, `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#app.config.publicUrl}.`);
   }
 
   // ---- status
   async status(tenantId: string): Promise<ConnectorStatus[]> {
     const now = Date.now();
     const version = softwareVersion();
-    return (await this.#app.connectorStore.list(tenantId)).map((c) => {
-      // "connected" needs a recent heartbeat too: a node that died cannot have cleared its flag.
-      const connected = c.status === 'active' && c.connected && (c.lastSeenAt ?? 0) > now - 3 * HEARTBEAT_SECONDS * 1000;
+    const list = await this.#app.connectorStore.list(tenantId);
+    // "connected" needs the connection to be alive where it is: here, or on another node that
+    // still beats (a node that died cannot have cleared its flags); and a recent ping.
+    const others = [...new Set(list.filter((c) => c.connected && c.nodeId && c.nodeId !== this.nodeId).map((c) => c.nodeId!))];
+    const alive = this.#relay && others.length ? await this.#relay.liveNodes(others) : new Set<string>();
+    return list.map((c) => {
+      const held = c.nodeId === this.nodeId ? this.#live.has(c.id) : alive.has(c.nodeId ?? '');
+      const connected = c.status === 'active' && c.connected && held && (c.lastSeenAt ?? 0) > now - 3 * HEARTBEAT_SECONDS * 1000;
       let fix: string | null = null;
       if (c.status === 'revoked') fix = 'Revoked: it cannot connect again. To use this host again, generate a provisioning code and provision it anew.';
       else if (!connected) fix = c.lastSeenAt
@@ -249,12 +314,25 @@ export class ConnectorHub {
   /** A revocation on another node: drop our connection to it. */
   dropRevoked(id: string) { this.#live.get(id)?.ws.close(CLOSE_REFUSED, 'revoked'); }
 
-  async close(): Promise<void> {
+  /**
+   * Shutting down: drop the connectors' connections now (they reconnect, through the load
+   * balancer, to a node that stays; an open WebSocket would also keep the HTTP server from
+   * closing) and tell the other nodes at once. Requests this node relays to others go on.
+   */
+  async drain(): Promise<void> {
+    if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#heartbeat);
     for (const l of this.#live.values()) l.ws.terminate();
     this.#live.clear();
-    await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
+    await this.#relay?.holding(false);
+    // (A node that never held a connection has nothing to clear: no write at shutdown.)
+    if (this.#order > 0) await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.#relay?.close();
     const wss = await this.#wss?.catch(() => undefined);
     wss?.close();
   }

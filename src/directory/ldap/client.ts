@@ -34,16 +34,29 @@ function plain(e: Entry): PlainEntry {
   return { dn: e.dn, attrs };
 }
 
-/** An error from a socket or ldapts, in an administrator's words. */
-export function explain(url: string, e: unknown): LdapError {
+const UNTRUSTED = /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_CHAIN_TOO_LONG/;
+
+/** An error from a socket or ldapts, in an administrator's words (`caGiven`: the settings hold a caCertificate). */
+export function explain(url: string, e: unknown, caGiven = false): LdapError {
   if (e instanceof LdapError) return e;
   const err = e as { code?: string | number; message?: string };
   const code = String(err.code ?? '');
   const msg = err.message ?? String(e);
+  const host = (() => { try { return new URL(url).hostname; } catch { return url; } })();
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(msg))
+    return new LdapError('tls', `The certificate of ${url} is not issued for ${host} (${msg}).`, `Use the host name the directory's certificate is issued for in the URL, or have the certificate reissued with ${host} among its subject alternative names.`);
+  if (UNTRUSTED.test(code) || /self[- ]signed|unable to (verify|get (local )?issuer)/i.test(msg))
+    return new LdapError('tls', `Gatehouse does not trust the certificate of ${url} (${msg}).`, caGiven
+      ? 'The caCertificate in the directory settings is not the authority that issued this certificate: give the PEM certificate of the one that did (for Active Directory, usually the enterprise root CA; `openssl s_client -connect HOST:636 -showcerts` shows the chain).'
+      : 'Put the PEM certificate of the authority that issued the directory\'s certificate in caCertificate in the directory settings (for Active Directory, usually the enterprise root CA).');
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return new LdapError('tls', `The certificate of ${url} is not valid now (${msg}).`, 'Renew the directory\'s certificate (and check the clocks of the directory and of the machine making the connection).');
+  if (url.startsWith('ldaps://') && (code === 'ECONNRESET' || /before secure TLS connection|wrong version number|packet length too long/i.test(msg)))
+    return new LdapError('tls', `${url} closed the connection during the TLS handshake (${code || msg}).`, 'Check that the port is the directory\'s LDAPS port (usually 636). For a plain LDAP port (usually 389) use an ldap:// URL, which Gatehouse upgrades with StartTLS.');
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN/.test(code) || /Connection timeout/.test(msg))
     return new LdapError('unreachable', `Could not reach ${url} (${code || msg}).`, `Check the URL and port, and that the machine making the connection can reach the directory (firewall, DNS).`);
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(code) || /certificate|handshake|altnames/i.test(msg))
-    return new LdapError('tls', `The TLS connection to ${url} failed: ${msg}.`, `Give the directory's CA certificate (caCertificate), and check that the certificate names the host in the URL.`);
+  if (/CERT|SSL|TLS|ERR_TLS/i.test(code) || /certificate|handshake/i.test(msg))
+    return new LdapError('tls', `The TLS connection to ${url} failed: ${msg}.`, 'Check the directory\'s certificate and caCertificate in the directory settings, and that the certificate names the host in the URL.');
   if (/timed out/i.test(msg)) return new LdapError('timeout', `${url} did not answer in time (${msg}).`, 'Check that the directory is up and not overloaded, or raise timeoutSeconds.');
   return new LdapError('search', `${url}: ${msg}`, 'Check the directory settings (base DNs, filters) and the directory server log.');
 }
@@ -53,13 +66,20 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   const { Client, InvalidCredentialsError } = await lib();
   let last: LdapError | undefined;
   for (const url of conn.urls) {
-    const host = new URL(url).hostname;
-    const tlsOptions = { ...(conn.caCertificate && { ca: conn.caCertificate }), ...(!net.isIP(host.replace(/^\[|\]$/g, '')) && { servername: host }) };
-    const client = new Client({ url, timeout: conn.timeoutSeconds * 1000, connectTimeout: conn.timeoutSeconds * 1000, tlsOptions, strictDN: false });
+    if (url.startsWith('ldap://') && !conn.startTls && !conn.allowPlain) {
+      throw new LdapError('tls', `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`, 'Use ldaps:// (on a connector: in --ldap-url too), keep startTls on, or set allowPlain: true if this network is trusted.');
+    }
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    const ca = !!conn.caCertificate;
+    // servername is for SNI and must not be an IP address.
+    const tlsOptions = { ...(conn.caCertificate && { ca: conn.caCertificate }), ...(!net.isIP(host) && { servername: host }) };
+    // tlsOptions on the client only for ldaps://: ldapts opens any URL with TLS options as implicit TLS (which an ldap:// port resets).
+    const client = new Client({ url, timeout: conn.timeoutSeconds * 1000, connectTimeout: conn.timeoutSeconds * 1000, ...(url.startsWith('ldaps://') && { tlsOptions }), strictDN: false });
     try {
       if (url.startsWith('ldap://') && conn.startTls) {
-        try { await client.startTLS(tlsOptions); } catch (e) {
-          const ex = explain(url, e);
+        // StartTLS upgrades the open socket: without `host`, Node would check the certificate against "localhost".
+        try { await client.startTLS({ ...tlsOptions, host }); } catch (e) {
+          const ex = explain(url, e, ca);
           if (ex.problem === 'unreachable') throw ex;
           throw ex.problem === 'tls' ? ex : new LdapError('starttls', `${url} refused StartTLS (${(e as Error).message}).`, 'Turn on TLS at the directory, use ldaps://, or (on a trusted network only) set startTls: false with allowPlain: true.');
         }
@@ -73,7 +93,7 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
       return { client, url };
     } catch (e) {
       await client.unbind().catch(() => {});
-      last = explain(url, e);
+      last = explain(url, e, ca);
       if (last.problem !== 'unreachable' && last.problem !== 'timeout') throw last; // the server answered: another URL would say the same
     }
   }
@@ -138,12 +158,22 @@ export async function testConnection(conn: Connection, q: { baseDns: string[]; u
   }
 }
 
-export type BindResult = 'ok' | 'bad_credentials' | 'locked' | 'expired' | 'must_change' | 'disabled' | 'account_expired';
+export type BindResult = 'ok' | 'bad_credentials' | 'locked' | 'expired' | 'must_change' | 'disabled' | 'account_expired' | 'restricted';
 
-/** Active Directory's reason in a failed bind's message ("... data 775, ..."). */
+/**
+ * Active Directory's reason in a failed bind's diagnostic message, e.g. "80090308: LdapErr:
+ * DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v2580" (the Win32 error in hex).
+ */
 const AD_REASONS: Record<string, BindResult> = {
-  '525': 'bad_credentials', '52e': 'bad_credentials', '530': 'disabled', '531': 'disabled', '532': 'expired', '533': 'disabled',
-  '701': 'account_expired', '773': 'must_change', '775': 'locked',
+  '525': 'bad_credentials', // ERROR_NO_SUCH_USER: answered like a wrong password (no account enumeration)
+  '52e': 'bad_credentials', // ERROR_LOGON_FAILURE: wrong password
+  '530': 'restricted', // ERROR_INVALID_LOGON_HOURS: not permitted to sign in at this time
+  '531': 'restricted', // ERROR_INVALID_WORKSTATION: not permitted to sign in from this workstation
+  '532': 'expired', // ERROR_PASSWORD_EXPIRED
+  '533': 'disabled', // ERROR_ACCOUNT_DISABLED
+  '701': 'account_expired', // ERROR_ACCOUNT_EXPIRED
+  '773': 'must_change', // ERROR_PASSWORD_MUST_CHANGE (reset by an administrator, or pwdLastSet = 0)
+  '775': 'locked', // ERROR_ACCOUNT_LOCKED_OUT
 };
 export const adReason = (message: string): BindResult | undefined => AD_REASONS[/\bdata ([0-9a-f]{3})\b/i.exec(message)?.[1]?.toLowerCase() ?? ''];
 

@@ -107,6 +107,9 @@ export function userAttributes(kind: DirectoryKind, map: AttributeMap): string[]
   return [...new Set([map.externalId, map.username, map.email, map.emailFallback, map.givenName, map.familyName, map.memberOf, map.changeMarker, ...state].filter((a): a is string => !!a))];
 }
 
+/** A value inside a search filter (RFC 4515): what people type cannot widen or break the filter. */
+export const escapeFilterValue = (v: string): string => v.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** The later of two change markers (numbers for uSNChanged, generalized time for modifyTimestamp). */
 export function laterMark(marker: AttributeMap['changeMarker'], a: string | undefined, b: string | undefined): string | undefined {
   if (!a) return b;

@@ -8,7 +8,7 @@ import type { UserWithSecret } from '../../storage/directory.ts';
 import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from '../../storage/ldap.ts';
 import { GatehouseError, conflict } from '../../shared/errors.ts';
 import { authenticate, LdapError, searchPages, testConnection, type BindResult, type SearchRequest, type TestReport } from './client.ts';
-import { changedSince, firstValue, laterMark, normalizeDn, userAttributes, userProfile, values, type PlainEntry } from './mapping.ts';
+import { changedSince, escapeFilterValue, firstValue, laterMark, normalizeDn, userAttributes, userProfile, values, type DirectoryProfile, type PlainEntry } from './mapping.ts';
 import type { Connection, DirectorySettings } from './settings.ts';
 
 const MAX_ERRORS = 100;
@@ -29,7 +29,7 @@ export class LdapService {
 
   connection(settings: DirectorySettings, bindPasswordSealed: string | null): Connection {
     return {
-      urls: settings.urls, startTls: settings.startTls, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
+      urls: settings.urls, startTls: settings.startTls, allowPlain: settings.allowPlain, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
       bindPassword: bindPasswordSealed ? this.#app.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
     };
   }
@@ -54,18 +54,25 @@ export class LdapService {
         // search starts over through another (the sync's writes are idempotent).
         for (let attempt = 0; ; attempt++) {
           let via: string | undefined;
+          let open: string | null = null;
           try {
             type Page = { cursor: string | null; entries: PlainEntry[] };
             const first = await hub.call<Page>(tenantId, 'ldap.search.open', { conn, req }, wait * 4);
             via = first.via;
             let page = first.result;
             for (;;) {
+              open = page.cursor;
               yield page.entries;
               if (!page.cursor) return;
               page = (await hub.call<Page>(tenantId, 'ldap.search.next', { cursor: page.cursor }, wait * 4, via)).result;
             }
           } catch (e) {
-            if (attempt >= 2 || !(e instanceof LdapError && e.problem === 'connector') || hub.connectedCount(tenantId) === 0) throw e;
+            open = null;
+            // (no_connector: the connector holding the search left between two pages.)
+            if (attempt >= 2 || !(e instanceof LdapError && (e.problem === 'connector' || e.problem === 'no_connector')) || !(await hub.available(tenantId))) throw e;
+          } finally {
+            // Left before its last page (a look-up that needs only the first): the connector can let it go.
+            if (open && via) void hub.call(tenantId, 'ldap.search.close', { cursor: open }, 5000, via).catch(() => {});
           }
         }
       },
@@ -173,14 +180,7 @@ export class LdapService {
               problem(e.dn, `has no usable email (${[map.email, map.emailFallback].filter(Boolean).join(' or ')}), which people sign in with; skipped.`);
               continue;
             }
-            const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
-            if (!domains.has(domain)) { await app.directory.ensureDomain(dir.tenantId, domain); domains.add(domain); }
-            let ouId: string | null = null;
-            if (p.ouPath) {
-              ouId = ous.get(p.ouPath) ?? null;
-              if (!ouId) { ouId = (await app.directory.ensureOu(dir.tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
-            }
-            batch.push({ externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId });
+            batch.push(await this.#synced(dir.tenantId, { ...p, email: p.email }, ous, domains));
             if (map.memberOf) memberOf.set(p.dn, p.memberOf);
           }
           const r = await store.upsertUsers(dir.tenantId, dir.id, batch, seenAt);
@@ -242,6 +242,18 @@ export class LdapService {
     }
   }
 
+  /** A user as the store keeps it: the domain (from the DN, else the email) and the OU created as they are met (`ous`, `domains`: what this run made already). */
+  async #synced(tenantId: string, p: DirectoryProfile & { email: string }, ous: Map<string, string>, domains: Set<string>): Promise<SyncedUser> {
+    const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
+    if (!domains.has(domain)) { await this.#app.directory.ensureDomain(tenantId, domain); domains.add(domain); }
+    let ouId: string | null = null;
+    if (p.ouPath) {
+      ouId = ous.get(p.ouPath) ?? null;
+      if (!ouId) { ouId = (await this.#app.directory.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
+    }
+    return { externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
+  }
+
   /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */
   async endSessions(tenantId: string, userIds: string[], reason: string): Promise<void> {
     if (!userIds.length) return;
@@ -280,6 +292,61 @@ export class LdapService {
       await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message } });
       return { unavailable: message };
     }
+  }
+
+  /**
+   * Someone not synced yet signs in (a new hire before the next sync): look them up by email
+   * in the tenant's directories and, when exactly one entry has it, create them as a sync
+   * would (domain, OU, groups), so the password can then be checked by a bind as usual.
+   */
+  async findAtSignIn(tenant: Tenant, address: string): Promise<UserWithSecret | { unavailable: string } | undefined> {
+    const wanted = address.trim().toLowerCase();
+    if (!email.safeParse(wanted).success) return undefined;
+    const dirs = (await this.#app.ldapStore.list(tenant.id)).filter((d) => d.enabled);
+    let unavailable: string | undefined;
+    for (const dir of dirs) {
+      const s = dir.settings;
+      const map = s.attributes;
+      const link = this.linkOf(dir);
+      const value = escapeFilterValue(wanted);
+      const filter = `(&${s.userFilter}(|(${map.email}=${value})${map.emailFallback ? `(${map.emailFallback}=${value})` : ''}))`;
+      try {
+        const found: PlainEntry[] = [];
+        for (const base of s.baseDns) {
+          for await (const page of link.search({ base, filter, attributes: userAttributes(s.kind, map), pageSize: 10 })) { found.push(...page); break; }
+        }
+        // The email people sign in with is the mapped one (mail, else the fallback): it must be this one.
+        const matches = found.map((e) => ({ e, p: userProfile(s.kind, map, e) })).filter((m) => !('problem' in m.p) && m.p.email === wanted);
+        if (matches.length !== 1) {
+          if (matches.length > 1) this.#app.logger.warn({ directory: dir.id, entries: matches.length }, 'several directory entries have the email someone signs in with; none is used until that is resolved');
+          continue;
+        }
+        const { e, p } = matches[0]! as { e: PlainEntry; p: DirectoryProfile & { email: string } };
+        // Seen now: a full sync running meanwhile (which did not see them) does not disable them.
+        const r = await this.#app.ldapStore.upsertUsers(tenant.id, dir.id, [await this.#synced(tenant.id, p, new Map(), new Set())], Date.now());
+        const user = await this.#app.directory.userByEmail(tenant.id, wanted);
+        if (!user || user.directoryId !== dir.id) { for (const x of r.problems) this.#app.logger.warn({ directory: dir.id, dn: x.dn }, x.message); continue; }
+        // Their groups among those synced: the entry's memberOf, or the groups whose member list has them.
+        let groupDns = p.memberOf;
+        if (!map.memberOf) {
+          groupDns = [];
+          for (const base of s.baseDns) {
+            for await (const page of link.search({ base, filter: `(&${s.groupFilter}(${map.member}=${escapeFilterValue(e.dn)}))`, attributes: [map.groupName], pageSize: 500 })) groupDns.push(...page.map((g) => normalizeDn(g.dn)));
+          }
+        }
+        if (groupDns.length) {
+          const ids = await this.#app.ldapStore.groupIdsByDn(dir.id);
+          await this.#app.ldapStore.setUserDirectoryGroups(tenant.id, dir.id, user.id, new Set(groupDns.map((g) => ids.get(g)).filter((g): g is string => !!g)));
+        }
+        await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.user_found', subject: user.id, data: { name: dir.name, email: wanted, dn: p.dn } });
+        return user;
+      } catch (err) {
+        if (!(err instanceof LdapError)) throw err;
+        unavailable = `${err.message} ${err.fix}`;
+        await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message: unavailable } });
+      }
+    }
+    return unavailable ? { unavailable } : undefined;
   }
 
   async close(): Promise<void> {

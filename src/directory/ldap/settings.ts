@@ -1,5 +1,6 @@
 // What an administrator configures for an LDAP / Active Directory connection, with the
 // defaults of each kind of directory. Checked as a whole whenever any field changes.
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import { invalid } from '../../shared/errors.ts';
 
@@ -72,7 +73,14 @@ export const settingsInput = z.object({
   /** Plain LDAP sends passwords in the clear: allowed only when set explicitly. */
   allowPlain: z.boolean().default(false),
   /** PEM certificate(s) of the directory's certificate authority, when it is not publicly trusted. */
-  caCertificate: z.string().max(50_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate').nullable().default(null),
+  caCertificate: z.string().max(50_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)').superRefine((pem, ctx) => {
+    // Each certificate must parse: a broken one would only fail later, at every connection.
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    if (!blocks.length) return ctx.addIssue({ code: 'custom', message: 'must be a PEM certificate; its -----END CERTIFICATE----- line is missing' });
+    blocks.forEach((b, i) => {
+      try { new crypto.X509Certificate(b); } catch { ctx.addIssue({ code: 'custom', message: `certificate ${i + 1} is not a valid PEM certificate (copy the whole block, BEGIN and END lines included)` }); }
+    });
+  }).nullable().default(null),
   bindDn: dn,
   baseDns: z.array(dn).min(1).max(20),
   userFilter: filter.optional(),
@@ -133,6 +141,8 @@ export function prepareSettings(input: unknown): DirectorySettings {
 export interface Connection {
   urls: string[];
   startTls: boolean;
+  /** Checked again where the connection is made: a connector's own --ldap-url may be plain ldap://. */
+  allowPlain: boolean;
   caCertificate: string | null;
   bindDn: string;
   bindPassword: string;

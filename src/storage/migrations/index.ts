@@ -386,4 +386,23 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('certificate_expires_at', 'bigint').execute();
     },
   },
+  '0031_connector_relay': {
+    // Connectors of any node serve every node (directory/connector/relay.ts): the nodes that
+    // hold connector connections beat here, so a dead node's connections are not trusted, and
+    // relayed messages too large for a change notice (LISTEN/NOTIFY carries 8,000 bytes) wait
+    // here, sealed, for the node they are meant for.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('connector_nodes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createTable('connector_relay')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('connector_relay_expires').on('connector_relay').column('expires_at').execute();
+    },
+  },
 };
