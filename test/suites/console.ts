@@ -12,7 +12,7 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 import { ADMIN, freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
@@ -24,8 +24,7 @@ import { jwkWithCertificate } from '../helpers/certs.ts';
 import { rpConfig } from '../helpers/rp.ts';
 import { AD, haveSlapd, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-
-const CLI = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+import { startConnector } from '../helpers/connector.ts';
 
 export function consoleSuite(backend: Backend) {
 const noBrowser = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
@@ -772,10 +771,10 @@ test('connectors: a provisioning code generated in the console provisions a real
   assert.match(await page.getByTestId('code-countdown').textContent() ?? '', /Valid for [45]:\d\d more/);
   const command = (await page.getByTestId('value-Command').textContent())!;
   assert.equal(command, `gatehouse connector --url ${gh.base} --enterprise-id default --code ${code}`);
-  // Run exactly that command (the CLI), with its own state file.
-  const proc = spawn(process.execPath, [CLI, ...command.split(' ').slice(1), '--name', 'branch-office', '--state', path.join(gh.dataDir, 'console-connector.json')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(proc);
-  const exited = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+  // Run that command (the CLI itself), with its own name and state file.
+  const [, url, enterpriseId, given] = /^gatehouse connector --url (\S+) --enterprise-id (\S+) --code (\S+)$/.exec(command)!;
+  const connector = startConnector(url!, 'branch-office', path.join(gh.dataDir, 'console-connector.json'), ['--enterprise-id', enterpriseId!, '--code', given!]);
+  procs.push(connector.p);
   const row = page.getByRole('row', { name: /branch-office/ });
   await row.getByText('connected', { exact: true }).waitFor({ timeout: 20_000 });
   assert.match(await row.textContent() ?? '', /now/);
@@ -785,7 +784,7 @@ test('connectors: a provisioning code generated in the console provisions a real
   await confirm.getByText(/can never connect again/).waitFor();
   await confirm.getByRole('button', { name: 'Revoke connector' }).click();
   await row.getByText('revoked', { exact: true }).waitFor();
-  assert.equal(await exited, 2, 'the revoked connector is refused and stops');
+  assert.equal(await connector.exited, 2, 'the revoked connector is refused and stops');
   assert.deepEqual(errors, []);
 });
 
