@@ -9,9 +9,14 @@ const only = process.argv.slice(2);
 const files = only.length ? only : fs.readdirSync(path.join(root, 'test')).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
 
 if (!only.length) {
-  const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'inherit', cwd: root });
-  if (tsc.status !== 0) { console.error('Type check failed.'); process.exit(tsc.status ?? 1); }
+  for (const project of [root, path.join(root, 'console')]) {
+    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', project], { stdio: 'inherit', cwd: root });
+    if (tsc.status !== 0) { console.error('Type check failed.'); process.exit(tsc.status ?? 1); }
+  }
 }
+// The browser tests drive the built admin console: build it if its sources changed.
+const build = spawnSync(process.execPath, [path.join(root, 'scripts/build-console.ts')], { stdio: 'inherit', cwd: root });
+if (build.status !== 0) { console.error('Building the admin console failed.'); process.exit(build.status ?? 1); }
 for (const [name, v] of [['DATABASE_URL', 'PostgreSQL'], ['REDIS_URL', 'Redis']] as const) {
   if (!process.env[name]) console.log(`# ${name} is not set: the ${v} suites will be skipped.`);
 }

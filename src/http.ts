@@ -20,6 +20,7 @@ import { launcherRouter } from './apps/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
+import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 
@@ -31,7 +32,7 @@ const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -183,6 +184,8 @@ export function createHttpApp(app: Context): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = autosubmit;
   });
+  // Browsers ask every site for an icon; "none" (not a 404) keeps their consoles free of errors.
+  ops.get('/favicon.ico', (ctx) => { ctx.status = 204; ctx.set('Cache-Control', 'public, max-age=86400'); });
   ops.get('/', async (ctx) => {
     ctx.type = 'html';
     ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${app.config.publicUrl}/t/default` });
@@ -203,6 +206,7 @@ export function createHttpApp(app: Context): Koa {
   const setup = setupRouter(app);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());
+  koa.use(consoleMiddleware(app));
   // The admin API is loaded with its first request: a serving node that is never administered
   // does not carry its code and schemas (the idle footprint is a target, see bench/).
   let admin: Promise<Router> | undefined;

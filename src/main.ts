@@ -4,6 +4,9 @@ import { startServer, type RunningServer } from './server.ts';
 import { DataDirLockedError } from './storage/db.ts';
 import { importFile } from './tenants/import.ts';
 import { runPrimary, workerCount, workerIndex } from './ops/cluster.ts';
+import { CONSOLE_DIST } from './admin/console.ts';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export async function main(args: { importFile?: string; workers?: number } = {}): Promise<void> {
   let config;
@@ -54,10 +57,11 @@ export async function main(args: { importFile?: string; workers?: number } = {})
     `  Issuer (default tenant):  ${issuer}`,
     `  Discovery:                ${issuer}/.well-known/openid-configuration`,
     `  Sign-in:                  users sign in at ${issuer}/auth when an application sends them there`,
+    `  Admin console:            ${config.publicUrl}/console (each tenant's: ${config.publicUrl}/t/<slug>/console)${fs.existsSync(path.join(CONSOLE_DIST, 'index.html')) ? '' : ' — not built: run npm ci'}`,
   ];
   if (boot.setupUrl) lines.push(`  First administrator:      open this one-time link within 24 hours to create it:`, `                            ${boot.setupUrl}`);
   else if (boot.adminEmail) lines.push(`  Administrator:            ${boot.adminEmail} (from GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL)`);
-  else lines.push('  Administrator:            already set up; sign in to the admin API with your administrator account');
+  else lines.push('  Administrator:            already set up; sign in to the admin console or the admin API with your administrator account');
   if (index !== undefined) lines.push(`  Worker processes:         ${process.env.GATEHOUSE_WORKERS_TOTAL} (one per core by default; --workers or GATEHOUSE_WORKERS to change)`);
   lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} ./bin/gatehouse.js --help)`, '');
   process.stdout.write(lines.join('\n') + '\n');

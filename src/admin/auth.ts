@@ -1,6 +1,9 @@
 // Admin API authorization: access tokens Gatehouse issues to itself (audience = the admin
-// API), signed with the default tenant's active key, carrying the administrator's roles.
-import { SignJWT, jwtVerify, createLocalJWKSet, importJWK } from 'jose';
+// API), signed with the tenant's active key: either from POST /auth/token (they name their
+// tenant and carry the roles), or issued by the tenant's own engine to the admin console
+// (oidc/clients.ts CONSOLE_CLIENT_ID; the issuer names the tenant). Either way the roles
+// used are the ones the user holds now.
+import { SignJWT, jwtVerify, createLocalJWKSet, decodeJwt, importJWK } from 'jose';
 import type Koa from 'koa';
 import type { Context } from '../context.ts';
 import type { AdminRole, UserWithSecret } from '../storage/directory.ts';
@@ -9,9 +12,11 @@ import { GatehouseError } from '../shared/errors.ts';
 import { isStoreOutage } from '../shared/outage.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
 import { issuerFor } from '../oidc/engine.ts';
+import { adminApiResource, CONSOLE_CLIENT_ID, CONSOLE_SCOPE } from '../oidc/clients.ts';
+import { SLUG_RE } from '../storage/tenants.ts';
 
 export const ADMIN_TOKEN_TTL_SECONDS = 3600;
-export const adminAudience = (app: Context) => `${app.config.publicUrl}/api`;
+export const adminAudience = (app: Context) => adminApiResource(app.config.publicUrl);
 
 export interface Admin { userId: string; email: string; tenantId: string; tenantSlug: string; roles: AdminRole[] }
 
@@ -38,8 +43,10 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
   if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
   let slug: string;
   try {
-    const [, payloadPart] = m[1]!.split('.');
-    slug = String(JSON.parse(Buffer.from(payloadPart ?? '', 'base64url').toString()).tenant ?? DEFAULT_TENANT);
+    const claims = decodeJwt(m[1]!);
+    const tenantsAt = `${app.config.publicUrl}/t/`;
+    const fromIssuer = typeof claims.iss === 'string' && claims.iss.startsWith(tenantsAt) ? claims.iss.slice(tenantsAt.length) : undefined;
+    slug = typeof claims.tenant === 'string' ? claims.tenant : fromIssuer && SLUG_RE.test(fromIssuer) ? fromIssuer : DEFAULT_TENANT;
   } catch {
     throw unauthorized('The access token is malformed. Get a new one from POST /api/v1/auth/token.');
   }
@@ -48,6 +55,10 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
   try {
     const jwks = createLocalJWKSet(await app.keys.publicJwks(tenant.id) as Parameters<typeof createLocalJWKSet>[0]);
     const { payload } = await jwtVerify(m[1]!, jwks, { issuer: issuerFor(app.config.publicUrl, tenant.slug), audience: adminAudience(app), typ: 'at+jwt' });
+    // An engine-issued token (it names its client) must be the console's, for the admin scope.
+    if (payload.client_id !== undefined && (payload.client_id !== CONSOLE_CLIENT_ID || !String(payload.scope ?? '').split(' ').includes(CONSOLE_SCOPE))) {
+      throw unauthorized('This access token was not issued for the admin API.');
+    }
     const user = await app.directory.userById(tenant.id, String(payload.sub));
     if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
     return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };

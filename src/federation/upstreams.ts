@@ -41,13 +41,18 @@ export type SettingsInput = z.infer<typeof settingsInput>;
 /** Plain http is accepted only for an upstream on this machine (development and tests). */
 const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 
+/** Which input field named the upstream's address: problems with it are reported on that field. */
+const addressField = (s: SettingsInput) => (s.discoveryUrl ? 'discoveryUrl' : s.authorityUrl ? 'authorityUrl' : s.type === 'entra' ? 'entraTenant' : 'authorityUrl');
+/** A refusal of one field, with the field named (details.problems) so forms show it beside the field. */
+const fieldProblem = (field: string, message: string) => invalid(message, { problems: [{ field, in: 'body', message }] });
+
 function discoveryTarget(s: SettingsInput): URL {
   const raw = s.discoveryUrl ?? s.authorityUrl ?? (s.type === 'entra' && s.entraTenant ? `https://login.microsoftonline.com/${s.entraTenant}/v2.0` : undefined);
-  if (!raw) throw invalid(s.type === 'entra'
+  if (!raw) throw fieldProblem(addressField(s), s.type === 'entra'
     ? 'Give the Entra ID directory (tenant) ID, or the authority URL (https://login.microsoftonline.com/TENANT/v2.0).'
     : 'Give the upstream\'s issuer (authority) URL or its discovery (well-known) URL.');
   const url = new URL(raw);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw invalid(`${raw} is not an https:// address. Upstream directories must be reached over https.`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw fieldProblem(addressField(s), `${raw} is not an https:// address. Upstream directories must be reached over https.`);
   return url;
 }
 
@@ -89,7 +94,7 @@ export class FederationService {
     try {
       config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url));
     } catch (e) {
-      throw invalid(discoveryProblem(url, e));
+      throw fieldProblem(addressField(input), discoveryProblem(url, e));
     }
     const meta = config.serverMetadata();
     // openid-client checks the issuer when it derives the well-known address; for a
@@ -97,10 +102,10 @@ export class FederationService {
     if (url.pathname.endsWith(WELL_KNOWN)) {
       const expected = url.href.slice(0, url.href.length - WELL_KNOWN.length - url.search.length);
       if (meta.issuer.replace(/\/$/, '') !== expected.replace(/\/$/, '') && !meta.issuer.includes('{tenantid}'))
-        throw invalid(`The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
+        throw fieldProblem(addressField(input), `The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
     }
-    if (!meta.authorization_endpoint || !meta.token_endpoint) throw invalid(`The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
-    if (!input.scopes.includes('openid')) throw invalid('The scopes must include openid.');
+    if (!meta.authorization_endpoint || !meta.token_endpoint) throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
+    if (!input.scopes.includes('openid')) throw fieldProblem('scopes', 'The scopes must include openid.');
     return {
       type: input.type as UpstreamType, clientId: input.clientId, discoveryUrl: url.href, issuer: meta.issuer, scopes: input.scopes,
       domains: [...new Set(input.domains)], audience: input.audience, loginHint: input.loginHint, showButton: input.showButton,

@@ -18,6 +18,7 @@ import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
 import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordSignIn, secondFactorsOf, type SecondFactors } from './signin.ts';
 import { impliedGrant } from '../oidc/grants.ts';
+import { CONSOLE_CLIENT_ID } from '../oidc/clients.ts';
 import { pageBranding } from './branding.ts';
 import { isRemembered, rememberBrowser } from '../mfa/remember.ts';
 import { waitWords } from '../ops/ratelimit.ts';
@@ -177,6 +178,12 @@ export function interactionRouter(app: Context): Router {
     }
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
     const user = details.session?.accountId ? await app.directory.userById(tenant.id, details.session.accountId) : undefined;
+    if (details.params.client_id === CONSOLE_CLIENT_ID) {
+      // The admin console says why itself (it shows who is signed in and offers to sign out).
+      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_admin', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: CONSOLE_CLIENT_ID, email: user?.email, message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.` } });
+      await finish(ctx, it.provider, { error: 'access_denied', error_description: `${user?.email ?? 'This account'} is not an administrator of this organization.` });
+      return;
+    }
     if (user && profile && (await app.appService.isDeployedTo(profile, user))) {
       // Deployed: the engine still wants a consent result (native apps always do), and consent
       // to administrator-registered apps is implied.

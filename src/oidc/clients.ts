@@ -92,13 +92,38 @@ export function launcherClientMetadata(secret: string, redirectUri: string): Rec
   };
 }
 
+/**
+ * The admin console's client of each tenant's engine: a public client (code + PKCE, no
+ * secret) whose access tokens are JWTs for the admin API (a resource indicator, RFC 8707;
+ * see engine.ts). Only active users holding an administrator role get a grant. Reserved.
+ */
+export const CONSOLE_CLIENT_ID = 'gatehouse-console';
+/** The one scope of the admin API resource; the admin API requires it on console tokens. */
+export const CONSOLE_SCOPE = 'gatehouse:admin';
+/** Short-lived: the console renews with its refresh token (kept in memory), which ends with the SSO session. */
+export const CONSOLE_ACCESS_TOKEN_SECONDS = 600;
+/** The admin API as a resource indicator: the audience of every admin access token. */
+export const adminApiResource = (publicUrl: string) => `${publicUrl}/api`;
+export const consoleRedirectUri = (issuer: string) => `${issuer}/console/callback`;
+export const consoleSignedOutUri = (issuer: string) => `${issuer}/console/signed-out`;
+
+export function consoleClientMetadata(issuer: string): Record<string, unknown> {
+  return {
+    client_id: CONSOLE_CLIENT_ID, client_name: 'Gatehouse admin console', application_type: 'web', token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+    redirect_uris: [consoleRedirectUri(issuer)], post_logout_redirect_uris: [consoleSignedOutUri(issuer)],
+    gatehouse_ttls: { accessToken: CONSOLE_ACCESS_TOKEN_SECONDS },
+  };
+}
+
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;
       if (id === LAUNCHER_CLIENT_ID) return launcher;
+      if (id === CONSOLE_CLIENT_ID) return consoleClient;
       const app = await cache.get(tenantId, id);
       return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
     },

@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
-import { clientAdapter, launcherClientMetadata, LAUNCHER_CLIENT_ID } from './clients.ts';
+import { adminApiResource, clientAdapter, consoleClientMetadata, CONSOLE_CLIENT_ID, CONSOLE_SCOPE, launcherClientMetadata, LAUNCHER_CLIENT_ID } from './clients.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -43,7 +43,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
-    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant))) },
+    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
@@ -60,6 +60,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     return u;
   };
 
+  const adminApi = adminApiResource(app.config.publicUrl);
   const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
 
   // A user policy's session lifetime replaces the tenant's. The engine asks for the session
@@ -114,6 +115,16 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
       backchannelLogout: { enabled: true },
+      // One resource server: the admin API, for the admin console only. Its access tokens are
+      // JWTs (audience = the admin API) that src/admin/auth.ts verifies. Asked for only when a
+      // request names a resource, so other clients' tokens are unchanged.
+      resourceIndicators: {
+        enabled: true,
+        async getResourceServerInfo(_ctx, resource, client) {
+          if (client.clientId !== CONSOLE_CLIENT_ID || resource !== adminApi) throw new errors.InvalidTarget('this resource is not available to this client');
+          return { scope: CONSOLE_SCOPE, audience: adminApi, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        },
+      },
       rpInitiatedLogout: {
         enabled: true,
         async logoutSource(ctx, form) {
@@ -158,6 +169,12 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
         // The launcher only learns who is signed in; what they may open is decided per app.
         const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
         return user ? impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid' }) : undefined;
+      }
+      if (client.clientId === CONSOLE_CLIENT_ID) {
+        // The admin console: for active administrators only (the consent step refuses others).
+        const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
+        if (!user || user.status !== 'active' || user.roles.length === 0) return undefined;
+        return impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid email profile', resources: { [adminApi]: CONSOLE_SCOPE } });
       }
       const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;

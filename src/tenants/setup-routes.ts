@@ -29,7 +29,7 @@ export function setupRouter(app: Context): Router {
       return;
     }
     if ((await redeemSetupLink(app, token, parsed.data.email, parsed.data.password)) !== 'ok') { ctx.status = 410; ctx.body = messagePage(gone); return; }
-    ctx.body = messagePage({ title: 'Administrator created', message: `${parsed.data.email} is now a superadministrator of Gatehouse.`, detail: 'Use these credentials with the gatehouse CLI (GATEHOUSE_ADMIN_EMAIL / GATEHOUSE_ADMIN_PASSWORD) or the admin API.' });
+    ctx.body = messagePage({ title: 'Administrator created', message: `${parsed.data.email} is now a superadministrator of Gatehouse.`, detail: `Sign in to the admin console at ${app.config.publicUrl}/console, or use these credentials with the gatehouse CLI (GATEHOUSE_ADMIN_EMAIL / GATEHOUSE_ADMIN_PASSWORD) or the admin API.` });
   });
   return router;
 }

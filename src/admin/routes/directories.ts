@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
-import { prepareSettings } from '../../directory/ldap/settings.ts';
+import { DEFAULTS, prepareSettings, type DirectorySettings } from '../../directory/ldap/settings.ts';
 import { LdapError } from '../../directory/ldap/client.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { pageInMemory } from '../../storage/paging.ts';
@@ -58,17 +58,25 @@ async function view(app: Context, d: LdapDirectory): Promise<z.input<typeof dire
   };
 }
 
+const attributesSchema = settingsSchema.shape.attributes;
+const defaultsSchema = z.object({ userFilter: z.string(), groupFilter: z.string(), attributes: attributesSchema });
+
+/** Settings sent over the saved ones (attributes merged too), checked as a whole. */
+const merged = (d: LdapDirectory, changes: Record<string, unknown>): DirectorySettings =>
+  prepareSettings({ ...d.settings, ...changes, attributes: { ...d.settings.attributes, ...(changes.attributes as object | undefined) } });
+
 const EXAMPLE_SETTINGS = { kind: 'ad', urls: ['ldaps://dc1.example.com'], bindDn: 'CN=Gatehouse,OU=Service,DC=example,DC=com', baseDns: ['OU=Staff,DC=example,DC=com'] };
 
 export const directoryRoutes = [
   route({
     id: 'listDirectories', method: 'get', path: '/tenants/:slug/directories', tag: 'directories', access: ['admin', 'auditor'],
     summary: 'LDAP / Active Directory directories by name; search matches the name',
-    query: listQuery, response: page(directorySchema),
+    description: '`defaults` gives the filters and attribute mapping each kind of directory gets unless its settings say otherwise.',
+    query: listQuery, response: page(directorySchema).extend({ defaults: z.object({ ad: defaultsSchema, openldap: defaultsSchema }) }),
     async handler({ app, tenant, query }) {
       const all = [...await app.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (d) => d.name, (d) => [d.name]);
-      return { items: await Promise.all(p.items.map((d) => view(app, d))), nextCursor: p.nextCursor };
+      return { items: await Promise.all(p.items.map((d) => view(app, d))), nextCursor: p.nextCursor, defaults: DEFAULTS };
     },
   }),
   route({
@@ -109,8 +117,7 @@ export const directoryRoutes = [
     response: directorySchema,
     async handler({ app, tenant, params, body, version: v, audit }) {
       const d = await app.ldapStore.get(tenant.id, params.directory);
-      // Settings are checked as a whole: the fields sent over the current ones (attributes merged too).
-      const settings = body.settings ? prepareSettings({ ...d.settings, ...body.settings, attributes: { ...d.settings.attributes, ...(body.settings.attributes as object | undefined) } }) : undefined;
+      const settings = body.settings ? merged(d, body.settings) : undefined;
       const updated = await app.ldapStore.update(tenant.id, d.id, v, {
         name: body.name, enabled: body.enabled, settings,
         ...(body.bindPassword !== undefined && { bindPasswordSealed: body.bindPassword === null ? null : app.sealer.seal(body.bindPassword) }),
@@ -131,11 +138,18 @@ export const directoryRoutes = [
   }),
   route({
     id: 'testDirectory', method: 'post', path: '/tenants/:slug/directories/:directory/test', tag: 'directories', access: ['admin'],
-    summary: '"Test connection" with the saved settings',
+    summary: '"Test connection" with the saved settings, or (superadmin) with changes not saved yet',
+    description: 'With a body, `settings` are merged over the saved ones as PATCH does and `bindPassword` replaces the saved one, without saving anything (the console tests an edit before it is saved). Only a superadmin may send changes: the saved password must not be sent to a directory an administrator names.',
+    body: z.object({ settings: settingsBody.optional(), bindPassword: password.optional() }),
+    example: {},
     response: testSchema,
-    async handler({ app, tenant, params }) {
+    async handler({ app, tenant, params, body, admin }) {
       const d = await app.ldapStore.get(tenant.id, params.directory);
-      try { return await app.ldap.test(tenant.id, d.settings, d.bindPasswordSealed); } catch (e) { throw asHttp(e); }
+      const changed = !!body.settings || body.bindPassword !== undefined;
+      if (changed && !admin.roles.includes('superadmin')) throw new GatehouseError(403, 'forbidden', 'Only a superadministrator may test changed settings; test the saved ones without a body.');
+      const settings = body.settings ? merged(d, body.settings) : d.settings;
+      const sealed = body.bindPassword !== undefined ? app.sealer.seal(body.bindPassword) : d.bindPasswordSealed;
+      try { return await app.ldap.test(tenant.id, settings, sealed); } catch (e) { throw asHttp(e); }
     },
   }),
   route({

@@ -1,0 +1,34 @@
+// What each administrator role may do in the console; the admin API enforces the same rules
+// (docs/admin-api.md), so hiding a control is a courtesy, never the protection.
+export type Role = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
+
+export interface Me { userId: string; email: string; tenant: string; roles: Role[]; /** superadmin of the default tenant: administers every tenant */ instanceAdmin?: boolean }
+
+const any = (me: Me, ...roles: Role[]) => me.roles.includes('superadmin') || me.roles.some((r) => roles.includes(r));
+
+export const can = {
+  configureApps: (me: Me) => me.roles.includes('superadmin'),
+  viewApps: (me: Me) => any(me, 'admin', 'helpdesk', 'auditor'),
+  deploy: (me: Me) => any(me, 'admin'),
+  viewUsers: (me: Me) => any(me, 'admin', 'helpdesk'),
+  manageUsers: (me: Me) => any(me, 'admin'),
+  grantRoles: (me: Me) => me.roles.includes('superadmin'),
+  helpdesk: (me: Me) => any(me, 'admin', 'helpdesk'),
+  viewPolicies: (me: Me) => any(me, 'admin', 'helpdesk', 'auditor'),
+  managePolicies: (me: Me) => any(me, 'admin'),
+  viewLogs: (me: Me) => any(me, 'admin', 'auditor'),
+  viewKeys: (me: Me) => any(me, 'admin', 'auditor'),
+  rotateKeys: (me: Me) => me.roles.includes('superadmin'),
+  branding: (me: Me) => me.roles.includes('superadmin'),
+  sessions: (me: Me) => any(me, 'admin', 'helpdesk'),
+  viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
+  manageUpstreams: (me: Me) => me.roles.includes('superadmin'),
+  /** LDAP / Active Directory directories and connectors: admins and auditors read, admins sync, superadmins change. */
+  viewDirectories: (me: Me) => any(me, 'admin', 'auditor'),
+  syncDirectories: (me: Me) => any(me, 'admin'),
+  manageDirectories: (me: Me) => me.roles.includes('superadmin'),
+  /** Superadmins of the default tenant administer every tenant. */
+  tenants: (me: Me) => me.instanceAdmin ?? (me.tenant === 'default' && me.roles.includes('superadmin')),
+};
+
+export const roleLabel = (roles: Role[]) => roles.length ? roles.join(', ') : 'no administrator role';

@@ -1,0 +1,4 @@
+import { consoleSuite } from './suites/console.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+consoleSuite(await postgresBackend({ redis: true }));

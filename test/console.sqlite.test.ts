@@ -1,0 +1,4 @@
+import { consoleSuite } from './suites/console.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+consoleSuite(sqliteBackend());
