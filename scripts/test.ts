@@ -1,5 +1,7 @@
 // `npm test`: type-check, then every test file under node's test runner. The PostgreSQL and
 // Redis suites run when DATABASE_URL / REDIS_URL are set and skip with a printed reason otherwise.
+// --test-force-exit: a handle a failed test left open (a server, a socket) must not keep its file
+// running until CI gives up; the failure itself is still reported.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,5 +22,5 @@ if (build.status !== 0) { console.error('Building the admin console failed.'); p
 for (const [name, v] of [['DATABASE_URL', 'PostgreSQL'], ['REDIS_URL', 'Redis']] as const) {
   if (!process.env[name]) console.log(`# ${name} is not set: the ${v} suites will be skipped.`);
 }
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', cwd: root });
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files], { stdio: 'inherit', cwd: root });
 process.exit(res.status ?? 1);

@@ -160,6 +160,11 @@ test('bad arguments print the usage to stderr and exit 2', async () => {
     assert.match(r.stderr, new RegExp(`Usage: gatehouse ${args[0]}`), args.join(' '));
     assert.equal(r.stdout, '');
   }
+  // A connector that could not save its key would have spent its one-time code for nothing: it stops before connecting.
+  // (sysfs refuses new directories even to root, who may write anywhere else.)
+  const unwritable = await cli(['connector', '--enterprise-id', 'acme', '--code', 'ABCD-EFGH', '--state', '/sys/gatehouse/connector.json']);
+  assert.equal(unwritable.code, 2, unwritable.stderr);
+  assert.match(unwritable.stderr, /Cannot write the connector's state file \/sys\/gatehouse\/connector\.json .*the provisioning code was not used/);
   for (const args of [['frobnicate'], ['app'], ['app', 'frobnicate'], ['help', 'frobnicate']]) {
     const r = await cli(args);
     assert.equal(r.code, 2, args.join(' '));

@@ -193,6 +193,7 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request o
   const reached = new Promise<void>((r) => { reachedHole = r; });
   const hole = net.createServer((s) => { s.on('error', () => {}); reachedHole(); });
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+  try {
   const stuck = connector(c, c.holding, 'pg-stuck', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`]);
   await statusOf(c, 'pg-stuck', 'connected');
   const { site, dirId } = await setUp(c);
@@ -200,7 +201,6 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request o
   await reached; // the stuck connector holds the first request of the sync ...
   stuck.p.kill('SIGKILL'); // ... and dies with it: its node answers "lost", and the asking node goes on with the other
   const run = await pending;
-  hole.close();
   assert.equal(run.body.status, 'succeeded', run.body.message);
   const stuckStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-stuck');
   assert.match(stuckStatus.lastError, /connector pg-stuck disconnected/, 'the request reached it, and its node reported the loss');
@@ -226,4 +226,7 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request o
   const audit = await c.api('GET', `${T}/audit?type=directory.unavailable`);
   assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected to Gatehouse, so the directory cannot be reached/);
   assert.equal((await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-site').status, 'disconnected');
+  } finally {
+    hole.close(); // also when an assertion failed: an open server would keep the test process alive
+  }
 });

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { WebSocket as WsSocket } from 'ws';
 import { authenticate, LdapError, searchPages, testConnection, type SearchRequest } from '../ldap/client.ts';
 import type { PlainEntry } from '../ldap/mapping.ts';
@@ -38,6 +39,15 @@ export function connectorUrl(base: string): string {
   return `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}${CONNECTOR_PATH}`;
 }
 
+function ensureWritable(file: string): void {
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+  } catch (e) {
+    throw new FatalConnectorError(`Cannot write the connector's state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`);
+  }
+}
+
 export function readState(file: string): State | undefined {
   try { return JSON.parse(fs.readFileSync(file, 'utf8')) as State; } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -52,6 +62,9 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
   let state = readState(opts.stateFile);
   if (state && opts.code) throw new FatalConnectorError(`${opts.stateFile} already holds a provisioned connector (${state.connectorId}). Start without --code, or use another --state file to provision a new one.`);
   if (!state && (!opts.code || !opts.enterpriseId)) throw new FatalConnectorError('This connector is not provisioned yet: give --enterprise-id and --code (generate a code with `gatehouse connector code --tenant SLUG`; it is valid 5 minutes).');
+  // The key is written once the code is accepted, and the code works once: make sure the
+  // state file can be written before spending the code on it.
+  if (!state) ensureWritable(opts.stateFile);
   const keys = state ? undefined : crypto.generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const name = opts.name ?? os.hostname();
   let stopped = false;
@@ -90,7 +103,14 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
             failures = 0;
             if (!state) {
               state = { url: opts.url, enterpriseId: opts.enterpriseId!, connectorId: m.connectorId, privateKey: keys!.privateKey, publicKey: keys!.publicKey };
-              fs.writeFileSync(opts.stateFile, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+              try {
+                fs.writeFileSync(opts.stateFile, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+              } catch (e) {
+                // Without its key the connector cannot reconnect later: say so and stop, rather than run on borrowed time.
+                fatalReason = `Could not save the connector's key in ${opts.stateFile} (${(e as Error).message}). Revoke connector ${m.connectorId} in the console, generate a new code, and start again with a writable --state file.`;
+                ws.close();
+                return;
+              }
               log(`connector: provisioned as ${m.connectorId} for ${m.tenant}; its key is in ${opts.stateFile} (keep it; the code cannot be used again).`);
             }
             log(`connector: connected to ${opts.url} as ${m.connectorId}`);
