@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import type { DB, UserPoliciesTable } from '../storage/schema.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 
 const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
@@ -121,11 +121,8 @@ export class PolicyService {
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
-      const r = await q.executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) {
-        const exists = await this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-        throw exists ? staleVersion('The policy') : notFound(`Policy ${id}`);
-      }
+      const exists = () => this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+      await assertUpdated(await q.executeTakeFirst(), exists, 'The policy', `Policy ${id}`);
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`A policy named "${patch.name}" already exists in this tenant. Choose another name.`);
       throw e;

@@ -19,6 +19,15 @@ export const invalid = (message: string, details?: unknown) => new GatehouseErro
 export const staleVersion = (what: string) =>
   new GatehouseError(409, 'version_conflict', `${what} was changed by someone else since you loaded it. Reload it and apply your change again.`);
 
+/**
+ * After an `UPDATE ... WHERE id = ? [AND version = ?]`: nothing updated means the record was
+ * changed since the caller read it (409, `what`), or is not there (404, `missing`).
+ */
+export async function assertUpdated(res: { numUpdatedRows: bigint }, exists: () => Promise<unknown>, what: string, missing: string): Promise<void> {
+  if (Number(res.numUpdatedRows) > 0) return;
+  throw (await exists()) ? staleVersion(what) : notFound(missing);
+}
+
 /** True when a database error is a unique-constraint violation (SQLite or PostgreSQL). */
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; errcode?: string; message?: string };

@@ -4,7 +4,7 @@ import type { AppsTable, DB } from './schema.ts';
 import { prepare } from './prepared.ts';
 import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
 
 export interface CustomClaim {
@@ -218,11 +218,7 @@ export class AppStore {
     })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
-      const res = await q.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        if (await this.byTenantClientId(tenantId, clientId)) throw staleVersion('The application profile');
-        throw notFound(`Application ${clientId}`);
-      }
+      await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`An application profile named "${patch.name}" already exists in this tenant.`);
       throw e;

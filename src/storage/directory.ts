@@ -2,7 +2,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, invalid, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 
 export type AdminRole = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
@@ -164,11 +164,7 @@ export class DirectoryStore {
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
-    const res = await q.executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      if (await this.userById(tenantId, id)) throw staleVersion('The user');
-      throw notFound('User');
-    }
+    await assertUpdated(await q.executeTakeFirst(), () => this.userById(tenantId, id), 'The user', 'User');
     return publicUser(await this.getUser(tenantId, id));
   }
 
@@ -240,11 +236,7 @@ export class DirectoryStore {
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
-      const res = await q.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        if (await this.groupById(tenantId, id)) throw staleVersion('The group');
-        throw notFound('Group');
-      }
+      await assertUpdated(await q.executeTakeFirst(), () => this.groupById(tenantId, id), 'The group', 'Group');
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`A group named "${patch.name}" already exists in this tenant.`);
       throw e;

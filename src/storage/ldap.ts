@@ -4,7 +4,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { DB, DirectorySyncRunsTable, LdapDirectoriesTable } from './schema.ts';
 import type { DirectorySettings } from '../directory/ldap/settings.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 
 export interface LdapDirectory {
   id: string;
@@ -113,8 +113,7 @@ export class LdapStore {
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
-      const r = await q.executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) throw (await this.byId(tenantId, id)) ? staleVersion('The directory') : notFound(`Directory ${id}`);
+      await assertUpdated(await q.executeTakeFirst(), () => this.byId(tenantId, id), 'The directory', `Directory ${id}`);
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`A directory named "${patch.name}" already exists in this tenant. Choose another name.`);
       throw e;

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TenantsTable } from './schema.ts';
 import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 
 export interface Tenant {
   id: string;
@@ -99,11 +99,7 @@ export class TenantStore {
       version: eb('version', '+', 1),
     })).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
-    const res = await q.executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) {
-      if (await this.byId(id)) throw staleVersion('The tenant');
-      throw notFound('Tenant');
-    }
+    await assertUpdated(await q.executeTakeFirst(), () => this.byId(id), 'The tenant', 'Tenant');
     return (await this.byId(id))!;
   }
 }

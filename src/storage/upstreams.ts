@@ -2,7 +2,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, UpstreamsTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, staleVersion } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import { domainOf, normalizeEmail } from './directory.ts';
 
 export type UpstreamMode = 'disabled' | 'test' | 'enabled';
@@ -98,11 +98,7 @@ export class UpstreamStore {
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
-      const res = await q.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
-        if (await this.byId(tenantId, id)) throw staleVersion('The upstream directory');
-        throw notFound(`Upstream directory ${id}`);
-      }
+      await assertUpdated(await q.executeTakeFirst(), () => this.byId(tenantId, id), 'The upstream directory', `Upstream directory ${id}`);
     } catch (e) {
       if (isUniqueViolation(e)) throw conflict(`An upstream directory named "${patch.name}" already exists in this tenant. Choose another name.`);
       throw e;
