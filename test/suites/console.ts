@@ -788,6 +788,26 @@ test('connectors: a provisioning code generated in the console provisions a real
   assert.deepEqual(errors, []);
 });
 
+test('connectors: the provisioning code\'s countdown ends by saying the code expired (the browser\'s clock moved, not waited for)', { skip }, async () => {
+  const context = await browser!.newContext();
+  try {
+    const { page, errors } = await signInToConsole(context, ADMIN);
+    await page.clock.install();
+    await nav(page, 'Connectors').click();
+    await page.getByRole('button', { name: 'Generate provisioning code' }).click();
+    const countdown = page.getByTestId('code-countdown');
+    assert.match(await countdown.textContent() ?? '', /Valid for [45]:\d\d more/);
+    await page.clock.fastForward('04:00');
+    await countdown.getByText(/^[01]:\d\d$/).waitFor();
+    await page.clock.fastForward('01:01');
+    await page.getByText('This code has expired.').waitFor();
+    assert.equal(await countdown.count(), 0, 'no countdown is left next to an expired code');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('upstream directories: added in the console against a real OpenID provider (discovery problems beside the field), changed, deleted', { skip }, async () => {
   upstream = await startUpstream({ redirectUri: `${gh.base}/t/default/federation/callback`, accounts: [] });
   const { page, errors } = await superadminPage();
