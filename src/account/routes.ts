@@ -16,6 +16,7 @@ import type { FactorType } from '../policy/policies.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
 import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
+import { pageBranding } from '../interaction/branding.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
 
@@ -57,12 +58,12 @@ export function accountRouter(app: Context): Router {
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
       if (typeof sent === 'string' && safeEqual(sent, s.csrf)) return { tenant, user, s };
       ctx.status = 403;
-      ctx.body = messagePage({ title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
+      ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
       return undefined;
     }
     if (ctx.method === 'GET') { startSignIn(app, ctx as unknown as Koa.Context, tenant, ACCOUNT); return undefined; }
     ctx.status = 403;
-    ctx.body = messagePage({ title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
+    ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
     return undefined;
   }
 
@@ -70,7 +71,7 @@ export function accountRouter(app: Context): Router {
     const factors = await app.mfa.factors(tenant.id, user.id);
     const settings = await app.policies.settingsFor(user);
     ctx.type = 'html';
-    ctx.body = accountPage({
+    ctx.body = accountPage({ branding: pageBranding(tenant),
       email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
@@ -94,7 +95,7 @@ export function accountRouter(app: Context): Router {
     if (settings.allowedFactors.includes(kind)) return true;
     ctx.status = 403;
     ctx.type = 'html';
-    ctx.body = messagePage({
+    ctx.body = messagePage({ branding: pageBranding(w.tenant),
       title: 'Not allowed here', message: `Your organization's policy does not allow ${FACTOR_NAMES[kind]} for your account.`,
       detail: `You can add ${settings.allowedFactors.map((k) => FACTOR_NAMES[k]).join(' or ')}. Go back to ${base(w.tenant)}.`,
     });
@@ -112,7 +113,7 @@ export function accountRouter(app: Context): Router {
     const secret = await newTotpSecret();
     enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
-    ctx.body = totpEnrollPage({ qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
+    ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
   });
 
   router.post('/totp', async (ctx) => {
@@ -122,7 +123,7 @@ export function accountRouter(app: Context): Router {
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
-      ctx.body = messagePage({ title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
       return;
     }
     const label = String(body.label ?? '').trim().slice(0, 60) || 'Authenticator app';
@@ -130,7 +131,7 @@ export function accountRouter(app: Context): Router {
     if (step === undefined) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = totpEnrollPage({ qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
+      ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
       return;
     }
     const codes = newRecoveryCodes();
@@ -139,7 +140,7 @@ export function accountRouter(app: Context): Router {
     enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
     ctx.type = 'html';
-    ctx.body = recoveryCodesPage({ codes, backUrl: base(w.tenant) });
+    ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
   });
 
   router.get('/passkey', async (ctx) => {
@@ -148,7 +149,7 @@ export function accountRouter(app: Context): Router {
     const options = await registrationOptions(app, w.tenant, w.user, await app.mfa.factors(w.tenant.id, w.user.id));
     enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
     ctx.type = 'html';
-    ctx.body = passkeyEnrollPage({ options, csrf: w.s.csrf, action: `${base(w.tenant)}/passkey`, backUrl: base(w.tenant) });
+    ctx.body = passkeyEnrollPage({ branding: pageBranding(w.tenant), options, csrf: w.s.csrf, action: `${base(w.tenant)}/passkey`, backUrl: base(w.tenant) });
   });
 
   router.post('/passkey', async (ctx) => {
@@ -163,7 +164,7 @@ export function accountRouter(app: Context): Router {
       ? await verifyRegistration(app, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
     if (!sealed) {
       ctx.status = 400;
-      ctx.body = messagePage({ title: 'Passkey not added', message: 'The passkey could not be verified, or adding it took too long.', detail: `Open ${base(w.tenant)}/passkey and try again.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Passkey not added', message: 'The passkey could not be verified, or adding it took too long.', detail: `Open ${base(w.tenant)}/passkey and try again.` });
       return;
     }
     const label = String(body.label ?? '').trim().slice(0, 60) || 'Passkey';
@@ -174,7 +175,7 @@ export function accountRouter(app: Context): Router {
     await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'webauthn', label } });
     if (codes) {
       ctx.type = 'html';
-      ctx.body = recoveryCodesPage({ codes, backUrl: base(w.tenant) });
+      ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
       return;
     }
     await show(ctx, w.tenant, w.user, w.s, `The passkey "${label}" was added.`);
@@ -210,7 +211,7 @@ export function accountRouter(app: Context): Router {
   async function pushPage(ctx: Ctx, w: { tenant: Tenant }, code: string, notice?: string) {
     const link = app.push.setupLink(w.tenant, code);
     ctx.type = 'html';
-    ctx.body = pushEnrollPage({
+    ctx.body = pushEnrollPage({ branding: pageBranding(w.tenant),
       qrSvg: await qrSvg(link), link, code, slug: w.tenant.slug, notice,
       statusUrl: `${base(w.tenant)}/push/status`, doneUrl: `${base(w.tenant)}/push/done`, backUrl: base(w.tenant),
     });
@@ -243,14 +244,14 @@ export function accountRouter(app: Context): Router {
     const state = pending?.pushCode && pending.accountId === w.user.id ? await app.push.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
     if (!state || state.state === 'expired') {
       ctx.status = 400;
-      ctx.body = messagePage({ title: 'Setup expired', message: 'Adding the Gatehouse Authenticator took too long.', detail: `Open ${base(w.tenant)}/push and scan the new code.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the Gatehouse Authenticator took too long.', detail: `Open ${base(w.tenant)}/push and scan the new code.` });
       return;
     }
     if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, 'Your phone has not finished yet. Scan the code (or open the link) on the phone, then wait a moment.');
     enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     if (state.recoveryIssued && pending!.recovery) {
       ctx.type = 'html';
-      ctx.body = recoveryCodesPage({ codes: pending!.recovery, backUrl: base(w.tenant) });
+      ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes: pending!.recovery, backUrl: base(w.tenant) });
       return;
     }
     await show(ctx, w.tenant, w.user, w.s, 'The Gatehouse Authenticator was added.');

@@ -6,10 +6,10 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
-import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent } from '../helpers/agent.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from '../helpers/rp.ts';
-import { haveChromium, launch } from '../helpers/browser.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { dataUrl, png } from '../helpers/png.ts';
 import { jwkWithCertificate } from '../helpers/certs.ts';
 import { csvCell } from '../../src/audit/export.ts';
@@ -50,7 +50,7 @@ async function signInPage(agent = new Agent()): Promise<{ agent: Agent; url: str
   return { agent, url: url.href };
 }
 
-test('branding: colour and logo are checked, saved with the tenant\'s version, and the sign-in page uses them at once', async () => {
+test('branding: colour and logo are checked, saved with the tenant\'s version, and the sign-in and account pages use them at once', async () => {
   const before = await gh.api('GET', '/tenants/default/branding');
   assert.deepEqual({ ...before.body, version: 0 }, { backgroundColor: null, logo: null, sessionLifetimeMinutes: 120, version: 0 });
   const plain = await signInPage();
@@ -100,6 +100,12 @@ test('branding: colour and logo are checked, saved with the tenant\'s version, a
       page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
       page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
       await page.goto((await signInPage()).url);
+      assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(11, 61, 145)');
+      assert.equal(await page.locator('img.logo').evaluate((el) => (el as HTMLImageElement).naturalWidth), 120);
+      // The user's own account page is the organization's too.
+      await page.goto(`${gh.base}/t/default/account`);
+      await fillSignIn(page, ADMIN);
+      assert.equal(await page.locator('h1').textContent(), 'Your account');
       assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(11, 61, 145)');
       assert.equal(await page.locator('img.logo').evaluate((el) => (el as HTMLImageElement).naturalWidth), 120);
       assert.deepEqual(errors, []);
