@@ -28,8 +28,9 @@ export interface SyncProgress {
   memberships: { added: number; removed: number };
   errorCount: number;
 }
+/** A run begins with its first phase, reading groups. */
 export const emptyProgress = (): SyncProgress => ({
-  phase: 'users', users: { seen: 0, created: 0, updated: 0, unchanged: 0, disabled: 0, skipped: 0 }, groups: { seen: 0, created: 0, updated: 0 }, memberships: { added: 0, removed: 0 }, errorCount: 0,
+  phase: 'groups', users: { seen: 0, created: 0, updated: 0, unchanged: 0, disabled: 0, skipped: 0 }, groups: { seen: 0, created: 0, updated: 0 }, memberships: { added: 0, removed: 0 }, errorCount: 0,
 });
 
 export interface SyncRun {

@@ -11,6 +11,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -759,6 +760,38 @@ test('directory sync: an Active Directory added in the console against a real sl
   await page.getByText(/This user is kept by an LDAP directory/).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Reset password' }).count(), 0);
   assert.deepEqual(errors, []);
+});
+
+test('directory sync: progress shows while a sync runs (a directory that stops answering), then the failure and what to do', { skip }, async () => {
+  // A directory that accepts the connection and then never answers: the sync stays in its
+  // first phase until the directory's timeout, long enough for the page to show it running.
+  const hole = net.createServer((sock) => { sock.on('error', () => {}); });
+  await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
+  let id: string | undefined;
+  try {
+    const created = await gh.api('POST', '/tenants/default/directories', {
+      name: 'Silent DC', bindPassword: 'secret',
+      settings: { kind: 'openldap', urls: [`ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 3 },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    id = created.body.id;
+    const { page, errors } = await superadminPage();
+    await page.goto(`${gh.base}/t/default/console/directories/${id}`);
+    await page.getByRole('heading', { level: 1, name: 'Silent DC' }).waitFor();
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.getByText(/Full sync running/).waitFor();
+    assert.match(await page.locator('.sync-progress').textContent() ?? '', /Full sync running: reading groups…/);
+    assert.ok(await page.getByRole('button', { name: 'Full sync' }).isDisabled(), 'no second sync while one runs');
+    const last = page.getByTestId('last-sync');
+    await last.getByText('failed', { exact: true }).waitFor({ timeout: 15_000 });
+    assert.match(await last.textContent() ?? '', /did not answer in time/);
+    assert.equal(await page.locator('.sync-progress').count(), 0, 'the progress is gone once it ended');
+    assert.ok(await page.getByRole('button', { name: 'Sync now' }).isEnabled(), 'a new sync can be started');
+    assert.deepEqual(errors, []);
+  } finally {
+    if (id) await gh.api('DELETE', `/tenants/default/directories/${id}`);
+    hole.close();
+  }
 });
 
 test('connectors: a provisioning code generated in the console provisions a real connector, listed as connected, then revoked', { skip: skip || noSlapd }, async () => {

@@ -165,6 +165,7 @@ export class LdapService {
 
       // 2. Users, a page at a time.
       progress.phase = 'users';
+      await report(); // the status names the phase at once, not after its first page
       const userFilter = marks.users ? `(&${s.userFilter}${changedSince(map.changeMarker, marks.users)})` : s.userFilter;
       const memberOf = new Map<string, string[]>();
       let userMark = marks.users;
@@ -197,6 +198,7 @@ export class LdapService {
 
       // 3. Memberships: each changed user's memberOf, then each changed group's members (a group's own list wins).
       progress.phase = 'memberships';
+      await report();
       if (memberOf.size || groupMembers.size) {
         const userIds = await store.userIdsByDn(dir.id);
         const groupIds = await store.groupIdsByDn(dir.id);
@@ -219,6 +221,7 @@ export class LdapService {
       // 4. A full sync also finds who is gone from the directory (or out of its filters).
       if (full) {
         progress.phase = 'cleanup';
+        await report();
         for (const id of await store.disableUnseen(dir.id, run.startedAt)) disabled.add(id);
       }
       progress.users.disabled = disabled.size;
