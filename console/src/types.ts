@@ -13,6 +13,8 @@ export interface AppView {
   claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
   metadata: Record<string, string>; launchUrl: string; version: number;
   certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
+  /** none for public apps (spa, native). */
+  clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 }
 
 export interface User {

@@ -21,6 +21,9 @@ export const jwkSchema = z.looseObject({
 });
 export const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1).max(20) });
 
+/** The keys of a registered JWKS that may sign the app's client assertions (private_key_jwt). */
+export const signingKeys = (jwks: Jwks | null) => (jwks?.keys ?? []).filter((k) => k.use === undefined || k.use === 'sig');
+
 /**
  * Check a JWKS (public keys only, each usable as a key, certificates that parse and match their
  * key) and return it with the earliest certificate expiry, or null when it carries no certificates.

@@ -6,6 +6,7 @@ import { type Sealer, randomSecret } from '../shared/crypto.ts';
 import { invalid } from '../shared/errors.ts';
 import { checkLogo } from '../shared/images.ts';
 import { checkRedirectUris, redirectUriProblem } from './redirect-uris.ts';
+import { signingKeys } from './jwks.ts';
 
 export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
 export const CLAIM_ATTRIBUTES = ['email', 'given_name', 'family_name', 'name', 'domain', 'ou', 'groups', 'user_id'] as const;
@@ -41,6 +42,12 @@ export class AppService {
     if (input.initiateLoginUri) {
       if (!isOidcApp(input.type)) problems.push('Only OpenID Connect apps (web, SPA, native) can register an initiate login URI.');
       else { const p = redirectUriProblem('web', input.initiateLoginUri); if (p) problems.push(`Initiate login URI ${p}`); }
+    }
+    if (input.clientAuthMethod && input.clientAuthMethod !== 'client_secret_basic' && !isConfidential(input.type)) {
+      problems.push('Only confidential apps (web, service, hand-off) authenticate at the token endpoint: SPA and native apps are public clients (PKCE, no client authentication).');
+    }
+    if (input.clientAuthMethod === 'private_key_jwt' && isConfidential(input.type) && !signingKeys(input.jwks ?? null).length) {
+      problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
     }
     if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
     if (input.backchannelLogoutUri) {

@@ -3,6 +3,7 @@
 import type { App } from '../storage/apps.ts';
 import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
+import { signingKeys } from '../apps/jwks.ts';
 import type { Bus } from '../ops/bus.ts';
 
 export const PASSWORD_GRANT = 'password';
@@ -50,6 +51,12 @@ export class ClientCache {
   }
 }
 
+/** How a confidential app authenticates at the token endpoint; private_key_jwt with the keys it registered. */
+function clientAuth(app: App, secret: string | undefined): Record<string, unknown> {
+  if (app.clientAuthMethod === 'private_key_jwt') return { client_secret: secret, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: signingKeys(app.jwks) } };
+  return { client_secret: secret, token_endpoint_auth_method: app.clientAuthMethod };
+}
+
 export function clientMetadata(app: App, secret: string | undefined): Record<string, unknown> {
   const base = {
     client_id: app.clientId,
@@ -60,15 +67,15 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
   };
   const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
   if (app.type === 'service') {
-    return { ...base, client_secret: secret, grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
+    return { ...base, ...clientAuth(app, secret), grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [] };
   }
   if (app.type === 'handoff') {
     // Refresh tokens are handed over at launch (apps/launch.ts); the app only redeems them.
-    return { ...base, client_secret: secret, grant_types: ['refresh_token', ...password], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' };
+    return { ...base, ...clientAuth(app, secret), grant_types: ['refresh_token', ...password], response_types: [], redirect_uris: [] };
   }
   return {
     ...base,
-    ...(isConfidential(app.type) ? { client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' } : { token_endpoint_auth_method: 'none' }),
+    ...(isConfidential(app.type) ? clientAuth(app, secret) : { token_endpoint_auth_method: 'none' }),
     application_type: app.type === 'native' ? 'native' : 'web',
     grant_types: ['authorization_code', 'refresh_token', ...password],
     response_types: ['code'],

@@ -45,10 +45,19 @@ export interface App {
   jwks: Jwks | null;
   /** The earliest expiry of those certificates (epoch ms), for the 90-day alert. */
   certificateExpiresAt: number | null;
+  /** Confidential apps: how they authenticate at the token endpoint (public apps: none). */
+  clientAuthMethod: ClientAuthMethod;
   createdAt: number;
   updatedAt: number;
   version: number;
 }
+
+/**
+ * Token endpoint authentication of confidential apps. client_secret_basic takes the secret in
+ * the Authorization header or in the form (client_secret_post): the engine accepts both.
+ */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
 
@@ -77,12 +86,13 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   deployAll: r.deploy_all === 1,
   jwks: r.jwks ? JSON.parse(r.jwks) : null,
   certificateExpiresAt: r.certificate_expires_at === null || r.certificate_expires_at === undefined ? null : Number(r.certificate_expires_at),
+  clientAuthMethod: (r.client_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'jwks' | 'certificateExpiresAt'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -120,6 +130,7 @@ export class AppStore {
       deploy_all: 0,
       jwks: input.jwks ? JSON.stringify(input.jwks) : null,
       certificate_expires_at: input.certificateExpiresAt ?? null,
+      client_auth_method: input.clientAuthMethod ?? null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -213,6 +224,7 @@ export class AppStore {
       ...(patch.deployAll !== undefined && { deploy_all: patch.deployAll ? 1 : 0 }),
       ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
       ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
+      ...(patch.clientAuthMethod !== undefined && { client_auth_method: patch.clientAuthMethod }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);

@@ -762,6 +762,28 @@ test('directory sync: an Active Directory added in the console against a real sl
   assert.deepEqual(errors, []);
 });
 
+test('application profile: private_key_jwt asks for the app\'s public keys, then the app signs in with its private key', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await page.goto(`${gh.base}/t/default/console/apps/new/service`);
+  await page.getByLabel('Profile name').fill('signer');
+  await page.getByLabel('User-friendly name').fill('Signing service');
+  await page.getByLabel('Client authentication', { exact: true }).selectOption('private_key_jwt');
+  await page.getByText(/private_key_jwt checks the app's signed assertions with its public keys: paste its JWKS above first/).waitFor();
+  const { publicJwk, privateJwk } = await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000));
+  await page.getByLabel('Public keys of the app (JWKS)').fill(JSON.stringify({ keys: [publicJwk] }));
+  assert.equal(await page.getByText(/paste its JWKS above first/).count(), 0);
+  await page.getByRole('button', { name: 'Generate client credentials' }).click();
+  const clientId = (await page.getByTestId('value-Client ID').textContent())!;
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Signing service' }).waitFor();
+  assert.equal(await page.getByLabel('Client authentication', { exact: true }).inputValue(), 'private_key_jwt', 'shown as saved');
+  const key = await globalThis.crypto.subtle.importKey('jwk', privateJwk as JsonWebKey, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const config = await oidc.discovery(new URL(`${gh.base}/t/default`), clientId, {}, oidc.PrivateKeyJwt({ key, kid: 'rp-key-1' }), { execute: [oidc.allowInsecureRequests] });
+  assert.ok((await oidc.clientCredentialsGrant(config, {})).access_token);
+  assert.deepEqual(errors, []);
+  await gh.api('DELETE', `/tenants/default/apps/${clientId}`);
+});
+
 test('directory sync: progress shows while a sync runs (a directory that stops answering), then the failure and what to do', { skip }, async () => {
   // A directory that accepts the connection and then never answers: the sync stays in its
   // first phase until the directory's timeout, long enough for the page to show it running.

@@ -8,6 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig, codeFlow, backchannelReceiver } from '../helpers/rp.ts';
+import { jwkWithCertificate } from '../helpers/certs.ts';
 
 export function protocolSuite(backend: Backend) {
 const skip = backend.skip;
@@ -111,6 +112,46 @@ test('client_credentials, introspection and revocation', async () => {
   assert.equal((await oidc.tokenIntrospection(config, t.access_token)).active, false);
   const wrong = await rpConfig(issuer, svc.client_id, 'x'.repeat(43));
   await assert.rejects(oidc.clientCredentialsGrant(wrong, {}), (e: any) => JSON.stringify(e.cause).includes('invalid_client'));
+});
+
+test('client authentication: private_key_jwt with the app\'s registered key, client_secret_jwt, the secret in the header or the form; another method or key is refused', async () => {
+  const invalidClient = (e: any) => JSON.stringify(e.cause).includes('invalid_client');
+  const signer = async (clientId: string, privateJwk: Record<string, unknown>) => {
+    const key = await globalThis.crypto.subtle.importKey('jwk', privateJwk as JsonWebKey, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    return oidc.discovery(new URL(issuer), clientId, {}, oidc.PrivateKeyJwt({ key, kid: 'rp-key-1' }), { execute: [oidc.allowInsecureRequests] });
+  };
+  const { publicJwk, privateJwk } = await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000));
+
+  const noKeys = await gh.api('POST', '/tenants/default/apps', { name: 'signer-0', displayName: 'Signer', type: 'service', clientAuthMethod: 'private_key_jwt' });
+  assert.equal(noKeys.status, 400);
+  assert.match(noKeys.body.error.message, /register them in jwks/);
+  const svc = await createApp({ name: 'signer', displayName: 'Signer', type: 'service', clientAuthMethod: 'private_key_jwt', jwks: { keys: [publicJwk] } });
+  assert.equal(svc.clientAuthMethod, 'private_key_jwt');
+  assert.ok((await oidc.clientCredentialsGrant(await signer(svc.client_id, privateJwk), {})).access_token, 'an assertion signed with the registered key');
+  await assert.rejects(oidc.clientCredentialsGrant(await rpConfig(issuer, svc.client_id, svc.client_secret), {}), invalidClient, 'its client secret does not authenticate it');
+  const stranger = await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000));
+  await assert.rejects(oidc.clientCredentialsGrant(await signer(svc.client_id, stranger.privateJwk), {}), invalidClient, 'a key it did not register');
+  const unkeyed = await gh.api('PATCH', `/tenants/default/apps/${svc.client_id}`, { jwks: null });
+  assert.equal(unkeyed.status, 400, 'its keys cannot be removed while it signs with them');
+  // A new key registered takes effect at once.
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${svc.client_id}`, { jwks: { keys: [stranger.publicJwk] } })).status, 200);
+  assert.ok((await oidc.clientCredentialsGrant(await signer(svc.client_id, stranger.privateJwk), {})).access_token);
+  await assert.rejects(oidc.clientCredentialsGrant(await signer(svc.client_id, privateJwk), {}), invalidClient, 'the replaced key no longer works');
+
+  // The default, client_secret_basic, also takes the secret in the form (client_secret_post).
+  const plain = await createApp({ name: 'poster', displayName: 'Poster', type: 'service' });
+  assert.equal(plain.clientAuthMethod, 'client_secret_basic', 'the default');
+  const poster = await oidc.discovery(new URL(issuer), plain.client_id, plain.client_secret, oidc.ClientSecretPost(plain.client_secret), { execute: [oidc.allowInsecureRequests] });
+  assert.ok((await oidc.clientCredentialsGrant(poster, {})).access_token);
+  const hs = await createApp({ name: 'hs-signer', displayName: 'HS signer', type: 'service', clientAuthMethod: 'client_secret_jwt' });
+  const hsConfig = await oidc.discovery(new URL(issuer), hs.client_id, hs.client_secret, oidc.ClientSecretJwt(hs.client_secret), { execute: [oidc.allowInsecureRequests] });
+  assert.ok((await oidc.clientCredentialsGrant(hsConfig, {})).access_token);
+  await assert.rejects(oidc.clientCredentialsGrant(await rpConfig(issuer, hs.client_id, hs.client_secret), {}), invalidClient, 'client_secret_jwt: the plain secret is not accepted');
+
+  const spa = await gh.api('POST', '/tenants/default/apps', { name: 'spa-signer', displayName: 'SPA', type: 'spa', redirectUris: ['https://spa.example.test/cb'], clientAuthMethod: 'private_key_jwt' });
+  assert.equal(spa.status, 400);
+  assert.match(spa.body.error.message, /public clients/);
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${web.client_id}`)).body.clientAuthMethod, 'client_secret_basic');
 });
 
 test('public clients must use PKCE; native apps may use any loopback port and custom schemes', async () => {

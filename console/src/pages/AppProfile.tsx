@@ -27,9 +27,17 @@ interface ClaimRow { name: string; source: 'value' | 'attribute'; value: string;
 interface Form {
   name: string; displayName: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string;
   homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; requireMfa: boolean; claims: ClaimRow[];
-  /** The app's registered public keys (JSON), for private_key_jwt-style use and certificate expiry alerts. */
+  /** The app's registered public keys (JSON): private_key_jwt checks its assertions with them; certificate expiry alerts. */
   jwks: string;
+  /** Confidential apps: how the app authenticates at the token endpoint. */
+  clientAuthMethod: string;
 }
+
+const CLIENT_AUTH = [
+  { value: 'client_secret_basic', label: 'Client secret (in the Authorization header or the form: client_secret_basic / _post)' },
+  { value: 'client_secret_jwt', label: 'Assertion signed with the client secret (client_secret_jwt)' },
+  { value: 'private_key_jwt', label: 'Assertion signed with the app\'s private key (private_key_jwt; checked with its registered keys)' },
+];
 
 const lines = (s: string) => s.split('\n').map((l) => l.trim()).filter(Boolean);
 const toForm = (a?: AppView): Form => ({
@@ -39,6 +47,7 @@ const toForm = (a?: AppView): Form => ({
   refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), requireMfa: a?.requireMfa ?? false,
   claims: (a?.claims ?? []).map((c) => ({ name: c.name, source: c.attribute ? 'attribute' : 'value', value: c.value ?? '', attribute: c.attribute ?? 'email' })),
   jwks: a?.jwks ? JSON.stringify(a.jwks, null, 2) : '',
+  clientAuthMethod: a?.clientAuthMethod && a.clientAuthMethod !== 'none' ? a.clientAuthMethod : 'client_secret_basic',
 });
 
 /** The JWKS field: empty, or a JSON object with a "keys" list. */
@@ -85,6 +94,9 @@ function validate(type: AppType, f: Form): Record<string, string> {
   }
   const jwks = parseJwks(f.jwks);
   if (!jwks.ok) e.jwks = jwks.message;
+  else if (isConfidential(type) && f.clientAuthMethod === 'private_key_jwt' && !jwks.value) {
+    e.clientAuthMethod = 'private_key_jwt checks the app\'s signed assertions with its public keys: paste its JWKS above first.';
+  }
   const seen = new Set<string>();
   f.claims.forEach((c, i) => {
     if (!CLAIM_NAME.test(c.name)) e[`claim${i}`] = 'A claim name starts with a letter or _ and has letters, digits, _ . : - (like department).';
@@ -101,6 +113,7 @@ function body(type: AppType, f: Form) {
   return {
     name: f.name.trim(), displayName: f.displayName.trim(), claims, requireMfa: f.requireMfa, homeUrl: f.homeUrl || null,
     jwks: (() => { const j = parseJwks(f.jwks); return j.ok ? j.value : null; })(),
+    ...(isConfidential(type) && { clientAuthMethod: f.clientAuthMethod }),
     ...(usesRedirects(type) && {
       redirectUris: lines(f.redirectUris), postLogoutRedirectUris: lines(f.postLogoutRedirectUris),
       backchannelLogoutUri: f.backchannelLogoutUri || null, initiateLoginUri: f.initiateLoginUri || null,
@@ -250,9 +263,11 @@ function ProfileForm({ type, app, onSaved, reload }: { type: AppType; app?: AppV
       </section>}
 
       <section aria-labelledby="keys-h">
-        <h2 id="keys-h">Registered keys (optional)</h2>
+        <h2 id="keys-h">Registered keys and client authentication</h2>
         <TextAreaField label="Public keys of the app (JWKS)" value={f.jwks} onValue={set('jwks')} error={show('jwks')} rows={4}
           hint="Paste the app's JWKS ({ &quot;keys&quot;: [...] }), public keys only. Certificates in x5c are watched: the console warns 90 days before one expires." />
+        {isConfidential(type) && <SelectField label="Client authentication" value={f.clientAuthMethod} onValue={set('clientAuthMethod')} error={show('clientAuthMethod')} options={CLIENT_AUTH}
+          hint="How the app proves who it is at the token endpoint. Use what the app's own settings say." />}
         {app?.certificateExpiresAt && <p className={app.certificateExpiresSoon ? 'field-error' : 'hint'}>The registered certificate expires {formatDate(app.certificateExpiresAt)}{app.certificateExpiresSoon ? ': ask the app\'s owner for its new one.' : '.'}</p>}
       </section>
 

@@ -2,7 +2,8 @@
 // their client secrets (shown once) and registered JWKS. Deployments: deployments.ts.
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
-import type { App } from '../../storage/apps.ts';
+import { CLIENT_AUTH_METHODS, type App } from '../../storage/apps.ts';
+import { isConfidential } from '../../apps/service.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { certificateExpiresSoon, checkJwks, jwksSchema, APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
@@ -39,7 +40,8 @@ const profileFields = {
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
   refreshTokenMinutes: z.number().int().min(1).max(365 * 24 * 60).describe('hand-off apps: refresh token lifetime (default 480)'),
-  jwks: jwksSchema.nullable().describe('the app\'s registered public keys; certificates in x5c are watched for expiry'),
+  jwks: jwksSchema.nullable().describe('the app\'s registered public keys; certificates in x5c are watched for expiry; private_key_jwt checks client assertions with them'),
+  clientAuthMethod: z.enum(CLIENT_AUTH_METHODS).describe('confidential apps: how the app authenticates at the token endpoint (default client_secret_basic; private_key_jwt needs jwks)'),
 };
 const createBody = z.object({
   ...profileFields,
@@ -57,6 +59,7 @@ const createBody = z.object({
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
   jwks: profileFields.jwks.default(null),
+  clientAuthMethod: profileFields.clientAuthMethod.optional(),
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters').optional().describe('default: generated'),
   clientSecret: z.string().min(32).max(256).optional().describe('default: generated'),
 });
@@ -67,7 +70,7 @@ const patchBody = z.object({
   initiateLoginUri: profileFields.initiateLoginUri.optional(), loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
   passwordGrant: profileFields.passwordGrant.optional(), logo: profileFields.logo.optional(), requireMfa: profileFields.requireMfa.optional(),
   claims: profileFields.claims.optional(), tokenTtls: ttls.optional(), refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
-  jwks: profileFields.jwks.optional(), version,
+  jwks: profileFields.jwks.optional(), clientAuthMethod: profileFields.clientAuthMethod.optional(), version,
 });
 
 export const appSchema = z.object({
@@ -83,6 +86,7 @@ export const appSchema = z.object({
   metadata: metadataSchema,
   jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable().describe('the registered public keys'),
   certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
+  clientAuthMethod: z.enum([...CLIENT_AUTH_METHODS, 'none']).describe('token endpoint authentication; none for public apps (spa, native)'),
   certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
@@ -104,6 +108,7 @@ export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.i
     deployment: { all: a.deployAll, targets: await app.appService.describeTargets(tenant.id, a) },
     metadata: idpMetadata(app, tenant),
     jwks: a.jwks, certificateExpiresAt: a.certificateExpiresAt, certificateExpiresSoon: certificateExpiresSoon(a.certificateExpiresAt),
+    clientAuthMethod: isConfidential(a.type) ? a.clientAuthMethod : 'none',
     createdAt: a.createdAt, updatedAt: a.updatedAt, version: a.version,
   };
 }
@@ -159,7 +164,7 @@ export const appRoutes = [
       const { refreshTokenMinutes, version: _v, jwks, ...input } = body;
       const current = await app.apps.get(tenant.id, params.clientId);
       if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
-      const merged = { ...current, ...input };
+      const merged = { ...current, ...input, ...(jwks !== undefined && { jwks }) };
       app.appService.validate(merged);
       if (input.logo) input.logo = merged.logo; // normalised (its real image type)
       const patch = { ...input, ...(jwks !== undefined && jwksFields(jwks)) };

@@ -405,4 +405,11 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('connector_relay_expires').on('connector_relay').column('expires_at').execute();
     },
   },
+  '0032_client_auth_method': {
+    // How a confidential app authenticates at the token endpoint; null is client_secret_basic,
+    // what every app used before. private_key_jwt uses the keys the app registered (jwks).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('client_auth_method', 'text').execute();
+    },
+  },
 };
