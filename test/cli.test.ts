@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { png } from './helpers/png.ts';
+import { jwkWithCertificate } from './helpers/certs.ts';
 import { Agent } from './helpers/agent.ts';
 import { codeFlow, rpConfig } from './helpers/rp.ts';
 
@@ -105,6 +106,16 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
   assert.equal(handoff.passwordGrant, true);
   assert.match(await ok(['app', 'show', '--tenant', 'acme', handoff.client_id]), /Portal/);
   assert.match(handoff.launchUrl, new RegExp(`/t/acme/launch/${handoff.client_id}$`));
+  // A service that signs its token requests with its own key (private_key_jwt) registers that key.
+  const jwksFile = path.join(tempDir(), 'jwks.json');
+  fs.writeFileSync(jwksFile, JSON.stringify({ keys: [(await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000))).publicJwk] }));
+  const signer = await ok(['app', 'create', '--tenant', 'acme', '--name', 'signer', '--display-name', 'Signer', '--type', 'service', '--jwks', jwksFile, '--client-auth', 'private_key_jwt', '--json']);
+  assert.equal(signer.clientAuthMethod, 'private_key_jwt');
+  assert.equal(signer.jwks.keys[0].kid, 'rp-key-1');
+  assert.match(await ok(['app', 'show', '--tenant', 'acme', signer.client_id]), /client authentication\s+private_key_jwt/);
+  const keyless = await cli(['app', 'create', '--tenant', 'acme', '--name', 'signer2', '--display-name', 'Signer', '--type', 'service', '--client-auth', 'private_key_jwt']);
+  assert.equal(keyless.code, 1);
+  assert.match(keyless.stderr, /register them in jwks/);
 
   assert.match(await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--user', 'ann@acme.test']), /deployed to user ann@acme\.test/);
   const deployed = await ok(['app', 'deploy', '--tenant', 'acme', app.client_id, '--group', 'engineering', '--json']);
@@ -133,7 +144,7 @@ test('keys: rotate and list', async () => {
 
 test('audit shows what the commands did', async () => {
   const events = await ok(['audit', '--tenant', 'acme', '--type', 'admin.app.created', '--json']);
-  assert.equal(events.length, 3);
+  assert.equal(events.length, 4, 'crm, svc, portal and signer');
   assert.ok(events.every((e: any) => e.actor === ADMIN.email));
   assert.equal((await ok(['audit', '--tenant', 'acme', '--limit', '1', '--json'])).length, 1);
   assert.match(await ok(['audit', '--tenant', 'acme', '--text', 'bob@acme.test']), /admin\.user\.\w+/);
@@ -143,6 +154,8 @@ test('bad arguments print the usage to stderr and exit 2', async () => {
   const cases = [
     ['app', 'create', '--tenant', 'acme', '--name', 'x', '--display-name', 'X', '--type', 'desktop'],
     ['app', 'create', '--tenant', 'acme', '--name', 'x', '--type', 'web'],
+    ['app', 'create', '--tenant', 'acme', '--name', 'x', '--display-name', 'X', '--type', 'service', '--client-auth', 'mtls'],
+    ['app', 'create', '--tenant', 'acme', '--name', 'x', '--display-name', 'X', '--type', 'service', '--jwks', '/nonexistent/jwks.json'],
     ['app', 'deploy', '--tenant', 'acme', 'some-client'],
     ['app', 'deploy', '--tenant', 'acme', 'some-client', '--all', '--user', 'ann@acme.test'],
     ['user', 'create', '--tenant', 'acme', '--email', 'a@b.test'],

@@ -233,18 +233,23 @@ const commands: Record<string, Command> = {
   },
 
   'app create': {
-    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--password-grant] [--client-id ID] [--client-secret SECRET] [--json]',
+    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--password-grant] [--jwks FILE] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--client-id ID] [--client-secret SECRET] [--json]',
     summary: 'Create an application profile (superadministrators). The client secret is shown once.',
-    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'password-grant': flag, 'client-id': str, 'client-secret': str },
+    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'password-grant': flag, jwks: str, 'client-auth': str, 'client-id': str, 'client-secret': str },
     async run(o, _a, out) {
       const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service', 'handoff']) ?? need(o, 'type');
+      const clientAuthMethod = oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']);
+      let jwks: unknown;
+      if (o.jwks !== undefined) {
+        try { jwks = JSON.parse(fs.readFileSync(String(o.jwks), 'utf8')); } catch (e) { throw new UsageError(`Cannot read --jwks ${o.jwks} as a JSON JWKS: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
+      }
       const minutes = o['refresh-token-minutes'] === undefined ? undefined : Number(o['refresh-token-minutes']);
       const body = {
         name: need(o, 'name'), displayName: need(o, 'display-name'), type,
         redirectUris: o['redirect-uri'] ?? [], postLogoutRedirectUris: o['post-logout-redirect-uri'] ?? [],
         backchannelLogoutUri: o['backchannel-logout-uri'] ?? null, homeUrl: o['home-url'] ?? null, initiateLoginUri: o['initiate-login-uri'] ?? null,
         loginRedirectUrl: o['login-redirect-url'] ?? null, refreshTokenMinutes: minutes, passwordGrant: !!o['password-grant'],
-        clientId: o['client-id'], clientSecret: o['client-secret'],
+        clientId: o['client-id'], clientSecret: o['client-secret'], jwks, clientAuthMethod,
       };
       const a = await request('POST', `${inTenant(o)}/apps`, body);
       const human = [`Created ${a.type} app ${a.name} (${a.displayName}). It is not deployed yet: see \`gatehouse app deploy\`.`, `client_id:     ${a.clientId}`];
@@ -265,7 +270,7 @@ const commands: Record<string, Command> = {
     async run(o, [id], out) {
       const a = await request('GET', `${inTenant(o)}/apps/${enc(id!)}`);
       out.print(table([['client_id', a.clientId], ['name', a.name], ['display name', a.displayName], ['type', a.type],
-        ['client secret', a.hasSecret ? 'set (shown only when created or regenerated)' : 'none'],
+        ['client secret', a.hasSecret ? 'set (shown only when created or regenerated)' : 'none'], ['client authentication', a.clientAuthMethod],
         ['redirect URIs', a.redirectUris.join(', ') || '-'], ['post-logout URIs', a.postLogoutRedirectUris.join(', ') || '-'],
         ['back-channel logout', a.backchannelLogoutUri ?? '-'], ['deployed to', deployedTo(a)],
         ['issuer', a.metadata.issuer], ['discovery', a.metadata.discoveryUrl]], ''), a);
