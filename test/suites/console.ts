@@ -784,6 +784,32 @@ test('application profile: private_key_jwt asks for the app\'s public keys, then
   await gh.api('DELETE', `/tenants/default/apps/${clientId}`);
 });
 
+test('accessibility: every page passes axe-core\'s WCAG 2 A and AA checks (no serious or critical violations)', { skip }, async () => {
+  const { page } = await superadminPage();
+  const axe = (await import('axe-core')).default;
+  const pages: Array<[string, string]> = [
+    ['Overview', '/'], ['Single sign-on application profiles', '/apps'], ['Add application', '/apps/new/web'], ['Users', '/users'],
+    ['Groups', '/groups'], ['OUs and domains', '/ous'], ['User policies', '/policies'], ['Sessions', '/sessions'],
+    ['LDAP and Active Directory', '/directories'], ['Add directory', '/directories/new'], ['Connectors', '/connectors'], ['Upstream directories', '/upstreams'],
+    ['Logs', '/logs'], ['Web app login configuration', '/branding'], ['Keys and certificates', '/keys'], ['Tenants', '/tenants'],
+  ];
+  const found: string[] = [];
+  for (const [name, at] of pages) {
+    await page.goto(`${gh.base}/t/default/console${at}`);
+    await page.locator('main h1').first().waitFor();
+    await page.waitForLoadState('networkidle');
+    // evaluate runs outside the page's CSP, which allows no injected scripts
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
+    const violations = await page.evaluate(async () => {
+      const r = await (window as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v: any) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n: any) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join(', ')}`);
+    });
+    for (const v of violations) found.push(`${name}: ${v}`);
+  }
+  assert.deepEqual(found, []);
+});
+
 test('directory sync: progress shows while a sync runs (a directory that stops answering), then the failure and what to do', { skip }, async () => {
   // A directory that accepts the connection and then never answers: the sync stays in its
   // first phase until the directory's timeout, long enough for the page to show it running.

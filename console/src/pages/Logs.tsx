@@ -59,7 +59,7 @@ export function LogsPage() {
     {pages.error && <ErrorBox error={pages.error} onRetry={pages.reload} />}
     {pages.loading && !pages.data && <Loading label="Loading logs…" />}
     {pages.data && pages.data.items.length === 0 && <Empty title={filtered ? 'No events match these filters' : 'No events yet'}><p>{filtered ? 'Widen the period or clear a filter.' : 'Sign-ins, changes and errors are recorded here as they happen.'}</p></Empty>}
-    {pages.data && pages.data.items.length > 0 && <div className={`table-wrap${pages.loading ? ' stale' : ''}`} aria-busy={pages.loading}><table className="logs">
+    {pages.data && pages.data.items.length > 0 && <div className={`table-wrap${pages.loading ? ' stale' : ''}`} aria-busy={pages.loading} role="region" aria-label="Audit events" tabIndex={0 /* a wide table scrolls sideways: keyboard users scroll it with the arrows */}><table className="logs">
       <caption className="visually-hidden">Audit events, newest first, page {pages.pageNumber}</caption>
       <thead><tr><th scope="col">Occurred</th><th scope="col">Level</th><th scope="col">Event</th><th scope="col">Message</th><th scope="col">User</th><th scope="col">Application</th><th scope="col">IP</th></tr></thead>
       <tbody>{pages.data.items.map((e) => (
