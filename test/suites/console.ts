@@ -784,7 +784,7 @@ test('application profile: private_key_jwt asks for the app\'s public keys, then
   await gh.api('DELETE', `/tenants/default/apps/${clientId}`);
 });
 
-test('accessibility: every page passes axe-core\'s WCAG 2 A and AA checks (no serious or critical violations)', { skip }, async () => {
+test('accessibility: every console page, the sign-in pages and the account page pass axe-core\'s WCAG 2 A and AA checks (no serious or critical violations)', { skip }, async () => {
   const { page } = await superadminPage();
   const axe = (await import('axe-core')).default;
   const pages: Array<[string, string]> = [
@@ -794,9 +794,7 @@ test('accessibility: every page passes axe-core\'s WCAG 2 A and AA checks (no se
     ['Logs', '/logs'], ['Web app login configuration', '/branding'], ['Keys and certificates', '/keys'], ['Tenants', '/tenants'],
   ];
   const found: string[] = [];
-  for (const [name, at] of pages) {
-    await page.goto(`${gh.base}/t/default/console${at}`);
-    await page.locator('main h1').first().waitFor();
+  const check = async (name: string, page: Page) => {
     await page.waitForLoadState('networkidle');
     // evaluate runs outside the page's CSP, which allows no injected scripts
     if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
@@ -806,7 +804,28 @@ test('accessibility: every page passes axe-core\'s WCAG 2 A and AA checks (no se
         .map((v: any) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n: any) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join(', ')}`);
     });
     for (const v of violations) found.push(`${name}: ${v}`);
+  };
+  for (const [name, at] of pages) {
+    await page.goto(`${gh.base}/t/default/console${at}`);
+    await page.locator('main h1').first().waitFor();
+    await check(name, page);
   }
+  // The pages end users see: sign-in (email, then password) and their account page.
+  const context = await browser!.newContext();
+  try {
+    const user = await context.newPage();
+    await user.goto(`${gh.base}/t/default/account`);
+    await user.getByLabel('Email').waitFor();
+    await check('Sign-in: email', user);
+    await user.getByLabel('Email').fill(ADMIN.email);
+    await user.getByRole('button', { name: 'Next' }).click();
+    await user.getByLabel('Password').waitFor();
+    await check('Sign-in: password', user);
+    await user.getByLabel('Password').fill(ADMIN.password);
+    await user.getByRole('button', { name: 'Sign in' }).click();
+    await user.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+    await check('Account page', user);
+  } finally { await context.close(); }
   assert.deepEqual(found, []);
 });
 
