@@ -427,8 +427,15 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
   const { page, errors } = await superadminPage();
   await nav(page, 'Logs').click();
   await page.getByRole('heading', { level: 1, name: 'Logs' }).waitFor();
+  // The unfiltered list may already show such rows: wait for the filtered answer to be shown.
+  const answered = page.waitForResponse((r) => {
+    const u = new URL(r.url());
+    return u.pathname.endsWith('/audit') && u.searchParams.get('level') === 'warn' && u.searchParams.get('user') === bob.email;
+  });
   await page.getByLabel('Level').selectOption('warn');
   await page.getByLabel('User', { exact: true }).fill(bob.email);
+  await answered;
+  await page.locator('[role="region"][aria-label="Audit events"][aria-busy="false"]').waitFor();
   const row = page.getByRole('row', { name: /authorization\.not_deployed/ });
   await row.first().waitFor();
   for (const level of await page.locator('main tbody tr td:nth-child(2)').allTextContents()) assert.equal(level, 'warn');
