@@ -194,38 +194,38 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request o
   const hole = net.createServer((s) => { s.on('error', () => {}); reachedHole(); });
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
   try {
-  const stuck = connector(c, c.holding, 'pg-stuck', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`]);
-  await statusOf(c, 'pg-stuck', 'connected');
-  const { site, dirId } = await setUp(c);
-  const pending = c.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'full', wait: true });
-  await reached; // the stuck connector holds the first request of the sync ...
-  stuck.p.kill('SIGKILL'); // ... and dies with it: its node answers "lost", and the asking node goes on with the other
-  const run = await pending;
-  assert.equal(run.body.status, 'succeeded', run.body.message);
-  const stuckStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-stuck');
-  assert.match(stuckStatus.lastError, /connector pg-stuck disconnected/, 'the request reached it, and its node reported the loss');
-  assert.equal(run.body.users.created, 6 + EXTRA);
-  assert.ok(c.traffic.some((m) => m.includes('"k":"res"') && m.includes('"spill"')), 'a page too large for NOTIFY waited in the store');
-  const t = await c.api('POST', `${T}/directories/${dirId}/test`);
-  assert.equal(t.body.via, site.id);
-  assert.equal((await signIn(c, alice)).ok, true);
-  // Someone added to the directory after the sync signs in: looked up through the connector on the other node.
-  await addEntry(ldap.url, OPENLDAP, 'uid=newhire,ou=Staff,dc=example,dc=test', { objectClass: 'inetOrgPerson', uid: 'newhire', cn: 'New Hire', sn: 'Hire', mail: 'newhire@example.test', userPassword: 'new-hire-pw' });
-  assert.equal((await signIn(c, { email: 'newhire@example.test', password: 'new-hire-pw' })).ok, true);
-  assertSealed(c);
-  const q = new pg.Client({ connectionString: c.db.url });
-  await q.connect();
-  const { rows } = await q.query('SELECT count(*)::int AS n FROM connector_relay');
-  await q.end();
-  assert.equal(rows[0].n, 0, 'every message kept in the store was taken by its node');
+    const stuck = connector(c, c.holding, 'pg-stuck', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`]);
+    await statusOf(c, 'pg-stuck', 'connected');
+    const { site, dirId } = await setUp(c);
+    const pending = c.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'full', wait: true });
+    await reached; // the stuck connector holds the first request of the sync ...
+    stuck.p.kill('SIGKILL'); // ... and dies with it: its node answers "lost", and the asking node goes on with the other
+    const run = await pending;
+    assert.equal(run.body.status, 'succeeded', run.body.message);
+    const stuckStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-stuck');
+    assert.match(stuckStatus.lastError, /connector pg-stuck disconnected/, 'the request reached it, and its node reported the loss');
+    assert.equal(run.body.users.created, 6 + EXTRA);
+    assert.ok(c.traffic.some((m) => m.includes('"k":"res"') && m.includes('"spill"')), 'a page too large for NOTIFY waited in the store');
+    const t = await c.api('POST', `${T}/directories/${dirId}/test`);
+    assert.equal(t.body.via, site.id);
+    assert.equal((await signIn(c, alice)).ok, true);
+    // Someone added to the directory after the sync signs in: looked up through the connector on the other node.
+    await addEntry(ldap.url, OPENLDAP, 'uid=newhire,ou=Staff,dc=example,dc=test', { objectClass: 'inetOrgPerson', uid: 'newhire', cn: 'New Hire', sn: 'Hire', mail: 'newhire@example.test', userPassword: 'new-hire-pw' });
+    assert.equal((await signIn(c, { email: 'newhire@example.test', password: 'new-hire-pw' })).ok, true);
+    assertSealed(c);
+    const q = new pg.Client({ connectionString: c.db.url });
+    await q.connect();
+    const { rows } = await q.query('SELECT count(*)::int AS n FROM connector_relay');
+    await q.end();
+    assert.equal(rows[0].n, 0, 'every message kept in the store was taken by its node');
 
-  // A node that stops cleanly releases its connections: the other node knows at once (no wait for an answer).
-  await c.holding.kill('SIGTERM');
-  const down = await signIn(c, alice);
-  assert.equal(down.status, 503);
-  const audit = await c.api('GET', `${T}/audit?type=directory.unavailable`);
-  assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected to Gatehouse, so the directory cannot be reached/);
-  assert.equal((await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-site').status, 'disconnected');
+    // A node that stops cleanly releases its connections: the other node knows at once (no wait for an answer).
+    await c.holding.kill('SIGTERM');
+    const down = await signIn(c, alice);
+    assert.equal(down.status, 503);
+    const audit = await c.api('GET', `${T}/audit?type=directory.unavailable`);
+    assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected to Gatehouse, so the directory cannot be reached/);
+    assert.equal((await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-site').status, 'disconnected');
   } finally {
     hole.close(); // also when an assertion failed: an open server would keep the test process alive
   }

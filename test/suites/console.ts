@@ -800,6 +800,14 @@ test('accessibility: every console page, the sign-in pages and the account page 
     ['LDAP and Active Directory', '/directories'], ['Add directory', '/directories/new'], ['Connectors', '/connectors'], ['Upstream directories', '/upstreams'],
     ['Logs', '/logs'], ['Web app login configuration', '/branding'], ['Keys and certificates', '/keys'], ['Tenants', '/tenants'],
   ];
+  // And a record's own page of each kind that has one.
+  const someUser = (await gh.api('GET', `/tenants/default/users/${alice.email}`)).body;
+  const someGroup = (await gh.api('GET', '/tenants/default/groups')).body.items[0];
+  const somePolicy = (await gh.api('GET', '/tenants/default/policies')).body.items[0];
+  const someApp = (await gh.api('GET', '/tenants/default/apps')).body.items[0];
+  pages.push(['User', `/users/${someUser.id}`], ['Application profile', `/apps/${someApp.clientId}`]);
+  if (someGroup) pages.push(['Group', `/groups/${someGroup.id}`]);
+  if (somePolicy) pages.push(['User policy', `/policies/${somePolicy.id}`]);
   const found: string[] = [];
   const check = async (name: string, page: Page) => {
     await page.waitForLoadState('networkidle');

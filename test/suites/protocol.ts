@@ -127,7 +127,12 @@ test('client authentication: private_key_jwt with the app\'s registered key, cli
   assert.match(noKeys.body.error.message, /register them in jwks/);
   const svc = await createApp({ name: 'signer', displayName: 'Signer', type: 'service', clientAuthMethod: 'private_key_jwt', jwks: { keys: [publicJwk] } });
   assert.equal(svc.clientAuthMethod, 'private_key_jwt');
-  assert.ok((await oidc.clientCredentialsGrant(await signer(svc.client_id, privateJwk), {})).access_token, 'an assertion signed with the registered key');
+  const signed = await signer(svc.client_id, privateJwk);
+  const token = (await oidc.clientCredentialsGrant(signed, {})).access_token;
+  assert.ok(token, 'an assertion signed with the registered key');
+  assert.equal((await oidc.tokenIntrospection(signed, token)).active, true, 'introspection takes the same method');
+  await oidc.tokenRevocation(signed, token);
+  assert.equal((await oidc.tokenIntrospection(signed, token)).active, false, 'and so does revocation');
   await assert.rejects(oidc.clientCredentialsGrant(await rpConfig(issuer, svc.client_id, svc.client_secret), {}), invalidClient, 'its client secret does not authenticate it');
   const stranger = await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000));
   await assert.rejects(oidc.clientCredentialsGrant(await signer(svc.client_id, stranger.privateJwk), {}), invalidClient, 'a key it did not register');

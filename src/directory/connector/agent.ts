@@ -40,9 +40,10 @@ export function connectorUrl(base: string): string {
 }
 
 function ensureWritable(file: string): void {
+  const dir = path.dirname(path.resolve(file));
   try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    fs.accessSync(path.dirname(path.resolve(file)), fs.constants.W_OK);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
     throw new FatalConnectorError(`Cannot write the connector's state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`);
   }
