@@ -9,6 +9,7 @@ import { AppStore } from './storage/apps.ts';
 import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
+import { InstanceStore } from './storage/instance.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PushService } from './mfa/push.ts';
 import { SessionService } from './sessions/sessions.ts';
@@ -32,6 +33,8 @@ export interface Context {
   logger: pino.Logger;
   sealer: Sealer;
   database: Database;
+  /** Instance-wide settings kept in the database (storage/instance.ts). */
+  instance: InstanceStore;
   redis?: Redis;
   tenants: TenantStore;
   directory: DirectoryStore;
@@ -96,6 +99,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     logger,
     sealer,
     database,
+    instance: new InstanceStore(db),
     redis,
     tenants: new TenantStore(db),
     directory,

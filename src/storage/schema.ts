@@ -344,7 +344,14 @@ export interface SsoSessionsTable {
   acr: string | null;
 }
 
+export interface InstanceSettingsTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
 export interface DB {
+  instance_settings: InstanceSettingsTable;
   push_enrollments: PushEnrollmentsTable;
   push_challenges: PushChallengesTable;
   mfa_remembered: MfaRememberedTable;

@@ -8,6 +8,7 @@ import { TenantStore } from '../tenants.ts';
 import { DirectoryStore } from '../directory.ts';
 import { AppStore } from '../apps.ts';
 import { AuditStore } from '../audit.ts';
+import { InstanceStore } from '../instance.ts';
 
 export function storeConformance(name: string, open: () => Promise<{ db: Kysely<DB>; close(): Promise<void> }>, skip: string | false = false) {
   const suite = (title: string, fn: (db: Kysely<DB>) => Promise<void>) =>
@@ -15,6 +16,15 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
       const h = await open();
       try { await fn(h.db); } finally { await h.close(); }
     });
+
+  suite('instance settings: set, replace, first writer wins', async (db) => {
+    const s = new InstanceStore(db);
+    assert.equal(await s.get('check'), undefined);
+    assert.equal(await s.setIfAbsent('check', 'one'), 'one');
+    assert.equal(await s.setIfAbsent('check', 'two'), 'one', 'a second writer keeps the first value');
+    await s.set('check', 'three');
+    assert.equal(await s.get('check'), 'three');
+  });
 
   suite('tenants: create, unique slug, optimistic concurrency', async (db) => {
     const s = new TenantStore(db);

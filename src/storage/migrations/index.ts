@@ -412,4 +412,15 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('client_auth_method', 'text').execute();
     },
   },
+  '0040_instance_settings': {
+    // Instance-wide values that travel with the database (not with one node's environment):
+    // the instance secret's check value, the sealed token-hashing key. Values are text; secret
+    // values are stored sealed under the instance secret.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('instance_settings')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+    },
+  },
 };
