@@ -102,7 +102,7 @@ export async function applyImport(app: Context, doc: z.infer<typeof importSchema
         existing = (await app.appService.create(tid, input, { clientId, clientSecret })).app;
         changes.push(`app ${a.name} created`);
       } else {
-        app.appService.validate(input);
+        await app.appService.validate(input);
         const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, claims: existing.claims, tokenTtls: existing.tokenTtls };
         const secretSame = !clientSecret || app.appService.clientSecretOf(existing) === clientSecret;
         if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {
