@@ -122,6 +122,13 @@ export class FederationService {
       if (meta.issuer.replace(/\/$/, '') !== expected.replace(/\/$/, '') && !meta.issuer.includes('{tenantid}'))
         throw fieldProblem(addressField(input), `The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
     }
+    // The endpoints Gatehouse will call next are held to the same rules, so that a public
+    // discovery document cannot point the server at the metadata service or the private network.
+    for (const name of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint'] as const) {
+      const target = URL.parse(meta[name] ?? '');
+      const refusedEndpoint = target && await this.#app.outbound.check(target);
+      if (refusedEndpoint) throw fieldProblem(addressField(input), `The discovery document at ${url.href} lists its ${name} at ${target.href}. ${refusedProblem(target, refusedEndpoint.message, refusedEndpoint.always)}`);
+    }
     if (!meta.authorization_endpoint || !meta.token_endpoint) throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
     if (!input.scopes.includes('openid')) throw fieldProblem('scopes', 'The scopes must include openid.');
     return {

@@ -122,17 +122,21 @@ export class Outbound {
     this.#maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   }
 
-  /** Why Gatehouse does not connect to this IP address, or undefined when it may. */
-  refusal(ip: string): OutboundRefused | undefined {
+  /**
+   * Why Gatehouse does not connect to this IP address, or undefined when it may. `hostname`:
+   * the name that resolved to it, for the message.
+   */
+  refusal(ip: string, hostname?: string): OutboundRefused | undefined {
     const n = normalize(ip);
     if (!n) return new OutboundRefused(`${ip} is not an IP address.`, true);
+    const subject = hostname ? `${hostname} resolves to ${ip}, which is` : `${ip} is`;
     const hit = (ranges: Range[]) => ranges.find((r) => r.family === n.family && blockList([r]).check(n.address, n.family));
     if (never.check(n.address, n.family)) {
-      return new OutboundRefused(`${ip} is a ${hit(NEVER)?.kind ?? 'link-local'} address; Gatehouse never sends requests there (not even with ${OUTBOUND_SETTING}).`, true);
+      return new OutboundRefused(`${subject} a ${hit(NEVER)?.kind ?? 'link-local'} address; Gatehouse never sends requests there (not even with ${OUTBOUND_SETTING}).`, true);
     }
     const priv = hit(PRIVATE);
     if (priv && !this.#allowed.check(n.address, n.family)) {
-      return new OutboundRefused(`${ip} is a ${priv.kind} address; Gatehouse sends requests to loopback and private networks only in ranges the operator lists in ${OUTBOUND_SETTING} (for example 10.0.0.0/8 for an internal ADFS).`, false);
+      return new OutboundRefused(`${subject} a ${priv.kind} address; Gatehouse sends requests to loopback and private networks only in ranges the operator lists in ${OUTBOUND_SETTING} (for example 10.0.0.0/8 for an internal ADFS).`, false);
     }
     return undefined;
   }
@@ -148,8 +152,8 @@ export class Outbound {
     let addresses: ResolvedAddress[];
     try { addresses = await this.#resolver(url.hostname); } catch { return undefined; }
     for (const a of addresses) {
-      const r = this.refusal(a.address);
-      if (r) return new OutboundRefused(`${url.hostname} resolves to ${r.message}`, r.always);
+      const r = this.refusal(a.address, url.hostname);
+      if (r) return r;
     }
     return undefined;
   }
@@ -159,8 +163,8 @@ export class Outbound {
     this.#resolver(hostname).then((all) => {
       const wanted = all.filter((a) => !options.family || a.family === options.family);
       for (const a of wanted) {
-        const r = this.refusal(a.address);
-        if (r) return callback(new OutboundRefused(`${hostname} resolves to ${r.message}`, r.always), '');
+        const r = this.refusal(a.address, hostname);
+        if (r) return callback(r, '');
       }
       if (!wanted.length) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' }), '');
       if (options.all) return callback(null, wanted.map((a) => ({ address: a.address, family: a.family })));

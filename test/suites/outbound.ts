@@ -11,8 +11,13 @@ import type { AddressInfo } from 'node:net';
 import crypto from 'node:crypto';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startTestServer, LOOPBACK_OUTBOUND, type Backend, type TestServer } from '../helpers/server.ts';
 import { jwkWithCertificate } from '../helpers/certs.ts';
+import { backchannelReceiver, codeFlow, rpConfig } from '../helpers/rp.ts';
+import { Agent } from '../helpers/agent.ts';
 
 export function outboundSuite(backend: Backend) {
 const skip = backend.skip;
@@ -87,6 +92,76 @@ test('a back-channel logout URI on metadata, link-local, loopback or private add
   assert.match(problemsOf(patched.body), /never sends requests there/);
   assert.equal((await gh.api('GET', `/tenants/default/apps/${ok.body.clientId}`)).body.backchannelLogoutUri, 'https://crm.example.test/logout');
   assert.deepEqual(hits, []);
+});
+
+nodeTest('endpoints a discovery document lists (token, JWKS, userinfo) are checked at save time too', { skip: skip || (backend.name !== 'sqlite' && 'store-independent: runs in the SQLite file') }, async () => {
+  // Discovery itself is on an allowed address (127.0.0.1); what it lists is not.
+  const listed: Record<string, string> = {};
+  const seen: string[] = [];
+  const upstream = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    const iss = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ issuer: iss, authorization_endpoint: `${iss}/auth`, token_endpoint: `${iss}/token`, jwks_uri: `${iss}/jwks`, ...listed }));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+  const server = await startTestServer({ GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.1/32' });
+  try {
+    const authorityUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ jwks_uri: 'http://169.254.169.254/latest/meta-data/' }, /lists its jwks_uri at http:\/\/169\.254\.169\.254\/latest\/meta-data\/.*never sends requests there/],
+      [{ token_endpoint: 'http://127.0.0.2:9/token' }, /lists its token_endpoint at .*127\.0\.0\.2 is a loopback address.*GATEHOUSE_OUTBOUND_ALLOW/],
+      [{ userinfo_endpoint: 'https://10.0.0.7/userinfo' }, /lists its userinfo_endpoint at .*10\.0\.0\.7 is a private address/],
+    ];
+    for (const [extra, re] of cases) {
+      for (const k of Object.keys(listed)) delete listed[k];
+      Object.assign(listed, extra);
+      const r = await server.api('POST', '/tenants/default/upstreams', { name: 'Listed', type: 'oidc', clientId: 'x', authorityUrl });
+      assert.equal(r.status, 400, JSON.stringify(extra));
+      assert.match(r.body.error.message, re);
+      assert.equal(r.body.error.details.problems[0].field, 'authorityUrl');
+    }
+    for (const k of Object.keys(listed)) delete listed[k];
+    const ok = await server.api('POST', '/tenants/default/upstreams', { name: 'Listed', type: 'oidc', clientId: 'x', authorityUrl });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.ok(seen.length > 0, 'discovery on the allowed address was fetched');
+  } finally {
+    await server.close();
+    upstream.close();
+  }
+});
+
+nodeTest('fetch time: a back-channel logout URI saved while the operator allowed loopback is not called once the allow-list no longer covers it', { skip: skip || (backend.name !== 'sqlite' && 'store-independent: runs in the SQLite file') }, async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-outbound-'));
+  const receiver = await backchannelReceiver();
+  const RP = 'https://rp.example.test/callback';
+  const alice = { email: 'alice@example.test', password: 'alice-password-1' };
+  let server = await startTestServer(LOOPBACK_OUTBOUND, { dataDir });
+  try {
+    assert.equal((await server.api('POST', '/tenants/default/users', alice)).status, 201);
+    const app = await server.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'CRM', type: 'web', redirectUris: [RP], backchannelLogoutUri: receiver.url });
+    assert.equal(app.status, 201, JSON.stringify(app.body));
+    assert.equal((await server.api('POST', `/tenants/default/apps/${app.body.clientId}/deployment/targets`, { type: 'user', ref: alice.email })).status, 200);
+    await server.close();
+    // The same data, started again without GATEHOUSE_OUTBOUND_ALLOW.
+    server = await startTestServer({}, { dataDir });
+    const config = await rpConfig(`${server.base}/t/default`, app.body.clientId, app.body.clientSecret);
+    await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });
+    const tenant = (await server.app.tenants.bySlug('default'))!;
+    const user = (await server.app.directory.userByEmail(tenant.id, alice.email))!;
+    const [session] = await server.app.sessions.listForUser(tenant.id, user.id);
+    assert.ok(session);
+    // Ending the session waits for the back-channel attempts: nothing may have arrived.
+    assert.equal(await server.app.sessions.end(tenant, session.id, { by: 'test', why: 'test' }), true);
+    assert.deepEqual(receiver.received, [], 'the receiver on 127.0.0.1 was not called');
+    const ended = (await server.api('GET', '/tenants/default/audit?type=session.ended')).body.items[0];
+    assert.equal(ended.level, 'warn');
+    assert.match(JSON.stringify(ended.data.backchannelFailed), /127\.0\.0\.1 is a loopback address.*GATEHOUSE_OUTBOUND_ALLOW/);
+  } finally {
+    await server.close();
+    await receiver.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 test('names with NUL and other control characters are refused with a 400 that says which field and which character', async () => {
