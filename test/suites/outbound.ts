@@ -194,6 +194,24 @@ test('a body that is not valid UTF-8 is refused with a 400 saying so, not stored
   assert.equal((await gh.api('GET', '/tenants/default/users?search=utf@example.test')).body.items.length, 0);
 });
 
+test('the import file is held to the same rules: control characters, invalid UTF-8 and javascript: URLs stop it, naming the entry', async () => {
+  const { importFile } = await import('../../src/tenants/import.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-import-'));
+  try {
+    const cases: Array<[string, string | Buffer, RegExp]> = [
+      ['nul.json', JSON.stringify({ tenants: [{ slug: 'default', users: [{ email: 'imp@example.test', givenName: 'Imp\u0000' }] }] }), /tenants\.0\.users\.0\.givenName: contains the control character U\+0000/],
+      ['latin1.yaml', Buffer.concat([Buffer.from('tenants:\n  - slug: default\n    users:\n      - { email: imp@example.test, familyName: "M'), Buffer.from([0xfc]), Buffer.from('ller" }\n')]), /familyName: contains U\+FFFD.*UTF-8/],
+      ['js.json', JSON.stringify({ tenants: [{ slug: 'default', apps: [{ name: 'js', displayName: 'JS', type: 'web', clientId: 'js-client-0001', redirectUris: ['https://js.example.test/cb'], homeUrl: 'javascript:alert(1)' }] }] }), /homeUrl: must be an https/],
+    ];
+    for (const [name, content, re] of cases) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, content);
+      await assert.rejects(importFile(gh.app, file), (e: Error) => re.test(e.message), name);
+    }
+    assert.equal((await gh.api('GET', '/tenants/default/users?search=imp@example.test')).body.items.length, 0);
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
 test('URL fields take https only (http on loopback): javascript: and plain http are refused', async () => {
   const base = { name: 'portal', displayName: 'Portal', type: 'web', redirectUris: ['https://portal.example.test/cb'] };
   const cases: Array<[Record<string, unknown>, RegExp]> = [
