@@ -25,6 +25,7 @@ import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
 import { PostgresLeadership, SoleLeader, type Leadership } from './ops/leader.ts';
 import { LdapStore } from './storage/ldap.ts';
 import { ConnectorStore } from './storage/connectors.ts';
+import { Outbound } from './shared/outbound.ts';
 import { LdapService } from './directory/ldap/service.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
 
@@ -40,6 +41,8 @@ export interface Context {
   directory: DirectoryStore;
   apps: AppStore;
   appService: AppService;
+  /** The HTTP client for every request to an address an administrator typed (shared/outbound.ts). */
+  outbound: Outbound;
   audit: AuditStore;
   upstreams: UpstreamStore;
   /** Users' second factors (TOTP authenticators, recovery codes). */
@@ -94,6 +97,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   const clients = new ClientCache(bus, (tenantId, clientId) => apps.byTenantClientId(tenantId, clientId));
   apps.onChange = (tenantId, clientId) => clients.invalidate(tenantId, clientId)
     .catch((err) => logger.error({ err, clientId }, 'could not tell the other nodes that an application changed; they reload it within five minutes'));
+  const outbound = new Outbound({ allow: config.outboundAllow });
   const ctx: Context = {
     config,
     logger,
@@ -104,7 +108,8 @@ export async function createContext(config: Config, logger = pino({ level: confi
     tenants: new TenantStore(db),
     directory,
     apps,
-    appService: new AppService(apps, directory, sealer),
+    outbound,
+    appService: new AppService(apps, directory, sealer, outbound),
     audit: new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again')),
     upstreams: new UpstreamStore(db),
     mfa: new MfaStore(db),

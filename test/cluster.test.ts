@@ -37,7 +37,9 @@ before(async () => {
   db = await createTestDatabase(dbUrl!);
   proxy = await roundRobinProxy(() => nodes);
   issuer = `${proxy.base}/t/default`;
-  env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix, GATEHOUSE_SECRET: 'cluster-test-secret-'.padEnd(48, 'x'), GATEHOUSE_PUBLIC_URL: proxy.base };
+  env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix, GATEHOUSE_SECRET: 'cluster-test-secret-'.padEnd(48, 'x'), GATEHOUSE_PUBLIC_URL: proxy.base,
+    // The back-channel logout receiver runs on this machine: allowed explicitly.
+    GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.0/8' };
   nodes.push(await startNode('A', env));
   nodes.push(await startNode('B', env));
   receiver = await backchannelReceiver();

@@ -18,6 +18,7 @@ import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { pageBranding } from '../interaction/branding.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
+import { textProblem } from '../shared/input.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
@@ -37,6 +38,15 @@ export function openAccount(app: Context, ctx: Koa.Context, tenant: Tenant, user
   session(app).save(ctx, tenant.slug, { accountId: user.id, csrf: crypto.randomBytes(18).toString('base64url') });
   ctx.status = 303;
   ctx.redirect(`${issuerFor(app.config.publicUrl, tenant.slug)}/account`);
+}
+
+/** A factor's name with control characters (or invalid UTF-8) is refused, as everywhere else. */
+function labelRefused(ctx: { status: number; body: unknown }, tenant: Tenant, body: Record<string, unknown>, again: string): boolean {
+  const problem = textProblem(String(body.label ?? ''));
+  if (!problem) return false;
+  ctx.status = 400;
+  ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Name not accepted', message: `The name you gave ${problem}.`, detail: `Open ${again} and type the name again.` });
+  return true;
 }
 
 export function accountRouter(app: Context): Router {
@@ -120,6 +130,7 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/totp`)) return;
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
@@ -156,6 +167,7 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/passkey`)) return;
     const pending = enrollment(app).read(ctx as unknown as Koa.Context);
     enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     let response: unknown;

@@ -11,6 +11,7 @@ import type { AdminRole } from '../storage/directory.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
+import { textProblems } from '../shared/input.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
 import { authenticate, authorize, type Admin } from './auth.ts';
 
@@ -124,6 +125,9 @@ export function paramsSchema(r: AnyRoute): AnyObject {
 
 /** Parse input; a refusal names each field and what is wrong with it. */
 export function parseInput<T extends z.ZodType>(schema: T, data: unknown, where: string): z.output<T> {
+  // Control characters and invalid UTF-8 are refused in every string, whatever the field.
+  const bad = textProblems(data).map((p) => ({ field: p.field || `(${where})`, in: where, message: p.message }));
+  if (bad.length) throw invalid(`Invalid input: ${bad.map((p) => `${p.field}: ${p.message}`).join('; ')}.`, { problems: bad });
   const r = schema.safeParse(data);
   if (!r.success) {
     const problems = r.error.issues.map((i) => ({ field: i.path.join('.') || `(${where})`, in: where, message: i.message }));

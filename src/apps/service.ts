@@ -6,6 +6,8 @@ import { type Sealer, randomSecret } from '../shared/crypto.ts';
 import { invalid } from '../shared/errors.ts';
 import { checkLogo } from '../shared/images.ts';
 import { checkRedirectUris, redirectUriProblem } from './redirect-uris.ts';
+import { textProblem, webUrlProblem } from '../shared/input.ts';
+import { OUTBOUND_SETTING, type Outbound } from '../shared/outbound.ts';
 import { signingKeys } from './jwks.ts';
 
 export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
@@ -20,17 +22,34 @@ export class AppService {
   readonly apps: AppStore;
   readonly directory: DirectoryStore;
   readonly sealer: Sealer;
-  constructor(apps: AppStore, directory: DirectoryStore, sealer: Sealer) {
+  readonly outbound: Outbound;
+  constructor(apps: AppStore, directory: DirectoryStore, sealer: Sealer, outbound: Outbound) {
     this.apps = apps;
     this.directory = directory;
     this.sealer = sealer;
+    this.outbound = outbound;
   }
 
-  /** Validate, and normalise what has a normal form (the logo). */
-  validate(input: Partial<AppInput> & { type: App['type'] }): void {
+  /**
+   * Validate, and normalise what has a normal form (the logo). Async: the back-channel logout
+   * URI, which Gatehouse itself calls, is resolved and its addresses checked (src/shared/outbound.ts).
+   */
+  async validate(input: Partial<AppInput> & { type: App['type'] }): Promise<void> {
     if (input.logo) input.logo = checkLogo(input.logo);
+    const problems: string[] = [];
+    // Also reached without the admin API's schemas (import file): names and URLs checked here too.
+    for (const [field, label] of [['name', 'The name'], ['displayName', 'The display name']] as const) {
+      const v = input[field];
+      const p = typeof v === 'string' ? textProblem(v) : undefined;
+      if (p) problems.push(`${label} ${p}.`);
+    }
+    for (const [field, label] of [['homeUrl', 'The home URL'], ['backchannelLogoutUri', 'The back-channel logout URI']] as const) {
+      const v = input[field];
+      const p = v ? webUrlProblem(v) : undefined;
+      if (p) problems.push(`${label} (${field}) "${v}" ${p}.`);
+    }
     const uris = [...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])];
-    const problems = checkRedirectUris(input.type, uris);
+    problems.push(...checkRedirectUris(input.type, uris));
     if (input.type === 'service' && input.redirectUris?.length) problems.push('A service app uses client_credentials only and takes no redirect URIs.');
     if (input.type === 'handoff' && input.redirectUris?.length) problems.push('A hand-off app receives a refresh token at its login redirect URL and takes no redirect URIs.');
     if (isOidcApp(input.type) && input.redirectUris && input.redirectUris.length === 0) problems.push('Add at least one redirect URI: the app\'s sign-in callback.');
@@ -50,9 +69,9 @@ export class AppService {
       problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
     }
     if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
-    if (input.backchannelLogoutUri) {
-      try { if (!/^https?:$/.test(new URL(input.backchannelLogoutUri).protocol)) problems.push('The back-channel logout URI must be http(s).'); }
-      catch { problems.push(`"${input.backchannelLogoutUri}" is not a URL.`); }
+    if (input.backchannelLogoutUri && !webUrlProblem(input.backchannelLogoutUri)) {
+      const refused = await this.outbound.check(new URL(input.backchannelLogoutUri));
+      if (refused) problems.push(`The back-channel logout URI (backchannelLogoutUri) "${input.backchannelLogoutUri}" is refused: ${refused.message} ${refused.always ? 'Use the application\'s public address.' : `Use the application's public address, or ask the operator to add its range to ${OUTBOUND_SETTING}.`}`);
     }
     for (const c of input.claims ?? []) {
       if ((c.value === undefined) === (c.attribute === undefined)) problems.push(`Custom claim "${c.name}" needs either a static value or a user attribute, not both.`);
@@ -66,7 +85,7 @@ export class AppService {
 
   /** Create a profile. Returns the client secret in the clear exactly once. */
   async create(tenantId: string, input: AppInput, fixed?: { clientId?: string; clientSecret?: string }): Promise<{ app: App; clientSecret: string | null }> {
-    this.validate(input);
+    await this.validate(input);
     const clientSecret = isConfidential(input.type) ? (fixed?.clientSecret ?? randomSecret()) : null;
     if (fixed?.clientSecret && fixed.clientSecret.length < 32) throw invalid('A fixed client secret must be at least 32 characters.');
     if (fixed?.clientId?.startsWith('gatehouse-')) throw invalid('Client IDs starting with "gatehouse-" are reserved for Gatehouse itself. Choose another.');

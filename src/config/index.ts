@@ -2,6 +2,7 @@
 // Read once at start; a bad value stops start-up with a message naming the setting.
 import { z } from 'zod';
 import path from 'node:path';
+import { parseCidrs } from '../shared/outbound.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.url({ protocol: /^https?$/ });
@@ -21,6 +22,10 @@ export const settingsSchema = z.object({
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
   GATEHOUSE_WORKERS: z.coerce.number().int().min(1, 'must be 1 or more').max(256).optional(),
   GATEHOUSE_STRICT_API_RESPONSES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_OUTBOUND_ALLOW: z.string().default('').superRefine((v, ctx) => {
+    const { problem } = parseCidrs(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -43,6 +48,8 @@ export interface Config {
   workers?: number;
   /** An admin API answer that does not match its schema is answered 500 (else logged and sent); for tests and development. */
   strictApiResponses: boolean;
+  /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
+  outboundAllow: string;
 }
 
 export class ConfigError extends Error {}
@@ -87,5 +94,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: s.LOG_LEVEL,
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
+    outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
   };
 }

@@ -6,11 +6,14 @@ import type Koa from 'koa';
 import type { Context } from '../context.ts';
 import { messagePage } from '../interaction/pages.ts';
 import { federatedUser } from './upstreams.ts';
+import { refusalIn } from '../shared/outbound.ts';
 import { clearTransaction, readTransaction, saveTransaction } from './transaction.ts';
 
 /** What went wrong with the upstream, in words (never its raw response). */
 function upstreamProblem(e: unknown): string {
   const err = e as { code?: string; error?: string; error_description?: string; message?: string; cause?: { code?: string; message?: string } };
+  const refused = refusalIn(e);
+  if (refused) return `Gatehouse refused to contact it (${refused.message})`;
   if (/signature/i.test(`${err.message} ${err.cause?.message}`)) return 'its ID token signature did not verify';
   if (err.error) return `it answered ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`;
   if (/JWT|claim/i.test(`${err.message} ${err.cause?.message}`)) return `its ID token was not valid (${err.cause?.message ?? err.message})`;

@@ -11,6 +11,8 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import type { ProfileFromUpstream, Upstream, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
+import { webUrl } from '../shared/input.ts';
+import { OUTBOUND_SETTING, refusalIn, type Outbound } from '../shared/outbound.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 import { domainOf, normalizeEmail } from '../storage/directory.ts';
 
@@ -21,8 +23,8 @@ const claimName = z.string().trim().min(1).max(200);
 export const settingsInput = z.object({
   type: z.enum(['entra', 'okta', 'cognito', 'oidc']),
   clientId: z.string().trim().min(1).max(500),
-  discoveryUrl: z.string().trim().url().max(2000).optional(),
-  authorityUrl: z.string().trim().url().max(2000).optional(),
+  discoveryUrl: webUrl().optional(),
+  authorityUrl: webUrl().optional(),
   /** Entra ID only: the directory (tenant) ID; the authority is then derived from it. */
   entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'must be a directory (tenant) ID or domain').optional(),
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope name without spaces')).max(20).default(['openid', 'profile', 'email']),
@@ -56,10 +58,23 @@ function discoveryTarget(s: SettingsInput): URL {
   return url;
 }
 
-const options = async (url: URL) => ({ timeout: 10, execute: url.protocol === 'http:' ? [(await lib()).allowInsecureRequests] : [] });
+/**
+ * Every request to the upstream (discovery, JWKS, token, userinfo) goes through Gatehouse's
+ * outbound client: private and loopback addresses only when GATEHOUSE_OUTBOUND_ALLOW lists them.
+ */
+const options = async (url: URL, outbound: Outbound) => {
+  const oidc = await lib();
+  return { timeout: 10, execute: url.protocol === 'http:' ? [oidc.allowInsecureRequests] : [], [oidc.customFetch]: outbound.fetch as OidcClient.CustomFetch };
+};
+
+/** The refusal of an upstream address, naming the setting that could allow it. */
+const refusedProblem = (url: URL, message: string, always: boolean) =>
+  `Gatehouse does not send requests to ${url.href}: ${message} ${always ? 'Use the upstream\'s public address.' : `Use the upstream's public address, or ask the operator to add its range to ${OUTBOUND_SETTING} (see docs/configuration.md).`}`;
 
 /** Why discovery failed, in words an administrator can act on. */
 function discoveryProblem(url: URL, e: unknown): string {
+  const refused = refusalIn(e);
+  if (refused) return refusedProblem(url, refused.message, refused.always);
   const err = e as { code?: string; message?: string; cause?: { code?: string; expected?: string; body?: { issuer?: string } } };
   if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || /issuer does not match/.test(err.message ?? ''))
     return `The discovery document at ${url.href} names its issuer ${err.cause?.body?.issuer ?? '(another address)'}, not ${url.href}. Use the issuer URL exactly as the upstream publishes it.`;
@@ -89,10 +104,13 @@ export class FederationService {
   /** Validate settings and fetch the upstream's discovery document; returns what to store. */
   async prepare(input: SettingsInput): Promise<UpstreamSettings> {
     const url = discoveryTarget(input);
+    // Checked before fetching, so that the refusal names the field and the setting.
+    const refused = await this.#app.outbound.check(url);
+    if (refused) throw fieldProblem(addressField(input), refusedProblem(url, refused.message, refused.always));
     const oidc = await lib();
     let config: OidcClient.Configuration;
     try {
-      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url));
+      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url, this.#app.outbound));
     } catch (e) {
       throw fieldProblem(addressField(input), discoveryProblem(url, e));
     }
@@ -103,6 +121,13 @@ export class FederationService {
       const expected = url.href.slice(0, url.href.length - WELL_KNOWN.length - url.search.length);
       if (meta.issuer.replace(/\/$/, '') !== expected.replace(/\/$/, '') && !meta.issuer.includes('{tenantid}'))
         throw fieldProblem(addressField(input), `The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
+    }
+    // The endpoints Gatehouse will call next are held to the same rules, so that a public
+    // discovery document cannot point the server at the metadata service or the private network.
+    for (const name of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint'] as const) {
+      const target = URL.parse(meta[name] ?? '');
+      const refusedEndpoint = target && await this.#app.outbound.check(target);
+      if (refusedEndpoint) throw fieldProblem(addressField(input), `The discovery document at ${url.href} lists its ${name} at ${target.href}. ${refusedProblem(target, refusedEndpoint.message, refusedEndpoint.always)}`);
     }
     if (!meta.authorization_endpoint || !meta.token_endpoint) throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
     if (!input.scopes.includes('openid')) throw fieldProblem('scopes', 'The scopes must include openid.');
@@ -128,7 +153,7 @@ export class FederationService {
     // although it came straight from the token endpoint (openid-client skips that by default).
     const config = (async () => {
       const oidc = await lib();
-      const o = await options(url);
+      const o = await options(url, this.#app.outbound);
       return oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
     })();
     // A failed discovery is not kept: the next sign-in tries again.

@@ -32,6 +32,9 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
 export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
 export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
 
+/** How far ahead a client assertion's exp may be (seconds). */
+export const MAX_ASSERTION_SECONDS = 300;
+
 export async function buildEngine(app: Context, tenant: Tenant): Promise<Provider> {
   const issuer = issuerFor(app.config.publicUrl, tenant.slug);
   const jwks = await app.keys.jwksForEngine(tenant.id);
@@ -150,12 +153,24 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     },
     // ID tokens carry the claims of the granted scopes, as most applications expect.
     conformIdTokenClaims: false,
-    // The engine's only outgoing calls go to back-channel logout URIs that superadministrators
-    // registered in application profiles (there is no dynamic registration), and enterprise
-    // apps often live on private networks, so its special-use-address filter is not applied.
+    // The engine's only outgoing calls go to back-channel logout URIs registered in application
+    // profiles. They go through Gatehouse's outbound client (shared/outbound.ts) instead of the
+    // engine's own special-use-address filter: the same rules as every other outbound request,
+    // checked on the connected address, with private ranges opened by GATEHOUSE_OUTBOUND_ALLOW.
     fetch: (url, options) => {
       delete (options as { dispatcher?: unknown }).dispatcher;
-      return globalThis.fetch(url, options);
+      return app.outbound.fetch(url, options as RequestInit);
+    },
+    // Client assertions (private_key_jwt, client_secret_jwt) live at most 5 minutes: a
+    // long-lived one is a bearer credential that anyone who sees it can replay until it
+    // expires (the engine's jti check only stops exact replays while it remembers them).
+    async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
+      const ahead = Number(claims.exp) - Math.floor(Date.now() / 1000);
+      if (!(ahead <= MAX_ASSERTION_SECONDS)) {
+        const e = new errors.InvalidClientAuth('client_assertion expires too far ahead');
+        e.error_description = `the client_assertion expires ${Math.round(ahead / 60)} minutes from now; Gatehouse accepts client assertions that expire at most ${MAX_ASSERTION_SECONDS / 60} minutes ahead. Create a new assertion for each request with a short exp.`;
+        throw e;
+      }
     },
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,

@@ -8,23 +8,24 @@ import type { Context } from '../context.ts';
 import { hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { DEFAULT_TENANT } from './bootstrap.ts';
+import { text as line, textProblems, webUrl } from '../shared/input.ts';
 
 const target = z.union([
   z.literal('all'),
   z.object({ user: z.string() }), z.object({ group: z.string() }), z.object({ ou: z.string() }), z.object({ domain: z.string() }),
 ]);
 const appSchema = z.object({
-  name: z.string().min(1).max(100),
-  displayName: z.string().min(1).max(100),
+  name: line().min(1).max(100),
+  displayName: line().min(1).max(100),
   type: z.enum(['web', 'native', 'spa', 'service', 'handoff']),
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/),
   clientSecret: z.string().min(32).optional(),
   redirectUris: z.array(z.string()).default([]),
   postLogoutRedirectUris: z.array(z.string()).default([]),
-  backchannelLogoutUri: z.string().nullable().default(null),
-  homeUrl: z.string().nullable().default(null),
-  initiateLoginUri: z.string().nullable().default(null),
-  loginRedirectUrl: z.string().nullable().default(null),
+  backchannelLogoutUri: webUrl().nullable().default(null),
+  homeUrl: webUrl().nullable().default(null),
+  initiateLoginUri: webUrl().nullable().default(null),
+  loginRedirectUrl: webUrl().nullable().default(null),
   passwordGrant: z.boolean().default(false),
   claims: z.array(z.object({ name: z.string(), value: z.string().optional(), attribute: z.string().optional() })).default([]),
   tokenTtls: z.object({ accessToken: z.number().int().min(60).max(86400).optional(), idToken: z.number().int().min(60).max(86400).optional(), refreshToken: z.number().int().min(60).max(365 * 86400).optional() }).default({}),
@@ -32,15 +33,15 @@ const appSchema = z.object({
 }).strict();
 const tenantSchema = z.object({
   slug: z.string().regex(SLUG_RE),
-  name: z.string().optional(),
+  name: line().max(200).optional(),
   sessionLifetimeMinutes: z.number().int().optional(),
   ous: z.array(z.string()).default([]),
   groups: z.array(z.string()).default([]),
   users: z.array(z.object({
     email: z.email(),
     password: z.string().min(MIN_PASSWORD_LENGTH).optional(),
-    givenName: z.string().optional(),
-    familyName: z.string().optional(),
+    givenName: line().max(100).optional(),
+    familyName: line().max(100).optional(),
     status: z.enum(['active', 'disabled']).default('active'),
     ou: z.string().optional(),
     groups: z.array(z.string()).default([]),
@@ -57,6 +58,9 @@ export async function importFile(app: Context, file: string) {
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ImportError(`Cannot read import file ${file}: ${(e as Error).message}`); }
   let data: unknown;
   try { data = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text); } catch (e) { throw new ImportError(`Import file ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  // Control characters and invalid UTF-8 (read as U+FFFD) are refused as in the admin API.
+  const bad = textProblems(data);
+  if (bad.length) throw new ImportError(`Import file ${file} is invalid:\n${bad.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
   const parsed = importSchema.safeParse(data);
   if (!parsed.success) {
     throw new ImportError(`Import file ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
@@ -102,7 +106,7 @@ export async function applyImport(app: Context, doc: z.infer<typeof importSchema
         existing = (await app.appService.create(tid, input, { clientId, clientSecret })).app;
         changes.push(`app ${a.name} created`);
       } else {
-        app.appService.validate(input);
+        await app.appService.validate(input);
         const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, claims: existing.claims, tokenTtls: existing.tokenTtls };
         const secretSame = !clientSecret || app.appService.clientSecretOf(existing) === clientSecret;
         if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {

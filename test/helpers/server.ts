@@ -10,6 +10,12 @@ import { createTestDatabase, deleteRedisPrefix, randomName } from './databases.t
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 
+/**
+ * For tests whose upstreams or back-channel logout receivers run on 127.0.0.1: Gatehouse
+ * refuses outbound requests to loopback unless the operator allows it (src/shared/outbound.ts).
+ */
+export const LOOPBACK_OUTBOUND = { GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.0/8,::1' };
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

@@ -6,7 +6,7 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
-import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, startTestServer, type Backend, type TestServer, LOOPBACK_OUTBOUND } from '../helpers/server.ts';
 import { Agent } from '../helpers/agent.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from '../helpers/rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
@@ -33,7 +33,8 @@ const raw = async (p: string) => fetch(`${gh.base}/api/v1${p}`, { headers: { aut
 
 before(async () => {
   if (backend.skip) return;
-  gh = await startTestServer({}, { backend });
+  // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
+  gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   bcl = await backchannelReceiver();
   tenantId = (await gh.app.tenants.bySlug('default'))!.id;
   const a = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [RP], backchannelLogoutUri: bcl.url });

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { ADMIN, freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, freePort, startTestServer, type Backend, type TestServer, LOOPBACK_OUTBOUND } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent } from '../helpers/agent.ts';
@@ -47,7 +47,7 @@ const procs: ChildProcess[] = [];
 
 before(async () => {
   if (backend.skip) return;
-  [gh, browser, ldap] = await Promise.all([startTestServer({}, { backend }), skip ? undefined : launch(), skip || noSlapd ? undefined : startSlapd()]);
+  [gh, browser, ldap] = await Promise.all([startTestServer(LOOPBACK_OUTBOUND, { backend }), skip ? undefined : launch(), skip || noSlapd ? undefined : startSlapd()]);
   await gh.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Pilot' });
   await gh.api('POST', '/tenants/default/users', bob);
   await gh.api('POST', '/tenants/default/users', { ...carol, roles: ['admin'] });

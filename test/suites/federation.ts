@@ -7,7 +7,7 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import * as oidc from 'openid-client';
-import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestServer, freePort, type Backend, type TestServer, LOOPBACK_OUTBOUND } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { haveChromium, launch } from '../helpers/browser.ts';
@@ -34,7 +34,8 @@ async function addUpstream(name: string, up: TestUpstream, extra: Record<string,
 
 before(async () => {
   if (backend.skip) return;
-  gh = await startTestServer({}, { backend });
+  // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
+  gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   const port = await freePort();
   const app = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
   assert.equal(app.status, 201);

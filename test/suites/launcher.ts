@@ -5,7 +5,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestServer, freePort, type Backend, type TestServer, LOOPBACK_OUTBOUND } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
@@ -34,7 +34,8 @@ const alice = { email: 'alice@example.test', password: 'alice-password-1' };
 
 before(async () => {
   if (backend.skip) return;
-  gh = await startTestServer({}, { backend });
+  // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
+  gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   issuer = `${gh.base}/t/default`;
   await gh.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Example' });
   await gh.api('POST', '/tenants/default/users', { email: 'bob@example.test', password: 'bob-password-1' });

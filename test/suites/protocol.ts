@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { X509Certificate } from 'node:crypto';
-import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, startTestServer, type Backend, type TestServer, LOOPBACK_OUTBOUND } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig, codeFlow, backchannelReceiver } from '../helpers/rp.ts';
 import { jwkWithCertificate } from '../helpers/certs.ts';
@@ -32,7 +32,8 @@ async function createApp(body: Record<string, unknown>, slug = 'default') {
 
 before(async () => {
   if (skip) return;
-  gh = await startTestServer({}, { backend });
+  // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
+  gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   issuer = `${gh.base}/t/default`;
   bcl = await backchannelReceiver();
   for (const u of [alice, bob]) assert.equal((await gh.api('POST', '/tenants/default/users', { ...u, givenName: 'Alice', familyName: 'Liddell', groups: ['Staff'] })).status, 201);

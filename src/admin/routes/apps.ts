@@ -1,5 +1,6 @@
 // Application profiles: only superadmins create, change or delete them (as in the reference);
 // their client secrets (shown once) and registered JWKS. Deployments: deployments.ts.
+import { text, webUrl } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { CLIENT_AUTH_METHODS, type App } from '../../storage/apps.ts';
@@ -24,14 +25,14 @@ const ttls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.op
   .describe('seconds: accessToken and idToken 60 s to 24 h, refreshToken 60 s to 1 year');
 const appType = z.enum(['web', 'native', 'spa', 'service', 'handoff']);
 const profileFields = {
-  name: z.string().trim().min(1).max(100).describe('the profile name, seen by administrators only; unique in the tenant'),
-  displayName: z.string().trim().min(1).max(100).describe('the user-friendly name users see'),
+  name: text().trim().min(1).max(100).describe('the profile name, seen by administrators only; unique in the tenant'),
+  displayName: text().trim().min(1).max(100).describe('the user-friendly name users see'),
   redirectUris: z.array(uri).max(50),
   postLogoutRedirectUris: z.array(uri).max(50),
-  backchannelLogoutUri: uri.nullable(),
-  homeUrl: uri.nullable(),
-  initiateLoginUri: uri.nullable(),
-  loginRedirectUrl: uri.nullable().describe('hand-off apps: where the refresh token is POSTed'),
+  backchannelLogoutUri: webUrl().nullable(),
+  homeUrl: webUrl().nullable(),
+  initiateLoginUri: webUrl().nullable(),
+  loginRedirectUrl: webUrl().nullable().describe('hand-off apps: where the refresh token is POSTed'),
   passwordGrant: z.boolean(),
   /** data: URL of a PNG, GIF or JPEG, at most 250 KB and 200 x 150 (checked in the service). */
   logo: z.string().max(1_000_000).nullable().describe('a data: URL (PNG, GIF, JPG; at most 250 KB, 200 x 150 px), shown in the launcher'),
@@ -165,7 +166,7 @@ export const appRoutes = [
       const current = await app.apps.get(tenant.id, params.clientId);
       if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
       const merged = { ...current, ...input, ...(jwks !== undefined && { jwks }) };
-      app.appService.validate(merged);
+      await app.appService.validate(merged);
       if (input.logo) input.logo = merged.logo; // normalised (its real image type)
       const patch = { ...input, ...(jwks !== undefined && jwksFields(jwks)) };
       const updated = await app.apps.update(tenant.id, current.clientId, v, patch);

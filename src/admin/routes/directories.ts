@@ -1,6 +1,7 @@
 // LDAP / Active Directory directories (superadmin to change, admins and auditors read) and
 // their sync (admins start one; everyone with read access follows it). Rules in
 // directory/ldap/; SQL in storage/ldap.ts.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
@@ -11,7 +12,7 @@ import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const name = z.string().trim().min(1).max(100);
+const name = text().trim().min(1).max(100);
 const password = z.string().min(1).max(1000);
 const settingsBody = z.record(z.string(), z.unknown()).describe('kind: ad|openldap, via?: direct|connector, urls, startTls?, allowPlain?, caCertificate?, bindDn, baseDns, userFilter?, groupFilter?, attributes?, syncIntervalMinutes?, fullSyncHours?, pageSize?, timeoutSeconds? (see docs/directory-sync.md)');
 

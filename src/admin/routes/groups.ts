@@ -1,4 +1,5 @@
 // Groups of a tenant and their members.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Group } from '../../storage/directory.ts';
 import { findGroup, findUser } from '../lookup.ts';
@@ -9,7 +10,7 @@ const groupSchema = z.object({
   id: z.string(), name: z.string(), description: z.string().nullable(), memberCount: z.number().int(),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
-const name = z.string().trim().min(1).max(200);
+const name = text().trim().min(1).max(200);
 const description = z.string().max(1000).nullable();
 
 const view = (g: Group, memberCount: number): z.input<typeof groupSchema> => ({

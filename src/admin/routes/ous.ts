@@ -1,4 +1,5 @@
 // Organizational units: a tree of paths like /Sales/EMEA.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Ou } from '../../storage/directory.ts';
 import { notFound } from '../../shared/errors.ts';
@@ -24,7 +25,7 @@ export const ouRoutes = [
   route({
     id: 'createOu', method: 'post', path: '/tenants/:slug/ous', tag: 'ous', access: ['admin'], status: 201,
     summary: 'Create an OU by path; missing parents are created (idempotent)',
-    body: z.object({ path: z.string().min(2).max(500).describe('like /Sales/EMEA') }),
+    body: z.object({ path: text().min(2).max(500).describe('like /Sales/EMEA') }),
     example: { path: '/Clinic/North' },
     response: ouSchema,
     async handler({ app, tenant, body, audit }) {

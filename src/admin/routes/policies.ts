@@ -1,4 +1,5 @@
 // User policies, listed in precedence order, and the policy that applies to a user.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -10,7 +11,7 @@ import { parseInput, route } from '../route.ts';
 
 const target = z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500).optional().describe('not for all') });
 const fields = {
-  name: z.string().trim().min(1).max(100),
+  name: text().trim().min(1).max(100),
   priority: z.number().int().min(1).max(10_000).describe('1 is considered first'),
   targets: z.array(target).max(1000),
 };

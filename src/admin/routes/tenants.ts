@@ -1,4 +1,5 @@
 // Tenants: create and list (superadmins of the default tenant), show, rename, session lifetime.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
@@ -21,7 +22,7 @@ export function tenantView(app: Context, t: Tenant): z.input<typeof tenantSchema
   };
 }
 
-const name = z.string().trim().min(1).max(200);
+const name = text().trim().min(1).max(200);
 
 export const tenantRoutes = [
   route({

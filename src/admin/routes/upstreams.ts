@@ -1,6 +1,7 @@
 // Upstream directories (Entra ID, Okta, Cognito, any OpenID provider). Superadmins change
 // them (as OIDC configuration is in the reference); saving fetches the upstream's discovery
 // document and checks its issuer.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -11,7 +12,7 @@ import { epochMs, listQuery, page, version } from '../schemas.ts';
 import { parseInput, route } from '../route.ts';
 
 const mode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');
-const name = z.string().trim().min(1).max(100);
+const name = text().trim().min(1).max(100);
 const secret = z.string().min(1).max(1000);
 
 const upstreamSchema = z.object({

@@ -1,4 +1,5 @@
 // Users of a tenant: list and search, create, show, change, delete; helpdesk unlock.
+import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
@@ -10,7 +11,7 @@ import { listQuery, page, role, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
 const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(MAX_PASSWORD_LENGTH);
-const name = z.string().trim().min(1).max(100).nullable();
+const name = text().trim().min(1).max(100).nullable();
 const roles = z.array(role).max(4);
 const status = z.enum(['active', 'disabled']);
 

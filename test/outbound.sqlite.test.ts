@@ -1,0 +1,4 @@
+import { outboundSuite } from './suites/outbound.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+outboundSuite(sqliteBackend());
