@@ -140,6 +140,78 @@ test('a plain user (no administrator role) gets no admin token', async () => {
   assert.match(r.body.error.message, /not an administrator/);
 });
 
+test('the issue\'s takeover: an admin of the default tenant cannot set an instance administrator\'s password, disable or delete them', async () => {
+  const boss = await createUser('default', 'boss@example.test', ['superadmin'], PW);
+  const admin = tokens.get('default-admin')!;
+  const r = await gh.api('PATCH', `/tenants/default/users/${boss.email}`, { password: 'attacker chosen password' }, admin);
+  assert.equal(r.status, 403);
+  assert.match(r.body.error.message, /boss@example\.test is an instance administrator.*It needs: superadmin of the default tenant\./);
+  // The attacker's password opens nothing; the superadmin's own still works.
+  assert.equal((await tokenFor(boss.email, 'default', 'attacker chosen password')).status, 401);
+  assert.equal((await tokenFor(boss.email, 'default')).status, 200);
+  assert.equal((await gh.api('PATCH', `/tenants/default/users/${boss.email}`, { status: 'disabled' }, admin)).status, 403);
+  assert.equal((await gh.api('DELETE', `/tenants/default/users/${boss.email}`, undefined, admin)).status, 403);
+  const still = await root('GET', `/tenants/default/users/${boss.email}`);
+  assert.equal(still.body.status, 'active');
+  // The attempts are warnings in the log, naming who tried what on whom.
+  const log = await root('GET', `/tenants/default/audit?type=admin.denied&user=${boss.email}`);
+  assert.deepEqual(log.body.items.map((e: any) => [e.level, e.actor, e.data.action]), [
+    ['warn', 'd-admin@example.test', 'deleteUser'], ['warn', 'd-admin@example.test', 'updateUser'], ['warn', 'd-admin@example.test', 'updateUser'],
+  ]);
+  // The instance administrator the admin tried to take over sees no button for it: mayManage is false.
+  assert.equal((await gh.api('GET', `/tenants/default/users/${boss.email}`, undefined, admin)).body.mayManage, false);
+  assert.equal((await gh.api('GET', `/tenants/default/users/${boss.email}`, undefined, tokens.get('instance'))).body.mayManage, true);
+});
+
+test('in another tenant, an admin cannot take over that tenant\'s superadmin; its superadmin and an instance administrator can', async () => {
+  const owner = await createUser('acme', 'owner@acme.test', ['superadmin'], PW);
+  const r = await gh.api('PATCH', `/tenants/acme/users/${owner.email}`, { password: 'attacker chosen password' }, tokens.get('acme-admin'));
+  assert.equal(r.status, 403);
+  assert.match(r.body.error.message, /holds the superadmin role, which you do not hold.*It needs: superadmin\./);
+  assert.equal((await tokenFor(owner.email, 'acme', 'attacker chosen password')).status, 401);
+  assert.equal((await gh.api('PATCH', `/tenants/acme/users/${owner.email}`, { password: 'a new owner password' }, tokens.get('acme-superadmin'))).status, 200);
+  assert.equal((await tokenFor(owner.email, 'acme', 'a new owner password')).status, 200);
+  assert.equal((await gh.api('PATCH', `/tenants/acme/users/${owner.email}`, { password: PW }, tokens.get('instance'))).status, 200);
+  assert.equal((await tokenFor(owner.email, 'acme')).status, 200);
+});
+
+test('a helpdesk cannot reset a superadmin\'s two-step verification nor end their sessions; it can a plain user\'s', async () => {
+  const tenantId = (await gh.app.tenants.bySlug('default'))!.id;
+  const boss = await createUser('default', 'boss2@example.test', ['superadmin'], PW);
+  const ann = await createUser('default', 'ann@example.test', [], PW);
+  const session = await signIn({ tenant: 'default', ...boss, roles: ['superadmin'] }); // before a factor exists: password only
+  for (const u of [boss, ann]) await gh.app.mfa.addFactor(tenantId, u.id, { type: 'totp', label: 'phone', secretSealed: 'sealed' });
+  const desk = tokens.get('default-helpdesk')!;
+  const reset = await gh.api('DELETE', `/tenants/default/users/${boss.email}/mfa`, undefined, desk);
+  assert.equal(reset.status, 403);
+  assert.match(reset.body.error.message, /It needs: superadmin of the default tenant\./);
+  assert.equal((await root('GET', `/tenants/default/users/${boss.email}/mfa`)).body.items.length, 1, 'the superadmin\'s factor is still there');
+  assert.equal((await gh.api('DELETE', `/tenants/default/sessions/${session}`, undefined, desk)).status, 403);
+  assert.equal((await gh.api('DELETE', `/tenants/default/users/${boss.email}/sessions`, undefined, desk)).status, 403);
+  const listed = await gh.api('GET', `/tenants/default/users/${boss.email}/sessions`, undefined, desk);
+  assert.deepEqual(listed.body.items.map((s: any) => [s.id, s.mayEnd]), [[session, false]], 'still signed in; the console offers no Terminate');
+  // The helpdesk's own job still works on a plain user.
+  assert.equal((await gh.api('DELETE', `/tenants/default/users/${ann.email}/mfa`, undefined, desk)).status, 204);
+  assert.equal((await root('GET', `/tenants/default/users/${ann.email}/mfa`)).body.items.length, 0);
+});
+
+test('roles are granted only by those who hold them: an admin creates no superadmin and changes nobody\'s roles', async () => {
+  const admin = tokens.get('acme-admin')!;
+  const su = await gh.api('POST', '/tenants/acme/users', { email: 'new-su@acme.test', roles: ['superadmin'] }, admin);
+  assert.equal(su.status, 403);
+  assert.match(su.body.error.message, /It needs: superadmin\./);
+  assert.equal((await root('GET', '/tenants/acme/users/new-su@acme.test')).status, 404);
+  assert.equal((await gh.api('POST', '/tenants/acme/users', { email: 'new-desk@acme.test', roles: ['helpdesk'] }, admin)).status, 201);
+  const promote = await gh.api('PATCH', '/tenants/acme/users/new-desk@acme.test', { roles: ['superadmin'] }, admin);
+  assert.equal(promote.status, 403);
+  assert.deepEqual((await root('GET', '/tenants/acme/users/new-desk@acme.test')).body.roles, ['helpdesk']);
+  // Lists tell the caller which accounts they may act on.
+  const list = await gh.api('GET', '/tenants/acme/users?search=acme.test&limit=200', undefined, admin);
+  const may = new Map(list.body.items.map((u: any) => [u.email, u.mayManage]));
+  assert.equal(may.get('a-super@acme.test'), false);
+  assert.equal(may.get('new-desk@acme.test'), true);
+});
+
 for (const tenant of ['default', 'acme'] as const) {
   test(`${tenant}: every user-acting route x every actor x every target role`, async () => {
     // One standing target per kind (with a password and a live session); deletions get a fresh one each.
