@@ -157,8 +157,6 @@ function expectedVersion(koa: Koa.Context, body: unknown): number | undefined {
 }
 
 async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
-  const own = await app.tenants.bySlug(admin.tenantSlug);
-  if (!own) throw new GatehouseError(401, 'unauthorized', 'The access token names an unknown tenant.');
   try {
     if (r.access === 'instance' && !isInstanceAdmin(admin)) {
       throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', { needs: 'superadmin of the default tenant' });
@@ -167,10 +165,12 @@ async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | un
   } catch (e) {
     // A refused call is recorded (warn) in the caller's own tenant, where their administrators look.
     if (e instanceof GatehouseError && e.status === 403) {
-      await app.audit.record({ tenantId: own.id, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
+      await app.audit.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
     }
     throw e;
   }
+  const own = await app.tenants.bySlug(admin.tenantSlug);
+  if (!own) throw new GatehouseError(401, 'unauthorized', 'The access token names an unknown tenant.');
   return own;
 }
 
