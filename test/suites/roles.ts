@@ -8,7 +8,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent } from '../helpers/agent.ts';
 import { rpConfig } from '../helpers/rp.ts';
 
