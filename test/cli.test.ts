@@ -223,6 +223,24 @@ test('a tenant-scoped administrator signs in with GATEHOUSE_ADMIN_TENANT', async
   assert.match(other.stderr, /does not allow this/);
 });
 
+test('the role hierarchy reaches the person: an admin cannot disable or sign out a superadmin, and is told who can', async () => {
+  await ok(['user', 'create', '--tenant', 'acme', '--email', 'owner@acme.test', '--password', 'owner-password-12', '--role', 'superadmin']);
+  await ok(['user', 'create', '--tenant', 'acme', '--email', 'ops@acme.test', '--password', 'ops-password-123', '--role', 'admin']);
+  const env = { GATEHOUSE_ADMIN_EMAIL: 'ops@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'ops-password-123', GATEHOUSE_ADMIN_TENANT: 'acme' };
+  for (const args of [['user', 'disable', '--tenant', 'acme', 'owner@acme.test'], ['session', 'end-all', '--tenant', 'acme', 'owner@acme.test']]) {
+    const r = await cli(args, env);
+    assert.equal(r.code, 1, `gatehouse ${args.join(' ')} must be refused`);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^owner@acme\.test holds the superadmin role, which you do not hold: .* It needs: superadmin\.\n$/);
+  }
+  const owner = (await ok(['user', 'list', '--tenant', 'acme', '--search', 'owner@', '--json'])).find((u: any) => u.email === 'owner@acme.test');
+  assert.equal(owner.status, 'active');
+  // Granting a role one does not hold is refused the same way.
+  const grant = await cli(['user', 'create', '--tenant', 'acme', '--email', 'x@acme.test', '--password', 'x-password-1234', '--role', 'superadmin'], env);
+  assert.equal(grant.code, 1);
+  assert.match(grant.stderr, /You may grant only roles you hold .* It needs: superadmin\./);
+});
+
 test('start: one process with a notice for --workers, graceful stop on Ctrl-C', async () => {
   const port = await freePort();
   // Its own process group, signalled as a whole like a terminal's Ctrl-C: the server gets

@@ -21,13 +21,15 @@ export interface User {
   id: string; email: string; givenName: string | null; familyName: string | null; status: 'active' | 'disabled';
   ouId: string | null; roles: Role[]; upstreamId: string | null; /** the LDAP directory that keeps this user */ directoryId?: string | null; createdAt: number; updatedAt: number; version: number;
   ou?: string | null; groups?: string[];
+  /** false: the account holds a role the signed-in administrator does not hold; the API refuses any change to it (docs/admin-api.md, Who may act on whom) */
+  mayManage: boolean;
 }
 export interface Group { id: string; name: string; description: string | null; memberCount?: number; version?: number }
 export interface Ou { id: string; path: string; parentId: string | null; name?: string }
 
 export interface AuditEvent { id: string; at: number; type: string; level: 'info' | 'warn' | 'error'; actor: string | null; subject: string | null; userId?: string | null; clientId?: string | null; ip: string | null; data: Record<string, unknown> }
 
-export interface SessionView { id: string; userId: string; email: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: Array<{ clientId: string; name: string }> }
+export interface SessionView { id: string; userId: string; email: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: Array<{ clientId: string; name: string }>; /** false: its user holds a role the signed-in administrator does not hold */ mayEnd: boolean }
 
 export interface KeyInfo { kid: string; alg: string; status: 'next' | 'active' | 'retired'; notAfter: number; createdAt: number; activatedAt: number | null; retiredAt: number | null; expiresSoon: boolean }
 

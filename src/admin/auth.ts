@@ -76,7 +76,11 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
 export async function authorize(app: Context, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
   const instanceAdmin = admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin');
   const allowed = instanceAdmin || (admin.tenantSlug === slug && admin.roles.some((r) => r === 'superadmin' || roles.includes(r)));
-  if (!allowed) throw new GatehouseError(403, 'forbidden', `Your role (${admin.roles.join(', ') || 'none'}) does not allow this. It needs: ${['superadmin', ...roles].join(' or ')}.`);
+  if (!allowed) {
+    const needs = admin.tenantSlug !== slug ? `superadmin of the ${DEFAULT_TENANT} tenant` : ['superadmin', ...roles].join(' or ');
+    const where = admin.tenantSlug !== slug ? ` in the tenant "${slug}": you administer "${admin.tenantSlug}"` : '';
+    throw new GatehouseError(403, 'forbidden', `Your role (${admin.roles.join(', ') || 'none'}) does not allow this${where}. It needs: ${needs}.`, { needs });
+  }
   const tenant = await app.tenants.bySlug(slug);
   if (!tenant) throw new GatehouseError(404, 'not_found', `Tenant "${slug}" was not found.`);
   return tenant;

@@ -12,8 +12,8 @@ import type { Tenant } from '../storage/tenants.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { textProblems } from '../shared/input.ts';
-import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
 import { authenticate, authorize, type Admin } from './auth.ts';
+import { isInstanceAdmin } from './roles.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -160,13 +160,19 @@ function expectedVersion(koa: Koa.Context, body: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | undefined): Promise<Tenant> {
-  if (r.access === 'instance') {
-    if (!(admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin'))) {
-      throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this.');
+async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
+  try {
+    if (r.access === 'instance' && !isInstanceAdmin(admin)) {
+      throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', { needs: 'superadmin of the default tenant' });
     }
+    if (Array.isArray(r.access)) return await authorize(app, admin, slug!, [...r.access]);
+  } catch (e) {
+    // A refused call is recorded (warn) in the caller's own tenant, where their administrators look.
+    if (e instanceof GatehouseError && e.status === 403) {
+      await app.audit.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
+    }
+    throw e;
   }
-  if (Array.isArray(r.access)) return authorize(app, admin, slug!, [...r.access]);
   const own = await app.tenants.bySlug(admin.tenantSlug);
   if (!own) throw new GatehouseError(401, 'unauthorized', 'The access token names an unknown tenant.');
   return own;
@@ -175,7 +181,7 @@ async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | un
 async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa.Context & { params: Record<string, string> }): Promise<void> {
   const admin = r.access === 'public' ? undefined : await authenticate(app, koa);
   const params = parseInput(pathSchema, koa.params, 'path');
-  const tenant = admin ? await access(app, r, admin, params.slug as string | undefined) : undefined;
+  const tenant = admin ? await access(app, r, admin, params.slug as string | undefined, koa.ip) : undefined;
   const query = parseInput(r.query ?? noQuery, koa.query, 'query');
   const body = r.body ? parseInput(r.body, koa.request.body ?? {}, 'body') : undefined;
   let accepted = false;

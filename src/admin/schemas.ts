@@ -37,6 +37,7 @@ export const userSummary = z.object({
   createdAt: epochMs,
   updatedAt: epochMs,
   version: z.number().int(),
+  mayManage: z.boolean().describe('whether you may change, disable, delete, unlock this account, reset its password or two-step verification, end its sessions or change its groups: false when it holds a role you do not hold (see "Who may act on whom")'),
 });
 
 export const deploymentTarget = z.object({

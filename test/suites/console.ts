@@ -229,6 +229,36 @@ test('a plain admin deploys but cannot open application profile configuration', 
   await userContext.close();
 });
 
+test('the role hierarchy: an admin is offered no action on an instance administrator\'s account, and every action on a plain user\'s', { skip }, async () => {
+  const context = await browser!.newContext();
+  const { page, errors } = await signInToConsole(context, carol);
+  const actions = ['Save', 'Reset password', 'Disable user', 'Unlock', 'Delete user', 'Reset two-step verification'];
+  const offered = async () => {
+    const found: string[] = [];
+    for (const name of actions) if (await page.getByRole('button', { name, exact: true }).count()) found.push(name);
+    return found;
+  };
+  await nav(page, 'Users').click();
+  await page.getByLabel('Search users').fill(ADMIN.email);
+  await page.getByRole('link', { name: ADMIN.email }).click();
+  await page.getByText(`${ADMIN.email} holds a role you do not hold (superadmin)`).waitFor();
+  await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+  assert.deepEqual(await offered(), []);
+  assert.equal(await page.getByRole('combobox', { name: 'Add to a group' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: /^Terminate/ }).count(), 0);
+  assert.ok(await page.getByRole('checkbox', { name: 'superadmin' }).isDisabled());
+
+  await nav(page, 'Users').click();
+  await page.getByLabel('Search users').fill(bob.email);
+  await page.getByRole('link', { name: bob.email }).click();
+  await page.getByRole('heading', { name: 'Two-step verification' }).waitFor();
+  await page.getByRole('button', { name: 'Reset two-step verification' }).waitFor();
+  assert.deepEqual(await offered(), actions);
+  assert.equal(await page.getByText('holds a role you do not hold').count(), 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 /** The console's sign-in as a protocol client would do it: code + PKCE + the admin API resource. */
 async function consoleTokens(who: { email: string; password: string }, opts: { resource?: boolean } = {}) {
   const issuer = `${gh.base}/t/default`;

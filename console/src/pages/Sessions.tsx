@@ -7,7 +7,7 @@ import { Link, setQuery, useLocation } from '../router.tsx';
 import type { SessionView, User } from '../types.ts';
 import { Button, Combobox, ConfirmDialog, Empty, ErrorBox, Loading, notify, PageTitle, Pager, formatTime, useCursorPages } from '../ui.tsx';
 
-export function SessionsTable({ sessions, user, onChanged }: { sessions: SessionView[]; user?: Pick<User, 'id' | 'email'>; onChanged: () => void }) {
+export function SessionsTable({ sessions, user, mayEndAll = false, onChanged }: { sessions: SessionView[]; user?: Pick<User, 'id' | 'email'>; /** the user's page: the API lets this administrator end all of them */ mayEndAll?: boolean; onChanged: () => void }) {
   const tp = useTenantPath();
   const [ending, setEnding] = useState<SessionView | 'all'>();
   if (sessions.length === 0) return <Empty title={user ? `${user.email} has no active sessions` : 'No active sessions'}><p>A session starts when someone signs in and ends when they sign out or it times out.</p></Empty>;
@@ -20,11 +20,11 @@ export function SessionsTable({ sessions, user, onChanged }: { sessions: Session
           {!user && <th scope="row"><Link to={`/users/${enc(s.userId)}`}>{s.email}</Link></th>}
           <td>{s.device || '—'}</td><td>{s.ip ?? '—'}</td><td>{formatTime(s.startedAt)}</td><td>{formatTime(s.lastSeenAt)}</td>
           <td>{s.apps.length ? s.apps.map((a) => a.name).join(', ') : <span className="muted">none yet</span>}</td>
-          <td><Button variant="danger" className="small" aria-label={`Terminate the session of ${s.email} started ${formatTime(s.startedAt)}`} onClick={() => setEnding(s)}>Terminate</Button></td>
+          <td>{s.mayEnd && <Button variant="danger" className="small" aria-label={`Terminate the session of ${s.email} started ${formatTime(s.startedAt)}`} onClick={() => setEnding(s)}>Terminate</Button>}</td>
         </tr>
       ))}</tbody>
     </table></div>
-    {user && <p><Button variant="danger" onClick={() => setEnding('all')}>Terminate all sessions of {user.email}</Button></p>}
+    {user && mayEndAll && <p><Button variant="danger" onClick={() => setEnding('all')}>Terminate all sessions of {user.email}</Button></p>}
     {ending && <ConfirmDialog title={ending === 'all' ? `Terminate all sessions of ${user!.email}?` : 'Terminate this session?'} confirmLabel={ending === 'all' ? 'Terminate all' : 'Terminate session'}
       onClose={() => setEnding(undefined)}
       onConfirm={async () => {
@@ -56,7 +56,7 @@ export function SessionsPage() {
     </div>
     {pages.error && <ErrorBox error={pages.error} onRetry={pages.reload} />}
     {pages.loading && !pages.data && <Loading label="Loading sessions…" />}
-    {pages.data && <SessionsTable sessions={pages.data.items} user={user ? { id: user, email: user } : undefined} onChanged={pages.reload} />}
+    {pages.data && <SessionsTable sessions={pages.data.items} user={user ? { id: user, email: user } : undefined} mayEndAll={pages.data.items.every((s) => s.mayEnd)} onChanged={pages.reload} />}
     <Pager {...pages} />
   </>;
 }

@@ -23,7 +23,9 @@ export function UserPage({ id }: { id: string }) {
 function UserDetail({ user, reload, setUser }: { user: User & { ou: string | null; groups: string[] }; reload: () => void; setUser: (u: User & { ou: string | null; groups: string[] }) => void }) {
   const { me } = useSession();
   const tp = useTenantPath();
-  const manage = can.manageUsers(me);
+  // The role hierarchy: an account holding a role this administrator lacks is read-only to them.
+  const mayAct = user.mayManage;
+  const manage = can.manageUsers(me) && mayAct;
   const [f, setF] = useState({ givenName: user.givenName ?? '', familyName: user.familyName ?? '', ou: user.ou ?? '' });
   const [roles, setRoles] = useState<Role[]>(user.roles);
   const [busy, setBusy] = useState(false);
@@ -44,7 +46,7 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
     try {
       const changes: Record<string, unknown> = { ou: f.ou || null };
       if (!user.upstreamId) Object.assign(changes, { givenName: f.givenName || null, familyName: f.familyName || null });
-      if (can.grantRoles(me) && roles.join() !== user.roles.join()) changes.roles = roles;
+      if (can.grantRoles(me) && mayAct && roles.join() !== user.roles.join()) changes.roles = roles;
       await patch(changes, `Saved ${user.email}.`);
     } catch (e) { setError(e as Error); setBusy(false); }
   };
@@ -53,6 +55,7 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
   return <>
     <p className="breadcrumb"><Link to="/users">Users</Link> ›</p>
     <PageTitle actions={<Badge tone={user.status === 'active' ? 'ok' : 'error'}>{user.status === 'active' ? 'Active' : 'Disabled'}</Badge>}>{user.email}</PageTitle>
+    {!mayAct && <Banner level="info"><p>{user.email} holds a role you do not hold ({user.roles.join(', ')}): you can see this account but not change it, reset its password or two-step verification, unlock it or end its sessions. Ask an administrator who holds that role.</p></Banner>}
     {user.upstreamId && <Banner level="info"><p>This user signs in through an upstream directory, which keeps their names up to date.</p></Banner>}
     {user.directoryId && <Banner level="info"><p>This user is kept by an <Link to={`/directories/${enc(user.directoryId)}`}>LDAP directory</Link>: each sync updates their names, OU, groups and status from it, and they sign in with their directory password (change it in the directory).</p></Banner>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
@@ -64,7 +67,7 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
         <fieldset>
           <legend>Administrator roles</legend>
           {(['superadmin', 'admin', 'helpdesk', 'auditor'] as Role[]).map((r) => (
-            <CheckboxField key={r} label={r} checked={roles.includes(r)} disabled={!can.grantRoles(me)} onChecked={(on) => setRoles((rs) => (on ? [...rs, r] : rs.filter((x) => x !== r)))} />
+            <CheckboxField key={r} label={r} checked={roles.includes(r)} disabled={!can.grantRoles(me) || !mayAct} onChecked={(on) => setRoles((rs) => (on ? [...rs, r] : rs.filter((x) => x !== r)))} />
           ))}
           {!can.grantRoles(me) && <p className="hint">Only a superadministrator changes roles.</p>}
         </fieldset>
@@ -76,14 +79,14 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
     <section aria-labelledby="account-h">
       <h2 id="account-h">Account</h2>
       <p className="muted">Created {formatTime(user.createdAt)} · changed {formatTime(user.updatedAt)}</p>
-      <div className="actions wrap">
+      {(manage || (can.helpdesk(me) && mayAct)) && <div className="actions wrap">
         {manage && !user.directoryId && <Button variant="secondary" onClick={() => setDialog('password')}>Reset password</Button>}
         {manage && (user.status === 'active'
           ? <Button variant="danger" onClick={() => setDialog('disable')}>Disable user</Button>
           : <Button variant="secondary" onClick={() => void patch({ status: 'active' }, `${user.email} can sign in again.`).catch((e) => setError(e))}>Enable user</Button>)}
-        {can.helpdesk(me) && <Button variant="secondary" onClick={() => setDialog('unlock')}>Unlock</Button>}
+        {can.helpdesk(me) && mayAct && <Button variant="secondary" onClick={() => setDialog('unlock')}>Unlock</Button>}
         {manage && <Button variant="danger" onClick={() => setDialog('delete')}>Delete user</Button>}
-      </div>
+      </div>}
     </section>
 
     <Membership user={user} onChanged={reload} />
@@ -152,10 +155,10 @@ function Membership({ user, onChanged }: { user: User & { groups: string[] }; on
     <h2 id="groups-h">Groups</h2>
     {user.groups.length === 0 ? <p className="hint">Not in any group.</p> : (
       <ul className="chips" aria-label="Groups of this user">
-        {user.groups.map((g) => <li key={g} className="chip">{g}{can.manageUsers(me) && <button type="button" className="link" aria-label={`Remove from ${g}`} onClick={() => setRemoving(g)}>×</button>}</li>)}
+        {user.groups.map((g) => <li key={g} className="chip">{g}{can.manageUsers(me) && user.mayManage && <button type="button" className="link" aria-label={`Remove from ${g}`} onClick={() => setRemoving(g)}>×</button>}</li>)}
       </ul>
     )}
-    {can.manageUsers(me) && <Combobox<string> label="Add to a group" placeholder="Group name"
+    {can.manageUsers(me) && user.mayManage && <Combobox<string> label="Add to a group" placeholder="Group name"
       search={async (q, signal) => (await api<Page<Group>>('GET', tp(`/groups${qs({ search: q, limit: 10 })}`), undefined, { signal })).items
         .filter((g) => !user.groups.includes(g.name)).map((g) => ({ key: g.id, label: g.name, value: g.name }))}
       onSelect={(o) => void add(o.value)} />}
@@ -174,7 +177,7 @@ function UserSessions({ user }: { user: User }) {
     <h2 id="sessions-h">Sessions</h2>
     {sessions.loading && !sessions.data && <Loading label="Loading sessions…" />}
     {sessions.error && (sessions.error instanceof ApiError && sessions.error.status === 404 ? <p className="hint">This server does not list sessions yet.</p> : <ErrorBox error={sessions.error} onRetry={sessions.reload} />)}
-    {sessions.data && <SessionsTable sessions={sessions.data.items} user={user} onChanged={sessions.reload} />}
+    {sessions.data && <SessionsTable sessions={sessions.data.items} user={user} mayEndAll={user.mayManage} onChanged={sessions.reload} />}
   </section>;
 }
 
@@ -194,7 +197,7 @@ function Factors({ user, onReset }: { user: User; onReset: () => void }) {
       </table></div>
     ))}
     {factors.data?.recoveryCodesLeft !== undefined && factors.data.items.length > 0 && <p className="hint">Recovery codes left: {factors.data.recoveryCodesLeft}.</p>}
-    {can.helpdesk(me) && <Button variant="danger" onClick={onReset}>Reset two-step verification</Button>}
+    {can.helpdesk(me) && user.mayManage && <Button variant="danger" onClick={onReset}>Reset two-step verification</Button>}
   </section>;
 }
 

@@ -3,6 +3,8 @@ import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Group } from '../../storage/directory.ts';
 import { findGroup, findUser } from '../lookup.ts';
+import { assertMayActOn } from '../roles.ts';
+import { summary } from './users.ts';
 import { epochMs, listQuery, page, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
@@ -75,18 +77,22 @@ export const groupRoutes = [
     id: 'listGroupMembers', method: 'get', path: '/tenants/:slug/groups/:group/members', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Page through a group\'s members by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
-    async handler({ app, tenant, params, query }) {
+    async handler({ app, admin, tenant, params, query }) {
       const g = await findGroup(app, tenant.id, params.group);
-      return app.directory.listMembers(tenant.id, g.id, query);
+      const p = await app.directory.listMembers(tenant.id, g.id, query);
+      return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
   route({
     id: 'addGroupMember', method: 'put', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
     summary: 'Add a user (by id or email) to a group (idempotent)',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
+    async handler(call) {
+      const { app, tenant, params, audit } = call;
       const g = await findGroup(app, tenant.id, params.group);
       const u = await findUser(app, tenant.id, params.user);
+      // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
+      await assertMayActOn(call, u, 'addGroupMember');
       await app.directory.addMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
@@ -95,9 +101,12 @@ export const groupRoutes = [
     id: 'removeGroupMember', method: 'delete', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
     summary: 'Remove a user from a group (idempotent)',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
+    async handler(call) {
+      const { app, tenant, params, audit } = call;
       const g = await findGroup(app, tenant.id, params.group);
       const u = await findUser(app, tenant.id, params.user);
+      // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
+      await assertMayActOn(call, u, 'removeGroupMember');
       await app.directory.removeMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },

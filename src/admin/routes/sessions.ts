@@ -4,7 +4,11 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { SsoSession } from '../../sessions/sessions.ts';
 import { notFound } from '../../shared/errors.ts';
+import type { User } from '../../storage/directory.ts';
+import type { Tenant } from '../../storage/tenants.ts';
+import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
+import { assertMayActOn, mayManage } from '../roles.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
@@ -14,15 +18,20 @@ const sessionSchema = z.object({
   startedAt: epochMs, lastSeenAt: epochMs, expiresAt: epochMs,
   apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
   amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
+  mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
 });
 
-async function views(app: Context, tenantId: string, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
-  const emails = new Map<string, string | null>();
-  for (const id of new Set(sessions.map((s) => s.userId))) emails.set(id, (await app.directory.userById(tenantId, id))?.email ?? null);
-  return sessions.map((s) => ({
-    id: s.id, userId: s.userId, email: emails.get(s.userId) ?? null, device: s.device, ip: s.ip, userAgent: s.userAgent,
-    startedAt: s.startedAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, apps: s.appNames, amr: s.amr, acr: s.acr,
-  }));
+async function views({ app, admin, tenant }: { app: Context; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+  const users = new Map<string, User | undefined>();
+  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.directory.userById(tenant.id, id));
+  return sessions.map((s) => {
+    const u = users.get(s.userId);
+    return {
+      id: s.id, userId: s.userId, email: u?.email ?? null, device: s.device, ip: s.ip, userAgent: s.userAgent,
+      startedAt: s.startedAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, apps: s.appNames, amr: s.amr, acr: s.acr,
+      mayEnd: !u || mayManage(admin, u, tenant),
+    };
+  });
 }
 
 const roles = ['admin', 'helpdesk'] as const;
@@ -33,28 +42,35 @@ export const sessionRoutes = [
     summary: 'Live SSO sessions, most recently active first; search matches the user\'s email, the IP or the browser',
     query: listQuery.extend({ user: z.string().max(254).optional().describe('only this user\'s (id or email)') }),
     response: page(sessionSchema),
-    async handler({ app, tenant, query }) {
+    async handler(call) {
+      const { app, tenant, query } = call;
       const { user, ...opts } = query;
       const userId = user ? (await findUser(app, tenant.id, user)).id : undefined;
       const p = await app.sessions.list(tenant.id, { ...opts, userId });
-      return { items: await views(app, tenant.id, p.items), nextCursor: p.nextCursor };
+      return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
   route({
     id: 'listUserSessions', method: 'get', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
     summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
     query: listQuery, response: page(sessionSchema),
-    async handler({ app, tenant, params, query }) {
+    async handler(call) {
+      const { app, tenant, params, query } = call;
       const u = await findUser(app, tenant.id, params.user);
       const p = await app.sessions.list(tenant.id, { ...query, userId: u.id });
-      return { items: await views(app, tenant.id, p.items), nextCursor: p.nextCursor };
+      return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
   route({
     id: 'endSession', method: 'delete', path: '/tenants/:slug/sessions/:session', tag: 'sessions', access: roles,
     summary: 'Terminate a session: the browser must sign in again; its apps get back-channel logout; its tokens are revoked',
     response: z.void(),
-    async handler({ app, tenant, admin, params }) {
+    async handler(call) {
+      const { app, tenant, admin, params } = call;
+      const session = await app.sessions.get(tenant.id, params.session);
+      if (!session) throw notFound(`Session ${params.session}`);
+      const u = await app.directory.userById(tenant.id, session.userId);
+      if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
       if (!(await app.sessions.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
     },
@@ -63,8 +79,10 @@ export const sessionRoutes = [
     id: 'endUserSessions', method: 'delete', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
     summary: 'Terminate every session of a user',
     response: z.object({ ended: z.number().int() }),
-    async handler({ app, tenant, admin, params }) {
+    async handler(call) {
+      const { app, tenant, admin, params } = call;
       const u = await findUser(app, tenant.id, params.user);
+      await assertMayActOn(call, u, 'endUserSessions');
       return { ended: await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
     },
   }),

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { pageInMemory } from '../../storage/paging.ts';
 import { findUser } from '../lookup.ts';
+import { assertMayActOn } from '../roles.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
@@ -31,8 +32,10 @@ export const userMfaRoutes = [
     id: 'resetUserMfa', method: 'delete', path: '/tenants/:slug/users/:user/mfa', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Reset two-step verification: every factor (authenticator apps, Gatehouse Authenticators, passkeys), recovery code and remembered browser of the user goes',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
+    async handler(call) {
+      const { app, tenant, params, audit } = call;
       const u = await findUser(app, tenant.id, params.user);
+      await assertMayActOn(call, u, 'resetUserMfa');
       const removed = await app.mfa.reset(tenant.id, u.id);
       await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
       await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });

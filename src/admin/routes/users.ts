@@ -4,9 +4,12 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
 import { publicUser, type User } from '../../storage/directory.ts';
-import { conflict, invalid } from '../../shared/errors.ts';
+import { conflict } from '../../shared/errors.ts';
 import { unlockAccount } from '../../interaction/signin.ts';
+import type { Tenant } from '../../storage/tenants.ts';
+import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
+import { assertMayActOn, assertMayGrant, mayManage } from '../roles.ts';
 import { listQuery, page, role, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
@@ -20,9 +23,12 @@ const userDetail = userSummary.extend({
   groups: z.array(z.string()).describe('group names'),
 });
 
-async function detail(app: Context, u: User): Promise<z.input<typeof userDetail>> {
+/** A user as the caller sees it: with whether the role hierarchy lets them act on it. */
+export const summary = (admin: Admin, tenant: Tenant, u: User): z.input<typeof userSummary> => ({ ...u, mayManage: mayManage(admin, u, tenant) });
+
+async function detail({ app, admin, tenant }: { app: Context; admin: Admin; tenant: Tenant }, u: User): Promise<z.input<typeof userDetail>> {
   return {
-    ...u,
+    ...summary(admin, tenant, u),
     ou: u.ouId ? (await app.directory.ouById(u.tenantId, u.ouId))?.path ?? null : null,
     groups: (await app.directory.groupsOfUser(u.tenantId, u.id)).map((g) => g.name),
   };
@@ -33,7 +39,10 @@ export const userRoutes = [
     id: 'listUsers', method: 'get', path: '/tenants/:slug/users', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Page through users by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
-    async handler({ app, tenant, query }) { return app.directory.listUsers(tenant.id, query); },
+    async handler({ app, admin, tenant, query }) {
+      const p = await app.directory.listUsers(tenant.id, query);
+      return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
+    },
   }),
   route({
     id: 'createUser', method: 'post', path: '/tenants/:slug/users', tag: 'users', access: ['admin'], status: 201,
@@ -45,8 +54,9 @@ export const userRoutes = [
     }),
     example: { email: 'ann@example.com', password: 'a long passphrase', givenName: 'Ann', familyName: 'Lee', ou: '/Sales', groups: ['staff'] },
     response: userDetail,
-    async handler({ app, tenant, admin, body, audit }) {
-      if (body.roles?.includes('superadmin') && !admin.roles.includes('superadmin')) throw invalid('Only a superadministrator may grant the superadmin role.');
+    async handler(call) {
+      const { app, tenant, body, audit } = call;
+      if (body.roles) await assertMayGrant(call, body.roles, { change: false }, 'createUser');
       const ou = body.ou ? await app.directory.ensureOu(tenant.id, body.ou) : undefined;
       const groups = [];
       for (const g of body.groups ?? []) groups.push(await app.directory.groupByName(tenant.id, g) ?? await app.directory.createGroup(tenant.id, g));
@@ -56,14 +66,14 @@ export const userRoutes = [
       });
       for (const g of groups) await app.directory.addMember(tenant.id, g.id, user.id);
       await audit('admin.user.created', user.id, { email: user.email }, { userId: user.id });
-      return detail(app, user);
+      return detail(call, user);
     },
   }),
   route({
     id: 'getUser', method: 'get', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Show a user (by id or email) with their OU and groups',
     response: userDetail,
-    async handler({ app, tenant, params }) { return detail(app, publicUser(await findUser(app, tenant.id, params.user))); },
+    async handler(call) { return detail(call, publicUser(await findUser(call.app, call.tenant.id, call.params.user))); },
   }),
   route({
     id: 'updateUser', method: 'patch', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'], versioned: true,
@@ -75,9 +85,11 @@ export const userRoutes = [
     }),
     example: { givenName: 'Anne', status: 'disabled' },
     response: userDetail,
-    async handler({ app, tenant, admin, params, body, version: v, audit }) {
+    async handler(call) {
+      const { app, tenant, admin, params, body, version: v, audit } = call;
       const u = await findUser(app, tenant.id, params.user);
-      if (body.roles && !admin.roles.includes('superadmin')) throw invalid('Only a superadministrator may change administrator roles.');
+      await assertMayActOn(call, u, 'updateUser');
+      if (body.roles) await assertMayGrant(call, body.roles, { change: true, target: u }, 'updateUser');
       if (u.upstreamId && (body.givenName !== undefined || body.familyName !== undefined)) {
         const up = await app.upstreams.byId(tenant.id, u.upstreamId);
         throw conflict(`${u.email}'s names come from the upstream directory ${up?.name ?? u.upstreamId} and are updated at each sign-in there. Change them in that directory.`);
@@ -90,15 +102,17 @@ export const userRoutes = [
       await audit('admin.user.updated', u.id, { email: u.email, changes: Object.keys(body).filter((k) => k !== 'version') }, { userId: u.id });
       // A disabled account is signed out everywhere at once (its apps hear of it by back-channel logout).
       if (body.status === 'disabled' && u.status !== 'disabled') await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account disabled' });
-      return detail(app, updated);
+      return detail(call, updated);
     },
   }),
   route({
     id: 'deleteUser', method: 'delete', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'],
     summary: 'Delete a user (their sessions are ended; memberships, factors and links go with them)',
     response: z.void(),
-    async handler({ app, tenant, admin, params, audit }) {
+    async handler(call) {
+      const { app, tenant, admin, params, audit } = call;
       const u = await findUser(app, tenant.id, params.user);
+      await assertMayActOn(call, u, 'deleteUser');
       await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
       await app.directory.deleteUser(tenant.id, u.id);
       await audit('admin.user.deleted', u.id, { email: u.email }, { userId: u.id });
@@ -108,8 +122,10 @@ export const userRoutes = [
     id: 'unlockUser', method: 'post', path: '/tenants/:slug/users/:user/unlock', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Lift a lockout after failed sign-ins (passwords, codes, passkeys, denied pushes): the user may try again at once',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
+    async handler(call) {
+      const { app, tenant, params, audit } = call;
       const u = await findUser(app, tenant.id, params.user);
+      await assertMayActOn(call, u, 'unlockUser');
       await unlockAccount(app, tenant, u);
       await audit('admin.user.unlocked', u.id, { email: u.email }, { userId: u.id });
     },

@@ -1,0 +1,4 @@
+import { rolesSuite } from './suites/roles.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+rolesSuite(await postgresBackend({ redis: true }));

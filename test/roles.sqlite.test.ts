@@ -1,0 +1,4 @@
+import { rolesSuite } from './suites/roles.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+rolesSuite(sqliteBackend());
