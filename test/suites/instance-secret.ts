@@ -1,0 +1,130 @@
+// The instance secret's rotation (`gatehouse secret rotate`, POST /api/v1/instance/secret/rotate),
+// online, on the embedded store and on PostgreSQL + Redis: everything sealed is re-sealed under
+// the new secret, sign-in, an app's client secret and the JWKS keep working, the old secret is
+// refused afterwards.
+import { test as nodeTest, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { Agent } from '../helpers/agent.ts';
+import { rpConfig, codeFlow } from '../helpers/rp.ts';
+import { StartupRefusal } from '../../src/shared/errors.ts';
+
+const RP = 'https://rp.example.test/callback';
+const OLD = 'old-instance-secret-'.padEnd(48, '1');
+const NEW = 'new-instance-secret-'.padEnd(48, '2');
+const alice = { email: 'alice@example.test', password: 'alice-password-1' };
+
+/** A full code flow with the app's client secret: opens the client secret and signs with a signing key. */
+async function signIn(gh: TestServer, app: { clientId: string; clientSecret: string }) {
+  const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
+  const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });
+  return tokens.claims()!.email;
+}
+const kids = async (gh: TestServer) => ((await (await fetch(`${gh.base}/t/default/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid).sort();
+
+async function setUp(gh: TestServer) {
+  assert.equal((await gh.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Liddell' })).status, 201);
+  const created = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'CRM', type: 'web', redirectUris: [RP] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal((await gh.api('POST', `/tenants/default/apps/${created.body.clientId}/deployment/targets`, { all: true })).status, 200);
+  return created.body as { clientId: string; clientSecret: string };
+}
+
+export function instanceSecretSuite(make: () => Promise<Backend>) {
+  let base: Backend | undefined;
+  let env: Record<string, string> | undefined;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-rotate-'));
+  after(async () => { await base?.cleanup(); fs.rmSync(dataDir, { recursive: true, force: true }); });
+
+  // Every start reuses the same database (or data dir): a backend that keeps it.
+  const start = async (extra: Record<string, string>) => {
+    base ??= await make();
+    const fixed = env ??= await base.env();
+    const keep: Backend = { name: base.name, skip: false, env: async () => fixed, cleanup: async () => {} };
+    return startTestServer(extra, { backend: keep, dataDir });
+  };
+
+  return async function run(skip: string | false) {
+    nodeTest('rotating GATEHOUSE_SECRET online re-seals everything; sign-in, client secrets and the JWKS keep working; the old secret is refused', { skip }, async () => {
+      let gh = await start({ GATEHOUSE_SECRET: OLD });
+      let app: { clientId: string; clientSecret: string };
+      let jwks: string[];
+      let mac: string;
+      try {
+        app = await setUp(gh);
+        assert.equal(await signIn(gh, app), alice.email);
+        jwks = await kids(gh);
+        mac = gh.app.sealer.mac('probe');
+        // Nothing to rotate yet: a clear 409 saying what to do.
+        const early = await gh.api('POST', '/instance/secret/rotate');
+        assert.equal(early.status, 409);
+        assert.match(early.body.error.message, /GATEHOUSE_SECRET_PREVIOUS/);
+      } finally { await gh.close(); }
+
+      // Step 1: every node gets the new secret, the old one as previous; still sealing under the old.
+      gh = await start({ GATEHOUSE_SECRET: NEW, GATEHOUSE_SECRET_PREVIOUS: OLD });
+      try {
+        assert.equal(await signIn(gh, app), alice.email, 'sign-in works while both secrets are held');
+        const forbidden = await gh.api('POST', '/instance/secret/rotate', undefined, '');
+        assert.equal(forbidden.status, 401);
+        const r = await gh.api('POST', '/instance/secret/rotate');
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.source, 'env');
+        assert.equal(r.body.unreadable, 0);
+        assert.ok(r.body.resealed['signing_keys.private_sealed'] >= 2, JSON.stringify(r.body));
+        assert.equal(r.body.resealed['apps.secret_sealed'], 1, JSON.stringify(r.body));
+        assert.ok(r.body.resealed['instance_settings.value'] >= 1, JSON.stringify(r.body));
+        assert.match(r.body.next, /without GATEHOUSE_SECRET_PREVIOUS/);
+        assert.equal(await signIn(gh, app), alice.email, 'sign-in works right after the rotation');
+        const again = await gh.api('POST', '/instance/secret/rotate');
+        assert.deepEqual(again.body.resealed, {}, 'running it again finds nothing left to re-seal');
+      } finally { await gh.close(); }
+
+      // Step 2: the new secret alone.
+      gh = await start({ GATEHOUSE_SECRET: NEW });
+      try {
+        assert.equal(await signIn(gh, app), alice.email, 'the same client secret and user sign in under the new secret alone');
+        assert.deepEqual(await kids(gh), jwks, 'the same signing keys are published');
+        assert.equal(gh.app.sealer.mac('probe'), mac, 'MACs (recovery codes, cookie signatures) are unchanged');
+      } finally { await gh.close(); }
+
+      // The old secret is refused, before listening, naming the setting.
+      await assert.rejects(start({ GATEHOUSE_SECRET: OLD }), (e: Error) => e instanceof StartupRefusal && /^GATEHOUSE_SECRET does not match this instance's secret/.test(e.message));
+    });
+  };
+}
+
+/** SQLite with the generated secret.key: rotation writes a new key file and renames it over the old one. */
+export function keyFileRotation() {
+  nodeTest('rotating a generated secret.key replaces the file; the old key file is refused afterwards', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-rotate-file-'));
+    const file = path.join(dataDir, 'secret.key');
+    try {
+      let gh = await startTestServer({}, { dataDir });
+      let app: { clientId: string; clientSecret: string };
+      const oldKey = fs.readFileSync(file, 'utf8');
+      try {
+        app = await setUp(gh);
+        const jwks = await kids(gh);
+        const r = await gh.api('POST', '/instance/secret/rotate');
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.source, 'file');
+        assert.equal(r.body.resealed['apps.secret_sealed'], 1);
+        assert.ok(!fs.existsSync(path.join(dataDir, 'secret.key.new')), 'the new key file was renamed over the old one');
+        assert.notEqual(fs.readFileSync(file, 'utf8'), oldKey);
+        assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        assert.equal(await signIn(gh, app), alice.email, 'sign-in works right after the rotation');
+        assert.deepEqual(await kids(gh), jwks);
+      } finally { await gh.close(); }
+      gh = await startTestServer({}, { dataDir });
+      try {
+        assert.equal(await signIn(gh, app), alice.email, 'sign-in with the same client secret under the new key file');
+      } finally { await gh.close(); }
+      fs.writeFileSync(file, oldKey);
+      await assert.rejects(startTestServer({}, { dataDir }), (e: Error) => e instanceof StartupRefusal && e.message.includes(file) && /does not match/.test(e.message));
+    } finally { fs.rmSync(dataDir, { recursive: true, force: true }); }
+  });
+}
