@@ -129,3 +129,11 @@ test('a data dir that is a file, under a file, unreadable, or holding a damaged 
     await assertRefused(damaged, {}, /^The database file .*gatehouse\.db is not a SQLite database or is damaged .*Restore it from a backup/);
   } finally { fs.rmSync(parent, { recursive: true, force: true }); }
 });
+
+test('GATEHOUSE_SECRET_PREVIOUS needs GATEHOUSE_SECRET and must differ from it', async () => {
+  const { loadConfig, ConfigError } = await import('../src/config/index.ts');
+  assert.throws(() => loadConfig({ GATEHOUSE_SECRET_PREVIOUS: SECRET_A }), (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET/.test(e.message));
+  assert.throws(() => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: SECRET_A }), (e: Error) => e instanceof ConfigError && /is the same as GATEHOUSE_SECRET/.test(e.message));
+  assert.throws(() => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: 'short' }), (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: must be at least 32/.test(e.message));
+  assert.equal(loadConfig({ GATEHOUSE_SECRET: SECRET_B, GATEHOUSE_SECRET_PREVIOUS: SECRET_A }).secretPrevious, SECRET_A);
+});

@@ -1,5 +1,6 @@
-import { instanceSecretSuite, keyFileRotation } from './suites/instance-secret.ts';
+import { instanceSecretSuite, keyFileRotation, sealedColumnsAreListed } from './suites/instance-secret.ts';
 import { sqliteBackend } from './helpers/server.ts';
 
 await instanceSecretSuite(async () => sqliteBackend())(false);
 keyFileRotation();
+sealedColumnsAreListed();
