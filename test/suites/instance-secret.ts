@@ -225,3 +225,56 @@ export function twoNodeRotation(label: string, make: () => Promise<Backend>) {
     } finally { await c.close(); }
   });
 }
+
+/**
+ * A key-file rotation stopped after it switched the check value and before it re-sealed
+ * anything or renamed the file: the next start opens with both files, and running the command
+ * again finishes it. And an installation from before the check value keeps its MACs.
+ */
+export function interruptedKeyFileRotation() {
+  nodeTest('an interrupted key-file rotation starts with both keys and is finished by running it again', async () => {
+    const { DatabaseSync } = await import('node:sqlite');
+    const { secretCheckValue, generateSecret } = await import('../../src/shared/crypto.ts');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-rotate-crash-'));
+    const file = path.join(dataDir, 'secret.key');
+    try {
+      let gh = await startTestServer({}, { dataDir });
+      let app: { clientId: string; clientSecret: string };
+      try { app = await setUp(gh); } finally { await gh.close(); }
+      // The state a crash leaves: the new key on disk, its check value stored, nothing re-sealed.
+      const next = generateSecret();
+      fs.writeFileSync(path.join(dataDir, 'secret.key.new'), next + '\n', { mode: 0o600 });
+      const db = new DatabaseSync(path.join(dataDir, 'gatehouse.db'));
+      db.prepare(`UPDATE instance_settings SET value = ? WHERE name = 'secret_check'`).run(secretCheckValue(next));
+      db.close();
+      gh = await startTestServer({}, { dataDir });
+      try {
+        assert.equal(await signIn(gh, app), alice.email, 'values still under the old key open');
+        const r = await gh.api('POST', '/instance/secret/rotate');
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.resealed['apps.secret_sealed'], 1);
+        assert.equal(fs.readFileSync(file, 'utf8').trim(), next, 'the key file of the interrupted run is the one kept');
+        assert.ok(!fs.existsSync(path.join(dataDir, 'secret.key.new')));
+      } finally { await gh.close(); }
+      gh = await startTestServer({}, { dataDir });
+      try { assert.equal(await signIn(gh, app), alice.email); } finally { await gh.close(); }
+    } finally { fs.rmSync(dataDir, { recursive: true, force: true }); }
+  });
+
+  nodeTest('an installation from before the check value keeps the MACs it had (recovery codes, cookie signatures)', async () => {
+    const { DatabaseSync } = await import('node:sqlite');
+    const crypto = await import('node:crypto');
+    const secret = 'installed-before-check-'.padEnd(48, 'z');
+    const legacy = (v: string) => crypto.createHmac('sha256', Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'seal/v1', 32))).update(v).digest('base64url');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-upgrade-'));
+    try {
+      let gh = await startTestServer({ GATEHOUSE_SECRET: secret }, { dataDir });
+      try { assert.notEqual(gh.app.sealer.mac('probe'), legacy('probe'), 'a new installation gets a random root'); } finally { await gh.close(); }
+      const db = new DatabaseSync(path.join(dataDir, 'gatehouse.db'));
+      db.exec(`DELETE FROM instance_settings WHERE name IN ('secret_check', 'mac_root')`);
+      db.close();
+      gh = await startTestServer({ GATEHOUSE_SECRET: secret }, { dataDir });
+      try { assert.equal(gh.app.sealer.mac('probe'), legacy('probe'), 'the root earlier versions derived from the secret'); } finally { await gh.close(); }
+    } finally { fs.rmSync(dataDir, { recursive: true, force: true }); }
+  });
+}
