@@ -30,7 +30,7 @@ export interface Database {
 export class DataDirLockedError extends Error {}
 
 /** The data dir's files: only the user Gatehouse runs as may read them (0600, the dir 0700). */
-export const DATA_FILES = ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.db-journal', 'gatehouse.lock', 'gatehouse.pid', 'secret.key', 'secret.key.new'];
+export const DATA_FILES = ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.db-journal', 'gatehouse.lock', 'gatehouse.lock-journal', 'gatehouse.pid', 'secret.key', 'secret.key.new'];
 
 const mode = (m: number) => (m & 0o777).toString(8).padStart(4, '0');
 
