@@ -88,6 +88,20 @@ test('a different GATEHOUSE_SECRET on an existing data dir stops start-up before
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });
 
+test('a rotation of GATEHOUSE_SECRET that did not finish: start-up without GATEHOUSE_SECRET_PREVIOUS is refused', async () => {
+  const dir = tmpDir();
+  try {
+    const s = await spawnServer(dir, await freePort(), { ...admin, GATEHOUSE_SECRET: SECRET_A });
+    assert.ok(s.ready, s.errors());
+    await s.stop();
+    // What `gatehouse secret rotate` leaves when it stops half-way (the mark is cleared at its end).
+    const db = new DatabaseSync(path.join(dir, 'gatehouse.db'));
+    db.prepare(`INSERT INTO instance_settings (name, value, updated_at) VALUES ('secret_rotation_unfinished', 'c1:x', 0)`).run();
+    db.close();
+    await assertRefused(dir, { GATEHOUSE_SECRET: SECRET_A }, /^A rotation of the instance secret did not finish.*Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret/);
+  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
 test('a malformed or different secret.key stops start-up naming the file', async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'secret.key');

@@ -14,6 +14,8 @@ import type { Bus } from '../ops/bus.ts';
 export const CHECK_SETTING = 'secret_check';
 /** The root of MACs and derived keys (CSRF, cookie signing, recovery codes), sealed: kept across rotations. */
 export const MAC_ROOT_SETTING = 'mac_root';
+/** Set while a rotation runs (to the new secret's check value), empty once it finished. */
+export const ROTATION_SETTING = 'secret_rotation_unfinished';
 const TOPIC = 'instance-secret';
 
 export interface RotationResult {
@@ -80,6 +82,13 @@ export class InstanceSecret {
       notes.push('stored the instance secret\'s check value');
     }
     if (!sealer.activate(stored)) throw this.#refusal('the check value stored in its database at first start disagrees');
+    // A rotation that stopped half-way left values under the old secret: without it they would
+    // not open (a 500 on every use), so start-up needs the old secret until it is finished.
+    const unfinished = await this.#instance.get(ROTATION_SETTING);
+    if (unfinished && this.#secrets.source === 'env' && this.#secrets.others.length === 0) {
+      throw new StartupRefusal('A rotation of the instance secret did not finish: some stored values are still sealed under the previous secret. ' +
+        'Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret (and GATEHOUSE_SECRET to the new one), run `gatehouse secret rotate` again, then restart without GATEHOUSE_SECRET_PREVIOUS.');
+    }
     if (this.#secrets.others.length) {
       notes.push(sealer.activeCheck === secretCheckValue(this.#secrets.secret)
         ? 'sealing under the new instance secret; the previous one opens values not yet re-sealed'
@@ -136,6 +145,7 @@ export class InstanceSecret {
         if (!existing) writeSynced(nextFile, target + '\n');
       }
       const check = this.#sealer.addSecret(target);
+      await this.#instance.set(ROTATION_SETTING, check);
       await this.#instance.set(CHECK_SETTING, check);
       this.#sealer.activate(check);
       await bus.publish(TOPIC, check);
@@ -169,8 +179,10 @@ export class InstanceSecret {
         }
         if (changed === 0) break;
       }
+      await this.#instance.set(ROTATION_SETTING, '');
       if (s.source === 'file') {
         // Everything is under the new key: it replaces the old one in one step (rename is atomic).
+        // A crash before the rename leaves both files, which the next start reads: nothing is lost.
         fs.renameSync(nextFile, s.file);
         syncDir(path.dirname(s.file));
       }
