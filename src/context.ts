@@ -18,7 +18,9 @@ import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
-import { Sealer, resolveSecret } from './shared/crypto.ts';
+import { Sealer, resolveSecrets } from './shared/crypto.ts';
+import { SealedStore } from './storage/sealed.ts';
+import { InstanceSecret } from './keys/instance-secret.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -36,6 +38,8 @@ export interface Context {
   database: Database;
   /** Instance-wide settings kept in the database (storage/instance.ts). */
   instance: InstanceStore;
+  /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
+  instanceSecret: InstanceSecret;
   redis?: Redis;
   tenants: TenantStore;
   directory: DirectoryStore;
@@ -79,7 +83,20 @@ export const IP_THROTTLE = { limit: 50, windowSeconds: 15 * 60 };
 
 export async function createContext(config: Config, logger = pino({ level: config.logLevel })): Promise<Context> {
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  const sealer = new Sealer(resolveSecret(config.secret, config.dataDir));
+  if (database.tightened?.length) logger.warn({ dataDir: config.dataDir, tightened: database.tightened }, `made the data directory private: ${database.tightened.join(', ')}`);
+  const instance = new InstanceStore(database.db);
+  let sealer: Sealer;
+  let instanceSecret: InstanceSecret;
+  try {
+    // The secret is checked before anything is sealed, opened or listened for.
+    const secrets = resolveSecrets(config.secret, config.dataDir, config.secretPrevious);
+    sealer = new Sealer(secrets.secret, secrets.others);
+    instanceSecret = new InstanceSecret({ sealer, instance, sealed: new SealedStore(database.db), secrets, logger });
+    for (const note of await instanceSecret.verify()) logger.info(note);
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
   let redis: Redis | undefined;
   if (config.redisUrl) {
     const { Redis } = await import('ioredis'); // only when configured: keeps the embedded footprint small
@@ -103,7 +120,8 @@ export async function createContext(config: Config, logger = pino({ level: confi
     logger,
     sealer,
     database,
-    instance: new InstanceStore(db),
+    instance,
+    instanceSecret,
     redis,
     tenants: new TenantStore(db),
     directory,
@@ -150,5 +168,6 @@ export async function createContext(config: Config, logger = pino({ level: confi
   ctx.ldap = new LdapService(ctx);
   ctx.connectors = new ConnectorHub(ctx);
   bus.subscribe('connector-revoked', (id) => ctx.connectors.dropRevoked(id));
+  instanceSecret.listen(bus);
   return ctx;
 }

@@ -2,6 +2,7 @@
 import { loadConfig, ConfigError } from './config/index.ts';
 import { startServer, type RunningServer } from './server.ts';
 import { DataDirLockedError } from './storage/db.ts';
+import { StartupRefusal } from './shared/errors.ts';
 import { importFile } from './tenants/import.ts';
 import { runPrimary, workerCount, workerIndex } from './ops/cluster.ts';
 import { CONSOLE_DIST } from './admin/console.ts';
@@ -37,7 +38,7 @@ export async function main(args: { importFile?: string; workers?: number } = {})
       } : undefined,
     });
   } catch (e) {
-    if (e instanceof DataDirLockedError || e instanceof ConfigError) { console.error(e.message); process.exit(2); }
+    if (e instanceof DataDirLockedError || e instanceof ConfigError || e instanceof StartupRefusal) { console.error(e.message); process.exit(2); }
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') { console.error(`Port ${config.port} is already in use. Stop what uses it or set PORT to another port.`); process.exit(2); }
     if (err.code === 'ECONNREFUSED') { console.error(`Cannot reach the database or Redis (${err.message}). Check DATABASE_URL / REDIS_URL and that the server is running.`); process.exit(2); }

@@ -25,6 +25,7 @@ import { policyRoutes } from './routes/policies.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { instanceRoutes } from './routes/instance.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (app: Context, r: Router) => void;
@@ -35,6 +36,7 @@ const resources: AnyRoute[] = [
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
   ...directoryRoutes, ...connectorRoutes,
+  ...instanceRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

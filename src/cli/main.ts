@@ -319,6 +319,20 @@ const commands: Record<string, Command> = {
     },
   },
 
+  'secret rotate': {
+    usage: 'gatehouse secret rotate [--json]',
+    summary: 'Re-seal every stored secret under the new instance secret, online (superadministrators of the default tenant). With GATEHOUSE_SECRET: set the new one and GATEHOUSE_SECRET_PREVIOUS on every node and restart them first; with the generated secret.key: a new key replaces it. See docs/operations.md.',
+    async run(_o, _a, out) {
+      const r = await request('POST', '/instance/secret/rotate');
+      const counts = Object.entries(r.resealed as Record<string, number>).map(([k, n]) => `${k}: ${n}`).join(', ');
+      const lines = [`Re-sealed ${counts || 'nothing (everything was already under the new secret)'}.`];
+      if (r.unreadable) lines.push(`${r.unreadable} value(s) could not be opened with any secret the server holds and were left as they were: the server log names them.`);
+      lines.push(r.next);
+      out.print(lines.join('\n'), r);
+      if (r.unreadable) process.exitCode = 1;
+    },
+  },
+
   'directory list': {
     usage: 'gatehouse directory list --tenant SLUG [--json]', summary: 'List LDAP / Active Directory directories with their last sync.', options: tenant,
     async run(o, _a, out) {

@@ -16,6 +16,7 @@ export const settingsSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   GATEHOUSE_REDIS_PREFIX: z.string().default('gh:'),
   GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -base64 48`)').optional(),
+  GATEHOUSE_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters: the instance secret before GATEHOUSE_SECRET, during its rotation').optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
@@ -40,6 +41,8 @@ export interface Config {
   redisUrl?: string;
   redisPrefix: string;
   secret?: string;
+  /** During a rotation of the instance secret: the old one, to open values not yet re-sealed. */
+  secretPrevious?: string;
   bootstrapAdmin?: { email: string; password: string };
   trustProxy: boolean;
   secureCookies: boolean;
@@ -72,6 +75,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s.DATABASE_URL && !s.GATEHOUSE_SECRET) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET: required when DATABASE_URL is set, so that every node can decrypt the keys and secrets they share.');
   }
+  if (s.GATEHOUSE_SECRET_PREVIOUS && !s.GATEHOUSE_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET (the new secret); it holds the old one during a rotation (see docs/operations.md).');
+  }
+  if (s.GATEHOUSE_SECRET_PREVIOUS && s.GATEHOUSE_SECRET_PREVIOUS === s.GATEHOUSE_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: is the same as GATEHOUSE_SECRET; give the old secret, or unset it once the rotation is done.');
+  }
   if (s.GATEHOUSE_PUBLIC_URL && (new URL(s.GATEHOUSE_PUBLIC_URL).pathname.replace(/\/+$/, '') || new URL(s.GATEHOUSE_PUBLIC_URL).search)) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.');
   }
@@ -86,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: s.REDIS_URL,
     redisPrefix: s.GATEHOUSE_REDIS_PREFIX,
     secret: s.GATEHOUSE_SECRET,
+    secretPrevious: s.GATEHOUSE_SECRET_PREVIOUS,
     bootstrapAdmin: s.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL
       ? { email: s.GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL.toLowerCase(), password: s.GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD! }
       : undefined,

@@ -2,36 +2,140 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StartupRefusal } from './errors.ts';
 
-/** Resolve the instance secret: GATEHOUSE_SECRET, or a generated key file (mode 0600) in the data dir. */
-export function resolveSecret(configured: string | undefined, dataDir: string): string {
-  if (configured) return configured;
-  const file = path.join(dataDir, 'secret.key');
+/** Where the instance secrets come from, the one to seal with first (see keys/instance-secret.ts). */
+export interface ResolvedSecrets {
+  /** GATEHOUSE_SECRET, or the content of secret.key. */
+  secret: string;
+  /** Secrets that may have sealed stored values too: GATEHOUSE_SECRET_PREVIOUS, an unfinished rotation's secret.key.new. */
+  others: string[];
+  /** `env`: GATEHOUSE_SECRET; `file`: the generated key file (its path in `file`). */
+  source: 'env' | 'file';
+  file: string;
+}
+
+export const SECRET_FILE = 'secret.key';
+/** A rotation's new key file, kept beside secret.key until everything is re-sealed under it. */
+export const NEXT_SECRET_FILE = 'secret.key.new';
+// The generated format is 64 base64url characters; a secret written by hand must be as strong
+// as GATEHOUSE_SECRET has to be: at least 32 printable characters, one line.
+const WELL_FORMED = /^[\x21-\x7e]{32,}$/;
+
+export const generateSecret = (): string => crypto.randomBytes(48).toString('base64url');
+
+function readKeyFile(file: string): string | undefined {
+  let text: string;
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new StartupRefusal(`The instance secret file ${file} cannot be read (${code}): give the user Gatehouse runs as read access to it (mode 0600, owned by that user), or set GATEHOUSE_SECRET.`);
   }
-  const secret = crypto.randomBytes(48).toString('base64url');
-  fs.mkdirSync(dataDir, { recursive: true });
-  fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  const secret = text.trim();
+  if (!WELL_FORMED.test(secret)) {
+    throw new StartupRefusal(`The instance secret file ${file} is malformed (${secret.length} characters; it must hold one line of at least 32 printable characters, as Gatehouse generates it): restore it from your backup of the data directory, or set GATEHOUSE_SECRET to this instance's secret.`);
+  }
   return secret;
 }
 
-/** AES-256-GCM sealing of secrets (private keys, client secrets) under a key derived from the instance secret. */
+/**
+ * Resolve the instance secret: GATEHOUSE_SECRET, or a generated key file (mode 0600) in the
+ * data dir. Whether it is the right one is checked against the database (keys/instance-secret.ts).
+ */
+export function resolveSecrets(configured: string | undefined, dataDir: string, previous?: string): ResolvedSecrets {
+  const file = path.join(dataDir, SECRET_FILE);
+  if (configured) return { secret: configured, others: previous ? [previous] : [], source: 'env', file };
+  let secret = readKeyFile(file);
+  if (secret === undefined) {
+    secret = generateSecret();
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    try {
+      fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      throw new StartupRefusal(`The instance secret file ${file} cannot be created (${(e as NodeJS.ErrnoException).code}): check that the user Gatehouse runs as owns the data directory.`);
+    }
+  }
+  const next = readKeyFile(path.join(dataDir, NEXT_SECRET_FILE));
+  return { secret, others: [...(previous ? [previous] : []), ...(next ? [next] : [])], source: 'file', file };
+}
+
+/** The instance secret alone (tests and tools): GATEHOUSE_SECRET or the data dir's key file. */
+export function resolveSecret(configured: string | undefined, dataDir: string): string {
+  return resolveSecrets(configured, dataDir).secret;
+}
+
+const sealKey = (secret: string) => Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'seal/v1', 32));
+
+/**
+ * The check value stored at first start: an HMAC of a fixed label under a key derived (HKDF,
+ * a label of its own) from the secret. It tells whether a secret is the instance's without
+ * holding the secret or anything derived the way sealing keys are; its `c1:` prefix keeps it
+ * apart from sealed values (`v1.`).
+ */
+export function secretCheckValue(secret: string): string {
+  const key = Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'secret-check/v1', 32));
+  return 'c1:' + crypto.createHmac('sha256', key).update('gatehouse instance secret check').digest('base64url');
+}
+
+/** Is this text in the sealed format (`v1.iv.body.tag`)? */
+export const isSealed = (value: unknown): value is string => typeof value === 'string' && /^v1\.[\w-]+\.[\w-]*\.[\w-]+$/.test(value);
+
+interface SealKey { key: Buffer; object: crypto.KeyObject; check: string }
+
+/**
+ * AES-256-GCM sealing of secrets (private keys, client secrets) under a key derived from the
+ * instance secret. It may hold several secrets: it seals under the active one (the one the
+ * database's check value names) and opens with any, so that a rotation can re-seal stored
+ * values while every node still reads both. MACs and derived keys come from a root of their
+ * own (kept sealed in the database, see keys/instance-secret.ts), so they outlive a rotation:
+ * stored recovery-code hashes and signed cookies stay valid.
+ */
 export class Sealer {
-  readonly #key: Buffer;
-  readonly #keyObject: crypto.KeyObject; // built once: making a key object per call is costly
+  #keys: SealKey[];
+  #active: SealKey;
+  #macRoot!: Buffer;
+  #macObject!: crypto.KeyObject;
   // Opened values by sealed text. A sealed value always opens to the same plaintext, so this
   // needs no invalidation; it saves a decryption per client authentication.
   readonly #opened = new Map<string, string>();
-  constructor(secret: string) {
-    this.#key = Buffer.from(crypto.hkdfSync('sha256', secret, 'gatehouse', 'seal/v1', 32));
-    this.#keyObject = crypto.createSecretKey(this.#key);
+  constructor(secret: string, others: string[] = []) {
+    this.#keys = [];
+    for (const s of [secret, ...others]) this.addSecret(s);
+    this.#active = this.#keys[0]!;
+    // Until the database's root is known: the derivation every earlier version used.
+    this.setMacRoot(this.#active.key);
   }
+  /** Open with this secret too (a rotation's new secret); answers its check value. */
+  addSecret(secret: string): string {
+    const check = secretCheckValue(secret);
+    if (!this.#keys.some((k) => k.check === check)) {
+      const key = sealKey(secret);
+      this.#keys.push({ key, object: crypto.createSecretKey(key), check });
+    }
+    return check;
+  }
+  /** Check values of the secrets held, the one sealed under first. */
+  get checks(): string[] { return [this.#active.check, ...this.#keys.filter((k) => k !== this.#active).map((k) => k.check)]; }
+  get activeCheck(): string { return this.#active.check; }
+  /** Seal under the secret with this check value from now on; false when it is not held. */
+  activate(check: string): boolean {
+    const k = this.#keys.find((x) => safeEqual(x.check, check));
+    if (!k) return false;
+    this.#active = k;
+    return true;
+  }
+  /** The key MACs and derived keys come from (see keys/instance-secret.ts). */
+  setMacRoot(root: Buffer): void {
+    this.#macRoot = Buffer.from(root);
+    this.#macObject = crypto.createSecretKey(this.#macRoot);
+  }
+  /** The root earlier versions used (the sealing key of the active secret), for installations that have data. */
+  legacyMacRoot(): Buffer { return Buffer.from(this.#active.key); }
   seal(plain: string): string {
     const iv = crypto.randomBytes(12);
-    const c = crypto.createCipheriv('aes-256-gcm', this.#keyObject, iv);
+    const c = crypto.createCipheriv('aes-256-gcm', this.#active.object, iv);
     const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
     return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${c.getAuthTag().toString('base64url')}`;
   }
@@ -45,19 +149,41 @@ export class Sealer {
   }
   /** For values opened once (a cookie of one sign-in): kept out of the cache of stored secrets. */
   openUncached(sealed: string): string {
+    const opened = this.#tryOpen(sealed);
+    if (!opened) throw new Error('sealed value cannot be opened with the instance secret');
+    return opened.plain;
+  }
+  /**
+   * A stored value re-sealed under the active secret, or undefined when it already is (or is
+   * no sealed value). Throws when no secret held opens it.
+   */
+  reseal(sealed: string): string | undefined {
+    if (!isSealed(sealed)) return undefined;
+    const opened = this.#tryOpen(sealed);
+    if (!opened) throw new Error('sealed value cannot be opened with any instance secret held');
+    return opened.by === this.#active ? undefined : this.seal(opened.plain);
+  }
+  /** Whether any secret held opens this value. */
+  opens(sealed: string): boolean { return this.#tryOpen(sealed) !== undefined; }
+  #tryOpen(sealed: string): { plain: string; by: SealKey } | undefined {
     const [v, iv, body, tag] = sealed.split('.');
-    if (v !== 'v1' || !iv || !body || tag === undefined) throw new Error('sealed value has an unknown format');
-    const d = crypto.createDecipheriv('aes-256-gcm', this.#keyObject, Buffer.from(iv, 'base64url'));
-    d.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+    if (v !== 'v1' || !iv || body === undefined || tag === undefined) throw new Error('sealed value has an unknown format');
+    for (const k of [this.#active, ...this.#keys.filter((x) => x !== this.#active)]) {
+      try {
+        const d = crypto.createDecipheriv('aes-256-gcm', k.object, Buffer.from(iv, 'base64url'));
+        d.setAuthTag(Buffer.from(tag, 'base64url'));
+        return { plain: Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8'), by: k };
+      } catch { /* not this secret's */ }
+    }
+    return undefined;
   }
   /** A keyed MAC for values that must be checked but not stored in the clear (CSRF tokens). */
   mac(value: string): string {
-    return crypto.createHmac('sha256', this.#keyObject).update(value).digest('base64url');
+    return crypto.createHmac('sha256', this.#macObject).update(value).digest('base64url');
   }
   /** Derive a named sub-key (cookie keys and similar). */
   derive(name: string): string {
-    return Buffer.from(crypto.hkdfSync('sha256', this.#key, 'gatehouse', name, 32)).toString('base64url');
+    return Buffer.from(crypto.hkdfSync('sha256', this.#macRoot, 'gatehouse', name, 32)).toString('base64url');
   }
 }
 

@@ -33,3 +33,6 @@ export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; errcode?: string; message?: string };
   return err?.code === '23505' || /UNIQUE constraint failed/i.test(err?.message ?? '');
 }
+
+/** Start-up stops with this message alone (one line, no stack trace), exit code 2. */
+export class StartupRefusal extends Error {}

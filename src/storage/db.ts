@@ -8,6 +8,7 @@ import type { DB } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { GroupCommitDriver, nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.ts';
+import { StartupRefusal } from '../shared/errors.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -18,6 +19,8 @@ export interface Database {
   pg?: { pool: import('pg').Pool; newClient(): import('pg').Client };
   /** SQLite only: hold new writes back while `during` runs (reads go on); see GroupCommitDriver. */
   holdWrites?(during: () => Promise<unknown>): Promise<void>;
+  /** SQLite only: modes of the data dir and its files made private at this start, for the start log. */
+  tightened?: string[];
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -26,6 +29,74 @@ export interface Database {
 
 export class DataDirLockedError extends Error {}
 
+/** The data dir's files: only the user Gatehouse runs as may read them (0600, the dir 0700). */
+export const DATA_FILES = ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.db-journal', 'gatehouse.lock', 'gatehouse.lock-journal', 'gatehouse.pid', 'secret.key', 'secret.key.new'];
+
+const mode = (m: number) => (m & 0o777).toString(8).padStart(4, '0');
+
+/**
+ * Create the data dir (0700), or check an existing one is a directory this process can use,
+ * and tighten looser modes of it and its files. Answers what it tightened. A data dir that
+ * cannot be used stops start-up with one line saying why and what to do.
+ */
+export function prepareDataDir(dataDir: string): string[] {
+  const setting = `The data directory ${dataDir} (GATEHOUSE_DATA_DIR)`;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dataDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new StartupRefusal(`${setting} cannot be created: a part of its path is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory path.`);
+    if (code === 'EACCES') throw new StartupRefusal(`${setting} cannot be reached: permission denied on a directory above it. Let the user Gatehouse runs as (uid ${process.getuid?.()}) reach it, or set GATEHOUSE_DATA_DIR to a directory it owns.`);
+    if (code !== 'ENOENT') throw new StartupRefusal(`${setting} cannot be used (${code}). Set GATEHOUSE_DATA_DIR to a directory the user Gatehouse runs as owns.`);
+    try {
+      fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (e2) {
+      const c = (e2 as NodeJS.ErrnoException).code;
+      throw new StartupRefusal(`${setting} cannot be created (${c === 'EACCES' ? 'permission denied on its parent directory' : c}). Create it for the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR to a directory it owns.`);
+    }
+    return [];
+  }
+  if (!st.isDirectory()) throw new StartupRefusal(`${setting} is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory (it is created if missing), or move the file away.`);
+  try {
+    fs.accessSync(dataDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+    // Root passes access checks whatever the mode: listing it is the test that really fails.
+    fs.readdirSync(dataDir);
+  } catch (e) {
+    throw new StartupRefusal(`${setting} cannot be read and written by this process (${(e as NodeJS.ErrnoException).code}, uid ${process.getuid?.()}). Make the user Gatehouse runs as its owner (chown -R), or set GATEHOUSE_DATA_DIR to a directory it owns.`);
+  }
+  const tightened: string[] = [];
+  const tighten = (file: string, want: number, name: string) => {
+    let m: number;
+    try { m = fs.statSync(file).mode; } catch { return; } // not there (yet)
+    if ((m & 0o777 & ~want) === 0) return;
+    try {
+      fs.chmodSync(file, want);
+      tightened.push(`${name} ${mode(m)} -> ${mode(want)}`);
+    } catch (e) {
+      tightened.push(`${name} is ${mode(m)} and could not be made ${mode(want)} (${(e as NodeJS.ErrnoException).code}): make the user Gatehouse runs as its owner`);
+    }
+  };
+  tighten(dataDir, 0o700, 'data directory');
+  for (const f of DATA_FILES) tighten(path.join(dataDir, f), 0o600, f);
+  return tightened;
+}
+
+/** Create files with no access for group and others while `during` runs (synchronous code only: the umask is process-wide). */
+function privately<T>(during: () => T): T {
+  const before = process.umask(0o077);
+  try { return during(); } finally { process.umask(before); }
+}
+
+/** SQLite's "not a database" / "malformed": a damaged or foreign file, said in one line. */
+function damaged(e: unknown, file: string): StartupRefusal | undefined {
+  const err = e as { errcode?: number; message?: string };
+  if (err?.errcode === 26 || err?.errcode === 11 || /file is not a database|malformed/i.test(err?.message ?? '')) {
+    return new StartupRefusal(`The database file ${file} is not a SQLite database or is damaged (${err.message}). Restore it from a backup (see docs/operations.md), or move it away to start with an empty instance.`);
+  }
+  return undefined;
+}
+
 /**
  * One process per SQLite data dir: an exclusive lock on a side file, held for the process
  * lifetime. The operating system releases it when the process dies, even on kill -9.
@@ -33,11 +104,13 @@ export class DataDirLockedError extends Error {}
 function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'gatehouse.lock');
   const pidFile = path.join(dataDir, 'gatehouse.pid');
-  const lock = new DatabaseSync(lockFile, { timeout: 0 });
+  const lock = privately(() => new DatabaseSync(lockFile, { timeout: 0 }));
   try {
-    lock.exec('PRAGMA locking_mode = EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); BEGIN EXCLUSIVE; INSERT INTO holder VALUES (0);');
-  } catch {
+    privately(() => lock.exec('PRAGMA locking_mode = EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); BEGIN EXCLUSIVE; INSERT INTO holder VALUES (0);'));
+  } catch (e) {
     lock.close();
+    const bad = damaged(e, lockFile);
+    if (bad) throw new StartupRefusal(`The lock file ${lockFile} is damaged (${(e as Error).message}). Make sure no Gatehouse process uses ${dataDir}, delete ${lockFile} and start again.`);
     let pid = 'another process';
     try { pid = `process ${fs.readFileSync(pidFile, 'utf8').trim()}`; } catch { /* unknown holder */ }
     throw new DataDirLockedError(
@@ -46,7 +119,7 @@ function lockDataDir(dataDir: string): () => void {
       'or set DATABASE_URL to run several nodes on PostgreSQL.',
     );
   }
-  fs.writeFileSync(pidFile, String(process.pid));
+  fs.writeFileSync(pidFile, String(process.pid), { mode: 0o600 });
   return () => { try { lock.exec('ROLLBACK'); } catch { /* already released */ } lock.close(); };
 }
 
@@ -82,12 +155,14 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
       close: () => db.destroy(),
     };
   }
-  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const tightened = prepareDataDir(opts.dataDir);
   const unlock = opts.lock === false ? () => {} : lockDataDir(opts.dataDir);
   let checkpointer: Checkpointer | undefined;
+  const file = path.join(opts.dataDir, 'gatehouse.db');
   try {
-    const file = path.join(opts.dataDir, 'gatehouse.db');
-    const raw = openSqlite(file);
+    // SQLite gives the WAL and shared-memory files the database file's mode: a 0600 database
+    // keeps them 0600 whenever they are made again.
+    const raw = privately(() => openSqlite(file));
     // The checkpointer thread (an isolate of its own, ~10 MB) starts with the first commit:
     // until something is written there is nothing to checkpoint.
     let draining = false;
@@ -111,6 +186,7 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
     return {
       db,
       dialect: 'sqlite',
+      tightened,
       holdWrites: (during) => driver.holdWrites(during),
       ping: async () => { raw.prepare('select 1').get(); },
       close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
@@ -118,6 +194,6 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
   } catch (e) {
     await checkpointer?.stop();
     unlock();
-    throw e;
+    throw damaged(e, file) ?? e;
   }
 }
