@@ -18,7 +18,7 @@ import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
-import { Sealer, resolveSecret } from './shared/crypto.ts';
+import { Sealer, TokenHasher, resolveSecret } from './shared/crypto.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -32,6 +32,8 @@ export interface Context {
   config: Config;
   logger: pino.Logger;
   sealer: Sealer;
+  /** Keyed hashes of bearer values kept at rest (tokens, codes, session ids): shared/crypto.ts. */
+  tokens: TokenHasher;
   database: Database;
   /** Instance-wide settings kept in the database (storage/instance.ts). */
   instance: InstanceStore;
@@ -85,6 +87,8 @@ export async function createContext(config: Config, logger = pino({ level: confi
     await redis.connect();
   }
   const db = database.db;
+  const instance = new InstanceStore(db);
+  const tokens = await TokenHasher.load(instance, sealer);
   const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)
     : database.pg ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
       : new LocalBus();
@@ -98,8 +102,9 @@ export async function createContext(config: Config, logger = pino({ level: confi
     config,
     logger,
     sealer,
+    tokens,
     database,
-    instance: new InstanceStore(db),
+    instance,
     redis,
     tenants: new TenantStore(db),
     directory,
