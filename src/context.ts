@@ -19,6 +19,7 @@ import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
 import { Sealer, TokenHasher, resolveSecret } from './shared/crypto.ts';
+import { rehashLegacyArtifacts } from './oidc/adapters/sql.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -76,6 +77,9 @@ export interface Context {
 export const ACCOUNT_THROTTLE = { limit: 5, windowSeconds: 15 * 60 };
 export const IP_THROTTLE = { limit: 50, windowSeconds: 15 * 60 };
 
+/** instance_settings: when the engine's artifacts kept in clear were rewritten as hashes. */
+const ARTIFACTS_HASHED = 'artifacts_hashed_at';
+
 export async function createContext(config: Config, logger = pino({ level: config.logLevel })): Promise<Context> {
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const sealer = new Sealer(resolveSecret(config.secret, config.dataDir));
@@ -89,6 +93,13 @@ export async function createContext(config: Config, logger = pino({ level: confi
   const db = database.db;
   const instance = new InstanceStore(db);
   const tokens = await TokenHasher.load(instance, sealer);
+  // Once, at the upgrade that began hashing the engine's artifacts: rewrite the rows kept in
+  // clear before it, so refresh tokens (and sessions kept in SQL) survive the upgrade.
+  if (!(await instance.get(ARTIFACTS_HASHED))) {
+    const n = await rehashLegacyArtifacts(db, tokens);
+    if (n) logger.info({ artifacts: n }, 'engine artifacts kept in clear were rewritten as hashes');
+    await instance.set(ARTIFACTS_HASHED, new Date().toISOString());
+  }
   const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)
     : database.pg ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
       : new LocalBus();

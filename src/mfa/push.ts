@@ -83,7 +83,8 @@ export class PushService {
     this.deliveries = [this.streams];
   }
 
-  #hash(tenantId: string, code: string) { return this.#app.sealer.mac(`push-enroll:${tenantId}:${normalizeCode(code)}`); }
+  // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
+  #hash(tenantId: string, code: string) { return this.#app.tokens.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll'); }
 
   async #notify(tenantId: string, userId: string): Promise<void> {
     await Promise.all(this.deliveries.map((d) => d.notify(tenantId, userId).catch((err) => this.#app.logger.warn({ err }, 'could not tell the authenticators about a sign-in request'))));

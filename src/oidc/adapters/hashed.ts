@@ -17,6 +17,9 @@ export interface StoredPayload extends AdapterPayload {
   e: string;
 }
 
+/** How the text of a stored payload in the sealed form begins (SQL finds legacy rows by it). */
+export const SEALED_PREFIX = '{"e":"';
+
 /** Whether a stored payload is in the sealed form (rows written before it are not). */
 export const isSealedPayload = (p: unknown): p is StoredPayload =>
   typeof p === 'object' && p !== null && typeof (p as { e?: unknown }).e === 'string';
