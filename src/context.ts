@@ -97,7 +97,12 @@ export async function createContext(config: Config, logger = pino({ level: confi
   // clear before it, so refresh tokens (and sessions kept in SQL) survive the upgrade.
   if (!(await instance.get(ARTIFACTS_HASHED))) {
     const n = await rehashLegacyArtifacts(db, tokens);
-    if (n) logger.info({ artifacts: n }, 'engine artifacts kept in clear were rewritten as hashes');
+    if (n) {
+      logger.info({ artifacts: n }, 'engine artifacts kept in clear were rewritten as hashes');
+      // The deleted rows' bytes would stay in SQLite's free pages and WAL: rebuild the file.
+      // (PostgreSQL: see docs/operations.md, upgrade notes.)
+      await database.compact?.();
+    }
     await instance.set(ARTIFACTS_HASHED, new Date().toISOString());
   }
   const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)

@@ -18,6 +18,11 @@ export interface Database {
   pg?: { pool: import('pg').Pool; newClient(): import('pg').Client };
   /** SQLite only: hold new writes back while `during` runs (reads go on); see GroupCommitDriver. */
   holdWrites?(during: () => Promise<unknown>): Promise<void>;
+  /**
+   * SQLite only: rebuild the file (VACUUM) and empty the WAL, so rows deleted before leave no
+   * bytes behind in free pages (used once, after tokens kept in clear were rewritten as hashes).
+   */
+  compact?(): Promise<void>;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -112,6 +117,8 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
       db,
       dialect: 'sqlite',
       holdWrites: (during) => driver.holdWrites(during),
+      // Between write groups (VACUUM cannot run inside the group commit's transaction).
+      compact: () => driver.holdWrites(async () => { raw.exec('VACUUM'); raw.exec('PRAGMA wal_checkpoint(TRUNCATE)'); }),
       ping: async () => { raw.prepare('select 1').get(); },
       close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
     };

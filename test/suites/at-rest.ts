@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { sql } from 'kysely';
+import os from 'node:os';
 import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { checkSecondFactor } from '../../src/mfa/totp.ts';
 import { Agent } from '../helpers/agent.ts';
 import { rpConfig } from '../helpers/rp.ts';
 
@@ -189,6 +191,68 @@ export function atRestSuite(backend: Backend) {
       const after = await agent.follow(oidc.buildAuthorizationUrl(config2, { redirect_uri: RP, scope: 'openid', state: 's3', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
       assert.equal(after, null, 'the ended session no longer signs in');
       assert.match(agent.lastBody, /<form/, 'the sign-in page is shown');
+    });
+
+    test('recovery codes made before the upgrade (a MAC under the instance secret) still work, once', async () => {
+      const app = gh.app;
+      const tenant = await app.tenants.getBySlug('default');
+      const user = (await app.directory.userByEmail(tenant.id, alice.email))!;
+      const oldCode = 'ABCD-EFGH-JKLM', newCode = 'NPQR-STUV-WXYZ';
+      const factor = await app.mfa.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: app.sealer.seal('JBSWY3DPEHPK3PXP') },
+        [app.sealer.mac('recovery:ABCDEFGHJKLM'), app.tokens.hash('NPQRSTUVWXYZ', 'recovery')]);
+      const rows = await app.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute();
+      assert.ok(!JSON.stringify(rows).includes('NPQRSTUVWXYZ'));
+      const factors = [factor];
+      assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: true, method: 'recovery' }, 'a code from before the upgrade');
+      assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: false, reason: 'wrong' }, 'works once');
+      assert.deepEqual(await checkSecondFactor(app, tenant, user, newCode.toLowerCase(), factors), { ok: true, method: 'recovery' }, 'a code made now');
+      await app.mfa.reset(tenant.id, user.id);
+    });
+
+    test('a refresh token and a session kept in clear by an earlier version work after the upgrade', { skip: backend.name === 'sqlite' ? false : 'restarts on the same data directory: SQLite only' }, async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-upgrade-'));
+      let gh1: TestServer | undefined;
+      let gh2: TestServer | undefined;
+      try {
+        gh1 = await startTestServer({}, { dataDir });
+        assert.equal((await gh1.api('POST', '/tenants/default/users', { ...alice, givenName: 'Alice', familyName: 'Liddell' })).status, 201);
+        const w = (await gh1.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'CRM', type: 'web', redirectUris: [RP] })).body;
+        assert.equal((await gh1.api('POST', `/tenants/default/apps/${w.clientId}/deployment/targets`, { type: 'user', ref: alice.email })).status, 200);
+        const agent = new RecordingAgent();
+        const tokens = await authorize(await rpConfig(`${gh1.base}/t/default`, w.clientId, w.clientSecret), agent, new Set());
+        assert.ok(tokens.refresh_token);
+
+        // Put the store back as an earlier version kept it: the engine's values as keys, payloads in clear.
+        const db = gh1.app.database.db;
+        for (const r of await db.selectFrom('oidc_artifacts').selectAll().execute()) {
+          const p = JSON.parse(gh1.app.tokens.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
+          await db.deleteFrom('oidc_artifacts').where('model', '=', r.model).where('id', '=', r.id).execute();
+          await db.insertInto('oidc_artifacts').values({
+            model: r.model, id: String(p.jti), tenant_id: r.tenant_id, payload: JSON.stringify(p),
+            grant_id: (p.grantId as string) ?? null, uid: (p.uid as string) ?? null, user_code: null, expires_at: r.expires_at, consumed_at: r.consumed_at,
+          }).execute();
+        }
+        await db.deleteFrom('instance_settings').where('name', '=', 'artifacts_hashed_at').execute();
+        assert.ok(fs.readFileSync(path.join(dataDir, 'gatehouse.db')).includes(tokens.refresh_token) || fs.readFileSync(path.join(dataDir, 'gatehouse.db-wal')).includes(tokens.refresh_token), 'the refresh token is in clear, as before');
+        await gh1.close();
+        gh1 = undefined;
+
+        gh2 = await startTestServer({}, { dataDir });
+        const config = await rpConfig(`${gh2.base}/t/default`, w.clientId, w.clientSecret);
+        const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+        assert.ok(refreshed.access_token, 'the refresh token issued before the upgrade still works');
+        const verifier = oidc.randomPKCECodeVerifier();
+        const silent = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
+        assert.ok(silent, 'the browser session from before the upgrade still signs in without a prompt');
+        const raw = Buffer.concat(['gatehouse.db', 'gatehouse.db-wal'].filter((f) => fs.existsSync(path.join(dataDir, f))).map((f) => fs.readFileSync(path.join(dataDir, f))));
+        const rows = await gh2.app.database.db.selectFrom('oidc_artifacts').select(['id', 'payload']).execute();
+        assert.ok(rows.length > 0 && !JSON.stringify(rows).includes(tokens.refresh_token), 'the rows were rewritten as hashes');
+        assert.ok(!raw.includes(tokens.refresh_token), 'nor do the old rows linger in the file\'s free pages or the WAL');
+      } finally {
+        await gh1?.close();
+        await gh2?.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 }
