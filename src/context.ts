@@ -18,9 +18,10 @@ import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
-import { Sealer, resolveSecrets } from './shared/crypto.ts';
+import { Sealer, TokenHasher, resolveSecrets } from './shared/crypto.ts';
 import { SealedStore } from './storage/sealed.ts';
 import { InstanceSecret } from './keys/instance-secret.ts';
+import { rehashLegacyArtifacts } from './oidc/adapters/sql.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -35,6 +36,8 @@ export interface Context {
   config: Config;
   logger: pino.Logger;
   sealer: Sealer;
+  /** Keyed hashes of bearer values kept at rest (tokens, codes, session ids): shared/crypto.ts. */
+  tokens: TokenHasher;
   database: Database;
   /** Instance-wide settings kept in the database (storage/instance.ts). */
   instance: InstanceStore;
@@ -81,6 +84,9 @@ export interface Context {
 export const ACCOUNT_THROTTLE = { limit: 5, windowSeconds: 15 * 60 };
 export const IP_THROTTLE = { limit: 50, windowSeconds: 15 * 60 };
 
+/** instance_settings: when the engine's artifacts kept in clear were rewritten as hashes. */
+const ARTIFACTS_HASHED = 'artifacts_hashed_at';
+
 export async function createContext(config: Config, logger = pino({ level: config.logLevel })): Promise<Context> {
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   if (database.tightened?.length) logger.warn({ dataDir: config.dataDir, tightened: database.tightened }, `made the data directory private: ${database.tightened.join(', ')}`);
@@ -105,6 +111,20 @@ export async function createContext(config: Config, logger = pino({ level: confi
     await redis.connect();
   }
   const db = database.db;
+  // After the secret check: the token-hashing key is stored sealed under the instance secret.
+  const tokens = await TokenHasher.load(instance, sealer);
+  // Once, at the upgrade that began hashing the engine's artifacts: rewrite the rows kept in
+  // clear before it, so refresh tokens (and sessions kept in SQL) survive the upgrade.
+  if (!(await instance.get(ARTIFACTS_HASHED))) {
+    const n = await rehashLegacyArtifacts(db, tokens);
+    if (n) {
+      logger.info({ artifacts: n }, 'engine artifacts kept in clear were rewritten as hashes');
+      // The deleted rows' bytes would stay in SQLite's free pages and WAL: rebuild the file.
+      // (PostgreSQL: see docs/operations.md, upgrade notes.)
+      await database.compact?.();
+    }
+    await instance.set(ARTIFACTS_HASHED, new Date().toISOString());
+  }
   const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)
     : database.pg ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
       : new LocalBus();
@@ -119,6 +139,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     config,
     logger,
     sealer,
+    tokens,
     database,
     instance,
     instanceSecret,

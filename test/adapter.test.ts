@@ -3,7 +3,7 @@
 // REDIS_URL is set) and the routed combination; then purging, overrides and routing.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
@@ -12,10 +12,12 @@ import { adapterConformance } from '../src/storage/conformance/adapter.ts';
 import { purgeExpired, sqlAdapterFactory } from '../src/oidc/adapters/sql.ts';
 import { redisAdapterFactory } from '../src/oidc/adapters/redis.ts';
 import { adapterFactory, SHORT_LIVED_MODELS } from '../src/oidc/adapters/index.ts';
+import { TokenHasher } from '../src/shared/crypto.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
 const rand = () => randomUUID().replace(/-/g, '').slice(0, 16);
+const tokens = new TokenHasher(randomBytes(32));
 
 /** Opens on first use, so a skipped suite opens nothing; `close` undoes only what was opened. */
 function lazy<T>(open: () => Promise<T>, close: (v: T) => Promise<void>) {
@@ -51,6 +53,24 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
   });
 }
 
+// --- As the engine runs it without Redis: SQL behind the hashing layer (hashed.ts).
+{
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const db = lazy(openSqliteTemp, closeSqliteTemp);
+  adapterConformance('hashed sql on sqlite', async (tenantId) => adapterFactory({ db: (await db.get()).db, tenantId, tokens, now }), {
+    cleanup: db.close,
+    clock: { now, advance: (ms) => { offset += ms; } },
+  });
+}
+{
+  const db = lazy(openPostgresTemp, (d) => d.dispose());
+  adapterConformance('hashed sql on postgres', async (tenantId) => adapterFactory({ db: (await db.get()).db, tenantId, tokens }), {
+    skip: DATABASE_URL ? false : 'DATABASE_URL not set: PostgreSQL suite skipped',
+    cleanup: db.close,
+  });
+}
+
 // --- PostgreSQL: a fresh database, dropped afterwards. Real time (the expiry test polls).
 {
   const db = lazy(openPostgresTemp, (d) => d.dispose());
@@ -78,7 +98,7 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
   const r = lazy(openRedis, closeRedis);
   adapterConformance('routed sql + redis', async (tenantId) => {
     const { redis, prefix } = await r.get();
-    return adapterFactory({ db: (await db.get()).db, tenantId, redis, redisPrefix: prefix });
+    return adapterFactory({ db: (await db.get()).db, tenantId, redis, redisPrefix: prefix, tokens });
   }, {
     skip: REDIS_URL ? false : 'REDIS_URL not set: routed SQL + Redis suite skipped',
     cleanup: async () => { try { await db.close(); } finally { await r.close(); } },
@@ -140,13 +160,13 @@ describe('sql adapter extras (sqlite)', () => {
     assert.deepEqual(await routed('Client').find('client-1'), { client_id: 'client-1' });
     assert.deepEqual(seen, ['tenant-a'], 'the override is given the tenant');
     assert.equal(await routed('toString').find('x'), undefined, 'only own keys of the overrides map route');
-    const viaIndex = adapterFactory({ db: d.db, tenantId: 'tenant-a', overrides: { Client: () => clients } });
+    const viaIndex = adapterFactory({ db: d.db, tenantId: 'tenant-a', overrides: { Client: () => clients }, tokens });
     assert.deepEqual(await viaIndex('Client').find('client-2'), { client_id: 'client-2' });
-    assert.equal(await adapterFactory({ db: d.db, tenantId: 'tenant-a' })('Client').find('client-1'), undefined);
+    assert.equal(await adapterFactory({ db: d.db, tenantId: 'tenant-a', tokens })('Client').find('client-1'), undefined);
   });
 
   it('without Redis, every model goes to SQL', async () => {
-    const f = adapterFactory({ db: d.db, tenantId: 'tenant-route' });
+    const f = adapterFactory({ db: d.db, tenantId: 'tenant-route', tokens });
     for (const model of [...SHORT_LIVED_MODELS, 'Grant', 'RefreshToken', 'RegistrationAccessToken']) {
       await f(model).upsert(`${model}-1`, { jti: `${model}-1` }, 600);
     }
@@ -155,7 +175,7 @@ describe('sql adapter extras (sqlite)', () => {
   });
 
   it('oidc-provider accepts the factory and stores tokens through it', async () => {
-    const factory = adapterFactory({ db: d.db, tenantId: 'tenant-engine' });
+    const factory = adapterFactory({ db: d.db, tenantId: 'tenant-engine', tokens });
     assert.equal((factory as { prototype?: unknown }).prototype, undefined, 'not constructable: the engine calls it as a factory');
     const provider = new Provider('http://localhost:3000', {
       adapter: factory,
@@ -188,7 +208,7 @@ describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL
 
   it('short-lived models go to Redis, durable ones to SQL; revoking a grant clears both', async () => {
     const tenantId = `tenant-${rand()}`;
-    const f = adapterFactory({ db: d.db, tenantId, redis: r.redis, redisPrefix: r.prefix });
+    const f = adapterFactory({ db: d.db, tenantId, redis: r.redis, redisPrefix: r.prefix, tokens });
     const grantId = 'grant-1';
     await f('AccessToken').upsert('at-1', { jti: 'at-1', grantId }, 600);
     await f('AuthorizationCode').upsert('code-1', { jti: 'code-1', grantId }, 600);
@@ -198,10 +218,12 @@ describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL
     const sqlModels = (await d.db.selectFrom('oidc_artifacts').select('model').where('tenant_id', '=', tenantId).orderBy('model').execute()).map((x) => x.model);
     assert.deepEqual(sqlModels, ['Grant', 'RefreshToken']);
     const ns = `${r.prefix}${encodeURIComponent(tenantId)}:`;
-    assert.equal(await r.redis.exists(`${ns}m:AccessToken:at-1`), 1);
-    const ttl = await r.redis.ttl(`${ns}m:AccessToken:at-1`);
+    // Keys name the hashes of the token and grant id, never the values (hashed.ts).
+    assert.equal(await r.redis.exists(`${ns}m:AccessToken:at-1`), 0);
+    assert.equal(await r.redis.exists(`${ns}m:AccessToken:${tokens.hash('at-1')}`), 1);
+    const ttl = await r.redis.ttl(`${ns}m:AccessToken:${tokens.hash('at-1')}`);
     assert.ok(ttl > 590 && ttl <= 600, `Redis TTL follows expiresIn (${ttl})`);
-    assert.ok((await r.redis.ttl(`${ns}grant:${grantId}`)) > 590, 'the grant set lives as long as its longest member');
+    assert.ok((await r.redis.ttl(`${ns}grant:${tokens.hash(grantId)}`)) > 590, 'the grant set lives as long as its longest member');
 
     // The engine may revoke through a Redis-routed model only (AccessToken is always called).
     await f('AccessToken').revokeByGrantId(grantId);
@@ -209,7 +231,7 @@ describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL
     assert.equal(await f('AuthorizationCode').find('code-1'), undefined);
     assert.equal(await f('RefreshToken').find('rt-1'), undefined, 'the SQL-held refresh token is revoked too');
     assert.ok(await f('Grant').find(grantId));
-    assert.equal(await r.redis.exists(`${ns}grant:${grantId}`), 0);
+    assert.equal(await r.redis.exists(`${ns}grant:${tokens.hash(grantId)}`), 0);
 
     // ... or through a SQL-routed one.
     await f('AccessToken').upsert('at-2', { jti: 'at-2', grantId: 'grant-2' }, 600);

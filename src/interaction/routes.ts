@@ -366,7 +366,7 @@ export function interactionRouter(app: Context): Router {
     const sf = await secondFactorsOf(app, it.tenant, user);
     if (body.push === '1' && pending!.pushId) {
       const c = await app.push.challenge(it.tenant, pending!.pushId);
-      const outcome = c && c.userId === user.id && c.uid === it.details.uid ? app.push.outcome(c) : 'expired';
+      const outcome = c && c.userId === user.id && app.push.isFor(c, it.details.uid) ? app.push.outcome(c) : 'expired';
       if (outcome === 'pending') {
         ctx.status = 409;
         await askSecondFactor(ctx, it, user, sf, { pushId: c!.id, error: 'The request has not been approved yet. Approve it in your Gatehouse Authenticator, then continue.' });

@@ -83,7 +83,10 @@ export class PushService {
     this.deliveries = [this.streams];
   }
 
-  #hash(tenantId: string, code: string) { return this.#app.sealer.mac(`push-enroll:${tenantId}:${normalizeCode(code)}`); }
+  // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
+  // The interaction id is the engine's interaction cookie value: kept as a keyed hash too.
+  #interactionKey(uid: string) { return this.#app.tokens.hash(uid, 'interaction'); }
+  #hash(tenantId: string, code: string) { return this.#app.tokens.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll'); }
 
   async #notify(tenantId: string, userId: string): Promise<void> {
     await Promise.all(this.deliveries.map((d) => d.notify(tenantId, userId).catch((err) => this.#app.logger.warn({ err }, 'could not tell the authenticators about a sign-in request'))));
@@ -218,7 +221,7 @@ export class PushService {
   async send(tenant: Tenant, user: Pick<User, 'id' | 'email'>, at: { uid: string; clientId?: string; appName?: string; ip: string; numberMatching: boolean }): Promise<PushChallenge> {
     const now = Date.now();
     const c = {
-      id: crypto.randomBytes(18).toString('base64url'), tenantId: tenant.id, userId: user.id, uid: at.uid,
+      id: crypto.randomBytes(18).toString('base64url'), tenantId: tenant.id, userId: user.id, uid: this.#interactionKey(at.uid),
       // 10-99: always two digits, as the reference shows.
       number: at.numberMatching ? crypto.randomInt(10, 100) : null,
       clientId: at.clientId ?? null, appName: at.appName ?? null, ip: at.ip, createdAt: now, expiresAt: now + PUSH_SECONDS * 1000,
@@ -242,9 +245,14 @@ export class PushService {
     return c.status;
   }
 
+  /** Whether the request was sent for this sign-in (the engine interaction `uid`). */
+  isFor(c: PushChallenge, uid: string): boolean {
+    return c.uid === this.#interactionKey(uid);
+  }
+
   /** The sign-in takes the approval (once, for this interaction and user). */
   consume(tenant: Tenant, c: PushChallenge, uid: string, userId: string): Promise<boolean> {
-    return this.store.consume(tenant.id, c.id, uid, userId, Date.now());
+    return this.store.consume(tenant.id, c.id, this.#interactionKey(uid), userId, Date.now());
   }
 
   /** A device was removed: its open streams learn it. */

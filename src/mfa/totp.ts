@@ -52,7 +52,15 @@ export function newRecoveryCodes(): string[] {
 }
 
 /** Recovery codes carry 60 random bits, so a keyed hash (not a slow one) is enough. */
-export const recoveryHash = (app: Context, code: string) => app.sealer.mac(`recovery:${code.toUpperCase().replace(/[^A-Z0-9]/g, '')}`);
+const normalizeRecovery = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+/** How a recovery code is kept: a keyed hash under the token-hashing key (it survives a secret rotation). */
+export const recoveryHash = (app: Context, code: string) => app.tokens.hash(normalizeRecovery(code), 'recovery');
+/**
+ * How codes made before version 14.2 were kept: a MAC under the instance secret. Still
+ * accepted so nobody loses their codes at the upgrade; a rotation of the instance secret ends
+ * them (the user then makes new ones on the account page).
+ */
+const legacyRecoveryHash = (app: Context, code: string) => app.sealer.mac(`recovery:${normalizeRecovery(code)}`);
 
 export type SecondFactorResult = { ok: true; method: 'otp' | 'recovery' } | { ok: false; reason: 'wrong' | 'replayed' };
 
@@ -81,6 +89,6 @@ export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick
     }
     return { ok: false, reason: replayed ? 'replayed' : 'wrong' };
   }
-  if (factors.length && code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, recoveryHash(app, code)))) return { ok: true, method: 'recovery' };
+  if (factors.length && code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, [recoveryHash(app, code), legacyRecoveryHash(app, code)]))) return { ok: true, method: 'recovery' };
   return { ok: false, reason: 'wrong' };
 }

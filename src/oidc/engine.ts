@@ -46,6 +46,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
+    tokens: app.tokens,
     overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
   });
 

@@ -220,3 +220,54 @@ export function safeEqual(a: string, b: string): boolean {
 
 export const newId = (prefix = ''): string => prefix + crypto.randomBytes(16).toString('base64url');
 export const randomSecret = (): string => crypto.randomBytes(32).toString('base64url');
+
+/**
+ * Keyed hashes (HMAC-SHA-256) of bearer values kept at rest: engine tokens, codes and session
+ * ids, setup links, recovery and provisioning codes. Look-ups hash the presented value, so a
+ * copy of the database (or a backup) holds nothing anyone can present.
+ *
+ * The key is NOT derived from the instance secret: it is 32 random bytes made at first start
+ * and kept in `instance_settings` sealed under the instance secret. Rotating the secret
+ * (`gatehouse secret rotate`) re-seals this key like every other sealed value, so every hash
+ * (and every artifact sealed with `sealArtifact`) stays valid across a rotation; a key derived
+ * from the secret would change with it and void every live token and code at once.
+ */
+export class TokenHasher {
+  /** The instance_settings name the sealed key is kept under. */
+  static readonly SETTING = 'token_hash_key';
+  readonly #mac: crypto.KeyObject;
+  // Engine payloads that must come back whole (a session found by its uid needs its id back)
+  // are encrypted under a second key derived from the same random key.
+  readonly #artifacts: Sealer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('TokenHasher needs a 32-byte key');
+    this.#mac = crypto.createSecretKey(Buffer.from(crypto.hkdfSync('sha256', key, 'gatehouse', 'token-hash/v1', 32)));
+    this.#artifacts = new Sealer(Buffer.from(crypto.hkdfSync('sha256', key, 'gatehouse', 'artifact-seal/v1', 32)).toString('base64url'));
+  }
+
+  /**
+   * The key every node shares: made and stored (sealed) by the first node to start, read by
+   * the others. A key that does not open under this instance secret stops the start: tokens
+   * could no longer be checked, and making a new key would void them all silently.
+   */
+  static async load(settings: { get(name: string): Promise<string | undefined>; setIfAbsent(name: string, value: string): Promise<string> }, sealer: Sealer): Promise<TokenHasher> {
+    const sealed = (await settings.get(TokenHasher.SETTING))
+      ?? await settings.setIfAbsent(TokenHasher.SETTING, sealer.seal(crypto.randomBytes(32).toString('base64url')));
+    let key: Buffer;
+    try {
+      key = Buffer.from(sealer.openUncached(sealed), 'base64url');
+    } catch {
+      throw new Error('The token-hashing key in the database does not open with this instance secret: GATEHOUSE_SECRET (or secret.key in the data directory) is not the one this database was set up with. Start with the original secret (or rotate it with `gatehouse secret rotate`, which re-seals the key).');
+    }
+    return new TokenHasher(key);
+  }
+
+  /** base64url HMAC-SHA-256 of the value; `purpose` keeps hashes of different kinds apart. */
+  hash(value: string, purpose = ''): string {
+    return crypto.createHmac('sha256', this.#mac).update(purpose ? `${purpose}:${value}` : value).digest('base64url');
+  }
+
+  sealArtifact(plain: string): string { return this.#artifacts.seal(plain); }
+  openArtifact(sealed: string): string { return this.#artifacts.openUncached(sealed); }
+}

@@ -21,6 +21,11 @@ export interface Database {
   holdWrites?(during: () => Promise<unknown>): Promise<void>;
   /** SQLite only: modes of the data dir and its files made private at this start, for the start log. */
   tightened?: string[];
+  /**
+   * SQLite only: rebuild the file (VACUUM) and empty the WAL, so rows deleted before leave no
+   * bytes behind in free pages (used once, after tokens kept in clear were rewritten as hashes).
+   */
+  compact?(): Promise<void>;
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -188,6 +193,8 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
       dialect: 'sqlite',
       tightened,
       holdWrites: (during) => driver.holdWrites(during),
+      // Between write groups (VACUUM cannot run inside the group commit's transaction).
+      compact: () => driver.holdWrites(async () => { raw.exec('VACUUM'); raw.exec('PRAGMA wal_checkpoint(TRUNCATE)'); }),
       ping: async () => { raw.prepare('select 1').get(); },
       close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
     };

@@ -46,11 +46,12 @@ export class MfaStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  /** Spend a recovery code (by its hash); false if unknown or already used. */
-  async useRecoveryCode(tenantId: string, userId: string, hash: string): Promise<boolean> {
+  /** Spend a recovery code (by its hash, under any of the ways codes were hashed); false if unknown or already used. */
+  async useRecoveryCode(tenantId: string, userId: string, hashes: string[]): Promise<boolean> {
+    if (!hashes.length) return false;
     const r = await this.db.updateTable('recovery_codes').set({ used_at: Date.now() })
-      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('code_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('code_hash', 'in', hashes).where('used_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) >= 1;
   }
 
   async unusedRecoveryCodes(tenantId: string, userId: string): Promise<number> {

@@ -7,7 +7,9 @@ import { hashPassword } from '../directory/passwords.ts';
 export const DEFAULT_TENANT = 'default';
 const SETUP_LINK_TTL_MS = 24 * 3600 * 1000;
 
-export const hashToken = (t: string) => crypto.createHash('sha256').update(t).digest('base64url');
+// Setup links are kept as keyed hashes (docs/security.md, "Secrets at rest"); a link issued
+// before they were (a plain SHA-256) is replaced at the next start, as every unused link is.
+const hashToken = (app: Context, t: string) => app.tokens.hash(t, 'setup-link');
 
 export interface BootstrapResult { setupUrl?: string; adminEmail?: string; adminCreated: boolean }
 
@@ -37,7 +39,7 @@ export async function bootstrap(app: Context): Promise<BootstrapResult> {
   // Nobody can administer this instance yet: issue a fresh one-time link (older ones stop working).
   const token = crypto.randomBytes(24).toString('base64url');
   await app.database.db.deleteFrom('setup_links').execute();
-  await app.database.db.insertInto('setup_links').values({ token_hash: hashToken(token), tenant_id: tenant.id, expires_at: Date.now() + SETUP_LINK_TTL_MS, used_at: null }).execute();
+  await app.database.db.insertInto('setup_links').values({ token_hash: hashToken(app, token), tenant_id: tenant.id, expires_at: Date.now() + SETUP_LINK_TTL_MS, used_at: null }).execute();
   return { setupUrl: `${app.config.publicUrl}/setup/${token}`, adminCreated: false };
 }
 
@@ -52,7 +54,7 @@ export async function redeemSetupLink(app: Context, token: string, email: string
   const db = app.database.db;
   const now = Date.now();
   const res = await db.updateTable('setup_links').set({ used_at: now })
-    .where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) return 'invalid';
   const tenant = await app.tenants.getBySlug(DEFAULT_TENANT);
   await app.directory.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
@@ -62,6 +64,6 @@ export async function redeemSetupLink(app: Context, token: string, email: string
 
 export async function setupLinkValid(app: Context, token: string): Promise<boolean> {
   const r = await app.database.db.selectFrom('setup_links').select('token_hash')
-    .where('token_hash', '=', hashToken(token)).where('used_at', 'is', null).where('expires_at', '>', Date.now()).executeTakeFirst();
+    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', Date.now()).executeTakeFirst();
   return !!r;
 }

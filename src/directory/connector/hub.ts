@@ -61,7 +61,8 @@ export class ConnectorHub {
     await this.#app.connectorStore.addCode(tenantId, this.#hash(code), expiresAt, createdBy);
     return { code, expiresAt };
   }
-  #hash(code: string) { return this.#app.sealer.mac(`connector-code:${normalizeCode(code)}`); }
+  // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
+  #hash(code: string) { return this.#app.tokens.hash(normalizeCode(code), 'connector-code'); }
 
   // ---- the WebSocket endpoint
   /** For the HTTP server's 'upgrade' event: true when the request was for the connector endpoint. */

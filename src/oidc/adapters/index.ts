@@ -8,6 +8,8 @@ import type { DB } from '../../storage/schema.ts';
 import { NOT_STORED_MODELS, refusingAdapter, sqlAdapterFactory, type AdapterOverrides, type Clock, type ModelAdapterFactory } from './sql.ts';
 import { redisAdapterFactory } from './redis.ts';
 import { forEngine, outageAware } from '../../shared/outage.ts';
+import type { TokenHasher } from '../../shared/crypto.ts';
+import { hashedAdapter } from './hashed.ts';
 
 export { purgeExpired, sqlAdapterFactory, type AdapterOverrides, type ModelAdapterFactory } from './sql.ts';
 export { redisAdapterFactory } from './redis.ts';
@@ -33,13 +35,17 @@ export interface AdapterFactoryOptions {
   redis?: Redis;
   redisPrefix?: string;
   overrides?: AdapterOverrides;
+  /** Hashes the stored keys and seals the payloads of every stored model (see hashed.ts). */
+  tokens: TokenHasher;
   /** Clock for the SQL store (Redis expires keys by its own clock). */
   now?: Clock;
 }
 
 /**
  * The engine's `adapter` option for one tenant. With a Redis client, SHORT_LIVED_MODELS go
- * to Redis and the rest to SQL; without one, everything goes to SQL.
+ * to Redis and the rest to SQL; without one, everything goes to SQL. Either way the stores
+ * keep only hashes of tokens, codes and session ids, and sealed payloads (hashed.ts);
+ * overrides (clients) are not artifacts and are passed through as they are.
  *
  * A grant's artifacts may then sit in both stores (access tokens and codes in Redis, refresh
  * tokens in SQL), and the engine revokes a grant by calling revokeByGrantId on some models
@@ -47,7 +53,7 @@ export interface AdapterFactoryOptions {
  * revokes the grant's artifacts in both stores.
  */
 export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory {
-  const { tenantId, overrides } = opts;
+  const { tenantId, overrides, tokens } = opts;
   const sql = sqlAdapterFactory(opts.db, tenantId, undefined, opts.now);
   const redis = opts.redis ? redisAdapterFactory(opts.redis, opts.redisPrefix ?? DEFAULT_REDIS_PREFIX, tenantId) : undefined;
   return (model: string): Adapter => outageGuard(route(model));
@@ -55,11 +61,11 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
     const override = overrides && Object.hasOwn(overrides, model) ? overrides[model] : undefined;
     if (override) return override(tenantId);
     if (NOT_STORED_MODELS.has(model)) return refusingAdapter(model);
-    if (!redis) return sql(model);
+    if (!redis) return hashedAdapter(sql(model), tokens);
     const shortLived = SHORT_LIVED_MODELS.has(model);
     const primary = shortLived ? redis(model) : sql(model);
     const secondary = shortLived ? sql(model) : redis(model);
-    return {
+    return hashedAdapter({
       upsert: (id, payload, expiresIn) => primary.upsert(id, payload, expiresIn),
       find: (id) => primary.find(id),
       findByUid: (uid) => primary.findByUid(uid),
@@ -69,7 +75,7 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
       revokeByGrantId: async (grantId) => {
         await Promise.all([primary.revokeByGrantId(grantId), secondary.revokeByGrantId(grantId)]);
       },
-    };
+    }, tokens);
   }
 }
 

@@ -8,6 +8,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { DB } from '../../storage/schema.ts';
 import { prepare } from '../../storage/prepared.ts';
+import type { TokenHasher } from '../../shared/crypto.ts';
+import { isSealedPayload, sealPayload, SEALED_PREFIX } from './hashed.ts';
 
 export type ModelAdapterFactory = (model: string) => Adapter;
 /** Routes a model name to another adapter (the engine's Client model comes from application profiles). */
@@ -179,4 +181,38 @@ export async function purgeExpired(db: Kysely<DB>, now = Date.now()): Promise<nu
     .where('model', '<>', 'Session').where('expires_at', 'is not', null).where('expires_at', '<=', now)
     .executeTakeFirst();
   return Number(sessions.numDeletedRows) + Number(others.numDeletedRows);
+}
+
+/**
+ * One-time data step at the upgrade to hashed artifacts (hashed.ts): rows written before it
+ * kept the engine's token, code or session id as their key and their payload in clear. Each
+ * is rewritten under the hash of its key, with hashed look-up values and a sealed payload,
+ * so refresh tokens, grants and (without Redis) sessions keep working. Rows in the new form
+ * are recognised by their payload and left alone, so running this again (or on two nodes at
+ * once) changes nothing. Returns how many rows were rewritten.
+ */
+export async function rehashLegacyArtifacts(db: Kysely<DB>, tokens: TokenHasher, batch = 500): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const rows = await db.selectFrom('oidc_artifacts').selectAll()
+      .where('payload', 'not like', `${SEALED_PREFIX}%`).limit(batch).execute();
+    if (!rows.length) return done;
+    await db.transaction().execute(async (trx) => {
+      for (const r of rows) {
+        let payload: AdapterPayload | undefined;
+        try { payload = JSON.parse(r.payload) as AdapterPayload; } catch { payload = undefined; }
+        if (payload && typeof payload === 'object' && !isSealedPayload(payload)) {
+          const stored = sealPayload(tokens, payload);
+          await trx.insertInto('oidc_artifacts').values({
+            model: r.model, id: tokens.hash(r.id), tenant_id: r.tenant_id, payload: JSON.stringify(stored),
+            grant_id: str(stored.grantId), user_code: str(stored.userCode), uid: str(stored.uid),
+            expires_at: r.expires_at, consumed_at: r.consumed_at,
+          }).onConflict((oc) => oc.columns(['model', 'id']).doNothing()).execute();
+        }
+        // A row that is not JSON could never be read: it goes too.
+        await trx.deleteFrom('oidc_artifacts').where('model', '=', r.model).where('id', '=', r.id).execute();
+        done++;
+      }
+    });
+  }
 }

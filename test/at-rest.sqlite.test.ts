@@ -1,0 +1,4 @@
+import { atRestSuite } from './suites/at-rest.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+atRestSuite(sqliteBackend());
