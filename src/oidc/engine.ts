@@ -31,6 +31,14 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
   return ttls?.[key] ?? fallback;
 };
 
+/**
+ * Refresh tokens live for the app's refresh token lifetime counted from the first issue of
+ * the chain (the engine's `iiat`, which rotation carries over), never from the last rotation:
+ * an app that refreshes often must still sign the user in again when it runs out.
+ */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
+
 export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
 export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
 
@@ -162,7 +170,17 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       return globalThis.fetch(url, options);
     },
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-    rotateRefreshToken: true,
+    // Every use rotates the refresh token. A chain whose absolute lifetime has ended is refused
+    // even if its latest token says otherwise (tokens rotated before lifetimes were absolute).
+    rotateRefreshToken(ctx) {
+      const token = ctx.oidc.entities.RefreshToken as unknown as { iiat?: number; iat?: number } | undefined;
+      const lifetime = clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken);
+      if (token && refreshSecondsLeft(token, lifetime) <= 0) {
+        const message = `the refresh token's lifetime (${Math.round(lifetime / 60)} minutes from when it was first issued) has ended; sign the user in again`;
+        throw Object.assign(new errors.InvalidGrant(message), { error_description: message });
+      }
+      return true;
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     async loadExistingGrant(ctx) {
       // Decided at every authorization, with or without an SSO session, so undeploying
@@ -197,7 +215,9 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       AccessToken: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       ClientCredentials: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
-      RefreshToken: (ctx, _token, client) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client),
+      // Absolute: what is left of the lifetime since the chain's first issue (at least a second,
+      // as the engine requires; such a token is refused at its next use anyway).
+      RefreshToken: (ctx, token, client) => Math.max(1, refreshSecondsLeft(token as unknown as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: (ctx) => sessionTtlByRequest.get(ctx) ?? sessionSeconds(tenant),
