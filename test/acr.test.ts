@@ -2,7 +2,7 @@
 // tokens carry, and when a second factor is asked for (OpenID Connect Core 3.1.2.1, 5.5.1.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrRequestOf, decideAcr, mfaCauses, satisfies } from '../src/policy/acr.ts';
+import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, mfaCauses, satisfies } from '../src/policy/acr.ts';
 import { abortDescription } from '../src/interaction/abort.ts';
 
 const listed = (...values: string[]) => ({ values, essential: false, source: 'acr_values' as const });
@@ -47,6 +47,12 @@ test('the request: an essential acr claim (value or values) first, then acr_valu
   assert.deepEqual(acrRequestOf({ claims: claims({ values: [ACR_MFA] }) }), { values: [ACR_MFA], essential: false, source: 'claims' });
   assert.equal(acrRequestOf({ claims: '{not json' }), undefined);
   assert.equal(acrRequestOf({}), undefined);
+  // A malformed acr request is refused (invalid_request), never silently ignored.
+  assert.match(acrClaimProblem({ claims: claims({ essential: true, values: ACR_MFA }) })!, /values must be an array/);
+  assert.match(acrClaimProblem({ claims: claims({ essential: true, value: [ACR_MFA] }) })!, /value must be a string/);
+  assert.match(acrClaimProblem({ claims: claims('mfa') })!, /must be an object/);
+  assert.equal(acrClaimProblem({ claims: claims({ essential: true, values: [ACR_MFA] }) }), undefined);
+  assert.equal(acrClaimProblem({ claims: JSON.stringify({ userinfo: { email: null } }) }), undefined);
 });
 
 test('the causes of a step-up are named: the app\'s profile, the user\'s policy, the request', () => {

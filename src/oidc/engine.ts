@@ -10,7 +10,7 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
-import { ACR_FED_MFA, ACR_MFA, ACR_VALUES, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
+import { ACR_FED_MFA, ACR_MFA, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { issueAcr } from './internals.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
@@ -297,6 +297,8 @@ function interactionPolicy(
   // when a sign-in just completed still does not meet it, the authorization fails
   // (OpenID Connect Core 5.5.1.1: a failed authentication), with the reason.
   login.checks.add(new policies.Check(ACR_UNMET, 'the requested authentication context class could not be obtained', (ctx) => {
+    const problem = acrClaimProblem(ctx.oidc.params as Record<string, unknown>);
+    if (problem) throw new errors.InvalidRequest(problem);
     if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
     const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
     if (!request?.essential || decideAcr(ctx.oidc.session.acr, request).kind !== 'unmet') return policies.Check.NO_NEED_TO_PROMPT;

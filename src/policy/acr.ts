@@ -73,6 +73,19 @@ export function acrRequestOf(params: { acr_values?: unknown; claims?: unknown })
   return undefined;
 }
 
+/** What is wrong with the claims parameter's id_token.acr request, if anything (the app gets invalid_request). */
+export function acrClaimProblem(params: { claims?: unknown }): string | undefined {
+  if (typeof params.claims !== 'string') return undefined;
+  let acr: unknown;
+  try { acr = (JSON.parse(params.claims) as { id_token?: { acr?: unknown } } | null)?.id_token?.acr; } catch { return undefined; }
+  if (acr === undefined || acr === null) return undefined;
+  if (typeof acr !== 'object' || Array.isArray(acr)) return 'claims.id_token.acr must be an object with essential and value or values';
+  const { values, value } = acr as { values?: unknown; value?: unknown };
+  if (values !== undefined && !(Array.isArray(values) && values.every((v) => typeof v === 'string'))) return 'claims.id_token.acr.values must be an array of acr values';
+  if (value !== undefined && typeof value !== 'string') return 'claims.id_token.acr.value must be a string';
+  return undefined;
+}
+
 export type AcrOutcome =
   /** Nothing asked: the tokens carry the sign-in's own class. */
   | { kind: 'none' }

@@ -120,6 +120,11 @@ test('an essential acr claim (claims parameter) is enforced: two-step asked for 
   assert.equal(q.get('code'), null);
   assert.match(q.get('error_description') ?? '', /requires a sign-in of class urn:gatehouse:loa:fed \(an essential acr claim\)/);
 
+  // A malformed acr request is refused, not ignored.
+  const bad = await new Agent().follow(await authUrl(web, { claims: JSON.stringify({ id_token: { acr: { essential: true, values: MFA } } }) }), RP);
+  assert.equal(new URL(bad!).searchParams.get('error'), 'invalid_request');
+  assert.match(new URL(bad!).searchParams.get('error_description') ?? '', /acr\.values must be an array/);
+
   // An essential class the sign-in meets: signed in, acr as asked.
   const config = await rpConfig(issuer, web.clientId, web.clientSecret);
   const ok = await codeFlow(config, new Agent(), { redirectUri: RP, ...alice, extra: { claims: essential(FED, PWD) } });
