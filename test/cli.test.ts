@@ -101,8 +101,9 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
   assert.match(human, /client_id:\s+svc-client-1/);
   assert.match(human, /client_secret: \S{32,}/);
   assert.match(human, /shown only once/);
-  const handoff = await ok(['app', 'create', '--tenant', 'acme', '--name', 'portal', '--display-name', 'Portal', '--type', 'handoff', '--login-redirect-url', 'https://portal.acme.test/gatehouse/login', '--refresh-token-minutes', '60', '--password-grant', '--json']);
+  const handoff = await ok(['app', 'create', '--tenant', 'acme', '--name', 'portal', '--display-name', 'Portal', '--type', 'handoff', '--login-redirect-url', 'https://portal.acme.test/gatehouse/login', '--refresh-token-minutes', '60', '--outlive-session', '--password-grant', '--json']);
   assert.equal(handoff.refreshTokenMinutes, 60);
+  assert.equal(handoff.outliveSession, true, '--outlive-session');
   assert.equal(handoff.passwordGrant, true);
   assert.match(await ok(['app', 'show', '--tenant', 'acme', handoff.client_id]), /Portal/);
   assert.match(handoff.launchUrl, new RegExp(`/t/acme/launch/${handoff.client_id}$`));

@@ -9,7 +9,7 @@ export interface Claim { name: string; value?: string; attribute?: string }
 export interface AppView {
   clientId: string; name: string; displayName: string; type: AppType;
   redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
-  initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; passwordGrant: boolean; requireMfa: boolean;
+  initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; outliveSession?: boolean; passwordGrant: boolean; requireMfa: boolean;
   claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
   metadata: Record<string, string>; launchUrl: string; version: number;
   certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;

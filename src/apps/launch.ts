@@ -14,7 +14,8 @@ import type { SignedIn } from '../interaction/whoami.ts';
 
 export type Launch =
   | { kind: 'redirect'; url: string }
-  | { kind: 'post'; url: string; fields: Record<string, string> };
+  | { kind: 'post'; url: string; fields: Record<string, string> }
+  | { kind: 'session_ended' };
 
 
 export function launchable(a: App): boolean {
@@ -36,9 +37,21 @@ export async function launch(app: Context, tenant: Tenant, provider: Provider, a
   if (a.type === 'handoff') {
     const client = await provider.Client.find(a.clientId);
     if (!client) throw new Error(`engine has no client ${a.clientId}`);
-    const grant = await impliedGrant(provider, { clientId: a.clientId, accountId: who.user.id, scope: HANDOFF_SCOPE });
-    // Lives for the app's refresh token lifetime, not the SSO session's: when it ends, the
-    // user signs in to Gatehouse again (the next launch).
+    // The grant belongs to the SSO session the user launched from (one per app and session),
+    // so signing out of Gatehouse, or an administrator ending the session, revokes it, as the
+    // engine does for the apps signed in to through the session; unless the profile says the
+    // app outlives the session.
+    const session = !a.outliveSession && who.sessionUid ? await provider.Session.findByUid(who.sessionUid) : undefined;
+    const grant = await impliedGrant(provider, { grantId: session?.grantIdFor(a.clientId), clientId: a.clientId, accountId: who.user.id, scope: HANDOFF_SCOPE });
+    if (session && session.grantIdFor(a.clientId) !== grant.jti) {
+      session.ensureClientContainer(a.clientId);
+      session.grantIdFor(a.clientId, grant.jti!);
+      await session.persist();
+    }
+    // Signed out (elsewhere) between the sign-in and now: no token that nothing would revoke.
+    if (!a.outliveSession && !session) return { kind: 'session_ended' };
+    // Lives for the app's refresh token lifetime from this launch (rotation never extends it,
+    // oidc/engine.ts): when it ends, the user signs in to Gatehouse again (the next launch).
     const token = new provider.RefreshToken({
       client, accountId: who.user.id, grantId: grant.jti!, scope: HANDOFF_SCOPE, gty: 'authorization_code',
       authTime: who.authTime, amr: who.amr, acr: who.acr, expiresWithSession: false,

@@ -78,6 +78,7 @@ export function launcherRouter(app: Context): Router {
       return startSignIn(app, ctx as unknown as Koa.Context, tenant, a.clientId, { acrValues: MFA_ACR });
     }
     const go = await launch(app, tenant, entry!.provider, a, who);
+    if (go.kind === 'session_ended') return page(ctx, 409, 'Signed out', `You were signed out of Gatehouse before ${a.displayName} could be opened.`, `Open ${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId} to sign in and try again.`);
     if (go.kind === 'redirect') {
       ctx.status = 303;
       ctx.redirect(go.url);

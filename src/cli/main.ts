@@ -233,9 +233,9 @@ const commands: Record<string, Command> = {
   },
 
   'app create': {
-    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--password-grant] [--jwks FILE] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--client-id ID] [--client-secret SECRET] [--json]',
+    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--outlive-session] [--password-grant] [--jwks FILE] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--client-id ID] [--client-secret SECRET] [--json]',
     summary: 'Create an application profile (superadministrators). The client secret is shown once.',
-    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'password-grant': flag, jwks: str, 'client-auth': str, 'client-id': str, 'client-secret': str },
+    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': flag, 'password-grant': flag, jwks: str, 'client-auth': str, 'client-id': str, 'client-secret': str },
     async run(o, _a, out) {
       const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service', 'handoff']) ?? need(o, 'type');
       const clientAuthMethod = oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']);
@@ -248,7 +248,7 @@ const commands: Record<string, Command> = {
         name: need(o, 'name'), displayName: need(o, 'display-name'), type,
         redirectUris: o['redirect-uri'] ?? [], postLogoutRedirectUris: o['post-logout-redirect-uri'] ?? [],
         backchannelLogoutUri: o['backchannel-logout-uri'] ?? null, homeUrl: o['home-url'] ?? null, initiateLoginUri: o['initiate-login-uri'] ?? null,
-        loginRedirectUrl: o['login-redirect-url'] ?? null, refreshTokenMinutes: minutes, passwordGrant: !!o['password-grant'],
+        loginRedirectUrl: o['login-redirect-url'] ?? null, refreshTokenMinutes: minutes, ...(o['outlive-session'] && { outliveSession: true }), passwordGrant: !!o['password-grant'],
         clientId: o['client-id'], clientSecret: o['client-secret'], jwks, clientAuthMethod,
       };
       const a = await request('POST', `${inTenant(o)}/apps`, body);

@@ -1,5 +1,6 @@
 // One typed render function per page of the sign-in experience.
 import { esc, hidden, layout, type Branding } from './html.ts';
+import type { MfaCause } from '../policy/acr.ts';
 
 interface Common { branding?: Branding; appName?: string; csrf: string; action: string }
 
@@ -341,12 +342,22 @@ export function recoveryCodesPage(o: { codes: string[]; backUrl: string; brandin
 }
 
 /** The app needs two-step verification and the user has not set it up yet. */
-export function mfaSetupNeededPage(o: Common & { email: string; accountUrl: string }): string {
+export function mfaSetupNeededPage(o: Common & { email: string; accountUrl: string; causes: MfaCause[]; acrValues?: string[] }): string {
+  const app = o.appName ? `<strong>${esc(o.appName)}</strong>` : 'This application';
+  // Say why, as it is: the app's setting, the user's policy, or what the app asked for.
+  const why: Record<MfaCause, string> = {
+    app: `${app} requires two-step verification: your organization set this for the application.`,
+    policy: 'Your organization\'s policy requires two-step verification for your account.',
+    acr_values: `${app} asked for two-step verification for this sign-in (acr_values ${esc((o.acrValues ?? []).join(' '))}).`,
+    acr_claim: `${app} asked for two-step verification for this sign-in (an essential acr claim: ${esc((o.acrValues ?? []).join(' '))}).`,
+  };
+  const reasons = o.causes.length ? o.causes.map((c) => `<p class="cause" data-cause="${c}">${why[c]}</p>`).join('\n') : `<p>${app} requires two-step verification.</p>`;
   return layout({
     title: 'Two-step verification needed', branding: o.branding, body: `
 <h1>Two-step verification needed</h1>
 <p class="who">${esc(o.email)}</p>
-<p>${o.appName ? `<strong>${esc(o.appName)}</strong> requires` : 'This application requires'} two-step verification, which is not set up for your account yet.</p>
+${reasons}
+<p>Two-step verification is not set up for your account yet.</p>
 <a class="button" href="${esc(o.accountUrl)}">Set up two-step verification</a>
 <p class="hint">Then open the application again.</p>
 <form method="post" action="${esc(o.action)}">

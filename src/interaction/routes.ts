@@ -10,6 +10,8 @@ import crypto from 'node:crypto';
 import { safeEqual } from '../shared/crypto.ts';
 import { accountDisabledPage, identifierPage, messagePage, mfaSetupNeededPage, notDeployedPage, passwordPage, pushEndedPage, ssoDisabledPage, totpPage, upstreamPage } from './pages.ts';
 import { issuerFor, MFA_ACR, MFA_REQUIRED, SSO_DISABLED } from '../oidc/engine.ts';
+import { acrRequestOf, mfaCauses, type MfaCause } from '../policy/acr.ts';
+import { abortDescription, type AbortReason } from './abort.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import type { PushChallenge } from '../storage/push.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
@@ -22,7 +24,7 @@ import { CONSOLE_CLIENT_ID } from '../oidc/clients.ts';
 import { pageBranding } from './branding.ts';
 import { isRemembered, rememberBrowser } from '../mfa/remember.ts';
 import { waitWords } from '../ops/ratelimit.ts';
-import { passwordlessAllowed } from '../policy/policies.ts';
+import { passwordlessAllowed, policyRequiresMfa } from '../policy/policies.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -31,6 +33,13 @@ const emailField = z.email().max(254);
 export function interactionRouter(app: Context): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
+  /**
+   * "Return to the application" on a refusal page: the reason travels with the form, signed
+   * for this sign-in, so the answer to the app says what really happened (interaction/abort.ts).
+   */
+  const abortSig = (uid: string, reason: string) => app.sealer.mac(`abort:${uid}:${reason}`);
+  const abortAction = (it: { base: string; details: { uid: string } }, reason: AbortReason) =>
+    `${it.base}/abort?${new URLSearchParams({ reason, sig: abortSig(it.details.uid, reason) })}`;
   /** 256 random bits, base64url: a state, nonce or PKCE verifier (RFC 7636: 43 characters). */
   const random = () => crypto.randomBytes(32).toString('base64url');
   /** The password was right; the second factor is awaited (bound to the interaction; a passkey's challenge, a push request). */
@@ -157,7 +166,7 @@ export function interactionRouter(app: Context): Router {
     const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(SSO_DISABLED)) {
       ctx.status = 403;
-      ctx.body = ssoDisabledPage({ ...common, action: `${it.base}/abort` });
+      ctx.body = ssoDisabledPage({ ...common, action: abortAction(it, 'sso_disabled') });
       return;
     }
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
@@ -165,9 +174,14 @@ export function interactionRouter(app: Context): Router {
       const user = await app.directory.userById(tenant.id, details.session.accountId);
       if (user && (await secondFactorStep(ctx, it, user))) return;
       if (user) {
-        await app.audit.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId } });
+        // Name the real cause: the app's setting, the user's policy, or the app's request.
+        const causes: MfaCause[] = mfaCauses({
+          signedIn: details.session.acr, request: acrRequestOf(details.params), appRequiresMfa: !!profile?.requireMfa,
+          policyRequiresMfa: policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: profile?.clientId }),
+        });
+        await app.audit.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId, causes } });
         ctx.status = 403;
-        ctx.body = mfaSetupNeededPage({ ...common, action: `${it.base}/abort`, email: user.email, accountUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/account` });
+        ctx.body = mfaSetupNeededPage({ ...common, action: abortAction(it, `mfa:${causes.join(',')}` as AbortReason), email: user.email, accountUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/account`, causes, acrValues: acrRequestOf(details.params)?.values });
         return;
       }
     }
@@ -196,7 +210,7 @@ export function interactionRouter(app: Context): Router {
     }
     await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
     ctx.status = 403;
-    ctx.body = notDeployedPage({ ...common, action: `${it.base}/abort`, email: user?.email ?? 'your account' });
+    ctx.body = notDeployedPage({ ...common, action: abortAction(it, 'not_deployed'), email: user?.email ?? 'your account' });
   });
 
   router.post('/identify', async (ctx) => {
@@ -297,7 +311,7 @@ export function interactionRouter(app: Context): Router {
     if (!result.ok) {
       if (result.reason === 'disabled') {
         ctx.status = 403;
-        ctx.body = accountDisabledPage({ ...common, action: `${it.base}/abort`, email: email.data });
+        ctx.body = accountDisabledPage({ ...common, action: abortAction(it, 'account_disabled'), email: email.data });
         return;
       }
       return pageAgain(result.message, result.reason === 'throttled' ? 429 : result.reason === 'unavailable' ? 503 : result.reason === 'refused' ? 403 : 401);
@@ -305,7 +319,7 @@ export function interactionRouter(app: Context): Router {
     if (!(await app.policies.settingsFor(result.user)).ssoEnabled) {
       await app.audit.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });
       ctx.status = 403;
-      ctx.body = ssoDisabledPage({ ...common, action: `${it.base}/abort` });
+      ctx.body = ssoDisabledPage({ ...common, action: abortAction(it, 'sso_disabled') });
       return;
     }
     // A user with an authenticator their policy allows proves the second factor before the
@@ -327,7 +341,7 @@ export function interactionRouter(app: Context): Router {
     if (!result.ok) {
       if (result.reason === 'sso_disabled') {
         ctx.status = 403;
-        ctx.body = ssoDisabledPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/abort` });
+        ctx.body = ssoDisabledPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: abortAction(it, 'sso_disabled') });
         return;
       }
       ctx.status = result.status;
@@ -399,7 +413,10 @@ export function interactionRouter(app: Context): Router {
   router.post('/abort', async (ctx) => {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
-    await finish(ctx, it.provider, { error: 'access_denied', error_description: 'The user is not allowed to use this application.' });
+    const reason = typeof ctx.query.reason === 'string' ? ctx.query.reason : '';
+    const sig = typeof ctx.query.sig === 'string' ? ctx.query.sig : '';
+    const signed = reason !== '' && safeEqual(sig, abortSig(it.details.uid, reason));
+    await finish(ctx, it.provider, { error: 'access_denied', error_description: abortDescription(signed ? reason : undefined, acrRequestOf(it.details.params)) });
   });
 
   return router;

@@ -12,7 +12,7 @@ import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
 
 /** What the engine said about the sign-in. */
-export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string }
+export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string; /** the engine session signed in through (hand-off grants end with it) */ sessionUid?: string }
 
 export type RoundTrip =
   | { ok: true; who: SignedIn; next: string | null }
@@ -46,5 +46,5 @@ export async function finishSignIn(app: Context, ctx: Koa.Context, tenant: Tenan
   await code.consume();
   const user = await app.directory.userById(tenant.id, code.accountId!);
   if (!user || user.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
-  return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr }, next: t.next };
+  return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr, sessionUid: code.sessionUid }, next: t.next };
 }

@@ -10,6 +10,8 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
+import { ACR_FED_MFA, ACR_MFA, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
+import { issueAcr } from './internals.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
@@ -28,6 +30,14 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
   const ttls = ((ctx?.oidc?.client ?? client) as { gatehouse_ttls?: TokenTtls } | undefined)?.gatehouse_ttls;
   return ttls?.[key] ?? fallback;
 };
+
+/**
+ * Refresh tokens live for the app's refresh token lifetime counted from the first issue of
+ * the chain (the engine's `iiat`, which rotation carries over), never from the last rotation:
+ * an app that refreshes often must still sign the user in again when it runs out.
+ */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
 
 export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
 export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
@@ -99,7 +109,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       groups: ['groups'],
     },
     scopes: SCOPES,
-    acrValues: ['urn:gatehouse:loa:pwd', 'urn:gatehouse:loa:mfa', 'urn:gatehouse:loa:fed', 'urn:gatehouse:loa:fed-mfa'],
+    acrValues: ACR_VALUES,
     cookies: {
       keys: new CookieKeys([app.sealer.derive(`cookies/${tenant.id}`)]) as unknown as string[],
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
@@ -111,6 +121,8 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     },
     features: {
       devInteractions: { enabled: false },
+      // Apps may ask for claims one by one, and for an essential acr (policy/acr.ts).
+      claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       // A client may introspect or revoke only tokens issued to itself.
       introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
@@ -174,7 +186,17 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       }
     },
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
-    rotateRefreshToken: true,
+    // Every use rotates the refresh token. A chain whose absolute lifetime has ended is refused
+    // even if its latest token says otherwise (tokens rotated before lifetimes were absolute).
+    rotateRefreshToken(ctx) {
+      const token = ctx.oidc.entities.RefreshToken as unknown as { iiat?: number; iat?: number } | undefined;
+      const lifetime = clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken);
+      if (token && refreshSecondsLeft(token, lifetime) <= 0) {
+        const message = `the refresh token's lifetime (${Math.round(lifetime / 60)} minutes from when it was first issued) has ended; sign the user in again`;
+        throw Object.assign(new errors.InvalidGrant(message), { error_description: message });
+      }
+      return true;
+    },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     async loadExistingGrant(ctx) {
       // Decided at every authorization, with or without an SSO session, so undeploying
@@ -209,7 +231,9 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       AccessToken: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       ClientCredentials: (ctx) => clientTtl(ctx, 'accessToken', DEFAULT_TTL.accessToken),
       IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
-      RefreshToken: (ctx, _token, client) => clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client),
+      // Absolute: what is left of the lifetime since the chain's first issue (at least a second,
+      // as the engine requires; such a token is refused at its next use anyway).
+      RefreshToken: (ctx, token, client) => Math.max(1, refreshSecondsLeft(token as unknown as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: (ctx) => sessionTtlByRequest.get(ctx) ?? sessionSeconds(tenant),
@@ -241,8 +265,11 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
 }
 
 /**
- * The engine's standard prompts, plus one: a session whose user was disabled or deleted since
- * signing in must sign in again (and is then told why), rather than reach the app.
+ * The engine's standard prompts, plus Gatehouse's: a session whose user was disabled or deleted
+ * since signing in must sign in again (and is then told why), rather than reach the app; single
+ * sign-on turned off by the user's policy; the second factor (step-up) when the app's profile,
+ * the user's policy or the app's acr request needs one the session's sign-in lacked; an
+ * essential acr claim the sign-in cannot meet.
  */
 function interactionPolicy(
   sessionUser: (ctx: KoaContextWithOIDC) => Promise<UserWithSecret | undefined>,
@@ -250,18 +277,28 @@ function interactionPolicy(
   hasUsableFactor: (u: UserWithSecret, s: PolicySettings) => Promise<boolean>,
 ) {
   const policy = policies.base();
-  policy.get('login')!.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
+  const login = policy.get('login')!;
+  // The engine's own acr checks want the session's class listed exactly, so an MFA sign-in
+  // fails a request for the password class and is prompted again and again. Gatehouse's rule
+  // (policy/acr.ts: any listed class the sign-in satisfies) replaces them.
+  login.checks.remove('essential_acrs');
+  login.checks.remove('essential_acr');
+  login.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
     ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
-  // Step-up: the app asks for MFA (acr_values) or its profile requires it, and the session's
-  // sign-in did not include a second factor.
   // The user's policy turns single sign-on off: no application may be signed in to.
-  policy.get('login')!.checks.add(new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
+  login.checks.add(new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
     const user = await sessionUser(ctx);
     return user && !(await settingsFor(ctx, user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
   }));
-  policy.get('login')!.checks.add(new policies.Check(MFA_REQUIRED, 'this application requires two-step verification', async (ctx) => {
-    if (!ctx.oidc.session?.accountId || MFA_ACRS.includes(String(ctx.oidc.session.acr))) return policies.Check.NO_NEED_TO_PROMPT;
-    if (wantsMfa(ctx.oidc.params as Record<string, unknown>, ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
+  login.checks.add(new policies.Check(MFA_REQUIRED, 'this sign-in needs two-step verification', async (ctx) => {
+    if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
+    const signedIn = ctx.oidc.session.acr;
+    const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
+    const outcome = decideAcr(signedIn, request);
+    // The tokens carry the best listed class the sign-in satisfies (its own, when listed).
+    if (outcome.kind === 'satisfied' && outcome.acr !== signedIn) issueAcr(ctx, outcome.acr);
+    if (hasSecondFactor(signedIn)) return policies.Check.NO_NEED_TO_PROMPT;
+    if (outcome.kind === 'step_up' || appRequiresMfa(ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
     const user = await sessionUser(ctx);
     const settings = user && (await settingsFor(ctx, user));
     if (!settings || !policyRequiresMfa(settings, { ip: ctx.ip, clientId: ctx.oidc.client?.clientId })) return policies.Check.NO_NEED_TO_PROMPT;
@@ -271,20 +308,33 @@ function interactionPolicy(
     if (ctx.oidc.client?.clientId === LAUNCHER_CLIENT_ID && !(await hasUsableFactor(user, settings))) return policies.Check.NO_NEED_TO_PROMPT;
     return policies.Check.REQUEST_PROMPT;
   }));
+  // An essential acr claim no listed class of which this sign-in (or a second factor) can meet,
+  // such as an upstream directory's class after a local sign-in: sign in again (another way);
+  // when a sign-in just completed still does not meet it, the authorization fails
+  // (OpenID Connect Core 5.5.1.1: a failed authentication), with the reason.
+  login.checks.add(new policies.Check(ACR_UNMET, 'the requested authentication context class could not be obtained', (ctx) => {
+    const problem = acrClaimProblem(ctx.oidc.params as Record<string, unknown>);
+    if (problem) throw new errors.InvalidRequest(problem);
+    if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
+    const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
+    if (!request?.essential || decideAcr(ctx.oidc.session.acr, request).kind !== 'unmet') return policies.Check.NO_NEED_TO_PROMPT;
+    if (ctx.oidc.result?.login) {
+      throw new errors.AccessDenied(`the application requires a sign-in of class ${request.values.join(' or ')} (an essential acr claim); this sign-in (${ctx.oidc.session.acr ?? 'unknown class'}) does not meet it`);
+    }
+    return policies.Check.REQUEST_PROMPT;
+  }));
   return policy;
 }
 
 export const MFA_REQUIRED = 'mfa_required';
 export const SSO_DISABLED = 'sso_disabled';
-export const MFA_ACR = 'urn:gatehouse:loa:mfa';
+export const ACR_UNMET = 'acr_unmet';
+export const MFA_ACR = ACR_MFA;
 /** Sign-ins that included a second factor (here, or at an upstream directory). */
-export const MFA_ACRS = [MFA_ACR, 'urn:gatehouse:loa:fed-mfa'];
+export const MFA_ACRS = [ACR_MFA, ACR_FED_MFA];
 
-/** Does this authorization request need a second factor (acr_values, or the app's profile)? */
-export function wantsMfa(params: Record<string, unknown>, client: unknown): boolean {
-  const acrValues = typeof params.acr_values === 'string' ? params.acr_values.split(' ') : [];
-  return acrValues.includes(MFA_ACR) || !!(client as { gatehouse_require_mfa?: boolean } | undefined)?.gatehouse_require_mfa;
-}
+/** Does the app's profile require a second factor? */
+export const appRequiresMfa = (client: unknown) => !!(client as { gatehouse_require_mfa?: boolean } | undefined)?.gatehouse_require_mfa;
 
 /** Say what went wrong in words the person in front of the browser can act on. */
 export function describeEngineError(out: { error: string; error_description?: string }, error: Error): { title: string; message: string; detail?: string } {

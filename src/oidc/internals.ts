@@ -16,3 +16,17 @@ export function backchannelLogout(client: Client, sub: string, sid: string | und
   if (typeof c.backchannelLogout !== 'function') throw new Error('this oidc-provider version has no Client#backchannelLogout; see src/oidc/internals.ts');
   return c.backchannelLogout(sub, sid);
 }
+
+/**
+ * Put `acr` in the tokens this authorization request issues (ID token, code, refresh token),
+ * in place of the session's own class: when the app listed acceptable classes, the tokens carry
+ * the best listed one the sign-in satisfies (OpenID Connect Core 5.5.1.1), which the session's
+ * class need not be (an MFA sign-in satisfies a request for the password class). The engine has
+ * no hook for it: it reads the acr of tokens from OIDCContext#acr, a getter on the prototype
+ * that returns session.acr (oidc-provider v9 lib/helpers/oidc_context.js, read by
+ * process_response_types.js and the login prompt's checks); an own property shadows it for this
+ * request only, leaving the stored session unchanged.
+ */
+export function issueAcr(ctx: { oidc: object }, acr: string): void {
+  Object.defineProperty(ctx.oidc, 'acr', { value: acr, configurable: true, enumerable: false, writable: true });
+}

@@ -37,6 +37,8 @@ export interface App {
   logo: string | null;
   /** Signing in to this app needs two-step verification (step-up if the session lacks it). */
   requireMfa: boolean;
+  /** Hand-off apps: the handed-over refresh token survives the user's sign-out of Gatehouse (default: revoked with the session). */
+  outliveSession: boolean;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -80,6 +82,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   passwordGrant: r.password_grant === 1,
   logo: r.logo ?? null,
   requireMfa: r.require_mfa === 1,
+  outliveSession: r.outlive_session === 1,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -92,7 +95,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -124,6 +127,7 @@ export class AppStore {
       password_grant: input.passwordGrant ? 1 : 0,
       logo: input.logo ?? null,
       require_mfa: input.requireMfa ? 1 : 0,
+      outlive_session: input.outliveSession ? 1 : 0,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -218,6 +222,7 @@ export class AppStore {
       ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
       ...(patch.logo !== undefined && { logo: patch.logo }),
       ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
+      ...(patch.outliveSession !== undefined && { outlive_session: patch.outliveSession ? 1 : 0 }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),

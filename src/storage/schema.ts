@@ -92,6 +92,7 @@ export interface AppsTable {
   jwks: string | null; // JSON: the app's registered public keys (JWKS), x5c certificates included
   certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   client_auth_method: string | null; // confidential apps: how they authenticate at the token endpoint; null = client_secret_basic
+  outlive_session: number; // 0/1: hand-off apps: the handed-over grant survives the user's sign-out of Gatehouse
   created_at: number;
   updated_at: number;
   version: number;

@@ -999,4 +999,22 @@ test('upstream directories: added in the console against a real OpenID provider 
   assert.equal((await gh.api('GET', '/tenants/default/upstreams')).body.items.length, 0);
   assert.deepEqual(errors, []);
 });
+test('application profile: a hand-off app\'s "Keep the app signed in after the user signs out of Gatehouse" is off by default, saved when checked, shown as saved', { skip }, async () => {
+  const { page, errors } = await superadminPage();
+  await page.goto(`${gh.base}/t/default/console/apps/new/handoff`);
+  await page.getByLabel('Profile name').fill('kiosk');
+  await page.getByLabel('User-friendly name').fill('Kiosk');
+  await page.getByLabel('Login redirect URL').fill('https://kiosk.example.test/gatehouse/login');
+  const keep = page.getByLabel('Keep the app signed in after the user signs out of Gatehouse');
+  assert.equal(await keep.isChecked(), false, 'off by default');
+  await keep.check();
+  await page.getByRole('button', { name: 'Generate client credentials' }).click();
+  const clientId = (await page.getByTestId('value-Client ID').textContent())!;
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Kiosk' }).waitFor();
+  assert.equal(await page.getByLabel('Keep the app signed in after the user signs out of Gatehouse').isChecked(), true, 'shown as saved');
+  assert.equal((await gh.api('GET', `/tenants/default/apps/${clientId}`)).body.outliveSession, true);
+  assert.deepEqual(errors, []);
+  await gh.api('DELETE', `/tenants/default/apps/${clientId}`);
+});
 }

@@ -26,7 +26,7 @@ const usesRedirects = (t: AppType) => t === 'web' || t === 'spa' || t === 'nativ
 interface ClaimRow { name: string; source: 'value' | 'attribute'; value: string; attribute: string }
 interface Form {
   name: string; displayName: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string;
-  homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; requireMfa: boolean; claims: ClaimRow[];
+  homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; outliveSession: boolean; requireMfa: boolean; claims: ClaimRow[];
   /** The app's registered public keys (JSON): private_key_jwt checks its assertions with them; certificate expiry alerts. */
   jwks: string;
   /** Confidential apps: how the app authenticates at the token endpoint. */
@@ -44,7 +44,7 @@ const toForm = (a?: AppView): Form => ({
   name: a?.name ?? '', displayName: a?.displayName ?? '', redirectUris: (a?.redirectUris ?? []).join('\n'),
   postLogoutRedirectUris: (a?.postLogoutRedirectUris ?? []).join('\n'), backchannelLogoutUri: a?.backchannelLogoutUri ?? '',
   homeUrl: a?.homeUrl ?? '', initiateLoginUri: a?.initiateLoginUri ?? '', loginRedirectUrl: a?.loginRedirectUrl ?? '',
-  refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), requireMfa: a?.requireMfa ?? false,
+  refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), outliveSession: a?.outliveSession ?? false, requireMfa: a?.requireMfa ?? false,
   claims: (a?.claims ?? []).map((c) => ({ name: c.name, source: c.attribute ? 'attribute' : 'value', value: c.value ?? '', attribute: c.attribute ?? 'email' })),
   jwks: a?.jwks ? JSON.stringify(a.jwks, null, 2) : '',
   clientAuthMethod: a?.clientAuthMethod && a.clientAuthMethod !== 'none' ? a.clientAuthMethod : 'client_secret_basic',
@@ -118,7 +118,7 @@ function body(type: AppType, f: Form) {
       redirectUris: lines(f.redirectUris), postLogoutRedirectUris: lines(f.postLogoutRedirectUris),
       backchannelLogoutUri: f.backchannelLogoutUri || null, initiateLoginUri: f.initiateLoginUri || null,
     }),
-    ...(type === 'handoff' && { loginRedirectUrl: f.loginRedirectUrl || null, refreshTokenMinutes: Number(f.refreshTokenMinutes) }),
+    ...(type === 'handoff' && { loginRedirectUrl: f.loginRedirectUrl || null, refreshTokenMinutes: Number(f.refreshTokenMinutes), outliveSession: f.outliveSession }),
   };
 }
 
@@ -231,7 +231,8 @@ function ProfileForm({ type, app, onSaved, reload }: { type: AppType; app?: AppV
       {type === 'handoff' && <section aria-labelledby="handoff-h">
         <h2 id="handoff-h">Hand-off</h2>
         <TextField label="Login redirect URL" value={f.loginRedirectUrl} onValue={set('loginRedirectUrl')} onBlur={blur('loginRedirectUrl')} error={show('loginRedirectUrl')} hint="The app's address that receives the refresh token (POST)." />
-        <TextField label="Refresh token lifetime (minutes)" type="number" inputMode="numeric" value={f.refreshTokenMinutes} onValue={set('refreshTokenMinutes')} error={show('refreshTokenMinutes')} hint="Default 480 (8 hours)." />
+        <TextField label="Refresh token lifetime (minutes)" type="number" inputMode="numeric" value={f.refreshTokenMinutes} onValue={set('refreshTokenMinutes')} error={show('refreshTokenMinutes')} hint="Default 480 (8 hours), counted from the launch: refreshing never extends it." />
+        <CheckboxField label="Keep the app signed in after the user signs out of Gatehouse" hint="Off (default): signing out of Gatehouse, or an administrator ending the session, revokes what the app was handed." checked={f.outliveSession} onChecked={(v) => setF((x) => ({ ...x, outliveSession: v }))} />
       </section>}
 
       <section aria-labelledby="more-h">

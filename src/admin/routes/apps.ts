@@ -37,6 +37,7 @@ const profileFields = {
   /** data: URL of a PNG, GIF or JPEG, at most 250 KB and 200 x 150 (checked in the service). */
   logo: z.string().max(1_000_000).nullable().describe('a data: URL (PNG, GIF, JPG; at most 250 KB, 200 x 150 px), shown in the launcher'),
   requireMfa: z.boolean(),
+  outliveSession: z.boolean().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse (default false: signing out, or an administrator ending the session, revokes it)'),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
@@ -56,6 +57,7 @@ const createBody = z.object({
   passwordGrant: profileFields.passwordGrant.default(false),
   logo: profileFields.logo.default(null),
   requireMfa: profileFields.requireMfa.default(false),
+  outliveSession: profileFields.outliveSession.default(false),
   refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
@@ -70,6 +72,7 @@ const patchBody = z.object({
   backchannelLogoutUri: profileFields.backchannelLogoutUri.optional(), homeUrl: profileFields.homeUrl.optional(),
   initiateLoginUri: profileFields.initiateLoginUri.optional(), loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
   passwordGrant: profileFields.passwordGrant.optional(), logo: profileFields.logo.optional(), requireMfa: profileFields.requireMfa.optional(),
+  outliveSession: profileFields.outliveSession.optional(),
   claims: profileFields.claims.optional(), tokenTtls: ttls.optional(), refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   jwks: profileFields.jwks.optional(), clientAuthMethod: profileFields.clientAuthMethod.optional(), version,
 });
@@ -79,7 +82,8 @@ export const appSchema = z.object({
   redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
   backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
   passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
-  claims: z.array(claim), tokenTtls: ttls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps'),
+  claims: z.array(claim), tokenTtls: ttls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps: the absolute lifetime of a handed-over refresh token, from the launch'),
+  outliveSession: z.boolean().optional().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse'),
   launchUrl: z.string().describe('the app\'s stable launch link'),
   hasSecret: z.boolean().describe('the secret itself is shown only when created or regenerated'),
   deployed: z.boolean().describe('Deployed / Not deployed'),
@@ -102,7 +106,7 @@ export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.i
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
     initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo, requireMfa: a.requireMfa,
-    ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60) }),
+    ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60), outliveSession: a.outliveSession }),
     launchUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
     deployed: await app.appService.isDeployed(a),

@@ -412,6 +412,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('client_auth_method', 'text').execute();
     },
   },
+  '0055_outlive_session': {
+    // Hand-off apps: whether the refresh token handed over at a launch survives the user's
+    // sign-out of Gatehouse (default 0: signing out, or an administrator ending the session,
+    // revokes it).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('outlive_session', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
   '0040_instance_settings': {
     // Instance-wide values that travel with the database (not with one node's environment):
     // the instance secret's check value, the sealed token-hashing key. Values are text; secret

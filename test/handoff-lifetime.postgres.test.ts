@@ -1,0 +1,4 @@
+import { handoffLifetimeSuite } from './suites/handoff-lifetime.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+handoffLifetimeSuite(await postgresBackend({ redis: true }));

@@ -1,0 +1,4 @@
+import { handoffLifetimeSuite } from './suites/handoff-lifetime.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+handoffLifetimeSuite(sqliteBackend());
