@@ -73,12 +73,15 @@ async function issuedEarlier(email: string, seconds: number, opts: { keepExpiry?
   const rows = await db.selectFrom('oidc_artifacts').selectAll().where('model', '=', 'RefreshToken').where('tenant_id', '=', tenant.id).where('consumed_at', 'is', null).execute();
   let moved = 0;
   for (const r of rows) {
-    const p = JSON.parse(r.payload);
+    // The engine's payload is kept sealed under the token key (oidc/adapters/hashed.ts).
+    const stored = JSON.parse(r.payload);
+    const p = JSON.parse(gh.app.tokens.openArtifact(stored.e));
     if (p.accountId !== user.id) continue;
     p.iat -= seconds;
     p.iiat -= seconds;
     if (!opts.keepExpiry) p.exp -= seconds;
-    await db.updateTable('oidc_artifacts').set({ payload: JSON.stringify(p), ...(!opts.keepExpiry && { expires_at: p.exp * 1000 }) }).where('model', '=', 'RefreshToken').where('id', '=', r.id).execute();
+    stored.e = gh.app.tokens.sealArtifact(JSON.stringify(p));
+    await db.updateTable('oidc_artifacts').set({ payload: JSON.stringify(stored), ...(!opts.keepExpiry && { expires_at: p.exp * 1000 }) }).where('model', '=', 'RefreshToken').where('id', '=', r.id).execute();
     moved++;
   }
   assert.ok(moved > 0, 'the account has a live refresh token');
