@@ -512,6 +512,18 @@ test('user policies: added in the console, listed in precedence order', { skip }
   const effective = await gh.api('GET', `/tenants/default/users/${alice.email}/policy`);
   assert.equal(effective.body.policy.name, 'Pilot needs MFA');
   assert.equal(effective.body.settings.mfa.required, 'always');
+  // Passwordless passkeys, offered on the page (not only through the API), need passkeys allowed.
+  await row.getByRole('link', { name: 'Pilot needs MFA' }).click();
+  await page.getByLabel('Passkeys sign in without a password').check();
+  await page.getByLabel('Passkey', { exact: true }).uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Passwordless sign-in uses passkeys: allow Passkey above, or turn this off.').waitFor();
+  await page.getByLabel('Passkey', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved Pilot needs MFA.').waitFor();
+  const saved = await gh.api('GET', `/tenants/default/users/${alice.email}/policy`);
+  assert.equal(saved.body.settings.passwordlessPasskeys, true);
+  assert.deepEqual([...saved.body.settings.allowedFactors].sort(), ['push', 'totp', 'webauthn']);
   assert.deepEqual(errors, []);
 });
 
