@@ -897,10 +897,10 @@ test('connectors: a provisioning code generated in the console provisions a real
   assert.equal(await page.getByTestId('value-Enterprise ID').textContent(), 'default');
   assert.match(await page.getByTestId('code-countdown').textContent() ?? '', /Valid for [45]:\d\d more/);
   const command = (await page.getByTestId('value-Command').textContent())!;
-  assert.equal(command, `gatehouse connector --url ${gh.base} --enterprise-id default --code ${code}`);
+  assert.equal(command, `GATEHOUSE_CONNECTOR_CODE=${code} gatehouse connector --url ${gh.base} --enterprise-id default`, 'the code in the environment, out of the process list');
   // Run that command (the CLI itself), with its own name and state file.
-  const [, url, enterpriseId, given] = /^gatehouse connector --url (\S+) --enterprise-id (\S+) --code (\S+)$/.exec(command)!;
-  const connector = startConnector(url!, 'branch-office', path.join(gh.dataDir, 'console-connector.json'), ['--enterprise-id', enterpriseId!, '--code', given!]);
+  const [, given, url, enterpriseId] = /^GATEHOUSE_CONNECTOR_CODE=(\S+) gatehouse connector --url (\S+) --enterprise-id (\S+)$/.exec(command)!;
+  const connector = startConnector(url!, 'branch-office', path.join(gh.dataDir, 'console-connector.json'), ['--enterprise-id', enterpriseId!], { GATEHOUSE_CONNECTOR_CODE: given! });
   procs.push(connector.p);
   const row = page.getByRole('row', { name: /branch-office/ });
   await row.getByText('connected', { exact: true }).waitFor({ timeout: 20_000 });
