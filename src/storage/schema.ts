@@ -234,7 +234,7 @@ export interface PushChallengesTable {
   client_id: string | null;
   app_name: string | null;
   ip: string | null;
-  status: 'pending' | 'approved' | 'denied' | 'wrong_number';
+  status: 'pending' | 'approved' | 'denied' | 'wrong_number' | 'withdrawn'; // withdrawn: the sign-in ended another way
   device_id: string | null; // the device that answered
   created_at: number;
   expires_at: number;
