@@ -172,6 +172,15 @@ export interface UpstreamsTable {
   version: number;
 }
 
+/** The last check of an upstream's discovery document (federation/upstreams.ts check). */
+export interface UpstreamChecksTable {
+  upstream_id: string;
+  tenant_id: string;
+  ok: number; // 1: discovery answered as when saved; 0: it failed (message says what)
+  message: string | null;
+  checked_at: number;
+}
+
 export interface UpstreamLinksTable {
   upstream_id: string;
   subject: string;
@@ -366,6 +375,7 @@ export interface DB {
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;
   upstreams: UpstreamsTable;
+  upstream_checks: UpstreamChecksTable;
   upstream_links: UpstreamLinksTable;
   tenants: TenantsTable;
   users: UsersTable;

@@ -975,6 +975,38 @@ test('upstream directories: added in the console against a real OpenID provider 
   const changed = await contoso();
   assert.deepEqual([changed.mode, changed.testUsers, changed.hasClientSecret], ['test', ['pilot@contoso.test'], true]);
 
+  // Audience "all" takes over local accounts with passwords: the page says how many and asks.
+  const dry = await gh.api('PATCH', `/tenants/default/upstreams/${changed.id}`, { settings: { audience: 'all' } });
+  assert.equal(dry.status, 409);
+  const takesOver = dry.body.error.details.takesOver as number;
+  assert.ok(takesOver >= 3, `alice, bob and carol have passwords: ${takesOver}`);
+  await page.getByLabel('Audience').selectOption('all');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const ask = page.getByRole('dialog', { name: 'Take over local accounts?' });
+  await ask.waitFor();
+  assert.match(await ask.getByTestId('takeover').textContent() ?? '', new RegExp(`${takesOver} local accounts with a password would sign in through it`));
+  provoked(errors, 409, /\/upstreams\//);
+  assert.equal((await contoso()).audience, 'staff', 'nothing changed before the confirmation');
+  await ask.getByRole('button', { name: 'Sign them in through this upstream' }).click();
+  await ask.waitFor({ state: 'detached' }); // closed once the save with confirm: true answered
+  assert.equal((await contoso()).audience, 'all');
+  await page.getByLabel('Audience').and(page.locator('select')).waitFor();
+  assert.equal(await page.getByLabel('Audience').inputValue(), 'all', 'the page shows the saved audience');
+
+  // Its discovery, checked on demand (as every hour): fine, then broken, which the overview shows.
+  const check = page.getByTestId('upstream-check');
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
+  await check.getByText('OK', { exact: true }).waitFor();
+  await upstream.stop();
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
+  await check.getByText('Failing', { exact: true }).waitFor();
+  assert.match(await check.textContent() ?? '', /Could not reach/);
+  await nav(page, 'Overview').click();
+  const alert = page.getByText(/The upstream directory Contoso failed its discovery check/);
+  await alert.waitFor();
+  await page.getByRole('link', { name: 'Open the upstream directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Contoso' }).waitFor();
+
   await page.getByRole('button', { name: 'Delete upstream directory' }).click();
   await page.getByRole('dialog', { name: 'Delete Contoso?' }).getByRole('button', { name: 'Delete upstream directory' }).click();
   await page.getByText('No upstream directories').waitFor();
