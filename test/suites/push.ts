@@ -221,6 +221,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   await fillSignIn(desk, hana);
   await desk.getByRole('link', { name: 'Add the Gatehouse Authenticator' }).click();
   const link = (await desk.locator('#setup-link').getAttribute('href'))!;
+  const streamsBefore = gh.app.push.streams.size;
   const tab = await (await browser.newContext()).newPage();
   await tab.goto(`${gh.base}/authenticator/`);
   await tab.locator('#add-form').waitFor();
@@ -228,6 +229,13 @@ test('a setup link opened in an authenticator tab that is already open (only the
   await tab.locator('.account', { hasText: hana.email }).locator('.state-ok').waitFor();
   assert.equal(new URL(tab.url()).hash, '', 'the one-time code is taken out of the address');
   await desk.locator('#recovery-codes').waitFor();
+  // Closed again: later tests count the authenticators connected to this node.
+  await tab.context().close();
+  await desk.context().close();
+  for (const deadline = Date.now() + 30_000; gh.app.push.streams.size !== streamsBefore;) {
+    assert.ok(Date.now() < deadline, 'the closed tab\'s stream ends on the server');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 
 test('the authenticator API answers bad input with a clear 4xx in JSON: unreadable bodies, missing fields, unknown setup codes, unsigned or foreign-signed requests, missing tickets', async () => {
