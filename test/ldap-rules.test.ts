@@ -3,6 +3,8 @@
 // about the account (with the clock given), and DNs to OU paths and domains.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { InvalidCredentialsError } from 'ldapts';
 import { accountState, adReason } from '../src/directory/ldap/client.ts';
 import { domainOfDn, guidToString, normalizeDn, ouPathOf } from '../src/directory/ldap/mapping.ts';
@@ -64,4 +66,23 @@ test('DNs: OU path, domain, one spelling for comparing; objectGUID as text', () 
   assert.equal(domainOfDn('uid=x,o=Example'), null);
   assert.equal(normalizeDn('CN=Alice Liddell , OU=Sales,DC=corp, DC=example'), normalizeDn('cn=alice liddell,ou=sales,dc=corp,dc=example'));
   assert.equal(guidToString(Buffer.from('4cb8e5e1f4a8b44d9b1f1e2d3c4b5a69', 'hex')), 'e1e5b84c-a8f4-4db4-9b1f-1e2d3c4b5a69');
+});
+
+test('no message anywhere advises turning directory encryption off (startTls: false, allowPlain)', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+  const offenders: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) { if (e.name !== 'node_modules' && e.name !== 'dist') walk(p); continue; }
+      if (!/\.(ts|tsx)$/.test(e.name)) continue;
+      fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
+        // Advice lives in strings: a quote, then a suggestion to set either switch.
+        if (/['"`][^'"`]*(startTls: false|allowPlain: true|set allowPlain)/.test(line)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
+      });
+    }
+  };
+  walk(path.join(root, 'src'));
+  walk(path.join(root, 'console/src'));
+  assert.deepEqual(offenders, []);
 });

@@ -23,6 +23,8 @@ export const can = {
   sessions: (me: Me) => any(me, 'admin', 'helpdesk'),
   viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
   manageUpstreams: (me: Me) => me.roles.includes('superadmin'),
+  /** Check an upstream's discovery now (its Test button). */
+  testUpstreams: (me: Me) => any(me, 'admin'),
   /** LDAP / Active Directory directories and connectors: admins and auditors read, admins sync, superadmins change. */
   viewDirectories: (me: Me) => any(me, 'admin', 'auditor'),
   syncDirectories: (me: Me) => any(me, 'admin'),

@@ -79,4 +79,7 @@ export interface Upstream {
   audience: 'staff' | 'all'; loginHint: boolean; showButton: boolean; testUsers: string[]; claimGate: { claim: string; value: string } | null;
   externalIdClaim: string | null; claims: { givenName: string; familyName: string; email: string }; discoveryUrl: string; issuer: string;
   hasClientSecret: boolean; redirectUrl: string; createdAt: number; updatedAt: number; version: number;
+  /** The last check of its discovery (hourly, or Test); null before the first. */
+  lastCheck: UpstreamCheck | null;
 }
+export interface UpstreamCheck { ok: boolean; message: string | null; checkedAt: number }

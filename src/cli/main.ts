@@ -27,6 +27,30 @@ const many = { type: 'string', multiple: true } as const;
 const flag = { type: 'boolean' } as const;
 const tenant = { tenant: str };
 
+/**
+ * The connector's provisioning code: `--code -` reads it from standard input (its first
+ * line), else GATEHOUSE_CONNECTOR_CODE; `--code CODE` still works but shows the code in the
+ * host's process list (`ps`), so the variable is taken out of the environment once read
+ * and the documentation recommends the other two.
+ */
+async function connectorCode(flag: string | undefined): Promise<string | undefined> {
+  const fromEnv = process.env.GATEHOUSE_CONNECTOR_CODE?.trim() || undefined;
+  delete process.env.GATEHOUSE_CONNECTOR_CODE;
+  if (flag === '-') {
+    if (process.stdin.isTTY) process.stderr.write('Provisioning code: ');
+    let text = '';
+    for await (const chunk of process.stdin) {
+      text += String(chunk);
+      if (text.includes('\n')) break;
+    }
+    const code = text.split(/\r?\n/)[0]!.trim();
+    if (!code) throw new UsageError('--code - reads the provisioning code from standard input, which was empty. Pipe the code in, or set GATEHOUSE_CONNECTOR_CODE.');
+    return code;
+  }
+  if (flag !== undefined && fromEnv) throw new UsageError('Give the provisioning code once: in GATEHOUSE_CONNECTOR_CODE or with --code, not both.');
+  return flag ?? fromEnv;
+}
+
 // ---- talking to the server
 const DEFAULT_URL = 'http://localhost:3000';
 const serverUrl = () => (process.env.GATEHOUSE_URL || DEFAULT_URL).replace(/\/+$/, '');
@@ -381,15 +405,16 @@ const commands: Record<string, Command> = {
   },
 
   connector: {
-    usage: 'gatehouse connector [--url URL] [--enterprise-id ID --code CODE] [--state FILE] [--name NAME] [--ldap-url URL]...',
-    summary: 'Run the on-premises connector: connects outbound to Gatehouse (--url, default GATEHOUSE_URL) and reaches the directory for it. The first start needs the Enterprise ID and a provisioning code.',
+    usage: 'gatehouse connector [--url URL] [--enterprise-id ID [--code -]] [--state FILE] [--name NAME] [--ldap-url URL]...',
+    summary: 'Run the on-premises connector: connects outbound to Gatehouse (--url, default GATEHOUSE_URL) and reaches the directory for it. The first start needs the Enterprise ID and a provisioning code: from GATEHOUSE_CONNECTOR_CODE, or from standard input with --code - (a code written on the command line is visible to every user of the host in its process list).',
     options: { url: str, 'enterprise-id': str, code: str, state: str, name: str, 'ldap-url': many }, json: false,
     async run(o) {
       const { runAgent, FatalConnectorError } = await import('../directory/connector/agent.ts');
+      const code = await connectorCode(o.code as string | undefined);
       try {
         const agent = runAgent({
           url: (o.url as string | undefined) ?? serverUrl(), stateFile: (o.state as string | undefined) ?? 'gatehouse-connector.json',
-          enterpriseId: o['enterprise-id'] as string | undefined, code: o.code as string | undefined, name: o.name as string | undefined, ldapUrls: o['ldap-url'] as string[] | undefined,
+          enterpriseId: o['enterprise-id'] as string | undefined, code, name: o.name as string | undefined, ldapUrls: o['ldap-url'] as string[] | undefined,
         });
         process.once('SIGINT', () => agent.stop());
         process.once('SIGTERM', () => agent.stop());
@@ -405,7 +430,7 @@ const commands: Record<string, Command> = {
     async run(o, _a, out) {
       const r = await request('POST', `${inTenant(o)}/connectors/codes`);
       out.print([`Enterprise ID:     ${r.enterpriseId}`, `Provisioning code: ${r.code}`, `Valid until:       ${new Date(r.expiresAt).toISOString()} (5 minutes, once)`, '',
-        `On the connector host: gatehouse connector --url ${r.url} --enterprise-id ${r.enterpriseId} --code ${r.code}`].join('\n'), r);
+        `On the connector host: GATEHOUSE_CONNECTOR_CODE=${r.code} gatehouse connector --url ${r.url} --enterprise-id ${r.enterpriseId}`].join('\n'), r);
     },
   },
   'connector list': {

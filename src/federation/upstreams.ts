@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
-import type { ProfileFromUpstream, Upstream, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
+import type { ProfileFromUpstream, Upstream, UpstreamCheck, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { webUrl } from '../shared/input.ts';
 import { OUTBOUND_SETTING, refusalIn, type Outbound } from '../shared/outbound.ts';
@@ -136,6 +136,68 @@ export class FederationService {
       domains: [...new Set(input.domains)], audience: input.audience, loginHint: input.loginHint, showButton: input.showButton,
       testUsers: [...new Set(input.testUsers.map(normalizeEmail))], claimGate: input.claimGate, externalIdClaim: input.externalIdClaim, claims: input.claims,
     };
+  }
+
+  /**
+   * Routing rules a change must keep, checked before it is saved: an email domain goes to one
+   * upstream only (409 naming the one that has it), one upstream at most takes everyone, and
+   * turning `audience` to 'all' (an upstream for everyone) says how many local accounts with
+   * a password it takes over and needs `confirm` (409 confirmation_required with takesOver).
+   */
+  async checkRouting(tenantId: string, next: { id?: string; settings: UpstreamSettings }, prev: UpstreamSettings | undefined, confirm: boolean): Promise<void> {
+    const others = (await this.#app.upstreams.list(tenantId)).filter((u) => u.id !== next.id);
+    for (const d of next.settings.domains) {
+      const owner = others.find((u) => u.settings.domains.includes(d));
+      if (owner) {
+        const message = `The domain ${d} is already claimed by the upstream directory "${owner.name}": an email domain signs in through one upstream only. Remove ${d} from "${owner.name}" first, or leave it out here.`;
+        throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'domains', in: 'body', message }], upstream: { id: owner.id, name: owner.name }, domain: d });
+      }
+    }
+    if (next.settings.audience !== 'all' || prev?.audience === 'all') return;
+    const everyone = others.find((u) => u.settings.audience === 'all');
+    if (everyone) {
+      const message = `The upstream directory "${everyone.name}" already takes every email no other upstream claims (audience all); only one upstream can. Set "${everyone.name}" to staff first.`;
+      throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'audience', in: 'body', message }], upstream: { id: everyone.id, name: everyone.name } });
+    }
+    if (confirm) return;
+    const claimed = [...new Set([...others, { settings: next.settings }].flatMap((u) => u.settings.domains))];
+    const takesOver = await this.#app.upstreams.passwordUsersOutside(tenantId, claimed);
+    const message = `With audience "all" this upstream signs in every email no other upstream claims: ${takesOver} local account${takesOver === 1 ? '' : 's'} with a password would sign in through it instead (administrators keep their password as a fallback). Send the same change with "confirm": true to apply it.`;
+    throw new GatehouseError(409, 'confirmation_required', message, { takesOver, problems: [{ field: 'audience', in: 'body', message }] });
+  }
+
+  /**
+   * Check an upstream's discovery now (the hourly background check and the admin's "Test"),
+   * through the same discovery as saving, and keep the result for every node's overview.
+   */
+  async check(up: Upstream): Promise<UpstreamCheck> {
+    const checkedAt = Date.now();
+    let result: UpstreamCheck;
+    try {
+      const found = await this.prepare({ ...up.settings, authorityUrl: undefined, entraTenant: undefined });
+      result = found.issuer === up.settings.issuer ? { ok: true, message: null, checkedAt }
+        : { ok: false, checkedAt, message: `The discovery document of ${up.name} now names the issuer ${found.issuer}, not ${up.settings.issuer} as when it was saved. Check the upstream, then save its settings again.` };
+    } catch (e) {
+      if (!(e instanceof GatehouseError)) throw e;
+      result = { ok: false, checkedAt, message: e.message };
+    }
+    const before = (await this.#app.upstreams.checks(up.tenantId)).get(up.id);
+    await this.#app.upstreams.saveCheck(up.tenantId, up.id, result);
+    if (!result.ok && before?.ok !== false) {
+      await this.#app.audit.record({ tenantId: up.tenantId, type: 'federation.discovery_failed', level: 'error', subject: up.id, data: { upstream: up.name, upstreamId: up.id, message: result.message } });
+    }
+    return result;
+  }
+
+  /** The background check: every upstream not disabled, in every tenant (the leader runs it hourly). */
+  async checkAll(): Promise<{ checked: number; broken: number }> {
+    let broken = 0;
+    const all = await this.#app.upstreams.allLive();
+    for (const up of all) {
+      const r = await this.check(up).catch((err: unknown) => { this.#app.logger.warn({ err, upstream: up.id }, 'could not check an upstream directory'); return undefined; });
+      if (r && !r.ok) broken++;
+    }
+    return { checked: all.length, broken };
   }
 
   /** The redirect URL to register at the upstream. */

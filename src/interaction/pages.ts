@@ -237,6 +237,7 @@ export function pushEndedPage(o: { reason: string; restartAction: string; appNam
     wrong_number: 'The number entered in your Gatehouse Authenticator did not match the one shown here.',
     expired: 'The request was not approved within 30 seconds.',
     used: 'This approval was already used.',
+    withdrawn: 'This request was withdrawn: the sign-in ended another way.',
   };
   return layout({
     title: 'Sign-in not approved', branding: o.branding, body: `

@@ -154,14 +154,23 @@ export function interactionRouter(app: Context): Router {
   const upstreamStart = (base: string, up: Upstream, email?: string) => `${base}/upstream/${up.id}${email ? `?email=${encodeURIComponent(email)}` : ''}`;
 
   async function finish(ctx: Ctx, provider: import('oidc-provider').default, result: Record<string, unknown>) {
+    await withdrawPush(ctx);
     const to = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     ctx.status = 303;
     ctx.redirect(to);
   }
 
+  /** This sign-in ended or starts over: its push requests still waiting disappear from the phones. */
+  async function withdrawPush(ctx: Ctx) {
+    const tenant = (await app.engines.get(ctx.params.slug!))?.tenant; // cached per node
+    if (tenant) await app.push.withdraw(tenant.id, ctx.params.uid!).catch((err: unknown) => app.logger.warn({ err }, 'could not withdraw the push requests of a sign-in'));
+  }
+
   router.get('/', async (ctx) => {
     const it = await load(ctx);
     if (!it) return;
+    // The sign-in (re)starts here ("Use another account", a reload): a request sent earlier is over.
+    await withdrawPush(ctx);
     const { details, tenant, profile } = it;
     const common = { csrf: csrfFor(details.uid), appName: profile?.displayName, branding: branding(tenant) };
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(SSO_DISABLED)) {

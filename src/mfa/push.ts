@@ -11,8 +11,9 @@
 // told (push-delivery.ts). With number matching, the sign-in page shows a 2-digit number the
 // user types on the phone; the device signs its answer (a JWS, ES256, over the request id,
 // approve/deny and the number) and Gatehouse checks the signature with the stored key. A
-// wrong number or a deny ends the request; so do 30 seconds without an answer. The sign-in
-// page polls the outcome and takes an approval once.
+// wrong number or a deny ends the request; so do 30 seconds without an answer, and the
+// sign-in ending any other way (withdrawn). The sign-in page polls the outcome and takes an
+// approval once.
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -41,7 +42,7 @@ const TICKET_MS = 60_000;
 /** Clock difference allowed between a phone and Gatehouse for the stream request's timestamp. */
 const SKEW_MS = 5 * 60_000;
 
-export type PushOutcome = 'pending' | 'approved' | 'denied' | 'wrong_number' | 'expired' | 'used';
+export type PushOutcome = 'pending' | 'approved' | 'denied' | 'wrong_number' | 'withdrawn' | 'expired' | 'used';
 
 const p256Jwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/), y: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 type P256Jwk = z.infer<typeof p256Jwk>;
@@ -253,6 +254,17 @@ export class PushService {
   /** The sign-in takes the approval (once, for this interaction and user). */
   consume(tenant: Tenant, c: PushChallenge, uid: string, userId: string): Promise<boolean> {
     return this.store.consume(tenant.id, c.id, this.#interactionKey(uid), userId, Date.now());
+  }
+
+  /**
+   * The sign-in of interaction `uid` ended without this request (a code or passkey was used
+   * instead, it was abandoned or finished): its waiting requests are withdrawn and every
+   * authenticator of the user is told at once (their stream's next list leaves it out), so
+   * nobody is shown an Approve button that means nothing any more.
+   */
+  async withdraw(tenantId: string, uid: string): Promise<void> {
+    const users = await this.store.withdraw(tenantId, uid, Date.now());
+    await Promise.all(users.map((u) => this.#notify(tenantId, u)));
   }
 
   /** A device was removed: its open streams learn it. */

@@ -1,5 +1,5 @@
-// Background work on a timer: purge expired engine artifacts and old retired keys, and warn
-// about signing certificates close to expiry. It runs on one node of a cluster, the leader
+// Background work on a timer: purge expired engine artifacts and old retired keys, warn
+// about signing certificates close to expiry, and check upstream directories' discovery. It runs on one node of a cluster, the leader
 // (see leader.ts), and moves with the leadership. Each run is idempotent, so a run repeated
 // by a new leader does no harm.
 import type { Context } from '../context.ts';
@@ -19,6 +19,9 @@ export async function runMaintenance(app: Context): Promise<{ purged: number; ke
     await app.audit.record({ tenantId: k.tenantId, type: 'keys.certificate_expiring', level: 'warn', subject: k.kid, data: { kid: k.kid, alg: k.alg, notAfter: new Date(k.notAfter).toISOString() } });
   }
   if (keysPurged) app.engines.invalidate();
+  // Upstream directories' discovery, re-checked hourly, so a broken one shows on the overview
+  // before people fail to sign in through it.
+  await app.federation.checkAll().catch((err: unknown) => app.logger.warn({ err }, 'checking the upstream directories failed; it will be retried'));
   return { purged, keysPurged, expiring: expiring.length };
 }
 

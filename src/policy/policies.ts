@@ -8,7 +8,7 @@ import type { Context } from '../context.ts';
 import type { DB, UserPoliciesTable } from '../storage/schema.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { GatehouseError, conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 
 const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
@@ -100,7 +100,33 @@ export class PolicyService {
     return out;
   }
 
+  /**
+   * Rules the settings must keep as a whole: passwordless passkeys mean nothing unless
+   * passkeys are an allowed factor (the sign-in would silently ignore the switch).
+   */
+  #checkSettings(settings: PolicySettings): void {
+    if (settings.passwordlessPasskeys && !settings.allowedFactors.includes('webauthn')) {
+      const message = 'Passwordless passkeys need passkeys allowed: add "webauthn" to allowedFactors, or turn passwordlessPasskeys off.';
+      throw invalid(message, { problems: [{ field: 'settings.passwordlessPasskeys', in: 'body', message }] });
+    }
+  }
+
+  /**
+   * Two policies with one priority would leave precedence to their names, which nobody
+   * chose: refuse, naming the policy that has it.
+   */
+  async #checkPriority(tenantId: string, priority: number, exceptId?: string): Promise<void> {
+    const other = (await this.#db.selectFrom('user_policies').select(['id', 'name']).where('tenant_id', '=', tenantId).where('priority', '=', priority).execute())
+      .find((r) => r.id !== exceptId);
+    if (other) {
+      const message = `The policy "${other.name}" already has priority ${priority}. Choose a priority no other policy has (1 applies first), or change "${other.name}" first.`;
+      throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'priority', in: 'body', message }], policy: { id: other.id, name: other.name } });
+    }
+  }
+
   async create(tenantId: string, input: { name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings }): Promise<UserPolicy> {
+    this.#checkSettings(input.settings);
+    await this.#checkPriority(tenantId, input.priority);
     const now = Date.now();
     const row = { id: newId('pol_'), tenant_id: tenantId, name: input.name, priority: input.priority, targets: JSON.stringify(input.targets), settings: JSON.stringify(input.settings), created_at: now, updated_at: now, version: 1 };
     try { await this.#db.insertInto('user_policies').values(row).execute(); } catch (e) {
@@ -112,6 +138,8 @@ export class PolicyService {
   }
 
   async update(tenantId: string, id: string, version: number | undefined, patch: { name?: string; priority?: number; targets?: PolicyTarget[]; settings?: PolicySettings }): Promise<UserPolicy> {
+    if (patch.settings) this.#checkSettings(patch.settings);
+    if (patch.priority !== undefined) await this.#checkPriority(tenantId, patch.priority, id);
     let q = this.#db.updateTable('user_policies').set((eb) => ({
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.priority !== undefined && { priority: patch.priority }),

@@ -83,6 +83,16 @@ export class PushStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * The sign-in of interaction `uid` ended (another factor, abandoned, finished): its requests
+   * still waiting are over. Returns the users whose devices must be told.
+   */
+  async withdraw(tenantId: string, uid: string, now: number): Promise<string[]> {
+    const rows = await this.db.updateTable('push_challenges').set({ status: 'withdrawn', decided_at: now })
+      .where('tenant_id', '=', tenantId).where('uid', '=', uid).where('status', '=', 'pending').returning('user_id').execute();
+    return [...new Set(rows.map((r) => r.user_id))];
+  }
+
   /** The sign-in takes an approval, once. */
   async consume(tenantId: string, id: string, uid: string, userId: string, now: number): Promise<boolean> {
     const r = await this.db.updateTable('push_challenges').set({ consumed_at: now })

@@ -173,6 +173,15 @@ export interface UpstreamsTable {
   version: number;
 }
 
+/** The last check of an upstream's discovery document (federation/upstreams.ts check). */
+export interface UpstreamChecksTable {
+  upstream_id: string;
+  tenant_id: string;
+  ok: number; // 1: discovery answered as when saved; 0: it failed (message says what)
+  message: string | null;
+  checked_at: number;
+}
+
 export interface UpstreamLinksTable {
   upstream_id: string;
   subject: string;
@@ -235,7 +244,7 @@ export interface PushChallengesTable {
   client_id: string | null;
   app_name: string | null;
   ip: string | null;
-  status: 'pending' | 'approved' | 'denied' | 'wrong_number';
+  status: 'pending' | 'approved' | 'denied' | 'wrong_number' | 'withdrawn'; // withdrawn: the sign-in ended another way
   device_id: string | null; // the device that answered
   created_at: number;
   expires_at: number;
@@ -367,6 +376,7 @@ export interface DB {
   mfa_factors: MfaFactorsTable;
   recovery_codes: RecoveryCodesTable;
   upstreams: UpstreamsTable;
+  upstream_checks: UpstreamChecksTable;
   upstream_links: UpstreamLinksTable;
   tenants: TenantsTable;
   users: UsersTable;

@@ -51,6 +51,8 @@ const toUpstream = (r: Selectable<UpstreamsTable>): Upstream => ({
   clientSecretSealed: r.client_secret_sealed, createdAt: r.created_at, updatedAt: r.updated_at, version: r.version,
 });
 
+export interface UpstreamCheck { ok: boolean; message: string | null; checkedAt: number }
+
 export interface ProfileFromUpstream { email: string; givenName: string | null; familyName: string | null }
 
 export class UpstreamStore {
@@ -114,6 +116,42 @@ export class UpstreamStore {
       await trx.deleteFrom('upstream_links').where('upstream_id', '=', id).execute();
       await trx.updateTable('users').set({ upstream_id: null }).where('tenant_id', '=', tenantId).where('upstream_id', '=', id).execute();
     });
+  }
+
+  // ---- discovery checks
+
+  /** Record the result of checking an upstream's discovery (one row per upstream: the last). */
+  async saveCheck(tenantId: string, upstreamId: string, check: UpstreamCheck): Promise<void> {
+    const row = { ok: check.ok ? 1 : 0, message: check.message, checked_at: check.checkedAt };
+    try {
+      await this.db.insertInto('upstream_checks').values({ upstream_id: upstreamId, tenant_id: tenantId, ...row })
+        .onConflict((oc) => oc.column('upstream_id').doUpdateSet(row)).execute();
+    } catch (e) {
+      // Deleted while it was being checked: nothing to record.
+      if (!/foreign key|violates foreign/i.test((e as Error).message)) throw e;
+    }
+  }
+
+  /** The last check of each of the tenant's upstreams, by upstream id. */
+  async checks(tenantId: string): Promise<Map<string, UpstreamCheck>> {
+    const rows = await this.db.selectFrom('upstream_checks').selectAll().where('tenant_id', '=', tenantId).execute();
+    return new Map(rows.map((r) => [r.upstream_id, { ok: Number(r.ok) === 1, message: r.message, checkedAt: Number(r.checked_at) }]));
+  }
+
+  /** Every upstream of every tenant that is not disabled (the background check). */
+  async allLive(): Promise<Upstream[]> {
+    return (await this.db.selectFrom('upstreams').selectAll().where('mode', '<>', 'disabled').orderBy('tenant_id').orderBy('name').execute()).map(toUpstream);
+  }
+
+  /**
+   * Local accounts with a password that an upstream for everyone would take over: not linked
+   * to an upstream, and at none of `claimed` (domains upstreams already route).
+   */
+  async passwordUsersOutside(tenantId: string, claimed: string[]): Promise<number> {
+    let q = this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId).where('password_hash', 'is not', null).where('upstream_id', 'is', null);
+    if (claimed.length) q = q.where('domain', 'not in', claimed);
+    return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
   // ---- links

@@ -6,6 +6,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -38,8 +39,8 @@ before(async () => {
 });
 after(async () => { for (const p of procs) p.kill('SIGKILL'); await gh?.close(); ldap?.stop(); });
 
-function connector(name: string, args: string[]) {
-  const c = startConnector(gh.base, name, path.join(gh.dataDir, `${name}.json`), args);
+function connector(name: string, args: string[], env: Record<string, string> = {}, stdin?: string) {
+  const c = startConnector(gh.base, name, path.join(gh.dataDir, `${name}.json`), args, env, stdin);
   procs.push(c.p);
   return c;
 }
@@ -140,6 +141,25 @@ test('sync and sign-in through connectors; one killed mid-request, the request s
   assert.match(down.message, /cannot reach your organization's directory/);
   const audit = await gh.api('GET', `${T}/audit?type=directory.unavailable`);
   assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected/);
+});
+test('the provisioning code from GATEHOUSE_CONNECTOR_CODE or standard input (--code -) provisions a connector, and the code is never in its command line', async () => {
+  const fromEnv = await newCode();
+  const a = connector('env-site', ['--enterprise-id', 'default'], { GATEHOUSE_CONNECTOR_CODE: fromEnv.code });
+  await statusOf('env-site', 'connected');
+  const cmdline = fs.readFileSync(`/proc/${a.p.pid}/cmdline`, 'utf8');
+  assert.match(cmdline, /connector/, 'the connector process itself');
+  assert.ok(!cmdline.includes(fromEnv.code), `the code is not in the process's arguments: ${cmdline.replaceAll('\0', ' ')}`);
+
+  const fromStdin = await newCode();
+  const b = connector('stdin-site', ['--enterprise-id', 'default', '--code', '-'], {}, `${fromStdin.code}\n`);
+  await statusOf('stdin-site', 'connected');
+  assert.ok(!fs.readFileSync(`/proc/${b.p.pid}/cmdline`, 'utf8').includes(fromStdin.code));
+
+  // Nothing on standard input: said plainly, exit 2, and no code spent.
+  const empty = connector('empty-stdin', ['--enterprise-id', 'default', '--code', '-'], {}, '');
+  assert.equal(await empty.exited, 2);
+  assert.match(empty.stderr(), /standard input, which was empty/);
+  for (const c of [a, b]) { c.p.kill('SIGTERM'); await c.exited; }
 });
 }
 

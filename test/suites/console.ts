@@ -542,6 +542,18 @@ test('user policies: added in the console, listed in precedence order', { skip }
   const effective = await gh.api('GET', `/tenants/default/users/${alice.email}/policy`);
   assert.equal(effective.body.policy.name, 'Pilot needs MFA');
   assert.equal(effective.body.settings.mfa.required, 'always');
+  // Passwordless passkeys, offered on the page (not only through the API), need passkeys allowed.
+  await row.getByRole('link', { name: 'Pilot needs MFA' }).click();
+  await page.getByLabel('Passkeys sign in without a password').check();
+  await page.getByLabel('Passkey', { exact: true }).uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Passwordless sign-in uses passkeys: allow Passkey above, or turn this off.').waitFor();
+  await page.getByLabel('Passkey', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved Pilot needs MFA.').waitFor();
+  const saved = await gh.api('GET', `/tenants/default/users/${alice.email}/policy`);
+  assert.equal(saved.body.settings.passwordlessPasskeys, true);
+  assert.deepEqual([...saved.body.settings.allowedFactors].sort(), ['push', 'totp', 'webauthn']);
   assert.deepEqual(errors, []);
 });
 
@@ -915,10 +927,10 @@ test('connectors: a provisioning code generated in the console provisions a real
   assert.equal(await page.getByTestId('value-Enterprise ID').textContent(), 'default');
   assert.match(await page.getByTestId('code-countdown').textContent() ?? '', /Valid for [45]:\d\d more/);
   const command = (await page.getByTestId('value-Command').textContent())!;
-  assert.equal(command, `gatehouse connector --url ${gh.base} --enterprise-id default --code ${code}`);
+  assert.equal(command, `GATEHOUSE_CONNECTOR_CODE=${code} gatehouse connector --url ${gh.base} --enterprise-id default`, 'the code in the environment, out of the process list');
   // Run that command (the CLI itself), with its own name and state file.
-  const [, url, enterpriseId, given] = /^gatehouse connector --url (\S+) --enterprise-id (\S+) --code (\S+)$/.exec(command)!;
-  const connector = startConnector(url!, 'branch-office', path.join(gh.dataDir, 'console-connector.json'), ['--enterprise-id', enterpriseId!, '--code', given!]);
+  const [, given, url, enterpriseId] = /^GATEHOUSE_CONNECTOR_CODE=(\S+) gatehouse connector --url (\S+) --enterprise-id (\S+)$/.exec(command)!;
+  const connector = startConnector(url!, 'branch-office', path.join(gh.dataDir, 'console-connector.json'), ['--enterprise-id', enterpriseId!], { GATEHOUSE_CONNECTOR_CODE: given! });
   procs.push(connector.p);
   const row = page.getByRole('row', { name: /branch-office/ });
   await row.getByText('connected', { exact: true }).waitFor({ timeout: 20_000 });
@@ -992,6 +1004,38 @@ test('upstream directories: added in the console against a real OpenID provider 
   await page.getByText('Saved Contoso.').waitFor();
   const changed = await contoso();
   assert.deepEqual([changed.mode, changed.testUsers, changed.hasClientSecret], ['test', ['pilot@contoso.test'], true]);
+
+  // Audience "all" takes over local accounts with passwords: the page says how many and asks.
+  const dry = await gh.api('PATCH', `/tenants/default/upstreams/${changed.id}`, { settings: { audience: 'all' } });
+  assert.equal(dry.status, 409);
+  const takesOver = dry.body.error.details.takesOver as number;
+  assert.ok(takesOver >= 3, `alice, bob and carol have passwords: ${takesOver}`);
+  await page.getByLabel('Audience').selectOption('all');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const ask = page.getByRole('dialog', { name: 'Take over local accounts?' });
+  await ask.waitFor();
+  assert.match(await ask.getByTestId('takeover').textContent() ?? '', new RegExp(`${takesOver} local accounts with a password would sign in through it`));
+  provoked(errors, 409, /\/upstreams\//);
+  assert.equal((await contoso()).audience, 'staff', 'nothing changed before the confirmation');
+  await ask.getByRole('button', { name: 'Sign them in through this upstream' }).click();
+  await ask.waitFor({ state: 'detached' }); // closed once the save with confirm: true answered
+  assert.equal((await contoso()).audience, 'all');
+  await page.getByLabel('Audience').and(page.locator('select')).waitFor();
+  assert.equal(await page.getByLabel('Audience').inputValue(), 'all', 'the page shows the saved audience');
+
+  // Its discovery, checked on demand (as every hour): fine, then broken, which the overview shows.
+  const check = page.getByTestId('upstream-check');
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
+  await check.getByText('OK', { exact: true }).waitFor();
+  await upstream.stop();
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
+  await check.getByText('Failing', { exact: true }).waitFor();
+  assert.match(await check.textContent() ?? '', /Could not reach/);
+  await nav(page, 'Overview').click();
+  const alert = page.getByText(/The upstream directory Contoso failed its discovery check/);
+  await alert.waitFor();
+  await page.getByRole('link', { name: 'Open the upstream directory' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Contoso' }).waitFor();
 
   await page.getByRole('button', { name: 'Delete upstream directory' }).click();
   await page.getByRole('dialog', { name: 'Delete Contoso?' }).getByRole('button', { name: 'Delete upstream directory' }).click();

@@ -54,7 +54,8 @@ async function signInPage(who: { email: string; password: string }) {
 test('test connection reports what it found, and explains bad settings', async () => {
   const plain = await gh.api('POST', `${T}/directories/test`, { settings: { ...openldapSettings(), allowPlain: false }, bindPassword: OPENLDAP.bindPassword });
   assert.equal(plain.status, 400);
-  assert.match(plain.body.error.message, /unencrypted.*allowPlain/);
+  assert.match(plain.body.error.message, /unencrypted.*Use ldaps:\/\//);
+  assert.doesNotMatch(plain.body.error.message, /allowPlain|startTls: false/, 'no advice to turn encryption off');
   const wrong = await gh.api('POST', `${T}/directories/test`, { settings: openldapSettings(), bindPassword: 'not-it' });
   assert.equal(wrong.status, 502);
   assert.match(wrong.body.error.message, /refused the bind DN .*Check the bind DN and password/);
@@ -135,6 +136,32 @@ test('locked, expired and must-change-password accounts get a clear message', as
   assert.match(expired.message, /password has expired/);
   const disabled = await signInPage({ email: 'frank@example.test', password: 'frank-directory-pw' });
   assert.match(disabled.message, /disabled/i);
+});
+
+test('a wrong password for a locked or disabled directory account gets the usual "incorrect" answer: the account\'s state is told only after a right password', async () => {
+  // carol: locked by ppolicy (pwdAccountLockedTime); frank: locked by an administrator (disabled).
+  for (const email of ['carol@example.test', 'frank@example.test']) {
+    const wrong = await signInPage({ email, password: 'not-the-password' });
+    assert.equal(wrong.status, 401, `${email}: ${wrong.message}`);
+    assert.match(wrong.message, /email or password is incorrect/);
+    assert.doesNotMatch(wrong.message, /disabled|locked/i);
+  }
+  // The right password still says why (the previous test; checked again after the failures).
+  assert.match((await signInPage({ email: 'frank@example.test', password: 'frank-directory-pw' })).message, /disabled/i);
+});
+
+test('a directory that accepts the connection but never answers is reported as a timeout, never as a refused StartTLS nor with advice to turn encryption off', async () => {
+  const net = await import('node:net');
+  const silent = net.createServer((sock) => { sock.on('error', () => {}); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `ldap://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`;
+    const r = await gh.api('POST', `${T}/directories/test`, { settings: { ...openldapSettings(), urls: [url], startTls: true, allowPlain: false, timeoutSeconds: 2 }, bindPassword: OPENLDAP.bindPassword });
+    assert.equal(r.status, 502, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'directory_timeout', JSON.stringify(r.body));
+    assert.match(r.body.error.message, /did not answer in time/);
+    assert.doesNotMatch(r.body.error.message, /refused StartTLS|allowPlain|startTls: false/);
+  } finally { silent.close(); }
 });
 
 test('incremental sync picks up a change, a new user and a membership; a user disabled in the directory is refused and signed out', async () => {

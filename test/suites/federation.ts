@@ -307,7 +307,7 @@ test('the external ID links an upstream account whose subject changed to the sam
 });
 
 test('Disabled mode routes nobody; an upstream for everyone ("staff and public") takes every email no other upstream claims', async () => {
-  const id = await addUpstream('Public', fabrikam, { mode: 'disabled', audience: 'all' });
+  const id = await addUpstream('Public', fabrikam, { mode: 'disabled', audience: 'all', confirm: true });
   const a1 = new Agent();
   await identify(a1, 'zoe@public.test');
   assert.match(text(a1.lastBody), /Enter your password/);
@@ -359,5 +359,90 @@ test('admin API: discovery is checked when saving, problems are reported in plai
   const badPatch = await gh.api('PATCH', `/tenants/default/upstreams/${ids.contoso}`, { settings: { domains: ['not a domain'] } });
   assert.equal(badPatch.status, 400);
   assert.match(badPatch.body.error.message, /domains/);
+});
+
+test('routing without silent conflicts: an email domain belongs to one upstream (409 naming it, on creation and update); one upstream takes everyone', async () => {
+  const taken = await gh.api('POST', '/tenants/default/upstreams', { name: 'Contoso again', type: 'oidc', authorityUrl: fabrikam.issuer, clientId: fabrikam.clientId, domains: ['other.test', 'contoso.test'] });
+  assert.equal(taken.status, 409, JSON.stringify(taken.body));
+  assert.match(taken.body.error.message, /contoso\.test is already claimed by the upstream directory "Contoso ID"/);
+  assert.equal(taken.body.error.details.problems[0].field, 'domains');
+  assert.equal((await gh.api('GET', '/tenants/default/upstreams?search=Contoso again')).body.items.length, 0, 'nothing was created');
+  const moved = await gh.api('PATCH', `/tenants/default/upstreams/${ids.flaky}`, { settings: { domains: ['flaky.test', 'fabrikam.test'] } });
+  assert.equal(moved.status, 409);
+  assert.match(moved.body.error.message, /fabrikam\.test is already claimed by the upstream directory "Fabrikam"/);
+  assert.deepEqual((await gh.api('GET', `/tenants/default/upstreams/${ids.flaky}`)).body.domains, ['flaky.test'], 'unchanged');
+  // Keeping its own domains is no conflict with itself.
+  assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${ids.flaky}`, { settings: { domains: ['flaky.test'] } })).status, 200);
+
+  const first = await gh.api('POST', '/tenants/default/upstreams', { name: 'Everyone A', type: 'oidc', authorityUrl: fabrikam.issuer, clientId: fabrikam.clientId, audience: 'all', confirm: true });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const second = await gh.api('POST', '/tenants/default/upstreams', { name: 'Everyone B', type: 'oidc', authorityUrl: fabrikam.issuer, clientId: fabrikam.clientId, audience: 'all', confirm: true });
+  assert.equal(second.status, 409);
+  assert.match(second.body.error.message, /"Everyone A" already takes every email no other upstream claims/);
+  assert.equal((await gh.api('DELETE', `/tenants/default/upstreams/${first.body.id}`)).status, 204);
+});
+
+test('audience "all" says how many local accounts with passwords it takes over and applies only with confirm: true', async () => {
+  const staff = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wide', type: 'oidc', authorityUrl: fabrikam.issuer, clientId: fabrikam.clientId, domains: ['wide.test'] });
+  assert.equal(staff.status, 201);
+  const dry = await gh.api('PATCH', `/tenants/default/upstreams/${staff.body.id}`, { settings: { audience: 'all' } });
+  assert.equal(dry.status, 409);
+  assert.equal(dry.body.error.code, 'confirmation_required');
+  const n = dry.body.error.details.takesOver as number;
+  assert.equal(typeof n, 'number');
+  assert.match(dry.body.error.message, new RegExp(`${n} local accounts? with a password would sign in through it.*"confirm": true`));
+  assert.equal((await gh.api('GET', `/tenants/default/upstreams/${staff.body.id}`)).body.audience, 'staff', 'a dry run changes nothing');
+  // One more local account with a password at a domain no upstream claims counts; one at a claimed domain does not.
+  assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'walt@unclaimed.test', password: 'walt-password-1' })).status, 201);
+  assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'wade@wide.test', password: 'wade-password-1' })).status, 201);
+  const again = await gh.api('PATCH', `/tenants/default/upstreams/${staff.body.id}`, { settings: { audience: 'all' } });
+  assert.equal(again.body.error.details.takesOver, n + 1);
+  const applied = await gh.api('PATCH', `/tenants/default/upstreams/${staff.body.id}`, { settings: { audience: 'all' }, confirm: true });
+  assert.equal(applied.status, 200, JSON.stringify(applied.body));
+  assert.equal(applied.body.audience, 'all');
+  // Creating one for everyone asks the same.
+  assert.equal((await gh.api('DELETE', `/tenants/default/upstreams/${staff.body.id}`)).status, 204);
+  const created = await gh.api('POST', '/tenants/default/upstreams', { name: 'Wide 2', type: 'oidc', authorityUrl: fabrikam.issuer, clientId: fabrikam.clientId, audience: 'all' });
+  assert.equal(created.status, 409);
+  assert.equal(created.body.error.details.takesOver, n + 2, 'wade@wide.test is no longer claimed by an upstream');
+  assert.equal((await gh.api('GET', '/tenants/default/upstreams?search=Wide 2')).body.items.length, 0);
+});
+
+test('discovery of every upstream not disabled is re-checked (hourly by the leader, and by the admin\'s Test): a broken one is an overview alert naming it and what failed', async () => {
+  const { runMaintenance } = await import('../../src/ops/jobs.ts');
+  const fading = await startUpstream({ name: 'Fading', redirectUri: callback(), accounts: [] });
+  let stopped = false;
+  try {
+    const id = await addUpstream('Fading ID', fading, { mode: 'enabled', domains: ['fading.test'] });
+    const ok = await gh.api('POST', `/tenants/default/upstreams/${id}/test`);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.ok, true);
+    const alertsOf = async () => (await gh.api('GET', '/tenants/default/overview')).body.alerts.filter((a: { kind: string }) => a.kind === 'upstream_discovery_failed');
+    assert.deepEqual(await alertsOf(), []);
+
+    await fading.stop();
+    stopped = true;
+    // The hourly check (what the leader runs), without waiting an hour.
+    await runMaintenance(gh.app);
+    const alerts = await alertsOf();
+    assert.equal(alerts.length, 1, JSON.stringify(alerts));
+    assert.equal(alerts[0].subject, id);
+    assert.equal(alerts[0].level, 'error');
+    assert.match(alerts[0].message, /The upstream directory Fading ID failed its discovery check .*Could not reach/);
+    const shown = (await gh.api('GET', `/tenants/default/upstreams/${id}`)).body.lastCheck;
+    assert.equal(shown.ok, false);
+    assert.match(shown.message, /Could not reach/);
+    const audit = await gh.api('GET', '/tenants/default/audit?type=federation.discovery_failed');
+    assert.equal(audit.body.items[0].data.upstream, 'Fading ID');
+    // The admin's Test answers the same, and a disabled upstream raises no alert.
+    const failed = await gh.api('POST', `/tenants/default/upstreams/${id}/test`);
+    assert.equal(failed.status, 200);
+    assert.equal(failed.body.ok, false);
+    assert.equal((await gh.api('PATCH', `/tenants/default/upstreams/${id}`, { mode: 'disabled' })).status, 200);
+    assert.deepEqual(await alertsOf(), []);
+    assert.equal((await gh.api('DELETE', `/tenants/default/upstreams/${id}`)).status, 204);
+  } finally {
+    if (!stopped) await fading.stop();
+  }
 });
 }

@@ -61,6 +61,36 @@ test('precedence: the first policy by priority whose target matches applies, and
   assert.equal((await gh.api('POST', '/tenants/default/policies', { name: 'Everyone', priority: 5 })).status, 409);
 });
 
+test('priorities are unique: a second policy at a taken priority, created or moved there, is refused with 409 naming the policy that has it', async () => {
+  const taken = await gh.api('POST', '/tenants/default/policies', { name: 'Contractors', priority: 100, targets: [] });
+  assert.equal(taken.status, 409, 'priority 100 belongs to "Everyone"');
+  assert.match(taken.body.error.message, /"Everyone" already has priority 100/);
+  assert.equal((await gh.api('GET', '/tenants/default/policies?search=Contractors')).body.items.length, 0, 'nothing was created');
+  const c = await gh.api('POST', '/tenants/default/policies', { name: 'Contractors', priority: 90, targets: [] });
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  const moved = await gh.api('PATCH', `/tenants/default/policies/${c.body.id}`, { priority: 10, version: c.body.version });
+  assert.equal(moved.status, 409);
+  assert.match(moved.body.error.message, /"Finance needs MFA" already has priority 10/);
+  assert.equal((await gh.api('GET', `/tenants/default/policies/${c.body.id}`)).body.priority, 90, 'unchanged');
+  // Keeping its own priority is not a conflict with itself.
+  assert.equal((await gh.api('PATCH', `/tenants/default/policies/${c.body.id}`, { priority: 90, version: c.body.version })).status, 200);
+  assert.equal((await gh.api('DELETE', `/tenants/default/policies/${c.body.id}`)).status, 204);
+});
+
+test('passwordless passkeys need passkeys allowed: refused with 400 saying what to change, at creation and when a change would break the rule', async () => {
+  const bad = await gh.api('POST', '/tenants/default/policies', { name: 'No passkeys but passwordless', priority: 95, targets: [], settings: { passwordlessPasskeys: true, allowedFactors: ['totp'] } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error.message, /add "webauthn" to allowedFactors/);
+  assert.equal(bad.body.error.details.problems[0].field, 'settings.passwordlessPasskeys');
+  const ok = await gh.api('POST', '/tenants/default/policies', { name: 'Passwordless', priority: 95, targets: [], settings: { passwordlessPasskeys: true } });
+  assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  const drop = await gh.api('PATCH', `/tenants/default/policies/${ok.body.id}`, { settings: { allowedFactors: ['totp', 'push'] }, version: ok.body.version });
+  assert.equal(drop.status, 400);
+  assert.match(drop.body.error.message, /add "webauthn" to allowedFactors, or turn passwordlessPasskeys off/);
+  assert.deepEqual((await gh.api('GET', `/tenants/default/policies/${ok.body.id}`)).body.settings.allowedFactors, ['totp', 'webauthn', 'push'], 'unchanged');
+  assert.equal((await gh.api('DELETE', `/tenants/default/policies/${ok.body.id}`)).status, 204);
+});
+
 test('MFA required: always for the Finance group (no authenticator yet: told to set one up); a trusted network lets others in with a password, an untrusted one does not', async () => {
   const f = await signIn(finance);
   assert.equal(await f.locator('h1').textContent(), 'Two-step verification needed');
@@ -86,11 +116,14 @@ test('single sign-on turned off by policy: the sign-in is refused with a page th
   assert.equal((await gh.api('GET', `/tenants/default/users/${staff.email}/policy`)).body.policy.name, 'Everyone');
 });
 
-/** A user with one policy of their own (priority 2: before "Everyone", after the test-local ones). */
+/** Priorities for per-user policies: before "Everyone" (100), after the test-local ones (1); two policies may not share one. */
+let nextPriority = 2;
+
+/** A user with one policy of their own. */
 async function userWithPolicy(name: string, settings: Record<string, unknown>) {
   const who = { email: `${name}@example.test`, password: `${name}-password-1` };
   assert.equal((await gh.api('POST', '/tenants/default/users', who)).status, 201);
-  const p = await gh.api('POST', '/tenants/default/policies', { name: `${name} policy`, priority: 2, targets: [{ type: 'user', ref: who.email }], settings });
+  const p = await gh.api('POST', '/tenants/default/policies', { name: `${name} policy`, priority: nextPriority++, targets: [{ type: 'user', ref: who.email }], settings });
   assert.equal(p.status, 201, JSON.stringify(p.body));
   return who;
 }
@@ -101,7 +134,7 @@ test('allowed factors: only passkeys allowed and MFA always: an authenticator ap
   const context = await browser.newContext();
   const page = await context.newPage();
   await enrollTotp(page, `${gh.base}/t/default`, tess); // before the policy: apps were allowed
-  await gh.api('POST', '/tenants/default/policies', { name: 'tess passkeys only', priority: 2, targets: [{ type: 'user', ref: tess.email }], settings: { allowedFactors: ['webauthn'], mfa: { required: 'always' } } });
+  await gh.api('POST', '/tenants/default/policies', { name: 'tess passkeys only', priority: nextPriority++, targets: [{ type: 'user', ref: tess.email }], settings: { allowedFactors: ['webauthn'], mfa: { required: 'always' } } });
   await context.clearCookies();
   await page.goto(`${rp.base}/login`);
   await fillSignIn(page, tess);

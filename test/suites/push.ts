@@ -3,7 +3,9 @@
 // "phone", enrolled from the account page's setup link; it reads the request (user, app) and
 // the test types the number it reads on the sign-in page. Right number, wrong number, deny,
 // 30-second expiry (the request's expiry moved into the past in the store: no sleeping),
-// number matching off, the token code, the page without scripts, removal reaching the phone;
+// number matching off, the token code (the request then withdrawn from the phone; also when
+// the sign-in is abandoned), a setup link opened in an already open authenticator tab, the
+// page without scripts, removal reaching the phone;
 // on PostgreSQL + Redis also a sign-in on one node reaching a phone connected to another.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +59,13 @@ async function passwordStep(page: Page, who = alice) {
   await fillSignIn(page, who);
   await page.locator('h1', { hasText: 'Two-step verification' }).waitFor();
 }
+
+/** The newest request still waiting, as stored. */
+async function pendingRequest() {
+  const r = await gh.app.database.db.selectFrom('push_challenges').select(['id', 'expires_at']).where('status', '=', 'pending').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+  return { id: r.id, expiresAt: Number(r.expires_at) };
+}
+const statusOf = async (id: string) => (await gh.app.database.db.selectFrom('push_challenges').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
 
 /** The request as the phone shows it. */
 async function requestOnPhone(p = authenticator) {
@@ -181,10 +190,52 @@ test('the token code the authenticator shows can be typed instead (amr otp)', as
   await requestOnPhone(); // the push is there too; the user types the code instead
   const code = (await authenticator.locator('.token-code').textContent())!.replace(/\s+/g, '');
   assert.match(code, /^\d{6}$/);
+  const sent = await pendingRequest();
   await page.getByLabel('Token code from your Gatehouse Authenticator').fill(code);
   await page.getByRole('button', { name: 'Verify' }).click();
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${alice.email}`);
   assert.deepEqual(rp.idTokenClaims().amr, ['pwd', 'otp']);
+  // The sign-in is over: the request leaves the phone at once, not when its 30 seconds run out.
+  await authenticator.locator('.request').waitFor({ state: 'detached' });
+  assert.ok(Date.now() < sent.expiresAt, 'withdrawn by Gatehouse, before the request would have expired on its own');
+  assert.equal(await statusOf(sent.id), 'withdrawn');
+});
+
+test('a sign-in abandoned on the second-factor page ("Use another account") withdraws its request from the phone', async () => {
+  const page = await (await browser.newContext()).newPage();
+  await passwordStep(page);
+  await requestOnPhone();
+  const sent = await pendingRequest();
+  await page.getByRole('link', { name: 'Use another account' }).click();
+  assert.equal(await page.locator('h1').textContent(), 'Sign in');
+  await authenticator.locator('.request').waitFor({ state: 'detached' });
+  assert.ok(Date.now() < sent.expiresAt, 'withdrawn, not expired');
+  assert.equal(await statusOf(sent.id), 'withdrawn');
+});
+
+test('a setup link opened in an authenticator tab that is already open (only the address fragment changes) adds the account', async () => {
+  const hana = { email: 'hana@example.test', password: 'hana-password-1' };
+  await gh.api('POST', '/tenants/default/users', hana);
+  const desk = await (await browser.newContext()).newPage();
+  await desk.goto(`${gh.base}/t/default/account`);
+  await fillSignIn(desk, hana);
+  await desk.getByRole('link', { name: 'Add the Gatehouse Authenticator' }).click();
+  const link = (await desk.locator('#setup-link').getAttribute('href'))!;
+  const streamsBefore = gh.app.push.streams.size;
+  const tab = await (await browser.newContext()).newPage();
+  await tab.goto(`${gh.base}/authenticator/`);
+  await tab.locator('#add-form').waitFor();
+  await tab.evaluate((hash) => { location.hash = hash; }, new URL(link).hash);
+  await tab.locator('.account', { hasText: hana.email }).locator('.state-ok').waitFor();
+  assert.equal(new URL(tab.url()).hash, '', 'the one-time code is taken out of the address');
+  await desk.locator('#recovery-codes').waitFor();
+  // Closed again: later tests count the authenticators connected to this node.
+  await tab.context().close();
+  await desk.context().close();
+  for (const deadline = Date.now() + 30_000; gh.app.push.streams.size !== streamsBefore;) {
+    assert.ok(Date.now() < deadline, 'the closed tab\'s stream ends on the server');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 });
 
 test('the authenticator API answers bad input with a clear 4xx in JSON: unreadable bodies, missing fields, unknown setup codes, unsigned or foreign-signed requests, missing tickets', async () => {

@@ -18,7 +18,8 @@ function CodePanel({ code, onDone }: { code: ProvisioningCode & { until: number 
   const now = useNow(1000);
   const left = code.until - now;
   const expired = left <= 0;
-  const command = `gatehouse connector --url ${code.url} --enterprise-id ${code.enterpriseId} --code ${code.code}`;
+  // The code in the environment, not in the arguments: the host's process list shows arguments to every user.
+  const command = `GATEHOUSE_CONNECTOR_CODE=${code.code} gatehouse connector --url ${code.url} --enterprise-id ${code.enterpriseId}`;
   return <section className="code-panel" aria-labelledby="code-h">
     <h2 id="code-h">Provisioning code</h2>
     {expired

@@ -14,13 +14,13 @@ interface Settings {
   ssoEnabled: boolean;
   mfa: { required: 'never' | 'always' | 'outside_trusted_networks' | 'selected_apps'; trustedNetworks: string[]; apps: string[] };
   allowedFactors: Array<'totp' | 'webauthn' | 'push'>;
-  numberMatching: boolean; rememberDeviceDays: number; sessionLifetimeMinutes: number | null;
+  numberMatching: boolean; passwordlessPasskeys: boolean; rememberDeviceDays: number; sessionLifetimeMinutes: number | null;
   lockout: { threshold: number; durationMinutes: number };
 }
 interface Policy { id: string; name: string; priority: number; targets: PTarget[]; settings: Settings; version: number }
 
 const MFA_LABEL: Record<Settings['mfa']['required'], string> = { never: 'Only when an app asks', always: 'Always', outside_trusted_networks: 'Outside trusted networks', selected_apps: 'For selected apps' };
-const DEFAULTS: Settings = { ssoEnabled: true, mfa: { required: 'never', trustedNetworks: [], apps: [] }, allowedFactors: ['totp', 'webauthn', 'push'], numberMatching: true, rememberDeviceDays: 0, sessionLifetimeMinutes: null, lockout: { threshold: 5, durationMinutes: 15 } };
+const DEFAULTS: Settings = { ssoEnabled: true, mfa: { required: 'never', trustedNetworks: [], apps: [] }, allowedFactors: ['totp', 'webauthn', 'push'], numberMatching: true, passwordlessPasskeys: false, rememberDeviceDays: 0, sessionLifetimeMinutes: null, lockout: { threshold: 5, durationMinutes: 15 } };
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 export function PoliciesPage() {
@@ -81,6 +81,7 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
   if (s.mfa.required === 'outside_trusted_networks' && nets.length === 0) e.trustedNetworks = 'List at least one trusted network.';
   if (s.mfa.required === 'selected_apps' && s.mfa.apps.length === 0) e.apps = 'Choose at least one application.';
   if (s.allowedFactors.length === 0) e.allowedFactors = 'Allow at least one method.';
+  if (s.passwordlessPasskeys && !s.allowedFactors.includes('webauthn')) e.passwordlessPasskeys = 'Passwordless sign-in uses passkeys: allow Passkey above, or turn this off.';
   const sm = sessionMinutes ? Number(sessionMinutes) : null;
   if (sm !== null && (!Number.isInteger(sm) || sm < 30 || sm > 5760)) e.sessionLifetimeMinutes = 'Between 30 and 5760 minutes (4 days), or empty for the organization\'s setting.';
   if (!Number.isInteger(s.rememberDeviceDays) || s.rememberDeviceDays < 0 || s.rememberDeviceDays > 90) e.rememberDeviceDays = 'From 0 (never) to 90 days.';
@@ -143,6 +144,8 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
             {([['totp', 'Authenticator app'], ['webauthn', 'Passkey'], ['push', 'Push approval']] as const).map(([k, label]) => <CheckboxField key={k} label={label} checked={s.allowedFactors.includes(k)} onChecked={(on) => setS((x) => ({ ...x, allowedFactors: on ? [...x.allowedFactors, k] : x.allowedFactors.filter((f) => f !== k) }))} />)}
             {show('allowedFactors') && <p className="field-error">{show('allowedFactors')}</p>}
           </fieldset>
+          <CheckboxField label="Passkeys sign in without a password" checked={s.passwordlessPasskeys} onChecked={(v) => setS((x) => ({ ...x, passwordlessPasskeys: v }))} hint="Users with a passkey sign in with it alone, from the email page. Needs Passkey among the methods allowed." />
+          {show('passwordlessPasskeys') && <p className="field-error" role="alert">{show('passwordlessPasskeys')}</p>}
           <CheckboxField label="Number matching for push approval" checked={s.numberMatching} onChecked={(v) => setS((x) => ({ ...x, numberMatching: v }))} />
           <TextField label="Remember the device for (days)" type="number" value={String(s.rememberDeviceDays)} onValue={(v) => setS((x) => ({ ...x, rememberDeviceDays: Number(v) }))} error={show('rememberDeviceDays')} hint="0: ask every time." />
           <TextField label="Session logout after (minutes)" type="number" value={sessionMinutes} onValue={setSessionMinutes} error={show('sessionLifetimeMinutes')} hint="Empty: the organization's setting (Web app login configuration)." />

@@ -7,7 +7,7 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Upstream, UpstreamType } from '../types.ts';
+import type { Upstream, UpstreamCheck, UpstreamType } from '../types.ts';
 import { Badge, Banner, Button, CheckboxField, ConfirmDialog, CopyValue, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, SelectField, TextAreaField, TextField, useAsync, useCursorPages } from '../ui.tsx';
 
 type UpstreamList = Page<Upstream> & { redirectUrl: string };
@@ -24,7 +24,7 @@ const MODES: Record<Upstream['mode'], { label: string; help: string; tone: 'neut
   enabled: { label: 'Enabled', help: 'every email at its domains signs in only there (administrators keep a password fallback)', tone: 'ok' },
 };
 /** Fields the form shows the server's messages beside. */
-const SHOWN = ['name', 'clientId', 'clientSecret', 'discoveryUrl', 'authorityUrl', 'entraTenant', 'domains', 'testUsers', 'scopes', 'claimGate', 'externalIdClaim', 'claims'];
+const SHOWN = ['name', 'clientId', 'clientSecret', 'discoveryUrl', 'authorityUrl', 'entraTenant', 'domains', 'audience', 'testUsers', 'scopes', 'claimGate', 'externalIdClaim', 'claims'];
 const WELL_KNOWN = '/.well-known/openid-configuration';
 const ENTRA = /^https:\/\/login\.microsoftonline\.com\/([A-Za-z0-9.-]{1,100})\/v2\.0\/?$/;
 
@@ -159,24 +159,44 @@ function UpstreamForm({ up, redirectUrl, onSaved, reload }: { up?: Upstream; red
   const blur = (k: string) => () => setTouched((t) => ({ ...t, [k]: true }));
   useEffect(() => { document.querySelector<HTMLElement>('.field.invalid input, .field.invalid textarea, .field.invalid select')?.focus(); }, [submitted, error]);
 
-  const save = async () => {
+  /** The server's question before audience "all" takes over local accounts (its message says how many). */
+  const [takeover, setTakeover] = useState<string>();
+  const [check, setCheck] = useState<UpstreamCheck | null>(up?.lastCheck ?? null);
+  const [testing, setTesting] = useState(false);
+  const [testError, setTestError] = useState<Error>();
+
+  const save = async (confirm = false) => {
     setSubmitted(true);
     if (Object.keys(errors).length) { setError(new Error('Some fields need attention: see the messages next to them.')); return; }
     setBusy(true);
     setError(undefined);
+    const confirmed = confirm ? { confirm: true } : {};
     try {
       const secret = f.clientSecret ? { clientSecret: f.clientSecret } : {};
       if (up) {
-        const updated = await api<Upstream>('PATCH', tp(`/upstreams/${enc(up.id)}`), { name: f.name.trim(), mode: f.mode, ...secret, settings: settingsOf(f), version: up.version });
+        const updated = await api<Upstream>('PATCH', tp(`/upstreams/${enc(up.id)}`), { name: f.name.trim(), mode: f.mode, ...secret, settings: settingsOf(f), version: up.version, ...confirmed });
         notify(`Saved ${updated.name}.`);
         onSaved(updated);
       } else {
-        const created = await api<Upstream>('POST', tp('/upstreams'), { name: f.name.trim(), mode: f.mode, ...secret, ...settingsOf(f) });
+        const created = await api<Upstream>('POST', tp('/upstreams'), { name: f.name.trim(), mode: f.mode, ...secret, ...settingsOf(f), ...confirmed });
         notify(`Added ${created.name}. Register the redirect URL at the upstream if you have not.`);
         navigate(`/upstreams/${enc(created.id)}`, { replace: true });
       }
-    } catch (e) { setError(e as Error); setBusy(false); return; }
+    } catch (e) {
+      setBusy(false);
+      if (e instanceof ApiError && e.code === 'confirmation_required') { setTakeover(e.message); return; }
+      setError(e as Error);
+      return;
+    }
     setBusy(false);
+  };
+
+  const test = async () => {
+    if (!up) return;
+    setTesting(true);
+    setTestError(undefined);
+    try { setCheck(await api<UpstreamCheck>('POST', tp(`/upstreams/${enc(up.id)}/test`))); } catch (e) { setTestError(e as Error); }
+    setTesting(false);
   };
 
   const conflict = api4xx?.code === 'version_conflict';
@@ -191,6 +211,15 @@ function UpstreamForm({ up, redirectUrl, onSaved, reload }: { up?: Upstream; red
       <CopyValue label="Redirect URL" value={redirectUrl} />
       {up && <CopyValue label="Issuer" value={up.issuer} />}
     </section>
+    {up && <section aria-labelledby="check-h">
+      <h2 id="check-h">Discovery check</h2>
+      <p className="hint">While it is not disabled, Gatehouse fetches its discovery document every hour; a failure shows on the overview.</p>
+      <p data-testid="upstream-check">{!check ? 'Not checked yet.'
+        : check.ok ? <><Badge tone="ok">OK</Badge> Answered as when saved, at {new Date(check.checkedAt).toLocaleString()}.</>
+        : <><Badge tone="error">Failing</Badge> At {new Date(check.checkedAt).toLocaleString()}: {check.message}</>}</p>
+      <FormError error={testError} />
+      {can.testUpstreams(me) && <p><Button variant="secondary" busy={testing} busyLabel="Testing…" onClick={() => void test()}>Test</Button></p>}
+    </section>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
       <fieldset disabled={!manage}>
         <section aria-labelledby="up-h">
@@ -217,7 +246,7 @@ function UpstreamForm({ up, redirectUrl, onSaved, reload }: { up?: Upstream; red
             </div>)}
           </fieldset>
           <TextAreaField label="Email domains" value={f.domains} onValue={set('domains')} onBlur={blur('domains')} error={show('domains')} rows={2} hint="One per line: emails at these domains are sent to this upstream." />
-          <SelectField label="Audience" value={f.audience} onValue={(v) => set('audience')(v as Form['audience'])}
+          <SelectField label="Audience" value={f.audience} onValue={(v) => set('audience')(v as Form['audience'])} error={show('audience')}
             options={[{ value: 'staff', label: 'Staff: only emails at these domains' }, { value: 'all', label: 'Staff and public: also every email no other upstream claims' }]} />
           <TextAreaField label="Test users" value={f.testUsers} onValue={set('testUsers')} onBlur={blur('testUsers')} error={show('testUsers')} rows={2} hint="One email per line: in Test mode only they are routed here." />
           <CheckboxField label="Pass the email on (login_hint)" checked={f.loginHint} onChecked={set('loginHint')} hint="The upstream's sign-in page then shows the email already filled in." />
@@ -253,6 +282,9 @@ function UpstreamForm({ up, redirectUrl, onSaved, reload }: { up?: Upstream; red
         {up && manage && <Button variant="danger" className="push-right" onClick={() => setDeleting(true)}>Delete upstream directory</Button>}
       </div>
     </form>
+    {takeover && <ConfirmDialog title="Take over local accounts?" confirmLabel="Sign them in through this upstream" onClose={() => setTakeover(undefined)} onConfirm={() => save(true)}>
+      <p data-testid="takeover">{takeover}</p>
+    </ConfirmDialog>}
     {deleting && up && <ConfirmDialog title={`Delete ${up.name}?`} confirmLabel="Delete upstream directory" onClose={() => setDeleting(false)}
       onConfirm={async () => { await api('DELETE', tp(`/upstreams/${enc(up.id)}`)); notify(`Deleted ${up.name}.`); navigate('/upstreams'); }}>
       <p>Its users are no longer sent to {up.name}: they become local users and need a Gatehouse password to sign in. This cannot be undone.</p>

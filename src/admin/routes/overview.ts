@@ -1,5 +1,6 @@
 // The console's overview: counts, recent sign-in failures, and alerts (an IdP certificate
-// expiring within 60 days, an app's registered certificate within 90, as in the reference).
+// expiring within 60 days, an app's registered certificate within 90, as in the reference;
+// an upstream directory whose discovery check failed).
 import { z } from 'zod';
 import { EXPIRY_WARNING_DAYS } from '../../keys/keys.ts';
 import { APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
@@ -15,16 +16,16 @@ export const SIGNIN_FAILURES = ['signin.failed', 'signin.throttled', 'mfa.failed
 
 const alert = z.object({
   level: z.enum(['warn', 'error']).describe('error: already expired'),
-  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring']),
+  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring', 'upstream_discovery_failed']),
   message: z.string(),
-  subject: z.string().optional().describe('the key ID, or the app\'s client ID'),
+  subject: z.string().optional().describe('the key ID, the app\'s client ID, or the upstream\'s ID'),
   expiresAt: z.number().int().optional(),
 });
 
 export const overviewRoutes = [
   route({
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
-    summary: 'Counts, the ten most recent sign-in failures, and certificate alerts',
+    summary: 'Counts, the ten most recent sign-in failures, and alerts (certificates, upstream directories failing their check)',
     response: z.object({
       counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
       recentFailures: z.array(auditEvent),
@@ -32,11 +33,12 @@ export const overviewRoutes = [
     }),
     async handler({ app, tenant }) {
       const now = Date.now();
-      const [users, groups, apps, activeSessions, failures, keys, appCerts] = await Promise.all([
+      const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks] = await Promise.all([
         app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
         app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
         app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
         app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
+        app.upstreams.list(tenant.id), app.upstreams.checks(tenant.id),
       ]);
       const alerts: Array<z.input<typeof alert>> = [];
       for (const k of keys) {
@@ -56,6 +58,16 @@ export const overviewRoutes = [
           message: expired
             ? `The certificate ${a.displayName} registered expired on ${dateOf(at)}. Register its new keys in the application profile.`
             : `The certificate ${a.displayName} registered expires on ${dateOf(at)}, in ${daysLeft(at, now)} days. Register its new keys in the application profile before then.`,
+        });
+      }
+      // An upstream whose last discovery check failed (hourly, or an administrator's Test):
+      // found here rather than by the people who cannot sign in through it.
+      for (const u of upstreams) {
+        const c = checks.get(u.id);
+        if (u.mode === 'disabled' || !c || c.ok) continue;
+        alerts.push({
+          level: 'error', kind: 'upstream_discovery_failed', subject: u.id,
+          message: `The upstream directory ${u.name} failed its discovery check at ${new Date(c.checkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC: ${c.message} People it signs in cannot sign in until it answers; use Test on its page to check again.`,
         });
       }
       return {

@@ -5,7 +5,7 @@ import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import type { Tenant } from '../../storage/tenants.ts';
-import type { Upstream } from '../../storage/upstreams.ts';
+import type { Upstream, UpstreamCheck } from '../../storage/upstreams.ts';
 import { settingsInput } from '../../federation/upstreams.ts';
 import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page, version } from '../schemas.ts';
@@ -15,6 +15,8 @@ const mode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: o
 const name = text().trim().min(1).max(100);
 const secret = z.string().min(1).max(1000);
 
+const checkSchema = z.object({ ok: z.boolean(), message: z.string().nullable().describe('what failed'), checkedAt: epochMs });
+
 const upstreamSchema = z.object({
   id: z.string(), name: z.string(), mode,
   type: z.enum(['entra', 'okta', 'cognito', 'oidc']), clientId: z.string(), scopes: z.array(z.string()), domains: z.array(z.string()),
@@ -23,15 +25,18 @@ const upstreamSchema = z.object({
   claims: z.object({ givenName: z.string(), familyName: z.string(), email: z.string() }),
   discoveryUrl: z.string(), issuer: z.string().describe('as the discovery document named it when saved'),
   hasClientSecret: z.boolean(), redirectUrl: z.string().describe('register this at the upstream'),
+  lastCheck: checkSchema.nullable().describe('the last check of its discovery (hourly while not disabled, and POST .../test)'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-function view(app: Context, tenant: Tenant, u: Upstream): z.input<typeof upstreamSchema> {
+function view(app: Context, tenant: Tenant, u: Upstream, check: UpstreamCheck | undefined): z.input<typeof upstreamSchema> {
   return {
     id: u.id, name: u.name, mode: u.mode, ...u.settings, hasClientSecret: !!u.clientSecretSealed,
-    redirectUrl: app.federation.redirectUrl(tenant), createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
+    redirectUrl: app.federation.redirectUrl(tenant), lastCheck: check ?? null, createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
   };
 }
+const lastCheck = async (app: Context, u: Upstream) => (await app.upstreams.checks(u.tenantId)).get(u.id);
+const confirm = z.boolean().optional().describe('needed to turn audience to all (the answer without it says how many local accounts it takes over)');
 
 export const upstreamRoutes = [
   route({
@@ -41,36 +46,41 @@ export const upstreamRoutes = [
     async handler({ app, tenant, query }) {
       const all = [...await app.upstreams.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (u) => u.name, (u) => [u.name, u.settings.type, u.settings.issuer, ...u.settings.domains]);
-      return { items: p.items.map((u) => view(app, tenant, u)), nextCursor: p.nextCursor, redirectUrl: app.federation.redirectUrl(tenant) };
+      const checks = await app.upstreams.checks(tenant.id);
+      return { items: p.items.map((u) => view(app, tenant, u, checks.get(u.id))), nextCursor: p.nextCursor, redirectUrl: app.federation.redirectUrl(tenant) };
     },
   }),
   route({
     id: 'createUpstream', method: 'post', path: '/tenants/:slug/upstreams', tag: 'upstreams', access: [], status: 201,
     summary: 'Add an upstream directory; its discovery document is fetched and checked',
-    body: settingsInput.extend({ name, mode: mode.default('disabled'), clientSecret: secret.optional() }),
+    body: settingsInput.extend({ name, mode: mode.default('disabled'), clientSecret: secret.optional(), confirm }),
     example: { name: 'Contoso', type: 'entra', entraTenant: 'contoso.onmicrosoft.com', clientId: '00000000-0000-0000-0000-000000000000', clientSecret: 'from the Entra app registration', domains: ['contoso.com'], mode: 'test', testUsers: ['pilot@contoso.com'] },
     response: upstreamSchema,
     async handler({ app, tenant, body, audit }) {
-      const { name: n, mode: m, clientSecret, ...input } = body;
+      const { name: n, mode: m, clientSecret, confirm: confirmed, ...input } = body;
       const settings = await app.federation.prepare(input);
+      await app.federation.checkRouting(tenant.id, { settings }, undefined, confirmed === true);
       const created = await app.upstreams.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
       await app.federation.changed(tenant.id);
       await audit('admin.upstream.created', created.id, { name: n, mode: m, type: settings.type, issuer: settings.issuer });
-      return view(app, tenant, created);
+      return view(app, tenant, created, undefined);
     },
   }),
   route({
     id: 'getUpstream', method: 'get', path: '/tenants/:slug/upstreams/:upstream', tag: 'upstreams', access: ['admin', 'auditor'],
     summary: 'Show an upstream directory (never its client secret)',
     response: upstreamSchema,
-    async handler({ app, tenant, params }) { return view(app, tenant, await app.upstreams.get(tenant.id, params.upstream)); },
+    async handler({ app, tenant, params }) {
+      const u = await app.upstreams.get(tenant.id, params.upstream);
+      return view(app, tenant, u, await lastCheck(app, u));
+    },
   }),
   route({
     id: 'updateUpstream', method: 'patch', path: '/tenants/:slug/upstreams/:upstream', tag: 'upstreams', access: [], versioned: true,
     summary: 'Change an upstream directory: name, mode, client secret (null removes it), settings',
     description: 'Only the settings sent change; they are merged into the current ones and checked as a whole (discovery is fetched again).',
     body: z.object({
-      name: name.optional(), mode: mode.optional(), clientSecret: secret.nullable().optional(), version,
+      name: name.optional(), mode: mode.optional(), clientSecret: secret.nullable().optional(), version, confirm,
       settings: z.record(z.string(), z.unknown()).optional().describe('any of the fields of createUpstream but name, mode and clientSecret'),
     }),
     example: { mode: 'enabled' },
@@ -81,13 +91,25 @@ export const upstreamRoutes = [
       const settings = body.settings && Object.keys(body.settings).length
         ? await app.federation.prepare(parseInput(settingsInput, { ...current.settings, ...body.settings, ...(body.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }, 'body'))
         : undefined;
+      if (settings) await app.federation.checkRouting(tenant.id, { id: current.id, settings }, current.settings, body.confirm === true);
       const updated = await app.upstreams.update(tenant.id, current.id, v, {
         name: body.name, mode: body.mode, settings,
         ...(body.clientSecret !== undefined && { clientSecretSealed: body.clientSecret === null ? null : app.sealer.seal(body.clientSecret) }),
       });
       await app.federation.changed(tenant.id);
-      await audit('admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(body.settings ?? {})], mode: updated.mode });
-      return view(app, tenant, updated);
+      await audit('admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings' && k !== 'confirm'), ...Object.keys(body.settings ?? {})], mode: updated.mode });
+      return view(app, tenant, updated, await lastCheck(app, updated));
+    },
+  }),
+  route({
+    id: 'testUpstream', method: 'post', path: '/tenants/:slug/upstreams/:upstream/test', tag: 'upstreams', access: ['admin'],
+    summary: 'Check the upstream\'s discovery now (as the hourly check does); the result is kept and shown on the overview',
+    response: checkSchema,
+    async handler({ app, tenant, params, audit }) {
+      const u = await app.upstreams.get(tenant.id, params.upstream);
+      const r = await app.federation.check(u);
+      await audit('admin.upstream.tested', u.id, { name: u.name, ok: r.ok, message: r.message });
+      return r;
     },
   }),
   route({

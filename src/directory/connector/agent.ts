@@ -61,8 +61,8 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
   const log = opts.log ?? ((l: string) => console.error(l));
   const wsUrl = connectorUrl(opts.url);
   let state = readState(opts.stateFile);
-  if (state && opts.code) throw new FatalConnectorError(`${opts.stateFile} already holds a provisioned connector (${state.connectorId}). Start without --code, or use another --state file to provision a new one.`);
-  if (!state && (!opts.code || !opts.enterpriseId)) throw new FatalConnectorError('This connector is not provisioned yet: give --enterprise-id and --code (generate a code with `gatehouse connector code --tenant SLUG`; it is valid 5 minutes).');
+  if (state && opts.code) throw new FatalConnectorError(`${opts.stateFile} already holds a provisioned connector (${state.connectorId}). Start without a code (--code or GATEHOUSE_CONNECTOR_CODE), or use another --state file to provision a new one.`);
+  if (!state && (!opts.code || !opts.enterpriseId)) throw new FatalConnectorError('This connector is not provisioned yet: give --enterprise-id and the provisioning code in GATEHOUSE_CONNECTOR_CODE or on standard input with --code - (generate a code with `gatehouse connector code --tenant SLUG`; it is valid 5 minutes).');
   // The key is written once the code is accepted, and the code works once: make sure the
   // state file can be written before spending the code on it.
   if (!state) ensureWritable(opts.stateFile);

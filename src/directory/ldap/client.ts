@@ -53,11 +53,13 @@ export function explain(url: string, e: unknown, caGiven = false): LdapError {
     return new LdapError('tls', `The certificate of ${url} is not valid now (${msg}).`, 'Renew the directory\'s certificate (and check the clocks of the directory and of the machine making the connection).');
   if (url.startsWith('ldaps://') && (code === 'ECONNRESET' || /before secure TLS connection|wrong version number|packet length too long/i.test(msg)))
     return new LdapError('tls', `${url} closed the connection during the TLS handshake (${code || msg}).`, 'Check that the port is the directory\'s LDAPS port (usually 636). For a plain LDAP port (usually 389) use an ldap:// URL, which Gatehouse upgrades with StartTLS.');
+  // ldapts: "<Request>: Operation timed out" when the directory accepted the connection but never answered.
+  if (/timed out/i.test(msg) || code === 'ETIMEDOUT')
+    return new LdapError('timeout', `${url} accepted the connection but did not answer in time (${msg}).`, 'Check that the directory server is running and not overloaded or paused; raise timeoutSeconds in the directory settings if it is only slow.');
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN/.test(code) || /Connection timeout/.test(msg))
     return new LdapError('unreachable', `Could not reach ${url} (${code || msg}).`, `Check the URL and port, and that the machine making the connection can reach the directory (firewall, DNS).`);
   if (/CERT|SSL|TLS|ERR_TLS/i.test(code) || /certificate|handshake/i.test(msg))
     return new LdapError('tls', `The TLS connection to ${url} failed: ${msg}.`, 'Check the directory\'s certificate and caCertificate in the directory settings, and that the certificate names the host in the URL.');
-  if (/timed out/i.test(msg)) return new LdapError('timeout', `${url} did not answer in time (${msg}).`, 'Check that the directory is up and not overloaded, or raise timeoutSeconds.');
   return new LdapError('search', `${url}: ${msg}`, 'Check the directory settings (base DNs, filters) and the directory server log.');
 }
 
@@ -67,7 +69,7 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   let last: LdapError | undefined;
   for (const url of conn.urls) {
     if (url.startsWith('ldap://') && !conn.startTls && !conn.allowPlain) {
-      throw new LdapError('tls', `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`, 'Use ldaps:// (on a connector: in --ldap-url too), keep startTls on, or set allowPlain: true if this network is trusted.');
+      throw new LdapError('tls', `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`, 'Use ldaps:// (on a connector: in --ldap-url too), or turn startTls on in the directory settings.');
     }
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     const ca = !!conn.caCertificate;
@@ -80,8 +82,10 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
         // StartTLS upgrades the open socket: without `host`, Node would check the certificate against "localhost".
         try { await client.startTLS({ ...tlsOptions, host }); } catch (e) {
           const ex = explain(url, e, ca);
-          if (ex.problem === 'unreachable') throw ex;
-          throw ex.problem === 'tls' ? ex : new LdapError('starttls', `${url} refused StartTLS (${(e as Error).message}).`, 'Turn on TLS at the directory, use ldaps://, or (on a trusted network only) set startTls: false with allowPlain: true.');
+          // A directory that never answers did not refuse anything: say it timed out. Advice
+          // never suggests turning encryption off (that would send every password in the clear).
+          if (ex.problem === 'unreachable' || ex.problem === 'timeout' || ex.problem === 'tls') throw ex;
+          throw new LdapError('starttls', `${url} refused StartTLS (${(e as Error).message}).`, 'Turn on TLS at the directory (a certificate for its host name), or use its ldaps:// URL (usually port 636).');
         }
       }
       if (bind) {
@@ -205,7 +209,27 @@ export function accountState(kind: DirectoryKind, a: Record<string, string[]>, n
   return undefined;
 }
 
-/** Check a password by binding as the user (it is never stored); say why a refused account cannot sign in. */
+/**
+ * Does the directory confirm this password without a bind? For an account whose every bind
+ * is refused (locked by ppolicy or by Active Directory, which refuse a right password and a
+ * wrong one alike), an LDAP compare of userPassword by the service account is the only
+ * check left. It answers true only where the directory can compare the value (a hashed
+ * userPassword compares false, and AD refuses compares of passwords): then the person is
+ * told the usual "incorrect" message, which leaks nothing.
+ */
+async function passwordConfirmed(conn: Connection, dn: string, password: string): Promise<boolean> {
+  let svc: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    svc = await open(conn);
+    return await svc.client.compare(dn, 'userPassword', password);
+  } catch { return false; } finally { await svc?.client.unbind().catch(() => {}); }
+}
+
+/**
+ * Check a password by binding as the user (it is never stored); say why a refused account
+ * cannot sign in, but only once the password is known to be right: the state of an account
+ * (locked, disabled) is not told to whoever merely knows its email.
+ */
 export async function authenticate(conn: Connection, kind: DirectoryKind, dn: string, password: string): Promise<BindResult> {
   if (!password) return 'bad_credentials'; // an empty password is an anonymous bind, which "succeeds"
   const { InvalidCredentialsError, PasswordPolicyControl } = await lib();
@@ -216,16 +240,24 @@ export async function authenticate(conn: Connection, kind: DirectoryKind, dn: st
       await client.bind(dn, password, policy);
     } catch (e) {
       if (!(e instanceof InvalidCredentialsError)) throw explain(url, e);
+      // AD's reasons other than 52e/525 and 775 (locked), and ppolicy's expired / must-change,
+      // are given only after the directory checked the password: they may be told.
       const reason = adReason((e as Error).message) ?? (policy.value?.error !== undefined ? PPOLICY[policy.value.error] : undefined);
       if (reason && reason !== 'locked') return reason;
-      // Some directories say only "invalid credentials" for a locked account, and a lock may be
-      // an administrator's (disabled): ask the service account what the entry says.
-      const svc = await open(conn);
-      try {
-        const { searchEntries } = await svc.client.search(dn, { scope: 'base', attributes: STATE_ATTRS[kind] });
-        const state = searchEntries[0] && accountState(kind, plain(searchEntries[0]).attrs);
-        return state === 'locked' || state === 'disabled' ? state : reason ?? 'bad_credentials';
-      } catch { return reason ?? 'bad_credentials'; } finally { await svc.client.unbind().catch(() => {}); }
+      // A lock is reported whatever the password, and some directories say only "invalid
+      // credentials" for a locked account (and a lock may be an administrator's: disabled):
+      // ask the service account what the entry says, and tell it only if the password is right.
+      let state: BindResult | undefined = reason;
+      const svc = await open(conn).catch(() => undefined);
+      if (svc) {
+        try {
+          const { searchEntries } = await svc.client.search(dn, { scope: 'base', attributes: STATE_ATTRS[kind] });
+          const s = searchEntries[0] && accountState(kind, plain(searchEntries[0]).attrs);
+          if (s === 'locked' || s === 'disabled') state = s;
+        } catch { /* the entry's state is unknown: the bind's word stands */ } finally { await svc.client.unbind().catch(() => {}); }
+      }
+      if (state !== 'locked' && state !== 'disabled') return 'bad_credentials';
+      return (await passwordConfirmed(conn, dn, password)) ? state : 'bad_credentials';
     }
     if (policy.value?.error !== undefined && PPOLICY[policy.value.error]) return PPOLICY[policy.value.error]!;
     try {

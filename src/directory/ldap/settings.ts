@@ -127,7 +127,7 @@ export function prepareSettings(input: unknown): DirectorySettings {
   const d = DEFAULTS[s.kind];
   const plain = s.urls.filter((u) => u.startsWith('ldap://'));
   if (plain.length && !s.startTls && !s.allowPlain) {
-    throw invalid(`${plain.join(', ')} would send passwords unencrypted (plain LDAP, StartTLS off). Use ldaps://, keep startTls on, or set allowPlain: true if this network is trusted.`);
+    throw invalid(`${plain.join(', ')} would send passwords unencrypted (plain LDAP, StartTLS off). Use ldaps://, or keep startTls on.`);
   }
   return {
     kind: s.kind, via: s.via, urls: s.urls, startTls: s.startTls, allowPlain: s.allowPlain, caCertificate: s.caCertificate,

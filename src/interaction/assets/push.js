@@ -34,6 +34,9 @@ if (push) {
     try {
       const r = await fetch(push.dataset.pushStatus, { headers: { accept: 'application/json' }, cache: 'no-store' });
       const s = await r.json();
+      // Withdrawn: this sign-in ended another way (a code typed here, another tab); the page is
+      // already on its way, so nothing is submitted.
+      if (s.status === 'withdrawn') { clearInterval(tick); done = true; return; }
       if (s.status !== 'pending') {
         clearInterval(tick);
         if (status) status.textContent = s.status === 'approved' ? 'Approved. Signing you in…' : 'The request was not approved.';

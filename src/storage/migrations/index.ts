@@ -431,4 +431,17 @@ export const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
     },
   },
+  '0060_upstream_checks': {
+    // The last background check of each upstream's discovery (hourly on the leader, and an
+    // administrator's "Test"), kept in the store so that every node's overview shows it.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('upstream_checks')
+        .addColumn('upstream_id', 'text', (c) => c.primaryKey().references('upstreams.id').onDelete('cascade'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('message', 'text')
+        .addColumn('checked_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('upstream_checks_tenant').on('upstream_checks').column('tenant_id').execute();
+    },
+  },
 };

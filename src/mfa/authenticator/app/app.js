@@ -192,6 +192,7 @@ const OUTCOMES = {
   denied: ['Denied. That sign-in was stopped.', false],
   wrong_number: ['That is not the number shown on the sign-in screen. The sign-in was stopped: start again there.', true],
   expired: ['This request expired. Start signing in again.', true],
+  withdrawn: ['That sign-in already ended another way (a code, another factor, or it was cancelled). Nothing to approve.', false],
 };
 
 async function answer(id, decision) {
@@ -316,15 +317,25 @@ async function start() {
     enroll(s.slug, s.code, $('device-name').value.trim() || deviceName()).then(() => { $('setup-code').value = ''; }, (err) => say(err.message, true));
   });
 
-  // Opened from the QR code: /authenticator/#enroll=<organization>/<setup code>. The code is
-  // taken out of the address at once (it works once; it should not stay in the history).
+  // A setup link opened while the app is already open in this tab changes only the fragment
+  // (no new page load): it enrolls too.
+  window.addEventListener('hashchange', () => { void enrollFromAddress(); });
+  await enrollFromAddress();
+}
+
+/**
+ * Opened from the QR code: /authenticator/#enroll=<organization>/<setup code>. The code is
+ * taken out of the address at once (it works once; it should not stay in the history).
+ */
+async function enrollFromAddress() {
   const m = /^#enroll=(.+)$/.exec(location.hash);
-  if (m) {
-    history.replaceState(null, '', location.pathname);
-    const s = parseSetup(decodeURIComponent(m[1]));
-    if (s) await enroll(s.slug, s.code, deviceName()).catch((err) => say(err.message, true));
-    else say('This setup link is not complete. Scan the QR code again.', true);
-  }
+  if (!m) return;
+  history.replaceState(null, '', location.pathname);
+  let text = '';
+  try { text = decodeURIComponent(m[1]); } catch { /* a broken link: said below */ }
+  const s = parseSetup(text);
+  if (s) await enroll(s.slug, s.code, deviceName()).catch((err) => say(err.message, true));
+  else say('This setup link is not complete. Scan the QR code again.', true);
 }
 
 start().catch((e) => say('The authenticator could not start: ' + e.message, true));
