@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryThrottle } from '../src/ops/ratelimit.ts';
 import type { Context } from '../src/context.ts';
-import { addressState, countAddressFailure, countFailure, forgetFailures, liftLockout, lockedFor, lockoutPolicy, lockoutSeconds } from '../src/interaction/lockout.ts';
+import { addressBucket, addressState, countAddressFailure, countFailure, forgetFailures, liftLockout, lockedFor, lockoutPolicy, lockoutSeconds } from '../src/interaction/lockout.ts';
 import { DEFAULT_SETTINGS, policySettings } from '../src/policy/policies.ts';
 
 function appAt(clock: () => number, addressLimit = 10): Context {
@@ -63,4 +63,15 @@ test('an address is slowed from half its limit, then refused only for the accoun
   assert.ok((await addressState(app, ip, 'acct:new')).refusedFor > 0, 'a spray is refused for every account');
   now += 900_000;
   assert.deepEqual(await addressState(app, ip, 'acct:a'), { refusedFor: 0, delayMs: 0 }, 'the window ended');
+});
+
+test('addresses are counted as IPv4 addresses and IPv6 /64 networks (privacy addresses rotate inside a /64)', () => {
+  assert.equal(addressBucket('203.0.113.66'), '203.0.113.66');
+  assert.equal(addressBucket('::ffff:203.0.113.66'), '203.0.113.66');
+  assert.equal(addressBucket('2001:db8:1:2:a:b:c:d'), '2001:db8:1:2::/64');
+  assert.equal(addressBucket('2001:DB8:1:2::1'), '2001:db8:1:2::/64');
+  assert.equal(addressBucket('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(addressBucket('::1'), '0:0:0:0::/64');
+  assert.equal(addressBucket('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressBucket('not an address'), 'not an address');
 });

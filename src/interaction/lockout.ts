@@ -24,6 +24,7 @@
 // The counters live in the throttle backends (memory, PostgreSQL or Redis: ops/ratelimit.ts)
 // so every node sees the same numbers.
 import { setTimeout as delay } from 'node:timers/promises';
+import net from 'node:net';
 import type { Context } from '../context.ts';
 import type { PolicySettings } from '../policy/policies.ts';
 import { HELD } from '../ops/ratelimit.ts';
@@ -97,8 +98,25 @@ export async function liftLockout(app: Context, subject: string): Promise<void> 
 
 // --- per address ---
 
-const addressKey = (ip: string) => `ip:${ip}`;
-const addressSubjectKey = (ip: string, subject: string) => `ipacct:${ip}:${subject}`;
+/**
+ * The address as the lockout counts it: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /64
+ * network, since one home or phone gets a whole /64 and changes addresses inside it at will
+ * (privacy addresses): counting single IPv6 addresses would let a stranger rotate past the
+ * limit and would make the owner's own addresses unfamiliar every day.
+ */
+export function addressBucket(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!net.isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.toLowerCase().split('%')[0]!.split('::') as [string, string?];
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+}
+
+const addressKey = (ip: string) => `ip:${addressBucket(ip)}`;
+const addressSubjectKey = (ip: string, subject: string) => `ipacct:${addressBucket(ip)}:${subject}`;
 
 /** Where an address stands: its failures in the window, how long it must wait for this subject, the delay owed. */
 export async function addressState(app: Context, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {

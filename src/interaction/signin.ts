@@ -14,7 +14,7 @@ import { checkSecondFactor } from '../mfa/totp.ts';
 import { passkeysOf, passkeyUserId, verifyAuthentication } from '../mfa/webauthn.ts';
 import { DEFAULT_SETTINGS, passwordlessAllowed, type PolicySettings } from '../policy/policies.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
-import { addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
+import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
 
 /** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
@@ -53,7 +53,7 @@ const policyOf = async (app: Context, user: UserWithSecret | undefined): Promise
 export async function familiarity(app: Context, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
   if (!user) return 'unfamiliar';
   if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'familiar';
-  return (await app.signinAddresses.known(tenant.id, user.id, origin.ip, Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'familiar' : 'unfamiliar';
+  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'familiar' : 'unfamiliar';
 }
 
 const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind === 'familiar', device: kind === 'familiar' && !!origin.devices?.length });
@@ -139,7 +139,7 @@ export async function passwordAccepted(app: Context, tenant: Tenant, user: { id:
  */
 export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
   const kind = await familiarity(app, tenant, user, origin);
-  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddresses.seen(tenant.id, user.id, origin.ip)]);
+  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddresses.seen(tenant.id, user.id, addressBucket(origin.ip))]);
   app.metrics.signIns.inc({ result: 'succeeded' });
   await app.audit.record({
     tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip: origin.ip, clientId: at.clientId,
