@@ -16,7 +16,7 @@ import type { UserWithSecret } from '../storage/directory.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
-import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordAccepted, passwordSignIn, secondFactorsOf, signInSucceeded, type Origin, type SecondFactors } from './signin.ts';
+import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordAccepted, passwordSignIn, secondFactorStillWanted, secondFactorsOf, signInSucceeded, type Origin, type SecondFactors } from './signin.ts';
 import { familiarMarks, markFamiliar } from './familiar.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../oidc/clients.ts';
@@ -329,7 +329,15 @@ export function interactionRouter(app: Context): Router {
     // sign-in completes; without one, a policy or app that requires it leads to the set-up
     // page (engine check).
     if (await secondFactorStep(ctx, it, result.user, { afterPassword: true })) return;
-    await signedIn(ctx, it, result.user, { amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd' });
+    const login = { amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd' };
+    if (secondFactorStillWanted(await app.policies.settingsFor(result.user), { params: it.details.params, client: { gatehouse_require_mfa: it.profile?.requireMfa }, clientId: clientIdOf(it), ip: ctx.ip })) {
+      // No factor to ask for, yet one is required: the engine leads to the set-up page. Not a
+      // completed sign-in, so not audited as one.
+      await passwordAccepted(app, it.tenant, result.user, originOf(ctx, it), clientIdOf(it), 'second_factor_setup');
+      await finish(ctx, it.provider, { login: { accountId: result.user.id, ...login, remember: true } });
+      return;
+    }
+    await signedIn(ctx, it, result.user, login);
   });
 
   // Passwordless: a discoverable passkey (with user verification) from the email page.

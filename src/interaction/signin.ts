@@ -12,7 +12,9 @@ import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
 import { passkeysOf, passkeyUserId, verifyAuthentication } from '../mfa/webauthn.ts';
-import { DEFAULT_SETTINGS, passwordlessAllowed, type PolicySettings } from '../policy/policies.ts';
+import { DEFAULT_SETTINGS, passwordlessAllowed, policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
+import { wantsMfa } from '../oidc/engine.ts';
+import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
 import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
@@ -127,9 +129,23 @@ async function failed(app: Context, tenant: Tenant, email: string, user: UserWit
   return r.locked;
 }
 
-/** The password was right and a second factor follows (info): not yet a sign-in. */
-export async function passwordAccepted(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null): Promise<void> {
-  await app.audit.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next: 'second_factor' } });
+/**
+ * The password was right and a second factor follows (info): not yet a sign-in. `next` says
+ * which: the factor is asked, or (the user has none) the engine leads to the set-up page.
+ */
+export async function passwordAccepted(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
+  await app.audit.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
+}
+
+/**
+ * For a user with no second factor: will the engine still want one (the app asks for it, or
+ * the user's policy requires it here)? The same rules as the engine's step-up check
+ * (oidc/engine.ts MFA_REQUIRED), including its exception for the launcher, where a user with
+ * no factor may still go to add one.
+ */
+export function secondFactorStillWanted(settings: PolicySettings, at: { params: Record<string, unknown>; client: { gatehouse_require_mfa?: boolean } | undefined; clientId: string | null; ip: string }): boolean {
+  if (wantsMfa(at.params, at.client)) return true;
+  return at.clientId !== LAUNCHER_CLIENT_ID && policyRequiresMfa(settings, { ip: at.ip, clientId: at.clientId ?? undefined });
 }
 
 /**

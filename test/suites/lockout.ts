@@ -241,4 +241,21 @@ test('audit: a password then a wrong TOTP code then the right one writes signin.
   assert.equal(ok.clientId, clientId);
   assert.deepEqual(ok.data.amr, ['pwd', 'otp']);
 });
+
+test('audit: a right password for a user who must use a second factor but has none is signin.password_ok (set-up next), not signin.succeeded', async () => {
+  const uma = { email: 'uma@example.test', password: 'uma-password-1' };
+  assert.equal((await gh.api('POST', '/tenants/default/users', uma)).status, 201);
+  assert.equal((await gh.api('POST', '/tenants/default/policies', { name: 'Uma needs MFA', priority: 2, targets: [{ type: 'user', ref: uma.email }], settings: { mfa: { required: 'always' } } })).status, 201);
+  const start = Date.now();
+  const page = await (await contextAt(HOME)).newPage();
+  await page.goto(`${rp.base}/login`);
+  await fillSignIn(page, uma);
+  assert.equal(await page.locator('h1').textContent(), 'Two-step verification needed');
+  const trail = (await gh.api('GET', `/tenants/default/audit?user=${uma.email}&since=${start}`)).body.items as Array<{ type: string; level: string; clientId: string | null; data: any }>;
+  const types = trail.map((e) => e.type);
+  assert.ok(!types.includes('signin.succeeded'), types.join());
+  const pw = trail.find((e) => e.type === 'signin.password_ok');
+  assert.ok(pw, types.join());
+  assert.deepEqual([pw.level, pw.clientId, pw.data.next], ['info', clientId, 'second_factor_setup']);
+});
 }
