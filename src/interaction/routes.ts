@@ -415,6 +415,7 @@ export function interactionRouter(app: Context): Router {
     const result = await checkMfaCode(app, it.tenant, user, sf, { code, passkey, challenge: pending!.challenge }, ctx.ip);
     if (!result.ok) {
       ctx.status = result.status;
+      if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));
       await askSecondFactor(ctx, it, user, sf, { error: result.message, pushId: pending!.pushId });
       return;
     }

@@ -199,12 +199,12 @@ export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: str
  * (the same throttle as passwords, its own key, the policy's lockout threshold and duration),
  * so guessing stops whatever the browser sends back.
  */
-export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string }> {
+export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
   const code = input.code;
   const wait = await mfaWait(app, tenant, user, sf.settings);
   if (wait > 0) {
     await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
-    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.` };
+    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.`, retryAfter: wait };
   }
   if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator.' };
   const r = input.passkey ? await checkPasskey(app, sf.factors, input.passkey, input.challenge) : await checkSecondFactor(app, tenant, user, code, sf.factors);
@@ -212,7 +212,7 @@ export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithS
     const blocked = await mfaFailed(app, tenant, user, sf.settings, r.reason, ip);
     const message = input.passkey ? 'The passkey could not be verified. Try again, or type a code.'
       : r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator and try again.';
-    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message };
+    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message, ...(blocked > 0 && { retryAfter: blocked }) };
   }
   await mfaSucceeded(app, tenant, user, r.method, ip);
   // RFC 8176: a passkey is proof of possession of a (hardware-bound) key; codes are otp.
