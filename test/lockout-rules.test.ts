@@ -21,7 +21,7 @@ test('defaults: 5 failures, lockouts of 1, 5, 15, then 60 minutes (the cap)', ()
   assert.equal(policySettings.safeParse({ lockout: { durationMinutes: 30, maxDurationMinutes: 10 } }).success, false, 'the longest lockout is at least the first');
 });
 
-test('strangers\' failures lock unfamiliar origins only; lockouts grow instead of renewing; a familiar success forgets its own kind only', async () => {
+test('strangers\' failures lock unfamiliar origins only; lockouts grow instead of renewing; a success forgets its own kind only', async () => {
   let now = 1_000_000;
   const app = appAt(() => now);
   const p = lockoutPolicy(DEFAULT_SETTINGS);
@@ -29,7 +29,8 @@ test('strangers\' failures lock unfamiliar origins only; lockouts grow instead o
   for (let i = 0; i < 4; i++) assert.equal((await countFailure(app, acct, 'unfamiliar', p)).locked, 0);
   assert.deepEqual(await countFailure(app, acct, 'unfamiliar', p), { locked: 60, lockout: 1 });
   assert.equal(await lockedFor(app, acct, 'unfamiliar'), 60);
-  assert.equal(await lockedFor(app, acct, 'familiar'), 0, 'her own browser and addresses are not locked');
+  assert.equal(await lockedFor(app, acct, 'address'), 0, 'her usual addresses are not locked');
+  assert.equal(await lockedFor(app, acct, 'device'), 0, 'nor her own browser');
   now += 60_000;
   assert.equal(await lockedFor(app, acct, 'unfamiliar'), 0, 'the first lockout ends by itself');
   for (let i = 0; i < 4; i++) await countFailure(app, acct, 'unfamiliar', p);
@@ -37,14 +38,25 @@ test('strangers\' failures lock unfamiliar origins only; lockouts grow instead o
   now += 300_000;
   for (let i = 0; i < 5; i++) await countFailure(app, acct, 'unfamiliar', p);
   assert.equal(await lockedFor(app, acct, 'unfamiliar'), 900, 'the third 15');
-  await forgetFailures(app, acct, 'familiar');
-  assert.equal(await lockedFor(app, acct, 'unfamiliar'), 900, 'her sign-in at home does not lift the strangers\' lockout');
-  // Failures from a familiar origin (a stolen laptop, a forgotten password) lock every origin.
-  for (let i = 0; i < 5; i++) await countFailure(app, acct, 'familiar', p);
-  assert.equal(await lockedFor(app, acct, 'familiar'), 60);
+  await forgetFailures(app, acct, 'device');
+  assert.equal(await lockedFor(app, acct, 'unfamiliar'), 900, 'her sign-in from her own browser does not lift the strangers\' lockout');
   await liftLockout(app, acct);
-  assert.equal(await lockedFor(app, acct, 'unfamiliar'), 0, 'the helpdesk unlock lifts both');
+  assert.equal(await lockedFor(app, acct, 'unfamiliar'), 0, 'the helpdesk unlock lifts it');
   assert.deepEqual(await countFailure(app, acct, 'unfamiliar', p), { locked: 0 }, 'and starts the count again');
+});
+
+test('failures lock their own degree of familiarity and the less trusted ones, never a more trusted one', async () => {
+  const app = appAt(() => 1_000_000);
+  const p = lockoutPolicy(DEFAULT_SETTINGS);
+  const acct = 'acct:t1:olaf@example.test';
+  // Someone on the ward's network (an address Olaf signs in from) guesses: the network and
+  // strangers are locked, Olaf's own browser is not.
+  for (let i = 0; i < 5; i++) await countFailure(app, acct, 'address', p);
+  assert.deepEqual([await lockedFor(app, acct, 'device'), await lockedFor(app, acct, 'address'), await lockedFor(app, acct, 'unfamiliar')], [0, 60, 60]);
+  // Failures from his own browser (a forgotten password, a stolen laptop) lock everything.
+  const other = 'acct:t1:pat@example.test';
+  for (let i = 0; i < 5; i++) await countFailure(app, other, 'device', p);
+  assert.deepEqual([await lockedFor(app, other, 'device'), await lockedFor(app, other, 'address'), await lockedFor(app, other, 'unfamiliar')], [60, 60, 60]);
 });
 
 test('an address is slowed from half its limit, then refused only for the accounts it failed on, and for all at ten times the limit', async () => {

@@ -2,11 +2,14 @@
 // kind of origin, so a stranger guessing from elsewhere cannot lock the real user out of the
 // browsers and networks they use.
 //
-// - An origin is familiar to an account when the browser holds this account in its
-//   familiar-device cookie (interaction/familiar.ts: given at every successful sign-in), or
-//   when the account signed in successfully from the address within FAMILIAR_ADDRESS_DAYS.
-// - Failures from unfamiliar origins lock only unfamiliar origins; failures from familiar ones
-//   (the user's own browser: a forgotten password, a stolen laptop) lock both.
+// - Origins are trusted in three degrees: a familiar device (the browser holds this account in
+//   its familiar-device cookie, interaction/familiar.ts, given at every successful sign-in), a
+//   familiar address (the account signed in successfully from it within
+//   FAMILIAR_ADDRESS_DAYS), and unfamiliar (anything else).
+// - Failures lock the degree they came from and every less trusted one, never a more trusted
+//   one: a stranger elsewhere locks only unfamiliar origins; someone on the hospital's network
+//   (a familiar address) locks that network and strangers, not the user's own browser; the
+//   user's own browser failing (a forgotten password, a stolen laptop) locks everything.
 // - A lockout grows: the policy's first duration, then 5, 15 and 60 times it (capped by the
 //   policy's maximum), so guessing slows to a crawl instead of renewing at a flat rate; the
 //   count of lockouts is forgotten a day after the last one, or at a successful sign-in from
@@ -42,7 +45,9 @@ const MAX_DELAY_MS = 3000;
 /** Past this multiple of the address limit, the address is refused for every account. */
 const HARD_LIMIT_FACTOR = 10;
 
-export type Familiarity = 'familiar' | 'unfamiliar';
+/** How familiar an origin is to an account, most trusted first. */
+export type Familiarity = 'device' | 'address' | 'unfamiliar';
+const TRUST: Familiarity[] = ['device', 'address', 'unfamiliar'];
 
 /** What the policy says (threshold, first and longest lockout). */
 export interface LockoutPolicy { threshold: number; firstSeconds: number; maxSeconds: number }
@@ -58,18 +63,18 @@ export const lockoutPolicy = (s: PolicySettings): LockoutPolicy => ({
 export const lockoutSeconds = (p: LockoutPolicy, n: number) =>
   Math.min(p.maxSeconds, p.firstSeconds * LOCKOUT_GROWTH[Math.min(n, LOCKOUT_GROWTH.length) - 1]!);
 
-const kindKey = (k: Familiarity) => (k === 'familiar' ? 'f' : 'u');
+const kindKey = (k: Familiarity) => k[0]!;
 const keys = (subject: string, kind: Familiarity) => ({
   failures: `${subject}:${kindKey(kind)}`,
   lock: `lock:${subject}:${kindKey(kind)}`,
   level: `level:${subject}:${kindKey(kind)}`,
 });
 
-/** Seconds this subject is locked for an origin of this kind (0: not locked). */
+/** Seconds this subject is locked for an origin of this kind (0: not locked): its own lock and those of more trusted kinds. */
 export async function lockedFor(app: Context, subject: string, kind: Familiarity): Promise<number> {
-  const familiar = await app.throttles.account.blockedFor(keys(subject, 'familiar').lock, HELD);
-  if (kind === 'familiar') return familiar;
-  return Math.max(familiar, await app.throttles.account.blockedFor(keys(subject, 'unfamiliar').lock, HELD));
+  const kinds = TRUST.slice(0, TRUST.indexOf(kind) + 1);
+  const waits = await Promise.all(kinds.map((k) => app.throttles.account.blockedFor(keys(subject, k).lock, HELD)));
+  return Math.max(0, ...waits);
 }
 
 /** A failure from an origin of this kind: counted; a new lockout when it reaches the threshold. */
@@ -90,10 +95,9 @@ export async function forgetFailures(app: Context, subject: string, kind: Famili
   await Promise.all([app.throttles.account.reset(k.failures), app.throttles.account.reset(k.level), app.throttles.account.reset(k.lock)]);
 }
 
-/** The helpdesk's unlock: every count and lock of the subject, of both kinds, is lifted. */
+/** The helpdesk's unlock: every count and lock of the subject, of every kind, is lifted. */
 export async function liftLockout(app: Context, subject: string): Promise<void> {
-  await forgetFailures(app, subject, 'familiar');
-  await forgetFailures(app, subject, 'unfamiliar');
+  await Promise.all(TRUST.map((k) => forgetFailures(app, subject, k)));
 }
 
 // --- per address ---

@@ -51,14 +51,15 @@ export async function unlockAccount(app: Context, tenant: Tenant, user: { id: st
 const policyOf = async (app: Context, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
   lockoutPolicy(user ? await app.policies.settingsFor(user) : DEFAULT_SETTINGS);
 
-/** Is the origin familiar to the account: its browser holds the account's mark, or the account signed in from the address within 30 days? */
+/** How familiar the origin is to the account: its browser holds the account's mark, or the account signed in from the address within 30 days. */
 export async function familiarity(app: Context, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
   if (!user) return 'unfamiliar';
-  if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'familiar';
-  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'familiar' : 'unfamiliar';
+  if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'device';
+  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
 }
 
-const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind === 'familiar', device: kind === 'familiar' && !!origin.devices?.length });
+/** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
+const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
 
 export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
@@ -113,6 +114,13 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
   return { ok: true, user, familiar: kind };
 }
 
+/** Who a lockout started from an origin of each kind keeps out. */
+const LOCKED_SCOPE: Record<Familiarity, string> = {
+  device: 'every browser and address',
+  address: 'every browser and address except the browsers the account signed in with before',
+  unfamiliar: 'unfamiliar browsers and addresses',
+};
+
 /** A failed password: counted for the account (this kind of origin) and the address; a lockout that starts is audited. Returns seconds locked. */
 async function failed(app: Context, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
   const subject = accountKey(tenant.id, email);
@@ -121,8 +129,8 @@ async function failed(app: Context, tenant: Tenant, email: string, user: UserWit
     await app.audit.record({
       tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user?.id ?? email, ip: origin.ip,
       data: {
-        email, origin: originData(origin, kind), scope: kind === 'familiar' ? 'all origins' : 'unfamiliar origins', lockout: r.lockout, seconds: r.locked,
-        message: `${email} is locked for ${waitWords(r.locked)} for ${kind === 'familiar' ? 'every origin' : 'unfamiliar browsers and addresses'} after ${policy.threshold} wrong passwords from ${origin.ip} (lockout ${r.lockout} in a row).`,
+        email, origin: originData(origin, kind), scope: LOCKED_SCOPE[kind], lockout: r.lockout, seconds: r.locked,
+        message: `${email} is locked for ${waitWords(r.locked)} for ${LOCKED_SCOPE[kind]} after ${policy.threshold} wrong passwords from ${origin.ip} (lockout ${r.lockout} in a row).`,
       },
     });
   }
@@ -177,11 +185,11 @@ export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWi
  * password was proven already, so every origin counts alike; lockouts grow as for passwords.
  */
 export const mfaWait = (app: Context, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
-  lockedFor(app, mfaKey(tenant.id, user.id), 'familiar');
+  lockedFor(app, mfaKey(tenant.id, user.id), 'device');
 
 /** A wrong code, a denied push or a wrong number: counted; returns seconds now blocked. */
 export async function mfaFailed(app: Context, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
-  const r = await countFailure(app, mfaKey(tenant.id, user.id), 'familiar', lockoutPolicy(settings));
+  const r = await countFailure(app, mfaKey(tenant.id, user.id), 'device', lockoutPolicy(settings));
   await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
   if (r.locked > 0) {
     await app.audit.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
@@ -190,7 +198,7 @@ export async function mfaFailed(app: Context, tenant: Tenant, user: { id: string
 }
 
 export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
-  await forgetFailures(app, mfaKey(tenant.id, user.id), 'familiar');
+  await forgetFailures(app, mfaKey(tenant.id, user.id), 'device');
   await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
 }
 

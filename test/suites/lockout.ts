@@ -166,7 +166,7 @@ test('the audit trail shows both: failures and the lockout from the attacker\'s 
   assert.equal(ok.length, 2, 'the first sign-in and the one during the attack');
   assert.deepEqual(ok.map((e) => e.ip), [CAFE, HOME]);
   assert.ok(ok.every((e) => e.clientId === clientId && e.data.clientId === clientId && e.level === 'info'), JSON.stringify(ok));
-  assert.equal(ok[0]!.data.origin.familiar, true, 'the sign-in during the attack came from a familiar browser');
+  assert.deepEqual([ok[0]!.data.origin.familiar, ok[0]!.data.origin.by], [true, 'device'], 'the sign-in during the attack came from a familiar browser');
   assert.equal((await events(`type=signin.throttled&user=${pat.email}`))[0]!.data.scope, 'address');
 });
 
@@ -204,6 +204,7 @@ test('the admin API token endpoint follows the same rules: a stranger\'s wrong p
   assert.equal(locked[0]!.data.origin.ip, stranger);
   const ok = await events(`type=signin.succeeded&user=${ADMIN.email}`);
   assert.equal(ok[0]!.data.via, 'admin_api_token');
+  assert.equal(ok[0]!.data.origin.by, 'address', 'familiar by its address (an API client has no browser cookie)');
 });
 
 test('audit: a password then a wrong TOTP code then the right one writes signin.password_ok, mfa.failed, then one signin.succeeded with the client id', async () => {
