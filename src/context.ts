@@ -10,6 +10,7 @@ import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { InstanceStore } from './storage/instance.ts';
+import { SigninAddressStore } from './storage/signin-addresses.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PushService } from './mfa/push.ts';
 import { SessionService } from './sessions/sessions.ts';
@@ -66,7 +67,10 @@ export interface Context {
   engines: EngineCache;
   clients: ClientCache;
   metrics: Metrics;
+  /** Sign-in failure counters and lockouts: per account and per address (interaction/lockout.ts). */
   throttles: { account: Throttle; ip: Throttle };
+  /** Addresses users signed in from (smart lockout's familiar addresses). */
+  signinAddresses: SigninAddressStore;
   /** Change notices between nodes (see ops/bus.ts). */
   bus: Bus;
   /** Whether this node runs the scheduled work (see ops/leader.ts). */
@@ -80,7 +84,11 @@ export interface Context {
   close(): Promise<void>;
 }
 
-/** Sign-in throttling: 5 failures per account or 50 per IP address within 15 minutes. */
+/**
+ * The throttles' own rules, for callers that give none (push requests, tests). Sign-in
+ * lockouts give the user policy's numbers and the address limit from the configuration
+ * (interaction/lockout.ts).
+ */
 export const ACCOUNT_THROTTLE = { limit: 5, windowSeconds: 15 * 60 };
 export const IP_THROTTLE = { limit: 50, windowSeconds: 15 * 60 };
 
@@ -165,6 +173,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
       : database.pg
         ? { account: new SqlThrottle(db, 'account', ACCOUNT_THROTTLE), ip: new SqlThrottle(db, 'ip', IP_THROTTLE) }
         : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
+    signinAddresses: new SigninAddressStore(db),
     bus,
     leadership,
     ldap: undefined as unknown as LdapService,

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, ConfigError } from '../src/config/index.ts';
+import { loadConfig, ConfigError, settingsSchema } from '../src/config/index.ts';
 import { Sealer, resolveSecret } from '../src/shared/crypto.ts';
 
 test('defaults are the documented ones', () => {
@@ -16,7 +16,8 @@ test('defaults are the documented ones', () => {
   assert.equal(c.databaseUrl, undefined);
   assert.equal(c.secureCookies, false);
   const docs = fs.readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
-  for (const key of ['PORT', 'HOST', 'GATEHOUSE_PUBLIC_URL', 'GATEHOUSE_DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'GATEHOUSE_SECRET', 'GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL', 'GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD', 'GATEHOUSE_TRUST_PROXY', 'GATEHOUSE_SECURE_COOKIES', 'LOG_LEVEL', 'GATEHOUSE_REDIS_PREFIX']) {
+  // Every setting the server reads, not a list kept by hand: a new one fails here until documented.
+  for (const key of Object.keys(settingsSchema.shape)) {
     assert.ok(docs.includes(`\`${key}\``), `${key} is documented`);
   }
 });

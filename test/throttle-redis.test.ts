@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { RedisThrottle } from '../src/ops/ratelimit.ts';
+import { HELD, RedisThrottle } from '../src/ops/ratelimit.ts';
 import { deleteRedisPrefix, randomName } from './helpers/databases.ts';
 
 const url = process.env.REDIS_URL;
@@ -38,4 +38,23 @@ test('concurrent failures from many nodes are all counted', { skip }, async () =
   assert.equal(Number(await a.get(`${prefix}throttle:ip:198.51.100.7`)), 200);
   const ttl = await a.pttl(`${prefix}throttle:ip:198.51.100.7`);
   assert.ok(ttl > 0 && ttl <= 60_000, 'the window is set once, when it starts');
+});
+
+test('counts seen by two nodes add up in their window; a hold blocks both nodes and a new hold replaces it (smart lockout\'s counters)', { skip }, async () => {
+  const rule = { limit: 5, windowSeconds: 900 };
+  const nodeA = new RedisThrottle(a, prefix, 'account', rule);
+  const nodeB = new RedisThrottle(b, prefix, 'account', rule);
+  assert.deepEqual((await Promise.all([nodeA.hit('n', 900), nodeB.hit('n', 900)])).sort(), [1, 2]);
+  assert.equal(await nodeB.count('n'), 2);
+  const ttl = await a.pttl(`${prefix}throttle:account:n`);
+  assert.ok(ttl > 0 && ttl <= 900_000, 'the window is set when it starts');
+  assert.equal(await nodeA.count('other'), 0);
+  await nodeA.hold('lock:n', 300);
+  const held = await nodeB.blockedFor('lock:n', HELD);
+  assert.ok(held > 298 && held <= 300, `held ${held}`);
+  await nodeB.hold('lock:n', 60);
+  const replaced = await nodeA.blockedFor('lock:n', HELD);
+  assert.ok(replaced > 58 && replaced <= 60, `replaced ${replaced}`);
+  await nodeA.reset('lock:n');
+  assert.equal(await nodeB.blockedFor('lock:n', HELD), 0);
 });

@@ -21,6 +21,7 @@ export const settingsSchema = z.object({
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
+  GATEHOUSE_SIGNIN_ADDRESS_LIMIT: z.coerce.number().int().min(2, 'must be 2 or more').max(100_000).default(50),
   GATEHOUSE_WORKERS: z.coerce.number().int().min(1, 'must be 1 or more').max(256).optional(),
   GATEHOUSE_STRICT_API_RESPONSES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_OUTBOUND_ALLOW: z.string().default('').superRefine((v, ctx) => {
@@ -46,6 +47,8 @@ export interface Config {
   bootstrapAdmin?: { email: string; password: string };
   trustProxy: boolean;
   secureCookies: boolean;
+  /** Failed sign-ins from one address in 15 minutes before it is slowed, then refused for the accounts it failed on (interaction/lockout.ts). */
+  signinAddressLimit: number;
   logLevel: Settings['LOG_LEVEL'];
   /** Worker processes for `gatehouse start` (default: one per core with DATABASE_URL and REDIS_URL, else 1). */
   workers?: number;
@@ -101,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     trustProxy: s.GATEHOUSE_TRUST_PROXY,
     secureCookies,
+    signinAddressLimit: s.GATEHOUSE_SIGNIN_ADDRESS_LIMIT,
     logLevel: s.LOG_LEVEL,
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,

@@ -44,7 +44,7 @@ export function federationRouter(app: Context): Router {
       return page(400, 'Directory not available', 'The directory you were signing in through is no longer enabled here.', 'Go back to the application and sign in again; ask your administrator if this keeps happening.');
     }
     const audit = (type: string, level: 'info' | 'warn' | 'error', data: Record<string, unknown>) =>
-      app.audit.record({ tenantId: tenant.id, type, level, ip: ctx.ip, data: { upstream: up.name, upstreamId: up.id, ...data } });
+      app.audit.record({ tenantId: tenant.id, type, level, ip: ctx.ip, clientId: t.clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data } });
     if (typeof ctx.query.error === 'string') {
       const why = `${ctx.query.error}${typeof ctx.query.error_description === 'string' ? `: ${ctx.query.error_description.slice(0, 300)}` : ''}`;
       await audit('federation.callback', 'warn', { message: `${up.name} ended the sign-in with an error (${why}).`, error: ctx.query.error });
@@ -68,7 +68,7 @@ export function federationRouter(app: Context): Router {
     }
     let result;
     try {
-      result = await federatedUser(app, tenant, up, claims, ctx.ip);
+      result = await federatedUser(app, tenant, up, claims, ctx.ip, t.clientId);
     } catch (e) {
       const err = e as { status?: number; message?: string };
       if (!err.status || err.status >= 500) throw e;

@@ -11,6 +11,8 @@ export interface Transaction {
   nonce: string;
   verifier: string;
   email?: string;
+  /** The application being signed in to (its events name it). */
+  clientId?: string;
   /** Set once the upstream answered and the user is known: the interaction can finish. */
   result?: { accountId: string; amr: string[]; acr: string };
 }

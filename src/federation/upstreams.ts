@@ -283,9 +283,10 @@ export type FederatedSignIn =
  * link (issuer + subject, or the external ID; an existing account with the same email only
  * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
  */
-export async function federatedUser(app: Context, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string): Promise<FederatedSignIn> {
+export async function federatedUser(app: Context, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
+  // Every event names the application being signed in to (null when it is unknown).
   const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
-    app.audit.record({ tenantId: tenant.id, type, level, subject, ip, data: { upstream: up.name, upstreamId: up.id, ...data } });
+    app.audit.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
   const gate = up.settings.claimGate;
   if (gate && !claimHas(claims, gate.claim, gate.value)) {
     await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });

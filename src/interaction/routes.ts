@@ -18,7 +18,8 @@ import type { UserWithSecret } from '../storage/directory.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
-import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordSignIn, secondFactorsOf, type SecondFactors } from './signin.ts';
+import { checkMfaCode, mfaSucceeded, mfaWait, passkeySignIn, passwordAccepted, passwordSignIn, secondFactorStillWanted, secondFactorsOf, signInSucceeded, type Origin, type SecondFactors } from './signin.ts';
+import { familiarMarks, markFamiliar } from './familiar.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../oidc/clients.ts';
 import { pageBranding } from './branding.ts';
@@ -49,19 +50,34 @@ export function interactionRouter(app: Context): Router {
 
   type Interaction = NonNullable<Awaited<ReturnType<typeof load>>>;
 
+  /** Where this request comes from, for the smart lockout: its address and the browser's familiar-device marks. */
+  const originOf = (ctx: Ctx, it: Interaction): Origin => ({ ip: ctx.ip, devices: familiarMarks(app, ctx as unknown as Koa.Context, it.tenant) });
+  const clientIdOf = (it: Interaction) => (typeof it.details.params.client_id === 'string' ? it.details.params.client_id : null);
+
+  /**
+   * Every factor is done: the sign-in succeeded (audited here, once, with the application),
+   * this browser becomes familiar to the account, and the engine finishes the interaction.
+   */
+  async function signedIn(ctx: Ctx, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string }) {
+    await signInSucceeded(app, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr });
+    markFamiliar(app, ctx as unknown as Koa.Context, it.tenant, user.id);
+    await finish(ctx, it.provider, { login: { accountId: user.id, amr: login.amr, acr: login.acr, remember: true } });
+  }
+
   /**
    * The second factor, after the password or for step-up: skipped on a remembered browser,
    * otherwise asked. False when the user has no factor their policy allows (the caller decides).
    */
-  async function secondFactorStep(ctx: Ctx, it: Interaction, user: UserWithSecret): Promise<boolean> {
+  async function secondFactorStep(ctx: Ctx, it: Interaction, user: UserWithSecret, o: { afterPassword?: boolean } = {}): Promise<boolean> {
     const sf = await secondFactorsOf(app, it.tenant, user);
     if (!sf.factors.length) return false;
     if (await isRemembered(app, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays)) {
       await app.audit.record({ tenantId: it.tenant.id, type: 'mfa.remembered', subject: user.id, ip: ctx.ip, data: { email: user.email } });
       // RFC 8176 "mfa": the second factor was proven on this browser within the policy's days.
-      await finish(ctx, it.provider, { login: { accountId: user.id, amr: ['pwd', 'mfa'], acr: MFA_ACR, remember: true } });
+      await signedIn(ctx, it, user, { amr: ['pwd', 'mfa'], acr: MFA_ACR });
       return true;
     }
+    if (o.afterPassword) await passwordAccepted(app, it.tenant, user, originOf(ctx, it), clientIdOf(it));
     await askSecondFactor(ctx, it, user, sf, { newPush: true });
     return true;
   }
@@ -99,7 +115,7 @@ export function interactionRouter(app: Context): Router {
   async function secondFactorDone(ctx: Ctx, it: Interaction, user: UserWithSecret, sf: SecondFactors, amr: string[]) {
     mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
     if ((ctx.request.body as Record<string, unknown>)?.remember === '1') await rememberBrowser(app, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays);
-    await finish(ctx, it.provider, { login: { accountId: user.id, amr, acr: MFA_ACR, remember: true } });
+    await signedIn(ctx, it, user, { amr, acr: MFA_ACR });
   }
 
   /** The email page, with "Sign in with a passkey" when a policy of the tenant allows passkeys alone. */
@@ -262,18 +278,18 @@ export function interactionRouter(app: Context): Router {
       ctx.body = messagePage({ title: 'Directory not available', message: 'This sign-in option is not available.', detail: 'Go back and sign in with your email address.', branding: branding(it.tenant) });
       return;
     }
-    const t = { uid: it.details.uid, upstreamId: up.id, state: random(), nonce: random(), verifier: random(), email };
+    const t = { uid: it.details.uid, upstreamId: up.id, state: random(), nonce: random(), verifier: random(), email, clientId: clientIdOf(it) ?? undefined };
     let to: URL;
     try {
       to = await app.federation.authorizationUrl(up, t, app.federation.redirectUrl(it.tenant));
     } catch (e) {
-      await app.audit.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, data: { upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
+      await app.audit.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, clientId: clientIdOf(it), data: { clientId: clientIdOf(it), upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
       ctx.status = 502;
       ctx.body = messagePage({ title: 'Sign-in unavailable', message: `Gatehouse could not reach ${up.name} to sign you in.`, detail: 'Try again in a moment. If this keeps happening, tell your administrator.', branding: branding(it.tenant) });
       return;
     }
     saveTransaction(app, ctx as unknown as Koa.Context, it.tenant.slug, t);
-    await app.audit.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, data: { upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
+    await app.audit.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, clientId: t.clientId ?? null, data: { clientId: t.clientId, upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
     ctx.status = 303;
     ctx.redirect(to.href);
   });
@@ -316,8 +332,9 @@ export function interactionRouter(app: Context): Router {
       return;
     }
     if (!password) return pageAgain('Enter your password.', 400);
-    const result = await passwordSignIn(app, it.tenant, email.data, password, ctx.ip);
+    const result = await passwordSignIn(app, it.tenant, email.data, password, originOf(ctx, it));
     if (!result.ok) {
+      if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));
       if (result.reason === 'disabled') {
         ctx.status = 403;
         ctx.body = accountDisabledPage({ ...common, action: abortAction(it, 'account_disabled'), email: email.data });
@@ -334,8 +351,16 @@ export function interactionRouter(app: Context): Router {
     // A user with an authenticator their policy allows proves the second factor before the
     // sign-in completes; without one, a policy or app that requires it leads to the set-up
     // page (engine check).
-    if (await secondFactorStep(ctx, it, result.user)) return;
-    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } });
+    if (await secondFactorStep(ctx, it, result.user, { afterPassword: true })) return;
+    const login = { amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd' };
+    if (secondFactorStillWanted(await app.policies.settingsFor(result.user), { params: it.details.params, client: { gatehouse_require_mfa: it.profile?.requireMfa }, clientId: clientIdOf(it), ip: ctx.ip })) {
+      // No factor to ask for, yet one is required: the engine leads to the set-up page. Not a
+      // completed sign-in, so not audited as one.
+      await passwordAccepted(app, it.tenant, result.user, originOf(ctx, it), clientIdOf(it), 'second_factor_setup');
+      await finish(ctx, it.provider, { login: { accountId: result.user.id, ...login, remember: true } });
+      return;
+    }
+    await signedIn(ctx, it, result.user, login);
   });
 
   // Passwordless: a discoverable passkey (with user verification) from the email page.
@@ -346,7 +371,7 @@ export function interactionRouter(app: Context): Router {
     passkeyPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const credential = typeof body.credential === 'string' ? body.credential.slice(0, 20_000) : '';
-    const result = await passkeySignIn(app, it.tenant, credential, pending?.uid === it.details.uid ? pending.challenge : undefined, ctx.ip);
+    const result = await passkeySignIn(app, it.tenant, credential, pending?.uid === it.details.uid ? pending.challenge : undefined, originOf(ctx, it));
     if (!result.ok) {
       if (result.reason === 'sso_disabled') {
         ctx.status = 403;
@@ -358,7 +383,7 @@ export function interactionRouter(app: Context): Router {
       return;
     }
     // User verification on the passkey (its PIN or biometrics) makes it multi-factor on its own.
-    await finish(ctx, it.provider, { login: { accountId: result.user.id, amr: ['hwk', 'mfa'], acr: MFA_ACR, remember: true } });
+    await signedIn(ctx, it, result.user, { amr: ['hwk', 'mfa'], acr: MFA_ACR });
   });
 
   // The sign-in page's script asks whether the push request was answered (no reload needed).
@@ -413,6 +438,7 @@ export function interactionRouter(app: Context): Router {
     const result = await checkMfaCode(app, it.tenant, user, sf, { code, passkey, challenge: pending!.challenge }, ctx.ip);
     if (!result.ok) {
       ctx.status = result.status;
+      if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));
       await askSecondFactor(ctx, it, user, sf, { error: result.message, pushId: pending!.pushId });
       return;
     }

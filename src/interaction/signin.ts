@@ -1,7 +1,10 @@
-// Sign-in rules: password check with throttling per account and per IP, and no user
-// enumeration (an unknown email takes the same steps, time and wording as a wrong password).
-// An email not known here is looked up in the tenant's LDAP directories first (a new hire
-// can sign in before the next sync).
+// Sign-in rules: password check with smart lockout per account and per address
+// (lockout.ts), and no user enumeration (an unknown email takes the same steps, time and
+// wording as a wrong password). An email not known here is looked up in the tenant's LDAP
+// directories first (a new hire can sign in before the next sync).
+// Audit: `signin.succeeded` only when the whole sign-in (every factor) is done
+// (signInSucceeded, called by whoever finishes it), `signin.password_ok` when the password was
+// right and a second factor follows, `signin.locked` when a lockout starts.
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
@@ -9,12 +12,19 @@ import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
 import { passkeysOf, passkeyUserId, verifyAuthentication } from '../mfa/webauthn.ts';
-import { lockoutRule, passwordlessAllowed, type PolicySettings } from '../policy/policies.ts';
+import { DEFAULT_SETTINGS, passwordlessAllowed, policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
+import { wantsMfa } from '../oidc/engine.ts';
+import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
+import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
+import { deviceMark } from './familiar.ts';
+
+/** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
+export interface Origin { ip: string; devices?: string[] }
 
 export type SignInResult =
-  | { ok: true; user: UserWithSecret }
-  | { ok: false; reason: 'throttled' | 'bad_credentials' | 'disabled' | 'refused' | 'unavailable'; message: string; user?: UserWithSecret };
+  | { ok: true; user: UserWithSecret; familiar: Familiarity }
+  | { ok: false; reason: 'throttled' | 'bad_credentials' | 'disabled' | 'refused' | 'unavailable'; message: string; user?: UserWithSecret; /** seconds, for Retry-After */ retryAfter?: number };
 
 export const BAD_CREDENTIALS = 'The email or password is incorrect. Check them and try again.';
 
@@ -27,32 +37,52 @@ export const DIRECTORY_REFUSALS = {
   restricted: 'Your organization\'s directory does not let your account sign in at this time or from here (sign-in hours or workstation restrictions). Ask your IT helpdesk if you need access now.',
 } as const;
 
+const DAY = 86_400_000;
 const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${email.toLowerCase()}`;
 const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
 
-/** An administrator's unlock: failed passwords and wrong codes are forgotten at once. */
+/** An administrator's unlock: failed passwords, wrong codes and lockouts (both kinds of origin) are forgotten at once. */
 export async function unlockAccount(app: Context, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
-  await app.throttles.account.reset(accountKey(tenant.id, user.email));
-  await app.throttles.account.reset(mfaKey(tenant.id, user.id));
+  await liftLockout(app, accountKey(tenant.id, user.email));
+  await liftLockout(app, mfaKey(tenant.id, user.id));
 }
 
-/** The lockout of the user's policy (threshold, duration); unknown emails get the default. */
-const lockout = async (app: Context, user: UserWithSecret | undefined) => (user ? lockoutRule(await app.policies.settingsFor(user)) : undefined);
+/** The lockout of the user's policy; unknown emails get the default. */
+const policyOf = async (app: Context, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
+  lockoutPolicy(user ? await app.policies.settingsFor(user) : DEFAULT_SETTINGS);
 
-export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, ip: string): Promise<SignInResult> {
+/** How familiar the origin is to the account: its browser holds the account's mark, or the account signed in from the address within 30 days. */
+export async function familiarity(app: Context, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
+  if (!user) return 'unfamiliar';
+  if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'device';
+  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
+}
+
+/** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
+const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
+
+export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
-  const ipKey = `ip:${ip}`;
+  const ip = origin.ip;
   let user = await app.directory.userByEmail(tenant.id, email);
-  let rule = await lockout(app, user);
-  const wait = Math.max(await app.throttles.account.blockedFor(acctKey, rule), await app.throttles.ip.blockedFor(ipKey));
-  if (wait > 0) {
+  let policy = await policyOf(app, user);
+  let kind = await familiarity(app, tenant, user, origin);
+  const [locked, address] = await Promise.all([lockedFor(app, acctKey, kind), addressState(app, ip, acctKey)]);
+  if (locked > 0 || address.refusedFor > 0) {
+    // Refused without checking the password (no oracle, no extension of the lockout); the
+    // attempt still counts against the address.
+    await countAddressFailure(app, ip, acctKey);
+    const wait = Math.max(locked, address.refusedFor);
     app.metrics.signIns.inc({ result: 'throttled' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: email, ip, data: { email } });
-    return { ok: false, reason: 'throttled', message: `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.` };
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
+    const message = locked > 0 ? `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`
+      : `Too many failed sign-in attempts from your network. Try again in ${waitWords(wait)}.`;
+    return { ok: false, reason: 'throttled', message, retryAfter: wait };
   }
+  await slowDown(address.delayMs);
   // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
   const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.findAtSignIn(tenant, email) : undefined;
-  if (found && !('unavailable' in found)) { user = found; rule = await lockout(app, user); }
+  if (found && !('unavailable' in found)) { user = found; policy = await policyOf(app, user); kind = await familiarity(app, tenant, user, origin); }
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
   const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
   if (bind && typeof bind === 'object') {
@@ -62,29 +92,83 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
     // The password may be right, but the directory will not let this account in: say why.
-    await app.throttles.account.fail(acctKey, rule);
+    await failed(app, tenant, email, user, origin, kind, policy);
     app.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}` } });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
     if (bind === 'disabled') return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
     return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind], user };
   }
   const ok = bind ? bind === 'ok' : password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
-    const blocked = Math.max(await app.throttles.account.fail(acctKey, rule), await app.throttles.ip.fail(ipKey));
     app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials' } });
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
+    const blocked = await failed(app, tenant, email, user, origin, kind, policy);
     const message = blocked > 0 ? `${BAD_CREDENTIALS} Too many failed attempts: try again in ${waitWords(blocked)}.` : BAD_CREDENTIALS;
     return { ok: false, reason: 'bad_credentials', message };
   }
-  await app.throttles.account.reset(acctKey);
   if (user.status !== 'active') {
     app.metrics.signIns.inc({ result: 'disabled' });
     await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
     return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
   }
+  return { ok: true, user, familiar: kind };
+}
+
+/** Who a lockout started from an origin of each kind keeps out. */
+const LOCKED_SCOPE: Record<Familiarity, string> = {
+  device: 'every browser and address',
+  address: 'every browser and address except the browsers the account signed in with before',
+  unfamiliar: 'unfamiliar browsers and addresses',
+};
+
+/** A failed password: counted for the account (this kind of origin) and the address; a lockout that starts is audited. Returns seconds locked. */
+async function failed(app: Context, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
+  const subject = accountKey(tenant.id, email);
+  const [r] = await Promise.all([countFailure(app, subject, kind, policy), countAddressFailure(app, origin.ip, subject)]);
+  if (r.locked > 0) {
+    await app.audit.record({
+      tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user?.id ?? email, ip: origin.ip,
+      data: {
+        email, origin: originData(origin, kind), scope: LOCKED_SCOPE[kind], lockout: r.lockout, seconds: r.locked,
+        message: `${email} is locked for ${waitWords(r.locked)} for ${LOCKED_SCOPE[kind]} after ${policy.threshold} wrong passwords from ${origin.ip} (lockout ${r.lockout} in a row).`,
+      },
+    });
+  }
+  return r.locked;
+}
+
+/**
+ * The password was right and a second factor follows (info): not yet a sign-in. `next` says
+ * which: the factor is asked, or (the user has none) the engine leads to the set-up page.
+ */
+export async function passwordAccepted(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
+  await app.audit.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
+}
+
+/**
+ * For a user with no second factor: will the engine still want one (the app asks for it, or
+ * the user's policy requires it here)? The same rules as the engine's step-up check
+ * (oidc/engine.ts MFA_REQUIRED), including its exception for the launcher, where a user with
+ * no factor may still go to add one.
+ */
+export function secondFactorStillWanted(settings: PolicySettings, at: { params: Record<string, unknown>; client: { gatehouse_require_mfa?: boolean } | undefined; clientId: string | null; ip: string }): boolean {
+  if (wantsMfa(at.params, at.client)) return true;
+  return at.clientId !== LAUNCHER_CLIENT_ID && policyRequiresMfa(settings, { ip: at.ip, clientId: at.clientId ?? undefined });
+}
+
+/**
+ * The whole sign-in succeeded (every factor): written once, at the end, with the application;
+ * the origin's failures and lockout growth are forgotten and the address becomes familiar.
+ * (The browser's familiar-device mark is given by the page that finishes: familiar.ts.)
+ */
+export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
+  const kind = await familiarity(app, tenant, user, origin);
+  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddresses.seen(tenant.id, user.id, addressBucket(origin.ip))]);
   app.metrics.signIns.inc({ result: 'succeeded' });
-  await app.audit.record({ tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip, data: { email, method: 'pwd' } });
-  return { ok: true, user };
+  await app.audit.record({
+    tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip: origin.ip, clientId: at.clientId,
+    data: { email: user.email, method: at.amr.join('+'), amr: at.amr, clientId: at.clientId, origin: originData(origin, kind), ...(at.via && { via: at.via }) },
+  });
 }
 
 /** The second factors a user has that their policy allows, and the policy's settings. */
@@ -96,19 +180,25 @@ export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWi
   return { settings, factors };
 }
 
-/** Seconds the user must wait before another second-factor attempt (too many wrong ones). */
-export const mfaWait = (app: Context, tenant: Tenant, user: { id: string }, settings: PolicySettings) =>
-  app.throttles.account.blockedFor(mfaKey(tenant.id, user.id), lockoutRule(settings));
+/**
+ * Seconds the user must wait before another second-factor attempt (too many wrong ones). The
+ * password was proven already, so every origin counts alike; lockouts grow as for passwords.
+ */
+export const mfaWait = (app: Context, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
+  lockedFor(app, mfaKey(tenant.id, user.id), 'device');
 
 /** A wrong code, a denied push or a wrong number: counted; returns seconds now blocked. */
 export async function mfaFailed(app: Context, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
-  const blocked = await app.throttles.account.fail(mfaKey(tenant.id, user.id), lockoutRule(settings));
+  const r = await countFailure(app, mfaKey(tenant.id, user.id), 'device', lockoutPolicy(settings));
   await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
-  return blocked;
+  if (r.locked > 0) {
+    await app.audit.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
+  }
+  return r.locked;
 }
 
 export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
-  await app.throttles.account.reset(mfaKey(tenant.id, user.id));
+  await forgetFailures(app, mfaKey(tenant.id, user.id), 'device');
   await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
 }
 
@@ -117,12 +207,12 @@ export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: str
  * (the same throttle as passwords, its own key, the policy's lockout threshold and duration),
  * so guessing stops whatever the browser sends back.
  */
-export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string }> {
+export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
   const code = input.code;
   const wait = await mfaWait(app, tenant, user, sf.settings);
   if (wait > 0) {
     await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
-    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.` };
+    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.`, retryAfter: wait };
   }
   if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator.' };
   const r = input.passkey ? await checkPasskey(app, sf.factors, input.passkey, input.challenge) : await checkSecondFactor(app, tenant, user, code, sf.factors);
@@ -130,7 +220,7 @@ export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithS
     const blocked = await mfaFailed(app, tenant, user, sf.settings, r.reason, ip);
     const message = input.passkey ? 'The passkey could not be verified. Try again, or type a code.'
       : r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator and try again.';
-    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message };
+    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message, ...(blocked > 0 && { retryAfter: blocked }) };
   }
   await mfaSucceeded(app, tenant, user, r.method, ip);
   // RFC 8176: a passkey is proof of possession of a (hardware-bound) key; codes are otp.
@@ -153,7 +243,8 @@ export type PasskeySignInResult =
  * Passwordless sign-in with a discoverable passkey: the passkey names its user; their policy
  * must allow it, and their lockout applies as for passwords.
  */
-export async function passkeySignIn(app: Context, tenant: Tenant, credential: string, challenge: string | undefined, ip: string): Promise<PasskeySignInResult> {
+export async function passkeySignIn(app: Context, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
+  const ip = origin.ip;
   const refused = (status: number, message: string): PasskeySignInResult => ({ ok: false, reason: 'refused', status, message });
   let response: Parameters<typeof verifyAuthentication>[2] | undefined;
   try { response = JSON.parse(credential); } catch { response = undefined; }
@@ -165,7 +256,7 @@ export async function passkeySignIn(app: Context, tenant: Tenant, credential: st
     return refused(401, 'This passkey is not known here. Sign in with your email address instead.');
   }
   const settings = await app.policies.settingsFor(user);
-  const wait = await app.throttles.account.blockedFor(accountKey(tenant.id, user.email), lockoutRule(settings));
+  const wait = await lockedFor(app, accountKey(tenant.id, user.email), await familiarity(app, tenant, user, origin));
   if (wait > 0) return refused(429, `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`);
   if (!passwordlessAllowed(settings)) return refused(403, 'Your organization does not let your account sign in with a passkey alone. Enter your email address to sign in.');
   const factor = await verifyAuthentication(app, passkeysOf(await app.mfa.factors(tenant.id, user.id)), response!, challenge, true);
@@ -178,7 +269,5 @@ export async function passkeySignIn(app: Context, tenant: Tenant, credential: st
     await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
     return { ok: false, reason: 'sso_disabled', status: 403, message: 'Single sign-on is turned off for your account.' };
   }
-  app.metrics.signIns.inc({ result: 'succeeded' });
-  await app.audit.record({ tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip, data: { email: user.email, method: 'passkey' } });
   return { ok: true, user };
 }

@@ -27,6 +27,7 @@ import { newId, safeEqual } from '../shared/crypto.ts';
 import { newTotpSecret } from './totp.ts';
 import { StreamHub, type PushDelivery, type Snapshot } from './push-delivery.ts';
 import { mfaFailed } from '../interaction/signin.ts';
+import { waitWords } from '../ops/ratelimit.ts';
 
 /** How long a sign-in request waits for an answer (the reference: number matching codes expire in 30 seconds). */
 export const PUSH_SECONDS = 30;
@@ -228,8 +229,16 @@ export class PushService {
       clientId: at.clientId ?? null, appName: at.appName ?? null, ip: at.ip, createdAt: now, expiresAt: now + PUSH_SECONDS * 1000,
     };
     await this.store.addChallenge(c);
-    await this.#app.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
-    await this.#app.audit.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, data: { email: user.email, app: at.appName, numberMatching: at.numberMatching } });
+    const limited = await this.#app.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
+    await this.#app.audit.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, clientId: at.clientId ?? null, data: { email: user.email, app: at.appName, clientId: at.clientId, numberMatching: at.numberMatching } });
+    // The limit reached (once per window): someone who has the password may be flooding the
+    // phone hoping for a mistaken approval. The console's overview shows it as an alert.
+    if (limited > 0) {
+      await this.#app.audit.record({
+        tenantId: tenant.id, type: 'mfa.push_flood', level: 'warn', subject: user.id, ip: at.ip, clientId: at.clientId ?? null,
+        data: { email: user.email, clientId: at.clientId, sent: PUSH_SEND_RULE.limit, minutes: PUSH_SEND_RULE.windowSeconds / 60, message: `${PUSH_SEND_RULE.limit} approval requests were sent to ${user.email}'s phone within ${PUSH_SEND_RULE.windowSeconds / 60} minutes (the last from ${at.ip}); no more are sent for ${waitWords(limited)}. If ${user.email} did not sign in that often, their password is probably known to someone else: reset it.` },
+      });
+    }
     await this.#notify(tenant.id, user.id);
     return { ...c, status: 'pending', deviceId: null, decidedAt: null, consumedAt: null };
   }

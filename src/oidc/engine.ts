@@ -10,7 +10,7 @@ import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
-import { ACR_FED_MFA, ACR_MFA, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
+import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { issueAcr } from './internals.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
@@ -334,6 +334,15 @@ export const MFA_ACR = ACR_MFA;
 export const MFA_ACRS = [ACR_MFA, ACR_FED_MFA];
 
 /** Does the app's profile require a second factor? */
+/**
+ * After a password alone, does this request still want a second factor: the app's profile, or
+ * acr_values / an essential acr claim no password-class sign-in can meet (the MFA_REQUIRED
+ * check's rule for a session of class pwd; the sign-in steps ask it before the engine does).
+ */
+export function wantsMfa(params: Record<string, unknown>, client: unknown): boolean {
+  return appRequiresMfa(client) || decideAcr(ACR_PWD, acrRequestOf(params)).kind === 'step_up';
+}
+
 export const appRequiresMfa = (client: unknown) => !!(client as { gatehouse_require_mfa?: boolean } | undefined)?.gatehouse_require_mfa;
 
 /** Say what went wrong in words the person in front of the browser can act on. */

@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Context } from '../context.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import { passwordSignIn } from '../interaction/signin.ts';
+import { passwordSignIn, signInSucceeded } from '../interaction/signin.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { PASSWORD_GRANT } from './clients.ts';
 import { policyRequiresMfa } from '../policy/policies.ts';
@@ -21,7 +21,8 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     const email = String(params.username ?? '').trim().toLowerCase();
     const password = String(params.password ?? '');
     if (!email || !password) throw new errors.InvalidRequest('send username (the user\'s email) and password');
-    const signIn = await passwordSignIn(app, tenant, email, password, ctx.ip);
+    const origin = { ip: ctx.ip };
+    const signIn = await passwordSignIn(app, tenant, email, password, origin);
     if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
     // A legacy client cannot ask for the second factor: the grant would bypass it.
@@ -47,6 +48,7 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
       const rt = new provider.RefreshToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty: PASSWORD_GRANT, expiresWithSession: false, amr: ['pwd'] } as ConstructorParameters<typeof provider.RefreshToken>[0]);
       refreshToken = await rt.save();
     }
+    await signInSucceeded(app, tenant, user, origin, { clientId: client.clientId, amr: ['pwd'], via: 'password_grant' });
     ctx.body = { access_token: accessToken, expires_in: at.expiration, token_type: at.tokenType, scope, ...(refreshToken && { refresh_token: refreshToken }) };
   }, ['username', 'password', 'scope']);
 }

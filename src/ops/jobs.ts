@@ -5,12 +5,14 @@
 import type { Context } from '../context.ts';
 import { purgeExpired } from '../oidc/adapters/sql.ts';
 import { purgeThrottleCounters } from './ratelimit.ts';
+import { FAMILIAR_ADDRESS_DAYS } from '../interaction/lockout.ts';
 
 const HOUR = 3600_000;
 
 export async function runMaintenance(app: Context): Promise<{ purged: number; keysPurged: number; expiring: number }> {
   const purged = await purgeExpired(app.database.db) + await app.sessions.store.purgeExpired();
   await purgeThrottleCounters(app.database.db);
+  await app.signinAddresses.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
   await app.push.store.purge(Date.now());
   await app.mfa.purgeRemembered();
   const keysPurged = await app.keys.purgeRetired();

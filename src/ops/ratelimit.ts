@@ -14,9 +14,22 @@ export interface Throttle {
   /** Count a failure; returns seconds blocked after it (0 when still under the limit). */
   fail(key: string, rule?: ThrottleRule): Promise<number>;
   reset(key: string): Promise<void>;
+  /**
+   * Count an event in a window of `windowSeconds` started by the first (no blocking of its
+   * own); returns the count so far. The sign-in lockout (interaction/lockout.ts) counts
+   * failures and lockouts with it and decides itself what a count means.
+   */
+  hit(key: string, windowSeconds: number): Promise<number>;
+  /** The count of a key in its current window (0 when none or ended). */
+  count(key: string): Promise<number>;
+  /** Hold the key for `seconds` from now, whatever it held: `blockedFor(key, HELD)` reads it. */
+  hold(key: string, seconds: number): Promise<void>;
 }
 
 export interface ThrottleRule { limit: number; windowSeconds: number }
+
+/** The rule that reads a key set by `hold` (any count blocks until the hold ends). */
+export const HELD: ThrottleRule = { limit: 1, windowSeconds: 1 };
 
 export class MemoryThrottle implements Throttle {
   readonly rule: ThrottleRule;
@@ -44,6 +57,24 @@ export class MemoryThrottle implements Throttle {
     return this.blockedFor(key, rule);
   }
   async reset(key: string): Promise<void> { this.#hits.delete(key); }
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const now = this.#now();
+    let e = this.#hits.get(key);
+    if (!e || e.resetAt <= now) {
+      e = { count: 0, resetAt: now + windowSeconds * 1000 };
+      this.#hits.set(key, e);
+    }
+    e.count++;
+    if (this.#hits.size > 100_000) this.#sweep(now);
+    return e.count;
+  }
+  async count(key: string): Promise<number> {
+    const e = this.#hits.get(key);
+    return e && e.resetAt > this.#now() ? e.count : 0;
+  }
+  async hold(key: string, seconds: number): Promise<void> {
+    this.#hits.set(key, { count: 1, resetAt: this.#now() + seconds * 1000 });
+  }
   #sweep(now: number) { for (const [k, v] of this.#hits) if (v.resetAt <= now) this.#hits.delete(k); }
 }
 
@@ -75,6 +106,17 @@ export class RedisThrottle implements Throttle {
     return count >= rule.limit ? Math.ceil(ttl / 1000) : 0;
   }
   async reset(key: string): Promise<void> { await this.#redis.del(this.#prefix + key); }
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    // A limit of 0 is never reached: the script only counts and starts the window.
+    const [count] = (await this.#redis.eval(FAIL_SCRIPT, 1, this.#prefix + key, windowSeconds * 1000, 0)) as [number, number];
+    return count;
+  }
+  async count(key: string): Promise<number> {
+    return Number((await this.#redis.get(this.#prefix + key)) ?? 0);
+  }
+  async hold(key: string, seconds: number): Promise<void> {
+    await this.#redis.set(this.#prefix + key, '1', 'PX', Math.max(1, Math.round(seconds * 1000)));
+  }
 }
 
 export class SqlThrottle implements Throttle {
@@ -111,6 +153,25 @@ export class SqlThrottle implements Throttle {
   }
   async reset(key: string): Promise<void> {
     await this.#db.deleteFrom('throttle_counters').where('key', '=', this.#prefix + key).execute();
+  }
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const now = this.#now();
+    const row = await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: now + windowSeconds * 1000 })
+      .onConflict((oc) => oc.column('key').doUpdateSet({
+        count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
+        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} then ${now + windowSeconds * 1000} else throttle_counters.reset_at end`,
+      }))
+      .returning(['count']).executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+  async count(key: string): Promise<number> {
+    const row = await this.#db.selectFrom('throttle_counters').select('count').where('key', '=', this.#prefix + key).where('reset_at', '>', this.#now()).executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+  async hold(key: string, seconds: number): Promise<void> {
+    const resetAt = this.#now() + Math.round(seconds * 1000);
+    await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ count: 1, reset_at: resetAt })).execute();
   }
 }
 

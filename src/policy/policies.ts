@@ -30,8 +30,17 @@ export const policySettings = z.object({
   passwordlessPasskeys: z.boolean().default(false),
   rememberDeviceDays: z.number().int().min(0).max(90).default(0),
   sessionLifetimeMinutes: z.number().int().min(30).max(5760).nullable().default(null),
-  lockout: z.object({ threshold: z.number().int().min(3).max(50).default(5), durationMinutes: z.number().int().min(1).max(1440).default(15) })
-    .default({ threshold: 5, durationMinutes: 15 }),
+  /**
+   * Smart lockout (interaction/lockout.ts): `threshold` wrong passwords (or codes) in 15 minutes
+   * lock the account, for the origins they came from, for `durationMinutes`; each further
+   * lockout lasts 5, 15, then 60 times that, never more than `maxDurationMinutes`.
+   */
+  lockout: z.object({
+    threshold: z.number().int().min(3).max(50).default(5),
+    durationMinutes: z.number().int().min(1).max(1440).default(1),
+    maxDurationMinutes: z.number().int().min(1).max(1440).default(60),
+  }).refine((l) => l.maxDurationMinutes >= l.durationMinutes, { message: 'maxDurationMinutes must be at least durationMinutes (the first lockout)', path: ['maxDurationMinutes'] })
+    .default({ threshold: 5, durationMinutes: 1, maxDurationMinutes: 60 }),
 });
 export type PolicySettings = z.infer<typeof policySettings>;
 export const DEFAULT_SETTINGS: PolicySettings = policySettings.parse({});
@@ -40,8 +49,14 @@ export type TargetType = 'all' | 'user' | 'group' | 'ou' | 'domain';
 export interface PolicyTarget { type: TargetType; id: string }
 export interface UserPolicy { id: string; tenantId: string; name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings; version: number; createdAt: number; updatedAt: number }
 
+/** Stored settings with the defaults of fields added since they were saved (the lockout's maximum, ...). */
+const storedSettings = (json: string): PolicySettings => {
+  const v = JSON.parse(json) as Partial<PolicySettings>;
+  return { ...DEFAULT_SETTINGS, ...v, lockout: { ...DEFAULT_SETTINGS.lockout, ...v.lockout } };
+};
+
 const toPolicy = (r: Selectable<UserPoliciesTable>): UserPolicy => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, priority: r.priority, targets: JSON.parse(r.targets), settings: { ...DEFAULT_SETTINGS, ...JSON.parse(r.settings) },
+  id: r.id, tenantId: r.tenant_id, name: r.name, priority: r.priority, targets: JSON.parse(r.targets), settings: storedSettings(r.settings),
   version: r.version, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
 
@@ -196,9 +211,6 @@ export class PolicyService {
 }
 
 export type FactorType = PolicySettings['allowedFactors'][number];
-
-/** The throttle rule of a policy's lockout (ops/ratelimit.ts). */
-export const lockoutRule = (s: PolicySettings) => ({ limit: s.lockout.threshold, windowSeconds: s.lockout.durationMinutes * 60 });
 
 /** Does the policy let passkeys sign in on their own? */
 export const passwordlessAllowed = (s: PolicySettings) => s.passwordlessPasskeys && s.allowedFactors.includes('webauthn');

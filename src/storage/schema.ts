@@ -360,7 +360,16 @@ export interface InstanceSettingsTable {
   updated_at: number;
 }
 
+/** Addresses a user signed in from successfully (smart lockout's familiar addresses). */
+export interface SigninAddressesTable {
+  tenant_id: string;
+  user_id: string;
+  ip: string;
+  last_at: number;
+}
+
 export interface DB {
+  signin_addresses: SigninAddressesTable;
   instance_settings: InstanceSettingsTable;
   push_enrollments: PushEnrollmentsTable;
   push_challenges: PushChallengesTable;

@@ -93,9 +93,10 @@ async function signInUpstream(agent: Agent, email: string, password: string, sto
 
 const userByEmail = async (email: string) => (await gh.api('GET', `/tenants/default/users?search=${encodeURIComponent(email)}`)).body.items.find((u: { email: string }) => u.email === email);
 
-test('browser: email routing to the upstream with login_hint, a just-in-time account, then names synced on the next sign-in', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
+test('browser: email routing to the upstream with login_hint, a just-in-time account (every event naming the app), then names synced on the next sign-in', { skip: haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)' }, async () => {
   const browser: Browser = await launch();
   try {
+    const started = Date.now();
     const page = await (await browser.newContext()).newPage();
     await page.goto(`${rp.base}/login`);
     assert.equal(await page.getByRole('link', { name: 'Sign in with Contoso ID' }).count(), 1, 'the upstream is offered as a button');
@@ -113,6 +114,11 @@ test('browser: email routing to the upstream with login_hint, a just-in-time acc
 
     const carol = await userByEmail('carol@contoso.test');
     assert.ok(carol, 'the account was created on first sign-in');
+    // Every event of the federated sign-in names the application signed in to.
+    const trail = (await gh.api('GET', `/tenants/default/audit?since=${started}&limit=100`)).body.items as Array<{ type: string; clientId: string | null; userId: string | null }>;
+    const fed = trail.filter((e) => e.type.startsWith('federation.') || e.type === 'signin.succeeded');
+    assert.deepEqual([...new Set(fed.map((e) => e.type))].sort(), ['federation.callback', 'federation.redirect', 'federation.token', 'federation.user_created', 'signin.succeeded']);
+    assert.ok(fed.every((e) => e.clientId === rpClient.clientId), JSON.stringify(fed.map((e) => [e.type, e.clientId])));
     assert.equal(carol.givenName, 'Carol');
     assert.equal(carol.familyName, 'Jones');
     assert.equal(carol.hasPassword, false);

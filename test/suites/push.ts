@@ -10,7 +10,7 @@
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { ADMIN, startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent, text } from '../helpers/agent.ts';
@@ -296,7 +296,7 @@ test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authent
   }
 });
 
-test('past 10 requests in 15 minutes no new request is sent to the phone (MFA fatigue); the page asks for the code instead', async () => {
+test('past 10 requests in 15 minutes no new request is sent to the phone (MFA fatigue); the page asks for the code instead; mfa.push_flood is audited and shown as an alert on the console overview', async () => {
   const recent = (await gh.api('GET', '/tenants/default/audit?type=mfa.push_sent&limit=200')).body.items
     .filter((e: { at: number; data: { email?: string } }) => e.data.email === alice.email && e.at > Date.now() - 15 * 60_000).length;
   // Bring alice to the limit with password steps from a plain HTTP agent (each one sends a request).
@@ -318,6 +318,22 @@ test('past 10 requests in 15 minutes no new request is sent to the phone (MFA fa
   const sentNow = (await gh.api('GET', '/tenants/default/audit?type=mfa.push_sent&limit=200')).body.items
     .filter((e: { at: number; data: { email?: string } }) => e.data.email === alice.email && e.at > Date.now() - 15 * 60_000).length;
   assert.equal(sentNow, 10, 'nothing more was sent');
+  // The security team sees it: one mfa.push_flood (warn) naming the app, and an alert on the console's overview.
+  const floods = (await gh.api('GET', `/tenants/default/audit?type=mfa.push_flood&user=${alice.email}`)).body.items;
+  assert.equal(floods.length, 1, 'one event when the limit is reached');
+  assert.equal(floods[0].level, 'warn');
+  assert.ok(floods[0].clientId, 'the application signed in to');
+  const overview = await gh.api('GET', '/tenants/default/overview');
+  const alert = overview.body.alerts.find((a: { kind: string }) => a.kind === 'push_flood');
+  assert.ok(alert, JSON.stringify(overview.body.alerts));
+  assert.match(alert.message, new RegExp(`approval requests were sent to ${alice.email}'s phone`));
+  const consolePage = await (await browser.newContext()).newPage();
+  await consolePage.goto(`${gh.base}/console`);
+  await fillSignIn(consolePage, { email: ADMIN.email, password: ADMIN.password });
+  const alerts = consolePage.getByRole('region', { name: 'Alerts' });
+  await alerts.waitFor();
+  assert.match(await alerts.textContent() ?? '', new RegExp(`10 approval requests were sent to ${alice.email}'s phone`));
+  assert.equal(await alerts.getByRole('link', { name: 'Open the user' }).count(), 1);
 });
 
 test('an administrator\'s reset removes the push device: the open authenticator says so at once', async () => {

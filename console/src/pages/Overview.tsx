@@ -1,4 +1,4 @@
-// Overview: counts, alerts (certificates expiring, upstream directories failing their check), and recent sign-in failures.
+// Overview: counts, alerts (certificates expiring, upstream directories failing their check, push floods), and recent sign-in failures.
 import { api, ApiError } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
@@ -32,7 +32,7 @@ export function OverviewPage() {
     {o.data && <>
       {o.data.alerts.length > 0 && <section aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
-        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.kind.includes('certificate') && can.viewKeys(me) && <> <Link to="/keys">Keys and certificates</Link></>}{a.kind === 'upstream_discovery_failed' && a.subject && <> <Link to={`/upstreams/${encodeURIComponent(a.subject)}`}>Open the upstream directory</Link></>}</p></Banner>)}
+        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.kind.includes('certificate') && can.viewKeys(me) && <> <Link to="/keys">Keys and certificates</Link></>}{a.kind === 'upstream_discovery_failed' && a.subject && <> <Link to={`/upstreams/${encodeURIComponent(a.subject)}`}>Open the upstream directory</Link></>}{a.kind === 'push_flood' && a.subject && can.viewUsers(me) && <> <Link to={`/users/${encodeURIComponent(a.subject)}`}>Open the user</Link></>}</p></Banner>)}
       </section>}
       <section aria-labelledby="counts-h">
         <h2 id="counts-h" className="visually-hidden">Counts</h2>

@@ -15,12 +15,12 @@ interface Settings {
   mfa: { required: 'never' | 'always' | 'outside_trusted_networks' | 'selected_apps'; trustedNetworks: string[]; apps: string[] };
   allowedFactors: Array<'totp' | 'webauthn' | 'push'>;
   numberMatching: boolean; passwordlessPasskeys: boolean; rememberDeviceDays: number; sessionLifetimeMinutes: number | null;
-  lockout: { threshold: number; durationMinutes: number };
+  lockout: { threshold: number; durationMinutes: number; maxDurationMinutes: number };
 }
 interface Policy { id: string; name: string; priority: number; targets: PTarget[]; settings: Settings; version: number }
 
 const MFA_LABEL: Record<Settings['mfa']['required'], string> = { never: 'Only when an app asks', always: 'Always', outside_trusted_networks: 'Outside trusted networks', selected_apps: 'For selected apps' };
-const DEFAULTS: Settings = { ssoEnabled: true, mfa: { required: 'never', trustedNetworks: [], apps: [] }, allowedFactors: ['totp', 'webauthn', 'push'], numberMatching: true, passwordlessPasskeys: false, rememberDeviceDays: 0, sessionLifetimeMinutes: null, lockout: { threshold: 5, durationMinutes: 15 } };
+const DEFAULTS: Settings = { ssoEnabled: true, mfa: { required: 'never', trustedNetworks: [], apps: [] }, allowedFactors: ['totp', 'webauthn', 'push'], numberMatching: true, passwordlessPasskeys: false, rememberDeviceDays: 0, sessionLifetimeMinutes: null, lockout: { threshold: 5, durationMinutes: 1, maxDurationMinutes: 60 } };
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 export function PoliciesPage() {
@@ -87,6 +87,9 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
   if (!Number.isInteger(s.rememberDeviceDays) || s.rememberDeviceDays < 0 || s.rememberDeviceDays > 90) e.rememberDeviceDays = 'From 0 (never) to 90 days.';
   if (!Number.isInteger(s.lockout.threshold) || s.lockout.threshold < 3 || s.lockout.threshold > 50) e.threshold = 'From 3 to 50 failed attempts.';
   if (!Number.isInteger(s.lockout.durationMinutes) || s.lockout.durationMinutes < 1 || s.lockout.durationMinutes > 1440) e.durationMinutes = 'From 1 to 1440 minutes.';
+  const max = s.lockout.maxDurationMinutes;
+  if (!Number.isInteger(max) || max < 1 || max > 1440) e.maxDurationMinutes = 'From 1 to 1440 minutes.';
+  else if (max < s.lockout.durationMinutes) e.maxDurationMinutes = 'At least the first lockout.';
   const show = (k: string) => (submitted ? e[k] : undefined) ?? (error instanceof ApiError ? error.forField(k) ?? error.forField(`settings.${k}`) : undefined);
   const mfa = (patch: Partial<Settings['mfa']>) => setS((x) => ({ ...x, mfa: { ...x.mfa, ...patch } }));
 
@@ -151,7 +154,8 @@ function PolicyForm({ policy, onSaved, reload }: { policy?: Policy; onSaved: (p:
           <TextField label="Session logout after (minutes)" type="number" value={sessionMinutes} onValue={setSessionMinutes} error={show('sessionLifetimeMinutes')} hint="Empty: the organization's setting (Web app login configuration)." />
           <div className="inline-fields">
             <TextField label="Lock out after failed attempts" type="number" value={String(s.lockout.threshold)} onValue={(v) => setS((x) => ({ ...x, lockout: { ...x.lockout, threshold: Number(v) } }))} error={show('threshold')} />
-            <TextField label="Lockout lasts (minutes)" type="number" value={String(s.lockout.durationMinutes)} onValue={(v) => setS((x) => ({ ...x, lockout: { ...x.lockout, durationMinutes: Number(v) } }))} error={show('durationMinutes')} />
+            <TextField label="First lockout lasts (minutes)" type="number" value={String(s.lockout.durationMinutes)} onValue={(v) => setS((x) => ({ ...x, lockout: { ...x.lockout, durationMinutes: Number(v) } }))} error={show('durationMinutes')} hint="Each further lockout lasts 5, 15, then 60 times longer." />
+            <TextField label="Longest lockout (minutes)" type="number" value={String(s.lockout.maxDurationMinutes ?? 60)} onValue={(v) => setS((x) => ({ ...x, lockout: { ...x.lockout, maxDurationMinutes: Number(v) } }))} error={show('maxDurationMinutes')} />
           </div>
         </section>
       </fieldset>

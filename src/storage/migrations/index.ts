@@ -431,6 +431,20 @@ export const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
     },
   },
+  '0050_signin_addresses': {
+    // Addresses each user signed in from successfully, with the last time: an address used
+    // within 30 days is familiar to the account (smart lockout, interaction/lockout.ts), so
+    // failures from strangers elsewhere never lock the user out there.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('signin_addresses')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('signin_addresses_pk', ['tenant_id', 'user_id', 'ip']).execute();
+      await db.schema.createIndex('signin_addresses_last_at').on('signin_addresses').column('last_at').execute();
+    },
+  },
   '0060_upstream_checks': {
     // The last background check of each upstream's discovery (hourly on the leader, and an
     // administrator's "Test"), kept in the store so that every node's overview shows it.

@@ -1,0 +1,4 @@
+import { lockoutSuite } from './suites/lockout.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+lockoutSuite(await postgresBackend({ redis: true }));
