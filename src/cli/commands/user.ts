@@ -1,0 +1,103 @@
+// Users: create, list, show, disable/enable, delete, unlock, reset two-step verification, set
+// a password, their sessions and the policy that applies to them. Every action on an account
+// obeys the role hierarchy on the server: its refusal (403) is printed as the server says it.
+import { list, many, need, opt, paging, secretArg, str, tenant, UsageError, type Command } from '../args.ts';
+import { enc, inTenant, listing, request } from '../client.ts';
+import { printList, table } from '../output.ts';
+import type { EffectivePolicy, Session, User, UserDetail } from '../types.ts';
+import { sessionRow } from './session.ts';
+import { describeSettings } from './policy.ts';
+
+const fullName = (u: { givenName: string | null; familyName: string | null }) => [u.givenName, u.familyName].filter(Boolean).join(' ');
+
+export const userCommands: Record<string, Command> = {
+  'user create': {
+    usage: 'gatehouse user create --tenant SLUG --email EMAIL --password PASSWORD [--given-name NAME] [--family-name NAME] [--ou PATH] [--group NAME]... [--role superadmin|admin|helpdesk|auditor]... [--json]',
+    summary: 'Create a local user (the email is the username). Groups and OUs that do not exist yet are created.',
+    options: { ...tenant, email: str, password: str, 'given-name': str, 'family-name': str, ou: str, group: many, role: many },
+    async run(o, _a, out) {
+      const path = `${inTenant(o)}/users`;
+      const u = await request<UserDetail>('POST', path, {
+        email: need(o, 'email'), password: need(o, 'password'), givenName: opt(o, 'given-name'), familyName: opt(o, 'family-name'), ou: opt(o, 'ou'), groups: list(o, 'group'), roles: list(o, 'role'),
+      });
+      out.print(`Created user ${u.email} (${u.id}).`, u);
+    },
+  },
+  'user list': {
+    usage: 'gatehouse user list --tenant SLUG [--search TEXT] [--limit N] [--cursor CURSOR] [--json]',
+    summary: 'List users by email (all of them, or one page with --limit/--cursor); --search matches the email and names.',
+    options: { ...tenant, search: str, ...paging },
+    async run(o, _a, out) {
+      const search = opt(o, 'search');
+      const l = await listing<User>(o, `${inTenant(o)}/users${search ? `?search=${enc(search)}` : ''}`);
+      printList(out, l, (u) => [u.email, u.status, fullName(u)], 'No users.');
+    },
+  },
+  'user show': {
+    usage: 'gatehouse user show --tenant SLUG EMAIL [--json]', summary: 'Show a user: status, names, OU, groups, roles, where the account comes from.', options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      const u = await request<UserDetail>('GET', `${inTenant(o)}/users/${enc(email!)}`);
+      out.print(table([['email', u.email], ['id', u.id], ['status', u.status], ['name', fullName(u) || '-'], ['OU', u.ou ?? '-'], ['groups', u.groups.join(', ') || '-'],
+        ['roles', u.roles.join(', ') || '-'], ['password', u.hasPassword ? 'set' : 'none'],
+        ['kept by', u.directoryId ? `LDAP directory ${u.directoryId}` : u.upstreamId ? `upstream ${u.upstreamId}` : 'Gatehouse (local)']], ''), u);
+    },
+  },
+  'user disable': {
+    usage: 'gatehouse user disable --tenant SLUG EMAIL', summary: 'Disable a user: they can no longer sign in.', options: tenant, positionals: 1,
+    async run(o, [email], out) { const u = await request<UserDetail>('PATCH', `${inTenant(o)}/users/${enc(email!)}`, { status: 'disabled' }); out.print(`${u.email} is disabled.`, u); },
+  },
+  'user enable': {
+    usage: 'gatehouse user enable --tenant SLUG EMAIL', summary: 'Enable a disabled user.', options: tenant, positionals: 1,
+    async run(o, [email], out) { const u = await request<UserDetail>('PATCH', `${inTenant(o)}/users/${enc(email!)}`, { status: 'active' }); out.print(`${u.email} is active.`, u); },
+  },
+  'user delete': {
+    usage: 'gatehouse user delete --tenant SLUG EMAIL [--json]', summary: 'Delete a user: their sessions end; memberships, second factors and links go with them.', options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      await request<void>('DELETE', `${inTenant(o)}/users/${enc(email!)}`);
+      out.print(`Deleted ${email}.`, { email, deleted: true });
+    },
+  },
+  'user unlock': {
+    usage: 'gatehouse user unlock --tenant SLUG EMAIL [--json]', summary: 'Lift a lockout after failed sign-ins: the user may try again at once.', options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      await request<void>('POST', `${inTenant(o)}/users/${enc(email!)}/unlock`);
+      out.print(`${email} may sign in again.`, { email, unlocked: true });
+    },
+  },
+  'user reset-mfa': {
+    usage: 'gatehouse user reset-mfa --tenant SLUG EMAIL [--json]',
+    summary: 'Reset two-step verification: every authenticator app, Gatehouse Authenticator, passkey, recovery code and remembered browser of the user goes.',
+    options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      await request<void>('DELETE', `${inTenant(o)}/users/${enc(email!)}/mfa`);
+      out.print(`Reset two-step verification of ${email}: they set it up again at their next sign-in if their policy asks for it.`, { email, reset: true });
+    },
+  },
+  'user set-password': {
+    usage: 'gatehouse user set-password --tenant SLUG EMAIL --password PASSWORD|- [--json]',
+    summary: 'Set a user\'s password (a reset). --password - reads it from standard input, so that it does not show in the process list.',
+    options: { ...tenant, password: str }, positionals: 1,
+    async run(o, [email], out) {
+      const password = await secretArg(o, 'password', 'new password');
+      if (!password) throw new UsageError('--password is required (- reads it from standard input).');
+      const u = await request<UserDetail>('PATCH', `${inTenant(o)}/users/${enc(email!)}`, { password });
+      out.print(`Set a new password for ${u.email}.`, u);
+    },
+  },
+  'user sessions': {
+    usage: 'gatehouse user sessions --tenant SLUG EMAIL [--limit N] [--cursor CURSOR] [--json]',
+    summary: 'List a user\'s live SSO sessions (end one with `gatehouse session end`, all with `gatehouse session end-all`).',
+    options: { ...tenant, ...paging }, positionals: 1,
+    async run(o, [email], out) {
+      printList(out, await listing<Session>(o, `${inTenant(o)}/users/${enc(email!)}/sessions`), sessionRow, `No live sessions of ${email}.`);
+    },
+  },
+  'user policy': {
+    usage: 'gatehouse user policy --tenant SLUG EMAIL [--json]', summary: 'Show the user policy that applies to a user (first match by priority), and its settings.', options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      const r = await request<EffectivePolicy>('GET', `${inTenant(o)}/users/${enc(email!)}/policy`);
+      const head = r.policy ? `${email}: policy ${r.policy.name} (priority ${r.policy.priority}).` : `${email}: no policy matches; the defaults apply.`;
+      out.print(`${head}\n${describeSettings(r.settings)}`, r);
+    },
+  },
+};
