@@ -1,7 +1,7 @@
 // Upstream directories (Entra ID, Okta, Cognito, any OpenID provider) that users are routed
 // to by their email domain: create, list, show, update, test (discovery), delete.
 import { flag, has, jsonObject, list, many, need, oneOf, onOff, opt, paging, secretArg, str, tenant, UsageError, type Command, type Opts } from '../args.ts';
-import { enc, inTenant, listing, request } from '../client.ts';
+import { ApiError, enc, everything, inTenant, listing, request } from '../client.ts';
 import { iso, printList, table } from '../output.ts';
 import type { Upstream, UpstreamCheck } from '../types.ts';
 
@@ -32,6 +32,21 @@ function settingsFrom(o: Opts): Record<string, unknown> {
   return s;
 }
 
+/**
+ * The API path of the upstream a person names: the API finds upstreams by id only, and people
+ * know them by name (the list is short: fetch it and match either).
+ */
+async function upstreamPath(o: Opts, ref: string): Promise<string> {
+  const base = `${inTenant(o)}/upstreams`;
+  const all = await everything<Upstream>(`${base}?search=${enc(ref)}`);
+  const u = all.find((x) => x.name === ref || x.id === ref) ?? all.find((x) => x.name.toLowerCase() === ref.toLowerCase());
+  if (!u) {
+    if (ref.startsWith('ups_')) return `${base}/${enc(ref)}`; // an id the search does not match: let the API answer
+    throw new ApiError(`Upstream directory "${ref}" was not found. \`gatehouse upstream list --tenant ${opt(o, 'tenant')}\` shows their names.`);
+  }
+  return `${base}/${enc(u.id)}`;
+}
+
 const checkText = (c: UpstreamCheck | null) => (c ? `${c.ok ? 'ok' : `FAILED: ${c.message ?? ''}`} (${iso(c.checkedAt)})` : 'not checked yet');
 
 function describe(u: Upstream): string {
@@ -54,7 +69,7 @@ export const upstreamCommands: Record<string, Command> = {
   },
   'upstream show': {
     usage: 'gatehouse upstream show --tenant SLUG NAME [--json]', summary: 'Show an upstream directory (never its client secret) and the redirect URL to register there.', options: tenant, positionals: 1,
-    async run(o, [name], out) { const u = await request<Upstream>('GET', `${inTenant(o)}/upstreams/${enc(name!)}`); out.print(describe(u), u); },
+    async run(o, [name], out) { const u = await request<Upstream>('GET', await upstreamPath(o, name!)); out.print(describe(u), u); },
   },
   'upstream create': {
     usage: `gatehouse upstream create --tenant SLUG --name NAME --type entra|okta|cognito|oidc --client-id ID [--client-secret SECRET|-] [--mode disabled|test|enabled] ${SETTING_USAGE} [--confirm] [--json]`,
@@ -82,20 +97,20 @@ export const upstreamCommands: Record<string, Command> = {
         ...(Object.keys(settings).length && { settings }), ...(has(o, 'confirm') && { confirm: true }),
       };
       if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one change (--name, --mode, --client-secret or a setting).');
-      const u = await request<Upstream>('PATCH', `${inTenant(o)}/upstreams/${enc(name!)}`, body);
+      const u = await request<Upstream>('PATCH', await upstreamPath(o, name!), body);
       out.print(`Saved upstream ${u.name}.\n${describe(u)}`, u);
     },
   },
   'upstream test': {
     usage: 'gatehouse upstream test --tenant SLUG NAME [--json]', summary: 'Check the upstream\'s discovery document now (as the hourly check does); exit 1 when it fails.', options: tenant, positionals: 1,
     async run(o, [name], out) {
-      const r = await request<UpstreamCheck>('POST', `${inTenant(o)}/upstreams/${enc(name!)}/test`);
+      const r = await request<UpstreamCheck>('POST', `${await upstreamPath(o, name!)}/test`);
       out.print(r.ok ? `${name}: discovery is reachable and valid.` : `${name}: ${r.message ?? 'the check failed.'}`, r);
       if (!r.ok) process.exitCode = 1;
     },
   },
   'upstream delete': {
     usage: 'gatehouse upstream delete --tenant SLUG NAME [--json]', summary: 'Delete an upstream directory (superadministrators): its users become local users.', options: tenant, positionals: 1,
-    async run(o, [name], out) { await request<void>('DELETE', `${inTenant(o)}/upstreams/${enc(name!)}`); out.print(`Deleted upstream ${name}; its users are local now.`, { name, deleted: true }); },
+    async run(o, [name], out) { await request<void>('DELETE', await upstreamPath(o, name!)); out.print(`Deleted upstream ${name}; its users are local now.`, { name, deleted: true }); },
   },
 };
