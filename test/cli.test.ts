@@ -340,7 +340,7 @@ async function refused(args: string[], env: Record<string, string>, message: Reg
 
 test('help lists every noun and verb the API has for an administrator', async () => {
   const h = await ok(['--help']);
-  for (const c of ['user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
+  for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
     'policy list', 'policy show', 'policy create', 'policy update', 'policy delete', 'upstream list', 'upstream show', 'upstream create', 'upstream update', 'upstream test', 'upstream delete',
     'directory create', 'directory show', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
   assert.match(await ok(['help', 'user']), /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/);
@@ -539,6 +539,33 @@ test('LDAP directories: create (bind password from stdin), show, test, list, del
   assert.match(noKind.stderr, /--kind is required[\s\S]*Usage: gatehouse directory create/);
   assert.match(await ok(['directory', 'delete', '--tenant', 'acme', 'Corp LDAP']), /Deleted directory Corp LDAP/);
   assert.deepEqual(await ok(['directory', 'list', '--tenant', 'acme', '--json']), []);
+});
+
+test('groups, OUs, domains and apps: members, remove-member, delete', async () => {
+  await ok(['group', 'create', '--tenant', 'acme', 'temps']);
+  await ok(['group', 'add-member', '--tenant', 'acme', 'temps', 'ann@acme.test']);
+  assert.deepEqual((await ok(['group', 'members', '--tenant', 'acme', 'temps', '--json'])).map((u: any) => u.email), ['ann@acme.test']);
+  assert.match(await ok(['group', 'remove-member', '--tenant', 'acme', 'temps', 'ann@acme.test']), /Removed ann@acme\.test from temps/);
+  assert.match(await ok(['group', 'members', '--tenant', 'acme', 'temps']), /temps has no members/);
+  assert.match(await ok(['group', 'delete', '--tenant', 'acme', 'temps']), /Deleted group temps/);
+  assert.ok(!(await ok(['group', 'list', '--tenant', 'acme', '--json'])).some((g: any) => g.name === 'temps'));
+
+  await ok(['ou', 'create', '--tenant', 'acme', '/Temp/Sub']);
+  assert.match(await ok(['ou', 'list', '--tenant', 'acme']), /^\/Temp\n\/Temp\/Sub$/m);
+  const notEmpty = await cli(['ou', 'delete', '--tenant', 'acme', '/Temp']);
+  assert.equal(notEmpty.code, 1, notEmpty.stderr);
+  assert.match(notEmpty.stderr, /\S/);
+  await ok(['ou', 'delete', '--tenant', 'acme', '/Temp/Sub']);
+  await ok(['ou', 'delete', '--tenant', 'acme', '/Temp']);
+  assert.ok(!(await ok(['ou', 'list', '--tenant', 'acme', '--json'])).some((x: any) => x.path.startsWith('/Temp')));
+
+  assert.match(await ok(['domain', 'add', '--tenant', 'acme', 'acme-partners.test']), /Added domain acme-partners\.test/);
+  assert.ok((await ok(['domain', 'list', '--tenant', 'acme', '--json'])).some((d: any) => d.name === 'acme-partners.test'));
+  assert.equal((await cli(['domain', 'add', '--tenant', 'acme', 'not a domain'])).code, 1);
+
+  const a = await ok(['app', 'create', '--tenant', 'acme', '--name', 'short-lived', '--display-name', 'Short', '--type', 'service', '--json']);
+  assert.match(await ok(['app', 'delete', '--tenant', 'acme', a.client_id]), /Deleted application/);
+  await refused(['app', 'show', '--tenant', 'acme', a.client_id], {}, /not found/);
 });
 
 test('a stopped server gives the connection message', async () => {

@@ -15,7 +15,7 @@ import { auditCommands } from './commands/audit.ts';
 import { brandingCommands } from './commands/branding.ts';
 import { connectorCommands } from './commands/connector.ts';
 import { directoryCommands } from './commands/directory.ts';
-import { groupCommands, ouCommands } from './commands/group.ts';
+import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
 import { keyCommands, secretCommands } from './commands/keys.ts';
 import { policyCommands } from './commands/policy.ts';
 import { sessionCommands } from './commands/session.ts';
@@ -28,7 +28,7 @@ export { UsageError };
 
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
-  ...startCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...appCommands, ...keyCommands, ...secretCommands,
+  ...startCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
   ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
 };
 

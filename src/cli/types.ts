@@ -6,6 +6,7 @@ import type { appSchema } from '../admin/routes/apps.ts';
 import type { brandingSchema } from '../admin/routes/branding.ts';
 import type { connectorSchema } from '../admin/routes/connectors.ts';
 import type { directorySchema, runSchema, testSchema } from '../admin/routes/directories.ts';
+import type { domainSchema } from '../admin/routes/domains.ts';
 import type { groupSchema } from '../admin/routes/groups.ts';
 import type { keySchema } from '../admin/routes/keys.ts';
 import type { ouSchema } from '../admin/routes/ous.ts';
@@ -24,6 +25,7 @@ export type User = z.output<typeof userSummary>;
 export type UserDetail = z.output<typeof userDetail>;
 export type Group = z.output<typeof groupSchema>;
 export type Ou = z.output<typeof ouSchema>;
+export type Domain = z.output<typeof domainSchema>;
 export type App = z.output<typeof appSchema>;
 export type CreatedApp = App & { clientSecret: string | null };
 export interface AppSecret { clientId: string; clientSecret: string }

@@ -70,6 +70,10 @@ export const appCommands: Record<string, Command> = {
     usage: 'gatehouse app undeploy --tenant SLUG CLIENT_ID [--json]', summary: 'Undeploy an app from everyone (effective at the next authorization).', options: tenant, positionals: 1,
     async run(o, [id], out) { const a = await request<App>('DELETE', `${inTenant(o)}/apps/${enc(id!)}/deployment`); out.print(`${a.name} is not deployed.`, a); },
   },
+  'app delete': {
+    usage: 'gatehouse app delete --tenant SLUG CLIENT_ID [--json]', summary: 'Delete an application profile and its deployment (superadministrators).', options: tenant, positionals: 1,
+    async run(o, [id], out) { await request<void>('DELETE', `${inTenant(o)}/apps/${enc(id!)}`); out.print(`Deleted application ${id}.`, { clientId: id, deleted: true }); },
+  },
   'app secret': {
     usage: 'gatehouse app secret --tenant SLUG CLIENT_ID [--json]', summary: 'Generate a new client secret (the old one stops working at once).', options: tenant, positionals: 1,
     async run(o, [id], out) {
