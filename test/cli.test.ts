@@ -340,7 +340,7 @@ async function refused(args: string[], env: Record<string, string>, message: Reg
 
 test('help lists every noun and verb the API has for an administrator', async () => {
   const h = await ok(['--help']);
-  for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
+  for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'app update', 'user update', 'tenant update', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
     'policy list', 'policy show', 'policy create', 'policy update', 'policy delete', 'upstream list', 'upstream show', 'upstream create', 'upstream update', 'upstream test', 'upstream delete',
     'directory create', 'directory show', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
   assert.match(await ok(['help', 'user']), /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/);
@@ -566,6 +566,28 @@ test('groups, OUs, domains and apps: members, remove-member, delete', async () =
   const a = await ok(['app', 'create', '--tenant', 'acme', '--name', 'short-lived', '--display-name', 'Short', '--type', 'service', '--json']);
   assert.match(await ok(['app', 'delete', '--tenant', 'acme', a.client_id]), /Deleted application/);
   await refused(['app', 'show', '--tenant', 'acme', a.client_id], {}, /not found/);
+});
+
+test('updates: tenant name, user names/OU/roles, an app\'s profile', async () => {
+  assert.equal((await ok(['tenant', 'update', 'acme', '--name', 'Acme Inc', '--json'])).name, 'Acme Inc');
+  assert.match(await ok(['tenant', 'show', 'acme']), /name\s+Acme Inc/);
+  assert.equal((await cli(['tenant', 'update', 'acme'])).code, 2);
+
+  const bob = await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--given-name', 'Robert', '--ou', '/Engineering/Platform', '--json']);
+  assert.equal(bob.givenName, 'Robert');
+  assert.equal(bob.ou, '/Engineering/Platform');
+  await refused(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--role', 'admin'], OPS, /Only a superadministrator may change administrator roles/);
+  assert.deepEqual((await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--role', 'helpdesk', '--json'])).roles, ['helpdesk']);
+  assert.match(await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--no-roles', '--ou', 'none']), /Saved bob@acme\.test: Robert, OU none, roles none/);
+
+  const a = await ok(['app', 'create', '--tenant', 'acme', '--name', 'wiki', '--display-name', 'Wiki', '--type', 'web', '--redirect-uri', 'https://wiki.acme.test/cb', '--json']);
+  const changed = await ok(['app', 'update', '--tenant', 'acme', a.client_id, '--display-name', 'Team Wiki', '--redirect-uri', 'https://wiki.acme.test/oidc', '--require-mfa', 'on', '--json']);
+  assert.equal(changed.displayName, 'Team Wiki');
+  assert.deepEqual(changed.redirectUris, ['https://wiki.acme.test/oidc']);
+  assert.equal(changed.requireMfa, true);
+  assert.equal(changed.name, 'wiki', 'what is not given is kept');
+  await refused(['app', 'update', '--tenant', 'acme', a.client_id, '--redirect-uri', 'http://evil.example/cb'], {}, /https/);
+  assert.equal((await cli(['app', 'update', '--tenant', 'acme', a.client_id, '--require-mfa', 'yes'])).code, 2);
 });
 
 test('a stopped server gives the connection message', async () => {

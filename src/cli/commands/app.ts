@@ -1,11 +1,14 @@
 // Application profiles: create (the secret shown once), list, show, deploy, undeploy, secret.
 import fs from 'node:fs';
-import { flag, has, list, many, need, oneOf, opt, paging, str, tenant, UsageError, type Command } from '../args.ts';
+import { flag, has, list, many, need, oneOf, onOff, opt, paging, str, tenant, whole, UsageError, type Command } from '../args.ts';
 import { enc, inTenant, listing, request } from '../client.ts';
 import { printList, table } from '../output.ts';
 import type { App, AppSecret, CreatedApp } from '../types.ts';
 
 const deployedTo = (a: App) => a.deployment.all ? 'all users' : a.deployment.targets.map((t) => `${t.type} ${t.label}`).join(', ') || 'nobody (not deployed)';
+function readJwks(file: string): unknown {
+  try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { throw new UsageError(`Cannot read --jwks ${file} as a JSON JWKS: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
+}
 const TARGETS = ['all', 'user', 'group', 'ou', 'domain'] as const;
 
 export const appCommands: Record<string, Command> = {
@@ -16,11 +19,8 @@ export const appCommands: Record<string, Command> = {
     async run(o, _a, out) {
       const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service', 'handoff']) ?? need(o, 'type');
       const clientAuthMethod = oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']);
-      let jwks: unknown;
       const jwksFile = opt(o, 'jwks');
-      if (jwksFile !== undefined) {
-        try { jwks = JSON.parse(fs.readFileSync(jwksFile, 'utf8')); } catch (e) { throw new UsageError(`Cannot read --jwks ${jwksFile} as a JSON JWKS: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
-      }
+      const jwks = jwksFile === undefined ? undefined : readJwks(jwksFile);
       const minutesText = opt(o, 'refresh-token-minutes');
       const minutes = minutesText === undefined ? undefined : Number(minutesText);
       const body = {
@@ -35,6 +35,26 @@ export const appCommands: Record<string, Command> = {
       if (a.clientSecret) human.push(`client_secret: ${a.clientSecret}`, 'WARNING: copy the client secret now: it is shown only once (`gatehouse app secret` makes a new one).');
       human.push(`issuer:        ${a.metadata.issuer}`, `discovery:     ${a.metadata.discoveryUrl}`, `launch link:   ${a.launchUrl}`);
       out.print(human.join('\n'), { ...a, client_id: a.clientId, client_secret: a.clientSecret ?? null });
+    },
+  },
+  'app update': {
+    usage: 'gatehouse app update --tenant SLUG CLIENT_ID [--name NAME] [--display-name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI|none] [--home-url URL|none] [--initiate-login-uri URI|none] [--login-redirect-url URL|none] [--refresh-token-minutes N] [--outlive-session on|off] [--password-grant on|off] [--require-mfa on|off] [--jwks FILE|none] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--json]',
+    summary: 'Change an application profile (superadministrators): only what is given changes; --redirect-uri and --post-logout-redirect-uri replace the lists.',
+    options: { ...tenant, name: str, 'display-name': str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': str, 'password-grant': str, 'require-mfa': str, jwks: str, 'client-auth': str },
+    positionals: 1,
+    async run(o, [id], out) {
+      const orNull = (name: string) => { const v = opt(o, name); return v === 'none' ? null : v; };
+      const jwksFile = opt(o, 'jwks');
+      const body = {
+        name: opt(o, 'name'), displayName: opt(o, 'display-name'), redirectUris: list(o, 'redirect-uri'), postLogoutRedirectUris: list(o, 'post-logout-redirect-uri'),
+        backchannelLogoutUri: orNull('backchannel-logout-uri'), homeUrl: orNull('home-url'), initiateLoginUri: orNull('initiate-login-uri'), loginRedirectUrl: orNull('login-redirect-url'),
+        refreshTokenMinutes: whole(o, 'refresh-token-minutes'), outliveSession: onOff(o, 'outlive-session'), passwordGrant: onOff(o, 'password-grant'), requireMfa: onOff(o, 'require-mfa'),
+        jwks: jwksFile === undefined ? undefined : jwksFile === 'none' ? null : readJwks(jwksFile),
+        clientAuthMethod: oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']),
+      };
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one change.');
+      const a = await request<App>('PATCH', `${inTenant(o)}/apps/${enc(id!)}`, body);
+      out.print(`Saved ${a.name} (${a.displayName}).`, a);
     },
   },
   'app list': {

@@ -1,5 +1,5 @@
 // Tenants: each has its own issuer, keys, users and apps.
-import { opt, paging, str, whole, type Command } from '../args.ts';
+import { opt, paging, str, whole, UsageError, type Command } from '../args.ts';
 import { enc, listing, request } from '../client.ts';
 import { printList, table } from '../output.ts';
 import type { Tenant } from '../types.ts';
@@ -20,6 +20,17 @@ export const tenantCommands: Record<string, Command> = {
       const t = await request<Tenant>('GET', `/tenants/${enc(slug!)}`);
       out.print(table([['slug', t.slug], ['name', t.name], ['issuer', t.issuer], ['discovery', t.discoveryUrl],
         ['session lifetime', t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off']], ''), t);
+    },
+  },
+  'tenant update': {
+    usage: 'gatehouse tenant update SLUG [--name NAME] [--session-lifetime MINUTES] [--json]',
+    summary: 'Rename a tenant or change its session lifetime (superadministrators).',
+    options: { name: str, 'session-lifetime': str }, positionals: 1,
+    async run(o, [slug], out) {
+      const body = { name: opt(o, 'name'), sessionLifetimeMinutes: whole(o, 'session-lifetime') };
+      if (body.name === undefined && body.sessionLifetimeMinutes === undefined) throw new UsageError('Give --name or --session-lifetime.');
+      const t = await request<Tenant>('PATCH', `/tenants/${enc(slug!)}`, body);
+      out.print(`Saved tenant ${t.slug} (${t.name}; session lifetime ${t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off'}).`, t);
     },
   },
   'tenant list': {

@@ -1,7 +1,7 @@
 // Users: create, list, show, disable/enable, delete, unlock, reset two-step verification, set
 // a password, their sessions and the policy that applies to them. Every action on an account
 // obeys the role hierarchy on the server: its refusal (403) is printed as the server says it.
-import { list, many, need, opt, paging, secretArg, str, tenant, UsageError, type Command } from '../args.ts';
+import { flag, has, list, many, need, opt, paging, secretArg, str, tenant, UsageError, type Command } from '../args.ts';
 import { enc, inTenant, listing, request } from '../client.ts';
 import { printList, table } from '../output.ts';
 import type { EffectivePolicy, Session, User, UserDetail } from '../types.ts';
@@ -40,6 +40,19 @@ export const userCommands: Record<string, Command> = {
       out.print(table([['email', u.email], ['id', u.id], ['status', u.status], ['name', fullName(u) || '-'], ['OU', u.ou ?? '-'], ['groups', u.groups.join(', ') || '-'],
         ['roles', u.roles.join(', ') || '-'], ['password', u.hasPassword ? 'set' : 'none'],
         ['kept by', u.directoryId ? `LDAP directory ${u.directoryId}` : u.upstreamId ? `upstream ${u.upstreamId}` : 'Gatehouse (local)']], ''), u);
+    },
+  },
+  'user update': {
+    usage: 'gatehouse user update --tenant SLUG EMAIL [--given-name NAME|none] [--family-name NAME|none] [--ou PATH|none] [--role superadmin|admin|helpdesk|auditor]... [--no-roles] [--json]',
+    summary: 'Change a user\'s names, OU or administrator roles (roles: superadministrators; --role replaces them all, --no-roles removes them).',
+    options: { ...tenant, 'given-name': str, 'family-name': str, ou: str, role: many, 'no-roles': flag }, positionals: 1,
+    async run(o, [email], out) {
+      const orNull = (name: string) => { const v = opt(o, name); return v === 'none' ? null : v; };
+      if (list(o, 'role') && has(o, 'no-roles')) throw new UsageError('Give --role or --no-roles, not both.');
+      const body = { givenName: orNull('given-name'), familyName: orNull('family-name'), ou: orNull('ou'), roles: has(o, 'no-roles') ? [] : list(o, 'role') };
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one of --given-name, --family-name, --ou, --role, --no-roles.');
+      const u = await request<UserDetail>('PATCH', `${inTenant(o)}/users/${enc(email!)}`, body);
+      out.print(`Saved ${u.email}: ${fullName(u) || 'no name'}, OU ${u.ou ?? 'none'}, roles ${u.roles.join(', ') || 'none'}.`, u);
     },
   },
   'user disable': {
