@@ -342,7 +342,7 @@ test('help lists every noun and verb the API has for an administrator', async ()
   const h = await ok(['--help']);
   for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'app update', 'user update', 'tenant update', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
     'policy list', 'policy show', 'policy create', 'policy update', 'policy delete', 'upstream list', 'upstream show', 'upstream create', 'upstream update', 'upstream test', 'upstream delete',
-    'directory create', 'directory show', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
+    'directory create', 'directory update', 'directory show', 'user mfa', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
   assert.match(await ok(['help', 'user']), /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/);
   assert.match(await ok(['help', 'policy']), /gatehouse policy create --tenant SLUG --name NAME --priority N/);
   assert.match(await ok(['upstream', 'create', '--help']), /--client-secret SECRET\|-/);
@@ -414,6 +414,8 @@ test('users: show, set-password (from stdin), unlock, reset-mfa, sessions, delet
 
   assert.match(await ok(['user', 'unlock', '--tenant', 'acme', 'carl@acme.test']), /carl@acme\.test may sign in again/);
   assert.match(await ok(['user', 'reset-mfa', '--tenant', 'acme', 'carl@acme.test']), /Reset two-step verification of carl@acme\.test/);
+  assert.match(await ok(['user', 'mfa', '--tenant', 'acme', 'carl@acme.test']), /carl@acme\.test has no second factor\.\nRecovery codes left: 0/);
+  assert.deepEqual(await ok(['user', 'mfa', '--tenant', 'acme', 'carl@acme.test', '--json']), { items: [], recoveryCodesLeft: 0 });
   const events = await ok(['audit', '--tenant', 'acme', '--user', 'carl@acme.test', '--json']);
   for (const type of ['admin.user.unlocked', 'admin.user.mfa_reset', 'admin.user.updated']) assert.ok(events.some((e: any) => e.type === type), type);
 
@@ -537,6 +539,14 @@ test('LDAP directories: create (bind password from stdin), show, test, list, del
   const noKind = await cli(['directory', 'create', '--tenant', 'acme', '--name', 'X', '--url', 'ldaps://dc.acme.test']);
   assert.equal(noKind.code, 2);
   assert.match(noKind.stderr, /--kind is required[\s\S]*Usage: gatehouse directory create/);
+  // Only what is given changes; settings are merged over the saved ones.
+  const changed = await ok(['directory', 'update', '--tenant', 'acme', 'Corp LDAP', '--disable', '--sync-interval', '30', '--bind-password', 'none', '--json']);
+  assert.equal(changed.enabled, false);
+  assert.equal(changed.hasBindPassword, false);
+  assert.equal(changed.settings.syncIntervalMinutes, 30);
+  assert.deepEqual(changed.settings.urls, [`ldap://127.0.0.1:${port}`]);
+  await refused(['directory', 'update', '--tenant', 'acme', 'Corp LDAP', '--enable'], OPS, /superadmin/);
+  assert.equal((await cli(['directory', 'update', '--tenant', 'acme', 'Corp LDAP', '--enable', '--disable'])).code, 2);
   assert.match(await ok(['directory', 'delete', '--tenant', 'acme', 'Corp LDAP']), /Deleted directory Corp LDAP/);
   assert.deepEqual(await ok(['directory', 'list', '--tenant', 'acme', '--json']), []);
 });

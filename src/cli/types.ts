@@ -14,6 +14,7 @@ import type { policySchema } from '../admin/routes/policies.ts';
 import type { sessionSchema } from '../admin/routes/sessions.ts';
 import type { tenantSchema } from '../admin/routes/tenants.ts';
 import type { checkSchema, upstreamSchema } from '../admin/routes/upstreams.ts';
+import type { factor } from '../admin/routes/user-mfa.ts';
 import type { userDetail } from '../admin/routes/users.ts';
 import type { auditEvent, userSummary } from '../admin/schemas.ts';
 import type { PolicySettings } from '../policy/policies.ts';
@@ -23,6 +24,7 @@ export interface Page<T> { items: T[]; nextCursor: string | null }
 export type Tenant = z.output<typeof tenantSchema>;
 export type User = z.output<typeof userSummary>;
 export type UserDetail = z.output<typeof userDetail>;
+export type Factor = z.output<typeof factor>;
 export type Group = z.output<typeof groupSchema>;
 export type Ou = z.output<typeof ouSchema>;
 export type Domain = z.output<typeof domainSchema>;

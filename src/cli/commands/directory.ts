@@ -1,10 +1,38 @@
-// LDAP / Active Directory directories: create, list, show, test, sync (with progress),
-// sync-status, delete.
+// LDAP / Active Directory directories: create, update, list, show, test, sync (with
+// progress), sync-status, delete.
 import fs from 'node:fs';
-import { flag, has, jsonObject, list, many, need, oneOf, opt, paging, secretArg, str, tenant, whole, UsageError, type Command } from '../args.ts';
+import { flag, has, jsonObject, list, many, need, oneOf, opt, paging, secretArg, str, tenant, whole, UsageError, type Command, type Opts } from '../args.ts';
 import { enc, inTenant, listing, request } from '../client.ts';
 import { iso, printList, table } from '../output.ts';
 import type { Directory, DirectoryTest, SyncRun, SyncStatus } from '../types.ts';
+
+const settingFlags = {
+  kind: str, url: many, 'bind-dn': str, 'base-dn': many, via: str, 'start-tls': flag, 'allow-plain': flag,
+  'ca-certificate': str, 'user-filter': str, 'group-filter': str, 'sync-interval': str, settings: str,
+};
+
+/** The directory settings the options give; the options win over --settings, which carries what has no option (attributes, page size, ...). */
+function settingsFrom(o: Opts): Record<string, unknown> {
+  let caCertificate: string | undefined;
+  const caFile = opt(o, 'ca-certificate');
+  if (caFile !== undefined) {
+    try { caCertificate = fs.readFileSync(caFile, 'utf8'); } catch (e) { throw new UsageError(`Cannot read --ca-certificate ${caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
+  }
+  const settings: Record<string, unknown> = { ...jsonObject(o, 'settings') };
+  const put = (key: string, v: unknown) => { if (v !== undefined) settings[key] = v; };
+  put('kind', oneOf(o, 'kind', ['ad', 'openldap']));
+  put('via', oneOf(o, 'via', ['direct', 'connector']));
+  put('urls', list(o, 'url'));
+  put('bindDn', opt(o, 'bind-dn'));
+  put('baseDns', list(o, 'base-dn'));
+  if (has(o, 'start-tls')) settings.startTls = true;
+  if (has(o, 'allow-plain')) settings.allowPlain = true;
+  put('caCertificate', caCertificate);
+  put('userFilter', opt(o, 'user-filter'));
+  put('groupFilter', opt(o, 'group-filter'));
+  put('syncIntervalMinutes', whole(o, 'sync-interval'));
+  return settings;
+}
 
 const lastRun = (d: Directory) => d.lastRun ? `${d.lastRun.status} ${d.lastRun.message ?? ''}` : 'never synced';
 
@@ -17,35 +45,31 @@ export const directoryCommands: Record<string, Command> = {
   'directory create': {
     usage: 'gatehouse directory create --tenant SLUG --name NAME --kind ad|openldap --url URL... --bind-dn DN --base-dn DN... [--bind-password PASSWORD|-] [--via direct|connector] [--start-tls] [--allow-plain] [--ca-certificate FILE] [--user-filter FILTER] [--group-filter FILTER] [--sync-interval MINUTES] [--disabled] [--settings JSON|@FILE] [--json]',
     summary: 'Add an LDAP / Active Directory directory (superadministrators); the bind password is sealed and never shown. Test it with `gatehouse directory test`.',
-    options: {
-      ...tenant, name: str, kind: str, url: many, 'bind-dn': str, 'base-dn': many, 'bind-password': str, via: str, 'start-tls': flag, 'allow-plain': flag,
-      'ca-certificate': str, 'user-filter': str, 'group-filter': str, 'sync-interval': str, disabled: flag, settings: str,
-    },
+    options: { ...tenant, name: str, 'bind-password': str, disabled: flag, ...settingFlags },
     async run(o, _a, out) {
       const name = need(o, 'name');
-      let caCertificate: string | undefined;
-      const caFile = opt(o, 'ca-certificate');
-      if (caFile !== undefined) {
-        try { caCertificate = fs.readFileSync(caFile, 'utf8'); } catch (e) { throw new UsageError(`Cannot read --ca-certificate ${caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
-      }
-      // Flags win over --settings, which carries what has no flag (attributes, page size, ...).
-      const settings: Record<string, unknown> = { ...jsonObject(o, 'settings') };
-      const put = (key: string, v: unknown) => { if (v !== undefined) settings[key] = v; };
-      put('kind', oneOf(o, 'kind', ['ad', 'openldap']));
-      put('via', oneOf(o, 'via', ['direct', 'connector']));
-      put('urls', list(o, 'url'));
-      put('bindDn', opt(o, 'bind-dn'));
-      put('baseDns', list(o, 'base-dn'));
-      if (has(o, 'start-tls')) settings.startTls = true;
-      if (has(o, 'allow-plain')) settings.allowPlain = true;
-      put('caCertificate', caCertificate);
-      put('userFilter', opt(o, 'user-filter'));
-      put('groupFilter', opt(o, 'group-filter'));
-      put('syncIntervalMinutes', whole(o, 'sync-interval'));
+      const settings = settingsFrom(o);
       if (settings.kind === undefined) throw new UsageError('--kind is required (ad or openldap).');
       const bindPassword = await secretArg(o, 'bind-password', 'bind password');
       const d = await request<Directory>('POST', `${inTenant(o)}/directories`, { name, enabled: !has(o, 'disabled'), bindPassword, settings });
       out.print(`Created directory ${d.name} (${d.settings.kind}, ${d.settings.urls.join(', ')}${d.enabled ? '' : ', disabled'}). Test it: gatehouse directory test --tenant ${opt(o, 'tenant')} '${d.name}'`, d);
+    },
+  },
+  'directory update': {
+    usage: 'gatehouse directory update --tenant SLUG NAME [--name NEW_NAME] [--enable | --disable] [--bind-password PASSWORD|-|none] [--kind ad|openldap] [--url URL]... [--bind-dn DN] [--base-dn DN]... [--via direct|connector] [--start-tls] [--allow-plain] [--ca-certificate FILE] [--user-filter FILTER] [--group-filter FILTER] [--sync-interval MINUTES] [--settings JSON|@FILE] [--json]',
+    summary: 'Change a directory (superadministrators): only what is given changes; settings are merged over the saved ones and checked as a whole.',
+    options: { ...tenant, name: str, enable: flag, disable: flag, 'bind-password': str, ...settingFlags }, positionals: 1,
+    async run(o, [id], out) {
+      if (has(o, 'enable') && has(o, 'disable')) throw new UsageError('Give --enable or --disable, not both.');
+      const settings = settingsFrom(o);
+      const bindPassword = opt(o, 'bind-password') === 'none' ? null : await secretArg(o, 'bind-password', 'bind password');
+      const body = {
+        name: opt(o, 'name'), enabled: has(o, 'enable') ? true : has(o, 'disable') ? false : undefined,
+        ...(bindPassword !== undefined && { bindPassword }), ...(Object.keys(settings).length && { settings }),
+      };
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one change.');
+      const d = await request<Directory>('PATCH', `${inTenant(o)}/directories/${enc(id!)}`, body);
+      out.print(`Saved directory ${d.name} (${d.enabled ? 'enabled' : 'disabled'}, ${d.settings.urls.join(', ')}).`, d);
     },
   },
   'directory list': {

@@ -3,8 +3,8 @@
 // obeys the role hierarchy on the server: its refusal (403) is printed as the server says it.
 import { flag, has, list, many, need, opt, paging, secretArg, str, tenant, UsageError, type Command } from '../args.ts';
 import { enc, inTenant, listing, request } from '../client.ts';
-import { printList, table } from '../output.ts';
-import type { EffectivePolicy, Session, User, UserDetail } from '../types.ts';
+import { minute, printList, table } from '../output.ts';
+import type { EffectivePolicy, Factor, Page, Session, User, UserDetail } from '../types.ts';
 import { sessionRow } from './session.ts';
 import { describeSettings } from './policy.ts';
 
@@ -75,6 +75,25 @@ export const userCommands: Record<string, Command> = {
     async run(o, [email], out) {
       await request<void>('POST', `${inTenant(o)}/users/${enc(email!)}/unlock`);
       out.print(`${email} may sign in again.`, { email, unlocked: true });
+    },
+  },
+  'user mfa': {
+    usage: 'gatehouse user mfa --tenant SLUG EMAIL [--json]',
+    summary: 'List a user\'s second factors (never their secrets), oldest first, and how many recovery codes are left.',
+    options: tenant, positionals: 1,
+    async run(o, [email], out) {
+      const path = `${inTenant(o)}/users/${enc(email!)}/mfa`;
+      const items: Factor[] = [];
+      let recoveryCodesLeft = 0;
+      let cursor: string | null = null;
+      do {
+        const r: Page<Factor> & { recoveryCodesLeft: number } = await request('GET', `${path}?limit=200${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+        items.push(...r.items);
+        recoveryCodesLeft = r.recoveryCodesLeft;
+        cursor = r.nextCursor;
+      } while (cursor);
+      const rows = table(items.map((f) => [f.type, f.label, `added ${minute(f.createdAt)}`, f.lastUsedAt ? `last used ${minute(f.lastUsedAt)}` : 'never used']), `${email} has no second factor.`);
+      out.print(`${rows}\nRecovery codes left: ${recoveryCodesLeft}`, { items, recoveryCodesLeft });
     },
   },
   'user reset-mfa': {
