@@ -342,7 +342,7 @@ test('help lists every noun and verb the API has for an administrator', async ()
   const h = await ok(['--help']);
   for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'app update', 'user update', 'tenant update', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
     'policy list', 'policy show', 'policy create', 'policy update', 'policy delete', 'upstream list', 'upstream show', 'upstream create', 'upstream update', 'upstream test', 'upstream delete',
-    'directory create', 'directory update', 'directory show', 'user mfa', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
+    'overview', 'whoami', 'group show', 'group update', 'directory create', 'directory update', 'directory show', 'user mfa', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
   assert.match(await ok(['help', 'user']), /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/);
   assert.match(await ok(['help', 'policy']), /gatehouse policy create --tenant SLUG --name NAME --priority N/);
   assert.match(await ok(['upstream', 'create', '--help']), /--client-secret SECRET\|-/);
@@ -557,8 +557,11 @@ test('groups, OUs, domains and apps: members, remove-member, delete', async () =
   assert.deepEqual((await ok(['group', 'members', '--tenant', 'acme', 'temps', '--json'])).map((u: any) => u.email), ['ann@acme.test']);
   assert.match(await ok(['group', 'remove-member', '--tenant', 'acme', 'temps', 'ann@acme.test']), /Removed ann@acme\.test from temps/);
   assert.match(await ok(['group', 'members', '--tenant', 'acme', 'temps']), /temps has no members/);
-  assert.match(await ok(['group', 'delete', '--tenant', 'acme', 'temps']), /Deleted group temps/);
-  assert.ok(!(await ok(['group', 'list', '--tenant', 'acme', '--json'])).some((g: any) => g.name === 'temps'));
+  assert.match(await ok(['group', 'update', '--tenant', 'acme', 'temps', '--name', 'contractors', '--description', 'Short-term staff']), /Saved group contractors/);
+  assert.match(await ok(['group', 'show', '--tenant', 'acme', 'contractors']), /description\s+Short-term staff\nmembers\s+0/);
+  assert.equal((await ok(['group', 'update', '--tenant', 'acme', 'contractors', '--description', 'none', '--json'])).description, null);
+  assert.match(await ok(['group', 'delete', '--tenant', 'acme', 'contractors']), /Deleted group contractors/);
+  assert.ok(!(await ok(['group', 'list', '--tenant', 'acme', '--json'])).some((g: any) => g.name === 'contractors'));
 
   await ok(['ou', 'create', '--tenant', 'acme', '/Temp/Sub']);
   assert.match(await ok(['ou', 'list', '--tenant', 'acme']), /^\/Temp\n\/Temp\/Sub$/m);
@@ -576,6 +579,14 @@ test('groups, OUs, domains and apps: members, remove-member, delete', async () =
   const a = await ok(['app', 'create', '--tenant', 'acme', '--name', 'short-lived', '--display-name', 'Short', '--type', 'service', '--json']);
   assert.match(await ok(['app', 'delete', '--tenant', 'acme', a.client_id]), /Deleted application/);
   await refused(['app', 'show', '--tenant', 'acme', a.client_id], {}, /not found/);
+});
+
+test('overview and whoami', async () => {
+  assert.match(await ok(['whoami']), /^admin@example\.test \(tenant default; roles superadmin; administers every tenant\)$/m);
+  assert.deepEqual((await ok(['whoami', '--json'], OPS)), { userId: (await ok(['user', 'show', '--tenant', 'acme', 'ops@acme.test', '--json'])).id, email: 'ops@acme.test', tenant: 'acme', roles: ['admin'], instanceAdmin: false });
+  const o = await ok(['overview', '--tenant', 'acme', '--json']);
+  assert.ok(o.counts.users >= 4 && Array.isArray(o.alerts));
+  assert.match(await ok(['overview', '--tenant', 'acme']), new RegExp(`^${o.counts.users} users, ${o.counts.groups} groups, ${o.counts.apps} apps \\(${o.counts.deployedApps} deployed\\), \\d+ live sessions\\.`));
 });
 
 test('updates: tenant name, user names/OU/roles, an app\'s profile', async () => {

@@ -17,6 +17,7 @@ import { connectorCommands } from './commands/connector.ts';
 import { directoryCommands } from './commands/directory.ts';
 import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
 import { keyCommands, secretCommands } from './commands/keys.ts';
+import { overviewCommands } from './commands/overview.ts';
 import { policyCommands } from './commands/policy.ts';
 import { sessionCommands } from './commands/session.ts';
 import { startCommands } from './commands/start.ts';
@@ -28,7 +29,7 @@ export { UsageError };
 
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
-  ...startCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
+  ...startCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
   ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
 };
 

@@ -1,7 +1,7 @@
 // Groups, OUs and email domains.
-import { opt, paging, str, tenant, type Command } from '../args.ts';
+import { opt, paging, str, tenant, UsageError, type Command } from '../args.ts';
 import { enc, inTenant, listing, request } from '../client.ts';
-import { printList } from '../output.ts';
+import { printList, table } from '../output.ts';
 import type { Domain, Group, Ou, User } from '../types.ts';
 
 export const groupCommands: Record<string, Command> = {
@@ -16,6 +16,24 @@ export const groupCommands: Record<string, Command> = {
       const search = opt(o, 'search');
       const l = await listing<Group>(o, `${inTenant(o)}/groups${search ? `?search=${enc(search)}` : ''}`);
       printList(out, l, (g) => [g.name, `${g.memberCount} member${g.memberCount === 1 ? '' : 's'}`, g.description ?? ''], 'No groups.');
+    },
+  },
+  'group show': {
+    usage: 'gatehouse group show --tenant SLUG NAME [--json]', summary: 'Show a group: description and member count.', options: tenant, positionals: 1,
+    async run(o, [group], out) {
+      const g = await request<Group>('GET', `${inTenant(o)}/groups/${enc(group!)}`);
+      out.print(table([['name', g.name], ['id', g.id], ['description', g.description ?? '-'], ['members', String(g.memberCount)]], ''), g);
+    },
+  },
+  'group update': {
+    usage: 'gatehouse group update --tenant SLUG NAME [--name NEW_NAME] [--description TEXT|none] [--json]', summary: 'Rename a group or change its description.',
+    options: { ...tenant, name: str, description: str }, positionals: 1,
+    async run(o, [group], out) {
+      const description = opt(o, 'description');
+      const body = { name: opt(o, 'name'), description: description === 'none' ? null : description };
+      if (body.name === undefined && body.description === undefined) throw new UsageError('Give --name or --description.');
+      const g = await request<Group>('PATCH', `${inTenant(o)}/groups/${enc(group!)}`, body);
+      out.print(`Saved group ${g.name}.`, g);
     },
   },
   'group add-member': {
