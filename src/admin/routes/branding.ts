@@ -7,7 +7,7 @@ import type { Tenant } from '../../storage/tenants.ts';
 import { version } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const brandingSchema = z.object({
+export const brandingSchema = z.object({
   backgroundColor: z.string().nullable().describe('#rrggbb; null: Gatehouse\'s own'),
   logo: z.string().nullable().describe('a data: URL (PNG, GIF or JPEG); null: none'),
   sessionLifetimeMinutes: z.number().int().describe('users are signed out after this long; 0 = off'),

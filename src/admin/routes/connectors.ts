@@ -5,7 +5,7 @@ import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const connectorSchema = z.object({
+export const connectorSchema = z.object({
   id: z.string(), name: z.string(), status: z.enum(['connected', 'disconnected', 'revoked']),
   lastSeenAt: epochMs.nullable(), connectedAt: epochMs.nullable(), version: z.string().nullable().describe('the connector\'s software version'),
   latencyMs: z.number().nullable(), address: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: epochMs.nullable(),

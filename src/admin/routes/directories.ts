@@ -20,7 +20,7 @@ const settingsBody = z.record(z.string(), z.unknown()).describe('kind: ad|openld
 const asHttp = (e: unknown) => e instanceof LdapError ? new GatehouseError(502, `directory_${e.problem}`, `${e.message} ${e.fix}`.trim(), { problem: e.problem, fix: e.fix }) : e;
 
 const count = z.number().int();
-const runSchema = z.object({
+export const runSchema = z.object({
   id: z.string(), mode: z.enum(['full', 'incremental']), trigger: z.enum(['schedule', 'admin']), status: z.enum(['running', 'succeeded', 'failed']),
   phase: z.enum(['users', 'groups', 'memberships', 'cleanup', 'done']),
   users: z.object({ seen: count, created: count, updated: count, unchanged: count, disabled: count, skipped: count }),
@@ -37,12 +37,12 @@ const settingsSchema = z.object({
     memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
   }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
 });
-const directorySchema = z.object({
+export const directorySchema = z.object({
   id: z.string(), name: z.string(), enabled: z.boolean(), settings: settingsSchema, hasBindPassword: z.boolean(),
   lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: runSchema.nullable(),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
-const testSchema = z.object({
+export const testSchema = z.object({
   ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),
   bases: z.array(z.object({ dn: z.string(), users: count, groups: count, sample: z.array(z.object({ dn: z.string(), email: z.string().nullable() })), problem: z.string().optional() })),
 });

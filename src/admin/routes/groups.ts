@@ -8,7 +8,7 @@ import { summary } from './users.ts';
 import { epochMs, listQuery, page, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const groupSchema = z.object({
+export const groupSchema = z.object({
   id: z.string(), name: z.string(), description: z.string().nullable(), memberCount: z.number().int(),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });

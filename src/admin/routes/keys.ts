@@ -5,7 +5,7 @@ import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const keySchema = z.object({
+export const keySchema = z.object({
   kid: z.string(), alg: z.enum(['RS256', 'ES256']),
   status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
   notAfter: epochMs.describe('the certificate\'s expiry'),

@@ -6,7 +6,7 @@ import { notFound } from '../../shared/errors.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const ouSchema = z.object({
+export const ouSchema = z.object({
   id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });

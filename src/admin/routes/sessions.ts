@@ -12,7 +12,7 @@ import { assertMayActOn, mayManage } from '../roles.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const sessionSchema = z.object({
+export const sessionSchema = z.object({
   id: z.string(), userId: z.string(), email: z.string().nullable(),
   device: z.string().describe('the browser and system, like "Chrome 131 on Windows"'), ip: z.string().nullable(), userAgent: z.string().nullable(),
   startedAt: epochMs, lastSeenAt: epochMs, expiresAt: epochMs,

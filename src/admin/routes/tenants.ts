@@ -8,7 +8,7 @@ import { sessionLifetime } from '../../interaction/branding.ts';
 import { epochMs, listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const tenantSchema = z.object({
+export const tenantSchema = z.object({
   slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
   sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),

@@ -15,9 +15,9 @@ const mode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: o
 const name = text().trim().min(1).max(100);
 const secret = z.string().min(1).max(1000);
 
-const checkSchema = z.object({ ok: z.boolean(), message: z.string().nullable().describe('what failed'), checkedAt: epochMs });
+export const checkSchema = z.object({ ok: z.boolean(), message: z.string().nullable().describe('what failed'), checkedAt: epochMs });
 
-const upstreamSchema = z.object({
+export const upstreamSchema = z.object({
   id: z.string(), name: z.string(), mode,
   type: z.enum(['entra', 'okta', 'cognito', 'oidc']), clientId: z.string(), scopes: z.array(z.string()), domains: z.array(z.string()),
   audience: z.enum(['staff', 'all']), loginHint: z.boolean(), showButton: z.boolean(), testUsers: z.array(z.string()),

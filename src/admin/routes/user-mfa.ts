@@ -7,7 +7,7 @@ import { assertMayActOn } from '../roles.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const factor = z.object({
+export const factor = z.object({
   id: z.string(),
   type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
   label: z.string(),
