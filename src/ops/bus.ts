@@ -1,6 +1,7 @@
 // Change notices between Gatehouse nodes. A node that changes something other nodes keep in
-// memory (a tenant's engine: its keys, settings, claim names) publishes a notice; every node,
-// itself included, drops what it kept and rebuilds it from the store on next use.
+// memory (a tenant's engine: its keys, settings, claim names) drops its own copy at once and
+// publishes a notice; every other node drops what it kept when the notice arrives, and each
+// rebuilds it from the store on next use (forgetOnChange below).
 //
 // Redis pub/sub when REDIS_URL is set, PostgreSQL LISTEN/NOTIFY when only DATABASE_URL is,
 // and in-process for the embedded store (one node). Notices are hints to reload, never data:
