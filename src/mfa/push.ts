@@ -263,7 +263,7 @@ export class PushService {
    * nobody is shown an Approve button that means nothing any more.
    */
   async withdraw(tenantId: string, uid: string): Promise<void> {
-    const users = await this.store.withdraw(tenantId, uid, Date.now());
+    const users = await this.store.withdraw(tenantId, this.#interactionKey(uid), Date.now());
     await Promise.all(users.map((u) => this.#notify(tenantId, u)));
   }
 
