@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { freePort, LOOPBACK_OUTBOUND } from './helpers/server.ts';
+import { GENEROUS_MS } from './helpers/wait.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../src/server.ts';
@@ -258,7 +259,7 @@ test('start: one process with a notice for --workers, graceful stop on Ctrl-C', 
   child.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}\n${stderr}`)), GENEROUS_MS);
     child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('Admin API:')) { clearTimeout(timer); resolve(); } });
     child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${stdout}\n${stderr}`)); });
   });
