@@ -437,7 +437,7 @@ const commands: Record<string, Command> = {
     usage: 'gatehouse connector list --tenant SLUG [--json]', summary: 'List connectors: connected, last seen, version, latency, last error and the recommended fix.', options: tenant,
     async run(o, _a, out) {
       const r = await request('GET', `${inTenant(o)}/connectors`);
-      out.print(table(r.items.map((c: any) => [c.id, c.name, c.status, c.lastSeenAt ? `seen ${new Date(c.lastSeenAt).toISOString()}` : 'never seen', c.version ?? '-', c.latencyMs === null ? '-' : `${c.latencyMs} ms`, c.recommendedFix ?? '']), 'No connectors.'), r.items);
+      out.print(table(r.items.map((c: any) => [c.id, c.name, c.status, c.lastSeenAt ? `seen ${new Date(c.lastSeenAt).toISOString()}` : 'never seen', c.version ?? '-', c.latencyMs === null ? '-' : `${c.latencyMs} ms`, c.recommendedFix ?? c.lastError ?? '']), 'No connectors.'), r.items);
     },
   },
   'connector revoke': {

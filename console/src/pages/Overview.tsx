@@ -10,7 +10,17 @@ import { describe } from './Logs.tsx';
 interface Overview {
   counts: { users: number; groups: number; apps: number; deployedApps: number; activeSessions: number };
   recentFailures: AuditEvent[];
-  alerts: Array<{ level: 'warn' | 'error'; kind: string; message: string; subject?: string }>;
+  alerts: Array<{ level: 'warn' | 'error'; kind: string; message: string; subject?: string; at?: number }>;
+}
+
+/** Where an alert is dealt with, for a role that may open it. */
+function AlertLink({ alert: a }: { alert: Overview['alerts'][number] }) {
+  const { me } = useSession();
+  const [to, label] = a.kind === 'idp_certificate_expiring' || a.kind === 'app_certificate_expiring' ? (can.viewKeys(me) ? ['/keys', 'Keys and certificates'] : [])
+    : a.kind === 'upstream_discovery_failed' && a.subject ? [`/upstreams/${encodeURIComponent(a.subject)}`, 'Open the upstream directory']
+    : a.kind === 'directory_down' && a.subject && can.viewDirectories(me) ? [`/directories/${encodeURIComponent(a.subject)}`, 'Open the directory']
+    : a.kind === 'connector_down' && can.viewDirectories(me) ? ['/connectors', 'Connectors'] : [];
+  return to ? <> <Link to={to}>{label}</Link></> : null;
 }
 
 export function OverviewPage() {
@@ -32,7 +42,7 @@ export function OverviewPage() {
     {o.data && <>
       {o.data.alerts.length > 0 && <section aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
-        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.kind.includes('certificate') && can.viewKeys(me) && <> <Link to="/keys">Keys and certificates</Link></>}{a.kind === 'upstream_discovery_failed' && a.subject && <> <Link to={`/upstreams/${encodeURIComponent(a.subject)}`}>Open the upstream directory</Link></>}</p></Banner>)}
+        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.at !== undefined && <span className="muted"> ({formatTime(a.at)})</span>}<AlertLink alert={a} /></p></Banner>)}
       </section>}
       <section aria-labelledby="counts-h">
         <h2 id="counts-h" className="visually-hidden">Counts</h2>

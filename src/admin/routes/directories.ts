@@ -7,6 +7,7 @@ import type { Context } from '../../context.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
 import { DEFAULTS, prepareSettings, type DirectorySettings } from '../../directory/ldap/settings.ts';
 import { LdapError } from '../../directory/ldap/client.ts';
+import { directoryProblem } from '../../directory/health.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page, version } from '../schemas.ts';
@@ -40,6 +41,10 @@ const settingsSchema = z.object({
 const directorySchema = z.object({
   id: z.string(), name: z.string(), enabled: z.boolean(), settings: settingsSchema, hasBindPassword: z.boolean(),
   lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: runSchema.nullable(),
+  problem: z.object({
+    kind: z.enum(['no_connector', 'sync_failed']), message: z.string().describe('what is wrong and what to do'),
+    at: epochMs.nullable().describe('when it was seen (the failed sync\'s end); null for a state that holds now'),
+  }).nullable().describe('why the directory is down (its last sync failed, or no connector is connected to reach it); null when it is not, or is switched off'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 const testSchema = z.object({
@@ -51,11 +56,17 @@ const runView = (run: SyncRun): z.input<typeof runSchema> => ({
   id: run.id, mode: run.mode, trigger: run.trigger, status: run.status, phase: run.progress.phase, users: run.progress.users, groups: run.progress.groups,
   memberships: run.progress.memberships, errorCount: run.progress.errorCount, errors: run.errors, message: run.message, startedAt: run.startedAt, finishedAt: run.finishedAt,
 });
-async function view(app: Context, d: LdapDirectory): Promise<z.input<typeof directorySchema>> {
+/** How many of the tenant's connectors are connected: asked once per answer, only when a directory is reached through them. */
+const connectedCount = (app: Context, tenantId: string) => {
+  let n: Promise<number> | undefined;
+  return () => (n ??= app.connectors.status(tenantId).then((all) => all.filter((c) => c.status === 'connected').length));
+};
+async function view(app: Context, d: LdapDirectory, connected = connectedCount(app, d.tenantId)): Promise<z.input<typeof directorySchema>> {
   const [last] = await app.ldapStore.runs(d.id, 1);
   return {
     id: d.id, name: d.name, enabled: d.enabled, settings: d.settings, hasBindPassword: !!d.bindPasswordSealed, lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt,
-    lastRun: last ? runView(last) : null, createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version,
+    lastRun: last ? runView(last) : null, problem: directoryProblem(d, last, d.settings.via === 'connector' ? await connected() : 0),
+    createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version,
   };
 }
 
@@ -77,7 +88,8 @@ export const directoryRoutes = [
     async handler({ app, tenant, query }) {
       const all = [...await app.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (d) => d.name, (d) => [d.name]);
-      return { items: await Promise.all(p.items.map((d) => view(app, d))), nextCursor: p.nextCursor, defaults: DEFAULTS };
+      const connected = connectedCount(app, tenant.id);
+      return { items: await Promise.all(p.items.map((d) => view(app, d, connected))), nextCursor: p.nextCursor, defaults: DEFAULTS };
     },
   }),
   route({

@@ -1,11 +1,14 @@
 // The console's overview: counts, recent sign-in failures, and alerts (an IdP certificate
 // expiring within 60 days, an app's registered certificate within 90, as in the reference;
-// an upstream directory whose discovery check failed).
+// an upstream directory whose discovery check failed; an LDAP directory that is down, a
+// connector that is not connected).
 import { z } from 'zod';
 import { EXPIRY_WARNING_DAYS } from '../../keys/keys.ts';
 import { APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
 import { auditEvent } from '../schemas.ts';
 import { route } from '../route.ts';
+import { ago } from '../../shared/time.ts';
+import { directoryProblem } from '../../directory/health.ts';
 
 const DAY = 24 * 3600_000;
 const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -16,16 +19,17 @@ export const SIGNIN_FAILURES = ['signin.failed', 'signin.throttled', 'mfa.failed
 
 const alert = z.object({
   level: z.enum(['warn', 'error']).describe('error: already expired'),
-  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring', 'upstream_discovery_failed']),
+  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring', 'upstream_discovery_failed', 'directory_down', 'connector_down']),
   message: z.string(),
-  subject: z.string().optional().describe('the key ID, the app\'s client ID, or the upstream\'s ID'),
+  subject: z.string().optional().describe('the key ID, the app\'s client ID, the upstream\'s, directory\'s or connector\'s ID'),
   expiresAt: z.number().int().optional(),
+  at: z.number().int().optional().describe('when the problem was seen (a failed check or sync, a connector last seen), epoch ms'),
 });
 
 export const overviewRoutes = [
   route({
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
-    summary: 'Counts, the ten most recent sign-in failures, and alerts (certificates, upstream directories failing their check)',
+    summary: 'Counts, the ten most recent sign-in failures, and alerts (certificates, upstream directories failing their check, directories and connectors down)',
     response: z.object({
       counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
       recentFailures: z.array(auditEvent),
@@ -33,12 +37,13 @@ export const overviewRoutes = [
     }),
     async handler({ app, tenant }) {
       const now = Date.now();
-      const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks] = await Promise.all([
+      const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, directories, connectors] = await Promise.all([
         app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
         app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
         app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
         app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
         app.upstreams.list(tenant.id), app.upstreams.checks(tenant.id),
+        app.ldapStore.list(tenant.id), app.connectors.status(tenant.id),
       ]);
       const alerts: Array<z.input<typeof alert>> = [];
       for (const k of keys) {
@@ -66,9 +71,21 @@ export const overviewRoutes = [
         const c = checks.get(u.id);
         if (u.mode === 'disabled' || !c || c.ok) continue;
         alerts.push({
-          level: 'error', kind: 'upstream_discovery_failed', subject: u.id,
-          message: `The upstream directory ${u.name} failed its discovery check at ${new Date(c.checkedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC: ${c.message} People it signs in cannot sign in until it answers; use Test on its page to check again.`,
+          level: 'error', kind: 'upstream_discovery_failed', subject: u.id, at: c.checkedAt,
+          message: `The upstream directory ${u.name} failed its discovery check ${ago(c.checkedAt, now)}: ${c.message} People it signs in cannot sign in until it answers; use Test on its page to check again.`,
         });
+      }
+      // A directory that is down (its last sync failed, or no connector reaches it), and a
+      // connector that dropped: raised here, not only at the bottom of the directory's page.
+      const connected = connectors.filter((c) => c.status === 'connected').length;
+      for (const d of directories) {
+        const [last] = await app.ldapStore.runs(d.id, 1);
+        const problem = directoryProblem(d, last, connected, now);
+        if (problem) alerts.push({ level: 'error', kind: 'directory_down', subject: d.id, message: problem.message, ...(problem.at !== null && { at: problem.at }) });
+      }
+      for (const c of connectors) {
+        if (c.status !== 'disconnected') continue;
+        alerts.push({ level: 'warn', kind: 'connector_down', subject: c.id, ...(c.lastSeenAt !== null && { at: c.lastSeenAt }), message: `Connector ${c.name}: ${c.recommendedFix ?? 'not connected.'}` });
       }
       return {
         counts: { users, groups, apps: apps.apps, deployedApps: apps.deployed, activeSessions },
