@@ -17,6 +17,8 @@ type DirectoryList = Page<Directory> & { defaults: Defaults };
 
 export const KIND_LABEL: Record<DirectoryKind, string> = { ad: 'Active Directory', openldap: 'OpenLDAP (or another LDAPv3 server)' };
 const KIND_SHORT: Record<DirectoryKind, string> = { ad: 'Active Directory', openldap: 'OpenLDAP' };
+/** A directory that is down, as its badge on the list says it (the message beside says why and what to do). */
+export const PROBLEM: Record<NonNullable<Directory['problem']>['kind'], string> = { no_connector: 'down: no connector', sync_failed: 'down: last sync failed' };
 
 /** One sync's outcome as a badge. */
 export function RunBadge({ run }: { run: SyncRun | null }) {
@@ -46,11 +48,12 @@ export function DirectoriesPage() {
       <caption className="visually-hidden">Directories</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Reached</th><th scope="col">Last sync</th><th scope="col">State</th></tr></thead>
       <tbody>{items.map((d) => <tr key={d.id}>
-        <th scope="row"><Link to={`/directories/${enc(d.id)}`}>{d.name}</Link><br /><span className="muted small-text">{d.settings.urls.join(', ')}</span></th>
+        <th scope="row"><Link to={`/directories/${enc(d.id)}`}>{d.name}</Link><br /><span className="muted small-text">{d.settings.urls.join(', ')}</span>
+          {d.problem && <p className="field-error small-text">{d.problem.message}</p>}</th>
         <td>{KIND_SHORT[d.settings.kind]}</td>
         <td>{d.settings.via === 'direct' ? 'directly' : 'through connectors'}</td>
         <td><RunBadge run={d.lastRun} />{d.lastRun?.finishedAt && <span className="muted small-text"> {formatTime(d.lastRun.finishedAt)}</span>}</td>
-        <td>{d.enabled ? <Badge tone="ok">on</Badge> : <Badge>off</Badge>}</td>
+        <td>{!d.enabled ? <Badge>off</Badge> : d.problem ? <Badge tone="error">{PROBLEM[d.problem.kind]}</Badge> : <Badge tone="ok">on</Badge>}</td>
       </tr>)}</tbody>
     </table></div>}
     <Pager {...list} />
@@ -237,6 +240,8 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
   return <>
     <p className="breadcrumb"><Link to="/directories">LDAP and Active Directory</Link> ›</p>
     <PageTitle actions={dir && <><RunBadge run={dir.lastRun} /> {dir.enabled ? <Badge tone="ok">on</Badge> : <Badge>off</Badge>}</>}>{dir ? dir.name : 'Add a directory'}</PageTitle>
+    {/* A failed sync shows in the sync panel just below; no connector to reach it shows here. */}
+    {dir?.problem?.kind === 'no_connector' && <Banner level="error"><p>{dir.problem.message} <Link to="/connectors">Connectors</Link></p></Banner>}
     {dir && <SyncPanel dir={dir} onFinished={reload} />}
     {!manage && <p className="hint">Only a superadministrator changes a directory's settings. {can.syncDirectories(me) ? 'You can test its connection and sync it.' : ''}</p>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>

@@ -1,20 +1,16 @@
-// Overview: counts, alerts (certificates expiring, upstream directories failing their check), and recent sign-in failures.
+// Overview: counts, alerts (certificates expiring, upstream directories failing their check,
+// directories and connectors down), and recent sign-in failures.
 import { api, ApiError } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link } from '../router.tsx';
-import type { AuditEvent } from '../types.ts';
+import type { Overview, OverviewAlert } from '../types.ts';
 import { Banner, Empty, ErrorBox, Loading, PageTitle, formatTime, useAsync } from '../ui.tsx';
 import { describe } from './Logs.tsx';
 
-interface Overview {
-  counts: { users: number; groups: number; apps: number; deployedApps: number; activeSessions: number };
-  recentFailures: AuditEvent[];
-  alerts: Array<{ level: 'warn' | 'error'; kind: string; message: string; subject?: string; at?: number }>;
-}
 
 /** Where an alert is dealt with, for a role that may open it. */
-function AlertLink({ alert: a }: { alert: Overview['alerts'][number] }) {
+function AlertLink({ alert: a }: { alert: OverviewAlert }) {
   const { me } = useSession();
   const [to, label] = a.kind === 'idp_certificate_expiring' || a.kind === 'app_certificate_expiring' ? (can.viewKeys(me) ? ['/keys', 'Keys and certificates'] : [])
     : a.kind === 'upstream_discovery_failed' && a.subject ? [`/upstreams/${encodeURIComponent(a.subject)}`, 'Open the upstream directory']

@@ -12,6 +12,7 @@ import { GatehouseError } from '../../shared/errors.ts';
 import { pageInMemory } from '../../storage/paging.ts';
 import { epochMs, listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
+import { directory as directorySchema, directoryTest as testSchema, syncRun as runSchema } from '../shapes.ts';
 
 const name = text().trim().min(1).max(100);
 const password = z.string().min(1).max(1000);
@@ -20,37 +21,6 @@ const settingsBody = z.record(z.string(), z.unknown()).describe('kind: ad|openld
 /** An LDAP problem answered as 502 (the directory, not the request, is at fault) with what to do. */
 const asHttp = (e: unknown) => e instanceof LdapError ? new GatehouseError(502, `directory_${e.problem}`, `${e.message} ${e.fix}`.trim(), { problem: e.problem, fix: e.fix }) : e;
 
-const count = z.number().int();
-const runSchema = z.object({
-  id: z.string(), mode: z.enum(['full', 'incremental']), trigger: z.enum(['schedule', 'admin']), status: z.enum(['running', 'succeeded', 'failed']),
-  phase: z.enum(['users', 'groups', 'memberships', 'cleanup', 'done']),
-  users: z.object({ seen: count, created: count, updated: count, unchanged: count, disabled: count, skipped: count }),
-  groups: z.object({ seen: count, created: count, updated: count }),
-  memberships: z.object({ added: count, removed: count }),
-  errorCount: count, errors: z.array(z.object({ dn: z.string(), message: z.string() })), message: z.string().nullable(),
-  startedAt: epochMs, finishedAt: epochMs.nullable(),
-});
-const settingsSchema = z.object({
-  kind: z.enum(['ad', 'openldap']), via: z.enum(['direct', 'connector']), urls: z.array(z.string()), startTls: z.boolean(), allowPlain: z.boolean(),
-  caCertificate: z.string().nullable(), bindDn: z.string(), baseDns: z.array(z.string()), userFilter: z.string(), groupFilter: z.string(),
-  attributes: z.object({
-    externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
-    memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
-  }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
-});
-const directorySchema = z.object({
-  id: z.string(), name: z.string(), enabled: z.boolean(), settings: settingsSchema, hasBindPassword: z.boolean(),
-  lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: runSchema.nullable(),
-  problem: z.object({
-    kind: z.enum(['no_connector', 'sync_failed']), message: z.string().describe('what is wrong and what to do'),
-    at: epochMs.nullable().describe('when it was seen (the failed sync\'s end); null for a state that holds now'),
-  }).nullable().describe('why the directory is down (its last sync failed, or no connector is connected to reach it); null when it is not, or is switched off'),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
-const testSchema = z.object({
-  ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),
-  bases: z.array(z.object({ dn: z.string(), users: count, groups: count, sample: z.array(z.object({ dn: z.string(), email: z.string().nullable() })), problem: z.string().optional() })),
-});
 
 const runView = (run: SyncRun): z.input<typeof runSchema> => ({
   id: run.id, mode: run.mode, trigger: run.trigger, status: run.status, phase: run.progress.phase, users: run.progress.users, groups: run.progress.groups,
@@ -70,7 +40,7 @@ async function view(app: Context, d: LdapDirectory, connected = connectedCount(a
   };
 }
 
-const attributesSchema = settingsSchema.shape.attributes;
+const attributesSchema = directorySchema.shape.settings.shape.attributes;
 const defaultsSchema = z.object({ userFilter: z.string(), groupFilter: z.string(), attributes: attributesSchema });
 
 /** Settings sent over the saved ones (attributes merged too), checked as a whole. */

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { EXPIRY_WARNING_DAYS } from '../../keys/keys.ts';
 import { APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
-import { auditEvent } from '../schemas.ts';
 import { route } from '../route.ts';
+import { overview, overviewAlert as alert } from '../shapes.ts';
 import { ago } from '../../shared/time.ts';
 import { directoryProblem } from '../../directory/health.ts';
 
@@ -17,24 +17,12 @@ const daysLeft = (ms: number, now: number) => Math.ceil((ms - now) / DAY);
 /** The audit event types that count as a failed sign-in. */
 export const SIGNIN_FAILURES = ['signin.failed', 'signin.throttled', 'mfa.failed', 'mfa.throttled', 'federation.claim_refused', 'federation.link_refused', 'federation.error', 'authorization.not_deployed'];
 
-const alert = z.object({
-  level: z.enum(['warn', 'error']).describe('error: already expired'),
-  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring', 'upstream_discovery_failed', 'directory_down', 'connector_down']),
-  message: z.string(),
-  subject: z.string().optional().describe('the key ID, the app\'s client ID, the upstream\'s, directory\'s or connector\'s ID'),
-  expiresAt: z.number().int().optional(),
-  at: z.number().int().optional().describe('when the problem was seen (a failed check or sync, a connector last seen), epoch ms'),
-});
 
 export const overviewRoutes = [
   route({
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Counts, the ten most recent sign-in failures, and alerts (certificates, upstream directories failing their check, directories and connectors down)',
-    response: z.object({
-      counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
-      recentFailures: z.array(auditEvent),
-      alerts: z.array(alert),
-    }),
+    response: overview,
     async handler({ app, tenant }) {
       const now = Date.now();
       const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, directories, connectors] = await Promise.all([
