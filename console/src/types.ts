@@ -32,6 +32,8 @@ export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
 export type Overview = Out<typeof shapes.overview>;
+export type Tenant = Out<typeof shapes.tenant>;
+export type Branding = Out<typeof shapes.branding>;
 export type OverviewAlert = Out<typeof shapes.overviewAlert>;
 
 export interface KeyInfo { kid: string; alg: string; status: 'next' | 'active' | 'retired'; notAfter: number; createdAt: number; activatedAt: number | null; retiredAt: number | null; expiresSoon: boolean }
@@ -52,6 +54,7 @@ export type DirectoryKind = DirectorySettings['kind'];
 export type AttributeMap = DirectorySettings['attributes'];
 export interface KindDefaults { userFilter: string; groupFilter: string; attributes: AttributeMap }
 export type SyncRun = Out<typeof shapes.syncRun>;
+export type SyncStatus = Out<typeof shapes.syncStatus>;
 export type TestReport = Out<typeof shapes.directoryTest>;
 export type Connector = Out<typeof shapes.connector>;
 export type ProvisioningCode = Out<typeof shapes.provisioningCode>;

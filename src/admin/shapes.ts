@@ -48,6 +48,21 @@ export const auditEvent = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
+// ---------- tenants, branding ----------
+
+export const tenant = z.object({
+  slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
+  sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+export const branding = z.object({
+  backgroundColor: z.string().nullable().describe('#rrggbb; null: Gatehouse\'s own'),
+  logo: z.string().nullable().describe('a data: URL (PNG, GIF or JPEG); null: none'),
+  sessionLifetimeMinutes: z.number().int().describe('users are signed out after this long; 0 = off'),
+  version: z.number().int().describe('the tenant\'s version'),
+});
+
 // ---------- sessions ----------
 
 export const sessionView = z.object({
@@ -102,6 +117,8 @@ export const directory = z.object({
   }).nullable().describe('why the directory is down (its last sync failed, or no connector is connected to reach it); null when it is not, or is switched off'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
+
+export const syncStatus = z.object({ running: syncRun.nullable(), runs: z.array(syncRun), lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable() });
 
 export const directoryTest = z.object({
   ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),

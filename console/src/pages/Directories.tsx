@@ -6,7 +6,7 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { AttributeMap, Directory, DirectoryKind, DirectorySettings, KindDefaults, SyncRun, TestReport } from '../types.ts';
+import type { AttributeMap, Directory, DirectoryKind, DirectorySettings, KindDefaults, SyncRun, SyncStatus, TestReport } from '../types.ts';
 import {
   Badge, Banner, Button, CheckboxField, ConfirmDialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, SelectField, TextAreaField, TextField,
   formatTime, useAsync, useCursorPages, useInterval,
@@ -386,7 +386,6 @@ function TestResult({ report, error }: { report?: TestReport; error?: Error }) {
 
 // ---------- sync ----------
 
-interface SyncStatus { running: SyncRun | null; runs: SyncRun[]; lastSyncAt: number | null; lastFullSyncAt: number | null }
 
 const PHASE: Record<SyncRun['phase'], string> = { groups: 'reading groups', users: 'reading users', memberships: 'updating group memberships', cleanup: 'disabling users no longer in the directory', done: 'done' };
 const duration = (r: SyncRun) => (r.finishedAt ? `${Math.max(0, Math.round((r.finishedAt - r.startedAt) / 100) / 10)} s` : '—');

@@ -4,9 +4,9 @@ import { useState } from 'react';
 import { api, ApiError, type Page } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { navigate } from '../router.tsx';
+import type { Tenant } from '../types.ts';
 import { Button, CopyValue, Dialog, ErrorBox, FormError, Loading, notify, PageTitle, TextField, useAsync } from '../ui.tsx';
 
-interface Tenant { slug: string; name: string; issuer: string; discoveryUrl: string; sessionLifetimeMinutes: number }
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export function TenantsPage() {

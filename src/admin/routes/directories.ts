@@ -10,9 +10,9 @@ import { LdapError } from '../../directory/ldap/client.ts';
 import { directoryProblem } from '../../directory/health.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { pageInMemory } from '../../storage/paging.ts';
-import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
-import { directory as directorySchema, directoryTest as testSchema, syncRun as runSchema } from '../shapes.ts';
+import { directory as directorySchema, directoryTest as testSchema, syncRun as runSchema, syncStatus } from '../shapes.ts';
 
 const name = text().trim().min(1).max(100);
 const password = z.string().min(1).max(1000);
@@ -152,7 +152,7 @@ export const directoryRoutes = [
   route({
     id: 'getDirectorySync', method: 'get', path: '/tenants/:slug/directories/:directory/sync', tag: 'directories', access: ['admin', 'auditor'],
     summary: 'Sync progress: the running sync (if any) and the last ten, with counts and errors',
-    response: z.object({ running: runSchema.nullable(), runs: z.array(runSchema), lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable() }),
+    response: syncStatus,
     async handler({ app, tenant, params }) {
       const d = await app.ldapStore.get(tenant.id, params.directory);
       const runs = await app.ldapStore.runs(d.id, 10);
