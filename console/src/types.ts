@@ -36,7 +36,8 @@ export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;
 export type OverviewAlert = Out<typeof shapes.overviewAlert>;
 
-export interface KeyInfo { kid: string; alg: string; status: 'next' | 'active' | 'retired'; notAfter: number; createdAt: number; activatedAt: number | null; retiredAt: number | null; expiresSoon: boolean }
+export type KeyInfo = Out<typeof shapes.signingKey>;
+export type Factor = Out<typeof shapes.mfaFactor>;
 
 export const APP_TYPES: Record<AppType, { label: string; menu: string; help: string }> = {
   web: { label: 'Web application (OpenID Connect)', menu: 'Web application using OpenID Connect', help: 'A server-side web app: it keeps a client secret and signs users in with the authorization code flow.' },

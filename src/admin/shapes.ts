@@ -63,6 +63,24 @@ export const branding = z.object({
   version: z.number().int().describe('the tenant\'s version'),
 });
 
+// ---------- signing keys, second factors ----------
+
+export const signingKey = z.object({
+  kid: z.string(), alg: z.enum(['RS256', 'ES256']),
+  status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
+  notAfter: epochMs.describe('the certificate\'s expiry'),
+  expiresSoon: z.boolean().describe('the certificate expires within the warning period: rotate'),
+  createdAt: epochMs, activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
+});
+
+export const mfaFactor = z.object({
+  id: z.string(),
+  type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
+  label: z.string(),
+  createdAt: epochMs,
+  lastUsedAt: epochMs.nullable(),
+});
+
 // ---------- sessions ----------
 
 export const sessionView = z.object({

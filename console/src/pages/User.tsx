@@ -5,12 +5,11 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can, type Role } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Group, SessionView, User } from '../types.ts';
+import type { Factor, Group, SessionView, User } from '../types.ts';
 import { Badge, Banner, Button, CheckboxField, Combobox, ConfirmDialog, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, TextField, formatTime, useAsync } from '../ui.tsx';
 import { fullName } from './Users.tsx';
 import { SessionsTable } from './Sessions.tsx';
 
-interface Factor { id: string; type: string; label: string | null; createdAt: number; lastUsedAt: number | null }
 
 export function UserPage({ id }: { id: string }) {
   const tp = useTenantPath();
