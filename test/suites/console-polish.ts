@@ -123,6 +123,15 @@ test('390 px phone: every page of the menu, Sessions and Tenants included, keeps
     if (name === 'Tenants') assert.ok(await page.getByRole('button', { name: 'Administer' }).first().isVisible(), 'the other tenant is listed');
   }
   assert.deepEqual(off, [], 'every button within the 390 px screen');
+  // The rest of a wide row (IP address, started, last seen) scrolls inside a labelled region
+  // the keyboard reaches and scrolls.
+  await go(page, '/sessions', 'Sessions');
+  const region = page.getByRole('region', { name: 'Active sessions' });
+  assert.equal(await region.getAttribute('tabindex'), '0');
+  assert.ok(await region.evaluate((e) => e.scrollWidth > e.clientWidth), 'the table is wider than the screen here');
+  await region.focus();
+  await page.keyboard.press('ArrowRight');
+  await until('the region scrolled with the keyboard', async () => ((await region.evaluate((e) => e.scrollLeft)) > 0 ? true : undefined), 10_000);
   // And Terminate works there.
   await go(page, '/sessions', 'Sessions');
   await page.getByRole('button', { name: /Terminate the session of alice@example\.test/ }).click();

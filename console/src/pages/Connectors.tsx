@@ -70,7 +70,7 @@ export function ConnectorsPage() {
     {list.data && items.length === 0 && <Empty title="No connectors yet">
       {manage ? <p>Choose <strong>Generate provisioning code</strong>, then run the command it shows on a host next to the directory.</p> : <p>Ask a superadministrator to set one up.</p>}
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Connector hosts" tabIndex={0}><table>
       <caption className="visually-hidden">Connector hosts</caption>
       <thead><tr><th scope="col">Host</th><th scope="col">Status</th><th scope="col">Last seen</th><th scope="col">Version</th><th scope="col">Latency</th><th scope="col">Problem</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>{items.map((c) => <tr key={c.id}>

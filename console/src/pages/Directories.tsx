@@ -44,7 +44,7 @@ export function DirectoriesPage() {
         ? <p>Choose <strong>Add directory</strong> to sync users and groups from Active Directory or OpenLDAP. If Gatehouse cannot open a connection to it, <Link to="/connectors">set up a connector</Link> first.</p>
         : <p>Ask a superadministrator to add one.</p>}
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Directories" tabIndex={0}><table>
       <caption className="visually-hidden">Directories</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Reached</th><th scope="col">Last sync</th><th scope="col">State</th></tr></thead>
       <tbody>{items.map((d) => <tr key={d.id}>
@@ -300,7 +300,7 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
         <section aria-labelledby="map-h">
           <h2 id="map-h">Attribute mapping</h2>
           <p className="hint">Which directory attribute holds each thing Gatehouse keeps. Leave a field empty to use the default of the kind chosen above.</p>
-          <div className="table-wrap"><table className="mapping">
+          <div className="table-wrap" role="region" aria-label="Attribute mapping" tabIndex={0}><table className="mapping">
             <caption className="visually-hidden">Attribute mapping</caption>
             <thead><tr><th scope="col">Gatehouse keeps</th><th scope="col">Attribute</th><th scope="col">Active Directory default</th><th scope="col">OpenLDAP default</th></tr></thead>
             <tbody>
@@ -372,7 +372,7 @@ function TestResult({ report, error }: { report?: TestReport; error?: Error }) {
       <p id="test-h"><strong>{report.ok ? 'Connection works.' : 'Connected, but something is not right.'}</strong></p>
       <p>{report.message}</p>
     </Banner>
-    <div className="table-wrap"><table>
+    <div className="table-wrap" role="region" aria-label="What the filters found" tabIndex={0}><table>
       <caption className="visually-hidden">What the filters found</caption>
       <thead><tr><th scope="col">Base DN</th><th scope="col">Users</th><th scope="col">Groups</th><th scope="col">First users found</th></tr></thead>
       <tbody>{report.bases.map((b) => <tr key={b.dn}>
@@ -472,7 +472,7 @@ function SyncPanel({ dir, onFinished }: { dir: Directory; onFinished: () => void
     </Empty>}
     {status.data && status.data.runs.length > 1 && <>
       <h3>Recent syncs</h3>
-      <div className="table-wrap"><table>
+      <div className="table-wrap" role="region" aria-label="Recent syncs" tabIndex={0}><table>
         <caption className="visually-hidden">Recent syncs</caption>
         <thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Result</th><th scope="col">Users read / new / changed / disabled</th><th scope="col">Problems</th><th scope="col">Took</th></tr></thead>
         <tbody>{status.data.runs.map((r) => <tr key={r.id}>

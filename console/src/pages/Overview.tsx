@@ -48,7 +48,7 @@ export function OverviewPage() {
       </section>
       <section aria-labelledby="failures-h">
         <h2 id="failures-h">Recent sign-in failures</h2>
-        {o.data.recentFailures.length === 0 ? <Empty title="No recent sign-in failures" /> : <div className="table-wrap"><table>
+        {o.data.recentFailures.length === 0 ? <Empty title="No recent sign-in failures" /> : <div className="table-wrap" role="region" aria-label="Recent sign-in failures" tabIndex={0}><table>
           <thead><tr><th scope="col">Occurred</th><th scope="col">What happened</th><th scope="col">IP</th></tr></thead>
           <tbody>{o.data.recentFailures.map((e) => <tr key={e.id}><td className="nowrap">{formatTime(e.at)}</td><td>{describe(e)}</td><td>{e.ip ?? '—'}</td></tr>)}</tbody>
         </table></div>}

@@ -44,7 +44,7 @@ export function UpstreamsPage() {
     {list.data && items.length === 0 && <Empty title="No upstream directories">
       <p>Users sign in with Gatehouse passwords. Connect Entra ID, Okta, Cognito or any OpenID provider to sign them in there instead. {manage ? 'Choose Add upstream directory.' : 'Ask a superadministrator to add one.'}</p>
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Upstream directories" tabIndex={0}><table>
       <caption className="visually-hidden">Upstream directories</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Mode</th><th scope="col">Email domains</th><th scope="col">Issuer</th></tr></thead>
       <tbody>{items.map((u) => <tr key={u.id}>
