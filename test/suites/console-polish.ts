@@ -14,8 +14,8 @@ import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { startConnector } from '../helpers/connector.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
-/** A time as ISO 8601 (2026-12-07T00:05, 2026-12-07 00:05) or any time said in UTC. */
-const RAW_TIME = /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\bUTC\b|\d{2}:\d{2}(:\d{2})?(\.\d+)?Z\b/;
+/** A time or day as ISO 8601 (2026-12-07T00:05, 2026-12-07 00:05, 2026-12-07) or any time said in UTC. */
+const RAW_TIME = /\d{4}-\d{2}-\d{2}|\bUTC\b|\d{2}:\d{2}(:\d{2})?(\.\d+)?Z\b/;
 
 export function consolePolishSuite(backend: Backend) {
 const noBrowser = haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser tests skipped';
@@ -254,10 +254,15 @@ test('times: one format in the reader\'s zone, named; no page shows an ISO 8601 
     name: 'Timed DC', bindPassword: 'secret',
     settings: { kind: 'openldap', urls: [`ldap://127.0.0.1:${port}`], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 5 },
   });
+  // And a signing key's certificate within its 60-day warning (an overview alert with a day).
+  const db = gh.app.database.db;
+  const key = await db.selectFrom('signing_keys').selectAll().where('status', '=', 'active').where('alg', '=', 'ES256').executeTakeFirstOrThrow();
+  await db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 24 * 3600_000 }).where('kid', '=', key.kid).execute();
   try {
     await gh.api('POST', `/tenants/default/directories/${dir.body.id}/sync`, { mode: 'full', wait: true });
     // The API's messages say times relative to now.
     const overview = (await gh.api('GET', '/tenants/default/overview')).body;
+    assert.ok(overview.alerts.some((a: { kind: string }) => a.kind === 'idp_certificate_expiring'), JSON.stringify(overview.alerts));
     for (const a of overview.alerts) assert.doesNotMatch(a.message, RAW_TIME, a.message);
     if (skip) return;
 
@@ -285,6 +290,7 @@ test('times: one format in the reader\'s zone, named; no page shows an ISO 8601 
     assert.match(await page.locator('main table tbody tr').first().innerText(), /\b(EST|EDT)\b/);
     assert.deepEqual(errors, []);
   } finally {
+    await db.updateTable('signing_keys').set({ not_after: key.not_after }).where('kid', '=', key.kid).execute();
     await gh.api('DELETE', `/tenants/default/directories/${dir.body.id}`);
     await gh.api('DELETE', `/tenants/default/upstreams/${created.body.id}`);
   }

@@ -5,7 +5,7 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link } from '../router.tsx';
 import type { Overview, OverviewAlert } from '../types.ts';
-import { Banner, Empty, ErrorBox, Loading, PageTitle, formatTime, useAsync } from '../ui.tsx';
+import { Banner, Empty, ErrorBox, Loading, PageTitle, formatDate, formatTime, useAsync } from '../ui.tsx';
 import { describe } from './Logs.tsx';
 
 
@@ -38,7 +38,7 @@ export function OverviewPage() {
     {o.data && <>
       {o.data.alerts.length > 0 && <section aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
-        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.at !== undefined && <span className="muted"> ({formatTime(a.at)})</span>}<AlertLink alert={a} /></p></Banner>)}
+        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.at !== undefined && <span className="muted"> ({formatTime(a.at)})</span>}{a.expiresAt !== undefined && <span className="muted"> ({a.expiresAt <= Date.now() ? 'expired' : 'expires'} {formatDate(a.expiresAt)})</span>}<AlertLink alert={a} /></p></Banner>)}
       </section>}
       <section aria-labelledby="counts-h">
         <h2 id="counts-h" className="visually-hidden">Counts</h2>

@@ -11,7 +11,6 @@ import { ago } from '../../shared/time.ts';
 import { directoryProblem } from '../../directory/health.ts';
 
 const DAY = 24 * 3600_000;
-const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const daysLeft = (ms: number, now: number) => Math.ceil((ms - now) / DAY);
 
 /** The audit event types that count as a failed sign-in. */
@@ -39,8 +38,8 @@ export const overviewRoutes = [
         alerts.push({
           level: expired ? 'error' : 'warn', kind: 'idp_certificate_expiring', subject: k.kid, expiresAt: k.notAfter,
           message: expired
-            ? `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expired on ${dateOf(k.notAfter)}. Rotate the keys now.`
-            : `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expires on ${dateOf(k.notAfter)}, in ${daysLeft(k.notAfter, now)} days. Rotate the keys before then.`,
+            ? `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expired ${ago(k.notAfter, now)}. Rotate the keys now.`
+            : `The IdP certificate of ${k.status} signing key ${k.kid} (${k.alg}) expires in ${daysLeft(k.notAfter, now)} days. Rotate the keys before then.`,
         });
       }
       for (const a of appCerts) {
@@ -49,8 +48,8 @@ export const overviewRoutes = [
         alerts.push({
           level: expired ? 'error' : 'warn', kind: 'app_certificate_expiring', subject: a.clientId, expiresAt: at,
           message: expired
-            ? `The certificate ${a.displayName} registered expired on ${dateOf(at)}. Register its new keys in the application profile.`
-            : `The certificate ${a.displayName} registered expires on ${dateOf(at)}, in ${daysLeft(at, now)} days. Register its new keys in the application profile before then.`,
+            ? `The certificate ${a.displayName} registered expired ${ago(at, now)}. Register its new keys in the application profile.`
+            : `The certificate ${a.displayName} registered expires in ${daysLeft(at, now)} days. Register its new keys in the application profile before then.`,
         });
       }
       // An upstream whose last discovery check failed (hourly, or an administrator's Test):
