@@ -1,8 +1,9 @@
 // Serves the admin console (console/, built into console/dist by scripts/build-console.ts):
 // index.html per tenant at /t/<slug>/console/... (every path under it: the console routes in
 // the browser), its content-hashed assets once for all tenants at /console/assets/, and
-// /console and /console/<page>, which lead to that page of the default tenant's console. The console is a public OIDC client
-// of its tenant's engine (oidc/clients.ts CONSOLE_CLIENT_ID) and talks only to the admin API.
+// /console and /console/<page>, which lead to that page of the default tenant's console. The
+// console is a public OIDC client of its tenant's engine (oidc/clients.ts CONSOLE_CLIENT_ID)
+// and talks only to the admin API.
 import type Koa from 'koa';
 import fs from 'node:fs';
 import path from 'node:path';

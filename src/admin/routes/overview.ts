@@ -16,7 +16,6 @@ const daysLeft = (ms: number, now: number) => Math.ceil((ms - now) / DAY);
 /** The audit event types that count as a failed sign-in. */
 export const SIGNIN_FAILURES = ['signin.failed', 'signin.throttled', 'mfa.failed', 'mfa.throttled', 'federation.claim_refused', 'federation.link_refused', 'federation.error', 'authorization.not_deployed'];
 
-
 export const overviewRoutes = [
   route({
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
