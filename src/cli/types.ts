@@ -3,18 +3,15 @@
 // changed answer breaks the CLI's type check instead of its output.
 import type { z } from 'zod';
 import type { appSchema } from '../admin/routes/apps.ts';
-import type { brandingSchema } from '../admin/routes/branding.ts';
-import type { connectorSchema } from '../admin/routes/connectors.ts';
-import type { directorySchema, runSchema, testSchema } from '../admin/routes/directories.ts';
 import type { domainSchema } from '../admin/routes/domains.ts';
-import type { groupSchema } from '../admin/routes/groups.ts';
-import type { keySchema } from '../admin/routes/keys.ts';
-import type { ouSchema } from '../admin/routes/ous.ts';
 import type { policySchema } from '../admin/routes/policies.ts';
-import type { sessionSchema } from '../admin/routes/sessions.ts';
-import type { tenantSchema } from '../admin/routes/tenants.ts';
-import type { checkSchema, upstreamSchema } from '../admin/routes/upstreams.ts';
-import type { factor } from '../admin/routes/user-mfa.ts';
+import type { keySchema } from '../admin/routes/keys.ts';
+// The answers the console reads too (src/admin/shapes.ts: one set of types for server, console and CLI).
+import type {
+  branding as brandingSchema, connector as connectorSchema, directory as directorySchema, directoryTest as testSchema,
+  group as groupSchema, mfaFactor as factor, ou as ouSchema, sessionView as sessionSchema, syncRun as runSchema,
+  tenant as tenantSchema, upstream as upstreamSchema, upstreamCheck as checkSchema,
+} from '../admin/shapes.ts';
 import type { userDetail } from '../admin/routes/users.ts';
 import type { auditEvent, userSummary } from '../admin/schemas.ts';
 import type { PolicySettings } from '../policy/policies.ts';

@@ -38,7 +38,7 @@ export const connectorCommands: Record<string, Command> = {
     usage: 'gatehouse connector list --tenant SLUG [--limit N] [--cursor CURSOR] [--json]', summary: 'List connectors: connected, last seen, version, latency, last error and the recommended fix.', options: { ...tenant, ...paging },
     async run(o, _a, out) {
       printList(out, await listing<Connector>(o, `${inTenant(o)}/connectors`), (c) => [c.id, c.name, c.status, c.lastSeenAt ? `seen ${iso(c.lastSeenAt)}` : 'never seen', c.version ?? '-',
-        c.latencyMs === null ? '-' : `${c.latencyMs} ms`, c.recommendedFix ?? ''], 'No connectors.');
+        c.latencyMs === null ? '-' : `${c.latencyMs} ms`, c.recommendedFix ?? c.lastError ?? ''], 'No connectors.');
     },
   },
   'connector revoke': {
