@@ -9,7 +9,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { Page } from '../storage/directory.ts';
 import { SessionStore, type SsoSessionRecord } from '../storage/sessions.ts';
 import { notFound } from '../shared/errors.ts';
-import { backchannelLogout } from '../oidc/internals.ts';
+import { backchannelLogout } from '../oidc/internals/index.ts';
 import { describeDevice } from './device.ts';
 
 export interface SsoSession extends SsoSessionRecord {
