@@ -1,9 +1,10 @@
 // Hostile values in user-controlled fields reach the sign-in, launcher and account pages only
-// escaped: an administrator's app display name, a user's name, a login_hint, a bad request.
+// escaped: an administrator's app display name, a user's name, a login_hint, an upstream's name.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import { startTestServer, freePort, type TestServer } from './helpers/server.ts';
+import { startTestServer, freePort, LOOPBACK_OUTBOUND, type TestServer } from './helpers/server.ts';
+import { startUpstream, type TestUpstream } from './helpers/upstream.ts';
 import { Agent } from './helpers/agent.ts';
 import { rpConfig } from './helpers/rp.ts';
 
@@ -14,10 +15,12 @@ const raw = /<img src=x|<script>alert|onerror=alert|"><img/;
 let gh: TestServer;
 let app: { clientId: string; clientSecret: string };
 let RP: string;
+let upstream: TestUpstream | undefined;
 const user = { email: 'mallory@example.test', password: 'mallory-password-1' };
 
 before(async () => {
-  gh = await startTestServer();
+  // The upstream directory runs on this machine: allowed explicitly.
+  gh = await startTestServer(LOOPBACK_OUTBOUND);
   RP = `http://127.0.0.1:${await freePort()}/callback`;
   const r = await gh.api('POST', '/tenants/default/apps', { name: 'hostile', displayName: hostile, type: 'web', redirectUris: [RP] });
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -26,7 +29,7 @@ before(async () => {
   assert.equal(u.status, 201, JSON.stringify(u.body));
   await gh.api('POST', `/tenants/default/apps/${app.clientId}/deployment/targets`, { type: 'user', ref: user.email });
 });
-after(async () => { await gh?.close(); });
+after(async () => { await upstream?.stop(); await gh?.close(); });
 
 test('an app display name and a login_hint reach the sign-in page only escaped', async () => {
   const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
@@ -55,10 +58,15 @@ test("a user's own name reaches the launcher and account pages only escaped", as
   }
 });
 
-test('error descriptions from a bad authorization request reach the error page only escaped', async () => {
+test('an upstream directory name reaches the sign-in pages only escaped', async () => {
+  upstream = await startUpstream({ name: 'Upstream', redirectUri: `${gh.base}/t/default/federation/callback`, accounts: [] });
+  const up = await gh.api('POST', '/tenants/default/upstreams', { name: hostile.slice(0, 100), type: 'oidc', authorityUrl: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret, mode: 'enabled', showButton: true, domains: ['upstream.test'] });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
   const agent = new Agent();
-  const bad = `${gh.base}/t/default/auth?client_id=${encodeURIComponent(app.clientId)}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(hostile)}&state=${encodeURIComponent(hostile)}`;
-  await agent.follow(bad, RP);
-  assert.ok(agent.lastStatus >= 400 && agent.lastStatus < 500, `status ${agent.lastStatus}`);
+  assert.equal(await agent.follow(url.href, RP), null);
+  // Its button on the identifier page.
+  assert.match(agent.lastBody, /Sign in with &#34;&#62;&#60;img/);
   assert.doesNotMatch(agent.lastBody, raw);
 });
