@@ -11,12 +11,15 @@ import { UpstreamStore } from './storage/upstreams.ts';
 import { MfaStore } from './storage/mfa.ts';
 import { InstanceStore } from './storage/instance.ts';
 import { SigninAddressStore } from './storage/signin-addresses.ts';
+import { SetupLinkStore } from './storage/setup-links.ts';
 import { PolicyService } from './policy/policies.ts';
+import { PolicyStore } from './storage/policies.ts';
 import { PushService } from './mfa/push.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
 import { KeyService } from './keys/keys.ts';
+import { SigningKeyStore } from './storage/signing-keys.ts';
 import { EngineCache } from './tenants/engines.ts';
 import { ClientCache } from './oidc/clients.ts';
 import { Sealer, TokenHasher, resolveSecrets } from './shared/crypto.ts';
@@ -24,7 +27,8 @@ import { SealedStore } from './storage/sealed.ts';
 import { InstanceSecret } from './keys/instance-secret.ts';
 import { rehashLegacyArtifacts } from './oidc/adapters/sql.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
-import { MemoryThrottle, RedisThrottle, SqlThrottle, type Throttle } from './ops/ratelimit.ts';
+import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
+import { SqlThrottle } from './storage/throttle-counters.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
 import { PostgresLeadership, SoleLeader, type Leadership } from './ops/leader.ts';
 import { LdapStore } from './storage/ldap.ts';
@@ -71,6 +75,8 @@ export interface Context {
   throttles: { account: Throttle; ip: Throttle };
   /** Addresses users signed in from (smart lockout's familiar addresses). */
   signinAddresses: SigninAddressStore;
+  /** One-time setup links for the first administrator (tenants/bootstrap.ts). */
+  setupLinks: SetupLinkStore;
   /** Change notices between nodes (see ops/bus.ts). */
   bus: Bus;
   /** Whether this node runs the scheduled work (see ops/leader.ts). */
@@ -164,7 +170,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
     push: undefined as unknown as PushService,
     federation: undefined as unknown as FederationService,
     sessions: undefined as unknown as SessionService,
-    keys: new KeyService(db, sealer),
+    keys: new KeyService({ keyStore: new SigningKeyStore(db), tenantStore: new TenantStore(db), sealer }),
     engines: undefined as unknown as EngineCache,
     clients,
     metrics: createMetrics(),
@@ -174,6 +180,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
         ? { account: new SqlThrottle(db, 'account', ACCOUNT_THROTTLE), ip: new SqlThrottle(db, 'ip', IP_THROTTLE) }
         : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) },
     signinAddresses: new SigninAddressStore(db),
+    setupLinks: new SetupLinkStore(db),
     bus,
     leadership,
     ldap: undefined as unknown as LdapService,
@@ -192,7 +199,7 @@ export async function createContext(config: Config, logger = pino({ level: confi
   };
   ctx.engines = new EngineCache(ctx);
   ctx.federation = new FederationService(ctx);
-  ctx.policies = new PolicyService(ctx, db);
+  ctx.policies = new PolicyService(ctx, new PolicyStore(db));
   ctx.push = new PushService(ctx, db);
   ctx.sessions = new SessionService(ctx);
   ctx.ldap = new LdapService(ctx);

@@ -4,7 +4,7 @@
 // by a new leader does no harm.
 import type { Context } from '../context.ts';
 import { purgeExpired } from '../oidc/adapters/sql.ts';
-import { purgeThrottleCounters } from './ratelimit.ts';
+import { purgeThrottleCounters } from '../storage/throttle-counters.ts';
 import { FAMILIAR_ADDRESS_DAYS } from '../interaction/lockout.ts';
 
 const HOUR = 3600_000;

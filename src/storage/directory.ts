@@ -178,6 +178,14 @@ export class DirectoryStore {
     return Number(r.n);
   }
 
+  /** Does any user of the tenant hold this administrator role? */
+  async hasUserWithRole(tenantId: string, role: AdminRole): Promise<boolean> {
+    // Roles are a JSON array of names; a quoted name matches exactly one element.
+    const r = await this.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
+      .where('roles', 'like', `%"${role}"%`).limit(1).executeTakeFirst();
+    return !!r;
+  }
+
   // ---- groups
   async createGroup(tenantId: string, name: string, description?: string | null): Promise<Group> {
     const now = Date.now();

@@ -38,24 +38,17 @@ export async function bootstrap(app: Context): Promise<BootstrapResult> {
   if (await hasSuperadmin(app, tenant.id)) return { adminCreated: false };
   // Nobody can administer this instance yet: issue a fresh one-time link (older ones stop working).
   const token = crypto.randomBytes(24).toString('base64url');
-  await app.database.db.deleteFrom('setup_links').execute();
-  await app.database.db.insertInto('setup_links').values({ token_hash: hashToken(app, token), tenant_id: tenant.id, expires_at: Date.now() + SETUP_LINK_TTL_MS, used_at: null }).execute();
+  await app.setupLinks.replaceAll({ tokenHash: hashToken(app, token), tenantId: tenant.id, expiresAt: Date.now() + SETUP_LINK_TTL_MS });
   return { setupUrl: `${app.config.publicUrl}/setup/${token}`, adminCreated: false };
 }
 
 export async function hasSuperadmin(app: Context, tenantId: string): Promise<boolean> {
-  const r = await app.database.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
-    .where('roles', 'like', '%"superadmin"%').limit(1).executeTakeFirst();
-  return !!r;
+  return app.directory.hasUserWithRole(tenantId, 'superadmin');
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
 export async function redeemSetupLink(app: Context, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
-  const db = app.database.db;
-  const now = Date.now();
-  const res = await db.updateTable('setup_links').set({ used_at: now })
-    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return 'invalid';
+  if (!(await app.setupLinks.redeem(hashToken(app, token), Date.now()))) return 'invalid';
   const tenant = await app.tenants.getBySlug(DEFAULT_TENANT);
   await app.directory.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
   await app.audit.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
@@ -63,7 +56,5 @@ export async function redeemSetupLink(app: Context, token: string, email: string
 }
 
 export async function setupLinkValid(app: Context, token: string): Promise<boolean> {
-  const r = await app.database.db.selectFrom('setup_links').select('token_hash')
-    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', Date.now()).executeTakeFirst();
-  return !!r;
+  return app.setupLinks.valid(hashToken(app, token), Date.now());
 }
