@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context } from './context.ts';
+import type { Services } from './services.ts';
 import type { EngineEntry } from './tenants/engines.ts';
 import { withSharedContextGetter } from './oidc/ctx-getter.ts';
 import { GatehouseError } from './shared/errors.ts';
@@ -40,7 +40,7 @@ const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|a
  * every router of the Koa app first cost more than a token request itself. Everything else,
  * and any engine path of an unknown tenant, is the Koa app's.
  */
-export function createHttpHandler(app: Context): http.RequestListener {
+export function createHttpHandler(app: Services): http.RequestListener {
   const koa = createHttpApp(app).callback();
   return (req, res) => {
     const m = ENGINE_PATH.exec(req.url ?? '/');
@@ -48,7 +48,7 @@ export function createHttpHandler(app: Context): http.RequestListener {
     if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
     const start = process.hrtime.bigint();
     const slug = m[1]!;
-    app.engines.get(slug).then(async (entry) => {
+    app.engineCache.get(slug).then(async (entry) => {
       if (!entry) { await koa(req, res); return; }
       try {
         await serveEngine(app, entry, slug, req, res);
@@ -69,7 +69,7 @@ export function createHttpHandler(app: Context): http.RequestListener {
 }
 
 /** Hands the raw request to a tenant's engine, which runs as its own Koa app. */
-async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serveEngine(app: Services, entry: EngineEntry, slug: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   // req.originalUrl tells the engine where it is mounted, so the URLs it builds carry the prefix.
   const r = req as http.IncomingMessage & { originalUrl?: string };
   r.originalUrl = req.url;
@@ -83,7 +83,7 @@ async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: 
   await withSharedContextGetter(() => entry.handler(req, res));
 }
 
-export function createHttpApp(app: Context): Koa {
+export function createHttpApp(app: Services): Koa {
   const koa = new Koa({ proxy: app.config.trustProxy });
 
   // Metrics and access log.
@@ -229,7 +229,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => {
     const m = /^\/t\/([a-z0-9-]{1,40})\/?$/.exec(ctx.path);
     if (!m || ctx.method !== 'GET') return next();
-    const tenant = await app.tenants.bySlug(m[1]!);
+    const tenant = await app.tenantStore.bySlug(m[1]!);
     if (!tenant) return next();
     ctx.type = 'html';
     ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${app.config.publicUrl}/t/${tenant.slug}` });
@@ -240,7 +240,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => {
     const m = /^\/t\/([a-z0-9-]{1,40})(\/.*)?$/.exec(ctx.path);
     if (!m) return next();
-    const entry = await app.engines.get(m[1]!);
+    const entry = await app.engineCache.get(m[1]!);
     if (!entry) {
       ctx.status = 404;
       if (ctx.accepts('html', 'json') === 'json') ctx.body = { error: 'not_found', error_description: `There is no tenant "${m[1]}".` };

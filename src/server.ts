@@ -2,21 +2,21 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/index.ts';
-import { createContext, type Context } from './context.ts';
+import { createServices, type Services } from './services.ts';
 import { createHttpHandler } from './http.ts';
 import { bootstrap, type BootstrapResult } from './tenants/bootstrap.ts';
 import { startJobs } from './ops/jobs.ts';
 
 export interface RunningServer {
-  app: Context;
+  app: Services;
   server: http.Server;
   url: string;
   boot: BootstrapResult;
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { beforeListen?: (app: Context) => Promise<void> } = {}): Promise<RunningServer> {
-  const app = await createContext(config);
+export async function startServer(config: Config, opts: { beforeListen?: (app: Services) => Promise<void> } = {}): Promise<RunningServer> {
+  const app = await createServices(config);
   let jobs: { stop(): void } | undefined;
   try {
     const boot = await bootstrap(app);
@@ -24,7 +24,7 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
     const server = http.createServer(createHttpHandler(app));
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     // On-premises connectors open a WebSocket to /connector/v1; nothing else upgrades.
-    server.on('upgrade', (req, socket, head) => { if (!app.connectors.handleUpgrade(req, socket, head)) socket.destroy(); });
+    server.on('upgrade', (req, socket, head) => { if (!app.connectorHub.handleUpgrade(req, socket, head)) socket.destroy(); });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -39,8 +39,8 @@ export async function startServer(config: Config, opts: { beforeListen?: (app: C
         // Graceful: stop accepting, let in-flight requests finish, then close the stores.
         stopping ??= (async () => {
           jobs?.stop();
-          app.push.streams.closeAll(); // authenticators' event streams never go idle on their own
-          await app.connectors.drain(); // and connectors' WebSockets: they reconnect to a node that stays
+          app.pushService.streams.closeAll(); // authenticators' event streams never go idle on their own
+          await app.connectorHub.drain(); // and connectors' WebSockets: they reconnect to a node that stays
           await new Promise<void>((resolve) => {
             // Keep-alive connections go idle as their last response is sent; close them as they do.
             const idle = setInterval(() => server.closeIdleConnections(), 50);

@@ -60,8 +60,8 @@ before(async () => {
   await gh.api('POST', '/tenants/default/groups', { name: 'Nurses' });
   await gh.api('POST', '/tenants/default/users', { email: 'pilot@example.com', password: 'pilot-password-1' });
   // An upstream saved directly (creating one through the API fetches its discovery document).
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
-  fixture.upstream = (await gh.app.upstreams.create(tenant.id, {
+  const tenant = (await gh.app.tenantStore.bySlug('default'))!;
+  fixture.upstream = (await gh.app.upstreamStore.create(tenant.id, {
     name: 'fixture-upstream', mode: 'disabled', clientSecretSealed: null,
     settings: { type: 'oidc', clientId: 'x', discoveryUrl: 'https://idp.example.test/.well-known/openid-configuration', issuer: 'https://idp.example.test', scopes: ['openid'], domains: [], audience: 'staff', loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: null, claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' } },
   })).id;

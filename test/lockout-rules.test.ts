@@ -3,13 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryThrottle } from '../src/ops/ratelimit.ts';
-import type { Context } from '../src/context.ts';
+import type { Services } from '../src/services.ts';
 import { addressBucket, addressState, countAddressFailure, countFailure, forgetFailures, liftLockout, lockedFor, lockoutPolicy, lockoutSeconds } from '../src/interaction/lockout.ts';
 import { DEFAULT_SETTINGS, policySettings } from '../src/policy/policies.ts';
 
-function appAt(clock: () => number, addressLimit = 10): Context {
+function appAt(clock: () => number, addressLimit = 10): Services {
   const rule = { limit: 5, windowSeconds: 900 };
-  return { throttles: { account: new MemoryThrottle(rule, clock), ip: new MemoryThrottle(rule, clock) }, config: { signinAddressLimit: addressLimit } } as unknown as Context;
+  return { throttles: { account: new MemoryThrottle(rule, clock), ip: new MemoryThrottle(rule, clock) }, config: { signinAddressLimit: addressLimit } } as unknown as Services;
 }
 
 test('defaults: 5 failures, lockouts of 1, 5, 15, then 60 minutes (the cap)', () => {

@@ -192,8 +192,8 @@ test('maintenance purges expired artifacts and audits certificates near expiry',
   try {
     const db = gh.app.database.db;
     await db.insertInto('oidc_artifacts').values({ model: 'Session', id: 'old', tenant_id: 'x', payload: '{}', grant_id: null, user_code: null, uid: null, expires_at: Date.now() - 1000, consumed_at: null }).execute();
-    const tenant = await gh.app.tenants.getBySlug('default');
-    const active = (await gh.app.keys.list(tenant.id)).find((k) => k.status === 'active')!;
+    const tenant = await gh.app.tenantStore.getBySlug('default');
+    const active = (await gh.app.keyService.list(tenant.id)).find((k) => k.status === 'active')!;
     await db.updateTable('signing_keys').set({ not_after: Date.now() + 10 * 24 * 3600e3 }).where('kid', '=', active.kid).execute();
     const res = await runMaintenance(gh.app);
     assert.ok(res.purged >= 1);

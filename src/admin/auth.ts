@@ -5,7 +5,7 @@
 // used are the ones the user holds now.
 import { SignJWT, jwtVerify, createLocalJWKSet, decodeJwt, importJWK } from 'jose';
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { AdminRole, UserWithSecret } from '../storage/directory.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
@@ -16,12 +16,12 @@ import { adminApiResource, CONSOLE_CLIENT_ID, CONSOLE_SCOPE } from '../oidc/clie
 import { SLUG_RE } from '../storage/tenants.ts';
 
 export const ADMIN_TOKEN_TTL_SECONDS = 3600;
-export const adminAudience = (app: Context) => adminApiResource(app.config.publicUrl);
+export const adminAudience = (app: Services) => adminApiResource(app.config.publicUrl);
 
 export interface Admin { userId: string; email: string; tenantId: string; tenantSlug: string; roles: AdminRole[] }
 
-export async function issueAdminToken(app: Context, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
-  const { keys } = await app.keys.jwksForEngine(tenant.id);
+export async function issueAdminToken(app: Services, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+  const { keys } = await app.keyService.jwksForEngine(tenant.id);
   const jwk = keys.find((k) => k.alg === 'ES256') ?? keys[0]!;
   const key = await importJWK(jwk as Parameters<typeof importJWK>[0], jwk.alg);
   const token = await new SignJWT({ roles: user.roles, email: user.email, tenant: tenant.slug })
@@ -38,7 +38,7 @@ export async function issueAdminToken(app: Context, tenant: Tenant, user: UserWi
 const unauthorized = (msg: string) => new GatehouseError(401, 'unauthorized', msg);
 
 /** Resolve the caller from its bearer token; the user must still exist, be active and hold the roles. */
-export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admin> {
+export async function authenticate(app: Services, ctx: Koa.Context): Promise<Admin> {
   const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
   if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
   let slug: string;
@@ -50,16 +50,16 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
   } catch {
     throw unauthorized('The access token is malformed. Get a new one from POST /api/v1/auth/token.');
   }
-  const tenant = await app.tenants.bySlug(slug);
+  const tenant = await app.tenantStore.bySlug(slug);
   if (!tenant) throw unauthorized('The access token names an unknown tenant.');
   try {
-    const jwks = createLocalJWKSet(await app.keys.publicJwks(tenant.id) as Parameters<typeof createLocalJWKSet>[0]);
+    const jwks = createLocalJWKSet(await app.keyService.publicJwks(tenant.id) as Parameters<typeof createLocalJWKSet>[0]);
     const { payload } = await jwtVerify(m[1]!, jwks, { issuer: issuerFor(app.config.publicUrl, tenant.slug), audience: adminAudience(app), typ: 'at+jwt' });
     // An engine-issued token (it names its client) must be the console's, for the admin scope.
     if (payload.client_id !== undefined && (payload.client_id !== CONSOLE_CLIENT_ID || !String(payload.scope ?? '').split(' ').includes(CONSOLE_SCOPE))) {
       throw unauthorized('This access token was not issued for the admin API.');
     }
-    const user = await app.directory.userById(tenant.id, String(payload.sub));
+    const user = await app.directoryStore.userById(tenant.id, String(payload.sub));
     if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
     return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };
   } catch (e) {
@@ -73,7 +73,7 @@ export async function authenticate(app: Context, ctx: Koa.Context): Promise<Admi
  * Superadmins of the default tenant administer every tenant; other administrators only
  * their own tenant. Returns the tenant acted on.
  */
-export async function authorize(app: Context, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
+export async function authorize(app: Services, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
   const instanceAdmin = admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin');
   const allowed = instanceAdmin || (admin.tenantSlug === slug && admin.roles.some((r) => r === 'superadmin' || roles.includes(r)));
   if (!allowed) {
@@ -81,7 +81,7 @@ export async function authorize(app: Context, admin: Admin, slug: string, roles:
     const where = admin.tenantSlug !== slug ? ` in the tenant "${slug}": you administer "${admin.tenantSlug}"` : '';
     throw new GatehouseError(403, 'forbidden', `Your role (${admin.roles.join(', ') || 'none'}) does not allow this${where}. It needs: ${needs}.`, { needs });
   }
-  const tenant = await app.tenants.bySlug(slug);
+  const tenant = await app.tenantStore.bySlug(slug);
   if (!tenant) throw new GatehouseError(404, 'not_found', `Tenant "${slug}" was not found.`);
   return tenant;
 }

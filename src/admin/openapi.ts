@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the admin API, generated from the route declarations: the same
 // zod schemas that check every request and answer (route.ts). Built on its first request.
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { paramsSchema, pathParamNames, type AnyRoute } from './route.ts';
 import { ADMIN_TOKEN_TTL_SECONDS } from './auth.ts';
 
@@ -85,7 +85,7 @@ function operation(r: AnyRoute): Json {
   };
 }
 
-export function openApiDocument(app: Context, routes: AnyRoute[]): Json {
+export function openApiDocument(app: Services, routes: AnyRoute[]): Json {
   const paths: Record<string, Json> = {};
   for (const r of routes) {
     const p = r.path.replace(/:([A-Za-z]+)/g, '{$1}');

@@ -6,7 +6,7 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { AdminRole } from '../storage/directory.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
@@ -34,7 +34,7 @@ type NoBody = z.ZodUndefined;
 type NoContent = z.ZodVoid;
 
 interface Input<Path extends string, P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
-  app: Context;
+  app: Services;
   koa: Koa.Context;
   params: Record<PathParams<Path>, string> & z.output<P>;
   query: z.output<Q>;
@@ -160,7 +160,7 @@ function expectedVersion(koa: Koa.Context, body: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
+async function access(app: Services, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
   try {
     if (r.access === 'instance' && !isInstanceAdmin(admin)) {
       throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', { needs: 'superadmin of the default tenant' });
@@ -169,16 +169,16 @@ async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | un
   } catch (e) {
     // A refused call is recorded (warn) in the caller's own tenant, where their administrators look.
     if (e instanceof GatehouseError && e.status === 403) {
-      await app.audit.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
+      await app.auditStore.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
     }
     throw e;
   }
-  const own = await app.tenants.bySlug(admin.tenantSlug);
+  const own = await app.tenantStore.bySlug(admin.tenantSlug);
   if (!own) throw new GatehouseError(401, 'unauthorized', 'The access token names an unknown tenant.');
   return own;
 }
 
-async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa.Context & { params: Record<string, string> }): Promise<void> {
+async function handle(app: Services, r: AnyRoute, pathSchema: AnyObject, koa: Koa.Context & { params: Record<string, string> }): Promise<void> {
   const admin = r.access === 'public' ? undefined : await authenticate(app, koa);
   const params = parseInput(pathSchema, koa.params, 'path');
   const tenant = admin ? await access(app, r, admin, params.slug as string | undefined, koa.ip) : undefined;
@@ -190,7 +190,7 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
     accepted: () => { if (!r.accepted) throw new Error(`${r.method.toUpperCase()} ${r.path} is not declared "accepted"`); accepted = true; },
     version: r.versioned ? expectedVersion(koa, body) : undefined,
     audit: (type: string, subject: string | null, data: Record<string, unknown> = {}, about: { userId?: string | null; clientId?: string | null } = {}) =>
-      app.audit.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
+      app.auditStore.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
   };
   const result = await r.handler(call);
 
@@ -221,7 +221,7 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
   if (typeof version === 'number' && r.method !== 'delete') koa.set('ETag', `"${version}"`);
 }
 
-export function registerRoutes(app: Context, router: Router, routes: AnyRoute[]): void {
+export function registerRoutes(app: Services, router: Router, routes: AnyRoute[]): void {
   checkDeclarations(routes);
   for (const r of routes) {
     const pathSchema = paramsSchema(r);

@@ -2,7 +2,7 @@
 // declarations (route.ts), registered here and described by GET /api/v1/openapi.json.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { registerRoutes, route, type AnyRoute } from './route.ts';
 import { openApiDocument } from './openapi.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -28,7 +28,7 @@ import { connectorRoutes } from './routes/connectors.ts';
 import { instanceRoutes } from './routes/instance.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
-type LegacyRoutes = (app: Context, r: Router) => void;
+type LegacyRoutes = (app: Services, r: Router) => void;
 const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
@@ -50,7 +50,7 @@ const openApiRoute = route({
 /** Every declared route of the admin API. */
 export const adminRoutes: AnyRoute[] = [openApiRoute, ...resources];
 
-export function adminRouter(app: Context): Router {
+export function adminRouter(app: Services): Router {
   const r = new Router({ prefix: '/api/v1' });
   registerRoutes(app, r, adminRoutes);
   for (const add of legacy) add(app, r);

@@ -3,7 +3,7 @@
 // upstreams.ts.
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { messagePage } from '../interaction/pages.ts';
 import { federatedUser } from './upstreams.ts';
 import { refusalIn } from '../shared/outbound.ts';
@@ -21,12 +21,12 @@ function upstreamProblem(e: unknown): string {
   return err.message ?? 'its answer could not be used';
 }
 
-export function federationRouter(app: Context): Router {
+export function federationRouter(app: Services): Router {
   const router = new Router({ prefix: '/t/:slug/federation' });
 
   router.get('/callback', async (ctx) => {
     const slug = ctx.params.slug!;
-    const tenant = await app.tenants.bySlug(slug);
+    const tenant = await app.tenantStore.bySlug(slug);
     const page = (status: number, title: string, message: string, detail: string) => {
       ctx.status = status;
       ctx.type = 'html';
@@ -38,13 +38,13 @@ export function federationRouter(app: Context): Router {
     if (!t || t.result || t.state !== state) {
       return page(400, 'Sign-in expired', 'This sign-in took too long, was already completed, or was started in another browser.', 'Go back to the application and sign in again.');
     }
-    const up = await app.upstreams.byId(tenant.id, t.upstreamId);
+    const up = await app.upstreamStore.byId(tenant.id, t.upstreamId);
     if (!up || up.mode === 'disabled') {
       clearTransaction(app, ctx as unknown as Koa.Context, slug);
       return page(400, 'Directory not available', 'The directory you were signing in through is no longer enabled here.', 'Go back to the application and sign in again; ask your administrator if this keeps happening.');
     }
     const audit = (type: string, level: 'info' | 'warn' | 'error', data: Record<string, unknown>) =>
-      app.audit.record({ tenantId: tenant.id, type, level, ip: ctx.ip, clientId: t.clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data } });
+      app.auditStore.record({ tenantId: tenant.id, type, level, ip: ctx.ip, clientId: t.clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data } });
     if (typeof ctx.query.error === 'string') {
       const why = `${ctx.query.error}${typeof ctx.query.error_description === 'string' ? `: ${ctx.query.error_description.slice(0, 300)}` : ''}`;
       await audit('federation.callback', 'warn', { message: `${up.name} ended the sign-in with an error (${why}).`, error: ctx.query.error });
@@ -54,9 +54,9 @@ export function federationRouter(app: Context): Router {
     await audit('federation.callback', 'info', { message: `Back from ${up.name} with an authorization code.` });
     let claims: Record<string, unknown>;
     try {
-      const url = new URL(app.federation.redirectUrl(tenant));
+      const url = new URL(app.federationService.redirectUrl(tenant));
       url.search = ctx.querystring;
-      const r = await app.federation.exchange(up, url, t);
+      const r = await app.federationService.exchange(up, url, t);
       claims = r.claims;
       await audit('federation.token', 'info', { message: `${up.name} issued tokens for ${String(claims.email ?? claims.sub)}.`, subject: claims.sub });
       if (r.userinfo) await audit('federation.userinfo', 'info', { message: `Fetched the profile of ${String(claims.email ?? claims.sub)} from ${up.name}'s userinfo endpoint.` });

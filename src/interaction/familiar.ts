@@ -7,7 +7,7 @@
 // HttpOnly, SameSite=Lax, Secure per GATEHOUSE_SECURE_COOKIES, scoped to the tenant's
 // paths, kept FAMILIAR_DEVICE_DAYS and renewed at each sign-in.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 
 export const FAMILIAR_DEVICE_DAYS = 180;
@@ -16,14 +16,14 @@ const NAME = 'gh_fam';
 const DAY = 86_400_000;
 
 /** An account's mark in the cookie: a MAC of the tenant and user (no user id in the browser). */
-export const deviceMark = (app: Context, tenantId: string, userId: string) => app.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
+export const deviceMark = (app: Services, tenantId: string, userId: string) => app.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
 
-const options = (app: Context, tenant: Tenant) => ({
+const options = (app: Services, tenant: Tenant) => ({
   path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, signed: false, overwrite: true,
 });
 
 /** The account marks this browser holds for the tenant (empty when none, expired or tampered with). */
-export function familiarMarks(app: Context, ctx: Koa.Context, tenant: Tenant): string[] {
+export function familiarMarks(app: Services, ctx: Koa.Context, tenant: Tenant): string[] {
   const sealed = ctx.cookies.get(NAME);
   if (!sealed || sealed.length > 4096) return [];
   try {
@@ -35,7 +35,7 @@ export function familiarMarks(app: Context, ctx: Koa.Context, tenant: Tenant): s
 }
 
 /** After a successful sign-in: this browser is familiar to the account (first in the list). */
-export function markFamiliar(app: Context, ctx: Koa.Context, tenant: Tenant, userId: string): void {
+export function markFamiliar(app: Services, ctx: Koa.Context, tenant: Tenant, userId: string): void {
   const mark = deviceMark(app, tenant.id, userId);
   const marks = [mark, ...familiarMarks(app, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
   const exp = Date.now() + FAMILIAR_DEVICE_DAYS * DAY;

@@ -4,7 +4,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import crypto from 'node:crypto';
 import { safeEqual } from '../shared/crypto.ts';
@@ -31,7 +31,7 @@ type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { par
 
 const emailField = z.email().max(254);
 
-export function interactionRouter(app: Context): Router {
+export function interactionRouter(app: Services): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const csrfFor = (uid: string) => app.sealer.mac(`csrf:${uid}`);
   /**
@@ -72,7 +72,7 @@ export function interactionRouter(app: Context): Router {
     const sf = await secondFactorsOf(app, it.tenant, user);
     if (!sf.factors.length) return false;
     if (await isRemembered(app, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays)) {
-      await app.audit.record({ tenantId: it.tenant.id, type: 'mfa.remembered', subject: user.id, ip: ctx.ip, data: { email: user.email } });
+      await app.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.remembered', subject: user.id, ip: ctx.ip, data: { email: user.email } });
       // RFC 8176 "mfa": the second factor was proven on this browser within the policy's days.
       await signedIn(ctx, it, user, { amr: ['pwd', 'mfa'], acr: MFA_ACR });
       return true;
@@ -92,15 +92,15 @@ export function interactionRouter(app: Context): Router {
     let push: PushChallenge | undefined;
     let error = o.error;
     if (devices.length && o.pushId) {
-      const c = await app.push.challenge(it.tenant, o.pushId);
-      if (c && c.userId === user.id && app.push.outcome(c) === 'pending') push = c;
+      const c = await app.pushService.challenge(it.tenant, o.pushId);
+      if (c && c.userId === user.id && app.pushService.outcome(c) === 'pending') push = c;
     }
     if (devices.length && !push && o.newPush) {
       const wait = await mfaWait(app, it.tenant, user, sf.settings);
-      const sendWait = wait > 0 ? 0 : await app.push.sendWait(it.tenant, user);
+      const sendWait = wait > 0 ? 0 : await app.pushService.sendWait(it.tenant, user);
       if (wait > 0) error ??= `Too many failed attempts. Try again in ${waitWords(wait)}.`;
       else if (sendWait > 0) error ??= `Many approval requests were sent to your phone in a short time, so no new one is sent for ${waitWords(sendWait)}. Enter the 6-digit code shown in the Gatehouse Authenticator instead.`;
-      else push = await app.push.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
+      else push = await app.pushService.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
     }
     mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
     ctx.body = totpPage({
@@ -121,7 +121,7 @@ export function interactionRouter(app: Context): Router {
   /** The email page, with "Sign in with a passkey" when a policy of the tenant allows passkeys alone. */
   async function emailPage(ctx: Ctx, it: Interaction, o: { email?: string; error?: string }) {
     let passkey: { options: unknown; action: string } | undefined;
-    if ((await app.policies.list(it.tenant.id)).some((p) => passwordlessAllowed(p.settings))) {
+    if ((await app.policyService.list(it.tenant.id)).some((p) => passwordlessAllowed(p.settings))) {
       const options = await passwordlessOptions(app);
       passkeyPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
       passkey = { options, action: `${it.base}/passkey` };
@@ -131,7 +131,7 @@ export function interactionRouter(app: Context): Router {
 
   async function load(ctx: Ctx) {
     const slug = ctx.params.slug!;
-    const entry = await app.engines.get(slug);
+    const entry = await app.engineCache.get(slug);
     if (!entry) {
       ctx.status = 404;
       ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
@@ -151,7 +151,7 @@ export function interactionRouter(app: Context): Router {
       return undefined;
     }
     const clientId = String(details.params.client_id ?? '');
-    const profile = await app.apps.byTenantClientId(entry.tenant.id, clientId);
+    const profile = await app.appStore.byTenantClientId(entry.tenant.id, clientId);
     return { ...entry, details, profile, base: `/t/${slug}/interaction/${details.uid}` };
   }
 
@@ -166,7 +166,7 @@ export function interactionRouter(app: Context): Router {
   const branding = pageBranding;
 
   const buttons = async (tenant: Tenant, base: string) =>
-    (await app.federation.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));
+    (await app.federationService.buttons(tenant.id)).map((u) => ({ name: u.name, url: `${base}/upstream/${u.id}` }));
   const upstreamStart = (base: string, up: Upstream, email?: string) => `${base}/upstream/${up.id}${email ? `?email=${encodeURIComponent(email)}` : ''}`;
 
   async function finish(ctx: Ctx, provider: import('oidc-provider').default, result: Record<string, unknown>) {
@@ -178,8 +178,8 @@ export function interactionRouter(app: Context): Router {
 
   /** This sign-in ended or starts over: its push requests still waiting disappear from the phones. */
   async function withdrawPush(ctx: Ctx) {
-    const tenant = (await app.engines.get(ctx.params.slug!))?.tenant; // cached per node
-    if (tenant) await app.push.withdraw(tenant.id, ctx.params.uid!).catch((err: unknown) => app.logger.warn({ err }, 'could not withdraw the push requests of a sign-in'));
+    const tenant = (await app.engineCache.get(ctx.params.slug!))?.tenant; // cached per node
+    if (tenant) await app.pushService.withdraw(tenant.id, ctx.params.uid!).catch((err: unknown) => app.logger.warn({ err }, 'could not withdraw the push requests of a sign-in'));
   }
 
   router.get('/', async (ctx) => {
@@ -196,15 +196,15 @@ export function interactionRouter(app: Context): Router {
     }
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
-      const user = await app.directory.userById(tenant.id, details.session.accountId);
+      const user = await app.directoryStore.userById(tenant.id, details.session.accountId);
       if (user && (await secondFactorStep(ctx, it, user))) return;
       if (user) {
         // Name the real cause: the app's setting, the user's policy, or the app's request.
         const causes: MfaCause[] = mfaCauses({
           signedIn: details.session.acr, request: acrRequestOf(details.params), appRequiresMfa: !!profile?.requireMfa,
-          policyRequiresMfa: policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: profile?.clientId }),
+          policyRequiresMfa: policyRequiresMfa(await app.policyService.settingsFor(user), { ip: ctx.ip, clientId: profile?.clientId }),
         });
-        await app.audit.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId, causes } });
+        await app.auditStore.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId, causes } });
         ctx.status = 403;
         ctx.body = mfaSetupNeededPage({ ...common, action: abortAction(it, `mfa:${causes.join(',')}` as AbortReason), email: user.email, accountUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/account`, causes, acrValues: acrRequestOf(details.params)?.values });
         return;
@@ -216,10 +216,10 @@ export function interactionRouter(app: Context): Router {
       return;
     }
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
-    const user = details.session?.accountId ? await app.directory.userById(tenant.id, details.session.accountId) : undefined;
+    const user = details.session?.accountId ? await app.directoryStore.userById(tenant.id, details.session.accountId) : undefined;
     if (details.params.client_id === CONSOLE_CLIENT_ID) {
       // The admin console says why itself (it shows who is signed in and offers to sign out).
-      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_admin', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: CONSOLE_CLIENT_ID, email: user?.email, message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.` } });
+      await app.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_admin', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: CONSOLE_CLIENT_ID, email: user?.email, message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.` } });
       await finish(ctx, it.provider, { error: 'access_denied', error_description: `${user?.email ?? 'This account'} is not an administrator of this organization.` });
       return;
     }
@@ -233,7 +233,7 @@ export function interactionRouter(app: Context): Router {
       await finish(ctx, it.provider, { consent: { grantId: grant.jti } });
       return;
     }
-    await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
     ctx.status = 403;
     ctx.body = notDeployedPage({ ...common, action: abortAction(it, 'not_deployed'), email: user?.email ?? 'your account' });
   });
@@ -251,10 +251,10 @@ export function interactionRouter(app: Context): Router {
     const email = parsed.data.toLowerCase();
     // An upstream directory that claims this email signs it in; administrators (and everyone
     // in Test mode) may still choose their local password.
-    const up = await app.federation.route(it.tenant.id, email);
+    const up = await app.federationService.route(it.tenant.id, email);
     if (up) {
-      const user = await app.directory.userByEmail(it.tenant.id, email);
-      if (!app.federation.passwordAllowed(up, user)) {
+      const user = await app.directoryStore.userByEmail(it.tenant.id, email);
+      if (!app.federationService.passwordAllowed(up, user)) {
         ctx.status = 303;
         ctx.redirect(upstreamStart(it.base, up, email));
         return;
@@ -270,7 +270,7 @@ export function interactionRouter(app: Context): Router {
   router.get('/upstream/:upstreamId', async (ctx) => {
     const it = await load(ctx);
     if (!it) return;
-    const up = await app.upstreams.byId(it.tenant.id, ctx.params.upstreamId!);
+    const up = await app.upstreamStore.byId(it.tenant.id, ctx.params.upstreamId!);
     const email = typeof ctx.query.email === 'string' && emailField.safeParse(ctx.query.email).success ? ctx.query.email.toLowerCase() : undefined;
     // Only where routing or a button would send the person: an enabled upstream, or Test mode for its test users.
     if (!up || up.mode === 'disabled' || (up.mode === 'test' && !(email && up.settings.testUsers.includes(email)))) {
@@ -281,15 +281,15 @@ export function interactionRouter(app: Context): Router {
     const t = { uid: it.details.uid, upstreamId: up.id, state: random(), nonce: random(), verifier: random(), email, clientId: clientIdOf(it) ?? undefined };
     let to: URL;
     try {
-      to = await app.federation.authorizationUrl(up, t, app.federation.redirectUrl(it.tenant));
+      to = await app.federationService.authorizationUrl(up, t, app.federationService.redirectUrl(it.tenant));
     } catch (e) {
-      await app.audit.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, clientId: clientIdOf(it), data: { clientId: clientIdOf(it), upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
+      await app.auditStore.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, clientId: clientIdOf(it), data: { clientId: clientIdOf(it), upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
       ctx.status = 502;
       ctx.body = messagePage({ title: 'Sign-in unavailable', message: `Gatehouse could not reach ${up.name} to sign you in.`, detail: 'Try again in a moment. If this keeps happening, tell your administrator.', branding: branding(it.tenant) });
       return;
     }
     saveTransaction(app, ctx as unknown as Koa.Context, it.tenant.slug, t);
-    await app.audit.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, clientId: t.clientId ?? null, data: { clientId: t.clientId, upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
+    await app.auditStore.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, clientId: t.clientId ?? null, data: { clientId: t.clientId, upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
     ctx.status = 303;
     ctx.redirect(to.href);
   });
@@ -325,8 +325,8 @@ export function interactionRouter(app: Context): Router {
       ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, error });
     };
     // A user an upstream directory signs in may not use a password here (unless allowed).
-    const up = await app.federation.route(it.tenant.id, email.data);
-    if (up && !app.federation.passwordAllowed(up, await app.directory.userByEmail(it.tenant.id, email.data))) {
+    const up = await app.federationService.route(it.tenant.id, email.data);
+    if (up && !app.federationService.passwordAllowed(up, await app.directoryStore.userByEmail(it.tenant.id, email.data))) {
       ctx.status = 403;
       ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: upstreamStart(it.base, up, email.data) }, error: `Your organization signs you in through ${up.name}; passwords are not used here.` });
       return;
@@ -342,8 +342,8 @@ export function interactionRouter(app: Context): Router {
       }
       return pageAgain(result.message, result.reason === 'throttled' ? 429 : result.reason === 'unavailable' ? 503 : result.reason === 'refused' ? 403 : 401);
     }
-    if (!(await app.policies.settingsFor(result.user)).ssoEnabled) {
-      await app.audit.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });
+    if (!(await app.policyService.settingsFor(result.user)).ssoEnabled) {
+      await app.auditStore.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });
       ctx.status = 403;
       ctx.body = ssoDisabledPage({ ...common, action: abortAction(it, 'sso_disabled') });
       return;
@@ -353,7 +353,7 @@ export function interactionRouter(app: Context): Router {
     // page (engine check).
     if (await secondFactorStep(ctx, it, result.user, { afterPassword: true })) return;
     const login = { amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd' };
-    if (secondFactorStillWanted(await app.policies.settingsFor(result.user), { params: it.details.params, client: { gatehouse_require_mfa: it.profile?.requireMfa }, clientId: clientIdOf(it), ip: ctx.ip })) {
+    if (secondFactorStillWanted(await app.policyService.settingsFor(result.user), { params: it.details.params, client: { gatehouse_require_mfa: it.profile?.requireMfa }, clientId: clientIdOf(it), ip: ctx.ip })) {
       // No factor to ask for, yet one is required: the engine leads to the set-up page. Not a
       // completed sign-in, so not audited as one.
       await passwordAccepted(app, it.tenant, result.user, originOf(ctx, it), clientIdOf(it), 'second_factor_setup');
@@ -390,21 +390,21 @@ export function interactionRouter(app: Context): Router {
   router.get('/push', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     const pending = mfaPending.read(ctx as unknown as Koa.Context);
-    const tenant = pending?.pushId && pending.uid === ctx.params.uid ? (await app.engines.get(ctx.params.slug!))?.tenant : undefined; // the engine cache holds the tenant
-    const c = tenant ? await app.push.challenge(tenant, pending!.pushId!) : undefined;
+    const tenant = pending?.pushId && pending.uid === ctx.params.uid ? (await app.engineCache.get(ctx.params.slug!))?.tenant : undefined; // the engine cache holds the tenant
+    const c = tenant ? await app.pushService.challenge(tenant, pending!.pushId!) : undefined;
     if (!c || c.userId !== pending!.accountId) {
       ctx.status = 404;
       ctx.body = { status: 'expired' };
       return;
     }
-    ctx.body = { status: app.push.outcome(c), secondsLeft: Math.max(0, Math.ceil((c.expiresAt - Date.now()) / 1000)) };
+    ctx.body = { status: app.pushService.outcome(c), secondsLeft: Math.max(0, Math.ceil((c.expiresAt - Date.now()) / 1000)) };
   });
 
   router.post('/mfa', async (ctx) => {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
     const pending = mfaPending.read(ctx as unknown as Koa.Context);
-    const user = pending?.uid === it.details.uid ? await app.directory.userById(it.tenant.id, pending.accountId) : undefined;
+    const user = pending?.uid === it.details.uid ? await app.directoryStore.userById(it.tenant.id, pending.accountId) : undefined;
     if (!user || user.status !== 'active') {
       ctx.status = 400;
       ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
@@ -413,21 +413,21 @@ export function interactionRouter(app: Context): Router {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const sf = await secondFactorsOf(app, it.tenant, user);
     if (body.push === '1' && pending!.pushId) {
-      const c = await app.push.challenge(it.tenant, pending!.pushId);
-      const outcome = c && c.userId === user.id && app.push.isFor(c, it.details.uid) ? app.push.outcome(c) : 'expired';
+      const c = await app.pushService.challenge(it.tenant, pending!.pushId);
+      const outcome = c && c.userId === user.id && app.pushService.isFor(c, it.details.uid) ? app.pushService.outcome(c) : 'expired';
       if (outcome === 'pending') {
         ctx.status = 409;
         await askSecondFactor(ctx, it, user, sf, { pushId: c!.id, error: 'The request has not been approved yet. Approve it in your Gatehouse Authenticator, then continue.' });
         return;
       }
-      if (outcome === 'approved' && (await app.push.consume(it.tenant, c!, it.details.uid, user.id))) {
+      if (outcome === 'approved' && (await app.pushService.consume(it.tenant, c!, it.details.uid, user.id))) {
         await mfaSucceeded(app, it.tenant, user, 'push', ctx.ip);
         // RFC 8176 "swk": proof of possession of a software-secured key (the phone's non-extractable key).
         await secondFactorDone(ctx, it, user, sf, ['pwd', 'swk']);
         return;
       }
       // Denied, a wrong number, expired or already used: this sign-in is over; the user begins again.
-      if (outcome === 'expired') await app.audit.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
+      if (outcome === 'expired') await app.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
       mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
       ctx.status = 401;
       ctx.body = pushEndedPage({ reason: outcome === 'approved' ? 'used' : outcome, restartAction: it.base, branding: branding(it.tenant), appName: it.profile?.displayName });

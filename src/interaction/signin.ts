@@ -5,7 +5,7 @@
 // Audit: `signin.succeeded` only when the whole sign-in (every factor) is done
 // (signInSucceeded, called by whoever finishes it), `signin.password_ok` when the password was
 // right and a second factor follows, `signin.locked` when a lockout starts.
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
@@ -16,7 +16,7 @@ import { DEFAULT_SETTINGS, passwordlessAllowed, policyRequiresMfa, type PolicySe
 import { wantsMfa } from '../oidc/engine.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
-import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
+import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type AccountCounts, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
 
 /** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
@@ -42,29 +42,29 @@ const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${emai
 const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
 
 /** An administrator's unlock: failed passwords, wrong codes and lockouts (both kinds of origin) are forgotten at once. */
-export async function unlockAccount(app: Context, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
+export async function unlockAccount(app: Services, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
   await liftLockout(app, accountKey(tenant.id, user.email));
   await liftLockout(app, mfaKey(tenant.id, user.id));
 }
 
 /** The lockout of the user's policy; unknown emails get the default. */
-const policyOf = async (app: Context, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
-  lockoutPolicy(user ? await app.policies.settingsFor(user) : DEFAULT_SETTINGS);
+const policyOf = async (app: Services, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
+  lockoutPolicy(user ? await app.policyService.settingsFor(user) : DEFAULT_SETTINGS);
 
 /** How familiar the origin is to the account: its browser holds the account's mark, or the account signed in from the address within 30 days. */
-export async function familiarity(app: Context, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
+export async function familiarity(app: Services, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
   if (!user) return 'unfamiliar';
   if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'device';
-  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
+  return (await app.signinAddressStore.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
 }
 
 /** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
 const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
 
-export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
+export async function passwordSignIn(app: Services, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
   const ip = origin.ip;
-  let user = await app.directory.userByEmail(tenant.id, email);
+  let user = await app.directoryStore.userByEmail(tenant.id, email);
   let policy = await policyOf(app, user);
   let kind = await familiarity(app, tenant, user, origin);
   const [locked, address] = await Promise.all([lockedFor(app, acctKey, kind), addressState(app, ip, acctKey)]);
@@ -74,41 +74,41 @@ export async function passwordSignIn(app: Context, tenant: Tenant, email: string
     await countAddressFailure(app, ip, acctKey);
     const wait = Math.max(locked, address.refusedFor);
     app.metrics.signIns.inc({ result: 'throttled' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
     const message = locked > 0 ? `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`
       : `Too many failed sign-in attempts from your network. Try again in ${waitWords(wait)}.`;
     return { ok: false, reason: 'throttled', message, retryAfter: wait };
   }
   await slowDown(address.delayMs);
   // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
-  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.findAtSignIn(tenant, email) : undefined;
+  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldapService.findAtSignIn(tenant, email) : undefined;
   if (found && !('unavailable' in found)) { user = found; policy = await policyOf(app, user); kind = await familiarity(app, tenant, user, origin); }
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
-  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
+  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldapService.checkPassword(tenant, user, password) : undefined;
   if (bind && typeof bind === 'object') {
     app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
     return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
     // The password may be right, but the directory will not let this account in: say why.
     await failed(app, tenant, email, user, origin, kind, policy);
     app.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
     if (bind === 'disabled') return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
     return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind], user };
   }
   const ok = bind ? bind === 'ok' : password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
     app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
     const blocked = await failed(app, tenant, email, user, origin, kind, policy);
     const message = blocked > 0 ? `${BAD_CREDENTIALS} Too many failed attempts: try again in ${waitWords(blocked)}.` : BAD_CREDENTIALS;
     return { ok: false, reason: 'bad_credentials', message };
   }
   if (user.status !== 'active') {
     app.metrics.signIns.inc({ result: 'disabled' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
     return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
   }
   return { ok: true, user, familiar: kind };
@@ -122,11 +122,11 @@ const LOCKED_SCOPE: Record<Familiarity, string> = {
 };
 
 /** A failed password: counted for the account (this kind of origin) and the address; a lockout that starts is audited. Returns seconds locked. */
-async function failed(app: Context, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
+async function failed(app: Services, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
   const subject = accountKey(tenant.id, email);
   const [r] = await Promise.all([countFailure(app, subject, kind, policy), countAddressFailure(app, origin.ip, subject)]);
   if (r.locked > 0) {
-    await app.audit.record({
+    await app.auditStore.record({
       tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user?.id ?? email, ip: origin.ip,
       data: {
         email, origin: originData(origin, kind), scope: LOCKED_SCOPE[kind], lockout: r.lockout, seconds: r.locked,
@@ -141,8 +141,8 @@ async function failed(app: Context, tenant: Tenant, email: string, user: UserWit
  * The password was right and a second factor follows (info): not yet a sign-in. `next` says
  * which: the factor is asked, or (the user has none) the engine leads to the set-up page.
  */
-export async function passwordAccepted(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
-  await app.audit.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
+export async function passwordAccepted(app: Services, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
+  await app.auditStore.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
 }
 
 /**
@@ -161,11 +161,11 @@ export function secondFactorStillWanted(settings: PolicySettings, at: { params: 
  * the origin's failures and lockout growth are forgotten and the address becomes familiar.
  * (The browser's familiar-device mark is given by the page that finishes: familiar.ts.)
  */
-export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
+export async function signInSucceeded(app: Services, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
   const kind = await familiarity(app, tenant, user, origin);
-  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddresses.seen(tenant.id, user.id, addressBucket(origin.ip))]);
+  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddressStore.seen(tenant.id, user.id, addressBucket(origin.ip))]);
   app.metrics.signIns.inc({ result: 'succeeded' });
-  await app.audit.record({
+  await app.auditStore.record({
     tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip: origin.ip, clientId: at.clientId,
     data: { email: user.email, method: at.amr.join('+'), amr: at.amr, clientId: at.clientId, origin: originData(origin, kind), ...(at.via && { via: at.via }) },
   });
@@ -174,9 +174,9 @@ export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: 
 /** The second factors a user has that their policy allows, and the policy's settings. */
 export interface SecondFactors { settings: PolicySettings; factors: MfaFactor[] }
 
-export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
-  const settings = await app.policies.settingsFor(user);
-  const factors = (await app.mfa.factors(tenant.id, user.id)).filter((f) => settings.allowedFactors.includes(f.type));
+export async function secondFactorsOf(app: Services, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
+  const settings = await app.policyService.settingsFor(user);
+  const factors = (await app.mfaStore.factors(tenant.id, user.id)).filter((f) => settings.allowedFactors.includes(f.type));
   return { settings, factors };
 }
 
@@ -184,22 +184,22 @@ export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWi
  * Seconds the user must wait before another second-factor attempt (too many wrong ones). The
  * password was proven already, so every origin counts alike; lockouts grow as for passwords.
  */
-export const mfaWait = (app: Context, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
+export const mfaWait = (app: AccountCounts, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
   lockedFor(app, mfaKey(tenant.id, user.id), 'device');
 
 /** A wrong code, a denied push or a wrong number: counted; returns seconds now blocked. */
-export async function mfaFailed(app: Context, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
+export async function mfaFailed(app: AccountCounts & Pick<Services, 'auditStore'>, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
   const r = await countFailure(app, mfaKey(tenant.id, user.id), 'device', lockoutPolicy(settings));
-  await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
+  await app.auditStore.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
   if (r.locked > 0) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
   }
   return r.locked;
 }
 
-export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
+export async function mfaSucceeded(app: Services, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
   await forgetFailures(app, mfaKey(tenant.id, user.id), 'device');
-  await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
+  await app.auditStore.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
 }
 
 /**
@@ -207,11 +207,11 @@ export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: str
  * (the same throttle as passwords, its own key, the policy's lockout threshold and duration),
  * so guessing stops whatever the browser sends back.
  */
-export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
+export async function checkMfaCode(app: Services, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
   const code = input.code;
   const wait = await mfaWait(app, tenant, user, sf.settings);
   if (wait > 0) {
-    await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
     return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.`, retryAfter: wait };
   }
   if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator.' };
@@ -227,7 +227,7 @@ export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithS
   return { ok: true, amr: ['pwd', r.method === 'passkey' ? 'hwk' : 'otp'] };
 }
 
-async function checkPasskey(app: Context, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
+async function checkPasskey(app: Services, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
   let response: unknown;
   try { response = JSON.parse(credential); } catch { return { ok: false, reason: 'wrong' }; }
   if (!challenge || !response || typeof response !== 'object') return { ok: false, reason: 'wrong' };
@@ -243,30 +243,30 @@ export type PasskeySignInResult =
  * Passwordless sign-in with a discoverable passkey: the passkey names its user; their policy
  * must allow it, and their lockout applies as for passwords.
  */
-export async function passkeySignIn(app: Context, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
+export async function passkeySignIn(app: Services, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
   const ip = origin.ip;
   const refused = (status: number, message: string): PasskeySignInResult => ({ ok: false, reason: 'refused', status, message });
   let response: Parameters<typeof verifyAuthentication>[2] | undefined;
   try { response = JSON.parse(credential); } catch { response = undefined; }
   if (!challenge) return refused(400, 'This sign-in page was open too long. Choose "Sign in with a passkey" again.');
   const userId = response && typeof response === 'object' ? passkeyUserId(response) : undefined;
-  const user = userId ? await app.directory.userById(tenant.id, userId) : undefined;
+  const user = userId ? await app.directoryStore.userById(tenant.id, userId) : undefined;
   if (!user) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
     return refused(401, 'This passkey is not known here. Sign in with your email address instead.');
   }
-  const settings = await app.policies.settingsFor(user);
+  const settings = await app.policyService.settingsFor(user);
   const wait = await lockedFor(app, accountKey(tenant.id, user.email), await familiarity(app, tenant, user, origin));
   if (wait > 0) return refused(429, `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`);
   if (!passwordlessAllowed(settings)) return refused(403, 'Your organization does not let your account sign in with a passkey alone. Enter your email address to sign in.');
-  const factor = await verifyAuthentication(app, passkeysOf(await app.mfa.factors(tenant.id, user.id)), response!, challenge, true);
+  const factor = await verifyAuthentication(app, passkeysOf(await app.mfaStore.factors(tenant.id, user.id)), response!, challenge, true);
   if (!factor) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'passkey_not_verified' } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'passkey_not_verified' } });
     return refused(401, 'The passkey could not be verified. Try again, or sign in with your email address.');
   }
   if (user.status !== 'active') return refused(403, 'Your account is disabled. Contact your administrator to have it enabled.');
   if (!settings.ssoEnabled) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
+    await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
     return { ok: false, reason: 'sso_disabled', status: 403, message: 'Single sign-on is turned off for your account.' };
   }
   return { ok: true, user };

@@ -5,7 +5,7 @@
 // its credential ID, public key and signature counter.
 // The library is loaded on first use (it is large; most processes never need it).
 import type { AuthenticationResponseJSON, RegistrationResponseJSON, AuthenticatorTransport } from '@simplewebauthn/server';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { User } from '../storage/directory.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
@@ -13,11 +13,11 @@ import type { MfaFactor } from '../storage/mfa.ts';
 export interface StoredPasskey { credentialId: string; publicKey: string; counter: number; transports?: AuthenticatorTransport[] }
 
 const lib = () => import('@simplewebauthn/server');
-const rp = (app: Context) => { const u = new URL(app.config.publicUrl); return { rpID: u.hostname, origin: u.origin }; };
-const stored = (app: Context, f: MfaFactor) => JSON.parse(app.sealer.open(f.secretSealed)) as StoredPasskey;
+const rp = (app: Services) => { const u = new URL(app.config.publicUrl); return { rpID: u.hostname, origin: u.origin }; };
+const stored = (app: Services, f: MfaFactor) => JSON.parse(app.sealer.open(f.secretSealed)) as StoredPasskey;
 export const passkeysOf = (factors: MfaFactor[]) => factors.filter((f) => f.type === 'webauthn');
 
-export async function registrationOptions(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, existing: MfaFactor[]) {
+export async function registrationOptions(app: Services, tenant: Tenant, user: Pick<User, 'id' | 'email'>, existing: MfaFactor[]) {
   return (await lib()).generateRegistrationOptions({
     rpName: tenant.name, rpID: rp(app).rpID, userName: user.email, userID: new TextEncoder().encode(user.id),
     attestationType: 'none', authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
@@ -26,7 +26,7 @@ export async function registrationOptions(app: Context, tenant: Tenant, user: Pi
 }
 
 /** Check a new passkey against the challenge issued; returns what to store, sealed. */
-export async function verifyRegistration(app: Context, response: RegistrationResponseJSON, expectedChallenge: string): Promise<string | undefined> {
+export async function verifyRegistration(app: Services, response: RegistrationResponseJSON, expectedChallenge: string): Promise<string | undefined> {
   const r = await (await lib()).verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp(app).origin, expectedRPID: rp(app).rpID, requireUserVerification: false }).catch(() => undefined);
   if (!r?.verified || !r.registrationInfo) return undefined;
   const c = r.registrationInfo.credential;
@@ -34,7 +34,7 @@ export async function verifyRegistration(app: Context, response: RegistrationRes
   return app.sealer.seal(JSON.stringify(value));
 }
 
-export async function authenticationOptions(app: Context, factors: MfaFactor[]) {
+export async function authenticationOptions(app: Services, factors: MfaFactor[]) {
   return (await lib()).generateAuthenticationOptions({
     rpID: rp(app).rpID, userVerification: 'preferred',
     allowCredentials: passkeysOf(factors).map((f) => { const s = stored(app, f); return { id: s.credentialId, transports: s.transports }; }),
@@ -42,7 +42,7 @@ export async function authenticationOptions(app: Context, factors: MfaFactor[]) 
 }
 
 /** Passwordless: any passkey of this site (the browser offers the discoverable ones), verified by the device's PIN or biometrics. */
-export async function passwordlessOptions(app: Context) {
+export async function passwordlessOptions(app: Services) {
   return (await lib()).generateAuthenticationOptions({ rpID: rp(app).rpID, userVerification: 'required' });
 }
 
@@ -55,7 +55,7 @@ export function passkeyUserId(response: AuthenticationResponseJSON): string | un
 }
 
 /** Check an assertion from one of the user's passkeys; updates its counter. */
-export async function verifyAuthentication(app: Context, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string, requireUserVerification = false): Promise<MfaFactor | undefined> {
+export async function verifyAuthentication(app: Services, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string, requireUserVerification = false): Promise<MfaFactor | undefined> {
   const factor = passkeysOf(factors).find((f) => stored(app, f).credentialId === response.id);
   if (!factor) return undefined;
   const s = stored(app, factor);
@@ -64,6 +64,6 @@ export async function verifyAuthentication(app: Context, factors: MfaFactor[], r
     credential: { id: s.credentialId, publicKey: Buffer.from(s.publicKey, 'base64url'), counter: s.counter, transports: s.transports },
   }).catch(() => undefined);
   if (!r?.verified) return undefined;
-  await app.mfa.updateSecret(factor.id, app.sealer.seal(JSON.stringify({ ...s, counter: r.authenticationInfo.newCounter })));
+  await app.mfaStore.updateSecret(factor.id, app.sealer.seal(JSON.stringify({ ...s, counter: r.authenticationInfo.newCounter })));
   return factor;
 }

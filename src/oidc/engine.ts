@@ -1,7 +1,7 @@
 // Engine configuration: one oidc-provider instance per tenant, issuer <public URL>/t/<slug>.
 // Public API of oidc-provider only.
 import Provider, { errors, interactionPolicy as policies, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
@@ -39,38 +39,38 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
 
-export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
-export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
+export const launcherSecret = (app: Services, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
+export const launcherRedirectUri = (app: Services, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;
 
-export async function buildEngine(app: Context, tenant: Tenant): Promise<Provider> {
+export async function buildEngine(app: Services, tenant: Tenant): Promise<Provider> {
   const issuer = issuerFor(app.config.publicUrl, tenant.slug);
-  const jwks = await app.keys.jwksForEngine(tenant.id);
+  const jwks = await app.keyService.jwksForEngine(tenant.id);
   const customClaimNames = new Set<string>();
-  for (const a of await app.apps.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
+  for (const a of await app.appStore.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
 
   const storedArtifacts = adapterFactory({
     db: app.database.db,
     tenantId: tenant.id,
     redis: app.redis,
     redisPrefix: app.config.redisPrefix,
-    tokens: app.tokens,
-    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
+    tokens: app.tokenHasher,
+    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clientCache, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
-  const artifacts = (model: string) => (model === 'Session' ? app.sessions.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
+  const artifacts = (model: string) => (model === 'Session' ? app.sessionService.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
-  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directory.userById>>>();
+  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directoryStore.userById>>>();
   const userFor = (ctx: object | undefined, id: string) => {
-    if (!ctx) return app.directory.userById(tenant.id, id);
+    if (!ctx) return app.directoryStore.userById(tenant.id, id);
     let m = usersByRequest.get(ctx);
     if (!m) usersByRequest.set(ctx, (m = new Map()));
     let u = m.get(id);
-    if (!u) m.set(id, (u = app.directory.userById(tenant.id, id)));
+    if (!u) m.set(id, (u = app.directoryStore.userById(tenant.id, id)));
     return u;
   };
 
@@ -83,7 +83,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   // kept per request.
   const sessionTtlByRequest = new WeakMap<object, number>();
   const settingsFor = async (ctx: KoaContextWithOIDC, user: UserWithSecret) => {
-    const s = await outageAware(app.policies.settingsFor(user), forEngine);
+    const s = await outageAware(app.policyService.settingsFor(user), forEngine);
     if (s.sessionLifetimeMinutes) sessionTtlByRequest.set(ctx, s.sessionLifetimeMinutes * 60);
     return s;
   };
@@ -157,7 +157,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       policy: interactionPolicy(async (ctx) => {
         const id = ctx.oidc.session?.accountId;
         return id ? (await outageAware(userFor(ctx, id), forEngine)) ?? undefined : undefined;
-      }, settingsFor, (user, settings) => outageAware(app.mfa.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
+      }, settingsFor, (user, settings) => outageAware(app.mfaStore.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -216,7 +216,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       }
       const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
-        const profile = await app.clients.get(tenant.id, client.clientId);
+        const profile = await app.clientCache.get(tenant.id, client.clientId);
         return user && profile && (await app.appService.isDeployedTo(profile, user)) ? user : undefined;
       };
       const user = await outageAware(deployedUser(), forEngine);
@@ -360,9 +360,9 @@ export function describeEngineError(out: { error: string; error_description?: st
   return { title: 'Sign-in could not continue', message: d || out.error, detail: 'Go back to the application and try again. If this keeps happening, contact your administrator.' };
 }
 
-function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
+function wireEvents(app: Services, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
-    app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
+    app.auditStore.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
       .catch((e) => { if (!isStoreOutage(e)) app.logger.error({ err: e }, 'audit write failed'); });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');

@@ -4,7 +4,7 @@
 // reference. Same password rules as the sign-in page: throttling, audit, disabled accounts.
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { passwordSignIn, signInSucceeded } from '../interaction/signin.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
@@ -14,7 +14,7 @@ import { policyRequiresMfa } from '../policy/policies.ts';
 /** invalid_grant whose description the client sees (the engine's default is a generic one). */
 const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
 
-export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Provider): void {
+export function registerPasswordGrant(app: Services, tenant: Tenant, provider: Provider): void {
   provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
@@ -26,16 +26,16 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
     // A legacy client cannot ask for the second factor: the grant would bypass it.
-    if ((await app.mfa.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
+    if ((await app.mfaStore.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
     const profileMfa = (client as unknown as { gatehouse_require_mfa?: boolean }).gatehouse_require_mfa;
-    if (profileMfa || policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: client.clientId })) {
+    if (profileMfa || policyRequiresMfa(await app.policyService.settingsFor(user), { ip: ctx.ip, clientId: client.clientId })) {
       throw refused(`Two-step verification is required for ${email} here, which the password grant cannot ask for. Sign in through the application's sign-in page instead.`);
     }
-    const up = await app.federation.route(tenant.id, email);
-    if (up && !app.federation.passwordAllowed(up, user)) {
+    const up = await app.federationService.route(tenant.id, email);
+    if (up && !app.federationService.passwordAllowed(up, user)) {
       throw refused(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);
     }
-    const profile = await app.clients.get(tenant.id, client.clientId);
+    const profile = await app.clientCache.get(tenant.id, client.clientId);
     if (!profile || !(await app.appService.isDeployedTo(profile, user))) throw refused(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
     const requested = String(params.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
     const scope = [...new Set(['openid', ...requested])].join(' ');

@@ -3,7 +3,9 @@
 // the defaults below. Precedence is therefore explicit and shown in every list.
 import { z } from 'zod';
 import net from 'node:net';
-import type { Context } from '../context.ts';
+import type { DirectoryStore } from '../storage/directory.ts';
+import type { AppService } from '../apps/service.ts';
+import type { Bus } from '../ops/bus.ts';
 import type { PolicyStore, StoredPolicy } from '../storage/policies.ts';
 import type { UserWithSecret } from '../storage/directory.ts';
 import { GatehouseError, invalid, notFound } from '../shared/errors.ts';
@@ -71,15 +73,23 @@ export function inNetworks(ip: string, cidrs: string[]): boolean {
   return !!family && list.check(addr, family);
 }
 
+export interface PolicyServiceDeps {
+  policyStore: PolicyStore;
+  directoryStore: DirectoryStore;
+  appService: Pick<AppService, 'resolveTarget'>;
+  bus: Bus;
+}
+
 export class PolicyService {
-  readonly #app: Context;
+  readonly #deps: PolicyServiceDeps;
   readonly #store: PolicyStore;
   /** Policies by tenant: read at every sign-in and authorization, changed rarely. */
   readonly #cache: TenantCache<UserPolicy[]>;
-  constructor(app: Context, store: PolicyStore) {
-    this.#app = app;
+  constructor(deps: PolicyServiceDeps) {
+    this.#deps = deps;
+    const store = deps.policyStore;
     this.#store = store;
-    this.#cache = new TenantCache(app.bus, 'policies', (tenantId) => store.list(tenantId).then((rows) => rows.map(withDefaults)));
+    this.#cache = new TenantCache(deps.bus, 'policies', (tenantId) => store.list(tenantId).then((rows) => rows.map(withDefaults)));
   }
 
   list(tenantId: string): Promise<UserPolicy[]> {
@@ -102,7 +112,7 @@ export class PolicyService {
     for (const t of targets) {
       if (t.type === 'all') { out.push({ type: 'all', id: '*' }); continue; }
       if (!t.ref) throw invalid(`A ${t.type} target needs "ref" (the ${t.type === 'user' ? 'email' : t.type === 'ou' ? 'OU path' : t.type === 'group' ? 'group name' : 'domain'}).`);
-      out.push(await this.#app.appService.resolveTarget(tenantId, t.type, t.ref));
+      out.push(await this.#deps.appService.resolveTarget(tenantId, t.type, t.ref));
     }
     return out;
   }
@@ -162,13 +172,13 @@ export class PolicyService {
       for (const t of p.targets) {
         if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
         if (t.type === 'group') {
-          groups ??= (await this.#app.directory.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+          groups ??= (await this.#deps.directoryStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
           if (groups.includes(t.id)) return p;
         }
         if (t.type === 'ou') {
           if (!ous) {
             ous = [];
-            for (let id = user.ouId; id; id = (await this.#app.directory.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+            for (let id = user.ouId; id; id = (await this.#deps.directoryStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
           }
           if (ous.includes(t.id)) return p;
         }

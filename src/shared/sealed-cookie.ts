@@ -2,7 +2,7 @@
 // directory or the engine and coming back): sealed (AES-GCM under the instance secret), so it
 // can be neither read nor forged, scoped to the tenant's paths, and expiring.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 
 export interface SealedCookie<T> {
   save(ctx: Koa.Context, slug: string, value: T): void;
@@ -11,7 +11,7 @@ export interface SealedCookie<T> {
   clear(ctx: Koa.Context, slug: string): void;
 }
 
-export function sealedCookie<T>(app: Context, name: string, lifetimeMs: number): SealedCookie<T> {
+export function sealedCookie<T>(app: Services, name: string, lifetimeMs: number): SealedCookie<T> {
   const options = (slug: string) => ({
     path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
   });

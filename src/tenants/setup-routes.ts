@@ -1,14 +1,14 @@
 // HTTP for the one-time first-administrator link.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { messagePage, setupPage } from '../interaction/pages.ts';
 import { redeemSetupLink, setupLinkValid } from './bootstrap.ts';
 
 const form = z.object({ email: z.email().max(254), password: z.string().min(12).max(256), csrf: z.string() });
 
-export function setupRouter(app: Context): Router {
+export function setupRouter(app: Services): Router {
   const router = new Router();
   const csrfFor = (token: string) => app.sealer.mac(`setup:${token}`);
   const gone = { title: 'Link not valid', message: 'This setup link has expired or was already used.', detail: 'Restart Gatehouse without an administrator to get a new link, or set GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD.' };

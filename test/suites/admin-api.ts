@@ -36,7 +36,7 @@ before(async () => {
   // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
   gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   bcl = await backchannelReceiver();
-  tenantId = (await gh.app.tenants.bySlug('default'))!.id;
+  tenantId = (await gh.app.tenantStore.bySlug('default'))!.id;
   const a = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [RP], backchannelLogoutUri: bcl.url });
   web = { clientId: a.body.clientId, clientSecret: a.body.clientSecret };
   await gh.api('PUT', `/tenants/default/apps/${web.clientId}/deployment`, { all: true });
@@ -350,7 +350,7 @@ test('/me names the administrator and their roles; a user\'s factors are listed 
   assert.equal((await gh.api('GET', '/me')).body.instanceAdmin, true);
 
   const u = await gh.api('POST', '/tenants/default/users', { email: 'pat@example.test', password: 'pat-password-1' });
-  await gh.app.mfa.addFactor(tenantId, u.body.id, { type: 'totp', label: 'Work phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') }, ['h1', 'h2', 'h3']);
+  await gh.app.mfaStore.addFactor(tenantId, u.body.id, { type: 'totp', label: 'Work phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') }, ['h1', 'h2', 'h3']);
   const f = await gh.api('GET', '/tenants/default/users/pat@example.test/mfa');
   assert.equal(f.status, 200);
   assert.deepEqual(f.body.items.map((x: any) => [x.type, x.label]), [['totp', 'Work phone']]);

@@ -195,18 +195,18 @@ export function atRestSuite(backend: Backend) {
 
     test('recovery codes made before the upgrade (a MAC under the instance secret) still work, once', async () => {
       const app = gh.app;
-      const tenant = await app.tenants.getBySlug('default');
-      const user = (await app.directory.userByEmail(tenant.id, alice.email))!;
+      const tenant = await app.tenantStore.getBySlug('default');
+      const user = (await app.directoryStore.userByEmail(tenant.id, alice.email))!;
       const oldCode = 'ABCD-EFGH-JKLM', newCode = 'NPQR-STUV-WXYZ';
-      const factor = await app.mfa.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: app.sealer.seal('JBSWY3DPEHPK3PXP') },
-        [app.sealer.mac('recovery:ABCDEFGHJKLM'), app.tokens.hash('NPQRSTUVWXYZ', 'recovery')]);
+      const factor = await app.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: app.sealer.seal('JBSWY3DPEHPK3PXP') },
+        [app.sealer.mac('recovery:ABCDEFGHJKLM'), app.tokenHasher.hash('NPQRSTUVWXYZ', 'recovery')]);
       const rows = await app.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute();
       assert.ok(!JSON.stringify(rows).includes('NPQRSTUVWXYZ'));
       const factors = [factor];
       assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: true, method: 'recovery' }, 'a code from before the upgrade');
       assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: false, reason: 'wrong' }, 'works once');
       assert.deepEqual(await checkSecondFactor(app, tenant, user, newCode.toLowerCase(), factors), { ok: true, method: 'recovery' }, 'a code made now');
-      await app.mfa.reset(tenant.id, user.id);
+      await app.mfaStore.reset(tenant.id, user.id);
     });
 
     test('a refresh token and a session kept in clear by an earlier version work after the upgrade', { skip: backend.name === 'sqlite' ? false : 'restarts on the same data directory: SQLite only' }, async () => {
@@ -225,7 +225,7 @@ export function atRestSuite(backend: Backend) {
         // Put the store back as an earlier version kept it: the engine's values as keys, payloads in clear.
         const db = gh1.app.database.db;
         for (const r of await db.selectFrom('oidc_artifacts').selectAll().execute()) {
-          const p = JSON.parse(gh1.app.tokens.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
+          const p = JSON.parse(gh1.app.tokenHasher.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
           await db.deleteFrom('oidc_artifacts').where('model', '=', r.model).where('id', '=', r.id).execute();
           await db.insertInto('oidc_artifacts').values({
             model: r.model, id: String(p.jti), tenant_id: r.tenant_id, payload: JSON.stringify(p),

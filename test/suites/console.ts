@@ -399,7 +399,7 @@ test('web app login configuration: logos checked in the browser (300 KB and 400 
 });
 
 test('users: 10,000 users paged by cursor and searched as you type', { skip }, async () => {
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const tenant = (await gh.app.tenantStore.bySlug('default'))!;
   const now = Date.now();
   for (let b = 0; b < 20; b++) {
     await gh.app.database.db.insertInto('users').values(Array.from({ length: 500 }, (_, i) => {
@@ -489,7 +489,7 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
 });
 
 test('keys and certificates: a banner from 60 days before the IdP certificate expires, rotating replaces it; from 90 days before an app\'s registered certificate expires', { skip }, async () => {
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const tenant = (await gh.app.tenantStore.bySlug('default'))!;
   // Move the active certificates' expiry 30 days ahead (the store's clock, not a sleep).
   await gh.app.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
   const { page, errors } = await superadminPage();

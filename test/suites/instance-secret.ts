@@ -159,15 +159,15 @@ export function sealedColumnsAreListed() {
     const gh = await startTestServer();
     try {
       await setUp(gh); // a user, and an app with a client secret
-      const tenant = (await gh.app.tenants.bySlug('default'))!;
-      const user = (await gh.app.directory.userByEmail(tenant.id, alice.email))!;
+      const tenant = (await gh.app.tenantStore.bySlug('default'))!;
+      const user = (await gh.app.directoryStore.userByEmail(tenant.id, alice.email))!;
       const ldap = await gh.api('POST', '/tenants/default/directories', {
         name: 'Corp DC', bindPassword: 'bind-secret',
         settings: { kind: 'openldap', urls: ['ldap://127.0.0.1:1'], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 3 },
       });
       assert.equal(ldap.status, 201, JSON.stringify(ldap.body));
-      await gh.app.upstreams.create(tenant.id, { name: 'Contoso', mode: 'disabled', settings: {} as never, clientSecretSealed: gh.app.sealer.seal('upstream-secret') });
-      await gh.app.mfa.addFactor(tenant.id, user.id, { type: 'totp', label: 'phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') });
+      await gh.app.upstreamStore.create(tenant.id, { name: 'Contoso', mode: 'disabled', settings: {} as never, clientSecretSealed: gh.app.sealer.seal('upstream-secret') });
+      await gh.app.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') });
       await gh.app.connectorStore.putRelayed('relay-1', gh.app.sealer.seal('{}'), Date.now() + 60_000);
 
       const db = gh.app.database.db;

@@ -147,12 +147,12 @@ nodeTest('fetch time: a back-channel logout URI saved while the operator allowed
     server = await startTestServer({}, { dataDir });
     const config = await rpConfig(`${server.base}/t/default`, app.body.clientId, app.body.clientSecret);
     await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });
-    const tenant = (await server.app.tenants.bySlug('default'))!;
-    const user = (await server.app.directory.userByEmail(tenant.id, alice.email))!;
-    const [session] = await server.app.sessions.listForUser(tenant.id, user.id);
+    const tenant = (await server.app.tenantStore.bySlug('default'))!;
+    const user = (await server.app.directoryStore.userByEmail(tenant.id, alice.email))!;
+    const [session] = await server.app.sessionService.listForUser(tenant.id, user.id);
     assert.ok(session);
     // Ending the session waits for the back-channel attempts: nothing may have arrived.
-    assert.equal(await server.app.sessions.end(tenant, session.id, { by: 'test', why: 'test' }), true);
+    assert.equal(await server.app.sessionService.end(tenant, session.id, { by: 'test', why: 'test' }), true);
     assert.deepEqual(receiver.received, [], 'the receiver on 127.0.0.1 was not called');
     const ended = (await server.api('GET', '/tenants/default/audit?type=session.ended')).body.items[0];
     assert.equal(ended.level, 'warn');

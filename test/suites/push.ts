@@ -221,7 +221,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   await fillSignIn(desk, hana);
   await desk.getByRole('link', { name: 'Add the Gatehouse Authenticator' }).click();
   const link = (await desk.locator('#setup-link').getAttribute('href'))!;
-  const streamsBefore = gh.app.push.streams.size;
+  const streamsBefore = gh.app.pushService.streams.size;
   const tab = await (await browser.newContext()).newPage();
   await tab.goto(`${gh.base}/authenticator/`);
   await tab.locator('#add-form').waitFor();
@@ -232,7 +232,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   // Closed again: later tests count the authenticators connected to this node.
   await tab.context().close();
   await desk.context().close();
-  for (const deadline = Date.now() + 30_000; gh.app.push.streams.size !== streamsBefore;) {
+  for (const deadline = Date.now() + 30_000; gh.app.pushService.streams.size !== streamsBefore;) {
     assert.ok(Date.now() < deadline, 'the closed tab\'s stream ends on the server');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -280,8 +280,8 @@ test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authent
     await gh.api('POST', '/tenants/default/users', bob);
     const bobPhone = await (await browser.newContext()).newPage();
     await enroll(gh.base, bob, bobPhone, await (await browser.newContext()).newPage(), nodeB.url);
-    assert.equal(nodeB.app.push.streams.size, 1, 'the phone\'s stream is on node B');
-    assert.equal(gh.app.push.streams.size, 1, 'alice\'s phone stays on node A');
+    assert.equal(nodeB.app.pushService.streams.size, 1, 'the phone\'s stream is on node B');
+    assert.equal(gh.app.pushService.streams.size, 1, 'alice\'s phone stays on node A');
     const page = await (await browser.newContext()).newPage();
     await passwordStep(page, bob);
     const number = (await page.locator('#push-number').textContent())!.trim();

@@ -2,7 +2,7 @@
 // their client secrets (shown once) and registered JWKS. Deployments: deployments.ts.
 import { text, webUrl } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import { CLIENT_AUTH_METHODS, type App } from '../../storage/apps.ts';
 import { isConfidential } from '../../apps/service.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -100,7 +100,7 @@ export const appSchema = z.object({
 const DEFAULT_HANDOFF_REFRESH_SECONDS = 8 * 3600;
 const withRefreshMinutes = (t: z.infer<typeof ttls>, minutes: number | undefined) => (minutes === undefined ? t : { ...t, refreshToken: minutes * 60 });
 
-export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
+export async function appView(app: Services, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
   return {
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
@@ -119,7 +119,7 @@ export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.i
 }
 
 // Claim names feed the engine's claims configuration, so a claims change rebuilds it.
-const claimsChanged = (app: Context, tenant: Tenant) => app.engines.invalidate(tenant.slug);
+const claimsChanged = (app: Services, tenant: Tenant) => app.engineCache.invalidate(tenant.slug);
 const jwksFields = (jwks: z.infer<typeof jwksSchema> | null) => (jwks ? checkJwks(jwks) : { jwks: null, certificateExpiresAt: null });
 
 export const appRoutes = [
@@ -128,7 +128,7 @@ export const appRoutes = [
     summary: 'Application profiles by name, with Deployed / Not deployed; search matches the names and the client ID',
     query: listQuery, response: page(appSchema),
     async handler({ app, tenant, query }) {
-      const p = await app.apps.page(tenant.id, query);
+      const p = await app.appStore.page(tenant.id, query);
       const items = [];
       for (const a of p.items) items.push(await appView(app, tenant, a));
       return { items, nextCursor: p.nextCursor };
@@ -157,7 +157,7 @@ export const appRoutes = [
     id: 'getApp', method: 'get', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show an application profile, its deployment and the IdP metadata to configure it with',
     response: appSchema,
-    async handler({ app, tenant, params }) { return appView(app, tenant, await app.apps.get(tenant.id, params.clientId)); },
+    async handler({ app, tenant, params }) { return appView(app, tenant, await app.appStore.get(tenant.id, params.clientId)); },
   }),
   route({
     id: 'updateApp', method: 'patch', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [], versioned: true,
@@ -167,13 +167,13 @@ export const appRoutes = [
     response: appSchema,
     async handler({ app, tenant, params, body, version: v, audit }) {
       const { refreshTokenMinutes, version: _v, jwks, ...input } = body;
-      const current = await app.apps.get(tenant.id, params.clientId);
+      const current = await app.appStore.get(tenant.id, params.clientId);
       if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
       const merged = { ...current, ...input, ...(jwks !== undefined && { jwks }) };
       await app.appService.validate(merged);
       if (input.logo) input.logo = merged.logo; // normalised (its real image type)
       const patch = { ...input, ...(jwks !== undefined && jwksFields(jwks)) };
-      const updated = await app.apps.update(tenant.id, current.clientId, v, patch);
+      const updated = await app.appStore.update(tenant.id, current.clientId, v, patch);
       if (input.claims) claimsChanged(app, tenant);
       await audit('admin.app.updated', current.clientId, { changes: Object.keys(body).filter((k) => k !== 'version') }, { clientId: current.clientId });
       return appView(app, tenant, updated);
@@ -184,7 +184,7 @@ export const appRoutes = [
     summary: 'Delete an application profile (its deployment goes with it)',
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
-      await app.apps.delete(tenant.id, params.clientId);
+      await app.appStore.delete(tenant.id, params.clientId);
       claimsChanged(app, tenant);
       await audit('admin.app.deleted', params.clientId, {}, { clientId: params.clientId });
     },

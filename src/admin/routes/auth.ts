@@ -15,7 +15,7 @@ export const authRoutes = [
     example: { email: 'admin@example.com', password: 'a long passphrase', tenant: 'default' },
     response: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() }),
     async handler({ app, koa, body }) {
-      const tenant = await app.tenants.bySlug(body.tenant);
+      const tenant = await app.tenantStore.bySlug(body.tenant);
       if (!tenant) throw new GatehouseError(401, 'invalid_credentials', 'The email or password is incorrect.');
       const origin = { ip: koa.ip };
       const res = await passwordSignIn(app, tenant, body.email, body.password, origin);

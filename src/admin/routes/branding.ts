@@ -38,8 +38,8 @@ export const brandingRoutes = [
     async handler({ app, tenant, body, version: v, audit }) {
       const { version: _v, sessionLifetimeMinutes, ...look } = body;
       const settings = Object.keys(look).length ? withBranding(tenant, look) : undefined;
-      const t = await app.tenants.update(tenant.id, v, { settings, sessionLifetimeMinutes });
-      app.engines.invalidate(t.slug); // the engine holds the tenant (session lifetime, pages)
+      const t = await app.tenantStore.update(tenant.id, v, { settings, sessionLifetimeMinutes });
+      app.engineCache.invalidate(t.slug); // the engine holds the tenant (session lifetime, pages)
       await audit('admin.branding.updated', t.slug, {
         changes: Object.keys(body).filter((k) => k !== 'version'),
         ...(look.backgroundColor !== undefined && { backgroundColor: look.backgroundColor }),

@@ -3,7 +3,7 @@
 // directory/ldap/; SQL in storage/ldap.ts.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
 import { DEFAULTS, prepareSettings, type DirectorySettings } from '../../directory/ldap/settings.ts';
 import { LdapError } from '../../directory/ldap/client.ts';
@@ -51,7 +51,7 @@ const runView = (run: SyncRun): z.input<typeof runSchema> => ({
   id: run.id, mode: run.mode, trigger: run.trigger, status: run.status, phase: run.progress.phase, users: run.progress.users, groups: run.progress.groups,
   memberships: run.progress.memberships, errorCount: run.progress.errorCount, errors: run.errors, message: run.message, startedAt: run.startedAt, finishedAt: run.finishedAt,
 });
-async function view(app: Context, d: LdapDirectory): Promise<z.input<typeof directorySchema>> {
+async function view(app: Services, d: LdapDirectory): Promise<z.input<typeof directorySchema>> {
   const [last] = await app.ldapStore.runs(d.id, 1);
   return {
     id: d.id, name: d.name, enabled: d.enabled, settings: d.settings, hasBindPassword: !!d.bindPasswordSealed, lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt,
@@ -101,7 +101,7 @@ export const directoryRoutes = [
     response: testSchema,
     async handler({ app, tenant, body }) {
       const settings = prepareSettings(body.settings);
-      try { return await app.ldap.test(tenant.id, settings, body.bindPassword ? app.sealer.seal(body.bindPassword) : null); } catch (e) { throw asHttp(e); }
+      try { return await app.ldapService.test(tenant.id, settings, body.bindPassword ? app.sealer.seal(body.bindPassword) : null); } catch (e) { throw asHttp(e); }
     },
   }),
   route({
@@ -150,7 +150,7 @@ export const directoryRoutes = [
       if (changed && !admin.roles.includes('superadmin')) throw new GatehouseError(403, 'forbidden', 'Only a superadministrator may test changed settings; test the saved ones without a body.');
       const settings = body.settings ? merged(d, body.settings) : d.settings;
       const sealed = body.bindPassword !== undefined ? app.sealer.seal(body.bindPassword) : d.bindPasswordSealed;
-      try { return await app.ldap.test(tenant.id, settings, sealed); } catch (e) { throw asHttp(e); }
+      try { return await app.ldapService.test(tenant.id, settings, sealed); } catch (e) { throw asHttp(e); }
     },
   }),
   route({
@@ -161,7 +161,7 @@ export const directoryRoutes = [
     response: runSchema, accepted: true,
     async handler({ app, tenant, params, body, audit, accepted }) {
       const d = await app.ldapStore.get(tenant.id, params.directory);
-      const run = body.wait ? await app.ldap.syncNow(d, body.mode, 'admin') : await app.ldap.startSync(d, body.mode, 'admin');
+      const run = body.wait ? await app.ldapService.syncNow(d, body.mode, 'admin') : await app.ldapService.startSync(d, body.mode, 'admin');
       await audit('admin.directory.sync_started', d.id, { name: d.name, mode: run.mode });
       if (!body.wait) accepted(); // it runs on: 202 with the run as it started
       return runView(run);

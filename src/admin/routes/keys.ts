@@ -23,7 +23,7 @@ export const keyRoutes = [
     summary: 'Signing keys (signing order first) with algorithm, status and certificate expiry; search matches the key ID, algorithm or status',
     query: listQuery, response: page(keySchema),
     async handler({ app, tenant, query }) {
-      return pageInMemory(await app.keys.list(tenant.id), query, orderKey, (k) => [k.kid, k.alg, k.status]);
+      return pageInMemory(await app.keyService.list(tenant.id), query, orderKey, (k) => [k.kid, k.alg, k.status]);
     },
   }),
   route({
@@ -33,8 +33,8 @@ export const keyRoutes = [
     example: { alg: 'ES256' },
     response: z.object({ activated: z.array(z.string()), retired: z.array(z.string()), created: z.array(z.string()) }),
     async handler({ app, tenant, body, audit }) {
-      const result = await app.keys.rotate(tenant.id, body.alg);
-      app.engines.invalidate(tenant.slug);
+      const result = await app.keyService.rotate(tenant.id, body.alg);
+      app.engineCache.invalidate(tenant.slug);
       await audit('admin.keys.rotated', null, { ...result });
       return result;
     },

@@ -1,6 +1,6 @@
 // The IdP metadata an application is configured with ("View and copy IdP metadata").
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { route } from '../route.ts';
@@ -10,7 +10,7 @@ export const metadataSchema = z.object({
   jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
 });
 
-export function idpMetadata(app: Context, tenant: Tenant): z.input<typeof metadataSchema> {
+export function idpMetadata(app: Services, tenant: Tenant): z.input<typeof metadataSchema> {
   const issuer = issuerFor(app.config.publicUrl, tenant.slug);
   return {
     issuer,

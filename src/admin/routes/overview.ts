@@ -38,12 +38,12 @@ export const overviewRoutes = [
     async handler({ app, tenant }) {
       const now = Date.now();
       const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, floods] = await Promise.all([
-        app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
-        app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
-        app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
-        app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
-        app.upstreams.list(tenant.id), app.upstreams.checks(tenant.id),
-        app.audit.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
+        app.directoryStore.countUsers(tenant.id), app.directoryStore.countGroups(tenant.id), app.appStore.counts(tenant.id), app.sessionService.count(tenant.id),
+        app.auditStore.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
+        app.keyService.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
+        app.appStore.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
+        app.upstreamStore.list(tenant.id), app.upstreamStore.checks(tenant.id),
+        app.auditStore.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
       ]);
       const alerts: Array<z.input<typeof alert>> = [];
       for (const k of keys) {

@@ -1,7 +1,7 @@
 // SSO sessions: every signed-in browser of the tenant's users (device, IP, started, last
 // seen, apps); ending one signs the browser out and sends back-channel logout to its apps.
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { SsoSession } from '../../sessions/sessions.ts';
 import { notFound } from '../../shared/errors.ts';
 import type { User } from '../../storage/directory.ts';
@@ -21,9 +21,9 @@ const sessionSchema = z.object({
   mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
 });
 
-async function views({ app, admin, tenant }: { app: Context; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+async function views({ app, admin, tenant }: { app: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.directory.userById(tenant.id, id));
+  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.directoryStore.userById(tenant.id, id));
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
@@ -46,7 +46,7 @@ export const sessionRoutes = [
       const { app, tenant, query } = call;
       const { user, ...opts } = query;
       const userId = user ? (await findUser(app, tenant.id, user)).id : undefined;
-      const p = await app.sessions.list(tenant.id, { ...opts, userId });
+      const p = await app.sessionService.list(tenant.id, { ...opts, userId });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -57,7 +57,7 @@ export const sessionRoutes = [
     async handler(call) {
       const { app, tenant, params, query } = call;
       const u = await findUser(app, tenant.id, params.user);
-      const p = await app.sessions.list(tenant.id, { ...query, userId: u.id });
+      const p = await app.sessionService.list(tenant.id, { ...query, userId: u.id });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -67,12 +67,12 @@ export const sessionRoutes = [
     response: z.void(),
     async handler(call) {
       const { app, tenant, admin, params } = call;
-      const session = await app.sessions.get(tenant.id, params.session);
+      const session = await app.sessionService.get(tenant.id, params.session);
       if (!session) throw notFound(`Session ${params.session}`);
-      const u = await app.directory.userById(tenant.id, session.userId);
+      const u = await app.directoryStore.userById(tenant.id, session.userId);
       if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
-      if (!(await app.sessions.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
+      if (!(await app.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
     },
   }),
   route({
@@ -83,7 +83,7 @@ export const sessionRoutes = [
       const { app, tenant, admin, params } = call;
       const u = await findUser(app, tenant.id, params.user);
       await assertMayActOn(call, u, 'endUserSessions');
-      return { ended: await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
+      return { ended: await app.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
     },
   }),
 ];

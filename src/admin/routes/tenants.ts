@@ -1,7 +1,7 @@
 // Tenants: create and list (superadmins of the default tenant), show, rename, session lifetime.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { sessionLifetime } from '../../interaction/branding.ts';
@@ -14,7 +14,7 @@ const tenantSchema = z.object({
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-export function tenantView(app: Context, t: Tenant): z.input<typeof tenantSchema> {
+export function tenantView(app: Services, t: Tenant): z.input<typeof tenantSchema> {
   const issuer = issuerFor(app.config.publicUrl, t.slug);
   return {
     slug: t.slug, name: t.name, issuer, discoveryUrl: `${issuer}/.well-known/openid-configuration`,
@@ -30,7 +30,7 @@ export const tenantRoutes = [
     summary: 'List tenants by slug; search matches the slug or name',
     query: listQuery, response: page(tenantSchema),
     async handler({ app, query }) {
-      const p = await app.tenants.page(query);
+      const p = await app.tenantStore.page(query);
       return { items: p.items.map((t) => tenantView(app, t)), nextCursor: p.nextCursor };
     },
   }),
@@ -44,8 +44,8 @@ export const tenantRoutes = [
     example: { slug: 'acme', name: 'Acme Corp' },
     response: tenantSchema,
     async handler({ app, body, audit }) {
-      const t = await app.tenants.create(body);
-      await app.keys.ensureKeys(t.id);
+      const t = await app.tenantStore.create(body);
+      await app.keyService.ensureKeys(t.id);
       await audit('admin.tenant.created', t.slug, { slug: t.slug });
       return tenantView(app, t);
     },
@@ -64,8 +64,8 @@ export const tenantRoutes = [
     response: tenantSchema,
     async handler({ app, tenant, body, version: v, audit }) {
       const { version: _v, ...patch } = body;
-      const t = await app.tenants.update(tenant.id, v, patch);
-      app.engines.invalidate(t.slug);
+      const t = await app.tenantStore.update(tenant.id, v, patch);
+      app.engineCache.invalidate(t.slug);
       await audit('admin.tenant.updated', t.slug, { changes: Object.keys(patch) });
       return tenantView(app, t);
     },

@@ -3,7 +3,7 @@
 // document and checks its issuer.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Upstream, UpstreamCheck } from '../../storage/upstreams.ts';
 import { settingsInput } from '../../federation/upstreams.ts';
@@ -29,13 +29,13 @@ const upstreamSchema = z.object({
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-function view(app: Context, tenant: Tenant, u: Upstream, check: UpstreamCheck | undefined): z.input<typeof upstreamSchema> {
+function view(app: Services, tenant: Tenant, u: Upstream, check: UpstreamCheck | undefined): z.input<typeof upstreamSchema> {
   return {
     id: u.id, name: u.name, mode: u.mode, ...u.settings, hasClientSecret: !!u.clientSecretSealed,
-    redirectUrl: app.federation.redirectUrl(tenant), lastCheck: check ?? null, createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
+    redirectUrl: app.federationService.redirectUrl(tenant), lastCheck: check ?? null, createdAt: u.createdAt, updatedAt: u.updatedAt, version: u.version,
   };
 }
-const lastCheck = async (app: Context, u: Upstream) => (await app.upstreams.checks(u.tenantId)).get(u.id);
+const lastCheck = async (app: Services, u: Upstream) => (await app.upstreamStore.checks(u.tenantId)).get(u.id);
 const confirm = z.boolean().optional().describe('needed to turn audience to all (the answer without it says how many local accounts it takes over)');
 
 export const upstreamRoutes = [
@@ -44,10 +44,10 @@ export const upstreamRoutes = [
     summary: 'Upstream directories by name; search matches the name, type, issuer or a domain',
     query: listQuery, response: page(upstreamSchema).extend({ redirectUrl: z.string().describe('the redirect URL to register at every upstream') }),
     async handler({ app, tenant, query }) {
-      const all = [...await app.upstreams.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
+      const all = [...await app.upstreamStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (u) => u.name, (u) => [u.name, u.settings.type, u.settings.issuer, ...u.settings.domains]);
-      const checks = await app.upstreams.checks(tenant.id);
-      return { items: p.items.map((u) => view(app, tenant, u, checks.get(u.id))), nextCursor: p.nextCursor, redirectUrl: app.federation.redirectUrl(tenant) };
+      const checks = await app.upstreamStore.checks(tenant.id);
+      return { items: p.items.map((u) => view(app, tenant, u, checks.get(u.id))), nextCursor: p.nextCursor, redirectUrl: app.federationService.redirectUrl(tenant) };
     },
   }),
   route({
@@ -58,10 +58,10 @@ export const upstreamRoutes = [
     response: upstreamSchema,
     async handler({ app, tenant, body, audit }) {
       const { name: n, mode: m, clientSecret, confirm: confirmed, ...input } = body;
-      const settings = await app.federation.prepare(input);
-      await app.federation.checkRouting(tenant.id, { settings }, undefined, confirmed === true);
-      const created = await app.upstreams.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
-      await app.federation.changed(tenant.id);
+      const settings = await app.federationService.prepare(input);
+      await app.federationService.checkRouting(tenant.id, { settings }, undefined, confirmed === true);
+      const created = await app.upstreamStore.create(tenant.id, { name: n, mode: m, settings, clientSecretSealed: clientSecret ? app.sealer.seal(clientSecret) : null });
+      await app.federationService.changed(tenant.id);
       await audit('admin.upstream.created', created.id, { name: n, mode: m, type: settings.type, issuer: settings.issuer });
       return view(app, tenant, created, undefined);
     },
@@ -71,7 +71,7 @@ export const upstreamRoutes = [
     summary: 'Show an upstream directory (never its client secret)',
     response: upstreamSchema,
     async handler({ app, tenant, params }) {
-      const u = await app.upstreams.get(tenant.id, params.upstream);
+      const u = await app.upstreamStore.get(tenant.id, params.upstream);
       return view(app, tenant, u, await lastCheck(app, u));
     },
   }),
@@ -86,17 +86,17 @@ export const upstreamRoutes = [
     example: { mode: 'enabled' },
     response: upstreamSchema,
     async handler({ app, tenant, params, body, version: v, audit }) {
-      const current = await app.upstreams.get(tenant.id, params.upstream);
+      const current = await app.upstreamStore.get(tenant.id, params.upstream);
       // Settings are checked as a whole (and discovery fetched again) whenever any of them change.
       const settings = body.settings && Object.keys(body.settings).length
-        ? await app.federation.prepare(parseInput(settingsInput, { ...current.settings, ...body.settings, ...(body.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }, 'body'))
+        ? await app.federationService.prepare(parseInput(settingsInput, { ...current.settings, ...body.settings, ...(body.settings.authorityUrl !== undefined && { discoveryUrl: undefined }) }, 'body'))
         : undefined;
-      if (settings) await app.federation.checkRouting(tenant.id, { id: current.id, settings }, current.settings, body.confirm === true);
-      const updated = await app.upstreams.update(tenant.id, current.id, v, {
+      if (settings) await app.federationService.checkRouting(tenant.id, { id: current.id, settings }, current.settings, body.confirm === true);
+      const updated = await app.upstreamStore.update(tenant.id, current.id, v, {
         name: body.name, mode: body.mode, settings,
         ...(body.clientSecret !== undefined && { clientSecretSealed: body.clientSecret === null ? null : app.sealer.seal(body.clientSecret) }),
       });
-      await app.federation.changed(tenant.id);
+      await app.federationService.changed(tenant.id);
       await audit('admin.upstream.updated', current.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings' && k !== 'confirm'), ...Object.keys(body.settings ?? {})], mode: updated.mode });
       return view(app, tenant, updated, await lastCheck(app, updated));
     },
@@ -106,8 +106,8 @@ export const upstreamRoutes = [
     summary: 'Check the upstream\'s discovery now (as the hourly check does); the result is kept and shown on the overview',
     response: checkSchema,
     async handler({ app, tenant, params, audit }) {
-      const u = await app.upstreams.get(tenant.id, params.upstream);
-      const r = await app.federation.check(u);
+      const u = await app.upstreamStore.get(tenant.id, params.upstream);
+      const r = await app.federationService.check(u);
       await audit('admin.upstream.tested', u.id, { name: u.name, ok: r.ok, message: r.message });
       return r;
     },
@@ -117,9 +117,9 @@ export const upstreamRoutes = [
     summary: 'Delete an upstream directory (its users become local users)',
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
-      const u = await app.upstreams.get(tenant.id, params.upstream);
-      await app.upstreams.delete(tenant.id, u.id);
-      await app.federation.changed(tenant.id);
+      const u = await app.upstreamStore.get(tenant.id, params.upstream);
+      await app.upstreamStore.delete(tenant.id, u.id);
+      await app.federationService.changed(tenant.id);
       await audit('admin.upstream.deleted', u.id, { name: u.name });
     },
   }),

@@ -23,9 +23,9 @@ export const userMfaRoutes = [
     response: page(factor).extend({ recoveryCodesLeft: z.number().int() }),
     async handler({ app, tenant, params, query }) {
       const u = await findUser(app, tenant.id, params.user);
-      const all = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+      const all = (await app.mfaStore.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
       const p = pageInMemory(all, query, (f) => `${String(f.createdAt).padStart(16, '0')}|${f.id}`, (f) => [f.type, f.label]);
-      return { ...p, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
+      return { ...p, recoveryCodesLeft: await app.mfaStore.unusedRecoveryCodes(tenant.id, u.id) };
     },
   }),
   route({
@@ -36,8 +36,8 @@ export const userMfaRoutes = [
       const { app, tenant, params, audit } = call;
       const u = await findUser(app, tenant.id, params.user);
       await assertMayActOn(call, u, 'resetUserMfa');
-      const removed = await app.mfa.reset(tenant.id, u.id);
-      await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
+      const removed = await app.mfaStore.reset(tenant.id, u.id);
+      await app.pushService.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
       await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });
     },
   }),
