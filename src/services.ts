@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
 import { openDatabase, type Database } from './storage/db.ts';
 import { TenantStore } from './storage/tenants.ts';
-import { DirectoryStore } from './storage/directory.ts';
+import { UserStore } from './storage/users.ts';
 import { AppStore } from './storage/apps.ts';
 import { AuditStore } from './storage/audit.ts';
 import { UpstreamStore } from './storage/upstreams.ts';
@@ -69,7 +69,7 @@ export interface Services {
   instanceStore: InstanceStore;
   tenantStore: TenantStore;
   /** Local users, groups, OUs and domains. */
-  directoryStore: DirectoryStore;
+  userStore: UserStore;
   appStore: AppStore;
   auditStore: AuditStore;
   upstreamStore: UpstreamStore;
@@ -172,7 +172,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   // ---- stores
   const tenantStore = new TenantStore(db);
-  const directoryStore = new DirectoryStore(db);
+  const userStore = new UserStore(db);
   const appStore = new AppStore(db);
   const auditStore = new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again'));
   const upstreamStore = new UpstreamStore(db);
@@ -205,19 +205,19 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   // ---- services
   const keyService = new KeyService({ keyStore: new SigningKeyStore(db), tenantStore, sealer });
-  const appService = new AppService(appStore, directoryStore, sealer, outbound);
-  const policyService = new PolicyService({ policyStore, directoryStore, appService, bus });
-  const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, directoryStore, mfaStore, auditStore, policyService, throttles });
+  const appService = new AppService(appStore, userStore, sealer, outbound);
+  const policyService = new PolicyService({ policyStore, userStore, appService, bus });
+  const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
-  const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, directoryStore, auditStore });
+  const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
-  const ldapService = new LdapService({ logger, sealer, tenantStore, directoryStore, ldapStore, auditStore, sessionService, connectorHub });
+  const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
-    instanceStore, tenantStore, directoryStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
     instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
     clientCache, engineCache,
     async close() {

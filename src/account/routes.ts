@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import crypto from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { accountPage, messagePage, passkeyEnrollPage, pushEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
@@ -62,7 +62,7 @@ export function accountRouter(app: Services): Router {
       return undefined;
     }
     const s = session(app).read(ctx as unknown as Koa.Context);
-    const user = s ? await app.directoryStore.userById(tenant.id, s.accountId) : undefined;
+    const user = s ? await app.userStore.userById(tenant.id, s.accountId) : undefined;
     if (s && user && user.status === 'active') {
       if (ctx.method === 'GET') return { tenant, user, s };
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;

@@ -6,7 +6,7 @@
 import { SignJWT, jwtVerify, createLocalJWKSet, decodeJwt, importJWK } from 'jose';
 import type Koa from 'koa';
 import type { Services } from '../services.ts';
-import type { AdminRole, UserWithSecret } from '../storage/directory.ts';
+import type { AdminRole, UserWithSecret } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { isStoreOutage } from '../shared/outage.ts';
@@ -59,7 +59,7 @@ export async function authenticate(app: Services, ctx: Koa.Context): Promise<Adm
     if (payload.client_id !== undefined && (payload.client_id !== CONSOLE_CLIENT_ID || !String(payload.scope ?? '').split(' ').includes(CONSOLE_SCOPE))) {
       throw unauthorized('This access token was not issued for the admin API.');
     }
-    const user = await app.directoryStore.userById(tenant.id, String(payload.sub));
+    const user = await app.userStore.userById(tenant.id, String(payload.sub));
     if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
     return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };
   } catch (e) {

@@ -5,7 +5,7 @@ import type Koa from 'koa';
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { Services } from '../services.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { AdminRole } from '../storage/users.ts';
 import { invalid } from '../shared/errors.ts';
 import { authenticate, authorize, type Admin } from './auth.ts';
 

@@ -9,7 +9,7 @@
 //   an instance administrator (superadmin of the default tenant) only by another one.
 import type Koa from 'koa';
 import type { Services } from '../services.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { AdminRole } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';

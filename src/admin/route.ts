@@ -7,7 +7,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
 import type { Services } from '../services.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { AdminRole } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';

@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { App } from '../storage/apps.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { isOidcApp } from './service.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { issuerFor } from '../oidc/engine.ts';

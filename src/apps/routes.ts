@@ -105,10 +105,10 @@ export function launcherRouter(app: Services): Router {
     if (!token || !token.accountId) return refuse('invalid_token', 'the access token is unknown, expired or revoked');
     // Sender-constrained tokens need their proof, which this endpoint does not take.
     if (token.jkt || token['x5t#S256']) return refuse('invalid_token', 'this access token is sender-constrained; call userinfo with its proof');
-    const user = await app.directoryStore.userById(tenant.id, token.accountId);
+    const user = await app.userStore.userById(tenant.id, token.accountId);
     if (!user || user.status !== 'active') return refuse('invalid_token', 'the account is no longer active');
     const scopes = new Set(String(token.scope ?? '').split(' '));
-    const groups = scopes.has('profile') ? (await app.directoryStore.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
+    const groups = scopes.has('profile') ? (await app.userStore.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
     ctx.body = {
       sub: user.id,
       ...(scopes.has('email') && { email: user.email }),

@@ -12,16 +12,16 @@ import type { Config } from '../config/index.ts';
 import type { Sealer } from '../shared/crypto.ts';
 import type { Bus } from '../ops/bus.ts';
 import type { UpstreamStore } from '../storage/upstreams.ts';
-import type { DirectoryStore } from '../storage/directory.ts';
+import type { UserStore } from '../storage/users.ts';
 import type { AuditStore } from '../storage/audit.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import type { ProfileFromUpstream, Upstream, UpstreamCheck, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { webUrl } from '../shared/input.ts';
 import { OUTBOUND_SETTING, refusalIn, type Outbound } from '../shared/outbound.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
-import { domainOf, normalizeEmail } from '../storage/directory.ts';
+import { domainOf, normalizeEmail } from '../storage/users.ts';
 
 const domain = z.string().trim().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
 const claimName = z.string().trim().min(1).max(200);
@@ -99,7 +99,7 @@ export interface FederationServiceDeps {
   bus: Bus;
   outbound: Outbound;
   upstreamStore: UpstreamStore;
-  directoryStore: DirectoryStore;
+  userStore: UserStore;
   auditStore: AuditStore;
 }
 
@@ -320,7 +320,7 @@ export async function federatedUser(app: Services, tenant: Tenant, up: Upstream,
     // A link found by external ID alone (a new subject): remember the subject too.
     await app.upstreamStore.link(up, { subject, externalId }, profile, userId);
   } else {
-    const existing = await app.directoryStore.userByEmail(tenant.id, profile.email);
+    const existing = await app.userStore.userByEmail(tenant.id, profile.email);
     if (existing) {
       if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
         await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
@@ -334,7 +334,7 @@ export async function federatedUser(app: Services, tenant: Tenant, up: Upstream,
       await audit('federation.user_created', 'info', userId, { message: `Account ${profile.email} created on first sign-in through ${up.name}.`, email: profile.email, givenName: profile.givenName, familyName: profile.familyName });
     }
   }
-  const user = (await app.directoryStore.userById(tenant.id, userId))!;
+  const user = (await app.userStore.userById(tenant.id, userId))!;
   if (user.status !== 'active') {
     await audit('signin.failed', 'warn', user.id, { message: `${user.email} is disabled.`, email: user.email, reason: 'disabled' });
     return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'You cannot sign in while your account is disabled. Contact your administrator to have it enabled.' };

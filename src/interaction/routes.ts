@@ -14,7 +14,7 @@ import { acrRequestOf, mfaCauses, type MfaCause } from '../policy/acr.ts';
 import { abortDescription, type AbortReason } from './abort.ts';
 import type { Upstream } from '../storage/upstreams.ts';
 import type { PushChallenge } from '../storage/push.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../federation/transaction.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
@@ -196,7 +196,7 @@ export function interactionRouter(app: Services): Router {
     }
     // Step-up: signed in, but this app wants a second factor the session's sign-in lacked.
     if (details.prompt.name === 'login' && details.prompt.reasons.includes(MFA_REQUIRED) && details.session?.accountId) {
-      const user = await app.directoryStore.userById(tenant.id, details.session.accountId);
+      const user = await app.userStore.userById(tenant.id, details.session.accountId);
       if (user && (await secondFactorStep(ctx, it, user))) return;
       if (user) {
         // Name the real cause: the app's setting, the user's policy, or the app's request.
@@ -216,7 +216,7 @@ export function interactionRouter(app: Services): Router {
       return;
     }
     // consent: loadExistingGrant declined, which means the app is not deployed to this user.
-    const user = details.session?.accountId ? await app.directoryStore.userById(tenant.id, details.session.accountId) : undefined;
+    const user = details.session?.accountId ? await app.userStore.userById(tenant.id, details.session.accountId) : undefined;
     if (details.params.client_id === CONSOLE_CLIENT_ID) {
       // The admin console says why itself (it shows who is signed in and offers to sign out).
       await app.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_admin', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: CONSOLE_CLIENT_ID, email: user?.email, message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.` } });
@@ -253,7 +253,7 @@ export function interactionRouter(app: Services): Router {
     // in Test mode) may still choose their local password.
     const up = await app.federationService.route(it.tenant.id, email);
     if (up) {
-      const user = await app.directoryStore.userByEmail(it.tenant.id, email);
+      const user = await app.userStore.userByEmail(it.tenant.id, email);
       if (!app.federationService.passwordAllowed(up, user)) {
         ctx.status = 303;
         ctx.redirect(upstreamStart(it.base, up, email));
@@ -326,7 +326,7 @@ export function interactionRouter(app: Services): Router {
     };
     // A user an upstream directory signs in may not use a password here (unless allowed).
     const up = await app.federationService.route(it.tenant.id, email.data);
-    if (up && !app.federationService.passwordAllowed(up, await app.directoryStore.userByEmail(it.tenant.id, email.data))) {
+    if (up && !app.federationService.passwordAllowed(up, await app.userStore.userByEmail(it.tenant.id, email.data))) {
       ctx.status = 403;
       ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: upstreamStart(it.base, up, email.data) }, error: `Your organization signs you in through ${up.name}; passwords are not used here.` });
       return;
@@ -404,7 +404,7 @@ export function interactionRouter(app: Services): Router {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
     const pending = mfaPending.read(ctx as unknown as Koa.Context);
-    const user = pending?.uid === it.details.uid ? await app.directoryStore.userById(it.tenant.id, pending.accountId) : undefined;
+    const user = pending?.uid === it.details.uid ? await app.userStore.userById(it.tenant.id, pending.accountId) : undefined;
     if (!user || user.status !== 'active') {
       ctx.status = 400;
       ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });

@@ -7,7 +7,7 @@
 // right and a second factor follows, `signin.locked` when a lockout starts.
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
@@ -64,7 +64,7 @@ const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, fami
 export async function passwordSignIn(app: Services, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
   const ip = origin.ip;
-  let user = await app.directoryStore.userByEmail(tenant.id, email);
+  let user = await app.userStore.userByEmail(tenant.id, email);
   let policy = await policyOf(app, user);
   let kind = await familiarity(app, tenant, user, origin);
   const [locked, address] = await Promise.all([lockedFor(app, acctKey, kind), addressState(app, ip, acctKey)]);
@@ -250,7 +250,7 @@ export async function passkeySignIn(app: Services, tenant: Tenant, credential: s
   try { response = JSON.parse(credential); } catch { response = undefined; }
   if (!challenge) return refused(400, 'This sign-in page was open too long. Choose "Sign in with a passkey" again.');
   const userId = response && typeof response === 'object' ? passkeyUserId(response) : undefined;
-  const user = userId ? await app.directoryStore.userById(tenant.id, userId) : undefined;
+  const user = userId ? await app.userStore.userById(tenant.id, userId) : undefined;
   if (!user) {
     await app.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
     return refused(401, 'This passkey is not known here. Sign in with your email address instead.');

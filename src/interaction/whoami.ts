@@ -6,7 +6,7 @@ import type Koa from 'koa';
 import crypto from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
@@ -44,7 +44,7 @@ export async function finishSignIn(app: Services, ctx: Koa.Context, tenant: Tena
     return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or already used.', detail: again };
   }
   await code.consume();
-  const user = await app.directoryStore.userById(tenant.id, code.accountId!);
+  const user = await app.userStore.userById(tenant.id, code.accountId!);
   if (!user || user.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
   return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr, sessionUid: code.sessionUid }, next: t.next };
 }

@@ -21,12 +21,12 @@ import type { Config } from '../config/index.ts';
 import type { Sealer, TokenHasher } from '../shared/crypto.ts';
 import type { Bus } from '../ops/bus.ts';
 import type { Throttle } from '../ops/ratelimit.ts';
-import type { DirectoryStore } from '../storage/directory.ts';
+import type { UserStore } from '../storage/users.ts';
 import type { MfaStore } from '../storage/mfa.ts';
 import type { AuditStore } from '../storage/audit.ts';
 import type { PolicyService } from '../policy/policies.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { User } from '../storage/directory.ts';
+import type { User } from '../storage/users.ts';
 import type { PushStore, PushChallenge } from '../storage/push.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { newId, safeEqual } from '../shared/crypto.ts';
@@ -83,7 +83,7 @@ export interface PushServiceDeps {
   tokenHasher: TokenHasher;
   bus: Bus;
   pushStore: PushStore;
-  directoryStore: DirectoryStore;
+  userStore: UserStore;
   mfaStore: MfaStore;
   auditStore: AuditStore;
   policyService: PolicyService;
@@ -146,7 +146,7 @@ export class PushService {
     }
     const proof = await verifyJws(input.proof, input.publicKey).catch(() => undefined);
     if (!proof || proof.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code)) throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
-    const user = await this.#deps.directoryStore.userById(tenant.id, e.userId);
+    const user = await this.#deps.userStore.userById(tenant.id, e.userId);
     if (!user || user.status !== 'active') throw new GatehouseError(410, 'setup_code_expired', 'This account can no longer add an authenticator.');
     const totp = await newTotpSecret();
     const label = input.name || 'Gatehouse Authenticator';
@@ -196,7 +196,7 @@ export class PushService {
     const now = Date.now();
     const pending = await this.store.pending(tenantId, userId, now);
     if (!pending.length) return { revoked: false, requests: [] };
-    const user = await this.#deps.directoryStore.userById(tenantId, userId);
+    const user = await this.#deps.userStore.userById(tenantId, userId);
     return {
       revoked: false,
       requests: pending.map((c) => ({
@@ -223,7 +223,7 @@ export class PushService {
       return again && again.status !== 'pending' ? again.status as Exclude<PushOutcome, 'pending' | 'used'> : 'expired';
     }
     await this.#deps.mfaStore.touch(factor.id);
-    const user = await this.#deps.directoryStore.userById(tenant.id, c.userId);
+    const user = await this.#deps.userStore.userById(tenant.id, c.userId);
     if (user) {
       await this.#deps.auditStore.record({ tenantId: tenant.id, type: `mfa.push_${status}`, level: status === 'approved' ? 'info' : 'warn', subject: user.id, ip, data: { email: user.email, device: factor.label, app: c.appName, signInIp: c.ip } });
       // A deny or a wrong number is a sign that someone else has the password: it counts like a wrong code.

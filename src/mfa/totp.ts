@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { User } from '../storage/directory.ts';
+import type { User } from '../storage/users.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
 
 const PERIOD = 30;

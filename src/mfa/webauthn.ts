@@ -7,7 +7,7 @@
 import type { AuthenticationResponseJSON, RegistrationResponseJSON, AuthenticatorTransport } from '@simplewebauthn/server';
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { User } from '../storage/directory.ts';
+import type { User } from '../storage/users.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
 
 export interface StoredPasskey { credentialId: string; publicKey: string; counter: number; transports?: AuthenticatorTransport[] }

@@ -12,7 +12,7 @@ import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
 import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { issueAcr } from './internals.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { CookieKeys } from '../shared/crypto.ts';
@@ -64,13 +64,13 @@ export async function buildEngine(app: Services, tenant: Tenant): Promise<Provid
   const artifacts = (model: string) => (model === 'Session' ? app.sessionService.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
-  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directoryStore.userById>>>();
+  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.userStore.userById>>>();
   const userFor = (ctx: object | undefined, id: string) => {
-    if (!ctx) return app.directoryStore.userById(tenant.id, id);
+    if (!ctx) return app.userStore.userById(tenant.id, id);
     let m = usersByRequest.get(ctx);
     if (!m) usersByRequest.set(ctx, (m = new Map()));
     let u = m.get(id);
-    if (!u) m.set(id, (u = app.directoryStore.userById(tenant.id, id)));
+    if (!u) m.set(id, (u = app.userStore.userById(tenant.id, id)));
     return u;
   };
 

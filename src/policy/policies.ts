@@ -3,11 +3,11 @@
 // the defaults below. Precedence is therefore explicit and shown in every list.
 import { z } from 'zod';
 import net from 'node:net';
-import type { DirectoryStore } from '../storage/directory.ts';
+import type { UserStore } from '../storage/users.ts';
 import type { AppService } from '../apps/service.ts';
 import type { Bus } from '../ops/bus.ts';
 import type { PolicyStore, StoredPolicy } from '../storage/policies.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { GatehouseError, invalid, notFound } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 
@@ -75,7 +75,7 @@ export function inNetworks(ip: string, cidrs: string[]): boolean {
 
 export interface PolicyServiceDeps {
   policyStore: PolicyStore;
-  directoryStore: DirectoryStore;
+  userStore: UserStore;
   appService: Pick<AppService, 'resolveTarget'>;
   bus: Bus;
 }
@@ -172,13 +172,13 @@ export class PolicyService {
       for (const t of p.targets) {
         if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
         if (t.type === 'group') {
-          groups ??= (await this.#deps.directoryStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+          groups ??= (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
           if (groups.includes(t.id)) return p;
         }
         if (t.type === 'ou') {
           if (!ous) {
             ous = [];
-            for (let id = user.ouId; id; id = (await this.#deps.directoryStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+            for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
           }
           if (ous.includes(t.id)) return p;
         }

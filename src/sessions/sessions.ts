@@ -9,7 +9,7 @@ import type { AuditStore } from '../storage/audit.ts';
 import type { ClientCache } from '../oidc/clients.ts';
 import type { EngineCache } from '../tenants/engines.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { Page } from '../storage/directory.ts';
+import type { Page } from '../storage/users.ts';
 import type { SessionStore, SsoSessionRecord } from '../storage/sessions.ts';
 import { notFound } from '../shared/errors.ts';
 import { backchannelLogout } from '../oidc/internals.ts';

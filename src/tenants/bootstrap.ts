@@ -26,10 +26,10 @@ export async function bootstrap(app: Services): Promise<BootstrapResult> {
 
   const boot = app.config.bootstrapAdmin;
   if (boot) {
-    const existing = await app.directoryStore.userByEmail(tenant.id, boot.email);
+    const existing = await app.userStore.userByEmail(tenant.id, boot.email);
     if (!existing) {
-      await app.directoryStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
-        .catch(async (e) => { if (!(await app.directoryStore.userByEmail(tenant.id, boot.email))) throw e; });
+      await app.userStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
+        .catch(async (e) => { if (!(await app.userStore.userByEmail(tenant.id, boot.email))) throw e; });
       await app.auditStore.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
       return { adminEmail: boot.email, adminCreated: true };
     }
@@ -43,14 +43,14 @@ export async function bootstrap(app: Services): Promise<BootstrapResult> {
 }
 
 export async function hasSuperadmin(app: Services, tenantId: string): Promise<boolean> {
-  return app.directoryStore.hasUserWithRole(tenantId, 'superadmin');
+  return app.userStore.hasUserWithRole(tenantId, 'superadmin');
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
 export async function redeemSetupLink(app: Services, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
   if (!(await app.setupLinkStore.redeem(hashToken(app, token), Date.now()))) return 'invalid';
   const tenant = await app.tenantStore.getBySlug(DEFAULT_TENANT);
-  await app.directoryStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
+  await app.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
   await app.auditStore.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
   return 'ok';
 }

@@ -79,25 +79,25 @@ export async function applyImport(app: Services, doc: z.infer<typeof importSchem
     }
     await app.keyService.ensureKeys(tenant.id);
     const tid = tenant.id;
-    for (const path of t.ous) await app.directoryStore.ensureOu(tid, path);
-    const groupId = async (name: string) => (await app.directoryStore.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await app.directoryStore.createGroup(tid, name))).id;
+    for (const path of t.ous) await app.userStore.ensureOu(tid, path);
+    const groupId = async (name: string) => (await app.userStore.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await app.userStore.createGroup(tid, name))).id;
     for (const g of t.groups) await groupId(g);
     for (const u of t.users) {
-      const ouId = u.ou ? (await app.directoryStore.ensureOu(tid, u.ou)).id : null;
-      let user = await app.directoryStore.userByEmail(tid, u.email);
+      const ouId = u.ou ? (await app.userStore.ensureOu(tid, u.ou)).id : null;
+      let user = await app.userStore.userByEmail(tid, u.email);
       if (!user) {
-        await app.directoryStore.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
-        user = (await app.directoryStore.userByEmail(tid, u.email))!;
+        await app.userStore.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
+        user = (await app.userStore.userByEmail(tid, u.email))!;
         changes.push(`user ${u.email} created`);
       } else {
         const samePassword = !u.password || (await verifyPassword(user.passwordHash, u.password));
         const same = samePassword && user.givenName === (u.givenName ?? null) && user.familyName === (u.familyName ?? null) && user.status === u.status && user.ouId === ouId && JSON.stringify(user.roles) === JSON.stringify(u.roles);
         if (!same) {
-          await app.directoryStore.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
+          await app.userStore.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
           changes.push(`user ${u.email} updated`);
         }
       }
-      for (const g of u.groups) await app.directoryStore.addMember(tid, await groupId(g), user.id);
+      for (const g of u.groups) await app.userStore.addMember(tid, await groupId(g), user.id);
     }
     for (const a of t.apps) {
       const { deploy, clientId, clientSecret, ...input } = a;

@@ -196,7 +196,7 @@ export function atRestSuite(backend: Backend) {
     test('recovery codes made before the upgrade (a MAC under the instance secret) still work, once', async () => {
       const app = gh.app;
       const tenant = await app.tenantStore.getBySlug('default');
-      const user = (await app.directoryStore.userByEmail(tenant.id, alice.email))!;
+      const user = (await app.userStore.userByEmail(tenant.id, alice.email))!;
       const oldCode = 'ABCD-EFGH-JKLM', newCode = 'NPQR-STUV-WXYZ';
       const factor = await app.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: app.sealer.seal('JBSWY3DPEHPK3PXP') },
         [app.sealer.mac('recovery:ABCDEFGHJKLM'), app.tokenHasher.hash('NPQRSTUVWXYZ', 'recovery')]);

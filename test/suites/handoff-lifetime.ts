@@ -68,7 +68,7 @@ async function introspect(app: { clientId: string; clientSecret: string }, token
 /** Move the refresh tokens of an account (live ones) `seconds` into the past: when they were issued, and when the chain began. */
 async function issuedEarlier(email: string, seconds: number, opts: { keepExpiry?: boolean } = {}) {
   const tenant = (await gh.app.tenantStore.bySlug('default'))!;
-  const user = (await gh.app.directoryStore.userByEmail(tenant.id, email))!;
+  const user = (await gh.app.userStore.userByEmail(tenant.id, email))!;
   const db = gh.app.database.db;
   const rows = await db.selectFrom('oidc_artifacts').selectAll().where('model', '=', 'RefreshToken').where('tenant_id', '=', tenant.id).where('consumed_at', 'is', null).execute();
   let moved = 0;

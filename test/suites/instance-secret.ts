@@ -160,7 +160,7 @@ export function sealedColumnsAreListed() {
     try {
       await setUp(gh); // a user, and an app with a client secret
       const tenant = (await gh.app.tenantStore.bySlug('default'))!;
-      const user = (await gh.app.directoryStore.userByEmail(tenant.id, alice.email))!;
+      const user = (await gh.app.userStore.userByEmail(tenant.id, alice.email))!;
       const ldap = await gh.api('POST', '/tenants/default/directories', {
         name: 'Corp DC', bindPassword: 'bind-secret',
         settings: { kind: 'openldap', urls: ['ldap://127.0.0.1:1'], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 3 },

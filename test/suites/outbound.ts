@@ -148,7 +148,7 @@ nodeTest('fetch time: a back-channel logout URI saved while the operator allowed
     const config = await rpConfig(`${server.base}/t/default`, app.body.clientId, app.body.clientSecret);
     await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });
     const tenant = (await server.app.tenantStore.bySlug('default'))!;
-    const user = (await server.app.directoryStore.userByEmail(tenant.id, alice.email))!;
+    const user = (await server.app.userStore.userByEmail(tenant.id, alice.email))!;
     const [session] = await server.app.sessionService.listForUser(tenant.id, user.id);
     assert.ok(session);
     // Ending the session waits for the back-channel attempts: nothing may have arrived.

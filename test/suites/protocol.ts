@@ -358,7 +358,7 @@ test('SSO sessions are listed per user with browser, IP and apps; ending one sig
   await gh.api('POST', '/tenants/default/users', frank);
   for (const a of [web, web2]) await gh.api('POST', `/tenants/default/apps/${a.client_id}/deployment/targets`, { type: 'user', ref: frank.email });
   const tenant = (await gh.app.tenantStore.bySlug('default'))!;
-  const user = (await gh.app.directoryStore.userByEmail(tenant.id, frank.email))!;
+  const user = (await gh.app.userStore.userByEmail(tenant.id, frank.email))!;
   const config = await rpConfig(issuer, web.client_id, web.client_secret);
   const laptop = new Agent();
   const phone = new Agent();

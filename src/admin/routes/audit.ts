@@ -31,7 +31,7 @@ async function storeQuery(app: Services, tenant: Tenant, f: z.infer<z.ZodObject<
   const { user, app: appRef, ...rest } = f;
   const q: AuditQuery = { tenantId: tenant.id, ...rest };
   if (user) {
-    const u = user.includes('@') ? await app.directoryStore.userByEmail(tenant.id, user) : await app.directoryStore.userById(tenant.id, user);
+    const u = user.includes('@') ? await app.userStore.userByEmail(tenant.id, user) : await app.userStore.userById(tenant.id, user);
     q.user = u ? { id: u.id, email: u.email } : user.includes('@') ? { email: user.toLowerCase() } : { id: user };
   }
   if (appRef) q.clientId = (await app.appStore.byTenantClientId(tenant.id, appRef) ?? await app.appStore.byName(tenant.id, appRef))?.clientId ?? appRef;

@@ -10,7 +10,7 @@ export const domainRoutes = [
     id: 'listDomains', method: 'get', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin', 'helpdesk'],
     summary: 'Page through the tenant\'s email domains; search matches the name',
     query: listQuery, response: page(domainSchema),
-    async handler({ app, tenant, query }) { return app.directoryStore.pageDomains(tenant.id, query); },
+    async handler({ app, tenant, query }) { return app.userStore.pageDomains(tenant.id, query); },
   }),
   route({
     id: 'createDomain', method: 'post', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin'], status: 201,
@@ -19,7 +19,7 @@ export const domainRoutes = [
     example: { name: 'example.com' },
     response: domainSchema,
     async handler({ app, tenant, body, audit }) {
-      const d = await app.directoryStore.ensureDomain(tenant.id, body.name);
+      const d = await app.userStore.ensureDomain(tenant.id, body.name);
       await audit('admin.domain.created', d.name, { name: d.name });
       return d;
     },

@@ -1,7 +1,7 @@
 // Groups of a tenant and their members.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Group } from '../../storage/directory.ts';
+import type { Group } from '../../storage/users.ts';
 import { findGroup, findUser } from '../lookup.ts';
 import { assertMayActOn } from '../roles.ts';
 import { summary } from './users.ts';
@@ -25,7 +25,7 @@ export const groupRoutes = [
     summary: 'Page through groups by name; search matches the name or description',
     query: listQuery, response: page(groupSchema),
     async handler({ app, tenant, query }) {
-      const p = await app.directoryStore.pageGroups(tenant.id, query);
+      const p = await app.userStore.pageGroups(tenant.id, query);
       return { items: p.items.map((g) => view(g, g.memberCount)), nextCursor: p.nextCursor };
     },
   }),
@@ -36,7 +36,7 @@ export const groupRoutes = [
     example: { name: 'Nurses', description: 'Ward staff' },
     response: groupSchema,
     async handler({ app, tenant, body, audit }) {
-      const g = await app.directoryStore.createGroup(tenant.id, body.name, body.description);
+      const g = await app.userStore.createGroup(tenant.id, body.name, body.description);
       await audit('admin.group.created', g.id, { name: g.name });
       return view(g, 0);
     },
@@ -47,7 +47,7 @@ export const groupRoutes = [
     response: groupSchema,
     async handler({ app, tenant, params }) {
       const g = await findGroup(app, tenant.id, params.group);
-      return view(g, await app.directoryStore.countMembers(tenant.id, g.id));
+      return view(g, await app.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
@@ -58,9 +58,9 @@ export const groupRoutes = [
     response: groupSchema,
     async handler({ app, tenant, params, body, version: v, audit }) {
       const g = await findGroup(app, tenant.id, params.group);
-      const updated = await app.directoryStore.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
+      const updated = await app.userStore.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
       await audit('admin.group.updated', g.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version'), ...(body.name !== undefined && { previousName: g.name }) });
-      return view(updated, await app.directoryStore.countMembers(tenant.id, g.id));
+      return view(updated, await app.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
@@ -69,7 +69,7 @@ export const groupRoutes = [
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
       const g = await findGroup(app, tenant.id, params.group);
-      await app.directoryStore.deleteGroup(tenant.id, g.id);
+      await app.userStore.deleteGroup(tenant.id, g.id);
       await audit('admin.group.deleted', g.id, { name: g.name });
     },
   }),
@@ -79,7 +79,7 @@ export const groupRoutes = [
     query: listQuery, response: page(userSummary),
     async handler({ app, admin, tenant, params, query }) {
       const g = await findGroup(app, tenant.id, params.group);
-      const p = await app.directoryStore.listMembers(tenant.id, g.id, query);
+      const p = await app.userStore.listMembers(tenant.id, g.id, query);
       return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
@@ -93,7 +93,7 @@ export const groupRoutes = [
       const u = await findUser(app, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'addGroupMember');
-      await app.directoryStore.addMember(tenant.id, g.id, u.id);
+      await app.userStore.addMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),
@@ -107,7 +107,7 @@ export const groupRoutes = [
       const u = await findUser(app, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'removeGroupMember');
-      await app.directoryStore.removeMember(tenant.id, g.id, u.id);
+      await app.userStore.removeMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),

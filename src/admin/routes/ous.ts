@@ -1,7 +1,7 @@
 // Organizational units: a tree of paths like /Sales/EMEA.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Ou } from '../../storage/directory.ts';
+import type { Ou } from '../../storage/users.ts';
 import { notFound } from '../../shared/errors.ts';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
@@ -18,7 +18,7 @@ export const ouRoutes = [
     summary: 'Page through OUs by path (parents first); search matches the path',
     query: listQuery, response: page(ouSchema),
     async handler({ app, tenant, query }) {
-      const p = await app.directoryStore.pageOus(tenant.id, query);
+      const p = await app.userStore.pageOus(tenant.id, query);
       return { items: p.items.map(view), nextCursor: p.nextCursor };
     },
   }),
@@ -29,7 +29,7 @@ export const ouRoutes = [
     example: { path: '/Clinic/North' },
     response: ouSchema,
     async handler({ app, tenant, body, audit }) {
-      const ou = await app.directoryStore.ensureOu(tenant.id, body.path);
+      const ou = await app.userStore.ensureOu(tenant.id, body.path);
       await audit('admin.ou.created', ou.id, { path: ou.path });
       return view(ou);
     },
@@ -39,9 +39,9 @@ export const ouRoutes = [
     summary: 'Delete an empty OU (by id or path); one with users or sub-OUs is refused (409)',
     response: z.void(),
     async handler({ app, tenant, params, audit }) {
-      const ou = params.ou.startsWith('/') ? await app.directoryStore.ouByPath(tenant.id, params.ou) : await app.directoryStore.ouById(tenant.id, params.ou);
+      const ou = params.ou.startsWith('/') ? await app.userStore.ouByPath(tenant.id, params.ou) : await app.userStore.ouById(tenant.id, params.ou);
       if (!ou) throw notFound(`OU ${params.ou}`);
-      await app.directoryStore.deleteOu(tenant.id, ou.id);
+      await app.userStore.deleteOu(tenant.id, ou.id);
       await audit('admin.ou.deleted', ou.id, { path: ou.path });
     },
   }),

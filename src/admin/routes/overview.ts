@@ -38,7 +38,7 @@ export const overviewRoutes = [
     async handler({ app, tenant }) {
       const now = Date.now();
       const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, floods] = await Promise.all([
-        app.directoryStore.countUsers(tenant.id), app.directoryStore.countGroups(tenant.id), app.appStore.counts(tenant.id), app.sessionService.count(tenant.id),
+        app.userStore.countUsers(tenant.id), app.userStore.countGroups(tenant.id), app.appStore.counts(tenant.id), app.sessionService.count(tenant.id),
         app.auditStore.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
         app.keyService.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
         app.appStore.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { SsoSession } from '../../sessions/sessions.ts';
 import { notFound } from '../../shared/errors.ts';
-import type { User } from '../../storage/directory.ts';
+import type { User } from '../../storage/users.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
@@ -23,7 +23,7 @@ const sessionSchema = z.object({
 
 async function views({ app, admin, tenant }: { app: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.directoryStore.userById(tenant.id, id));
+  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.userStore.userById(tenant.id, id));
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
@@ -69,7 +69,7 @@ export const sessionRoutes = [
       const { app, tenant, admin, params } = call;
       const session = await app.sessionService.get(tenant.id, params.session);
       if (!session) throw notFound(`Session ${params.session}`);
-      const u = await app.directoryStore.userById(tenant.id, session.userId);
+      const u = await app.userStore.userById(tenant.id, session.userId);
       if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
       if (!(await app.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);

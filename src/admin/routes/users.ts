@@ -3,7 +3,7 @@ import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
-import { publicUser, type User } from '../../storage/directory.ts';
+import { publicUser, type User } from '../../storage/users.ts';
 import { conflict } from '../../shared/errors.ts';
 import { unlockAccount } from '../../interaction/signin.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -29,8 +29,8 @@ export const summary = (admin: Admin, tenant: Tenant, u: User): z.input<typeof u
 async function detail({ app, admin, tenant }: { app: Services; admin: Admin; tenant: Tenant }, u: User): Promise<z.input<typeof userDetail>> {
   return {
     ...summary(admin, tenant, u),
-    ou: u.ouId ? (await app.directoryStore.ouById(u.tenantId, u.ouId))?.path ?? null : null,
-    groups: (await app.directoryStore.groupsOfUser(u.tenantId, u.id)).map((g) => g.name),
+    ou: u.ouId ? (await app.userStore.ouById(u.tenantId, u.ouId))?.path ?? null : null,
+    groups: (await app.userStore.groupsOfUser(u.tenantId, u.id)).map((g) => g.name),
   };
 }
 
@@ -40,7 +40,7 @@ export const userRoutes = [
     summary: 'Page through users by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
     async handler({ app, admin, tenant, query }) {
-      const p = await app.directoryStore.listUsers(tenant.id, query);
+      const p = await app.userStore.listUsers(tenant.id, query);
       return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
@@ -57,14 +57,14 @@ export const userRoutes = [
     async handler(call) {
       const { app, tenant, body, audit } = call;
       if (body.roles) await assertMayGrant(call, body.roles, { change: false }, 'createUser');
-      const ou = body.ou ? await app.directoryStore.ensureOu(tenant.id, body.ou) : undefined;
+      const ou = body.ou ? await app.userStore.ensureOu(tenant.id, body.ou) : undefined;
       const groups = [];
-      for (const g of body.groups ?? []) groups.push(await app.directoryStore.groupByName(tenant.id, g) ?? await app.directoryStore.createGroup(tenant.id, g));
-      const user = await app.directoryStore.createUser({
+      for (const g of body.groups ?? []) groups.push(await app.userStore.groupByName(tenant.id, g) ?? await app.userStore.createGroup(tenant.id, g));
+      const user = await app.userStore.createUser({
         tenantId: tenant.id, email: body.email, passwordHash: body.password ? await hashPassword(body.password) : null,
         givenName: body.givenName, familyName: body.familyName, status: body.status, ouId: ou?.id, roles: body.roles,
       });
-      for (const g of groups) await app.directoryStore.addMember(tenant.id, g.id, user.id);
+      for (const g of groups) await app.userStore.addMember(tenant.id, g.id, user.id);
       await audit('admin.user.created', user.id, { email: user.email }, { userId: user.id });
       return detail(call, user);
     },
@@ -94,8 +94,8 @@ export const userRoutes = [
         const up = await app.upstreamStore.byId(tenant.id, u.upstreamId);
         throw conflict(`${u.email}'s names come from the upstream directory ${up?.name ?? u.upstreamId} and are updated at each sign-in there. Change them in that directory.`);
       }
-      const ouId = body.ou === undefined ? undefined : body.ou === null ? null : (await app.directoryStore.ensureOu(tenant.id, body.ou)).id;
-      const updated = await app.directoryStore.updateUser(tenant.id, u.id, v, {
+      const ouId = body.ou === undefined ? undefined : body.ou === null ? null : (await app.userStore.ensureOu(tenant.id, body.ou)).id;
+      const updated = await app.userStore.updateUser(tenant.id, u.id, v, {
         givenName: body.givenName, familyName: body.familyName, status: body.status, ouId, roles: body.roles,
         passwordHash: body.password ? await hashPassword(body.password) : undefined,
       });
@@ -114,7 +114,7 @@ export const userRoutes = [
       const u = await findUser(app, tenant.id, params.user);
       await assertMayActOn(call, u, 'deleteUser');
       await app.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
-      await app.directoryStore.deleteUser(tenant.id, u.id);
+      await app.userStore.deleteUser(tenant.id, u.id);
       await audit('admin.user.deleted', u.id, { email: u.email }, { userId: u.id });
     },
   }),

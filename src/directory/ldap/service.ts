@@ -5,13 +5,13 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Sealer } from '../../shared/crypto.ts';
 import type { TenantStore } from '../../storage/tenants.ts';
-import type { DirectoryStore } from '../../storage/directory.ts';
+import type { UserStore } from '../../storage/users.ts';
 import type { LdapStore } from '../../storage/ldap.ts';
 import type { AuditStore } from '../../storage/audit.ts';
 import type { SessionService } from '../../sessions/sessions.ts';
 import type { ConnectorHub } from '../connector/hub.ts';
 import type { Tenant } from '../../storage/tenants.ts';
-import type { UserWithSecret } from '../../storage/directory.ts';
+import type { UserWithSecret } from '../../storage/users.ts';
 import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from '../../storage/ldap.ts';
 import { GatehouseError, conflict } from '../../shared/errors.ts';
 import { authenticate, LdapError, searchPages, testConnection, type BindResult, type SearchRequest, type TestReport } from './client.ts';
@@ -32,7 +32,7 @@ export interface LdapServiceDeps {
   logger: Logger;
   sealer: Sealer;
   tenantStore: TenantStore;
-  directoryStore: DirectoryStore;
+  userStore: UserStore;
   ldapStore: LdapStore;
   auditStore: AuditStore;
   /** Users a sync disables are signed out everywhere. */
@@ -268,11 +268,11 @@ export class LdapService {
   /** A user as the store keeps it: the domain (from the DN, else the email) and the OU created as they are met (`ous`, `domains`: what this run made already). */
   async #synced(tenantId: string, p: DirectoryProfile & { email: string }, ous: Map<string, string>, domains: Set<string>): Promise<SyncedUser> {
     const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
-    if (!domains.has(domain)) { await this.#deps.directoryStore.ensureDomain(tenantId, domain); domains.add(domain); }
+    if (!domains.has(domain)) { await this.#deps.userStore.ensureDomain(tenantId, domain); domains.add(domain); }
     let ouId: string | null = null;
     if (p.ouPath) {
       ouId = ous.get(p.ouPath) ?? null;
-      if (!ouId) { ouId = (await this.#deps.directoryStore.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
+      if (!ouId) { ouId = (await this.#deps.userStore.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
     }
     return { externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
   }
@@ -347,7 +347,7 @@ export class LdapService {
         const { e, p } = matches[0]! as { e: PlainEntry; p: DirectoryProfile & { email: string } };
         // Seen now: a full sync running meanwhile (which did not see them) does not disable them.
         const r = await this.#deps.ldapStore.upsertUsers(tenant.id, dir.id, [await this.#synced(tenant.id, p, new Map(), new Set())], Date.now());
-        const user = await this.#deps.directoryStore.userByEmail(tenant.id, wanted);
+        const user = await this.#deps.userStore.userByEmail(tenant.id, wanted);
         if (!user || user.directoryId !== dir.id) { for (const x of r.problems) this.#deps.logger.warn({ directory: dir.id, dn: x.dn }, x.message); continue; }
         // Their groups among those synced: the entry's memberOf, or the groups whose member list has them.
         let groupDns = p.memberOf;

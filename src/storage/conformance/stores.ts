@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import { TenantStore } from '../tenants.ts';
-import { DirectoryStore } from '../directory.ts';
+import { UserStore } from '../users.ts';
 import { AppStore } from '../apps.ts';
 import { AuditStore } from '../audit.ts';
 import { InstanceStore } from '../instance.ts';
@@ -55,7 +55,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('directory: users, email uniqueness per tenant, paging and search', async (db) => {
     const tenants = new TenantStore(db);
     const [a, b] = [await tenants.create({ slug: 'a' }), await tenants.create({ slug: 'b' })];
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     const u = await d.createUser({ tenantId: a.id, email: 'Alice@Example.TEST', givenName: 'Alice' });
     assert.equal(u.email, 'alice@example.test');
     assert.equal(u.domain, 'example.test');
@@ -85,7 +85,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('directory: groups, membership and the OU tree', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'g' });
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     const u = await d.createUser({ tenantId: t.id, email: 'x@example.test' });
     const g = await d.createGroup(t.id, 'Staff');
     await assert.rejects(d.createGroup(t.id, 'Staff'), (e: any) => e.status === 409);
@@ -139,7 +139,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('directory: administrator roles are found by exact name', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'ro' });
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     await d.createUser({ tenantId: t.id, email: 'helpdesk@example.test', roles: ['helpdesk'] as any });
     assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), false);
     await d.createUser({ tenantId: t.id, email: 'root@example.test', roles: ['superadmin'] });
@@ -228,7 +228,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual((await s.checks(t.id)).get(up.id), { ok: true, message: null, checkedAt: 6 }, 'the last check only');
 
     const id = await s.link(u2, { subject: 'sub1', externalId: 'ext1' }, { email: 'Ann@Corp.test', givenName: 'Ann', familyName: null });
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     assert.equal((await d.userById(t.id, id))!.email, 'ann@corp.test');
     assert.equal(await s.linkedUser(up.id, 'sub1', null), id);
     assert.equal(await s.linkedUser(up.id, 'sub-changed', 'ext1'), id, 'found by external ID');
@@ -248,7 +248,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('mfa: factors, replayed steps, recovery codes once, remembered browsers, reset', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'mf' });
-    const u = await new DirectoryStore(db).createUser({ tenantId: t.id, email: 'm@example.test' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'm@example.test' });
     const s = new MfaStore(db);
     const f = await s.addFactor(t.id, u.id, { type: 'totp', label: 'Phone', secretSealed: 'v1.a', step: 10 }, ['r1', 'r2']);
     assert.equal(await s.useStep(f.id, 10), false, 'the same step twice is a replay');
@@ -281,7 +281,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('push: enrollment completes once, answers and approvals count once', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'pu' });
-    const u = await new DirectoryStore(db).createUser({ tenantId: t.id, email: 'p@example.test' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'p@example.test' });
     const s = new PushStore(db);
     await s.addEnrollment({ codeHash: 'c1', tenantId: t.id, userId: u.id, recoveryHashes: ['r1'], expiresAt: 1000 });
     assert.equal((await s.enrollment(t.id, 'c1'))!.userId, u.id);
@@ -311,7 +311,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('sessions: upsert keeps where it started, live list pages and searches', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'se' });
-    const u = await new DirectoryStore(db).createUser({ tenantId: t.id, email: 'sess@example.test' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'sess@example.test' });
     const s = new SessionStore(db);
     const rec = (id: string, lastSeenAt: number, more: Partial<SsoSessionRecord> = {}): SsoSessionRecord => ({
       id, tenantId: t.id, userId: u.id, startedAt: 1, lastSeenAt, expiresAt: 10_000, ip: '192.0.2.1', userAgent: 'Firefox', apps: [], amr: ['pwd'], acr: null, ...more,
@@ -342,7 +342,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('sign-in addresses: remembered with their last time, forgotten when old', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'sa' });
-    const u = await new DirectoryStore(db).createUser({ tenantId: t.id, email: 'a@example.test' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'a@example.test' });
     const s = new SigninAddressStore(db);
     await s.seen(t.id, u.id, '192.0.2.1', 100);
     assert.equal(await s.known(t.id, u.id, '192.0.2.1', 50), true);
@@ -392,7 +392,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await s.run(dir.id, run.id))!.status, 'succeeded');
     assert.ok((await s.run(dir.id, run.id))!.finishedAt);
 
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     await d.createUser({ tenantId: t.id, email: 'admin@corp.test', roles: ['superadmin'] });
     const local = await d.createUser({ tenantId: t.id, email: 'carol@corp.test', passwordHash: 'x' });
     const user = (externalId: string, email: string, status: 'active' | 'disabled' = 'active') => ({ externalId, dn: `uid=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status, ouId: null });
