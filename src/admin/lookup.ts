@@ -4,14 +4,14 @@ import type { Services } from '../services.ts';
 import type { Group, UserWithSecret } from '../storage/users.ts';
 import { notFound } from '../shared/errors.ts';
 
-export async function findUser(app: Services, tenantId: string, ref: string): Promise<UserWithSecret> {
-  const u = ref.includes('@') ? await app.userStore.userByEmail(tenantId, ref) : await app.userStore.userById(tenantId, ref);
+export async function findUser(services: Services, tenantId: string, ref: string): Promise<UserWithSecret> {
+  const u = ref.includes('@') ? await services.userStore.userByEmail(tenantId, ref) : await services.userStore.userById(tenantId, ref);
   if (!u) throw notFound(`User ${ref}`);
   return u;
 }
 
-export async function findGroup(app: Services, tenantId: string, ref: string): Promise<Group> {
-  const g = await app.userStore.groupById(tenantId, ref) ?? await app.userStore.groupByName(tenantId, ref);
+export async function findGroup(services: Services, tenantId: string, ref: string): Promise<Group> {
+  const g = await services.userStore.groupById(tenantId, ref) ?? await services.userStore.groupByName(tenantId, ref);
   if (!g) throw notFound(`Group ${ref}`);
   return g;
 }

@@ -85,7 +85,7 @@ function operation(r: AnyRoute): Json {
   };
 }
 
-export function openApiDocument(app: Services, routes: AnyRoute[]): Json {
+export function openApiDocument(services: Services, routes: AnyRoute[]): Json {
   const paths: Record<string, Json> = {};
   for (const r of routes) {
     const p = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -99,13 +99,13 @@ export function openApiDocument(app: Services, routes: AnyRoute[]): Json {
       description: 'Administer Gatehouse: tenants, users, groups, OUs, application profiles and their deployment, keys, sessions, audit. '
         + 'Every input and answer is checked against the schemas below. See docs/admin-api.md.',
     },
-    servers: [{ url: `${app.config.publicUrl}/api/v1` }],
+    servers: [{ url: `${services.config.publicUrl}/api/v1` }],
     security: [{ bearer: [] }],
     components: {
       securitySchemes: {
         bearer: {
           type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
-          description: `An admin access token (audience ${app.config.publicUrl}/api): from POST /auth/token (valid ${ADMIN_TOKEN_TTL_SECONDS / 60} minutes), or issued by the tenant to the admin console.`,
+          description: `An admin access token (audience ${services.config.publicUrl}/api): from POST /auth/token (valid ${ADMIN_TOKEN_TTL_SECONDS / 60} minutes), or issued by the tenant to the admin console.`,
         },
       },
       schemas: { Error: jsonSchema(errorSchema, 'output') },

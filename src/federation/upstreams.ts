@@ -301,10 +301,10 @@ export type FederatedSignIn =
  * link (issuer + subject, or the external ID; an existing account with the same email only
  * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
  */
-export async function federatedUser(app: Services, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
+export async function federatedUser(services: Services, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
   // Every event names the application being signed in to (null when it is unknown).
   const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
-    app.auditStore.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
+    services.auditStore.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
   const gate = up.settings.claimGate;
   if (gate && !claimHas(claims, gate.claim, gate.value)) {
     await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });
@@ -314,27 +314,27 @@ export async function federatedUser(app: Services, tenant: Tenant, up: Upstream,
   const subject = String(claims.sub);
   const ext = up.settings.externalIdClaim ? claims[up.settings.externalIdClaim] : undefined;
   const externalId = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : null;
-  let userId = await app.upstreamStore.linkedUser(up.id, subject, externalId);
+  let userId = await services.upstreamStore.linkedUser(up.id, subject, externalId);
   if (userId) {
-    if (await app.upstreamStore.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
+    if (await services.upstreamStore.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
     // A link found by external ID alone (a new subject): remember the subject too.
-    await app.upstreamStore.link(up, { subject, externalId }, profile, userId);
+    await services.upstreamStore.link(up, { subject, externalId }, profile, userId);
   } else {
-    const existing = await app.userStore.userByEmail(tenant.id, profile.email);
+    const existing = await services.userStore.userByEmail(tenant.id, profile.email);
     if (existing) {
       if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
         await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
         return { ok: false, status: 409, title: 'Account already exists', message: `An account with the email ${profile.email} already exists here, and ${up.name} did not confirm that this email belongs to you, so Gatehouse did not join them.`, detail: 'Ask your administrator to link your account, or to remove the local one so that your first sign-in creates it.' };
       }
-      userId = await app.upstreamStore.link(up, { subject, externalId }, profile, existing.id);
-      await app.upstreamStore.syncProfile(tenant.id, userId, profile);
+      userId = await services.upstreamStore.link(up, { subject, externalId }, profile, existing.id);
+      await services.upstreamStore.syncProfile(tenant.id, userId, profile);
       await audit('federation.user_linked', 'info', userId, { message: `${profile.email} linked to ${up.name} (email confirmed by the upstream).`, email: profile.email });
     } else {
-      userId = await app.upstreamStore.link(up, { subject, externalId }, profile);
+      userId = await services.upstreamStore.link(up, { subject, externalId }, profile);
       await audit('federation.user_created', 'info', userId, { message: `Account ${profile.email} created on first sign-in through ${up.name}.`, email: profile.email, givenName: profile.givenName, familyName: profile.familyName });
     }
   }
-  const user = (await app.userStore.userById(tenant.id, userId))!;
+  const user = (await services.userStore.userById(tenant.id, userId))!;
   if (user.status !== 'active') {
     await audit('signin.failed', 'warn', user.id, { message: `${user.email} is disabled.`, email: user.email, reason: 'disabled' });
     return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'You cannot sign in while your account is disabled. Contact your administrator to have it enabled.' };

@@ -5,18 +5,18 @@ import Router from '@koa/router';
 import type { Services } from '../services.ts';
 import { brandingCss, logoImage } from './branding.ts';
 
-export function brandingRouter(app: Services): Router {
+export function brandingRouter(services: Services): Router {
   const r = new Router({ prefix: '/t/:slug' });
   const cache = (ctx: { query: Record<string, unknown>; set(k: string, v: string): void }) => ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
   r.get('/branding.css', async (ctx) => {
-    const t = await app.tenantStore.bySlug(ctx.params.slug!);
+    const t = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!t) return;
     ctx.type = 'text/css';
     cache(ctx);
     ctx.body = brandingCss(t);
   });
   r.get('/branding/logo', async (ctx) => {
-    const t = await app.tenantStore.bySlug(ctx.params.slug!);
+    const t = await services.tenantStore.bySlug(ctx.params.slug!);
     const logo = t && logoImage(t);
     if (!logo) return;
     ctx.type = logo.type;

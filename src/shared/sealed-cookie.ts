@@ -11,19 +11,19 @@ export interface SealedCookie<T> {
   clear(ctx: Koa.Context, slug: string): void;
 }
 
-export function sealedCookie<T>(app: Services, name: string, lifetimeMs: number): SealedCookie<T> {
+export function sealedCookie<T>(services: Services, name: string, lifetimeMs: number): SealedCookie<T> {
   const options = (slug: string) => ({
-    path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
+    path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
   });
   return {
     save(ctx, slug, value) {
-      ctx.cookies.set(name, app.sealer.seal(JSON.stringify({ v: value, exp: Date.now() + lifetimeMs })), { ...options(slug), maxAge: lifetimeMs });
+      ctx.cookies.set(name, services.sealer.seal(JSON.stringify({ v: value, exp: Date.now() + lifetimeMs })), { ...options(slug), maxAge: lifetimeMs });
     },
     read(ctx) {
       const sealed = ctx.cookies.get(name);
       if (!sealed || sealed.length > 4096) return undefined;
       try {
-        const { v, exp } = JSON.parse(app.sealer.openUncached(sealed)) as { v: T; exp: number };
+        const { v, exp } = JSON.parse(services.sealer.openUncached(sealed)) as { v: T; exp: number };
         return exp > Date.now() ? v : undefined;
       } catch {
         return undefined;

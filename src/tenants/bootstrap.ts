@@ -9,52 +9,52 @@ const SETUP_LINK_TTL_MS = 24 * 3600 * 1000;
 
 // Setup links are kept as keyed hashes (docs/security.md, "Secrets at rest"); a link issued
 // before they were (a plain SHA-256) is replaced at the next start, as every unused link is.
-const hashToken = (app: Services, t: string) => app.tokenHasher.hash(t, 'setup-link');
+const hashToken = (services: Services, t: string) => services.tokenHasher.hash(t, 'setup-link');
 
 export interface BootstrapResult { setupUrl?: string; adminEmail?: string; adminCreated: boolean }
 
-export async function bootstrap(app: Services): Promise<BootstrapResult> {
-  let tenant = await app.tenantStore.bySlug(DEFAULT_TENANT);
+export async function bootstrap(services: Services): Promise<BootstrapResult> {
+  let tenant = await services.tenantStore.bySlug(DEFAULT_TENANT);
   if (!tenant) {
     try {
-      tenant = await app.tenantStore.create({ slug: DEFAULT_TENANT, name: 'Default organization' });
+      tenant = await services.tenantStore.create({ slug: DEFAULT_TENANT, name: 'Default organization' });
     } catch {
-      tenant = await app.tenantStore.getBySlug(DEFAULT_TENANT); // another node created it first
+      tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT); // another node created it first
     }
   }
-  for (const t of await app.tenantStore.list()) await app.keyService.ensureKeys(t.id);
+  for (const t of await services.tenantStore.list()) await services.keyService.ensureKeys(t.id);
 
-  const boot = app.config.bootstrapAdmin;
+  const boot = services.config.bootstrapAdmin;
   if (boot) {
-    const existing = await app.userStore.userByEmail(tenant.id, boot.email);
+    const existing = await services.userStore.userByEmail(tenant.id, boot.email);
     if (!existing) {
-      await app.userStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
-        .catch(async (e) => { if (!(await app.userStore.userByEmail(tenant.id, boot.email))) throw e; });
-      await app.auditStore.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
+      await services.userStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
+        .catch(async (e) => { if (!(await services.userStore.userByEmail(tenant.id, boot.email))) throw e; });
+      await services.auditStore.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
       return { adminEmail: boot.email, adminCreated: true };
     }
     return { adminEmail: boot.email, adminCreated: false };
   }
-  if (await hasSuperadmin(app, tenant.id)) return { adminCreated: false };
+  if (await hasSuperadmin(services, tenant.id)) return { adminCreated: false };
   // Nobody can administer this instance yet: issue a fresh one-time link (older ones stop working).
   const token = crypto.randomBytes(24).toString('base64url');
-  await app.setupLinkStore.replaceAll({ tokenHash: hashToken(app, token), tenantId: tenant.id, expiresAt: Date.now() + SETUP_LINK_TTL_MS });
-  return { setupUrl: `${app.config.publicUrl}/setup/${token}`, adminCreated: false };
+  await services.setupLinkStore.replaceAll({ tokenHash: hashToken(services, token), tenantId: tenant.id, expiresAt: Date.now() + SETUP_LINK_TTL_MS });
+  return { setupUrl: `${services.config.publicUrl}/setup/${token}`, adminCreated: false };
 }
 
-export async function hasSuperadmin(app: Services, tenantId: string): Promise<boolean> {
-  return app.userStore.hasUserWithRole(tenantId, 'superadmin');
+export async function hasSuperadmin(services: Services, tenantId: string): Promise<boolean> {
+  return services.userStore.hasUserWithRole(tenantId, 'superadmin');
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
-export async function redeemSetupLink(app: Services, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
-  if (!(await app.setupLinkStore.redeem(hashToken(app, token), Date.now()))) return 'invalid';
-  const tenant = await app.tenantStore.getBySlug(DEFAULT_TENANT);
-  await app.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
-  await app.auditStore.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
+export async function redeemSetupLink(services: Services, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
+  if (!(await services.setupLinkStore.redeem(hashToken(services, token), Date.now()))) return 'invalid';
+  const tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT);
+  await services.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
+  await services.auditStore.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
   return 'ok';
 }
 
-export async function setupLinkValid(app: Services, token: string): Promise<boolean> {
-  return app.setupLinkStore.valid(hashToken(app, token), Date.now());
+export async function setupLinkValid(services: Services, token: string): Promise<boolean> {
+  return services.setupLinkStore.valid(hashToken(services, token), Date.now());
 }

@@ -24,8 +24,8 @@ export const groupRoutes = [
     id: 'listGroups', method: 'get', path: '/tenants/:slug/groups', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Page through groups by name; search matches the name or description',
     query: listQuery, response: page(groupSchema),
-    async handler({ app, tenant, query }) {
-      const p = await app.userStore.pageGroups(tenant.id, query);
+    async handler({ services, tenant, query }) {
+      const p = await services.userStore.pageGroups(tenant.id, query);
       return { items: p.items.map((g) => view(g, g.memberCount)), nextCursor: p.nextCursor };
     },
   }),
@@ -35,8 +35,8 @@ export const groupRoutes = [
     body: z.object({ name, description: description.optional() }),
     example: { name: 'Nurses', description: 'Ward staff' },
     response: groupSchema,
-    async handler({ app, tenant, body, audit }) {
-      const g = await app.userStore.createGroup(tenant.id, body.name, body.description);
+    async handler({ services, tenant, body, audit }) {
+      const g = await services.userStore.createGroup(tenant.id, body.name, body.description);
       await audit('admin.group.created', g.id, { name: g.name });
       return view(g, 0);
     },
@@ -45,9 +45,9 @@ export const groupRoutes = [
     id: 'getGroup', method: 'get', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Show a group (by id or name)',
     response: groupSchema,
-    async handler({ app, tenant, params }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      return view(g, await app.userStore.countMembers(tenant.id, g.id));
+    async handler({ services, tenant, params }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      return view(g, await services.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
@@ -56,20 +56,20 @@ export const groupRoutes = [
     body: z.object({ name: name.optional(), description: description.optional(), version }),
     example: { description: 'Ward staff, all shifts' },
     response: groupSchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      const updated = await app.userStore.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
+    async handler({ services, tenant, params, body, version: v, audit }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      const updated = await services.userStore.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
       await audit('admin.group.updated', g.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version'), ...(body.name !== undefined && { previousName: g.name }) });
-      return view(updated, await app.userStore.countMembers(tenant.id, g.id));
+      return view(updated, await services.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
     id: 'deleteGroup', method: 'delete', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin'],
     summary: 'Delete a group; its memberships and the app deployments to it go with it',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      await app.userStore.deleteGroup(tenant.id, g.id);
+    async handler({ services, tenant, params, audit }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      await services.userStore.deleteGroup(tenant.id, g.id);
       await audit('admin.group.deleted', g.id, { name: g.name });
     },
   }),
@@ -77,9 +77,9 @@ export const groupRoutes = [
     id: 'listGroupMembers', method: 'get', path: '/tenants/:slug/groups/:group/members', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Page through a group\'s members by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
-    async handler({ app, admin, tenant, params, query }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      const p = await app.userStore.listMembers(tenant.id, g.id, query);
+    async handler({ services, admin, tenant, params, query }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      const p = await services.userStore.listMembers(tenant.id, g.id, query);
       return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
@@ -88,12 +88,12 @@ export const groupRoutes = [
     summary: 'Add a user (by id or email) to a group (idempotent)',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const g = await findGroup(app, tenant.id, params.group);
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const g = await findGroup(services, tenant.id, params.group);
+      const u = await findUser(services, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'addGroupMember');
-      await app.userStore.addMember(tenant.id, g.id, u.id);
+      await services.userStore.addMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),
@@ -102,12 +102,12 @@ export const groupRoutes = [
     summary: 'Remove a user from a group (idempotent)',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const g = await findGroup(app, tenant.id, params.group);
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const g = await findGroup(services, tenant.id, params.group);
+      const u = await findUser(services, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'removeGroupMember');
-      await app.userStore.removeMember(tenant.id, g.id, u.id);
+      await services.userStore.removeMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),

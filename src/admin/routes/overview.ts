@@ -35,15 +35,15 @@ export const overviewRoutes = [
       recentFailures: z.array(auditEvent),
       alerts: z.array(alert),
     }),
-    async handler({ app, tenant }) {
+    async handler({ services, tenant }) {
       const now = Date.now();
       const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, floods] = await Promise.all([
-        app.userStore.countUsers(tenant.id), app.userStore.countGroups(tenant.id), app.appStore.counts(tenant.id), app.sessionService.count(tenant.id),
-        app.auditStore.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
-        app.keyService.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
-        app.appStore.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
-        app.upstreamStore.list(tenant.id), app.upstreamStore.checks(tenant.id),
-        app.auditStore.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
+        services.userStore.countUsers(tenant.id), services.userStore.countGroups(tenant.id), services.appStore.counts(tenant.id), services.sessionService.count(tenant.id),
+        services.auditStore.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
+        services.keyService.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
+        services.appStore.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
+        services.upstreamStore.list(tenant.id), services.upstreamStore.checks(tenant.id),
+        services.auditStore.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
       ]);
       const alerts: Array<z.input<typeof alert>> = [];
       for (const k of keys) {

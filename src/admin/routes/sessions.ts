@@ -21,9 +21,9 @@ const sessionSchema = z.object({
   mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
 });
 
-async function views({ app, admin, tenant }: { app: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+async function views({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.userStore.userById(tenant.id, id));
+  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
@@ -43,10 +43,10 @@ export const sessionRoutes = [
     query: listQuery.extend({ user: z.string().max(254).optional().describe('only this user\'s (id or email)') }),
     response: page(sessionSchema),
     async handler(call) {
-      const { app, tenant, query } = call;
+      const { services, tenant, query } = call;
       const { user, ...opts } = query;
-      const userId = user ? (await findUser(app, tenant.id, user)).id : undefined;
-      const p = await app.sessionService.list(tenant.id, { ...opts, userId });
+      const userId = user ? (await findUser(services, tenant.id, user)).id : undefined;
+      const p = await services.sessionService.list(tenant.id, { ...opts, userId });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -55,9 +55,9 @@ export const sessionRoutes = [
     summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
     query: listQuery, response: page(sessionSchema),
     async handler(call) {
-      const { app, tenant, params, query } = call;
-      const u = await findUser(app, tenant.id, params.user);
-      const p = await app.sessionService.list(tenant.id, { ...query, userId: u.id });
+      const { services, tenant, params, query } = call;
+      const u = await findUser(services, tenant.id, params.user);
+      const p = await services.sessionService.list(tenant.id, { ...query, userId: u.id });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -66,13 +66,13 @@ export const sessionRoutes = [
     summary: 'Terminate a session: the browser must sign in again; its apps get back-channel logout; its tokens are revoked',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, admin, params } = call;
-      const session = await app.sessionService.get(tenant.id, params.session);
+      const { services, tenant, admin, params } = call;
+      const session = await services.sessionService.get(tenant.id, params.session);
       if (!session) throw notFound(`Session ${params.session}`);
-      const u = await app.userStore.userById(tenant.id, session.userId);
+      const u = await services.userStore.userById(tenant.id, session.userId);
       if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
-      if (!(await app.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
+      if (!(await services.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
     },
   }),
   route({
@@ -80,10 +80,10 @@ export const sessionRoutes = [
     summary: 'Terminate every session of a user',
     response: z.object({ ended: z.number().int() }),
     async handler(call) {
-      const { app, tenant, admin, params } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, admin, params } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'endUserSessions');
-      return { ended: await app.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
+      return { ended: await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
     },
   }),
 ];

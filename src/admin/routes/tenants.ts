@@ -14,8 +14,8 @@ const tenantSchema = z.object({
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-export function tenantView(app: Services, t: Tenant): z.input<typeof tenantSchema> {
-  const issuer = issuerFor(app.config.publicUrl, t.slug);
+export function tenantView(services: Services, t: Tenant): z.input<typeof tenantSchema> {
+  const issuer = issuerFor(services.config.publicUrl, t.slug);
   return {
     slug: t.slug, name: t.name, issuer, discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     sessionLifetimeMinutes: t.sessionLifetimeMinutes, createdAt: t.createdAt, updatedAt: t.updatedAt, version: t.version,
@@ -29,9 +29,9 @@ export const tenantRoutes = [
     id: 'listTenants', method: 'get', path: '/tenants', tag: 'tenants', access: 'instance',
     summary: 'List tenants by slug; search matches the slug or name',
     query: listQuery, response: page(tenantSchema),
-    async handler({ app, query }) {
-      const p = await app.tenantStore.page(query);
-      return { items: p.items.map((t) => tenantView(app, t)), nextCursor: p.nextCursor };
+    async handler({ services, query }) {
+      const p = await services.tenantStore.page(query);
+      return { items: p.items.map((t) => tenantView(services, t)), nextCursor: p.nextCursor };
     },
   }),
   route({
@@ -43,18 +43,18 @@ export const tenantRoutes = [
     }),
     example: { slug: 'acme', name: 'Acme Corp' },
     response: tenantSchema,
-    async handler({ app, body, audit }) {
-      const t = await app.tenantStore.create(body);
-      await app.keyService.ensureKeys(t.id);
+    async handler({ services, body, audit }) {
+      const t = await services.tenantStore.create(body);
+      await services.keyService.ensureKeys(t.id);
       await audit('admin.tenant.created', t.slug, { slug: t.slug });
-      return tenantView(app, t);
+      return tenantView(services, t);
     },
   }),
   route({
     id: 'getTenant', method: 'get', path: '/tenants/:slug', tag: 'tenants', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show a tenant, its issuer and discovery URL',
     response: tenantSchema,
-    async handler({ app, tenant }) { return tenantView(app, tenant); },
+    async handler({ services, tenant }) { return tenantView(services, tenant); },
   }),
   route({
     id: 'updateTenant', method: 'patch', path: '/tenants/:slug', tag: 'tenants', access: [], versioned: true,
@@ -62,12 +62,12 @@ export const tenantRoutes = [
     body: z.object({ name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional(), version }),
     example: { name: 'Acme Corporation' },
     response: tenantSchema,
-    async handler({ app, tenant, body, version: v, audit }) {
+    async handler({ services, tenant, body, version: v, audit }) {
       const { version: _v, ...patch } = body;
-      const t = await app.tenantStore.update(tenant.id, v, patch);
-      app.engineCache.invalidate(t.slug);
+      const t = await services.tenantStore.update(tenant.id, v, patch);
+      services.engineCache.invalidate(t.slug);
       await audit('admin.tenant.updated', t.slug, { changes: Object.keys(patch) });
-      return tenantView(app, t);
+      return tenantView(services, t);
     },
   }),
 ];

@@ -140,8 +140,8 @@ export class LdapService {
   }
 
   async #run(dir: LdapDirectory, run: SyncRun): Promise<void> {
-    const app = this.#deps;
-    const store = app.ldapStore;
+    const deps = this.#deps;
+    const store = deps.ldapStore;
     const s = dir.settings;
     const map = s.attributes;
     const full = run.mode === 'full';
@@ -253,13 +253,13 @@ export class LdapService {
       const u = progress.users;
       const message = `${full ? 'Full' : 'Incremental'} sync done: ${u.seen} users read (${u.created} new, ${u.updated} changed, ${u.disabled} disabled, ${u.skipped} skipped), ${progress.groups.seen} groups.`;
       await store.reportRun(run.id, { progress, errors, status: 'succeeded', message });
-      await app.auditStore.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
+      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
     } catch (e) {
       const message = e instanceof LdapError ? `${e.message} ${e.fix}` : `The sync stopped: ${(e as Error).message}`;
       // What was written stays (each page is whole); the next sync starts from the last saved marks.
       if (disabled.size) await this.endSessions(dir.tenantId, [...disabled], `disabled in the directory ${dir.name}`).catch(() => {});
       await store.reportRun(run.id, { progress, errors, status: 'failed', message }).catch(() => {});
-      await app.auditStore.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
+      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
     } finally {
       await store.pruneRuns(dir.id).catch(() => {});
     }
