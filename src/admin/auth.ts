@@ -16,11 +16,11 @@ import { adminApiResource, CONSOLE_CLIENT_ID, CONSOLE_SCOPE } from '../oidc/clie
 import { SLUG_RE } from '../storage/tenants.ts';
 
 export const ADMIN_TOKEN_TTL_SECONDS = 3600;
-export const adminAudience = (services: Services) => adminApiResource(services.config.publicUrl);
+export const adminAudience = (services: Pick<Services, 'config'>) => adminApiResource(services.config.publicUrl);
 
 export interface Admin { userId: string; email: string; tenantId: string; tenantSlug: string; roles: AdminRole[] }
 
-export async function issueAdminToken(services: Services, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+export async function issueAdminToken(services: Pick<Services, 'config' | 'keyService'>, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
   const { keys } = await services.keyService.jwksForEngine(tenant.id);
   const jwk = keys.find((k) => k.alg === 'ES256') ?? keys[0]!;
   const key = await importJWK(jwk as Parameters<typeof importJWK>[0], jwk.alg);
@@ -38,7 +38,7 @@ export async function issueAdminToken(services: Services, tenant: Tenant, user: 
 const unauthorized = (msg: string) => new GatehouseError(401, 'unauthorized', msg);
 
 /** Resolve the caller from its bearer token; the user must still exist, be active and hold the roles. */
-export async function authenticate(services: Services, ctx: Koa.Context): Promise<Admin> {
+export async function authenticate(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Koa.Context): Promise<Admin> {
   const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
   if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
   let slug: string;
@@ -73,7 +73,7 @@ export async function authenticate(services: Services, ctx: Koa.Context): Promis
  * Superadmins of the default tenant administer every tenant; other administrators only
  * their own tenant. Returns the tenant acted on.
  */
-export async function authorize(services: Services, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
+export async function authorize(services: Pick<Services, 'tenantStore'>, admin: Admin, slug: string, roles: AdminRole[]): Promise<Tenant> {
   const instanceAdmin = admin.tenantSlug === DEFAULT_TENANT && admin.roles.includes('superadmin');
   const allowed = instanceAdmin || (admin.tenantSlug === slug && admin.roles.some((r) => r === 'superadmin' || roles.includes(r)));
   if (!allowed) {

@@ -21,13 +21,13 @@ export function parse<T extends z.ZodType>(schema: T, data: unknown): z.infer<T>
 }
 
 /** Authenticate the caller and authorize them for the tenant in the path. */
-export async function guard(services: Services, ctx: Ctx, roles: AdminRole[]) {
+export async function guard(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Ctx, roles: AdminRole[]) {
   const admin = await authenticate(services, ctx as unknown as Koa.Context);
   const tenant = await authorize(services, admin, ctx.params.slug!, roles);
   return { admin, tenant };
 }
 
-export async function audited(services: Services, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
+export async function audited(services: Pick<Services, 'auditStore'>, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
   await services.auditStore.record({ tenantId, type, actor: admin.email, subject, data, ip: ip ?? null });
 }
 

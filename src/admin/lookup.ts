@@ -4,13 +4,13 @@ import type { Services } from '../services.ts';
 import type { Group, UserWithSecret } from '../storage/users.ts';
 import { notFound } from '../shared/errors.ts';
 
-export async function findUser(services: Services, tenantId: string, ref: string): Promise<UserWithSecret> {
+export async function findUser(services: Pick<Services, 'userStore'>, tenantId: string, ref: string): Promise<UserWithSecret> {
   const u = ref.includes('@') ? await services.userStore.userByEmail(tenantId, ref) : await services.userStore.userById(tenantId, ref);
   if (!u) throw notFound(`User ${ref}`);
   return u;
 }
 
-export async function findGroup(services: Services, tenantId: string, ref: string): Promise<Group> {
+export async function findGroup(services: Pick<Services, 'userStore'>, tenantId: string, ref: string): Promise<Group> {
   const g = await services.userStore.groupById(tenantId, ref) ?? await services.userStore.groupByName(tenantId, ref);
   if (!g) throw notFound(`Group ${ref}`);
   return g;

@@ -24,7 +24,7 @@ export function launchable(a: App): boolean {
 }
 
 /** The apps this user sees in the launcher: deployed to them and launchable, by name. */
-export async function launcherApps(services: Services, tenant: Tenant, user: UserWithSecret): Promise<App[]> {
+export async function launcherApps(services: Pick<Services, 'appService' | 'appStore'>, tenant: Tenant, user: UserWithSecret): Promise<App[]> {
   const out: App[] = [];
   for (const a of await services.appStore.list(tenant.id)) if (launchable(a) && (await services.appService.isDeployedTo(a, user))) out.push(a);
   return out.sort((x, y) => x.displayName.localeCompare(y.displayName));
@@ -33,7 +33,7 @@ export async function launcherApps(services: Services, tenant: Tenant, user: Use
 /** Scopes of a handed-over refresh token: enough for the profile the app will ask for. */
 const HANDOFF_SCOPE = 'openid offline_access email profile';
 
-export async function launch(services: Services, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
+export async function launch(services: Pick<Services, 'auditStore' | 'config'>, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
   if (a.type === 'handoff') {
     const client = await provider.Client.find(a.clientId);
     if (!client) throw new Error(`engine has no client ${a.clientId}`);

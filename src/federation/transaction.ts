@@ -17,8 +17,8 @@ export interface Transaction {
   result?: { accountId: string; amr: string[]; acr: string };
 }
 
-const cookie = (services: Services) => sealedCookie<Transaction>(services, 'gh_fed', 10 * 60_000);
+const cookie = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<Transaction>(services, 'gh_fed', 10 * 60_000);
 
-export const saveTransaction = (services: Services, ctx: Koa.Context, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
-export const readTransaction = (services: Services, ctx: Koa.Context) => cookie(services).read(ctx);
-export const clearTransaction = (services: Services, ctx: Koa.Context, slug: string) => cookie(services).clear(ctx, slug);
+export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
+export const readTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context) => cookie(services).read(ctx);
+export const clearTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string) => cookie(services).clear(ctx, slug);

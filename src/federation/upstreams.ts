@@ -301,7 +301,7 @@ export type FederatedSignIn =
  * link (issuer + subject, or the external ID; an existing account with the same email only
  * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
  */
-export async function federatedUser(services: Services, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
+export async function federatedUser(services: Pick<Services, 'auditStore' | 'upstreamStore' | 'userStore'>, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
   // Every event names the application being signed in to (null when it is unknown).
   const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
     services.auditStore.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });

@@ -16,14 +16,14 @@ const NAME = 'gh_fam';
 const DAY = 86_400_000;
 
 /** An account's mark in the cookie: a MAC of the tenant and user (no user id in the browser). */
-export const deviceMark = (services: Services, tenantId: string, userId: string) => services.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
+export const deviceMark = (services: Pick<Services, 'sealer'>, tenantId: string, userId: string) => services.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
 
-const options = (services: Services, tenant: Tenant) => ({
+const options = (services: Pick<Services, 'config'>, tenant: Tenant) => ({
   path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.secureCookies, signed: false, overwrite: true,
 });
 
 /** The account marks this browser holds for the tenant (empty when none, expired or tampered with). */
-export function familiarMarks(services: Services, ctx: Koa.Context, tenant: Tenant): string[] {
+export function familiarMarks(services: Pick<Services, 'sealer'>, ctx: Koa.Context, tenant: Tenant): string[] {
   const sealed = ctx.cookies.get(NAME);
   if (!sealed || sealed.length > 4096) return [];
   try {
@@ -35,7 +35,7 @@ export function familiarMarks(services: Services, ctx: Koa.Context, tenant: Tena
 }
 
 /** After a successful sign-in: this browser is familiar to the account (first in the list). */
-export function markFamiliar(services: Services, ctx: Koa.Context, tenant: Tenant, userId: string): void {
+export function markFamiliar(services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, tenant: Tenant, userId: string): void {
   const mark = deviceMark(services, tenant.id, userId);
   const marks = [mark, ...familiarMarks(services, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
   const exp = Date.now() + FAMILIAR_DEVICE_DAYS * DAY;

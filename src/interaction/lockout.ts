@@ -127,7 +127,7 @@ const addressKey = (ip: string) => `ip:${addressBucket(ip)}`;
 const addressSubjectKey = (ip: string, subject: string) => `ipacct:${addressBucket(ip)}:${subject}`;
 
 /** Where an address stands: its failures in the window, how long it must wait for this subject, the delay owed. */
-export async function addressState(services: Services, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {
+export async function addressState(services: Pick<Services, 'config' | 'throttles'>, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {
   const limit = services.config.signinAddressLimit;
   const failures = await services.throttles.ip.count(addressKey(ip));
   if (failures < Math.ceil(limit / 2)) return { refusedFor: 0, delayMs: 0 };
@@ -140,7 +140,7 @@ export async function addressState(services: Services, ip: string, subject: stri
 }
 
 /** A failure from this address on this subject: counted for the address and remembered for the pair. */
-export async function countAddressFailure(services: Services, ip: string, subject: string): Promise<void> {
+export async function countAddressFailure(services: Pick<Services, 'throttles'>, ip: string, subject: string): Promise<void> {
   await services.throttles.ip.hit(addressKey(ip), FAILURE_WINDOW_SECONDS);
   await services.throttles.ip.hold(addressSubjectKey(ip, subject), FAILURE_WINDOW_SECONDS);
 }

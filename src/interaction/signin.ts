@@ -42,17 +42,17 @@ const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${emai
 const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
 
 /** An administrator's unlock: failed passwords, wrong codes and lockouts (both kinds of origin) are forgotten at once. */
-export async function unlockAccount(services: Services, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
+export async function unlockAccount(services: Pick<Services, 'throttles'>, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
   await liftLockout(services, accountKey(tenant.id, user.email));
   await liftLockout(services, mfaKey(tenant.id, user.id));
 }
 
 /** The lockout of the user's policy; unknown emails get the default. */
-const policyOf = async (services: Services, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
+const policyOf = async (services: Pick<Services, 'policyService'>, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
   lockoutPolicy(user ? await services.policyService.settingsFor(user) : DEFAULT_SETTINGS);
 
 /** How familiar the origin is to the account: its browser holds the account's mark, or the account signed in from the address within 30 days. */
-export async function familiarity(services: Services, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
+export async function familiarity(services: Pick<Services, 'sealer' | 'signinAddressStore'>, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
   if (!user) return 'unfamiliar';
   if (origin.devices?.includes(deviceMark(services, tenant.id, user.id))) return 'device';
   return (await services.signinAddressStore.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
@@ -61,7 +61,7 @@ export async function familiarity(services: Services, tenant: Tenant, user: { id
 /** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
 const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
 
-export async function passwordSignIn(services: Services, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
+export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'config' | 'ldapService' | 'metrics' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
   const ip = origin.ip;
   let user = await services.userStore.userByEmail(tenant.id, email);
@@ -122,7 +122,7 @@ const LOCKED_SCOPE: Record<Familiarity, string> = {
 };
 
 /** A failed password: counted for the account (this kind of origin) and the address; a lockout that starts is audited. Returns seconds locked. */
-async function failed(services: Services, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
+async function failed(services: Pick<Services, 'auditStore' | 'throttles'>, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
   const subject = accountKey(tenant.id, email);
   const [r] = await Promise.all([countFailure(services, subject, kind, policy), countAddressFailure(services, origin.ip, subject)]);
   if (r.locked > 0) {
@@ -141,7 +141,7 @@ async function failed(services: Services, tenant: Tenant, email: string, user: U
  * The password was right and a second factor follows (info): not yet a sign-in. `next` says
  * which: the factor is asked, or (the user has none) the engine leads to the set-up page.
  */
-export async function passwordAccepted(services: Services, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
+export async function passwordAccepted(services: Pick<Services, 'auditStore'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
   await services.auditStore.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
 }
 
@@ -161,7 +161,7 @@ export function secondFactorStillWanted(settings: PolicySettings, at: { params: 
  * the origin's failures and lockout growth are forgotten and the address becomes familiar.
  * (The browser's familiar-device mark is given by the page that finishes: familiar.ts.)
  */
-export async function signInSucceeded(services: Services, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
+export async function signInSucceeded(services: Pick<Services, 'auditStore' | 'metrics' | 'sealer' | 'signinAddressStore' | 'throttles'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
   const kind = await familiarity(services, tenant, user, origin);
   await Promise.all([forgetFailures(services, accountKey(tenant.id, user.email), kind), services.signinAddressStore.seen(tenant.id, user.id, addressBucket(origin.ip))]);
   services.metrics.signIns.inc({ result: 'succeeded' });
@@ -174,7 +174,7 @@ export async function signInSucceeded(services: Services, tenant: Tenant, user: 
 /** The second factors a user has that their policy allows, and the policy's settings. */
 export interface SecondFactors { settings: PolicySettings; factors: MfaFactor[] }
 
-export async function secondFactorsOf(services: Services, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
+export async function secondFactorsOf(services: Pick<Services, 'mfaStore' | 'policyService'>, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
   const settings = await services.policyService.settingsFor(user);
   const factors = (await services.mfaStore.factors(tenant.id, user.id)).filter((f) => settings.allowedFactors.includes(f.type));
   return { settings, factors };
@@ -197,7 +197,7 @@ export async function mfaFailed(services: AccountCounts & Pick<Services, 'auditS
   return r.locked;
 }
 
-export async function mfaSucceeded(services: Services, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
+export async function mfaSucceeded(services: Pick<Services, 'auditStore' | 'throttles'>, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
   await forgetFailures(services, mfaKey(tenant.id, user.id), 'device');
   await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
 }
@@ -207,7 +207,7 @@ export async function mfaSucceeded(services: Services, tenant: Tenant, user: { i
  * (the same throttle as passwords, its own key, the policy's lockout threshold and duration),
  * so guessing stops whatever the browser sends back.
  */
-export async function checkMfaCode(services: Services, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
+export async function checkMfaCode(services: Pick<Services, 'auditStore' | 'config' | 'mfaStore' | 'sealer' | 'throttles' | 'tokenHasher'>, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
   const code = input.code;
   const wait = await mfaWait(services, tenant, user, sf.settings);
   if (wait > 0) {
@@ -227,7 +227,7 @@ export async function checkMfaCode(services: Services, tenant: Tenant, user: Use
   return { ok: true, amr: ['pwd', r.method === 'passkey' ? 'hwk' : 'otp'] };
 }
 
-async function checkPasskey(services: Services, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
+async function checkPasskey(services: Pick<Services, 'config' | 'mfaStore' | 'sealer'>, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
   let response: unknown;
   try { response = JSON.parse(credential); } catch { return { ok: false, reason: 'wrong' }; }
   if (!challenge || !response || typeof response !== 'object') return { ok: false, reason: 'wrong' };
@@ -243,7 +243,7 @@ export type PasskeySignInResult =
  * Passwordless sign-in with a discoverable passkey: the passkey names its user; their policy
  * must allow it, and their lockout applies as for passwords.
  */
-export async function passkeySignIn(services: Services, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
+export async function passkeySignIn(services: Pick<Services, 'auditStore' | 'config' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
   const ip = origin.ip;
   const refused = (status: number, message: string): PasskeySignInResult => ({ ok: false, reason: 'refused', status, message });
   let response: Parameters<typeof verifyAuthentication>[2] | undefined;

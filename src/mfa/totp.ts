@@ -54,18 +54,18 @@ export function newRecoveryCodes(): string[] {
 /** Recovery codes carry 60 random bits, so a keyed hash (not a slow one) is enough. */
 const normalizeRecovery = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
 /** How a recovery code is kept: a keyed hash under the token-hashing key (it survives a secret rotation). */
-export const recoveryHash = (services: Services, code: string) => services.tokenHasher.hash(normalizeRecovery(code), 'recovery');
+export const recoveryHash = (services: Pick<Services, 'tokenHasher'>, code: string) => services.tokenHasher.hash(normalizeRecovery(code), 'recovery');
 /**
  * How codes made before version 14.2 were kept: a MAC under the instance secret. Still
  * accepted so nobody loses their codes at the upgrade; a rotation of the instance secret ends
  * them (the user then makes new ones on the account page).
  */
-const legacyRecoveryHash = (services: Services, code: string) => services.sealer.mac(`recovery:${normalizeRecovery(code)}`);
+const legacyRecoveryHash = (services: Pick<Services, 'sealer'>, code: string) => services.sealer.mac(`recovery:${normalizeRecovery(code)}`);
 
 export type SecondFactorResult = { ok: true; method: 'otp' | 'recovery' } | { ok: false; reason: 'wrong' | 'replayed' };
 
 /** The TOTP key of a factor that has one: an authenticator app, or a Gatehouse Authenticator's token code. */
-export function totpSecretOf(services: Services, f: MfaFactor): string | undefined {
+export function totpSecretOf(services: Pick<Services, 'sealer'>, f: MfaFactor): string | undefined {
   if (f.type === 'totp') return services.sealer.open(f.secretSealed);
   if (f.type === 'push') return (JSON.parse(services.sealer.open(f.secretSealed)) as { totp: string }).totp;
   return undefined;
@@ -75,7 +75,7 @@ export function totpSecretOf(services: Services, f: MfaFactor): string | undefin
  * Check a code typed at sign-in against the user's authenticators (those their policy allows:
  * `factors`), then their recovery codes.
  */
-export async function checkSecondFactor(services: Services, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
+export async function checkSecondFactor(services: Pick<Services, 'mfaStore' | 'sealer' | 'tokenHasher'>, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
   const code = input.replace(/\s+/g, '');
   if (/^\d{6}$/.test(code)) {
     let replayed = false;

@@ -13,11 +13,11 @@ import type { MfaFactor } from '../storage/mfa.ts';
 export interface StoredPasskey { credentialId: string; publicKey: string; counter: number; transports?: AuthenticatorTransport[] }
 
 const lib = () => import('@simplewebauthn/server');
-const rp = (services: Services) => { const u = new URL(services.config.publicUrl); return { rpID: u.hostname, origin: u.origin }; };
-const stored = (services: Services, f: MfaFactor) => JSON.parse(services.sealer.open(f.secretSealed)) as StoredPasskey;
+const rp = (services: Pick<Services, 'config'>) => { const u = new URL(services.config.publicUrl); return { rpID: u.hostname, origin: u.origin }; };
+const stored = (services: Pick<Services, 'sealer'>, f: MfaFactor) => JSON.parse(services.sealer.open(f.secretSealed)) as StoredPasskey;
 export const passkeysOf = (factors: MfaFactor[]) => factors.filter((f) => f.type === 'webauthn');
 
-export async function registrationOptions(services: Services, tenant: Tenant, user: Pick<User, 'id' | 'email'>, existing: MfaFactor[]) {
+export async function registrationOptions(services: Pick<Services, 'config' | 'sealer'>, tenant: Tenant, user: Pick<User, 'id' | 'email'>, existing: MfaFactor[]) {
   return (await lib()).generateRegistrationOptions({
     rpName: tenant.name, rpID: rp(services).rpID, userName: user.email, userID: new TextEncoder().encode(user.id),
     attestationType: 'none', authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
@@ -26,7 +26,7 @@ export async function registrationOptions(services: Services, tenant: Tenant, us
 }
 
 /** Check a new passkey against the challenge issued; returns what to store, sealed. */
-export async function verifyRegistration(services: Services, response: RegistrationResponseJSON, expectedChallenge: string): Promise<string | undefined> {
+export async function verifyRegistration(services: Pick<Services, 'config' | 'sealer'>, response: RegistrationResponseJSON, expectedChallenge: string): Promise<string | undefined> {
   const r = await (await lib()).verifyRegistrationResponse({ response, expectedChallenge, expectedOrigin: rp(services).origin, expectedRPID: rp(services).rpID, requireUserVerification: false }).catch(() => undefined);
   if (!r?.verified || !r.registrationInfo) return undefined;
   const c = r.registrationInfo.credential;
@@ -34,7 +34,7 @@ export async function verifyRegistration(services: Services, response: Registrat
   return services.sealer.seal(JSON.stringify(value));
 }
 
-export async function authenticationOptions(services: Services, factors: MfaFactor[]) {
+export async function authenticationOptions(services: Pick<Services, 'config' | 'sealer'>, factors: MfaFactor[]) {
   return (await lib()).generateAuthenticationOptions({
     rpID: rp(services).rpID, userVerification: 'preferred',
     allowCredentials: passkeysOf(factors).map((f) => { const s = stored(services, f); return { id: s.credentialId, transports: s.transports }; }),
@@ -42,7 +42,7 @@ export async function authenticationOptions(services: Services, factors: MfaFact
 }
 
 /** Passwordless: any passkey of this site (the browser offers the discoverable ones), verified by the device's PIN or biometrics. */
-export async function passwordlessOptions(services: Services) {
+export async function passwordlessOptions(services: Pick<Services, 'config'>) {
   return (await lib()).generateAuthenticationOptions({ rpID: rp(services).rpID, userVerification: 'required' });
 }
 
@@ -55,7 +55,7 @@ export function passkeyUserId(response: AuthenticationResponseJSON): string | un
 }
 
 /** Check an assertion from one of the user's passkeys; updates its counter. */
-export async function verifyAuthentication(services: Services, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string, requireUserVerification = false): Promise<MfaFactor | undefined> {
+export async function verifyAuthentication(services: Pick<Services, 'config' | 'mfaStore' | 'sealer'>, factors: MfaFactor[], response: AuthenticationResponseJSON, expectedChallenge: string, requireUserVerification = false): Promise<MfaFactor | undefined> {
   const factor = passkeysOf(factors).find((f) => stored(services, f).credentialId === response.id);
   if (!factor) return undefined;
   const s = stored(services, factor);

@@ -3,7 +3,7 @@ import type { Services } from '../services.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import type { CustomClaim } from '../storage/apps.ts';
 
-export async function accountClaims(services: Services, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
+export async function accountClaims(services: Pick<Services, 'userStore'>, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
   const scopes = new Set(scope.split(' '));
   const name = [user.givenName, user.familyName].filter(Boolean).join(' ') || undefined;
   const needGroups = scopes.has('groups') || custom.some((c) => c.attribute === 'groups');

@@ -39,8 +39,8 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
 
-export const launcherSecret = (services: Services, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
-export const launcherRedirectUri = (services: Services, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
+export const launcherSecret = (services: Pick<Services, 'sealer'>, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
+export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;

@@ -14,7 +14,7 @@ import { policyRequiresMfa } from '../policy/policies.ts';
 /** invalid_grant whose description the client sees (the engine's default is a generic one). */
 const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
 
-export function registerPasswordGrant(services: Services, tenant: Tenant, provider: Provider): void {
+export function registerPasswordGrant(services: Pick<Services, 'appService' | 'auditStore' | 'clientCache' | 'config' | 'federationService' | 'ldapService' | 'metrics' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, provider: Provider): void {
   provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;

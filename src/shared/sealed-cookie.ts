@@ -11,7 +11,7 @@ export interface SealedCookie<T> {
   clear(ctx: Koa.Context, slug: string): void;
 }
 
-export function sealedCookie<T>(services: Services, name: string, lifetimeMs: number): SealedCookie<T> {
+export function sealedCookie<T>(services: Pick<Services, 'config' | 'sealer'>, name: string, lifetimeMs: number): SealedCookie<T> {
   const options = (slug: string) => ({
     path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
   });

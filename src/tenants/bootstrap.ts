@@ -9,11 +9,11 @@ const SETUP_LINK_TTL_MS = 24 * 3600 * 1000;
 
 // Setup links are kept as keyed hashes (docs/security.md, "Secrets at rest"); a link issued
 // before they were (a plain SHA-256) is replaced at the next start, as every unused link is.
-const hashToken = (services: Services, t: string) => services.tokenHasher.hash(t, 'setup-link');
+const hashToken = (services: Pick<Services, 'tokenHasher'>, t: string) => services.tokenHasher.hash(t, 'setup-link');
 
 export interface BootstrapResult { setupUrl?: string; adminEmail?: string; adminCreated: boolean }
 
-export async function bootstrap(services: Services): Promise<BootstrapResult> {
+export async function bootstrap(services: Pick<Services, 'auditStore' | 'config' | 'keyService' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>): Promise<BootstrapResult> {
   let tenant = await services.tenantStore.bySlug(DEFAULT_TENANT);
   if (!tenant) {
     try {
@@ -42,12 +42,12 @@ export async function bootstrap(services: Services): Promise<BootstrapResult> {
   return { setupUrl: `${services.config.publicUrl}/setup/${token}`, adminCreated: false };
 }
 
-export async function hasSuperadmin(services: Services, tenantId: string): Promise<boolean> {
+export async function hasSuperadmin(services: Pick<Services, 'userStore'>, tenantId: string): Promise<boolean> {
   return services.userStore.hasUserWithRole(tenantId, 'superadmin');
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
-export async function redeemSetupLink(services: Services, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
+export async function redeemSetupLink(services: Pick<Services, 'auditStore' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
   if (!(await services.setupLinkStore.redeem(hashToken(services, token), Date.now()))) return 'invalid';
   const tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT);
   await services.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
@@ -55,6 +55,6 @@ export async function redeemSetupLink(services: Services, token: string, email: 
   return 'ok';
 }
 
-export async function setupLinkValid(services: Services, token: string): Promise<boolean> {
+export async function setupLinkValid(services: Pick<Services, 'setupLinkStore' | 'tokenHasher'>, token: string): Promise<boolean> {
   return services.setupLinkStore.valid(hashToken(services, token), Date.now());
 }

@@ -53,7 +53,7 @@ export const importSchema = z.object({ tenants: z.array(tenantSchema).min(1) }).
 
 export class ImportError extends Error { override name = 'ImportError'; }
 
-export async function importFile(services: Services, file: string) {
+export async function importFile(services: Pick<Services, 'appService' | 'appStore' | 'auditStore' | 'engineCache' | 'keyService' | 'sealer' | 'tenantStore' | 'userStore'>, file: string) {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ImportError(`Cannot read import file ${file}: ${(e as Error).message}`); }
   let data: unknown;
@@ -68,7 +68,7 @@ export async function importFile(services: Services, file: string) {
   return applyImport(services, parsed.data);
 }
 
-export async function applyImport(services: Services, doc: z.infer<typeof importSchema>) {
+export async function applyImport(services: Pick<Services, 'appService' | 'appStore' | 'auditStore' | 'engineCache' | 'keyService' | 'sealer' | 'tenantStore' | 'userStore'>, doc: z.infer<typeof importSchema>) {
   const changes: string[] = [];
   for (const t of doc.tenants) {
     let tenant = await services.tenantStore.bySlug(t.slug);
