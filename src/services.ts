@@ -205,7 +205,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   // ---- services
   const keyService = new KeyService({ keyStore: new SigningKeyStore(db), tenantStore, sealer });
-  const appService = new AppService(appStore, userStore, sealer, outbound);
+  const appService = new AppService({ appStore, userStore, sealer, outbound });
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });

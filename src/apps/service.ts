@@ -18,16 +18,18 @@ export const isConfidential = (type: App['type']) => type === 'web' || type === 
 export const isOidcApp = (type: App['type']) => type === 'web' || type === 'spa' || type === 'native';
 export const newClientId = () => crypto.randomBytes(12).toString('hex');
 
+export interface AppServiceDeps { appStore: AppStore; userStore: UserStore; sealer: Sealer; outbound: Outbound }
+
 export class AppService {
   readonly apps: AppStore;
   readonly directory: UserStore;
   readonly sealer: Sealer;
   readonly outbound: Outbound;
-  constructor(apps: AppStore, directory: UserStore, sealer: Sealer, outbound: Outbound) {
-    this.apps = apps;
-    this.directory = directory;
-    this.sealer = sealer;
-    this.outbound = outbound;
+  constructor(deps: AppServiceDeps) {
+    this.apps = deps.appStore;
+    this.directory = deps.userStore;
+    this.sealer = deps.sealer;
+    this.outbound = deps.outbound;
   }
 
   /**
