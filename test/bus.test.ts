@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from '../src/ops/bus.ts';
 import { createTestDatabase, randomName } from './helpers/databases.ts';
-import { within } from './helpers/cluster.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const logger = pino({ level: 'silent' });
 const dbUrl = process.env.DATABASE_URL;
@@ -21,7 +21,7 @@ async function deliversToEveryNode(a: Bus, b: Bus) {
   b.subscribe('clients', () => gotB.push('wrong topic'));
   await a.publish('engines', 'acme');
   await b.publish('engines', '');
-  assert.ok(await within(1000, async () => gotA.length === 2 && gotB.length === 2), `delivered: ${JSON.stringify({ gotA, gotB })}`);
+  await waitFor(() => gotA.length === 2 && gotB.length === 2, { what: 'both notices delivered to both nodes' });
   assert.deepEqual(gotA.sort(), ['', 'acme']);
   assert.deepEqual(gotB.sort(), ['', 'acme']);
 }
@@ -53,8 +53,8 @@ test('PostgreSQL: notices reach every node, and a node whose listening connectio
     b.subscribe('clients', (m) => got.push(m), () => { resynced++; });
     // Cut every LISTEN connection, as a database restart would.
     await pools[0]!.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query = 'LISTEN gatehouse_bus'`, [db.url.split('/').pop()]);
-    assert.ok(await within(10_000, async () => resynced > 0), 'the node reloads what it keeps once it listens again');
-    assert.ok(await within(5000, async () => { await a.publish('clients', 'after'); return got.includes('after'); }), 'notices flow again');
+    await waitFor(() => resynced > 0, { what: 'the node to reload what it keeps once it listens again' });
+    await waitFor(async () => { await a.publish('clients', 'after'); return got.includes('after'); }, { what: 'notices to flow again' });
   } finally {
     await a.close(); await b.close();
     await Promise.all(pools.map((p) => p.end()));

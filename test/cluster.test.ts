@@ -1,5 +1,5 @@
 // Two Gatehouse processes on one PostgreSQL database and one Redis, behind a round-robin
-// proxy: any node serves any request, changes reach every node within a second, throttles
+// proxy: any node serves any request, changes reach every node (how fast: bench/), throttles
 // count across nodes, the scheduled work runs on one node and moves when it dies, and a node
 // killed under load loses only the requests it was serving.
 import { test, before, after } from 'node:test';
@@ -8,7 +8,8 @@ import * as oidc from 'openid-client';
 import { Agent, text } from './helpers/agent.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from './helpers/rp.ts';
 import { createTestDatabase, deleteRedisPrefix, randomName } from './helpers/databases.ts';
-import { adminClient, metric, roundRobinProxy, startNode, within, type Node, type Proxy } from './helpers/cluster.ts';
+import { adminClient, metric, roundRobinProxy, startNode, type Node, type Proxy } from './helpers/cluster.ts';
+import { waitFor } from './helpers/wait.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { ADMIN, freePort } from './helpers/server.ts';
@@ -118,13 +119,12 @@ test('signing out on one node ends the session on every node, and the app is tol
   assert.equal(receiver.received.length - received, 1, 'one back-channel logout for one sign-out');
 });
 
-test('a key rotation on one node reaches the other within a second', { skip }, async () => {
+test('a key rotation on one node reaches the other', { skip }, async () => {
   const jwks = async (n: Node) => JSON.stringify(await (await fetch(`${n.base}/t/default/jwks`)).json());
   const before = await jwks(node('B'));
   const rotated = await adminClient(node('A').base)('POST', '/tenants/default/keys/rotate', {});
   assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
-  const took = await within(1000, async () => (await jwks(node('B'))) !== before);
-  assert.ok(took !== undefined, 'node B publishes the new key within a second');
+  await waitFor(async () => (await jwks(node('B'))) !== before, { what: 'node B to publish the new key' });
   assert.equal(await jwks(node('A')), await jwks(node('B')), 'both nodes publish the same keys');
   // Tokens node A now signs verify with what node B publishes.
   const cc = await rpConfig(issuer, web.clientId, web.clientSecret);
@@ -133,7 +133,7 @@ test('a key rotation on one node reaches the other within a second', { skip }, a
   assert.ok((JSON.parse(await jwks(node('B'))) as { keys: { kid: string }[] }).keys.some((k) => k.kid === kid));
 });
 
-test('a client secret regenerated on one node is refused by the other within a second', { skip }, async () => {
+test('a client secret regenerated on one node is refused by the other', { skip }, async () => {
   const api = adminClient(node('A').base);
   const app = (await api('POST', '/tenants/default/apps', { name: 'rotating', displayName: 'Rotating', type: 'service' })).body;
   await api('PUT', `/tenants/default/apps/${app.clientId}/deployment`, { all: true, targets: [] });
@@ -142,8 +142,7 @@ test('a client secret regenerated on one node is refused by the other within a s
   const regenerated = await api('POST', `/tenants/default/apps/${app.clientId}/secret`);
   assert.equal(regenerated.status, 200, JSON.stringify(regenerated.body));
   const fresh = { clientId: app.clientId, clientSecret: regenerated.body.clientSecret };
-  const took = await within(1000, async () => (await tokenAt(node('B'), old, { grant_type: 'client_credentials' })).status === 401);
-  assert.ok(took !== undefined, 'node B refuses the old secret within a second');
+  await waitFor(async () => (await tokenAt(node('B'), old, { grant_type: 'client_credentials' })).status === 401, { what: 'node B to refuse the old secret' });
   assert.equal((await tokenAt(node('B'), fresh, { grant_type: 'client_credentials' })).status, 200);
 });
 
@@ -179,31 +178,50 @@ test('the scheduled work runs on one node; when that node is killed under load i
   const victim = leading[0]!;
   const survivor = nodes.find((n) => n !== victim)!;
 
-  // Client credentials through the proxy from 8 workers for 2.5 s; the leader is killed at 0.8 s.
+  // Client credentials through the proxy from 8 clients; the leader is killed once 30 tokens
+  // were issued, and the load goes on until every client has had 5 answers sent after the
+  // kill. Counts, not seconds: on a busy machine the same things happen, only slower.
+  const CLIENTS = 8;
   const issued: string[] = [];
-  const failures: { status: number; at: number }[] = [];
-  const stopAt = Date.now() + 2500;
-  let killedAt = 0;
-  const worker = async () => {
-    while (Date.now() < stopAt) {
+  const failures: { status: number; beforeKill: boolean; afterRecovery: boolean }[] = [];
+  let killing = false;
+  let killed = false;
+  let stop = false;
+  const answeredAfterKill = new Array<number>(CLIENTS).fill(0);
+  const recovered = new Array<boolean>(CLIENTS).fill(false);
+  const worker = async (c: number) => {
+    while (!stop) {
+      const sentAfterKill = killed;
       const res = await fetch(`${proxy.base}/t/default/token`, { method: 'POST', headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
       const raw = await res.text();
       const body = (() => { try { return JSON.parse(raw); } catch { return { raw }; } })() as { access_token?: string };
-      if (res.status === 200 && body.access_token) issued.push(body.access_token); else failures.push({ status: res.status, at: Date.now() });
+      if (res.status === 200 && body.access_token) {
+        issued.push(body.access_token);
+        if (sentAfterKill) recovered[c] = true;
+      } else failures.push({ status: res.status, beforeKill: !killing, afterRecovery: recovered.every(Boolean) });
+      if (sentAfterKill) answeredAfterKill[c]!++;
     }
   };
-  const killer = (async () => { await new Promise((r) => setTimeout(r, 800)); killedAt = Date.now(); await victim.kill('SIGKILL'); })();
-  await Promise.all([...Array.from({ length: 8 }, worker), killer]);
+  const killer = (async () => {
+    try {
+      await waitFor(() => issued.length >= 30, { what: '30 tokens issued before the kill' });
+      killing = true;
+      await victim.kill('SIGKILL');
+      killed = true;
+      await waitFor(() => answeredAfterKill.every((n) => n >= 5), { what: 'every client answered 5 times after the kill' });
+    } finally { stop = true; }
+  })();
+  await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => worker(c)), killer]);
   nodes = nodes.filter((n) => n !== victim);
 
-  assert.ok(killedAt > 0 && issued.length > 50, `load ran (${issued.length} tokens)`);
+  assert.ok(killed && issued.length > 50, `load ran (${issued.length} tokens)`);
   assert.ok(failures.every((f) => f.status === 502), `only dropped requests failed, got ${failures.map((f) => f.status).join(',')}`);
   // Lost: the requests the node was serving, and any the proxy had already sent on its open
-  // connections to it (as with a real load balancer); nothing after that.
-  assert.ok(failures.every((f) => f.at >= killedAt && f.at - killedAt < 1000), `failures only at the kill, at +${failures.map((f) => f.at - killedAt).join(', +')} ms`);
+  // connections to it (as with a real load balancer); nothing before the kill, and nothing once
+  // every client has been served again after it.
+  assert.ok(failures.every((f) => !f.beforeKill && !f.afterRecovery), `failures only at the kill: ${JSON.stringify(failures)}`);
   assert.ok(failures.length <= 16, `only in-flight requests were lost, got ${failures.length}`);
-  const took = await within(15_000, async () => (await metric(survivor.base, 'gatehouse_scheduler_leader')) === 1);
-  assert.ok(took !== undefined, 'the surviving node took over the scheduled work');
+  await waitFor(async () => (await metric(survivor.base, 'gatehouse_scheduler_leader')) === 1, { what: 'the surviving node to take over the scheduled work' });
   // Every token acknowledged before and after the kill is still valid.
   for (const t of issued.filter((_, i) => i % 10 === 0)) {
     const r = await fetch(`${survivor.base}/t/default/token/introspection`, { method: 'POST', headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t }) });
@@ -228,11 +246,11 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
   child.stderr.on('data', (d) => { out += d; });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
-    assert.ok(await within(30_000, async () => out.includes('Worker processes:         2') && (await fetch(`${base}/readyz`)).status === 200), `started:\n${out}`);
+    await waitFor(async () => out.includes('Worker processes:         2') && (await fetch(`${base}/readyz`)).status === 200, { what: 'two workers to start' }).catch((e: Error) => { throw new Error(`${e.message}:\n${out}`); });
     // bin/gatehouse.js runs the pinned node (the primary), whose children are the workers.
     const children = (pid: number | string) => spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean);
     const primary = children(child.pid!)[0]!;
-    assert.ok(await within(15_000, async () => children(primary).length === 2), 'two worker processes');
+    await waitFor(() => children(primary).length === 2, { what: 'two worker processes' });
     const api = adminClient(base);
     const s = (await api('POST', '/tenants/default/apps', { name: 'svc', displayName: 'Service', type: 'service' })).body;
     await api('PUT', `/tenants/default/apps/${s.clientId}/deployment`, { all: true, targets: [] });
@@ -248,7 +266,7 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
     // Kill a worker: the primary starts another, and the service goes on.
     const killed = children(primary)[0]!;
     process.kill(Number(killed), 'SIGKILL');
-    assert.ok(await within(10_000, async () => /restarting it in/.test(out) && children(primary).length === 2 && !children(primary).includes(killed)), `the worker was replaced:\n${out.slice(-500)}`);
+    await waitFor(() => /restarting it in/.test(out) && children(primary).length === 2 && !children(primary).includes(killed), { what: 'the killed worker to be replaced' }).catch((e: Error) => { throw new Error(`${e.message}:\n${out.slice(-500)}`); });
     for (let i = 0; i < 6; i++) {
       const r = await fetch(`${base}/t/default/token`, { method: 'POST', headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' });
       assert.equal(r.status, 200);

@@ -18,6 +18,7 @@ import { startConnector, type ConnectorProcess } from './helpers/connector.ts';
 import { OPENLDAP, addEntry, haveSlapd, startSlapd, type Slapd } from './helpers/slapd.ts';
 import { Agent, text } from './helpers/agent.ts';
 import { freePort } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 import { rpConfig } from './helpers/rp.ts';
 
 const dbUrl = process.env.DATABASE_URL;
@@ -106,12 +107,12 @@ function connector(c: Cluster, node: Node, name: string, args: string[]) {
 }
 
 async function statusOf(c: Cluster, name: string, want: string) {
-  for (let i = 0; i < 300; i++) {
-    const x = (await c.api('GET', `${T}/connectors`)).body.items.find((y: { name: string }) => y.name === name);
-    if (x?.status === want) return x;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`connector ${name} never became ${want} (as ${c.asking.name} sees it)`);
+  let x: any;
+  await waitFor(async () => {
+    x = (await c.api('GET', `${T}/connectors`)).body.items.find((y: { name: string }) => y.name === name);
+    return x?.status === want;
+  }, { what: `connector ${name} to become ${want} (as ${c.asking.name} sees it)`, interval: 50 });
+  return x;
 }
 
 async function signIn(c: Cluster, who: { email: string; password: string }) {

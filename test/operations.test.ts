@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { startTestServer, freePort, ADMIN } from './helpers/server.ts';
+import { waitFor } from './helpers/wait.ts';
 import { Agent, text } from './helpers/agent.ts';
 import { rpConfig, codeFlow } from './helpers/rp.ts';
 import { runMaintenance } from '../src/ops/jobs.ts';
@@ -158,13 +159,13 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
   const refreshTokens: string[] = [];
   let running = true;
   const loop = async (work: (i: number) => Promise<void>) => { for (let i = 0; running; i++) await work(i).catch(() => { running = false; }); };
-  const deadline = Date.now() + 8000; // bounded: the kill comes once enough acknowledged writes exist, or at the deadline
   const load = Promise.all([
     loop(async (i) => { const email = `load${i}@example.test`; if ((await api('POST', '/tenants/default/users', { email, password: 'load-password-1' })).status === 201) users.push(email); }),
     loop(async (i) => { const r = await api('POST', '/tenants/default/apps', { name: `app${i}`, displayName: `App ${i}`, type: 'service' }); if (r.status === 201) apps.push(((await r.json()) as any).clientId); }),
     loop(async () => { const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, email: 'rt@example.test', password: 'rt-password-1' }); refreshTokens.push(tokens.refresh_token!); }),
   ]);
-  while (Date.now() < deadline && (users.length < 20 || refreshTokens.length < 5)) await new Promise((r) => setTimeout(r, 25));
+  // The kill comes once enough acknowledged writes exist (or a loop stopped on an error), however long that takes.
+  await waitFor(() => !running || (users.length >= 20 && refreshTokens.length >= 5), { what: 'acknowledged writes before the kill' });
   s.child.kill('SIGKILL');
   await s.exited;
   running = false;

@@ -12,7 +12,8 @@ import { Agent } from './helpers/agent.ts';
 import { codeFlow, rpConfig } from './helpers/rp.ts';
 import { createTestDatabase, randomName } from './helpers/databases.ts';
 import { freePort } from './helpers/server.ts';
-import { adminClient, startNode, within, type Node } from './helpers/cluster.ts';
+import { adminClient, startNode, type Node } from './helpers/cluster.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const dbUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
@@ -32,8 +33,7 @@ after(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}
 // ---- throw-away stores
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const up = await within(5000, async () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG');
-  if (up === undefined) throw new Error('redis-server did not start');
+  await waitFor(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG', { what: 'redis-server to answer PING' });
   return child;
 }
 const stopProcess = (c: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') => new Promise<void>((r) => { if (c.exitCode !== null || c.signalCode !== null) return r(); c.once('exit', () => r()); c.kill(signal); });
@@ -92,17 +92,16 @@ async function seeded(n: Node) {
  * /readyz failing), then `up()`, and traffic succeeding again without restarting Gatehouse.
  */
 async function outage(n: Node, out: Outcome[], setPhase: (p: string) => void, down: () => Promise<void>, up: () => Promise<void>) {
-  assert.ok(await within(10_000, async () => out.filter((o) => o.status < 300).length >= 20), 'traffic flows before the outage');
+  await waitFor(() => out.filter((o) => o.status < 300).length >= 20, { what: 'traffic to flow before the outage' });
   setPhase('down');
   await down();
-  assert.ok(await within(10_000, async () => out.some((o) => o.status === 503)), 'requests are answered 503 while the store is down');
+  await waitFor(() => out.some((o) => o.status === 503), { what: 'requests answered 503 while the store is down' });
   const notReady = await readyz(n);
   assert.equal(notReady.status, 503, '/readyz tells the load balancer to stop sending traffic');
   assert.ok(notReady.retryAfter);
   setPhase('back');
   await up();
-  const took = await within(20_000, async () => out.filter((o) => o.phase === 'back' && o.status < 300).length >= 10);
-  assert.ok(took !== undefined, 'Gatehouse recovered by itself once the store was back');
+  await waitFor(() => out.filter((o) => o.phase === 'back' && o.status < 300).length >= 10, { what: 'Gatehouse to recover by itself once the store was back' });
   assert.equal((await readyz(n)).status, 200);
 }
 
@@ -174,6 +173,6 @@ test('PostgreSQL restarting under load: 503 with Retry-After meanwhile, recovery
   await client.connect();
   try {
     const count = async () => Number((await client.query("select count(*) as n from audit_events where type = 'token.issued' and data like '%client_credentials%'")).rows[0].n);
-    assert.ok(await within(5000, async () => (await count()) >= issued), `audit events for all ${issued} tokens issued`);
+    await waitFor(async () => (await count()) >= issued, { what: `audit events for all ${issued} tokens issued` });
   } finally { await client.end(); }
 });

@@ -1,6 +1,8 @@
 // What each administrator role may do in the console; the admin API enforces the same rules
 // (docs/admin-api.md), so hiding a control is a courtesy, never the protection.
-export type Role = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
+import type { z } from 'zod';
+import type { role } from '../../src/admin/shapes.ts';
+export type Role = z.output<typeof role>;
 
 export interface Me { userId: string; email: string; tenant: string; roles: Role[]; /** superadmin of the default tenant: administers every tenant */ instanceAdmin?: boolean }
 

@@ -1,11 +1,19 @@
-// Shapes of what the admin API returns (docs/admin-api.md), as the console uses them.
-import type { Role } from './roles.ts';
+// Shapes of what the admin API returns (docs/admin-api.md), as the console uses them: taken
+// from the server's own zod schemas (src/admin/shapes.ts) with z.output, so a change on the
+// server is a type error here rather than a hand copy gone stale. `import type` only: the
+// schemas and zod never reach the console's bundle (Vite erases type imports).
+import type { z } from 'zod';
+import type * as shapes from '../../src/admin/shapes.ts';
+
+type Out<T extends z.ZodType> = z.output<T>;
 
 export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff';
-export type TargetType = 'user' | 'group' | 'ou' | 'domain';
-export interface Target { type: TargetType; id: string; label: string }
+export type Target = Out<typeof shapes.deploymentTarget>;
+export type TargetType = Target['type'];
 export interface Claim { name: string; value?: string; attribute?: string }
 
+// The application profile's response schema sits with its route (it builds on the app rules);
+// until it moves to shapes.ts this is the console's copy of what it reads.
 export interface AppView {
   clientId: string; name: string; displayName: string; type: AppType;
   redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
@@ -17,21 +25,19 @@ export interface AppView {
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 }
 
-export interface User {
-  id: string; email: string; givenName: string | null; familyName: string | null; status: 'active' | 'disabled';
-  ouId: string | null; roles: Role[]; upstreamId: string | null; /** the LDAP directory that keeps this user */ directoryId?: string | null; createdAt: number; updatedAt: number; version: number;
-  ou?: string | null; groups?: string[];
-  /** false: the account holds a role the signed-in administrator does not hold; the API refuses any change to it (docs/admin-api.md, Who may act on whom) */
-  mayManage: boolean;
-}
-export interface Group { id: string; name: string; description: string | null; memberCount?: number; version?: number }
-export interface Ou { id: string; path: string; parentId: string | null; name?: string }
+/** A user as listed; a user's own page adds their OU path and groups. */
+export type User = Out<typeof shapes.userSummary> & { ou?: string | null; groups?: string[] };
+export type Group = Out<typeof shapes.group>;
+export type Ou = Out<typeof shapes.ou>;
+export type AuditEvent = Out<typeof shapes.auditEvent>;
+export type SessionView = Out<typeof shapes.sessionView>;
+export type Overview = Out<typeof shapes.overview>;
+export type Tenant = Out<typeof shapes.tenant>;
+export type Branding = Out<typeof shapes.branding>;
+export type OverviewAlert = Out<typeof shapes.overviewAlert>;
 
-export interface AuditEvent { id: string; at: number; type: string; level: 'info' | 'warn' | 'error'; actor: string | null; subject: string | null; userId?: string | null; clientId?: string | null; ip: string | null; data: Record<string, unknown> }
-
-export interface SessionView { id: string; userId: string; email: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: Array<{ clientId: string; name: string }>; /** false: its user holds a role the signed-in administrator does not hold */ mayEnd: boolean }
-
-export interface KeyInfo { kid: string; alg: string; status: 'next' | 'active' | 'retired'; notAfter: number; createdAt: number; activatedAt: number | null; retiredAt: number | null; expiresSoon: boolean }
+export type KeyInfo = Out<typeof shapes.signingKey>;
+export type Factor = Out<typeof shapes.mfaFactor>;
 
 export const APP_TYPES: Record<AppType, { label: string; menu: string; help: string }> = {
   web: { label: 'Web application (OpenID Connect)', menu: 'Web application using OpenID Connect', help: 'A server-side web app: it keeps a client secret and signs users in with the authorization code flow.' },
@@ -43,43 +49,17 @@ export const APP_TYPES: Record<AppType, { label: string; menu: string; help: str
 
 // ---------- directories (LDAP / Active Directory), connectors, upstreams ----------
 
-export type DirectoryKind = 'ad' | 'openldap';
-export interface AttributeMap {
-  externalId: string; username: string; email: string; emailFallback: string | null; givenName: string; familyName: string;
-  memberOf: string | null; member: string; groupName: string; changeMarker: 'uSNChanged' | 'modifyTimestamp';
-}
-export interface DirectorySettings {
-  kind: DirectoryKind; via: 'direct' | 'connector'; urls: string[]; startTls: boolean; allowPlain: boolean; caCertificate: string | null;
-  bindDn: string; baseDns: string[]; userFilter: string; groupFilter: string; attributes: AttributeMap;
-  syncIntervalMinutes: number; fullSyncHours: number; pageSize: number; timeoutSeconds: number;
-}
+export type Directory = Out<typeof shapes.directory>;
+export type DirectorySettings = Directory['settings'];
+export type DirectoryKind = DirectorySettings['kind'];
+export type AttributeMap = DirectorySettings['attributes'];
 export interface KindDefaults { userFilter: string; groupFilter: string; attributes: AttributeMap }
-export interface SyncRun {
-  id: string; mode: 'full' | 'incremental'; trigger: 'schedule' | 'admin'; status: 'running' | 'succeeded' | 'failed';
-  phase: 'users' | 'groups' | 'memberships' | 'cleanup' | 'done';
-  users: { seen: number; created: number; updated: number; unchanged: number; disabled: number; skipped: number };
-  groups: { seen: number; created: number; updated: number }; memberships: { added: number; removed: number };
-  errorCount: number; errors: Array<{ dn: string; message: string }>; message: string | null; startedAt: number; finishedAt: number | null;
-}
-export interface Directory {
-  id: string; name: string; enabled: boolean; settings: DirectorySettings; hasBindPassword: boolean;
-  lastSyncAt: number | null; lastFullSyncAt: number | null; lastRun: SyncRun | null; createdAt: number; updatedAt: number; version: number;
-}
-export interface TestReport { ok: boolean; message: string; url: string; via: string; bases: Array<{ dn: string; users: number; groups: number; sample: Array<{ dn: string; email: string | null }>; problem?: string }> }
+export type SyncRun = Out<typeof shapes.syncRun>;
+export type SyncStatus = Out<typeof shapes.syncStatus>;
+export type TestReport = Out<typeof shapes.directoryTest>;
+export type Connector = Out<typeof shapes.connector>;
+export type ProvisioningCode = Out<typeof shapes.provisioningCode>;
 
-export interface Connector {
-  id: string; name: string; status: 'connected' | 'disconnected' | 'revoked'; lastSeenAt: number | null; connectedAt: number | null;
-  version: string | null; latencyMs: number | null; address: string | null; lastError: string | null; lastErrorAt: number | null; recommendedFix: string | null; createdAt: number;
-}
-export interface ProvisioningCode { enterpriseId: string; code: string; expiresAt: number; validSeconds: number; url: string }
-
-export type UpstreamType = 'entra' | 'okta' | 'cognito' | 'oidc';
-export interface Upstream {
-  id: string; name: string; mode: 'disabled' | 'test' | 'enabled'; type: UpstreamType; clientId: string; scopes: string[]; domains: string[];
-  audience: 'staff' | 'all'; loginHint: boolean; showButton: boolean; testUsers: string[]; claimGate: { claim: string; value: string } | null;
-  externalIdClaim: string | null; claims: { givenName: string; familyName: string; email: string }; discoveryUrl: string; issuer: string;
-  hasClientSecret: boolean; redirectUrl: string; createdAt: number; updatedAt: number; version: number;
-  /** The last check of its discovery (hourly, or Test); null before the first. */
-  lastCheck: UpstreamCheck | null;
-}
-export interface UpstreamCheck { ok: boolean; message: string | null; checkedAt: number }
+export type Upstream = Out<typeof shapes.upstream>;
+export type UpstreamType = Upstream['type'];
+export type UpstreamCheck = Out<typeof shapes.upstreamCheck>;

@@ -327,8 +327,18 @@ export function Pager({ pageNumber, hasPrevious, hasNext, previous, next, loadin
 
 // ---------- formatting ----------
 
-export const formatTime = (ms: number | null | undefined) => (ms ? new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : '—');
-export const formatDate = (ms: number | null | undefined) => (ms ? new Date(ms).toLocaleDateString(undefined, { dateStyle: 'medium' }) : '—');
+// Every time the console shows goes through these: the reader's own zone, named (an
+// administrator compares them with logs and with colleagues elsewhere), never a raw ISO or UTC
+// string beside local ones. Messages from the server say times relative to now ("5 minutes ago").
+const TIME = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZoneName: 'short' });
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+/** A moment: "Dec 7, 2026, 1:05 AM GMT+1". */
+export const formatTime = (ms: number | null | undefined) => (ms ? TIME.format(ms) : '—');
+/** A time of day today (a countdown's end): "1:05:30 AM GMT+1". */
+export const formatClock = (ms: number) => CLOCK.format(ms);
+/** A day (a certificate's expiry): "Dec 7, 2026". */
+export const formatDate = (ms: number | null | undefined) => (ms ? DATE.format(ms) : '—');
 export const daysUntil = (ms: number) => Math.ceil((ms - Date.now()) / 86_400_000);
 
 /** The page's title (h1), focused after navigation so screen readers announce the new page. */

@@ -1,8 +1,9 @@
 // Serves the admin console (console/, built into console/dist by scripts/build-console.ts):
 // index.html per tenant at /t/<slug>/console/... (every path under it: the console routes in
 // the browser), its content-hashed assets once for all tenants at /console/assets/, and
-// /console, which leads to the default tenant's console. The console is a public OIDC client
-// of its tenant's engine (oidc/clients.ts CONSOLE_CLIENT_ID) and talks only to the admin API.
+// /console and /console/<page>, which lead to that page of the default tenant's console. The
+// console is a public OIDC client of its tenant's engine (oidc/clients.ts CONSOLE_CLIENT_ID)
+// and talks only to the admin API.
 import type Koa from 'koa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,7 +44,11 @@ export function consoleMiddleware(services: Services): Koa.Middleware {
 
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
-    if (ctx.path === '/console' || ctx.path === '/console/') { ctx.redirect(`/t/${DEFAULT_TENANT}/console/`); return; }
+    if (ctx.path === '/console' || ctx.path === '/console/') { ctx.redirect(`/t/${DEFAULT_TENANT}/console/${ctx.search}`); return; }
+    // A deep link without a tenant (/console/apps, a bookmark, a link in a message): the same
+    // page of the default tenant's console, query kept. Assets are not pages: a missing one is 404.
+    const deep = /^\/console(\/(?!assets\/).+)$/.exec(ctx.path);
+    if (deep) { ctx.redirect(`/t/${DEFAULT_TENANT}/console${deep[1]!}${ctx.search}`); return; }
 
     const asset = /^\/console\/assets\/([A-Za-z0-9._-]{1,200})$/.exec(ctx.path);
     if (asset) {

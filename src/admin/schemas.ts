@@ -17,44 +17,6 @@ export const page = <T extends z.ZodType>(item: T) => z.object({
 /** In bodies of versioned edits: the version last seen (or send If-Match). */
 export const version = z.number().int().min(0).optional().describe('the version you last saw; a stale one is refused with 409 version_conflict');
 
-export const epochMs = z.number().int().describe('epoch milliseconds');
-
-export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
-
-export const userSummary = z.object({
-  id: z.string(),
-  tenantId: z.string(),
-  email: z.string(),
-  domain: z.string(),
-  givenName: z.string().nullable(),
-  familyName: z.string().nullable(),
-  status: z.enum(['active', 'disabled']),
-  ouId: z.string().nullable(),
-  roles: z.array(role),
-  hasPassword: z.boolean(),
-  upstreamId: z.string().nullable().describe('the upstream directory that keeps this user\'s names and email'),
-  directoryId: z.string().nullable().describe('the LDAP directory that keeps this user (they sign in with its password)'),
-  createdAt: epochMs,
-  updatedAt: epochMs,
-  version: z.number().int(),
-  mayManage: z.boolean().describe('whether you may change, disable, delete, unlock this account, reset its password or two-step verification, end its sessions or change its groups: false when it holds a role you do not hold (see "Who may act on whom")'),
-});
-
-export const deploymentTarget = z.object({
-  type: z.enum(['user', 'group', 'ou', 'domain']),
-  id: z.string(),
-  label: z.string().describe('the email, group name, OU path or domain'),
-});
-
-export const auditEvent = z.object({
-  id: z.string(),
-  at: epochMs,
-  type: z.string(),
-  level: z.enum(['info', 'warn', 'error']),
-  actor: z.string().nullable().describe('the administrator who made the change'),
-  subject: z.string().nullable(),
-  userId: z.string().nullable(),
-  clientId: z.string().nullable(),
-  ip: z.string().nullable(),
-  data: z.record(z.string(), z.unknown()),
-});
+// The response shapes moved to shapes.ts (which the console and the CLI import types from);
+// re-exported here for the route files.
+export { auditEvent, deploymentTarget, epochMs, role, userSummary } from './shapes.ts';

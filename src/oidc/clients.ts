@@ -4,30 +4,30 @@ import type { App } from '../storage/apps.ts';
 import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
 import { signingKeys } from '../apps/jwks.ts';
-import type { Bus } from '../ops/bus.ts';
+import { forgetOnChange, type Bus } from '../ops/bus.ts';
 
 export const PASSWORD_GRANT = 'password';
 
 /**
  * Application profiles the engine reads on every request (client authentication, the
- * deployment check at authorization), kept in memory. A change to an
- * application profile drops its entry on every node (a change notice, see ops/bus.ts); after
+ * deployment check at authorization), kept in memory. A change to an application profile
+ * drops its entry on the node that made it before it answers, and on every other node by a
+ * change notice (forgetOnChange, see ops/bus.ts); after
  * a break in notices everything is dropped; and entries are reloaded after five minutes in
  * any case. Unknown client IDs are never kept (anyone can send them).
  */
 export class ClientCache {
   readonly #entries = new Map<string, { until: number; value: Promise<App | undefined> }>();
-  readonly #bus: Bus;
+  readonly #changed: (key: string) => Promise<void>;
   readonly #load: (tenantId: string, clientId: string) => Promise<App | undefined>;
   readonly #ttlMs: number;
   readonly #max: number;
 
   constructor(bus: Bus, load: (tenantId: string, clientId: string) => Promise<App | undefined>, ttlMs = 5 * 60_000, max = 10_000) {
-    this.#bus = bus;
     this.#load = load;
     this.#ttlMs = ttlMs;
     this.#max = max;
-    bus.subscribe('clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
+    this.#changed = forgetOnChange(bus, 'clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
   }
 
   get(tenantId: string, clientId: string): Promise<App | undefined> {
@@ -43,11 +43,9 @@ export class ClientCache {
     return value;
   }
 
-  /** An application profile changed: forget it here and on every other node. */
+  /** An application profile changed (call after the write is stored): forget it here at once, then on every other node. */
   invalidate(tenantId: string, clientId: string): Promise<void> {
-    const key = `${tenantId}\n${clientId}`;
-    this.#entries.delete(key);
-    return this.#bus.publish('clients', key);
+    return this.#changed(`${tenantId}\n${clientId}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Change notices between Gatehouse nodes. A node that changes something other nodes keep in
-// memory (a tenant's engine: its keys, settings, claim names) publishes a notice; every node,
-// itself included, drops what it kept and rebuilds it from the store on next use.
+// memory (a tenant's engine: its keys, settings, claim names) drops its own copy at once and
+// publishes a notice; every other node drops what it kept when the notice arrives, and each
+// rebuilds it from the store on next use (forgetOnChange below).
 //
 // Redis pub/sub when REDIS_URL is set, PostgreSQL LISTEN/NOTIFY when only DATABASE_URL is,
 // and in-process for the embedded store (one node). Notices are hints to reload, never data:
@@ -11,6 +12,25 @@ import type { Logger } from 'pino';
 
 export type Handler = (message: string) => void;
 
+/**
+ * The one rule for everything a node keeps in memory from the store (tenants' engines, app
+ * profiles, upstreams, policies): the node that makes a change forgets its own copy at once,
+ * before the change is answered, so that it serves the change to the very next request (it
+ * reads its own writes); then it tells the other nodes, which forget theirs when the notice
+ * arrives (well within a second, see docs/operations.md). When this node's own notice comes
+ * back later, it only drops a fresh copy again: one extra reload, never a stale answer.
+ *
+ * Subscribes `forget` (and `forgetAll`, for after a break in notices) and returns the function
+ * a writer calls after its write is stored.
+ */
+export function forgetOnChange(bus: Bus, topic: string, forget: (key: string) => void, forgetAll: () => void): (key: string) => Promise<void> {
+  bus.subscribe(topic, forget, forgetAll);
+  return (key) => {
+    forget(key);
+    return bus.publish(topic, key);
+  };
+}
+
 export interface Bus {
   readonly kind: 'local' | 'redis' | 'postgres';
   publish(topic: string, message: string): Promise<void>;
@@ -19,11 +39,19 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/**
+ * Tests only: hold every notice back this long before handlers see it, as a slow network or a
+ * busy node would, to show that nothing relies on notices arriving fast (test/suites/read-own-writes.ts).
+ */
+export const holdNotices = { ms: 0 };
+const later = (deliver: () => void): void => { if (holdNotices.ms > 0) setTimeout(deliver, holdNotices.ms).unref(); else deliver(); };
+
 export class LocalBus implements Bus {
   readonly kind = 'local' as const;
   readonly #handlers = new Map<string, Handler[]>();
   async publish(topic: string, message: string): Promise<void> {
-    for (const h of this.#handlers.get(topic) ?? []) h(message);
+    const handlers = this.#handlers.get(topic) ?? [];
+    later(() => { for (const h of handlers) h(message); });
   }
   subscribe(topic: string, handler: Handler): void {
     this.#handlers.set(topic, [...(this.#handlers.get(topic) ?? []), handler]);
@@ -44,6 +72,9 @@ abstract class RemoteBus implements Bus {
     if (onResync) this.resyncs.push(onResync);
   }
   protected deliver(topic: string, message: string): void {
+    later(() => this.#deliver(topic, message));
+  }
+  #deliver(topic: string, message: string): void {
     for (const h of this.handlers.get(topic) ?? []) {
       try { h(message); } catch (err) { this.logger.error({ err, topic }, 'change notice handler failed'); }
     }

@@ -1,21 +1,19 @@
 // Per-tenant settings read at every sign-in or authorization and changed rarely (user
-// policies, upstream directories): kept in memory for a minute at most, and dropped on every
-// node as soon as they change (a change notice, see bus.ts; after a break in notices, all).
-import type { Bus } from './bus.ts';
+// policies, upstream directories): kept in memory for a minute at most, and dropped as soon as
+// they change: on the node that changed them before it answers, on the others by a change
+// notice (see forgetOnChange in bus.ts; after a break in notices, all).
+import { forgetOnChange, type Bus } from './bus.ts';
 
 export class TenantCache<T> {
   readonly #entries = new Map<string, { until: number; value: Promise<T> }>();
-  readonly #bus: Bus;
-  readonly #topic: string;
+  readonly #changed: (tenantId: string) => Promise<void>;
   readonly #load: (tenantId: string) => Promise<T>;
   readonly #ttlMs: number;
 
   constructor(bus: Bus, topic: string, load: (tenantId: string) => Promise<T>, ttlMs = 60_000) {
-    this.#bus = bus;
-    this.#topic = topic;
     this.#load = load;
     this.#ttlMs = ttlMs;
-    bus.subscribe(topic, (tenantId) => this.#entries.delete(tenantId), () => this.#entries.clear());
+    this.#changed = forgetOnChange(bus, topic, (tenantId) => this.#entries.delete(tenantId), () => this.#entries.clear());
   }
 
   get(tenantId: string): Promise<T> {
@@ -28,9 +26,8 @@ export class TenantCache<T> {
     return value;
   }
 
-  /** The tenant's values changed: forget them here and on every other node. */
+  /** The tenant's values changed (call after the write is stored): forget them here at once, then on every other node. */
   changed(tenantId: string): Promise<void> {
-    this.#entries.delete(tenantId);
-    return this.#bus.publish(this.#topic, tenantId);
+    return this.#changed(tenantId);
   }
 }

@@ -1,11 +1,13 @@
 // One engine per tenant, built on first use and rebuilt when what it was built from
-// (keys, tenant settings, app claim names) changes: on this node at once, and on every other
-// node through a change notice (ops/bus.ts), which arrives well within a second.
+// (keys, tenant settings, app claim names) changes: on this node at once, before the change
+// is answered, and on every other node through a change notice (forgetOnChange in ops/bus.ts),
+// which arrives well within a second.
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { TenantStore } from '../storage/tenants.ts';
 import type { Bus } from '../ops/bus.ts';
 import type { Tenant } from '../storage/tenants.ts';
+import { forgetOnChange } from '../ops/bus.ts';
 
 export interface EngineEntry { tenant: Tenant; provider: Provider; handler: ReturnType<Provider['callback']> }
 
@@ -24,10 +26,11 @@ export interface EngineCacheDeps {
 export class EngineCache {
   readonly #deps: EngineCacheDeps;
   readonly #bySlug = new Map<string, Promise<EngineEntry | undefined>>();
+  /** A slug, or '' for every tenant; after a break in notices, everything is rebuilt. */
+  readonly #changed: (slug: string) => Promise<void>;
   constructor(deps: EngineCacheDeps) {
     this.#deps = deps;
-    // Notices from any node, this one included; after a break in notices, rebuild everything.
-    deps.bus.subscribe('engines', (slug) => this.#drop(slug || undefined), () => this.#drop());
+    this.#changed = forgetOnChange(deps.bus, 'engines', (slug) => this.#drop(slug || undefined), () => this.#drop());
   }
 
   get(slug: string): Promise<EngineEntry | undefined> {
@@ -53,8 +56,7 @@ export class EngineCache {
 
   /** Rebuild a tenant's engine (every tenant's without a slug), here and on every other node. */
   invalidate(slug?: string): void {
-    this.#drop(slug);
-    this.#deps.bus.publish('engines', slug ?? '').catch((err) =>
+    this.#changed(slug ?? '').catch((err) =>
       this.#deps.logger.error({ err, slug }, 'could not tell the other nodes to rebuild an engine; they will on their next change notice or restart'));
   }
 

@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ADMIN, freePort } from './server.ts';
+import { waitFor } from './wait.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -37,13 +38,17 @@ export async function startNode(name: string, env: Record<string, string>, port?
   child.stderr!.on('data', (d) => { out += d; });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
+  // Generous: a node's start (loading sources, migrations, the first engine) takes many times
+  // longer on a busy machine; only a node that exits or never answers fails the test.
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error('exited');
+      return (await fetch(`${base}/readyz`)).status === 200;
+    }, { what: `node ${name} to answer /readyz`, interval: 50 });
+  } catch (e) {
     if (child.exitCode !== null) throw new Error(`node ${name} exited before it was ready:\n${out}`);
-    const ok = await fetch(`${base}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`node ${name} not ready after 30 s:\n${out}`); }
-    await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}:\n${out}`);
   }
   return {
     name, port, base, child, exited, output: () => out,
@@ -125,12 +130,3 @@ export async function metric(base: string, name: string): Promise<number | undef
   return m ? Number(m[1]) : undefined;
 }
 
-/** Poll `check` every 20 ms until it returns true or `ms` pass; returns how long it took, or undefined. */
-export async function within(ms: number, check: () => Promise<boolean>): Promise<{ ms: number } | undefined> {
-  const start = Date.now();
-  while (Date.now() - start < ms) {
-    if (await check().catch(() => false)) return { ms: Date.now() - start };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return undefined;
-}

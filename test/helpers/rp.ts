@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from './agent.ts';
+import { GENEROUS_MS } from './wait.ts';
 
 export async function rpConfig(issuer: string, clientId: string, secret?: string): Promise<oidc.Configuration> {
   return oidc.discovery(new URL(issuer), clientId, secret, secret ? oidc.ClientSecretBasic(secret) : oidc.None(), { execute: [oidc.allowInsecureRequests] });
@@ -40,8 +41,8 @@ export async function backchannelReceiver() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/backchannel`;
   return {
     url, received,
-    /** Resolves when a logout token has arrived (or after `ms`, whichever first). */
-    next: (ms = 5000) => new Promise<void>((resolve) => {
+    /** Resolves when a logout token has arrived (or after `ms`, whichever first: generous, the callers then assert). */
+    next: (ms = GENEROUS_MS) => new Promise<void>((resolve) => {
       if (received.length) return resolve();
       const t = setTimeout(resolve, ms);
       waiters.push(() => { clearTimeout(t); resolve(); });

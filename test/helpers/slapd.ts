@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './server.ts';
+import { GENEROUS_MS } from './wait.ts';
 import type { TestCa } from './tls.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/ldap');
@@ -72,13 +73,13 @@ directory ${dir}/db2
   const r = spawnSync(SLAPD, ['-f', conf, '-h', [url, ldapsUrl].filter(Boolean).map((u) => `${u}/`).join(' ')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`slapd did not start: ${r.stderr}`);
   const pid = Number(fs.readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
-  // slapd daemonizes before it answers: wait (at most 10 s) until an LDAP request succeeds.
+  // slapd daemonizes before it answers: wait (generously: a busy machine) until an LDAP request succeeds.
   const { Client } = await import('ldapts');
-  for (let i = 0; ; i++) {
+  for (const deadline = Date.now() + GENEROUS_MS; ;) {
     const c = new Client({ url, connectTimeout: 1000, timeout: 1000 });
     try { await c.bind(OPENLDAP.rootDn, OPENLDAP.rootPw); await c.unbind(); break; } catch (e) {
       await c.unbind().catch(() => {});
-      if (i >= 100) { try { process.kill(pid); } catch { /* gone */ } throw new Error(`slapd does not answer at ${url}: ${(e as Error).message}`); }
+      if (Date.now() > deadline) { try { process.kill(pid); } catch { /* gone */ } throw new Error(`slapd does not answer at ${url}: ${(e as Error).message}`); }
       await new Promise((r) => setTimeout(r, 100));
     }
   }

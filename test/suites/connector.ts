@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig } from '../helpers/rp.ts';
 import { OPENLDAP, haveSlapd, startSlapd, type Slapd } from '../helpers/slapd.ts';
@@ -46,12 +47,12 @@ function connector(name: string, args: string[], env: Record<string, string> = {
 }
 
 async function statusOf(name: string, want: string) {
-  for (let i = 0; i < 200; i++) {
-    const c = (await gh.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === name);
-    if (c?.status === want) return c;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`connector ${name} never became ${want}`);
+  let c: any;
+  await waitFor(async () => {
+    c = (await gh.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === name);
+    return c?.status === want;
+  }, { what: `connector ${name} to become ${want}`, interval: 50 });
+  return c;
 }
 
 async function signIn(who: { email: string; password: string }) {

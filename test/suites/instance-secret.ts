@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { Agent } from '../helpers/agent.ts';
 import { rpConfig, codeFlow } from '../helpers/rp.ts';
 import { execFile } from 'node:child_process';
@@ -211,8 +212,7 @@ export function twoNodeRotation(label: string, make: () => Promise<Backend>) {
       const before = b.services.sealer.activeCheck;
       const r = await a.api('POST', '/instance/secret/rotate');
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      const deadline = Date.now() + 30_000;
-      while (b.services.sealer.activeCheck === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      await waitFor(() => b.services.sealer.activeCheck !== before, { what: 'node b to switch to the new secret' });
       assert.equal(b.services.sealer.activeCheck, a.services.sealer.activeCheck, 'node b switched to the new secret');
       const created = await b.api('POST', '/tenants/default/apps', { name: 'wiki', displayName: 'Wiki', type: 'web', redirectUris: [RP] });
       assert.equal(created.status, 201, JSON.stringify(created.body));

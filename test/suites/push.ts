@@ -11,6 +11,7 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ADMIN, startTestServer, freePort, type Backend, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
 import { Agent, text } from '../helpers/agent.ts';
@@ -232,10 +233,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   // Closed again: later tests count the authenticators connected to this node.
   await tab.context().close();
   await desk.context().close();
-  for (const deadline = Date.now() + 30_000; gh.services.pushService.streams.size !== streamsBefore;) {
-    assert.ok(Date.now() < deadline, 'the closed tab\'s stream ends on the server');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => gh.services.pushService.streams.size === streamsBefore, { what: 'the closed tab\'s stream to end on the server' });
 });
 
 test('the authenticator API answers bad input with a clear 4xx in JSON: unreadable bodies, missing fields, unknown setup codes, unsigned or foreign-signed requests, missing tickets', async () => {

@@ -44,7 +44,7 @@ export function AppsPage() {
       </Empty>
     )}
     {apps.data && apps.data.items.length > 0 && (
-      <div className="table-wrap">
+      <div className="table-wrap" role="region" aria-label="Application profiles" tabIndex={0}>
         <table>
           <caption className="visually-hidden">Application profiles</caption>
           <thead><tr><th scope="col">Profile name</th><th scope="col">User-friendly name</th><th scope="col">Type</th><th scope="col">Deployment</th></tr></thead>

@@ -6,6 +6,7 @@ import { api, ApiError } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { settings } from '../settings.ts';
+import type { Branding } from '../types.ts';
 import { Banner, Button, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextField, useAsync } from '../ui.tsx';
 
 /** The same limits as the server's (src/shared/images.ts LOGO_LIMITS). */
@@ -13,7 +14,6 @@ export const LOGO = { maxBytes: 250 * 1024, maxWidth: 200, maxHeight: 150 };
 export const SESSION = { min: 30, max: 4 * 24 * 60, default: 120 };
 const HEX = /^#[0-9a-fA-F]{6}$/;
 
-interface Branding { backgroundColor: string | null; logo: string | null; sessionLifetimeMinutes: number; version: number }
 
 /** PNG, GIF or JPEG, told by the file's first bytes (a name or a declared type can lie). */
 function imageKind(b: Uint8Array): string | undefined {

@@ -7,7 +7,7 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link } from '../router.tsx';
 import type { Connector, ProvisioningCode } from '../types.ts';
-import { Badge, Banner, Button, ConfirmDialog, CopyValue, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, formatTime, useCursorPages, useInterval, useNow } from '../ui.tsx';
+import { Badge, Banner, Button, ConfirmDialog, CopyValue, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, formatClock, formatTime, useCursorPages, useInterval, useNow } from '../ui.tsx';
 
 const STATUS_TONE: Record<Connector['status'], 'ok' | 'warn' | 'neutral'> = { connected: 'ok', disconnected: 'warn', revoked: 'neutral' };
 
@@ -24,7 +24,7 @@ function CodePanel({ code, onDone }: { code: ProvisioningCode & { until: number 
     <h2 id="code-h">Provisioning code</h2>
     {expired
       ? <Banner level="error"><p><strong>This code has expired.</strong> Generate a new one; codes are valid {Math.round(code.validSeconds / 60)} minutes.</p></Banner>
-      : <p role="timer" aria-live="off" data-testid="code-countdown">Valid for <strong>{mmss(left)}</strong> more (until {new Date(code.until).toLocaleTimeString()}), and only once.</p>}
+      : <p role="timer" aria-live="off" data-testid="code-countdown">Valid for <strong>{mmss(left)}</strong> more (until {formatClock(code.until)}), and only once.</p>}
     <div className={expired ? 'stale' : undefined}>
       <CopyValue label="Enterprise ID" value={code.enterpriseId} />
       <CopyValue label="Provisioning code" value={code.code} />
@@ -70,7 +70,7 @@ export function ConnectorsPage() {
     {list.data && items.length === 0 && <Empty title="No connectors yet">
       {manage ? <p>Choose <strong>Generate provisioning code</strong>, then run the command it shows on a host next to the directory.</p> : <p>Ask a superadministrator to set one up.</p>}
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Connector hosts" tabIndex={0}><table>
       <caption className="visually-hidden">Connector hosts</caption>
       <thead><tr><th scope="col">Host</th><th scope="col">Status</th><th scope="col">Last seen</th><th scope="col">Version</th><th scope="col">Latency</th><th scope="col">Problem</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>{items.map((c) => <tr key={c.id}>

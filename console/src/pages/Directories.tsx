@@ -6,7 +6,7 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { AttributeMap, Directory, DirectoryKind, DirectorySettings, KindDefaults, SyncRun, TestReport } from '../types.ts';
+import type { AttributeMap, Directory, DirectoryKind, DirectorySettings, KindDefaults, SyncRun, SyncStatus, TestReport } from '../types.ts';
 import {
   Badge, Banner, Button, CheckboxField, ConfirmDialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, SelectField, TextAreaField, TextField,
   formatTime, useAsync, useCursorPages, useInterval,
@@ -17,6 +17,8 @@ type DirectoryList = Page<Directory> & { defaults: Defaults };
 
 export const KIND_LABEL: Record<DirectoryKind, string> = { ad: 'Active Directory', openldap: 'OpenLDAP (or another LDAPv3 server)' };
 const KIND_SHORT: Record<DirectoryKind, string> = { ad: 'Active Directory', openldap: 'OpenLDAP' };
+/** A directory that is down, as its badge on the list says it (the message beside says why and what to do). */
+export const PROBLEM: Record<NonNullable<Directory['problem']>['kind'], string> = { no_connector: 'down: no connector', sync_failed: 'down: last sync failed' };
 
 /** One sync's outcome as a badge. */
 export function RunBadge({ run }: { run: SyncRun | null }) {
@@ -42,15 +44,16 @@ export function DirectoriesPage() {
         ? <p>Choose <strong>Add directory</strong> to sync users and groups from Active Directory or OpenLDAP. If Gatehouse cannot open a connection to it, <Link to="/connectors">set up a connector</Link> first.</p>
         : <p>Ask a superadministrator to add one.</p>}
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Directories" tabIndex={0}><table>
       <caption className="visually-hidden">Directories</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Kind</th><th scope="col">Reached</th><th scope="col">Last sync</th><th scope="col">State</th></tr></thead>
       <tbody>{items.map((d) => <tr key={d.id}>
-        <th scope="row"><Link to={`/directories/${enc(d.id)}`}>{d.name}</Link><br /><span className="muted small-text">{d.settings.urls.join(', ')}</span></th>
+        <th scope="row"><Link to={`/directories/${enc(d.id)}`}>{d.name}</Link><br /><span className="muted small-text">{d.settings.urls.join(', ')}</span>
+          {d.problem && <p className="field-error small-text">{d.problem.message}</p>}</th>
         <td>{KIND_SHORT[d.settings.kind]}</td>
         <td>{d.settings.via === 'direct' ? 'directly' : 'through connectors'}</td>
         <td><RunBadge run={d.lastRun} />{d.lastRun?.finishedAt && <span className="muted small-text"> {formatTime(d.lastRun.finishedAt)}</span>}</td>
-        <td>{d.enabled ? <Badge tone="ok">on</Badge> : <Badge>off</Badge>}</td>
+        <td>{!d.enabled ? <Badge>off</Badge> : d.problem ? <Badge tone="error">{PROBLEM[d.problem.kind]}</Badge> : <Badge tone="ok">on</Badge>}</td>
       </tr>)}</tbody>
     </table></div>}
     <Pager {...list} />
@@ -237,6 +240,8 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
   return <>
     <p className="breadcrumb"><Link to="/directories">LDAP and Active Directory</Link> ›</p>
     <PageTitle actions={dir && <><RunBadge run={dir.lastRun} /> {dir.enabled ? <Badge tone="ok">on</Badge> : <Badge>off</Badge>}</>}>{dir ? dir.name : 'Add a directory'}</PageTitle>
+    {/* A failed sync shows in the sync panel just below; no connector to reach it shows here. */}
+    {dir?.problem?.kind === 'no_connector' && <Banner level="error"><p>{dir.problem.message} <Link to="/connectors">Connectors</Link></p></Banner>}
     {dir && <SyncPanel dir={dir} onFinished={reload} />}
     {!manage && <p className="hint">Only a superadministrator changes a directory's settings. {can.syncDirectories(me) ? 'You can test its connection and sync it.' : ''}</p>}
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
@@ -295,7 +300,7 @@ function DirectoryForm({ dir, defaults, onSaved, reload }: { dir?: Directory; de
         <section aria-labelledby="map-h">
           <h2 id="map-h">Attribute mapping</h2>
           <p className="hint">Which directory attribute holds each thing Gatehouse keeps. Leave a field empty to use the default of the kind chosen above.</p>
-          <div className="table-wrap"><table className="mapping">
+          <div className="table-wrap" role="region" aria-label="Attribute mapping" tabIndex={0}><table className="mapping">
             <caption className="visually-hidden">Attribute mapping</caption>
             <thead><tr><th scope="col">Gatehouse keeps</th><th scope="col">Attribute</th><th scope="col">Active Directory default</th><th scope="col">OpenLDAP default</th></tr></thead>
             <tbody>
@@ -367,7 +372,7 @@ function TestResult({ report, error }: { report?: TestReport; error?: Error }) {
       <p id="test-h"><strong>{report.ok ? 'Connection works.' : 'Connected, but something is not right.'}</strong></p>
       <p>{report.message}</p>
     </Banner>
-    <div className="table-wrap"><table>
+    <div className="table-wrap" role="region" aria-label="What the filters found" tabIndex={0}><table>
       <caption className="visually-hidden">What the filters found</caption>
       <thead><tr><th scope="col">Base DN</th><th scope="col">Users</th><th scope="col">Groups</th><th scope="col">First users found</th></tr></thead>
       <tbody>{report.bases.map((b) => <tr key={b.dn}>
@@ -381,7 +386,6 @@ function TestResult({ report, error }: { report?: TestReport; error?: Error }) {
 
 // ---------- sync ----------
 
-interface SyncStatus { running: SyncRun | null; runs: SyncRun[]; lastSyncAt: number | null; lastFullSyncAt: number | null }
 
 const PHASE: Record<SyncRun['phase'], string> = { groups: 'reading groups', users: 'reading users', memberships: 'updating group memberships', cleanup: 'disabling users no longer in the directory', done: 'done' };
 const duration = (r: SyncRun) => (r.finishedAt ? `${Math.max(0, Math.round((r.finishedAt - r.startedAt) / 100) / 10)} s` : '—');
@@ -468,7 +472,7 @@ function SyncPanel({ dir, onFinished }: { dir: Directory; onFinished: () => void
     </Empty>}
     {status.data && status.data.runs.length > 1 && <>
       <h3>Recent syncs</h3>
-      <div className="table-wrap"><table>
+      <div className="table-wrap" role="region" aria-label="Recent syncs" tabIndex={0}><table>
         <caption className="visually-hidden">Recent syncs</caption>
         <thead><tr><th scope="col">Started</th><th scope="col">Kind</th><th scope="col">Result</th><th scope="col">Users read / new / changed / disabled</th><th scope="col">Problems</th><th scope="col">Took</th></tr></thead>
         <tbody>{status.data.runs.map((r) => <tr key={r.id}>

@@ -89,7 +89,7 @@ export function GroupPage({ id }: { id: string }) {
     {members.error && <ErrorBox error={members.error} onRetry={members.reload} />}
     {members.loading && !members.data && <Loading />}
     {members.data && members.data.items.length === 0 && <Empty title="No members yet"><p>{manage ? 'Find users above to add them.' : 'Ask an administrator to add members.'}</p></Empty>}
-    {members.data && members.data.items.length > 0 && <div className="table-wrap"><table>
+    {members.data && members.data.items.length > 0 && <div className="table-wrap" role="region" aria-label="Members" tabIndex={0}><table>
       <thead><tr><th scope="col">Email</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>{members.data.items.map((u) => <tr key={u.id}><th scope="row"><Link to={`/users/${enc(u.id)}`}>{u.email}</Link></th><td>{manage && u.mayManage && <Button variant="link" onClick={() => setRemoving(u)}>Remove</Button>}</td></tr>)}</tbody>
     </table></div>}

@@ -30,7 +30,7 @@ export function KeysPage() {
     {appCerts.map((a) => <Banner key={a.clientId} level="warn"><p><strong>The certificate registered for {a.displayName} expires {formatDate(a.certificateExpiresAt)}</strong>{a.certificateExpiresAt ? ` (in ${daysUntil(a.certificateExpiresAt)} days)` : ''}. Ask the app's owner for its new certificate{can.configureApps(me) ? <> and update <Link to={`/apps/${encodeURIComponent(a.clientId)}`}>its profile</Link></> : ''}.</p></Banner>)}
     {keys.loading && !keys.data && <Loading />}
     {keys.error && <ErrorBox error={keys.error} onRetry={keys.reload} />}
-    {keys.data && <div className="table-wrap"><table>
+    {keys.data && <div className="table-wrap" role="region" aria-label="Signing keys" tabIndex={0}><table>
       <caption className="visually-hidden">Signing keys</caption>
       <thead><tr><th scope="col">Key ID</th><th scope="col">Algorithm</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Certificate expires</th></tr></thead>
       <tbody>{keys.data.items.map((k) => (

@@ -9,8 +9,16 @@ import { Badge, Button, Empty, ErrorBox, FormError, Loading, notify, PageTitle, 
 /** What a person reads for an event: its message, or its details in short. */
 export function describe(e: AuditEvent): string {
   if (typeof e.data.message === 'string') return e.data.message;
-  const parts = Object.entries(e.data).filter(([k, v]) => k !== 'message' && v !== null && v !== undefined && typeof v !== 'object').map(([k, v]) => `${k}: ${String(v)}`);
+  const parts = Object.entries(e.data).filter(([k, v]) => k !== 'message' && v !== null && v !== undefined && typeof v !== 'object').map(([k, v]) => `${k}: ${detail(k, v)}`);
   return parts.join(', ') || e.type;
+}
+/** An ISO 8601 time as some events record it (expiresAt, notAfter). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+/** A detail's value, times in the console's one format (an event's data keeps what was recorded: an ISO string or epoch ms). */
+function detail(key: string, v: unknown): string {
+  if (typeof v === 'string' && ISO_TIME.test(v)) return formatTime(Date.parse(v));
+  if (typeof v === 'number' && /(At|notAfter|notBefore)$/.test(key)) return formatTime(v);
+  return String(v);
 }
 const who = (e: AuditEvent) => (typeof e.data.email === 'string' ? e.data.email : e.actor ?? e.subject ?? '—');
 const appOf = (e: AuditEvent) => e.clientId ?? (typeof e.data.clientId === 'string' ? e.data.clientId : null);

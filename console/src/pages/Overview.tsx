@@ -1,16 +1,23 @@
-// Overview: counts, alerts (certificates expiring, upstream directories failing their check, push floods), and recent sign-in failures.
+// Overview: counts, alerts (certificates expiring, upstream directories failing their check,
+// directories and connectors down, push floods), and recent sign-in failures.
 import { api, ApiError } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link } from '../router.tsx';
-import type { AuditEvent } from '../types.ts';
-import { Banner, Empty, ErrorBox, Loading, PageTitle, formatTime, useAsync } from '../ui.tsx';
+import type { Overview, OverviewAlert } from '../types.ts';
+import { Banner, Empty, ErrorBox, Loading, PageTitle, formatDate, formatTime, useAsync } from '../ui.tsx';
 import { describe } from './Logs.tsx';
 
-interface Overview {
-  counts: { users: number; groups: number; apps: number; deployedApps: number; activeSessions: number };
-  recentFailures: AuditEvent[];
-  alerts: Array<{ level: 'warn' | 'error'; kind: string; message: string; subject?: string }>;
+
+/** Where an alert is dealt with, for a role that may open it. */
+function AlertLink({ alert: a }: { alert: OverviewAlert }) {
+  const { me } = useSession();
+  const [to, label] = a.kind === 'idp_certificate_expiring' || a.kind === 'app_certificate_expiring' ? (can.viewKeys(me) ? ['/keys', 'Keys and certificates'] : [])
+    : a.kind === 'upstream_discovery_failed' && a.subject ? [`/upstreams/${encodeURIComponent(a.subject)}`, 'Open the upstream directory']
+    : a.kind === 'directory_down' && a.subject && can.viewDirectories(me) ? [`/directories/${encodeURIComponent(a.subject)}`, 'Open the directory']
+    : a.kind === 'connector_down' && can.viewDirectories(me) ? ['/connectors', 'Connectors']
+    : a.kind === 'push_flood' && a.subject && can.viewUsers(me) ? [`/users/${encodeURIComponent(a.subject)}`, 'Open the user'] : [];
+  return to ? <> <Link to={to}>{label}</Link></> : null;
 }
 
 export function OverviewPage() {
@@ -32,7 +39,7 @@ export function OverviewPage() {
     {o.data && <>
       {o.data.alerts.length > 0 && <section aria-labelledby="alerts-h">
         <h2 id="alerts-h">Alerts</h2>
-        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.kind.includes('certificate') && can.viewKeys(me) && <> <Link to="/keys">Keys and certificates</Link></>}{a.kind === 'upstream_discovery_failed' && a.subject && <> <Link to={`/upstreams/${encodeURIComponent(a.subject)}`}>Open the upstream directory</Link></>}{a.kind === 'push_flood' && a.subject && can.viewUsers(me) && <> <Link to={`/users/${encodeURIComponent(a.subject)}`}>Open the user</Link></>}</p></Banner>)}
+        {o.data.alerts.map((a, i) => <Banner key={i} level={a.level}><p>{a.message}{a.at !== undefined && <span className="muted"> ({formatTime(a.at)})</span>}{a.expiresAt !== undefined && <span className="muted"> ({a.expiresAt <= Date.now() ? 'expired' : 'expires'} {formatDate(a.expiresAt)})</span>}<AlertLink alert={a} /></p></Banner>)}
       </section>}
       <section aria-labelledby="counts-h">
         <h2 id="counts-h" className="visually-hidden">Counts</h2>
@@ -42,7 +49,7 @@ export function OverviewPage() {
       </section>
       <section aria-labelledby="failures-h">
         <h2 id="failures-h">Recent sign-in failures</h2>
-        {o.data.recentFailures.length === 0 ? <Empty title="No recent sign-in failures" /> : <div className="table-wrap"><table>
+        {o.data.recentFailures.length === 0 ? <Empty title="No recent sign-in failures" /> : <div className="table-wrap" role="region" aria-label="Recent sign-in failures" tabIndex={0}><table>
           <thead><tr><th scope="col">Occurred</th><th scope="col">What happened</th><th scope="col">IP</th></tr></thead>
           <tbody>{o.data.recentFailures.map((e) => <tr key={e.id}><td className="nowrap">{formatTime(e.at)}</td><td>{describe(e)}</td><td>{e.ip ?? '—'}</td></tr>)}</tbody>
         </table></div>}

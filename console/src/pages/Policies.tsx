@@ -33,7 +33,7 @@ export function PoliciesPage() {
     {list.loading && !list.data && <Loading />}
     {list.error && <ErrorBox error={list.error} onRetry={list.reload} />}
     {list.data && list.data.items.length === 0 && <Empty title="No user policies yet"><p>Everyone gets the defaults: single sign-on on, two-step verification when an app asks for it. {can.managePolicies(me) ? 'Choose Add policy to require it for some users.' : ''}</p></Empty>}
-    {list.data && list.data.items.length > 0 && <div className="table-wrap"><table>
+    {list.data && list.data.items.length > 0 && <div className="table-wrap" role="region" aria-label="User policies" tabIndex={0}><table>
       <caption className="visually-hidden">User policies in precedence order</caption>
       <thead><tr><th scope="col">Priority</th><th scope="col">Name</th><th scope="col">Applies to</th><th scope="col">Single sign-on</th><th scope="col">Two-step verification</th></tr></thead>
       <tbody>{list.data.items.map((p) => (

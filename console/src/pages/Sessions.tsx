@@ -12,7 +12,7 @@ export function SessionsTable({ sessions, user, mayEndAll = false, onChanged }: 
   const [ending, setEnding] = useState<SessionView | 'all'>();
   if (sessions.length === 0) return <Empty title={user ? `${user.email} has no active sessions` : 'No active sessions'}><p>A session starts when someone signs in and ends when they sign out or it times out.</p></Empty>;
   return <>
-    <div className="table-wrap"><table>
+    <div className="table-wrap" role="region" aria-label="Active sessions" tabIndex={0}><table>
       <caption className="visually-hidden">Active sessions</caption>
       <thead><tr>{!user && <th scope="col">User</th>}<th scope="col">Device and browser</th><th scope="col">IP address</th><th scope="col">Started</th><th scope="col">Last seen</th><th scope="col">Apps</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>{sessions.map((s) => (

@@ -4,9 +4,9 @@ import { useState } from 'react';
 import { api, ApiError, type Page } from '../api.ts';
 import { useSession } from '../App.tsx';
 import { navigate } from '../router.tsx';
+import type { Tenant } from '../types.ts';
 import { Button, CopyValue, Dialog, ErrorBox, FormError, Loading, notify, PageTitle, TextField, useAsync } from '../ui.tsx';
 
-interface Tenant { slug: string; name: string; issuer: string; discoveryUrl: string; sessionLifetimeMinutes: number }
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 
 export function TenantsPage() {
@@ -18,7 +18,7 @@ export function TenantsPage() {
     <p className="hint">Each tenant is its own issuer with its own keys, users, applications and sessions. As a superadministrator of the default tenant you can administer any of them from here.</p>
     {list.loading && !list.data && <Loading />}
     {list.error && <ErrorBox error={list.error} onRetry={list.reload} />}
-    {list.data && <div className="table-wrap"><table>
+    {list.data && <div className="table-wrap" role="region" aria-label="Tenants" tabIndex={0}><table>
       <thead><tr><th scope="col">Slug</th><th scope="col">Name</th><th scope="col">Issuer</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
       <tbody>{list.data.items.map((t) => <tr key={t.slug}>
         <th scope="row">{t.slug}</th><td>{t.name}</td><td><code>{t.issuer}</code></td>

@@ -8,7 +8,7 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
 import type { Upstream, UpstreamCheck, UpstreamType } from '../types.ts';
-import { Badge, Banner, Button, CheckboxField, ConfirmDialog, CopyValue, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, SelectField, TextAreaField, TextField, useAsync, useCursorPages } from '../ui.tsx';
+import { Badge, Banner, Button, CheckboxField, ConfirmDialog, CopyValue, Empty, ErrorBox, FormError, Loading, notify, PageTitle, Pager, SelectField, TextAreaField, TextField, formatTime, useAsync, useCursorPages } from '../ui.tsx';
 
 type UpstreamList = Page<Upstream> & { redirectUrl: string };
 
@@ -44,7 +44,7 @@ export function UpstreamsPage() {
     {list.data && items.length === 0 && <Empty title="No upstream directories">
       <p>Users sign in with Gatehouse passwords. Connect Entra ID, Okta, Cognito or any OpenID provider to sign them in there instead. {manage ? 'Choose Add upstream directory.' : 'Ask a superadministrator to add one.'}</p>
     </Empty>}
-    {items.length > 0 && <div className="table-wrap"><table>
+    {items.length > 0 && <div className="table-wrap" role="region" aria-label="Upstream directories" tabIndex={0}><table>
       <caption className="visually-hidden">Upstream directories</caption>
       <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Mode</th><th scope="col">Email domains</th><th scope="col">Issuer</th></tr></thead>
       <tbody>{items.map((u) => <tr key={u.id}>
@@ -215,8 +215,8 @@ function UpstreamForm({ up, redirectUrl, onSaved, reload }: { up?: Upstream; red
       <h2 id="check-h">Discovery check</h2>
       <p className="hint">While it is not disabled, Gatehouse fetches its discovery document every hour; a failure shows on the overview.</p>
       <p data-testid="upstream-check">{!check ? 'Not checked yet.'
-        : check.ok ? <><Badge tone="ok">OK</Badge> Answered as when saved, at {new Date(check.checkedAt).toLocaleString()}.</>
-        : <><Badge tone="error">Failing</Badge> At {new Date(check.checkedAt).toLocaleString()}: {check.message}</>}</p>
+        : check.ok ? <><Badge tone="ok">OK</Badge> Answered as when saved, at {formatTime(check.checkedAt)}.</>
+        : <><Badge tone="error">Failing</Badge> At {formatTime(check.checkedAt)}: {check.message}</>}</p>
       <FormError error={testError} />
       {can.testUpstreams(me) && <p><Button variant="secondary" busy={testing} busyLabel="Testing…" onClick={() => void test()}>Test</Button></p>}
     </section>}

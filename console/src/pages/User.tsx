@@ -5,12 +5,11 @@ import { api, ApiError, enc, qs, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can, type Role } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Group, SessionView, User } from '../types.ts';
+import type { Factor, Group, SessionView, User } from '../types.ts';
 import { Badge, Banner, Button, CheckboxField, Combobox, ConfirmDialog, Dialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, TextField, formatTime, useAsync } from '../ui.tsx';
 import { fullName } from './Users.tsx';
 import { SessionsTable } from './Sessions.tsx';
 
-interface Factor { id: string; type: string; label: string | null; createdAt: number; lastUsedAt: number | null }
 
 export function UserPage({ id }: { id: string }) {
   const tp = useTenantPath();
@@ -191,7 +190,7 @@ function Factors({ user, onReset }: { user: User; onReset: () => void }) {
     {factors.loading && !factors.data && <Loading />}
     {factors.error && (factors.error instanceof ApiError && factors.error.status === 404 ? <p className="hint">This server does not list two-step verification methods yet.</p> : <ErrorBox error={factors.error} onRetry={factors.reload} />)}
     {factors.data && (factors.data.items.length === 0 ? <p className="hint">No methods set up. The user adds one on their account page (/t/&lt;organization&gt;/account) or when a policy asks for it.</p> : (
-      <div className="table-wrap"><table>
+      <div className="table-wrap" role="region" aria-label="Two-step verification methods" tabIndex={0}><table>
         <thead><tr><th scope="col">Method</th><th scope="col">Name</th><th scope="col">Added</th><th scope="col">Last used</th></tr></thead>
         <tbody>{factors.data.items.map((f) => <tr key={f.id}><td>{LABEL[f.type] ?? f.type}</td><td>{f.label ?? '—'}</td><td>{formatTime(f.createdAt)}</td><td>{formatTime(f.lastUsedAt)}</td></tr>)}</tbody>
       </table></div>

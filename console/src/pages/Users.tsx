@@ -37,7 +37,7 @@ export function UsersPage() {
       ? <Empty title={`No user matches “${q}”`}><p>Check the spelling, or search by the start of the email address.</p></Empty>
       : <Empty title="No users yet">{can.manageUsers(me) ? <p>Choose <strong>Create user</strong>, import them (docs/import.md) or connect an upstream directory.</p> : <p>Ask an administrator to add users.</p>}</Empty>)}
     {items.length > 0 && <>
-      <div className={`table-wrap${pages.loading ? ' stale' : ''}`} aria-busy={pages.loading}>
+      <div className={`table-wrap${pages.loading ? ' stale' : ''}`} aria-busy={pages.loading} role="region" aria-label="Users" tabIndex={0}>
         <table>
           <caption className="visually-hidden">Users{q ? ` matching ${q}` : ''}, page {pages.pageNumber}</caption>
           <thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">OU</th><th scope="col">Roles</th></tr></thead>

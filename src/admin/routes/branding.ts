@@ -6,13 +6,8 @@ import { LOGO_LIMITS } from '../../shared/images.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { version } from '../schemas.ts';
 import { route } from '../route.ts';
+import { branding as brandingSchema } from '../shapes.ts';
 
-const brandingSchema = z.object({
-  backgroundColor: z.string().nullable().describe('#rrggbb; null: Gatehouse\'s own'),
-  logo: z.string().nullable().describe('a data: URL (PNG, GIF or JPEG); null: none'),
-  sessionLifetimeMinutes: z.number().int().describe('users are signed out after this long; 0 = off'),
-  version: z.number().int().describe('the tenant\'s version'),
-});
 
 const view = (t: Tenant): z.input<typeof brandingSchema> => ({ ...brandingOf(t), sessionLifetimeMinutes: t.sessionLifetimeMinutes, version: t.version });
 

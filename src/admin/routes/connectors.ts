@@ -2,21 +2,16 @@
 import { z } from 'zod';
 import { CODE_TTL_MS } from '../../directory/connector/protocol.ts';
 import { pageInMemory } from '../../storage/paging.ts';
-import { epochMs, listQuery, page } from '../schemas.ts';
+import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
+import { connector as connectorSchema, provisioningCode } from '../shapes.ts';
 
-const connectorSchema = z.object({
-  id: z.string(), name: z.string(), status: z.enum(['connected', 'disconnected', 'revoked']),
-  lastSeenAt: epochMs.nullable(), connectedAt: epochMs.nullable(), version: z.string().nullable().describe('the connector\'s software version'),
-  latencyMs: z.number().nullable(), address: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: epochMs.nullable(),
-  recommendedFix: z.string().nullable(), createdAt: epochMs,
-});
 
 export const connectorRoutes = [
   route({
     id: 'createConnectorCode', method: 'post', path: '/tenants/:slug/connectors/codes', tag: 'connectors', access: [], status: 201,
     summary: `A one-time connector provisioning code (works once, within ${CODE_TTL_MS / 60_000} minutes)`,
-    response: z.object({ enterpriseId: z.string(), code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() }),
+    response: provisioningCode,
     async handler({ services, tenant, admin, audit }) {
       const { code, expiresAt } = await services.connectorHub.newCode(tenant.id, admin.email);
       await audit('admin.connector.code_created', null, { expiresAt: new Date(expiresAt).toISOString() });

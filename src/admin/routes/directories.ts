@@ -7,10 +7,12 @@ import type { Services } from '../../services.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
 import { DEFAULTS, prepareSettings, type DirectorySettings } from '../../directory/ldap/settings.ts';
 import { LdapError } from '../../directory/ldap/client.ts';
+import { directoryProblem } from '../../directory/health.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { pageInMemory } from '../../storage/paging.ts';
-import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
+import { directory as directorySchema, directoryTest as testSchema, syncRun as runSchema, syncStatus } from '../shapes.ts';
 
 const name = text().trim().min(1).max(100);
 const password = z.string().min(1).max(1000);
@@ -19,47 +21,26 @@ const settingsBody = z.record(z.string(), z.unknown()).describe('kind: ad|openld
 /** An LDAP problem answered as 502 (the directory, not the request, is at fault) with what to do. */
 const asHttp = (e: unknown) => e instanceof LdapError ? new GatehouseError(502, `directory_${e.problem}`, `${e.message} ${e.fix}`.trim(), { problem: e.problem, fix: e.fix }) : e;
 
-const count = z.number().int();
-const runSchema = z.object({
-  id: z.string(), mode: z.enum(['full', 'incremental']), trigger: z.enum(['schedule', 'admin']), status: z.enum(['running', 'succeeded', 'failed']),
-  phase: z.enum(['users', 'groups', 'memberships', 'cleanup', 'done']),
-  users: z.object({ seen: count, created: count, updated: count, unchanged: count, disabled: count, skipped: count }),
-  groups: z.object({ seen: count, created: count, updated: count }),
-  memberships: z.object({ added: count, removed: count }),
-  errorCount: count, errors: z.array(z.object({ dn: z.string(), message: z.string() })), message: z.string().nullable(),
-  startedAt: epochMs, finishedAt: epochMs.nullable(),
-});
-const settingsSchema = z.object({
-  kind: z.enum(['ad', 'openldap']), via: z.enum(['direct', 'connector']), urls: z.array(z.string()), startTls: z.boolean(), allowPlain: z.boolean(),
-  caCertificate: z.string().nullable(), bindDn: z.string(), baseDns: z.array(z.string()), userFilter: z.string(), groupFilter: z.string(),
-  attributes: z.object({
-    externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
-    memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
-  }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
-});
-const directorySchema = z.object({
-  id: z.string(), name: z.string(), enabled: z.boolean(), settings: settingsSchema, hasBindPassword: z.boolean(),
-  lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: runSchema.nullable(),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
-const testSchema = z.object({
-  ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),
-  bases: z.array(z.object({ dn: z.string(), users: count, groups: count, sample: z.array(z.object({ dn: z.string(), email: z.string().nullable() })), problem: z.string().optional() })),
-});
 
 const runView = (run: SyncRun): z.input<typeof runSchema> => ({
   id: run.id, mode: run.mode, trigger: run.trigger, status: run.status, phase: run.progress.phase, users: run.progress.users, groups: run.progress.groups,
   memberships: run.progress.memberships, errorCount: run.progress.errorCount, errors: run.errors, message: run.message, startedAt: run.startedAt, finishedAt: run.finishedAt,
 });
-async function view(services: Services, d: LdapDirectory): Promise<z.input<typeof directorySchema>> {
+/** How many of the tenant's connectors are connected: asked once per answer, only when a directory is reached through them. */
+const connectedCount = (services: Services, tenantId: string) => {
+  let n: Promise<number> | undefined;
+  return () => (n ??= services.connectorHub.status(tenantId).then((all) => all.filter((c) => c.status === 'connected').length));
+};
+async function view(services: Services, d: LdapDirectory, connected = connectedCount(services, d.tenantId)): Promise<z.input<typeof directorySchema>> {
   const [last] = await services.ldapStore.runs(d.id, 1);
   return {
     id: d.id, name: d.name, enabled: d.enabled, settings: d.settings, hasBindPassword: !!d.bindPasswordSealed, lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt,
-    lastRun: last ? runView(last) : null, createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version,
+    lastRun: last ? runView(last) : null, problem: directoryProblem(d, last, d.settings.via === 'connector' ? await connected() : 0),
+    createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version,
   };
 }
 
-const attributesSchema = settingsSchema.shape.attributes;
+const attributesSchema = directorySchema.shape.settings.shape.attributes;
 const defaultsSchema = z.object({ userFilter: z.string(), groupFilter: z.string(), attributes: attributesSchema });
 
 /** Settings sent over the saved ones (attributes merged too), checked as a whole. */
@@ -77,7 +58,8 @@ export const directoryRoutes = [
     async handler({ services, tenant, query }) {
       const all = [...await services.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (d) => d.name, (d) => [d.name]);
-      return { items: await Promise.all(p.items.map((d) => view(services, d))), nextCursor: p.nextCursor, defaults: DEFAULTS };
+      const connected = connectedCount(services, tenant.id);
+      return { items: await Promise.all(p.items.map((d) => view(services, d, connected))), nextCursor: p.nextCursor, defaults: DEFAULTS };
     },
   }),
   route({
@@ -170,7 +152,7 @@ export const directoryRoutes = [
   route({
     id: 'getDirectorySync', method: 'get', path: '/tenants/:slug/directories/:directory/sync', tag: 'directories', access: ['admin', 'auditor'],
     summary: 'Sync progress: the running sync (if any) and the last ten, with counts and errors',
-    response: z.object({ running: runSchema.nullable(), runs: z.array(runSchema), lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable() }),
+    response: syncStatus,
     async handler({ services, tenant, params }) {
       const d = await services.ldapStore.get(tenant.id, params.directory);
       const runs = await services.ldapStore.runs(d.id, 10);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { epochMs, listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 
-const domainSchema = z.object({ name: z.string(), createdAt: epochMs });
+export const domainSchema = z.object({ name: z.string(), createdAt: epochMs });
 
 export const domainRoutes = [
   route({

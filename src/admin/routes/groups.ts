@@ -5,13 +5,10 @@ import type { Group } from '../../storage/users.ts';
 import { findGroup, findUser } from '../lookup.ts';
 import { assertMayActOn } from '../roles.ts';
 import { summary } from './users.ts';
-import { epochMs, listQuery, page, userSummary, version } from '../schemas.ts';
+import { listQuery, page, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
+import { group as groupSchema } from '../shapes.ts';
 
-const groupSchema = z.object({
-  id: z.string(), name: z.string(), description: z.string().nullable(), memberCount: z.number().int(),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
 const name = text().trim().min(1).max(200);
 const description = z.string().max(1000).nullable();
 

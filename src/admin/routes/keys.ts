@@ -2,16 +2,13 @@
 import { z } from 'zod';
 import { EXPIRY_WARNING_DAYS, type KeyInfo } from '../../keys/keys.ts';
 import { pageInMemory } from '../../storage/paging.ts';
-import { epochMs, listQuery, page } from '../schemas.ts';
+import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
+import { signingKey } from '../shapes.ts';
 
-const keySchema = z.object({
-  kid: z.string(), alg: z.enum(['RS256', 'ES256']),
-  status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
-  notAfter: epochMs.describe('the certificate\'s expiry'),
-  expiresSoon: z.boolean().describe(`the certificate expires within ${EXPIRY_WARNING_DAYS} days: rotate`),
-  createdAt: epochMs, activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
-});
+// The warning period is the keys' rule (keys/keys.ts): said here, where the schema is published.
+export const keySchema = signingKey.extend({ expiresSoon: signingKey.shape.expiresSoon.describe(`the certificate expires within ${EXPIRY_WARNING_DAYS} days: rotate`) });
+
 
 const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
 // Grows along the list's order (status, algorithm, newest first): the page cursor.

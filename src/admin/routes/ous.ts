@@ -3,13 +3,10 @@ import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Ou } from '../../storage/users.ts';
 import { notFound } from '../../shared/errors.ts';
-import { epochMs, listQuery, page } from '../schemas.ts';
+import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
+import { ou as ouSchema } from '../shapes.ts';
 
-const ouSchema = z.object({
-  id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
 const view = (o: Ou): z.input<typeof ouSchema> => ({ id: o.id, name: o.name, parentId: o.parentId, path: o.path, createdAt: o.createdAt, updatedAt: o.updatedAt, version: o.version });
 
 export const ouRoutes = [

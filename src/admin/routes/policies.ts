@@ -17,7 +17,7 @@ const fields = {
 };
 const PRECEDENCE = 'The first policy, by priority (1 first), with a target that matches a user applies to them; users no policy matches get the defaults.';
 
-const policySchema = z.object({
+export const policySchema = z.object({
   id: z.string(), name: z.string(), priority: z.number().int(),
   targets: z.array(z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), id: z.string(), label: z.string() })),
   settings: policySettings, createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),

@@ -9,17 +9,10 @@ import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
 import { assertMayActOn, mayManage } from '../roles.ts';
-import { epochMs, listQuery, page } from '../schemas.ts';
+import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
+import { sessionView as sessionSchema } from '../shapes.ts';
 
-const sessionSchema = z.object({
-  id: z.string(), userId: z.string(), email: z.string().nullable(),
-  device: z.string().describe('the browser and system, like "Chrome 131 on Windows"'), ip: z.string().nullable(), userAgent: z.string().nullable(),
-  startedAt: epochMs, lastSeenAt: epochMs, expiresAt: epochMs,
-  apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
-  amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
-  mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
-});
 
 async function views({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();

@@ -5,14 +5,10 @@ import type { Services } from '../../services.ts';
 import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { sessionLifetime } from '../../interaction/branding.ts';
-import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
+import { tenant as tenantSchema } from '../shapes.ts';
 
-const tenantSchema = z.object({
-  slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
-  sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
 
 export function tenantView(services: Services, t: Tenant): z.input<typeof tenantSchema> {
   const issuer = issuerFor(services.config.publicUrl, t.slug);

@@ -8,26 +8,14 @@ import type { Tenant } from '../../storage/tenants.ts';
 import type { Upstream, UpstreamCheck } from '../../storage/upstreams.ts';
 import { settingsInput } from '../../federation/upstreams.ts';
 import { pageInMemory } from '../../storage/paging.ts';
-import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { listQuery, page, version } from '../schemas.ts';
 import { parseInput, route } from '../route.ts';
+import { upstreamCheck as checkSchema, upstreamMode as mode, upstream as upstreamSchema } from '../shapes.ts';
 
-const mode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');
 const name = text().trim().min(1).max(100);
 const secret = z.string().min(1).max(1000);
 
-const checkSchema = z.object({ ok: z.boolean(), message: z.string().nullable().describe('what failed'), checkedAt: epochMs });
 
-const upstreamSchema = z.object({
-  id: z.string(), name: z.string(), mode,
-  type: z.enum(['entra', 'okta', 'cognito', 'oidc']), clientId: z.string(), scopes: z.array(z.string()), domains: z.array(z.string()),
-  audience: z.enum(['staff', 'all']), loginHint: z.boolean(), showButton: z.boolean(), testUsers: z.array(z.string()),
-  claimGate: z.object({ claim: z.string(), value: z.string() }).nullable(), externalIdClaim: z.string().nullable(),
-  claims: z.object({ givenName: z.string(), familyName: z.string(), email: z.string() }),
-  discoveryUrl: z.string(), issuer: z.string().describe('as the discovery document named it when saved'),
-  hasClientSecret: z.boolean(), redirectUrl: z.string().describe('register this at the upstream'),
-  lastCheck: checkSchema.nullable().describe('the last check of its discovery (hourly while not disabled, and POST .../test)'),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
 
 function view(services: Services, tenant: Tenant, u: Upstream, check: UpstreamCheck | undefined): z.input<typeof upstreamSchema> {
   return {

@@ -4,16 +4,10 @@ import { z } from 'zod';
 import { pageInMemory } from '../../storage/paging.ts';
 import { findUser } from '../lookup.ts';
 import { assertMayActOn } from '../roles.ts';
-import { epochMs, listQuery, page } from '../schemas.ts';
+import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
+import { mfaFactor as factor } from '../shapes.ts';
 
-const factor = z.object({
-  id: z.string(),
-  type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
-  label: z.string(),
-  createdAt: epochMs,
-  lastUsedAt: epochMs.nullable(),
-});
 
 export const userMfaRoutes = [
   route({

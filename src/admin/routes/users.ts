@@ -18,7 +18,7 @@ const name = text().trim().min(1).max(100).nullable();
 const roles = z.array(role).max(4);
 const status = z.enum(['active', 'disabled']);
 
-const userDetail = userSummary.extend({
+export const userDetail = userSummary.extend({
   ou: z.string().nullable().describe('the OU path'),
   groups: z.array(z.string()).describe('group names'),
 });

@@ -18,6 +18,7 @@ import type { ConnectorStore } from '../../storage/connectors.ts';
 import type { AuditStore } from '../../storage/audit.ts';
 import type { Connector } from '../../storage/connectors.ts';
 import { newId } from '../../shared/crypto.ts';
+import { ago } from '../../shared/time.ts';
 import { LdapError } from '../ldap/client.ts';
 import { CLOSE_REFUSED, CODE_TTL_MS, CONNECTOR_PATH, newCode, normalizeCode, softwareVersion, verify, type FromConnector, type Op, type RefusalCode, type ToConnector } from './protocol.ts';
 import { ConnectionLost, ConnectorRelay, NodeGone, type RemoteTarget } from './relay.ts';
@@ -313,9 +314,10 @@ export class ConnectorHub {
       let fix: string | null = null;
       if (c.status === 'revoked') fix = 'Revoked: it cannot connect again. To use this host again, generate a provisioning code and provision it anew.';
       else if (!connected) fix = c.lastSeenAt
-        ? `Not connected since ${new Date(c.lastSeenAt).toISOString()}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#deps.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
+        ? `Not connected since it was last seen ${ago(c.lastSeenAt, now)}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#deps.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
         : `It has not connected since it was provisioned. Start \`gatehouse connector\` on ${c.name}.`;
-      else if (c.lastError && (c.lastErrorAt ?? 0) > now - 3600_000) fix = c.lastError;
+      // A recent lastError already says what went wrong and what to do (the directory's own
+      // fix is part of it): not repeated here, where it was shown twice beside itself.
       else if (c.softwareVersion && c.softwareVersion !== version) fix = `Update the connector: it runs ${c.softwareVersion}, Gatehouse runs ${version}.`;
       return {
         id: c.id, name: c.name, status: c.status === 'revoked' ? 'revoked' : connected ? 'connected' : 'disconnected', lastSeenAt: c.lastSeenAt, connectedAt: c.connectedAt,

@@ -14,6 +14,7 @@ import type { Tenant } from '../../storage/tenants.ts';
 import type { UserWithSecret } from '../../storage/users.ts';
 import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from '../../storage/ldap.ts';
 import { GatehouseError, conflict } from '../../shared/errors.ts';
+import { ago } from '../../shared/time.ts';
 import { authenticate, LdapError, searchPages, testConnection, type BindResult, type SearchRequest, type TestReport } from './client.ts';
 import { changedSince, escapeFilterValue, firstValue, laterMark, normalizeDn, userAttributes, userProfile, values, type DirectoryProfile, type PlainEntry } from './mapping.ts';
 import type { Connection, DirectorySettings } from './settings.ts';
@@ -126,7 +127,7 @@ export class LdapService {
     // An incremental sync needs a previous one to start from.
     const effective = mode === 'incremental' && !dir.syncMarks.users ? 'full' : mode;
     const r = await this.#deps.ldapStore.startRun(dir, effective, trigger);
-    if ('running' in r) throw conflict(`A ${r.running.mode} sync of ${dir.name} is already running (started ${new Date(r.running.startedAt).toISOString()}). Follow it with GET .../sync, and start another when it is done.`);
+    if ('running' in r) throw conflict(`A ${r.running.mode} sync of ${dir.name} is already running (started ${ago(r.running.startedAt)}). Follow it with GET .../sync, and start another when it is done.`);
     const p = this.#run(dir, r).catch((err) => this.#deps.logger.error({ err, directory: dir.id }, 'directory sync crashed')).finally(() => this.#running.delete(r.id));
     this.#running.set(r.id, p);
     return r;

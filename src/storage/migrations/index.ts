@@ -412,14 +412,6 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('client_auth_method', 'text').execute();
     },
   },
-  '0055_outlive_session': {
-    // Hand-off apps: whether the refresh token handed over at a launch survives the user's
-    // sign-out of Gatehouse (default 0: signing out, or an administrator ending the session,
-    // revokes it).
-    async up(db: Kysely<any>) {
-      await db.schema.alterTable('apps').addColumn('outlive_session', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-    },
-  },
   '0040_instance_settings': {
     // Instance-wide values that travel with the database (not with one node's environment):
     // the instance secret's check value, the sealed token-hashing key. Values are text; secret
@@ -443,6 +435,14 @@ export const migrations: Record<string, Migration> = {
         .addColumn('last_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('signin_addresses_pk', ['tenant_id', 'user_id', 'ip']).execute();
       await db.schema.createIndex('signin_addresses_last_at').on('signin_addresses').column('last_at').execute();
+    },
+  },
+  '0055_outlive_session': {
+    // Hand-off apps: whether the refresh token handed over at a launch survives the user's
+    // sign-out of Gatehouse (default 0: signing out, or an administrator ending the session,
+    // revokes it).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('outlive_session', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
   '0060_upstream_checks': {

@@ -1,0 +1,187 @@
+// The admin API's response shapes, as zod schemas: the route files answer with them (checked
+// and published in the OpenAPI document), and the console (console/src/types.ts) and the CLI
+// take their types from them with z.output, so a change here is a type error where a client
+// relies on the old shape instead of a hand copy gone stale. This file imports nothing but zod:
+// the console type-checks it under browser settings (no Node types) and imports it with
+// `import type` only, so neither zod nor server code reaches the console's bundle.
+import { z } from 'zod';
+
+export const epochMs = z.number().int().describe('epoch milliseconds');
+
+export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
+
+export const userSummary = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  email: z.string(),
+  domain: z.string(),
+  givenName: z.string().nullable(),
+  familyName: z.string().nullable(),
+  status: z.enum(['active', 'disabled']),
+  ouId: z.string().nullable(),
+  roles: z.array(role),
+  hasPassword: z.boolean(),
+  upstreamId: z.string().nullable().describe('the upstream directory that keeps this user\'s names and email'),
+  directoryId: z.string().nullable().describe('the LDAP directory that keeps this user (they sign in with its password)'),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+  version: z.number().int(),
+  mayManage: z.boolean().describe('whether you may change, disable, delete, unlock this account, reset its password or two-step verification, end its sessions or change its groups: false when it holds a role you do not hold (see "Who may act on whom")'),
+});
+
+export const deploymentTarget = z.object({
+  type: z.enum(['user', 'group', 'ou', 'domain']),
+  id: z.string(),
+  label: z.string().describe('the email, group name, OU path or domain'),
+});
+
+export const auditEvent = z.object({
+  id: z.string(),
+  at: epochMs,
+  type: z.string(),
+  level: z.enum(['info', 'warn', 'error']),
+  actor: z.string().nullable().describe('the administrator who made the change'),
+  subject: z.string().nullable(),
+  userId: z.string().nullable(),
+  clientId: z.string().nullable(),
+  ip: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+// ---------- tenants, branding ----------
+
+export const tenant = z.object({
+  slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
+  sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+export const branding = z.object({
+  backgroundColor: z.string().nullable().describe('#rrggbb; null: Gatehouse\'s own'),
+  logo: z.string().nullable().describe('a data: URL (PNG, GIF or JPEG); null: none'),
+  sessionLifetimeMinutes: z.number().int().describe('users are signed out after this long; 0 = off'),
+  version: z.number().int().describe('the tenant\'s version'),
+});
+
+// ---------- signing keys, second factors ----------
+
+export const signingKey = z.object({
+  kid: z.string(), alg: z.enum(['RS256', 'ES256']),
+  status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
+  notAfter: epochMs.describe('the certificate\'s expiry'),
+  expiresSoon: z.boolean().describe('the certificate expires within the warning period: rotate'),
+  createdAt: epochMs, activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
+});
+
+export const mfaFactor = z.object({
+  id: z.string(),
+  type: z.string().describe('totp (authenticator app), webauthn (passkey), push (Gatehouse Authenticator), ...'),
+  label: z.string(),
+  createdAt: epochMs,
+  lastUsedAt: epochMs.nullable(),
+});
+
+// ---------- sessions ----------
+
+export const sessionView = z.object({
+  id: z.string(), userId: z.string(), email: z.string().nullable(),
+  device: z.string().describe('the browser and system, like "Chrome 131 on Windows"'), ip: z.string().nullable(), userAgent: z.string().nullable(),
+  startedAt: epochMs, lastSeenAt: epochMs, expiresAt: epochMs,
+  apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
+  amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
+  mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
+});
+
+// ---------- groups, OUs ----------
+
+export const group = z.object({
+  id: z.string(), name: z.string(), description: z.string().nullable(), memberCount: z.number().int(),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+export const ou = z.object({
+  id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+// ---------- directories (LDAP / Active Directory) and connectors ----------
+
+const count = z.number().int();
+export const syncRun = z.object({
+  id: z.string(), mode: z.enum(['full', 'incremental']), trigger: z.enum(['schedule', 'admin']), status: z.enum(['running', 'succeeded', 'failed']),
+  phase: z.enum(['users', 'groups', 'memberships', 'cleanup', 'done']),
+  users: z.object({ seen: count, created: count, updated: count, unchanged: count, disabled: count, skipped: count }),
+  groups: z.object({ seen: count, created: count, updated: count }),
+  memberships: z.object({ added: count, removed: count }),
+  errorCount: count, errors: z.array(z.object({ dn: z.string(), message: z.string() })), message: z.string().nullable(),
+  startedAt: epochMs, finishedAt: epochMs.nullable(),
+});
+
+export const directorySettings = z.object({
+  kind: z.enum(['ad', 'openldap']), via: z.enum(['direct', 'connector']), urls: z.array(z.string()), startTls: z.boolean(), allowPlain: z.boolean(),
+  caCertificate: z.string().nullable(), bindDn: z.string(), baseDns: z.array(z.string()), userFilter: z.string(), groupFilter: z.string(),
+  attributes: z.object({
+    externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
+    memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
+  }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
+});
+
+export const directory = z.object({
+  id: z.string(), name: z.string(), enabled: z.boolean(), settings: directorySettings, hasBindPassword: z.boolean(),
+  lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable(), lastRun: syncRun.nullable(),
+  problem: z.object({
+    kind: z.enum(['no_connector', 'sync_failed']), message: z.string().describe('what is wrong and what to do'),
+    at: epochMs.nullable().describe('when it was seen (the failed sync\'s end); null for a state that holds now'),
+  }).nullable().describe('why the directory is down (its last sync failed, or no connector is connected to reach it); null when it is not, or is switched off'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+export const syncStatus = z.object({ running: syncRun.nullable(), runs: z.array(syncRun), lastSyncAt: epochMs.nullable(), lastFullSyncAt: epochMs.nullable() });
+
+export const directoryTest = z.object({
+  ok: z.boolean(), message: z.string(), url: z.string(), via: z.string(),
+  bases: z.array(z.object({ dn: z.string(), users: count, groups: count, sample: z.array(z.object({ dn: z.string(), email: z.string().nullable() })), problem: z.string().optional() })),
+});
+
+export const connector = z.object({
+  id: z.string(), name: z.string(), status: z.enum(['connected', 'disconnected', 'revoked']),
+  lastSeenAt: epochMs.nullable(), connectedAt: epochMs.nullable(), version: z.string().nullable().describe('the connector\'s software version'),
+  latencyMs: z.number().nullable(), address: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: epochMs.nullable(),
+  recommendedFix: z.string().nullable(), createdAt: epochMs,
+});
+
+export const provisioningCode = z.object({ enterpriseId: z.string(), code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() });
+
+// ---------- upstream directories ----------
+
+export const upstreamMode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');
+export const upstreamCheck = z.object({ ok: z.boolean(), message: z.string().nullable().describe('what failed'), checkedAt: epochMs });
+
+export const upstream = z.object({
+  id: z.string(), name: z.string(), mode: upstreamMode,
+  type: z.enum(['entra', 'okta', 'cognito', 'oidc']), clientId: z.string(), scopes: z.array(z.string()), domains: z.array(z.string()),
+  audience: z.enum(['staff', 'all']), loginHint: z.boolean(), showButton: z.boolean(), testUsers: z.array(z.string()),
+  claimGate: z.object({ claim: z.string(), value: z.string() }).nullable(), externalIdClaim: z.string().nullable(),
+  claims: z.object({ givenName: z.string(), familyName: z.string(), email: z.string() }),
+  discoveryUrl: z.string(), issuer: z.string().describe('as the discovery document named it when saved'),
+  hasClientSecret: z.boolean(), redirectUrl: z.string().describe('register this at the upstream'),
+  lastCheck: upstreamCheck.nullable().describe('the last check of its discovery (hourly while not disabled, and POST .../test)'),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+// ---------- the overview ----------
+
+export const overviewAlert = z.object({
+  level: z.enum(['warn', 'error']).describe('error: already expired'),
+  kind: z.enum(['idp_certificate_expiring', 'app_certificate_expiring', 'upstream_discovery_failed', 'directory_down', 'connector_down', 'push_flood']),
+  message: z.string(),
+  subject: z.string().optional().describe('the key ID, the app\'s client ID, the upstream\'s, directory\'s or connector\'s ID, or the user ID (push_flood)'),
+  expiresAt: z.number().int().optional(),
+  at: z.number().int().optional().describe('when the problem was seen (a failed check or sync, a connector last seen, a push flood), epoch ms'),
+});
+
+export const overview = z.object({
+  counts: z.object({ users: z.number().int(), groups: z.number().int(), apps: z.number().int(), deployedApps: z.number().int(), activeSessions: z.number().int() }),
+  recentFailures: z.array(auditEvent),
+  alerts: z.array(overviewAlert),
+});

@@ -1,0 +1,4 @@
+import { readOwnWritesSuite } from './suites/read-own-writes.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+readOwnWritesSuite(await postgresBackend({ redis: true }));
