@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context } from './context.ts';
+import type { Services } from './services.ts';
 import type { EngineEntry } from './tenants/engines.ts';
 import { withSharedContextGetter } from './oidc/internals/index.ts';
 import { GatehouseError } from './shared/errors.ts';
@@ -40,25 +40,25 @@ const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|a
  * every router of the Koa app first cost more than a token request itself. Everything else,
  * and any engine path of an unknown tenant, is the Koa app's.
  */
-export function createHttpHandler(app: Context): http.RequestListener {
-  const koa = createHttpApp(app).callback();
+export function createHttpHandler(services: Services): http.RequestListener {
+  const koa = createHttpApp(services).callback();
   return (req, res) => {
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
     if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
     const start = process.hrtime.bigint();
     const slug = m[1]!;
-    app.engines.get(slug).then(async (entry) => {
+    services.engineCache.get(slug).then(async (entry) => {
       if (!entry) { await koa(req, res); return; }
       try {
-        await serveEngine(app, entry, slug, req, res);
+        await serveEngine(services, entry, slug, req, res);
       } finally {
         const route = routeLabel(`/t/${slug}${rest}`);
-        app.metrics.latency.observe({ route, method: req.method ?? 'GET' }, Number(process.hrtime.bigint() - start) / 1e9);
-        app.metrics.requests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
+        services.metrics.latency.observe({ route, method: req.method ?? 'GET' }, Number(process.hrtime.bigint() - start) / 1e9);
+        services.metrics.requests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
       }
     }).catch((err: unknown) => {
-      app.logger.error({ err, path: rest }, 'unhandled error');
+      services.logger.error({ err, path: rest }, 'unhandled error');
       if (!res.headersSent) {
         res.statusCode = 500;
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -69,7 +69,7 @@ export function createHttpHandler(app: Context): http.RequestListener {
 }
 
 /** Hands the raw request to a tenant's engine, which runs as its own Koa app. */
-async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serveEngine(services: Services, entry: EngineEntry, slug: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   // req.originalUrl tells the engine where it is mounted, so the URLs it builds carry the prefix.
   const r = req as http.IncomingMessage & { originalUrl?: string };
   r.originalUrl = req.url;
@@ -79,12 +79,12 @@ async function serveEngine(app: Context, entry: EngineEntry, slug: string, req: 
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Frame-Options', 'DENY');
-  if (app.config.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+  if (services.config.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
   await withSharedContextGetter(() => entry.handler(req, res));
 }
 
-export function createHttpApp(app: Context): Koa {
-  const koa = new Koa({ proxy: app.config.trustProxy });
+export function createHttpApp(services: Services): Koa {
+  const koa = new Koa({ proxy: services.config.trustProxy });
 
   // Metrics and access log.
   koa.use(async (ctx, next) => {
@@ -95,8 +95,8 @@ export function createHttpApp(app: Context): Koa {
     } finally {
       const route = routeLabel(path);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      app.metrics.latency.observe({ route, method: ctx.method }, seconds);
-      app.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
+      services.metrics.latency.observe({ route, method: ctx.method }, seconds);
+      services.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
     }
   });
 
@@ -116,8 +116,8 @@ export function createHttpApp(app: Context): Koa {
         message = 'The request body could not be read. Send valid JSON (API) or form data (pages).';
       }
       if (status === 413) message = 'The request body is too large.';
-      if (status === 503) app.logger.warn({ path: ctx.path, cause: String(((err as Error).cause as Error)?.message ?? '') }, 'store unavailable');
-      else if (status >= 500) app.logger.error({ err, path: ctx.path }, 'unhandled error');
+      if (status === 503) services.logger.warn({ path: ctx.path, cause: String(((err as Error).cause as Error)?.message ?? '') }, 'store unavailable');
+      else if (status >= 500) services.logger.error({ err, path: ctx.path }, 'unhandled error');
       ctx.status = status;
       if (ctx.path.startsWith('/api/')) {
         ctx.body = { error: { code, message, ...(e instanceof GatehouseError && e.details ? { details: e.details } : {}) } };
@@ -134,7 +134,7 @@ export function createHttpApp(app: Context): Koa {
     await next();
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
-    if (app.config.publicUrl.startsWith('https:')) ctx.set('Strict-Transport-Security', 'max-age=31536000');
+    if (services.config.publicUrl.startsWith('https:')) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     if (ctx.response.is('html') && !ctx.response.get('Content-Security-Policy')) {
       ctx.set('Content-Security-Policy', CSP);
       ctx.set('X-Frame-Options', 'DENY');
@@ -154,15 +154,15 @@ export function createHttpApp(app: Context): Koa {
         checks[name] = 'ok';
       } catch (e) { checks[name] = (e as Error).message || String(e); } finally { clearTimeout(timer); }
     };
-    await Promise.all([probe('database', () => app.database.ping()), ...(app.redis ? [probe('redis', () => app.redis!.ping())] : [])]);
+    await Promise.all([probe('database', () => services.database.ping()), ...(services.redis ? [probe('redis', () => services.redis!.ping())] : [])]);
     const ready = Object.values(checks).every((v) => v === 'ok');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
   });
   ops.get('/metrics', async (ctx) => {
-    ctx.type = app.metrics.registry.contentType;
-    ctx.body = await metricsText(app.metrics);
+    ctx.type = services.metrics.registry.contentType;
+    ctx.body = await metricsText(services.metrics);
   });
   ops.get('/assets/gatehouse.css', (ctx) => {
     ctx.type = 'text/css';
@@ -188,32 +188,32 @@ export function createHttpApp(app: Context): Koa {
   ops.get('/favicon.ico', (ctx) => { ctx.status = 204; ctx.set('Cache-Control', 'public, max-age=86400'); });
   ops.get('/', async (ctx) => {
     ctx.type = 'html';
-    ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${app.config.publicUrl}/t/default` });
+    ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${services.config.publicUrl}/t/default` });
   });
   koa.use(ops.routes());
 
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
-  const interaction = interactionRouter(app);
+  const interaction = interactionRouter(services);
   koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
-  koa.use(federationRouter(app).routes());
-  koa.use(launcherRouter(app).routes());
-  koa.use(accountRouter(app).routes());
-  koa.use(brandingRouter(app).routes());
-  koa.use(authenticatorRouter(app).routes());
-  const setup = setupRouter(app);
+  koa.use(federationRouter(services).routes());
+  koa.use(launcherRouter(services).routes());
+  koa.use(accountRouter(services).routes());
+  koa.use(brandingRouter(services).routes());
+  koa.use(authenticatorRouter(services).routes());
+  const setup = setupRouter(services);
   koa.use(async (ctx, next) => (ctx.path.startsWith('/setup') ? forms(ctx, next) : next()));
   koa.use(setup.routes());
-  koa.use(consoleMiddleware(app));
+  koa.use(consoleMiddleware(services));
   // The admin API is loaded with its first request: a serving node that is never administered
   // does not carry its code and schemas (the idle footprint is a target, see bench/).
   let admin: Promise<Router> | undefined;
   koa.use(async (ctx, next) => {
     if (!ctx.path.startsWith('/api/')) return next();
     if (!admin) {
-      admin = import('./admin/routes.ts').then((m) => m.adminRouter(app));
+      admin = import('./admin/routes.ts').then((m) => m.adminRouter(services));
       admin.catch(() => { admin = undefined; }); // answered as an error now, tried again next time
     }
     const r = await admin;
@@ -229,10 +229,10 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => {
     const m = /^\/t\/([a-z0-9-]{1,40})\/?$/.exec(ctx.path);
     if (!m || ctx.method !== 'GET') return next();
-    const tenant = await app.tenants.bySlug(m[1]!);
+    const tenant = await services.tenantStore.bySlug(m[1]!);
     if (!tenant) return next();
     ctx.type = 'html';
-    ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${app.config.publicUrl}/t/${tenant.slug}` });
+    ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}` });
   });
 
   // Each tenant's engine under /t/<slug> (reached here only for a tenant the fast path in
@@ -240,7 +240,7 @@ export function createHttpApp(app: Context): Koa {
   koa.use(async (ctx, next) => {
     const m = /^\/t\/([a-z0-9-]{1,40})(\/.*)?$/.exec(ctx.path);
     if (!m) return next();
-    const entry = await app.engines.get(m[1]!);
+    const entry = await services.engineCache.get(m[1]!);
     if (!entry) {
       ctx.status = 404;
       if (ctx.accepts('html', 'json') === 'json') ctx.body = { error: 'not_found', error_description: `There is no tenant "${m[1]}".` };
@@ -248,7 +248,7 @@ export function createHttpApp(app: Context): Koa {
       return;
     }
     ctx.respond = false;
-    await serveEngine(app, entry, m[1]!, ctx.req, ctx.res);
+    await serveEngine(services, entry, m[1]!, ctx.req, ctx.res);
     ctx.status = ctx.res.statusCode; // for metrics
   });
 

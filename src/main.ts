@@ -32,9 +32,9 @@ export async function main(args: { importFile?: string; workers?: number } = {})
   let running;
   try {
     running = await startServer(config, {
-      beforeListen: args.importFile && leading ? async (app) => {
-        const summary = await importFile(app, args.importFile!);
-        app.logger.info({ import: summary }, `imported ${args.importFile}`);
+      beforeListen: args.importFile && leading ? async (services) => {
+        const summary = await importFile(services, args.importFile!);
+        services.logger.info({ import: summary }, `imported ${args.importFile}`);
       } : undefined,
     });
   } catch (e) {
@@ -45,16 +45,16 @@ export async function main(args: { importFile?: string; workers?: number } = {})
     if (err.name === 'ImportError') { console.error(err.message); process.exit(2); }
     throw e;
   }
-  const { app, boot } = running;
+  const { services, boot } = running;
   if (!leading) {
-    app.logger.info({ worker: index }, 'worker ready');
-    handleSignals(app, running);
+    services.logger.info({ worker: index }, 'worker ready');
+    handleSignals(services, running);
     return;
   }
   const issuer = `${config.publicUrl}/t/default`;
   const lines = [
     '',
-    `Gatehouse is running at ${config.publicUrl} (listening on ${running.url}, store: ${app.database.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'}${app.redis ? ' + Redis' : ''})`,
+    `Gatehouse is running at ${config.publicUrl} (listening on ${running.url}, store: ${services.database.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'}${services.redis ? ' + Redis' : ''})`,
     `  Issuer (default tenant):  ${issuer}`,
     `  Discovery:                ${issuer}/.well-known/openid-configuration`,
     `  Sign-in:                  users sign in at ${issuer}/auth when an application sends them there`,
@@ -66,23 +66,23 @@ export async function main(args: { importFile?: string; workers?: number } = {})
   if (index !== undefined) lines.push(`  Worker processes:         ${process.env.GATEHOUSE_WORKERS_TOTAL} (one per core by default; --workers or GATEHOUSE_WORKERS to change)`);
   lines.push(`  Admin API:                ${config.publicUrl}/api/v1 (CLI: GATEHOUSE_URL=${config.publicUrl} ./bin/gatehouse.js --help)`, '');
   process.stdout.write(lines.join('\n') + '\n');
-  app.logger.info({ url: config.publicUrl, issuer }, 'ready');
-  handleSignals(app, running);
+  services.logger.info({ url: config.publicUrl, issuer }, 'ready');
+  handleSignals(services, running);
 }
 
-function handleSignals(app: RunningServer['app'], running: RunningServer): void {
+function handleSignals(services: RunningServer['services'], running: RunningServer): void {
   // A terminal's Ctrl-C often arrives twice (from the terminal and again from a wrapper such
   // as npm or the gatehouse launcher): a repeat within a second is the same request; a later
   // one means "stop now".
   let firstSignalAt = 0;
   const shutdown = (signal: string) => {
     if (firstSignalAt) {
-      if (Date.now() - firstSignalAt > 1000) { app.logger.warn({ signal }, 'second signal: exiting without waiting'); process.exit(1); }
+      if (Date.now() - firstSignalAt > 1000) { services.logger.warn({ signal }, 'second signal: exiting without waiting'); process.exit(1); }
       return;
     }
     firstSignalAt = Date.now();
-    app.logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    running.stop().then(() => process.exit(0), (err) => { app.logger.error({ err }, 'shutdown failed'); process.exit(1); });
+    services.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    running.stop().then(() => process.exit(0), (err) => { services.logger.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

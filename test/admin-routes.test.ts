@@ -60,13 +60,13 @@ before(async () => {
   await gh.api('POST', '/tenants/default/groups', { name: 'Nurses' });
   await gh.api('POST', '/tenants/default/users', { email: 'pilot@example.com', password: 'pilot-password-1' });
   // An upstream saved directly (creating one through the API fetches its discovery document).
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
-  fixture.upstream = (await gh.app.upstreams.create(tenant.id, {
+  const tenant = (await gh.services.tenantStore.bySlug('default'))!;
+  fixture.upstream = (await gh.services.upstreamStore.create(tenant.id, {
     name: 'fixture-upstream', mode: 'disabled', clientSecretSealed: null,
     settings: { type: 'oidc', clientId: 'x', discoveryUrl: 'https://idp.example.test/.well-known/openid-configuration', issuer: 'https://idp.example.test', scopes: ['openid'], domains: [], audience: 'staff', loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: null, claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' } },
   })).id;
   // An LDAP directory saved directly too (nothing here answers LDAP; its edits need none).
-  fixture.directory = (await gh.app.ldapStore.create(tenant.id, {
+  fixture.directory = (await gh.services.ldapStore.create(tenant.id, {
     name: 'fixture-directory', enabled: false, bindPasswordSealed: null,
     settings: prepareSettings({ kind: 'openldap', urls: ['ldaps://ldap.example.test'], bindDn: 'cn=gatehouse,dc=example,dc=test', baseDns: ['dc=example,dc=test'] }),
   })).id;
@@ -80,7 +80,7 @@ test('the OpenAPI document is 3.1, describes every registered route, and each op
   assert.equal(doc.openapi, '3.1.0');
   const documented = new Set(ops().map((o) => `${o.method} ${o.path}`));
   // Every route the router serves is in the document: an undeclared (hand-registered) route fails here.
-  const router = adminRouter(gh.app);
+  const router = adminRouter(gh.services);
   const served = new Set(router.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(l.path).replace(/^\/api\/v1/, '').replace(/:(\w+)/g, '{$1}')}`)));
   assert.deepEqual([...served].filter((s) => !documented.has(s)), [], 'routes served but not declared with route() (src/admin/route.ts)');
   assert.deepEqual([...documented].filter((s) => !served.has(s)), []);

@@ -10,6 +10,8 @@ import Provider from 'oidc-provider';
 import type { Database } from '../src/storage/db.ts';
 import { openTestStore } from './helpers/databases.ts';
 import { Sealer } from '../src/shared/crypto.ts';
+import { SigningKeyStore } from '../src/storage/signing-keys.ts';
+import { TenantStore } from '../src/storage/tenants.ts';
 import { KeyService, type JWK } from '../src/keys/keys.ts';
 
 const HOUR = 60 * 60 * 1000;
@@ -39,7 +41,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
   const { database } = store;
   const sealer = new Sealer('test-secret');
   let clock = Date.now();
-  const keys = new KeyService(database.db, sealer, { now: () => clock });
+  const keys = new KeyService({ keyStore: new SigningKeyStore(database.db), tenantStore: new TenantStore(database.db), sealer, now: () => clock });
   const rows = (tenantId: string) =>
     database.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).execute();
 
@@ -61,7 +63,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
   await t.test('concurrent ensureKeys on a new tenant ends with exactly one active and one next key per algorithm', async () => {
     // Several tenants at once, so that an unserialised check-then-insert would show up reliably.
     const others = await Promise.all([1, 2, 3, 4].map((i) => addTenant(database, `race${i}`)));
-    const second = new KeyService(database.db, sealer, { now: () => clock });
+    const second = new KeyService({ keyStore: new SigningKeyStore(database.db), tenantStore: new TenantStore(database.db), sealer, now: () => clock });
     await Promise.all(others.flatMap((id) => [keys.ensureKeys(id), second.ensureKeys(id), keys.ensureKeys(id)]));
     for (const id of others) {
       const r = await rows(id);

@@ -126,7 +126,7 @@ tenants:
     const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, email: 'nurse@clinic.test', password: 'nurse-password-1' });
     assert.equal(tokens.claims()!.given_name, 'Nora');
     const { importFile } = await import('../src/tenants/import.ts');
-    const second = await importFile(gh.app, file);
+    const second = await importFile(gh.services, file);
     assert.deepEqual(second.changes, [], 'importing the same file again changes nothing');
     const show = await gh.api('GET', '/tenants/clinic');
     assert.equal(show.body.sessionLifetimeMinutes, 60);
@@ -191,12 +191,12 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
 test('maintenance purges expired artifacts and audits certificates near expiry', async () => {
   const gh = await startTestServer();
   try {
-    const db = gh.app.database.db;
+    const db = gh.services.database.db;
     await db.insertInto('oidc_artifacts').values({ model: 'Session', id: 'old', tenant_id: 'x', payload: '{}', grant_id: null, user_code: null, uid: null, expires_at: Date.now() - 1000, consumed_at: null }).execute();
-    const tenant = await gh.app.tenants.getBySlug('default');
-    const active = (await gh.app.keys.list(tenant.id)).find((k) => k.status === 'active')!;
+    const tenant = await gh.services.tenantStore.getBySlug('default');
+    const active = (await gh.services.keyService.list(tenant.id)).find((k) => k.status === 'active')!;
     await db.updateTable('signing_keys').set({ not_after: Date.now() + 10 * 24 * 3600e3 }).where('kid', '=', active.kid).execute();
-    const res = await runMaintenance(gh.app);
+    const res = await runMaintenance(gh.services);
     assert.ok(res.purged >= 1);
     assert.equal(await db.selectFrom('oidc_artifacts').select('id').where('id', '=', 'old').executeTakeFirst(), undefined);
     const warn = await gh.api('GET', '/tenants/default/audit?type=keys.certificate_expiring');

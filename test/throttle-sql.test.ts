@@ -2,7 +2,8 @@
 // failures counted through two connections add up, and a window that ended starts over.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HELD, SqlThrottle, purgeThrottleCounters } from '../src/ops/ratelimit.ts';
+import { HELD } from '../src/ops/ratelimit.ts';
+import { SqlThrottle, purgeThrottleCounters } from '../src/storage/throttle-counters.ts';
 import { createTestDatabase, openTestStore } from './helpers/databases.ts';
 import { openDatabase } from '../src/storage/db.ts';
 

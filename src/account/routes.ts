@@ -6,9 +6,9 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import crypto from 'node:crypto';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { accountPage, messagePage, passkeyEnrollPage, pushEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
@@ -28,16 +28,16 @@ interface AccountSession { accountId: string; csrf: string }
 export const ACCOUNT = '@account';
 const SESSION_MS = 15 * 60_000;
 
-const session = (app: Context) => sealedCookie<AccountSession>(app, 'gh_account', SESSION_MS);
+const session = (services: Services) => sealedCookie<AccountSession>(services, 'gh_account', SESSION_MS);
 /** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
-const enrollment = (app: Context) => sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(app, 'gh_enroll', 10 * 60_000);
+const enrollment = (services: Services) => sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(services, 'gh_enroll', 10 * 60_000);
 const FACTOR_NAMES: Record<FactorType, string> = { totp: 'authenticator apps', webauthn: 'passkeys', push: 'the Gatehouse Authenticator' };
 
 /** Called when the round trip for the account page comes back signed in. */
-export function openAccount(app: Context, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {
-  session(app).save(ctx, tenant.slug, { accountId: user.id, csrf: crypto.randomBytes(18).toString('base64url') });
+export function openAccount(services: Services, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {
+  session(services).save(ctx, tenant.slug, { accountId: user.id, csrf: crypto.randomBytes(18).toString('base64url') });
   ctx.status = 303;
-  ctx.redirect(`${issuerFor(app.config.publicUrl, tenant.slug)}/account`);
+  ctx.redirect(`${issuerFor(services.config.publicUrl, tenant.slug)}/account`);
 }
 
 /** A factor's name with control characters (or invalid UTF-8) is refused, as everywhere else. */
@@ -49,20 +49,20 @@ function labelRefused(ctx: { status: number; body: unknown }, tenant: Tenant, bo
   return true;
 }
 
-export function accountRouter(app: Context): Router {
+export function accountRouter(services: Services): Router {
   const router = new Router({ prefix: '/t/:slug/account' });
-  const base = (tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/account`;
+  const base = (tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/account`;
 
   /** The signed-in user, or (for a GET) a round trip to find out; undefined when answered. */
   async function who(ctx: Ctx): Promise<{ tenant: Tenant; user: UserWithSecret; s: AccountSession } | undefined> {
-    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) {
       ctx.status = 404;
       ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${ctx.params.slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
       return undefined;
     }
-    const s = session(app).read(ctx as unknown as Koa.Context);
-    const user = s ? await app.directory.userById(tenant.id, s.accountId) : undefined;
+    const s = session(services).read(ctx as unknown as Koa.Context);
+    const user = s ? await services.userStore.userById(tenant.id, s.accountId) : undefined;
     if (s && user && user.status === 'active') {
       if (ctx.method === 'GET') return { tenant, user, s };
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
@@ -71,37 +71,37 @@ export function accountRouter(app: Context): Router {
       ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
       return undefined;
     }
-    if (ctx.method === 'GET') { startSignIn(app, ctx as unknown as Koa.Context, tenant, ACCOUNT); return undefined; }
+    if (ctx.method === 'GET') { startSignIn(services, ctx as unknown as Koa.Context, tenant, ACCOUNT); return undefined; }
     ctx.status = 403;
     ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
     return undefined;
   }
 
   async function show(ctx: Ctx, tenant: Tenant, user: UserWithSecret, s: AccountSession, notice?: string) {
-    const factors = await app.mfa.factors(tenant.id, user.id);
-    const settings = await app.policies.settingsFor(user);
+    const factors = await services.mfaStore.factors(tenant.id, user.id);
+    const settings = await services.policyService.settingsFor(user);
     ctx.type = 'html';
     ctx.body = accountPage({ branding: pageBranding(tenant),
       email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
-      recoveryLeft: factors.length ? await app.mfa.unusedRecoveryCodes(tenant.id, user.id) : 0,
-      allowed: settings.allowedFactors, remembered: await app.mfa.rememberedDevices(tenant.id, user.id),
+      recoveryLeft: factors.length ? await services.mfaStore.unusedRecoveryCodes(tenant.id, user.id) : 0,
+      allowed: settings.allowedFactors, remembered: await services.mfaStore.rememberedDevices(tenant.id, user.id),
       sessions: await sessionsOf(ctx, tenant, user),
     });
   }
 
   /** The user's SSO sessions, this browser's marked. */
   async function sessionsOf(ctx: Ctx, tenant: Tenant, user: UserWithSecret) {
-    const list = await app.sessions.listForUser(tenant.id, user.id);
+    const list = await services.sessionService.listForUser(tenant.id, user.id);
     // The engine's session cookie names this browser's session (only to label it: nothing is decided by it).
     const cookie = ctx.cookies.get('gh_session');
-    const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await app.engines.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
+    const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await services.engineCache.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
     return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.filter((a) => a.clientId !== LAUNCHER_CLIENT_ID).map((a) => a.name), current: !!mine && mine.uid === x.id }));
   }
 
   /** Only the kinds of factor the user's policy allows may be added (answered with a page when not). */
   async function allowed(ctx: Ctx, w: { tenant: Tenant; user: UserWithSecret }, kind: FactorType): Promise<boolean> {
-    const settings = await app.policies.settingsFor(w.user);
+    const settings = await services.policyService.settingsFor(w.user);
     if (settings.allowedFactors.includes(kind)) return true;
     ctx.status = 403;
     ctx.type = 'html';
@@ -121,7 +121,7 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const secret = await newTotpSecret();
-    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
+    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
     ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
   });
@@ -131,7 +131,7 @@ export function accountRouter(app: Context): Router {
     if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/totp`)) return;
-    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
+    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
       ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
@@ -147,9 +147,9 @@ export function accountRouter(app: Context): Router {
     }
     const codes = newRecoveryCodes();
     // The code just typed counts as used: it cannot sign anyone in afterwards.
-    await app.mfa.addFactor(w.tenant.id, w.user.id, { type: 'totp', label, secretSealed: app.sealer.seal(pending.secret), step }, codes.map((c) => recoveryHash(app, c)));
-    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
-    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
+    await services.mfaStore.addFactor(w.tenant.id, w.user.id, { type: 'totp', label, secretSealed: services.sealer.seal(pending.secret), step }, codes.map((c) => recoveryHash(services, c)));
+    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
     ctx.type = 'html';
     ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
   });
@@ -157,8 +157,8 @@ export function accountRouter(app: Context): Router {
   router.get('/passkey', async (ctx) => {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
-    const options = await registrationOptions(app, w.tenant, w.user, await app.mfa.factors(w.tenant.id, w.user.id));
-    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
+    const options = await registrationOptions(services, w.tenant, w.user, await services.mfaStore.factors(w.tenant.id, w.user.id));
+    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
     ctx.type = 'html';
     ctx.body = passkeyEnrollPage({ branding: pageBranding(w.tenant), options, csrf: w.s.csrf, action: `${base(w.tenant)}/passkey`, backUrl: base(w.tenant) });
   });
@@ -168,12 +168,12 @@ export function accountRouter(app: Context): Router {
     if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/passkey`)) return;
-    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
-    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     let response: unknown;
     try { response = JSON.parse(String(body.credential ?? '')); } catch { response = undefined; }
     const sealed = pending?.challenge && pending.accountId === w.user.id && response && typeof response === 'object'
-      ? await verifyRegistration(app, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
+      ? await verifyRegistration(services, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
     if (!sealed) {
       ctx.status = 400;
       ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Passkey not added', message: 'The passkey could not be verified, or adding it took too long.', detail: `Open ${base(w.tenant)}/passkey and try again.` });
@@ -181,10 +181,10 @@ export function accountRouter(app: Context): Router {
     }
     const label = String(body.label ?? '').trim().slice(0, 60) || 'Passkey';
     // Recovery codes come with the first second factor.
-    const first = (await app.mfa.factors(w.tenant.id, w.user.id)).length === 0;
+    const first = (await services.mfaStore.factors(w.tenant.id, w.user.id)).length === 0;
     const codes = first ? newRecoveryCodes() : undefined;
-    await app.mfa.addFactor(w.tenant.id, w.user.id, { type: 'webauthn', label, secretSealed: sealed }, codes?.map((c) => recoveryHash(app, c)));
-    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'webauthn', label } });
+    await services.mfaStore.addFactor(w.tenant.id, w.user.id, { type: 'webauthn', label, secretSealed: sealed }, codes?.map((c) => recoveryHash(services, c)));
+    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'webauthn', label } });
     if (codes) {
       ctx.type = 'html';
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
@@ -196,32 +196,32 @@ export function accountRouter(app: Context): Router {
   router.post('/factors/:id/remove', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    await app.mfa.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
-    await app.push.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
-    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
+    await services.mfaStore.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
+    await services.pushService.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
+    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
     await show(ctx, w.tenant, w.user, w.s, 'The authenticator was removed.');
   });
 
   router.post('/sessions/:id/end', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    const target = await app.sessions.get(w.tenant.id, ctx.params.id!);
+    const target = await services.sessionService.get(w.tenant.id, ctx.params.id!);
     // Only the user's own sessions; someone else's id answers as if it did not exist.
-    const ended = target?.userId === w.user.id && (await app.sessions.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
+    const ended = target?.userId === w.user.id && (await services.sessionService.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
     await show(ctx, w.tenant, w.user, w.s, ended ? `Signed out ${target!.device}.` : 'That session had already ended.');
   });
 
   router.post('/remembered/:id/forget', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    await app.mfa.forget(w.tenant.id, w.user.id, ctx.params.id!);
-    await app.audit.record({ tenantId: w.tenant.id, type: 'mfa.browser_forgotten', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email } });
+    await services.mfaStore.forget(w.tenant.id, w.user.id, ctx.params.id!);
+    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.browser_forgotten', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email } });
     await show(ctx, w.tenant, w.user, w.s, 'That browser will ask for two-step verification again.');
   });
 
   // The Gatehouse Authenticator: a QR code of a one-time setup link; the page waits for the phone.
   async function pushPage(ctx: Ctx, w: { tenant: Tenant }, code: string, notice?: string) {
-    const link = app.push.setupLink(w.tenant, code);
+    const link = services.pushService.setupLink(w.tenant, code);
     ctx.type = 'html';
     ctx.body = pushEnrollPage({ branding: pageBranding(w.tenant),
       qrSvg: await qrSvg(link), link, code, slug: w.tenant.slug, notice,
@@ -233,10 +233,10 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'push'))) return;
     // Recovery codes come with the first second factor: made now, shown here once the phone is done.
-    const first = (await app.mfa.factors(w.tenant.id, w.user.id)).length === 0;
+    const first = (await services.mfaStore.factors(w.tenant.id, w.user.id)).length === 0;
     const recovery = first ? newRecoveryCodes() : undefined;
-    const { code } = await app.push.startEnrollment(w.tenant, w.user, recovery?.map((c) => recoveryHash(app, c)) ?? null);
-    enrollment(app).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, pushCode: code, recovery });
+    const { code } = await services.pushService.startEnrollment(w.tenant, w.user, recovery?.map((c) => recoveryHash(services, c)) ?? null);
+    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, pushCode: code, recovery });
     await pushPage(ctx, w, code);
   });
 
@@ -245,22 +245,22 @@ export function accountRouter(app: Context): Router {
     const w = await who(ctx);
     if (!w) return;
     ctx.set('Cache-Control', 'no-store');
-    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
-    ctx.body = { state: pending?.pushCode && pending.accountId === w.user.id ? (await app.push.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state : 'expired' };
+    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    ctx.body = { state: pending?.pushCode && pending.accountId === w.user.id ? (await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state : 'expired' };
   });
 
   router.get('/push/done', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    const pending = enrollment(app).read(ctx as unknown as Koa.Context);
-    const state = pending?.pushCode && pending.accountId === w.user.id ? await app.push.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
+    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    const state = pending?.pushCode && pending.accountId === w.user.id ? await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
     if (!state || state.state === 'expired') {
       ctx.status = 400;
       ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the Gatehouse Authenticator took too long.', detail: `Open ${base(w.tenant)}/push and scan the new code.` });
       return;
     }
     if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, 'Your phone has not finished yet. Scan the code (or open the link) on the phone, then wait a moment.');
-    enrollment(app).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
     if (state.recoveryIssued && pending!.recovery) {
       ctx.type = 'html';
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes: pending!.recovery, backUrl: base(w.tenant) });

@@ -4,8 +4,8 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { Services } from '../services.ts';
+import type { AdminRole } from '../storage/users.ts';
 import { invalid } from '../shared/errors.ts';
 import { authenticate, authorize, type Admin } from './auth.ts';
 
@@ -21,14 +21,14 @@ export function parse<T extends z.ZodType>(schema: T, data: unknown): z.infer<T>
 }
 
 /** Authenticate the caller and authorize them for the tenant in the path. */
-export async function guard(app: Context, ctx: Ctx, roles: AdminRole[]) {
-  const admin = await authenticate(app, ctx as unknown as Koa.Context);
-  const tenant = await authorize(app, admin, ctx.params.slug!, roles);
+export async function guard(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Ctx, roles: AdminRole[]) {
+  const admin = await authenticate(services, ctx as unknown as Koa.Context);
+  const tenant = await authorize(services, admin, ctx.params.slug!, roles);
   return { admin, tenant };
 }
 
-export async function audited(app: Context, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
-  await app.audit.record({ tenantId, type, actor: admin.email, subject, data, ip: ip ?? null });
+export async function audited(services: Pick<Services, 'auditStore'>, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
+  await services.auditStore.record({ tenantId, type, actor: admin.email, subject, data, ip: ip ?? null });
 }
 
 /** Optimistic concurrency: the version from If-Match or the body's "version". */

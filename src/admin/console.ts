@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { esc } from '../interaction/html.ts';
 import { messagePage } from '../interaction/pages.ts';
 import { adminApiResource, CONSOLE_CLIENT_ID, CONSOLE_SCOPE } from '../oidc/clients.ts';
@@ -24,16 +24,16 @@ export const consoleCsp = (publicUrl: string) =>
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.json': 'application/json' };
 
 /** The console's settings for one tenant, as the page's <meta name="gatehouse-console"> (no inline script). */
-export function consoleSettings(app: Context, tenant: { slug: string; name: string }) {
-  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
+export function consoleSettings(services: Services, tenant: { slug: string; name: string }) {
+  const issuer = issuerFor(services.config.publicUrl, tenant.slug);
   return {
     tenant: tenant.slug, tenantName: tenant.name, issuer, clientId: CONSOLE_CLIENT_ID, scope: `openid email profile ${CONSOLE_SCOPE}`,
-    resource: adminApiResource(app.config.publicUrl), api: `${app.config.publicUrl}/api/v1`, base: `/t/${tenant.slug}/console`,
+    resource: adminApiResource(services.config.publicUrl), api: `${services.config.publicUrl}/api/v1`, base: `/t/${tenant.slug}/console`,
   };
 }
 
 /** Koa middleware for the console's addresses; everything else passes through untouched. */
-export function consoleMiddleware(app: Context): Koa.Middleware {
+export function consoleMiddleware(services: Services): Koa.Middleware {
   // Read once: the build happens before the server starts (npm install / npm start).
   let index: string | null | undefined;
   const indexHtml = () => {
@@ -69,7 +69,7 @@ export function consoleMiddleware(app: Context): Koa.Middleware {
 
     const page = /^\/t\/([a-z0-9-]{1,40})\/console(\/.*)?$/.exec(ctx.path);
     if (!page) return next();
-    const tenant = await app.tenants.bySlug(page[1]!);
+    const tenant = await services.tenantStore.bySlug(page[1]!);
     if (!tenant) return next(); // the unknown-organization page further on
     if (!page[2]) { ctx.redirect(`/t/${tenant.slug}/console/`); return; }
     const html = indexHtml();
@@ -80,8 +80,8 @@ export function consoleMiddleware(app: Context): Koa.Middleware {
       ctx.body = messagePage({ title: 'Admin console not built', message: 'This Gatehouse was installed without building its admin console.', detail: 'Run npm ci (or npm start), which builds it, then reload this page. The admin API works without it.' });
       return;
     }
-    ctx.set('Content-Security-Policy', consoleCsp(app.config.publicUrl));
+    ctx.set('Content-Security-Policy', consoleCsp(services.config.publicUrl));
     ctx.set('X-Frame-Options', 'DENY');
-    ctx.body = html.replace('<!--gatehouse-settings-->', `<meta name="gatehouse-console" content="${esc(JSON.stringify(consoleSettings(app, tenant)))}">`);
+    ctx.body = html.replace('<!--gatehouse-settings-->', `<meta name="gatehouse-console" content="${esc(JSON.stringify(consoleSettings(services, tenant)))}">`);
   };
 }

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the admin API, generated from the route declarations: the same
 // zod schemas that check every request and answer (route.ts). Built on its first request.
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { paramsSchema, pathParamNames, type AnyRoute } from './route.ts';
 import { ADMIN_TOKEN_TTL_SECONDS } from './auth.ts';
 
@@ -85,7 +85,7 @@ function operation(r: AnyRoute): Json {
   };
 }
 
-export function openApiDocument(app: Context, routes: AnyRoute[]): Json {
+export function openApiDocument(services: Services, routes: AnyRoute[]): Json {
   const paths: Record<string, Json> = {};
   for (const r of routes) {
     const p = r.path.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -99,13 +99,13 @@ export function openApiDocument(app: Context, routes: AnyRoute[]): Json {
       description: 'Administer Gatehouse: tenants, users, groups, OUs, application profiles and their deployment, keys, sessions, audit. '
         + 'Every input and answer is checked against the schemas below. See docs/admin-api.md.',
     },
-    servers: [{ url: `${app.config.publicUrl}/api/v1` }],
+    servers: [{ url: `${services.config.publicUrl}/api/v1` }],
     security: [{ bearer: [] }],
     components: {
       securitySchemes: {
         bearer: {
           type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
-          description: `An admin access token (audience ${app.config.publicUrl}/api): from POST /auth/token (valid ${ADMIN_TOKEN_TTL_SECONDS / 60} minutes), or issued by the tenant to the admin console.`,
+          description: `An admin access token (audience ${services.config.publicUrl}/api): from POST /auth/token (valid ${ADMIN_TOKEN_TTL_SECONDS / 60} minutes), or issued by the tenant to the admin console.`,
         },
       },
       schemas: { Error: jsonSchema(errorSchema, 'output') },

@@ -8,8 +8,8 @@
 //   superadmin > admin > helpdesk, auditor   (helpdesk and auditor are peers: neither holds the other)
 //   an instance administrator (superadmin of the default tenant) only by another one.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { Services } from '../services.ts';
+import type { AdminRole } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
@@ -57,11 +57,11 @@ export function refusal(actor: Pick<Admin, 'tenantSlug' | 'roles'>, target: Targ
 export const mayManage = (actor: Pick<Admin, 'tenantSlug' | 'roles'>, target: Target, tenant: Pick<Tenant, 'slug'>) => refusal(actor, target, tenant) === null;
 
 /** What a refusal needs to record its attempt: the caller, where, and from which address. */
-export interface Attempt { app: Context; admin: Admin; tenant: Tenant; koa: Pick<Koa.Context, 'ip'> }
+export interface Attempt { services: Services; admin: Admin; tenant: Tenant; koa: Pick<Koa.Context, 'ip'> }
 
 /** Record a refused attempt (level warn, so that it shows among the warnings) and answer 403. */
 export async function deny(call: Attempt, action: string, message: string, needs: string, about: { userId?: string; email?: string } = {}): Promise<never> {
-  await call.app.audit.record({
+  await call.services.auditStore.record({
     tenantId: call.tenant.id, type: 'admin.denied', level: 'warn', actor: call.admin.email, subject: about.userId ?? null, ip: call.koa.ip,
     userId: about.userId ?? null, data: { action, needs, ...(about.email !== undefined && { email: about.email }), actorRoles: call.admin.roles },
   });

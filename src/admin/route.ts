@@ -6,8 +6,8 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
-import type { AdminRole } from '../storage/directory.ts';
+import type { Services } from '../services.ts';
+import type { AdminRole } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
@@ -34,7 +34,7 @@ type NoBody = z.ZodUndefined;
 type NoContent = z.ZodVoid;
 
 interface Input<Path extends string, P extends AnyObject, Q extends AnyObject, B extends z.ZodType> {
-  app: Context;
+  services: Services;
   koa: Koa.Context;
   params: Record<PathParams<Path>, string> & z.output<P>;
   query: z.output<Q>;
@@ -160,37 +160,37 @@ function expectedVersion(koa: Koa.Context, body: unknown): number | undefined {
   return typeof v === 'number' ? v : undefined;
 }
 
-async function access(app: Context, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
+async function access(services: Services, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
   try {
     if (r.access === 'instance' && !isInstanceAdmin(admin)) {
       throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', { needs: 'superadmin of the default tenant' });
     }
-    if (Array.isArray(r.access)) return await authorize(app, admin, slug!, [...r.access]);
+    if (Array.isArray(r.access)) return await authorize(services, admin, slug!, [...r.access]);
   } catch (e) {
     // A refused call is recorded (warn) in the caller's own tenant, where their administrators look.
     if (e instanceof GatehouseError && e.status === 403) {
-      await app.audit.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
+      await services.auditStore.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
     }
     throw e;
   }
-  const own = await app.tenants.bySlug(admin.tenantSlug);
+  const own = await services.tenantStore.bySlug(admin.tenantSlug);
   if (!own) throw new GatehouseError(401, 'unauthorized', 'The access token names an unknown tenant.');
   return own;
 }
 
-async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa.Context & { params: Record<string, string> }): Promise<void> {
-  const admin = r.access === 'public' ? undefined : await authenticate(app, koa);
+async function handle(services: Services, r: AnyRoute, pathSchema: AnyObject, koa: Koa.Context & { params: Record<string, string> }): Promise<void> {
+  const admin = r.access === 'public' ? undefined : await authenticate(services, koa);
   const params = parseInput(pathSchema, koa.params, 'path');
-  const tenant = admin ? await access(app, r, admin, params.slug as string | undefined, koa.ip) : undefined;
+  const tenant = admin ? await access(services, r, admin, params.slug as string | undefined, koa.ip) : undefined;
   const query = parseInput(r.query ?? noQuery, koa.query, 'query');
   const body = r.body ? parseInput(r.body, koa.request.body ?? {}, 'body') : undefined;
   let accepted = false;
   const call = {
-    app, koa, params, query, body, admin, tenant,
+    services, koa, params, query, body, admin, tenant,
     accepted: () => { if (!r.accepted) throw new Error(`${r.method.toUpperCase()} ${r.path} is not declared "accepted"`); accepted = true; },
     version: r.versioned ? expectedVersion(koa, body) : undefined,
     audit: (type: string, subject: string | null, data: Record<string, unknown> = {}, about: { userId?: string | null; clientId?: string | null } = {}) =>
-      app.audit.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
+      services.auditStore.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
   };
   const result = await r.handler(call);
 
@@ -209,8 +209,8 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
   if (!checked.success) {
     // The answer is not what the document promises: a bug. Logged always; refused (500) where
     // answers are checked strictly (tests), so that it is caught before it ships.
-    app.logger.error({ route: `${r.method.toUpperCase()} ${r.path}`, problems: checked.error.issues.slice(0, 10) }, 'admin API answer does not match its schema');
-    if (app.config.strictApiResponses) throw new Error(`The answer of ${r.method.toUpperCase()} ${r.path} does not match its schema: ${checked.error.message}`);
+    services.logger.error({ route: `${r.method.toUpperCase()} ${r.path}`, problems: checked.error.issues.slice(0, 10) }, 'admin API answer does not match its schema');
+    if (services.config.strictApiResponses) throw new Error(`The answer of ${r.method.toUpperCase()} ${r.path} does not match its schema: ${checked.error.message}`);
     koa.body = result;
   } else {
     // Fields the schema does not list are dropped: the document is exactly what is sent.
@@ -221,10 +221,10 @@ async function handle(app: Context, r: AnyRoute, pathSchema: AnyObject, koa: Koa
   if (typeof version === 'number' && r.method !== 'delete') koa.set('ETag', `"${version}"`);
 }
 
-export function registerRoutes(app: Context, router: Router, routes: AnyRoute[]): void {
+export function registerRoutes(services: Services, router: Router, routes: AnyRoute[]): void {
   checkDeclarations(routes);
   for (const r of routes) {
     const pathSchema = paramsSchema(r);
-    router[r.method](r.path, (koa) => handle(app, r, pathSchema, koa as unknown as Koa.Context & { params: Record<string, string> }));
+    router[r.method](r.path, (koa) => handle(services, r, pathSchema, koa as unknown as Koa.Context & { params: Record<string, string> }));
   }
 }

@@ -2,7 +2,7 @@
 // declarations (route.ts), registered here and described by GET /api/v1/openapi.json.
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { registerRoutes, route, type AnyRoute } from './route.ts';
 import { openApiDocument } from './openapi.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -28,7 +28,7 @@ import { connectorRoutes } from './routes/connectors.ts';
 import { instanceRoutes } from './routes/instance.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
-type LegacyRoutes = (app: Context, r: Router) => void;
+type LegacyRoutes = (services: Services, r: Router) => void;
 const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
@@ -44,15 +44,15 @@ const openApiRoute = route({
   id: 'getOpenApi', method: 'get', path: '/openapi.json', tag: 'meta', access: 'public',
   summary: 'This document: OpenAPI 3.1, generated from the schemas that check every request and answer',
   response: z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),
-  async handler({ app }) { return (document ??= openApiDocument(app, adminRoutes)) as { openapi: '3.1.0'; paths: Record<string, unknown> }; },
+  async handler({ services }) { return (document ??= openApiDocument(services, adminRoutes)) as { openapi: '3.1.0'; paths: Record<string, unknown> }; },
 });
 
 /** Every declared route of the admin API. */
 export const adminRoutes: AnyRoute[] = [openApiRoute, ...resources];
 
-export function adminRouter(app: Context): Router {
+export function adminRouter(services: Services): Router {
   const r = new Router({ prefix: '/api/v1' });
-  registerRoutes(app, r, adminRoutes);
-  for (const add of legacy) add(app, r);
+  registerRoutes(services, r, adminRoutes);
+  for (const add of legacy) add(services, r);
   return r;
 }

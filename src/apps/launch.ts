@@ -3,10 +3,10 @@
 // Core section 4) or open at their home URL; hand-off apps receive a refresh token, issued to
 // them for this user, by a POST to their login redirect URL.
 import type Provider from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { App } from '../storage/apps.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { isOidcApp } from './service.ts';
 import { impliedGrant } from '../oidc/grants.ts';
 import { issuerFor } from '../oidc/engine.ts';
@@ -24,16 +24,16 @@ export function launchable(a: App): boolean {
 }
 
 /** The apps this user sees in the launcher: deployed to them and launchable, by name. */
-export async function launcherApps(app: Context, tenant: Tenant, user: UserWithSecret): Promise<App[]> {
+export async function launcherApps(services: Pick<Services, 'appService' | 'appStore'>, tenant: Tenant, user: UserWithSecret): Promise<App[]> {
   const out: App[] = [];
-  for (const a of await app.apps.list(tenant.id)) if (launchable(a) && (await app.appService.isDeployedTo(a, user))) out.push(a);
+  for (const a of await services.appStore.list(tenant.id)) if (launchable(a) && (await services.appService.isDeployedTo(a, user))) out.push(a);
   return out.sort((x, y) => x.displayName.localeCompare(y.displayName));
 }
 
 /** Scopes of a handed-over refresh token: enough for the profile the app will ask for. */
 const HANDOFF_SCOPE = 'openid offline_access email profile';
 
-export async function launch(app: Context, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
+export async function launch(services: Pick<Services, 'auditStore' | 'config'>, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
   if (a.type === 'handoff') {
     const client = await provider.Client.find(a.clientId);
     if (!client) throw new Error(`engine has no client ${a.clientId}`);
@@ -57,13 +57,13 @@ export async function launch(app: Context, tenant: Tenant, provider: Provider, a
       authTime: who.authTime, amr: who.amr, acr: who.acr, expiresWithSession: false,
     } as ConstructorParameters<typeof provider.RefreshToken>[0]);
     const refreshToken = await token.save();
-    await app.audit.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'handoff', message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.` } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'handoff', message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.` } });
     return { kind: 'post', url: a.loginRedirectUrl!, fields: { refresh_token: refreshToken } };
   }
-  await app.audit.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url', message: `${who.user.email} opened ${a.displayName}.` } });
+  await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url', message: `${who.user.email} opened ${a.displayName}.` } });
   if (a.initiateLoginUri) {
     const u = new URL(a.initiateLoginUri);
-    u.searchParams.set('iss', issuerFor(app.config.publicUrl, tenant.slug));
+    u.searchParams.set('iss', issuerFor(services.config.publicUrl, tenant.slug));
     u.searchParams.set('login_hint', who.user.email);
     if (a.homeUrl) u.searchParams.set('target_link_uri', a.homeUrl);
     return { kind: 'redirect', url: u.href };

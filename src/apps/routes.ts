@@ -7,7 +7,7 @@
 // The same round trip serves the account page (account/routes.ts).
 import Router from '@koa/router';
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { startSignIn, finishSignIn } from '../interaction/whoami.ts';
 import { ACCOUNT, openAccount } from '../account/routes.ts';
@@ -19,7 +19,7 @@ import { pageBranding } from '../interaction/branding.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
-export function launcherRouter(app: Context): Router {
+export function launcherRouter(services: Services): Router {
   const router = new Router({ prefix: '/t/:slug' });
 
   const page = (ctx: Ctx, status: number, title: string, message: string, detail?: string) => {
@@ -29,12 +29,12 @@ export function launcherRouter(app: Context): Router {
   };
 
   async function tenantOf(ctx: Ctx): Promise<Tenant | undefined> {
-    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) page(ctx, 404, 'Unknown organization', `There is no organization "${ctx.params.slug}" on this Gatehouse.`, 'Check the address you were given.');
     return tenant;
   }
 
-  const signInFirst = (ctx: Ctx, tenant: Tenant, next: string | null) => startSignIn(app, ctx as unknown as Koa.Context, tenant, next);
+  const signInFirst = (ctx: Ctx, tenant: Tenant, next: string | null) => startSignIn(services, ctx as unknown as Koa.Context, tenant, next);
 
   router.get('/launcher', async (ctx) => {
     const tenant = await tenantOf(ctx);
@@ -45,7 +45,7 @@ export function launcherRouter(app: Context): Router {
   router.get('/launch/:clientId', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const a = await app.apps.byTenantClientId(tenant.id, ctx.params.clientId!);
+    const a = await services.appStore.byTenantClientId(tenant.id, ctx.params.clientId!);
     if (!a || !launchable(a)) return page(ctx, 404, 'Application not found', 'There is no application to open at this address.', 'Check the link, or open your applications from the launcher.');
     signInFirst(ctx, tenant, a.clientId);
   });
@@ -53,32 +53,32 @@ export function launcherRouter(app: Context): Router {
   router.get('/launcher/callback', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const r = await finishSignIn(app, ctx as unknown as Koa.Context, tenant);
+    const r = await finishSignIn(services, ctx as unknown as Koa.Context, tenant);
     if (!r.ok) return page(ctx, r.status, r.title, r.message, r.detail);
     const { who, next } = r;
     const user = who.user;
-    if (next === ACCOUNT) return openAccount(app, ctx as unknown as Koa.Context, tenant, user);
-    const entry = await app.engines.get(tenant.slug);
+    if (next === ACCOUNT) return openAccount(services, ctx as unknown as Koa.Context, tenant, user);
+    const entry = await services.engineCache.get(tenant.slug);
 
     if (!next) {
-      const apps = await launcherApps(app, tenant, user);
+      const apps = await launcherApps(services, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
       return;
     }
-    const a = await app.apps.byTenantClientId(tenant.id, next);
-    if (!a || !launchable(a) || !(await app.appService.isDeployedTo(a, user))) {
-      await app.audit.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
+    const a = await services.appStore.byTenantClientId(tenant.id, next);
+    if (!a || !launchable(a) || !(await services.appService.isDeployedTo(a, user))) {
+      await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
       return page(ctx, 403, 'Application not available', `${a?.displayName ?? 'This application'} has not been deployed to ${user.email}.`, 'If you need it, ask your administrator to deploy it to you or to one of your groups.');
     }
     // A hand-off app gets a token here, without its own sign-in: when it (or the user's
     // policy) needs two-step verification and this session's sign-in lacked it, step up first.
     if (a.type === 'handoff' && !MFA_ACRS.includes(String(who.acr))
-      && (a.requireMfa || policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))) {
-      return startSignIn(app, ctx as unknown as Koa.Context, tenant, a.clientId, { acrValues: MFA_ACR });
+      && (a.requireMfa || policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))) {
+      return startSignIn(services, ctx as unknown as Koa.Context, tenant, a.clientId, { acrValues: MFA_ACR });
     }
-    const go = await launch(app, tenant, entry!.provider, a, who);
-    if (go.kind === 'session_ended') return page(ctx, 409, 'Signed out', `You were signed out of Gatehouse before ${a.displayName} could be opened.`, `Open ${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId} to sign in and try again.`);
+    const go = await launch(services, tenant, entry!.provider, a, who);
+    if (go.kind === 'session_ended') return page(ctx, 409, 'Signed out', `You were signed out of Gatehouse before ${a.displayName} could be opened.`, `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId} to sign in and try again.`);
     if (go.kind === 'redirect') {
       ctx.status = 303;
       ctx.redirect(go.url);
@@ -91,7 +91,7 @@ export function launcherRouter(app: Context): Router {
 
   // The profile of the user an access token was issued for: what a hand-off app calls.
   router.get('/api/profile', async (ctx) => {
-    const tenant = await app.tenants.bySlug(ctx.params.slug!);
+    const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     const m = /^Bearer ([A-Za-z0-9._~+/-]{1,2048}=*)$/.exec(ctx.get('authorization'));
     const refuse = (error: string, description: string) => {
       ctx.status = 401;
@@ -100,15 +100,15 @@ export function launcherRouter(app: Context): Router {
     };
     if (!tenant) return refuse('invalid_token', 'unknown organization');
     if (!m) return refuse('invalid_request', 'send the access token as Authorization: Bearer <token>');
-    const entry = await app.engines.get(tenant.slug);
+    const entry = await services.engineCache.get(tenant.slug);
     const token = await entry!.provider.AccessToken.find(m[1]!);
     if (!token || !token.accountId) return refuse('invalid_token', 'the access token is unknown, expired or revoked');
     // Sender-constrained tokens need their proof, which this endpoint does not take.
     if (token.jkt || token['x5t#S256']) return refuse('invalid_token', 'this access token is sender-constrained; call userinfo with its proof');
-    const user = await app.directory.userById(tenant.id, token.accountId);
+    const user = await services.userStore.userById(tenant.id, token.accountId);
     if (!user || user.status !== 'active') return refuse('invalid_token', 'the account is no longer active');
     const scopes = new Set(String(token.scope ?? '').split(' '));
-    const groups = scopes.has('profile') ? (await app.directory.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
+    const groups = scopes.has('profile') ? (await services.userStore.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
     ctx.body = {
       sub: user.id,
       ...(scopes.has('email') && { email: user.email }),

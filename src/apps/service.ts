@@ -1,7 +1,7 @@
 // Application profiles: validation, credentials, deployments and the deployment decision.
 import crypto from 'node:crypto';
 import type { AppStore, App, AppInput, DeploymentTarget } from '../storage/apps.ts';
-import type { DirectoryStore, UserWithSecret } from '../storage/directory.ts';
+import type { UserStore, UserWithSecret } from '../storage/users.ts';
 import { type Sealer, randomSecret } from '../shared/crypto.ts';
 import { invalid } from '../shared/errors.ts';
 import { checkLogo } from '../shared/images.ts';
@@ -18,16 +18,18 @@ export const isConfidential = (type: App['type']) => type === 'web' || type === 
 export const isOidcApp = (type: App['type']) => type === 'web' || type === 'spa' || type === 'native';
 export const newClientId = () => crypto.randomBytes(12).toString('hex');
 
+export interface AppServiceDeps { appStore: AppStore; userStore: UserStore; sealer: Sealer; outbound: Outbound }
+
 export class AppService {
   readonly apps: AppStore;
-  readonly directory: DirectoryStore;
+  readonly directory: UserStore;
   readonly sealer: Sealer;
   readonly outbound: Outbound;
-  constructor(apps: AppStore, directory: DirectoryStore, sealer: Sealer, outbound: Outbound) {
-    this.apps = apps;
-    this.directory = directory;
-    this.sealer = sealer;
-    this.outbound = outbound;
+  constructor(deps: AppServiceDeps) {
+    this.apps = deps.appStore;
+    this.directory = deps.userStore;
+    this.sealer = deps.sealer;
+    this.outbound = deps.outbound;
   }
 
   /**

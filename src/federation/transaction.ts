@@ -1,7 +1,7 @@
 // The state of one sign-in through an upstream, kept sealed in the browser between leaving
 // for the upstream and coming back (10 minutes), bound to the engine's interaction.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 
 export interface Transaction {
@@ -17,8 +17,8 @@ export interface Transaction {
   result?: { accountId: string; amr: string[]; acr: string };
 }
 
-const cookie = (app: Context) => sealedCookie<Transaction>(app, 'gh_fed', 10 * 60_000);
+const cookie = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<Transaction>(services, 'gh_fed', 10 * 60_000);
 
-export const saveTransaction = (app: Context, ctx: Koa.Context, slug: string, t: Transaction) => cookie(app).save(ctx, slug, t);
-export const readTransaction = (app: Context, ctx: Koa.Context) => cookie(app).read(ctx);
-export const clearTransaction = (app: Context, ctx: Koa.Context, slug: string) => cookie(app).clear(ctx, slug);
+export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
+export const readTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context) => cookie(services).read(ctx);
+export const clearTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string) => cookie(services).clear(ctx, slug);

@@ -6,15 +6,22 @@
 import type * as OidcClient from 'openid-client';
 const lib = () => import('openid-client');
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Sealer } from '../shared/crypto.ts';
+import type { Bus } from '../ops/bus.ts';
+import type { UpstreamStore } from '../storage/upstreams.ts';
+import type { UserStore } from '../storage/users.ts';
+import type { AuditStore } from '../storage/audit.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import type { ProfileFromUpstream, Upstream, UpstreamCheck, UpstreamSettings, UpstreamType } from '../storage/upstreams.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { webUrl } from '../shared/input.ts';
 import { OUTBOUND_SETTING, refusalIn, type Outbound } from '../shared/outbound.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
-import { domainOf, normalizeEmail } from '../storage/directory.ts';
+import { domainOf, normalizeEmail } from '../storage/users.ts';
 
 const domain = z.string().trim().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
 const claimName = z.string().trim().min(1).max(200);
@@ -85,15 +92,26 @@ function discoveryProblem(url: URL, e: unknown): string {
 
 const WELL_KNOWN = '/.well-known/openid-configuration';
 
+export interface FederationServiceDeps {
+  config: Pick<Config, 'publicUrl'>;
+  logger: Logger;
+  sealer: Sealer;
+  bus: Bus;
+  outbound: Outbound;
+  upstreamStore: UpstreamStore;
+  userStore: UserStore;
+  auditStore: AuditStore;
+}
+
 export class FederationService {
-  readonly #app: Context;
+  readonly #deps: FederationServiceDeps;
   /** Discovered configurations by upstream id and version; rediscovered hourly (key rollover). */
   readonly #configs = new Map<string, { until: number; key: string; config: Promise<OidcClient.Configuration> }>();
   /** The tenant's upstreams: read at every sign-in (buttons, routing), changed rarely. */
   readonly #upstreams: TenantCache<Upstream[]>;
-  constructor(app: Context) {
-    this.#app = app;
-    this.#upstreams = new TenantCache(app.bus, 'upstreams', (tenantId) => app.upstreams.list(tenantId));
+  constructor(deps: FederationServiceDeps) {
+    this.#deps = deps;
+    this.#upstreams = new TenantCache(deps.bus, 'upstreams', (tenantId) => deps.upstreamStore.list(tenantId));
   }
 
   /** Call after an upstream of the tenant was created, changed or deleted. */
@@ -105,12 +123,12 @@ export class FederationService {
   async prepare(input: SettingsInput): Promise<UpstreamSettings> {
     const url = discoveryTarget(input);
     // Checked before fetching, so that the refusal names the field and the setting.
-    const refused = await this.#app.outbound.check(url);
+    const refused = await this.#deps.outbound.check(url);
     if (refused) throw fieldProblem(addressField(input), refusedProblem(url, refused.message, refused.always));
     const oidc = await lib();
     let config: OidcClient.Configuration;
     try {
-      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url, this.#app.outbound));
+      config = await oidc.discovery(url, input.clientId, undefined, oidc.None(), await options(url, this.#deps.outbound));
     } catch (e) {
       throw fieldProblem(addressField(input), discoveryProblem(url, e));
     }
@@ -126,7 +144,7 @@ export class FederationService {
     // discovery document cannot point the server at the metadata service or the private network.
     for (const name of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint'] as const) {
       const target = URL.parse(meta[name] ?? '');
-      const refusedEndpoint = target && await this.#app.outbound.check(target);
+      const refusedEndpoint = target && await this.#deps.outbound.check(target);
       if (refusedEndpoint) throw fieldProblem(addressField(input), `The discovery document at ${url.href} lists its ${name} at ${target.href}. ${refusedProblem(target, refusedEndpoint.message, refusedEndpoint.always)}`);
     }
     if (!meta.authorization_endpoint || !meta.token_endpoint) throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
@@ -145,7 +163,7 @@ export class FederationService {
    * a password it takes over and needs `confirm` (409 confirmation_required with takesOver).
    */
   async checkRouting(tenantId: string, next: { id?: string; settings: UpstreamSettings }, prev: UpstreamSettings | undefined, confirm: boolean): Promise<void> {
-    const others = (await this.#app.upstreams.list(tenantId)).filter((u) => u.id !== next.id);
+    const others = (await this.#deps.upstreamStore.list(tenantId)).filter((u) => u.id !== next.id);
     for (const d of next.settings.domains) {
       const owner = others.find((u) => u.settings.domains.includes(d));
       if (owner) {
@@ -161,7 +179,7 @@ export class FederationService {
     }
     if (confirm) return;
     const claimed = [...new Set([...others, { settings: next.settings }].flatMap((u) => u.settings.domains))];
-    const takesOver = await this.#app.upstreams.passwordUsersOutside(tenantId, claimed);
+    const takesOver = await this.#deps.upstreamStore.passwordUsersOutside(tenantId, claimed);
     const message = `With audience "all" this upstream signs in every email no other upstream claims: ${takesOver} local account${takesOver === 1 ? '' : 's'} with a password would sign in through it instead (administrators keep their password as a fallback). Send the same change with "confirm": true to apply it.`;
     throw new GatehouseError(409, 'confirmation_required', message, { takesOver, problems: [{ field: 'audience', in: 'body', message }] });
   }
@@ -181,10 +199,10 @@ export class FederationService {
       if (!(e instanceof GatehouseError)) throw e;
       result = { ok: false, checkedAt, message: e.message };
     }
-    const before = (await this.#app.upstreams.checks(up.tenantId)).get(up.id);
-    await this.#app.upstreams.saveCheck(up.tenantId, up.id, result);
+    const before = (await this.#deps.upstreamStore.checks(up.tenantId)).get(up.id);
+    await this.#deps.upstreamStore.saveCheck(up.tenantId, up.id, result);
     if (!result.ok && before?.ok !== false) {
-      await this.#app.audit.record({ tenantId: up.tenantId, type: 'federation.discovery_failed', level: 'error', subject: up.id, data: { upstream: up.name, upstreamId: up.id, message: result.message } });
+      await this.#deps.auditStore.record({ tenantId: up.tenantId, type: 'federation.discovery_failed', level: 'error', subject: up.id, data: { upstream: up.name, upstreamId: up.id, message: result.message } });
     }
     return result;
   }
@@ -192,9 +210,9 @@ export class FederationService {
   /** The background check: every upstream not disabled, in every tenant (the leader runs it hourly). */
   async checkAll(): Promise<{ checked: number; broken: number }> {
     let broken = 0;
-    const all = await this.#app.upstreams.allLive();
+    const all = await this.#deps.upstreamStore.allLive();
     for (const up of all) {
-      const r = await this.check(up).catch((err: unknown) => { this.#app.logger.warn({ err, upstream: up.id }, 'could not check an upstream directory'); return undefined; });
+      const r = await this.check(up).catch((err: unknown) => { this.#deps.logger.warn({ err, upstream: up.id }, 'could not check an upstream directory'); return undefined; });
       if (r && !r.ok) broken++;
     }
     return { checked: all.length, broken };
@@ -202,7 +220,7 @@ export class FederationService {
 
   /** The redirect URL to register at the upstream. */
   redirectUrl(tenant: Tenant): string {
-    return `${this.#app.config.publicUrl}/t/${tenant.slug}/federation/callback`;
+    return `${this.#deps.config.publicUrl}/t/${tenant.slug}/federation/callback`;
   }
 
   config(up: Upstream): Promise<OidcClient.Configuration> {
@@ -210,12 +228,12 @@ export class FederationService {
     const hit = this.#configs.get(up.id);
     if (hit && hit.key === key && hit.until > Date.now()) return hit.config;
     const url = new URL(up.settings.discoveryUrl);
-    const secret = up.clientSecretSealed ? this.#app.sealer.open(up.clientSecretSealed) : undefined;
+    const secret = up.clientSecretSealed ? this.#deps.sealer.open(up.clientSecretSealed) : undefined;
     // Non-repudiation checks: verify the ID token's signature against the upstream's JWKS,
     // although it came straight from the token endpoint (openid-client skips that by default).
     const config = (async () => {
       const oidc = await lib();
-      const o = await options(url, this.#app.outbound);
+      const o = await options(url, this.#deps.outbound);
       return oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
     })();
     // A failed discovery is not kept: the next sign-in tries again.
@@ -283,10 +301,10 @@ export type FederatedSignIn =
  * link (issuer + subject, or the external ID; an existing account with the same email only
  * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
  */
-export async function federatedUser(app: Context, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
+export async function federatedUser(services: Pick<Services, 'auditStore' | 'upstreamStore' | 'userStore'>, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
   // Every event names the application being signed in to (null when it is unknown).
   const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
-    app.audit.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
+    services.auditStore.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
   const gate = up.settings.claimGate;
   if (gate && !claimHas(claims, gate.claim, gate.value)) {
     await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });
@@ -296,27 +314,27 @@ export async function federatedUser(app: Context, tenant: Tenant, up: Upstream, 
   const subject = String(claims.sub);
   const ext = up.settings.externalIdClaim ? claims[up.settings.externalIdClaim] : undefined;
   const externalId = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : null;
-  let userId = await app.upstreams.linkedUser(up.id, subject, externalId);
+  let userId = await services.upstreamStore.linkedUser(up.id, subject, externalId);
   if (userId) {
-    if (await app.upstreams.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
+    if (await services.upstreamStore.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
     // A link found by external ID alone (a new subject): remember the subject too.
-    await app.upstreams.link(up, { subject, externalId }, profile, userId);
+    await services.upstreamStore.link(up, { subject, externalId }, profile, userId);
   } else {
-    const existing = await app.directory.userByEmail(tenant.id, profile.email);
+    const existing = await services.userStore.userByEmail(tenant.id, profile.email);
     if (existing) {
       if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
         await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
         return { ok: false, status: 409, title: 'Account already exists', message: `An account with the email ${profile.email} already exists here, and ${up.name} did not confirm that this email belongs to you, so Gatehouse did not join them.`, detail: 'Ask your administrator to link your account, or to remove the local one so that your first sign-in creates it.' };
       }
-      userId = await app.upstreams.link(up, { subject, externalId }, profile, existing.id);
-      await app.upstreams.syncProfile(tenant.id, userId, profile);
+      userId = await services.upstreamStore.link(up, { subject, externalId }, profile, existing.id);
+      await services.upstreamStore.syncProfile(tenant.id, userId, profile);
       await audit('federation.user_linked', 'info', userId, { message: `${profile.email} linked to ${up.name} (email confirmed by the upstream).`, email: profile.email });
     } else {
-      userId = await app.upstreams.link(up, { subject, externalId }, profile);
+      userId = await services.upstreamStore.link(up, { subject, externalId }, profile);
       await audit('federation.user_created', 'info', userId, { message: `Account ${profile.email} created on first sign-in through ${up.name}.`, email: profile.email, givenName: profile.givenName, familyName: profile.familyName });
     }
   }
-  const user = (await app.directory.userById(tenant.id, userId))!;
+  const user = (await services.userStore.userById(tenant.id, userId))!;
   if (user.status !== 'active') {
     await audit('signin.failed', 'warn', user.id, { message: `${user.email} is disabled.`, email: user.email, reason: 'disabled' });
     return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'You cannot sign in while your account is disabled. Contact your administrator to have it enabled.' };

@@ -7,7 +7,7 @@
 // HttpOnly, SameSite=Lax, Secure per GATEHOUSE_SECURE_COOKIES, scoped to the tenant's
 // paths, kept FAMILIAR_DEVICE_DAYS and renewed at each sign-in.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 
 export const FAMILIAR_DEVICE_DAYS = 180;
@@ -16,18 +16,18 @@ const NAME = 'gh_fam';
 const DAY = 86_400_000;
 
 /** An account's mark in the cookie: a MAC of the tenant and user (no user id in the browser). */
-export const deviceMark = (app: Context, tenantId: string, userId: string) => app.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
+export const deviceMark = (services: Pick<Services, 'sealer'>, tenantId: string, userId: string) => services.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
 
-const options = (app: Context, tenant: Tenant) => ({
-  path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, signed: false, overwrite: true,
+const options = (services: Pick<Services, 'config'>, tenant: Tenant) => ({
+  path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.secureCookies, signed: false, overwrite: true,
 });
 
 /** The account marks this browser holds for the tenant (empty when none, expired or tampered with). */
-export function familiarMarks(app: Context, ctx: Koa.Context, tenant: Tenant): string[] {
+export function familiarMarks(services: Pick<Services, 'sealer'>, ctx: Koa.Context, tenant: Tenant): string[] {
   const sealed = ctx.cookies.get(NAME);
   if (!sealed || sealed.length > 4096) return [];
   try {
-    const v = JSON.parse(app.sealer.openUncached(sealed)) as { t: string; a: string[]; exp: number };
+    const v = JSON.parse(services.sealer.openUncached(sealed)) as { t: string; a: string[]; exp: number };
     return v.t === tenant.id && v.exp > Date.now() && Array.isArray(v.a) ? v.a.filter((x) => typeof x === 'string').slice(0, MAX_ACCOUNTS) : [];
   } catch {
     return [];
@@ -35,9 +35,9 @@ export function familiarMarks(app: Context, ctx: Koa.Context, tenant: Tenant): s
 }
 
 /** After a successful sign-in: this browser is familiar to the account (first in the list). */
-export function markFamiliar(app: Context, ctx: Koa.Context, tenant: Tenant, userId: string): void {
-  const mark = deviceMark(app, tenant.id, userId);
-  const marks = [mark, ...familiarMarks(app, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
+export function markFamiliar(services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, tenant: Tenant, userId: string): void {
+  const mark = deviceMark(services, tenant.id, userId);
+  const marks = [mark, ...familiarMarks(services, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
   const exp = Date.now() + FAMILIAR_DEVICE_DAYS * DAY;
-  ctx.cookies.set(NAME, app.sealer.seal(JSON.stringify({ t: tenant.id, a: marks, exp })), { ...options(app, tenant), maxAge: FAMILIAR_DEVICE_DAYS * DAY });
+  ctx.cookies.set(NAME, services.sealer.seal(JSON.stringify({ t: tenant.id, a: marks, exp })), { ...options(services, tenant), maxAge: FAMILIAR_DEVICE_DAYS * DAY });
 }

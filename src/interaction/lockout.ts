@@ -28,7 +28,11 @@
 // so every node sees the same numbers.
 import { setTimeout as delay } from 'node:timers/promises';
 import net from 'node:net';
-import type { Context } from '../context.ts';
+import type { Throttle } from '../ops/ratelimit.ts';
+import type { Services } from '../services.ts';
+
+/** What the per-account counts use: the account throttle only. */
+export interface AccountCounts { throttles: { account: Throttle } }
 import type { PolicySettings } from '../policy/policies.ts';
 import { HELD } from '../ops/ratelimit.ts';
 
@@ -71,33 +75,33 @@ const keys = (subject: string, kind: Familiarity) => ({
 });
 
 /** Seconds this subject is locked for an origin of this kind (0: not locked): its own lock and those of more trusted kinds. */
-export async function lockedFor(app: Context, subject: string, kind: Familiarity): Promise<number> {
+export async function lockedFor(services: AccountCounts, subject: string, kind: Familiarity): Promise<number> {
   const kinds = TRUST.slice(0, TRUST.indexOf(kind) + 1);
-  const waits = await Promise.all(kinds.map((k) => app.throttles.account.blockedFor(keys(subject, k).lock, HELD)));
+  const waits = await Promise.all(kinds.map((k) => services.throttles.account.blockedFor(keys(subject, k).lock, HELD)));
   return Math.max(0, ...waits);
 }
 
 /** A failure from an origin of this kind: counted; a new lockout when it reaches the threshold. */
-export async function countFailure(app: Context, subject: string, kind: Familiarity, p: LockoutPolicy): Promise<{ locked: number; lockout?: number }> {
+export async function countFailure(services: AccountCounts, subject: string, kind: Familiarity, p: LockoutPolicy): Promise<{ locked: number; lockout?: number }> {
   const k = keys(subject, kind);
-  const n = await app.throttles.account.hit(k.failures, FAILURE_WINDOW_SECONDS);
+  const n = await services.throttles.account.hit(k.failures, FAILURE_WINDOW_SECONDS);
   if (n < p.threshold) return { locked: 0 };
-  const lockout = await app.throttles.account.hit(k.level, LEVEL_MEMORY_SECONDS);
+  const lockout = await services.throttles.account.hit(k.level, LEVEL_MEMORY_SECONDS);
   const seconds = lockoutSeconds(p, lockout);
-  await app.throttles.account.hold(k.lock, seconds);
-  await app.throttles.account.reset(k.failures);
+  await services.throttles.account.hold(k.lock, seconds);
+  await services.throttles.account.reset(k.failures);
   return { locked: seconds, lockout };
 }
 
 /** A successful sign-in from an origin of this kind: its failures and lockout growth are forgotten. */
-export async function forgetFailures(app: Context, subject: string, kind: Familiarity): Promise<void> {
+export async function forgetFailures(services: AccountCounts, subject: string, kind: Familiarity): Promise<void> {
   const k = keys(subject, kind);
-  await Promise.all([app.throttles.account.reset(k.failures), app.throttles.account.reset(k.level), app.throttles.account.reset(k.lock)]);
+  await Promise.all([services.throttles.account.reset(k.failures), services.throttles.account.reset(k.level), services.throttles.account.reset(k.lock)]);
 }
 
 /** The helpdesk's unlock: every count and lock of the subject, of every kind, is lifted. */
-export async function liftLockout(app: Context, subject: string): Promise<void> {
-  await Promise.all(TRUST.map((k) => forgetFailures(app, subject, k)));
+export async function liftLockout(services: AccountCounts, subject: string): Promise<void> {
+  await Promise.all(TRUST.map((k) => forgetFailures(services, subject, k)));
 }
 
 // --- per address ---
@@ -123,22 +127,22 @@ const addressKey = (ip: string) => `ip:${addressBucket(ip)}`;
 const addressSubjectKey = (ip: string, subject: string) => `ipacct:${addressBucket(ip)}:${subject}`;
 
 /** Where an address stands: its failures in the window, how long it must wait for this subject, the delay owed. */
-export async function addressState(app: Context, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {
-  const limit = app.config.signinAddressLimit;
-  const failures = await app.throttles.ip.count(addressKey(ip));
+export async function addressState(services: Pick<Services, 'config' | 'throttles'>, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {
+  const limit = services.config.signinAddressLimit;
+  const failures = await services.throttles.ip.count(addressKey(ip));
   if (failures < Math.ceil(limit / 2)) return { refusedFor: 0, delayMs: 0 };
   const delayMs = Math.min(MAX_DELAY_MS, 250 * (failures - Math.ceil(limit / 2) + 1));
   if (failures < limit) return { refusedFor: 0, delayMs };
-  const windowLeft = await app.throttles.ip.blockedFor(addressKey(ip), { limit: 1, windowSeconds: FAILURE_WINDOW_SECONDS });
+  const windowLeft = await services.throttles.ip.blockedFor(addressKey(ip), { limit: 1, windowSeconds: FAILURE_WINDOW_SECONDS });
   if (failures >= limit * HARD_LIMIT_FACTOR) return { refusedFor: windowLeft, delayMs: 0 };
-  const failedHere = await app.throttles.ip.blockedFor(addressSubjectKey(ip, subject), HELD);
+  const failedHere = await services.throttles.ip.blockedFor(addressSubjectKey(ip, subject), HELD);
   return failedHere > 0 ? { refusedFor: Math.max(windowLeft, 1), delayMs: 0 } : { refusedFor: 0, delayMs };
 }
 
 /** A failure from this address on this subject: counted for the address and remembered for the pair. */
-export async function countAddressFailure(app: Context, ip: string, subject: string): Promise<void> {
-  await app.throttles.ip.hit(addressKey(ip), FAILURE_WINDOW_SECONDS);
-  await app.throttles.ip.hold(addressSubjectKey(ip, subject), FAILURE_WINDOW_SECONDS);
+export async function countAddressFailure(services: Pick<Services, 'throttles'>, ip: string, subject: string): Promise<void> {
+  await services.throttles.ip.hit(addressKey(ip), FAILURE_WINDOW_SECONDS);
+  await services.throttles.ip.hold(addressSubjectKey(ip, subject), FAILURE_WINDOW_SECONDS);
 }
 
 /** Slow the answer to an address that has failed often (its delay from addressState). */

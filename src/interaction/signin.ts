@@ -5,9 +5,9 @@
 // Audit: `signin.succeeded` only when the whole sign-in (every factor) is done
 // (signInSucceeded, called by whoever finishes it), `signin.password_ok` when the password was
 // right and a second factor follows, `signin.locked` when a lockout starts.
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
@@ -16,7 +16,7 @@ import { DEFAULT_SETTINGS, passwordlessAllowed, policyRequiresMfa, type PolicySe
 import { wantsMfa } from '../oidc/engine.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
-import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type Familiarity, type LockoutPolicy } from './lockout.ts';
+import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type AccountCounts, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
 
 /** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
@@ -42,73 +42,73 @@ const accountKey = (tenantId: string, email: string) => `acct:${tenantId}:${emai
 const mfaKey = (tenantId: string, userId: string) => `mfa:${tenantId}:${userId}`;
 
 /** An administrator's unlock: failed passwords, wrong codes and lockouts (both kinds of origin) are forgotten at once. */
-export async function unlockAccount(app: Context, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
-  await liftLockout(app, accountKey(tenant.id, user.email));
-  await liftLockout(app, mfaKey(tenant.id, user.id));
+export async function unlockAccount(services: Pick<Services, 'throttles'>, tenant: Tenant, user: { id: string; email: string }): Promise<void> {
+  await liftLockout(services, accountKey(tenant.id, user.email));
+  await liftLockout(services, mfaKey(tenant.id, user.id));
 }
 
 /** The lockout of the user's policy; unknown emails get the default. */
-const policyOf = async (app: Context, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
-  lockoutPolicy(user ? await app.policies.settingsFor(user) : DEFAULT_SETTINGS);
+const policyOf = async (services: Pick<Services, 'policyService'>, user: UserWithSecret | undefined): Promise<LockoutPolicy> =>
+  lockoutPolicy(user ? await services.policyService.settingsFor(user) : DEFAULT_SETTINGS);
 
 /** How familiar the origin is to the account: its browser holds the account's mark, or the account signed in from the address within 30 days. */
-export async function familiarity(app: Context, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
+export async function familiarity(services: Pick<Services, 'sealer' | 'signinAddressStore'>, tenant: Tenant, user: { id: string } | undefined, origin: Origin): Promise<Familiarity> {
   if (!user) return 'unfamiliar';
-  if (origin.devices?.includes(deviceMark(app, tenant.id, user.id))) return 'device';
-  return (await app.signinAddresses.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
+  if (origin.devices?.includes(deviceMark(services, tenant.id, user.id))) return 'device';
+  return (await services.signinAddressStore.known(tenant.id, user.id, addressBucket(origin.ip), Date.now() - FAMILIAR_ADDRESS_DAYS * DAY)) ? 'address' : 'unfamiliar';
 }
 
 /** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
 const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
 
-export async function passwordSignIn(app: Context, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
+export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'config' | 'ldapService' | 'metrics' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
   const acctKey = accountKey(tenant.id, email);
   const ip = origin.ip;
-  let user = await app.directory.userByEmail(tenant.id, email);
-  let policy = await policyOf(app, user);
-  let kind = await familiarity(app, tenant, user, origin);
-  const [locked, address] = await Promise.all([lockedFor(app, acctKey, kind), addressState(app, ip, acctKey)]);
+  let user = await services.userStore.userByEmail(tenant.id, email);
+  let policy = await policyOf(services, user);
+  let kind = await familiarity(services, tenant, user, origin);
+  const [locked, address] = await Promise.all([lockedFor(services, acctKey, kind), addressState(services, ip, acctKey)]);
   if (locked > 0 || address.refusedFor > 0) {
     // Refused without checking the password (no oracle, no extension of the lockout); the
     // attempt still counts against the address.
-    await countAddressFailure(app, ip, acctKey);
+    await countAddressFailure(services, ip, acctKey);
     const wait = Math.max(locked, address.refusedFor);
-    app.metrics.signIns.inc({ result: 'throttled' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
+    services.metrics.signIns.inc({ result: 'throttled' });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
     const message = locked > 0 ? `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`
       : `Too many failed sign-in attempts from your network. Try again in ${waitWords(wait)}.`;
     return { ok: false, reason: 'throttled', message, retryAfter: wait };
   }
   await slowDown(address.delayMs);
   // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
-  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.findAtSignIn(tenant, email) : undefined;
-  if (found && !('unavailable' in found)) { user = found; policy = await policyOf(app, user); kind = await familiarity(app, tenant, user, origin); }
+  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await services.ldapService.findAtSignIn(tenant, email) : undefined;
+  if (found && !('unavailable' in found)) { user = found; policy = await policyOf(services, user); kind = await familiarity(services, tenant, user, origin); }
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
-  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await app.ldap.checkPassword(tenant, user, password) : undefined;
+  const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await services.ldapService.checkPassword(tenant, user, password) : undefined;
   if (bind && typeof bind === 'object') {
-    app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
+    services.metrics.signIns.inc({ result: 'failed' });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
     return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
     // The password may be right, but the directory will not let this account in: say why.
-    await failed(app, tenant, email, user, origin, kind, policy);
-    app.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
+    await failed(services, tenant, email, user, origin, kind, policy);
+    services.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
     if (bind === 'disabled') return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
     return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind], user };
   }
   const ok = bind ? bind === 'ok' : password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
-    app.metrics.signIns.inc({ result: 'failed' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
-    const blocked = await failed(app, tenant, email, user, origin, kind, policy);
+    services.metrics.signIns.inc({ result: 'failed' });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
+    const blocked = await failed(services, tenant, email, user, origin, kind, policy);
     const message = blocked > 0 ? `${BAD_CREDENTIALS} Too many failed attempts: try again in ${waitWords(blocked)}.` : BAD_CREDENTIALS;
     return { ok: false, reason: 'bad_credentials', message };
   }
   if (user.status !== 'active') {
-    app.metrics.signIns.inc({ result: 'disabled' });
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
+    services.metrics.signIns.inc({ result: 'disabled' });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
     return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
   }
   return { ok: true, user, familiar: kind };
@@ -122,11 +122,11 @@ const LOCKED_SCOPE: Record<Familiarity, string> = {
 };
 
 /** A failed password: counted for the account (this kind of origin) and the address; a lockout that starts is audited. Returns seconds locked. */
-async function failed(app: Context, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
+async function failed(services: Pick<Services, 'auditStore' | 'throttles'>, tenant: Tenant, email: string, user: UserWithSecret | undefined, origin: Origin, kind: Familiarity, policy: LockoutPolicy): Promise<number> {
   const subject = accountKey(tenant.id, email);
-  const [r] = await Promise.all([countFailure(app, subject, kind, policy), countAddressFailure(app, origin.ip, subject)]);
+  const [r] = await Promise.all([countFailure(services, subject, kind, policy), countAddressFailure(services, origin.ip, subject)]);
   if (r.locked > 0) {
-    await app.audit.record({
+    await services.auditStore.record({
       tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user?.id ?? email, ip: origin.ip,
       data: {
         email, origin: originData(origin, kind), scope: LOCKED_SCOPE[kind], lockout: r.lockout, seconds: r.locked,
@@ -141,8 +141,8 @@ async function failed(app: Context, tenant: Tenant, email: string, user: UserWit
  * The password was right and a second factor follows (info): not yet a sign-in. `next` says
  * which: the factor is asked, or (the user has none) the engine leads to the set-up page.
  */
-export async function passwordAccepted(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
-  await app.audit.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
+export async function passwordAccepted(services: Pick<Services, 'auditStore'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, clientId: string | null, next: 'second_factor' | 'second_factor_setup' = 'second_factor'): Promise<void> {
+  await services.auditStore.record({ tenantId: tenant.id, type: 'signin.password_ok', subject: user.id, ip: origin.ip, clientId, data: { email: user.email, clientId, next } });
 }
 
 /**
@@ -161,11 +161,11 @@ export function secondFactorStillWanted(settings: PolicySettings, at: { params: 
  * the origin's failures and lockout growth are forgotten and the address becomes familiar.
  * (The browser's familiar-device mark is given by the page that finishes: familiar.ts.)
  */
-export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
-  const kind = await familiarity(app, tenant, user, origin);
-  await Promise.all([forgetFailures(app, accountKey(tenant.id, user.email), kind), app.signinAddresses.seen(tenant.id, user.id, addressBucket(origin.ip))]);
-  app.metrics.signIns.inc({ result: 'succeeded' });
-  await app.audit.record({
+export async function signInSucceeded(services: Pick<Services, 'auditStore' | 'metrics' | 'sealer' | 'signinAddressStore' | 'throttles'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
+  const kind = await familiarity(services, tenant, user, origin);
+  await Promise.all([forgetFailures(services, accountKey(tenant.id, user.email), kind), services.signinAddressStore.seen(tenant.id, user.id, addressBucket(origin.ip))]);
+  services.metrics.signIns.inc({ result: 'succeeded' });
+  await services.auditStore.record({
     tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip: origin.ip, clientId: at.clientId,
     data: { email: user.email, method: at.amr.join('+'), amr: at.amr, clientId: at.clientId, origin: originData(origin, kind), ...(at.via && { via: at.via }) },
   });
@@ -174,9 +174,9 @@ export async function signInSucceeded(app: Context, tenant: Tenant, user: { id: 
 /** The second factors a user has that their policy allows, and the policy's settings. */
 export interface SecondFactors { settings: PolicySettings; factors: MfaFactor[] }
 
-export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
-  const settings = await app.policies.settingsFor(user);
-  const factors = (await app.mfa.factors(tenant.id, user.id)).filter((f) => settings.allowedFactors.includes(f.type));
+export async function secondFactorsOf(services: Pick<Services, 'mfaStore' | 'policyService'>, tenant: Tenant, user: UserWithSecret): Promise<SecondFactors> {
+  const settings = await services.policyService.settingsFor(user);
+  const factors = (await services.mfaStore.factors(tenant.id, user.id)).filter((f) => settings.allowedFactors.includes(f.type));
   return { settings, factors };
 }
 
@@ -184,22 +184,22 @@ export async function secondFactorsOf(app: Context, tenant: Tenant, user: UserWi
  * Seconds the user must wait before another second-factor attempt (too many wrong ones). The
  * password was proven already, so every origin counts alike; lockouts grow as for passwords.
  */
-export const mfaWait = (app: Context, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
-  lockedFor(app, mfaKey(tenant.id, user.id), 'device');
+export const mfaWait = (services: AccountCounts, tenant: Tenant, user: { id: string }, _settings: PolicySettings) =>
+  lockedFor(services, mfaKey(tenant.id, user.id), 'device');
 
 /** A wrong code, a denied push or a wrong number: counted; returns seconds now blocked. */
-export async function mfaFailed(app: Context, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
-  const r = await countFailure(app, mfaKey(tenant.id, user.id), 'device', lockoutPolicy(settings));
-  await app.audit.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
+export async function mfaFailed(services: AccountCounts & Pick<Services, 'auditStore'>, tenant: Tenant, user: { id: string; email: string }, settings: PolicySettings, reason: string, ip: string | null): Promise<number> {
+  const r = await countFailure(services, mfaKey(tenant.id, user.id), 'device', lockoutPolicy(settings));
+  await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason } });
   if (r.locked > 0) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.locked', level: 'warn', subject: user.id, ip, data: { email: user.email, factor: 'second', origin: { ip }, lockout: r.lockout, seconds: r.locked, message: `${user.email}'s second factor is locked for ${waitWords(r.locked)} after ${settings.lockout.threshold} failed attempts (lockout ${r.lockout} in a row).` } });
   }
   return r.locked;
 }
 
-export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
-  await forgetFailures(app, mfaKey(tenant.id, user.id), 'device');
-  await app.audit.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
+export async function mfaSucceeded(services: Pick<Services, 'auditStore' | 'throttles'>, tenant: Tenant, user: { id: string; email: string }, method: string, ip: string): Promise<void> {
+  await forgetFailures(services, mfaKey(tenant.id, user.id), 'device');
+  await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.succeeded', subject: user.id, ip, data: { email: user.email, method } });
 }
 
 /**
@@ -207,31 +207,31 @@ export async function mfaSucceeded(app: Context, tenant: Tenant, user: { id: str
  * (the same throttle as passwords, its own key, the policy's lockout threshold and duration),
  * so guessing stops whatever the browser sends back.
  */
-export async function checkMfaCode(app: Context, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
+export async function checkMfaCode(services: Pick<Services, 'auditStore' | 'config' | 'mfaStore' | 'sealer' | 'throttles' | 'tokenHasher'>, tenant: Tenant, user: UserWithSecret, sf: SecondFactors, input: { code: string; passkey?: string; challenge?: string }, ip: string): Promise<{ ok: true; amr: string[] } | { ok: false; status: number; message: string; retryAfter?: number }> {
   const code = input.code;
-  const wait = await mfaWait(app, tenant, user, sf.settings);
+  const wait = await mfaWait(services, tenant, user, sf.settings);
   if (wait > 0) {
-    await app.audit.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
     return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.`, retryAfter: wait };
   }
   if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator.' };
-  const r = input.passkey ? await checkPasskey(app, sf.factors, input.passkey, input.challenge) : await checkSecondFactor(app, tenant, user, code, sf.factors);
+  const r = input.passkey ? await checkPasskey(services, sf.factors, input.passkey, input.challenge) : await checkSecondFactor(services, tenant, user, code, sf.factors);
   if (!r.ok) {
-    const blocked = await mfaFailed(app, tenant, user, sf.settings, r.reason, ip);
+    const blocked = await mfaFailed(services, tenant, user, sf.settings, r.reason, ip);
     const message = input.passkey ? 'The passkey could not be verified. Try again, or type a code.'
       : r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator and try again.';
     return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message, ...(blocked > 0 && { retryAfter: blocked }) };
   }
-  await mfaSucceeded(app, tenant, user, r.method, ip);
+  await mfaSucceeded(services, tenant, user, r.method, ip);
   // RFC 8176: a passkey is proof of possession of a (hardware-bound) key; codes are otp.
   return { ok: true, amr: ['pwd', r.method === 'passkey' ? 'hwk' : 'otp'] };
 }
 
-async function checkPasskey(app: Context, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
+async function checkPasskey(services: Pick<Services, 'config' | 'mfaStore' | 'sealer'>, factors: MfaFactor[], credential: string, challenge: string | undefined): Promise<{ ok: true; method: 'passkey' } | { ok: false; reason: 'wrong' }> {
   let response: unknown;
   try { response = JSON.parse(credential); } catch { return { ok: false, reason: 'wrong' }; }
   if (!challenge || !response || typeof response !== 'object') return { ok: false, reason: 'wrong' };
-  const factor = await verifyAuthentication(app, factors, response as Parameters<typeof verifyAuthentication>[2], challenge);
+  const factor = await verifyAuthentication(services, factors, response as Parameters<typeof verifyAuthentication>[2], challenge);
   return factor ? { ok: true, method: 'passkey' } : { ok: false, reason: 'wrong' };
 }
 
@@ -243,30 +243,30 @@ export type PasskeySignInResult =
  * Passwordless sign-in with a discoverable passkey: the passkey names its user; their policy
  * must allow it, and their lockout applies as for passwords.
  */
-export async function passkeySignIn(app: Context, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
+export async function passkeySignIn(services: Pick<Services, 'auditStore' | 'config' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, credential: string, challenge: string | undefined, origin: Origin): Promise<PasskeySignInResult> {
   const ip = origin.ip;
   const refused = (status: number, message: string): PasskeySignInResult => ({ ok: false, reason: 'refused', status, message });
   let response: Parameters<typeof verifyAuthentication>[2] | undefined;
   try { response = JSON.parse(credential); } catch { response = undefined; }
   if (!challenge) return refused(400, 'This sign-in page was open too long. Choose "Sign in with a passkey" again.');
   const userId = response && typeof response === 'object' ? passkeyUserId(response) : undefined;
-  const user = userId ? await app.directory.userById(tenant.id, userId) : undefined;
+  const user = userId ? await services.userStore.userById(tenant.id, userId) : undefined;
   if (!user) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
     return refused(401, 'This passkey is not known here. Sign in with your email address instead.');
   }
-  const settings = await app.policies.settingsFor(user);
-  const wait = await lockedFor(app, accountKey(tenant.id, user.email), await familiarity(app, tenant, user, origin));
+  const settings = await services.policyService.settingsFor(user);
+  const wait = await lockedFor(services, accountKey(tenant.id, user.email), await familiarity(services, tenant, user, origin));
   if (wait > 0) return refused(429, `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`);
   if (!passwordlessAllowed(settings)) return refused(403, 'Your organization does not let your account sign in with a passkey alone. Enter your email address to sign in.');
-  const factor = await verifyAuthentication(app, passkeysOf(await app.mfa.factors(tenant.id, user.id)), response!, challenge, true);
+  const factor = await verifyAuthentication(services, passkeysOf(await services.mfaStore.factors(tenant.id, user.id)), response!, challenge, true);
   if (!factor) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'passkey_not_verified' } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'passkey_not_verified' } });
     return refused(401, 'The passkey could not be verified. Try again, or sign in with your email address.');
   }
   if (user.status !== 'active') return refused(403, 'Your account is disabled. Contact your administrator to have it enabled.');
   if (!settings.ssoEnabled) {
-    await app.audit.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
+    await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
     return { ok: false, reason: 'sso_disabled', status: 403, message: 'Single sign-on is turned off for your account.' };
   }
   return { ok: true, user };

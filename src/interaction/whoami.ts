@@ -4,9 +4,9 @@
 // code that comes back is redeemed in-process (it never leaves this server).
 import type Koa from 'koa';
 import crypto from 'node:crypto';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
@@ -19,33 +19,33 @@ export type RoundTrip =
   | { ok: true; who: SignedIn; next: string | null }
   | { ok: false; status: number; title: string; message: string; detail: string };
 
-const pending = (app: Context) => sealedCookie<{ state: string; next: string | null }>(app, 'gh_launch', 10 * 60_000);
+const pending = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<{ state: string; next: string | null }>(services, 'gh_launch', 10 * 60_000);
 
 /** Send the browser through the engine; `next` says where to continue (kept sealed in a cookie). */
-export function startSignIn(app: Context, ctx: Koa.Context, tenant: Tenant, next: string | null, opts: { acrValues?: string } = {}): void {
+export function startSignIn(services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, tenant: Tenant, next: string | null, opts: { acrValues?: string } = {}): void {
   const state = crypto.randomBytes(24).toString('base64url');
-  pending(app).save(ctx, tenant.slug, { state, next });
-  const to = new URL(`${issuerFor(app.config.publicUrl, tenant.slug)}/auth`);
-  for (const [k, v] of Object.entries({ client_id: LAUNCHER_CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: launcherRedirectUri(app, tenant), state })) to.searchParams.set(k, v);
+  pending(services).save(ctx, tenant.slug, { state, next });
+  const to = new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/auth`);
+  for (const [k, v] of Object.entries({ client_id: LAUNCHER_CLIENT_ID, response_type: 'code', scope: 'openid', redirect_uri: launcherRedirectUri(services, tenant), state })) to.searchParams.set(k, v);
   if (opts.acrValues) to.searchParams.set('acr_values', opts.acrValues); // step-up (engine.ts MFA check)
   ctx.status = 303;
   ctx.redirect(to.href);
 }
 
 /** Back from the engine (at launcherRedirectUri): who signed in, and where to continue. */
-export async function finishSignIn(app: Context, ctx: Koa.Context, tenant: Tenant): Promise<RoundTrip> {
-  const t = pending(app).read(ctx);
-  pending(app).clear(ctx, tenant.slug);
-  const again = `Open ${issuerFor(app.config.publicUrl, tenant.slug)}/launcher to try again.`;
+export async function finishSignIn(services: Pick<Services, 'config' | 'engineCache' | 'sealer' | 'userStore'>, ctx: Koa.Context, tenant: Tenant): Promise<RoundTrip> {
+  const t = pending(services).read(ctx);
+  pending(services).clear(ctx, tenant.slug);
+  const again = `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launcher to try again.`;
   if (!t || t.state !== ctx.query.state) return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or in another browser.', detail: again };
   if (typeof ctx.query.error === 'string') return { ok: false, status: 400, title: 'Not signed in', message: 'You did not finish signing in.', detail: again };
-  const entry = await app.engines.get(tenant.slug);
+  const entry = await services.engineCache.get(tenant.slug);
   const code = typeof ctx.query.code === 'string' ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
-  if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(app, tenant) || isConsumed(code)) {
+  if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(services, tenant) || isConsumed(code)) {
     return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or already used.', detail: again };
   }
   await code.consume();
-  const user = await app.directory.userById(tenant.id, code.accountId!);
+  const user = await services.userStore.userById(tenant.id, code.accountId!);
   if (!user || user.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
   return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr, sessionUid: code.sessionUid }, next: t.next };
 }

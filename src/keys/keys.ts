@@ -4,8 +4,9 @@
 // still be verified. Rotation promotes `next` to `active`, so a relying party that caches
 // the JWKS already knows the key that starts signing.
 import crypto from 'node:crypto';
-import { PostgresAdapter, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { DB, SigningKeysTable } from '../storage/schema.ts';
+import type { SigningKeysTable } from '../storage/schema.ts';
+import type { SigningKeyRow, SigningKeyStore } from '../storage/signing-keys.ts';
+import type { TenantStore } from '../storage/tenants.ts';
 import type { Sealer } from '../shared/crypto.ts';
 import { newId } from '../shared/crypto.ts';
 import { notFound } from '../shared/errors.ts';
@@ -66,8 +67,7 @@ const CERT_SIGNING: Record<SigningAlg, Algorithm | EcdsaParams> = {
 // Parameters that are private key material, per key type; everything else is public.
 const PRIVATE_PARAMS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth']);
 
-type Row = Selectable<SigningKeysTable>;
-type Executor = Kysely<DB> | Transaction<DB>;
+type Row = SigningKeyRow;
 
 // Certificate generation is rare (first start, rotation), so the X.509 library loads on
 // first use and stays out of the idle footprint.
@@ -75,18 +75,16 @@ let x509Module: Promise<typeof import('@peculiar/x509')> | undefined;
 const loadX509 = () => (x509Module ??= import('reflect-metadata').then(() => import('@peculiar/x509')));
 
 export class KeyService {
-  readonly #db: Kysely<DB>;
+  readonly #keyStore: SigningKeyStore;
+  readonly #tenantStore: TenantStore;
   readonly #sealer: Sealer;
   readonly #now: () => number;
-  readonly #postgres: boolean;
 
-  constructor(db: Kysely<DB>, sealer: Sealer, opts: { now?: () => number } = {}) {
-    this.#db = db;
-    this.#sealer = sealer;
-    this.#now = opts.now ?? Date.now;
-    // Row locks only exist on PostgreSQL; SQLite runs one transaction at a time anyway
-    // (one connection, and one process per data dir).
-    this.#postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  constructor(deps: { keyStore: SigningKeyStore; tenantStore: TenantStore; sealer: Sealer; now?: () => number }) {
+    this.#keyStore = deps.keyStore;
+    this.#tenantStore = deps.tenantStore;
+    this.#sealer = deps.sealer;
+    this.#now = deps.now ?? Date.now;
   }
 
   /**
@@ -99,7 +97,7 @@ export class KeyService {
       active: !rows.some((r) => r.alg === alg && r.status === 'active'),
       next: !rows.some((r) => r.alg === alg && r.status === 'next'),
     });
-    const current = await this.#rows(this.#db, tenantId, ['active', 'next']);
+    const current = await this.#keyStore.rows(tenantId, ['active', 'next']);
     const todo = SIGNING_ALGS.filter((alg) => { const m = missing(current, alg); return m.active || m.next; });
     if (todo.length === 0) return;
 
@@ -111,15 +109,14 @@ export class KeyService {
       return { alg, active, next };
     }));
 
-    await this.#db.transaction().execute(async (trx) => {
-      await this.#lockTenant(trx, tenantId);
+    await this.#keyStore.changeUnderLock(tenantId, async (change) => {
       // Re-check under the lock: another process may have won the race; its keys stand
       // and ours are discarded, so there is exactly one active key per algorithm.
-      const rows = await this.#rows(trx, tenantId, ['active', 'next']);
+      const rows = await change.rows(tenantId, ['active', 'next']);
       for (const f of fresh) {
         const m = missing(rows, f.alg);
-        if (m.active) await trx.insertInto('signing_keys').values(f.active).execute();
-        if (m.next) await trx.insertInto('signing_keys').values(f.next).execute();
+        if (m.active) await change.insert(f.active);
+        if (m.next) await change.insert(f.next);
       }
     });
   }
@@ -153,9 +150,8 @@ export class KeyService {
     const fresh = await Promise.all(algs.map((a) => this.#generate(tenantId, org, a, 'next')));
     const result: RotateResult = { activated: [], retired: [], created: [] };
 
-    await this.#db.transaction().execute(async (trx) => {
-      await this.#lockTenant(trx, tenantId);
-      const rows = await this.#rows(trx, tenantId, ['active', 'next']);
+    await this.#keyStore.changeUnderLock(tenantId, async (change) => {
+      const rows = await change.rows(tenantId, ['active', 'next']);
       const now = this.#now();
       for (const next of fresh) {
         const a = next.alg;
@@ -163,13 +159,9 @@ export class KeyService {
         // Activating a key nobody has seen would break relying parties with a cached JWKS.
         if (!promote) throw new Error(`Tenant ${tenantId} has no published next ${a} key to activate. Run ensureKeys first.`);
         const retire = rows.filter((r) => r.alg === a && r.status === 'active').map((r) => r.kid);
-        if (retire.length) {
-          await trx.updateTable('signing_keys').set({ status: 'retired', retired_at: now })
-            .where('kid', 'in', retire).execute();
-        }
-        await trx.updateTable('signing_keys').set({ status: 'active', activated_at: now })
-          .where('kid', '=', promote.kid).execute();
-        await trx.insertInto('signing_keys').values(next).execute();
+        await change.retire(retire, now);
+        await change.activate(promote.kid, now);
+        await change.insert(next);
         result.activated.push(promote.kid);
         result.retired.push(...retire);
         result.created.push(next.kid);
@@ -180,17 +172,12 @@ export class KeyService {
 
   /** Delete retired keys past their grace period (see DEFAULT_RETIRED_GRACE_MS). Returns how many. */
   async purgeRetired(tenantId?: string, graceMs = DEFAULT_RETIRED_GRACE_MS): Promise<number> {
-    let q = this.#db.deleteFrom('signing_keys')
-      .where('status', '=', 'retired')
-      .where('retired_at', '<', this.#now() - graceMs);
-    if (tenantId) q = q.where('tenant_id', '=', tenantId);
-    const res = await q.executeTakeFirst();
-    return Number(res.numDeletedRows);
+    return this.#keyStore.purgeRetiredBefore(this.#now() - graceMs, tenantId);
   }
 
   /** All of a tenant's keys, signing order first (active, next, retired). */
   async list(tenantId: string): Promise<KeyInfo[]> {
-    const rows = await this.#rows(this.#db, tenantId, ['active', 'next', 'retired']);
+    const rows = await this.#keyStore.rows(tenantId, ['active', 'next', 'retired']);
     return rows.sort(byStatus).map((r) => this.#info(r, EXPIRY_WARNING_DAYS));
   }
 
@@ -199,11 +186,7 @@ export class KeyService {
    * tenant or all. The caller records an audit warning; rotating replaces them.
    */
   async expiringSoon(tenantId?: string, withinDays = EXPIRY_WARNING_DAYS): Promise<KeyInfo[]> {
-    let q = this.#db.selectFrom('signing_keys').selectAll()
-      .where('status', 'in', ['active', 'next'])
-      .where('not_after', '<=', this.#now() + withinDays * DAY);
-    if (tenantId) q = q.where('tenant_id', '=', tenantId);
-    const rows = await q.orderBy('not_after').execute();
+    const rows = await this.#keyStore.expiringBy(this.#now() + withinDays * DAY, tenantId);
     return rows.map((r) => this.#info(r, withinDays));
   }
 
@@ -221,29 +204,14 @@ export class KeyService {
     };
   }
 
-  #rows(db: Executor, tenantId: string, statuses: KeyStatus[]): Promise<Row[]> {
-    return db.selectFrom('signing_keys').selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('status', 'in', statuses)
-      .orderBy('alg').orderBy('created_at', 'desc').orderBy('kid')
-      .execute();
-  }
-
   async #published(tenantId: string, graceMs: number): Promise<Row[]> {
     const cutoff = this.#now() - graceMs;
-    const rows = await this.#rows(this.#db, tenantId, ['active', 'next', 'retired']);
+    const rows = await this.#keyStore.rows(tenantId, ['active', 'next', 'retired']);
     return rows.filter((r) => r.status !== 'retired' || (r.retired_at ?? 0) >= cutoff).sort(byStatus);
   }
 
-  /** Serialise key changes for one tenant across PostgreSQL nodes. */
-  async #lockTenant(trx: Transaction<DB>, tenantId: string): Promise<void> {
-    if (!this.#postgres) return;
-    const t = await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().executeTakeFirst();
-    if (!t) throw notFound(`Tenant "${tenantId}"`);
-  }
-
   async #tenantName(tenantId: string): Promise<string> {
-    const t = await this.#db.selectFrom('tenants').select('slug').where('id', '=', tenantId).executeTakeFirst();
+    const t = await this.#tenantStore.byId(tenantId);
     if (!t) throw notFound(`Tenant "${tenantId}"`);
     return t.slug || tenantId;
   }

@@ -15,13 +15,19 @@
 // sign-in ending any other way (withdrawn). The sign-in page polls the outcome and takes an
 // approval once.
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
-import type { DB } from '../storage/schema.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import type { Sealer, TokenHasher } from '../shared/crypto.ts';
+import type { Bus } from '../ops/bus.ts';
+import type { Throttle } from '../ops/ratelimit.ts';
+import type { UserStore } from '../storage/users.ts';
+import type { MfaStore } from '../storage/mfa.ts';
+import type { AuditStore } from '../storage/audit.ts';
+import type { PolicyService } from '../policy/policies.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { User } from '../storage/directory.ts';
-import { PushStore, type PushChallenge } from '../storage/push.ts';
+import type { User } from '../storage/users.ts';
+import type { PushStore, PushChallenge } from '../storage/push.ts';
 import { GatehouseError, invalid } from '../shared/errors.ts';
 import { newId, safeEqual } from '../shared/crypto.ts';
 import { newTotpSecret } from './totp.ts';
@@ -70,28 +76,43 @@ function newSetupCode(): string {
 }
 const normalizeCode = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
 
+export interface PushServiceDeps {
+  config: Pick<Config, 'publicUrl'>;
+  logger: Logger;
+  sealer: Sealer;
+  tokenHasher: TokenHasher;
+  bus: Bus;
+  pushStore: PushStore;
+  userStore: UserStore;
+  mfaStore: MfaStore;
+  auditStore: AuditStore;
+  policyService: PolicyService;
+  /** Requests sent per user are limited with the account throttle; wrong answers count as second-factor failures. */
+  throttles: { account: Throttle };
+}
+
 export class PushService {
-  readonly #app: Context;
+  readonly #deps: PushServiceDeps;
   readonly store: PushStore;
   /** Authenticators connected to this node. */
   readonly streams: StreamHub;
   /** Every way requests reach devices (see push-delivery.ts). */
   readonly deliveries: PushDelivery[];
 
-  constructor(app: Context, db: Kysely<DB>) {
-    this.#app = app;
-    this.store = new PushStore(db);
-    this.streams = new StreamHub(app.bus, (t, u, d) => this.snapshot(t, u, d));
+  constructor(deps: PushServiceDeps) {
+    this.#deps = deps;
+    this.store = deps.pushStore;
+    this.streams = new StreamHub(deps.bus, (t, u, d) => this.snapshot(t, u, d));
     this.deliveries = [this.streams];
   }
 
   // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
   // The interaction id is the engine's interaction cookie value: kept as a keyed hash too.
-  #interactionKey(uid: string) { return this.#app.tokens.hash(uid, 'interaction'); }
-  #hash(tenantId: string, code: string) { return this.#app.tokens.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll'); }
+  #interactionKey(uid: string) { return this.#deps.tokenHasher.hash(uid, 'interaction'); }
+  #hash(tenantId: string, code: string) { return this.#deps.tokenHasher.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll'); }
 
   async #notify(tenantId: string, userId: string): Promise<void> {
-    await Promise.all(this.deliveries.map((d) => d.notify(tenantId, userId).catch((err) => this.#app.logger.warn({ err }, 'could not tell the authenticators about a sign-in request'))));
+    await Promise.all(this.deliveries.map((d) => d.notify(tenantId, userId).catch((err) => this.#deps.logger.warn({ err }, 'could not tell the authenticators about a sign-in request'))));
   }
 
   // --- enrollment ---
@@ -106,7 +127,7 @@ export class PushService {
 
   /** The link the QR code holds; the code travels in the fragment, so it is never sent to a server or logged. */
   setupLink(tenant: Tenant, code: string): string {
-    return `${this.#app.config.publicUrl}/authenticator/#enroll=${encodeURIComponent(tenant.slug)}/${encodeURIComponent(code)}`;
+    return `${this.#deps.config.publicUrl}/authenticator/#enroll=${encodeURIComponent(tenant.slug)}/${encodeURIComponent(code)}`;
   }
 
   async enrollmentState(tenant: Tenant, userId: string, code: string): Promise<{ state: 'waiting' | 'done' | 'expired'; recoveryIssued: boolean }> {
@@ -125,15 +146,15 @@ export class PushService {
     }
     const proof = await verifyJws(input.proof, input.publicKey).catch(() => undefined);
     if (!proof || proof.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code)) throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
-    const user = await this.#app.directory.userById(tenant.id, e.userId);
+    const user = await this.#deps.userStore.userById(tenant.id, e.userId);
     if (!user || user.status !== 'active') throw new GatehouseError(410, 'setup_code_expired', 'This account can no longer add an authenticator.');
     const totp = await newTotpSecret();
     const label = input.name || 'Gatehouse Authenticator';
     const id = newId('mfa_');
     const secret: DeviceSecret = { jwk: { kty: 'EC', crv: 'P-256', x: input.publicKey.x, y: input.publicKey.y }, totp };
-    const done = await this.store.completeEnrollment(tenant.id, codeHash, Date.now(), { id, label, secretSealed: this.#app.sealer.seal(JSON.stringify(secret)) });
+    const done = await this.store.completeEnrollment(tenant.id, codeHash, Date.now(), { id, label, secretSealed: this.#deps.sealer.seal(JSON.stringify(secret)) });
     if (!done) throw new GatehouseError(410, 'setup_code_expired', 'This setup code was just used by another device. Start again on your account page.');
-    await this.#app.audit.record({ tenantId: tenant.id, type: 'mfa.enrolled', subject: user.id, ip, data: { email: user.email, factor: 'push', label } });
+    await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'mfa.enrolled', subject: user.id, ip, data: { email: user.email, factor: 'push', label } });
     return { deviceId: id, email: user.email, organization: tenant.name, label, totpSecret: totp, digits: 6, period: 30 };
   }
 
@@ -144,9 +165,9 @@ export class PushService {
     const { decodeProtectedHeader } = await import('jose');
     let kid: unknown;
     try { kid = decodeProtectedHeader(jws).kid; } catch { throw invalid('The request is not a signed message (JWS).'); }
-    const factor = typeof kid === 'string' && kid.length <= 64 ? await this.#app.mfa.factor(tenant.id, kid) : undefined;
+    const factor = typeof kid === 'string' && kid.length <= 64 ? await this.#deps.mfaStore.factor(tenant.id, kid) : undefined;
     if (!factor || factor.type !== 'push') throw deviceError('This phone is no longer added to the account (it was removed, or two-step verification was reset). Remove it from the app and add it again from your account page.');
-    const secret = JSON.parse(this.#app.sealer.open(factor.secretSealed)) as DeviceSecret;
+    const secret = JSON.parse(this.#deps.sealer.open(factor.secretSealed)) as DeviceSecret;
     const payload = await verifyJws(jws, secret.jwk).catch(() => undefined);
     if (!payload) throw deviceError('The signature of this phone could not be verified. Remove the account from the app and add it again.');
     return { factor, payload };
@@ -157,25 +178,25 @@ export class PushService {
     const { factor, payload } = await this.#device(tenant, jws);
     const p = streamPayload.safeParse(payload);
     if (!p.success || Math.abs(p.data.iat - Date.now()) > SKEW_MS) throw invalid('The request is too old, or the phone\'s clock is wrong. Check the date and time on the phone.');
-    return this.#app.sealer.seal(JSON.stringify({ t: tenant.id, d: factor.id, u: factor.userId, exp: Date.now() + TICKET_MS }));
+    return this.#deps.sealer.seal(JSON.stringify({ t: tenant.id, d: factor.id, u: factor.userId, exp: Date.now() + TICKET_MS }));
   }
 
   openTicket(tenant: Tenant, ticket: string): { deviceId: string; userId: string } | undefined {
     if (ticket.length > 1024) return undefined;
     try {
-      const v = JSON.parse(this.#app.sealer.openUncached(ticket)) as { t: string; d: string; u: string; exp: number };
+      const v = JSON.parse(this.#deps.sealer.openUncached(ticket)) as { t: string; d: string; u: string; exp: number };
       return v.t === tenant.id && v.exp > Date.now() ? { deviceId: v.d, userId: v.u } : undefined;
     } catch { return undefined; }
   }
 
   /** What a device's stream shows now. */
   async snapshot(tenantId: string, userId: string, deviceId: string): Promise<Snapshot> {
-    const factor = await this.#app.mfa.factor(tenantId, deviceId);
+    const factor = await this.#deps.mfaStore.factor(tenantId, deviceId);
     if (!factor || factor.type !== 'push' || factor.userId !== userId) return { revoked: true };
     const now = Date.now();
     const pending = await this.store.pending(tenantId, userId, now);
     if (!pending.length) return { revoked: false, requests: [] };
-    const user = await this.#app.directory.userById(tenantId, userId);
+    const user = await this.#deps.userStore.userById(tenantId, userId);
     return {
       revoked: false,
       requests: pending.map((c) => ({
@@ -201,12 +222,12 @@ export class PushService {
       const again = await this.store.challenge(tenant.id, c.id);
       return again && again.status !== 'pending' ? again.status as Exclude<PushOutcome, 'pending' | 'used'> : 'expired';
     }
-    await this.#app.mfa.touch(factor.id);
-    const user = await this.#app.directory.userById(tenant.id, c.userId);
+    await this.#deps.mfaStore.touch(factor.id);
+    const user = await this.#deps.userStore.userById(tenant.id, c.userId);
     if (user) {
-      await this.#app.audit.record({ tenantId: tenant.id, type: `mfa.push_${status}`, level: status === 'approved' ? 'info' : 'warn', subject: user.id, ip, data: { email: user.email, device: factor.label, app: c.appName, signInIp: c.ip } });
+      await this.#deps.auditStore.record({ tenantId: tenant.id, type: `mfa.push_${status}`, level: status === 'approved' ? 'info' : 'warn', subject: user.id, ip, data: { email: user.email, device: factor.label, app: c.appName, signInIp: c.ip } });
       // A deny or a wrong number is a sign that someone else has the password: it counts like a wrong code.
-      if (status !== 'approved') await mfaFailed(this.#app, tenant, user, await this.#app.policies.settingsFor(user), `push_${status}`, ip);
+      if (status !== 'approved') await mfaFailed(this.#deps, tenant, user, await this.#deps.policyService.settingsFor(user), `push_${status}`, ip);
     }
     await this.#notify(tenant.id, c.userId);
     return status;
@@ -216,7 +237,7 @@ export class PushService {
 
   /** Seconds until another request may be sent to the user's phones (0: now). */
   sendWait(tenant: Tenant, user: Pick<User, 'id'>): Promise<number> {
-    return this.#app.throttles.account.blockedFor(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
+    return this.#deps.throttles.account.blockedFor(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
   }
 
   /** Send a request to the user's devices for this sign-in (callers check sendWait first). */
@@ -229,12 +250,12 @@ export class PushService {
       clientId: at.clientId ?? null, appName: at.appName ?? null, ip: at.ip, createdAt: now, expiresAt: now + PUSH_SECONDS * 1000,
     };
     await this.store.addChallenge(c);
-    const limited = await this.#app.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
-    await this.#app.audit.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, clientId: at.clientId ?? null, data: { email: user.email, app: at.appName, clientId: at.clientId, numberMatching: at.numberMatching } });
+    const limited = await this.#deps.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
+    await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, clientId: at.clientId ?? null, data: { email: user.email, app: at.appName, clientId: at.clientId, numberMatching: at.numberMatching } });
     // The limit reached (once per window): someone who has the password may be flooding the
     // phone hoping for a mistaken approval. The console's overview shows it as an alert.
     if (limited > 0) {
-      await this.#app.audit.record({
+      await this.#deps.auditStore.record({
         tenantId: tenant.id, type: 'mfa.push_flood', level: 'warn', subject: user.id, ip: at.ip, clientId: at.clientId ?? null,
         data: { email: user.email, clientId: at.clientId, sent: PUSH_SEND_RULE.limit, minutes: PUSH_SEND_RULE.windowSeconds / 60, message: `${PUSH_SEND_RULE.limit} approval requests were sent to ${user.email}'s phone within ${PUSH_SEND_RULE.windowSeconds / 60} minutes (the last from ${at.ip}); no more are sent for ${waitWords(limited)}. If ${user.email} did not sign in that often, their password is probably known to someone else: reset it.` },
       });

@@ -4,9 +4,9 @@
 // The TOTP and QR libraries are loaded on first use: most processes never need them, and
 // the idle footprint is a target (bench/).
 import crypto from 'node:crypto';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { User } from '../storage/directory.ts';
+import type { User } from '../storage/users.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
 
 const PERIOD = 30;
@@ -54,20 +54,20 @@ export function newRecoveryCodes(): string[] {
 /** Recovery codes carry 60 random bits, so a keyed hash (not a slow one) is enough. */
 const normalizeRecovery = (code: string) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
 /** How a recovery code is kept: a keyed hash under the token-hashing key (it survives a secret rotation). */
-export const recoveryHash = (app: Context, code: string) => app.tokens.hash(normalizeRecovery(code), 'recovery');
+export const recoveryHash = (services: Pick<Services, 'tokenHasher'>, code: string) => services.tokenHasher.hash(normalizeRecovery(code), 'recovery');
 /**
  * How codes made before version 14.2 were kept: a MAC under the instance secret. Still
  * accepted so nobody loses their codes at the upgrade; a rotation of the instance secret ends
  * them (the user then makes new ones on the account page).
  */
-const legacyRecoveryHash = (app: Context, code: string) => app.sealer.mac(`recovery:${normalizeRecovery(code)}`);
+const legacyRecoveryHash = (services: Pick<Services, 'sealer'>, code: string) => services.sealer.mac(`recovery:${normalizeRecovery(code)}`);
 
 export type SecondFactorResult = { ok: true; method: 'otp' | 'recovery' } | { ok: false; reason: 'wrong' | 'replayed' };
 
 /** The TOTP key of a factor that has one: an authenticator app, or a Gatehouse Authenticator's token code. */
-export function totpSecretOf(app: Context, f: MfaFactor): string | undefined {
-  if (f.type === 'totp') return app.sealer.open(f.secretSealed);
-  if (f.type === 'push') return (JSON.parse(app.sealer.open(f.secretSealed)) as { totp: string }).totp;
+export function totpSecretOf(services: Pick<Services, 'sealer'>, f: MfaFactor): string | undefined {
+  if (f.type === 'totp') return services.sealer.open(f.secretSealed);
+  if (f.type === 'push') return (JSON.parse(services.sealer.open(f.secretSealed)) as { totp: string }).totp;
   return undefined;
 }
 
@@ -75,20 +75,20 @@ export function totpSecretOf(app: Context, f: MfaFactor): string | undefined {
  * Check a code typed at sign-in against the user's authenticators (those their policy allows:
  * `factors`), then their recovery codes.
  */
-export async function checkSecondFactor(app: Context, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
+export async function checkSecondFactor(services: Pick<Services, 'mfaStore' | 'sealer' | 'tokenHasher'>, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
   const code = input.replace(/\s+/g, '');
   if (/^\d{6}$/.test(code)) {
     let replayed = false;
     for (const f of factors) {
-      const secret = totpSecretOf(app, f);
+      const secret = totpSecretOf(services, f);
       if (!secret) continue;
       const step = await matchStep(tenant, user.email, secret, code);
       if (step === undefined) continue;
-      if (step <= f.lastStep || !(await app.mfa.useStep(f.id, step))) { replayed = true; continue; }
+      if (step <= f.lastStep || !(await services.mfaStore.useStep(f.id, step))) { replayed = true; continue; }
       return { ok: true, method: 'otp' };
     }
     return { ok: false, reason: replayed ? 'replayed' : 'wrong' };
   }
-  if (factors.length && code.length >= 12 && (await app.mfa.useRecoveryCode(tenant.id, user.id, [recoveryHash(app, code), legacyRecoveryHash(app, code)]))) return { ok: true, method: 'recovery' };
+  if (factors.length && code.length >= 12 && (await services.mfaStore.useRecoveryCode(tenant.id, user.id, [recoveryHash(services, code), legacyRecoveryHash(services, code)]))) return { ok: true, method: 'recovery' };
   return { ok: false, reason: 'wrong' };
 }

@@ -1,15 +1,15 @@
 // Claims for ID tokens and userinfo: standard claims by scope, plus an app's custom claims.
-import type { Context } from '../context.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { Services } from '../services.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import type { CustomClaim } from '../storage/apps.ts';
 
-export async function accountClaims(app: Context, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
+export async function accountClaims(services: Pick<Services, 'userStore'>, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
   const scopes = new Set(scope.split(' '));
   const name = [user.givenName, user.familyName].filter(Boolean).join(' ') || undefined;
   const needGroups = scopes.has('groups') || custom.some((c) => c.attribute === 'groups');
-  const groups = needGroups ? (await app.directory.groupsOfUser(user.tenantId, user.id)).map((g) => g.name) : [];
+  const groups = needGroups ? (await services.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.name) : [];
   const needOu = custom.some((c) => c.attribute === 'ou');
-  const ou = needOu && user.ouId ? (await app.directory.ouById(user.tenantId, user.ouId))?.path : undefined;
+  const ou = needOu && user.ouId ? (await services.userStore.ouById(user.tenantId, user.ouId))?.path : undefined;
   const attributes: Record<string, unknown> = {
     email: user.email, given_name: user.givenName ?? undefined, family_name: user.familyName ?? undefined, name,
     domain: user.domain, ou, groups, user_id: user.id,

@@ -1,7 +1,7 @@
 // Engine configuration: one oidc-provider instance per tenant, issuer <public URL>/t/<slug>.
 // Public API of oidc-provider only.
 import Provider, { errors, interactionPolicy as policies, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
@@ -12,7 +12,7 @@ import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
 import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { engineCookieKeys, issueAcr } from './internals/index.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
+import type { UserWithSecret } from '../storage/users.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
@@ -38,43 +38,43 @@ const clientTtl = (ctx: KoaContextWithOIDC | undefined, key: keyof TokenTtls, fa
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
 
-export const launcherSecret = (app: Context, tenant: Tenant) => app.sealer.derive(`launcher/${tenant.id}`);
-export const launcherRedirectUri = (app: Context, tenant: Tenant) => `${issuerFor(app.config.publicUrl, tenant.slug)}/launcher/callback`;
+export const launcherSecret = (services: Pick<Services, 'sealer'>, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
+export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;
 
-export async function buildEngine(app: Context, tenant: Tenant): Promise<Provider> {
-  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
-  const jwks = await app.keys.jwksForEngine(tenant.id);
+export async function buildEngine(services: Services, tenant: Tenant): Promise<Provider> {
+  const issuer = issuerFor(services.config.publicUrl, tenant.slug);
+  const jwks = await services.keyService.jwksForEngine(tenant.id);
   const customClaimNames = new Set<string>();
-  for (const a of await app.apps.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
+  for (const a of await services.appStore.list(tenant.id)) for (const c of a.claims) customClaimNames.add(c.name);
 
   const storedArtifacts = adapterFactory({
-    db: app.database.db,
+    db: services.database.db,
     tenantId: tenant.id,
-    redis: app.redis,
-    redisPrefix: app.config.redisPrefix,
-    tokens: app.tokens,
-    overrides: { Client: () => clientAdapter(app.appService, tenant.id, app.clients, launcherClientMetadata(launcherSecret(app, tenant), launcherRedirectUri(app, tenant)), consoleClientMetadata(issuer)) },
+    redis: services.redis,
+    redisPrefix: services.config.redisPrefix,
+    tokens: services.tokenHasher,
+    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), launcherRedirectUri(services, tenant)), consoleClientMetadata(issuer)) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
-  const artifacts = (model: string) => (model === 'Session' ? app.sessions.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
+  const artifacts = (model: string) => (model === 'Session' ? services.sessionService.tracked(tenant.id, storedArtifacts(model)) : storedArtifacts(model));
 
   // The signed-in user is read once per request, though the engine asks for it more than once.
-  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof app.directory.userById>>>();
+  const usersByRequest = new WeakMap<object, Map<string, ReturnType<typeof services.userStore.userById>>>();
   const userFor = (ctx: object | undefined, id: string) => {
-    if (!ctx) return app.directory.userById(tenant.id, id);
+    if (!ctx) return services.userStore.userById(tenant.id, id);
     let m = usersByRequest.get(ctx);
     if (!m) usersByRequest.set(ctx, (m = new Map()));
     let u = m.get(id);
-    if (!u) m.set(id, (u = app.directory.userById(tenant.id, id)));
+    if (!u) m.set(id, (u = services.userStore.userById(tenant.id, id)));
     return u;
   };
 
-  const adminApi = adminApiResource(app.config.publicUrl);
-  const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: app.config.secureCookies, path: `/t/${tenant.slug}` };
+  const adminApi = adminApiResource(services.config.publicUrl);
+  const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: services.config.secureCookies, path: `/t/${tenant.slug}` };
 
   // A user policy's session lifetime replaces the tenant's. The engine asks for the session
   // TTL synchronously at the end of a request; the policy was read earlier in that same
@@ -82,7 +82,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   // kept per request.
   const sessionTtlByRequest = new WeakMap<object, number>();
   const settingsFor = async (ctx: KoaContextWithOIDC, user: UserWithSecret) => {
-    const s = await outageAware(app.policies.settingsFor(user), forEngine);
+    const s = await outageAware(services.policyService.settingsFor(user), forEngine);
     if (s.sessionLifetimeMinutes) sessionTtlByRequest.set(ctx, s.sessionLifetimeMinutes * 60);
     return s;
   };
@@ -97,7 +97,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
         accountId: user.id,
         claims: async (_use, scope) => {
           const custom = (ctx.oidc?.client as unknown as { gatehouse_claims?: CustomClaim[] } | undefined)?.gatehouse_claims ?? [];
-          return { ...(await accountClaims(app, user, scope, custom)), sub: user.id };
+          return { ...(await accountClaims(services, user, scope, custom)), sub: user.id };
         },
       };
     },
@@ -110,7 +110,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     scopes: SCOPES,
     acrValues: ACR_VALUES,
     cookies: {
-      keys: engineCookieKeys(app.sealer.derive(`cookies/${tenant.id}`)),
+      keys: engineCookieKeys(services.sealer.derive(`cookies/${tenant.id}`)),
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
       long: { ...cookieOpts },
       short: { ...cookieOpts },
@@ -156,7 +156,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       policy: interactionPolicy(async (ctx) => {
         const id = ctx.oidc.session?.accountId;
         return id ? (await outageAware(userFor(ctx, id), forEngine)) ?? undefined : undefined;
-      }, settingsFor, (user, settings) => outageAware(app.mfa.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
+      }, settingsFor, (user, settings) => outageAware(services.mfaStore.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -171,7 +171,7 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
     // checked on the connected address, with private ranges opened by GATEHOUSE_OUTBOUND_ALLOW.
     fetch: (url, options) => {
       delete (options as { dispatcher?: unknown }).dispatcher;
-      return app.outbound.fetch(url, options as RequestInit);
+      return services.outbound.fetch(url, options as RequestInit);
     },
     // Client assertions (private_key_jwt, client_secret_jwt) live at most 5 minutes: a
     // long-lived one is a bearer credential that anyone who sees it can replay until it
@@ -215,8 +215,8 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
       }
       const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
-        const profile = await app.clients.get(tenant.id, client.clientId);
-        return user && profile && (await app.appService.isDeployedTo(profile, user)) ? user : undefined;
+        const profile = await services.clientCache.get(tenant.id, client.clientId);
+        return user && profile && (await services.appService.isDeployedTo(profile, user)) ? user : undefined;
       };
       const user = await outageAware(deployedUser(), forEngine);
       if (!user) return undefined; // not deployed to this user: the consent step explains the refusal
@@ -253,13 +253,13 @@ export async function buildEngine(app: Context, tenant: Tenant): Promise<Provide
   };
 
   const provider = new Provider(issuer, configuration);
-  provider.proxy = app.config.trustProxy;
+  provider.proxy = services.config.trustProxy;
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
-  wireEvents(app, tenant, provider);
-  registerPasswordGrant(app, tenant, provider);
+  wireEvents(services, tenant, provider);
+  registerPasswordGrant(services, tenant, provider);
   return provider;
 }
 
@@ -359,13 +359,13 @@ export function describeEngineError(out: { error: string; error_description?: st
   return { title: 'Sign-in could not continue', message: d || out.error, detail: 'Go back to the application and try again. If this keeps happening, contact your administrator.' };
 }
 
-function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
+function wireEvents(services: Services, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
-    app.audit.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
-      .catch((e) => { if (!isStoreOutage(e)) app.logger.error({ err: e }, 'audit write failed'); });
+    services.auditStore.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
+      .catch((e) => { if (!isStoreOutage(e)) services.logger.error({ err: e }, 'audit write failed'); });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');
-    app.metrics.tokensIssued.inc({ grant_type: grantType });
+    services.metrics.tokensIssued.inc({ grant_type: grantType });
     // Token issues are frequent; they are audited at a summary level: client and grant type, never the token.
     void audit('token.issued', { clientId: ctx.oidc.client?.clientId, grantType, accountId: ctx.oidc.account?.accountId }, 'info', ctx);
   });
@@ -378,7 +378,7 @@ function wireEvents(app: Context, tenant: Tenant, provider: Provider): void {
   provider.on('backchannel.error', (ctx: unknown, err: Error, client: { clientId: string }) => {
     void audit('logout.backchannel_failed', { clientId: client.clientId, error: err.message }, 'warn');
   });
-  provider.on('server_error', (_ctx: unknown, err: Error) => app.logger.error({ err }, 'engine server error'));
+  provider.on('server_error', (_ctx: unknown, err: Error) => services.logger.error({ err }, 'engine server error'));
   // Store outages are answered 503 (not server_error); one warning line each, without a stack.
-  provider.on('grant.error', (_ctx: unknown, err: Error) => { if (err instanceof EngineStoreUnavailableError) app.logger.warn({ cause: String((err.cause as Error)?.message ?? err.cause) }, 'store unavailable'); });
+  provider.on('grant.error', (_ctx: unknown, err: Error) => { if (err instanceof EngineStoreUnavailableError) services.logger.warn({ cause: String((err.cause as Error)?.message ?? err.cause) }, 'store unavailable'); });
 }

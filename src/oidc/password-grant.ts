@@ -4,7 +4,7 @@
 // reference. Same password rules as the sign-in page: throttling, audit, disabled accounts.
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { passwordSignIn, signInSucceeded } from '../interaction/signin.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
@@ -14,7 +14,7 @@ import { policyRequiresMfa } from '../policy/policies.ts';
 /** invalid_grant whose description the client sees (the engine's default is a generic one). */
 const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
 
-export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Provider): void {
+export function registerPasswordGrant(services: Pick<Services, 'appService' | 'auditStore' | 'clientCache' | 'config' | 'federationService' | 'ldapService' | 'metrics' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, provider: Provider): void {
   provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
@@ -22,21 +22,21 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
     const password = String(params.password ?? '');
     if (!email || !password) throw new errors.InvalidRequest('send username (the user\'s email) and password');
     const origin = { ip: ctx.ip };
-    const signIn = await passwordSignIn(app, tenant, email, password, origin);
+    const signIn = await passwordSignIn(services, tenant, email, password, origin);
     if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
     // A legacy client cannot ask for the second factor: the grant would bypass it.
-    if ((await app.mfa.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
+    if ((await services.mfaStore.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
     const profileMfa = (client as unknown as { gatehouse_require_mfa?: boolean }).gatehouse_require_mfa;
-    if (profileMfa || policyRequiresMfa(await app.policies.settingsFor(user), { ip: ctx.ip, clientId: client.clientId })) {
+    if (profileMfa || policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: client.clientId })) {
       throw refused(`Two-step verification is required for ${email} here, which the password grant cannot ask for. Sign in through the application's sign-in page instead.`);
     }
-    const up = await app.federation.route(tenant.id, email);
-    if (up && !app.federation.passwordAllowed(up, user)) {
+    const up = await services.federationService.route(tenant.id, email);
+    if (up && !services.federationService.passwordAllowed(up, user)) {
       throw refused(`${email} signs in through ${up.name}, so the password grant is not available for this account. Sign in through ${up.name} instead.`);
     }
-    const profile = await app.clients.get(tenant.id, client.clientId);
-    if (!profile || !(await app.appService.isDeployedTo(profile, user))) throw refused(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
+    const profile = await services.clientCache.get(tenant.id, client.clientId);
+    if (!profile || !(await services.appService.isDeployedTo(profile, user))) throw refused(`${profile?.displayName ?? 'This application'} is not deployed to ${email}.`);
     const requested = String(params.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
     const scope = [...new Set(['openid', ...requested])].join(' ');
     const grant = await impliedGrant(provider, { clientId: client.clientId, accountId: user.id, scope });
@@ -48,7 +48,7 @@ export function registerPasswordGrant(app: Context, tenant: Tenant, provider: Pr
       const rt = new provider.RefreshToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty: PASSWORD_GRANT, expiresWithSession: false, amr: ['pwd'] } as ConstructorParameters<typeof provider.RefreshToken>[0]);
       refreshToken = await rt.save();
     }
-    await signInSucceeded(app, tenant, user, origin, { clientId: client.clientId, amr: ['pwd'], via: 'password_grant' });
+    await signInSucceeded(services, tenant, user, origin, { clientId: client.clientId, amr: ['pwd'], via: 'password_grant' });
     ctx.body = { access_token: accessToken, expires_in: at.expiration, token_type: at.tokenType, scope, ...(refreshToken && { refresh_token: refreshToken }) };
   }, ['username', 'password', 'scope']);
 }

@@ -2,41 +2,41 @@
 // about signing certificates close to expiry, and check upstream directories' discovery. It runs on one node of a cluster, the leader
 // (see leader.ts), and moves with the leadership. Each run is idempotent, so a run repeated
 // by a new leader does no harm.
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { purgeExpired } from '../oidc/adapters/sql.ts';
-import { purgeThrottleCounters } from './ratelimit.ts';
+import { purgeThrottleCounters } from '../storage/throttle-counters.ts';
 import { FAMILIAR_ADDRESS_DAYS } from '../interaction/lockout.ts';
 
 const HOUR = 3600_000;
 
-export async function runMaintenance(app: Context): Promise<{ purged: number; keysPurged: number; expiring: number }> {
-  const purged = await purgeExpired(app.database.db) + await app.sessions.store.purgeExpired();
-  await purgeThrottleCounters(app.database.db);
-  await app.signinAddresses.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
-  await app.push.store.purge(Date.now());
-  await app.mfa.purgeRemembered();
-  const keysPurged = await app.keys.purgeRetired();
-  const expiring = await app.keys.expiringSoon();
+export async function runMaintenance(services: Services): Promise<{ purged: number; keysPurged: number; expiring: number }> {
+  const purged = await purgeExpired(services.database.db) + await services.sessionService.store.purgeExpired();
+  await purgeThrottleCounters(services.database.db);
+  await services.signinAddressStore.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
+  await services.pushService.store.purge(Date.now());
+  await services.mfaStore.purgeRemembered();
+  const keysPurged = await services.keyService.purgeRetired();
+  const expiring = await services.keyService.expiringSoon();
   for (const k of expiring) {
-    await app.audit.record({ tenantId: k.tenantId, type: 'keys.certificate_expiring', level: 'warn', subject: k.kid, data: { kid: k.kid, alg: k.alg, notAfter: new Date(k.notAfter).toISOString() } });
+    await services.auditStore.record({ tenantId: k.tenantId, type: 'keys.certificate_expiring', level: 'warn', subject: k.kid, data: { kid: k.kid, alg: k.alg, notAfter: new Date(k.notAfter).toISOString() } });
   }
-  if (keysPurged) app.engines.invalidate();
+  if (keysPurged) services.engineCache.invalidate();
   // Upstream directories' discovery, re-checked hourly, so a broken one shows on the overview
   // before people fail to sign in through it.
-  await app.federation.checkAll().catch((err: unknown) => app.logger.warn({ err }, 'checking the upstream directories failed; it will be retried'));
+  await services.federationService.checkAll().catch((err: unknown) => services.logger.warn({ err }, 'checking the upstream directories failed; it will be retried'));
   return { purged, keysPurged, expiring: expiring.length };
 }
 
-export function startJobs(app: Context): { stop(): void } {
-  const run = () => runMaintenance(app).catch((err) => app.logger.warn({ err }, 'maintenance run failed; it will be retried'));
+export function startJobs(services: Services): { stop(): void } {
+  const run = () => runMaintenance(services).catch((err) => services.logger.warn({ err }, 'maintenance run failed; it will be retried'));
   // Directory syncs that are due (each directory's own interval) are looked for every minute.
-  const syncs = () => app.ldap.scheduled().catch((err) => app.logger.warn({ err }, 'directory sync scheduling failed; it will be retried'));
+  const syncs = () => services.ldapService.scheduled().catch((err) => services.logger.warn({ err }, 'directory sync scheduling failed; it will be retried'));
   let first: NodeJS.Timeout | undefined;
   let every: NodeJS.Timeout | undefined;
   let directories: NodeJS.Timeout | undefined;
   const stopTimers = () => { clearTimeout(first); clearInterval(every); clearInterval(directories); first = every = directories = undefined; };
-  app.leadership.onChange((leader) => {
-    app.metrics.schedulerLeader.set(leader ? 1 : 0);
+  services.leadership.onChange((leader) => {
+    services.metrics.schedulerLeader.set(leader ? 1 : 0);
     stopTimers();
     if (!leader) return;
     first = setTimeout(run, 5_000);

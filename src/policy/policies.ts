@@ -1,14 +1,14 @@
 // User policies: named settings assigned to all users, domains, OUs, groups or users. A user
 // gets the first policy, by priority (1 first), with a target that matches them; without one,
 // the defaults below. Precedence is therefore explicit and shown in every list.
-import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import net from 'node:net';
-import type { Context } from '../context.ts';
-import type { DB, UserPoliciesTable } from '../storage/schema.ts';
-import type { UserWithSecret } from '../storage/directory.ts';
-import { newId } from '../shared/crypto.ts';
-import { GatehouseError, conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import type { UserStore } from '../storage/users.ts';
+import type { AppService } from '../apps/service.ts';
+import type { Bus } from '../ops/bus.ts';
+import type { PolicyStore, StoredPolicy } from '../storage/policies.ts';
+import type { UserWithSecret } from '../storage/users.ts';
+import { GatehouseError, invalid, notFound } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 
 const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
@@ -50,15 +50,10 @@ export interface PolicyTarget { type: TargetType; id: string }
 export interface UserPolicy { id: string; tenantId: string; name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings; version: number; createdAt: number; updatedAt: number }
 
 /** Stored settings with the defaults of fields added since they were saved (the lockout's maximum, ...). */
-const storedSettings = (json: string): PolicySettings => {
-  const v = JSON.parse(json) as Partial<PolicySettings>;
-  return { ...DEFAULT_SETTINGS, ...v, lockout: { ...DEFAULT_SETTINGS.lockout, ...v.lockout } };
+const withDefaults = (p: StoredPolicy): UserPolicy => {
+  const v = p.settings as Partial<PolicySettings>;
+  return { ...p, targets: p.targets as PolicyTarget[], settings: { ...DEFAULT_SETTINGS, ...v, lockout: { ...DEFAULT_SETTINGS.lockout, ...v.lockout } } };
 };
-
-const toPolicy = (r: Selectable<UserPoliciesTable>): UserPolicy => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, priority: r.priority, targets: JSON.parse(r.targets), settings: storedSettings(r.settings),
-  version: r.version, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
-});
 
 function parseCidr(s: string): { family: 'ipv4' | 'ipv6'; net: string; bits: number } | undefined {
   const [addr, bitsText] = s.split('/');
@@ -78,16 +73,23 @@ export function inNetworks(ip: string, cidrs: string[]): boolean {
   return !!family && list.check(addr, family);
 }
 
+export interface PolicyServiceDeps {
+  policyStore: PolicyStore;
+  userStore: UserStore;
+  appService: Pick<AppService, 'resolveTarget'>;
+  bus: Bus;
+}
+
 export class PolicyService {
-  readonly #app: Context;
-  readonly #db: Kysely<DB>;
+  readonly #deps: PolicyServiceDeps;
+  readonly #store: PolicyStore;
   /** Policies by tenant: read at every sign-in and authorization, changed rarely. */
   readonly #cache: TenantCache<UserPolicy[]>;
-  constructor(app: Context, db: Kysely<DB>) {
-    this.#app = app;
-    this.#db = db;
-    this.#cache = new TenantCache(app.bus, 'policies', (tenantId) =>
-      db.selectFrom('user_policies').selectAll().where('tenant_id', '=', tenantId).orderBy('priority').orderBy('name').execute().then((rows) => rows.map(toPolicy)));
+  constructor(deps: PolicyServiceDeps) {
+    this.#deps = deps;
+    const store = deps.policyStore;
+    this.#store = store;
+    this.#cache = new TenantCache(deps.bus, 'policies', (tenantId) => store.list(tenantId).then((rows) => rows.map(withDefaults)));
   }
 
   list(tenantId: string): Promise<UserPolicy[]> {
@@ -110,7 +112,7 @@ export class PolicyService {
     for (const t of targets) {
       if (t.type === 'all') { out.push({ type: 'all', id: '*' }); continue; }
       if (!t.ref) throw invalid(`A ${t.type} target needs "ref" (the ${t.type === 'user' ? 'email' : t.type === 'ou' ? 'OU path' : t.type === 'group' ? 'group name' : 'domain'}).`);
-      out.push(await this.#app.appService.resolveTarget(tenantId, t.type, t.ref));
+      out.push(await this.#deps.appService.resolveTarget(tenantId, t.type, t.ref));
     }
     return out;
   }
@@ -131,7 +133,7 @@ export class PolicyService {
    * chose: refuse, naming the policy that has it.
    */
   async #checkPriority(tenantId: string, priority: number, exceptId?: string): Promise<void> {
-    const other = (await this.#db.selectFrom('user_policies').select(['id', 'name']).where('tenant_id', '=', tenantId).where('priority', '=', priority).execute())
+    const other = (await this.#store.withPriority(tenantId, priority))
       .find((r) => r.id !== exceptId);
     if (other) {
       const message = `The policy "${other.name}" already has priority ${priority}. Choose a priority no other policy has (1 applies first), or change "${other.name}" first.`;
@@ -142,41 +144,21 @@ export class PolicyService {
   async create(tenantId: string, input: { name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings }): Promise<UserPolicy> {
     this.#checkSettings(input.settings);
     await this.#checkPriority(tenantId, input.priority);
-    const now = Date.now();
-    const row = { id: newId('pol_'), tenant_id: tenantId, name: input.name, priority: input.priority, targets: JSON.stringify(input.targets), settings: JSON.stringify(input.settings), created_at: now, updated_at: now, version: 1 };
-    try { await this.#db.insertInto('user_policies').values(row).execute(); } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A policy named "${input.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    const created = await this.#store.create(tenantId, input);
     await this.#changed(tenantId);
-    return toPolicy(row);
+    return withDefaults(created);
   }
 
   async update(tenantId: string, id: string, version: number | undefined, patch: { name?: string; priority?: number; targets?: PolicyTarget[]; settings?: PolicySettings }): Promise<UserPolicy> {
     if (patch.settings) this.#checkSettings(patch.settings);
     if (patch.priority !== undefined) await this.#checkPriority(tenantId, patch.priority, id);
-    let q = this.#db.updateTable('user_policies').set((eb) => ({
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.priority !== undefined && { priority: patch.priority }),
-      ...(patch.targets !== undefined && { targets: JSON.stringify(patch.targets) }),
-      ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
-      updated_at: Date.now(), version: eb('version', '+', 1),
-    })).where('tenant_id', '=', tenantId).where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      const exists = () => this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-      await assertUpdated(await q.executeTakeFirst(), exists, 'The policy', `Policy ${id}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A policy named "${patch.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    await this.#store.update(tenantId, id, version, patch);
     await this.#changed(tenantId);
     return this.get(tenantId, id);
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    const r = await this.#db.deleteFrom('user_policies').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-    if (Number(r.numDeletedRows) === 0) throw notFound(`Policy ${id}`);
+    await this.#store.delete(tenantId, id);
     await this.#changed(tenantId);
   }
 
@@ -190,13 +172,13 @@ export class PolicyService {
       for (const t of p.targets) {
         if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
         if (t.type === 'group') {
-          groups ??= (await this.#app.directory.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+          groups ??= (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
           if (groups.includes(t.id)) return p;
         }
         if (t.type === 'ou') {
           if (!ous) {
             ous = [];
-            for (let id = user.ouId; id; id = (await this.#app.directory.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+            for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
           }
           if (ous.includes(t.id)) return p;
         }

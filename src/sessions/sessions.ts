@@ -4,10 +4,13 @@
 // was signed in to through it and revokes the tokens that end with the session, exactly as a
 // sign-out the user asks for does.
 import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { Context } from '../context.ts';
+import type { Logger } from 'pino';
+import type { AuditStore } from '../storage/audit.ts';
+import type { ClientCache } from '../oidc/clients.ts';
+import type { EngineCache } from '../tenants/engines.ts';
 import type { Tenant } from '../storage/tenants.ts';
-import type { Page } from '../storage/directory.ts';
-import { SessionStore, type SsoSessionRecord } from '../storage/sessions.ts';
+import type { Page } from '../storage/users.ts';
+import type { SessionStore, SsoSessionRecord } from '../storage/sessions.ts';
 import { notFound } from '../shared/errors.ts';
 import { backchannelLogout } from '../oidc/internals/index.ts';
 import { describeDevice } from './device.ts';
@@ -25,14 +28,23 @@ const MAX_REMEMBERED = 100_000;
 
 type SessionPayload = AdapterPayload & { uid?: string; accountId?: string; loginTs?: number; amr?: string[]; acr?: string; authorizations?: Record<string, { sid?: string; grantId?: string; persistsLogout?: boolean }> };
 
+export interface SessionServiceDeps {
+  logger: Logger;
+  sessionStore: SessionStore;
+  auditStore: AuditStore;
+  clientCache: Pick<ClientCache, 'get'>;
+  /** Ending a session runs the tenant's engine (back-channel logout, token revocation). */
+  engineCache: Pick<EngineCache, 'get'>;
+}
+
 export class SessionService {
   readonly store: SessionStore;
-  readonly #app: Context;
+  readonly #deps: SessionServiceDeps;
   /** What this node last wrote per session, so an unchanged session is not written at every request. */
   readonly #written = new Map<string, { key: string; at: number }>();
-  constructor(app: Context) {
-    this.#app = app;
-    this.store = new SessionStore(app.database.db);
+  constructor(deps: SessionServiceDeps) {
+    this.#deps = deps;
+    this.store = deps.sessionStore;
   }
 
   /**
@@ -44,14 +56,14 @@ export class SessionService {
       ...bind(inner),
       upsert: async (id, payload, expiresIn) => {
         await inner.upsert(id, payload, expiresIn);
-        await this.#seen(tenantId, payload as SessionPayload, expiresIn).catch((err) => this.#app.logger.warn({ err: (err as Error).message }, 'could not record an SSO session; it is missing from the session list until its next save'));
+        await this.#seen(tenantId, payload as SessionPayload, expiresIn).catch((err) => this.#deps.logger.warn({ err: (err as Error).message }, 'could not record an SSO session; it is missing from the session list until its next save'));
       },
       destroy: async (id) => {
         const payload = await inner.find(id) as SessionPayload | undefined;
         await inner.destroy(id);
         if (payload?.uid) {
           this.#written.delete(`${tenantId}:${payload.uid}`);
-          await this.store.remove(tenantId, payload.uid).catch((err) => this.#app.logger.warn({ err: (err as Error).message }, 'could not remove an ended SSO session from the session list; it drops out when it expires'));
+          await this.store.remove(tenantId, payload.uid).catch((err) => this.#deps.logger.warn({ err: (err as Error).message }, 'could not remove an ended SSO session from the session list; it drops out when it expires'));
         }
       },
     };
@@ -94,7 +106,7 @@ export class SessionService {
   async #describe(tenantId: string, rows: SsoSessionRecord[]): Promise<SsoSession[]> {
     const names = new Map<string, string>();
     for (const clientId of new Set(rows.flatMap((r) => r.apps))) {
-      const a = await this.#app.clients.get(tenantId, clientId).catch(() => undefined);
+      const a = await this.#deps.clientCache.get(tenantId, clientId).catch(() => undefined);
       names.set(clientId, a?.displayName ?? clientId);
     }
     return rows.map((r) => ({ ...r, device: describeDevice(r.userAgent), appNames: r.apps.map((clientId) => ({ clientId, name: names.get(clientId)! })) }));
@@ -106,7 +118,7 @@ export class SessionService {
    * Returns false when there is no such live session.
    */
   async end(tenant: Tenant, id: string, reason: { by: string; why: string }): Promise<boolean> {
-    const entry = await this.#app.engines.get(tenant.slug);
+    const entry = await this.#deps.engineCache.get(tenant.slug);
     if (!entry) throw notFound(`Tenant ${tenant.slug}`);
     const { provider } = entry;
     const session = await provider.Session.findByUid(id);
@@ -134,7 +146,7 @@ export class SessionService {
       }
     }));
     await session.destroy();
-    await this.#app.audit.record({
+    await this.#deps.auditStore.record({
       tenantId: tenant.id, type: 'session.ended', actor: reason.by, subject: accountId,
       level: failed.length ? 'warn' : 'info',
       data: { sessionId: id, reason: reason.why, apps: Object.keys(session.authorizations ?? {}), backchannelSent: notified, backchannelFailed: failed, message: failed.length ? `Back-channel logout failed for ${failed.map((f) => f.clientId).join(', ')}` : undefined },

@@ -2,7 +2,7 @@
 // directory or the engine and coming back): sealed (AES-GCM under the instance secret), so it
 // can be neither read nor forged, scoped to the tenant's paths, and expiring.
 import type Koa from 'koa';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 
 export interface SealedCookie<T> {
   save(ctx: Koa.Context, slug: string, value: T): void;
@@ -11,19 +11,19 @@ export interface SealedCookie<T> {
   clear(ctx: Koa.Context, slug: string): void;
 }
 
-export function sealedCookie<T>(app: Context, name: string, lifetimeMs: number): SealedCookie<T> {
+export function sealedCookie<T>(services: Pick<Services, 'config' | 'sealer'>, name: string, lifetimeMs: number): SealedCookie<T> {
   const options = (slug: string) => ({
-    path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: app.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
+    path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
   });
   return {
     save(ctx, slug, value) {
-      ctx.cookies.set(name, app.sealer.seal(JSON.stringify({ v: value, exp: Date.now() + lifetimeMs })), { ...options(slug), maxAge: lifetimeMs });
+      ctx.cookies.set(name, services.sealer.seal(JSON.stringify({ v: value, exp: Date.now() + lifetimeMs })), { ...options(slug), maxAge: lifetimeMs });
     },
     read(ctx) {
       const sealed = ctx.cookies.get(name);
       if (!sealed || sealed.length > 4096) return undefined;
       try {
-        const { v, exp } = JSON.parse(app.sealer.openUncached(sealed)) as { v: T; exp: number };
+        const { v, exp } = JSON.parse(services.sealer.openUncached(sealed)) as { v: T; exp: number };
         return exp > Date.now() ? v : undefined;
       } catch {
         return undefined;

@@ -4,7 +4,7 @@
 // (SQL or Redis); this table only describes it and never holds the session cookie value.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, SsoSessionsTable } from './schema.ts';
-import type { Page } from './directory.ts';
+import type { Page } from './users.ts';
 import { invalid } from '../shared/errors.ts';
 import { containsPattern } from './paging.ts';
 

@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { DB, UpstreamsTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
-import { domainOf, normalizeEmail } from './directory.ts';
+import { domainOf, normalizeEmail } from './users.ts';
 
 export type UpstreamMode = 'disabled' | 'test' | 'enabled';
 export type UpstreamType = 'entra' | 'okta' | 'cognito' | 'oidc';

@@ -1,7 +1,7 @@
 // First start: the default tenant, signing keys for every tenant, and the first administrator
 // (from GATEHOUSE_BOOTSTRAP_ADMIN_*, or else a one-time setup link).
 import crypto from 'node:crypto';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { hashPassword } from '../directory/passwords.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -9,61 +9,52 @@ const SETUP_LINK_TTL_MS = 24 * 3600 * 1000;
 
 // Setup links are kept as keyed hashes (docs/security.md, "Secrets at rest"); a link issued
 // before they were (a plain SHA-256) is replaced at the next start, as every unused link is.
-const hashToken = (app: Context, t: string) => app.tokens.hash(t, 'setup-link');
+const hashToken = (services: Pick<Services, 'tokenHasher'>, t: string) => services.tokenHasher.hash(t, 'setup-link');
 
 export interface BootstrapResult { setupUrl?: string; adminEmail?: string; adminCreated: boolean }
 
-export async function bootstrap(app: Context): Promise<BootstrapResult> {
-  let tenant = await app.tenants.bySlug(DEFAULT_TENANT);
+export async function bootstrap(services: Pick<Services, 'auditStore' | 'config' | 'keyService' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>): Promise<BootstrapResult> {
+  let tenant = await services.tenantStore.bySlug(DEFAULT_TENANT);
   if (!tenant) {
     try {
-      tenant = await app.tenants.create({ slug: DEFAULT_TENANT, name: 'Default organization' });
+      tenant = await services.tenantStore.create({ slug: DEFAULT_TENANT, name: 'Default organization' });
     } catch {
-      tenant = await app.tenants.getBySlug(DEFAULT_TENANT); // another node created it first
+      tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT); // another node created it first
     }
   }
-  for (const t of await app.tenants.list()) await app.keys.ensureKeys(t.id);
+  for (const t of await services.tenantStore.list()) await services.keyService.ensureKeys(t.id);
 
-  const boot = app.config.bootstrapAdmin;
+  const boot = services.config.bootstrapAdmin;
   if (boot) {
-    const existing = await app.directory.userByEmail(tenant.id, boot.email);
+    const existing = await services.userStore.userByEmail(tenant.id, boot.email);
     if (!existing) {
-      await app.directory.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
-        .catch(async (e) => { if (!(await app.directory.userByEmail(tenant.id, boot.email))) throw e; });
-      await app.audit.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
+      await services.userStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
+        .catch(async (e) => { if (!(await services.userStore.userByEmail(tenant.id, boot.email))) throw e; });
+      await services.auditStore.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
       return { adminEmail: boot.email, adminCreated: true };
     }
     return { adminEmail: boot.email, adminCreated: false };
   }
-  if (await hasSuperadmin(app, tenant.id)) return { adminCreated: false };
+  if (await hasSuperadmin(services, tenant.id)) return { adminCreated: false };
   // Nobody can administer this instance yet: issue a fresh one-time link (older ones stop working).
   const token = crypto.randomBytes(24).toString('base64url');
-  await app.database.db.deleteFrom('setup_links').execute();
-  await app.database.db.insertInto('setup_links').values({ token_hash: hashToken(app, token), tenant_id: tenant.id, expires_at: Date.now() + SETUP_LINK_TTL_MS, used_at: null }).execute();
-  return { setupUrl: `${app.config.publicUrl}/setup/${token}`, adminCreated: false };
+  await services.setupLinkStore.replaceAll({ tokenHash: hashToken(services, token), tenantId: tenant.id, expiresAt: Date.now() + SETUP_LINK_TTL_MS });
+  return { setupUrl: `${services.config.publicUrl}/setup/${token}`, adminCreated: false };
 }
 
-export async function hasSuperadmin(app: Context, tenantId: string): Promise<boolean> {
-  const r = await app.database.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
-    .where('roles', 'like', '%"superadmin"%').limit(1).executeTakeFirst();
-  return !!r;
+export async function hasSuperadmin(services: Pick<Services, 'userStore'>, tenantId: string): Promise<boolean> {
+  return services.userStore.hasUserWithRole(tenantId, 'superadmin');
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
-export async function redeemSetupLink(app: Context, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
-  const db = app.database.db;
-  const now = Date.now();
-  const res = await db.updateTable('setup_links').set({ used_at: now })
-    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return 'invalid';
-  const tenant = await app.tenants.getBySlug(DEFAULT_TENANT);
-  await app.directory.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
-  await app.audit.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
+export async function redeemSetupLink(services: Pick<Services, 'auditStore' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
+  if (!(await services.setupLinkStore.redeem(hashToken(services, token), Date.now()))) return 'invalid';
+  const tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT);
+  await services.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });
+  await services.auditStore.record({ tenantId: tenant.id, type: 'admin.setup_completed', subject: email, data: { email } });
   return 'ok';
 }
 
-export async function setupLinkValid(app: Context, token: string): Promise<boolean> {
-  const r = await app.database.db.selectFrom('setup_links').select('token_hash')
-    .where('token_hash', '=', hashToken(app, token)).where('used_at', 'is', null).where('expires_at', '>', Date.now()).executeTakeFirst();
-  return !!r;
+export async function setupLinkValid(services: Pick<Services, 'setupLinkStore' | 'tokenHasher'>, token: string): Promise<boolean> {
+  return services.setupLinkStore.valid(hashToken(services, token), Date.now());
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { Services } from '../services.ts';
 import { hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
 import { DEFAULT_TENANT } from './bootstrap.ts';
@@ -53,7 +53,7 @@ export const importSchema = z.object({ tenants: z.array(tenantSchema).min(1) }).
 
 export class ImportError extends Error { override name = 'ImportError'; }
 
-export async function importFile(app: Context, file: string) {
+export async function importFile(services: Pick<Services, 'appService' | 'appStore' | 'auditStore' | 'engineCache' | 'keyService' | 'sealer' | 'tenantStore' | 'userStore'>, file: string) {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) { throw new ImportError(`Cannot read import file ${file}: ${(e as Error).message}`); }
   let data: unknown;
@@ -65,65 +65,65 @@ export async function importFile(app: Context, file: string) {
   if (!parsed.success) {
     throw new ImportError(`Import file ${file} is invalid:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
-  return applyImport(app, parsed.data);
+  return applyImport(services, parsed.data);
 }
 
-export async function applyImport(app: Context, doc: z.infer<typeof importSchema>) {
+export async function applyImport(services: Pick<Services, 'appService' | 'appStore' | 'auditStore' | 'engineCache' | 'keyService' | 'sealer' | 'tenantStore' | 'userStore'>, doc: z.infer<typeof importSchema>) {
   const changes: string[] = [];
   for (const t of doc.tenants) {
-    let tenant = await app.tenants.bySlug(t.slug);
-    if (!tenant) { tenant = await app.tenants.create({ slug: t.slug, name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes }); changes.push(`tenant ${t.slug} created`); }
+    let tenant = await services.tenantStore.bySlug(t.slug);
+    if (!tenant) { tenant = await services.tenantStore.create({ slug: t.slug, name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes }); changes.push(`tenant ${t.slug} created`); }
     else if ((t.name && t.name !== tenant.name) || (t.sessionLifetimeMinutes !== undefined && t.sessionLifetimeMinutes !== tenant.sessionLifetimeMinutes)) {
-      tenant = await app.tenants.update(tenant.id, undefined, { name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes });
+      tenant = await services.tenantStore.update(tenant.id, undefined, { name: t.name, sessionLifetimeMinutes: t.sessionLifetimeMinutes });
       changes.push(`tenant ${t.slug} updated`);
     }
-    await app.keys.ensureKeys(tenant.id);
+    await services.keyService.ensureKeys(tenant.id);
     const tid = tenant.id;
-    for (const path of t.ous) await app.directory.ensureOu(tid, path);
-    const groupId = async (name: string) => (await app.directory.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await app.directory.createGroup(tid, name))).id;
+    for (const path of t.ous) await services.userStore.ensureOu(tid, path);
+    const groupId = async (name: string) => (await services.userStore.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await services.userStore.createGroup(tid, name))).id;
     for (const g of t.groups) await groupId(g);
     for (const u of t.users) {
-      const ouId = u.ou ? (await app.directory.ensureOu(tid, u.ou)).id : null;
-      let user = await app.directory.userByEmail(tid, u.email);
+      const ouId = u.ou ? (await services.userStore.ensureOu(tid, u.ou)).id : null;
+      let user = await services.userStore.userByEmail(tid, u.email);
       if (!user) {
-        await app.directory.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
-        user = (await app.directory.userByEmail(tid, u.email))!;
+        await services.userStore.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
+        user = (await services.userStore.userByEmail(tid, u.email))!;
         changes.push(`user ${u.email} created`);
       } else {
         const samePassword = !u.password || (await verifyPassword(user.passwordHash, u.password));
         const same = samePassword && user.givenName === (u.givenName ?? null) && user.familyName === (u.familyName ?? null) && user.status === u.status && user.ouId === ouId && JSON.stringify(user.roles) === JSON.stringify(u.roles);
         if (!same) {
-          await app.directory.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
+          await services.userStore.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
           changes.push(`user ${u.email} updated`);
         }
       }
-      for (const g of u.groups) await app.directory.addMember(tid, await groupId(g), user.id);
+      for (const g of u.groups) await services.userStore.addMember(tid, await groupId(g), user.id);
     }
     for (const a of t.apps) {
       const { deploy, clientId, clientSecret, ...input } = a;
-      let existing = await app.apps.byTenantClientId(tid, clientId);
+      let existing = await services.appStore.byTenantClientId(tid, clientId);
       if (!existing) {
-        existing = (await app.appService.create(tid, input, { clientId, clientSecret })).app;
+        existing = (await services.appService.create(tid, input, { clientId, clientSecret })).app;
         changes.push(`app ${a.name} created`);
       } else {
-        await app.appService.validate(input);
+        await services.appService.validate(input);
         const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, claims: existing.claims, tokenTtls: existing.tokenTtls };
-        const secretSame = !clientSecret || app.appService.clientSecretOf(existing) === clientSecret;
+        const secretSame = !clientSecret || services.appService.clientSecretOf(existing) === clientSecret;
         if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {
-          existing = await app.apps.update(tid, clientId, undefined, { ...input, ...(secretSame ? {} : { secretSealed: app.sealer.seal(clientSecret!) }) });
+          existing = await services.appStore.update(tid, clientId, undefined, { ...input, ...(secretSame ? {} : { secretSealed: services.sealer.seal(clientSecret!) }) });
           changes.push(`app ${a.name} updated`);
         }
       }
       const wantAll = deploy.includes('all');
-      if (wantAll !== existing.deployAll) { await app.apps.update(tid, clientId, undefined, { deployAll: wantAll }); changes.push(`app ${a.name} deployment changed`); }
+      if (wantAll !== existing.deployAll) { await services.appStore.update(tid, clientId, undefined, { deployAll: wantAll }); changes.push(`app ${a.name} deployment changed`); }
       for (const d of deploy) {
         if (d === 'all') continue;
         const [type, ref] = Object.entries(d)[0] as ['user' | 'group' | 'ou' | 'domain', string];
-        await app.apps.addTarget(tid, existing.id, await app.appService.resolveTarget(tid, type, ref));
+        await services.appStore.addTarget(tid, existing.id, await services.appService.resolveTarget(tid, type, ref));
       }
     }
-    if (t.slug !== DEFAULT_TENANT || changes.length) app.engines.invalidate(t.slug);
+    if (t.slug !== DEFAULT_TENANT || changes.length) services.engineCache.invalidate(t.slug);
   }
-  if (changes.length) await app.audit.record({ tenantId: null, type: 'import.applied', actor: 'import', data: { changes } });
+  if (changes.length) await services.auditStore.record({ tenantId: null, type: 'import.applied', actor: 'import', data: { changes } });
   return { changes };
 }

@@ -83,7 +83,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ...env,
   });
   const { importFile } = await import('../../src/tenants/import.ts');
-  const running = await startServer(config, { beforeListen: opts.importFile ? async (app) => { await importFile(app, opts.importFile!); } : undefined });
+  const running = await startServer(config, { beforeListen: opts.importFile ? async (services) => { await importFile(services, opts.importFile!); } : undefined });
   let token: string | undefined;
   const api = async (method: string, p: string, body?: unknown, tok?: string) => {
     const res = await fetch(base + '/api/v1' + p, {

@@ -36,7 +36,7 @@ before(async () => {
   // Its upstreams / back-channel logout receivers run on this machine: allowed explicitly.
   gh = await startTestServer(LOOPBACK_OUTBOUND, { backend });
   bcl = await backchannelReceiver();
-  tenantId = (await gh.app.tenants.bySlug('default'))!.id;
+  tenantId = (await gh.services.tenantStore.bySlug('default'))!.id;
   const a = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [RP], backchannelLogoutUri: bcl.url });
   web = { clientId: a.body.clientId, clientSecret: a.body.clientSecret };
   await gh.api('PUT', `/tenants/default/apps/${web.clientId}/deployment`, { all: true });
@@ -126,7 +126,7 @@ test('users: 10,000 are paged through in email order without gaps or repeats, an
     given_name: i === 4242 ? 'Zelda' : given[i % given.length]!, family_name: i === 4242 ? 'Quartermaine' : `Family${i % 100}`,
     password_hash: null, status: 'active' as const, ou_id: null, roles: '[]', upstream_id: null, created_at: now, updated_at: now, version: 1,
   }));
-  for (let i = 0; i < rows.length; i += 500) await gh.app.database.db.insertInto('users').values(rows.slice(i, i + 500)).execute();
+  for (let i = 0; i < rows.length; i += 500) await gh.services.database.db.insertInto('users').values(rows.slice(i, i + 500)).execute();
 
   const seen: string[] = [];
   let cursor: string | null | undefined = null;
@@ -301,7 +301,7 @@ test('overview: counts, recent sign-in failures, and alerts for an IdP certifica
   assert.deepEqual(o.body.alerts, [], 'fresh keys (2 years) and no app certificates: no alerts');
 
   // The IdP certificate: move the active ES256 key's expiry into the 60-day window, then past it.
-  const db = gh.app.database.db;
+  const db = gh.services.database.db;
   const key = (await db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).where('status', '=', 'active').where('alg', '=', 'ES256').executeTakeFirstOrThrow());
   try {
     const soonAt = Date.now() + 59 * DAY;
@@ -352,7 +352,7 @@ test('/me names the administrator and their roles; a user\'s factors are listed 
   assert.equal((await gh.api('GET', '/me')).body.instanceAdmin, true);
 
   const u = await gh.api('POST', '/tenants/default/users', { email: 'pat@example.test', password: 'pat-password-1' });
-  await gh.app.mfa.addFactor(tenantId, u.body.id, { type: 'totp', label: 'Work phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') }, ['h1', 'h2', 'h3']);
+  await gh.services.mfaStore.addFactor(tenantId, u.body.id, { type: 'totp', label: 'Work phone', secretSealed: gh.services.sealer.seal('JBSWY3DPEHPK3PXP') }, ['h1', 'h2', 'h3']);
   const f = await gh.api('GET', '/tenants/default/users/pat@example.test/mfa');
   assert.equal(f.status, 200);
   assert.deepEqual(f.body.items.map((x: any) => [x.type, x.label]), [['totp', 'Work phone']]);

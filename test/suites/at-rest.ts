@@ -45,18 +45,18 @@ function filesUnder(dir: string): { file: string; bytes: Buffer }[] {
 /** Everything the stores keep, as named blobs to search. */
 async function storeContents(gh: TestServer): Promise<{ where: string; bytes: Buffer }[]> {
   const out = filesUnder(gh.dataDir).map((f) => ({ where: `file ${path.basename(f.file)}`, bytes: f.bytes }));
-  const app = gh.app;
-  if (app.database.dialect === 'postgres') {
-    const tables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(app.database.db);
+  const services = gh.services;
+  if (services.database.dialect === 'postgres') {
+    const tables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(services.database.db);
     assert.ok(tables.rows.some((t) => t.name === 'oidc_artifacts'));
     for (const { name } of tables.rows) {
-      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(name)} t`.execute(app.database.db);
+      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(name)} t`.execute(services.database.db);
       out.push({ where: `table ${name}`, bytes: Buffer.from(rows.rows.map((r) => r.row).join('\n')) });
     }
   }
-  const redis = app.redis;
+  const redis = services.redis;
   if (redis) {
-    const prefix = app.config.redisPrefix;
+    const prefix = services.config.redisPrefix;
     let cursor = '0';
     let keys = 0;
     do {
@@ -194,19 +194,19 @@ export function atRestSuite(backend: Backend) {
     });
 
     test('recovery codes made before the upgrade (a MAC under the instance secret) still work, once', async () => {
-      const app = gh.app;
-      const tenant = await app.tenants.getBySlug('default');
-      const user = (await app.directory.userByEmail(tenant.id, alice.email))!;
+      const services = gh.services;
+      const tenant = await services.tenantStore.getBySlug('default');
+      const user = (await services.userStore.userByEmail(tenant.id, alice.email))!;
       const oldCode = 'ABCD-EFGH-JKLM', newCode = 'NPQR-STUV-WXYZ';
-      const factor = await app.mfa.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: app.sealer.seal('JBSWY3DPEHPK3PXP') },
-        [app.sealer.mac('recovery:ABCDEFGHJKLM'), app.tokens.hash('NPQRSTUVWXYZ', 'recovery')]);
-      const rows = await app.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute();
+      const factor = await services.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: services.sealer.seal('JBSWY3DPEHPK3PXP') },
+        [services.sealer.mac('recovery:ABCDEFGHJKLM'), services.tokenHasher.hash('NPQRSTUVWXYZ', 'recovery')]);
+      const rows = await services.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute();
       assert.ok(!JSON.stringify(rows).includes('NPQRSTUVWXYZ'));
       const factors = [factor];
-      assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: true, method: 'recovery' }, 'a code from before the upgrade');
-      assert.deepEqual(await checkSecondFactor(app, tenant, user, oldCode, factors), { ok: false, reason: 'wrong' }, 'works once');
-      assert.deepEqual(await checkSecondFactor(app, tenant, user, newCode.toLowerCase(), factors), { ok: true, method: 'recovery' }, 'a code made now');
-      await app.mfa.reset(tenant.id, user.id);
+      assert.deepEqual(await checkSecondFactor(services, tenant, user, oldCode, factors), { ok: true, method: 'recovery' }, 'a code from before the upgrade');
+      assert.deepEqual(await checkSecondFactor(services, tenant, user, oldCode, factors), { ok: false, reason: 'wrong' }, 'works once');
+      assert.deepEqual(await checkSecondFactor(services, tenant, user, newCode.toLowerCase(), factors), { ok: true, method: 'recovery' }, 'a code made now');
+      await services.mfaStore.reset(tenant.id, user.id);
     });
 
     test('a refresh token and a session kept in clear by an earlier version work after the upgrade', { skip: backend.name === 'sqlite' ? false : 'restarts on the same data directory: SQLite only' }, async () => {
@@ -223,9 +223,9 @@ export function atRestSuite(backend: Backend) {
         assert.ok(tokens.refresh_token);
 
         // Put the store back as an earlier version kept it: the engine's values as keys, payloads in clear.
-        const db = gh1.app.database.db;
+        const db = gh1.services.database.db;
         for (const r of await db.selectFrom('oidc_artifacts').selectAll().execute()) {
-          const p = JSON.parse(gh1.app.tokens.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
+          const p = JSON.parse(gh1.services.tokenHasher.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
           await db.deleteFrom('oidc_artifacts').where('model', '=', r.model).where('id', '=', r.id).execute();
           await db.insertInto('oidc_artifacts').values({
             model: r.model, id: String(p.jti), tenant_id: r.tenant_id, payload: JSON.stringify(p),
@@ -245,7 +245,7 @@ export function atRestSuite(backend: Backend) {
         const silent = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
         assert.ok(silent, 'the browser session from before the upgrade still signs in without a prompt');
         const raw = Buffer.concat(['gatehouse.db', 'gatehouse.db-wal'].filter((f) => fs.existsSync(path.join(dataDir, f))).map((f) => fs.readFileSync(path.join(dataDir, f))));
-        const rows = await gh2.app.database.db.selectFrom('oidc_artifacts').select(['id', 'payload']).execute();
+        const rows = await gh2.services.database.db.selectFrom('oidc_artifacts').select(['id', 'payload']).execute();
         assert.ok(rows.length > 0 && !JSON.stringify(rows).includes(tokens.refresh_token), 'the rows were rewritten as hashes');
         assert.ok(!raw.includes(tokens.refresh_token), 'nor do the old rows linger in the file\'s free pages or the WAL');
       } finally {

@@ -70,7 +70,7 @@ test('a provisioning code expires after 5 minutes and works once; the pinned key
   assert.equal(stale.enterpriseId, 'default');
   assert.ok(stale.expiresAt - Date.now() > 299_000 && stale.expiresAt - Date.now() <= 300_000, 'valid 5 minutes');
   // The clock moves past the expiry: in the store, the code's expiry is now in the past.
-  await gh.app.database.db.updateTable('connector_codes').set({ expires_at: Date.now() - 1 }).execute();
+  await gh.services.database.db.updateTable('connector_codes').set({ expires_at: Date.now() - 1 }).execute();
   const late = connector('late', ['--enterprise-id', 'default', '--code', stale.code]);
   assert.equal(await late.exited, 2);
   assert.match(late.stderr(), /expired \(codes are valid 5 minutes\)/);

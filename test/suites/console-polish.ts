@@ -255,7 +255,7 @@ test('times: one format in the reader\'s zone, named; no page shows an ISO 8601 
     settings: { kind: 'openldap', urls: [`ldap://127.0.0.1:${port}`], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 5 },
   });
   // And a signing key's certificate within its 60-day warning (an overview alert with a day).
-  const db = gh.app.database.db;
+  const db = gh.services.database.db;
   const key = await db.selectFrom('signing_keys').selectAll().where('status', '=', 'active').where('alg', '=', 'ES256').executeTakeFirstOrThrow();
   await db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 24 * 3600_000 }).where('kid', '=', key.kid).execute();
   try {

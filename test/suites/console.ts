@@ -403,10 +403,10 @@ test('web app login configuration: logos checked in the browser (300 KB and 400 
 });
 
 test('users: 10,000 users paged by cursor and searched as you type', { skip }, async () => {
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const tenant = (await gh.services.tenantStore.bySlug('default'))!;
   const now = Date.now();
   for (let b = 0; b < 20; b++) {
-    await gh.app.database.db.insertInto('users').values(Array.from({ length: 500 }, (_, i) => {
+    await gh.services.database.db.insertInto('users').values(Array.from({ length: 500 }, (_, i) => {
       const n = String(b * 500 + i).padStart(5, '0');
       return { id: `usr_load${n}`, tenant_id: tenant.id, email: `load${n}@bulk.example`, domain: 'bulk.example', given_name: `Load${n}`, family_name: 'Bulk', password_hash: null, status: 'active' as const, ou_id: null, roles: '[]', upstream_id: null, created_at: now, updated_at: now, version: 1 };
     })).execute();
@@ -493,9 +493,9 @@ test('logs: filter by level, message and user; export CSV and JSON with the same
 });
 
 test('keys and certificates: a banner from 60 days before the IdP certificate expires, rotating replaces it; from 90 days before an app\'s registered certificate expires', { skip }, async () => {
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
+  const tenant = (await gh.services.tenantStore.bySlug('default'))!;
   // Move the active certificates' expiry 30 days ahead (the store's clock, not a sleep).
-  await gh.app.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
+  await gh.services.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
   const { page, errors } = await superadminPage();
   await nav(page, 'Keys and certificates').click();
   await page.getByText(/The IdP certificate expires .* \(in 30 days\)/).waitFor();

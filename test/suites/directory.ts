@@ -182,14 +182,14 @@ test('incremental sync picks up a change, a new user and a membership; a user di
 
   // Disabled in the directory (an administrator lock), then synced: refused, and the session no longer signs him in.
   const bobUser = (await gh.api('GET', `${T}/users/${bob.email}`)).body;
-  assert.ok((await gh.app.sessions.listForUser(bobUser.tenantId, bobUser.id)).length >= 1, 'bob has an SSO session');
+  assert.ok((await gh.services.sessionService.listForUser(bobUser.tenantId, bobUser.id)).length >= 1, 'bob has an SSO session');
   await modifyEntry(ldap.url, OPENLDAP, 'uid=bob,ou=Staff,dc=example,dc=test', { pwdAccountLockedTime: ['000001010000Z'] });
   const run2 = await gh.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'incremental', wait: true });
   assert.equal(run2.body.users.disabled, 1, JSON.stringify(run2.body));
   assert.equal((await gh.api('GET', `${T}/users/${bob.email}`)).body.status, 'disabled');
   const audit = await gh.api('GET', `${T}/audit?type=directory.user_disabled`);
   assert.equal(audit.body.items.length, 1);
-  assert.equal((await gh.app.sessions.listForUser(bobUser.tenantId, bobUser.id)).length, 0, 'his sessions were ended');
+  assert.equal((await gh.services.sessionService.listForUser(bobUser.tenantId, bobUser.id)).length, 0, 'his sessions were ended');
   const ended = await gh.api('GET', `${T}/audit?type=session.ended`);
   assert.match(JSON.stringify(ended.body.items), /disabled in the directory Staff LDAP/);
   const again = await signInPage(bob);

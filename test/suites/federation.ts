@@ -429,7 +429,7 @@ test('discovery of every upstream not disabled is re-checked (hourly by the lead
     await fading.stop();
     stopped = true;
     // The hourly check (what the leader runs), without waiting an hour.
-    await runMaintenance(gh.app);
+    await runMaintenance(gh.services);
     const alerts = await alertsOf();
     assert.equal(alerts.length, 1, JSON.stringify(alerts));
     assert.equal(alerts[0].subject, id);

@@ -67,20 +67,20 @@ async function introspect(app: { clientId: string; clientSecret: string }, token
 
 /** Move the refresh tokens of an account (live ones) `seconds` into the past: when they were issued, and when the chain began. */
 async function issuedEarlier(email: string, seconds: number, opts: { keepExpiry?: boolean } = {}) {
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
-  const user = (await gh.app.directory.userByEmail(tenant.id, email))!;
-  const db = gh.app.database.db;
+  const tenant = (await gh.services.tenantStore.bySlug('default'))!;
+  const user = (await gh.services.userStore.userByEmail(tenant.id, email))!;
+  const db = gh.services.database.db;
   const rows = await db.selectFrom('oidc_artifacts').selectAll().where('model', '=', 'RefreshToken').where('tenant_id', '=', tenant.id).where('consumed_at', 'is', null).execute();
   let moved = 0;
   for (const r of rows) {
     // The engine's payload is kept sealed under the token key (oidc/adapters/hashed.ts).
     const stored = JSON.parse(r.payload);
-    const p = JSON.parse(gh.app.tokens.openArtifact(stored.e));
+    const p = JSON.parse(gh.services.tokenHasher.openArtifact(stored.e));
     if (p.accountId !== user.id) continue;
     p.iat -= seconds;
     p.iiat -= seconds;
     if (!opts.keepExpiry) p.exp -= seconds;
-    stored.e = gh.app.tokens.sealArtifact(JSON.stringify(p));
+    stored.e = gh.services.tokenHasher.sealArtifact(JSON.stringify(p));
     await db.updateTable('oidc_artifacts').set({ payload: JSON.stringify(stored), ...(!opts.keepExpiry && { expires_at: p.exp * 1000 }) }).where('model', '=', 'RefreshToken').where('id', '=', r.id).execute();
     moved++;
   }

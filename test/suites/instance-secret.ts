@@ -69,7 +69,7 @@ export function instanceSecretSuite(make: () => Promise<Backend>) {
         app = await setUp(gh);
         assert.equal(await signIn(gh, app), alice.email);
         jwks = await kids(gh);
-        mac = gh.app.sealer.mac('probe');
+        mac = gh.services.sealer.mac('probe');
         // Nothing to rotate yet: a clear 409 saying what to do.
         const early = await gh.api('POST', '/instance/secret/rotate');
         assert.equal(early.status, 409);
@@ -100,7 +100,7 @@ export function instanceSecretSuite(make: () => Promise<Backend>) {
       try {
         assert.equal(await signIn(gh, app), alice.email, 'the same client secret and user sign in under the new secret alone');
         assert.deepEqual(await kids(gh), jwks, 'the same signing keys are published');
-        assert.equal(gh.app.sealer.mac('probe'), mac, 'MACs (recovery codes, cookie signatures) are unchanged');
+        assert.equal(gh.services.sealer.mac('probe'), mac, 'MACs (recovery codes, cookie signatures) are unchanged');
       } finally { await gh.close(); }
 
       // The old secret is refused, before listening, naming the setting.
@@ -160,18 +160,18 @@ export function sealedColumnsAreListed() {
     const gh = await startTestServer();
     try {
       await setUp(gh); // a user, and an app with a client secret
-      const tenant = (await gh.app.tenants.bySlug('default'))!;
-      const user = (await gh.app.directory.userByEmail(tenant.id, alice.email))!;
+      const tenant = (await gh.services.tenantStore.bySlug('default'))!;
+      const user = (await gh.services.userStore.userByEmail(tenant.id, alice.email))!;
       const ldap = await gh.api('POST', '/tenants/default/directories', {
         name: 'Corp DC', bindPassword: 'bind-secret',
         settings: { kind: 'openldap', urls: ['ldap://127.0.0.1:1'], startTls: false, allowPlain: true, bindDn: 'cn=svc,dc=example,dc=com', baseDns: ['dc=example,dc=com'], timeoutSeconds: 3 },
       });
       assert.equal(ldap.status, 201, JSON.stringify(ldap.body));
-      await gh.app.upstreams.create(tenant.id, { name: 'Contoso', mode: 'disabled', settings: {} as never, clientSecretSealed: gh.app.sealer.seal('upstream-secret') });
-      await gh.app.mfa.addFactor(tenant.id, user.id, { type: 'totp', label: 'phone', secretSealed: gh.app.sealer.seal('JBSWY3DPEHPK3PXP') });
-      await gh.app.connectorStore.putRelayed('relay-1', gh.app.sealer.seal('{}'), Date.now() + 60_000);
+      await gh.services.upstreamStore.create(tenant.id, { name: 'Contoso', mode: 'disabled', settings: {} as never, clientSecretSealed: gh.services.sealer.seal('upstream-secret') });
+      await gh.services.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'phone', secretSealed: gh.services.sealer.seal('JBSWY3DPEHPK3PXP') });
+      await gh.services.connectorStore.putRelayed('relay-1', gh.services.sealer.seal('{}'), Date.now() + 60_000);
 
-      const db = gh.app.database.db;
+      const db = gh.services.database.db;
       const tables = (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'`.execute(db)).rows.map((r) => r.name);
       const found: string[] = [];
       for (const t of tables) {
@@ -208,12 +208,12 @@ export function twoNodeRotation(label: string, make: () => Promise<Backend>) {
     const b = await node({ GATEHOUSE_SECRET: NEW, GATEHOUSE_SECRET_PREVIOUS: OLD });
     let later: { clientId: string; clientSecret: string };
     try {
-      assert.equal(b.app.sealer.activeCheck, a.app.sealer.activeCheck);
-      const before = b.app.sealer.activeCheck;
+      assert.equal(b.services.sealer.activeCheck, a.services.sealer.activeCheck);
+      const before = b.services.sealer.activeCheck;
       const r = await a.api('POST', '/instance/secret/rotate');
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      await waitFor(() => b.app.sealer.activeCheck !== before, { what: 'node b to switch to the new secret' });
-      assert.equal(b.app.sealer.activeCheck, a.app.sealer.activeCheck, 'node b switched to the new secret');
+      await waitFor(() => b.services.sealer.activeCheck !== before, { what: 'node b to switch to the new secret' });
+      assert.equal(b.services.sealer.activeCheck, a.services.sealer.activeCheck, 'node b switched to the new secret');
       const created = await b.api('POST', '/tenants/default/apps', { name: 'wiki', displayName: 'Wiki', type: 'web', redirectUris: [RP] });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       later = created.body;
@@ -269,12 +269,12 @@ export function interruptedKeyFileRotation() {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-upgrade-'));
     try {
       let gh = await startTestServer({ GATEHOUSE_SECRET: secret }, { dataDir });
-      try { assert.notEqual(gh.app.sealer.mac('probe'), legacy('probe'), 'a new installation gets a random root'); } finally { await gh.close(); }
+      try { assert.notEqual(gh.services.sealer.mac('probe'), legacy('probe'), 'a new installation gets a random root'); } finally { await gh.close(); }
       const db = new DatabaseSync(path.join(dataDir, 'gatehouse.db'));
       db.exec(`DELETE FROM instance_settings WHERE name IN ('secret_check', 'mac_root')`);
       db.close();
       gh = await startTestServer({ GATEHOUSE_SECRET: secret }, { dataDir });
-      try { assert.equal(gh.app.sealer.mac('probe'), legacy('probe'), 'the root earlier versions derived from the secret'); } finally { await gh.close(); }
+      try { assert.equal(gh.services.sealer.mac('probe'), legacy('probe'), 'the root earlier versions derived from the secret'); } finally { await gh.close(); }
     } finally { fs.rmSync(dataDir, { recursive: true, force: true }); }
   });
 }

@@ -175,7 +175,7 @@ test('a handed-over refresh token: the right client gets access tokens that work
 
   // Its lifetime (30 minutes) runs out: moved into the past in the store, as the clock would.
   const rt2 = tokens.refresh_token;
-  const db = gh.app.database.db;
+  const db = gh.services.database.db;
   const rows = await db.selectFrom('oidc_artifacts').selectAll().where('model', '=', 'RefreshToken').execute();
   const past = Date.now() - 1000;
   for (const r of rows) {

@@ -147,12 +147,12 @@ nodeTest('fetch time: a back-channel logout URI saved while the operator allowed
     server = await startTestServer({}, { dataDir });
     const config = await rpConfig(`${server.base}/t/default`, app.body.clientId, app.body.clientSecret);
     await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });
-    const tenant = (await server.app.tenants.bySlug('default'))!;
-    const user = (await server.app.directory.userByEmail(tenant.id, alice.email))!;
-    const [session] = await server.app.sessions.listForUser(tenant.id, user.id);
+    const tenant = (await server.services.tenantStore.bySlug('default'))!;
+    const user = (await server.services.userStore.userByEmail(tenant.id, alice.email))!;
+    const [session] = await server.services.sessionService.listForUser(tenant.id, user.id);
     assert.ok(session);
     // Ending the session waits for the back-channel attempts: nothing may have arrived.
-    assert.equal(await server.app.sessions.end(tenant, session.id, { by: 'test', why: 'test' }), true);
+    assert.equal(await server.services.sessionService.end(tenant, session.id, { by: 'test', why: 'test' }), true);
     assert.deepEqual(receiver.received, [], 'the receiver on 127.0.0.1 was not called');
     const ended = (await server.api('GET', '/tenants/default/audit?type=session.ended')).body.items[0];
     assert.equal(ended.level, 'warn');
@@ -206,7 +206,7 @@ test('the import file is held to the same rules: control characters, invalid UTF
     for (const [name, content, re] of cases) {
       const file = path.join(dir, name);
       fs.writeFileSync(file, content);
-      await assert.rejects(importFile(gh.app, file), (e: Error) => re.test(e.message), name);
+      await assert.rejects(importFile(gh.services, file), (e: Error) => re.test(e.message), name);
     }
     assert.equal((await gh.api('GET', '/tenants/default/users?search=imp@example.test')).body.items.length, 0);
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }

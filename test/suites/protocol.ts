@@ -357,8 +357,8 @@ test('SSO sessions are listed per user with browser, IP and apps; ending one sig
   const frank = { email: 'frank@example.test', password: 'frank-password-1' };
   await gh.api('POST', '/tenants/default/users', frank);
   for (const a of [web, web2]) await gh.api('POST', `/tenants/default/apps/${a.client_id}/deployment/targets`, { type: 'user', ref: frank.email });
-  const tenant = (await gh.app.tenants.bySlug('default'))!;
-  const user = (await gh.app.directory.userByEmail(tenant.id, frank.email))!;
+  const tenant = (await gh.services.tenantStore.bySlug('default'))!;
+  const user = (await gh.services.userStore.userByEmail(tenant.id, frank.email))!;
   const config = await rpConfig(issuer, web.client_id, web.client_secret);
   const laptop = new Agent();
   const phone = new Agent();
@@ -369,7 +369,7 @@ test('SSO sessions are listed per user with browser, IP and apps; ending one sig
   const url2 = oidc.buildAuthorizationUrl(config2, { redirect_uri: RP2, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
   assert.ok(await laptop.follow(url2.href, RP2));
 
-  const sessions = await gh.app.sessions.listForUser(tenant.id, user.id);
+  const sessions = await gh.services.sessionService.listForUser(tenant.id, user.id);
   assert.equal(sessions.length, 2);
   const laptopSession = sessions.find((s) => s.apps.length === 2)!;
   assert.ok(laptopSession, JSON.stringify(sessions));
@@ -379,7 +379,7 @@ test('SSO sessions are listed per user with browser, IP and apps; ending one sig
   assert.deepEqual(laptopSession.amr, ['pwd']);
 
   bcl.received.length = 0;
-  assert.equal(await gh.app.sessions.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), true);
+  assert.equal(await gh.services.sessionService.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), true);
   await bcl.next();
   assert.equal(bcl.received.length, 1, 'the CRM (the only app with a back-channel logout URI) is told');
   assert.equal(jose.decodeJwt(bcl.received[0]!).sub, user.id);
@@ -390,13 +390,13 @@ test('SSO sessions are listed per user with browser, IP and apps; ending one sig
   await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token!), (e: any) => e.error === 'invalid_grant');
   // The phone's session is untouched; ending a session twice says so.
   assert.ok(await phone.follow(url.href, RP), 'the other session still signs in silently');
-  assert.deepEqual((await gh.app.sessions.listForUser(tenant.id, user.id)).map((s) => s.id), sessions.filter((s) => s !== laptopSession).map((s) => s.id));
-  assert.equal(await gh.app.sessions.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), false);
+  assert.deepEqual((await gh.services.sessionService.listForUser(tenant.id, user.id)).map((s) => s.id), sessions.filter((s) => s !== laptopSession).map((s) => s.id));
+  assert.equal(await gh.services.sessionService.end(tenant, laptopSession.id, { by: ADMIN_EMAIL, why: 'test' }), false);
   const audit = await gh.api('GET', '/tenants/default/audit?type=session.ended');
   assert.equal(audit.body.items[0].actor, ADMIN_EMAIL);
 
   // Disabling the account ends the rest of its sessions.
   assert.equal((await gh.api('PATCH', `/tenants/default/users/${frank.email}`, { status: 'disabled' })).status, 200);
-  assert.deepEqual(await gh.app.sessions.listForUser(tenant.id, user.id), []);
+  assert.deepEqual(await gh.services.sessionService.listForUser(tenant.id, user.id), []);
 });
 }

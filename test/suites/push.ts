@@ -63,10 +63,10 @@ async function passwordStep(page: Page, who = alice) {
 
 /** The newest request still waiting, as stored. */
 async function pendingRequest() {
-  const r = await gh.app.database.db.selectFrom('push_challenges').select(['id', 'expires_at']).where('status', '=', 'pending').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+  const r = await gh.services.database.db.selectFrom('push_challenges').select(['id', 'expires_at']).where('status', '=', 'pending').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
   return { id: r.id, expiresAt: Number(r.expires_at) };
 }
-const statusOf = async (id: string) => (await gh.app.database.db.selectFrom('push_challenges').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+const statusOf = async (id: string) => (await gh.services.database.db.selectFrom('push_challenges').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
 
 /** The request as the phone shows it. */
 async function requestOnPhone(p = authenticator) {
@@ -153,9 +153,9 @@ test('30 seconds without an answer (expiry moved into the past in the store): th
   await passwordStep(page);
   const number = (await page.locator('#push-number').textContent())!.trim();
   const req = await requestOnPhone();
-  const sent = await gh.app.database.db.selectFrom('push_challenges').select(['id', 'created_at', 'expires_at']).where('status', '=', 'pending').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+  const sent = await gh.services.database.db.selectFrom('push_challenges').select(['id', 'created_at', 'expires_at']).where('status', '=', 'pending').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
   assert.equal(Number(sent.expires_at) - Number(sent.created_at), 30_000, 'requests expire after 30 seconds');
-  await gh.app.database.db.updateTable('push_challenges').set({ expires_at: Date.now() - 1 }).where('id', '=', sent.id).execute();
+  await gh.services.database.db.updateTable('push_challenges').set({ expires_at: Date.now() - 1 }).where('id', '=', sent.id).execute();
   await page.locator('#push-ended').waitFor();
   assert.match(await page.locator('#push-ended').textContent() ?? '', /not approved within 30 seconds/);
   await req.card.getByLabel('Enter the number shown on the sign-in screen').fill(number);
@@ -222,7 +222,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   await fillSignIn(desk, hana);
   await desk.getByRole('link', { name: 'Add the Gatehouse Authenticator' }).click();
   const link = (await desk.locator('#setup-link').getAttribute('href'))!;
-  const streamsBefore = gh.app.push.streams.size;
+  const streamsBefore = gh.services.pushService.streams.size;
   const tab = await (await browser.newContext()).newPage();
   await tab.goto(`${gh.base}/authenticator/`);
   await tab.locator('#add-form').waitFor();
@@ -233,7 +233,7 @@ test('a setup link opened in an authenticator tab that is already open (only the
   // Closed again: later tests count the authenticators connected to this node.
   await tab.context().close();
   await desk.context().close();
-  await waitFor(() => gh.app.push.streams.size === streamsBefore, { what: 'the closed tab\'s stream to end on the server' });
+  await waitFor(() => gh.services.pushService.streams.size === streamsBefore, { what: 'the closed tab\'s stream to end on the server' });
 });
 
 test('the authenticator API answers bad input with a clear 4xx in JSON: unreadable bodies, missing fields, unknown setup codes, unsigned or foreign-signed requests, missing tickets', async () => {
@@ -258,7 +258,7 @@ test('the authenticator API answers bad input with a clear 4xx in JSON: unreadab
   r = await post('/ticket', JSON.stringify({ jws: 'abc' }));
   assert.equal(r.status, 400);
   // A request naming alice's phone but signed with another key is refused.
-  const device = await gh.app.database.db.selectFrom('mfa_factors').select('id').where('type', '=', 'push').executeTakeFirstOrThrow();
+  const device = await gh.services.database.db.selectFrom('mfa_factors').select('id').where('type', '=', 'push').executeTakeFirstOrThrow();
   r = await post('/decide', JSON.stringify({ jws: await sign({ kid: device.id }, { typ: 'decision', cid: 'x', decision: 'approve', number: '42' }) }));
   assert.equal(r.status, 401);
   assert.equal(r.body.error.code, 'device_not_recognized');
@@ -269,7 +269,7 @@ test('the authenticator API answers bad input with a clear 4xx in JSON: unreadab
 
 test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authenticator connected to node B (change notices through Redis)' : 'several nodes: covered on PostgreSQL + Redis', async () => {
   if (backend.name !== 'postgres+redis') return;
-  const c = gh.app.config;
+  const c = gh.services.config;
   const nodeB = await startTestServer({ DATABASE_URL: c.databaseUrl!, REDIS_URL: c.redisUrl!, GATEHOUSE_REDIS_PREFIX: c.redisPrefix, GATEHOUSE_SECRET: c.secret!, GATEHOUSE_PUBLIC_URL: gh.base }, {
     backend: { name: 'node-b', skip: false, env: async () => ({}), cleanup: async () => {} },
   });
@@ -278,8 +278,8 @@ test('postgres+redis' === backend.name ? 'a sign-in on node A reaches an authent
     await gh.api('POST', '/tenants/default/users', bob);
     const bobPhone = await (await browser.newContext()).newPage();
     await enroll(gh.base, bob, bobPhone, await (await browser.newContext()).newPage(), nodeB.url);
-    assert.equal(nodeB.app.push.streams.size, 1, 'the phone\'s stream is on node B');
-    assert.equal(gh.app.push.streams.size, 1, 'alice\'s phone stays on node A');
+    assert.equal(nodeB.services.pushService.streams.size, 1, 'the phone\'s stream is on node B');
+    assert.equal(gh.services.pushService.streams.size, 1, 'alice\'s phone stays on node A');
     const page = await (await browser.newContext()).newPage();
     await passwordStep(page, bob);
     const number = (await page.locator('#push-number').textContent())!.trim();

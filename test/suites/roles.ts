@@ -176,11 +176,11 @@ test('in another tenant, an admin cannot take over that tenant\'s superadmin; it
 });
 
 test('a helpdesk cannot reset a superadmin\'s two-step verification nor end their sessions; it can a plain user\'s', async () => {
-  const tenantId = (await gh.app.tenants.bySlug('default'))!.id;
+  const tenantId = (await gh.services.tenantStore.bySlug('default'))!.id;
   const boss = await createUser('default', 'boss2@example.test', ['superadmin'], PW);
   const ann = await createUser('default', 'ann@example.test', [], PW);
   const session = await signIn({ tenant: 'default', ...boss, roles: ['superadmin'] }); // before a factor exists: password only
-  for (const u of [boss, ann]) await gh.app.mfa.addFactor(tenantId, u.id, { type: 'totp', label: 'phone', secretSealed: 'sealed' });
+  for (const u of [boss, ann]) await gh.services.mfaStore.addFactor(tenantId, u.id, { type: 'totp', label: 'phone', secretSealed: 'sealed' });
   const desk = tokens.get('default-helpdesk')!;
   const reset = await gh.api('DELETE', `/tenants/default/users/${boss.email}/mfa`, undefined, desk);
   assert.equal(reset.status, 403);

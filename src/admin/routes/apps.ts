@@ -2,7 +2,7 @@
 // their client secrets (shown once) and registered JWKS. Deployments: deployments.ts.
 import { text, webUrl } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import { CLIENT_AUTH_METHODS, type App } from '../../storage/apps.ts';
 import { isConfidential } from '../../apps/service.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -100,18 +100,18 @@ export const appSchema = z.object({
 const DEFAULT_HANDOFF_REFRESH_SECONDS = 8 * 3600;
 const withRefreshMinutes = (t: z.infer<typeof ttls>, minutes: number | undefined) => (minutes === undefined ? t : { ...t, refreshToken: minutes * 60 });
 
-export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
+export async function appView(services: Services, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
   return {
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
     initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo, requireMfa: a.requireMfa,
     ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60), outliveSession: a.outliveSession }),
-    launchUrl: `${issuerFor(app.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
+    launchUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
-    deployed: await app.appService.isDeployed(a),
-    deployment: { all: a.deployAll, targets: await app.appService.describeTargets(tenant.id, a) },
-    metadata: idpMetadata(app, tenant),
+    deployed: await services.appService.isDeployed(a),
+    deployment: { all: a.deployAll, targets: await services.appService.describeTargets(tenant.id, a) },
+    metadata: idpMetadata(services, tenant),
     jwks: a.jwks, certificateExpiresAt: a.certificateExpiresAt, certificateExpiresSoon: certificateExpiresSoon(a.certificateExpiresAt),
     clientAuthMethod: isConfidential(a.type) ? a.clientAuthMethod : 'none',
     createdAt: a.createdAt, updatedAt: a.updatedAt, version: a.version,
@@ -119,7 +119,7 @@ export async function appView(app: Context, tenant: Tenant, a: App): Promise<z.i
 }
 
 // Claim names feed the engine's claims configuration, so a claims change rebuilds it.
-const claimsChanged = (app: Context, tenant: Tenant) => app.engines.invalidate(tenant.slug);
+const claimsChanged = (services: Services, tenant: Tenant) => services.engineCache.invalidate(tenant.slug);
 const jwksFields = (jwks: z.infer<typeof jwksSchema> | null) => (jwks ? checkJwks(jwks) : { jwks: null, certificateExpiresAt: null });
 
 export const appRoutes = [
@@ -127,10 +127,10 @@ export const appRoutes = [
     id: 'listApps', method: 'get', path: '/tenants/:slug/apps', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Application profiles by name, with Deployed / Not deployed; search matches the names and the client ID',
     query: listQuery, response: page(appSchema),
-    async handler({ app, tenant, query }) {
-      const p = await app.apps.page(tenant.id, query);
+    async handler({ services, tenant, query }) {
+      const p = await services.appStore.page(tenant.id, query);
       const items = [];
-      for (const a of p.items) items.push(await appView(app, tenant, a));
+      for (const a of p.items) items.push(await appView(services, tenant, a));
       return { items, nextCursor: p.nextCursor };
     },
   }),
@@ -141,23 +141,23 @@ export const appRoutes = [
     body: createBody,
     example: { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: ['https://crm.example.com/callback'] },
     response: appSchema.extend({ clientSecret: z.string().nullable().describe('shown only now; null for public clients (spa, native)') }),
-    async handler({ app, tenant, body, audit }) {
+    async handler({ services, tenant, body, audit }) {
       const { clientId, clientSecret: fixedSecret, refreshTokenMinutes, jwks, ...fields } = body;
       const input = {
         ...fields, ...jwksFields(jwks),
         tokenTtls: withRefreshMinutes(fields.tokenTtls, refreshTokenMinutes ?? (fields.type === 'handoff' ? DEFAULT_HANDOFF_REFRESH_SECONDS / 60 : undefined)),
       };
-      const { app: created, clientSecret } = await app.appService.create(tenant.id, input, { clientId, clientSecret: fixedSecret });
-      if (created.claims.length) claimsChanged(app, tenant);
+      const { app: created, clientSecret } = await services.appService.create(tenant.id, input, { clientId, clientSecret: fixedSecret });
+      if (created.claims.length) claimsChanged(services, tenant);
       await audit('admin.app.created', created.clientId, { name: created.name, type: created.type }, { clientId: created.clientId });
-      return { ...(await appView(app, tenant, created)), clientSecret };
+      return { ...(await appView(services, tenant, created)), clientSecret };
     },
   }),
   route({
     id: 'getApp', method: 'get', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show an application profile, its deployment and the IdP metadata to configure it with',
     response: appSchema,
-    async handler({ app, tenant, params }) { return appView(app, tenant, await app.apps.get(tenant.id, params.clientId)); },
+    async handler({ services, tenant, params }) { return appView(services, tenant, await services.appStore.get(tenant.id, params.clientId)); },
   }),
   route({
     id: 'updateApp', method: 'patch', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [], versioned: true,
@@ -165,27 +165,27 @@ export const appRoutes = [
     body: patchBody,
     example: { displayName: 'Customer CRM (new)', redirectUris: ['https://crm.example.com/callback', 'https://crm.example.com/oidc'] },
     response: appSchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
+    async handler({ services, tenant, params, body, version: v, audit }) {
       const { refreshTokenMinutes, version: _v, jwks, ...input } = body;
-      const current = await app.apps.get(tenant.id, params.clientId);
+      const current = await services.appStore.get(tenant.id, params.clientId);
       if (refreshTokenMinutes !== undefined) input.tokenTtls = withRefreshMinutes(input.tokenTtls ?? current.tokenTtls, refreshTokenMinutes);
       const merged = { ...current, ...input, ...(jwks !== undefined && { jwks }) };
-      await app.appService.validate(merged);
+      await services.appService.validate(merged);
       if (input.logo) input.logo = merged.logo; // normalised (its real image type)
       const patch = { ...input, ...(jwks !== undefined && jwksFields(jwks)) };
-      const updated = await app.apps.update(tenant.id, current.clientId, v, patch);
-      if (input.claims) claimsChanged(app, tenant);
+      const updated = await services.appStore.update(tenant.id, current.clientId, v, patch);
+      if (input.claims) claimsChanged(services, tenant);
       await audit('admin.app.updated', current.clientId, { changes: Object.keys(body).filter((k) => k !== 'version') }, { clientId: current.clientId });
-      return appView(app, tenant, updated);
+      return appView(services, tenant, updated);
     },
   }),
   route({
     id: 'deleteApp', method: 'delete', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [],
     summary: 'Delete an application profile (its deployment goes with it)',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
-      await app.apps.delete(tenant.id, params.clientId);
-      claimsChanged(app, tenant);
+    async handler({ services, tenant, params, audit }) {
+      await services.appStore.delete(tenant.id, params.clientId);
+      claimsChanged(services, tenant);
       await audit('admin.app.deleted', params.clientId, {}, { clientId: params.clientId });
     },
   }),
@@ -193,8 +193,8 @@ export const appRoutes = [
     id: 'regenerateAppSecret', method: 'post', path: '/tenants/:slug/apps/:clientId/secret', tag: 'apps', access: [],
     summary: 'Generate a new client secret, shown once; the old one stops working at once',
     response: z.object({ clientId: z.string(), clientSecret: z.string() }),
-    async handler({ app, tenant, params, audit }) {
-      const { app: a, clientSecret } = await app.appService.regenerateSecret(tenant.id, params.clientId);
+    async handler({ services, tenant, params, audit }) {
+      const { app: a, clientSecret } = await services.appService.regenerateSecret(tenant.id, params.clientId);
       await audit('admin.app.secret_regenerated', a.clientId, {}, { clientId: a.clientId });
       return { clientId: a.clientId, clientSecret };
     },

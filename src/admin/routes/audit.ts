@@ -1,7 +1,7 @@
 // The audit log (the reference's Logs tab): filters by level, message text, time, user,
 // application and type; newest first, a page at a time; exports as CSV or JSON.
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { AuditQuery } from '../../storage/audit.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { csvLines, jsonArray } from '../../audit/export.ts';
@@ -27,14 +27,14 @@ const exportFilters = z.object({ ...filters, format: z.enum(['csv', 'json']).def
 export const MAX_EXPORT_EVENTS = 100_000;
 
 /** The store query for the filters: a user and an app are looked up by what a person types. */
-async function storeQuery(app: Context, tenant: Tenant, f: z.infer<z.ZodObject<typeof filters>>): Promise<AuditQuery> {
+async function storeQuery(services: Services, tenant: Tenant, f: z.infer<z.ZodObject<typeof filters>>): Promise<AuditQuery> {
   const { user, app: appRef, ...rest } = f;
   const q: AuditQuery = { tenantId: tenant.id, ...rest };
   if (user) {
-    const u = user.includes('@') ? await app.directory.userByEmail(tenant.id, user) : await app.directory.userById(tenant.id, user);
+    const u = user.includes('@') ? await services.userStore.userByEmail(tenant.id, user) : await services.userStore.userById(tenant.id, user);
     q.user = u ? { id: u.id, email: u.email } : user.includes('@') ? { email: user.toLowerCase() } : { id: user };
   }
-  if (appRef) q.clientId = (await app.apps.byTenantClientId(tenant.id, appRef) ?? await app.apps.byName(tenant.id, appRef))?.clientId ?? appRef;
+  if (appRef) q.clientId = (await services.appStore.byTenantClientId(tenant.id, appRef) ?? await services.appStore.byName(tenant.id, appRef))?.clientId ?? appRef;
   return q;
 }
 
@@ -43,9 +43,9 @@ export const auditRoutes = [
     id: 'listAudit', method: 'get', path: '/tenants/:slug/audit', tag: 'audit', access: ['auditor', 'admin'],
     summary: 'Audit events, newest first (default 50 a page, at most 500)',
     query: listFilters, response: page(auditEvent),
-    async handler({ app, tenant, query }) {
+    async handler({ services, tenant, query }) {
       const { cursor, limit, ...f } = query;
-      return app.audit.query({ ...(await storeQuery(app, tenant, f)), cursor, limit });
+      return services.auditStore.query({ ...(await storeQuery(services, tenant, f)), cursor, limit });
     },
   }),
   route({
@@ -53,12 +53,12 @@ export const auditRoutes = [
     summary: `Download the events matching the filters (newest first, at most ${MAX_EXPORT_EVENTS.toLocaleString('en')}) as CSV or JSON`,
     description: 'CSV columns: id, time (ISO 8601), level, type, actor, subject, userId, clientId, ip, message, data (the rest of the event, JSON). Cells a spreadsheet would run as a formula start with an apostrophe.',
     query: exportFilters, response: auditEvent,
-    async handler({ app, tenant, query, audit }) {
+    async handler({ services, tenant, query, audit }) {
       const { format, ...f } = query;
-      const q = await storeQuery(app, tenant, f);
+      const q = await storeQuery(services, tenant, f);
       // The export is itself audited (who took a copy of the log), before it is read.
       await audit('admin.audit.exported', null, { format, filters: f });
-      async function* events() { for await (const e of app.audit.all(q, MAX_EXPORT_EVENTS)) yield auditEvent.parse(e); }
+      async function* events() { for await (const e of services.auditStore.all(q, MAX_EXPORT_EVENTS)) yield auditEvent.parse(e); }
       const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
       return format === 'csv'
         ? new Download(`audit-${tenant.slug}-${stamp}.csv`, 'text/csv; charset=utf-8', csvLines(events()))

@@ -14,16 +14,16 @@ export const authRoutes = [
     body: z.object({ email: z.email().max(254), password: z.string().min(1).max(256), tenant: z.string().max(40).default(DEFAULT_TENANT).describe('the tenant the administrator belongs to') }),
     example: { email: 'admin@example.com', password: 'a long passphrase', tenant: 'default' },
     response: z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() }),
-    async handler({ app, koa, body }) {
-      const tenant = await app.tenants.bySlug(body.tenant);
+    async handler({ services, koa, body }) {
+      const tenant = await services.tenantStore.bySlug(body.tenant);
       if (!tenant) throw new GatehouseError(401, 'invalid_credentials', 'The email or password is incorrect.');
       const origin = { ip: koa.ip };
-      const res = await passwordSignIn(app, tenant, body.email, body.password, origin);
+      const res = await passwordSignIn(services, tenant, body.email, body.password, origin);
       if (!res.ok && res.retryAfter) koa.set('Retry-After', String(res.retryAfter));
       if (!res.ok) throw new GatehouseError(res.reason === 'throttled' ? 429 : 401, res.reason === 'throttled' ? 'throttled' : 'invalid_credentials', res.reason === 'disabled' ? 'This account is disabled.' : res.message);
       if (res.user.roles.length === 0) throw new GatehouseError(403, 'forbidden', 'This account is not an administrator.');
-      const token = await issueAdminToken(app, tenant, res.user);
-      await signInSucceeded(app, tenant, res.user, origin, { clientId: null, amr: ['pwd'], via: 'admin_api_token' });
+      const token = await issueAdminToken(services, tenant, res.user);
+      await signInSucceeded(services, tenant, res.user, origin, { clientId: null, amr: ['pwd'], via: 'admin_api_token' });
       return token;
     },
   }),

@@ -30,11 +30,11 @@ export const brandingRoutes = [
     }),
     example: { backgroundColor: '#0b3d91', sessionLifetimeMinutes: 240 },
     response: brandingSchema,
-    async handler({ app, tenant, body, version: v, audit }) {
+    async handler({ services, tenant, body, version: v, audit }) {
       const { version: _v, sessionLifetimeMinutes, ...look } = body;
       const settings = Object.keys(look).length ? withBranding(tenant, look) : undefined;
-      const t = await app.tenants.update(tenant.id, v, { settings, sessionLifetimeMinutes });
-      app.engines.invalidate(t.slug); // the engine holds the tenant (session lifetime, pages)
+      const t = await services.tenantStore.update(tenant.id, v, { settings, sessionLifetimeMinutes });
+      services.engineCache.invalidate(t.slug); // the engine holds the tenant (session lifetime, pages)
       await audit('admin.branding.updated', t.slug, {
         changes: Object.keys(body).filter((k) => k !== 'version'),
         ...(look.backgroundColor !== undefined && { backgroundColor: look.backgroundColor }),

@@ -18,16 +18,16 @@ export const deploymentRoutes = [
     body: z.object({ all: z.boolean(), targets: z.array(target).max(1000).default([]), version }),
     example: { all: false, targets: [{ type: 'group', ref: 'Nurses' }, { type: 'user', ref: 'pilot@example.com' }] },
     response: appSchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
-      const a = await app.apps.get(tenant.id, params.clientId);
+    async handler({ services, tenant, params, body, version: v, audit }) {
+      const a = await services.appStore.get(tenant.id, params.clientId);
       const resolved = [];
-      for (const t of body.targets) resolved.push(await app.appService.resolveTarget(tenant.id, t.type, t.ref));
+      for (const t of body.targets) resolved.push(await services.appService.resolveTarget(tenant.id, t.type, t.ref));
       // The profile's version moves first: a stale edit is refused (409) before anything changed.
-      const updated = await app.apps.update(tenant.id, a.clientId, v, { deployAll: body.all });
-      await app.apps.clearTargets(a.id);
-      for (const t of resolved) await app.apps.addTarget(tenant.id, a.id, t);
+      const updated = await services.appStore.update(tenant.id, a.clientId, v, { deployAll: body.all });
+      await services.appStore.clearTargets(a.id);
+      for (const t of resolved) await services.appStore.addTarget(tenant.id, a.id, t);
       await audit('admin.app.deployment_set', a.clientId, { all: body.all, targets: body.targets }, { clientId: a.clientId });
-      return appView(app, tenant, updated);
+      return appView(services, tenant, updated);
     },
   }),
   route({
@@ -36,24 +36,24 @@ export const deploymentRoutes = [
     body: z.union([z.object({ all: z.literal(true) }), target]),
     example: { type: 'user', ref: 'pilot@example.com' },
     response: appSchema,
-    async handler({ app, tenant, params, body, audit }) {
-      const a = await app.apps.get(tenant.id, params.clientId);
-      if ('all' in body) await app.apps.update(tenant.id, a.clientId, undefined, { deployAll: true });
-      else await app.apps.addTarget(tenant.id, a.id, await app.appService.resolveTarget(tenant.id, body.type, body.ref));
+    async handler({ services, tenant, params, body, audit }) {
+      const a = await services.appStore.get(tenant.id, params.clientId);
+      if ('all' in body) await services.appStore.update(tenant.id, a.clientId, undefined, { deployAll: true });
+      else await services.appStore.addTarget(tenant.id, a.id, await services.appService.resolveTarget(tenant.id, body.type, body.ref));
       await audit('admin.app.deployed', a.clientId, body, { clientId: a.clientId });
-      return appView(app, tenant, await app.apps.get(tenant.id, a.clientId));
+      return appView(services, tenant, await services.appStore.get(tenant.id, a.clientId));
     },
   }),
   route({
     id: 'undeployApp', method: 'delete', path: '/tenants/:slug/apps/:clientId/deployment', tag: 'deployments', access: ['admin'],
     summary: 'Undeploy: nobody may sign in to the application from the next authorization on',
     response: appSchema,
-    async handler({ app, tenant, params, audit }) {
-      const a = await app.apps.get(tenant.id, params.clientId);
-      await app.apps.clearTargets(a.id);
-      const updated = await app.apps.update(tenant.id, a.clientId, undefined, { deployAll: false });
+    async handler({ services, tenant, params, audit }) {
+      const a = await services.appStore.get(tenant.id, params.clientId);
+      await services.appStore.clearTargets(a.id);
+      const updated = await services.appStore.update(tenant.id, a.clientId, undefined, { deployAll: false });
       await audit('admin.app.undeployed', a.clientId, {}, { clientId: a.clientId });
-      return appView(app, tenant, updated);
+      return appView(services, tenant, updated);
     },
   }),
 ];

@@ -3,7 +3,7 @@
 // directory/ldap/; SQL in storage/ldap.ts.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { LdapDirectory, SyncRun } from '../../storage/ldap.ts';
 import { DEFAULTS, prepareSettings, type DirectorySettings } from '../../directory/ldap/settings.ts';
 import { LdapError } from '../../directory/ldap/client.ts';
@@ -27,12 +27,12 @@ const runView = (run: SyncRun): z.input<typeof runSchema> => ({
   memberships: run.progress.memberships, errorCount: run.progress.errorCount, errors: run.errors, message: run.message, startedAt: run.startedAt, finishedAt: run.finishedAt,
 });
 /** How many of the tenant's connectors are connected: asked once per answer, only when a directory is reached through them. */
-const connectedCount = (app: Context, tenantId: string) => {
+const connectedCount = (services: Services, tenantId: string) => {
   let n: Promise<number> | undefined;
-  return () => (n ??= app.connectors.status(tenantId).then((all) => all.filter((c) => c.status === 'connected').length));
+  return () => (n ??= services.connectorHub.status(tenantId).then((all) => all.filter((c) => c.status === 'connected').length));
 };
-async function view(app: Context, d: LdapDirectory, connected = connectedCount(app, d.tenantId)): Promise<z.input<typeof directorySchema>> {
-  const [last] = await app.ldapStore.runs(d.id, 1);
+async function view(services: Services, d: LdapDirectory, connected = connectedCount(services, d.tenantId)): Promise<z.input<typeof directorySchema>> {
+  const [last] = await services.ldapStore.runs(d.id, 1);
   return {
     id: d.id, name: d.name, enabled: d.enabled, settings: d.settings, hasBindPassword: !!d.bindPasswordSealed, lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt,
     lastRun: last ? runView(last) : null, problem: directoryProblem(d, last, d.settings.via === 'connector' ? await connected() : 0),
@@ -55,11 +55,11 @@ export const directoryRoutes = [
     summary: 'LDAP / Active Directory directories by name; search matches the name',
     description: '`defaults` gives the filters and attribute mapping each kind of directory gets unless its settings say otherwise.',
     query: listQuery, response: page(directorySchema).extend({ defaults: z.object({ ad: defaultsSchema, openldap: defaultsSchema }) }),
-    async handler({ app, tenant, query }) {
-      const all = [...await app.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
+    async handler({ services, tenant, query }) {
+      const all = [...await services.ldapStore.list(tenant.id)].sort((a, b) => (a.name < b.name ? -1 : 1));
       const p = pageInMemory(all, query, (d) => d.name, (d) => [d.name]);
-      const connected = connectedCount(app, tenant.id);
-      return { items: await Promise.all(p.items.map((d) => view(app, d, connected))), nextCursor: p.nextCursor, defaults: DEFAULTS };
+      const connected = connectedCount(services, tenant.id);
+      return { items: await Promise.all(p.items.map((d) => view(services, d, connected))), nextCursor: p.nextCursor, defaults: DEFAULTS };
     },
   }),
   route({
@@ -68,11 +68,11 @@ export const directoryRoutes = [
     body: z.object({ name, enabled: z.boolean().default(true), bindPassword: password.optional(), settings: settingsBody }),
     example: { name: 'Corp AD', bindPassword: 'from the service account', settings: EXAMPLE_SETTINGS },
     response: directorySchema,
-    async handler({ app, tenant, body, audit }) {
+    async handler({ services, tenant, body, audit }) {
       const settings = prepareSettings(body.settings);
-      const d = await app.ldapStore.create(tenant.id, { name: body.name, enabled: body.enabled, settings, bindPasswordSealed: body.bindPassword ? app.sealer.seal(body.bindPassword) : null });
+      const d = await services.ldapStore.create(tenant.id, { name: body.name, enabled: body.enabled, settings, bindPasswordSealed: body.bindPassword ? services.sealer.seal(body.bindPassword) : null });
       await audit('admin.directory.created', d.id, { name: d.name, kind: settings.kind, via: settings.via, urls: settings.urls });
-      return view(app, d);
+      return view(services, d);
     },
   }),
   route({
@@ -81,16 +81,16 @@ export const directoryRoutes = [
     body: z.object({ settings: settingsBody, bindPassword: password.optional() }),
     example: { settings: EXAMPLE_SETTINGS, bindPassword: 'from the service account' },
     response: testSchema,
-    async handler({ app, tenant, body }) {
+    async handler({ services, tenant, body }) {
       const settings = prepareSettings(body.settings);
-      try { return await app.ldap.test(tenant.id, settings, body.bindPassword ? app.sealer.seal(body.bindPassword) : null); } catch (e) { throw asHttp(e); }
+      try { return await services.ldapService.test(tenant.id, settings, body.bindPassword ? services.sealer.seal(body.bindPassword) : null); } catch (e) { throw asHttp(e); }
     },
   }),
   route({
     id: 'getDirectory', method: 'get', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: ['admin', 'auditor'],
     summary: 'Show a directory, with its last sync',
     response: directorySchema,
-    async handler({ app, tenant, params }) { return view(app, await app.ldapStore.get(tenant.id, params.directory)); },
+    async handler({ services, tenant, params }) { return view(services, await services.ldapStore.get(tenant.id, params.directory)); },
   }),
   route({
     id: 'updateDirectory', method: 'patch', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: [], versioned: true,
@@ -98,24 +98,24 @@ export const directoryRoutes = [
     body: z.object({ name: name.optional(), enabled: z.boolean().optional(), bindPassword: password.nullable().optional(), settings: settingsBody.optional(), version }),
     example: { enabled: false },
     response: directorySchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
-      const d = await app.ldapStore.get(tenant.id, params.directory);
+    async handler({ services, tenant, params, body, version: v, audit }) {
+      const d = await services.ldapStore.get(tenant.id, params.directory);
       const settings = body.settings ? merged(d, body.settings) : undefined;
-      const updated = await app.ldapStore.update(tenant.id, d.id, v, {
+      const updated = await services.ldapStore.update(tenant.id, d.id, v, {
         name: body.name, enabled: body.enabled, settings,
-        ...(body.bindPassword !== undefined && { bindPasswordSealed: body.bindPassword === null ? null : app.sealer.seal(body.bindPassword) }),
+        ...(body.bindPassword !== undefined && { bindPasswordSealed: body.bindPassword === null ? null : services.sealer.seal(body.bindPassword) }),
       });
       await audit('admin.directory.updated', d.id, { name: updated.name, changes: [...Object.keys(body).filter((k) => k !== 'version' && k !== 'settings'), ...Object.keys(body.settings ?? {})] });
-      return view(app, updated);
+      return view(services, updated);
     },
   }),
   route({
     id: 'deleteDirectory', method: 'delete', path: '/tenants/:slug/directories/:directory', tag: 'directories', access: [],
     summary: 'Delete a directory (its users and groups become local)',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
-      const d = await app.ldapStore.get(tenant.id, params.directory);
-      await app.ldapStore.delete(tenant.id, d.id);
+    async handler({ services, tenant, params, audit }) {
+      const d = await services.ldapStore.get(tenant.id, params.directory);
+      await services.ldapStore.delete(tenant.id, d.id);
       await audit('admin.directory.deleted', d.id, { name: d.name });
     },
   }),
@@ -126,13 +126,13 @@ export const directoryRoutes = [
     body: z.object({ settings: settingsBody.optional(), bindPassword: password.optional() }),
     example: {},
     response: testSchema,
-    async handler({ app, tenant, params, body, admin }) {
-      const d = await app.ldapStore.get(tenant.id, params.directory);
+    async handler({ services, tenant, params, body, admin }) {
+      const d = await services.ldapStore.get(tenant.id, params.directory);
       const changed = !!body.settings || body.bindPassword !== undefined;
       if (changed && !admin.roles.includes('superadmin')) throw new GatehouseError(403, 'forbidden', 'Only a superadministrator may test changed settings; test the saved ones without a body.');
       const settings = body.settings ? merged(d, body.settings) : d.settings;
-      const sealed = body.bindPassword !== undefined ? app.sealer.seal(body.bindPassword) : d.bindPasswordSealed;
-      try { return await app.ldap.test(tenant.id, settings, sealed); } catch (e) { throw asHttp(e); }
+      const sealed = body.bindPassword !== undefined ? services.sealer.seal(body.bindPassword) : d.bindPasswordSealed;
+      try { return await services.ldapService.test(tenant.id, settings, sealed); } catch (e) { throw asHttp(e); }
     },
   }),
   route({
@@ -141,9 +141,9 @@ export const directoryRoutes = [
     body: z.object({ mode: z.enum(['full', 'incremental']).default('incremental'), wait: z.boolean().default(false) }),
     example: { mode: 'full', wait: true },
     response: runSchema, accepted: true,
-    async handler({ app, tenant, params, body, audit, accepted }) {
-      const d = await app.ldapStore.get(tenant.id, params.directory);
-      const run = body.wait ? await app.ldap.syncNow(d, body.mode, 'admin') : await app.ldap.startSync(d, body.mode, 'admin');
+    async handler({ services, tenant, params, body, audit, accepted }) {
+      const d = await services.ldapStore.get(tenant.id, params.directory);
+      const run = body.wait ? await services.ldapService.syncNow(d, body.mode, 'admin') : await services.ldapService.startSync(d, body.mode, 'admin');
       await audit('admin.directory.sync_started', d.id, { name: d.name, mode: run.mode });
       if (!body.wait) accepted(); // it runs on: 202 with the run as it started
       return runView(run);
@@ -153,9 +153,9 @@ export const directoryRoutes = [
     id: 'getDirectorySync', method: 'get', path: '/tenants/:slug/directories/:directory/sync', tag: 'directories', access: ['admin', 'auditor'],
     summary: 'Sync progress: the running sync (if any) and the last ten, with counts and errors',
     response: syncStatus,
-    async handler({ app, tenant, params }) {
-      const d = await app.ldapStore.get(tenant.id, params.directory);
-      const runs = await app.ldapStore.runs(d.id, 10);
+    async handler({ services, tenant, params }) {
+      const d = await services.ldapStore.get(tenant.id, params.directory);
+      const runs = await services.ldapStore.runs(d.id, 10);
       const running = runs.find((x) => x.status === 'running');
       return { running: running ? runView(running) : null, runs: runs.map(runView), lastSyncAt: d.lastSyncAt, lastFullSyncAt: d.lastFullSyncAt };
     },

@@ -10,7 +10,7 @@ export const domainRoutes = [
     id: 'listDomains', method: 'get', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin', 'helpdesk'],
     summary: 'Page through the tenant\'s email domains; search matches the name',
     query: listQuery, response: page(domainSchema),
-    async handler({ app, tenant, query }) { return app.directory.pageDomains(tenant.id, query); },
+    async handler({ services, tenant, query }) { return services.userStore.pageDomains(tenant.id, query); },
   }),
   route({
     id: 'createDomain', method: 'post', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin'], status: 201,
@@ -18,8 +18,8 @@ export const domainRoutes = [
     body: z.object({ name: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name like example.com').max(253) }),
     example: { name: 'example.com' },
     response: domainSchema,
-    async handler({ app, tenant, body, audit }) {
-      const d = await app.directory.ensureDomain(tenant.id, body.name);
+    async handler({ services, tenant, body, audit }) {
+      const d = await services.userStore.ensureDomain(tenant.id, body.name);
       await audit('admin.domain.created', d.name, { name: d.name });
       return d;
     },

@@ -1,7 +1,7 @@
 // Groups of a tenant and their members.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Group } from '../../storage/directory.ts';
+import type { Group } from '../../storage/users.ts';
 import { findGroup, findUser } from '../lookup.ts';
 import { assertMayActOn } from '../roles.ts';
 import { summary } from './users.ts';
@@ -21,8 +21,8 @@ export const groupRoutes = [
     id: 'listGroups', method: 'get', path: '/tenants/:slug/groups', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Page through groups by name; search matches the name or description',
     query: listQuery, response: page(groupSchema),
-    async handler({ app, tenant, query }) {
-      const p = await app.directory.pageGroups(tenant.id, query);
+    async handler({ services, tenant, query }) {
+      const p = await services.userStore.pageGroups(tenant.id, query);
       return { items: p.items.map((g) => view(g, g.memberCount)), nextCursor: p.nextCursor };
     },
   }),
@@ -32,8 +32,8 @@ export const groupRoutes = [
     body: z.object({ name, description: description.optional() }),
     example: { name: 'Nurses', description: 'Ward staff' },
     response: groupSchema,
-    async handler({ app, tenant, body, audit }) {
-      const g = await app.directory.createGroup(tenant.id, body.name, body.description);
+    async handler({ services, tenant, body, audit }) {
+      const g = await services.userStore.createGroup(tenant.id, body.name, body.description);
       await audit('admin.group.created', g.id, { name: g.name });
       return view(g, 0);
     },
@@ -42,9 +42,9 @@ export const groupRoutes = [
     id: 'getGroup', method: 'get', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Show a group (by id or name)',
     response: groupSchema,
-    async handler({ app, tenant, params }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      return view(g, await app.directory.countMembers(tenant.id, g.id));
+    async handler({ services, tenant, params }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      return view(g, await services.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
@@ -53,20 +53,20 @@ export const groupRoutes = [
     body: z.object({ name: name.optional(), description: description.optional(), version }),
     example: { description: 'Ward staff, all shifts' },
     response: groupSchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      const updated = await app.directory.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
+    async handler({ services, tenant, params, body, version: v, audit }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      const updated = await services.userStore.updateGroup(tenant.id, g.id, v, { name: body.name, description: body.description });
       await audit('admin.group.updated', g.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version'), ...(body.name !== undefined && { previousName: g.name }) });
-      return view(updated, await app.directory.countMembers(tenant.id, g.id));
+      return view(updated, await services.userStore.countMembers(tenant.id, g.id));
     },
   }),
   route({
     id: 'deleteGroup', method: 'delete', path: '/tenants/:slug/groups/:group', tag: 'groups', access: ['admin'],
     summary: 'Delete a group; its memberships and the app deployments to it go with it',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      await app.directory.deleteGroup(tenant.id, g.id);
+    async handler({ services, tenant, params, audit }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      await services.userStore.deleteGroup(tenant.id, g.id);
       await audit('admin.group.deleted', g.id, { name: g.name });
     },
   }),
@@ -74,9 +74,9 @@ export const groupRoutes = [
     id: 'listGroupMembers', method: 'get', path: '/tenants/:slug/groups/:group/members', tag: 'groups', access: ['admin', 'helpdesk'],
     summary: 'Page through a group\'s members by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
-    async handler({ app, admin, tenant, params, query }) {
-      const g = await findGroup(app, tenant.id, params.group);
-      const p = await app.directory.listMembers(tenant.id, g.id, query);
+    async handler({ services, admin, tenant, params, query }) {
+      const g = await findGroup(services, tenant.id, params.group);
+      const p = await services.userStore.listMembers(tenant.id, g.id, query);
       return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
@@ -85,12 +85,12 @@ export const groupRoutes = [
     summary: 'Add a user (by id or email) to a group (idempotent)',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const g = await findGroup(app, tenant.id, params.group);
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const g = await findGroup(services, tenant.id, params.group);
+      const u = await findUser(services, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'addGroupMember');
-      await app.directory.addMember(tenant.id, g.id, u.id);
+      await services.userStore.addMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),
@@ -99,12 +99,12 @@ export const groupRoutes = [
     summary: 'Remove a user from a group (idempotent)',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const g = await findGroup(app, tenant.id, params.group);
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const g = await findGroup(services, tenant.id, params.group);
+      const u = await findUser(services, tenant.id, params.user);
       // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
       await assertMayActOn(call, u, 'removeGroupMember');
-      await app.directory.removeMember(tenant.id, g.id, u.id);
+      await services.userStore.removeMember(tenant.id, g.id, u.id);
       await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
     },
   }),

@@ -12,8 +12,8 @@ export const instanceRoutes = [
       source: z.enum(['env', 'file']).describe('env: GATEHOUSE_SECRET (the old one in GATEHOUSE_SECRET_PREVIOUS); file: the generated secret.key, replaced by a new one'),
       next: z.string().describe('what to do now'),
     }),
-    async handler({ app, audit }) {
-      const result = await app.instanceSecret.rotate(app.bus);
+    async handler({ services, audit }) {
+      const result = await services.instanceSecret.rotate(services.bus);
       const total = Object.values(result.resealed).reduce((a, b) => a + b, 0);
       await audit('admin.instance_secret.rotated', null, { source: result.source, resealed: total, unreadable: result.unreadable });
       return result;

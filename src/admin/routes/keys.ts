@@ -19,8 +19,8 @@ export const keyRoutes = [
     id: 'listKeys', method: 'get', path: '/tenants/:slug/keys', tag: 'keys', access: ['admin', 'auditor'],
     summary: 'Signing keys (signing order first) with algorithm, status and certificate expiry; search matches the key ID, algorithm or status',
     query: listQuery, response: page(keySchema),
-    async handler({ app, tenant, query }) {
-      return pageInMemory(await app.keys.list(tenant.id), query, orderKey, (k) => [k.kid, k.alg, k.status]);
+    async handler({ services, tenant, query }) {
+      return pageInMemory(await services.keyService.list(tenant.id), query, orderKey, (k) => [k.kid, k.alg, k.status]);
     },
   }),
   route({
@@ -29,9 +29,9 @@ export const keyRoutes = [
     body: z.object({ alg: z.enum(['RS256', 'ES256']).optional().describe('default: both') }),
     example: { alg: 'ES256' },
     response: z.object({ activated: z.array(z.string()), retired: z.array(z.string()), created: z.array(z.string()) }),
-    async handler({ app, tenant, body, audit }) {
-      const result = await app.keys.rotate(tenant.id, body.alg);
-      app.engines.invalidate(tenant.slug);
+    async handler({ services, tenant, body, audit }) {
+      const result = await services.keyService.rotate(tenant.id, body.alg);
+      services.engineCache.invalidate(tenant.slug);
       await audit('admin.keys.rotated', null, { ...result });
       return result;
     },

@@ -1,6 +1,6 @@
 // The IdP metadata an application is configured with ("View and copy IdP metadata").
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { route } from '../route.ts';
@@ -10,8 +10,8 @@ export const metadataSchema = z.object({
   jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
 });
 
-export function idpMetadata(app: Context, tenant: Tenant): z.input<typeof metadataSchema> {
-  const issuer = issuerFor(app.config.publicUrl, tenant.slug);
+export function idpMetadata(services: Services, tenant: Tenant): z.input<typeof metadataSchema> {
+  const issuer = issuerFor(services.config.publicUrl, tenant.slug);
   return {
     issuer,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
@@ -31,6 +31,6 @@ export const metadataRoutes = [
     id: 'getMetadata', method: 'get', path: '/tenants/:slug/metadata', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'The IdP metadata an application needs: issuer, discovery URL, endpoints',
     response: metadataSchema,
-    async handler({ app, tenant }) { return idpMetadata(app, tenant); },
+    async handler({ services, tenant }) { return idpMetadata(services, tenant); },
   }),
 ];

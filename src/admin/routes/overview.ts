@@ -23,16 +23,16 @@ export const overviewRoutes = [
     id: 'getOverview', method: 'get', path: '/tenants/:slug/overview', tag: 'overview', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Counts, the ten most recent sign-in failures, and alerts (certificates, upstream directories failing their check, directories and connectors down, push floods in the last 24 hours)',
     response: overview,
-    async handler({ app, tenant }) {
+    async handler({ services, tenant }) {
       const now = Date.now();
       const [users, groups, apps, activeSessions, failures, keys, appCerts, upstreams, checks, directories, connectors, floods] = await Promise.all([
-        app.directory.countUsers(tenant.id), app.directory.countGroups(tenant.id), app.apps.counts(tenant.id), app.sessions.count(tenant.id),
-        app.audit.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
-        app.keys.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
-        app.apps.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
-        app.upstreams.list(tenant.id), app.upstreams.checks(tenant.id),
-        app.ldapStore.list(tenant.id), app.connectors.status(tenant.id),
-        app.audit.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
+        services.userStore.countUsers(tenant.id), services.userStore.countGroups(tenant.id), services.appStore.counts(tenant.id), services.sessionService.count(tenant.id),
+        services.auditStore.query({ tenantId: tenant.id, types: SIGNIN_FAILURES, limit: 10 }),
+        services.keyService.expiringSoon(tenant.id, EXPIRY_WARNING_DAYS),
+        services.appStore.certificatesExpiringBefore(tenant.id, now + APP_CERT_WARNING_DAYS * DAY),
+        services.upstreamStore.list(tenant.id), services.upstreamStore.checks(tenant.id),
+        services.ldapStore.list(tenant.id), services.connectorHub.status(tenant.id),
+        services.auditStore.query({ tenantId: tenant.id, type: 'mfa.push_flood', since: now - PUSH_FLOOD_ALERT_MS, limit: 20 }),
       ]);
       const alerts: Array<z.input<typeof alert>> = [];
       for (const k of keys) {
@@ -68,7 +68,7 @@ export const overviewRoutes = [
       // connector that dropped: raised here, not only at the bottom of the directory's page.
       const connected = connectors.filter((c) => c.status === 'connected').length;
       for (const d of directories) {
-        const [last] = await app.ldapStore.runs(d.id, 1);
+        const [last] = await services.ldapStore.runs(d.id, 1);
         const problem = directoryProblem(d, last, connected, now);
         if (problem) alerts.push({ level: 'error', kind: 'directory_down', subject: d.id, message: problem.message, ...(problem.at !== null && { at: problem.at }) });
       }

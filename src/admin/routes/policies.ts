@@ -1,7 +1,7 @@
 // User policies, listed in precedence order, and the policy that applies to a user.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { policySettings, type UserPolicy } from '../../policy/policies.ts';
 import { pageInMemory } from '../../storage/paging.ts';
@@ -23,10 +23,10 @@ export const policySchema = z.object({
   settings: policySettings, createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
-async function view(app: Context, tenant: Tenant, p: UserPolicy): Promise<z.input<typeof policySchema>> {
+async function view(services: Services, tenant: Tenant, p: UserPolicy): Promise<z.input<typeof policySchema>> {
   return {
     id: p.id, name: p.name, priority: p.priority, settings: p.settings, version: p.version, createdAt: p.createdAt, updatedAt: p.updatedAt,
-    targets: await Promise.all(p.targets.map(async (t) => ({ ...t, label: t.type === 'all' ? 'all users' : await app.appService.targetLabel(tenant.id, t as { type: 'user' | 'group' | 'ou' | 'domain'; id: string }) }))),
+    targets: await Promise.all(p.targets.map(async (t) => ({ ...t, label: t.type === 'all' ? 'all users' : await services.appService.targetLabel(tenant.id, t as { type: 'user' | 'group' | 'ou' | 'domain'; id: string }) }))),
   };
 }
 
@@ -38,10 +38,10 @@ export const policyRoutes = [
     id: 'listPolicies', method: 'get', path: '/tenants/:slug/policies', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'User policies in precedence order; search matches the name',
     query: listQuery, response: page(policySchema).extend({ precedence: z.string() }),
-    async handler({ app, tenant, query }) {
-      const p = pageInMemory(await app.policies.list(tenant.id), query, orderKey, (x) => [x.name]);
+    async handler({ services, tenant, query }) {
+      const p = pageInMemory(await services.policyService.list(tenant.id), query, orderKey, (x) => [x.name]);
       const items = [];
-      for (const x of p.items) items.push(await view(app, tenant, x));
+      for (const x of p.items) items.push(await view(services, tenant, x));
       return { items, nextCursor: p.nextCursor, precedence: PRECEDENCE };
     },
   }),
@@ -51,17 +51,17 @@ export const policyRoutes = [
     body: z.object({ ...fields, targets: fields.targets.default([]), settings: policySettings.default(policySettings.parse({})) }),
     example: { name: 'Clinicians', priority: 10, targets: [{ type: 'group', ref: 'Nurses' }], settings: { mfa: { required: 'always' } } },
     response: policySchema,
-    async handler({ app, tenant, body, audit }) {
-      const created = await app.policies.create(tenant.id, { ...body, targets: await app.policies.resolveTargets(tenant.id, body.targets) });
+    async handler({ services, tenant, body, audit }) {
+      const created = await services.policyService.create(tenant.id, { ...body, targets: await services.policyService.resolveTargets(tenant.id, body.targets) });
       await audit('admin.policy.created', created.id, { name: created.name, priority: created.priority });
-      return view(app, tenant, created);
+      return view(services, tenant, created);
     },
   }),
   route({
     id: 'getPolicy', method: 'get', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show a user policy (by id or name)',
     response: policySchema,
-    async handler({ app, tenant, params }) { return view(app, tenant, await app.policies.get(tenant.id, params.policy)); },
+    async handler({ services, tenant, params }) { return view(services, tenant, await services.policyService.get(tenant.id, params.policy)); },
   }),
   route({
     id: 'updatePolicy', method: 'patch', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'], versioned: true,
@@ -72,22 +72,22 @@ export const policyRoutes = [
     }),
     example: { priority: 5 },
     response: policySchema,
-    async handler({ app, tenant, params, body, version: v, audit }) {
-      const current = await app.policies.get(tenant.id, params.policy);
+    async handler({ services, tenant, params, body, version: v, audit }) {
+      const current = await services.policyService.get(tenant.id, params.policy);
       const settings = body.settings ? parseInput(policySettings, { ...current.settings, ...body.settings }, 'body') : undefined;
-      const targets = body.targets ? await app.policies.resolveTargets(tenant.id, body.targets) : undefined;
-      const updated = await app.policies.update(tenant.id, current.id, v, { name: body.name, priority: body.priority, targets, settings });
+      const targets = body.targets ? await services.policyService.resolveTargets(tenant.id, body.targets) : undefined;
+      const updated = await services.policyService.update(tenant.id, current.id, v, { name: body.name, priority: body.priority, targets, settings });
       await audit('admin.policy.updated', current.id, { name: updated.name, changes: Object.keys(body).filter((k) => k !== 'version') });
-      return view(app, tenant, updated);
+      return view(services, tenant, updated);
     },
   }),
   route({
     id: 'deletePolicy', method: 'delete', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'],
     summary: 'Delete a user policy',
     response: z.void(),
-    async handler({ app, tenant, params, audit }) {
-      const p = await app.policies.get(tenant.id, params.policy);
-      await app.policies.delete(tenant.id, p.id);
+    async handler({ services, tenant, params, audit }) {
+      const p = await services.policyService.get(tenant.id, params.policy);
+      await services.policyService.delete(tenant.id, p.id);
       await audit('admin.policy.deleted', p.id, { name: p.name });
     },
   }),
@@ -95,10 +95,10 @@ export const policyRoutes = [
     id: 'getUserPolicy', method: 'get', path: '/tenants/:slug/users/:user/policy', tag: 'policies', access: ['admin', 'helpdesk'],
     summary: 'The policy that applies to a user (null: the defaults), and its settings',
     response: z.object({ policy: policySchema.nullable(), settings: policySettings }),
-    async handler({ app, tenant, params }) {
-      const user = await findUser(app, tenant.id, params.user);
-      const p = await app.policies.effective(user);
-      return p ? { policy: await view(app, tenant, p), settings: p.settings } : { policy: null, settings: await app.policies.settingsFor(user) };
+    async handler({ services, tenant, params }) {
+      const user = await findUser(services, tenant.id, params.user);
+      const p = await services.policyService.effective(user);
+      return p ? { policy: await view(services, tenant, p), settings: p.settings } : { policy: null, settings: await services.policyService.settingsFor(user) };
     },
   }),
 ];

@@ -1,10 +1,10 @@
 // SSO sessions: every signed-in browser of the tenant's users (device, IP, started, last
 // seen, apps); ending one signs the browser out and sends back-channel logout to its apps.
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { SsoSession } from '../../sessions/sessions.ts';
 import { notFound } from '../../shared/errors.ts';
-import type { User } from '../../storage/directory.ts';
+import type { User } from '../../storage/users.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
@@ -14,9 +14,9 @@ import { route } from '../route.ts';
 import { sessionView as sessionSchema } from '../shapes.ts';
 
 
-async function views({ app, admin, tenant }: { app: Context; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+async function views({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await app.directory.userById(tenant.id, id));
+  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
@@ -36,10 +36,10 @@ export const sessionRoutes = [
     query: listQuery.extend({ user: z.string().max(254).optional().describe('only this user\'s (id or email)') }),
     response: page(sessionSchema),
     async handler(call) {
-      const { app, tenant, query } = call;
+      const { services, tenant, query } = call;
       const { user, ...opts } = query;
-      const userId = user ? (await findUser(app, tenant.id, user)).id : undefined;
-      const p = await app.sessions.list(tenant.id, { ...opts, userId });
+      const userId = user ? (await findUser(services, tenant.id, user)).id : undefined;
+      const p = await services.sessionService.list(tenant.id, { ...opts, userId });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -48,9 +48,9 @@ export const sessionRoutes = [
     summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
     query: listQuery, response: page(sessionSchema),
     async handler(call) {
-      const { app, tenant, params, query } = call;
-      const u = await findUser(app, tenant.id, params.user);
-      const p = await app.sessions.list(tenant.id, { ...query, userId: u.id });
+      const { services, tenant, params, query } = call;
+      const u = await findUser(services, tenant.id, params.user);
+      const p = await services.sessionService.list(tenant.id, { ...query, userId: u.id });
       return { items: await views(call, p.items), nextCursor: p.nextCursor };
     },
   }),
@@ -59,13 +59,13 @@ export const sessionRoutes = [
     summary: 'Terminate a session: the browser must sign in again; its apps get back-channel logout; its tokens are revoked',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, admin, params } = call;
-      const session = await app.sessions.get(tenant.id, params.session);
+      const { services, tenant, admin, params } = call;
+      const session = await services.sessionService.get(tenant.id, params.session);
       if (!session) throw notFound(`Session ${params.session}`);
-      const u = await app.directory.userById(tenant.id, session.userId);
+      const u = await services.userStore.userById(tenant.id, session.userId);
       if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
-      if (!(await app.sessions.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
+      if (!(await services.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
     },
   }),
   route({
@@ -73,10 +73,10 @@ export const sessionRoutes = [
     summary: 'Terminate every session of a user',
     response: z.object({ ended: z.number().int() }),
     async handler(call) {
-      const { app, tenant, admin, params } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, admin, params } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'endUserSessions');
-      return { ended: await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
+      return { ended: await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
     },
   }),
 ];

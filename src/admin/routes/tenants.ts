@@ -1,7 +1,7 @@
 // Tenants: create and list (superadmins of the default tenant), show, rename, session lifetime.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { sessionLifetime } from '../../interaction/branding.ts';
@@ -10,8 +10,8 @@ import { route } from '../route.ts';
 import { tenant as tenantSchema } from '../shapes.ts';
 
 
-export function tenantView(app: Context, t: Tenant): z.input<typeof tenantSchema> {
-  const issuer = issuerFor(app.config.publicUrl, t.slug);
+export function tenantView(services: Services, t: Tenant): z.input<typeof tenantSchema> {
+  const issuer = issuerFor(services.config.publicUrl, t.slug);
   return {
     slug: t.slug, name: t.name, issuer, discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     sessionLifetimeMinutes: t.sessionLifetimeMinutes, createdAt: t.createdAt, updatedAt: t.updatedAt, version: t.version,
@@ -25,9 +25,9 @@ export const tenantRoutes = [
     id: 'listTenants', method: 'get', path: '/tenants', tag: 'tenants', access: 'instance',
     summary: 'List tenants by slug; search matches the slug or name',
     query: listQuery, response: page(tenantSchema),
-    async handler({ app, query }) {
-      const p = await app.tenants.page(query);
-      return { items: p.items.map((t) => tenantView(app, t)), nextCursor: p.nextCursor };
+    async handler({ services, query }) {
+      const p = await services.tenantStore.page(query);
+      return { items: p.items.map((t) => tenantView(services, t)), nextCursor: p.nextCursor };
     },
   }),
   route({
@@ -39,18 +39,18 @@ export const tenantRoutes = [
     }),
     example: { slug: 'acme', name: 'Acme Corp' },
     response: tenantSchema,
-    async handler({ app, body, audit }) {
-      const t = await app.tenants.create(body);
-      await app.keys.ensureKeys(t.id);
+    async handler({ services, body, audit }) {
+      const t = await services.tenantStore.create(body);
+      await services.keyService.ensureKeys(t.id);
       await audit('admin.tenant.created', t.slug, { slug: t.slug });
-      return tenantView(app, t);
+      return tenantView(services, t);
     },
   }),
   route({
     id: 'getTenant', method: 'get', path: '/tenants/:slug', tag: 'tenants', access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show a tenant, its issuer and discovery URL',
     response: tenantSchema,
-    async handler({ app, tenant }) { return tenantView(app, tenant); },
+    async handler({ services, tenant }) { return tenantView(services, tenant); },
   }),
   route({
     id: 'updateTenant', method: 'patch', path: '/tenants/:slug', tag: 'tenants', access: [], versioned: true,
@@ -58,12 +58,12 @@ export const tenantRoutes = [
     body: z.object({ name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional(), version }),
     example: { name: 'Acme Corporation' },
     response: tenantSchema,
-    async handler({ app, tenant, body, version: v, audit }) {
+    async handler({ services, tenant, body, version: v, audit }) {
       const { version: _v, ...patch } = body;
-      const t = await app.tenants.update(tenant.id, v, patch);
-      app.engines.invalidate(t.slug);
+      const t = await services.tenantStore.update(tenant.id, v, patch);
+      services.engineCache.invalidate(t.slug);
       await audit('admin.tenant.updated', t.slug, { changes: Object.keys(patch) });
-      return tenantView(app, t);
+      return tenantView(services, t);
     },
   }),
 ];

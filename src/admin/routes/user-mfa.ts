@@ -15,11 +15,11 @@ export const userMfaRoutes = [
     summary: 'A user\'s enrolled second factors, oldest first (never their secrets), and how many recovery codes are left; search matches the type or label',
     query: listQuery,
     response: page(factor).extend({ recoveryCodesLeft: z.number().int() }),
-    async handler({ app, tenant, params, query }) {
-      const u = await findUser(app, tenant.id, params.user);
-      const all = (await app.mfa.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
+    async handler({ services, tenant, params, query }) {
+      const u = await findUser(services, tenant.id, params.user);
+      const all = (await services.mfaStore.factors(tenant.id, u.id)).map((f) => ({ id: f.id, type: f.type, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt }));
       const p = pageInMemory(all, query, (f) => `${String(f.createdAt).padStart(16, '0')}|${f.id}`, (f) => [f.type, f.label]);
-      return { ...p, recoveryCodesLeft: await app.mfa.unusedRecoveryCodes(tenant.id, u.id) };
+      return { ...p, recoveryCodesLeft: await services.mfaStore.unusedRecoveryCodes(tenant.id, u.id) };
     },
   }),
   route({
@@ -27,11 +27,11 @@ export const userMfaRoutes = [
     summary: 'Reset two-step verification: every factor (authenticator apps, Gatehouse Authenticators, passkeys), recovery code and remembered browser of the user goes',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'resetUserMfa');
-      const removed = await app.mfa.reset(tenant.id, u.id);
-      await app.push.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
+      const removed = await services.mfaStore.reset(tenant.id, u.id);
+      await services.pushService.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
       await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });
     },
   }),

@@ -1,9 +1,9 @@
 // Users of a tenant: list and search, create, show, change, delete; helpdesk unlock.
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
-import { publicUser, type User } from '../../storage/directory.ts';
+import { publicUser, type User } from '../../storage/users.ts';
 import { conflict } from '../../shared/errors.ts';
 import { unlockAccount } from '../../interaction/signin.ts';
 import type { Tenant } from '../../storage/tenants.ts';
@@ -26,11 +26,11 @@ export const userDetail = userSummary.extend({
 /** A user as the caller sees it: with whether the role hierarchy lets them act on it. */
 export const summary = (admin: Admin, tenant: Tenant, u: User): z.input<typeof userSummary> => ({ ...u, mayManage: mayManage(admin, u, tenant) });
 
-async function detail({ app, admin, tenant }: { app: Context; admin: Admin; tenant: Tenant }, u: User): Promise<z.input<typeof userDetail>> {
+async function detail({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, u: User): Promise<z.input<typeof userDetail>> {
   return {
     ...summary(admin, tenant, u),
-    ou: u.ouId ? (await app.directory.ouById(u.tenantId, u.ouId))?.path ?? null : null,
-    groups: (await app.directory.groupsOfUser(u.tenantId, u.id)).map((g) => g.name),
+    ou: u.ouId ? (await services.userStore.ouById(u.tenantId, u.ouId))?.path ?? null : null,
+    groups: (await services.userStore.groupsOfUser(u.tenantId, u.id)).map((g) => g.name),
   };
 }
 
@@ -39,8 +39,8 @@ export const userRoutes = [
     id: 'listUsers', method: 'get', path: '/tenants/:slug/users', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Page through users by email; search matches the email or the name',
     query: listQuery, response: page(userSummary),
-    async handler({ app, admin, tenant, query }) {
-      const p = await app.directory.listUsers(tenant.id, query);
+    async handler({ services, admin, tenant, query }) {
+      const p = await services.userStore.listUsers(tenant.id, query);
       return { items: p.items.map((u) => summary(admin, tenant, u)), nextCursor: p.nextCursor };
     },
   }),
@@ -55,16 +55,16 @@ export const userRoutes = [
     example: { email: 'ann@example.com', password: 'a long passphrase', givenName: 'Ann', familyName: 'Lee', ou: '/Sales', groups: ['staff'] },
     response: userDetail,
     async handler(call) {
-      const { app, tenant, body, audit } = call;
+      const { services, tenant, body, audit } = call;
       if (body.roles) await assertMayGrant(call, body.roles, { change: false }, 'createUser');
-      const ou = body.ou ? await app.directory.ensureOu(tenant.id, body.ou) : undefined;
+      const ou = body.ou ? await services.userStore.ensureOu(tenant.id, body.ou) : undefined;
       const groups = [];
-      for (const g of body.groups ?? []) groups.push(await app.directory.groupByName(tenant.id, g) ?? await app.directory.createGroup(tenant.id, g));
-      const user = await app.directory.createUser({
+      for (const g of body.groups ?? []) groups.push(await services.userStore.groupByName(tenant.id, g) ?? await services.userStore.createGroup(tenant.id, g));
+      const user = await services.userStore.createUser({
         tenantId: tenant.id, email: body.email, passwordHash: body.password ? await hashPassword(body.password) : null,
         givenName: body.givenName, familyName: body.familyName, status: body.status, ouId: ou?.id, roles: body.roles,
       });
-      for (const g of groups) await app.directory.addMember(tenant.id, g.id, user.id);
+      for (const g of groups) await services.userStore.addMember(tenant.id, g.id, user.id);
       await audit('admin.user.created', user.id, { email: user.email }, { userId: user.id });
       return detail(call, user);
     },
@@ -73,7 +73,7 @@ export const userRoutes = [
     id: 'getUser', method: 'get', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin', 'helpdesk'],
     summary: 'Show a user (by id or email) with their OU and groups',
     response: userDetail,
-    async handler(call) { return detail(call, publicUser(await findUser(call.app, call.tenant.id, call.params.user))); },
+    async handler(call) { return detail(call, publicUser(await findUser(call.services, call.tenant.id, call.params.user))); },
   }),
   route({
     id: 'updateUser', method: 'patch', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'], versioned: true,
@@ -86,22 +86,22 @@ export const userRoutes = [
     example: { givenName: 'Anne', status: 'disabled' },
     response: userDetail,
     async handler(call) {
-      const { app, tenant, admin, params, body, version: v, audit } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, admin, params, body, version: v, audit } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'updateUser');
       if (body.roles) await assertMayGrant(call, body.roles, { change: true, target: u }, 'updateUser');
       if (u.upstreamId && (body.givenName !== undefined || body.familyName !== undefined)) {
-        const up = await app.upstreams.byId(tenant.id, u.upstreamId);
+        const up = await services.upstreamStore.byId(tenant.id, u.upstreamId);
         throw conflict(`${u.email}'s names come from the upstream directory ${up?.name ?? u.upstreamId} and are updated at each sign-in there. Change them in that directory.`);
       }
-      const ouId = body.ou === undefined ? undefined : body.ou === null ? null : (await app.directory.ensureOu(tenant.id, body.ou)).id;
-      const updated = await app.directory.updateUser(tenant.id, u.id, v, {
+      const ouId = body.ou === undefined ? undefined : body.ou === null ? null : (await services.userStore.ensureOu(tenant.id, body.ou)).id;
+      const updated = await services.userStore.updateUser(tenant.id, u.id, v, {
         givenName: body.givenName, familyName: body.familyName, status: body.status, ouId, roles: body.roles,
         passwordHash: body.password ? await hashPassword(body.password) : undefined,
       });
       await audit('admin.user.updated', u.id, { email: u.email, changes: Object.keys(body).filter((k) => k !== 'version') }, { userId: u.id });
       // A disabled account is signed out everywhere at once (its apps hear of it by back-channel logout).
-      if (body.status === 'disabled' && u.status !== 'disabled') await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account disabled' });
+      if (body.status === 'disabled' && u.status !== 'disabled') await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'account disabled' });
       return detail(call, updated);
     },
   }),
@@ -110,11 +110,11 @@ export const userRoutes = [
     summary: 'Delete a user (their sessions are ended; memberships, factors and links go with them)',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, admin, params, audit } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, admin, params, audit } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'deleteUser');
-      await app.sessions.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
-      await app.directory.deleteUser(tenant.id, u.id);
+      await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
+      await services.userStore.deleteUser(tenant.id, u.id);
       await audit('admin.user.deleted', u.id, { email: u.email }, { userId: u.id });
     },
   }),
@@ -123,10 +123,10 @@ export const userRoutes = [
     summary: 'Lift a lockout after failed sign-ins (passwords, codes, passkeys, denied pushes): the user may try again at once',
     response: z.void(),
     async handler(call) {
-      const { app, tenant, params, audit } = call;
-      const u = await findUser(app, tenant.id, params.user);
+      const { services, tenant, params, audit } = call;
+      const u = await findUser(services, tenant.id, params.user);
       await assertMayActOn(call, u, 'unlockUser');
-      await unlockAccount(app, tenant, u);
+      await unlockAccount(services, tenant, u);
       await audit('admin.user.unlocked', u.id, { email: u.email }, { userId: u.id });
     },
   }),

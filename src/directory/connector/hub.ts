@@ -8,7 +8,14 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { Context } from '../../context.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/index.ts';
+import type { Sealer, TokenHasher } from '../../shared/crypto.ts';
+import type { Bus } from '../../ops/bus.ts';
+import type { Throttle } from '../../ops/ratelimit.ts';
+import type { TenantStore } from '../../storage/tenants.ts';
+import type { ConnectorStore } from '../../storage/connectors.ts';
+import type { AuditStore } from '../../storage/audit.ts';
 import type { Connector } from '../../storage/connectors.ts';
 import { newId } from '../../shared/crypto.ts';
 import { ago } from '../../shared/time.ts';
@@ -36,9 +43,23 @@ export interface ConnectorStatus {
   version: string | null; latencyMs: number | null; address: string | null; lastError: string | null; lastErrorAt: number | null; recommendedFix: string | null; createdAt: number;
 }
 
+export interface ConnectorHubDeps {
+  config: Pick<Config, 'publicUrl'>;
+  logger: Logger;
+  sealer: Sealer;
+  tokenHasher: TokenHasher;
+  bus: Bus;
+  tenantStore: TenantStore;
+  connectorStore: ConnectorStore;
+  auditStore: AuditStore;
+  throttles: { ip: Throttle };
+  /** Several processes share the store (PostgreSQL): requests are relayed to the node holding a connector. */
+  sharedStore: boolean;
+}
+
 export class ConnectorHub {
   readonly nodeId = newId('node_');
-  readonly #app: Context;
+  readonly #deps: ConnectorHubDeps;
   readonly #live = new Map<string, Live>();
   #wss: Promise<WebSocketServer> | undefined;
   #order = 0;
@@ -49,9 +70,9 @@ export class ConnectorHub {
   /** Requests this process has relayed to each remote connector and not had answered. */
   readonly #relayed = new Map<string, number>();
 
-  constructor(app: Context) {
-    this.#app = app;
-    this.#relay = app.database.pg ? new ConnectorRelay(app, this.nodeId, (id, op, params, timeoutMs) => this.#serveRelayed(id, op, params, timeoutMs)) : undefined;
+  constructor(deps: ConnectorHubDeps) {
+    this.#deps = deps;
+    this.#relay = deps.sharedStore ? new ConnectorRelay(deps, this.nodeId, (id, op, params, timeoutMs) => this.#serveRelayed(id, op, params, timeoutMs)) : undefined;
   }
 
   // ---- provisioning codes
@@ -59,11 +80,11 @@ export class ConnectorHub {
   async newCode(tenantId: string, createdBy: string | null, now = Date.now()): Promise<{ code: string; expiresAt: number }> {
     const code = newCode();
     const expiresAt = now + CODE_TTL_MS;
-    await this.#app.connectorStore.addCode(tenantId, this.#hash(code), expiresAt, createdBy);
+    await this.#deps.connectorStore.addCode(tenantId, this.#hash(code), expiresAt, createdBy);
     return { code, expiresAt };
   }
   // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
-  #hash(code: string) { return this.#app.tokens.hash(normalizeCode(code), 'connector-code'); }
+  #hash(code: string) { return this.#deps.tokenHasher.hash(normalizeCode(code), 'connector-code'); }
 
   // ---- the WebSocket endpoint
   /** For the HTTP server's 'upgrade' event: true when the request was for the connector endpoint. */
@@ -80,8 +101,8 @@ export class ConnectorHub {
     const nonce = crypto.randomBytes(32).toString('base64url');
     const send = (m: ToConnector) => ws.send(JSON.stringify(m));
     const refuse = async (code: RefusalCode, message: string, tenantId: string | null, subject?: string) => {
-      await this.#app.throttles.ip.fail(`connector:${ip}`).catch(() => 0);
-      await this.#app.audit.record({ tenantId, type: 'connector.refused', level: 'warn', subject: subject ?? null, ip, data: { code, message } });
+      await this.#deps.throttles.ip.fail(`connector:${ip}`).catch(() => 0);
+      await this.#deps.auditStore.record({ tenantId, type: 'connector.refused', level: 'warn', subject: subject ?? null, ip, data: { code, message } });
       send({ type: 'refused', code, message });
       ws.close(CLOSE_REFUSED, code);
     };
@@ -91,26 +112,26 @@ export class ConnectorHub {
     ws.once('message', async (data) => {
       clearTimeout(timer);
       try {
-        if (await this.#app.throttles.ip.blockedFor(`connector:${ip}`) > 0) return await refuse('throttled', 'Too many refused connection attempts from this address. Wait 15 minutes, then check the Enterprise ID and code.', null);
+        if (await this.#deps.throttles.ip.blockedFor(`connector:${ip}`) > 0) return await refuse('throttled', 'Too many refused connection attempts from this address. Wait 15 minutes, then check the Enterprise ID and code.', null);
         let hello: Extract<FromConnector, { type: 'hello' }>;
         try { hello = JSON.parse(String(data)); } catch { return await refuse('bad_hello', 'The first message was not a hello.', null); }
         if (hello?.type !== 'hello' || typeof hello.enterpriseId !== 'string' || typeof hello.signature !== 'string') return await refuse('bad_hello', 'The first message was not a valid hello. Update the connector.', null);
-        const tenant = await this.#app.tenants.bySlug(hello.enterpriseId);
+        const tenant = await this.#deps.tenantStore.bySlug(hello.enterpriseId);
         const name = String(hello.name ?? 'connector').slice(0, 200);
         const version = String(hello.version ?? 'unknown').slice(0, 50);
         if (!tenant) return await refuse('code_unknown', `There is no enterprise "${hello.enterpriseId}" here. Check the Enterprise ID.`, null);
         let connector: Connector | undefined;
         if (hello.code !== undefined) {
           if (typeof hello.publicKey !== 'string' || !verify(hello.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector\'s key did not verify. Update the connector.', tenant.id);
-          const r = await this.#app.connectorStore.provision(tenant.id, this.#hash(String(hello.code)), { name, publicKey: hello.publicKey });
+          const r = await this.#deps.connectorStore.provision(tenant.id, this.#hash(String(hello.code)), { name, publicKey: hello.publicKey });
           if (typeof r === 'string') {
             const msg = { unknown: 'This provisioning code is not valid for this enterprise. Check the Enterprise ID and code, or generate a new code.', expired: 'This provisioning code has expired (codes are valid 5 minutes). Generate a new code and start the connector again within 5 minutes.', used: 'This provisioning code was already used. Each code works once: generate a new one.' }[r];
             return await refuse(`code_${r}`, msg, tenant.id);
           }
           connector = r;
-          await this.#app.audit.record({ tenantId: tenant.id, type: 'connector.provisioned', subject: r.id, ip, data: { name, version } });
+          await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'connector.provisioned', subject: r.id, ip, data: { name, version } });
         } else {
-          const c = typeof hello.connectorId === 'string' ? await this.#app.connectorStore.byId(hello.connectorId) : undefined;
+          const c = typeof hello.connectorId === 'string' ? await this.#deps.connectorStore.byId(hello.connectorId) : undefined;
           if (!c || c.tenantId !== tenant.id) return await refuse('unknown_connector', 'This connector is not registered with this enterprise. Provision it again with a new code.', tenant.id, hello.connectorId);
           if (c.status === 'revoked') return await refuse('revoked', 'This connector was revoked by an administrator and may not connect. Provision a new one with a new code if it should.', tenant.id, c.id);
           if (!verify(c.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector did not prove it holds the key pinned for it. If its key file was replaced, provision it again with a new code.', tenant.id, c.id);
@@ -118,13 +139,13 @@ export class ConnectorHub {
         }
         if (this.#closing) return ws.terminate();
         await this.#relay?.holding(true); // this node's heartbeat first: other nodes trust its connections by it
-        await this.#app.connectorStore.connected(connector.id, { nodeId: this.nodeId, name, softwareVersion: version, address: ip });
-        connector = (await this.#app.connectorStore.byId(connector.id))!;
+        await this.#deps.connectorStore.connected(connector.id, { nodeId: this.nodeId, name, softwareVersion: version, address: ip });
+        connector = (await this.#deps.connectorStore.byId(connector.id))!;
         this.#register(ws, connector);
         send({ type: 'welcome', connectorId: connector.id, tenant: tenant.slug, heartbeatSeconds: HEARTBEAT_SECONDS });
-        await this.#app.audit.record({ tenantId: tenant.id, type: 'connector.connected', subject: connector.id, ip, data: { name, version } });
+        await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'connector.connected', subject: connector.id, ip, data: { name, version } });
       } catch (err) {
-        this.#app.logger.error({ err }, 'connector handshake failed');
+        this.#deps.logger.error({ err }, 'connector handshake failed');
         ws.terminate();
       }
     });
@@ -149,15 +170,15 @@ export class ConnectorHub {
       if (live.pingAt === undefined) return;
       const ms = Date.now() - live.pingAt;
       live.pingAt = undefined;
-      void this.#app.connectorStore.seen(connector.id, ms).catch(() => {});
+      void this.#deps.connectorStore.seen(connector.id, ms).catch(() => {});
     });
     ws.on('close', () => {
       if (this.#live.get(connector.id) === live) this.#live.delete(connector.id);
       if (this.#live.size === 0) void this.#relay?.holding(false);
       for (const [id, p] of live.pending) { clearTimeout(p.timer); p.reject(new ConnectionLost(`connector ${connector.name} disconnected`)); live.pending.delete(id); }
       if (this.#closing) return; // shutting down: releaseNode() marks them all
-      void this.#app.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
-      void this.#app.audit.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } }).catch(() => {});
+      void this.#deps.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
+      void this.#deps.auditStore.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } }).catch(() => {});
     });
     this.#startHeartbeat();
     // A first latency figure right away.
@@ -254,35 +275,35 @@ export class ConnectorHub {
       tried.add(next.id);
       try {
         const result = (next.live ? await this.#send(next.live, op, params, timeoutMs) : await this.#relay1(next.remote!, op, params, timeoutMs)) as T;
-        if (next.lastError) { if (next.live) next.live.connector.lastError = null; void this.#app.connectorStore.failed(next.id, null).catch(() => {}); }
+        if (next.lastError) { if (next.live) next.live.connector.lastError = null; void this.#deps.connectorStore.failed(next.id, null).catch(() => {}); }
         return { result, via: next.id };
       } catch (e) {
         if (e instanceof NodeGone) {
           // Not the connector's fault: its node died (its connections will be marked when its heartbeat is stale).
           gone = next.name;
-          this.#app.logger.warn({ connector: next.id, op }, 'the node holding a connector did not answer; trying the next connector');
+          this.#deps.logger.warn({ connector: next.id, op }, 'the node holding a connector did not answer; trying the next connector');
           if (pin) break;
           continue;
         }
         last = e as Error;
         const message = e instanceof LdapError ? `${e.message} ${e.fix}`.trim() : (e as Error).message;
         if (next.live) next.live.connector.lastError = message;
-        void this.#app.connectorStore.failed(next.id, message.slice(0, 1000)).catch(() => {});
+        void this.#deps.connectorStore.failed(next.id, message.slice(0, 1000)).catch(() => {});
         const retry = e instanceof ConnectionLost || (e instanceof LdapError && (e.problem === 'unreachable' || e.problem === 'timeout'));
         if (!retry || pin) break;
-        this.#app.logger.warn({ connector: next.id, op, err: (e as Error).message }, 'connector request failed; trying the next connector');
+        this.#deps.logger.warn({ connector: next.id, op, err: (e as Error).message }, 'connector request failed; trying the next connector');
       }
     }
     if (last instanceof LdapError) throw last;
     if (last) throw new LdapError('connector', `The connector could not complete the request (${last.message}), and no other connector of this organization could.`, 'Check the connectors\' status (GET /api/v1/tenants/SLUG/connectors) and their logs.');
-    throw new LdapError('no_connector', `No connector of this organization is connected to Gatehouse${gone ? ` (connector ${gone} was connected to a Gatehouse node that stopped answering)` : ''}, so the directory cannot be reached.`, `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#app.config.publicUrl}.`);
+    throw new LdapError('no_connector', `No connector of this organization is connected to Gatehouse${gone ? ` (connector ${gone} was connected to a Gatehouse node that stopped answering)` : ''}, so the directory cannot be reached.`, `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#deps.config.publicUrl}.`);
   }
 
   // ---- status
   async status(tenantId: string): Promise<ConnectorStatus[]> {
     const now = Date.now();
     const version = softwareVersion();
-    const list = await this.#app.connectorStore.list(tenantId);
+    const list = await this.#deps.connectorStore.list(tenantId);
     // "connected" needs the connection to be alive where it is: here, or on another node that
     // still beats (a node that died cannot have cleared its flags); and a recent ping.
     const others = [...new Set(list.filter((c) => c.connected && c.nodeId && c.nodeId !== this.nodeId).map((c) => c.nodeId!))];
@@ -293,7 +314,7 @@ export class ConnectorHub {
       let fix: string | null = null;
       if (c.status === 'revoked') fix = 'Revoked: it cannot connect again. To use this host again, generate a provisioning code and provision it anew.';
       else if (!connected) fix = c.lastSeenAt
-        ? `Not connected since it was last seen ${ago(c.lastSeenAt, now)}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#app.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
+        ? `Not connected since it was last seen ${ago(c.lastSeenAt, now)}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#deps.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
         : `It has not connected since it was provisioned. Start \`gatehouse connector\` on ${c.name}.`;
       // A recent lastError already says what went wrong and what to do (the directory's own
       // fix is part of it): not repeated here, where it was shown twice beside itself.
@@ -306,11 +327,11 @@ export class ConnectorHub {
   }
 
   async revoke(tenantId: string, id: string): Promise<Connector> {
-    const c = await this.#app.connectorStore.revoke(tenantId, id);
+    const c = await this.#deps.connectorStore.revoke(tenantId, id);
     const live = this.#live.get(id);
     if (live) { live.ws.send(JSON.stringify({ type: 'refused', code: 'revoked', message: 'This connector was revoked by an administrator.' } satisfies ToConnector)); live.ws.close(CLOSE_REFUSED, 'revoked'); }
     // Other nodes drop it at its next reconnect, which the pinned key no longer allows.
-    await this.#app.bus.publish('connector-revoked', id).catch(() => {});
+    await this.#deps.bus.publish('connector-revoked', id).catch(() => {});
     return c;
   }
 
@@ -330,7 +351,7 @@ export class ConnectorHub {
     this.#live.clear();
     await this.#relay?.holding(false);
     // (A node that never held a connection has nothing to clear: no write at shutdown.)
-    if (this.#order > 0) await this.#app.connectorStore.releaseNode(this.nodeId).catch(() => {});
+    if (this.#order > 0) await this.#deps.connectorStore.releaseNode(this.nodeId).catch(() => {});
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,10 @@
 // trusted, and a node that does not acknowledge a request within 3 s is passed over until it
 // beats again (a node killed without a word still has its connections marked in the store).
 import os from 'node:os';
-import type { Context } from '../../context.ts';
+import type { Logger } from 'pino';
+import type { Sealer } from '../../shared/crypto.ts';
+import type { Bus } from '../../ops/bus.ts';
+import type { ConnectorStore } from '../../storage/connectors.ts';
 import { newId } from '../../shared/crypto.ts';
 import { LdapError } from '../ldap/client.ts';
 import type { Op } from './protocol.ts';
@@ -26,6 +29,13 @@ export const ACK_MS = 3000;
 const OPS: Op[] = ['ldap.test', 'ldap.search.open', 'ldap.search.next', 'ldap.search.close', 'ldap.authenticate'];
 
 /** The connection to a connector broke while it had the request (or it did not answer): another connector may take it. */
+export interface ConnectorRelayDeps {
+  logger: Logger;
+  sealer: Sealer;
+  bus: Bus;
+  connectorStore: ConnectorStore;
+}
+
 export class ConnectionLost extends Error {}
 /** The node holding the connector did not acknowledge: it is gone, and so are its connections. */
 export class NodeGone extends ConnectionLost {}
@@ -41,7 +51,7 @@ type Envelope = { k: 'req' | 'res' | 'ack'; id: string; from?: string; body?: st
 type Reply = { ok: true; result: unknown } | { ok: false; error: { problem: string; message: string; fix: string } } | { ok: false; lost: string };
 
 export class ConnectorRelay {
-  readonly #app: Context;
+  readonly #deps: ConnectorRelayDeps;
   readonly #nodeId: string;
   readonly #serve: Serve;
   readonly #pending = new Map<string, Pending>();
@@ -55,13 +65,13 @@ export class ConnectorRelay {
   #beat: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(app: Context, nodeId: string, serve: Serve) {
-    this.#app = app;
+  constructor(deps: ConnectorRelayDeps, nodeId: string, serve: Serve) {
+    this.#deps = deps;
     this.#nodeId = nodeId;
     this.#serve = serve;
-    this.#inline = app.bus.kind === 'postgres' ? 7000 : 256_000;
-    app.bus.subscribe(this.#topic(nodeId), (m) => {
-      void this.#receive(m).catch((err: Error) => app.logger.warn({ err: err.message }, 'a relayed connector message could not be handled'));
+    this.#inline = deps.bus.kind === 'postgres' ? 7000 : 256_000;
+    deps.bus.subscribe(this.#topic(nodeId), (m) => {
+      void this.#receive(m).catch((err: Error) => deps.logger.warn({ err: err.message }, 'a relayed connector message could not be handled'));
     });
   }
 
@@ -72,16 +82,16 @@ export class ConnectorRelay {
   async holding(yes: boolean): Promise<void> {
     if (!yes || this.#closed) { clearInterval(this.#beat); this.#beat = undefined; return; }
     if (this.#beat) return;
-    const beat = () => this.#app.connectorStore.beat({ id: this.#nodeId, host: os.hostname(), pid: process.pid, startedAt: this.#startedAt })
-      .then(() => this.#app.connectorStore.pruneRelayed());
-    this.#beat = setInterval(() => void beat().catch((err: Error) => this.#app.logger.warn({ err: err.message }, 'connector heartbeat not written')), NODE_BEAT_MS);
+    const beat = () => this.#deps.connectorStore.beat({ id: this.#nodeId, host: os.hostname(), pid: process.pid, startedAt: this.#startedAt })
+      .then(() => this.#deps.connectorStore.pruneRelayed());
+    this.#beat = setInterval(() => void beat().catch((err: Error) => this.#deps.logger.warn({ err: err.message }, 'connector heartbeat not written')), NODE_BEAT_MS);
     this.#beat.unref();
     await beat();
   }
 
   /** The tenant's connectors on other nodes that are alive (the store's heartbeat, and not passed over since it). */
   async elsewhere(tenantId: string, id?: string): Promise<RemoteTarget[]> {
-    const rows = await this.#app.connectorStore.connectedElsewhere(tenantId, this.#nodeId, Date.now() - NODE_STALE_MS, id);
+    const rows = await this.#deps.connectorStore.connectedElsewhere(tenantId, this.#nodeId, Date.now() - NODE_STALE_MS, id);
     return rows.filter((r) => {
       const seen = this.#passedOver.get(r.nodeId);
       if (seen === undefined) return true;
@@ -93,7 +103,7 @@ export class ConnectorRelay {
 
   /** The nodes that are alive (beat within the last 15 s, and answered since they last did not). For the status list. */
   async liveNodes(nodeIds: string[]): Promise<Set<string>> {
-    const beats = await this.#app.connectorStore.heartbeats(nodeIds);
+    const beats = await this.#deps.connectorStore.heartbeats(nodeIds);
     const since = Date.now() - NODE_STALE_MS;
     return new Set([...beats].filter(([id, at]) => at > since && !(at <= (this.#passedOver.get(id) ?? -1))).map(([id]) => id));
   }
@@ -104,7 +114,7 @@ export class ConnectorRelay {
     if (this.#closed) throw new ConnectionLost('this node is shutting down');
     const id = newId('rly_');
     const exp = Date.now() + timeoutMs + ACK_MS;
-    const body = this.#app.sealer.seal(JSON.stringify({ id, from: this.#nodeId, to: target.nodeId, exp, connectorId: target.connectorId, op, params, timeoutMs }));
+    const body = this.#deps.sealer.seal(JSON.stringify({ id, from: this.#nodeId, to: target.nodeId, exp, connectorId: target.connectorId, op, params, timeoutMs }));
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = { resolve, reject, acked: false };
       this.#pending.set(id, p);
@@ -133,15 +143,15 @@ export class ConnectorRelay {
   async #post(to: string, envelope: Envelope, body: string, expiresAt: number): Promise<void> {
     const topic = this.#topic(to);
     const inline = JSON.stringify({ ...envelope, body });
-    if (inline.length + topic.length < this.#inline) return this.#app.bus.publish(topic, inline);
+    if (inline.length + topic.length < this.#inline) return this.#deps.bus.publish(topic, inline);
     const spill = newId('rly_');
-    await this.#app.connectorStore.putRelayed(spill, body, expiresAt);
-    await this.#app.bus.publish(topic, JSON.stringify({ ...envelope, spill }));
+    await this.#deps.connectorStore.putRelayed(spill, body, expiresAt);
+    await this.#deps.bus.publish(topic, JSON.stringify({ ...envelope, spill }));
   }
 
   #open(sealed: string | undefined): Record<string, any> | undefined {
     if (!sealed) return undefined;
-    try { return JSON.parse(this.#app.sealer.openUncached(sealed)); } catch { return undefined; }
+    try { return JSON.parse(this.#deps.sealer.openUncached(sealed)); } catch { return undefined; }
   }
 
   async #receive(message: string): Promise<void> {
@@ -152,13 +162,13 @@ export class ConnectorRelay {
     if (m.k === 'res') return this.#answered(m);
     if (m.k !== 'req' || typeof m.from !== 'string') return;
     // Acknowledge before anything else: the requester learns at once that this node is alive.
-    await this.#app.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'ack', id: m.id } satisfies Envelope));
-    const sealed = m.spill ? await this.#app.connectorStore.takeRelayed(m.spill) : m.body;
+    await this.#deps.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'ack', id: m.id } satisfies Envelope));
+    const sealed = m.spill ? await this.#deps.connectorStore.takeRelayed(m.spill) : m.body;
     if (sealed === undefined) return; // taken already (a notice seen twice) or expired
     const b = this.#open(sealed);
     if (!b) {
-      this.#app.logger.error({ from: m.from }, 'a relayed connector request could not be opened: do all nodes have the same GATEHOUSE_SECRET?');
-      await this.#app.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'res', id: m.id, bad: 'seal' } satisfies Envelope));
+      this.#deps.logger.error({ from: m.from }, 'a relayed connector request could not be opened: do all nodes have the same GATEHOUSE_SECRET?');
+      await this.#deps.bus.publish(this.#topic(m.from), JSON.stringify({ k: 'res', id: m.id, bad: 'seal' } satisfies Envelope));
       return;
     }
     const now = Date.now();
@@ -171,16 +181,16 @@ export class ConnectorRelay {
     } catch (e) {
       reply = e instanceof LdapError ? { ok: false, error: { problem: e.problem, message: e.message, fix: e.fix } } : { ok: false, lost: (e as Error).message };
     }
-    await this.#post(b.from, { k: 'res', id: b.id }, this.#app.sealer.seal(JSON.stringify({ id: b.id, to: b.from, ...reply })), b.exp);
+    await this.#post(b.from, { k: 'res', id: b.id }, this.#deps.sealer.seal(JSON.stringify({ id: b.id, to: b.from, ...reply })), b.exp);
   }
 
   async #answered(m: Envelope): Promise<void> {
-    if (!this.#pending.has(m.id)) { if (m.spill) await this.#app.connectorStore.takeRelayed(m.spill); return; }
+    if (!this.#pending.has(m.id)) { if (m.spill) await this.#deps.connectorStore.takeRelayed(m.spill); return; }
     if (m.bad === 'seal') {
       this.#settle(m.id)?.reject(new LdapError('connector', 'Another Gatehouse node could not open a relayed connector request: the nodes do not share the same secret.', 'Give every Gatehouse node the same GATEHOUSE_SECRET.'));
       return;
     }
-    const b = this.#open(m.spill ? await this.#app.connectorStore.takeRelayed(m.spill) : m.body);
+    const b = this.#open(m.spill ? await this.#deps.connectorStore.takeRelayed(m.spill) : m.body);
     if (!b || b.id !== m.id || b.to !== this.#nodeId) return; // not from a node of this instance: ignored (the request times out)
     const p = this.#settle(m.id);
     if (!p) return;

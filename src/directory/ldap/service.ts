@@ -2,9 +2,16 @@
 // incremental sync (on the scheduler's leader and on demand), and sign-in by binding as the
 // user. The directory is reached directly or through the tenant's connectors (connector/).
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Logger } from 'pino';
+import type { Sealer } from '../../shared/crypto.ts';
+import type { TenantStore } from '../../storage/tenants.ts';
+import type { UserStore } from '../../storage/users.ts';
+import type { LdapStore } from '../../storage/ldap.ts';
+import type { AuditStore } from '../../storage/audit.ts';
+import type { SessionService } from '../../sessions/sessions.ts';
+import type { ConnectorHub } from '../connector/hub.ts';
 import type { Tenant } from '../../storage/tenants.ts';
-import type { UserWithSecret } from '../../storage/directory.ts';
+import type { UserWithSecret } from '../../storage/users.ts';
 import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from '../../storage/ldap.ts';
 import { GatehouseError, conflict } from '../../shared/errors.ts';
 import { ago } from '../../shared/time.ts';
@@ -22,16 +29,29 @@ export interface DirectoryLink {
   authenticate(dn: string, password: string): Promise<BindResult>;
 }
 
+export interface LdapServiceDeps {
+  logger: Logger;
+  sealer: Sealer;
+  tenantStore: TenantStore;
+  userStore: UserStore;
+  ldapStore: LdapStore;
+  auditStore: AuditStore;
+  /** Users a sync disables are signed out everywhere. */
+  sessionService: Pick<SessionService, 'endAllForUser'>;
+  /** Directories reached through an on-premises connector. */
+  connectorHub: ConnectorHub;
+}
+
 export class LdapService {
-  readonly #app: Context;
+  readonly #deps: LdapServiceDeps;
   /** Syncs running in this process (waited for at shutdown). */
   readonly #running = new Map<string, Promise<void>>();
-  constructor(app: Context) { this.#app = app; }
+  constructor(deps: LdapServiceDeps) { this.#deps = deps; }
 
   connection(settings: DirectorySettings, bindPasswordSealed: string | null): Connection {
     return {
       urls: settings.urls, startTls: settings.startTls, allowPlain: settings.allowPlain, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
-      bindPassword: bindPasswordSealed ? this.#app.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
+      bindPassword: bindPasswordSealed ? this.#deps.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
     };
   }
 
@@ -45,7 +65,7 @@ export class LdapService {
         authenticate: (dn, password) => authenticate(conn, kind, dn, password),
       };
     }
-    const hub = this.#app.connectors;
+    const hub = this.#deps.connectorHub;
     const wait = conn.timeoutSeconds * 3000 + 5000;
     return {
       test: async (q) => { const r = await hub.call<TestReport>(tenantId, 'ldap.test', { conn, q }, wait); return { ...r.result, via: r.via }; },
@@ -106,9 +126,9 @@ export class LdapService {
   async startSync(dir: LdapDirectory, mode: SyncRun['mode'], trigger: SyncRun['trigger']): Promise<SyncRun> {
     // An incremental sync needs a previous one to start from.
     const effective = mode === 'incremental' && !dir.syncMarks.users ? 'full' : mode;
-    const r = await this.#app.ldapStore.startRun(dir, effective, trigger);
+    const r = await this.#deps.ldapStore.startRun(dir, effective, trigger);
     if ('running' in r) throw conflict(`A ${r.running.mode} sync of ${dir.name} is already running (started ${ago(r.running.startedAt)}). Follow it with GET .../sync, and start another when it is done.`);
-    const p = this.#run(dir, r).catch((err) => this.#app.logger.error({ err, directory: dir.id }, 'directory sync crashed')).finally(() => this.#running.delete(r.id));
+    const p = this.#run(dir, r).catch((err) => this.#deps.logger.error({ err, directory: dir.id }, 'directory sync crashed')).finally(() => this.#running.delete(r.id));
     this.#running.set(r.id, p);
     return r;
   }
@@ -117,12 +137,12 @@ export class LdapService {
   async syncNow(dir: LdapDirectory, mode: SyncRun['mode'], trigger: SyncRun['trigger']): Promise<SyncRun> {
     const run = await this.startSync(dir, mode, trigger);
     await this.#running.get(run.id);
-    return (await this.#app.ldapStore.run(dir.id, run.id))!;
+    return (await this.#deps.ldapStore.run(dir.id, run.id))!;
   }
 
   async #run(dir: LdapDirectory, run: SyncRun): Promise<void> {
-    const app = this.#app;
-    const store = app.ldapStore;
+    const deps = this.#deps;
+    const store = deps.ldapStore;
     const s = dir.settings;
     const map = s.attributes;
     const full = run.mode === 'full';
@@ -234,13 +254,13 @@ export class LdapService {
       const u = progress.users;
       const message = `${full ? 'Full' : 'Incremental'} sync done: ${u.seen} users read (${u.created} new, ${u.updated} changed, ${u.disabled} disabled, ${u.skipped} skipped), ${progress.groups.seen} groups.`;
       await store.reportRun(run.id, { progress, errors, status: 'succeeded', message });
-      await app.audit.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
+      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
     } catch (e) {
       const message = e instanceof LdapError ? `${e.message} ${e.fix}` : `The sync stopped: ${(e as Error).message}`;
       // What was written stays (each page is whole); the next sync starts from the last saved marks.
       if (disabled.size) await this.endSessions(dir.tenantId, [...disabled], `disabled in the directory ${dir.name}`).catch(() => {});
       await store.reportRun(run.id, { progress, errors, status: 'failed', message }).catch(() => {});
-      await app.audit.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
+      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
     } finally {
       await store.pruneRuns(dir.id).catch(() => {});
     }
@@ -249,11 +269,11 @@ export class LdapService {
   /** A user as the store keeps it: the domain (from the DN, else the email) and the OU created as they are met (`ous`, `domains`: what this run made already). */
   async #synced(tenantId: string, p: DirectoryProfile & { email: string }, ous: Map<string, string>, domains: Set<string>): Promise<SyncedUser> {
     const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
-    if (!domains.has(domain)) { await this.#app.directory.ensureDomain(tenantId, domain); domains.add(domain); }
+    if (!domains.has(domain)) { await this.#deps.userStore.ensureDomain(tenantId, domain); domains.add(domain); }
     let ouId: string | null = null;
     if (p.ouPath) {
       ouId = ous.get(p.ouPath) ?? null;
-      if (!ouId) { ouId = (await this.#app.directory.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
+      if (!ouId) { ouId = (await this.#deps.userStore.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
     }
     return { externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
   }
@@ -261,23 +281,23 @@ export class LdapService {
   /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */
   async endSessions(tenantId: string, userIds: string[], reason: string): Promise<void> {
     if (!userIds.length) return;
-    const tenant = await this.#app.tenants.byId(tenantId);
+    const tenant = await this.#deps.tenantStore.byId(tenantId);
     for (const id of userIds) {
-      if (tenant) await this.#app.sessions.endAllForUser(tenant, id, { by: 'directory sync', why: reason }).catch((err: unknown) => this.#app.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
-      await this.#app.audit.record({ tenantId, type: 'directory.user_disabled', level: 'warn', subject: id, data: { reason } });
+      if (tenant) await this.#deps.sessionService.endAllForUser(tenant, id, { by: 'directory sync', why: reason }).catch((err: unknown) => this.#deps.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
+      await this.#deps.auditStore.record({ tenantId, type: 'directory.user_disabled', level: 'warn', subject: id, data: { reason } });
     }
   }
 
   /** The scheduler (on the leader): incremental syncs every syncIntervalMinutes, a full one every fullSyncHours. */
   async scheduled(now = Date.now()): Promise<number> {
     let started = 0;
-    for (const dir of await this.#app.ldapStore.listEnabled()) {
+    for (const dir of await this.#deps.ldapStore.listEnabled()) {
       const s = dir.settings;
       const fullDue = !dir.lastFullSyncAt || now - dir.lastFullSyncAt >= s.fullSyncHours * 3600_000;
       const incDue = s.syncIntervalMinutes > 0 && (!dir.lastSyncAt || now - dir.lastSyncAt >= s.syncIntervalMinutes * 60_000);
       if (!fullDue && !incDue) continue;
       try { await this.startSync(dir, fullDue ? 'full' : 'incremental', 'schedule'); started++; } catch (e) {
-        if (!(e instanceof GatehouseError && e.status === 409)) this.#app.logger.warn({ err: e, directory: dir.id }, 'scheduled directory sync did not start');
+        if (!(e instanceof GatehouseError && e.status === 409)) this.#deps.logger.warn({ err: e, directory: dir.id }, 'scheduled directory sync did not start');
       }
     }
     return started;
@@ -286,14 +306,14 @@ export class LdapService {
   // ---- sign-in
   /** Check a directory user's password against the directory (a bind as them). */
   async checkPassword(tenant: Tenant, user: UserWithSecret, password: string): Promise<BindResult | { unavailable: string }> {
-    const dir = user.directoryId ? await this.#app.ldapStore.byId(tenant.id, user.directoryId) : undefined;
+    const dir = user.directoryId ? await this.#deps.ldapStore.byId(tenant.id, user.directoryId) : undefined;
     if (!dir || !user.dn) return 'bad_credentials';
     if (!dir.enabled) return { unavailable: `The directory ${dir.name} is turned off in Gatehouse.` };
     try {
       return await this.linkOf(dir).authenticate(user.dn, password);
     } catch (e) {
       const message = e instanceof LdapError ? `${e.message} ${e.fix}` : (e as Error).message;
-      await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message } });
+      await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message } });
       return { unavailable: message };
     }
   }
@@ -306,7 +326,7 @@ export class LdapService {
   async findAtSignIn(tenant: Tenant, address: string): Promise<UserWithSecret | { unavailable: string } | undefined> {
     const wanted = address.trim().toLowerCase();
     if (!email.safeParse(wanted).success) return undefined;
-    const dirs = (await this.#app.ldapStore.list(tenant.id)).filter((d) => d.enabled);
+    const dirs = (await this.#deps.ldapStore.list(tenant.id)).filter((d) => d.enabled);
     let unavailable: string | undefined;
     for (const dir of dirs) {
       const s = dir.settings;
@@ -322,14 +342,14 @@ export class LdapService {
         // The email people sign in with is the mapped one (mail, else the fallback): it must be this one.
         const matches = found.map((e) => ({ e, p: userProfile(s.kind, map, e) })).filter((m) => !('problem' in m.p) && m.p.email === wanted);
         if (matches.length !== 1) {
-          if (matches.length > 1) this.#app.logger.warn({ directory: dir.id, entries: matches.length }, 'several directory entries have the email someone signs in with; none is used until that is resolved');
+          if (matches.length > 1) this.#deps.logger.warn({ directory: dir.id, entries: matches.length }, 'several directory entries have the email someone signs in with; none is used until that is resolved');
           continue;
         }
         const { e, p } = matches[0]! as { e: PlainEntry; p: DirectoryProfile & { email: string } };
         // Seen now: a full sync running meanwhile (which did not see them) does not disable them.
-        const r = await this.#app.ldapStore.upsertUsers(tenant.id, dir.id, [await this.#synced(tenant.id, p, new Map(), new Set())], Date.now());
-        const user = await this.#app.directory.userByEmail(tenant.id, wanted);
-        if (!user || user.directoryId !== dir.id) { for (const x of r.problems) this.#app.logger.warn({ directory: dir.id, dn: x.dn }, x.message); continue; }
+        const r = await this.#deps.ldapStore.upsertUsers(tenant.id, dir.id, [await this.#synced(tenant.id, p, new Map(), new Set())], Date.now());
+        const user = await this.#deps.userStore.userByEmail(tenant.id, wanted);
+        if (!user || user.directoryId !== dir.id) { for (const x of r.problems) this.#deps.logger.warn({ directory: dir.id, dn: x.dn }, x.message); continue; }
         // Their groups among those synced: the entry's memberOf, or the groups whose member list has them.
         let groupDns = p.memberOf;
         if (!map.memberOf) {
@@ -339,15 +359,15 @@ export class LdapService {
           }
         }
         if (groupDns.length) {
-          const ids = await this.#app.ldapStore.groupIdsByDn(dir.id);
-          await this.#app.ldapStore.setUserDirectoryGroups(tenant.id, dir.id, user.id, new Set(groupDns.map((g) => ids.get(g)).filter((g): g is string => !!g)));
+          const ids = await this.#deps.ldapStore.groupIdsByDn(dir.id);
+          await this.#deps.ldapStore.setUserDirectoryGroups(tenant.id, dir.id, user.id, new Set(groupDns.map((g) => ids.get(g)).filter((g): g is string => !!g)));
         }
-        await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.user_found', subject: user.id, data: { name: dir.name, email: wanted, dn: p.dn } });
+        await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.user_found', subject: user.id, data: { name: dir.name, email: wanted, dn: p.dn } });
         return user;
       } catch (err) {
         if (!(err instanceof LdapError)) throw err;
         unavailable = `${err.message} ${err.fix}`;
-        await this.#app.audit.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message: unavailable } });
+        await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message: unavailable } });
       }
     }
     return unavailable ? { unavailable } : undefined;

@@ -8,7 +8,7 @@ import { bodyParser } from '@koa/bodyparser';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Context } from '../../context.ts';
+import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { enrollBody, signedBody } from '../push.ts';
@@ -64,7 +64,7 @@ function iconPng(size: number): Buffer {
   return png;
 }
 
-export function authenticatorRouter(app: Context): Router {
+export function authenticatorRouter(services: Services): Router {
   // strict: the app lives at /authenticator/ (with the slash: its scope and relative URLs).
   const router = new Router({ strict: true });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
@@ -103,7 +103,7 @@ export function authenticatorRouter(app: Context): Router {
     }
   });
   const tenantOf = async (ctx: Ctx): Promise<Tenant> => {
-    const tenant = (await app.engines.get(ctx.params.slug!))?.tenant; // cached per node
+    const tenant = (await services.engineCache.get(ctx.params.slug!))?.tenant; // cached per node
     if (!tenant) throw new GatehouseError(404, 'not_found', `There is no organization "${ctx.params.slug}" on this Gatehouse.`);
     return tenant;
   };
@@ -115,23 +115,23 @@ export function authenticatorRouter(app: Context): Router {
 
   api.post('/enroll', json, async (ctx) => {
     const tenant = await tenantOf(ctx);
-    ctx.body = await app.push.completeEnrollment(tenant, parse(enrollBody, ctx.request.body), ctx.ip);
+    ctx.body = await services.pushService.completeEnrollment(tenant, parse(enrollBody, ctx.request.body), ctx.ip);
   });
 
   api.post('/ticket', json, async (ctx) => {
     const tenant = await tenantOf(ctx);
-    ctx.body = { ticket: await app.push.streamTicket(tenant, parse(signedBody, ctx.request.body).jws) };
+    ctx.body = { ticket: await services.pushService.streamTicket(tenant, parse(signedBody, ctx.request.body).jws) };
   });
 
   api.post('/decide', json, async (ctx) => {
     const tenant = await tenantOf(ctx);
-    ctx.body = { outcome: await app.push.decide(tenant, parse(signedBody, ctx.request.body).jws, ctx.ip) };
+    ctx.body = { outcome: await services.pushService.decide(tenant, parse(signedBody, ctx.request.body).jws, ctx.ip) };
   });
 
   // Server-sent events: the requests waiting for this device's user, now and whenever they change.
   api.get('/events', async (ctx) => {
     const tenant = await tenantOf(ctx);
-    const device = typeof ctx.query.ticket === 'string' ? app.push.openTicket(tenant, ctx.query.ticket) : undefined;
+    const device = typeof ctx.query.ticket === 'string' ? services.pushService.openTicket(tenant, ctx.query.ticket) : undefined;
     if (!device) throw new GatehouseError(401, 'ticket_expired', 'The stream ticket is missing or expired. Ask for a new one.');
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
@@ -147,7 +147,7 @@ export function authenticatorRouter(app: Context): Router {
     });
     res.on('error', () => { /* the phone went away mid-write */ });
     res.write('retry: 3000\n\n');
-    const detach = app.push.streams.attach(tenant.id, device.userId, device.deviceId, { write: (chunk) => res.write(chunk), end: () => res.end() });
+    const detach = services.pushService.streams.attach(tenant.id, device.userId, device.deviceId, { write: (chunk) => res.write(chunk), end: () => res.end() });
     res.once('close', detach);
   });
 

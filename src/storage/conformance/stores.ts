@@ -1,14 +1,29 @@
-// Conformance suites for the tenant, directory, app and audit stores. Every backend runs
-// the same suite (test/stores.test.ts): SQLite and PostgreSQL.
+// Conformance suites: one contract per store (aggregate). Every backend runs the same suite
+// (test/stores.test.ts): SQLite and PostgreSQL. A new store gets its suite here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import { TenantStore } from '../tenants.ts';
-import { DirectoryStore } from '../directory.ts';
+import { UserStore } from '../users.ts';
 import { AppStore } from '../apps.ts';
 import { AuditStore } from '../audit.ts';
 import { InstanceStore } from '../instance.ts';
+import { UpstreamStore, type UpstreamSettings } from '../upstreams.ts';
+import { MfaStore } from '../mfa.ts';
+import { PushStore } from '../push.ts';
+import { SessionStore, type SsoSessionRecord } from '../sessions.ts';
+import { SigninAddressStore } from '../signin-addresses.ts';
+import { SealedStore, SEALED_COLUMNS } from '../sealed.ts';
+import { LdapStore } from '../ldap.ts';
+import { ConnectorStore } from '../connectors.ts';
+import { PolicyStore } from '../policies.ts';
+import { SigningKeyStore, type SigningKeyRow } from '../signing-keys.ts';
+import { SetupLinkStore } from '../setup-links.ts';
+import { SqlThrottle, purgeThrottleCounters } from '../throttle-counters.ts';
+import type { DirectorySettings } from '../../directory/ldap/settings.ts';
+
+const conflictOrStale = (e: any) => e.status === 409;
 
 export function storeConformance(name: string, open: () => Promise<{ db: Kysely<DB>; close(): Promise<void> }>, skip: string | false = false) {
   const suite = (title: string, fn: (db: Kysely<DB>) => Promise<void>) =>
@@ -40,7 +55,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('directory: users, email uniqueness per tenant, paging and search', async (db) => {
     const tenants = new TenantStore(db);
     const [a, b] = [await tenants.create({ slug: 'a' }), await tenants.create({ slug: 'b' })];
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     const u = await d.createUser({ tenantId: a.id, email: 'Alice@Example.TEST', givenName: 'Alice' });
     assert.equal(u.email, 'alice@example.test');
     assert.equal(u.domain, 'example.test');
@@ -70,7 +85,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
 
   suite('directory: groups, membership and the OU tree', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'g' });
-    const d = new DirectoryStore(db);
+    const d = new UserStore(db);
     const u = await d.createUser({ tenantId: t.id, email: 'x@example.test' });
     const g = await d.createGroup(t.id, 'Staff');
     await assert.rejects(d.createGroup(t.id, 'Staff'), (e: any) => e.status === 409);
@@ -120,5 +135,334 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(first.items.length + second.items.length, 7);
     assert.equal(second.nextCursor, null);
     assert.ok(first.items[0]!.at >= first.items[3]!.at);
+  });
+
+  suite('directory: administrator roles are found by exact name', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ro' });
+    const d = new UserStore(db);
+    await d.createUser({ tenantId: t.id, email: 'helpdesk@example.test', roles: ['helpdesk'] as any });
+    assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), false);
+    await d.createUser({ tenantId: t.id, email: 'root@example.test', roles: ['superadmin'] });
+    assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), true);
+    const other = await new TenantStore(db).create({ slug: 'ro2' });
+    assert.equal(await d.hasUserWithRole(other.id, 'superadmin'), false, 'per tenant');
+  });
+
+  suite('policies: unique names, precedence order, versions, delete', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'po' });
+    const s = new PolicyStore(db);
+    const b = await s.create(t.id, { name: 'b', priority: 2, targets: [{ type: 'all', id: '*' }], settings: { ssoEnabled: false } });
+    const a = await s.create(t.id, { name: 'a', priority: 1, targets: [], settings: {} });
+    await assert.rejects(s.create(t.id, { name: 'b', priority: 3, targets: [], settings: {} }), conflictOrStale);
+    assert.deepEqual((await s.list(t.id)).map((p) => p.name), ['a', 'b'], 'priority 1 first');
+    assert.deepEqual((await s.list(t.id))[1]!.settings, { ssoEnabled: false });
+    assert.deepEqual(await s.withPriority(t.id, 2), [{ id: b.id, name: 'b' }]);
+    await s.update(t.id, a.id, a.version, { priority: 5 });
+    await assert.rejects(s.update(t.id, a.id, a.version, { priority: 6 }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, a.id, undefined, { name: 'b' }), conflictOrStale, 'name taken');
+    await assert.rejects(s.update(t.id, 'pol_missing', undefined, { priority: 7 }), (e: any) => e.status === 404);
+    assert.deepEqual((await s.list(t.id)).map((p) => [p.name, p.version]), [['b', 1], ['a', 2]]);
+    await s.delete(t.id, b.id);
+    await assert.rejects(s.delete(t.id, b.id), (e: any) => e.status === 404);
+    const other = await new TenantStore(db).create({ slug: 'po2' });
+    assert.deepEqual(await s.list(other.id), [], 'per tenant');
+  });
+
+  suite('signing keys: changes under the tenant lock, rotation states, expiry, purge', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'sk' });
+    const s = new SigningKeyStore(db);
+    const row = (kid: string, status: SigningKeyRow['status'], at: number, notAfter = at + 1000): SigningKeyRow => ({
+      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null,
+    });
+    await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k1', 'active', 1)); await c.insert(row('k2', 'next', 2)); });
+    await assert.rejects(s.changeUnderLock(t.id, async (c) => { await c.insert(row('k3', 'next', 3)); throw new Error('generation failed'); }));
+    assert.deepEqual((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => r.kid), ['k2', 'k1'], 'a failed change leaves nothing; newest first');
+    await s.changeUnderLock(t.id, async (c) => {
+      assert.equal((await c.rows(t.id, ['next'])).length, 1);
+      await c.retire(['k1'], 100);
+      await c.activate('k2', 100);
+      await c.insert(row('k4', 'next', 100, 5000));
+    });
+    const byKid = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
+    assert.equal(byKid.get('k1')!.status, 'retired');
+    assert.equal(byKid.get('k1')!.retired_at, 100);
+    assert.equal(byKid.get('k2')!.status, 'active');
+    assert.equal(byKid.get('k2')!.activated_at, 100);
+    assert.deepEqual((await s.expiringBy(1002, t.id)).map((r) => r.kid), ['k2'], 'retired keys are not reported');
+    assert.equal(await s.purgeRetiredBefore(100, t.id), 0, 'not before its time');
+    assert.equal(await s.purgeRetiredBefore(101), 1);
+    assert.deepEqual((await s.rows(t.id, ['retired'])), []);
+  });
+
+  suite('setup links: one at a time, redeemed once, expire', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'su' });
+    const s = new SetupLinkStore(db);
+    await s.replaceAll({ tokenHash: 'h1', tenantId: t.id, expiresAt: 1000 });
+    assert.equal(await s.valid('h1', 999), true);
+    assert.equal(await s.valid('h1', 1000), false, 'expired');
+    await s.replaceAll({ tokenHash: 'h2', tenantId: t.id, expiresAt: 1000 });
+    assert.equal(await s.valid('h1', 1), false, 'a new link ends the older one');
+    assert.deepEqual(await Promise.all([s.redeem('h2', 10), s.redeem('h2', 10)]).then((r) => r.sort()), [false, true], 'only one redeemer wins');
+    assert.equal(await s.valid('h2', 11), false);
+    assert.equal(await s.redeem('unknown', 10), false);
+  });
+
+  suite('upstreams: unique names, versions, checks, links and just-in-time users', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'up' });
+    const s = new UpstreamStore(db);
+    const settings: UpstreamSettings = {
+      type: 'oidc', clientId: 'c', discoveryUrl: 'https://idp.test', issuer: 'https://idp.test', scopes: ['openid'], domains: ['corp.test'], audience: 'staff',
+      loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: 'oid', claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' },
+    };
+    const up = await s.create(t.id, { name: 'Corp', mode: 'enabled', settings, clientSecretSealed: 'v1.s' });
+    await assert.rejects(s.create(t.id, { name: 'Corp', mode: 'test', settings, clientSecretSealed: null }), conflictOrStale);
+    const off = await s.create(t.id, { name: 'Off', mode: 'disabled', settings, clientSecretSealed: null });
+    assert.deepEqual((await s.get(t.id, up.id)).settings, settings);
+    assert.deepEqual((await s.allLive()).filter((u) => u.tenantId === t.id).map((u) => u.name), ['Corp']);
+    const u2 = await s.update(t.id, up.id, up.version, { mode: 'test' });
+    assert.equal(u2.version, up.version + 1);
+    await assert.rejects(s.update(t.id, up.id, up.version, { mode: 'enabled' }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, up.id, undefined, { name: 'Off' }), conflictOrStale);
+    await s.saveCheck(t.id, up.id, { ok: false, message: 'unreachable', checkedAt: 5 });
+    await s.saveCheck(t.id, up.id, { ok: true, message: null, checkedAt: 6 });
+    assert.deepEqual((await s.checks(t.id)).get(up.id), { ok: true, message: null, checkedAt: 6 }, 'the last check only');
+
+    const id = await s.link(u2, { subject: 'sub1', externalId: 'ext1' }, { email: 'Ann@Corp.test', givenName: 'Ann', familyName: null });
+    const d = new UserStore(db);
+    assert.equal((await d.userById(t.id, id))!.email, 'ann@corp.test');
+    assert.equal(await s.linkedUser(up.id, 'sub1', null), id);
+    assert.equal(await s.linkedUser(up.id, 'sub-changed', 'ext1'), id, 'found by external ID');
+    assert.equal(await s.linkedUser(up.id, 'nobody', null), undefined);
+    assert.equal(await s.syncProfile(t.id, id, { email: 'ann@corp.test', givenName: 'Ann', familyName: 'Lee' }), true);
+    assert.equal(await s.syncProfile(t.id, id, { email: 'ann@corp.test', givenName: 'Ann', familyName: 'Lee' }), false, 'nothing changed');
+    await d.createUser({ tenantId: t.id, email: 'bob@corp.test', passwordHash: 'x' });
+    await d.createUser({ tenantId: t.id, email: 'eve@else.test', passwordHash: 'x' });
+    await assert.rejects(s.link(u2, { subject: 'sub2', externalId: null }, { email: 'bob@corp.test', givenName: null, familyName: null }), conflictOrStale, 'email taken');
+    assert.equal(await s.passwordUsersOutside(t.id, ['corp.test']), 1);
+    await s.delete(t.id, up.id);
+    await assert.rejects(s.delete(t.id, up.id), (e: any) => e.status === 404);
+    assert.equal(await s.linkedUser(up.id, 'sub1', null), undefined, 'links go with the upstream');
+    assert.equal((await d.userById(t.id, id))!.status, 'active', 'its users stay, as local accounts');
+    await s.delete(t.id, off.id);
+  });
+
+  suite('mfa: factors, replayed steps, recovery codes once, remembered browsers, reset', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'mf' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'm@example.test' });
+    const s = new MfaStore(db);
+    const f = await s.addFactor(t.id, u.id, { type: 'totp', label: 'Phone', secretSealed: 'v1.a', step: 10 }, ['r1', 'r2']);
+    assert.equal(await s.useStep(f.id, 10), false, 'the same step twice is a replay');
+    assert.equal(await s.useStep(f.id, 11), true);
+    assert.equal(await s.useStep(f.id, 11), false);
+    assert.equal(await s.useRecoveryCode(t.id, u.id, ['r1']), true);
+    assert.equal(await s.useRecoveryCode(t.id, u.id, ['r1']), false, 'a recovery code works once');
+    assert.equal(await s.unusedRecoveryCodes(t.id, u.id), 1);
+    await s.updateSecret(f.id, 'v1.b');
+    assert.equal((await s.factor(t.id, f.id))!.secretSealed, 'v1.b');
+    assert.equal(await s.factor('other', f.id), undefined, 'per tenant');
+    await assert.rejects(s.removeFactor(t.id, u.id, 'mfa_missing'), (e: any) => e.status === 404);
+    await s.removeFactor(t.id, u.id, f.id);
+    assert.equal(await s.unusedRecoveryCodes(t.id, u.id), 0, 'recovery codes go with the last factor');
+    const rd = await s.remember(t.id, u.id, 'Firefox', 2000);
+    assert.ok(await s.remembered(t.id, u.id, rd));
+    assert.deepEqual((await s.rememberedDevices(t.id, u.id, 1000)).map((x) => x.label), ['Firefox']);
+    assert.deepEqual(await s.rememberedDevices(t.id, u.id, 2000), [], 'expired browsers are not listed');
+    await s.forget(t.id, u.id, rd);
+    assert.equal(await s.remembered(t.id, u.id, rd), undefined);
+    await s.remember(t.id, u.id, 'old', 5);
+    assert.equal(await s.purgeRemembered(6), 1);
+    await s.addFactor(t.id, u.id, { type: 'webauthn', label: 'Key', secretSealed: 'v1.c' }, ['r3']);
+    await s.remember(t.id, u.id, 'Chrome', Date.now() + 60_000);
+    assert.equal(await s.reset(t.id, u.id), 1);
+    assert.deepEqual(await s.factors(t.id, u.id), []);
+    assert.equal(await s.unusedRecoveryCodes(t.id, u.id), 0);
+    assert.deepEqual(await s.rememberedDevices(t.id, u.id), []);
+  });
+
+  suite('push: enrollment completes once, answers and approvals count once', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'pu' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'p@example.test' });
+    const s = new PushStore(db);
+    await s.addEnrollment({ codeHash: 'c1', tenantId: t.id, userId: u.id, recoveryHashes: ['r1'], expiresAt: 1000 });
+    assert.equal((await s.enrollment(t.id, 'c1'))!.userId, u.id);
+    assert.equal(await s.completeEnrollment(t.id, 'c1', 1000, { id: 'mfa_p0', label: 'late', secretSealed: 'v1.x' }), undefined, 'expired');
+    const [one, two] = await Promise.all([
+      s.completeEnrollment(t.id, 'c1', 10, { id: 'mfa_p1', label: 'Phone 1', secretSealed: 'v1.x' }),
+      s.completeEnrollment(t.id, 'c1', 10, { id: 'mfa_p2', label: 'Phone 2', secretSealed: 'v1.y' }),
+    ]);
+    assert.equal([one, two].filter(Boolean).length, 1, 'a second phone with the same code finds it used');
+    assert.equal((one ?? two)!.recoveryIssued, true, 'the first factor brings recovery codes');
+    assert.equal((await new MfaStore(db).factors(t.id, u.id)).length, 1);
+    const base = { tenantId: t.id, userId: u.id, number: 42, clientId: null, appName: null, ip: null, createdAt: 10, expiresAt: 100 };
+    await s.addChallenge({ ...base, id: 'ch1', uid: 'i1' });
+    await s.addChallenge({ ...base, id: 'ch2', uid: 'i2' });
+    assert.deepEqual((await s.pending(t.id, u.id, 50)).map((c) => c.id), ['ch1', 'ch2']);
+    assert.equal(await s.consume(t.id, 'ch1', 'i1', u.id, 50), false, 'not approved yet');
+    assert.deepEqual(await Promise.all([s.decide(t.id, 'ch1', 'approved', 'dev', 50), s.decide(t.id, 'ch1', 'denied', 'dev', 50)]).then((r) => r.sort()), [false, true], 'one answer wins');
+    assert.equal(await s.decide(t.id, 'ch2', 'approved', 'dev', 100), false, 'expired');
+    const approved = (await s.challenge(t.id, 'ch1'))!.status === 'approved';
+    assert.equal(await s.consume(t.id, 'ch1', 'i1', u.id, 60), approved);
+    assert.equal(await s.consume(t.id, 'ch1', 'i1', u.id, 60), false, 'an approval is taken once');
+    assert.deepEqual(await s.withdraw(t.id, 'i2', 70), [u.id]);
+    assert.equal((await s.challenge(t.id, 'ch2'))!.status, 'withdrawn');
+    assert.deepEqual(await s.pending(t.id, u.id, 50), []);
+    assert.equal(await s.purge(1000 + 3600_001), 3, 'both requests and the enrollment past an hour');
+  });
+
+  suite('sessions: upsert keeps where it started, live list pages and searches', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'se' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'sess@example.test' });
+    const s = new SessionStore(db);
+    const rec = (id: string, lastSeenAt: number, more: Partial<SsoSessionRecord> = {}): SsoSessionRecord => ({
+      id, tenantId: t.id, userId: u.id, startedAt: 1, lastSeenAt, expiresAt: 10_000, ip: '192.0.2.1', userAgent: 'Firefox', apps: [], amr: ['pwd'], acr: null, ...more,
+    });
+    await s.upsert(rec('s1', 5));
+    await s.upsert(rec('s1', 6, { ip: '198.51.100.9', apps: ['crm'], amr: ['pwd', 'otp'] }));
+    const got = (await s.get(t.id, 's1', 7))!;
+    assert.equal(got.ip, '192.0.2.1', 'the first sighting keeps its address');
+    assert.deepEqual([got.lastSeenAt, got.apps, got.amr], [6, ['crm'], ['pwd', 'otp']]);
+    assert.equal(await s.get(t.id, 's1', 10_000), undefined, 'expired sessions are not live');
+    for (let i = 0; i < 5; i++) await s.upsert(rec(`p${i}`, 100 + i, { userAgent: `Agent ${i}` }));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await s.list(t.id, { limit: 2, cursor }, 7);
+      seen.push(...page.items.map((x) => x.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    assert.deepEqual(seen, ['p4', 'p3', 'p2', 'p1', 'p0', 's1'], 'most recently active first');
+    assert.deepEqual((await s.list(t.id, { search: 'agent 3' }, 7)).items.map((x) => x.id), ['p3']);
+    assert.equal((await s.list(t.id, { search: 'SESS@' }, 7)).items.length, 6, 'by the user\'s email');
+    await assert.rejects(s.list(t.id, { cursor: 'not-a-cursor' }, 7), (e: any) => e.status === 400);
+    assert.equal(await s.count(t.id, 7), 6);
+    await s.remove(t.id, 'p0');
+    assert.equal(await s.count(t.id, 7), 5);
+    assert.equal(await s.purgeExpired(10_000), 5);
+  });
+
+  suite('sign-in addresses: remembered with their last time, forgotten when old', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'sa' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'a@example.test' });
+    const s = new SigninAddressStore(db);
+    await s.seen(t.id, u.id, '192.0.2.1', 100);
+    assert.equal(await s.known(t.id, u.id, '192.0.2.1', 50), true);
+    assert.equal(await s.known(t.id, u.id, '192.0.2.1', 100), false, 'not since');
+    assert.equal(await s.known(t.id, u.id, '192.0.2.2', 0), false);
+    await s.seen(t.id, u.id, '192.0.2.1', 200);
+    assert.equal(await s.known(t.id, u.id, '192.0.2.1', 150), true, 'the time moves on');
+    assert.equal(await s.purge(200), 0);
+    assert.equal(await s.purge(201), 1);
+  });
+
+  suite('sealed values: found, read in batches, replaced only if unchanged', async (db) => {
+    const instance = new InstanceStore(db);
+    const col = SEALED_COLUMNS.find((c) => c.table === 'instance_settings')!;
+    await instance.set('conformance_a', 'v1.aaa');
+    await instance.set('conformance_b', 'plain');
+    const s = new SealedStore(db);
+    assert.match((await s.any())!, /^v1\./);
+    const batch = await s.batch(col, null);
+    assert.ok(batch.some((x) => x.key === 'conformance_a' && x.value === 'v1.aaa'));
+    assert.ok(!batch.some((x) => x.key === 'conformance_b'), 'only sealed values');
+    assert.deepEqual(await s.batch(col, 'conformance_a'), batch.filter((x) => x.key > 'conformance_a'), 'after the key given');
+    assert.equal(await s.replace(col, 'conformance_a', 'v1.other', 'v1.new'), false, 'changed since read');
+    assert.equal(await s.replace(col, 'conformance_a', 'v1.aaa', 'v1.new'), true);
+    assert.equal(await instance.get('conformance_a'), 'v1.new');
+  });
+
+  suite('ldap: directories, one sync run at a time, synced users and groups', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ld' });
+    const s = new LdapStore(db);
+    const settings = { kind: 'openldap', urls: ['ldaps://ldap.test'] } as Partial<DirectorySettings> as DirectorySettings;
+    const dir = await s.create(t.id, { name: 'Corp', enabled: true, settings, bindPasswordSealed: 'v1.p' });
+    await assert.rejects(s.create(t.id, { name: 'Corp', enabled: false, settings, bindPasswordSealed: null }), conflictOrStale);
+    assert.equal((await s.byId(t.id, 'Corp'))!.id, dir.id, 'by name too');
+    assert.ok((await s.listEnabled()).some((d) => d.id === dir.id));
+    await s.update(t.id, dir.id, dir.version, { enabled: false });
+    await assert.rejects(s.update(t.id, dir.id, dir.version, { enabled: true }), (e: any) => e.code === 'version_conflict');
+    assert.ok(!(await s.listEnabled()).some((d) => d.id === dir.id));
+    await s.saveMarks(dir.id, { users: 'u1' }, true, 50);
+    assert.deepEqual([(await s.get(t.id, dir.id)).syncMarks, (await s.get(t.id, dir.id)).lastFullSyncAt], [{ users: 'u1' }, 50]);
+
+    const run = await s.startRun(dir, 'full', 'admin');
+    assert.ok('id' in run);
+    const again = await s.startRun(dir, 'incremental', 'schedule');
+    assert.ok('running' in again && again.running.id === run.id, 'one run at a time');
+    await s.reportRun(run.id, { progress: { ...run.progress, phase: 'done' }, errors: [], status: 'succeeded' });
+    assert.equal((await s.run(dir.id, run.id))!.status, 'succeeded');
+    assert.ok((await s.run(dir.id, run.id))!.finishedAt);
+
+    const d = new UserStore(db);
+    await d.createUser({ tenantId: t.id, email: 'admin@corp.test', roles: ['superadmin'] });
+    const local = await d.createUser({ tenantId: t.id, email: 'carol@corp.test', passwordHash: 'x' });
+    const user = (externalId: string, email: string, status: 'active' | 'disabled' = 'active') => ({ externalId, dn: `uid=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status, ouId: null });
+    const first = await s.upsertUsers(t.id, dir.id, [user('u1', 'dave@corp.test'), user('u2', 'carol@corp.test'), user('u3', 'admin@corp.test')], 100);
+    assert.deepEqual([first.created, first.updated, first.unchanged, first.problems.length], [1, 1, 0, 1], 'an administrator stays local; a local account is taken over');
+    assert.equal((await d.userById(t.id, local.id))!.passwordHash, null, 'the taken-over account has no local password');
+    const second = await s.upsertUsers(t.id, dir.id, [user('u1', 'dave@corp.test'), user('u2', 'carol@corp.test', 'disabled')], 200);
+    assert.deepEqual([second.created, second.updated, second.unchanged, second.disabledIds], [0, 1, 1, [local.id]]);
+    const byDn = await s.userIdsByDn(dir.id);
+    assert.equal(byDn.size, 2);
+    assert.deepEqual(await s.disableUnseen(dir.id, 300), [byDn.get('uid=u1,dc=corp')], 'unseen active users are disabled');
+    const g = await s.upsertGroups(t.id, dir.id, [{ externalId: 'g1', dn: 'cn=staff,dc=corp', name: 'Staff' }]);
+    assert.deepEqual([g.created, g.updated], [1, 0]);
+    const gid = (await s.groupIdsByDn(dir.id)).get('cn=staff,dc=corp')!;
+    assert.deepEqual(await s.setGroupMembers(t.id, gid, new Set(byDn.values())), { added: 2, removed: 0 });
+    assert.deepEqual(await s.setGroupMembers(t.id, gid, new Set([local.id])), { added: 0, removed: 1 });
+    await s.delete(t.id, dir.id);
+    assert.equal((await d.userById(t.id, local.id))!.status, 'disabled', 'its users stay, as local accounts');
+    assert.equal((await d.groupById(t.id, gid))!.name, 'Staff');
+    await assert.rejects(s.delete(t.id, dir.id), (e: any) => e.status === 404);
+  });
+
+  suite('connectors: a code provisions once, status, revocation, relayed messages', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'co' });
+    const s = new ConnectorStore(db);
+    const now = Date.now();
+    await s.addCode(t.id, 'code1', now + 60_000, null);
+    await s.addCode(t.id, 'old', now - 1, null);
+    const results = await Promise.all([s.provision(t.id, 'code1', { name: 'a', publicKey: 'k' }), s.provision(t.id, 'code1', { name: 'b', publicKey: 'k' })]);
+    const made = results.filter((r) => typeof r !== 'string');
+    assert.equal(made.length, 1, 'two connectors with one code: one gets it');
+    assert.ok(results.includes('used'));
+    assert.equal(await s.provision(t.id, 'nope', { name: 'c', publicKey: 'k' }), 'unknown');
+    assert.equal(await s.provision(t.id, 'old', { name: 'c', publicKey: 'k' }), 'expired');
+    const other = await new TenantStore(db).create({ slug: 'co2' });
+    assert.equal(await s.provision(other.id, 'code1', { name: 'c', publicKey: 'k' }), 'unknown', 'per tenant');
+    const c = made[0] as Exclude<typeof results[number], string>;
+    await s.connected(c.id, { nodeId: 'n1', name: 'a', softwareVersion: '1.0', address: '192.0.2.5' });
+    assert.equal((await s.get(t.id, c.id)).connected, true);
+    await assert.rejects(s.get(other.id, c.id), (e: any) => e.status === 404);
+    await s.disconnected(c.id, 'n2');
+    assert.equal((await s.get(t.id, c.id)).connected, true, 'only the node holding it disconnects it');
+    await s.beat({ id: 'n1', host: 'h', pid: 1, startedAt: now }, now);
+    assert.deepEqual([...(await s.heartbeats(['n1', 'n9']))], [['n1', now]]);
+    assert.deepEqual((await s.connectedElsewhere(t.id, 'n0', now - 1)).map((x) => x.id), [c.id]);
+    assert.deepEqual(await s.connectedElsewhere(t.id, 'n1', now - 1), [], 'not elsewhere from its own node');
+    await s.failed(c.id, 'bind refused');
+    assert.equal((await s.get(t.id, c.id)).lastError, 'bind refused');
+    const revoked = await s.revoke(t.id, c.id);
+    assert.deepEqual([revoked.status, revoked.connected], ['revoked', false]);
+    await assert.rejects(s.revoke(other.id, c.id), (e: any) => e.status === 404);
+    await s.putRelayed('m1', 'v1.body', now + 1000);
+    assert.equal(await s.takeRelayed('m1'), 'v1.body');
+    assert.equal(await s.takeRelayed('m1'), undefined, 'taken once');
+  });
+
+  suite('throttle counters: shared failure windows, reset, purge', async (db) => {
+    let clock = 1_000_000;
+    const a = new SqlThrottle(db, 'account', { limit: 3, windowSeconds: 60 }, () => clock);
+    const b = new SqlThrottle(db, 'account', { limit: 3, windowSeconds: 60 }, () => clock);
+    assert.equal(await a.fail('k'), 0);
+    assert.equal(await b.fail('k'), 0);
+    assert.equal(await a.fail('k'), 60, 'the third failure, from either, locks for the window');
+    assert.equal(await b.blockedFor('k'), 60);
+    await a.reset('k');
+    assert.equal(await b.blockedFor('k'), 0);
+    assert.equal(await a.hit('h', 10), 1);
+    assert.equal(await b.hit('h', 10), 2);
+    clock += 10_000;
+    assert.equal(await a.count('h'), 0, 'the window ended');
+    assert.equal(await purgeThrottleCounters(db, clock), 1);
   });
 }

@@ -1,4 +1,5 @@
-// Local directory: users (email is the username), groups, an OU tree and domains.
+// The local directory: users (email is the username), groups, an OU tree and domains of each
+// tenant. (LDAP and Active Directory sync, which fills it from outside, lives in src/directory/.)
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
@@ -73,7 +74,7 @@ export function normalizeOuPath(path: string): string {
   return '/' + parts.join('/');
 }
 
-export class DirectoryStore {
+export class UserStore {
   readonly db: Kysely<DB>;
   constructor(db: Kysely<DB>) { this.db = db; }
 
@@ -176,6 +177,14 @@ export class DirectoryStore {
   async countUsers(tenantId: string): Promise<number> {
     const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
     return Number(r.n);
+  }
+
+  /** Does any user of the tenant hold this administrator role? */
+  async hasUserWithRole(tenantId: string, role: AdminRole): Promise<boolean> {
+    // Roles are a JSON array of names; a quoted name matches exactly one element.
+    const r = await this.db.selectFrom('users').select('id').where('tenant_id', '=', tenantId)
+      .where('roles', 'like', `%"${role}"%`).limit(1).executeTakeFirst();
+    return !!r;
   }
 
   // ---- groups

@@ -1,0 +1,79 @@
+// Signing keys (keys/keys.ts owns the rules: which key signs, rotation, grace). The store
+// keeps the rows and offers the one transaction shape rotation needs: key changes for a
+// tenant run under a lock on the tenant row, so two nodes never both activate a key.
+import { PostgresAdapter, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { DB, SigningKeysTable } from './schema.ts';
+import { notFound } from '../shared/errors.ts';
+
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type SigningKeyStatus = SigningKeysTable['status'];
+
+/** What a key change may do inside the tenant's lock. */
+export interface SigningKeyChange {
+  rows(tenantId: string, statuses: SigningKeyStatus[]): Promise<SigningKeyRow[]>;
+  insert(row: SigningKeyRow): Promise<void>;
+  retire(kids: string[], at: number): Promise<void>;
+  activate(kid: string, at: number): Promise<void>;
+}
+
+type Executor = Kysely<DB> | Transaction<DB>;
+
+const rowsOf = (db: Executor, tenantId: string, statuses: SigningKeyStatus[]): Promise<SigningKeyRow[]> =>
+  db.selectFrom('signing_keys').selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('status', 'in', statuses)
+    .orderBy('alg').orderBy('created_at', 'desc').orderBy('kid')
+    .execute();
+
+export class SigningKeyStore {
+  readonly #db: Kysely<DB>;
+  readonly #postgres: boolean;
+  constructor(db: Kysely<DB>) {
+    this.#db = db;
+    // Row locks only exist on PostgreSQL; SQLite runs one transaction at a time anyway
+    // (one connection, and one process per data dir).
+    this.#postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
+
+  /** A tenant's keys with these statuses: by algorithm, newest first. */
+  rows(tenantId: string, statuses: SigningKeyStatus[]): Promise<SigningKeyRow[]> {
+    return rowsOf(this.#db, tenantId, statuses);
+  }
+
+  /**
+   * Run a key change for one tenant in a transaction holding the tenant's row lock
+   * (PostgreSQL), so concurrent changes from several nodes are serialised.
+   */
+  changeUnderLock<T>(tenantId: string, fn: (change: SigningKeyChange) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute(async (trx) => {
+      if (this.#postgres) {
+        const t = await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().executeTakeFirst();
+        if (!t) throw notFound(`Tenant "${tenantId}"`);
+      }
+      return fn({
+        rows: (id, statuses) => rowsOf(trx, id, statuses),
+        insert: async (row) => { await trx.insertInto('signing_keys').values(row).execute(); },
+        retire: async (kids, at) => {
+          if (kids.length) await trx.updateTable('signing_keys').set({ status: 'retired', retired_at: at }).where('kid', 'in', kids).execute();
+        },
+        activate: async (kid, at) => { await trx.updateTable('signing_keys').set({ status: 'active', activated_at: at }).where('kid', '=', kid).execute(); },
+      });
+    });
+  }
+
+  /** Delete keys retired before `before` (one tenant, or all). Returns how many. */
+  async purgeRetiredBefore(before: number, tenantId?: string): Promise<number> {
+    let q = this.#db.deleteFrom('signing_keys').where('status', '=', 'retired').where('retired_at', '<', before);
+    if (tenantId) q = q.where('tenant_id', '=', tenantId);
+    return Number((await q.executeTakeFirst()).numDeletedRows);
+  }
+
+  /** Active and next keys whose certificate ends at or before `notAfter`, soonest first. */
+  expiringBy(notAfter: number, tenantId?: string): Promise<SigningKeyRow[]> {
+    let q = this.#db.selectFrom('signing_keys').selectAll()
+      .where('status', 'in', ['active', 'next'])
+      .where('not_after', '<=', notAfter);
+    if (tenantId) q = q.where('tenant_id', '=', tenantId);
+    return q.orderBy('not_after').execute();
+  }
+}
