@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Services } from './services.ts';
 import type { EngineEntry } from './tenants/engines.ts';
-import { withSharedContextGetter } from './oidc/ctx-getter.ts';
+import { withSharedContextGetter } from './oidc/internals/index.ts';
 import { GatehouseError } from './shared/errors.ts';
 import { OUTAGE_RETRY_AFTER_SECONDS, outageError } from './shared/outage.ts';
 import { CSP } from './interaction/html.ts';

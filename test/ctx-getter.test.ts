@@ -3,7 +3,7 @@
 // is always put back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withSharedContextGetter } from '../src/oidc/ctx-getter.ts';
+import { withSharedContextGetter } from '../src/oidc/internals/ctx-getter.ts';
 
 test('ctx.oidc keeps its meaning; nothing else changes; Object.defineProperty is restored', () => {
   const original = Object.defineProperty;

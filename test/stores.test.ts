@@ -1,8 +1,8 @@
 // Store conformance on SQLite (a real file) and PostgreSQL (a fresh database per run).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDatabase } from '../src/storage/db.ts';
-import { migrations } from '../src/storage/migrations/index.ts';
+import { migrate, openDatabase } from '../src/storage/db.ts';
+import { inDeclaredOrder, migrationList, migrations } from '../src/storage/migrations/index.ts';
 import { storeConformance } from '../src/storage/conformance/stores.ts';
 import { createTestDatabase, openTestStore } from './helpers/databases.ts';
 
@@ -19,11 +19,34 @@ test('postgres: two nodes starting at once on a fresh database apply each migrat
   try {
     const nodes = await Promise.all([1, 2, 3].map(() => openDatabase({ dataDir: '', databaseUrl: t.url })));
     const applied = await nodes[0]!.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-    assert.deepEqual(applied.map((r: any) => r.name), Object.keys(migrations));
+    assert.deepEqual(applied.map((r: any) => r.name), migrationList.map((m) => m.name));
     for (const n of nodes) await n.close();
   } finally {
     await t.drop();
   }
+});
+
+for (const [name, serverUrl, skip] of [['sqlite', undefined, false], ['postgres', url, url ? false : 'DATABASE_URL not set: PostgreSQL migration test skipped']] as const) {
+  test(`${name}: a migration declared out of name order is refused before any runs`, { skip }, async () => {
+    const d = await openTestStore(serverUrl);
+    try {
+      const ran: string[] = [];
+      // Declared z before a: kysely's name sort would silently run 9998_a first.
+      const extra = ['9999_z_declared_first', '9998_a_declared_second'].map((n) => ({ name: n, async up() { ran.push(n); } }));
+      await assert.rejects(migrate(d.db, [...migrationList, ...extra]), /Migration 9998_a_declared_second is declared after 9999_z_declared_first but sorts before it/);
+      assert.deepEqual(ran, []);
+      await migrate(d.db, [...migrationList, ...extra.reverse()]);
+      assert.deepEqual(ran, ['9998_a_declared_second', '9999_z_declared_first']);
+    } finally {
+      await d.dispose();
+    }
+  });
+}
+
+test('a migration name declared twice is refused; the shipped list is in order', () => {
+  const up = async () => {};
+  assert.throws(() => inDeclaredOrder([{ name: '0001_x', up }, { name: '0002_y', up }, { name: '0002_y', up }]), /Migration 0002_y is declared after 0002_y but has the same name/);
+  assert.deepEqual(Object.keys(migrations), migrationList.map((m) => m.name));
 });
 
 for (const [name, serverUrl, skip] of [['sqlite', undefined, false], ['postgres', url, url ? false : 'DATABASE_URL not set: PostgreSQL migration test skipped']] as const) {

@@ -1,7 +1,52 @@
-// Escaping and the shared page layout for every server-rendered page. Pages carry no
-// script; styles come from one same-origin stylesheet, so the CSP can stay strict.
+// HTML that escapes by default, and the shared page layout for every server-rendered page.
+// Pages are built with the `html` tag: every interpolation is escaped unless it is already
+// SafeHtml (a nested `html` template, or an array of them), so a forgotten call cannot open an
+// XSS hole. Pages load their scripts from same-origin files (/assets/*.js), never inline, and
+// styles from same-origin stylesheets, so the CSP below stays strict.
 export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Markup that is safe to place in a page as is. Only `html`, `unsafeRaw` and `jsonScript` make one. */
+export class SafeHtml {
+  readonly #value: string;
+  constructor(value: string, token: symbol) {
+    if (token !== minted) throw new TypeError('SafeHtml is made by the html tag, not constructed');
+    this.#value = value;
+  }
+  /** The markup, for the one place that sends it (layout) and for tests. */
+  render(): string { return this.#value; }
+  // Turning SafeHtml into a string by accident (a template without the tag, a .join()) would
+  // have it escaped a second time as text, or passed on where nothing checks it: fail loudly.
+  toString(): string { throw new TypeError('SafeHtml used as a plain string: interpolate it in an html template (arrays are fine, no .join())'); }
+}
+const minted = Symbol('SafeHtml');
+
+type Interpolation = SafeHtml | string | number | boolean | null | undefined | false | ReadonlyArray<Interpolation>;
+
+const piece = (v: Interpolation): string =>
+  v instanceof SafeHtml ? v.render()
+    : Array.isArray(v) ? v.map(piece).join('')
+      : v === null || v === undefined || v === false ? '' : esc(v);
+
+/** The tag: `html\`<p>${userText}</p>\`` escapes userText; nested html templates pass through. */
+export function html(strings: TemplateStringsArray, ...values: Interpolation[]): SafeHtml {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += piece(values[i]!) + strings[i + 1]!;
+  return new SafeHtml(out, minted);
+}
+
+/** The escape hatch: markup trusted as is. `reason` says why at the call site (and in review). */
+export function unsafeRaw(reason: string, markup: string): SafeHtml {
+  if (!reason.trim()) throw new TypeError('unsafeRaw needs a reason');
+  return new SafeHtml(markup, minted);
+}
+
+/** A JSON data block a page's script reads (type application/json: never executed). HTML
+ *  entities are not decoded inside <script>, so it is encoded for that context instead:
+ *  `<` becomes \u003c, so no `</script>` can end the block early. */
+export function jsonScript(id: string, value: unknown): SafeHtml {
+  return new SafeHtml(`<script type="application/json" id="${esc(id)}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`, minted);
+}
 
 /** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour) and logo. */
 export interface Branding { logoUrl?: string; stylesheet?: string }
@@ -10,24 +55,26 @@ export interface Branding { logoUrl?: string; stylesheet?: string }
 // phone's enrollment was answered.
 export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-export function layout(opts: { title: string; body: string; branding?: Branding }): string {
-  return `<!doctype html>
+/** The whole document, as the string a route sends. The body must be SafeHtml: a plain string
+ *  cannot reach a page unescaped. */
+export function layout(opts: { title: string; body: SafeHtml; branding?: Branding }): string {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${esc(opts.title)} · Gatehouse</title>
+<title>${opts.title} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
-${opts.branding?.stylesheet ? `<link rel="stylesheet" href="${esc(opts.branding.stylesheet)}">` : ''}
+${opts.branding?.stylesheet ? html`<link rel="stylesheet" href="${opts.branding.stylesheet}">` : ''}
 </head>
 <body>
 <main class="card">
-${opts.branding?.logoUrl ? `<img class="logo" alt="" src="${esc(opts.branding.logoUrl)}">` : '<p class="brand">Gatehouse</p>'}
+${opts.branding?.logoUrl ? html`<img class="logo" alt="" src="${opts.branding.logoUrl}">` : html`<p class="brand">Gatehouse</p>`}
 ${opts.body}
 </main>
 </body>
-</html>`;
+</html>`.render();
 }
 
-export const hidden = (name: string, value: string) => `<input type="hidden" name="${esc(name)}" value="${esc(value)}">`;
+export const hidden = (name: string, value: string): SafeHtml => html`<input type="hidden" name="${name}" value="${value}">`;

@@ -10,6 +10,7 @@ import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
+import { isConsumed } from '../oidc/internals/index.ts';
 
 /** What the engine said about the sign-in. */
 export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string; /** the engine session signed in through (hand-off grants end with it) */ sessionUid?: string }
@@ -40,7 +41,7 @@ export async function finishSignIn(services: Pick<Services, 'config' | 'engineCa
   if (typeof ctx.query.error === 'string') return { ok: false, status: 400, title: 'Not signed in', message: 'You did not finish signing in.', detail: again };
   const entry = await services.engineCache.get(tenant.slug);
   const code = typeof ctx.query.code === 'string' ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
-  if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(services, tenant) || (code as unknown as { consumed?: number }).consumed) {
+  if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== launcherRedirectUri(services, tenant) || isConsumed(code)) {
     return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or already used.', detail: again };
   }
   await code.consume();

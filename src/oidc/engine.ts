@@ -11,11 +11,10 @@ import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
 import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
-import { issueAcr } from './internals.ts';
+import { engineCookieKeys, issueAcr } from './internals/index.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
-import { CookieKeys } from '../shared/crypto.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
 
@@ -111,7 +110,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     scopes: SCOPES,
     acrValues: ACR_VALUES,
     cookies: {
-      keys: new CookieKeys([services.sealer.derive(`cookies/${tenant.id}`)]) as unknown as string[],
+      keys: engineCookieKeys(services.sealer.derive(`cookies/${tenant.id}`)),
       names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_resume' },
       long: { ...cookieOpts },
       short: { ...cookieOpts },

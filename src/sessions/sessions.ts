@@ -12,7 +12,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { Page } from '../storage/users.ts';
 import type { SessionStore, SsoSessionRecord } from '../storage/sessions.ts';
 import { notFound } from '../shared/errors.ts';
-import { backchannelLogout } from '../oidc/internals.ts';
+import { backchannelLogout } from '../oidc/internals/index.ts';
 import { describeDevice } from './device.ts';
 
 export interface SsoSession extends SsoSessionRecord {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
-import { migrations } from './migrations/index.ts';
+import { inDeclaredOrder, migrationList } from './migrations/index.ts';
 import { GroupCommitDriver, nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.ts';
 import { StartupRefusal } from '../shared/errors.ts';
@@ -128,9 +128,11 @@ function lockDataDir(dataDir: string): () => void {
   return () => { try { lock.exec('ROLLBACK'); } catch { /* already released */ } lock.close(); };
 }
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
-
-export async function migrate(db: Kysely<DB>): Promise<void> {
+/** Applies `list` (the shipped migrations unless a test passes its own) in its declared order,
+ *  refusing before anything runs a list whose order kysely's name sort would change. */
+export async function migrate(db: Kysely<DB>, list = migrationList): Promise<void> {
+  const ordered = inDeclaredOrder(list);
+  const provider: MigrationProvider = { getMigrations: async () => ordered };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

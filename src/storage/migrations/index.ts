@@ -8,8 +8,12 @@ const stamps = (t: any) =>
     .addColumn('updated_at', 'bigint', (c: any) => c.notNull())
     .addColumn('version', 'integer', (c: any) => c.notNull().defaultTo(1));
 
-export const migrations: Record<string, Migration> = {
-  '0001_core': {
+// The declared order is the applied order: this list is checked to be in strictly increasing
+// name order (see inDeclaredOrder). Names are recorded in databases in the field, so a shipped
+// name never changes; append new migrations at the end with a name that sorts last.
+export const migrationList: ReadonlyArray<Migration & { name: string }> = [
+  {
+    name: '0001_core',
     async up(db: Kysely<any>) {
       await stamps(db.schema.createTable('tenants')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -141,7 +145,8 @@ export const migrations: Record<string, Migration> = {
         .addColumn('used_at', 'bigint').execute();
     },
   },
-  '0002_throttle_counters': {
+  {
+    name: '0002_throttle_counters',
     async up(db: Kysely<any>) {
       await db.schema.createTable('throttle_counters')
         .addColumn('key', 'text', (c) => c.primaryKey())
@@ -150,7 +155,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('throttle_counters_reset').on('throttle_counters').column('reset_at').execute();
     },
   },
-  '0003_session_expiry_unindexed': {
+  {
+    name: '0003_session_expiry_unindexed',
     // A session's expiry moves on every save (each authorization extends it), and moving its
     // entry in the expiry index wrote two more pages per save. Sessions are purged by scanning
     // the Session rows (the primary key starts with the model); the index serves the rest.
@@ -160,7 +166,8 @@ export const migrations: Record<string, Migration> = {
         .where(sql.ref('model'), '<>', 'Session').execute();
     },
   },
-  '0004_upstreams': {
+  {
+    name: '0004_upstreams',
     // Upstream directories (federation/): settings as JSON, the secret sealed; a link per
     // upstream account (issuer + subject) to the local user it signs in as.
     async up(db: Kysely<any>) {
@@ -187,7 +194,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('upstream_id', 'text').execute();
     },
   },
-  '0005_launch': {
+  {
+    name: '0005_launch',
     // Launching apps: third-party-initiated login, hand-off apps, the opt-in password grant.
     async up(db: Kysely<any>) {
       await db.schema.alterTable('apps').addColumn('initiate_login_uri', 'text').execute();
@@ -196,7 +204,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('logo', 'text').execute();
     },
   },
-  '0006_mfa': {
+  {
+    name: '0006_mfa',
     // Second factors (mfa/): TOTP authenticators, with the last time step used (replays are
     // refused), and one-time recovery codes, stored hashed.
     async up(db: Kysely<any>) {
@@ -220,12 +229,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
     },
   },
-  '0007_app_requires_mfa': {
+  {
+    name: '0007_app_requires_mfa',
     async up(db: Kysely<any>) {
       await db.schema.alterTable('apps').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
-  '0008_user_policies': {
+  {
+    name: '0008_user_policies',
     // User policies (policy/): the first by priority whose targets match a user applies.
     async up(db: Kysely<any>) {
       await stamps(db.schema.createTable('user_policies')
@@ -238,7 +249,8 @@ export const migrations: Record<string, Migration> = {
         .addUniqueConstraint('user_policies_tenant_name', ['tenant_id', 'name'])).execute();
     },
   },
-  '0009_sso_sessions': {
+  {
+    name: '0009_sso_sessions',
     // The SSO session registry (storage/sessions.ts): listed per user and by recent activity.
     async up(db: Kysely<any>) {
       await db.schema.createTable('sso_sessions')
@@ -258,7 +270,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('sso_sessions_expires').on('sso_sessions').column('expires_at').execute();
     },
   },
-  '0010_directory_sync': {
+  {
+    name: '0010_directory_sync',
     // LDAP / Active Directory sync (directory/ldap/) and the on-premises connectors
     // (directory/connector/). Synced users and groups keep their directory, stable external
     // ID (objectGUID, entryUUID) and DN; the DN gives their OU and domain.
@@ -326,7 +339,8 @@ export const migrations: Record<string, Migration> = {
         .addColumn('connector_id', 'text').execute();
     },
   },
-  '0020_push_and_remembered_devices': {
+  {
+    name: '0020_push_and_remembered_devices',
     // Push approval (mfa/push.ts): a device is an mfa_factors row of type 'push'; enrollments
     // wait here for the phone (10 minutes), sign-in requests for its answer (30 seconds).
     // Remembered devices skip the second factor for a policy's number of days.
@@ -366,7 +380,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('mfa_remembered_user').on('mfa_remembered').column('user_id').execute();
     },
   },
-  '0030_admin_api': {
+  {
+    name: '0030_admin_api',
     // Audit events name the user and the application they are about, so the log can be
     // filtered by either (indexed, newest first); events already stored are filled in from
     // their subject and data. The log's own order (newest first within a tenant) gets its index.
@@ -386,7 +401,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('certificate_expires_at', 'bigint').execute();
     },
   },
-  '0031_connector_relay': {
+  {
+    name: '0031_connector_relay',
     // Connectors of any node serve every node (directory/connector/relay.ts): the nodes that
     // hold connector connections beat here, so a dead node's connections are not trusted, and
     // relayed messages too large for a change notice (LISTEN/NOTIFY carries 8,000 bytes) wait
@@ -405,14 +421,16 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('connector_relay_expires').on('connector_relay').column('expires_at').execute();
     },
   },
-  '0032_client_auth_method': {
+  {
+    name: '0032_client_auth_method',
     // How a confidential app authenticates at the token endpoint; null is client_secret_basic,
     // what every app used before. private_key_jwt uses the keys the app registered (jwks).
     async up(db: Kysely<any>) {
       await db.schema.alterTable('apps').addColumn('client_auth_method', 'text').execute();
     },
   },
-  '0040_instance_settings': {
+  {
+    name: '0040_instance_settings',
     // Instance-wide values that travel with the database (not with one node's environment):
     // the instance secret's check value, the sealed token-hashing key. Values are text; secret
     // values are stored sealed under the instance secret.
@@ -423,7 +441,8 @@ export const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
     },
   },
-  '0050_signin_addresses': {
+  {
+    name: '0050_signin_addresses',
     // Addresses each user signed in from successfully, with the last time: an address used
     // within 30 days is familiar to the account (smart lockout, interaction/lockout.ts), so
     // failures from strangers elsewhere never lock the user out there.
@@ -437,7 +456,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('signin_addresses_last_at').on('signin_addresses').column('last_at').execute();
     },
   },
-  '0055_outlive_session': {
+  {
+    name: '0055_outlive_session',
     // Hand-off apps: whether the refresh token handed over at a launch survives the user's
     // sign-out of Gatehouse (default 0: signing out, or an administrator ending the session,
     // revokes it).
@@ -445,7 +465,8 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('apps').addColumn('outlive_session', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
-  '0060_upstream_checks': {
+  {
+    name: '0060_upstream_checks',
     // The last background check of each upstream's discovery (hourly on the leader, and an
     // administrator's "Test"), kept in the store so that every node's overview shows it.
     async up(db: Kysely<any>) {
@@ -458,4 +479,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('upstream_checks_tenant').on('upstream_checks').column('tenant_id').execute();
     },
   },
-};
+];
+
+type Named = Migration & { name: string };
+
+/** Kysely (0.28) applies migrations in the names' code-unit sort order and takes no
+ *  comparator for that, so the declared order is made the applied order by refusing a list
+ *  whose names do not strictly increase (a misnamed migration would otherwise run out of its
+ *  place, silently). Thrown at load, before anything runs. */
+export function inDeclaredOrder(list: ReadonlyArray<Named>): Record<string, Migration> {
+  for (let i = 1; i < list.length; i++) {
+    const prev = list[i - 1]!.name, cur = list[i]!.name;
+    if (!(prev < cur)) {
+      throw new Error(`Migration ${cur} is declared after ${prev} but ${prev === cur ? 'has the same name' : 'sorts before it'}: ` +
+        'migrations are applied in name order, so give a new migration a name that sorts after every earlier one.');
+    }
+  }
+  return Object.fromEntries(list.map(({ name, ...m }) => [name, m]));
+}
+
+/** The shipped migrations by name, for kysely's provider, checked as the module loads. */
+export const migrations: Record<string, Migration> = inDeclaredOrder(migrationList);

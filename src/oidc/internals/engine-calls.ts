@@ -1,5 +1,5 @@
-// Quarantine: the only place Gatehouse reaches past oidc-provider's public API. Each use says
-// why it is needed and what it relies on, so an engine upgrade has one file to check.
+// Engine assumptions (oidc-provider 9.x), checked by test/engine-internals.test.ts: calls past
+// the public API. Each use says why it is needed and what it relies on.
 import type Provider from 'oidc-provider';
 
 type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -13,7 +13,7 @@ type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
  */
 export function backchannelLogout(client: Client, sub: string, sid: string | undefined): Promise<void> {
   const c = client as Client & { backchannelLogout?: (sub: string, sid?: string) => Promise<void> };
-  if (typeof c.backchannelLogout !== 'function') throw new Error('this oidc-provider version has no Client#backchannelLogout; see src/oidc/internals.ts');
+  if (typeof c.backchannelLogout !== 'function') throw new Error('this oidc-provider version has no Client#backchannelLogout; see src/oidc/internals/README.md');
   return c.backchannelLogout(sub, sid);
 }
 

@@ -1,3 +1,6 @@
+// Engine assumption (oidc-provider 9.x, lib/helpers/initialize_app.js): ctx.oidc is defined per
+// request by Object.defineProperty(ctx, 'oidc', { get }) during the synchronous start of the
+// handler. Checked by test/engine-internals.test.ts ("ctx.oidc getter").
 // oidc-provider defines `ctx.oidc` on every request as an accessor whose getter is a closure of
 // its own. V8 keeps objects given such one-off accessors alive through young-generation
 // collections, so every request's whole object graph survived them: ~10 MB copied per
