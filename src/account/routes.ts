@@ -34,7 +34,7 @@ const enrollment = (services: Services) => sealedCookie<{ accountId: string; sec
 const FACTOR_NAMES: Record<FactorType, string> = { totp: 'authenticator apps', webauthn: 'passkeys', push: 'the Gatehouse Authenticator' };
 
 /** Called when the round trip for the account page comes back signed in. */
-export function openAccount(services: Services, ctx: Koa.Context, tenant: Tenant, user: UserWithSecret): void {
+export function openAccount(services: Services, ctx: Pick<Koa.Context, 'cookies' | 'status' | 'redirect'>, tenant: Tenant, user: UserWithSecret): void {
   session(services).save(ctx, tenant.slug, { accountId: user.id, csrf: crypto.randomBytes(18).toString('base64url') });
   ctx.status = 303;
   ctx.redirect(`${issuerFor(services.config.publicUrl, tenant.slug)}/account`);
@@ -61,7 +61,7 @@ export function accountRouter(services: Services): Router {
       ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${ctx.params.slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
       return undefined;
     }
-    const s = session(services).read(ctx as unknown as Koa.Context);
+    const s = session(services).read(ctx);
     const user = s ? await services.userStore.userById(tenant.id, s.accountId) : undefined;
     if (s && user && user.status === 'active') {
       if (ctx.method === 'GET') return { tenant, user, s };
@@ -71,7 +71,7 @@ export function accountRouter(services: Services): Router {
       ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
       return undefined;
     }
-    if (ctx.method === 'GET') { startSignIn(services, ctx as unknown as Koa.Context, tenant, ACCOUNT); return undefined; }
+    if (ctx.method === 'GET') { startSignIn(services, ctx, tenant, ACCOUNT); return undefined; }
     ctx.status = 403;
     ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
     return undefined;
@@ -121,7 +121,7 @@ export function accountRouter(services: Services): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const secret = await newTotpSecret();
-    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, secret });
+    enrollment(services).save(ctx, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
     ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
   });
@@ -131,7 +131,7 @@ export function accountRouter(services: Services): Router {
     if (!w || !(await allowed(ctx, w, 'totp'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/totp`)) return;
-    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    const pending = enrollment(services).read(ctx);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
       ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
@@ -148,7 +148,7 @@ export function accountRouter(services: Services): Router {
     const codes = newRecoveryCodes();
     // The code just typed counts as used: it cannot sign anyone in afterwards.
     await services.mfaStore.addFactor(w.tenant.id, w.user.id, { type: 'totp', label, secretSealed: services.sealer.seal(pending.secret), step }, codes.map((c) => recoveryHash(services, c)));
-    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    enrollment(services).clear(ctx, w.tenant.slug);
     await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
     ctx.type = 'html';
     ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
@@ -158,7 +158,7 @@ export function accountRouter(services: Services): Router {
     const w = await who(ctx);
     if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const options = await registrationOptions(services, w.tenant, w.user, await services.mfaStore.factors(w.tenant.id, w.user.id));
-    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
+    enrollment(services).save(ctx, w.tenant.slug, { accountId: w.user.id, challenge: options.challenge });
     ctx.type = 'html';
     ctx.body = passkeyEnrollPage({ branding: pageBranding(w.tenant), options, csrf: w.s.csrf, action: `${base(w.tenant)}/passkey`, backUrl: base(w.tenant) });
   });
@@ -168,8 +168,8 @@ export function accountRouter(services: Services): Router {
     if (!w || !(await allowed(ctx, w, 'webauthn'))) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (labelRefused(ctx, w.tenant, body, `${base(w.tenant)}/passkey`)) return;
-    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
-    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    const pending = enrollment(services).read(ctx);
+    enrollment(services).clear(ctx, w.tenant.slug);
     let response: unknown;
     try { response = JSON.parse(String(body.credential ?? '')); } catch { response = undefined; }
     const sealed = pending?.challenge && pending.accountId === w.user.id && response && typeof response === 'object'
@@ -236,7 +236,7 @@ export function accountRouter(services: Services): Router {
     const first = (await services.mfaStore.factors(w.tenant.id, w.user.id)).length === 0;
     const recovery = first ? newRecoveryCodes() : undefined;
     const { code } = await services.pushService.startEnrollment(w.tenant, w.user, recovery?.map((c) => recoveryHash(services, c)) ?? null);
-    enrollment(services).save(ctx as unknown as Koa.Context, w.tenant.slug, { accountId: w.user.id, pushCode: code, recovery });
+    enrollment(services).save(ctx, w.tenant.slug, { accountId: w.user.id, pushCode: code, recovery });
     await pushPage(ctx, w, code);
   });
 
@@ -245,14 +245,14 @@ export function accountRouter(services: Services): Router {
     const w = await who(ctx);
     if (!w) return;
     ctx.set('Cache-Control', 'no-store');
-    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    const pending = enrollment(services).read(ctx);
     ctx.body = { state: pending?.pushCode && pending.accountId === w.user.id ? (await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state : 'expired' };
   });
 
   router.get('/push/done', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
-    const pending = enrollment(services).read(ctx as unknown as Koa.Context);
+    const pending = enrollment(services).read(ctx);
     const state = pending?.pushCode && pending.accountId === w.user.id ? await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
     if (!state || state.state === 'expired') {
       ctx.status = 400;
@@ -260,7 +260,7 @@ export function accountRouter(services: Services): Router {
       return;
     }
     if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, 'Your phone has not finished yet. Scan the code (or open the link) on the phone, then wait a moment.');
-    enrollment(services).clear(ctx as unknown as Koa.Context, w.tenant.slug);
+    enrollment(services).clear(ctx, w.tenant.slug);
     if (state.recoveryIssued && pending!.recovery) {
       ctx.type = 'html';
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes: pending!.recovery, backUrl: base(w.tenant) });

@@ -38,7 +38,7 @@ export async function issueAdminToken(services: Pick<Services, 'config' | 'keySe
 const unauthorized = (msg: string) => new GatehouseError(401, 'unauthorized', msg);
 
 /** Resolve the caller from its bearer token; the user must still exist, be active and hold the roles. */
-export async function authenticate(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Koa.Context): Promise<Admin> {
+export async function authenticate(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Pick<Koa.Context, 'get'>): Promise<Admin> {
   const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
   if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
   let slug: string;

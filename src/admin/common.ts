@@ -22,7 +22,7 @@ export function parse<T extends z.ZodType>(schema: T, data: unknown): z.infer<T>
 
 /** Authenticate the caller and authorize them for the tenant in the path. */
 export async function guard(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Ctx, roles: AdminRole[]) {
-  const admin = await authenticate(services, ctx as unknown as Koa.Context);
+  const admin = await authenticate(services, ctx);
   const tenant = await authorize(services, admin, ctx.params.slug!, roles);
   return { admin, tenant };
 }

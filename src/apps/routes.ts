@@ -34,7 +34,7 @@ export function launcherRouter(services: Services): Router {
     return tenant;
   }
 
-  const signInFirst = (ctx: Ctx, tenant: Tenant, next: string | null) => startSignIn(services, ctx as unknown as Koa.Context, tenant, next);
+  const signInFirst = (ctx: Ctx, tenant: Tenant, next: string | null) => startSignIn(services, ctx, tenant, next);
 
   router.get('/launcher', async (ctx) => {
     const tenant = await tenantOf(ctx);
@@ -53,11 +53,11 @@ export function launcherRouter(services: Services): Router {
   router.get('/launcher/callback', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const r = await finishSignIn(services, ctx as unknown as Koa.Context, tenant);
+    const r = await finishSignIn(services, ctx, tenant);
     if (!r.ok) return page(ctx, r.status, r.title, r.message, r.detail);
     const { who, next } = r;
     const user = who.user;
-    if (next === ACCOUNT) return openAccount(services, ctx as unknown as Koa.Context, tenant, user);
+    if (next === ACCOUNT) return openAccount(services, ctx, tenant, user);
     const entry = await services.engineCache.get(tenant.slug);
 
     if (!next) {
@@ -75,7 +75,7 @@ export function launcherRouter(services: Services): Router {
     // policy) needs two-step verification and this session's sign-in lacked it, step up first.
     if (a.type === 'handoff' && !MFA_ACRS.includes(String(who.acr))
       && (a.requireMfa || policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))) {
-      return startSignIn(services, ctx as unknown as Koa.Context, tenant, a.clientId, { acrValues: MFA_ACR });
+      return startSignIn(services, ctx, tenant, a.clientId, { acrValues: MFA_ACR });
     }
     const go = await launch(services, tenant, entry!.provider, a, who);
     if (go.kind === 'session_ended') return page(ctx, 409, 'Signed out', `You were signed out of Gatehouse before ${a.displayName} could be opened.`, `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId} to sign in and try again.`);

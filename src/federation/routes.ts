@@ -2,7 +2,6 @@
 // redirect URL administrators register at the upstream). HTTP only; the rules are in
 // upstreams.ts.
 import Router from '@koa/router';
-import type Koa from 'koa';
 import type { Services } from '../services.ts';
 import { messagePage } from '../interaction/pages.ts';
 import { federatedUser } from './upstreams.ts';
@@ -33,14 +32,14 @@ export function federationRouter(services: Services): Router {
       ctx.body = messagePage({ title, message, detail });
     };
     if (!tenant) return page(404, 'Unknown organization', `There is no organization "${slug}" on this Gatehouse.`, 'Check the address you were given.');
-    const t = readTransaction(services, ctx as unknown as Koa.Context);
+    const t = readTransaction(services, ctx);
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     if (!t || t.result || t.state !== state) {
       return page(400, 'Sign-in expired', 'This sign-in took too long, was already completed, or was started in another browser.', 'Go back to the application and sign in again.');
     }
     const up = await services.upstreamStore.byId(tenant.id, t.upstreamId);
     if (!up || up.mode === 'disabled') {
-      clearTransaction(services, ctx as unknown as Koa.Context, slug);
+      clearTransaction(services, ctx, slug);
       return page(400, 'Directory not available', 'The directory you were signing in through is no longer enabled here.', 'Go back to the application and sign in again; ask your administrator if this keeps happening.');
     }
     const audit = (type: string, level: 'info' | 'warn' | 'error', data: Record<string, unknown>) =>
@@ -48,7 +47,7 @@ export function federationRouter(services: Services): Router {
     if (typeof ctx.query.error === 'string') {
       const why = `${ctx.query.error}${typeof ctx.query.error_description === 'string' ? `: ${ctx.query.error_description.slice(0, 300)}` : ''}`;
       await audit('federation.callback', 'warn', { message: `${up.name} ended the sign-in with an error (${why}).`, error: ctx.query.error });
-      clearTransaction(services, ctx as unknown as Koa.Context, slug);
+      clearTransaction(services, ctx, slug);
       return page(400, 'Sign-in not completed', `${up.name} did not sign you in (${why}).`, 'Go back to the application and try again. If this keeps happening, contact your administrator.');
     }
     await audit('federation.callback', 'info', { message: `Back from ${up.name} with an authorization code.` });
@@ -63,7 +62,7 @@ export function federationRouter(services: Services): Router {
     } catch (e) {
       const problem = upstreamProblem(e);
       await audit('federation.error', 'error', { message: `Sign-in through ${up.name} failed: ${problem}.` });
-      clearTransaction(services, ctx as unknown as Koa.Context, slug);
+      clearTransaction(services, ctx, slug);
       return page(502, 'Sign-in failed', `Gatehouse could not complete your sign-in through ${up.name}: ${problem}.`, 'Try again in a moment. If this keeps happening, tell your administrator; the details are in the Gatehouse logs.');
     }
     let result;
@@ -73,14 +72,14 @@ export function federationRouter(services: Services): Router {
       const err = e as { status?: number; message?: string };
       if (!err.status || err.status >= 500) throw e;
       await audit('federation.error', 'warn', { message: err.message });
-      clearTransaction(services, ctx as unknown as Koa.Context, slug);
+      clearTransaction(services, ctx, slug);
       return page(err.status, 'Sign-in failed', err.message ?? 'Your account could not be used.', 'Contact your administrator.');
     }
     if (!result.ok) {
-      clearTransaction(services, ctx as unknown as Koa.Context, slug);
+      clearTransaction(services, ctx, slug);
       return page(result.status, result.title, result.message, result.detail);
     }
-    saveTransaction(services, ctx as unknown as Koa.Context, slug, { ...t, result: { accountId: result.user.id, amr: result.amr, acr: result.acr } });
+    saveTransaction(services, ctx, slug, { ...t, result: { accountId: result.user.id, amr: result.amr, acr: result.acr } });
     ctx.status = 303;
     ctx.redirect(`${services.config.publicUrl}/t/${slug}/interaction/${t.uid}/federated`);
   });

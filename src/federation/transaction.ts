@@ -1,6 +1,6 @@
 // The state of one sign-in through an upstream, kept sealed in the browser between leaving
 // for the upstream and coming back (10 minutes), bound to the engine's interaction.
-import type Koa from 'koa';
+import type { CookieJar } from '../shared/sealed-cookie.ts';
 import type { Services } from '../services.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 
@@ -19,6 +19,6 @@ export interface Transaction {
 
 const cookie = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<Transaction>(services, 'gh_fed', 10 * 60_000);
 
-export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
-export const readTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context) => cookie(services).read(ctx);
-export const clearTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, slug: string) => cookie(services).clear(ctx, slug);
+export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
+export const readTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar) => cookie(services).read(ctx);
+export const clearTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, slug: string) => cookie(services).clear(ctx, slug);

@@ -6,7 +6,7 @@
 // MAX_ACCOUNTS; sealed (AES-GCM under the instance secret: neither readable nor forgeable),
 // HttpOnly, SameSite=Lax, Secure per GATEHOUSE_SECURE_COOKIES, scoped to the tenant's
 // paths, kept FAMILIAR_DEVICE_DAYS and renewed at each sign-in.
-import type Koa from 'koa';
+import type { CookieJar } from '../shared/sealed-cookie.ts';
 import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 
@@ -23,7 +23,7 @@ const options = (services: Pick<Services, 'config'>, tenant: Tenant) => ({
 });
 
 /** The account marks this browser holds for the tenant (empty when none, expired or tampered with). */
-export function familiarMarks(services: Pick<Services, 'sealer'>, ctx: Koa.Context, tenant: Tenant): string[] {
+export function familiarMarks(services: Pick<Services, 'sealer'>, ctx: CookieJar, tenant: Tenant): string[] {
   const sealed = ctx.cookies.get(NAME);
   if (!sealed || sealed.length > 4096) return [];
   try {
@@ -35,7 +35,7 @@ export function familiarMarks(services: Pick<Services, 'sealer'>, ctx: Koa.Conte
 }
 
 /** After a successful sign-in: this browser is familiar to the account (first in the list). */
-export function markFamiliar(services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, tenant: Tenant, userId: string): void {
+export function markFamiliar(services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, tenant: Tenant, userId: string): void {
   const mark = deviceMark(services, tenant.id, userId);
   const marks = [mark, ...familiarMarks(services, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
   const exp = Date.now() + FAMILIAR_DEVICE_DAYS * DAY;

@@ -51,7 +51,7 @@ export function interactionRouter(services: Services): Router {
   type Interaction = NonNullable<Awaited<ReturnType<typeof load>>>;
 
   /** Where this request comes from, for the smart lockout: its address and the browser's familiar-device marks. */
-  const originOf = (ctx: Ctx, it: Interaction): Origin => ({ ip: ctx.ip, devices: familiarMarks(services, ctx as unknown as Koa.Context, it.tenant) });
+  const originOf = (ctx: Ctx, it: Interaction): Origin => ({ ip: ctx.ip, devices: familiarMarks(services, ctx, it.tenant) });
   const clientIdOf = (it: Interaction) => (typeof it.details.params.client_id === 'string' ? it.details.params.client_id : null);
 
   /**
@@ -60,7 +60,7 @@ export function interactionRouter(services: Services): Router {
    */
   async function signedIn(ctx: Ctx, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string }) {
     await signInSucceeded(services, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr });
-    markFamiliar(services, ctx as unknown as Koa.Context, it.tenant, user.id);
+    markFamiliar(services, ctx, it.tenant, user.id);
     await finish(ctx, it.provider, { login: { accountId: user.id, amr: login.amr, acr: login.acr, remember: true } });
   }
 
@@ -71,7 +71,7 @@ export function interactionRouter(services: Services): Router {
   async function secondFactorStep(ctx: Ctx, it: Interaction, user: UserWithSecret, o: { afterPassword?: boolean } = {}): Promise<boolean> {
     const sf = await secondFactorsOf(services, it.tenant, user);
     if (!sf.factors.length) return false;
-    if (await isRemembered(services, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays)) {
+    if (await isRemembered(services, ctx, it.tenant, user, sf.settings.rememberDeviceDays)) {
       await services.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.remembered', subject: user.id, ip: ctx.ip, data: { email: user.email } });
       // RFC 8176 "mfa": the second factor was proven on this browser within the policy's days.
       await signedIn(ctx, it, user, { amr: ['pwd', 'mfa'], acr: MFA_ACR });
@@ -102,7 +102,7 @@ export function interactionRouter(services: Services): Router {
       else if (sendWait > 0) error ??= `Many approval requests were sent to your phone in a short time, so no new one is sent for ${waitWords(sendWait)}. Enter the 6-digit code shown in the Gatehouse Authenticator instead.`;
       else push = await services.pushService.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
     }
-    mfaPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
+    mfaPending.save(ctx, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
     ctx.body = totpPage({
       csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error,
       kinds: [...new Set(sf.factors.map((f) => f.type))],
@@ -113,8 +113,8 @@ export function interactionRouter(services: Services): Router {
 
   /** The second factor was proven: remember the browser if asked (and allowed), then finish. */
   async function secondFactorDone(ctx: Ctx, it: Interaction, user: UserWithSecret, sf: SecondFactors, amr: string[]) {
-    mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
-    if ((ctx.request.body as Record<string, unknown>)?.remember === '1') await rememberBrowser(services, ctx as unknown as Koa.Context, it.tenant, user, sf.settings.rememberDeviceDays);
+    mfaPending.clear(ctx, it.tenant.slug);
+    if ((ctx.request.body as Record<string, unknown>)?.remember === '1') await rememberBrowser(services, ctx, it.tenant, user, sf.settings.rememberDeviceDays);
     await signedIn(ctx, it, user, { amr, acr: MFA_ACR });
   }
 
@@ -123,7 +123,7 @@ export function interactionRouter(services: Services): Router {
     let passkey: { options: unknown; action: string } | undefined;
     if ((await services.policyService.list(it.tenant.id)).some((p) => passwordlessAllowed(p.settings))) {
       const options = await passwordlessOptions(services);
-      passkeyPending.save(ctx as unknown as Koa.Context, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
+      passkeyPending.save(ctx, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
       passkey = { options, action: `${it.base}/passkey` };
     }
     ctx.body = identifierPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/identify`, email: o.email, error: o.error, buttons: await buttons(it.tenant, it.base), passkey });
@@ -288,7 +288,7 @@ export function interactionRouter(services: Services): Router {
       ctx.body = messagePage({ title: 'Sign-in unavailable', message: `Gatehouse could not reach ${up.name} to sign you in.`, detail: 'Try again in a moment. If this keeps happening, tell your administrator.', branding: branding(it.tenant) });
       return;
     }
-    saveTransaction(services, ctx as unknown as Koa.Context, it.tenant.slug, t);
+    saveTransaction(services, ctx, it.tenant.slug, t);
     await services.auditStore.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, clientId: t.clientId ?? null, data: { clientId: t.clientId, upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
     ctx.status = 303;
     ctx.redirect(to.href);
@@ -298,8 +298,8 @@ export function interactionRouter(services: Services): Router {
   router.get('/federated', async (ctx) => {
     const it = await load(ctx);
     if (!it) return;
-    const t = readTransaction(services, ctx as unknown as Koa.Context);
-    clearTransaction(services, ctx as unknown as Koa.Context, it.tenant.slug);
+    const t = readTransaction(services, ctx);
+    clearTransaction(services, ctx, it.tenant.slug);
     if (!t?.result || t.uid !== it.details.uid) {
       ctx.status = 400;
       ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
@@ -367,8 +367,8 @@ export function interactionRouter(services: Services): Router {
   router.post('/passkey', async (ctx) => {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
-    const pending = passkeyPending.read(ctx as unknown as Koa.Context);
-    passkeyPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+    const pending = passkeyPending.read(ctx);
+    passkeyPending.clear(ctx, it.tenant.slug);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const credential = typeof body.credential === 'string' ? body.credential.slice(0, 20_000) : '';
     const result = await passkeySignIn(services, it.tenant, credential, pending?.uid === it.details.uid ? pending.challenge : undefined, originOf(ctx, it));
@@ -389,7 +389,7 @@ export function interactionRouter(services: Services): Router {
   // The sign-in page's script asks whether the push request was answered (no reload needed).
   router.get('/push', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const pending = mfaPending.read(ctx as unknown as Koa.Context);
+    const pending = mfaPending.read(ctx);
     const tenant = pending?.pushId && pending.uid === ctx.params.uid ? (await services.engineCache.get(ctx.params.slug!))?.tenant : undefined; // the engine cache holds the tenant
     const c = tenant ? await services.pushService.challenge(tenant, pending!.pushId!) : undefined;
     if (!c || c.userId !== pending!.accountId) {
@@ -403,7 +403,7 @@ export function interactionRouter(services: Services): Router {
   router.post('/mfa', async (ctx) => {
     const it = await load(ctx);
     if (!it || !checkCsrf(ctx)) return;
-    const pending = mfaPending.read(ctx as unknown as Koa.Context);
+    const pending = mfaPending.read(ctx);
     const user = pending?.uid === it.details.uid ? await services.userStore.userById(it.tenant.id, pending.accountId) : undefined;
     if (!user || user.status !== 'active') {
       ctx.status = 400;
@@ -428,7 +428,7 @@ export function interactionRouter(services: Services): Router {
       }
       // Denied, a wrong number, expired or already used: this sign-in is over; the user begins again.
       if (outcome === 'expired') await services.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
-      mfaPending.clear(ctx as unknown as Koa.Context, it.tenant.slug);
+      mfaPending.clear(ctx, it.tenant.slug);
       ctx.status = 401;
       ctx.body = pushEndedPage({ reason: outcome === 'approved' ? 'used' : outcome, restartAction: it.base, branding: branding(it.tenant), appName: it.profile?.displayName });
       return;

@@ -22,7 +22,7 @@ export type RoundTrip =
 const pending = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<{ state: string; next: string | null }>(services, 'gh_launch', 10 * 60_000);
 
 /** Send the browser through the engine; `next` says where to continue (kept sealed in a cookie). */
-export function startSignIn(services: Pick<Services, 'config' | 'sealer'>, ctx: Koa.Context, tenant: Tenant, next: string | null, opts: { acrValues?: string } = {}): void {
+export function startSignIn(services: Pick<Services, 'config' | 'sealer'>, ctx: Pick<Koa.Context, 'cookies' | 'status' | 'redirect'>, tenant: Tenant, next: string | null, opts: { acrValues?: string } = {}): void {
   const state = crypto.randomBytes(24).toString('base64url');
   pending(services).save(ctx, tenant.slug, { state, next });
   const to = new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/auth`);
@@ -33,7 +33,7 @@ export function startSignIn(services: Pick<Services, 'config' | 'sealer'>, ctx: 
 }
 
 /** Back from the engine (at launcherRedirectUri): who signed in, and where to continue. */
-export async function finishSignIn(services: Pick<Services, 'config' | 'engineCache' | 'sealer' | 'userStore'>, ctx: Koa.Context, tenant: Tenant): Promise<RoundTrip> {
+export async function finishSignIn(services: Pick<Services, 'config' | 'engineCache' | 'sealer' | 'userStore'>, ctx: Pick<Koa.Context, 'cookies' | 'query'>, tenant: Tenant): Promise<RoundTrip> {
   const t = pending(services).read(ctx);
   pending(services).clear(ctx, tenant.slug);
   const again = `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launcher to try again.`;

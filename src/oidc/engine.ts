@@ -188,7 +188,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     // Every use rotates the refresh token. A chain whose absolute lifetime has ended is refused
     // even if its latest token says otherwise (tokens rotated before lifetimes were absolute).
     rotateRefreshToken(ctx) {
-      const token = ctx.oidc.entities.RefreshToken as unknown as { iiat?: number; iat?: number } | undefined;
+      const token = ctx.oidc.entities.RefreshToken;
       const lifetime = clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken);
       if (token && refreshSecondsLeft(token, lifetime) <= 0) {
         const message = `the refresh token's lifetime (${Math.round(lifetime / 60)} minutes from when it was first issued) has ended; sign the user in again`;
@@ -232,7 +232,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
       // Absolute: what is left of the lifetime since the chain's first issue (at least a second,
       // as the engine requires; such a token is refused at its next use anyway).
-      RefreshToken: (ctx, token, client) => Math.max(1, refreshSecondsLeft(token as unknown as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
+      RefreshToken: (ctx, token, client) => Math.max(1, refreshSecondsLeft(token as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: (ctx) => sessionTtlByRequest.get(ctx) ?? sessionSeconds(tenant),

@@ -4,11 +4,14 @@
 import type Koa from 'koa';
 import type { Services } from '../services.ts';
 
+/** What a cookie helper needs of a request: its cookies (any Koa or router context has them). */
+export type CookieJar = Pick<Koa.Context, 'cookies'>;
+
 export interface SealedCookie<T> {
-  save(ctx: Koa.Context, slug: string, value: T): void;
+  save(ctx: CookieJar, slug: string, value: T): void;
   /** The value this browser holds, if intact and not expired. */
-  read(ctx: Koa.Context): T | undefined;
-  clear(ctx: Koa.Context, slug: string): void;
+  read(ctx: CookieJar): T | undefined;
+  clear(ctx: CookieJar, slug: string): void;
 }
 
 export function sealedCookie<T>(services: Pick<Services, 'config' | 'sealer'>, name: string, lifetimeMs: number): SealedCookie<T> {
