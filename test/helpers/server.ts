@@ -109,3 +109,12 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     },
   };
 }
+
+/** Create an app profile in the default tenant and deploy it to everyone; its credentials. */
+export async function deployedApp(gh: TestServer, body: Record<string, unknown>): Promise<{ clientId: string; clientSecret: string }> {
+  const r = await gh.api('POST', '/tenants/default/apps', body);
+  if (r.status !== 201) throw new Error(`creating app ${String(body.name)} answered ${r.status}: ${JSON.stringify(r.body)}`);
+  const d = await gh.api('PUT', `/tenants/default/apps/${r.body.clientId}/deployment`, { all: true });
+  if (d.status !== 200) throw new Error(`deploying app ${String(body.name)} answered ${d.status}: ${JSON.stringify(d.body)}`);
+  return { clientId: r.body.clientId as string, clientSecret: r.body.clientSecret as string };
+}

@@ -8,7 +8,7 @@ import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import type { Browser } from 'playwright-core';
-import { freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { deployedApp, freePort, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { rpConfig, codeFlow } from '../helpers/rp.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
@@ -33,12 +33,7 @@ let web: { clientId: string; clientSecret: string };
 let secure: { clientId: string; clientSecret: string };
 let rp: Awaited<ReturnType<typeof startTestRp>>;
 
-async function createApp(body: Record<string, unknown>) {
-  const r = await gh.api('POST', '/tenants/default/apps', body);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  assert.equal((await gh.api('PUT', `/tenants/default/apps/${r.body.clientId}/deployment`, { all: true })).status, 200);
-  return { clientId: r.body.clientId as string, clientSecret: r.body.clientSecret as string };
-}
+const createApp = (body: Record<string, unknown>) => deployedApp(gh, body);
 
 before(async () => {
   if (backend.skip) return;

@@ -6,7 +6,7 @@
 // would, and the lifetime is read back through introspection. SQLite and PostgreSQL + Redis.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
+import { deployedApp, startTestServer, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 
 export function handoffLifetimeSuite(backend: Backend) {
@@ -18,12 +18,8 @@ let portal: { clientId: string; clientSecret: string };
 let kiosk: { clientId: string; clientSecret: string };
 let n = 0;
 
-async function handoffApp(name: string, extra: Record<string, unknown>) {
-  const r = await gh.api('POST', '/tenants/default/apps', { name, displayName: name, type: 'handoff', loginRedirectUrl: LOGIN, refreshTokenMinutes: 30, ...extra });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  assert.equal((await gh.api('PUT', `/tenants/default/apps/${r.body.clientId}/deployment`, { all: true })).status, 200);
-  return { clientId: r.body.clientId as string, clientSecret: r.body.clientSecret as string };
-}
+const handoffApp = (name: string, extra: Record<string, unknown>) =>
+  deployedApp(gh, { name, displayName: name, type: 'handoff', loginRedirectUrl: LOGIN, refreshTokenMinutes: 30, ...extra });
 
 before(async () => {
   if (backend.skip) return;

@@ -2,6 +2,7 @@
 // (test/stores.test.ts): SQLite and PostgreSQL. A new store gets its suite here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { GatehouseError } from '../../shared/errors.ts';
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import { TenantStore } from '../tenants.ts';
@@ -23,7 +24,7 @@ import { SetupLinkStore } from '../setup-links.ts';
 import { SqlThrottle, purgeThrottleCounters } from '../throttle-counters.ts';
 import type { DirectorySettings } from '../../directory/ldap/settings.ts';
 
-const conflictOrStale = (e: any) => e.status === 409;
+const conflictOrStale = (e: GatehouseError) => e.status === 409;
 
 export function storeConformance(name: string, open: () => Promise<{ db: Kysely<DB>; close(): Promise<void> }>, skip: string | false = false) {
   const suite = (title: string, fn: (db: Kysely<DB>) => Promise<void>) =>
@@ -45,10 +46,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const s = new TenantStore(db);
     const t = await s.create({ slug: 'acme' });
     assert.equal(t.sessionLifetimeMinutes, 120);
-    await assert.rejects(s.create({ slug: 'acme' }), (e: any) => e.status === 409);
+    await assert.rejects(s.create({ slug: 'acme' }), (e: GatehouseError) => e.status === 409);
     const u = await s.update(t.id, t.version, { sessionLifetimeMinutes: 30 });
     assert.equal(u.version, t.version + 1);
-    await assert.rejects(s.update(t.id, t.version, { name: 'stale' }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, t.version, { name: 'stale' }), (e: GatehouseError) => e.code === 'version_conflict');
     assert.equal((await s.bySlug('acme'))!.sessionLifetimeMinutes, 30);
   });
 
@@ -59,7 +60,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const u = await d.createUser({ tenantId: a.id, email: 'Alice@Example.TEST', givenName: 'Alice' });
     assert.equal(u.email, 'alice@example.test');
     assert.equal(u.domain, 'example.test');
-    await assert.rejects(d.createUser({ tenantId: a.id, email: 'alice@example.test' }), (e: any) => e.status === 409);
+    await assert.rejects(d.createUser({ tenantId: a.id, email: 'alice@example.test' }), (e: GatehouseError) => e.status === 409);
     await d.createUser({ tenantId: b.id, email: 'alice@example.test' }); // same email, other tenant
     assert.equal((await d.userByEmail(b.id, 'ALICE@example.test'))!.tenantId, b.id);
     for (let i = 0; i < 25; i++) await d.createUser({ tenantId: a.id, email: `user${String(i).padStart(2, '0')}@example.test` });
@@ -78,8 +79,8 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual((await d.listUsers(a.id, { search: 'r_s' })).items.map((x) => x.email), ['under_score@example.test']);
     const updated = await d.updateUser(a.id, u.id, u.version, { status: 'disabled' });
     assert.equal(updated.status, 'disabled');
-    await assert.rejects(d.updateUser(a.id, u.id, u.version, { status: 'active' }), (e: any) => e.code === 'version_conflict');
-    await assert.rejects(d.updateUser(b.id, u.id, undefined, { status: 'active' }), (e: any) => e.status === 404, 'another tenant cannot touch it');
+    await assert.rejects(d.updateUser(a.id, u.id, u.version, { status: 'active' }), (e: GatehouseError) => e.code === 'version_conflict');
+    await assert.rejects(d.updateUser(b.id, u.id, undefined, { status: 'active' }), (e: GatehouseError) => e.status === 404, 'another tenant cannot touch it');
     assert.deepEqual(await d.listDomains(a.id), ['example.test']);
   });
 
@@ -88,7 +89,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const d = new UserStore(db);
     const u = await d.createUser({ tenantId: t.id, email: 'x@example.test' });
     const g = await d.createGroup(t.id, 'Staff');
-    await assert.rejects(d.createGroup(t.id, 'Staff'), (e: any) => e.status === 409);
+    await assert.rejects(d.createGroup(t.id, 'Staff'), (e: GatehouseError) => e.status === 409);
     await d.addMember(t.id, g.id, u.id);
     await d.addMember(t.id, g.id, u.id); // idempotent
     assert.deepEqual((await d.groupsOfUser(t.id, u.id)).map((x) => x.name), ['Staff']);
@@ -108,8 +109,8 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const input = { name: 'crm', displayName: 'CRM', type: 'web' as const, redirectUris: ['https://x.test/cb'], postLogoutRedirectUris: [], backchannelLogoutUri: null, homeUrl: null, claims: [{ name: 'dept', value: 'Sales' }], tokenTtls: { accessToken: 600 } };
     const app = await s.create(t.id, 'client-0001', 'sealed', input);
     assert.deepEqual((await s.byClientId('client-0001'))!.claims, [{ name: 'dept', value: 'Sales' }]);
-    await assert.rejects(s.create(t.id, 'client-0002', null, input), (e: any) => e.status === 409);
-    await assert.rejects(s.create(t.id, 'client-0001', null, { ...input, name: 'other' }), (e: any) => e.status === 409);
+    await assert.rejects(s.create(t.id, 'client-0002', null, input), (e: GatehouseError) => e.status === 409);
+    await assert.rejects(s.create(t.id, 'client-0001', null, { ...input, name: 'other' }), (e: GatehouseError) => e.status === 409);
     await s.addTarget(t.id, app.id, { type: 'group', id: 'grp1' });
     await s.addTarget(t.id, app.id, { type: 'group', id: 'grp1' });
     assert.equal((await s.targets(app.id)).length, 1);
@@ -117,7 +118,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.matchesAnyTarget(app.id, { userId: 'u', groupIds: ['grp2'], ouIds: [], domain: 'x' }), false);
     const updated = await s.update(t.id, 'client-0001', app.version, { deployAll: true });
     assert.equal(updated.deployAll, true);
-    await assert.rejects(s.update(t.id, 'client-0001', app.version, { displayName: 'stale' }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, 'client-0001', app.version, { displayName: 'stale' }), (e: GatehouseError) => e.code === 'version_conflict');
     await s.delete(t.id, 'client-0001');
     assert.equal(await s.byClientId('client-0001'), undefined);
     assert.equal((await s.targets(app.id)).length, 0, 'targets go with the app');
@@ -158,12 +159,12 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual((await s.list(t.id))[1]!.settings, { ssoEnabled: false });
     assert.deepEqual(await s.withPriority(t.id, 2), [{ id: b.id, name: 'b' }]);
     await s.update(t.id, a.id, a.version, { priority: 5 });
-    await assert.rejects(s.update(t.id, a.id, a.version, { priority: 6 }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, a.id, a.version, { priority: 6 }), (e: GatehouseError) => e.code === 'version_conflict');
     await assert.rejects(s.update(t.id, a.id, undefined, { name: 'b' }), conflictOrStale, 'name taken');
-    await assert.rejects(s.update(t.id, 'pol_missing', undefined, { priority: 7 }), (e: any) => e.status === 404);
+    await assert.rejects(s.update(t.id, 'pol_missing', undefined, { priority: 7 }), (e: GatehouseError) => e.status === 404);
     assert.deepEqual((await s.list(t.id)).map((p) => [p.name, p.version]), [['b', 1], ['a', 2]]);
     await s.delete(t.id, b.id);
-    await assert.rejects(s.delete(t.id, b.id), (e: any) => e.status === 404);
+    await assert.rejects(s.delete(t.id, b.id), (e: GatehouseError) => e.status === 404);
     const other = await new TenantStore(db).create({ slug: 'po2' });
     assert.deepEqual(await s.list(other.id), [], 'per tenant');
   });
@@ -221,7 +222,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual((await s.allLive()).filter((u) => u.tenantId === t.id).map((u) => u.name), ['Corp']);
     const u2 = await s.update(t.id, up.id, up.version, { mode: 'test' });
     assert.equal(u2.version, up.version + 1);
-    await assert.rejects(s.update(t.id, up.id, up.version, { mode: 'enabled' }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, up.id, up.version, { mode: 'enabled' }), (e: GatehouseError) => e.code === 'version_conflict');
     await assert.rejects(s.update(t.id, up.id, undefined, { name: 'Off' }), conflictOrStale);
     await s.saveCheck(t.id, up.id, { ok: false, message: 'unreachable', checkedAt: 5 });
     await s.saveCheck(t.id, up.id, { ok: true, message: null, checkedAt: 6 });
@@ -240,7 +241,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await assert.rejects(s.link(u2, { subject: 'sub2', externalId: null }, { email: 'bob@corp.test', givenName: null, familyName: null }), conflictOrStale, 'email taken');
     assert.equal(await s.passwordUsersOutside(t.id, ['corp.test']), 1);
     await s.delete(t.id, up.id);
-    await assert.rejects(s.delete(t.id, up.id), (e: any) => e.status === 404);
+    await assert.rejects(s.delete(t.id, up.id), (e: GatehouseError) => e.status === 404);
     assert.equal(await s.linkedUser(up.id, 'sub1', null), undefined, 'links go with the upstream');
     assert.equal((await d.userById(t.id, id))!.status, 'active', 'its users stay, as local accounts');
     await s.delete(t.id, off.id);
@@ -260,7 +261,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.updateSecret(f.id, 'v1.b');
     assert.equal((await s.factor(t.id, f.id))!.secretSealed, 'v1.b');
     assert.equal(await s.factor('other', f.id), undefined, 'per tenant');
-    await assert.rejects(s.removeFactor(t.id, u.id, 'mfa_missing'), (e: any) => e.status === 404);
+    await assert.rejects(s.removeFactor(t.id, u.id, 'mfa_missing'), (e: GatehouseError) => e.status === 404);
     await s.removeFactor(t.id, u.id, f.id);
     assert.equal(await s.unusedRecoveryCodes(t.id, u.id), 0, 'recovery codes go with the last factor');
     const rd = await s.remember(t.id, u.id, 'Firefox', 2000);
@@ -333,7 +334,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual(seen, ['p4', 'p3', 'p2', 'p1', 'p0', 's1'], 'most recently active first');
     assert.deepEqual((await s.list(t.id, { search: 'agent 3' }, 7)).items.map((x) => x.id), ['p3']);
     assert.equal((await s.list(t.id, { search: 'SESS@' }, 7)).items.length, 6, 'by the user\'s email');
-    await assert.rejects(s.list(t.id, { cursor: 'not-a-cursor' }, 7), (e: any) => e.status === 400);
+    await assert.rejects(s.list(t.id, { cursor: 'not-a-cursor' }, 7), (e: GatehouseError) => e.status === 400);
     assert.equal(await s.count(t.id, 7), 6);
     await s.remove(t.id, 'p0');
     assert.equal(await s.count(t.id, 7), 5);
@@ -379,7 +380,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await s.byId(t.id, 'Corp'))!.id, dir.id, 'by name too');
     assert.ok((await s.listEnabled()).some((d) => d.id === dir.id));
     await s.update(t.id, dir.id, dir.version, { enabled: false });
-    await assert.rejects(s.update(t.id, dir.id, dir.version, { enabled: true }), (e: any) => e.code === 'version_conflict');
+    await assert.rejects(s.update(t.id, dir.id, dir.version, { enabled: true }), (e: GatehouseError) => e.code === 'version_conflict');
     assert.ok(!(await s.listEnabled()).some((d) => d.id === dir.id));
     await s.saveMarks(dir.id, { users: 'u1' }, true, 50);
     assert.deepEqual([(await s.get(t.id, dir.id)).syncMarks, (await s.get(t.id, dir.id)).lastFullSyncAt], [{ users: 'u1' }, 50]);
@@ -412,7 +413,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.delete(t.id, dir.id);
     assert.equal((await d.userById(t.id, local.id))!.status, 'disabled', 'its users stay, as local accounts');
     assert.equal((await d.groupById(t.id, gid))!.name, 'Staff');
-    await assert.rejects(s.delete(t.id, dir.id), (e: any) => e.status === 404);
+    await assert.rejects(s.delete(t.id, dir.id), (e: GatehouseError) => e.status === 404);
   });
 
   suite('connectors: a code provisions once, status, revocation, relayed messages', async (db) => {
@@ -432,7 +433,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const c = made[0] as Exclude<typeof results[number], string>;
     await s.connected(c.id, { nodeId: 'n1', name: 'a', softwareVersion: '1.0', address: '192.0.2.5' });
     assert.equal((await s.get(t.id, c.id)).connected, true);
-    await assert.rejects(s.get(other.id, c.id), (e: any) => e.status === 404);
+    await assert.rejects(s.get(other.id, c.id), (e: GatehouseError) => e.status === 404);
     await s.disconnected(c.id, 'n2');
     assert.equal((await s.get(t.id, c.id)).connected, true, 'only the node holding it disconnects it');
     await s.beat({ id: 'n1', host: 'h', pid: 1, startedAt: now }, now);
@@ -443,7 +444,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await s.get(t.id, c.id)).lastError, 'bind refused');
     const revoked = await s.revoke(t.id, c.id);
     assert.deepEqual([revoked.status, revoked.connected], ['revoked', false]);
-    await assert.rejects(s.revoke(other.id, c.id), (e: any) => e.status === 404);
+    await assert.rejects(s.revoke(other.id, c.id), (e: GatehouseError) => e.status === 404);
     await s.putRelayed('m1', 'v1.body', now + 1000);
     assert.equal(await s.takeRelayed('m1'), 'v1.body');
     assert.equal(await s.takeRelayed('m1'), undefined, 'taken once');
