@@ -7,7 +7,15 @@ export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   // A worker of `gatehouse start --workers N` answers the primary's requests for its metrics.
-  if (cluster.isWorker) client.AggregatorRegistry.setRegistries([registry]);
+  // setRegistries only says which registry to answer with; what makes a worker answer at all
+  // is the listener prom-client adds when an AggregatorRegistry is constructed in it. Without
+  // that, no worker answered, the primary's aggregation never completed, and each worker fell
+  // back to its own metrics after two seconds: scrapes alternated between workers' values
+  // (gatehouse_scheduler_leader 1, 0, 1, ...).
+  if (cluster.isWorker) {
+    client.AggregatorRegistry.setRegistries([registry]);
+    new client.AggregatorRegistry(); // eslint-disable-line no-new -- constructed for its listener
+  }
   return {
     registry,
     requests: new client.Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
