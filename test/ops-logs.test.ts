@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { ADMIN, freePort } from './helpers/server.ts';
+import { ADMIN, freePort, startTestServer } from './helpers/server.ts';
 import { spawnServer, type Spawned } from './helpers/spawn.ts';
 import { Agent, text } from './helpers/agent.ts';
 import { rpConfig } from './helpers/rp.ts';
@@ -165,12 +165,14 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   assert.ok(token.some((l) => l.status === 401), 'the refused request is logged too');
   assert.ok(access.some((l) => l.route === '/t/:tenant/auth' && l.clientId === web.body.clientId), 'the authorization request names its client');
   assert.ok(access.some((l) => l.route === '/api/v1/tenants/:slug/users' && l.method === 'POST' && l.status === 201 && l.tenant === 'default'));
-  assert.ok(access.some((l) => l.route === '/t/:slug/interaction/:uid/login' || /interaction\/:uid/.test(l.route)), 'sign-in pages by pattern');
+  assert.ok(access.some((l) => l.route === '/t/:slug/interaction/:uid/password' && l.method === 'POST'), 'sign-in pages by pattern');
+  assert.ok(access.some((l) => l.route === '/t/:tenant/token/introspection' && l.clientId === web.body.clientId), 'introspection is not the token endpoint');
   for (const l of access) {
     // Every segment a parameter or a fixed word: no ids, codes or tokens.
     for (const seg of l.route.split('/').slice(1)) assert.match(seg, /^(:\w+|v1|[a-z][a-z.-]*|\.well-known|gatehouse\.css|[a-z]+\.js)$/, `a pattern, never a raw path: ${l.route}`);
     assert.deepEqual(Object.keys(l).filter((k) => !['stream', 'time', 'method', 'route', 'status', 'durationMs', 'ip', 'tenant', 'clientId', 'aborted'].includes(k)), []);
   }
+  if (process.env.GH_DUMP_OUTPUT) fs.writeFileSync(process.env.GH_DUMP_OUTPUT, s.output());
   // No secret, anywhere on the output (audit, request log, application log alike).
   const all = s.output() + s.errors();
   for (const [what, value] of secrets) {
@@ -200,4 +202,25 @@ test('/metrics on the main port: from this machine, or anywhere with the metrics
   const withToken = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}`, 'x-forwarded-for': '203.0.113.9' } });
   assert.equal(withToken.status, 200);
   assert.match(await withToken.text(), /^gatehouse_scheduler_leader 1$/m);
+});
+
+test('GATEHOUSE_METRICS_PORT: a listener serving only GET /metrics; the main port then wants the token even from this machine', async () => {
+  const metricsPort = await freePort();
+  const gh = await startTestServer({ GATEHOUSE_METRICS_PORT: String(metricsPort), GATEHOUSE_METRICS_TOKEN: METRICS_TOKEN });
+  try {
+    const m = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(await m.text(), /gatehouse_scheduler_leader 1/);
+    for (const [method, p] of [['GET', '/'], ['GET', '/api/v1/tenants'], ['POST', '/metrics'], ['GET', '/metrics/../api/v1/tenants']]) {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}${p}`, { method });
+      assert.equal(r.status, 404, `${method} ${p}`);
+      assert.match(await r.text(), /serves only GET \/metrics/);
+    }
+    const main = await fetch(`${gh.base}/metrics`);
+    assert.equal(main.status, 404);
+    await main.arrayBuffer();
+    assert.equal((await fetch(`${gh.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status, 200);
+  } finally { await gh.close(); }
+  // Stopped with the server.
+  await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`));
 });
