@@ -57,9 +57,11 @@ test('settings that would stream somewhere unsafe or unknown are refused at star
 });
 
 test('a field named like a secret never leaves, even if an event ever carried one', () => {
-  const msg = syslogMessage({ id: 'x', tenantId: null, at: 0, type: 'test.event', level: 'warn', actor: null, subject: null, ip: null, userId: null, clientId: null, data: { password: 'hunter2-pw', nested: { clientSecret: 'cs-value', refresh_token: 'rt-value', ok: 'kept' }, code: 'auth-code' } });
-  for (const s of ['hunter2-pw', 'cs-value', 'rt-value', 'auth-code']) assert.ok(!msg.includes(s), s);
+  const msg = syslogMessage({ id: 'x', tenantId: null, at: 0, type: 'test.event', level: 'warn', actor: null, subject: null, ip: null, userId: null, clientId: null, data: { password: 'hunter2-pw', nested: { clientSecret: 'cs-value', refresh_token: 'rt-value', ok: 'kept' }, authorizationCode: 'auth-code', recoveryCode: 'rc-value', list: [{ accessToken: 'at-value' }], tokenTtls: { accessToken: 3600 }, code: 'revoked' } });
+  for (const s of ['hunter2-pw', 'cs-value', 'rt-value', 'auth-code', 'rc-value', 'at-value']) assert.ok(!msg.includes(s), s);
   assert.match(msg, /kept/);
+  assert.match(msg, /"tokenTtls":\{"accessToken":3600\}/, 'numbers are not secrets');
+  assert.match(msg, /data\.code="revoked"/, 'an error code is not a secret');
   assert.match(msg, /^<108>1 1970-01-01T00:00:00.000Z \S+ gatehouse \d+ test\.event \[gatehouse@32473 /, 'facility 13 (log audit), severity 4 (warning)');
 });
 
@@ -101,6 +103,24 @@ test('syslog over UDP: one datagram per event', { skip: skipSyslog }, async () =
     assert.equal(user.app, 'gatehouse');
     assert.match(user.msgid, /^user\.|^admin\./);
   } finally { await gh.close(); }
+});
+
+test('syslog over TCP: a receiver that restarts gets the events recorded after it is back, without restarting Gatehouse', { skip: skipSyslog }, async () => {
+  let receiver = await startRsyslog();
+  const { udpPort, tcpPort } = receiver;
+  const gh = await startTestServer({ GATEHOUSE_AUDIT_STREAM: `syslog+tcp://127.0.0.1:${tcpPort}` });
+  const mark = (n: number) => gh.services.auditStore.record({ tenantId: null, type: 'test.mark', data: { n } });
+  const seen = (r: Rsyslog, n: number) => r.parsed().some((p) => p.msgid === 'test.mark' && p.sd.includes(`data.n="${n}"`));
+  try {
+    await mark(1);
+    await waitFor(() => seen(receiver, 1), { what: 'the first event' });
+    await receiver.stop();
+    await mark(2); // may be lost: written to a connection the receiver had just closed (syslog over TCP has no acknowledgements)
+    receiver = await startRsyslog({ udpPort, tcpPort });
+    await mark(3);
+    await waitFor(() => seen(receiver, 3), { what: 'an event recorded after the receiver came back' });
+    assert.ok(!receiver.parsed().some((p) => p.msgid === 'test.mark' && p.sd.includes('data.n="1"')), 'nothing sent twice');
+  } finally { await gh.close(); await receiver.stop(); }
 });
 
 /** A webhook receiver that refuses the first `refuse` requests with 503. */

@@ -60,14 +60,18 @@ export interface AuditStream {
 
 // ---- what leaves the process
 
-const SECRET_NAME = /(password|passwd|secret|token|credential|private|otp|assertion|cookie|authorization|^code$)/i;
+// `code` alone is not here: events use it for error codes (connector.refused).
+const SECRET_NAME = /(password|passwd|secret|token|credential|private|otp|assertion|cookie|authorization|[a-z]Code$|^code_?verifier$)/i;
 
-/** A copy of `data` with any field named like a secret replaced: the second line of defence. */
+/**
+ * A copy of `data` with any text field named like a secret replaced: the second line of
+ * defence. Only strings (a secret is text): `tokenTtls: { accessToken: 3600 }` keeps its numbers.
+ */
 function scrub(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_NAME.test(k) ? '[redacted]' : scrub(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_NAME.test(k) && typeof v === 'string' ? '[redacted]' : scrub(v, depth + 1);
   return out;
 }
 

@@ -22,10 +22,11 @@ export interface Rsyslog {
   stop(): Promise<void>;
 }
 
-export async function startRsyslog(): Promise<Rsyslog> {
+/** `ports`: to start a receiver again where a stopped one listened. */
+export async function startRsyslog(ports: { udpPort?: number; tcpPort?: number } = {}): Promise<Rsyslog> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-rsyslog-'));
-  const udpPort = await freePort();
-  const tcpPort = await freePort();
+  const udpPort = ports.udpPort ?? await freePort();
+  const tcpPort = ports.tcpPort ?? await freePort();
   const out = path.join(dir, 'parsed.log');
   fs.writeFileSync(path.join(dir, 'rsyslog.conf'), `
 global(workDirectory="${dir}" maxMessageSize="64k")
