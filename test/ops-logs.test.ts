@@ -202,6 +202,9 @@ test('/metrics on the main port: from this machine, or anywhere with the metrics
   const withToken = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}`, 'x-forwarded-for': '203.0.113.9' } });
   assert.equal(withToken.status, 200);
   assert.match(await withToken.text(), /^gatehouse_scheduler_leader 1$/m);
+  // Without GATEHOUSE_TRUST_PROXY a forged X-Forwarded-For does not change the logged address.
+  await waitFor(() => outputLines().filter((l) => l.stream === 'access' && l.route === '/metrics').length >= 11, { what: 'the request log lines of /metrics' });
+  for (const l of outputLines().filter((l) => l.stream === 'access' && l.route === '/metrics')) assert.equal(l.ip, '127.0.0.1');
 });
 
 test('GATEHOUSE_METRICS_PORT: a listener serving only GET /metrics; the main port then wants the token even from this machine', async () => {

@@ -14,7 +14,7 @@ export function createMetrics() {
   // (gatehouse_scheduler_leader 1, 0, 1, ...).
   if (cluster.isWorker) {
     client.AggregatorRegistry.setRegistries([registry]);
-    new client.AggregatorRegistry(); // eslint-disable-line no-new -- constructed for its listener
+    new client.AggregatorRegistry(); // constructed for the listener it adds (above)
   }
   return {
     registry,
