@@ -191,14 +191,16 @@ test('webhook: a dead receiver (accepts, never answers) does not slow a sign-in'
     const app = await deployedApp(gh, { name: 'web', displayName: 'Web', type: 'web', redirectUris: [RP] });
     const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
     await waitFor(() => held.length > 0, { what: 'a batch to be sent to the dead receiver' });
-    // Each sign-in records several events a person waits for; were streaming in the way, each
-    // would wait for the receiver's five-second deadline. Generous bound: well under that.
-    for (let i = 0; i < 2; i++) {
+    // Each sign-in records events a person waits for; were streaming in the way, every one of
+    // them would wait for the receiver's five-second deadline. The fastest of three sign-ins
+    // (a busy machine slows some) must be well under that.
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
       const start = Date.now();
       await codeFlow(config, new Agent(), { redirectUri: RP, ...carol });
-      const ms = Date.now() - start;
-      assert.ok(ms < 4500, `sign-in took ${ms} ms with a dead receiver`);
+      times.push(Date.now() - start);
     }
+    assert.ok(Math.min(...times) < 4000, `sign-ins took ${times.join(', ')} ms with a dead receiver`);
     assert.ok((await storedIds(gh)).length > 0, 'events are stored all the same');
   } finally {
     await gh.close();
