@@ -23,6 +23,8 @@ import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
+import { logRequest, noteRoute } from './ops/access-log.ts';
+import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
@@ -42,7 +44,9 @@ const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|a
  */
 export function createHttpHandler(services: Services): http.RequestListener {
   const koa = createHttpApp(services).callback();
+  const accessLog = services.config.accessLog;
   return (req, res) => {
+    if (accessLog) logRequest(req, res, { trustProxy: services.config.trustProxy });
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
     if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
@@ -94,6 +98,7 @@ export function createHttpApp(services: Services): Koa {
       await next();
     } finally {
       const route = routeLabel(path);
+      noteRoute(ctx.res, (ctx as { _matchedRoute?: unknown })._matchedRoute); // for the access log
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       services.metrics.latency.observe({ route, method: ctx.method }, seconds);
       services.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
@@ -160,7 +165,9 @@ export function createHttpApp(services: Services): Koa {
     if (!ready) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
   });
-  ops.get('/metrics', async (ctx) => {
+  ops.get('/metrics', async (ctx, next) => {
+    // Not for everyone (ops/metrics-access.ts); refused exactly as an unknown address is.
+    if (!metricsAllowedOnMainPort(ctx.req, services.config)) return next();
     ctx.type = services.metrics.registry.contentType;
     ctx.body = await metricsText(services.metrics);
   });

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { parseCidrs } from '../shared/outbound.ts';
+import { parseAuditStream, type AuditStreamTarget } from '../ops/audit-stream.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.url({ protocol: /^https?$/ });
@@ -28,6 +29,15 @@ export const settingsSchema = z.object({
     const { problem } = parseCidrs(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
+  GATEHOUSE_AUDIT_STREAM: z.string().optional().superRefine((v, ctx) => {
+    const r = v === undefined ? undefined : parseAuditStream(v);
+    if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+  }),
+  GATEHOUSE_AUDIT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`); receivers check each batch\'s signature with it').optional(),
+  GATEHOUSE_ACCESS_LOG: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_METRICS_PORT: port.optional(),
+  GATEHOUSE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces (it is sent in an Authorization header)').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +66,16 @@ export interface Config {
   strictApiResponses: boolean;
   /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
   outboundAllow: string;
+  /** Where audit events go besides the database (ops/audit-stream.ts); undefined: stored only. */
+  auditStream?: AuditStreamTarget;
+  /** HMAC key that signs the audit webhook's batches (required with a webhook stream). */
+  auditWebhookSecret?: string;
+  /** One JSON line per HTTP request on standard output (ops/access-log.ts). */
+  accessLog: boolean;
+  /** /metrics on a listener of its own (host, port); undefined: only on the main port, see ops/metrics-access.ts. */
+  metricsListener?: { host: string; port: number };
+  /** Bearer token that opens /metrics on the main port from anywhere. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {}
@@ -87,6 +107,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s.GATEHOUSE_PUBLIC_URL && (new URL(s.GATEHOUSE_PUBLIC_URL).pathname.replace(/\/+$/, '') || new URL(s.GATEHOUSE_PUBLIC_URL).search)) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.');
   }
+  const auditStream = s.GATEHOUSE_AUDIT_STREAM === undefined ? undefined : parseAuditStream(s.GATEHOUSE_AUDIT_STREAM) as AuditStreamTarget;
+  if (auditStream?.kind === 'webhook' && !s.GATEHOUSE_AUDIT_WEBHOOK_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook, so the receiver can tell batches really come from Gatehouse (use `openssl rand -hex 32`; see docs/operations.md).');
+  }
   const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
   const secureCookies = s.GATEHOUSE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https:') : s.GATEHOUSE_SECURE_COOKIES === 'true';
   return {
@@ -109,5 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
+    auditStream,
+    auditWebhookSecret: s.GATEHOUSE_AUDIT_WEBHOOK_SECRET,
+    accessLog: s.GATEHOUSE_ACCESS_LOG,
+    metricsListener: s.GATEHOUSE_METRICS_PORT === undefined ? undefined : { host: s.GATEHOUSE_METRICS_HOST, port: s.GATEHOUSE_METRICS_PORT },
+    metricsToken: s.GATEHOUSE_METRICS_TOKEN,
   };
 }
