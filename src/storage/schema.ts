@@ -1,5 +1,7 @@
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
+import type { ColumnType } from 'kysely';
+
 export interface TenantsTable {
   id: string;
   slug: string;
@@ -27,6 +29,7 @@ export interface UsersTable {
   external_id: string | null; // the directory's stable ID (objectGUID, entryUUID)
   dn: string | null; // normalised distinguished name in the directory
   directory_seen_at: number | null; // start of the last full sync that saw this user
+  locale: ColumnType<string | null, string | null | undefined, string | null>; // the user's language for Gatehouse's pages (0180); optional on insert
   created_at: number;
   updated_at: number;
   version: number;

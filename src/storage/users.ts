@@ -23,6 +23,8 @@ export interface User {
   upstreamId: string | null;
   /** The LDAP directory that keeps this user (signs in with the directory password), if any. */
   directoryId: string | null;
+  /** The language the user chose for Gatehouse's pages (en, es, fr, de), or null. */
+  locale: string | null;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -48,6 +50,7 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   hasPassword: !!r.password_hash,
   upstreamId: r.upstream_id ?? null,
   directoryId: r.directory_id ?? null,
+  locale: r.locale ?? null,
   passwordHash: r.password_hash,
   dn: r.dn ?? null,
   createdAt: r.created_at,
@@ -97,7 +100,7 @@ export class UserStore {
       ou_id: input.ouId ?? null,
       roles: JSON.stringify(input.roles ?? []),
       upstream_id: null,
-      directory_id: null, external_id: null, dn: null, directory_seen_at: null,
+      directory_id: null, external_id: null, dn: null, directory_seen_at: null, locale: null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -152,7 +155,7 @@ export class UserStore {
 
   async updateUser(tenantId: string, id: string, version: number | undefined, patch: {
     givenName?: string | null; familyName?: string | null; status?: 'active' | 'disabled'; ouId?: string | null;
-    roles?: AdminRole[]; passwordHash?: string | null;
+    roles?: AdminRole[]; passwordHash?: string | null; locale?: string | null;
   }): Promise<User> {
     let q = this.db.updateTable('users').set((eb) => ({
       ...(patch.givenName !== undefined && { given_name: patch.givenName }),
@@ -161,6 +164,7 @@ export class UserStore {
       ...(patch.ouId !== undefined && { ou_id: patch.ouId }),
       ...(patch.roles !== undefined && { roles: JSON.stringify(patch.roles) }),
       ...(patch.passwordHash !== undefined && { password_hash: patch.passwordHash }),
+      ...(patch.locale !== undefined && { locale: patch.locale }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('id', '=', id);

@@ -10,7 +10,8 @@ import type { AbortReason } from '../abort.ts';
 import { impliedGrant } from '../../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../../oidc/clients.ts';
 import { policyRequiresMfa } from '../../policy/policies.ts';
-import { emailField, formOf, type Flow } from '../flow.ts';
+import { emailField, formOf, type Flow, type Interaction, type StepContext } from '../flow.ts';
+import { noteLocale, t } from '../../i18n/index.ts';
 
 export function registerIdentify(router: Router, flow: Flow): void {
   const { services } = flow;
@@ -68,21 +69,24 @@ export function registerIdentify(router: Router, flow: Flow): void {
     }
     await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
     ctx.status = 403;
-    ctx.body = notDeployedPage({ ...common, action: flow.abortAction(it, 'not_deployed'), email: user?.email ?? 'your account' });
+    ctx.body = notDeployedPage({ ...common, action: flow.abortAction(it, 'not_deployed'), email: user?.email ?? t('notDeployed.yourAccount') });
   });
 
-  router.post('/identify', async (ctx) => {
-    const it = await flow.load(ctx);
-    if (!it || !flow.checkCsrf(ctx)) return;
+  /**
+   * An email address given (posted from the email page, or the picker's way back to the page
+   * that follows it): routed to an upstream directory that claims it, or on to the password page.
+   */
+  async function identified(ctx: StepContext, it: Interaction, typed: string) {
     const common = flow.common(it);
-    const typed = String(formOf(ctx).email ?? '');
     const parsed = emailField.safeParse(typed.trim());
     if (!parsed.success) {
       ctx.status = 400;
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: 'Enter your email address, like name@example.com.' });
+      noteLocale({ back: it.base });
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: t('signin.emailInvalid') });
       return;
     }
     const email = parsed.data.toLowerCase();
+    noteLocale({ back: identifyAgain(it, email) });
     // An upstream directory that claims this email signs it in; administrators (and everyone
     // in Test mode) may still choose their local password.
     const up = await services.federationService.route(it.tenant.id, email);
@@ -98,5 +102,22 @@ export function registerIdentify(router: Router, flow: Flow): void {
     }
     // Same page whether or not the account exists: no user enumeration.
     ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base });
+  }
+
+  router.post('/identify', async (ctx) => {
+    const it = await flow.load(ctx);
+    if (!it || !flow.checkCsrf(ctx)) return;
+    await identified(ctx, it, String(formOf(ctx).email ?? ''));
+  });
+
+  // The page after the email page, shown again (the language picker's way back): it shows what
+  // the POST shows and changes nothing, so it needs no form token.
+  router.get('/identify', async (ctx) => {
+    const it = await flow.load(ctx);
+    if (!it) return;
+    await identified(ctx, it, typeof ctx.query.email === 'string' ? ctx.query.email : '');
   });
 }
+
+/** Where the page after the email page is shown again for `email` (the picker's way back). */
+export const identifyAgain = (it: { base: string }, email: string): string => `${it.base}/identify?${new URLSearchParams({ email })}`;

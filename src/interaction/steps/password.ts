@@ -5,6 +5,8 @@ import type Router from '@koa/router';
 import { accountDisabledPage, identifierPage, passwordPage, ssoDisabledPage, upstreamPage } from '../pages.ts';
 import { passwordAccepted, passwordSignIn, secondFactorStillWanted } from '../signin.ts';
 import { emailField, formOf, type Flow } from '../flow.ts';
+import { identifyAgain } from './identify.ts';
+import { noteLocale, t } from '../../i18n/index.ts';
 
 export function registerPassword(router: Router, flow: Flow): void {
   const { services } = flow;
@@ -17,9 +19,11 @@ export function registerPassword(router: Router, flow: Flow): void {
     const email = emailField.safeParse(String(body.email ?? '').trim().toLowerCase());
     if (!email.success) {
       ctx.status = 400;
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, error: 'Enter your email address, like name@example.com.' });
+      noteLocale({ back: it.base });
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, error: t('signin.emailInvalid') });
       return;
     }
+    noteLocale({ back: identifyAgain(it, email.data) });
     const password = typeof body.password === 'string' ? body.password : '';
     const pageAgain = (error: string, status: number) => {
       ctx.status = status;
@@ -29,10 +33,10 @@ export function registerPassword(router: Router, flow: Flow): void {
     const up = await services.federationService.route(it.tenant.id, email.data);
     if (up && !services.federationService.passwordAllowed(up, await services.userStore.userByEmail(it.tenant.id, email.data))) {
       ctx.status = 403;
-      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) }, error: `Your organization signs you in through ${up.name}; passwords are not used here.` });
+      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) }, error: t('upstream.noPassword', { upstream: up.name }) });
       return;
     }
-    if (!password) return pageAgain('Enter your password.', 400);
+    if (!password) return pageAgain(t('password.missing'), 400);
     const result = await passwordSignIn(services, it.tenant, email.data, password, flow.originOf(ctx, it));
     if (!result.ok) {
       if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));

@@ -479,6 +479,13 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
       await db.schema.createIndex('upstream_checks_tenant').on('upstream_checks').column('tenant_id').execute();
     },
   },
+  {
+    // The language a user chose for Gatehouse's pages (issue 17: i18n negotiate, after ui_locales).
+    name: '0180_user_locale',
+    async up(db) {
+      await db.schema.alterTable('users').addColumn('locale', 'text').execute();
+    },
+  },
 ];
 
 type Named = Migration & { name: string };
