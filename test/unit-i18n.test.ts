@@ -3,7 +3,7 @@
 // carry the language they show. Pure functions: well under a second.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOGS, fromAcceptLanguage, fromUiLocales, LOCALES, negotiate, placeholdersOf, t, formatWait, withLocaleScope, noteLocale, currentLocale } from '../src/i18n/index.ts';
+import { CATALOGS, fromAcceptLanguage, fromUiLocales, LOCALES, negotiate, placeholdersOf, t, formatDate, formatDateTime, formatWait, withLocaleScope, noteLocale, currentLocale } from '../src/i18n/index.ts';
 import { locale as localeShape } from '../src/admin/shapes.ts';
 import { isLocalPath } from '../src/i18n/routes.ts';
 import { identifierPage, totpPage } from '../src/interaction/pages.ts';
@@ -90,4 +90,11 @@ test('the push countdown is not a live region; one separate status speaks at the
   assert.match(page, /<p class="hint" id="push-countdown" aria-hidden="true">La solicitud caduca dentro de 30 segundos\.<\/p>/);
   assert.match(page, /id="push-status" role="status" aria-live="polite" data-ten-left="Quedan 10 segundos para aprobar la solicitud\."/);
   assert.match(page, /\(Pixel e iPhone\)/, 'lists in the language (Intl.ListFormat: "y" becomes "e" before an i)');
+});
+
+test('dates are formatted per language, in UTC, said so', () => {
+  const ms = Date.UTC(2026, 11, 7, 14, 5);
+  assert.equal(formatDateTime(ms, 'en'), 'Dec 7, 2026, 2:05 PM UTC');
+  assert.equal(formatDateTime(ms, 'de'), '07.12.2026, 14:05 UTC');
+  assert.match(formatDate(ms, 'es'), /^7 dic 2026$/);
 });

@@ -131,7 +131,7 @@ export const formatNumber = (n: number, locale: Locale = currentLocale()): strin
 
 /** A day and time in the page's language (UTC: the server does not know the browser's zone, so it says so). */
 export const formatDateTime = (ms: number, locale: Locale = currentLocale()): string =>
-  new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC', timeZoneName: 'short' }).format(ms);
+  `${new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(ms)} UTC`; // dateStyle excludes timeZoneName
 
 export const formatDate = (ms: number, locale: Locale = currentLocale()): string =>
   new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(ms);
