@@ -232,3 +232,27 @@ test('abuse: the picker goes back only to this server; hostile languages get a 4
   const auth = await fetch(r.headers.get('location')!, { redirect: 'manual' });
   assert.ok(auth.status < 500, `authorization answered ${auth.status}`);
 });
+
+test('the Gatehouse Authenticator in the browser\'s language; its requests announced, not their countdown', { skip }, async () => {
+  const r = await fetch(`${gh.base}/authenticator/`, { headers: { 'accept-language': 'fr-CA,fr;q=0.9' } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('vary') ?? '', /Accept-Language/);
+  const body = await r.text();
+  assert.match(body, /<html lang="fr">/);
+  assert.match(body, /<label for="setup-code">Code de configuration<\/label>/);
+  assert.doesNotMatch(body, /\{\{/, 'every mark filled');
+  assert.match(body, /<section id="requests"><\/section>/, 'the requests (with their countdown) are not a live region');
+  assert.match(body, /<p id="announce" class="sr-only" role="alert" aria-live="assertive"><\/p>/);
+  const strings = JSON.parse(/<script type="application\/json" id="strings">(.*?)<\/script>/s.exec(body)![1]!);
+  assert.equal(strings['auth.approve'], 'Approuver');
+  assert.equal(strings['auth.tenLeft'], 'Plus que 10 secondes pour répondre à la demande de connexion.');
+  assert.ok(Object.keys(strings).every((k) => k.startsWith('auth.')), 'only the app\'s own texts');
+  // In a real browser: the app starts and speaks the page's language.
+  const context = await inLanguage('de');
+  const page = await context.newPage();
+  await page.goto(`${gh.base}/authenticator/`);
+  assert.equal(await lang(page), 'de');
+  assert.equal(await page.locator('#add h2').textContent(), 'Konto hinzufügen');
+  assert.equal(await page.getByLabel('Name dieses Telefons').inputValue(), 'Chrome auf Linux', 'app.js uses the page\'s words');
+  await context.close();
+});
