@@ -22,7 +22,7 @@ import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
-import { noteTenantLocale } from './interaction/branding.ts';
+import { noteTenantLocale, pageBranding } from './interaction/branding.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 import { logRequest, noteRoute } from './ops/access-log.ts';
 import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
@@ -246,7 +246,8 @@ export function createHttpApp(services: Services): Koa {
     const tenant = await services.tenantStore.bySlug(m[1]!);
     if (!tenant) return next();
     ctx.type = 'html';
-    ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}` });
+    noteTenantLocale(tenant);
+    ctx.body = messagePage({ title: tenant.name, message: t('tenant.home', { name: tenant.name }), detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}`, branding: pageBranding(tenant) });
   });
 
   // Each tenant's engine under /t/<slug> (reached here only for a tenant the fast path in
@@ -271,7 +272,8 @@ export function createHttpApp(services: Services): Koa {
     ctx.status = 404;
     if (ctx.accepts('html', 'json') === 'html') {
       ctx.type = 'html';
-      ctx.body = messagePage({ title: 'Page not found', message: 'There is nothing at this address.', detail: 'Check the address, or go back to the application you came from.' });
+      noteLocale({ back: undefined });
+      ctx.body = messagePage({ title: t('error.notFound.title'), message: t('error.notFound.message'), detail: t('error.notFound.detail') });
     } else {
       ctx.body = { error: 'not_found', error_description: `There is nothing at ${ctx.path}.` };
     }
