@@ -142,6 +142,15 @@ test('the picker keeps the step: password page and second factor switch language
   // The choice is this browser's for the visit: the account page follows it.
   await page.goto(`${issuer()}/account`);
   assert.equal(await h1(page), 'Votre compte');
+  await page.getByRole('link', { name: 'Ajouter une application d’authentification' }).click();
+  assert.equal(await h1(page), 'Ajouter une application d’authentification');
+  // Signed in, the picker also saves the user's language (a form with the page's token) and
+  // stays on the page.
+  await page.getByRole('button', { name: 'Deutsch' }).click();
+  assert.equal(await lang(page), 'de');
+  assert.equal(await h1(page), 'Authenticator-App hinzufügen');
+  assert.equal(new URL(page.url()).pathname, '/t/default/account/totp');
+  assert.equal((await gh.api('GET', '/tenants/default/users?search=paula')).body.items[0].locale, 'de');
   await context.close();
 });
 

@@ -18,7 +18,7 @@ import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { noteTenantLocale, pageBranding } from '../interaction/branding.ts';
 import { currentLocale, isLocale, LOCALES, noteLocale, t, type MessageKey } from '../i18n/index.ts';
-import { PICKED_COOKIE } from '../i18n/routes.ts';
+import { isLocalPath, PICKED_COOKIE } from '../i18n/routes.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { textProblem } from '../shared/input.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
@@ -67,7 +67,7 @@ export function accountRouter(services: Services): Router {
     const s = session(services).read(ctx);
     const user = s ? await services.userStore.userById(tenant.id, s.accountId) : undefined;
     if (s && user && user.status === 'active') {
-      noteLocale({ user: user.locale });
+      noteLocale({ user: user.locale, save: { action: `${new URL(base(tenant)).pathname}/language`, csrf: s.csrf } });
       if (ctx.method === 'GET') return { tenant, user, s };
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
       if (typeof sent === 'string' && safeEqual(sent, s.csrf)) return { tenant, user, s };
@@ -215,6 +215,14 @@ export function accountRouter(services: Services): Router {
     ctx.cookies.set(PICKED_COOKIE, chosen, { path: '/', httpOnly: true, sameSite: 'lax', secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true });
     noteLocale({ user: chosen, picked: chosen });
     await services.auditStore.record({ tenantId: w.tenant.id, type: 'account.language_changed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, locale: chosen } });
+    // From the picker of another account page: back to that page (a path of this account area).
+    const back = (ctx.request.body as Record<string, unknown> | undefined)?.back;
+    const area = new URL(base(w.tenant)).pathname;
+    if (isLocalPath(back) && back !== area && back.startsWith(`${area}/`)) {
+      ctx.status = 303;
+      ctx.redirect(back);
+      return;
+    }
     await show(ctx, w.tenant, user, w.s, t('account.languageSaved'));
   });
 

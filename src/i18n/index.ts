@@ -81,6 +81,8 @@ export function negotiate(i: LocaleInputs): Locale {
 export interface LocaleScope extends LocaleInputs {
   /** A GET address showing the same step again (the picker's way back); none: no picker. */
   back?: string;
+  /** Signed in (the account page): the picker is a form that also saves the user's language, with that page's CSRF token. */
+  save?: { action: string; csrf: string };
 }
 
 const scopes = new AsyncLocalStorage<LocaleScope>();
@@ -94,8 +96,9 @@ export function noteLocale(patch: Partial<LocaleScope>): void {
   if (s) Object.assign(s, patch);
 }
 
-/** The picker's way back for this page, if any. */
+/** The picker's way back for this page, if any, and where a signed-in user's choice is saved. */
 export const pickerBack = (): string | undefined => scopes.getStore()?.back;
+export const pickerSave = (): LocaleScope['save'] => scopes.getStore()?.save;
 
 /** The current request's language (English outside a request). */
 export function currentLocale(): Locale {
