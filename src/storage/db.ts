@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { inDeclaredOrder, migrationList } from './migrations/index.ts';
 import { GroupCommitDriver, nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.ts';
 import { StartupRefusal } from '../shared/errors.ts';
+import { gatehouseVersion } from '../shared/version.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -132,12 +133,40 @@ function lockDataDir(dataDir: string): () => void {
  *  refusing before anything runs a list whose order kysely's name sort would change. */
 export async function migrate(db: Kysely<DB>, list = migrationList): Promise<void> {
   const ordered = inDeclaredOrder(list);
+  const refusal = newerSchemaRefusal(await appliedMigrations(db), list);
+  if (refusal) throw new StartupRefusal(refusal);
   const provider: MigrationProvider = { getMigrations: async () => ordered };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
+}
+
+/** The migration names recorded in the database (kysely's table); none on a new database. */
+export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+  try {
+    const r = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    return r.rows.map((x) => x.name);
+  } catch {
+    return []; // no migration table yet: a new database
+  }
+}
+
+/**
+ * A database some newer Gatehouse migrated (it recorded a migration this build does not know)
+ * is refused before anything runs: this build would read columns it does not understand, and
+ * kysely's own error ("corrupted migrations") says nothing an operator can act on. The line
+ * says which migration, which version this is, and the two ways out.
+ */
+export function newerSchemaRefusal(applied: string[], list: ReadonlyArray<{ name: string }> = migrationList, what = 'This database'): string | undefined {
+  const known = new Set(list.map((m) => m.name));
+  const unknown = applied.filter((n) => !known.has(n)).sort();
+  if (!unknown.length) return undefined;
+  return `${what} was upgraded by a newer Gatehouse: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} applied, ` +
+    `which this Gatehouse ${gatehouseVersion()} does not know (its newest is ${list.at(-1)?.name ?? 'none'}). ` +
+    'Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade ' +
+    '(`gatehouse restore --from FILE`, or pg_restore on PostgreSQL; see docs/operations.md). Nothing was changed.';
 }
 
 export async function openDatabase(opts: { dataDir: string; databaseUrl?: string; lock?: boolean }): Promise<Database> {
