@@ -107,7 +107,7 @@ function damaged(e: unknown, file: string): StartupRefusal | undefined {
  * One process per SQLite data dir: an exclusive lock on a side file, held for the process
  * lifetime. The operating system releases it when the process dies, even on kill -9.
  */
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'gatehouse.lock');
   const pidFile = path.join(dataDir, 'gatehouse.pid');
   const lock = privately(() => new DatabaseSync(lockFile, { timeout: 0 }));
