@@ -39,6 +39,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string; // no trailing slash
+  /** The public URL's host[:port], the Host the engine builds its URLs from. */
+  publicHost: string;
   dataDir: string; // absolute
   databaseUrl?: string;
   redisUrl?: string;
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: s.PORT,
     host: s.HOST,
     publicUrl,
+    publicHost: new URL(publicUrl).host,
     dataDir: path.resolve(s.GATEHOUSE_DATA_DIR),
     databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
