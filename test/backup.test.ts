@@ -78,7 +78,7 @@ test('backup refuses what it cannot do, with one line saying what to do', async 
   assert.throws(() => backupSqlite(path.join(tmp, 'nothing-here'), path.join(tmp, 'x.db')), refusal(/There is no Gatehouse database in .*nothing-here \(GATEHOUSE_DATA_DIR\)/));
   assert.throws(() => backupSqlite(dataDir, path.join(tmp, 'no-such-dir', 'x.db')), refusal(/does not exist\. Create it/));
   // PostgreSQL: pg_dump, and the commands say so.
-  r = await gatehouse(['backup', '--to', path.join(tmp, 'pg.db')], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', GATEHOUSE_SECRET: 'x'.repeat(40) });
+  r = await gatehouse(['backup', '--to', path.join(tmp, 'pg.db')], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /The store is PostgreSQL.*pg_dump.*docs\/operations\.md/);
   for (const f of fs.readdirSync(tmp)) assert.doesNotMatch(f, /partial/, 'no half-written file is left behind');
@@ -162,8 +162,10 @@ test('a backup taken while sign-ins and token requests run restores into a new d
   assert.match(x.stdout, /Start Gatehouse on it: GATEHOUSE_DATA_DIR=/);
   assert.equal(fs.statSync(fresh).mode & 0o777, 0o700);
   for (const file of ['gatehouse.db', 'secret.key']) assert.equal(fs.statSync(path.join(fresh, file)).mode & 0o777, 0o600, file);
-  // Restoring twice is refused: it is not empty any more.
+  // Restoring twice is refused: it is not empty any more (and the refusal leaves it as it was).
+  const pidBefore = fs.readFileSync(path.join(fresh, 'gatehouse.pid'), 'utf8');
   assert.throws(restore({ secretFile: keyCopy }), refusal(/is not empty/));
+  assert.equal(fs.readFileSync(path.join(fresh, 'gatehouse.pid'), 'utf8'), pidBefore);
 
   // --- the restored instance, at the same public URL (tokens name their issuer)
   const port = Number(new URL(gh.base).port);

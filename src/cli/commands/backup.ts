@@ -14,7 +14,9 @@ const PG_RESTORE = 'The store is PostgreSQL (DATABASE_URL is set): restore with 
   '`createdb gatehouse_restored && pg_restore --no-owner --dbname=gatehouse_restored gatehouse.dump`, then start Gatehouse on it with the same GATEHOUSE_SECRET. ' +
   'See "Backup and restore" in docs/operations.md. Nothing was done.';
 
-function config(): Config {
+function config(pgMessage: string): Config {
+  // PostgreSQL first: its answer does not depend on the other settings being complete.
+  if (process.env.DATABASE_URL) throw new SetupError(pgMessage);
   try { return loadConfig(); } catch (e) {
     if (e instanceof ConfigError) throw new SetupError(e.message);
     throw e;
@@ -39,8 +41,7 @@ export const backupCommands: Record<string, Command> = {
     options: { to: { type: 'string' } },
     async run(o, _a, out) {
       const to = need(o, 'to');
-      const c = config();
-      if (c.databaseUrl) throw new SetupError(PG_BACKUP);
+      const c = config(PG_BACKUP);
       const { backupSqlite } = await import('../../storage/sqlite/backup.ts');
       const r = await refusing(async () => backupSqlite(c.dataDir, to));
       const secret = c.secret
@@ -60,8 +61,7 @@ export const backupCommands: Record<string, Command> = {
     options: { from: { type: 'string' }, 'secret-file': { type: 'string' } },
     async run(o, _a, out) {
       const from = need(o, 'from');
-      const c = config();
-      if (c.databaseUrl) throw new SetupError(PG_RESTORE);
+      const c = config(PG_RESTORE);
       const { restoreSqlite } = await import('../../storage/sqlite/backup.ts');
       const r = await refusing(async () => restoreSqlite({
         from, dataDir: c.dataDir, secretFile: opt(o, 'secret-file'),

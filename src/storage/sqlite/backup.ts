@@ -138,9 +138,16 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
     if (!fs.statSync(dataDir).isDirectory()) throw new BackupRefusal(`${dataDir} (GATEHOUSE_DATA_DIR) is a file, not a directory. Restore into a new or empty directory.`);
     entries = fs.readdirSync(dataDir);
   }
-  if (entries.includes(DB_FILE) || entries.includes('gatehouse.lock')) {
-    // A server on it holds its lock: say so rather than only "not empty".
-    try { lockDataDir(dataDir)(); } catch (e) {
+  if (entries.includes('gatehouse.lock')) {
+    // A server on it holds its lock: say so rather than only "not empty". (Probing takes the
+    // lock for a moment and writes the pid file: its content is put back.)
+    const pidFile = path.join(dataDir, 'gatehouse.pid');
+    let pid: string | undefined;
+    try { pid = fs.readFileSync(pidFile, 'utf8'); } catch { /* none */ }
+    try {
+      lockDataDir(dataDir)();
+      if (pid !== undefined) fs.writeFileSync(pidFile, pid, { mode: 0o600 }); else fs.rmSync(pidFile, { force: true });
+    } catch (e) {
       if (e instanceof DataDirLockedError) throw new BackupRefusal(`A Gatehouse server is running on ${dataDir}: ${e.message.replace(/^The data directory \S+ is in use by /, 'it is in use by ')} Restore into a new, empty data directory (and start the server on it), never under a running server.`);
       throw e;
     }
