@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { appliedMigrations, openDatabase } from '../../src/storage/db.ts';
+import { appliedMigrations, lastStartedBy, openDatabase } from '../../src/storage/db.ts';
 import { migrationList } from '../../src/storage/migrations/index.ts';
 import { StartupRefusal } from '../../src/shared/errors.ts';
 import { gatehouseVersion } from '../../src/shared/version.ts';
@@ -29,11 +29,14 @@ export function upgradeSuite(store: 'sqlite' | 'postgres') {
       // An instance as this build leaves it, then "upgraded" by a future version.
       const d = await openDatabase(where);
       assert.deepEqual(await appliedMigrations(d.db), migrationList.map((m) => m.name));
+      assert.equal(await lastStartedBy(d.db), gatehouseVersion(), 'each start records its version');
       await sql`insert into kysely_migration (name, timestamp) values (${FUTURE}, ${new Date().toISOString()})`.execute(d.db);
+      await sql`update instance_settings set value = '9.9.0' where name = 'gatehouse_version'`.execute(d.db);
       await d.close();
 
       await assert.rejects(openDatabase(where), (e: unknown) => {
         assert.ok(e instanceof StartupRefusal, String(e));
+        assert.match(e.message, /upgraded by a newer Gatehouse \(Gatehouse 9\.9\.0 last started on it\)/);
         assert.match(e.message, new RegExp(`migration ${FUTURE} applied`));
         assert.match(e.message, new RegExp(`Gatehouse ${gatehouseVersion().replace(/\./g, '\\.')} does not know`));
         assert.match(e.message, new RegExp(`its newest is ${migrationList.at(-1)!.name}`));
@@ -47,7 +50,7 @@ export function upgradeSuite(store: 'sqlite' | 'postgres') {
       const server = await spawnServer(dataDir, port, env);
       assert.equal(server.ready, false, server.output());
       assert.equal(await server.exited, 2);
-      assert.match(server.errors(), new RegExp(`upgraded by a newer Gatehouse: it has migration ${FUTURE}`));
+      assert.match(server.errors(), new RegExp(`upgraded by a newer Gatehouse \\(Gatehouse 9\\.9\\.0 last started on it\\): it has migration ${FUTURE}`));
       assert.doesNotMatch(server.errors(), /corrupted migrations|    at /, 'no stack trace, no kysely jargon');
 
       // Nothing was changed: the database still has exactly what it had.

@@ -183,7 +183,8 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
   }
   try {
     const facts = inspect(db, from);
-    const newer = newerSchemaRefusal(facts.applied, migrationList, `The backup ${from}`);
+    const last = (db.prepare("select value from instance_settings where name = 'gatehouse_version'").get() as { value: string } | undefined)?.value;
+    const newer = newerSchemaRefusal(facts.applied, migrationList, `The backup ${from}`, last);
     if (newer) throw new BackupRefusal(newer.replace('Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade', 'Restore it with that newer Gatehouse version, or use a backup made by this version or an older one'));
     const check = (db.prepare("select value from instance_settings where name = 'secret_check'").get() as { value: string } | undefined)?.value;
     if (check && !secrets.some((s) => secretCheckValue(s) === check)) {
