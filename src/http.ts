@@ -78,6 +78,12 @@ async function serveEngine(services: Services, entry: EngineEntry, slug: string,
   const r = req as http.IncomingMessage & { originalUrl?: string };
   r.originalUrl = req.url;
   req.url = req.url!.slice(`/t/${slug}`.length) || '/';
+  // The engine builds its endpoint URLs (discovery, redirects) from the request's host: it must
+  // be the public URL's, not whatever Host (or X-Forwarded-Host) a client or a proxy sent. Behind
+  // nginx with `Host $host` on a non-default port the port was lost; a forged Host header would
+  // otherwise be echoed into the discovery document.
+  req.headers.host = services.config.publicHost;
+  delete req.headers['x-forwarded-host'];
   // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');

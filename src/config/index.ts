@@ -20,6 +20,8 @@ export const settingsSchema = z.object({
   GATEHOUSE_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters: the instance secret before GATEHOUSE_SECRET, during its rotation').optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GATEHOUSE_TLS_CERT: z.string().min(1).optional(),
+  GATEHOUSE_TLS_KEY: z.string().min(1).optional(),
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
   GATEHOUSE_SIGNIN_ADDRESS_LIMIT: z.coerce.number().int().min(2, 'must be 2 or more').max(100_000).default(50),
@@ -47,6 +49,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string; // no trailing slash
+  /** The public URL's host[:port], the Host the engine builds its URLs from. */
+  publicHost: string;
   dataDir: string; // absolute
   databaseUrl?: string;
   redisUrl?: string;
@@ -57,6 +61,8 @@ export interface Config {
   bootstrapAdmin?: { email: string; password: string };
   trustProxy: boolean;
   secureCookies: boolean;
+  /** Serve HTTPS with these PEM files (absolute paths), reloaded on SIGHUP; else plain HTTP (behind a TLS proxy). */
+  tls?: { certFile: string; keyFile: string };
   /** Failed sign-ins from one address in 15 minutes before it is slowed, then refused for the accounts it failed on (interaction/lockout.ts). */
   signinAddressLimit: number;
   logLevel: Settings['LOG_LEVEL'];
@@ -111,12 +117,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (auditStream?.kind === 'webhook' && !s.GATEHOUSE_AUDIT_WEBHOOK_SECRET) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook, so the receiver can tell batches really come from Gatehouse (use `openssl rand -hex 32`; see docs/operations.md).');
   }
-  const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
+  if (!!s.GATEHOUSE_TLS_CERT !== !!s.GATEHOUSE_TLS_KEY) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together (the certificate chain and its private key, PEM files), or neither to serve plain HTTP behind a TLS proxy.');
+  }
+  const tls = s.GATEHOUSE_TLS_CERT ? { certFile: path.resolve(s.GATEHOUSE_TLS_CERT), keyFile: path.resolve(s.GATEHOUSE_TLS_KEY!) } : undefined;
+  const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://localhost:${s.PORT}`).replace(/\/+$/, '');
   const secureCookies = s.GATEHOUSE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https:') : s.GATEHOUSE_SECURE_COOKIES === 'true';
   return {
     port: s.PORT,
     host: s.HOST,
     publicUrl,
+    publicHost: new URL(publicUrl).host,
     dataDir: path.resolve(s.GATEHOUSE_DATA_DIR),
     databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
@@ -128,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     trustProxy: s.GATEHOUSE_TRUST_PROXY,
     secureCookies,
+    tls,
     signinAddressLimit: s.GATEHOUSE_SIGNIN_ADDRESS_LIMIT,
     logLevel: s.LOG_LEVEL,
     workers: s.GATEHOUSE_WORKERS,
