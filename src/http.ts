@@ -27,10 +27,12 @@ import { logRequest, noteRoute } from './ops/access-log.ts';
 import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
-const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
-const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.js'));
-const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
+/** The sign-in pages' stylesheet and scripts (interaction/assets/), read once at start. */
+const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
+  ['gatehouse.css', 'webauthn.js', 'push.js', 'remember.js', 'autosubmit.js'].map((name) => [
+    name, [name.endsWith('.css') ? 'text/css' : 'text/javascript', fs.readFileSync(path.join(here, 'interaction/assets', name))],
+  ]),
+);
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
@@ -178,11 +180,7 @@ export function createHttpApp(services: Services): Koa {
     ctx.body = await metricsText(services.metrics);
   });
   // The sign-in pages' stylesheet and scripts (no inline script under the CSP): cached an hour.
-  const assets: Record<string, [type: string, body: string | Buffer]> = {
-    'gatehouse.css': ['text/css', css], 'webauthn.js': ['text/javascript', webauthnJs],
-    'push.js': ['text/javascript', pushJs], 'autosubmit.js': ['text/javascript', autosubmit],
-  };
-  for (const [name, [type, body]] of Object.entries(assets)) {
+  for (const [name, [type, body]] of Object.entries(ASSETS)) {
     ops.get(`/assets/${name}`, (ctx) => {
       ctx.type = type;
       ctx.set('Cache-Control', 'public, max-age=3600');
