@@ -61,8 +61,19 @@ export const auditEvent = z.object({
 
 export const appType = z.enum(APP_TYPE_NAMES);
 
+/**
+ * Claims the engine or Gatehouse sets from the sign-in and the token itself: a custom claim of
+ * the same name would let a profile assert an assurance level (acr, amr), a subject, an
+ * audience or a verified address that the sign-in never established.
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'sid',
+  'at_hash', 'c_hash', 's_hash', 'ds_hash', 'cnf', 'scope', 'client_id', 'events', 'email_verified', 'phone_number_verified',
+]);
+
 export const customClaim = z.object({
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'),
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role')
+    .refine((n) => !RESERVED_CLAIMS.has(n), { message: 'is set by Gatehouse from the sign-in and the token itself; choose another name, like department or urn:example:role' }),
   value: z.string().max(1000).optional().describe('a static value'),
   attribute: z.string().max(50).optional().describe('or a user attribute: email, given_name, family_name, name, domain, ou, groups, user_id'),
 });
