@@ -51,13 +51,13 @@ export const deviceRoutes = [
     },
   }),
   route({
-    id: 'checkInDevice', method: 'post', path: '/tenants/:slug/devices/:id/checkin', tag: 'devices', access: roles,
+    id: 'checkInDevice', method: 'post', path: '/tenants/:slug/devices/:session/checkin', tag: 'devices', access: roles,
     summary: 'Check a device in: its device session ends, every token issued under it is revoked and its apps get back-channel logout',
     response: z.object({ checkedIn: z.boolean().describe('false: it had already ended') }),
     async handler(call) {
       const { services, tenant, admin, params } = call;
-      const s = await services.deviceSessionService.store.get(tenant.id, params.id);
-      if (!s) throw notFound(`Device session ${params.id}`);
+      const s = await services.deviceSessionService.store.get(tenant.id, params.session);
+      if (!s) throw notFound(`Device session ${params.session}`);
       const u = await services.userStore.userById(tenant.id, s.userId);
       if (u) await assertMayActOn(call, u, 'checkInDevice');
       // The service records the audit event (device.checked_in) with the administrator.
