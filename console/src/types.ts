@@ -18,6 +18,8 @@ export interface AppView {
   clientId: string; name: string; displayName: string; type: AppType;
   redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
   initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; outliveSession?: boolean; passwordGrant: boolean; requireMfa: boolean;
+  /** native apps: the device SSO group (Native SSO, docs/mobile.md); null: none. */
+  deviceSsoGroup: string | null;
   claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
   metadata: Record<string, string>; launchUrl: string; version: number;
   certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
@@ -31,6 +33,7 @@ export type Group = Out<typeof shapes.group>;
 export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
+export type DeviceSessionView = Out<typeof shapes.deviceSessionView>;
 export type Overview = Out<typeof shapes.overview>;
 export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;
