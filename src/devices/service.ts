@@ -28,6 +28,18 @@ export const shiftHoursOf = (t: Tenant): number => {
 /** Ended device sessions stay listed (with why they ended) this long, then are forgotten. */
 export const ENDED_KEPT_MS = 7 * 24 * 3600_000;
 
+/**
+ * Apps are told of a check-in within this long; a receiver that has not answered by then is
+ * recorded as failed (the send itself goes on in the background) so check-in never hangs.
+ */
+export const BACKCHANNEL_DEADLINE_MS = 2000;
+function withinDeadline<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  p.catch(() => {}); // a late failure is already counted as the deadline's
+  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${BACKCHANNEL_DEADLINE_MS / 1000} seconds`)), BACKCHANNEL_DEADLINE_MS); })])
+    .finally(() => clearTimeout(timer));
+}
+
 /** The device secret's purpose in the token hasher (keeps its hashes apart from other tokens'). */
 const SECRET_PURPOSE = 'device-secret';
 
@@ -121,7 +133,7 @@ export class DeviceSessionService {
       await (await provider.Grant.find(app.grantId))?.destroy();
       if (client?.backchannelLogoutUri && !toldBySession.has(app.clientId)) {
         try {
-          await backchannelLogout(client, s.userId, s.sid);
+          await withinDeadline(backchannelLogout(client, s.userId, s.sid));
           notified.push(app.clientId);
         } catch (e) {
           failed.push({ clientId: app.clientId, error: (e as Error).message });

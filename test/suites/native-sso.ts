@@ -12,7 +12,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import * as oidc from 'openid-client';
 import { startTestServer, deployedApp, LOOPBACK_OUTBOUND, ADMIN, type Backend, type TestServer } from '../helpers/server.ts';
-import { Agent } from '../helpers/agent.ts';
+import { Agent, text } from '../helpers/agent.ts';
+import { totpCode } from '../helpers/totp.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from '../helpers/rp.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -202,6 +203,38 @@ export function nativeSsoSuite(backend: Backend) {
     assert.deepEqual([mfa.status, mfa.body.error], [400, 'interaction_required'], 'the app needs MFA the check-out did not have');
     assert.match(mfa.body.error_description!, /two-step/);
     assert.equal((await exchange('haiku', ok)).status, 200, 'the same request from the group\'s app works');
+  });
+
+  test('a shift started with two-step verification opens an app that requires it, with the check-out\'s amr and acr', async () => {
+    const dana = { email: 'dana.nurse@example.test', password: 'dana-password-1' };
+    const created = await gh.api('POST', '/tenants/default/users', dana);
+    assert.equal(created.status, 201);
+    const totpSecret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const tenantId = (await gh.services.tenantStore.bySlug('default'))!.id;
+    await gh.services.mfaStore.addFactor(tenantId, created.body.id, { type: 'totp', label: 'Phone', secretSealed: gh.services.sealer.seal(totpSecret) });
+    const a = apps.rover!;
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(a.config, {
+      redirect_uri: a.redirect, scope: 'openid profile offline_access device_sso', state, device_id: 'dev-mfa',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const agent = new Agent();
+    assert.equal(await agent.follow(url.href, a.redirect), null);
+    let f = agent.form();
+    await agent.follow(f.action, a.redirect, { form: { ...f.fields, email: dana.email } });
+    f = agent.form();
+    await agent.follow(f.action, a.redirect, { form: { ...f.fields, email: dana.email, password: dana.password } });
+    assert.match(text(agent.lastBody), /Two-step verification/);
+    f = agent.form();
+    const callback = await agent.follow(f.action, a.redirect, { form: { ...f.fields, code: totpCode(totpSecret) } });
+    assert.ok(callback, `signed in with the code: ${text(agent.lastBody).slice(0, 200)}`);
+    const t = await oidc.authorizationCodeGrant(a.config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+    const vault = await exchange('vault', { subject_token: t.id_token!, actor_token: t.device_secret as string });
+    assert.equal(vault.status, 200, JSON.stringify(vault.body));
+    const c = claimsOf(vault.body.id_token!);
+    assert.deepEqual([c.acr, c.amr, c.auth_time], [t.claims()!.acr, t.claims()!.amr, t.claims()!.auth_time]);
+    assert.ok((c.amr as string[]).includes('otp'), JSON.stringify(c.amr));
   });
 
   test('an undeployed user and an expired device session are refused at exchange', async () => {
