@@ -14,6 +14,8 @@ import * as oidc from 'openid-client';
 import { startTestServer, deployedApp, LOOPBACK_OUTBOUND, ADMIN, type Backend, type TestServer } from '../helpers/server.ts';
 import { Agent, text } from '../helpers/agent.ts';
 import { totpCode } from '../helpers/totp.ts';
+import { fillSignIn, haveChromium, launch } from '../helpers/browser.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from '../helpers/rp.ts';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -311,5 +313,30 @@ export function nativeSsoSuite(backend: Backend) {
     const web = await gh.api('POST', '/tenants/default/apps', { name: 'webby', displayName: 'Web', type: 'web', redirectUris: ['https://web.example.test/cb'], deviceSsoGroup: 'ward' });
     assert.equal(web.status, 400, 'only native apps join a group');
     assert.match(web.body.error.message, /Only native apps/);
+  });
+
+  // The console: Sessions, Devices tab lists the checked-out device; Check in ends it (SQLite only: the page is the same on every store).
+  nodeTest(`${backend.name}: console: the Devices tab lists a checked-out device and checks it in`, { skip: backend.skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium)') || (backend.name === 'sqlite' ? false : 'the console does not depend on the store: run on SQLite only') }, async () => {
+    const t = await checkOut(bob, { name: 'Ward 9 iPad', id: 'dev-console' });
+    const browser = await launch();
+    try {
+      const page = await (await browser.newContext({ locale: 'en-US' })).newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${gh.base}/console`);
+      await fillSignIn(page, ADMIN);
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      await page.goto(`${gh.base}/t/default/console/sessions`);
+      await page.getByRole('link', { name: 'Devices' }).click();
+      const region = page.getByRole('region', { name: 'Checked-out devices' });
+      await region.getByText('Ward 9 iPad').waitFor();
+      await page.getByRole('button', { name: `Check in Ward 9 iPad of ${bob.email}` }).click();
+      await page.getByRole('dialog', { name: 'Check in Ward 9 iPad?' }).getByRole('button', { name: 'Check in' }).click();
+      await waitFor(async () => (await gh.api('GET', '/tenants/default/devices?all=true')).body.items.some((d: { deviceId: string; status: string }) => d.deviceId === 'dev-console' && d.status === 'ended'), { what: 'the device checked in from the console' });
+      assert.equal((await refresh('rover', t.refresh_token!)).body.error, 'invalid_grant');
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 }
