@@ -291,6 +291,24 @@ export function nativeSsoSuite(backend: Backend) {
     assert.equal(shift.status, 200);
     assert.equal(shift.body.sharedDeviceShiftHours, 8);
 
+    // Roles: help desk may check in a nurse's device but not an administrator's; an auditor sees none.
+    const tokenOf = async (who: { email: string; password: string }) => ((await (await fetch(`${gh.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(who) })).json()) as { access_token: string }).access_token;
+    const desk = { email: 'desk@example.test', password: 'desk-password-12345' };
+    const audi = { email: 'audi@example.test', password: 'audi-password-12345' };
+    const boss = { email: 'boss@example.test', password: 'boss-password-12345' };
+    assert.equal((await gh.api('POST', '/tenants/default/users', { ...desk, roles: ['helpdesk'] })).status, 201);
+    assert.equal((await gh.api('POST', '/tenants/default/users', { ...audi, roles: ['auditor'] })).status, 201);
+    assert.equal((await gh.api('POST', '/tenants/default/users', { ...boss, roles: ['admin'] })).status, 201);
+    const bossDevice = await checkOut(boss, { id: 'dev-boss' });
+    const bossRow = (await gh.api('GET', '/tenants/default/devices')).body.items.find((d: { deviceId: string }) => d.deviceId === 'dev-boss');
+    const deskToken = await tokenOf(desk);
+    const listedForDesk = await gh.api('GET', '/tenants/default/devices', undefined, deskToken);
+    assert.equal(listedForDesk.status, 200);
+    assert.equal(listedForDesk.body.items.find((d: { id: string }) => d.id === bossRow.id).mayCheckIn, false);
+    assert.equal((await gh.api('POST', `/tenants/default/devices/${bossRow.id}/checkin`, undefined, deskToken)).status, 403, 'help desk cannot end an administrator\'s shift');
+    assert.equal((await gh.api('GET', '/tenants/default/devices', undefined, await tokenOf(audi))).status, 403);
+    assert.equal((await exchange('rover', { subject_token: bossDevice.id_token!, actor_token: bossDevice.device_secret as string })).status, 200, 'still live');
+
     const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [bin, ...args], {
         env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', GATEHOUSE_ADMIN_TENANT: '', GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password },
