@@ -48,7 +48,7 @@ export function nativeSsoSuite(backend: Backend) {
     bc = await backchannelReceiver();
     for (const u of [alice, bob, cara]) assert.equal((await gh.api('POST', '/tenants/default/users', u)).status, 201);
     await nativeApp('rover', { deviceSsoGroup: 'ward', backchannelLogoutUri: `${bc.url}?app=rover` });
-    await nativeApp('haiku', { deviceSsoGroup: 'ward', backchannelLogoutUri: `${bc.url}?app=haiku` });
+    await nativeApp('haiku', { deviceSsoGroup: 'ward', backchannelLogoutUri: `${bc.url}?app=haiku`, claims: [{ name: 'ward', value: 'Ward 3' }, { name: 'staff_email', attribute: 'email' }] });
     await nativeApp('labapp', { deviceSsoGroup: 'lab' });
     await nativeApp('loner', {});
     await nativeApp('vault', { deviceSsoGroup: 'ward', requireMfa: true });
@@ -117,6 +117,7 @@ export function nativeSsoSuite(backend: Backend) {
     assert.equal(c2.sub, idClaims.sub);
     assert.equal(c2.sid, idClaims.sid, 'the same session');
     assert.deepEqual([c2.amr, c2.acr, c2.auth_time], [idClaims.amr, idClaims.acr, idClaims.auth_time], 'the check-out sign-in\'s amr, acr and auth_time');
+    assert.deepEqual([c2.ward, c2.staff_email, c2.preferred_username], ['Ward 3', alice.email, alice.email], 'the app\'s own custom and default claims');
     const info = await oidc.fetchUserInfo(apps.haiku!.config, second.access_token, idClaims.sub);
     assert.equal(info.preferred_username, alice.email, "userinfo answers with the granted scopes (profile)");
 
