@@ -84,7 +84,7 @@ export function SessionsPage() {
   const devices = query.get('tab') === 'devices';
   return <>
     <PageTitle>Sessions</PageTitle>
-    <nav className="toolbar" aria-label="Kinds of session">
+    <nav className="toolbar tabs" aria-label="Kinds of session">
       <Link to="/sessions" aria-current={devices ? undefined : 'page'}>Browsers</Link>
       <Link to="/sessions?tab=devices" aria-current={devices ? 'page' : undefined}>Devices</Link>
     </nav>
