@@ -16,6 +16,8 @@ import { SetupLinkStore } from './storage/setup-links.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PolicyStore } from './storage/policies.ts';
 import { PushService } from './mfa/push.ts';
+import { DeviceSessionService } from './devices/service.ts';
+import { DeviceSessionStore } from './storage/device-sessions.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
@@ -96,6 +98,8 @@ export interface Services {
   pushService: PushService;
   /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
   sessionService: SessionService;
+  /** Shared mobile devices (OpenID Connect Native SSO): device sessions, check-in (devices/service.ts). */
+  deviceSessionService: DeviceSessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federationService: FederationService;
   /** LDAP / Active Directory directories: settings, sync, sign-in by bind (directory/ldap/). */
@@ -195,6 +199,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const deviceSessionStore = new DeviceSessionStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -220,6 +225,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
+  const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
@@ -229,7 +235,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub,
     clientCache, engineCache,
     async close() {
       await ldapService.close();

@@ -25,6 +25,7 @@ export type Group = Out<typeof shapes.group>;
 export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
+export type DeviceSessionView = Out<typeof shapes.deviceSessionView>;
 export type Overview = Out<typeof shapes.overview>;
 export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;

@@ -95,6 +95,7 @@ export const app = z.object({
   redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
   backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
   passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
+  deviceSsoGroup: z.string().nullable().describe('native apps: the device SSO group (OpenID Connect Native SSO); null: none'),
   claims: z.array(customClaim), tokenTtls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps: the absolute lifetime of a handed-over refresh token, from the launch'),
   outliveSession: z.boolean().optional().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse'),
   launchUrl: z.string().describe('the app\'s stable launch link'),
@@ -122,6 +123,7 @@ export const policy = z.object({
 export const tenant = z.object({
   slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
   sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
+  sharedDeviceShiftHours: z.number().int().describe('how long a shared-device session (Native SSO check-out) lasts, 1-24 hours (default 12)'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
@@ -159,6 +161,18 @@ export const sessionView = z.object({
   apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
   amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
   mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
+});
+
+export const deviceSessionView = z.object({
+  id: z.string().describe('the device session (DEVICE_SESSION_ID of gatehouse device checkin)'), userId: z.string(), email: z.string().nullable(),
+  group: z.string().describe('the device SSO group of the app that checked the device out'),
+  deviceName: z.string().nullable().describe('as reported by the check-out app (device_name)'), deviceId: z.string().nullable().describe('as reported by the check-out app (device_id)'),
+  startedAt: epochMs, expiresAt: epochMs.describe('the end of the shift'), endedAt: epochMs.nullable(),
+  endReason: z.string().nullable().describe('checkin, checkin_by_administrator, next_checkout or expired'),
+  status: z.enum(['live', 'expired', 'ended']),
+  apps: z.array(z.object({ clientId: z.string(), name: z.string(), joinedAt: epochMs })).describe('the apps that obtained tokens under it, the check-out app first'),
+  amr: z.array(z.string()).describe('how the user signed in at check-out'), acr: z.string().nullable(),
+  mayCheckIn: z.boolean().describe('whether you may check it in: false when its user holds a role you do not hold'),
 });
 
 // ---------- groups, OUs ----------

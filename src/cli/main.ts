@@ -23,6 +23,7 @@ import { keyCommands, secretCommands } from './commands/keys.ts';
 import { overviewCommands } from './commands/overview.ts';
 import { policyCommands } from './commands/policy.ts';
 import { sessionCommands } from './commands/session.ts';
+import { deviceCommands } from './commands/device.ts';
 import { startCommands } from './commands/start.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { upstreamCommands } from './commands/upstream.ts';
@@ -33,7 +34,7 @@ export { UsageError };
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
   ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands,
 };
 
 // ---- help

@@ -7,7 +7,7 @@ import type { keySchema } from '../admin/routes/keys.ts';
 // The answers the console reads too (src/admin/shapes.ts: one set of types for server, console and CLI).
 import type {
   branding as brandingSchema, connector as connectorSchema, directory as directorySchema, directoryTest as testSchema,
-  group as groupSchema, mfaFactor as factor, ou as ouSchema, sessionView as sessionSchema, syncRun as runSchema,
+  deviceSessionView as deviceSessionSchema, group as groupSchema, mfaFactor as factor, ou as ouSchema, sessionView as sessionSchema, syncRun as runSchema,
   tenant as tenantSchema, upstream as upstreamSchema, upstreamCheck as checkSchema, app as appSchema, policy as policySchema,
   page, provisioningCode, syncStatus,
 } from '../admin/shapes.ts';
@@ -38,6 +38,7 @@ export type Connector = z.output<typeof connectorSchema>;
 export type ConnectorCode = z.output<typeof provisioningCode>;
 export type AuditEvent = z.output<typeof auditEvent>;
 export type Session = z.output<typeof sessionSchema>;
+export type DeviceSession = z.output<typeof deviceSessionSchema>;
 export type Branding = z.output<typeof brandingSchema>;
 export type Policy = z.output<typeof policySchema>;
 export type PolicySettings = Policy['settings'];

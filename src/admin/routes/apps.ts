@@ -28,6 +28,8 @@ const profileFields = {
   logo: z.string().max(1_000_000).nullable().describe('a data: URL (PNG, GIF, JPG; at most 250 KB, 200 x 150 px), shown in the launcher'),
   requireMfa: z.boolean(),
   outliveSession: z.boolean().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse (default false: signing out, or an administrator ending the session, revokes it)'),
+  deviceSsoGroup: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'use 1-64 letters, digits, spaces, dots, hyphens or underscores').nullable()
+    .describe('native apps: the device SSO group (OpenID Connect Native SSO); apps of one group on a device share the sign-in of the first (scope device_sso, token exchange); null: none'),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
@@ -48,6 +50,7 @@ const createBody = z.object({
   logo: profileFields.logo.default(null),
   requireMfa: profileFields.requireMfa.default(false),
   outliveSession: profileFields.outliveSession.default(false),
+  deviceSsoGroup: profileFields.deviceSsoGroup.default(null),
   refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   claims: profileFields.claims.default([]),
   tokenTtls: ttls.default({}),
@@ -62,7 +65,7 @@ const patchBody = z.object({
   backchannelLogoutUri: profileFields.backchannelLogoutUri.optional(), homeUrl: profileFields.homeUrl.optional(),
   initiateLoginUri: profileFields.initiateLoginUri.optional(), loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
   passwordGrant: profileFields.passwordGrant.optional(), logo: profileFields.logo.optional(), requireMfa: profileFields.requireMfa.optional(),
-  outliveSession: profileFields.outliveSession.optional(),
+  outliveSession: profileFields.outliveSession.optional(), deviceSsoGroup: profileFields.deviceSsoGroup.optional(),
   claims: profileFields.claims.optional(), tokenTtls: ttls.optional(), refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
   jwks: profileFields.jwks.optional(), clientAuthMethod: profileFields.clientAuthMethod.optional(), version,
 });
@@ -79,7 +82,7 @@ export async function appView(services: Services, tenant: Tenant, a: App): Promi
     clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
     redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
     backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
-    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo, requireMfa: a.requireMfa,
+    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo, requireMfa: a.requireMfa, deviceSsoGroup: a.deviceSsoGroup,
     ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60), outliveSession: a.outliveSession }),
     launchUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
