@@ -142,6 +142,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('directory: administrator roles are found by exact name', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'ro' });
     const d = new UserStore(db);
+    // biome-ignore lint/suspicious/noExplicitAny: the contract checks a role stored as given
     await d.createUser({ tenantId: t.id, email: 'helpdesk@example.test', roles: ['helpdesk'] as any });
     assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), false);
     await d.createUser({ tenantId: t.id, email: 'root@example.test', roles: ['superadmin'] });
