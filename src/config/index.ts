@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { parseCidrs } from '../shared/outbound.ts';
+import { DEFAULT_KEY_POLICY, KEY_POLICY_LIMITS, type KeyPolicy } from '../keys/keys.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.url({ protocol: /^https?$/ });
@@ -28,6 +29,12 @@ export const settingsSchema = z.object({
     const { problem } = parseCidrs(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
+  GATEHOUSE_KEY_PUBLISH_DAYS: z.coerce.number().int()
+    .min(KEY_POLICY_LIMITS.publishDays.min, `must be ${KEY_POLICY_LIMITS.publishDays.min} or more: relying parties need time to fetch the JWKS`)
+    .max(KEY_POLICY_LIMITS.publishDays.max).default(DEFAULT_KEY_POLICY.publishDays),
+  GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: z.coerce.number().int()
+    .min(KEY_POLICY_LIMITS.rotateBeforeDays.min, `must be ${KEY_POLICY_LIMITS.rotateBeforeDays.min} or more, so that rotation happens before the 60-day expiry warning`)
+    .max(KEY_POLICY_LIMITS.rotateBeforeDays.max).default(DEFAULT_KEY_POLICY.rotateBeforeDays),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +63,23 @@ export interface Config {
   strictApiResponses: boolean;
   /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
   outboundAllow: string;
+  /** Signing key lifecycle (keys/keys.ts). */
+  keys: KeyPolicy;
+  /** Tests only (NODE_ENV=test): the key lifecycle's clock runs this far ahead of the real one. */
+  testClockOffsetMs: number;
+}
+
+/**
+ * GATEHOUSE_TEST_CLOCK_OFFSET_MS moves the clock that signing key decisions use, so that tests
+ * can age keys without waiting; it is refused outside NODE_ENV=test, where a moved clock would
+ * rotate keys early or keep expired ones.
+ */
+function testClockOffset(env: NodeJS.ProcessEnv): number {
+  const v = env.GATEHOUSE_TEST_CLOCK_OFFSET_MS;
+  if (v === undefined || v === '') return 0;
+  if (env.NODE_ENV !== 'test') throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: only for tests (NODE_ENV=test); unset it.');
+  if (!/^-?\d+$/.test(v)) throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: must be a whole number of milliseconds.');
+  return Number(v);
 }
 
 export class ConfigError extends Error {}
@@ -109,5 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
+    keys: { publishDays: s.GATEHOUSE_KEY_PUBLISH_DAYS, rotateBeforeDays: s.GATEHOUSE_KEY_ROTATE_BEFORE_DAYS },
+    testClockOffsetMs: testClockOffset(env),
   };
 }
