@@ -204,8 +204,11 @@ export async function createServices(config: Config, logger = pino({ level: conf
   });
 
   // ---- services
-  const clockOffset = config.testClockOffsetMs;
-  const keyService = new KeyService({ keyStore: new SigningKeyStore(db), tenantStore, sealer, policy: config.keys, ...(clockOffset && { now: () => Date.now() + clockOffset }) });
+  // A moved clock only in tests (config: GATEHOUSE_TEST_CLOCK_OFFSET_MS, refused outside NODE_ENV=test).
+  const keyService = new KeyService({
+    keyStore: new SigningKeyStore(db), tenantStore, sealer, policy: config.keys,
+    ...(config.testClockOffsetMs !== undefined && { now: () => Date.now() + (config.testClockOffsetMs ?? 0) }),
+  });
   const appService = new AppService({ appStore, userStore, sealer, outbound });
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });

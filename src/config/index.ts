@@ -65,8 +65,11 @@ export interface Config {
   outboundAllow: string;
   /** Signing key lifecycle (keys/keys.ts). */
   keys: KeyPolicy;
-  /** Tests only (NODE_ENV=test): the key lifecycle's clock runs this far ahead of the real one. */
-  testClockOffsetMs: number;
+  /**
+   * Tests only (NODE_ENV=test): the signing key lifecycle's clock runs this far ahead of the
+   * real one. Read on every use, so a test holding the config may move it while running.
+   */
+  testClockOffsetMs?: number;
 }
 
 /**
@@ -74,9 +77,9 @@ export interface Config {
  * can age keys without waiting; it is refused outside NODE_ENV=test, where a moved clock would
  * rotate keys early or keep expired ones.
  */
-function testClockOffset(env: NodeJS.ProcessEnv): number {
+function testClockOffset(env: NodeJS.ProcessEnv): number | undefined {
   const v = env.GATEHOUSE_TEST_CLOCK_OFFSET_MS;
-  if (v === undefined || v === '') return 0;
+  if (v === undefined || v === '') return undefined;
   if (env.NODE_ENV !== 'test') throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: only for tests (NODE_ENV=test); unset it.');
   if (!/^-?\d+$/.test(v)) throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: must be a whole number of milliseconds.');
   return Number(v);
@@ -134,6 +137,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
     keys: { publishDays: s.GATEHOUSE_KEY_PUBLISH_DAYS, rotateBeforeDays: s.GATEHOUSE_KEY_ROTATE_BEFORE_DAYS },
-    testClockOffsetMs: testClockOffset(env),
+    ...(testClockOffset(env) !== undefined && { testClockOffsetMs: testClockOffset(env) }),
   };
 }
