@@ -21,11 +21,15 @@ export function KeysPage() {
   // Only the key that signs raises the warning: it clears as soon as a fresh key signs.
   const active = (keys.data?.items ?? []).filter((k) => k.status === 'active');
   const expiring = active.filter((k) => k.expiresSoon || daysUntil(k.notAfter) <= IDP_WARNING_DAYS);
+  // When the scheduled rotation replaces the expiring keys (the latest of their next keys).
+  const upcoming = (keys.data?.items ?? []).filter((k) => k.status === 'next' && k.activatesAt !== null && expiring.some((e) => e.alg === k.alg) && k.notAfter > Math.max(...expiring.map((e) => e.notAfter)));
+  const nextUp = upcoming.length === expiring.length && upcoming.length > 0 ? Math.max(...upcoming.map((k) => k.activatesAt!)) : undefined;
   const appCerts = (apps.data?.items ?? []).filter((a) => a.certificateExpiresSoon || (a.certificateExpiresAt && daysUntil(a.certificateExpiresAt) <= APP_WARNING_DAYS));
   return <>
     <PageTitle actions={can.rotateKeys(me) && <Button onClick={() => setRotating(true)}>Rotate keys</Button>}>Keys and certificates</PageTitle>
     {expiring.length > 0 && <Banner level="warn">
       <p><strong>The IdP certificate expires {formatDate(Math.min(...expiring.map((k) => k.notAfter)))}</strong> (in {daysUntil(Math.min(...expiring.map((k) => k.notAfter)))} days).</p>
+      {nextUp !== undefined && <p>A fresh next key starts signing by itself {nextUp <= Date.now() ? 'within the hour' : formatDate(nextUp)}; the warning clears then.</p>}
       <p>{can.rotateKeys(me) ? 'Rotate the keys: the published next key, with its own two-year certificate, starts signing as soon as apps have had time to fetch it; apps that read the JWKS follow by themselves.' : 'Ask a superadministrator to rotate the keys.'}</p>
     </Banner>}
     {appCerts.map((a) => <Banner key={a.clientId} level="warn"><p><strong>The certificate registered for {a.displayName} expires {formatDate(a.certificateExpiresAt)}</strong>{a.certificateExpiresAt ? ` (in ${daysUntil(a.certificateExpiresAt)} days)` : ''}. Ask the app's owner for its new certificate{can.configureApps(me) ? <> and update <Link to={`/apps/${encodeURIComponent(a.clientId)}`}>its profile</Link></> : ''}.</p></Banner>)}
