@@ -356,6 +356,22 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     assert.equal(forced.activated.length, 1, 'force signs with the key published seconds ago');
   });
 
+  await t.test('two nodes running the scheduled work at once make one change', async () => {
+    const id = await addTenant(database, 'race-maintain');
+    clock = real - 700 * DAY;
+    await keys.ensureKeys(id);
+    clock = real;
+    const other = service();
+    await Promise.all([keys.maintain(id), other.maintain(id), keys.maintain(id)]);
+    let rows = await keys.list(id);
+    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'RS256:active', 'RS256:next'], 'one fresh next key per algorithm');
+    clock = real + 7 * DAY;
+    const results = await Promise.all([keys.maintain(id), other.maintain(id)]);
+    assert.equal(results.flatMap((r) => r.activated).length, 2, 'one rotation per algorithm');
+    rows = await keys.list(id);
+    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'ES256:retired', 'RS256:active', 'RS256:next', 'RS256:retired']);
+  });
+
   await t.test('settings: rotation N days before expiry, publication period', async () => {
     const id = await addTenant(database, 'policy');
     clock = real;
