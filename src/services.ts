@@ -40,6 +40,7 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -61,6 +62,8 @@ export interface Services {
   leadership: Leadership;
   /** The HTTP client for every request to an address an administrator typed (shared/outbound.ts). */
   outbound: Outbound;
+  /** Where audit events go besides the database (GATEHOUSE_AUDIT_STREAM); fed by auditStore. */
+  auditStream?: AuditStream;
   /** Sign-in failure counters and lockouts: per account and per address (interaction/lockout.ts). */
   throttles: { account: Throttle; ip: Throttle };
 
@@ -175,6 +178,14 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const userStore = new UserStore(db);
   const appStore = new AppStore(db);
   const auditStore = new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again'));
+  // Every recorded event is also handed to the stream, in this process only: each worker of
+  // `gatehouse start --workers N` streams the events it records, so each goes out once.
+  const auditStream = createAuditStream(config.auditStream, {
+    logger, webhookSecret: config.auditWebhookSecret,
+    // Its own client: a receiver that hangs gets five seconds, then the batch is retried later.
+    outbound: new Outbound({ allow: config.outboundAllow, timeoutMs: 5000 }),
+  });
+  if (auditStream) auditStore.onRecord = (e) => auditStream.send(e);
   const upstreamStore = new UpstreamStore(db);
   const mfaStore = new MfaStore(db);
   const signinAddressStore = new SigninAddressStore(db);
@@ -230,7 +241,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   }, (err) => logger.warn({ err }, 'reading certificate expiry for /metrics failed; the gauge is left out of this scrape'));
 
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles,
+    config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
     instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
     clientCache, engineCache,
@@ -238,6 +249,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
       await ldapService.close();
       await connectorHub.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
+      await auditStream?.close();
       await leadership.close();
       await bus.close();
       redis?.disconnect();

@@ -3,12 +3,21 @@
 // take their types from them with z.output, so a change here is a type error where a client
 // relies on the old shape instead of a hand copy gone stale. This file imports nothing but zod:
 // the console type-checks it under browser settings (no Node types) and imports it with
-// `import type` only, so neither zod nor server code reaches the console's bundle.
+// `import type` only, so neither zod nor server code reaches the console's bundle. (Besides zod
+// it imports only modules that import nothing but zod: src/apps/kinds.ts, src/policy/settings.ts.)
 import { z } from 'zod';
+import { APP_CERT_WARNING_DAYS, APP_TYPE_NAMES, CLIENT_AUTH_METHODS } from '../apps/kinds.ts';
+import { policySettingsWith } from '../policy/settings.ts';
 
 export const epochMs = z.number().int().describe('epoch milliseconds');
 
 export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
+
+/** A page of a list: pass nextCursor as ?cursor= for the next one. */
+export const page = <T extends z.ZodType>(item: T) => z.object({
+  items: z.array(item),
+  nextCursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
+});
 
 export const userSummary = z.object({
   id: z.string(),
@@ -46,6 +55,55 @@ export const auditEvent = z.object({
   clientId: z.string().nullable(),
   ip: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
+});
+
+// ---------- application profiles ----------
+
+export const appType = z.enum(APP_TYPE_NAMES);
+
+export const customClaim = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'),
+  value: z.string().max(1000).optional().describe('a static value'),
+  attribute: z.string().max(50).optional().describe('or a user attribute: email, given_name, family_name, name, domain, ou, groups, user_id'),
+});
+
+// Signed tokens live at most a day: a retired signing key stays published for 24 hours, so
+// everything it signed must have expired by then. Refresh tokens are opaque and may live longer.
+const signedTtl = z.number().int().min(60).max(24 * 3600);
+export const tokenTtls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() })
+  .describe('seconds: accessToken and idToken 60 s to 24 h, refreshToken 60 s to 1 year');
+
+/** The IdP metadata an application is configured with ("View and copy IdP metadata"). */
+export const idpMetadata = z.object({
+  issuer: z.string(), discoveryUrl: z.string(), authorizationEndpoint: z.string(), tokenEndpoint: z.string(), userinfoEndpoint: z.string(),
+  jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
+});
+
+export const app = z.object({
+  clientId: z.string(), name: z.string(), displayName: z.string(), type: appType,
+  redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
+  backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
+  passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
+  claims: z.array(customClaim), tokenTtls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps: the absolute lifetime of a handed-over refresh token, from the launch'),
+  outliveSession: z.boolean().optional().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse'),
+  launchUrl: z.string().describe('the app\'s stable launch link'),
+  hasSecret: z.boolean().describe('the secret itself is shown only when created or regenerated'),
+  deployed: z.boolean().describe('Deployed / Not deployed'),
+  deployment: z.object({ all: z.boolean(), targets: z.array(deploymentTarget) }),
+  metadata: idpMetadata,
+  jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable().describe('the registered public keys'),
+  certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
+  clientAuthMethod: z.enum([...CLIENT_AUTH_METHODS, 'none']).describe('token endpoint authentication; none for public apps (spa, native)'),
+  certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+// ---------- user policies ----------
+
+export const policy = z.object({
+  id: z.string(), name: z.string(), priority: z.number().int(),
+  targets: z.array(z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), id: z.string(), label: z.string() })),
+  settings: policySettingsWith(z.string()), createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
 // ---------- tenants, branding ----------

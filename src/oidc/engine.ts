@@ -17,6 +17,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
+import { noteClientId } from '../ops/access-log.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -256,6 +257,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
   provider.proxy = services.config.trustProxy;
   provider.use(async (ctx, next) => {
     await next();
+    noteClientId(ctx.res, ctx.oidc?.client?.clientId); // the access log's client id: known once the engine has it
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
   wireEvents(services, tenant, provider);

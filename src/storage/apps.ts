@@ -58,8 +58,8 @@ export interface App {
  * Token endpoint authentication of confidential apps. client_secret_basic takes the secret in
  * the Authorization header or in the form (client_secret_post): the engine accepts both.
  */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt'] as const;
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+import type { ClientAuthMethod } from '../apps/kinds.ts';
+export { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../apps/kinds.ts';
 
 export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
 

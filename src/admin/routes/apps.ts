@@ -7,23 +7,13 @@ import { CLIENT_AUTH_METHODS, type App } from '../../storage/apps.ts';
 import { isConfidential } from '../../apps/service.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
-import { certificateExpiresSoon, checkJwks, jwksSchema, APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
-import { deploymentTarget, epochMs, listQuery, page, version } from '../schemas.ts';
-import { idpMetadata, metadataSchema } from './metadata.ts';
+import { certificateExpiresSoon, checkJwks, jwksSchema } from '../../apps/jwks.ts';
+import { listQuery, page, version } from '../schemas.ts';
+import { app as appShape, appType, customClaim as claim, tokenTtls as ttls } from '../shapes.ts';
+import { idpMetadata } from './metadata.ts';
 import { route } from '../route.ts';
 
 const uri = z.string().min(1).max(2000);
-const claim = z.object({
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role'),
-  value: z.string().max(1000).optional().describe('a static value'),
-  attribute: z.string().max(50).optional().describe('or a user attribute: email, given_name, family_name, name, domain, ou, groups, user_id'),
-});
-// Signed tokens live at most a day: a retired signing key stays published for 24 hours, so
-// everything it signed must have expired by then. Refresh tokens are opaque and may live longer.
-const signedTtl = z.number().int().min(60).max(24 * 3600);
-const ttls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() })
-  .describe('seconds: accessToken and idToken 60 s to 24 h, refreshToken 60 s to 1 year');
-const appType = z.enum(['web', 'native', 'spa', 'service', 'handoff']);
 const profileFields = {
   name: text().trim().min(1).max(100).describe('the profile name, seen by administrators only; unique in the tenant'),
   displayName: text().trim().min(1).max(100).describe('the user-friendly name users see'),
@@ -77,24 +67,8 @@ const patchBody = z.object({
   jwks: profileFields.jwks.optional(), clientAuthMethod: profileFields.clientAuthMethod.optional(), version,
 });
 
-export const appSchema = z.object({
-  clientId: z.string(), name: z.string(), displayName: z.string(), type: appType,
-  redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
-  backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
-  passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
-  claims: z.array(claim), tokenTtls: ttls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps: the absolute lifetime of a handed-over refresh token, from the launch'),
-  outliveSession: z.boolean().optional().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse'),
-  launchUrl: z.string().describe('the app\'s stable launch link'),
-  hasSecret: z.boolean().describe('the secret itself is shown only when created or regenerated'),
-  deployed: z.boolean().describe('Deployed / Not deployed'),
-  deployment: z.object({ all: z.boolean(), targets: z.array(deploymentTarget) }),
-  metadata: metadataSchema,
-  jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable().describe('the registered public keys'),
-  certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
-  clientAuthMethod: z.enum([...CLIENT_AUTH_METHODS, 'none']).describe('token endpoint authentication; none for public apps (spa, native)'),
-  certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
-  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
+/** The application profile as the API answers it (src/admin/shapes.ts, shared with the console and the CLI). */
+export const appSchema = appShape;
 
 /** A hand-off app's refresh token lifetime unless set: 8 hours, a working day. */
 const DEFAULT_HANDOFF_REFRESH_SECONDS = 8 * 3600;
