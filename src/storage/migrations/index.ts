@@ -480,6 +480,18 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0100_signing_key_schedule',
+    // Key lifecycle (keys/keys.ts): when each key was first published in the JWKS, and when an
+    // operator asked for a next key to start signing (`keys rotate`; null: on the automatic
+    // schedule). Existing keys were published when they were created, and their next keys
+    // follow the automatic schedule.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('signing_keys').addColumn('published_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('signing_keys').addColumn('activates_at', 'bigint').execute();
+      await db.updateTable('signing_keys').set({ published_at: sql`created_at` }).execute();
+    },
+  },
+  {
     name: '0170_device_sessions',
     // Shared mobile devices (OpenID Connect Native SSO): an app profile may join a device SSO
     // group; each device secret handed out is a device session (one shift of one user on one
