@@ -17,6 +17,7 @@ import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
+import { samlRouter } from './saml/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
@@ -32,7 +33,7 @@ const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|saml)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -192,6 +193,7 @@ export function createHttpApp(services: Services): Koa {
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());
   koa.use(launcherRouter(services).routes());
+  koa.use(samlRouter(services).routes());
   koa.use(accountRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());

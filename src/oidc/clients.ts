@@ -55,7 +55,7 @@ function clientAuth(app: App, secret: string | undefined): Record<string, unknow
   return { client_secret: secret, token_endpoint_auth_method: app.clientAuthMethod };
 }
 
-export function clientMetadata(app: App, secret: string | undefined): Record<string, unknown> {
+export function clientMetadata(app: App, secret: string | undefined, samlCallback?: string): Record<string, unknown> {
   const base = {
     client_id: app.clientId,
     client_name: app.displayName,
@@ -64,6 +64,12 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     gatehouse_require_mfa: app.requireMfa,
   };
   const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
+  if (app.type === 'saml') {
+    // A SAML app signs users in through the engine as an internal authorization request
+    // (saml/routes.ts): the code comes back to Gatehouse's own SAML callback and is redeemed
+    // in-process, so the app is a public client (PKCE) whose only redirect URI is that callback.
+    return { ...base, token_endpoint_auth_method: 'none', application_type: 'web', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: samlCallback ? [samlCallback] : [] };
+  }
   if (app.type === 'service') {
     return { ...base, ...clientAuth(app, secret), grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [] };
   }
@@ -122,7 +128,7 @@ export function consoleClientMetadata(issuer: string): Record<string, unknown> {
 }
 
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>, samlCallback?: string) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
@@ -130,7 +136,7 @@ export function clientAdapter(apps: AppService, tenantId: string, cache: ClientC
       if (id === LAUNCHER_CLIENT_ID) return launcher;
       if (id === CONSOLE_CLIENT_ID) return consoleClient;
       const app = await cache.get(tenantId, id);
-      return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
+      return app ? clientMetadata(app, apps.clientSecretOf(app), samlCallback) : undefined;
     },
     upsert: readOnly,
     destroy: readOnly,

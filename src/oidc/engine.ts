@@ -17,6 +17,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
+import { samlCallbackUri } from '../saml/idp.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -56,7 +57,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     redis: services.redis,
     redisPrefix: services.config.redisPrefix,
     tokens: services.tokenHasher,
-    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), launcherRedirectUri(services, tenant)), consoleClientMetadata(issuer)) },
+    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), launcherRedirectUri(services, tenant)), consoleClientMetadata(issuer), samlCallbackUri(issuer)) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).

@@ -15,6 +15,7 @@ export async function runMaintenance(services: Services): Promise<{ purged: numb
   await services.signinAddressStore.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
   await services.pushService.store.purge(Date.now());
   await services.mfaStore.purgeRemembered();
+  await services.samlService.purgeSeen();
   const keysPurged = await services.keyService.purgeRetired();
   const expiring = await services.keyService.expiringSoon();
   for (const k of expiring) {
