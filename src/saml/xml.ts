@@ -122,7 +122,7 @@ export function verifiedElement(element: Element, certificatesPem: string[], all
   const xml = serialize(element.ownerDocument!);
   let lastError = 'no certificate is registered for this service provider';
   for (const cert of certificatesPem) {
-    const sig = new SignedXml({ publicCert: cert, idAttribute: 'ID' });
+    const sig = new SignedXml({ publicCert: cert });
     // Only the algorithms the profile allows; xml-crypto would otherwise accept SHA-1 and HMAC.
     sig.getCertFromKeyInfo = () => null; // the registered certificate, never one sent in the message
     sig.loadSignature(sigs[0]! as unknown as globalThis.Node);
