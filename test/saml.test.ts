@@ -13,6 +13,9 @@ import { startTestServer, deployedApp, ADMIN, LOOPBACK_OUTBOUND, type TestServer
 import { Agent, text } from './helpers/agent.ts';
 import { rpConfig, backchannelReceiver } from './helpers/rp.ts';
 import * as oidc from 'openid-client';
+import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
+import { haveMellon, startMellon } from './helpers/mellon.ts';
+import { waitFor } from './helpers/wait.ts';
 import {
   spKeys, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
 } from './helpers/saml-sp.ts';
@@ -320,4 +323,62 @@ test('CLI contract: app create --type saml with --entity-id/--acs-url or --metad
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--metadata FILE .* or --entity-id ID and --acs-url URL/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const noMellon = !haveChromium() ? 'Chromium is not installed (apt-get install -y chromium)'
+  : !haveMellon() ? 'Apache mod_auth_mellon is not installed (apt-get install -y apache2 libapache2-mod-auth-mellon)' : false;
+
+test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium signs in, the page sees NameID and attributes; SLO both ways', { skip: noMellon }, async () => {
+  const idpMetadata = await (await fetch(`${issuer}/saml/metadata`)).text();
+  const mellon = await startMellon({ keys: await spKeys('mellon'), idpMetadataXml: idpMetadata });
+  const browser = await launch();
+  try {
+    // The profile from the SP's metadata URL (fetched through the outbound rules), attributes added.
+    const created = await gh.api('POST', '/tenants/default/apps', { name: 'mellon', displayName: 'Mellon Intranet', type: 'saml', saml: { metadataUrl: mellon.metadataUrl, attributes: [{ name: 'mail', attribute: 'email' }, { name: 'site', value: 'St. Mary' }] } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.saml.entityId, mellon.entityId);
+    assert.equal(created.body.saml.acs[0].url, `${mellon.base}/mellon/postResponse`);
+    assert.equal(created.body.saml.sloBackchannelUrl, `${mellon.base}/mellon/logout`);
+    assert.equal(created.body.saml.requireSignedRequests, true, 'mellon signs its requests; its metadata says so');
+    await gh.api('PUT', `/tenants/default/apps/${created.body.clientId}/deployment`, { all: true });
+
+    const page = await (await browser.newContext()).newPage();
+    const signIn = async () => {
+      await page.goto(`${mellon.base}/protected/`);
+      await page.waitForURL((u) => u.href.startsWith(issuer));
+      await fillSignIn(page, alice);
+      await page.waitForURL((u) => u.pathname !== '/mellon/postResponse' || true);
+      await waitFor(async () => page.url() === `${mellon.base}/protected/` || page.url().includes('/mellon/postResponse'), { what: 'the SP' });
+      if (page.url().includes('postResponse')) await page.waitForURL(`${mellon.base}/protected/`, { timeout: 5000 }).catch(() => { throw new Error(`mellon refused the response: ${mellon.errorLog().split("\n").filter((l) => !/loaded IdP|reconstruct_url|have_paos/.test(l)).slice(-25).join("\n")}`); });
+    };
+    await signIn();
+    assert.equal(await page.locator('#mail').textContent(), alice.email, mellon.errorLog().slice(-3000));
+    assert.match((await page.locator('#nameid').textContent())!, /^_[0-9a-f]{40}$/, 'transient, as mellon\'s metadata asks');
+    assert.equal(await page.locator('#site').textContent(), 'St. Mary');
+
+    // SLO from the SP: mellon's logout ends the Gatehouse session too.
+    await page.goto(`${mellon.base}/mellon/logout?ReturnTo=${encodeURIComponent(`${mellon.base}/index.html`)}`);
+    await page.waitForURL(`${mellon.base}/index.html`);
+    await page.goto(`${issuer}/launcher`);
+    await page.getByLabel('Email').waitFor();
+    await page.goto(`${mellon.base}/protected/`);
+    await page.waitForURL((u) => u.href.startsWith(issuer));
+    await page.getByLabel('Email').waitFor();
+
+    // SLO from Gatehouse: signing out of Gatehouse logs the user out of mellon (SOAP, server to server).
+    await fillSignIn(page, alice);
+    await page.waitForURL(`${mellon.base}/protected/`);
+    await page.goto(`${issuer}/session/end`);
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out').waitFor();
+    await waitFor(async () => (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.some((e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId), { what: 'the SOAP logout to mellon' });
+    const events = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items;
+    const soap = events.find((e: { data: { initiatedBy: string } }) => e.data.initiatedBy === 'idp');
+    assert.equal(soap.level, 'info', JSON.stringify(soap) + mellon.errorLog().slice(-3000));
+    await page.goto(`${mellon.base}/protected/`);
+    await page.waitForURL((u) => u.href.startsWith(issuer));
+  } finally {
+    await browser.close();
+    await mellon.stop();
+  }
 });

@@ -13,6 +13,8 @@ export const samlEntityId = (issuer: string) => `${issuer}/saml/metadata`;
 export const ssoUrl = (issuer: string) => `${issuer}/saml/sso`;
 export const sloUrl = (issuer: string) => `${issuer}/saml/slo`;
 export const samlCallbackUri = (issuer: string) => `${issuer}/saml/callback`;
+/** Internal: never served over HTTP; the engine's fetch hook hands these calls to saml/logout.ts. */
+export const samlBackchannelUri = (issuer: string, clientId: string) => `${issuer}/saml/backchannel/${encodeURIComponent(clientId)}`;
 
 /** How far a peer's clock may be off (IssueInstant, NotBefore). */
 export const CLOCK_SKEW_MS = 3 * 60_000;
@@ -292,7 +294,7 @@ export function buildResponse(o: {
 }
 
 /** A LogoutRequest to an SP (Gatehouse's sign-out), signed. */
-export function buildLogoutRequest(o: { issuer: string; app: App; key: SigningKey; nameId: string; nameIdFormat: string; sessionIndex: string; destination: string; now?: number }): { id: string; xml: string } {
+export function buildLogoutRequest(o: { issuer: string; app: App; key: SigningKey; nameId: string; nameIdFormat: string; sessionIndex?: string; destination: string; now?: number }): { id: string; xml: string } {
   const id = newSamlId();
   const doc = newDocument(NS.samlp, 'samlp:LogoutRequest');
   const r = doc.documentElement!;
@@ -300,7 +302,9 @@ export function buildLogoutRequest(o: { issuer: string; app: App; key: SigningKe
   declareNs(r, 'saml', NS.saml);
   el(r, NS.saml, 'saml:Issuer', {}, samlEntityId(o.issuer));
   el(r, NS.saml, 'saml:NameID', { Format: o.nameIdFormat, SPNameQualifier: o.app.saml!.entityId }, o.nameId);
-  el(r, NS.samlp, 'samlp:SessionIndex', {}, o.sessionIndex);
+  // Without a SessionIndex the SP ends every session of this NameID (SAML core 3.7.3.2); with
+  // persistent and email NameIDs, that is this user's sessions there.
+  if (o.sessionIndex) el(r, NS.samlp, 'samlp:SessionIndex', {}, o.sessionIndex);
   return { id, xml: signElement(serialize(doc), id, 'LogoutRequest', o.key, o.app.saml!.signatureAlgorithm) };
 }
 

@@ -190,7 +190,7 @@ export function samlRouter(services: Services): Router {
     // The SessionIndex names the Gatehouse session, sealed: an SP's LogoutRequest can end the
     // session it was given, and nothing else (the uid is not shown, and cannot be forged).
     const sessionIndex = code.sessionUid ? services.sealer.seal(JSON.stringify({ u: code.sessionUid, c: app.clientId })) : `_${crypto.randomUUID()}`;
-    const facts = await services.samlService.facts(app, user, { authnInstant: (code.authTime ?? Math.floor(Date.now() / 1000)) * 1000, classRef, sessionIndex });
+    const facts = await services.samlService.facts(app, user, { authnInstant: (code.authTime ?? Math.floor(Date.now() / 1000)) * 1000, classRef, sessionIndex, sid: code.sid ?? sessionIndex });
     const { signing } = await services.samlService.keys(tenant.id);
     const xml = buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, assertion: facts });
     await audit(tenant, ctx, 'saml.signed_in', {

@@ -44,7 +44,18 @@ export class SamlService {
   }
 
   /** What the assertion says about this user: the NameID and the attribute statement, from the same sources OIDC claims use. */
-  async facts(app: App, user: UserWithSecret, o: { authnInstant: number; classRef: string; sessionIndex: string }): Promise<AssertionFacts> {
+  /** A transient NameID: opaque, one per sign-in session and SP (derived from the engine's per-app sid, so Single Logout can name it again). */
+  transientId(app: App, sid: string): string {
+    return `_${crypto.createHmac('sha256', this.#deps.sealer.derive(`saml-transient/${app.tenantId}`)).update(`${app.clientId}\n${sid}`).digest('hex').slice(0, 40)}`;
+  }
+
+  /** The NameID the SP knows this user by (for a LogoutRequest): the same rule as at sign-in. */
+  async nameIdFor(app: App, user: UserWithSecret, sid: string): Promise<{ nameId: string; format: string }> {
+    const f = await this.facts(app, user, { authnInstant: 0, classRef: '', sessionIndex: '', sid });
+    return { nameId: f.nameId, format: f.nameIdFormat };
+  }
+
+  async facts(app: App, user: UserWithSecret, o: { authnInstant: number; classRef: string; sessionIndex: string; sid: string }): Promise<AssertionFacts> {
     const s = app.saml!;
     // The claim machinery of OIDC apps, fed SAML's sources: one rule for both protocols.
     const custom = [{ name: '_nameid', attribute: s.nameIdAttribute }, ...s.attributes.map((a, i) => ({ name: `_a${i}`, ...(a.attribute !== undefined ? { attribute: a.attribute } : { value: a.value }) }))];
@@ -52,12 +63,12 @@ export class SamlService {
     const values = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
     let nameId: string;
     if (s.nameIdFormat === 'persistent') nameId = this.persistentId(app, user.id);
-    else if (s.nameIdFormat === 'transient') nameId = `_${crypto.randomBytes(16).toString('hex')}`;
+    else if (s.nameIdFormat === 'transient') nameId = this.transientId(app, o.sid);
     else nameId = values(claims._nameid)[0] ?? user.email;
     return {
       nameId, nameIdFormat: NAMEID_URNS[s.nameIdFormat],
       attributes: s.attributes.map((a, i) => ({ name: a.name, friendlyName: a.friendlyName, format: attributeFormat(a.format), values: values(claims[`_a${i}`]) })).filter((a) => a.values.length),
-      ...o,
+      authnInstant: o.authnInstant, classRef: o.classRef, sessionIndex: o.sessionIndex,
     };
   }
 

@@ -21,6 +21,7 @@ export const ATTRIBUTE_FORMAT_URNS: Record<(typeof ATTRIBUTE_FORMATS)[number], s
 export const BINDINGS = {
   redirect: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
   post: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+  soap: 'urn:oasis:names:tc:SAML:2.0:bindings:SOAP',
 } as const;
 export const SIGN_WHAT = ['response', 'assertion', 'both'] as const;
 export const SIGNATURE_ALGORITHMS = ['rsa-sha256', 'rsa-sha1'] as const;
@@ -43,6 +44,8 @@ export interface SamlSettings {
   acs: Array<{ url: string; index: number }>;
   /** The SP's Single Logout Service, if it has one. */
   slo: { url: string; binding: 'redirect' | 'post' } | null;
+  /** The SP's SOAP Single Logout service: Gatehouse's sign-out (and an ended session) logs the user out there, server to server. */
+  sloBackchannelUrl: string | null;
   nameIdFormat: NameIdFormat;
   /** The user attribute the NameID carries (email and unspecified formats). */
   nameIdAttribute: string;
@@ -59,7 +62,7 @@ export interface SamlSettings {
 }
 
 export const DEFAULT_SAML: Omit<SamlSettings, 'entityId' | 'acs'> = {
-  slo: null, nameIdFormat: 'email', nameIdAttribute: 'email', attributes: [], sign: 'both', signatureAlgorithm: 'rsa-sha256',
+  slo: null, sloBackchannelUrl: null, nameIdFormat: 'email', nameIdAttribute: 'email', attributes: [], sign: 'both', signatureAlgorithm: 'rsa-sha256',
   allowSha1: false, encryptAssertion: false, assertionLifetimeSeconds: ASSERTION_LIFETIME.default, requireSignedRequests: false, certificates: [],
 };
 
@@ -93,6 +96,7 @@ export function samlProblems(s: SamlSettings): string[] {
   if (!s.acs.length) p.push('Add at least one Assertion Consumer Service URL (HTTP-POST): where the SP receives assertions.');
   for (const a of s.acs) if (!webUrl(a.url)) p.push(`Assertion Consumer Service URL "${a.url}": use https (plain http is allowed only for localhost during development).`);
   if (s.slo && !webUrl(s.slo.url)) p.push(`Single Logout URL "${s.slo.url}": use https (plain http is allowed only for localhost during development).`);
+  if (s.sloBackchannelUrl && !webUrl(s.sloBackchannelUrl)) p.push(`SOAP Single Logout URL "${s.sloBackchannelUrl}": use https (plain http is allowed only for localhost during development).`);
   if (s.signatureAlgorithm === 'rsa-sha1' && !s.allowSha1) p.push('RSA-SHA1 signatures are refused: SHA-1 is broken. Use rsa-sha256, or set allowSha1 for an SP that cannot verify anything else.');
   if (!(s.assertionLifetimeSeconds >= ASSERTION_LIFETIME.min && s.assertionLifetimeSeconds <= ASSERTION_LIFETIME.max)) p.push(`The assertion lifetime must be ${ASSERTION_LIFETIME.min} to ${ASSERTION_LIFETIME.max} seconds.`);
   if (!CLAIM_ATTRIBUTES.includes(s.nameIdAttribute as never)) p.push(`The NameID source "${s.nameIdAttribute}" is unknown; use one of ${CLAIM_ATTRIBUTES.join(', ')}.`);

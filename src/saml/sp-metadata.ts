@@ -25,6 +25,7 @@ export function settingsFromMetadata(xml: string): Partial<SamlSettings> & { ent
   const sloEls = children(sp, NS.md, 'SingleLogoutService');
   const sloEl = sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.redirect) ?? sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.post);
   const slo = sloEl ? { url: sloEl.getAttribute('Location') ?? '', binding: sloEl.getAttribute('Binding') === BINDINGS.redirect ? 'redirect' as const : 'post' as const } : null;
+  const soap = sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.soap)?.getAttribute('Location') ?? null;
   const formats = children(sp, NS.md, 'NameIDFormat').map((e) => textOf(e));
   const nameIdFormat = (Object.entries(NAMEID_URNS).find(([, urn]) => formats[0] === urn)?.[0] as NameIdFormat | undefined);
   const certificates: string[] = [];
@@ -37,7 +38,7 @@ export function settingsFromMetadata(xml: string): Partial<SamlSettings> & { ent
     if (!certificates.includes(pem)) certificates.push(pem);
   }
   return {
-    entityId, acs, slo, certificates,
+    entityId, acs, slo, sloBackchannelUrl: soap, certificates,
     ...(nameIdFormat && { nameIdFormat }),
     requireSignedRequests: sp.getAttribute('AuthnRequestsSigned') === 'true',
   };

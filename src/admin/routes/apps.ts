@@ -37,7 +37,8 @@ const samlFields = {
   entityId: z.string().trim().min(1).max(1024).describe('the SP entity ID (its metadata\'s entityID)'),
   acs: z.array(z.object({ url: webUrl(), binding: z.literal('HTTP-POST').default('HTTP-POST'), index: z.number().int().min(0).max(65535).optional() })).min(1).max(20)
     .describe('Assertion Consumer Service URLs (HTTP-POST binding); the first is the default'),
-  slo: z.object({ url: webUrl(), binding: z.enum(['redirect', 'post']) }).nullable().describe('the SP\'s Single Logout service'),
+  slo: z.object({ url: webUrl(), binding: z.enum(['redirect', 'post']) }).nullable().describe('the SP\'s Single Logout service (front channel: answers to its LogoutRequests)'),
+  sloBackchannelUrl: webUrl().nullable().describe('the SP\'s SOAP Single Logout service: signing out of Gatehouse, or an ended session, logs the user out there'),
   nameIdFormat: z.enum(NAMEID_FORMATS).describe('email (default), persistent (a stable opaque id per SP), transient, unspecified'),
   nameIdAttribute: z.string().max(50).describe('the user attribute the NameID carries (email and unspecified formats; default email)'),
   attributes: z.array(samlAttribute).max(50).describe('the attribute statement'),
