@@ -263,6 +263,14 @@ test('IdP-initiated sign-in (the launcher) with RelayState; Single Logout from t
   assert.equal(doc.documentElement.getAttribute('InResponseTo'), null, 'unsolicited');
   const sessionIndex = first(doc, 'AuthnStatement')!.getAttribute('SessionIndex')!;
 
+  // The launcher lists the SAML app and opens it the same way, its home URL as the RelayState.
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${app.clientId}`, { homeUrl: 'https://sp.example.test/home' })).status, 200);
+  await agent.follow(`${issuer}/launcher`, 'https://never.example.test/');
+  assert.match(agent.lastBody, new RegExp(`/launch/${app.clientId}`));
+  const launched = await samlSignIn(agent, `${issuer}/launch/${app.clientId}`);
+  assert.equal(launched.action, SP.acs, JSON.stringify(launched));
+  assert.equal(launched.relayState, 'https://sp.example.test/home');
+
   // An OIDC app with back-channel logout, signed in to through the same session.
   const receiver = await backchannelReceiver();
   try {
