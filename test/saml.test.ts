@@ -17,7 +17,7 @@ import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
 import { haveMellon, startMellon } from './helpers/mellon.ts';
 import { waitFor } from './helpers/wait.ts';
 import {
-  spKeys, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
+  spKeys, decryptAssertion, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
 } from './helpers/saml-sp.ts';
 
 let gh: TestServer;
@@ -178,6 +178,22 @@ test('SP-initiated by HTTP-POST with a signed AuthnRequest, persistent NameID; t
   assert.equal(first(checkResponse(r2.response!, idpCerts[0]!).doc, 'NameID')!.textContent, nameId.textContent);
   // The reverse: after the SAML sign-in, the OIDC app signs in without a prompt.
   assert.ok(await fresh.follow(authUrl, 'https://crm.example.test/cb'), 'OIDC app opened without a prompt after a SAML sign-in');
+
+  // Encrypted to the SP's certificate (AES-256-GCM, RSA-OAEP): only the SP's key opens it, and inside is the signed assertion.
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${signedApp.clientId}`, { saml: { encryptAssertion: true } })).status, 200);
+  const req3 = authnRequestXml({ issuer: SIGNED_SP.entityId, destination: sso() });
+  const r3 = await samlSignIn(fresh, redirectBinding(sso(), 'SAMLRequest', req3.xml, { keys: sp }));
+  const encrypted = checkResponse(r3.response!, idpCerts[0]!);
+  assert.ok(encrypted.responseSigned);
+  assert.match(encrypted.xml, /<saml:EncryptedAssertion><xenc:EncryptedData[^>]*>\s*<xenc:EncryptionMethod Algorithm="http:\/\/www.w3.org\/2009\/xmlenc11#aes256-gcm"/);
+  assert.doesNotMatch(encrypted.xml, /<saml:NameID|alice/);
+  await assert.rejects(decryptAssertion(encrypted.xml, otherKeys), 'another key cannot decrypt it');
+  const clear = await decryptAssertion(encrypted.xml, sp);
+  // The decrypted assertion alone (the response's signature covers the encrypted form).
+  const inner = checkResponse(Buffer.from(/<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(clear)![0]).toString('base64'), idpCerts[0]!);
+  assert.ok(inner.responseSigned, 'the assertion (the root here) is signed');
+  assert.equal(first(inner.doc, 'NameID')!.textContent, nameId.textContent);
+  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${signedApp.clientId}`, { saml: { encryptAssertion: false } })).status, 200);
 });
 
 test('abuse: hostile and replayed requests get a clear 4xx page, never a 5xx, and are audited', async () => {
@@ -373,9 +389,13 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await page.waitForURL((u) => u.href.startsWith(issuer));
     await page.getByLabel('Email').waitFor();
 
-    // SLO from Gatehouse: signing out of Gatehouse logs the user out of mellon (SOAP, server to server).
+    // With the assertion encrypted to mellon's certificate (lasso decrypts AES-256-GCM / RSA-OAEP).
+    assert.equal((await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { encryptAssertion: true } })).status, 200);
     await fillSignIn(page, alice);
     await page.waitForURL(`${mellon.base}/protected/`);
+    assert.equal(await page.locator('#mail').textContent(), alice.email, mellon.errorLog().slice(-3000));
+
+    // SLO from Gatehouse: signing out of Gatehouse logs the user out of mellon (SOAP, server to server).
     await page.goto(`${issuer}/session/end`);
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByText('You are signed out').waitFor();

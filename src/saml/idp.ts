@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { Element } from '@xmldom/xmldom';
+import xmlenc from 'xml-encryption';
 import type { App } from '../storage/apps.ts';
 import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD } from '../policy/acr.ts';
 import { ATTRIBUTE_FORMAT_URNS, BINDINGS, NAMEID_URNS, type SamlSettings, type SignatureAlgorithm } from './settings.ts';
@@ -243,11 +244,20 @@ function signer(key: SigningKey, alg: SignatureAlgorithm) {
   return (xml: string, id: string, local: string) => signElement(xml, id, local, key, alg);
 }
 
-/** A Response to an AuthnRequest (or unsolicited, IdP-initiated): signed as the profile says, then base64 for the POST form. */
-export function buildResponse(o: {
+/** Encrypt an assertion to the SP's certificate: AES-256-GCM content, the key wrapped with RSA-OAEP. */
+function encryptTo(xml: string, certPem: string): Promise<string> {
+  const pub = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  return new Promise((resolve, reject) => xmlenc.encrypt(xml, {
+    rsa_pub: pub, pem: certPem, encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+    keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p', disallowEncryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false,
+  }, (err, out) => (err || !out ? reject(err ?? new Error('encryption produced nothing')) : resolve(out))));
+}
+
+/** A Response to an AuthnRequest (or unsolicited, IdP-initiated): signed (and its assertion encrypted) as the profile says. */
+export async function buildResponse(o: {
   issuer: string; app: App; key: SigningKey; inResponseTo?: string; acsUrl: string; now?: number;
   status?: { code: string; sub?: string; message?: string }; assertion?: AssertionFacts;
-}): string {
+}): Promise<string> {
   const s = o.app.saml!;
   const now = o.now ?? Date.now();
   const responseId = newSamlId();
@@ -289,7 +299,20 @@ export function buildResponse(o: {
   const sign = signer(o.key, s.signatureAlgorithm);
   // The assertion first (its signature is then inside what the response's signature covers).
   if (assertionId && (s.sign === 'assertion' || s.sign === 'both')) xml = sign(xml, assertionId, 'Assertion');
-  if (s.sign === 'response' || s.sign === 'both' || !assertionId) xml = sign(xml, responseId, 'Response');
+  if (assertionId && s.encryptAssertion) {
+    // The signed assertion is encrypted whole and takes its place as an EncryptedAssertion;
+    // the response's signature (below) then covers the encrypted form.
+    const cert = s.certificates.find((c) => new crypto.X509Certificate(c).publicKey.asymmetricKeyType === 'rsa');
+    if (!cert) throw new SamlError('The profile encrypts assertions but has no RSA certificate of the SP.', 500);
+    const d = parseXml(xml, 'The response');
+    const assertion = child(d.documentElement!, NS.saml, 'Assertion')!;
+    const encrypted = parseXml(await encryptTo(serialize(assertion), cert), 'The encrypted assertion').documentElement!;
+    const wrapper = d.createElementNS(NS.saml, 'saml:EncryptedAssertion');
+    wrapper.appendChild(d.importNode(encrypted, true));
+    d.documentElement!.replaceChild(wrapper, assertion);
+    xml = serialize(d);
+  }
+  if (s.sign === 'response' || s.sign === 'both' || !assertionId || s.encryptAssertion) xml = sign(xml, responseId, 'Response');
   return xml;
 }
 

@@ -83,7 +83,7 @@ export function samlRouter(services: Services): Router {
 
   async function sendResponse(ctx: Ctx, tenant: Tenant, app: App, t: Pick<Pending, 'r' | 'a' | 'rs'>, status: { code: string; sub?: string; message?: string }) {
     const { signing } = await services.samlService.keys(tenant.id);
-    const xml = buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, status });
+    const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, status });
     postTo(ctx, app, t.a, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: t.rs });
   }
 
@@ -192,7 +192,7 @@ export function samlRouter(services: Services): Router {
     const sessionIndex = code.sessionUid ? services.sealer.seal(JSON.stringify({ u: code.sessionUid, c: app.clientId })) : `_${crypto.randomUUID()}`;
     const facts = await services.samlService.facts(app, user, { authnInstant: (code.authTime ?? Math.floor(Date.now() / 1000)) * 1000, classRef, sessionIndex, sid: code.sid ?? sessionIndex });
     const { signing } = await services.samlService.keys(tenant.id);
-    const xml = buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, assertion: facts });
+    const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, assertion: facts });
     await audit(tenant, ctx, 'saml.signed_in', {
       clientId: app.clientId, app: app.displayName, email: user.email, initiatedBy: t.r ? 'sp' : 'idp', requestId: t.r, nameIdFormat: app.saml.nameIdFormat, acr: code.acr, authnContext: classRef,
       message: `${user.email} signed in to ${app.displayName} (SAML).`,

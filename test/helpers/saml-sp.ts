@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import xmlenc from 'xml-encryption';
 
 export interface SpKeys { keyPem: string; certPem: string }
 
@@ -87,4 +88,12 @@ export function attributes(doc: Document): Record<string, string[]> {
     out[a.getAttribute('Name')!] = [...a.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'AttributeValue') as unknown as Element[]].map((v) => v.textContent ?? '');
   }
   return out;
+}
+
+/** Decrypt the EncryptedAssertion of a Response with the SP's key; the Response XML with the assertion in the clear. */
+export async function decryptAssertion(xml: string, keys: SpKeys): Promise<string> {
+  const m = /<saml:EncryptedAssertion>([\s\S]*?)<\/saml:EncryptedAssertion>/.exec(xml);
+  if (!m) throw new Error('no EncryptedAssertion');
+  const clear = await new Promise<string>((resolve, reject) => xmlenc.decrypt(m[1]!, { key: keys.keyPem, disallowDecryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false }, (err, out) => (err ? reject(err) : resolve(out!))));
+  return xml.replace(m[0], clear);
 }
