@@ -410,3 +410,35 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await mellon.stop();
   }
 });
+
+test('console: a superadmin adds a SAML application by its entity ID and ACS URL, with an attribute, and sees the IdP addresses', { skip: haveChromium() ? false : 'Chromium is not installed' }, async () => {
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${gh.base}/console`);
+    await fillSignIn(page, ADMIN);
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await page.goto(`${gh.base}/t/default/console/apps/new/saml`);
+    await page.getByLabel('Profile name').fill('pacs');
+    await page.getByLabel('User-friendly name').fill('PACS Viewer');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Give the SP entity ID').waitFor();
+    await page.getByLabel('SP entity ID').fill('https://pacs.example.test/sp');
+    await page.getByLabel('Assertion Consumer Service URLs (HTTP-POST)').fill('https://pacs.example.test/acs');
+    await page.getByRole('button', { name: 'Add an attribute' }).click();
+    await page.getByLabel('Attribute name').fill('mail');
+    await page.getByLabel('Value from').selectOption('attribute');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'PACS Viewer' }).waitFor();
+    await page.getByText(`${issuer}/saml/metadata`).first().waitFor();
+    const list = (await gh.api('GET', '/tenants/default/apps?search=pacs')).body.items;
+    assert.equal(list.length, 1);
+    assert.equal(list[0].saml.entityId, 'https://pacs.example.test/sp');
+    assert.deepEqual(list[0].saml.attributes, [{ name: 'mail', attribute: 'email' }]);
+    assert.equal(list[0].saml.nameIdFormat, 'email');
+    if (process.env.SAML_SCREENSHOT) await page.screenshot({ path: process.env.SAML_SCREENSHOT, fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally { await browser.close(); }
+});

@@ -7,7 +7,7 @@ import type * as shapes from '../../src/admin/shapes.ts';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
-export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff';
+export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff' | 'saml';
 export type Target = Out<typeof shapes.deploymentTarget>;
 export type TargetType = Target['type'];
 export interface Claim { name: string; value?: string; attribute?: string }
@@ -23,6 +23,17 @@ export interface AppView {
   certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
   /** none for public apps (spa, native). */
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
+  /** SAML apps: the service provider, and the IdP addresses to configure it with (docs/saml.md). */
+  saml?: SamlView;
+}
+
+export interface SamlAttributeView { name: string; friendlyName?: string; format?: 'basic' | 'uri' | 'unspecified'; attribute?: string; value?: string }
+export interface SamlView {
+  entityId: string; acs: Array<{ url: string; binding: 'HTTP-POST'; index: number }>; slo: { url: string; binding: 'redirect' | 'post' } | null; sloBackchannelUrl: string | null;
+  nameIdFormat: 'email' | 'persistent' | 'transient' | 'unspecified'; nameIdAttribute: string; attributes: SamlAttributeView[];
+  sign: 'response' | 'assertion' | 'both'; signatureAlgorithm: 'rsa-sha256' | 'rsa-sha1'; allowSha1: boolean; encryptAssertion: boolean;
+  assertionLifetimeSeconds: number; requireSignedRequests: boolean; certificates: string[];
+  idp: { entityId: string; metadataUrl: string; ssoUrl: string; sloUrl: string; launchUrl: string }; warnings: string[];
 }
 
 /** A user as listed; a user's own page adds their OU path and groups. */
@@ -44,6 +55,7 @@ export const APP_TYPES: Record<AppType, { label: string; menu: string; help: str
   spa: { label: 'Single-page app (OpenID Connect)', menu: 'Single-page application (SPA) using OpenID Connect', help: 'A browser app: a public client (no secret) that uses authorization code + PKCE.' },
   native: { label: 'Native / mobile app (OpenID Connect)', menu: 'Native or mobile app using OpenID Connect', help: 'An installed app: a public client with custom-scheme, universal-link or loopback redirect URIs.' },
   service: { label: 'Service (client credentials)', menu: 'Service (machine to machine)', help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.' },
+  saml: { label: 'SAML 2.0 application', menu: 'Web application using SAML 2.0', help: 'An application that signs users in with SAML 2.0 (Gatehouse is the identity provider): from its metadata, or its entity ID and ACS URL.' },
   handoff: { label: 'Hand-off app (refresh token)', menu: 'Hand-off application (refresh token)', help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.' },
 };
 
