@@ -253,7 +253,7 @@ function encryptTo(xml: string, certPem: string): Promise<string> {
   }, (err, out) => (err || !out ? reject(err ?? new Error('encryption produced nothing')) : resolve(out))));
 }
 
-/** A Response to an AuthnRequest (or unsolicited, IdP-initiated): signed (and its assertion encrypted) as the profile says. */
+/** A Response to an AuthnRequest (or unsolicited, IdP-initiated): signed (and its assertion encrypted) as the profile says; a status-only response is always signed. */
 export async function buildResponse(o: {
   issuer: string; app: App; key: SigningKey; inResponseTo?: string; acsUrl: string; now?: number;
   status?: { code: string; sub?: string; message?: string }; assertion?: AssertionFacts;
@@ -301,7 +301,7 @@ export async function buildResponse(o: {
   if (assertionId && (s.sign === 'assertion' || s.sign === 'both')) xml = sign(xml, assertionId, 'Assertion');
   if (assertionId && s.encryptAssertion) {
     // The signed assertion is encrypted whole and takes its place as an EncryptedAssertion;
-    // the response's signature (below) then covers the encrypted form.
+    // a response signature (below) then covers the encrypted form.
     const cert = s.certificates.find((c) => new crypto.X509Certificate(c).publicKey.asymmetricKeyType === 'rsa');
     if (!cert) throw new SamlError('The profile encrypts assertions but has no RSA certificate of the SP.', 500);
     const d = parseXml(xml, 'The response');
@@ -312,7 +312,7 @@ export async function buildResponse(o: {
     d.documentElement!.replaceChild(wrapper, assertion);
     xml = serialize(d);
   }
-  if (s.sign === 'response' || s.sign === 'both' || !assertionId || s.encryptAssertion) xml = sign(xml, responseId, 'Response');
+  if (s.sign === 'response' || s.sign === 'both' || !assertionId) xml = sign(xml, responseId, 'Response');
   return xml;
 }
 
