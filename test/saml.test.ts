@@ -228,6 +228,8 @@ test('abuse: hostile and replayed requests get a clear 4xx page, never a 5xx, an
   const good = signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp);
   await refused(sso(), /signature was refused/, { SAMLRequest: Buffer.from(good.replace('Version="2.0"', 'Version="2.0" ForceAuthn="false"')).toString('base64') });
   await refused(sso(), /signed with http:\/\/www.w3.org\/2000\/09\/xmldsig#rsa-sha1; Gatehouse accepts RSA-SHA256\./, { SAMLRequest: Buffer.from(signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp, 'sha1')).toString('base64') });
+  const broken = authnRequestXml({ issuer: SIGNED_SP.entityId }).xml.replace('</saml:Issuer>', '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:Nothing/></ds:Signature>');
+  await refused(sso(), /signature (cannot be read|was refused)|signed with/, { SAMLRequest: Buffer.from(broken).toString('base64') });
   // Signature wrapping: a new request (another ID, the attacker's ACS) carrying the signature
   // of a genuine one that is hidden inside it.
   const genuine = signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp);
@@ -474,4 +476,16 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   assert.equal(extract.response.inResponseTo, id);
   assert.match(extract.nameID, /^[A-Za-z0-9_-]{43}$/, 'persistent and opaque');
   assert.equal(extract.attributes.mail, alice.email);
+});
+
+test('an SP certificate expiring within 90 days raises the same overview alert as OIDC apps\' registered certificates', async () => {
+  const soon = await spKeys('Expiring SP', new Date(Date.now() + 30 * 86400_000));
+  const r = await gh.api('POST', '/tenants/default/apps', { name: 'expiring', displayName: 'Expiring SP', type: 'saml', saml: { entityId: 'https://expiring.example.test', acs: [{ url: 'https://expiring.example.test/acs' }], certificates: [soon.certPem] } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.certificateExpiresSoon, true);
+  const overview = await gh.api('GET', '/tenants/default/overview');
+  assert.ok(overview.body.alerts.some((a: { kind: string; subject?: string }) => a.kind === 'app_certificate_expiring' && a.subject === r.body.clientId), JSON.stringify(overview.body.alerts));
+  // The certificate goes with a change of certificates.
+  const renewed = await gh.api('PATCH', `/tenants/default/apps/${r.body.clientId}`, { saml: { certificates: [sp.certPem] } });
+  assert.equal(renewed.body.certificateExpiresSoon, false);
 });

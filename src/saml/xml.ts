@@ -125,7 +125,7 @@ export function verifiedElement(element: Element, certificatesPem: string[], all
     const sig = new SignedXml({ publicCert: cert });
     // Only the algorithms the profile allows; xml-crypto would otherwise accept SHA-1 and HMAC.
     sig.getCertFromKeyInfo = () => null; // the registered certificate, never one sent in the message
-    sig.loadSignature(sigs[0]! as unknown as globalThis.Node);
+    try { sig.loadSignature(sigs[0]! as unknown as globalThis.Node); } catch (e) { throw new SamlError(`${what}'s signature cannot be read: ${(e as Error).message}`); }
     const alg = sig.signatureAlgorithm;
     if (alg !== SIG_ALGS['rsa-sha256'].uri && !(allowSha1 && alg === SIG_ALGS['rsa-sha1'].uri)) {
       throw new SamlError(`${what} is signed with ${alg ?? 'an unknown algorithm'}; Gatehouse accepts RSA-SHA256${allowSha1 ? ' or RSA-SHA1' : ''}.`);
@@ -133,7 +133,8 @@ export function verifiedElement(element: Element, certificatesPem: string[], all
     try {
       if (!sig.checkSignature(xml)) { lastError = 'the signature does not verify'; continue; }
     } catch (e) { lastError = (e as Error).message; continue; }
-    const refs = sig.getSignedReferences();
+    let refs: string[];
+    try { refs = sig.getSignedReferences(); } catch { refs = []; }
     if (refs.length !== 1) throw new SamlError(`${what}'s signature must cover exactly one element.`);
     const signed = parseXml(refs[0]!, what).documentElement!;
     if (signed.getAttribute('ID') !== id || signed.localName !== element.localName || signed.namespaceURI !== element.namespaceURI) {
