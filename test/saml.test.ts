@@ -489,3 +489,15 @@ test('an SP certificate expiring within 90 days raises the same overview alert a
   const renewed = await gh.api('PATCH', `/tenants/default/apps/${r.body.clientId}`, { saml: { certificates: [sp.certPem] } });
   assert.equal(renewed.body.certificateExpiresSoon, false);
 });
+
+test('key rotation: the next key announced in the metadata is the one that signs after a rotation', async () => {
+  const rotated = await gh.api('POST', '/tenants/default/keys/rotate', {});
+  assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+  const certs = metadataCertificates(await (await fetch(`${issuer}/saml/metadata`)).text());
+  assert.equal(certs[0], idpCerts[1], 'the former next key now signs, first in the metadata');
+  assert.equal(certs.length, 2);
+  assert.notEqual(certs[1], idpCerts[0], 'a new next key is announced');
+  const r = await samlSignIn(new Agent(), redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId }).xml), alice);
+  assert.ok(checkResponse(r.response!, idpCerts[1]!).responseSigned, 'signed with the key SPs already trusted');
+  assert.throws(() => checkResponse(r.response!, idpCerts[0]!), /does not verify|signature value .* is incorrect/, 'not with the retired one');
+});
