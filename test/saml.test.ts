@@ -387,6 +387,8 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await page.waitForURL(`${mellon.base}/index.html`);
     await page.goto(`${issuer}/launcher`);
     await page.getByLabel('Email').waitFor();
+    const soapSoFar = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.filter((e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId);
+    assert.deepEqual(soapSoFar, [], 'the SP that asked is answered, not sent a LogoutRequest of its own');
     await page.goto(`${mellon.base}/protected/`);
     await page.waitForURL((u) => u.href.startsWith(issuer));
     await page.getByLabel('Email').waitFor();

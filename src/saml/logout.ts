@@ -11,6 +11,19 @@ import { NS, child, parseXml } from './xml.ts';
 
 const SOAP_ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
 
+/**
+ * Sessions being ended because an SP asked (its LogoutRequest, saml/routes.ts): that SP is not
+ * sent a LogoutRequest of its own while it waits for Gatehouse's LogoutResponse. In-process is
+ * enough: the session is ended by the node that received the request, during that request.
+ */
+const askedBy = new Map<string, number>();
+const askKey = (tenantId: string, clientId: string, accountId: string) => `${tenantId}\n${clientId}\n${accountId}`;
+export function spAskedForLogout(tenantId: string, clientId: string, accountId: string): () => void {
+  const key = askKey(tenantId, clientId, accountId);
+  askedBy.set(key, Date.now() + 60_000);
+  return () => askedBy.delete(key);
+}
+
 /** A logout token the engine is sending to a SAML app, handled here; answers as the SP did (200, or 400 with why). */
 export async function samlBackchannelLogout(services: Services, tenant: Tenant, url: string, init: RequestInit): Promise<Response> {
   const issuer = issuerFor(services.config.publicUrl, tenant.slug);
@@ -24,6 +37,7 @@ export async function samlBackchannelLogout(services: Services, tenant: Tenant, 
   const app = await services.appStore.byTenantClientId(tenant.id, clientId);
   const user = claims.sub ? await services.userStore.userById(tenant.id, claims.sub) : undefined;
   if (!app?.saml?.sloBackchannelUrl || !user || !claims.sid) return new Response('nothing to log out', { status: 400 });
+  if ((askedBy.get(askKey(tenant.id, clientId, user.id)) ?? 0) > Date.now()) return new Response('', { status: 200 }); // it asked: it is answered by its LogoutResponse
   const { signing } = await services.samlService.keys(tenant.id);
   const { nameId, format } = await services.samlService.nameIdFor(app, user, claims.sid);
   const req = buildLogoutRequest({ issuer, app, key: signing, nameId, nameIdFormat: format, destination: app.saml.sloBackchannelUrl });

@@ -23,6 +23,7 @@ import { pageBranding } from '../interaction/branding.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { isConsumed } from '../oidc/internals/index.ts';
 import { SamlError } from './xml.ts';
+import { spAskedForLogout } from './logout.ts';
 import {
   REQUEST_MAX_AGE_MS, STATUS, buildLogoutResponse, buildResponse, classRefFor, idpMetadataXml, incomingMessage, peekIssuer,
   readAuthnRequest, readLogoutRequest, redirectUrl, samlCallbackUri, type Incoming,
@@ -249,7 +250,10 @@ export function samlRouter(services: Services): Router {
       const session = await entry!.provider.Session.findByUid(named.u);
       // Only a session this SP was signed in to through.
       if (!session?.authorizations?.[app.clientId]) continue;
-      if (await services.sessionService.end(tenant, named.u, { by: `saml:${app.clientId}`, why: `SAML Single Logout from ${app.displayName}` })) ended++;
+      const done = spAskedForLogout(tenant.id, app.clientId, session.accountId ?? '');
+      try {
+        if (await services.sessionService.end(tenant, named.u, { by: `saml:${app.clientId}`, why: `SAML Single Logout from ${app.displayName}` })) ended++;
+      } finally { done(); }
     }
     return ended;
   }
