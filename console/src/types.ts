@@ -7,34 +7,19 @@ import type * as shapes from '../../src/admin/shapes.ts';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
-export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff' | 'saml';
+export type AppType = Out<typeof shapes.appType>;
 export type Target = Out<typeof shapes.deploymentTarget>;
 export type TargetType = Target['type'];
-export interface Claim { name: string; value?: string; attribute?: string }
+export type Claim = Out<typeof shapes.customClaim>;
+export type AppView = Out<typeof shapes.app>;
+/** SAML apps: the service provider, and the IdP addresses to configure it with (docs/saml.md). */
+export type SamlView = Out<typeof shapes.samlApp>;
 
-// The application profile's response schema sits with its route (it builds on the app rules);
-// until it moves to shapes.ts this is the console's copy of what it reads.
-export interface AppView {
-  clientId: string; name: string; displayName: string; type: AppType;
-  redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
-  initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; outliveSession?: boolean; passwordGrant: boolean; requireMfa: boolean;
-  claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
-  metadata: Record<string, string>; launchUrl: string; version: number;
-  certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
-  /** none for public apps (spa, native). */
-  clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
-  /** SAML apps: the service provider, and the IdP addresses to configure it with (docs/saml.md). */
-  saml?: SamlView;
-}
+/** A page of a list (any list: the items are the only part that differs). */
+export type Page<T> = Omit<Out<ReturnType<typeof shapes.page<z.ZodUnknown>>>, 'items'> & { items: T[] };
 
-export interface SamlAttributeView { name: string; friendlyName?: string; format?: 'basic' | 'uri' | 'unspecified'; attribute?: string; value?: string }
-export interface SamlView {
-  entityId: string; acs: Array<{ url: string; binding: 'HTTP-POST'; index: number }>; slo: { url: string; binding: 'redirect' | 'post' } | null; sloBackchannelUrl: string | null;
-  nameIdFormat: 'email' | 'persistent' | 'transient' | 'unspecified'; nameIdAttribute: string; attributes: SamlAttributeView[];
-  sign: 'response' | 'assertion' | 'both'; signatureAlgorithm: 'rsa-sha256' | 'rsa-sha1'; allowSha1: boolean; encryptAssertion: boolean;
-  assertionLifetimeSeconds: number; requireSignedRequests: boolean; certificates: string[];
-  idp: { entityId: string; metadataUrl: string; ssoUrl: string; sloUrl: string; launchUrl: string }; warnings: string[];
-}
+export type Policy = Out<typeof shapes.policy>;
+export type PolicySettings = Policy['settings'];
 
 /** A user as listed; a user's own page adds their OU path and groups. */
 export type User = Out<typeof shapes.userSummary> & { ou?: string | null; groups?: string[] };
@@ -42,6 +27,7 @@ export type Group = Out<typeof shapes.group>;
 export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
+export type DeviceSessionView = Out<typeof shapes.deviceSessionView>;
 export type Overview = Out<typeof shapes.overview>;
 export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;

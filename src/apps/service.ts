@@ -76,6 +76,7 @@ export class AppService {
     if (input.clientAuthMethod === 'private_key_jwt' && isConfidential(input.type) && !signingKeys(input.jwks ?? null).length) {
       problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
     }
+    if (input.deviceSsoGroup && input.type !== 'native') problems.push('Only native apps can join a device SSO group (OpenID Connect Native SSO shares a sign-in between apps on one mobile device).');
     if (input.type === 'saml') {
       if (!input.saml) problems.push('A SAML app needs its SP settings: at least the SP entity ID and an Assertion Consumer Service URL (or the SP\'s metadata).');
       else {

@@ -10,38 +10,11 @@ import type { PolicyStore, StoredPolicy } from '../storage/policies.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import { GatehouseError, invalid, notFound } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
+import { policySettingsWith } from './settings.ts';
 
 const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
 
-export const policySettings = z.object({
-  /** Off: the user cannot sign in to applications. */
-  ssoEnabled: z.boolean().default(true),
-  mfa: z.object({
-    required: z.enum(['never', 'always', 'outside_trusted_networks', 'selected_apps']).default('never'),
-    trustedNetworks: z.array(cidr).max(100).default([]),
-    /** Client IDs, for 'selected_apps'. */
-    apps: z.array(z.string().max(128)).max(500).default([]),
-  }).default({ required: 'never', trustedNetworks: [], apps: [] }),
-  /** Second factors users may add and use: authenticator apps, passkeys, the Gatehouse Authenticator. */
-  allowedFactors: z.array(z.enum(['totp', 'webauthn', 'push'])).min(1).default(['totp', 'webauthn', 'push']),
-  /** Push approval asks for the 2-digit number shown at sign-in; off: approve or deny only. */
-  numberMatching: z.boolean().default(true),
-  /** A passkey alone signs in (from the email page), when passkeys are an allowed factor. */
-  passwordlessPasskeys: z.boolean().default(false),
-  rememberDeviceDays: z.number().int().min(0).max(90).default(0),
-  sessionLifetimeMinutes: z.number().int().min(30).max(5760).nullable().default(null),
-  /**
-   * Smart lockout (interaction/lockout.ts): `threshold` wrong passwords (or codes) in 15 minutes
-   * lock the account, for the origins they came from, for `durationMinutes`; each further
-   * lockout lasts 5, 15, then 60 times that, never more than `maxDurationMinutes`.
-   */
-  lockout: z.object({
-    threshold: z.number().int().min(3).max(50).default(5),
-    durationMinutes: z.number().int().min(1).max(1440).default(1),
-    maxDurationMinutes: z.number().int().min(1).max(1440).default(60),
-  }).refine((l) => l.maxDurationMinutes >= l.durationMinutes, { message: 'maxDurationMinutes must be at least durationMinutes (the first lockout)', path: ['maxDurationMinutes'] })
-    .default({ threshold: 5, durationMinutes: 1, maxDurationMinutes: 60 }),
-});
+export const policySettings = policySettingsWith(cidr);
 export type PolicySettings = z.infer<typeof policySettings>;
 export const DEFAULT_SETTINGS: PolicySettings = policySettings.parse({});
 
@@ -162,34 +135,52 @@ export class PolicyService {
     await this.#changed(tenantId);
   }
 
-  /** The policy that applies to this user (undefined: the defaults). */
+  /** The policy that applies to this user (undefined: the defaults): policyFor, with the memberships it asks for. */
   async effective(user: UserWithSecret): Promise<UserPolicy | undefined> {
     const policies = await this.list(user.tenantId);
-    if (!policies.length) return undefined;
-    let groups: string[] | undefined;
-    let ous: string[] | undefined;
-    for (const p of policies) {
-      for (const t of p.targets) {
-        if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
-        if (t.type === 'group') {
-          groups ??= (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
-          if (groups.includes(t.id)) return p;
-        }
-        if (t.type === 'ou') {
-          if (!ous) {
-            ous = [];
-            for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
-          }
-          if (ous.includes(t.id)) return p;
-        }
+    const who: PolicySubject = { id: user.id, domain: user.domain };
+    for (;;) {
+      const r = policyFor(policies, who);
+      if ('policy' in r) return r.policy;
+      if (r.needs === 'groupIds') who.groupIds = (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+      else {
+        const ous: string[] = [];
+        for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+        who.ouIds = ous;
       }
     }
-    return undefined;
   }
 
   async settingsFor(user: UserWithSecret): Promise<PolicySettings> {
     return (await this.effective(user))?.settings ?? DEFAULT_SETTINGS;
   }
+}
+
+/** Who a policy may target: the user, their domain, and (once looked up) their groups and the OU chain from theirs up to the root. */
+export interface PolicySubject { id: string; domain: string; groupIds?: string[]; ouIds?: string[] }
+
+/**
+ * Precedence: the first policy by priority (1 first) with a target that matches the user;
+ * undefined when none does (the defaults apply). Memberships cost a query each, so they are
+ * asked for only when a policy reached before any match targets a group or an OU: `needs`
+ * names what to look up, and the caller asks again with it.
+ */
+export function policyFor(policies: readonly UserPolicy[], who: PolicySubject): { policy: UserPolicy | undefined } | { needs: 'groupIds' | 'ouIds' } {
+  // Priorities are unique (#checkPriority); a stable sort keeps the store's order otherwise.
+  for (const p of [...policies].sort((a, b) => a.priority - b.priority)) {
+    for (const t of p.targets) {
+      if (t.type === 'all' || (t.type === 'user' && t.id === who.id) || (t.type === 'domain' && t.id === who.domain)) return { policy: p };
+      if (t.type === 'group') {
+        if (!who.groupIds) return { needs: 'groupIds' };
+        if (who.groupIds.includes(t.id)) return { policy: p };
+      }
+      if (t.type === 'ou') {
+        if (!who.ouIds) return { needs: 'ouIds' };
+        if (who.ouIds.includes(t.id)) return { policy: p };
+      }
+    }
+  }
+  return { policy: undefined };
 }
 
 export type FactorType = PolicySettings['allowedFactors'][number];
