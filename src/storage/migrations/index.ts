@@ -492,6 +492,28 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0150_saml_apps',
+    // SAML application profiles keep their SAML settings (SP entity ID, ACS URLs, NameID,
+    // attributes, signing, certificates) as one JSON document beside the shared profile
+    // columns: they are read whole with the profile and never queried field by field. The SP
+    // entity ID is also a column, unique per tenant, because the SSO service looks the
+    // profile up by it (the Issuer of an AuthnRequest).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('saml', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('saml_entity_id', 'text').execute();
+      await db.schema.createIndex('apps_saml_entity').on('apps').columns(['tenant_id', 'saml_entity_id']).unique().execute();
+      // AuthnRequest and LogoutRequest IDs seen, until they could no longer be accepted: a
+      // replayed request is refused on every node. The key is (tenant, SP, request ID).
+      await db.schema.createTable('saml_seen_requests')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('sp', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('saml_seen_requests_pk', ['tenant_id', 'sp', 'request_id']).execute();
+      await db.schema.createIndex('saml_seen_requests_expiry').on('saml_seen_requests').column('expires_at').execute();
+    },
+  },
+  {
     name: '0170_device_sessions',
     // Shared mobile devices (OpenID Connect Native SSO): an app profile may join a device SSO
     // group; each device secret handed out is a device session (one shift of one user on one
