@@ -18,6 +18,7 @@ import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
 import { accountRouter } from './account/routes.ts';
+import { selfServiceRouter } from './selfservice/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
@@ -32,7 +33,7 @@ const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|selfservice)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -187,12 +188,13 @@ export function createHttpApp(services: Services): Koa {
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
-  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|selfservice)\//.test(ctx.path) ? forms(ctx, next) : next()));
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());
   koa.use(launcherRouter(services).routes());
   koa.use(accountRouter(services).routes());
+  koa.use(selfServiceRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());
   const setup = setupRouter(services);

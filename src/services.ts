@@ -40,6 +40,10 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { MailStore } from './storage/mail.ts';
+import { UserLinkStore } from './storage/user-links.ts';
+import { MailService } from './selfservice/mail.ts';
+import { SelfServiceService } from './selfservice/service.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -81,6 +85,8 @@ export interface Services {
   setupLinkStore: SetupLinkStore;
   ldapStore: LdapStore;
   connectorStore: ConnectorStore;
+  /** Single-use links sent by email: password reset, email verification (storage/user-links.ts). */
+  userLinkStore: UserLinkStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
@@ -99,6 +105,10 @@ export interface Services {
   ldapService: LdapService;
   /** On-premises connectors: their WebSocket endpoint and request routing (directory/connector/). */
   connectorHub: ConnectorHub;
+  /** Outgoing mail: queued in the store, sent by the leader through SMTP (selfservice/mail.ts). */
+  mailService: MailService;
+  /** Password reset and change, email verification (selfservice/service.ts). */
+  selfService: SelfServiceService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -184,6 +194,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const mailStore = new MailStore(db);
+  const userLinkStore = new UserLinkStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -212,17 +224,20 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
+  const mailService = new MailService({ config, logger, mailStore, isLeader: () => leadership.isLeader });
+  const selfService = new SelfServiceService({ config, logger, tokenHasher, userStore, userLinkStore, auditStore, mailService, sessionService, throttles });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, mailService, selfService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
+      mailService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await leadership.close();
       await bus.close();

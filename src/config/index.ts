@@ -28,6 +28,8 @@ export const settingsSchema = z.object({
     const { problem } = parseCidrs(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
+  GATEHOUSE_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL, like smtp://user:password@mail.example.com:587' }).optional(),
+  GATEHOUSE_MAIL_FROM: z.email('must be an email address, like no-reply@sso.example.com').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +58,10 @@ export interface Config {
   strictApiResponses: boolean;
   /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
   outboundAllow: string;
+  /** Where outgoing mail goes (smtp:// or smtps://, credentials in the URL); unset: mail is queued but not sent. */
+  smtpUrl?: string;
+  /** The address mail is sent from; each tenant chooses the name shown with it. */
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {}
@@ -109,5 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
+    smtpUrl: s.GATEHOUSE_SMTP_URL,
+    mailFrom: s.GATEHOUSE_MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname.replace(/^localhost$/, 'localhost.localdomain')}`,
   };
 }

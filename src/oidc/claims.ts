@@ -17,12 +17,15 @@ export async function accountClaims(services: Pick<Services, 'userStore'>, user:
   const claims: Record<string, unknown> = {
     sub: user.id,
     email: user.email,
-    // Local accounts are created by administrators for a known address.
-    email_verified: true,
+    // Local accounts: true once the user followed a verification link or an administrator
+    // marked the address (users.email_verified). Directory users' addresses come from the
+    // organisation's directory (set verified at sync), upstream users' from the upstream the
+    // tenant federates with: both are trusted for it.
+    email_verified: user.emailVerified || !!user.upstreamId || !!user.directoryId,
     name,
     given_name: user.givenName ?? undefined,
     family_name: user.familyName ?? undefined,
-    preferred_username: user.email,
+    preferred_username: user.username ?? user.email,
     ...(scopes.has('groups') && { groups }),
   };
   for (const c of custom) claims[c.name] = c.attribute ? attributes[c.attribute] : c.value;

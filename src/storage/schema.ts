@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
 export interface TenantsTable {
@@ -27,6 +28,9 @@ export interface UsersTable {
   external_id: string | null; // the directory's stable ID (objectGUID, entryUUID)
   dn: string | null; // normalised distinguished name in the directory
   directory_seen_at: number | null; // start of the last full sync that saw this user
+  username: string | null; // lowercased sign-in name, unique per tenant (directory: sAMAccountName, uid)
+  email_verified: Generated<number>; // 0/1: the user proved the address, an administrator marked it, or a trusted directory gave it
+  must_change_password: Generated<number>; // 0/1: an administrator requires a new password at the next sign-in
   created_at: number;
   updated_at: number;
   version: number;
@@ -368,7 +372,38 @@ export interface SigninAddressesTable {
   last_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  tenant_id: string | null;
+  to_address: string;
+  from_name: string | null;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  kind: string; // test | password_reset | password_changed | verify_email
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null; // a sender holds the message until then (one send per cluster)
+  sent_at: number | null;
+  failed_at: number | null; // given up after the last retry
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface UserLinksTable {
+  id_hash: string; // keyed hash of the link's secret (never the secret itself)
+  tenant_id: string;
+  user_id: string;
+  purpose: 'reset' | 'verify';
+  email: string; // the address it was sent to (a changed email voids it)
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
 export interface DB {
+  mail_outbox: MailOutboxTable;
+  user_links: UserLinksTable;
   signin_addresses: SigninAddressesTable;
   instance_settings: InstanceSettingsTable;
   push_enrollments: PushEnrollmentsTable;
