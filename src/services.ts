@@ -237,7 +237,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
     async close() {
       await ldapService.close();
       await connectorHub.close();
-      mailService.close();
+      await mailService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await leadership.close();
       await bus.close();

@@ -26,6 +26,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { instanceRoutes } from './routes/instance.ts';
+import { selfServiceRoutes } from './routes/self-service.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (services: Services, r: Router) => void;
@@ -36,7 +37,7 @@ const resources: AnyRoute[] = [
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
   ...directoryRoutes, ...connectorRoutes,
-  ...instanceRoutes,
+  ...instanceRoutes, ...selfServiceRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -44,6 +44,7 @@ export class MailService {
   readonly #deps: MailServiceDeps;
   #transport: Transporter | undefined;
   #running: Promise<number> | undefined;
+  #closed = false;
 
   constructor(deps: MailServiceDeps) { this.#deps = deps; this.store = deps.mailStore; }
 
@@ -67,11 +68,11 @@ export class MailService {
   }
 
   async #deliver(): Promise<number> {
-    if (!this.configured) return 0;
+    if (!this.configured || this.#closed) return 0;
     let sent = 0;
     for (;;) {
       const batch = await this.store.claimDue(Date.now(), 20, CLAIM_MS);
-      if (!batch.length) return sent;
+      if (!batch.length || this.#closed) return sent;
       for (const m of batch) {
         try {
           await this.#send(m);
@@ -99,7 +100,12 @@ export class MailService {
     });
   }
 
-  close(): void { this.#transport?.close(); }
+  /** Stop sending: a delivery under way finishes first (it writes to the store, which closes next). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#running?.catch(() => {});
+    this.#transport?.close();
+  }
 }
 
 function renderText(tenant: Tenant, c: MailContent): string {

@@ -22,7 +22,7 @@ import type { MailService } from './mail.ts';
 export const RESET_MINUTES = 15;
 export const VERIFY_HOURS = 24;
 /** Reset requests per account (and per address) in 15 minutes before further ones are dropped silently. */
-export const RESET_THROTTLE = { perAccount: 3, perAddress: 20, windowSeconds: 15 * 60 };
+export const RESET_THROTTLE = { perAccount: 5, perAddress: 20, windowSeconds: 15 * 60 };
 
 export interface SelfServiceDeps {
   config: Pick<Config, 'publicUrl'>;
