@@ -59,3 +59,15 @@ export function identifierWords(tenant: Tenant): { label: string; hint: string; 
     default: return { label: 'Email or username', hint: 'Enter your email address or your username, like name@example.com or jsmith', example: 'name@example.com' };
   }
 }
+
+/** The identifier as typed on the sign-in page (or as login_hint): checked for the tenant's setting; a message that says what to type otherwise. */
+export function checkIdentifier(tenant: Tenant, typed: string): { ok: true; value: string } | { ok: false; message: string } {
+  const id = typed.trim();
+  const words = identifierWords(tenant);
+  if (!id || id.length > 254 || /[\u0000-\u001f\u007f\s]/.test(id)) return { ok: false, message: `${words.hint}.` };
+  const mode = selfServiceOf(tenant).signInWith;
+  const looksLikeEmail = /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(id);
+  if (mode === 'email' && !looksLikeEmail) return { ok: false, message: `${words.hint}.` };
+  if (id.includes('@') && !looksLikeEmail) return { ok: false, message: `${words.hint}.` };
+  return { ok: true, value: looksLikeEmail ? id.toLowerCase() : id };
+}

@@ -57,6 +57,7 @@ export const messages = {
       done: 'Thank you: your email address is confirmed.',
       linkTitle: 'Link not usable',
     },
+    required: 'Your administrator asks you to choose a new password before you continue.',
     unknownTenant: (slug: string) => `There is no organization "${slug}" on this Gatehouse.`,
   },
   password: {

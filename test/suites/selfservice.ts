@@ -18,6 +18,9 @@ import assert from 'node:assert/strict';
 import { startTestServer, deployedApp, type Backend, type TestServer } from '../helpers/server.ts';
 import { startSmtp } from '../helpers/smtp.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { haveChromium, launch } from '../helpers/browser.ts';
+import { startTestRp } from '../helpers/test-rp.ts';
+import { freePort } from '../helpers/server.ts';
 
 export function selfServiceSuite(backend: Backend) {
 const skip = backend.skip;
@@ -268,5 +271,67 @@ test('email verification: the link confirms the address once; email_verified fol
   assert.equal((await form('/selfservice/verify', { token: v.token! })).status, 410);
   const t = (await (await grant('jsmith', jane.password)).json()) as { access_token: string };
   assert.equal((await userinfo(t.access_token)).email_verified, true);
+});
+
+test('in Chromium: sign in with a username (the page says what it accepts); login_hint may be one; "Forgot your password?" leads to the reset page; a change the administrator requires is asked at sign-in', async () => {
+  if (!haveChromium()) return; // Chromium is not installed (apt-get install -y chromium)
+  const port = await freePort();
+  const web = await deployedApp(gh, { name: 'rota', displayName: 'Duty Rota', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
+  const rp = await startTestRp({ issuer, clientId: web.clientId, clientSecret: web.clientSecret, port });
+  const browser = await launch();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${rp.base}/login`);
+    assert.equal(await page.locator('label[for=email]').textContent(), 'Email or username');
+    assert.match(await page.locator('#identifier-hint').textContent() ?? '', /username, like name@example.com or jsmith/);
+    await page.getByLabel('Email or username').fill('JSmith');
+    await page.getByRole('button', { name: 'Next' }).click();
+    const forgot = page.getByRole('link', { name: 'Forgot your password?', exact: true });
+    assert.equal(await forgot.count(), 1);
+    await forgot.click();
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+    await page.getByRole('link', { name: 'Back to sign-in' }).click();
+    await page.getByLabel('Email or username').fill('jsmith');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByLabel('Password').fill(jane.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#user').waitFor();
+    assert.equal(await page.locator('#user').textContent(), `Signed in as ${jane.email}`);
+    assert.equal(rp.idTokenClaims().email_verified, true, 'she confirmed her address earlier');
+    await context.close();
+
+    // login_hint as a username pre-fills it.
+    const c2 = await browser.newContext();
+    const p2 = await c2.newPage();
+    await p2.goto(`${rp.base}/login?login_hint=jsmith`);
+    assert.equal(await p2.locator('#email').inputValue(), 'jsmith');
+    await c2.close();
+
+    // The administrator requires a new password: asked after the old one, with the rules.
+    assert.equal((await gh.api('PATCH', `/tenants/default/users/${jane.email}`, { mustChangePassword: true })).status, 200);
+    const c3 = await browser.newContext();
+    const p3 = await c3.newPage();
+    await p3.goto(`${rp.base}/login?login_hint=jsmith`);
+    await p3.getByRole('button', { name: 'Next' }).click();
+    await p3.getByLabel('Password').fill(jane.password);
+    await p3.getByRole('button', { name: 'Sign in' }).click();
+    await p3.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await p3.getByLabel('New password', { exact: true }).fill('qwerty123');
+    await p3.getByLabel('Type the new password again').fill('qwerty123');
+    await p3.getByRole('button', { name: 'Save new password' }).click();
+    assert.match(await p3.getByRole('alert').textContent() ?? '', /most common passwords/);
+    await p3.getByLabel('New password', { exact: true }).fill('linen-cupboard-on-level-four');
+    await p3.getByLabel('Type the new password again').fill('linen-cupboard-on-level-four');
+    await p3.getByRole('button', { name: 'Save new password' }).click();
+    await p3.locator('#user').waitFor();
+    jane.password = 'linen-cupboard-on-level-four';
+    assert.equal((await gh.api('GET', `/tenants/default/users/${jane.email}`)).body.mustChangePassword, false);
+    assert.equal((await grant('jsmith', jane.password)).status, 200);
+    await c3.close();
+  } finally {
+    await browser.close();
+    await rp.close();
+  }
 });
 }
