@@ -127,6 +127,7 @@ export const directorySettings = z.object({
     externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
     memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
   }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
+  passwordHelp: z.string().nullable().optional().describe('where this directory\'s users change their password (a URL or one line of text), shown on their account page'),
 });
 
 export const directory = z.object({

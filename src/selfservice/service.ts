@@ -32,7 +32,7 @@ export interface SelfServiceDeps {
   userLinkStore: UserLinkStore;
   auditStore: AuditStore;
   mailService: Pick<MailService, 'queue'>;
-  sessionService: Pick<SessionService, 'endAllForUser'>;
+  sessionService: Pick<SessionService, 'endAllForUser' | 'end' | 'store'>;
   throttles: { account: Throttle; ip: Throttle };
 }
 
@@ -120,7 +120,7 @@ export class SelfServiceService {
   }
 
   /** The account page's change: the current password is required; sessions other than the caller's end. */
-  async changePassword(tenant: Tenant, user: UserWithSecret, current: string, next: string, origin: { ip: string }): Promise<{ ok: true } | { ok: false; message: string }> {
+  async changePassword(tenant: Tenant, user: UserWithSecret, current: string, next: string, origin: { ip: string }, keepSession?: string): Promise<{ ok: true } | { ok: false; message: string }> {
     if (!isLocal(user)) return { ok: false, message: 'Your password is not kept by Gatehouse, so it cannot be changed here.' };
     const key = `pwchange:${tenant.id}:${user.id}`;
     if (await this.#d.throttles.account.blockedFor(key)) return { ok: false, message: 'Too many wrong current passwords. Wait 15 minutes, then try again.' };
@@ -132,17 +132,26 @@ export class SelfServiceService {
     if (current === next) return { ok: false, message: messages.password.sameAsOld };
     const problem = passwordProblem(next, user);
     if (problem) return { ok: false, message: problem };
-    await this.#setPassword(tenant, user, next, origin, 'change');
+    await this.#setPassword(tenant, user, next, origin, 'change', keepSession);
     return { ok: true };
   }
 
-  async #setPassword(tenant: Tenant, user: UserWithSecret, password: string, origin: { ip: string }, how: 'reset' | 'change' | 'required_change') {
+  /** `keep`: the SSO session of the browser that changed it (the account page), which stays signed in. */
+  async #setPassword(tenant: Tenant, user: UserWithSecret, password: string, origin: { ip: string }, how: 'reset' | 'change' | 'required_change', keep?: string) {
     await this.#d.userStore.updateUser(tenant.id, user.id, undefined, { passwordHash: await hashPassword(password), mustChangePassword: false });
     await this.#d.userLinkStore.voidAll(user.id, 'reset');
     await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.password_changed', subject: user.id, ip: origin.ip, data: { email: user.email, how } });
     // Whoever knew the old password is signed out everywhere (apps hear of it by back-channel logout).
-    const ended = await this.#d.sessionService.endAllForUser(tenant, user.id, { by: user.email, why: `password ${how === 'reset' ? 'reset' : 'changed'}` })
-      .catch((err: unknown) => { this.#d.logger.warn({ err, userId: user.id }, 'could not end every session after a password change'); return 0; });
+    const reason = { by: user.email, why: `password ${how === 'reset' ? 'reset' : 'changed'}` };
+    const endAll = async () => {
+      if (!keep) return this.#d.sessionService.endAllForUser(tenant, user.id, reason);
+      let n = 0;
+      for (const x of (await this.#d.sessionService.store.list(tenant.id, { userId: user.id, limit: 500 })).items) {
+        if (x.id !== keep && (await this.#d.sessionService.end(tenant, x.id, reason))) n++;
+      }
+      return n;
+    };
+    const ended = await endAll().catch((err: unknown) => { this.#d.logger.warn({ err, userId: user.id }, 'could not end every session after a password change'); return 0; });
     const m = messages.mail.changed;
     await this.#d.mailService.queue(tenant, user.email, { kind: 'password_changed', subject: m.subject(tenant.name), paragraphs: [m.body(new Date().toUTCString())], after: [m.notYou] });
     return ended;

@@ -299,6 +299,23 @@ test('in Chromium: sign in with a username (the page says what it accepts); logi
     await page.locator('#user').waitFor();
     assert.equal(await page.locator('#user').textContent(), `Signed in as ${jane.email}`);
     assert.equal(rp.idTokenClaims().email_verified, true, 'she confirmed her address earlier');
+
+    // The account page: her password is kept here, so she can change it (current one required).
+    await page.goto(`${issuer}/account`);
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    assert.match(await page.locator('main').textContent() ?? '', /Your email address is confirmed/);
+    await page.getByLabel('Current password').fill('not-my-password');
+    await page.getByLabel('New password', { exact: true }).fill('morning-round-bay-three');
+    await page.getByLabel('Type the new password again').fill('morning-round-bay-three');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    assert.match(await page.getByRole('alert').textContent() ?? '', /current password is not correct/);
+    await page.getByLabel('Current password').fill(jane.password);
+    await page.getByLabel('New password', { exact: true }).fill('morning-round-bay-three');
+    await page.getByLabel('Type the new password again').fill('morning-round-bay-three');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    assert.match(await page.getByRole('status').textContent() ?? '', /Your password is changed/);
+    jane.password = 'morning-round-bay-three';
+    assert.equal((await grant('jsmith', jane.password)).status, 200);
     await context.close();
 
     // login_hint as a username pre-fills it.
