@@ -24,7 +24,7 @@ export const selfServiceRoutes = [
     summary: 'Change what users sign in with, the domains naming directories, or the name mail is sent as',
     description: 'signInWith: email, username or either (default). domains: NetBIOS names (CORP, for CORP\\jsmith) and userPrincipalName suffixes (corp.example.org, for jsmith@corp.example.org), each the id of one of the tenant\'s LDAP directories; the whole map is replaced. mailFromName: the name shown with GATEHOUSE_MAIL_FROM (null: the tenant\'s name).',
     body: selfServiceShape.partial().extend({ version }),
-    example: { signInWith: 'either', domains: { CORP: 'dir_123', 'corp.example.org': 'dir_123' }, mailFromName: 'Example Hospital' },
+    example: { signInWith: 'either', mailFromName: 'Example Hospital' },
     response: settingsView,
     async handler({ services, tenant, body, version: v, audit }) {
       const { version: _v, ...patch } = body;
