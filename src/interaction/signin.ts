@@ -19,6 +19,7 @@ import type { MfaFactor } from '../storage/mfa.ts';
 import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type AccountCounts, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
 import { resolveIdentifier } from '../selfservice/identifiers.ts';
+import { selfServiceOf } from '../selfservice/settings.ts';
 
 /** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
 export interface Origin { ip: string; devices?: string[] }
@@ -111,7 +112,9 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
     services.metrics.signIns.inc({ result: 'failed' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
     const blocked = await failed(services, tenant, email, user, origin, kind, policy);
-    const message = blocked > 0 ? `${BAD_CREDENTIALS} Too many failed attempts: try again in ${waitWords(blocked)}.` : BAD_CREDENTIALS;
+    // The words follow what the tenant signs in with (the same for known and unknown names).
+    const bad = selfServiceOf(tenant).signInWith === 'username' ? BAD_CREDENTIALS.replace('email', 'username') : BAD_CREDENTIALS;
+    const message = blocked > 0 ? `${bad} Too many failed attempts: try again in ${waitWords(blocked)}.` : bad;
     return { ok: false, reason: 'bad_credentials', message };
   }
   if (user.status !== 'active') {
