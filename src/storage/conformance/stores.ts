@@ -525,4 +525,25 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.voidAll(u.id, 'verify');
     assert.equal(await s.consume('v1'), false);
   });
+
+  suite('ldap: usernames come from the directory, verified emails; a username another account holds is skipped and reported', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ldu' });
+    const s = new LdapStore(db);
+    const settings = { kind: 'ad', urls: ['ldaps://dc.test'] } as Partial<DirectorySettings> as DirectorySettings;
+    const dir = await s.create(t.id, { name: 'AD', enabled: false, settings, bindPasswordSealed: null });
+    const d = new UserStore(db);
+    await d.createUser({ tenantId: t.id, email: 'local@corp.test', username: 'taken' });
+    const user = (externalId: string, email: string, username: string) => ({ externalId, dn: `cn=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status: 'active' as const, ouId: null, username });
+    const r = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'JSmith'), user('g2', 'other@corp.test', 'taken'), user('g3', 'dup@corp.test', 'jsmith')], 100);
+    assert.equal(r.created, 3);
+    assert.deepEqual(r.problems.map((p) => p.dn), ['cn=g2,dc=corp', 'cn=g3,dc=corp']);
+    const js = (await d.userByUsername(t.id, 'jsmith'))!;
+    assert.equal(js.email, 'jsmith@corp.test');
+    assert.equal(js.emailVerified, true, 'the directory is trusted for its people\'s addresses');
+    assert.equal((await d.userByDirectoryUsername(t.id, dir.id, 'JSMITH'))?.id, js.id);
+    assert.equal((await d.userByEmail(t.id, 'other@corp.test'))!.username, null);
+    const again = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'jsmith2')], 200);
+    assert.equal(again.updated, 1, 'a renamed account follows the directory');
+    assert.equal((await d.userById(t.id, js.id))!.username, 'jsmith2');
+  });
 }
