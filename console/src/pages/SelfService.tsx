@@ -59,7 +59,7 @@ function SelfServiceForm({ initial, editable, reload }: { initial: SelfService; 
         <SelectField label="Users sign in with" value={signInWith} onValue={setSignInWith} options={SIGN_IN_WITH} hint="Usernames also work as CORP\jsmith and jsmith@corp.example.org when those domains are mapped to a directory (API)." />
         <TextField label="Mail sender name" value={fromName} onValue={setFromName} error={fromError} placeholder="The organization's name" hint="Shown with the server's sender address (GATEHOUSE_MAIL_FROM) on password reset and other mail." maxLength={100} />
       </fieldset>
-      {editable && <div className="actions"><Button type="submit" busy={busy} busyLabel="Saving…">Save</Button></div>}
+      {editable && <div className="actions"><Button type="submit" busy={busy} busyLabel="Updating…">Update sign-in settings</Button></div>}
       {editable && <div className="inline-fields">
         <TextField label="Send a test email to" type="email" value={to} onValue={setTo} />
         <Button variant="secondary" onClick={() => void test()}>Send test email</Button>
