@@ -15,12 +15,15 @@
 // - directory users: a password or a synced name set by an administrator is refused (409).
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, deployedApp, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestServer, deployedApp, LOOPBACK_OUTBOUND, type Backend, type TestServer } from '../helpers/server.ts';
+import { backchannelReceiver } from '../helpers/rp.ts';
 import { startSmtp } from '../helpers/smtp.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { haveChromium, launch } from '../helpers/browser.ts';
 import { startTestRp } from '../helpers/test-rp.ts';
 import { freePort } from '../helpers/server.ts';
+
+const enc = encodeURIComponent;
 
 export function selfServiceSuite(backend: Backend) {
 const skip = backend.skip;
@@ -36,7 +39,8 @@ const FROM = 'sso@hospital.test';
 before(async () => {
   if (skip) return;
   smtp = await startSmtp();
-  gh = await startTestServer({ GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: FROM }, { backend });
+  // Loopback outbound: the back-channel logout receiver below listens on 127.0.0.1.
+  gh = await startTestServer({ GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: FROM, ...LOOPBACK_OUTBOUND }, { backend });
   issuer = `${gh.base}/t/default`;
   app = await deployedApp(gh, { name: 'ehr', displayName: 'Patient Records', type: 'web', redirectUris: ['https://ehr.hospital.test/cb'], passwordGrant: true });
   const u = await gh.api('POST', '/tenants/default/users', jane);
@@ -276,7 +280,8 @@ test('email verification: the link confirms the address once; email_verified fol
 test('in Chromium: sign in with a username (the page says what it accepts); login_hint may be one; "Forgot your password?" leads to the reset page; a change the administrator requires is asked at sign-in', async () => {
   if (!haveChromium()) return; // Chromium is not installed (apt-get install -y chromium)
   const port = await freePort();
-  const web = await deployedApp(gh, { name: 'rota', displayName: 'Duty Rota', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
+  const bc = await backchannelReceiver();
+  const web = await deployedApp(gh, { name: 'rota', displayName: 'Duty Rota', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`], backchannelLogoutUri: bc.url });
   const rp = await startTestRp({ issuer, clientId: web.clientId, clientSecret: web.clientSecret, port });
   const browser = await launch();
   try {
@@ -325,7 +330,12 @@ test('in Chromium: sign in with a username (the page says what it accepts); logi
     assert.equal(await p2.locator('#email').inputValue(), 'jsmith');
     await c2.close();
 
-    // The administrator requires a new password: asked after the old one, with the rules.
+    // The administrator requires a new password: asked after the old one, with the rules;
+    // her other sessions then end, and their apps hear of it by back-channel logout.
+    const sessions = async () => (await gh.api('GET', `/tenants/default/users/${enc(jane.email)}/sessions`)).body.items as Array<{ id: string }>;
+    const before = await sessions();
+    assert.equal(before.length, 1, 'the first browser\'s session (kept by her own change on the account page)');
+    assert.equal(bc.received.length, 0);
     assert.equal((await gh.api('PATCH', `/tenants/default/users/${jane.email}`, { mustChangePassword: true })).status, 200);
     const c3 = await browser.newContext();
     const p3 = await c3.newPage();
@@ -344,11 +354,15 @@ test('in Chromium: sign in with a username (the page says what it accepts); logi
     await p3.locator('#user').waitFor();
     jane.password = 'linen-cupboard-on-level-four';
     assert.equal((await gh.api('GET', `/tenants/default/users/${jane.email}`)).body.mustChangePassword, false);
+    await waitFor(() => bc.received.length > 0, { what: 'back-channel logout of the first browser\'s session' });
+    const after = await sessions();
+    assert.ok(!after.some((x) => x.id === before[0]!.id), 'the first browser\'s session ended');
     assert.equal((await grant('jsmith', jane.password)).status, 200);
     await c3.close();
   } finally {
     await browser.close();
     await rp.close();
+    await bc.close();
   }
 });
 }
