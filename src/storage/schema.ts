@@ -1,6 +1,6 @@
-import type { Generated } from 'kysely';
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
+import type { Generated } from 'kysely';
 export interface TenantsTable {
   id: string;
   slug: string;
