@@ -16,6 +16,8 @@ import { SetupLinkStore } from './storage/setup-links.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PolicyStore } from './storage/policies.ts';
 import { PushService } from './mfa/push.ts';
+import { DeviceSessionService } from './devices/service.ts';
+import { DeviceSessionStore } from './storage/device-sessions.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
@@ -44,6 +46,7 @@ import { MailStore } from './storage/mail.ts';
 import { UserLinkStore } from './storage/user-links.ts';
 import { MailService } from './selfservice/mail.ts';
 import { SelfServiceService } from './selfservice/service.ts';
+import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -65,6 +68,8 @@ export interface Services {
   leadership: Leadership;
   /** The HTTP client for every request to an address an administrator typed (shared/outbound.ts). */
   outbound: Outbound;
+  /** Where audit events go besides the database (GATEHOUSE_AUDIT_STREAM); fed by auditStore. */
+  auditStream?: AuditStream;
   /** Sign-in failure counters and lockouts: per account and per address (interaction/lockout.ts). */
   throttles: { account: Throttle; ip: Throttle };
 
@@ -99,6 +104,8 @@ export interface Services {
   pushService: PushService;
   /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
   sessionService: SessionService;
+  /** Shared mobile devices (OpenID Connect Native SSO): device sessions, check-in (devices/service.ts). */
+  deviceSessionService: DeviceSessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federationService: FederationService;
   /** LDAP / Active Directory directories: settings, sync, sign-in by bind (directory/ldap/). */
@@ -185,6 +192,14 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const userStore = new UserStore(db);
   const appStore = new AppStore(db);
   const auditStore = new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again'));
+  // Every recorded event is also handed to the stream, in this process only: each worker of
+  // `gatehouse start --workers N` streams the events it records, so each goes out once.
+  const auditStream = createAuditStream(config.auditStream, {
+    logger, webhookSecret: config.auditWebhookSecret,
+    // Its own client: a receiver that hangs gets five seconds, then the batch is retried later.
+    outbound: new Outbound({ allow: config.outboundAllow, timeoutMs: 5000 }),
+  });
+  if (auditStream) auditStore.onRecord = (e) => auditStream.send(e);
   const upstreamStore = new UpstreamStore(db);
   const mfaStore = new MfaStore(db);
   const signinAddressStore = new SigninAddressStore(db);
@@ -196,6 +211,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const sessionStore = new SessionStore(db);
   const mailStore = new MailStore(db);
   const userLinkStore = new UserLinkStore(db);
+  const deviceSessionStore = new DeviceSessionStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -221,6 +237,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
+  const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
@@ -230,15 +247,16 @@ export async function createServices(config: Config, logger = pino({ level: conf
   instanceSecret.listen(bus);
 
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
+    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, mailService, selfService,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, mailService, selfService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
       await mailService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
+      await auditStream?.close();
       await leadership.close();
       await bus.close();
       redis?.disconnect();
