@@ -277,6 +277,31 @@ test('email verification: the link confirms the address once; email_verified fol
   assert.equal((await userinfo(t.access_token)).email_verified, true);
 });
 
+test('CLI: user create --username, signin show, mail test', async () => {
+  const { execFile } = await import('node:child_process');
+  const path = await import('node:path');
+  const bin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'gatehouse.js');
+  const env = { ...process.env, GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_TOKEN: await gh.adminToken(), GATEHOUSE_ADMIN_TENANT: '' };
+  const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+  const created = await cli(['user', 'create', '--tenant', 'default', '--email', 'porter@hospital.test', '--password', 'lift-b-basement-keys', '--username', 'Porter1', '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(JSON.parse(created.stdout).username, 'porter1');
+  assert.equal((await grant('porter1', 'lift-b-basement-keys')).status, 200);
+  const shown = await cli(['signin', 'show', '--tenant', 'default', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(JSON.parse(shown.stdout).signInWith, 'either');
+  const before = smtp.to('porter@hospital.test').length;
+  const sent = await cli(['mail', 'test', '--tenant', 'default', '--to', 'porter@hospital.test']);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.match(sent.stdout, /queued/);
+  await nextMail('porter@hospital.test', before, 'the test message from the CLI');
+  const bad = await cli(['signin', 'set', '--tenant', 'default', '--with', 'nickname']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--with takes email, username or either/);
+});
+
 test('in Chromium: sign in with a username (the page says what it accepts); login_hint may be one; "Forgot your password?" leads to the reset page; a change the administrator requires is asked at sign-in', async () => {
   if (!haveChromium()) return; // Chromium is not installed (apt-get install -y chromium)
   const port = await freePort();
