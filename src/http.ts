@@ -20,6 +20,7 @@ import { launcherRouter } from './apps/routes.ts';
 import { deviceRouter } from './devices/routes.ts';
 import { samlRouter } from './saml/routes.ts';
 import { accountRouter } from './account/routes.ts';
+import { selfServiceRouter } from './selfservice/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
@@ -38,7 +39,7 @@ const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -200,7 +201,7 @@ export function createHttpApp(services: Services): Koa {
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
-  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|device)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|device|selfservice)\//.test(ctx.path) ? forms(ctx, next) : next()));
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());
@@ -208,6 +209,7 @@ export function createHttpApp(services: Services): Koa {
   koa.use(deviceRouter(services).routes());
   koa.use(samlRouter(services).routes());
   koa.use(accountRouter(services).routes());
+  koa.use(selfServiceRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());
   const setup = setupRouter(services);

@@ -44,6 +44,10 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { MailStore } from './storage/mail.ts';
+import { UserLinkStore } from './storage/user-links.ts';
+import { MailService } from './selfservice/mail.ts';
+import { SelfServiceService } from './selfservice/service.ts';
 import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
 
 /**
@@ -88,6 +92,8 @@ export interface Services {
   setupLinkStore: SetupLinkStore;
   ldapStore: LdapStore;
   connectorStore: ConnectorStore;
+  /** Single-use links sent by email: password reset, email verification (storage/user-links.ts). */
+  userLinkStore: UserLinkStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
@@ -109,6 +115,10 @@ export interface Services {
   ldapService: LdapService;
   /** On-premises connectors: their WebSocket endpoint and request routing (directory/connector/). */
   connectorHub: ConnectorHub;
+  /** Outgoing mail: queued in the store, sent by the leader through SMTP (selfservice/mail.ts). */
+  mailService: MailService;
+  /** Password reset and change, email verification (selfservice/service.ts). */
+  selfService: SelfServiceService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -202,6 +212,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const mailStore = new MailStore(db);
+  const userLinkStore = new UserLinkStore(db);
   const deviceSessionStore = new DeviceSessionStore(db);
   const samlRequestStore = new SamlRequestStore(db);
 
@@ -238,6 +250,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const samlService = new SamlService({ keyService, userStore, samlRequestStore, sealer });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
+  const mailService = new MailService({ config, logger, mailStore, isLeader: () => leadership.isLeader });
+  const selfService = new SelfServiceService({ config, logger, tokenHasher, userStore, userLinkStore, auditStore, mailService, sessionService, throttles });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
@@ -253,12 +267,13 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, mailService, selfService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
+      await mailService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await auditStream?.close();
       await leadership.close();

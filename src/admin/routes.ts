@@ -27,6 +27,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { instanceRoutes } from './routes/instance.ts';
+import { selfServiceRoutes } from './routes/self-service.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (services: Services, r: Router) => void;
@@ -37,7 +38,7 @@ const resources: AnyRoute[] = [
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...deviceRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
   ...directoryRoutes, ...connectorRoutes,
-  ...instanceRoutes,
+  ...instanceRoutes, ...selfServiceRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

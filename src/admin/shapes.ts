@@ -23,6 +23,9 @@ export const userSummary = z.object({
   id: z.string(),
   tenantId: z.string(),
   email: z.string(),
+  username: z.string().nullable().describe('the sign-in name, unique in the tenant (lowercased); directory users: from the directory (sAMAccountName, uid)'),
+  emailVerified: z.boolean().describe('the email_verified claim: the user followed a verification link, an administrator marked it, or a directory or upstream gave the address'),
+  mustChangePassword: z.boolean().describe('the user must choose a new password at their next sign-in'),
   domain: z.string(),
   givenName: z.string().nullable(),
   familyName: z.string().nullable(),
@@ -228,6 +231,7 @@ export const directorySettings = z.object({
     externalId: z.string(), username: z.string(), email: z.string(), emailFallback: z.string().nullable(), givenName: z.string(), familyName: z.string(),
     memberOf: z.string().nullable(), member: z.string(), groupName: z.string(), changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
   }), syncIntervalMinutes: count, fullSyncHours: count, pageSize: count, timeoutSeconds: count,
+  passwordHelp: z.string().nullable().optional().describe('where this directory\'s users change their password (a URL or one line of text), shown on their account page'),
 });
 
 export const directory = z.object({

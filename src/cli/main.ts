@@ -16,6 +16,7 @@ import { appCommands } from './commands/app.ts';
 import { auditCommands } from './commands/audit.ts';
 import { backupCommands } from './commands/backup.ts';
 import { brandingCommands } from './commands/branding.ts';
+import { mailCommands } from './commands/mail.ts';
 import { connectorCommands } from './commands/connector.ts';
 import { directoryCommands } from './commands/directory.ts';
 import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
@@ -34,7 +35,7 @@ export { UsageError };
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
   ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands, ...mailCommands,
 };
 
 // ---- help

@@ -38,6 +38,8 @@ export const settingsSchema = z.object({
   GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: z.coerce.number().int()
     .min(KEY_POLICY_LIMITS.rotateBeforeDays.min, `must be ${KEY_POLICY_LIMITS.rotateBeforeDays.min} or more, so that rotation happens before the 60-day expiry warning`)
     .max(KEY_POLICY_LIMITS.rotateBeforeDays.max).default(DEFAULT_KEY_POLICY.rotateBeforeDays),
+  GATEHOUSE_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL, like smtp://user:password@mail.example.com:587' }).optional(),
+  GATEHOUSE_MAIL_FROM: z.email('must be an email address, like no-reply@sso.example.com').optional(),
   GATEHOUSE_AUDIT_STREAM: z.string().optional().superRefine((v, ctx) => {
     const r = v === undefined ? undefined : parseAuditStream(v);
     if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
@@ -79,6 +81,10 @@ export interface Config {
   strictApiResponses: boolean;
   /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
   outboundAllow: string;
+  /** Where outgoing mail goes (smtp:// or smtps://, credentials in the URL); unset: mail is queued but not sent. */
+  smtpUrl?: string;
+  /** The address mail is sent from; each tenant chooses the name shown with it. */
+  mailFrom: string;
   /** Where audit events go besides the database (ops/audit-stream.ts); undefined: stored only. */
   auditStream?: AuditStreamTarget;
   /** HMAC key that signs the audit webhook's batches (required with a webhook stream). */
@@ -174,6 +180,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
     keys: { publishDays: s.GATEHOUSE_KEY_PUBLISH_DAYS, rotateBeforeDays: s.GATEHOUSE_KEY_ROTATE_BEFORE_DAYS },
     ...(testClockOffset(env) !== undefined && { testClockOffsetMs: testClockOffset(env) }),
+    smtpUrl: s.GATEHOUSE_SMTP_URL,
+    mailFrom: s.GATEHOUSE_MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname.replace(/^localhost$/, 'localhost.localdomain')}`,
     auditStream,
     auditWebhookSecret: s.GATEHOUSE_AUDIT_WEBHOOK_SECRET,
     accessLog: s.GATEHOUSE_ACCESS_LOG,

@@ -1,5 +1,5 @@
 // HTTP for the sign-in experience, one file per step under steps/ (identifier-first,
-// password, passwordless passkeys, the second factor, upstream directories, turning back from
+// password, a password change the administrator requires, passwordless passkeys, the second factor, upstream directories, turning back from
 // a refusal), sharing what flow.ts holds. Rules live in signin.ts, mfa/ and
 // federation/upstreams.ts. A new step is a file in steps/ registered below.
 import Router from '@koa/router';
@@ -11,10 +11,11 @@ import { registerPasskey } from './steps/passkey.ts';
 import { registerSecondFactor } from './steps/second-factor.ts';
 import { registerUpstream } from './steps/upstream.ts';
 import { registerAbort } from './steps/abort.ts';
+import { registerChangePassword } from './steps/change-password.ts';
 
 export function interactionRouter(services: Services): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const flow = createFlow(services);
-  for (const step of [registerIdentify, registerPassword, registerPasskey, registerSecondFactor, registerUpstream, registerAbort]) step(router, flow);
+  for (const step of [registerIdentify, registerPassword, registerPasskey, registerSecondFactor, registerUpstream, registerAbort, registerChangePassword]) step(router, flow);
   return router;
 }

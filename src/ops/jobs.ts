@@ -43,6 +43,8 @@ export async function runMaintenance(services: Services): Promise<{ purged: numb
   await services.mfaStore.purgeRemembered();
   await runKeyMaintenance(services);
   await services.samlService.purgeSeen();
+  await services.userLinkStore.purge();
+  await services.mailService.store.purge(Date.now() - 7 * 24 * HOUR);
   const keysPurged = await services.keyService.purgeRetired();
   const expiring = await services.keyService.expiringSoon();
   for (const k of expiring) {
@@ -62,7 +64,11 @@ export function startJobs(services: Services): { stop(): void } {
   let first: NodeJS.Timeout | undefined;
   let every: NodeJS.Timeout | undefined;
   let directories: NodeJS.Timeout | undefined;
-  const stopTimers = () => { clearTimeout(first); clearInterval(every); clearInterval(directories); first = every = directories = undefined; };
+  // Queued mail (and retries that are due) is looked for every 10 seconds; a message queued on
+  // the leader is sent at once (selfservice/mail.ts).
+  const mail = () => services.mailService.deliverDue().catch((err) => services.logger.warn({ err }, 'sending queued mail failed; it will be retried'));
+  let mailer: NodeJS.Timeout | undefined;
+  const stopTimers = () => { clearTimeout(first); clearInterval(every); clearInterval(directories); clearInterval(mailer); first = every = directories = mailer = undefined; };
   services.leadership.onChange((leader) => {
     services.metrics.schedulerLeader.set(leader ? 1 : 0);
     stopTimers();
@@ -73,6 +79,9 @@ export function startJobs(services: Services): { stop(): void } {
     first = setTimeout(run, 5_000);
     every = setInterval(run, HOUR);
     directories = setInterval(syncs, 60_000);
+    mailer = setInterval(mail, 10_000);
+    mailer.unref();
+    void mail();
     first.unref();
     every.unref();
     directories.unref();

@@ -1,5 +1,6 @@
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
+import type { Generated } from 'kysely';
 export interface TenantsTable {
   id: string;
   slug: string;
@@ -27,6 +28,9 @@ export interface UsersTable {
   external_id: string | null; // the directory's stable ID (objectGUID, entryUUID)
   dn: string | null; // normalised distinguished name in the directory
   directory_seen_at: number | null; // start of the last full sync that saw this user
+  username: string | null; // lowercased sign-in name, unique per tenant (directory: sAMAccountName, uid)
+  email_verified: Generated<number>; // 0/1: the user proved the address, an administrator marked it, or a trusted directory gave it
+  must_change_password: Generated<number>; // 0/1: an administrator requires a new password at the next sign-in
   created_at: number;
   updated_at: number;
   version: number;
@@ -375,6 +379,35 @@ export interface SigninAddressesTable {
   last_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  tenant_id: string | null;
+  to_address: string;
+  from_name: string | null;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  kind: string; // test | password_reset | password_changed | verify_email
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null; // a sender holds the message until then (one send per cluster)
+  sent_at: number | null;
+  failed_at: number | null; // given up after the last retry
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface UserLinksTable {
+  id_hash: string; // keyed hash of the link's secret (never the secret itself)
+  tenant_id: string;
+  user_id: string;
+  purpose: 'reset' | 'verify';
+  email: string; // the address it was sent to (a changed email voids it)
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
 /** Shared-device sign-ins (OpenID Connect Native SSO): one device secret each (see storage/device-sessions.ts). */
 export interface DeviceSessionsTable {
   id: string;
@@ -415,6 +448,8 @@ export interface DeviceCheckoutsTable {
 }
 
 export interface DB {
+  mail_outbox: MailOutboxTable;
+  user_links: UserLinksTable;
   device_sessions: DeviceSessionsTable;
   device_session_apps: DeviceSessionAppsTable;
   device_checkouts: DeviceCheckoutsTable;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Services } from '../services.ts';
 import { hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { SLUG_RE } from '../storage/tenants.ts';
+import { USERNAME_PATTERN } from '../storage/users.ts';
 import { DEFAULT_TENANT } from './bootstrap.ts';
 import { text as line, textProblems, webUrl } from '../shared/input.ts';
 
@@ -40,6 +41,8 @@ const tenantSchema = z.object({
   groups: z.array(z.string()).default([]),
   users: z.array(z.object({
     email: z.email(),
+    username: z.string().trim().regex(USERNAME_PATTERN, 'must be 1 to 64 letters, digits, dots, hyphens, underscores or $ (no @ or \\)').optional(),
+    emailVerified: z.boolean().optional(),
     password: z.string().min(MIN_PASSWORD_LENGTH).optional(),
     givenName: line().max(100).optional(),
     familyName: line().max(100).optional(),
@@ -92,14 +95,15 @@ export async function applyImport(services: Pick<Services, 'appService' | 'appSt
       const ouId = u.ou ? (await services.userStore.ensureOu(tid, u.ou)).id : null;
       let user = await services.userStore.userByEmail(tid, u.email);
       if (!user) {
-        await services.userStore.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles });
+        await services.userStore.createUser({ tenantId: tid, email: u.email, passwordHash: u.password ? await hashPassword(u.password) : null, givenName: u.givenName, familyName: u.familyName, status: u.status, ouId, roles: u.roles, username: u.username, emailVerified: u.emailVerified });
         user = (await services.userStore.userByEmail(tid, u.email))!;
         changes.push(`user ${u.email} created`);
       } else {
         const samePassword = !u.password || (await verifyPassword(user.passwordHash, u.password));
-        const same = samePassword && user.givenName === (u.givenName ?? null) && user.familyName === (u.familyName ?? null) && user.status === u.status && user.ouId === ouId && JSON.stringify(user.roles) === JSON.stringify(u.roles);
+        const same = samePassword && user.givenName === (u.givenName ?? null) && user.familyName === (u.familyName ?? null) && user.status === u.status && user.ouId === ouId && JSON.stringify(user.roles) === JSON.stringify(u.roles)
+          && (u.username === undefined || user.username === u.username.toLowerCase()) && (u.emailVerified === undefined || user.emailVerified === u.emailVerified);
         if (!same) {
-          await services.userStore.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
+          await services.userStore.updateUser(tid, user.id, undefined, { givenName: u.givenName ?? null, familyName: u.familyName ?? null, status: u.status, ouId, roles: u.roles, username: u.username, emailVerified: u.emailVerified, ...(samePassword ? {} : { passwordHash: await hashPassword(u.password!) }) });
           changes.push(`user ${u.email} updated`);
         }
       }

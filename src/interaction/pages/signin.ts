@@ -1,4 +1,5 @@
 // The sign-in pages: identifier, upstream, password, second factor and the refusals.
+import { messages } from '../../selfservice/messages.ts';
 import { hidden, html, layout, type Branding, type SafeHtml } from '../html.ts';
 import type { MfaCause } from '../../policy/acr.ts';
 import { appLine, errorBox, passkeyForm, type Common } from './common.ts';
@@ -9,7 +10,8 @@ const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
   ? html`<div class="upstreams"><p class="or">or</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">Sign in with ${b.name}</a>`)}</div>`
   : '';
 
-export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string } }): string {
+export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string }; /** the label and hint for what the tenant accepts (email, username or either) */ words?: { label: string; hint: string; emailOnly: boolean } }): string {
+  const words = o.words ?? { label: 'Email', hint: 'Enter your email address, like name@example.com', emailOnly: true };
   const passkey = o.passkey ? html`<div class="passwordless"><p class="or">or</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: 'Sign in with a passkey' })}</div>` : '';
   return layout({
     title: 'Sign in', branding: o.branding, body: html`
@@ -17,8 +19,9 @@ export function identifierPage(o: Common & { email?: string; error?: string; but
 ${appLine(o.appName)}
 <form method="post" action="${o.action}" novalidate>
 ${hidden('csrf', o.csrf)}
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${o.email}"${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+<label for="email">${words.label}</label>
+<input id="email" name="email" type="${words.emailOnly ? 'email' : 'text'}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${o.email}" aria-describedby="identifier-hint${o.error ? ' form-error' : ''}"${o.error ? html` aria-invalid="true"` : ''}>
+<p class="hint" id="identifier-hint">${words.hint}</p>
 ${errorBox(o.error)}
 <button type="submit">Next</button>
 </form>
@@ -54,7 +57,7 @@ ${password}
   });
 }
 
-export function passwordPage(o: Common & { email: string; error?: string; restartAction: string }): string {
+export function passwordPage(o: Common & { email: string; error?: string; restartAction: string; /** "Forgot your password?" (selfservice/routes.ts) */ forgotUrl?: string }): string {
   return layout({
     title: 'Enter your password', branding: o.branding, body: html`
 <h1>Enter your password</h1>
@@ -68,7 +71,7 @@ ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
 ${errorBox(o.error)}
 <button type="submit">Sign in</button>
 </form>
-<p class="links"><a href="${o.restartAction}">Use another account</a></p>`,
+<p class="links">${o.forgotUrl ? html`<a href="${o.forgotUrl}">${messages.pages.forgotLink}</a> · ` : ''}<a href="${o.restartAction}">Use another account</a></p>`,
   });
 }
 

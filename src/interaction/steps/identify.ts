@@ -11,6 +11,7 @@ import { impliedGrant } from '../../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../../oidc/clients.ts';
 import { policyRequiresMfa } from '../../policy/policies.ts';
 import { emailField, formOf, type Flow } from '../flow.ts';
+import { checkIdentifier } from '../../selfservice/identifiers.ts';
 
 export function registerIdentify(router: Router, flow: Flow): void {
   const { services } = flow;
@@ -44,7 +45,9 @@ export function registerIdentify(router: Router, flow: Flow): void {
       }
     }
     if (details.prompt.name === 'login') {
-      const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
+      // login_hint: an email, or a username in any form the tenant accepts.
+      const checked = typeof details.params.login_hint === 'string' ? checkIdentifier(tenant, details.params.login_hint) : undefined;
+      const hint = checked?.ok ? checked.value : undefined;
       await flow.emailPage(ctx, it, { email: hint });
       return;
     }
@@ -76,13 +79,19 @@ export function registerIdentify(router: Router, flow: Flow): void {
     if (!it || !flow.checkCsrf(ctx)) return;
     const common = flow.common(it);
     const typed = String(formOf(ctx).email ?? '');
-    const parsed = emailField.safeParse(typed.trim());
-    if (!parsed.success) {
+    const parsed = checkIdentifier(it.tenant, typed);
+    if (!parsed.ok) {
       ctx.status = 400;
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: 'Enter your email address, like name@example.com.' });
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: parsed.message, words: flow.identifierWordsOf(it.tenant) });
       return;
     }
-    const email = parsed.data.toLowerCase();
+    // The identifier: an email, or a username (jsmith, CORP\jsmith); which one it names is
+    // looked up only with the password, so this page says nothing about who exists.
+    const email = parsed.value;
+    if (!emailField.safeParse(email).success) {
+      ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
+      return;
+    }
     // An upstream directory that claims this email signs it in; administrators (and everyone
     // in Test mode) may still choose their local password.
     const up = await services.federationService.route(it.tenant.id, email);
@@ -97,6 +106,6 @@ export function registerIdentify(router: Router, flow: Flow): void {
       return;
     }
     // Same page whether or not the account exists: no user enumeration.
-    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base });
+    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
   });
 }

@@ -26,6 +26,8 @@ import { SqlThrottle, purgeThrottleCounters } from '../throttle-counters.ts';
 import { SamlRequestStore } from '../saml-requests.ts';
 import { DEFAULT_SAML } from '../../saml/settings.ts';
 import type { DirectorySettings } from '../../directory/ldap/settings.ts';
+import { MailStore } from '../mail.ts';
+import { UserLinkStore } from '../user-links.ts';
 
 const conflictOrStale = (e: GatehouseError) => e.status === 409;
 
@@ -549,5 +551,83 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     clock += 10_000;
     assert.equal(await a.count('h'), 0, 'the window ended');
     assert.equal(await purgeThrottleCounters(db, clock), 1);
+  });
+
+  suite('usernames: unique per tenant whatever the case, found by name and by directory', async (db) => {
+    const tenants = new TenantStore(db);
+    const [a, b] = [await tenants.create({ slug: 'a' }), await tenants.create({ slug: 'b' })];
+    const d = new UserStore(db);
+    const u = await d.createUser({ tenantId: a.id, email: 'jane@a.test', username: 'JSmith' });
+    assert.equal(u.username, 'jsmith');
+    assert.equal(u.emailVerified, false);
+    await assert.rejects(d.createUser({ tenantId: a.id, email: 'john@a.test', username: 'jsmith' }), (e: GatehouseError) => e.status === 409 && /username jsmith/.test(e.message));
+    await d.createUser({ tenantId: b.id, email: 'jane@b.test', username: 'jsmith' });
+    await d.createUser({ tenantId: a.id, email: 'nameless1@a.test' });
+    await d.createUser({ tenantId: a.id, email: 'nameless2@a.test' });
+    assert.equal((await d.userByUsername(a.id, 'JSMITH'))?.id, u.id);
+    const other = await d.createUser({ tenantId: a.id, email: 'other@a.test' });
+    await assert.rejects(d.updateUser(a.id, other.id, undefined, { username: 'JSmith' }), (e: GatehouseError) => e.status === 409);
+    const marked = await d.updateUser(a.id, u.id, undefined, { emailVerified: true, mustChangePassword: true });
+    assert.equal(marked.emailVerified, true);
+    assert.equal(marked.mustChangePassword, true);
+    assert.equal(await d.userByDirectoryUsername(a.id, 'dir_x', 'jsmith'), undefined, 'a local user is no directory\'s');
+  });
+
+  suite('mail outbox: claimed once, retried later, given up, purged', async (db) => {
+    const s = new MailStore(db);
+    const other = new MailStore(db);
+    const m = await s.enqueue({ tenantId: null, to: 'a@b.test', fromName: 'X', subject: 'S', text: 't', html: '<p>h</p>', kind: 'test' });
+    const now = Date.now();
+    const [first, second] = await Promise.all([s.claimDue(now, 10, 60_000), other.claimDue(now, 10, 60_000)]);
+    assert.equal(first.length + second.length, 1, 'one sender claims it');
+    assert.equal((await s.claimDue(now, 10, 60_000)).length, 0, 'held while claimed');
+    await s.markFailed(m.id, 'connection refused', now + 1000);
+    assert.equal((await s.claimDue(now, 10, 60_000)).length, 0, 'not before its retry time');
+    const again = await s.claimDue(now + 1000, 10, 60_000);
+    assert.equal(again[0]?.attempts, 1);
+    await s.markSent(m.id);
+    assert.equal((await s.claimDue(now + 5000, 10, 60_000)).length, 0, 'sent once');
+    const g = await s.enqueue({ tenantId: null, to: 'c@d.test', fromName: null, subject: 'S', text: 't', html: 'h', kind: 'test' });
+    await s.markFailed(g.id, 'refused', null);
+    assert.ok((await s.byId(g.id))?.failedAt);
+    assert.equal(await s.purge(Date.now() + 1), 2);
+  });
+
+  suite('user links: single use, a newer one voids older ones, expiry, void all', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'links' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'l@links.test' });
+    const s = new UserLinkStore(db);
+    await s.issue({ idHash: 'h1', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() + 60_000 });
+    await s.issue({ idHash: 'h2', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() + 60_000 });
+    await s.issue({ idHash: 'v1', tenantId: t.id, userId: u.id, purpose: 'verify', email: u.email, expiresAt: Date.now() + 60_000 });
+    assert.equal(await s.consume('h1'), false, 'superseded');
+    const [x, y] = await Promise.all([s.consume('h2'), s.consume('h2')]);
+    assert.equal(Number(x) + Number(y), 1, 'used once');
+    assert.equal((await s.find('v1'))?.usedAt, null, 'another purpose is untouched');
+    await s.issue({ idHash: 'h3', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() - 1 });
+    assert.equal(await s.consume('h3'), false, 'expired');
+    await s.voidAll(u.id, 'verify');
+    assert.equal(await s.consume('v1'), false);
+  });
+
+  suite('ldap: usernames come from the directory, verified emails; a username another account holds is skipped and reported', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ldu' });
+    const s = new LdapStore(db);
+    const settings = { kind: 'ad', urls: ['ldaps://dc.test'] } as Partial<DirectorySettings> as DirectorySettings;
+    const dir = await s.create(t.id, { name: 'AD', enabled: false, settings, bindPasswordSealed: null });
+    const d = new UserStore(db);
+    await d.createUser({ tenantId: t.id, email: 'local@corp.test', username: 'taken' });
+    const user = (externalId: string, email: string, username: string) => ({ externalId, dn: `cn=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status: 'active' as const, ouId: null, username });
+    const r = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'JSmith'), user('g2', 'other@corp.test', 'taken'), user('g3', 'dup@corp.test', 'jsmith')], 100);
+    assert.equal(r.created, 3);
+    assert.deepEqual(r.problems.map((p) => p.dn), ['cn=g2,dc=corp', 'cn=g3,dc=corp']);
+    const js = (await d.userByUsername(t.id, 'jsmith'))!;
+    assert.equal(js.email, 'jsmith@corp.test');
+    assert.equal(js.emailVerified, true, 'the directory is trusted for its people\'s addresses');
+    assert.equal((await d.userByDirectoryUsername(t.id, dir.id, 'JSMITH'))?.id, js.id);
+    assert.equal((await d.userByEmail(t.id, 'other@corp.test'))!.username, null);
+    const again = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'jsmith2')], 200);
+    assert.equal(again.updated, 1, 'a renamed account follows the directory');
+    assert.equal((await d.userById(t.id, js.id))!.username, 'jsmith2');
   });
 }

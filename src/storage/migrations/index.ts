@@ -492,6 +492,53 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0130_self_service',
+    // Issue 17: usernames (unique per tenant; kept lowercased, so the unique index makes them
+    // case-insensitive), email verification, a required password change, the mail outbox and
+    // the single-use links sent by email (password reset, email verification).
+    // Existing users get email_verified = 1: until now every local user's email_verified claim
+    // was true, and applications may already rely on it (account linking, access rules); taking
+    // it away at an upgrade would lock people out of those apps without them doing anything.
+    // Users created from now on start unverified until they follow a link or an administrator
+    // marks them verified.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('users').addColumn('username', 'text').execute();
+      await db.schema.alterTable('users').addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('users').addColumn('must_change_password', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.updateTable('users').set({ email_verified: 1 }).execute();
+      await db.schema.createIndex('users_tenant_username').on('users').columns(['tenant_id', 'username']).unique().execute();
+
+      await db.schema.createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.references('tenants.id').onDelete('cascade'))
+        .addColumn('to_address', 'text', (c) => c.notNull())
+        .addColumn('from_name', 'text')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('text_body', 'text', (c) => c.notNull())
+        .addColumn('html_body', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('claimed_until', 'bigint')
+        .addColumn('sent_at', 'bigint')
+        .addColumn('failed_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('mail_outbox_due').on('mail_outbox').columns(['sent_at', 'next_attempt_at']).execute();
+
+      await db.schema.createTable('user_links')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('user_links_user').on('user_links').columns(['user_id', 'purpose']).execute();
+    },
+  },
+  {
     name: '0150_saml_apps',
     // SAML application profiles keep their SAML settings (SP entity ID, ACS URLs, NameID,
     // attributes, signing, certificates) as one JSON document beside the shared profile
