@@ -23,6 +23,7 @@ import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
+import { agentRouter, workstationRouter } from './workstations/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
@@ -32,7 +33,7 @@ const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -188,6 +189,9 @@ export function createHttpApp(services: Services): Koa {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
   koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  // Before the sign-in pages: a workstation link's sign-in is finished without a page.
+  koa.use(workstationRouter(services).routes());
+  koa.use(agentRouter(services).routes());
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());

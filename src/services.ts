@@ -40,6 +40,8 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { WorkstationStore } from './storage/workstations.ts';
+import { WorkstationService } from './workstations/service.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -81,6 +83,8 @@ export interface Services {
   setupLinkStore: SetupLinkStore;
   ldapStore: LdapStore;
   connectorStore: ConnectorStore;
+  /** Workstation agents, their links and the sessions bound to them. */
+  workstationStore: WorkstationStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
@@ -99,6 +103,8 @@ export interface Services {
   ldapService: LdapService;
   /** On-premises connectors: their WebSocket endpoint and request routing (directory/connector/). */
   connectorHub: ConnectorHub;
+  /** Workstation agents and the user switch (workstations/). */
+  workstationService: WorkstationService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -184,6 +190,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const workstationStore = new WorkstationStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -212,13 +219,14 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
+  const workstationService = new WorkstationService({ logger, tokenHasher, tenantStore, userStore, workstationStore, auditStore, sessionService });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, workstationService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();

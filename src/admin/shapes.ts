@@ -152,6 +152,18 @@ export const connector = z.object({
 
 export const provisioningCode = z.object({ enterpriseId: z.string(), code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() });
 
+// ---------- workstations (agents and the user switch) ----------
+
+export const workstation = z.object({
+  id: z.string(), name: z.string(), status: z.enum(['active', 'revoked']), address: z.string().nullable().describe('the address of the agent\'s last call'),
+  version: z.string().nullable().describe('the agent\'s software version'),
+  currentUser: z.object({ id: z.string(), email: z.string() }).nullable().describe('who is signed in to the desktop (null: nobody)'),
+  since: epochMs.nullable().describe('when the current user signed in'), lastSeenAt: epochMs.nullable(),
+  sessionsBound: z.number().int().describe('live SSO sessions started on this workstation'), createdAt: epochMs,
+});
+
+export const workstationCode = z.object({ code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() });
+
 // ---------- upstream directories ----------
 
 export const upstreamMode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');
