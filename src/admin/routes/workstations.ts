@@ -9,7 +9,7 @@ import { workstation, workstationCode } from '../shapes.ts';
 
 export const workstationRoutes = [
   route({
-    id: 'createWorkstationCode', method: 'post', path: '/tenants/:slug/workstations/codes', tag: 'workstations', access: [], status: 201,
+    id: 'createWorkstationCode', method: 'post', path: '/tenants/:slug/workstations/codes', tag: 'workstations', access: ['admin'], status: 201,
     summary: `A one-time workstation enrollment code (works once, within ${CODE_TTL_MS / 60_000} minutes)`,
     response: workstationCode,
     async handler({ services, tenant, admin, audit }) {
@@ -28,7 +28,7 @@ export const workstationRoutes = [
     },
   }),
   route({
-    id: 'revokeWorkstation', method: 'delete', path: '/tenants/:slug/workstations/:workstation', tag: 'workstations', access: [],
+    id: 'revokeWorkstation', method: 'delete', path: '/tenants/:slug/workstations/:workstation', tag: 'workstations', access: ['admin', 'helpdesk'],
     summary: 'Revoke a workstation: its agent is refused from now on, and the sessions started on it end (back-channel logout)',
     response: z.void(),
     async handler({ services, tenant, params, audit }) {
