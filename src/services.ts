@@ -42,6 +42,8 @@ import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
 import { WorkstationStore } from './storage/workstations.ts';
 import { WorkstationService } from './workstations/service.ts';
+import { KerberosStore } from './storage/kerberos.ts';
+import { KerberosService } from './kerberos/service.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -85,6 +87,7 @@ export interface Services {
   connectorStore: ConnectorStore;
   /** Workstation agents, their links and the sessions bound to them. */
   workstationStore: WorkstationStore;
+  kerberosStore: KerberosStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
@@ -105,6 +108,8 @@ export interface Services {
   connectorHub: ConnectorHub;
   /** Workstation agents and the user switch (workstations/). */
   workstationService: WorkstationService;
+  /** Desktop SSO with Kerberos / SPNEGO (kerberos/). */
+  kerberosService: KerberosService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -191,6 +196,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
   const workstationStore = new WorkstationStore(db);
+  const kerberosStore = new KerberosStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -220,17 +226,19 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
   const workstationService = new WorkstationService({ logger, tokenHasher, tenantStore, userStore, workstationStore, auditStore, sessionService });
+  const kerberosService = new KerberosService({ logger, sealer, kerberosStore, userStore, auditStore });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, workstationService,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore, kerberosStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, workstationService, kerberosService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
+      kerberosService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await leadership.close();
       await bus.close();

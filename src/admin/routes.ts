@@ -26,6 +26,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { workstationRoutes } from './routes/workstations.ts';
+import { kerberosRoutes } from './routes/kerberos.ts';
 import { instanceRoutes } from './routes/instance.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
@@ -36,7 +37,7 @@ const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
-  ...directoryRoutes, ...connectorRoutes, ...workstationRoutes,
+  ...directoryRoutes, ...connectorRoutes, ...workstationRoutes, ...kerberosRoutes,
   ...instanceRoutes,
 ];
 

@@ -15,6 +15,7 @@ import { auditCommands } from './commands/audit.ts';
 import { brandingCommands } from './commands/branding.ts';
 import { connectorCommands } from './commands/connector.ts';
 import { agentCommands, workstationCommands } from './commands/agent.ts';
+import { kerberosCommands } from './commands/kerberos.ts';
 import { directoryCommands } from './commands/directory.ts';
 import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
 import { keyCommands, secretCommands } from './commands/keys.ts';
@@ -31,7 +32,7 @@ export { UsageError };
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
   ...startCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
 };
 
 // ---- help

@@ -10,7 +10,7 @@ import type { keySchema } from '../admin/routes/keys.ts';
 import type {
   branding as brandingSchema, connector as connectorSchema, directory as directorySchema, directoryTest as testSchema,
   group as groupSchema, mfaFactor as factor, ou as ouSchema, sessionView as sessionSchema, syncRun as runSchema,
-  tenant as tenantSchema, upstream as upstreamSchema, upstreamCheck as checkSchema, workstation as workstationSchema, workstationCode as workstationCodeSchema,
+  tenant as tenantSchema, upstream as upstreamSchema, upstreamCheck as checkSchema, workstation as workstationSchema, workstationCode as workstationCodeSchema, kerberosSettings as kerberosSchema,
 } from '../admin/shapes.ts';
 import type { userDetail } from '../admin/routes/users.ts';
 import type { auditEvent, userSummary } from '../admin/schemas.ts';
@@ -38,6 +38,7 @@ export interface SyncStatus { running: SyncRun | null; runs: SyncRun[]; lastSync
 export type Connector = z.output<typeof connectorSchema>;
 export interface ConnectorCode { enterpriseId: string; code: string; expiresAt: number; validSeconds: number; url: string }
 export type Workstation = z.output<typeof workstationSchema>;
+export type KerberosSettings = z.output<typeof kerberosSchema>;
 export type WorkstationCode = z.output<typeof workstationCodeSchema>;
 export type AuditEvent = z.output<typeof auditEvent>;
 export type Session = z.output<typeof sessionSchema>;

@@ -385,6 +385,18 @@ export interface WorkstationSessionsTable {
   created_at: number;
 }
 
+/** Desktop SSO with Kerberos per tenant (storage/kerberos.ts). */
+export interface KerberosSettingsTable {
+  tenant_id: string;
+  enabled: number;
+  realm: string;
+  principal: string;
+  keytab: string; // sealed (base64 of the keytab file)
+  mapping: string; // JSON
+  negotiate_from: string; // JSON array of CIDRs
+  updated_at: number;
+}
+
 /** SSO sessions as people and administrators see them (see storage/sessions.ts). */
 export interface SsoSessionsTable {
   id: string; // the engine session's uid (stable for the session's life; not the cookie value)
@@ -422,6 +434,7 @@ export interface DB {
   mfa_remembered: MfaRememberedTable;
   sso_sessions: SsoSessionsTable;
   workstations: WorkstationsTable;
+  kerberos_settings: KerberosSettingsTable;
   workstation_codes: WorkstationCodesTable;
   workstation_links: WorkstationLinksTable;
   workstation_sessions: WorkstationSessionsTable;

@@ -528,6 +528,23 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
       await db.schema.createIndex('workstation_sessions_ws').on('workstation_sessions').columns(['workstation_id', 'user_id']).execute();
     },
   },
+  {
+    name: '0161_kerberos_settings',
+    // Desktop SSO with Kerberos (SPNEGO) per tenant: the service principal, its keytab (sealed
+    // under the instance secret, never returned), how principals map to users, and the
+    // address ranges Negotiate is offered to (JSON; empty: every address).
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('kerberos_settings')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('realm', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text', (c) => c.notNull())
+        .addColumn('keytab', 'text', (c) => c.notNull())
+        .addColumn('mapping', 'text', (c) => c.notNull())
+        .addColumn('negotiate_from', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+    },
+  },
 ];
 
 type Named = Migration & { name: string };
