@@ -2,7 +2,7 @@
 // tokens carry, and when a second factor is asked for (OpenID Connect Core 3.1.2.1, 5.5.1.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, mfaCauses, satisfies } from '../src/policy/acr.ts';
+import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor, mfaCauses, satisfies } from '../src/policy/acr.ts';
 import { abortDescription } from '../src/interaction/abort.ts';
 
 const listed = (...values: string[]) => ({ values, essential: false, source: 'acr_values' as const });
@@ -67,4 +67,31 @@ test('the causes of a step-up are named: the app\'s profile, the user\'s policy,
   for (const r of ['not_deployed', 'sso_disabled', 'account_disabled', 'mfa:app,policy,acr_values', undefined]) {
     assert.match(abortDescription(r, listed(ACR_MFA)), /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/, 'RFC 6749 error_description characters');
   }
+});
+
+test('a sign-in at an upstream directory: the fed classes are selected for it, and never for a local one', () => {
+  assert.deepEqual(decideAcr(ACR_FED, listed(ACR_PWD, ACR_FED)), { kind: 'satisfied', acr: ACR_FED });
+  assert.deepEqual(decideAcr(ACR_FED, listed(ACR_FED_MFA)), { kind: 'unmet' }, 'a second factor here does not make it fed-mfa: the upstream decides');
+  assert.deepEqual(decideAcr(ACR_MFA, listed(ACR_FED, ACR_FED_MFA)), { kind: 'unmet' });
+  assert.equal(satisfies(ACR_FED_MFA, ACR_PWD), true);
+  assert.equal(satisfies(ACR_PWD, ACR_FED), false);
+  for (const [acr, two] of [[ACR_PWD, false], [ACR_FED, false], [ACR_MFA, true], [ACR_FED_MFA, true], [undefined, false], ['urn:example:mfa', false]] as const) {
+    assert.equal(hasSecondFactor(acr), two, String(acr));
+  }
+});
+
+test('hostile or odd requests: nothing asked is nothing selected, and malformed parts are ignored or refused, never thrown', () => {
+  assert.deepEqual(decideAcr(ACR_PWD, { values: [], essential: true, source: 'claims' }), { kind: 'none' });
+  assert.deepEqual(acrRequestOf({ acr_values: `  ${ACR_MFA}   ${ACR_PWD} ` }), { values: [ACR_MFA, ACR_PWD], essential: false, source: 'acr_values' });
+  assert.equal(acrRequestOf({ acr_values: '   ' }), undefined);
+  assert.equal(acrRequestOf({ acr_values: ['urn:gatehouse:loa:mfa'] }), undefined, 'only a string is a parameter value');
+  for (const claims of ['null', '[]', '"acr"', '{"id_token":null}', '{"id_token":{"acr":null}}', '{"id_token":{"acr":"mfa"}}']) {
+    assert.equal(acrRequestOf({ claims }), undefined, claims);
+  }
+  // An essential claim with no usable value is not enforced: acr_values (voluntary) decide.
+  assert.deepEqual(acrRequestOf({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: [1, 2] } } }), acr_values: ACR_PWD }), { values: [ACR_PWD], essential: false, source: 'acr_values' });
+  assert.equal(acrClaimProblem({ claims: 'null' }), undefined);
+  assert.equal(acrClaimProblem({ claims: '{"id_token":{"acr":null}}' }), undefined);
+  assert.match(acrClaimProblem({ claims: JSON.stringify({ id_token: { acr: ['a'] } }) })!, /must be an object/);
+  assert.match(acrClaimProblem({ claims: JSON.stringify({ id_token: { acr: { values: ['a', 3] } } }) })!, /values must be an array of acr values/);
 });

@@ -9,7 +9,8 @@ const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 export function redirectUriProblem(type: AppType, uri: string): string | undefined {
   let u: URL;
   try { u = new URL(uri); } catch { return `"${uri}" is not a URL. Write it in full, like https://app.example.com/callback.`; }
-  if (u.hash) return `"${uri}" has a fragment (#...); redirect URIs must not contain one.`;
+  // A trailing '#' leaves URL.hash empty, yet is a fragment component (RFC 6749 3.1.2: none allowed).
+  if (u.hash || uri.includes('#')) return `"${uri}" has a fragment (#...); redirect URIs must not contain one.`;
   const scheme = u.protocol.slice(0, -1);
   if (type === 'native') {
     if (scheme === 'https') return undefined; // universal / app link

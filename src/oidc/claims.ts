@@ -1,19 +1,30 @@
-// Claims for ID tokens and userinfo: standard claims by scope, plus an app's custom claims.
+// Claims for ID tokens and userinfo: standard claims by scope, plus an app's custom claims
+// (a static value, or a user attribute by name). claimsOf is the rule, pure; accountClaims
+// looks up what it needs (groups, the OU path) and applies it.
 import type { Services } from '../services.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import type { CustomClaim } from '../storage/apps.ts';
 
-export async function accountClaims(services: Pick<Services, 'userStore'>, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
-  const scopes = new Set(scope.split(' '));
+/** What of a user the claims read. */
+export type ClaimUser = Pick<UserWithSecret, 'id' | 'email' | 'givenName' | 'familyName' | 'domain'>;
+
+const scopesOf = (scope: string) => new Set(scope.split(' '));
+
+/** The lookups these claims need (each a query): the user's groups, their OU's path. */
+export function claimLookups(scope: string, custom: readonly CustomClaim[]): { groups: boolean; ou: boolean } {
+  return { groups: scopesOf(scope).has('groups') || custom.some((c) => c.attribute === 'groups'), ou: custom.some((c) => c.attribute === 'ou') };
+}
+
+/** The claims of a user for this scope and these custom claims, given the groups (names) and OU path looked up. */
+export function claimsOf(user: ClaimUser, scope: string, custom: readonly CustomClaim[], looked: { groups: string[]; ou?: string }): Record<string, unknown> {
+  const scopes = scopesOf(scope);
   const name = [user.givenName, user.familyName].filter(Boolean).join(' ') || undefined;
-  const needGroups = scopes.has('groups') || custom.some((c) => c.attribute === 'groups');
-  const groups = needGroups ? (await services.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.name) : [];
-  const needOu = custom.some((c) => c.attribute === 'ou');
-  const ou = needOu && user.ouId ? (await services.userStore.ouById(user.tenantId, user.ouId))?.path : undefined;
-  const attributes: Record<string, unknown> = {
-    email: user.email, given_name: user.givenName ?? undefined, family_name: user.familyName ?? undefined, name,
-    domain: user.domain, ou, groups, user_id: user.id,
-  };
+  // The attributes a custom claim may name (the admin API lists them); a Map, so that a name
+  // such as __proto__ or constructor finds nothing rather than an object's inherited member.
+  const attributes = new Map<string, unknown>([
+    ['email', user.email], ['given_name', user.givenName ?? undefined], ['family_name', user.familyName ?? undefined], ['name', name],
+    ['domain', user.domain], ['ou', looked.ou], ['groups', looked.groups], ['user_id', user.id],
+  ]);
   const claims: Record<string, unknown> = {
     sub: user.id,
     email: user.email,
@@ -23,8 +34,15 @@ export async function accountClaims(services: Pick<Services, 'userStore'>, user:
     given_name: user.givenName ?? undefined,
     family_name: user.familyName ?? undefined,
     preferred_username: user.email,
-    ...(scopes.has('groups') && { groups }),
+    ...(scopes.has('groups') && { groups: looked.groups }),
   };
-  for (const c of custom) claims[c.name] = c.attribute ? attributes[c.attribute] : c.value;
+  for (const c of custom) claims[c.name] = c.attribute ? attributes.get(c.attribute) : c.value;
   return claims;
+}
+
+export async function accountClaims(services: Pick<Services, 'userStore'>, user: UserWithSecret, scope: string, custom: CustomClaim[]) {
+  const need = claimLookups(scope, custom);
+  const groups = need.groups ? (await services.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.name) : [];
+  const ou = need.ou && user.ouId ? (await services.userStore.ouById(user.tenantId, user.ouId))?.path : undefined;
+  return claimsOf(user, scope, custom, { groups, ou });
 }

@@ -1,6 +1,6 @@
 // Authentication context classes (acr) and how a sign-in answers an app's request for them
 // (OpenID Connect Core 3.1.2.1 acr_values, 5.5.1.1 the acr claim). Pure rules: the engine
-// check (oidc/engine.ts) and the sign-in pages (interaction/routes.ts) both ask here.
+// check (oidc/engine.ts) and the sign-in pages (interaction/steps/) both ask here.
 //
 // A request lists acceptable classes in order of preference. The sign-in must satisfy one of
 // them; the tokens' acr is the best one it satisfies; a second factor is asked for only when

@@ -162,34 +162,52 @@ export class PolicyService {
     await this.#changed(tenantId);
   }
 
-  /** The policy that applies to this user (undefined: the defaults). */
+  /** The policy that applies to this user (undefined: the defaults): policyFor, with the memberships it asks for. */
   async effective(user: UserWithSecret): Promise<UserPolicy | undefined> {
     const policies = await this.list(user.tenantId);
-    if (!policies.length) return undefined;
-    let groups: string[] | undefined;
-    let ous: string[] | undefined;
-    for (const p of policies) {
-      for (const t of p.targets) {
-        if (t.type === 'all' || (t.type === 'user' && t.id === user.id) || (t.type === 'domain' && t.id === user.domain)) return p;
-        if (t.type === 'group') {
-          groups ??= (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
-          if (groups.includes(t.id)) return p;
-        }
-        if (t.type === 'ou') {
-          if (!ous) {
-            ous = [];
-            for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
-          }
-          if (ous.includes(t.id)) return p;
-        }
+    const who: PolicySubject = { id: user.id, domain: user.domain };
+    for (;;) {
+      const r = policyFor(policies, who);
+      if ('policy' in r) return r.policy;
+      if (r.needs === 'groupIds') who.groupIds = (await this.#deps.userStore.groupsOfUser(user.tenantId, user.id)).map((g) => g.id);
+      else {
+        const ous: string[] = [];
+        for (let id = user.ouId; id; id = (await this.#deps.userStore.ouById(user.tenantId, id))?.parentId ?? null) ous.push(id);
+        who.ouIds = ous;
       }
     }
-    return undefined;
   }
 
   async settingsFor(user: UserWithSecret): Promise<PolicySettings> {
     return (await this.effective(user))?.settings ?? DEFAULT_SETTINGS;
   }
+}
+
+/** Who a policy may target: the user, their domain, and (once looked up) their groups and the OU chain from theirs up to the root. */
+export interface PolicySubject { id: string; domain: string; groupIds?: string[]; ouIds?: string[] }
+
+/**
+ * Precedence: the first policy by priority (1 first) with a target that matches the user;
+ * undefined when none does (the defaults apply). Memberships cost a query each, so they are
+ * asked for only when a policy reached before any match targets a group or an OU: `needs`
+ * names what to look up, and the caller asks again with it.
+ */
+export function policyFor(policies: readonly UserPolicy[], who: PolicySubject): { policy: UserPolicy | undefined } | { needs: 'groupIds' | 'ouIds' } {
+  // Priorities are unique (#checkPriority); a stable sort keeps the store's order otherwise.
+  for (const p of [...policies].sort((a, b) => a.priority - b.priority)) {
+    for (const t of p.targets) {
+      if (t.type === 'all' || (t.type === 'user' && t.id === who.id) || (t.type === 'domain' && t.id === who.domain)) return { policy: p };
+      if (t.type === 'group') {
+        if (!who.groupIds) return { needs: 'groupIds' };
+        if (who.groupIds.includes(t.id)) return { policy: p };
+      }
+      if (t.type === 'ou') {
+        if (!who.ouIds) return { needs: 'ouIds' };
+        if (who.ouIds.includes(t.id)) return { policy: p };
+      }
+    }
+  }
+  return { policy: undefined };
 }
 
 export type FactorType = PolicySettings['allowedFactors'][number];
