@@ -24,7 +24,6 @@ import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 import { agentRouter, workstationRouter } from './workstations/routes.ts';
-import { negotiateRouter } from './kerberos/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
@@ -193,8 +192,6 @@ export function createHttpApp(services: Services): Koa {
   // Before the sign-in pages: a workstation link's sign-in is finished without a page.
   koa.use(workstationRouter(services).routes());
   koa.use(agentRouter(services).routes());
-  // Before the sign-in pages too: Kerberos (SPNEGO) on the sign-in step.
-  koa.use(negotiateRouter(services).routes());
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());

@@ -27,6 +27,9 @@ export const can = {
   viewWorkstations: (me: Me) => any(me, 'admin', 'auditor', 'helpdesk'),
   manageWorkstations: (me: Me) => any(me, 'admin'),
   revokeWorkstations: (me: Me) => any(me, 'admin', 'helpdesk'),
+  /** Kerberos: admins and auditors see it, superadmins change it. */
+  viewKerberos: (me: Me) => any(me, 'admin', 'auditor'),
+  manageKerberos: (me: Me) => me.roles.includes('superadmin'),
   viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
   manageUpstreams: (me: Me) => me.roles.includes('superadmin'),
   /** Check an upstream's discovery now (its Test button). */
