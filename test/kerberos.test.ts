@@ -17,6 +17,7 @@ import { Agent } from './helpers/agent.ts';
 import { GENEROUS_MS, waitFor } from './helpers/wait.ts';
 import { haveKdc, REALM, startKdc, type Kdc } from './helpers/kdc.ts';
 import { loadGss } from '../src/kerberos/service.ts';
+import * as agent from '../src/workstations/agent.ts';
 
 const gssClient = (await import('kerberos').then((m) => (m as any).default ?? m, () => undefined)) as undefined | { initializeClient(spn: string): Promise<{ step(t: string): Promise<string> }> };
 const skip = !haveKdc() ? 'the MIT KDC is not installed (apt-get install -y krb5-kdc krb5-admin-server krb5-user)'
@@ -156,6 +157,28 @@ test('a ticket signs in to the relying party with no sign-in page; amr has wia',
   assert.ok((rp.idTokenClaims().amr as string[]).includes('wia'), `amr: ${JSON.stringify(rp.idTokenClaims().amr)}`);
   const ok = (await gh.api('GET', '/tenants/default/audit?type=signin.succeeded&limit=5')).body.items as Array<{ data: { via?: string; amr: string[] } }>;
   assert.ok(ok.some((e) => e.data.via === 'kerberos' && e.data.amr.includes('wia')));
+});
+
+test('a Kerberos session from the address an enrolled workstation reported ends at its sign-out', async () => {
+  const tenantId = (await gh.services.tenantStore.bySlug('default'))!.id;
+  const code = (await gh.api('POST', '/tenants/default/workstations/codes')).body.code as string;
+  const stateFile = path.join(kdc.dir, 'agent.json');
+  await agent.enroll({ url: gh.base, code, stateFile, name: 'ward-pc' });
+  await agent.signin(stateFile, users.alice, 'alice-password-1');
+  // Alice's browser on that workstation (this machine's address) signs in with her ticket.
+  const step = await signInStep();
+  const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${await token(caches.alice!)}` }, redirect: 'manual' });
+  assert.equal(res.status, 303);
+  const b = new Agent();
+  for (const c of step.cookie.split('; ')) { const i = c.indexOf('='); b.jar.set(c.slice(0, i), c.slice(i + 1)); }
+  for (const c of res.headers.getSetCookie()) { const [pair] = c.split(';'); const i = pair!.indexOf('='); b.jar.set(pair!.slice(0, i), pair!.slice(i + 1)); }
+  assert.ok(await b.follow(new URL(res.headers.get('location')!, step.url).href, `${rp.base}/callback`));
+  const aliceId = (await gh.services.userStore.userByEmail(tenantId, users.alice))!.id;
+  const before = (await gh.services.sessionService.listForUser(tenantId, aliceId)).filter((s) => s.amr.includes('wia'));
+  assert.ok(before.length >= 1);
+  const r = await agent.signout(stateFile);
+  assert.ok(r.sessionsEnded >= 1);
+  assert.deepEqual((await gh.services.sessionService.listForUser(tenantId, aliceId)).filter((s) => s.amr.includes('wia')), []);
 });
 
 test('Chromium without a ticket shows the sign-in page (no dialog)', async () => {

@@ -3,7 +3,7 @@
 // signed in (keyed hashes too) and which SSO sessions were started on which workstation.
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, WorkstationsTable } from './schema.ts';
-import type { CodeProblem } from './connectors.ts';
+import { addOneTimeCode, type CodeProblem } from './connectors.ts';
 import { newId } from '../shared/crypto.ts';
 import { notFound } from '../shared/errors.ts';
 
@@ -35,9 +35,7 @@ export class WorkstationStore {
   constructor(db: Kysely<DB>) { this.db = db; }
 
   async addCode(tenantId: string, codeHash: string, expiresAt: number, createdBy: string | null): Promise<void> {
-    await this.db.insertInto('workstation_codes').values({ code_hash: codeHash, tenant_id: tenantId, created_by: createdBy, created_at: Date.now(), expires_at: expiresAt, used_at: null, workstation_id: null }).execute();
-    // Spent and expired codes are kept a day for the audit trail, then dropped.
-    await this.db.deleteFrom('workstation_codes').where('expires_at', '<', Date.now() - 86_400_000).execute();
+    await addOneTimeCode(this.db, 'workstation_codes', { tenantId, codeHash, expiresAt, createdBy });
   }
 
   /**

@@ -23,7 +23,7 @@ export interface WorkstationServiceDeps {
   userStore: Pick<UserStore, 'userById' | 'userByEmail'>;
   workstationStore: WorkstationStore;
   auditStore: AuditStore;
-  sessionService: Pick<SessionService, 'end'>;
+  sessionService: Pick<SessionService, 'end' | 'listForUser'>;
 }
 
 /** An agent call refused: status and a reason the agent shows (with what to do). */
@@ -100,7 +100,7 @@ export class WorkstationService {
     await this.#deps.workstationStore.setCurrentUser(w.id, user.id);
     // Everyone else's sessions on this workstation end, not only the last user's: a session
     // left from before (a sign-out the agent could not report) must not survive a switch either.
-    const ended = await this.#endBound(tenant, w, { exceptUserId: user.id }, previous ? 'workstation_switch' : 'workstation_signin');
+    const ended = await this.#endBound(tenant, w, { exceptUserId: user.id, kerberosOf: previous }, previous ? 'workstation_switch' : 'workstation_signin');
     const prevUser = previous ? await this.#deps.userStore.userById(w.tenantId, previous) : undefined;
     await this.#deps.auditStore.record({
       tenantId: w.tenantId, type: previous ? 'workstation.switched' : 'workstation.signin', subject: user.id, ip,
@@ -113,13 +113,20 @@ export class WorkstationService {
   async signedOut(w: Workstation, ip: string | null, by: 'agent' | 'revoke' = 'agent'): Promise<number> {
     const tenant = (await this.#deps.tenantStore.byId(w.tenantId))!;
     await this.#deps.workstationStore.setCurrentUser(w.id, null);
-    const ended = await this.#endBound(tenant, w, {}, by === 'agent' ? 'workstation_signout' : 'workstation_revoked');
+    const ended = await this.#endBound(tenant, w, { kerberosOf: w.currentUserId }, by === 'agent' ? 'workstation_signout' : 'workstation_revoked');
     if (by === 'agent') await this.#deps.auditStore.record({ tenantId: w.tenantId, type: 'workstation.signout', subject: w.currentUserId, ip, data: { workstationId: w.id, workstation: w.name, sessionsEnded: ended } });
     return ended;
   }
 
-  async #endBound(tenant: Tenant, w: Workstation, opts: { exceptUserId?: string }, why: string): Promise<number> {
+  async #endBound(tenant: Tenant, w: Workstation, opts: { exceptUserId?: string; kerberosOf?: string | null }, why: string): Promise<number> {
     const bound = await this.#deps.workstationStore.boundSessions(w.id, opts);
+    // Sessions the previous user started with Kerberos from the address this workstation
+    // reported are bound to it too (the browser on the workstation, without the agent's link).
+    if (opts.kerberosOf && w.address) {
+      for (const s of await this.#deps.sessionService.listForUser(tenant.id, opts.kerberosOf)) {
+        if (s.ip === w.address && s.amr.includes('wia') && !bound.some((b) => b.sessionId === s.id)) bound.push({ sessionId: s.id, userId: s.userId });
+      }
+    }
     // In parallel: each end waits for its apps' back-channel logout, and the next user waits for all.
     const results = await Promise.all(bound.map((b) => this.#deps.sessionService.end(tenant, b.sessionId, { by: `workstation:${w.id}`, why }).catch((err) => {
       this.#deps.logger.warn({ err: (err as Error).message, session: b.sessionId }, 'could not end a session bound to a workstation');
