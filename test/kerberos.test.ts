@@ -31,7 +31,7 @@ let gh: TestServer;
 let rp: Awaited<ReturnType<typeof startTestRp>>;
 const contexts: BrowserContext[] = [];
 const caches: Record<string, string> = {};
-const users = { alice: 'alice@example.test', dave: 'dave@example.test' };
+const users = { alice: 'alice@example.test', dave: 'dave@example.test', erin: 'erin@example.test' };
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => execFile(process.execPath, [MAIN, ...args], {
@@ -73,14 +73,23 @@ async function kerberosBrowser(cache: string): Promise<Page> {
   return context.pages()[0] ?? context.newPage();
 }
 
+/** Answer the sign-in step's challenge with a ticket's token, then follow on: the relying party's callback URL, or null when a page was shown. */
+async function negotiate(step: { url: string; cookie: string }, cache: string): Promise<{ status: number; callback: string | null; agent: Agent }> {
+  const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${await token(cache)}` }, redirect: 'manual' });
+  const agent = new Agent();
+  for (const c of [...step.cookie.split('; '), ...res.headers.getSetCookie().map((h) => h.split(';')[0]!)]) { const i = c.indexOf('='); agent.jar.set(c.slice(0, i), c.slice(i + 1)); }
+  const callback = res.status === 303 ? await agent.follow(new URL(res.headers.get('location')!, step.url).href, `${rp.base}/callback`) : null;
+  return { status: res.status, callback, agent };
+}
+
 before(async () => {
   if (skip) return;
   kdc = await startKdc();
   // The server runs in this process: it reads the realm's krb5.conf (clockskew 1 s) too.
   process.env.KRB5_CONFIG = kdc.env.KRB5_CONFIG;
-  for (const p of ['HTTP/localhost', 'HTTP/other.localhost', 'alice', 'carol', 'dave']) await kdc.principal(p);
+  for (const p of ['HTTP/localhost', 'HTTP/other.localhost', 'alice', 'carol', 'dave', 'erin']) await kdc.principal(p);
   await kdc.keytab('HTTP/localhost', path.join(kdc.dir, 'http.keytab'));
-  for (const p of ['alice', 'carol', 'dave']) {
+  for (const p of ['alice', 'carol', 'dave', 'erin']) {
     await kdc.keytab(p, path.join(kdc.dir, `${p}.keytab`));
     caches[p] = path.join(kdc.dir, `${p}.ccache`);
     await kdc.kinit(p, path.join(kdc.dir, `${p}.keytab`), caches[p]!);
@@ -91,6 +100,8 @@ before(async () => {
     assert.equal(r.status, 201);
     if (name === 'dave') assert.equal((await gh.api('PATCH', `/tenants/default/users/${r.body.id}`, { status: 'disabled', version: r.body.version })).status, 200);
   }
+  // Erin's policy wants a second factor at every sign-in.
+  assert.equal((await gh.api('POST', '/tenants/default/policies', { name: 'Erin needs MFA', priority: 1, targets: [{ type: 'user', ref: users.erin }], settings: { mfa: { required: 'always' } } })).status, 201);
   const port = await freePort();
   const app = await deployedApp(gh, { name: 'charts', displayName: 'Ward charts', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
   rp = await startTestRp({ issuer: `${gh.base}/t/default`, clientId: app.clientId, clientSecret: app.clientSecret, port });
@@ -145,18 +156,22 @@ test('a ticket signs in to the relying party with no sign-in page; amr has wia',
   assert.equal(step.status, 401);
   assert.equal(step.challenge, 'Negotiate');
   assert.match(await (await fetch(step.url, { headers: { cookie: step.cookie } })).text(), /Email/, 'the normal page is the 401\'s body');
-  const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${await token(caches.alice!)}` }, redirect: 'manual' });
-  assert.equal(res.status, 303);
-  const agent = new Agent();
-  for (const c of step.cookie.split('; ')) { const i = c.indexOf('='); agent.jar.set(c.slice(0, i), c.slice(i + 1)); }
-  for (const c of res.headers.getSetCookie()) { const [pair] = c.split(';'); const i = pair!.indexOf('='); agent.jar.set(pair!.slice(0, i), pair!.slice(i + 1)); }
-  const callback = await agent.follow(new URL(res.headers.get('location')!, step.url).href, `${rp.base}/callback`);
-  assert.ok(callback, `the sign-in went on to the relying party without a page (got ${agent.lastStatus}: ${agent.lastBody.slice(0, 200)})`);
+  const { status, callback, agent: a } = await negotiate(step, caches.alice!);
+  assert.equal(status, 303);
+  assert.ok(callback, `the sign-in went on to the relying party without a page (got ${a.lastStatus}: ${a.lastBody.slice(0, 200)})`);
   const page = await fetch(callback!);
   assert.match(await page.text(), new RegExp(`Signed in as ${users.alice}`));
   assert.ok((rp.idTokenClaims().amr as string[]).includes('wia'), `amr: ${JSON.stringify(rp.idTokenClaims().amr)}`);
   const ok = (await gh.api('GET', '/tenants/default/audit?type=signin.succeeded&limit=5')).body.items as Array<{ data: { via?: string; amr: string[] } }>;
   assert.ok(ok.some((e) => e.data.via === 'kerberos' && e.data.amr.includes('wia')));
+});
+
+test('a ticket does not skip a second factor the user\'s policy requires', async () => {
+  const { status, callback, agent: a } = await negotiate(await signInStep(), caches.erin!);
+  assert.equal(status, 303, 'the ticket was accepted');
+  assert.equal(callback, null, 'but the sign-in stops for the second factor');
+  assert.match(a.lastUrl, /\/interaction\//);
+  assert.match(a.lastBody, /two-step verification/i);
 });
 
 test('a Kerberos session from the address an enrolled workstation reported ends at its sign-out', async () => {
@@ -167,12 +182,7 @@ test('a Kerberos session from the address an enrolled workstation reported ends 
   await agent.signin(stateFile, users.alice, 'alice-password-1');
   // Alice's browser on that workstation (this machine's address) signs in with her ticket.
   const step = await signInStep();
-  const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${await token(caches.alice!)}` }, redirect: 'manual' });
-  assert.equal(res.status, 303);
-  const b = new Agent();
-  for (const c of step.cookie.split('; ')) { const i = c.indexOf('='); b.jar.set(c.slice(0, i), c.slice(i + 1)); }
-  for (const c of res.headers.getSetCookie()) { const [pair] = c.split(';'); const i = pair!.indexOf('='); b.jar.set(pair!.slice(0, i), pair!.slice(i + 1)); }
-  assert.ok(await b.follow(new URL(res.headers.get('location')!, step.url).href, `${rp.base}/callback`));
+  assert.ok((await negotiate(step, caches.alice!)).callback);
   const aliceId = (await gh.services.userStore.userByEmail(tenantId, users.alice))!.id;
   const before = (await gh.services.sessionService.listForUser(tenantId, aliceId)).filter((s) => s.amr.includes('wia'));
   assert.ok(before.length >= 1);
