@@ -17,23 +17,28 @@ import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
+import { deviceRouter } from './devices/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
+import { logRequest, noteRoute } from './ops/access-log.ts';
+import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
 import { agentRouter, workstationRouter } from './workstations/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
-const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
-const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.js'));
-const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
+/** The sign-in pages' stylesheet and scripts (interaction/assets/), read once at start. */
+const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
+  ['gatehouse.css', 'webauthn.js', 'push.js', 'remember.js', 'autosubmit.js'].map((name) => [
+    name, [name.endsWith('.css') ? 'text/css' : 'text/javascript', fs.readFileSync(path.join(here, 'interaction/assets', name))],
+  ]),
+);
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|workstation)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -43,7 +48,9 @@ const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|a
  */
 export function createHttpHandler(services: Services): http.RequestListener {
   const koa = createHttpApp(services).callback();
+  const accessLog = services.config.accessLog;
   return (req, res) => {
+    if (accessLog) logRequest(req, res, { trustProxy: services.config.trustProxy });
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
     if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
@@ -75,6 +82,12 @@ async function serveEngine(services: Services, entry: EngineEntry, slug: string,
   const r = req as http.IncomingMessage & { originalUrl?: string };
   r.originalUrl = req.url;
   req.url = req.url!.slice(`/t/${slug}`.length) || '/';
+  // The engine builds its endpoint URLs (discovery, redirects) from the request's host: it must
+  // be the public URL's, not whatever Host (or X-Forwarded-Host) a client or a proxy sent. Behind
+  // nginx with `Host $host` on a non-default port the port was lost; a forged Host header would
+  // otherwise be echoed into the discovery document.
+  req.headers.host = services.config.publicHost;
+  delete req.headers['x-forwarded-host'];
   // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
@@ -95,6 +108,7 @@ export function createHttpApp(services: Services): Koa {
       await next();
     } finally {
       const route = routeLabel(path);
+      noteRoute(ctx.res, (ctx as { _matchedRoute?: unknown })._matchedRoute); // for the access log
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       services.metrics.latency.observe({ route, method: ctx.method }, seconds);
       services.metrics.requests.inc({ route, method: ctx.method, status: String(ctx.status) });
@@ -161,16 +175,14 @@ export function createHttpApp(services: Services): Koa {
     if (!ready) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     ctx.body = { status: ready ? 'ready' : 'unavailable', checks };
   });
-  ops.get('/metrics', async (ctx) => {
+  ops.get('/metrics', async (ctx, next) => {
+    // Not for everyone (ops/metrics-access.ts); refused exactly as an unknown address is.
+    if (!metricsAllowedOnMainPort(ctx.req, services.config)) return next();
     ctx.type = services.metrics.registry.contentType;
     ctx.body = await metricsText(services.metrics);
   });
   // The sign-in pages' stylesheet and scripts (no inline script under the CSP): cached an hour.
-  const assets: Record<string, [type: string, body: string | Buffer]> = {
-    'gatehouse.css': ['text/css', css], 'webauthn.js': ['text/javascript', webauthnJs],
-    'push.js': ['text/javascript', pushJs], 'autosubmit.js': ['text/javascript', autosubmit],
-  };
-  for (const [name, [type, body]] of Object.entries(assets)) {
+  for (const [name, [type, body]] of Object.entries(ASSETS)) {
     ops.get(`/assets/${name}`, (ctx) => {
       ctx.type = type;
       ctx.set('Cache-Control', 'public, max-age=3600');
@@ -188,7 +200,7 @@ export function createHttpApp(services: Services): Koa {
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
-  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|device)\//.test(ctx.path) ? forms(ctx, next) : next()));
   // Before the sign-in pages: a workstation link's sign-in is finished without a page.
   koa.use(workstationRouter(services).routes());
   koa.use(agentRouter(services).routes());
@@ -196,6 +208,7 @@ export function createHttpApp(services: Services): Koa {
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());
   koa.use(launcherRouter(services).routes());
+  koa.use(deviceRouter(services).routes());
   koa.use(accountRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());

@@ -16,6 +16,8 @@ import { SetupLinkStore } from './storage/setup-links.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PolicyStore } from './storage/policies.ts';
 import { PushService } from './mfa/push.ts';
+import { DeviceSessionService } from './devices/service.ts';
+import { DeviceSessionStore } from './storage/device-sessions.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
@@ -40,6 +42,7 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
 import { WorkstationStore } from './storage/workstations.ts';
 import { WorkstationService } from './workstations/service.ts';
 import { KerberosStore } from './storage/kerberos.ts';
@@ -65,6 +68,8 @@ export interface Services {
   leadership: Leadership;
   /** The HTTP client for every request to an address an administrator typed (shared/outbound.ts). */
   outbound: Outbound;
+  /** Where audit events go besides the database (GATEHOUSE_AUDIT_STREAM); fed by auditStore. */
+  auditStream?: AuditStream;
   /** Sign-in failure counters and lockouts: per account and per address (interaction/lockout.ts). */
   throttles: { account: Throttle; ip: Throttle };
 
@@ -100,6 +105,8 @@ export interface Services {
   pushService: PushService;
   /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
   sessionService: SessionService;
+  /** Shared mobile devices (OpenID Connect Native SSO): device sessions, check-in (devices/service.ts). */
+  deviceSessionService: DeviceSessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federationService: FederationService;
   /** LDAP / Active Directory directories: settings, sync, sign-in by bind (directory/ldap/). */
@@ -186,6 +193,14 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const userStore = new UserStore(db);
   const appStore = new AppStore(db);
   const auditStore = new AuditStore(db, (n) => logger.warn({ events: n }, 'audit events are kept in memory until the database answers again'));
+  // Every recorded event is also handed to the stream, in this process only: each worker of
+  // `gatehouse start --workers N` streams the events it records, so each goes out once.
+  const auditStream = createAuditStream(config.auditStream, {
+    logger, webhookSecret: config.auditWebhookSecret,
+    // Its own client: a receiver that hangs gets five seconds, then the batch is retried later.
+    outbound: new Outbound({ allow: config.outboundAllow, timeoutMs: 5000 }),
+  });
+  if (auditStream) auditStore.onRecord = (e) => auditStream.send(e);
   const upstreamStore = new UpstreamStore(db);
   const mfaStore = new MfaStore(db);
   const signinAddressStore = new SigninAddressStore(db);
@@ -195,6 +210,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const deviceSessionStore = new DeviceSessionStore(db);
   const workstationStore = new WorkstationStore(db);
   const kerberosStore = new KerberosStore(db);
 
@@ -222,6 +238,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
+  const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
@@ -231,15 +248,16 @@ export async function createServices(config: Config, logger = pino({ level: conf
   instanceSecret.listen(bus);
 
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles,
+    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore, kerberosStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub, workstationService, kerberosService,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, workstationService, kerberosService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
       kerberosService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
+      await auditStream?.close();
       await leadership.close();
       await bus.close();
       redis?.disconnect();

@@ -236,9 +236,14 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
   const prefix2 = `ghtest:${randomName()}:`;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
+  const metricsBase = `http://127.0.0.1:${metricsPort}`;
+  const metricsToken = 'workers-metrics-token-'.padEnd(40, 't');
   const child = spawn(process.execPath, ['bin/gatehouse.js', 'start', '--workers', '2'], {
     cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, DATABASE_URL: db2.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix2, GATEHOUSE_SECRET: 'workers-test-secret-'.padEnd(48, 'x'), PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, LOG_LEVEL: 'warn', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password },
+    env: { ...process.env, DATABASE_URL: db2.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix2, GATEHOUSE_SECRET: 'workers-test-secret-'.padEnd(48, 'x'), PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, LOG_LEVEL: 'warn', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, GATEHOUSE_METRICS_PORT: String(metricsPort), GATEHOUSE_METRICS_TOKEN: metricsToken,
+      // Each worker streams the events it records: every token's event once, whichever worker issued it.
+      GATEHOUSE_AUDIT_STREAM: 'stdout' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -259,9 +264,22 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
       const r = await fetch(`${base}/t/default/token`, { method: 'POST', headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' });
       assert.equal(r.status, 200);
     }
-    const text = await (await fetch(`${base}/metrics`)).text();
-    assert.match(text, /gatehouse_tokens_issued_total\{grant_type="client_credentials"\} 20\b/, 'every worker\'s tokens are counted in one scrape');
-    assert.equal(await metric(base, 'gatehouse_scheduler_leader'), 1, 'one worker runs the scheduled work');
+    // Every scrape, whichever worker takes it (a new connection each time), on the main port
+    // and on the metrics listener the workers share, sums all workers: the leader gauge used
+    // to alternate 1, 0, 1 because workers never answered the primary's collection.
+    for (let i = 0; i < 6; i++) {
+      for (const at of [base, metricsBase]) {
+        // The main port, once a metrics listener exists, answers only with the metrics token.
+        const text = await (await fetch(`${at}/metrics`, { headers: { connection: 'close', ...(at === base && { authorization: `Bearer ${metricsToken}` }) } })).text();
+        assert.match(text, /gatehouse_tokens_issued_total\{grant_type="client_credentials"\} 20\b/, `every worker's tokens are counted in scrape ${i} of ${at}`);
+        assert.match(text, /^gatehouse_scheduler_leader 1$/m, `one worker runs the scheduled work (scrape ${i} of ${at})`);
+      }
+    }
+
+    const issued = () => out.split('\n').filter((l) => l.startsWith('{"stream":"audit"')).map((l) => JSON.parse(l) as { id: string; type: string }).filter((e) => e.type === 'token.issued');
+    await waitFor(() => issued().length >= 20, { what: '20 token.issued events on the audit stream' });
+    assert.equal(issued().length, 20, 'each event streamed once, not once per worker');
+    assert.equal(new Set(issued().map((e) => e.id)).size, 20);
 
     // Kill a worker: the primary starts another, and the service goes on.
     const killed = children(primary)[0]!;

@@ -63,3 +63,14 @@ test('lookups: groups only for the groups scope or a groups claim, the OU only f
   assert.deepEqual(claimLookups('openid', [{ name: 'roles', attribute: 'groups' }]), { groups: true, ou: false });
   assert.deepEqual(claimLookups('openid', [{ name: 'unit', attribute: 'ou' }, { name: 'x', value: 'ou' }]), { groups: false, ou: true });
 });
+
+test('custom claims may not take the names the sign-in and the token set (acr, amr, sub, aud, email_verified...)', async () => {
+  const { customClaim } = await import('../src/admin/shapes.ts');
+  for (const name of ['acr', 'amr', 'sub', 'aud', 'iss', 'auth_time', 'sid', 'email_verified', 'nonce']) {
+    const r = customClaim.safeParse({ name, value: 'x' });
+    assert.equal(r.success, false, name);
+    assert.match(r.error!.issues[0]!.message, /set by Gatehouse/);
+  }
+  assert.equal(customClaim.safeParse({ name: 'department', value: 'x' }).success, true);
+  assert.equal(customClaim.safeParse({ name: 'email', attribute: 'email' }).success, true);
+});

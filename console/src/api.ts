@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface Page<T> { items: T[]; nextCursor: string | null }
+export type { Page } from './types.ts';
 
 async function send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   const token = accessToken();

@@ -7,23 +7,17 @@ import type * as shapes from '../../src/admin/shapes.ts';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
-export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff';
+export type AppType = Out<typeof shapes.appType>;
 export type Target = Out<typeof shapes.deploymentTarget>;
 export type TargetType = Target['type'];
-export interface Claim { name: string; value?: string; attribute?: string }
+export type Claim = Out<typeof shapes.customClaim>;
+export type AppView = Out<typeof shapes.app>;
 
-// The application profile's response schema sits with its route (it builds on the app rules);
-// until it moves to shapes.ts this is the console's copy of what it reads.
-export interface AppView {
-  clientId: string; name: string; displayName: string; type: AppType;
-  redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
-  initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; outliveSession?: boolean; passwordGrant: boolean; requireMfa: boolean;
-  claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
-  metadata: Record<string, string>; launchUrl: string; version: number;
-  certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
-  /** none for public apps (spa, native). */
-  clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
-}
+/** A page of a list (any list: the items are the only part that differs). */
+export type Page<T> = Omit<Out<ReturnType<typeof shapes.page<z.ZodUnknown>>>, 'items'> & { items: T[] };
+
+export type Policy = Out<typeof shapes.policy>;
+export type PolicySettings = Policy['settings'];
 
 /** A user as listed; a user's own page adds their OU path and groups. */
 export type User = Out<typeof shapes.userSummary> & { ou?: string | null; groups?: string[] };
@@ -31,6 +25,7 @@ export type Group = Out<typeof shapes.group>;
 export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
+export type DeviceSessionView = Out<typeof shapes.deviceSessionView>;
 export type Overview = Out<typeof shapes.overview>;
 export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;

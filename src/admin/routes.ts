@@ -23,6 +23,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { deviceRoutes } from './routes/devices.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { workstationRoutes } from './routes/workstations.ts';
@@ -35,7 +36,7 @@ const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
-  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
+  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...deviceRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
   ...directoryRoutes, ...connectorRoutes, ...workstationRoutes, ...kerberosRoutes,
   ...instanceRoutes,

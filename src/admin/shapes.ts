@@ -3,12 +3,21 @@
 // take their types from them with z.output, so a change here is a type error where a client
 // relies on the old shape instead of a hand copy gone stale. This file imports nothing but zod:
 // the console type-checks it under browser settings (no Node types) and imports it with
-// `import type` only, so neither zod nor server code reaches the console's bundle.
+// `import type` only, so neither zod nor server code reaches the console's bundle. (Besides zod
+// it imports only modules that import nothing but zod: src/apps/kinds.ts, src/policy/settings.ts.)
 import { z } from 'zod';
+import { APP_CERT_WARNING_DAYS, APP_TYPE_NAMES, CLIENT_AUTH_METHODS } from '../apps/kinds.ts';
+import { policySettingsWith } from '../policy/settings.ts';
 
 export const epochMs = z.number().int().describe('epoch milliseconds');
 
 export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
+
+/** A page of a list: pass nextCursor as ?cursor= for the next one. */
+export const page = <T extends z.ZodType>(item: T) => z.object({
+  items: z.array(item),
+  nextCursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
+});
 
 export const userSummary = z.object({
   id: z.string(),
@@ -48,11 +57,73 @@ export const auditEvent = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
+// ---------- application profiles ----------
+
+export const appType = z.enum(APP_TYPE_NAMES);
+
+/**
+ * Claims the engine or Gatehouse sets from the sign-in and the token itself: a custom claim of
+ * the same name would let a profile assert an assurance level (acr, amr), a subject, an
+ * audience or a verified address that the sign-in never established.
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'sid',
+  'at_hash', 'c_hash', 's_hash', 'ds_hash', 'cnf', 'scope', 'client_id', 'events', 'email_verified', 'phone_number_verified',
+]);
+
+export const customClaim = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/, 'must be a claim name like department or urn:example:role')
+    .refine((n) => !RESERVED_CLAIMS.has(n), { message: 'is set by Gatehouse from the sign-in and the token itself; choose another name, like department or urn:example:role' }),
+  value: z.string().max(1000).optional().describe('a static value'),
+  attribute: z.string().max(50).optional().describe('or a user attribute: email, given_name, family_name, name, domain, ou, groups, user_id'),
+});
+
+// Signed tokens live at most a day: a retired signing key stays published for 24 hours, so
+// everything it signed must have expired by then. Refresh tokens are opaque and may live longer.
+const signedTtl = z.number().int().min(60).max(24 * 3600);
+export const tokenTtls = z.object({ accessToken: signedTtl.optional(), idToken: signedTtl.optional(), refreshToken: z.number().int().min(60).max(365 * 24 * 3600).optional() })
+  .describe('seconds: accessToken and idToken 60 s to 24 h, refreshToken 60 s to 1 year');
+
+/** The IdP metadata an application is configured with ("View and copy IdP metadata"). */
+export const idpMetadata = z.object({
+  issuer: z.string(), discoveryUrl: z.string(), authorizationEndpoint: z.string(), tokenEndpoint: z.string(), userinfoEndpoint: z.string(),
+  jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
+});
+
+export const app = z.object({
+  clientId: z.string(), name: z.string(), displayName: z.string(), type: appType,
+  redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
+  backchannelLogoutUri: z.string().nullable(), homeUrl: z.string().nullable(), initiateLoginUri: z.string().nullable(), loginRedirectUrl: z.string().nullable(),
+  passwordGrant: z.boolean(), logo: z.string().nullable(), requireMfa: z.boolean(),
+  deviceSsoGroup: z.string().nullable().describe('native apps: the device SSO group (OpenID Connect Native SSO); null: none'),
+  claims: z.array(customClaim), tokenTtls, refreshTokenMinutes: z.number().int().optional().describe('hand-off apps: the absolute lifetime of a handed-over refresh token, from the launch'),
+  outliveSession: z.boolean().optional().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse'),
+  launchUrl: z.string().describe('the app\'s stable launch link'),
+  hasSecret: z.boolean().describe('the secret itself is shown only when created or regenerated'),
+  deployed: z.boolean().describe('Deployed / Not deployed'),
+  deployment: z.object({ all: z.boolean(), targets: z.array(deploymentTarget) }),
+  metadata: idpMetadata,
+  jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }).nullable().describe('the registered public keys'),
+  certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
+  clientAuthMethod: z.enum([...CLIENT_AUTH_METHODS, 'none']).describe('token endpoint authentication; none for public apps (spa, native)'),
+  certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
+  createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
+// ---------- user policies ----------
+
+export const policy = z.object({
+  id: z.string(), name: z.string(), priority: z.number().int(),
+  targets: z.array(z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), id: z.string(), label: z.string() })),
+  settings: policySettingsWith(z.string()), createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
+});
+
 // ---------- tenants, branding ----------
 
 export const tenant = z.object({
   slug: z.string(), name: z.string(), issuer: z.string(), discoveryUrl: z.string(),
   sessionLifetimeMinutes: z.number().int().describe('0 = off, else 30-5760'),
+  sharedDeviceShiftHours: z.number().int().describe('how long a shared-device session (Native SSO check-out) lasts, 1-24 hours (default 12)'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 
@@ -90,6 +161,18 @@ export const sessionView = z.object({
   apps: z.array(z.object({ clientId: z.string(), name: z.string() })).describe('the applications signed in to through this session'),
   amr: z.array(z.string()).describe('how the user signed in: pwd, otp, hwk, ...'), acr: z.string().nullable(),
   mayEnd: z.boolean().describe('whether you may end it: false when its user holds a role you do not hold'),
+});
+
+export const deviceSessionView = z.object({
+  id: z.string().describe('the device session (DEVICE_SESSION_ID of gatehouse device checkin)'), userId: z.string(), email: z.string().nullable(),
+  group: z.string().describe('the device SSO group of the app that checked the device out'),
+  deviceName: z.string().nullable().describe('as reported by the check-out app (device_name)'), deviceId: z.string().nullable().describe('as reported by the check-out app (device_id)'),
+  startedAt: epochMs, expiresAt: epochMs.describe('the end of the shift'), endedAt: epochMs.nullable(),
+  endReason: z.string().nullable().describe('checkin, checkin_by_administrator, next_checkout or expired'),
+  status: z.enum(['live', 'expired', 'ended']),
+  apps: z.array(z.object({ clientId: z.string(), name: z.string(), joinedAt: epochMs })).describe('the apps that obtained tokens under it, the check-out app first'),
+  amr: z.array(z.string()).describe('how the user signed in at check-out'), acr: z.string().nullable(),
+  mayCheckIn: z.boolean().describe('whether you may check it in: false when its user holds a role you do not hold'),
 });
 
 // ---------- groups, OUs ----------

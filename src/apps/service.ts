@@ -70,6 +70,7 @@ export class AppService {
     if (input.clientAuthMethod === 'private_key_jwt' && isConfidential(input.type) && !signingKeys(input.jwks ?? null).length) {
       problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
     }
+    if (input.deviceSsoGroup && input.type !== 'native') problems.push('Only native apps can join a device SSO group (OpenID Connect Native SSO shares a sign-in between apps on one mobile device).');
     if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
     if (input.backchannelLogoutUri && !webUrlProblem(input.backchannelLogoutUri)) {
       const refused = await this.outbound.check(new URL(input.backchannelLogoutUri));

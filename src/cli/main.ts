@@ -1,5 +1,7 @@
-// The `gatehouse` command. `start` runs the server in this process; every other command
-// talks to a running server's admin API (never to the store), so it is safe while it runs.
+// The `gatehouse` command. `start` runs the server in this process; `backup` and `restore` work
+// on the data directory (a backup is safe while the server runs; a restore makes a new one);
+// every other command talks to a running server's admin API (never to the store), so it is
+// safe while it runs.
 // Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad arguments or settings.
 //
 // This file only dispatches: commands are declared per noun in commands/ (usage, options and a
@@ -12,6 +14,7 @@ import { ApiError, DEFAULT_URL, SetupError } from './client.ts';
 import { output } from './output.ts';
 import { appCommands } from './commands/app.ts';
 import { auditCommands } from './commands/audit.ts';
+import { backupCommands } from './commands/backup.ts';
 import { brandingCommands } from './commands/branding.ts';
 import { connectorCommands } from './commands/connector.ts';
 import { agentCommands, workstationCommands } from './commands/agent.ts';
@@ -22,6 +25,7 @@ import { keyCommands, secretCommands } from './commands/keys.ts';
 import { overviewCommands } from './commands/overview.ts';
 import { policyCommands } from './commands/policy.ts';
 import { sessionCommands } from './commands/session.ts';
+import { deviceCommands } from './commands/device.ts';
 import { startCommands } from './commands/start.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { upstreamCommands } from './commands/upstream.ts';
@@ -31,8 +35,8 @@ export { UsageError };
 
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
-  ...startCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
+  ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands,
 };
 
 // ---- help

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { parseCidrs } from '../shared/outbound.ts';
+import { parseAuditStream, type AuditStreamTarget } from '../ops/audit-stream.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = z.url({ protocol: /^https?$/ });
@@ -19,6 +20,8 @@ export const settingsSchema = z.object({
   GATEHOUSE_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters: the instance secret before GATEHOUSE_SECRET, during its rotation').optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: z.email().optional(),
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  GATEHOUSE_TLS_CERT: z.string().min(1).optional(),
+  GATEHOUSE_TLS_KEY: z.string().min(1).optional(),
   GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
   GATEHOUSE_SIGNIN_ADDRESS_LIMIT: z.coerce.number().int().min(2, 'must be 2 or more').max(100_000).default(50),
@@ -28,6 +31,15 @@ export const settingsSchema = z.object({
     const { problem } = parseCidrs(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
+  GATEHOUSE_AUDIT_STREAM: z.string().optional().superRefine((v, ctx) => {
+    const r = v === undefined ? undefined : parseAuditStream(v);
+    if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+  }),
+  GATEHOUSE_AUDIT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`); receivers check each batch\'s signature with it').optional(),
+  GATEHOUSE_ACCESS_LOG: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_METRICS_PORT: port.optional(),
+  GATEHOUSE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEHOUSE_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces (it is sent in an Authorization header)').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -37,6 +49,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string; // no trailing slash
+  /** The public URL's host[:port], the Host the engine builds its URLs from. */
+  publicHost: string;
   dataDir: string; // absolute
   databaseUrl?: string;
   redisUrl?: string;
@@ -47,6 +61,8 @@ export interface Config {
   bootstrapAdmin?: { email: string; password: string };
   trustProxy: boolean;
   secureCookies: boolean;
+  /** Serve HTTPS with these PEM files (absolute paths), reloaded on SIGHUP; else plain HTTP (behind a TLS proxy). */
+  tls?: { certFile: string; keyFile: string };
   /** Failed sign-ins from one address in 15 minutes before it is slowed, then refused for the accounts it failed on (interaction/lockout.ts). */
   signinAddressLimit: number;
   logLevel: Settings['LOG_LEVEL'];
@@ -56,6 +72,16 @@ export interface Config {
   strictApiResponses: boolean;
   /** Loopback and private ranges outbound requests may reach (comma-separated CIDRs; see src/shared/outbound.ts). */
   outboundAllow: string;
+  /** Where audit events go besides the database (ops/audit-stream.ts); undefined: stored only. */
+  auditStream?: AuditStreamTarget;
+  /** HMAC key that signs the audit webhook's batches (required with a webhook stream). */
+  auditWebhookSecret?: string;
+  /** One JSON line per HTTP request on standard output (ops/access-log.ts). */
+  accessLog: boolean;
+  /** /metrics on a listener of its own (host, port); undefined: only on the main port, see ops/metrics-access.ts. */
+  metricsListener?: { host: string; port: number };
+  /** Bearer token that opens /metrics on the main port from anywhere. */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {}
@@ -87,12 +113,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (s.GATEHOUSE_PUBLIC_URL && (new URL(s.GATEHOUSE_PUBLIC_URL).pathname.replace(/\/+$/, '') || new URL(s.GATEHOUSE_PUBLIC_URL).search)) {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.');
   }
-  const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${s.PORT}`).replace(/\/+$/, '');
+  const auditStream = s.GATEHOUSE_AUDIT_STREAM === undefined ? undefined : parseAuditStream(s.GATEHOUSE_AUDIT_STREAM) as AuditStreamTarget;
+  if (auditStream?.kind === 'webhook' && !s.GATEHOUSE_AUDIT_WEBHOOK_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook, so the receiver can tell batches really come from Gatehouse (use `openssl rand -hex 32`; see docs/operations.md).');
+  }
+  if (!!s.GATEHOUSE_TLS_CERT !== !!s.GATEHOUSE_TLS_KEY) {
+    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together (the certificate chain and its private key, PEM files), or neither to serve plain HTTP behind a TLS proxy.');
+  }
+  const tls = s.GATEHOUSE_TLS_CERT ? { certFile: path.resolve(s.GATEHOUSE_TLS_CERT), keyFile: path.resolve(s.GATEHOUSE_TLS_KEY!) } : undefined;
+  const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://localhost:${s.PORT}`).replace(/\/+$/, '');
   const secureCookies = s.GATEHOUSE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https:') : s.GATEHOUSE_SECURE_COOKIES === 'true';
   return {
     port: s.PORT,
     host: s.HOST,
     publicUrl,
+    publicHost: new URL(publicUrl).host,
     dataDir: path.resolve(s.GATEHOUSE_DATA_DIR),
     databaseUrl: s.DATABASE_URL,
     redisUrl: s.REDIS_URL,
@@ -104,10 +139,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : undefined,
     trustProxy: s.GATEHOUSE_TRUST_PROXY,
     secureCookies,
+    tls,
     signinAddressLimit: s.GATEHOUSE_SIGNIN_ADDRESS_LIMIT,
     logLevel: s.LOG_LEVEL,
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
+    auditStream,
+    auditWebhookSecret: s.GATEHOUSE_AUDIT_WEBHOOK_SECRET,
+    accessLog: s.GATEHOUSE_ACCESS_LOG,
+    metricsListener: s.GATEHOUSE_METRICS_PORT === undefined ? undefined : { host: s.GATEHOUSE_METRICS_HOST, port: s.GATEHOUSE_METRICS_PORT },
+    metricsToken: s.GATEHOUSE_METRICS_TOKEN,
   };
 }

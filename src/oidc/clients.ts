@@ -5,6 +5,7 @@ import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
 import { signingKeys } from '../apps/jwks.ts';
 import { forgetOnChange, type Bus } from '../ops/bus.ts';
+import { TOKEN_EXCHANGE_GRANT } from './native-sso.ts';
 
 export const PASSWORD_GRANT = 'password';
 
@@ -75,7 +76,9 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     ...base,
     ...(isConfidential(app.type) ? clientAuth(app, secret) : { token_endpoint_auth_method: 'none' }),
     application_type: app.type === 'native' ? 'native' : 'web',
-    grant_types: ['authorization_code', 'refresh_token', ...password],
+    // Native apps may attempt the Native SSO token exchange; outside a device SSO group it is
+    // refused with unauthorized_client (oidc/native-sso.ts), as the specification asks.
+    grant_types: ['authorization_code', 'refresh_token', ...password, ...(app.type === 'native' ? [TOKEN_EXCHANGE_GRANT] : [])],
     response_types: ['code'],
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,

@@ -9,6 +9,7 @@ import { adminApiResource, clientAdapter, consoleClientMetadata, CONSOLE_CLIENT_
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { DEVICE_PARAMS, DEVICE_SSO_SCOPE, nativeSso } from './native-sso.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
 import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { engineCookieKeys, issueAcr } from './internals/index.ts';
@@ -17,6 +18,7 @@ import { logoutPage, messagePage } from '../interaction/pages.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
+import { noteClientId } from '../ops/access-log.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -89,6 +91,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     return s;
   };
 
+  const deviceSso = nativeSso(services, tenant, issuer);
+
   const configuration: Configuration = {
     adapter: artifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
@@ -97,9 +101,11 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       if (!user || user.status !== 'active') return undefined;
       return {
         accountId: user.id,
-        claims: async (_use, scope) => {
+        claims: async (use, scope) => {
           const custom = (ctx.oidc?.client as unknown as { gatehouse_claims?: CustomClaim[] } | undefined)?.gatehouse_claims ?? [];
-          return { ...(await accountClaims(services, user, scope, custom)), sub: user.id };
+          // Native SSO: an ID token for scope device_sso names its device session (ds_hash, sid).
+          const device = use === 'id_token' && scope.split(' ').includes(DEVICE_SSO_SCOPE) ? await outageAware(deviceSso.idTokenClaims(ctx), forEngine) : {};
+          return { ...(await accountClaims(services, user, scope, custom)), ...device, sub: user.id };
         },
       };
     },
@@ -108,7 +114,11 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       groups: ['groups'],
+      [DEVICE_SSO_SCOPE]: ['ds_hash', 'sid'],
     },
+    // The check-out app of a shared device may describe it (OpenID Connect Native SSO, see native-sso.ts).
+    extraParams: Object.fromEntries(DEVICE_PARAMS.map((p) => [p, deviceSso.deviceParamCheck])),
+    discovery: { native_sso_supported: true },
     scopes: SCOPES,
     acrValues: ACR_VALUES,
     cookies: {
@@ -189,7 +199,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     // Every use rotates the refresh token. A chain whose absolute lifetime has ended is refused
     // even if its latest token says otherwise (tokens rotated before lifetimes were absolute).
-    rotateRefreshToken(ctx) {
+    async rotateRefreshToken(ctx) {
+      await outageAware(deviceSso.assertRefreshAllowed(ctx), forEngine);
       const token = ctx.oidc.entities.RefreshToken;
       const lifetime = clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken);
       if (token && refreshSecondsLeft(token, lifetime) <= 0) {
@@ -222,6 +233,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       };
       const user = await outageAware(deployedUser(), forEngine);
       if (!user) return undefined; // not deployed to this user: the consent step explains the refusal
+      await outageAware(deviceSso.noteCheckout(ctx), forEngine);
       return impliedGrant(ctx.oidc.provider, {
         grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
         clientId: client.clientId, accountId: user.id,
@@ -258,10 +270,13 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
   provider.proxy = services.config.trustProxy;
   provider.use(async (ctx, next) => {
     await next();
+    noteClientId(ctx.res, ctx.oidc?.client?.clientId); // the access log's client id: known once the engine has it
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
+  provider.use(deviceSso.tokenResponse);
   wireEvents(services, tenant, provider);
   registerPasswordGrant(services, tenant, provider);
+  deviceSso.registerExchange(provider, configuration.findAccount!);
   return provider;
 }
 

@@ -12,6 +12,8 @@ const HOUR = 3600_000;
 export async function runMaintenance(services: Services): Promise<{ purged: number; keysPurged: number; expiring: number }> {
   const purged = await purgeExpired(services.database.db) + await services.sessionService.store.purgeExpired();
   await purgeThrottleCounters(services.database.db);
+  // Shared-device sessions past their shift: tokens revoked, apps told (back-channel logout).
+  await services.deviceSessionService.endExpired().catch((err: unknown) => services.logger.warn({ err }, 'ending expired device sessions failed; it will be retried'));
   await services.signinAddressStore.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
   await services.pushService.store.purge(Date.now());
   await services.mfaStore.purgeRemembered();

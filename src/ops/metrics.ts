@@ -7,7 +7,15 @@ export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   // A worker of `gatehouse start --workers N` answers the primary's requests for its metrics.
-  if (cluster.isWorker) client.AggregatorRegistry.setRegistries([registry]);
+  // setRegistries only says which registry to answer with; what makes a worker answer at all
+  // is the listener prom-client adds when an AggregatorRegistry is constructed in it. Without
+  // that, no worker answered, the primary's aggregation never completed, and each worker fell
+  // back to its own metrics after two seconds: scrapes alternated between workers' values
+  // (gatehouse_scheduler_leader 1, 0, 1, ...).
+  if (cluster.isWorker) {
+    client.AggregatorRegistry.setRegistries([registry]);
+    new client.AggregatorRegistry(); // constructed for the listener it adds (above)
+  }
   return {
     registry,
     requests: new client.Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
@@ -45,14 +53,20 @@ export async function metricsText(metrics: Metrics): Promise<string> {
   return (await fromPrimary) ?? metrics.registry.metrics();
 }
 
+// The engine's endpoints, longest first: /token/introspection is not /token.
+const ENGINE_ROUTES = ['/auth', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/reg'].sort((a, b) => b.length - a.length);
+
 /** Collapse ids out of paths so label cardinality stays bounded. */
 export function routeLabel(path: string): string {
   const m = /^\/t\/[^/]+(\/.*)?$/.exec(path);
   if (m) {
     const rest = m[1] ?? '/';
-    if (rest.startsWith('/interaction/')) return '/t/:tenant/interaction/:uid' + (rest.split('/').length > 3 ? '/' + rest.split('/')[3] : '');
-    const known = ['/auth', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/reg'];
-    const hit = known.find((k) => rest === k || rest.startsWith(k + '/'));
+    if (rest.startsWith('/interaction/')) {
+      // The step's name (login, mfa, ...), never anything else a client put in the path.
+      const step = rest.split('/')[3];
+      return '/t/:tenant/interaction/:uid' + (step === undefined ? '' : /^[a-z-]{1,20}$/.test(step) ? `/${step}` : '/:other');
+    }
+    const hit = ENGINE_ROUTES.find((k) => rest === k || rest.startsWith(k + '/'));
     return '/t/:tenant' + (hit ?? (rest.startsWith('/auth/') ? '/auth/:uid' : '/other'));
   }
   if (path.startsWith('/api/')) return path.replace(/\/t\/[^/]+/, '/t/:tenant').replace(/\/(usr|grp|ou|app|dep)_[\w-]+/g, '/:id').split('/').slice(0, 6).join('/');

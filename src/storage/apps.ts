@@ -39,6 +39,8 @@ export interface App {
   requireMfa: boolean;
   /** Hand-off apps: the handed-over refresh token survives the user's sign-out of Gatehouse (default: revoked with the session). */
   outliveSession: boolean;
+  /** Native apps: the device SSO group (OpenID Connect Native SSO) whose apps share one sign-in on a device; null: none. */
+  deviceSsoGroup: string | null;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -58,8 +60,8 @@ export interface App {
  * Token endpoint authentication of confidential apps. client_secret_basic takes the secret in
  * the Authorization header or in the form (client_secret_post): the engine accepts both.
  */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt'] as const;
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+import type { ClientAuthMethod } from '../apps/kinds.ts';
+export { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../apps/kinds.ts';
 
 export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
 
@@ -83,6 +85,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   logo: r.logo ?? null,
   requireMfa: r.require_mfa === 1,
   outliveSession: r.outlive_session === 1,
+  deviceSsoGroup: r.device_sso_group ?? null,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -95,7 +98,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'deviceSsoGroup' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -128,6 +131,7 @@ export class AppStore {
       logo: input.logo ?? null,
       require_mfa: input.requireMfa ? 1 : 0,
       outlive_session: input.outliveSession ? 1 : 0,
+      device_sso_group: input.deviceSsoGroup ?? null,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -223,6 +227,7 @@ export class AppStore {
       ...(patch.logo !== undefined && { logo: patch.logo }),
       ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
       ...(patch.outliveSession !== undefined && { outlive_session: patch.outliveSession ? 1 : 0 }),
+      ...(patch.deviceSsoGroup !== undefined && { device_sso_group: patch.deviceSsoGroup }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),

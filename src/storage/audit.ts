@@ -80,6 +80,11 @@ export class AuditStore {
   #pending: Row[] = [];
   #retry: NodeJS.Timeout | undefined;
   readonly #onOutage: (count: number) => void;
+  /**
+   * Called with each event as it is recorded, before it is stored, synchronously: the audit
+   * stream (ops/audit-stream.ts). It must not wait or throw; an error is ignored.
+   */
+  onRecord: ((event: AuditEvent) => void) | undefined;
   constructor(db: Kysely<DB>, onOutage: (count: number) => void = () => {}) { this.db = db; this.#onOutage = onOutage; }
 
   record(e: AuditInput, opts: { lazy?: boolean } = {}): Promise<void> {
@@ -90,6 +95,11 @@ export class AuditStore {
       actor: e.actor ?? null, subject: e.subject ?? null, ip: e.ip ?? null, data: JSON.stringify(e.data ?? {}),
       user_id: e.userId ?? (e.subject?.startsWith('usr_') ? e.subject : null), client_id: clientId,
     };
+    if (this.onRecord) {
+      try {
+        this.onRecord({ id: row.id, tenantId: row.tenant_id, at, type: row.type, level: row.level, actor: row.actor, subject: row.subject, ip: row.ip, userId: row.user_id, clientId: row.client_id, data: e.data ?? {} });
+      } catch { /* streaming is best effort; the event is stored below */ }
+    }
     if (!this.#batch) {
       const rows: Row[] = [];
       let go!: () => void;

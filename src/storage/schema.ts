@@ -93,6 +93,7 @@ export interface AppsTable {
   certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   client_auth_method: string | null; // confidential apps: how they authenticate at the token endpoint; null = client_secret_basic
   outlive_session: number; // 0/1: hand-off apps: the handed-over grant survives the user's sign-out of Gatehouse
+  device_sso_group: string | null; // native apps: the device SSO group (OpenID Connect Native SSO) it shares sign-ins with
   created_at: number;
   updated_at: number;
   version: number;
@@ -426,7 +427,49 @@ export interface SigninAddressesTable {
   last_at: number;
 }
 
+/** Shared-device sign-ins (OpenID Connect Native SSO): one device secret each (see storage/device-sessions.ts). */
+export interface DeviceSessionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  group_name: string;
+  device_name: string | null;
+  device_id: string | null;
+  secret_hash: string; // keyed hash of the device secret (TokenHasher); the secret itself is never kept
+  ds_hash: string; // the ID tokens' ds_hash claim (half a SHA-256 of the secret)
+  sid: string;
+  session_uid: string | null; // the engine session the check-out signed in with
+  checkout_client_id: string;
+  amr: string; // JSON
+  acr: string | null;
+  auth_time: number | null; // seconds
+  started_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+}
+
+export interface DeviceSessionAppsTable {
+  device_session_id: string;
+  tenant_id: string;
+  client_id: string;
+  grant_id: string;
+  joined_at: number;
+}
+
+export interface DeviceCheckoutsTable {
+  tenant_id: string;
+  session_uid: string;
+  client_id: string;
+  device_name: string | null;
+  device_id: string | null;
+  created_at: number;
+}
+
 export interface DB {
+  device_sessions: DeviceSessionsTable;
+  device_session_apps: DeviceSessionAppsTable;
+  device_checkouts: DeviceCheckoutsTable;
   signin_addresses: SigninAddressesTable;
   instance_settings: InstanceSettingsTable;
   push_enrollments: PushEnrollmentsTable;

@@ -27,6 +27,7 @@ const appSchema = z.object({
   initiateLoginUri: webUrl().nullable().default(null),
   loginRedirectUrl: webUrl().nullable().default(null),
   passwordGrant: z.boolean().default(false),
+  deviceSsoGroup: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/).nullable().default(null),
   claims: z.array(z.object({ name: z.string(), value: z.string().optional(), attribute: z.string().optional() })).default([]),
   tokenTtls: z.object({ accessToken: z.number().int().min(60).max(86400).optional(), idToken: z.number().int().min(60).max(86400).optional(), refreshToken: z.number().int().min(60).max(365 * 86400).optional() }).default({}),
   deploy: z.array(target).default([]),
@@ -107,7 +108,7 @@ export async function applyImport(services: Pick<Services, 'appService' | 'appSt
         changes.push(`app ${a.name} created`);
       } else {
         await services.appService.validate(input);
-        const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, claims: existing.claims, tokenTtls: existing.tokenTtls };
+        const current = { name: existing.name, displayName: existing.displayName, type: existing.type, redirectUris: existing.redirectUris, postLogoutRedirectUris: existing.postLogoutRedirectUris, backchannelLogoutUri: existing.backchannelLogoutUri, homeUrl: existing.homeUrl, initiateLoginUri: existing.initiateLoginUri, loginRedirectUrl: existing.loginRedirectUrl, passwordGrant: existing.passwordGrant, deviceSsoGroup: existing.deviceSsoGroup, claims: existing.claims, tokenTtls: existing.tokenTtls };
         const secretSame = !clientSecret || services.appService.clientSecretOf(existing) === clientSecret;
         if (JSON.stringify(current) !== JSON.stringify(input) || !secretSame) {
           existing = await services.appStore.update(tid, clientId, undefined, { ...input, ...(secretSame ? {} : { secretSealed: services.sealer.seal(clientSecret!) }) });

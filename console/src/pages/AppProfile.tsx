@@ -26,7 +26,7 @@ const usesRedirects = (t: AppType) => t === 'web' || t === 'spa' || t === 'nativ
 interface ClaimRow { name: string; source: 'value' | 'attribute'; value: string; attribute: string }
 interface Form {
   name: string; displayName: string; redirectUris: string; postLogoutRedirectUris: string; backchannelLogoutUri: string;
-  homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; outliveSession: boolean; requireMfa: boolean; claims: ClaimRow[];
+  homeUrl: string; initiateLoginUri: string; loginRedirectUrl: string; refreshTokenMinutes: string; outliveSession: boolean; requireMfa: boolean; deviceSsoGroup: string; claims: ClaimRow[];
   /** The app's registered public keys (JSON): private_key_jwt checks its assertions with them; certificate expiry alerts. */
   jwks: string;
   /** Confidential apps: how the app authenticates at the token endpoint. */
@@ -44,7 +44,7 @@ const toForm = (a?: AppView): Form => ({
   name: a?.name ?? '', displayName: a?.displayName ?? '', redirectUris: (a?.redirectUris ?? []).join('\n'),
   postLogoutRedirectUris: (a?.postLogoutRedirectUris ?? []).join('\n'), backchannelLogoutUri: a?.backchannelLogoutUri ?? '',
   homeUrl: a?.homeUrl ?? '', initiateLoginUri: a?.initiateLoginUri ?? '', loginRedirectUrl: a?.loginRedirectUrl ?? '',
-  refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), outliveSession: a?.outliveSession ?? false, requireMfa: a?.requireMfa ?? false,
+  refreshTokenMinutes: String(a?.refreshTokenMinutes ?? 480), outliveSession: a?.outliveSession ?? false, requireMfa: a?.requireMfa ?? false, deviceSsoGroup: a?.deviceSsoGroup ?? '',
   claims: (a?.claims ?? []).map((c) => ({ name: c.name, source: c.attribute ? 'attribute' : 'value', value: c.value ?? '', attribute: c.attribute ?? 'email' })),
   jwks: a?.jwks ? JSON.stringify(a.jwks, null, 2) : '',
   clientAuthMethod: a?.clientAuthMethod && a.clientAuthMethod !== 'none' ? a.clientAuthMethod : 'client_secret_basic',
@@ -119,6 +119,7 @@ function body(type: AppType, f: Form) {
       backchannelLogoutUri: f.backchannelLogoutUri || null, initiateLoginUri: f.initiateLoginUri || null,
     }),
     ...(type === 'handoff' && { loginRedirectUrl: f.loginRedirectUrl || null, refreshTokenMinutes: Number(f.refreshTokenMinutes), outliveSession: f.outliveSession }),
+    ...(type === 'native' && { deviceSsoGroup: f.deviceSsoGroup.trim() || null }),
   };
 }
 
@@ -226,6 +227,8 @@ function ProfileForm({ type, app, onSaved, reload }: { type: AppType; app?: AppV
         <TextAreaField label="Post-logout redirect URIs (optional)" value={f.postLogoutRedirectUris} onValue={set('postLogoutRedirectUris')} error={show('postLogoutRedirectUris')} rows={2} hint="Where the app may send users after they sign out." />
         <TextField label="Back-channel logout URI (optional)" value={f.backchannelLogoutUri} onValue={set('backchannelLogoutUri')} onBlur={blur('backchannelLogoutUri')} error={show('backchannelLogoutUri')} hint="Gatehouse tells the app here when a user's session ends." />
         <TextField label="Initiate login URI (optional)" value={f.initiateLoginUri} onValue={set('initiateLoginUri')} onBlur={blur('initiateLoginUri')} error={show('initiateLoginUri')} hint="Where the launcher starts a sign-in at the app (OpenID Connect third-party-initiated login)." />
+        {type === 'native' && <TextField label="Device SSO group (optional)" value={f.deviceSsoGroup} onValue={set('deviceSsoGroup')} error={show('deviceSsoGroup')} maxLength={64}
+          hint="Shared mobile devices: native apps of the same group on one device share the sign-in of the first (OpenID Connect Native SSO, scope device_sso); checking the device in signs out all of them. See docs/mobile.md." />}
       </section>}
 
       {type === 'handoff' && <section aria-labelledby="handoff-h">

@@ -9,7 +9,7 @@ import { unlockAccount } from '../../interaction/signin.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
-import { assertMayActOn, assertMayGrant, mayManage } from '../roles.ts';
+import { assertMayGrant, mayManage, userToActOn } from '../roles.ts';
 import { listQuery, page, role, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
 
@@ -87,8 +87,7 @@ export const userRoutes = [
     response: userDetail,
     async handler(call) {
       const { services, tenant, admin, params, body, version: v, audit } = call;
-      const u = await findUser(services, tenant.id, params.user);
-      await assertMayActOn(call, u, 'updateUser');
+      const u = await userToActOn(call, params.user, 'updateUser');
       if (body.roles) await assertMayGrant(call, body.roles, { change: true, target: u }, 'updateUser');
       if (u.upstreamId && (body.givenName !== undefined || body.familyName !== undefined)) {
         const up = await services.upstreamStore.byId(tenant.id, u.upstreamId);
@@ -111,8 +110,7 @@ export const userRoutes = [
     response: z.void(),
     async handler(call) {
       const { services, tenant, admin, params, audit } = call;
-      const u = await findUser(services, tenant.id, params.user);
-      await assertMayActOn(call, u, 'deleteUser');
+      const u = await userToActOn(call, params.user, 'deleteUser');
       await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'account deleted' });
       await services.userStore.deleteUser(tenant.id, u.id);
       await audit('admin.user.deleted', u.id, { email: u.email }, { userId: u.id });
@@ -124,8 +122,7 @@ export const userRoutes = [
     response: z.void(),
     async handler(call) {
       const { services, tenant, params, audit } = call;
-      const u = await findUser(services, tenant.id, params.user);
-      await assertMayActOn(call, u, 'unlockUser');
+      const u = await userToActOn(call, params.user, 'unlockUser');
       await unlockAccount(services, tenant, u);
       await audit('admin.user.unlocked', u.id, { email: u.email }, { userId: u.id });
     },

@@ -13,9 +13,9 @@ const TARGETS = ['all', 'user', 'group', 'ou', 'domain'] as const;
 
 export const appCommands: Record<string, Command> = {
   'app create': {
-    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--outlive-session] [--password-grant] [--jwks FILE] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--client-id ID] [--client-secret SECRET] [--json]',
+    usage: 'gatehouse app create --tenant SLUG --name NAME --display-name NAME --type web|native|spa|service|handoff [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI] [--home-url URL] [--initiate-login-uri URI] [--login-redirect-url URL] [--refresh-token-minutes N] [--outlive-session] [--password-grant] [--device-sso-group NAME] [--jwks FILE] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--client-id ID] [--client-secret SECRET] [--json]',
     summary: 'Create an application profile (superadministrators). The client secret is shown once.',
-    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': flag, 'password-grant': flag, jwks: str, 'client-auth': str, 'client-id': str, 'client-secret': str },
+    options: { ...tenant, name: str, 'display-name': str, type: str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': flag, 'password-grant': flag, 'device-sso-group': str, jwks: str, 'client-auth': str, 'client-id': str, 'client-secret': str },
     async run(o, _a, out) {
       const type = oneOf(o, 'type', ['web', 'native', 'spa', 'service', 'handoff']) ?? need(o, 'type');
       const clientAuthMethod = oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']);
@@ -27,7 +27,7 @@ export const appCommands: Record<string, Command> = {
         name: need(o, 'name'), displayName: need(o, 'display-name'), type,
         redirectUris: list(o, 'redirect-uri') ?? [], postLogoutRedirectUris: list(o, 'post-logout-redirect-uri') ?? [],
         backchannelLogoutUri: opt(o, 'backchannel-logout-uri') ?? null, homeUrl: opt(o, 'home-url') ?? null, initiateLoginUri: opt(o, 'initiate-login-uri') ?? null,
-        loginRedirectUrl: opt(o, 'login-redirect-url') ?? null, refreshTokenMinutes: minutes, ...(has(o, 'outlive-session') && { outliveSession: true }), passwordGrant: has(o, 'password-grant'),
+        loginRedirectUrl: opt(o, 'login-redirect-url') ?? null, refreshTokenMinutes: minutes, ...(has(o, 'outlive-session') && { outliveSession: true }), passwordGrant: has(o, 'password-grant'), deviceSsoGroup: opt(o, 'device-sso-group') ?? null,
         clientId: opt(o, 'client-id'), clientSecret: opt(o, 'client-secret'), jwks, clientAuthMethod,
       };
       const a = await request<CreatedApp>('POST', `${inTenant(o)}/apps`, body);
@@ -38,9 +38,9 @@ export const appCommands: Record<string, Command> = {
     },
   },
   'app update': {
-    usage: 'gatehouse app update --tenant SLUG CLIENT_ID [--name NAME] [--display-name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI|none] [--home-url URL|none] [--initiate-login-uri URI|none] [--login-redirect-url URL|none] [--refresh-token-minutes N] [--outlive-session on|off] [--password-grant on|off] [--require-mfa on|off] [--jwks FILE|none] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--json]',
+    usage: 'gatehouse app update --tenant SLUG CLIENT_ID [--name NAME] [--display-name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--backchannel-logout-uri URI|none] [--home-url URL|none] [--initiate-login-uri URI|none] [--login-redirect-url URL|none] [--refresh-token-minutes N] [--outlive-session on|off] [--password-grant on|off] [--require-mfa on|off] [--device-sso-group NAME|none] [--jwks FILE|none] [--client-auth client_secret_basic|client_secret_jwt|private_key_jwt] [--json]',
     summary: 'Change an application profile (superadministrators): only what is given changes; --redirect-uri and --post-logout-redirect-uri replace the lists.',
-    options: { ...tenant, name: str, 'display-name': str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': str, 'password-grant': str, 'require-mfa': str, jwks: str, 'client-auth': str },
+    options: { ...tenant, name: str, 'display-name': str, 'redirect-uri': many, 'post-logout-redirect-uri': many, 'backchannel-logout-uri': str, 'home-url': str, 'initiate-login-uri': str, 'login-redirect-url': str, 'refresh-token-minutes': str, 'outlive-session': str, 'password-grant': str, 'require-mfa': str, 'device-sso-group': str, jwks: str, 'client-auth': str },
     positionals: 1,
     async run(o, [id], out) {
       const orNull = (name: string) => { const v = opt(o, name); return v === 'none' ? null : v; };
@@ -48,7 +48,7 @@ export const appCommands: Record<string, Command> = {
       const body = {
         name: opt(o, 'name'), displayName: opt(o, 'display-name'), redirectUris: list(o, 'redirect-uri'), postLogoutRedirectUris: list(o, 'post-logout-redirect-uri'),
         backchannelLogoutUri: orNull('backchannel-logout-uri'), homeUrl: orNull('home-url'), initiateLoginUri: orNull('initiate-login-uri'), loginRedirectUrl: orNull('login-redirect-url'),
-        refreshTokenMinutes: whole(o, 'refresh-token-minutes'), outliveSession: onOff(o, 'outlive-session'), passwordGrant: onOff(o, 'password-grant'), requireMfa: onOff(o, 'require-mfa'),
+        refreshTokenMinutes: whole(o, 'refresh-token-minutes'), outliveSession: onOff(o, 'outlive-session'), passwordGrant: onOff(o, 'password-grant'), requireMfa: onOff(o, 'require-mfa'), deviceSsoGroup: orNull('device-sso-group'),
         jwks: jwksFile === undefined ? undefined : jwksFile === 'none' ? null : readJwks(jwksFile),
         clientAuthMethod: oneOf(o, 'client-auth', ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt']),
       };

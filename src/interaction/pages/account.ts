@@ -60,7 +60,7 @@ ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 <p class="hint">Can't scan it? On the phone, open <a id="setup-link" href="${o.link}">the setup link</a>, or open <code>${o.link.slice(0, o.link.indexOf('#'))}</code> and enter the setup code <code id="setup-code">${`${o.slug}/${o.code}`}</code>. The code works once, for 10 minutes.</p>
 <p class="hint" id="enroll-status" role="status" data-enroll-status="${o.statusUrl}" data-enroll-done="${o.doneUrl}">Waiting for your phone…</p>
 <a class="button" href="${o.doneUrl}">I added it on my phone</a>
-<script src="/assets/push.js"></script>
+<script type="module" src="/assets/push.js"></script>
 <p class="links"><a href="${o.backUrl}">Cancel</a></p>`,
   });
 }

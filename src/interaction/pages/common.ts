@@ -53,6 +53,6 @@ ${o.label ? html`<label for="passkey-label">Name</label>\n<input id="passkey-lab
 <button type="submit" hidden>${o.button}</button>
 <p class="hint" data-webauthn-status role="status"></p>
 </form>
-<script src="/assets/webauthn.js"></script>`;
+<script type="module" src="/assets/webauthn.js"></script>`;
 }
 

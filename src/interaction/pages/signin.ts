@@ -117,7 +117,7 @@ ${hidden('csrf', o.csrf)}${hidden('push', '1')}
 <button type="submit" class="secondary" id="push-continue">I approved it, continue</button>
 </form>
 </section>
-<script src="/assets/push.js"></script>` : '';
+<script type="module" src="/assets/push.js"></script>` : '';
   const label = kinds.includes('totp') ? 'Code from your authenticator app' : kinds.includes('push') ? 'Token code from your Gatehouse Authenticator' : 'Recovery code';
   const hint = [
     kinds.includes('totp') ? 'Open the authenticator app on your phone and type the 6-digit code it shows for this account.' : '',

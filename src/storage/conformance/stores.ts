@@ -15,6 +15,7 @@ import { MfaStore } from '../mfa.ts';
 import { PushStore } from '../push.ts';
 import { SessionStore, type SsoSessionRecord } from '../sessions.ts';
 import { SigninAddressStore } from '../signin-addresses.ts';
+import { DeviceSessionStore, CHECKOUT_NOTE_MS, type NewDeviceSession } from '../device-sessions.ts';
 import { SealedStore, SEALED_COLUMNS } from '../sealed.ts';
 import { LdapStore } from '../ldap.ts';
 import { ConnectorStore } from '../connectors.ts';
@@ -340,6 +341,49 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.remove(t.id, 'p0');
     assert.equal(await s.count(t.id, 7), 5);
     assert.equal(await s.purgeExpired(10_000), 5);
+  });
+
+  suite('device sessions: found by secret hash and grant, apps, end once, live list, check-out notes, purge', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'dv' });
+    const other = await new TenantStore(db).create({ slug: 'dv2' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'shift@example.test' });
+    const s = new DeviceSessionStore(db);
+    const base = (more: Partial<NewDeviceSession> = {}): NewDeviceSession => ({
+      tenantId: t.id, userId: u.id, group: 'ward', deviceName: 'iPhone 7', deviceId: 'dev-1', secretHash: 'h1', dsHash: 'ds1', sid: 'sid1',
+      sessionUid: 'su1', checkoutClientId: 'rover', amr: ['pwd', 'otp'], acr: 'mfa', authTime: 1000, startedAt: 1000, expiresAt: 50_000, ...more,
+    });
+    const a = await s.create(base());
+    assert.deepEqual([a.group, a.amr, a.authTime, a.endedAt, a.apps], ['ward', ['pwd', 'otp'], 1000, null, []]);
+    assert.equal((await s.bySecretHash(t.id, 'h1'))?.id, a.id);
+    assert.equal(await s.bySecretHash(other.id, 'h1'), undefined, 'another tenant\'s secret is not found');
+    await s.addApp(t.id, a.id, 'rover', 'g1', 1001);
+    await s.addApp(t.id, a.id, 'haiku', 'g2', 1002);
+    await s.addApp(t.id, a.id, 'haiku', 'g3', 1003);
+    assert.deepEqual((await s.get(t.id, a.id))!.apps.map((x) => [x.clientId, x.grantId]), [['rover', 'g1'], ['haiku', 'g3']], 'one grant per app, the latest');
+    assert.equal((await s.byGrant(t.id, 'g3'))?.id, a.id);
+    assert.equal(await s.byGrant(t.id, 'g2'), undefined);
+    const b = await s.create(base({ secretHash: 'h2', deviceId: 'dev-2', startedAt: 2000 }));
+    await assert.rejects(s.create(base({ secretHash: 'h2' })), 'a secret hash is unique');
+    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id, a.id], 'newest first');
+    assert.deepEqual((await s.listLive(t.id, { deviceId: 'dev-1' }, 3000)).map((x) => x.id), [a.id]);
+    assert.equal(await s.end(t.id, a.id, 'checkin', 4000), true);
+    assert.equal(await s.end(t.id, a.id, 'checkin', 4001), false, 'ended once');
+    assert.deepEqual([(await s.get(t.id, a.id))!.endedAt, (await s.get(t.id, a.id))!.endReason], [4000, 'checkin']);
+    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id]);
+    assert.deepEqual((await s.listLive(t.id, {}, 50_000)), [], 'past the shift nothing is live');
+    assert.deepEqual((await s.expiredUnended(50_000)).map((x) => x.id), [b.id]);
+    const p1 = await s.page(t.id, { limit: 1 });
+    assert.deepEqual([p1.items.map((x) => x.id), !!p1.nextCursor], [[b.id], true]);
+    assert.deepEqual((await s.page(t.id, { limit: 1, cursor: p1.nextCursor! })).items.map((x) => x.id), [a.id]);
+    await assert.rejects(s.page(t.id, { cursor: 'junk' }), (e: GatehouseError) => e.status === 400);
+    await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 3 phone', id: 'dev-9' }, 10);
+    await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 4 phone', id: 'dev-9' }, 20);
+    assert.deepEqual(await s.takeCheckout(t.id, 'su1', 'rover', 30), { name: 'Ward 4 phone', id: 'dev-9' });
+    assert.equal(await s.takeCheckout(t.id, 'su1', 'rover', 31), undefined, 'taken once');
+    await s.noteCheckout(t.id, 'su2', 'rover', { name: null, id: null }, 10);
+    assert.equal(await s.takeCheckout(t.id, 'su2', 'rover', 10 + CHECKOUT_NOTE_MS + 1), undefined, 'a stale note is not used');
+    assert.equal(await s.purge(1000, 4000 + 50_000), 1, 'the ended session, long past its shift');
+    assert.equal(await s.get(t.id, a.id), undefined);
   });
 
   suite('sign-in addresses: remembered with their last time, forgotten when old', async (db) => {

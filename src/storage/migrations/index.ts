@@ -545,6 +545,53 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
         .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
     },
   },
+  {
+    name: '0170_device_sessions',
+    // Shared mobile devices (OpenID Connect Native SSO): an app profile may join a device SSO
+    // group; each device secret handed out is a device session (one shift of one user on one
+    // device) with the apps that exchanged into it; check-outs remember the device a check-out
+    // app reported on its authorization request until its code is redeemed.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('device_sso_group', 'text').execute();
+      await db.schema.createTable('device_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('group_name', 'text', (c) => c.notNull())
+        .addColumn('device_name', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('ds_hash', 'text', (c) => c.notNull())
+        .addColumn('sid', 'text', (c) => c.notNull())
+        .addColumn('session_uid', 'text')
+        .addColumn('checkout_client_id', 'text', (c) => c.notNull())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('acr', 'text')
+        .addColumn('auth_time', 'bigint')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'text').execute();
+      await db.schema.createIndex('device_sessions_tenant_started').on('device_sessions').columns(['tenant_id', 'started_at']).execute();
+      await db.schema.createIndex('device_sessions_device').on('device_sessions').columns(['tenant_id', 'device_id']).execute();
+      await db.schema.createTable('device_session_apps')
+        .addColumn('device_session_id', 'text', (c) => c.notNull().references('device_sessions.id').onDelete('cascade'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text', (c) => c.notNull())
+        .addColumn('joined_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_session_apps_pk', ['device_session_id', 'client_id']).execute();
+      await db.schema.createIndex('device_session_apps_grant').on('device_session_apps').columns(['tenant_id', 'grant_id']).execute();
+      await db.schema.createTable('device_checkouts')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('session_uid', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('device_name', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_checkouts_pk', ['tenant_id', 'session_uid', 'client_id']).execute();
+    },
+  },
 ];
 
 type Named = Migration & { name: string };
