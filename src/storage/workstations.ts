@@ -46,11 +46,13 @@ export class WorkstationStore {
   async enroll(codeHash: string, w: { name: string; publicKey: string; softwareVersion: string; address: string | null }, now = Date.now()): Promise<Workstation | CodeProblem> {
     return this.db.transaction().execute(async (trx) => {
       const id = newId('ws_');
-      const code = await trx.selectFrom('workstation_codes').select(['tenant_id', 'used_at', 'expires_at']).where('code_hash', '=', codeHash).executeTakeFirst();
-      if (!code) return 'unknown';
-      const r = await trx.updateTable('workstation_codes').set({ used_at: now, workstation_id: id })
-        .where('code_hash', '=', codeHash).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return code.used_at !== null ? 'used' : 'expired';
+      const code = await trx.updateTable('workstation_codes').set({ used_at: now, workstation_id: id })
+        .where('code_hash', '=', codeHash).where('used_at', 'is', null).where('expires_at', '>', now).returning('tenant_id').executeTakeFirst();
+      if (!code) {
+        // Read after the update: a concurrent enrollment that spent it first is seen as "used".
+        const row = await trx.selectFrom('workstation_codes').select('used_at').where('code_hash', '=', codeHash).executeTakeFirst();
+        return !row ? 'unknown' : row.used_at !== null ? 'used' : 'expired';
+      }
       const row = {
         id, tenant_id: code.tenant_id, name: w.name, public_key: w.publicKey, status: 'active' as const, software_version: w.softwareVersion, address: w.address,
         current_user_id: null, current_since: null, last_seen_at: now, last_call_ts: 0, created_at: now, revoked_at: null,
@@ -107,13 +109,13 @@ export class WorkstationStore {
 
   /** Spend a link (once, before it expires); what it was for, or why it cannot be used. */
   async useLink(tenantId: string, tokenHash: string, now = Date.now()): Promise<WorkstationLink | 'unknown' | 'expired' | 'used'> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('workstation_links').selectAll().where('token_hash', '=', tokenHash).where('tenant_id', '=', tenantId).executeTakeFirst();
-      if (!row) return 'unknown';
-      const r = await trx.updateTable('workstation_links').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) return row.used_at !== null ? 'used' : 'expired';
-      return { workstationId: row.workstation_id, tenantId: row.tenant_id, userId: row.user_id, target: row.target };
-    });
+    const row = await this.db.updateTable('workstation_links').set({ used_at: now })
+      .where('token_hash', '=', tokenHash).where('tenant_id', '=', tenantId).where('used_at', 'is', null).where('expires_at', '>', now)
+      .returning(['workstation_id', 'tenant_id', 'user_id', 'target']).executeTakeFirst();
+    if (row) return { workstationId: row.workstation_id, tenantId: row.tenant_id, userId: row.user_id, target: row.target };
+    // Read after the update: of two opening it at once, the one that lost sees it "used".
+    const was = await this.db.selectFrom('workstation_links').select('used_at').where('token_hash', '=', tokenHash).where('tenant_id', '=', tenantId).executeTakeFirst();
+    return !was ? 'unknown' : was.used_at !== null ? 'used' : 'expired';
   }
 
   // ---- sessions bound to a workstation
