@@ -134,7 +134,7 @@ export function workstationRouter(services: Services): Router {
     if (!details || details.uid !== ctx.params.uid || details.params.client_id !== LAUNCHER_CLIENT_ID || details.params.state !== o.state
       || details.params.redirect_uri !== workstationRedirectUri(services, entry.tenant) || details.prompt.name !== 'login') return next();
     const user = await services.userStore.userById(entry.tenant.id, o.link.userId);
-    if (!user || user.status !== 'active') {
+    if (user?.status !== 'active') {
       opening.clear(ctx, entry.tenant.slug);
       return page(ctx, 403, 'Account disabled', 'Your account is disabled.', 'Contact your administrator to have it enabled.');
     }

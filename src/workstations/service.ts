@@ -156,7 +156,7 @@ export class WorkstationService {
     if (typeof r === 'string') problem = r;
     else {
       const w = await this.#deps.workstationStore.byId(r.workstationId);
-      if (!w || w.status !== 'active') problem = 'revoked';
+      if (w?.status !== 'active') problem = 'revoked';
       else if (w.currentUserId !== r.userId) problem = 'user_changed';
     }
     if (problem) {
