@@ -123,7 +123,7 @@ export function createHttpApp(services: Services): Koa {
     } catch (caught) {
       const err = outageError(caught);
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
-      let status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
+      const status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
       let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
       let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.';
       if (status === 400 && /JSON|Unexpected|body/i.test(String(e.message)) && !(e instanceof GatehouseError)) {

@@ -29,7 +29,7 @@ import { Sealer, TokenHasher, resolveSecrets } from './shared/crypto.ts';
 import { SealedStore } from './storage/sealed.ts';
 import { InstanceSecret } from './keys/instance-secret.ts';
 import { rehashLegacyArtifacts } from './oidc/adapters/sql.ts';
-import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { createMetrics, registerCertificateGauge, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
 import { SqlThrottle } from './storage/throttle-counters.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -233,7 +233,11 @@ export async function createServices(config: Config, logger = pino({ level: conf
   });
 
   // ---- services
-  const keyService = new KeyService({ keyStore: new SigningKeyStore(db), tenantStore, sealer });
+  // A moved clock only in tests (config: GATEHOUSE_TEST_CLOCK_OFFSET_MS, refused outside NODE_ENV=test).
+  const keyService = new KeyService({
+    keyStore: new SigningKeyStore(db), tenantStore, sealer, policy: config.keys,
+    ...(config.testClockOffsetMs !== undefined && { now: () => Date.now() + (config.testClockOffsetMs ?? 0) }),
+  });
   const appService = new AppService({ appStore, userStore, sealer, outbound });
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
@@ -247,8 +251,18 @@ export async function createServices(config: Config, logger = pino({ level: conf
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
+  const metrics = createMetrics();
+  registerCertificateGauge(metrics, async () => {
+    const slugs = new Map((await tenantStore.list()).map((t) => [t.id, t.slug]));
+    const [keys, apps] = await Promise.all([keyService.activeKeys(), appStore.registeredCertificates()]);
+    return [
+      ...keys.map((k) => ({ tenant: slugs.get(k.tenantId) ?? k.tenantId, kind: 'idp' as const, kid: k.kid, expiresAt: k.notAfter })),
+      ...apps.map((a) => ({ tenant: a.tenantSlug, kind: 'app' as const, clientId: a.clientId, expiresAt: a.expiresAt })),
+    ];
+  }, (err) => logger.warn({ err }, 'reading certificate expiry for /metrics failed; the gauge is left out of this scrape'));
+
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles, auditStream,
+    config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore, kerberosStore,
     instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, workstationService, kerberosService,
     clientCache, engineCache,

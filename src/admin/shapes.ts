@@ -139,9 +139,12 @@ export const branding = z.object({
 export const signingKey = z.object({
   kid: z.string(), alg: z.enum(['RS256', 'ES256']),
   status: z.enum(['active', 'next', 'retired']).describe('active signs; next is published ahead of the next rotation; retired stays published until its tokens expire'),
-  notAfter: epochMs.describe('the certificate\'s expiry'),
+  notAfter: epochMs.describe('the certificate\'s expiry (two years from the key\'s creation)'),
   expiresSoon: z.boolean().describe('the certificate expires within the warning period: rotate'),
-  createdAt: epochMs, activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
+  createdAt: epochMs,
+  publishedAt: epochMs.describe('when the key first appeared in the JWKS'),
+  activatesAt: epochMs.nullable().describe('active and retired: when it started signing; next: when it will start signing'),
+  activatedAt: epochMs.nullable(), retiredAt: epochMs.nullable(),
 });
 
 export const mfaFactor = z.object({

@@ -28,7 +28,7 @@ export type App = z.output<typeof appSchema>;
 export type CreatedApp = App & { clientSecret: string | null };
 export interface AppSecret { clientId: string; clientSecret: string }
 export type Key = z.output<typeof keySchema>;
-export interface Rotation { activated: string[]; retired: string[]; created: string[] }
+export interface Rotation { activated: string[]; retired: string[]; created: string[]; removed: string[]; scheduled: Array<{ kid: string; alg: string; activatesAt: number }> }
 export interface SecretRotation { resealed: Record<string, number>; unreadable: number; source: 'env' | 'file'; next: string }
 export type Directory = z.output<typeof directorySchema>;
 export type SyncRun = z.output<typeof runSchema>;

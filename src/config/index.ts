@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import path from 'node:path';
 import { parseCidrs } from '../shared/outbound.ts';
+import { DEFAULT_KEY_POLICY, KEY_POLICY_LIMITS, type KeyPolicy } from '../keys/keys.ts';
 import { parseAuditStream, type AuditStreamTarget } from '../ops/audit-stream.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -31,6 +32,12 @@ export const settingsSchema = z.object({
     const { problem } = parseCidrs(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
+  GATEHOUSE_KEY_PUBLISH_DAYS: z.coerce.number().int()
+    .min(KEY_POLICY_LIMITS.publishDays.min, `must be ${KEY_POLICY_LIMITS.publishDays.min} or more: relying parties need time to fetch the JWKS`)
+    .max(KEY_POLICY_LIMITS.publishDays.max).default(DEFAULT_KEY_POLICY.publishDays),
+  GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: z.coerce.number().int()
+    .min(KEY_POLICY_LIMITS.rotateBeforeDays.min, `must be ${KEY_POLICY_LIMITS.rotateBeforeDays.min} or more, so that rotation happens before the 60-day expiry warning`)
+    .max(KEY_POLICY_LIMITS.rotateBeforeDays.max).default(DEFAULT_KEY_POLICY.rotateBeforeDays),
   GATEHOUSE_AUDIT_STREAM: z.string().optional().superRefine((v, ctx) => {
     const r = v === undefined ? undefined : parseAuditStream(v);
     if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
@@ -82,6 +89,26 @@ export interface Config {
   metricsListener?: { host: string; port: number };
   /** Bearer token that opens /metrics on the main port from anywhere. */
   metricsToken?: string;
+  /** Signing key lifecycle (keys/keys.ts). */
+  keys: KeyPolicy;
+  /**
+   * Tests only (NODE_ENV=test): the signing key lifecycle's clock runs this far ahead of the
+   * real one. Read on every use, so a test holding the config may move it while running.
+   */
+  testClockOffsetMs?: number;
+}
+
+/**
+ * GATEHOUSE_TEST_CLOCK_OFFSET_MS moves the clock that signing key decisions use, so that tests
+ * can age keys without waiting; it is refused outside NODE_ENV=test, where a moved clock would
+ * rotate keys early or keep expired ones.
+ */
+function testClockOffset(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.GATEHOUSE_TEST_CLOCK_OFFSET_MS;
+  if (v === undefined || v === '') return undefined;
+  if (env.NODE_ENV !== 'test') throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: only for tests (NODE_ENV=test); unset it.');
+  if (!/^-?\d+$/.test(v)) throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TEST_CLOCK_OFFSET_MS: must be a whole number of milliseconds.');
+  return Number(v);
 }
 
 export class ConfigError extends Error {}
@@ -145,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: s.GATEHOUSE_WORKERS,
     strictApiResponses: s.GATEHOUSE_STRICT_API_RESPONSES,
     outboundAllow: s.GATEHOUSE_OUTBOUND_ALLOW,
+    keys: { publishDays: s.GATEHOUSE_KEY_PUBLISH_DAYS, rotateBeforeDays: s.GATEHOUSE_KEY_ROTATE_BEFORE_DAYS },
+    ...(testClockOffset(env) !== undefined && { testClockOffsetMs: testClockOffset(env) }),
     auditStream,
     auditWebhookSecret: s.GATEHOUSE_AUDIT_WEBHOOK_SECRET,
     accessLog: s.GATEHOUSE_ACCESS_LOG,

@@ -21,7 +21,7 @@ export function deviceRouter(services: Services): Router {
       return refuse(400, 'invalid_request', 'Send client_id and device_secret as form fields (application/x-www-form-urlencoded), once each.');
     }
     const app = await services.clientCache.get(tenant.id, clientId);
-    if (!app || app.type !== 'native' || !app.deviceSsoGroup) return refuse(400, 'unauthorized_client', 'This client_id is not a native app in a device SSO group, so it cannot check a device in.');
+    if (app?.type !== 'native' || !app.deviceSsoGroup) return refuse(400, 'unauthorized_client', 'This client_id is not a native app in a device SSO group, so it cannot check a device in.');
     const session = await services.deviceSessionService.bySecret(tenant, secret);
     if (!session || session.group !== app.deviceSsoGroup) return refuse(400, 'invalid_grant', 'The device secret is not valid for this app. An administrator can check the device in from the console (Sessions, Devices).');
     await services.deviceSessionService.end(tenant, session.id, { by: `client:${clientId}`, why: 'checkin' });

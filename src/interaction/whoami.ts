@@ -48,6 +48,6 @@ export async function finishSignIn(services: Pick<Services, 'config' | 'engineCa
   }
   await code.consume();
   const user = await services.userStore.userById(tenant.id, code.accountId!);
-  if (!user || user.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
+  if (user?.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
   return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr, sessionUid: code.sessionUid }, next: t.next };
 }

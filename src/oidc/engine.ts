@@ -98,7 +98,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
       const user = await outageAware(userFor(ctx, sub), forEngine);
-      if (!user || user.status !== 'active') return undefined;
+      if (user?.status !== 'active') return undefined;
       return {
         accountId: user.id,
         claims: async (use, scope) => {
@@ -136,8 +136,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       // A client may introspect or revoke only tokens issued to itself.
-      introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
-      revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
@@ -223,7 +223,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       if (client.clientId === CONSOLE_CLIENT_ID) {
         // The admin console: for active administrators only (the consent step refuses others).
         const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
-        if (!user || user.status !== 'active' || user.roles.length === 0) return undefined;
+        if (user?.status !== 'active' || user.roles.length === 0) return undefined;
         return impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid email profile', resources: { [adminApi]: CONSOLE_SCOPE } });
       }
       const deployedUser = async () => {
@@ -392,7 +392,7 @@ function wireEvents(services: Services, tenant: Tenant, provider: Provider): voi
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
     void audit('logout', { clientId: ctx.oidc.client?.clientId, accountId: ctx.oidc.session?.accountId }, 'info', ctx);
   });
-  provider.on('backchannel.error', (ctx: unknown, err: Error, client: { clientId: string }) => {
+  provider.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) => {
     void audit('logout.backchannel_failed', { clientId: client.clientId, error: err.message }, 'warn');
   });
   provider.on('server_error', (_ctx: unknown, err: Error) => services.logger.error({ err }, 'engine server error'));

@@ -8,6 +8,7 @@
 //    check-out sign-in (amr, acr and auth_time are carried over).
 // The device name and identifier come from the check-out app's authorization request
 // (`device_name`, `device_id`) and are remembered until its code is redeemed.
+import { textProblem } from '../shared/input.ts';
 import type Provider from 'oidc-provider';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import * as jose from 'jose';
@@ -105,8 +106,7 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
   /** The authorization request's device_name / device_id: short printable text. */
   const deviceParamCheck = (_ctx: Ctx, value: string | undefined) => {
     if (value === undefined) return;
-    // eslint-disable-next-line no-control-regex
-    if (typeof value !== 'string' || value.length > MAX_DEVICE_PARAM || /[\u0000-\u001f\u007f]/.test(value)) {
+    if (typeof value !== 'string' || value.length > MAX_DEVICE_PARAM || textProblem(value) !== undefined) {
       throw refuse(errors.InvalidRequest, `device_name and device_id must be text of at most ${MAX_DEVICE_PARAM} characters without control characters`);
     }
   };
@@ -142,7 +142,7 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
       await checkSubjectToken(p.subject_token!, session);
 
       const user = await services.userStore.userById(tenant.id, session.userId);
-      if (!user || user.status !== 'active') throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
+      if (user?.status !== 'active') throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
       if (!(await services.appService.isDeployedTo(member.app, user))) throw refuse(errors.InvalidGrant, `${member.app.displayName} is not deployed to ${user.email}`);
       const settings = await services.policyService.settingsFor(user);
       if (!settings.ssoEnabled) throw refuse(errors.InteractionRequired, 'single sign-on is turned off for this account: sign in to this app normally');

@@ -206,6 +206,14 @@ export class AppStore {
   }
 
   /** Apps whose registered certificates expire before `before` (epoch ms), soonest first. */
+  /** Every app's registered certificate expiry, all tenants, with the tenant's slug (the expiry gauge). */
+  async registeredCertificates(): Promise<Array<{ tenantSlug: string; clientId: string; expiresAt: number }>> {
+    const rows = await this.db.selectFrom('apps').innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
+      .select(['tenants.slug as slug', 'apps.client_id as clientId', 'apps.certificate_expires_at as expiresAt'])
+      .where('apps.certificate_expires_at', 'is not', null).orderBy('tenants.slug').orderBy('apps.client_id').execute();
+    return rows.map((r) => ({ tenantSlug: r.slug, clientId: r.clientId, expiresAt: Number(r.expiresAt) }));
+  }
+
   async certificatesExpiringBefore(tenantId: string, before: number): Promise<App[]> {
     return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId)
       .where('certificate_expires_at', 'is not', null).where('certificate_expires_at', '<=', before)

@@ -151,6 +151,7 @@ export async function migrate(db: Kysely<DB>, list = migrationList): Promise<voi
 export const VERSION_SETTING = 'gatehouse_version';
 
 /** The version that last started on the database, when it recorded one. */
+// biome-ignore lint/suspicious/noExplicitAny: reads tables of any schema version, before the typed schema applies
 export async function lastStartedBy(db: Kysely<any>): Promise<string | undefined> {
   try {
     const r = await sql<{ value: string }>`select value from instance_settings where name = ${VERSION_SETTING}`.execute(db);
@@ -161,6 +162,7 @@ export async function lastStartedBy(db: Kysely<any>): Promise<string | undefined
 }
 
 /** The migration names recorded in the database (kysely's table); none on a new database. */
+// biome-ignore lint/suspicious/noExplicitAny: reads tables of any schema version, before the typed schema applies
 export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
   try {
     const r = await sql<{ name: string }>`select name from kysely_migration`.execute(db);

@@ -120,6 +120,10 @@ export interface SigningKeysTable {
   created_at: number;
   activated_at: number | null;
   retired_at: number | null;
+  /** When the key first appeared in the JWKS (0100). */
+  published_at: number;
+  /** A next key: when an operator asked it to start signing; null follows the automatic schedule (0100). */
+  activates_at: number | null;
 }
 
 export interface OidcArtifactsTable {

@@ -81,7 +81,12 @@ export async function applyImport(services: Pick<Services, 'appService' | 'appSt
     await services.keyService.ensureKeys(tenant.id);
     const tid = tenant.id;
     for (const path of t.ous) await services.userStore.ensureOu(tid, path);
-    const groupId = async (name: string) => (await services.userStore.groupByName(tid, name) ?? (changes.push(`group ${name} created`), await services.userStore.createGroup(tid, name))).id;
+    const groupId = async (name: string) => {
+      const found = await services.userStore.groupByName(tid, name);
+      if (found) return found.id;
+      changes.push(`group ${name} created`);
+      return (await services.userStore.createGroup(tid, name)).id;
+    };
     for (const g of t.groups) await groupId(g);
     for (const u of t.users) {
       const ouId = u.ou ? (await services.userStore.ensureOu(tid, u.ou)).id : null;

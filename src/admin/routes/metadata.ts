@@ -1,5 +1,5 @@
 // The IdP metadata an application is configured with ("View and copy IdP metadata").
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';

@@ -142,6 +142,7 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
 
   const withUrls = (conn: Connection): Connection => (opts.ldapUrls?.length ? { ...conn, urls: opts.ldapUrls } : conn);
 
+  // biome-ignore lint/suspicious/noExplicitAny: params are validated per op by the LDAP calls' own checks
   async function handle(op: string, params: any): Promise<unknown> {
     for (const [id, s] of searches) if (Date.now() - s.at > 5 * 60_000) { void s.it.return(undefined); searches.delete(id); }
     switch (op) {

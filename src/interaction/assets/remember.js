@@ -3,7 +3,7 @@
 // push.js and webauthn.js, which import it: module scripts, allowed by the CSP's 'self').
 export function carryRemember(form) {
   const remember = document.getElementById('remember');
-  if (!remember || !remember.checked || form.elements.remember) return;
+  if (!remember?.checked || form.elements.remember) return;
   const input = document.createElement('input');
   input.type = 'hidden';
   input.name = 'remember';

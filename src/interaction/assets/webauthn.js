@@ -19,7 +19,7 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
       carryRemember(form); // the second-factor page's "Remember this device"
       form.submit();
     } catch (err) {
-      if (status) status.textContent = 'The passkey was not used (' + (err && err.name || 'cancelled') + '). Try again, or use another way.';
+      if (status) status.textContent = 'The passkey was not used (' + (err?.name || 'cancelled') + '). Try again, or use another way.';
     }
   });
 }

@@ -28,7 +28,7 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
     if (!it || !flow.checkCsrf(ctx)) return;
     const pending = mfaPending.read(ctx);
     const user = pending?.uid === it.details.uid ? await services.userStore.userById(it.tenant.id, pending.accountId) : undefined;
-    if (!user || user.status !== 'active') return flow.expired(ctx, it);
+    if (user?.status !== 'active') return flow.expired(ctx, it);
     const body = formOf(ctx);
     const sf = await secondFactorsOf(services, it.tenant, user);
     if (body.push === '1' && pending!.pushId) {

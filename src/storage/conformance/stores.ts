@@ -143,6 +143,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('directory: administrator roles are found by exact name', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'ro' });
     const d = new UserStore(db);
+    // biome-ignore lint/suspicious/noExplicitAny: the contract checks a role stored as given
     await d.createUser({ tenantId: t.id, email: 'helpdesk@example.test', roles: ['helpdesk'] as any });
     assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), false);
     await d.createUser({ tenantId: t.id, email: 'root@example.test', roles: ['superadmin'] });
@@ -175,7 +176,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const t = await new TenantStore(db).create({ slug: 'sk' });
     const s = new SigningKeyStore(db);
     const row = (kid: string, status: SigningKeyRow['status'], at: number, notAfter = at + 1000): SigningKeyRow => ({
-      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null,
+      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null, published_at: at, activates_at: null,
     });
     await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k1', 'active', 1)); await c.insert(row('k2', 'next', 2)); });
     await assert.rejects(s.changeUnderLock(t.id, async (c) => { await c.insert(row('k3', 'next', 3)); throw new Error('generation failed'); }));
@@ -192,6 +193,18 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(byKid.get('k2')!.status, 'active');
     assert.equal(byKid.get('k2')!.activated_at, 100);
     assert.deepEqual((await s.expiringBy(1002, t.id)).map((r) => r.kid), ['k2'], 'retired keys are not reported');
+    assert.deepEqual((await s.expiringBy(6000, t.id)).map((r) => r.kid), ['k2'], 'nor next keys: only the key that signs');
+    assert.equal(byKid.get('k4')!.published_at, 100);
+    await s.changeUnderLock(t.id, async (c) => { await c.schedule('k4', 4000); await c.schedule('k2', 4000); });
+    let now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
+    assert.equal(now.get('k4')!.activates_at, 4000);
+    assert.equal(now.get('k2')!.activates_at, null, 'only a next key is scheduled');
+    assert.deepEqual(await s.tenantIds().then((ids) => ids.includes(t.id)), true);
+    assert.deepEqual((await s.active()).filter((r) => r.tenant_id === t.id).map((r) => r.kid), ['k2']);
+    await s.changeUnderLock(t.id, async (c) => { await c.remove('k2'); await c.remove('k4'); });
+    now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
+    assert.ok(now.has('k2') && !now.has('k4'), 'only a next key is removed');
+    await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k4', 'next', 100, 5000)); });
     assert.equal(await s.purgeRetiredBefore(100, t.id), 0, 'not before its time');
     assert.equal(await s.purgeRetiredBefore(101), 1);
     assert.deepEqual((await s.rows(t.id, ['retired'])), []);

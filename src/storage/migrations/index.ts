@@ -480,6 +480,40 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0100_signing_key_schedule',
+    // Key lifecycle (keys/keys.ts): when each key was first published in the JWKS, and when an
+    // operator asked for a next key to start signing (`keys rotate`; null: on the automatic
+    // schedule). Existing keys were published when they were created, and their next keys
+    // follow the automatic schedule.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('signing_keys').addColumn('published_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('signing_keys').addColumn('activates_at', 'bigint').execute();
+      await db.updateTable('signing_keys').set({ published_at: sql`created_at` }).execute();
+    },
+  },
+  {
+    name: '0150_saml_apps',
+    // SAML application profiles keep their SAML settings (SP entity ID, ACS URLs, NameID,
+    // attributes, signing, certificates) as one JSON document beside the shared profile
+    // columns: they are read whole with the profile and never queried field by field. The SP
+    // entity ID is also a column, unique per tenant, because the SSO service looks the
+    // profile up by it (the Issuer of an AuthnRequest).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('saml', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('saml_entity_id', 'text').execute();
+      await db.schema.createIndex('apps_saml_entity').on('apps').columns(['tenant_id', 'saml_entity_id']).unique().execute();
+      // AuthnRequest and LogoutRequest IDs seen, until they could no longer be accepted: a
+      // replayed request is refused on every node. The key is (tenant, SP, request ID).
+      await db.schema.createTable('saml_seen_requests')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('sp', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('saml_seen_requests_pk', ['tenant_id', 'sp', 'request_id']).execute();
+      await db.schema.createIndex('saml_seen_requests_expiry').on('saml_seen_requests').column('expires_at').execute();
+    },
+  },
+  {
     name: '0160_workstations',
     // Workstation agents (issue 19): enrolled once with a one-time code, then each call is
     // signed with the agent's pinned Ed25519 key. `last_call_ts` is the newest signed
