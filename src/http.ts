@@ -18,6 +18,7 @@ import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
 import { deviceRouter } from './devices/routes.ts';
+import { samlRouter } from './saml/routes.ts';
 import { accountRouter } from './account/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
@@ -38,7 +39,7 @@ const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|workstation)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -209,6 +210,7 @@ export function createHttpApp(services: Services): Koa {
   koa.use(federationRouter(services).routes());
   koa.use(launcherRouter(services).routes());
   koa.use(deviceRouter(services).routes());
+  koa.use(samlRouter(services).routes());
   koa.use(accountRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());

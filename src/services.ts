@@ -1,5 +1,7 @@
 // Composition root: stores, then services, then the per-tenant engines, wired explicitly in
 // createServices below. Nothing else constructs a store or a service.
+import { SamlService } from './saml/service.ts';
+import { SamlRequestStore } from './storage/saml-requests.ts';
 import pino from 'pino';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
@@ -98,6 +100,7 @@ export interface Services {
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
   instanceSecret: InstanceSecret;
   keyService: KeyService;
+  samlService: SamlService;
   appService: AppService;
   /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
   policyService: PolicyService;
@@ -211,6 +214,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
   const deviceSessionStore = new DeviceSessionStore(db);
+  const samlRequestStore = new SamlRequestStore(db);
   const workstationStore = new WorkstationStore(db);
   const kerberosStore = new KerberosStore(db);
 
@@ -245,6 +249,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
+  const samlService = new SamlService({ keyService, userStore, samlRequestStore, sealer });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
   const workstationService = new WorkstationService({ logger, tokenHasher, tenantStore, userStore, workstationStore, auditStore, sessionService });
   const kerberosService = new KerberosService({ logger, sealer, kerberosStore, userStore, auditStore });
@@ -264,7 +269,7 @@ export async function createServices(config: Config, logger = pino({ level: conf
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
     instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, workstationStore, kerberosStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, workstationService, kerberosService,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, workstationService, kerberosService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();

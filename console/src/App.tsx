@@ -81,7 +81,7 @@ function Route(): ReactNode {
   let m: RegExpExecArray | null;
   if (path === '/' || path === '') return <OverviewPage />;
   if (path === '/apps') return gate(can.viewApps(me), 'Application profiles', 'superadmin, admin, helpdesk or auditor', <AppsPage />);
-  if ((m = /^\/apps\/new\/(web|spa|native|service|handoff)$/.exec(path))) {
+  if ((m = /^\/apps\/new\/(web|spa|native|service|handoff|saml)$/.exec(path))) {
     return gate(can.configureApps(me), 'Application profile configuration', 'superadmin', <AppProfilePage type={m[1] as 'web'} />);
   }
   if ((m = /^\/apps\/([^/]+)$/.exec(path))) return gate(can.configureApps(me), 'Application profile configuration', 'superadmin', <AppProfilePage clientId={decodeURIComponent(m[1]!)} />);

@@ -12,6 +12,8 @@ export type Target = Out<typeof shapes.deploymentTarget>;
 export type TargetType = Target['type'];
 export type Claim = Out<typeof shapes.customClaim>;
 export type AppView = Out<typeof shapes.app>;
+/** SAML apps: the service provider, and the IdP addresses to configure it with (docs/saml.md). */
+export type SamlView = Out<typeof shapes.samlApp>;
 
 /** A page of a list (any list: the items are the only part that differs). */
 export type Page<T> = Omit<Out<ReturnType<typeof shapes.page<z.ZodUnknown>>>, 'items'> & { items: T[] };
@@ -39,6 +41,7 @@ export const APP_TYPES: Record<AppType, { label: string; menu: string; help: str
   spa: { label: 'Single-page app (OpenID Connect)', menu: 'Single-page application (SPA) using OpenID Connect', help: 'A browser app: a public client (no secret) that uses authorization code + PKCE.' },
   native: { label: 'Native / mobile app (OpenID Connect)', menu: 'Native or mobile app using OpenID Connect', help: 'An installed app: a public client with custom-scheme, universal-link or loopback redirect URIs.' },
   service: { label: 'Service (client credentials)', menu: 'Service (machine to machine)', help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.' },
+  saml: { label: 'SAML 2.0 application', menu: 'Web application using SAML 2.0', help: 'An application that signs users in with SAML 2.0 (Gatehouse is the identity provider): from its metadata, or its entity ID and ACS URL.' },
   handoff: { label: 'Hand-off app (refresh token)', menu: 'Hand-off application (refresh token)', help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.' },
 };
 

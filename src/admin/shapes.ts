@@ -90,6 +90,23 @@ export const idpMetadata = z.object({
   jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
 });
 
+/** SAML apps: the service provider's settings (docs/saml.md), and the IdP addresses to configure it with. */
+export const samlApp = z.object({
+  entityId: z.string().describe('the SP entity ID'),
+  acs: z.array(z.object({ url: z.string(), binding: z.literal('HTTP-POST'), index: z.number().int() })).describe('Assertion Consumer Service URLs; the first is the default'),
+  slo: z.object({ url: z.string(), binding: z.enum(['redirect', 'post']) }).nullable().describe('the SP\'s Single Logout service (front channel)'),
+  sloBackchannelUrl: z.string().nullable().describe('the SP\'s SOAP Single Logout service'),
+  nameIdFormat: z.enum(['email', 'persistent', 'transient', 'unspecified']),
+  nameIdAttribute: z.string(),
+  attributes: z.array(z.object({ name: z.string(), friendlyName: z.string().optional(), format: z.enum(['basic', 'uri', 'unspecified']).optional(), attribute: z.string().optional(), value: z.string().optional() })),
+  sign: z.enum(['response', 'assertion', 'both']),
+  signatureAlgorithm: z.enum(['rsa-sha256', 'rsa-sha1']),
+  allowSha1: z.boolean(), encryptAssertion: z.boolean(), assertionLifetimeSeconds: z.number().int(), requireSignedRequests: z.boolean(),
+  certificates: z.array(z.string()).describe('the SP\'s certificates (PEM)'),
+  idp: z.object({ entityId: z.string(), metadataUrl: z.string(), ssoUrl: z.string(), sloUrl: z.string(), launchUrl: z.string() }).describe('what to configure the SP with'),
+  warnings: z.array(z.string()),
+});
+
 export const app = z.object({
   clientId: z.string(), name: z.string(), displayName: z.string(), type: appType,
   redirectUris: z.array(z.string()), postLogoutRedirectUris: z.array(z.string()),
@@ -107,6 +124,7 @@ export const app = z.object({
   certificateExpiresAt: epochMs.nullable().describe('the earliest expiry of the registered certificates'),
   clientAuthMethod: z.enum([...CLIENT_AUTH_METHODS, 'none']).describe('token endpoint authentication; none for public apps (spa, native)'),
   certificateExpiresSoon: z.boolean().describe(`a registered certificate expires within ${APP_CERT_WARNING_DAYS} days`),
+  saml: samlApp.optional().describe('SAML apps: the service provider, and the IdP addresses to configure it with'),
   createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
 });
 

@@ -6,6 +6,7 @@ import { isConfidential } from '../apps/service.ts';
 import { signingKeys } from '../apps/jwks.ts';
 import { forgetOnChange, type Bus } from '../ops/bus.ts';
 import { TOKEN_EXCHANGE_GRANT } from './native-sso.ts';
+import { samlBackchannelUri, samlCallbackUri } from '../saml/idp.ts';
 
 export const PASSWORD_GRANT = 'password';
 
@@ -56,7 +57,7 @@ function clientAuth(app: App, secret: string | undefined): Record<string, unknow
   return { client_secret: secret, token_endpoint_auth_method: app.clientAuthMethod };
 }
 
-export function clientMetadata(app: App, secret: string | undefined): Record<string, unknown> {
+export function clientMetadata(app: App, secret: string | undefined, issuer?: string): Record<string, unknown> {
   const base = {
     client_id: app.clientId,
     client_name: app.displayName,
@@ -65,6 +66,18 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     gatehouse_require_mfa: app.requireMfa,
   };
   const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
+  if (app.type === 'saml') {
+    // A SAML app signs users in through the engine as an internal authorization request
+    // (saml/routes.ts): the code comes back to Gatehouse's own SAML callback and is redeemed
+    // in-process, so the app is a public client (PKCE) whose only redirect URI is that callback.
+    // With a SOAP Single Logout service, the engine's back-channel logout reaches the SP too:
+    // its logout token goes to an internal address that oidc/engine.ts's fetch hook turns into
+    // a SAML LogoutRequest (saml/logout.ts), so every way a session ends logs the SP out.
+    return {
+      ...base, token_endpoint_auth_method: 'none', application_type: 'web', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: issuer ? [samlCallbackUri(issuer)] : [],
+      ...(issuer && app.saml?.sloBackchannelUrl && { backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId), backchannel_logout_session_required: true }),
+    };
+  }
   if (app.type === 'service') {
     return { ...base, ...clientAuth(app, secret), grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [] };
   }
@@ -125,7 +138,7 @@ export function consoleClientMetadata(issuer: string): Record<string, unknown> {
 }
 
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>, issuer?: string) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
@@ -133,7 +146,7 @@ export function clientAdapter(apps: AppService, tenantId: string, cache: ClientC
       if (id === LAUNCHER_CLIENT_ID) return launcher;
       if (id === CONSOLE_CLIENT_ID) return consoleClient;
       const app = await cache.get(tenantId, id);
-      return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
+      return app ? clientMetadata(app, apps.clientSecretOf(app), issuer) : undefined;
     },
     upsert: readOnly,
     destroy: readOnly,

@@ -19,6 +19,8 @@ import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
 import { noteClientId } from '../ops/access-log.ts';
+import { samlBackchannelUri } from '../saml/idp.ts';
+import { samlBackchannelLogout } from '../saml/logout.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -60,7 +62,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     redis: services.redis,
     redisPrefix: services.config.redisPrefix,
     tokens: services.tokenHasher,
-    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]), consoleClientMetadata(issuer)) },
+    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]), consoleClientMetadata(issuer), issuer) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
@@ -183,6 +185,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     // checked on the connected address, with private ranges opened by GATEHOUSE_OUTBOUND_ALLOW.
     fetch: (url, options) => {
       delete (options as { dispatcher?: unknown }).dispatcher;
+      // SAML apps' back-channel logout: handled in-process (oidc/clients.ts), never sent.
+      if (String(url).startsWith(samlBackchannelUri(issuer, ''))) return samlBackchannelLogout(services, tenant, String(url), options as RequestInit);
       return services.outbound.fetch(url, options as RequestInit);
     },
     // Client assertions (private_key_jwt, client_secret_jwt) live at most 5 minutes: a

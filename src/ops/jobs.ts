@@ -42,6 +42,7 @@ export async function runMaintenance(services: Services): Promise<{ purged: numb
   await services.pushService.store.purge(Date.now());
   await services.mfaStore.purgeRemembered();
   await runKeyMaintenance(services);
+  await services.samlService.purgeSeen();
   const keysPurged = await services.keyService.purgeRetired();
   const expiring = await services.keyService.expiringSoon();
   for (const k of expiring) {

@@ -6,6 +6,7 @@ import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptio
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
+import type { SamlSettings } from '../saml/settings.ts';
 
 export interface CustomClaim {
   name: string;
@@ -51,6 +52,8 @@ export interface App {
   certificateExpiresAt: number | null;
   /** Confidential apps: how they authenticate at the token endpoint (public apps: none). */
   clientAuthMethod: ClientAuthMethod;
+  /** SAML apps: the SP and what its assertions carry (saml/settings.ts); null for OpenID Connect apps. */
+  saml: SamlSettings | null;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -93,12 +96,13 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   jwks: r.jwks ? JSON.parse(r.jwks) : null,
   certificateExpiresAt: r.certificate_expires_at === null || r.certificate_expires_at === undefined ? null : Number(r.certificate_expires_at),
   clientAuthMethod: (r.client_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
+  saml: r.saml ? JSON.parse(r.saml) : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'deviceSsoGroup' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'deviceSsoGroup' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod' | 'saml'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -139,6 +143,8 @@ export class AppStore {
       jwks: input.jwks ? JSON.stringify(input.jwks) : null,
       certificate_expires_at: input.certificateExpiresAt ?? null,
       client_auth_method: input.clientAuthMethod ?? null,
+      saml: input.saml ? JSON.stringify(input.saml) : null,
+      saml_entity_id: input.saml?.entityId ?? null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -148,7 +154,9 @@ export class AppStore {
     } catch (e) {
       if (isUniqueViolation(e)) {
         const clash = await this.byClientId(clientId);
+        const spClash = input.saml && await this.bySamlEntityId(tenantId, input.saml.entityId);
         throw conflict(clash ? `The client ID ${clientId} is already in use. Choose another or let Gatehouse generate one.`
+          : spClash ? `The SAML application "${spClash.name}" already has the SP entity ID ${input.saml!.entityId}. An SP is registered once per tenant: change that profile instead.`
           : `An application profile named "${input.name}" already exists in this tenant. Profile names must be unique.`);
       }
       throw e;
@@ -164,6 +172,12 @@ export class AppStore {
 
   async byTenantClientId(tenantId: string, clientId: string): Promise<App | undefined> {
     const r = (await this.#byTenantClientId<Selectable<AppsTable>>({ tenantId, clientId })).rows[0];
+    return r && toApp(r);
+  }
+
+  /** The SAML app whose SP has this entity ID (an AuthnRequest's Issuer). */
+  async bySamlEntityId(tenantId: string, entityId: string): Promise<App | undefined> {
+    const r = await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).where('saml_entity_id', '=', entityId).executeTakeFirst();
     return r && toApp(r);
   }
 
@@ -243,6 +257,7 @@ export class AppStore {
       ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
       ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
       ...(patch.clientAuthMethod !== undefined && { client_auth_method: patch.clientAuthMethod }),
+      ...(patch.saml !== undefined && { saml: patch.saml ? JSON.stringify(patch.saml) : null, saml_entity_id: patch.saml?.entityId ?? null }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);
@@ -250,7 +265,10 @@ export class AppStore {
     try {
       await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`An application profile named "${patch.name}" already exists in this tenant.`);
+      if (isUniqueViolation(e)) {
+        throw conflict(patch.saml && patch.name === undefined ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
+          : `An application profile named "${patch.name}" already exists in this tenant.`);
+      }
       throw e;
     }
     await this.onChange(tenantId, clientId);

@@ -75,7 +75,7 @@ export interface AppsTable {
   client_id: string;
   name: string;
   display_name: string;
-  type: 'web' | 'native' | 'spa' | 'service' | 'handoff';
+  type: 'web' | 'native' | 'spa' | 'service' | 'handoff' | 'saml';
   redirect_uris: string; // JSON
   post_logout_redirect_uris: string; // JSON
   backchannel_logout_uri: string | null;
@@ -94,6 +94,8 @@ export interface AppsTable {
   client_auth_method: string | null; // confidential apps: how they authenticate at the token endpoint; null = client_secret_basic
   outlive_session: number; // 0/1: hand-off apps: the handed-over grant survives the user's sign-out of Gatehouse
   device_sso_group: string | null; // native apps: the device SSO group (OpenID Connect Native SSO) it shares sign-ins with
+  saml?: string | null; // JSON: SAML apps' settings (saml/settings.ts); null for OpenID Connect apps
+  saml_entity_id?: string | null; // SAML apps: the SP entity ID (unique per tenant; the SSO service looks it up)
   created_at: number;
   updated_at: number;
   version: number;
@@ -510,4 +512,12 @@ export interface DB {
   audit_events: AuditEventsTable;
   setup_links: SetupLinksTable;
   throttle_counters: ThrottleCountersTable;
+  saml_seen_requests: SamlSeenRequestsTable;
+}
+
+export interface SamlSeenRequestsTable {
+  tenant_id: string;
+  sp: string; // the SP's entity ID
+  request_id: string;
+  expires_at: number;
 }

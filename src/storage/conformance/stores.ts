@@ -24,6 +24,8 @@ import { PolicyStore } from '../policies.ts';
 import { SigningKeyStore, type SigningKeyRow } from '../signing-keys.ts';
 import { SetupLinkStore } from '../setup-links.ts';
 import { SqlThrottle, purgeThrottleCounters } from '../throttle-counters.ts';
+import { SamlRequestStore } from '../saml-requests.ts';
+import { DEFAULT_SAML } from '../../saml/settings.ts';
 import type { DirectorySettings } from '../../directory/ldap/settings.ts';
 
 const conflictOrStale = (e: GatehouseError) => e.status === 409;
@@ -124,6 +126,31 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.delete(t.id, 'client-0001');
     assert.equal(await s.byClientId('client-0001'), undefined);
     assert.equal((await s.targets(app.id)).length, 0, 'targets go with the app');
+  });
+
+  suite('apps: SAML profiles by SP entity ID, unique per tenant; replayed request IDs', async (db) => {
+    const tenants = new TenantStore(db);
+    const t = await tenants.create({ slug: 'sp' });
+    const other = await tenants.create({ slug: 'sp2' });
+    const s = new AppStore(db);
+    const saml = { ...DEFAULT_SAML, entityId: 'https://sp.test/metadata', acs: [{ url: 'https://sp.test/acs', index: 0 }] };
+    const input = { name: 'portal', displayName: 'Portal', type: 'saml' as const, redirectUris: [], postLogoutRedirectUris: [], backchannelLogoutUri: null, homeUrl: null, claims: [], tokenTtls: {}, saml };
+    await s.create(t.id, 'saml-0001', null, input);
+    assert.deepEqual((await s.bySamlEntityId(t.id, saml.entityId))!.saml, saml);
+    assert.equal(await s.bySamlEntityId(other.id, saml.entityId), undefined, 'another tenant does not see it');
+    await assert.rejects(s.create(t.id, 'saml-0002', null, { ...input, name: 'portal2' }), (e: GatehouseError) => e.status === 409 && /entity ID/.test(e.message));
+    await s.create(other.id, 'saml-0003', null, input); // the same SP may be registered in another tenant
+    const moved = await s.update(t.id, 'saml-0001', undefined, { saml: { ...saml, entityId: 'https://sp.test/new' } });
+    assert.equal(moved.saml!.entityId, 'https://sp.test/new');
+    assert.equal(await s.bySamlEntityId(t.id, saml.entityId), undefined);
+    assert.equal((await s.bySamlEntityId(t.id, 'https://sp.test/new'))!.clientId, 'saml-0001');
+    const seen = new SamlRequestStore(db);
+    const later = Date.now() + 60_000;
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/new', '_abc', later), true);
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/new', '_abc', later), false, 'a replay');
+    assert.equal(await seen.firstUse(other.id, 'https://sp.test/new', '_abc', later), true, 'tenants are separate');
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/x', '_old', Date.now() - 1), true);
+    assert.equal(await seen.purgeExpired(), 1);
   });
 
   suite('audit: record, filter, page newest first', async (db) => {
