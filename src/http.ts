@@ -28,6 +28,7 @@ import { brandingRouter } from './interaction/branding-routes.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 import { logRequest, noteRoute } from './ops/access-log.ts';
 import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
+import { agentRouter, workstationRouter } from './workstations/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The sign-in pages' stylesheet and scripts (interaction/assets/), read once at start. */
@@ -39,7 +40,7 @@ const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -202,6 +203,9 @@ export function createHttpApp(services: Services): Koa {
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
   koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|device|selfservice)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  // Before the sign-in pages: a workstation link's sign-in is finished without a page.
+  koa.use(workstationRouter(services).routes());
+  koa.use(agentRouter(services).routes());
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());

@@ -49,6 +49,10 @@ import { UserLinkStore } from './storage/user-links.ts';
 import { MailService } from './selfservice/mail.ts';
 import { SelfServiceService } from './selfservice/service.ts';
 import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
+import { WorkstationStore } from './storage/workstations.ts';
+import { WorkstationService } from './workstations/service.ts';
+import { KerberosStore } from './storage/kerberos.ts';
+import { KerberosService } from './kerberos/service.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -94,6 +98,9 @@ export interface Services {
   connectorStore: ConnectorStore;
   /** Single-use links sent by email: password reset, email verification (storage/user-links.ts). */
   userLinkStore: UserLinkStore;
+  /** Workstation agents, their links and the sessions bound to them. */
+  workstationStore: WorkstationStore;
+  kerberosStore: KerberosStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
@@ -119,6 +126,10 @@ export interface Services {
   mailService: MailService;
   /** Password reset and change, email verification (selfservice/service.ts). */
   selfService: SelfServiceService;
+  /** Workstation agents and the user switch (workstations/). */
+  workstationService: WorkstationService;
+  /** Desktop SSO with Kerberos / SPNEGO (kerberos/). */
+  kerberosService: KerberosService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -216,6 +227,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const userLinkStore = new UserLinkStore(db);
   const deviceSessionStore = new DeviceSessionStore(db);
   const samlRequestStore = new SamlRequestStore(db);
+  const workstationStore = new WorkstationStore(db);
+  const kerberosStore = new KerberosStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -252,6 +265,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
   const mailService = new MailService({ config, logger, mailStore, isLeader: () => leadership.isLeader });
   const selfService = new SelfServiceService({ config, logger, tokenHasher, userStore, userLinkStore, auditStore, mailService, sessionService, throttles });
+  const workstationService = new WorkstationService({ logger, tokenHasher, tenantStore, userStore, workstationStore, auditStore, sessionService });
+  const kerberosService = new KerberosService({ logger, sealer, kerberosStore, userStore, auditStore });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
@@ -267,13 +282,14 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   services = {
     config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, mailService, selfService,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore, workstationStore, kerberosStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, mailService, selfService, workstationService, kerberosService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
       await mailService.close();
+      kerberosService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await auditStream?.close();
       await leadership.close();

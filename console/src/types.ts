@@ -57,6 +57,9 @@ export type SyncStatus = Out<typeof shapes.syncStatus>;
 export type TestReport = Out<typeof shapes.directoryTest>;
 export type Connector = Out<typeof shapes.connector>;
 export type ProvisioningCode = Out<typeof shapes.provisioningCode>;
+export type Workstation = Out<typeof shapes.workstation>;
+export type WorkstationCode = Out<typeof shapes.workstationCode>;
+export type KerberosSettings = Out<typeof shapes.kerberosSettings>;
 
 export type Upstream = Out<typeof shapes.upstream>;
 export type UpstreamType = Upstream['type'];

@@ -26,6 +26,8 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { workstationRoutes } from './routes/workstations.ts';
+import { kerberosRoutes } from './routes/kerberos.ts';
 import { instanceRoutes } from './routes/instance.ts';
 import { selfServiceRoutes } from './routes/self-service.ts';
 
@@ -37,7 +39,7 @@ const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
   ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...deviceRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
-  ...directoryRoutes, ...connectorRoutes,
+  ...directoryRoutes, ...connectorRoutes, ...workstationRoutes, ...kerberosRoutes,
   ...instanceRoutes, ...selfServiceRoutes,
 ];
 

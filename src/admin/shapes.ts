@@ -260,6 +260,32 @@ export const connector = z.object({
 
 export const provisioningCode = z.object({ enterpriseId: z.string(), code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() });
 
+// ---------- workstations (agents and the user switch) ----------
+
+export const workstation = z.object({
+  id: z.string(), name: z.string(), status: z.enum(['active', 'revoked']), address: z.string().nullable().describe('the address of the agent\'s last call'),
+  version: z.string().nullable().describe('the agent\'s software version'),
+  currentUser: z.object({ id: z.string(), email: z.string() }).nullable().describe('who is signed in to the desktop (null: nobody)'),
+  since: epochMs.nullable().describe('when the current user signed in'), lastSeenAt: epochMs.nullable(),
+  sessionsBound: z.number().int().describe('live SSO sessions started on this workstation'), createdAt: epochMs,
+});
+
+export const workstationCode = z.object({ code: z.string(), expiresAt: epochMs, validSeconds: z.number().int(), url: z.string() });
+
+// ---------- desktop SSO with Kerberos ----------
+
+export const kerberosMapping = z.object({
+  rules: z.array(z.enum(['username', 'principal-as-email', 'name-at-email-domain'])).min(1).max(3)
+    .describe('tried in order: username (the principal\'s name to the user\'s directory username), principal-as-email (name@REALM, lowercased, to the email: AD userPrincipalName), name-at-email-domain (name@emailDomain to the email)'),
+  emailDomain: z.string().max(253).nullable(),
+});
+
+export const kerberosSettings = z.object({
+  enabled: z.boolean(), realm: z.string().nullable(), principal: z.string().nullable(), hasKeytab: z.boolean().describe('the keytab itself is never returned'),
+  mapping: kerberosMapping.nullable(), negotiateFrom: z.array(z.string()).describe('address ranges Negotiate is offered to; empty: every address'),
+  updatedAt: epochMs.nullable(), available: z.boolean().describe('the kerberos package is installed on this server'),
+});
+
 // ---------- upstream directories ----------
 
 export const upstreamMode = z.enum(['disabled', 'test', 'enabled']).describe('disabled; test: only testUsers are routed there; enabled');

@@ -18,6 +18,8 @@ import { backupCommands } from './commands/backup.ts';
 import { brandingCommands } from './commands/branding.ts';
 import { mailCommands } from './commands/mail.ts';
 import { connectorCommands } from './commands/connector.ts';
+import { agentCommands, workstationCommands } from './commands/agent.ts';
+import { kerberosCommands } from './commands/kerberos.ts';
 import { directoryCommands } from './commands/directory.ts';
 import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
 import { keyCommands, secretCommands } from './commands/keys.ts';
@@ -35,7 +37,7 @@ export { UsageError };
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
   ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands, ...mailCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands, ...mailCommands,
 };
 
 // ---- help
@@ -97,7 +99,7 @@ export async function run(argv: string[]): Promise<void> {
     const expected = cmd.positionals ?? 0;
     const got = parsed.positionals.length;
     if (got < expected) throw new UsageError(`Missing argument${expected - got > 1 ? 's' : ''}: expected ${expected}, got ${got}.`);
-    if (got > expected) throw new UsageError(`Unexpected argument "${parsed.positionals[expected]}".`);
+    if (got > (cmd.maxPositionals ?? expected)) throw new UsageError(`Unexpected argument "${parsed.positionals[cmd.maxPositionals ?? expected]}".`);
     const values: Opts = parsed.values;
     await cmd.run(values, parsed.positionals, output(values.json === true));
   } catch (e) {

@@ -9,7 +9,7 @@ import type {
   branding as brandingSchema, connector as connectorSchema, directory as directorySchema, directoryTest as testSchema,
   deviceSessionView as deviceSessionSchema, group as groupSchema, mfaFactor as factor, ou as ouSchema, sessionView as sessionSchema, syncRun as runSchema,
   tenant as tenantSchema, upstream as upstreamSchema, upstreamCheck as checkSchema, app as appSchema, policy as policySchema,
-  page, provisioningCode, syncStatus,
+  page, provisioningCode, syncStatus, workstation as workstationSchema, workstationCode as workstationCodeSchema, kerberosSettings as kerberosSchema,
 } from '../admin/shapes.ts';
 import type { userDetail } from '../admin/routes/users.ts';
 import type { auditEvent, userSummary } from '../admin/schemas.ts';
@@ -36,6 +36,9 @@ export type DirectoryTest = z.output<typeof testSchema>;
 export type SyncStatus = z.output<typeof syncStatus>;
 export type Connector = z.output<typeof connectorSchema>;
 export type ConnectorCode = z.output<typeof provisioningCode>;
+export type Workstation = z.output<typeof workstationSchema>;
+export type KerberosSettings = z.output<typeof kerberosSchema>;
+export type WorkstationCode = z.output<typeof workstationCodeSchema>;
 export type AuditEvent = z.output<typeof auditEvent>;
 export type Session = z.output<typeof sessionSchema>;
 export type DeviceSession = z.output<typeof deviceSessionSchema>;

@@ -147,8 +147,8 @@ export function createFlow(services: Services) {
    * Every factor is done: the sign-in succeeded (audited here, once, with the application),
    * this browser becomes familiar to the account, and the engine finishes the interaction.
    */
-  async function signedIn(ctx: StepContext, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string }) {
-    await signInSucceeded(services, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr });
+  async function signedIn(ctx: StepContext, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string; via?: string }) {
+    await signInSucceeded(services, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr, via: login.via });
     markFamiliar(services, ctx, it.tenant, user.id);
     await finish(ctx, it.provider, { login: { accountId: user.id, amr: login.amr, acr: login.acr, remember: true } });
   }

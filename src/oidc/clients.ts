@@ -106,10 +106,10 @@ export function clientMetadata(app: App, secret: string | undefined, issuer?: st
  */
 export const LAUNCHER_CLIENT_ID = 'gatehouse-launcher';
 
-export function launcherClientMetadata(secret: string, redirectUri: string): Record<string, unknown> {
+export function launcherClientMetadata(secret: string, redirectUris: string[]): Record<string, unknown> {
   return {
     client_id: LAUNCHER_CLIENT_ID, client_secret: secret, client_name: 'Gatehouse', token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [redirectUri],
+    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: redirectUris,
   };
 }
 

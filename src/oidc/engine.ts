@@ -44,6 +44,8 @@ const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: nu
 
 export const launcherSecret = (services: Pick<Services, 'sealer'>, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
 export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
+/** Where a workstation link's sign-in comes back (workstations/routes.ts): the launcher's client, its own callback. */
+export const workstationRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/workstation/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;
@@ -60,7 +62,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     redis: services.redis,
     redisPrefix: services.config.redisPrefix,
     tokens: services.tokenHasher,
-    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), launcherRedirectUri(services, tenant)), consoleClientMetadata(issuer), issuer) },
+    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]), consoleClientMetadata(issuer), issuer) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).

@@ -350,6 +350,64 @@ export interface ConnectorCodesTable {
   connector_id: string | null;
 }
 
+/** Workstation agents (storage/workstations.ts). */
+export interface WorkstationsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  public_key: string; // SPKI PEM (Ed25519)
+  status: 'active' | 'revoked';
+  software_version: string | null;
+  address: string | null;
+  current_user_id: string | null;
+  current_since: number | null;
+  last_seen_at: number | null;
+  last_call_ts: number; // the newest signed timestamp accepted (replay guard)
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface WorkstationCodesTable {
+  code_hash: string;
+  tenant_id: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  workstation_id: string | null;
+}
+
+export interface WorkstationLinksTable {
+  token_hash: string;
+  tenant_id: string;
+  workstation_id: string;
+  user_id: string;
+  target: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface WorkstationSessionsTable {
+  session_id: string; // the engine session's uid
+  tenant_id: string;
+  workstation_id: string;
+  user_id: string;
+  created_at: number;
+}
+
+/** Desktop SSO with Kerberos per tenant (storage/kerberos.ts). */
+export interface KerberosSettingsTable {
+  tenant_id: string;
+  enabled: number;
+  realm: string;
+  principal: string;
+  keytab: string; // sealed (base64 of the keytab file)
+  mapping: string; // JSON
+  negotiate_from: string; // JSON array of CIDRs
+  updated_at: number;
+}
+
 /** SSO sessions as people and administrators see them (see storage/sessions.ts). */
 export interface SsoSessionsTable {
   id: string; // the engine session's uid (stable for the session's life; not the cookie value)
@@ -459,6 +517,11 @@ export interface DB {
   push_challenges: PushChallengesTable;
   mfa_remembered: MfaRememberedTable;
   sso_sessions: SsoSessionsTable;
+  workstations: WorkstationsTable;
+  kerberos_settings: KerberosSettingsTable;
+  workstation_codes: WorkstationCodesTable;
+  workstation_links: WorkstationLinksTable;
+  workstation_sessions: WorkstationSessionsTable;
   ldap_directories: LdapDirectoriesTable;
   directory_sync_runs: DirectorySyncRunsTable;
   connectors: ConnectorsTable;

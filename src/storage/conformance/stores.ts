@@ -19,6 +19,7 @@ import { DeviceSessionStore, CHECKOUT_NOTE_MS, type NewDeviceSession } from '../
 import { SealedStore, SEALED_COLUMNS } from '../sealed.ts';
 import { LdapStore } from '../ldap.ts';
 import { ConnectorStore } from '../connectors.ts';
+import { WorkstationStore } from '../workstations.ts';
 import { PolicyStore } from '../policies.ts';
 import { SigningKeyStore, type SigningKeyRow } from '../signing-keys.ts';
 import { SetupLinkStore } from '../setup-links.ts';
@@ -534,6 +535,45 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await s.putRelayed('m1', 'v1.body', now + 1000);
     assert.equal(await s.takeRelayed('m1'), 'v1.body');
     assert.equal(await s.takeRelayed('m1'), undefined, 'taken once');
+  });
+
+  suite('workstations: a code enrolls once, replay guard, single-use links, bound sessions', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ws' });
+    const other = await new TenantStore(db).create({ slug: 'ws2' });
+    const s = new WorkstationStore(db);
+    const now = Date.now();
+    await s.addCode(t.id, 'code1', now + 60_000, null);
+    await s.addCode(t.id, 'old', now - 1, null);
+    const w0 = { name: 'pc', publicKey: 'k', softwareVersion: '1', address: null };
+    const results = await Promise.all([s.enroll('code1', w0), s.enroll('code1', w0)]);
+    const made = results.filter((r) => typeof r !== 'string');
+    assert.equal(made.length, 1, 'two agents with one code: one gets it');
+    assert.ok(results.includes('used'));
+    assert.equal(await s.enroll('nope', w0), 'unknown');
+    assert.equal(await s.enroll('old', w0), 'expired');
+    const w = made[0] as Exclude<typeof results[number], string>;
+    assert.equal(w.tenantId, t.id, 'the code names the tenant');
+    assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), true);
+    assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), false, 'the same timestamp twice: a replay');
+    assert.equal(await s.accept(w.id, 99, { address: '192.0.2.9', softwareVersion: '1' }), false, 'an older one too');
+    assert.equal((await s.get(t.id, w.id)).address, '192.0.2.9');
+    await assert.rejects(s.get(other.id, w.id), (e: GatehouseError) => e.status === 404);
+    await s.setCurrentUser(w.id, 'u1', now);
+    assert.deepEqual([(await s.get(t.id, w.id)).currentUserId, (await s.get(t.id, w.id)).currentSince], ['u1', now]);
+    await s.addLink('l1', { workstationId: w.id, tenantId: t.id, userId: 'u1', target: 'https://app.example/' }, now + 30_000);
+    await s.addLink('l2', { workstationId: w.id, tenantId: t.id, userId: 'u1', target: 'https://app.example/' }, now - 1);
+    assert.equal(await s.useLink(other.id, 'l1'), 'unknown', 'per tenant');
+    const used = await Promise.all([s.useLink(t.id, 'l1'), s.useLink(t.id, 'l1')]);
+    assert.equal(used.filter((r) => typeof r !== 'string').length, 1, 'a link works once');
+    assert.equal(await s.useLink(t.id, 'l2'), 'expired');
+    await s.bind(t.id, w.id, 'u1', 'sess1');
+    await s.bind(t.id, w.id, 'u2', 'sess2');
+    assert.deepEqual((await s.boundSessions(w.id, { exceptUserId: 'u2' })).map((b) => b.sessionId), ['sess1']);
+    await s.unbind(['sess1']);
+    assert.deepEqual((await s.boundSessions(w.id)).map((b) => b.sessionId), ['sess2']);
+    const revoked = await s.revoke(t.id, w.id);
+    assert.deepEqual([revoked.status, revoked.currentUserId], ['revoked', null]);
+    assert.equal(await s.accept(w.id, 200, { address: null, softwareVersion: null }), false, 'a revoked agent is not accepted');
   });
 
   suite('throttle counters: shared failure windows, reset, purge', async (db) => {

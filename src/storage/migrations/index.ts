@@ -561,6 +561,72 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0160_workstations',
+    // Workstation agents (issue 19): enrolled once with a one-time code, then each call is
+    // signed with the agent's pinned Ed25519 key. `last_call_ts` is the newest signed
+    // timestamp accepted: a call must be newer, so a captured call cannot be replayed. One-time
+    // links (kept as keyed hashes) start an SSO session for the desktop user, and the sessions
+    // so started are bound to the workstation so the next user's sign-in can end them.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('workstations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('software_version', 'text')
+        .addColumn('address', 'text')
+        .addColumn('current_user_id', 'text')
+        .addColumn('current_since', 'bigint')
+        .addColumn('last_seen_at', 'bigint')
+        .addColumn('last_call_ts', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint').execute();
+      await db.schema.createIndex('workstations_tenant').on('workstations').column('tenant_id').execute();
+      await db.schema.createTable('workstation_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('workstation_id', 'text').execute();
+      await db.schema.createTable('workstation_links')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('workstation_id', 'text', (c) => c.notNull().references('workstations.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint').execute();
+      await db.schema.createTable('workstation_sessions')
+        .addColumn('session_id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('workstation_id', 'text', (c) => c.notNull().references('workstations.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('workstation_sessions_ws').on('workstation_sessions').columns(['workstation_id', 'user_id']).execute();
+    },
+  },
+  {
+    name: '0161_kerberos_settings',
+    // Desktop SSO with Kerberos (SPNEGO) per tenant: the service principal, its keytab (sealed
+    // under the instance secret, never returned), how principals map to users, and the
+    // address ranges Negotiate is offered to (JSON; empty: every address).
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('kerberos_settings')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('realm', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text', (c) => c.notNull())
+        .addColumn('keytab', 'text', (c) => c.notNull())
+        .addColumn('mapping', 'text', (c) => c.notNull())
+        .addColumn('negotiate_from', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+    },
+  },
+  {
     name: '0170_device_sessions',
     // Shared mobile devices (OpenID Connect Native SSO): an app profile may join a device SSO
     // group; each device secret handed out is a device session (one shift of one user on one
