@@ -16,6 +16,7 @@ import * as oidc from 'openid-client';
 import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
 import { haveMellon, startMellon } from './helpers/mellon.ts';
 import { waitFor } from './helpers/wait.ts';
+import { totpCode } from './helpers/totp.ts';
 import {
   spKeys, decryptAssertion, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
 } from './helpers/saml-sp.ts';
@@ -490,6 +491,63 @@ test('an SP certificate expiring within 90 days raises the same overview alert a
   // The certificate goes with a change of certificates.
   const renewed = await gh.api('PATCH', `/tenants/default/apps/${r.body.clientId}`, { saml: { certificates: [sp.certPem] } });
   assert.equal(renewed.body.certificateExpiresSoon, false);
+});
+
+test('ForceAuthn: an SP asking for a fresh sign-in gets the password prompt though a session exists', async () => {
+  const agent = new Agent();
+  const firstSignIn = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId }).xml), alice);
+  const firstInstant = Date.parse(first(checkResponse(firstSignIn.response!, idpCerts[0]!).doc, 'AuthnStatement')!.getAttribute('AuthnInstant')!);
+  // Without ForceAuthn the session answers at once; with it, the password is asked again.
+  const reused = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId }).xml));
+  assert.ok(reused.response, 'the SSO session answers without a prompt');
+  const forced = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, forceAuthn: true }).xml));
+  assert.equal(forced.response, undefined, 'no assertion without signing in again');
+  assert.match(agent.lastBody, /name="(password|email)"/, forced.page);
+  const again = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, forceAuthn: true }).xml), alice);
+  const doc = checkResponse(again.response!, idpCerts[0]!).doc;
+  assert.equal(first(doc, 'NameID')!.textContent, alice.email);
+  assert.ok(Date.parse(first(doc, 'AuthnStatement')!.getAttribute('AuthnInstant')!) >= firstInstant, 'the AuthnInstant is the new sign-in');
+});
+
+test('MFA through SAML: a user whose policy requires TOTP completes the second factor; the assertion carries the MFA class', async () => {
+  const carol = { email: 'carol@example.test', password: 'carol-password-1' };
+  assert.equal((await gh.api('POST', '/tenants/default/users', { ...carol, givenName: 'Carol', familyName: 'Example' })).status, 201);
+  await gh.api('POST', '/tenants/default/groups', { name: 'Surgeons' });
+  for (const g of ['Nurses', 'Surgeons']) assert.equal((await gh.api('PUT', `/tenants/default/groups/${g}/members/${carol.email}`)).status, 204);
+  // Carol adds an authenticator app on the account page, then her policy requires it.
+  const enrol = new Agent();
+  const stop = 'https://never.example.test/';
+  await enrol.follow(`${issuer}/account`, stop);
+  for (let i = 0; i < 3 && /name="email"/.test(enrol.lastBody); i++) {
+    const f = enrol.form();
+    await enrol.follow(f.action, stop, { form: { ...f.fields, email: carol.email, ...(/name="password"/.test(enrol.lastBody) ? { password: carol.password } : {}) } });
+  }
+  await enrol.follow(`${issuer}/account/totp`, stop);
+  const secret = /id="totp-secret">([^<]+)</.exec(enrol.lastBody)?.[1]?.replace(/\s+/g, '');
+  assert.ok(secret, text(enrol.lastBody).slice(0, 300));
+  const ef = enrol.form();
+  await enrol.follow(ef.action, stop, { form: { ...ef.fields, code: totpCode(secret) } });
+  assert.ok([...enrol.lastBody.matchAll(/<code>([^<]+)<\/code>/g)].length >= 10, text(enrol.lastBody).slice(0, 300));
+  const policy = await gh.api('POST', '/tenants/default/policies', { name: 'Surgeons need MFA', priority: 10, targets: [{ type: 'group', ref: 'Surgeons' }], settings: { mfa: { required: 'always' } } });
+  assert.equal(policy.status, 201, JSON.stringify(policy.body));
+  try {
+    const agent = new Agent();
+    const req = authnRequestXml({ issuer: SP.entityId });
+    const r = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', req.xml), carol);
+    assert.equal(r.response, undefined, 'no assertion after the password alone');
+    assert.match(text(agent.lastBody), /Two-step verification/);
+    const f = agent.form();
+    await agent.follow(f.action, stop, { form: { ...f.fields, code: totpCode(secret, Date.now() + 30_000) } }); // the enrollment's step is spent
+    assert.match(agent.lastBody, /name="SAMLResponse"/, text(agent.lastBody).slice(0, 300));
+    const done = agent.form();
+    assert.equal(done.action, SP.acs);
+    const doc = checkResponse(done.fields.SAMLResponse!, idpCerts[0]!).doc;
+    assert.equal(doc.documentElement.getAttribute('InResponseTo'), req.id);
+    assert.equal(first(doc, 'NameID')!.textContent, carol.email);
+    assert.equal(first(doc, 'AuthnContextClassRef')!.textContent, 'https://refeds.org/profile/mfa');
+  } finally {
+    await gh.api('DELETE', `/tenants/default/policies/${policy.body.id}`);
+  }
 });
 
 test('key rotation: the next key announced in the metadata is the one that signs after a rotation', async () => {
