@@ -410,6 +410,27 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     assert.equal(soap.level, 'info', JSON.stringify(soap) + mellon.errorLog().slice(-3000));
     await page.goto(`${mellon.base}/protected/`);
     await page.waitForURL((u) => u.href.startsWith(issuer));
+
+    // Front-channel SLO from Gatehouse: without its SOAP service, mellon is told through the
+    // browser (HTTP-Redirect LogoutRequest), answers back to Gatehouse, and the sign-out ends
+    // on the signed-out page.
+    const frontOnly = await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { sloBackchannelUrl: null } });
+    assert.equal(frontOnly.status, 200, JSON.stringify(frontOnly.body));
+    assert.deepEqual(frontOnly.body.saml.slo, { url: `${mellon.base}/mellon/logout`, binding: 'redirect' });
+    await fillSignIn(page, alice);
+    await page.waitForURL(`${mellon.base}/protected/`);
+    await page.goto(`${issuer}/session/end`);
+    const through: string[] = [];
+    page.on('request', (r) => { if (r.isNavigationRequest()) through.push(r.url()); });
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out').waitFor();
+    assert.ok(through.some((u) => u.startsWith(`${mellon.base}/mellon/logout?SAMLRequest=`)), `the browser went through mellon's SLO endpoint: ${through.join(' ')}`);
+    assert.ok(through.some((u) => u.startsWith(`${issuer}/saml/slo?SAMLResponse=`)), 'and mellon answered back to Gatehouse');
+    const front = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.find((e: { data: { binding?: string } }) => e.data.binding === 'redirect');
+    assert.ok(front, 'the front-channel logout is audited');
+    await page.goto(`${mellon.base}/protected/`);
+    await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 5000 }).catch(() => { throw new Error(`mellon still has a session: ${mellon.errorLog().split('\n').slice(-25).join('\n')}`); });
+    await page.getByLabel('Email').waitFor();
   } finally {
     await browser.close();
     await mellon.stop();
@@ -548,6 +569,61 @@ test('MFA through SAML: a user whose policy requires TOTP completes the second f
   } finally {
     await gh.api('DELETE', `/tenants/default/policies/${policy.body.id}`);
   }
+});
+
+test('front-channel Single Logout by HTTP-POST: signing out of Gatehouse takes the browser through the SP and back; a forged chain is ignored', async () => {
+  const POST_SP = { entityId: 'https://post-slo.example.test/metadata', acs: 'https://post-slo.example.test/acs', slo: 'https://post-slo.example.test/slo' };
+  const created = await gh.api('POST', '/tenants/default/apps', { name: 'post-slo', displayName: 'Post SLO SP', type: 'saml', saml: { entityId: POST_SP.entityId, acs: [{ url: POST_SP.acs }], slo: { url: POST_SP.slo, binding: 'post' } } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal((await gh.api('PUT', `/tenants/default/apps/${created.body.clientId}/deployment`, { all: true })).status, 200);
+  const agent = new Agent();
+  const stop = 'https://never.example.test/';
+  const signedIn = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: POST_SP.entityId }).xml), alice);
+  const nameId = first(checkResponse(signedIn.response!, idpCerts[0]!).doc, 'NameID')!.textContent;
+
+  // Sign out at Gatehouse: the session ends, then the browser goes to the SP first.
+  await agent.follow(`${issuer}/session/end`, stop);
+  const confirm = agent.form();
+  const res = await agent.request(confirm.action, { form: { ...confirm.fields, logout: 'yes' } });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), `${issuer}/saml/slo/next`);
+  assert.ok(agent.jar.get('gh_saml_slo'), 'what is left to do travels in a sealed cookie');
+  assert.doesNotMatch(agent.jar.get('gh_saml_slo')!, /post-slo|alice/, 'sealed, not readable');
+  await agent.follow(`${issuer}/saml/slo/next`, stop);
+  assert.equal(agent.lastStatus, 200);
+  assert.match(text(agent.lastBody), /Signing you out of Post SLO SP/);
+  assert.match(agent.lastBody, /<script src="\/assets\/autosubmit.js"><\/script>/, 'submitted by the asset script (strict CSP: no inline script)');
+  assert.match(agent.lastBody, /<button type="submit">/, 'a Continue button without scripts');
+  const out = agent.form();
+  assert.equal(out.action, POST_SP.slo);
+  const lr = checkResponse(out.fields.SAMLRequest!, idpCerts[0]!);
+  assert.ok(lr.responseSigned, 'the LogoutRequest is signed');
+  assert.equal(lr.doc.documentElement.localName, 'LogoutRequest');
+  assert.equal(lr.doc.documentElement.getAttribute('Destination'), POST_SP.slo);
+  assert.equal(first(lr.doc, 'NameID')!.textContent, nameId);
+  // Signed out of Gatehouse already, before the SP answers.
+  const passive = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: POST_SP.entityId, isPassive: true }).xml));
+  assert.match(checkResponse(passive.response!, idpCerts[0]!).xml, /status:NoPassive/, 'the Gatehouse session is over');
+
+  // The SP's LogoutResponse to Gatehouse's SLO service: the last one, so on to the signed-out page.
+  const answer = `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${newId()}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${issuer}/saml/slo" InResponseTo="${lr.doc.documentElement.getAttribute('ID')}"><saml:Issuer>${POST_SP.entityId}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
+  await agent.follow(`${issuer}/saml/slo`, stop, { form: { SAMLResponse: Buffer.from(answer).toString('base64') } });
+  assert.equal(agent.lastStatus, 200);
+  assert.match(text(agent.lastBody), /You have signed out of Gatehouse/);
+  assert.equal(agent.jar.get('gh_saml_slo'), undefined, 'the chain is cleared at its end');
+  const events = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items;
+  const sent = events.find((e: { data: { clientId: string; binding?: string } }) => e.data.clientId === created.body.clientId && e.data.binding === 'post');
+  assert.ok(sent, 'the front-channel LogoutRequest is audited');
+  assert.doesNotMatch(JSON.stringify(events), /gh_saml_slo|BEGIN|PRIVATE/);
+
+  // A forged or foreign chain cookie is no chain: the plain signed-out page, never a 5xx or a redirect.
+  const forged = new Agent();
+  forged.jar.set('gh_saml_slo', 'not-a-sealed-value');
+  await forged.follow(`${issuer}/saml/slo/next`, stop);
+  assert.equal(forged.lastStatus, 200);
+  assert.match(text(forged.lastBody), /You have signed out of Gatehouse/);
+  forged.jar.set('gh_saml_slo', Buffer.from(JSON.stringify({ t: 'x', apps: [], done: 'https://evil.example.test/', exp: Date.now() + 60_000 })).toString('base64url'));
+  assert.equal(await forged.follow(`${issuer}/saml/slo/next`, 'https://evil.example.test/'), null, 'no open redirect');
 });
 
 test('key rotation: the next key announced in the metadata is the one that signs after a rotation', async () => {
