@@ -469,7 +469,7 @@ test('console: a superadmin adds a SAML application by its entity ID and ACS URL
   } finally { await browser.close(); }
 });
 
-test('a second SP implementation (samlify): signed AuthnRequest, persistent NameID, attributes, from its own metadata (encryption: mod_auth_mellon above)', async () => {
+test('a second SP implementation (samlify): signed AuthnRequest, persistent NameID, attributes, from its own metadata; encrypted assertions, signed three ways', async () => {
   const samlify = await import('samlify');
   // samlify refuses to parse without an XML schema validator; Gatehouse's answers are checked by its signature and decryption rules here.
   samlify.setSchemaValidator({ validate: async () => 'skipped' });
@@ -500,6 +500,25 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   assert.equal(extract.response.inResponseTo, id);
   assert.match(extract.nameID, /^[A-Za-z0-9_-]{43}$/, 'persistent and opaque');
   assert.equal(extract.attributes.mail, alice.email);
+
+  // Encrypted: the same SP expecting the assertion encrypted to its certificate.
+  const sp2enc = samlify.ServiceProvider({ ...sp2.entitySetting, isAssertionEncrypted: true } as Parameters<typeof samlify.ServiceProvider>[0]);
+  // samlify reads whether to decrypt from the IdP object's setting (flow.js: from.entitySetting
+  // .isAssertionEncrypted), not the SP's: without it, it looks for a clear Assertion, finds no
+  // Issuer and says ERR_UNMATCH_ISSUER (or FAILED_TO_VERIFY_SIGNATURE when only the encrypted
+  // assertion is signed) — the errors issue 18 first met, not a fault of the document.
+  const idpEnc = samlify.IdentityProvider({ metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"'), isAssertionEncrypted: true });
+  for (const sign of ['both', 'response', 'assertion'] as const) {
+    assert.equal((await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { encryptAssertion: true, sign } })).status, 200);
+    const req2 = sp2enc.createLoginRequest(idpEnc, 'redirect') as { context: string; id: string };
+    const r2 = await samlSignIn(new Agent(), req2.context, alice);
+    assert.match(Buffer.from(r2.response!, 'base64').toString(), /EncryptedAssertion/);
+    const p2 = await sp2enc.parseLoginResponse(idpEnc, 'post', { body: { SAMLResponse: r2.response!, RelayState: r2.relayState } });
+    const e2 = p2.extract as { nameID: string; attributes: Record<string, string>; response: { inResponseTo: string } };
+    assert.equal(e2.response.inResponseTo, req2.id, sign);
+    assert.equal(e2.nameID, extract.nameID, sign);
+    assert.equal(e2.attributes.mail, alice.email, sign);
+  }
 });
 
 test('an SP certificate expiring within 90 days raises the same overview alert as OIDC apps\' registered certificates', async () => {
