@@ -16,6 +16,7 @@ import * as oidc from 'openid-client';
 import { fillSignIn, haveChromium, launch } from './helpers/browser.ts';
 import { haveMellon, startMellon } from './helpers/mellon.ts';
 import { waitFor } from './helpers/wait.ts';
+import { totpCode } from './helpers/totp.ts';
 import {
   spKeys, decryptAssertion, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
 } from './helpers/saml-sp.ts';
@@ -409,6 +410,27 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     assert.equal(soap.level, 'info', JSON.stringify(soap) + mellon.errorLog().slice(-3000));
     await page.goto(`${mellon.base}/protected/`);
     await page.waitForURL((u) => u.href.startsWith(issuer));
+
+    // Front-channel SLO from Gatehouse: without its SOAP service, mellon is told through the
+    // browser (HTTP-Redirect LogoutRequest), answers back to Gatehouse, and the sign-out ends
+    // on the signed-out page.
+    const frontOnly = await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { sloBackchannelUrl: null } });
+    assert.equal(frontOnly.status, 200, JSON.stringify(frontOnly.body));
+    assert.deepEqual(frontOnly.body.saml.slo, { url: `${mellon.base}/mellon/logout`, binding: 'redirect' });
+    await fillSignIn(page, alice);
+    await page.waitForURL(`${mellon.base}/protected/`);
+    await page.goto(`${issuer}/session/end`);
+    const through: string[] = [];
+    page.on('request', (r) => { if (r.isNavigationRequest()) through.push(r.url()); });
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByText('You are signed out').waitFor();
+    assert.ok(through.some((u) => u.startsWith(`${mellon.base}/mellon/logout?SAMLRequest=`)), `the browser went through mellon's SLO endpoint: ${through.join(' ')}`);
+    assert.ok(through.some((u) => u.startsWith(`${issuer}/saml/slo?SAMLResponse=`)), 'and mellon answered back to Gatehouse');
+    const front = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.find((e: { data: { binding?: string } }) => e.data.binding === 'redirect');
+    assert.ok(front, 'the front-channel logout is audited');
+    await page.goto(`${mellon.base}/protected/`);
+    await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 5000 }).catch(() => { throw new Error(`mellon still has a session: ${mellon.errorLog().split('\n').slice(-25).join('\n')}`); });
+    await page.getByLabel('Email').waitFor();
   } finally {
     await browser.close();
     await mellon.stop();
@@ -447,7 +469,7 @@ test('console: a superadmin adds a SAML application by its entity ID and ACS URL
   } finally { await browser.close(); }
 });
 
-test('a second SP implementation (samlify): signed AuthnRequest, persistent NameID, attributes, from its own metadata (encryption: mod_auth_mellon above)', async () => {
+test('a second SP implementation (samlify): signed AuthnRequest, persistent NameID, attributes, from its own metadata; encrypted assertions, signed three ways', async () => {
   const samlify = await import('samlify');
   // samlify refuses to parse without an XML schema validator; Gatehouse's answers are checked by its signature and decryption rules here.
   samlify.setSchemaValidator({ validate: async () => 'skipped' });
@@ -478,6 +500,25 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   assert.equal(extract.response.inResponseTo, id);
   assert.match(extract.nameID, /^[A-Za-z0-9_-]{43}$/, 'persistent and opaque');
   assert.equal(extract.attributes.mail, alice.email);
+
+  // Encrypted: the same SP expecting the assertion encrypted to its certificate.
+  const sp2enc = samlify.ServiceProvider({ ...sp2.entitySetting, isAssertionEncrypted: true } as Parameters<typeof samlify.ServiceProvider>[0]);
+  // samlify reads whether to decrypt from the IdP object's setting (flow.js: from.entitySetting
+  // .isAssertionEncrypted), not the SP's: without it, it looks for a clear Assertion, finds no
+  // Issuer and says ERR_UNMATCH_ISSUER (or FAILED_TO_VERIFY_SIGNATURE when only the encrypted
+  // assertion is signed) — the errors issue 18 first met, not a fault of the document.
+  const idpEnc = samlify.IdentityProvider({ metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"'), isAssertionEncrypted: true });
+  for (const sign of ['both', 'response', 'assertion'] as const) {
+    assert.equal((await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { encryptAssertion: true, sign } })).status, 200);
+    const req2 = sp2enc.createLoginRequest(idpEnc, 'redirect') as { context: string; id: string };
+    const r2 = await samlSignIn(new Agent(), req2.context, alice);
+    assert.match(Buffer.from(r2.response!, 'base64').toString(), /EncryptedAssertion/);
+    const p2 = await sp2enc.parseLoginResponse(idpEnc, 'post', { body: { SAMLResponse: r2.response!, RelayState: r2.relayState } });
+    const e2 = p2.extract as { nameID: string; attributes: Record<string, string>; response: { inResponseTo: string } };
+    assert.equal(e2.response.inResponseTo, req2.id, sign);
+    assert.equal(e2.nameID, extract.nameID, sign);
+    assert.equal(e2.attributes.mail, alice.email, sign);
+  }
 });
 
 test('an SP certificate expiring within 90 days raises the same overview alert as OIDC apps\' registered certificates', async () => {
@@ -490,6 +531,118 @@ test('an SP certificate expiring within 90 days raises the same overview alert a
   // The certificate goes with a change of certificates.
   const renewed = await gh.api('PATCH', `/tenants/default/apps/${r.body.clientId}`, { saml: { certificates: [sp.certPem] } });
   assert.equal(renewed.body.certificateExpiresSoon, false);
+});
+
+test('ForceAuthn: an SP asking for a fresh sign-in gets the password prompt though a session exists', async () => {
+  const agent = new Agent();
+  const firstSignIn = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId }).xml), alice);
+  const firstInstant = Date.parse(first(checkResponse(firstSignIn.response!, idpCerts[0]!).doc, 'AuthnStatement')!.getAttribute('AuthnInstant')!);
+  // Without ForceAuthn the session answers at once; with it, the password is asked again.
+  const reused = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId }).xml));
+  assert.ok(reused.response, 'the SSO session answers without a prompt');
+  const forced = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, forceAuthn: true }).xml));
+  assert.equal(forced.response, undefined, 'no assertion without signing in again');
+  assert.match(agent.lastBody, /name="(password|email)"/, forced.page);
+  const again = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, forceAuthn: true }).xml), alice);
+  const doc = checkResponse(again.response!, idpCerts[0]!).doc;
+  assert.equal(first(doc, 'NameID')!.textContent, alice.email);
+  assert.ok(Date.parse(first(doc, 'AuthnStatement')!.getAttribute('AuthnInstant')!) >= firstInstant, 'the AuthnInstant is the new sign-in');
+});
+
+test('MFA through SAML: a user whose policy requires TOTP completes the second factor; the assertion carries the MFA class', async () => {
+  const carol = { email: 'carol@example.test', password: 'carol-password-1' };
+  assert.equal((await gh.api('POST', '/tenants/default/users', { ...carol, givenName: 'Carol', familyName: 'Example' })).status, 201);
+  await gh.api('POST', '/tenants/default/groups', { name: 'Surgeons' });
+  for (const g of ['Nurses', 'Surgeons']) assert.equal((await gh.api('PUT', `/tenants/default/groups/${g}/members/${carol.email}`)).status, 204);
+  // Carol adds an authenticator app on the account page, then her policy requires it.
+  const enrol = new Agent();
+  const stop = 'https://never.example.test/';
+  await enrol.follow(`${issuer}/account`, stop);
+  for (let i = 0; i < 3 && /name="email"/.test(enrol.lastBody); i++) {
+    const f = enrol.form();
+    await enrol.follow(f.action, stop, { form: { ...f.fields, email: carol.email, ...(/name="password"/.test(enrol.lastBody) ? { password: carol.password } : {}) } });
+  }
+  await enrol.follow(`${issuer}/account/totp`, stop);
+  const secret = /id="totp-secret">([^<]+)</.exec(enrol.lastBody)?.[1]?.replace(/\s+/g, '');
+  assert.ok(secret, text(enrol.lastBody).slice(0, 300));
+  const ef = enrol.form();
+  await enrol.follow(ef.action, stop, { form: { ...ef.fields, code: totpCode(secret) } });
+  assert.ok([...enrol.lastBody.matchAll(/<code>([^<]+)<\/code>/g)].length >= 10, text(enrol.lastBody).slice(0, 300));
+  const policy = await gh.api('POST', '/tenants/default/policies', { name: 'Surgeons need MFA', priority: 10, targets: [{ type: 'group', ref: 'Surgeons' }], settings: { mfa: { required: 'always' } } });
+  assert.equal(policy.status, 201, JSON.stringify(policy.body));
+  try {
+    const agent = new Agent();
+    const req = authnRequestXml({ issuer: SP.entityId });
+    const r = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', req.xml), carol);
+    assert.equal(r.response, undefined, 'no assertion after the password alone');
+    assert.match(text(agent.lastBody), /Two-step verification/);
+    const f = agent.form();
+    await agent.follow(f.action, stop, { form: { ...f.fields, code: totpCode(secret, Date.now() + 30_000) } }); // the enrollment's step is spent
+    assert.match(agent.lastBody, /name="SAMLResponse"/, text(agent.lastBody).slice(0, 300));
+    const done = agent.form();
+    assert.equal(done.action, SP.acs);
+    const doc = checkResponse(done.fields.SAMLResponse!, idpCerts[0]!).doc;
+    assert.equal(doc.documentElement.getAttribute('InResponseTo'), req.id);
+    assert.equal(first(doc, 'NameID')!.textContent, carol.email);
+    assert.equal(first(doc, 'AuthnContextClassRef')!.textContent, 'https://refeds.org/profile/mfa');
+  } finally {
+    await gh.api('DELETE', `/tenants/default/policies/${policy.body.id}`);
+  }
+});
+
+test('front-channel Single Logout by HTTP-POST: signing out of Gatehouse takes the browser through the SP and back; a forged chain is ignored', async () => {
+  const POST_SP = { entityId: 'https://post-slo.example.test/metadata', acs: 'https://post-slo.example.test/acs', slo: 'https://post-slo.example.test/slo' };
+  const created = await gh.api('POST', '/tenants/default/apps', { name: 'post-slo', displayName: 'Post SLO SP', type: 'saml', saml: { entityId: POST_SP.entityId, acs: [{ url: POST_SP.acs }], slo: { url: POST_SP.slo, binding: 'post' } } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal((await gh.api('PUT', `/tenants/default/apps/${created.body.clientId}/deployment`, { all: true })).status, 200);
+  const agent = new Agent();
+  const stop = 'https://never.example.test/';
+  const signedIn = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: POST_SP.entityId }).xml), alice);
+  const nameId = first(checkResponse(signedIn.response!, idpCerts[0]!).doc, 'NameID')!.textContent;
+
+  // Sign out at Gatehouse: the session ends, then the browser goes to the SP first.
+  await agent.follow(`${issuer}/session/end`, stop);
+  const confirm = agent.form();
+  const res = await agent.request(confirm.action, { form: { ...confirm.fields, logout: 'yes' } });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get('location'), `${issuer}/saml/slo/next`);
+  assert.ok(agent.jar.get('gh_saml_slo'), 'what is left to do travels in a sealed cookie');
+  assert.doesNotMatch(agent.jar.get('gh_saml_slo')!, /post-slo|alice/, 'sealed, not readable');
+  await agent.follow(`${issuer}/saml/slo/next`, stop);
+  assert.equal(agent.lastStatus, 200);
+  assert.match(text(agent.lastBody), /Signing you out of Post SLO SP/);
+  assert.match(agent.lastBody, /<script src="\/assets\/autosubmit.js"><\/script>/, 'submitted by the asset script (strict CSP: no inline script)');
+  assert.match(agent.lastBody, /<button type="submit">/, 'a Continue button without scripts');
+  const out = agent.form();
+  assert.equal(out.action, POST_SP.slo);
+  const lr = checkResponse(out.fields.SAMLRequest!, idpCerts[0]!);
+  assert.ok(lr.responseSigned, 'the LogoutRequest is signed');
+  assert.equal(lr.doc.documentElement.localName, 'LogoutRequest');
+  assert.equal(lr.doc.documentElement.getAttribute('Destination'), POST_SP.slo);
+  assert.equal(first(lr.doc, 'NameID')!.textContent, nameId);
+  // Signed out of Gatehouse already, before the SP answers.
+  const passive = await samlSignIn(agent, redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: POST_SP.entityId, isPassive: true }).xml));
+  assert.match(checkResponse(passive.response!, idpCerts[0]!).xml, /status:NoPassive/, 'the Gatehouse session is over');
+
+  // The SP's LogoutResponse to Gatehouse's SLO service: the last one, so on to the signed-out page.
+  const answer = `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${newId()}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${issuer}/saml/slo" InResponseTo="${lr.doc.documentElement.getAttribute('ID')}"><saml:Issuer>${POST_SP.entityId}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
+  await agent.follow(`${issuer}/saml/slo`, stop, { form: { SAMLResponse: Buffer.from(answer).toString('base64') } });
+  assert.equal(agent.lastStatus, 200);
+  assert.match(text(agent.lastBody), /You have signed out of Gatehouse/);
+  assert.equal(agent.jar.get('gh_saml_slo'), undefined, 'the chain is cleared at its end');
+  const events = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items;
+  const sent = events.find((e: { data: { clientId: string; binding?: string } }) => e.data.clientId === created.body.clientId && e.data.binding === 'post');
+  assert.ok(sent, 'the front-channel LogoutRequest is audited');
+  assert.doesNotMatch(JSON.stringify(events), /gh_saml_slo|BEGIN|PRIVATE/);
+
+  // A forged or foreign chain cookie is no chain: the plain signed-out page, never a 5xx or a redirect.
+  const forged = new Agent();
+  forged.jar.set('gh_saml_slo', 'not-a-sealed-value');
+  await forged.follow(`${issuer}/saml/slo/next`, stop);
+  assert.equal(forged.lastStatus, 200);
+  assert.match(text(forged.lastBody), /You have signed out of Gatehouse/);
+  forged.jar.set('gh_saml_slo', Buffer.from(JSON.stringify({ t: 'x', apps: [], done: 'https://evil.example.test/', exp: Date.now() + 60_000 })).toString('base64url'));
+  assert.equal(await forged.follow(`${issuer}/saml/slo/next`, 'https://evil.example.test/'), null, 'no open redirect');
 });
 
 test('key rotation: the next key announced in the metadata is the one that signs after a rotation', async () => {

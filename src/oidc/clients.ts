@@ -72,10 +72,12 @@ export function clientMetadata(app: App, secret: string | undefined, issuer?: st
     // in-process, so the app is a public client (PKCE) whose only redirect URI is that callback.
     // With a SOAP Single Logout service, the engine's back-channel logout reaches the SP too:
     // its logout token goes to an internal address that oidc/engine.ts's fetch hook turns into
-    // a SAML LogoutRequest (saml/logout.ts), so every way a session ends logs the SP out.
+    // a SAML LogoutRequest (saml/logout.ts), so every way a session ends logs the SP out. With
+    // only a front-channel (Redirect/POST) service, the same hook notes the SP, and a browser
+    // signing out is taken through its SLO endpoint (saml/logout.ts frontChannelLogout).
     return {
       ...base, token_endpoint_auth_method: 'none', application_type: 'web', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: issuer ? [samlCallbackUri(issuer)] : [],
-      ...(issuer && app.saml?.sloBackchannelUrl && { backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId), backchannel_logout_session_required: true }),
+      ...(issuer && (app.saml?.sloBackchannelUrl || app.saml?.slo) && { backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId), backchannel_logout_session_required: true }),
     };
   }
   if (app.type === 'service') {

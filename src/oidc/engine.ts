@@ -20,7 +20,7 @@ import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isS
 import { pageBranding } from '../interaction/branding.ts';
 import { noteClientId } from '../ops/access-log.ts';
 import { samlBackchannelUri } from '../saml/idp.ts';
-import { samlBackchannelLogout } from '../saml/logout.ts';
+import { frontChannelLogout, samlBackchannelLogout } from '../saml/logout.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -278,6 +278,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
   provider.use(deviceSso.tokenResponse);
+  provider.use(frontChannelLogout(services, tenant));
   wireEvents(services, tenant, provider);
   registerPasswordGrant(services, tenant, provider);
   deviceSso.registerExchange(provider, configuration.findAccount!);

@@ -23,9 +23,9 @@ import { pageBranding } from '../interaction/branding.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { isConsumed } from '../oidc/internals/index.ts';
 import { SamlError } from './xml.ts';
-import { spAskedForLogout } from './logout.ts';
+import { readLogoutChain, spAskedForLogout, writeLogoutChain } from './logout.ts';
 import {
-  REQUEST_MAX_AGE_MS, STATUS, buildLogoutResponse, buildResponse, classRefFor, idpMetadataXml, incomingMessage, peekIssuer,
+  REQUEST_MAX_AGE_MS, STATUS, buildLogoutRequest, buildLogoutResponse, buildResponse, classRefFor, idpMetadataXml, incomingMessage, peekIssuer,
   readAuthnRequest, readLogoutRequest, redirectUrl, samlCallbackUri, type Incoming,
 } from './idp.ts';
 
@@ -75,11 +75,11 @@ export function samlRouter(services: Services): Router {
   }
 
   /** POST a SAML message to the SP (HTTP-POST binding) through an auto-submitting form. */
-  function postTo(ctx: Ctx, app: App, url: string, fields: Record<string, string | undefined>) {
+  function postTo(ctx: Ctx, app: App, url: string, fields: Record<string, string | undefined>, signingOut = false) {
     ctx.type = 'html';
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = handoffPage({ appName: app.displayName, url, fields: Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined)) });
+    ctx.body = handoffPage({ appName: app.displayName, url, fields: Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined)), signingOut });
   }
 
   async function sendResponse(ctx: Ctx, tenant: Tenant, app: App, t: Pick<Pending, 'r' | 'a' | 'rs'>, status: { code: string; sub?: string; message?: string }) {
@@ -215,6 +215,11 @@ export function samlRouter(services: Services): Router {
         const inc = incomingMessage('SAMLResponse', ctx.method, ctx.querystring, body);
         const { issuer } = peekIssuer(inc, 'LogoutResponse');
         app = await services.appStore.bySamlEntityId(tenant.id, issuer);
+        // In a front-channel logout chain: on to the next SP (or where the sign-out ends).
+        if (readLogoutChain(services, ctx, tenant)) {
+          ctx.status = 303;
+          return ctx.redirect(`${issuerOf(tenant)}/saml/slo/next`);
+        }
         return page(ctx, 200, 'You are signed out', `You have signed out of ${app?.displayName ?? 'the application'} and Gatehouse. You can close this window.`, undefined, tenant);
       }
       const inc: Incoming = incomingMessage('SAMLRequest', ctx.method, ctx.querystring, body);
@@ -257,6 +262,39 @@ export function samlRouter(services: Services): Router {
     }
     return ended;
   }
+  // Front-channel Single Logout, after the Gatehouse session ended in this browser
+  // (saml/logout.ts frontChannelLogout): one SP at a time, a signed LogoutRequest by the SP's
+  // binding; its LogoutResponse comes back to /slo, which sends the browser here again; after
+  // the last, where the sign-out was going (the RP's post-logout redirect or the signed-out page).
+  router.get('/slo/next', async (ctx) => {
+    const tenant = await tenantOf(ctx);
+    if (!tenant) return;
+    ctx.set('Cache-Control', 'no-store');
+    const chain = readLogoutChain(services, ctx, tenant);
+    if (!chain) return page(ctx, 200, 'You are signed out', 'You have signed out of Gatehouse. You can close this window.', undefined, tenant);
+    for (let stop = chain.apps.shift(); stop; stop = chain.apps.shift()) {
+      const app = await services.appStore.byTenantClientId(tenant.id, stop.c);
+      const user = await services.userStore.userById(tenant.id, stop.u);
+      const slo = app?.saml?.slo;
+      if (!app?.saml || !slo || !user) continue; // removed or changed since: nothing to tell
+      const { signing } = await services.samlService.keys(tenant.id);
+      const { nameId, format } = await services.samlService.nameIdFor(app, user, stop.s);
+      const req = buildLogoutRequest({ issuer: issuerOf(tenant), app, key: signing, nameId, nameIdFormat: format, destination: slo.url });
+      writeLogoutChain(services, ctx, issuerOf(tenant), chain);
+      await audit(tenant, ctx, 'saml.logout', {
+        clientId: app.clientId, app: app.displayName, subject: user.email, requestId: req.id, initiatedBy: 'idp', binding: slo.binding,
+        message: `${user.email} is being logged out of ${app.displayName} (SAML front-channel logout through the browser).`,
+      }, 'info', user.id);
+      if (slo.binding === 'redirect') {
+        ctx.status = 303;
+        return ctx.redirect(redirectUrl(slo.url, 'SAMLRequest', req.xml, signing, app.saml.signatureAlgorithm));
+      }
+      return postTo(ctx, app, slo.url, { SAMLRequest: Buffer.from(req.xml).toString('base64') }, true);
+    }
+    writeLogoutChain(services, ctx, issuerOf(tenant), null);
+    ctx.status = 303;
+    ctx.redirect(chain.done);
+  });
   router.get('/slo', slo);
   router.post('/slo', forms, slo);
 

@@ -40,7 +40,7 @@ const samlFields = {
   requireSignedRequests: z.boolean().describe('refuse AuthnRequests not signed with the SP\'s certificate'),
   certificates: z.array(z.string().max(20_000)).max(5).describe('the SP\'s certificates (PEM): request signatures, assertion encryption; expiry watched like registered certificates'),
 };
-const samlInputSchema = z.object({
+export const samlInputSchema = z.object({
   ...Object.fromEntries(Object.entries(samlFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof samlFields]: z.ZodOptional<(typeof samlFields)[K]> },
   metadataXml: z.string().max(512_000).optional().describe('the SP\'s SAML metadata (XML): fills in what is not given'),
   metadataUrl: webUrl().optional().describe('or where to fetch it (through the outbound request rules)'),

@@ -17,10 +17,12 @@ ${list}
 }
 
 /** Hands a refresh token to an app: a form that submits itself (a button when scripts are off). */
-export function handoffPage(o: { appName: string; url: string; fields: Record<string, string>; branding?: Branding }): string {
+export function handoffPage(o: { appName: string; url: string; fields: Record<string, string>; branding?: Branding; signingOut?: boolean }): string {
+  // A front-channel logout (saml/routes.ts) goes through the same form: it says what it does.
+  const title = o.signingOut ? `Signing you out of ${o.appName}` : `Opening ${o.appName}`;
   return layout({
-    title: `Opening ${o.appName}`, branding: o.branding, body: html`
-<h1>Opening ${o.appName}</h1>
+    title, branding: o.branding, body: html`
+<h1>${title}</h1>
 <form method="post" action="${o.url}" id="handoff" data-autosubmit>
 ${Object.entries(o.fields).map(([k, v]) => hidden(k, v))}
 <button type="submit">Continue to ${o.appName}</button>
