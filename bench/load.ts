@@ -223,7 +223,7 @@ async function main() {
   const slots = Math.max(spec.concurrency, maxInFlight);
 
   // Seed: browser sessions (one full sign-in each) and, for refresh, one token chain per slot.
-  let sessions: Jar[] = [];
+  const sessions: Jar[] = [];
   let chains: string[] = [];
   const t0 = performance.now();
   if (spec.scenario === 'silent_sso' || spec.scenario === 'refresh_token') {

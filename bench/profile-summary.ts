@@ -20,7 +20,7 @@ export function summarizeProfile(file: string, top = 25): string {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  prof.samples.forEach((id, i) => { self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)); });
   const total = [...self.values()].reduce((a, b) => a + b, 0) || 1;
   const byFn = new Map<string, number>();
   const byMod = new Map<string, number>();

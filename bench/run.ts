@@ -290,7 +290,7 @@ function report(g: ServerResult | undefined, p: ServerResult | undefined, starte
   for (const s of SCENARIOS) {
     const a = sc(g, s);
     const b = sc(p, s);
-    const ratio = a && b && b.peak ? `${Math.round((100 * a.peak) / b.peak)} %` : '–';
+    const ratio = a && b?.peak ? `${Math.round((100 * a.peak) / b.peak)} %` : '–';
     const lat = (r?: LoadResult) => (r?.half ? `${fmt(r.half.p50)} / ${fmt(r.half.p99)} ms` : r?.error ? 'failed' : '–');
     const errors = a ? a.phases.reduce((n, x) => n + x.errors, 0) : undefined;
     L.push(`| ${LABEL[s]} | ${fmt(a?.peak)} | ${fmt(b?.peak)} | ${ratio} | ${lat(a)} | ${lat(b)} | ${errors ?? '–'} |`);
@@ -314,7 +314,7 @@ function report(g: ServerResult | undefined, p: ServerResult | undefined, starte
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? '**pass**' : '**FAIL**');
   const gcc = sc(g, 'client_credentials');
   const pcc = sc(p, 'client_credentials');
-  const ccRatio = gcc && pcc && pcc.peak ? gcc.peak / pcc.peak : undefined;
+  const ccRatio = gcc && pcc?.peak ? gcc.peak / pcc.peak : undefined;
   L.push(`| client_credentials ≥ 60 % of the bare engine | ${ccRatio !== undefined ? `${Math.round(ccRatio * 100)} % (${fmt(gcc!.peak)} vs ${fmt(pcc!.peak)} tokens/s)` : '–'} | ${verdict(ccRatio !== undefined ? ccRatio >= 0.6 : undefined)} |`);
   for (const s of SCENARIOS) {
     const a = sc(g, s);

@@ -26,6 +26,7 @@ child.on('error', (err) => {
   process.exit(1);
 });
 // Forward stop signals (a service manager may signal only this process). Ctrl-C in a terminal
-// reaches the child directly as well; `gatehouse start` ignores that duplicate.
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); });
+// reaches the child directly as well; `gatehouse start` ignores that duplicate. SIGHUP too:
+// `gatehouse start` with GATEHOUSE_TLS_CERT reloads its certificate on it (else it stops).
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); });
 child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));

@@ -17,7 +17,10 @@ import { messagePage } from './interaction/pages.ts';
 import { interactionRouter } from './interaction/routes.ts';
 import { federationRouter } from './federation/routes.ts';
 import { launcherRouter } from './apps/routes.ts';
+import { deviceRouter } from './devices/routes.ts';
+import { samlRouter } from './saml/routes.ts';
 import { accountRouter } from './account/routes.ts';
+import { selfServiceRouter } from './selfservice/routes.ts';
 import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
@@ -28,16 +31,19 @@ import { logRequest, noteRoute } from './ops/access-log.ts';
 import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
 import { noteLocale, t, withLocaleScope } from './i18n/index.ts';
 import { languageRouter, requestLocaleInputs } from './i18n/routes.ts';
+import { agentRouter, workstationRouter } from './workstations/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const css = fs.readFileSync(path.join(here, 'interaction/assets/gatehouse.css'));
-const autosubmit = fs.readFileSync(path.join(here, 'interaction/assets/autosubmit.js'));
-const webauthnJs = fs.readFileSync(path.join(here, 'interaction/assets/webauthn.js'));
-const pushJs = fs.readFileSync(path.join(here, 'interaction/assets/push.js'));
+/** The sign-in pages' stylesheet and scripts (interaction/assets/), read once at start. */
+const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
+  ['gatehouse.css', 'webauthn.js', 'push.js', 'remember.js', 'autosubmit.js'].map((name) => [
+    name, [name.endsWith('.css') ? 'text/css' : 'text/javascript', fs.readFileSync(path.join(here, 'interaction/assets', name))],
+  ]),
+);
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console)(\/|$|\.css$)/;
+const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -81,6 +87,12 @@ async function serveEngine(services: Services, entry: EngineEntry, slug: string,
   const r = req as http.IncomingMessage & { originalUrl?: string };
   r.originalUrl = req.url;
   req.url = req.url!.slice(`/t/${slug}`.length) || '/';
+  // The engine builds its endpoint URLs (discovery, redirects) from the request's host: it must
+  // be the public URL's, not whatever Host (or X-Forwarded-Host) a client or a proxy sent. Behind
+  // nginx with `Host $host` on a non-default port the port was lost; a forged Host header would
+  // otherwise be echoed into the discovery document.
+  req.headers.host = services.config.publicHost;
+  delete req.headers['x-forwarded-host'];
   // Headers the engine keeps; it adds a hash to script-src for its one inline script (form_post).
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
@@ -126,7 +138,7 @@ export function createHttpApp(services: Services): Koa {
     } catch (caught) {
       const err = outageError(caught);
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
-      let status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
+      const status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
       let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
       let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : ctx.path.startsWith('/api/') ? 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.' : t('error.server');
       if (status === 400 && /JSON|Unexpected|body/i.test(String(e.message)) && !(e instanceof GatehouseError)) {
@@ -186,11 +198,7 @@ export function createHttpApp(services: Services): Koa {
     ctx.body = await metricsText(services.metrics);
   });
   // The sign-in pages' stylesheet and scripts (no inline script under the CSP): cached an hour.
-  const assets: Record<string, [type: string, body: string | Buffer]> = {
-    'gatehouse.css': ['text/css', css], 'webauthn.js': ['text/javascript', webauthnJs],
-    'push.js': ['text/javascript', pushJs], 'autosubmit.js': ['text/javascript', autosubmit],
-  };
-  for (const [name, [type, body]] of Object.entries(assets)) {
+  for (const [name, [type, body]] of Object.entries(ASSETS)) {
     ops.get(`/assets/${name}`, (ctx) => {
       ctx.type = type;
       ctx.set('Cache-Control', 'public, max-age=3600');
@@ -209,12 +217,18 @@ export function createHttpApp(services: Services): Koa {
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
   const interaction = interactionRouter(services);
-  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  koa.use(async (ctx, next) => (/^\/t\/[^/]+\/(interaction|account|device|selfservice)\//.test(ctx.path) ? forms(ctx, next) : next()));
+  // Before the sign-in pages: a workstation link's sign-in is finished without a page.
+  koa.use(workstationRouter(services).routes());
+  koa.use(agentRouter(services).routes());
   koa.use(interaction.routes());
   koa.use(interaction.allowedMethods());
   koa.use(federationRouter(services).routes());
   koa.use(launcherRouter(services).routes());
+  koa.use(deviceRouter(services).routes());
+  koa.use(samlRouter(services).routes());
   koa.use(accountRouter(services).routes());
+  koa.use(selfServiceRouter(services).routes());
   koa.use(brandingRouter(services).routes());
   koa.use(authenticatorRouter(services).routes());
   const setup = setupRouter(services);

@@ -23,7 +23,7 @@ export async function main(args: { importFile?: string; workers?: number } = {})
     if (notice) console.error(notice);
     if (workers > 1) {
       console.error(`Gatehouse is starting ${workers} worker processes on port ${config.port}.`);
-      runPrimary(workers);
+      runPrimary(workers, { forwardHangup: !!config.tls });
       return;
     }
   }
@@ -86,6 +86,9 @@ function handleSignals(services: RunningServer['services'], running: RunningServ
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // SIGHUP re-reads GATEHOUSE_TLS_CERT/_KEY (a renewed certificate) without closing the
+  // listener. Without TLS it keeps its default meaning (the terminal went away: stop).
+  if (services.config.tls) process.on('SIGHUP', () => { running.reloadTls(); });
 }
 
 if (import.meta.main) {

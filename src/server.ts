@@ -1,5 +1,6 @@
 // Start and stop a Gatehouse server: context, bootstrap, background jobs, HTTP listener.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/index.ts';
 import { createServices, type Services } from './services.ts';
@@ -8,6 +9,7 @@ import { bootstrap, type BootstrapResult } from './tenants/bootstrap.ts';
 import { startJobs } from './ops/jobs.ts';
 import { metricsText } from './ops/metrics.ts';
 import { StartupRefusal } from './shared/errors.ts';
+import { readTls } from './ops/tls.ts';
 
 export interface RunningServer {
   services: Services;
@@ -16,6 +18,8 @@ export interface RunningServer {
   metricsServer?: http.Server;
   url: string;
   boot: BootstrapResult;
+  /** With GATEHOUSE_TLS_CERT/_KEY: read the files again and use them for new connections (SIGHUP). False when they could not be used (logged; the old certificate stays). */
+  reloadTls(): boolean;
   stop(): Promise<void>;
 }
 
@@ -25,7 +29,10 @@ export async function startServer(config: Config, opts: { beforeListen?: (servic
   try {
     const boot = await bootstrap(services);
     await opts.beforeListen?.(services);
-    const server = http.createServer(createHttpHandler(services));
+    const handler = createHttpHandler(services);
+    let tls = config.tls ? readTls(config.tls) : undefined;
+    const server: http.Server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
+    if (tls) services.logger.info({ certificate: tls.summary }, 'serving HTTPS');
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     // On-premises connectors open a WebSocket to /connector/v1; nothing else upgrades.
     server.on('upgrade', (req, socket, head) => { if (!services.connectorHub.handleUpgrade(req, socket, head)) socket.destroy(); });
@@ -41,7 +48,19 @@ export async function startServer(config: Config, opts: { beforeListen?: (servic
     let stopping: Promise<void> | undefined;
     return {
       services, server, metricsServer, boot,
-      url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+      reloadTls() {
+        if (!config.tls) return false;
+        try {
+          tls = readTls(config.tls);
+        } catch (e) {
+          services.logger.error({ reason: (e as Error).message }, 'TLS certificate not reloaded: still serving the previous one');
+          return false;
+        }
+        (server as https.Server).setSecureContext({ cert: tls.cert, key: tls.key });
+        services.logger.info({ certificate: tls.summary }, 'TLS certificate reloaded: new connections use it');
+        return true;
+      },
+      url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
       stop() {
         // Graceful: stop accepting, let in-flight requests finish, then close the stores.
         stopping ??= (async () => {

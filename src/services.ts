@@ -1,5 +1,7 @@
 // Composition root: stores, then services, then the per-tenant engines, wired explicitly in
 // createServices below. Nothing else constructs a store or a service.
+import { SamlService } from './saml/service.ts';
+import { SamlRequestStore } from './storage/saml-requests.ts';
 import pino from 'pino';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/index.ts';
@@ -16,6 +18,8 @@ import { SetupLinkStore } from './storage/setup-links.ts';
 import { PolicyService } from './policy/policies.ts';
 import { PolicyStore } from './storage/policies.ts';
 import { PushService } from './mfa/push.ts';
+import { DeviceSessionService } from './devices/service.ts';
+import { DeviceSessionStore } from './storage/device-sessions.ts';
 import { SessionService } from './sessions/sessions.ts';
 import { FederationService } from './federation/upstreams.ts';
 import { AppService } from './apps/service.ts';
@@ -27,7 +31,7 @@ import { Sealer, TokenHasher, resolveSecrets } from './shared/crypto.ts';
 import { SealedStore } from './storage/sealed.ts';
 import { InstanceSecret } from './keys/instance-secret.ts';
 import { rehashLegacyArtifacts } from './oidc/adapters/sql.ts';
-import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { createMetrics, registerCertificateGauge, type Metrics } from './ops/metrics.ts';
 import { MemoryThrottle, RedisThrottle, type Throttle } from './ops/ratelimit.ts';
 import { SqlThrottle } from './storage/throttle-counters.ts';
 import { LocalBus, PostgresBus, RedisBus, type Bus } from './ops/bus.ts';
@@ -40,7 +44,15 @@ import { PushStore } from './storage/push.ts';
 import { SessionStore } from './storage/sessions.ts';
 import { buildEngine } from './oidc/engine.ts';
 import { ConnectorHub } from './directory/connector/hub.ts';
+import { MailStore } from './storage/mail.ts';
+import { UserLinkStore } from './storage/user-links.ts';
+import { MailService } from './selfservice/mail.ts';
+import { SelfServiceService } from './selfservice/service.ts';
 import { createAuditStream, type AuditStream } from './ops/audit-stream.ts';
+import { WorkstationStore } from './storage/workstations.ts';
+import { WorkstationService } from './workstations/service.ts';
+import { KerberosStore } from './storage/kerberos.ts';
+import { KerberosService } from './kerberos/service.ts';
 
 /**
  * Everything the composition root builds, by name. The HTTP edge (route registration, the
@@ -84,11 +96,17 @@ export interface Services {
   setupLinkStore: SetupLinkStore;
   ldapStore: LdapStore;
   connectorStore: ConnectorStore;
+  /** Single-use links sent by email: password reset, email verification (storage/user-links.ts). */
+  userLinkStore: UserLinkStore;
+  /** Workstation agents, their links and the sessions bound to them. */
+  workstationStore: WorkstationStore;
+  kerberosStore: KerberosStore;
 
   // ---- services (domain rules)
   /** The instance secret: its check at start and its rotation (keys/instance-secret.ts). */
   instanceSecret: InstanceSecret;
   keyService: KeyService;
+  samlService: SamlService;
   appService: AppService;
   /** User policies: SSO on/off, when MFA is required, ... (policy/policies.ts). */
   policyService: PolicyService;
@@ -96,12 +114,22 @@ export interface Services {
   pushService: PushService;
   /** SSO sessions: listed per user, ended by administrators, users and directory changes. */
   sessionService: SessionService;
+  /** Shared mobile devices (OpenID Connect Native SSO): device sessions, check-in (devices/service.ts). */
+  deviceSessionService: DeviceSessionService;
   /** Upstream directories: routing, sign-in through them, just-in-time accounts. */
   federationService: FederationService;
   /** LDAP / Active Directory directories: settings, sync, sign-in by bind (directory/ldap/). */
   ldapService: LdapService;
   /** On-premises connectors: their WebSocket endpoint and request routing (directory/connector/). */
   connectorHub: ConnectorHub;
+  /** Outgoing mail: queued in the store, sent by the leader through SMTP (selfservice/mail.ts). */
+  mailService: MailService;
+  /** Password reset and change, email verification (selfservice/service.ts). */
+  selfService: SelfServiceService;
+  /** Workstation agents and the user switch (workstations/). */
+  workstationService: WorkstationService;
+  /** Desktop SSO with Kerberos / SPNEGO (kerberos/). */
+  kerberosService: KerberosService;
 
   // ---- engines (one oidc-provider per tenant) and what they read through
   clientCache: ClientCache;
@@ -195,6 +223,12 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const policyStore = new PolicyStore(db);
   const pushStore = new PushStore(db);
   const sessionStore = new SessionStore(db);
+  const mailStore = new MailStore(db);
+  const userLinkStore = new UserLinkStore(db);
+  const deviceSessionStore = new DeviceSessionStore(db);
+  const samlRequestStore = new SamlRequestStore(db);
+  const workstationStore = new WorkstationStore(db);
+  const kerberosStore = new KerberosStore(db);
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
@@ -215,25 +249,47 @@ export async function createServices(config: Config, logger = pino({ level: conf
   });
 
   // ---- services
-  const keyService = new KeyService({ keyStore: new SigningKeyStore(db), tenantStore, sealer });
+  // A moved clock only in tests (config: GATEHOUSE_TEST_CLOCK_OFFSET_MS, refused outside NODE_ENV=test).
+  const keyService = new KeyService({
+    keyStore: new SigningKeyStore(db), tenantStore, sealer, policy: config.keys,
+    ...(config.testClockOffsetMs !== undefined && { now: () => Date.now() + (config.testClockOffsetMs ?? 0) }),
+  });
   const appService = new AppService({ appStore, userStore, sealer, outbound });
   const policyService = new PolicyService({ policyStore, userStore, appService, bus });
   const pushService = new PushService({ config, logger, sealer, tokenHasher, bus, pushStore, userStore, mfaStore, auditStore, policyService, throttles });
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
+  const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
   const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
+  const samlService = new SamlService({ keyService, userStore, samlRequestStore, sealer });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
+  const mailService = new MailService({ config, logger, mailStore, isLeader: () => leadership.isLeader });
+  const selfService = new SelfServiceService({ config, logger, tokenHasher, userStore, userLinkStore, auditStore, mailService, sessionService, throttles });
+  const workstationService = new WorkstationService({ logger, tokenHasher, tenantStore, userStore, workstationStore, auditStore, sessionService });
+  const kerberosService = new KerberosService({ logger, sealer, kerberosStore, userStore, auditStore });
   bus.subscribe('connector-revoked', (id) => connectorHub.dropRevoked(id));
   instanceSecret.listen(bus);
 
+  const metrics = createMetrics();
+  registerCertificateGauge(metrics, async () => {
+    const slugs = new Map((await tenantStore.list()).map((t) => [t.id, t.slug]));
+    const [keys, apps] = await Promise.all([keyService.activeKeys(), appStore.registeredCertificates()]);
+    return [
+      ...keys.map((k) => ({ tenant: slugs.get(k.tenantId) ?? k.tenantId, kind: 'idp' as const, kid: k.kid, expiresAt: k.notAfter })),
+      ...apps.map((a) => ({ tenant: a.tenantSlug, kind: 'app' as const, clientId: a.clientId, expiresAt: a.expiresAt })),
+    ];
+  }, (err) => logger.warn({ err }, 'reading certificate expiry for /metrics failed; the gauge is left out of this scrape'));
+
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics: createMetrics(), bus, leadership, outbound, throttles, auditStream,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, federationService, ldapService, connectorHub,
+    config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
+    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore, workstationStore, kerberosStore,
+    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, mailService, selfService, workstationService, kerberosService,
     clientCache, engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();
+      await mailService.close();
+      kerberosService.close();
       await auditStore.flush().catch((err) => logger.error({ err }, 'audit events lost at shutdown'));
       await auditStream?.close();
       await leadership.close();

@@ -13,7 +13,7 @@ let gh: TestServer;
 let doc: any;
 const tokens: Record<string, string> = {};
 /** A value for every path parameter name: records made for this test. */
-const fixture: Record<string, string> = { slug: 'default', session: 'no-such-session', connector: 'no-such-connector' };
+const fixture: Record<string, string> = { slug: 'default', session: 'no-such-session', connector: 'no-such-connector', workstation: 'no-such-workstation' };
 
 interface Op { method: string; path: string; op: any }
 const ops = (): Op[] => Object.entries(doc.paths).flatMap(([path, item]: [string, any]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));

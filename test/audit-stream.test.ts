@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { loadConfig, ConfigError } from '../src/config/index.ts';
 import { syslogMessage, webhookSignature } from '../src/ops/audit-stream.ts';
-import { startTestServer, freePort, deployedApp, LOOPBACK_OUTBOUND, type TestServer } from './helpers/server.ts';
+import { startTestServer, deployedApp, LOOPBACK_OUTBOUND, type TestServer } from './helpers/server.ts';
 import { haveRsyslog, startRsyslog, type Rsyslog } from './helpers/rsyslog.ts';
 import { codeFlow, rpConfig } from './helpers/rp.ts';
 import { Agent } from './helpers/agent.ts';

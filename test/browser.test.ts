@@ -72,7 +72,7 @@ test('error pages: wrong password, invalid email, not deployed, unknown app, bad
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${crm.base}/login`);
-  await page.locator('#email').fill('not-an-email');
+  await page.locator('#email').fill('not@an-email');
   await page.getByRole('button', { name: 'Next' }).click();
   assert.match(await page.getByRole('alert').textContent() ?? '', /Enter your email address/);
   await page.locator('#email').fill(alice.email);

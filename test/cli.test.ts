@@ -137,14 +137,21 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
 });
 
 test('keys: rotate and list', async () => {
-  const r = await ok(['keys', 'rotate', '--tenant', 'acme', '--json']);
+  // The tenant's next keys were published seconds ago: rotate schedules them, --now refuses.
+  const safe = await ok(['keys', 'rotate', '--tenant', 'acme', '--json']);
+  assert.deepEqual(safe.activated, []);
+  assert.equal(safe.scheduled.length, 2);
+  const refused = await cli(['keys', 'rotate', '--tenant', 'acme', '--now']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /published only 0 hours ago.*--force/s);
+  const r = await ok(['keys', 'rotate', '--tenant', 'acme', '--now', '--force', '--json']);
   assert.equal(r.activated.length, 2);
   const keys = await ok(['keys', 'list', '--tenant', 'acme', '--json']);
   assert.ok(keys.some((k: any) => k.status === 'retired'));
-  assert.ok(keys.every((k: any) => typeof k.expiresSoon === 'boolean'));
-  const one = await ok(['keys', 'rotate', '--tenant', 'acme', '--alg', 'ES256', '--json']);
+  assert.ok(keys.every((k: any) => Object.keys(k).join() === 'kid,alg,status,publishedAt,activatesAt,notAfter'));
+  const one = await ok(['keys', 'rotate', '--tenant', 'acme', '--alg', 'ES256', '--now', '--force', '--json']);
   assert.equal(one.activated.length, 1);
-  assert.match(await ok(['keys', 'list', '--tenant', 'acme']), /ES256\s+active\s+certificate expires \d{4}-\d\d-\d\d/);
+  assert.match(await ok(['keys', 'list', '--tenant', 'acme']), /ES256\s+active\s+published \d{4}-\d\d-\d\d\s+signed from \d{4}-\d\d-\d\d\s+certificate expires \d{4}-\d\d-\d\d/);
 });
 
 test('audit shows what the commands did', async () => {

@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import { Agent, text } from './helpers/agent.ts';
 import { backchannelReceiver, codeFlow, rpConfig } from './helpers/rp.ts';
 import { createTestDatabase, deleteRedisPrefix, randomName } from './helpers/databases.ts';
-import { adminClient, metric, roundRobinProxy, startNode, type Node, type Proxy } from './helpers/cluster.ts';
+import { adminClient, metric, roundRobinProxy, startNode, type Node, type Proxy as RoundRobin } from './helpers/cluster.ts';
 import { waitFor } from './helpers/wait.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
@@ -25,7 +25,7 @@ const LOGGED_OUT = 'https://app.example.test/bye';
 const PASSWORD = 'a long enough password 1';
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const prefix = `ghtest:${randomName()}:`;
-let proxy: Proxy;
+let proxy: RoundRobin;
 let nodes: Node[] = [];
 let env: Record<string, string>;
 let issuer: string;
@@ -122,7 +122,7 @@ test('signing out on one node ends the session on every node, and the app is tol
 test('a key rotation on one node reaches the other', { skip }, async () => {
   const jwks = async (n: Node) => JSON.stringify(await (await fetch(`${n.base}/t/default/jwks`)).json());
   const before = await jwks(node('B'));
-  const rotated = await adminClient(node('A').base)('POST', '/tenants/default/keys/rotate', {});
+  const rotated = await adminClient(node('A').base)('POST', '/tenants/default/keys/rotate', { now: true, force: true }); // keys published seconds ago
   assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
   await waitFor(async () => (await jwks(node('B'))) !== before, { what: 'node B to publish the new key' });
   assert.equal(await jwks(node('A')), await jwks(node('B')), 'both nodes publish the same keys');

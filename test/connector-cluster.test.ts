@@ -100,7 +100,7 @@ after(async () => {
   r.disconnect();
 });
 
-function connector(c: Cluster, node: Node, name: string, args: string[]) {
+function connector(_c: Cluster, node: Node, name: string, args: string[]) {
   const p = startConnector(node.base, name, path.join(tmp, `connector-${randomName()}.json`), args);
   procs.push(p);
   return p;

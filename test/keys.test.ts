@@ -170,7 +170,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
     const oldActive = before.filter((k) => k.status === 'active').map((k) => k.kid).sort();
     const oldNext = before.filter((k) => k.status === 'next').map((k) => k.kid).sort();
 
-    clock += HOUR;
+    clock += 8 * DAY; // the next keys have been published for more than the 7 days, so rotate acts at once
     const result = await keys.rotate(tenant);
     assert.deepEqual([...result.activated].sort(), oldNext);
     assert.deepEqual([...result.retired].sort(), oldActive);
@@ -190,7 +190,8 @@ async function suite(t: TestContext, store: Store): Promise<void> {
 
     // One algorithm only.
     clock += HOUR;
-    const es = await keys.rotate(tenant, 'ES256');
+    await assert.rejects(keys.rotate(tenant, 'ES256', 'now'), (e: Error) => /published only 1 hours ago.*--force/s.test(e.message), 'a key published an hour ago does not sign without --force');
+    const es = await keys.rotate(tenant, 'ES256', 'force');
     assert.equal(es.activated.length, 1);
     assert.equal(status.get(es.activated[0]!)!.alg, 'ES256');
     const afterEs = await keys.list(tenant);
@@ -201,7 +202,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
 
   await t.test('purgeRetired removes only retired keys past the grace period', async () => {
     const retired = (await keys.list(tenant)).filter((k) => k.status === 'retired');
-    assert.equal(retired.length, 3); // RS256 + ES256 from the first rotation (t0+1h), ES256 from the second (t0+2h)
+    assert.equal(retired.length, 3); // RS256 + ES256 from the first rotation (t0+8d), ES256 from the second (t0+8d+1h)
     const firstRotation = Math.min(...retired.map((k) => k.retiredAt!));
 
     assert.equal(await keys.purgeRetired(tenant), 0, 'nothing is past the grace period yet');
@@ -219,7 +220,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
     assert.equal(await keys.purgeRetired(undefined), 1, 'all tenants');
   });
 
-  await t.test('expiringSoon flags active or next keys whose certificate expires within 60 days', async () => {
+  await t.test('expiringSoon flags the active key whose certificate expires within 60 days', async () => {
     assert.deepEqual(await keys.expiringSoon(tenant), []);
     assert.ok((await keys.list(tenant)).every((k) => !k.expiresSoon));
 
@@ -233,14 +234,158 @@ async function suite(t: TestContext, store: Store): Promise<void> {
     assert.equal((await keys.list(tenant)).find((k) => k.kid === active.kid)!.expiresSoon, true);
 
     // Once rotated out, it no longer needs attention.
-    await keys.rotate(tenant, 'RS256');
+    await keys.rotate(tenant, 'RS256', 'force');
     assert.deepEqual(await keys.expiringSoon(tenant), []);
   });
+
+  await lifecycle(t, database, sealer);
 
   await t.test('unknown tenant is rejected', async () => {
     await assert.rejects(keys.ensureKeys('ten_nope'), /not found/);
   });
 }
+
+/** The automatic lifecycle (issue 16 point 1), with the clock moved. */
+async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Promise<void> {
+  const real = Date.now();
+  let clock = real;
+  const service = (policy?: { publishDays?: number; rotateBeforeDays?: number }) =>
+    new KeyService({ keyStore: new SigningKeyStore(database.db), tenantStore: new TenantStore(database.db), sealer, now: () => clock, ...(policy && { policy }) });
+  const keys = service();
+  const byStatus = async (id: string, alg = 'RS256') => {
+    const l = (await keys.list(id)).filter((k) => k.alg === alg);
+    return { active: l.find((k) => k.status === 'active')!, next: l.find((k) => k.status === 'next')!, retired: l.filter((k) => k.status === 'retired') };
+  };
+
+  await t.test('a data dir whose keys are 23 months old: a fresh next key at once, signing 7 days later; the alert then clears', async () => {
+    const id = await addTenant(database, 'old');
+    clock = real - 700 * DAY;
+    await keys.ensureKeys(id);
+    const before = await byStatus(id);
+    const jwksBefore = await keys.publicJwks(id);
+    clock = real;
+    assert.deepEqual((await keys.expiringSoon(id)).map((k) => k.kid).sort(), (await keys.list(id)).filter((k) => k.status === 'active').map((k) => k.kid).sort(), 'the 60-day alert is on');
+
+    const r = await keys.maintain(id);
+    // The old next key expires with the active one: activating it would not help, so a fresh one replaces it.
+    assert.equal(r.activated.length, 0, 'nothing signs with a key published seconds ago');
+    assert.ok(r.removed.includes(before.next.kid));
+    const mid = await byStatus(id);
+    assert.equal(mid.active.kid, before.active.kid, 'the old key signs meanwhile');
+    assert.ok(r.created.includes(mid.next.kid));
+    assert.equal(mid.next.publishedAt, clock);
+    assert.equal(mid.next.activatesAt, clock + 7 * DAY);
+    assert.ok(mid.next.notAfter > clock + 729 * DAY, 'its certificate runs two years from its own creation');
+    const published = kidsOf(await keys.publicJwks(id));
+    assert.ok(published.includes(mid.next.kid) && !published.includes(before.next.kid) && published.includes(before.active.kid));
+    assert.deepEqual(changedKeysOf(await keys.maintain(id)), [], 'idempotent');
+
+    // A token signed before the rotation, by the old active key.
+    const engine = await keys.jwksForEngine(id);
+    const oldActive = engine.keys.find((k) => k.kid === before.active.kid)!;
+    const token = await new jose.SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: 'RS256', kid: oldActive.kid }).setIssuedAt().setExpirationTime('1h')
+      .sign(await jose.importJWK(oldActive as jose.JWK, 'RS256'));
+
+    clock += 7 * DAY - HOUR;
+    assert.deepEqual((await keys.maintain(id)).activated, [], 'not before its 7 days');
+    assert.ok((await keys.expiringSoon(id)).some((k) => k.kid === before.active.kid), 'the alert stays while the old key signs');
+    clock += HOUR;
+    const rot = await keys.maintain(id);
+    assert.ok(rot.activated.includes(mid.next.kid));
+    assert.ok(rot.retired.includes(before.active.kid));
+    const after = await byStatus(id);
+    assert.equal(after.active.kid, mid.next.kid);
+    assert.equal(after.active.activatesAt, clock);
+    assert.ok(!(await keys.expiringSoon(id)).some((k) => k.alg === 'RS256'), 'the alert clears once the fresh key signs');
+    assert.equal(after.next.activatesAt, after.active.notAfter - 90 * DAY, 'the next rotation is 90 days before the new certificate expires');
+    const jwksAfter = await keys.publicJwks(id);
+    assert.ok(kidsOf(jwksAfter).includes(before.active.kid), 'the retired key stays published');
+    await jose.jwtVerify(token, jose.createLocalJWKSet(jwksAfter as jose.JSONWebKeySet), { currentDate: new Date(real + 10 * 60_000) });
+    assert.ok(kidsOf(jwksBefore).every((k) => k !== after.next.kid));
+    clock += DAY + 1;
+    assert.ok(!kidsOf(await keys.publicJwks(id)).includes(before.active.kid), 'removed once every token it signed has expired');
+    assert.ok(await keys.purgeRetired(id) >= 1);
+  });
+
+  await t.test('over four years on the schedule: every rotation 90 days before expiry, with a key published 7 days or more; the 60-day alert never fires', async () => {
+    const id = await addTenant(database, 'years');
+    clock = real;
+    await keys.ensureKeys(id);
+    const activations: Array<{ kid: string; at: number; publishedAt: number; notAfterOfRetired: number }> = [];
+    let current = (await byStatus(id)).active;
+    for (let day = 0; day < 4 * 365; day += 5) {
+      clock = real + day * DAY;
+      await keys.maintain(id);
+      assert.deepEqual(await keys.expiringSoon(id), [], `no alert on day ${day}`);
+      const s = await byStatus(id);
+      if (s.active.kid !== current.kid) {
+        activations.push({ kid: s.active.kid, at: s.active.activatesAt!, publishedAt: s.active.publishedAt, notAfterOfRetired: current.notAfter });
+        current = s.active;
+      }
+    }
+    // 2 years less 90 days, less the publication period of the replacement next key.
+    assert.equal(activations.length, 2, `rotated ${activations.length} times`);
+    for (const a of activations) {
+      assert.ok(a.at - a.publishedAt >= 7 * DAY, 'published 7 days or more before signing');
+      const left = (a.notAfterOfRetired - a.at) / DAY;
+      assert.ok(left <= 90 && left > 80, `rotated ${left} days before the old certificate expired`);
+    }
+  });
+
+  await t.test('keys rotate: at once with a long-published key; with a fresh one, scheduled; --now refuses a fresh key unless forced', async () => {
+    const id = await addTenant(database, 'manual');
+    clock = real;
+    await keys.ensureKeys(id);
+    const first = await byStatus(id, 'ES256');
+    const now = await keys.rotate(id, 'ES256', 'now').catch((e: Error) => e);
+    assert.ok(now instanceof Error && (now as { status?: number }).status === 409);
+    assert.match(now.message, /published only 0 hours ago, less than the 7 days.*without --now.*--force/s);
+    assert.equal((await byStatus(id, 'ES256')).active.kid, first.active.kid, 'a refusal changes nothing');
+
+    clock += DAY;
+    const safe = await keys.rotate(id, 'ES256');
+    assert.deepEqual(safe.activated, []);
+    assert.deepEqual(safe.scheduled, [{ kid: first.next.kid, alg: 'ES256', activatesAt: real + 7 * DAY }]);
+    assert.equal((await byStatus(id, 'ES256')).next.activatesAt, real + 7 * DAY, 'asked for: as soon as it is safe, not 90 days before expiry');
+    assert.equal((await byStatus(id, 'RS256')).next.activatesAt, first.active.notAfter - 90 * DAY, 'the other algorithm keeps its schedule');
+    clock = real + 7 * DAY;
+    const done = await keys.maintain(id);
+    assert.deepEqual(done.activated, [first.next.kid], 'the scheduled work carries it out');
+
+    const forced = await keys.rotate(id, 'ES256', 'force');
+    assert.equal(forced.activated.length, 1, 'force signs with the key published seconds ago');
+  });
+
+  await t.test('two nodes running the scheduled work at once make one change', async () => {
+    const id = await addTenant(database, 'race-maintain');
+    clock = real - 700 * DAY;
+    await keys.ensureKeys(id);
+    clock = real;
+    const other = service();
+    await Promise.all([keys.maintain(id), other.maintain(id), keys.maintain(id)]);
+    let rows = await keys.list(id);
+    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'RS256:active', 'RS256:next'], 'one fresh next key per algorithm');
+    clock = real + 7 * DAY;
+    const results = await Promise.all([keys.maintain(id), other.maintain(id)]);
+    assert.equal(results.flatMap((r) => r.activated).length, 2, 'one rotation per algorithm');
+    rows = await keys.list(id);
+    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'ES256:retired', 'RS256:active', 'RS256:next', 'RS256:retired']);
+  });
+
+  await t.test('settings: rotation N days before expiry, publication period', async () => {
+    const id = await addTenant(database, 'policy');
+    clock = real;
+    await keys.ensureKeys(id);
+    const custom = service({ publishDays: 14, rotateBeforeDays: 120 });
+    const s = (await custom.list(id)).find((k) => k.alg === 'RS256' && k.status === 'next')!;
+    const active = (await custom.list(id)).find((k) => k.alg === 'RS256' && k.status === 'active')!;
+    assert.equal(s.activatesAt, active.notAfter - 120 * DAY);
+    const r = await custom.rotate(id, 'RS256');
+    assert.deepEqual(r.scheduled.map((x) => x.activatesAt), [real + 14 * DAY]);
+  });
+}
+
+const changedKeysOf = (r: { activated: string[]; created: string[]; removed: string[] }) => [...r.activated, ...r.created, ...r.removed];
 
 test('signing keys on SQLite', async (t) => {
   const store = await sqliteStore();

@@ -119,6 +119,17 @@ tenants:
         clientSecret: emr-secret-that-is-at-least-32-characters
         redirectUris: [${RP}]
         deploy: [{ group: Nurses }]
+      - name: portal
+        displayName: Vendor Portal
+        type: saml
+        clientId: portal-saml-0001
+        saml:
+          entityId: https://portal.clinic.test/sp
+          acs: [{ url: https://portal.clinic.test/acs }]
+          slo: { url: https://portal.clinic.test/slo, binding: redirect }
+          nameIdFormat: persistent
+          attributes: [{ name: mail, attribute: email }]
+        deploy: [all]
 `);
   const gh = await startTestServer({}, { importFile: file });
   try {
@@ -128,6 +139,17 @@ tenants:
     const { importFile } = await import('../src/tenants/import.ts');
     const second = await importFile(gh.services, file);
     assert.deepEqual(second.changes, [], 'importing the same file again changes nothing');
+    const portal = await gh.api('GET', '/tenants/clinic/apps/portal-saml-0001');
+    assert.equal(portal.status, 200, JSON.stringify(portal.body));
+    assert.equal(portal.body.type, 'saml');
+    assert.equal(portal.body.saml.entityId, 'https://portal.clinic.test/sp');
+    assert.equal(portal.body.saml.nameIdFormat, 'persistent');
+    assert.equal(portal.body.saml.sign, 'both', 'the defaults fill in what the file does not say');
+    assert.equal(portal.body.deployment.all, true);
+    // Start-up fetches nothing: an SP's metadata is pasted (metadataXml), never a URL.
+    const fetching = path.join(dir, 'fetching.yaml');
+    fs.writeFileSync(fetching, `tenants:\n  - slug: clinic\n    apps:\n      - { name: p2, displayName: P2, type: saml, clientId: portal-saml-0002, saml: { metadataUrl: 'https://portal.clinic.test/md' } }\n`);
+    await assert.rejects(importFile(gh.services, fetching), /metadataUrl/);
     const show = await gh.api('GET', '/tenants/clinic');
     assert.equal(show.body.sessionLifetimeMinutes, 60);
     assert.equal(show.body.issuer, `${gh.base}/t/clinic`);

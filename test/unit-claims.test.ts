@@ -5,12 +5,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { claimLookups, claimsOf } from '../src/oidc/claims.ts';
 
-const ann = { id: 'u-ann', email: 'ann@example.com', givenName: 'Ann', familyName: 'Lee', domain: 'example.com' };
+const ann = { id: 'u-ann', email: 'ann@example.com', givenName: 'Ann', familyName: 'Lee', domain: 'example.com', emailVerified: true };
 
-test('standard claims: sub, email (verified: administrators create accounts for known addresses), names, preferred_username', () => {
+test('standard claims: sub, email (verified: she confirmed it), names, preferred_username', () => {
   assert.deepEqual(claimsOf(ann, 'openid', [], { groups: [] }), {
     sub: 'u-ann', email: 'ann@example.com', email_verified: true, name: 'Ann Lee', given_name: 'Ann', family_name: 'Lee', preferred_username: 'ann@example.com',
   });
+});
+
+test('email_verified: false for a local user until confirmed; true for directory and upstream users; preferred_username is the username when there is one', () => {
+  const local = { ...ann, emailVerified: false, username: 'alee' };
+  assert.equal(claimsOf(local, 'openid', [], { groups: [] }).email_verified, false);
+  assert.equal(claimsOf(local, 'openid', [], { groups: [] }).preferred_username, 'alee');
+  assert.equal(claimsOf({ ...local, directoryId: 'dir_1' }, 'openid', [], { groups: [] }).email_verified, true);
+  assert.equal(claimsOf({ ...local, upstreamId: 'up_1' }, 'openid', [], { groups: [] }).email_verified, true);
 });
 
 test('missing names are left out, never empty strings; name is whichever part exists', () => {
@@ -62,4 +70,15 @@ test('lookups: groups only for the groups scope or a groups claim, the OU only f
   assert.deepEqual(claimLookups('openid groups', []), { groups: true, ou: false });
   assert.deepEqual(claimLookups('openid', [{ name: 'roles', attribute: 'groups' }]), { groups: true, ou: false });
   assert.deepEqual(claimLookups('openid', [{ name: 'unit', attribute: 'ou' }, { name: 'x', value: 'ou' }]), { groups: false, ou: true });
+});
+
+test('custom claims may not take the names the sign-in and the token set (acr, amr, sub, aud, email_verified...)', async () => {
+  const { customClaim } = await import('../src/admin/shapes.ts');
+  for (const name of ['acr', 'amr', 'sub', 'aud', 'iss', 'auth_time', 'sid', 'email_verified', 'nonce']) {
+    const r = customClaim.safeParse({ name, value: 'x' });
+    assert.equal(r.success, false, name);
+    assert.match(r.error!.issues[0]!.message, /set by Gatehouse/);
+  }
+  assert.equal(customClaim.safeParse({ name: 'department', value: 'x' }).success, true);
+  assert.equal(customClaim.safeParse({ name: 'email', attribute: 'email' }).success, true);
 });

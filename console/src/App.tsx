@@ -22,6 +22,8 @@ import { LogsPage } from './pages/Logs.tsx';
 import { UpstreamPage, UpstreamsPage } from './pages/Upstreams.tsx';
 import { DirectoriesPage, DirectoryPage } from './pages/Directories.tsx';
 import { ConnectorsPage } from './pages/Connectors.tsx';
+import { WorkstationsPage } from './pages/Workstations.tsx';
+import { KerberosPage } from './pages/Kerberos.tsx';
 import { TenantsPage } from './pages/Tenants.tsx';
 
 interface Session { me: Me; tenant: string; setTenant: (slug: string) => void }
@@ -43,6 +45,8 @@ const NAV: Array<{ heading: string; items: NavItem[] }> = [
       { to: '/ous', label: 'OUs and domains', show: can.viewUsers },
       { to: '/policies', label: 'User policies', show: can.viewPolicies },
       { to: '/sessions', label: 'Sessions', show: can.sessions },
+      { to: '/workstations', label: 'Workstations', show: can.viewWorkstations },
+      { to: '/kerberos', label: 'Desktop SSO (Kerberos)', show: can.viewKerberos },
     ],
   },
   {
@@ -77,7 +81,7 @@ function Route(): ReactNode {
   let m: RegExpExecArray | null;
   if (path === '/' || path === '') return <OverviewPage />;
   if (path === '/apps') return gate(can.viewApps(me), 'Application profiles', 'superadmin, admin, helpdesk or auditor', <AppsPage />);
-  if ((m = /^\/apps\/new\/(web|spa|native|service|handoff)$/.exec(path))) {
+  if ((m = /^\/apps\/new\/(web|spa|native|service|handoff|saml)$/.exec(path))) {
     return gate(can.configureApps(me), 'Application profile configuration', 'superadmin', <AppProfilePage type={m[1] as 'web'} />);
   }
   if ((m = /^\/apps\/([^/]+)$/.exec(path))) return gate(can.configureApps(me), 'Application profile configuration', 'superadmin', <AppProfilePage clientId={decodeURIComponent(m[1]!)} />);
@@ -98,6 +102,8 @@ function Route(): ReactNode {
   if (path === '/directories') return gate(can.viewDirectories(me), 'LDAP and Active Directory', 'admin or auditor', <DirectoriesPage />);
   if (path === '/directories/new') return gate(can.manageDirectories(me), 'Directory configuration', 'superadmin', <DirectoryPage />);
   if ((m = /^\/directories\/([^/]+)$/.exec(path))) return gate(can.viewDirectories(me), 'LDAP and Active Directory', 'admin or auditor', <DirectoryPage id={decodeURIComponent(m[1]!)} />);
+  if (path === '/kerberos') return gate(can.viewKerberos(me), 'Desktop SSO (Kerberos)', 'admin or auditor', <KerberosPage />);
+  if (path === '/workstations') return gate(can.viewWorkstations(me), 'Workstations', 'admin, auditor or helpdesk', <WorkstationsPage />);
   if (path === '/connectors') return gate(can.viewDirectories(me), 'Connectors', 'admin or auditor', <ConnectorsPage />);
   if (path === '/tenants') return gate(can.tenants(me), 'Tenants', 'superadmin of the default tenant', <TenantsPage />);
   return <>

@@ -21,7 +21,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface Page<T> { items: T[]; nextCursor: string | null }
+export type { Page } from './types.ts';
 
 async function send(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   const token = accessToken();
@@ -46,6 +46,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   if (res.status === 401) await signIn();
   if (res.status === 204) return undefined as T;
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON answer, typed by each caller
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   if (!res.ok) {

@@ -23,6 +23,13 @@ export const can = {
   rotateKeys: (me: Me) => me.roles.includes('superadmin'),
   branding: (me: Me) => me.roles.includes('superadmin'),
   sessions: (me: Me) => any(me, 'admin', 'helpdesk'),
+  /** Workstations: admins, auditors and helpdesk see them; admins enroll, admins and helpdesk revoke. */
+  viewWorkstations: (me: Me) => any(me, 'admin', 'auditor', 'helpdesk'),
+  manageWorkstations: (me: Me) => any(me, 'admin'),
+  revokeWorkstations: (me: Me) => any(me, 'admin', 'helpdesk'),
+  /** Kerberos: admins and auditors see it, superadmins change it. */
+  viewKerberos: (me: Me) => any(me, 'admin', 'auditor'),
+  manageKerberos: (me: Me) => me.roles.includes('superadmin'),
   viewUpstreams: (me: Me) => any(me, 'admin', 'auditor'),
   manageUpstreams: (me: Me) => me.roles.includes('superadmin'),
   /** Check an upstream's discovery now (its Test button). */

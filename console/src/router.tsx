@@ -4,7 +4,7 @@ import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from
 import { settings } from './settings.ts';
 
 const listeners = new Set<() => void>();
-const notify = () => listeners.forEach((l) => l());
+const notify = () => { for (const l of listeners) l(); };
 window.addEventListener('popstate', notify);
 
 const subscribe = (l: () => void) => { listeners.add(l); return () => { listeners.delete(l); }; };

@@ -7,23 +7,19 @@ import type * as shapes from '../../src/admin/shapes.ts';
 
 type Out<T extends z.ZodType> = z.output<T>;
 
-export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff';
+export type AppType = Out<typeof shapes.appType>;
 export type Target = Out<typeof shapes.deploymentTarget>;
 export type TargetType = Target['type'];
-export interface Claim { name: string; value?: string; attribute?: string }
+export type Claim = Out<typeof shapes.customClaim>;
+export type AppView = Out<typeof shapes.app>;
+/** SAML apps: the service provider, and the IdP addresses to configure it with (docs/saml.md). */
+export type SamlView = Out<typeof shapes.samlApp>;
 
-// The application profile's response schema sits with its route (it builds on the app rules);
-// until it moves to shapes.ts this is the console's copy of what it reads.
-export interface AppView {
-  clientId: string; name: string; displayName: string; type: AppType;
-  redirectUris: string[]; postLogoutRedirectUris: string[]; backchannelLogoutUri: string | null; homeUrl: string | null;
-  initiateLoginUri: string | null; loginRedirectUrl: string | null; refreshTokenMinutes?: number; outliveSession?: boolean; passwordGrant: boolean; requireMfa: boolean;
-  claims: Claim[]; logo: string | null; hasSecret: boolean; deployed: boolean; deployment: { all: boolean; targets: Target[] };
-  metadata: Record<string, string>; launchUrl: string; version: number;
-  certificateExpiresAt?: number | null; certificateExpiresSoon?: boolean; jwks?: { keys: Array<Record<string, unknown>> } | null;
-  /** none for public apps (spa, native). */
-  clientAuthMethod?: 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
-}
+/** A page of a list (any list: the items are the only part that differs). */
+export type Page<T> = Omit<Out<ReturnType<typeof shapes.page<z.ZodUnknown>>>, 'items'> & { items: T[] };
+
+export type Policy = Out<typeof shapes.policy>;
+export type PolicySettings = Policy['settings'];
 
 /** A user as listed; a user's own page adds their OU path and groups. */
 export type User = Out<typeof shapes.userSummary> & { ou?: string | null; groups?: string[] };
@@ -31,6 +27,7 @@ export type Group = Out<typeof shapes.group>;
 export type Ou = Out<typeof shapes.ou>;
 export type AuditEvent = Out<typeof shapes.auditEvent>;
 export type SessionView = Out<typeof shapes.sessionView>;
+export type DeviceSessionView = Out<typeof shapes.deviceSessionView>;
 export type Overview = Out<typeof shapes.overview>;
 export type Tenant = Out<typeof shapes.tenant>;
 export type Branding = Out<typeof shapes.branding>;
@@ -44,6 +41,7 @@ export const APP_TYPES: Record<AppType, { label: string; menu: string; help: str
   spa: { label: 'Single-page app (OpenID Connect)', menu: 'Single-page application (SPA) using OpenID Connect', help: 'A browser app: a public client (no secret) that uses authorization code + PKCE.' },
   native: { label: 'Native / mobile app (OpenID Connect)', menu: 'Native or mobile app using OpenID Connect', help: 'An installed app: a public client with custom-scheme, universal-link or loopback redirect URIs.' },
   service: { label: 'Service (client credentials)', menu: 'Service (machine to machine)', help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.' },
+  saml: { label: 'SAML 2.0 application', menu: 'Web application using SAML 2.0', help: 'An application that signs users in with SAML 2.0 (Gatehouse is the identity provider): from its metadata, or its entity ID and ACS URL.' },
   handoff: { label: 'Hand-off app (refresh token)', menu: 'Hand-off application (refresh token)', help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.' },
 };
 
@@ -59,6 +57,9 @@ export type SyncStatus = Out<typeof shapes.syncStatus>;
 export type TestReport = Out<typeof shapes.directoryTest>;
 export type Connector = Out<typeof shapes.connector>;
 export type ProvisioningCode = Out<typeof shapes.provisioningCode>;
+export type Workstation = Out<typeof shapes.workstation>;
+export type WorkstationCode = Out<typeof shapes.workstationCode>;
+export type KerberosSettings = Out<typeof shapes.kerberosSettings>;
 
 export type Upstream = Out<typeof shapes.upstream>;
 export type UpstreamType = Upstream['type'];

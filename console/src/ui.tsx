@@ -110,8 +110,8 @@ let noticeId = 0;
 export function notify(text: string): void {
   const id = ++noticeId;
   notices = [...notices, { id, text }];
-  noticeListeners.forEach((l) => l());
-  setTimeout(() => { notices = notices.filter((n) => n.id !== id); noticeListeners.forEach((l) => l()); }, 5000);
+  for (const l of noticeListeners) l();
+  setTimeout(() => { notices = notices.filter((n) => n.id !== id); for (const l of noticeListeners) l(); }, 5000);
 }
 export function Notices() {
   const list = useSyncExternalStore((l) => { noticeListeners.add(l); return () => { noticeListeners.delete(l); }; }, () => notices);

@@ -11,6 +11,8 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { safeEqual } from '../shared/crypto.ts';
+import { messages } from '../selfservice/messages.ts';
+import type { AccountPassword } from '../interaction/pages/account.ts';
 import { accountPage, messagePage, passkeyEnrollPage, pushEnrollPage, recoveryCodesPage, totpEnrollPage } from '../interaction/pages.ts';
 import type { FactorType } from '../policy/policies.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
@@ -81,7 +83,17 @@ export function accountRouter(services: Services): Router {
     return undefined;
   }
 
-  async function show(ctx: Ctx, tenant: Tenant, user: UserWithSecret, s: AccountSession, notice?: string) {
+  /** How the user's password is kept: here (a change form), by their directory (where to change it), or by their upstream. */
+  async function passwordOf(tenant: Tenant, user: UserWithSecret): Promise<AccountPassword> {
+    if (user.directoryId) return { kind: 'directory', help: (await services.ldapStore.byId(tenant.id, user.directoryId))?.settings.passwordHelp ?? null };
+    if (user.upstreamId) {
+      const up = await services.upstreamStore.byId(tenant.id, user.upstreamId);
+      return { kind: 'upstream', name: up?.name ?? 'your organization\'s sign-in service', url: up?.settings.issuer && /^https:\/\//.test(up.settings.issuer) ? up.settings.issuer : null };
+    }
+    return { kind: 'local' };
+  }
+
+  async function show(ctx: Ctx, tenant: Tenant, user: UserWithSecret, s: AccountSession, notice?: string, error?: string) {
     const factors = await services.mfaStore.factors(tenant.id, user.id);
     const settings = await services.policyService.settingsFor(user);
     ctx.type = 'html';
@@ -92,6 +104,7 @@ export function accountRouter(services: Services): Router {
       recoveryLeft: factors.length ? await services.mfaStore.unusedRecoveryCodes(tenant.id, user.id) : 0,
       allowed: settings.allowedFactors, remembered: await services.mfaStore.rememberedDevices(tenant.id, user.id),
       sessions: await sessionsOf(ctx, tenant, user),
+      password: await passwordOf(tenant, user), emailVerified: user.emailVerified || !!user.directoryId || !!user.upstreamId, error,
     });
   }
 
@@ -120,6 +133,28 @@ export function accountRouter(services: Services): Router {
   router.get('/', async (ctx) => {
     const w = await who(ctx);
     if (w) await show(ctx, w.tenant, w.user, w.s);
+  });
+
+  // Issue 17: change the password (the current one required; the same rules as every new
+  // password); this browser stays signed in, every other session ends.
+  router.post('/password', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const str = (k: string) => (typeof body[k] === 'string' ? body[k] as string : '');
+    if (str('password') !== str('confirm')) { ctx.status = 400; await show(ctx, w.tenant, w.user, w.s, undefined, messages.pages.reset.mismatch); return; }
+    const current = (await sessionsOf(ctx, w.tenant, w.user)).find((x) => x.current)?.id;
+    const r = await services.selfService.changePassword(w.tenant, w.user, str('current'), str('password'), { ip: ctx.ip }, current);
+    if (!r.ok) { ctx.status = 400; await show(ctx, w.tenant, w.user, w.s, undefined, r.message); return; }
+    await show(ctx, w.tenant, (await services.userStore.userById(w.tenant.id, w.user.id))!, w.s, messages.pages.account.changed);
+  });
+
+  router.post('/verify-email', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const r = await services.selfService.sendVerification(w.tenant, w.user, { ip: ctx.ip });
+    if (!r.ok) ctx.status = 400;
+    await show(ctx, w.tenant, w.user, w.s, r.ok ? messages.pages.account.verificationSent(w.user.email) : r.message);
   });
 
   router.get('/totp', async (ctx) => {

@@ -60,7 +60,7 @@ export async function authenticate(services: Pick<Services, 'config' | 'keyServi
       throw unauthorized('This access token was not issued for the admin API.');
     }
     const user = await services.userStore.userById(tenant.id, String(payload.sub));
-    if (!user || user.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
+    if (user?.status !== 'active' || user.roles.length === 0) throw unauthorized('This account may no longer use the admin API.');
     return { userId: user.id, email: user.email, tenantId: tenant.id, tenantSlug: tenant.slug, roles: user.roles };
   } catch (e) {
     // A database away is not a bad token: it must reach the outage handling (503), not say 401.

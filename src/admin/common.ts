@@ -2,7 +2,6 @@
 // router): input parsing, the caller, and audit of changes. New route files declare their
 // routes with route.ts instead; this stays until every route file is converted.
 import type Koa from 'koa';
-import type Router from '@koa/router';
 import { z } from 'zod';
 import type { Services } from '../services.ts';
 import type { AdminRole } from '../storage/users.ts';

@@ -9,7 +9,8 @@
 //   an instance administrator (superadmin of the default tenant) only by another one.
 import type Koa from 'koa';
 import type { Services } from '../services.ts';
-import type { AdminRole } from '../storage/users.ts';
+import type { AdminRole, UserWithSecret } from '../storage/users.ts';
+import { findUser } from './lookup.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { DEFAULT_TENANT } from '../tenants/bootstrap.ts';
@@ -75,6 +76,16 @@ export async function deny(call: Attempt, action: string, message: string, needs
 export async function assertMayActOn(call: Attempt, target: Target & { id: string }, action: string): Promise<void> {
   const r = refusal(call.admin, target, call.tenant);
   if (r) await deny(call, action, r.message, r.needs, { userId: target.id, email: target.email });
+}
+
+/**
+ * The user a route acts on (by id or email), once the caller is known to be allowed to act on
+ * them: 404 when there is no such user, 403 (recorded) when they hold a role the caller lacks.
+ */
+export async function userToActOn(call: Attempt, ref: string, action: string): Promise<UserWithSecret> {
+  const u = await findUser(call.services, call.tenant.id, ref);
+  await assertMayActOn(call, u, action);
+  return u;
 }
 
 /**

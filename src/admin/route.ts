@@ -100,6 +100,7 @@ export interface RouteDef<A extends Access, Path extends string, P extends AnyOb
 
 // The registry erases the generics: each route was type-checked where it was declared.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of routes with different input types; each is checked where declared
 export type AnyRoute = RouteDef<Access, string, AnyObject, AnyObject, z.ZodType, z.ZodType> & { handler(call: any): Promise<unknown> };
 
 export const noBody = z.undefined();

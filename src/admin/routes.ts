@@ -23,9 +23,13 @@ import { auditRoutes } from './routes/audit.ts';
 import { upstreamRoutes } from './routes/upstreams.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { deviceRoutes } from './routes/devices.ts';
 import { directoryRoutes } from './routes/directories.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { workstationRoutes } from './routes/workstations.ts';
+import { kerberosRoutes } from './routes/kerberos.ts';
 import { instanceRoutes } from './routes/instance.ts';
+import { selfServiceRoutes } from './routes/self-service.ts';
 
 /** Route files in the earlier style (a function that adds routes to the router), until converted. */
 type LegacyRoutes = (services: Services, r: Router) => void;
@@ -33,10 +37,10 @@ const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
   ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
-  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
+  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...deviceRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
   ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
-  ...directoryRoutes, ...connectorRoutes,
-  ...instanceRoutes,
+  ...directoryRoutes, ...connectorRoutes, ...workstationRoutes, ...kerberosRoutes,
+  ...instanceRoutes, ...selfServiceRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -9,14 +9,9 @@ export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE).describe(`page size, 1-${MAX_PAGE_SIZE}`),
 });
 
-export const page = <T extends z.ZodType>(item: T) => z.object({
-  items: z.array(item),
-  nextCursor: z.string().nullable().describe('pass as ?cursor= for the next page; null on the last page'),
-});
-
 /** In bodies of versioned edits: the version last seen (or send If-Match). */
 export const version = z.number().int().min(0).optional().describe('the version you last saw; a stale one is refused with 409 version_conflict');
 
 // The response shapes moved to shapes.ts (which the console and the CLI import types from);
 // re-exported here for the route files.
-export { auditEvent, deploymentTarget, epochMs, role, userSummary } from './shapes.ts';
+export { auditEvent, deploymentTarget, epochMs, page, role, userSummary } from './shapes.ts';

@@ -6,7 +6,9 @@ import { z } from 'zod';
 import type { Jwks } from '../storage/apps.ts';
 import { invalid } from '../shared/errors.ts';
 
-export const APP_CERT_WARNING_DAYS = 90;
+import { APP_CERT_WARNING_DAYS } from './kinds.ts';
+
+export { APP_CERT_WARNING_DAYS };
 const DAY = 24 * 3600_000;
 
 // Private key parameters: a JWKS registered here must hold public keys only.

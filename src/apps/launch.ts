@@ -19,6 +19,7 @@ export type Launch =
 
 
 export function launchable(a: App): boolean {
+  if (a.type === 'saml') return !!a.saml; // IdP-initiated sign-in (saml/routes.ts)
   if (a.type === 'handoff') return !!a.loginRedirectUrl;
   return isOidcApp(a.type) && !!(a.initiateLoginUri || a.homeUrl);
 }
@@ -59,6 +60,13 @@ export async function launch(services: Pick<Services, 'auditStore' | 'config'>, 
     const refreshToken = await token.save();
     await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'handoff', message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.` } });
     return { kind: 'post', url: a.loginRedirectUrl!, fields: { refresh_token: refreshToken } };
+  }
+  if (a.type === 'saml') {
+    // IdP-initiated SAML sign-in; the profile's home URL, if any, is the RelayState (where the SP lands the user).
+    await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'saml', message: `${who.user.email} opened ${a.displayName}.` } });
+    const u = new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/saml/launch/${encodeURIComponent(a.clientId)}`);
+    if (a.homeUrl) u.searchParams.set('RelayState', a.homeUrl);
+    return { kind: 'redirect', url: u.href };
   }
   await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url', message: `${who.user.email} opened ${a.displayName}.` } });
   if (a.initiateLoginUri) {

@@ -2,7 +2,9 @@
 // administrator gets a message that says which URI is wrong and why.
 // Matching at authorization time is exact (the engine's job), except RFC 8252 loopback
 // redirects of native apps, where any port is accepted.
-export type AppType = 'web' | 'native' | 'spa' | 'service' | 'handoff';
+import type { AppType } from './kinds.ts';
+
+export type { AppType };
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 

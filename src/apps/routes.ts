@@ -109,11 +109,11 @@ export function launcherRouter(services: Services): Router {
     if (!m) return refuse('invalid_request', 'send the access token as Authorization: Bearer <token>');
     const entry = await services.engineCache.get(tenant.slug);
     const token = await entry!.provider.AccessToken.find(m[1]!);
-    if (!token || !token.accountId) return refuse('invalid_token', 'the access token is unknown, expired or revoked');
+    if (!token?.accountId) return refuse('invalid_token', 'the access token is unknown, expired or revoked');
     // Sender-constrained tokens need their proof, which this endpoint does not take.
     if (token.jkt || token['x5t#S256']) return refuse('invalid_token', 'this access token is sender-constrained; call userinfo with its proof');
     const user = await services.userStore.userById(tenant.id, token.accountId);
-    if (!user || user.status !== 'active') return refuse('invalid_token', 'the account is no longer active');
+    if (user?.status !== 'active') return refuse('invalid_token', 'the account is no longer active');
     const scopes = new Set(String(token.scope ?? '').split(' '));
     const groups = scopes.has('profile') ? (await services.userStore.groupsOfUser(tenant.id, user.id)).map((g) => g.name) : undefined;
     ctx.body = {

@@ -9,6 +9,12 @@ import { checkRedirectUris, redirectUriProblem } from './redirect-uris.ts';
 import { textProblem, webUrlProblem } from '../shared/input.ts';
 import { OUTBOUND_SETTING, type Outbound } from '../shared/outbound.ts';
 import { signingKeys } from './jwks.ts';
+import { certificatesExpireAt, samlProblems, DEFAULT_SAML, type SamlSettings } from '../saml/settings.ts';
+import { settingsFromMetadata } from '../saml/sp-metadata.ts';
+import { SamlError } from '../saml/xml.ts';
+
+/** SAML settings as an administrator gives them: any field, and optionally the SP's metadata (XML or URL) to fill in the rest. */
+export type SamlInput = Partial<Omit<SamlSettings, 'acs'>> & { acs?: Array<{ url: string; index?: number }>; metadataXml?: string; metadataUrl?: string };
 
 export const DEFAULT_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'groups'] as const;
 export const CLAIM_ATTRIBUTES = ['email', 'given_name', 'family_name', 'name', 'domain', 'ou', 'groups', 'user_id'] as const;
@@ -70,6 +76,17 @@ export class AppService {
     if (input.clientAuthMethod === 'private_key_jwt' && isConfidential(input.type) && !signingKeys(input.jwks ?? null).length) {
       problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
     }
+    if (input.deviceSsoGroup && input.type !== 'native') problems.push('Only native apps can join a device SSO group (OpenID Connect Native SSO shares a sign-in between apps on one mobile device).');
+    if (input.type === 'saml') {
+      if (!input.saml) problems.push('A SAML app needs its SP settings: at least the SP entity ID and an Assertion Consumer Service URL (or the SP\'s metadata).');
+      else {
+        problems.push(...samlProblems(input.saml));
+        // The SP's certificates get the same expiry alert as OpenID Connect apps' registered ones.
+        input.certificateExpiresAt = certificatesExpireAt(input.saml.certificates);
+      }
+      if (input.redirectUris?.length || input.postLogoutRedirectUris?.length) problems.push('A SAML app receives assertions at its Assertion Consumer Service URLs and takes no redirect URIs.');
+      if (input.jwks) problems.push('A SAML app registers X.509 certificates (saml.certificates), not a JWKS.');
+    } else if (input.saml) problems.push('Only SAML apps (type saml) have SAML settings.');
     if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
     if (input.backchannelLogoutUri && !webUrlProblem(input.backchannelLogoutUri)) {
       const refused = await this.outbound.check(new URL(input.backchannelLogoutUri));
@@ -83,6 +100,34 @@ export class AppService {
       }
     }
     if (problems.length) throw invalid(problems.join(' '), { problems });
+  }
+
+  /**
+   * The SAML settings to store: the current ones (a change) or the defaults, then what the
+   * SP's metadata says (pasted, or fetched through the outbound rules), then the fields given.
+   */
+  async resolveSaml(input: SamlInput, current?: SamlSettings | null): Promise<SamlSettings> {
+    const { metadataXml, metadataUrl, ...fields } = input;
+    let xml = metadataXml;
+    if (metadataUrl) {
+      const problem = webUrlProblem(metadataUrl);
+      if (problem) throw invalid(`The SP metadata URL "${metadataUrl}" ${problem}.`);
+      let res: Response;
+      try {
+        res = await this.outbound.fetch(metadataUrl, { redirect: 'manual', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+      } catch (e) {
+        throw invalid(`The SP metadata could not be fetched from ${metadataUrl}: ${(e as Error).message} Paste the metadata XML instead, or ${OUTBOUND_SETTING} may need the SP's address range.`);
+      }
+      if (!res.ok) throw invalid(`The SP metadata URL ${metadataUrl} answered HTTP ${res.status}. Check the URL, or paste the metadata XML instead.`);
+      xml = await res.text();
+    }
+    let fromMetadata: Partial<SamlSettings> = {};
+    if (xml) {
+      try { fromMetadata = settingsFromMetadata(xml); } catch (e) { if (e instanceof SamlError) throw invalid(e.message); throw e; }
+    }
+    const merged = { ...DEFAULT_SAML, ...(current ?? {}), ...fromMetadata, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) } as SamlSettings;
+    merged.acs = (merged.acs ?? []).map((a, i) => ({ url: a.url, index: a.index ?? i }));
+    return merged;
   }
 
   /** Create a profile. Returns the client secret in the clear exactly once. */

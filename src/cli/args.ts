@@ -12,7 +12,8 @@ export interface Command {
   usage: string;
   summary: string;
   options?: OptionSpec;
-  positionals?: number; // exactly this many
+  positionals?: number; // exactly this many (or, with maxPositionals, at least)
+  maxPositionals?: number;
   json?: false; // the command does not print JSON (start)
   run(o: Opts, args: string[], out: Output): Promise<void>;
 }

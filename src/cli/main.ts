@@ -1,5 +1,7 @@
-// The `gatehouse` command. `start` runs the server in this process; every other command
-// talks to a running server's admin API (never to the store), so it is safe while it runs.
+// The `gatehouse` command. `start` runs the server in this process; `backup` and `restore` work
+// on the data directory (a backup is safe while the server runs; a restore makes a new one);
+// every other command talks to a running server's admin API (never to the store), so it is
+// safe while it runs.
 // Exit codes: 0 done, 1 the server refused or could not be reached, 2 bad arguments or settings.
 //
 // This file only dispatches: commands are declared per noun in commands/ (usage, options and a
@@ -12,14 +14,19 @@ import { ApiError, DEFAULT_URL, SetupError } from './client.ts';
 import { output } from './output.ts';
 import { appCommands } from './commands/app.ts';
 import { auditCommands } from './commands/audit.ts';
+import { backupCommands } from './commands/backup.ts';
 import { brandingCommands } from './commands/branding.ts';
+import { mailCommands } from './commands/mail.ts';
 import { connectorCommands } from './commands/connector.ts';
+import { agentCommands, workstationCommands } from './commands/agent.ts';
+import { kerberosCommands } from './commands/kerberos.ts';
 import { directoryCommands } from './commands/directory.ts';
 import { domainCommands, groupCommands, ouCommands } from './commands/group.ts';
 import { keyCommands, secretCommands } from './commands/keys.ts';
 import { overviewCommands } from './commands/overview.ts';
 import { policyCommands } from './commands/policy.ts';
 import { sessionCommands } from './commands/session.ts';
+import { deviceCommands } from './commands/device.ts';
 import { startCommands } from './commands/start.ts';
 import { tenantCommands } from './commands/tenant.ts';
 import { upstreamCommands } from './commands/upstream.ts';
@@ -29,8 +36,8 @@ export { UsageError };
 
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
-  ...startCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...auditCommands, ...sessionCommands, ...brandingCommands,
+  ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
+  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands, ...mailCommands,
 };
 
 // ---- help
@@ -92,7 +99,7 @@ export async function run(argv: string[]): Promise<void> {
     const expected = cmd.positionals ?? 0;
     const got = parsed.positionals.length;
     if (got < expected) throw new UsageError(`Missing argument${expected - got > 1 ? 's' : ''}: expected ${expected}, got ${got}.`);
-    if (got > expected) throw new UsageError(`Unexpected argument "${parsed.positionals[expected]}".`);
+    if (got > (cmd.maxPositionals ?? expected)) throw new UsageError(`Unexpected argument "${parsed.positionals[cmd.maxPositionals ?? expected]}".`);
     const values: Opts = parsed.values;
     await cmd.run(values, parsed.positionals, output(values.json === true));
   } catch (e) {

@@ -10,7 +10,7 @@
 // layout) are called from deep inside services and steps; threading a language through every
 // one of them would touch every signature and be forgotten in new ones.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { html, SafeHtml } from '../interaction/html.ts';
+import { html, type SafeHtml } from '../interaction/html.ts';
 import { en, type MessageKey } from './catalogs/en.ts';
 import { es } from './catalogs/es.ts';
 import { fr } from './catalogs/fr.ts';

@@ -13,8 +13,10 @@ import { isLocale, LOCALE_NAMES, LOCALES, t, type LocaleScope } from './index.ts
 export const PICKED_COOKIE = 'gh_lang';
 
 /** A way back that stays on this server: a path (not `//host` or `/\host`, which browsers read as another host). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters in the path is the point
+const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\u007f\\]/;
 export const isLocalPath = (v: unknown): v is string =>
-  typeof v === 'string' && v.length <= 2000 && /^\/(?![/\\])/.test(v) && !/[\u0000-\u001f\u007f\\]/.test(v);
+  typeof v === 'string' && v.length <= 2000 && /^\/(?![/\\])/.test(v) && !CONTROL_OR_BACKSLASH.test(v);
 
 /** What the request itself says about its language: the picker's cookie and Accept-Language. */
 export function requestLocaleInputs(req: http.IncomingMessage): LocaleScope {

@@ -19,7 +19,9 @@ import { identifierPage, messagePage, totpPage } from './pages.ts';
 import { noteTenantLocale, pageBranding } from './branding.ts';
 import { formatWait, noteLocale, t } from '../i18n/index.ts';
 import type { EngineEntry } from '../tenants/engines.ts';
-import { MFA_ACR } from '../oidc/engine.ts';
+import { issuerFor, MFA_ACR } from '../oidc/engine.ts';
+import { identifierWords } from '../selfservice/identifiers.ts';
+import { selfServiceOf } from '../selfservice/settings.ts';
 import type { AbortReason } from './abort.ts';
 import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/webauthn.ts';
 import { mfaWait, passwordAccepted, secondFactorsOf, signInSucceeded, type Origin, type SecondFactors } from './signin.ts';
@@ -67,6 +69,12 @@ export function createFlow(services: Services) {
   const mfaPending = sealedCookie<{ uid: string; accountId: string; challenge?: string; pushId?: string }>(services, 'gh_mfa', 10 * 60_000);
   /** A passwordless passkey sign-in offered on the email page: its challenge. */
   const passkeyPending = sealedCookie<{ uid: string; challenge: string }>(services, 'gh_passkey', 10 * 60_000);
+  /** The password was right but an administrator requires a new one first (steps/change-password.ts). */
+  const changePending = sealedCookie<{ uid: string; accountId: string }>(services, 'gh_pwchange', 10 * 60_000);
+  /** Where "Forgot your password?" leads: this tenant's reset request page, with the way back here. */
+  const forgotUrl = (it: Interaction) => `${issuerFor(services.config.publicUrl, it.tenant.slug)}/selfservice/forgot?back=${encodeURIComponent(it.base)}`;
+  /** The identifier field's label and hint, following the tenant's setting (email, username or either). */
+  const identifierWordsOf = (tenant: Tenant) => ({ ...identifierWords(tenant), emailOnly: selfServiceOf(tenant).signInWith === 'email' });
 
   const branding = pageBranding;
   const common = (it: Interaction): CommonPageData => ({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant) });
@@ -149,8 +157,8 @@ export function createFlow(services: Services) {
    * Every factor is done: the sign-in succeeded (audited here, once, with the application),
    * this browser becomes familiar to the account, and the engine finishes the interaction.
    */
-  async function signedIn(ctx: StepContext, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string }) {
-    await signInSucceeded(services, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr });
+  async function signedIn(ctx: StepContext, it: Interaction, user: UserWithSecret, login: { amr: string[]; acr: string; via?: string }) {
+    await signInSucceeded(services, it.tenant, user, originOf(ctx, it), { clientId: clientIdOf(it), amr: login.amr, via: login.via });
     markFamiliar(services, ctx, it.tenant, user.id);
     await finish(ctx, it.provider, { login: { accountId: user.id, amr: login.amr, acr: login.acr, remember: true } });
   }
@@ -221,11 +229,11 @@ export function createFlow(services: Services) {
       passkeyPending.save(ctx, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
       passkey = { options, action: `${it.base}/passkey` };
     }
-    ctx.body = identifierPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/identify`, email: o.email, error: o.error, buttons: await buttons(it.tenant, it.base), passkey });
+    ctx.body = identifierPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/identify`, email: o.email, error: o.error, buttons: await buttons(it.tenant, it.base), passkey, words: identifierWordsOf(it.tenant) });
   }
 
   return {
-    services, csrfFor, abortSig, abortAction, random, mfaPending, passkeyPending, branding, common, originOf, clientIdOf, buttons, upstreamStart,
+    services, csrfFor, abortSig, abortAction, random, mfaPending, passkeyPending, changePending, forgotUrl, identifierWordsOf, branding, common, originOf, clientIdOf, buttons, upstreamStart,
     load, checkCsrf, expired, finish, withdrawPush, signedIn, secondFactorStep, askSecondFactor, secondFactorDone, emailPage,
   };
 }

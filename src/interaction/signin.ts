@@ -19,6 +19,8 @@ import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { MfaFactor } from '../storage/mfa.ts';
 import { addressBucket, addressState, countAddressFailure, countFailure, FAMILIAR_ADDRESS_DAYS, forgetFailures, liftLockout, lockedFor, lockoutPolicy, slowDown, type AccountCounts, type Familiarity, type LockoutPolicy } from './lockout.ts';
 import { deviceMark } from './familiar.ts';
+import { resolveIdentifier } from '../selfservice/identifiers.ts';
+import { selfServiceOf } from '../selfservice/settings.ts';
 
 /** Where a sign-in attempt comes from: its address, and the familiar-device marks its browser holds (none for API clients). */
 export interface Origin { ip: string; devices?: string[] }
@@ -63,10 +65,17 @@ export async function familiarity(services: Pick<Services, 'sealer' | 'signinAdd
 /** The origin as audit events show it: the address, and whether (and by what) it was familiar. */
 const originData = (origin: Origin, kind: Familiarity) => ({ ip: origin.ip, familiar: kind !== 'unfamiliar', by: kind === 'unfamiliar' ? null : kind });
 
-export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'config' | 'ldapService' | 'metrics' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, email: string, password: string, origin: Origin): Promise<SignInResult> {
+/**
+ * Check a password for an identifier: an email, or (issue 17) a username in any form the
+ * tenant accepts (selfservice/identifiers.ts). Failures count under the account's email
+ * whatever form it was named by, so `jsmith` and `CORP\\jsmith` share one lockout.
+ */
+export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'config' | 'ldapService' | 'metrics' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, identifier: string, password: string, origin: Origin): Promise<SignInResult> {
+  const resolved = await resolveIdentifier(services, tenant, identifier);
+  let user = resolved.user;
+  const email = resolved.name;
   const acctKey = accountKey(tenant.id, email);
   const ip = origin.ip;
-  let user = await services.userStore.userByEmail(tenant.id, email);
   let policy = await policyOf(services, user);
   let kind = await familiarity(services, tenant, user, origin);
   const [locked, address] = await Promise.all([lockedFor(services, acctKey, kind), addressState(services, ip, acctKey)]);
@@ -83,7 +92,7 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
   }
   await slowDown(address.delayMs);
   // Not known here: maybe someone the tenant's directory has and the next sync would bring (a new hire).
-  const found = !user && password && password.length <= MAX_PASSWORD_LENGTH ? await services.ldapService.findAtSignIn(tenant, email) : undefined;
+  const found = !user && resolved.isEmail && password && password.length <= MAX_PASSWORD_LENGTH ? await services.ldapService.findAtSignIn(tenant, email) : undefined;
   if (found && !('unavailable' in found)) { user = found; policy = await policyOf(services, user); kind = await familiarity(services, tenant, user, origin); }
   // A directory user's password is checked by the directory (an LDAP bind), never stored here.
   const bind = found && 'unavailable' in found ? found : user?.directoryId && password.length <= MAX_PASSWORD_LENGTH ? await services.ldapService.checkPassword(tenant, user, password) : undefined;
@@ -105,7 +114,9 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
     services.metrics.signIns.inc({ result: 'failed' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
     const blocked = await failed(services, tenant, email, user, origin, kind, policy);
-    const message = blocked > 0 ? t('password.badWait', { wait: formatWait(blocked) }) : badCredentials();
+    // The words follow what the tenant signs in with (the same for known and unknown names).
+    const byUsername = selfServiceOf(tenant).signInWith === 'username';
+    const message = blocked > 0 ? t(byUsername ? 'password.badUsernameWait' : 'password.badWait', { wait: formatWait(blocked) }) : byUsername ? t('password.badUsername') : badCredentials();
     return { ok: false, reason: 'bad_credentials', message };
   }
   if (user.status !== 'active') {
@@ -163,9 +174,10 @@ export function secondFactorStillWanted(settings: PolicySettings, at: { params: 
  * the origin's failures and lockout growth are forgotten and the address becomes familiar.
  * (The browser's familiar-device mark is given by the page that finishes: familiar.ts.)
  */
-export async function signInSucceeded(services: Pick<Services, 'auditStore' | 'metrics' | 'sealer' | 'signinAddressStore' | 'throttles'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
+export async function signInSucceeded(services: Pick<Services, 'auditStore' | 'metrics' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userLinkStore'>, tenant: Tenant, user: { id: string; email: string }, origin: Origin, at: { clientId: string | null; amr: string[]; via?: string }): Promise<void> {
   const kind = await familiarity(services, tenant, user, origin);
-  await Promise.all([forgetFailures(services, accountKey(tenant.id, user.email), kind), services.signinAddressStore.seen(tenant.id, user.id, addressBucket(origin.ip))]);
+  // A sign-in voids pending password-reset links: the user remembered their password.
+  await Promise.all([forgetFailures(services, accountKey(tenant.id, user.email), kind), services.signinAddressStore.seen(tenant.id, user.id, addressBucket(origin.ip)), services.userLinkStore.voidAll(user.id, 'reset')]);
   services.metrics.signIns.inc({ result: 'succeeded' });
   await services.auditStore.record({
     tenantId: tenant.id, type: 'signin.succeeded', subject: user.id, ip: origin.ip, clientId: at.clientId,

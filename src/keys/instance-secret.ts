@@ -5,10 +5,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
-import { NEXT_SECRET_FILE, Sealer, generateSecret, secretCheckValue, type ResolvedSecrets } from '../shared/crypto.ts';
+import { NEXT_SECRET_FILE, type Sealer, generateSecret, secretCheckValue, type ResolvedSecrets } from '../shared/crypto.ts';
 import { StartupRefusal, conflict } from '../shared/errors.ts';
 import type { InstanceStore } from '../storage/instance.ts';
-import { SEALED_COLUMNS, SealedStore } from '../storage/sealed.ts';
+import { SEALED_COLUMNS, type SealedStore } from '../storage/sealed.ts';
 import type { Bus } from '../ops/bus.ts';
 
 export const CHECK_SETTING = 'secret_check';

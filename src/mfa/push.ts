@@ -145,9 +145,9 @@ export class PushService {
       throw new GatehouseError(410, 'setup_code_expired', 'This setup code has expired or was already used. On your account page, choose "Add the Gatehouse Authenticator" again and scan the new code.');
     }
     const proof = await verifyJws(input.proof, input.publicKey).catch(() => undefined);
-    if (!proof || proof.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code)) throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
+    if (proof?.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code)) throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
     const user = await this.#deps.userStore.userById(tenant.id, e.userId);
-    if (!user || user.status !== 'active') throw new GatehouseError(410, 'setup_code_expired', 'This account can no longer add an authenticator.');
+    if (user?.status !== 'active') throw new GatehouseError(410, 'setup_code_expired', 'This account can no longer add an authenticator.');
     const totp = await newTotpSecret();
     const label = input.name || 'Gatehouse Authenticator';
     const id = newId('mfa_');
@@ -166,7 +166,7 @@ export class PushService {
     let kid: unknown;
     try { kid = decodeProtectedHeader(jws).kid; } catch { throw invalid('The request is not a signed message (JWS).'); }
     const factor = typeof kid === 'string' && kid.length <= 64 ? await this.#deps.mfaStore.factor(tenant.id, kid) : undefined;
-    if (!factor || factor.type !== 'push') throw deviceError('This phone is no longer added to the account (it was removed, or two-step verification was reset). Remove it from the app and add it again from your account page.');
+    if (factor?.type !== 'push') throw deviceError('This phone is no longer added to the account (it was removed, or two-step verification was reset). Remove it from the app and add it again from your account page.');
     const secret = JSON.parse(this.#deps.sealer.open(factor.secretSealed)) as DeviceSecret;
     const payload = await verifyJws(jws, secret.jwk).catch(() => undefined);
     if (!payload) throw deviceError('The signature of this phone could not be verified. Remove the account from the app and add it again.');
@@ -192,7 +192,7 @@ export class PushService {
   /** What a device's stream shows now. */
   async snapshot(tenantId: string, userId: string, deviceId: string): Promise<Snapshot> {
     const factor = await this.#deps.mfaStore.factor(tenantId, deviceId);
-    if (!factor || factor.type !== 'push' || factor.userId !== userId) return { revoked: true };
+    if (factor?.type !== 'push' || factor.userId !== userId) return { revoked: true };
     const now = Date.now();
     const pending = await this.store.pending(tenantId, userId, now);
     if (!pending.length) return { revoked: false, requests: [] };

@@ -6,7 +6,8 @@ import type { UserWithSecret } from '../storage/users.ts';
 import type { CustomClaim } from '../storage/apps.ts';
 
 /** What of a user the claims read. */
-export type ClaimUser = Pick<UserWithSecret, 'id' | 'email' | 'givenName' | 'familyName' | 'domain'>;
+export type ClaimUser = Pick<UserWithSecret, 'id' | 'email' | 'givenName' | 'familyName' | 'domain'>
+  & Partial<Pick<UserWithSecret, 'username' | 'emailVerified' | 'upstreamId' | 'directoryId'>>;
 
 const scopesOf = (scope: string) => new Set(scope.split(' '));
 
@@ -28,12 +29,15 @@ export function claimsOf(user: ClaimUser, scope: string, custom: readonly Custom
   const claims: Record<string, unknown> = {
     sub: user.id,
     email: user.email,
-    // Local accounts are created by administrators for a known address.
-    email_verified: true,
+    // Local accounts: true once the user followed a verification link or an administrator
+    // marked the address (users.email_verified). Directory users' addresses come from the
+    // organisation's directory (set verified at sync), upstream users' from the upstream the
+    // tenant federates with: both are trusted for it.
+    email_verified: !!user.emailVerified || !!user.upstreamId || !!user.directoryId,
     name,
     given_name: user.givenName ?? undefined,
     family_name: user.familyName ?? undefined,
-    preferred_username: user.email,
+    preferred_username: user.username ?? user.email,
     ...(scopes.has('groups') && { groups: looked.groups }),
   };
   for (const c of custom) claims[c.name] = c.attribute ? attributes.get(c.attribute) : c.value;

@@ -5,6 +5,8 @@ import type { AppService } from '../apps/service.ts';
 import { isConfidential } from '../apps/service.ts';
 import { signingKeys } from '../apps/jwks.ts';
 import { forgetOnChange, type Bus } from '../ops/bus.ts';
+import { TOKEN_EXCHANGE_GRANT } from './native-sso.ts';
+import { samlBackchannelUri, samlCallbackUri } from '../saml/idp.ts';
 
 export const PASSWORD_GRANT = 'password';
 
@@ -55,7 +57,7 @@ function clientAuth(app: App, secret: string | undefined): Record<string, unknow
   return { client_secret: secret, token_endpoint_auth_method: app.clientAuthMethod };
 }
 
-export function clientMetadata(app: App, secret: string | undefined): Record<string, unknown> {
+export function clientMetadata(app: App, secret: string | undefined, issuer?: string): Record<string, unknown> {
   const base = {
     client_id: app.clientId,
     client_name: app.displayName,
@@ -64,6 +66,20 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     gatehouse_require_mfa: app.requireMfa,
   };
   const password = app.passwordGrant ? [PASSWORD_GRANT] : [];
+  if (app.type === 'saml') {
+    // A SAML app signs users in through the engine as an internal authorization request
+    // (saml/routes.ts): the code comes back to Gatehouse's own SAML callback and is redeemed
+    // in-process, so the app is a public client (PKCE) whose only redirect URI is that callback.
+    // With a SOAP Single Logout service, the engine's back-channel logout reaches the SP too:
+    // its logout token goes to an internal address that oidc/engine.ts's fetch hook turns into
+    // a SAML LogoutRequest (saml/logout.ts), so every way a session ends logs the SP out. With
+    // only a front-channel (Redirect/POST) service, the same hook notes the SP, and a browser
+    // signing out is taken through its SLO endpoint (saml/logout.ts frontChannelLogout).
+    return {
+      ...base, token_endpoint_auth_method: 'none', application_type: 'web', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: issuer ? [samlCallbackUri(issuer)] : [],
+      ...(issuer && (app.saml?.sloBackchannelUrl || app.saml?.slo) && { backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId), backchannel_logout_session_required: true }),
+    };
+  }
   if (app.type === 'service') {
     return { ...base, ...clientAuth(app, secret), grant_types: ['client_credentials', ...password], response_types: [], redirect_uris: [] };
   }
@@ -75,7 +91,9 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
     ...base,
     ...(isConfidential(app.type) ? clientAuth(app, secret) : { token_endpoint_auth_method: 'none' }),
     application_type: app.type === 'native' ? 'native' : 'web',
-    grant_types: ['authorization_code', 'refresh_token', ...password],
+    // Native apps may attempt the Native SSO token exchange; outside a device SSO group it is
+    // refused with unauthorized_client (oidc/native-sso.ts), as the specification asks.
+    grant_types: ['authorization_code', 'refresh_token', ...password, ...(app.type === 'native' ? [TOKEN_EXCHANGE_GRANT] : [])],
     response_types: ['code'],
     redirect_uris: app.redirectUris,
     post_logout_redirect_uris: app.postLogoutRedirectUris,
@@ -90,10 +108,10 @@ export function clientMetadata(app: App, secret: string | undefined): Record<str
  */
 export const LAUNCHER_CLIENT_ID = 'gatehouse-launcher';
 
-export function launcherClientMetadata(secret: string, redirectUri: string): Record<string, unknown> {
+export function launcherClientMetadata(secret: string, redirectUris: string[]): Record<string, unknown> {
   return {
     client_id: LAUNCHER_CLIENT_ID, client_secret: secret, client_name: 'Gatehouse', token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [redirectUri],
+    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: redirectUris,
   };
 }
 
@@ -122,7 +140,7 @@ export function consoleClientMetadata(issuer: string): Record<string, unknown> {
 }
 
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>) {
+export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>, issuer?: string) {
   const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
   return {
     async find(id: string) {
@@ -130,7 +148,7 @@ export function clientAdapter(apps: AppService, tenantId: string, cache: ClientC
       if (id === LAUNCHER_CLIENT_ID) return launcher;
       if (id === CONSOLE_CLIENT_ID) return consoleClient;
       const app = await cache.get(tenantId, id);
-      return app ? clientMetadata(app, apps.clientSecretOf(app)) : undefined;
+      return app ? clientMetadata(app, apps.clientSecretOf(app), issuer) : undefined;
     },
     upsert: readOnly,
     destroy: readOnly,

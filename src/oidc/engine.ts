@@ -9,6 +9,7 @@ import { adminApiResource, clientAdapter, consoleClientMetadata, CONSOLE_CLIENT_
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
+import { DEVICE_PARAMS, DEVICE_SSO_SCOPE, nativeSso } from './native-sso.ts';
 import { policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
 import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor } from '../policy/acr.ts';
 import { engineCookieKeys, issueAcr } from './internals/index.ts';
@@ -19,6 +20,8 @@ import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
 import { noteClientId } from '../ops/access-log.ts';
+import { samlBackchannelUri } from '../saml/idp.ts';
+import { frontChannelLogout, samlBackchannelLogout } from '../saml/logout.ts';
 
 export const issuerFor = (publicUrl: string, slug: string) => `${publicUrl}/t/${slug}`;
 
@@ -42,6 +45,8 @@ const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: nu
 
 export const launcherSecret = (services: Pick<Services, 'sealer'>, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
 export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
+/** Where a workstation link's sign-in comes back (workstations/routes.ts): the launcher's client, its own callback. */
+export const workstationRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/workstation/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;
@@ -58,7 +63,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     redis: services.redis,
     redisPrefix: services.config.redisPrefix,
     tokens: services.tokenHasher,
-    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), launcherRedirectUri(services, tenant)), consoleClientMetadata(issuer)) },
+    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]), consoleClientMetadata(issuer), issuer) },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
@@ -89,17 +94,21 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     return s;
   };
 
+  const deviceSso = nativeSso(services, tenant, issuer);
+
   const configuration: Configuration = {
     adapter: artifacts as unknown as Configuration['adapter'],
     jwks: jwks as Configuration['jwks'],
     async findAccount(ctx, sub) {
       const user = await outageAware(userFor(ctx, sub), forEngine);
-      if (!user || user.status !== 'active') return undefined;
+      if (user?.status !== 'active') return undefined;
       return {
         accountId: user.id,
-        claims: async (_use, scope) => {
+        claims: async (use, scope) => {
           const custom = (ctx.oidc?.client as unknown as { gatehouse_claims?: CustomClaim[] } | undefined)?.gatehouse_claims ?? [];
-          return { ...(await accountClaims(services, user, scope, custom)), sub: user.id };
+          // Native SSO: an ID token for scope device_sso names its device session (ds_hash, sid).
+          const device = use === 'id_token' && scope.split(' ').includes(DEVICE_SSO_SCOPE) ? await outageAware(deviceSso.idTokenClaims(ctx), forEngine) : {};
+          return { ...(await accountClaims(services, user, scope, custom)), ...device, sub: user.id };
         },
       };
     },
@@ -108,7 +117,11 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       email: ['email', 'email_verified'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       groups: ['groups'],
+      [DEVICE_SSO_SCOPE]: ['ds_hash', 'sid'],
     },
+    // The check-out app of a shared device may describe it (OpenID Connect Native SSO, see native-sso.ts).
+    extraParams: Object.fromEntries(DEVICE_PARAMS.map((p) => [p, deviceSso.deviceParamCheck])),
+    discovery: { native_sso_supported: true },
     scopes: SCOPES,
     acrValues: ACR_VALUES,
     cookies: {
@@ -126,8 +139,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
       // A client may introspect or revoke only tokens issued to itself.
-      introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
-      revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
       dPoP: { enabled: true },
@@ -175,6 +188,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     // checked on the connected address, with private ranges opened by GATEHOUSE_OUTBOUND_ALLOW.
     fetch: (url, options) => {
       delete (options as { dispatcher?: unknown }).dispatcher;
+      // SAML apps' back-channel logout: handled in-process (oidc/clients.ts), never sent.
+      if (String(url).startsWith(samlBackchannelUri(issuer, ''))) return samlBackchannelLogout(services, tenant, String(url), options as RequestInit);
       return services.outbound.fetch(url, options as RequestInit);
     },
     // Client assertions (private_key_jwt, client_secret_jwt) live at most 5 minutes: a
@@ -191,7 +206,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     // Every use rotates the refresh token. A chain whose absolute lifetime has ended is refused
     // even if its latest token says otherwise (tokens rotated before lifetimes were absolute).
-    rotateRefreshToken(ctx) {
+    async rotateRefreshToken(ctx) {
+      await outageAware(deviceSso.assertRefreshAllowed(ctx), forEngine);
       const token = ctx.oidc.entities.RefreshToken;
       const lifetime = clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken);
       if (token && refreshSecondsLeft(token, lifetime) <= 0) {
@@ -214,7 +230,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       if (client.clientId === CONSOLE_CLIENT_ID) {
         // The admin console: for active administrators only (the consent step refuses others).
         const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
-        if (!user || user.status !== 'active' || user.roles.length === 0) return undefined;
+        if (user?.status !== 'active' || user.roles.length === 0) return undefined;
         return impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid email profile', resources: { [adminApi]: CONSOLE_SCOPE } });
       }
       const deployedUser = async () => {
@@ -224,6 +240,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       };
       const user = await outageAware(deployedUser(), forEngine);
       if (!user) return undefined; // not deployed to this user: the consent step explains the refusal
+      await outageAware(deviceSso.noteCheckout(ctx), forEngine);
       return impliedGrant(ctx.oidc.provider, {
         grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
         clientId: client.clientId, accountId: user.id,
@@ -264,8 +281,11 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     noteClientId(ctx.res, ctx.oidc?.client?.clientId); // the access log's client id: known once the engine has it
     if (ctx.status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
   });
+  provider.use(deviceSso.tokenResponse);
+  provider.use(frontChannelLogout(services, tenant));
   wireEvents(services, tenant, provider);
   registerPasswordGrant(services, tenant, provider);
+  deviceSso.registerExchange(provider, configuration.findAccount!);
   return provider;
 }
 
@@ -382,7 +402,7 @@ function wireEvents(services: Services, tenant: Tenant, provider: Provider): voi
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
     void audit('logout', { clientId: ctx.oidc.client?.clientId, accountId: ctx.oidc.session?.accountId }, 'info', ctx);
   });
-  provider.on('backchannel.error', (ctx: unknown, err: Error, client: { clientId: string }) => {
+  provider.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) => {
     void audit('logout.backchannel_failed', { clientId: client.clientId, error: err.message }, 'warn');
   });
   provider.on('server_error', (_ctx: unknown, err: Error) => services.logger.error({ err }, 'engine server error'));

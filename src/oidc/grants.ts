@@ -2,7 +2,8 @@
 // implied: grants are created (or widened) without asking.
 import type Provider from 'oidc-provider';
 
-export const SCOPES = ['openid', 'offline_access', 'email', 'profile', 'groups'];
+// device_sso: OpenID Connect Native SSO (native-sso.ts); it asks for something only for apps in a device SSO group.
+export const SCOPES = ['openid', 'offline_access', 'email', 'profile', 'groups', 'device_sso'];
 
 export async function impliedGrant(provider: Provider, opts: { grantId?: string; clientId: string; accountId: string; scope: string; claims?: string[]; /** resource indicator -> its scope (the admin console) */ resources?: Record<string, string> }) {
   const existing = opts.grantId ? await provider.Grant.find(opts.grantId) : undefined;

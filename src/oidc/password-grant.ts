@@ -14,17 +14,19 @@ import { policyRequiresMfa } from '../policy/policies.ts';
 /** invalid_grant whose description the client sees (the engine's default is a generic one). */
 const refused = (message: string) => Object.assign(new errors.InvalidGrant(message), { error_description: message });
 
-export function registerPasswordGrant(services: Pick<Services, 'appService' | 'auditStore' | 'clientCache' | 'config' | 'federationService' | 'ldapService' | 'metrics' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userStore'>, tenant: Tenant, provider: Provider): void {
+export function registerPasswordGrant(services: Pick<Services, 'appService' | 'auditStore' | 'clientCache' | 'config' | 'federationService' | 'ldapService' | 'metrics' | 'mfaStore' | 'policyService' | 'sealer' | 'signinAddressStore' | 'throttles' | 'userLinkStore' | 'userStore'>, tenant: Tenant, provider: Provider): void {
   provider.registerGrantType(PASSWORD_GRANT, async (ctx) => {
     const client = ctx.oidc.client!;
     const params = ctx.oidc.params as Record<string, string | undefined>;
-    const email = String(params.username ?? '').trim().toLowerCase();
+    // username: the user's email, or their username in any form the tenant accepts (jsmith, CORP\\jsmith, a userPrincipalName).
+    const identifier = String(params.username ?? '').trim();
     const password = String(params.password ?? '');
-    if (!email || !password) throw new errors.InvalidRequest('send username (the user\'s email) and password');
+    if (!identifier || !password) throw new errors.InvalidRequest('send username (the user\'s email or username) and password');
     const origin = { ip: ctx.ip };
-    const signIn = await passwordSignIn(services, tenant, email, password, origin);
+    const signIn = await passwordSignIn(services, tenant, identifier, password, origin);
     if (!signIn.ok) throw refused(signIn.message);
     const user = signIn.user;
+    const email = user.email;
     // A legacy client cannot ask for the second factor: the grant would bypass it.
     if ((await services.mfaStore.factors(tenant.id, user.id)).length) throw refused(`${email} has two-step verification on, which the password grant cannot check. Sign in through the application's sign-in page instead.`);
     const profileMfa = (client as unknown as { gatehouse_require_mfa?: boolean }).gatehouse_require_mfa;

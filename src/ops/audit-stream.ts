@@ -149,7 +149,7 @@ export class SyslogAuditStream implements AuditStream {
   send(event: AuditEvent): void {
     if (this.#closed) return;
     const msg = syslogMessage(event);
-    if (this.#target.transport === 'udp') return this.#sendUdp(msg);
+    if (this.#target.transport === 'udp') { this.#sendUdp(msg); return; }
     // RFC 6587 octet counting: the length, a space, the message (messages may hold newlines).
     this.#queue.push(`${Buffer.byteLength(msg)} ${msg}`);
     if (this.#queue.length > MAX_QUEUED) this.#queue.splice(0, this.#queue.length - MAX_QUEUED);

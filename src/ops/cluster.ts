@@ -26,7 +26,7 @@ export const workerIndex = (): number | undefined =>
  * tenant and applies --import), the others once it listens; restarts a worker that dies,
  * with a growing pause if it keeps dying; on SIGINT/SIGTERM stops them all gracefully.
  */
-export function runPrimary(workers: number): void {
+export function runPrimary(workers: number, opts: { forwardHangup?: boolean } = {}): void {
   const byIndex = new Map<number, Worker>();
   const restarts = new Map<number, number>();
   let stopping = false;
@@ -82,4 +82,6 @@ export function runPrimary(workers: number): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // With GATEHOUSE_TLS_CERT: each worker holds its own TLS context, so each reloads the files.
+  if (opts.forwardHangup) process.on('SIGHUP', () => { for (const w of byIndex.values()) if (!w.isDead()) w.process.kill('SIGHUP'); });
 }

@@ -31,6 +31,37 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/** One certificate whose expiry the gauge shows: an IdP signing key's or an app's registered one. */
+export type CertificateExpiry =
+  | { tenant: string; kind: 'idp'; kid: string; expiresAt: number }
+  | { tenant: string; kind: 'app'; clientId: string; expiresAt: number };
+
+/**
+ * gatehouse_certificate_expiry_timestamp_seconds{tenant,kind,kid|client_id}: the expiry of
+ * every active IdP certificate and every app-registered certificate, so that alerting catches
+ * what the console warns about. Read from the store on each scrape rather than kept up to date
+ * by the leader, so every node and worker answers the same, whichever the scrape reaches; in a
+ * worker group the primary takes one worker's values ('max') instead of summing them.
+ */
+export function registerCertificateGauge(metrics: Metrics, read: () => Promise<CertificateExpiry[]>, onError: (err: unknown) => void): void {
+  new client.Gauge({
+    name: 'gatehouse_certificate_expiry_timestamp_seconds',
+    help: 'When a certificate expires (Unix time): kind="idp" for each active signing key (label kid), kind="app" for each certificate an app registered (label client_id)',
+    labelNames: ['tenant', 'kind', 'kid', 'client_id'] as const,
+    aggregator: 'max',
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      let certs: CertificateExpiry[];
+      try { certs = await read(); } catch (err) { onError(err); return; } // the rest of /metrics still answers
+      for (const c of certs) {
+        const labels = c.kind === 'idp' ? { tenant: c.tenant, kind: c.kind, kid: c.kid } : { tenant: c.tenant, kind: c.kind, client_id: c.clientId };
+        this.set(labels, Math.floor(c.expiresAt / 1000));
+      }
+    },
+  });
+}
+
 /**
  * The text /metrics serves. In a worker, the whole process group's metrics (summed by the
  * primary), so a scrape that lands on any worker sees all of them; this process's own if the

@@ -102,7 +102,7 @@ export type AcrOutcome =
  * among equals. A second factor here makes a sign-in of class mfa.
  */
 export function decideAcr(signedIn: string | undefined, request: AcrRequest | undefined): AcrOutcome {
-  if (!request || !request.values.length) return { kind: 'none' };
+  if (!request?.values.length) return { kind: 'none' };
   let best: string | undefined;
   for (const v of request.values) if (satisfies(signedIn, v) && (best === undefined || weight(v) > weight(best))) best = v;
   if (best) return { kind: 'satisfied', acr: best };

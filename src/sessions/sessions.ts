@@ -123,7 +123,7 @@ export class SessionService {
     const { provider } = entry;
     const session = await provider.Session.findByUid(id);
     const record = await this.store.get(tenant.id, id);
-    if (!session || !session.accountId) {
+    if (!session?.accountId) {
       if (record) await this.store.remove(tenant.id, id); // the engine already forgot it
       return false;
     }

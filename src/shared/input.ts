@@ -13,8 +13,10 @@
 import { z } from 'zod';
 
 // eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this rule's job
 const CONTROL_ANY = /[\u0000-\u001F\u007F-\u009F]/;
 // eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this rule's job
 const CONTROL_MULTILINE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -41,7 +43,7 @@ export function textProblems(value: unknown, path: string[] = [], out: Array<{ f
     const p = textProblem(value, true);
     if (p) out.push({ field: path.join('.'), message: p });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => textProblems(v, [...path, String(i)], out));
+    value.forEach((v, i) => { textProblems(v, [...path, String(i)], out); });
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       const kp = textProblem(k, false);

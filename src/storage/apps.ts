@@ -6,6 +6,7 @@ import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptio
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
+import type { SamlSettings } from '../saml/settings.ts';
 
 export interface CustomClaim {
   name: string;
@@ -39,6 +40,8 @@ export interface App {
   requireMfa: boolean;
   /** Hand-off apps: the handed-over refresh token survives the user's sign-out of Gatehouse (default: revoked with the session). */
   outliveSession: boolean;
+  /** Native apps: the device SSO group (OpenID Connect Native SSO) whose apps share one sign-in on a device; null: none. */
+  deviceSsoGroup: string | null;
   secretSealed: string | null;
   claims: CustomClaim[];
   tokenTtls: TokenTtls;
@@ -49,6 +52,8 @@ export interface App {
   certificateExpiresAt: number | null;
   /** Confidential apps: how they authenticate at the token endpoint (public apps: none). */
   clientAuthMethod: ClientAuthMethod;
+  /** SAML apps: the SP and what its assertions carry (saml/settings.ts); null for OpenID Connect apps. */
+  saml: SamlSettings | null;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -58,8 +63,8 @@ export interface App {
  * Token endpoint authentication of confidential apps. client_secret_basic takes the secret in
  * the Authorization header or in the form (client_secret_post): the engine accepts both.
  */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_jwt', 'private_key_jwt'] as const;
-export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+import type { ClientAuthMethod } from '../apps/kinds.ts';
+export { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../apps/kinds.ts';
 
 export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
 
@@ -83,6 +88,7 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   logo: r.logo ?? null,
   requireMfa: r.require_mfa === 1,
   outliveSession: r.outlive_session === 1,
+  deviceSsoGroup: r.device_sso_group ?? null,
   secretSealed: r.secret_sealed,
   claims: JSON.parse(r.claims),
   tokenTtls: JSON.parse(r.token_ttls),
@@ -90,12 +96,13 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   jwks: r.jwks ? JSON.parse(r.jwks) : null,
   certificateExpiresAt: r.certificate_expires_at === null || r.certificate_expires_at === undefined ? null : Number(r.certificate_expires_at),
   clientAuthMethod: (r.client_auth_method ?? 'client_secret_basic') as ClientAuthMethod,
+  saml: r.saml ? JSON.parse(r.saml) : null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod'>>;
+export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'deviceSsoGroup' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod' | 'saml'>>;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -128,6 +135,7 @@ export class AppStore {
       logo: input.logo ?? null,
       require_mfa: input.requireMfa ? 1 : 0,
       outlive_session: input.outliveSession ? 1 : 0,
+      device_sso_group: input.deviceSsoGroup ?? null,
       secret_sealed: secretSealed,
       claims: JSON.stringify(input.claims),
       token_ttls: JSON.stringify(input.tokenTtls),
@@ -135,6 +143,8 @@ export class AppStore {
       jwks: input.jwks ? JSON.stringify(input.jwks) : null,
       certificate_expires_at: input.certificateExpiresAt ?? null,
       client_auth_method: input.clientAuthMethod ?? null,
+      saml: input.saml ? JSON.stringify(input.saml) : null,
+      saml_entity_id: input.saml?.entityId ?? null,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -144,7 +154,9 @@ export class AppStore {
     } catch (e) {
       if (isUniqueViolation(e)) {
         const clash = await this.byClientId(clientId);
+        const spClash = input.saml && await this.bySamlEntityId(tenantId, input.saml.entityId);
         throw conflict(clash ? `The client ID ${clientId} is already in use. Choose another or let Gatehouse generate one.`
+          : spClash ? `The SAML application "${spClash.name}" already has the SP entity ID ${input.saml!.entityId}. An SP is registered once per tenant: change that profile instead.`
           : `An application profile named "${input.name}" already exists in this tenant. Profile names must be unique.`);
       }
       throw e;
@@ -160,6 +172,12 @@ export class AppStore {
 
   async byTenantClientId(tenantId: string, clientId: string): Promise<App | undefined> {
     const r = (await this.#byTenantClientId<Selectable<AppsTable>>({ tenantId, clientId })).rows[0];
+    return r && toApp(r);
+  }
+
+  /** The SAML app whose SP has this entity ID (an AuthnRequest's Issuer). */
+  async bySamlEntityId(tenantId: string, entityId: string): Promise<App | undefined> {
+    const r = await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId).where('saml_entity_id', '=', entityId).executeTakeFirst();
     return r && toApp(r);
   }
 
@@ -202,6 +220,14 @@ export class AppStore {
   }
 
   /** Apps whose registered certificates expire before `before` (epoch ms), soonest first. */
+  /** Every app's registered certificate expiry, all tenants, with the tenant's slug (the expiry gauge). */
+  async registeredCertificates(): Promise<Array<{ tenantSlug: string; clientId: string; expiresAt: number }>> {
+    const rows = await this.db.selectFrom('apps').innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
+      .select(['tenants.slug as slug', 'apps.client_id as clientId', 'apps.certificate_expires_at as expiresAt'])
+      .where('apps.certificate_expires_at', 'is not', null).orderBy('tenants.slug').orderBy('apps.client_id').execute();
+    return rows.map((r) => ({ tenantSlug: r.slug, clientId: r.clientId, expiresAt: Number(r.expiresAt) }));
+  }
+
   async certificatesExpiringBefore(tenantId: string, before: number): Promise<App[]> {
     return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId)
       .where('certificate_expires_at', 'is not', null).where('certificate_expires_at', '<=', before)
@@ -223,6 +249,7 @@ export class AppStore {
       ...(patch.logo !== undefined && { logo: patch.logo }),
       ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
       ...(patch.outliveSession !== undefined && { outlive_session: patch.outliveSession ? 1 : 0 }),
+      ...(patch.deviceSsoGroup !== undefined && { device_sso_group: patch.deviceSsoGroup }),
       ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
       ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
       ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),
@@ -230,6 +257,7 @@ export class AppStore {
       ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
       ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
       ...(patch.clientAuthMethod !== undefined && { client_auth_method: patch.clientAuthMethod }),
+      ...(patch.saml !== undefined && { saml: patch.saml ? JSON.stringify(patch.saml) : null, saml_entity_id: patch.saml?.entityId ?? null }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);
@@ -237,7 +265,10 @@ export class AppStore {
     try {
       await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`An application profile named "${patch.name}" already exists in this tenant.`);
+      if (isUniqueViolation(e)) {
+        throw conflict(patch.saml && patch.name === undefined ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
+          : `An application profile named "${patch.name}" already exists in this tenant.`);
+      }
       throw e;
     }
     await this.onChange(tenantId, clientId);

@@ -32,14 +32,22 @@ const toConnector = (r: Selectable<ConnectorsTable>): Connector => ({
 
 export type CodeProblem = 'unknown' | 'expired' | 'used';
 
+/**
+ * A one-time code (a connector's provisioning code, a workstation agent's enrollment code),
+ * stored as its keyed hash. Spent and expired codes are kept a day for the audit trail, then dropped.
+ */
+export async function addOneTimeCode(db: Kysely<DB>, table: 'connector_codes' | 'workstation_codes', c: { tenantId: string; codeHash: string; expiresAt: number; createdBy: string | null }): Promise<void> {
+  const now = Date.now();
+  await db.insertInto(table).values({ code_hash: c.codeHash, tenant_id: c.tenantId, created_by: c.createdBy, created_at: now, expires_at: c.expiresAt, used_at: null }).execute();
+  await db.deleteFrom(table).where('expires_at', '<', now - 86_400_000).execute();
+}
+
 export class ConnectorStore {
   readonly db: Kysely<DB>;
   constructor(db: Kysely<DB>) { this.db = db; }
 
   async addCode(tenantId: string, codeHash: string, expiresAt: number, createdBy: string | null): Promise<void> {
-    await this.db.insertInto('connector_codes').values({ code_hash: codeHash, tenant_id: tenantId, created_by: createdBy, created_at: Date.now(), expires_at: expiresAt, used_at: null, connector_id: null }).execute();
-    // Spent and expired codes are kept a day for the audit trail, then dropped.
-    await this.db.deleteFrom('connector_codes').where('expires_at', '<', Date.now() - 86_400_000).execute();
+    await addOneTimeCode(this.db, 'connector_codes', { tenantId, codeHash, expiresAt, createdBy });
   }
 
   /**

@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type MigrationProvider } from 'kysely';
 import type { DB } from './schema.ts';
 import { inDeclaredOrder, migrationList } from './migrations/index.ts';
 import { GroupCommitDriver, nodeSqliteDialect, openSqlite } from './sqlite/dialect.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite/checkpointer.ts';
 import { StartupRefusal } from '../shared/errors.ts';
+import { gatehouseVersion } from '../shared/version.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -106,7 +107,7 @@ function damaged(e: unknown, file: string): StartupRefusal | undefined {
  * One process per SQLite data dir: an exclusive lock on a side file, held for the process
  * lifetime. The operating system releases it when the process dies, even on kill -9.
  */
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   const lockFile = path.join(dataDir, 'gatehouse.lock');
   const pidFile = path.join(dataDir, 'gatehouse.pid');
   const lock = privately(() => new DatabaseSync(lockFile, { timeout: 0 }));
@@ -132,12 +133,60 @@ function lockDataDir(dataDir: string): () => void {
  *  refusing before anything runs a list whose order kysely's name sort would change. */
 export async function migrate(db: Kysely<DB>, list = migrationList): Promise<void> {
   const ordered = inDeclaredOrder(list);
+  const refusal = newerSchemaRefusal(await appliedMigrations(db), list, 'This database', await lastStartedBy(db));
+  if (refusal) throw new StartupRefusal(refusal);
   const provider: MigrationProvider = { getMigrations: async () => ordered };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
+  // Which version last started on it: an older one that refuses it can then name the version.
+  const version = gatehouseVersion();
+  await db.insertInto('instance_settings').values({ name: VERSION_SETTING, value: version, updated_at: Date.now() })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ value: version, updated_at: Date.now() })).execute();
+}
+
+/** The instance setting naming the Gatehouse version that last started on the database. */
+export const VERSION_SETTING = 'gatehouse_version';
+
+/** The version that last started on the database, when it recorded one. */
+// biome-ignore lint/suspicious/noExplicitAny: reads tables of any schema version, before the typed schema applies
+export async function lastStartedBy(db: Kysely<any>): Promise<string | undefined> {
+  try {
+    const r = await sql<{ value: string }>`select value from instance_settings where name = ${VERSION_SETTING}`.execute(db);
+    return r.rows[0]?.value;
+  } catch {
+    return undefined; // a new database
+  }
+}
+
+/** The migration names recorded in the database (kysely's table); none on a new database. */
+// biome-ignore lint/suspicious/noExplicitAny: reads tables of any schema version, before the typed schema applies
+export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+  try {
+    const r = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    return r.rows.map((x) => x.name);
+  } catch {
+    return []; // no migration table yet: a new database
+  }
+}
+
+/**
+ * A database some newer Gatehouse migrated (it recorded a migration this build does not know)
+ * is refused before anything runs: this build would read columns it does not understand, and
+ * kysely's own error ("corrupted migrations") says nothing an operator can act on. The line
+ * says which migration, which version this is, and the two ways out.
+ */
+export function newerSchemaRefusal(applied: string[], list: ReadonlyArray<{ name: string }> = migrationList, what = 'This database', lastVersion?: string): string | undefined {
+  const known = new Set(list.map((m) => m.name));
+  const unknown = applied.filter((n) => !known.has(n)).sort();
+  if (!unknown.length) return undefined;
+  const by = lastVersion && lastVersion !== gatehouseVersion() ? ` (Gatehouse ${lastVersion} last started on it)` : '';
+  return `${what} was upgraded by a newer Gatehouse${by}: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} applied, ` +
+    `which this Gatehouse ${gatehouseVersion()} does not know (its newest is ${list.at(-1)?.name ?? 'none'}). ` +
+    'Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade ' +
+    '(`gatehouse restore --from FILE`, or pg_restore on PostgreSQL; see docs/operations.md). Nothing was changed.';
 }
 
 export async function openDatabase(opts: { dataDir: string; databaseUrl?: string; lock?: boolean }): Promise<Database> {

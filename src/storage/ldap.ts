@@ -60,6 +60,8 @@ const toRun = (r: Selectable<DirectorySyncRunsTable>): SyncRun => ({
 export interface SyncedUser {
   externalId: string; dn: string; email: string; domain: string; givenName: string | null; familyName: string | null;
   status: 'active' | 'disabled'; ouId: string | null;
+  /** The directory's sign-in name (the directory's username attribute: sAMAccountName, uid); users sign in with it. */
+  username?: string | null;
 }
 export interface SyncedGroup { externalId: string; dn: string; name: string }
 
@@ -202,8 +204,24 @@ export class LdapStore {
         .where('external_id', 'in', users.map((u) => u.externalId)).execute()).map((r) => [r.external_id!, r]));
       const byEmail = new Map((await trx.selectFrom('users').selectAll().where('tenant_id', '=', tenantId)
         .where('email', 'in', users.map((u) => u.email)).execute()).map((r) => [r.email, r]));
+      // Usernames are unique per tenant: one another account holds already is not taken (reported).
+      const names = users.map((u) => u.username?.trim().toLowerCase()).filter((n): n is string => !!n);
+      const byUsername = new Map(names.length ? (await trx.selectFrom('users').select(['id', 'username', 'external_id', 'directory_id']).where('tenant_id', '=', tenantId)
+        .where('username', 'in', names).execute()).map((r) => [r.username!, r]) : []);
+      const claimed = new Set<string>();
       const unchangedIds: string[] = [];
-      for (const u of users) {
+      for (const u0 of users) {
+        let u = u0;
+        const wanted = u.username?.trim().toLowerCase() || null;
+        if (wanted) {
+          const other = byUsername.get(wanted);
+          const mine = other && ((other.directory_id === directoryId && other.external_id === u.externalId) || other.id === byEmail.get(u.email)?.id);
+          if ((other && !mine) || claimed.has(wanted)) {
+            out.problems.push({ dn: u.dn, message: `The username ${wanted} already belongs to another account of this tenant; this user was synced without a username.` });
+            u = { ...u, username: null };
+          } else claimed.add(wanted);
+        }
+        const username = u.username?.trim().toLowerCase() || null;
         let row = existing.get(u.externalId);
         const holder = byEmail.get(u.email);
         if (holder && holder.id !== row?.id) {
@@ -224,15 +242,18 @@ export class LdapStore {
             id, tenant_id: tenantId, email: u.email, domain: u.domain, given_name: u.givenName, family_name: u.familyName, password_hash: null,
             status: u.status, ou_id: u.ouId, roles: '[]', upstream_id: null, directory_id: directoryId, external_id: u.externalId, dn: u.dn,
             directory_seen_at: seenAt, created_at: now, updated_at: now, version: 1,
+            // The organisation's directory is the authority for its people's addresses.
+            username, email_verified: 1,
           }).execute();
           out.created++;
           continue;
         }
         const same = row.email === u.email && row.domain === u.domain && row.given_name === u.givenName && row.family_name === u.familyName
-          && row.status === u.status && row.ou_id === u.ouId && row.dn === u.dn;
+          && row.status === u.status && row.ou_id === u.ouId && row.dn === u.dn && (row.username ?? null) === username && row.email_verified === 1;
         if (same) { out.unchanged++; unchangedIds.push(row.id); continue; }
         await trx.updateTable('users').set((eb) => ({
           email: u.email, domain: u.domain, given_name: u.givenName, family_name: u.familyName, status: u.status, ou_id: u.ouId, dn: u.dn,
+          username, email_verified: 1,
           ...(seenAt !== null && { directory_seen_at: seenAt }), updated_at: now, version: eb('version', '+', 1),
         })).where('id', '=', row.id).execute();
         if (row.status === 'active' && u.status === 'disabled') out.disabledIds.push(row.id);

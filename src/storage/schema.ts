@@ -1,7 +1,6 @@
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
-import type { ColumnType } from 'kysely';
-
+import type { ColumnType, Generated } from 'kysely';
 export interface TenantsTable {
   id: string;
   slug: string;
@@ -29,6 +28,9 @@ export interface UsersTable {
   external_id: string | null; // the directory's stable ID (objectGUID, entryUUID)
   dn: string | null; // normalised distinguished name in the directory
   directory_seen_at: number | null; // start of the last full sync that saw this user
+  username: string | null; // lowercased sign-in name, unique per tenant (directory: sAMAccountName, uid)
+  email_verified: Generated<number>; // 0/1: the user proved the address, an administrator marked it, or a trusted directory gave it
+  must_change_password: Generated<number>; // 0/1: an administrator requires a new password at the next sign-in
   locale: ColumnType<string | null, string | null | undefined, string | null>; // the user's language for Gatehouse's pages (0180); optional on insert
   created_at: number;
   updated_at: number;
@@ -78,7 +80,7 @@ export interface AppsTable {
   client_id: string;
   name: string;
   display_name: string;
-  type: 'web' | 'native' | 'spa' | 'service' | 'handoff';
+  type: 'web' | 'native' | 'spa' | 'service' | 'handoff' | 'saml';
   redirect_uris: string; // JSON
   post_logout_redirect_uris: string; // JSON
   backchannel_logout_uri: string | null;
@@ -96,6 +98,9 @@ export interface AppsTable {
   certificate_expires_at: number | null; // the earliest expiry of those certificates (alerts)
   client_auth_method: string | null; // confidential apps: how they authenticate at the token endpoint; null = client_secret_basic
   outlive_session: number; // 0/1: hand-off apps: the handed-over grant survives the user's sign-out of Gatehouse
+  device_sso_group: string | null; // native apps: the device SSO group (OpenID Connect Native SSO) it shares sign-ins with
+  saml?: string | null; // JSON: SAML apps' settings (saml/settings.ts); null for OpenID Connect apps
+  saml_entity_id?: string | null; // SAML apps: the SP entity ID (unique per tenant; the SSO service looks it up)
   created_at: number;
   updated_at: number;
   version: number;
@@ -122,6 +127,10 @@ export interface SigningKeysTable {
   created_at: number;
   activated_at: number | null;
   retired_at: number | null;
+  /** When the key first appeared in the JWKS (0100). */
+  published_at: number;
+  /** A next key: when an operator asked it to start signing; null follows the automatic schedule (0100). */
+  activates_at: number | null;
 }
 
 export interface OidcArtifactsTable {
@@ -342,6 +351,64 @@ export interface ConnectorCodesTable {
   connector_id: string | null;
 }
 
+/** Workstation agents (storage/workstations.ts). */
+export interface WorkstationsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  public_key: string; // SPKI PEM (Ed25519)
+  status: 'active' | 'revoked';
+  software_version: string | null;
+  address: string | null;
+  current_user_id: string | null;
+  current_since: number | null;
+  last_seen_at: number | null;
+  last_call_ts: number; // the newest signed timestamp accepted (replay guard)
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface WorkstationCodesTable {
+  code_hash: string;
+  tenant_id: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  workstation_id: string | null;
+}
+
+export interface WorkstationLinksTable {
+  token_hash: string;
+  tenant_id: string;
+  workstation_id: string;
+  user_id: string;
+  target: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface WorkstationSessionsTable {
+  session_id: string; // the engine session's uid
+  tenant_id: string;
+  workstation_id: string;
+  user_id: string;
+  created_at: number;
+}
+
+/** Desktop SSO with Kerberos per tenant (storage/kerberos.ts). */
+export interface KerberosSettingsTable {
+  tenant_id: string;
+  enabled: number;
+  realm: string;
+  principal: string;
+  keytab: string; // sealed (base64 of the keytab file)
+  mapping: string; // JSON
+  negotiate_from: string; // JSON array of CIDRs
+  updated_at: number;
+}
+
 /** SSO sessions as people and administrators see them (see storage/sessions.ts). */
 export interface SsoSessionsTable {
   id: string; // the engine session's uid (stable for the session's life; not the cookie value)
@@ -371,13 +438,91 @@ export interface SigninAddressesTable {
   last_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  tenant_id: string | null;
+  to_address: string;
+  from_name: string | null;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  kind: string; // test | password_reset | password_changed | verify_email
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null; // a sender holds the message until then (one send per cluster)
+  sent_at: number | null;
+  failed_at: number | null; // given up after the last retry
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface UserLinksTable {
+  id_hash: string; // keyed hash of the link's secret (never the secret itself)
+  tenant_id: string;
+  user_id: string;
+  purpose: 'reset' | 'verify';
+  email: string; // the address it was sent to (a changed email voids it)
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** Shared-device sign-ins (OpenID Connect Native SSO): one device secret each (see storage/device-sessions.ts). */
+export interface DeviceSessionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  group_name: string;
+  device_name: string | null;
+  device_id: string | null;
+  secret_hash: string; // keyed hash of the device secret (TokenHasher); the secret itself is never kept
+  ds_hash: string; // the ID tokens' ds_hash claim (half a SHA-256 of the secret)
+  sid: string;
+  session_uid: string | null; // the engine session the check-out signed in with
+  checkout_client_id: string;
+  amr: string; // JSON
+  acr: string | null;
+  auth_time: number | null; // seconds
+  started_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+}
+
+export interface DeviceSessionAppsTable {
+  device_session_id: string;
+  tenant_id: string;
+  client_id: string;
+  grant_id: string;
+  joined_at: number;
+}
+
+export interface DeviceCheckoutsTable {
+  tenant_id: string;
+  session_uid: string;
+  client_id: string;
+  device_name: string | null;
+  device_id: string | null;
+  created_at: number;
+}
+
 export interface DB {
+  mail_outbox: MailOutboxTable;
+  user_links: UserLinksTable;
+  device_sessions: DeviceSessionsTable;
+  device_session_apps: DeviceSessionAppsTable;
+  device_checkouts: DeviceCheckoutsTable;
   signin_addresses: SigninAddressesTable;
   instance_settings: InstanceSettingsTable;
   push_enrollments: PushEnrollmentsTable;
   push_challenges: PushChallengesTable;
   mfa_remembered: MfaRememberedTable;
   sso_sessions: SsoSessionsTable;
+  workstations: WorkstationsTable;
+  kerberos_settings: KerberosSettingsTable;
+  workstation_codes: WorkstationCodesTable;
+  workstation_links: WorkstationLinksTable;
+  workstation_sessions: WorkstationSessionsTable;
   ldap_directories: LdapDirectoriesTable;
   directory_sync_runs: DirectorySyncRunsTable;
   connectors: ConnectorsTable;
@@ -403,4 +548,12 @@ export interface DB {
   audit_events: AuditEventsTable;
   setup_links: SetupLinksTable;
   throttle_counters: ThrottleCountersTable;
+  saml_seen_requests: SamlSeenRequestsTable;
+}
+
+export interface SamlSeenRequestsTable {
+  tenant_id: string;
+  sp: string; // the SP's entity ID
+  request_id: string;
+  expires_at: number;
 }

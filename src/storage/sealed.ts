@@ -19,6 +19,7 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'ldap_directories', key: 'id', column: 'bind_password_sealed' },
   { table: 'mfa_factors', key: 'id', column: 'secret_sealed' }, // TOTP keys, passkeys, push devices
   { table: 'connector_relay', key: 'id', column: 'body' },
+  { table: 'kerberos_settings', key: 'tenant_id', column: 'keytab' }, // Kerberos service keytabs
   // Instance settings hold both kinds; only values in the sealed format (`v1.`) are read, here as everywhere.
   { table: 'instance_settings', key: 'name', column: 'value' },
 ];

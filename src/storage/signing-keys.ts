@@ -14,6 +14,10 @@ export interface SigningKeyChange {
   insert(row: SigningKeyRow): Promise<void>;
   retire(kids: string[], at: number): Promise<void>;
   activate(kid: string, at: number): Promise<void>;
+  /** Ask a next key to start signing at `at` (null: back to the automatic schedule). */
+  schedule(kid: string, at: number | null): Promise<void>;
+  /** Delete a key outright: only for a next key that never signed anything. */
+  remove(kid: string): Promise<void>;
 }
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -56,9 +60,21 @@ export class SigningKeyStore {
         retire: async (kids, at) => {
           if (kids.length) await trx.updateTable('signing_keys').set({ status: 'retired', retired_at: at }).where('kid', 'in', kids).execute();
         },
-        activate: async (kid, at) => { await trx.updateTable('signing_keys').set({ status: 'active', activated_at: at }).where('kid', '=', kid).execute(); },
+        activate: async (kid, at) => { await trx.updateTable('signing_keys').set({ status: 'active', activated_at: at, activates_at: null }).where('kid', '=', kid).execute(); },
+        schedule: async (kid, at) => { await trx.updateTable('signing_keys').set({ activates_at: at }).where('kid', '=', kid).where('status', '=', 'next').execute(); },
+        remove: async (kid) => { await trx.deleteFrom('signing_keys').where('kid', '=', kid).where('status', '=', 'next').execute(); },
       });
     });
+  }
+
+  /** The tenants that have keys: what the scheduled key work goes through. */
+  async tenantIds(): Promise<string[]> {
+    return (await this.#db.selectFrom('signing_keys').select('tenant_id').distinct().execute()).map((r) => r.tenant_id);
+  }
+
+  /** Active keys of every tenant (the certificate expiry gauge reads them on each scrape). */
+  active(): Promise<SigningKeyRow[]> {
+    return this.#db.selectFrom('signing_keys').selectAll().where('status', '=', 'active').orderBy('tenant_id').orderBy('alg').execute();
   }
 
   /** Delete keys retired before `before` (one tenant, or all). Returns how many. */
@@ -68,10 +84,13 @@ export class SigningKeyStore {
     return Number((await q.executeTakeFirst()).numDeletedRows);
   }
 
-  /** Active and next keys whose certificate ends at or before `notAfter`, soonest first. */
+  /**
+   * Active keys whose certificate ends at or before `notAfter`, soonest first. Only the key
+   * that signs matters: a next key is replaced before it would start signing if it is too old.
+   */
   expiringBy(notAfter: number, tenantId?: string): Promise<SigningKeyRow[]> {
     let q = this.#db.selectFrom('signing_keys').selectAll()
-      .where('status', 'in', ['active', 'next'])
+      .where('status', '=', 'active')
       .where('not_after', '<=', notAfter);
     if (tenantId) q = q.where('tenant_id', '=', tenantId);
     return q.orderBy('not_after').execute();

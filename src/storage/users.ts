@@ -1,4 +1,4 @@
-// The local directory: users (email is the username), groups, an OU tree and domains of each
+// The local directory: users (email, and an optional username unique per tenant), groups, an OU tree and domains of each
 // tenant. (LDAP and Active Directory sync, which fills it from outside, lives in src/directory/.)
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
@@ -12,6 +12,12 @@ export interface User {
   id: string;
   tenantId: string;
   email: string;
+  /** Sign-in name, unique per tenant, kept lowercased (directories: sAMAccountName, uid). */
+  username: string | null;
+  /** The user proved the address (a verification link), an administrator marked it, or a trusted directory or upstream gave it. */
+  emailVerified: boolean;
+  /** An administrator requires a new password at the next sign-in. */
+  mustChangePassword: boolean;
   domain: string;
   givenName: string | null;
   familyName: string | null;
@@ -41,6 +47,9 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   id: r.id,
   tenantId: r.tenant_id,
   email: r.email,
+  username: r.username ?? null,
+  emailVerified: !!r.email_verified,
+  mustChangePassword: !!r.must_change_password,
   domain: r.domain,
   givenName: r.given_name,
   familyName: r.family_name,
@@ -68,6 +77,10 @@ const toOu = (r: Selectable<OusTable>): Ou => ({
 export const publicUser = ({ passwordHash: _omit, dn: _dn, ...u }: UserWithSecret): User => u;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+/** Usernames compare case-insensitively (as in Active Directory): kept lowercased. */
+export const normalizeUsername = (username: string) => username.trim().toLowerCase();
+/** What a username may hold: no @ (that would read as an email), no backslash (DOMAIN\\name), no spaces or controls. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._$-]{0,63}$/;
 export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1);
 
 /** Normalise an OU path to "/A/B" form; refuses empty segments. */
@@ -84,7 +97,7 @@ export class UserStore {
   // ---- users
   async createUser(input: {
     tenantId: string; email: string; passwordHash?: string | null; givenName?: string | null; familyName?: string | null;
-    status?: 'active' | 'disabled'; ouId?: string | null; roles?: AdminRole[];
+    status?: 'active' | 'disabled'; ouId?: string | null; roles?: AdminRole[]; username?: string | null; emailVerified?: boolean; mustChangePassword?: boolean;
   }): Promise<User> {
     const now = Date.now();
     const email = normalizeEmail(input.email);
@@ -101,6 +114,9 @@ export class UserStore {
       roles: JSON.stringify(input.roles ?? []),
       upstream_id: null,
       directory_id: null, external_id: null, dn: null, directory_seen_at: null, locale: null,
+      username: input.username ? normalizeUsername(input.username) : null,
+      email_verified: input.emailVerified ? 1 : 0,
+      must_change_password: input.mustChangePassword ? 1 : 0,
       created_at: now,
       updated_at: now,
       version: 1,
@@ -112,7 +128,10 @@ export class UserStore {
           .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing()).execute();
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A user with email ${email} already exists in this tenant.`);
+      if (isUniqueViolation(e)) {
+        if (row.username && await this.userByUsername(input.tenantId, row.username)) throw conflict(`The username ${row.username} is taken by another user of this tenant. Choose another one.`);
+        throw conflict(`A user with email ${email} already exists in this tenant.`);
+      }
       throw e;
     }
     return publicUser(toUser(row));
@@ -126,6 +145,19 @@ export class UserStore {
   async userByEmail(tenantId: string, email: string): Promise<UserWithSecret | undefined> {
     const r = await this.db.selectFrom('users').selectAll()
       .where('tenant_id', '=', tenantId).where('email', '=', normalizeEmail(email)).executeTakeFirst();
+    return r && toUser(r);
+  }
+
+  async userByUsername(tenantId: string, username: string): Promise<UserWithSecret | undefined> {
+    const r = await this.db.selectFrom('users').selectAll()
+      .where('tenant_id', '=', tenantId).where('username', '=', normalizeUsername(username)).executeTakeFirst();
+    return r && toUser(r);
+  }
+
+  /** A directory's user by their username there (DOMAIN\\name, name@upn-suffix). */
+  async userByDirectoryUsername(tenantId: string, directoryId: string, username: string): Promise<UserWithSecret | undefined> {
+    const r = await this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId)
+      .where('directory_id', '=', directoryId).where('username', '=', normalizeUsername(username)).executeTakeFirst();
     return r && toUser(r);
   }
 
@@ -146,7 +178,7 @@ export class UserStore {
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
       // Explicit ESCAPE: SQLite has no default escape character for LIKE.
-      q = q.where(sql<boolean>`(lower(email) like ${s} escape '\\' or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like ${s} escape '\\')`);
+      q = q.where(sql<boolean>`(lower(email) like ${s} escape '\\' or coalesce(username, '') like ${s} escape '\\' or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like ${s} escape '\\')`);
     }
     if (opts.cursor) q = q.where('email', '>', decodeCursor(opts.cursor));
     const rows = await q.orderBy('email').limit(limit + 1).execute();
@@ -155,7 +187,8 @@ export class UserStore {
 
   async updateUser(tenantId: string, id: string, version: number | undefined, patch: {
     givenName?: string | null; familyName?: string | null; status?: 'active' | 'disabled'; ouId?: string | null;
-    roles?: AdminRole[]; passwordHash?: string | null; locale?: string | null;
+    roles?: AdminRole[]; passwordHash?: string | null; username?: string | null; emailVerified?: boolean; mustChangePassword?: boolean;
+    locale?: string | null;
   }): Promise<User> {
     let q = this.db.updateTable('users').set((eb) => ({
       ...(patch.givenName !== undefined && { given_name: patch.givenName }),
@@ -164,12 +197,20 @@ export class UserStore {
       ...(patch.ouId !== undefined && { ou_id: patch.ouId }),
       ...(patch.roles !== undefined && { roles: JSON.stringify(patch.roles) }),
       ...(patch.passwordHash !== undefined && { password_hash: patch.passwordHash }),
+      ...(patch.username !== undefined && { username: patch.username === null ? null : normalizeUsername(patch.username) }),
+      ...(patch.emailVerified !== undefined && { email_verified: patch.emailVerified ? 1 : 0 }),
+      ...(patch.mustChangePassword !== undefined && { must_change_password: patch.mustChangePassword ? 1 : 0 }),
       ...(patch.locale !== undefined && { locale: patch.locale }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
-    await assertUpdated(await q.executeTakeFirst(), () => this.userById(tenantId, id), 'The user', 'User');
+    try {
+      await assertUpdated(await q.executeTakeFirst(), () => this.userById(tenantId, id), 'The user', 'User');
+    } catch (e) {
+      if (isUniqueViolation(e)) throw conflict(`The username ${patch.username} is taken by another user of this tenant. Choose another one.`);
+      throw e;
+    }
     return publicUser(await this.getUser(tenantId, id));
   }
 

@@ -2,7 +2,7 @@
 import * as oidc from 'openid-client';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from './agent.ts';
+import type { Agent } from './agent.ts';
 import { GENEROUS_MS } from './wait.ts';
 
 export async function rpConfig(issuer: string, clientId: string, secret?: string): Promise<oidc.Configuration> {
@@ -34,7 +34,7 @@ export async function backchannelReceiver() {
       const token = new URLSearchParams(body).get('logout_token');
       if (token) received.push(token);
       res.writeHead(200).end();
-      waiters.splice(0).forEach((w) => w());
+      for (const w of waiters.splice(0)) w();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -72,10 +72,10 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend; /** e.g. localhost: WebAuthn needs a host name */ publicHost?: string } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend; /** e.g. localhost: WebAuthn needs a host name */ publicHost?: string; /** a fixed port (a server restarted where another ran) */ port?: number } = {}): Promise<TestServer> {
   const backend = opts.backend ?? sqliteBackend();
   env = { ...(await backend.env()), ...env };
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const base = `http://${opts.publicHost ?? '127.0.0.1'}:${port}`;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const config = loadConfig({

@@ -11,12 +11,14 @@ export interface Spawned {
   exited: Promise<number | null>;
   output(): string;
   errors(): string;
+  /** Send it a signal (SIGHUP: reload the TLS certificate). */
+  signal(sig: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
 /** Embedded-store settings only (the machine's PostgreSQL/Redis settings must not leak in). `asNobody`: run it as user nobody (setpriv). */
-export async function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}, opts: { asNobody?: boolean } = {}): Promise<Spawned> {
-  const node = [process.execPath, 'src/main.ts'];
+export async function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}, opts: { asNobody?: boolean; /** e.g. ['--workers', '2'] */ args?: string[] } = {}): Promise<Spawned> {
+  const node = [process.execPath, 'src/main.ts', ...(opts.args ?? [])];
   const argv = opts.asNobody ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...node] : node;
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: root,
@@ -33,6 +35,7 @@ export async function spawnServer(dataDir: string, port: number, env: Record<str
   const ready = await running;
   return {
     ready, exited, output: () => out, errors: () => err,
+    signal(sig) { if (child.exitCode === null) child.kill(sig); },
     async stop() { if (child.exitCode === null) child.kill('SIGTERM'); await exited; },
   };
 }

@@ -496,6 +496,9 @@ test('keys and certificates: a banner from 60 days before the IdP certificate ex
   const tenant = (await gh.services.tenantStore.bySlug('default'))!;
   // Move the active certificates' expiry 30 days ahead (the store's clock, not a sleep).
   await gh.services.database.db.updateTable('signing_keys').set({ not_after: Date.now() + 30 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'active').execute();
+  // And the next keys published 8 days ago, past the 7 days before they may sign (a next key
+  // published later is scheduled instead: test/key-lifecycle.test.ts).
+  await gh.services.database.db.updateTable('signing_keys').set({ published_at: Date.now() - 8 * 86_400_000 }).where('tenant_id', '=', tenant.id).where('status', '=', 'next').execute();
   const { page, errors } = await superadminPage();
   await nav(page, 'Keys and certificates').click();
   await page.getByText(/The IdP certificate expires .* \(in 30 days\)/).waitFor();

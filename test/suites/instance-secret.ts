@@ -170,6 +170,7 @@ export function sealedColumnsAreListed() {
       await gh.services.upstreamStore.create(tenant.id, { name: 'Contoso', mode: 'disabled', settings: {} as never, clientSecretSealed: gh.services.sealer.seal('upstream-secret') });
       await gh.services.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'phone', secretSealed: gh.services.sealer.seal('JBSWY3DPEHPK3PXP') });
       await gh.services.connectorStore.putRelayed('relay-1', gh.services.sealer.seal('{}'), Date.now() + 60_000);
+      await gh.services.kerberosStore.put({ tenantId: tenant.id, enabled: true, realm: 'EXAMPLE.TEST', principal: 'HTTP/localhost@EXAMPLE.TEST', sealedKeytab: gh.services.sealer.seal('BQI='), mapping: { rules: ['principal-as-email'], emailDomain: null }, negotiateFrom: [] });
 
       const db = gh.services.database.db;
       const tables = (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%'`.execute(db)).rows.map((r) => r.name);

@@ -112,4 +112,32 @@ test('passwordless: where a policy allows it, "Sign in with a passkey" on the em
   assert.match(await q.page.locator('[role=alert]').textContent() ?? '', /does not let your account sign in with a passkey alone/);
   assert.equal(await q.page.locator('h1').textContent(), 'Sign in');
 });
+
+test('"Remember this device", ticked on the second-factor page, travels with the passkey (a module script shared with push approval): the next sign-in in this browser skips the second factor', async () => {
+  const { page, context } = patBrowser!;
+  assert.equal((await gh.api('DELETE', '/tenants/default/policies/Passwordless')).status, 204);
+  const pol = await gh.api('POST', '/tenants/default/policies', { name: 'Remember', priority: 1, targets: [{ type: 'user', ref: pat.email }], settings: { rememberDeviceDays: 7 } });
+  assert.equal(pol.status, 201);
+  try {
+    await context.clearCookies();
+    await passwordStep(page);
+    assert.equal(await page.locator('h1').textContent(), 'Two-step verification');
+    await page.getByLabel('Remember this device for 7 days').check();
+    await page.getByRole('button', { name: 'Use your passkey' }).click();
+    await page.waitForSelector('#user');
+    assert.deepEqual(rp.idTokenClaims().amr, ['pwd', 'hwk']);
+    // A new sign-in in the same browser, keeping only the remembered-browser cookie.
+    const kept = (await context.cookies()).filter((c) => c.name.startsWith('gh_rd_'));
+    assert.equal(kept.length, 1, 'the browser was remembered for the user');
+    await context.clearCookies();
+    await context.addCookies(kept);
+    await passwordStep(page);
+    await page.waitForSelector('#user');
+    assert.deepEqual(rp.idTokenClaims().amr, ['pwd', 'mfa'], 'no second factor asked: remembered');
+    const events = (await gh.api('GET', '/tenants/default/audit?type=mfa.remembered')).body.items;
+    assert.equal(events[0]?.data.email, pat.email);
+  } finally {
+    await gh.api('DELETE', `/tenants/default/policies/${pol.body.id}`);
+  }
+});
 }

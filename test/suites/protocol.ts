@@ -303,9 +303,19 @@ test('tenants are isolated: clients, tokens and sessions of one are useless at a
 
 test('key rotation publishes the new key before it signs', async () => {
   const before = ((await (await fetch(`${issuer}/jwks`)).json()) as { keys: Array<{ kid: string; alg: string }> }).keys;
-  const r = await gh.api('POST', '/tenants/default/keys/rotate', { alg: 'RS256' });
+  // The next key was published at this server's start, less than the 7 days relying parties
+  // may cache the JWKS: rotate schedules it, --now refuses it, --force uses it.
+  const safe = await gh.api('POST', '/tenants/default/keys/rotate', { alg: 'RS256' });
+  assert.equal(safe.status, 200);
+  assert.deepEqual(safe.body.activated, []);
+  assert.equal(safe.body.scheduled.length, 1);
+  const refused = await gh.api('POST', '/tenants/default/keys/rotate', { alg: 'RS256', now: true });
+  assert.equal(refused.status, 409);
+  assert.match(refused.body.error.message, /published only .* ago.*--force/s);
+  const r = await gh.api('POST', '/tenants/default/keys/rotate', { alg: 'RS256', now: true, force: true });
   assert.equal(r.status, 200);
   const activated = r.body.activated[0];
+  assert.equal(activated, safe.body.scheduled[0].kid);
   assert.ok(before.some((k) => k.kid === activated), 'the newly active key was already in the JWKS');
   const config = await rpConfig(issuer, web.client_id, web.client_secret);
   const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, ...alice });

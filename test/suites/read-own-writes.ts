@@ -10,7 +10,7 @@
 // times in a row (bounded), so that a race would show.
 import { test as nodeTest, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestServer, freePort, LOOPBACK_OUTBOUND, type Backend, type TestServer } from '../helpers/server.ts';
+import { startTestServer, LOOPBACK_OUTBOUND, type Backend, type TestServer } from '../helpers/server.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { Agent } from '../helpers/agent.ts';
 import { holdNotices } from '../../src/ops/bus.ts';

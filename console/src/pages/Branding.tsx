@@ -7,6 +7,7 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { settings } from '../settings.ts';
 import type { Branding } from '../types.ts';
+import { SelfServiceSection } from './SelfService.tsx';
 import { Banner, Button, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextField, useAsync } from '../ui.tsx';
 
 /** The same limits as the server's (src/shared/images.ts LOGO_LIMITS). */
@@ -161,5 +162,6 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
         <p className="hint">Sessions are logged out after: {off ? 'never (off)' : sessionError ? '—' : describeMinutes(minutes)}.</p>
       </section>
     </div>
+    <SelfServiceSection />
   </>;
 }

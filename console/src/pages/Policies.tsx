@@ -5,19 +5,12 @@ import { api, ApiError, enc, type Page } from '../api.ts';
 import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Link, navigate } from '../router.tsx';
-import type { AppView } from '../types.ts';
+import type { AppView, Policy, PolicySettings } from '../types.ts';
 import { searchTargets } from '../targets.ts';
 import { Banner, Button, CheckboxField, Combobox, ConfirmDialog, Empty, ErrorBox, FormError, Loading, notify, PageTitle, SelectField, TextAreaField, TextField, useAsync, type Option } from '../ui.tsx';
 
 type PTarget = { type: 'all' | 'user' | 'group' | 'ou' | 'domain'; id?: string; ref?: string; label: string };
-interface Settings {
-  ssoEnabled: boolean;
-  mfa: { required: 'never' | 'always' | 'outside_trusted_networks' | 'selected_apps'; trustedNetworks: string[]; apps: string[] };
-  allowedFactors: Array<'totp' | 'webauthn' | 'push'>;
-  numberMatching: boolean; passwordlessPasskeys: boolean; rememberDeviceDays: number; sessionLifetimeMinutes: number | null;
-  lockout: { threshold: number; durationMinutes: number; maxDurationMinutes: number };
-}
-interface Policy { id: string; name: string; priority: number; targets: PTarget[]; settings: Settings; version: number }
+type Settings = PolicySettings;
 
 const MFA_LABEL: Record<Settings['mfa']['required'], string> = { never: 'Only when an app asks', always: 'Always', outside_trusted_networks: 'Outside trusted networks', selected_apps: 'For selected apps' };
 const DEFAULTS: Settings = { ssoEnabled: true, mfa: { required: 'never', trustedNetworks: [], apps: [] }, allowedFactors: ['totp', 'webauthn', 'push'], numberMatching: true, passwordlessPasskeys: false, rememberDeviceDays: 0, sessionLifetimeMinutes: null, lockout: { threshold: 5, durationMinutes: 1, maxDurationMinutes: 60 } };

@@ -1,10 +1,12 @@
 // Sessions: active SSO sessions, all or one user's (device and browser, IP address, started,
 // last seen, apps); terminate one, or all of a user's (the apps get back-channel logout).
+// The Devices tab: shared mobile devices checked out for a shift (OpenID Connect Native SSO,
+// docs/mobile.md); checking one in ends its sign-in in every app.
 import { useState } from 'react';
 import { api, enc, qs, type Page } from '../api.ts';
 import { useTenantPath } from '../App.tsx';
 import { Link, setQuery, useLocation } from '../router.tsx';
-import type { SessionView, User } from '../types.ts';
+import type { DeviceSessionView, SessionView, User } from '../types.ts';
 import { Button, Combobox, ConfirmDialog, Empty, ErrorBox, Loading, notify, PageTitle, Pager, formatTime, useCursorPages } from '../ui.tsx';
 
 export function SessionsTable({ sessions, user, mayEndAll = false, onChanged }: { sessions: SessionView[]; user?: Pick<User, 'id' | 'email'>; /** the user's page: the API lets this administrator end all of them */ mayEndAll?: boolean; onChanged: () => void }) {
@@ -42,14 +44,61 @@ export function SessionsTable({ sessions, user, mayEndAll = false, onChanged }: 
   </>;
 }
 
+function DevicesTab() {
+  const tp = useTenantPath();
+  const [checkingIn, setCheckingIn] = useState<DeviceSessionView>();
+  const pages = useCursorPages((cursor, signal) => api<Page<DeviceSessionView>>('GET', tp(`/devices${qs({ cursor, limit: 50 })}`), undefined, { signal }), [tp('')]);
+  const name = (d: DeviceSessionView) => d.deviceName ?? d.deviceId ?? 'Unnamed device';
+  return <>
+    {pages.error && <ErrorBox error={pages.error} onRetry={pages.reload} />}
+    {pages.loading && !pages.data && <Loading label="Loading devices…" />}
+    {pages.data && (pages.data.items.length === 0
+      ? <Empty title="No checked-out devices"><p>A shared device appears here when an app of a device SSO group signs someone in with Native SSO (see docs/mobile.md), until it is checked in or the shift ends.</p></Empty>
+      : <div className="table-wrap" role="region" aria-label="Checked-out devices" tabIndex={0}><table>
+        <caption className="visually-hidden">Checked-out devices</caption>
+        <thead><tr><th scope="col">Device</th><th scope="col">User</th><th scope="col">Group</th><th scope="col">Started</th><th scope="col">Shift ends</th><th scope="col">Apps</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
+        <tbody>{pages.data.items.map((d) => (
+          <tr key={d.id}>
+            <th scope="row">{name(d)}{d.deviceName && d.deviceId && <div className="muted">{d.deviceId}</div>}</th>
+            <td><Link to={`/users/${enc(d.userId)}`}>{d.email ?? d.userId}</Link></td><td>{d.group}</td>
+            <td>{formatTime(d.startedAt)}</td><td>{formatTime(d.expiresAt)}</td>
+            <td>{d.apps.map((a) => a.name).join(', ')}</td>
+            <td>{d.mayCheckIn && <Button variant="danger" className="small" aria-label={`Check in ${name(d)} of ${d.email ?? d.userId}`} onClick={() => setCheckingIn(d)}>Check in</Button>}</td>
+          </tr>
+        ))}</tbody>
+      </table></div>)}
+    <Pager {...pages} />
+    {checkingIn && <ConfirmDialog title={`Check in ${name(checkingIn)}?`} confirmLabel="Check in" onClose={() => setCheckingIn(undefined)}
+      onConfirm={async () => {
+        await api('POST', tp(`/devices/${enc(checkingIn.id)}/checkin`));
+        notify(`Checked in ${name(checkingIn)}.`);
+        pages.reload();
+      }}>
+      <p>{checkingIn.email ?? 'The user'} is signed out of every app on {name(checkingIn)} ({checkingIn.apps.map((a) => a.name).join(', ')}); the apps are told (back-channel logout) and its tokens stop working. The next person signs in when they check the device out.</p>
+    </ConfirmDialog>}
+  </>;
+}
+
 export function SessionsPage() {
+  const { query } = useLocation();
+  const devices = query.get('tab') === 'devices';
+  return <>
+    <PageTitle>Sessions</PageTitle>
+    <nav className="toolbar tabs" aria-label="Kinds of session">
+      <Link to="/sessions" aria-current={devices ? undefined : 'page'}>Browsers</Link>
+      <Link to="/sessions?tab=devices" aria-current={devices ? 'page' : undefined}>Devices</Link>
+    </nav>
+    {devices ? <DevicesTab /> : <BrowsersTab />}
+  </>;
+}
+
+function BrowsersTab() {
   const tp = useTenantPath();
   const { query } = useLocation();
   const user = query.get('user') ?? '';
   const pages = useCursorPages((cursor, signal) => api<Page<SessionView>>('GET', tp(`/sessions${qs({ user, cursor, limit: 50 })}`), undefined, { signal }), [user, tp('')]);
   const search = async (q: string, signal: AbortSignal) => (q ? (await api<Page<User>>('GET', tp(`/users${qs({ search: q, limit: 8 })}`), undefined, { signal })).items : []).map((u) => ({ key: u.id, label: u.email, value: u }));
   return <>
-    <PageTitle>Sessions</PageTitle>
     <div className="toolbar">
       <Combobox<User> label="Show the sessions of" placeholder="Email or name" search={search} onSelect={(o) => setQuery({ user: o.value.email })} />
       {user && <p>Showing <strong>{user}</strong>. <Button variant="link" onClick={() => setQuery({ user: undefined })}>Show everyone's</Button></p>}

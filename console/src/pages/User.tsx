@@ -25,7 +25,9 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
   // The role hierarchy: an account holding a role this administrator lacks is read-only to them.
   const mayAct = user.mayManage;
   const manage = can.manageUsers(me) && mayAct;
-  const [f, setF] = useState({ givenName: user.givenName ?? '', familyName: user.familyName ?? '', ou: user.ou ?? '' });
+  const [f, setF] = useState({ username: user.username ?? '', givenName: user.givenName ?? '', familyName: user.familyName ?? '', ou: user.ou ?? '', emailVerified: user.emailVerified, mustChangePassword: user.mustChangePassword });
+  // What a directory or upstream keeps is read-only here (the API refuses it with 409).
+  const synced = !!user.upstreamId || !!user.directoryId;
   const [roles, setRoles] = useState<Role[]>(user.roles);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
@@ -44,7 +46,10 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
     setError(undefined);
     try {
       const changes: Record<string, unknown> = { ou: f.ou || null };
-      if (!user.upstreamId) Object.assign(changes, { givenName: f.givenName || null, familyName: f.familyName || null });
+      if (!synced) Object.assign(changes, { givenName: f.givenName || null, familyName: f.familyName || null });
+      if (!user.directoryId && f.username.trim() !== (user.username ?? '')) changes.username = f.username.trim() || null;
+      if (f.emailVerified !== user.emailVerified) changes.emailVerified = f.emailVerified;
+      if (!user.directoryId && f.mustChangePassword !== user.mustChangePassword) changes.mustChangePassword = f.mustChangePassword;
       if (can.grantRoles(me) && mayAct && roles.join() !== user.roles.join()) changes.roles = roles;
       await patch(changes, `Saved ${user.email}.`);
     } catch (e) { setError(e as Error); setBusy(false); }
@@ -60,8 +65,11 @@ function UserDetail({ user, reload, setUser }: { user: User & { ou: string | nul
     <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
       <section aria-labelledby="profile-h">
         <h2 id="profile-h">Profile</h2>
-        <TextField label="Given name" value={f.givenName} onValue={(v) => setF((x) => ({ ...x, givenName: v }))} disabled={!manage || !!user.upstreamId} />
-        <TextField label="Family name" value={f.familyName} onValue={(v) => setF((x) => ({ ...x, familyName: v }))} disabled={!manage || !!user.upstreamId} />
+        <TextField label="Username" value={f.username} onValue={(v) => setF((x) => ({ ...x, username: v }))} disabled={!manage || !!user.directoryId} hint={user.directoryId ? 'From the directory.' : 'Optional: the user may sign in with it instead of the email. Empty: none.'} />
+        <TextField label="Given name" value={f.givenName} onValue={(v) => setF((x) => ({ ...x, givenName: v }))} disabled={!manage || synced} />
+        <TextField label="Family name" value={f.familyName} onValue={(v) => setF((x) => ({ ...x, familyName: v }))} disabled={!manage || synced} />
+        <CheckboxField label="Email address verified (the email_verified claim)" checked={f.emailVerified} disabled={!manage || synced} onChecked={(on) => setF((x) => ({ ...x, emailVerified: on }))} />
+        {!user.directoryId && !user.upstreamId && <CheckboxField label="Must choose a new password at the next sign-in" checked={f.mustChangePassword} disabled={!manage} onChecked={(on) => setF((x) => ({ ...x, mustChangePassword: on }))} />}
         <TextField label="OU" value={f.ou} onValue={(v) => setF((x) => ({ ...x, ou: v }))} error={ouError} placeholder="/Sales/EMEA" disabled={!manage} hint="Empty: no OU. A new path is created." />
         <fieldset>
           <legend>Administrator roles</legend>

@@ -40,11 +40,12 @@ export function UsersPage() {
       <div className={`table-wrap${pages.loading ? ' stale' : ''}`} aria-busy={pages.loading} role="region" aria-label="Users" tabIndex={0}>
         <table>
           <caption className="visually-hidden">Users{q ? ` matching ${q}` : ''}, page {pages.pageNumber}</caption>
-          <thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">OU</th><th scope="col">Roles</th></tr></thead>
+          <thead><tr><th scope="col">Email</th><th scope="col">Username</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">OU</th><th scope="col">Roles</th></tr></thead>
           <tbody>
             {items.map((u) => (
               <tr key={u.id}>
                 <th scope="row"><Link to={`/users/${enc(u.id)}`}>{u.email}</Link></th>
+                <td>{u.username ?? <span className="muted">—</span>}</td>
                 <td>{fullName(u) || <span className="muted">—</span>}</td>
                 <td><Badge tone={u.status === 'active' ? 'ok' : 'error'}>{u.status === 'active' ? 'Active' : 'Disabled'}</Badge>{u.upstreamId && <> <Badge>upstream</Badge></>}</td>
                 <td>{u.ou ?? ouPath(u.ouId) ?? <span className="muted">—</span>}</td>
@@ -63,13 +64,14 @@ export function UsersPage() {
 function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; onCreated: (u: User) => void }) {
   const { me } = useSession();
   const tp = useTenantPath();
-  const [f, setF] = useState({ email: '', givenName: '', familyName: '', password: '', ou: '', groups: '' });
+  const [f, setF] = useState({ email: '', username: '', givenName: '', familyName: '', password: '', ou: '', groups: '' });
   const [roles, setRoles] = useState<Role[]>([]);
   const [submitted, setSubmitted] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error>();
   const errors: Record<string, string> = {};
   if (!EMAIL.test(f.email.trim())) errors.email = 'Enter an email address, like name@example.com.';
+  if (f.username.trim() && !/^[A-Za-z0-9][A-Za-z0-9._$-]{0,63}$/.test(f.username.trim())) errors.username = 'Letters, digits, dots, hyphens, underscores or $ (up to 64), starting with a letter or digit; no @ or \\.';
   if (f.password && f.password.length < 8) errors.password = 'At least 8 characters (or leave empty: the user then signs in through an upstream directory or gets a password later).';
   if (f.ou && !f.ou.startsWith('/')) errors.ou = 'An OU path starts with /, like /Sales/EMEA.';
   const show = (k: string) => (submitted ? errors[k] : undefined) ?? (error instanceof ApiError ? error.forField(k) : undefined);
@@ -82,7 +84,7 @@ function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; onCreat
     try {
       const groups = f.groups.split(',').map((g) => g.trim()).filter(Boolean);
       const u = await api<User>('POST', tp('/users'), {
-        email: f.email.trim(), ...(f.password && { password: f.password }), ...(f.givenName && { givenName: f.givenName }), ...(f.familyName && { familyName: f.familyName }),
+        email: f.email.trim(), ...(f.username.trim() && { username: f.username.trim() }), ...(f.password && { password: f.password }), ...(f.givenName && { givenName: f.givenName }), ...(f.familyName && { familyName: f.familyName }),
         ...(f.ou && { ou: f.ou }), ...(groups.length && { groups }), ...(roles.length && { roles }),
       });
       notify(`Created ${u.email}.`);
@@ -93,6 +95,7 @@ function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; onCreat
   return <Dialog title="Create user" onClose={onClose}>
     <form noValidate onSubmit={(e) => { e.preventDefault(); void create(); }}>
       <TextField label="Email" type="email" autoComplete="off" value={f.email} onValue={set('email')} error={show('email')} required autoFocus />
+      <TextField label="Username (optional)" autoComplete="off" value={f.username} onValue={set('username')} error={show('username')} hint="The user may sign in with it instead of the email, like jsmith. Unique in the organization." />
       <TextField label="Given name" value={f.givenName} onValue={set('givenName')} error={show('givenName')} />
       <TextField label="Family name" value={f.familyName} onValue={set('familyName')} error={show('familyName')} />
       <TextField label="Password (optional)" type="password" autoComplete="new-password" value={f.password} onValue={set('password')} error={show('password')} hint="At least 8 characters." />

@@ -21,7 +21,7 @@ export const brandingRoutes = [
   route({
     id: 'updateBranding', method: 'patch', path: '/tenants/:slug/branding', tag: 'branding', access: [], versioned: true,
     summary: 'Change the sign-in pages\' background colour, logo, default language or session lifetime',
-    description: `The sign-in pages show a change at once. Logo: a PNG, GIF or JPG as a data: URL, at most ${LOGO_LIMITS.maxBytes / 1024} KB and ${LOGO_LIMITS.maxWidth} x ${LOGO_LIMITS.maxHeight} pixels; anything else is refused (400) with a message naming the limit. Session lifetime: 0 (off) or 30 minutes to 4 days; default 2 hours. Default language (en, es, fr or de; default en): the pages\' language when neither the application\'s ui_locales, the user\'s saved choice nor the browser\'s Accept-Language names a language Gatehouse has.`,
+    description: `The sign-in pages show a change at once. Logo: a PNG, GIF or JPG as a data: URL, at most ${LOGO_LIMITS.maxBytes / 1024} KB and ${LOGO_LIMITS.maxWidth} x ${LOGO_LIMITS.maxHeight} pixels; anything else is refused (400) with a message naming the limit. Session lifetime: 0 (off) or 30 minutes to 4 days; default 2 hours. Default language (en, es, fr or de; default en): the pages' language when neither the application's ui_locales, the user's saved choice nor the browser's Accept-Language names a language Gatehouse has.`,
     body: z.object({
       backgroundColor: backgroundColor.nullable().optional(),
       logo: z.string().max(1_000_000, 'the logo may be at most 250 KB').nullable().optional(),

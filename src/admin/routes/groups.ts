@@ -2,8 +2,9 @@
 import { text } from '../../shared/input.ts';
 import { z } from 'zod';
 import type { Group } from '../../storage/users.ts';
-import { findGroup, findUser } from '../lookup.ts';
-import { assertMayActOn } from '../roles.ts';
+import { findGroup } from '../lookup.ts';
+import { userToActOn, type Attempt } from '../roles.ts';
+import type { AdminCall } from '../route.ts';
 import { summary } from './users.ts';
 import { listQuery, page, userSummary, version } from '../schemas.ts';
 import { route } from '../route.ts';
@@ -15,6 +16,20 @@ const description = z.string().max(1000).nullable();
 const view = (g: Group, memberCount: number): z.input<typeof groupSchema> => ({
   id: g.id, name: g.name, description: g.description, memberCount, createdAt: g.createdAt, updatedAt: g.updatedAt, version: g.version,
 });
+
+/**
+ * Adding and removing a member are one act with two directions: both find the group and the
+ * user by id or name, and both need the right to act on that user, because groups decide which
+ * apps and policies apply to the account (a laxer MFA policy, say).
+ */
+async function changeMembership(call: Attempt & Pick<AdminCall<'/:group/:user', z.ZodObject<{}>, z.ZodObject<{}>, z.ZodUndefined>, 'params' | 'audit'>, change: 'add' | 'remove'): Promise<void> {
+  const { services, tenant, params, audit } = call;
+  const g = await findGroup(services, tenant.id, params.group);
+  const u = await userToActOn(call, params.user, change === 'add' ? 'addGroupMember' : 'removeGroupMember');
+  if (change === 'add') await services.userStore.addMember(tenant.id, g.id, u.id);
+  else await services.userStore.removeMember(tenant.id, g.id, u.id);
+  await audit(change === 'add' ? 'admin.group.member_added' : 'admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
+}
 
 export const groupRoutes = [
   route({
@@ -84,28 +99,12 @@ export const groupRoutes = [
     id: 'addGroupMember', method: 'put', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
     summary: 'Add a user (by id or email) to a group (idempotent)',
     response: z.void(),
-    async handler(call) {
-      const { services, tenant, params, audit } = call;
-      const g = await findGroup(services, tenant.id, params.group);
-      const u = await findUser(services, tenant.id, params.user);
-      // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
-      await assertMayActOn(call, u, 'addGroupMember');
-      await services.userStore.addMember(tenant.id, g.id, u.id);
-      await audit('admin.group.member_added', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
-    },
+    handler: (call) => changeMembership(call, 'add'),
   }),
   route({
     id: 'removeGroupMember', method: 'delete', path: '/tenants/:slug/groups/:group/members/:user', tag: 'groups', access: ['admin'],
     summary: 'Remove a user from a group (idempotent)',
     response: z.void(),
-    async handler(call) {
-      const { services, tenant, params, audit } = call;
-      const g = await findGroup(services, tenant.id, params.group);
-      const u = await findUser(services, tenant.id, params.user);
-      // Groups decide which apps and policies apply to the account (a laxer MFA policy, say).
-      await assertMayActOn(call, u, 'removeGroupMember');
-      await services.userStore.removeMember(tenant.id, g.id, u.id);
-      await audit('admin.group.member_removed', u.id, { group: g.name, groupId: g.id, email: u.email }, { userId: u.id });
-    },
+    handler: (call) => changeMembership(call, 'remove'),
   }),
 ];

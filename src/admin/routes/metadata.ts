@@ -1,14 +1,12 @@
 // The IdP metadata an application is configured with ("View and copy IdP metadata").
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { route } from '../route.ts';
+import { idpMetadata as metadataSchema } from '../shapes.ts';
 
-export const metadataSchema = z.object({
-  issuer: z.string(), discoveryUrl: z.string(), authorizationEndpoint: z.string(), tokenEndpoint: z.string(), userinfoEndpoint: z.string(),
-  jwksUri: z.string(), endSessionEndpoint: z.string(), introspectionEndpoint: z.string(), revocationEndpoint: z.string(), pushedAuthorizationRequestEndpoint: z.string(),
-});
+export { metadataSchema };
 
 export function idpMetadata(services: Services, tenant: Tenant): z.input<typeof metadataSchema> {
   const issuer = issuerFor(services.config.publicUrl, tenant.slug);

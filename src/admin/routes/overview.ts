@@ -2,11 +2,11 @@
 // expiring within 60 days, an app's registered certificate within 90, as in the reference;
 // an upstream directory whose discovery check failed; an LDAP directory that is down, a
 // connector that is not connected; a user's phone flooded with push requests in the last 24 hours).
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EXPIRY_WARNING_DAYS } from '../../keys/keys.ts';
 import { APP_CERT_WARNING_DAYS } from '../../apps/jwks.ts';
 import { route } from '../route.ts';
-import { overview, overviewAlert as alert } from '../shapes.ts';
+import { overview, type overviewAlert as alert } from '../shapes.ts';
 import { ago } from '../../shared/time.ts';
 import { directoryProblem } from '../../directory/health.ts';
 

@@ -6,8 +6,9 @@ import type { Tenant } from '../../storage/tenants.ts';
 import { policySettings, type UserPolicy } from '../../policy/policies.ts';
 import { pageInMemory } from '../../storage/paging.ts';
 import { findUser } from '../lookup.ts';
-import { epochMs, listQuery, page, version } from '../schemas.ts';
+import { listQuery, page, version } from '../schemas.ts';
 import { parseInput, route } from '../route.ts';
+import { policy as policyShape } from '../shapes.ts';
 
 const target = z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), ref: z.string().min(1).max(500).optional().describe('not for all') });
 const fields = {
@@ -17,11 +18,8 @@ const fields = {
 };
 const PRECEDENCE = 'The first policy, by priority (1 first), with a target that matches a user applies to them; users no policy matches get the defaults.';
 
-export const policySchema = z.object({
-  id: z.string(), name: z.string(), priority: z.number().int(),
-  targets: z.array(z.object({ type: z.enum(['all', 'user', 'group', 'ou', 'domain']), id: z.string(), label: z.string() })),
-  settings: policySettings, createdAt: epochMs, updatedAt: epochMs, version: z.number().int(),
-});
+/** A policy as the API answers it (src/admin/shapes.ts, shared with the console and the CLI). */
+export const policySchema = policyShape;
 
 async function view(services: Services, tenant: Tenant, p: UserPolicy): Promise<z.input<typeof policySchema>> {
   return {

@@ -8,7 +8,7 @@ import type { User } from '../../storage/users.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
-import { assertMayActOn, mayManage } from '../roles.ts';
+import { assertMayActOn, mayManage, userToActOn } from '../roles.ts';
 import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { sessionView as sessionSchema } from '../shapes.ts';
@@ -74,8 +74,7 @@ export const sessionRoutes = [
     response: z.object({ ended: z.number().int() }),
     async handler(call) {
       const { services, tenant, admin, params } = call;
-      const u = await findUser(services, tenant.id, params.user);
-      await assertMayActOn(call, u, 'endUserSessions');
+      const u = await userToActOn(call, params.user, 'endUserSessions');
       return { ended: await services.sessionService.endAllForUser(tenant, u.id, { by: admin.email, why: 'ended by an administrator' }) };
     },
   }),

@@ -5,6 +5,7 @@ import type { Services } from '../../services.ts';
 import { SLUG_RE, type Tenant } from '../../storage/tenants.ts';
 import { issuerFor } from '../../oidc/engine.ts';
 import { sessionLifetime } from '../../interaction/branding.ts';
+import { MAX_SHIFT_HOURS, MIN_SHIFT_HOURS, shiftHoursOf } from '../../devices/service.ts';
 import { listQuery, page, version } from '../schemas.ts';
 import { route } from '../route.ts';
 import { tenant as tenantSchema } from '../shapes.ts';
@@ -14,7 +15,7 @@ export function tenantView(services: Services, t: Tenant): z.input<typeof tenant
   const issuer = issuerFor(services.config.publicUrl, t.slug);
   return {
     slug: t.slug, name: t.name, issuer, discoveryUrl: `${issuer}/.well-known/openid-configuration`,
-    sessionLifetimeMinutes: t.sessionLifetimeMinutes, createdAt: t.createdAt, updatedAt: t.updatedAt, version: t.version,
+    sessionLifetimeMinutes: t.sessionLifetimeMinutes, sharedDeviceShiftHours: shiftHoursOf(t), createdAt: t.createdAt, updatedAt: t.updatedAt, version: t.version,
   };
 }
 
@@ -54,15 +55,20 @@ export const tenantRoutes = [
   }),
   route({
     id: 'updateTenant', method: 'patch', path: '/tenants/:slug', tag: 'tenants', access: [], versioned: true,
-    summary: 'Rename a tenant or change its session lifetime',
-    body: z.object({ name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional(), version }),
+    summary: 'Rename a tenant or change its session lifetime or shared-device shift length',
+    body: z.object({
+      name: name.optional(), sessionLifetimeMinutes: sessionLifetime.optional(),
+      sharedDeviceShiftHours: z.number().int().min(MIN_SHIFT_HOURS).max(MAX_SHIFT_HOURS).optional().describe('how long a shared-device session (Native SSO check-out) lasts: 1-24 hours, default 12'),
+      version,
+    }),
     example: { name: 'Acme Corporation' },
     response: tenantSchema,
     async handler({ services, tenant, body, version: v, audit }) {
-      const { version: _v, ...patch } = body;
+      const { version: _v, sharedDeviceShiftHours, ...rest } = body;
+      const patch = { ...rest, ...(sharedDeviceShiftHours !== undefined && { settings: { ...tenant.settings, sharedDeviceShiftHours } }) };
       const t = await services.tenantStore.update(tenant.id, v, patch);
       services.engineCache.invalidate(t.slug);
-      await audit('admin.tenant.updated', t.slug, { changes: Object.keys(patch) });
+      await audit('admin.tenant.updated', t.slug, { changes: Object.keys(body).filter((k) => k !== 'version') });
       return tenantView(services, t);
     },
   }),

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { pageInMemory } from '../../storage/paging.ts';
 import { findUser } from '../lookup.ts';
-import { assertMayActOn } from '../roles.ts';
+import { userToActOn } from '../roles.ts';
 import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { mfaFactor as factor } from '../shapes.ts';
@@ -28,8 +28,7 @@ export const userMfaRoutes = [
     response: z.void(),
     async handler(call) {
       const { services, tenant, params, audit } = call;
-      const u = await findUser(services, tenant.id, params.user);
-      await assertMayActOn(call, u, 'resetUserMfa');
+      const u = await userToActOn(call, params.user, 'resetUserMfa');
       const removed = await services.mfaStore.reset(tenant.id, u.id);
       await services.pushService.deviceRemoved(tenant.id, u.id); // open Gatehouse Authenticators learn it at once
       await audit('admin.user.mfa_reset', u.id, { email: u.email, factorsRemoved: removed }, { userId: u.id });

@@ -3,7 +3,7 @@ import { jsonObject, list, many, need, oneOf, onOff, opt, paging, str, tenant, w
 import { enc, inTenant, listing, request } from '../client.ts';
 import { printList, table } from '../output.ts';
 import type { Policy } from '../types.ts';
-import type { PolicySettings } from '../../policy/policies.ts';
+import type { PolicySettings } from '../types.ts';
 
 const TARGET_TYPES = ['all', 'user', 'group', 'ou', 'domain'] as const;
 const MFA = ['never', 'always', 'outside_trusted_networks', 'selected_apps'] as const;

@@ -23,14 +23,14 @@ export const tenantCommands: Record<string, Command> = {
     },
   },
   'tenant update': {
-    usage: 'gatehouse tenant update SLUG [--name NAME] [--session-lifetime MINUTES] [--json]',
-    summary: 'Rename a tenant or change its session lifetime (superadministrators).',
-    options: { name: str, 'session-lifetime': str }, positionals: 1,
+    usage: 'gatehouse tenant update SLUG [--name NAME] [--session-lifetime MINUTES] [--shift-hours HOURS] [--json]',
+    summary: 'Rename a tenant or change its session lifetime or shared-device shift length (superadministrators).',
+    options: { name: str, 'session-lifetime': str, 'shift-hours': str }, positionals: 1,
     async run(o, [slug], out) {
-      const body = { name: opt(o, 'name'), sessionLifetimeMinutes: whole(o, 'session-lifetime') };
-      if (body.name === undefined && body.sessionLifetimeMinutes === undefined) throw new UsageError('Give --name or --session-lifetime.');
+      const body = { name: opt(o, 'name'), sessionLifetimeMinutes: whole(o, 'session-lifetime'), sharedDeviceShiftHours: whole(o, 'shift-hours') };
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give --name, --session-lifetime or --shift-hours.');
       const t = await request<Tenant>('PATCH', `/tenants/${enc(slug!)}`, body);
-      out.print(`Saved tenant ${t.slug} (${t.name}; session lifetime ${t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off'}).`, t);
+      out.print(`Saved tenant ${t.slug} (${t.name}; session lifetime ${t.sessionLifetimeMinutes ? `${t.sessionLifetimeMinutes} minutes` : 'off'}; shared-device shift ${t.sharedDeviceShiftHours} hours).`, t);
     },
   },
   'tenant list': {

@@ -12,15 +12,16 @@ const fullName = (u: { givenName: string | null; familyName: string | null }) =>
 
 export const userCommands: Record<string, Command> = {
   'user create': {
-    usage: 'gatehouse user create --tenant SLUG --email EMAIL --password PASSWORD [--given-name NAME] [--family-name NAME] [--ou PATH] [--group NAME]... [--role superadmin|admin|helpdesk|auditor]... [--json]',
-    summary: 'Create a local user (the email is the username). Groups and OUs that do not exist yet are created.',
-    options: { ...tenant, email: str, password: str, 'given-name': str, 'family-name': str, ou: str, group: many, role: many },
+    usage: 'gatehouse user create --tenant SLUG --email EMAIL --password PASSWORD [--username NAME] [--given-name NAME] [--family-name NAME] [--ou PATH] [--group NAME]... [--role superadmin|admin|helpdesk|auditor]... [--email-verified] [--must-change-password] [--json]',
+    summary: 'Create a local user, who signs in with the email or the --username (unique in the tenant). Groups and OUs that do not exist yet are created.',
+    options: { ...tenant, email: str, password: str, username: str, 'given-name': str, 'family-name': str, ou: str, group: many, role: many, 'email-verified': flag, 'must-change-password': flag },
     async run(o, _a, out) {
       const path = `${inTenant(o)}/users`;
       const u = await request<UserDetail>('POST', path, {
-        email: need(o, 'email'), password: need(o, 'password'), givenName: opt(o, 'given-name'), familyName: opt(o, 'family-name'), ou: opt(o, 'ou'), groups: list(o, 'group'), roles: list(o, 'role'),
+        email: need(o, 'email'), password: need(o, 'password'), username: opt(o, 'username'),
+        emailVerified: has(o, 'email-verified') || undefined, mustChangePassword: has(o, 'must-change-password') || undefined, givenName: opt(o, 'given-name'), familyName: opt(o, 'family-name'), ou: opt(o, 'ou'), groups: list(o, 'group'), roles: list(o, 'role'),
       });
-      out.print(`Created user ${u.email} (${u.id}).`, u);
+      out.print(`Created user ${u.email}${u.username ? ` (username ${u.username})` : ''} (${u.id}).`, u);
     },
   },
   'user list': {
@@ -37,20 +38,29 @@ export const userCommands: Record<string, Command> = {
     usage: 'gatehouse user show --tenant SLUG EMAIL [--json]', summary: 'Show a user: status, names, OU, groups, roles, where the account comes from.', options: tenant, positionals: 1,
     async run(o, [email], out) {
       const u = await request<UserDetail>('GET', `${inTenant(o)}/users/${enc(email!)}`);
-      out.print(table([['email', u.email], ['id', u.id], ['status', u.status], ['name', fullName(u) || '-'], ['OU', u.ou ?? '-'], ['groups', u.groups.join(', ') || '-'],
-        ['roles', u.roles.join(', ') || '-'], ['password', u.hasPassword ? 'set' : 'none'],
+      out.print(table([['email', u.email], ['username', u.username ?? '-'], ['email verified', u.emailVerified ? 'yes' : 'no'], ['id', u.id], ['status', u.status], ['name', fullName(u) || '-'], ['OU', u.ou ?? '-'], ['groups', u.groups.join(', ') || '-'],
+        ['roles', u.roles.join(', ') || '-'], ['password', u.hasPassword ? (u.mustChangePassword ? 'set (must change at next sign-in)' : 'set') : 'none'],
         ['kept by', u.directoryId ? `LDAP directory ${u.directoryId}` : u.upstreamId ? `upstream ${u.upstreamId}` : 'Gatehouse (local)']], ''), u);
     },
   },
   'user update': {
-    usage: 'gatehouse user update --tenant SLUG EMAIL [--given-name NAME|none] [--family-name NAME|none] [--ou PATH|none] [--role superadmin|admin|helpdesk|auditor]... [--no-roles] [--json]',
-    summary: 'Change a user\'s names, OU or administrator roles (roles: superadministrators; --role replaces them all, --no-roles removes them).',
-    options: { ...tenant, 'given-name': str, 'family-name': str, ou: str, role: many, 'no-roles': flag }, positionals: 1,
+    usage: 'gatehouse user update --tenant SLUG EMAIL [--username NAME|none] [--given-name NAME|none] [--family-name NAME|none] [--ou PATH|none] [--role superadmin|admin|helpdesk|auditor]... [--no-roles] [--email-verified yes|no] [--must-change-password yes|no] [--json]',
+    summary: 'Change a user\'s username, names, OU, administrator roles (superadministrators; --role replaces them all, --no-roles removes them), whether the email is verified, or require a new password at the next sign-in.',
+    options: { ...tenant, username: str, 'given-name': str, 'family-name': str, ou: str, role: many, 'no-roles': flag, 'email-verified': str, 'must-change-password': str }, positionals: 1,
     async run(o, [email], out) {
       const orNull = (name: string) => { const v = opt(o, name); return v === 'none' ? null : v; };
       if (list(o, 'role') && has(o, 'no-roles')) throw new UsageError('Give --role or --no-roles, not both.');
-      const body = { givenName: orNull('given-name'), familyName: orNull('family-name'), ou: orNull('ou'), roles: has(o, 'no-roles') ? [] : list(o, 'role') };
-      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one of --given-name, --family-name, --ou, --role, --no-roles.');
+      const yesNo = (name: string) => {
+        const v = opt(o, name);
+        if (v === undefined) return undefined;
+        if (v !== 'yes' && v !== 'no') throw new UsageError(`--${name} takes yes or no.`);
+        return v === 'yes';
+      };
+      const body = {
+        username: orNull('username'), givenName: orNull('given-name'), familyName: orNull('family-name'), ou: orNull('ou'), roles: has(o, 'no-roles') ? [] : list(o, 'role'),
+        emailVerified: yesNo('email-verified'), mustChangePassword: yesNo('must-change-password'),
+      };
+      if (Object.values(body).every((v) => v === undefined)) throw new UsageError('Give at least one of --username, --given-name, --family-name, --ou, --role, --no-roles, --email-verified, --must-change-password.');
       const u = await request<UserDetail>('PATCH', `${inTenant(o)}/users/${enc(email!)}`, body);
       out.print(`Saved ${u.email}: ${fullName(u) || 'no name'}, OU ${u.ou ?? 'none'}, roles ${u.roles.join(', ') || 'none'}.`, u);
     },

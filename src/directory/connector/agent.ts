@@ -12,7 +12,7 @@ import type { WebSocket as WsSocket } from 'ws';
 import { authenticate, LdapError, searchPages, testConnection, type SearchRequest } from '../ldap/client.ts';
 import type { PlainEntry } from '../ldap/mapping.ts';
 import type { Connection, DirectoryKind } from '../ldap/settings.ts';
-import { CONNECTOR_PATH, FATAL_REFUSALS, sign, softwareVersion, type FromConnector, type ToConnector } from './protocol.ts';
+import { CONNECTOR_PATH, FATAL_REFUSALS, newKeyPair, sign, softwareVersion, type FromConnector, type ToConnector } from './protocol.ts';
 
 export interface AgentOptions {
   url: string;
@@ -29,7 +29,7 @@ interface State { url: string; enterpriseId: string; connectorId: string; privat
 
 export class FatalConnectorError extends Error {}
 
-const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+export const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 
 export function connectorUrl(base: string): string {
   let u: URL;
@@ -39,20 +39,21 @@ export function connectorUrl(base: string): string {
   return `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}${CONNECTOR_PATH}`;
 }
 
-function ensureWritable(file: string): void {
+/** The state file's folder can be written (checked before a one-time code is spent on it). */
+export function ensureWritable(file: string, what = 'connector'): void {
   const dir = path.dirname(path.resolve(file));
   try {
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
-    throw new FatalConnectorError(`Cannot write the connector's state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`);
+    throw new FatalConnectorError(`Cannot write the ${what}'s state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`);
   }
 }
 
-export function readState(file: string): State | undefined {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as State; } catch (e) {
+export function readState<T = State>(file: string, what = 'connector'): T | undefined {
+  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as T; } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FatalConnectorError(`Cannot read the connector's state file ${file}: ${(e as Error).message}.`);
+    throw new FatalConnectorError(`Cannot read the ${what}'s state file ${file}: ${(e as Error).message}.`);
   }
 }
 
@@ -66,7 +67,7 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
   // The key is written once the code is accepted, and the code works once: make sure the
   // state file can be written before spending the code on it.
   if (!state) ensureWritable(opts.stateFile);
-  const keys = state ? undefined : crypto.generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const keys = state ? undefined : newKeyPair();
   const name = opts.name ?? os.hostname();
   let stopped = false;
   let socket: WsSocket | undefined;
@@ -141,6 +142,7 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
 
   const withUrls = (conn: Connection): Connection => (opts.ldapUrls?.length ? { ...conn, urls: opts.ldapUrls } : conn);
 
+  // biome-ignore lint/suspicious/noExplicitAny: params are validated per op by the LDAP calls' own checks
   async function handle(op: string, params: any): Promise<unknown> {
     for (const [id, s] of searches) if (Date.now() - s.at > 5 * 60_000) { void s.it.return(undefined); searches.delete(id); }
     switch (op) {

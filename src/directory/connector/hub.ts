@@ -226,7 +226,7 @@ export class ConnectorHub {
   /** A request relayed by another process for a connector connected here. */
   #serveRelayed(connectorId: string, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
     const live = this.#live.get(connectorId);
-    if (!live || live.ws.readyState !== 1) return Promise.reject(new ConnectionLost(`connector ${live?.connector.name ?? connectorId} is no longer connected to the node it was connected to`));
+    if (live?.ws.readyState !== 1) return Promise.reject(new ConnectionLost(`connector ${live?.connector.name ?? connectorId} is no longer connected to the node it was connected to`));
     return this.#send(live, op, params, timeoutMs);
   }
 

@@ -35,16 +35,29 @@ export const FATAL_REFUSALS: RefusalCode[] = ['revoked', 'unknown_connector', 'c
 export const signedText = (nonce: string, enterpriseId: string) => `${PROTOCOL}\n${nonce}\n${enterpriseId}`;
 
 export function sign(privateKeyPem: string, nonce: string, enterpriseId: string): string {
-  return crypto.sign(null, Buffer.from(signedText(nonce, enterpriseId)), privateKeyPem).toString('base64url');
+  return signText(privateKeyPem, signedText(nonce, enterpriseId));
 }
 
 export function verify(publicKeyPem: string, nonce: string, enterpriseId: string, signature: string): boolean {
+  return verifyText(publicKeyPem, signedText(nonce, enterpriseId), signature);
+}
+
+/** An Ed25519 signature over a text (base64url): the connector's and the workstation agent's proof of their pinned key. */
+export function signText(privateKeyPem: string, text: string): string {
+  return crypto.sign(null, Buffer.from(text), privateKeyPem).toString('base64url');
+}
+
+/** Only an Ed25519 key verifies: a key of another type pinned by mistake never does. */
+export function verifyText(publicKeyPem: string, text: string, signature: string): boolean {
   try {
     const key = crypto.createPublicKey(publicKeyPem);
     if (key.asymmetricKeyType !== 'ed25519') return false;
-    return crypto.verify(null, Buffer.from(signedText(nonce, enterpriseId)), key, Buffer.from(signature, 'base64url'));
+    return crypto.verify(null, Buffer.from(text), key, Buffer.from(signature, 'base64url'));
   } catch { return false; }
 }
+
+/** A new Ed25519 key pair in PEM (the private key never leaves the host that made it). */
+export const newKeyPair = () => crypto.generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
 /** Codes people type: 10 characters from an alphabet without look-alikes (~50 bits), shown as XXXXX-XXXXX. */
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

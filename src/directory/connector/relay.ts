@@ -149,6 +149,7 @@ export class ConnectorRelay {
     await this.#deps.bus.publish(topic, JSON.stringify({ ...envelope, spill }));
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: a relayed payload of any op; its reader checks the fields it uses
   #open(sealed: string | undefined): Record<string, any> | undefined {
     if (!sealed) return undefined;
     try { return JSON.parse(this.#deps.sealer.openUncached(sealed)); } catch { return undefined; }

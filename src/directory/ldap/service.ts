@@ -275,7 +275,7 @@ export class LdapService {
       ouId = ous.get(p.ouPath) ?? null;
       if (!ouId) { ouId = (await this.#deps.userStore.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
     }
-    return { externalId: p.externalId, dn: p.dn, email: p.email, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
+    return { externalId: p.externalId, dn: p.dn, email: p.email, username: p.username, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
   }
 
   /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */

@@ -2,6 +2,7 @@
 // defaults of each kind of directory. Checked as a whole whenever any field changes.
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { textProblem } from '../../shared/input.ts';
 import { invalid } from '../../shared/errors.ts';
 
 export type DirectoryKind = 'ad' | 'openldap';
@@ -95,6 +96,8 @@ export const settingsInput = z.object({
   fullSyncHours: z.number().int().min(1).max(168).default(24),
   pageSize: z.number().int().min(10).max(5000).default(500),
   timeoutSeconds: z.number().int().min(1).max(120).default(10),
+  /** Where this directory's users change their password (a URL or a short instruction): the account page shows it. */
+  passwordHelp: z.string().trim().max(300).refine((s) => textProblem(s) === undefined, 'must be one line of text or a URL').nullable().default(null),
 });
 export type SettingsInput = z.input<typeof settingsInput>;
 
@@ -114,6 +117,8 @@ export interface DirectorySettings {
   fullSyncHours: number;
   pageSize: number;
   timeoutSeconds: number;
+  /** Where users change their password (URL or one line of text); absent on directories saved before it existed. */
+  passwordHelp?: string | null;
 }
 
 /** Validated input to stored settings: the kind's defaults filled in, the transport checked. */
@@ -133,7 +138,7 @@ export function prepareSettings(input: unknown): DirectorySettings {
     kind: s.kind, via: s.via, urls: s.urls, startTls: s.startTls, allowPlain: s.allowPlain, caCertificate: s.caCertificate,
     bindDn: s.bindDn, baseDns: s.baseDns, userFilter: s.userFilter ?? d.userFilter, groupFilter: s.groupFilter ?? d.groupFilter,
     attributes: { ...d.attributes, ...s.attributes }, syncIntervalMinutes: s.syncIntervalMinutes, fullSyncHours: s.fullSyncHours,
-    pageSize: s.pageSize, timeoutSeconds: s.timeoutSeconds,
+    pageSize: s.pageSize, timeoutSeconds: s.timeoutSeconds, passwordHelp: s.passwordHelp || null,
   };
 }
 

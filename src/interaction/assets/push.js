@@ -4,6 +4,8 @@
 // ended: the server then says what happened). Without scripts the page keeps its
 // "I approved it, continue" button.
 // Account page: waits for the phone to finish adding the authenticator, then moves on.
+import { carryRemember } from './remember.js';
+
 const push = document.querySelector('[data-push-status]');
 if (push) {
   const form = document.getElementById(push.dataset.pushForm);
@@ -15,15 +17,7 @@ if (push) {
   const submit = () => {
     if (done) return;
     done = true;
-    // "Remember this device" sits in the code form; it applies to an approval too.
-    const remember = document.getElementById('remember');
-    if (remember && remember.checked) {
-      const input = document.createElement('input');
-      input.type = 'hidden';
-      input.name = 'remember';
-      input.value = '1';
-      form.appendChild(input);
-    }
+    carryRemember(form);
     form.submit();
   };
   // The visible countdown changes every second but is hidden from screen readers; the live

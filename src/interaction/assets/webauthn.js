@@ -2,6 +2,8 @@
 // data-webauthn="create" or "get" carries the options as JSON in a <script type="application/json">
 // element; the browser's own JSON helpers (WebAuthn level 3) turn them into a call, and the
 // result goes back in the form's "credential" field.
+import { carryRemember } from './remember.js';
+
 for (const form of document.querySelectorAll('form[data-webauthn]')) {
   const button = form.querySelector('button');
   const status = form.querySelector('[data-webauthn-status]');
@@ -14,18 +16,10 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
         ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
         : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
       form.elements.credential.value = JSON.stringify(credential.toJSON());
-      // "Remember this device" (second-factor page) sits in the code form; it applies here too.
-      const remember = document.getElementById('remember');
-      if (remember && remember.checked && !form.elements.remember) {
-        const input = document.createElement('input');
-        input.type = 'hidden';
-        input.name = 'remember';
-        input.value = '1';
-        form.appendChild(input);
-      }
+      carryRemember(form); // the second-factor page's "Remember this device"
       form.submit();
     } catch (err) {
-      if (status) status.textContent = 'The passkey was not used (' + (err && err.name || 'cancelled') + '). Try again, or use another way.';
+      if (status) status.textContent = 'The passkey was not used (' + (err?.name || 'cancelled') + '). Try again, or use another way.';
     }
   });
 }

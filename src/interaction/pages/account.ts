@@ -2,6 +2,8 @@
 import { hidden, html, layout, unsafeRaw, type Branding } from '../html.ts';
 import { errorBox, passkeyForm } from './common.ts';
 import { formatDate, formatDateTime, LOCALE_NAMES, LOCALES, t, th, type Locale } from '../../i18n/index.ts';
+import { messages } from '../../selfservice/messages.ts';
+import { MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
 
 export interface AccountFactor { id: string; label: string; type: string; createdAt: number; lastUsedAt: number | null }
 export interface RememberedBrowser { id: string; label: string; createdAt: number; expiresAt: number }
@@ -12,13 +14,35 @@ const when = (ms: number) => formatDateTime(ms);
 const day = (ms: number | null) => (ms ? formatDate(ms) : t('account.never'));
 const factorKind = (type: string) => type === 'totp' ? t('account.kind.totp') : type === 'webauthn' ? t('account.kind.webauthn') : type === 'push' ? t('account.kind.push') : type;
 
+export type AccountPassword = { kind: 'local' } | { kind: 'directory'; help: string | null } | { kind: 'upstream'; name: string; url: string | null };
+
 export function accountPage(o: {
   email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding;
   /** Kinds of factor the user's policy lets them add (default: all). */
   allowed?: string[]; remembered?: RememberedBrowser[]; sessions?: AccountSession[];
   /** The user's saved language (null: none saved). */
   locale?: Locale | null;
+  /** Issue 17: how the user's password is kept (change form, or where to change it), and their email's state. */
+  password?: AccountPassword; emailVerified?: boolean; error?: string;
 }): string {
+  const m = messages.pages.account;
+  const pw = o.password;
+  const passwordPart = !pw ? '' : html`<h2>${m.passwordHeading}</h2>
+${pw.kind === 'local' ? html`<form method="post" action="${`${o.base}/password`}" novalidate>${hidden('csrf', o.csrf)}
+<input type="text" name="username" autocomplete="username" value="${o.email}" hidden>
+<label for="current">${m.currentLabel}</label>
+<input id="current" name="current" type="password" autocomplete="current-password" required>
+<label for="password">${messages.pages.reset.newLabel}</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="rules">
+<p class="hint" id="rules">${messages.pages.reset.rules(MIN_PASSWORD_LENGTH)}</p>
+<label for="confirm">${messages.pages.reset.confirmLabel}</label>
+<input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
+${errorBox(o.error)}
+<button type="submit">${m.changeButton}</button></form>`
+    : pw.kind === 'directory' ? html`<p id="password-managed">${m.directory}</p>${pw.help ? html`<p class="hint">${m.directoryWhere} ${/^https:\/\//.test(pw.help) ? html`<a href="${pw.help}">${pw.help}</a>` : pw.help}</p>` : ''}`
+      : html`<p id="password-managed">${m.upstream(pw.name)}</p>${pw.url ? html`<p><a class="button secondary" href="${pw.url}">${m.upstreamLink(pw.name)}</a></p>` : ''}`}`;
+  const emailPart = o.emailVerified === undefined ? '' : html`<h2>${m.emailHeading}</h2>
+${o.emailVerified ? html`<p>${m.verified}</p>` : html`<p>${m.unverified}</p><form method="post" action="${`${o.base}/verify-email`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">${m.sendVerification}</button></form>`}`;
   const allowed = o.allowed ?? ['totp', 'webauthn', 'push'];
   const factors = o.factors.length
     ? html`<ul class="factors" id="devices">${o.factors.map((f) => html`<li><strong>${f.label}</strong> <span class="hint">${t('account.factorLine', { kind: factorKind(f.type), added: day(f.createdAt), used: day(f.lastUsedAt) })}</span>
@@ -44,6 +68,8 @@ ${o.sessions.length ? html`<ul class="factors" id="sessions">${o.sessions.map((x
 <h1>${t('account.title')}</h1>
 <p class="who">${o.name ? `${o.name} · ${o.email}` : o.email}</p>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
+${passwordPart}
+${emailPart}
 <h2>${t('account.mfa')}</h2>
 ${factors}
 ${add}
@@ -71,7 +97,7 @@ ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 <p class="hint">${th('enroll.push.cantScan', { link: html`<a id="setup-link" href="${o.link}">${t('enroll.push.setupLink')}</a>`, address: html`<code>${o.link.slice(0, o.link.indexOf('#'))}</code>`, code: html`<code id="setup-code">${`${o.slug}/${o.code}`}</code>` })}</p>
 <p class="hint" id="enroll-status" role="status" data-enroll-status="${o.statusUrl}" data-enroll-done="${o.doneUrl}">${t('enroll.push.waiting')}</p>
 <a class="button" href="${o.doneUrl}">${t('enroll.push.added')}</a>
-<script src="/assets/push.js"></script>
+<script type="module" src="/assets/push.js"></script>
 <p class="links"><a href="${o.backUrl}">${t('common.cancel')}</a></p>`,
   });
 }

@@ -54,6 +54,6 @@ ${o.label ? html`<label for="passkey-label">${t('common.name')}</label>\n<input 
 <button type="submit" hidden>${o.button}</button>
 <p class="hint" data-webauthn-status role="status"></p>
 </form>
-<script src="/assets/webauthn.js"></script>`;
+<script type="module" src="/assets/webauthn.js"></script>`;
 }
 

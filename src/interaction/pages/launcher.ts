@@ -18,10 +18,12 @@ ${list}
 }
 
 /** Hands a refresh token to an app: a form that submits itself (a button when scripts are off). */
-export function handoffPage(o: { appName: string; url: string; fields: Record<string, string>; branding?: Branding }): string {
+export function handoffPage(o: { appName: string; url: string; fields: Record<string, string>; branding?: Branding; signingOut?: boolean }): string {
+  // A front-channel logout (saml/routes.ts) goes through the same form: it says what it does.
+  const title = o.signingOut ? t('launcher.signingOut', { app: o.appName }) : t('launcher.opening', { app: o.appName });
   return layout({
-    title: t('launcher.opening', { app: o.appName }), branding: o.branding, body: html`
-<h1>${t('launcher.opening', { app: o.appName })}</h1>
+    title, branding: o.branding, body: html`
+<h1>${title}</h1>
 <form method="post" action="${o.url}" id="handoff" data-autosubmit>
 ${Object.entries(o.fields).map(([k, v]) => hidden(k, v))}
 <button type="submit">${t('launcher.continueTo', { app: o.appName })}</button>

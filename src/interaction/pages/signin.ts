@@ -1,4 +1,5 @@
 // The sign-in pages: identifier, upstream, password, second factor and the refusals.
+import { messages } from '../../selfservice/messages.ts';
 import { hidden, html, layout, type Branding, type SafeHtml } from '../html.ts';
 import type { MfaCause } from '../../policy/acr.ts';
 import { appLine, errorBox, passkeyForm, type Common } from './common.ts';
@@ -10,7 +11,8 @@ const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
   ? html`<div class="upstreams"><p class="or">${t('common.or')}</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">${t('signin.withUpstream', { upstream: b.name })}</a>`)}</div>`
   : '';
 
-export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string } }): string {
+export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string }; /** the label and hint for what the tenant accepts (email, username or either) */ words?: { label: string; hint: string; emailOnly: boolean } }): string {
+  const words = o.words ?? { label: t('signin.email'), hint: t('signin.hint.email'), emailOnly: true };
   const passkey = o.passkey ? html`<div class="passwordless"><p class="or">${t('common.or')}</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: t('signin.withPasskey') })}</div>` : '';
   return layout({
     title: t('signin.title'), branding: o.branding, body: html`
@@ -18,8 +20,9 @@ export function identifierPage(o: Common & { email?: string; error?: string; but
 ${appLine(o.appName)}
 <form method="post" action="${o.action}" novalidate>
 ${hidden('csrf', o.csrf)}
-<label for="email">${t('signin.email')}</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus value="${o.email}"${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
+<label for="email">${words.label}</label>
+<input id="email" name="email" type="${words.emailOnly ? 'email' : 'text'}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${o.email}" aria-describedby="identifier-hint${o.error ? ' form-error' : ''}"${o.error ? html` aria-invalid="true"` : ''}>
+<p class="hint" id="identifier-hint">${words.hint}</p>
 ${errorBox(o.error)}
 <button type="submit">${t('signin.next')}</button>
 </form>
@@ -55,7 +58,7 @@ ${password}
   });
 }
 
-export function passwordPage(o: Common & { email: string; error?: string; restartAction: string }): string {
+export function passwordPage(o: Common & { email: string; error?: string; restartAction: string; /** "Forgot your password?" (selfservice/routes.ts) */ forgotUrl?: string }): string {
   return layout({
     title: t('password.title'), branding: o.branding, body: html`
 <h1>${t('password.title')}</h1>
@@ -69,7 +72,7 @@ ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
 ${errorBox(o.error)}
 <button type="submit">${t('password.submit')}</button>
 </form>
-<p class="links"><a href="${o.restartAction}">${t('common.useAnotherAccount')}</a></p>`,
+<p class="links">${o.forgotUrl ? html`<a href="${o.forgotUrl}">${messages.pages.forgotLink}</a> · ` : ''}<a href="${o.restartAction}">${t('common.useAnotherAccount')}</a></p>`,
   });
 }
 
@@ -119,7 +122,7 @@ ${hidden('csrf', o.csrf)}${hidden('push', '1')}
 <button type="submit" class="secondary" id="push-continue">${t('mfa.push.continue')}</button>
 </form>
 </section>
-<script src="/assets/push.js"></script>` : '';
+<script type="module" src="/assets/push.js"></script>` : '';
   const label = kinds.includes('totp') ? t('mfa.label.totp') : kinds.includes('push') ? t('mfa.label.push') : t('mfa.label.recovery');
   const hint = [
     kinds.includes('totp') ? t('mfa.hint.totp') : '',

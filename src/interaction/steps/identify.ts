@@ -12,6 +12,7 @@ import { CONSOLE_CLIENT_ID } from '../../oidc/clients.ts';
 import { policyRequiresMfa } from '../../policy/policies.ts';
 import { emailField, formOf, type Flow, type Interaction, type StepContext } from '../flow.ts';
 import { noteLocale, t } from '../../i18n/index.ts';
+import { checkIdentifier } from '../../selfservice/identifiers.ts';
 
 export function registerIdentify(router: Router, flow: Flow): void {
   const { services } = flow;
@@ -45,7 +46,9 @@ export function registerIdentify(router: Router, flow: Flow): void {
       }
     }
     if (details.prompt.name === 'login') {
-      const hint = typeof details.params.login_hint === 'string' && emailField.safeParse(details.params.login_hint).success ? details.params.login_hint : undefined;
+      // login_hint: an email, or a username in any form the tenant accepts.
+      const checked = typeof details.params.login_hint === 'string' ? checkIdentifier(tenant, details.params.login_hint) : undefined;
+      const hint = checked?.ok ? checked.value : undefined;
       await flow.emailPage(ctx, it, { email: hint });
       return;
     }
@@ -78,15 +81,21 @@ export function registerIdentify(router: Router, flow: Flow): void {
    */
   async function identified(ctx: StepContext, it: Interaction, typed: string) {
     const common = flow.common(it);
-    const parsed = emailField.safeParse(typed.trim());
-    if (!parsed.success) {
+    const parsed = checkIdentifier(it.tenant, typed);
+    if (!parsed.ok) {
       ctx.status = 400;
       noteLocale({ back: it.base });
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: t('signin.emailInvalid') });
+      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: parsed.message, words: flow.identifierWordsOf(it.tenant) });
       return;
     }
-    const email = parsed.data.toLowerCase();
+    // The identifier: an email, or a username (jsmith, CORP\jsmith); which one it names is
+    // looked up only with the password, so this page says nothing about who exists.
+    const email = parsed.value;
     noteLocale({ back: identifyAgain(it, email) });
+    if (!emailField.safeParse(email).success) {
+      ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
+      return;
+    }
     // An upstream directory that claims this email signs it in; administrators (and everyone
     // in Test mode) may still choose their local password.
     const up = await services.federationService.route(it.tenant.id, email);
@@ -101,7 +110,7 @@ export function registerIdentify(router: Router, flow: Flow): void {
       return;
     }
     // Same page whether or not the account exists: no user enumeration.
-    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base });
+    ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
   }
 
   router.post('/identify', async (ctx) => {

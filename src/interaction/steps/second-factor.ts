@@ -31,7 +31,7 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
     if (!it) return;
     const pending = mfaPending.read(ctx);
     const user = pending?.uid === it.details.uid ? await services.userStore.userById(it.tenant.id, pending.accountId) : undefined;
-    if (!user || user.status !== 'active') return flow.expired(ctx, it);
+    if (user?.status !== 'active') return flow.expired(ctx, it);
     await flow.askSecondFactor(ctx, it, user, await secondFactorsOf(services, it.tenant, user), { pushId: pending!.pushId });
   });
 
@@ -40,7 +40,7 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
     if (!it || !flow.checkCsrf(ctx)) return;
     const pending = mfaPending.read(ctx);
     const user = pending?.uid === it.details.uid ? await services.userStore.userById(it.tenant.id, pending.accountId) : undefined;
-    if (!user || user.status !== 'active') return flow.expired(ctx, it);
+    if (user?.status !== 'active') return flow.expired(ctx, it);
     const body = formOf(ctx);
     const sf = await secondFactorsOf(services, it.tenant, user);
     if (body.push === '1' && pending!.pushId) {

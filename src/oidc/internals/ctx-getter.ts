@@ -15,6 +15,7 @@ function sharedGetter(this: Record<symbol, () => unknown>): unknown {
   return this[kGetter]!();
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the engine's internal object has no type
 function defineProperty<T>(o: T, p: PropertyKey, d: PropertyDescriptor & ThisType<any>): T {
   if (p === 'oidc' && typeof d?.get === 'function' && d.set === undefined && 'value' in d === false && typeof o === 'object' && o !== null) {
     (o as Record<symbol, unknown>)[kGetter] = d.get;

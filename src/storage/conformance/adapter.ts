@@ -288,7 +288,7 @@ export function adapterConformance(
       const payload = { jti: id, kind: 'Session', uid: newId(), extra: { blob, unicode: 'é漢字🙂\u2028"\\' } } as AdapterPayload;
       await s.upsert(id, payload, 3600);
       assert.deepEqual(await s.find(id), payload);
-      assert.equal(((await s.find(id))?.extra as { blob: string }).blob.length, 100 * 1024);
+      assert.equal(((await s.find(id))?.extra as { blob: string } | undefined)?.blob.length, 100 * 1024);
     });
 
     it('concurrent upserts of the same id leave one valid record', async () => {

@@ -15,14 +15,20 @@ import { MfaStore } from '../mfa.ts';
 import { PushStore } from '../push.ts';
 import { SessionStore, type SsoSessionRecord } from '../sessions.ts';
 import { SigninAddressStore } from '../signin-addresses.ts';
+import { DeviceSessionStore, CHECKOUT_NOTE_MS, type NewDeviceSession } from '../device-sessions.ts';
 import { SealedStore, SEALED_COLUMNS } from '../sealed.ts';
 import { LdapStore } from '../ldap.ts';
 import { ConnectorStore } from '../connectors.ts';
+import { WorkstationStore } from '../workstations.ts';
 import { PolicyStore } from '../policies.ts';
 import { SigningKeyStore, type SigningKeyRow } from '../signing-keys.ts';
 import { SetupLinkStore } from '../setup-links.ts';
 import { SqlThrottle, purgeThrottleCounters } from '../throttle-counters.ts';
+import { SamlRequestStore } from '../saml-requests.ts';
+import { DEFAULT_SAML } from '../../saml/settings.ts';
 import type { DirectorySettings } from '../../directory/ldap/settings.ts';
+import { MailStore } from '../mail.ts';
+import { UserLinkStore } from '../user-links.ts';
 
 const conflictOrStale = (e: GatehouseError) => e.status === 409;
 
@@ -127,6 +133,31 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await s.targets(app.id)).length, 0, 'targets go with the app');
   });
 
+  suite('apps: SAML profiles by SP entity ID, unique per tenant; replayed request IDs', async (db) => {
+    const tenants = new TenantStore(db);
+    const t = await tenants.create({ slug: 'sp' });
+    const other = await tenants.create({ slug: 'sp2' });
+    const s = new AppStore(db);
+    const saml = { ...DEFAULT_SAML, entityId: 'https://sp.test/metadata', acs: [{ url: 'https://sp.test/acs', index: 0 }] };
+    const input = { name: 'portal', displayName: 'Portal', type: 'saml' as const, redirectUris: [], postLogoutRedirectUris: [], backchannelLogoutUri: null, homeUrl: null, claims: [], tokenTtls: {}, saml };
+    await s.create(t.id, 'saml-0001', null, input);
+    assert.deepEqual((await s.bySamlEntityId(t.id, saml.entityId))!.saml, saml);
+    assert.equal(await s.bySamlEntityId(other.id, saml.entityId), undefined, 'another tenant does not see it');
+    await assert.rejects(s.create(t.id, 'saml-0002', null, { ...input, name: 'portal2' }), (e: GatehouseError) => e.status === 409 && /entity ID/.test(e.message));
+    await s.create(other.id, 'saml-0003', null, input); // the same SP may be registered in another tenant
+    const moved = await s.update(t.id, 'saml-0001', undefined, { saml: { ...saml, entityId: 'https://sp.test/new' } });
+    assert.equal(moved.saml!.entityId, 'https://sp.test/new');
+    assert.equal(await s.bySamlEntityId(t.id, saml.entityId), undefined);
+    assert.equal((await s.bySamlEntityId(t.id, 'https://sp.test/new'))!.clientId, 'saml-0001');
+    const seen = new SamlRequestStore(db);
+    const later = Date.now() + 60_000;
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/new', '_abc', later), true);
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/new', '_abc', later), false, 'a replay');
+    assert.equal(await seen.firstUse(other.id, 'https://sp.test/new', '_abc', later), true, 'tenants are separate');
+    assert.equal(await seen.firstUse(t.id, 'https://sp.test/x', '_old', Date.now() - 1), true);
+    assert.equal(await seen.purgeExpired(), 1);
+  });
+
   suite('audit: record, filter, page newest first', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'au' });
     const s = new AuditStore(db);
@@ -144,6 +175,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('directory: administrator roles are found by exact name', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'ro' });
     const d = new UserStore(db);
+    // biome-ignore lint/suspicious/noExplicitAny: the contract checks a role stored as given
     await d.createUser({ tenantId: t.id, email: 'helpdesk@example.test', roles: ['helpdesk'] as any });
     assert.equal(await d.hasUserWithRole(t.id, 'superadmin'), false);
     await d.createUser({ tenantId: t.id, email: 'root@example.test', roles: ['superadmin'] });
@@ -176,7 +208,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const t = await new TenantStore(db).create({ slug: 'sk' });
     const s = new SigningKeyStore(db);
     const row = (kid: string, status: SigningKeyRow['status'], at: number, notAfter = at + 1000): SigningKeyRow => ({
-      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null,
+      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null, published_at: at, activates_at: null,
     });
     await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k1', 'active', 1)); await c.insert(row('k2', 'next', 2)); });
     await assert.rejects(s.changeUnderLock(t.id, async (c) => { await c.insert(row('k3', 'next', 3)); throw new Error('generation failed'); }));
@@ -193,6 +225,18 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(byKid.get('k2')!.status, 'active');
     assert.equal(byKid.get('k2')!.activated_at, 100);
     assert.deepEqual((await s.expiringBy(1002, t.id)).map((r) => r.kid), ['k2'], 'retired keys are not reported');
+    assert.deepEqual((await s.expiringBy(6000, t.id)).map((r) => r.kid), ['k2'], 'nor next keys: only the key that signs');
+    assert.equal(byKid.get('k4')!.published_at, 100);
+    await s.changeUnderLock(t.id, async (c) => { await c.schedule('k4', 4000); await c.schedule('k2', 4000); });
+    let now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
+    assert.equal(now.get('k4')!.activates_at, 4000);
+    assert.equal(now.get('k2')!.activates_at, null, 'only a next key is scheduled');
+    assert.deepEqual(await s.tenantIds().then((ids) => ids.includes(t.id)), true);
+    assert.deepEqual((await s.active()).filter((r) => r.tenant_id === t.id).map((r) => r.kid), ['k2']);
+    await s.changeUnderLock(t.id, async (c) => { await c.remove('k2'); await c.remove('k4'); });
+    now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
+    assert.ok(now.has('k2') && !now.has('k4'), 'only a next key is removed');
+    await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k4', 'next', 100, 5000)); });
     assert.equal(await s.purgeRetiredBefore(100, t.id), 0, 'not before its time');
     assert.equal(await s.purgeRetiredBefore(101), 1);
     assert.deepEqual((await s.rows(t.id, ['retired'])), []);
@@ -344,6 +388,49 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.purgeExpired(10_000), 5);
   });
 
+  suite('device sessions: found by secret hash and grant, apps, end once, live list, check-out notes, purge', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'dv' });
+    const other = await new TenantStore(db).create({ slug: 'dv2' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'shift@example.test' });
+    const s = new DeviceSessionStore(db);
+    const base = (more: Partial<NewDeviceSession> = {}): NewDeviceSession => ({
+      tenantId: t.id, userId: u.id, group: 'ward', deviceName: 'iPhone 7', deviceId: 'dev-1', secretHash: 'h1', dsHash: 'ds1', sid: 'sid1',
+      sessionUid: 'su1', checkoutClientId: 'rover', amr: ['pwd', 'otp'], acr: 'mfa', authTime: 1000, startedAt: 1000, expiresAt: 50_000, ...more,
+    });
+    const a = await s.create(base());
+    assert.deepEqual([a.group, a.amr, a.authTime, a.endedAt, a.apps], ['ward', ['pwd', 'otp'], 1000, null, []]);
+    assert.equal((await s.bySecretHash(t.id, 'h1'))?.id, a.id);
+    assert.equal(await s.bySecretHash(other.id, 'h1'), undefined, 'another tenant\'s secret is not found');
+    await s.addApp(t.id, a.id, 'rover', 'g1', 1001);
+    await s.addApp(t.id, a.id, 'haiku', 'g2', 1002);
+    await s.addApp(t.id, a.id, 'haiku', 'g3', 1003);
+    assert.deepEqual((await s.get(t.id, a.id))!.apps.map((x) => [x.clientId, x.grantId]), [['rover', 'g1'], ['haiku', 'g3']], 'one grant per app, the latest');
+    assert.equal((await s.byGrant(t.id, 'g3'))?.id, a.id);
+    assert.equal(await s.byGrant(t.id, 'g2'), undefined);
+    const b = await s.create(base({ secretHash: 'h2', deviceId: 'dev-2', startedAt: 2000 }));
+    await assert.rejects(s.create(base({ secretHash: 'h2' })), 'a secret hash is unique');
+    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id, a.id], 'newest first');
+    assert.deepEqual((await s.listLive(t.id, { deviceId: 'dev-1' }, 3000)).map((x) => x.id), [a.id]);
+    assert.equal(await s.end(t.id, a.id, 'checkin', 4000), true);
+    assert.equal(await s.end(t.id, a.id, 'checkin', 4001), false, 'ended once');
+    assert.deepEqual([(await s.get(t.id, a.id))!.endedAt, (await s.get(t.id, a.id))!.endReason], [4000, 'checkin']);
+    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id]);
+    assert.deepEqual((await s.listLive(t.id, {}, 50_000)), [], 'past the shift nothing is live');
+    assert.deepEqual((await s.expiredUnended(50_000)).map((x) => x.id), [b.id]);
+    const p1 = await s.page(t.id, { limit: 1 });
+    assert.deepEqual([p1.items.map((x) => x.id), !!p1.nextCursor], [[b.id], true]);
+    assert.deepEqual((await s.page(t.id, { limit: 1, cursor: p1.nextCursor! })).items.map((x) => x.id), [a.id]);
+    await assert.rejects(s.page(t.id, { cursor: 'junk' }), (e: GatehouseError) => e.status === 400);
+    await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 3 phone', id: 'dev-9' }, 10);
+    await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 4 phone', id: 'dev-9' }, 20);
+    assert.deepEqual(await s.takeCheckout(t.id, 'su1', 'rover', 30), { name: 'Ward 4 phone', id: 'dev-9' });
+    assert.equal(await s.takeCheckout(t.id, 'su1', 'rover', 31), undefined, 'taken once');
+    await s.noteCheckout(t.id, 'su2', 'rover', { name: null, id: null }, 10);
+    assert.equal(await s.takeCheckout(t.id, 'su2', 'rover', 10 + CHECKOUT_NOTE_MS + 1), undefined, 'a stale note is not used');
+    assert.equal(await s.purge(1000, 4000 + 50_000), 1, 'the ended session, long past its shift');
+    assert.equal(await s.get(t.id, a.id), undefined);
+  });
+
   suite('sign-in addresses: remembered with their last time, forgotten when old', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'sa' });
     const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'a@example.test' });
@@ -453,6 +540,45 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.takeRelayed('m1'), undefined, 'taken once');
   });
 
+  suite('workstations: a code enrolls once, replay guard, single-use links, bound sessions', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ws' });
+    const other = await new TenantStore(db).create({ slug: 'ws2' });
+    const s = new WorkstationStore(db);
+    const now = Date.now();
+    await s.addCode(t.id, 'code1', now + 60_000, null);
+    await s.addCode(t.id, 'old', now - 1, null);
+    const w0 = { name: 'pc', publicKey: 'k', softwareVersion: '1', address: null };
+    const results = await Promise.all([s.enroll('code1', w0), s.enroll('code1', w0)]);
+    const made = results.filter((r) => typeof r !== 'string');
+    assert.equal(made.length, 1, 'two agents with one code: one gets it');
+    assert.ok(results.includes('used'));
+    assert.equal(await s.enroll('nope', w0), 'unknown');
+    assert.equal(await s.enroll('old', w0), 'expired');
+    const w = made[0] as Exclude<typeof results[number], string>;
+    assert.equal(w.tenantId, t.id, 'the code names the tenant');
+    assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), true);
+    assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), false, 'the same timestamp twice: a replay');
+    assert.equal(await s.accept(w.id, 99, { address: '192.0.2.9', softwareVersion: '1' }), false, 'an older one too');
+    assert.equal((await s.get(t.id, w.id)).address, '192.0.2.9');
+    await assert.rejects(s.get(other.id, w.id), (e: GatehouseError) => e.status === 404);
+    await s.setCurrentUser(w.id, 'u1', now);
+    assert.deepEqual([(await s.get(t.id, w.id)).currentUserId, (await s.get(t.id, w.id)).currentSince], ['u1', now]);
+    await s.addLink('l1', { workstationId: w.id, tenantId: t.id, userId: 'u1', target: 'https://app.example/' }, now + 30_000);
+    await s.addLink('l2', { workstationId: w.id, tenantId: t.id, userId: 'u1', target: 'https://app.example/' }, now - 1);
+    assert.equal(await s.useLink(other.id, 'l1'), 'unknown', 'per tenant');
+    const used = await Promise.all([s.useLink(t.id, 'l1'), s.useLink(t.id, 'l1')]);
+    assert.equal(used.filter((r) => typeof r !== 'string').length, 1, 'a link works once');
+    assert.equal(await s.useLink(t.id, 'l2'), 'expired');
+    await s.bind(t.id, w.id, 'u1', 'sess1');
+    await s.bind(t.id, w.id, 'u2', 'sess2');
+    assert.deepEqual((await s.boundSessions(w.id, { exceptUserId: 'u2' })).map((b) => b.sessionId), ['sess1']);
+    await s.unbind(['sess1']);
+    assert.deepEqual((await s.boundSessions(w.id)).map((b) => b.sessionId), ['sess2']);
+    const revoked = await s.revoke(t.id, w.id);
+    assert.deepEqual([revoked.status, revoked.currentUserId], ['revoked', null]);
+    assert.equal(await s.accept(w.id, 200, { address: null, softwareVersion: null }), false, 'a revoked agent is not accepted');
+  });
+
   suite('throttle counters: shared failure windows, reset, purge', async (db) => {
     let clock = 1_000_000;
     const a = new SqlThrottle(db, 'account', { limit: 3, windowSeconds: 60 }, () => clock);
@@ -468,5 +594,83 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     clock += 10_000;
     assert.equal(await a.count('h'), 0, 'the window ended');
     assert.equal(await purgeThrottleCounters(db, clock), 1);
+  });
+
+  suite('usernames: unique per tenant whatever the case, found by name and by directory', async (db) => {
+    const tenants = new TenantStore(db);
+    const [a, b] = [await tenants.create({ slug: 'a' }), await tenants.create({ slug: 'b' })];
+    const d = new UserStore(db);
+    const u = await d.createUser({ tenantId: a.id, email: 'jane@a.test', username: 'JSmith' });
+    assert.equal(u.username, 'jsmith');
+    assert.equal(u.emailVerified, false);
+    await assert.rejects(d.createUser({ tenantId: a.id, email: 'john@a.test', username: 'jsmith' }), (e: GatehouseError) => e.status === 409 && /username jsmith/.test(e.message));
+    await d.createUser({ tenantId: b.id, email: 'jane@b.test', username: 'jsmith' });
+    await d.createUser({ tenantId: a.id, email: 'nameless1@a.test' });
+    await d.createUser({ tenantId: a.id, email: 'nameless2@a.test' });
+    assert.equal((await d.userByUsername(a.id, 'JSMITH'))?.id, u.id);
+    const other = await d.createUser({ tenantId: a.id, email: 'other@a.test' });
+    await assert.rejects(d.updateUser(a.id, other.id, undefined, { username: 'JSmith' }), (e: GatehouseError) => e.status === 409);
+    const marked = await d.updateUser(a.id, u.id, undefined, { emailVerified: true, mustChangePassword: true });
+    assert.equal(marked.emailVerified, true);
+    assert.equal(marked.mustChangePassword, true);
+    assert.equal(await d.userByDirectoryUsername(a.id, 'dir_x', 'jsmith'), undefined, 'a local user is no directory\'s');
+  });
+
+  suite('mail outbox: claimed once, retried later, given up, purged', async (db) => {
+    const s = new MailStore(db);
+    const other = new MailStore(db);
+    const m = await s.enqueue({ tenantId: null, to: 'a@b.test', fromName: 'X', subject: 'S', text: 't', html: '<p>h</p>', kind: 'test' });
+    const now = Date.now();
+    const [first, second] = await Promise.all([s.claimDue(now, 10, 60_000), other.claimDue(now, 10, 60_000)]);
+    assert.equal(first.length + second.length, 1, 'one sender claims it');
+    assert.equal((await s.claimDue(now, 10, 60_000)).length, 0, 'held while claimed');
+    await s.markFailed(m.id, 'connection refused', now + 1000);
+    assert.equal((await s.claimDue(now, 10, 60_000)).length, 0, 'not before its retry time');
+    const again = await s.claimDue(now + 1000, 10, 60_000);
+    assert.equal(again[0]?.attempts, 1);
+    await s.markSent(m.id);
+    assert.equal((await s.claimDue(now + 5000, 10, 60_000)).length, 0, 'sent once');
+    const g = await s.enqueue({ tenantId: null, to: 'c@d.test', fromName: null, subject: 'S', text: 't', html: 'h', kind: 'test' });
+    await s.markFailed(g.id, 'refused', null);
+    assert.ok((await s.byId(g.id))?.failedAt);
+    assert.equal(await s.purge(Date.now() + 1), 2);
+  });
+
+  suite('user links: single use, a newer one voids older ones, expiry, void all', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'links' });
+    const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'l@links.test' });
+    const s = new UserLinkStore(db);
+    await s.issue({ idHash: 'h1', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() + 60_000 });
+    await s.issue({ idHash: 'h2', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() + 60_000 });
+    await s.issue({ idHash: 'v1', tenantId: t.id, userId: u.id, purpose: 'verify', email: u.email, expiresAt: Date.now() + 60_000 });
+    assert.equal(await s.consume('h1'), false, 'superseded');
+    const [x, y] = await Promise.all([s.consume('h2'), s.consume('h2')]);
+    assert.equal(Number(x) + Number(y), 1, 'used once');
+    assert.equal((await s.find('v1'))?.usedAt, null, 'another purpose is untouched');
+    await s.issue({ idHash: 'h3', tenantId: t.id, userId: u.id, purpose: 'reset', email: u.email, expiresAt: Date.now() - 1 });
+    assert.equal(await s.consume('h3'), false, 'expired');
+    await s.voidAll(u.id, 'verify');
+    assert.equal(await s.consume('v1'), false);
+  });
+
+  suite('ldap: usernames come from the directory, verified emails; a username another account holds is skipped and reported', async (db) => {
+    const t = await new TenantStore(db).create({ slug: 'ldu' });
+    const s = new LdapStore(db);
+    const settings = { kind: 'ad', urls: ['ldaps://dc.test'] } as Partial<DirectorySettings> as DirectorySettings;
+    const dir = await s.create(t.id, { name: 'AD', enabled: false, settings, bindPasswordSealed: null });
+    const d = new UserStore(db);
+    await d.createUser({ tenantId: t.id, email: 'local@corp.test', username: 'taken' });
+    const user = (externalId: string, email: string, username: string) => ({ externalId, dn: `cn=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status: 'active' as const, ouId: null, username });
+    const r = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'JSmith'), user('g2', 'other@corp.test', 'taken'), user('g3', 'dup@corp.test', 'jsmith')], 100);
+    assert.equal(r.created, 3);
+    assert.deepEqual(r.problems.map((p) => p.dn), ['cn=g2,dc=corp', 'cn=g3,dc=corp']);
+    const js = (await d.userByUsername(t.id, 'jsmith'))!;
+    assert.equal(js.email, 'jsmith@corp.test');
+    assert.equal(js.emailVerified, true, 'the directory is trusted for its people\'s addresses');
+    assert.equal((await d.userByDirectoryUsername(t.id, dir.id, 'JSMITH'))?.id, js.id);
+    assert.equal((await d.userByEmail(t.id, 'other@corp.test'))!.username, null);
+    const again = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'jsmith2')], 200);
+    assert.equal(again.updated, 1, 'a renamed account follows the directory');
+    assert.equal((await d.userById(t.id, js.id))!.username, 'jsmith2');
   });
 }

@@ -480,6 +480,200 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
     },
   },
   {
+    name: '0100_signing_key_schedule',
+    // Key lifecycle (keys/keys.ts): when each key was first published in the JWKS, and when an
+    // operator asked for a next key to start signing (`keys rotate`; null: on the automatic
+    // schedule). Existing keys were published when they were created, and their next keys
+    // follow the automatic schedule.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('signing_keys').addColumn('published_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('signing_keys').addColumn('activates_at', 'bigint').execute();
+      await db.updateTable('signing_keys').set({ published_at: sql`created_at` }).execute();
+    },
+  },
+  {
+    name: '0130_self_service',
+    // Issue 17: usernames (unique per tenant; kept lowercased, so the unique index makes them
+    // case-insensitive), email verification, a required password change, the mail outbox and
+    // the single-use links sent by email (password reset, email verification).
+    // Existing users get email_verified = 1: until now every local user's email_verified claim
+    // was true, and applications may already rely on it (account linking, access rules); taking
+    // it away at an upgrade would lock people out of those apps without them doing anything.
+    // Users created from now on start unverified until they follow a link or an administrator
+    // marks them verified.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('users').addColumn('username', 'text').execute();
+      await db.schema.alterTable('users').addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('users').addColumn('must_change_password', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.updateTable('users').set({ email_verified: 1 }).execute();
+      await db.schema.createIndex('users_tenant_username').on('users').columns(['tenant_id', 'username']).unique().execute();
+
+      await db.schema.createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.references('tenants.id').onDelete('cascade'))
+        .addColumn('to_address', 'text', (c) => c.notNull())
+        .addColumn('from_name', 'text')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('text_body', 'text', (c) => c.notNull())
+        .addColumn('html_body', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('claimed_until', 'bigint')
+        .addColumn('sent_at', 'bigint')
+        .addColumn('failed_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('mail_outbox_due').on('mail_outbox').columns(['sent_at', 'next_attempt_at']).execute();
+
+      await db.schema.createTable('user_links')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('user_links_user').on('user_links').columns(['user_id', 'purpose']).execute();
+    },
+  },
+  {
+    name: '0150_saml_apps',
+    // SAML application profiles keep their SAML settings (SP entity ID, ACS URLs, NameID,
+    // attributes, signing, certificates) as one JSON document beside the shared profile
+    // columns: they are read whole with the profile and never queried field by field. The SP
+    // entity ID is also a column, unique per tenant, because the SSO service looks the
+    // profile up by it (the Issuer of an AuthnRequest).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('saml', 'text').execute();
+      await db.schema.alterTable('apps').addColumn('saml_entity_id', 'text').execute();
+      await db.schema.createIndex('apps_saml_entity').on('apps').columns(['tenant_id', 'saml_entity_id']).unique().execute();
+      // AuthnRequest and LogoutRequest IDs seen, until they could no longer be accepted: a
+      // replayed request is refused on every node. The key is (tenant, SP, request ID).
+      await db.schema.createTable('saml_seen_requests')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('sp', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('saml_seen_requests_pk', ['tenant_id', 'sp', 'request_id']).execute();
+      await db.schema.createIndex('saml_seen_requests_expiry').on('saml_seen_requests').column('expires_at').execute();
+    },
+  },
+  {
+    name: '0160_workstations',
+    // Workstation agents (issue 19): enrolled once with a one-time code, then each call is
+    // signed with the agent's pinned Ed25519 key. `last_call_ts` is the newest signed
+    // timestamp accepted: a call must be newer, so a captured call cannot be replayed. One-time
+    // links (kept as keyed hashes) start an SSO session for the desktop user, and the sessions
+    // so started are bound to the workstation so the next user's sign-in can end them.
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('workstations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('software_version', 'text')
+        .addColumn('address', 'text')
+        .addColumn('current_user_id', 'text')
+        .addColumn('current_since', 'bigint')
+        .addColumn('last_seen_at', 'bigint')
+        .addColumn('last_call_ts', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint').execute();
+      await db.schema.createIndex('workstations_tenant').on('workstations').column('tenant_id').execute();
+      await db.schema.createTable('workstation_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('workstation_id', 'text').execute();
+      await db.schema.createTable('workstation_links')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('workstation_id', 'text', (c) => c.notNull().references('workstations.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint').execute();
+      await db.schema.createTable('workstation_sessions')
+        .addColumn('session_id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('workstation_id', 'text', (c) => c.notNull().references('workstations.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull()).execute();
+      await db.schema.createIndex('workstation_sessions_ws').on('workstation_sessions').columns(['workstation_id', 'user_id']).execute();
+    },
+  },
+  {
+    name: '0161_kerberos_settings',
+    // Desktop SSO with Kerberos (SPNEGO) per tenant: the service principal, its keytab (sealed
+    // under the instance secret, never returned), how principals map to users, and the
+    // address ranges Negotiate is offered to (JSON; empty: every address).
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('kerberos_settings')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('realm', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text', (c) => c.notNull())
+        .addColumn('keytab', 'text', (c) => c.notNull())
+        .addColumn('mapping', 'text', (c) => c.notNull())
+        .addColumn('negotiate_from', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull()).execute();
+    },
+  },
+  {
+    name: '0170_device_sessions',
+    // Shared mobile devices (OpenID Connect Native SSO): an app profile may join a device SSO
+    // group; each device secret handed out is a device session (one shift of one user on one
+    // device) with the apps that exchanged into it; check-outs remember the device a check-out
+    // app reported on its authorization request until its code is redeemed.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('apps').addColumn('device_sso_group', 'text').execute();
+      await db.schema.createTable('device_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('group_name', 'text', (c) => c.notNull())
+        .addColumn('device_name', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('ds_hash', 'text', (c) => c.notNull())
+        .addColumn('sid', 'text', (c) => c.notNull())
+        .addColumn('session_uid', 'text')
+        .addColumn('checkout_client_id', 'text', (c) => c.notNull())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('acr', 'text')
+        .addColumn('auth_time', 'bigint')
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'text').execute();
+      await db.schema.createIndex('device_sessions_tenant_started').on('device_sessions').columns(['tenant_id', 'started_at']).execute();
+      await db.schema.createIndex('device_sessions_device').on('device_sessions').columns(['tenant_id', 'device_id']).execute();
+      await db.schema.createTable('device_session_apps')
+        .addColumn('device_session_id', 'text', (c) => c.notNull().references('device_sessions.id').onDelete('cascade'))
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text', (c) => c.notNull())
+        .addColumn('joined_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_session_apps_pk', ['device_session_id', 'client_id']).execute();
+      await db.schema.createIndex('device_session_apps_grant').on('device_session_apps').columns(['tenant_id', 'grant_id']).execute();
+      await db.schema.createTable('device_checkouts')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('session_uid', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('device_name', 'text')
+        .addColumn('device_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('device_checkouts_pk', ['tenant_id', 'session_uid', 'client_id']).execute();
+    },
+  },
+  {
     // The language a user chose for Gatehouse's pages (issue 17: i18n negotiate, after ui_locales).
     name: '0180_user_locale',
     async up(db) {

@@ -12,7 +12,7 @@
 // runs, other queries and the group's commit wait for it to finish.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
-  CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+  type CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
   type DatabaseConnection, type DatabaseIntrospector, type Dialect, type DialectAdapter, type Driver, type Kysely,
   type QueryCompiler, type QueryResult,
 } from 'kysely';
@@ -91,9 +91,9 @@ export class GroupCommitDriver implements Driver {
     }
   }
 
-  async savepoint(conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`SAVEPOINT "${name}"`); }
-  async rollbackToSavepoint(conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`ROLLBACK TO "${name}"`); }
-  async releaseSavepoint(conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`RELEASE "${name}"`); }
+  async savepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`SAVEPOINT "${name}"`); }
+  async rollbackToSavepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`ROLLBACK TO "${name}"`); }
+  async releaseSavepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`RELEASE "${name}"`); }
 
   async destroy(): Promise<void> {
     if (this.#closed) return;
@@ -219,6 +219,7 @@ export function nodeSqliteDialect(driver: GroupCommitDriver): Dialect {
     createDriver: (): Driver => driver,
     createQueryCompiler: (): QueryCompiler => new SqliteQueryCompiler(),
     createAdapter: (): DialectAdapter => new SqliteAdapter(),
+    // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface takes Kysely<any>
     createIntrospector: (k: Kysely<any>): DatabaseIntrospector => new SqliteIntrospector(k),
   };
 }

@@ -79,7 +79,7 @@ async function tokenCode(key, now = Date.now()) {
 async function post(url, body) {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw Object.assign(new Error((data.error && data.error.message) || 'Gatehouse answered ' + r.status + '.'), { status: r.status });
+  if (!r.ok) throw Object.assign(new Error((data.error?.message) || 'Gatehouse answered ' + r.status + '.'), { status: r.status });
   return data;
 }
 

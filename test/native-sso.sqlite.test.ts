@@ -1,0 +1,4 @@
+import { nativeSsoSuite } from './suites/native-sso.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+nativeSsoSuite(sqliteBackend());

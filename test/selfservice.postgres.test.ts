@@ -1,0 +1,4 @@
+import { selfServiceSuite } from './suites/selfservice.ts';
+import { postgresBackend } from './helpers/server.ts';
+
+selfServiceSuite(await postgresBackend({ redis: true }));

@@ -1,0 +1,4 @@
+import { selfServiceSuite } from './suites/selfservice.ts';
+import { sqliteBackend } from './helpers/server.ts';
+
+selfServiceSuite(sqliteBackend());

@@ -1,0 +1,3 @@
+import { upgradeSuite } from './suites/upgrade.ts';
+
+upgradeSuite('sqlite');
