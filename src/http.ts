@@ -25,9 +25,12 @@ import { authenticatorRouter } from './mfa/authenticator/routes.ts';
 import { setupRouter } from './tenants/setup-routes.ts';
 import { consoleMiddleware } from './admin/console.ts';
 import { brandingRouter } from './interaction/branding-routes.ts';
+import { noteTenantLocale, pageBranding } from './interaction/branding.ts';
 import { metricsText, routeLabel } from './ops/metrics.ts';
 import { logRequest, noteRoute } from './ops/access-log.ts';
 import { metricsAllowedOnMainPort } from './ops/metrics-access.ts';
+import { noteLocale, t, withLocaleScope } from './i18n/index.ts';
+import { languageRouter, requestLocaleInputs } from './i18n/routes.ts';
 import { agentRouter, workstationRouter } from './workstations/routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -96,11 +99,21 @@ async function serveEngine(services: Services, entry: EngineEntry, slug: string,
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Frame-Options', 'DENY');
   if (services.config.publicUrl.startsWith('https:')) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
-  await withSharedContextGetter(() => entry.handler(req, res));
+  // The engine's pages (errors, sign-out) in the request's language; a GET shows again as is.
+  await withLocaleScope({ ...requestLocaleInputs(req), back: req.method === 'GET' ? r.originalUrl : undefined }, () => {
+    noteTenantLocale(entry.tenant);
+    return withSharedContextGetter(() => entry.handler(req, res));
+  });
 }
 
 export function createHttpApp(services: Services): Koa {
   const koa = new Koa({ proxy: services.config.trustProxy });
+
+  // Each request's language scope (i18n/index.ts): the picker's cookie and Accept-Language
+  // now, the tenant, ui_locales and the user when a route learns them. A GET page can be shown
+  // again at its own address, so the picker links back to it; a page answering a POST says
+  // where its step is shown again (or has no picker).
+  koa.use((ctx, next) => withLocaleScope({ ...requestLocaleInputs(ctx.req), back: ctx.method === 'GET' ? ctx.url : undefined }, next));
 
   // Metrics and access log.
   koa.use(async (ctx, next) => {
@@ -127,7 +140,7 @@ export function createHttpApp(services: Services): Koa {
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
       const status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
       let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
-      let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.';
+      let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : ctx.path.startsWith('/api/') ? 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.' : t('error.server');
       if (status === 400 && /JSON|Unexpected|body/i.test(String(e.message)) && !(e instanceof GatehouseError)) {
         code = 'invalid_body';
         message = 'The request body could not be read. Send valid JSON (API) or form data (pages).';
@@ -140,7 +153,8 @@ export function createHttpApp(services: Services): Koa {
         ctx.body = { error: { code, message, ...(e instanceof GatehouseError && e.details ? { details: e.details } : {}) } };
       } else {
         ctx.type = 'html';
-        ctx.body = messagePage({ title: status >= 500 ? 'Something went wrong' : 'Request refused', message });
+        noteLocale({ back: undefined }); // the failed page cannot be shown again as it was
+        ctx.body = messagePage({ title: status >= 500 ? t('error.generic.title') : t('error.refused.title'), message });
       }
       if (status === 503) ctx.set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     }
@@ -198,6 +212,7 @@ export function createHttpApp(services: Services): Koa {
     ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${services.config.publicUrl}/t/default` });
   });
   koa.use(ops.routes());
+  koa.use(languageRouter(services).routes());
 
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb' });
@@ -245,7 +260,8 @@ export function createHttpApp(services: Services): Koa {
     const tenant = await services.tenantStore.bySlug(m[1]!);
     if (!tenant) return next();
     ctx.type = 'html';
-    ctx.body = messagePage({ title: tenant.name, message: `This is the single sign-on service of ${tenant.name}. Open one of your applications to sign in.`, detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}` });
+    noteTenantLocale(tenant);
+    ctx.body = messagePage({ title: tenant.name, message: t('tenant.home', { name: tenant.name }), detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}`, branding: pageBranding(tenant) });
   });
 
   // Each tenant's engine under /t/<slug> (reached here only for a tenant the fast path in
@@ -257,7 +273,7 @@ export function createHttpApp(services: Services): Koa {
     if (!entry) {
       ctx.status = 404;
       if (ctx.accepts('html', 'json') === 'json') ctx.body = { error: 'not_found', error_description: `There is no tenant "${m[1]}".` };
-      else { ctx.type = 'html'; ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${m[1]}" on this Gatehouse.`, detail: 'Check the address you were given.' }); }
+      else { ctx.type = 'html'; ctx.body = messagePage({ title: t('error.unknownOrg.title'), message: t('error.unknownOrg.message', { slug: m[1]! }), detail: t('error.unknownOrg.detail') }); }
       return;
     }
     ctx.respond = false;
@@ -270,7 +286,8 @@ export function createHttpApp(services: Services): Koa {
     ctx.status = 404;
     if (ctx.accepts('html', 'json') === 'html') {
       ctx.type = 'html';
-      ctx.body = messagePage({ title: 'Page not found', message: 'There is nothing at this address.', detail: 'Check the address, or go back to the application you came from.' });
+      noteLocale({ back: undefined });
+      ctx.body = messagePage({ title: t('error.notFound.title'), message: t('error.notFound.message'), detail: t('error.notFound.detail') });
     } else {
       ctx.body = { error: 'not_found', error_description: `There is nothing at ${ctx.path}.` };
     }

@@ -18,7 +18,9 @@ import type { FactorType } from '../policy/policies.ts';
 import { registrationOptions, verifyRegistration } from '../mfa/webauthn.ts';
 import { startSignIn } from '../interaction/whoami.ts';
 import { issuerFor } from '../oidc/engine.ts';
-import { pageBranding } from '../interaction/branding.ts';
+import { noteTenantLocale, pageBranding } from '../interaction/branding.ts';
+import { currentLocale, isLocale, LOCALES, noteLocale, t, type MessageKey } from '../i18n/index.ts';
+import { isLocalPath, PICKED_COOKIE } from '../i18n/routes.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { textProblem } from '../shared/input.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
@@ -33,7 +35,7 @@ const SESSION_MS = 15 * 60_000;
 const session = (services: Services) => sealedCookie<AccountSession>(services, 'gh_account', SESSION_MS);
 /** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
 const enrollment = (services: Services) => sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(services, 'gh_enroll', 10 * 60_000);
-const FACTOR_NAMES: Record<FactorType, string> = { totp: 'authenticator apps', webauthn: 'passkeys', push: 'the Gatehouse Authenticator' };
+const FACTOR_NAMES: Record<FactorType, MessageKey> = { totp: 'account.factors.totp', webauthn: 'account.factors.webauthn', push: 'account.factors.push' };
 
 /** Called when the round trip for the account page comes back signed in. */
 export function openAccount(services: Services, ctx: Pick<Koa.Context, 'cookies' | 'status' | 'redirect'>, tenant: Tenant, user: UserWithSecret): void {
@@ -47,7 +49,7 @@ function labelRefused(ctx: { status: number; body: unknown }, tenant: Tenant, bo
   const problem = textProblem(String(body.label ?? ''));
   if (!problem) return false;
   ctx.status = 400;
-  ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Name not accepted', message: `The name you gave ${problem}.`, detail: `Open ${again} and type the name again.` });
+  ctx.body = messagePage({ branding: pageBranding(tenant), title: t('account.name.title'), message: t('account.name.message', { problem }), detail: t('account.name.detail', { url: again }) });
   return true;
 }
 
@@ -60,22 +62,24 @@ export function accountRouter(services: Services): Router {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${ctx.params.slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
+      ctx.body = messagePage({ title: t('error.unknownOrg.title'), message: t('error.unknownOrg.message', { slug: ctx.params.slug! }), detail: t('error.unknownOrg.detail') });
       return undefined;
     }
+    noteTenantLocale(tenant);
     const s = session(services).read(ctx);
     const user = s ? await services.userStore.userById(tenant.id, s.accountId) : undefined;
     if (s && user && user.status === 'active') {
+      noteLocale({ user: user.locale, save: { action: `${new URL(base(tenant)).pathname}/language`, csrf: s.csrf } });
       if (ctx.method === 'GET') return { tenant, user, s };
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
       if (typeof sent === 'string' && safeEqual(sent, s.csrf)) return { tenant, user, s };
       ctx.status = 403;
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: `Open ${base(tenant)} and try again.` });
+      ctx.body = messagePage({ branding: pageBranding(tenant), title: t('error.formExpired.title'), message: t('error.formExpired.message'), detail: t('account.tryAgainAt', { url: base(tenant) }) });
       return undefined;
     }
     if (ctx.method === 'GET') { startSignIn(services, ctx, tenant, ACCOUNT); return undefined; }
     ctx.status = 403;
-    ctx.body = messagePage({ branding: pageBranding(tenant), title: 'Session expired', message: 'Your account page was open too long.', detail: `Open ${base(tenant)} and try again.` });
+    ctx.body = messagePage({ branding: pageBranding(tenant), title: t('account.sessionExpired.title'), message: t('account.sessionExpired.message'), detail: t('account.tryAgainAt', { url: base(tenant) }) });
     return undefined;
   }
 
@@ -93,7 +97,8 @@ export function accountRouter(services: Services): Router {
     const factors = await services.mfaStore.factors(tenant.id, user.id);
     const settings = await services.policyService.settingsFor(user);
     ctx.type = 'html';
-    ctx.body = accountPage({ branding: pageBranding(tenant),
+    noteLocale({ back: new URL(base(tenant)).pathname }); // also after a form: the page itself is a GET
+    ctx.body = accountPage({ branding: pageBranding(tenant), locale: isLocale(user.locale) ? user.locale : null,
       email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await services.mfaStore.unusedRecoveryCodes(tenant.id, user.id) : 0,
@@ -119,8 +124,8 @@ export function accountRouter(services: Services): Router {
     ctx.status = 403;
     ctx.type = 'html';
     ctx.body = messagePage({ branding: pageBranding(w.tenant),
-      title: 'Not allowed here', message: `Your organization's policy does not allow ${FACTOR_NAMES[kind]} for your account.`,
-      detail: `You can add ${settings.allowedFactors.map((k) => FACTOR_NAMES[k]).join(' or ')}. Go back to ${base(w.tenant)}.`,
+      title: t('account.notAllowed.title'), message: t('account.notAllowed.message', { factors: t(FACTOR_NAMES[kind]) }),
+      detail: t('account.notAllowed.detail', { factors: new Intl.ListFormat(currentLocale(), { type: 'disjunction' }).format(settings.allowedFactors.map((k) => t(FACTOR_NAMES[k]))), url: base(w.tenant) }),
     });
     return false;
   }
@@ -169,15 +174,15 @@ export function accountRouter(services: Services): Router {
     const pending = enrollment(services).read(ctx);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the authenticator took too long.', detail: `Open ${base(w.tenant)}/totp and start again.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.push.expired.title'), message: t('enroll.totp.expired'), detail: t('enroll.totp.again', { url: `${base(w.tenant)}/totp` }) });
       return;
     }
-    const label = String(body.label ?? '').trim().slice(0, 60) || 'Authenticator app';
+    const label = String(body.label ?? '').trim().slice(0, 60) || t('enroll.totp.defaultName');
     const step = await matchStep(w.tenant, w.user.email, pending.secret, String(body.code ?? '').replace(/\s+/g, ''));
     if (step === undefined) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: 'That code is not right. Check that the app shows this account, and type its current 6-digit code.' });
+      ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: t('enroll.totp.wrongCode') });
       return;
     }
     const codes = newRecoveryCodes();
@@ -211,10 +216,10 @@ export function accountRouter(services: Services): Router {
       ? await verifyRegistration(services, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
     if (!sealed) {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Passkey not added', message: 'The passkey could not be verified, or adding it took too long.', detail: `Open ${base(w.tenant)}/passkey and try again.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.passkey.failed.title'), message: t('enroll.passkey.failed.message'), detail: t('account.tryAgainAt', { url: `${base(w.tenant)}/passkey` }) });
       return;
     }
-    const label = String(body.label ?? '').trim().slice(0, 60) || 'Passkey';
+    const label = String(body.label ?? '').trim().slice(0, 60) || t('enroll.passkey.defaultName');
     // Recovery codes come with the first second factor.
     const first = (await services.mfaStore.factors(w.tenant.id, w.user.id)).length === 0;
     const codes = first ? newRecoveryCodes() : undefined;
@@ -225,7 +230,35 @@ export function accountRouter(services: Services): Router {
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
       return;
     }
-    await show(ctx, w.tenant, w.user, w.s, `The passkey "${label}" was added.`);
+    await show(ctx, w.tenant, w.user, w.s, t('account.notice.passkeyAdded', { label }));
+  });
+
+  // The user's language for Gatehouse's pages (i18n negotiate: after an application's
+  // ui_locales, before the browser's). This browser's picker choice is updated with it, so the
+  // page answers in the language just chosen.
+  router.post('/language', async (ctx) => {
+    const w = await who(ctx);
+    if (!w) return;
+    const chosen = (ctx.request.body as Record<string, unknown> | undefined)?.locale;
+    if (!isLocale(chosen)) {
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('error.language.title'), message: t('error.language.message', { languages: LOCALES.join(', ') }), detail: t('account.tryAgainAt', { url: base(w.tenant) }) });
+      return;
+    }
+    const user = { ...w.user, locale: (await services.userStore.updateUser(w.tenant.id, w.user.id, undefined, { locale: chosen })).locale };
+    ctx.cookies.set(PICKED_COOKIE, chosen, { path: '/', httpOnly: true, sameSite: 'lax', secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true });
+    noteLocale({ user: chosen, picked: chosen });
+    await services.auditStore.record({ tenantId: w.tenant.id, type: 'account.language_changed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, locale: chosen } });
+    // From the picker of another account page: back to that page (a path of this account area).
+    const back = (ctx.request.body as Record<string, unknown> | undefined)?.back;
+    const area = new URL(base(w.tenant)).pathname;
+    if (isLocalPath(back) && back !== area && back.startsWith(`${area}/`)) {
+      ctx.status = 303;
+      ctx.redirect(back);
+      return;
+    }
+    await show(ctx, w.tenant, user, w.s, t('account.languageSaved'));
   });
 
   router.post('/factors/:id/remove', async (ctx) => {
@@ -234,7 +267,7 @@ export function accountRouter(services: Services): Router {
     await services.mfaStore.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
     await services.pushService.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
     await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
-    await show(ctx, w.tenant, w.user, w.s, 'The authenticator was removed.');
+    await show(ctx, w.tenant, w.user, w.s, t('account.notice.removed'));
   });
 
   router.post('/sessions/:id/end', async (ctx) => {
@@ -243,7 +276,7 @@ export function accountRouter(services: Services): Router {
     const target = await services.sessionService.get(w.tenant.id, ctx.params.id!);
     // Only the user's own sessions; someone else's id answers as if it did not exist.
     const ended = target?.userId === w.user.id && (await services.sessionService.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
-    await show(ctx, w.tenant, w.user, w.s, ended ? `Signed out ${target!.device}.` : 'That session had already ended.');
+    await show(ctx, w.tenant, w.user, w.s, ended ? t('account.notice.signedOut', { device: target!.device }) : t('account.notice.alreadyEnded'));
   });
 
   router.post('/remembered/:id/forget', async (ctx) => {
@@ -251,7 +284,7 @@ export function accountRouter(services: Services): Router {
     if (!w) return;
     await services.mfaStore.forget(w.tenant.id, w.user.id, ctx.params.id!);
     await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.browser_forgotten', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email } });
-    await show(ctx, w.tenant, w.user, w.s, 'That browser will ask for two-step verification again.');
+    await show(ctx, w.tenant, w.user, w.s, t('account.notice.forgotten'));
   });
 
   // The Gatehouse Authenticator: a QR code of a one-time setup link; the page waits for the phone.
@@ -291,17 +324,17 @@ export function accountRouter(services: Services): Router {
     const state = pending?.pushCode && pending.accountId === w.user.id ? await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
     if (!state || state.state === 'expired') {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: 'Setup expired', message: 'Adding the Gatehouse Authenticator took too long.', detail: `Open ${base(w.tenant)}/push and scan the new code.` });
+      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.push.expired.title'), message: t('enroll.push.expired.message'), detail: t('enroll.push.expired.detail', { url: `${base(w.tenant)}/push` }) });
       return;
     }
-    if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, 'Your phone has not finished yet. Scan the code (or open the link) on the phone, then wait a moment.');
+    if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, t('enroll.push.notYet'));
     enrollment(services).clear(ctx, w.tenant.slug);
     if (state.recoveryIssued && pending!.recovery) {
       ctx.type = 'html';
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes: pending!.recovery, backUrl: base(w.tenant) });
       return;
     }
-    await show(ctx, w.tenant, w.user, w.s, 'The Gatehouse Authenticator was added.');
+    await show(ctx, w.tenant, w.user, w.s, t('account.notice.pushAdded'));
   });
 
   return router;

@@ -13,6 +13,8 @@ export const epochMs = z.number().int().describe('epoch milliseconds');
 
 export const role = z.enum(['superadmin', 'admin', 'helpdesk', 'auditor']);
 
+/** A language of Gatehouse's pages: the catalogs of src/i18n (LOCALES; test/unit-i18n.test.ts checks they agree). Spelled out here because the console imports this file without Node. */
+export const locale = z.enum(['en', 'es', 'fr', 'de']);
 /** A page of a list: pass nextCursor as ?cursor= for the next one. */
 export const page = <T extends z.ZodType>(item: T) => z.object({
   items: z.array(item),
@@ -35,6 +37,7 @@ export const userSummary = z.object({
   hasPassword: z.boolean(),
   upstreamId: z.string().nullable().describe('the upstream directory that keeps this user\'s names and email'),
   directoryId: z.string().nullable().describe('the LDAP directory that keeps this user (they sign in with its password)'),
+  locale: z.string().nullable().describe('the language the user chose for Gatehouse\'s pages (en, es, fr, de); null: none chosen, the browser\'s or the tenant default applies'),
   createdAt: epochMs,
   updatedAt: epochMs,
   version: z.number().int(),
@@ -151,6 +154,7 @@ export const tenant = z.object({
 export const branding = z.object({
   backgroundColor: z.string().nullable().describe('#rrggbb; null: Gatehouse\'s own'),
   logo: z.string().nullable().describe('a data: URL (PNG, GIF or JPEG); null: none'),
+  defaultLocale: locale.describe('the pages\' language when neither the application (ui_locales), the user\'s choice nor the browser decides; default en'),
   sessionLifetimeMinutes: z.number().int().describe('users are signed out after this long; 0 = off'),
   version: z.number().int().describe('the tenant\'s version'),
 });

@@ -15,7 +15,8 @@ import { handoffPage, launcherPage, messagePage } from '../interaction/pages.ts'
 import { issuerFor, MFA_ACR, MFA_ACRS } from '../oidc/engine.ts';
 import { policyRequiresMfa } from '../policy/policies.ts';
 import { launch, launchable, launcherApps } from './launch.ts';
-import { pageBranding } from '../interaction/branding.ts';
+import { noteTenantLocale, pageBranding } from '../interaction/branding.ts';
+import { noteLocale, t } from '../i18n/index.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -25,12 +26,14 @@ export function launcherRouter(services: Services): Router {
   const page = (ctx: Ctx, status: number, title: string, message: string, detail?: string) => {
     ctx.status = status;
     ctx.type = 'html';
+    noteLocale({ back: undefined }); // a refusal: showing it again would not help
     ctx.body = messagePage({ title, message, detail });
   };
 
   async function tenantOf(ctx: Ctx): Promise<Tenant | undefined> {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
-    if (!tenant) page(ctx, 404, 'Unknown organization', `There is no organization "${ctx.params.slug}" on this Gatehouse.`, 'Check the address you were given.');
+    if (!tenant) page(ctx, 404, t('error.unknownOrg.title'), t('error.unknownOrg.message', { slug: ctx.params.slug! }), t('error.unknownOrg.detail'));
+    else noteTenantLocale(tenant);
     return tenant;
   }
 
@@ -46,7 +49,7 @@ export function launcherRouter(services: Services): Router {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
     const a = await services.appStore.byTenantClientId(tenant.id, ctx.params.clientId!);
-    if (!a || !launchable(a)) return page(ctx, 404, 'Application not found', 'There is no application to open at this address.', 'Check the link, or open your applications from the launcher.');
+    if (!a || !launchable(a)) return page(ctx, 404, t('launcher.notFound.title'), t('launcher.notFound.message'), t('launcher.notFound.detail'));
     signInFirst(ctx, tenant, a.clientId);
   });
 
@@ -57,19 +60,22 @@ export function launcherRouter(services: Services): Router {
     if (!r.ok) return page(ctx, r.status, r.title, r.message, r.detail);
     const { who, next } = r;
     const user = who.user;
+    // Signed in: the user's saved language; the picker returns to the launcher itself (this
+    // callback's code works once).
+    noteLocale({ user: user.locale, back: new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/launcher`).pathname });
     if (next === ACCOUNT) return openAccount(services, ctx, tenant, user);
     const entry = await services.engineCache.get(tenant.slug);
 
     if (!next) {
       const apps = await launcherApps(services, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/session/end`, branding: pageBranding(tenant) });
+      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/session/end`, accountUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/account`, branding: pageBranding(tenant) });
       return;
     }
     const a = await services.appStore.byTenantClientId(tenant.id, next);
     if (!a || !launchable(a) || !(await services.appService.isDeployedTo(a, user))) {
       await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
-      return page(ctx, 403, 'Application not available', `${a?.displayName ?? 'This application'} has not been deployed to ${user.email}.`, 'If you need it, ask your administrator to deploy it to you or to one of your groups.');
+      return page(ctx, 403, t('notDeployed.title'), t('notDeployed.message', { app: a?.displayName ?? t('common.thisApp'), email: user.email }), t('notDeployed.detail'));
     }
     // A hand-off app gets a token here, without its own sign-in: when it (or the user's
     // policy) needs two-step verification and this session's sign-in lacked it, step up first.
@@ -78,7 +84,7 @@ export function launcherRouter(services: Services): Router {
       return startSignIn(services, ctx, tenant, a.clientId, { acrValues: MFA_ACR });
     }
     const go = await launch(services, tenant, entry!.provider, a, who);
-    if (go.kind === 'session_ended') return page(ctx, 409, 'Signed out', `You were signed out of Gatehouse before ${a.displayName} could be opened.`, `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId} to sign in and try again.`);
+    if (go.kind === 'session_ended') return page(ctx, 409, t('launcher.signedOut.title'), t('launcher.signedOut.message', { app: a.displayName }), t('launcher.signedOut.detail', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}` }));
     if (go.kind === 'redirect') {
       ctx.status = 303;
       ctx.redirect(go.url);
@@ -86,6 +92,7 @@ export function launcherRouter(services: Services): Router {
     }
     ctx.type = 'html';
     ctx.set('Referrer-Policy', 'no-referrer');
+    noteLocale({ back: undefined }); // the hand-off form carries a token: never shown again
     ctx.body = handoffPage({ appName: a.displayName, url: go.url, fields: go.fields });
   });
 

@@ -4,6 +4,8 @@
 import Router from '@koa/router';
 import type { Services } from '../services.ts';
 import { messagePage } from '../interaction/pages.ts';
+import { noteTenantLocale } from '../interaction/branding.ts';
+import { noteLocale, t as msg } from '../i18n/index.ts';
 import { federatedUser } from './upstreams.ts';
 import { refusalIn } from '../shared/outbound.ts';
 import { clearTransaction, readTransaction, saveTransaction } from './transaction.ts';
@@ -29,18 +31,20 @@ export function federationRouter(services: Services): Router {
     const page = (status: number, title: string, message: string, detail: string) => {
       ctx.status = status;
       ctx.type = 'html';
+      noteLocale({ back: undefined }); // the upstream's answer works once
       ctx.body = messagePage({ title, message, detail });
     };
-    if (!tenant) return page(404, 'Unknown organization', `There is no organization "${slug}" on this Gatehouse.`, 'Check the address you were given.');
+    if (!tenant) return page(404, msg('error.unknownOrg.title'), msg('error.unknownOrg.message', { slug }), msg('error.unknownOrg.detail'));
+    noteTenantLocale(tenant);
     const t = readTransaction(services, ctx);
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
     if (!t || t.result || t.state !== state) {
-      return page(400, 'Sign-in expired', 'This sign-in took too long, was already completed, or was started in another browser.', 'Go back to the application and sign in again.');
+      return page(400, msg('error.expired.title'), msg('federation.expired'), msg('error.expired.detail'));
     }
     const up = await services.upstreamStore.byId(tenant.id, t.upstreamId);
     if (!up || up.mode === 'disabled') {
       clearTransaction(services, ctx, slug);
-      return page(400, 'Directory not available', 'The directory you were signing in through is no longer enabled here.', 'Go back to the application and sign in again; ask your administrator if this keeps happening.');
+      return page(400, msg('error.directory.title'), msg('federation.gone'), msg('federation.goneDetail'));
     }
     const audit = (type: string, level: 'info' | 'warn' | 'error', data: Record<string, unknown>) =>
       services.auditStore.record({ tenantId: tenant.id, type, level, ip: ctx.ip, clientId: t.clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data } });
@@ -63,7 +67,7 @@ export function federationRouter(services: Services): Router {
       const problem = upstreamProblem(e);
       await audit('federation.error', 'error', { message: `Sign-in through ${up.name} failed: ${problem}.` });
       clearTransaction(services, ctx, slug);
-      return page(502, 'Sign-in failed', `Gatehouse could not complete your sign-in through ${up.name}: ${problem}.`, 'Try again in a moment. If this keeps happening, tell your administrator; the details are in the Gatehouse logs.');
+      return page(502, msg('federation.failed.title'), msg('federation.failed.message', { upstream: up.name, problem }), msg('federation.failed.detail'));
     }
     let result;
     try {
@@ -73,7 +77,7 @@ export function federationRouter(services: Services): Router {
       if (!err.status || err.status >= 500) throw e;
       await audit('federation.error', 'warn', { message: err.message });
       clearTransaction(services, ctx, slug);
-      return page(err.status, 'Sign-in failed', err.message ?? 'Your account could not be used.', 'Contact your administrator.');
+      return page(err.status, msg('federation.failed.title'), err.message ?? msg('federation.unusable'), msg('federation.contactAdmin'));
     }
     if (!result.ok) {
       clearTransaction(services, ctx, slug);

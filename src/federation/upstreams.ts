@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Services } from '../services.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { t as msg } from '../i18n/index.ts';
 import type { Sealer } from '../shared/crypto.ts';
 import type { Bus } from '../ops/bus.ts';
 import type { UpstreamStore } from '../storage/upstreams.ts';
@@ -308,7 +309,7 @@ export async function federatedUser(services: Pick<Services, 'auditStore' | 'ups
   const gate = up.settings.claimGate;
   if (gate && !claimHas(claims, gate.claim, gate.value)) {
     await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });
-    return { ok: false, status: 403, title: 'Not authorized', message: `You are not authorized by the claim configured for ${up.name}: your account there must have ${gate.claim} containing ${gate.value}.`, detail: 'Ask your administrator to give your account that role or group in the directory, then sign in again.' };
+    return { ok: false, status: 403, title: msg('federation.notAuthorized.title'), message: msg('federation.notAuthorized.message', { upstream: up.name, claim: gate.claim, value: gate.value }), detail: msg('federation.notAuthorized.detail') };
   }
   const profile = profileFrom(up, claims);
   const subject = String(claims.sub);
@@ -324,7 +325,7 @@ export async function federatedUser(services: Pick<Services, 'auditStore' | 'ups
     if (existing) {
       if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
         await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
-        return { ok: false, status: 409, title: 'Account already exists', message: `An account with the email ${profile.email} already exists here, and ${up.name} did not confirm that this email belongs to you, so Gatehouse did not join them.`, detail: 'Ask your administrator to link your account, or to remove the local one so that your first sign-in creates it.' };
+        return { ok: false, status: 409, title: msg('federation.exists.title'), message: msg('federation.exists.message', { email: profile.email, upstream: up.name }), detail: msg('federation.exists.detail') };
       }
       userId = await services.upstreamStore.link(up, { subject, externalId }, profile, existing.id);
       await services.upstreamStore.syncProfile(tenant.id, userId, profile);
@@ -337,7 +338,7 @@ export async function federatedUser(services: Pick<Services, 'auditStore' | 'ups
   const user = (await services.userStore.userById(tenant.id, userId))!;
   if (user.status !== 'active') {
     await audit('signin.failed', 'warn', user.id, { message: `${user.email} is disabled.`, email: user.email, reason: 'disabled' });
-    return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'You cannot sign in while your account is disabled. Contact your administrator to have it enabled.' };
+    return { ok: false, status: 403, title: msg('disabled.title'), message: msg('password.disabled'), detail: msg('disabled.message') };
   }
   const mfa = upstreamDidMfa(claims);
   const amr = ['fed', ...(Array.isArray(claims.amr) ? claims.amr.map(String).filter((a) => /^[A-Za-z0-9_-]{1,20}$/.test(a)) : [])];

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Tenant } from '../storage/tenants.ts';
 import { MAX_SESSION_MINUTES, MIN_SESSION_MINUTES } from '../storage/tenants.ts';
 import { checkLogo } from '../shared/images.ts';
+import { isLocale, noteLocale, type Locale } from '../i18n/index.ts';
 
 export const backgroundColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a hexadecimal colour like #1f5eff').transform((v) => v.toLowerCase());
 
@@ -12,12 +13,15 @@ export const sessionLifetime = z.number().int().refine((v) => v === 0 || (v >= M
   message: `must be 0 (off) or between ${MIN_SESSION_MINUTES} minutes and ${MAX_SESSION_MINUTES} minutes (4 days)`,
 });
 
-export interface Branding { backgroundColor: string | null; logo: string | null }
+export interface Branding { backgroundColor: string | null; logo: string | null; /** The pages' language when nothing else decides it (i18n negotiate). */ defaultLocale: Locale }
 
 export function brandingOf(t: Tenant): Branding {
   const b = (t.settings.branding ?? {}) as Partial<Branding>;
-  return { backgroundColor: b.backgroundColor ?? null, logo: b.logo ?? null };
+  return { backgroundColor: b.backgroundColor ?? null, logo: b.logo ?? null, defaultLocale: isLocale(b.defaultLocale) ? b.defaultLocale : 'en' };
 }
+
+/** This request's pages are the tenant's: its default language joins the negotiation. */
+export const noteTenantLocale = (t: Tenant): void => noteLocale({ tenantDefault: brandingOf(t).defaultLocale });
 
 /** The tenant's settings with the branding changed; the logo checked (type, size, dimensions). */
 export function withBranding(t: Tenant, patch: Partial<Branding>): Record<string, unknown> {
@@ -27,9 +31,10 @@ export function withBranding(t: Tenant, patch: Partial<Branding>): Record<string
 }
 
 /** What the sign-in pages link to: versioned URLs, so a change shows at once and caches stay valid. */
-export function pageBranding(t: Tenant): { stylesheet?: string; logoUrl?: string } {
+export function pageBranding(t: Tenant): { stylesheet?: string; logoUrl?: string; orgName: string } {
   const b = brandingOf(t);
   return {
+    orgName: t.name,
     stylesheet: b.backgroundColor ? `/t/${t.slug}/branding.css?v=${t.version}` : undefined,
     logoUrl: b.logo ? `/t/${t.slug}/branding/logo?v=${t.version}` : undefined,
   };

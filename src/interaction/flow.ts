@@ -16,7 +16,8 @@ import type { UserWithSecret } from '../storage/users.ts';
 import { safeEqual } from '../shared/crypto.ts';
 import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { identifierPage, messagePage, totpPage } from './pages.ts';
-import { pageBranding } from './branding.ts';
+import { noteTenantLocale, pageBranding } from './branding.ts';
+import { formatWait, noteLocale, t } from '../i18n/index.ts';
 import type { EngineEntry } from '../tenants/engines.ts';
 import { issuerFor, MFA_ACR } from '../oidc/engine.ts';
 import { identifierWords } from '../selfservice/identifiers.ts';
@@ -26,7 +27,6 @@ import { authenticationOptions, passkeysOf, passwordlessOptions } from '../mfa/w
 import { mfaWait, passwordAccepted, secondFactorsOf, signInSucceeded, type Origin, type SecondFactors } from './signin.ts';
 import { familiarMarks, markFamiliar } from './familiar.ts';
 import { isRemembered, rememberBrowser } from '../mfa/remember.ts';
-import { waitWords } from '../ops/ratelimit.ts';
 import { passwordlessAllowed } from '../policy/policies.ts';
 
 /**
@@ -93,22 +93,30 @@ export function createFlow(services: Services) {
     const entry = await services.engineCache.get(slug);
     if (!entry) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: 'Unknown organization', message: `There is no organization "${slug}" on this Gatehouse.`, detail: 'Check the address you were given.' });
+      ctx.body = messagePage({ title: t('error.unknownOrg.title'), message: t('error.unknownOrg.message', { slug }), detail: t('error.unknownOrg.detail') });
       return undefined;
     }
+    noteTenantLocale(entry.tenant);
     let details;
     try {
       details = await entry.provider.interactionDetails(ctx.req, ctx.res);
     } catch {
       ctx.status = 400;
-      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in request has expired or was already completed.', detail: 'Go back to the application and start signing in again.' });
+      noteLocale({ back: undefined });
+      ctx.body = messagePage({ title: t('error.expired.title'), message: t('error.expired.message'), detail: t('error.expired.detail') });
       return undefined;
     }
+    // The application's ui_locales; and with an SSO session (step-up, a refusal), the signed-in
+    // user's saved language. Not the language of an account merely typed on the email page:
+    // that would tell whoever typed it that the account exists.
+    noteLocale({ uiLocales: details.params.ui_locales });
     if (details.uid !== ctx.params.uid) {
       ctx.status = 400;
-      ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in page belongs to another sign-in request.', detail: 'Go back to the application and start signing in again.' });
+      noteLocale({ back: undefined });
+      ctx.body = messagePage({ title: t('error.expired.title'), message: t('error.expired.otherRequest'), detail: t('error.expired.detail') });
       return undefined;
     }
+    if (details.session?.accountId) noteLocale({ user: (await services.userStore.userById(entry.tenant.id, details.session.accountId))?.locale });
     const clientId = String(details.params.client_id ?? '');
     const profile = await services.appStore.byTenantClientId(entry.tenant.id, clientId);
     return { ...entry, details, profile, base: `/t/${slug}/interaction/${details.uid}` };
@@ -119,14 +127,16 @@ export function createFlow(services: Services) {
     const sent = formOf(ctx).csrf;
     if (typeof sent === 'string' && safeEqual(sent, csrfFor(ctx.params.uid!))) return true;
     ctx.status = 403;
-    ctx.body = messagePage({ title: 'Form expired', message: 'This form could not be verified (it may be from an old tab).', detail: 'Go back to the application and start signing in again.' });
+    noteLocale({ back: undefined });
+    ctx.body = messagePage({ title: t('error.formExpired.title'), message: t('error.formExpired.message'), detail: t('error.expired.detail') });
     return false;
   }
 
   /** The state a step left in the browser is gone or belongs to another sign-in: start again. */
   function expired(ctx: StepContext, it: Interaction) {
     ctx.status = 400;
-    ctx.body = messagePage({ title: 'Sign-in expired', message: 'This sign-in took too long or was started in another browser.', detail: 'Go back to the application and sign in again.', branding: branding(it.tenant) });
+    noteLocale({ back: undefined });
+    ctx.body = messagePage({ title: t('error.expired.title'), message: t('error.expired.tooLong'), detail: t('error.expired.detail'), branding: branding(it.tenant) });
   }
 
   /** The engine's interaction ends with `result` (a login, a consent, an error): back to it. */
@@ -187,11 +197,14 @@ export function createFlow(services: Services) {
     if (devices.length && !push && o.newPush) {
       const wait = await mfaWait(services, it.tenant, user, sf.settings);
       const sendWait = wait > 0 ? 0 : await services.pushService.sendWait(it.tenant, user);
-      if (wait > 0) error ??= `Too many failed attempts. Try again in ${waitWords(wait)}.`;
-      else if (sendWait > 0) error ??= `Many approval requests were sent to your phone in a short time, so no new one is sent for ${waitWords(sendWait)}. Enter the 6-digit code shown in the Gatehouse Authenticator instead.`;
+      if (wait > 0) error ??= t('mfa.tooManyWait', { wait: formatWait(wait) });
+      else if (sendWait > 0) error ??= t('mfa.pushThrottled', { wait: formatWait(sendWait) });
       else push = await services.pushService.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
     }
     mfaPending.save(ctx, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
+    // The password was right: this is the user, so their saved language applies; the picker
+    // brings them back to this page (GET /mfa), not to a new push request.
+    noteLocale({ user: user.locale, back: `${it.base}/mfa` });
     ctx.body = totpPage({
       csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error,
       kinds: [...new Set(sf.factors.map((f) => f.type))],
@@ -209,6 +222,7 @@ export function createFlow(services: Services) {
 
   /** The email page, with "Sign in with a passkey" when a policy of the tenant allows passkeys alone. */
   async function emailPage(ctx: StepContext, it: Interaction, o: { email?: string; error?: string }) {
+    noteLocale({ back: it.base });
     let passkey: { options: unknown; action: string } | undefined;
     if ((await services.policyService.list(it.tenant.id)).some((p) => passwordlessAllowed(p.settings))) {
       const options = await passwordlessOptions(services);

@@ -48,8 +48,10 @@ export function jsonScript(id: string, value: unknown): SafeHtml {
   return new SafeHtml(`<script type="application/json" id="${esc(id)}">${JSON.stringify(value).replace(/</g, '\\u003c')}</script>`, minted);
 }
 
-/** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour) and logo. */
-export interface Branding { logoUrl?: string; stylesheet?: string }
+/** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour), logo and name (the logo's alt text). */
+export interface Branding { logoUrl?: string; stylesheet?: string; orgName?: string }
+
+import { currentLocale, LOCALE_NAMES, LOCALES, pickerBack, pickerSave, t, type Locale } from '../i18n/index.ts';
 
 // connect-src: the sign-in and account pages' scripts ask Gatehouse whether a push request or a
 // phone's enrollment was answered.
@@ -58,23 +60,47 @@ export const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img
 /** The whole document, as the string a route sends. The body must be SafeHtml: a plain string
  *  cannot reach a page unescaped. */
 export function layout(opts: { title: string; body: SafeHtml; branding?: Branding }): string {
+  const lang = currentLocale();
   return html`<!doctype html>
-<html lang="en">
+<html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${opts.title} · Gatehouse</title>
+<title>${t('layout.title', { title: opts.title })}</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
 ${opts.branding?.stylesheet ? html`<link rel="stylesheet" href="${opts.branding.stylesheet}">` : ''}
 </head>
 <body>
 <main class="card">
-${opts.branding?.logoUrl ? html`<img class="logo" alt="" src="${opts.branding.logoUrl}">` : html`<p class="brand">Gatehouse</p>`}
+${opts.branding?.logoUrl ? html`<img class="logo" alt="${opts.branding.orgName ?? ''}" src="${opts.branding.logoUrl}">` : html`<p class="brand">Gatehouse</p>`}
 ${opts.body}
+${languagePicker(lang)}
 </main>
 </body>
 </html>`.render();
+}
+
+/**
+ * Inside the card (on its background, whatever the tenant's colour: readable contrast).
+ * Links to the same page in each other language (/lang sets the gh_lang cookie and sends the
+ * browser back): plain links, no script, so the strict CSP holds. Shown when the step said how
+ * to show it again (pickerBack), which every GET page and the POST-rendered steps do.
+ */
+function languagePicker(lang: Locale): SafeHtml | '' {
+  const back = pickerBack();
+  if (!back) return '';
+  // Signed in on the account pages: the same choice, posted with the page's form token, also
+  // becomes the user's saved language.
+  const save = pickerSave();
+  if (save) {
+    return html`<nav class="languages" aria-label="${t('layout.language')}"><form method="post" action="${save.action}"><input type="hidden" name="csrf" value="${save.csrf}"><input type="hidden" name="back" value="${back}"><ul>${LOCALES.map((l) => l === lang
+      ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
+      : html`<li><button type="submit" class="link" name="locale" value="${l}" lang="${l}">${LOCALE_NAMES[l]}</button></li>`)}</ul></form></nav>`;
+  }
+  return html`<nav class="languages" aria-label="${t('layout.language')}"><ul>${LOCALES.map((l) => l === lang
+    ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
+    : html`<li><a lang="${l}" hreflang="${l}" href="${`/lang?${new URLSearchParams({ set: l, back })}`}">${LOCALE_NAMES[l]}</a></li>`)}</ul></nav>`;
 }
 
 export const hidden = (name: string, value: string): SafeHtml => html`<input type="hidden" name="${name}" value="${value}">`;

@@ -10,6 +10,7 @@ import type { Tenant } from '../storage/tenants.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import { verifyPassword, MAX_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { waitWords } from '../ops/ratelimit.ts';
+import { formatWait, t } from '../i18n/index.ts';
 import { checkSecondFactor } from '../mfa/totp.ts';
 import { passkeysOf, passkeyUserId, verifyAuthentication } from '../mfa/webauthn.ts';
 import { DEFAULT_SETTINGS, passwordlessAllowed, policyRequiresMfa, type PolicySettings } from '../policy/policies.ts';
@@ -28,15 +29,16 @@ export type SignInResult =
   | { ok: true; user: UserWithSecret; familiar: Familiarity }
   | { ok: false; reason: 'throttled' | 'bad_credentials' | 'disabled' | 'refused' | 'unavailable'; message: string; user?: UserWithSecret; /** seconds, for Retry-After */ retryAfter?: number };
 
-export const BAD_CREDENTIALS = 'The email or password is incorrect. Check them and try again.';
+/** The answer to a wrong email or password (the same for an unknown email: no enumeration), in the page's language. */
+export const badCredentials = (): string => t('password.bad');
 
-/** Why the directory refused an account whose password it checked (directory/ldap/client.ts). */
+/** Why the directory refused an account whose password it checked (directory/ldap/client.ts), in the page's language. */
 export const DIRECTORY_REFUSALS = {
-  locked: 'Your account is locked in your organization\'s directory (too many wrong passwords, or locked by an administrator). Wait until it unlocks or ask your IT helpdesk to unlock it, then try again.',
-  expired: 'Your password has expired. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
-  must_change: 'You must change your password before you can sign in. Change it (on your work computer, or with your organization\'s password tool), then sign in here with the new password.',
-  account_expired: 'Your account has expired in your organization\'s directory. Ask your IT helpdesk to extend it.',
-  restricted: 'Your organization\'s directory does not let your account sign in at this time or from here (sign-in hours or workstation restrictions). Ask your IT helpdesk if you need access now.',
+  locked: () => t('directory.locked'),
+  expired: () => t('directory.expired'),
+  must_change: () => t('directory.mustChange'),
+  account_expired: () => t('directory.accountExpired'),
+  restricted: () => t('directory.restricted'),
 } as const;
 
 const DAY = 86_400_000;
@@ -84,8 +86,8 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
     const wait = Math.max(locked, address.refusedFor);
     services.metrics.signIns.inc({ result: 'throttled' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.throttled', level: 'warn', subject: user?.id ?? email, ip, data: { email, scope: locked > 0 ? 'account' : 'address', origin: originData(origin, kind), retryAfter: wait } });
-    const message = locked > 0 ? `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`
-      : `Too many failed sign-in attempts from your network. Try again in ${waitWords(wait)}.`;
+    const message = locked > 0 ? t('password.locked', { wait: formatWait(wait) })
+      : t('password.lockedNetwork', { wait: formatWait(wait) });
     return { ok: false, reason: 'throttled', message, retryAfter: wait };
   }
   await slowDown(address.delayMs);
@@ -97,15 +99,15 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
   if (bind && typeof bind === 'object') {
     services.metrics.signIns.inc({ result: 'failed' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'error', subject: user?.id ?? email, ip, data: { email, reason: 'directory_unavailable', message: bind.unavailable } });
-    return { ok: false, reason: 'unavailable', message: 'Gatehouse cannot reach your organization\'s directory to check your password right now. Try again in a few minutes; if it keeps happening, tell your IT helpdesk.' };
+    return { ok: false, reason: 'unavailable', message: t('password.unavailable') };
   }
   if (bind && bind !== 'ok' && bind !== 'bad_credentials') {
     // The password may be right, but the directory will not let this account in: say why.
     await failed(services, tenant, email, user, origin, kind, policy);
     services.metrics.signIns.inc({ result: bind === 'disabled' ? 'disabled' : 'failed' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user!.id, ip, data: { email, reason: `directory_${bind}`, origin: originData(origin, kind) } });
-    if (bind === 'disabled') return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
-    return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind], user };
+    if (bind === 'disabled') return { ok: false, reason: 'disabled', message: t('password.disabled'), user };
+    return { ok: false, reason: 'refused', message: DIRECTORY_REFUSALS[bind](), user };
   }
   const ok = bind ? bind === 'ok' : password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(user?.passwordHash, password));
   if (!user || !ok) {
@@ -113,14 +115,14 @@ export async function passwordSignIn(services: Pick<Services, 'auditStore' | 'co
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user?.id ?? email, ip, data: { email, reason: 'bad_credentials', origin: originData(origin, kind) } });
     const blocked = await failed(services, tenant, email, user, origin, kind, policy);
     // The words follow what the tenant signs in with (the same for known and unknown names).
-    const bad = selfServiceOf(tenant).signInWith === 'username' ? BAD_CREDENTIALS.replace('email', 'username') : BAD_CREDENTIALS;
-    const message = blocked > 0 ? `${bad} Too many failed attempts: try again in ${waitWords(blocked)}.` : bad;
+    const byUsername = selfServiceOf(tenant).signInWith === 'username';
+    const message = blocked > 0 ? t(byUsername ? 'password.badUsernameWait' : 'password.badWait', { wait: formatWait(blocked) }) : byUsername ? t('password.badUsername') : badCredentials();
     return { ok: false, reason: 'bad_credentials', message };
   }
   if (user.status !== 'active') {
     services.metrics.signIns.inc({ result: 'disabled' });
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email, reason: 'disabled' } });
-    return { ok: false, reason: 'disabled', message: 'Your account is disabled.', user };
+    return { ok: false, reason: 'disabled', message: t('password.disabled'), user };
   }
   return { ok: true, user, familiar: kind };
 }
@@ -224,15 +226,15 @@ export async function checkMfaCode(services: Pick<Services, 'auditStore' | 'conf
   const wait = await mfaWait(services, tenant, user, sf.settings);
   if (wait > 0) {
     await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.throttled', level: 'warn', subject: user.id, ip, data: { email: user.email } });
-    return { ok: false, status: 429, message: `Too many wrong codes. Try again in ${waitWords(wait)}.`, retryAfter: wait };
+    return { ok: false, status: 429, message: t('mfa.code.tooMany', { wait: formatWait(wait) }), retryAfter: wait };
   }
-  if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: 'Enter the 6-digit code from your authenticator.' };
+  if (!code.trim() && !input.passkey) return { ok: false, status: 400, message: t('mfa.code.missing') };
   const r = input.passkey ? await checkPasskey(services, sf.factors, input.passkey, input.challenge) : await checkSecondFactor(services, tenant, user, code, sf.factors);
   if (!r.ok) {
     const blocked = await mfaFailed(services, tenant, user, sf.settings, r.reason, ip);
-    const message = input.passkey ? 'The passkey could not be verified. Try again, or type a code.'
-      : r.reason === 'replayed' ? 'That code was already used. Wait for the next code in your app and enter it.' : 'That code is not right. Check the code in your authenticator and try again.';
-    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? `${message} Too many wrong codes: try again in ${waitWords(blocked)}.` : message, ...(blocked > 0 && { retryAfter: blocked }) };
+    const message = input.passkey ? t('mfa.code.passkeyFailed')
+      : r.reason === 'replayed' ? t('mfa.code.replayed') : t('mfa.code.wrong');
+    return { ok: false, status: blocked > 0 ? 429 : 401, message: blocked > 0 ? t('mfa.code.blocked', { message, wait: formatWait(blocked) }) : message, ...(blocked > 0 && { retryAfter: blocked }) };
   }
   await mfaSucceeded(services, tenant, user, r.method, ip);
   // RFC 8176: a passkey is proof of possession of a (hardware-bound) key; codes are otp.
@@ -260,26 +262,26 @@ export async function passkeySignIn(services: Pick<Services, 'auditStore' | 'con
   const refused = (status: number, message: string): PasskeySignInResult => ({ ok: false, reason: 'refused', status, message });
   let response: Parameters<typeof verifyAuthentication>[2] | undefined;
   try { response = JSON.parse(credential); } catch { response = undefined; }
-  if (!challenge) return refused(400, 'This sign-in page was open too long. Choose "Sign in with a passkey" again.');
+  if (!challenge) return refused(400, t('passkey.expired'));
   const userId = response && typeof response === 'object' ? passkeyUserId(response) : undefined;
   const user = userId ? await services.userStore.userById(tenant.id, userId) : undefined;
   if (!user) {
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', ip, data: { reason: 'passkey_unknown' } });
-    return refused(401, 'This passkey is not known here. Sign in with your email address instead.');
+    return refused(401, t('passkey.unknown'));
   }
   const settings = await services.policyService.settingsFor(user);
   const wait = await lockedFor(services, accountKey(tenant.id, user.email), await familiarity(services, tenant, user, origin));
-  if (wait > 0) return refused(429, `Too many failed sign-in attempts. Try again in ${waitWords(wait)}.`);
-  if (!passwordlessAllowed(settings)) return refused(403, 'Your organization does not let your account sign in with a passkey alone. Enter your email address to sign in.');
+  if (wait > 0) return refused(429, t('password.locked', { wait: formatWait(wait) }));
+  if (!passwordlessAllowed(settings)) return refused(403, t('passkey.notAllowed'));
   const factor = await verifyAuthentication(services, passkeysOf(await services.mfaStore.factors(tenant.id, user.id)), response!, challenge, true);
   if (!factor) {
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'passkey_not_verified' } });
-    return refused(401, 'The passkey could not be verified. Try again, or sign in with your email address.');
+    return refused(401, t('passkey.failed'));
   }
-  if (user.status !== 'active') return refused(403, 'Your account is disabled. Contact your administrator to have it enabled.');
+  if (user.status !== 'active') return refused(403, t('passkey.disabled'));
   if (!settings.ssoEnabled) {
     await services.auditStore.record({ tenantId: tenant.id, type: 'signin.failed', level: 'warn', subject: user.id, ip, data: { email: user.email, reason: 'sso_disabled' } });
-    return { ok: false, reason: 'sso_disabled', status: 403, message: 'Single sign-on is turned off for your account.' };
+    return { ok: false, reason: 'sso_disabled', status: 403, message: t('sso.short') };
   }
   return { ok: true, user };
 }

@@ -11,6 +11,7 @@ import { sealedCookie } from '../shared/sealed-cookie.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import { issuerFor, launcherRedirectUri } from '../oidc/engine.ts';
 import { isConsumed } from '../oidc/internals/index.ts';
+import { t as msg } from '../i18n/index.ts';
 
 /** What the engine said about the sign-in. */
 export interface SignedIn { user: UserWithSecret; authTime?: number; amr?: string[]; acr?: string; /** the engine session signed in through (hand-off grants end with it) */ sessionUid?: string }
@@ -38,16 +39,16 @@ export function startSignIn(services: Pick<Services, 'config' | 'sealer'>, ctx: 
 export async function finishSignIn(services: Pick<Services, 'config' | 'engineCache' | 'sealer' | 'userStore'>, ctx: Pick<Koa.Context, 'cookies' | 'query'>, tenant: Tenant, redirectUri = launcherRedirectUri(services, tenant)): Promise<RoundTrip> {
   const t = pending(services).read(ctx);
   pending(services).clear(ctx, tenant.slug);
-  const again = `Open ${issuerFor(services.config.publicUrl, tenant.slug)}/launcher to try again.`;
-  if (!t || t.state !== ctx.query.state) return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or in another browser.', detail: again };
-  if (typeof ctx.query.error === 'string') return { ok: false, status: 400, title: 'Not signed in', message: 'You did not finish signing in.', detail: again };
+  const again = msg('roundtrip.again', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher` });
+  if (!t || t.state !== ctx.query.state) return { ok: false, status: 400, title: msg('roundtrip.expired.title'), message: msg('roundtrip.expired.late'), detail: again };
+  if (typeof ctx.query.error === 'string') return { ok: false, status: 400, title: msg('roundtrip.notSignedIn.title'), message: msg('roundtrip.notSignedIn.message'), detail: again };
   const entry = await services.engineCache.get(tenant.slug);
   const code = typeof ctx.query.code === 'string' ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
   if (!code || code.clientId !== LAUNCHER_CLIENT_ID || code.redirectUri !== redirectUri || isConsumed(code)) {
-    return { ok: false, status: 400, title: 'Link expired', message: 'This page was opened too late or already used.', detail: again };
+    return { ok: false, status: 400, title: msg('roundtrip.expired.title'), message: msg('roundtrip.expired.used'), detail: again };
   }
   await code.consume();
   const user = await services.userStore.userById(tenant.id, code.accountId!);
-  if (user?.status !== 'active') return { ok: false, status: 403, title: 'Account disabled', message: 'Your account is disabled.', detail: 'Contact your administrator to have it enabled.' };
+  if (user?.status !== 'active') return { ok: false, status: 403, title: msg('disabled.title'), message: msg('password.disabled'), detail: msg('roundtrip.disabled.detail') };
   return { ok: true, who: { user, authTime: code.authTime, amr: code.amr, acr: code.acr, sessionUid: code.sessionUid }, next: t.next };
 }

@@ -15,6 +15,7 @@ import { ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestO
 import { engineCookieKeys, issueAcr } from './internals/index.ts';
 import type { UserWithSecret } from '../storage/users.ts';
 import { logoutPage, messagePage } from '../interaction/pages.ts';
+import { noteLocale, t } from '../i18n/index.ts';
 import { MAX_SESSION_MINUTES } from '../storage/tenants.ts';
 import { EngineStoreUnavailableError, OUTAGE_RETRY_AFTER_SECONDS, forEngine, isStoreOutage, outageAware } from '../shared/outage.ts';
 import { pageBranding } from '../interaction/branding.ts';
@@ -158,11 +159,13 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
+          noteLocale({ uiLocales: ctx.oidc.params?.ui_locales });
           ctx.body = logoutPage({ form, appName: ctx.oidc.client?.clientName, branding: pageBranding(tenant) });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';
-          ctx.body = messagePage({ title: 'You are signed out', message: 'You have signed out of Gatehouse. You can close this window.', branding: pageBranding(tenant) });
+          noteLocale({ uiLocales: ctx.oidc.params?.ui_locales, back: undefined }); // the sign-out is done: nothing to show again
+          ctx.body = messagePage({ title: t('logout.done.title'), message: t('logout.done.message'), branding: pageBranding(tenant) });
         },
       },
     },
@@ -261,6 +264,7 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     },
     async renderError(ctx, out, error) {
       ctx.type = 'html';
+      noteLocale({ uiLocales: ctx.oidc?.params?.ui_locales });
       ctx.body = messagePage(describeEngineError(out, error));
     },
     enabledJWA: {
@@ -370,15 +374,16 @@ export const appRequiresMfa = (client: unknown) => !!(client as { gatehouse_requ
 export function describeEngineError(out: { error: string; error_description?: string }, error: Error): { title: string; message: string; detail?: string } {
   const d = out.error_description ?? '';
   if (error instanceof errors.InvalidClient || /client is invalid|client not found/i.test(d)) {
-    return { title: 'Unknown application', message: 'The application that sent you here is not registered with Gatehouse.', detail: 'Tell the application\'s administrator: its client ID is unknown to this sign-in service.' };
+    return { title: t('error.unknownClient.title'), message: t('error.unknownClient.message'), detail: t('error.unknownClient.detail') };
   }
   if (error instanceof errors.InvalidRedirectUri || /redirect_uri/i.test(d)) {
-    return { title: 'Sign-in address not registered', message: 'The application asked to return you to an address that is not registered for it, so Gatehouse stopped here for your safety.', detail: 'Tell the application\'s administrator to add the exact redirect URI to its application profile.' };
+    return { title: t('error.redirectUri.title'), message: t('error.redirectUri.message'), detail: t('error.redirectUri.detail') };
   }
   if (out.error === 'invalid_request' && /interaction|session/i.test(d)) {
-    return { title: 'Sign-in expired', message: 'This sign-in request has expired or was already completed.', detail: 'Go back to the application and start signing in again.' };
+    return { title: t('error.expired.title'), message: t('error.expired.message'), detail: t('error.expired.detail') };
   }
-  return { title: 'Sign-in could not continue', message: d || out.error, detail: 'Go back to the application and try again. If this keeps happening, contact your administrator.' };
+  // The engine's own description stays as it is (English, and technical: for the app's developer).
+  return { title: t('error.engine.title'), message: d || out.error, detail: t('error.engine.detail') };
 }
 
 function wireEvents(services: Services, tenant: Tenant, provider: Provider): void {

@@ -9,6 +9,7 @@ import { normalizeEmail } from '../storage/users.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { domainKey, selfServiceOf, type SignInWith } from './settings.ts';
 import { textProblem } from '../shared/input.ts';
+import { t } from '../i18n/index.ts';
 
 export interface Resolved {
   user?: UserWithSecret;
@@ -54,10 +55,11 @@ export async function resolveIdentifier(deps: { userStore: Pick<UserStore, 'user
 
 /** The words for the identifier, following the tenant's setting (the page's label and hints). */
 export function identifierWords(tenant: Tenant): { label: string; hint: string; example: string } {
+  // In the request's language (English outside a request: the password grant, the API).
   switch (selfServiceOf(tenant).signInWith) {
-    case 'email': return { label: 'Email', hint: 'Enter your email address, like name@example.com', example: 'name@example.com' };
-    case 'username': return { label: 'Username', hint: 'Enter your username, like jsmith or CORP\\jsmith', example: 'jsmith' };
-    default: return { label: 'Email or username', hint: 'Enter your email address or your username, like name@example.com or jsmith', example: 'name@example.com' };
+    case 'email': return { label: t('signin.email'), hint: t('signin.hint.email'), example: 'name@example.com' };
+    case 'username': return { label: t('signin.username'), hint: t('signin.hint.username'), example: 'jsmith' };
+    default: return { label: t('signin.emailOrUsername'), hint: t('signin.hint.either'), example: 'name@example.com' };
   }
 }
 

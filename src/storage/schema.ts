@@ -1,6 +1,6 @@
 // Table shapes shared by the SQLite and PostgreSQL stores. Time is epoch milliseconds,
 // booleans are 0/1 integers and JSON is text, so one query layer serves both dialects.
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 export interface TenantsTable {
   id: string;
   slug: string;
@@ -31,6 +31,7 @@ export interface UsersTable {
   username: string | null; // lowercased sign-in name, unique per tenant (directory: sAMAccountName, uid)
   email_verified: Generated<number>; // 0/1: the user proved the address, an administrator marked it, or a trusted directory gave it
   must_change_password: Generated<number>; // 0/1: an administrator requires a new password at the next sign-in
+  locale: ColumnType<string | null, string | null | undefined, string | null>; // the user's language for Gatehouse's pages (0180); optional on insert
   created_at: number;
   updated_at: number;
   version: number;

@@ -29,6 +29,8 @@ export interface User {
   upstreamId: string | null;
   /** The LDAP directory that keeps this user (signs in with the directory password), if any. */
   directoryId: string | null;
+  /** The language the user chose for Gatehouse's pages (en, es, fr, de), or null. */
+  locale: string | null;
   createdAt: number;
   updatedAt: number;
   version: number;
@@ -57,6 +59,7 @@ const toUser = (r: Selectable<UsersTable>): UserWithSecret => ({
   hasPassword: !!r.password_hash,
   upstreamId: r.upstream_id ?? null,
   directoryId: r.directory_id ?? null,
+  locale: r.locale ?? null,
   passwordHash: r.password_hash,
   dn: r.dn ?? null,
   createdAt: r.created_at,
@@ -110,7 +113,7 @@ export class UserStore {
       ou_id: input.ouId ?? null,
       roles: JSON.stringify(input.roles ?? []),
       upstream_id: null,
-      directory_id: null, external_id: null, dn: null, directory_seen_at: null,
+      directory_id: null, external_id: null, dn: null, directory_seen_at: null, locale: null,
       username: input.username ? normalizeUsername(input.username) : null,
       email_verified: input.emailVerified ? 1 : 0,
       must_change_password: input.mustChangePassword ? 1 : 0,
@@ -185,6 +188,7 @@ export class UserStore {
   async updateUser(tenantId: string, id: string, version: number | undefined, patch: {
     givenName?: string | null; familyName?: string | null; status?: 'active' | 'disabled'; ouId?: string | null;
     roles?: AdminRole[]; passwordHash?: string | null; username?: string | null; emailVerified?: boolean; mustChangePassword?: boolean;
+    locale?: string | null;
   }): Promise<User> {
     let q = this.db.updateTable('users').set((eb) => ({
       ...(patch.givenName !== undefined && { given_name: patch.givenName }),
@@ -196,6 +200,7 @@ export class UserStore {
       ...(patch.username !== undefined && { username: patch.username === null ? null : normalizeUsername(patch.username) }),
       ...(patch.emailVerified !== undefined && { email_verified: patch.emailVerified ? 1 : 0 }),
       ...(patch.mustChangePassword !== undefined && { must_change_password: patch.mustChangePassword ? 1 : 0 }),
+      ...(patch.locale !== undefined && { locale: patch.locale }),
       updated_at: Date.now(),
       version: eb('version', '+', 1),
     })).where('tenant_id', '=', tenantId).where('id', '=', id);

@@ -53,7 +53,7 @@ async function signInPage(agent = new Agent()): Promise<{ agent: Agent; url: str
 
 test('branding: colour and logo are checked, saved with the tenant\'s version, and the sign-in and account pages use them at once', async () => {
   const before = await gh.api('GET', '/tenants/default/branding');
-  assert.deepEqual({ ...before.body, version: 0 }, { backgroundColor: null, logo: null, sessionLifetimeMinutes: 120, version: 0 });
+  assert.deepEqual({ ...before.body, version: 0 }, { backgroundColor: null, logo: null, defaultLocale: 'en', sessionLifetimeMinutes: 120, version: 0 });
   const plain = await signInPage();
   assert.doesNotMatch(plain.agent.lastBody, /branding/);
 
@@ -84,7 +84,8 @@ test('branding: colour and logo are checked, saved with the tenant\'s version, a
 
   const { agent } = await signInPage();
   const css = /<link rel="stylesheet" href="([^"]*branding\.css[^"]*)"/.exec(agent.lastBody)?.[1];
-  const img = /<img class="logo" alt="" src="([^"]*)"/.exec(agent.lastBody)?.[1];
+  // The logo is named by the organization (its alt text), for screen readers.
+  const img = /<img class="logo" alt="Default organization" src="([^"]*)"/.exec(agent.lastBody)?.[1];
   assert.ok(css && img, 'the page links the stylesheet and the logo');
   assert.equal(await (await fetch(gh.base + css.replace(/&#61;/g, '='))).text(), 'body { background: #0b3d91; }\n');
   const served = await fetch(gh.base + img.replace(/&#61;/g, '='));

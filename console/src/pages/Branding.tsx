@@ -1,4 +1,4 @@
-// Web app login configuration: the sign-in pages' background colour and logo, and when user
+// Web app login configuration: the sign-in pages' background colour, logo and default language, and when user
 // sessions are logged out; with a live preview. The logo is checked here before it is sent
 // (type by its bytes, size, dimensions), with the server's own limits (src/shared/images.ts).
 import { useMemo, useRef, useState } from 'react';
@@ -43,6 +43,8 @@ export async function checkLogoFile(file: File): Promise<{ ok: true; dataUrl: st
   return { ok: true, dataUrl: dataUrl.replace(/^data:[^;]*;/, `data:${kind};`) };
 }
 
+/** The sign-in pages' languages (the server's catalogs; docs/languages.md). */
+const LANGUAGES = [{ value: 'en', label: 'English' }, { value: 'es', label: 'Español (Spanish)' }, { value: 'fr', label: 'Français (French)' }, { value: 'de', label: 'Deutsch (German)' }];
 const UNITS = [{ value: '1', label: 'minutes' }, { value: '60', label: 'hours' }, { value: '1440', label: 'days' }];
 const split = (minutes: number) => (minutes % 1440 === 0 ? { amount: String(minutes / 1440), unit: '1440' } : minutes % 60 === 0 ? { amount: String(minutes / 60), unit: '60' } : { amount: String(minutes), unit: '1' });
 export const describeMinutes = (m: number) => (m === 0 ? 'never (off)' : m % 1440 === 0 ? `${m / 1440} day${m === 1440 ? '' : 's'}` : m % 60 === 0 ? `${m / 60} hour${m === 60 ? '' : 's'}` : `${m} minutes`);
@@ -63,6 +65,7 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
   const [logo, setLogo] = useState<string | null>(initial.logo);
   const [logoError, setLogoError] = useState<string>();
   const [checking, setChecking] = useState(false);
+  const [language, setLanguage] = useState<string>(initial.defaultLocale);
   const [off, setOff] = useState(initial.sessionLifetimeMinutes === 0);
   const start = split(initial.sessionLifetimeMinutes || SESSION.default);
   const [amount, setAmount] = useState(start.amount);
@@ -93,7 +96,7 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
     setError(undefined);
     try {
       // The logo goes only when it changed (it is the largest part, and checked again there).
-      const b = await api<Branding>('PATCH', tp('/branding'), { backgroundColor: color || null, ...(logo !== initial.logo && { logo }), sessionLifetimeMinutes: minutes, version: initial.version });
+      const b = await api<Branding>('PATCH', tp('/branding'), { backgroundColor: color || null, ...(logo !== initial.logo && { logo }), defaultLocale: language, sessionLifetimeMinutes: minutes, version: initial.version });
       notify('Saved. The sign-in pages use the new look now.');
       onSaved(b);
     } catch (e) { setError(e as Error); setBusy(false); }
@@ -122,6 +125,11 @@ function BrandingForm({ initial, onSaved, reload }: { initial: Branding; onSaved
             {(logoError || apiField('logo')) && <p className="field-error" id="logo-error" role="alert">{logoError ?? apiField('logo')}</p>}
             {logo && <p><Button variant="link" onClick={() => { setLogo(null); if (fileRef.current) fileRef.current.value = ''; }}>Remove the logo</Button></p>}
           </div>
+        </section>
+        <section aria-labelledby="language-h">
+          <h2 id="language-h">Language</h2>
+          <SelectField label="Default language" value={language} onValue={setLanguage} options={LANGUAGES} error={apiField('defaultLocale')}
+            hint="Used when neither the application (ui_locales), the user's own choice nor the browser's languages name one Gatehouse has. Users can switch with the language links on every page." />
         </section>
         <section aria-labelledby="session-h">
           <h2 id="session-h">Session logout</h2>

@@ -11,6 +11,7 @@ import type { Admin } from '../auth.ts';
 import { findUser } from '../lookup.ts';
 import { assertMayGrant, mayManage, userToActOn } from '../roles.ts';
 import { listQuery, page, role, userSummary, version } from '../schemas.ts';
+import { locale } from '../shapes.ts';
 import { route } from '../route.ts';
 
 const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`).max(MAX_PASSWORD_LENGTH);
@@ -96,14 +97,15 @@ export const userRoutes = [
   }),
   route({
     id: 'updateUser', method: 'patch', path: '/tenants/:slug/users/:user', tag: 'users', access: ['admin'], versioned: true,
-    summary: 'Change a user: names, status (disabling ends their sessions), OU, password (reset), roles',
+    summary: 'Change a user: names, status (disabling ends their sessions), OU, password (reset), roles, language',
     description: 'Names of a user an upstream or LDAP directory keeps are read-only (409), and so is an LDAP directory user\'s username; a directory user\'s password is the directory\'s (409). Only a superadmin changes roles.',
     body: z.object({
       givenName: name.optional(), familyName: name.optional(), status: status.optional(),
       username: username.nullable().optional().describe('null removes it'),
       emailVerified: z.boolean().optional().describe('mark the address verified (true) or not (false)'),
       mustChangePassword: z.boolean().optional().describe('require (true) a new password at the next sign-in, or withdraw it'),
-      ou: z.string().max(500).nullable().optional(), password: password.optional(), roles: roles.optional(), version,
+      ou: z.string().max(500).nullable().optional(), password: password.optional(), roles: roles.optional(),
+      locale: locale.nullable().optional().describe('the user\'s language for Gatehouse\'s pages; null clears the choice'), version,
     }),
     example: { givenName: 'Anne', status: 'disabled' },
     response: userDetail,
@@ -118,7 +120,7 @@ export const userRoutes = [
       await refuseDirectoryOwned(services, tenant.id, u, body);
       const ouId = body.ou === undefined ? undefined : body.ou === null ? null : (await services.userStore.ensureOu(tenant.id, body.ou)).id;
       const updated = await services.userStore.updateUser(tenant.id, u.id, v, {
-        givenName: body.givenName, familyName: body.familyName, status: body.status, ouId, roles: body.roles,
+        givenName: body.givenName, familyName: body.familyName, status: body.status, ouId, roles: body.roles, locale: body.locale,
         passwordHash: body.password ? await hashPassword(body.password) : undefined,
         username: body.username, emailVerified: body.emailVerified, mustChangePassword: body.mustChangePassword,
       });

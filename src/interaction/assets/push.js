@@ -20,9 +20,18 @@ if (push) {
     carryRemember(form);
     form.submit();
   };
+  // The visible countdown changes every second but is hidden from screen readers; the live
+  // region (#push-status, its words in the page's language) speaks at the start (its first
+  // text), once at 10 seconds left, and when the request expires: not every second.
+  const countdown = document.getElementById('push-countdown');
+  const say = (text) => { if (status && !done) status.textContent = text; };
+  const words = (n) => (status ? status.dataset.expiresIn : '{seconds}').replace('{seconds}', String(n));
+  let saidTen = left <= 10;
   const tick = setInterval(() => {
     left = Math.max(0, left - 1);
-    if (status && !done) status.textContent = left > 0 ? 'The request expires in ' + left + ' second' + (left === 1 ? '' : 's') + '.' : 'The request expired.';
+    if (countdown && !done) countdown.textContent = left > 0 ? words(left) : status.dataset.expired;
+    if (left > 0 && left <= 10 && !saidTen) { saidTen = true; say(status.dataset.tenLeft); }
+    if (left === 0) say(status.dataset.expired);
   }, 1000);
   const poll = async () => {
     try {
@@ -33,7 +42,6 @@ if (push) {
       if (s.status === 'withdrawn') { clearInterval(tick); done = true; return; }
       if (s.status !== 'pending') {
         clearInterval(tick);
-        if (status) status.textContent = s.status === 'approved' ? 'Approved. Signing you in…' : 'The request was not approved.';
         submit();
         return;
       }

@@ -1,6 +1,7 @@
 // The account pages: factors, sessions and remembered browsers, and adding a factor.
 import { hidden, html, layout, unsafeRaw, type Branding } from '../html.ts';
 import { errorBox, passkeyForm } from './common.ts';
+import { formatDate, formatDateTime, LOCALE_NAMES, LOCALES, t, th, type Locale } from '../../i18n/index.ts';
 import { messages } from '../../selfservice/messages.ts';
 import { MIN_PASSWORD_LENGTH } from '../../directory/passwords.ts';
 
@@ -8,10 +9,10 @@ export interface AccountFactor { id: string; label: string; type: string; create
 export interface RememberedBrowser { id: string; label: string; createdAt: number; expiresAt: number }
 export interface AccountSession { id: string; device: string; ip: string | null; startedAt: number; lastSeenAt: number; expiresAt: number; apps: string[]; current: boolean }
 
-const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+const when = (ms: number) => formatDateTime(ms);
 
-const day = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(0, 10) : 'never');
-const factorKind: Record<string, string> = { totp: 'authenticator app', webauthn: 'passkey', push: 'Gatehouse Authenticator (push and token codes)' };
+const day = (ms: number | null) => (ms ? formatDate(ms) : t('account.never'));
+const factorKind = (type: string) => type === 'totp' ? t('account.kind.totp') : type === 'webauthn' ? t('account.kind.webauthn') : type === 'push' ? t('account.kind.push') : type;
 
 export type AccountPassword = { kind: 'local' } | { kind: 'directory'; help: string | null } | { kind: 'upstream'; name: string; url: string | null };
 
@@ -19,6 +20,8 @@ export function accountPage(o: {
   email: string; name: string | null; factors: AccountFactor[]; recoveryLeft: number; csrf: string; base: string; notice?: string; branding?: Branding;
   /** Kinds of factor the user's policy lets them add (default: all). */
   allowed?: string[]; remembered?: RememberedBrowser[]; sessions?: AccountSession[];
+  /** The user's saved language (null: none saved). */
+  locale?: Locale | null;
   /** Issue 17: how the user's password is kept (change form, or where to change it), and their email's state. */
   password?: AccountPassword; emailVerified?: boolean; error?: string;
 }): string {
@@ -42,93 +45,101 @@ ${errorBox(o.error)}
 ${o.emailVerified ? html`<p>${m.verified}</p>` : html`<p>${m.unverified}</p><form method="post" action="${`${o.base}/verify-email`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">${m.sendVerification}</button></form>`}`;
   const allowed = o.allowed ?? ['totp', 'webauthn', 'push'];
   const factors = o.factors.length
-    ? html`<ul class="factors" id="devices">${o.factors.map((f) => html`<li><strong>${f.label}</strong> <span class="hint">${factorKind[f.type] ?? f.type}, added ${day(f.createdAt)}, last used ${day(f.lastUsedAt)}</span>
-<form method="post" action="${`${o.base}/factors/${f.id}/remove`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Remove ${f.label}</button></form></li>`)}</ul>
-<p class="hint">${o.recoveryLeft} of 10 recovery codes left.</p>`
-    : html`<p>Two-step verification is off: signing in takes only your password. Add an authenticator to protect your account.</p>`;
+    ? html`<ul class="factors" id="devices">${o.factors.map((f) => html`<li><strong>${f.label}</strong> <span class="hint">${t('account.factorLine', { kind: factorKind(f.type), added: day(f.createdAt), used: day(f.lastUsedAt) })}</span>
+<form method="post" action="${`${o.base}/factors/${f.id}/remove`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">${t('account.remove', { label: f.label })}</button></form></li>`)}</ul>
+<p class="hint">${t('account.recoveryLeft', { left: o.recoveryLeft })}</p>`
+    : html`<p>${t('account.mfaOff')}</p>`;
   const remembered = o.remembered?.length
-    ? html`<h2>Browsers that skip two-step verification</h2>
-<ul class="factors" id="remembered">${o.remembered.map((r) => html`<li><strong>${r.label}</strong> <span class="hint">remembered ${day(r.createdAt)}, until ${day(r.expiresAt)}</span>
-<form method="post" action="${`${o.base}/remembered/${r.id}/forget`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Forget ${r.label}</button></form></li>`)}</ul>`
+    ? html`<h2>${t('account.remembered')}</h2>
+<ul class="factors" id="remembered">${o.remembered.map((r) => html`<li><strong>${r.label}</strong> <span class="hint">${t('account.rememberedLine', { since: day(r.createdAt), until: day(r.expiresAt) })}</span>
+<form method="post" action="${`${o.base}/remembered/${r.id}/forget`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">${t('account.forget', { label: r.label })}</button></form></li>`)}</ul>`
     : '';
-  const sessions = o.sessions ? html`<h2>Where you are signed in</h2>
-${o.sessions.length ? html`<ul class="factors" id="sessions">${o.sessions.map((x) => html`<li><strong>${x.device}</strong>${x.current ? html` <span class="notice">this browser</span>` : ''}
-<span class="hint">${x.ip ? `from ${x.ip}, ` : ''}signed in ${when(x.startedAt)}, last active ${when(x.lastSeenAt)}, ends ${when(x.expiresAt)}${x.apps.length ? `; apps: ${x.apps.join(', ')}` : ''}</span>
-<form method="post" action="${`${o.base}/sessions/${encodeURIComponent(x.id)}/end`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">Sign out ${x.current ? 'this browser' : x.device}</button></form></li>`)}</ul>` : html`<p>No active sessions.</p>`}` : '';
+  const sessions = o.sessions ? html`<h2>${t('account.sessions')}</h2>
+${o.sessions.length ? html`<ul class="factors" id="sessions">${o.sessions.map((x) => html`<li><strong>${x.device}</strong>${x.current ? html` <span class="notice">${t('account.thisBrowser')}</span>` : ''}
+<span class="hint">${x.ip ? t('account.sessionFrom', { ip: x.ip }) : ''}${t('account.sessionLine', { started: when(x.startedAt), seen: when(x.lastSeenAt), ends: when(x.expiresAt) })}${x.apps.length ? t('account.sessionApps', { apps: x.apps.join(', ') }) : ''}</span>
+<form method="post" action="${`${o.base}/sessions/${encodeURIComponent(x.id)}/end`}">${hidden('csrf', o.csrf)}<button type="submit" class="secondary">${x.current ? t('account.signOutThis') : t('account.signOutDevice', { device: x.device })}</button></form></li>`)}</ul>` : html`<p>${t('account.noSessions')}</p>`}` : '';
   const add = [
-    allowed.includes('push') && html`<a class="button secondary" href="${`${o.base}/push`}">Add the Gatehouse Authenticator</a>`,
-    allowed.includes('totp') && html`<a class="button secondary" href="${`${o.base}/totp`}">Add an authenticator app</a>`,
-    allowed.includes('webauthn') && html`<a class="button secondary" href="${`${o.base}/passkey`}">Add a passkey</a>`,
+    allowed.includes('push') && html`<a class="button secondary" href="${`${o.base}/push`}">${t('account.addPush')}</a>`,
+    allowed.includes('totp') && html`<a class="button secondary" href="${`${o.base}/totp`}">${t('account.addTotp')}</a>`,
+    allowed.includes('webauthn') && html`<a class="button secondary" href="${`${o.base}/passkey`}">${t('account.addPasskey')}</a>`,
   ];
   return layout({
-    title: 'Your account', branding: o.branding, body: html`
-<h1>Your account</h1>
+    title: t('account.title'), branding: o.branding, body: html`
+<h1>${t('account.title')}</h1>
 <p class="who">${o.name ? `${o.name} · ${o.email}` : o.email}</p>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 ${passwordPart}
 ${emailPart}
-<h2>Two-step verification</h2>
+<h2>${t('account.mfa')}</h2>
 ${factors}
 ${add}
 ${remembered}
-${sessions}`,
+${sessions}
+<h2>${t('account.language')}</h2>
+<form method="post" action="${`${o.base}/language`}" id="language-form">
+${hidden('csrf', o.csrf)}
+<label for="locale">${t('account.language')}</label>
+<select id="locale" name="locale">${LOCALES.map((l) => html`<option value="${l}" lang="${l}"${l === o.locale ? html` selected` : ''}>${LOCALE_NAMES[l]}</option>`)}</select>
+<p class="hint">${t('account.languageHint')}</p>
+<button type="submit" class="secondary">${t('account.languageSave')}</button>
+</form>`,
   });
 }
 
 /** Adding the Gatehouse Authenticator: the QR code of the setup link, the code as text, and a wait for the phone. */
 export function pushEnrollPage(o: { qrSvg: string; link: string; code: string; slug: string; statusUrl: string; doneUrl: string; backUrl: string; notice?: string; branding?: Branding }): string {
   return layout({
-    title: 'Add the Gatehouse Authenticator', branding: o.branding, body: html`
-<h1>Add the Gatehouse Authenticator</h1>
-<p>Scan this code with your phone's camera. It opens the Gatehouse Authenticator in the phone's browser (add it to your home screen to install it), which then approves your sign-ins and shows token codes.</p>
+    title: t('enroll.push.title'), branding: o.branding, body: html`
+<h1>${t('enroll.push.title')}</h1>
+<p>${t('enroll.push.scan')}</p>
 ${o.notice ? html`<p class="notice" role="status">${o.notice}</p>` : ''}
 <div class="qr">${unsafeRaw('the QR code is an SVG the qrcode library drew from our own link or secret', o.qrSvg)}</div>
-<p class="hint">Can't scan it? On the phone, open <a id="setup-link" href="${o.link}">the setup link</a>, or open <code>${o.link.slice(0, o.link.indexOf('#'))}</code> and enter the setup code <code id="setup-code">${`${o.slug}/${o.code}`}</code>. The code works once, for 10 minutes.</p>
-<p class="hint" id="enroll-status" role="status" data-enroll-status="${o.statusUrl}" data-enroll-done="${o.doneUrl}">Waiting for your phone…</p>
-<a class="button" href="${o.doneUrl}">I added it on my phone</a>
+<p class="hint">${th('enroll.push.cantScan', { link: html`<a id="setup-link" href="${o.link}">${t('enroll.push.setupLink')}</a>`, address: html`<code>${o.link.slice(0, o.link.indexOf('#'))}</code>`, code: html`<code id="setup-code">${`${o.slug}/${o.code}`}</code>` })}</p>
+<p class="hint" id="enroll-status" role="status" data-enroll-status="${o.statusUrl}" data-enroll-done="${o.doneUrl}">${t('enroll.push.waiting')}</p>
+<a class="button" href="${o.doneUrl}">${t('enroll.push.added')}</a>
 <script type="module" src="/assets/push.js"></script>
-<p class="links"><a href="${o.backUrl}">Cancel</a></p>`,
+<p class="links"><a href="${o.backUrl}">${t('common.cancel')}</a></p>`,
   });
 }
 
 export function totpEnrollPage(o: { qrSvg: string; secret: string; csrf: string; action: string; error?: string; backUrl: string; branding?: Branding }): string {
   return layout({
-    title: 'Add an authenticator app', branding: o.branding, body: html`
-<h1>Add an authenticator app</h1>
-<p>Scan this code with an authenticator app (such as Google Authenticator, Microsoft Authenticator or 1Password), then type the 6-digit code it shows.</p>
+    title: t('enroll.totp.title'), branding: o.branding, body: html`
+<h1>${t('enroll.totp.title')}</h1>
+<p>${t('enroll.totp.scan')}</p>
 <div class="qr">${unsafeRaw('the QR code is an SVG the qrcode library drew from our own link or secret', o.qrSvg)}</div>
-<p class="hint">Can't scan it? Enter this key in the app: <code id="totp-secret">${o.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
+<p class="hint">${t('enroll.totp.cantScan')} <code id="totp-secret">${o.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>
 <form method="post" action="${o.action}" novalidate>
 ${hidden('csrf', o.csrf)}
-<label for="label">Name</label>
-<input id="label" name="label" type="text" maxlength="60" value="Authenticator app">
-<label for="code">Code from the app</label>
+<label for="label">${t('common.name')}</label>
+<input id="label" name="label" type="text" maxlength="60" value="${t('enroll.totp.defaultName')}">
+<label for="code">${t('enroll.totp.code')}</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 ${errorBox(o.error)}
-<button type="submit">Turn on two-step verification</button>
+<button type="submit">${t('enroll.totp.submit')}</button>
 </form>
-<p class="links"><a href="${o.backUrl}">Cancel</a></p>`,
+<p class="links"><a href="${o.backUrl}">${t('common.cancel')}</a></p>`,
   });
 }
 
 export function recoveryCodesPage(o: { codes: string[]; backUrl: string; branding?: Branding }): string {
   return layout({
-    title: 'Your recovery codes', branding: o.branding, body: html`
-<h1>Two-step verification is on</h1>
-<p>Keep these recovery codes somewhere safe. Each one signs you in once if you lose your phone. <strong>They are shown only now.</strong></p>
+    title: t('enroll.recovery.title'), branding: o.branding, body: html`
+<h1>${t('enroll.recovery.heading')}</h1>
+<p>${t('enroll.recovery.keep')} <strong>${t('enroll.recovery.once')}</strong></p>
 <ul class="codes" id="recovery-codes">${o.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
-<a class="button" href="${o.backUrl}">Done</a>`,
+<a class="button" href="${o.backUrl}">${t('common.done')}</a>`,
   });
 }
 
 export function passkeyEnrollPage(o: { options: unknown; csrf: string; action: string; backUrl: string; error?: string; branding?: Branding }): string {
   return layout({
-    title: 'Add a passkey', branding: o.branding, body: html`
-<h1>Add a passkey</h1>
-<p>A passkey lets you confirm your sign-in with this device's screen lock or a security key, instead of typing a code.</p>
+    title: t('enroll.passkey.title'), branding: o.branding, body: html`
+<h1>${t('enroll.passkey.title')}</h1>
+<p>${t('enroll.passkey.intro')}</p>
 ${errorBox(o.error)}
-${passkeyForm({ action: o.action, csrf: o.csrf, options: o.options, mode: 'create', button: 'Create a passkey', label: true })}
-<noscript><p>Passkeys need JavaScript in this browser.</p></noscript>
-<p class="links"><a href="${o.backUrl}">Cancel</a></p>`,
+${passkeyForm({ action: o.action, csrf: o.csrf, options: o.options, mode: 'create', button: t('enroll.passkey.create'), label: true })}
+<noscript><p>${t('enroll.passkey.noScript')}</p></noscript>
+<p class="links"><a href="${o.backUrl}">${t('common.cancel')}</a></p>`,
   });
 }

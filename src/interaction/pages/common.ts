@@ -1,10 +1,11 @@
 // Pieces and pages every audience sees: the app line, the error box, the passkey form, the
 // message page, the engine's sign-out page and the first administrator's setup page.
 import { hidden, html, jsonScript, layout, unsafeRaw, type Branding, type SafeHtml } from '../html.ts';
+import { t, th } from '../../i18n/index.ts';
 
 export interface Common { branding?: Branding; appName?: string; csrf: string; action: string }
 
-export const appLine = (appName?: string) => appName ? html`<p class="app">to continue to <strong>${appName}</strong></p>` : '';
+export const appLine = (appName?: string) => appName ? html`<p class="app">${th('common.appLine', { app: html`<strong>${appName}</strong>` })}</p>` : '';
 export const errorBox = (error?: string) => error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : '';
 
 export function messagePage(o: { title: string; message: string; detail?: string; branding?: Branding }): string {
@@ -19,12 +20,12 @@ ${o.detail ? html`<p class="links">${o.detail}</p>` : ''}`,
 export function logoutPage(o: { form: string; branding?: Branding; appName?: string }): string {
   // The engine's form carries its own anti-forgery token (xsrf).
   return layout({
-    title: 'Sign out', branding: o.branding, body: html`
+    title: t('logout.title'), branding: o.branding, body: html`
 ${unsafeRaw("oidc-provider's logoutSource form: the engine's own markup, its action and xsrf value", o.form)}
-<h1>Sign out</h1>
-<p>Do you want to sign out of Gatehouse${o.appName ? ` and ${o.appName}` : ''}? You will be signed out of the applications you opened with it.</p>
-<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>
-<button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
+<h1>${t('logout.title')}</h1>
+<p>${o.appName ? t('logout.questionApp', { app: o.appName }) : t('logout.question')}</p>
+<button type="submit" form="op.logoutForm" name="logout" value="yes">${t('logout.yes')}</button>
+<button type="submit" form="op.logoutForm" class="secondary">${t('logout.no')}</button>`,
   });
 }
 
@@ -49,7 +50,7 @@ export function passkeyForm(o: { action: string; csrf: string; options: unknown;
   return html`${jsonScript('webauthn-options', o.options)}
 <form method="post" action="${o.action}" data-webauthn="${o.mode}" data-options="webauthn-options">
 ${hidden('csrf', o.csrf)}<input type="hidden" name="credential" value="">
-${o.label ? html`<label for="passkey-label">Name</label>\n<input id="passkey-label" name="label" type="text" maxlength="60" value="Passkey">` : ''}
+${o.label ? html`<label for="passkey-label">${t('common.name')}</label>\n<input id="passkey-label" name="label" type="text" maxlength="60" value="${t('enroll.passkey.defaultName')}">` : ''}
 <button type="submit" hidden>${o.button}</button>
 <p class="hint" data-webauthn-status role="status"></p>
 </form>

@@ -3,19 +3,20 @@ import { messages } from '../../selfservice/messages.ts';
 import { hidden, html, layout, type Branding, type SafeHtml } from '../html.ts';
 import type { MfaCause } from '../../policy/acr.ts';
 import { appLine, errorBox, passkeyForm, type Common } from './common.ts';
+import { currentLocale, t, th } from '../../i18n/index.ts';
 
 export interface UpstreamButton { name: string; url: string }
 
 const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
-  ? html`<div class="upstreams"><p class="or">or</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">Sign in with ${b.name}</a>`)}</div>`
+  ? html`<div class="upstreams"><p class="or">${t('common.or')}</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">${t('signin.withUpstream', { upstream: b.name })}</a>`)}</div>`
   : '';
 
 export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string }; /** the label and hint for what the tenant accepts (email, username or either) */ words?: { label: string; hint: string; emailOnly: boolean } }): string {
-  const words = o.words ?? { label: 'Email', hint: 'Enter your email address, like name@example.com', emailOnly: true };
-  const passkey = o.passkey ? html`<div class="passwordless"><p class="or">or</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: 'Sign in with a passkey' })}</div>` : '';
+  const words = o.words ?? { label: t('signin.email'), hint: t('signin.hint.email'), emailOnly: true };
+  const passkey = o.passkey ? html`<div class="passwordless"><p class="or">${t('common.or')}</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: t('signin.withPasskey') })}</div>` : '';
   return layout({
-    title: 'Sign in', branding: o.branding, body: html`
-<h1>Sign in</h1>
+    title: t('signin.title'), branding: o.branding, body: html`
+<h1>${t('signin.title')}</h1>
 ${appLine(o.appName)}
 <form method="post" action="${o.action}" novalidate>
 ${hidden('csrf', o.csrf)}
@@ -23,7 +24,7 @@ ${hidden('csrf', o.csrf)}
 <input id="email" name="email" type="${words.emailOnly ? 'email' : 'text'}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${o.email}" aria-describedby="identifier-hint${o.error ? ' form-error' : ''}"${o.error ? html` aria-invalid="true"` : ''}>
 <p class="hint" id="identifier-hint">${words.hint}</p>
 ${errorBox(o.error)}
-<button type="submit">Next</button>
+<button type="submit">${t('signin.next')}</button>
 </form>
 ${passkey}
 ${upstreamButtons(o.buttons)}`,
@@ -36,67 +37,67 @@ ${upstreamButtons(o.buttons)}`,
  */
 export function upstreamPage(o: Common & { email: string; upstream: UpstreamButton; restartAction: string; passwordAction?: string; error?: string }): string {
   const password = o.passwordAction ? html`
-<p class="or">or use your password here</p>
+<p class="or">${t('upstream.orPassword')}</p>
 <form method="post" action="${o.passwordAction}" novalidate>
 ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
 <input type="email" name="username" autocomplete="username" value="${o.email}" hidden>
-<label for="password">Password</label>
+<label for="password">${t('common.password')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 ${errorBox(o.error)}
-<button type="submit" class="secondary">Sign in with password</button>
+<button type="submit" class="secondary">${t('upstream.withPassword')}</button>
 </form>` : errorBox(o.error);
   return layout({
-    title: `Sign in with ${o.upstream.name}`, branding: o.branding, body: html`
-<h1>Sign in with ${o.upstream.name}</h1>
+    title: t('signin.withUpstream', { upstream: o.upstream.name }), branding: o.branding, body: html`
+<h1>${t('signin.withUpstream', { upstream: o.upstream.name })}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
-<p>Your organization signs you in through <strong>${o.upstream.name}</strong>.</p>
-<a class="button" id="continue-upstream" href="${o.upstream.url}">Continue with ${o.upstream.name}</a>
+<p>${th('upstream.through', { upstream: html`<strong>${o.upstream.name}</strong>` })}</p>
+<a class="button" id="continue-upstream" href="${o.upstream.url}">${t('upstream.continue', { upstream: o.upstream.name })}</a>
 ${password}
-<p class="links"><a href="${o.restartAction}">Use another account</a></p>`,
+<p class="links"><a href="${o.restartAction}">${t('common.useAnotherAccount')}</a></p>`,
   });
 }
 
 export function passwordPage(o: Common & { email: string; error?: string; restartAction: string; /** "Forgot your password?" (selfservice/routes.ts) */ forgotUrl?: string }): string {
   return layout({
-    title: 'Enter your password', branding: o.branding, body: html`
-<h1>Enter your password</h1>
+    title: t('password.title'), branding: o.branding, body: html`
+<h1>${t('password.title')}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
 <form method="post" action="${o.action}" novalidate>
 ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
 <input type="email" name="username" autocomplete="username" value="${o.email}" hidden>
-<label for="password">Password</label>
+<label for="password">${t('common.password')}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required autofocus${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 ${errorBox(o.error)}
-<button type="submit">Sign in</button>
+<button type="submit">${t('password.submit')}</button>
 </form>
-<p class="links">${o.forgotUrl ? html`<a href="${o.forgotUrl}">${messages.pages.forgotLink}</a> · ` : ''}<a href="${o.restartAction}">Use another account</a></p>`,
+<p class="links">${o.forgotUrl ? html`<a href="${o.forgotUrl}">${messages.pages.forgotLink}</a> · ` : ''}<a href="${o.restartAction}">${t('common.useAnotherAccount')}</a></p>`,
   });
 }
 
 export function notDeployedPage(o: Common & { email: string }): string {
   return layout({
-    title: 'Application not available', branding: o.branding, body: html`
-<h1>This application is not available to you</h1>
-<p>${o.appName ? html`<strong>${o.appName}</strong> has` : 'This application has'} not been deployed to <strong>${o.email}</strong>.</p>
-<p>If you need it, ask your administrator to deploy it to you or to one of your groups.</p>
+    title: t('notDeployed.title'), branding: o.branding, body: html`
+<h1>${t('notDeployed.heading')}</h1>
+<p>${th('notDeployed.message', { app: o.appName ? html`<strong>${o.appName}</strong>` : t('common.thisApp'), email: html`<strong>${o.email}</strong>` })}</p>
+<p>${t('notDeployed.detail')}</p>
 <form method="post" action="${o.action}">
 ${hidden('csrf', o.csrf)}
-<button type="submit">Return to the application</button>
+<button type="submit">${t('common.returnToApp')}</button>
 </form>`,
   });
 }
 
 export function accountDisabledPage(o: Common & { email: string }): string {
   return layout({
-    title: 'Account disabled', branding: o.branding, body: html`
-<h1>Your account is disabled</h1>
+    title: t('disabled.title'), branding: o.branding, body: html`
+<h1>${t('disabled.heading')}</h1>
 <p class="who">${o.email}</p>
-<p>You cannot sign in while your account is disabled. Contact your administrator to have it enabled.</p>
+<p>${t('disabled.message')}</p>
 <form method="post" action="${o.action}">
 ${hidden('csrf', o.csrf)}
-<button type="submit" class="secondary">Return to the application</button>
+<button type="submit" class="secondary">${t('common.returnToApp')}</button>
 </form>`,
   });
 }
@@ -111,98 +112,100 @@ export interface PushPrompt { number: number | null; statusUrl: string; secondsL
 export function totpPage(o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown; push?: PushPrompt; kinds?: string[]; rememberDays?: number }): string {
   const kinds = o.kinds ?? ['totp'];
   const push = o.push ? html`<section class="push" data-push-status="${o.push.statusUrl}" data-push-form="push-form" data-seconds="${o.push.secondsLeft}">
-<h2>Approve on your phone</h2>
-<p>A sign-in request was sent to your Gatehouse Authenticator (${o.push.devices.join(', ')}).</p>
-${o.push.number !== null ? html`<p>Enter this number in the app:</p>\n<p class="push-number" id="push-number">${o.push.number}</p>` : html`<p>Approve the request in the app.</p>`}
-<p class="hint" id="push-status" role="status">The request expires in ${o.push.secondsLeft} seconds.</p>
+<h2>${t('mfa.push.heading')}</h2>
+<p>${t('mfa.push.sent', { devices: new Intl.ListFormat(currentLocale()).format(o.push.devices) })}</p>
+${o.push.number !== null ? html`<p>${t('mfa.push.enterNumber')}</p>\n<p class="push-number" id="push-number">${o.push.number}</p>` : html`<p>${t('mfa.push.approve')}</p>`}
+<p class="hint" id="push-countdown" aria-hidden="true">${t('mfa.push.expiresIn', { seconds: o.push.secondsLeft })}</p>
+<p class="sr-only" id="push-status" role="status" aria-live="polite" data-ten-left="${t('mfa.push.tenLeft')}" data-expired="${t('mfa.push.expiredNow')}" data-expires-in="${t('mfa.push.expiresIn')}">${t('mfa.push.expiresIn', { seconds: o.push.secondsLeft })}</p>
 <form method="post" action="${o.action}" id="push-form">
 ${hidden('csrf', o.csrf)}${hidden('push', '1')}
-<button type="submit" class="secondary" id="push-continue">I approved it, continue</button>
+<button type="submit" class="secondary" id="push-continue">${t('mfa.push.continue')}</button>
 </form>
 </section>
 <script type="module" src="/assets/push.js"></script>` : '';
-  const label = kinds.includes('totp') ? 'Code from your authenticator app' : kinds.includes('push') ? 'Token code from your Gatehouse Authenticator' : 'Recovery code';
+  const label = kinds.includes('totp') ? t('mfa.label.totp') : kinds.includes('push') ? t('mfa.label.push') : t('mfa.label.recovery');
   const hint = [
-    kinds.includes('totp') ? 'Open the authenticator app on your phone and type the 6-digit code it shows for this account.' : '',
-    kinds.includes('push') ? 'The Gatehouse Authenticator also shows a 6-digit token code you can type here.' : '',
-    'Lost your phone? Type one of your recovery codes instead.',
+    kinds.includes('totp') ? t('mfa.hint.totp') : '',
+    kinds.includes('push') ? t('mfa.hint.push') : '',
+    t('mfa.hint.recovery'),
   ].filter(Boolean).join(' ');
   const others = [o.passkeyOptions && 'passkey', o.push && 'push'].filter(Boolean).length;
   return layout({
-    title: 'Two-step verification', branding: o.branding, body: html`
-<h1>Two-step verification</h1>
+    title: t('mfa.title'), branding: o.branding, body: html`
+<h1>${t('mfa.title')}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
 ${push}
-${o.passkeyOptions ? html`${o.push ? html`<p class="or">or</p>` : ''}${passkeyForm({ action: o.action, csrf: o.csrf, options: o.passkeyOptions, mode: 'get', button: 'Use your passkey' })}` : ''}
-${others ? html`<p class="or">or type a code</p>` : ''}
+${o.passkeyOptions ? html`${o.push ? html`<p class="or">${t('common.or')}</p>` : ''}${passkeyForm({ action: o.action, csrf: o.csrf, options: o.passkeyOptions, mode: 'get', button: t('mfa.usePasskey') })}` : ''}
+${others ? html`<p class="or">${t('mfa.orCode')}</p>` : ''}
 <form method="post" action="${o.action}" id="code-form" novalidate>
 ${hidden('csrf', o.csrf)}
 <label for="code">${label}</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="20" required${o.push ? '' : ' autofocus'}${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 <p class="hint">${hint}</p>
 ${errorBox(o.error)}
-<button type="submit">Verify</button>
+<button type="submit">${t('mfa.verify')}</button>
 </form>
-${o.rememberDays ? html`<p class="check"><input type="checkbox" id="remember" name="remember" value="1" form="code-form"> <label for="remember">Remember this device for ${o.rememberDays} day${o.rememberDays === 1 ? '' : 's'}</label></p>` : ''}
-<p class="links"><a href="${o.restartAction}">Use another account</a></p>`,
+${o.rememberDays ? html`<p class="check"><input type="checkbox" id="remember" name="remember" value="1" form="code-form"> <label for="remember">${o.rememberDays === 1 ? t('mfa.rememberOne') : t('mfa.remember', { days: o.rememberDays })}</label></p>` : ''}
+<p class="links"><a href="${o.restartAction}">${t('common.useAnotherAccount')}</a></p>`,
   });
 }
 
 /** A push request was denied, answered with the wrong number, or not answered in time: the sign-in starts over. */
 export function pushEndedPage(o: { reason: string; restartAction: string; appName?: string; branding?: Branding }): string {
   const what: Record<string, string> = {
-    denied: 'The sign-in was denied in your Gatehouse Authenticator.',
-    wrong_number: 'The number entered in your Gatehouse Authenticator did not match the one shown here.',
-    expired: 'The request was not approved within 30 seconds.',
-    used: 'This approval was already used.',
-    withdrawn: 'This request was withdrawn: the sign-in ended another way.',
+    denied: t('pushEnded.denied'),
+    wrong_number: t('pushEnded.wrongNumber'),
+    expired: t('pushEnded.expired'),
+    used: t('pushEnded.used'),
+    withdrawn: t('pushEnded.withdrawn'),
   };
   return layout({
-    title: 'Sign-in not approved', branding: o.branding, body: html`
-<h1>Sign-in not approved</h1>
+    title: t('pushEnded.title'), branding: o.branding, body: html`
+<h1>${t('pushEnded.title')}</h1>
 ${appLine(o.appName)}
 <p id="push-ended">${what[o.reason] ?? what.expired}</p>
-<p>For your security, start signing in again. If it was not you who tried to sign in, change your password and tell your administrator.</p>
-<a class="button" href="${o.restartAction}">Sign in again</a>`,
+<p>${t('pushEnded.advice')}</p>
+<a class="button" href="${o.restartAction}">${t('pushEnded.again')}</a>`,
   });
 }
 
 /** The app needs two-step verification and the user has not set it up yet. */
 export function mfaSetupNeededPage(o: Common & { email: string; accountUrl: string; causes: MfaCause[]; acrValues?: string[] }): string {
-  const app = o.appName ? html`<strong>${o.appName}</strong>` : 'This application';
+  const app = o.appName ? html`<strong>${o.appName}</strong>` : t('common.thisApp');
+  const values = (o.acrValues ?? []).join(' ');
   // Say why, as it is: the app's setting, the user's policy, or what the app asked for.
   const why: Record<MfaCause, SafeHtml> = {
-    app: html`${app} requires two-step verification: your organization set this for the application.`,
-    policy: html`Your organization's policy requires two-step verification for your account.`,
-    acr_values: html`${app} asked for two-step verification for this sign-in (acr_values ${(o.acrValues ?? []).join(' ')}).`,
-    acr_claim: html`${app} asked for two-step verification for this sign-in (an essential acr claim: ${(o.acrValues ?? []).join(' ')}).`,
+    app: th('mfaSetup.app', { app }),
+    policy: th('mfaSetup.policy', {}),
+    acr_values: th('mfaSetup.acrValues', { app, values }),
+    acr_claim: th('mfaSetup.acrClaim', { app, values }),
   };
-  const reasons = o.causes.length ? o.causes.map((c) => html`<p class="cause" data-cause="${c}">${why[c]}</p>`) : html`<p>${app} requires two-step verification.</p>`;
+  const reasons = o.causes.length ? o.causes.map((c) => html`<p class="cause" data-cause="${c}">${why[c]}</p>`) : html`<p>${th('mfaSetup.required', { app })}</p>`;
   return layout({
-    title: 'Two-step verification needed', branding: o.branding, body: html`
-<h1>Two-step verification needed</h1>
+    title: t('mfaSetup.title'), branding: o.branding, body: html`
+<h1>${t('mfaSetup.title')}</h1>
 <p class="who">${o.email}</p>
 ${reasons}
-<p>Two-step verification is not set up for your account yet.</p>
-<a class="button" href="${o.accountUrl}">Set up two-step verification</a>
-<p class="hint">Then open the application again.</p>
+<p>${t('mfaSetup.notSetUp')}</p>
+<a class="button" href="${o.accountUrl}">${t('mfaSetup.setUp')}</a>
+<p class="hint">${t('mfaSetup.then')}</p>
 <form method="post" action="${o.action}">
 ${hidden('csrf', o.csrf)}
-<button type="submit" class="secondary">Return to the application</button>
+<button type="submit" class="secondary">${t('common.returnToApp')}</button>
 </form>`,
   });
 }
 
 export function ssoDisabledPage(o: Common): string {
   return layout({
-    title: 'Single sign-on is off', branding: o.branding, body: html`
-<h1>Single sign-on is turned off for your account</h1>
-<p>Your organization's policy does not let your account sign in to applications through Gatehouse.</p>
-<p>If you need access, contact your administrator.</p>
+    title: t('sso.title'), branding: o.branding, body: html`
+<h1>${t('sso.heading')}</h1>
+<p>${t('sso.message')}</p>
+<p>${t('sso.detail')}</p>
 <form method="post" action="${o.action}">
 ${hidden('csrf', o.csrf)}
-<button type="submit" class="secondary">Return to the application</button>
+<button type="submit" class="secondary">${t('common.returnToApp')}</button>
 </form>`,
   });
 }

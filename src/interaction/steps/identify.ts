@@ -10,7 +10,8 @@ import type { AbortReason } from '../abort.ts';
 import { impliedGrant } from '../../oidc/grants.ts';
 import { CONSOLE_CLIENT_ID } from '../../oidc/clients.ts';
 import { policyRequiresMfa } from '../../policy/policies.ts';
-import { emailField, formOf, type Flow } from '../flow.ts';
+import { emailField, formOf, type Flow, type Interaction, type StepContext } from '../flow.ts';
+import { noteLocale, t } from '../../i18n/index.ts';
 import { checkIdentifier } from '../../selfservice/identifiers.ts';
 
 export function registerIdentify(router: Router, flow: Flow): void {
@@ -71,23 +72,26 @@ export function registerIdentify(router: Router, flow: Flow): void {
     }
     await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
     ctx.status = 403;
-    ctx.body = notDeployedPage({ ...common, action: flow.abortAction(it, 'not_deployed'), email: user?.email ?? 'your account' });
+    ctx.body = notDeployedPage({ ...common, action: flow.abortAction(it, 'not_deployed'), email: user?.email ?? t('notDeployed.yourAccount') });
   });
 
-  router.post('/identify', async (ctx) => {
-    const it = await flow.load(ctx);
-    if (!it || !flow.checkCsrf(ctx)) return;
+  /**
+   * An email address given (posted from the email page, or the picker's way back to the page
+   * that follows it): routed to an upstream directory that claims it, or on to the password page.
+   */
+  async function identified(ctx: StepContext, it: Interaction, typed: string) {
     const common = flow.common(it);
-    const typed = String(formOf(ctx).email ?? '');
     const parsed = checkIdentifier(it.tenant, typed);
     if (!parsed.ok) {
       ctx.status = 400;
+      noteLocale({ back: it.base });
       ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: parsed.message, words: flow.identifierWordsOf(it.tenant) });
       return;
     }
     // The identifier: an email, or a username (jsmith, CORP\jsmith); which one it names is
     // looked up only with the password, so this page says nothing about who exists.
     const email = parsed.value;
+    noteLocale({ back: identifyAgain(it, email) });
     if (!emailField.safeParse(email).success) {
       ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
       return;
@@ -107,5 +111,22 @@ export function registerIdentify(router: Router, flow: Flow): void {
     }
     // Same page whether or not the account exists: no user enumeration.
     ctx.body = passwordPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, forgotUrl: flow.forgotUrl(it) });
+  }
+
+  router.post('/identify', async (ctx) => {
+    const it = await flow.load(ctx);
+    if (!it || !flow.checkCsrf(ctx)) return;
+    await identified(ctx, it, String(formOf(ctx).email ?? ''));
+  });
+
+  // The page after the email page, shown again (the language picker's way back): it shows what
+  // the POST shows and changes nothing, so it needs no form token.
+  router.get('/identify', async (ctx) => {
+    const it = await flow.load(ctx);
+    if (!it) return;
+    await identified(ctx, it, typeof ctx.query.email === 'string' ? ctx.query.email : '');
   });
 }
+
+/** Where the page after the email page is shown again for `email` (the picker's way back). */
+export const identifyAgain = (it: { base: string }, email: string): string => `${it.base}/identify?${new URLSearchParams({ email })}`;

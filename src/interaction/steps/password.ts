@@ -5,6 +5,8 @@ import type Router from '@koa/router';
 import { accountDisabledPage, identifierPage, passwordPage, ssoDisabledPage, upstreamPage } from '../pages.ts';
 import { passwordAccepted, passwordSignIn, secondFactorStillWanted } from '../signin.ts';
 import { emailField, formOf, type Flow, type Interaction, type StepContext } from '../flow.ts';
+import { identifyAgain } from './identify.ts';
+import { noteLocale, t } from '../../i18n/index.ts';
 import { checkIdentifier } from '../../selfservice/identifiers.ts';
 import { isLocal } from '../../selfservice/service.ts';
 import { messages } from '../../selfservice/messages.ts';
@@ -23,11 +25,13 @@ export function registerPassword(router: Router, flow: Flow): void {
     const checked = checkIdentifier(it.tenant, String(body.email ?? ''));
     if (!checked.ok) {
       ctx.status = 400;
+      noteLocale({ back: it.base });
       ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, error: checked.message, words: flow.identifierWordsOf(it.tenant) });
       return;
     }
     const email = { data: checked.value };
     const isEmail = emailField.safeParse(email.data).success;
+    noteLocale({ back: identifyAgain(it, email.data) });
     const password = typeof body.password === 'string' ? body.password : '';
     const pageAgain = (error: string, status: number) => {
       ctx.status = status;
@@ -37,10 +41,10 @@ export function registerPassword(router: Router, flow: Flow): void {
     const up = isEmail ? await services.federationService.route(it.tenant.id, email.data) : undefined;
     if (up && !services.federationService.passwordAllowed(up, await services.userStore.userByEmail(it.tenant.id, email.data))) {
       ctx.status = 403;
-      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) }, error: `Your organization signs you in through ${up.name}; passwords are not used here.` });
+      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) }, error: t('upstream.noPassword', { upstream: up.name }) });
       return;
     }
-    if (!password) return pageAgain('Enter your password.', 400);
+    if (!password) return pageAgain(t('password.missing'), 400);
     const result = await passwordSignIn(services, it.tenant, email.data, password, flow.originOf(ctx, it));
     if (!result.ok) {
       if (result.retryAfter) ctx.set('Retry-After', String(result.retryAfter));

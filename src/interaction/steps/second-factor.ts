@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import { pushEndedPage } from '../pages.ts';
 import { checkMfaCode, mfaSucceeded, secondFactorsOf } from '../signin.ts';
 import { formOf, type Flow } from '../flow.ts';
+import { noteLocale, t } from '../../i18n/index.ts';
 
 export function registerSecondFactor(router: Router, flow: Flow): void {
   const { services, mfaPending } = flow;
@@ -23,6 +24,17 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
     ctx.body = { status: services.pushService.outcome(c), secondsLeft: Math.max(0, Math.ceil((c.expiresAt - Date.now()) / 1000)) };
   });
 
+  // The second-factor page shown again (the language picker's way back): the push request
+  // still waiting, if any; no new one is sent.
+  router.get('/mfa', async (ctx) => {
+    const it = await flow.load(ctx);
+    if (!it) return;
+    const pending = mfaPending.read(ctx);
+    const user = pending?.uid === it.details.uid ? await services.userStore.userById(it.tenant.id, pending.accountId) : undefined;
+    if (user?.status !== 'active') return flow.expired(ctx, it);
+    await flow.askSecondFactor(ctx, it, user, await secondFactorsOf(services, it.tenant, user), { pushId: pending!.pushId });
+  });
+
   router.post('/mfa', async (ctx) => {
     const it = await flow.load(ctx);
     if (!it || !flow.checkCsrf(ctx)) return;
@@ -36,7 +48,7 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
       const outcome = c && c.userId === user.id && services.pushService.isFor(c, it.details.uid) ? services.pushService.outcome(c) : 'expired';
       if (outcome === 'pending') {
         ctx.status = 409;
-        await flow.askSecondFactor(ctx, it, user, sf, { pushId: c!.id, error: 'The request has not been approved yet. Approve it in your Gatehouse Authenticator, then continue.' });
+        await flow.askSecondFactor(ctx, it, user, sf, { pushId: c!.id, error: t('mfa.push.notYet') });
         return;
       }
       if (outcome === 'approved' && (await services.pushService.consume(it.tenant, c!, it.details.uid, user.id))) {
@@ -49,6 +61,7 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
       if (outcome === 'expired') await services.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
       mfaPending.clear(ctx, it.tenant.slug);
       ctx.status = 401;
+      noteLocale({ user: user.locale, back: undefined });
       ctx.body = pushEndedPage({ reason: outcome === 'approved' ? 'used' : outcome, restartAction: it.base, branding: flow.branding(it.tenant), appName: it.profile?.displayName });
       return;
     }

@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import { messagePage } from '../pages.ts';
 import { clearTransaction, readTransaction, saveTransaction } from '../../federation/transaction.ts';
 import { emailField, type Flow } from '../flow.ts';
+import { t as msg } from '../../i18n/index.ts';
 
 export function registerUpstream(router: Router, flow: Flow): void {
   const { services } = flow;
@@ -18,7 +19,7 @@ export function registerUpstream(router: Router, flow: Flow): void {
     // Only where routing or a button would send the person: an enabled upstream, or Test mode for its test users.
     if (!up || up.mode === 'disabled' || (up.mode === 'test' && !(email && up.settings.testUsers.includes(email)))) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: 'Directory not available', message: 'This sign-in option is not available.', detail: 'Go back and sign in with your email address.', branding: flow.branding(it.tenant) });
+      ctx.body = messagePage({ title: msg('error.directory.title'), message: msg('error.directory.message'), detail: msg('error.directory.detail'), branding: flow.branding(it.tenant) });
       return;
     }
     const clientId = flow.clientIdOf(it);
@@ -29,7 +30,7 @@ export function registerUpstream(router: Router, flow: Flow): void {
     } catch (e) {
       await services.auditStore.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, clientId, data: { clientId, upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
       ctx.status = 502;
-      ctx.body = messagePage({ title: 'Sign-in unavailable', message: `Gatehouse could not reach ${up.name} to sign you in.`, detail: 'Try again in a moment. If this keeps happening, tell your administrator.', branding: flow.branding(it.tenant) });
+      ctx.body = messagePage({ title: msg('error.upstreamDown.title'), message: msg('error.upstreamDown.message', { upstream: up.name }), detail: msg('error.upstreamDown.detail'), branding: flow.branding(it.tenant) });
       return;
     }
     saveTransaction(services, ctx, it.tenant.slug, t);

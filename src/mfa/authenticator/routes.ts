@@ -12,6 +12,8 @@ import type { Services } from '../../services.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import { enrollBody, signedBody } from '../push.ts';
+import { CATALOGS, currentLocale } from '../../i18n/index.ts';
+import { esc, jsonScript } from '../../interaction/html.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
@@ -34,6 +36,18 @@ const appFile = (name: string) => {
   if (!b) loaded.set(name, (b = fs.readFileSync(path.join(import.meta.dirname, 'app', name))));
   return b;
 };
+
+/**
+ * The app's page in the request's language: index.html's {{key}} marks filled with the
+ * catalog's texts (escaped), and every auth.* text in a JSON block for app.js (which cannot
+ * ask the server once it runs offline from the service worker's copy).
+ */
+function appPage(): string {
+  const lang = currentLocale();
+  const texts = Object.fromEntries(Object.entries(CATALOGS[lang]).filter(([k]) => k.startsWith('auth.')));
+  return appFile('index.html').toString('utf8').replace(/\{\{([\w.]+)\}\}/g, (m, key: string) =>
+    key === 'lang' ? lang : key === 'strings' ? jsonScript('strings', texts).render() : key in texts ? esc(texts[key]) : m);
+}
 
 /** The home-screen icon as PNG (installing needs 192 and 512 pixel icons): a ring on the accent colour. */
 function iconPng(size: number): Buffer {
@@ -82,7 +96,13 @@ export function authenticatorRouter(services: Services): Router {
     if (!f) return next();
     ctx.set('Content-Type', f.type);
     ctx.set('Cache-Control', f.cache);
-    if (name === '') { ctx.set('Content-Security-Policy', APP_CSP); ctx.set('X-Frame-Options', 'DENY'); }
+    if (name === '') {
+      ctx.set('Content-Security-Policy', APP_CSP);
+      ctx.set('X-Frame-Options', 'DENY');
+      ctx.set('Vary', 'Accept-Language, Cookie');
+      ctx.body = appPage();
+      return;
+    }
     ctx.body = appFile(f.file);
   };
   router.get('/authenticator/', serve);

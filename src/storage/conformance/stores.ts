@@ -85,6 +85,9 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.deepEqual((await d.listUsers(a.id, { search: 'r_s' })).items.map((x) => x.email), ['under_score@example.test']);
     const updated = await d.updateUser(a.id, u.id, u.version, { status: 'disabled' });
     assert.equal(updated.status, 'disabled');
+    assert.equal(updated.locale, null, 'no language saved until the user picks one');
+    assert.equal((await d.updateUser(a.id, u.id, undefined, { locale: 'de' })).locale, 'de');
+    assert.equal((await d.userById(a.id, u.id))?.locale, 'de');
     await assert.rejects(d.updateUser(a.id, u.id, u.version, { status: 'active' }), (e: GatehouseError) => e.code === 'version_conflict');
     await assert.rejects(d.updateUser(b.id, u.id, undefined, { status: 'active' }), (e: GatehouseError) => e.status === 404, 'another tenant cannot touch it');
     assert.deepEqual(await d.listDomains(a.id), ['example.test']);

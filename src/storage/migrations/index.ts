@@ -673,6 +673,13 @@ export const migrationList: ReadonlyArray<Migration & { name: string }> = [
         .addPrimaryKeyConstraint('device_checkouts_pk', ['tenant_id', 'session_uid', 'client_id']).execute();
     },
   },
+  {
+    // The language a user chose for Gatehouse's pages (issue 17: i18n negotiate, after ui_locales).
+    name: '0180_user_locale',
+    async up(db) {
+      await db.schema.alterTable('users').addColumn('locale', 'text').execute();
+    },
+  },
 ];
 
 type Named = Migration & { name: string };

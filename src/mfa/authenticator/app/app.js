@@ -8,6 +8,9 @@
 // Requests reach the app over server-sent events while it is open.
 const $ = (id) => document.getElementById(id);
 const enc = new TextEncoder();
+// The page's words, in its language (the server puts them in the page: src/i18n, auth.* keys).
+const STRINGS = (() => { try { return JSON.parse($('strings').textContent); } catch { return {}; } })();
+const tr = (key, vars = {}) => String(STRINGS[key] || key).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 
 // ---- storage ----
 function openDb() {
@@ -91,6 +94,22 @@ function h(tag, attrs = {}, ...children) {
   for (const c of children) if (c !== null && c !== undefined) el.append(c);
   return el;
 }
+/** Says something to screen readers once (the live region is empty otherwise). */
+function announce(text) {
+  const a = $('announce');
+  if (a) a.textContent = text;
+}
+/** A message whose placeholders are elements (a <strong> name): text pieces and the elements, in order. */
+function withStrong(text, parts) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(/\{(\w+)\}/g)) {
+    out.push(text.slice(last, m.index), parts[m[1]] ?? m[0]);
+    last = m.index + m[0].length;
+  }
+  out.push(text.slice(last));
+  return out;
+}
 function say(text, error = false) {
   const m = $('message');
   m.textContent = text;
@@ -99,9 +118,9 @@ function say(text, error = false) {
 }
 function deviceName() {
   const ua = navigator.userAgent;
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iPhone' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : 'this device';
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'Browser';
-  return browser + ' on ' + os;
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iPhone' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : tr('auth.thisDevice');
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : tr('auth.browser');
+  return tr('auth.browserOn', { browser, os });
 }
 
 // ---- state ----
@@ -119,13 +138,13 @@ function renderAccounts() {
     return h('div', { class: 'account', 'data-device': a.deviceId },
       h('p', { class: 'who' }, h('strong', {}, a.email), ' · ', a.organization),
       state === 'removed'
-        ? h('p', { class: 'state-off' }, 'This phone was removed from the account. Remove it here, and add it again from your account page if you need it.')
-        : h('p', { class: 'hint' }, 'Token code ', h('span', { class: 'hint', 'data-left': '' }, ''),
-          h('span', { class: state === 'connected' ? 'state-ok account-state' : 'account-state' }, state === 'connected' ? ' · ready for sign-in requests' : ' · connecting…')),
+        ? h('p', { class: 'state-off' }, tr('auth.removedFromAccount'))
+        : h('p', { class: 'hint' }, tr('auth.tokenCode') + ' ', h('span', { class: 'hint', 'data-left': '', 'aria-hidden': 'true' }, ''),
+          h('span', { class: state === 'connected' ? 'state-ok account-state' : 'account-state' }, ' · ' + (state === 'connected' ? tr('auth.ready') : tr('auth.connecting')))),
       state === 'removed' ? null : h('p', { class: 'token-code', 'data-token': a.deviceId }, '······'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => removeHere(a) }, 'Remove from this phone'));
+      h('button', { type: 'button', class: 'secondary', onclick: () => removeHere(a) }, tr('auth.removeHere')));
   }));
-  $('add').querySelector('h2').textContent = accounts.length ? 'Add another account' : 'Add an account';
+  $('add').querySelector('h2').textContent = accounts.length ? tr('auth.addAnother') : tr('auth.addAccount');
   void updateCodes();
 }
 
@@ -151,16 +170,19 @@ function renderRequests() {
       ? h('input', { id: 'number-' + id, type: 'text', inputmode: 'numeric', autocomplete: 'off', maxlength: '2' })
       : null;
     const card = h('div', { class: 'request', 'data-request': id },
-      h('h2', {}, 'Sign-in request'),
-      h('p', {}, h('strong', { class: 'request-user' }, r.request.email), ' is signing in to ', h('strong', { class: 'request-app' }, r.request.app)),
-      h('p', { class: 'hint' }, r.account.organization, r.request.ip ? ' · from ' + r.request.ip : '', ' · ', h('span', { 'data-expires': id }, '')),
-      number ? h('label', { for: 'number-' + id }, 'Enter the number shown on the sign-in screen') : h('p', {}, 'Was this you? Approve only a sign-in you started.'),
+      h('h2', {}, tr('auth.request')),
+      h('p', {}, ...withStrong(tr('auth.signingIn'), { email: h('strong', { class: 'request-user' }, r.request.email), app: h('strong', { class: 'request-app' }, r.request.app) })),
+      h('p', { class: 'hint' }, r.account.organization, r.request.ip ? ' · ' + tr('auth.from', { ip: r.request.ip }) : '', ' · ', h('span', { 'data-expires': id, 'aria-hidden': 'true' }, '')),
+      number ? h('label', { for: 'number-' + id }, tr('auth.enterNumber')) : h('p', {}, tr('auth.wasThisYou')),
       number,
       h('div', { class: 'actions' },
-        h('button', { type: 'button', onclick: () => answer(id, 'approve') }, 'Approve'),
-        h('button', { type: 'button', class: 'secondary', onclick: () => answer(id, 'deny') }, 'Deny')));
+        h('button', { type: 'button', onclick: () => answer(id, 'approve') }, tr('auth.approve')),
+        h('button', { type: 'button', class: 'secondary', onclick: () => answer(id, 'deny') }, tr('auth.deny'))));
     box.append(card);
     if (number) number.focus();
+    // Screen readers hear a request once when it arrives and once at 10 seconds left, not the
+    // countdown's every second (aria-hidden above).
+    announce(tr('auth.announce', { email: r.request.email, app: r.request.app, seconds: Math.max(0, Math.ceil((r.deadline - Date.now()) / 1000)) }));
     notify(r);
   }
   tickRequests();
@@ -172,11 +194,12 @@ function tickRequests() {
     const left = Math.ceil((r.deadline - now) / 1000);
     if (left <= 0) {
       requests.delete(id);
-      say('A sign-in request expired. Start signing in again if it was yours.', true);
+      say(tr('auth.requestExpired'), true);
       continue;
     }
+    if (left <= 10 && !r.saidTen) { r.saidTen = true; announce(tr('auth.tenLeft')); }
     const el = document.querySelector(`[data-expires="${CSS.escape(id)}"]`);
-    if (el) el.textContent = left + ' s left';
+    if (el) el.textContent = tr('auth.secondsLeft', { seconds: left });
   }
   const box = $('requests');
   for (const c of [...box.children]) if (!requests.has(c.dataset.request)) c.remove();
@@ -184,15 +207,15 @@ function tickRequests() {
 
 function notify(r) {
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
-  navigator.serviceWorker?.ready.then((reg) => reg.showNotification('Sign-in request', { body: r.request.email + ' → ' + r.request.app, tag: r.request.id })).catch(() => {});
+  navigator.serviceWorker?.ready.then((reg) => reg.showNotification(tr('auth.request'), { body: r.request.email + ' → ' + r.request.app, tag: r.request.id })).catch(() => {});
 }
 
 const OUTCOMES = {
-  approved: ['Approved. Return to the sign-in screen.', false],
-  denied: ['Denied. That sign-in was stopped.', false],
-  wrong_number: ['That is not the number shown on the sign-in screen. The sign-in was stopped: start again there.', true],
-  expired: ['This request expired. Start signing in again.', true],
-  withdrawn: ['That sign-in already ended another way (a code, another factor, or it was cancelled). Nothing to approve.', false],
+  approved: ['auth.outcome.approved', false],
+  denied: ['auth.outcome.denied', false],
+  wrong_number: ['auth.outcome.wrongNumber', true],
+  expired: ['auth.outcome.expired', true],
+  withdrawn: ['auth.outcome.withdrawn', false],
 };
 
 async function answer(id, decision) {
@@ -200,7 +223,7 @@ async function answer(id, decision) {
   if (!r) return;
   const input = $('number-' + id);
   if (decision === 'approve' && input && !/^\d{2}$/.test(input.value.trim())) {
-    say('Enter the 2-digit number shown on the sign-in screen.', true);
+    say(tr('auth.numberMissing'), true);
     input.focus();
     return;
   }
@@ -209,8 +232,8 @@ async function answer(id, decision) {
   try {
     const payload = { typ: 'decision', cid: id, decision, ...(input && decision === 'approve' ? { number: input.value.trim() } : {}) };
     const { outcome } = await post(r.account.api + '/decide', { jws: await signJws(r.account.privateKey, { kid: r.account.deviceId }, payload) });
-    const [text, error] = OUTCOMES[outcome] || OUTCOMES.expired;
-    say(text, error);
+    const [key, error] = OUTCOMES[outcome] || OUTCOMES.expired;
+    say(tr(key), error);
   } catch (e) {
     say(e.message, true);
     if (e.status === 401) markRemoved(r.account);
@@ -267,12 +290,12 @@ async function removeHere(a) {
   await deleteAccount(a.deviceId);
   accounts = accounts.filter((x) => x.deviceId !== a.deviceId);
   renderAccounts();
-  say('Removed ' + a.email + ' from this phone. Remove it from your account page too.');
+  say(tr('auth.removed', { email: a.email }));
 }
 
 // ---- adding an account ----
 async function enroll(slug, code, name) {
-  say('Adding the account…');
+  say(tr('auth.adding'));
   const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
   const jwk = await crypto.subtle.exportKey('jwk', keys.publicKey); // a public key is always exportable
   const api = location.origin + '/t/' + encodeURIComponent(slug) + '/authenticator/api';
@@ -283,7 +306,7 @@ async function enroll(slug, code, name) {
   await saveAccount(account);
   accounts.push(account);
   renderAccounts();
-  say('Added ' + r.email + ' (' + r.organization + '). Sign-in requests for it appear here.');
+  say(tr('auth.added', { email: r.email, organization: r.organization }));
   void connect(account);
 }
 
@@ -294,7 +317,7 @@ function parseSetup(text) {
 
 async function start() {
   if (!window.crypto || !crypto.subtle || !window.indexedDB) {
-    say('This browser cannot keep a key safely here (it needs a secure https:// address and a current browser). Open the authenticator from your organization\'s https:// address.', true);
+    say(tr('auth.noCrypto'), true);
     return;
   }
   navigator.serviceWorker?.register('sw.js').catch(() => { /* works without; only offline start needs it */ });
@@ -313,7 +336,7 @@ async function start() {
   $('add-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const s = parseSetup($('setup-code').value);
-    if (!s) { say('Enter the setup code as shown on your account page, like default/ABCD-EFGH-JKLM-NPQR.', true); return; }
+    if (!s) { say(tr('auth.setupCodeInvalid'), true); return; }
     enroll(s.slug, s.code, $('device-name').value.trim() || deviceName()).then(() => { $('setup-code').value = ''; }, (err) => say(err.message, true));
   });
 
@@ -335,7 +358,7 @@ async function enrollFromAddress() {
   try { text = decodeURIComponent(m[1]); } catch { /* a broken link: said below */ }
   const s = parseSetup(text);
   if (s) await enroll(s.slug, s.code, deviceName()).catch((err) => say(err.message, true));
-  else say('This setup link is not complete. Scan the QR code again.', true);
+  else say(tr('auth.setupLinkBroken'), true);
 }
 
-start().catch((e) => say('The authenticator could not start: ' + e.message, true));
+start().catch((e) => say(tr('auth.startFailed', { message: e.message }), true));
