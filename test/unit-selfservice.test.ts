@@ -7,7 +7,16 @@ import { checkIdentifier, identifierKind } from '../src/selfservice/identifiers.
 import type { Tenant } from '../src/storage/tenants.ts';
 
 const jane = { email: 'jane.smith@hospital.test', username: 'jsmith' };
-const tenant = (signInWith?: string): Tenant => ({ id: 't', slug: 't', name: 'T', sessionLifetimeMinutes: 120, settings: signInWith ? { selfService: { signInWith } } : {}, createdAt: 0, updatedAt: 0, version: 1 });
+const tenant = (signInWith?: string): Tenant => ({
+  id: 't',
+  slug: 't',
+  name: 'T',
+  sessionLifetimeMinutes: 120,
+  settings: signInWith ? { selfService: { signInWith } } : {},
+  createdAt: 0,
+  updatedAt: 0,
+  version: 1,
+});
 
 test('password rules: length, common (also with digits and symbols appended), not the email, its local part or the username', () => {
   assert.match(passwordProblem('short', jane)!, /at least 8 characters/);

@@ -29,12 +29,14 @@ export const messages = {
     forgotLink: 'Forgot your password?',
     forgot: {
       title: 'Reset your password',
-      intro: 'Enter the email address or username of your account. If it has a password Gatehouse keeps, we send a link to its email address to choose a new one.',
+      intro:
+        'Enter the email address or username of your account. If it has a password Gatehouse keeps, we send a link to its email address to choose a new one.',
       label: 'Email or username',
       button: 'Send reset link',
       sentTitle: 'Check your email',
       sent: 'If the account exists and its password can be reset here, a link to choose a new password is on its way to its email address. The link works once, for 15 minutes.',
-      sentDetail: 'No email after a few minutes? Check your spam folder, or ask for a new link. If your organization\'s directory keeps your password, change it there (ask your IT helpdesk).',
+      sentDetail:
+        "No email after a few minutes? Check your spam folder, or ask for a new link. If your organization's directory keeps your password, change it there (ask your IT helpdesk).",
       back: 'Back to sign-in',
     },
     reset: {
@@ -62,7 +64,7 @@ export const messages = {
       currentLabel: 'Current password',
       changeButton: 'Change password',
       changed: 'Your password is changed. You were signed out everywhere else, and we sent you an email about the change.',
-      directory: 'Your password is managed by your organization\'s directory; change it there.',
+      directory: "Your password is managed by your organization's directory; change it there.",
       directoryWhere: 'Where to change it:',
       upstream: (name: string) => `Your password is kept by ${name}, which signs you in; change it there.`,
       upstreamLink: (name: string) => `Go to ${name}`,

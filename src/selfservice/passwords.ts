@@ -9,8 +9,13 @@ import { messages } from './messages.ts';
 let common: Set<string> | undefined;
 /** The bundled list, read once on first use. */
 function commonPasswords(): Set<string> {
-  common ??= new Set(fs.readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8').split('\n')
-    .map((l) => l.trim().toLowerCase()).filter((l) => l && !l.startsWith('#')));
+  common ??= new Set(
+    fs
+      .readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .map((l) => l.trim().toLowerCase())
+      .filter((l) => l && !l.startsWith('#')),
+  );
   return common;
 }
 

@@ -36,7 +36,8 @@ export const fr: Catalog = {
   'error.unknownClient.message': 'L’application qui vous a envoyé ici n’est pas enregistrée auprès de Gatehouse.',
   'error.unknownClient.detail': 'Prévenez l’administrateur de l’application : son identifiant client est inconnu de ce service de connexion.',
   'error.redirectUri.title': 'Adresse de connexion non enregistrée',
-  'error.redirectUri.message': 'L’application a demandé à vous renvoyer vers une adresse qui n’est pas enregistrée pour elle : Gatehouse s’est donc arrêté ici pour votre sécurité.',
+  'error.redirectUri.message':
+    'L’application a demandé à vous renvoyer vers une adresse qui n’est pas enregistrée pour elle : Gatehouse s’est donc arrêté ici pour votre sécurité.',
   'error.redirectUri.detail': 'Demandez à l’administrateur de l’application d’ajouter l’URI de redirection exacte à son profil d’application.',
   'error.engine.title': 'La connexion n’a pas pu continuer',
   'error.engine.detail': 'Revenez à l’application et réessayez. Si cela se reproduit, contactez votre administrateur.',
@@ -71,16 +72,22 @@ export const fr: Catalog = {
   'password.bad': 'L’adresse e-mail ou le mot de passe est incorrect. Vérifiez-les et réessayez.',
   'password.badWait': 'L’adresse e-mail ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
   'password.badUsername': 'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez.',
-  'password.badUsernameWait': 'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
+  'password.badUsernameWait':
+    'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
   'password.locked': 'Trop de tentatives de connexion échouées. Réessayez dans {wait}.',
   'password.lockedNetwork': 'Trop de tentatives de connexion échouées depuis votre réseau. Réessayez dans {wait}.',
   'password.disabled': 'Votre compte est désactivé.',
-  'password.unavailable': 'Gatehouse ne peut pas joindre l’annuaire de votre organisation pour vérifier votre mot de passe pour le moment. Réessayez dans quelques minutes ; si cela se reproduit, prévenez votre support informatique.',
-  'directory.locked': 'Votre compte est verrouillé dans l’annuaire de votre organisation (trop de mots de passe erronés, ou verrouillé par un administrateur). Attendez qu’il se déverrouille ou demandez à votre support informatique de le déverrouiller, puis réessayez.',
-  'directory.expired': 'Votre mot de passe a expiré. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
-  'directory.mustChange': 'Vous devez changer votre mot de passe avant de pouvoir vous connecter. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
+  'password.unavailable':
+    'Gatehouse ne peut pas joindre l’annuaire de votre organisation pour vérifier votre mot de passe pour le moment. Réessayez dans quelques minutes ; si cela se reproduit, prévenez votre support informatique.',
+  'directory.locked':
+    'Votre compte est verrouillé dans l’annuaire de votre organisation (trop de mots de passe erronés, ou verrouillé par un administrateur). Attendez qu’il se déverrouille ou demandez à votre support informatique de le déverrouiller, puis réessayez.',
+  'directory.expired':
+    'Votre mot de passe a expiré. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
+  'directory.mustChange':
+    'Vous devez changer votre mot de passe avant de pouvoir vous connecter. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
   'directory.accountExpired': 'Votre compte a expiré dans l’annuaire de votre organisation. Demandez à votre support informatique de le prolonger.',
-  'directory.restricted': 'L’annuaire de votre organisation n’autorise pas votre compte à se connecter à cette heure-ci ou depuis cet endroit (horaires de connexion ou restrictions de poste). Demandez à votre support informatique si vous avez besoin d’un accès maintenant.',
+  'directory.restricted':
+    'L’annuaire de votre organisation n’autorise pas votre compte à se connecter à cette heure-ci ou depuis cet endroit (horaires de connexion ou restrictions de poste). Demandez à votre support informatique si vous avez besoin d’un accès maintenant.',
   'notDeployed.title': 'Application non disponible',
   'notDeployed.heading': 'Cette application ne vous est pas accessible',
   'notDeployed.message': '{app} n’a pas été déployée pour {email}.',
@@ -116,7 +123,8 @@ export const fr: Catalog = {
   'mfa.remember': 'Se souvenir de cet appareil pendant {days} jours',
   'mfa.rememberOne': 'Se souvenir de cet appareil pendant 1 jour',
   'mfa.tooManyWait': 'Trop de tentatives échouées. Réessayez dans {wait}.',
-  'mfa.pushThrottled': 'Beaucoup de demandes d’approbation ont été envoyées à votre téléphone en peu de temps : aucune nouvelle ne sera envoyée pendant {wait}. Saisissez plutôt le code à 6 chiffres affiché dans le Gatehouse Authenticator.',
+  'mfa.pushThrottled':
+    'Beaucoup de demandes d’approbation ont été envoyées à votre téléphone en peu de temps : aucune nouvelle ne sera envoyée pendant {wait}. Saisissez plutôt le code à 6 chiffres affiché dans le Gatehouse Authenticator.',
   'mfa.code.tooMany': 'Trop de codes erronés. Réessayez dans {wait}.',
   'mfa.code.missing': 'Saisissez le code à 6 chiffres de votre application d’authentification.',
   'mfa.code.passkeyFailed': 'La clé d’accès n’a pas pu être vérifiée. Réessayez ou saisissez un code.',
@@ -129,7 +137,8 @@ export const fr: Catalog = {
   'pushEnded.expired': 'La demande n’a pas été approuvée dans les 30 secondes.',
   'pushEnded.used': 'Cette approbation a déjà été utilisée.',
   'pushEnded.withdrawn': 'Cette demande a été retirée : la connexion s’est terminée autrement.',
-  'pushEnded.advice': 'Pour votre sécurité, recommencez la connexion. Si ce n’est pas vous qui avez tenté de vous connecter, changez votre mot de passe et prévenez votre administrateur.',
+  'pushEnded.advice':
+    'Pour votre sécurité, recommencez la connexion. Si ce n’est pas vous qui avez tenté de vous connecter, changez votre mot de passe et prévenez votre administrateur.',
   'pushEnded.again': 'Se reconnecter',
   'mfaSetup.title': 'Validation en deux étapes requise',
   'mfaSetup.app': '{app} exige la validation en deux étapes : votre organisation l’a configurée pour cette application.',
@@ -142,7 +151,8 @@ export const fr: Catalog = {
   'mfaSetup.then': 'Ouvrez ensuite l’application à nouveau.',
   'passkey.expired': 'Cette page de connexion est restée ouverte trop longtemps. Choisissez à nouveau « Se connecter avec une clé d’accès ».',
   'passkey.unknown': 'Cette clé d’accès n’est pas connue ici. Connectez-vous plutôt avec votre adresse e-mail.',
-  'passkey.notAllowed': 'Votre organisation n’autorise pas votre compte à se connecter avec une clé d’accès seule. Saisissez votre adresse e-mail pour vous connecter.',
+  'passkey.notAllowed':
+    'Votre organisation n’autorise pas votre compte à se connecter avec une clé d’accès seule. Saisissez votre adresse e-mail pour vous connecter.',
   'passkey.failed': 'La clé d’accès n’a pas pu être vérifiée. Réessayez ou connectez-vous avec votre adresse e-mail.',
   'passkey.disabled': 'Votre compte est désactivé. Contactez votre administrateur pour le faire réactiver.',
   'launcher.title': 'Vos applications',
@@ -174,7 +184,8 @@ export const fr: Catalog = {
   'account.never': 'jamais',
   'account.remove': 'Supprimer {label}',
   'account.recoveryLeft': 'Il vous reste {left} codes de récupération sur 10.',
-  'account.mfaOff': 'La validation en deux étapes est désactivée : votre mot de passe suffit pour vous connecter. Ajoutez un authentificateur pour protéger votre compte.',
+  'account.mfaOff':
+    'La validation en deux étapes est désactivée : votre mot de passe suffit pour vous connecter. Ajoutez un authentificateur pour protéger votre compte.',
   'account.remembered': 'Navigateurs dispensés de la validation en deux étapes',
   'account.rememberedLine': 'mémorisé le {since}, jusqu’au {until}',
   'account.forget': 'Oublier {label}',
@@ -218,8 +229,10 @@ export const fr: Catalog = {
   'account.sessionExpired.message': 'La page de votre compte est restée ouverte trop longtemps.',
   'account.tryAgainAt': 'Ouvrez {url} et réessayez.',
   'enroll.push.title': 'Ajouter le Gatehouse Authenticator',
-  'enroll.push.scan': 'Scannez ce code avec l’appareil photo de votre téléphone. Il ouvre le Gatehouse Authenticator dans le navigateur du téléphone (ajoutez-le à l’écran d’accueil pour l’installer), qui approuvera ensuite vos connexions et affichera des codes.',
-  'enroll.push.cantScan': 'Impossible de le scanner ? Sur le téléphone, ouvrez {link}, ou ouvrez {address} et saisissez le code de configuration {code}. Le code fonctionne une seule fois, pendant 10 minutes.',
+  'enroll.push.scan':
+    'Scannez ce code avec l’appareil photo de votre téléphone. Il ouvre le Gatehouse Authenticator dans le navigateur du téléphone (ajoutez-le à l’écran d’accueil pour l’installer), qui approuvera ensuite vos connexions et affichera des codes.',
+  'enroll.push.cantScan':
+    'Impossible de le scanner ? Sur le téléphone, ouvrez {link}, ou ouvrez {address} et saisissez le code de configuration {code}. Le code fonctionne une seule fois, pendant 10 minutes.',
   'enroll.push.setupLink': 'le lien de configuration',
   'enroll.push.waiting': 'En attente de votre téléphone…',
   'enroll.push.added': 'Je l’ai ajouté sur mon téléphone',
@@ -228,7 +241,8 @@ export const fr: Catalog = {
   'enroll.push.expired.message': 'L’ajout du Gatehouse Authenticator a pris trop de temps.',
   'enroll.push.expired.detail': 'Ouvrez {url} et scannez le nouveau code.',
   'enroll.totp.title': 'Ajouter une application d’authentification',
-  'enroll.totp.scan': 'Scannez ce code avec une application d’authentification (comme Google Authenticator, Microsoft Authenticator ou 1Password), puis saisissez le code à 6 chiffres qu’elle affiche.',
+  'enroll.totp.scan':
+    'Scannez ce code avec une application d’authentification (comme Google Authenticator, Microsoft Authenticator ou 1Password), puis saisissez le code à 6 chiffres qu’elle affiche.',
   'enroll.totp.cantScan': 'Impossible de le scanner ? Saisissez cette clé dans l’application :',
   'enroll.totp.defaultName': 'Application d’authentification',
   'enroll.totp.code': 'Code de l’application',
@@ -238,7 +252,8 @@ export const fr: Catalog = {
   'enroll.recovery.keep': 'Conservez ces codes de récupération en lieu sûr. Chacun vous permet de vous connecter une fois si vous perdez votre téléphone.',
   'enroll.recovery.once': 'Ils ne sont affichés que maintenant.',
   'enroll.passkey.title': 'Ajouter une clé d’accès',
-  'enroll.passkey.intro': 'Une clé d’accès vous permet de confirmer votre connexion avec le verrouillage d’écran de cet appareil ou une clé de sécurité, au lieu de saisir un code.',
+  'enroll.passkey.intro':
+    'Une clé d’accès vous permet de confirmer votre connexion avec le verrouillage d’écran de cet appareil ou une clé de sécurité, au lieu de saisir un code.',
   'enroll.passkey.create': 'Créer une clé d’accès',
   'enroll.passkey.defaultName': 'Clé d’accès',
   'enroll.passkey.noScript': 'Les clés d’accès nécessitent JavaScript dans ce navigateur.',
@@ -247,15 +262,19 @@ export const fr: Catalog = {
   'federation.goneDetail': 'Revenez à l’application et reconnectez-vous ; si cela se reproduit, demandez à votre administrateur.',
   'federation.failed.title': 'Échec de la connexion',
   'federation.failed.message': 'Gatehouse n’a pas pu terminer votre connexion via {upstream} : {problem}.',
-  'federation.failed.detail': 'Réessayez dans un instant. Si cela se reproduit, prévenez votre administrateur ; les détails figurent dans les journaux de Gatehouse.',
+  'federation.failed.detail':
+    'Réessayez dans un instant. Si cela se reproduit, prévenez votre administrateur ; les détails figurent dans les journaux de Gatehouse.',
   'federation.unusable': 'Votre compte n’a pas pu être utilisé.',
   'federation.contactAdmin': 'Contactez votre administrateur.',
   'federation.notAuthorized.title': 'Non autorisé',
-  'federation.notAuthorized.message': 'Vous n’êtes pas autorisé par la revendication configurée pour {upstream} : votre compte doit y avoir {claim} contenant {value}.',
+  'federation.notAuthorized.message':
+    'Vous n’êtes pas autorisé par la revendication configurée pour {upstream} : votre compte doit y avoir {claim} contenant {value}.',
   'federation.notAuthorized.detail': 'Demandez à votre administrateur d’attribuer ce rôle ou ce groupe à votre compte dans l’annuaire, puis reconnectez-vous.',
   'federation.exists.title': 'Le compte existe déjà',
-  'federation.exists.message': 'Un compte avec l’adresse e-mail {email} existe déjà ici, et {upstream} n’a pas confirmé que cette adresse vous appartient : Gatehouse ne les a donc pas réunis.',
-  'federation.exists.detail': 'Demandez à votre administrateur de lier votre compte, ou de supprimer le compte local pour que votre première connexion le crée.',
+  'federation.exists.message':
+    'Un compte avec l’adresse e-mail {email} existe déjà ici, et {upstream} n’a pas confirmé que cette adresse vous appartient : Gatehouse ne les a donc pas réunis.',
+  'federation.exists.detail':
+    'Demandez à votre administrateur de lier votre compte, ou de supprimer le compte local pour que votre première connexion le crée.',
   'error.notFound.title': 'Page introuvable',
   'error.notFound.message': 'Il n’y a rien à cette adresse.',
   'error.notFound.detail': 'Vérifiez l’adresse, ou revenez à l’application d’où vous venez.',
@@ -266,11 +285,13 @@ export const fr: Catalog = {
   'auth.notify': 'Me prévenir des demandes de connexion',
   'auth.addAccount': 'Ajouter un compte',
   'auth.addAnother': 'Ajouter un autre compte',
-  'auth.addHint': 'Sur un ordinateur, ouvrez la page de votre compte, choisissez « Ajouter le Gatehouse Authenticator » et scannez le code QR avec l’appareil photo de ce téléphone. Ou saisissez le code de configuration qui y est affiché.',
+  'auth.addHint':
+    'Sur un ordinateur, ouvrez la page de votre compte, choisissez « Ajouter le Gatehouse Authenticator » et scannez le code QR avec l’appareil photo de ce téléphone. Ou saisissez le code de configuration qui y est affiché.',
   'auth.setupCode': 'Code de configuration',
   'auth.deviceName': 'Nom de ce téléphone',
   'auth.addButton': 'Ajouter le compte',
-  'auth.installHint': 'Pour l’installer, ajoutez cette page à l’écran d’accueil (menu du navigateur : Ajouter à l’écran d’accueil ou Installer l’application). Gardez-la ouverte pour recevoir les demandes de connexion.',
+  'auth.installHint':
+    'Pour l’installer, ajoutez cette page à l’écran d’accueil (menu du navigateur : Ajouter à l’écran d’accueil ou Installer l’application). Gardez-la ouverte pour recevoir les demandes de connexion.',
   'auth.thisDevice': 'cet appareil',
   'auth.browser': 'Navigateur',
   'auth.browserOn': '{browser} sur {os}',
@@ -299,7 +320,8 @@ export const fr: Catalog = {
   'auth.removed': '{email} a été retiré de ce téléphone. Retirez-le aussi depuis la page de votre compte.',
   'auth.adding': 'Ajout du compte…',
   'auth.added': '{email} ({organization}) a été ajouté. Ses demandes de connexion apparaîtront ici.',
-  'auth.noCrypto': 'Ce navigateur ne peut pas conserver une clé en sécurité ici (il faut une adresse https:// sécurisée et un navigateur récent). Ouvrez l’authentificateur depuis l’adresse https:// de votre organisation.',
+  'auth.noCrypto':
+    'Ce navigateur ne peut pas conserver une clé en sécurité ici (il faut une adresse https:// sécurisée et un navigateur récent). Ouvrez l’authentificateur depuis l’adresse https:// de votre organisation.',
   'auth.setupCodeInvalid': 'Saisissez le code de configuration tel qu’il apparaît sur la page de votre compte, par exemple default/ABCD-EFGH-JKLM-NPQR.',
   'auth.setupLinkBroken': 'Ce lien de configuration est incomplet. Scannez à nouveau le code QR.',
   'auth.startFailed': 'L’authentificateur n’a pas pu démarrer : {message}',
