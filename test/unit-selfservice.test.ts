@@ -27,6 +27,8 @@ test('password rules: length, common (also with digits and symbols appended), no
   assert.match(passwordProblem('Jane.Smith@Hospital.test', jane)!, /email address or username/);
   assert.equal(passwordProblem('ward-seven-night-shift', jane), undefined);
   assert.equal(isCommonPassword('correct horse battery staple'), false);
+  // The breach-ranked list is the whole of it, not its head: entries far down are refused too.
+  for (const p of ['angelo1', 'jiggas123', 'Sunshine1!', 'iloveyou2']) assert.equal(isCommonPassword(p), true, p);
 });
 
 test('identifiers: what each setting accepts, and what kind each form is', () => {
