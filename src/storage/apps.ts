@@ -4,7 +4,8 @@ import type { AppsTable, DB } from './schema.ts';
 import { prepare } from './prepared.ts';
 import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound } from '../shared/errors.ts';
+import { updateVersioned } from './versioned.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
 import type { SamlSettings } from '../saml/settings.ts';
 
@@ -310,7 +311,7 @@ export class AppStore {
     version: number | undefined,
     patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean },
   ): Promise<App> {
-    let q = this.db
+    const q = this.db
       .updateTable('apps')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -340,19 +341,15 @@ export class AppStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('client_id', '=', clientId);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) {
-        throw conflict(
-          patch.saml && patch.name === undefined
-            ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
-            : `An application profile named "${patch.name}" already exists in this tenant.`,
-        );
-      }
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.byTenantClientId(tenantId, clientId),
+      what: 'The application profile',
+      missing: `Application ${clientId}`,
+      taken:
+        patch.saml && patch.name === undefined
+          ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
+          : `An application profile named "${patch.name}" already exists in this tenant.`,
+    });
     await this.onChange(tenantId, clientId);
     return this.get(tenantId, clientId);
   }

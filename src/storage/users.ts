@@ -3,7 +3,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { conflict, invalid, isUniqueViolation, notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
 import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
 
 export type AdminRole = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
@@ -277,7 +278,7 @@ export class UserStore {
       locale?: string | null;
     },
   ): Promise<User> {
-    let q = this.db
+    const q = this.db
       .updateTable('users')
       .set((eb) => ({
         ...(patch.givenName !== undefined && { given_name: patch.givenName }),
@@ -295,13 +296,12 @@ export class UserStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.userById(tenantId, id), 'The user', 'User');
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`The username ${patch.username} is taken by another user of this tenant. Choose another one.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.userById(tenantId, id),
+      what: 'The user',
+      missing: 'User',
+      taken: `The username ${patch.username} is taken by another user of this tenant. Choose another one.`,
+    });
     return publicUser(await this.getUser(tenantId, id));
   }
 
@@ -347,12 +347,7 @@ export class UserStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.db.insertInto('groups').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A group named "${name}" already exists in this tenant.`);
-      throw e;
-    }
+    await unlessTaken(() => this.db.insertInto('groups').values(row).execute(), `A group named "${name}" already exists in this tenant.`);
     return toGroup(row);
   }
 
@@ -412,7 +407,7 @@ export class UserStore {
   }
 
   async updateGroup(tenantId: string, id: string, version: number | undefined, patch: { name?: string; description?: string | null }): Promise<Group> {
-    let q = this.db
+    const q = this.db
       .updateTable('groups')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name.trim() }),
@@ -422,13 +417,12 @@ export class UserStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.groupById(tenantId, id), 'The group', 'Group');
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A group named "${patch.name}" already exists in this tenant.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.groupById(tenantId, id),
+      what: 'The group',
+      missing: 'Group',
+      taken: `A group named "${patch.name}" already exists in this tenant.`,
+    });
     return (await this.groupById(tenantId, id))!;
   }
 
