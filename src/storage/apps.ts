@@ -2,7 +2,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AppsTable, DB } from './schema.ts';
 import { prepare } from './prepared.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, isUniqueViolation, notFound } from '../shared/errors.ts';
 import { updateVersioned } from './versioned.ts';
@@ -232,23 +232,12 @@ export class AppStore {
 
   /** Name-ordered pages; `search` matches the profile name, the user-friendly name or the client ID. */
   async page(tenantId: string, opts: PageOptions = {}): Promise<Page<App>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(display_name) like ${s} escape '\\' or lower(client_id) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    return cut(
-      (
-        await q
-          .orderBy('name')
-          .limit(limit + 1)
-          .execute()
-      ).map(toApp),
-      limit,
-      (a) => a.name,
-    );
+    return keysetPage(q, 'name', opts, toApp, (a) => a.name);
   }
 
   /** How many apps the tenant has, and how many are deployed (to all, or to any target). */

@@ -1,7 +1,7 @@
 // Tenants (enterprises): each is its own issuer with its own keys, users, apps and sessions.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TenantsTable } from './schema.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
 import { notFound } from '../shared/errors.ts';
 import { unlessTaken, updateVersioned } from './versioned.ts';
@@ -78,23 +78,12 @@ export class TenantStore {
 
   /** Slug-ordered pages; `search` matches the slug or the name. */
   async page(opts: PageOptions = {}): Promise<Page<Tenant>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('tenants').selectAll();
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(slug like ${s} escape '\\' or lower(name) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('slug', '>', decodeCursor(opts.cursor));
-    return cut(
-      (
-        await q
-          .orderBy('slug')
-          .limit(limit + 1)
-          .execute()
-      ).map(toTenant),
-      limit,
-      (t) => t.slug,
-    );
+    return keysetPage(q, 'slug', opts, toTenant, (t) => t.slug);
   }
 
   async update(

@@ -5,7 +5,7 @@ import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
 import { conflict, invalid, isUniqueViolation, notFound } from '../shared/errors.ts';
 import { unlessTaken, updateVersioned } from './versioned.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 
 export type AdminRole = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
 
@@ -240,7 +240,6 @@ export class UserStore {
    * page reads only as many rows as it needs to find its matches (see docs/admin-api.md).
    */
   async listUsers(tenantId: string, opts: PageOptions = {}): Promise<Page<User>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
@@ -249,14 +248,11 @@ export class UserStore {
         sql<boolean>`(lower(email) like ${s} escape '\\' or coalesce(username, '') like ${s} escape '\\' or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like ${s} escape '\\')`,
       );
     }
-    if (opts.cursor) q = q.where('email', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('email')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => publicUser(toUser(r))),
-      limit,
+    return keysetPage(
+      q,
+      'email',
+      opts,
+      (r) => publicUser(toUser(r)),
       (u) => u.email,
     );
   }
@@ -368,7 +364,6 @@ export class UserStore {
 
   /** Name-ordered pages of groups, each with its member count; `search` matches the name or description. */
   async pageGroups(tenantId: string, opts: PageOptions = {}): Promise<Page<Group & { memberCount: number }>> {
-    const limit = pageSize(opts.limit);
     let q = this.db
       .selectFrom('groups')
       .selectAll('groups')
@@ -384,14 +379,11 @@ export class UserStore {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(coalesce(description, '')) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('name')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => ({ ...toGroup(r), memberCount: Number(r.member_count ?? 0) })),
-      limit,
+    return keysetPage(
+      q,
+      'name',
+      opts,
+      (r) => ({ ...toGroup(r), memberCount: Number(r.member_count ?? 0) }),
       (g) => g.name,
     );
   }
@@ -437,7 +429,6 @@ export class UserStore {
 
   /** A group's members, email-ordered; `search` as in listUsers. */
   async listMembers(tenantId: string, groupId: string, opts: PageOptions = {}): Promise<Page<User>> {
-    const limit = pageSize(opts.limit);
     let q = this.db
       .selectFrom('group_members')
       .innerJoin('users', 'users.id', 'group_members.user_id')
@@ -450,14 +441,11 @@ export class UserStore {
         sql<boolean>`(lower(users.email) like ${s} escape '\\' or lower(coalesce(users.given_name, '') || ' ' || coalesce(users.family_name, '')) like ${s} escape '\\')`,
       );
     }
-    if (opts.cursor) q = q.where('users.email', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('users.email')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => publicUser(toUser(r))),
-      limit,
+    return keysetPage(
+      q,
+      'users.email',
+      opts,
+      (r) => publicUser(toUser(r)),
       (u) => u.email,
     );
   }
@@ -536,15 +524,9 @@ export class UserStore {
 
   /** Path-ordered pages of OUs (a parent comes before its children); `search` matches the path. */
   async pageOus(tenantId: string, opts: PageOptions = {}): Promise<Page<Ou>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) q = q.where(sql<boolean>`lower(path) like ${containsPattern(opts.search.trim())} escape '\\'`);
-    if (opts.cursor) q = q.where('path', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('path')
-      .limit(limit + 1)
-      .execute();
-    return cut(rows.map(toOu), limit, (o) => o.path);
+    return keysetPage(q, 'path', opts, toOu, (o) => o.path);
   }
 
   /**
@@ -597,17 +579,13 @@ export class UserStore {
   }
 
   async pageDomains(tenantId: string, opts: PageOptions = {}): Promise<Page<Domain>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('domains').select(['name', 'created_at']).where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) q = q.where(sql<boolean>`name like ${containsPattern(opts.search.trim())} escape '\\'`);
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('name')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => ({ name: r.name, createdAt: Number(r.created_at) })),
-      limit,
+    return keysetPage(
+      q,
+      'name',
+      opts,
+      (r) => ({ name: r.name, createdAt: Number(r.created_at) }),
       (d) => d.name,
     );
   }
