@@ -1,7 +1,7 @@
 // Finding the records a path names: users by id or email, groups by name or id, apps by
 // client ID. A name that matches nothing is a 404 that says what was looked for.
 import type { Services } from '../services.ts';
-import type { Group, UserWithSecret } from '../storage/users.ts';
+import type { Group, User, UserWithSecret } from '../storage/users.ts';
 import { notFound } from '../shared/errors.ts';
 
 export async function findUser(services: Pick<Services, 'userStore'>, tenantId: string, ref: string): Promise<UserWithSecret> {
@@ -14,4 +14,11 @@ export async function findGroup(services: Pick<Services, 'userStore'>, tenantId:
   const g = (await services.userStore.groupById(tenantId, ref)) ?? (await services.userStore.groupByName(tenantId, ref));
   if (!g) throw notFound(`Group ${ref}`);
   return g;
+}
+
+/** The owners of listed records (sessions, devices) by id, each loaded once; a deleted one is undefined. */
+export async function usersById(services: Pick<Services, 'userStore'>, tenantId: string, ids: Iterable<string>): Promise<Map<string, User | undefined>> {
+  const users = new Map<string, User | undefined>();
+  for (const id of new Set(ids)) users.set(id, await services.userStore.userById(tenantId, id));
+  return users;
 }

@@ -99,6 +99,15 @@ export async function assertMayActOn(call: Attempt, target: Target & { id: strin
 }
 
 /**
+ * Refuse (403, recorded) unless the caller may act on the owner of a record (a session, a
+ * device); a record whose owner is gone is anyone's to end.
+ */
+export async function assertMayActOnOwner(call: Attempt, userId: string, action: string): Promise<void> {
+  const u = await call.services.userStore.userById(call.tenant.id, userId);
+  if (u) await assertMayActOn(call, u, action);
+}
+
+/**
  * The user a route acts on (by id or email), once the caller is known to be allowed to act on
  * them: 404 when there is no such user, 403 (recorded) when they hold a role the caller lacks.
  */

@@ -30,6 +30,23 @@ export async function launcherApps(services: Pick<Services, 'appService' | 'appS
 /** Scopes of a handed-over refresh token: enough for the profile the app will ask for. */
 const HANDOFF_SCOPE = 'openid offline_access email profile';
 
+/** The one audit event of every launch, whichever way the app opens. */
+function recordLaunch(
+  services: Pick<Services, 'auditStore'>,
+  tenant: Tenant,
+  a: App,
+  who: SignedIn,
+  method: 'handoff' | 'saml' | 'initiate_login_uri' | 'home_url',
+  message = `${who.user.email} opened ${a.displayName}.`,
+): Promise<void> {
+  return services.auditStore.record({
+    tenantId: tenant.id,
+    type: 'app.launched',
+    subject: who.user.id,
+    data: { clientId: a.clientId, app: a.displayName, method, message },
+  });
+}
+
 export async function launch(services: Pick<Services, 'auditStore' | 'config'>, tenant: Tenant, provider: Provider, a: App, who: SignedIn): Promise<Launch> {
   if (a.type === 'handoff') {
     const client = await provider.Client.find(a.clientId);
@@ -66,42 +83,17 @@ export async function launch(services: Pick<Services, 'auditStore' | 'config'>, 
       expiresWithSession: false,
     } as ConstructorParameters<typeof provider.RefreshToken>[0]);
     const refreshToken = await token.save();
-    await services.auditStore.record({
-      tenantId: tenant.id,
-      type: 'app.launched',
-      subject: who.user.id,
-      data: {
-        clientId: a.clientId,
-        app: a.displayName,
-        method: 'handoff',
-        message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.`,
-      },
-    });
+    await recordLaunch(services, tenant, a, who, 'handoff', `${who.user.email} opened ${a.displayName}; a refresh token was handed over.`);
     return { kind: 'post', url: a.loginRedirectUrl!, fields: { refresh_token: refreshToken } };
   }
   if (a.type === 'saml') {
     // IdP-initiated SAML sign-in; the profile's home URL, if any, is the RelayState (where the SP lands the user).
-    await services.auditStore.record({
-      tenantId: tenant.id,
-      type: 'app.launched',
-      subject: who.user.id,
-      data: { clientId: a.clientId, app: a.displayName, method: 'saml', message: `${who.user.email} opened ${a.displayName}.` },
-    });
+    await recordLaunch(services, tenant, a, who, 'saml');
     const u = new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/saml/launch/${encodeURIComponent(a.clientId)}`);
     if (a.homeUrl) u.searchParams.set('RelayState', a.homeUrl);
     return { kind: 'redirect', url: u.href };
   }
-  await services.auditStore.record({
-    tenantId: tenant.id,
-    type: 'app.launched',
-    subject: who.user.id,
-    data: {
-      clientId: a.clientId,
-      app: a.displayName,
-      method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url',
-      message: `${who.user.email} opened ${a.displayName}.`,
-    },
-  });
+  await recordLaunch(services, tenant, a, who, a.initiateLoginUri ? 'initiate_login_uri' : 'home_url');
   if (a.initiateLoginUri) {
     const u = new URL(a.initiateLoginUri);
     u.searchParams.set('iss', issuerFor(services.config.publicUrl, tenant.slug));

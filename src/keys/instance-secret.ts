@@ -7,6 +7,7 @@ import path from 'node:path';
 import type pino from 'pino';
 import { NEXT_SECRET_FILE, type Sealer, generateSecret, secretCheckValue, type ResolvedSecrets } from '../shared/crypto.ts';
 import { StartupRefusal, conflict } from '../shared/errors.ts';
+import { syncDir } from '../shared/fsync.ts';
 import type { InstanceStore } from '../storage/instance.ts';
 import { SEALED_COLUMNS, type SealedStore } from '../storage/sealed.ts';
 import type { Bus } from '../ops/bus.ts';
@@ -244,17 +245,4 @@ function writeSynced(file: string, text: string): void {
     fs.closeSync(fd);
   }
   syncDir(path.dirname(file));
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* not every system syncs directories */
-  }
 }

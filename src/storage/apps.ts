@@ -2,9 +2,10 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { AppsTable, DB } from './schema.ts';
 import { prepare } from './prepared.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound } from '../shared/errors.ts';
+import { updateVersioned } from './versioned.ts';
 import type { AppType } from '../apps/redirect-uris.ts';
 import type { SamlSettings } from '../saml/settings.ts';
 
@@ -231,23 +232,12 @@ export class AppStore {
 
   /** Name-ordered pages; `search` matches the profile name, the user-friendly name or the client ID. */
   async page(tenantId: string, opts: PageOptions = {}): Promise<Page<App>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(display_name) like ${s} escape '\\' or lower(client_id) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    return cut(
-      (
-        await q
-          .orderBy('name')
-          .limit(limit + 1)
-          .execute()
-      ).map(toApp),
-      limit,
-      (a) => a.name,
-    );
+    return keysetPage(q, 'name', opts, toApp, (a) => a.name);
   }
 
   /** How many apps the tenant has, and how many are deployed (to all, or to any target). */
@@ -310,7 +300,7 @@ export class AppStore {
     version: number | undefined,
     patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean },
   ): Promise<App> {
-    let q = this.db
+    const q = this.db
       .updateTable('apps')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -340,19 +330,15 @@ export class AppStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('client_id', '=', clientId);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) {
-        throw conflict(
-          patch.saml && patch.name === undefined
-            ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
-            : `An application profile named "${patch.name}" already exists in this tenant.`,
-        );
-      }
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.byTenantClientId(tenantId, clientId),
+      what: 'The application profile',
+      missing: `Application ${clientId}`,
+      taken:
+        patch.saml && patch.name === undefined
+          ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
+          : `An application profile named "${patch.name}" already exists in this tenant.`,
+    });
     await this.onChange(tenantId, clientId);
     return this.get(tenantId, clientId);
   }

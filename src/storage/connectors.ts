@@ -46,6 +46,14 @@ const toConnector = (r: Selectable<ConnectorsTable>): Connector => ({
 export type CodeProblem = 'unknown' | 'expired' | 'used';
 
 /**
+ * Why a one-time secret (code or link) was not taken by its conditional update, from its row
+ * read after the update: none, spent (by a concurrent caller too), or else expired.
+ */
+export function whyNotSpent(row: { used_at: number | null } | undefined): CodeProblem {
+  return !row ? 'unknown' : row.used_at !== null ? 'used' : 'expired';
+}
+
+/**
  * A one-time code (a connector's provisioning code, a workstation agent's enrollment code),
  * stored as its keyed hash. Spent and expired codes are kept a day for the audit trail, then dropped.
  */
@@ -93,11 +101,11 @@ export class ConnectorStore {
       if (Number(r.numUpdatedRows) !== 1) {
         const row = await trx
           .selectFrom('connector_codes')
-          .select(['used_at', 'expires_at'])
+          .select('used_at')
           .where('code_hash', '=', codeHash)
           .where('tenant_id', '=', tenantId)
           .executeTakeFirst();
-        return !row ? 'unknown' : row.used_at !== null ? 'used' : 'expired';
+        return whyNotSpent(row);
       }
       const row = {
         id,

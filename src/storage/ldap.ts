@@ -4,7 +4,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { DB, DirectorySyncRunsTable, LdapDirectoriesTable } from './schema.ts';
 import type { DirectorySettings } from '../directory/ldap/settings.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
 
 export interface LdapDirectory {
   id: string;
@@ -127,12 +128,10 @@ export class LdapStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.db.insertInto('ldap_directories').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A directory named "${input.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    await unlessTaken(
+      () => this.db.insertInto('ldap_directories').values(row).execute(),
+      `A directory named "${input.name}" already exists in this tenant. Choose another name.`,
+    );
     return toDirectory(row);
   }
 
@@ -167,7 +166,7 @@ export class LdapStore {
     version: number | undefined,
     patch: { name?: string; enabled?: boolean; settings?: DirectorySettings; bindPasswordSealed?: string | null },
   ): Promise<LdapDirectory> {
-    let q = this.db
+    const q = this.db
       .updateTable('ldap_directories')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -179,13 +178,12 @@ export class LdapStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.byId(tenantId, id), 'The directory', `Directory ${id}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A directory named "${patch.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.byId(tenantId, id),
+      what: 'The directory',
+      missing: `Directory ${id}`,
+      taken: `A directory named "${patch.name}" already exists in this tenant. Choose another name.`,
+    });
     return this.get(tenantId, id);
   }
 

@@ -46,15 +46,7 @@ export class MailStore {
     this.db = db;
   }
 
-  async enqueue(m: {
-    tenantId: string | null;
-    to: string;
-    fromName: string | null;
-    subject: string;
-    text: string;
-    html: string;
-    kind: string;
-  }): Promise<OutgoingMail> {
+  async enqueue(m: Pick<OutgoingMail, 'tenantId' | 'to' | 'fromName' | 'subject' | 'text' | 'html' | 'kind'>): Promise<OutgoingMail> {
     const now = Date.now();
     const row = {
       id: newId('mail_'),

@@ -1,6 +1,7 @@
 // Keyset pagination shared by the stores: a page is ordered by a unique key (an email, a
 // name, a path, a time-ordered id), the cursor is the last key of the page before, opaque to
 // callers. Searching is a case-insensitive substring match.
+import { sql, type SelectQueryBuilder } from 'kysely';
 import { invalid } from '../shared/errors.ts';
 
 export interface PageOptions {
@@ -51,4 +52,30 @@ export function pageInMemory<T>(all: T[], opts: PageOptions, key: (x: T) => stri
     list = list.filter((x) => key(x) > after);
   }
   return cut(list.slice(0, limit + 1), limit, key);
+}
+
+/**
+ * Fetch one page of a query ordered by `column`, a unique key: the rows after the cursor's key,
+ * one more than the page so `cut` knows whether another page follows. `key` is an item's value
+ * of `column`.
+ */
+export async function keysetPage<DB, TB extends keyof DB, O, T>(
+  q: SelectQueryBuilder<DB, TB, O>,
+  column: string,
+  opts: PageOptions,
+  toItem: (row: O) => T,
+  key: (item: T) => string,
+): Promise<Page<T>> {
+  const limit = pageSize(opts.limit);
+  // Raw references: the query's tables are generic here, so the type checker cannot know `column`.
+  const after = opts.cursor ? q.where(sql<boolean>`${sql.ref(column)} > ${decodeCursor(opts.cursor)}`) : q;
+  const rows = await after
+    .orderBy(sql.ref(column))
+    .limit(limit + 1)
+    .execute();
+  return cut(
+    rows.map((r) => toItem(r as O)),
+    limit,
+    key,
+  );
 }

@@ -2,7 +2,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, UserPoliciesTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
 
 /** A stored policy; `settings` is the JSON as saved (the service adds defaults of newer fields). */
 export interface StoredPolicy<S = unknown, T = unknown> {
@@ -29,7 +30,7 @@ const toPolicy = (r: Selectable<UserPoliciesTable>): StoredPolicy => ({
   updatedAt: Number(r.updated_at),
 });
 
-const nameTaken = (name: string | undefined) => conflict(`A policy named "${name}" already exists in this tenant. Choose another name.`);
+const nameTaken = (name: string | undefined) => `A policy named "${name}" already exists in this tenant. Choose another name.`;
 
 export class PolicyStore {
   readonly #db: Kysely<DB>;
@@ -63,12 +64,7 @@ export class PolicyStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.#db.insertInto('user_policies').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw nameTaken(input.name);
-      throw e;
-    }
+    await unlessTaken(() => this.#db.insertInto('user_policies').values(row).execute(), nameTaken(input.name));
     return toPolicy(row);
   }
 
@@ -79,7 +75,7 @@ export class PolicyStore {
     version: number | undefined,
     patch: { name?: string; priority?: number; targets?: unknown[]; settings?: unknown },
   ): Promise<void> {
-    let q = this.#db
+    const q = this.#db
       .updateTable('user_policies')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -91,14 +87,8 @@ export class PolicyStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      const exists = () => this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-      await assertUpdated(await q.executeTakeFirst(), exists, 'The policy', `Policy ${id}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw nameTaken(patch.name);
-      throw e;
-    }
+    const exists = () => this.#db.selectFrom('user_policies').select('id').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    await updateVersioned(q, version, { exists, what: 'The policy', missing: `Policy ${id}`, taken: nameTaken(patch.name) });
   }
 
   /** Delete; 404 when missing. */

@@ -1,9 +1,10 @@
 // Tenants (enterprises): each is its own issuer with its own keys, users, apps and sessions.
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, TenantsTable } from './schema.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
 
 export interface Tenant {
   id: string;
@@ -51,12 +52,7 @@ export class TenantStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.db.insertInto('tenants').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A tenant with slug "${input.slug}" already exists. Choose another slug.`);
-      throw e;
-    }
+    await unlessTaken(() => this.db.insertInto('tenants').values(row).execute(), `A tenant with slug "${input.slug}" already exists. Choose another slug.`);
     return toTenant(row);
   }
 
@@ -82,23 +78,12 @@ export class TenantStore {
 
   /** Slug-ordered pages; `search` matches the slug or the name. */
   async page(opts: PageOptions = {}): Promise<Page<Tenant>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('tenants').selectAll();
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(slug like ${s} escape '\\' or lower(name) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('slug', '>', decodeCursor(opts.cursor));
-    return cut(
-      (
-        await q
-          .orderBy('slug')
-          .limit(limit + 1)
-          .execute()
-      ).map(toTenant),
-      limit,
-      (t) => t.slug,
-    );
+    return keysetPage(q, 'slug', opts, toTenant, (t) => t.slug);
   }
 
   async update(
@@ -106,7 +91,7 @@ export class TenantStore {
     version: number | undefined,
     patch: { name?: string; sessionLifetimeMinutes?: number; settings?: Record<string, unknown> },
   ): Promise<Tenant> {
-    let q = this.db
+    const q = this.db
       .updateTable('tenants')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -116,8 +101,7 @@ export class TenantStore {
         version: eb('version', '+', 1),
       }))
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    await assertUpdated(await q.executeTakeFirst(), () => this.byId(id), 'The tenant', 'Tenant');
+    await updateVersioned(q, version, { exists: () => this.byId(id), what: 'The tenant', missing: 'Tenant' });
     return (await this.byId(id))!;
   }
 }

@@ -2,7 +2,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, UpstreamsTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
+import { conflict, isUniqueViolation, notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
 import { domainOf, normalizeEmail } from './users.ts';
 
 export type UpstreamMode = 'disabled' | 'test' | 'enabled';
@@ -92,12 +93,10 @@ export class UpstreamStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.db.insertInto('upstreams').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`An upstream directory named "${input.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    await unlessTaken(
+      () => this.db.insertInto('upstreams').values(row).execute(),
+      `An upstream directory named "${input.name}" already exists in this tenant. Choose another name.`,
+    );
     return toUpstream(row);
   }
 
@@ -122,7 +121,7 @@ export class UpstreamStore {
     version: number | undefined,
     patch: { name?: string; mode?: UpstreamMode; settings?: UpstreamSettings; clientSecretSealed?: string | null },
   ): Promise<Upstream> {
-    let q = this.db
+    const q = this.db
       .updateTable('upstreams')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name }),
@@ -134,13 +133,12 @@ export class UpstreamStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.byId(tenantId, id), 'The upstream directory', `Upstream directory ${id}`);
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`An upstream directory named "${patch.name}" already exists in this tenant. Choose another name.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.byId(tenantId, id),
+      what: 'The upstream directory',
+      missing: `Upstream directory ${id}`,
+      taken: `An upstream directory named "${patch.name}" already exists in this tenant. Choose another name.`,
+    });
     return this.get(tenantId, id);
   }
 

@@ -3,8 +3,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, GroupsTable, OusTable, UsersTable } from './schema.ts';
 import { newId } from '../shared/crypto.ts';
-import { conflict, invalid, isUniqueViolation, notFound, assertUpdated } from '../shared/errors.ts';
-import { containsPattern, cut, decodeCursor, pageSize, type Page, type PageOptions } from './paging.ts';
+import { conflict, invalid, isUniqueViolation, notFound } from '../shared/errors.ts';
+import { unlessTaken, updateVersioned } from './versioned.ts';
+import { containsPattern, type Page, type PageOptions, keysetPage } from './paging.ts';
 
 export type AdminRole = 'superadmin' | 'admin' | 'helpdesk' | 'auditor';
 
@@ -239,7 +240,6 @@ export class UserStore {
    * page reads only as many rows as it needs to find its matches (see docs/admin-api.md).
    */
   async listUsers(tenantId: string, opts: PageOptions = {}): Promise<Page<User>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) {
       const s = containsPattern(opts.search.trim());
@@ -248,14 +248,11 @@ export class UserStore {
         sql<boolean>`(lower(email) like ${s} escape '\\' or coalesce(username, '') like ${s} escape '\\' or lower(coalesce(given_name, '') || ' ' || coalesce(family_name, '')) like ${s} escape '\\')`,
       );
     }
-    if (opts.cursor) q = q.where('email', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('email')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => publicUser(toUser(r))),
-      limit,
+    return keysetPage(
+      q,
+      'email',
+      opts,
+      (r) => publicUser(toUser(r)),
       (u) => u.email,
     );
   }
@@ -277,7 +274,7 @@ export class UserStore {
       locale?: string | null;
     },
   ): Promise<User> {
-    let q = this.db
+    const q = this.db
       .updateTable('users')
       .set((eb) => ({
         ...(patch.givenName !== undefined && { given_name: patch.givenName }),
@@ -295,13 +292,12 @@ export class UserStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.userById(tenantId, id), 'The user', 'User');
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`The username ${patch.username} is taken by another user of this tenant. Choose another one.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.userById(tenantId, id),
+      what: 'The user',
+      missing: 'User',
+      taken: `The username ${patch.username} is taken by another user of this tenant. Choose another one.`,
+    });
     return publicUser(await this.getUser(tenantId, id));
   }
 
@@ -347,12 +343,7 @@ export class UserStore {
       updated_at: now,
       version: 1,
     };
-    try {
-      await this.db.insertInto('groups').values(row).execute();
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A group named "${name}" already exists in this tenant.`);
-      throw e;
-    }
+    await unlessTaken(() => this.db.insertInto('groups').values(row).execute(), `A group named "${name}" already exists in this tenant.`);
     return toGroup(row);
   }
 
@@ -373,7 +364,6 @@ export class UserStore {
 
   /** Name-ordered pages of groups, each with its member count; `search` matches the name or description. */
   async pageGroups(tenantId: string, opts: PageOptions = {}): Promise<Page<Group & { memberCount: number }>> {
-    const limit = pageSize(opts.limit);
     let q = this.db
       .selectFrom('groups')
       .selectAll('groups')
@@ -389,14 +379,11 @@ export class UserStore {
       const s = containsPattern(opts.search.trim());
       q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(coalesce(description, '')) like ${s} escape '\\')`);
     }
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('name')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => ({ ...toGroup(r), memberCount: Number(r.member_count ?? 0) })),
-      limit,
+    return keysetPage(
+      q,
+      'name',
+      opts,
+      (r) => ({ ...toGroup(r), memberCount: Number(r.member_count ?? 0) }),
       (g) => g.name,
     );
   }
@@ -412,7 +399,7 @@ export class UserStore {
   }
 
   async updateGroup(tenantId: string, id: string, version: number | undefined, patch: { name?: string; description?: string | null }): Promise<Group> {
-    let q = this.db
+    const q = this.db
       .updateTable('groups')
       .set((eb) => ({
         ...(patch.name !== undefined && { name: patch.name.trim() }),
@@ -422,13 +409,12 @@ export class UserStore {
       }))
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id);
-    if (version !== undefined) q = q.where('version', '=', version);
-    try {
-      await assertUpdated(await q.executeTakeFirst(), () => this.groupById(tenantId, id), 'The group', 'Group');
-    } catch (e) {
-      if (isUniqueViolation(e)) throw conflict(`A group named "${patch.name}" already exists in this tenant.`);
-      throw e;
-    }
+    await updateVersioned(q, version, {
+      exists: () => this.groupById(tenantId, id),
+      what: 'The group',
+      missing: 'Group',
+      taken: `A group named "${patch.name}" already exists in this tenant.`,
+    });
     return (await this.groupById(tenantId, id))!;
   }
 
@@ -443,7 +429,6 @@ export class UserStore {
 
   /** A group's members, email-ordered; `search` as in listUsers. */
   async listMembers(tenantId: string, groupId: string, opts: PageOptions = {}): Promise<Page<User>> {
-    const limit = pageSize(opts.limit);
     let q = this.db
       .selectFrom('group_members')
       .innerJoin('users', 'users.id', 'group_members.user_id')
@@ -456,14 +441,11 @@ export class UserStore {
         sql<boolean>`(lower(users.email) like ${s} escape '\\' or lower(coalesce(users.given_name, '') || ' ' || coalesce(users.family_name, '')) like ${s} escape '\\')`,
       );
     }
-    if (opts.cursor) q = q.where('users.email', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('users.email')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => publicUser(toUser(r))),
-      limit,
+    return keysetPage(
+      q,
+      'users.email',
+      opts,
+      (r) => publicUser(toUser(r)),
       (u) => u.email,
     );
   }
@@ -542,15 +524,9 @@ export class UserStore {
 
   /** Path-ordered pages of OUs (a parent comes before its children); `search` matches the path. */
   async pageOus(tenantId: string, opts: PageOptions = {}): Promise<Page<Ou>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('ous').selectAll().where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) q = q.where(sql<boolean>`lower(path) like ${containsPattern(opts.search.trim())} escape '\\'`);
-    if (opts.cursor) q = q.where('path', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('path')
-      .limit(limit + 1)
-      .execute();
-    return cut(rows.map(toOu), limit, (o) => o.path);
+    return keysetPage(q, 'path', opts, toOu, (o) => o.path);
   }
 
   /**
@@ -603,17 +579,13 @@ export class UserStore {
   }
 
   async pageDomains(tenantId: string, opts: PageOptions = {}): Promise<Page<Domain>> {
-    const limit = pageSize(opts.limit);
     let q = this.db.selectFrom('domains').select(['name', 'created_at']).where('tenant_id', '=', tenantId);
     if (opts.search?.trim()) q = q.where(sql<boolean>`name like ${containsPattern(opts.search.trim())} escape '\\'`);
-    if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    const rows = await q
-      .orderBy('name')
-      .limit(limit + 1)
-      .execute();
-    return cut(
-      rows.map((r) => ({ name: r.name, createdAt: Number(r.created_at) })),
-      limit,
+    return keysetPage(
+      q,
+      'name',
+      opts,
+      (r) => ({ name: r.name, createdAt: Number(r.created_at) }),
       (d) => d.name,
     );
   }

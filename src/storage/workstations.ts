@@ -3,7 +3,7 @@
 // signed in (keyed hashes too) and which SSO sessions were started on which workstation.
 import type { Kysely, Selectable } from 'kysely';
 import type { DB, WorkstationsTable } from './schema.ts';
-import { addOneTimeCode, type CodeProblem } from './connectors.ts';
+import { addOneTimeCode, type CodeProblem, whyNotSpent } from './connectors.ts';
 import { newId } from '../shared/crypto.ts';
 import { notFound } from '../shared/errors.ts';
 
@@ -78,7 +78,7 @@ export class WorkstationStore {
       if (!code) {
         // Read after the update: a concurrent enrollment that spent it first is seen as "used".
         const row = await trx.selectFrom('workstation_codes').select('used_at').where('code_hash', '=', codeHash).executeTakeFirst();
-        return !row ? 'unknown' : row.used_at !== null ? 'used' : 'expired';
+        return whyNotSpent(row);
       }
       const row = {
         id,
@@ -176,7 +176,7 @@ export class WorkstationStore {
   }
 
   /** Spend a link (once, before it expires); what it was for, or why it cannot be used. */
-  async useLink(tenantId: string, tokenHash: string, now = Date.now()): Promise<WorkstationLink | 'unknown' | 'expired' | 'used'> {
+  async useLink(tenantId: string, tokenHash: string, now = Date.now()): Promise<WorkstationLink | CodeProblem> {
     const row = await this.db
       .updateTable('workstation_links')
       .set({ used_at: now })
@@ -194,7 +194,7 @@ export class WorkstationStore {
       .where('token_hash', '=', tokenHash)
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst();
-    return !was ? 'unknown' : was.used_at !== null ? 'used' : 'expired';
+    return whyNotSpent(was);
   }
 
   // ---- sessions bound to a workstation

@@ -5,10 +5,10 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { DeviceSession } from '../../storage/device-sessions.ts';
 import type { Tenant } from '../../storage/tenants.ts';
-import type { User } from '../../storage/users.ts';
 import type { Admin } from '../auth.ts';
 import { notFound } from '../../shared/errors.ts';
-import { assertMayActOn, mayManage } from '../roles.ts';
+import { usersById } from '../lookup.ts';
+import { assertMayActOnOwner, mayManage } from '../roles.ts';
 import { page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { deviceSessionView } from '../shapes.ts';
@@ -17,8 +17,11 @@ async function views(
   { services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant },
   sessions: DeviceSession[],
 ): Promise<Array<z.input<typeof deviceSessionView>>> {
-  const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
+  const users = await usersById(
+    services,
+    tenant.id,
+    sessions.map((s) => s.userId),
+  );
   const names = new Map<string, string>();
   for (const clientId of new Set(sessions.flatMap((s) => s.apps.map((a) => a.clientId)))) {
     names.set(clientId, (await services.clientCache.get(tenant.id, clientId).catch(() => undefined))?.displayName ?? clientId);
@@ -80,8 +83,7 @@ export const deviceRoutes = [
       const { services, tenant, admin, params } = call;
       const s = await services.deviceSessionService.store.get(tenant.id, params.session);
       if (!s) throw notFound(`Device session ${params.session}`);
-      const u = await services.userStore.userById(tenant.id, s.userId);
-      if (u) await assertMayActOn(call, u, 'checkInDevice');
+      await assertMayActOnOwner(call, s.userId, 'checkInDevice');
       // The service records the audit event (device.checked_in) with the administrator.
       return { checkedIn: await services.deviceSessionService.end(tenant, s.id, { by: admin.email, why: 'checkin_by_administrator' }) };
     },

@@ -4,11 +4,10 @@ import { z } from 'zod';
 import type { Services } from '../../services.ts';
 import type { SsoSession } from '../../sessions/sessions.ts';
 import { notFound } from '../../shared/errors.ts';
-import type { User } from '../../storage/users.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import type { Admin } from '../auth.ts';
-import { findUser } from '../lookup.ts';
-import { assertMayActOn, mayManage, userToActOn } from '../roles.ts';
+import { findUser, usersById } from '../lookup.ts';
+import { assertMayActOnOwner, mayManage, userToActOn } from '../roles.ts';
 import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { sessionView as sessionSchema } from '../shapes.ts';
@@ -17,8 +16,11 @@ async function views(
   { services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant },
   sessions: SsoSession[],
 ): Promise<Array<z.input<typeof sessionSchema>>> {
-  const users = new Map<string, User | undefined>();
-  for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
+  const users = await usersById(
+    services,
+    tenant.id,
+    sessions.map((s) => s.userId),
+  );
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
@@ -87,8 +89,7 @@ export const sessionRoutes = [
       const { services, tenant, admin, params } = call;
       const session = await services.sessionService.get(tenant.id, params.session);
       if (!session) throw notFound(`Session ${params.session}`);
-      const u = await services.userStore.userById(tenant.id, session.userId);
-      if (u) await assertMayActOn(call, u, 'endSession');
+      await assertMayActOnOwner(call, session.userId, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
       if (!(await services.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' })))
         throw notFound(`Session ${params.session}`);

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Sealer, SECRET_FILE, secretCheckValue } from '../../shared/crypto.ts';
+import { syncDir } from '../../shared/fsync.ts';
 import { SEALED_COLUMNS } from '../sealed.ts';
 import { DataDirLockedError, lockDataDir, newerSchemaRefusal } from '../db.ts';
 import { migrationList } from '../migrations/index.ts';
@@ -69,19 +70,6 @@ function copyInto(source: DatabaseSync, target: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* not every system syncs directories */
   }
 }
 
