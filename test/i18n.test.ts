@@ -318,3 +318,17 @@ test('self-service in Spanish: the reset request page follows the browser, the r
   assert.equal(empty.status, 400);
   assert.match(await empty.text(), /Lo que has escrito contiene caracteres/);
 });
+
+test('SAML and workstation pages a person sees follow the browser\'s language', { skip }, async () => {
+  const es = { headers: { 'accept-language': 'es' } };
+  const saml = await fetch(`${issuer()}/saml/launch/no-such-app`, es);
+  assert.equal(saml.status, 404);
+  const samlPage = await saml.text();
+  assert.match(samlPage, /<html lang="es"/);
+  assert.match(samlPage, /No hay ninguna aplicación SAML que abrir en esta dirección/);
+  const ws = await fetch(`${issuer()}/workstation/open/not-a-real-link-token`, { ...es, redirect: 'manual' });
+  assert.ok(ws.status >= 400 && ws.status < 500, `a 4xx, not ${ws.status}`);
+  const wsPage = await ws.text();
+  assert.match(wsPage, /<html lang="es"/);
+  assert.match(wsPage, /Vuelve a abrir la aplicación desde el puesto de trabajo o inicia sesión con tu contraseña/);
+});
