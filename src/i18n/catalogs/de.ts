@@ -144,6 +144,7 @@ export const de: Catalog = {
   'passkey.unknown': 'Dieser Passkey ist hier nicht bekannt. Melden Sie sich stattdessen mit Ihrer E-Mail-Adresse an.',
   'passkey.notAllowed': 'Ihre Organisation erlaubt Ihrem Konto keine Anmeldung nur mit einem Passkey. Geben Sie zum Anmelden Ihre E-Mail-Adresse ein.',
   'passkey.failed': 'Der Passkey konnte nicht überprüft werden. Versuchen Sie es erneut oder melden Sie sich mit Ihrer E-Mail-Adresse an.',
+  'passkey.notUsed': 'Der Passkey wurde nicht verwendet ({reason}). Versuchen Sie es erneut oder wählen Sie einen anderen Weg.',
   'passkey.disabled': 'Ihr Konto ist deaktiviert. Bitten Sie Ihren Administrator, es zu aktivieren.',
   'launcher.title': 'Ihre Anwendungen',
   'launcher.none': 'Ihnen wurden noch keine Anwendungen zugewiesen. Fragen Sie Ihren Administrator, wenn Sie hier welche erwartet haben.',

@@ -154,6 +154,7 @@ export const en = {
   'passkey.unknown': 'This passkey is not known here. Sign in with your email address instead.',
   'passkey.notAllowed': 'Your organization does not let your account sign in with a passkey alone. Enter your email address to sign in.',
   'passkey.failed': 'The passkey could not be verified. Try again, or sign in with your email address.',
+  'passkey.notUsed': 'The passkey was not used ({reason}). Try again, or use another way.',
   'passkey.disabled': 'Your account is disabled. Contact your administrator to have it enabled.',
   // launcher
   'launcher.title': 'Your applications',

@@ -144,6 +144,7 @@ export const es: Catalog = {
   'passkey.unknown': 'Esta llave de acceso no se conoce aquí. Inicia sesión con tu dirección de correo electrónico.',
   'passkey.notAllowed': 'Tu organización no permite que tu cuenta inicie sesión solo con una llave de acceso. Escribe tu dirección de correo electrónico para iniciar sesión.',
   'passkey.failed': 'No se pudo verificar la llave de acceso. Inténtalo de nuevo o inicia sesión con tu dirección de correo electrónico.',
+  'passkey.notUsed': 'No se usó la llave de acceso ({reason}). Inténtalo de nuevo o usa otro método.',
   'passkey.disabled': 'Tu cuenta está desactivada. Pide a tu administrador que la active.',
   'launcher.title': 'Tus aplicaciones',
   'launcher.none': 'Todavía no se te ha asignado ninguna aplicación. Pregunta a tu administrador si esperabas ver alguna aquí.',

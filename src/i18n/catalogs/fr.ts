@@ -144,6 +144,7 @@ export const fr: Catalog = {
   'passkey.unknown': 'Cette clé d’accès n’est pas connue ici. Connectez-vous plutôt avec votre adresse e-mail.',
   'passkey.notAllowed': 'Votre organisation n’autorise pas votre compte à se connecter avec une clé d’accès seule. Saisissez votre adresse e-mail pour vous connecter.',
   'passkey.failed': 'La clé d’accès n’a pas pu être vérifiée. Réessayez ou connectez-vous avec votre adresse e-mail.',
+  'passkey.notUsed': 'La clé d’accès n’a pas été utilisée ({reason}). Réessayez ou utilisez un autre moyen.',
   'passkey.disabled': 'Votre compte est désactivé. Contactez votre administrateur pour le faire réactiver.',
   'launcher.title': 'Vos applications',
   'launcher.none': 'Aucune application ne vous a encore été déployée. Demandez à votre administrateur si vous vous attendiez à en voir ici.',
