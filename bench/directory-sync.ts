@@ -23,12 +23,16 @@ function ldif(): string {
   const out: string[] = ['dn: ou=Bench,dc=example,dc=test\nobjectClass: organizationalUnit\nou: Bench\n'];
   for (let r = 0; r < 10; r++) out.push(`dn: ou=Region${r},ou=Bench,dc=example,dc=test\nobjectClass: organizationalUnit\nou: Region${r}\n`);
   for (let i = 0; i < USERS; i++) {
-    out.push(`dn: uid=u${i},ou=Region${i % 10},ou=Bench,dc=example,dc=test\nobjectClass: inetOrgPerson\nmodifyTimestamp: ${stamp(i)}\nuid: u${i}\ncn: User ${i}\ngivenName: User\nsn: Number${i}\nmail: u${i}@bench.example.test\nuserPassword: pw-${i}\n`);
+    out.push(
+      `dn: uid=u${i},ou=Region${i % 10},ou=Bench,dc=example,dc=test\nobjectClass: inetOrgPerson\nmodifyTimestamp: ${stamp(i)}\nuid: u${i}\ncn: User ${i}\ngivenName: User\nsn: Number${i}\nmail: u${i}@bench.example.test\nuserPassword: pw-${i}\n`,
+    );
   }
   for (let g = 0; g < GROUPS; g++) {
     const members = [];
     for (let i = g; i < USERS; i += GROUPS) members.push(`member: uid=u${i},ou=Region${i % 10},ou=Bench,dc=example,dc=test`);
-    out.push(`dn: cn=Bench Group ${g},ou=Bench,dc=example,dc=test\nobjectClass: groupOfNames\nmodifyTimestamp: 20240101000000Z\ncn: Bench Group ${g}\n${members.join('\n')}\n`);
+    out.push(
+      `dn: cn=Bench Group ${g},ou=Bench,dc=example,dc=test\nobjectClass: groupOfNames\nmodifyTimestamp: 20240101000000Z\ncn: Bench Group ${g}\n${members.join('\n')}\n`,
+    );
   }
   return out.join('\n');
 }
@@ -45,12 +49,22 @@ async function measure(backend: Backend, url: string) {
       const r = await gh.api('POST', `/tenants/${tenant}/directories/${id}/sync`, { mode, wait: true });
       const s = (performance.now() - t0) / 1000;
       if (r.body.status !== 'succeeded') throw new Error(`${label}: ${JSON.stringify(r.body)}`);
-      rows.push([backend.name, label, `${r.body.users.seen}`, `${r.body.users.created}`, `${r.body.users.updated}`, `${r.body.memberships.added}`, `${s.toFixed(2)} s`, `${Math.round(r.body.users.seen / s)}/s`]);
+      rows.push([
+        backend.name,
+        label,
+        `${r.body.users.seen}`,
+        `${r.body.users.created}`,
+        `${r.body.users.updated}`,
+        `${r.body.memberships.added}`,
+        `${s.toFixed(2)} s`,
+        `${Math.round(r.body.users.seen / s)}/s`,
+      ]);
       console.log(rows.at(-1)!.join('  '));
     };
     await time('full, direct (first sync: all new)', direct.body.id, 'full');
     await time('full, direct (nothing changed)', direct.body.id, 'full');
-    for (let i = 0; i < 100; i++) await modifyEntry(url, OPENLDAP, `uid=u${i * 7},ou=Region${(i * 7) % 10},ou=Bench,dc=example,dc=test`, { givenName: [`Changed${i}-${backend.name}`] });
+    for (let i = 0; i < 100; i++)
+      await modifyEntry(url, OPENLDAP, `uid=u${i * 7},ou=Region${(i * 7) % 10},ou=Bench,dc=example,dc=test`, { givenName: [`Changed${i}-${backend.name}`] });
     await time('incremental, direct (100 changed)', direct.body.id, 'incremental');
     // Through a connector (its own process) connected to `node`, for a tenant of its own so the users are new again.
     const viaConnector = async (label: string, tenant: string, node: string) => {
@@ -58,18 +72,32 @@ async function measure(backend: Backend, url: string) {
       const code = (await gh.api('POST', `/tenants/${tenant}/connectors/codes`)).body.code;
       const p = startConnector(node, 'bench', path.join(gh.dataDir, `${tenant}.json`), ['--enterprise-id', tenant, '--code', code]);
       try {
-        for (let i = 0; i < 200 && (await gh.api('GET', `/tenants/${tenant}/connectors`)).body.items[0]?.status !== 'connected'; i++) await new Promise((r) => setTimeout(r, 50));
-        const d = await gh.api('POST', `/tenants/${tenant}/directories`, { name: tenant, settings: { ...settings, via: 'connector' }, bindPassword: OPENLDAP.bindPassword });
+        for (let i = 0; i < 200 && (await gh.api('GET', `/tenants/${tenant}/connectors`)).body.items[0]?.status !== 'connected'; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        const d = await gh.api('POST', `/tenants/${tenant}/directories`, {
+          name: tenant,
+          settings: { ...settings, via: 'connector' },
+          bindPassword: OPENLDAP.bindPassword,
+        });
         await time(label, d.body.id, 'full', tenant);
-      } finally { p.p.kill(); }
+      } finally {
+        p.p.kill();
+      }
     };
     await viaConnector('full, through a connector (all new)', 'viaconn', gh.base);
     if (env.DATABASE_URL) {
       // The connector is connected to a second Gatehouse process; the sync is asked of (and runs on) the first.
       const other = await startNode('other', { ...env, REDIS_URL: env.REDIS_URL ?? '', LOG_LEVEL: 'warn' }); // the same bus as this one
-      try { await viaConnector('full, through a connector on another node (all new)', 'relayed', other.base); } finally { await other.kill(); }
+      try {
+        await viaConnector('full, through a connector on another node (all new)', 'relayed', other.base);
+      } finally {
+        await other.kill();
+      }
     }
-  } finally { await gh.close(); await backend.cleanup(); }
+  } finally {
+    await gh.close();
+    await backend.cleanup();
+  }
   return rows;
 }
 
@@ -78,12 +106,14 @@ const ldap = await startSlapd({ extraLdif: ldif() });
 console.log(`slapd loaded with ${USERS} users and ${GROUPS} groups in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const rows: string[][] = [];
 try {
-  rows.push(...await measure(sqliteBackend(), ldap.url));
+  rows.push(...(await measure(sqliteBackend(), ldap.url)));
   for (const pg of [await postgresBackend({ redis: true }), await postgresBackend()]) {
-    if (!pg.skip) rows.push(...await measure(pg, ldap.url));
+    if (!pg.skip) rows.push(...(await measure(pg, ldap.url)));
     else console.log(pg.skip);
   }
-} finally { ldap.stop(); }
+} finally {
+  ldap.stop();
+}
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const md = `# Directory sync benchmark

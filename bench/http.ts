@@ -3,7 +3,12 @@
 // (the approach of test/helpers/agent.ts: follow redirects by hand, fill the first form).
 import http from 'node:http';
 
-export interface Res { status: number; location?: string; setCookie?: string[]; body: string }
+export interface Res {
+  status: number;
+  location?: string;
+  setCookie?: string[];
+  body: string;
+}
 
 export class Client {
   readonly agent: http.Agent;
@@ -27,7 +32,9 @@ export class Client {
           res.on('end', () => resolve(out));
         } else {
           res.setEncoding('utf8');
-          res.on('data', (c: string) => { out.body += c; });
+          res.on('data', (c: string) => {
+            out.body += c;
+          });
           res.on('end', () => resolve(out));
         }
         res.on('error', reject);
@@ -38,12 +45,18 @@ export class Client {
     });
   }
 
-  close() { this.agent.destroy(); }
+  close() {
+    this.agent.destroy();
+  }
 }
 
 export class Jar {
   readonly cookies = new Map<string, string>();
-  header(): string { let s = ''; for (const [k, v] of this.cookies) s += (s ? '; ' : '') + k + '=' + v; return s; }
+  header(): string {
+    let s = '';
+    for (const [k, v] of this.cookies) s += (s ? '; ' : '') + k + '=' + v;
+    return s;
+  }
   store(setCookie: string[] | undefined) {
     if (!setCookie) return;
     for (const c of setCookie) {
@@ -58,12 +71,23 @@ export class Jar {
   }
 }
 
-const decode = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&#x([0-9a-f]+);/gi, (_, n) => String.fromCharCode(parseInt(n, 16))).replace(/&amp;/g, '&').replace(/&quot;/g, '"');
+const decode = (s: string) =>
+  s
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n) => String.fromCharCode(parseInt(n, 16)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"');
 
 /** The first form of a page: its action (a path) and its hidden fields. */
 export function firstForm(html: string, pagePath: string): { action: string; fields: Record<string, string> } {
   const m = /<form[^>]*action="([^"]*)"/.exec(html);
-  if (!m) throw new Error(`no form on page: ${html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 200)}`);
+  if (!m)
+    throw new Error(
+      `no form on page: ${html
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .slice(0, 200)}`,
+    );
   const fields: Record<string, string> = {};
   for (const inp of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
     const name = /name="([^"]*)"/.exec(inp[0])?.[1];
@@ -74,4 +98,7 @@ export function firstForm(html: string, pagePath: string): { action: string; fie
   return { action: action.pathname + action.search, fields };
 }
 
-export const pathOf = (location: string) => { const u = new URL(location, 'http://x/'); return u.pathname + u.search; };
+export const pathOf = (location: string) => {
+  const u = new URL(location, 'http://x/');
+  return u.pathname + u.search;
+};

@@ -27,14 +27,27 @@ export interface Spec {
 }
 
 export interface PhaseResult {
-  name: string; mode: 'closed' | 'open'; seconds: number; offered?: number;
-  ok: number; errors: number; rate: number;
-  p50: number; p90: number; p99: number; max: number; mean: number;
+  name: string;
+  mode: 'closed' | 'open';
+  seconds: number;
+  offered?: number;
+  ok: number;
+  errors: number;
+  rate: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
   /** password_signin only: latency of each HTTP request within the sign-ins. */
   step?: { count: number; p50: number; p99: number; max: number; byStep: Record<string, { p50: number; p99: number }> };
-  serverCpu?: number; loaderCpu: number;
+  serverCpu?: number;
+  loaderCpu: number;
   /** CPU used on the machine by anything but the server and this load generator (cores; kernel networking shows up here a little). */
-  otherCpu?: number; stealCpu?: number; serverRssMaxMB?: number; serverRssEndMB?: number;
+  otherCpu?: number;
+  stealCpu?: number;
+  serverRssMaxMB?: number;
+  serverRssEndMB?: number;
   errorSamples: Record<string, number>;
 }
 
@@ -43,15 +56,24 @@ const basic = (id: string, secret: string) => 'Basic ' + Buffer.from(`${encodeUR
 const WEB_AUTH = basic(BENCH.web.clientId, BENCH.web.clientSecret);
 const SERVICE_AUTH = basic(BENCH.service.clientId, BENCH.service.clientSecret);
 const FORM = 'application/x-www-form-urlencoded';
-const authorizePath = (extra = '') => `${PREFIX}/auth?` + new URLSearchParams({
-  client_id: BENCH.web.clientId, response_type: 'code', scope: BENCH.scope, redirect_uri: BENCH.redirectUri, state: 'bench-state',
-}).toString() + extra;
+const authorizePath = (extra = '') =>
+  `${PREFIX}/auth?` +
+  new URLSearchParams({
+    client_id: BENCH.web.clientId,
+    response_type: 'code',
+    scope: BENCH.scope,
+    redirect_uri: BENCH.redirectUri,
+    state: 'bench-state',
+  }).toString() +
+  extra;
 
 class Stats {
   lat: number[] = [];
   errors = 0;
   samples: Record<string, number> = {};
-  ok(ms: number) { this.lat.push(ms); }
+  ok(ms: number) {
+    this.lat.push(ms);
+  }
   err(e: unknown) {
     this.errors++;
     const k = String((e as Error)?.message ?? e).slice(0, 160);
@@ -72,7 +94,9 @@ function cpuTicks(pid: number): number | undefined {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 /** Busy and steal ticks of the whole machine (all CPUs), from /proc/stat. */
 function machineTicks(): { busy: number; steal: number } | undefined {
@@ -80,20 +104,26 @@ function machineTicks(): { busy: number; steal: number } | undefined {
     const f = /^cpu\s+(.+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))![1]!.split(/\s+/).map(Number);
     // user nice system idle iowait irq softirq steal
     return { busy: f[0]! + f[1]! + f[2]! + f[5]! + f[6]!, steal: f[7] ?? 0 };
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 export function rssMB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? r2(Number(m[1]) / 1024) : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- the protocol steps ----
 export class Flows {
   c: Client;
   stepStats?: Map<string, number[]>;
-  constructor(c: Client) { this.c = c; }
+  constructor(c: Client) {
+    this.c = c;
+  }
 
   async #step(name: string, p: Promise<Res>): Promise<Res> {
     if (!this.stepStats) return p;
@@ -101,7 +131,7 @@ export class Flows {
     const r = await p;
     const ms = performance.now() - t0;
     let a = this.stepStats.get(name);
-    if (!a) this.stepStats.set(name, a = []);
+    if (!a) this.stepStats.set(name, (a = []));
     a.push(ms);
     return r;
   }
@@ -123,14 +153,38 @@ export class Flows {
     if (r.status !== 200) throw new Error(`identifier page: HTTP ${r.status}`);
     let f = firstForm(r.body, path);
     path = f.action;
-    r = await this.#step('POST email', this.c.request('POST', path, { cookie: jar.header(), 'content-type': FORM }, new URLSearchParams({ ...f.fields, email: BENCH.user.email }).toString(), true));
+    r = await this.#step(
+      'POST email',
+      this.c.request(
+        'POST',
+        path,
+        { cookie: jar.header(), 'content-type': FORM },
+        new URLSearchParams({ ...f.fields, email: BENCH.user.email }).toString(),
+        true,
+      ),
+    );
     jar.store(r.setCookie);
     if (r.status !== 200) throw new Error(`POST email: HTTP ${r.status}`);
     f = firstForm(r.body, path);
-    r = await this.#step('POST password', this.c.request('POST', f.action, { cookie: jar.header(), 'content-type': FORM }, new URLSearchParams({ ...f.fields, email: BENCH.user.email, password: BENCH.user.password }).toString(), true));
+    r = await this.#step(
+      'POST password',
+      this.c.request(
+        'POST',
+        f.action,
+        { cookie: jar.header(), 'content-type': FORM },
+        new URLSearchParams({ ...f.fields, email: BENCH.user.email, password: BENCH.user.password }).toString(),
+        true,
+      ),
+    );
     jar.store(r.setCookie);
     for (let i = 0; i < 5; i++) {
-      if (r.status < 300 || r.status >= 400 || !r.location) throw new Error(`sign-in step: HTTP ${r.status} ${r.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 120)}`);
+      if (r.status < 300 || r.status >= 400 || !r.location)
+        throw new Error(
+          `sign-in step: HTTP ${r.status} ${r.body
+            .replace(/<[^>]+>/g, ' ')
+            .replace(/\s+/g, ' ')
+            .slice(0, 120)}`,
+        );
       if (r.location.startsWith(BENCH.redirectUri)) return codeOf(r.location);
       r = await this.#step('resume', this.c.request('GET', pathOf(r.location), { cookie: jar.header() }));
       jar.store(r.setCookie);
@@ -148,8 +202,13 @@ export class Flows {
   }
 
   async exchangeCode(code: string): Promise<string> {
-    const r = await this.c.request('POST', `${PREFIX}/token`, { authorization: WEB_AUTH, 'content-type': FORM },
-      new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: BENCH.redirectUri }).toString(), true);
+    const r = await this.c.request(
+      'POST',
+      `${PREFIX}/token`,
+      { authorization: WEB_AUTH, 'content-type': FORM },
+      new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: BENCH.redirectUri }).toString(),
+      true,
+    );
     if (r.status !== 200) throw new Error(`code exchange: HTTP ${r.status} ${r.body.slice(0, 160)}`);
     const rt = JSON.parse(r.body).refresh_token;
     if (!rt) throw new Error('code exchange: no refresh_token');
@@ -157,8 +216,13 @@ export class Flows {
   }
 
   async refresh(rt: string): Promise<string> {
-    const r = await this.c.request('POST', `${PREFIX}/token`, { authorization: WEB_AUTH, 'content-type': FORM },
-      `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}`, true);
+    const r = await this.c.request(
+      'POST',
+      `${PREFIX}/token`,
+      { authorization: WEB_AUTH, 'content-type': FORM },
+      `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}`,
+      true,
+    );
     if (r.status !== 200) throw new Error(`refresh_token: HTTP ${r.status} ${r.body.slice(0, 160)}`);
     const next = JSON.parse(r.body).refresh_token;
     if (!next) throw new Error('refresh_token: no rotated refresh_token');
@@ -177,12 +241,19 @@ function codeOf(location: string): string {
 async function closedLoop(concurrency: number, seconds: number, iter: (vu: number) => Promise<void>, stats: Stats): Promise<number> {
   const start = performance.now();
   const end = start + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async (_, vu) => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try { await iter(vu); stats.ok(performance.now() - t0); } catch (e) { stats.err(e); }
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, vu) => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await iter(vu);
+          stats.ok(performance.now() - t0);
+        } catch (e) {
+          stats.err(e);
+        }
+      }
+    }),
+  );
   return (performance.now() - start) / 1000;
 }
 
@@ -201,11 +272,16 @@ async function openLoop(rate: number, seconds: number, maxInFlight: number, iter
         i++;
         inflight++;
         const slot = free.pop()!;
-        iter(slot).then(() => stats.ok(performance.now() - scheduled), (e) => stats.err(e)).finally(() => {
-          inflight--;
-          free.push(slot);
-          if (i >= n && inflight === 0) resolve();
-        });
+        iter(slot)
+          .then(
+            () => stats.ok(performance.now() - scheduled),
+            (e) => stats.err(e),
+          )
+          .finally(() => {
+            inflight--;
+            free.push(slot);
+            if (i >= n && inflight === 0) resolve();
+          });
       }
       if (i < n) setTimeout(tick, Math.max(0, Math.min(1, start + i * interval - performance.now())));
     };
@@ -227,7 +303,11 @@ async function main() {
   let chains: string[] = [];
   const t0 = performance.now();
   if (spec.scenario === 'silent_sso' || spec.scenario === 'refresh_token') {
-    for (let i = 0; i < 8; i++) { const jar = new Jar(); await flows.signIn(jar); sessions.push(jar); }
+    for (let i = 0; i < 8; i++) {
+      const jar = new Jar();
+      await flows.signIn(jar);
+      sessions.push(jar);
+    }
   }
   if (spec.scenario === 'refresh_token') {
     chains = await Promise.all(Array.from({ length: slots }, async (_, i) => flows.exchangeCode(await flows.silentAuthorize(sessions[i % sessions.length]!))));
@@ -237,15 +317,26 @@ async function main() {
   let rr = 0;
   const iteration = async (slot: number): Promise<void> => {
     switch (spec.scenario) {
-      case 'client_credentials': return flows.clientCredentials();
-      case 'silent_sso': { await flows.silentAuthorize(sessions[rr++ % sessions.length]!); return; }
-      case 'password_signin': { await flows.signIn(new Jar()); return; }
+      case 'client_credentials':
+        return flows.clientCredentials();
+      case 'silent_sso': {
+        await flows.silentAuthorize(sessions[rr++ % sessions.length]!);
+        return;
+      }
+      case 'password_signin': {
+        await flows.signIn(new Jar());
+        return;
+      }
       case 'refresh_token': {
         try {
           chains[slot] = await flows.refresh(chains[slot]!);
         } catch (e) {
           // Never retry a spent token (reuse revokes the grant): start a new chain, count the error.
-          try { chains[slot] = await flows.exchangeCode(await flows.silentAuthorize(sessions[slot % sessions.length]!)); } catch { /* next try */ }
+          try {
+            chains[slot] = await flows.exchangeCode(await flows.silentAuthorize(sessions[slot % sessions.length]!));
+          } catch {
+            /* next try */
+          }
           throw e;
         }
       }
@@ -261,36 +352,55 @@ async function main() {
     const cpu0 = process.cpuUsage();
     const m0 = machineTicks();
     let rssMax = 0;
-    const sampler = pid ? setInterval(() => { rssMax = Math.max(rssMax, rssMB(pid) ?? 0); }, 250) : undefined;
-    const elapsed = mode === 'closed'
-      ? await closedLoop(spec.concurrency, seconds, iteration, stats)
-      : await openLoop(rate!, seconds, maxInFlight, iteration, stats);
+    const sampler = pid
+      ? setInterval(() => {
+          rssMax = Math.max(rssMax, rssMB(pid) ?? 0);
+        }, 250)
+      : undefined;
+    const elapsed =
+      mode === 'closed' ? await closedLoop(spec.concurrency, seconds, iteration, stats) : await openLoop(rate!, seconds, maxInFlight, iteration, stats);
     if (sampler) clearInterval(sampler);
     const cpu = process.cpuUsage(cpu0);
     const ticks1 = pid ? cpuTicks(pid) : undefined;
     const m1 = machineTicks();
     const sorted = stats.lat.sort((a, b) => a - b);
     const res: PhaseResult = {
-      name, mode, seconds: r2(elapsed), ...(rate !== undefined && { offered: r2(rate) }),
-      ok: sorted.length, errors: stats.errors, rate: r2(sorted.length / elapsed),
-      p50: r2(pct(sorted, 50)), p90: r2(pct(sorted, 90)), p99: r2(pct(sorted, 99)), max: r2(sorted.at(-1) ?? NaN),
+      name,
+      mode,
+      seconds: r2(elapsed),
+      ...(rate !== undefined && { offered: r2(rate) }),
+      ok: sorted.length,
+      errors: stats.errors,
+      rate: r2(sorted.length / elapsed),
+      p50: r2(pct(sorted, 50)),
+      p90: r2(pct(sorted, 90)),
+      p99: r2(pct(sorted, 99)),
+      max: r2(sorted.at(-1) ?? NaN),
       mean: r2(sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1)),
       loaderCpu: r2((cpu.user + cpu.system) / 1e6 / elapsed),
       ...(ticks0 !== undefined && ticks1 !== undefined && { serverCpu: r2((ticks1 - ticks0) / CLK_TCK / elapsed) }),
-      ...(m0 && m1 && ticks0 !== undefined && ticks1 !== undefined && {
-        otherCpu: r2(Math.max(0, (m1.busy - m0.busy - (ticks1 - ticks0)) / CLK_TCK / elapsed - (cpu.user + cpu.system) / 1e6 / elapsed)),
-        stealCpu: r2((m1.steal - m0.steal) / CLK_TCK / elapsed),
-      }),
+      ...(m0 &&
+        m1 &&
+        ticks0 !== undefined &&
+        ticks1 !== undefined && {
+          otherCpu: r2(Math.max(0, (m1.busy - m0.busy - (ticks1 - ticks0)) / CLK_TCK / elapsed - (cpu.user + cpu.system) / 1e6 / elapsed)),
+          stealCpu: r2((m1.steal - m0.steal) / CLK_TCK / elapsed),
+        }),
       ...(pid && { serverRssMaxMB: Math.max(rssMax, rssMB(pid) ?? 0), serverRssEndMB: rssMB(pid) }),
       errorSamples: stats.samples,
     };
     if (flows.stepStats) {
       const all = [...flows.stepStats.values()].flat().sort((a, b) => a - b);
       const byStep: Record<string, { p50: number; p99: number }> = {};
-      for (const [k, v] of flows.stepStats) { v.sort((a, b) => a - b); byStep[k] = { p50: r2(pct(v, 50)), p99: r2(pct(v, 99)) }; }
+      for (const [k, v] of flows.stepStats) {
+        v.sort((a, b) => a - b);
+        byStep[k] = { p50: r2(pct(v, 50)), p99: r2(pct(v, 99)) };
+      }
       res.step = { count: all.length, p50: r2(pct(all, 50)), p99: r2(pct(all, 99)), max: r2(all.at(-1) ?? NaN), byStep };
     }
-    log(`${name}: ${res.rate}/s ok=${res.ok} err=${res.errors} p50=${res.p50} p99=${res.p99} ms server cpu=${res.serverCpu ?? '?'} loader cpu=${res.loaderCpu} other cpu=${res.otherCpu ?? '?'}`);
+    log(
+      `${name}: ${res.rate}/s ok=${res.ok} err=${res.errors} p50=${res.p50} p99=${res.p99} ms server cpu=${res.serverCpu ?? '?'} loader cpu=${res.loaderCpu} other cpu=${res.otherCpu ?? '?'}`,
+    );
     if (stats.errors) log(`  errors: ${JSON.stringify(stats.samples).slice(0, 400)}`);
     phases.push(res);
     return res;
@@ -311,5 +421,8 @@ async function main() {
 }
 
 if (import.meta.main) {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -37,7 +37,14 @@ if (process.env.REDIS_URL) {
   const prefix = `ghbench:${crypto.randomBytes(6).toString('hex')}:`;
   const [ra, rb] = [new Redis(process.env.REDIS_URL), new Redis(process.env.REDIS_URL)];
   const [a, b] = [await RedisBus.open(ra, prefix, logger), await RedisBus.open(rb, prefix, logger)];
-  try { await measure('Redis pub/sub', a, b); } finally { await a.close(); await b.close(); ra.disconnect(); rb.disconnect(); }
+  try {
+    await measure('Redis pub/sub', a, b);
+  } finally {
+    await a.close();
+    await b.close();
+    ra.disconnect();
+    rb.disconnect();
+  }
 } else console.log('REDIS_URL not set: Redis pub/sub not measured');
 
 if (process.env.DATABASE_URL) {
@@ -51,8 +58,11 @@ if (process.env.DATABASE_URL) {
   const pools = [new pg.Pool({ connectionString: u.href }), new pg.Pool({ connectionString: u.href })];
   const client = () => new pg.Client({ connectionString: u.href });
   const [a, b] = [await PostgresBus.open(pools[0]!, client, logger), await PostgresBus.open(pools[1]!, client, logger)];
-  try { await measure('PostgreSQL NOTIFY', a, b); } finally {
-    await a.close(); await b.close();
+  try {
+    await measure('PostgreSQL NOTIFY', a, b);
+  } finally {
+    await a.close();
+    await b.close();
     await Promise.all(pools.map((p) => p.end()));
     await admin.query(`DROP DATABASE ${name}`);
     await admin.end();

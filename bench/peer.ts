@@ -24,18 +24,18 @@ const OWASP = { algorithm: 2 /* Argon2id */, memoryCost: 19456, timeCost: 2, par
 
 // Keys like Gatehouse's: RS256 (2048) and ES256, each an active and a published next key; RS256 first.
 function jwk(alg: 'RS256' | 'ES256') {
-  const { privateKey } = alg === 'RS256'
-    ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } =
+    alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), alg, use: 'sig' };
 }
 const jwks = { keys: [jwk('RS256'), jwk('RS256'), jwk('ES256'), jwk('ES256')] };
 
 const USER = { id: 'bench-user-0001', ...BENCH.user };
 const passwordHash = passwordCheck === 'argon2' ? await hash(USER.password, OWASP) : '';
-const checkPassword = (pw: string) => passwordCheck === 'argon2'
-  ? verify(passwordHash, pw).catch(() => false)
-  : Promise.resolve(pw.length === USER.password.length && crypto.timingSafeEqual(Buffer.from(pw), Buffer.from(USER.password)));
+const checkPassword = (pw: string) =>
+  passwordCheck === 'argon2'
+    ? verify(passwordHash, pw).catch(() => false)
+    : Promise.resolve(pw.length === USER.password.length && crypto.timingSafeEqual(Buffer.from(pw), Buffer.from(USER.password)));
 
 // In-memory storage. oidc-provider's built-in memory adapter keeps at most 1000 entries
 // (an LRU: under load it forgets live refresh tokens and grants, which breaks refresh chains
@@ -51,29 +51,58 @@ const byUid = new Map<string, string>();
 const byUserCode = new Map<string, string>();
 setInterval(() => {
   const now = Date.now();
-  for (const [k, e] of store) if (e.expiresAt <= now) { store.delete(k); if (e.grantId) byGrant.get(e.grantId)?.delete(k); }
+  for (const [k, e] of store)
+    if (e.expiresAt <= now) {
+      store.delete(k);
+      if (e.grantId) byGrant.get(e.grantId)?.delete(k);
+    }
   for (const [g, set] of byGrant) if (set.size === 0) byGrant.delete(g);
 }, 10_000).unref();
 class MapAdapter {
   model: string;
-  constructor(model: string) { this.model = model; }
-  key(id: string) { return `${this.model}:${id}`; }
+  constructor(model: string) {
+    this.model = model;
+  }
+  key(id: string) {
+    return `${this.model}:${id}`;
+  }
   #get(key: string): Payload | undefined {
     const e = store.get(key);
     if (!e) return undefined;
-    if (e.expiresAt <= Date.now()) { store.delete(key); return undefined; }
+    if (e.expiresAt <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
     return JSON.parse(e.json) as Payload;
   }
   async upsert(id: string, payload: Payload, expiresIn?: number) {
     const key = this.key(id);
-    store.set(key, { json: JSON.stringify(payload), grantId: payload.grantId, uid: payload.uid, userCode: payload.userCode, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity });
-    if (payload.grantId) { let s = byGrant.get(payload.grantId); if (!s) byGrant.set(payload.grantId, s = new Set()); s.add(key); }
+    store.set(key, {
+      json: JSON.stringify(payload),
+      grantId: payload.grantId,
+      uid: payload.uid,
+      userCode: payload.userCode,
+      expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity,
+    });
+    if (payload.grantId) {
+      let s = byGrant.get(payload.grantId);
+      if (!s) byGrant.set(payload.grantId, (s = new Set()));
+      s.add(key);
+    }
     if (this.model === 'Session' && payload.uid) byUid.set(payload.uid, id);
     if (payload.userCode) byUserCode.set(payload.userCode, id);
   }
-  async find(id: string) { return this.#get(this.key(id)); }
-  async findByUid(uid: string) { const id = byUid.get(uid); return id ? this.find(id) : undefined; }
-  async findByUserCode(code: string) { const id = byUserCode.get(code); return id ? this.find(id) : undefined; }
+  async find(id: string) {
+    return this.#get(this.key(id));
+  }
+  async findByUid(uid: string) {
+    const id = byUid.get(uid);
+    return id ? this.find(id) : undefined;
+  }
+  async findByUserCode(code: string) {
+    const id = byUserCode.get(code);
+    return id ? this.find(id) : undefined;
+  }
   async consume(id: string) {
     const e = store.get(this.key(id));
     if (e) e.json = JSON.stringify({ ...JSON.parse(e.json), consumed: Math.floor(Date.now() / 1000) });
@@ -98,15 +127,24 @@ const cookieOpts = { httpOnly: true, sameSite: 'lax' as const, secure: false, pa
 // The same client metadata Gatehouse's clients.ts derives for a "web" and a "service" app.
 const clients = [
   {
-    client_id: BENCH.web.clientId, client_secret: BENCH.web.clientSecret, client_name: BENCH.web.displayName,
-    token_endpoint_auth_method: 'client_secret_basic', application_type: 'web',
-    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-    redirect_uris: [BENCH.redirectUri], post_logout_redirect_uris: [],
+    client_id: BENCH.web.clientId,
+    client_secret: BENCH.web.clientSecret,
+    client_name: BENCH.web.displayName,
+    token_endpoint_auth_method: 'client_secret_basic',
+    application_type: 'web',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [BENCH.redirectUri],
+    post_logout_redirect_uris: [],
   },
   {
-    client_id: BENCH.service.clientId, client_secret: BENCH.service.clientSecret, client_name: BENCH.service.displayName,
+    client_id: BENCH.service.clientId,
+    client_secret: BENCH.service.clientSecret,
+    client_name: BENCH.service.displayName,
     token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'], response_types: [], redirect_uris: [],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
   },
 ];
 
@@ -121,9 +159,14 @@ const configuration: Configuration = {
       claims: async (_use, scope) => {
         const scopes = new Set(String(scope).split(' '));
         return {
-          sub: USER.id, email: USER.email, email_verified: true,
-          name: `${USER.givenName} ${USER.familyName}`, given_name: USER.givenName, family_name: USER.familyName,
-          preferred_username: USER.email, ...(scopes.has('groups') && { groups: [] }),
+          sub: USER.id,
+          email: USER.email,
+          email_verified: true,
+          name: `${USER.givenName} ${USER.familyName}`,
+          given_name: USER.givenName,
+          family_name: USER.familyName,
+          preferred_username: USER.email,
+          ...(scopes.has('groups') && { groups: [] }),
         };
       },
     };
@@ -172,9 +215,17 @@ const configuration: Configuration = {
     return grant;
   },
   ttl: {
-    AccessToken: 3600, ClientCredentials: 3600, IdToken: 3600, RefreshToken: 14 * 24 * 3600,
-    AuthorizationCode: 60, Interaction: 3600, Session: 60 * 60 * 24 * 30, Grant: 365 * 24 * 3600,
-    PushedAuthorizationRequest: 60, DeviceCode: 600, BackchannelAuthenticationRequest: 600,
+    AccessToken: 3600,
+    ClientCredentials: 3600,
+    IdToken: 3600,
+    RefreshToken: 14 * 24 * 3600,
+    AuthorizationCode: 60,
+    Interaction: 3600,
+    Session: 60 * 60 * 24 * 30,
+    Grant: 365 * 24 * 3600,
+    PushedAuthorizationRequest: 60,
+    DeviceCode: 600,
+    BackchannelAuthenticationRequest: 600,
   },
   enabledJWA: {
     idTokenSigningAlgValues: ['RS256', 'ES256'],
@@ -194,7 +245,9 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').repl
 const page = (title: string, action: string, fields: Record<string, string>, visible: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head><body><h1>${esc(title)}</h1>` +
   `<form method="post" action="${esc(action)}">` +
-  Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`).join('') +
+  Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${k}" value="${esc(v)}">`)
+    .join('') +
   `${visible}<button type="submit">Continue</button></form></body></html>`;
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/html; charset=utf-8') {
@@ -205,13 +258,21 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
 async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of req) { size += (c as Buffer).length; if (size > 16384) throw new Error('too large'); chunks.push(c as Buffer); }
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > 16384) throw new Error('too large');
+    chunks.push(c as Buffer);
+  }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 async function interaction(req: http.IncomingMessage, res: http.ServerResponse, uid: string, step: string) {
   let details;
-  try { details = await provider.interactionDetails(req, res); } catch { return send(res, 400, 'Sign-in expired'); }
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    return send(res, 400, 'Sign-in expired');
+  }
   if (details.uid !== uid) return send(res, 400, 'Sign-in expired');
   const base = `/t/default/interaction/${uid}`;
   const csrf = csrfFor(uid);
@@ -227,13 +288,24 @@ async function interaction(req: http.IncomingMessage, res: http.ServerResponse, 
   if (req.method !== 'POST') return send(res, 405, 'Method not allowed');
   const form = await readForm(req);
   if (form.get('csrf') !== csrf) return send(res, 403, 'Form expired');
-  const email = String(form.get('email') ?? '').trim().toLowerCase();
+  const email = String(form.get('email') ?? '')
+    .trim()
+    .toLowerCase();
   if (step === '/identify') return send(res, 200, page('Enter your password', `${base}/password`, { csrf, email }, '<input type="password" name="password">'));
   if (step === '/password') {
     const ok = email === USER.email && (await checkPassword(String(form.get('password') ?? '')));
-    if (!ok) return send(res, 401, page('Enter your password', `${base}/password`, { csrf, email }, '<p>The email or password is incorrect.</p><input type="password" name="password">'));
-    const to = await provider.interactionResult(req, res,
-      { login: { accountId: USER.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } }, { mergeWithLastSubmission: false });
+    if (!ok)
+      return send(
+        res,
+        401,
+        page('Enter your password', `${base}/password`, { csrf, email }, '<p>The email or password is incorrect.</p><input type="password" name="password">'),
+      );
+    const to = await provider.interactionResult(
+      req,
+      res,
+      { login: { accountId: USER.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } },
+      { mergeWithLastSubmission: false },
+    );
     res.writeHead(303, { location: to }).end();
     return;
   }
@@ -247,7 +319,11 @@ const server = http.createServer((req, res) => {
   if (path === '/readyz' || path === '/healthz') return send(res, 200, '{"status":"ready"}', 'application/json');
   const m = INTERACTION.exec(path);
   if (m) {
-    interaction(req, res, m[1]!, m[2] ?? '').catch((err) => { console.error(err); if (!res.headersSent) send(res, 500, 'error'); else res.end(); });
+    interaction(req, res, m[1]!, m[2] ?? '').catch((err) => {
+      console.error(err);
+      if (!res.headersSent) send(res, 500, 'error');
+      else res.end();
+    });
     return;
   }
   if (path === '/t/default' || path.startsWith('/t/default/')) {
@@ -263,6 +339,10 @@ server.keepAliveTimeout = 65_000;
 server.listen(PORT, HOST, () => {
   process.stdout.write(`peer is running at ${publicUrl} (issuer ${issuer}, password check: ${passwordCheck})\n`);
 });
-const stop = () => { server.close(() => process.exit(0)); server.closeIdleConnections(); setTimeout(() => process.exit(0), 3000).unref(); };
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 3000).unref();
+};
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

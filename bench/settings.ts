@@ -15,13 +15,30 @@ export const BENCH = {
 /** The `--import` document for Gatehouse. */
 export function importDocument() {
   return {
-    tenants: [{
-      slug: 'default',
-      users: [{ email: BENCH.user.email, password: BENCH.user.password, givenName: BENCH.user.givenName, familyName: BENCH.user.familyName }],
-      apps: [
-        { name: 'bench-web', displayName: BENCH.web.displayName, type: 'web', clientId: BENCH.web.clientId, clientSecret: BENCH.web.clientSecret, redirectUris: [BENCH.redirectUri], deploy: ['all'] },
-        { name: 'bench-service', displayName: BENCH.service.displayName, type: 'service', clientId: BENCH.service.clientId, clientSecret: BENCH.service.clientSecret, deploy: ['all'] },
-      ],
-    }],
+    tenants: [
+      {
+        slug: 'default',
+        users: [{ email: BENCH.user.email, password: BENCH.user.password, givenName: BENCH.user.givenName, familyName: BENCH.user.familyName }],
+        apps: [
+          {
+            name: 'bench-web',
+            displayName: BENCH.web.displayName,
+            type: 'web',
+            clientId: BENCH.web.clientId,
+            clientSecret: BENCH.web.clientSecret,
+            redirectUris: [BENCH.redirectUri],
+            deploy: ['all'],
+          },
+          {
+            name: 'bench-service',
+            displayName: BENCH.service.displayName,
+            type: 'service',
+            clientId: BENCH.service.clientId,
+            clientSecret: BENCH.service.clientSecret,
+            deploy: ['all'],
+          },
+        ],
+      },
+    ],
   };
 }

@@ -20,7 +20,17 @@ if (!runtime) {
 
 // ts-cache.js keeps the stripped sources so the type stripper need not be loaded (see there).
 // --no-allocation-site-pretenuring: see NODE_FLAGS in docs/operations.md (latency under load).
-const child = spawn(runtime, ['--no-allocation-site-pretenuring', '--import', pathToFileURL(path.join(root, 'src', 'boot', 'ts-cache.js')).href, path.join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const child = spawn(
+  runtime,
+  [
+    '--no-allocation-site-pretenuring',
+    '--import',
+    pathToFileURL(path.join(root, 'src', 'boot', 'ts-cache.js')).href,
+    path.join(root, 'src', 'cli', 'main.ts'),
+    ...process.argv.slice(2),
+  ],
+  { stdio: 'inherit' },
+);
 child.on('error', (err) => {
   console.error(`Could not run ${runtime} (${err.message}). Run \`npm install\` in ${root} to get the pinned Node 24.`);
   process.exit(1);
@@ -28,5 +38,8 @@ child.on('error', (err) => {
 // Forward stop signals (a service manager may signal only this process). Ctrl-C in a terminal
 // reaches the child directly as well; `gatehouse start` ignores that duplicate. SIGHUP too:
 // `gatehouse start` with GATEHOUSE_TLS_CERT reloads its certificate on it (else it stops).
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(sig, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  });
 child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));

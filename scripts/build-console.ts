@@ -18,7 +18,8 @@ function sourceHash(): string {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       if (e.name === 'dist' || e.name === 'node_modules') continue;
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p); else files.push(p);
+      if (e.isDirectory()) walk(p);
+      else files.push(p);
     }
   };
   walk(consoleDir);
@@ -37,9 +38,11 @@ export async function buildConsole(opts: { force?: boolean; quiet?: boolean } = 
     vite = await import('vite');
   } catch {
     // A production install without dev dependencies: serve what is there, or say what to do.
-    console.error(built
-      ? 'Gatehouse: the admin console sources changed but Vite is not installed (dev dependencies omitted); serving the console built before.'
-      : 'Gatehouse: the admin console is not built and Vite is not installed. Run `npm ci` (with dev dependencies) to build it; the server runs without it.');
+    console.error(
+      built
+        ? 'Gatehouse: the admin console sources changed but Vite is not installed (dev dependencies omitted); serving the console built before.'
+        : 'Gatehouse: the admin console is not built and Vite is not installed. Run `npm ci` (with dev dependencies) to build it; the server runs without it.',
+    );
     return 'unavailable';
   }
   const started = Date.now();

@@ -37,13 +37,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The sign-in pages' stylesheet and scripts (interaction/assets/), read once at start. */
 const ASSETS: Record<string, [type: string, body: Buffer]> = Object.fromEntries(
   ['gatehouse.css', 'webauthn.js', 'push.js', 'remember.js', 'autosubmit.js'].map((name) => [
-    name, [name.endsWith('.css') ? 'text/css' : 'text/javascript', fs.readFileSync(path.join(here, 'interaction/assets', name))],
+    name,
+    [name.endsWith('.css') ? 'text/css' : 'text/javascript', fs.readFileSync(path.join(here, 'interaction/assets', name))],
   ]),
 );
 
 // Engine paths: /t/<slug>/<anything but the tenant's own page and Gatehouse's own pages>.
 const ENGINE_PATH = /^\/t\/([a-z0-9-]{1,40})(\/[^?#]*)/;
-const GATEHOUSE_PATH = /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice|workstation)(\/|$|\.css$)/;
+const GATEHOUSE_PATH =
+  /^\/(interaction|federation|launcher|launch|api|account|authenticator|branding|console|device\/checkin|saml|selfservice|workstation)(\/|$|\.css$)/;
 
 /**
  * The server's request handler. Protocol endpoints (token, authorize, userinfo, JWKS, ...)
@@ -58,26 +60,40 @@ export function createHttpHandler(services: Services): http.RequestListener {
     if (accessLog) logRequest(req, res, { trustProxy: services.config.trustProxy });
     const m = ENGINE_PATH.exec(req.url ?? '/');
     const rest = m?.[2];
-    if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) { void koa(req, res); return; }
+    if (!m || !rest || rest === '/' || GATEHOUSE_PATH.test(rest)) {
+      void koa(req, res);
+      return;
+    }
     const start = process.hrtime.bigint();
     const slug = m[1]!;
-    services.engineCache.get(slug).then(async (entry) => {
-      if (!entry) { await koa(req, res); return; }
-      try {
-        await serveEngine(services, entry, slug, req, res);
-      } finally {
-        const route = routeLabel(`/t/${slug}${rest}`);
-        services.metrics.latency.observe({ route, method: req.method ?? 'GET' }, Number(process.hrtime.bigint() - start) / 1e9);
-        services.metrics.requests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
-      }
-    }).catch((err: unknown) => {
-      services.logger.error({ err, path: rest }, 'unhandled error');
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.end(JSON.stringify({ error: 'server_error', error_description: 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.' }));
-      } else res.destroy();
-    });
+    services.engineCache
+      .get(slug)
+      .then(async (entry) => {
+        if (!entry) {
+          await koa(req, res);
+          return;
+        }
+        try {
+          await serveEngine(services, entry, slug, req, res);
+        } finally {
+          const route = routeLabel(`/t/${slug}${rest}`);
+          services.metrics.latency.observe({ route, method: req.method ?? 'GET' }, Number(process.hrtime.bigint() - start) / 1e9);
+          services.metrics.requests.inc({ route, method: req.method ?? 'GET', status: String(res.statusCode) });
+        }
+      })
+      .catch((err: unknown) => {
+        services.logger.error({ err, path: rest }, 'unhandled error');
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.setHeader('Content-Type', 'application/json; charset=utf-8');
+          res.end(
+            JSON.stringify({
+              error: 'server_error',
+              error_description: 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.',
+            }),
+          );
+        } else res.destroy();
+      });
   };
 }
 
@@ -139,8 +155,24 @@ export function createHttpApp(services: Services): Koa {
       const err = outageError(caught);
       const e = err as Error & { status?: number; expose?: boolean; code?: string; details?: unknown };
       const status = e instanceof GatehouseError ? e.status : e.status && e.status < 500 ? e.status : 500;
-      let code = e instanceof GatehouseError ? e.code : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status < 500 ? 'invalid_request' : 'server_error';
-      let message = e instanceof GatehouseError ? e.message : status < 500 && e.expose ? e.message : ctx.path.startsWith('/api/') ? 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.' : t('error.server');
+      let code =
+        e instanceof GatehouseError
+          ? e.code
+          : status === 413
+            ? 'payload_too_large'
+            : status === 415
+              ? 'unsupported_media_type'
+              : status < 500
+                ? 'invalid_request'
+                : 'server_error';
+      let message =
+        e instanceof GatehouseError
+          ? e.message
+          : status < 500 && e.expose
+            ? e.message
+            : ctx.path.startsWith('/api/')
+              ? 'Something went wrong on our side. Try again; if it keeps happening, contact your administrator.'
+              : t('error.server');
       if (status === 400 && /JSON|Unexpected|body/i.test(String(e.message)) && !(e instanceof GatehouseError)) {
         code = 'invalid_body';
         message = 'The request body could not be read. Send valid JSON (API) or form data (pages).';
@@ -174,16 +206,27 @@ export function createHttpApp(services: Services): Koa {
   });
 
   const ops = new Router();
-  ops.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
+  ops.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
   ops.get('/readyz', async (ctx) => {
     const checks: Record<string, string> = {};
     // A store that hangs must not hang the probe: each check gets two seconds.
     const probe = async (name: string, fn: () => Promise<unknown>) => {
       let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([fn(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no answer within 2 seconds')), 2000); })]);
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no answer within 2 seconds')), 2000);
+          }),
+        ]);
         checks[name] = 'ok';
-      } catch (e) { checks[name] = (e as Error).message || String(e); } finally { clearTimeout(timer); }
+      } catch (e) {
+        checks[name] = (e as Error).message || String(e);
+      } finally {
+        clearTimeout(timer);
+      }
     };
     await Promise.all([probe('database', () => services.database.ping()), ...(services.redis ? [probe('redis', () => services.redis!.ping())] : [])]);
     const ready = Object.values(checks).every((v) => v === 'ok');
@@ -206,10 +249,17 @@ export function createHttpApp(services: Services): Koa {
     });
   }
   // Browsers ask every site for an icon; "none" (not a 404) keeps their consoles free of errors.
-  ops.get('/favicon.ico', (ctx) => { ctx.status = 204; ctx.set('Cache-Control', 'public, max-age=86400'); });
+  ops.get('/favicon.ico', (ctx) => {
+    ctx.status = 204;
+    ctx.set('Cache-Control', 'public, max-age=86400');
+  });
   ops.get('/', async (ctx) => {
     ctx.type = 'html';
-    ctx.body = messagePage({ title: 'Gatehouse', message: 'This is a Gatehouse single sign-on service. Open an application to sign in.', detail: `Default organization issuer: ${services.config.publicUrl}/t/default` });
+    ctx.body = messagePage({
+      title: 'Gatehouse',
+      message: 'This is a Gatehouse single sign-on service. Open an application to sign in.',
+      detail: `Default organization issuer: ${services.config.publicUrl}/t/default`,
+    });
   });
   koa.use(ops.routes());
   koa.use(languageRouter(services).routes());
@@ -242,7 +292,9 @@ export function createHttpApp(services: Services): Koa {
     if (!ctx.path.startsWith('/api/')) return next();
     if (!admin) {
       admin = import('./admin/routes.ts').then((m) => m.adminRouter(services));
-      admin.catch(() => { admin = undefined; }); // answered as an error now, tried again next time
+      admin.catch(() => {
+        admin = undefined;
+      }); // answered as an error now, tried again next time
     }
     const r = await admin;
     await json(ctx, () => r.routes()(ctx as never, () => r.allowedMethods()(ctx as never, next)));
@@ -261,7 +313,12 @@ export function createHttpApp(services: Services): Koa {
     if (!tenant) return next();
     ctx.type = 'html';
     noteTenantLocale(tenant);
-    ctx.body = messagePage({ title: tenant.name, message: t('tenant.home', { name: tenant.name }), detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}`, branding: pageBranding(tenant) });
+    ctx.body = messagePage({
+      title: tenant.name,
+      message: t('tenant.home', { name: tenant.name }),
+      detail: `Issuer: ${services.config.publicUrl}/t/${tenant.slug}`,
+      branding: pageBranding(tenant),
+    });
   });
 
   // Each tenant's engine under /t/<slug> (reached here only for a tenant the fast path in
@@ -273,7 +330,14 @@ export function createHttpApp(services: Services): Koa {
     if (!entry) {
       ctx.status = 404;
       if (ctx.accepts('html', 'json') === 'json') ctx.body = { error: 'not_found', error_description: `There is no tenant "${m[1]}".` };
-      else { ctx.type = 'html'; ctx.body = messagePage({ title: t('error.unknownOrg.title'), message: t('error.unknownOrg.message', { slug: m[1]! }), detail: t('error.unknownOrg.detail') }); }
+      else {
+        ctx.type = 'html';
+        ctx.body = messagePage({
+          title: t('error.unknownOrg.title'),
+          message: t('error.unknownOrg.message', { slug: m[1]! }),
+          detail: t('error.unknownOrg.detail'),
+        });
+      }
       return;
     }
     ctx.respond = false;

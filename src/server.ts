@@ -35,19 +35,27 @@ export async function startServer(config: Config, opts: { beforeListen?: (servic
     if (tls) services.logger.info({ certificate: tls.summary }, 'serving HTTPS');
     server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
     // On-premises connectors open a WebSocket to /connector/v1; nothing else upgrades.
-    server.on('upgrade', (req, socket, head) => { if (!services.connectorHub.handleUpgrade(req, socket, head)) socket.destroy(); });
+    server.on('upgrade', (req, socket, head) => {
+      if (!services.connectorHub.handleUpgrade(req, socket, head)) socket.destroy();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
     const metricsServer = config.metricsListener
-      ? await listenMetrics(services, config.metricsListener).catch((e: unknown) => { server.close(); throw e; })
+      ? await listenMetrics(services, config.metricsListener).catch((e: unknown) => {
+          server.close();
+          throw e;
+        })
       : undefined;
     jobs = startJobs(services);
     const port = (server.address() as AddressInfo).port;
     let stopping: Promise<void> | undefined;
     return {
-      services, server, metricsServer, boot,
+      services,
+      server,
+      metricsServer,
+      boot,
       reloadTls() {
         if (!config.tls) return false;
         try {
@@ -71,10 +79,18 @@ export async function startServer(config: Config, opts: { beforeListen?: (servic
             // Keep-alive connections go idle as their last response is sent; close them as they do.
             const idle = setInterval(() => server.closeIdleConnections(), 50);
             const force = setTimeout(() => server.closeAllConnections(), 10_000);
-            server.close(() => { clearInterval(idle); clearTimeout(force); resolve(); });
+            server.close(() => {
+              clearInterval(idle);
+              clearTimeout(force);
+              resolve();
+            });
             server.closeIdleConnections();
           });
-          await new Promise<void>((resolve) => { if (!metricsServer) return resolve(); metricsServer.close(() => resolve()); metricsServer.closeAllConnections(); });
+          await new Promise<void>((resolve) => {
+            if (!metricsServer) return resolve();
+            metricsServer.close(() => resolve());
+            metricsServer.closeAllConnections();
+          });
           await services.close();
         })();
         return stopping;
@@ -100,17 +116,25 @@ async function listenMetrics(services: Services, at: { host: string; port: numbe
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('This listener serves only GET /metrics.\n');
       return;
     }
-    metricsText(services.metrics).then((text) => {
-      res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
-      res.end(req.method === 'HEAD' ? undefined : text);
-    }, (err: unknown) => {
-      services.logger.error({ err }, 'metrics could not be collected');
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be collected; see the server log.\n');
-    });
+    metricsText(services.metrics).then(
+      (text) => {
+        res.writeHead(200, { 'content-type': services.metrics.registry.contentType });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: unknown) => {
+        services.logger.error({ err }, 'metrics could not be collected');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be collected; see the server log.\n');
+      },
+    );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-      ? new StartupRefusal(`GATEHOUSE_METRICS_PORT ${at.port} is already in use on ${at.host}. Stop what uses it or choose another port.`) : e));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new StartupRefusal(`GATEHOUSE_METRICS_PORT ${at.port} is already in use on ${at.host}. Stop what uses it or choose another port.`)
+          : e,
+      ),
+    );
     server.listen(at.port, at.host, () => resolve());
   });
   return server;

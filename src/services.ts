@@ -154,7 +154,8 @@ const ARTIFACTS_HASHED = 'artifacts_hashed_at';
  */
 export async function createServices(config: Config, logger = pino({ level: config.logLevel })): Promise<Services> {
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  if (database.tightened?.length) logger.warn({ dataDir: config.dataDir, tightened: database.tightened }, `made the data directory private: ${database.tightened.join(', ')}`);
+  if (database.tightened?.length)
+    logger.warn({ dataDir: config.dataDir, tightened: database.tightened }, `made the data directory private: ${database.tightened.join(', ')}`);
   const db = database.db;
   const instanceStore = new InstanceStore(db);
   let sealer: Sealer;
@@ -190,13 +191,18 @@ export async function createServices(config: Config, logger = pino({ level: conf
     }
     await instanceStore.set(ARTIFACTS_HASHED, new Date().toISOString());
   }
-  const bus: Bus = redis ? await RedisBus.open(redis, config.redisPrefix, logger)
-    : database.pg ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
+  const bus: Bus = redis
+    ? await RedisBus.open(redis, config.redisPrefix, logger)
+    : database.pg
+      ? await PostgresBus.open(database.pg.pool, database.pg.newClient, logger)
       : new LocalBus();
   const leadership: Leadership = database.pg ? new PostgresLeadership(database.pg.newClient, logger) : new SoleLeader();
   const outbound = new Outbound({ allow: config.outboundAllow });
   const throttles = redis
-    ? { account: new RedisThrottle(redis, config.redisPrefix, 'account', ACCOUNT_THROTTLE), ip: new RedisThrottle(redis, config.redisPrefix, 'ip', IP_THROTTLE) }
+    ? {
+        account: new RedisThrottle(redis, config.redisPrefix, 'account', ACCOUNT_THROTTLE),
+        ip: new RedisThrottle(redis, config.redisPrefix, 'ip', IP_THROTTLE),
+      }
     : database.pg
       ? { account: new SqlThrottle(db, 'account', ACCOUNT_THROTTLE), ip: new SqlThrottle(db, 'ip', IP_THROTTLE) }
       : { account: new MemoryThrottle(ACCOUNT_THROTTLE), ip: new MemoryThrottle(IP_THROTTLE) };
@@ -209,7 +215,8 @@ export async function createServices(config: Config, logger = pino({ level: conf
   // Every recorded event is also handed to the stream, in this process only: each worker of
   // `gatehouse start --workers N` streams the events it records, so each goes out once.
   const auditStream = createAuditStream(config.auditStream, {
-    logger, webhookSecret: config.auditWebhookSecret,
+    logger,
+    webhookSecret: config.auditWebhookSecret,
     // Its own client: a receiver that hangs gets five seconds, then the batch is retried later.
     outbound: new Outbound({ allow: config.outboundAllow, timeoutMs: 5000 }),
   });
@@ -232,8 +239,10 @@ export async function createServices(config: Config, logger = pino({ level: conf
 
   // ---- caches the engines read through; a changed app profile is reloaded on every node
   const clientCache = new ClientCache(bus, (tenantId, clientId) => appStore.byTenantClientId(tenantId, clientId));
-  appStore.onChange = (tenantId, clientId) => clientCache.invalidate(tenantId, clientId)
-    .catch((err) => logger.error({ err, clientId }, 'could not tell the other nodes that an application changed; they reload it within five minutes'));
+  appStore.onChange = (tenantId, clientId) =>
+    clientCache
+      .invalidate(tenantId, clientId)
+      .catch((err) => logger.error({ err, clientId }, 'could not tell the other nodes that an application changed; they reload it within five minutes'));
 
   // ---- engines: built per tenant on first use. `build` reads the finished record (`services`,
   // below): an engine uses the services (sessions, policies) and the session service uses this
@@ -241,7 +250,9 @@ export async function createServices(config: Config, logger = pino({ level: conf
   // record exists (the first request, or bootstrap, comes after createServices returns).
   let services: Services | undefined;
   const engineCache = new EngineCache({
-    tenantStore, bus, logger,
+    tenantStore,
+    bus,
+    logger,
     build: (tenant) => {
       if (!services) throw new Error('An engine was asked for before the services were composed.');
       return buildEngine(services, tenant);
@@ -251,7 +262,10 @@ export async function createServices(config: Config, logger = pino({ level: conf
   // ---- services
   // A moved clock only in tests (config: GATEHOUSE_TEST_CLOCK_OFFSET_MS, refused outside NODE_ENV=test).
   const keyService = new KeyService({
-    keyStore: new SigningKeyStore(db), tenantStore, sealer, policy: config.keys,
+    keyStore: new SigningKeyStore(db),
+    tenantStore,
+    sealer,
+    policy: config.keys,
     ...(config.testClockOffsetMs !== undefined && { now: () => Date.now() + (config.testClockOffsetMs ?? 0) }),
   });
   const appService = new AppService({ appStore, userStore, sealer, outbound });
@@ -260,7 +274,18 @@ export async function createServices(config: Config, logger = pino({ level: conf
   const sessionService = new SessionService({ logger, sessionStore, auditStore, clientCache, engineCache });
   const deviceSessionService = new DeviceSessionService({ logger, deviceSessionStore, tenantStore, auditStore, tokenHasher, engineCache, sessionService });
   const federationService = new FederationService({ config, logger, sealer, bus, outbound, upstreamStore, userStore, auditStore });
-  const connectorHub = new ConnectorHub({ config, logger, sealer, tokenHasher, bus, tenantStore, connectorStore, auditStore, throttles, sharedStore: !!database.pg });
+  const connectorHub = new ConnectorHub({
+    config,
+    logger,
+    sealer,
+    tokenHasher,
+    bus,
+    tenantStore,
+    connectorStore,
+    auditStore,
+    throttles,
+    sharedStore: !!database.pg,
+  });
   const samlService = new SamlService({ keyService, userStore, samlRequestStore, sealer });
   const ldapService = new LdapService({ logger, sealer, tenantStore, userStore, ldapStore, auditStore, sessionService, connectorHub });
   const mailService = new MailService({ config, logger, mailStore, isLeader: () => leadership.isLeader });
@@ -271,20 +296,63 @@ export async function createServices(config: Config, logger = pino({ level: conf
   instanceSecret.listen(bus);
 
   const metrics = createMetrics();
-  registerCertificateGauge(metrics, async () => {
-    const slugs = new Map((await tenantStore.list()).map((t) => [t.id, t.slug]));
-    const [keys, apps] = await Promise.all([keyService.activeKeys(), appStore.registeredCertificates()]);
-    return [
-      ...keys.map((k) => ({ tenant: slugs.get(k.tenantId) ?? k.tenantId, kind: 'idp' as const, kid: k.kid, expiresAt: k.notAfter })),
-      ...apps.map((a) => ({ tenant: a.tenantSlug, kind: 'app' as const, clientId: a.clientId, expiresAt: a.expiresAt })),
-    ];
-  }, (err) => logger.warn({ err }, 'reading certificate expiry for /metrics failed; the gauge is left out of this scrape'));
+  registerCertificateGauge(
+    metrics,
+    async () => {
+      const slugs = new Map((await tenantStore.list()).map((t) => [t.id, t.slug]));
+      const [keys, apps] = await Promise.all([keyService.activeKeys(), appStore.registeredCertificates()]);
+      return [
+        ...keys.map((k) => ({ tenant: slugs.get(k.tenantId) ?? k.tenantId, kind: 'idp' as const, kid: k.kid, expiresAt: k.notAfter })),
+        ...apps.map((a) => ({ tenant: a.tenantSlug, kind: 'app' as const, clientId: a.clientId, expiresAt: a.expiresAt })),
+      ];
+    },
+    (err) => logger.warn({ err }, 'reading certificate expiry for /metrics failed; the gauge is left out of this scrape'),
+  );
 
   services = {
-    config, logger, sealer, tokenHasher, database, redis, metrics, bus, leadership, outbound, throttles, auditStream,
-    instanceStore, tenantStore, userStore, appStore, auditStore, upstreamStore, mfaStore, signinAddressStore, setupLinkStore, ldapStore, connectorStore, userLinkStore, workstationStore, kerberosStore,
-    instanceSecret, keyService, appService, policyService, pushService, sessionService, deviceSessionService, federationService, ldapService, connectorHub, samlService, mailService, selfService, workstationService, kerberosService,
-    clientCache, engineCache,
+    config,
+    logger,
+    sealer,
+    tokenHasher,
+    database,
+    redis,
+    metrics,
+    bus,
+    leadership,
+    outbound,
+    throttles,
+    auditStream,
+    instanceStore,
+    tenantStore,
+    userStore,
+    appStore,
+    auditStore,
+    upstreamStore,
+    mfaStore,
+    signinAddressStore,
+    setupLinkStore,
+    ldapStore,
+    connectorStore,
+    userLinkStore,
+    workstationStore,
+    kerberosStore,
+    instanceSecret,
+    keyService,
+    appService,
+    policyService,
+    pushService,
+    sessionService,
+    deviceSessionService,
+    federationService,
+    ldapService,
+    connectorHub,
+    samlService,
+    mailService,
+    selfService,
+    workstationService,
+    kerberosService,
+    clientCache,
+    engineCache,
     async close() {
       await ldapService.close();
       await connectorHub.close();

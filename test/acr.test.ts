@@ -2,17 +2,29 @@
 // tokens carry, and when a second factor is asked for (OpenID Connect Core 3.1.2.1, 5.5.1.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD, ACR_VALUES, acrClaimProblem, acrRequestOf, decideAcr, hasSecondFactor, mfaCauses, satisfies } from '../src/policy/acr.ts';
+import {
+  ACR_FED,
+  ACR_FED_MFA,
+  ACR_MFA,
+  ACR_PWD,
+  ACR_VALUES,
+  acrClaimProblem,
+  acrRequestOf,
+  decideAcr,
+  hasSecondFactor,
+  mfaCauses,
+  satisfies,
+} from '../src/policy/acr.ts';
 import { abortDescription } from '../src/interaction/abort.ts';
 
 const listed = (...values: string[]) => ({ values, essential: false, source: 'acr_values' as const });
 
-test('every supported class listed (the conformance suite\'s request): a password sign-in succeeds with the password class, no step-up', () => {
+test("every supported class listed (the conformance suite's request): a password sign-in succeeds with the password class, no step-up", () => {
   assert.deepEqual(decideAcr(ACR_PWD, listed(...ACR_VALUES)), { kind: 'satisfied', acr: ACR_PWD });
   assert.deepEqual(mfaCauses({ signedIn: ACR_PWD, request: listed(...ACR_VALUES), appRequiresMfa: false, policyRequiresMfa: false }), []);
 });
 
-test('the tokens carry the best listed class satisfied: the sign-in\'s own class when listed, whatever the order', () => {
+test("the tokens carry the best listed class satisfied: the sign-in's own class when listed, whatever the order", () => {
   assert.deepEqual(decideAcr(ACR_MFA, listed(...ACR_VALUES)), { kind: 'satisfied', acr: ACR_MFA });
   assert.deepEqual(decideAcr(ACR_MFA, listed(ACR_PWD, ACR_MFA)), { kind: 'satisfied', acr: ACR_MFA });
   assert.deepEqual(decideAcr(ACR_FED_MFA, listed(ACR_PWD, ACR_FED, ACR_MFA, ACR_FED_MFA)), { kind: 'satisfied', acr: ACR_FED_MFA });
@@ -43,7 +55,11 @@ test('the request: an essential acr claim (value or values) first, then acr_valu
   const claims = (acr: unknown) => JSON.stringify({ id_token: { acr } });
   assert.deepEqual(acrRequestOf({ acr_values: `${ACR_PWD} ${ACR_MFA}` }), { values: [ACR_PWD, ACR_MFA], essential: false, source: 'acr_values' });
   assert.deepEqual(acrRequestOf({ claims: claims({ essential: true, values: [ACR_MFA] }) }), { values: [ACR_MFA], essential: true, source: 'claims' });
-  assert.deepEqual(acrRequestOf({ claims: claims({ essential: true, value: ACR_MFA }), acr_values: ACR_PWD }), { values: [ACR_MFA], essential: true, source: 'claims' });
+  assert.deepEqual(acrRequestOf({ claims: claims({ essential: true, value: ACR_MFA }), acr_values: ACR_PWD }), {
+    values: [ACR_MFA],
+    essential: true,
+    source: 'claims',
+  });
   assert.deepEqual(acrRequestOf({ claims: claims({ values: [ACR_MFA] }) }), { values: [ACR_MFA], essential: false, source: 'claims' });
   assert.equal(acrRequestOf({ claims: '{not json' }), undefined);
   assert.equal(acrRequestOf({}), undefined);
@@ -55,11 +71,14 @@ test('the request: an essential acr claim (value or values) first, then acr_valu
   assert.equal(acrClaimProblem({ claims: JSON.stringify({ userinfo: { email: null } }) }), undefined);
 });
 
-test('the causes of a step-up are named: the app\'s profile, the user\'s policy, the request', () => {
+test("the causes of a step-up are named: the app's profile, the user's policy, the request", () => {
   assert.deepEqual(mfaCauses({ signedIn: ACR_PWD, request: undefined, appRequiresMfa: true, policyRequiresMfa: false }), ['app']);
   assert.deepEqual(mfaCauses({ signedIn: ACR_PWD, request: undefined, appRequiresMfa: false, policyRequiresMfa: true }), ['policy']);
   assert.deepEqual(mfaCauses({ signedIn: ACR_PWD, request: listed(ACR_MFA), appRequiresMfa: false, policyRequiresMfa: false }), ['acr_values']);
-  assert.deepEqual(mfaCauses({ signedIn: ACR_PWD, request: { values: [ACR_MFA], essential: true, source: 'claims' }, appRequiresMfa: false, policyRequiresMfa: false }), ['acr_claim']);
+  assert.deepEqual(
+    mfaCauses({ signedIn: ACR_PWD, request: { values: [ACR_MFA], essential: true, source: 'claims' }, appRequiresMfa: false, policyRequiresMfa: false }),
+    ['acr_claim'],
+  );
   assert.deepEqual(mfaCauses({ signedIn: ACR_MFA, request: listed(ACR_MFA), appRequiresMfa: true, policyRequiresMfa: true }), [], 'already two-step');
   assert.match(abortDescription('mfa:acr_values', listed(ACR_MFA)), /acr_values \(urn:gatehouse:loa:mfa\)/);
   assert.match(abortDescription('mfa:policy', undefined), /the user's policy requires it/);
@@ -75,7 +94,14 @@ test('a sign-in at an upstream directory: the fed classes are selected for it, a
   assert.deepEqual(decideAcr(ACR_MFA, listed(ACR_FED, ACR_FED_MFA)), { kind: 'unmet' });
   assert.equal(satisfies(ACR_FED_MFA, ACR_PWD), true);
   assert.equal(satisfies(ACR_PWD, ACR_FED), false);
-  for (const [acr, two] of [[ACR_PWD, false], [ACR_FED, false], [ACR_MFA, true], [ACR_FED_MFA, true], [undefined, false], ['urn:example:mfa', false]] as const) {
+  for (const [acr, two] of [
+    [ACR_PWD, false],
+    [ACR_FED, false],
+    [ACR_MFA, true],
+    [ACR_FED_MFA, true],
+    [undefined, false],
+    ['urn:example:mfa', false],
+  ] as const) {
     assert.equal(hasSecondFactor(acr), two, String(acr));
   }
 });
@@ -89,7 +115,11 @@ test('hostile or odd requests: nothing asked is nothing selected, and malformed 
     assert.equal(acrRequestOf({ claims }), undefined, claims);
   }
   // An essential claim with no usable value is not enforced: acr_values (voluntary) decide.
-  assert.deepEqual(acrRequestOf({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: [1, 2] } } }), acr_values: ACR_PWD }), { values: [ACR_PWD], essential: false, source: 'acr_values' });
+  assert.deepEqual(acrRequestOf({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: [1, 2] } } }), acr_values: ACR_PWD }), {
+    values: [ACR_PWD],
+    essential: false,
+    source: 'acr_values',
+  });
   assert.equal(acrClaimProblem({ claims: 'null' }), undefined);
   assert.equal(acrClaimProblem({ claims: '{"id_token":{"acr":null}}' }), undefined);
   assert.match(acrClaimProblem({ claims: JSON.stringify({ id_token: { acr: ['a'] } }) })!, /must be an object/);

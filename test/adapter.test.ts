@@ -24,7 +24,9 @@ function lazy<T>(open: () => Promise<T>, close: (v: T) => Promise<void>) {
   let p: Promise<T> | undefined;
   return {
     get: () => (p ??= open()),
-    close: async () => { if (p) await close(await p); },
+    close: async () => {
+      if (p) await close(await p);
+    },
   };
 }
 
@@ -39,7 +41,11 @@ async function openRedis(): Promise<{ redis: Redis; prefix: string }> {
   return { redis, prefix: `ghtest:${rand()}:` };
 }
 async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
-  try { await deleteRedisPrefix(redis, prefix); } finally { await redis.quit(); }
+  try {
+    await deleteRedisPrefix(redis, prefix);
+  } finally {
+    await redis.quit();
+  }
 }
 
 // --- SQLite: a real database file, with an injectable clock so expiry needs no waiting.
@@ -49,7 +55,12 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
   const db = lazy(openSqliteTemp, closeSqliteTemp);
   adapterConformance('sql on sqlite', async (tenantId) => sqlAdapterFactory((await db.get()).db, tenantId, undefined, now), {
     cleanup: db.close,
-    clock: { now, advance: (ms) => { offset += ms; } },
+    clock: {
+      now,
+      advance: (ms) => {
+        offset += ms;
+      },
+    },
   });
 }
 
@@ -60,7 +71,12 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
   const db = lazy(openSqliteTemp, closeSqliteTemp);
   adapterConformance('hashed sql on sqlite', async (tenantId) => adapterFactory({ db: (await db.get()).db, tenantId, tokens, now }), {
     cleanup: db.close,
-    clock: { now, advance: (ms) => { offset += ms; } },
+    clock: {
+      now,
+      advance: (ms) => {
+        offset += ms;
+      },
+    },
   });
 }
 {
@@ -83,32 +99,50 @@ async function closeRedis({ redis, prefix }: { redis: Redis; prefix: string }) {
 // --- Redis: a random key prefix per run, whose keys are deleted afterwards.
 {
   const r = lazy(openRedis, closeRedis);
-  adapterConformance('redis', async (tenantId) => {
-    const { redis, prefix } = await r.get();
-    return redisAdapterFactory(redis, prefix, tenantId);
-  }, {
-    skip: REDIS_URL ? false : 'REDIS_URL not set: Redis suite skipped',
-    cleanup: r.close,
-  });
+  adapterConformance(
+    'redis',
+    async (tenantId) => {
+      const { redis, prefix } = await r.get();
+      return redisAdapterFactory(redis, prefix, tenantId);
+    },
+    {
+      skip: REDIS_URL ? false : 'REDIS_URL not set: Redis suite skipped',
+      cleanup: r.close,
+    },
+  );
 }
 
 // --- Routed: short-lived models in Redis, the rest in SQL (SQLite), as the engine runs it.
 {
   const db = lazy(openSqliteTemp, closeSqliteTemp);
   const r = lazy(openRedis, closeRedis);
-  adapterConformance('routed sql + redis', async (tenantId) => {
-    const { redis, prefix } = await r.get();
-    return adapterFactory({ db: (await db.get()).db, tenantId, redis, redisPrefix: prefix, tokens });
-  }, {
-    skip: REDIS_URL ? false : 'REDIS_URL not set: routed SQL + Redis suite skipped',
-    cleanup: async () => { try { await db.close(); } finally { await r.close(); } },
-  });
+  adapterConformance(
+    'routed sql + redis',
+    async (tenantId) => {
+      const { redis, prefix } = await r.get();
+      return adapterFactory({ db: (await db.get()).db, tenantId, redis, redisPrefix: prefix, tokens });
+    },
+    {
+      skip: REDIS_URL ? false : 'REDIS_URL not set: routed SQL + Redis suite skipped',
+      cleanup: async () => {
+        try {
+          await db.close();
+        } finally {
+          await r.close();
+        }
+      },
+    },
+  );
 }
 
 describe('sql adapter extras (sqlite)', () => {
   let d: TempStore;
-  before(async () => { d = await openSqliteTemp(); });
-  after(async () => { await closeSqliteTemp(d); });
+  before(async () => {
+    d = await openSqliteTemp();
+  });
+  after(async () => {
+    await closeSqliteTemp(d);
+  });
 
   it('purgeExpired deletes expired artifacts of every tenant and nothing else', async () => {
     const t0 = Date.now();
@@ -121,7 +155,10 @@ describe('sql adapter extras (sqlite)', () => {
     assert.equal(await purgeExpired(d.db, t0 + 59_000), 0, 'nothing has expired yet');
     assert.equal(await purgeExpired(d.db, t0 + 60_000), 2);
     const left = await d.db.selectFrom('oidc_artifacts').select('id').orderBy('id').execute();
-    assert.deepEqual(left.map((r) => r.id), ['a-forever', 'a-long']);
+    assert.deepEqual(
+      left.map((r) => r.id),
+      ['a-forever', 'a-long'],
+    );
     assert.equal(await purgeExpired(d.db, t0 + 60_000), 0, 'idempotent');
     assert.equal(await purgeExpired(d.db, t0 + 10 * 365 * 86400_000), 1, 'the Grant without expiry is never purged');
   });
@@ -138,7 +175,7 @@ describe('sql adapter extras (sqlite)', () => {
     await b.upsert('shared', { jti: 'shared', accountId: 'bob' }, 60);
     const found = await b.find('shared');
     assert.equal(found?.accountId, 'bob');
-    assert.equal(found?.consumed, undefined, 'the expired row\'s consumption is not inherited');
+    assert.equal(found?.consumed, undefined, "the expired row's consumption is not inherited");
     assert.equal(await a.find('shared'), undefined);
   });
 
@@ -156,7 +193,12 @@ describe('sql adapter extras (sqlite)', () => {
       destroy: async () => undefined,
       revokeByGrantId: async () => undefined,
     };
-    const routed = sqlAdapterFactory(d.db, 'tenant-a', { Client: (tenantId) => { seen.push(tenantId); return clients; } });
+    const routed = sqlAdapterFactory(d.db, 'tenant-a', {
+      Client: (tenantId) => {
+        seen.push(tenantId);
+        return clients;
+      },
+    });
     assert.deepEqual(await routed('Client').find('client-1'), { client_id: 'client-1' });
     assert.deepEqual(seen, ['tenant-a'], 'the override is given the tenant');
     assert.equal(await routed('toString').find('x'), undefined, 'only own keys of the overrides map route');
@@ -203,7 +245,11 @@ describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL
     r = await openRedis();
   });
   after(async () => {
-    try { if (d) await closeSqliteTemp(d); } finally { if (r) await closeRedis(r); }
+    try {
+      if (d) await closeSqliteTemp(d);
+    } finally {
+      if (r) await closeRedis(r);
+    }
   });
 
   it('short-lived models go to Redis, durable ones to SQL; revoking a grant clears both', async () => {
@@ -215,7 +261,9 @@ describe('routing between SQL and Redis', { skip: REDIS_URL ? false : 'REDIS_URL
     await f('RefreshToken').upsert('rt-1', { jti: 'rt-1', grantId }, 86400);
     await f('Grant').upsert(grantId, { jti: grantId, accountId: 'user-1' }, 86400);
 
-    const sqlModels = (await d.db.selectFrom('oidc_artifacts').select('model').where('tenant_id', '=', tenantId).orderBy('model').execute()).map((x) => x.model);
+    const sqlModels = (await d.db.selectFrom('oidc_artifacts').select('model').where('tenant_id', '=', tenantId).orderBy('model').execute()).map(
+      (x) => x.model,
+    );
     assert.deepEqual(sqlModels, ['Grant', 'RefreshToken']);
     const ns = `${r.prefix}${encodeURIComponent(tenantId)}:`;
     // Keys name the hashes of the token and grant id, never the values (hashed.ts).

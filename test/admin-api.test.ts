@@ -9,12 +9,20 @@ import { rpConfig, codeFlow } from './helpers/rp.ts';
 
 let gh: TestServer;
 const RP = 'https://app.example.test/cb';
-before(async () => { gh = await startTestServer(); });
-after(async () => { await gh?.close(); });
+before(async () => {
+  gh = await startTestServer();
+});
+after(async () => {
+  await gh?.close();
+});
 
 const tokenFor = async (email: string, password: string, tenant = 'default') => {
-  const r = await fetch(`${gh.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password, tenant }) });
-  return { status: r.status, body: await r.json() as any };
+  const r = await fetch(`${gh.base}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, tenant }),
+  });
+  return { status: r.status, body: (await r.json()) as any };
 };
 
 test('no token, a bad token or a non-administrator gets 401/403 with a clear message', async () => {
@@ -57,7 +65,12 @@ test('validation errors name the field; stale edits get 409; bad JSON and oversi
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, 'invalid_request');
   assert.ok(bad.body.error.details.problems.some((p: any) => p.field === 'type'));
-  const uri = await gh.api('POST', '/tenants/default/apps', { name: 'w', displayName: 'W', type: 'web', redirectUris: ['http://insecure.example/cb', 'https://ok.example/cb#frag'] });
+  const uri = await gh.api('POST', '/tenants/default/apps', {
+    name: 'w',
+    displayName: 'W',
+    type: 'web',
+    redirectUris: ['http://insecure.example/cb', 'https://ok.example/cb#frag'],
+  });
   assert.equal(uri.status, 400);
   assert.match(uri.body.error.message, /use https/);
   assert.match(uri.body.error.message, /fragment/);
@@ -73,7 +86,9 @@ test('validation errors name the field; stale edits get 409; bad JSON and oversi
   assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'v@example.test' })).status, 409);
 
   const token = await gh.adminToken();
-  const raw = async (body: string, type = 'application/json') => (await fetch(`${gh.base}/api/v1/tenants/default/users`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${token}` }, body })).status;
+  const raw = async (body: string, type = 'application/json') =>
+    (await fetch(`${gh.base}/api/v1/tenants/default/users`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${token}` }, body }))
+      .status;
   assert.equal(await raw('{"email":'), 400);
   assert.equal(await raw(JSON.stringify({ email: 'big@example.test', givenName: 'x'.repeat(2_000_000) })), 413);
   assert.equal(await raw('[1,2,3]'), 400);
@@ -102,10 +117,25 @@ test('deployment to a group and to an OU (and its sub-OUs); token lifetimes per 
   await gh.api('POST', '/tenants/default/users', { email: 'g1@example.test', password: 'g1-password-1', groups: ['Nurses'] });
   await gh.api('POST', '/tenants/default/users', { email: 'o1@example.test', password: 'o1-password-1', ou: '/Clinic/North/Ward 3' });
   await gh.api('POST', '/tenants/default/users', { email: 'none@example.test', password: 'none-password-1' });
-  const app = await gh.api('POST', '/tenants/default/apps', { name: 'emr', displayName: 'EMR', type: 'web', redirectUris: [RP], tokenTtls: { accessToken: 300 } });
-  const dep = await gh.api('PUT', `/tenants/default/apps/${app.body.clientId}/deployment`, { all: false, targets: [{ type: 'group', ref: 'Nurses' }, { type: 'ou', ref: '/Clinic/North' }] });
+  const app = await gh.api('POST', '/tenants/default/apps', {
+    name: 'emr',
+    displayName: 'EMR',
+    type: 'web',
+    redirectUris: [RP],
+    tokenTtls: { accessToken: 300 },
+  });
+  const dep = await gh.api('PUT', `/tenants/default/apps/${app.body.clientId}/deployment`, {
+    all: false,
+    targets: [
+      { type: 'group', ref: 'Nurses' },
+      { type: 'ou', ref: '/Clinic/North' },
+    ],
+  });
   assert.equal(dep.status, 200);
-  assert.deepEqual(dep.body.deployment.targets.map((t: any) => t.label), ['Nurses', '/Clinic/North']);
+  assert.deepEqual(
+    dep.body.deployment.targets.map((t: any) => t.label),
+    ['Nurses', '/Clinic/North'],
+  );
   const missing = await gh.api('PUT', `/tenants/default/apps/${app.body.clientId}/deployment`, { all: false, targets: [{ type: 'group', ref: 'Nobody' }] });
   assert.equal(missing.status, 400);
   assert.match(missing.body.error.message, /No group "Nobody"/);
@@ -132,7 +162,11 @@ test('hostile input to pages and engine never produces a 5xx', async () => {
     '/t/default/auth?client_id=%00%ff&redirect_uri=javascript:alert(1)',
     '/t/default/auth?' + 'a=b&'.repeat(2000),
     '/t/default/interaction/' + 'x'.repeat(5000),
-    '/t/UPPER/auth', '/t/default/token', '/t/default/me', '/api/v1/../../etc/passwd', '/setup/forged-token',
+    '/t/UPPER/auth',
+    '/t/default/token',
+    '/t/default/me',
+    '/api/v1/../../etc/passwd',
+    '/setup/forged-token',
   ];
   for (const u of urls) {
     const res = await fetch(gh.base + u, { redirect: 'manual' });
@@ -152,10 +186,22 @@ test('hostile input to pages and engine never produces a 5xx', async () => {
 });
 
 test('signed-token lifetimes are capped at 24 hours, refresh tokens may live longer', async () => {
-  const bad = await gh.api('POST', '/tenants/default/apps', { name: 'ttl1', displayName: 'T', type: 'web', redirectUris: [RP], tokenTtls: { idToken: 2 * 86400 } });
+  const bad = await gh.api('POST', '/tenants/default/apps', {
+    name: 'ttl1',
+    displayName: 'T',
+    type: 'web',
+    redirectUris: [RP],
+    tokenTtls: { idToken: 2 * 86400 },
+  });
   assert.equal(bad.status, 400);
   assert.ok(bad.body.error.details.problems.some((p: any) => p.field === 'tokenTtls.idToken'));
-  const ok = await gh.api('POST', '/tenants/default/apps', { name: 'ttl2', displayName: 'T', type: 'web', redirectUris: [RP], tokenTtls: { refreshToken: 90 * 86400 } });
+  const ok = await gh.api('POST', '/tenants/default/apps', {
+    name: 'ttl2',
+    displayName: 'T',
+    type: 'web',
+    redirectUris: [RP],
+    tokenTtls: { refreshToken: 90 * 86400 },
+  });
   assert.equal(ok.status, 201);
 });
 
@@ -164,18 +210,68 @@ test('wrong-typed and hostile bodies on every admin route get a 4xx, never a 5xx
   const id = app.body.clientId;
   await gh.api('POST', '/tenants/default/users', { email: 'fuzz@example.test', password: 'fuzz-password-1' });
   const routes: Array<[string, string]> = [
-    ['POST', '/tenants'], ['PATCH', '/tenants/default'], ['POST', '/tenants/default/users'], ['PATCH', '/tenants/default/users/fuzz@example.test'],
-    ['POST', '/tenants/default/groups'], ['PUT', '/tenants/default/groups/nope/members/fuzz@example.test'], ['POST', '/tenants/default/ous'], ['POST', '/tenants/default/domains'],
-    ['POST', '/tenants/default/apps'], ['PATCH', `/tenants/default/apps/${id}`], ['PUT', `/tenants/default/apps/${id}/deployment`],
-    ['POST', `/tenants/default/apps/${id}/deployment/targets`], ['POST', '/tenants/default/keys/rotate'], ['POST', '/auth/token'],
+    ['POST', '/tenants'],
+    ['PATCH', '/tenants/default'],
+    ['POST', '/tenants/default/users'],
+    ['PATCH', '/tenants/default/users/fuzz@example.test'],
+    ['POST', '/tenants/default/groups'],
+    ['PUT', '/tenants/default/groups/nope/members/fuzz@example.test'],
+    ['POST', '/tenants/default/ous'],
+    ['POST', '/tenants/default/domains'],
+    ['POST', '/tenants/default/apps'],
+    ['PATCH', `/tenants/default/apps/${id}`],
+    ['PUT', `/tenants/default/apps/${id}/deployment`],
+    ['POST', `/tenants/default/apps/${id}/deployment/targets`],
+    ['POST', '/tenants/default/keys/rotate'],
+    ['POST', '/auth/token'],
   ];
-  const bodies: unknown[] = [null, 42, 'text', [], {},
-    { name: 123, email: {}, slug: [], path: null, all: 'yes', targets: 'x', type: 'user', ref: 5, alg: 'HS256', version: 'x', redirectUris: [1], claims: [{}], tokenTtls: { idToken: -5 }, sessionLifetimeMinutes: 1e12, roles: ['god'], status: 'zombie', groups: 'x', ou: 5, password: 1 },
-    { ou: '////', path: '/', name: ' ', email: 'a@b', redirectUris: ['javascript:alert(1)'], type: 'web', displayName: 'x'.repeat(1000), targets: [{ type: 'ou', ref: 'nope' }], all: false }];
+  const bodies: unknown[] = [
+    null,
+    42,
+    'text',
+    [],
+    {},
+    {
+      name: 123,
+      email: {},
+      slug: [],
+      path: null,
+      all: 'yes',
+      targets: 'x',
+      type: 'user',
+      ref: 5,
+      alg: 'HS256',
+      version: 'x',
+      redirectUris: [1],
+      claims: [{}],
+      tokenTtls: { idToken: -5 },
+      sessionLifetimeMinutes: 1e12,
+      roles: ['god'],
+      status: 'zombie',
+      groups: 'x',
+      ou: 5,
+      password: 1,
+    },
+    {
+      ou: '////',
+      path: '/',
+      name: ' ',
+      email: 'a@b',
+      redirectUris: ['javascript:alert(1)'],
+      type: 'web',
+      displayName: 'x'.repeat(1000),
+      targets: [{ type: 'ou', ref: 'nope' }],
+      all: false,
+    },
+  ];
   const token = await gh.adminToken();
   for (const [method, p] of routes) {
     for (const body of bodies) {
-      const r = await fetch(`${gh.base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      const r = await fetch(`${gh.base}/api/v1${p}`, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
       assert.ok(r.status < 500, `${method} ${p} ${JSON.stringify(body).slice(0, 60)} -> ${r.status}`);
       if (r.status >= 400) assert.equal(typeof ((await r.json()) as any).error.message, 'string');
     }

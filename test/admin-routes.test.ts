@@ -15,21 +15,32 @@ const tokens: Record<string, string> = {};
 /** A value for every path parameter name: records made for this test. */
 const fixture: Record<string, string> = { slug: 'default', session: 'no-such-session', connector: 'no-such-connector', workstation: 'no-such-workstation' };
 
-interface Op { method: string; path: string; op: any }
+interface Op {
+  method: string;
+  path: string;
+  op: any;
+}
 const ops = (): Op[] => Object.entries(doc.paths).flatMap(([path, item]: [string, any]) => Object.entries(item).map(([method, op]) => ({ method, path, op })));
 const name = (o: Op) => `${o.method.toUpperCase()} ${o.path}`;
 const fill = (path: string, values: Record<string, string> = fixture) =>
-  path.replace(/\{(\w+)\}/g, (_, p: string) => { assert.ok(values[p], `test fixture missing for path parameter {${p}}: add one`); return encodeURIComponent(values[p]!); });
+  path.replace(/\{(\w+)\}/g, (_, p: string) => {
+    assert.ok(values[p], `test fixture missing for path parameter {${p}}: add one`);
+    return encodeURIComponent(values[p]!);
+  });
 
 async function call(method: string, path: string, opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}) {
   const res = await fetch(`${gh.base}/api/v1${path}`, {
     method: method.toUpperCase(),
     headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers },
-    body: method === 'get' ? undefined : opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    body: method === 'get' ? undefined : (opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body))),
   });
   const text = await res.text();
   let body: any;
-  try { body = text ? JSON.parse(text) : undefined; } catch { body = text; }
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
   return { status: res.status, body };
 }
 
@@ -51,46 +62,110 @@ before(async () => {
   await gh.api('POST', '/tenants/acme/users', { email: 'boss@acme.test', password: 'boss-password-1', roles: ['superadmin'] });
   tokens.otherTenant = await tokenOf('boss@acme.test', 'boss-password-1', 'acme');
 
-  fixture.user = (await gh.api('POST', '/tenants/default/users', { email: 'fixture@example.test', password: 'fixture-password-1', ou: '/Fixture/Leaf', groups: ['fixture-group'] })).body.email;
+  fixture.user = (
+    await gh.api('POST', '/tenants/default/users', {
+      email: 'fixture@example.test',
+      password: 'fixture-password-1',
+      ou: '/Fixture/Leaf',
+      groups: ['fixture-group'],
+    })
+  ).body.email;
   fixture.group = (await gh.api('GET', '/tenants/default/groups/fixture-group')).body.id;
   fixture.ou = (await gh.api('POST', '/tenants/default/ous', { path: '/Empty' })).body.id;
-  fixture.clientId = (await gh.api('POST', '/tenants/default/apps', { name: 'fixture-app', displayName: 'Fixture', type: 'web', redirectUris: ['https://fixture.example.test/cb'] })).body.clientId;
-  fixture.policy = (await gh.api('POST', '/tenants/default/policies', { name: 'fixture-policy', priority: 50, targets: [{ type: 'group', ref: 'fixture-group' }] })).body.id;
+  fixture.clientId = (
+    await gh.api('POST', '/tenants/default/apps', {
+      name: 'fixture-app',
+      displayName: 'Fixture',
+      type: 'web',
+      redirectUris: ['https://fixture.example.test/cb'],
+    })
+  ).body.clientId;
+  fixture.policy = (
+    await gh.api('POST', '/tenants/default/policies', { name: 'fixture-policy', priority: 50, targets: [{ type: 'group', ref: 'fixture-group' }] })
+  ).body.id;
   // Records the documented examples name (the deployment example deploys to them).
   await gh.api('POST', '/tenants/default/groups', { name: 'Nurses' });
   await gh.api('POST', '/tenants/default/users', { email: 'pilot@example.com', password: 'pilot-password-1' });
   // An upstream saved directly (creating one through the API fetches its discovery document).
   const tenant = (await gh.services.tenantStore.bySlug('default'))!;
-  fixture.upstream = (await gh.services.upstreamStore.create(tenant.id, {
-    name: 'fixture-upstream', mode: 'disabled', clientSecretSealed: null,
-    settings: { type: 'oidc', clientId: 'x', discoveryUrl: 'https://idp.example.test/.well-known/openid-configuration', issuer: 'https://idp.example.test', scopes: ['openid'], domains: [], audience: 'staff', loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: null, claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' } },
-  })).id;
+  fixture.upstream = (
+    await gh.services.upstreamStore.create(tenant.id, {
+      name: 'fixture-upstream',
+      mode: 'disabled',
+      clientSecretSealed: null,
+      settings: {
+        type: 'oidc',
+        clientId: 'x',
+        discoveryUrl: 'https://idp.example.test/.well-known/openid-configuration',
+        issuer: 'https://idp.example.test',
+        scopes: ['openid'],
+        domains: [],
+        audience: 'staff',
+        loginHint: true,
+        showButton: false,
+        testUsers: [],
+        claimGate: null,
+        externalIdClaim: null,
+        claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' },
+      },
+    })
+  ).id;
   // An LDAP directory saved directly too (nothing here answers LDAP; its edits need none).
-  fixture.directory = (await gh.services.ldapStore.create(tenant.id, {
-    name: 'fixture-directory', enabled: false, bindPasswordSealed: null,
-    settings: prepareSettings({ kind: 'openldap', urls: ['ldaps://ldap.example.test'], bindDn: 'cn=gatehouse,dc=example,dc=test', baseDns: ['dc=example,dc=test'] }),
-  })).id;
+  fixture.directory = (
+    await gh.services.ldapStore.create(tenant.id, {
+      name: 'fixture-directory',
+      enabled: false,
+      bindPasswordSealed: null,
+      settings: prepareSettings({
+        kind: 'openldap',
+        urls: ['ldaps://ldap.example.test'],
+        bindDn: 'cn=gatehouse,dc=example,dc=test',
+        baseDns: ['dc=example,dc=test'],
+      }),
+    })
+  ).id;
   const r = await call('get', '/openapi.json');
   assert.equal(r.status, 200);
   doc = r.body;
 });
-after(async () => { await gh?.close(); });
+after(async () => {
+  await gh?.close();
+});
 
 test('the OpenAPI document is 3.1, describes every registered route, and each operation says who may call it', async () => {
   assert.equal(doc.openapi, '3.1.0');
   const documented = new Set(ops().map((o) => `${o.method} ${o.path}`));
   // Every route the router serves is in the document: an undeclared (hand-registered) route fails here.
   const router = adminRouter(gh.services);
-  const served = new Set(router.stack.flatMap((l) => l.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(l.path).replace(/^\/api\/v1/, '').replace(/:(\w+)/g, '{$1}')}`)));
-  assert.deepEqual([...served].filter((s) => !documented.has(s)), [], 'routes served but not declared with route() (src/admin/route.ts)');
-  assert.deepEqual([...documented].filter((s) => !served.has(s)), []);
+  const served = new Set(
+    router.stack.flatMap((l) =>
+      l.methods
+        .filter((m) => m !== 'HEAD')
+        .map(
+          (m) =>
+            `${m.toLowerCase()} ${String(l.path)
+              .replace(/^\/api\/v1/, '')
+              .replace(/:(\w+)/g, '{$1}')}`,
+        ),
+    ),
+  );
+  assert.deepEqual(
+    [...served].filter((s) => !documented.has(s)),
+    [],
+    'routes served but not declared with route() (src/admin/route.ts)',
+  );
+  assert.deepEqual(
+    [...documented].filter((s) => !served.has(s)),
+    [],
+  );
   const ids = new Set<string>();
   for (const o of ops()) {
     assert.ok(o.op.operationId && !ids.has(o.op.operationId), `${name(o)}: a unique operationId`);
     ids.add(o.op.operationId);
     assert.ok(Array.isArray(o.op['x-gatehouse-roles']), `${name(o)}: x-gatehouse-roles`);
     assert.ok(o.op.responses, name(o));
-    if (o.op['x-gatehouse-versioned']) assert.ok(o.op.requestBody?.content['application/json'].example, `${name(o)}: a versioned route needs an example body (used below)`);
+    if (o.op['x-gatehouse-versioned'])
+      assert.ok(o.op.requestBody?.content['application/json'].example, `${name(o)}: a versioned route needs an example body (used below)`);
   }
   assert.ok(ops().length >= 60, `only ${ops().length} operations`);
 });
@@ -147,10 +222,19 @@ test('400 for invalid input of every kind a route takes: body, query and path', 
     for (const p of (o.op.parameters ?? []).filter((x: any) => x.in === 'query')) {
       // Find a value this parameter refuses (the schema says which kinds of value it takes).
       const s = p.schema;
-      const bad = s.enum ? 'not-one-of-them' : s.type === 'integer' || s.type === 'number' ? (s.minimum !== undefined ? String(s.minimum - 1) : 'not-a-number') : BAD_QUERY[1]!;
+      const bad = s.enum
+        ? 'not-one-of-them'
+        : s.type === 'integer' || s.type === 'number'
+          ? s.minimum !== undefined
+            ? String(s.minimum - 1)
+            : 'not-a-number'
+          : BAD_QUERY[1]!;
       const r = await call(o.method, `${fill(o.path)}?${new URLSearchParams({ [p.name]: bad })}`, { token, body: hasBody ? {} : undefined });
       expect400(o, `?${p.name}=${bad.slice(0, 20)}`, r);
-      assert.ok(r.body.error.details.problems.some((x: any) => x.field === p.name && x.in === 'query'), `${name(o)}: the problem names ${p.name}`);
+      assert.ok(
+        r.body.error.details.problems.some((x: any) => x.field === p.name && x.in === 'query'),
+        `${name(o)}: the problem names ${p.name}`,
+      );
     }
     if (o.path.includes('{slug}')) {
       const r = await call(o.method, fill(o.path, { ...fixture, slug: 'Not_A_Slug!' }), { token, body: {} });
@@ -165,7 +249,11 @@ test('every read answers a superadmin with a well-formed answer (checked against
   for (const o of ops().filter((x) => x.method === 'get')) {
     const r = await call('get', fill(o.path), { token: tokens.superadmin });
     assert.equal(r.status, 200, `${name(o)} -> ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-    if (typeof r.body?.version === 'number') assert.equal((await fetch(`${gh.base}/api/v1${fill(o.path)}`, { headers: { authorization: `Bearer ${tokens.superadmin}` } })).headers.get('etag'), `"${r.body.version}"`);
+    if (typeof r.body?.version === 'number')
+      assert.equal(
+        (await fetch(`${gh.base}/api/v1${fill(o.path)}`, { headers: { authorization: `Bearer ${tokens.superadmin}` } })).headers.get('etag'),
+        `"${r.body.version}"`,
+      );
   }
 });
 

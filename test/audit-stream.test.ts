@@ -31,25 +31,44 @@ async function signInCarol(gh: TestServer): Promise<void> {
 const storedIds = async (gh: TestServer) => ((await gh.api('GET', '/tenants/default/audit?limit=500')).body.items as Array<{ id: string }>).map((e) => e.id);
 
 let rsyslog: Rsyslog | undefined;
-before(async () => { if (!skipSyslog) rsyslog = await startRsyslog(); });
-after(async () => { await rsyslog?.stop(); });
+before(async () => {
+  if (!skipSyslog) rsyslog = await startRsyslog();
+});
+after(async () => {
+  await rsyslog?.stop();
+});
 
 test('settings that would stream somewhere unsafe or unknown are refused at start, saying what to write', () => {
   const base = { GATEHOUSE_DATA_DIR: '/tmp/unused' };
-  const refused = (env: Record<string, string>, pattern: RegExp) => assert.throws(() => loadConfig({ ...base, ...env }), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+  const refused = (env: Record<string, string>, pattern: RegExp) =>
+    assert.throws(
+      () => loadConfig({ ...base, ...env }),
+      (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+    );
   refused({ GATEHOUSE_AUDIT_STREAM: 'stderr' }, /GATEHOUSE_AUDIT_STREAM: "stderr" is not a stream Gatehouse knows; write stdout, syslog:\/\/HOST:PORT/);
   refused({ GATEHOUSE_AUDIT_STREAM: 'syslog://siem.example.org' }, /give the syslog receiver's host and port/);
   refused({ GATEHOUSE_AUDIT_STREAM: 'syslog+tcp://siem.example.org:514/x?y' }, /no path, query or user/);
   refused({ GATEHOUSE_AUDIT_STREAM: 'http://siem.example.org/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET }, /a webhook must use https/);
-  refused({ GATEHOUSE_AUDIT_STREAM: 'https://user:pw@siem.example.org/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET }, /do not put credentials in the webhook address/);
+  refused(
+    { GATEHOUSE_AUDIT_STREAM: 'https://user:pw@siem.example.org/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    /do not put credentials in the webhook address/,
+  );
   refused({ GATEHOUSE_AUDIT_STREAM: 'https://siem.example.org/hook' }, /GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook/);
   refused({ GATEHOUSE_AUDIT_STREAM: 'https://siem.example.org/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: 'short' }, /at least 32 characters/);
   refused({ GATEHOUSE_METRICS_TOKEN: 'short' }, /GATEHOUSE_METRICS_TOKEN: must be at least 32 characters/);
   refused({ GATEHOUSE_METRICS_TOKEN: 'a token with spaces in it, long enough' }, /printable characters without spaces/);
   refused({ GATEHOUSE_METRICS_PORT: '70000' }, /GATEHOUSE_METRICS_PORT/);
   refused({ GATEHOUSE_ACCESS_LOG: 'yes' }, /GATEHOUSE_ACCESS_LOG/);
-  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_AUDIT_STREAM: 'syslog+tcp://[::1]:6514' }).auditStream, { kind: 'syslog', transport: 'tcp', host: '::1', port: 6514 });
-  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_AUDIT_STREAM: 'http://127.0.0.1:9/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET }).auditStream, { kind: 'webhook', url: 'http://127.0.0.1:9/hook' });
+  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_AUDIT_STREAM: 'syslog+tcp://[::1]:6514' }).auditStream, {
+    kind: 'syslog',
+    transport: 'tcp',
+    host: '::1',
+    port: 6514,
+  });
+  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_AUDIT_STREAM: 'http://127.0.0.1:9/hook', GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET }).auditStream, {
+    kind: 'webhook',
+    url: 'http://127.0.0.1:9/hook',
+  });
   const c = loadConfig(base);
   assert.equal(c.auditStream, undefined);
   assert.equal(c.accessLog, false);
@@ -57,7 +76,27 @@ test('settings that would stream somewhere unsafe or unknown are refused at star
 });
 
 test('a field named like a secret never leaves, even if an event ever carried one', () => {
-  const msg = syslogMessage({ id: 'x', tenantId: null, at: 0, type: 'test.event', level: 'warn', actor: null, subject: null, ip: null, userId: null, clientId: null, data: { password: 'hunter2-pw', nested: { clientSecret: 'cs-value', refresh_token: 'rt-value', ok: 'kept' }, authorizationCode: 'auth-code', recoveryCode: 'rc-value', list: [{ accessToken: 'at-value' }], tokenTtls: { accessToken: 3600 }, code: 'revoked' } });
+  const msg = syslogMessage({
+    id: 'x',
+    tenantId: null,
+    at: 0,
+    type: 'test.event',
+    level: 'warn',
+    actor: null,
+    subject: null,
+    ip: null,
+    userId: null,
+    clientId: null,
+    data: {
+      password: 'hunter2-pw',
+      nested: { clientSecret: 'cs-value', refresh_token: 'rt-value', ok: 'kept' },
+      authorizationCode: 'auth-code',
+      recoveryCode: 'rc-value',
+      list: [{ accessToken: 'at-value' }],
+      tokenTtls: { accessToken: 3600 },
+      code: 'revoked',
+    },
+  });
   for (const s of ['hunter2-pw', 'cs-value', 'rt-value', 'auth-code', 'rc-value', 'at-value']) assert.ok(!msg.includes(s), s);
   assert.match(msg, /kept/);
   assert.match(msg, /"tokenTtls":\{"accessToken":3600\}/, 'numbers are not secrets');
@@ -65,7 +104,9 @@ test('a field named like a secret never leaves, even if an event ever carried on
   assert.match(msg, /^<108>1 1970-01-01T00:00:00.000Z \S+ gatehouse \d+ test\.event \[gatehouse@32473 /, 'facility 13 (log audit), severity 4 (warning)');
 });
 
-test('syslog over TCP: RFC 5424 messages rsyslog parses, structured data carrying the event\'s fields; each stored event once', { skip: skipSyslog }, async () => {
+test("syslog over TCP: RFC 5424 messages rsyslog parses, structured data carrying the event's fields; each stored event once", {
+  skip: skipSyslog,
+}, async () => {
   const gh = await startTestServer({ GATEHOUSE_AUDIT_STREAM: `syslog+tcp://127.0.0.1:${rsyslog!.tcpPort}` });
   try {
     await signInCarol(gh);
@@ -80,7 +121,10 @@ test('syslog over TCP: RFC 5424 messages rsyslog parses, structured data carryin
     assert.equal(ok.procid, String(process.pid));
     assert.equal(ok.facility, '13');
     assert.equal(ok.severity, '6');
-    assert.match(ok.sd, /^\[gatehouse@32473 id="[\w-]+" time="\d{4}-[^"]+" at="\d+" type="signin\.succeeded" level="info" tenantId="[^"]+" subject="usr_[^"]+" ip="127\.0\.0\.1" userId="usr_[^"]+" clientId="[^"]+" data\.email="carol@example\.test"/);
+    assert.match(
+      ok.sd,
+      /^\[gatehouse@32473 id="[\w-]+" time="\d{4}-[^"]+" at="\d+" type="signin\.succeeded" level="info" tenantId="[^"]+" subject="usr_[^"]+" ip="127\.0\.0\.1" userId="usr_[^"]+" clientId="[^"]+" data\.email="carol@example\.test"/,
+    );
     const event = JSON.parse(ok.msg);
     assert.equal(event.data.email, carol.email);
     // A value with quote, bracket and backslash is escaped (RFC 5424 6.3.3), so the element still parses.
@@ -90,7 +134,9 @@ test('syslog over TCP: RFC 5424 messages rsyslog parses, structured data carryin
     assert.match(hostile.sd, /data\.note="Evil \\"\\] app \\\\ name"\]$/);
     assert.equal(JSON.parse(hostile.msg).data.note, 'Evil "] app \\ name');
     assert.ok(!JSON.stringify(got).includes(carol.password));
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
 });
 
 test('syslog over UDP: one datagram per event', { skip: skipSyslog }, async () => {
@@ -98,11 +144,15 @@ test('syslog over UDP: one datagram per event', { skip: skipSyslog }, async () =
   try {
     assert.equal((await gh.api('POST', '/tenants/default/users', { email: 'dave@example.test', password: 'dave has a long password 4' })).status, 201);
     const ids = await storedIds(gh);
-    await waitFor(() => ids.every((id) => rsyslog!.parsed().some((p) => p.input === 'udp' && p.sd.includes(`id="${id}"`))), { what: 'the events at rsyslog over UDP' });
+    await waitFor(() => ids.every((id) => rsyslog!.parsed().some((p) => p.input === 'udp' && p.sd.includes(`id="${id}"`))), {
+      what: 'the events at rsyslog over UDP',
+    });
     const user = rsyslog!.parsed().find((p) => p.input === 'udp' && p.sd.includes('dave@example.test'))!;
     assert.equal(user.app, 'gatehouse');
     assert.match(user.msgid, /^user\.|^admin\./);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
 });
 
 test('syslog over TCP: a receiver that restarts gets the events recorded after it is back, without restarting Gatehouse', { skip: skipSyslog }, async () => {
@@ -120,7 +170,10 @@ test('syslog over TCP: a receiver that restarts gets the events recorded after i
     await mark(3);
     await waitFor(() => seen(receiver, 3), { what: 'an event recorded after the receiver came back' });
     assert.ok(!receiver.parsed().some((p) => p.msgid === 'test.mark' && p.sd.includes('data.n="1"')), 'nothing sent twice');
-  } finally { await gh.close(); await receiver.stop(); }
+  } finally {
+    await gh.close();
+    await receiver.stop();
+  }
 });
 
 /** A webhook receiver that refuses the first `refuse` requests with 503. */
@@ -136,7 +189,15 @@ async function receiver(refuse: number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/audit`, requests, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/audit`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 /** What docs/operations.md tells a receiver to do with a batch. */
@@ -155,7 +216,8 @@ test('webhook: batched JSON, HMAC-signed, retried with backoff under the same de
   try {
     await signInCarol(gh);
     const ids = await storedIds(gh);
-    const accepted = () => hook.requests.filter((r) => r.status === 200).flatMap((r) => (JSON.parse(r.body) as { events: Array<{ id: string; type: string }> }).events);
+    const accepted = () =>
+      hook.requests.filter((r) => r.status === 200).flatMap((r) => (JSON.parse(r.body) as { events: Array<{ id: string; type: string }> }).events);
     await waitFor(() => ids.every((id) => accepted().some((e) => e.id === id)), { what: 'every stored event accepted by the webhook' });
     assert.equal(accepted().length, new Set(accepted().map((e) => e.id)).size, 'each event accepted once');
     assert.ok(hook.requests.length >= 3);
@@ -175,17 +237,30 @@ test('webhook: batched JSON, HMAC-signed, retried with backoff under the same de
     // An old signature is refused by a receiver that checks t (replay).
     const stale = webhookSignature(WEBHOOK_SECRET, first!.body, Math.floor(Date.now() / 1000) - 3600);
     assert.ok(!verify(WEBHOOK_SECRET, stale, first!.body));
-    const ok = accepted().find((e) => e.type === 'signin.succeeded' && JSON.stringify(e).includes(carol.email)) as unknown as { data: { email: string }; tenantId: string };
+    const ok = accepted().find((e) => e.type === 'signin.succeeded' && JSON.stringify(e).includes(carol.email)) as unknown as {
+      data: { email: string };
+      tenantId: string;
+    };
     assert.equal(ok.data.email, carol.email);
-  } finally { await gh.close(); await hook.close(); }
+  } finally {
+    await gh.close();
+    await hook.close();
+  }
 });
 
 test('webhook: a dead receiver (accepts, never answers) does not slow a sign-in', async () => {
   const held: net.Socket[] = [];
-  const blackHole = net.createServer((s) => { held.push(s); s.on('error', () => {}); });
+  const blackHole = net.createServer((s) => {
+    held.push(s);
+    s.on('error', () => {});
+  });
   await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', () => r()));
   const port = (blackHole.address() as net.AddressInfo).port;
-  const gh = await startTestServer({ GATEHOUSE_AUDIT_STREAM: `http://127.0.0.1:${port}/audit`, GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET, ...LOOPBACK_OUTBOUND });
+  const gh = await startTestServer({
+    GATEHOUSE_AUDIT_STREAM: `http://127.0.0.1:${port}/audit`,
+    GATEHOUSE_AUDIT_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ...LOOPBACK_OUTBOUND,
+  });
   try {
     assert.equal((await gh.api('POST', '/tenants/default/users', carol)).status, 201);
     const app = await deployedApp(gh, { name: 'web', displayName: 'Web', type: 'web', redirectUris: [RP] });

@@ -28,9 +28,14 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-backup-'));
 /** The `gatehouse` command as an operator runs it on this machine: embedded store, GATEHOUSE_DATA_DIR. */
 function gatehouse(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], {
-      env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_SECRET: '', GATEHOUSE_SECRET_PREVIOUS: '', ...env },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_SECRET: '', GATEHOUSE_SECRET_PREVIOUS: '', ...env },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -75,7 +80,10 @@ test('backup refuses what it cannot do, with one line saying what to do', async 
   assert.match(r.stderr, /already exists: a backup never overwrites a file/);
   assert.equal(fs.readFileSync(existing, 'utf8'), 'keep me');
   // A data dir without a database; a directory that does not exist (the store function: same message).
-  assert.throws(() => backupSqlite(path.join(tmp, 'nothing-here'), path.join(tmp, 'x.db')), refusal(/There is no Gatehouse database in .*nothing-here \(GATEHOUSE_DATA_DIR\)/));
+  assert.throws(
+    () => backupSqlite(path.join(tmp, 'nothing-here'), path.join(tmp, 'x.db')),
+    refusal(/There is no Gatehouse database in .*nothing-here \(GATEHOUSE_DATA_DIR\)/),
+  );
   assert.throws(() => backupSqlite(dataDir, path.join(tmp, 'no-such-dir', 'x.db')), refusal(/does not exist\. Create it/));
   // PostgreSQL: pg_dump, and the commands say so.
   r = await gatehouse(['backup', '--to', path.join(tmp, 'pg.db')], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
@@ -127,9 +135,15 @@ test('a backup taken while sign-ins and token requests run restores into a new d
   assert.throws(restore({ secretFile: undefined, secrets: ['not-the-instance-secret-'.padEnd(48, 'z')] }), refusal(/is not the one this backup was made with/));
   const wrongKey = path.join(tmp, 'wrong.key');
   fs.writeFileSync(wrongKey, 'w'.repeat(64) + '\n');
-  assert.throws(restore({ secretFile: wrongKey }), (e: Error) => /not the one this backup was made with/.test(e.message) && !e.message.includes('w'.repeat(64)));
+  assert.throws(
+    restore({ secretFile: wrongKey }),
+    (e: Error) => /not the one this backup was made with/.test(e.message) && !e.message.includes('w'.repeat(64)),
+  );
   // Onto the running server's data dir.
-  assert.throws(restore({ dataDir: gh.dataDir }), refusal(/A Gatehouse server is running on .*in use by process \d+.*Restore into a new, empty data directory/));
+  assert.throws(
+    restore({ dataDir: gh.dataDir }),
+    refusal(/A Gatehouse server is running on .*in use by process \d+.*Restore into a new, empty data directory/),
+  );
   // Into a non-empty directory.
   const busy = path.join(tmp, 'busy');
   fs.mkdirSync(busy);
@@ -149,7 +163,10 @@ test('a backup taken while sign-ins and token requests run restores into a new d
   const fu = new DatabaseSync(future);
   fu.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('9990_from_a_newer_gatehouse', new Date().toISOString());
   fu.close();
-  assert.throws(restore({ from: future }), refusal(/was upgraded by a newer Gatehouse: it has migration 9990_from_a_newer_gatehouse applied.*Restore it with that newer Gatehouse version/));
+  assert.throws(
+    restore({ from: future }),
+    refusal(/was upgraded by a newer Gatehouse: it has migration 9990_from_a_newer_gatehouse applied.*Restore it with that newer Gatehouse version/),
+  );
   assert.throws(restore({ from: path.join(tmp, 'missing.db') }), refusal(/does not exist\. Give the file `gatehouse backup --to FILE` wrote/));
   assert.equal(fs.existsSync(fresh), false, 'no refused restore created the data directory');
 
@@ -181,7 +198,7 @@ test('a backup taken while sign-ins and token requests run restores into a new d
     }
   }
   const svcConfig = await rpConfig(issuer, svc.clientId, svc.clientSecret);
-  assert.ok((await oidc.clientCredentialsGrant(svcConfig, {})).access_token, 'the service app\'s client secret opens');
+  assert.ok((await oidc.clientCredentialsGrant(svcConfig, {})).access_token, "the service app's client secret opens");
   const refreshed = await oidc.refreshTokenGrant(await rpConfig(issuer, web.clientId, web.clientSecret), refreshBefore);
   assert.ok(refreshed.access_token, 'a refresh token issued before the backup is redeemed on the restored instance');
   assert.equal((await gh.api('GET', '/tenants/default/users')).status, 200, 'the administrator signs in to the admin API');
@@ -212,5 +229,7 @@ test('a backup of a stopped instance restores with GATEHOUSE_SECRET', async () =
   try {
     const { tokens } = await codeFlow(await rpConfig(`${back.base}/t/default`, app.clientId, app.clientSecret), new Agent(), { redirectUri: RP, ...users[0]! });
     assert.equal(tokens.claims()!.email, users[0]!.email);
-  } finally { await back.close(); }
+  } finally {
+    await back.close();
+  }
 });

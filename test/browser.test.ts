@@ -22,7 +22,13 @@ before(async () => {
   await gh.api('POST', '/tenants/default/users', { email: 'bob@example.test', password: 'bob-password-1' });
   const mk = async (name: string, displayName: string) => {
     const port = await freePort();
-    const r = await gh.api('POST', '/tenants/default/apps', { name, displayName, type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`], postLogoutRedirectUris: [`http://127.0.0.1:${port}/bye`] });
+    const r = await gh.api('POST', '/tenants/default/apps', {
+      name,
+      displayName,
+      type: 'web',
+      redirectUris: [`http://127.0.0.1:${port}/callback`],
+      postLogoutRedirectUris: [`http://127.0.0.1:${port}/bye`],
+    });
     assert.equal(r.status, 201);
     await gh.api('POST', `/tenants/default/apps/${r.body.clientId}/deployment/targets`, { type: 'user', ref: alice.email });
     return startTestRp({ issuer: `${gh.base}/t/default`, clientId: r.body.clientId, clientSecret: r.body.clientSecret, port });
@@ -30,16 +36,23 @@ before(async () => {
   crm = await mk('crm', 'Customer CRM');
   wiki = await mk('wiki', 'Team Wiki');
 });
-after(async () => { await browser?.close(); await crm?.close(); await wiki?.close(); await gh?.close(); });
+after(async () => {
+  await browser?.close();
+  await crm?.close();
+  await wiki?.close();
+  await gh?.close();
+});
 
 test('identifier-first sign-in, SSO into a second app, and sign-out', { skip }, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   const cspViolations: string[] = [];
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   await page.goto(`${crm.base}/login?login_hint=${encodeURIComponent(alice.email)}`);
   assert.equal(await page.locator('h1').textContent(), 'Sign in');
-  assert.match(await page.locator('.app').textContent() ?? '', /Customer CRM/);
+  assert.match((await page.locator('.app').textContent()) ?? '', /Customer CRM/);
   assert.equal(await page.locator('#email').inputValue(), alice.email, 'login_hint pre-fills the email');
   await page.getByRole('button', { name: 'Next' }).click();
   assert.equal(await page.locator('h1').textContent(), 'Enter your password');
@@ -54,7 +67,10 @@ test('identifier-first sign-in, SSO into a second app, and sign-out', { skip }, 
   // Cookies are HttpOnly and SameSite.
   const cookies = await context.cookies(`${gh.base}/t/default/auth`);
   assert.ok(cookies.length > 0);
-  for (const c of cookies) { assert.ok(c.httpOnly, `${c.name} HttpOnly`); assert.equal(c.sameSite, 'Lax'); }
+  for (const c of cookies) {
+    assert.ok(c.httpOnly, `${c.name} HttpOnly`);
+    assert.equal(c.sameSite, 'Lax');
+  }
 
   // Sign out from the first app: confirmation page, then the app's goodbye page.
   await page.goto(`${crm.base}/logout`);
@@ -74,12 +90,12 @@ test('error pages: wrong password, invalid email, not deployed, unknown app, bad
   await page.goto(`${crm.base}/login`);
   await page.locator('#email').fill('not@an-email');
   await page.getByRole('button', { name: 'Next' }).click();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /Enter your email address/);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /Enter your email address/);
   await page.locator('#email').fill(alice.email);
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByLabel('Password').fill('wrong-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /email or password is incorrect/);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /email or password is incorrect/);
   await page.getByRole('link', { name: 'Use another account' }).click();
   assert.equal(await page.locator('h1').textContent(), 'Sign in');
 
@@ -92,7 +108,9 @@ test('error pages: wrong password, invalid email, not deployed, unknown app, bad
   await page.getByRole('button', { name: 'Return to the application' }).click();
   assert.equal(await page.locator('#error').textContent(), 'access_denied');
 
-  const res = await page.goto(`${gh.base}/t/default/auth?client_id=unknown&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(crm.base + '/callback')}`);
+  const res = await page.goto(
+    `${gh.base}/t/default/auth?client_id=unknown&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(crm.base + '/callback')}`,
+  );
   assert.equal(res!.status(), 400);
   assert.equal(await page.locator('h1').textContent(), 'Unknown application');
 

@@ -19,20 +19,42 @@ import { startUpstream } from './helpers/upstream.ts';
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'gatehouse.js');
 const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 // Settings the surrounding environment might carry that would change what the CLI does.
-const CLEAN = { GATEHOUSE_ADMIN_TOKEN: '', GATEHOUSE_ADMIN_TENANT: '', DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_PUBLIC_URL: '', GATEHOUSE_SECRET: '', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: '', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: '' };
+const CLEAN = {
+  GATEHOUSE_ADMIN_TOKEN: '',
+  GATEHOUSE_ADMIN_TENANT: '',
+  DATABASE_URL: '',
+  REDIS_URL: '',
+  GATEHOUSE_PUBLIC_URL: '',
+  GATEHOUSE_SECRET: '',
+  GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: '',
+  GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: '',
+};
 
 let running: RunningServer | undefined;
 let base: string;
 const dirs: string[] = [];
 
-const tempDir = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-')); dirs.push(d); return d; };
+const tempDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-cli-'));
+  dirs.push(d);
+  return d;
+};
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function cli(args: string[], env: Record<string, string> = {}, input?: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, ...args], {
-      env: { ...process.env, ...CLEAN, GATEHOUSE_URL: base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password, ...env },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        env: { ...process.env, ...CLEAN, GATEHOUSE_URL: base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password, ...env },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -46,11 +68,19 @@ async function ok(args: string[], env?: Record<string, string>, input?: string):
 before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  running = await startServer(loadConfig({
-    PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), GATEHOUSE_PUBLIC_URL: base,
-    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'silent', GATEHOUSE_STRICT_API_RESPONSES: 'true',
-    ...LOOPBACK_OUTBOUND, // the upstream commands are tried against an OpenID provider on this machine
-  }));
+  running = await startServer(
+    loadConfig({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEHOUSE_DATA_DIR: tempDir(),
+      GATEHOUSE_PUBLIC_URL: base,
+      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      LOG_LEVEL: 'silent',
+      GATEHOUSE_STRICT_API_RESPONSES: 'true',
+      ...LOOPBACK_OUTBOUND, // the upstream commands are tried against an OpenID provider on this machine
+    }),
+  );
 });
 after(async () => {
   await running?.stop();
@@ -79,7 +109,27 @@ test('tenant create and show --json include the issuer', async () => {
 });
 
 test('users, groups and OUs', async () => {
-  const u = await ok(['user', 'create', '--tenant', 'acme', '--email', 'ann@acme.test', '--password', 'ann-password-1', '--given-name', 'Ann', '--family-name', 'Lee', '--ou', '/Sales/EMEA', '--group', 'staff', '--group', 'crm-users', '--json']);
+  const u = await ok([
+    'user',
+    'create',
+    '--tenant',
+    'acme',
+    '--email',
+    'ann@acme.test',
+    '--password',
+    'ann-password-1',
+    '--given-name',
+    'Ann',
+    '--family-name',
+    'Lee',
+    '--ou',
+    '/Sales/EMEA',
+    '--group',
+    'staff',
+    '--group',
+    'crm-users',
+    '--json',
+  ]);
   assert.equal(u.email, 'ann@acme.test');
   assert.equal(u.ou, '/Sales/EMEA');
   assert.deepEqual([...u.groups].sort(), ['crm-users', 'staff']);
@@ -89,13 +139,32 @@ test('users, groups and OUs', async () => {
   assert.match(await ok(['ou', 'create', '--tenant', 'acme', '/Engineering/Platform']), /Created OU \/Engineering\/Platform/);
   assert.match(await ok(['user', 'disable', '--tenant', 'acme', 'bob@acme.test']), /bob@acme\.test is disabled/);
   const found = await ok(['user', 'list', '--tenant', 'acme', '--search', 'bob', '--json']);
-  assert.deepEqual(found.map((x: any) => [x.email, x.status]), [['bob@acme.test', 'disabled']]);
+  assert.deepEqual(
+    found.map((x: any) => [x.email, x.status]),
+    [['bob@acme.test', 'disabled']],
+  );
   await ok(['user', 'enable', '--tenant', 'acme', 'bob@acme.test']);
   assert.match(await ok(['user', 'list', '--tenant', 'acme']), /bob@acme\.test\s+active/);
 });
 
 test('apps: create (secret shown once), deploy, show, secret, undeploy', async () => {
-  const app = await ok(['app', 'create', '--tenant', 'acme', '--name', 'crm', '--display-name', 'CRM', '--type', 'web', '--redirect-uri', 'https://crm.acme.test/cb', '--redirect-uri', 'https://crm.acme.test/cb2', '--json']);
+  const app = await ok([
+    'app',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'crm',
+    '--display-name',
+    'CRM',
+    '--type',
+    'web',
+    '--redirect-uri',
+    'https://crm.acme.test/cb',
+    '--redirect-uri',
+    'https://crm.acme.test/cb2',
+    '--json',
+  ]);
   assert.ok(app.client_id && app.client_secret, 'client_id and client_secret in --json output');
   assert.equal(app.client_id, app.clientId);
   assert.deepEqual(app.redirectUris, ['https://crm.acme.test/cb', 'https://crm.acme.test/cb2']);
@@ -105,7 +174,25 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
   assert.match(human, /client_id:\s+svc-client-1/);
   assert.match(human, /client_secret: \S{32,}/);
   assert.match(human, /shown only once/);
-  const handoff = await ok(['app', 'create', '--tenant', 'acme', '--name', 'portal', '--display-name', 'Portal', '--type', 'handoff', '--login-redirect-url', 'https://portal.acme.test/gatehouse/login', '--refresh-token-minutes', '60', '--outlive-session', '--password-grant', '--json']);
+  const handoff = await ok([
+    'app',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'portal',
+    '--display-name',
+    'Portal',
+    '--type',
+    'handoff',
+    '--login-redirect-url',
+    'https://portal.acme.test/gatehouse/login',
+    '--refresh-token-minutes',
+    '60',
+    '--outlive-session',
+    '--password-grant',
+    '--json',
+  ]);
   assert.equal(handoff.refreshTokenMinutes, 60);
   assert.equal(handoff.outliveSession, true, '--outlive-session');
   assert.equal(handoff.passwordGrant, true);
@@ -114,11 +201,40 @@ test('apps: create (secret shown once), deploy, show, secret, undeploy', async (
   // A service that signs its token requests with its own key (private_key_jwt) registers that key.
   const jwksFile = path.join(tempDir(), 'jwks.json');
   fs.writeFileSync(jwksFile, JSON.stringify({ keys: [(await jwkWithCertificate(new Date(Date.now() + 365 * 86400_000))).publicJwk] }));
-  const signer = await ok(['app', 'create', '--tenant', 'acme', '--name', 'signer', '--display-name', 'Signer', '--type', 'service', '--jwks', jwksFile, '--client-auth', 'private_key_jwt', '--json']);
+  const signer = await ok([
+    'app',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'signer',
+    '--display-name',
+    'Signer',
+    '--type',
+    'service',
+    '--jwks',
+    jwksFile,
+    '--client-auth',
+    'private_key_jwt',
+    '--json',
+  ]);
   assert.equal(signer.clientAuthMethod, 'private_key_jwt');
   assert.equal(signer.jwks.keys[0].kid, 'rp-key-1');
   assert.match(await ok(['app', 'show', '--tenant', 'acme', signer.client_id]), /client authentication\s+private_key_jwt/);
-  const keyless = await cli(['app', 'create', '--tenant', 'acme', '--name', 'signer2', '--display-name', 'Signer', '--type', 'service', '--client-auth', 'private_key_jwt']);
+  const keyless = await cli([
+    'app',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'signer2',
+    '--display-name',
+    'Signer',
+    '--type',
+    'service',
+    '--client-auth',
+    'private_key_jwt',
+  ]);
   assert.equal(keyless.code, 1);
   assert.match(keyless.stderr, /register them in jwks/);
 
@@ -151,7 +267,10 @@ test('keys: rotate and list', async () => {
   assert.ok(keys.every((k: any) => Object.keys(k).join() === 'kid,alg,status,publishedAt,activatesAt,notAfter'));
   const one = await ok(['keys', 'rotate', '--tenant', 'acme', '--alg', 'ES256', '--now', '--force', '--json']);
   assert.equal(one.activated.length, 1);
-  assert.match(await ok(['keys', 'list', '--tenant', 'acme']), /ES256\s+active\s+published \d{4}-\d\d-\d\d\s+signed from \d{4}-\d\d-\d\d\s+certificate expires \d{4}-\d\d-\d\d/);
+  assert.match(
+    await ok(['keys', 'list', '--tenant', 'acme']),
+    /ES256\s+active\s+published \d{4}-\d\d-\d\d\s+signed from \d{4}-\d\d-\d\d\s+certificate expires \d{4}-\d\d-\d\d/,
+  );
 });
 
 test('audit shows what the commands did', async () => {
@@ -198,7 +317,7 @@ test('bad arguments print the usage to stderr and exit 2', async () => {
   }
 });
 
-test('API errors print the server\'s message and exit 1', async () => {
+test("API errors print the server's message and exit 1", async () => {
   const r = await cli(['app', 'create', '--tenant', 'acme', '--name', 'w', '--display-name', 'W', '--type', 'web', '--redirect-uri', 'http://evil.example/cb']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /https/);
@@ -239,7 +358,10 @@ test('the role hierarchy reaches the person: an admin cannot disable or sign out
   await ok(['user', 'create', '--tenant', 'acme', '--email', 'owner@acme.test', '--password', 'owner-password-12', '--role', 'superadmin']);
   await ok(['user', 'create', '--tenant', 'acme', '--email', 'ops@acme.test', '--password', 'ops-password-123', '--role', 'admin']);
   const env = { GATEHOUSE_ADMIN_EMAIL: 'ops@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'ops-password-123', GATEHOUSE_ADMIN_TENANT: 'acme' };
-  for (const args of [['user', 'disable', '--tenant', 'acme', 'owner@acme.test'], ['session', 'end-all', '--tenant', 'acme', 'owner@acme.test']]) {
+  for (const args of [
+    ['user', 'disable', '--tenant', 'acme', 'owner@acme.test'],
+    ['session', 'end-all', '--tenant', 'acme', 'owner@acme.test'],
+  ]) {
     const r = await cli(args, env);
     assert.equal(r.code, 1, `gatehouse ${args.join(' ')} must be refused`);
     assert.equal(r.stdout, '');
@@ -258,19 +380,34 @@ test('start: one process with a notice for --workers, graceful stop on Ctrl-C', 
   // Its own process group, signalled as a whole like a terminal's Ctrl-C: the server gets
   // SIGINT directly and forwarded by the launcher, and must still shut down cleanly.
   const child = spawn(process.execPath, [bin, 'start', '--workers', '4'], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...CLEAN, PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_DATA_DIR: tempDir(), LOG_LEVEL: 'silent' },
   });
   let stdout = '';
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${stdout}\n${stderr}`)), GENEROUS_MS);
-    child.stdout.on('data', (d) => { stdout += d; if (stdout.includes('Admin API:')) { clearTimeout(timer); resolve(); } });
-    child.on('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${stdout}\n${stderr}`)); });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('Admin API:')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited:\n${stdout}\n${stderr}`));
+    });
   });
-  assert.match(stderr, /Gatehouse runs one process on the embedded SQLite store: a SQLite data directory belongs to one process. To use several workers \(or nodes\), set DATABASE_URL \(and REDIS_URL\)/);
+  assert.match(
+    stderr,
+    /Gatehouse runs one process on the embedded SQLite store: a SQLite data directory belongs to one process. To use several workers \(or nodes\), set DATABASE_URL \(and REDIS_URL\)/,
+  );
   assert.equal((await fetch(`http://127.0.0.1:${port}/t/default/.well-known/openid-configuration`)).status, 200);
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0, stderr);
@@ -281,7 +418,10 @@ test('branding, sessions, groups and audit exports from the command line', async
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'logo.png'), png(120, 60));
   fs.writeFileSync(path.join(dir, 'huge.png'), png(400, 300));
-  assert.match(await ok(['branding', 'set', '--tenant', 'acme', '--background-color', '#123456', '--logo', path.join(dir, 'logo.png'), '--session-lifetime', '90']), /Saved/);
+  assert.match(
+    await ok(['branding', 'set', '--tenant', 'acme', '--background-color', '#123456', '--logo', path.join(dir, 'logo.png'), '--session-lifetime', '90']),
+    /Saved/,
+  );
   const b = await ok(['branding', 'show', '--tenant', 'acme', '--json']);
   assert.equal(b.backgroundColor, '#123456');
   assert.equal(b.logo, `data:image/png;base64,${png(120, 60).toString('base64')}`);
@@ -294,8 +434,15 @@ test('branding, sessions, groups and audit exports from the command line', async
   assert.match(await ok(['branding', 'show', '--tenant', 'acme']), /background colour\s+none/);
 
   // Sessions: ann signs in to an app (set up through the API: these commands are tested above).
-  const tok = (await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json() as any).access_token;
-  const api = async (method: string, p: string, body?: unknown) => (await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const tok = (
+    (await (
+      await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+    ).json()) as any
+  ).access_token;
+  const api = async (method: string, p: string, body?: unknown) =>
+    (
+      await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify(body) })
+    ).json() as Promise<any>;
   const app = await api('POST', '/tenants/acme/apps', { name: 'sso-cli', displayName: 'SSO CLI', type: 'web', redirectUris: ['https://cli.acme.test/cb'] });
   await api('POST', `/tenants/acme/apps/${app.clientId}/deployment/targets`, { type: 'user', ref: 'ann@acme.test' });
   const config = await rpConfig(`${base}/t/acme`, app.clientId, app.clientSecret);
@@ -320,7 +467,10 @@ test('branding, sessions, groups and audit exports from the command line', async
   const ann = await ok(['audit', '--tenant', 'acme', '--user', 'ann@acme.test', '--type', 'session.ended', '--json']);
   assert.equal(ann.length, 2);
   const tokens = await ok(['audit', '--tenant', 'acme', '--app', 'sso-cli', '--type', 'token.issued', '--json']);
-  assert.deepEqual(tokens.map((e: any) => e.clientId), [app.clientId, app.clientId]);
+  assert.deepEqual(
+    tokens.map((e: any) => e.clientId),
+    [app.clientId, app.clientId],
+  );
   const file = path.join(dir, 'audit.csv');
   const r = await cli(['audit', 'export', '--tenant', 'acme', '--user', 'ann@acme.test', '--since', '2000-01-01', '--output', file]);
   assert.equal(r.code, 0, r.stderr);
@@ -328,14 +478,21 @@ test('branding, sessions, groups and audit exports from the command line', async
   assert.equal(lines[0], 'id,time,level,type,actor,subject,userId,clientId,ip,message,data');
   assert.ok(lines.length > 3);
   const json = JSON.parse((await cli(['audit', 'export', '--tenant', 'acme', '--format', 'json', '--type', 'session.ended'])).stdout);
-  assert.deepEqual(json.map((e: any) => e.type), ['session.ended', 'session.ended']);
+  assert.deepEqual(
+    json.map((e: any) => e.type),
+    ['session.ended', 'session.ended'],
+  );
   assert.equal((await cli(['audit', 'export', '--tenant', 'acme', '--since', 'yesterday'])).code, 2);
 });
 
 // ---- the CLI covers what the API does (issue 21.7)
 
 const adminToken = async (creds: { email: string; password: string; tenant?: string } = ADMIN) =>
-  ((await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(creds) })).json()) as { access_token: string }).access_token;
+  (
+    (await (
+      await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(creds) })
+    ).json()) as { access_token: string }
+  ).access_token;
 const OPS = { GATEHOUSE_ADMIN_EMAIL: 'ops@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'ops-password-123', GATEHOUSE_ADMIN_TENANT: 'acme' };
 /** A refusal: exit 1, nothing on stdout, one line on stderr matching `message`. */
 async function refused(args: string[], env: Record<string, string>, message: RegExp, input?: string) {
@@ -348,10 +505,54 @@ async function refused(args: string[], env: Record<string, string>, message: Reg
 
 test('help lists every noun and verb the API has for an administrator', async () => {
   const h = await ok(['--help']);
-  for (const c of ['group members', 'group remove-member', 'group delete', 'ou list', 'ou delete', 'domain add', 'domain list', 'app delete', 'app update', 'user update', 'tenant update', 'user show', 'user delete', 'user unlock', 'user reset-mfa', 'user set-password', 'user sessions', 'user policy', 'session end',
-    'policy list', 'policy show', 'policy create', 'policy update', 'policy delete', 'upstream list', 'upstream show', 'upstream create', 'upstream update', 'upstream test', 'upstream delete',
-    'overview', 'whoami', 'group show', 'group update', 'directory create', 'directory update', 'directory show', 'user mfa', 'directory delete', 'directory test', 'directory sync']) assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
-  assert.match(await ok(['help', 'user']), /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/);
+  for (const c of [
+    'group members',
+    'group remove-member',
+    'group delete',
+    'ou list',
+    'ou delete',
+    'domain add',
+    'domain list',
+    'app delete',
+    'app update',
+    'user update',
+    'tenant update',
+    'user show',
+    'user delete',
+    'user unlock',
+    'user reset-mfa',
+    'user set-password',
+    'user sessions',
+    'user policy',
+    'session end',
+    'policy list',
+    'policy show',
+    'policy create',
+    'policy update',
+    'policy delete',
+    'upstream list',
+    'upstream show',
+    'upstream create',
+    'upstream update',
+    'upstream test',
+    'upstream delete',
+    'overview',
+    'whoami',
+    'group show',
+    'group update',
+    'directory create',
+    'directory update',
+    'directory show',
+    'user mfa',
+    'directory delete',
+    'directory test',
+    'directory sync',
+  ])
+    assert.match(h, new RegExp(`^  ${c} `, 'm'), c);
+  assert.match(
+    await ok(['help', 'user']),
+    /gatehouse user delete[\s\S]*gatehouse user unlock[\s\S]*gatehouse user reset-mfa[\s\S]*gatehouse user set-password[\s\S]*gatehouse user sessions/,
+  );
   assert.match(await ok(['help', 'policy']), /gatehouse policy create --tenant SLUG --name NAME --priority N/);
   assert.match(await ok(['upstream', 'create', '--help']), /--client-secret SECRET\|-/);
   assert.match(await ok(['help', 'directory']), /gatehouse directory create[\s\S]*gatehouse directory show/);
@@ -363,14 +564,23 @@ test('lists page through everything, or give one page with --limit/--cursor and 
   const tok = await adminToken();
   const emails = Array.from({ length: 205 }, (_, i) => `u${String(i).padStart(3, '0')}@big.test`);
   for (let i = 0; i < emails.length; i += 15) {
-    await Promise.all(emails.slice(i, i + 15).map(async (email) => {
-      const r = await fetch(`${base}/api/v1/tenants/big/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify({ email }) });
-      assert.equal(r.status, 201, await r.text());
-    }));
+    await Promise.all(
+      emails.slice(i, i + 15).map(async (email) => {
+        const r = await fetch(`${base}/api/v1/tenants/big/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
+          body: JSON.stringify({ email }),
+        });
+        assert.equal(r.status, 201, await r.text());
+      }),
+    );
   }
   // More than one API page (200): every user, as a table and as JSON.
   const all = await ok(['user', 'list', '--tenant', 'big', '--json']);
-  assert.deepEqual(all.map((u: any) => u.email), emails);
+  assert.deepEqual(
+    all.map((u: any) => u.email),
+    emails,
+  );
   const lines = (await ok(['user', 'list', '--tenant', 'big'])).trimEnd().split('\n');
   assert.equal(lines.length, 205);
 
@@ -380,11 +590,17 @@ test('lists page through everything, or give one page with --limit/--cursor and 
   assert.equal(typeof first.nextCursor, 'string');
   const rest = await ok(['user', 'list', '--tenant', 'big', '--limit', '150', '--cursor', first.nextCursor, '--json']);
   assert.equal(rest.nextCursor, null);
-  assert.deepEqual([...first.items, ...rest.items].map((u: any) => u.email), emails);
+  assert.deepEqual(
+    [...first.items, ...rest.items].map((u: any) => u.email),
+    emails,
+  );
   // --limit above the API's page size still gives exactly that many, and where to go on.
   const wide = await ok(['user', 'list', '--tenant', 'big', '--limit', '201', '--json']);
   assert.equal(wide.items.length, 201);
-  assert.deepEqual((await ok(['user', 'list', '--tenant', 'big', '--cursor', wide.nextCursor, '--json'])).items.map((u: any) => u.email), emails.slice(201));
+  assert.deepEqual(
+    (await ok(['user', 'list', '--tenant', 'big', '--cursor', wide.nextCursor, '--json'])).items.map((u: any) => u.email),
+    emails.slice(201),
+  );
 
   // As a table, the page goes to stdout and how to get the next one to stderr; that command works.
   const page = await cli(['user', 'list', '--tenant', 'big', '--limit', '3']);
@@ -409,11 +625,27 @@ test('lists page through everything, or give one page with --limit/--cursor and 
 });
 
 test('users: show, set-password (from stdin), unlock, reset-mfa, sessions, delete; refused on a superadmin', async () => {
-  await ok(['user', 'create', '--tenant', 'acme', '--email', 'carl@acme.test', '--password', 'carl-old-password', '--role', 'helpdesk', '--group', 'engineering']);
+  await ok([
+    'user',
+    'create',
+    '--tenant',
+    'acme',
+    '--email',
+    'carl@acme.test',
+    '--password',
+    'carl-old-password',
+    '--role',
+    'helpdesk',
+    '--group',
+    'engineering',
+  ]);
   assert.match(await ok(['user', 'show', '--tenant', 'acme', 'carl@acme.test']), /status\s+active[\s\S]*groups\s+engineering[\s\S]*roles\s+helpdesk/);
 
   // A password from standard input (never on the command line): the old one stops working.
-  assert.match(await ok(['user', 'set-password', '--tenant', 'acme', 'carl@acme.test', '--password', '-'], {}, 'carl-new-password\n'), /Set a new password for carl@acme\.test/);
+  assert.match(
+    await ok(['user', 'set-password', '--tenant', 'acme', 'carl@acme.test', '--password', '-'], {}, 'carl-new-password\n'),
+    /Set a new password for carl@acme\.test/,
+  );
   const carl = { GATEHOUSE_ADMIN_EMAIL: 'carl@acme.test', GATEHOUSE_ADMIN_TENANT: 'acme' };
   assert.ok((await ok(['token', '--json'], { ...carl, GATEHOUSE_ADMIN_PASSWORD: 'carl-new-password' })).access_token);
   await refused(['token'], { ...carl, GATEHOUSE_ADMIN_PASSWORD: 'carl-old-password' }, /email or password is incorrect/);
@@ -425,15 +657,23 @@ test('users: show, set-password (from stdin), unlock, reset-mfa, sessions, delet
   assert.match(await ok(['user', 'mfa', '--tenant', 'acme', 'carl@acme.test']), /carl@acme\.test has no second factor\.\nRecovery codes left: 0/);
   assert.deepEqual(await ok(['user', 'mfa', '--tenant', 'acme', 'carl@acme.test', '--json']), { items: [], recoveryCodesLeft: 0 });
   const events = await ok(['audit', '--tenant', 'acme', '--user', 'carl@acme.test', '--json']);
-  for (const type of ['admin.user.unlocked', 'admin.user.mfa_reset', 'admin.user.updated']) assert.ok(events.some((e: any) => e.type === type), type);
+  for (const type of ['admin.user.unlocked', 'admin.user.mfa_reset', 'admin.user.updated'])
+    assert.ok(
+      events.some((e: any) => e.type === type),
+      type,
+    );
 
   // Sessions: carl signs in to an app twice; `user sessions` lists them; `session end` ends one.
   const tok = await adminToken();
-  const api = async (method: string, p: string, body?: unknown) => (await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify(body) })).json() as Promise<any>;
+  const api = async (method: string, p: string, body?: unknown) =>
+    (
+      await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` }, body: JSON.stringify(body) })
+    ).json() as Promise<any>;
   const app = await api('POST', '/tenants/acme/apps', { name: 'carl-app', displayName: 'Carl App', type: 'web', redirectUris: ['https://carl.acme.test/cb'] });
   await api('POST', `/tenants/acme/apps/${app.clientId}/deployment/targets`, { type: 'user', ref: 'carl@acme.test' });
   const config = await rpConfig(`${base}/t/acme`, app.clientId, app.clientSecret);
-  for (let i = 0; i < 2; i++) await codeFlow(config, new Agent(), { redirectUri: 'https://carl.acme.test/cb', email: 'carl@acme.test', password: 'carl-new-password' });
+  for (let i = 0; i < 2; i++)
+    await codeFlow(config, new Agent(), { redirectUri: 'https://carl.acme.test/cb', email: 'carl@acme.test', password: 'carl-new-password' });
   const sessions = await ok(['user', 'sessions', '--tenant', 'acme', 'carl@acme.test', '--json']);
   assert.equal(sessions.length, 2);
   assert.ok(sessions.every((s: any) => s.email === 'carl@acme.test'));
@@ -443,9 +683,18 @@ test('users: show, set-password (from stdin), unlock, reset-mfa, sessions, delet
 
   // The role hierarchy reaches the person for every new verb: an admin may not touch a superadmin.
   for (const verb of ['delete', 'unlock', 'reset-mfa']) {
-    await refused(['user', verb, '--tenant', 'acme', 'owner@acme.test'], OPS, /^owner@acme\.test holds the superadmin role, which you do not hold: .* It needs: superadmin\.\n$/);
+    await refused(
+      ['user', verb, '--tenant', 'acme', 'owner@acme.test'],
+      OPS,
+      /^owner@acme\.test holds the superadmin role, which you do not hold: .* It needs: superadmin\.\n$/,
+    );
   }
-  await refused(['user', 'set-password', '--tenant', 'acme', 'owner@acme.test', '--password', '-'], OPS, /holds the superadmin role, which you do not hold/, 'taken-over-1234\n');
+  await refused(
+    ['user', 'set-password', '--tenant', 'acme', 'owner@acme.test', '--password', '-'],
+    OPS,
+    /holds the superadmin role, which you do not hold/,
+    'taken-over-1234\n',
+  );
   assert.match(await ok(['user', 'show', '--tenant', 'acme', 'owner@acme.test']), /status\s+active/);
 
   // Delete: the account and its sessions go.
@@ -455,17 +704,52 @@ test('users: show, set-password (from stdin), unlock, reset-mfa, sessions, delet
 });
 
 test('policies: create, list, show, update (settings merged), which applies to a user, delete', async () => {
-  const p = await ok(['policy', 'create', '--tenant', 'acme', '--name', 'Engineers', '--priority', '10', '--target', 'group:engineering', '--mfa', 'always', '--lockout-threshold', '8', '--json']);
+  const p = await ok([
+    'policy',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'Engineers',
+    '--priority',
+    '10',
+    '--target',
+    'group:engineering',
+    '--mfa',
+    'always',
+    '--lockout-threshold',
+    '8',
+    '--json',
+  ]);
   assert.equal(p.settings.mfa.required, 'always');
   assert.equal(p.settings.lockout.threshold, 8);
-  assert.deepEqual(p.targets.map((t: any) => `${t.type} ${t.label}`), ['group engineering']);
+  assert.deepEqual(
+    p.targets.map((t: any) => `${t.type} ${t.label}`),
+    ['group engineering'],
+  );
   await ok(['policy', 'create', '--tenant', 'acme', '--name', 'Everyone', '--priority', '100', '--target', 'all']);
-  assert.deepEqual((await ok(['policy', 'list', '--tenant', 'acme', '--json'])).map((x: any) => x.name), ['Engineers', 'Everyone']);
+  assert.deepEqual(
+    (await ok(['policy', 'list', '--tenant', 'acme', '--json'])).map((x: any) => x.name),
+    ['Engineers', 'Everyone'],
+  );
   assert.match(await ok(['policy', 'list', '--tenant', 'acme']), /^10\s+Engineers\s+group engineering\s+MFA always\n100\s+Everyone\s+all users/);
   assert.match(await ok(['policy', 'show', '--tenant', 'acme', 'Engineers']), /two-step verification\s+always[\s\S]*lockout\s+after 8 failures/);
 
   // Changing one MFA setting keeps the others (the API merges only the top level).
-  const u = await ok(['policy', 'update', '--tenant', 'acme', 'Engineers', '--mfa', 'outside_trusted_networks', '--trusted-network', '10.0.0.0/8', '--session-lifetime', '60', '--json']);
+  const u = await ok([
+    'policy',
+    'update',
+    '--tenant',
+    'acme',
+    'Engineers',
+    '--mfa',
+    'outside_trusted_networks',
+    '--trusted-network',
+    '10.0.0.0/8',
+    '--session-lifetime',
+    '60',
+    '--json',
+  ]);
   assert.deepEqual(u.settings.mfa, { required: 'outside_trusted_networks', trustedNetworks: ['10.0.0.0/8'], apps: [] });
   assert.equal(u.settings.lockout.threshold, 8);
   assert.equal(u.settings.sessionLifetimeMinutes, 60);
@@ -474,16 +758,23 @@ test('policies: create, list, show, update (settings merged), which applies to a
   assert.match(await ok(['user', 'policy', '--tenant', 'acme', 'ann@acme.test']), /ann@acme\.test: policy Everyone \(priority 100\)/);
 
   await refused(['policy', 'update', '--tenant', 'acme', 'Engineers', '--trusted-network', 'not-a-network'], {}, /trustedNetworks/);
-  for (const args of [['policy', 'create', '--tenant', 'acme', '--name', 'X', '--priority', '5', '--target', 'team:red'],
-    ['policy', 'create', '--tenant', 'acme', '--name', 'X'], ['policy', 'update', '--tenant', 'acme', 'Engineers'],
-    ['policy', 'create', '--tenant', 'acme', '--name', 'X', '--priority', '5', '--settings', '{not json']]) {
+  for (const args of [
+    ['policy', 'create', '--tenant', 'acme', '--name', 'X', '--priority', '5', '--target', 'team:red'],
+    ['policy', 'create', '--tenant', 'acme', '--name', 'X'],
+    ['policy', 'update', '--tenant', 'acme', 'Engineers'],
+    ['policy', 'create', '--tenant', 'acme', '--name', 'X', '--priority', '5', '--settings', '{not json'],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /Usage: gatehouse policy/);
   }
   // A helpdesk account may read policies but not change them.
   await ok(['user', 'create', '--tenant', 'acme', '--email', 'desk@acme.test', '--password', 'desk-password-12', '--role', 'helpdesk']);
-  await refused(['policy', 'delete', '--tenant', 'acme', 'Everyone'], { GATEHOUSE_ADMIN_EMAIL: 'desk@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'desk-password-12', GATEHOUSE_ADMIN_TENANT: 'acme' }, /admin/);
+  await refused(
+    ['policy', 'delete', '--tenant', 'acme', 'Everyone'],
+    { GATEHOUSE_ADMIN_EMAIL: 'desk@acme.test', GATEHOUSE_ADMIN_PASSWORD: 'desk-password-12', GATEHOUSE_ADMIN_TENANT: 'acme' },
+    /admin/,
+  );
 
   await ok(['policy', 'delete', '--tenant', 'acme', 'Engineers']);
   await ok(['policy', 'delete', '--tenant', 'acme', 'Everyone']);
@@ -494,8 +785,28 @@ test('policies: create, list, show, update (settings merged), which applies to a
 test('upstream directories: create (secret from stdin), list, show, update, test, delete', async () => {
   const up = await startUpstream({ name: 'Contoso ID', redirectUri: `${base}/t/acme/federation/callback`, accounts: [] });
   try {
-    const create = ['upstream', 'create', '--tenant', 'acme', '--name', 'Contoso', '--type', 'oidc', '--client-id', up.clientId, '--client-secret', '-',
-      '--authority-url', up.issuer, '--domain', 'contoso.test', '--mode', 'test', '--test-user', 'pilot@contoso.test'];
+    const create = [
+      'upstream',
+      'create',
+      '--tenant',
+      'acme',
+      '--name',
+      'Contoso',
+      '--type',
+      'oidc',
+      '--client-id',
+      up.clientId,
+      '--client-secret',
+      '-',
+      '--authority-url',
+      up.issuer,
+      '--domain',
+      'contoso.test',
+      '--mode',
+      'test',
+      '--test-user',
+      'pilot@contoso.test',
+    ];
     // Only a superadministrator adds one: the admin is told so.
     await refused(create, OPS, /superadmin/, `${up.clientSecret}\n`);
     const u = await ok([...create, '--json'], {}, `${up.clientSecret}\n`);
@@ -516,7 +827,11 @@ test('upstream directories: create (secret from stdin), list, show, update, test
 
     // An address that answers nothing is refused when saved, with what to do.
     const port = await freePort();
-    await refused(['upstream', 'create', '--tenant', 'acme', '--name', 'Nowhere', '--type', 'oidc', '--client-id', 'x', '--authority-url', `http://127.0.0.1:${port}`], {}, /127\.0\.0\.1/);
+    await refused(
+      ['upstream', 'create', '--tenant', 'acme', '--name', 'Nowhere', '--type', 'oidc', '--client-id', 'x', '--authority-url', `http://127.0.0.1:${port}`],
+      {},
+      /127\.0\.0\.1/,
+    );
     // Down after saving: the test says so and exits 1.
     await up.stop();
     const down = await cli(['upstream', 'test', '--tenant', 'acme', 'Contoso']);
@@ -531,8 +846,25 @@ test('upstream directories: create (secret from stdin), list, show, update, test
 
 test('LDAP directories: create (bind password from stdin), show, test, list, delete', async () => {
   const port = await freePort(); // nothing listens there
-  const create = ['directory', 'create', '--tenant', 'acme', '--name', 'Corp LDAP', '--kind', 'openldap', '--url', `ldap://127.0.0.1:${port}`, '--allow-plain',
-    '--bind-dn', 'cn=gatehouse,dc=acme,dc=test', '--base-dn', 'ou=people,dc=acme,dc=test', '--bind-password', '-'];
+  const create = [
+    'directory',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'Corp LDAP',
+    '--kind',
+    'openldap',
+    '--url',
+    `ldap://127.0.0.1:${port}`,
+    '--allow-plain',
+    '--bind-dn',
+    'cn=gatehouse,dc=acme,dc=test',
+    '--base-dn',
+    'ou=people,dc=acme,dc=test',
+    '--bind-password',
+    '-',
+  ];
   await refused(create, OPS, /superadmin/, 'bind-secret-1\n');
   const d = await ok([...create, '--json'], {}, 'bind-secret-1\n');
   assert.equal(d.hasBindPassword, true);
@@ -562,10 +894,16 @@ test('LDAP directories: create (bind password from stdin), show, test, list, del
 test('groups, OUs, domains and apps: members, remove-member, delete', async () => {
   await ok(['group', 'create', '--tenant', 'acme', 'temps']);
   await ok(['group', 'add-member', '--tenant', 'acme', 'temps', 'ann@acme.test']);
-  assert.deepEqual((await ok(['group', 'members', '--tenant', 'acme', 'temps', '--json'])).map((u: any) => u.email), ['ann@acme.test']);
+  assert.deepEqual(
+    (await ok(['group', 'members', '--tenant', 'acme', 'temps', '--json'])).map((u: any) => u.email),
+    ['ann@acme.test'],
+  );
   assert.match(await ok(['group', 'remove-member', '--tenant', 'acme', 'temps', 'ann@acme.test']), /Removed ann@acme\.test from temps/);
   assert.match(await ok(['group', 'members', '--tenant', 'acme', 'temps']), /temps has no members/);
-  assert.match(await ok(['group', 'update', '--tenant', 'acme', 'temps', '--name', 'contractors', '--description', 'Short-term staff']), /Saved group contractors/);
+  assert.match(
+    await ok(['group', 'update', '--tenant', 'acme', 'temps', '--name', 'contractors', '--description', 'Short-term staff']),
+    /Saved group contractors/,
+  );
   assert.match(await ok(['group', 'show', '--tenant', 'acme', 'contractors']), /description\s+Short-term staff\nmembers\s+0/);
   assert.equal((await ok(['group', 'update', '--tenant', 'acme', 'contractors', '--description', 'none', '--json'])).description, null);
   assert.match(await ok(['group', 'delete', '--tenant', 'acme', 'contractors']), /Deleted group contractors/);
@@ -591,13 +929,22 @@ test('groups, OUs, domains and apps: members, remove-member, delete', async () =
 
 test('overview and whoami', async () => {
   assert.match(await ok(['whoami']), /^admin@example\.test \(tenant default; roles superadmin; administers every tenant\)$/m);
-  assert.deepEqual((await ok(['whoami', '--json'], OPS)), { userId: (await ok(['user', 'show', '--tenant', 'acme', 'ops@acme.test', '--json'])).id, email: 'ops@acme.test', tenant: 'acme', roles: ['admin'], instanceAdmin: false });
+  assert.deepEqual(await ok(['whoami', '--json'], OPS), {
+    userId: (await ok(['user', 'show', '--tenant', 'acme', 'ops@acme.test', '--json'])).id,
+    email: 'ops@acme.test',
+    tenant: 'acme',
+    roles: ['admin'],
+    instanceAdmin: false,
+  });
   const o = await ok(['overview', '--tenant', 'acme', '--json']);
   assert.ok(o.counts.users >= 4 && Array.isArray(o.alerts));
-  assert.match(await ok(['overview', '--tenant', 'acme']), new RegExp(`^${o.counts.users} users, ${o.counts.groups} groups, ${o.counts.apps} apps \\(${o.counts.deployedApps} deployed\\), \\d+ live sessions\\.`));
+  assert.match(
+    await ok(['overview', '--tenant', 'acme']),
+    new RegExp(`^${o.counts.users} users, ${o.counts.groups} groups, ${o.counts.apps} apps \\(${o.counts.deployedApps} deployed\\), \\d+ live sessions\\.`),
+  );
 });
 
-test('updates: tenant name, user names/OU/roles, an app\'s profile', async () => {
+test("updates: tenant name, user names/OU/roles, an app's profile", async () => {
   assert.equal((await ok(['tenant', 'update', 'acme', '--name', 'Acme Inc', '--json'])).name, 'Acme Inc');
   assert.match(await ok(['tenant', 'show', 'acme']), /name\s+Acme Inc/);
   assert.equal((await cli(['tenant', 'update', 'acme'])).code, 2);
@@ -607,10 +954,40 @@ test('updates: tenant name, user names/OU/roles, an app\'s profile', async () =>
   assert.equal(bob.ou, '/Engineering/Platform');
   await refused(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--role', 'admin'], OPS, /Only a superadministrator may change administrator roles/);
   assert.deepEqual((await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--role', 'helpdesk', '--json'])).roles, ['helpdesk']);
-  assert.match(await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--no-roles', '--ou', 'none']), /Saved bob@acme\.test: Robert, OU none, roles none/);
+  assert.match(
+    await ok(['user', 'update', '--tenant', 'acme', 'bob@acme.test', '--no-roles', '--ou', 'none']),
+    /Saved bob@acme\.test: Robert, OU none, roles none/,
+  );
 
-  const a = await ok(['app', 'create', '--tenant', 'acme', '--name', 'wiki', '--display-name', 'Wiki', '--type', 'web', '--redirect-uri', 'https://wiki.acme.test/cb', '--json']);
-  const changed = await ok(['app', 'update', '--tenant', 'acme', a.client_id, '--display-name', 'Team Wiki', '--redirect-uri', 'https://wiki.acme.test/oidc', '--require-mfa', 'on', '--json']);
+  const a = await ok([
+    'app',
+    'create',
+    '--tenant',
+    'acme',
+    '--name',
+    'wiki',
+    '--display-name',
+    'Wiki',
+    '--type',
+    'web',
+    '--redirect-uri',
+    'https://wiki.acme.test/cb',
+    '--json',
+  ]);
+  const changed = await ok([
+    'app',
+    'update',
+    '--tenant',
+    'acme',
+    a.client_id,
+    '--display-name',
+    'Team Wiki',
+    '--redirect-uri',
+    'https://wiki.acme.test/oidc',
+    '--require-mfa',
+    'on',
+    '--json',
+  ]);
   assert.equal(changed.displayName, 'Team Wiki');
   assert.deepEqual(changed.redirectUris, ['https://wiki.acme.test/oidc']);
   assert.equal(changed.requireMfa, true);

@@ -38,9 +38,15 @@ before(async () => {
   db = await createTestDatabase(dbUrl!);
   proxy = await roundRobinProxy(() => nodes);
   issuer = `${proxy.base}/t/default`;
-  env = { DATABASE_URL: db.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix, GATEHOUSE_SECRET: 'cluster-test-secret-'.padEnd(48, 'x'), GATEHOUSE_PUBLIC_URL: proxy.base,
+  env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl!,
+    GATEHOUSE_REDIS_PREFIX: prefix,
+    GATEHOUSE_SECRET: 'cluster-test-secret-'.padEnd(48, 'x'),
+    GATEHOUSE_PUBLIC_URL: proxy.base,
     // The back-channel logout receiver runs on this machine: allowed explicitly.
-    GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.0/8' };
+    GATEHOUSE_OUTBOUND_ALLOW: '127.0.0.0/8',
+  };
   nodes.push(await startNode('A', env));
   nodes.push(await startNode('B', env));
   receiver = await backchannelReceiver();
@@ -48,11 +54,19 @@ before(async () => {
   for (const email of ['alice@example.test', 'bob@example.test']) {
     assert.equal((await api('POST', '/tenants/default/users', { email, password: PASSWORD })).status, 201);
   }
-  const w = await api('POST', '/tenants/default/apps', { name: 'web', displayName: 'Web app', type: 'web', redirectUris: [RP], postLogoutRedirectUris: [LOGGED_OUT], backchannelLogoutUri: receiver.url });
+  const w = await api('POST', '/tenants/default/apps', {
+    name: 'web',
+    displayName: 'Web app',
+    type: 'web',
+    redirectUris: [RP],
+    postLogoutRedirectUris: [LOGGED_OUT],
+    backchannelLogoutUri: receiver.url,
+  });
   assert.equal(w.status, 201, JSON.stringify(w.body));
   web = w.body;
   svc = (await api('POST', '/tenants/default/apps', { name: 'svc', displayName: 'Service', type: 'service' })).body;
-  for (const c of [web.clientId, svc.clientId]) assert.equal((await api('PUT', `/tenants/default/apps/${c}/deployment`, { all: true, targets: [] })).status, 200);
+  for (const c of [web.clientId, svc.clientId])
+    assert.equal((await api('PUT', `/tenants/default/apps/${c}/deployment`, { all: true, targets: [] })).status, 200);
 });
 
 after(async () => {
@@ -67,17 +81,28 @@ after(async () => {
 });
 
 const node = (name: string) => nodes.find((n) => n.name === name)!;
-const basic = (c: { clientId: string; clientSecret: string }) => `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
+const basic = (c: { clientId: string; clientSecret: string }) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64')}`;
 /** POST to a node's token endpoint directly (not through the proxy). */
 async function tokenAt(n: Node, client: { clientId: string; clientSecret: string }, params: Record<string, string>) {
-  const res = await fetch(`${n.base}/t/default/token`, { method: 'POST', headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params) });
+  const res = await fetch(`${n.base}/t/default/token`, {
+    method: 'POST',
+    headers: { authorization: basic(client), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 const onNode = (url: string, n: Node) => url.replace(proxy.base, n.base);
 
 test('a sign-in started on one node finishes on the other; refresh tokens move between nodes, and reuse on either revokes the grant', { skip }, async () => {
   const before = new Map(proxy.served);
-  const { tokens } = await codeFlow(await rpConfig(issuer, web.clientId, web.clientSecret), new Agent(), { redirectUri: RP, email: 'alice@example.test', password: PASSWORD, scope: 'openid email offline_access', extra: { prompt: 'consent' } });
+  const { tokens } = await codeFlow(await rpConfig(issuer, web.clientId, web.clientSecret), new Agent(), {
+    redirectUri: RP,
+    email: 'alice@example.test',
+    password: PASSWORD,
+    scope: 'openid email offline_access',
+    extra: { prompt: 'consent' },
+  });
   for (const name of ['A', 'B']) assert.ok((proxy.served.get(name) ?? 0) > (before.get(name) ?? 0), `node ${name} took part in the sign-in`);
   assert.ok(tokens.refresh_token);
 
@@ -149,7 +174,14 @@ test('a client secret regenerated on one node is refused by the other', { skip }
 test('failed sign-ins count across nodes: five wrong passwords anywhere lock the account everywhere', { skip }, async () => {
   const config = await rpConfig(issuer, web.clientId, web.clientSecret);
   const agent = new Agent();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: randomName(), nonce: randomName(), code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).href;
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: randomName(),
+    nonce: randomName(),
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  }).href;
   assert.equal(await agent.follow(url, RP), null);
   let f = agent.form();
   await agent.follow(f.action, RP, { form: { ...f.fields, email: 'bob@example.test' } });
@@ -161,12 +193,26 @@ test('failed sign-ins count across nodes: five wrong passwords anywhere lock the
   for (const name of ['A', 'B']) assert.ok((proxy.served.get(name) ?? 0) > (served.get(name) ?? 0), `node ${name} counted failures`);
   for (const n of nodes) {
     const a = new Agent();
-    const u = onNode(oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: randomName(), nonce: randomName(), code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' }).href, n);
+    const u = onNode(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: RP,
+        scope: 'openid',
+        state: randomName(),
+        nonce: randomName(),
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      }).href,
+      n,
+    );
     await a.follow(u, RP);
     let g = a.form();
     await a.follow(onNode(g.action, n), RP, { form: { ...g.fields, email: 'bob@example.test' } });
     g = a.form();
-    assert.equal(await a.follow(onNode(g.action, n), RP, { form: { ...g.fields, email: 'bob@example.test', password: PASSWORD } }), null, `node ${n.name} refuses even the right password`);
+    assert.equal(
+      await a.follow(onNode(g.action, n), RP, { form: { ...g.fields, email: 'bob@example.test', password: PASSWORD } }),
+      null,
+      `node ${n.name} refuses even the right password`,
+    );
     assert.match(text(a.lastBody), /Too many|try again in/i, `node ${n.name} says when to retry`);
   }
 });
@@ -192,9 +238,19 @@ test('the scheduled work runs on one node; when that node is killed under load i
   const worker = async (c: number) => {
     while (!stop) {
       const sentAfterKill = killed;
-      const res = await fetch(`${proxy.base}/t/default/token`, { method: 'POST', headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+      const res = await fetch(`${proxy.base}/t/default/token`, {
+        method: 'POST',
+        headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
       const raw = await res.text();
-      const body = (() => { try { return JSON.parse(raw); } catch { return { raw }; } })() as { access_token?: string };
+      const body = (() => {
+        try {
+          return JSON.parse(raw);
+        } catch {
+          return { raw };
+        }
+      })() as { access_token?: string };
       if (res.status === 200 && body.access_token) {
         issued.push(body.access_token);
         if (sentAfterKill) recovered[c] = true;
@@ -209,22 +265,34 @@ test('the scheduled work runs on one node; when that node is killed under load i
       await victim.kill('SIGKILL');
       killed = true;
       await waitFor(() => answeredAfterKill.every((n) => n >= 5), { what: 'every client answered 5 times after the kill' });
-    } finally { stop = true; }
+    } finally {
+      stop = true;
+    }
   })();
   await Promise.all([...Array.from({ length: CLIENTS }, (_, c) => worker(c)), killer]);
   nodes = nodes.filter((n) => n !== victim);
 
   assert.ok(killed && issued.length > 50, `load ran (${issued.length} tokens)`);
-  assert.ok(failures.every((f) => f.status === 502), `only dropped requests failed, got ${failures.map((f) => f.status).join(',')}`);
+  assert.ok(
+    failures.every((f) => f.status === 502),
+    `only dropped requests failed, got ${failures.map((f) => f.status).join(',')}`,
+  );
   // Lost: the requests the node was serving, and any the proxy had already sent on its open
   // connections to it (as with a real load balancer); nothing before the kill, and nothing once
   // every client has been served again after it.
-  assert.ok(failures.every((f) => !f.beforeKill && !f.afterRecovery), `failures only at the kill: ${JSON.stringify(failures)}`);
+  assert.ok(
+    failures.every((f) => !f.beforeKill && !f.afterRecovery),
+    `failures only at the kill: ${JSON.stringify(failures)}`,
+  );
   assert.ok(failures.length <= 16, `only in-flight requests were lost, got ${failures.length}`);
   await waitFor(async () => (await metric(survivor.base, 'gatehouse_scheduler_leader')) === 1, { what: 'the surviving node to take over the scheduled work' });
   // Every token acknowledged before and after the kill is still valid.
   for (const t of issued.filter((_, i) => i % 10 === 0)) {
-    const r = await fetch(`${survivor.base}/t/default/token/introspection`, { method: 'POST', headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: t }) });
+    const r = await fetch(`${survivor.base}/t/default/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: t }),
+    });
     assert.equal(((await r.json()) as { active: boolean }).active, true);
   }
   // A replacement node joins; the tests after this one run across it and the survivor.
@@ -241,19 +309,46 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
   const metricsToken = 'workers-metrics-token-'.padEnd(40, 't');
   const child = spawn(process.execPath, ['bin/gatehouse.js', 'start', '--workers', '2'], {
     cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, DATABASE_URL: db2.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix2, GATEHOUSE_SECRET: 'workers-test-secret-'.padEnd(48, 'x'), PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, LOG_LEVEL: 'warn', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, GATEHOUSE_METRICS_PORT: String(metricsPort), GATEHOUSE_METRICS_TOKEN: metricsToken,
+    env: {
+      ...process.env,
+      DATABASE_URL: db2.url,
+      REDIS_URL: redisUrl!,
+      GATEHOUSE_REDIS_PREFIX: prefix2,
+      GATEHOUSE_SECRET: 'workers-test-secret-'.padEnd(48, 'x'),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEHOUSE_PUBLIC_URL: base,
+      LOG_LEVEL: 'warn',
+      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      GATEHOUSE_METRICS_PORT: String(metricsPort),
+      GATEHOUSE_METRICS_TOKEN: metricsToken,
       // Each worker streams the events it records: every token's event once, whichever worker issued it.
-      GATEHOUSE_AUDIT_STREAM: 'stdout' },
+      GATEHOUSE_AUDIT_STREAM: 'stdout',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
-    await waitFor(async () => out.includes('Worker processes:         2') && (await fetch(`${base}/readyz`)).status === 200, { what: 'two workers to start' }).catch((e: Error) => { throw new Error(`${e.message}:\n${out}`); });
+    await waitFor(async () => out.includes('Worker processes:         2') && (await fetch(`${base}/readyz`)).status === 200, {
+      what: 'two workers to start',
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}:\n${out}`);
+    });
     // bin/gatehouse.js runs the pinned node (the primary), whose children are the workers.
-    const children = (pid: number | string) => spawnSync('pgrep', ['-P', String(pid)]).stdout.toString().trim().split('\n').filter(Boolean);
+    const children = (pid: number | string) =>
+      spawnSync('pgrep', ['-P', String(pid)])
+        .stdout.toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean);
     const primary = children(child.pid!)[0]!;
     await waitFor(() => children(primary).length === 2, { what: 'two worker processes' });
     const api = adminClient(base);
@@ -261,7 +356,11 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
     await api('PUT', `/tenants/default/apps/${s.clientId}/deployment`, { all: true, targets: [] });
     for (let i = 0; i < 20; i++) {
       // A new connection each time, so the primary hands requests to both workers.
-      const r = await fetch(`${base}/t/default/token`, { method: 'POST', headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' });
+      const r = await fetch(`${base}/t/default/token`, {
+        method: 'POST',
+        headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+        body: 'grant_type=client_credentials',
+      });
       assert.equal(r.status, 200);
     }
     // Every scrape, whichever worker takes it (a new connection each time), on the main port
@@ -270,13 +369,24 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
     for (let i = 0; i < 6; i++) {
       for (const at of [base, metricsBase]) {
         // The main port, once a metrics listener exists, answers only with the metrics token.
-        const text = await (await fetch(`${at}/metrics`, { headers: { connection: 'close', ...(at === base && { authorization: `Bearer ${metricsToken}` }) } })).text();
-        assert.match(text, /gatehouse_tokens_issued_total\{grant_type="client_credentials"\} 20\b/, `every worker's tokens are counted in scrape ${i} of ${at}`);
+        const text = await (
+          await fetch(`${at}/metrics`, { headers: { connection: 'close', ...(at === base && { authorization: `Bearer ${metricsToken}` }) } })
+        ).text();
+        assert.match(
+          text,
+          /gatehouse_tokens_issued_total\{grant_type="client_credentials"\} 20\b/,
+          `every worker's tokens are counted in scrape ${i} of ${at}`,
+        );
         assert.match(text, /^gatehouse_scheduler_leader 1$/m, `one worker runs the scheduled work (scrape ${i} of ${at})`);
       }
     }
 
-    const issued = () => out.split('\n').filter((l) => l.startsWith('{"stream":"audit"')).map((l) => JSON.parse(l) as { id: string; type: string }).filter((e) => e.type === 'token.issued');
+    const issued = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{"stream":"audit"'))
+        .map((l) => JSON.parse(l) as { id: string; type: string })
+        .filter((e) => e.type === 'token.issued');
     await waitFor(() => issued().length >= 20, { what: '20 token.issued events on the audit stream' });
     assert.equal(issued().length, 20, 'each event streamed once, not once per worker');
     assert.equal(new Set(issued().map((e) => e.id)).size, 20);
@@ -284,9 +394,17 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
     // Kill a worker: the primary starts another, and the service goes on.
     const killed = children(primary)[0]!;
     process.kill(Number(killed), 'SIGKILL');
-    await waitFor(() => /restarting it in/.test(out) && children(primary).length === 2 && !children(primary).includes(killed), { what: 'the killed worker to be replaced' }).catch((e: Error) => { throw new Error(`${e.message}:\n${out.slice(-500)}`); });
+    await waitFor(() => /restarting it in/.test(out) && children(primary).length === 2 && !children(primary).includes(killed), {
+      what: 'the killed worker to be replaced',
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}:\n${out.slice(-500)}`);
+    });
     for (let i = 0; i < 6; i++) {
-      const r = await fetch(`${base}/t/default/token`, { method: 'POST', headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' });
+      const r = await fetch(`${base}/t/default/token`, {
+        method: 'POST',
+        headers: { authorization: basic(s), 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+        body: 'grant_type=client_credentials',
+      });
       assert.equal(r.status, 200);
     }
   } finally {
@@ -299,11 +417,19 @@ test('gatehouse start --workers 2: one port, metrics summed over the workers, on
   }
 });
 
-test('in a real browser across both nodes: sign in, SSO into a second app, sign out everywhere', { skip: skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser test skipped') }, async () => {
+test('in a real browser across both nodes: sign in, SSO into a second app, sign out everywhere', {
+  skip: skip || (haveChromium() ? false : 'Chromium is not installed (apt-get install -y chromium): browser test skipped'),
+}, async () => {
   const api = adminClient(proxy.base);
   const mk = async (name: string) => {
     const port = await freePort();
-    const r = await api('POST', '/tenants/default/apps', { name, displayName: name, type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`], postLogoutRedirectUris: [`http://127.0.0.1:${port}/bye`] });
+    const r = await api('POST', '/tenants/default/apps', {
+      name,
+      displayName: name,
+      type: 'web',
+      redirectUris: [`http://127.0.0.1:${port}/callback`],
+      postLogoutRedirectUris: [`http://127.0.0.1:${port}/bye`],
+    });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     await api('PUT', `/tenants/default/apps/${r.body.clientId}/deployment`, { all: true, targets: [] });
     return startTestRp({ issuer, clientId: r.body.clientId, clientSecret: r.body.clientSecret, port });

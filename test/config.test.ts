@@ -31,15 +31,27 @@ test('bad values name the setting', () => {
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
     [{ GATEHOUSE_SECRET: 'short' }, /GATEHOUSE_SECRET: must be at least 32/],
     [{ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.test' }, /set together/],
-    [{ GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.test', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'short' }, /GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: must be at least 12/],
+    [
+      { GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: 'admin@example.test', GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: 'short' },
+      /GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: must be at least 12/,
+    ],
     [{ DATABASE_URL: 'postgres://localhost/db' }, /GATEHOUSE_SECRET: required when DATABASE_URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
   ];
-  for (const [env, re] of bad) assert.throws(() => loadConfig(env), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(env));
+  for (const [env, re] of bad)
+    assert.throws(
+      () => loadConfig(env),
+      (e: Error) => e instanceof ConfigError && re.test(e.message),
+      JSON.stringify(env),
+    );
 });
 
 test('the server refuses to start on a bad setting, saying which', () => {
-  const r = spawnSync(process.execPath, ['src/main.ts'], { env: { ...process.env, PORT: 'abc' }, encoding: 'utf8', cwd: path.resolve(import.meta.dirname, '..') });
+  const r = spawnSync(process.execPath, ['src/main.ts'], {
+    env: { ...process.env, PORT: 'abc' },
+    encoding: 'utf8',
+    cwd: path.resolve(import.meta.dirname, '..'),
+  });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /PORT/);
 });

@@ -23,14 +23,23 @@ import { rpConfig } from './helpers/rp.ts';
 
 const dbUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
-const skip = !dbUrl || !redisUrl ? 'DATABASE_URL and REDIS_URL are needed: multi-node tests skipped' : !haveSlapd() ? 'slapd is not installed (apt-get install -y slapd ldap-utils)' : false;
+const skip =
+  !dbUrl || !redisUrl
+    ? 'DATABASE_URL and REDIS_URL are needed: multi-node tests skipped'
+    : !haveSlapd()
+      ? 'slapd is not installed (apt-get install -y slapd ldap-utils)'
+      : false;
 
 const T = '/tenants/default';
 const alice = { email: 'alice@example.test', password: 'alice-directory-pw' };
 const SECRET = 'connector-cluster-secret-'.padEnd(48, 'x');
 // Enough users that a page of search results is larger than a NOTIFY payload (8,000 bytes).
 const EXTRA = 40;
-const extraLdif = Array.from({ length: EXTRA }, (_, i) => `dn: uid=user${i},ou=Staff,dc=example,dc=test\nobjectClass: inetOrgPerson\nuid: user${i}\ncn: User Number ${i}\ngivenName: User\nsn: Number ${i}\nmail: user${i}@example.test\nuserPassword: user-${i}-pw\n`).join('\n');
+const extraLdif = Array.from(
+  { length: EXTRA },
+  (_, i) =>
+    `dn: uid=user${i},ou=Staff,dc=example,dc=test\nobjectClass: inetOrgPerson\nuid: user${i}\ncn: User Number ${i}\ngivenName: User\nsn: Number ${i}\nmail: user${i}@example.test\nuserPassword: user-${i}-pw\n`,
+).join('\n');
 
 interface Cluster {
   name: string;
@@ -54,7 +63,12 @@ const tmp = path.resolve(import.meta.dirname, '..', 'tmp');
 
 async function cluster(name: string, redis: boolean): Promise<Cluster> {
   const db = await createTestDatabase(dbUrl!);
-  const env = { DATABASE_URL: db.url, GATEHOUSE_SECRET: SECRET, LOG_LEVEL: 'debug', ...(redis ? { REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix } : { REDIS_URL: '' }) };
+  const env = {
+    DATABASE_URL: db.url,
+    GATEHOUSE_SECRET: SECRET,
+    LOG_LEVEL: 'debug',
+    ...(redis ? { REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix } : { REDIS_URL: '' }),
+  };
   const asking = await startNode(`${name}-asking`, env); // first: it migrates the database
   const holding = await startNode(`${name}-holding`, env);
   const traffic: string[] = [];
@@ -63,7 +77,9 @@ async function cluster(name: string, redis: boolean): Promise<Cluster> {
     const sub = new Redis(redisUrl!);
     sub.on('pmessage', (_p: string, _c: string, m: string) => traffic.push(m));
     await sub.psubscribe(`${prefix}bus:*`);
-    stopTap = async () => { sub.disconnect(); };
+    stopTap = async () => {
+      sub.disconnect();
+    };
   } else {
     const l = new pg.Client({ connectionString: db.url });
     await l.connect();
@@ -108,17 +124,29 @@ function connector(_c: Cluster, node: Node, name: string, args: string[]) {
 
 async function statusOf(c: Cluster, name: string, want: string) {
   let x: any;
-  await waitFor(async () => {
-    x = (await c.api('GET', `${T}/connectors`)).body.items.find((y: { name: string }) => y.name === name);
-    return x?.status === want;
-  }, { what: `connector ${name} to become ${want} (as ${c.asking.name} sees it)`, interval: 50 });
+  await waitFor(
+    async () => {
+      x = (await c.api('GET', `${T}/connectors`)).body.items.find((y: { name: string }) => y.name === name);
+      return x?.status === want;
+    },
+    { what: `connector ${name} to become ${want} (as ${c.asking.name} sees it)`, interval: 50 },
+  );
   return x;
 }
 
 async function signIn(c: Cluster, who: { email: string; password: string }) {
   const agent = new Agent();
-  const url = oidc.buildAuthorizationUrl(c.config, { redirect_uri: c.redirectUri, scope: 'openid email', state: 'st', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
-  try { await agent.signIn(url.href, c.redirectUri, who.email, who.password); return { ok: true, status: 200, message: '' }; } catch {
+  const url = oidc.buildAuthorizationUrl(c.config, {
+    redirect_uri: c.redirectUri,
+    scope: 'openid email',
+    state: 'st',
+    code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)),
+    code_challenge_method: 'S256',
+  });
+  try {
+    await agent.signIn(url.href, c.redirectUri, who.email, who.password);
+    return { ok: true, status: 200, message: '' };
+  } catch {
     return { ok: false, status: agent.lastStatus, message: text(agent.lastBody) };
   }
 }
@@ -128,7 +156,11 @@ async function setUp(c: Cluster) {
   const code = (await c.api('POST', `${T}/connectors/codes`)).body.code;
   connector(c, c.holding, `${c.name}-site`, ['--enterprise-id', 'default', '--code', code]);
   const site = await statusOf(c, `${c.name}-site`, 'connected');
-  const d = await c.api('POST', `${T}/directories`, { name: 'Site LDAP', bindPassword: OPENLDAP.bindPassword, settings: { kind: 'openldap', via: 'connector', urls: [ldap.url], startTls: false, allowPlain: true, bindDn: OPENLDAP.bindDn, baseDns: [OPENLDAP.base] } });
+  const d = await c.api('POST', `${T}/directories`, {
+    name: 'Site LDAP',
+    bindPassword: OPENLDAP.bindPassword,
+    settings: { kind: 'openldap', via: 'connector', urls: [ldap.url], startTls: false, allowPlain: true, bindDn: OPENLDAP.bindDn, baseDns: [OPENLDAP.base] },
+  });
   assert.equal(d.status, 201, JSON.stringify(d.body));
   return { site, dirId: d.body.id as string };
 }
@@ -138,12 +170,17 @@ function assertSealed(c: Cluster) {
   const relayed = c.traffic.filter((m) => m.includes('"k":"req"'));
   assert.ok(relayed.length >= 3, `requests were relayed over the bus (${relayed.length})`);
   for (const m of c.traffic) {
-    for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword, 'alice@example.test']) assert.equal(m.includes(secret), false, `a bus message carried ${secret} in the clear`);
+    for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword, 'alice@example.test'])
+      assert.equal(m.includes(secret), false, `a bus message carried ${secret} in the clear`);
   }
-  for (const n of [c.asking, c.holding]) for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword]) assert.equal(n.output().includes(secret), false, `node ${n.name} logged a secret`);
+  for (const n of [c.asking, c.holding])
+    for (const secret of [alice.password, 'new-hire-pw', OPENLDAP.bindPassword])
+      assert.equal(n.output().includes(secret), false, `node ${n.name} logged a secret`);
 }
 
-test('PostgreSQL + Redis: a connector on node B serves test connection, sync and sign-in asked of node A; a failing connector on A fails over to B\'s; B killed: A says no connector is connected', { skip }, async () => {
+test("PostgreSQL + Redis: a connector on node B serves test connection, sync and sign-in asked of node A; a failing connector on A fails over to B's; B killed: A says no connector is connected", {
+  skip,
+}, async () => {
   const c = withRedis;
   const { site, dirId } = await setUp(c);
   const t = await c.api('POST', `${T}/directories/${dirId}/test`);
@@ -163,7 +200,14 @@ test('PostgreSQL + Redis: a connector on node B serves test connection, sync and
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
   const deadUrl = `ldap://127.0.0.1:${(closed.address() as net.AddressInfo).port}`;
   await new Promise<void>((r) => closed.close(() => r()));
-  const local = connector(c, c.asking, 'redis-local', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', deadUrl]);
+  const local = connector(c, c.asking, 'redis-local', [
+    '--enterprise-id',
+    'default',
+    '--code',
+    (await c.api('POST', `${T}/connectors/codes`)).body.code,
+    '--ldap-url',
+    deadUrl,
+  ]);
   await statusOf(c, 'redis-local', 'connected');
   assert.equal((await signIn(c, alice)).ok, true, 'the sign-in went on through the connector on B');
   const localStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'redis-local');
@@ -178,24 +222,41 @@ test('PostgreSQL + Redis: a connector on node B serves test connection, sync and
   assert.equal(down.status, 503);
   assert.match(down.message, /cannot reach your organization's directory/);
   const audit = await c.api('GET', `${T}/audit?type=directory.unavailable`);
-  assert.match(JSON.stringify(audit.body.items[0]), /No connector of this organization is connected to Gatehouse \(connector redis-site was connected to a Gatehouse node that stopped answering\)/);
+  assert.match(
+    JSON.stringify(audit.body.items[0]),
+    /No connector of this organization is connected to Gatehouse \(connector redis-site was connected to a Gatehouse node that stopped answering\)/,
+  );
   const t2 = await c.api('POST', `${T}/directories/${dirId}/test`);
   assert.equal(t2.status, 502);
   assert.equal(t2.body.error.code, 'directory_no_connector');
   assert.match(t2.body.error.message, /Start `gatehouse connector`/);
   const gone = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'redis-site');
-  assert.equal(gone.status, 'disconnected', 'A no longer counts the dead node\'s connection');
+  assert.equal(gone.status, 'disconnected', "A no longer counts the dead node's connection");
 });
 
-test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request on the other node leaves the request to the next; pages larger than a notice go through the store; the holding node stopped: no connector at once', { skip }, async () => {
+test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request on the other node leaves the request to the next; pages larger than a notice go through the store; the holding node stopped: no connector at once', {
+  skip,
+}, async () => {
   const c = pgOnly;
   // First on the holding node (connected first, so tried first): a connector whose "directory" never answers.
   let reachedHole: () => void = () => {};
-  const reached = new Promise<void>((r) => { reachedHole = r; });
-  const hole = net.createServer((s) => { s.on('error', () => {}); reachedHole(); });
+  const reached = new Promise<void>((r) => {
+    reachedHole = r;
+  });
+  const hole = net.createServer((s) => {
+    s.on('error', () => {});
+    reachedHole();
+  });
   await new Promise<void>((r) => hole.listen(0, '127.0.0.1', () => r()));
   try {
-    const stuck = connector(c, c.holding, 'pg-stuck', ['--enterprise-id', 'default', '--code', (await c.api('POST', `${T}/connectors/codes`)).body.code, '--ldap-url', `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`]);
+    const stuck = connector(c, c.holding, 'pg-stuck', [
+      '--enterprise-id',
+      'default',
+      '--code',
+      (await c.api('POST', `${T}/connectors/codes`)).body.code,
+      '--ldap-url',
+      `ldap://127.0.0.1:${(hole.address() as net.AddressInfo).port}`,
+    ]);
     await statusOf(c, 'pg-stuck', 'connected');
     const { site, dirId } = await setUp(c);
     const pending = c.api('POST', `${T}/directories/${dirId}/sync`, { mode: 'full', wait: true });
@@ -206,12 +267,22 @@ test('PostgreSQL without Redis (LISTEN/NOTIFY): a connector killed mid-request o
     const stuckStatus = (await c.api('GET', `${T}/connectors`)).body.items.find((x: { name: string }) => x.name === 'pg-stuck');
     assert.match(stuckStatus.lastError, /connector pg-stuck disconnected/, 'the request reached it, and its node reported the loss');
     assert.equal(run.body.users.created, 6 + EXTRA);
-    assert.ok(c.traffic.some((m) => m.includes('"k":"res"') && m.includes('"spill"')), 'a page too large for NOTIFY waited in the store');
+    assert.ok(
+      c.traffic.some((m) => m.includes('"k":"res"') && m.includes('"spill"')),
+      'a page too large for NOTIFY waited in the store',
+    );
     const t = await c.api('POST', `${T}/directories/${dirId}/test`);
     assert.equal(t.body.via, site.id);
     assert.equal((await signIn(c, alice)).ok, true);
     // Someone added to the directory after the sync signs in: looked up through the connector on the other node.
-    await addEntry(ldap.url, OPENLDAP, 'uid=newhire,ou=Staff,dc=example,dc=test', { objectClass: 'inetOrgPerson', uid: 'newhire', cn: 'New Hire', sn: 'Hire', mail: 'newhire@example.test', userPassword: 'new-hire-pw' });
+    await addEntry(ldap.url, OPENLDAP, 'uid=newhire,ou=Staff,dc=example,dc=test', {
+      objectClass: 'inetOrgPerson',
+      uid: 'newhire',
+      cn: 'New Hire',
+      sn: 'Hire',
+      mail: 'newhire@example.test',
+      userPassword: 'new-hire-pw',
+    });
     assert.equal((await signIn(c, { email: 'newhire@example.test', password: 'new-hire-pw' })).ok, true);
     assertSealed(c);
     const q = new pg.Client({ connectionString: c.db.url });

@@ -21,7 +21,19 @@ test('ctx.oidc keeps its meaning; nothing else changes; Object.defineProperty is
   assert.equal(made, 1);
   assert.equal(ctx.other, 42);
   assert.deepEqual(Object.keys(ctx), ['path'], 'nothing new is enumerable');
-  assert.throws(() => { ctx.oidc = 1; }, TypeError, 'read-only, like the original accessor');
-  assert.throws(() => withSharedContextGetter(() => { throw new Error('boom'); }), /boom/);
+  assert.throws(
+    () => {
+      ctx.oidc = 1;
+    },
+    TypeError,
+    'read-only, like the original accessor',
+  );
+  assert.throws(
+    () =>
+      withSharedContextGetter(() => {
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(Object.defineProperty, original, 'restored after a throw too');
 });

@@ -38,12 +38,19 @@ before(async () => {
   ldaps = tlsLdap.ldapsUrl!.replace('127.0.0.1', 'localhost');
   ldap = tlsLdap.url.replace('127.0.0.1', 'localhost');
 });
-after(async () => { await gh?.close(); tlsLdap?.stop(); plainLdap?.stop(); if (certDir) fs.rmSync(certDir, { recursive: true, force: true }); });
+after(async () => {
+  await gh?.close();
+  tlsLdap?.stop();
+  plainLdap?.stop();
+  if (certDir) fs.rmSync(certDir, { recursive: true, force: true });
+});
 
 const settings = (over: Record<string, unknown>) => ({ kind: 'openldap', bindDn: OPENLDAP.bindDn, baseDns: [OPENLDAP.base], ...over });
 const tryIt = (over: Record<string, unknown>) => gh.api('POST', `${T}/directories/test`, { settings: settings(over), bindPassword: OPENLDAP.bindPassword });
 
-test('ldaps:// and ldap:// with StartTLS, trusting the CA certificate in the settings: test connection, sync, and a sign-in bind over TLS', { skip }, async () => {
+test('ldaps:// and ldap:// with StartTLS, trusting the CA certificate in the settings: test connection, sync, and a sign-in bind over TLS', {
+  skip,
+}, async () => {
   const overLdaps = await tryIt({ urls: [ldaps], caCertificate: ca.caPem });
   assert.equal(overLdaps.status, 200, JSON.stringify(overLdaps.body));
   assert.equal(overLdaps.body.ok, true);
@@ -54,7 +61,11 @@ test('ldaps:// and ldap:// with StartTLS, trusting the CA certificate in the set
   // The certificate authority is checked on StartTLS too: another CA's certificate is not trusted.
   assert.equal((await tryIt({ urls: [ldap], caCertificate: otherCa.caPem })).status, 502);
 
-  const d = await gh.api('POST', `${T}/directories`, { name: 'TLS LDAP', bindPassword: OPENLDAP.bindPassword, settings: settings({ urls: [ldap], caCertificate: ca.caPem }) });
+  const d = await gh.api('POST', `${T}/directories`, {
+    name: 'TLS LDAP',
+    bindPassword: OPENLDAP.bindPassword,
+    settings: settings({ urls: [ldap], caCertificate: ca.caPem }),
+  });
   assert.equal(d.status, 201, JSON.stringify(d.body));
   assert.equal(d.body.settings.caCertificate, ca.caPem);
   const run = await gh.api('POST', `${T}/directories/${d.body.id}/sync`, { mode: 'full', wait: true });
@@ -65,7 +76,13 @@ test('ldaps:// and ldap:// with StartTLS, trusting the CA certificate in the set
   const a = await gh.api('POST', `${T}/apps`, { name: 'wiki', displayName: 'Wiki', type: 'web', redirectUris: [redirectUri] });
   await gh.api('PUT', `${T}/apps/${a.body.clientId}/deployment`, { all: true });
   const config = await rpConfig(`${gh.base}/t/default`, a.body.clientId, a.body.clientSecret);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    state: 's',
+    code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)),
+    code_challenge_method: 'S256',
+  });
   const agent = new Agent();
   await agent.signIn(url.href, redirectUri, 'alice@example.test', 'alice-directory-pw');
 
@@ -76,16 +93,27 @@ test('ldaps:// and ldap:// with StartTLS, trusting the CA certificate in the set
   assert.equal(refused.lastStatus, 503);
   assert.match(text(refused.lastBody), /cannot reach your organization's directory/);
   const audit = await gh.api('GET', `${T}/audit?type=directory.unavailable`);
-  assert.match(JSON.stringify(audit.body.items[0]), /does not trust the certificate of ldap:\/\/localhost.*caCertificate in the directory settings is not the authority/);
+  assert.match(
+    JSON.stringify(audit.body.items[0]),
+    /does not trust the certificate of ldap:\/\/localhost.*caCertificate in the directory settings is not the authority/,
+  );
 });
 
-test('a missing or wrong CA, a certificate for another host, LDAPS on the plain port and a directory without StartTLS: 502 naming the fix; a broken CA certificate: 400', { skip }, async () => {
+test('a missing or wrong CA, a certificate for another host, LDAPS on the plain port and a directory without StartTLS: 502 naming the fix; a broken CA certificate: 400', {
+  skip,
+}, async () => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{ urls: [ldaps] }, /does not trust the certificate of ldaps:\/\/localhost.*Put the PEM certificate of the authority that issued the directory's certificate in caCertificate/],
+    [
+      { urls: [ldaps] },
+      /does not trust the certificate of ldaps:\/\/localhost.*Put the PEM certificate of the authority that issued the directory's certificate in caCertificate/,
+    ],
     [{ urls: [ldap] }, /does not trust the certificate of ldap:\/\/localhost.*in caCertificate/],
     [{ urls: [ldaps], caCertificate: otherCa.caPem }, /The caCertificate in the directory settings is not the authority that issued this certificate/],
     // Issued for localhost, reached as 127.0.0.1: over LDAPS, and over StartTLS (checked against the URL's host, not "localhost").
-    [{ urls: [tlsLdap.ldapsUrl], caCertificate: ca.caPem }, /certificate of ldaps:\/\/127\.0\.0\.1:\d+ is not issued for 127\.0\.0\.1.*reissued with 127\.0\.0\.1 among its subject alternative names/],
+    [
+      { urls: [tlsLdap.ldapsUrl], caCertificate: ca.caPem },
+      /certificate of ldaps:\/\/127\.0\.0\.1:\d+ is not issued for 127\.0\.0\.1.*reissued with 127\.0\.0\.1 among its subject alternative names/,
+    ],
     [{ urls: [tlsLdap.url], caCertificate: ca.caPem }, /certificate of ldap:\/\/127\.0\.0\.1:\d+ is not issued for 127\.0\.0\.1/],
     [{ urls: [ldap.replace('ldap:', 'ldaps:')], caCertificate: ca.caPem }, /closed the connection during the TLS handshake.*LDAPS port \(usually 636\)/],
   ];
@@ -116,9 +144,16 @@ test('plain LDAP (StartTLS off) is refused unless allowPlain, on create, test an
   assert.match(t.body.error.message, /would send passwords unencrypted.*Use ldaps:\/\/, or keep startTls on/);
   assert.doesNotMatch(t.body.error.message, /allowPlain/, 'no advice to turn encryption off');
   assert.equal((await gh.api('POST', `${T}/directories`, { name: 'Plain', bindPassword: OPENLDAP.bindPassword, settings: settings(plain) })).status, 400);
-  assert.equal((await gh.api('GET', `${T}/directories`)).body.items.some((x: { name: string }) => x.name === 'Plain'), false);
+  assert.equal(
+    (await gh.api('GET', `${T}/directories`)).body.items.some((x: { name: string }) => x.name === 'Plain'),
+    false,
+  );
 
-  const d = await gh.api('POST', `${T}/directories`, { name: 'Was TLS', bindPassword: OPENLDAP.bindPassword, settings: settings({ urls: [ldap], caCertificate: ca.caPem }) });
+  const d = await gh.api('POST', `${T}/directories`, {
+    name: 'Was TLS',
+    bindPassword: OPENLDAP.bindPassword,
+    settings: settings({ urls: [ldap], caCertificate: ca.caPem }),
+  });
   assert.equal(d.status, 201);
   const off = await gh.api('PATCH', `${T}/directories/${d.body.id}`, { settings: { startTls: false } });
   assert.equal(off.status, 400);
@@ -132,7 +167,18 @@ test('plain LDAP (StartTLS off) is refused unless allowPlain, on create, test an
   // Checked again where the connection is made (the code a connector runs): settings with ldaps://
   // and StartTLS off are valid, but a connector's own --ldap-url ldap://... must not go plain.
   const q = { baseDns: [OPENLDAP.base], userFilter: '(objectClass=inetOrgPerson)', groupFilter: '(objectClass=groupOfNames)', emailAttributes: ['mail'] };
-  const conn = { urls: [plainLdap.url], startTls: false, allowPlain: false, caCertificate: null, bindDn: OPENLDAP.bindDn, bindPassword: OPENLDAP.bindPassword, timeoutSeconds: 5 };
-  await assert.rejects(testConnection(conn, q), (e: LdapError) => e.problem === 'tls' && /would send passwords unencrypted/.test(e.message) && /--ldap-url/.test(e.fix));
+  const conn = {
+    urls: [plainLdap.url],
+    startTls: false,
+    allowPlain: false,
+    caCertificate: null,
+    bindDn: OPENLDAP.bindDn,
+    bindPassword: OPENLDAP.bindPassword,
+    timeoutSeconds: 5,
+  };
+  await assert.rejects(
+    testConnection(conn, q),
+    (e: LdapError) => e.problem === 'tls' && /would send passwords unencrypted/.test(e.message) && /--ldap-url/.test(e.fix),
+  );
   assert.equal((await testConnection({ ...conn, allowPlain: true }, q)).bases[0]!.users, 7);
 });

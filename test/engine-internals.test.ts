@@ -26,23 +26,47 @@ async function serve(handler: http.RequestListener, path: string): Promise<Respo
   }
 }
 
-test('ctx.oidc getter: the engine defines ctx.oidc with a getter during its handler\'s synchronous start', async () => {
+test("ctx.oidc getter: the engine defines ctx.oidc with a getter during its handler's synchronous start", async () => {
   const provider = engine();
   let getter: string | undefined;
-  provider.use(async (ctx, next) => { await next(); getter = Object.getOwnPropertyDescriptor(ctx, 'oidc')?.get?.name; });
+  provider.use(async (ctx, next) => {
+    await next();
+    getter = Object.getOwnPropertyDescriptor(ctx, 'oidc')?.get?.name;
+  });
   const cb = provider.callback();
-  const res = await serve((req, res) => { void withSharedContextGetter(() => cb(req, res)); }, '/.well-known/openid-configuration');
+  const res = await serve((req, res) => {
+    void withSharedContextGetter(() => cb(req, res));
+  }, '/.well-known/openid-configuration');
   assert.equal(res.status, 200);
-  assert.equal(getter, 'sharedGetter', broke('ctx.oidc is defined per request by Object.defineProperty(ctx, "oidc", { get }) inside the handler\'s synchronous start', 'ctx-getter.ts'));
+  assert.equal(
+    getter,
+    'sharedGetter',
+    broke('ctx.oidc is defined per request by Object.defineProperty(ctx, "oidc", { get }) inside the handler\'s synchronous start', 'ctx-getter.ts'),
+  );
 });
 
 test('cookie keys: the engine hands a Keygrip-like cookies.keys object to the cookies library', async () => {
   const secret = 'cookie-secret-0123456789abcdefghij';
   const provider = engine({ cookies: { keys: engineCookieKeys(secret) } });
-  provider.use(async (ctx, next) => { if (ctx.path === '/set') { ctx.cookies.set('probe', 'v', { signed: true }); ctx.body = 'ok'; return; } await next(); });
+  provider.use(async (ctx, next) => {
+    if (ctx.path === '/set') {
+      ctx.cookies.set('probe', 'v', { signed: true });
+      ctx.body = 'ok';
+      return;
+    }
+    await next();
+  });
   const res = await serve(provider.callback(), '/set');
-  const sig = res.headers.getSetCookie().find((c) => c.startsWith('probe.sig='))?.split(';')[0]?.slice('probe.sig='.length);
-  assert.equal(sig, new CookieKeys([secret]).sign('probe=v'), broke('cookies.keys may be an object with sign/verify/index, passed through to the cookies library', 'cookie-keys.ts'));
+  const sig = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('probe.sig='))
+    ?.split(';')[0]
+    ?.slice('probe.sig='.length);
+  assert.equal(
+    sig,
+    new CookieKeys([secret]).sign('probe=v'),
+    broke('cookies.keys may be an object with sign/verify/index, passed through to the cookies library', 'cookie-keys.ts'),
+  );
 });
 
 test('consumed: a consumed authorization code, found again, carries consumed', async () => {
@@ -59,7 +83,11 @@ test('consumed: a consumed authorization code, found again, carries consumed', a
 
 test('backchannelLogout: Client#backchannelLogout(sub, sid) exists', async () => {
   const c = await engine().Client.find('rp');
-  assert.equal(typeof (c as unknown as { backchannelLogout?: unknown }).backchannelLogout, 'function', broke('Client#backchannelLogout(sub, sid) sends the logout token', 'engine-calls.ts'));
+  assert.equal(
+    typeof (c as unknown as { backchannelLogout?: unknown }).backchannelLogout,
+    'function',
+    broke('Client#backchannelLogout(sub, sid) sends the logout token', 'engine-calls.ts'),
+  );
 });
 
 test('issueAcr: OIDCContext#acr is a prototype getter an own property can shadow for one request', () => {

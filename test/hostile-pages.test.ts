@@ -29,11 +29,21 @@ before(async () => {
   assert.equal(u.status, 201, JSON.stringify(u.body));
   await gh.api('POST', `/tenants/default/apps/${app.clientId}/deployment/targets`, { type: 'user', ref: user.email });
 });
-after(async () => { await upstream?.stop(); await gh?.close(); });
+after(async () => {
+  await upstream?.stop();
+  await gh?.close();
+});
 
 test('an app display name and a login_hint reach the sign-in page only escaped', async () => {
   const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', login_hint: hostile, code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: 's',
+    login_hint: hostile,
+    code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)),
+    code_challenge_method: 'S256',
+  });
   const agent = new Agent();
   assert.equal(await agent.follow(url.href, RP), null);
   assert.match(agent.lastBody, /to continue to <strong>&#34;&#62;&#60;img src&#61;x onerror&#61;alert\(1\)/);
@@ -47,7 +57,13 @@ test('an app display name and a login_hint reach the sign-in page only escaped',
 test("a user's own name reaches the launcher and account pages only escaped", async () => {
   const agent = new Agent();
   const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: 's',
+    code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)),
+    code_challenge_method: 'S256',
+  });
   assert.ok(await agent.signIn(url.href, RP, user.email, user.password));
   // Both pages sign in through their own clients: the SSO session makes that silent.
   for (const path of ['/t/default/launcher', '/t/default/account']) {
@@ -60,10 +76,25 @@ test("a user's own name reaches the launcher and account pages only escaped", as
 
 test('an upstream directory name reaches the sign-in pages only escaped', async () => {
   upstream = await startUpstream({ name: 'Upstream', redirectUri: `${gh.base}/t/default/federation/callback`, accounts: [] });
-  const up = await gh.api('POST', '/tenants/default/upstreams', { name: hostile.slice(0, 100), type: 'oidc', authorityUrl: upstream.issuer, clientId: upstream.clientId, clientSecret: upstream.clientSecret, mode: 'enabled', showButton: true, domains: ['upstream.test'] });
+  const up = await gh.api('POST', '/tenants/default/upstreams', {
+    name: hostile.slice(0, 100),
+    type: 'oidc',
+    authorityUrl: upstream.issuer,
+    clientId: upstream.clientId,
+    clientSecret: upstream.clientSecret,
+    mode: 'enabled',
+    showButton: true,
+    domains: ['upstream.test'],
+  });
   assert.equal(up.status, 201, JSON.stringify(up.body));
   const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: 's',
+    code_challenge: await oidc.calculatePKCECodeChallenge('v'.repeat(43)),
+    code_challenge_method: 'S256',
+  });
   const agent = new Agent();
   assert.equal(await agent.follow(url.href, RP), null);
   // Its button on the identifier page.

@@ -9,7 +9,10 @@ const hostile = `"><img src=x onerror=alert(1)><script>alert(2)</script>'\`=`;
 test('html escapes text and attribute interpolations, quotes included', () => {
   const out = html`<p title="${hostile}">${hostile}</p>`.render();
   assert.doesNotMatch(out, /<img|<script|onerror=|"><|'|`/);
-  assert.equal(out, `<p title="&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;&#60;script&#62;alert(2)&#60;/script&#62;&#39;&#96;&#61;">&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;&#60;script&#62;alert(2)&#60;/script&#62;&#39;&#96;&#61;</p>`);
+  assert.equal(
+    out,
+    `<p title="&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;&#60;script&#62;alert(2)&#60;/script&#62;&#39;&#96;&#61;">&#34;&#62;&#60;img src&#61;x onerror&#61;alert(1)&#62;&#60;script&#62;alert(2)&#60;/script&#62;&#39;&#96;&#61;</p>`,
+  );
 });
 
 test('html passes nested templates and arrays of them through, escaping their own values once', () => {

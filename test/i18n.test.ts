@@ -37,7 +37,12 @@ before(async () => {
   gh = await startTestServer({ GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: 'sso@example.test', ...LOOPBACK_OUTBOUND });
   browser = await launch();
   const port = await freePort();
-  const r = await gh.api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'Customer CRM', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
+  const r = await gh.api('POST', '/tenants/default/apps', {
+    name: 'crm',
+    displayName: 'Customer CRM',
+    type: 'web',
+    redirectUris: [`http://127.0.0.1:${port}/callback`],
+  });
   assert.equal(r.status, 201);
   crm = await startTestRp({ issuer: issuer(), clientId: r.body.clientId, clientSecret: r.body.clientSecret, port });
   for (const [name, who] of Object.entries(people)) {
@@ -51,7 +56,12 @@ before(async () => {
     await context.close();
   }
 });
-after(async () => { await browser?.close(); await crm?.close(); await gh?.close(); await smtp?.close(); });
+after(async () => {
+  await browser?.close();
+  await crm?.close();
+  await gh?.close();
+  await smtp?.close();
+});
 
 const inLanguage = (acceptLanguage?: string): Promise<BrowserContext> =>
   browser.newContext(acceptLanguage ? { extraHTTPHeaders: { 'Accept-Language': acceptLanguage } } : {});
@@ -62,29 +72,31 @@ test('Accept-Language: es: every step in Spanish, then the launcher and the acco
   const context = await inLanguage('es-ES,es;q=0.9,en;q=0.5');
   const page = await context.newPage();
   const csp: string[] = [];
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) csp.push(m.text()); });
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) csp.push(m.text());
+  });
   await page.goto(`${crm.base}/login`);
   assert.equal(await lang(page), 'es');
   assert.equal(await h1(page), 'Iniciar sesión');
-  assert.match(await page.locator('.app').textContent() ?? '', /para continuar en Customer CRM/);
+  assert.match((await page.locator('.app').textContent()) ?? '', /para continuar en Customer CRM/);
   // The tenant takes an email or a username (the default): a name with spaces is neither.
   await page.getByLabel('Correo electrónico').fill('no es un correo');
   await page.getByRole('button', { name: 'Siguiente' }).click();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /Escribe tu dirección de correo electrónico/);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /Escribe tu dirección de correo electrónico/);
   await page.getByLabel('Correo electrónico').fill(people.carmen.email);
   await page.getByRole('button', { name: 'Siguiente' }).click();
   assert.equal(await lang(page), 'es');
   assert.equal(await h1(page), 'Escribe tu contraseña');
   await page.getByLabel('Contraseña').fill('wrong-password');
   await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /no son correctos/);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /no son correctos/);
   await page.getByLabel('Contraseña').fill(people.carmen.password);
   await page.getByRole('button', { name: 'Iniciar sesión' }).click();
   assert.equal(await lang(page), 'es');
   assert.equal(await h1(page), 'Verificación en dos pasos');
   await page.getByLabel('Código de tu aplicación de autenticación').fill('000000');
   await page.getByRole('button', { name: 'Verificar' }).click();
-  assert.match(await page.getByRole('alert').textContent() ?? '', /Ese código no es correcto/);
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /Ese código no es correcto/);
   await page.getByLabel('Código de tu aplicación de autenticación').fill(recovery.carmen!.pop()!);
   await page.getByRole('button', { name: 'Verificar' }).click();
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${people.carmen.email}`);
@@ -93,12 +105,12 @@ test('Accept-Language: es: every step in Spanish, then the launcher and the acco
   assert.equal(await lang(page), 'es');
   assert.equal(await h1(page), 'Tus aplicaciones');
   // The app has no launch address, so the list is empty: said in Spanish.
-  assert.match(await page.locator('main').textContent() ?? '', /Todavía no se te ha asignado ninguna aplicación/);
+  assert.match((await page.locator('main').textContent()) ?? '', /Todavía no se te ha asignado ninguna aplicación/);
   await page.getByRole('link', { name: 'Tu cuenta' }).click();
   assert.equal(await lang(page), 'es');
   assert.equal(await h1(page), 'Tu cuenta');
   // Dates in the language (Intl): a Spanish month abbreviation, not an ISO date.
-  assert.match(await page.locator('#devices .hint').first().textContent() ?? '', /aplicación de autenticación, añadido el \d{1,2} [a-z]{3,5}\.? \d{4}/);
+  assert.match((await page.locator('#devices .hint').first().textContent()) ?? '', /aplicación de autenticación, añadido el \d{1,2} [a-z]{3,5}\.? \d{4}/);
   assert.deepEqual(csp, []);
   await context.close();
 });
@@ -117,7 +129,7 @@ test('ui_locales=de: every step in German, whatever the browser says', { skip },
   await page.getByRole('button', { name: 'Anmelden' }).click();
   assert.equal(await lang(page), 'de');
   assert.equal(await h1(page), 'Bestätigung in zwei Schritten');
-  assert.match(await page.locator('.hint').first().textContent() ?? '', /Telefon verloren\?/);
+  assert.match((await page.locator('.hint').first().textContent()) ?? '', /Telefon verloren\?/);
   await page.getByLabel('Code aus Ihrer Authenticator-App').fill(recovery.dieter!.pop()!);
   await page.getByRole('button', { name: 'Bestätigen' }).click();
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${people.dieter.email}`);
@@ -174,7 +186,7 @@ test('the saved language: set on the account page, it beats the browser once the
   await page.locator('#locale').selectOption('fr');
   await page.getByRole('button', { name: 'Save language' }).click();
   assert.equal(await lang(page), 'fr');
-  assert.match(await page.getByRole('status').first().textContent() ?? '', /Votre langue a été enregistrée/);
+  assert.match((await page.getByRole('status').first().textContent()) ?? '', /Votre langue a été enregistrée/);
   const saved = (await gh.api('GET', '/tenants/default/users?search=carmen')).body.items[0];
   assert.equal(saved.locale, 'fr', 'the admin API shows the saved language');
   const audit = (await gh.api('GET', '/tenants/default/audit?type=account.language_changed')).body;
@@ -200,7 +212,7 @@ test('the saved language: set on the account page, it beats the browser once the
   assert.equal(cleared.body.locale, null);
 });
 
-test('the tenant default language and the logo\'s alt text', { skip }, async () => {
+test("the tenant default language and the logo's alt text", { skip }, async () => {
   const b = (await gh.api('GET', '/tenants/default/branding')).body;
   assert.equal(b.defaultLocale, 'en');
   assert.equal((await gh.api('PATCH', '/tenants/default/branding', { defaultLocale: 'klingon', version: b.version })).status, 400);
@@ -240,7 +252,12 @@ test('abuse: the picker goes back only to this server; hostile languages get a 4
   const forged = await fetch(`${issuer()}/account`, { headers: { cookie: 'gh_lang="><script>', 'accept-language': 'de' }, redirect: 'manual' });
   assert.ok(forged.status < 500);
   // Saving a language without the account page's session and token: refused, nothing saved.
-  const post = await fetch(`${issuer()}/account/language`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'locale=de&csrf=x', redirect: 'manual' });
+  const post = await fetch(`${issuer()}/account/language`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'locale=de&csrf=x',
+    redirect: 'manual',
+  });
   assert.equal(post.status, 403);
   // ui_locales that is hostile or absurdly long is just not a language.
   const r = await fetch(`${crm.base}/login?ui_locales=${encodeURIComponent('"><script>'.repeat(200))}`, { redirect: 'manual' });
@@ -248,7 +265,7 @@ test('abuse: the picker goes back only to this server; hostile languages get a 4
   assert.ok(auth.status < 500, `authorization answered ${auth.status}`);
 });
 
-test('the Gatehouse Authenticator in the browser\'s language; its requests announced, not their countdown', { skip }, async () => {
+test("the Gatehouse Authenticator in the browser's language; its requests announced, not their countdown", { skip }, async () => {
   const r = await fetch(`${gh.base}/authenticator/`, { headers: { 'accept-language': 'fr-CA,fr;q=0.9' } });
   assert.equal(r.status, 200);
   assert.match(r.headers.get('vary') ?? '', /Accept-Language/);
@@ -261,26 +278,34 @@ test('the Gatehouse Authenticator in the browser\'s language; its requests annou
   const strings = JSON.parse(/<script type="application\/json" id="strings">(.*?)<\/script>/s.exec(body)![1]!);
   assert.equal(strings['auth.approve'], 'Approuver');
   assert.equal(strings['auth.tenLeft'], 'Plus que 10 secondes pour répondre à la demande de connexion.');
-  assert.ok(Object.keys(strings).every((k) => k.startsWith('auth.')), 'only the app\'s own texts');
+  assert.ok(
+    Object.keys(strings).every((k) => k.startsWith('auth.')),
+    "only the app's own texts",
+  );
   // In a real browser: the app starts and speaks the page's language.
   const context = await inLanguage('de');
   const page = await context.newPage();
   await page.goto(`${gh.base}/authenticator/`);
   assert.equal(await lang(page), 'de');
   assert.equal(await page.locator('#add h2').textContent(), 'Konto hinzufügen');
-  assert.equal(await page.getByLabel('Name dieses Telefons').inputValue(), 'Chrome auf Linux', 'app.js uses the page\'s words');
+  assert.equal(await page.getByLabel('Name dieses Telefons').inputValue(), 'Chrome auf Linux', "app.js uses the page's words");
   await context.close();
 });
 
 /** A received mail's subject and text, MIME encodings undone (encoded words, quoted-printable). */
 function decoded(m: { subject: string; text: string }) {
-  const bytes = (qp: string) => Buffer.from(qp.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  const bytes = (qp: string) =>
+    Buffer.from(
+      qp.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
   const subject = m.subject.replace(/\s*=\?utf-8\?([QB])\?([^?]*)\?=/gi, (_, enc: string, v: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(v, 'base64').toString('utf8') : bytes(v.replace(/_/g, ' ')));
+    enc.toUpperCase() === 'B' ? Buffer.from(v, 'base64').toString('utf8') : bytes(v.replace(/_/g, ' ')),
+  );
   return { subject: subject.trim(), text: bytes(m.text) };
 }
 
-test('self-service in Spanish: the reset request page follows the browser, the reset mail the user\'s saved language', { skip }, async () => {
+test("self-service in Spanish: the reset request page follows the browser, the reset mail the user's saved language", { skip }, async () => {
   const forgot = `${issuer()}/selfservice/forgot`;
   const page = await fetch(forgot, { headers: { 'accept-language': 'es' } });
   assert.equal(page.status, 200);
@@ -294,12 +319,16 @@ test('self-service in Spanish: the reset request page follows the browser, the r
   const created = await gh.api('POST', '/tenants/default/users', rosa);
   assert.equal(created.status, 201);
   assert.equal((await gh.api('PATCH', `/tenants/default/users/${created.body.id}`, { locale: 'es' })).status, 200);
-  const asked = await fetch(forgot, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'de' }, body: new URLSearchParams({ identifier: rosa.email }) });
+  const asked = await fetch(forgot, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'de' },
+    body: new URLSearchParams({ identifier: rosa.email }),
+  });
   assert.equal(asked.status, 200);
   const answer = await asked.text();
   assert.match(answer, /<html lang="de"/);
   assert.match(answer, /Prüfen Sie Ihre E-Mails/);
-  await waitFor(() => smtp.to(rosa.email).length > 0, { what: 'Rosa\'s reset mail' });
+  await waitFor(() => smtp.to(rosa.email).length > 0, { what: "Rosa's reset mail" });
   const mail = decoded(smtp.to(rosa.email)[0]!);
   assert.equal(mail.subject, 'Restablece tu contraseña de Default organization');
   assert.match(mail.text, /Alguien \(esperamos que tú\) ha pedido restablecer la contraseña de tu cuenta/);
@@ -314,12 +343,16 @@ test('self-service in Spanish: the reset request page follows the browser, the r
   assert.doesNotMatch(reset, /class="languages"/);
 
   // Hostile input on the Spanish page: a clear 400 in Spanish, never a 5xx.
-  const empty = await fetch(forgot, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'es' }, body: 'identifier=%00%01' });
+  const empty = await fetch(forgot, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'es' },
+    body: 'identifier=%00%01',
+  });
   assert.equal(empty.status, 400);
   assert.match(await empty.text(), /Lo que has escrito contiene caracteres/);
 });
 
-test('SAML and workstation pages a person sees follow the browser\'s language', { skip }, async () => {
+test("SAML and workstation pages a person sees follow the browser's language", { skip }, async () => {
   const es = { headers: { 'accept-language': 'es' } };
   const saml = await fetch(`${issuer()}/saml/launch/no-such-app`, es);
   assert.equal(saml.status, 404);

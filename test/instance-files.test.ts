@@ -41,10 +41,14 @@ test('a new data dir is 0700 and the database, its WAL and SHM, the lock, the pi
     assert.ok(s.ready, s.errors());
     assert.equal(modeOf(dir), 0o700);
     const files = fs.readdirSync(dir);
-    for (const f of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.lock', 'gatehouse.pid', 'secret.key']) assert.ok(files.includes(f), `${f} exists while it runs`);
+    for (const f of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.lock', 'gatehouse.pid', 'secret.key'])
+      assert.ok(files.includes(f), `${f} exists while it runs`);
     // Every file there, including any SQLite makes of its own (the lock's journal).
     for (const f of files) assert.equal(modeOf(path.join(dir, f)), 0o600, `${f} is ${modeOf(path.join(dir, f)).toString(8)}`);
-  } finally { await s.stop(); fs.rmSync(parent, { recursive: true, force: true }); }
+  } finally {
+    await s.stop();
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 test('an existing data dir with looser modes is tightened at start, and the start log says so', async () => {
@@ -60,11 +64,19 @@ test('an existing data dir with looser modes is tightened at start, and the star
       assert.ok(s.ready, s.errors());
       assert.equal(modeOf(dir), 0o700);
       for (const f of ['gatehouse.db', 'secret.key', 'gatehouse.lock', 'gatehouse.db-wal']) assert.equal(modeOf(path.join(dir, f)), 0o600, f);
-      const log = s.output().split('\n').find((l) => l.includes('made the data directory private'));
+      const log = s
+        .output()
+        .split('\n')
+        .find((l) => l.includes('made the data directory private'));
       assert.ok(log, s.output());
-      for (const part of ['data directory 0755 -> 0700', 'gatehouse.db 0644 -> 0600', 'secret.key 0644 -> 0600']) assert.ok(log.includes(part), `${part} in ${log}`);
-    } finally { await s.stop(); }
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+      for (const part of ['data directory 0755 -> 0700', 'gatehouse.db 0644 -> 0600', 'secret.key 0644 -> 0600'])
+        assert.ok(log.includes(part), `${part} in ${log}`);
+    } finally {
+      await s.stop();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a different GATEHOUSE_SECRET on an existing data dir stops start-up before listening, naming GATEHOUSE_SECRET', async () => {
@@ -73,19 +85,33 @@ test('a different GATEHOUSE_SECRET on an existing data dir stops start-up before
     const s = await spawnServer(dir, await freePort(), { ...admin, GATEHOUSE_SECRET: SECRET_A });
     assert.ok(s.ready, s.errors());
     await s.stop();
-    await assertRefused(dir, { GATEHOUSE_SECRET: SECRET_B }, /^GATEHOUSE_SECRET does not match this instance's secret .*Set GATEHOUSE_SECRET to the secret this instance runs with/);
+    await assertRefused(
+      dir,
+      { GATEHOUSE_SECRET: SECRET_B },
+      /^GATEHOUSE_SECRET does not match this instance's secret .*Set GATEHOUSE_SECRET to the secret this instance runs with/,
+    );
     // An installation from before the check value: a stored signing key tells the wrong secret.
     const db = new DatabaseSync(path.join(dir, 'gatehouse.db'));
     db.exec(`DELETE FROM instance_settings WHERE name = 'secret_check'`);
     db.close();
-    await assertRefused(dir, { GATEHOUSE_SECRET: SECRET_B }, /^GATEHOUSE_SECRET does not match .*a stored sealed value, such as a signing key, cannot be decrypted/);
+    await assertRefused(
+      dir,
+      { GATEHOUSE_SECRET: SECRET_B },
+      /^GATEHOUSE_SECRET does not match .*a stored sealed value, such as a signing key, cannot be decrypted/,
+    );
     const again = await spawnServer(dir, await freePort(), { GATEHOUSE_SECRET: SECRET_A });
     assert.ok(again.ready, again.errors());
     await again.stop();
     const check = new DatabaseSync(path.join(dir, 'gatehouse.db'));
-    assert.match(String((check.prepare(`SELECT value FROM instance_settings WHERE name = 'secret_check'`).get() as { value: string }).value), /^c1:/, 'the right secret wrote the check value');
+    assert.match(
+      String((check.prepare(`SELECT value FROM instance_settings WHERE name = 'secret_check'`).get() as { value: string }).value),
+      /^c1:/,
+      'the right secret wrote the check value',
+    );
     check.close();
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a rotation of GATEHOUSE_SECRET that did not finish: start-up without GATEHOUSE_SECRET_PREVIOUS is refused', async () => {
@@ -98,8 +124,14 @@ test('a rotation of GATEHOUSE_SECRET that did not finish: start-up without GATEH
     const db = new DatabaseSync(path.join(dir, 'gatehouse.db'));
     db.prepare(`INSERT INTO instance_settings (name, value, updated_at) VALUES ('secret_rotation_unfinished', 'c1:x', 0)`).run();
     db.close();
-    await assertRefused(dir, { GATEHOUSE_SECRET: SECRET_A }, /^A rotation of the instance secret did not finish.*Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret/);
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    await assertRefused(
+      dir,
+      { GATEHOUSE_SECRET: SECRET_A },
+      /^A rotation of the instance secret did not finish.*Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret/,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a malformed or different secret.key stops start-up naming the file', async () => {
@@ -119,7 +151,9 @@ test('a malformed or different secret.key stops start-up naming the file', async
     const back = await spawnServer(dir, await freePort());
     assert.ok(back.ready, back.errors());
     await back.stop();
-  } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a data dir that is a file, under a file, unreadable, or holding a damaged database: one clear line each', async () => {
@@ -128,26 +162,43 @@ test('a data dir that is a file, under a file, unreadable, or holding a damaged 
     const file = path.join(parent, 'plain-file');
     fs.writeFileSync(file, 'not a directory');
     await assertRefused(file, {}, /^The data directory .*plain-file \(GATEHOUSE_DATA_DIR\) is a file, not a directory/);
-    await assertRefused(path.join(file, 'data'), {}, /^The data directory .*plain-file\/data \(GATEHOUSE_DATA_DIR\) cannot be created: a part of its path is a file/);
+    await assertRefused(
+      path.join(file, 'data'),
+      {},
+      /^The data directory .*plain-file\/data \(GATEHOUSE_DATA_DIR\) cannot be created: a part of its path is a file/,
+    );
 
     // Unreadable: root reads any directory whatever its mode, so this runs the server as the
     // user nobody (setpriv) on a directory owned by root with mode 0700: a real refusal.
     const locked = path.join(parent, 'locked');
     fs.mkdirSync(locked, { mode: 0o700 });
     fs.chmodSync(parent, 0o755);
-    await assertRefused(locked, {}, /^The data directory .*locked \(GATEHOUSE_DATA_DIR\) cannot be read and written by this process \(EACCES, uid \d+\)/, { asNobody: true });
+    await assertRefused(locked, {}, /^The data directory .*locked \(GATEHOUSE_DATA_DIR\) cannot be read and written by this process \(EACCES, uid \d+\)/, {
+      asNobody: true,
+    });
 
     const damaged = path.join(parent, 'damaged');
     fs.mkdirSync(damaged);
     fs.writeFileSync(path.join(damaged, 'gatehouse.db'), Buffer.alloc(8192, 0x5a));
     await assertRefused(damaged, {}, /^The database file .*gatehouse\.db is not a SQLite database or is damaged .*Restore it from a backup/);
-  } finally { fs.rmSync(parent, { recursive: true, force: true }); }
+  } finally {
+    fs.rmSync(parent, { recursive: true, force: true });
+  }
 });
 
 test('GATEHOUSE_SECRET_PREVIOUS needs GATEHOUSE_SECRET and must differ from it', async () => {
   const { loadConfig, ConfigError } = await import('../src/config/index.ts');
-  assert.throws(() => loadConfig({ GATEHOUSE_SECRET_PREVIOUS: SECRET_A }), (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET/.test(e.message));
-  assert.throws(() => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: SECRET_A }), (e: Error) => e instanceof ConfigError && /is the same as GATEHOUSE_SECRET/.test(e.message));
-  assert.throws(() => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: 'short' }), (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: must be at least 32/.test(e.message));
+  assert.throws(
+    () => loadConfig({ GATEHOUSE_SECRET_PREVIOUS: SECRET_A }),
+    (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: SECRET_A }),
+    (e: Error) => e instanceof ConfigError && /is the same as GATEHOUSE_SECRET/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ GATEHOUSE_SECRET: SECRET_A, GATEHOUSE_SECRET_PREVIOUS: 'short' }),
+    (e: Error) => e instanceof ConfigError && /GATEHOUSE_SECRET_PREVIOUS: must be at least 32/.test(e.message),
+  );
   assert.equal(loadConfig({ GATEHOUSE_SECRET: SECRET_B, GATEHOUSE_SECRET_PREVIOUS: SECRET_A }).secretPrevious, SECRET_A);
 });

@@ -19,10 +19,17 @@ import { haveKdc, REALM, startKdc, type Kdc } from './helpers/kdc.ts';
 import { loadGss } from '../src/kerberos/service.ts';
 import * as agent from '../src/workstations/agent.ts';
 
-const gssClient = (await import('kerberos').then((m) => (m as any).default ?? m, () => undefined)) as undefined | { initializeClient(spn: string): Promise<{ step(t: string): Promise<string> }> };
-const skip = !haveKdc() ? 'the MIT KDC is not installed (apt-get install -y krb5-kdc krb5-admin-server krb5-user)'
-  : !haveChromium() ? `chromium is not installed at ${CHROMIUM}`
-    : !gssClient || !(await loadGss()) ? 'the kerberos npm package is not installed (needs libkrb5-dev; npm install kerberos)' : false;
+const gssClient = (await import('kerberos').then(
+  (m) => (m as any).default ?? m,
+  () => undefined,
+)) as undefined | { initializeClient(spn: string): Promise<{ step(t: string): Promise<string> }> };
+const skip = !haveKdc()
+  ? 'the MIT KDC is not installed (apt-get install -y krb5-kdc krb5-admin-server krb5-user)'
+  : !haveChromium()
+    ? `chromium is not installed at ${CHROMIUM}`
+    : !gssClient || !(await loadGss())
+      ? 'the kerberos npm package is not installed (needs libkrb5-dev; npm install kerberos)'
+      : false;
 const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip }, fn);
 const MAIN = path.resolve(import.meta.dirname, '../src/cli/main.ts');
 
@@ -34,9 +41,22 @@ const caches: Record<string, string> = {};
 const users = { alice: 'alice@example.test', dave: 'dave@example.test', erin: 'erin@example.test' };
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => execFile(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password },
-  }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })));
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          GATEHOUSE_URL: gh.base,
+          GATEHOUSE_ADMIN_EMAIL: ADMIN.email,
+          GATEHOUSE_ADMIN_PASSWORD: ADMIN.password,
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    ),
+  );
 }
 
 /** A Negotiate token for `spn` from a ticket cache (the kerberos package's client side, in this process). */
@@ -45,7 +65,9 @@ async function token(cache: string, spn = 'HTTP@localhost'): Promise<string> {
   try {
     const c = await gssClient!.initializeClient(spn);
     return await c.step('');
-  } finally { delete process.env.KRB5CCNAME; }
+  } finally {
+    delete process.env.KRB5CCNAME;
+  }
 }
 
 /** A sign-in started at the relying party, stopped at Gatehouse's sign-in step: its URL and cookies. */
@@ -66,10 +88,19 @@ async function signInStep(): Promise<{ url: string; cookie: string; status: numb
  */
 async function kerberosBrowser(cache: string): Promise<Page> {
   const context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(kdc.dir, 'profile-')), {
-    executablePath: CHROMIUM, headless: true, timeout: GENEROUS_MS,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--auth-server-allowlist=localhost', '--disable-auth-negotiate-cname-lookup',
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: GENEROUS_MS,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--auth-server-allowlist=localhost',
+      '--disable-auth-negotiate-cname-lookup',
       // Chromium's net log says what it did with a challenge (AUTH_* events): DEBUG_KRB=1 keeps one per browser.
-      ...(process.env.DEBUG_KRB ? [`--log-net-log=${cache}.net.json`, '--net-log-capture-mode=Everything'] : [])],
+      ...(process.env.DEBUG_KRB ? [`--log-net-log=${cache}.net.json`, '--net-log-capture-mode=Everything'] : []),
+    ],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', KRB5_CONFIG: kdc.env.KRB5_CONFIG!, KRB5CCNAME: `FILE:${cache}` },
   });
   context.setDefaultTimeout(GENEROUS_MS);
@@ -81,7 +112,10 @@ async function kerberosBrowser(cache: string): Promise<Page> {
 async function negotiate(step: { url: string; cookie: string }, cache: string): Promise<{ status: number; callback: string | null; agent: Agent }> {
   const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${await token(cache)}` }, redirect: 'manual' });
   const agent = new Agent();
-  for (const c of [...step.cookie.split('; '), ...res.headers.getSetCookie().map((h) => h.split(';')[0]!)]) { const i = c.indexOf('='); agent.jar.set(c.slice(0, i), c.slice(i + 1)); }
+  for (const c of [...step.cookie.split('; '), ...res.headers.getSetCookie().map((h) => h.split(';')[0]!)]) {
+    const i = c.indexOf('=');
+    agent.jar.set(c.slice(0, i), c.slice(i + 1));
+  }
   const callback = res.status === 303 ? await agent.follow(new URL(res.headers.get('location')!, step.url).href, `${rp.base}/callback`) : null;
   return { status: res.status, callback, agent };
 }
@@ -102,10 +136,21 @@ before(async () => {
   for (const [name, email] of Object.entries(users)) {
     const r = await gh.api('POST', '/tenants/default/users', { email, password: `${name}-password-1` });
     assert.equal(r.status, 201);
-    if (name === 'dave') assert.equal((await gh.api('PATCH', `/tenants/default/users/${r.body.id}`, { status: 'disabled', version: r.body.version })).status, 200);
+    if (name === 'dave')
+      assert.equal((await gh.api('PATCH', `/tenants/default/users/${r.body.id}`, { status: 'disabled', version: r.body.version })).status, 200);
   }
   // Erin's policy wants a second factor at every sign-in.
-  assert.equal((await gh.api('POST', '/tenants/default/policies', { name: 'Erin needs MFA', priority: 1, targets: [{ type: 'user', ref: users.erin }], settings: { mfa: { required: 'always' } } })).status, 201);
+  assert.equal(
+    (
+      await gh.api('POST', '/tenants/default/policies', {
+        name: 'Erin needs MFA',
+        priority: 1,
+        targets: [{ type: 'user', ref: users.erin }],
+        settings: { mfa: { required: 'always' } },
+      })
+    ).status,
+    201,
+  );
   const port = await freePort();
   const app = await deployedApp(gh, { name: 'charts', displayName: 'Ward charts', type: 'web', redirectUris: [`http://127.0.0.1:${port}/callback`] });
   rp = await startTestRp({ issuer: `${gh.base}/t/default`, clientId: app.clientId, clientSecret: app.clientSecret, port });
@@ -123,19 +168,57 @@ test('kerberos set/show/disable: the keytab is sealed and never shown; hostile s
   assert.equal(JSON.parse(off.stdout).enabled, false);
   // Before it is on, nothing is offered: the page is a plain 200.
   assert.equal((await signInStep()).status, 200);
-  const bad = await gh.api('PUT', '/tenants/default/kerberos', { principal: 'HTTP/localhost@EXAMPLE.TEST', keytab: Buffer.from('not a keytab').toString('base64') });
+  const bad = await gh.api('PUT', '/tenants/default/kerberos', {
+    principal: 'HTTP/localhost@EXAMPLE.TEST',
+    keytab: Buffer.from('not a keytab').toString('base64'),
+  });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /not a Kerberos keytab/);
   const badPrincipal = await gh.api('PUT', '/tenants/default/kerberos', { principal: 'localhost', keytab: 'BQI=' });
   assert.equal(badPrincipal.status, 400);
-  const badCidr = await cli(['kerberos', 'set', '--tenant', 'default', '--keytab', path.join(kdc.dir, 'http.keytab'), '--principal', `HTTP/localhost@${REALM}`, '--negotiate-from', '10.0.0.0/99']);
+  const badCidr = await cli([
+    'kerberos',
+    'set',
+    '--tenant',
+    'default',
+    '--keytab',
+    path.join(kdc.dir, 'http.keytab'),
+    '--principal',
+    `HTTP/localhost@${REALM}`,
+    '--negotiate-from',
+    '10.0.0.0/99',
+  ]);
   assert.equal(badCidr.code, 1);
   assert.match(badCidr.stderr, /not a CIDR range/);
   // Offered only to 10.0.0.0/8 first: this test's 127.0.0.1 gets the plain page.
-  const narrow = await cli(['kerberos', 'set', '--tenant', 'default', '--keytab', path.join(kdc.dir, 'http.keytab'), '--principal', `HTTP/localhost@${REALM}`, '--negotiate-from', '10.0.0.0/8', '--json']);
+  const narrow = await cli([
+    'kerberos',
+    'set',
+    '--tenant',
+    'default',
+    '--keytab',
+    path.join(kdc.dir, 'http.keytab'),
+    '--principal',
+    `HTTP/localhost@${REALM}`,
+    '--negotiate-from',
+    '10.0.0.0/8',
+    '--json',
+  ]);
   assert.equal(narrow.code, 0, narrow.stderr);
   assert.equal((await signInStep()).status, 200, 'not offered outside --negotiate-from');
-  const set = await cli(['kerberos', 'set', '--tenant', 'default', '--keytab', path.join(kdc.dir, 'http.keytab'), '--principal', `HTTP/localhost@${REALM}`, '--negotiate-from', '127.0.0.0/8,::1', '--json']);
+  const set = await cli([
+    'kerberos',
+    'set',
+    '--tenant',
+    'default',
+    '--keytab',
+    path.join(kdc.dir, 'http.keytab'),
+    '--principal',
+    `HTTP/localhost@${REALM}`,
+    '--negotiate-from',
+    '127.0.0.0/8,::1',
+    '--json',
+  ]);
   assert.equal(set.code, 0, set.stderr);
   const shown = await cli(['kerberos', 'show', '--tenant', 'default', '--json']);
   const k = JSON.parse(shown.stdout);
@@ -147,7 +230,10 @@ test('kerberos set/show/disable: the keytab is sealed and never shown; hostile s
   const disabled = await cli(['kerberos', 'disable', '--tenant', 'default']);
   assert.equal(disabled.code, 0);
   assert.equal((await signInStep()).status, 200);
-  assert.equal((await cli(['kerberos', 'set', '--tenant', 'default', '--keytab', path.join(kdc.dir, 'http.keytab'), '--principal', `HTTP/localhost@${REALM}`])).code, 0);
+  assert.equal(
+    (await cli(['kerberos', 'set', '--tenant', 'default', '--keytab', path.join(kdc.dir, 'http.keytab'), '--principal', `HTTP/localhost@${REALM}`])).code,
+    0,
+  );
 });
 
 test('a ticket signs in to the relying party with no sign-in page; amr has wia', async () => {
@@ -157,7 +243,7 @@ test('a ticket signs in to the relying party with no sign-in page; amr has wia',
   const step = await signInStep();
   assert.equal(step.status, 401);
   assert.equal(step.challenge, 'Negotiate');
-  assert.match(await (await fetch(step.url, { headers: { cookie: step.cookie } })).text(), /Email/, 'the normal page is the 401\'s body');
+  assert.match(await (await fetch(step.url, { headers: { cookie: step.cookie } })).text(), /Email/, "the normal page is the 401's body");
   const { status, callback, agent: a } = await negotiate(step, caches.alice!);
   assert.equal(status, 303);
   assert.ok(callback, `the sign-in went on to the relying party without a page (got ${a.lastStatus}: ${a.lastBody.slice(0, 200)})`);
@@ -168,7 +254,7 @@ test('a ticket signs in to the relying party with no sign-in page; amr has wia',
   assert.ok(ok.some((e) => e.data.via === 'kerberos' && e.data.amr.includes('wia')));
 });
 
-test('a ticket does not skip a second factor the user\'s policy requires', async () => {
+test("a ticket does not skip a second factor the user's policy requires", async () => {
   const { status, callback, agent: a } = await negotiate(await signInStep(), caches.erin!);
   assert.equal(status, 303, 'the ticket was accepted');
   assert.equal(callback, null, 'but the sign-in stops for the second factor');
@@ -190,7 +276,10 @@ test('a Kerberos session from the address an enrolled workstation reported ends 
   assert.ok(before.length >= 1);
   const r = await agent.signout(stateFile);
   assert.ok(r.sessionsEnded >= 1);
-  assert.deepEqual((await gh.services.sessionService.listForUser(tenantId, aliceId)).filter((s) => s.amr.includes('wia')), []);
+  assert.deepEqual(
+    (await gh.services.sessionService.listForUser(tenantId, aliceId)).filter((s) => s.amr.includes('wia')),
+    [],
+  );
 });
 
 test('Chromium with a ticket signs in to the relying party with no sign-in page', async () => {
@@ -205,7 +294,11 @@ test('Chromium with a ticket signs in to the relying party with no sign-in page'
   await page.goto(`${rp.base}/login`);
   await page.locator('#user').waitFor();
   assert.equal(await page.locator('#user').textContent(), `Signed in as ${users.alice}`);
-  assert.deepEqual(seen.filter((u) => u.includes('/interaction/')), [], 'no sign-in page was shown');
+  assert.deepEqual(
+    seen.filter((u) => u.includes('/interaction/')),
+    [],
+    'no sign-in page was shown',
+  );
   assert.ok((rp.idTokenClaims().amr as string[]).includes('wia'));
 });
 
@@ -238,9 +331,12 @@ test('fallbacks: another service, an unknown user, a disabled user, an expired t
   const step = await signInStep();
   const res = await fetch(step.url, { headers: { cookie: step.cookie, authorization: `Negotiate ${expiredToken}` }, redirect: 'manual' });
   assert.equal(res.status, 200);
-  const events = (await gh.api('GET', '/tenants/default/audit?type=kerberos.fallback&limit=50')).body.items as Array<{ data: { reason: string; principal?: string } }>;
+  const events = (await gh.api('GET', '/tenants/default/audit?type=kerberos.fallback&limit=50')).body.items as Array<{
+    data: { reason: string; principal?: string };
+  }>;
   const reasons = events.map((e) => e.data.reason);
   if (process.env.DEBUG_KRB) console.log(JSON.stringify(events, null, 1));
-  for (const r of ['wrong_service', 'unknown_user', 'disabled_user', 'invalid_ticket', 'ticket_expired']) assert.ok(reasons.includes(r), `audited: ${r} (got ${reasons.join(', ')})`);
+  for (const r of ['wrong_service', 'unknown_user', 'disabled_user', 'invalid_ticket', 'ticket_expired'])
+    assert.ok(reasons.includes(r), `audited: ${r} (got ${reasons.join(', ')})`);
   assert.ok(events.some((e) => e.data.reason === 'disabled_user' && e.data.principal === `dave@${REALM}`));
 });

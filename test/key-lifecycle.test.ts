@@ -33,7 +33,15 @@ let gh: TestServer;
 let dataDir: string;
 let jwksAtFirstStart: { keys: Array<{ kid: string; alg: string }> };
 
-interface Key { kid: string; alg: string; status: string; publishedAt: number; activatesAt: number | null; notAfter: number; expiresSoon: boolean }
+interface Key {
+  kid: string;
+  alg: string;
+  status: string;
+  publishedAt: number;
+  activatesAt: number | null;
+  notAfter: number;
+  expiresSoon: boolean;
+}
 const keys = async (): Promise<Key[]> => (await gh.api('GET', '/tenants/default/keys')).body.items;
 const jwks = async () => (await (await fetch(`${gh.base}/t/default/jwks`)).json()) as { keys: Array<{ kid: string; alg: string; d?: string }> };
 const byStatus = (list: Key[], alg = 'RS256') => ({
@@ -42,12 +50,28 @@ const byStatus = (list: Key[], alg = 'RS256') => ({
   retired: list.filter((k) => k.alg === alg && k.status === 'retired'),
 });
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 function cli(args: string[]): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], {
-      env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', GATEHOUSE_ADMIN_TENANT: '', GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        env: {
+          ...process.env,
+          GATEHOUSE_ADMIN_TOKEN: '',
+          GATEHOUSE_ADMIN_TENANT: '',
+          GATEHOUSE_URL: gh.base,
+          GATEHOUSE_ADMIN_EMAIL: ADMIN.email,
+          GATEHOUSE_ADMIN_PASSWORD: ADMIN.password,
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -57,7 +81,10 @@ function cli(args: string[]): Promise<Result> {
  */
 function libfaketime(): string {
   const lib = path.join('faketime', 'libfaketime.so.1');
-  const dir = fs.readdirSync('/usr/lib').map((d) => path.join('/usr/lib', d)).find((d) => fs.existsSync(path.join(d, lib)));
+  const dir = fs
+    .readdirSync('/usr/lib')
+    .map((d) => path.join('/usr/lib', d))
+    .find((d) => fs.existsSync(path.join(d, lib)));
   assert.ok(dir, 'libfaketime is missing: apt-get install faketime');
   return path.join(dir, lib);
 }
@@ -67,18 +94,34 @@ async function startInThePast(dir: string, port: number): Promise<{ child: Child
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: root,
     env: {
-      ...process.env, LD_PRELOAD: libfaketime(), FAKETIME: `-${AGE_DAYS}d`, DATABASE_URL: '', REDIS_URL: '', PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      GATEHOUSE_DATA_DIR: dir, LOG_LEVEL: 'warn', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      ...process.env,
+      LD_PRELOAD: libfaketime(),
+      FAKETIME: `-${AGE_DAYS}d`,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      GATEHOUSE_DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '', err = '';
+  let out = '',
+    err = '';
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const running = new Promise<boolean>((resolve) => {
-    child.stdout!.on('data', (d) => { out += d; if (out.includes('Gatehouse is running')) resolve(true); });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('Gatehouse is running')) resolve(true);
+    });
     child.once('exit', () => resolve(false));
   });
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
   assert.ok(await running, `the server under faketime did not start:\n${out}\n${err}`);
   return { child, exited };
 }
@@ -88,7 +131,7 @@ before(async () => {
   const port = await freePort();
   const past = await startInThePast(dataDir, port);
   try {
-    jwksAtFirstStart = await (await fetch(`http://127.0.0.1:${port}/t/default/jwks`)).json() as typeof jwksAtFirstStart;
+    jwksAtFirstStart = (await (await fetch(`http://127.0.0.1:${port}/t/default/jwks`)).json()) as typeof jwksAtFirstStart;
     const cert = new X509Certificate(Buffer.from((jwksAtFirstStart.keys[0] as unknown as { x5c: string[] }).x5c[0]!, 'base64'));
     assert.ok(Date.parse(cert.validFrom) < Date.now() - (AGE_DAYS - 1) * DAY, `the clock was moved: certificate from ${cert.validFrom}`);
   } finally {
@@ -108,8 +151,10 @@ let rp: { config: oidc.Configuration; jwksFetches: () => number; idToken: string
 test('at start, a data dir 23 months old gets a fresh next key: the old one expired with the active key', async () => {
   assert.equal(jwksAtFirstStart.keys.length, 4, 'an active and a next key per algorithm, published 23 months ago');
   // The start-up run of the key lifecycle (on the leader) replaces the stale next keys.
-  await waitFor(async () => (await keys()).filter((k) => k.status === 'next').every((k) => k.publishedAt > Date.now() - 10 * 60_000),
-    { what: 'fresh next keys published at start', timeout: GENEROUS_MS });
+  await waitFor(async () => (await keys()).filter((k) => k.status === 'next').every((k) => k.publishedAt > Date.now() - 10 * 60_000), {
+    what: 'fresh next keys published at start',
+    timeout: GENEROUS_MS,
+  });
   const list = await keys();
   const old = new Set(jwksAtFirstStart.keys.map((k) => k.kid));
   for (const alg of ['RS256', 'ES256']) {
@@ -122,10 +167,20 @@ test('at start, a data dir 23 months old gets a fresh next key: the old one expi
   }
   const now = (await jwks()).keys.map((k) => k.kid);
   const nextKids = list.filter((k) => k.status === 'next').map((k) => k.kid);
-  assert.deepEqual(now.slice(0, 2).sort(), list.filter((k) => k.status === 'active').map((k) => k.kid).sort(), 'the JWKS lists the signing keys first');
+  assert.deepEqual(
+    now.slice(0, 2).sort(),
+    list
+      .filter((k) => k.status === 'active')
+      .map((k) => k.kid)
+      .sort(),
+    'the JWKS lists the signing keys first',
+  );
   assert.deepEqual(now.slice(2).sort(), nextKids.sort(), 'then the fresh next keys; the stale ones never signed and are gone');
   const alerts = (await gh.api('GET', '/tenants/default/overview')).body.alerts;
-  assert.ok(alerts.some((a: { kind: string }) => a.kind === 'idp_certificate_expiring'), 'the 60-day alert is on meanwhile');
+  assert.ok(
+    alerts.some((a: { kind: string }) => a.kind === 'idp_certificate_expiring'),
+    'the 60-day alert is on meanwhile',
+  );
 });
 
 test('keys list --json: exactly kid, alg, status, publishedAt, activatesAt, notAfter, in ISO 8601', async () => {
@@ -149,7 +204,10 @@ test('a relying party signs in and caches the JWKS; keys rotate --now refuses th
   await gh.api('POST', '/tenants/default/users', { email: 'alice@example.test', password: PW });
   const config = await rpConfig(`${gh.base}/t/default`, app.clientId, app.clientSecret);
   let fetches = 0;
-  config[oidc.customFetch] = (url, options) => { if (new URL(url).pathname.endsWith('/jwks')) fetches++; return fetch(url, options as RequestInit); };
+  config[oidc.customFetch] = (url, options) => {
+    if (new URL(url).pathname.endsWith('/jwks')) fetches++;
+    return fetch(url, options as RequestInit);
+  };
   const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, email: 'alice@example.test', password: PW });
   const signedBy = jose.decodeProtectedHeader(tokens.id_token!).kid!;
   assert.equal(signedBy, byStatus(await keys(), jose.decodeProtectedHeader(tokens.id_token!).alg!).active.kid);
@@ -167,7 +225,10 @@ test('a relying party signs in and caches the JWKS; keys rotate --now refuses th
   const safe = await cli(['keys', 'rotate', '--tenant', 'default']);
   assert.equal(safe.code, 0, safe.stderr);
   assert.match(safe.stdout, /RS256: \S+ starts signing by itself at \d{4}-.*once relying parties have had time to fetch it/);
-  assert.deepEqual((await keys()).map((k) => [k.kid, k.status]), before.map((k) => [k.kid, k.status]));
+  assert.deepEqual(
+    (await keys()).map((k) => [k.kid, k.status]),
+    before.map((k) => [k.kid, k.status]),
+  );
 });
 
 test('the admin API: hostile input is a 400, roles and tenants hold, no private key material anywhere', async () => {
@@ -177,20 +238,32 @@ test('the admin API: hostile input is a 400, roles and tenants hold, no private 
   }
   assert.equal((await gh.api('POST', '/tenants/nope/keys/rotate', {})).status, 404);
   assert.equal((await gh.api('POST', '/tenants', { slug: 'acme', name: 'Acme' })).status, 201);
-  for (const [tenant, email, roles] of [['default', 'auditor@example.test', ['auditor']], ['default', 'admin2@example.test', ['admin']], ['acme', 'root@acme.test', ['superadmin']]] as const) {
+  for (const [tenant, email, roles] of [
+    ['default', 'auditor@example.test', ['auditor']],
+    ['default', 'admin2@example.test', ['admin']],
+    ['acme', 'root@acme.test', ['superadmin']],
+  ] as const) {
     assert.equal((await gh.api('POST', `/tenants/${tenant}/users`, { email, password: PW, roles })).status, 201);
   }
   const token = async (email: string, tenant: string) => {
-    const r = await fetch(`${gh.base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PW, tenant }) });
+    const r = await fetch(`${gh.base}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PW, tenant }),
+    });
     return ((await r.json()) as { access_token: string }).access_token;
   };
   const auditor = await token('auditor@example.test', 'default');
   assert.equal((await gh.api('GET', '/tenants/default/keys', undefined, auditor)).status, 200, 'an auditor sees the keys');
   const before = await keys();
   assert.equal((await gh.api('POST', '/tenants/default/keys/rotate', { now: true, force: true }, auditor)).status, 403);
-  assert.equal((await gh.api('POST', '/tenants/default/keys/rotate', { now: true, force: true }, await token('admin2@example.test', 'default'))).status, 403, 'rotation is for superadministrators');
+  assert.equal(
+    (await gh.api('POST', '/tenants/default/keys/rotate', { now: true, force: true }, await token('admin2@example.test', 'default'))).status,
+    403,
+    'rotation is for superadministrators',
+  );
   const acme = await token('root@acme.test', 'acme');
-  assert.equal((await gh.api('POST', '/tenants/default/keys/rotate', { now: true, force: true }, acme)).status, 403, 'another tenant\'s superadministrator');
+  assert.equal((await gh.api('POST', '/tenants/default/keys/rotate', { now: true, force: true }, acme)).status, 403, "another tenant's superadministrator");
   assert.equal((await gh.api('GET', '/tenants/default/keys', undefined, acme)).status, 403);
   assert.deepEqual(await keys(), before, 'nothing was rotated');
   const everything = JSON.stringify([await gh.api('GET', '/tenants/default/keys'), await jwks(), await gh.api('GET', '/tenants/default/audit?limit=200')]);
@@ -224,15 +297,31 @@ test('on schedule 7 days later: the fresh key signs, the old stays published, to
   const after = await keys();
   const s = byStatus(after);
   assert.equal(s.active.kid, fresh.kid, 'the key published 7 days ago signs');
-  assert.ok(s.retired.some((k) => k.kid === rp.signedBy), 'the old key retired');
+  assert.ok(
+    s.retired.some((k) => k.kid === rp.signedBy),
+    'the old key retired',
+  );
   assert.ok(!s.active.expiresSoon);
   assert.ok(byStatus(after).next.activatesAt! > Date.now() + 500 * DAY, 'the next rotation is due 90 days before the new certificate expires');
   const alerts = (await gh.api('GET', '/tenants/default/overview')).body.alerts;
   assert.ok(!alerts.some((a: { kind: string }) => a.kind === 'idp_certificate_expiring'), JSON.stringify(alerts));
 
   const published = await jwks();
-  assert.deepEqual(published.keys.slice(0, 2).map((k) => k.kid).sort(), after.filter((k) => k.status === 'active').map((k) => k.kid).sort(), 'signing keys first');
-  assert.ok(published.keys.some((k) => k.kid === rp.signedBy), 'the retired key stays in the JWKS while its tokens live');
+  assert.deepEqual(
+    published.keys
+      .slice(0, 2)
+      .map((k) => k.kid)
+      .sort(),
+    after
+      .filter((k) => k.status === 'active')
+      .map((k) => k.kid)
+      .sort(),
+    'signing keys first',
+  );
+  assert.ok(
+    published.keys.some((k) => k.kid === rp.signedBy),
+    'the retired key stays in the JWKS while its tokens live',
+  );
   await jose.jwtVerify(rp.idToken, jose.createLocalJWKSet(published as jose.JSONWebKeySet), { issuer: `${gh.base}/t/default` });
 
   const fetchesBefore = rp.jwksFetches();
@@ -241,7 +330,10 @@ test('on schedule 7 days later: the fresh key signs, the old stays published, to
   assert.equal(rp.jwksFetches(), fetchesBefore, 'the relying party verified them with the JWKS it cached before the rotation');
 
   const rotated = (await gh.api('GET', '/tenants/default/audit?type=keys.rotated')).body.items;
-  assert.ok(rotated.some((e: { data: { activated: string[] } }) => e.data.activated.includes(fresh.kid)), 'the rotation is audited');
+  assert.ok(
+    rotated.some((e: { data: { activated: string[] } }) => e.data.activated.includes(fresh.kid)),
+    'the rotation is audited',
+  );
 
   const text = await (await fetch(`${gh.base}/metrics`)).text();
   assert.match(text, new RegExp(`kind="idp",kid="${fresh.kid}"\\} ${Math.floor(s.active.notAfter / 1000)}`));
@@ -263,7 +355,10 @@ test('settings: publication period and rotation lead are checked; the test clock
   assert.deepEqual(loadConfig(base).keys, { publishDays: 7, rotateBeforeDays: 90 });
   assert.throws(() => loadConfig({ ...base, GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: '60' }), /GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: must be 61 or more/);
   assert.throws(() => loadConfig({ ...base, GATEHOUSE_KEY_PUBLISH_DAYS: '0' }), /GATEHOUSE_KEY_PUBLISH_DAYS: must be 1 or more/);
-  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_KEY_PUBLISH_DAYS: '14', GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: '120' }).keys, { publishDays: 14, rotateBeforeDays: 120 });
+  assert.deepEqual(loadConfig({ ...base, GATEHOUSE_KEY_PUBLISH_DAYS: '14', GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: '120' }).keys, {
+    publishDays: 14,
+    rotateBeforeDays: 120,
+  });
   assert.throws(() => loadConfig({ ...base, GATEHOUSE_TEST_CLOCK_OFFSET_MS: '1000' }), /only for tests \(NODE_ENV=test\)/);
   assert.equal(loadConfig(base).testClockOffsetMs, undefined);
 });

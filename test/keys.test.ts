@@ -17,7 +17,10 @@ import { KeyService, type JWK } from '../src/keys/keys.ts';
 const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 
-interface Store { database: Database; cleanup: () => Promise<void> }
+interface Store {
+  database: Database;
+  cleanup: () => Promise<void>;
+}
 
 async function storeOn(serverUrl?: string): Promise<Store> {
   const database = await openTestStore(serverUrl);
@@ -29,9 +32,19 @@ const postgresStore = (url: string) => storeOn(url);
 async function addTenant(database: Database, slug: string): Promise<string> {
   const id = `ten_${slug}`;
   const now = Date.now();
-  await database.db.insertInto('tenants').values({
-    id, slug, name: slug, session_lifetime_minutes: 120, settings: '{}', created_at: now, updated_at: now, version: 1,
-  }).execute();
+  await database.db
+    .insertInto('tenants')
+    .values({
+      id,
+      slug,
+      name: slug,
+      session_lifetime_minutes: 120,
+      settings: '{}',
+      created_at: now,
+      updated_at: now,
+      version: 1,
+    })
+    .execute();
   return id;
 }
 
@@ -42,8 +55,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
   const sealer = new Sealer('test-secret');
   let clock = Date.now();
   const keys = new KeyService({ keyStore: new SigningKeyStore(database.db), tenantStore: new TenantStore(database.db), sealer, now: () => clock });
-  const rows = (tenantId: string) =>
-    database.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).execute();
+  const rows = (tenantId: string) => database.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', tenantId).execute();
 
   const tenant = await addTenant(database, 'acme');
   await keys.ensureKeys(tenant);
@@ -135,12 +147,13 @@ async function suite(t: TestContext, store: Store): Promise<void> {
 
   await t.test('a JWT signed with the active key verifies against the public JWKS', async () => {
     const engine = await keys.jwksForEngine(tenant);
-    const jwks = jose.createLocalJWKSet(await keys.publicJwks(tenant) as jose.JSONWebKeySet);
+    const jwks = jose.createLocalJWKSet((await keys.publicJwks(tenant)) as jose.JSONWebKeySet);
     for (const alg of ['RS256', 'ES256'] as const) {
       const active = engine.keys.find((k) => k.alg === alg)!; // first of its alg = the one that signs
       const token = await new jose.SignJWT({ sub: 'u1' })
         .setProtectedHeader({ alg, kid: active.kid })
-        .setIssuedAt().setExpirationTime('5m')
+        .setIssuedAt()
+        .setExpirationTime('5m')
         .sign(await jose.importJWK(active as jose.JWK, alg));
       const { payload, protectedHeader } = await jose.jwtVerify(token, jwks);
       assert.equal(payload.sub, 'u1');
@@ -156,7 +169,7 @@ async function suite(t: TestContext, store: Store): Promise<void> {
       await new Promise((resolve) => server.once('listening', resolve));
       const { port } = server.address() as AddressInfo;
       const res = await fetch(`http://127.0.0.1:${port}/jwks`);
-      const body = await res.json() as { keys: JWK[] };
+      const body = (await res.json()) as { keys: JWK[] };
       assert.deepEqual(kidsOf(body), kidsOf(engine));
       assert.ok(!JSON.stringify(body).includes('"d":'));
     } finally {
@@ -167,8 +180,14 @@ async function suite(t: TestContext, store: Store): Promise<void> {
   await t.test('rotate promotes next to active and active to retired, and adds a new next key', async () => {
     const before = await keys.list(tenant);
     const publishedBefore = kidsOf(await keys.publicJwks(tenant));
-    const oldActive = before.filter((k) => k.status === 'active').map((k) => k.kid).sort();
-    const oldNext = before.filter((k) => k.status === 'next').map((k) => k.kid).sort();
+    const oldActive = before
+      .filter((k) => k.status === 'active')
+      .map((k) => k.kid)
+      .sort();
+    const oldNext = before
+      .filter((k) => k.status === 'next')
+      .map((k) => k.kid)
+      .sort();
 
     clock += 8 * DAY; // the next keys have been published for more than the 7 days, so rotate acts at once
     const result = await keys.rotate(tenant);
@@ -179,8 +198,14 @@ async function suite(t: TestContext, store: Store): Promise<void> {
 
     const after = await keys.list(tenant);
     const status = new Map(after.map((k) => [k.kid, k]));
-    for (const kid of oldNext) { assert.equal(status.get(kid)!.status, 'active'); assert.equal(status.get(kid)!.activatedAt, clock); }
-    for (const kid of oldActive) { assert.equal(status.get(kid)!.status, 'retired'); assert.equal(status.get(kid)!.retiredAt, clock); }
+    for (const kid of oldNext) {
+      assert.equal(status.get(kid)!.status, 'active');
+      assert.equal(status.get(kid)!.activatedAt, clock);
+    }
+    for (const kid of oldActive) {
+      assert.equal(status.get(kid)!.status, 'retired');
+      assert.equal(status.get(kid)!.retiredAt, clock);
+    }
     for (const kid of result.created) assert.equal(status.get(kid)!.status, 'next');
 
     const engine = kidsOf(await keys.jwksForEngine(tenant));
@@ -190,7 +215,11 @@ async function suite(t: TestContext, store: Store): Promise<void> {
 
     // One algorithm only.
     clock += HOUR;
-    await assert.rejects(keys.rotate(tenant, 'ES256', 'now'), (e: Error) => /published only 1 hours ago.*--force/s.test(e.message), 'a key published an hour ago does not sign without --force');
+    await assert.rejects(
+      keys.rotate(tenant, 'ES256', 'now'),
+      (e: Error) => /published only 1 hours ago.*--force/s.test(e.message),
+      'a key published an hour ago does not sign without --force',
+    );
     const es = await keys.rotate(tenant, 'ES256', 'force');
     assert.equal(es.activated.length, 1);
     assert.equal(status.get(es.activated[0]!)!.alg, 'ES256');
@@ -225,12 +254,23 @@ async function suite(t: TestContext, store: Store): Promise<void> {
     assert.ok((await keys.list(tenant)).every((k) => !k.expiresSoon));
 
     const active = (await keys.list(tenant)).find((k) => k.alg === 'RS256' && k.status === 'active')!;
-    await database.db.updateTable('signing_keys').set({ not_after: clock + 30 * DAY }).where('kid', '=', active.kid).execute();
+    await database.db
+      .updateTable('signing_keys')
+      .set({ not_after: clock + 30 * DAY })
+      .where('kid', '=', active.kid)
+      .execute();
     const soon = await keys.expiringSoon(tenant);
-    assert.deepEqual(soon.map((k) => k.kid), [active.kid]);
+    assert.deepEqual(
+      soon.map((k) => k.kid),
+      [active.kid],
+    );
     assert.equal(soon[0]!.tenantId, tenant);
     assert.deepEqual(await keys.expiringSoon(tenant, 10), [], 'not within 10 days');
-    assert.deepEqual((await keys.expiringSoon()).map((k) => k.kid), [active.kid], 'all tenants');
+    assert.deepEqual(
+      (await keys.expiringSoon()).map((k) => k.kid),
+      [active.kid],
+      'all tenants',
+    );
     assert.equal((await keys.list(tenant)).find((k) => k.kid === active.kid)!.expiresSoon, true);
 
     // Once rotated out, it no longer needs attention.
@@ -250,7 +290,13 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
   const real = Date.now();
   let clock = real;
   const service = (policy?: { publishDays?: number; rotateBeforeDays?: number }) =>
-    new KeyService({ keyStore: new SigningKeyStore(database.db), tenantStore: new TenantStore(database.db), sealer, now: () => clock, ...(policy && { policy }) });
+    new KeyService({
+      keyStore: new SigningKeyStore(database.db),
+      tenantStore: new TenantStore(database.db),
+      sealer,
+      now: () => clock,
+      ...(policy && { policy }),
+    });
   const keys = service();
   const byStatus = async (id: string, alg = 'RS256') => {
     const l = (await keys.list(id)).filter((k) => k.alg === alg);
@@ -264,7 +310,14 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     const before = await byStatus(id);
     const jwksBefore = await keys.publicJwks(id);
     clock = real;
-    assert.deepEqual((await keys.expiringSoon(id)).map((k) => k.kid).sort(), (await keys.list(id)).filter((k) => k.status === 'active').map((k) => k.kid).sort(), 'the 60-day alert is on');
+    assert.deepEqual(
+      (await keys.expiringSoon(id)).map((k) => k.kid).sort(),
+      (await keys.list(id))
+        .filter((k) => k.status === 'active')
+        .map((k) => k.kid)
+        .sort(),
+      'the 60-day alert is on',
+    );
 
     const r = await keys.maintain(id);
     // The old next key expires with the active one: activating it would not help, so a fresh one replaces it.
@@ -283,12 +336,18 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     // A token signed before the rotation, by the old active key.
     const engine = await keys.jwksForEngine(id);
     const oldActive = engine.keys.find((k) => k.kid === before.active.kid)!;
-    const token = await new jose.SignJWT({ sub: 'u1' }).setProtectedHeader({ alg: 'RS256', kid: oldActive.kid }).setIssuedAt().setExpirationTime('1h')
+    const token = await new jose.SignJWT({ sub: 'u1' })
+      .setProtectedHeader({ alg: 'RS256', kid: oldActive.kid })
+      .setIssuedAt()
+      .setExpirationTime('1h')
       .sign(await jose.importJWK(oldActive as jose.JWK, 'RS256'));
 
     clock += 7 * DAY - HOUR;
     assert.deepEqual((await keys.maintain(id)).activated, [], 'not before its 7 days');
-    assert.ok((await keys.expiringSoon(id)).some((k) => k.kid === before.active.kid), 'the alert stays while the old key signs');
+    assert.ok(
+      (await keys.expiringSoon(id)).some((k) => k.kid === before.active.kid),
+      'the alert stays while the old key signs',
+    );
     clock += HOUR;
     const rot = await keys.maintain(id);
     assert.ok(rot.activated.includes(mid.next.kid));
@@ -304,33 +363,36 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     assert.ok(kidsOf(jwksBefore).every((k) => k !== after.next.kid));
     clock += DAY + 1;
     assert.ok(!kidsOf(await keys.publicJwks(id)).includes(before.active.kid), 'removed once every token it signed has expired');
-    assert.ok(await keys.purgeRetired(id) >= 1);
+    assert.ok((await keys.purgeRetired(id)) >= 1);
   });
 
-  await t.test('over four years on the schedule: every rotation 90 days before expiry, with a key published 7 days or more; the 60-day alert never fires', async () => {
-    const id = await addTenant(database, 'years');
-    clock = real;
-    await keys.ensureKeys(id);
-    const activations: Array<{ kid: string; at: number; publishedAt: number; notAfterOfRetired: number }> = [];
-    let current = (await byStatus(id)).active;
-    for (let day = 0; day < 4 * 365; day += 5) {
-      clock = real + day * DAY;
-      await keys.maintain(id);
-      assert.deepEqual(await keys.expiringSoon(id), [], `no alert on day ${day}`);
-      const s = await byStatus(id);
-      if (s.active.kid !== current.kid) {
-        activations.push({ kid: s.active.kid, at: s.active.activatesAt!, publishedAt: s.active.publishedAt, notAfterOfRetired: current.notAfter });
-        current = s.active;
+  await t.test(
+    'over four years on the schedule: every rotation 90 days before expiry, with a key published 7 days or more; the 60-day alert never fires',
+    async () => {
+      const id = await addTenant(database, 'years');
+      clock = real;
+      await keys.ensureKeys(id);
+      const activations: Array<{ kid: string; at: number; publishedAt: number; notAfterOfRetired: number }> = [];
+      let current = (await byStatus(id)).active;
+      for (let day = 0; day < 4 * 365; day += 5) {
+        clock = real + day * DAY;
+        await keys.maintain(id);
+        assert.deepEqual(await keys.expiringSoon(id), [], `no alert on day ${day}`);
+        const s = await byStatus(id);
+        if (s.active.kid !== current.kid) {
+          activations.push({ kid: s.active.kid, at: s.active.activatesAt!, publishedAt: s.active.publishedAt, notAfterOfRetired: current.notAfter });
+          current = s.active;
+        }
       }
-    }
-    // 2 years less 90 days, less the publication period of the replacement next key.
-    assert.equal(activations.length, 2, `rotated ${activations.length} times`);
-    for (const a of activations) {
-      assert.ok(a.at - a.publishedAt >= 7 * DAY, 'published 7 days or more before signing');
-      const left = (a.notAfterOfRetired - a.at) / DAY;
-      assert.ok(left <= 90 && left > 80, `rotated ${left} days before the old certificate expired`);
-    }
-  });
+      // 2 years less 90 days, less the publication period of the replacement next key.
+      assert.equal(activations.length, 2, `rotated ${activations.length} times`);
+      for (const a of activations) {
+        assert.ok(a.at - a.publishedAt >= 7 * DAY, 'published 7 days or more before signing');
+        const left = (a.notAfterOfRetired - a.at) / DAY;
+        assert.ok(left <= 90 && left > 80, `rotated ${left} days before the old certificate expired`);
+      }
+    },
+  );
 
   await t.test('keys rotate: at once with a long-published key; with a fresh one, scheduled; --now refuses a fresh key unless forced', async () => {
     const id = await addTenant(database, 'manual');
@@ -364,12 +426,23 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     const other = service();
     await Promise.all([keys.maintain(id), other.maintain(id), keys.maintain(id)]);
     let rows = await keys.list(id);
-    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'RS256:active', 'RS256:next'], 'one fresh next key per algorithm');
+    assert.deepEqual(
+      rows.map((k) => `${k.alg}:${k.status}`).sort(),
+      ['ES256:active', 'ES256:next', 'RS256:active', 'RS256:next'],
+      'one fresh next key per algorithm',
+    );
     clock = real + 7 * DAY;
     const results = await Promise.all([keys.maintain(id), other.maintain(id)]);
     assert.equal(results.flatMap((r) => r.activated).length, 2, 'one rotation per algorithm');
     rows = await keys.list(id);
-    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:active', 'ES256:next', 'ES256:retired', 'RS256:active', 'RS256:next', 'RS256:retired']);
+    assert.deepEqual(rows.map((k) => `${k.alg}:${k.status}`).sort(), [
+      'ES256:active',
+      'ES256:next',
+      'ES256:retired',
+      'RS256:active',
+      'RS256:next',
+      'RS256:retired',
+    ]);
   });
 
   await t.test('settings: rotation N days before expiry, publication period', async () => {
@@ -381,7 +454,10 @@ async function lifecycle(t: TestContext, database: Database, sealer: Sealer): Pr
     const active = (await custom.list(id)).find((k) => k.alg === 'RS256' && k.status === 'active')!;
     assert.equal(s.activatesAt, active.notAfter - 120 * DAY);
     const r = await custom.rotate(id, 'RS256');
-    assert.deepEqual(r.scheduled.map((x) => x.activatesAt), [real + 14 * DAY]);
+    assert.deepEqual(
+      r.scheduled.map((x) => x.activatesAt),
+      [real + 14 * DAY],
+    );
   });
 }
 

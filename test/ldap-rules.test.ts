@@ -34,12 +34,18 @@ test('Active Directory bind refusals: each "data NNN" code, as ldapts reports th
   }
 });
 
-test('messages without an AD reason give none (the account\'s attributes are asked instead)', () => {
-  for (const m of ['Invalid credentials during a bind operation. Code: 0x31', '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 0, v2580',
-    'data 999 is not a code', 'metadata 775 is not one either', '']) assert.equal(adReason(m), undefined, m);
+test("messages without an AD reason give none (the account's attributes are asked instead)", () => {
+  for (const m of [
+    'Invalid credentials during a bind operation. Code: 0x31',
+    '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 0, v2580',
+    'data 999 is not a code',
+    'metadata 775 is not one either',
+    '',
+  ])
+    assert.equal(adReason(m), undefined, m);
 });
 
-test('an AD entry\'s attributes: disabled, locked, expired account (file time, against the given clock), password expired, must change', () => {
+test("an AD entry's attributes: disabled, locked, expired account (file time, against the given clock), password expired, must change", () => {
   const now = Date.UTC(2026, 0, 15);
   // Windows file time: 100-ns intervals since 1601-01-01.
   const fileTime = (ms: number) => String(BigInt(ms + 11644473600000) * 10000n);
@@ -74,12 +80,17 @@ test('no message anywhere advises turning directory encryption off (startTls: fa
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) { if (e.name !== 'node_modules' && e.name !== 'dist') walk(p); continue; }
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && e.name !== 'dist') walk(p);
+        continue;
+      }
       if (!/\.(ts|tsx)$/.test(e.name)) continue;
-      fs.readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
-        // Advice lives in strings: a quote, then a suggestion to set either switch.
-        if (/['"`][^'"`]*(startTls: false|allowPlain: true|set allowPlain)/.test(line)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
-      });
+      fs.readFileSync(p, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // Advice lives in strings: a quote, then a suggestion to set either switch.
+          if (/['"`][^'"`]*(startTls: false|allowPlain: true|set allowPlain)/.test(line)) offenders.push(`${path.relative(root, p)}:${i + 1}`);
+        });
     }
   };
   walk(path.join(root, 'src'));

@@ -4,24 +4,47 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryThrottle } from '../src/ops/ratelimit.ts';
 import type { Services } from '../src/services.ts';
-import { addressBucket, addressState, countAddressFailure, countFailure, forgetFailures, liftLockout, lockedFor, lockoutPolicy, lockoutSeconds } from '../src/interaction/lockout.ts';
+import {
+  addressBucket,
+  addressState,
+  countAddressFailure,
+  countFailure,
+  forgetFailures,
+  liftLockout,
+  lockedFor,
+  lockoutPolicy,
+  lockoutSeconds,
+} from '../src/interaction/lockout.ts';
 import { DEFAULT_SETTINGS, policySettings } from '../src/policy/policies.ts';
 
 function appAt(clock: () => number, addressLimit = 10): Services {
   const rule = { limit: 5, windowSeconds: 900 };
-  return { throttles: { account: new MemoryThrottle(rule, clock), ip: new MemoryThrottle(rule, clock) }, config: { signinAddressLimit: addressLimit } } as unknown as Services;
+  return {
+    throttles: { account: new MemoryThrottle(rule, clock), ip: new MemoryThrottle(rule, clock) },
+    config: { signinAddressLimit: addressLimit },
+  } as unknown as Services;
 }
 
 test('defaults: 5 failures, lockouts of 1, 5, 15, then 60 minutes (the cap)', () => {
   const p = lockoutPolicy(DEFAULT_SETTINGS);
   assert.deepEqual(p, { threshold: 5, firstSeconds: 60, maxSeconds: 3600 });
-  assert.deepEqual([1, 2, 3, 4, 5, 9].map((n) => lockoutSeconds(p, n) / 60), [1, 5, 15, 60, 60, 60]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 9].map((n) => lockoutSeconds(p, n) / 60),
+    [1, 5, 15, 60, 60, 60],
+  );
   const two = lockoutPolicy(policySettings.parse({ lockout: { threshold: 3, durationMinutes: 2, maxDurationMinutes: 20 } }));
-  assert.deepEqual([1, 2, 3].map((n) => lockoutSeconds(two, n) / 60), [2, 10, 20]);
-  assert.equal(policySettings.safeParse({ lockout: { durationMinutes: 30, maxDurationMinutes: 10 } }).success, false, 'the longest lockout is at least the first');
+  assert.deepEqual(
+    [1, 2, 3].map((n) => lockoutSeconds(two, n) / 60),
+    [2, 10, 20],
+  );
+  assert.equal(
+    policySettings.safeParse({ lockout: { durationMinutes: 30, maxDurationMinutes: 10 } }).success,
+    false,
+    'the longest lockout is at least the first',
+  );
 });
 
-test('strangers\' failures lock unfamiliar origins only; lockouts grow instead of renewing; a success forgets its own kind only', async () => {
+test("strangers' failures lock unfamiliar origins only; lockouts grow instead of renewing; a success forgets its own kind only", async () => {
   let now = 1_000_000;
   const services = appAt(() => now);
   const p = lockoutPolicy(DEFAULT_SETTINGS);
@@ -39,7 +62,7 @@ test('strangers\' failures lock unfamiliar origins only; lockouts grow instead o
   for (let i = 0; i < 5; i++) await countFailure(services, acct, 'unfamiliar', p);
   assert.equal(await lockedFor(services, acct, 'unfamiliar'), 900, 'the third 15');
   await forgetFailures(services, acct, 'device');
-  assert.equal(await lockedFor(services, acct, 'unfamiliar'), 900, 'her sign-in from her own browser does not lift the strangers\' lockout');
+  assert.equal(await lockedFor(services, acct, 'unfamiliar'), 900, "her sign-in from her own browser does not lift the strangers' lockout");
   await liftLockout(services, acct);
   assert.equal(await lockedFor(services, acct, 'unfamiliar'), 0, 'the helpdesk unlock lifts it');
   assert.deepEqual(await countFailure(services, acct, 'unfamiliar', p), { locked: 0 }, 'and starts the count again');
@@ -52,11 +75,17 @@ test('failures lock their own degree of familiarity and the less trusted ones, n
   // Someone on the ward's network (an address Olaf signs in from) guesses: the network and
   // strangers are locked, Olaf's own browser is not.
   for (let i = 0; i < 5; i++) await countFailure(services, acct, 'address', p);
-  assert.deepEqual([await lockedFor(services, acct, 'device'), await lockedFor(services, acct, 'address'), await lockedFor(services, acct, 'unfamiliar')], [0, 60, 60]);
+  assert.deepEqual(
+    [await lockedFor(services, acct, 'device'), await lockedFor(services, acct, 'address'), await lockedFor(services, acct, 'unfamiliar')],
+    [0, 60, 60],
+  );
   // Failures from his own browser (a forgotten password, a stolen laptop) lock everything.
   const other = 'acct:t1:pat@example.test';
   for (let i = 0; i < 5; i++) await countFailure(services, other, 'device', p);
-  assert.deepEqual([await lockedFor(services, other, 'device'), await lockedFor(services, other, 'address'), await lockedFor(services, other, 'unfamiliar')], [60, 60, 60]);
+  assert.deepEqual(
+    [await lockedFor(services, other, 'device'), await lockedFor(services, other, 'address'), await lockedFor(services, other, 'unfamiliar')],
+    [60, 60, 60],
+  );
 });
 
 test('an address is slowed from half its limit, then refused only for the accounts it failed on, and for all at ten times the limit', async () => {

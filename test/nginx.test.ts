@@ -53,8 +53,11 @@ function configFromDocs(ports: { https: number; http: number; gatehouse: number 
   return [
     // As root, nginx's workers would switch to nobody, who cannot reach the temporary prefix.
     ...(process.getuid?.() === 0 ? ['user root;'] : []),
-    'daemon off;', 'master_process on;', 'worker_processes 1;',
-    `pid ${dir}/nginx.pid;`, `error_log ${dir}/error.log warn;`,
+    'daemon off;',
+    'master_process on;',
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
     'events { worker_connections 64; }',
     'http {',
     `  access_log ${dir}/access.log;`,
@@ -64,10 +67,14 @@ function configFromDocs(ports: { https: number; http: number; gatehouse: number 
   ].join('\n');
 }
 
-const portOpen = (port: number) => new Promise<boolean>((resolve) => {
-  const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-  s.once('error', () => resolve(false));
-});
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 
 before(async () => {
   if (skip) return;
@@ -81,13 +88,21 @@ before(async () => {
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(conf, configFromDocs({ https: httpsPort, http: httpPort, gatehouse: Number(new URL(gh.base).port) }, ca));
   nginx = spawn(NGINX, ['-p', dir, '-e', `${dir}/error.log`, '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout!.on('data', (d) => { nginxLog += d; });
-  nginx.stderr!.on('data', (d) => { nginxLog += d; });
+  nginx.stdout!.on('data', (d) => {
+    nginxLog += d;
+  });
+  nginx.stderr!.on('data', (d) => {
+    nginxLog += d;
+  });
   const exited = new Promise((r) => nginx!.once('exit', r));
-  await waitFor(async () => {
-    if (nginx!.exitCode !== null) throw new Error(`nginx exited: ${nginxLog}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, 'utf8') : ''}`);
-    return (await portOpen(httpsPort)) && (await portOpen(httpPort));
-  }, { what: 'nginx to listen' });
+  await waitFor(
+    async () => {
+      if (nginx!.exitCode !== null)
+        throw new Error(`nginx exited: ${nginxLog}${fs.existsSync(`${dir}/error.log`) ? fs.readFileSync(`${dir}/error.log`, 'utf8') : ''}`);
+      return (await portOpen(httpsPort)) && (await portOpen(httpPort));
+    },
+    { what: 'nginx to listen' },
+  );
   void exited;
   assert.equal((await gh.api('POST', '/tenants/default/users', alice)).status, 201);
 });
@@ -110,7 +125,11 @@ class RecordingAgent extends Agent {
     const res = await fetch(url, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       redirect: 'manual',
-      headers: { cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '), ...this.extra, ...(init.form && { 'content-type': 'application/x-www-form-urlencoded' }) },
+      headers: {
+        cookie: [...this.jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...this.extra,
+        ...(init.form && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
       body: init.form ? new URLSearchParams(init.form).toString() : undefined,
     });
     for (const c of res.headers.getSetCookie()) {
@@ -138,7 +157,13 @@ test('a full sign-in through nginx: issuer https, cookies Secure, HSTS once on e
   const agent = new RecordingAgent();
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid email', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid email',
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
   const callback = await agent.signIn(url.href, RP, alice.email, alice.password);
   const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
   assert.equal(tokens.claims()!.iss, issuer);
@@ -148,7 +173,7 @@ test('a full sign-in through nginx: issuer https, cookies Secure, HSTS once on e
   assert.ok(agent.cookies.length >= 2, 'the sign-in set cookies');
   for (const c of agent.cookies) assert.match(c, /;\s*secure/i, `cookie is Secure: ${c.split('=')[0]}`);
   assert.ok(agent.hsts.length >= 3);
-  for (const h of agent.hsts) assert.equal(h, 'max-age=31536000', 'HSTS exactly once (nginx adds it; Gatehouse\'s own is hidden)');
+  for (const h of agent.hsts) assert.equal(h, 'max-age=31536000', "HSTS exactly once (nginx adds it; Gatehouse's own is hidden)");
   // nginx's own answers carry it too (an unknown tenant's 404 comes from Gatehouse; a 413 from nginx).
   const big = await fetch(`${publicUrl}/api/v1/auth/token`, { method: 'POST', body: 'x'.repeat(3 * 1024 * 1024) });
   assert.equal(big.status, 413);
@@ -158,11 +183,23 @@ test('a full sign-in through nginx: issuer https, cookies Secure, HSTS once on e
 test('a forged Host or X-Forwarded-Host never reaches the discovery document', { skip }, async () => {
   const { default: http } = await import('node:http');
   const meta = await new Promise<Record<string, string>>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: Number(new URL(gh.base).port), path: '/t/default/.well-known/openid-configuration', headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve(JSON.parse(body)));
-    }).once('error', reject);
+    http
+      .get(
+        {
+          host: '127.0.0.1',
+          port: Number(new URL(gh.base).port),
+          path: '/t/default/.well-known/openid-configuration',
+          headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve(JSON.parse(body)));
+        },
+      )
+      .once('error', reject);
   });
   for (const k of ['issuer', 'authorization_endpoint', 'token_endpoint', 'jwks_uri', 'end_session_endpoint']) {
     assert.ok(meta[k]!.startsWith(publicUrl), `${k}: ${meta[k]}`);
@@ -177,12 +214,18 @@ test('plain HTTP on the proxy redirects to https', { skip }, async () => {
   assert.equal(r.headers.get('location'), 'https://127.0.0.1/t/default/.well-known/openid-configuration');
 });
 
-test('the client address is nginx\'s view: a forged X-Forwarded-For is ignored', { skip }, async () => {
+test("the client address is nginx's view: a forged X-Forwarded-For is ignored", { skip }, async () => {
   const app = await deployedApp(gh, { name: 'wiki', displayName: 'Wiki', type: 'web', redirectUris: [RP] });
   const config = await oidc.discovery(new URL(`${publicUrl}/t/default`), app.clientId, app.clientSecret, oidc.ClientSecretBasic(app.clientSecret));
   const agent = new RecordingAgent();
   agent.extra = { 'x-forwarded-for': '203.0.113.77' };
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: 's',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
   await assert.rejects(agent.signIn(url.href, RP, alice.email, 'a wrong password, surely'), /did not complete/);
   const events = await gh.api('GET', '/tenants/default/audit?type=signin.failed');
   assert.equal(events.status, 200, JSON.stringify(events.body));

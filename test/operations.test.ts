@@ -22,20 +22,45 @@ async function spawnServer(dataDir: string, port: number, env: Record<string, st
   const child = spawn(process.execPath, ['src/main.ts', ...args], {
     cwd: root,
     // These are embedded-store tests: the machine's PostgreSQL/Redis settings must not leak in.
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      GATEHOUSE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   let announced: (v: boolean) => void;
-  const running = new Promise<boolean>((resolve) => { announced = resolve; });
-  child.stdout!.on('data', (d) => { out += d; if (out.includes('Gatehouse is running')) announced(true); });
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { announced(false); resolve(code); }));
+  const running = new Promise<boolean>((resolve) => {
+    announced = resolve;
+  });
+  child.stdout!.on('data', (d) => {
+    out += d;
+    if (out.includes('Gatehouse is running')) announced(true);
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      announced(false);
+      resolve(code);
+    }),
+  );
   const ready = await running;
   return { child, ready, exited, output: () => out, errors: () => err };
 }
-const stop = async (c: ChildProcess, exited: Promise<unknown>) => { if (c.exitCode === null) c.kill('SIGTERM'); await exited; };
+const stop = async (c: ChildProcess, exited: Promise<unknown>) => {
+  if (c.exitCode === null) c.kill('SIGTERM');
+  await exited;
+};
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gh-ops-'));
 
 test('healthz, readyz and Prometheus metrics', async () => {
@@ -61,7 +86,9 @@ test('healthz, readyz and Prometheus metrics', async () => {
     assert.match(metrics, /gatehouse_tokens_issued_total\{grant_type="client_credentials"\} 1/);
     assert.match(metrics, /gatehouse_http_request_duration_seconds_bucket\{le="[^"]+",route="\/t\/:tenant\/token",method="POST"\}/);
     assert.match(metrics, /gatehouse_http_requests_total\{route="\/readyz",method="GET",status="200"\} 1/);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
 });
 
 test('without a bootstrap administrator, start prints a one-time setup link that works once', async () => {
@@ -81,11 +108,18 @@ test('without a bootstrap administrator, start prints a one-time setup link that
     assert.equal(agent.lastStatus, 400, 'a short password is refused');
     await agent.follow(f.action, 'never', { form: { ...f.fields, email: 'first@example.test', password: 'a long enough passphrase' } });
     assert.match(text(agent.lastBody), /first@example\.test is now a superadministrator/);
-    const tok = await fetch(`http://127.0.0.1:${port}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.test', password: 'a long enough passphrase' }) });
+    const tok = await fetch(`http://127.0.0.1:${port}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'first@example.test', password: 'a long enough passphrase' }),
+    });
     assert.equal(tok.status, 200);
     const again = await fetch(link);
     assert.equal(again.status, 410, 'the link works once');
-  } finally { await stop(s.child, s.exited); fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    await stop(s.child, s.exited);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a second process on the same SQLite data dir refuses to start with a clear message', async () => {
@@ -98,13 +132,18 @@ test('a second process on the same SQLite data dir refuses to start with a clear
     assert.equal(await second.exited, 2);
     assert.match(second.errors(), /in use by process \d+/);
     assert.match(second.errors(), /Only one Gatehouse process/);
-  } finally { await stop(first.child, first.exited); fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    await stop(first.child, first.exited);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('import: the same file twice changes nothing; a bad file stops start-up naming the problem', async () => {
   const dir = tmpDir();
   const file = path.join(dir, 'seed.yaml');
-  fs.writeFileSync(file, `
+  fs.writeFileSync(
+    file,
+    `
 tenants:
   - slug: clinic
     sessionLifetimeMinutes: 60
@@ -130,7 +169,8 @@ tenants:
           nameIdFormat: persistent
           attributes: [{ name: mail, attribute: email }]
         deploy: [all]
-`);
+`,
+  );
   const gh = await startTestServer({}, { importFile: file });
   try {
     const config = await rpConfig(`${gh.base}/t/clinic`, 'emr-client-0001', 'emr-secret-that-is-at-least-32-characters');
@@ -148,12 +188,17 @@ tenants:
     assert.equal(portal.body.deployment.all, true);
     // Start-up fetches nothing: an SP's metadata is pasted (metadataXml), never a URL.
     const fetching = path.join(dir, 'fetching.yaml');
-    fs.writeFileSync(fetching, `tenants:\n  - slug: clinic\n    apps:\n      - { name: p2, displayName: P2, type: saml, clientId: portal-saml-0002, saml: { metadataUrl: 'https://portal.clinic.test/md' } }\n`);
+    fs.writeFileSync(
+      fetching,
+      `tenants:\n  - slug: clinic\n    apps:\n      - { name: p2, displayName: P2, type: saml, clientId: portal-saml-0002, saml: { metadataUrl: 'https://portal.clinic.test/md' } }\n`,
+    );
     await assert.rejects(importFile(gh.services, fetching), /metadataUrl/);
     const show = await gh.api('GET', '/tenants/clinic');
     assert.equal(show.body.sessionLifetimeMinutes, 60);
     assert.equal(show.body.issuer, `${gh.base}/t/clinic`);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
   fs.writeFileSync(file, 'tenants:\n  - slug: Bad Slug\n');
   const s = await spawnServer(dir, await freePort(), {}, ['--import', file]);
   assert.equal(s.ready, false);
@@ -169,8 +214,17 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
   const env = { GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password };
   let s = await spawnServer(dir, port, env);
   assert.ok(s.ready, s.errors());
-  const token = ((await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()) as any).access_token;
-  const api = (method: string, p: string, body?: unknown) => fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const token = (
+    (await (
+      await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+    ).json()) as any
+  ).access_token;
+  const api = (method: string, p: string, body?: unknown) =>
+    fetch(`${base}/api/v1${p}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   await api('POST', '/tenants/default/users', { email: 'rt@example.test', password: 'rt-password-1' });
   const appRes = (await (await api('POST', '/tenants/default/apps', { name: 'crm', displayName: 'CRM', type: 'web', redirectUris: [RP] })).json()) as any;
   await api('POST', `/tenants/default/apps/${appRes.clientId}/deployment/targets`, { all: true });
@@ -180,11 +234,25 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
   const apps: string[] = [];
   const refreshTokens: string[] = [];
   let running = true;
-  const loop = async (work: (i: number) => Promise<void>) => { for (let i = 0; running; i++) await work(i).catch(() => { running = false; }); };
+  const loop = async (work: (i: number) => Promise<void>) => {
+    for (let i = 0; running; i++)
+      await work(i).catch(() => {
+        running = false;
+      });
+  };
   const load = Promise.all([
-    loop(async (i) => { const email = `load${i}@example.test`; if ((await api('POST', '/tenants/default/users', { email, password: 'load-password-1' })).status === 201) users.push(email); }),
-    loop(async (i) => { const r = await api('POST', '/tenants/default/apps', { name: `app${i}`, displayName: `App ${i}`, type: 'service' }); if (r.status === 201) apps.push(((await r.json()) as any).clientId); }),
-    loop(async () => { const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, email: 'rt@example.test', password: 'rt-password-1' }); refreshTokens.push(tokens.refresh_token!); }),
+    loop(async (i) => {
+      const email = `load${i}@example.test`;
+      if ((await api('POST', '/tenants/default/users', { email, password: 'load-password-1' })).status === 201) users.push(email);
+    }),
+    loop(async (i) => {
+      const r = await api('POST', '/tenants/default/apps', { name: `app${i}`, displayName: `App ${i}`, type: 'service' });
+      if (r.status === 201) apps.push(((await r.json()) as any).clientId);
+    }),
+    loop(async () => {
+      const { tokens } = await codeFlow(config, new Agent(), { redirectUri: RP, email: 'rt@example.test', password: 'rt-password-1' });
+      refreshTokens.push(tokens.refresh_token!);
+    }),
   ]);
   // The kill comes once enough acknowledged writes exist (or a loop stopped on an error), however long that takes.
   await waitFor(() => !running || (users.length >= 20 && refreshTokens.length >= 5), { what: 'acknowledged writes before the kill' });
@@ -197,7 +265,11 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
   s = await spawnServer(dir, port, env);
   try {
     assert.ok(s.ready, s.errors());
-    const fresh = ((await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()) as any).access_token;
+    const fresh = (
+      (await (
+        await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+      ).json()) as any
+    ).access_token;
     const get = (p: string) => fetch(`${base}/api/v1${p}`, { headers: { authorization: `Bearer ${fresh}` } });
     for (const email of users) assert.equal((await get(`/tenants/default/users/${email}`)).status, 200, `user ${email} survived`);
     for (const id of apps) assert.equal((await get(`/tenants/default/apps/${id}`)).status, 200, `app ${id} survived`);
@@ -207,17 +279,37 @@ test('nothing acknowledged is lost when the server is killed with SIGKILL mid-lo
     }
     const refreshed = await oidc.refreshTokenGrant(config, refreshTokens[0]!);
     assert.ok(refreshed.access_token);
-  } finally { await stop(s.child, s.exited); fs.rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    await stop(s.child, s.exited);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('maintenance purges expired artifacts and audits certificates near expiry', async () => {
   const gh = await startTestServer();
   try {
     const db = gh.services.database.db;
-    await db.insertInto('oidc_artifacts').values({ model: 'Session', id: 'old', tenant_id: 'x', payload: '{}', grant_id: null, user_code: null, uid: null, expires_at: Date.now() - 1000, consumed_at: null }).execute();
+    await db
+      .insertInto('oidc_artifacts')
+      .values({
+        model: 'Session',
+        id: 'old',
+        tenant_id: 'x',
+        payload: '{}',
+        grant_id: null,
+        user_code: null,
+        uid: null,
+        expires_at: Date.now() - 1000,
+        consumed_at: null,
+      })
+      .execute();
     const tenant = await gh.services.tenantStore.getBySlug('default');
     const active = (await gh.services.keyService.list(tenant.id)).find((k) => k.status === 'active')!;
-    await db.updateTable('signing_keys').set({ not_after: Date.now() + 10 * 24 * 3600e3 }).where('kid', '=', active.kid).execute();
+    await db
+      .updateTable('signing_keys')
+      .set({ not_after: Date.now() + 10 * 24 * 3600e3 })
+      .where('kid', '=', active.kid)
+      .execute();
     const res = await runMaintenance(gh.services);
     assert.ok(res.purged >= 1);
     assert.equal(await db.selectFrom('oidc_artifacts').select('id').where('id', '=', 'old').executeTakeFirst(), undefined);
@@ -226,7 +318,9 @@ test('maintenance purges expired artifacts and audits certificates near expiry',
     assert.equal(warn.body.items[0].level, 'warn');
     const keys = await gh.api('GET', '/tenants/default/keys');
     assert.equal(keys.body.items.find((k: any) => k.kid === active.kid).expiresSoon, true);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
 });
 
 test('session lifetime per tenant: validated, and the session cookie follows it', async () => {
@@ -240,7 +334,12 @@ test('session lifetime per tenant: validated, and the session cookie follows it'
     await gh.api('POST', `/tenants/default/apps/${app.body.clientId}/deployment/targets`, { all: true });
     const config = await rpConfig(`${gh.base}/t/default`, app.body.clientId, app.body.clientSecret);
     const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: RP,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
     // Drive the sign-in by hand to see the Set-Cookie of the session.
     const agent = new Agent();
     await agent.follow(url.href, RP);
@@ -258,7 +357,9 @@ test('session lifetime per tenant: validated, and the session cookie follows it'
     assert.match(session!, /path=\/t\/default/i);
     assert.match(session!, /httponly/i);
     assert.match(session!, /samesite=lax/i);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
 });
 
 test('graceful shutdown lets in-flight requests finish', async () => {
@@ -267,7 +368,11 @@ test('graceful shutdown lets in-flight requests finish', async () => {
   const config = await rpConfig(`${gh.base}/t/default`, svc.body.clientId, svc.body.clientSecret);
   // Close once all ten requests have reached the server and none has been answered yet.
   let arrived = 0;
-  const allArrived = new Promise<void>((resolve) => gh.server.on('request', () => { if (++arrived === 10) resolve(); }));
+  const allArrived = new Promise<void>((resolve) =>
+    gh.server.on('request', () => {
+      if (++arrived === 10) resolve();
+    }),
+  );
   const inflight = Array.from({ length: 10 }, () => oidc.clientCredentialsGrant(config, {}));
   await allArrived;
   const closing = gh.close();
@@ -280,16 +385,38 @@ test('logs never contain passwords, client secrets or tokens', async () => {
   const dir = tmpDir();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const s = await spawnServer(dir, port, { LOG_LEVEL: 'trace', GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password });
+  const s = await spawnServer(dir, port, {
+    LOG_LEVEL: 'trace',
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+  });
   try {
     assert.ok(s.ready, s.errors());
-    const token = ((await (await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json()) as any).access_token;
-    const app = (await (await fetch(`${base}/api/v1/tenants/default/apps`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'svc', displayName: 'Svc', type: 'service' }) })).json()) as any;
+    const token = (
+      (await (
+        await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
+      ).json()) as any
+    ).access_token;
+    const app = (await (
+      await fetch(`${base}/api/v1/tenants/default/apps`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ name: 'svc', displayName: 'Svc', type: 'service' }),
+      })
+    ).json()) as any;
     const t = await oidc.clientCredentialsGrant(await rpConfig(`${base}/t/default`, app.clientId, app.clientSecret), {});
-    await fetch(`${base}/api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN.email, password: 'wrong-password-123' }) });
+    await fetch(`${base}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: ADMIN.email, password: 'wrong-password-123' }),
+    });
     await stop(s.child, s.exited);
     const logs = s.output() + s.errors();
     assert.ok(logs.length > 0);
-    for (const secret of [ADMIN.password, 'wrong-password-123', app.clientSecret, t.access_token, token]) assert.ok(!logs.includes(secret), 'a secret reached the logs');
-  } finally { await stop(s.child, s.exited); fs.rmSync(dir, { recursive: true, force: true }); }
+    for (const secret of [ADMIN.password, 'wrong-password-123', app.clientSecret, t.access_token, token])
+      assert.ok(!logs.includes(secret), 'a secret reached the logs');
+  } finally {
+    await stop(s.child, s.exited);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -28,11 +28,18 @@ let base: string;
 let issuer: string;
 /** Every secret value the flows below handle: none may appear in the output. */
 const secrets = new Map<string, string>();
-const keep = (what: string, value: string | undefined) => { assert.ok(value && value.length >= 6, `${what} was captured`); secrets.set(what, value); };
+const keep = (what: string, value: string | undefined) => {
+  assert.ok(value && value.length >= 6, `${what} was captured`);
+  secrets.set(what, value);
+};
 
 let adminToken: string;
 async function api<T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const r = await fetch(`${base}/api/v1${p}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${base}/api/v1${p}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const t = await r.text();
   return { status: r.status, body: t ? JSON.parse(t) : undefined };
 }
@@ -47,7 +54,12 @@ async function passwordSteps(agent: Agent, startUrl: string, who: { email: strin
   return agent.follow(f.action, RP, { form: { ...f.fields, email: who.email, password: who.password } });
 }
 
-const outputLines = () => s.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+const outputLines = () =>
+  s
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-oplogs-'));
@@ -55,8 +67,11 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   issuer = `${base}/t/default`;
   s = await spawnServer(dir, port, {
-    GATEHOUSE_AUDIT_STREAM: 'stdout', GATEHOUSE_ACCESS_LOG: 'true', GATEHOUSE_METRICS_TOKEN: METRICS_TOKEN,
-    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    GATEHOUSE_AUDIT_STREAM: 'stdout',
+    GATEHOUSE_ACCESS_LOG: 'true',
+    GATEHOUSE_METRICS_TOKEN: METRICS_TOKEN,
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
   });
   assert.ok(s.ready, s.errors());
   secrets.set('admin password', ADMIN.password);
@@ -89,7 +104,14 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   // Alice: password sign-in, code exchange, userinfo, refresh, introspection.
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const authUrl = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid email offline_access', prompt: 'consent', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  const authUrl = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid email offline_access',
+    prompt: 'consent',
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
   const agent = new Agent();
   const callback = await passwordSteps(agent, authUrl.href, alice);
   assert.ok(callback, text(agent.lastBody).slice(0, 300));
@@ -122,7 +144,13 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   assert.ok(recovery.length >= 10, text(bobAgent.lastBody).slice(0, 300));
   keep('a recovery code', recovery[0]);
   const mfaAgent = new Agent();
-  const bobUrl = oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: oidc.randomState(), code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  const bobUrl = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: RP,
+    scope: 'openid',
+    state: oidc.randomState(),
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
   assert.equal(await passwordSteps(mfaAgent, bobUrl.href, bob), null);
   assert.match(text(mfaAgent.lastBody), /Two-step verification/);
   const signInCode = totpCode(totpSecret!, Date.now() + 30_000); // the enrollment's step is spent
@@ -130,7 +158,7 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   f = mfaAgent.form();
   const bobCallback = await mfaAgent.follow(f.action, RP, { form: { ...f.fields, code: signInCode } });
   assert.ok(bobCallback, text(mfaAgent.lastBody).slice(0, 300));
-  keep('Bob\'s authorization code', new URL(bobCallback).searchParams.get('code')!);
+  keep("Bob's authorization code", new URL(bobCallback).searchParams.get('code')!);
   for (const [name, value] of [...bobAgent.jar, ...mfaAgent.jar]) keep(`Bob's cookie ${name}`, value);
 
   // A service: client credentials.
@@ -140,18 +168,36 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   const wrong = new Agent();
   assert.equal(await passwordSteps(wrong, authUrl.href, { email: alice.email, password: 'not-alices-password-xyz' }), null);
   secrets.set('a wrong password', 'not-alices-password-xyz');
-  const bad = await fetch(`${issuer}/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${svc.body.clientId}:wrong-secret-value-123`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const bad = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${svc.body.clientId}:wrong-secret-value-123`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
   assert.equal(bad.status, 401);
   secrets.set('a wrong client secret', 'wrong-secret-value-123');
 
   // The stream: each stored event once on stdout, with "stream":"audit".
   const stored = (await api('GET', '/tenants/default/audit?limit=500')).body.items as Array<{ id: string; type: string }>;
-  await waitFor(() => { const ids = new Set(outputLines().filter((l) => l.stream === 'audit').map((l) => l.id)); return stored.every((e) => ids.has(e.id)); }, { what: 'every stored event on stdout' });
+  await waitFor(
+    () => {
+      const ids = new Set(
+        outputLines()
+          .filter((l) => l.stream === 'audit')
+          .map((l) => l.id),
+      );
+      return stored.every((e) => ids.has(e.id));
+    },
+    { what: 'every stored event on stdout' },
+  );
   const lines = outputLines();
   const audit = lines.filter((l) => l.stream === 'audit');
   assert.equal(new Set(audit.map((l) => l.id)).size, audit.length, 'each event once');
   const types = new Set(audit.map((l) => l.type));
-  for (const t of ['signin.succeeded', 'signin.password_ok', 'mfa.enrolled', 'mfa.succeeded', 'token.issued', 'signin.failed', 'token.error']) assert.ok(types.has(t), `${t} streamed (got ${[...types].join(', ')})`);
+  for (const t of ['signin.succeeded', 'signin.password_ok', 'mfa.enrolled', 'mfa.succeeded', 'token.issued', 'signin.failed', 'token.error'])
+    assert.ok(types.has(t), `${t} streamed (got ${[...types].join(', ')})`);
   const ok = audit.find((l) => l.type === 'signin.succeeded' && l.data.email === alice.email)!;
   assert.equal(ok.data.email, alice.email);
   assert.match(ok.time, /^\d{4}-\d\d-\d\dT/);
@@ -161,16 +207,36 @@ test('full flows: audit events on stdout as JSON lines, one request log line per
   const access = lines.filter((l) => l.stream === 'access');
   const token = access.filter((l) => l.route === '/t/:tenant/token' && l.method === 'POST');
   assert.ok(token.length >= 4, 'code exchange, refresh, client credentials, the refused one');
-  assert.ok(token.some((l) => l.status === 200 && l.clientId === web.body.clientId && l.tenant === 'default' && l.ip === '127.0.0.1' && typeof l.durationMs === 'number'));
-  assert.ok(token.some((l) => l.status === 401), 'the refused request is logged too');
-  assert.ok(access.some((l) => l.route === '/t/:tenant/auth' && l.clientId === web.body.clientId), 'the authorization request names its client');
+  assert.ok(
+    token.some(
+      (l) => l.status === 200 && l.clientId === web.body.clientId && l.tenant === 'default' && l.ip === '127.0.0.1' && typeof l.durationMs === 'number',
+    ),
+  );
+  assert.ok(
+    token.some((l) => l.status === 401),
+    'the refused request is logged too',
+  );
+  assert.ok(
+    access.some((l) => l.route === '/t/:tenant/auth' && l.clientId === web.body.clientId),
+    'the authorization request names its client',
+  );
   assert.ok(access.some((l) => l.route === '/api/v1/tenants/:slug/users' && l.method === 'POST' && l.status === 201 && l.tenant === 'default'));
-  assert.ok(access.some((l) => l.route === '/t/:slug/interaction/:uid/password' && l.method === 'POST'), 'sign-in pages by pattern');
-  assert.ok(access.some((l) => l.route === '/t/:tenant/token/introspection' && l.clientId === web.body.clientId), 'introspection is not the token endpoint');
+  assert.ok(
+    access.some((l) => l.route === '/t/:slug/interaction/:uid/password' && l.method === 'POST'),
+    'sign-in pages by pattern',
+  );
+  assert.ok(
+    access.some((l) => l.route === '/t/:tenant/token/introspection' && l.clientId === web.body.clientId),
+    'introspection is not the token endpoint',
+  );
   for (const l of access) {
     // Every segment a parameter or a fixed word: no ids, codes or tokens.
-    for (const seg of l.route.split('/').slice(1)) assert.match(seg, /^(:\w+|v1|[a-z][a-z.-]*|\.well-known|gatehouse\.css|[a-z]+\.js)$/, `a pattern, never a raw path: ${l.route}`);
-    assert.deepEqual(Object.keys(l).filter((k) => !['stream', 'time', 'method', 'route', 'status', 'durationMs', 'ip', 'tenant', 'clientId', 'aborted'].includes(k)), []);
+    for (const seg of l.route.split('/').slice(1))
+      assert.match(seg, /^(:\w+|v1|[a-z][a-z.-]*|\.well-known|gatehouse\.css|[a-z]+\.js)$/, `a pattern, never a raw path: ${l.route}`);
+    assert.deepEqual(
+      Object.keys(l).filter((k) => !['stream', 'time', 'method', 'route', 'status', 'durationMs', 'ip', 'tenant', 'clientId', 'aborted'].includes(k)),
+      [],
+    );
   }
   if (process.env.GH_DUMP_OUTPUT) fs.writeFileSync(process.env.GH_DUMP_OUTPUT, s.output());
   // No secret, anywhere on the output (audit, request log, application log alike).
@@ -194,7 +260,14 @@ test('/metrics on the main port: from this machine, or anywhere with the metrics
   }
   const unknown = await fetch(`${base}/no-such-thing`, { headers: { 'x-forwarded-for': '203.0.113.9', accept: 'application/json' } });
   assert.equal(unknown.status, 404);
-  for (const auth of [`Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, 'Bearer ', `Basic ${METRICS_TOKEN}`, METRICS_TOKEN, `Bearer ${adminToken}`]) {
+  for (const auth of [
+    `Bearer ${METRICS_TOKEN}x`,
+    `Bearer ${METRICS_TOKEN.slice(0, -1)}`,
+    'Bearer ',
+    `Basic ${METRICS_TOKEN}`,
+    METRICS_TOKEN,
+    `Bearer ${adminToken}`,
+  ]) {
     const r = await fetch(`${base}/metrics`, { headers: { authorization: auth, 'x-forwarded-for': '203.0.113.9' } });
     assert.equal(r.status, 404, `refused: ${auth.slice(0, 12)}…`);
     await r.arrayBuffer();
@@ -214,7 +287,12 @@ test('GATEHOUSE_METRICS_PORT: a listener serving only GET /metrics; the main por
     const m = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     assert.equal(m.status, 200);
     assert.match(await m.text(), /gatehouse_scheduler_leader 1/);
-    for (const [method, p] of [['GET', '/'], ['GET', '/api/v1/tenants'], ['POST', '/metrics'], ['GET', '/metrics/../api/v1/tenants']]) {
+    for (const [method, p] of [
+      ['GET', '/'],
+      ['GET', '/api/v1/tenants'],
+      ['POST', '/metrics'],
+      ['GET', '/metrics/../api/v1/tenants'],
+    ]) {
       const r = await fetch(`http://127.0.0.1:${metricsPort}${p}`, { method });
       assert.equal(r.status, 404, `${method} ${p}`);
       assert.match(await r.text(), /serves only GET \/metrics/);
@@ -223,7 +301,9 @@ test('GATEHOUSE_METRICS_PORT: a listener serving only GET /metrics; the main por
     assert.equal(main.status, 404);
     await main.arrayBuffer();
     assert.equal((await fetch(`${gh.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status, 200);
-  } finally { await gh.close(); }
+  } finally {
+    await gh.close();
+  }
   // Stopped with the server.
   await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`));
 });

@@ -10,12 +10,20 @@ import { Outbound, OutboundRefused, parseCidrs, type Resolver } from '../src/sha
 import { loadConfig, ConfigError } from '../src/config/index.ts';
 
 const servers: http.Server[] = [];
-after(() => { for (const s of servers) { s.closeAllConnections(); s.close(); } });
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
 
 /** A server on `host` that counts its requests and answers with `handler`. */
 async function serve(handler: http.RequestListener, host = '127.0.0.1') {
   const hits: string[] = [];
-  const server = http.createServer((req, res) => { hits.push(req.url ?? ''); handler(req, res); });
+  const server = http.createServer((req, res) => {
+    hits.push(req.url ?? '');
+    handler(req, res);
+  });
   await new Promise<void>((r) => server.listen(0, host, () => r()));
   servers.push(server);
   const { port } = server.address() as AddressInfo;
@@ -36,7 +44,19 @@ test('link-local and cloud metadata addresses are refused, even when a configure
 
 test('loopback, private and unique-local ranges are refused unless GATEHOUSE_OUTBOUND_ALLOW lists them', () => {
   const closed = new Outbound();
-  for (const ip of ['127.0.0.1', '127.8.9.10', '10.1.2.3', '172.16.0.1', '172.31.255.254', '192.168.1.1', '::1', 'fc00::1', 'fd12:3456::1', '0.0.0.0', '::ffff:127.0.0.1']) {
+  for (const ip of [
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.1.2.3',
+    '172.16.0.1',
+    '172.31.255.254',
+    '192.168.1.1',
+    '::1',
+    'fc00::1',
+    'fd12:3456::1',
+    '0.0.0.0',
+    '::ffff:127.0.0.1',
+  ]) {
     const r = closed.refusal(ip);
     assert.ok(r, `${ip} refused`);
     assert.match(r.message, /GATEHOUSE_OUTBOUND_ALLOW/);
@@ -52,7 +72,11 @@ test('loopback, private and unique-local ranges are refused unless GATEHOUSE_OUT
 test('a bad GATEHOUSE_OUTBOUND_ALLOW stops start-up naming the setting', () => {
   for (const bad of ['10.0.0.0/33', 'intranet', '10.0.0.0/8,fd00::/200', '10.0.0.0/8/1']) {
     assert.ok(parseCidrs(bad).problem, bad);
-    assert.throws(() => loadConfig({ GATEHOUSE_OUTBOUND_ALLOW: bad }), (e: Error) => e instanceof ConfigError && /GATEHOUSE_OUTBOUND_ALLOW: .* is not a CIDR range/.test(e.message), bad);
+    assert.throws(
+      () => loadConfig({ GATEHOUSE_OUTBOUND_ALLOW: bad }),
+      (e: Error) => e instanceof ConfigError && /GATEHOUSE_OUTBOUND_ALLOW: .* is not a CIDR range/.test(e.message),
+      bad,
+    );
   }
   assert.equal(loadConfig({ GATEHOUSE_OUTBOUND_ALLOW: '10.0.0.0/8, fd00:1234::/32' }).outboundAllow, '10.0.0.0/8, fd00:1234::/32');
 });
@@ -60,7 +84,11 @@ test('a bad GATEHOUSE_OUTBOUND_ALLOW stops start-up naming the setting', () => {
 test('a loopback URL is refused before any connection unless allowed; allowed, it is fetched', async () => {
   const s = await serve((_req, res) => res.end('{"ok":true}'));
   await assert.rejects(new Outbound().fetch(`${s.base}/x`), refused(/127\.0\.0\.1 is a loopback address/));
-  await assert.rejects(new Outbound().fetch(`http://localhost:${s.port}/x`), refused(/localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/), 'a name resolving to loopback');
+  await assert.rejects(
+    new Outbound().fetch(`http://localhost:${s.port}/x`),
+    refused(/localhost resolves to (127\.0\.0\.1|::1), which is a loopback address/),
+    'a name resolving to loopback',
+  );
   assert.equal(s.hits.length, 0, 'the server saw nothing');
   const res = await new Outbound({ allow: '127.0.0.0/8,::1' }).fetch(`${s.base}/x`);
   assert.equal(res.status, 200);
@@ -82,18 +110,39 @@ test('the check is on the address connected to: a name that resolves to an allow
   const pinned = new Outbound({ allow: '127.0.0.1/32', resolver: async () => [{ address: '127.0.0.1', family: 4 }] });
   assert.equal(await (await pinned.fetch(`http://anything.example.test:${s.port}/`)).text(), 'hello');
   // A name with several addresses is refused when any of them is refused.
-  const mixed = new Outbound({ allow: '127.0.0.1/32', resolver: async () => [{ address: '127.0.0.1', family: 4 }, { address: '10.0.0.1', family: 4 }] });
-  await assert.rejects(mixed.fetch(`http://mixed.example.test:${s.port}/`), refused(/mixed\.example\.test resolves to 10\.0\.0\.1, which is a private address/));
+  const mixed = new Outbound({
+    allow: '127.0.0.1/32',
+    resolver: async () => [
+      { address: '127.0.0.1', family: 4 },
+      { address: '10.0.0.1', family: 4 },
+    ],
+  });
+  await assert.rejects(
+    mixed.fetch(`http://mixed.example.test:${s.port}/`),
+    refused(/mixed\.example\.test resolves to 10\.0\.0\.1, which is a private address/),
+  );
 });
 
 test('redirects are followed at most 3 times and each target is checked again', async () => {
   const other = await serve((_req, res) => res.end('internal'), '127.0.0.2');
   const s = await serve((req, res) => {
     const m = /^\/hop\/(\d+)$/.exec(req.url ?? '');
-    if (m) { res.writeHead(302, { location: `/hop/${Number(m[1]) + 1}` }); return res.end(); }
-    if (req.url === '/to-metadata') { res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }); return res.end(); }
-    if (req.url === '/to-other') { res.writeHead(307, { location: `${other.base}/secret` }); return res.end(); }
-    if (req.url === '/three') { res.writeHead(301, { location: '/hop/1' }); return res.end(); }
+    if (m) {
+      res.writeHead(302, { location: `/hop/${Number(m[1]) + 1}` });
+      return res.end();
+    }
+    if (req.url === '/to-metadata') {
+      res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
+      return res.end();
+    }
+    if (req.url === '/to-other') {
+      res.writeHead(307, { location: `${other.base}/secret` });
+      return res.end();
+    }
+    if (req.url === '/three') {
+      res.writeHead(301, { location: '/hop/1' });
+      return res.end();
+    }
     res.end('end');
   });
   const o = new Outbound({ allow: '127.0.0.1/32' });
@@ -106,7 +155,10 @@ test('redirects are followed at most 3 times and each target is checked again', 
   // Within the limit, redirects are followed.
   const fine = http.createServer((req, res) => {
     const n = Number(/^\/r\/(\d)$/.exec(req.url ?? '')?.[1] ?? 9);
-    if (n < 3) { res.writeHead(302, { location: `/r/${n + 1}` }); return res.end(); }
+    if (n < 3) {
+      res.writeHead(302, { location: `/r/${n + 1}` });
+      return res.end();
+    }
     res.end(`arrived ${req.url}`);
   });
   await new Promise<void>((r) => fine.listen(0, '127.0.0.1', () => r()));
@@ -118,10 +170,16 @@ test('redirects are followed at most 3 times and each target is checked again', 
 test('an answer larger than the cap is refused, whether announced or streamed', async () => {
   const chunk = Buffer.alloc(64 * 1024, 'a');
   const s = await serve((req, res) => {
-    if (req.url === '/declared') { res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) }); res.write(chunk); return; }
+    if (req.url === '/declared') {
+      res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+      res.write(chunk);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     // Streams without end: only the cap stops it.
-    const pump = () => { while (res.write(chunk)); };
+    const pump = () => {
+      while (res.write(chunk));
+    };
     res.on('drain', pump);
     pump();
   });
@@ -131,7 +189,9 @@ test('an answer larger than the cap is refused, whether announced or streamed', 
 });
 
 test('a server that never answers is given up on at the deadline', async () => {
-  const s = await serve(() => { /* never answers */ });
+  const s = await serve(() => {
+    /* never answers */
+  });
   const o = new Outbound({ allow: '127.0.0.1/32', timeoutMs: 300 });
   await assert.rejects(o.fetch(`${s.base}/slow`), (e: Error & { code?: string }) => e.code === 'ETIMEDOUT' && /did not answer in time/.test(e.message));
   // A caller's own signal is honoured too.

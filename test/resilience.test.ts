@@ -19,7 +19,14 @@ const dbUrl = process.env.DATABASE_URL;
 const redisUrl = process.env.REDIS_URL;
 const PG_BIN = (() => {
   const dir = '/usr/lib/postgresql';
-  try { return fs.readdirSync(dir).map((v) => path.join(dir, v, 'bin')).find((b) => fs.existsSync(path.join(b, 'initdb'))); } catch { return undefined; }
+  try {
+    return fs
+      .readdirSync(dir)
+      .map((v) => path.join(dir, v, 'bin'))
+      .find((b) => fs.existsSync(path.join(b, 'initdb')));
+  } catch {
+    return undefined;
+  }
 })();
 const haveRedisServer = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
 const asRoot = process.getuid?.() === 0;
@@ -28,15 +35,28 @@ const SECRET = 'resilience-test-secret-'.padEnd(48, 'x');
 const RP = 'https://app.example.test/cb';
 const PASSWORD = 'a long enough password 1';
 const cleanups: (() => Promise<void>)[] = [];
-after(async () => { for (const c of cleanups.reverse()) await c().catch(() => {}); });
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
 
 // ---- throw-away stores
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG', { what: 'redis-server to answer PING' });
+  await waitFor(
+    () =>
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .trim() === 'PONG',
+    { what: 'redis-server to answer PING' },
+  );
   return child;
 }
-const stopProcess = (c: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') => new Promise<void>((r) => { if (c.exitCode !== null || c.signalCode !== null) return r(); c.once('exit', () => r()); c.kill(signal); });
+const stopProcess = (c: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') =>
+  new Promise<void>((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) return r();
+    c.once('exit', () => r());
+    c.kill(signal);
+  });
 
 /** A PostgreSQL cluster of its own, run as the postgres user (the server refuses to run as root). */
 function throwawayPostgres(port: number) {
@@ -52,24 +72,48 @@ function throwawayPostgres(port: number) {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     start: () => ctl('-l', `${dir}/log`, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start'),
     stop: () => ctl('-m', 'fast', 'stop'),
-    remove: async () => { try { ctl('-m', 'immediate', 'stop'); } catch { /* not running */ } fs.rmSync(dir, { recursive: true, force: true }); },
+    remove: async () => {
+      try {
+        ctl('-m', 'immediate', 'stop');
+      } catch {
+        /* not running */
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
 // ---- load
-interface Outcome { status: number; retryAfter: string | null; phase: string; email?: string }
+interface Outcome {
+  status: number;
+  retryAfter: string | null;
+  phase: string;
+  email?: string;
+}
 /** Runs `step` from `workers` loops, appending to `out`, until `stop()` is true. */
 async function load(workers: number, stop: () => boolean, out: Outcome[], step: (i: number) => Promise<Outcome>): Promise<void> {
   let n = 0;
-  await Promise.all(Array.from({ length: workers }, async () => { while (!stop()) out.push(await step(n++)); }));
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (!stop()) out.push(await step(n++));
+    }),
+  );
 }
 const basic = (c: { clientId: string; clientSecret: string }) => `Basic ${Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64')}`;
 async function clientCredentials(n: Node, svc: { clientId: string; clientSecret: string }) {
-  const r = await fetch(`${n.base}/t/default/token`, { method: 'POST', headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+  const r = await fetch(`${n.base}/t/default/token`, {
+    method: 'POST',
+    headers: { authorization: basic(svc), 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
   await r.arrayBuffer();
   return { status: r.status, retryAfter: r.headers.get('retry-after') };
 }
-const readyz = async (n: Node) => { const r = await fetch(`${n.base}/readyz`); await r.arrayBuffer(); return { status: r.status, retryAfter: r.headers.get('retry-after') }; };
+const readyz = async (n: Node) => {
+  const r = await fetch(`${n.base}/readyz`);
+  await r.arrayBuffer();
+  return { status: r.status, retryAfter: r.headers.get('retry-after') };
+};
 
 /** A node with a user, a web app and a service app, and a refresh token issued before any outage. */
 async function seeded(n: Node) {
@@ -78,10 +122,23 @@ async function seeded(n: Node) {
   const web = (await api('POST', '/tenants/default/apps', { name: 'web', displayName: 'Web', type: 'web', redirectUris: [RP] })).body;
   const svc = (await api('POST', '/tenants/default/apps', { name: 'svc', displayName: 'Service', type: 'service' })).body;
   for (const c of [web.clientId, svc.clientId]) await api('PUT', `/tenants/default/apps/${c}/deployment`, { all: true, targets: [] });
-  const signIn = async () => (await codeFlow(await rpConfig(`${n.base}/t/default`, web.clientId, web.clientSecret), new Agent(), { redirectUri: RP, email: 'alice@example.test', password: PASSWORD, scope: 'openid offline_access', extra: { prompt: 'consent' } })).tokens;
+  const signIn = async () =>
+    (
+      await codeFlow(await rpConfig(`${n.base}/t/default`, web.clientId, web.clientSecret), new Agent(), {
+        redirectUri: RP,
+        email: 'alice@example.test',
+        password: PASSWORD,
+        scope: 'openid offline_access',
+        extra: { prompt: 'consent' },
+      })
+    ).tokens;
   const refreshToken = (await signIn()).refresh_token!;
   const refresh = async (token: string) => {
-    const r = await fetch(`${n.base}/t/default/token`, { method: 'POST', headers: { authorization: basic(web), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }) });
+    const r = await fetch(`${n.base}/t/default/token`, {
+      method: 'POST',
+      headers: { authorization: basic(web), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }),
+    });
     return { status: r.status, body: (await r.json()) as { refresh_token?: string; error?: string } };
   };
   return { api, web, svc, refreshToken, refresh, signIn };
@@ -110,24 +167,51 @@ function checkOutcomes(out: Outcome[]) {
   assert.deepEqual(bad.slice(0, 5), [], `only successes and 503 with Retry-After (of ${out.length} requests)`);
 }
 
-const redisSkip = !dbUrl ? 'DATABASE_URL not set: Redis restart test skipped' : !haveRedisServer ? 'redis-server is not installed: Redis restart test skipped' : false;
-test('Redis restarting under load: 503 with Retry-After meanwhile, recovery without restarting Gatehouse, durable tokens kept', { skip: redisSkip }, async () => {
+const redisSkip = !dbUrl
+  ? 'DATABASE_URL not set: Redis restart test skipped'
+  : !haveRedisServer
+    ? 'redis-server is not installed: Redis restart test skipped'
+    : false;
+test('Redis restarting under load: 503 with Retry-After meanwhile, recovery without restarting Gatehouse, durable tokens kept', {
+  skip: redisSkip,
+}, async () => {
   const db = await createTestDatabase(dbUrl!);
   cleanups.push(() => db.drop());
   const redisPort = await freePort();
   let redis = await startRedis(redisPort);
   cleanups.push(() => stopProcess(redis));
   const n = await startNode('solo', { DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`, GATEHOUSE_SECRET: SECRET });
-  cleanups.push(async () => { if (process.env.DEBUG_NODE) console.log(n.output()); await n.kill(); });
+  cleanups.push(async () => {
+    if (process.env.DEBUG_NODE) console.log(n.output());
+    await n.kill();
+  });
   const s = await seeded(n);
 
   const out: Outcome[] = [];
   let phase = 'before';
   let stop = false;
-  const running = load(4, () => stop, out, async () => ({ ...(await clientCredentials(n, s.svc)), phase }));
+  const running = load(
+    4,
+    () => stop,
+    out,
+    async () => ({ ...(await clientCredentials(n, s.svc)), phase }),
+  );
   try {
-    await outage(n, out, (p) => { phase = p; }, () => stopProcess(redis), async () => { redis = await startRedis(redisPort); });
-  } finally { stop = true; await running; }
+    await outage(
+      n,
+      out,
+      (p) => {
+        phase = p;
+      },
+      () => stopProcess(redis),
+      async () => {
+        redis = await startRedis(redisPort);
+      },
+    );
+  } finally {
+    stop = true;
+    await running;
+  }
   checkOutcomes(out);
   // Refresh tokens are durable (PostgreSQL): the one issued before the outage still works.
   const r = await s.refresh(s.refreshToken);
@@ -136,35 +220,59 @@ test('Redis restarting under load: 503 with Retry-After meanwhile, recovery with
   assert.ok((await s.signIn()).access_token);
 });
 
-const pgSkip = !redisUrl ? 'REDIS_URL not set: PostgreSQL restart test skipped'
-  : !PG_BIN ? 'PostgreSQL server binaries (initdb, pg_ctl) not found: PostgreSQL restart test skipped'
-    : !asRoot ? 'not running as root (needed to run a throw-away PostgreSQL as the postgres user): PostgreSQL restart test skipped' : false;
+const pgSkip = !redisUrl
+  ? 'REDIS_URL not set: PostgreSQL restart test skipped'
+  : !PG_BIN
+    ? 'PostgreSQL server binaries (initdb, pg_ctl) not found: PostgreSQL restart test skipped'
+    : !asRoot
+      ? 'not running as root (needed to run a throw-away PostgreSQL as the postgres user): PostgreSQL restart test skipped'
+      : false;
 test('PostgreSQL restarting under load: 503 with Retry-After meanwhile, recovery, and every acknowledged write kept', { skip: pgSkip }, async () => {
   const pg = throwawayPostgres(await freePort());
   pg.start();
   cleanups.push(() => pg.remove());
   const prefix = `ghtest:${randomName()}:`;
   const n = await startNode('solo', { DATABASE_URL: pg.url, REDIS_URL: redisUrl!, GATEHOUSE_REDIS_PREFIX: prefix, GATEHOUSE_SECRET: SECRET });
-  cleanups.push(async () => { if (process.env.DEBUG_NODE) console.log(n.output()); await n.kill(); });
+  cleanups.push(async () => {
+    if (process.env.DEBUG_NODE) console.log(n.output());
+    await n.kill();
+  });
   const s = await seeded(n);
 
   const out: Outcome[] = [];
   let phase = 'before';
   let stop = false;
   // Half the traffic issues tokens, half creates users (each an acknowledged durable write).
-  const running = load(4, () => stop, out, async (i) => {
-    if (i % 2) return { ...(await clientCredentials(n, s.svc)), phase };
-    const email = `user${i}@example.test`;
-    const r = await s.api('POST', '/tenants/default/users', { email, password: PASSWORD });
-    return { status: r.status, retryAfter: r.headers.get('retry-after'), phase, email };
-  });
+  const running = load(
+    4,
+    () => stop,
+    out,
+    async (i) => {
+      if (i % 2) return { ...(await clientCredentials(n, s.svc)), phase };
+      const email = `user${i}@example.test`;
+      const r = await s.api('POST', '/tenants/default/users', { email, password: PASSWORD });
+      return { status: r.status, retryAfter: r.headers.get('retry-after'), phase, email };
+    },
+  );
   try {
-    await outage(n, out, (p) => { phase = p; }, async () => pg.stop(), async () => pg.start());
-  } finally { stop = true; await running; }
+    await outage(
+      n,
+      out,
+      (p) => {
+        phase = p;
+      },
+      async () => pg.stop(),
+      async () => pg.start(),
+    );
+  } finally {
+    stop = true;
+    await running;
+  }
   checkOutcomes(out);
   const acknowledged = out.filter((o) => o.email && o.status === 201).map((o) => o.email!);
   assert.ok(acknowledged.length > 5);
-  for (const email of acknowledged) assert.equal((await s.api('GET', `/tenants/default/users/${email}`)).status, 200, `${email} was acknowledged, so it must exist`);
+  for (const email of acknowledged)
+    assert.equal((await s.api('GET', `/tenants/default/users/${email}`)).status, 200, `${email} was acknowledged, so it must exist`);
   const r = await s.refresh(s.refreshToken);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   // Every token issued has its audit event, even those whose event was due while the database was away.
@@ -172,7 +280,10 @@ test('PostgreSQL restarting under load: 503 with Retry-After meanwhile, recovery
   const client = new (await import('pg')).default.Client({ connectionString: pg.url });
   await client.connect();
   try {
-    const count = async () => Number((await client.query("select count(*) as n from audit_events where type = 'token.issued' and data like '%client_credentials%'")).rows[0].n);
+    const count = async () =>
+      Number((await client.query("select count(*) as n from audit_events where type = 'token.issued' and data like '%client_credentials%'")).rows[0].n);
     await waitFor(async () => (await count()) >= issued, { what: `audit events for all ${issued} tokens issued` });
-  } finally { await client.end(); }
+  } finally {
+    await client.end();
+  }
 });

@@ -18,7 +18,18 @@ import { haveMellon, startMellon } from './helpers/mellon.ts';
 import { waitFor } from './helpers/wait.ts';
 import { totpCode } from './helpers/totp.ts';
 import {
-  spKeys, decryptAssertion, authnRequestXml, logoutRequestXml, signXml, redirectBinding, metadataCertificates, checkResponse, first, attributes, newId, type SpKeys,
+  spKeys,
+  decryptAssertion,
+  authnRequestXml,
+  logoutRequestXml,
+  signXml,
+  redirectBinding,
+  metadataCertificates,
+  checkResponse,
+  first,
+  attributes,
+  newId,
+  type SpKeys,
 } from './helpers/saml-sp.ts';
 
 let gh: TestServer;
@@ -54,11 +65,14 @@ before(async () => {
   [sp, otherKeys] = await Promise.all([spKeys('Test SP'), spKeys('Someone else')]);
   gh = await startTestServer(LOOPBACK_OUTBOUND);
   issuer = `${gh.base}/t/default`;
-  for (const u of [alice, bob]) assert.equal((await gh.api('POST', '/tenants/default/users', { ...u, givenName: u.email.split('@')[0], familyName: 'Example' })).status, 201);
+  for (const u of [alice, bob])
+    assert.equal((await gh.api('POST', '/tenants/default/users', { ...u, givenName: u.email.split('@')[0], familyName: 'Example' })).status, 201);
   await gh.api('POST', '/tenants/default/groups', { name: 'Nurses' });
   assert.equal((await gh.api('PUT', `/tenants/default/groups/Nurses/members/${alice.email}`)).status, 204);
 });
-after(async () => { await gh?.close(); });
+after(async () => {
+  await gh?.close();
+});
 
 test('hostile SAML profiles are refused with what to fix; a good one is created and shows the IdP addresses', async () => {
   const base = { name: 'portal', displayName: 'Vendor Portal', type: 'saml' };
@@ -79,14 +93,29 @@ test('hostile SAML profiles are refused with what to fix; a good one is created 
     assert.equal(r.status, 400, JSON.stringify(extra));
     assert.match(r.body.error.message, message);
   }
-  const web = await gh.api('POST', '/tenants/default/apps', { name: 'w', displayName: 'W', type: 'web', redirectUris: ['https://w.test/cb'], saml: { entityId: 'x' } });
+  const web = await gh.api('POST', '/tenants/default/apps', {
+    name: 'w',
+    displayName: 'W',
+    type: 'web',
+    redirectUris: ['https://w.test/cb'],
+    saml: { entityId: 'x' },
+  });
   assert.equal(web.status, 400);
   assert.match(web.body.error.message, /Only SAML apps/);
 
   const created = await gh.api('POST', '/tenants/default/apps', {
-    ...base, saml: {
-      entityId: SP.entityId, acs: [{ url: SP.acs }, { url: `${SP.acs}/2` }], slo: { url: SP.slo, binding: 'redirect' }, certificates: [sp.certPem],
-      attributes: [{ name: 'mail', attribute: 'email', format: 'basic' }, { name: 'groups', attribute: 'groups' }, { name: 'site', value: 'St. Mary' }, { name: 'sn', attribute: 'family_name', friendlyName: 'surname' }],
+    ...base,
+    saml: {
+      entityId: SP.entityId,
+      acs: [{ url: SP.acs }, { url: `${SP.acs}/2` }],
+      slo: { url: SP.slo, binding: 'redirect' },
+      certificates: [sp.certPem],
+      attributes: [
+        { name: 'mail', attribute: 'email', format: 'basic' },
+        { name: 'groups', attribute: 'groups' },
+        { name: 'site', value: 'St. Mary' },
+        { name: 'sn', attribute: 'family_name', friendlyName: 'surname' },
+      ],
     },
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -101,7 +130,12 @@ test('hostile SAML profiles are refused with what to fix; a good one is created 
   app = created.body;
   assert.equal((await gh.api('PUT', `/tenants/default/apps/${app.clientId}/deployment`, { all: true })).status, 200);
 
-  const signed = await gh.api('POST', '/tenants/default/apps', { name: 'signed', displayName: 'Signed SP', type: 'saml', saml: { entityId: SIGNED_SP.entityId, acs: [{ url: SIGNED_SP.acs }], certificates: [sp.certPem], requireSignedRequests: true, nameIdFormat: 'persistent' } });
+  const signed = await gh.api('POST', '/tenants/default/apps', {
+    name: 'signed',
+    displayName: 'Signed SP',
+    type: 'saml',
+    saml: { entityId: SIGNED_SP.entityId, acs: [{ url: SIGNED_SP.acs }], certificates: [sp.certPem], requireSignedRequests: true, nameIdFormat: 'persistent' },
+  });
   assert.equal(signed.status, 201, JSON.stringify(signed.body));
   signedApp = signed.body;
   assert.equal((await gh.api('PUT', `/tenants/default/apps/${signedApp.clientId}/deployment`, { all: true })).status, 200);
@@ -111,7 +145,10 @@ test('hostile SAML profiles are refused with what to fix; a good one is created 
   assert.equal(sha1.status, 200, JSON.stringify(sha1.body));
   assert.equal(sha1.body.saml.requireSignedRequests, true);
   assert.match(sha1.body.saml.warnings.join(' '), /RSA-SHA1, which is broken/);
-  assert.equal((await gh.api('PATCH', `/tenants/default/apps/${signedApp.clientId}`, { saml: { signatureAlgorithm: 'rsa-sha256', allowSha1: false } })).status, 200);
+  assert.equal(
+    (await gh.api('PATCH', `/tenants/default/apps/${signedApp.clientId}`, { saml: { signatureAlgorithm: 'rsa-sha256', allowSha1: false } })).status,
+    200,
+  );
 });
 
 test('IdP metadata: entity ID, SSO and SLO services for both bindings, the active and the next signing certificate', async () => {
@@ -186,7 +223,10 @@ test('SP-initiated by HTTP-POST with a signed AuthnRequest, persistent NameID; t
   const r3 = await samlSignIn(fresh, redirectBinding(sso(), 'SAMLRequest', req3.xml, { keys: sp }));
   const encrypted = checkResponse(r3.response!, idpCerts[0]!);
   assert.ok(encrypted.responseSigned, 'the response signature covers the encrypted form');
-  assert.match(encrypted.xml, /<saml:EncryptedAssertion><xenc:EncryptedData[^>]*>\s*<xenc:EncryptionMethod Algorithm="http:\/\/www.w3.org\/2009\/xmlenc11#aes256-gcm"/);
+  assert.match(
+    encrypted.xml,
+    /<saml:EncryptedAssertion><xenc:EncryptedData[^>]*>\s*<xenc:EncryptionMethod Algorithm="http:\/\/www.w3.org\/2009\/xmlenc11#aes256-gcm"/,
+  );
   assert.doesNotMatch(encrypted.xml, /<saml:NameID|alice/);
   await assert.rejects(decryptAssertion(encrypted.xml, otherKeys), 'another key cannot decrypt it');
   const clear = await decryptAssertion(encrypted.xml, sp);
@@ -212,7 +252,10 @@ test('abuse: hostile and replayed requests get a clear 4xx page, never a 5xx, an
   await refused(sso(), /not a base64-encoded SAML message/, { SAMLRequest: 'aGVsbG8=' });
   await refused(redirectBinding(sso(), 'SAMLRequest', '<x'), /not well-formed/);
   // XXE and DTDs.
-  await refused(redirectBinding(sso(), 'SAMLRequest', `<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>${authnRequestXml({ issuer: SP.entityId }).xml}`), /DTD/);
+  await refused(
+    redirectBinding(sso(), 'SAMLRequest', `<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>${authnRequestXml({ issuer: SP.entityId }).xml}`),
+    /DTD/,
+  );
   await refused(redirect({ issuer: 'https://unknown.example.test' }), /not registered with this organization/);
   await refused(redirect({ issuer: SP.entityId, destination: 'https://elsewhere.example.test/sso' }), /addressed to https:\/\/elsewhere/);
   await refused(redirect({ issuer: SP.entityId, issueInstant: Date.now() - 3600_000 }), /expired/);
@@ -227,9 +270,16 @@ test('abuse: hostile and replayed requests get a clear 4xx page, never a 5xx, an
   await refused(redirect({ issuer: SIGNED_SP.entityId }), /not signed, and this service provider's profile requires signed requests/);
   await refused(redirect({ issuer: SIGNED_SP.entityId }, otherKeys), /signature was refused/);
   const good = signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp);
-  await refused(sso(), /signature was refused/, { SAMLRequest: Buffer.from(good.replace('Version="2.0"', 'Version="2.0" ForceAuthn="false"')).toString('base64') });
-  await refused(sso(), /signed with http:\/\/www.w3.org\/2000\/09\/xmldsig#rsa-sha1; Gatehouse accepts RSA-SHA256\./, { SAMLRequest: Buffer.from(signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp, 'sha1')).toString('base64') });
-  const broken = authnRequestXml({ issuer: SIGNED_SP.entityId }).xml.replace('</saml:Issuer>', '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:Nothing/></ds:Signature>');
+  await refused(sso(), /signature was refused/, {
+    SAMLRequest: Buffer.from(good.replace('Version="2.0"', 'Version="2.0" ForceAuthn="false"')).toString('base64'),
+  });
+  await refused(sso(), /signed with http:\/\/www.w3.org\/2000\/09\/xmldsig#rsa-sha1; Gatehouse accepts RSA-SHA256\./, {
+    SAMLRequest: Buffer.from(signXml(authnRequestXml({ issuer: SIGNED_SP.entityId }).xml, sp, 'sha1')).toString('base64'),
+  });
+  const broken = authnRequestXml({ issuer: SIGNED_SP.entityId }).xml.replace(
+    '</saml:Issuer>',
+    '</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:Nothing/></ds:Signature>',
+  );
   await refused(sso(), /signature (cannot be read|was refused)|signed with/, { SAMLRequest: Buffer.from(broken).toString('base64') });
   // Signature wrapping: a new request (another ID, the attacker's ACS) carrying the signature
   // of a genuine one that is hidden inside it.
@@ -244,12 +294,19 @@ test('abuse: hostile and replayed requests get a clear 4xx page, never a 5xx, an
   await refused(`${issuer}/saml/slo`, /LogoutRequest is not signed/, { SAMLRequest: Buffer.from(withForeign).toString('base64') });
   // Comment injection: a NameID cut by a comment is read whole (never as its first text node).
   const lr2 = logoutRequestXml({ issuer: SP.entityId, destination: `${issuer}/saml/slo`, nameId: `${bob.email}<!---->.evil.test`, sessionIndex: 'x' });
-  assert.equal((await agent.request(redirectBinding(`${issuer}/saml/slo`, 'SAMLRequest', lr2.xml, { keys: sp }))).status, 303, 'a signed LogoutRequest naming no session of ours ends nothing');
+  assert.equal(
+    (await agent.request(redirectBinding(`${issuer}/saml/slo`, 'SAMLRequest', lr2.xml, { keys: sp }))).status,
+    303,
+    'a signed LogoutRequest naming no session of ours ends nothing',
+  );
   await refused(`${issuer}/saml/launch/nope`, /no SAML application to open/);
   await refused(`${issuer.replace('/default', '/nosuch')}/saml/metadata`, /no organization/);
   const audit = await gh.api('GET', '/tenants/default/audit?type=saml.request_refused&limit=100');
   assert.ok(audit.body.items.length >= 10);
-  assert.ok(audit.body.items.some((e: { data: { clientId?: string } }) => e.data.clientId === signedApp.clientId), 'filterable by app');
+  assert.ok(
+    audit.body.items.some((e: { data: { clientId?: string } }) => e.data.clientId === signedApp.clientId),
+    'filterable by app',
+  );
 });
 
 test('deployments, RequestedAuthnContext, IsPassive: the same rules as OIDC apps', async () => {
@@ -263,12 +320,24 @@ test('deployments, RequestedAuthnContext, IsPassive: the same rules as OIDC apps
   // IsPassive without a session: NoPassive to the SP.
   const passive = await samlSignIn(new Agent(), redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, isPassive: true }).xml));
   const p = checkResponse(passive.response!, idpCerts[0]!).doc;
-  assert.equal(first(p, 'StatusCode', 'urn:oasis:names:tc:SAML:2.0:protocol')!.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:protocol', 'StatusCode')[0]!.getAttribute('Value'), 'urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+  assert.equal(
+    first(p, 'StatusCode', 'urn:oasis:names:tc:SAML:2.0:protocol')!
+      .getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:protocol', 'StatusCode')[0]!
+      .getAttribute('Value'),
+    'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+  );
 
   // An unknown authentication context: NoAuthnContext to the SP. MFA asked: a password alone is not enough.
-  const unknown = await samlSignIn(new Agent(), redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, classRefs: ['urn:example:smartcard'] }).xml));
+  const unknown = await samlSignIn(
+    new Agent(),
+    redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, classRefs: ['urn:example:smartcard'] }).xml),
+  );
   assert.match(checkResponse(unknown.response!, idpCerts[0]!).xml, /status:NoAuthnContext/);
-  const mfa = await samlSignIn(new Agent(), redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, classRefs: ['https://refeds.org/profile/mfa'] }).xml), alice);
+  const mfa = await samlSignIn(
+    new Agent(),
+    redirectBinding(sso(), 'SAMLRequest', authnRequestXml({ issuer: SP.entityId, classRefs: ['https://refeds.org/profile/mfa'] }).xml),
+    alice,
+  );
   assert.equal(mfa.response, undefined, 'no assertion after a password alone');
   assert.match(mfa.page!, /two-step|verification|authenticator|second/i);
 });
@@ -293,7 +362,13 @@ test('IdP-initiated sign-in (the launcher) with RelayState; Single Logout from t
   // An OIDC app with back-channel logout, signed in to through the same session.
   const receiver = await backchannelReceiver();
   try {
-    const rp = await deployedApp(gh, { name: 'ehr', displayName: 'EHR', type: 'web', redirectUris: ['https://ehr.example.test/cb'], backchannelLogoutUri: receiver.url });
+    const rp = await deployedApp(gh, {
+      name: 'ehr',
+      displayName: 'EHR',
+      type: 'web',
+      redirectUris: ['https://ehr.example.test/cb'],
+      backchannelLogoutUri: receiver.url,
+    });
     const config = await rpConfig(issuer, rp.clientId, rp.clientSecret);
     const authUrl = oidc.buildAuthorizationUrl(config, { redirect_uri: 'https://ehr.example.test/cb', scope: 'openid', state: 's' }).href;
     assert.ok(await agent.follow(authUrl, 'https://ehr.example.test/cb'), 'SSO');
@@ -312,16 +387,47 @@ test('IdP-initiated sign-in (the launcher) with RelayState; Single Logout from t
     assert.equal(next.response, undefined, 'the SSO session ended');
     const ended = await gh.api('GET', '/tenants/default/audit?type=saml.logout');
     assert.equal(ended.body.items[0].data.sessionsEnded, 1);
-  } finally { await receiver.close(); }
+  } finally {
+    await receiver.close();
+  }
 });
 
 test('CLI contract: app create --type saml with --entity-id/--acs-url or --metadata prints the profile with its client_id', async () => {
   const bin = path.resolve(import.meta.dirname, '../bin/gatehouse.js');
-  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, GATEHOUSE_ADMIN_TOKEN: '', GATEHOUSE_URL: gh.base, GATEHOUSE_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_ADMIN_PASSWORD: ADMIN.password } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-  const a = await run(['app', 'create', '--tenant', 'default', '--type', 'saml', '--name', 'ehr-saml', '--display-name', 'EHR (SAML)', '--entity-id', 'https://ehr-saml.example.test', '--acs-url', 'https://ehr-saml.example.test/acs', '--json']);
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, ...args],
+        {
+          env: {
+            ...process.env,
+            GATEHOUSE_ADMIN_TOKEN: '',
+            GATEHOUSE_URL: gh.base,
+            GATEHOUSE_ADMIN_EMAIL: ADMIN.email,
+            GATEHOUSE_ADMIN_PASSWORD: ADMIN.password,
+          },
+        },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
+  const a = await run([
+    'app',
+    'create',
+    '--tenant',
+    'default',
+    '--type',
+    'saml',
+    '--name',
+    'ehr-saml',
+    '--display-name',
+    'EHR (SAML)',
+    '--entity-id',
+    'https://ehr-saml.example.test',
+    '--acs-url',
+    'https://ehr-saml.example.test/acs',
+    '--json',
+  ]);
   assert.equal(a.code, 0, a.stderr);
   const created = JSON.parse(a.stdout);
   assert.ok(created.client_id);
@@ -329,19 +435,39 @@ test('CLI contract: app create --type saml with --entity-id/--acs-url or --metad
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-saml-'));
   const file = path.join(dir, 'sp.xml');
   const cert = sp.certPem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
-  fs.writeFileSync(file, `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://meta.example.test/sp">
+  fs.writeFileSync(
+    file,
+    `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="https://meta.example.test/sp">
   <md:SPSSODescriptor AuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
     <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://meta.example.test/slo"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
     <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://meta.example.test/artifact" index="0"/>
     <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://meta.example.test/acs" index="1"/>
-  </md:SPSSODescriptor></md:EntityDescriptor>`);
-  const m = await run(['app', 'create', '--tenant', 'default', '--type', 'saml', '--name', 'meta', '--display-name', 'From metadata', '--metadata', file, '--json']);
+  </md:SPSSODescriptor></md:EntityDescriptor>`,
+  );
+  const m = await run([
+    'app',
+    'create',
+    '--tenant',
+    'default',
+    '--type',
+    'saml',
+    '--name',
+    'meta',
+    '--display-name',
+    'From metadata',
+    '--metadata',
+    file,
+    '--json',
+  ]);
   assert.equal(m.code, 0, m.stderr);
   const fromMeta = JSON.parse(m.stdout).saml;
   assert.equal(fromMeta.entityId, 'https://meta.example.test/sp');
-  assert.deepEqual(fromMeta.acs.map((x: { url: string }) => x.url), ['https://meta.example.test/acs']);
+  assert.deepEqual(
+    fromMeta.acs.map((x: { url: string }) => x.url),
+    ['https://meta.example.test/acs'],
+  );
   assert.equal(fromMeta.nameIdFormat, 'persistent');
   assert.equal(fromMeta.requireSignedRequests, true);
   assert.deepEqual(fromMeta.slo, { url: 'https://meta.example.test/slo', binding: 'redirect' });
@@ -352,16 +478,32 @@ test('CLI contract: app create --type saml with --entity-id/--acs-url or --metad
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const noMellon = !haveChromium() ? 'Chromium is not installed (apt-get install -y chromium)'
-  : !haveMellon() ? 'Apache mod_auth_mellon is not installed (apt-get install -y apache2 libapache2-mod-auth-mellon)' : false;
+const noMellon = !haveChromium()
+  ? 'Chromium is not installed (apt-get install -y chromium)'
+  : !haveMellon()
+    ? 'Apache mod_auth_mellon is not installed (apt-get install -y apache2 libapache2-mod-auth-mellon)'
+    : false;
 
-test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium signs in, the page sees NameID and attributes; SLO both ways', { skip: noMellon }, async () => {
+test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium signs in, the page sees NameID and attributes; SLO both ways', {
+  skip: noMellon,
+}, async () => {
   const idpMetadata = await (await fetch(`${issuer}/saml/metadata`)).text();
   const mellon = await startMellon({ keys: await spKeys('mellon'), idpMetadataXml: idpMetadata });
   const browser = await launch();
   try {
     // The profile from the SP's metadata URL (fetched through the outbound rules), attributes added.
-    const created = await gh.api('POST', '/tenants/default/apps', { name: 'mellon', displayName: 'Mellon Intranet', type: 'saml', saml: { metadataUrl: mellon.metadataUrl, attributes: [{ name: 'mail', attribute: 'email' }, { name: 'site', value: 'St. Mary' }] } });
+    const created = await gh.api('POST', '/tenants/default/apps', {
+      name: 'mellon',
+      displayName: 'Mellon Intranet',
+      type: 'saml',
+      saml: {
+        metadataUrl: mellon.metadataUrl,
+        attributes: [
+          { name: 'mail', attribute: 'email' },
+          { name: 'site', value: 'St. Mary' },
+        ],
+      },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.body.saml.entityId, mellon.entityId);
     assert.equal(created.body.saml.acs[0].url, `${mellon.base}/mellon/postResponse`);
@@ -376,11 +518,21 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
       await fillSignIn(page, alice);
       await page.waitForURL((u) => u.pathname !== '/mellon/postResponse' || true);
       await waitFor(async () => page.url() === `${mellon.base}/protected/` || page.url().includes('/mellon/postResponse'), { what: 'the SP' });
-      if (page.url().includes('postResponse')) await page.waitForURL(`${mellon.base}/protected/`, { timeout: 5000 }).catch(() => { throw new Error(`mellon refused the response: ${mellon.errorLog().split("\n").filter((l) => !/loaded IdP|reconstruct_url|have_paos/.test(l)).slice(-25).join("\n")}`); });
+      if (page.url().includes('postResponse'))
+        await page.waitForURL(`${mellon.base}/protected/`, { timeout: 5000 }).catch(() => {
+          throw new Error(
+            `mellon refused the response: ${mellon
+              .errorLog()
+              .split('\n')
+              .filter((l) => !/loaded IdP|reconstruct_url|have_paos/.test(l))
+              .slice(-25)
+              .join('\n')}`,
+          );
+        });
     };
     await signIn();
     assert.equal(await page.locator('#mail').textContent(), alice.email, mellon.errorLog().slice(-3000));
-    assert.match((await page.locator('#nameid').textContent())!, /^_[0-9a-f]{40}$/, 'transient, as mellon\'s metadata asks');
+    assert.match((await page.locator('#nameid').textContent())!, /^_[0-9a-f]{40}$/, "transient, as mellon's metadata asks");
     assert.equal(await page.locator('#site').textContent(), 'St. Mary');
 
     // SLO from the SP: mellon's logout ends the Gatehouse session too.
@@ -388,7 +540,9 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await page.waitForURL(`${mellon.base}/index.html`);
     await page.goto(`${issuer}/launcher`);
     await page.getByLabel('Email').waitFor();
-    const soapSoFar = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.filter((e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId);
+    const soapSoFar = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.filter(
+      (e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId,
+    );
     assert.deepEqual(soapSoFar, [], 'the SP that asked is answered, not sent a LogoutRequest of its own');
     await page.goto(`${mellon.base}/protected/`);
     await page.waitForURL((u) => u.href.startsWith(issuer));
@@ -404,7 +558,13 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await page.goto(`${issuer}/session/end`);
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByText('You are signed out').waitFor();
-    await waitFor(async () => (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.some((e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId), { what: 'the SOAP logout to mellon' });
+    await waitFor(
+      async () =>
+        (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.some(
+          (e: { data: { initiatedBy: string; clientId: string } }) => e.data.initiatedBy === 'idp' && e.data.clientId === created.body.clientId,
+        ),
+      { what: 'the SOAP logout to mellon' },
+    );
     const events = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items;
     const soap = events.find((e: { data: { initiatedBy: string } }) => e.data.initiatedBy === 'idp');
     assert.equal(soap.level, 'info', JSON.stringify(soap) + mellon.errorLog().slice(-3000));
@@ -421,15 +581,29 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
     await page.waitForURL(`${mellon.base}/protected/`);
     await page.goto(`${issuer}/session/end`);
     const through: string[] = [];
-    page.on('request', (r) => { if (r.isNavigationRequest()) through.push(r.url()); });
+    page.on('request', (r) => {
+      if (r.isNavigationRequest()) through.push(r.url());
+    });
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByText('You are signed out').waitFor();
-    assert.ok(through.some((u) => u.startsWith(`${mellon.base}/mellon/logout?SAMLRequest=`)), `the browser went through mellon's SLO endpoint: ${through.join(' ')}`);
-    assert.ok(through.some((u) => u.startsWith(`${issuer}/saml/slo?SAMLResponse=`)), 'and mellon answered back to Gatehouse');
-    const front = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.find((e: { data: { binding?: string } }) => e.data.binding === 'redirect');
+    assert.ok(
+      through.some((u) => u.startsWith(`${mellon.base}/mellon/logout?SAMLRequest=`)),
+      `the browser went through mellon's SLO endpoint: ${through.join(' ')}`,
+    );
+    assert.ok(
+      through.some((u) => u.startsWith(`${issuer}/saml/slo?SAMLResponse=`)),
+      'and mellon answered back to Gatehouse',
+    );
+    const front = (await gh.api('GET', '/tenants/default/audit?type=saml.logout')).body.items.find(
+      (e: { data: { binding?: string } }) => e.data.binding === 'redirect',
+    );
     assert.ok(front, 'the front-channel logout is audited');
     await page.goto(`${mellon.base}/protected/`);
-    await page.waitForURL((u) => u.href.startsWith(issuer), { timeout: 5000 }).catch(() => { throw new Error(`mellon still has a session: ${mellon.errorLog().split('\n').slice(-25).join('\n')}`); });
+    await page
+      .waitForURL((u) => u.href.startsWith(issuer), { timeout: 5000 })
+      .catch(() => {
+        throw new Error(`mellon still has a session: ${mellon.errorLog().split('\n').slice(-25).join('\n')}`);
+      });
     await page.getByLabel('Email').waitFor();
   } finally {
     await browser.close();
@@ -437,7 +611,9 @@ test('a real SP: Apache mod_auth_mellon configured from the metadata; Chromium s
   }
 });
 
-test('console: a superadmin adds a SAML application by its entity ID and ACS URL, with an attribute, and sees the IdP addresses', { skip: haveChromium() ? false : 'Chromium is not installed' }, async () => {
+test('console: a superadmin adds a SAML application by its entity ID and ACS URL, with an attribute, and sees the IdP addresses', {
+  skip: haveChromium() ? false : 'Chromium is not installed',
+}, async () => {
   const browser = await launch();
   try {
     const page = await (await browser.newContext()).newPage();
@@ -466,7 +642,9 @@ test('console: a superadmin adds a SAML application by its entity ID and ACS URL
     assert.equal(list[0].saml.nameIdFormat, 'email');
     if (process.env.SAML_SCREENSHOT) await page.screenshot({ path: process.env.SAML_SCREENSHOT, fullPage: true });
     assert.deepEqual(errors, []);
-  } finally { await browser.close(); }
+  } finally {
+    await browser.close();
+  }
 });
 
 test('a second SP implementation (samlify): signed AuthnRequest, persistent NameID, attributes, from its own metadata; encrypted assertions, signed three ways', async () => {
@@ -476,20 +654,33 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   const keys = await spKeys('samlify SP');
   const acs = 'https://samlify.example.test/acs';
   const sp2 = samlify.ServiceProvider({
-    entityID: 'https://samlify.example.test/metadata', authnRequestsSigned: true, wantAssertionsSigned: true, isAssertionEncrypted: false,
-    privateKey: keys.keyPem, signingCert: keys.certPem, encPrivateKey: keys.keyPem, encryptCert: keys.certPem,
+    entityID: 'https://samlify.example.test/metadata',
+    authnRequestsSigned: true,
+    wantAssertionsSigned: true,
+    isAssertionEncrypted: false,
+    privateKey: keys.keyPem,
+    signingCert: keys.certPem,
+    encPrivateKey: keys.keyPem,
+    encryptCert: keys.certPem,
     requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     nameIDFormat: ['urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'],
     assertionConsumerService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: acs }],
   });
-  const created = await gh.api('POST', '/tenants/default/apps', { name: 'samlify', displayName: 'samlify SP', type: 'saml', saml: { metadataXml: sp2.getMetadata(), attributes: [{ name: 'mail', attribute: 'email' }] } });
+  const created = await gh.api('POST', '/tenants/default/apps', {
+    name: 'samlify',
+    displayName: 'samlify SP',
+    type: 'saml',
+    saml: { metadataXml: sp2.getMetadata(), attributes: [{ name: 'mail', attribute: 'email' }] },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal(created.body.saml.nameIdFormat, 'persistent');
   assert.equal(created.body.saml.requireSignedRequests, true);
   await gh.api('PUT', `/tenants/default/apps/${created.body.clientId}/deployment`, { all: true });
   // The tenant's metadata says WantAuthnRequestsSigned="false" (whether requests must be signed is
   // each SP profile's setting); samlify signs only for an IdP that wants it.
-  const idp = samlify.IdentityProvider({ metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"') });
+  const idp = samlify.IdentityProvider({
+    metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"'),
+  });
 
   const { context, id } = sp2.createLoginRequest(idp, 'redirect') as { context: string; id: string };
   assert.match(context, /Signature=/, 'samlify signed its request');
@@ -507,7 +698,10 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   // .isAssertionEncrypted), not the SP's: without it, it looks for a clear Assertion, finds no
   // Issuer and says ERR_UNMATCH_ISSUER (or FAILED_TO_VERIFY_SIGNATURE when only the encrypted
   // assertion is signed) — the errors issue 18 first met, not a fault of the document.
-  const idpEnc = samlify.IdentityProvider({ metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"'), isAssertionEncrypted: true });
+  const idpEnc = samlify.IdentityProvider({
+    metadata: (await (await fetch(`${issuer}/saml/metadata`)).text()).replace('WantAuthnRequestsSigned="false"', 'WantAuthnRequestsSigned="true"'),
+    isAssertionEncrypted: true,
+  });
   for (const sign of ['both', 'response', 'assertion'] as const) {
     assert.equal((await gh.api('PATCH', `/tenants/default/apps/${created.body.clientId}`, { saml: { encryptAssertion: true, sign } })).status, 200);
     const req2 = sp2enc.createLoginRequest(idpEnc, 'redirect') as { context: string; id: string };
@@ -521,13 +715,21 @@ test('a second SP implementation (samlify): signed AuthnRequest, persistent Name
   }
 });
 
-test('an SP certificate expiring within 90 days raises the same overview alert as OIDC apps\' registered certificates', async () => {
+test("an SP certificate expiring within 90 days raises the same overview alert as OIDC apps' registered certificates", async () => {
   const soon = await spKeys('Expiring SP', new Date(Date.now() + 30 * 86400_000));
-  const r = await gh.api('POST', '/tenants/default/apps', { name: 'expiring', displayName: 'Expiring SP', type: 'saml', saml: { entityId: 'https://expiring.example.test', acs: [{ url: 'https://expiring.example.test/acs' }], certificates: [soon.certPem] } });
+  const r = await gh.api('POST', '/tenants/default/apps', {
+    name: 'expiring',
+    displayName: 'Expiring SP',
+    type: 'saml',
+    saml: { entityId: 'https://expiring.example.test', acs: [{ url: 'https://expiring.example.test/acs' }], certificates: [soon.certPem] },
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal(r.body.certificateExpiresSoon, true);
   const overview = await gh.api('GET', '/tenants/default/overview');
-  assert.ok(overview.body.alerts.some((a: { kind: string; subject?: string }) => a.kind === 'app_certificate_expiring' && a.subject === r.body.clientId), JSON.stringify(overview.body.alerts));
+  assert.ok(
+    overview.body.alerts.some((a: { kind: string; subject?: string }) => a.kind === 'app_certificate_expiring' && a.subject === r.body.clientId),
+    JSON.stringify(overview.body.alerts),
+  );
   // The certificate goes with a change of certificates.
   const renewed = await gh.api('PATCH', `/tenants/default/apps/${r.body.clientId}`, { saml: { certificates: [sp.certPem] } });
   assert.equal(renewed.body.certificateExpiresSoon, false);
@@ -560,7 +762,9 @@ test('MFA through SAML: a user whose policy requires TOTP completes the second f
   await enrol.follow(`${issuer}/account`, stop);
   for (let i = 0; i < 3 && /name="email"/.test(enrol.lastBody); i++) {
     const f = enrol.form();
-    await enrol.follow(f.action, stop, { form: { ...f.fields, email: carol.email, ...(/name="password"/.test(enrol.lastBody) ? { password: carol.password } : {}) } });
+    await enrol.follow(f.action, stop, {
+      form: { ...f.fields, email: carol.email, ...(/name="password"/.test(enrol.lastBody) ? { password: carol.password } : {}) },
+    });
   }
   await enrol.follow(`${issuer}/account/totp`, stop);
   const secret = /id="totp-secret">([^<]+)</.exec(enrol.lastBody)?.[1]?.replace(/\s+/g, '');
@@ -568,7 +772,12 @@ test('MFA through SAML: a user whose policy requires TOTP completes the second f
   const ef = enrol.form();
   await enrol.follow(ef.action, stop, { form: { ...ef.fields, code: totpCode(secret) } });
   assert.ok([...enrol.lastBody.matchAll(/<code>([^<]+)<\/code>/g)].length >= 10, text(enrol.lastBody).slice(0, 300));
-  const policy = await gh.api('POST', '/tenants/default/policies', { name: 'Surgeons need MFA', priority: 10, targets: [{ type: 'group', ref: 'Surgeons' }], settings: { mfa: { required: 'always' } } });
+  const policy = await gh.api('POST', '/tenants/default/policies', {
+    name: 'Surgeons need MFA',
+    priority: 10,
+    targets: [{ type: 'group', ref: 'Surgeons' }],
+    settings: { mfa: { required: 'always' } },
+  });
   assert.equal(policy.status, 201, JSON.stringify(policy.body));
   try {
     const agent = new Agent();
@@ -592,7 +801,12 @@ test('MFA through SAML: a user whose policy requires TOTP completes the second f
 
 test('front-channel Single Logout by HTTP-POST: signing out of Gatehouse takes the browser through the SP and back; a forged chain is ignored', async () => {
   const POST_SP = { entityId: 'https://post-slo.example.test/metadata', acs: 'https://post-slo.example.test/acs', slo: 'https://post-slo.example.test/slo' };
-  const created = await gh.api('POST', '/tenants/default/apps', { name: 'post-slo', displayName: 'Post SLO SP', type: 'saml', saml: { entityId: POST_SP.entityId, acs: [{ url: POST_SP.acs }], slo: { url: POST_SP.slo, binding: 'post' } } });
+  const created = await gh.api('POST', '/tenants/default/apps', {
+    name: 'post-slo',
+    displayName: 'Post SLO SP',
+    type: 'saml',
+    saml: { entityId: POST_SP.entityId, acs: [{ url: POST_SP.acs }], slo: { url: POST_SP.slo, binding: 'post' } },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal((await gh.api('PUT', `/tenants/default/apps/${created.body.clientId}/deployment`, { all: true })).status, 200);
   const agent = new Agent();
@@ -641,7 +855,10 @@ test('front-channel Single Logout by HTTP-POST: signing out of Gatehouse takes t
   await forged.follow(`${issuer}/saml/slo/next`, stop);
   assert.equal(forged.lastStatus, 200);
   assert.match(text(forged.lastBody), /You have signed out of Gatehouse/);
-  forged.jar.set('gh_saml_slo', Buffer.from(JSON.stringify({ t: 'x', apps: [], done: 'https://evil.example.test/', exp: Date.now() + 60_000 })).toString('base64url'));
+  forged.jar.set(
+    'gh_saml_slo',
+    Buffer.from(JSON.stringify({ t: 'x', apps: [], done: 'https://evil.example.test/', exp: Date.now() + 60_000 })).toString('base64url'),
+  );
   assert.equal(await forged.follow(`${issuer}/saml/slo/next`, 'https://evil.example.test/'), null, 'no open redirect');
 });
 

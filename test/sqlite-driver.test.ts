@@ -22,16 +22,22 @@ before(async () => {
   await sql`create table scratch (id text primary key, v integer not null)`.execute(db);
   other = new DatabaseSync(path.join(dir, 'gatehouse.db'), { readOnly: true });
 });
-after(async () => { other.close(); await store.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+after(async () => {
+  other.close();
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 const committed = (id: string) => other.prepare('select v from scratch where id = ?').get(id) as { v: number } | undefined;
 
 test('writes made together are each acknowledged only once committed (another connection sees them)', async () => {
   const ids = Array.from({ length: 50 }, (_, i) => `a${i}`);
-  await Promise.all(ids.map(async (id, i) => {
-    await db.insertInto('scratch').values({ id, v: i }).execute();
-    assert.equal(committed(id)?.v, i, `${id} acknowledged before it was committed`);
-  }));
+  await Promise.all(
+    ids.map(async (id, i) => {
+      await db.insertInto('scratch').values({ id, v: i }).execute();
+      assert.equal(committed(id)?.v, i, `${id} acknowledged before it was committed`);
+    }),
+  );
 });
 
 test('a failing write fails alone: the others in its group are kept', async () => {
@@ -41,7 +47,10 @@ test('a failing write fails alone: the others in its group are kept', async () =
     db.insertInto('scratch').values({ id: 'dup', v: 2 }).execute(),
     db.insertInto('scratch').values({ id: 'b2', v: 2 }).execute(),
   ]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.match(String((results[1] as PromiseRejectedResult).reason), /UNIQUE/);
   assert.equal(committed('b1')?.v, 1);
   assert.equal(committed('b2')?.v, 2);
@@ -95,15 +104,21 @@ test('under sustained writes the write-ahead log stays bounded (checkpoints catc
     maxWal = Math.max(maxWal, fs.statSync(wal).size);
   }
   assert.ok(n > 5000, `the loop wrote (${n} rows)`);
-  assert.ok(maxWal < 128 * 1024 * 1024, `the log stayed under 128 MB (peak ${(maxWal / 1e6).toFixed(1)} MB after ${(n * 3000 / 1e6).toFixed(0)} MB written)`);
+  assert.ok(maxWal < 128 * 1024 * 1024, `the log stayed under 128 MB (peak ${(maxWal / 1e6).toFixed(1)} MB after ${((n * 3000) / 1e6).toFixed(0)} MB written)`);
 });
 
 test('while writes are held (log maintenance), reads still answer and writes wait, then go through', async () => {
   await db.insertInto('scratch').values({ id: 'h0', v: 0 }).execute();
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   const held = store.holdWrites!(() => gate);
-  const write = db.insertInto('scratch').values({ id: 'h1', v: 1 }).execute().then(() => 'written');
+  const write = db
+    .insertInto('scratch')
+    .values({ id: 'h1', v: 1 })
+    .execute()
+    .then(() => 'written');
   const read = await db.selectFrom('scratch').select('v').where('id', '=', 'h0').executeTakeFirst();
   assert.equal(read?.v, 0, 'reads answer while writes are held');
   assert.equal(await Promise.race([write, new Promise((r) => setImmediate(() => setImmediate(() => r('waiting'))))]), 'waiting');

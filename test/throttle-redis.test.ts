@@ -11,8 +11,19 @@ const prefix = `ghtest:${randomName()}:`;
 let a: Redis;
 let b: Redis;
 
-before(async () => { if (url) { a = new Redis(url); b = new Redis(url); } });
-after(async () => { if (url) { await deleteRedisPrefix(a, prefix); a.disconnect(); b.disconnect(); } });
+before(async () => {
+  if (url) {
+    a = new Redis(url);
+    b = new Redis(url);
+  }
+});
+after(async () => {
+  if (url) {
+    await deleteRedisPrefix(a, prefix);
+    a.disconnect();
+    b.disconnect();
+  }
+});
 
 test('failures counted by two nodes add up, block on both, and a reset on one clears both', { skip }, async () => {
   const rule = { limit: 3, windowSeconds: 900 };
@@ -40,7 +51,7 @@ test('concurrent failures from many nodes are all counted', { skip }, async () =
   assert.ok(ttl > 0 && ttl <= 60_000, 'the window is set once, when it starts');
 });
 
-test('counts seen by two nodes add up in their window; a hold blocks both nodes and a new hold replaces it (smart lockout\'s counters)', { skip }, async () => {
+test("counts seen by two nodes add up in their window; a hold blocks both nodes and a new hold replaces it (smart lockout's counters)", { skip }, async () => {
   const rule = { limit: 5, windowSeconds: 900 };
   const nodeA = new RedisThrottle(a, prefix, 'account', rule);
   const nodeB = new RedisThrottle(b, prefix, 'account', rule);

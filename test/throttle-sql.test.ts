@@ -28,7 +28,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       db = one.db;
       a = new SqlThrottle(one.db, 'account', rule, clock);
       b = new SqlThrottle(two.db, 'account', rule, clock);
-      dispose = async () => { await one.close(); await two.close(); await t.drop(); };
+      dispose = async () => {
+        await one.close();
+        await two.close();
+        await t.drop();
+      };
     }
     try {
       await Promise.all([a.fail('t1:alice'), b.fail('t1:alice')]);
@@ -39,7 +43,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       now += 60_000;
       assert.equal(await a.blockedFor('t1:alice'), 0, 'the window ended');
       assert.equal(await a.fail('t1:alice'), 0, 'a new window starts at one');
-      await a.fail('t1:alice'); await a.fail('t1:alice');
+      await a.fail('t1:alice');
+      await a.fail('t1:alice');
       assert.equal(await b.blockedFor('t1:alice'), 60);
       await b.reset('t1:alice');
       assert.equal(await a.blockedFor('t1:alice'), 0);
@@ -47,7 +52,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       now += 61_000;
       assert.equal(await purgeThrottleCounters(db, now), 1, 'ended windows are purged');
       assert.equal(await a.blockedFor('t1:carol'), 0);
-    } finally { await dispose(); }
+    } finally {
+      await dispose();
+    }
   });
   test(`${dialect}: counts seen by two nodes add up in their window; a hold blocks both nodes until it ends (smart lockout's counters)`, { skip }, async () => {
     let now = 1_000_000;
@@ -64,7 +71,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const two = await openDatabase({ dataDir: '', databaseUrl: t.url });
       a = new SqlThrottle(one.db, 'account', rule, clock);
       b = new SqlThrottle(two.db, 'account', rule, clock);
-      dispose = async () => { await one.close(); await two.close(); await t.drop(); };
+      dispose = async () => {
+        await one.close();
+        await two.close();
+        await t.drop();
+      };
     }
     try {
       assert.deepEqual(await Promise.all([a.hit('n', 900), b.hit('n', 900)]).then((r) => r.sort()), [1, 2]);
@@ -78,6 +89,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await a.blockedFor('lock:n', HELD), 60, 'a new hold replaces the old');
       now += 60_000;
       assert.equal(await a.blockedFor('lock:n', HELD), 0);
-    } finally { await dispose(); }
+    } finally {
+      await dispose();
+    }
   });
 }

@@ -15,7 +15,9 @@ test('a key is blocked after the limit until its window ends, and reset clears i
   assert.equal(await t.blockedFor('ip:1'), 1);
   now += 1_000;
   assert.equal(await t.blockedFor('ip:1'), 0, 'the window ended');
-  await t.fail('ip:1'); await t.fail('ip:1'); await t.fail('ip:1');
+  await t.fail('ip:1');
+  await t.fail('ip:1');
+  await t.fail('ip:1');
   await t.reset('ip:1');
   assert.equal(await t.blockedFor('ip:1'), 0);
 });
@@ -27,7 +29,7 @@ test('waits are worded for people', () => {
   assert.equal(waitWords(900), '15 minutes');
 });
 
-test('a rule given per call (a policy\'s lockout) applies, and the lock lasts its whole duration from the failure that reached the limit', async () => {
+test("a rule given per call (a policy's lockout) applies, and the lock lasts its whole duration from the failure that reached the limit", async () => {
   let now = 1_000_000;
   const t = new MemoryThrottle({ limit: 5, windowSeconds: 900 }, () => now);
   const policy = { limit: 3, windowSeconds: 120 };

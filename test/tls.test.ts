@@ -40,11 +40,15 @@ function presented(port: number): Promise<string> {
 
 function get(port: number, p: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path: p, ca: [first.caPem, second.caPem], servername: 'localhost', agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    }).once('error', reject);
+    https
+      .get({ host: '127.0.0.1', port, path: p, ca: [first.caPem, second.caPem], servername: 'localhost', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      })
+      .once('error', reject);
   });
 }
 
@@ -62,14 +66,25 @@ const replaceWith = (live: { certFile: string; keyFile: string }, pair: { certFi
 };
 
 test('bad TLS settings are refused with what to fix', () => {
-  assert.throws(() => loadConfig({ GATEHOUSE_TLS_CERT: first.certFile }), (e: unknown) => e instanceof ConfigError && /GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together/.test(e.message));
-  const refused = (files: { certFile: string; keyFile: string }, m: RegExp) => assert.throws(() => readTls(files), (e: unknown) => e instanceof StartupRefusal && m.test(e.message));
+  assert.throws(
+    () => loadConfig({ GATEHOUSE_TLS_CERT: first.certFile }),
+    (e: unknown) => e instanceof ConfigError && /GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together/.test(e.message),
+  );
+  const refused = (files: { certFile: string; keyFile: string }, m: RegExp) =>
+    assert.throws(
+      () => readTls(files),
+      (e: unknown) => e instanceof StartupRefusal && m.test(e.message),
+    );
   refused({ certFile: path.join(dir, 'missing.pem'), keyFile: first.keyFile }, /GATEHOUSE_TLS_CERT .*missing\.pem cannot be read \(ENOENT\)/);
   refused({ certFile: first.keyFile, keyFile: first.keyFile }, /is not a PEM certificate/);
   refused({ certFile: first.certFile, keyFile: first.certFile }, /is not an unencrypted PEM private key/);
   refused({ certFile: first.certFile, keyFile: second.keyFile }, /is not the private key of the certificate/);
   // The message never carries key material.
-  try { readTls({ certFile: first.certFile, keyFile: second.keyFile }); } catch (e) { assert.doesNotMatch((e as Error).message, /BEGIN|PRIVATE/); }
+  try {
+    readTls({ certFile: first.certFile, keyFile: second.keyFile });
+  } catch (e) {
+    assert.doesNotMatch((e as Error).message, /BEGIN|PRIVATE/);
+  }
   // With TLS and no public URL, the default public URL is https.
   const c = loadConfig({ GATEHOUSE_TLS_CERT: first.certFile, GATEHOUSE_TLS_KEY: first.keyFile, PORT: '8443' });
   assert.equal(c.publicUrl, 'https://localhost:8443');
@@ -80,7 +95,11 @@ test('HTTPS from Gatehouse itself; SIGHUP reloads the certificate for new connec
   const live = liveFiles('single');
   const port = await freePort();
   const dataDir = path.join(dir, 'data');
-  const server = await spawnServer(dataDir, port, { GATEHOUSE_TLS_CERT: live.certFile, GATEHOUSE_TLS_KEY: live.keyFile, GATEHOUSE_PUBLIC_URL: `https://localhost:${port}` });
+  const server = await spawnServer(dataDir, port, {
+    GATEHOUSE_TLS_CERT: live.certFile,
+    GATEHOUSE_TLS_KEY: live.keyFile,
+    GATEHOUSE_PUBLIC_URL: `https://localhost:${port}`,
+  });
   try {
     assert.ok(server.ready, server.errors());
     assert.match(server.output(), /listening on https:\/\/127\.0\.0\.1:/);
@@ -101,7 +120,10 @@ test('HTTPS from Gatehouse itself; SIGHUP reloads the certificate for new connec
     // The old connection still works; the server never stopped.
     const answer = await new Promise<string>((resolve) => {
       let text = '';
-      before.on('data', (d) => { text += d; if (text.includes('\r\n\r\n')) resolve(text); });
+      before.on('data', (d) => {
+        text += d;
+        if (text.includes('\r\n\r\n')) resolve(text);
+      });
       before.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     });
     assert.match(answer, /^HTTP\/1\.1 200/);
@@ -114,18 +136,30 @@ test('HTTPS from Gatehouse itself; SIGHUP reloads the certificate for new connec
     assert.match(server.output(), /is not a PEM certificate/);
     assert.equal(await presented(port), fingerprint(second.certFile));
     assert.equal((await get(port, '/healthz')).status, 200);
-  } finally { await server.stop(); }
+  } finally {
+    await server.stop();
+  }
   assert.doesNotMatch(server.output() + server.errors(), /BEGIN (EC )?PRIVATE KEY/, 'key material is never logged');
 });
 
-test('--workers N: SIGHUP to the primary reloads every worker', { skip: process.env.DATABASE_URL ? false : 'DATABASE_URL not set: worker mode needs PostgreSQL' }, async () => {
+test('--workers N: SIGHUP to the primary reloads every worker', {
+  skip: process.env.DATABASE_URL ? false : 'DATABASE_URL not set: worker mode needs PostgreSQL',
+}, async () => {
   const db = await createTestDatabase(process.env.DATABASE_URL!);
   const live = liveFiles('workers');
   const port = await freePort();
-  const server = await spawnServer(path.join(dir, 'unused'), port, {
-    DATABASE_URL: db.url, GATEHOUSE_SECRET: 'tls-test-secret-'.padEnd(48, 'w'),
-    GATEHOUSE_TLS_CERT: live.certFile, GATEHOUSE_TLS_KEY: live.keyFile, GATEHOUSE_PUBLIC_URL: `https://localhost:${port}`,
-  }, { args: ['--workers', '2'] });
+  const server = await spawnServer(
+    path.join(dir, 'unused'),
+    port,
+    {
+      DATABASE_URL: db.url,
+      GATEHOUSE_SECRET: 'tls-test-secret-'.padEnd(48, 'w'),
+      GATEHOUSE_TLS_CERT: live.certFile,
+      GATEHOUSE_TLS_KEY: live.keyFile,
+      GATEHOUSE_PUBLIC_URL: `https://localhost:${port}`,
+    },
+    { args: ['--workers', '2'] },
+  );
   try {
     assert.ok(server.ready, server.errors());
     await waitFor(() => /worker ready/.test(server.output()), { what: 'the second worker' });

@@ -13,11 +13,18 @@ import { adapterFactory } from '../src/oidc/adapters/index.ts';
 const DATABASE_URL = process.env.DATABASE_URL;
 const nowS = () => Math.floor(Date.now() / 1000);
 
-for (const [name, url, skip] of [['sqlite', undefined, false], ['postgres', DATABASE_URL, DATABASE_URL ? false : 'DATABASE_URL not set']] as const) {
+for (const [name, url, skip] of [
+  ['sqlite', undefined, false],
+  ['postgres', DATABASE_URL, DATABASE_URL ? false : 'DATABASE_URL not set'],
+] as const) {
   describe(`token hashing (${name})`, { skip }, () => {
     let store: Awaited<ReturnType<typeof openTestStore>>;
-    before(async () => { store = await openTestStore(url); });
-    after(async () => { await store?.dispose(); });
+    before(async () => {
+      store = await openTestStore(url);
+    });
+    after(async () => {
+      await store?.dispose();
+    });
 
     it('every node gets the same key; another instance secret is refused with what to do', async () => {
       const settings = new InstanceStore(store.db);
@@ -39,7 +46,11 @@ for (const [name, url, skip] of [['sqlite', undefined, false], ['postgres', DATA
       const tokens = new TokenHasher(Buffer.alloc(32, 7));
       const tenantId = `tenant-${randomUUID()}`;
       const legacy = sqlAdapterFactory(store.db, tenantId); // the store as it was: no hashing layer
-      const rt = `rt-${randomUUID()}`, sid = `sid-${randomUUID()}`, uid = `uid-${randomUUID()}`, code = `code-${randomUUID()}`, grantId = `grant-${randomUUID()}`;
+      const rt = `rt-${randomUUID()}`,
+        sid = `sid-${randomUUID()}`,
+        uid = `uid-${randomUUID()}`,
+        code = `code-${randomUUID()}`,
+        grantId = `grant-${randomUUID()}`;
       await legacy('RefreshToken').upsert(rt, { jti: rt, kind: 'RefreshToken', grantId, accountId: 'alice', iat: nowS(), exp: nowS() + 3600 }, 3600);
       await legacy('Session').upsert(sid, { jti: sid, kind: 'Session', uid, accountId: 'alice', iat: nowS(), exp: nowS() + 3600 }, 3600);
       await legacy('AuthorizationCode').upsert(code, { jti: code, kind: 'AuthorizationCode', grantId, iat: nowS(), exp: nowS() + 60 }, 60);

@@ -21,16 +21,24 @@ after(() => {
 });
 
 const probe = path.join(dir, 'probe.ts');
-const write = (value: number) => fs.writeFileSync(probe, [
-  `import { twice } from './helper.ts';`,
-  `const value: number = ${value};`,
-  `const stripperLoaded = process.moduleLoadList.some((m: string) => m.includes('amaro'));`,
-  `console.log(JSON.stringify({ value: twice(value), stripperLoaded }));`,
-].join('\n'));
+const write = (value: number) =>
+  fs.writeFileSync(
+    probe,
+    [
+      `import { twice } from './helper.ts';`,
+      `const value: number = ${value};`,
+      `const stripperLoaded = process.moduleLoadList.some((m: string) => m.includes('amaro'));`,
+      `console.log(JSON.stringify({ value: twice(value), stripperLoaded }));`,
+    ].join('\n'),
+  );
 fs.writeFileSync(path.join(dir, 'helper.ts'), 'export const twice = (n: number): number => n * 2;\n');
 
 const run = () => {
-  const out = execFileSync(process.execPath, ['--import', path.join(root, 'src', 'boot', 'ts-cache.js'), probe], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, ['--import', path.join(root, 'src', 'boot', 'ts-cache.js'), probe], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return JSON.parse(out.trim()) as { value: number; stripperLoaded: boolean };
 };
 

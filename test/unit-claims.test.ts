@@ -9,7 +9,13 @@ const ann = { id: 'u-ann', email: 'ann@example.com', givenName: 'Ann', familyNam
 
 test('standard claims: sub, email (verified: she confirmed it), names, preferred_username', () => {
   assert.deepEqual(claimsOf(ann, 'openid', [], { groups: [] }), {
-    sub: 'u-ann', email: 'ann@example.com', email_verified: true, name: 'Ann Lee', given_name: 'Ann', family_name: 'Lee', preferred_username: 'ann@example.com',
+    sub: 'u-ann',
+    email: 'ann@example.com',
+    email_verified: true,
+    name: 'Ann Lee',
+    given_name: 'Ann',
+    family_name: 'Lee',
+    preferred_username: 'ann@example.com',
   });
 });
 
@@ -38,19 +44,24 @@ test('groups: a claim only with the groups scope (the scope is a space-separated
 });
 
 test('custom claims: a static value, or a user attribute by name; an unknown attribute gives nothing', () => {
-  const c = claimsOf(ann, 'openid', [
-    { name: 'department', value: 'Radiology' },
-    { name: 'mail', attribute: 'email' },
-    { name: 'first', attribute: 'given_name' },
-    { name: 'last', attribute: 'family_name' },
-    { name: 'full', attribute: 'name' },
-    { name: 'org_domain', attribute: 'domain' },
-    { name: 'urn:example:ou', attribute: 'ou' },
-    { name: 'roles', attribute: 'groups' },
-    { name: 'uid', attribute: 'user_id' },
-    { name: 'nothing', attribute: 'password_hash' },
-    { name: 'proto', attribute: '__proto__' },
-  ], { groups: ['staff'], ou: '/Europe/Paris' });
+  const c = claimsOf(
+    ann,
+    'openid',
+    [
+      { name: 'department', value: 'Radiology' },
+      { name: 'mail', attribute: 'email' },
+      { name: 'first', attribute: 'given_name' },
+      { name: 'last', attribute: 'family_name' },
+      { name: 'full', attribute: 'name' },
+      { name: 'org_domain', attribute: 'domain' },
+      { name: 'urn:example:ou', attribute: 'ou' },
+      { name: 'roles', attribute: 'groups' },
+      { name: 'uid', attribute: 'user_id' },
+      { name: 'nothing', attribute: 'password_hash' },
+      { name: 'proto', attribute: '__proto__' },
+    ],
+    { groups: ['staff'], ou: '/Europe/Paris' },
+  );
   assert.equal(c.department, 'Radiology');
   assert.equal(c.mail, 'ann@example.com');
   assert.equal(c.first, 'Ann');
@@ -69,7 +80,13 @@ test('lookups: groups only for the groups scope or a groups claim, the OU only f
   assert.deepEqual(claimLookups('openid email profile', []), { groups: false, ou: false });
   assert.deepEqual(claimLookups('openid groups', []), { groups: true, ou: false });
   assert.deepEqual(claimLookups('openid', [{ name: 'roles', attribute: 'groups' }]), { groups: true, ou: false });
-  assert.deepEqual(claimLookups('openid', [{ name: 'unit', attribute: 'ou' }, { name: 'x', value: 'ou' }]), { groups: false, ou: true });
+  assert.deepEqual(
+    claimLookups('openid', [
+      { name: 'unit', attribute: 'ou' },
+      { name: 'x', value: 'ou' },
+    ]),
+    { groups: false, ou: true },
+  );
 });
 
 test('custom claims may not take the names the sign-in and the token set (acr, amr, sub, aud, email_verified...)', async () => {

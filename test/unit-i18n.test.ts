@@ -3,7 +3,21 @@
 // carry the language they show. Pure functions: well under a second.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOGS, fromAcceptLanguage, fromUiLocales, LOCALES, negotiate, placeholdersOf, t, formatDate, formatDateTime, formatWait, withLocaleScope, noteLocale, currentLocale } from '../src/i18n/index.ts';
+import {
+  CATALOGS,
+  fromAcceptLanguage,
+  fromUiLocales,
+  LOCALES,
+  negotiate,
+  placeholdersOf,
+  t,
+  formatDate,
+  formatDateTime,
+  formatWait,
+  withLocaleScope,
+  noteLocale,
+  currentLocale,
+} from '../src/i18n/index.ts';
 import { locale as localeShape } from '../src/admin/shapes.ts';
 import { isLocalPath } from '../src/i18n/routes.ts';
 import { identifierPage, totpPage } from '../src/interaction/pages.ts';
@@ -33,7 +47,7 @@ test('the other languages are translated, not copies of English', () => {
   }
 });
 
-test('the admin API offers exactly the catalogs\' languages', () => {
+test("the admin API offers exactly the catalogs' languages", () => {
   assert.deepEqual([...localeShape.options].sort(), [...LOCALES].sort());
 });
 
@@ -63,7 +77,7 @@ test('messages fill placeholders and format numbers and waits in the language', 
   assert.equal(formatWait(30, 'fr').replace(/\s/g, ' '), '30 secondes', 'French puts a no-break space before the unit');
 });
 
-test('a page carries <html lang> of the language it shows, and only the picker\'s local way back', () => {
+test("a page carries <html lang> of the language it shows, and only the picker's local way back", () => {
   const page = withLocaleScope({ acceptLanguage: 'fr', back: '/t/acme/interaction/abc' }, () => identifierPage({ csrf: 'x', action: '/a' }));
   assert.match(page, /<html lang="fr">/);
   assert.match(page, /<h1>Connexion<\/h1>/);
@@ -73,7 +87,8 @@ test('a page carries <html lang> of the language it shows, and only the picker\'
   const plain = identifierPage({ csrf: 'x', action: '/a' });
   assert.match(plain, /<html lang="en">/);
   assert.doesNotMatch(plain, /\/lang\?/);
-  for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/ok\r\nSet-Cookie: x', '', '/' + 'a'.repeat(3000)]) assert.equal(isLocalPath(bad), false, bad);
+  for (const bad of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', '/ok\r\nSet-Cookie: x', '', '/' + 'a'.repeat(3000)])
+    assert.equal(isLocalPath(bad), false, bad);
   assert.equal(isLocalPath('/t/acme/interaction/abc/identify?email=a%40b.c'), true);
 });
 
@@ -86,7 +101,16 @@ test('a route learns the language as it goes (noteLocale) and the page follows',
 });
 
 test('the push countdown is not a live region; one separate status speaks at the start and at 10 seconds', () => {
-  const page = withLocaleScope({ acceptLanguage: 'es' }, () => totpPage({ csrf: 'x', action: '/a', email: 'a@b.c', restartAction: '/r', kinds: ['push'], push: { number: 42, statusUrl: '/s', secondsLeft: 30, devices: ['Pixel', 'iPhone'] } }));
+  const page = withLocaleScope({ acceptLanguage: 'es' }, () =>
+    totpPage({
+      csrf: 'x',
+      action: '/a',
+      email: 'a@b.c',
+      restartAction: '/r',
+      kinds: ['push'],
+      push: { number: 42, statusUrl: '/s', secondsLeft: 30, devices: ['Pixel', 'iPhone'] },
+    }),
+  );
   assert.match(page, /<p class="hint" id="push-countdown" aria-hidden="true">La solicitud caduca dentro de 30 segundos\.<\/p>/);
   assert.match(page, /id="push-status" role="status" aria-live="polite" data-ten-left="Quedan 10 segundos para aprobar la solicitud\."/);
   assert.match(page, /\(Pixel e iPhone\)/, 'lists in the language (Intl.ListFormat: "y" becomes "e" before an i)');
@@ -99,7 +123,7 @@ test('dates are formatted per language, in UTC, said so', () => {
   assert.match(formatDate(ms, 'es'), /^7 dic 2026$/);
 });
 
-test('a mail is written in the recipient\'s language: their saved one, else the tenant default, never the request\'s', async () => {
+test("a mail is written in the recipient's language: their saved one, else the tenant default, never the request's", async () => {
   const { mailLocale } = await import('../src/selfservice/service.ts');
   const { inLocale } = await import('../src/i18n/index.ts');
   const { messages } = await import('../src/selfservice/messages.ts');
@@ -111,7 +135,10 @@ test('a mail is written in the recipient\'s language: their saved one, else the 
   // Inside a Spanish browser's request, inLocale still writes German.
   withLocaleScope({ acceptLanguage: 'es' }, () => {
     assert.equal(messages.mail.reset.action, 'Elegir una contraseña nueva');
-    assert.equal(inLocale('de', () => messages.mail.reset.action), 'Neues Passwort wählen');
+    assert.equal(
+      inLocale('de', () => messages.mail.reset.action),
+      'Neues Passwort wählen',
+    );
     assert.equal(currentLocale(), 'es', 'the request keeps its language afterwards');
   });
 });

@@ -4,12 +4,32 @@
 // covered by test/suites/policies.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, inNetworks, passwordlessAllowed, policyFor, policyRequiresMfa, policySettings, type PolicySettings, type PolicyTarget, type UserPolicy } from '../src/policy/policies.ts';
+import {
+  DEFAULT_SETTINGS,
+  inNetworks,
+  passwordlessAllowed,
+  policyFor,
+  policyRequiresMfa,
+  policySettings,
+  type PolicySettings,
+  type PolicyTarget,
+  type UserPolicy,
+} from '../src/policy/policies.ts';
 
 let n = 0;
 const policy = (priority: number, targets: PolicyTarget[], settings: Partial<PolicySettings> = {}): UserPolicy => {
   n++;
-  return { id: `p${n}`, tenantId: 't', name: `policy ${n}`, priority, targets, settings: { ...DEFAULT_SETTINGS, ...settings }, version: 1, createdAt: 0, updatedAt: 0 };
+  return {
+    id: `p${n}`,
+    tenantId: 't',
+    name: `policy ${n}`,
+    priority,
+    targets,
+    settings: { ...DEFAULT_SETTINGS, ...settings },
+    version: 1,
+    createdAt: 0,
+    updatedAt: 0,
+  };
 };
 const ann = { id: 'u-ann', domain: 'example.com' };
 /** The policy that applies, when no lookup is asked for. */
@@ -27,7 +47,10 @@ test('the first policy by priority (1 first) with a matching target applies, wha
   assert.equal(applies([everyone, domain], ann), domain);
   assert.equal(applies([everyone, domain, annOnly], { id: 'u-bob', domain: 'example.org' }), everyone);
   // A policy matches through any one of its targets.
-  const either = policy(1, [{ type: 'user', id: 'u-zed' }, { type: 'domain', id: 'example.com' }]);
+  const either = policy(1, [
+    { type: 'user', id: 'u-zed' },
+    { type: 'domain', id: 'example.com' },
+  ]);
   assert.equal(applies([everyone, either], ann), either);
 });
 
@@ -38,7 +61,10 @@ test('no policy matches: none applies (the defaults); an empty list needs no loo
 });
 
 test('a target that names someone else does not match on look-alike values (ids and domains compare exactly)', () => {
-  const p = policy(1, [{ type: 'domain', id: 'example.com' }, { type: 'user', id: 'u-ann' }]);
+  const p = policy(1, [
+    { type: 'domain', id: 'example.com' },
+    { type: 'user', id: 'u-ann' },
+  ]);
   assert.equal(applies([p], { id: 'U-ANN', domain: 'sub.example.com' }), undefined);
   assert.equal(applies([p], { id: 'u-ann2', domain: 'example.com.evil' }), undefined);
 });
@@ -70,7 +96,11 @@ test('policyRequiresMfa: never, always, outside trusted networks (IPv4, IPv6, IP
   assert.equal(policyRequiresMfa(office, at('2001:db8::1')), false);
   assert.equal(policyRequiresMfa(office, at('11.0.0.1')), true);
   assert.equal(policyRequiresMfa(office, at('2001:db9::1')), true);
-  assert.equal(policyRequiresMfa(s({ required: 'outside_trusted_networks', trustedNetworks: [] }), at('10.0.0.1')), true, 'no trusted network: everywhere is outside');
+  assert.equal(
+    policyRequiresMfa(s({ required: 'outside_trusted_networks', trustedNetworks: [] }), at('10.0.0.1')),
+    true,
+    'no trusted network: everywhere is outside',
+  );
   const apps = s({ required: 'selected_apps', apps: ['payroll'] });
   assert.equal(policyRequiresMfa(apps, at('10.0.0.1', 'payroll')), true);
   assert.equal(policyRequiresMfa(apps, at('10.0.0.1', 'wiki')), false);
@@ -97,9 +127,15 @@ test('the settings: defaults for what is left out, and a clear refusal for what 
     assert.equal(r.success, false, JSON.stringify(input));
     return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   };
-  assert.match(problem({ mfa: { required: 'outside_trusted_networks', trustedNetworks: ['10.0.0.0/99'] } }), /mfa\.trustedNetworks\.0: must be a network like 10\.0\.0\.0\/8/);
+  assert.match(
+    problem({ mfa: { required: 'outside_trusted_networks', trustedNetworks: ['10.0.0.0/99'] } }),
+    /mfa\.trustedNetworks\.0: must be a network like 10\.0\.0\.0\/8/,
+  );
   assert.match(problem({ mfa: { trustedNetworks: ['<script>'] } }), /must be a network/);
-  assert.match(problem({ lockout: { durationMinutes: 30, maxDurationMinutes: 10 } }), /lockout\.maxDurationMinutes: maxDurationMinutes must be at least durationMinutes/);
+  assert.match(
+    problem({ lockout: { durationMinutes: 30, maxDurationMinutes: 10 } }),
+    /lockout\.maxDurationMinutes: maxDurationMinutes must be at least durationMinutes/,
+  );
   assert.match(problem({ allowedFactors: [] }), /allowedFactors/);
   assert.match(problem({ allowedFactors: ['sms'] }), /allowedFactors/);
   assert.match(problem({ rememberDeviceDays: 91 }), /rememberDeviceDays/);

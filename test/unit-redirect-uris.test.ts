@@ -9,7 +9,14 @@ const BROWSER_TYPES: AppType[] = ['web', 'spa', 'service', 'handoff'];
 
 test('web and SPA apps: https anywhere; plain http only on this machine (localhost, 127.0.0.1, [::1])', () => {
   for (const type of BROWSER_TYPES) {
-    for (const ok of ['https://app.example.com/callback', 'https://app.example.com:8443/cb?x=1', 'http://localhost:3000/cb', 'http://127.0.0.1/cb', 'http://[::1]:8080/cb', 'HTTPS://APP.EXAMPLE.COM/cb']) {
+    for (const ok of [
+      'https://app.example.com/callback',
+      'https://app.example.com:8443/cb?x=1',
+      'http://localhost:3000/cb',
+      'http://127.0.0.1/cb',
+      'http://[::1]:8080/cb',
+      'HTTPS://APP.EXAMPLE.COM/cb',
+    ]) {
       assert.equal(redirectUriProblem(type, ok), undefined, `${type} ${ok}`);
     }
     const p = redirectUriProblem(type, 'http://app.example.com/callback');
@@ -38,11 +45,22 @@ test('hostile or careless URIs are refused with a reason: look-alike loopback ho
 });
 
 test('native apps (RFC 8252): https app links, http only to a loopback address, private-use schemes as reverse domain names', () => {
-  for (const ok of ['https://app.example.com/oauth', 'http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb', 'http://[::1]/cb', 'http://localhost/cb', 'com.example.app:/oauth2redirect', 'com.example.app://callback']) {
+  for (const ok of [
+    'https://app.example.com/oauth',
+    'http://127.0.0.1/cb',
+    'http://127.0.0.1:49152/cb',
+    'http://[::1]/cb',
+    'http://localhost/cb',
+    'com.example.app:/oauth2redirect',
+    'com.example.app://callback',
+  ]) {
     assert.equal(redirectUriProblem('native', ok), undefined, ok);
   }
   assert.match(redirectUriProblem('native', 'http://app.example.com/cb')!, /a native app may use http only for a loopback address/);
-  assert.match(redirectUriProblem('native', 'myapp://callback')!, /"myapp:\/\/callback": a custom scheme must be a reverse domain name such as com\.example\.app/);
+  assert.match(
+    redirectUriProblem('native', 'myapp://callback')!,
+    /"myapp:\/\/callback": a custom scheme must be a reverse domain name such as com\.example\.app/,
+  );
   assert.match(redirectUriProblem('native', 'javascript:alert(1)')!, /custom scheme must be a reverse domain name/);
   assert.match(redirectUriProblem('native', 'com.example.app://cb#frag')!, /has a fragment/);
 });

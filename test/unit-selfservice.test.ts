@@ -7,7 +7,16 @@ import { checkIdentifier, identifierKind } from '../src/selfservice/identifiers.
 import type { Tenant } from '../src/storage/tenants.ts';
 
 const jane = { email: 'jane.smith@hospital.test', username: 'jsmith' };
-const tenant = (signInWith?: string): Tenant => ({ id: 't', slug: 't', name: 'T', sessionLifetimeMinutes: 120, settings: signInWith ? { selfService: { signInWith } } : {}, createdAt: 0, updatedAt: 0, version: 1 });
+const tenant = (signInWith?: string): Tenant => ({
+  id: 't',
+  slug: 't',
+  name: 'T',
+  sessionLifetimeMinutes: 120,
+  settings: signInWith ? { selfService: { signInWith } } : {},
+  createdAt: 0,
+  updatedAt: 0,
+  version: 1,
+});
 
 test('password rules: length, common (also with digits and symbols appended), not the email, its local part or the username', () => {
   assert.match(passwordProblem('short', jane)!, /at least 8 characters/);
@@ -18,6 +27,8 @@ test('password rules: length, common (also with digits and symbols appended), no
   assert.match(passwordProblem('Jane.Smith@Hospital.test', jane)!, /email address or username/);
   assert.equal(passwordProblem('ward-seven-night-shift', jane), undefined);
   assert.equal(isCommonPassword('correct horse battery staple'), false);
+  // The breach-ranked list is the whole of it, not its head: entries far down are refused too.
+  for (const p of ['angelo1', 'jiggas123', 'Sunshine1!', 'iloveyou2']) assert.equal(isCommonPassword(p), true, p);
 });
 
 test('identifiers: what each setting accepts, and what kind each form is', () => {

@@ -3,7 +3,10 @@
 import { accessToken, refresh, signIn } from './auth.ts';
 import { settings } from './settings.ts';
 
-export interface Problem { field: string; message: string }
+export interface Problem {
+  field: string;
+  message: string;
+}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -27,7 +30,8 @@ async function send(method: string, path: string, body: unknown, signal?: AbortS
   const token = accessToken();
   if (!token) await signIn();
   return fetch(settings.api + path, {
-    method, signal,
+    method,
+    signal,
     headers: { authorization: `Bearer ${accessToken()}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -48,11 +52,23 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   const text = await res.text();
   // biome-ignore lint/suspicious/noExplicitAny: a JSON answer, typed by each caller
   let json: any;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
   if (!res.ok) {
     const err = json?.error;
-    const message = typeof err?.message === 'string' ? err.message : `The server answered ${res.status}. Try again; if it keeps happening, contact your administrator.`;
-    throw new ApiError(res.status, typeof err?.code === 'string' ? err.code : 'error', message, Array.isArray(err?.details?.problems) ? err.details.problems.map((p: unknown) => (typeof p === 'string' ? { field: '', message: p } : p as Problem)) : []);
+    const message =
+      typeof err?.message === 'string' ? err.message : `The server answered ${res.status}. Try again; if it keeps happening, contact your administrator.`;
+    throw new ApiError(
+      res.status,
+      typeof err?.code === 'string' ? err.code : 'error',
+      message,
+      Array.isArray(err?.details?.problems)
+        ? err.details.problems.map((p: unknown) => (typeof p === 'string' ? { field: '', message: p } : (p as Problem)))
+        : [],
+    );
   }
   return json as T;
 }

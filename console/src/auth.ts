@@ -7,7 +7,12 @@ import { settings } from './settings.ts';
 
 const PENDING = 'gatehouse-console:pending-sign-in';
 
-interface Tokens { accessToken: string; refreshToken?: string; idToken: string; expiresAt: number }
+interface Tokens {
+  accessToken: string;
+  refreshToken?: string;
+  idToken: string;
+  expiresAt: number;
+}
 let tokens: Tokens | null = null;
 let refreshTimer: number | undefined;
 let refreshing: Promise<boolean> | null = null;
@@ -19,7 +24,11 @@ export type StartResult =
   | { kind: 'failed'; message: string }
   | { kind: 'redirecting' };
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const random = () => b64url(crypto.getRandomValues(new Uint8Array(32)));
 const decodePayload = (jwt: string): Record<string, unknown> => {
   const part = jwt.split('.')[1] ?? '';
@@ -37,8 +46,15 @@ export async function signIn(returnTo = location.pathname + location.search): Pr
   sessionStorage.setItem(PENDING, JSON.stringify({ state, nonce, verifier, returnTo: returnTo.startsWith(settings.base) ? returnTo : `${settings.base}/` }));
   const to = new URL(`${settings.issuer}/auth`);
   const params: Record<string, string> = {
-    client_id: settings.clientId, response_type: 'code', scope: settings.scope, redirect_uri: redirectUri(),
-    state, nonce, code_challenge: challenge, code_challenge_method: 'S256', resource: settings.resource,
+    client_id: settings.clientId,
+    response_type: 'code',
+    scope: settings.scope,
+    redirect_uri: redirectUri(),
+    state,
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    resource: settings.resource,
   };
   for (const [k, v] of Object.entries(params)) to.searchParams.set(k, v);
   location.assign(to.href);
@@ -54,8 +70,10 @@ async function tokenRequest(params: Record<string, string>): Promise<Tokens> {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error_description || body.error || `the token endpoint answered ${res.status}`);
   return {
-    accessToken: body.access_token, refreshToken: body.refresh_token ?? tokens?.refreshToken,
-    idToken: body.id_token ?? tokens?.idToken ?? '', expiresAt: Date.now() + Number(body.expires_in ?? 600) * 1000,
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token ?? tokens?.refreshToken,
+    idToken: body.id_token ?? tokens?.idToken ?? '',
+    expiresAt: Date.now() + Number(body.expires_in ?? 600) * 1000,
   };
 }
 
@@ -63,15 +81,32 @@ function keep(t: Tokens): void {
   tokens = t;
   clearTimeout(refreshTimer);
   // Renew a minute before the access token expires, while the SSO session lasts.
-  if (t.refreshToken) refreshTimer = window.setTimeout(() => { void refresh(); }, Math.max(5_000, t.expiresAt - Date.now() - 60_000));
+  if (t.refreshToken)
+    refreshTimer = window.setTimeout(
+      () => {
+        void refresh();
+      },
+      Math.max(5_000, t.expiresAt - Date.now() - 60_000),
+    );
 }
 
 /** Renew the access token with the refresh token; false when the session has ended. */
 export function refresh(): Promise<boolean> {
   if (!tokens?.refreshToken) return Promise.resolve(false);
   refreshing ??= tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken })
-    .then((t) => { keep(t); return true; }, () => { tokens = null; return false; })
-    .finally(() => { refreshing = null; });
+    .then(
+      (t) => {
+        keep(t);
+        return true;
+      },
+      () => {
+        tokens = null;
+        return false;
+      },
+    )
+    .finally(() => {
+      refreshing = null;
+    });
   return refreshing;
 }
 
@@ -79,7 +114,10 @@ export function refresh(): Promise<boolean> {
 export async function start(): Promise<StartResult> {
   const url = new URL(location.href);
   if (url.pathname === `${settings.base}/signed-out`) return { kind: 'signed-out' };
-  if (url.pathname !== `${settings.base}/callback`) { await signIn(); return { kind: 'redirecting' }; }
+  if (url.pathname !== `${settings.base}/callback`) {
+    await signIn();
+    return { kind: 'redirecting' };
+  }
 
   const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? 'null') as { state: string; nonce: string; verifier: string; returnTo: string } | null;
   sessionStorage.removeItem(PENDING);
@@ -95,7 +133,12 @@ export async function start(): Promise<StartResult> {
     return { kind: 'failed', message: 'This sign-in was started in another tab or has expired.' };
   }
   try {
-    const t = await tokenRequest({ grant_type: 'authorization_code', code: url.searchParams.get('code') ?? '', redirect_uri: redirectUri(), code_verifier: pending.verifier });
+    const t = await tokenRequest({
+      grant_type: 'authorization_code',
+      code: url.searchParams.get('code') ?? '',
+      redirect_uri: redirectUri(),
+      code_verifier: pending.verifier,
+    });
     if (decodePayload(t.idToken).nonce !== pending.nonce) throw new Error('the ID token does not belong to this sign-in');
     keep(t);
   } catch (e) {
@@ -110,7 +153,7 @@ export const accessToken = () => tokens?.accessToken;
 
 /** Who signed in, from the ID token (the admin API's /me says which roles they hold). */
 export function idClaims(): { sub: string; email?: string; name?: string } {
-  return tokens?.idToken ? decodePayload(tokens.idToken) as { sub: string; email?: string } : { sub: '' };
+  return tokens?.idToken ? (decodePayload(tokens.idToken) as { sub: string; email?: string }) : { sub: '' };
 }
 
 /** End the SSO session at the tenant (RP-initiated logout), then show the signed-out page. */
@@ -120,7 +163,8 @@ export async function signOut(): Promise<void> {
   clearTimeout(refreshTimer);
   if (t?.refreshToken) {
     await fetch(`${settings.issuer}/token/revocation`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ client_id: settings.clientId, token: t.refreshToken, token_type_hint: 'refresh_token' }),
     }).catch(() => undefined);
   }

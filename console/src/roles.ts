@@ -4,7 +4,13 @@ import type { z } from 'zod';
 import type { role } from '../../src/admin/shapes.ts';
 export type Role = z.output<typeof role>;
 
-export interface Me { userId: string; email: string; tenant: string; roles: Role[]; /** superadmin of the default tenant: administers every tenant */ instanceAdmin?: boolean }
+export interface Me {
+  userId: string;
+  email: string;
+  tenant: string;
+  roles: Role[] /** superadmin of the default tenant: administers every tenant */;
+  instanceAdmin?: boolean;
+}
 
 const any = (me: Me, ...roles: Role[]) => me.roles.includes('superadmin') || me.roles.some((r) => roles.includes(r));
 
@@ -42,4 +48,4 @@ export const can = {
   tenants: (me: Me) => me.instanceAdmin ?? (me.tenant === 'default' && me.roles.includes('superadmin')),
 };
 
-export const roleLabel = (roles: Role[]) => roles.length ? roles.join(', ') : 'no administrator role';
+export const roleLabel = (roles: Role[]) => (roles.length ? roles.join(', ') : 'no administrator role');

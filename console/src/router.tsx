@@ -4,10 +4,17 @@ import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from
 import { settings } from './settings.ts';
 
 const listeners = new Set<() => void>();
-const notify = () => { for (const l of listeners) l(); };
+const notify = () => {
+  for (const l of listeners) l();
+};
 window.addEventListener('popstate', notify);
 
-const subscribe = (l: () => void) => { listeners.add(l); return () => { listeners.delete(l); }; };
+const subscribe = (l: () => void) => {
+  listeners.add(l);
+  return () => {
+    listeners.delete(l);
+  };
+};
 const snapshot = () => location.pathname + location.search;
 
 export const href = (to: string) => settings.base + to;
@@ -29,7 +36,10 @@ export function useLocation(): { path: string; query: URLSearchParams } {
 /** Replace the query of the current page (filters that should survive a reload or a shared link). */
 export function setQuery(params: Record<string, string | undefined>): void {
   const url = new URL(location.href);
-  for (const [k, v] of Object.entries(params)) { if (v) url.searchParams.set(k, v); else url.searchParams.delete(k); }
+  for (const [k, v] of Object.entries(params)) {
+    if (v) url.searchParams.set(k, v);
+    else url.searchParams.delete(k);
+  }
   history.replaceState(null, '', url.pathname + url.search);
   notify();
 }

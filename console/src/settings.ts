@@ -20,4 +20,6 @@ export function readSettings(): Settings {
 
 /** Set once by main.tsx before anything else runs. */
 export let settings: Settings;
-export function initSettings(): void { settings = readSettings(); }
+export function initSettings(): void {
+  settings = readSettings();
+}

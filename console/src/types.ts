@@ -37,12 +37,36 @@ export type KeyInfo = Out<typeof shapes.signingKey>;
 export type Factor = Out<typeof shapes.mfaFactor>;
 
 export const APP_TYPES: Record<AppType, { label: string; menu: string; help: string }> = {
-  web: { label: 'Web application (OpenID Connect)', menu: 'Web application using OpenID Connect', help: 'A server-side web app: it keeps a client secret and signs users in with the authorization code flow.' },
-  spa: { label: 'Single-page app (OpenID Connect)', menu: 'Single-page application (SPA) using OpenID Connect', help: 'A browser app: a public client (no secret) that uses authorization code + PKCE.' },
-  native: { label: 'Native / mobile app (OpenID Connect)', menu: 'Native or mobile app using OpenID Connect', help: 'An installed app: a public client with custom-scheme, universal-link or loopback redirect URIs.' },
-  service: { label: 'Service (client credentials)', menu: 'Service (machine to machine)', help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.' },
-  saml: { label: 'SAML 2.0 application', menu: 'Web application using SAML 2.0', help: 'An application that signs users in with SAML 2.0 (Gatehouse is the identity provider): from its metadata, or its entity ID and ACS URL.' },
-  handoff: { label: 'Hand-off app (refresh token)', menu: 'Hand-off application (refresh token)', help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.' },
+  web: {
+    label: 'Web application (OpenID Connect)',
+    menu: 'Web application using OpenID Connect',
+    help: 'A server-side web app: it keeps a client secret and signs users in with the authorization code flow.',
+  },
+  spa: {
+    label: 'Single-page app (OpenID Connect)',
+    menu: 'Single-page application (SPA) using OpenID Connect',
+    help: 'A browser app: a public client (no secret) that uses authorization code + PKCE.',
+  },
+  native: {
+    label: 'Native / mobile app (OpenID Connect)',
+    menu: 'Native or mobile app using OpenID Connect',
+    help: 'An installed app: a public client with custom-scheme, universal-link or loopback redirect URIs.',
+  },
+  service: {
+    label: 'Service (client credentials)',
+    menu: 'Service (machine to machine)',
+    help: 'A program acting on its own behalf: client credentials grant, no users and no redirect URIs.',
+  },
+  saml: {
+    label: 'SAML 2.0 application',
+    menu: 'Web application using SAML 2.0',
+    help: 'An application that signs users in with SAML 2.0 (Gatehouse is the identity provider): from its metadata, or its entity ID and ACS URL.',
+  },
+  handoff: {
+    label: 'Hand-off app (refresh token)',
+    menu: 'Hand-off application (refresh token)',
+    help: 'Launched from the app launcher: Gatehouse POSTs a refresh token to its login redirect URL.',
+  },
 };
 
 // ---------- directories (LDAP / Active Directory), connectors, upstreams ----------
@@ -51,7 +75,11 @@ export type Directory = Out<typeof shapes.directory>;
 export type DirectorySettings = Directory['settings'];
 export type DirectoryKind = DirectorySettings['kind'];
 export type AttributeMap = DirectorySettings['attributes'];
-export interface KindDefaults { userFilter: string; groupFilter: string; attributes: AttributeMap }
+export interface KindDefaults {
+  userFilter: string;
+  groupFilter: string;
+  attributes: AttributeMap;
+}
 export type SyncRun = Out<typeof shapes.syncRun>;
 export type SyncStatus = Out<typeof shapes.syncStatus>;
 export type TestReport = Out<typeof shapes.directoryTest>;

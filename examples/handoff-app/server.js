@@ -23,7 +23,8 @@ export async function startHandoffApp({ issuer, clientId, clientSecret, port = 0
 
   async function trade(refreshToken) {
     const res = await fetch(`${issuer}/token`, {
-      method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
     });
     const body = await res.json();
@@ -34,15 +35,20 @@ export async function startHandoffApp({ issuer, clientId, clientSecret, port = 0
     return profile.json();
   }
 
-  const show = (res, who) => page(res, 200, `<h1 id="hello">Hello ${esc(who.name)}</h1><p id="email">${esc(who.email)}</p><p><a href="/refresh">Refresh</a></p>`);
-  const fail = (res, e) => page(res, 401, `<h1>Could not sign you in</h1><p id="error">${esc(e.error ?? 'error')}: ${esc(e.message)}</p><p>Open this app from Gatehouse again.</p>`);
+  const show = (res, who) =>
+    page(res, 200, `<h1 id="hello">Hello ${esc(who.name)}</h1><p id="email">${esc(who.email)}</p><p><a href="/refresh">Refresh</a></p>`);
+  const fail = (res, e) =>
+    page(res, 401, `<h1>Could not sign you in</h1><p id="error">${esc(e.error ?? 'error')}: ${esc(e.message)}</p><p>Open this app from Gatehouse again.</p>`);
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://app');
     try {
       if (req.method === 'POST' && url.pathname === '/gatehouse/login') {
         let raw = '';
-        for await (const chunk of req) { raw += chunk; if (raw.length > 16384) return page(res, 413, 'too large'); }
+        for await (const chunk of req) {
+          raw += chunk;
+          if (raw.length > 16384) return page(res, 413, 'too large');
+        }
         const refreshToken = new URLSearchParams(raw).get('refresh_token');
         if (!refreshToken) return page(res, 400, '<p id="error">no refresh_token was posted</p>');
         return show(res, await trade(refreshToken));
@@ -60,11 +66,16 @@ export async function startHandoffApp({ issuer, clientId, clientSecret, port = 0
   await new Promise((resolve) => server.listen(port, host, resolve));
   const base = `http://${host}:${server.address().port}`;
   return {
-    base, loginUrl: `${base}/gatehouse/login`,
+    base,
+    loginUrl: `${base}/gatehouse/login`,
     /** The refresh token the app holds now (tests use it to check expiry). */
     refreshToken: () => latest,
     trade,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

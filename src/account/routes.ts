@@ -26,7 +26,10 @@ import { textProblem } from '../shared/input.ts';
 import { matchStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrSvg, recoveryHash } from '../mfa/totp.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
-interface AccountSession { accountId: string; csrf: string }
+interface AccountSession {
+  accountId: string;
+  csrf: string;
+}
 
 /** The round trip's `next` for the account page. */
 export const ACCOUNT = '@account';
@@ -34,7 +37,8 @@ const SESSION_MS = 15 * 60_000;
 
 const session = (services: Services) => sealedCookie<AccountSession>(services, 'gh_account', SESSION_MS);
 /** Enrollment in progress: the new TOTP secret (until the user proves their app has it) or the passkey challenge. */
-const enrollment = (services: Services) => sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(services, 'gh_enroll', 10 * 60_000);
+const enrollment = (services: Services) =>
+  sealedCookie<{ accountId: string; secret?: string; challenge?: string; pushCode?: string; recovery?: string[] }>(services, 'gh_enroll', 10 * 60_000);
 const FACTOR_NAMES: Record<FactorType, MessageKey> = { totp: 'account.factors.totp', webauthn: 'account.factors.webauthn', push: 'account.factors.push' };
 
 /** Called when the round trip for the account page comes back signed in. */
@@ -49,7 +53,12 @@ function labelRefused(ctx: { status: number; body: unknown }, tenant: Tenant, bo
   const problem = textProblem(String(body.label ?? ''));
   if (!problem) return false;
   ctx.status = 400;
-  ctx.body = messagePage({ branding: pageBranding(tenant), title: t('account.name.title'), message: t('account.name.message', { problem }), detail: t('account.name.detail', { url: again }) });
+  ctx.body = messagePage({
+    branding: pageBranding(tenant),
+    title: t('account.name.title'),
+    message: t('account.name.message', { problem }),
+    detail: t('account.name.detail', { url: again }),
+  });
   return true;
 }
 
@@ -62,7 +71,11 @@ export function accountRouter(services: Services): Router {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: t('error.unknownOrg.title'), message: t('error.unknownOrg.message', { slug: ctx.params.slug! }), detail: t('error.unknownOrg.detail') });
+      ctx.body = messagePage({
+        title: t('error.unknownOrg.title'),
+        message: t('error.unknownOrg.message', { slug: ctx.params.slug! }),
+        detail: t('error.unknownOrg.detail'),
+      });
       return undefined;
     }
     noteTenantLocale(tenant);
@@ -74,12 +87,25 @@ export function accountRouter(services: Services): Router {
       const sent = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
       if (typeof sent === 'string' && safeEqual(sent, s.csrf)) return { tenant, user, s };
       ctx.status = 403;
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: t('error.formExpired.title'), message: t('error.formExpired.message'), detail: t('account.tryAgainAt', { url: base(tenant) }) });
+      ctx.body = messagePage({
+        branding: pageBranding(tenant),
+        title: t('error.formExpired.title'),
+        message: t('error.formExpired.message'),
+        detail: t('account.tryAgainAt', { url: base(tenant) }),
+      });
       return undefined;
     }
-    if (ctx.method === 'GET') { startSignIn(services, ctx, tenant, ACCOUNT); return undefined; }
+    if (ctx.method === 'GET') {
+      startSignIn(services, ctx, tenant, ACCOUNT);
+      return undefined;
+    }
     ctx.status = 403;
-    ctx.body = messagePage({ branding: pageBranding(tenant), title: t('account.sessionExpired.title'), message: t('account.sessionExpired.message'), detail: t('account.tryAgainAt', { url: base(tenant) }) });
+    ctx.body = messagePage({
+      branding: pageBranding(tenant),
+      title: t('account.sessionExpired.title'),
+      message: t('account.sessionExpired.message'),
+      detail: t('account.tryAgainAt', { url: base(tenant) }),
+    });
     return undefined;
   }
 
@@ -88,7 +114,11 @@ export function accountRouter(services: Services): Router {
     if (user.directoryId) return { kind: 'directory', help: (await services.ldapStore.byId(tenant.id, user.directoryId))?.settings.passwordHelp ?? null };
     if (user.upstreamId) {
       const up = await services.upstreamStore.byId(tenant.id, user.upstreamId);
-      return { kind: 'upstream', name: up?.name ?? 'your organization\'s sign-in service', url: up?.settings.issuer && /^https:\/\//.test(up.settings.issuer) ? up.settings.issuer : null };
+      return {
+        kind: 'upstream',
+        name: up?.name ?? "your organization's sign-in service",
+        url: up?.settings.issuer && /^https:\/\//.test(up.settings.issuer) ? up.settings.issuer : null,
+      };
     }
     return { kind: 'local' };
   }
@@ -98,13 +128,22 @@ export function accountRouter(services: Services): Router {
     const settings = await services.policyService.settingsFor(user);
     ctx.type = 'html';
     noteLocale({ back: new URL(base(tenant)).pathname }); // also after a form: the page itself is a GET
-    ctx.body = accountPage({ branding: pageBranding(tenant), locale: isLocale(user.locale) ? user.locale : null,
-      email: user.email, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null, csrf: s.csrf, base: base(tenant), notice,
+    ctx.body = accountPage({
+      branding: pageBranding(tenant),
+      locale: isLocale(user.locale) ? user.locale : null,
+      email: user.email,
+      name: [user.givenName, user.familyName].filter(Boolean).join(' ') || null,
+      csrf: s.csrf,
+      base: base(tenant),
+      notice,
       factors: factors.map((f) => ({ id: f.id, label: f.label, type: f.type, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
       recoveryLeft: factors.length ? await services.mfaStore.unusedRecoveryCodes(tenant.id, user.id) : 0,
-      allowed: settings.allowedFactors, remembered: await services.mfaStore.rememberedDevices(tenant.id, user.id),
+      allowed: settings.allowedFactors,
+      remembered: await services.mfaStore.rememberedDevices(tenant.id, user.id),
       sessions: await sessionsOf(ctx, tenant, user),
-      password: await passwordOf(tenant, user), emailVerified: user.emailVerified || !!user.directoryId || !!user.upstreamId, error,
+      password: await passwordOf(tenant, user),
+      emailVerified: user.emailVerified || !!user.directoryId || !!user.upstreamId,
+      error,
     });
   }
 
@@ -113,8 +152,20 @@ export function accountRouter(services: Services): Router {
     const list = await services.sessionService.listForUser(tenant.id, user.id);
     // The engine's session cookie names this browser's session (only to label it: nothing is decided by it).
     const cookie = ctx.cookies.get('gh_session');
-    const mine = cookie && /^[\w-]{1,100}$/.test(cookie) ? await (await services.engineCache.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined) : undefined;
-    return list.map((x) => ({ id: x.id, device: x.device, ip: x.ip, startedAt: x.startedAt, lastSeenAt: x.lastSeenAt, expiresAt: x.expiresAt, apps: x.appNames.filter((a) => a.clientId !== LAUNCHER_CLIENT_ID).map((a) => a.name), current: !!mine && mine.uid === x.id }));
+    const mine =
+      cookie && /^[\w-]{1,100}$/.test(cookie)
+        ? await (await services.engineCache.get(tenant.slug))?.provider.Session.find(cookie).catch(() => undefined)
+        : undefined;
+    return list.map((x) => ({
+      id: x.id,
+      device: x.device,
+      ip: x.ip,
+      startedAt: x.startedAt,
+      lastSeenAt: x.lastSeenAt,
+      expiresAt: x.expiresAt,
+      apps: x.appNames.filter((a) => a.clientId !== LAUNCHER_CLIENT_ID).map((a) => a.name),
+      current: !!mine && mine.uid === x.id,
+    }));
   }
 
   /** Only the kinds of factor the user's policy allows may be added (answered with a page when not). */
@@ -123,9 +174,14 @@ export function accountRouter(services: Services): Router {
     if (settings.allowedFactors.includes(kind)) return true;
     ctx.status = 403;
     ctx.type = 'html';
-    ctx.body = messagePage({ branding: pageBranding(w.tenant),
-      title: t('account.notAllowed.title'), message: t('account.notAllowed.message', { factors: t(FACTOR_NAMES[kind]) }),
-      detail: t('account.notAllowed.detail', { factors: new Intl.ListFormat(currentLocale(), { type: 'disjunction' }).format(settings.allowedFactors.map((k) => t(FACTOR_NAMES[k]))), url: base(w.tenant) }),
+    ctx.body = messagePage({
+      branding: pageBranding(w.tenant),
+      title: t('account.notAllowed.title'),
+      message: t('account.notAllowed.message', { factors: t(FACTOR_NAMES[kind]) }),
+      detail: t('account.notAllowed.detail', {
+        factors: new Intl.ListFormat(currentLocale(), { type: 'disjunction' }).format(settings.allowedFactors.map((k) => t(FACTOR_NAMES[k]))),
+        url: base(w.tenant),
+      }),
     });
     return false;
   }
@@ -141,11 +197,19 @@ export function accountRouter(services: Services): Router {
     const w = await who(ctx);
     if (!w) return;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const str = (k: string) => (typeof body[k] === 'string' ? body[k] as string : '');
-    if (str('password') !== str('confirm')) { ctx.status = 400; await show(ctx, w.tenant, w.user, w.s, undefined, messages.pages.reset.mismatch); return; }
+    const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : '');
+    if (str('password') !== str('confirm')) {
+      ctx.status = 400;
+      await show(ctx, w.tenant, w.user, w.s, undefined, messages.pages.reset.mismatch);
+      return;
+    }
     const current = (await sessionsOf(ctx, w.tenant, w.user)).find((x) => x.current)?.id;
     const r = await services.selfService.changePassword(w.tenant, w.user, str('current'), str('password'), { ip: ctx.ip }, current);
-    if (!r.ok) { ctx.status = 400; await show(ctx, w.tenant, w.user, w.s, undefined, r.message); return; }
+    if (!r.ok) {
+      ctx.status = 400;
+      await show(ctx, w.tenant, w.user, w.s, undefined, r.message);
+      return;
+    }
     await show(ctx, w.tenant, (await services.userStore.userById(w.tenant.id, w.user.id))!, w.s, messages.pages.account.changed);
   });
 
@@ -163,7 +227,14 @@ export function accountRouter(services: Services): Router {
     const secret = await newTotpSecret();
     enrollment(services).save(ctx, w.tenant.slug, { accountId: w.user.id, secret });
     ctx.type = 'html';
-    ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)), secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant) });
+    ctx.body = totpEnrollPage({
+      branding: pageBranding(w.tenant),
+      qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, secret)),
+      secret,
+      csrf: w.s.csrf,
+      action: `${base(w.tenant)}/totp`,
+      backUrl: base(w.tenant),
+    });
   });
 
   router.post('/totp', async (ctx) => {
@@ -174,22 +245,49 @@ export function accountRouter(services: Services): Router {
     const pending = enrollment(services).read(ctx);
     if (!pending?.secret || pending.accountId !== w.user.id) {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.push.expired.title'), message: t('enroll.totp.expired'), detail: t('enroll.totp.again', { url: `${base(w.tenant)}/totp` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(w.tenant),
+        title: t('enroll.push.expired.title'),
+        message: t('enroll.totp.expired'),
+        detail: t('enroll.totp.again', { url: `${base(w.tenant)}/totp` }),
+      });
       return;
     }
-    const label = String(body.label ?? '').trim().slice(0, 60) || t('enroll.totp.defaultName');
+    const label =
+      String(body.label ?? '')
+        .trim()
+        .slice(0, 60) || t('enroll.totp.defaultName');
     const step = await matchStep(w.tenant, w.user.email, pending.secret, String(body.code ?? '').replace(/\s+/g, ''));
     if (step === undefined) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = totpEnrollPage({ branding: pageBranding(w.tenant), qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)), secret: pending.secret, csrf: w.s.csrf, action: `${base(w.tenant)}/totp`, backUrl: base(w.tenant), error: t('enroll.totp.wrongCode') });
+      ctx.body = totpEnrollPage({
+        branding: pageBranding(w.tenant),
+        qrSvg: await qrSvg(await otpauthUri(w.tenant, w.user, pending.secret)),
+        secret: pending.secret,
+        csrf: w.s.csrf,
+        action: `${base(w.tenant)}/totp`,
+        backUrl: base(w.tenant),
+        error: t('enroll.totp.wrongCode'),
+      });
       return;
     }
     const codes = newRecoveryCodes();
     // The code just typed counts as used: it cannot sign anyone in afterwards.
-    await services.mfaStore.addFactor(w.tenant.id, w.user.id, { type: 'totp', label, secretSealed: services.sealer.seal(pending.secret), step }, codes.map((c) => recoveryHash(services, c)));
+    await services.mfaStore.addFactor(
+      w.tenant.id,
+      w.user.id,
+      { type: 'totp', label, secretSealed: services.sealer.seal(pending.secret), step },
+      codes.map((c) => recoveryHash(services, c)),
+    );
     enrollment(services).clear(ctx, w.tenant.slug);
-    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'totp', label } });
+    await services.auditStore.record({
+      tenantId: w.tenant.id,
+      type: 'mfa.enrolled',
+      subject: w.user.id,
+      ip: ctx.ip,
+      data: { email: w.user.email, factor: 'totp', label },
+    });
     ctx.type = 'html';
     ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
   });
@@ -211,20 +309,45 @@ export function accountRouter(services: Services): Router {
     const pending = enrollment(services).read(ctx);
     enrollment(services).clear(ctx, w.tenant.slug);
     let response: unknown;
-    try { response = JSON.parse(String(body.credential ?? '')); } catch { response = undefined; }
-    const sealed = pending?.challenge && pending.accountId === w.user.id && response && typeof response === 'object'
-      ? await verifyRegistration(services, response as Parameters<typeof verifyRegistration>[1], pending.challenge) : undefined;
+    try {
+      response = JSON.parse(String(body.credential ?? ''));
+    } catch {
+      response = undefined;
+    }
+    const sealed =
+      pending?.challenge && pending.accountId === w.user.id && response && typeof response === 'object'
+        ? await verifyRegistration(services, response as Parameters<typeof verifyRegistration>[1], pending.challenge)
+        : undefined;
     if (!sealed) {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.passkey.failed.title'), message: t('enroll.passkey.failed.message'), detail: t('account.tryAgainAt', { url: `${base(w.tenant)}/passkey` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(w.tenant),
+        title: t('enroll.passkey.failed.title'),
+        message: t('enroll.passkey.failed.message'),
+        detail: t('account.tryAgainAt', { url: `${base(w.tenant)}/passkey` }),
+      });
       return;
     }
-    const label = String(body.label ?? '').trim().slice(0, 60) || t('enroll.passkey.defaultName');
+    const label =
+      String(body.label ?? '')
+        .trim()
+        .slice(0, 60) || t('enroll.passkey.defaultName');
     // Recovery codes come with the first second factor.
     const first = (await services.mfaStore.factors(w.tenant.id, w.user.id)).length === 0;
     const codes = first ? newRecoveryCodes() : undefined;
-    await services.mfaStore.addFactor(w.tenant.id, w.user.id, { type: 'webauthn', label, secretSealed: sealed }, codes?.map((c) => recoveryHash(services, c)));
-    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.enrolled', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factor: 'webauthn', label } });
+    await services.mfaStore.addFactor(
+      w.tenant.id,
+      w.user.id,
+      { type: 'webauthn', label, secretSealed: sealed },
+      codes?.map((c) => recoveryHash(services, c)),
+    );
+    await services.auditStore.record({
+      tenantId: w.tenant.id,
+      type: 'mfa.enrolled',
+      subject: w.user.id,
+      ip: ctx.ip,
+      data: { email: w.user.email, factor: 'webauthn', label },
+    });
     if (codes) {
       ctx.type = 'html';
       ctx.body = recoveryCodesPage({ branding: pageBranding(w.tenant), codes, backUrl: base(w.tenant) });
@@ -243,13 +366,31 @@ export function accountRouter(services: Services): Router {
     if (!isLocale(chosen)) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('error.language.title'), message: t('error.language.message', { languages: LOCALES.join(', ') }), detail: t('account.tryAgainAt', { url: base(w.tenant) }) });
+      ctx.body = messagePage({
+        branding: pageBranding(w.tenant),
+        title: t('error.language.title'),
+        message: t('error.language.message', { languages: LOCALES.join(', ') }),
+        detail: t('account.tryAgainAt', { url: base(w.tenant) }),
+      });
       return;
     }
     const user = { ...w.user, locale: (await services.userStore.updateUser(w.tenant.id, w.user.id, undefined, { locale: chosen })).locale };
-    ctx.cookies.set(PICKED_COOKIE, chosen, { path: '/', httpOnly: true, sameSite: 'lax', secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true });
+    ctx.cookies.set(PICKED_COOKIE, chosen, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: services.config.publicUrl.startsWith('https:'),
+      signed: false,
+      overwrite: true,
+    });
     noteLocale({ user: chosen, picked: chosen });
-    await services.auditStore.record({ tenantId: w.tenant.id, type: 'account.language_changed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, locale: chosen } });
+    await services.auditStore.record({
+      tenantId: w.tenant.id,
+      type: 'account.language_changed',
+      subject: w.user.id,
+      ip: ctx.ip,
+      data: { email: w.user.email, locale: chosen },
+    });
     // From the picker of another account page: back to that page (a path of this account area).
     const back = (ctx.request.body as Record<string, unknown> | undefined)?.back;
     const area = new URL(base(w.tenant)).pathname;
@@ -266,7 +407,13 @@ export function accountRouter(services: Services): Router {
     if (!w) return;
     await services.mfaStore.removeFactor(w.tenant.id, w.user.id, ctx.params.id!);
     await services.pushService.deviceRemoved(w.tenant.id, w.user.id); // an open Gatehouse Authenticator learns it at once
-    await services.auditStore.record({ tenantId: w.tenant.id, type: 'mfa.removed', subject: w.user.id, ip: ctx.ip, data: { email: w.user.email, factorId: ctx.params.id } });
+    await services.auditStore.record({
+      tenantId: w.tenant.id,
+      type: 'mfa.removed',
+      subject: w.user.id,
+      ip: ctx.ip,
+      data: { email: w.user.email, factorId: ctx.params.id },
+    });
     await show(ctx, w.tenant, w.user, w.s, t('account.notice.removed'));
   });
 
@@ -275,7 +422,8 @@ export function accountRouter(services: Services): Router {
     if (!w) return;
     const target = await services.sessionService.get(w.tenant.id, ctx.params.id!);
     // Only the user's own sessions; someone else's id answers as if it did not exist.
-    const ended = target?.userId === w.user.id && (await services.sessionService.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
+    const ended =
+      target?.userId === w.user.id && (await services.sessionService.end(w.tenant, target.id, { by: w.user.email, why: 'signed out on the account page' }));
     await show(ctx, w.tenant, w.user, w.s, ended ? t('account.notice.signedOut', { device: target!.device }) : t('account.notice.alreadyEnded'));
   });
 
@@ -291,9 +439,16 @@ export function accountRouter(services: Services): Router {
   async function pushPage(ctx: Ctx, w: { tenant: Tenant }, code: string, notice?: string) {
     const link = services.pushService.setupLink(w.tenant, code);
     ctx.type = 'html';
-    ctx.body = pushEnrollPage({ branding: pageBranding(w.tenant),
-      qrSvg: await qrSvg(link), link, code, slug: w.tenant.slug, notice,
-      statusUrl: `${base(w.tenant)}/push/status`, doneUrl: `${base(w.tenant)}/push/done`, backUrl: base(w.tenant),
+    ctx.body = pushEnrollPage({
+      branding: pageBranding(w.tenant),
+      qrSvg: await qrSvg(link),
+      link,
+      code,
+      slug: w.tenant.slug,
+      notice,
+      statusUrl: `${base(w.tenant)}/push/status`,
+      doneUrl: `${base(w.tenant)}/push/done`,
+      backUrl: base(w.tenant),
     });
   }
 
@@ -314,17 +469,28 @@ export function accountRouter(services: Services): Router {
     if (!w) return;
     ctx.set('Cache-Control', 'no-store');
     const pending = enrollment(services).read(ctx);
-    ctx.body = { state: pending?.pushCode && pending.accountId === w.user.id ? (await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state : 'expired' };
+    ctx.body = {
+      state:
+        pending?.pushCode && pending.accountId === w.user.id
+          ? (await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode)).state
+          : 'expired',
+    };
   });
 
   router.get('/push/done', async (ctx) => {
     const w = await who(ctx);
     if (!w) return;
     const pending = enrollment(services).read(ctx);
-    const state = pending?.pushCode && pending.accountId === w.user.id ? await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
+    const state =
+      pending?.pushCode && pending.accountId === w.user.id ? await services.pushService.enrollmentState(w.tenant, w.user.id, pending.pushCode) : undefined;
     if (!state || state.state === 'expired') {
       ctx.status = 400;
-      ctx.body = messagePage({ branding: pageBranding(w.tenant), title: t('enroll.push.expired.title'), message: t('enroll.push.expired.message'), detail: t('enroll.push.expired.detail', { url: `${base(w.tenant)}/push` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(w.tenant),
+        title: t('enroll.push.expired.title'),
+        message: t('enroll.push.expired.message'),
+        detail: t('enroll.push.expired.detail', { url: `${base(w.tenant)}/push` }),
+      });
       return;
     }
     if (state.state === 'waiting') return pushPage(ctx, w, pending!.pushCode!, t('enroll.push.notYet'));

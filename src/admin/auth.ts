@@ -18,9 +18,19 @@ import { SLUG_RE } from '../storage/tenants.ts';
 export const ADMIN_TOKEN_TTL_SECONDS = 3600;
 export const adminAudience = (services: Pick<Services, 'config'>) => adminApiResource(services.config.publicUrl);
 
-export interface Admin { userId: string; email: string; tenantId: string; tenantSlug: string; roles: AdminRole[] }
+export interface Admin {
+  userId: string;
+  email: string;
+  tenantId: string;
+  tenantSlug: string;
+  roles: AdminRole[];
+}
 
-export async function issueAdminToken(services: Pick<Services, 'config' | 'keyService'>, tenant: Tenant, user: UserWithSecret): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+export async function issueAdminToken(
+  services: Pick<Services, 'config' | 'keyService'>,
+  tenant: Tenant,
+  user: UserWithSecret,
+): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
   const { keys } = await services.keyService.jwksForEngine(tenant.id);
   const jwk = keys.find((k) => k.alg === 'ES256') ?? keys[0]!;
   const key = await importJWK(jwk as Parameters<typeof importJWK>[0], jwk.alg);
@@ -38,7 +48,10 @@ export async function issueAdminToken(services: Pick<Services, 'config' | 'keySe
 const unauthorized = (msg: string) => new GatehouseError(401, 'unauthorized', msg);
 
 /** Resolve the caller from its bearer token; the user must still exist, be active and hold the roles. */
-export async function authenticate(services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>, ctx: Pick<Koa.Context, 'get'>): Promise<Admin> {
+export async function authenticate(
+  services: Pick<Services, 'config' | 'keyService' | 'tenantStore' | 'userStore'>,
+  ctx: Pick<Koa.Context, 'get'>,
+): Promise<Admin> {
   const m = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
   if (!m) throw unauthorized('Send an admin access token: Authorization: Bearer <token>. Get one from POST /api/v1/auth/token.');
   let slug: string;
@@ -53,10 +66,20 @@ export async function authenticate(services: Pick<Services, 'config' | 'keyServi
   const tenant = await services.tenantStore.bySlug(slug);
   if (!tenant) throw unauthorized('The access token names an unknown tenant.');
   try {
-    const jwks = createLocalJWKSet(await services.keyService.publicJwks(tenant.id) as Parameters<typeof createLocalJWKSet>[0]);
-    const { payload } = await jwtVerify(m[1]!, jwks, { issuer: issuerFor(services.config.publicUrl, tenant.slug), audience: adminAudience(services), typ: 'at+jwt' });
+    const jwks = createLocalJWKSet((await services.keyService.publicJwks(tenant.id)) as Parameters<typeof createLocalJWKSet>[0]);
+    const { payload } = await jwtVerify(m[1]!, jwks, {
+      issuer: issuerFor(services.config.publicUrl, tenant.slug),
+      audience: adminAudience(services),
+      typ: 'at+jwt',
+    });
     // An engine-issued token (it names its client) must be the console's, for the admin scope.
-    if (payload.client_id !== undefined && (payload.client_id !== CONSOLE_CLIENT_ID || !String(payload.scope ?? '').split(' ').includes(CONSOLE_SCOPE))) {
+    if (
+      payload.client_id !== undefined &&
+      (payload.client_id !== CONSOLE_CLIENT_ID ||
+        !String(payload.scope ?? '')
+          .split(' ')
+          .includes(CONSOLE_SCOPE))
+    ) {
       throw unauthorized('This access token was not issued for the admin API.');
     }
     const user = await services.userStore.userById(tenant.id, String(payload.sub));

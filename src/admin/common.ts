@@ -26,7 +26,15 @@ export async function guard(services: Pick<Services, 'config' | 'keyService' | '
   return { admin, tenant };
 }
 
-export async function audited(services: Pick<Services, 'auditStore'>, admin: Admin, tenantId: string | null, type: string, subject: string | null, data: Record<string, unknown>, ip?: string) {
+export async function audited(
+  services: Pick<Services, 'auditStore'>,
+  admin: Admin,
+  tenantId: string | null,
+  type: string,
+  subject: string | null,
+  data: Record<string, unknown>,
+  ip?: string,
+) {
   await services.auditStore.record({ tenantId, type, actor: admin.email, subject, data, ip: ip ?? null });
 }
 

@@ -11,7 +11,7 @@ export async function findUser(services: Pick<Services, 'userStore'>, tenantId: 
 }
 
 export async function findGroup(services: Pick<Services, 'userStore'>, tenantId: string, ref: string): Promise<Group> {
-  const g = await services.userStore.groupById(tenantId, ref) ?? await services.userStore.groupByName(tenantId, ref);
+  const g = (await services.userStore.groupById(tenantId, ref)) ?? (await services.userStore.groupByName(tenantId, ref));
   if (!g) throw notFound(`Group ${ref}`);
   return g;
 }

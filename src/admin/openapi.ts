@@ -14,7 +14,11 @@ const jsonSchema = (s: z.ZodType, io: 'input' | 'output'): Json => {
 
 export const errorSchema = z.object({
   error: z.object({
-    code: z.string().describe('stable, machine-readable: invalid_request, invalid_body, unauthorized, forbidden, not_found, conflict, version_conflict, invalid_credentials, throttled, payload_too_large, unsupported_media_type, temporarily_unavailable (503), server_error'),
+    code: z
+      .string()
+      .describe(
+        'stable, machine-readable: invalid_request, invalid_body, unauthorized, forbidden, not_found, conflict, version_conflict, invalid_credentials, throttled, payload_too_large, unsupported_media_type, temporarily_unavailable (503), server_error',
+      ),
     message: z.string().describe('what happened and what to do next, for a person'),
     details: z.unknown().optional().describe('invalid_request: { problems: [{ field, in, message }] }'),
   }),
@@ -40,30 +44,54 @@ function accessText(r: AnyRoute): string {
 function operation(r: AnyRoute): Json {
   const path = paramsSchema(r);
   const parameters: Json[] = pathParamNames(r.path).map((name) => ({
-    name, in: 'path', required: true, schema: jsonSchema(path.shape[name] as z.ZodType, 'input'),
+    name,
+    in: 'path',
+    required: true,
+    schema: jsonSchema(path.shape[name] as z.ZodType, 'input'),
   }));
   for (const [name, s] of Object.entries(r.query?.shape ?? {})) {
     const schema = jsonSchema(s as z.ZodType, 'input');
-    parameters.push({ name, in: 'query', required: !(s as z.ZodType).safeParse(undefined).success, schema, ...(schema.description ? { description: schema.description } : {}) });
+    parameters.push({
+      name,
+      in: 'query',
+      required: !(s as z.ZodType).safeParse(undefined).success,
+      schema,
+      ...(schema.description ? { description: schema.description } : {}),
+    });
   }
-  if (r.versioned) parameters.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The version you last saw ("3"); a stale one is refused with 409 version_conflict. Or send "version" in the body.' });
+  if (r.versioned)
+    parameters.push({
+      name: 'If-Match',
+      in: 'header',
+      required: false,
+      schema: { type: 'string' },
+      description: 'The version you last saw ("3"); a stale one is refused with 409 version_conflict. Or send "version" in the body.',
+    });
 
-  const status = String(r.response instanceof z.ZodVoid ? 204 : r.status ?? 200);
+  const status = String(r.response instanceof z.ZodVoid ? 204 : (r.status ?? 200));
   const content: Json = {};
   if (r.download) {
     if (r.download.includes('csv')) content['text/csv'] = { schema: { type: 'string' } };
     if (r.download.includes('json')) content['application/json'] = { schema: { type: 'array', items: jsonSchema(r.response, 'output') } };
   } else if (!(r.response instanceof z.ZodVoid)) content['application/json'] = { schema: jsonSchema(r.response, 'output') };
 
-  const responses: Json = { [status]: { description: status === '204' ? 'Done; no content.' : r.download ? 'The file.' : 'OK', ...(Object.keys(content).length ? { content } : {}) } };
+  const responses: Json = {
+    [status]: { description: status === '204' ? 'Done; no content.' : r.download ? 'The file.' : 'OK', ...(Object.keys(content).length ? { content } : {}) },
+  };
   if (r.accepted) responses['202'] = { description: 'Accepted: the work goes on; the answer says where it stands.', content };
-  if (r.body || r.query || r.params || pathParamNames(r.path).length) responses['400'] = errorResponse('Invalid input (invalid_request, invalid_body): details.problems names each field.');
+  if (r.body || r.query || r.params || pathParamNames(r.path).length)
+    responses['400'] = errorResponse('Invalid input (invalid_request, invalid_body): details.problems names each field.');
   if (r.access !== 'public') {
     responses['401'] = errorResponse('No valid admin access token (unauthorized).');
-    responses['403'] = errorResponse('The token\'s roles do not allow this (forbidden).');
+    responses['403'] = errorResponse("The token's roles do not allow this (forbidden).");
   }
   if (pathParamNames(r.path).length) responses['404'] = errorResponse('Not found (not_found).');
-  if (r.method !== 'get') responses['409'] = errorResponse(r.versioned ? 'The record changed since you read it (version_conflict), or the change clashes with another record (conflict).' : 'The change clashes with another record (conflict).');
+  if (r.method !== 'get')
+    responses['409'] = errorResponse(
+      r.versioned
+        ? 'The record changed since you read it (version_conflict), or the change clashes with another record (conflict).'
+        : 'The change clashes with another record (conflict).',
+    );
 
   return {
     operationId: r.id,
@@ -72,12 +100,14 @@ function operation(r: AnyRoute): Json {
     description: [r.description, accessText(r)].filter(Boolean).join('\n\n'),
     ...(r.access === 'public' ? { security: [] } : {}),
     ...(parameters.length ? { parameters } : {}),
-    ...(r.body ? {
-      requestBody: {
-        required: !r.body.safeParse(undefined).success,
-        content: { 'application/json': { schema: jsonSchema(r.body, 'input'), ...(r.example !== undefined ? { example: r.example } : {}) } },
-      },
-    } : {}),
+    ...(r.body
+      ? {
+          requestBody: {
+            required: !r.body.safeParse(undefined).success,
+            content: { 'application/json': { schema: jsonSchema(r.body, 'input'), ...(r.example !== undefined ? { example: r.example } : {}) } },
+          },
+        }
+      : {}),
     responses,
     'x-gatehouse-access': Array.isArray(r.access) ? 'tenant' : r.access,
     'x-gatehouse-roles': allowedRoles(r),
@@ -96,15 +126,18 @@ export function openApiDocument(services: Services, routes: AnyRoute[]): Json {
     info: {
       title: 'Gatehouse admin API',
       version: '1',
-      description: 'Administer Gatehouse: tenants, users, groups, OUs, application profiles and their deployment, keys, sessions, audit. '
-        + 'Every input and answer is checked against the schemas below. See docs/admin-api.md.',
+      description:
+        'Administer Gatehouse: tenants, users, groups, OUs, application profiles and their deployment, keys, sessions, audit. ' +
+        'Every input and answer is checked against the schemas below. See docs/admin-api.md.',
     },
     servers: [{ url: `${services.config.publicUrl}/api/v1` }],
     security: [{ bearer: [] }],
     components: {
       securitySchemes: {
         bearer: {
-          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
           description: `An admin access token (audience ${services.config.publicUrl}/api): from POST /auth/token (valid ${ADMIN_TOKEN_TTL_SECONDS / 60} minutes), or issued by the tenant to the admin console.`,
         },
       },

@@ -30,9 +30,15 @@ export const isInstanceAdmin = (a: { tenantSlug: string; roles: readonly AdminRo
 /** The roles an administrator holds, through the hierarchy. */
 export const heldRoles = (roles: readonly AdminRole[]): Set<AdminRole> => new Set(roles.flatMap((r) => HOLDS[r]));
 
-export interface Target { email: string; roles: readonly AdminRole[] }
+export interface Target {
+  email: string;
+  roles: readonly AdminRole[];
+}
 
-export interface Refusal { needs: string; message: string }
+export interface Refusal {
+  needs: string;
+  message: string;
+}
 
 /**
  * Why `actor` may not act on `target` (an account of `tenant`), or null when they may.
@@ -42,7 +48,10 @@ export function refusal(actor: Pick<Admin, 'tenantSlug' | 'roles'>, target: Targ
   if (isInstanceAdmin(actor)) return null;
   if (isInstanceAdmin({ tenantSlug: tenant.slug, roles: target.roles })) {
     const needs = `superadmin of the ${DEFAULT_TENANT} tenant`;
-    return { needs, message: `${target.email} is an instance administrator (superadmin of the ${DEFAULT_TENANT} tenant): only another instance administrator may change this account, its password, second factors or sessions. It needs: ${needs}.` };
+    return {
+      needs,
+      message: `${target.email} is an instance administrator (superadmin of the ${DEFAULT_TENANT} tenant): only another instance administrator may change this account, its password, second factors or sessions. It needs: ${needs}.`,
+    };
   }
   const held = heldRoles(actor.roles);
   const missing = target.roles.filter((r) => !held.has(r));
@@ -58,13 +67,24 @@ export function refusal(actor: Pick<Admin, 'tenantSlug' | 'roles'>, target: Targ
 export const mayManage = (actor: Pick<Admin, 'tenantSlug' | 'roles'>, target: Target, tenant: Pick<Tenant, 'slug'>) => refusal(actor, target, tenant) === null;
 
 /** What a refusal needs to record its attempt: the caller, where, and from which address. */
-export interface Attempt { services: Services; admin: Admin; tenant: Tenant; koa: Pick<Koa.Context, 'ip'> }
+export interface Attempt {
+  services: Services;
+  admin: Admin;
+  tenant: Tenant;
+  koa: Pick<Koa.Context, 'ip'>;
+}
 
 /** Record a refused attempt (level warn, so that it shows among the warnings) and answer 403. */
 export async function deny(call: Attempt, action: string, message: string, needs: string, about: { userId?: string; email?: string } = {}): Promise<never> {
   await call.services.auditStore.record({
-    tenantId: call.tenant.id, type: 'admin.denied', level: 'warn', actor: call.admin.email, subject: about.userId ?? null, ip: call.koa.ip,
-    userId: about.userId ?? null, data: { action, needs, ...(about.email !== undefined && { email: about.email }), actorRoles: call.admin.roles },
+    tenantId: call.tenant.id,
+    type: 'admin.denied',
+    level: 'warn',
+    actor: call.admin.email,
+    subject: about.userId ?? null,
+    ip: call.koa.ip,
+    userId: about.userId ?? null,
+    data: { action, needs, ...(about.email !== undefined && { email: about.email }), actorRoles: call.admin.roles },
   });
   throw new GatehouseError(403, 'forbidden', message, { needs });
 }
@@ -92,7 +112,12 @@ export async function userToActOn(call: Attempt, ref: string, action: string): P
  * Refuse (403, recorded) unless the caller may give these roles: changing an account's roles
  * needs superadmin; creating one may grant only roles the caller holds.
  */
-export async function assertMayGrant(call: Attempt, roles: readonly AdminRole[], opts: { change: boolean; target?: { id: string; email: string } }, action: string): Promise<void> {
+export async function assertMayGrant(
+  call: Attempt,
+  roles: readonly AdminRole[],
+  opts: { change: boolean; target?: { id: string; email: string } },
+  action: string,
+): Promise<void> {
   const held = heldRoles(call.admin.roles);
   if (opts.change ? !call.admin.roles.includes('superadmin') : roles.some((r) => !held.has(r))) {
     const msg = opts.change

@@ -25,9 +25,7 @@ export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Access = 'public' | 'signed-in' | 'instance' | readonly AdminRole[];
 
 /** The `:name` parameters of a path. */
-type PathParams<S extends string> =
-  S extends `${string}:${infer P}/${infer Rest}` ? P | PathParams<`/${Rest}`>
-    : S extends `${string}:${infer P}` ? P : never;
+type PathParams<S extends string> = S extends `${string}:${infer P}/${infer Rest}` ? P | PathParams<`/${Rest}`> : S extends `${string}:${infer P}` ? P : never;
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 type NoBody = z.ZodUndefined;
@@ -106,9 +104,14 @@ export type AnyRoute = RouteDef<Access, string, AnyObject, AnyObject, z.ZodType,
 export const noBody = z.undefined();
 
 /** Declare a route (an identity function that gives the handler its types). */
-export function route<const A extends Access, const Path extends string, P extends AnyObject = z.ZodObject<{}>, Q extends AnyObject = z.ZodObject<{}>, B extends z.ZodType = NoBody, R extends z.ZodType = NoContent>(
-  def: RouteDef<A, Path, P, Q, B, R>,
-): AnyRoute {
+export function route<
+  const A extends Access,
+  const Path extends string,
+  P extends AnyObject = z.ZodObject<{}>,
+  Q extends AnyObject = z.ZodObject<{}>,
+  B extends z.ZodType = NoBody,
+  R extends z.ZodType = NoContent,
+>(def: RouteDef<A, Path, P, Q, B, R>): AnyRoute {
   return def as unknown as AnyRoute;
 }
 
@@ -143,9 +146,12 @@ function checkDeclarations(routes: AnyRoute[]): void {
     const where = `${r.method.toUpperCase()} ${r.path}`;
     if (ids.has(r.id)) throw new Error(`Admin route ${where}: operation id ${r.id} is used twice.`);
     ids.add(r.id);
-    if (Array.isArray(r.access) && !pathParamNames(r.path).includes('slug')) throw new Error(`Admin route ${where}: role-based access needs the tenant in the path (:slug).`);
-    if (r.versioned && !(r.body instanceof z.ZodObject && 'version' in r.body.shape)) throw new Error(`Admin route ${where}: a versioned route's body needs a "version" field.`);
-    for (const name of Object.keys(r.params?.shape ?? {})) if (!pathParamNames(r.path).includes(name)) throw new Error(`Admin route ${where}: parameter ${name} is not in the path.`);
+    if (Array.isArray(r.access) && !pathParamNames(r.path).includes('slug'))
+      throw new Error(`Admin route ${where}: role-based access needs the tenant in the path (:slug).`);
+    if (r.versioned && !(r.body instanceof z.ZodObject && 'version' in r.body.shape))
+      throw new Error(`Admin route ${where}: a versioned route's body needs a "version" field.`);
+    for (const name of Object.keys(r.params?.shape ?? {}))
+      if (!pathParamNames(r.path).includes(name)) throw new Error(`Admin route ${where}: parameter ${name} is not in the path.`);
   }
 }
 
@@ -164,13 +170,27 @@ function expectedVersion(koa: Koa.Context, body: unknown): number | undefined {
 async function access(services: Services, r: AnyRoute, admin: Admin, slug: string | undefined, ip: string): Promise<Tenant> {
   try {
     if (r.access === 'instance' && !isInstanceAdmin(admin)) {
-      throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', { needs: 'superadmin of the default tenant' });
+      throw new GatehouseError(403, 'forbidden', 'Only a superadministrator of the default tenant may do this. It needs: superadmin of the default tenant.', {
+        needs: 'superadmin of the default tenant',
+      });
     }
     if (Array.isArray(r.access)) return await authorize(services, admin, slug!, [...r.access]);
   } catch (e) {
     // A refused call is recorded (warn) in the caller's own tenant, where their administrators look.
     if (e instanceof GatehouseError && e.status === 403) {
-      await services.auditStore.record({ tenantId: admin.tenantId, type: 'admin.denied', level: 'warn', actor: admin.email, ip, data: { action: r.id, ...(slug !== undefined && { tenant: slug }), needs: (e.details as { needs?: string } | undefined)?.needs ?? null, actorRoles: admin.roles } });
+      await services.auditStore.record({
+        tenantId: admin.tenantId,
+        type: 'admin.denied',
+        level: 'warn',
+        actor: admin.email,
+        ip,
+        data: {
+          action: r.id,
+          ...(slug !== undefined && { tenant: slug }),
+          needs: (e.details as { needs?: string } | undefined)?.needs ?? null,
+          actorRoles: admin.roles,
+        },
+      });
     }
     throw e;
   }
@@ -187,11 +207,29 @@ async function handle(services: Services, r: AnyRoute, pathSchema: AnyObject, ko
   const body = r.body ? parseInput(r.body, koa.request.body ?? {}, 'body') : undefined;
   let accepted = false;
   const call = {
-    services, koa, params, query, body, admin, tenant,
-    accepted: () => { if (!r.accepted) throw new Error(`${r.method.toUpperCase()} ${r.path} is not declared "accepted"`); accepted = true; },
+    services,
+    koa,
+    params,
+    query,
+    body,
+    admin,
+    tenant,
+    accepted: () => {
+      if (!r.accepted) throw new Error(`${r.method.toUpperCase()} ${r.path} is not declared "accepted"`);
+      accepted = true;
+    },
     version: r.versioned ? expectedVersion(koa, body) : undefined,
     audit: (type: string, subject: string | null, data: Record<string, unknown> = {}, about: { userId?: string | null; clientId?: string | null } = {}) =>
-      services.auditStore.record({ tenantId: tenant?.id ?? null, type, actor: admin?.email ?? null, subject, data, ip: koa.ip, userId: about.userId, clientId: about.clientId }),
+      services.auditStore.record({
+        tenantId: tenant?.id ?? null,
+        type,
+        actor: admin?.email ?? null,
+        subject,
+        data,
+        ip: koa.ip,
+        userId: about.userId,
+        clientId: about.clientId,
+      }),
   };
   const result = await r.handler(call);
 
@@ -210,14 +248,18 @@ async function handle(services: Services, r: AnyRoute, pathSchema: AnyObject, ko
   if (!checked.success) {
     // The answer is not what the document promises: a bug. Logged always; refused (500) where
     // answers are checked strictly (tests), so that it is caught before it ships.
-    services.logger.error({ route: `${r.method.toUpperCase()} ${r.path}`, problems: checked.error.issues.slice(0, 10) }, 'admin API answer does not match its schema');
-    if (services.config.strictApiResponses) throw new Error(`The answer of ${r.method.toUpperCase()} ${r.path} does not match its schema: ${checked.error.message}`);
+    services.logger.error(
+      { route: `${r.method.toUpperCase()} ${r.path}`, problems: checked.error.issues.slice(0, 10) },
+      'admin API answer does not match its schema',
+    );
+    if (services.config.strictApiResponses)
+      throw new Error(`The answer of ${r.method.toUpperCase()} ${r.path} does not match its schema: ${checked.error.message}`);
     koa.body = result;
   } else {
     // Fields the schema does not list are dropped: the document is exactly what is sent.
     koa.body = checked.data;
   }
-  koa.status = accepted ? 202 : r.status ?? 200;
+  koa.status = accepted ? 202 : (r.status ?? 200);
   const version = (koa.body as { version?: unknown })?.version;
   if (typeof version === 'number' && r.method !== 'delete') koa.set('ETag', `"${version}"`);
 }

@@ -36,19 +36,45 @@ type LegacyRoutes = (services: Services, r: Router) => void;
 const legacy: LegacyRoutes[] = [];
 
 const resources: AnyRoute[] = [
-  ...authRoutes, ...meRoutes, ...tenantRoutes, ...brandingRoutes, ...overviewRoutes,
-  ...userRoutes, ...userMfaRoutes, ...sessionRoutes, ...deviceRoutes, ...groupRoutes, ...ouRoutes, ...domainRoutes,
-  ...appRoutes, ...deploymentRoutes, ...metadataRoutes, ...keyRoutes, ...auditRoutes, ...upstreamRoutes, ...policyRoutes,
-  ...directoryRoutes, ...connectorRoutes, ...workstationRoutes, ...kerberosRoutes,
-  ...instanceRoutes, ...selfServiceRoutes,
+  ...authRoutes,
+  ...meRoutes,
+  ...tenantRoutes,
+  ...brandingRoutes,
+  ...overviewRoutes,
+  ...userRoutes,
+  ...userMfaRoutes,
+  ...sessionRoutes,
+  ...deviceRoutes,
+  ...groupRoutes,
+  ...ouRoutes,
+  ...domainRoutes,
+  ...appRoutes,
+  ...deploymentRoutes,
+  ...metadataRoutes,
+  ...keyRoutes,
+  ...auditRoutes,
+  ...upstreamRoutes,
+  ...policyRoutes,
+  ...directoryRoutes,
+  ...connectorRoutes,
+  ...workstationRoutes,
+  ...kerberosRoutes,
+  ...instanceRoutes,
+  ...selfServiceRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;
 const openApiRoute = route({
-  id: 'getOpenApi', method: 'get', path: '/openapi.json', tag: 'meta', access: 'public',
+  id: 'getOpenApi',
+  method: 'get',
+  path: '/openapi.json',
+  tag: 'meta',
+  access: 'public',
   summary: 'This document: OpenAPI 3.1, generated from the schemas that check every request and answer',
   response: z.looseObject({ openapi: z.literal('3.1.0'), paths: z.record(z.string(), z.unknown()) }),
-  async handler({ services }) { return (document ??= openApiDocument(services, adminRoutes)) as { openapi: '3.1.0'; paths: Record<string, unknown> }; },
+  async handler({ services }) {
+    return (document ??= openApiDocument(services, adminRoutes)) as { openapi: '3.1.0'; paths: Record<string, unknown> };
+  },
 });
 
 /** Every declared route of the admin API. */

@@ -19,7 +19,16 @@ export const jwkSchema = z.looseObject({
   kid: z.string().max(200).optional(),
   use: z.enum(['sig', 'enc']).optional(),
   alg: z.string().max(50).optional(),
-  x5c: z.array(z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 DER certificates').max(20_000)).min(1).max(10).optional(),
+  x5c: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64 DER certificates')
+        .max(20_000),
+    )
+    .min(1)
+    .max(10)
+    .optional(),
 });
 export const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1).max(20) });
 
@@ -37,15 +46,20 @@ export function checkJwks(jwks: Jwks): { jwks: Jwks; certificateExpiresAt: numbe
     const secret = PRIVATE_PARAMS.filter((p) => p in jwk);
     if (secret.length) throw invalid(`${name} holds private key material (${secret.join(', ')}). Register the public keys only.`);
     let key: crypto.KeyObject;
-    try { key = crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }); } catch {
+    try {
+      key = crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' });
+    } catch {
       throw invalid(`${name} is not a usable ${jwk.kty} public key. Check its parameters.`);
     }
     (jwk.x5c ?? []).forEach((b64, j) => {
       let cert: crypto.X509Certificate;
-      try { cert = new crypto.X509Certificate(Buffer.from(b64, 'base64')); } catch {
+      try {
+        cert = new crypto.X509Certificate(Buffer.from(b64, 'base64'));
+      } catch {
         throw invalid(`${name}: certificate ${j + 1} in x5c is not a DER certificate in base64.`);
       }
-      if (j === 0 && !cert.publicKey.equals(key)) throw invalid(`${name}: its first x5c certificate is for another key. The first certificate must certify the key itself.`);
+      if (j === 0 && !cert.publicKey.equals(key))
+        throw invalid(`${name}: its first x5c certificate is for another key. The first certificate must certify the key itself.`);
       const expires = cert.validToDate.getTime();
       if (earliest === null || expires < earliest) earliest = expires;
     });
@@ -53,5 +67,4 @@ export function checkJwks(jwks: Jwks): { jwks: Jwks; certificateExpiresAt: numbe
   return { jwks, certificateExpiresAt: earliest };
 }
 
-export const certificateExpiresSoon = (expiresAt: number | null, now = Date.now()) =>
-  expiresAt !== null && expiresAt <= now + APP_CERT_WARNING_DAYS * DAY;
+export const certificateExpiresSoon = (expiresAt: number | null, now = Date.now()) => expiresAt !== null && expiresAt <= now + APP_CERT_WARNING_DAYS * DAY;

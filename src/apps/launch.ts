@@ -12,11 +12,7 @@ import { impliedGrant } from '../oidc/grants.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import type { SignedIn } from '../interaction/whoami.ts';
 
-export type Launch =
-  | { kind: 'redirect'; url: string }
-  | { kind: 'post'; url: string; fields: Record<string, string> }
-  | { kind: 'session_ended' };
-
+export type Launch = { kind: 'redirect'; url: string } | { kind: 'post'; url: string; fields: Record<string, string> } | { kind: 'session_ended' };
 
 export function launchable(a: App): boolean {
   if (a.type === 'saml') return !!a.saml; // IdP-initiated sign-in (saml/routes.ts)
@@ -43,7 +39,12 @@ export async function launch(services: Pick<Services, 'auditStore' | 'config'>, 
     // engine does for the apps signed in to through the session; unless the profile says the
     // app outlives the session.
     const session = !a.outliveSession && who.sessionUid ? await provider.Session.findByUid(who.sessionUid) : undefined;
-    const grant = await impliedGrant(provider, { grantId: session?.grantIdFor(a.clientId), clientId: a.clientId, accountId: who.user.id, scope: HANDOFF_SCOPE });
+    const grant = await impliedGrant(provider, {
+      grantId: session?.grantIdFor(a.clientId),
+      clientId: a.clientId,
+      accountId: who.user.id,
+      scope: HANDOFF_SCOPE,
+    });
     if (session && session.grantIdFor(a.clientId) !== grant.jti) {
       session.ensureClientContainer(a.clientId);
       session.grantIdFor(a.clientId, grant.jti!);
@@ -54,21 +55,53 @@ export async function launch(services: Pick<Services, 'auditStore' | 'config'>, 
     // Lives for the app's refresh token lifetime from this launch (rotation never extends it,
     // oidc/engine.ts): when it ends, the user signs in to Gatehouse again (the next launch).
     const token = new provider.RefreshToken({
-      client, accountId: who.user.id, grantId: grant.jti!, scope: HANDOFF_SCOPE, gty: 'authorization_code',
-      authTime: who.authTime, amr: who.amr, acr: who.acr, expiresWithSession: false,
+      client,
+      accountId: who.user.id,
+      grantId: grant.jti!,
+      scope: HANDOFF_SCOPE,
+      gty: 'authorization_code',
+      authTime: who.authTime,
+      amr: who.amr,
+      acr: who.acr,
+      expiresWithSession: false,
     } as ConstructorParameters<typeof provider.RefreshToken>[0]);
     const refreshToken = await token.save();
-    await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'handoff', message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.` } });
+    await services.auditStore.record({
+      tenantId: tenant.id,
+      type: 'app.launched',
+      subject: who.user.id,
+      data: {
+        clientId: a.clientId,
+        app: a.displayName,
+        method: 'handoff',
+        message: `${who.user.email} opened ${a.displayName}; a refresh token was handed over.`,
+      },
+    });
     return { kind: 'post', url: a.loginRedirectUrl!, fields: { refresh_token: refreshToken } };
   }
   if (a.type === 'saml') {
     // IdP-initiated SAML sign-in; the profile's home URL, if any, is the RelayState (where the SP lands the user).
-    await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: 'saml', message: `${who.user.email} opened ${a.displayName}.` } });
+    await services.auditStore.record({
+      tenantId: tenant.id,
+      type: 'app.launched',
+      subject: who.user.id,
+      data: { clientId: a.clientId, app: a.displayName, method: 'saml', message: `${who.user.email} opened ${a.displayName}.` },
+    });
     const u = new URL(`${issuerFor(services.config.publicUrl, tenant.slug)}/saml/launch/${encodeURIComponent(a.clientId)}`);
     if (a.homeUrl) u.searchParams.set('RelayState', a.homeUrl);
     return { kind: 'redirect', url: u.href };
   }
-  await services.auditStore.record({ tenantId: tenant.id, type: 'app.launched', subject: who.user.id, data: { clientId: a.clientId, app: a.displayName, method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url', message: `${who.user.email} opened ${a.displayName}.` } });
+  await services.auditStore.record({
+    tenantId: tenant.id,
+    type: 'app.launched',
+    subject: who.user.id,
+    data: {
+      clientId: a.clientId,
+      app: a.displayName,
+      method: a.initiateLoginUri ? 'initiate_login_uri' : 'home_url',
+      message: `${who.user.email} opened ${a.displayName}.`,
+    },
+  });
   if (a.initiateLoginUri) {
     const u = new URL(a.initiateLoginUri);
     u.searchParams.set('iss', issuerFor(services.config.publicUrl, tenant.slug));

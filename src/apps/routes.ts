@@ -69,22 +69,56 @@ export function launcherRouter(services: Services): Router {
     if (!next) {
       const apps = await launcherApps(services, tenant, user);
       ctx.type = 'html';
-      ctx.body = launcherPage({ email: user.email, apps: apps.map((a) => ({ name: a.displayName, logo: a.logo, url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`, kind: a.type })), signOutUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/session/end`, accountUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/account`, branding: pageBranding(tenant) });
+      ctx.body = launcherPage({
+        email: user.email,
+        apps: apps.map((a) => ({
+          name: a.displayName,
+          logo: a.logo,
+          url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
+          kind: a.type,
+        })),
+        signOutUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/session/end`,
+        accountUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/account`,
+        branding: pageBranding(tenant),
+      });
       return;
     }
     const a = await services.appStore.byTenantClientId(tenant.id, next);
     if (!a || !launchable(a) || !(await services.appService.isDeployedTo(a, user))) {
-      await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user.id, ip: ctx.ip, data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` } });
-      return page(ctx, 403, t('notDeployed.title'), t('notDeployed.message', { app: a?.displayName ?? t('common.thisApp'), email: user.email }), t('notDeployed.detail'));
+      await services.auditStore.record({
+        tenantId: tenant.id,
+        type: 'authorization.not_deployed',
+        level: 'warn',
+        subject: user.id,
+        ip: ctx.ip,
+        data: { clientId: next, email: user.email, message: `${user.email} tried to open an application not deployed to them.` },
+      });
+      return page(
+        ctx,
+        403,
+        t('notDeployed.title'),
+        t('notDeployed.message', { app: a?.displayName ?? t('common.thisApp'), email: user.email }),
+        t('notDeployed.detail'),
+      );
     }
     // A hand-off app gets a token here, without its own sign-in: when it (or the user's
     // policy) needs two-step verification and this session's sign-in lacked it, step up first.
-    if (a.type === 'handoff' && !MFA_ACRS.includes(String(who.acr))
-      && (a.requireMfa || policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))) {
+    if (
+      a.type === 'handoff' &&
+      !MFA_ACRS.includes(String(who.acr)) &&
+      (a.requireMfa || policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: a.clientId }))
+    ) {
       return startSignIn(services, ctx, tenant, a.clientId, { acrValues: MFA_ACR });
     }
     const go = await launch(services, tenant, entry!.provider, a, who);
-    if (go.kind === 'session_ended') return page(ctx, 409, t('launcher.signedOut.title'), t('launcher.signedOut.message', { app: a.displayName }), t('launcher.signedOut.detail', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}` }));
+    if (go.kind === 'session_ended')
+      return page(
+        ctx,
+        409,
+        t('launcher.signedOut.title'),
+        t('launcher.signedOut.message', { app: a.displayName }),
+        t('launcher.signedOut.detail', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}` }),
+      );
     if (go.kind === 'redirect') {
       ctx.status = 303;
       ctx.redirect(go.url);
@@ -119,7 +153,12 @@ export function launcherRouter(services: Services): Router {
     ctx.body = {
       sub: user.id,
       ...(scopes.has('email') && { email: user.email }),
-      ...(scopes.has('profile') && { givenName: user.givenName, familyName: user.familyName, name: [user.givenName, user.familyName].filter(Boolean).join(' ') || user.email, groups }),
+      ...(scopes.has('profile') && {
+        givenName: user.givenName,
+        familyName: user.familyName,
+        name: [user.givenName, user.familyName].filter(Boolean).join(' ') || user.email,
+        groups,
+      }),
     };
   });
 

@@ -24,7 +24,12 @@ export const isConfidential = (type: App['type']) => type === 'web' || type === 
 export const isOidcApp = (type: App['type']) => type === 'web' || type === 'spa' || type === 'native';
 export const newClientId = () => crypto.randomBytes(12).toString('hex');
 
-export interface AppServiceDeps { appStore: AppStore; userStore: UserStore; sealer: Sealer; outbound: Outbound }
+export interface AppServiceDeps {
+  appStore: AppStore;
+  userStore: UserStore;
+  sealer: Sealer;
+  outbound: Outbound;
+}
 
 export class AppService {
   readonly apps: AppStore;
@@ -46,12 +51,18 @@ export class AppService {
     if (input.logo) input.logo = checkLogo(input.logo);
     const problems: string[] = [];
     // Also reached without the admin API's schemas (import file): names and URLs checked here too.
-    for (const [field, label] of [['name', 'The name'], ['displayName', 'The display name']] as const) {
+    for (const [field, label] of [
+      ['name', 'The name'],
+      ['displayName', 'The display name'],
+    ] as const) {
       const v = input[field];
       const p = typeof v === 'string' ? textProblem(v) : undefined;
       if (p) problems.push(`${label} ${p}.`);
     }
-    for (const [field, label] of [['homeUrl', 'The home URL'], ['backchannelLogoutUri', 'The back-channel logout URI']] as const) {
+    for (const [field, label] of [
+      ['homeUrl', 'The home URL'],
+      ['backchannelLogoutUri', 'The back-channel logout URI'],
+    ] as const) {
       const v = input[field];
       const p = v ? webUrlProblem(v) : undefined;
       if (p) problems.push(`${label} (${field}) "${v}" ${p}.`);
@@ -59,43 +70,68 @@ export class AppService {
     const uris = [...(input.redirectUris ?? []), ...(input.postLogoutRedirectUris ?? [])];
     problems.push(...checkRedirectUris(input.type, uris));
     if (input.type === 'service' && input.redirectUris?.length) problems.push('A service app uses client_credentials only and takes no redirect URIs.');
-    if (input.type === 'handoff' && input.redirectUris?.length) problems.push('A hand-off app receives a refresh token at its login redirect URL and takes no redirect URIs.');
-    if (isOidcApp(input.type) && input.redirectUris && input.redirectUris.length === 0) problems.push('Add at least one redirect URI: the app\'s sign-in callback.');
-    if (input.type === 'handoff' && !input.loginRedirectUrl) problems.push('A hand-off app needs its login redirect URL: the address the refresh token is POSTed to.');
+    if (input.type === 'handoff' && input.redirectUris?.length)
+      problems.push('A hand-off app receives a refresh token at its login redirect URL and takes no redirect URIs.');
+    if (isOidcApp(input.type) && input.redirectUris && input.redirectUris.length === 0)
+      problems.push("Add at least one redirect URI: the app's sign-in callback.");
+    if (input.type === 'handoff' && !input.loginRedirectUrl)
+      problems.push('A hand-off app needs its login redirect URL: the address the refresh token is POSTed to.');
     if (input.loginRedirectUrl) {
       if (input.type !== 'handoff') problems.push('Only hand-off apps have a login redirect URL.');
-      else { const p = redirectUriProblem('web', input.loginRedirectUrl); if (p) problems.push(`Login redirect URL ${p}`); }
+      else {
+        const p = redirectUriProblem('web', input.loginRedirectUrl);
+        if (p) problems.push(`Login redirect URL ${p}`);
+      }
     }
     if (input.initiateLoginUri) {
       if (!isOidcApp(input.type)) problems.push('Only OpenID Connect apps (web, SPA, native) can register an initiate login URI.');
-      else { const p = redirectUriProblem('web', input.initiateLoginUri); if (p) problems.push(`Initiate login URI ${p}`); }
+      else {
+        const p = redirectUriProblem('web', input.initiateLoginUri);
+        if (p) problems.push(`Initiate login URI ${p}`);
+      }
     }
     if (input.clientAuthMethod && input.clientAuthMethod !== 'client_secret_basic' && !isConfidential(input.type)) {
-      problems.push('Only confidential apps (web, service, hand-off) authenticate at the token endpoint: SPA and native apps are public clients (PKCE, no client authentication).');
+      problems.push(
+        'Only confidential apps (web, service, hand-off) authenticate at the token endpoint: SPA and native apps are public clients (PKCE, no client authentication).',
+      );
     }
     if (input.clientAuthMethod === 'private_key_jwt' && isConfidential(input.type) && !signingKeys(input.jwks ?? null).length) {
-      problems.push('private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.');
+      problems.push(
+        'private_key_jwt checks the app\'s signed assertions with its registered public keys: register them in jwks (signing keys: "use" "sig" or none) first.',
+      );
     }
-    if (input.deviceSsoGroup && input.type !== 'native') problems.push('Only native apps can join a device SSO group (OpenID Connect Native SSO shares a sign-in between apps on one mobile device).');
+    if (input.deviceSsoGroup && input.type !== 'native')
+      problems.push('Only native apps can join a device SSO group (OpenID Connect Native SSO shares a sign-in between apps on one mobile device).');
     if (input.type === 'saml') {
-      if (!input.saml) problems.push('A SAML app needs its SP settings: at least the SP entity ID and an Assertion Consumer Service URL (or the SP\'s metadata).');
+      if (!input.saml)
+        problems.push("A SAML app needs its SP settings: at least the SP entity ID and an Assertion Consumer Service URL (or the SP's metadata).");
       else {
         problems.push(...samlProblems(input.saml));
         // The SP's certificates get the same expiry alert as OpenID Connect apps' registered ones.
         input.certificateExpiresAt = certificatesExpireAt(input.saml.certificates);
       }
-      if (input.redirectUris?.length || input.postLogoutRedirectUris?.length) problems.push('A SAML app receives assertions at its Assertion Consumer Service URLs and takes no redirect URIs.');
+      if (input.redirectUris?.length || input.postLogoutRedirectUris?.length)
+        problems.push('A SAML app receives assertions at its Assertion Consumer Service URLs and takes no redirect URIs.');
       if (input.jwks) problems.push('A SAML app registers X.509 certificates (saml.certificates), not a JWKS.');
     } else if (input.saml) problems.push('Only SAML apps (type saml) have SAML settings.');
-    if (input.passwordGrant && !isConfidential(input.type)) problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
+    if (input.passwordGrant && !isConfidential(input.type))
+      problems.push('The password grant needs a confidential app (web, service or hand-off): a public client cannot keep the secret it requires.');
     if (input.backchannelLogoutUri && !webUrlProblem(input.backchannelLogoutUri)) {
       const refused = await this.outbound.check(new URL(input.backchannelLogoutUri));
-      if (refused) problems.push(`The back-channel logout URI (backchannelLogoutUri) "${input.backchannelLogoutUri}" is refused: ${refused.message} ${refused.always ? 'Use the application\'s public address.' : `Use the application's public address, or ask the operator to add its range to ${OUTBOUND_SETTING}.`}`);
+      if (refused)
+        problems.push(
+          `The back-channel logout URI (backchannelLogoutUri) "${input.backchannelLogoutUri}" is refused: ${refused.message} ${refused.always ? "Use the application's public address." : `Use the application's public address, or ask the operator to add its range to ${OUTBOUND_SETTING}.`}`,
+        );
     }
     for (const c of input.claims ?? []) {
-      if ((c.value === undefined) === (c.attribute === undefined)) problems.push(`Custom claim "${c.name}" needs either a static value or a user attribute, not both.`);
-      if (c.attribute && !(CLAIM_ATTRIBUTES as readonly string[]).includes(c.attribute)) problems.push(`Custom claim "${c.name}" maps unknown attribute "${c.attribute}"; use one of ${CLAIM_ATTRIBUTES.join(', ')}.`);
-      if ((DEFAULT_CLAIMS as readonly string[]).includes(c.name) || ['iss', 'aud', 'exp', 'iat', 'nonce', 'acr', 'amr', 'azp', 'auth_time', 'at_hash', 'c_hash', 'sid'].includes(c.name)) {
+      if ((c.value === undefined) === (c.attribute === undefined))
+        problems.push(`Custom claim "${c.name}" needs either a static value or a user attribute, not both.`);
+      if (c.attribute && !(CLAIM_ATTRIBUTES as readonly string[]).includes(c.attribute))
+        problems.push(`Custom claim "${c.name}" maps unknown attribute "${c.attribute}"; use one of ${CLAIM_ATTRIBUTES.join(', ')}.`);
+      if (
+        (DEFAULT_CLAIMS as readonly string[]).includes(c.name) ||
+        ['iss', 'aud', 'exp', 'iat', 'nonce', 'acr', 'amr', 'azp', 'auth_time', 'at_hash', 'c_hash', 'sid'].includes(c.name)
+      ) {
         problems.push(`"${c.name}" is a standard claim and cannot be redefined.`);
       }
     }
@@ -116,16 +152,28 @@ export class AppService {
       try {
         res = await this.outbound.fetch(metadataUrl, { redirect: 'manual', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
       } catch (e) {
-        throw invalid(`The SP metadata could not be fetched from ${metadataUrl}: ${(e as Error).message} Paste the metadata XML instead, or ${OUTBOUND_SETTING} may need the SP's address range.`);
+        throw invalid(
+          `The SP metadata could not be fetched from ${metadataUrl}: ${(e as Error).message} Paste the metadata XML instead, or ${OUTBOUND_SETTING} may need the SP's address range.`,
+        );
       }
       if (!res.ok) throw invalid(`The SP metadata URL ${metadataUrl} answered HTTP ${res.status}. Check the URL, or paste the metadata XML instead.`);
       xml = await res.text();
     }
     let fromMetadata: Partial<SamlSettings> = {};
     if (xml) {
-      try { fromMetadata = settingsFromMetadata(xml); } catch (e) { if (e instanceof SamlError) throw invalid(e.message); throw e; }
+      try {
+        fromMetadata = settingsFromMetadata(xml);
+      } catch (e) {
+        if (e instanceof SamlError) throw invalid(e.message);
+        throw e;
+      }
     }
-    const merged = { ...DEFAULT_SAML, ...(current ?? {}), ...fromMetadata, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) } as SamlSettings;
+    const merged = {
+      ...DEFAULT_SAML,
+      ...(current ?? {}),
+      ...fromMetadata,
+      ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    } as SamlSettings;
     merged.acs = (merged.acs ?? []).map((a, i) => ({ url: a.url, index: a.index ?? i }));
     return merged;
   }
@@ -155,12 +203,12 @@ export class AppService {
   async resolveTarget(tenantId: string, type: DeploymentTarget['type'], ref: string): Promise<DeploymentTarget> {
     switch (type) {
       case 'user': {
-        const u = await this.directory.userByEmail(tenantId, ref) ?? await this.directory.userById(tenantId, ref);
+        const u = (await this.directory.userByEmail(tenantId, ref)) ?? (await this.directory.userById(tenantId, ref));
         if (!u) throw invalid(`No user ${ref} in this tenant. Create the user first or check the email.`);
         return { type, id: u.id };
       }
       case 'group': {
-        const g = await this.directory.groupByName(tenantId, ref) ?? await this.directory.groupById(tenantId, ref);
+        const g = (await this.directory.groupByName(tenantId, ref)) ?? (await this.directory.groupById(tenantId, ref));
         if (!g) throw invalid(`No group "${ref}" in this tenant. Create the group first or check its name.`);
         return { type, id: g.id };
       }

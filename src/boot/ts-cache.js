@@ -27,21 +27,29 @@ function cached(file) {
   try {
     const text = fs.readFileSync(entry, 'utf8');
     if (text.startsWith(stamp)) return text.slice(stamp.length);
-  } catch { /* not cached yet */ }
+  } catch {
+    /* not cached yet */
+  }
   // Same mode as Node's own loading: types become spaces, so line and column numbers in
   // stack traces still point into the .ts file.
   // (Its "experimental" warning is Node's to give about Node's API, not news for whoever runs us.)
   const emitWarning = process.emitWarning;
   process.emitWarning = () => {};
   let js;
-  try { js = stripTypeScriptTypes(source, { mode: 'strip' }); } finally { process.emitWarning = emitWarning; }
+  try {
+    js = stripTypeScriptTypes(source, { mode: 'strip' });
+  } finally {
+    process.emitWarning = emitWarning;
+  }
   if (writable) {
     try {
       fs.mkdirSync(cacheDir, { recursive: true });
       const tmp = `${entry}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, stamp + js);
       fs.renameSync(tmp, entry); // whole entries only, even with several processes starting at once
-    } catch { writable = false; }
+    } catch {
+      writable = false;
+    }
   }
   return js;
 }
@@ -52,7 +60,11 @@ registerHooks({
     const file = fileURLToPath(url);
     if (!ours(file)) return nextLoad(url, context);
     let source;
-    try { source = cached(file); } catch { return nextLoad(url, context); }
+    try {
+      source = cached(file);
+    } catch {
+      return nextLoad(url, context);
+    }
     return { format: 'module', source, shortCircuit: true };
   },
 });

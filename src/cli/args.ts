@@ -70,10 +70,18 @@ export function jsonObject(o: Opts, name: string): Record<string, unknown> | und
   if (v === undefined) return undefined;
   let text = v;
   if (v.startsWith('@')) {
-    try { text = fs.readFileSync(v.slice(1), 'utf8'); } catch (e) { throw new UsageError(`Cannot read --${name} ${v}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`); }
+    try {
+      text = fs.readFileSync(v.slice(1), 'utf8');
+    } catch (e) {
+      throw new UsageError(`Cannot read --${name} ${v}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    }
   }
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { throw new UsageError(`--${name} must be a JSON object (or @FILE holding one); "${v.length > 60 ? `${v.slice(0, 60)}...` : v}" is not JSON.`); }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--${name} must be a JSON object (or @FILE holding one); "${v.length > 60 ? `${v.slice(0, 60)}...` : v}" is not JSON.`);
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--${name} must be a JSON object like {"key": "value"}.`);
   return parsed as Record<string, unknown>;
 }
@@ -112,7 +120,8 @@ export async function connectorCode(flagValue: string | undefined): Promise<stri
   delete process.env.GATEHOUSE_CONNECTOR_CODE;
   if (flagValue === '-') {
     const code = await firstLineOfStdin('Provisioning code');
-    if (!code) throw new UsageError('--code - reads the provisioning code from standard input, which was empty. Pipe the code in, or set GATEHOUSE_CONNECTOR_CODE.');
+    if (!code)
+      throw new UsageError('--code - reads the provisioning code from standard input, which was empty. Pipe the code in, or set GATEHOUSE_CONNECTOR_CODE.');
     return code;
   }
   if (flagValue !== undefined && fromEnv) throw new UsageError('Give the provisioning code once: in GATEHOUSE_CONNECTOR_CODE or with --code, not both.');

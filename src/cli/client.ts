@@ -28,11 +28,14 @@ export async function request<T>(method: string, path: string, body?: unknown, a
   return data as T;
 }
 
-interface ErrorBody { error?: { message?: string } }
+interface ErrorBody {
+  error?: { message?: string };
+}
 
 export async function send(method: string, path: string, body?: unknown, auth = true): Promise<{ data: unknown; text: string }> {
   const base = serverUrl();
-  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new SetupError(`GATEHOUSE_URL must be an http(s) URL like ${DEFAULT_URL}; it is "${base}".`);
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol))
+    throw new SetupError(`GATEHOUSE_URL must be an http(s) URL like ${DEFAULT_URL}; it is "${base}".`);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (auth) headers.authorization = `Bearer ${await token()}`;
@@ -46,10 +49,17 @@ export async function send(method: string, path: string, body?: unknown, auth = 
   }
   const text = await res.text();
   let data: unknown;
-  try { data = text ? JSON.parse(text) : undefined; } catch { data = undefined; }
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
   if (!res.ok) {
-    let message = (data as ErrorBody | undefined)?.error?.message ?? `Gatehouse answered ${res.status} ${res.statusText} (is GATEHOUSE_URL=${base} a Gatehouse server?).`;
-    if (res.status === 401 && auth && process.env.GATEHOUSE_ADMIN_TOKEN) message += ' (GATEHOUSE_ADMIN_TOKEN is set: get a fresh one with `gatehouse token`, or unset it to use GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD.)';
+    let message =
+      (data as ErrorBody | undefined)?.error?.message ?? `Gatehouse answered ${res.status} ${res.statusText} (is GATEHOUSE_URL=${base} a Gatehouse server?).`;
+    if (res.status === 401 && auth && process.env.GATEHOUSE_ADMIN_TOKEN)
+      message +=
+        ' (GATEHOUSE_ADMIN_TOKEN is set: get a fresh one with `gatehouse token`, or unset it to use GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD.)';
     throw new ApiError(message);
   }
   return { data, text };
@@ -61,11 +71,13 @@ export async function token(): Promise<string> {
   const email = process.env.GATEHOUSE_ADMIN_EMAIL;
   const password = process.env.GATEHOUSE_ADMIN_PASSWORD;
   if (!email || !password) {
-    throw new SetupError([
-      'No administrator credentials. Set either',
-      '  GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD (and GATEHOUSE_ADMIN_TENANT if the administrator belongs to a tenant other than "default"), or',
-      '  GATEHOUSE_ADMIN_TOKEN (an admin access token, from `gatehouse token`).',
-    ].join('\n'));
+    throw new SetupError(
+      [
+        'No administrator credentials. Set either',
+        '  GATEHOUSE_ADMIN_EMAIL and GATEHOUSE_ADMIN_PASSWORD (and GATEHOUSE_ADMIN_TENANT if the administrator belongs to a tenant other than "default"), or',
+        '  GATEHOUSE_ADMIN_TOKEN (an admin access token, from `gatehouse token`).',
+      ].join('\n'),
+    );
   }
   const r = await request<{ access_token: string }>('POST', '/auth/token', { email, password, tenant: process.env.GATEHOUSE_ADMIN_TENANT || 'default' }, false);
   return (cachedToken = r.access_token);

@@ -36,8 +36,29 @@ export { UsageError };
 
 // In the order `gatehouse --help` lists them.
 const commands: Record<string, Command> = {
-  ...startCommands, ...backupCommands, ...overviewCommands, ...tenantCommands, ...userCommands, ...groupCommands, ...ouCommands, ...domainCommands, ...appCommands, ...keyCommands, ...secretCommands,
-  ...policyCommands, ...upstreamCommands, ...directoryCommands, ...connectorCommands, ...agentCommands, ...workstationCommands, ...kerberosCommands, ...auditCommands, ...sessionCommands, ...deviceCommands, ...brandingCommands, ...mailCommands,
+  ...startCommands,
+  ...backupCommands,
+  ...overviewCommands,
+  ...tenantCommands,
+  ...userCommands,
+  ...groupCommands,
+  ...ouCommands,
+  ...domainCommands,
+  ...appCommands,
+  ...keyCommands,
+  ...secretCommands,
+  ...policyCommands,
+  ...upstreamCommands,
+  ...directoryCommands,
+  ...connectorCommands,
+  ...agentCommands,
+  ...workstationCommands,
+  ...kerberosCommands,
+  ...auditCommands,
+  ...sessionCommands,
+  ...deviceCommands,
+  ...brandingCommands,
+  ...mailCommands,
 };
 
 // ---- help
@@ -47,17 +68,21 @@ const commandHelp = (c: Command) => `Usage: ${c.usage}\n\n${c.summary}`;
 export function help(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
   return [
-    'Usage: gatehouse COMMAND [options]', '',
-    ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`), '',
+    'Usage: gatehouse COMMAND [options]',
+    '',
+    ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+    '',
     `Admin commands talk to the running server at GATEHOUSE_URL (default ${DEFAULT_URL}), signing in with`,
     'GATEHOUSE_ADMIN_EMAIL + GATEHOUSE_ADMIN_PASSWORD (GATEHOUSE_ADMIN_TENANT, default "default") or GATEHOUSE_ADMIN_TOKEN.',
     '--json prints one JSON document. Lists print every item unless given --limit N (and --cursor CURSOR for the next page).',
-    '`gatehouse help COMMAND` shows a command\'s usage. Docs: docs/cli.md',
+    "`gatehouse help COMMAND` shows a command's usage. Docs: docs/cli.md",
   ].join('\n');
 }
 
 function groupHelp(prefix: string): string {
-  return `Usage:\n${groupOf(prefix).map(([, c]) => `  ${c.usage}`).join('\n')}\n\n\`gatehouse help ${prefix} SUBCOMMAND\` shows what each does.`;
+  return `Usage:\n${groupOf(prefix)
+    .map(([, c]) => `  ${c.usage}`)
+    .join('\n')}\n\n\`gatehouse help ${prefix} SUBCOMMAND\` shows what each does.`;
 }
 
 function version(): string {
@@ -67,15 +92,24 @@ function version(): string {
 // ---- entry point
 export async function run(argv: string[]): Promise<void> {
   const [first, second] = argv;
-  if (first === undefined || first === '--help' || first === '-h') { console.log(help()); return; }
-  if (first === '--version' || first === '-v') { console.log(version()); return; }
+  if (first === undefined || first === '--help' || first === '-h') {
+    console.log(help());
+    return;
+  }
+  if (first === '--version' || first === '-v') {
+    console.log(version());
+    return;
+  }
   if (first === 'help') {
     const topic = argv.slice(1).join(' ');
     const c = commands[topic];
     if (!topic) console.log(help());
     else if (c) console.log(commandHelp(c));
     else if (groupOf(topic).length) console.log(groupHelp(topic));
-    else { console.error(`Unknown command "${topic}".\n\n${help()}`); process.exitCode = 2; }
+    else {
+      console.error(`Unknown command "${topic}".\n\n${help()}`);
+      process.exitCode = 2;
+    }
     return;
   }
   const name = second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
@@ -83,9 +117,11 @@ export async function run(argv: string[]): Promise<void> {
   if (!cmd) {
     const group = groupOf(first).length > 0;
     const what = group && second !== undefined && !second.startsWith('-') ? `${first} ${second}` : first;
-    console.error(group && (second === undefined || second.startsWith('-'))
-      ? `"gatehouse ${first}" needs a subcommand.\n\n${groupHelp(first)}`
-      : `Unknown command "${what}".\n\n${group ? groupHelp(first) : help()}`);
+    console.error(
+      group && (second === undefined || second.startsWith('-'))
+        ? `"gatehouse ${first}" needs a subcommand.\n\n${groupHelp(first)}`
+        : `Unknown command "${what}".\n\n${group ? groupHelp(first) : help()}`,
+    );
     process.exitCode = 2;
     return;
   }
@@ -94,8 +130,13 @@ export async function run(argv: string[]): Promise<void> {
     try {
       const options = { help: { type: 'boolean', short: 'h' }, ...(cmd.json === false ? {} : { json: flag }), ...cmd.options } as const;
       parsed = parseArgs({ args: argv.slice(name.split(' ').length), options, allowPositionals: true, strict: true });
-    } catch (e) { throw new UsageError((e as Error).message); }
-    if (parsed.values.help) { console.log(commandHelp(cmd)); return; }
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (parsed.values.help) {
+      console.log(commandHelp(cmd));
+      return;
+    }
     const expected = cmd.positionals ?? 0;
     const got = parsed.positionals.length;
     if (got < expected) throw new UsageError(`Missing argument${expected - got > 1 ? 's' : ''}: expected ${expected}, got ${got}.`);
@@ -103,9 +144,21 @@ export async function run(argv: string[]): Promise<void> {
     const values: Opts = parsed.values;
     await cmd.run(values, parsed.positionals, output(values.json === true));
   } catch (e) {
-    if (e instanceof UsageError) { console.error(`${e.message}\n\nUsage: ${cmd.usage}\n(\`gatehouse help ${name}\` for details)`); process.exitCode = 2; return; }
-    if (e instanceof SetupError) { console.error(e.message); process.exitCode = 2; return; }
-    if (e instanceof ApiError) { console.error(e.message); process.exitCode = 1; return; }
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n\nUsage: ${cmd.usage}\n(\`gatehouse help ${name}\` for details)`);
+      process.exitCode = 2;
+      return;
+    }
+    if (e instanceof SetupError) {
+      console.error(e.message);
+      process.exitCode = 2;
+      return;
+    }
+    if (e instanceof ApiError) {
+      console.error(e.message);
+      process.exitCode = 1;
+      return;
+    }
     throw e;
   }
 }

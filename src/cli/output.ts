@@ -2,7 +2,10 @@
 // on stdout. Messages for the person (such as "there is more") go to stderr so that stdout
 // stays parseable.
 
-export interface Output { json: boolean; print(human: string, data: unknown): void }
+export interface Output {
+  json: boolean;
+  print(human: string, data: unknown): void;
+}
 
 export function output(json: boolean): Output {
   return { json, print: (human, data) => console.log(json ? JSON.stringify(data, null, 2) : human) };
@@ -12,7 +15,14 @@ export function output(json: boolean): Output {
 export function table(rows: string[][], none: string): string {
   if (rows.length === 0) return none;
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -36,7 +46,10 @@ function rerun(): string {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--cursor') { i++; continue; }
+    if (a === '--cursor') {
+      i++;
+      continue;
+    }
     if (a.startsWith('--cursor=')) continue;
     args.push(/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`);
   }

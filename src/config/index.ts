@@ -23,32 +23,63 @@ export const settingsSchema = z.object({
   GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   GATEHOUSE_TLS_CERT: z.string().min(1).optional(),
   GATEHOUSE_TLS_KEY: z.string().min(1).optional(),
-  GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   GATEHOUSE_SECURE_COOKIES: z.enum(['auto', 'true', 'false']).default('auto'),
   GATEHOUSE_SIGNIN_ADDRESS_LIMIT: z.coerce.number().int().min(2, 'must be 2 or more').max(100_000).default(50),
   GATEHOUSE_WORKERS: z.coerce.number().int().min(1, 'must be 1 or more').max(256).optional(),
-  GATEHOUSE_STRICT_API_RESPONSES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-  GATEHOUSE_OUTBOUND_ALLOW: z.string().default('').superRefine((v, ctx) => {
-    const { problem } = parseCidrs(v);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  GATEHOUSE_KEY_PUBLISH_DAYS: z.coerce.number().int()
+  GATEHOUSE_STRICT_API_RESPONSES: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  GATEHOUSE_OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      const { problem } = parseCidrs(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  GATEHOUSE_KEY_PUBLISH_DAYS: z.coerce
+    .number()
+    .int()
     .min(KEY_POLICY_LIMITS.publishDays.min, `must be ${KEY_POLICY_LIMITS.publishDays.min} or more: relying parties need time to fetch the JWKS`)
-    .max(KEY_POLICY_LIMITS.publishDays.max).default(DEFAULT_KEY_POLICY.publishDays),
-  GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: z.coerce.number().int()
-    .min(KEY_POLICY_LIMITS.rotateBeforeDays.min, `must be ${KEY_POLICY_LIMITS.rotateBeforeDays.min} or more, so that rotation happens before the 60-day expiry warning`)
-    .max(KEY_POLICY_LIMITS.rotateBeforeDays.max).default(DEFAULT_KEY_POLICY.rotateBeforeDays),
+    .max(KEY_POLICY_LIMITS.publishDays.max)
+    .default(DEFAULT_KEY_POLICY.publishDays),
+  GATEHOUSE_KEY_ROTATE_BEFORE_DAYS: z.coerce
+    .number()
+    .int()
+    .min(
+      KEY_POLICY_LIMITS.rotateBeforeDays.min,
+      `must be ${KEY_POLICY_LIMITS.rotateBeforeDays.min} or more, so that rotation happens before the 60-day expiry warning`,
+    )
+    .max(KEY_POLICY_LIMITS.rotateBeforeDays.max)
+    .default(DEFAULT_KEY_POLICY.rotateBeforeDays),
   GATEHOUSE_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL, like smtp://user:password@mail.example.com:587' }).optional(),
   GATEHOUSE_MAIL_FROM: z.email('must be an email address, like no-reply@sso.example.com').optional(),
-  GATEHOUSE_AUDIT_STREAM: z.string().optional().superRefine((v, ctx) => {
-    const r = v === undefined ? undefined : parseAuditStream(v);
-    if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
-  }),
-  GATEHOUSE_AUDIT_WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`); receivers check each batch\'s signature with it').optional(),
-  GATEHOUSE_ACCESS_LOG: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  GATEHOUSE_AUDIT_STREAM: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const r = v === undefined ? undefined : parseAuditStream(v);
+      if (r && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+    }),
+  GATEHOUSE_AUDIT_WEBHOOK_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters (use `openssl rand -hex 32`); receivers check each batch's signature with it")
+    .optional(),
+  GATEHOUSE_ACCESS_LOG: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   GATEHOUSE_METRICS_PORT: port.optional(),
   GATEHOUSE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  GATEHOUSE_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (use `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces (it is sent in an Authorization header)').optional(),
+  GATEHOUSE_METRICS_TOKEN: z
+    .string()
+    .min(32, 'must be at least 32 characters (use `openssl rand -hex 32`)')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces (it is sent in an Authorization header)')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -135,23 +166,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD must be set together.');
   }
   if (s.DATABASE_URL && !s.GATEHOUSE_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET: required when DATABASE_URL is set, so that every node can decrypt the keys and secrets they share.');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_SECRET: required when DATABASE_URL is set, so that every node can decrypt the keys and secrets they share.',
+    );
   }
   if (s.GATEHOUSE_SECRET_PREVIOUS && !s.GATEHOUSE_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET (the new secret); it holds the old one during a rotation (see docs/operations.md).');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: only with GATEHOUSE_SECRET (the new secret); it holds the old one during a rotation (see docs/operations.md).',
+    );
   }
   if (s.GATEHOUSE_SECRET_PREVIOUS && s.GATEHOUSE_SECRET_PREVIOUS === s.GATEHOUSE_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: is the same as GATEHOUSE_SECRET; give the old secret, or unset it once the rotation is done.');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_SECRET_PREVIOUS: is the same as GATEHOUSE_SECRET; give the old secret, or unset it once the rotation is done.',
+    );
   }
   if (s.GATEHOUSE_PUBLIC_URL && (new URL(s.GATEHOUSE_PUBLIC_URL).pathname.replace(/\/+$/, '') || new URL(s.GATEHOUSE_PUBLIC_URL).search)) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_PUBLIC_URL: give scheme, host and port only (like https://sso.example.com); a path prefix is not supported.',
+    );
   }
-  const auditStream = s.GATEHOUSE_AUDIT_STREAM === undefined ? undefined : parseAuditStream(s.GATEHOUSE_AUDIT_STREAM) as AuditStreamTarget;
+  const auditStream = s.GATEHOUSE_AUDIT_STREAM === undefined ? undefined : (parseAuditStream(s.GATEHOUSE_AUDIT_STREAM) as AuditStreamTarget);
   if (auditStream?.kind === 'webhook' && !s.GATEHOUSE_AUDIT_WEBHOOK_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook, so the receiver can tell batches really come from Gatehouse (use `openssl rand -hex 32`; see docs/operations.md).');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_AUDIT_WEBHOOK_SECRET: required when GATEHOUSE_AUDIT_STREAM is a webhook, so the receiver can tell batches really come from Gatehouse (use `openssl rand -hex 32`; see docs/operations.md).',
+    );
   }
   if (!!s.GATEHOUSE_TLS_CERT !== !!s.GATEHOUSE_TLS_KEY) {
-    throw new ConfigError('Invalid configuration:\n  GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together (the certificate chain and its private key, PEM files), or neither to serve plain HTTP behind a TLS proxy.');
+    throw new ConfigError(
+      'Invalid configuration:\n  GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY must be set together (the certificate chain and its private key, PEM files), or neither to serve plain HTTP behind a TLS proxy.',
+    );
   }
   const tls = s.GATEHOUSE_TLS_CERT ? { certFile: path.resolve(s.GATEHOUSE_TLS_CERT), keyFile: path.resolve(s.GATEHOUSE_TLS_KEY!) } : undefined;
   const publicUrl = (s.GATEHOUSE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://localhost:${s.PORT}`).replace(/\/+$/, '');

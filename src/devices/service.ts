@@ -36,8 +36,12 @@ export const BACKCHANNEL_DEADLINE_MS = 2000;
 function withinDeadline<T>(p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   p.catch(() => {}); // a late failure is already counted as the deadline's
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${BACKCHANNEL_DEADLINE_MS / 1000} seconds`)), BACKCHANNEL_DEADLINE_MS); })])
-    .finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${BACKCHANNEL_DEADLINE_MS / 1000} seconds`)), BACKCHANNEL_DEADLINE_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** The device secret's purpose in the token hasher (keeps its hashes apart from other tokens'). */
@@ -62,8 +66,16 @@ export interface DeviceSessionServiceDeps {
 }
 
 export interface CheckoutFacts {
-  userId: string; group: string; clientId: string; grantId: string; sessionUid: string | null; sid: string | undefined;
-  amr: string[]; acr: string | null; authTime: number | null; device: { name: string | null; id: string | null };
+  userId: string;
+  group: string;
+  clientId: string;
+  grantId: string;
+  sessionUid: string | null;
+  sid: string | undefined;
+  amr: string[];
+  acr: string | null;
+  authTime: number | null;
+  device: { name: string | null; id: string | null };
 }
 
 export class DeviceSessionService {
@@ -74,7 +86,9 @@ export class DeviceSessionService {
     this.store = deps.deviceSessionStore;
   }
 
-  hashSecret(secret: string): string { return this.#deps.tokenHasher.hash(secret, SECRET_PURPOSE); }
+  hashSecret(secret: string): string {
+    return this.#deps.tokenHasher.hash(secret, SECRET_PURPOSE);
+  }
 
   /**
    * A check-out: a new device session and its device secret (returned in the clear once; only
@@ -84,20 +98,44 @@ export class DeviceSessionService {
   async start(tenant: Tenant, f: CheckoutFacts): Promise<{ secret: string; session: DeviceSession }> {
     if (f.device.id) {
       for (const prev of await this.store.listLive(tenant.id, { deviceId: f.device.id })) {
-        await this.end(tenant, prev.id, { by: 'system', why: 'next_checkout' }).catch((err) => this.#deps.logger.warn({ err: (err as Error).message, deviceSessionId: prev.id }, 'could not end the previous device session at a new check-out'));
+        await this.end(tenant, prev.id, { by: 'system', why: 'next_checkout' }).catch((err) =>
+          this.#deps.logger.warn({ err: (err as Error).message, deviceSessionId: prev.id }, 'could not end the previous device session at a new check-out'),
+        );
       }
     }
     const secret = crypto.randomBytes(32).toString('base64url');
     const now = Date.now();
     const session = await this.store.create({
-      tenantId: tenant.id, userId: f.userId, group: f.group, deviceName: f.device.name, deviceId: f.device.id,
-      secretHash: this.hashSecret(secret), dsHash: dsHashOf(secret), sid: f.sid ?? crypto.randomUUID(), sessionUid: f.sessionUid,
-      checkoutClientId: f.clientId, amr: f.amr, acr: f.acr, authTime: f.authTime, startedAt: now, expiresAt: now + shiftHoursOf(tenant) * 3600_000,
+      tenantId: tenant.id,
+      userId: f.userId,
+      group: f.group,
+      deviceName: f.device.name,
+      deviceId: f.device.id,
+      secretHash: this.hashSecret(secret),
+      dsHash: dsHashOf(secret),
+      sid: f.sid ?? crypto.randomUUID(),
+      sessionUid: f.sessionUid,
+      checkoutClientId: f.clientId,
+      amr: f.amr,
+      acr: f.acr,
+      authTime: f.authTime,
+      startedAt: now,
+      expiresAt: now + shiftHoursOf(tenant) * 3600_000,
     });
     await this.store.addApp(tenant.id, session.id, f.clientId, f.grantId, now);
     await this.#deps.auditStore.record({
-      tenantId: tenant.id, type: 'device.checked_out', actor: f.userId, subject: f.userId,
-      data: { deviceSessionId: session.id, clientId: f.clientId, group: f.group, deviceName: f.device.name, deviceId: f.device.id, expiresAt: session.expiresAt },
+      tenantId: tenant.id,
+      type: 'device.checked_out',
+      actor: f.userId,
+      subject: f.userId,
+      data: {
+        deviceSessionId: session.id,
+        clientId: f.clientId,
+        group: f.group,
+        deviceName: f.device.name,
+        deviceId: f.device.id,
+        expiresAt: session.expiresAt,
+      },
     });
     return { secret, session: (await this.store.get(tenant.id, session.id))! };
   }
@@ -108,7 +146,9 @@ export class DeviceSessionService {
     return this.store.bySecretHash(tenant.id, this.hashSecret(secret));
   }
 
-  isLive(s: DeviceSession, now = Date.now()): boolean { return s.endedAt === null && s.expiresAt > now; }
+  isLive(s: DeviceSession, now = Date.now()): boolean {
+    return s.endedAt === null && s.expiresAt > now;
+  }
 
   /**
    * End a device session: every app's grant under it revoked (access and refresh tokens),
@@ -127,25 +167,38 @@ export class DeviceSessionService {
     const toldBySession = new Set(browser?.accountId === s.userId ? Object.keys(browser.authorizations ?? {}) : []);
     const notified: string[] = [];
     const failed: { clientId: string; error: string }[] = [];
-    await Promise.all(s.apps.map(async (app) => {
-      const client = await provider.Client.find(app.clientId).catch(() => undefined);
-      await provider.AccessToken.revokeByGrantId(app.grantId); // our adapters revoke the grant's artifacts in every store
-      await (await provider.Grant.find(app.grantId))?.destroy();
-      if (client?.backchannelLogoutUri && !toldBySession.has(app.clientId)) {
-        try {
-          await withinDeadline(backchannelLogout(client, s.userId, s.sid));
-          notified.push(app.clientId);
-        } catch (e) {
-          failed.push({ clientId: app.clientId, error: (e as Error).message });
+    await Promise.all(
+      s.apps.map(async (app) => {
+        const client = await provider.Client.find(app.clientId).catch(() => undefined);
+        await provider.AccessToken.revokeByGrantId(app.grantId); // our adapters revoke the grant's artifacts in every store
+        await (await provider.Grant.find(app.grantId))?.destroy();
+        if (client?.backchannelLogoutUri && !toldBySession.has(app.clientId)) {
+          try {
+            await withinDeadline(backchannelLogout(client, s.userId, s.sid));
+            notified.push(app.clientId);
+          } catch (e) {
+            failed.push({ clientId: app.clientId, error: (e as Error).message });
+          }
         }
-      }
-    }));
-    if (browser?.accountId === s.userId && s.sessionUid) await this.#deps.sessionService.end(tenant, s.sessionUid, { by: reason.by, why: `device_${reason.why}` });
+      }),
+    );
+    if (browser?.accountId === s.userId && s.sessionUid)
+      await this.#deps.sessionService.end(tenant, s.sessionUid, { by: reason.by, why: `device_${reason.why}` });
     await this.#deps.auditStore.record({
-      tenantId: tenant.id, type: 'device.checked_in', actor: reason.by, subject: s.userId, level: failed.length ? 'warn' : 'info',
+      tenantId: tenant.id,
+      type: 'device.checked_in',
+      actor: reason.by,
+      subject: s.userId,
+      level: failed.length ? 'warn' : 'info',
       data: {
-        deviceSessionId: s.id, reason: reason.why, deviceName: s.deviceName, deviceId: s.deviceId, apps: s.apps.map((a) => a.clientId),
-        backchannelSent: notified, backchannelFailed: failed, message: failed.length ? `Back-channel logout failed for ${failed.map((f) => f.clientId).join(', ')}` : undefined,
+        deviceSessionId: s.id,
+        reason: reason.why,
+        deviceName: s.deviceName,
+        deviceId: s.deviceId,
+        apps: s.apps.map((a) => a.clientId),
+        backchannelSent: notified,
+        backchannelFailed: failed,
+        message: failed.length ? `Back-channel logout failed for ${failed.map((f) => f.clientId).join(', ')}` : undefined,
       },
     });
     return true;
@@ -156,8 +209,17 @@ export class DeviceSessionService {
     let n = 0;
     for (const s of await this.store.expiredUnended()) {
       const tenant = await this.#deps.tenantStore.byId(s.tenantId);
-      if (!tenant) { await this.store.end(s.tenantId, s.id, 'expired'); continue; }
-      if (await this.end(tenant, s.id, { by: 'system', why: 'expired' }).catch((err) => { this.#deps.logger.warn({ err: (err as Error).message, deviceSessionId: s.id }, 'could not end an expired device session'); return false; })) n++;
+      if (!tenant) {
+        await this.store.end(s.tenantId, s.id, 'expired');
+        continue;
+      }
+      if (
+        await this.end(tenant, s.id, { by: 'system', why: 'expired' }).catch((err) => {
+          this.#deps.logger.warn({ err: (err as Error).message, deviceSessionId: s.id }, 'could not end an expired device session');
+          return false;
+        })
+      )
+        n++;
     }
     await this.store.purge(ENDED_KEPT_MS);
     return n;

@@ -17,10 +17,19 @@ export interface DirectoryProblem {
  * The problem a directory has, or null. `lastRun`: its latest sync run; `connected`: how many
  * of the tenant's connectors are connected now (read only for directories reached through them).
  */
-export function directoryProblem(d: Pick<LdapDirectory, 'name' | 'enabled' | 'settings'>, lastRun: Pick<SyncRun, 'status' | 'message' | 'finishedAt' | 'startedAt'> | null | undefined, connected: number, now = Date.now()): DirectoryProblem | null {
+export function directoryProblem(
+  d: Pick<LdapDirectory, 'name' | 'enabled' | 'settings'>,
+  lastRun: Pick<SyncRun, 'status' | 'message' | 'finishedAt' | 'startedAt'> | null | undefined,
+  connected: number,
+  now = Date.now(),
+): DirectoryProblem | null {
   if (!d.enabled) return null; // switched off on purpose: nothing to raise
   if (d.settings.via === 'connector' && connected === 0) {
-    return { kind: 'no_connector', at: null, message: `No connector is connected, so ${d.name} (reached through connectors) cannot be reached: no sync runs and its users cannot sign in with their directory password. Start \`gatehouse connector\` on a host next to the directory, or see Connectors for why one stopped.` };
+    return {
+      kind: 'no_connector',
+      at: null,
+      message: `No connector is connected, so ${d.name} (reached through connectors) cannot be reached: no sync runs and its users cannot sign in with their directory password. Start \`gatehouse connector\` on a host next to the directory, or see Connectors for why one stopped.`,
+    };
   }
   if (lastRun?.status === 'failed') {
     const at = lastRun.finishedAt ?? lastRun.startedAt;

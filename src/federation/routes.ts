@@ -18,7 +18,8 @@ function upstreamProblem(e: unknown): string {
   if (/signature/i.test(`${err.message} ${err.cause?.message}`)) return 'its ID token signature did not verify';
   if (err.error) return `it answered ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`;
   if (/JWT|claim/i.test(`${err.message} ${err.cause?.message}`)) return `its ID token was not valid (${err.cause?.message ?? err.message})`;
-  if (/fetch failed|timed? ?out|ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH/i.test(`${err.message} ${err.cause?.code} ${err.cause?.message}`)) return `it could not be reached (${err.cause?.code ?? err.message})`;
+  if (/fetch failed|timed? ?out|ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH/i.test(`${err.message} ${err.cause?.code} ${err.cause?.message}`))
+    return `it could not be reached (${err.cause?.code ?? err.message})`;
   return err.message ?? 'its answer could not be used';
 }
 
@@ -47,12 +48,24 @@ export function federationRouter(services: Services): Router {
       return page(400, msg('error.directory.title'), msg('federation.gone'), msg('federation.goneDetail'));
     }
     const audit = (type: string, level: 'info' | 'warn' | 'error', data: Record<string, unknown>) =>
-      services.auditStore.record({ tenantId: tenant.id, type, level, ip: ctx.ip, clientId: t.clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data } });
+      services.auditStore.record({
+        tenantId: tenant.id,
+        type,
+        level,
+        ip: ctx.ip,
+        clientId: t.clientId ?? null,
+        data: { upstream: up.name, upstreamId: up.id, clientId: t.clientId, ...data },
+      });
     if (typeof ctx.query.error === 'string') {
       const why = `${ctx.query.error}${typeof ctx.query.error_description === 'string' ? `: ${ctx.query.error_description.slice(0, 300)}` : ''}`;
       await audit('federation.callback', 'warn', { message: `${up.name} ended the sign-in with an error (${why}).`, error: ctx.query.error });
       clearTransaction(services, ctx, slug);
-      return page(400, 'Sign-in not completed', `${up.name} did not sign you in (${why}).`, 'Go back to the application and try again. If this keeps happening, contact your administrator.');
+      return page(
+        400,
+        'Sign-in not completed',
+        `${up.name} did not sign you in (${why}).`,
+        'Go back to the application and try again. If this keeps happening, contact your administrator.',
+      );
     }
     await audit('federation.callback', 'info', { message: `Back from ${up.name} with an authorization code.` });
     let claims: Record<string, unknown>;
@@ -62,7 +75,10 @@ export function federationRouter(services: Services): Router {
       const r = await services.federationService.exchange(up, url, t);
       claims = r.claims;
       await audit('federation.token', 'info', { message: `${up.name} issued tokens for ${String(claims.email ?? claims.sub)}.`, subject: claims.sub });
-      if (r.userinfo) await audit('federation.userinfo', 'info', { message: `Fetched the profile of ${String(claims.email ?? claims.sub)} from ${up.name}'s userinfo endpoint.` });
+      if (r.userinfo)
+        await audit('federation.userinfo', 'info', {
+          message: `Fetched the profile of ${String(claims.email ?? claims.sub)} from ${up.name}'s userinfo endpoint.`,
+        });
     } catch (e) {
       const problem = upstreamProblem(e);
       await audit('federation.error', 'error', { message: `Sign-in through ${up.name} failed: ${problem}.` });

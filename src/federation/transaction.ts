@@ -19,6 +19,7 @@ export interface Transaction {
 
 const cookie = (services: Pick<Services, 'config' | 'sealer'>) => sealedCookie<Transaction>(services, 'gh_fed', 10 * 60_000);
 
-export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, slug: string, t: Transaction) => cookie(services).save(ctx, slug, t);
+export const saveTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, slug: string, t: Transaction) =>
+  cookie(services).save(ctx, slug, t);
 export const readTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar) => cookie(services).read(ctx);
 export const clearTransaction = (services: Pick<Services, 'config' | 'sealer'>, ctx: CookieJar, slug: string) => cookie(services).clear(ctx, slug);

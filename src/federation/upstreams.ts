@@ -24,7 +24,11 @@ import { OUTBOUND_SETTING, refusalIn, type Outbound } from '../shared/outbound.t
 import { TenantCache } from '../ops/tenant-cache.ts';
 import { domainOf, normalizeEmail } from '../storage/users.ts';
 
-const domain = z.string().trim().toLowerCase().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain like example.com');
 const claimName = z.string().trim().min(1).max(200);
 
 /** The settings an administrator sends; defaults are what most upstreams need. */
@@ -34,16 +38,27 @@ export const settingsInput = z.object({
   discoveryUrl: webUrl().optional(),
   authorityUrl: webUrl().optional(),
   /** Entra ID only: the directory (tenant) ID; the authority is then derived from it. */
-  entraTenant: z.string().trim().regex(/^[A-Za-z0-9.-]{1,100}$/, 'must be a directory (tenant) ID or domain').optional(),
-  scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope name without spaces')).max(20).default(['openid', 'profile', 'email']),
+  entraTenant: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.-]{1,100}$/, 'must be a directory (tenant) ID or domain')
+    .optional(),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope name without spaces'))
+    .max(20)
+    .default(['openid', 'profile', 'email']),
   domains: z.array(domain).max(100).default([]),
   audience: z.enum(['staff', 'all']).default('staff'),
   loginHint: z.boolean().default(true),
   showButton: z.boolean().default(false),
   testUsers: z.array(z.email().max(254)).max(1000).default([]),
-  claimGate: z.object({ claim: claimName, value: z.string().trim().min(1).max(500) }).nullable().default(null),
+  claimGate: z
+    .object({ claim: claimName, value: z.string().trim().min(1).max(500) })
+    .nullable()
+    .default(null),
   externalIdClaim: claimName.nullable().default(null),
-  claims: z.object({ givenName: claimName.default('given_name'), familyName: claimName.default('family_name'), email: claimName.default('email') })
+  claims: z
+    .object({ givenName: claimName.default('given_name'), familyName: claimName.default('family_name'), email: claimName.default('email') })
     .default({ givenName: 'given_name', familyName: 'family_name', email: 'email' }),
 });
 export type SettingsInput = z.infer<typeof settingsInput>;
@@ -52,17 +67,23 @@ export type SettingsInput = z.infer<typeof settingsInput>;
 const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
 
 /** Which input field named the upstream's address: problems with it are reported on that field. */
-const addressField = (s: SettingsInput) => (s.discoveryUrl ? 'discoveryUrl' : s.authorityUrl ? 'authorityUrl' : s.type === 'entra' ? 'entraTenant' : 'authorityUrl');
+const addressField = (s: SettingsInput) =>
+  s.discoveryUrl ? 'discoveryUrl' : s.authorityUrl ? 'authorityUrl' : s.type === 'entra' ? 'entraTenant' : 'authorityUrl';
 /** A refusal of one field, with the field named (details.problems) so forms show it beside the field. */
 const fieldProblem = (field: string, message: string) => invalid(message, { problems: [{ field, in: 'body', message }] });
 
 function discoveryTarget(s: SettingsInput): URL {
   const raw = s.discoveryUrl ?? s.authorityUrl ?? (s.type === 'entra' && s.entraTenant ? `https://login.microsoftonline.com/${s.entraTenant}/v2.0` : undefined);
-  if (!raw) throw fieldProblem(addressField(s), s.type === 'entra'
-    ? 'Give the Entra ID directory (tenant) ID, or the authority URL (https://login.microsoftonline.com/TENANT/v2.0).'
-    : 'Give the upstream\'s issuer (authority) URL or its discovery (well-known) URL.');
+  if (!raw)
+    throw fieldProblem(
+      addressField(s),
+      s.type === 'entra'
+        ? 'Give the Entra ID directory (tenant) ID, or the authority URL (https://login.microsoftonline.com/TENANT/v2.0).'
+        : "Give the upstream's issuer (authority) URL or its discovery (well-known) URL.",
+    );
   const url = new URL(raw);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) throw fieldProblem(addressField(s), `${raw} is not an https:// address. Upstream directories must be reached over https.`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url)))
+    throw fieldProblem(addressField(s), `${raw} is not an https:// address. Upstream directories must be reached over https.`);
   return url;
 }
 
@@ -77,7 +98,7 @@ const options = async (url: URL, outbound: Outbound) => {
 
 /** The refusal of an upstream address, naming the setting that could allow it. */
 const refusedProblem = (url: URL, message: string, always: boolean) =>
-  `Gatehouse does not send requests to ${url.href}: ${message} ${always ? 'Use the upstream\'s public address.' : `Use the upstream's public address, or ask the operator to add its range to ${OUTBOUND_SETTING} (see docs/configuration.md).`}`;
+  `Gatehouse does not send requests to ${url.href}: ${message} ${always ? "Use the upstream's public address." : `Use the upstream's public address, or ask the operator to add its range to ${OUTBOUND_SETTING} (see docs/configuration.md).`}`;
 
 /** Why discovery failed, in words an administrator can act on. */
 function discoveryProblem(url: URL, e: unknown): string {
@@ -139,21 +160,39 @@ export class FederationService {
     if (url.pathname.endsWith(WELL_KNOWN)) {
       const expected = url.href.slice(0, url.href.length - WELL_KNOWN.length - url.search.length);
       if (meta.issuer.replace(/\/$/, '') !== expected.replace(/\/$/, '') && !meta.issuer.includes('{tenantid}'))
-        throw fieldProblem(addressField(input), `The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`);
+        throw fieldProblem(
+          addressField(input),
+          `The discovery document at ${url.href} names its issuer ${meta.issuer}, which does not match where it was published (${expected}). Check that this is the upstream you meant.`,
+        );
     }
     // The endpoints Gatehouse will call next are held to the same rules, so that a public
     // discovery document cannot point the server at the metadata service or the private network.
     for (const name of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint'] as const) {
       const target = URL.parse(meta[name] ?? '');
-      const refusedEndpoint = target && await this.#deps.outbound.check(target);
-      if (refusedEndpoint) throw fieldProblem(addressField(input), `The discovery document at ${url.href} lists its ${name} at ${target.href}. ${refusedProblem(target, refusedEndpoint.message, refusedEndpoint.always)}`);
+      const refusedEndpoint = target && (await this.#deps.outbound.check(target));
+      if (refusedEndpoint)
+        throw fieldProblem(
+          addressField(input),
+          `The discovery document at ${url.href} lists its ${name} at ${target.href}. ${refusedProblem(target, refusedEndpoint.message, refusedEndpoint.always)}`,
+        );
     }
-    if (!meta.authorization_endpoint || !meta.token_endpoint) throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
+    if (!meta.authorization_endpoint || !meta.token_endpoint)
+      throw fieldProblem(addressField(input), `The upstream at ${url.href} publishes no authorization or token endpoint; it cannot sign users in.`);
     if (!input.scopes.includes('openid')) throw fieldProblem('scopes', 'The scopes must include openid.');
     return {
-      type: input.type as UpstreamType, clientId: input.clientId, discoveryUrl: url.href, issuer: meta.issuer, scopes: input.scopes,
-      domains: [...new Set(input.domains)], audience: input.audience, loginHint: input.loginHint, showButton: input.showButton,
-      testUsers: [...new Set(input.testUsers.map(normalizeEmail))], claimGate: input.claimGate, externalIdClaim: input.externalIdClaim, claims: input.claims,
+      type: input.type as UpstreamType,
+      clientId: input.clientId,
+      discoveryUrl: url.href,
+      issuer: meta.issuer,
+      scopes: input.scopes,
+      domains: [...new Set(input.domains)],
+      audience: input.audience,
+      loginHint: input.loginHint,
+      showButton: input.showButton,
+      testUsers: [...new Set(input.testUsers.map(normalizeEmail))],
+      claimGate: input.claimGate,
+      externalIdClaim: input.externalIdClaim,
+      claims: input.claims,
     };
   }
 
@@ -169,14 +208,21 @@ export class FederationService {
       const owner = others.find((u) => u.settings.domains.includes(d));
       if (owner) {
         const message = `The domain ${d} is already claimed by the upstream directory "${owner.name}": an email domain signs in through one upstream only. Remove ${d} from "${owner.name}" first, or leave it out here.`;
-        throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'domains', in: 'body', message }], upstream: { id: owner.id, name: owner.name }, domain: d });
+        throw new GatehouseError(409, 'conflict', message, {
+          problems: [{ field: 'domains', in: 'body', message }],
+          upstream: { id: owner.id, name: owner.name },
+          domain: d,
+        });
       }
     }
     if (next.settings.audience !== 'all' || prev?.audience === 'all') return;
     const everyone = others.find((u) => u.settings.audience === 'all');
     if (everyone) {
       const message = `The upstream directory "${everyone.name}" already takes every email no other upstream claims (audience all); only one upstream can. Set "${everyone.name}" to staff first.`;
-      throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'audience', in: 'body', message }], upstream: { id: everyone.id, name: everyone.name } });
+      throw new GatehouseError(409, 'conflict', message, {
+        problems: [{ field: 'audience', in: 'body', message }],
+        upstream: { id: everyone.id, name: everyone.name },
+      });
     }
     if (confirm) return;
     const claimed = [...new Set([...others, { settings: next.settings }].flatMap((u) => u.settings.domains))];
@@ -194,8 +240,14 @@ export class FederationService {
     let result: UpstreamCheck;
     try {
       const found = await this.prepare({ ...up.settings, authorityUrl: undefined, entraTenant: undefined });
-      result = found.issuer === up.settings.issuer ? { ok: true, message: null, checkedAt }
-        : { ok: false, checkedAt, message: `The discovery document of ${up.name} now names the issuer ${found.issuer}, not ${up.settings.issuer} as when it was saved. Check the upstream, then save its settings again.` };
+      result =
+        found.issuer === up.settings.issuer
+          ? { ok: true, message: null, checkedAt }
+          : {
+              ok: false,
+              checkedAt,
+              message: `The discovery document of ${up.name} now names the issuer ${found.issuer}, not ${up.settings.issuer} as when it was saved. Check the upstream, then save its settings again.`,
+            };
     } catch (e) {
       if (!(e instanceof GatehouseError)) throw e;
       result = { ok: false, checkedAt, message: e.message };
@@ -203,7 +255,13 @@ export class FederationService {
     const before = (await this.#deps.upstreamStore.checks(up.tenantId)).get(up.id);
     await this.#deps.upstreamStore.saveCheck(up.tenantId, up.id, result);
     if (!result.ok && before?.ok !== false) {
-      await this.#deps.auditStore.record({ tenantId: up.tenantId, type: 'federation.discovery_failed', level: 'error', subject: up.id, data: { upstream: up.name, upstreamId: up.id, message: result.message } });
+      await this.#deps.auditStore.record({
+        tenantId: up.tenantId,
+        type: 'federation.discovery_failed',
+        level: 'error',
+        subject: up.id,
+        data: { upstream: up.name, upstreamId: up.id, message: result.message },
+      });
     }
     return result;
   }
@@ -213,7 +271,10 @@ export class FederationService {
     let broken = 0;
     const all = await this.#deps.upstreamStore.allLive();
     for (const up of all) {
-      const r = await this.check(up).catch((err: unknown) => { this.#deps.logger.warn({ err, upstream: up.id }, 'could not check an upstream directory'); return undefined; });
+      const r = await this.check(up).catch((err: unknown) => {
+        this.#deps.logger.warn({ err, upstream: up.id }, 'could not check an upstream directory');
+        return undefined;
+      });
       if (r && !r.ok) broken++;
     }
     return { checked: all.length, broken };
@@ -235,10 +296,15 @@ export class FederationService {
     const config = (async () => {
       const oidc = await lib();
       const o = await options(url, this.#deps.outbound);
-      return oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), { ...o, execute: [...o.execute, oidc.enableNonRepudiationChecks] });
+      return oidc.discovery(url, up.settings.clientId, undefined, secret ? oidc.ClientSecretPost(secret) : oidc.None(), {
+        ...o,
+        execute: [...o.execute, oidc.enableNonRepudiationChecks],
+      });
     })();
     // A failed discovery is not kept: the next sign-in tries again.
-    config.catch(() => { if (this.#configs.get(up.id)?.config === config) this.#configs.delete(up.id); });
+    config.catch(() => {
+      if (this.#configs.get(up.id)?.config === config) this.#configs.delete(up.id);
+    });
     this.#configs.set(up.id, { until: Date.now() + 3600_000, key, config });
     return config;
   }
@@ -268,8 +334,12 @@ export class FederationService {
     const config = await this.config(up);
     const oidc = await lib();
     return oidc.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri, scope: up.settings.scopes.join(' '), state: t.state, nonce: t.nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(t.verifier), code_challenge_method: 'S256',
+      redirect_uri: redirectUri,
+      scope: up.settings.scopes.join(' '),
+      state: t.state,
+      nonce: t.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(t.verifier),
+      code_challenge_method: 'S256',
       ...(up.settings.loginHint && t.email && { login_hint: t.email }),
     });
   }
@@ -278,7 +348,12 @@ export class FederationService {
   async exchange(up: Upstream, callbackUrl: URL, t: { state: string; nonce: string; verifier: string }) {
     const config = await this.config(up);
     const oidc = await lib();
-    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: t.verifier, expectedState: t.state, expectedNonce: t.nonce, idTokenExpected: true });
+    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+      pkceCodeVerifier: t.verifier,
+      expectedState: t.state,
+      expectedNonce: t.nonce,
+      idTokenExpected: true,
+    });
     let claims: Record<string, unknown> = { ...tokens.claims()! };
     const s = up.settings;
     // Names or email left out of the ID token: ask userinfo (only when needed).
@@ -302,14 +377,39 @@ export type FederatedSignIn =
  * link (issuer + subject, or the external ID; an existing account with the same email only
  * when the upstream vouches for that email), a just-in-time account, or a names/email sync.
  */
-export async function federatedUser(services: Pick<Services, 'auditStore' | 'upstreamStore' | 'userStore'>, tenant: Tenant, up: Upstream, claims: Record<string, unknown>, ip: string, clientId?: string): Promise<FederatedSignIn> {
+export async function federatedUser(
+  services: Pick<Services, 'auditStore' | 'upstreamStore' | 'userStore'>,
+  tenant: Tenant,
+  up: Upstream,
+  claims: Record<string, unknown>,
+  ip: string,
+  clientId?: string,
+): Promise<FederatedSignIn> {
   // Every event names the application being signed in to (null when it is unknown).
   const audit = (type: string, level: 'info' | 'warn' | 'error', subject: string | null, data: Record<string, unknown>) =>
-    services.auditStore.record({ tenantId: tenant.id, type, level, subject, ip, clientId: clientId ?? null, data: { upstream: up.name, upstreamId: up.id, clientId, ...data } });
+    services.auditStore.record({
+      tenantId: tenant.id,
+      type,
+      level,
+      subject,
+      ip,
+      clientId: clientId ?? null,
+      data: { upstream: up.name, upstreamId: up.id, clientId, ...data },
+    });
   const gate = up.settings.claimGate;
   if (gate && !claimHas(claims, gate.claim, gate.value)) {
-    await audit('federation.claim_refused', 'warn', String(claims.sub), { message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`, claim: gate.claim, value: gate.value });
-    return { ok: false, status: 403, title: msg('federation.notAuthorized.title'), message: msg('federation.notAuthorized.message', { upstream: up.name, claim: gate.claim, value: gate.value }), detail: msg('federation.notAuthorized.detail') };
+    await audit('federation.claim_refused', 'warn', String(claims.sub), {
+      message: `${String(claims.email ?? claims.sub)} is not authorized by the claim configured for ${up.name}: ${gate.claim} does not contain ${gate.value}.`,
+      claim: gate.claim,
+      value: gate.value,
+    });
+    return {
+      ok: false,
+      status: 403,
+      title: msg('federation.notAuthorized.title'),
+      message: msg('federation.notAuthorized.message', { upstream: up.name, claim: gate.claim, value: gate.value }),
+      detail: msg('federation.notAuthorized.detail'),
+    };
   }
   const profile = profileFrom(up, claims);
   const subject = String(claims.sub);
@@ -317,22 +417,40 @@ export async function federatedUser(services: Pick<Services, 'auditStore' | 'ups
   const externalId = typeof ext === 'string' || typeof ext === 'number' ? String(ext) : null;
   let userId = await services.upstreamStore.linkedUser(up.id, subject, externalId);
   if (userId) {
-    if (await services.upstreamStore.syncProfile(tenant.id, userId, profile)) await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
+    if (await services.upstreamStore.syncProfile(tenant.id, userId, profile))
+      await audit('federation.user_updated', 'info', userId, { message: `Names and email of ${profile.email} updated from ${up.name}.`, email: profile.email });
     // A link found by external ID alone (a new subject): remember the subject too.
     await services.upstreamStore.link(up, { subject, externalId }, profile, userId);
   } else {
     const existing = await services.userStore.userByEmail(tenant.id, profile.email);
     if (existing) {
       if (claims.email_verified !== true || (existing.upstreamId && existing.upstreamId !== up.id)) {
-        await audit('federation.link_refused', 'warn', existing.id, { message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`, email: profile.email });
-        return { ok: false, status: 409, title: msg('federation.exists.title'), message: msg('federation.exists.message', { email: profile.email, upstream: up.name }), detail: msg('federation.exists.detail') };
+        await audit('federation.link_refused', 'warn', existing.id, {
+          message: `${profile.email} signed in through ${up.name}, but an account with that email already exists here and ${up.name} did not confirm the email; the two were not joined.`,
+          email: profile.email,
+        });
+        return {
+          ok: false,
+          status: 409,
+          title: msg('federation.exists.title'),
+          message: msg('federation.exists.message', { email: profile.email, upstream: up.name }),
+          detail: msg('federation.exists.detail'),
+        };
       }
       userId = await services.upstreamStore.link(up, { subject, externalId }, profile, existing.id);
       await services.upstreamStore.syncProfile(tenant.id, userId, profile);
-      await audit('federation.user_linked', 'info', userId, { message: `${profile.email} linked to ${up.name} (email confirmed by the upstream).`, email: profile.email });
+      await audit('federation.user_linked', 'info', userId, {
+        message: `${profile.email} linked to ${up.name} (email confirmed by the upstream).`,
+        email: profile.email,
+      });
     } else {
       userId = await services.upstreamStore.link(up, { subject, externalId }, profile);
-      await audit('federation.user_created', 'info', userId, { message: `Account ${profile.email} created on first sign-in through ${up.name}.`, email: profile.email, givenName: profile.givenName, familyName: profile.familyName });
+      await audit('federation.user_created', 'info', userId, {
+        message: `Account ${profile.email} created on first sign-in through ${up.name}.`,
+        email: profile.email,
+        givenName: profile.givenName,
+        familyName: profile.familyName,
+      });
     }
   }
   const user = (await services.userStore.userById(tenant.id, userId))!;
@@ -369,6 +487,10 @@ export function profileFrom(up: Upstream, claims: Record<string, unknown>): Prof
   const str = (name: string) => (typeof claims[name] === 'string' && (claims[name] as string).trim()) || null;
   const email = str(c.email) ?? (c.email === 'email' ? (str('preferred_username') ?? str('upn')) : null);
   if (!email || !z.email().safeParse(email).success)
-    throw new GatehouseError(400, 'upstream_no_email', `${up.name} did not send an email address for this account (claim "${c.email}"). Ask your administrator to add the email claim to the ID token.`);
+    throw new GatehouseError(
+      400,
+      'upstream_no_email',
+      `${up.name} did not send an email address for this account (claim "${c.email}"). Ask your administrator to add the email claim to the ID token.`,
+    );
   return { email: normalizeEmail(email), givenName: str(c.givenName), familyName: str(c.familyName) };
 }

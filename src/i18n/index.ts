@@ -29,26 +29,35 @@ export const isLocale = (v: unknown): v is Locale => typeof v === 'string' && (L
 
 /** The supported language a BCP 47 tag names (`es-MX` -> es), or undefined. */
 export function localeOf(tag: string | null | undefined): Locale | undefined {
-  const primary = String(tag ?? '').trim().toLowerCase().split(/[-_]/)[0];
+  const primary = String(tag ?? '')
+    .trim()
+    .toLowerCase()
+    .split(/[-_]/)[0];
   return isLocale(primary) ? primary : undefined;
 }
 
 /** The first supported language of an Accept-Language header, by quality (RFC 9110 12.5.4). */
 export function fromAcceptLanguage(header: string | null | undefined): Locale | undefined {
   if (!header) return undefined;
-  const ranges = header.slice(0, 1000).split(',').map((part, i) => {
-    const [tag, ...params] = part.split(';');
-    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
-    return { tag: tag!.trim(), q: q === undefined ? 1 : Number(q), i };
-  }).filter((r) => r.tag && r.q > 0 && Number.isFinite(r.q));
+  const ranges = header
+    .slice(0, 1000)
+    .split(',')
+    .map((part, i) => {
+      const [tag, ...params] = part.split(';');
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
+      return { tag: tag!.trim(), q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((r) => r.tag && r.q > 0 && Number.isFinite(r.q));
   ranges.sort((a, b) => b.q - a.q || a.i - b.i);
-  for (const r of ranges) { const l = localeOf(r.tag); if (l) return l; }
+  for (const r of ranges) {
+    const l = localeOf(r.tag);
+    if (l) return l;
+  }
   return undefined;
 }
 
 /** The first supported language of an OIDC ui_locales value (space-separated tags, in order). */
-export const fromUiLocales = (v: unknown): Locale | undefined =>
-  typeof v === 'string' ? v.slice(0, 500).split(/\s+/).map(localeOf).find(Boolean) : undefined;
+export const fromUiLocales = (v: unknown): Locale | undefined => (typeof v === 'string' ? v.slice(0, 500).split(/\s+/).map(localeOf).find(Boolean) : undefined);
 
 /** What a request tells about its language; each source may be missing. */
 export interface LocaleInputs {
@@ -69,12 +78,14 @@ export interface LocaleInputs {
  * order: ui_locales, the user's saved choice, Accept-Language, the tenant default, English.
  */
 export function negotiate(i: LocaleInputs): Locale {
-  return (isLocale(i.picked) ? i.picked : undefined)
-    ?? fromUiLocales(i.uiLocales)
-    ?? (isLocale(i.user) ? i.user : undefined)
-    ?? fromAcceptLanguage(i.acceptLanguage)
-    ?? (isLocale(i.tenantDefault) ? i.tenantDefault : undefined)
-    ?? 'en';
+  return (
+    (isLocale(i.picked) ? i.picked : undefined) ??
+    fromUiLocales(i.uiLocales) ??
+    (isLocale(i.user) ? i.user : undefined) ??
+    fromAcceptLanguage(i.acceptLanguage) ??
+    (isLocale(i.tenantDefault) ? i.tenantDefault : undefined) ??
+    'en'
+  );
 }
 
 /** A request's scope: what negotiation knows so far, and where the picker sends the browser back to. */

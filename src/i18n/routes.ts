@@ -15,8 +15,7 @@ export const PICKED_COOKIE = 'gh_lang';
 /** A way back that stays on this server: a path (not `//host` or `/\host`, which browsers read as another host). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters in the path is the point
 const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\u007f\\]/;
-export const isLocalPath = (v: unknown): v is string =>
-  typeof v === 'string' && v.length <= 2000 && /^\/(?![/\\])/.test(v) && !CONTROL_OR_BACKSLASH.test(v);
+export const isLocalPath = (v: unknown): v is string => typeof v === 'string' && v.length <= 2000 && /^\/(?![/\\])/.test(v) && !CONTROL_OR_BACKSLASH.test(v);
 
 /** What the request itself says about its language: the picker's cookie and Accept-Language. */
 export function requestLocaleInputs(req: http.IncomingMessage): LocaleScope {
@@ -32,10 +31,20 @@ export function languageRouter(services: Services): Router {
     if (!isLocale(set) || !isLocalPath(back)) {
       ctx.status = 400;
       ctx.type = 'html';
-      ctx.body = messagePage({ title: t('error.language.title'), message: t('error.language.message', { languages: LOCALES.map((l) => `${l} (${LOCALE_NAMES[l]})`).join(', ') }) });
+      ctx.body = messagePage({
+        title: t('error.language.title'),
+        message: t('error.language.message', { languages: LOCALES.map((l) => `${l} (${LOCALE_NAMES[l]})`).join(', ') }),
+      });
       return;
     }
-    ctx.cookies.set(PICKED_COOKIE, set, { path: '/', httpOnly: true, sameSite: 'lax', secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true });
+    ctx.cookies.set(PICKED_COOKIE, set, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: services.config.publicUrl.startsWith('https:'),
+      signed: false,
+      overwrite: true,
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;
     ctx.redirect(back);

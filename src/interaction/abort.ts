@@ -6,8 +6,8 @@ import type { AcrRequest, MfaCause } from '../policy/acr.ts';
 export type AbortReason = 'not_deployed' | 'sso_disabled' | 'account_disabled' | `mfa:${string}`;
 
 const MFA_CAUSE_WORDS = (request: AcrRequest | undefined): Record<MfaCause, string> => ({
-  app: 'the application\'s profile in Gatehouse requires it',
-  policy: 'the user\'s policy requires it',
+  app: "the application's profile in Gatehouse requires it",
+  policy: "the user's policy requires it",
   acr_values: `the request's acr_values (${request?.values.join(' ') ?? 'urn:gatehouse:loa:mfa'}) can only be met with it`,
   acr_claim: `the request's essential acr claim (${request?.values.join(' ') ?? 'urn:gatehouse:loa:mfa'}) can only be met with it`,
 });
@@ -19,10 +19,13 @@ const MFA_CAUSE_WORDS = (request: AcrRequest | undefined): Record<MfaCause, stri
 export function abortDescription(reason: string | undefined, request: AcrRequest | undefined): string {
   if (reason === 'not_deployed') return 'The application is not deployed to the user; an administrator can deploy it to them or to one of their groups.';
   if (reason === 'sso_disabled') return 'Single sign-on is turned off for the user by their policy.';
-  if (reason === 'account_disabled') return 'The user\'s account is disabled.';
+  if (reason === 'account_disabled') return "The user's account is disabled.";
   if (reason?.startsWith('mfa:')) {
     const words = MFA_CAUSE_WORDS(request);
-    const causes = reason.slice(4).split(',').filter((c): c is MfaCause => Object.hasOwn(words, c));
+    const causes = reason
+      .slice(4)
+      .split(',')
+      .filter((c): c is MfaCause => Object.hasOwn(words, c));
     const why = causes.length ? ` (${causes.map((c) => words[c]).join('; ')})` : '';
     return `Two-step verification is needed${why}, and the user has not set it up.`;
   }

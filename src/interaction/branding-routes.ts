@@ -7,7 +7,8 @@ import { brandingCss, logoImage } from './branding.ts';
 
 export function brandingRouter(services: Services): Router {
   const r = new Router({ prefix: '/t/:slug' });
-  const cache = (ctx: { query: Record<string, unknown>; set(k: string, v: string): void }) => ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
+  const cache = (ctx: { query: Record<string, unknown>; set(k: string, v: string): void }) =>
+    ctx.set('Cache-Control', ctx.query.v ? 'public, max-age=86400' : 'no-cache');
   r.get('/branding.css', async (ctx) => {
     const t = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!t) return;

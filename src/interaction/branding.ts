@@ -7,13 +7,23 @@ import { MAX_SESSION_MINUTES, MIN_SESSION_MINUTES } from '../storage/tenants.ts'
 import { checkLogo } from '../shared/images.ts';
 import { isLocale, noteLocale, type Locale } from '../i18n/index.ts';
 
-export const backgroundColor = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'must be a hexadecimal colour like #1f5eff').transform((v) => v.toLowerCase());
+export const backgroundColor = z
+  .string()
+  .regex(/^#[0-9a-fA-F]{6}$/, 'must be a hexadecimal colour like #1f5eff')
+  .transform((v) => v.toLowerCase());
 
-export const sessionLifetime = z.number().int().refine((v) => v === 0 || (v >= MIN_SESSION_MINUTES && v <= MAX_SESSION_MINUTES), {
-  message: `must be 0 (off) or between ${MIN_SESSION_MINUTES} minutes and ${MAX_SESSION_MINUTES} minutes (4 days)`,
-});
+export const sessionLifetime = z
+  .number()
+  .int()
+  .refine((v) => v === 0 || (v >= MIN_SESSION_MINUTES && v <= MAX_SESSION_MINUTES), {
+    message: `must be 0 (off) or between ${MIN_SESSION_MINUTES} minutes and ${MAX_SESSION_MINUTES} minutes (4 days)`,
+  });
 
-export interface Branding { backgroundColor: string | null; logo: string | null; /** The pages' language when nothing else decides it (i18n negotiate). */ defaultLocale: Locale }
+export interface Branding {
+  backgroundColor: string | null;
+  logo: string | null /** The pages' language when nothing else decides it (i18n negotiate). */;
+  defaultLocale: Locale;
+}
 
 export function brandingOf(t: Tenant): Branding {
   const b = (t.settings.branding ?? {}) as Partial<Branding>;

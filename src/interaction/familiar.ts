@@ -16,10 +16,16 @@ const NAME = 'gh_fam';
 const DAY = 86_400_000;
 
 /** An account's mark in the cookie: a MAC of the tenant and user (no user id in the browser). */
-export const deviceMark = (services: Pick<Services, 'sealer'>, tenantId: string, userId: string) => services.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
+export const deviceMark = (services: Pick<Services, 'sealer'>, tenantId: string, userId: string) =>
+  services.sealer.mac(`familiar:${tenantId}:${userId}`).slice(0, 16);
 
 const options = (services: Pick<Services, 'config'>, tenant: Tenant) => ({
-  path: `/t/${tenant.slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.secureCookies, signed: false, overwrite: true,
+  path: `/t/${tenant.slug}/`,
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  secure: services.config.secureCookies,
+  signed: false,
+  overwrite: true,
 });
 
 /** The account marks this browser holds for the tenant (empty when none, expired or tampered with). */
@@ -39,5 +45,8 @@ export function markFamiliar(services: Pick<Services, 'config' | 'sealer'>, ctx:
   const mark = deviceMark(services, tenant.id, userId);
   const marks = [mark, ...familiarMarks(services, ctx, tenant).filter((m) => m !== mark)].slice(0, MAX_ACCOUNTS);
   const exp = Date.now() + FAMILIAR_DEVICE_DAYS * DAY;
-  ctx.cookies.set(NAME, services.sealer.seal(JSON.stringify({ t: tenant.id, a: marks, exp })), { ...options(services, tenant), maxAge: FAMILIAR_DEVICE_DAYS * DAY });
+  ctx.cookies.set(NAME, services.sealer.seal(JSON.stringify({ t: tenant.id, a: marks, exp })), {
+    ...options(services, tenant),
+    maxAge: FAMILIAR_DEVICE_DAYS * DAY,
+  });
 }

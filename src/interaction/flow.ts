@@ -44,7 +44,11 @@ export interface Interaction extends EngineEntry {
 }
 
 /** What every sign-in page carries: the form's CSRF token, the app's name, the tenant's look. */
-export interface CommonPageData { csrf: string; appName: string | undefined; branding: ReturnType<typeof pageBranding> }
+export interface CommonPageData {
+  csrf: string;
+  appName: string | undefined;
+  branding: ReturnType<typeof pageBranding>;
+}
 
 /** An email address as typed on the sign-in pages (or given as login_hint). */
 export const emailField = z.email().max(254);
@@ -136,7 +140,12 @@ export function createFlow(services: Services) {
   function expired(ctx: StepContext, it: Interaction) {
     ctx.status = 400;
     noteLocale({ back: undefined });
-    ctx.body = messagePage({ title: t('error.expired.title'), message: t('error.expired.tooLong'), detail: t('error.expired.detail'), branding: branding(it.tenant) });
+    ctx.body = messagePage({
+      title: t('error.expired.title'),
+      message: t('error.expired.tooLong'),
+      detail: t('error.expired.detail'),
+      branding: branding(it.tenant),
+    });
   }
 
   /** The engine's interaction ends with `result` (a login, a consent, an error): back to it. */
@@ -150,7 +159,10 @@ export function createFlow(services: Services) {
   /** This sign-in ended or starts over: its push requests still waiting disappear from the phones. */
   async function withdrawPush(ctx: StepContext) {
     const tenant = (await services.engineCache.get(ctx.params.slug!))?.tenant; // cached per node
-    if (tenant) await services.pushService.withdraw(tenant.id, ctx.params.uid!).catch((err: unknown) => services.logger.warn({ err }, 'could not withdraw the push requests of a sign-in'));
+    if (tenant)
+      await services.pushService
+        .withdraw(tenant.id, ctx.params.uid!)
+        .catch((err: unknown) => services.logger.warn({ err }, 'could not withdraw the push requests of a sign-in'));
   }
 
   /**
@@ -185,7 +197,13 @@ export function createFlow(services: Services) {
    * The second-factor page: a push request to the user's Gatehouse Authenticators (sent with
    * `newPush`, or the one still waiting), a passkey button, and the code field.
    */
-  async function askSecondFactor(ctx: StepContext, it: Interaction, user: UserWithSecret, sf: SecondFactors, o: { error?: string; pushId?: string; newPush?: boolean }) {
+  async function askSecondFactor(
+    ctx: StepContext,
+    it: Interaction,
+    user: UserWithSecret,
+    sf: SecondFactors,
+    o: { error?: string; pushId?: string; newPush?: boolean },
+  ) {
     const passkeyOptions = passkeysOf(sf.factors).length ? await authenticationOptions(services, sf.factors) : undefined;
     const devices = sf.factors.filter((f) => f.type === 'push');
     let push: PushChallenge | undefined;
@@ -199,16 +217,35 @@ export function createFlow(services: Services) {
       const sendWait = wait > 0 ? 0 : await services.pushService.sendWait(it.tenant, user);
       if (wait > 0) error ??= t('mfa.tooManyWait', { wait: formatWait(wait) });
       else if (sendWait > 0) error ??= t('mfa.pushThrottled', { wait: formatWait(sendWait) });
-      else push = await services.pushService.send(it.tenant, user, { uid: it.details.uid, clientId: it.profile?.clientId, appName: it.profile?.displayName, ip: ctx.ip, numberMatching: sf.settings.numberMatching });
+      else
+        push = await services.pushService.send(it.tenant, user, {
+          uid: it.details.uid,
+          clientId: it.profile?.clientId,
+          appName: it.profile?.displayName,
+          ip: ctx.ip,
+          numberMatching: sf.settings.numberMatching,
+        });
     }
     mfaPending.save(ctx, it.tenant.slug, { uid: it.details.uid, accountId: user.id, challenge: passkeyOptions?.challenge, pushId: push?.id });
     // The password was right: this is the user, so their saved language applies; the picker
     // brings them back to this page (GET /mfa), not to a new push request.
     noteLocale({ user: user.locale, back: `${it.base}/mfa` });
     ctx.body = totpPage({
-      csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/mfa`, email: user.email, restartAction: it.base, passkeyOptions, error,
+      csrf: csrfFor(it.details.uid),
+      appName: it.profile?.displayName,
+      branding: branding(it.tenant),
+      action: `${it.base}/mfa`,
+      email: user.email,
+      restartAction: it.base,
+      passkeyOptions,
+      error,
       kinds: [...new Set(sf.factors.map((f) => f.type))],
-      push: push && { number: push.number, statusUrl: `${it.base}/push`, secondsLeft: Math.max(1, Math.ceil((push.expiresAt - Date.now()) / 1000)), devices: devices.map((d) => d.label) },
+      push: push && {
+        number: push.number,
+        statusUrl: `${it.base}/push`,
+        secondsLeft: Math.max(1, Math.ceil((push.expiresAt - Date.now()) / 1000)),
+        devices: devices.map((d) => d.label),
+      },
       rememberDays: sf.settings.rememberDeviceDays || undefined,
     });
   }
@@ -229,11 +266,45 @@ export function createFlow(services: Services) {
       passkeyPending.save(ctx, it.tenant.slug, { uid: it.details.uid, challenge: options.challenge });
       passkey = { options, action: `${it.base}/passkey` };
     }
-    ctx.body = identifierPage({ csrf: csrfFor(it.details.uid), appName: it.profile?.displayName, branding: branding(it.tenant), action: `${it.base}/identify`, email: o.email, error: o.error, buttons: await buttons(it.tenant, it.base), passkey, words: identifierWordsOf(it.tenant) });
+    ctx.body = identifierPage({
+      csrf: csrfFor(it.details.uid),
+      appName: it.profile?.displayName,
+      branding: branding(it.tenant),
+      action: `${it.base}/identify`,
+      email: o.email,
+      error: o.error,
+      buttons: await buttons(it.tenant, it.base),
+      passkey,
+      words: identifierWordsOf(it.tenant),
+    });
   }
 
   return {
-    services, csrfFor, abortSig, abortAction, random, mfaPending, passkeyPending, changePending, forgotUrl, identifierWordsOf, branding, common, originOf, clientIdOf, buttons, upstreamStart,
-    load, checkCsrf, expired, finish, withdrawPush, signedIn, secondFactorStep, askSecondFactor, secondFactorDone, emailPage,
+    services,
+    csrfFor,
+    abortSig,
+    abortAction,
+    random,
+    mfaPending,
+    passkeyPending,
+    changePending,
+    forgotUrl,
+    identifierWordsOf,
+    branding,
+    common,
+    originOf,
+    clientIdOf,
+    buttons,
+    upstreamStart,
+    load,
+    checkCsrf,
+    expired,
+    finish,
+    withdrawPush,
+    signedIn,
+    secondFactorStep,
+    askSecondFactor,
+    secondFactorDone,
+    emailPage,
   };
 }

@@ -3,8 +3,7 @@
 // SafeHtml (a nested `html` template, or an array of them), so a forgotten call cannot open an
 // XSS hole. Pages load their scripts from same-origin files (/assets/*.js), never inline, and
 // styles from same-origin stylesheets, so the CSP below stays strict.
-export const esc = (v: unknown): string =>
-  String(v ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Markup that is safe to place in a page as is. Only `html`, `unsafeRaw` and `jsonScript` make one. */
 export class SafeHtml {
@@ -14,19 +13,21 @@ export class SafeHtml {
     this.#value = value;
   }
   /** The markup, for the one place that sends it (layout) and for tests. */
-  render(): string { return this.#value; }
+  render(): string {
+    return this.#value;
+  }
   // Turning SafeHtml into a string by accident (a template without the tag, a .join()) would
   // have it escaped a second time as text, or passed on where nothing checks it: fail loudly.
-  toString(): string { throw new TypeError('SafeHtml used as a plain string: interpolate it in an html template (arrays are fine, no .join())'); }
+  toString(): string {
+    throw new TypeError('SafeHtml used as a plain string: interpolate it in an html template (arrays are fine, no .join())');
+  }
 }
 const minted = Symbol('SafeHtml');
 
 type Interpolation = SafeHtml | string | number | boolean | null | undefined | false | ReadonlyArray<Interpolation>;
 
 const piece = (v: Interpolation): string =>
-  v instanceof SafeHtml ? v.render()
-    : Array.isArray(v) ? v.map(piece).join('')
-      : v === null || v === undefined || v === false ? '' : esc(v);
+  v instanceof SafeHtml ? v.render() : Array.isArray(v) ? v.map(piece).join('') : v === null || v === undefined || v === false ? '' : esc(v);
 
 /** The tag: `html\`<p>${userText}</p>\`` escapes userText; nested html templates pass through. */
 export function html(strings: TemplateStringsArray, ...values: Interpolation[]): SafeHtml {
@@ -49,7 +50,11 @@ export function jsonScript(id: string, value: unknown): SafeHtml {
 }
 
 /** A tenant's branding on its pages (see branding.ts): its stylesheet (background colour), logo and name (the logo's alt text). */
-export interface Branding { logoUrl?: string; stylesheet?: string; orgName?: string }
+export interface Branding {
+  logoUrl?: string;
+  stylesheet?: string;
+  orgName?: string;
+}
 
 import { currentLocale, LOCALE_NAMES, LOCALES, pickerBack, pickerSave, t, type Locale } from '../i18n/index.ts';
 
@@ -94,13 +99,18 @@ function languagePicker(lang: Locale): SafeHtml | '' {
   // becomes the user's saved language.
   const save = pickerSave();
   if (save) {
-    return html`<nav class="languages" aria-label="${t('layout.language')}"><form method="post" action="${save.action}"><input type="hidden" name="csrf" value="${save.csrf}"><input type="hidden" name="back" value="${back}"><ul>${LOCALES.map((l) => l === lang
-      ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
-      : html`<li><button type="submit" class="link" name="locale" value="${l}" lang="${l}">${LOCALE_NAMES[l]}</button></li>`)}</ul></form></nav>`;
+    return html`<nav class="languages" aria-label="${t('layout.language')}"><form method="post" action="${save.action}"><input type="hidden" name="csrf" value="${save.csrf}"><input type="hidden" name="back" value="${back}"><ul>${LOCALES.map(
+      (l) =>
+        l === lang
+          ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
+          : html`<li><button type="submit" class="link" name="locale" value="${l}" lang="${l}">${LOCALE_NAMES[l]}</button></li>`,
+    )}</ul></form></nav>`;
   }
-  return html`<nav class="languages" aria-label="${t('layout.language')}"><ul>${LOCALES.map((l) => l === lang
-    ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
-    : html`<li><a lang="${l}" hreflang="${l}" href="${`/lang?${new URLSearchParams({ set: l, back })}`}">${LOCALE_NAMES[l]}</a></li>`)}</ul></nav>`;
+  return html`<nav class="languages" aria-label="${t('layout.language')}"><ul>${LOCALES.map((l) =>
+    l === lang
+      ? html`<li><span lang="${l}" aria-current="true">${LOCALE_NAMES[l]}</span></li>`
+      : html`<li><a lang="${l}" hreflang="${l}" href="${`/lang?${new URLSearchParams({ set: l, back })}`}">${LOCALE_NAMES[l]}</a></li>`,
+  )}</ul></nav>`;
 }
 
 export const hidden = (name: string, value: string): SafeHtml => html`<input type="hidden" name="${name}" value="${value}">`;

@@ -32,7 +32,9 @@ import type { Throttle } from '../ops/ratelimit.ts';
 import type { Services } from '../services.ts';
 
 /** What the per-account counts use: the account throttle only. */
-export interface AccountCounts { throttles: { account: Throttle } }
+export interface AccountCounts {
+  throttles: { account: Throttle };
+}
 import type { PolicySettings } from '../policy/policies.ts';
 import { HELD } from '../ops/ratelimit.ts';
 
@@ -54,7 +56,11 @@ export type Familiarity = 'device' | 'address' | 'unfamiliar';
 const TRUST: Familiarity[] = ['device', 'address', 'unfamiliar'];
 
 /** What the policy says (threshold, first and longest lockout). */
-export interface LockoutPolicy { threshold: number; firstSeconds: number; maxSeconds: number }
+export interface LockoutPolicy {
+  threshold: number;
+  firstSeconds: number;
+  maxSeconds: number;
+}
 
 export const lockoutPolicy = (s: PolicySettings): LockoutPolicy => ({
   threshold: s.lockout.threshold,
@@ -64,8 +70,7 @@ export const lockoutPolicy = (s: PolicySettings): LockoutPolicy => ({
 });
 
 /** The length of the n-th lockout (1-based) under a policy. */
-export const lockoutSeconds = (p: LockoutPolicy, n: number) =>
-  Math.min(p.maxSeconds, p.firstSeconds * LOCKOUT_GROWTH[Math.min(n, LOCKOUT_GROWTH.length) - 1]!);
+export const lockoutSeconds = (p: LockoutPolicy, n: number) => Math.min(p.maxSeconds, p.firstSeconds * LOCKOUT_GROWTH[Math.min(n, LOCKOUT_GROWTH.length) - 1]!);
 
 const kindKey = (k: Familiarity) => k[0]!;
 const keys = (subject: string, kind: Familiarity) => ({
@@ -82,7 +87,12 @@ export async function lockedFor(services: AccountCounts, subject: string, kind: 
 }
 
 /** A failure from an origin of this kind: counted; a new lockout when it reaches the threshold. */
-export async function countFailure(services: AccountCounts, subject: string, kind: Familiarity, p: LockoutPolicy): Promise<{ locked: number; lockout?: number }> {
+export async function countFailure(
+  services: AccountCounts,
+  subject: string,
+  kind: Familiarity,
+  p: LockoutPolicy,
+): Promise<{ locked: number; lockout?: number }> {
   const k = keys(subject, kind);
   const n = await services.throttles.account.hit(k.failures, FAILURE_WINDOW_SECONDS);
   if (n < p.threshold) return { locked: 0 };
@@ -120,14 +130,21 @@ export function addressBucket(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = ip.includes('::') && tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 const addressKey = (ip: string) => `ip:${addressBucket(ip)}`;
 const addressSubjectKey = (ip: string, subject: string) => `ipacct:${addressBucket(ip)}:${subject}`;
 
 /** Where an address stands: its failures in the window, how long it must wait for this subject, the delay owed. */
-export async function addressState(services: Pick<Services, 'config' | 'throttles'>, ip: string, subject: string): Promise<{ refusedFor: number; delayMs: number }> {
+export async function addressState(
+  services: Pick<Services, 'config' | 'throttles'>,
+  ip: string,
+  subject: string,
+): Promise<{ refusedFor: number; delayMs: number }> {
   const limit = services.config.signinAddressLimit;
   const failures = await services.throttles.ip.count(addressKey(ip));
   if (failures < Math.ceil(limit / 2)) return { refusedFor: 0, delayMs: 0 };

@@ -18,6 +18,16 @@ export function interactionRouter(services: Services): Router {
   const router = new Router({ prefix: '/t/:slug/interaction/:uid' });
   const flow = createFlow(services);
   // Negotiate first: it answers the start page's request itself, or wraps identify's answer.
-  for (const step of [registerNegotiate, registerIdentify, registerPassword, registerPasskey, registerSecondFactor, registerUpstream, registerAbort, registerChangePassword]) step(router, flow);
+  for (const step of [
+    registerNegotiate,
+    registerIdentify,
+    registerPassword,
+    registerPasskey,
+    registerSecondFactor,
+    registerUpstream,
+    registerAbort,
+    registerChangePassword,
+  ])
+    step(router, flow);
   return router;
 }

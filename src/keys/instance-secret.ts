@@ -45,12 +45,14 @@ export class InstanceSecret {
 
   #refusal(why: string): StartupRefusal {
     const s = this.#secrets;
-    return new StartupRefusal(s.source === 'env'
-      ? `GATEHOUSE_SECRET${s.others.length ? ' (and GATEHOUSE_SECRET_PREVIOUS)' : ''} does not match this instance's secret (${why}). ` +
-        'Set GATEHOUSE_SECRET to the secret this instance runs with (the one it was first started with, or the last one `gatehouse secret rotate` switched to; ' +
-        'during a rotation give the old one in GATEHOUSE_SECRET_PREVIOUS) and start again. Nothing was changed.'
-      : `The instance secret in ${s.file} does not match this instance's data (${why}). ` +
-        `Restore ${s.file} from the backup of this data directory, or set GATEHOUSE_SECRET to the instance's secret, and start again. Nothing was changed.`);
+    return new StartupRefusal(
+      s.source === 'env'
+        ? `GATEHOUSE_SECRET${s.others.length ? ' (and GATEHOUSE_SECRET_PREVIOUS)' : ''} does not match this instance's secret (${why}). ` +
+            'Set GATEHOUSE_SECRET to the secret this instance runs with (the one it was first started with, or the last one `gatehouse secret rotate` switched to; ' +
+            'during a rotation give the old one in GATEHOUSE_SECRET_PREVIOUS) and start again. Nothing was changed.'
+        : `The instance secret in ${s.file} does not match this instance's data (${why}). ` +
+            `Restore ${s.file} from the backup of this data directory, or set GATEHOUSE_SECRET to the instance's secret, and start again. Nothing was changed.`,
+    );
   }
 
   /**
@@ -71,7 +73,10 @@ export class InstanceSecret {
         if (!sealer.opens(sample)) throw this.#refusal('a stored sealed value, such as a signing key, cannot be decrypted with it');
         // The secret it opens under without re-sealing is the one the data is under.
         const held = sealer.checks;
-        const under = held.find((c) => { sealer.activate(c); return sealer.reseal(sample) === undefined; })!;
+        const under = held.find((c) => {
+          sealer.activate(c);
+          return sealer.reseal(sample) === undefined;
+        })!;
         sealer.activate(under);
       } else {
         fresh = true;
@@ -79,20 +84,24 @@ export class InstanceSecret {
       }
       // Nodes starting together: the first check value written holds, and every node checks against it.
       stored = await this.#instance.setIfAbsent(CHECK_SETTING, sealer.activeCheck);
-      notes.push('stored the instance secret\'s check value');
+      notes.push("stored the instance secret's check value");
     }
     if (!sealer.activate(stored)) throw this.#refusal('the check value stored in its database at first start disagrees');
     // A rotation that stopped half-way left values under the old secret: without it they would
     // not open (a 500 on every use), so start-up needs the old secret until it is finished.
     const unfinished = await this.#instance.get(ROTATION_SETTING);
     if (unfinished && this.#secrets.source === 'env' && this.#secrets.others.length === 0) {
-      throw new StartupRefusal('A rotation of the instance secret did not finish: some stored values are still sealed under the previous secret. ' +
-        'Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret (and GATEHOUSE_SECRET to the new one), run `gatehouse secret rotate` again, then restart without GATEHOUSE_SECRET_PREVIOUS.');
+      throw new StartupRefusal(
+        'A rotation of the instance secret did not finish: some stored values are still sealed under the previous secret. ' +
+          'Start with GATEHOUSE_SECRET_PREVIOUS set to the previous secret (and GATEHOUSE_SECRET to the new one), run `gatehouse secret rotate` again, then restart without GATEHOUSE_SECRET_PREVIOUS.',
+      );
     }
     if (this.#secrets.others.length) {
-      notes.push(sealer.activeCheck === secretCheckValue(this.#secrets.secret)
-        ? 'sealing under the new instance secret; the previous one opens values not yet re-sealed'
-        : 'holding a second instance secret: run `gatehouse secret rotate` to re-seal everything under the new one');
+      notes.push(
+        sealer.activeCheck === secretCheckValue(this.#secrets.secret)
+          ? 'sealing under the new instance secret; the previous one opens values not yet re-sealed'
+          : 'holding a second instance secret: run `gatehouse secret rotate` to re-seal everything under the new one',
+      );
     }
     let root = await this.#instance.get(MAC_ROOT_SETTING);
     if (root === undefined) {
@@ -102,19 +111,35 @@ export class InstanceSecret {
       root = await this.#instance.setIfAbsent(MAC_ROOT_SETTING, sealer.seal(value.toString('base64url')));
     }
     let opened: string;
-    try { opened = sealer.open(root); } catch { throw this.#refusal('the stored MAC root cannot be decrypted with it'); }
+    try {
+      opened = sealer.open(root);
+    } catch {
+      throw this.#refusal('the stored MAC root cannot be decrypted with it');
+    }
     sealer.setMacRoot(Buffer.from(opened, 'base64url'));
     return notes;
   }
 
   /** Follow the other nodes' rotations: seal under the secret the instance switched to. */
   listen(bus: Bus): void {
-    bus.subscribe(TOPIC, (check) => {
-      if (this.#sealer.activate(check)) this.#logger.info('the instance secret was rotated: sealing under the new one');
-      else this.#logger.error('the instance secret was rotated to one this node does not hold: values sealed from now on cannot be opened here. Restart this node with GATEHOUSE_SECRET set to the new secret.');
-    }, () => {
-      void this.#instance.get(CHECK_SETTING).then((c) => { if (c) this.#sealer.activate(c); }, () => {});
-    });
+    bus.subscribe(
+      TOPIC,
+      (check) => {
+        if (this.#sealer.activate(check)) this.#logger.info('the instance secret was rotated: sealing under the new one');
+        else
+          this.#logger.error(
+            'the instance secret was rotated to one this node does not hold: values sealed from now on cannot be opened here. Restart this node with GATEHOUSE_SECRET set to the new secret.',
+          );
+      },
+      () => {
+        void this.#instance.get(CHECK_SETTING).then(
+          (c) => {
+            if (c) this.#sealer.activate(c);
+          },
+          () => {},
+        );
+      },
+    );
   }
 
   /**
@@ -133,14 +158,20 @@ export class InstanceSecret {
       if (s.source === 'env') {
         target = s.secret;
         if (this.#sealer.activeCheck === secretCheckValue(target) && s.others.length === 0) {
-          throw conflict('This instance already seals under GATEHOUSE_SECRET and GATEHOUSE_SECRET_PREVIOUS is not set: there is nothing to rotate. ' +
-            'To rotate the instance secret, set GATEHOUSE_SECRET to a new secret and GATEHOUSE_SECRET_PREVIOUS to the current one on every node, restart them, then run this again (see docs/operations.md).');
+          throw conflict(
+            'This instance already seals under GATEHOUSE_SECRET and GATEHOUSE_SECRET_PREVIOUS is not set: there is nothing to rotate. ' +
+              'To rotate the instance secret, set GATEHOUSE_SECRET to a new secret and GATEHOUSE_SECRET_PREVIOUS to the current one on every node, restart them, then run this again (see docs/operations.md).',
+          );
         }
       } else {
         // The new key is on disk (0600, synced) before anything is sealed under it: a crash
         // from here on leaves both files, and the next start opens with both.
         let existing: string | undefined;
-        try { existing = fs.readFileSync(nextFile, 'utf8').trim(); } catch { /* none yet */ }
+        try {
+          existing = fs.readFileSync(nextFile, 'utf8').trim();
+        } catch {
+          /* none yet */
+        }
         target = existing || generateSecret();
         if (!existing) writeSynced(nextFile, target + '\n');
       }
@@ -164,12 +195,15 @@ export class InstanceSecret {
             if (!rows.length) break;
             for (const r of rows) {
               let next: string | undefined;
-              try { next = this.#sealer.reseal(r.value); } catch {
+              try {
+                next = this.#sealer.reseal(r.value);
+              } catch {
                 unreadable++;
-                if (pass === 0) this.#logger.error({ table: c.table, key: r.key }, 'a sealed value cannot be opened with any instance secret held: left as it is');
+                if (pass === 0)
+                  this.#logger.error({ table: c.table, key: r.key }, 'a sealed value cannot be opened with any instance secret held: left as it is');
                 continue;
               }
-              if (next !== undefined && await this.#sealed.replace(c, r.key, r.value, next)) {
+              if (next !== undefined && (await this.#sealed.replace(c, r.key, r.value, next))) {
                 resealed[name] = (resealed[name] ?? 0) + 1;
                 changed++;
               }
@@ -187,10 +221,13 @@ export class InstanceSecret {
         syncDir(path.dirname(s.file));
       }
       return {
-        resealed, unreadable, source: s.source,
-        next: s.source === 'env'
-          ? 'Every stored secret is now sealed under GATEHOUSE_SECRET. Restart every node without GATEHOUSE_SECRET_PREVIOUS; the old secret is refused from now on.'
-          : `The new secret is in ${s.file} and the old one is gone: back up the data directory again (a backup of the database needs the secret.key of the same time).`,
+        resealed,
+        unreadable,
+        source: s.source,
+        next:
+          s.source === 'env'
+            ? 'Every stored secret is now sealed under GATEHOUSE_SECRET. Restart every node without GATEHOUSE_SECRET_PREVIOUS; the old secret is refused from now on.'
+            : `The new secret is in ${s.file} and the old one is gone: back up the data directory again (a backup of the database needs the secret.key of the same time).`,
       };
     } finally {
       this.#rotating = false;
@@ -200,10 +237,24 @@ export class InstanceSecret {
 
 function writeSynced(file: string, text: string): void {
   const fd = fs.openSync(file, 'wx', 0o600);
-  try { fs.writeSync(fd, text); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   syncDir(path.dirname(file));
 }
 
 function syncDir(dir: string): void {
-  try { const fd = fs.openSync(dir, 'r'); try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); } } catch { /* not every system syncs directories */ }
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* not every system syncs directories */
+  }
 }

@@ -52,7 +52,9 @@ export interface KeyInfo {
 
 export interface RotateResult {
   /** Keys that started signing, the keys they replaced, and new next keys published. */
-  activated: string[]; retired: string[]; created: string[];
+  activated: string[];
+  retired: string[];
+  created: string[];
   /** Next keys deleted unused: too old to be worth activating (replaced by a fresh one in `created`). */
   removed: string[];
   /** Next keys that will start signing later (a fresh key waits until it has been published long enough). */
@@ -131,7 +133,9 @@ export class KeyService {
   }
 
   /** The clock key decisions use (injectable, so tests can move it). */
-  now(): number { return this.#now(); }
+  now(): number {
+    return this.#now();
+  }
 
   /**
    * Give the tenant an active and a next key per algorithm, at its first start. Idempotent,
@@ -144,16 +148,21 @@ export class KeyService {
       next: !rows.some((r) => r.alg === alg && r.status === 'next'),
     });
     const current = await this.#keyStore.rows(tenantId, ['active', 'next']);
-    const todo = SIGNING_ALGS.filter((alg) => { const m = missing(current, alg); return m.active || m.next; });
+    const todo = SIGNING_ALGS.filter((alg) => {
+      const m = missing(current, alg);
+      return m.active || m.next;
+    });
     if (todo.length === 0) return;
 
     // Generate outside the transaction: it is the slow part, and holding the tenant lock
     // (or SQLite's single writer) during it would stall everyone else.
     const org = await this.#tenantName(tenantId);
-    const fresh = await Promise.all(todo.map(async (alg) => {
-      const [active, next] = await Promise.all([this.#generate(tenantId, org, alg, 'active'), this.#generate(tenantId, org, alg, 'next')]);
-      return { alg, active, next };
-    }));
+    const fresh = await Promise.all(
+      todo.map(async (alg) => {
+        const [active, next] = await Promise.all([this.#generate(tenantId, org, alg, 'active'), this.#generate(tenantId, org, alg, 'next')]);
+        return { alg, active, next };
+      }),
+    );
 
     await this.#keyStore.changeUnderLock(tenantId, async (change) => {
       // Re-check under the lock: another process may have won the race; its keys stand
@@ -235,9 +244,11 @@ export class KeyService {
   #tooRecent(next: Row, now: number) {
     const hours = Math.floor((now - next.published_at) / 3600_000);
     const safeAt = new Date(next.published_at + this.#publishMs).toISOString();
-    return conflict(`The next ${next.alg} key ${next.kid} was published only ${hours < 48 ? `${hours} hours` : `${Math.floor(hours / 24)} days`} ago, ` +
-      `less than the ${this.#publishMs / DAY} days relying parties may cache the JWKS: they would reject tokens it signs. ` +
-      `Run \`gatehouse keys rotate\` without --now to have it start signing by itself at ${safeAt}, or add --force (API: "force": true) to sign with it now anyway.`);
+    return conflict(
+      `The next ${next.alg} key ${next.kid} was published only ${hours < 48 ? `${hours} hours` : `${Math.floor(hours / 24)} days`} ago, ` +
+        `less than the ${this.#publishMs / DAY} days relying parties may cache the JWKS: they would reject tokens it signs. ` +
+        `Run \`gatehouse keys rotate\` without --now to have it start signing by itself at ${safeAt}, or add --force (API: "force": true) to sign with it now anyway.`,
+    );
   }
 
   /** One algorithm's step under the tenant lock; the fresh key it may need is made outside the lock. */
@@ -252,7 +263,10 @@ export class KeyService {
         const next = rows.find((r) => r.alg === alg && r.status === 'next');
         if (!active || !next) throw new Error(`Tenant ${tenantId} has no active or next ${alg} key. Run ensureKeys first.`);
         const now = this.#now();
-        if (mode === 'safe' && next.activates_at === null) { await change.schedule(next.kid, now); next.activates_at = now; }
+        if (mode === 'safe' && next.activates_at === null) {
+          await change.schedule(next.kid, now);
+          next.activates_at = now;
+        }
         const immediate = mode === 'now' || mode === 'force';
         if (immediate && mode === 'now' && next.published_at + this.#publishMs > now) throw this.#tooRecent(next, now);
         const at = immediate ? now : this.#activatesAt(next, active);
@@ -307,7 +321,9 @@ export class KeyService {
   }
 
   /** The tenants with keys, for the scheduled work. */
-  tenantIds(): Promise<string[]> { return this.#keyStore.tenantIds(); }
+  tenantIds(): Promise<string[]> {
+    return this.#keyStore.tenantIds();
+  }
 
   /**
    * Active keys whose certificate expires within `withinDays`, for one tenant or all: the
@@ -351,7 +367,7 @@ export class KeyService {
   async #generate(tenantId: string, org: string, alg: SigningAlg, status: KeyStatus): Promise<Row> {
     const { subtle } = crypto.webcrypto;
     const kid = newId();
-    const keys = await subtle.generateKey(KEYGEN[alg], true, ['sign', 'verify']) as CryptoKeyPair;
+    const keys = (await subtle.generateKey(KEYGEN[alg], true, ['sign', 'verify'])) as CryptoKeyPair;
 
     // The certificate lets relying parties that want x5c (some SAML-minded or pinning
     // clients) use it; it is self-signed because trust comes from our JWKS over TLS.
@@ -359,17 +375,17 @@ export class KeyService {
     const notAfter = new Date(now);
     notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CERT_VALIDITY_YEARS);
     const x509 = await loadX509();
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      name: [{ CN: [`Gatehouse signing key ${kid}`] }, { O: [org] }],
-      notBefore: new Date(now),
-      notAfter,
-      keys,
-      signingAlgorithm: CERT_SIGNING[alg],
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      ],
-    }, crypto.webcrypto as Crypto);
+    const cert = await x509.X509CertificateGenerator.createSelfSigned(
+      {
+        name: [{ CN: [`Gatehouse signing key ${kid}`] }, { O: [org] }],
+        notBefore: new Date(now),
+        notAfter,
+        keys,
+        signingAlgorithm: CERT_SIGNING[alg],
+        extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+      },
+      crypto.webcrypto as Crypto,
+    );
     const der = Buffer.from(cert.rawData);
 
     // WebCrypto adds `ext` and `key_ops`; drop them so the JWKs carry only what JOSE needs.
@@ -413,8 +429,11 @@ export interface KeyServiceDeps {
 
 const emptyResult = (): RotateResult => ({ activated: [], retired: [], created: [], removed: [], scheduled: [] });
 function merge(into: RotateResult, from: RotateResult): void {
-  into.activated.push(...from.activated); into.retired.push(...from.retired); into.created.push(...from.created);
-  into.removed.push(...from.removed); into.scheduled.push(...from.scheduled);
+  into.activated.push(...from.activated);
+  into.retired.push(...from.retired);
+  into.created.push(...from.created);
+  into.removed.push(...from.removed);
+  into.scheduled.push(...from.scheduled);
 }
 /** Whether a step changed what the JWKS publishes or which key signs. */
 export const changedKeys = (r: RotateResult) => r.activated.length + r.created.length + r.removed.length > 0;

@@ -20,9 +20,18 @@ export interface PushDelivery {
 /** What a device's stream shows: the requests waiting for the user, or that the device was removed. */
 export type Snapshot = { revoked: true } | { revoked: false; requests: unknown[] };
 
-export interface EventSink { write(chunk: string): unknown; end(): void }
+export interface EventSink {
+  write(chunk: string): unknown;
+  end(): void;
+}
 
-interface Entry { tenantId: string; userId: string; deviceId: string; sink: EventSink; chain: Promise<void> }
+interface Entry {
+  tenantId: string;
+  userId: string;
+  deviceId: string;
+  sink: EventSink;
+  chain: Promise<void>;
+}
 
 const TOPIC = 'push';
 const HEARTBEAT_MS = 20_000;
@@ -55,7 +64,13 @@ export class StreamHub implements PushDelivery {
     // Subscribed on first use: a node no authenticator connects to never listens.
     if (!this.#subscribed) {
       this.#subscribed = true;
-      this.#bus.subscribe(TOPIC, (m) => this.#refresh(m), () => { for (const k of this.#streams.keys()) this.#refresh(k); });
+      this.#bus.subscribe(
+        TOPIC,
+        (m) => this.#refresh(m),
+        () => {
+          for (const k of this.#streams.keys()) this.#refresh(k);
+        },
+      );
     }
     const key = `${tenantId} ${userId}`;
     const entry: Entry = { tenantId, userId, deviceId, sink, chain: Promise.resolve() };
@@ -67,7 +82,10 @@ export class StreamHub implements PushDelivery {
     return () => {
       set.delete(entry);
       if (!set.size) this.#streams.delete(key);
-      if (!this.#streams.size) { clearInterval(this.#heartbeat); this.#heartbeat = undefined; }
+      if (!this.#streams.size) {
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = undefined;
+      }
     };
   }
 
@@ -85,11 +103,19 @@ export class StreamHub implements PushDelivery {
 
   // One snapshot at a time per stream, in order: an older one never overwrites a newer one.
   #send(e: Entry): void {
-    e.chain = e.chain.then(async () => {
-      const s = await this.#snapshot(e.tenantId, e.userId, e.deviceId);
-      if (s.revoked) { e.sink.write('event: revoked\ndata: {}\n\n'); e.sink.end(); return; }
-      e.sink.write(`event: requests\ndata: ${JSON.stringify(s.requests)}\n\n`);
-    }).catch(() => { /* store unavailable: the next notice or the device's reconnect catches up */ });
+    e.chain = e.chain
+      .then(async () => {
+        const s = await this.#snapshot(e.tenantId, e.userId, e.deviceId);
+        if (s.revoked) {
+          e.sink.write('event: revoked\ndata: {}\n\n');
+          e.sink.end();
+          return;
+        }
+        e.sink.write(`event: requests\ndata: ${JSON.stringify(s.requests)}\n\n`);
+      })
+      .catch(() => {
+        /* store unavailable: the next notice or the device's reconnect catches up */
+      });
   }
 
   #ping(): void {

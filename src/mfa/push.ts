@@ -51,9 +51,17 @@ const SKEW_MS = 5 * 60_000;
 
 export type PushOutcome = 'pending' | 'approved' | 'denied' | 'wrong_number' | 'withdrawn' | 'expired' | 'used';
 
-const p256Jwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string().regex(/^[A-Za-z0-9_-]{43}$/), y: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+const p256Jwk = z.object({
+  kty: z.literal('EC'),
+  crv: z.literal('P-256'),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
 type P256Jwk = z.infer<typeof p256Jwk>;
-interface DeviceSecret { jwk: P256Jwk; totp: string }
+interface DeviceSecret {
+  jwk: P256Jwk;
+  totp: string;
+}
 
 export const enrollBody = z.object({
   code: z.string().trim().min(1).max(64),
@@ -63,7 +71,12 @@ export const enrollBody = z.object({
   proof: z.string().max(4096),
 });
 export const signedBody = z.object({ jws: z.string().max(4096) });
-const decisionPayload = z.object({ typ: z.literal('decision'), cid: z.string().max(64), decision: z.enum(['approve', 'deny']), number: z.string().max(8).optional() });
+const decisionPayload = z.object({
+  typ: z.literal('decision'),
+  cid: z.string().max(64),
+  decision: z.enum(['approve', 'deny']),
+  number: z.string().max(8).optional(),
+});
 const streamPayload = z.object({ typ: z.literal('stream'), iat: z.number() });
 
 const deviceError = (message: string) => new GatehouseError(401, 'device_not_recognized', message);
@@ -108,11 +121,19 @@ export class PushService {
 
   // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
   // The interaction id is the engine's interaction cookie value: kept as a keyed hash too.
-  #interactionKey(uid: string) { return this.#deps.tokenHasher.hash(uid, 'interaction'); }
-  #hash(tenantId: string, code: string) { return this.#deps.tokenHasher.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll'); }
+  #interactionKey(uid: string) {
+    return this.#deps.tokenHasher.hash(uid, 'interaction');
+  }
+  #hash(tenantId: string, code: string) {
+    return this.#deps.tokenHasher.hash(`${tenantId}:${normalizeCode(code)}`, 'push-enroll');
+  }
 
   async #notify(tenantId: string, userId: string): Promise<void> {
-    await Promise.all(this.deliveries.map((d) => d.notify(tenantId, userId).catch((err) => this.#deps.logger.warn({ err }, 'could not tell the authenticators about a sign-in request'))));
+    await Promise.all(
+      this.deliveries.map((d) =>
+        d.notify(tenantId, userId).catch((err) => this.#deps.logger.warn({ err }, 'could not tell the authenticators about a sign-in request')),
+      ),
+    );
   }
 
   // --- enrollment ---
@@ -142,17 +163,26 @@ export class PushService {
     const codeHash = this.#hash(tenant.id, input.code);
     const e = await this.store.enrollment(tenant.id, codeHash);
     if (!e || e.factorId || e.expiresAt <= Date.now()) {
-      throw new GatehouseError(410, 'setup_code_expired', 'This setup code has expired or was already used. On your account page, choose "Add the Gatehouse Authenticator" again and scan the new code.');
+      throw new GatehouseError(
+        410,
+        'setup_code_expired',
+        'This setup code has expired or was already used. On your account page, choose "Add the Gatehouse Authenticator" again and scan the new code.',
+      );
     }
     const proof = await verifyJws(input.proof, input.publicKey).catch(() => undefined);
-    if (proof?.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code)) throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
+    if (proof?.typ !== 'enroll' || typeof proof.code !== 'string' || normalizeCode(proof.code) !== normalizeCode(input.code))
+      throw invalid('The setup request was not signed by the key it carries. Try adding the account again.');
     const user = await this.#deps.userStore.userById(tenant.id, e.userId);
     if (user?.status !== 'active') throw new GatehouseError(410, 'setup_code_expired', 'This account can no longer add an authenticator.');
     const totp = await newTotpSecret();
     const label = input.name || 'Gatehouse Authenticator';
     const id = newId('mfa_');
     const secret: DeviceSecret = { jwk: { kty: 'EC', crv: 'P-256', x: input.publicKey.x, y: input.publicKey.y }, totp };
-    const done = await this.store.completeEnrollment(tenant.id, codeHash, Date.now(), { id, label, secretSealed: this.#deps.sealer.seal(JSON.stringify(secret)) });
+    const done = await this.store.completeEnrollment(tenant.id, codeHash, Date.now(), {
+      id,
+      label,
+      secretSealed: this.#deps.sealer.seal(JSON.stringify(secret)),
+    });
     if (!done) throw new GatehouseError(410, 'setup_code_expired', 'This setup code was just used by another device. Start again on your account page.');
     await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'mfa.enrolled', subject: user.id, ip, data: { email: user.email, factor: 'push', label } });
     return { deviceId: id, email: user.email, organization: tenant.name, label, totpSecret: totp, digits: 6, period: 30 };
@@ -164,9 +194,16 @@ export class PushService {
   async #device(tenant: Tenant, jws: string) {
     const { decodeProtectedHeader } = await import('jose');
     let kid: unknown;
-    try { kid = decodeProtectedHeader(jws).kid; } catch { throw invalid('The request is not a signed message (JWS).'); }
+    try {
+      kid = decodeProtectedHeader(jws).kid;
+    } catch {
+      throw invalid('The request is not a signed message (JWS).');
+    }
     const factor = typeof kid === 'string' && kid.length <= 64 ? await this.#deps.mfaStore.factor(tenant.id, kid) : undefined;
-    if (factor?.type !== 'push') throw deviceError('This phone is no longer added to the account (it was removed, or two-step verification was reset). Remove it from the app and add it again from your account page.');
+    if (factor?.type !== 'push')
+      throw deviceError(
+        'This phone is no longer added to the account (it was removed, or two-step verification was reset). Remove it from the app and add it again from your account page.',
+      );
     const secret = JSON.parse(this.#deps.sealer.open(factor.secretSealed)) as DeviceSecret;
     const payload = await verifyJws(jws, secret.jwk).catch(() => undefined);
     if (!payload) throw deviceError('The signature of this phone could not be verified. Remove the account from the app and add it again.');
@@ -177,7 +214,8 @@ export class PushService {
   async streamTicket(tenant: Tenant, jws: string): Promise<string> {
     const { factor, payload } = await this.#device(tenant, jws);
     const p = streamPayload.safeParse(payload);
-    if (!p.success || Math.abs(p.data.iat - Date.now()) > SKEW_MS) throw invalid('The request is too old, or the phone\'s clock is wrong. Check the date and time on the phone.');
+    if (!p.success || Math.abs(p.data.iat - Date.now()) > SKEW_MS)
+      throw invalid("The request is too old, or the phone's clock is wrong. Check the date and time on the phone.");
     return this.#deps.sealer.seal(JSON.stringify({ t: tenant.id, d: factor.id, u: factor.userId, exp: Date.now() + TICKET_MS }));
   }
 
@@ -186,7 +224,9 @@ export class PushService {
     try {
       const v = JSON.parse(this.#deps.sealer.openUncached(ticket)) as { t: string; d: string; u: string; exp: number };
       return v.t === tenant.id && v.exp > Date.now() ? { deviceId: v.d, userId: v.u } : undefined;
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   }
 
   /** What a device's stream shows now. */
@@ -200,7 +240,11 @@ export class PushService {
     return {
       revoked: false,
       requests: pending.map((c) => ({
-        id: c.id, email: user?.email ?? '', app: c.appName ?? 'Gatehouse', ip: c.ip, numberMatching: c.number !== null,
+        id: c.id,
+        email: user?.email ?? '',
+        app: c.appName ?? 'Gatehouse',
+        ip: c.ip,
+        numberMatching: c.number !== null,
         secondsLeft: Math.max(0, Math.ceil((c.expiresAt - now) / 1000)),
       })),
     };
@@ -216,16 +260,27 @@ export class PushService {
     if (c.status !== 'pending') return c.status as Exclude<PushOutcome, 'pending' | 'used'>;
     const now = Date.now();
     if (c.expiresAt <= now) return 'expired';
-    const status = p.data.decision === 'deny' ? 'denied'
-      : c.number !== null && !safeEqual(String(p.data.number ?? '').trim(), String(c.number)) ? 'wrong_number' : 'approved';
+    const status =
+      p.data.decision === 'deny'
+        ? 'denied'
+        : c.number !== null && !safeEqual(String(p.data.number ?? '').trim(), String(c.number))
+          ? 'wrong_number'
+          : 'approved';
     if (!(await this.store.decide(tenant.id, c.id, status, factor.id, now))) {
       const again = await this.store.challenge(tenant.id, c.id);
-      return again && again.status !== 'pending' ? again.status as Exclude<PushOutcome, 'pending' | 'used'> : 'expired';
+      return again && again.status !== 'pending' ? (again.status as Exclude<PushOutcome, 'pending' | 'used'>) : 'expired';
     }
     await this.#deps.mfaStore.touch(factor.id);
     const user = await this.#deps.userStore.userById(tenant.id, c.userId);
     if (user) {
-      await this.#deps.auditStore.record({ tenantId: tenant.id, type: `mfa.push_${status}`, level: status === 'approved' ? 'info' : 'warn', subject: user.id, ip, data: { email: user.email, device: factor.label, app: c.appName, signInIp: c.ip } });
+      await this.#deps.auditStore.record({
+        tenantId: tenant.id,
+        type: `mfa.push_${status}`,
+        level: status === 'approved' ? 'info' : 'warn',
+        subject: user.id,
+        ip,
+        data: { email: user.email, device: factor.label, app: c.appName, signInIp: c.ip },
+      });
       // A deny or a wrong number is a sign that someone else has the password: it counts like a wrong code.
       if (status !== 'approved') await mfaFailed(this.#deps, tenant, user, await this.#deps.policyService.settingsFor(user), `push_${status}`, ip);
     }
@@ -241,23 +296,52 @@ export class PushService {
   }
 
   /** Send a request to the user's devices for this sign-in (callers check sendWait first). */
-  async send(tenant: Tenant, user: Pick<User, 'id' | 'email'>, at: { uid: string; clientId?: string; appName?: string; ip: string; numberMatching: boolean }): Promise<PushChallenge> {
+  async send(
+    tenant: Tenant,
+    user: Pick<User, 'id' | 'email'>,
+    at: { uid: string; clientId?: string; appName?: string; ip: string; numberMatching: boolean },
+  ): Promise<PushChallenge> {
     const now = Date.now();
     const c = {
-      id: crypto.randomBytes(18).toString('base64url'), tenantId: tenant.id, userId: user.id, uid: this.#interactionKey(at.uid),
+      id: crypto.randomBytes(18).toString('base64url'),
+      tenantId: tenant.id,
+      userId: user.id,
+      uid: this.#interactionKey(at.uid),
       // 10-99: always two digits, as the reference shows.
       number: at.numberMatching ? crypto.randomInt(10, 100) : null,
-      clientId: at.clientId ?? null, appName: at.appName ?? null, ip: at.ip, createdAt: now, expiresAt: now + PUSH_SECONDS * 1000,
+      clientId: at.clientId ?? null,
+      appName: at.appName ?? null,
+      ip: at.ip,
+      createdAt: now,
+      expiresAt: now + PUSH_SECONDS * 1000,
     };
     await this.store.addChallenge(c);
     const limited = await this.#deps.throttles.account.fail(sendKey(tenant.id, user.id), PUSH_SEND_RULE);
-    await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'mfa.push_sent', subject: user.id, ip: at.ip, clientId: at.clientId ?? null, data: { email: user.email, app: at.appName, clientId: at.clientId, numberMatching: at.numberMatching } });
+    await this.#deps.auditStore.record({
+      tenantId: tenant.id,
+      type: 'mfa.push_sent',
+      subject: user.id,
+      ip: at.ip,
+      clientId: at.clientId ?? null,
+      data: { email: user.email, app: at.appName, clientId: at.clientId, numberMatching: at.numberMatching },
+    });
     // The limit reached (once per window): someone who has the password may be flooding the
     // phone hoping for a mistaken approval. The console's overview shows it as an alert.
     if (limited > 0) {
       await this.#deps.auditStore.record({
-        tenantId: tenant.id, type: 'mfa.push_flood', level: 'warn', subject: user.id, ip: at.ip, clientId: at.clientId ?? null,
-        data: { email: user.email, clientId: at.clientId, sent: PUSH_SEND_RULE.limit, minutes: PUSH_SEND_RULE.windowSeconds / 60, message: `${PUSH_SEND_RULE.limit} approval requests were sent to ${user.email}'s phone within ${PUSH_SEND_RULE.windowSeconds / 60} minutes (the last from ${at.ip}); no more are sent for ${waitWords(limited)}. If ${user.email} did not sign in that often, their password is probably known to someone else: reset it.` },
+        tenantId: tenant.id,
+        type: 'mfa.push_flood',
+        level: 'warn',
+        subject: user.id,
+        ip: at.ip,
+        clientId: at.clientId ?? null,
+        data: {
+          email: user.email,
+          clientId: at.clientId,
+          sent: PUSH_SEND_RULE.limit,
+          minutes: PUSH_SEND_RULE.windowSeconds / 60,
+          message: `${PUSH_SEND_RULE.limit} approval requests were sent to ${user.email}'s phone within ${PUSH_SEND_RULE.windowSeconds / 60} minutes (the last from ${at.ip}); no more are sent for ${waitWords(limited)}. If ${user.email} did not sign in that often, their password is probably known to someone else: reset it.`,
+        },
       });
     }
     await this.#notify(tenant.id, user.id);

@@ -31,7 +31,9 @@ export async function qrSvg(text: string): Promise<string> {
   const qr = qrcode(0, 'M');
   qr.addData(text);
   qr.make();
-  return qr.createSvgTag({ cellSize: 4, margin: 4, scalable: true, alt: { text: 'QR code for your authenticator app' } } as Parameters<typeof qr.createSvgTag>[0]);
+  return qr.createSvgTag({ cellSize: 4, margin: 4, scalable: true, alt: { text: 'QR code for your authenticator app' } } as Parameters<
+    typeof qr.createSvgTag
+  >[0]);
 }
 
 /** The time step a code matches (within the drift window), or undefined. */
@@ -75,7 +77,13 @@ export function totpSecretOf(services: Pick<Services, 'sealer'>, f: MfaFactor): 
  * Check a code typed at sign-in against the user's authenticators (those their policy allows:
  * `factors`), then their recovery codes.
  */
-export async function checkSecondFactor(services: Pick<Services, 'mfaStore' | 'sealer' | 'tokenHasher'>, tenant: Tenant, user: Pick<User, 'id' | 'email'>, input: string, factors: MfaFactor[]): Promise<SecondFactorResult> {
+export async function checkSecondFactor(
+  services: Pick<Services, 'mfaStore' | 'sealer' | 'tokenHasher'>,
+  tenant: Tenant,
+  user: Pick<User, 'id' | 'email'>,
+  input: string,
+  factors: MfaFactor[],
+): Promise<SecondFactorResult> {
   const code = input.replace(/\s+/g, '');
   if (/^\d{6}$/.test(code)) {
     let replayed = false;
@@ -84,11 +92,19 @@ export async function checkSecondFactor(services: Pick<Services, 'mfaStore' | 's
       if (!secret) continue;
       const step = await matchStep(tenant, user.email, secret, code);
       if (step === undefined) continue;
-      if (step <= f.lastStep || !(await services.mfaStore.useStep(f.id, step))) { replayed = true; continue; }
+      if (step <= f.lastStep || !(await services.mfaStore.useStep(f.id, step))) {
+        replayed = true;
+        continue;
+      }
       return { ok: true, method: 'otp' };
     }
     return { ok: false, reason: replayed ? 'replayed' : 'wrong' };
   }
-  if (factors.length && code.length >= 12 && (await services.mfaStore.useRecoveryCode(tenant.id, user.id, [recoveryHash(services, code), legacyRecoveryHash(services, code)]))) return { ok: true, method: 'recovery' };
+  if (
+    factors.length &&
+    code.length >= 12 &&
+    (await services.mfaStore.useRecoveryCode(tenant.id, user.id, [recoveryHash(services, code), legacyRecoveryHash(services, code)]))
+  )
+    return { ok: true, method: 'recovery' };
   return { ok: false, reason: 'wrong' };
 }

@@ -6,8 +6,8 @@ import type { UserWithSecret } from '../storage/users.ts';
 import type { CustomClaim } from '../storage/apps.ts';
 
 /** What of a user the claims read. */
-export type ClaimUser = Pick<UserWithSecret, 'id' | 'email' | 'givenName' | 'familyName' | 'domain'>
-  & Partial<Pick<UserWithSecret, 'username' | 'emailVerified' | 'upstreamId' | 'directoryId'>>;
+export type ClaimUser = Pick<UserWithSecret, 'id' | 'email' | 'givenName' | 'familyName' | 'domain'> &
+  Partial<Pick<UserWithSecret, 'username' | 'emailVerified' | 'upstreamId' | 'directoryId'>>;
 
 const scopesOf = (scope: string) => new Set(scope.split(' '));
 
@@ -23,8 +23,14 @@ export function claimsOf(user: ClaimUser, scope: string, custom: readonly Custom
   // The attributes a custom claim may name (the admin API lists them); a Map, so that a name
   // such as __proto__ or constructor finds nothing rather than an object's inherited member.
   const attributes = new Map<string, unknown>([
-    ['email', user.email], ['given_name', user.givenName ?? undefined], ['family_name', user.familyName ?? undefined], ['name', name],
-    ['domain', user.domain], ['ou', looked.ou], ['groups', looked.groups], ['user_id', user.id],
+    ['email', user.email],
+    ['given_name', user.givenName ?? undefined],
+    ['family_name', user.familyName ?? undefined],
+    ['name', name],
+    ['domain', user.domain],
+    ['ou', looked.ou],
+    ['groups', looked.groups],
+    ['user_id', user.id],
   ]);
   const claims: Record<string, unknown> = {
     sub: user.id,

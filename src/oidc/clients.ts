@@ -29,7 +29,12 @@ export class ClientCache {
     this.#load = load;
     this.#ttlMs = ttlMs;
     this.#max = max;
-    this.#changed = forgetOnChange(bus, 'clients', (key) => this.#entries.delete(key), () => this.#entries.clear());
+    this.#changed = forgetOnChange(
+      bus,
+      'clients',
+      (key) => this.#entries.delete(key),
+      () => this.#entries.clear(),
+    );
   }
 
   get(tenantId: string, clientId: string): Promise<App | undefined> {
@@ -40,8 +45,14 @@ export class ClientCache {
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     // Stored before it resolves, so that an invalidation meanwhile drops it too.
     this.#entries.set(key, { until: Date.now() + this.#ttlMs, value });
-    value.then((v) => { if (v === undefined && this.#entries.get(key)?.value === value) this.#entries.delete(key); },
-      () => { if (this.#entries.get(key)?.value === value) this.#entries.delete(key); });
+    value.then(
+      (v) => {
+        if (v === undefined && this.#entries.get(key)?.value === value) this.#entries.delete(key);
+      },
+      () => {
+        if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+      },
+    );
     return value;
   }
 
@@ -53,7 +64,8 @@ export class ClientCache {
 
 /** How a confidential app authenticates at the token endpoint; private_key_jwt with the keys it registered. */
 function clientAuth(app: App, secret: string | undefined): Record<string, unknown> {
-  if (app.clientAuthMethod === 'private_key_jwt') return { client_secret: secret, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: signingKeys(app.jwks) } };
+  if (app.clientAuthMethod === 'private_key_jwt')
+    return { client_secret: secret, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: signingKeys(app.jwks) } };
   return { client_secret: secret, token_endpoint_auth_method: app.clientAuthMethod };
 }
 
@@ -76,8 +88,17 @@ export function clientMetadata(app: App, secret: string | undefined, issuer?: st
     // only a front-channel (Redirect/POST) service, the same hook notes the SP, and a browser
     // signing out is taken through its SLO endpoint (saml/logout.ts frontChannelLogout).
     return {
-      ...base, token_endpoint_auth_method: 'none', application_type: 'web', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: issuer ? [samlCallbackUri(issuer)] : [],
-      ...(issuer && (app.saml?.sloBackchannelUrl || app.saml?.slo) && { backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId), backchannel_logout_session_required: true }),
+      ...base,
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: issuer ? [samlCallbackUri(issuer)] : [],
+      ...(issuer &&
+        (app.saml?.sloBackchannelUrl || app.saml?.slo) && {
+          backchannel_logout_uri: samlBackchannelUri(issuer, app.clientId),
+          backchannel_logout_session_required: true,
+        }),
     };
   }
   if (app.type === 'service') {
@@ -110,8 +131,13 @@ export const LAUNCHER_CLIENT_ID = 'gatehouse-launcher';
 
 export function launcherClientMetadata(secret: string, redirectUris: string[]): Record<string, unknown> {
   return {
-    client_id: LAUNCHER_CLIENT_ID, client_secret: secret, client_name: 'Gatehouse', token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: redirectUris,
+    client_id: LAUNCHER_CLIENT_ID,
+    client_secret: secret,
+    client_name: 'Gatehouse',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: redirectUris,
   };
 }
 
@@ -132,16 +158,30 @@ export const consoleSignedOutUri = (issuer: string) => `${issuer}/console/signed
 
 export function consoleClientMetadata(issuer: string): Record<string, unknown> {
   return {
-    client_id: CONSOLE_CLIENT_ID, client_name: 'Gatehouse admin console', application_type: 'web', token_endpoint_auth_method: 'none',
-    grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
-    redirect_uris: [consoleRedirectUri(issuer)], post_logout_redirect_uris: [consoleSignedOutUri(issuer)],
+    client_id: CONSOLE_CLIENT_ID,
+    client_name: 'Gatehouse admin console',
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [consoleRedirectUri(issuer)],
+    post_logout_redirect_uris: [consoleSignedOutUri(issuer)],
     gatehouse_ttls: { accessToken: CONSOLE_ACCESS_TOKEN_SECONDS },
   };
 }
 
 /** An engine adapter for the Client model that reads this tenant's application profiles. */
-export function clientAdapter(apps: AppService, tenantId: string, cache: ClientCache, launcher: Record<string, unknown>, consoleClient?: Record<string, unknown>, issuer?: string) {
-  const readOnly = async () => { throw new Error('clients are managed through application profiles'); };
+export function clientAdapter(
+  apps: AppService,
+  tenantId: string,
+  cache: ClientCache,
+  launcher: Record<string, unknown>,
+  consoleClient?: Record<string, unknown>,
+  issuer?: string,
+) {
+  const readOnly = async () => {
+    throw new Error('clients are managed through application profiles');
+  };
   return {
     async find(id: string) {
       if (typeof id !== 'string' || id.length > 200) return undefined;

@@ -5,7 +5,15 @@ import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { CustomClaim, TokenTtls } from '../storage/apps.ts';
 import { adapterFactory } from './adapters/index.ts';
-import { adminApiResource, clientAdapter, consoleClientMetadata, CONSOLE_CLIENT_ID, CONSOLE_SCOPE, launcherClientMetadata, LAUNCHER_CLIENT_ID } from './clients.ts';
+import {
+  adminApiResource,
+  clientAdapter,
+  consoleClientMetadata,
+  CONSOLE_CLIENT_ID,
+  CONSOLE_SCOPE,
+  launcherClientMetadata,
+  LAUNCHER_CLIENT_ID,
+} from './clients.ts';
 import { impliedGrant, SCOPES } from './grants.ts';
 import { accountClaims } from './claims.ts';
 import { registerPasswordGrant } from './password-grant.ts';
@@ -44,9 +52,11 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const refreshSecondsLeft = (token: { iiat?: number; iat?: number }, lifetime: number) => (token.iiat ?? token.iat ?? nowSeconds()) + lifetime - nowSeconds();
 
 export const launcherSecret = (services: Pick<Services, 'sealer'>, tenant: Tenant) => services.sealer.derive(`launcher/${tenant.id}`);
-export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
+export const launcherRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) =>
+  `${issuerFor(services.config.publicUrl, tenant.slug)}/launcher/callback`;
 /** Where a workstation link's sign-in comes back (workstations/routes.ts): the launcher's client, its own callback. */
-export const workstationRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) => `${issuerFor(services.config.publicUrl, tenant.slug)}/workstation/callback`;
+export const workstationRedirectUri = (services: Pick<Services, 'config'>, tenant: Tenant) =>
+  `${issuerFor(services.config.publicUrl, tenant.slug)}/workstation/callback`;
 
 /** How far ahead a client assertion's exp may be (seconds). */
 export const MAX_ASSERTION_SECONDS = 300;
@@ -63,7 +73,17 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
     redis: services.redis,
     redisPrefix: services.config.redisPrefix,
     tokens: services.tokenHasher,
-    overrides: { Client: () => clientAdapter(services.appService, tenant.id, services.clientCache, launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]), consoleClientMetadata(issuer), issuer) },
+    overrides: {
+      Client: () =>
+        clientAdapter(
+          services.appService,
+          tenant.id,
+          services.clientCache,
+          launcherClientMetadata(launcherSecret(services, tenant), [launcherRedirectUri(services, tenant), workstationRedirectUri(services, tenant)]),
+          consoleClientMetadata(issuer),
+          issuer,
+        ),
+    },
   });
 
   // Sessions are also described in the session registry (listed, ended by administrators).
@@ -170,10 +190,15 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       },
     },
     interactions: {
-      policy: interactionPolicy(async (ctx) => {
-        const id = ctx.oidc.session?.accountId;
-        return id ? (await outageAware(userFor(ctx, id), forEngine)) ?? undefined : undefined;
-      }, settingsFor, (user, settings) => outageAware(services.mfaStore.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type)))),
+      policy: interactionPolicy(
+        async (ctx) => {
+          const id = ctx.oidc.session?.accountId;
+          return id ? ((await outageAware(userFor(ctx, id), forEngine)) ?? undefined) : undefined;
+        },
+        settingsFor,
+        (user, settings) =>
+          outageAware(services.mfaStore.factors(tenant.id, user.id), forEngine).then((fs) => fs.some((f) => settings.allowedFactors.includes(f.type))),
+      ),
       url: (_ctx, interaction) => `/t/${tenant.slug}/interaction/${interaction.uid}`,
     },
     clientBasedCORS(_ctx, origin, client) {
@@ -225,13 +250,21 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       if (client.clientId === LAUNCHER_CLIENT_ID) {
         // The launcher only learns who is signed in; what they may open is decided per app.
         const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
-        return user ? impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid' }) : undefined;
+        return user
+          ? impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid' })
+          : undefined;
       }
       if (client.clientId === CONSOLE_CLIENT_ID) {
         // The admin console: for active administrators only (the consent step refuses others).
         const user = session.accountId ? await outageAware(userFor(ctx, session.accountId), forEngine) : undefined;
         if (user?.status !== 'active' || user.roles.length === 0) return undefined;
-        return impliedGrant(ctx.oidc.provider, { grantId: session.grantIdFor(client.clientId), clientId: client.clientId, accountId: user.id, scope: 'openid email profile', resources: { [adminApi]: CONSOLE_SCOPE } });
+        return impliedGrant(ctx.oidc.provider, {
+          grantId: session.grantIdFor(client.clientId),
+          clientId: client.clientId,
+          accountId: user.id,
+          scope: 'openid email profile',
+          resources: { [adminApi]: CONSOLE_SCOPE },
+        });
       }
       const deployedUser = async () => {
         const user = session.accountId ? await userFor(ctx, session.accountId) : undefined;
@@ -243,8 +276,10 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       await outageAware(deviceSso.noteCheckout(ctx), forEngine);
       return impliedGrant(ctx.oidc.provider, {
         grantId: ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId),
-        clientId: client.clientId, accountId: user.id,
-        scope: [...(ctx.oidc.requestParamScopes ?? [])].join(' '), claims: [...(ctx.oidc.requestParamClaims ?? [])],
+        clientId: client.clientId,
+        accountId: user.id,
+        scope: [...(ctx.oidc.requestParamScopes ?? [])].join(' '),
+        claims: [...(ctx.oidc.requestParamClaims ?? [])],
       });
     },
     ttl: {
@@ -253,7 +288,8 @@ export async function buildEngine(services: Services, tenant: Tenant): Promise<P
       IdToken: (ctx) => clientTtl(ctx, 'idToken', DEFAULT_TTL.idToken),
       // Absolute: what is left of the lifetime since the chain's first issue (at least a second,
       // as the engine requires; such a token is refused at its next use anyway).
-      RefreshToken: (ctx, token, client) => Math.max(1, refreshSecondsLeft(token as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
+      RefreshToken: (ctx, token, client) =>
+        Math.max(1, refreshSecondsLeft(token as { iiat?: number }, clientTtl(ctx, 'refreshToken', DEFAULT_TTL.refreshToken, client))),
       AuthorizationCode: 60,
       Interaction: 3600,
       Session: (ctx) => sessionTtlByRequest.get(ctx) ?? sessionSeconds(tenant),
@@ -308,46 +344,57 @@ function interactionPolicy(
   // (policy/acr.ts: any listed class the sign-in satisfies) replaces them.
   login.checks.remove('essential_acrs');
   login.checks.remove('essential_acr');
-  login.checks.add(new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
-    ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT));
+  login.checks.add(
+    new policies.Check('account_inactive', 'the signed-in account is no longer active', (ctx) =>
+      ctx.oidc.session?.accountId && !ctx.oidc.account ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT,
+    ),
+  );
   // The user's policy turns single sign-on off: no application may be signed in to.
-  login.checks.add(new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
-    const user = await sessionUser(ctx);
-    return user && !(await settingsFor(ctx, user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
-  }));
-  login.checks.add(new policies.Check(MFA_REQUIRED, 'this sign-in needs two-step verification', async (ctx) => {
-    if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
-    const signedIn = ctx.oidc.session.acr;
-    const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
-    const outcome = decideAcr(signedIn, request);
-    // The tokens carry the best listed class the sign-in satisfies (its own, when listed).
-    if (outcome.kind === 'satisfied' && outcome.acr !== signedIn) issueAcr(ctx, outcome.acr);
-    if (hasSecondFactor(signedIn)) return policies.Check.NO_NEED_TO_PROMPT;
-    if (outcome.kind === 'step_up' || appRequiresMfa(ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
-    const user = await sessionUser(ctx);
-    const settings = user && (await settingsFor(ctx, user));
-    if (!settings || !policyRequiresMfa(settings, { ip: ctx.ip, clientId: ctx.oidc.client?.clientId })) return policies.Check.NO_NEED_TO_PROMPT;
-    // Gatehouse's own pages (the account page, the launcher) stay open to a user who has no
-    // factor yet, so they can add one; apps still ask (and the launcher steps up before
-    // handing an app a token, apps/routes.ts).
-    if (ctx.oidc.client?.clientId === LAUNCHER_CLIENT_ID && !(await hasUsableFactor(user, settings))) return policies.Check.NO_NEED_TO_PROMPT;
-    return policies.Check.REQUEST_PROMPT;
-  }));
+  login.checks.add(
+    new policies.Check(SSO_DISABLED, 'single sign-on is turned off for this account', async (ctx) => {
+      const user = await sessionUser(ctx);
+      return user && !(await settingsFor(ctx, user)).ssoEnabled ? policies.Check.REQUEST_PROMPT : policies.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  login.checks.add(
+    new policies.Check(MFA_REQUIRED, 'this sign-in needs two-step verification', async (ctx) => {
+      if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
+      const signedIn = ctx.oidc.session.acr;
+      const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
+      const outcome = decideAcr(signedIn, request);
+      // The tokens carry the best listed class the sign-in satisfies (its own, when listed).
+      if (outcome.kind === 'satisfied' && outcome.acr !== signedIn) issueAcr(ctx, outcome.acr);
+      if (hasSecondFactor(signedIn)) return policies.Check.NO_NEED_TO_PROMPT;
+      if (outcome.kind === 'step_up' || appRequiresMfa(ctx.oidc.client)) return policies.Check.REQUEST_PROMPT;
+      const user = await sessionUser(ctx);
+      const settings = user && (await settingsFor(ctx, user));
+      if (!settings || !policyRequiresMfa(settings, { ip: ctx.ip, clientId: ctx.oidc.client?.clientId })) return policies.Check.NO_NEED_TO_PROMPT;
+      // Gatehouse's own pages (the account page, the launcher) stay open to a user who has no
+      // factor yet, so they can add one; apps still ask (and the launcher steps up before
+      // handing an app a token, apps/routes.ts).
+      if (ctx.oidc.client?.clientId === LAUNCHER_CLIENT_ID && !(await hasUsableFactor(user, settings))) return policies.Check.NO_NEED_TO_PROMPT;
+      return policies.Check.REQUEST_PROMPT;
+    }),
+  );
   // An essential acr claim no listed class of which this sign-in (or a second factor) can meet,
   // such as an upstream directory's class after a local sign-in: sign in again (another way);
   // when a sign-in just completed still does not meet it, the authorization fails
   // (OpenID Connect Core 5.5.1.1: a failed authentication), with the reason.
-  login.checks.add(new policies.Check(ACR_UNMET, 'the requested authentication context class could not be obtained', (ctx) => {
-    const problem = acrClaimProblem(ctx.oidc.params as Record<string, unknown>);
-    if (problem) throw new errors.InvalidRequest(problem);
-    if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
-    const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
-    if (!request?.essential || decideAcr(ctx.oidc.session.acr, request).kind !== 'unmet') return policies.Check.NO_NEED_TO_PROMPT;
-    if (ctx.oidc.result?.login) {
-      throw new errors.AccessDenied(`the application requires a sign-in of class ${request.values.join(' or ')} (an essential acr claim); this sign-in (${ctx.oidc.session.acr ?? 'unknown class'}) does not meet it`);
-    }
-    return policies.Check.REQUEST_PROMPT;
-  }));
+  login.checks.add(
+    new policies.Check(ACR_UNMET, 'the requested authentication context class could not be obtained', (ctx) => {
+      const problem = acrClaimProblem(ctx.oidc.params as Record<string, unknown>);
+      if (problem) throw new errors.InvalidRequest(problem);
+      if (!ctx.oidc.session?.accountId) return policies.Check.NO_NEED_TO_PROMPT;
+      const request = acrRequestOf(ctx.oidc.params as Record<string, unknown>);
+      if (!request?.essential || decideAcr(ctx.oidc.session.acr, request).kind !== 'unmet') return policies.Check.NO_NEED_TO_PROMPT;
+      if (ctx.oidc.result?.login) {
+        throw new errors.AccessDenied(
+          `the application requires a sign-in of class ${request.values.join(' or ')} (an essential acr claim); this sign-in (${ctx.oidc.session.acr ?? 'unknown class'}) does not meet it`,
+        );
+      }
+      return policies.Check.REQUEST_PROMPT;
+    }),
+  );
   return policy;
 }
 
@@ -388,8 +435,11 @@ export function describeEngineError(out: { error: string; error_description?: st
 
 function wireEvents(services: Services, tenant: Tenant, provider: Provider): void {
   const audit = (type: string, data: Record<string, unknown>, level: 'info' | 'warn' = 'info', ctx?: KoaContextWithOIDC) =>
-    services.auditStore.record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
-      .catch((e) => { if (!isStoreOutage(e)) services.logger.error({ err: e }, 'audit write failed'); });
+    services.auditStore
+      .record({ tenantId: tenant.id, type, level, data, ip: ctx?.ip ?? null, subject: (data.accountId as string) ?? null }, { lazy: true })
+      .catch((e) => {
+        if (!isStoreOutage(e)) services.logger.error({ err: e }, 'audit write failed');
+      });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     const grantType = String((ctx.oidc.params as Record<string, unknown>)?.grant_type ?? 'unknown');
     services.metrics.tokensIssued.inc({ grant_type: grantType });
@@ -407,5 +457,7 @@ function wireEvents(services: Services, tenant: Tenant, provider: Provider): voi
   });
   provider.on('server_error', (_ctx: unknown, err: Error) => services.logger.error({ err }, 'engine server error'));
   // Store outages are answered 503 (not server_error); one warning line each, without a stack.
-  provider.on('grant.error', (_ctx: unknown, err: Error) => { if (err instanceof EngineStoreUnavailableError) services.logger.warn({ cause: String((err.cause as Error)?.message ?? err.cause) }, 'store unavailable'); });
+  provider.on('grant.error', (_ctx: unknown, err: Error) => {
+    if (err instanceof EngineStoreUnavailableError) services.logger.warn({ cause: String((err.cause as Error)?.message ?? err.cause) }, 'store unavailable');
+  });
 }

@@ -35,7 +35,10 @@ function refuse(Kind: new (description: string) => Error, message: string): Erro
 }
 
 type Ctx = KoaContextWithOIDC;
-type NativeSsoServices = Pick<Services, 'clientCache' | 'deviceSessionService' | 'userStore' | 'appService' | 'policyService' | 'keyService' | 'auditStore' | 'logger'>;
+type NativeSsoServices = Pick<
+  Services,
+  'clientCache' | 'deviceSessionService' | 'userStore' | 'appService' | 'policyService' | 'keyService' | 'auditStore' | 'logger'
+>;
 type CodeLike = { accountId?: string; grantId?: string; sessionUid?: string; sid?: string; acr?: string; amr?: string[]; authTime?: number };
 
 /**
@@ -66,8 +69,16 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
       const code = entities.AuthorizationCode;
       const device = code.sessionUid ? await services.deviceSessionService.store.takeCheckout(tenant.id, code.sessionUid, client.clientId) : undefined;
       const { secret, session } = await services.deviceSessionService.start(tenant, {
-        userId: code.accountId!, group: member.group, clientId: client.clientId, grantId: code.grantId!, sessionUid: code.sessionUid ?? null, sid: code.sid,
-        amr: code.amr ?? [], acr: code.acr ?? null, authTime: code.authTime ?? null, device: device ?? { name: null, id: null },
+        userId: code.accountId!,
+        group: member.group,
+        clientId: client.clientId,
+        grantId: code.grantId!,
+        sessionUid: code.sessionUid ?? null,
+        sid: code.sid,
+        amr: code.amr ?? [],
+        acr: code.acr ?? null,
+        authTime: code.authTime ?? null,
+        device: device ?? { name: null, id: null },
       });
       const claims = { ds_hash: session.dsHash, sid: session.sid };
       byRequest.set(ctx, { claims, secret });
@@ -116,78 +127,131 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
     const rt = ctx.oidc.entities.RefreshToken as CodeLike | undefined;
     if (!rt?.grantId) return;
     const s = await services.deviceSessionService.store.byGrant(tenant.id, rt.grantId);
-    if (s && !services.deviceSessionService.isLive(s)) throw refuse(errors.InvalidGrant, 'the shared-device session this refresh token belongs to has ended (the device was checked in, or the shift is over); sign in again');
+    if (s && !services.deviceSessionService.isLive(s))
+      throw refuse(
+        errors.InvalidGrant,
+        'the shared-device session this refresh token belongs to has ended (the device was checked in, or the shift is over); sign in again',
+      );
   }
 
   const keys = () => services.keyService.publicJwks(tenant.id).then((j) => jose.createLocalJWKSet(j as jose.JSONWebKeySet));
 
   function registerExchange(provider: Provider, findAccount: NonNullable<Configuration['findAccount']>): void {
-    provider.registerGrantType(TOKEN_EXCHANGE_GRANT, async (ctx) => {
-      const client = ctx.oidc.client!;
-      const p = ctx.oidc.params as Record<string, string | undefined>;
-      for (const name of ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type'] as const) {
-        if (!p[name]) throw refuse(errors.InvalidRequest, `missing required parameter ${name}: Native SSO sends the ID token as subject_token (${ID_TOKEN_TYPE}) and the device secret as actor_token (${DEVICE_SECRET_TYPE})`);
-      }
-      if (p.subject_token_type !== ID_TOKEN_TYPE) throw refuse(errors.InvalidRequest, `subject_token_type must be ${ID_TOKEN_TYPE}`);
-      if (p.actor_token_type !== DEVICE_SECRET_TYPE) throw refuse(errors.InvalidRequest, `actor_token_type must be ${DEVICE_SECRET_TYPE}`);
-      if (p.audience !== undefined && p.audience !== client.clientId) throw refuse(errors.InvalidRequest, 'audience must be the client_id of the app making the request');
-      if (p.requested_token_type !== undefined && p.requested_token_type !== ACCESS_TOKEN_TYPE) throw refuse(errors.InvalidRequest, `requested_token_type must be ${ACCESS_TOKEN_TYPE} (or left out)`);
-      const member = await groupOf(client.clientId);
-      if (!member) throw refuse(errors.UnauthorizedClient, 'this app is not in a device SSO group, so it cannot use Native SSO; an administrator can add it to one (deviceSsoGroup)');
+    provider.registerGrantType(
+      TOKEN_EXCHANGE_GRANT,
+      async (ctx) => {
+        const client = ctx.oidc.client!;
+        const p = ctx.oidc.params as Record<string, string | undefined>;
+        for (const name of ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type'] as const) {
+          if (!p[name])
+            throw refuse(
+              errors.InvalidRequest,
+              `missing required parameter ${name}: Native SSO sends the ID token as subject_token (${ID_TOKEN_TYPE}) and the device secret as actor_token (${DEVICE_SECRET_TYPE})`,
+            );
+        }
+        if (p.subject_token_type !== ID_TOKEN_TYPE) throw refuse(errors.InvalidRequest, `subject_token_type must be ${ID_TOKEN_TYPE}`);
+        if (p.actor_token_type !== DEVICE_SECRET_TYPE) throw refuse(errors.InvalidRequest, `actor_token_type must be ${DEVICE_SECRET_TYPE}`);
+        if (p.audience !== undefined && p.audience !== client.clientId)
+          throw refuse(errors.InvalidRequest, 'audience must be the client_id of the app making the request');
+        if (p.requested_token_type !== undefined && p.requested_token_type !== ACCESS_TOKEN_TYPE)
+          throw refuse(errors.InvalidRequest, `requested_token_type must be ${ACCESS_TOKEN_TYPE} (or left out)`);
+        const member = await groupOf(client.clientId);
+        if (!member)
+          throw refuse(
+            errors.UnauthorizedClient,
+            'this app is not in a device SSO group, so it cannot use Native SSO; an administrator can add it to one (deviceSsoGroup)',
+          );
 
-      const session = await services.deviceSessionService.bySecret(tenant, p.actor_token!);
-      if (!session) throw refuse(errors.InvalidGrant, 'the device secret is not valid');
-      if (!services.deviceSessionService.isLive(session)) throw refuse(errors.InvalidGrant, 'the device session has ended (the device was checked in, or the shift is over); sign in again');
-      if (session.group !== member.group) throw refuse(errors.InvalidGrant, 'the device secret belongs to another device SSO group');
-      await checkSubjectToken(p.subject_token!, session);
+        const session = await services.deviceSessionService.bySecret(tenant, p.actor_token!);
+        if (!session) throw refuse(errors.InvalidGrant, 'the device secret is not valid');
+        if (!services.deviceSessionService.isLive(session))
+          throw refuse(errors.InvalidGrant, 'the device session has ended (the device was checked in, or the shift is over); sign in again');
+        if (session.group !== member.group) throw refuse(errors.InvalidGrant, 'the device secret belongs to another device SSO group');
+        await checkSubjectToken(p.subject_token!, session);
 
-      const user = await services.userStore.userById(tenant.id, session.userId);
-      if (user?.status !== 'active') throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
-      if (!(await services.appService.isDeployedTo(member.app, user))) throw refuse(errors.InvalidGrant, `${member.app.displayName} is not deployed to ${user.email}`);
-      const settings = await services.policyService.settingsFor(user);
-      if (!settings.ssoEnabled) throw refuse(errors.InteractionRequired, 'single sign-on is turned off for this account: sign in to this app normally');
-      if (!hasSecondFactor(session.acr ?? undefined) && (member.app.requireMfa || policyRequiresMfa(settings, { ip: ctx.ip, clientId: client.clientId }))) {
-        throw refuse(errors.InteractionRequired, 'this app needs two-step verification, which the device\'s check-out sign-in did not include: sign in to this app normally');
-      }
+        const user = await services.userStore.userById(tenant.id, session.userId);
+        if (user?.status !== 'active') throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
+        if (!(await services.appService.isDeployedTo(member.app, user)))
+          throw refuse(errors.InvalidGrant, `${member.app.displayName} is not deployed to ${user.email}`);
+        const settings = await services.policyService.settingsFor(user);
+        if (!settings.ssoEnabled) throw refuse(errors.InteractionRequired, 'single sign-on is turned off for this account: sign in to this app normally');
+        if (!hasSecondFactor(session.acr ?? undefined) && (member.app.requireMfa || policyRequiresMfa(settings, { ip: ctx.ip, clientId: client.clientId }))) {
+          throw refuse(
+            errors.InteractionRequired,
+            "this app needs two-step verification, which the device's check-out sign-in did not include: sign in to this app normally",
+          );
+        }
 
-      const requested = (p.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
-      const scope = [...new Set(['openid', ...requested])].join(' ');
-      const prior = session.apps.find((a) => a.clientId === client.clientId)?.grantId;
-      const grant = await impliedGrant(provider, { grantId: prior, clientId: client.clientId, accountId: user.id, scope });
-      const gty = TOKEN_EXCHANGE_GRANT;
-      const at = new provider.AccessToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty, sid: session.sid } as ConstructorParameters<typeof provider.AccessToken>[0]);
-      ctx.oidc.entity('AccessToken', at);
-      const accessToken = await at.save();
-      let refreshToken: string | undefined;
-      if (client.grantTypeAllowed('refresh_token')) {
-        const rt = new provider.RefreshToken({
-          accountId: user.id, client, grantId: grant.jti!, scope, gty, sid: session.sid, expiresWithSession: false,
-          amr: session.amr, acr: session.acr ?? undefined, authTime: session.authTime ?? undefined,
-        } as ConstructorParameters<typeof provider.RefreshToken>[0]);
-        refreshToken = await rt.save();
-      }
-      await services.deviceSessionService.store.addApp(tenant.id, session.id, client.clientId, grant.jti!);
-      const account = await findAccount(ctx, user.id);
-      if (!account) throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
-      ctx.oidc.entity('Account', account);
-      const claims = { ds_hash: session.dsHash, sid: session.sid };
-      byRequest.set(ctx, { claims });
-      const idToken = new provider.IdToken({
-        ...(await account.claims('id_token', scope, {}, [])), sub: user.id,
-        acr: session.acr ?? undefined, amr: session.amr.length ? session.amr : undefined, auth_time: session.authTime ?? undefined,
-      }, { ctx });
-      (idToken as unknown as { scope: string }).scope = scope;
-      idToken.set('sid', session.sid);
-      idToken.set('at_hash', accessToken);
-      await services.auditStore.record({
-        tenantId: tenant.id, type: 'device.app_joined', actor: user.id, subject: user.id, ip: ctx.ip,
-        data: { deviceSessionId: session.id, clientId: client.clientId, group: member.group },
-      }, { lazy: true }).catch((err) => services.logger.warn({ err: (err as Error).message }, 'audit write failed'));
-      ctx.body = {
-        access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: at.tokenType, expires_in: at.expiration, scope,
-        id_token: await idToken.issue({ use: 'idtoken' }), ...(refreshToken && { refresh_token: refreshToken }),
-      };
-    }, ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'audience', 'scope', 'requested_token_type']);
+        const requested = (p.scope ?? 'openid').split(' ').filter((s) => SCOPES.includes(s));
+        const scope = [...new Set(['openid', ...requested])].join(' ');
+        const prior = session.apps.find((a) => a.clientId === client.clientId)?.grantId;
+        const grant = await impliedGrant(provider, { grantId: prior, clientId: client.clientId, accountId: user.id, scope });
+        const gty = TOKEN_EXCHANGE_GRANT;
+        const at = new provider.AccessToken({ accountId: user.id, client, grantId: grant.jti!, scope, gty, sid: session.sid } as ConstructorParameters<
+          typeof provider.AccessToken
+        >[0]);
+        ctx.oidc.entity('AccessToken', at);
+        const accessToken = await at.save();
+        let refreshToken: string | undefined;
+        if (client.grantTypeAllowed('refresh_token')) {
+          const rt = new provider.RefreshToken({
+            accountId: user.id,
+            client,
+            grantId: grant.jti!,
+            scope,
+            gty,
+            sid: session.sid,
+            expiresWithSession: false,
+            amr: session.amr,
+            acr: session.acr ?? undefined,
+            authTime: session.authTime ?? undefined,
+          } as ConstructorParameters<typeof provider.RefreshToken>[0]);
+          refreshToken = await rt.save();
+        }
+        await services.deviceSessionService.store.addApp(tenant.id, session.id, client.clientId, grant.jti!);
+        const account = await findAccount(ctx, user.id);
+        if (!account) throw refuse(errors.InvalidGrant, 'the account signed in on this device is no longer active');
+        ctx.oidc.entity('Account', account);
+        const claims = { ds_hash: session.dsHash, sid: session.sid };
+        byRequest.set(ctx, { claims });
+        const idToken = new provider.IdToken(
+          {
+            ...(await account.claims('id_token', scope, {}, [])),
+            sub: user.id,
+            acr: session.acr ?? undefined,
+            amr: session.amr.length ? session.amr : undefined,
+            auth_time: session.authTime ?? undefined,
+          },
+          { ctx },
+        );
+        (idToken as unknown as { scope: string }).scope = scope;
+        idToken.set('sid', session.sid);
+        idToken.set('at_hash', accessToken);
+        await services.auditStore
+          .record(
+            {
+              tenantId: tenant.id,
+              type: 'device.app_joined',
+              actor: user.id,
+              subject: user.id,
+              ip: ctx.ip,
+              data: { deviceSessionId: session.id, clientId: client.clientId, group: member.group },
+            },
+            { lazy: true },
+          )
+          .catch((err) => services.logger.warn({ err: (err as Error).message }, 'audit write failed'));
+        ctx.body = {
+          access_token: accessToken,
+          issued_token_type: ACCESS_TOKEN_TYPE,
+          token_type: at.tokenType,
+          expires_in: at.expiration,
+          scope,
+          id_token: await idToken.issue({ use: 'idtoken' }),
+          ...(refreshToken && { refresh_token: refreshToken }),
+        };
+      },
+      ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'audience', 'scope', 'requested_token_type'],
+    );
   }
 
   /**
@@ -207,7 +271,8 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
     const fromGroup = await Promise.all(auds.map(async (a) => typeof a === 'string' && (await groupOf(a))?.group === session.group));
     if (!fromGroup.some(Boolean)) throw refuse(errors.InvalidGrant, 'the subject_token was not issued to an app of this device SSO group');
     if (payload.sub !== session.userId) throw refuse(errors.InvalidGrant, 'the subject_token names another user than the device session');
-    if (payload.sid !== session.sid || payload.ds_hash !== session.dsHash) throw refuse(errors.InvalidGrant, 'the subject_token does not belong to this device secret (sid or ds_hash differ)');
+    if (payload.sid !== session.sid || payload.ds_hash !== session.dsHash)
+      throw refuse(errors.InvalidGrant, 'the subject_token does not belong to this device secret (sid or ds_hash differ)');
   }
 
   return { idTokenClaims, tokenResponse, noteCheckout, deviceParamCheck, assertRefreshAllowed, registerExchange };

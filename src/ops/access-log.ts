@@ -9,7 +9,10 @@
 import type http from 'node:http';
 import { routeLabel } from './metrics.ts';
 
-interface Noted { route?: string; clientId?: string }
+interface Noted {
+  route?: string;
+  clientId?: string;
+}
 const noted = new WeakMap<http.ServerResponse, Noted>();
 
 /** The matched route pattern (Koa routers know it; the engine's paths are labelled by routeLabel). */
@@ -41,7 +44,11 @@ export interface AccessLogOptions {
 export function logRequest(req: http.IncomingMessage, res: http.ServerResponse, opts: AccessLogOptions): void {
   const start = process.hrtime.bigint();
   const path = (req.url ?? '/').split(/[?#]/)[0]!; // read first: mounting an engine rewrites the URL
-  const write = opts.write ?? ((line: string) => { process.stdout.write(line); });
+  const write =
+    opts.write ??
+    ((line: string) => {
+      process.stdout.write(line);
+    });
   res.once('close', () => {
     const n = noted.get(res);
     const slug = SLUG.exec(path)?.[1];
@@ -63,7 +70,11 @@ export function logRequest(req: http.IncomingMessage, res: http.ServerResponse, 
 
 /** The client's address: the socket's, or the first X-Forwarded-For entry behind a trusted proxy (as Koa's ctx.ip). */
 export function clientIp(req: http.IncomingMessage, trustProxy: boolean): string | undefined {
-  const xff = trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  const xff = trustProxy
+    ? String(req.headers['x-forwarded-for'] ?? '')
+        .split(',')[0]!
+        .trim()
+    : '';
   const ip = xff || req.socket.remoteAddress || undefined;
   return ip?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1').slice(0, 64);
 }

@@ -33,19 +33,28 @@ export function parseAuditStream(value: string): AuditStreamTarget | { problem: 
   const usage = 'write stdout, syslog://HOST:PORT (UDP), syslog+tcp://HOST:PORT or an https:// webhook address';
   if (v === 'stdout') return { kind: 'stdout' };
   let url: URL;
-  try { url = new URL(v); } catch { return { problem: `"${v}" is not a stream Gatehouse knows; ${usage}` }; }
+  try {
+    url = new URL(v);
+  } catch {
+    return { problem: `"${v}" is not a stream Gatehouse knows; ${usage}` };
+  }
   if (url.protocol === 'syslog:' || url.protocol === 'syslog+tcp:') {
     const port = Number(url.port);
-    if (!url.hostname || !url.port || !(port > 0 && port < 65536)) return { problem: `"${v}": give the syslog receiver's host and port, like ${url.protocol}//siem.example.org:514` };
-    if (url.pathname.replace(/^\/+/, '') || url.search || url.username) return { problem: `"${v}": a syslog address is only ${url.protocol}//HOST:PORT (no path, query or user)` };
+    if (!url.hostname || !url.port || !(port > 0 && port < 65536))
+      return { problem: `"${v}": give the syslog receiver's host and port, like ${url.protocol}//siem.example.org:514` };
+    if (url.pathname.replace(/^\/+/, '') || url.search || url.username)
+      return { problem: `"${v}": a syslog address is only ${url.protocol}//HOST:PORT (no path, query or user)` };
     return { kind: 'syslog', transport: url.protocol === 'syslog:' ? 'udp' : 'tcp', host: url.hostname.replace(/^\[|\]$/g, ''), port };
   }
   if (url.protocol === 'https:' || url.protocol === 'http:') {
     // Audit events are personal data: in clear only to this machine (a local forwarder).
     if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.host.replace(/:\d+$/, ''))) {
-      return { problem: `"${v}": a webhook must use https (http:// is accepted only for a receiver on this machine, at 127.0.0.1, ::1 or localhost, allowed by GATEHOUSE_OUTBOUND_ALLOW)` };
+      return {
+        problem: `"${v}": a webhook must use https (http:// is accepted only for a receiver on this machine, at 127.0.0.1, ::1 or localhost, allowed by GATEHOUSE_OUTBOUND_ALLOW)`,
+      };
     }
-    if (url.username || url.password) return { problem: `"${v}": do not put credentials in the webhook address; batches are signed with GATEHOUSE_AUDIT_WEBHOOK_SECRET` };
+    if (url.username || url.password)
+      return { problem: `"${v}": do not put credentials in the webhook address; batches are signed with GATEHOUSE_AUDIT_WEBHOOK_SECRET` };
     return { kind: 'webhook', url: url.href };
   }
   return { problem: `"${v}" is not a stream Gatehouse knows; ${usage}` };
@@ -78,8 +87,18 @@ function scrub(value: unknown, depth = 0): unknown {
 /** The event as it is streamed: its stored fields, ISO time beside epoch milliseconds. */
 export function streamedEvent(e: AuditEvent): Record<string, unknown> {
   return {
-    id: e.id, time: new Date(e.at).toISOString(), at: e.at, type: e.type, level: e.level, tenantId: e.tenantId,
-    actor: e.actor, subject: e.subject, ip: e.ip, userId: e.userId, clientId: e.clientId, data: scrub(e.data),
+    id: e.id,
+    time: new Date(e.at).toISOString(),
+    at: e.at,
+    type: e.type,
+    level: e.level,
+    tenantId: e.tenantId,
+    actor: e.actor,
+    subject: e.subject,
+    ip: e.ip,
+    userId: e.userId,
+    clientId: e.clientId,
+    data: scrub(e.data),
   };
 }
 
@@ -88,7 +107,13 @@ export function streamedEvent(e: AuditEvent): Record<string, unknown> {
 /** One JSON line per event; `"stream":"audit"` tells it from the application log on the same output. */
 export class StdoutAuditStream implements AuditStream {
   readonly #write: (line: string) => void;
-  constructor(write: (line: string) => void = (line) => { process.stdout.write(line); }) { this.#write = write; }
+  constructor(
+    write: (line: string) => void = (line) => {
+      process.stdout.write(line);
+    },
+  ) {
+    this.#write = write;
+  }
   send(event: AuditEvent): void {
     this.#write(JSON.stringify({ stream: 'audit', ...streamedEvent(event) }) + '\n');
   }
@@ -103,7 +128,7 @@ const SEVERITY: Record<AuditEvent['level'], number> = { error: 3, warn: 4, info:
 /** The SD-ID: RFC 5612's example enterprise number, as IANA has none registered for Gatehouse. */
 export const SYSLOG_SD_ID = 'gatehouse@32473';
 
-const printable = (s: string, max: number) => (s.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-');
+const printable = (s: string, max: number) => s.replace(/[^\x21-\x7e]/g, '_').slice(0, max) || '-';
 const paramName = (s: string) => s.replace(/[^\x21-\x7e]|[=\]"]/g, '_').slice(0, 32);
 const paramValue = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)).replace(/[\\"\]]/g, (c) => `\\${c}`);
 
@@ -149,7 +174,10 @@ export class SyslogAuditStream implements AuditStream {
   send(event: AuditEvent): void {
     if (this.#closed) return;
     const msg = syslogMessage(event);
-    if (this.#target.transport === 'udp') { this.#sendUdp(msg); return; }
+    if (this.#target.transport === 'udp') {
+      this.#sendUdp(msg);
+      return;
+    }
     // RFC 6587 octet counting: the length, a space, the message (messages may hold newlines).
     this.#queue.push(`${Buffer.byteLength(msg)} ${msg}`);
     if (this.#queue.length > MAX_QUEUED) this.#queue.splice(0, this.#queue.length - MAX_QUEUED);
@@ -163,7 +191,9 @@ export class SyslogAuditStream implements AuditStream {
       this.#udp.on('error', (err) => this.#problem(err));
       this.#udp.unref();
     }
-    this.#udp.send(msg, this.#target.port, this.#target.host, (err) => { if (err) this.#problem(err); });
+    this.#udp.send(msg, this.#target.port, this.#target.host, (err) => {
+      if (err) this.#problem(err);
+    });
   }
 
   #connect(): void {
@@ -185,7 +215,10 @@ export class SyslogAuditStream implements AuditStream {
       if (this.#closed) return;
       // Reconnect with a growing pause (1 s, doubling, at most 30 s) while events wait.
       const pause = Math.min(30_000, 1000 * 2 ** Math.min(this.#failures, 5));
-      this.#retry = setTimeout(() => { this.#retry = undefined; if (this.#queue.length) this.#connect(); }, pause);
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        if (this.#queue.length) this.#connect();
+      }, pause);
       this.#retry.unref();
     });
   }
@@ -201,7 +234,10 @@ export class SyslogAuditStream implements AuditStream {
   #problem(err: Error): void {
     // Said once per outage, not once per event.
     if (this.#failures++ === 0) {
-      this.#logger.warn({ receiver: `${this.#target.host}:${this.#target.port}`, err: err.message }, 'audit stream: cannot reach the syslog receiver; events are still stored, and sent when it answers again (TCP)');
+      this.#logger.warn(
+        { receiver: `${this.#target.host}:${this.#target.port}`, err: err.message },
+        'audit stream: cannot reach the syslog receiver; events are still stored, and sent when it answers again (TCP)',
+      );
     }
   }
 
@@ -212,8 +248,14 @@ export class SyslogAuditStream implements AuditStream {
     const socket = this.#tcp;
     if (socket && this.#connected) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { socket.destroy(); resolve(); }, 2000);
-        socket.end(() => { clearTimeout(t); resolve(); });
+        const t = setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 2000);
+        socket.end(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     } else socket?.destroy();
   }
@@ -266,19 +308,33 @@ export class WebhookAuditStream implements AuditStream {
     if (this.#queue.length > MAX_QUEUED) {
       const n = this.#queue.length - MAX_QUEUED;
       this.#queue.splice(0, n);
-      if (this.#dropped === 0) this.#logger.warn({ receiver: this.#origin() }, `audit stream: the webhook is not accepting events; more than ${MAX_QUEUED} are waiting, so the oldest are no longer streamed (they are still stored)`);
+      if (this.#dropped === 0)
+        this.#logger.warn(
+          { receiver: this.#origin() },
+          `audit stream: the webhook is not accepting events; more than ${MAX_QUEUED} are waiting, so the oldest are no longer streamed (they are still stored)`,
+        );
       this.#dropped += n;
     }
     if (!this.#failures) this.#schedule(this.#queue.length >= WEBHOOK_BATCH ? 0 : WEBHOOK_GATHER_MS);
   }
 
-  #origin(): string { return new URL(this.#url).origin; }
+  #origin(): string {
+    return new URL(this.#url).origin;
+  }
 
   #schedule(ms: number): void {
     if (this.#sending) return;
     if (this.#timer && ms > 0) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => { this.#timer = undefined; this.#sending = this.#deliver().then(() => {}).finally(() => { this.#sending = undefined; this.#next(); }); }, ms);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#sending = this.#deliver()
+        .then(() => {})
+        .finally(() => {
+          this.#sending = undefined;
+          this.#next();
+        });
+    }, ms);
     this.#timer.unref();
   }
 
@@ -298,8 +354,15 @@ export class WebhookAuditStream implements AuditStream {
     const body = JSON.stringify({ deliveryId: batch.id, events: batch.events });
     try {
       const res = await this.#outbound.fetch(this.#url, {
-        method: 'POST', redirect: 'error', body,
-        headers: { 'content-type': 'application/json', 'user-agent': 'Gatehouse audit stream', 'x-gatehouse-delivery': batch.id, [SIGNATURE_HEADER.toLowerCase()]: webhookSignature(this.#secret, body) },
+        method: 'POST',
+        redirect: 'error',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Gatehouse audit stream',
+          'x-gatehouse-delivery': batch.id,
+          [SIGNATURE_HEADER.toLowerCase()]: webhookSignature(this.#secret, body),
+        },
       });
       if (res.status < 200 || res.status > 299) throw new Error(`it answered ${res.status}`);
       this.#inFlight = undefined;
@@ -309,7 +372,10 @@ export class WebhookAuditStream implements AuditStream {
       return true;
     } catch (e) {
       if (this.#failures++ === 0) {
-        this.#logger.warn({ receiver: this.#origin(), err: (e as Error).message }, 'audit stream: the webhook did not accept a batch; retrying with backoff (events are still stored)');
+        this.#logger.warn(
+          { receiver: this.#origin(), err: (e as Error).message },
+          'audit stream: the webhook did not accept a batch; retrying with backoff (events are still stored)',
+        );
       }
       return false;
     }
@@ -333,7 +399,10 @@ export class WebhookAuditStream implements AuditStream {
 }
 
 /** The stream the configuration asks for, or undefined (events only stored). */
-export function createAuditStream(target: AuditStreamTarget | undefined, deps: { logger: Logger; outbound: Pick<Outbound, 'fetch'>; webhookSecret?: string }): AuditStream | undefined {
+export function createAuditStream(
+  target: AuditStreamTarget | undefined,
+  deps: { logger: Logger; outbound: Pick<Outbound, 'fetch'>; webhookSecret?: string },
+): AuditStream | undefined {
   if (!target) return undefined;
   if (target.kind === 'stdout') return new StdoutAuditStream();
   if (target.kind === 'syslog') return new SyslogAuditStream(target, deps.logger);

@@ -44,19 +44,26 @@ export interface Bus {
  * busy node would, to show that nothing relies on notices arriving fast (test/suites/read-own-writes.ts).
  */
 export const holdNotices = { ms: 0 };
-const later = (deliver: () => void): void => { if (holdNotices.ms > 0) setTimeout(deliver, holdNotices.ms).unref(); else deliver(); };
+const later = (deliver: () => void): void => {
+  if (holdNotices.ms > 0) setTimeout(deliver, holdNotices.ms).unref();
+  else deliver();
+};
 
 export class LocalBus implements Bus {
   readonly kind = 'local' as const;
   readonly #handlers = new Map<string, Handler[]>();
   async publish(topic: string, message: string): Promise<void> {
     const handlers = this.#handlers.get(topic) ?? [];
-    later(() => { for (const h of handlers) h(message); });
+    later(() => {
+      for (const h of handlers) h(message);
+    });
   }
   subscribe(topic: string, handler: Handler): void {
     this.#handlers.set(topic, [...(this.#handlers.get(topic) ?? []), handler]);
   }
-  async close(): Promise<void> { this.#handlers.clear(); }
+  async close(): Promise<void> {
+    this.#handlers.clear();
+  }
 }
 
 abstract class RemoteBus implements Bus {
@@ -64,7 +71,9 @@ abstract class RemoteBus implements Bus {
   protected readonly handlers = new Map<string, Handler[]>();
   protected readonly resyncs: (() => void)[] = [];
   protected readonly logger: Logger;
-  constructor(logger: Logger) { this.logger = logger; }
+  constructor(logger: Logger) {
+    this.logger = logger;
+  }
   abstract publish(topic: string, message: string): Promise<void>;
   abstract close(): Promise<void>;
   subscribe(topic: string, handler: Handler, onResync?: () => void): void {
@@ -76,7 +85,11 @@ abstract class RemoteBus implements Bus {
   }
   #deliver(topic: string, message: string): void {
     for (const h of this.handlers.get(topic) ?? []) {
-      try { h(message); } catch (err) { this.logger.error({ err, topic }, 'change notice handler failed'); }
+      try {
+        h(message);
+      } catch (err) {
+        this.logger.error({ err, topic }, 'change notice handler failed');
+      }
     }
   }
   protected resync(): void {
@@ -106,17 +119,23 @@ export class RedisBus extends RemoteBus {
     this.#pub = redis;
     this.#prefix = prefix;
     this.#sub = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.#sub.on('error', () => { /* reported by the main connection's handler */ });
+    this.#sub.on('error', () => {
+      /* reported by the main connection's handler */
+    });
     this.#sub.on('pmessage', (_pattern: string, channel: string, message: string) => this.deliver(channel.slice(`${prefix}bus:`.length), message));
     // ioredis re-subscribes after a reconnect; notices published meanwhile are lost, so reload.
-    this.#sub.on('ready', () => { if (this.#ready) this.resync(); });
+    this.#sub.on('ready', () => {
+      if (this.#ready) this.resync();
+    });
   }
 
   async publish(topic: string, message: string): Promise<void> {
     await this.#pub.publish(`${this.#prefix}bus:${topic}`, message);
   }
 
-  async close(): Promise<void> { this.#sub.disconnect(); }
+  async close(): Promise<void> {
+    this.#sub.disconnect();
+  }
 }
 
 export class PostgresBus extends RemoteBus {
@@ -142,10 +161,15 @@ export class PostgresBus extends RemoteBus {
   // One dedicated connection LISTENs; when it breaks, it is reopened every two seconds.
   async #listen(resync: boolean): Promise<void> {
     const client = this.#connect();
-    client.on('error', () => { /* handled by 'end' */ });
+    client.on('error', () => {
+      /* handled by 'end' */
+    });
     client.on('end', () => {
       if (this.#client === client) this.#client = undefined;
-      if (!this.#closed) { this.#retry = setTimeout(() => void this.#listen(true).catch(() => {}), 2000); this.#retry.unref(); }
+      if (!this.#closed) {
+        this.#retry = setTimeout(() => void this.#listen(true).catch(() => {}), 2000);
+        this.#retry.unref();
+      }
     });
     client.on('notification', (n) => {
       const sep = (n.payload ?? '').indexOf('\n');

@@ -18,8 +18,7 @@ export function workerCount(config: Config, asked: number | undefined): { worker
 }
 
 /** The worker's number (0 is the first, which sets up the store and prints the banner); undefined outside a cluster. */
-export const workerIndex = (): number | undefined =>
-  cluster.isWorker ? Number(process.env.GATEHOUSE_WORKER_INDEX ?? 0) : undefined;
+export const workerIndex = (): number | undefined => (cluster.isWorker ? Number(process.env.GATEHOUSE_WORKER_INDEX ?? 0) : undefined);
 
 /**
  * Runs in the primary: starts worker 0 first (it migrates the store, creates the default
@@ -39,13 +38,22 @@ export function runPrimary(workers: number, opts: { forwardHangup?: boolean } = 
     byIndex.set(index, w);
     w.on('message', (m: { type?: string; id?: string }) => {
       if (m?.type !== 'gatehouse:metrics-req') return;
-      void aggregator.then((a) => a.clusterMetrics()).then(
-        (text) => { if (!w.isDead()) w.send({ type: 'gatehouse:metrics-res', id: m.id, text }); },
-        () => { /* the worker falls back to its own metrics */ });
+      void aggregator
+        .then((a) => a.clusterMetrics())
+        .then(
+          (text) => {
+            if (!w.isDead()) w.send({ type: 'gatehouse:metrics-res', id: m.id, text });
+          },
+          () => {
+            /* the worker falls back to its own metrics */
+          },
+        );
     });
     w.once('listening', () => {
       // Running for a minute resets its restart pause.
-      setTimeout(() => { if (byIndex.get(index) === w) restarts.delete(index); }, 60_000).unref();
+      setTimeout(() => {
+        if (byIndex.get(index) === w) restarts.delete(index);
+      }, 60_000).unref();
     });
     return w;
   };
@@ -62,7 +70,9 @@ export function runPrimary(workers: number, opts: { forwardHangup?: boolean } = 
     restarts.set(index, n);
     const pause = Math.min(30_000, 500 * 2 ** (n - 1));
     console.error(`Gatehouse worker ${index} (pid ${w.process.pid}) stopped (${signal ?? `exit code ${code}`}); restarting it in ${pause / 1000} s.`);
-    setTimeout(() => { if (!stopping) fork(index); }, pause);
+    setTimeout(() => {
+      if (!stopping) fork(index);
+    }, pause);
   });
 
   const first = fork(0);
@@ -76,12 +86,22 @@ export function runPrimary(workers: number, opts: { forwardHangup?: boolean } = 
     stopping = true;
     for (const w of byIndex.values()) if (!w.isDead()) w.process.kill(signal === 'SIGINT' ? 'SIGTERM' : signal);
     const left = () => [...byIndex.values()].filter((w) => !w.isDead()).length;
-    const check = setInterval(() => { if (left() === 0) { clearInterval(check); process.exit(0); } }, 50);
+    const check = setInterval(() => {
+      if (left() === 0) {
+        clearInterval(check);
+        process.exit(0);
+      }
+    }, 50);
     // Workers finish in-flight requests within 10 s; past that, stop them.
-    setTimeout(() => { for (const w of byIndex.values()) if (!w.isDead()) w.process.kill('SIGKILL'); }, 15_000).unref();
+    setTimeout(() => {
+      for (const w of byIndex.values()) if (!w.isDead()) w.process.kill('SIGKILL');
+    }, 15_000).unref();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   // With GATEHOUSE_TLS_CERT: each worker holds its own TLS context, so each reloads the files.
-  if (opts.forwardHangup) process.on('SIGHUP', () => { for (const w of byIndex.values()) if (!w.isDead()) w.process.kill('SIGHUP'); });
+  if (opts.forwardHangup)
+    process.on('SIGHUP', () => {
+      for (const w of byIndex.values()) if (!w.isDead()) w.process.kill('SIGHUP');
+    });
 }

@@ -16,7 +16,8 @@ const HOUR = 3600_000;
  * on the leader. A tenant whose keys fail is logged and retried on the next run; the others go on.
  */
 export async function runKeyMaintenance(services: Services): Promise<{ rotated: number; published: number }> {
-  let rotated = 0, published = 0;
+  let rotated = 0,
+    published = 0;
   for (const tenantId of await services.keyService.tenantIds()) {
     try {
       const r = await services.keyService.maintain(tenantId);
@@ -24,8 +25,20 @@ export async function runKeyMaintenance(services: Services): Promise<{ rotated: 
       rotated += r.activated.length;
       published += r.created.length;
       await services.engineCache.invalidateTenantId(tenantId);
-      if (r.activated.length) await services.auditStore.record({ tenantId, type: 'keys.rotated', subject: r.activated.join(','), data: { activated: r.activated, retired: r.retired, created: r.created, automatic: true } });
-      if (r.removed.length) await services.auditStore.record({ tenantId, type: 'keys.next_replaced', subject: r.created.join(','), data: { removed: r.removed, created: r.created, scheduled: r.scheduled.map((s) => ({ ...s, activatesAt: new Date(s.activatesAt).toISOString() })) } });
+      if (r.activated.length)
+        await services.auditStore.record({
+          tenantId,
+          type: 'keys.rotated',
+          subject: r.activated.join(','),
+          data: { activated: r.activated, retired: r.retired, created: r.created, automatic: true },
+        });
+      if (r.removed.length)
+        await services.auditStore.record({
+          tenantId,
+          type: 'keys.next_replaced',
+          subject: r.created.join(','),
+          data: { removed: r.removed, created: r.created, scheduled: r.scheduled.map((s) => ({ ...s, activatesAt: new Date(s.activatesAt).toISOString() })) },
+        });
     } catch (err) {
       services.logger.error({ err, tenantId }, 'the signing key lifecycle failed for a tenant; it will be retried within the hour');
     }
@@ -34,10 +47,12 @@ export async function runKeyMaintenance(services: Services): Promise<{ rotated: 
 }
 
 export async function runMaintenance(services: Services): Promise<{ purged: number; keysPurged: number; expiring: number }> {
-  const purged = await purgeExpired(services.database.db) + await services.sessionService.store.purgeExpired();
+  const purged = (await purgeExpired(services.database.db)) + (await services.sessionService.store.purgeExpired());
   await purgeThrottleCounters(services.database.db);
   // Shared-device sessions past their shift: tokens revoked, apps told (back-channel logout).
-  await services.deviceSessionService.endExpired().catch((err: unknown) => services.logger.warn({ err }, 'ending expired device sessions failed; it will be retried'));
+  await services.deviceSessionService
+    .endExpired()
+    .catch((err: unknown) => services.logger.warn({ err }, 'ending expired device sessions failed; it will be retried'));
   await services.signinAddressStore.purge(Date.now() - FAMILIAR_ADDRESS_DAYS * 24 * HOUR);
   await services.pushService.store.purge(Date.now());
   await services.mfaStore.purgeRemembered();
@@ -48,12 +63,20 @@ export async function runMaintenance(services: Services): Promise<{ purged: numb
   const keysPurged = await services.keyService.purgeRetired();
   const expiring = await services.keyService.expiringSoon();
   for (const k of expiring) {
-    await services.auditStore.record({ tenantId: k.tenantId, type: 'keys.certificate_expiring', level: 'warn', subject: k.kid, data: { kid: k.kid, alg: k.alg, notAfter: new Date(k.notAfter).toISOString() } });
+    await services.auditStore.record({
+      tenantId: k.tenantId,
+      type: 'keys.certificate_expiring',
+      level: 'warn',
+      subject: k.kid,
+      data: { kid: k.kid, alg: k.alg, notAfter: new Date(k.notAfter).toISOString() },
+    });
   }
   if (keysPurged) services.engineCache.invalidate();
   // Upstream directories' discovery, re-checked hourly, so a broken one shows on the overview
   // before people fail to sign in through it.
-  await services.federationService.checkAll().catch((err: unknown) => services.logger.warn({ err }, 'checking the upstream directories failed; it will be retried'));
+  await services.federationService
+    .checkAll()
+    .catch((err: unknown) => services.logger.warn({ err }, 'checking the upstream directories failed; it will be retried'));
   return { purged, keysPurged, expiring: expiring.length };
 }
 
@@ -68,7 +91,13 @@ export function startJobs(services: Services): { stop(): void } {
   // the leader is sent at once (selfservice/mail.ts).
   const mail = () => services.mailService.deliverDue().catch((err) => services.logger.warn({ err }, 'sending queued mail failed; it will be retried'));
   let mailer: NodeJS.Timeout | undefined;
-  const stopTimers = () => { clearTimeout(first); clearInterval(every); clearInterval(directories); clearInterval(mailer); first = every = directories = mailer = undefined; };
+  const stopTimers = () => {
+    clearTimeout(first);
+    clearInterval(every);
+    clearInterval(directories);
+    clearInterval(mailer);
+    first = every = directories = mailer = undefined;
+  };
   services.leadership.onChange((leader) => {
     services.metrics.schedulerLeader.set(leader ? 1 : 0);
     stopTimers();

@@ -14,7 +14,9 @@ export interface Leadership {
 
 export class SoleLeader implements Leadership {
   readonly isLeader = true;
-  onChange(fn: (leader: boolean) => void): void { queueMicrotask(() => fn(true)); }
+  onChange(fn: (leader: boolean) => void): void {
+    queueMicrotask(() => fn(true));
+  }
   async close(): Promise<void> {}
 }
 
@@ -39,7 +41,9 @@ export class PostgresLeadership implements Leadership {
     void this.#tick();
   }
 
-  get isLeader(): boolean { return this.#leader; }
+  get isLeader(): boolean {
+    return this.#leader;
+  }
   onChange(fn: (leader: boolean) => void): void {
     this.#listeners.push(fn);
     if (this.#leader) queueMicrotask(() => fn(true));
@@ -59,11 +63,21 @@ export class PostgresLeadership implements Leadership {
         await this.#client.query('SELECT 1'); // still connected, so still holding the lock
       } else {
         const client = this.#newClient();
-        client.on('error', () => { /* seen as 'end' */ });
-        client.on('end', () => { if (this.#client === client) { this.#client = undefined; this.#set(false); } });
+        client.on('error', () => {
+          /* seen as 'end' */
+        });
+        client.on('end', () => {
+          if (this.#client === client) {
+            this.#client = undefined;
+            this.#set(false);
+          }
+        });
         await client.connect();
         const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [...LOCK]);
-        if (rows[0]?.locked) { this.#client = client; this.#set(true); } else await client.end();
+        if (rows[0]?.locked) {
+          this.#client = client;
+          this.#set(true);
+        } else await client.end();
       }
     } catch {
       // The database is away: whoever it was, this node is not leading now.

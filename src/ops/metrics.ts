@@ -18,13 +18,30 @@ export function createMetrics() {
   }
   return {
     registry,
-    requests: new client.Counter({ name: 'gatehouse_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
-    latency: new client.Histogram({
-      name: 'gatehouse_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['route', 'method'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    requests: new client.Counter({
+      name: 'gatehouse_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
     }),
-    tokensIssued: new client.Counter({ name: 'gatehouse_tokens_issued_total', help: 'Token endpoint successes by grant type', labelNames: ['grant_type'], registers: [registry] }),
-    schedulerLeader: new client.Gauge({ name: 'gatehouse_scheduler_leader', help: '1 on the node that runs the scheduled work (purge, key retirement, certificate alerts), else 0', registers: [registry] }),
+    latency: new client.Histogram({
+      name: 'gatehouse_http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    tokensIssued: new client.Counter({
+      name: 'gatehouse_tokens_issued_total',
+      help: 'Token endpoint successes by grant type',
+      labelNames: ['grant_type'],
+      registers: [registry],
+    }),
+    schedulerLeader: new client.Gauge({
+      name: 'gatehouse_scheduler_leader',
+      help: '1 on the node that runs the scheduled work (purge, key retirement, certificate alerts), else 0',
+      registers: [registry],
+    }),
     signIns: new client.Counter({ name: 'gatehouse_sign_ins_total', help: 'Interactive sign-ins by result', labelNames: ['result'], registers: [registry] }),
   };
 }
@@ -53,7 +70,12 @@ export function registerCertificateGauge(metrics: Metrics, read: () => Promise<C
     async collect() {
       this.reset();
       let certs: CertificateExpiry[];
-      try { certs = await read(); } catch (err) { onError(err); return; } // the rest of /metrics still answers
+      try {
+        certs = await read();
+      } catch (err) {
+        onError(err);
+        return;
+      } // the rest of /metrics still answers
       for (const c of certs) {
         const labels = c.kind === 'idp' ? { tenant: c.tenant, kind: c.kind, kid: c.kid } : { tenant: c.tenant, kind: c.kind, client_id: c.clientId };
         this.set(labels, Math.floor(c.expiresAt / 1000));
@@ -71,7 +93,10 @@ export async function metricsText(metrics: Metrics): Promise<string> {
   if (!cluster.isWorker || !process.send) return metrics.registry.metrics();
   const id = crypto.randomUUID();
   const fromPrimary = new Promise<string | undefined>((resolve) => {
-    const timer = setTimeout(() => { process.off('message', onMessage); resolve(undefined); }, 2000);
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      resolve(undefined);
+    }, 2000);
     const onMessage = (m: { type?: string; id?: string; text?: string }) => {
       if (m?.type !== 'gatehouse:metrics-res' || m.id !== id) return;
       clearTimeout(timer);
@@ -85,7 +110,19 @@ export async function metricsText(metrics: Metrics): Promise<string> {
 }
 
 // The engine's endpoints, longest first: /token/introspection is not /token.
-const ENGINE_ROUTES = ['/auth', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/token/introspection', '/token/revocation', '/request', '/backchannel', '/reg'].sort((a, b) => b.length - a.length);
+const ENGINE_ROUTES = [
+  '/auth',
+  '/token',
+  '/me',
+  '/jwks',
+  '/.well-known/openid-configuration',
+  '/session/end',
+  '/token/introspection',
+  '/token/revocation',
+  '/request',
+  '/backchannel',
+  '/reg',
+].sort((a, b) => b.length - a.length);
 
 /** Collapse ids out of paths so label cardinality stays bounded. */
 export function routeLabel(path: string): string {
@@ -100,6 +137,12 @@ export function routeLabel(path: string): string {
     const hit = ENGINE_ROUTES.find((k) => rest === k || rest.startsWith(k + '/'));
     return '/t/:tenant' + (hit ?? (rest.startsWith('/auth/') ? '/auth/:uid' : '/other'));
   }
-  if (path.startsWith('/api/')) return path.replace(/\/t\/[^/]+/, '/t/:tenant').replace(/\/(usr|grp|ou|app|dep)_[\w-]+/g, '/:id').split('/').slice(0, 6).join('/');
+  if (path.startsWith('/api/'))
+    return path
+      .replace(/\/t\/[^/]+/, '/t/:tenant')
+      .replace(/\/(usr|grp|ou|app|dep)_[\w-]+/g, '/:id')
+      .split('/')
+      .slice(0, 6)
+      .join('/');
   return ['/healthz', '/readyz', '/metrics', '/', '/setup'].includes(path) ? path : path.startsWith('/assets/') ? '/assets' : '/other';
 }

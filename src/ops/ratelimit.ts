@@ -25,7 +25,10 @@ export interface Throttle {
   hold(key: string, seconds: number): Promise<void>;
 }
 
-export interface ThrottleRule { limit: number; windowSeconds: number }
+export interface ThrottleRule {
+  limit: number;
+  windowSeconds: number;
+}
 
 /** The rule that reads a key set by `hold` (any count blocks until the hold ends). */
 export const HELD: ThrottleRule = { limit: 1, windowSeconds: 1 };
@@ -55,7 +58,9 @@ export class MemoryThrottle implements Throttle {
     if (this.#hits.size > 100_000) this.#sweep(now); // bounded memory under an attack from many keys
     return this.blockedFor(key, rule);
   }
-  async reset(key: string): Promise<void> { this.#hits.delete(key); }
+  async reset(key: string): Promise<void> {
+    this.#hits.delete(key);
+  }
   async hit(key: string, windowSeconds: number): Promise<number> {
     const now = this.#now();
     let e = this.#hits.get(key);
@@ -74,7 +79,9 @@ export class MemoryThrottle implements Throttle {
   async hold(key: string, seconds: number): Promise<void> {
     this.#hits.set(key, { count: 1, resetAt: this.#now() + seconds * 1000 });
   }
-  #sweep(now: number) { for (const [k, v] of this.#hits) if (v.resetAt <= now) this.#hits.delete(k); }
+  #sweep(now: number) {
+    for (const [k, v] of this.#hits) if (v.resetAt <= now) this.#hits.delete(k);
+  }
 }
 
 // Count and start the window in one step, so concurrent failures on several nodes all count.
@@ -104,7 +111,9 @@ export class RedisThrottle implements Throttle {
     const [count, ttl] = (await this.#redis.eval(FAIL_SCRIPT, 1, this.#prefix + key, rule.windowSeconds * 1000, rule.limit)) as [number, number];
     return count >= rule.limit ? Math.ceil(ttl / 1000) : 0;
   }
-  async reset(key: string): Promise<void> { await this.#redis.del(this.#prefix + key); }
+  async reset(key: string): Promise<void> {
+    await this.#redis.del(this.#prefix + key);
+  }
   async hit(key: string, windowSeconds: number): Promise<number> {
     // A limit of 0 is never reached: the script only counts and starts the window.
     const [count] = (await this.#redis.eval(FAIL_SCRIPT, 1, this.#prefix + key, windowSeconds * 1000, 0)) as [number, number];

@@ -13,7 +13,12 @@ export class TenantCache<T> {
   constructor(bus: Bus, topic: string, load: (tenantId: string) => Promise<T>, ttlMs = 60_000) {
     this.#load = load;
     this.#ttlMs = ttlMs;
-    this.#changed = forgetOnChange(bus, topic, (tenantId) => this.#entries.delete(tenantId), () => this.#entries.clear());
+    this.#changed = forgetOnChange(
+      bus,
+      topic,
+      (tenantId) => this.#entries.delete(tenantId),
+      () => this.#entries.clear(),
+    );
   }
 
   get(tenantId: string): Promise<T> {
@@ -22,7 +27,9 @@ export class TenantCache<T> {
     const value = this.#load(tenantId);
     this.#entries.set(tenantId, { until: Date.now() + this.#ttlMs, value });
     // A failed read is not kept: the next caller tries again.
-    value.catch(() => { if (this.#entries.get(tenantId)?.value === value) this.#entries.delete(tenantId); });
+    value.catch(() => {
+      if (this.#entries.get(tenantId)?.value === value) this.#entries.delete(tenantId);
+    });
     return value;
   }
 

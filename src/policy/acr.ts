@@ -61,10 +61,16 @@ export function acrRequestOf(params: { acr_values?: unknown; claims?: unknown })
       const c = JSON.parse(params.claims) as { id_token?: { acr?: unknown } } | null;
       const acr = c && typeof c === 'object' ? c.id_token?.acr : undefined;
       if (acr && typeof acr === 'object') claim = acr;
-    } catch { /* the engine answers invalid_request */ }
+    } catch {
+      /* the engine answers invalid_request */
+    }
   }
   const claimValues = claim
-    ? (Array.isArray(claim.values) ? claim.values.filter((v): v is string => typeof v === 'string') : typeof claim.value === 'string' ? [claim.value] : [])
+    ? Array.isArray(claim.values)
+      ? claim.values.filter((v): v is string => typeof v === 'string')
+      : typeof claim.value === 'string'
+        ? [claim.value]
+        : []
     : [];
   if (claim?.essential === true && claimValues.length) return { values: claimValues, essential: true, source: 'claims' };
   const acrValues = typeof params.acr_values === 'string' ? params.acr_values.split(' ').filter(Boolean) : [];
@@ -77,11 +83,16 @@ export function acrRequestOf(params: { acr_values?: unknown; claims?: unknown })
 export function acrClaimProblem(params: { claims?: unknown }): string | undefined {
   if (typeof params.claims !== 'string') return undefined;
   let acr: unknown;
-  try { acr = (JSON.parse(params.claims) as { id_token?: { acr?: unknown } } | null)?.id_token?.acr; } catch { return undefined; }
+  try {
+    acr = (JSON.parse(params.claims) as { id_token?: { acr?: unknown } } | null)?.id_token?.acr;
+  } catch {
+    return undefined;
+  }
   if (acr === undefined || acr === null) return undefined;
   if (typeof acr !== 'object' || Array.isArray(acr)) return 'claims.id_token.acr must be an object with essential and value or values';
   const { values, value } = acr as { values?: unknown; value?: unknown };
-  if (values !== undefined && !(Array.isArray(values) && values.every((v) => typeof v === 'string'))) return 'claims.id_token.acr.values must be an array of acr values';
+  if (values !== undefined && !(Array.isArray(values) && values.every((v) => typeof v === 'string')))
+    return 'claims.id_token.acr.values must be an array of acr values';
   if (value !== undefined && typeof value !== 'string') return 'claims.id_token.acr.value must be a string';
   return undefined;
 }
@@ -118,7 +129,12 @@ export type MfaCause = 'app' | 'policy' | 'acr_values' | 'acr_claim';
  * nothing asks for it). Named on the "Two-step verification needed" page and in the answer
  * to the app when the user turns back.
  */
-export function mfaCauses(o: { signedIn: string | undefined; request: AcrRequest | undefined; appRequiresMfa: boolean; policyRequiresMfa: boolean }): MfaCause[] {
+export function mfaCauses(o: {
+  signedIn: string | undefined;
+  request: AcrRequest | undefined;
+  appRequiresMfa: boolean;
+  policyRequiresMfa: boolean;
+}): MfaCause[] {
   if (hasSecondFactor(o.signedIn)) return [];
   const causes: MfaCause[] = [];
   if (o.appRequiresMfa) causes.push('app');

@@ -12,15 +12,31 @@ import { GatehouseError, invalid, notFound } from '../shared/errors.ts';
 import { TenantCache } from '../ops/tenant-cache.ts';
 import { policySettingsWith } from './settings.ts';
 
-const cidr = z.string().trim().refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
+const cidr = z
+  .string()
+  .trim()
+  .refine((s) => parseCidr(s) !== undefined, 'must be a network like 10.0.0.0/8 or 2001:db8::/32');
 
 export const policySettings = policySettingsWith(cidr);
 export type PolicySettings = z.infer<typeof policySettings>;
 export const DEFAULT_SETTINGS: PolicySettings = policySettings.parse({});
 
 export type TargetType = 'all' | 'user' | 'group' | 'ou' | 'domain';
-export interface PolicyTarget { type: TargetType; id: string }
-export interface UserPolicy { id: string; tenantId: string; name: string; priority: number; targets: PolicyTarget[]; settings: PolicySettings; version: number; createdAt: number; updatedAt: number }
+export interface PolicyTarget {
+  type: TargetType;
+  id: string;
+}
+export interface UserPolicy {
+  id: string;
+  tenantId: string;
+  name: string;
+  priority: number;
+  targets: PolicyTarget[];
+  settings: PolicySettings;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
 
 /** Stored settings with the defaults of fields added since they were saved (the lockout's maximum, ...). */
 const withDefaults = (p: StoredPolicy): UserPolicy => {
@@ -41,7 +57,10 @@ function parseCidr(s: string): { family: 'ipv4' | 'ipv6'; net: string; bits: num
 export function inNetworks(ip: string, cidrs: string[]): boolean {
   const addr = ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
   const list = new net.BlockList();
-  for (const c of cidrs) { const p = parseCidr(c); if (p) list.addSubnet(p.net, p.bits, p.family); }
+  for (const c of cidrs) {
+    const p = parseCidr(c);
+    if (p) list.addSubnet(p.net, p.bits, p.family);
+  }
   const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
   return !!family && list.check(addr, family);
 }
@@ -83,8 +102,14 @@ export class PolicyService {
   async resolveTargets(tenantId: string, targets: Array<{ type: TargetType; ref?: string }>): Promise<PolicyTarget[]> {
     const out: PolicyTarget[] = [];
     for (const t of targets) {
-      if (t.type === 'all') { out.push({ type: 'all', id: '*' }); continue; }
-      if (!t.ref) throw invalid(`A ${t.type} target needs "ref" (the ${t.type === 'user' ? 'email' : t.type === 'ou' ? 'OU path' : t.type === 'group' ? 'group name' : 'domain'}).`);
+      if (t.type === 'all') {
+        out.push({ type: 'all', id: '*' });
+        continue;
+      }
+      if (!t.ref)
+        throw invalid(
+          `A ${t.type} target needs "ref" (the ${t.type === 'user' ? 'email' : t.type === 'ou' ? 'OU path' : t.type === 'group' ? 'group name' : 'domain'}).`,
+        );
       out.push(await this.#deps.appService.resolveTarget(tenantId, t.type, t.ref));
     }
     return out;
@@ -106,11 +131,13 @@ export class PolicyService {
    * chose: refuse, naming the policy that has it.
    */
   async #checkPriority(tenantId: string, priority: number, exceptId?: string): Promise<void> {
-    const other = (await this.#store.withPriority(tenantId, priority))
-      .find((r) => r.id !== exceptId);
+    const other = (await this.#store.withPriority(tenantId, priority)).find((r) => r.id !== exceptId);
     if (other) {
       const message = `The policy "${other.name}" already has priority ${priority}. Choose a priority no other policy has (1 applies first), or change "${other.name}" first.`;
-      throw new GatehouseError(409, 'conflict', message, { problems: [{ field: 'priority', in: 'body', message }], policy: { id: other.id, name: other.name } });
+      throw new GatehouseError(409, 'conflict', message, {
+        problems: [{ field: 'priority', in: 'body', message }],
+        policy: { id: other.id, name: other.name },
+      });
     }
   }
 
@@ -122,7 +149,12 @@ export class PolicyService {
     return withDefaults(created);
   }
 
-  async update(tenantId: string, id: string, version: number | undefined, patch: { name?: string; priority?: number; targets?: PolicyTarget[]; settings?: PolicySettings }): Promise<UserPolicy> {
+  async update(
+    tenantId: string,
+    id: string,
+    version: number | undefined,
+    patch: { name?: string; priority?: number; targets?: PolicyTarget[]; settings?: PolicySettings },
+  ): Promise<UserPolicy> {
     if (patch.settings) this.#checkSettings(patch.settings);
     if (patch.priority !== undefined) await this.#checkPriority(tenantId, patch.priority, id);
     await this.#store.update(tenantId, id, version, patch);
@@ -157,7 +189,12 @@ export class PolicyService {
 }
 
 /** Who a policy may target: the user, their domain, and (once looked up) their groups and the OU chain from theirs up to the root. */
-export interface PolicySubject { id: string; domain: string; groupIds?: string[]; ouIds?: string[] }
+export interface PolicySubject {
+  id: string;
+  domain: string;
+  groupIds?: string[];
+  ouIds?: string[];
+}
 
 /**
  * Precedence: the first policy by priority (1 first) with a target that matches the user;
@@ -191,9 +228,13 @@ export const passwordlessAllowed = (s: PolicySettings) => s.passwordlessPasskeys
 /** Does the policy require a second factor for this sign-in? */
 export function policyRequiresMfa(s: PolicySettings, at: { ip: string; clientId?: string }): boolean {
   switch (s.mfa.required) {
-    case 'never': return false;
-    case 'always': return true;
-    case 'outside_trusted_networks': return !inNetworks(at.ip, s.mfa.trustedNetworks);
-    case 'selected_apps': return !!at.clientId && s.mfa.apps.includes(at.clientId);
+    case 'never':
+      return false;
+    case 'always':
+      return true;
+    case 'outside_trusted_networks':
+      return !inNetworks(at.ip, s.mfa.trustedNetworks);
+    case 'selected_apps':
+      return !!at.clientId && s.mfa.apps.includes(at.clientId);
   }
 }

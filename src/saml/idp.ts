@@ -8,7 +8,22 @@ import xmlenc from 'xml-encryption';
 import type { App } from '../storage/apps.ts';
 import { ACR_FED, ACR_FED_MFA, ACR_MFA, ACR_PWD } from '../policy/acr.ts';
 import { ATTRIBUTE_FORMAT_URNS, BINDINGS, NAMEID_URNS, type SamlSettings, type SignatureAlgorithm } from './settings.ts';
-import { NS, SIG_ALGS, SamlError, child, children, declareNs, el, newDocument, parseXml, serialize, signElement, textOf, verifiedElement, type SigningKey } from './xml.ts';
+import {
+  NS,
+  SIG_ALGS,
+  SamlError,
+  child,
+  children,
+  declareNs,
+  el,
+  newDocument,
+  parseXml,
+  serialize,
+  signElement,
+  textOf,
+  verifiedElement,
+  type SigningKey,
+} from './xml.ts';
 
 export const samlEntityId = (issuer: string) => `${issuer}/saml/metadata`;
 export const ssoUrl = (issuer: string) => `${issuer}/saml/sso`;
@@ -43,9 +58,15 @@ const AC_UNSPECIFIED = 'urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified';
 const AC_REFEDS_MFA = 'https://refeds.org/profile/mfa';
 const AC_MULTIFACTOR = 'urn:oasis:names:tc:SAML:2.0:ac:classes:MultiFactor';
 const CLASS_TO_ACR: Record<string, string> = {
-  [AC_PPT]: ACR_PWD, [AC_PASSWORD]: ACR_PWD, [AC_UNSPECIFIED]: ACR_PWD,
-  [AC_REFEDS_MFA]: ACR_MFA, [AC_MULTIFACTOR]: ACR_MFA,
-  [ACR_PWD]: ACR_PWD, [ACR_MFA]: ACR_MFA, [ACR_FED]: ACR_FED, [ACR_FED_MFA]: ACR_FED_MFA,
+  [AC_PPT]: ACR_PWD,
+  [AC_PASSWORD]: ACR_PWD,
+  [AC_UNSPECIFIED]: ACR_PWD,
+  [AC_REFEDS_MFA]: ACR_MFA,
+  [AC_MULTIFACTOR]: ACR_MFA,
+  [ACR_PWD]: ACR_PWD,
+  [ACR_MFA]: ACR_MFA,
+  [ACR_FED]: ACR_FED,
+  [ACR_FED_MFA]: ACR_FED_MFA,
 };
 export const acrForClass = (ref: string) => CLASS_TO_ACR[ref];
 /** The AuthnContextClassRef of a sign-in: the class the SP asked for when the sign-in met it, else the sign-in's own. */
@@ -102,18 +123,34 @@ export function incomingMessage(kind: 'SAMLRequest' | 'SAMLResponse', method: st
       if (raw.has(k)) throw new SamlError(`The ${k} parameter is given twice.`);
       raw.set(k, i < 0 ? '' : part.slice(i + 1));
     }
-    const dec = (k: string) => { const v = raw.get(k); try { return v === undefined ? undefined : decodeURIComponent(v.replace(/\+/g, ' ')); } catch { throw new SamlError(`The ${k} parameter is not URL-encoded correctly.`); } };
+    const dec = (k: string) => {
+      const v = raw.get(k);
+      try {
+        return v === undefined ? undefined : decodeURIComponent(v.replace(/\+/g, ' '));
+      } catch {
+        throw new SamlError(`The ${k} parameter is not URL-encoded correctly.`);
+      }
+    };
     const msg = dec(kind);
     if (!msg) throw new SamlError(`No ${kind} parameter: this address takes SAML messages from a service provider (HTTP-Redirect or HTTP-POST binding).`);
     let xml: string;
-    try { xml = zlib.inflateRawSync(b64(msg), { maxOutputLength: 256 * 1024 }).toString('utf8'); } catch { throw new SamlError(`The ${kind} parameter is not a deflated, base64-encoded SAML message (HTTP-Redirect binding).`); }
+    try {
+      xml = zlib.inflateRawSync(b64(msg), { maxOutputLength: 256 * 1024 }).toString('utf8');
+    } catch {
+      throw new SamlError(`The ${kind} parameter is not a deflated, base64-encoded SAML message (HTTP-Redirect binding).`);
+    }
     const relayState = dec('RelayState');
-    const sigAlg = dec('SigAlg'), signature = dec('Signature');
-    const signedText = [kind, 'RelayState', 'SigAlg'].filter((k) => raw.has(k)).map((k) => `${k}=${raw.get(k)}`).join('&');
+    const sigAlg = dec('SigAlg'),
+      signature = dec('Signature');
+    const signedText = [kind, 'RelayState', 'SigAlg']
+      .filter((k) => raw.has(k))
+      .map((k) => `${k}=${raw.get(k)}`)
+      .join('&');
     return { xml, binding: 'redirect', relayState, ...(sigAlg && signature && { redirectSignature: { sigAlg, signature, signedText } }) };
   }
   const msg = form[kind];
-  if (typeof msg !== 'string' || !msg) throw new SamlError(`No ${kind} field: this address takes SAML messages from a service provider (HTTP-Redirect or HTTP-POST binding).`);
+  if (typeof msg !== 'string' || !msg)
+    throw new SamlError(`No ${kind} field: this address takes SAML messages from a service provider (HTTP-Redirect or HTTP-POST binding).`);
   const xml = b64(msg).toString('utf8');
   if (!xml.trimStart().startsWith('<')) throw new SamlError(`The ${kind} field is not a base64-encoded SAML message (HTTP-POST binding).`);
   const relayState = typeof form.RelayState === 'string' ? form.RelayState : undefined;
@@ -127,9 +164,13 @@ function checkRedirectSignature(sig: NonNullable<Incoming['redirectSignature']>,
   for (const cert of certs) {
     try {
       if (crypto.verify(alg, Buffer.from(sig.signedText), new crypto.X509Certificate(cert).publicKey, b64(sig.signature))) return;
-    } catch { /* try the next certificate */ }
+    } catch {
+      /* try the next certificate */
+    }
   }
-  throw new SamlError(`${what}'s signature was refused: it does not verify with the SP's registered certificate${certs.length > 1 ? 's' : ''}. Check that the SP's current certificate is registered in its Gatehouse profile.`);
+  throw new SamlError(
+    `${what}'s signature was refused: it does not verify with the SP's registered certificate${certs.length > 1 ? 's' : ''}. Check that the SP's current certificate is registered in its Gatehouse profile.`,
+  );
 }
 
 /** The root element of a request after its checks: signature (when present or required), and the signed element to read from. */
@@ -139,7 +180,10 @@ function checkedRoot(inc: Incoming, root: Element, s: SamlSettings, what: string
     return { root, signed: true };
   }
   if (children(root, NS.ds, 'Signature').length) return { root: verifiedElement(root, s.certificates, s.allowSha1, what), signed: true };
-  if (s.requireSignedRequests) throw new SamlError(`${what} is not signed, and this service provider's profile requires signed requests. Configure the SP to sign its requests with the certificate registered in Gatehouse.`);
+  if (s.requireSignedRequests)
+    throw new SamlError(
+      `${what} is not signed, and this service provider's profile requires signed requests. Configure the SP to sign its requests with the certificate registered in Gatehouse.`,
+    );
   return { root, signed: false };
 }
 
@@ -147,7 +191,10 @@ function checkInstantAndDestination(root: Element, expectedDestination: string, 
   const issued = Date.parse(root.getAttribute('IssueInstant') ?? '');
   if (!Number.isFinite(issued)) throw new SamlError(`${what} has no valid IssueInstant.`);
   if (issued > now + CLOCK_SKEW_MS) throw new SamlError(`${what} was issued in the future (${new Date(issued).toISOString()}); check the SP's clock.`);
-  if (issued < now - REQUEST_MAX_AGE_MS) throw new SamlError(`${what} expired: it was issued at ${new Date(issued).toISOString()}, more than ${REQUEST_MAX_AGE_MS / 60_000} minutes ago. Start signing in again from the application.`);
+  if (issued < now - REQUEST_MAX_AGE_MS)
+    throw new SamlError(
+      `${what} expired: it was issued at ${new Date(issued).toISOString()}, more than ${REQUEST_MAX_AGE_MS / 60_000} minutes ago. Start signing in again from the application.`,
+    );
   const dest = root.getAttribute('Destination');
   if (dest && dest !== expectedDestination) throw new SamlError(`${what} is addressed to ${dest}, not to this identity provider (${expectedDestination}).`);
   if (root.getAttribute('Version') !== '2.0') throw new SamlError(`${what} is not SAML 2.0.`);
@@ -195,7 +242,10 @@ export function readAuthnRequest(inc: Incoming, root0: Element, app: App, issuer
   const asked = root.getAttribute('AssertionConsumerServiceURL');
   const index = root.getAttribute('AssertionConsumerServiceIndex');
   if (asked) {
-    if (!s.acs.some((a) => a.url === asked)) throw new SamlError(`${what} asks for the response at ${asked}, which is not an Assertion Consumer Service URL registered for ${app.displayName}. The administrator can add it to the application profile.`);
+    if (!s.acs.some((a) => a.url === asked))
+      throw new SamlError(
+        `${what} asks for the response at ${asked}, which is not an Assertion Consumer Service URL registered for ${app.displayName}. The administrator can add it to the application profile.`,
+      );
     acsUrl = asked;
   } else if (index) {
     const a = s.acs.find((x) => String(x.index) === index);
@@ -206,13 +256,22 @@ export function readAuthnRequest(inc: Incoming, root0: Element, app: App, issuer
   const requestedClasses = rac ? children(rac, NS.saml, 'AuthnContextClassRef').map((e) => textOf(e) ?? '') : [];
   const acrs = requestedClasses.map(acrForClass).filter((x): x is string => !!x);
   return {
-    id, acsUrl, signed, requestedClasses, acrs, comparison: rac?.getAttribute('Comparison') || 'exact',
+    id,
+    acsUrl,
+    signed,
+    requestedClasses,
+    acrs,
+    comparison: rac?.getAttribute('Comparison') || 'exact',
     forceAuthn: root.getAttribute('ForceAuthn') === 'true' || root.getAttribute('ForceAuthn') === '1',
     isPassive: root.getAttribute('IsPassive') === 'true' || root.getAttribute('IsPassive') === '1',
   };
 }
 
-export interface LogoutRequest { id: string; nameId: string; sessionIndexes: string[] }
+export interface LogoutRequest {
+  id: string;
+  nameId: string;
+  sessionIndexes: string[];
+}
 
 export function readLogoutRequest(inc: Incoming, root0: Element, app: App, issuer: string, now = Date.now()): LogoutRequest {
   const s = app.saml!;
@@ -247,23 +306,40 @@ function signer(key: SigningKey, alg: SignatureAlgorithm) {
 /** Encrypt an assertion to the SP's certificate: AES-256-GCM content, the key wrapped with RSA-OAEP. */
 function encryptTo(xml: string, certPem: string): Promise<string> {
   const pub = new crypto.X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  return new Promise((resolve, reject) => xmlenc.encrypt(xml, {
-    rsa_pub: pub, pem: certPem, encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
-    keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p', disallowEncryptionWithInsecureAlgorithm: true, warnInsecureAlgorithm: false,
-  }, (err, out) => (err || !out ? reject(err ?? new Error('encryption produced nothing')) : resolve(out))));
+  return new Promise((resolve, reject) =>
+    xmlenc.encrypt(
+      xml,
+      {
+        rsa_pub: pub,
+        pem: certPem,
+        encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+        keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+        disallowEncryptionWithInsecureAlgorithm: true,
+        warnInsecureAlgorithm: false,
+      },
+      (err, out) => (err || !out ? reject(err ?? new Error('encryption produced nothing')) : resolve(out)),
+    ),
+  );
 }
 
 /** A Response to an AuthnRequest (or unsolicited, IdP-initiated): signed (and its assertion encrypted) as the profile says; a status-only response is always signed. */
 export async function buildResponse(o: {
-  issuer: string; app: App; key: SigningKey; inResponseTo?: string; acsUrl: string; now?: number;
-  status?: { code: string; sub?: string; message?: string }; assertion?: AssertionFacts;
+  issuer: string;
+  app: App;
+  key: SigningKey;
+  inResponseTo?: string;
+  acsUrl: string;
+  now?: number;
+  status?: { code: string; sub?: string; message?: string };
+  assertion?: AssertionFacts;
 }): Promise<string> {
   const s = o.app.saml!;
   const now = o.now ?? Date.now();
   const responseId = newSamlId();
   const doc = newDocument(NS.samlp, 'samlp:Response');
   const r = doc.documentElement!;
-  for (const [k, v] of Object.entries({ ID: responseId, Version: '2.0', IssueInstant: instant(now), Destination: o.acsUrl, InResponseTo: o.inResponseTo })) if (v) r.setAttribute(k, v);
+  for (const [k, v] of Object.entries({ ID: responseId, Version: '2.0', IssueInstant: instant(now), Destination: o.acsUrl, InResponseTo: o.inResponseTo }))
+    if (v) r.setAttribute(k, v);
   declareNs(r, 'saml', NS.saml);
   el(r, NS.saml, 'saml:Issuer', {}, samlEntityId(o.issuer));
   const st = el(r, NS.samlp, 'samlp:Status');
@@ -317,7 +393,16 @@ export async function buildResponse(o: {
 }
 
 /** A LogoutRequest to an SP (Gatehouse's sign-out), signed. */
-export function buildLogoutRequest(o: { issuer: string; app: App; key: SigningKey; nameId: string; nameIdFormat: string; sessionIndex?: string; destination: string; now?: number }): { id: string; xml: string } {
+export function buildLogoutRequest(o: {
+  issuer: string;
+  app: App;
+  key: SigningKey;
+  nameId: string;
+  nameIdFormat: string;
+  sessionIndex?: string;
+  destination: string;
+  now?: number;
+}): { id: string; xml: string } {
   const id = newSamlId();
   const doc = newDocument(NS.samlp, 'samlp:LogoutRequest');
   const r = doc.documentElement!;
@@ -336,7 +421,8 @@ export function buildLogoutResponse(o: { issuer: string; app: App; key: SigningK
   const id = newSamlId();
   const doc = newDocument(NS.samlp, 'samlp:LogoutResponse');
   const r = doc.documentElement!;
-  for (const [k, v] of Object.entries({ ID: id, Version: '2.0', IssueInstant: instant(Date.now()), Destination: o.destination, InResponseTo: o.inResponseTo })) r.setAttribute(k, v);
+  for (const [k, v] of Object.entries({ ID: id, Version: '2.0', IssueInstant: instant(Date.now()), Destination: o.destination, InResponseTo: o.inResponseTo }))
+    r.setAttribute(k, v);
   declareNs(r, 'saml', NS.saml);
   el(r, NS.saml, 'saml:Issuer', {}, samlEntityId(o.issuer));
   el(el(r, NS.samlp, 'samlp:Status'), NS.samlp, 'samlp:StatusCode', { Value: o.status ?? STATUS.success });
@@ -344,7 +430,14 @@ export function buildLogoutResponse(o: { issuer: string; app: App; key: SigningK
 }
 
 /** Redirect binding: deflate, base64, and sign the query string (not the XML) as the binding says. */
-export function redirectUrl(location: string, kind: 'SAMLRequest' | 'SAMLResponse', xml: string, key: SigningKey, alg: SignatureAlgorithm, relayState?: string): string {
+export function redirectUrl(
+  location: string,
+  kind: 'SAMLRequest' | 'SAMLResponse',
+  xml: string,
+  key: SigningKey,
+  alg: SignatureAlgorithm,
+  relayState?: string,
+): string {
   // The signature is computed over the query string, so the XML's own signature is not needed; it does no harm.
   const q = [`${kind}=${encodeURIComponent(zlib.deflateRawSync(Buffer.from(xml)).toString('base64'))}`];
   if (relayState) q.push(`RelayState=${encodeURIComponent(relayState)}`);

@@ -31,9 +31,18 @@ export function spAskedForLogout(tenantId: string, clientId: string, accountId: 
 }
 
 /** An SP to take the browser through: its client ID, the user, and the engine's per-app sid (its NameID may derive from it). */
-export interface FrontChannelStop { c: string; u: string; s: string }
+export interface FrontChannelStop {
+  c: string;
+  u: string;
+  s: string;
+}
 /** The front-channel logouts still to do, sealed in a cookie between the SPs: no server state, and only this browser has it. */
-export interface LogoutChain { t: string; apps: FrontChannelStop[]; done: string; exp: number }
+export interface LogoutChain {
+  t: string;
+  apps: FrontChannelStop[];
+  done: string;
+  exp: number;
+}
 
 /** The SPs collected during one end_session request (the engine awaits its back-channel calls inside it). */
 const collecting = new AsyncLocalStorage<FrontChannelStop[]>();
@@ -59,7 +68,9 @@ export function readLogoutChain(services: Services, ctx: Koa.Context, tenant: Te
   try {
     const chain = JSON.parse(services.sealer.openUncached(raw)) as LogoutChain;
     return chain.t === tenant.id && chain.exp > Date.now() && Array.isArray(chain.apps) ? chain : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -91,7 +102,11 @@ export async function samlBackchannelLogout(services: Services, tenant: Tenant, 
   // The token was minted by this engine a moment ago and never left the process: its claims are read, not verified.
   const token = new URLSearchParams(String(init.body ?? '')).get('logout_token') ?? '';
   let claims: { sub?: string; sid?: string } = {};
-  try { claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims; } catch { /* below */ }
+  try {
+    claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    /* below */
+  }
   const app = await services.appStore.byTenantClientId(tenant.id, clientId);
   const user = claims.sub ? await services.userStore.userById(tenant.id, claims.sub) : undefined;
   if (!app?.saml || !user || !claims.sid) return new Response('nothing to log out', { status: 400 });
@@ -100,7 +115,12 @@ export async function samlBackchannelLogout(services: Services, tenant: Tenant, 
     // Front-channel only: the browser is taken there when it is the one signing out.
     const stops = collecting.getStore();
     if (stops) stops.push({ c: clientId, u: user.id, s: claims.sid });
-    else await audit('info', { app: app.displayName, subject: user.email, message: `${app.displayName} has only a browser (front-channel) Single Logout service; the session was not ended in a browser, so it could not be told. Its own session ends when it expires.` });
+    else
+      await audit('info', {
+        app: app.displayName,
+        subject: user.email,
+        message: `${app.displayName} has only a browser (front-channel) Single Logout service; the session was not ended in a browser, so it could not be told. Its own session ends when it expires.`,
+      });
     return new Response('', { status: 200 });
   }
   const { signing } = await services.samlService.keys(tenant.id);
@@ -109,16 +129,32 @@ export async function samlBackchannelLogout(services: Services, tenant: Tenant, 
   // The signed request goes into the SOAP body as it is: its signature covers it, not the envelope.
   const envelope = `<?xml version="1.0" encoding="UTF-8"?><soap-env:Envelope xmlns:soap-env="${SOAP_ENV}"><soap-env:Body>${req.xml}</soap-env:Body></soap-env:Envelope>`;
   try {
-    const res = await services.outbound.fetch(app.saml.sloBackchannelUrl, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: 'http://www.oasis-open.org/committees/security' }, body: envelope, redirect: 'manual' });
+    const res = await services.outbound.fetch(app.saml.sloBackchannelUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: 'http://www.oasis-open.org/committees/security' },
+      body: envelope,
+      redirect: 'manual',
+    });
     const body = await res.text();
     let status: string | undefined;
     try {
-      const env = parseXml(body, 'The SP\'s SOAP answer').documentElement!;
+      const env = parseXml(body, "The SP's SOAP answer").documentElement!;
       const lr = child(child(env, SOAP_ENV, 'Body') ?? env, NS.samlp, 'LogoutResponse');
-      status = lr && child(child(lr, NS.samlp, 'Status') ?? lr, NS.samlp, 'StatusCode')?.getAttribute('Value') || undefined;
-    } catch { /* reported below */ }
+      status = (lr && child(child(lr, NS.samlp, 'Status') ?? lr, NS.samlp, 'StatusCode')?.getAttribute('Value')) || undefined;
+    } catch {
+      /* reported below */
+    }
     const ok = res.ok && status === STATUS.success;
-    await audit(ok ? 'info' : 'warn', { app: app.displayName, subject: user.email, requestId: req.id, httpStatus: res.status, status: status ?? null, message: ok ? `${user.email} was logged out of ${app.displayName} (SAML SOAP logout).` : `${app.displayName} did not confirm the SAML logout of ${user.email} (HTTP ${res.status}, status ${status ?? 'none'}).` });
+    await audit(ok ? 'info' : 'warn', {
+      app: app.displayName,
+      subject: user.email,
+      requestId: req.id,
+      httpStatus: res.status,
+      status: status ?? null,
+      message: ok
+        ? `${user.email} was logged out of ${app.displayName} (SAML SOAP logout).`
+        : `${app.displayName} did not confirm the SAML logout of ${user.email} (HTTP ${res.status}, status ${status ?? 'none'}).`,
+    });
     return new Response(ok ? '' : `SP answered ${res.status} ${status ?? ''}`, { status: ok ? 200 : 502 });
   } catch (e) {
     await audit('warn', { app: app.displayName, subject: user.email, message: `The SAML logout could not reach ${app.displayName}: ${(e as Error).message}` });

@@ -26,8 +26,20 @@ import { isConsumed } from '../oidc/internals/index.ts';
 import { SamlError } from './xml.ts';
 import { readLogoutChain, spAskedForLogout, writeLogoutChain } from './logout.ts';
 import {
-  REQUEST_MAX_AGE_MS, STATUS, buildLogoutRequest, buildLogoutResponse, buildResponse, classRefFor, idpMetadataXml, incomingMessage, peekIssuer,
-  readAuthnRequest, readLogoutRequest, redirectUrl, samlCallbackUri, type Incoming,
+  REQUEST_MAX_AGE_MS,
+  STATUS,
+  buildLogoutRequest,
+  buildLogoutResponse,
+  buildResponse,
+  classRefFor,
+  idpMetadataXml,
+  incomingMessage,
+  peekIssuer,
+  readAuthnRequest,
+  readLogoutRequest,
+  redirectUrl,
+  samlCallbackUri,
+  type Incoming,
 } from './idp.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
@@ -73,8 +85,14 @@ export function samlRouter(services: Services): Router {
     if (!(e instanceof SamlError)) throw e;
     await audit(tenant, ctx, 'saml.request_refused', { clientId: app?.clientId, app: app?.displayName, message: e.message }, 'warn');
     // The message itself stays as the SAML layer wrote it (English): it is for an administrator.
-    page(ctx, e.status, msg('saml.refused.title'), e.message,
-      app ? msg('saml.refused.detail', { app: app.displayName }) : msg('saml.refused.detailNoApp'), tenant);
+    page(
+      ctx,
+      e.status,
+      msg('saml.refused.title'),
+      e.message,
+      app ? msg('saml.refused.detail', { app: app.displayName }) : msg('saml.refused.detailNoApp'),
+      tenant,
+    );
   }
 
   /** POST a SAML message to the SP (HTTP-POST binding) through an auto-submitting form. */
@@ -82,10 +100,21 @@ export function samlRouter(services: Services): Router {
     ctx.type = 'html';
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = handoffPage({ appName: app.displayName, url, fields: Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined)), signingOut });
+    ctx.body = handoffPage({
+      appName: app.displayName,
+      url,
+      fields: Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined)),
+      signingOut,
+    });
   }
 
-  async function sendResponse(ctx: Ctx, tenant: Tenant, app: App, t: Pick<Pending, 'r' | 'a' | 'rs'>, status: { code: string; sub?: string; message?: string }) {
+  async function sendResponse(
+    ctx: Ctx,
+    tenant: Tenant,
+    app: App,
+    t: Pick<Pending, 'r' | 'a' | 'rs'>,
+    status: { code: string; sub?: string; message?: string },
+  ) {
     const { signing } = await services.samlService.keys(tenant.id);
     const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, status });
     postTo(ctx, app, t.a, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: t.rs });
@@ -97,8 +126,13 @@ export function samlRouter(services: Services): Router {
     const state = services.sealer.seal(JSON.stringify({ ...p, v, exp: Date.now() + SIGN_IN_MS } satisfies Pending));
     const to = new URL(`${issuerOf(tenant)}/auth`);
     const params: Record<string, string> = {
-      client_id: p.c, response_type: 'code', scope: 'openid', redirect_uri: samlCallbackUri(issuerOf(tenant)), state,
-      code_challenge: crypto.createHash('sha256').update(v).digest('base64url'), code_challenge_method: 'S256',
+      client_id: p.c,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: samlCallbackUri(issuerOf(tenant)),
+      state,
+      code_challenge: crypto.createHash('sha256').update(v).digest('base64url'),
+      code_challenge_method: 'S256',
     };
     if (p.p) params.prompt = 'none';
     else if (o.forceAuthn) params.prompt = 'login';
@@ -127,19 +161,37 @@ export function samlRouter(services: Services): Router {
       if (inc.relayState && inc.relayState.length > MAX_RELAY_STATE) throw new SamlError(`The RelayState is longer than ${MAX_RELAY_STATE} characters.`);
       const { doc, issuer } = peekIssuer(inc, 'AuthnRequest');
       app = await services.appStore.bySamlEntityId(tenant.id, issuer);
-      if (app?.type !== 'saml' || !app.saml) throw new SamlError(`The service provider ${issuer} is not registered with this organization's Gatehouse. The administrator adds it as a SAML application (with this entity ID).`);
+      if (app?.type !== 'saml' || !app.saml)
+        throw new SamlError(
+          `The service provider ${issuer} is not registered with this organization's Gatehouse. The administrator adds it as a SAML application (with this entity ID).`,
+        );
       const req = readAuthnRequest(inc, doc, app, issuerOf(tenant));
       if (!(await services.samlService.firstUse(tenant.id, app.saml.entityId, req.id, Date.now() + REQUEST_MAX_AGE_MS + 60_000))) {
-        throw new SamlError(`This AuthnRequest (ID ${req.id}) was already used. Each sign-in needs a new request: go back to ${app.displayName} and sign in again.`);
+        throw new SamlError(
+          `This AuthnRequest (ID ${req.id}) was already used. Each sign-in needs a new request: go back to ${app.displayName} and sign in again.`,
+        );
       }
-      await audit(tenant, ctx, 'saml.authn_request', { clientId: app.clientId, app: app.displayName, requestId: req.id, binding: inc.binding, signed: req.signed, acsUrl: req.acsUrl });
+      await audit(tenant, ctx, 'saml.authn_request', {
+        clientId: app.clientId,
+        app: app.displayName,
+        requestId: req.id,
+        binding: inc.binding,
+        signed: req.signed,
+        acsUrl: req.acsUrl,
+      });
       const pending = { c: app.clientId, r: req.id, a: req.acsUrl, rs: inc.relayState, cls: req.requestedClasses, p: req.isPassive };
       if (req.requestedClasses.length && !req.acrs.length) {
         // Answered to the SP (its request and ACS are verified): it can say so to the user.
-        return sendResponse(ctx, tenant, app, pending, { code: STATUS.responder, sub: STATUS.noAuthnContext, message: `Gatehouse does not offer the authentication context ${req.requestedClasses.join(', ')}.` });
+        return sendResponse(ctx, tenant, app, pending, {
+          code: STATUS.responder,
+          sub: STATUS.noAuthnContext,
+          message: `Gatehouse does not offer the authentication context ${req.requestedClasses.join(', ')}.`,
+        });
       }
       startSignIn(ctx, tenant, pending, { forceAuthn: req.forceAuthn, acrs: req.acrs });
-    } catch (e) { await refuse(ctx, tenant, e, app); }
+    } catch (e) {
+      await refuse(ctx, tenant, e, app);
+    }
   }
   router.get('/sso', sso);
   router.post('/sso', forms, sso);
@@ -149,9 +201,11 @@ export function samlRouter(services: Services): Router {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
     const app = await services.appStore.byTenantClientId(tenant.id, ctx.params.clientId!);
-    if (app?.type !== 'saml' || !app.saml) return page(ctx, 404, msg('launcher.notFound.title'), msg('saml.notFound.message'), msg('launcher.notFound.detail'), tenant);
+    if (app?.type !== 'saml' || !app.saml)
+      return page(ctx, 404, msg('launcher.notFound.title'), msg('saml.notFound.message'), msg('launcher.notFound.detail'), tenant);
     const rs = typeof ctx.query.RelayState === 'string' ? ctx.query.RelayState : undefined;
-    if (rs && rs.length > MAX_RELAY_STATE) return page(ctx, 400, msg('saml.relayState.title'), msg('saml.relayState.message', { max: MAX_RELAY_STATE }), msg('saml.relayState.detail'), tenant);
+    if (rs && rs.length > MAX_RELAY_STATE)
+      return page(ctx, 400, msg('saml.relayState.title'), msg('saml.relayState.message', { max: MAX_RELAY_STATE }), msg('saml.relayState.detail'), tenant);
     startSignIn(ctx, tenant, { c: app.clientId, r: null, a: app.saml.acs[0]!.url, rs, cls: [], p: false });
   });
 
@@ -163,22 +217,35 @@ export function samlRouter(services: Services): Router {
     try {
       const s = typeof ctx.query.state === 'string' && ctx.query.state.length < 4096 ? ctx.query.state : '';
       t = JSON.parse(services.sealer.openUncached(s)) as Pending;
-    } catch { /* below */ }
+    } catch {
+      /* below */
+    }
     if (!t || t.exp < Date.now()) return page(ctx, 400, msg('error.expired.title'), msg('saml.expired.notOurs'), again, tenant);
     const app = await services.appStore.byTenantClientId(tenant.id, t.c);
-    if (app?.type !== 'saml' || !app.saml || !app.saml.acs.some((a) => a.url === t.a)) return page(ctx, 400, msg('saml.changed.title'), msg('saml.changed.message'), again, tenant);
+    if (app?.type !== 'saml' || !app.saml || !app.saml.acs.some((a) => a.url === t.a))
+      return page(ctx, 400, msg('saml.changed.title'), msg('saml.changed.message'), again, tenant);
     if (typeof ctx.query.error === 'string') {
       const err = ctx.query.error;
       const description = typeof ctx.query.error_description === 'string' ? ctx.query.error_description : err;
       await audit(tenant, ctx, 'saml.response_error', { clientId: app.clientId, app: app.displayName, error: err, message: description }, 'warn');
-      const sub = t.p && /login_required|interaction_required|consent_required/.test(err) ? STATUS.noPassive
-        : /acr|authentication context/i.test(description) ? STATUS.noAuthnContext : STATUS.requestDenied;
+      const sub =
+        t.p && /login_required|interaction_required|consent_required/.test(err)
+          ? STATUS.noPassive
+          : /acr|authentication context/i.test(description)
+            ? STATUS.noAuthnContext
+            : STATUS.requestDenied;
       return sendResponse(ctx, tenant, app, t, { code: STATUS.responder, sub, message: description });
     }
     const entry = await services.engineCache.get(tenant.slug);
     const code = typeof ctx.query.code === 'string' && ctx.query.code.length < 512 ? await entry!.provider.AuthorizationCode.find(ctx.query.code) : undefined;
     const challenge = crypto.createHash('sha256').update(t.v).digest('base64url');
-    if (!code || code.clientId !== app.clientId || code.redirectUri !== samlCallbackUri(issuerOf(tenant)) || isConsumed(code) || code.codeChallenge !== challenge) {
+    if (
+      !code ||
+      code.clientId !== app.clientId ||
+      code.redirectUri !== samlCallbackUri(issuerOf(tenant)) ||
+      isConsumed(code) ||
+      code.codeChallenge !== challenge
+    ) {
       return page(ctx, 400, msg('error.expired.title'), msg('saml.expired.used'), again, tenant);
     }
     await code.consume();
@@ -187,20 +254,53 @@ export function samlRouter(services: Services): Router {
     // The engine decided deployment at this authorization; asked again here so that an
     // undeploy between the two cannot slip through.
     if (!(await services.appService.isDeployedTo(app, user))) {
-      await audit(tenant, ctx, 'authorization.not_deployed', { clientId: app.clientId, email: user.email, message: `${user.email} tried to open an application not deployed to them.` }, 'warn', user.id);
-      return page(ctx, 403, msg('notDeployed.title'), msg('notDeployed.message', { app: app.displayName, email: user.email }), msg('notDeployed.detail'), tenant);
+      await audit(
+        tenant,
+        ctx,
+        'authorization.not_deployed',
+        { clientId: app.clientId, email: user.email, message: `${user.email} tried to open an application not deployed to them.` },
+        'warn',
+        user.id,
+      );
+      return page(
+        ctx,
+        403,
+        msg('notDeployed.title'),
+        msg('notDeployed.message', { app: app.displayName, email: user.email }),
+        msg('notDeployed.detail'),
+        tenant,
+      );
     }
     const classRef = classRefFor(code.acr, t.cls);
     // The SessionIndex names the Gatehouse session, sealed: an SP's LogoutRequest can end the
     // session it was given, and nothing else (the uid is not shown, and cannot be forged).
     const sessionIndex = code.sessionUid ? services.sealer.seal(JSON.stringify({ u: code.sessionUid, c: app.clientId })) : `_${crypto.randomUUID()}`;
-    const facts = await services.samlService.facts(app, user, { authnInstant: (code.authTime ?? Math.floor(Date.now() / 1000)) * 1000, classRef, sessionIndex, sid: code.sid ?? sessionIndex });
+    const facts = await services.samlService.facts(app, user, {
+      authnInstant: (code.authTime ?? Math.floor(Date.now() / 1000)) * 1000,
+      classRef,
+      sessionIndex,
+      sid: code.sid ?? sessionIndex,
+    });
     const { signing } = await services.samlService.keys(tenant.id);
     const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, assertion: facts });
-    await audit(tenant, ctx, 'saml.signed_in', {
-      clientId: app.clientId, app: app.displayName, email: user.email, initiatedBy: t.r ? 'sp' : 'idp', requestId: t.r, nameIdFormat: app.saml.nameIdFormat, acr: code.acr, authnContext: classRef,
-      message: `${user.email} signed in to ${app.displayName} (SAML).`,
-    }, 'info', user.id);
+    await audit(
+      tenant,
+      ctx,
+      'saml.signed_in',
+      {
+        clientId: app.clientId,
+        app: app.displayName,
+        email: user.email,
+        initiatedBy: t.r ? 'sp' : 'idp',
+        requestId: t.r,
+        nameIdFormat: app.saml.nameIdFormat,
+        acr: code.acr,
+        authnContext: classRef,
+        message: `${user.email} signed in to ${app.displayName} (SAML).`,
+      },
+      'info',
+      user.id,
+    );
     postTo(ctx, app, t.a, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: t.rs });
   });
 
@@ -223,7 +323,14 @@ export function samlRouter(services: Services): Router {
           ctx.status = 303;
           return ctx.redirect(`${issuerOf(tenant)}/saml/slo/next`);
         }
-        return page(ctx, 200, msg('logout.done.title'), app ? msg('saml.signedOut.app', { app: app.displayName }) : msg('logout.done.message'), undefined, tenant);
+        return page(
+          ctx,
+          200,
+          msg('logout.done.title'),
+          app ? msg('saml.signedOut.app', { app: app.displayName }) : msg('logout.done.message'),
+          undefined,
+          tenant,
+        );
       }
       const inc: Incoming = incomingMessage('SAMLRequest', ctx.method, ctx.querystring, body);
       const { doc, issuer } = peekIssuer(inc, 'LogoutRequest');
@@ -234,7 +341,14 @@ export function samlRouter(services: Services): Router {
         throw new SamlError(`This LogoutRequest (ID ${req.id}) was already used.`);
       }
       const ended = await endSessionsOf(tenant, app, req.sessionIndexes);
-      await audit(tenant, ctx, 'saml.logout', { clientId: app.clientId, app: app.displayName, requestId: req.id, sessionsEnded: ended, initiatedBy: 'sp', message: `${app.displayName} asked to sign the user out (SAML Single Logout); ${ended} Gatehouse session${ended === 1 ? '' : 's'} ended.` });
+      await audit(tenant, ctx, 'saml.logout', {
+        clientId: app.clientId,
+        app: app.displayName,
+        requestId: req.id,
+        sessionsEnded: ended,
+        initiatedBy: 'sp',
+        message: `${app.displayName} asked to sign the user out (SAML Single Logout); ${ended} Gatehouse session${ended === 1 ? '' : 's'} ended.`,
+      });
       const slo = app.saml.slo;
       if (!slo) return page(ctx, 200, msg('logout.done.title'), msg('logout.done.message'), undefined, tenant);
       const { signing } = await services.samlService.keys(tenant.id);
@@ -244,7 +358,9 @@ export function samlRouter(services: Services): Router {
         return ctx.redirect(redirectUrl(slo.url, 'SAMLResponse', xml, signing, app.saml.signatureAlgorithm, inc.relayState));
       }
       postTo(ctx, app, slo.url, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: inc.relayState });
-    } catch (e) { await refuse(ctx, tenant, e, app); }
+    } catch (e) {
+      await refuse(ctx, tenant, e, app);
+    }
   }
 
   /** End the Gatehouse sessions the SP's SessionIndexes name (the per-app sid the assertion carried). */
@@ -253,7 +369,11 @@ export function samlRouter(services: Services): Router {
     const entry = await services.engineCache.get(tenant.slug);
     for (const index of sessionIndexes.slice(0, 10)) {
       let named: { u?: string; c?: string } = {};
-      try { named = JSON.parse(services.sealer.openUncached(index)) as typeof named; } catch { continue; }
+      try {
+        named = JSON.parse(services.sealer.openUncached(index)) as typeof named;
+      } catch {
+        continue;
+      }
       if (named.c !== app.clientId || !named.u) continue;
       const session = await entry!.provider.Session.findByUid(named.u);
       // Only a session this SP was signed in to through.
@@ -261,7 +381,9 @@ export function samlRouter(services: Services): Router {
       const done = spAskedForLogout(tenant.id, app.clientId, session.accountId ?? '');
       try {
         if (await services.sessionService.end(tenant, named.u, { by: `saml:${app.clientId}`, why: `SAML Single Logout from ${app.displayName}` })) ended++;
-      } finally { done(); }
+      } finally {
+        done();
+      }
     }
     return ended;
   }
@@ -284,10 +406,22 @@ export function samlRouter(services: Services): Router {
       const { nameId, format } = await services.samlService.nameIdFor(app, user, stop.s);
       const req = buildLogoutRequest({ issuer: issuerOf(tenant), app, key: signing, nameId, nameIdFormat: format, destination: slo.url });
       writeLogoutChain(services, ctx, issuerOf(tenant), chain);
-      await audit(tenant, ctx, 'saml.logout', {
-        clientId: app.clientId, app: app.displayName, subject: user.email, requestId: req.id, initiatedBy: 'idp', binding: slo.binding,
-        message: `${user.email} is being logged out of ${app.displayName} (SAML front-channel logout through the browser).`,
-      }, 'info', user.id);
+      await audit(
+        tenant,
+        ctx,
+        'saml.logout',
+        {
+          clientId: app.clientId,
+          app: app.displayName,
+          subject: user.email,
+          requestId: req.id,
+          initiatedBy: 'idp',
+          binding: slo.binding,
+          message: `${user.email} is being logged out of ${app.displayName} (SAML front-channel logout through the browser).`,
+        },
+        'info',
+        user.id,
+      );
       if (slo.binding === 'redirect') {
         ctx.status = 303;
         return ctx.redirect(redirectUrl(slo.url, 'SAMLRequest', req.xml, signing, app.saml.signatureAlgorithm));

@@ -11,13 +11,20 @@ import { NAMEID_URNS } from './settings.ts';
 import { attributeFormat, type AssertionFacts } from './idp.ts';
 import type { SigningKey } from './xml.ts';
 
-export interface SamlServiceDeps { keyService: KeyService; userStore: UserStore; samlRequestStore: SamlRequestStore; sealer: Sealer }
+export interface SamlServiceDeps {
+  keyService: KeyService;
+  userStore: UserStore;
+  samlRequestStore: SamlRequestStore;
+  sealer: Sealer;
+}
 
 const pemOf = (b64: string) => `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----`;
 
 export class SamlService {
   readonly #deps: SamlServiceDeps;
-  constructor(deps: SamlServiceDeps) { this.#deps = deps; }
+  constructor(deps: SamlServiceDeps) {
+    this.#deps = deps;
+  }
 
   /**
    * The tenant's RS256 key that signs now, and the certificates to publish: the active key's
@@ -31,7 +38,11 @@ export class SamlService {
     const active = jwks.find((k) => status.get(k.kid) === 'active');
     if (!active) throw new Error(`tenant ${tenantId} has no active RS256 signing key`);
     const next = jwks.filter((k) => status.get(k.kid) === 'next');
-    const toPrivatePem = (k: JWK) => crypto.createPrivateKey({ key: k as unknown as crypto.JsonWebKey, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+    const toPrivatePem = (k: JWK) =>
+      crypto
+        .createPrivateKey({ key: k as unknown as crypto.JsonWebKey, format: 'jwk' })
+        .export({ type: 'pkcs8', format: 'pem' })
+        .toString();
     return {
       signing: { privateKeyPem: toPrivatePem(active), certificatePem: pemOf(active.x5c[0]!) },
       published: [active, ...next].map((k) => pemOf(k.x5c[0]!)),
@@ -40,13 +51,20 @@ export class SamlService {
 
   /** A persistent NameID: stable for this user and SP, opaque, and different at every SP (so SPs cannot correlate users). */
   persistentId(app: App, userId: string): string {
-    return crypto.createHmac('sha256', this.#deps.sealer.derive(`saml-nameid/${app.tenantId}`)).update(`${app.saml!.entityId}\n${userId}`).digest('base64url');
+    return crypto
+      .createHmac('sha256', this.#deps.sealer.derive(`saml-nameid/${app.tenantId}`))
+      .update(`${app.saml!.entityId}\n${userId}`)
+      .digest('base64url');
   }
 
   /** What the assertion says about this user: the NameID and the attribute statement, from the same sources OIDC claims use. */
   /** A transient NameID: opaque, one per sign-in session and SP (derived from the engine's per-app sid, so Single Logout can name it again). */
   transientId(app: App, sid: string): string {
-    return `_${crypto.createHmac('sha256', this.#deps.sealer.derive(`saml-transient/${app.tenantId}`)).update(`${app.clientId}\n${sid}`).digest('hex').slice(0, 40)}`;
+    return `_${crypto
+      .createHmac('sha256', this.#deps.sealer.derive(`saml-transient/${app.tenantId}`))
+      .update(`${app.clientId}\n${sid}`)
+      .digest('hex')
+      .slice(0, 40)}`;
   }
 
   /** The NameID the SP knows this user by (for a LogoutRequest): the same rule as at sign-in. */
@@ -58,7 +76,10 @@ export class SamlService {
   async facts(app: App, user: UserWithSecret, o: { authnInstant: number; classRef: string; sessionIndex: string; sid: string }): Promise<AssertionFacts> {
     const s = app.saml!;
     // The claim machinery of OIDC apps, fed SAML's sources: one rule for both protocols.
-    const custom = [{ name: '_nameid', attribute: s.nameIdAttribute }, ...s.attributes.map((a, i) => ({ name: `_a${i}`, ...(a.attribute !== undefined ? { attribute: a.attribute } : { value: a.value }) }))];
+    const custom = [
+      { name: '_nameid', attribute: s.nameIdAttribute },
+      ...s.attributes.map((a, i) => ({ name: `_a${i}`, ...(a.attribute !== undefined ? { attribute: a.attribute } : { value: a.value }) })),
+    ];
     const claims = await accountClaims(this.#deps, user, 'openid', custom);
     const values = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
     let nameId: string;
@@ -66,13 +87,20 @@ export class SamlService {
     else if (s.nameIdFormat === 'transient') nameId = this.transientId(app, o.sid);
     else nameId = values(claims._nameid)[0] ?? user.email;
     return {
-      nameId, nameIdFormat: NAMEID_URNS[s.nameIdFormat],
-      attributes: s.attributes.map((a, i) => ({ name: a.name, friendlyName: a.friendlyName, format: attributeFormat(a.format), values: values(claims[`_a${i}`]) })).filter((a) => a.values.length),
-      authnInstant: o.authnInstant, classRef: o.classRef, sessionIndex: o.sessionIndex,
+      nameId,
+      nameIdFormat: NAMEID_URNS[s.nameIdFormat],
+      attributes: s.attributes
+        .map((a, i) => ({ name: a.name, friendlyName: a.friendlyName, format: attributeFormat(a.format), values: values(claims[`_a${i}`]) }))
+        .filter((a) => a.values.length),
+      authnInstant: o.authnInstant,
+      classRef: o.classRef,
+      sessionIndex: o.sessionIndex,
     };
   }
 
-  purgeSeen(): Promise<number> { return this.#deps.samlRequestStore.purgeExpired(); }
+  purgeSeen(): Promise<number> {
+    return this.#deps.samlRequestStore.purgeExpired();
+  }
 
   firstUse(tenantId: string, sp: string, requestId: string, expiresAt: number) {
     return this.#deps.samlRequestStore.firstUse(tenantId, sp, requestId, expiresAt);

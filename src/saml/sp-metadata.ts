@@ -17,28 +17,38 @@ export function settingsFromMetadata(xml: string): Partial<SamlSettings> & { ent
   if (!entityId) throw new SamlError(`${what} has no entityID.`);
   const sp = child(root, NS.md, 'SPSSODescriptor');
   if (!sp) throw new SamlError(`${what} has no SPSSODescriptor: it is not a service provider's metadata.`);
-  const acs = children(sp, NS.md, 'AssertionConsumerService').filter((e) => e.getAttribute('Binding') === BINDINGS.post)
+  const acs = children(sp, NS.md, 'AssertionConsumerService')
+    .filter((e) => e.getAttribute('Binding') === BINDINGS.post)
     .map((e, i) => ({ url: e.getAttribute('Location') ?? '', index: Number(e.getAttribute('index') ?? i), isDefault: e.getAttribute('isDefault') === 'true' }))
     .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.index - b.index)
     .map(({ url, index }) => ({ url, index }));
   if (!acs.length) throw new SamlError(`${what} has no AssertionConsumerService with the HTTP-POST binding, the one Gatehouse answers with.`);
   const sloEls = children(sp, NS.md, 'SingleLogoutService');
   const sloEl = sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.redirect) ?? sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.post);
-  const slo = sloEl ? { url: sloEl.getAttribute('Location') ?? '', binding: sloEl.getAttribute('Binding') === BINDINGS.redirect ? 'redirect' as const : 'post' as const } : null;
+  const slo = sloEl
+    ? { url: sloEl.getAttribute('Location') ?? '', binding: sloEl.getAttribute('Binding') === BINDINGS.redirect ? ('redirect' as const) : ('post' as const) }
+    : null;
   const soap = sloEls.find((e) => e.getAttribute('Binding') === BINDINGS.soap)?.getAttribute('Location') ?? null;
   const formats = children(sp, NS.md, 'NameIDFormat').map((e) => textOf(e));
-  const nameIdFormat = (Object.entries(NAMEID_URNS).find(([, urn]) => formats[0] === urn)?.[0] as NameIdFormat | undefined);
+  const nameIdFormat = Object.entries(NAMEID_URNS).find(([, urn]) => formats[0] === urn)?.[0] as NameIdFormat | undefined;
   const certificates: string[] = [];
   for (const kd of children(sp, NS.md, 'KeyDescriptor')) {
     const use = kd.getAttribute('use');
     const cert = textOf(child(child(child(kd, NS.ds, 'KeyInfo') ?? kd, NS.ds, 'X509Data') ?? kd, NS.ds, 'X509Certificate'));
     if (!cert) continue;
     if (use && use !== 'signing' && use !== 'encryption') continue;
-    const pem = `-----BEGIN CERTIFICATE-----\n${cert.replace(/\s+/g, '').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----`;
+    const pem = `-----BEGIN CERTIFICATE-----\n${cert
+      .replace(/\s+/g, '')
+      .match(/.{1,64}/g)!
+      .join('\n')}\n-----END CERTIFICATE-----`;
     if (!certificates.includes(pem)) certificates.push(pem);
   }
   return {
-    entityId, acs, slo, sloBackchannelUrl: soap, certificates,
+    entityId,
+    acs,
+    slo,
+    sloBackchannelUrl: soap,
+    certificates,
     ...(nameIdFormat && { nameIdFormat }),
     requireSignedRequests: sp.getAttribute('AuthnRequestsSigned') === 'true',
   };

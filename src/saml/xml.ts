@@ -25,7 +25,10 @@ const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 /** A SAML message Gatehouse cannot accept; the message says what is wrong (the SP's administrator reads it). */
 export class SamlError extends Error {
   readonly status: number;
-  constructor(message: string, status = 400) { super(message); this.status = status; }
+  constructor(message: string, status = 400) {
+    super(message);
+    this.status = status;
+  }
 }
 
 /** The largest SAML message accepted (bytes of XML): requests are small; this bounds parsing work. */
@@ -38,7 +41,8 @@ export const MAX_XML_BYTES = 256 * 1024;
  */
 export function parseXml(text: string, what = 'The SAML message'): Document {
   if (Buffer.byteLength(text) > MAX_XML_BYTES) throw new SamlError(`${what} is larger than ${MAX_XML_BYTES / 1024} KB.`);
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new SamlError(`${what} contains a DTD (<!DOCTYPE> or <!ENTITY>); SAML messages must not, and Gatehouse refuses them.`);
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new SamlError(`${what} contains a DTD (<!DOCTYPE> or <!ENTITY>); SAML messages must not, and Gatehouse refuses them.`);
   let doc: Document;
   try {
     doc = new DOMParser({ onError: onErrorStopParsing }).parseFromString(text, 'text/xml');
@@ -55,7 +59,8 @@ export const serialize = (n: Node) => new XMLSerializer().serializeToString(n);
 /** Child elements with this namespace and local name. */
 export function children(parent: Element | Document, ns: string, local: string): Element[] {
   const out: Element[] = [];
-  for (let n = parent.firstChild; n; n = n.nextSibling) if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local) out.push(n as Element);
+  for (let n = parent.firstChild; n; n = n.nextSibling)
+    if (n.nodeType === 1 && (n as Element).namespaceURI === ns && (n as Element).localName === local) out.push(n as Element);
   return out;
 }
 export const child = (parent: Element | Document, ns: string, local: string): Element | undefined => children(parent, ns, local)[0];
@@ -86,7 +91,10 @@ export function el(parent: Element, ns: string, qname: string, attrs: Record<str
 /** Declare a namespace prefix on an element (so the serializer does not repeat it on every child). */
 export const declareNs = (e: Element, prefix: string, ns: string) => e.setAttributeNS('http://www.w3.org/2000/xmlns/', `xmlns:${prefix}`, ns);
 
-export interface SigningKey { privateKeyPem: string; certificatePem: string }
+export interface SigningKey {
+  privateKeyPem: string;
+  certificatePem: string;
+}
 const certBody = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
 
 /**
@@ -125,16 +133,30 @@ export function verifiedElement(element: Element, certificatesPem: string[], all
     const sig = new SignedXml({ publicCert: cert });
     // Only the algorithms the profile allows; xml-crypto would otherwise accept SHA-1 and HMAC.
     sig.getCertFromKeyInfo = () => null; // the registered certificate, never one sent in the message
-    try { sig.loadSignature(sigs[0]! as unknown as globalThis.Node); } catch (e) { throw new SamlError(`${what}'s signature cannot be read: ${(e as Error).message}`); }
+    try {
+      sig.loadSignature(sigs[0]! as unknown as globalThis.Node);
+    } catch (e) {
+      throw new SamlError(`${what}'s signature cannot be read: ${(e as Error).message}`);
+    }
     const alg = sig.signatureAlgorithm;
     if (alg !== SIG_ALGS['rsa-sha256'].uri && !(allowSha1 && alg === SIG_ALGS['rsa-sha1'].uri)) {
       throw new SamlError(`${what} is signed with ${alg ?? 'an unknown algorithm'}; Gatehouse accepts RSA-SHA256${allowSha1 ? ' or RSA-SHA1' : ''}.`);
     }
     try {
-      if (!sig.checkSignature(xml)) { lastError = 'the signature does not verify'; continue; }
-    } catch (e) { lastError = (e as Error).message; continue; }
+      if (!sig.checkSignature(xml)) {
+        lastError = 'the signature does not verify';
+        continue;
+      }
+    } catch (e) {
+      lastError = (e as Error).message;
+      continue;
+    }
     let refs: string[];
-    try { refs = sig.getSignedReferences(); } catch { refs = []; }
+    try {
+      refs = sig.getSignedReferences();
+    } catch {
+      refs = [];
+    }
     if (refs.length !== 1) throw new SamlError(`${what}'s signature must cover exactly one element.`);
     const signed = parseXml(refs[0]!, what).documentElement!;
     if (signed.getAttribute('ID') !== id || signed.localName !== element.localName || signed.namespaceURI !== element.namespaceURI) {

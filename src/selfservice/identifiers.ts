@@ -26,7 +26,11 @@ export function identifierKind(identifier: string): 'down-level' | 'email' | 'us
   return identifier.includes('@') ? 'email' : 'username';
 }
 
-export async function resolveIdentifier(deps: { userStore: Pick<UserStore, 'userByEmail' | 'userByUsername' | 'userByDirectoryUsername'> }, tenant: Tenant, raw: string): Promise<Resolved> {
+export async function resolveIdentifier(
+  deps: { userStore: Pick<UserStore, 'userByEmail' | 'userByUsername' | 'userByDirectoryUsername'> },
+  tenant: Tenant,
+  raw: string,
+): Promise<Resolved> {
   const id = raw.trim();
   const settings = selfServiceOf(tenant);
   const mode: SignInWith = settings.signInWith;
@@ -57,9 +61,12 @@ export async function resolveIdentifier(deps: { userStore: Pick<UserStore, 'user
 export function identifierWords(tenant: Tenant): { label: string; hint: string; example: string } {
   // In the request's language (English outside a request: the password grant, the API).
   switch (selfServiceOf(tenant).signInWith) {
-    case 'email': return { label: t('signin.email'), hint: t('signin.hint.email'), example: 'name@example.com' };
-    case 'username': return { label: t('signin.username'), hint: t('signin.hint.username'), example: 'jsmith' };
-    default: return { label: t('signin.emailOrUsername'), hint: t('signin.hint.either'), example: 'name@example.com' };
+    case 'email':
+      return { label: t('signin.email'), hint: t('signin.hint.email'), example: 'name@example.com' };
+    case 'username':
+      return { label: t('signin.username'), hint: t('signin.hint.username'), example: 'jsmith' };
+    default:
+      return { label: t('signin.emailOrUsername'), hint: t('signin.hint.either'), example: 'name@example.com' };
   }
 }
 

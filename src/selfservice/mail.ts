@@ -47,16 +47,26 @@ export class MailService {
   #running: Promise<number> | undefined;
   #closed = false;
 
-  constructor(deps: MailServiceDeps) { this.#deps = deps; this.store = deps.mailStore; }
+  constructor(deps: MailServiceDeps) {
+    this.#deps = deps;
+    this.store = deps.mailStore;
+  }
 
-  get configured(): boolean { return !!this.#deps.config.smtpUrl; }
+  get configured(): boolean {
+    return !!this.#deps.config.smtpUrl;
+  }
 
   /** Queue a message to one address; the leader sends it soon (at once when this node leads). */
   async queue(tenant: Tenant, to: string, content: MailContent): Promise<OutgoingMail> {
     const fromName = oneLine(selfServiceOf(tenant).mailFromName ?? tenant.name);
     const m = await this.store.enqueue({
-      tenantId: tenant.id, to: oneLine(to), fromName, subject: oneLine(content.subject), kind: content.kind,
-      text: renderText(tenant, content), html: renderHtml(tenant, content, this.#deps.config.publicUrl).render(),
+      tenantId: tenant.id,
+      to: oneLine(to),
+      fromName,
+      subject: oneLine(content.subject),
+      kind: content.kind,
+      text: renderText(tenant, content),
+      html: renderHtml(tenant, content, this.#deps.config.publicUrl).render(),
     });
     if (this.#deps.isLeader()) void this.deliverDue();
     return m;
@@ -64,7 +74,9 @@ export class MailService {
 
   /** Send what is due (the leader's job). Runs one at a time on a node; returns how many were sent. */
   deliverDue(): Promise<number> {
-    this.#running ??= this.#deliver().finally(() => { this.#running = undefined; });
+    this.#running ??= this.#deliver().finally(() => {
+      this.#running = undefined;
+    });
     return this.#running;
   }
 
@@ -84,7 +96,10 @@ export class MailService {
           const message = err instanceof Error ? err.message : String(err);
           await this.store.markFailed(m.id, message, delay === undefined ? null : Date.now() + delay);
           // The recipient's address is not logged with the error (it is personal data); the id finds it.
-          this.#deps.logger.warn({ mail: m.id, kind: m.kind, attempt: m.attempts + 1, err: message }, delay === undefined ? 'a message could not be sent and was given up' : 'a message could not be sent; it will be retried');
+          this.#deps.logger.warn(
+            { mail: m.id, kind: m.kind, attempt: m.attempts + 1, err: message },
+            delay === undefined ? 'a message could not be sent and was given up' : 'a message could not be sent; it will be retried',
+          );
         }
       }
     }
@@ -94,10 +109,14 @@ export class MailService {
     this.#transport ??= nodemailer.createTransport(this.#deps.config.smtpUrl!);
     await this.#transport.sendMail({
       from: { name: m.fromName ?? '', address: this.#deps.config.mailFrom },
-      to: m.to, subject: m.subject, text: m.text, html: m.html,
+      to: m.to,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
       // Automatic mail: no auto-replies (RFC 3834).
       headers: { 'Auto-Submitted': 'auto-generated' },
-      disableFileAccess: true, disableUrlAccess: true,
+      disableFileAccess: true,
+      disableUrlAccess: true,
     });
   }
 

@@ -3,14 +3,27 @@
 // (a list shipped with the package), not the user's email or username. Each refusal says
 // what to do instead.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../directory/passwords.ts';
 import { messages } from './messages.ts';
 
 let common: Set<string> | undefined;
-/** The bundled list, read once on first use. */
+/**
+ * The common and breached passwords: zxcvbn-ts's list (about 49,000, ranked from breach
+ * corpora; MIT) plus a few this product's users would reach for (common-passwords.txt: the
+ * product's and hospitals' words). Loaded on first use, so a server that never checks a
+ * password does not hold it.
+ */
 function commonPasswords(): Set<string> {
-  common ??= new Set(fs.readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8').split('\n')
-    .map((l) => l.trim().toLowerCase()).filter((l) => l && !l.startsWith('#')));
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as { dictionary: Record<string, string[]> };
+    const ours = fs
+      .readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    common = new Set([...(dictionary['passwords-common'] ?? []), ...ours].map((p) => p.toLowerCase()));
+  }
   return common;
 }
 

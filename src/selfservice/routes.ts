@@ -58,16 +58,21 @@ export function selfServiceRouter(services: Services): Router {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
     const identifier = field(ctx, 'identifier').trim();
-    const problem = !identifier ? msg('forgot.empty')
-      : identifier.length > 320 ? msg('forgot.tooLong')
-        : textProblem(identifier) ? msg('forgot.badText') : undefined;
+    const problem = !identifier
+      ? msg('forgot.empty')
+      : identifier.length > 320
+        ? msg('forgot.tooLong')
+        : textProblem(identifier)
+          ? msg('forgot.badText')
+          : undefined;
     if (problem) {
       ctx.status = 400;
       ctx.body = forgotPage({ branding: pageBranding(tenant), action: `${base(tenant)}/forgot`, error: problem });
       return;
     }
     // Not awaited: the answer is the same, and as fast, whatever the request finds.
-    void services.selfService.requestReset(tenant, identifier, { ip: ctx.ip })
+    void services.selfService
+      .requestReset(tenant, identifier, { ip: ctx.ip })
       .catch((err: unknown) => services.logger.error({ err, tenant: tenant.slug }, 'a password reset request failed'));
     ctx.body = forgotSentPage({ branding: pageBranding(tenant), again: `${base(tenant)}/forgot` });
   });
@@ -81,7 +86,12 @@ export function selfServiceRouter(services: Services): Router {
     const c = await services.selfService.checkLink(tenant, token, 'reset');
     if (!c.ok) {
       ctx.status = linkStatus(c.problem);
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: t.reset.linkTitle, message: linkProblem(c.problem), detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(tenant),
+        title: t.reset.linkTitle,
+        message: linkProblem(c.problem),
+        detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }),
+      });
       return;
     }
     ctx.body = newPasswordPage({ branding: pageBranding(tenant), action: `${base(tenant)}/reset`, token, who: c.user.email });
@@ -97,12 +107,23 @@ export function selfServiceRouter(services: Services): Router {
       ctx.body = newPasswordPage({ branding: pageBranding(tenant), action: `${base(tenant)}/reset`, token, who, error });
     };
     const c = await services.selfService.checkLink(tenant, token, 'reset');
-    if (c.ok && password !== field(ctx, 'confirm')) { again(t.reset.mismatch, c.user.email); return; }
+    if (c.ok && password !== field(ctx, 'confirm')) {
+      again(t.reset.mismatch, c.user.email);
+      return;
+    }
     const r = await services.selfService.resetPassword(tenant, token, password, { ip: ctx.ip });
-    if (!r.ok && !r.problem) { again(r.message, c.ok ? c.user.email : undefined); return; }
+    if (!r.ok && !r.problem) {
+      again(r.message, c.ok ? c.user.email : undefined);
+      return;
+    }
     if (!r.ok) {
       ctx.status = linkStatus(r.problem!);
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: t.reset.linkTitle, message: r.message, detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(tenant),
+        title: t.reset.linkTitle,
+        message: r.message,
+        detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }),
+      });
       return;
     }
     ctx.body = messagePage({ branding: pageBranding(tenant), title: t.reset.doneTitle, message: t.reset.done, detail: t.reset.doneDetail });
@@ -116,7 +137,12 @@ export function selfServiceRouter(services: Services): Router {
     const c = await services.selfService.checkLink(tenant, token, 'verify');
     if (!c.ok) {
       ctx.status = linkStatus(c.problem);
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: t.verify.linkTitle, message: linkProblem(c.problem), detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(tenant),
+        title: t.verify.linkTitle,
+        message: linkProblem(c.problem),
+        detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }),
+      });
       return;
     }
     ctx.body = verifyPage({ branding: pageBranding(tenant), action: `${base(tenant)}/verify`, token, email: c.user.email });
@@ -128,7 +154,12 @@ export function selfServiceRouter(services: Services): Router {
     const r = await services.selfService.verifyEmail(tenant, field(ctx, 'token'), { ip: ctx.ip });
     if (!r.ok) {
       ctx.status = 410;
-      ctx.body = messagePage({ branding: pageBranding(tenant), title: t.verify.linkTitle, message: r.message, detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }) });
+      ctx.body = messagePage({
+        branding: pageBranding(tenant),
+        title: t.verify.linkTitle,
+        message: r.message,
+        detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }),
+      });
       return;
     }
     ctx.body = messagePage({ branding: pageBranding(tenant), title: t.verify.doneTitle, message: t.verify.done });

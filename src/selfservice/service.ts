@@ -41,7 +41,10 @@ export interface SelfServiceDeps {
 export type LinkProblem = 'unknown' | 'used' | 'expired' | 'other_tenant';
 
 /** Why a link does not work, in words for the person holding it (in the request's language). */
-const LINK_PROBLEM_KEYS = { unknown: 'link.unknown', used: 'link.used', expired: 'link.expired', other_tenant: 'link.otherTenant' } as const satisfies Record<LinkProblem, MessageKey>;
+const LINK_PROBLEM_KEYS = { unknown: 'link.unknown', used: 'link.used', expired: 'link.expired', other_tenant: 'link.otherTenant' } as const satisfies Record<
+  LinkProblem,
+  MessageKey
+>;
 export const linkProblem = (p: LinkProblem): string => t(LINK_PROBLEM_KEYS[p]);
 
 /** The language of mail to `user`: their saved choice, else the tenant's default (never the browser that caused it). */
@@ -53,13 +56,24 @@ export const isLocal = (u: { directoryId: string | null; upstreamId: string | nu
 
 export class SelfServiceService {
   readonly #d: SelfServiceDeps;
-  constructor(deps: SelfServiceDeps) { this.#d = deps; }
+  constructor(deps: SelfServiceDeps) {
+    this.#d = deps;
+  }
 
-  #hash(secret: string) { return this.#d.tokenHasher.hash(secret, 'user-link'); }
+  #hash(secret: string) {
+    return this.#d.tokenHasher.hash(secret, 'user-link');
+  }
 
   async #issue(tenant: Tenant, user: UserWithSecret, purpose: LinkPurpose, ttlMs: number): Promise<string> {
     const secret = crypto.randomBytes(32).toString('base64url');
-    await this.#d.userLinkStore.issue({ idHash: this.#hash(secret), tenantId: tenant.id, userId: user.id, purpose, email: user.email, expiresAt: Date.now() + ttlMs });
+    await this.#d.userLinkStore.issue({
+      idHash: this.#hash(secret),
+      tenantId: tenant.id,
+      userId: user.id,
+      purpose,
+      email: user.email,
+      expiresAt: Date.now() + ttlMs,
+    });
     return secret;
   }
 
@@ -80,17 +94,37 @@ export class SelfServiceService {
       this.#d.throttles.ip.hit(addr, RESET_THROTTLE.windowSeconds),
     ]);
     if (a > RESET_THROTTLE.perAccount || i > RESET_THROTTLE.perAddress) {
-      await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.reset_throttled', level: 'warn', subject: user?.id ?? resolved.name, ip: origin.ip, data: { identifier: resolved.name, scope: i > RESET_THROTTLE.perAddress ? 'address' : 'account' } });
+      await this.#d.auditStore.record({
+        tenantId: tenant.id,
+        type: 'selfservice.reset_throttled',
+        level: 'warn',
+        subject: user?.id ?? resolved.name,
+        ip: origin.ip,
+        data: { identifier: resolved.name, scope: i > RESET_THROTTLE.perAddress ? 'address' : 'account' },
+      });
       return;
     }
     const why = !user ? 'unknown' : user.status !== 'active' ? 'disabled' : !isLocal(user) ? 'not_local' : null;
-    await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.reset_requested', level: why ? 'warn' : 'info', subject: user?.id ?? resolved.name, ip: origin.ip, data: { identifier: resolved.name, sent: !why, ...(why && { reason: why }) } });
+    await this.#d.auditStore.record({
+      tenantId: tenant.id,
+      type: 'selfservice.reset_requested',
+      level: why ? 'warn' : 'info',
+      subject: user?.id ?? resolved.name,
+      ip: origin.ip,
+      data: { identifier: resolved.name, sent: !why, ...(why && { reason: why }) },
+    });
     if (why || !user) return;
     const secret = await this.#issue(tenant, user, 'reset', RESET_MINUTES * 60_000);
     const url = `${issuerFor(this.#d.config.publicUrl, tenant.slug)}/selfservice/reset?token=${secret}`;
     await inLocale(mailLocale(tenant, user), () => {
       const m = messages.mail.reset;
-      return this.#d.mailService.queue(tenant, user.email, { kind: 'password_reset', subject: m.subject(tenant.name), paragraphs: [m.intro], action: { label: m.action, url }, after: [m.ignore] });
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'password_reset',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.intro],
+        action: { label: m.action, url },
+        after: [m.ignore],
+      });
     });
   }
 
@@ -109,7 +143,12 @@ export class SelfServiceService {
   }
 
   /** Set a new password from a reset link. Other sessions end; the user is told by email. */
-  async resetPassword(tenant: Tenant, secret: string, password: string, origin: { ip: string }): Promise<{ ok: true; user: UserWithSecret } | { ok: false; problem?: LinkProblem; message: string }> {
+  async resetPassword(
+    tenant: Tenant,
+    secret: string,
+    password: string,
+    origin: { ip: string },
+  ): Promise<{ ok: true; user: UserWithSecret } | { ok: false; problem?: LinkProblem; message: string }> {
     const c = await this.checkLink(tenant, secret, 'reset');
     if (!c.ok) {
       await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.reset_refused', level: 'warn', ip: origin.ip, data: { reason: c.problem } });
@@ -124,13 +163,27 @@ export class SelfServiceService {
   }
 
   /** The account page's change: the current password is required; sessions other than the caller's end. */
-  async changePassword(tenant: Tenant, user: UserWithSecret, current: string, next: string, origin: { ip: string }, keepSession?: string): Promise<{ ok: true } | { ok: false; message: string }> {
+  async changePassword(
+    tenant: Tenant,
+    user: UserWithSecret,
+    current: string,
+    next: string,
+    origin: { ip: string },
+    keepSession?: string,
+  ): Promise<{ ok: true } | { ok: false; message: string }> {
     if (!isLocal(user)) return { ok: false, message: t('account.password.notLocal') };
     const key = `pwchange:${tenant.id}:${user.id}`;
     if (await this.#d.throttles.account.blockedFor(key)) return { ok: false, message: t('account.password.throttled') };
     if (current.length > MAX_PASSWORD_LENGTH || !(await verifyPassword(user.passwordHash, current))) {
       await this.#d.throttles.account.fail(key);
-      await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.password_change_refused', level: 'warn', subject: user.id, ip: origin.ip, data: { email: user.email, reason: 'bad_current_password' } });
+      await this.#d.auditStore.record({
+        tenantId: tenant.id,
+        type: 'selfservice.password_change_refused',
+        level: 'warn',
+        subject: user.id,
+        ip: origin.ip,
+        data: { email: user.email, reason: 'bad_current_password' },
+      });
       return { ok: false, message: t('account.password.currentWrong') };
     }
     if (current === next) return { ok: false, message: messages.password.sameAsOld };
@@ -141,10 +194,23 @@ export class SelfServiceService {
   }
 
   /** `keep`: the SSO session of the browser that changed it (the account page), which stays signed in. */
-  async #setPassword(tenant: Tenant, user: UserWithSecret, password: string, origin: { ip: string }, how: 'reset' | 'change' | 'required_change', keep?: string) {
+  async #setPassword(
+    tenant: Tenant,
+    user: UserWithSecret,
+    password: string,
+    origin: { ip: string },
+    how: 'reset' | 'change' | 'required_change',
+    keep?: string,
+  ) {
     await this.#d.userStore.updateUser(tenant.id, user.id, undefined, { passwordHash: await hashPassword(password), mustChangePassword: false });
     await this.#d.userLinkStore.voidAll(user.id, 'reset');
-    await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.password_changed', subject: user.id, ip: origin.ip, data: { email: user.email, how } });
+    await this.#d.auditStore.record({
+      tenantId: tenant.id,
+      type: 'selfservice.password_changed',
+      subject: user.id,
+      ip: origin.ip,
+      data: { email: user.email, how },
+    });
     // Whoever knew the old password is signed out everywhere (apps hear of it by back-channel logout).
     const reason = { by: user.email, why: `password ${how === 'reset' ? 'reset' : 'changed'}` };
     const endAll = async () => {
@@ -155,10 +221,18 @@ export class SelfServiceService {
       }
       return n;
     };
-    const ended = await endAll().catch((err: unknown) => { this.#d.logger.warn({ err, userId: user.id }, 'could not end every session after a password change'); return 0; });
+    const ended = await endAll().catch((err: unknown) => {
+      this.#d.logger.warn({ err, userId: user.id }, 'could not end every session after a password change');
+      return 0;
+    });
     await inLocale(mailLocale(tenant, user), () => {
       const m = messages.mail.changed;
-      return this.#d.mailService.queue(tenant, user.email, { kind: 'password_changed', subject: m.subject(tenant.name), paragraphs: [m.body(formatDateTime(Date.now()))], after: [m.notYou] });
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'password_changed',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.body(formatDateTime(Date.now()))],
+        after: [m.notYou],
+      });
     });
     return ended;
   }
@@ -182,9 +256,21 @@ export class SelfServiceService {
     const url = `${issuerFor(this.#d.config.publicUrl, tenant.slug)}/selfservice/verify?token=${secret}`;
     await inLocale(mailLocale(tenant, user), () => {
       const m = messages.mail.verify;
-      return this.#d.mailService.queue(tenant, user.email, { kind: 'verify_email', subject: m.subject(tenant.name), paragraphs: [m.intro], action: { label: m.action, url }, after: [m.ignore] });
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'verify_email',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.intro],
+        action: { label: m.action, url },
+        after: [m.ignore],
+      });
     });
-    await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.verification_sent', subject: user.id, ip: origin.ip, data: { email: user.email } });
+    await this.#d.auditStore.record({
+      tenantId: tenant.id,
+      type: 'selfservice.verification_sent',
+      subject: user.id,
+      ip: origin.ip,
+      data: { email: user.email },
+    });
     return { ok: true };
   }
 
@@ -194,10 +280,18 @@ export class SelfServiceService {
     if (!c.ok) return { ok: false, message: linkProblem(c.problem) };
     if (!(await this.#d.userLinkStore.consume(this.#hash(secret)))) return { ok: false, message: linkProblem('used') };
     await this.#d.userStore.updateUser(tenant.id, c.user.id, undefined, { emailVerified: true });
-    await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.email_verified', subject: c.user.id, ip: origin.ip, data: { email: c.user.email } });
+    await this.#d.auditStore.record({
+      tenantId: tenant.id,
+      type: 'selfservice.email_verified',
+      subject: c.user.id,
+      ip: origin.ip,
+      data: { email: c.user.email },
+    });
     return { ok: true, user: c.user };
   }
 
   /** A sign-in voids the user's pending reset links (they remembered their password). */
-  async signedIn(userId: string): Promise<void> { await this.#d.userLinkStore.voidAll(userId, 'reset'); }
+  async signedIn(userId: string): Promise<void> {
+    await this.#d.userLinkStore.voidAll(userId, 'reset');
+  }
 }

@@ -35,17 +35,31 @@ export function selfServiceOf(t: Tenant): SelfServiceSettings {
 /** A domain key as it is stored: a DNS name (has a dot) lower-case, a NetBIOS name upper-case. */
 export const domainKey = (name: string) => (name.includes('.') ? name.trim().toLowerCase() : name.trim().toUpperCase());
 
-const netbiosOrDns = z.string().trim().min(1).max(253)
-  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/, 'must be a NetBIOS domain name like CORP or a DNS suffix like corp.example.org');
+const netbiosOrDns = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(
+    /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/,
+    'must be a NetBIOS domain name like CORP or a DNS suffix like corp.example.org',
+  );
 
 /** The admin API's shape of the settings (also its answers). */
 export const selfServiceShape = z.object({
   signInWith: z.enum(['email', 'username', 'either']).describe('what users sign in with: email, username, or either (default)'),
-  domains: z.record(netbiosOrDns, z.string().min(1).max(100)).refine((m) => Object.keys(m).length <= 50, 'at most 50 domains')
+  domains: z
+    .record(netbiosOrDns, z.string().min(1).max(100))
+    .refine((m) => Object.keys(m).length <= 50, 'at most 50 domains')
     .describe('NetBIOS domain names (CORP) and userPrincipalName suffixes (corp.example.org), each mapped to the id of an LDAP directory'),
   // No CR/LF or angle brackets: the name goes into a mail header.
-  mailFromName: text().trim().min(1).max(100).regex(/^[^<>"\r\n]*$/, 'must not contain <, >, " or line breaks').nullable()
-    .describe('the name mail from this tenant is sent as; null: the tenant\'s name'),
+  mailFromName: text()
+    .trim()
+    .min(1)
+    .max(100)
+    .regex(/^[^<>"\r\n]*$/, 'must not contain <, >, " or line breaks')
+    .nullable()
+    .describe("the name mail from this tenant is sent as; null: the tenant's name"),
 });
 
 export function withSelfService(t: Tenant, patch: Partial<SelfServiceSettings>): Record<string, unknown> {

@@ -20,7 +20,10 @@ const SYSTEMS: [RegExp, string][] = [
 
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
-  const browser = BROWSERS.map(([re, name]) => { const m = re.exec(userAgent); return m ? `${name} ${m[1]}` : undefined; }).find(Boolean);
+  const browser = BROWSERS.map(([re, name]) => {
+    const m = re.exec(userAgent);
+    return m ? `${name} ${m[1]}` : undefined;
+  }).find(Boolean);
   const system = SYSTEMS.find(([re]) => re.test(userAgent))?.[1];
   if (browser) return system ? `${browser} on ${system}` : browser;
   return userAgent.length > 60 ? `${userAgent.slice(0, 57)}...` : userAgent;

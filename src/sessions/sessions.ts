@@ -26,7 +26,14 @@ const REFRESH_MS = 60_000;
 /** Sessions this node remembers having recorded (most recent kept). */
 const MAX_REMEMBERED = 100_000;
 
-type SessionPayload = AdapterPayload & { uid?: string; accountId?: string; loginTs?: number; amr?: string[]; acr?: string; authorizations?: Record<string, { sid?: string; grantId?: string; persistsLogout?: boolean }> };
+type SessionPayload = AdapterPayload & {
+  uid?: string;
+  accountId?: string;
+  loginTs?: number;
+  amr?: string[];
+  acr?: string;
+  authorizations?: Record<string, { sid?: string; grantId?: string; persistsLogout?: boolean }>;
+};
 
 export interface SessionServiceDeps {
   logger: Logger;
@@ -56,14 +63,23 @@ export class SessionService {
       ...bind(inner),
       upsert: async (id, payload, expiresIn) => {
         await inner.upsert(id, payload, expiresIn);
-        await this.#seen(tenantId, payload as SessionPayload, expiresIn).catch((err) => this.#deps.logger.warn({ err: (err as Error).message }, 'could not record an SSO session; it is missing from the session list until its next save'));
+        await this.#seen(tenantId, payload as SessionPayload, expiresIn).catch((err) =>
+          this.#deps.logger.warn({ err: (err as Error).message }, 'could not record an SSO session; it is missing from the session list until its next save'),
+        );
       },
       destroy: async (id) => {
-        const payload = await inner.find(id) as SessionPayload | undefined;
+        const payload = (await inner.find(id)) as SessionPayload | undefined;
         await inner.destroy(id);
         if (payload?.uid) {
           this.#written.delete(`${tenantId}:${payload.uid}`);
-          await this.store.remove(tenantId, payload.uid).catch((err) => this.#deps.logger.warn({ err: (err as Error).message }, 'could not remove an ended SSO session from the session list; it drops out when it expires'));
+          await this.store
+            .remove(tenantId, payload.uid)
+            .catch((err) =>
+              this.#deps.logger.warn(
+                { err: (err as Error).message },
+                'could not remove an ended SSO session from the session list; it drops out when it expires',
+              ),
+            );
         }
       },
     };
@@ -79,8 +95,17 @@ export class SessionService {
     if (last && last.key === key && now - last.at < REFRESH_MS) return;
     const ctx = Provider.ctx;
     await this.store.upsert({
-      id: p.uid, tenantId, userId: p.accountId, startedAt: (p.loginTs ?? Math.floor(now / 1000)) * 1000, lastSeenAt: now, expiresAt: now + expiresIn * 1000,
-      ip: ctx?.ip ?? null, userAgent: ctx?.get('user-agent')?.slice(0, 500) || null, apps, amr: p.amr ?? [], acr: p.acr ?? null,
+      id: p.uid,
+      tenantId,
+      userId: p.accountId,
+      startedAt: (p.loginTs ?? Math.floor(now / 1000)) * 1000,
+      lastSeenAt: now,
+      expiresAt: now + expiresIn * 1000,
+      ip: ctx?.ip ?? null,
+      userAgent: ctx?.get('user-agent')?.slice(0, 500) || null,
+      apps,
+      amr: p.amr ?? [],
+      acr: p.acr ?? null,
     });
     this.#written.delete(memo);
     this.#written.set(memo, { key, at: now });
@@ -130,26 +155,38 @@ export class SessionService {
     const accountId = session.accountId;
     const notified: string[] = [];
     const failed: { clientId: string; error: string }[] = [];
-    await Promise.all(Object.entries(session.authorizations ?? {}).map(async ([clientId, auth]) => {
-      const client = await provider.Client.find(clientId).catch(() => undefined);
-      if (client?.backchannelLogoutUri) {
-        try {
-          await backchannelLogout(client, accountId, auth.sid);
-          notified.push(clientId);
-        } catch (e) {
-          failed.push({ clientId, error: (e as Error).message });
+    await Promise.all(
+      Object.entries(session.authorizations ?? {}).map(async ([clientId, auth]) => {
+        const client = await provider.Client.find(clientId).catch(() => undefined);
+        if (client?.backchannelLogoutUri) {
+          try {
+            await backchannelLogout(client, accountId, auth.sid);
+            notified.push(clientId);
+          } catch (e) {
+            failed.push({ clientId, error: (e as Error).message });
+          }
         }
-      }
-      if (auth.grantId && !auth.persistsLogout) {
-        await provider.AccessToken.revokeByGrantId(auth.grantId); // our adapters revoke the grant's artifacts in every store
-        await (await provider.Grant.find(auth.grantId))?.destroy();
-      }
-    }));
+        if (auth.grantId && !auth.persistsLogout) {
+          await provider.AccessToken.revokeByGrantId(auth.grantId); // our adapters revoke the grant's artifacts in every store
+          await (await provider.Grant.find(auth.grantId))?.destroy();
+        }
+      }),
+    );
     await session.destroy();
     await this.#deps.auditStore.record({
-      tenantId: tenant.id, type: 'session.ended', actor: reason.by, subject: accountId,
+      tenantId: tenant.id,
+      type: 'session.ended',
+      actor: reason.by,
+      subject: accountId,
       level: failed.length ? 'warn' : 'info',
-      data: { sessionId: id, reason: reason.why, apps: Object.keys(session.authorizations ?? {}), backchannelSent: notified, backchannelFailed: failed, message: failed.length ? `Back-channel logout failed for ${failed.map((f) => f.clientId).join(', ')}` : undefined },
+      data: {
+        sessionId: id,
+        reason: reason.why,
+        apps: Object.keys(session.authorizations ?? {}),
+        backchannelSent: notified,
+        backchannelFailed: failed,
+        message: failed.length ? `Back-channel logout failed for ${failed.map((f) => f.clientId).join(', ')}` : undefined,
+      },
     });
     return true;
   }

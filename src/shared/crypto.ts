@@ -31,11 +31,15 @@ function readKeyFile(file: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw new StartupRefusal(`The instance secret file ${file} cannot be read (${code}): give the user Gatehouse runs as read access to it (mode 0600, owned by that user), or set GATEHOUSE_SECRET.`);
+    throw new StartupRefusal(
+      `The instance secret file ${file} cannot be read (${code}): give the user Gatehouse runs as read access to it (mode 0600, owned by that user), or set GATEHOUSE_SECRET.`,
+    );
   }
   const secret = text.trim();
   if (!WELL_FORMED.test(secret)) {
-    throw new StartupRefusal(`The instance secret file ${file} is malformed (${secret.length} characters; it must hold one line of at least 32 printable characters, as Gatehouse generates it): restore it from your backup of the data directory, or set GATEHOUSE_SECRET to this instance's secret.`);
+    throw new StartupRefusal(
+      `The instance secret file ${file} is malformed (${secret.length} characters; it must hold one line of at least 32 printable characters, as Gatehouse generates it): restore it from your backup of the data directory, or set GATEHOUSE_SECRET to this instance's secret.`,
+    );
   }
   return secret;
 }
@@ -54,7 +58,9 @@ export function resolveSecrets(configured: string | undefined, dataDir: string, 
     try {
       fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
     } catch (e) {
-      throw new StartupRefusal(`The instance secret file ${file} cannot be created (${(e as NodeJS.ErrnoException).code}): check that the user Gatehouse runs as owns the data directory.`);
+      throw new StartupRefusal(
+        `The instance secret file ${file} cannot be created (${(e as NodeJS.ErrnoException).code}): check that the user Gatehouse runs as owns the data directory.`,
+      );
     }
   }
   const next = readKeyFile(path.join(dataDir, NEXT_SECRET_FILE));
@@ -82,7 +88,11 @@ export function secretCheckValue(secret: string): string {
 /** Is this text in the sealed format (`v1.iv.body.tag`)? */
 export const isSealed = (value: unknown): value is string => typeof value === 'string' && /^v1\.[\w-]+\.[\w-]*\.[\w-]+$/.test(value);
 
-interface SealKey { key: Buffer; object: crypto.KeyObject; check: string }
+interface SealKey {
+  key: Buffer;
+  object: crypto.KeyObject;
+  check: string;
+}
 
 /**
  * AES-256-GCM sealing of secrets (private keys, client secrets) under a key derived from the
@@ -117,8 +127,12 @@ export class Sealer {
     return check;
   }
   /** Check values of the secrets held, the one sealed under first. */
-  get checks(): string[] { return [this.#active.check, ...this.#keys.filter((k) => k !== this.#active).map((k) => k.check)]; }
-  get activeCheck(): string { return this.#active.check; }
+  get checks(): string[] {
+    return [this.#active.check, ...this.#keys.filter((k) => k !== this.#active).map((k) => k.check)];
+  }
+  get activeCheck(): string {
+    return this.#active.check;
+  }
   /** Seal under the secret with this check value from now on; false when it is not held. */
   activate(check: string): boolean {
     const k = this.#keys.find((x) => safeEqual(x.check, check));
@@ -132,7 +146,9 @@ export class Sealer {
     this.#macObject = crypto.createSecretKey(this.#macRoot);
   }
   /** The root earlier versions used (the sealing key of the active secret), for installations that have data. */
-  legacyMacRoot(): Buffer { return Buffer.from(this.#active.key); }
+  legacyMacRoot(): Buffer {
+    return Buffer.from(this.#active.key);
+  }
   seal(plain: string): string {
     const iv = crypto.randomBytes(12);
     const c = crypto.createCipheriv('aes-256-gcm', this.#active.object, iv);
@@ -164,7 +180,9 @@ export class Sealer {
     return opened.by === this.#active ? undefined : this.seal(opened.plain);
   }
   /** Whether any secret held opens this value. */
-  opens(sealed: string): boolean { return this.#tryOpen(sealed) !== undefined; }
+  opens(sealed: string): boolean {
+    return this.#tryOpen(sealed) !== undefined;
+  }
   #tryOpen(sealed: string): { plain: string; by: SealKey } | undefined {
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== 'v1' || !iv || body === undefined || tag === undefined) throw new Error('sealed value has an unknown format');
@@ -173,7 +191,9 @@ export class Sealer {
         const d = crypto.createDecipheriv('aes-256-gcm', k.object, Buffer.from(iv, 'base64url'));
         d.setAuthTag(Buffer.from(tag, 'base64url'));
         return { plain: Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8'), by: k };
-      } catch { /* not this secret's */ }
+      } catch {
+        /* not this secret's */
+      }
     }
     return undefined;
   }
@@ -203,13 +223,17 @@ export class CookieKeys {
   #sign(data: string, key: crypto.KeyObject): string {
     return crypto.createHmac('sha1', key).update(data).digest('base64url');
   }
-  sign(data: string): string { return this.#sign(data, this.#keys[0]!); }
+  sign(data: string): string {
+    return this.#sign(data, this.#keys[0]!);
+  }
   index(data: string, digest: string): number {
     if (typeof digest !== 'string') return -1;
     for (let i = 0; i < this.#keys.length; i++) if (safeEqual(digest, this.#sign(data, this.#keys[i]!))) return i;
     return -1;
   }
-  verify(data: string, digest: string): boolean { return this.index(data, digest) > -1; }
+  verify(data: string, digest: string): boolean {
+    return this.index(data, digest) > -1;
+  }
 }
 
 export function safeEqual(a: string, b: string): boolean {
@@ -251,23 +275,35 @@ export class TokenHasher {
    * the others. A key that does not open under this instance secret stops the start: tokens
    * could no longer be checked, and making a new key would void them all silently.
    */
-  static async load(settings: { get(name: string): Promise<string | undefined>; setIfAbsent(name: string, value: string): Promise<string> }, sealer: Sealer): Promise<TokenHasher> {
-    const sealed = (await settings.get(TokenHasher.SETTING))
-      ?? await settings.setIfAbsent(TokenHasher.SETTING, sealer.seal(crypto.randomBytes(32).toString('base64url')));
+  static async load(
+    settings: { get(name: string): Promise<string | undefined>; setIfAbsent(name: string, value: string): Promise<string> },
+    sealer: Sealer,
+  ): Promise<TokenHasher> {
+    const sealed =
+      (await settings.get(TokenHasher.SETTING)) ?? (await settings.setIfAbsent(TokenHasher.SETTING, sealer.seal(crypto.randomBytes(32).toString('base64url'))));
     let key: Buffer;
     try {
       key = Buffer.from(sealer.openUncached(sealed), 'base64url');
     } catch {
-      throw new Error('The token-hashing key in the database does not open with this instance secret: GATEHOUSE_SECRET (or secret.key in the data directory) is not the one this database was set up with. Start with the original secret (or rotate it with `gatehouse secret rotate`, which re-seals the key).');
+      throw new Error(
+        'The token-hashing key in the database does not open with this instance secret: GATEHOUSE_SECRET (or secret.key in the data directory) is not the one this database was set up with. Start with the original secret (or rotate it with `gatehouse secret rotate`, which re-seals the key).',
+      );
     }
     return new TokenHasher(key);
   }
 
   /** base64url HMAC-SHA-256 of the value; `purpose` keeps hashes of different kinds apart. */
   hash(value: string, purpose = ''): string {
-    return crypto.createHmac('sha256', this.#mac).update(purpose ? `${purpose}:${value}` : value).digest('base64url');
+    return crypto
+      .createHmac('sha256', this.#mac)
+      .update(purpose ? `${purpose}:${value}` : value)
+      .digest('base64url');
   }
 
-  sealArtifact(plain: string): string { return this.#artifacts.seal(plain); }
-  openArtifact(sealed: string): string { return this.#artifacts.openUncached(sealed); }
+  sealArtifact(plain: string): string {
+    return this.#artifacts.seal(plain);
+  }
+  openArtifact(sealed: string): string {
+    return this.#artifacts.openUncached(sealed);
+  }
 }

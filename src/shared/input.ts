@@ -43,7 +43,9 @@ export function textProblems(value: unknown, path: string[] = [], out: Array<{ f
     const p = textProblem(value, true);
     if (p) out.push({ field: path.join('.'), message: p });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => { textProblems(v, [...path, String(i)], out); });
+    value.forEach((v, i) => {
+      textProblems(v, [...path, String(i)], out);
+    });
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       const kp = textProblem(k, false);
@@ -55,10 +57,11 @@ export function textProblems(value: unknown, path: string[] = [], out: Array<{ f
 }
 
 /** A single-line text field (names, display names): no control characters at all. */
-export const text = () => z.string().superRefine((s, ctx) => {
-  const p = textProblem(s, false);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
+export const text = () =>
+  z.string().superRefine((s, ctx) => {
+    const p = textProblem(s, false);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  });
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 export const isLoopbackHost = (hostname: string) => LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
@@ -68,12 +71,19 @@ export function webUrlProblem(raw: string): string | undefined {
   const u = URL.parse(raw);
   if (!u) return 'is not a URL; write it in full, like https://app.example.com/';
   if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') return isLoopbackHost(u.hostname) ? undefined : 'must use https (plain http is allowed only for localhost / 127.0.0.1 during development)';
+  if (u.protocol === 'http:')
+    return isLoopbackHost(u.hostname) ? undefined : 'must use https (plain http is allowed only for localhost / 127.0.0.1 during development)';
   return `must be an https:// address (${u.protocol} is not allowed)`;
 }
 
 /** A web address field: https only, http only on loopback hosts. */
-export const webUrl = () => z.string().trim().min(1).max(2000).superRefine((s, ctx) => {
-  const p = textProblem(s, false) ?? webUrlProblem(s);
-  if (p) ctx.addIssue({ code: 'custom', message: p });
-});
+export const webUrl = () =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(2000)
+    .superRefine((s, ctx) => {
+      const p = textProblem(s, false) ?? webUrlProblem(s);
+      if (p) ctx.addIssue({ code: 'custom', message: p });
+    });

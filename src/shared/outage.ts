@@ -9,7 +9,8 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 5;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 // PostgreSQL SQLSTATEs: class 08 (connection exception), 57P01-57P03 (shutdown, cannot connect now).
 const PG_CODES = /^(08\d{3}|57P0[1-3])$/;
-const MESSAGES = /Connection terminated|Connection is closed|connection error and is not queryable|timeout exceeded when trying to connect|Stream isn't writeable|Reached the max retries per request limit|the database system is (starting up|shutting down)/i;
+const MESSAGES =
+  /Connection terminated|Connection is closed|connection error and is not queryable|timeout exceeded when trying to connect|Stream isn't writeable|Reached the max retries per request limit|the database system is (starting up|shutting down)/i;
 
 export function isStoreOutage(e: unknown): boolean {
   if (e instanceof StoreUnavailableError || e instanceof EngineStoreUnavailableError) return true;
@@ -62,5 +63,7 @@ export function outageError(e: unknown, wrap: Wrap = forRoutes): unknown {
 
 /** `promise`, with a store outage turned into the error `wrap` makes. */
 export function outageAware<T>(promise: Promise<T>, wrap: Wrap = forRoutes): Promise<T> {
-  return promise.catch((e: unknown) => { throw outageError(e, wrap); });
+  return promise.catch((e: unknown) => {
+    throw outageError(e, wrap);
+  });
 }

@@ -24,7 +24,12 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 type Family = 'ipv4' | 'ipv6';
-interface Range { address: string; prefix: number; family: Family; kind: string }
+interface Range {
+  address: string;
+  prefix: number;
+  family: Family;
+  kind: string;
+}
 
 /** Never reached: link-local (where cloud metadata services live) and the metadata addresses of AWS (IPv6) and Alibaba. */
 const NEVER: Range[] = [
@@ -64,7 +69,10 @@ function normalize(address: string): { address: string; family: Family } | undef
 /** Parse a comma-separated list of CIDRs (a bare address is one host); a problem names the bad entry. */
 export function parseCidrs(value: string): { ranges: Range[]; problem?: string } {
   const ranges: Range[] = [];
-  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [addr, bits, extra] = raw.split('/');
     const n = normalize(addr ?? '');
     const max = n?.family === 'ipv4' ? 32 : 128;
@@ -94,7 +102,10 @@ export function refusalIn(e: unknown): OutboundRefused | undefined {
   return undefined;
 }
 
-export interface ResolvedAddress { address: string; family: number }
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
 export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 const systemResolver: Resolver = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
 
@@ -132,11 +143,17 @@ export class Outbound {
     const subject = hostname ? `${hostname} resolves to ${ip}, which is` : `${ip} is`;
     const hit = (ranges: Range[]) => ranges.find((r) => r.family === n.family && blockList([r]).check(n.address, n.family));
     if (never.check(n.address, n.family)) {
-      return new OutboundRefused(`${subject} a ${hit(NEVER)?.kind ?? 'link-local'} address; Gatehouse never sends requests there (not even with ${OUTBOUND_SETTING}).`, true);
+      return new OutboundRefused(
+        `${subject} a ${hit(NEVER)?.kind ?? 'link-local'} address; Gatehouse never sends requests there (not even with ${OUTBOUND_SETTING}).`,
+        true,
+      );
     }
     const priv = hit(PRIVATE);
     if (priv && !this.#allowed.check(n.address, n.family)) {
-      return new OutboundRefused(`${subject} a ${priv.kind} address; Gatehouse sends requests to loopback and private networks only in ranges the operator lists in ${OUTBOUND_SETTING} (for example 10.0.0.0/8 for an internal ADFS).`, false);
+      return new OutboundRefused(
+        `${subject} a ${priv.kind} address; Gatehouse sends requests to loopback and private networks only in ranges the operator lists in ${OUTBOUND_SETTING} (for example 10.0.0.0/8 for an internal ADFS).`,
+        false,
+      );
     }
     return undefined;
   }
@@ -150,7 +167,11 @@ export class Outbound {
     const literal = normalize(url.hostname);
     if (literal) return this.refusal(literal.address);
     let addresses: ResolvedAddress[];
-    try { addresses = await this.#resolver(url.hostname); } catch { return undefined; }
+    try {
+      addresses = await this.#resolver(url.hostname);
+    } catch {
+      return undefined;
+    }
     for (const a of addresses) {
       const r = this.refusal(a.address, url.hostname);
       if (r) return r;
@@ -159,17 +180,28 @@ export class Outbound {
   }
 
   /** The `lookup` of node:http(s): resolves, and refuses when any resolved address is refused. */
-  readonly #lookup = (hostname: string, options: dns.LookupOptions, callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void): void => {
-    this.#resolver(hostname).then((all) => {
-      const wanted = all.filter((a) => !options.family || a.family === options.family);
-      for (const a of wanted) {
-        const r = this.refusal(a.address, hostname);
-        if (r) return callback(r, '');
-      }
-      if (!wanted.length) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' }), '');
-      if (options.all) return callback(null, wanted.map((a) => ({ address: a.address, family: a.family })));
-      callback(null, wanted[0]!.address, wanted[0]!.family);
-    }, (e: Error) => callback(e, ''));
+  readonly #lookup = (
+    hostname: string,
+    options: dns.LookupOptions,
+    callback: (err: Error | null, address: string | dns.LookupAddress[], family?: number) => void,
+  ): void => {
+    this.#resolver(hostname).then(
+      (all) => {
+        const wanted = all.filter((a) => !options.family || a.family === options.family);
+        for (const a of wanted) {
+          const r = this.refusal(a.address, hostname);
+          if (r) return callback(r, '');
+        }
+        if (!wanted.length) return callback(Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' }), '');
+        if (options.all)
+          return callback(
+            null,
+            wanted.map((a) => ({ address: a.address, family: a.family })),
+          );
+        callback(null, wanted[0]!.address, wanted[0]!.family);
+      },
+      (e: Error) => callback(e, ''),
+    );
   };
 
   /**
@@ -190,7 +222,10 @@ export class Outbound {
       if (req.redirect === 'error') throw new TypeError(`${url.href} redirected, and redirects were not allowed.`);
       if (hop >= MAX_REDIRECTS) throw new OutboundRefused(`${req.url} redirected more than ${MAX_REDIRECTS} times; Gatehouse stops there.`, false);
       const next = new URL(location, url);
-      if (next.origin !== url.origin) { headers.delete('authorization'); headers.delete('cookie'); }
+      if (next.origin !== url.origin) {
+        headers.delete('authorization');
+        headers.delete('cookie');
+      }
       if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
         method = 'GET';
         body = undefined;
@@ -205,46 +240,69 @@ export class Outbound {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OutboundRefused(`${url.protocol} addresses are not fetched.`, true);
     // Literal addresses never reach `lookup`: check them here.
     const literal = normalize(url.hostname);
-    if (literal) { const r = this.refusal(literal.address); if (r) throw r; }
+    if (literal) {
+      const r = this.refusal(literal.address);
+      if (r) throw r;
+    }
     signal.throwIfAborted();
     const lib = url.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {
-      const fail = (e: unknown) => { reject(signal.aborted && !(e instanceof OutboundRefused) ? timeoutError(url, signal) : e); };
-      const request = lib.request(url, {
-        method, headers: Object.fromEntries(headers), agent: false, lookup: this.#lookup as never, signal,
-      }, (res) => {
-        const declared = Number(res.headers['content-length']);
-        if (declared > this.#maxBytes) { res.destroy(); return reject(tooLarge(url, this.#maxBytes)); }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > this.#maxBytes) { res.destroy(); reject(tooLarge(url, this.#maxBytes)); return; }
-          chunks.push(c);
-        });
-        res.on('error', fail);
-        // Cut off mid-answer (deadline, server gone): refused, never a truncated body.
-        res.on('close', () => { if (!res.complete) fail(new Error(`${url.href} closed the connection before its answer was complete.`)); });
-        res.on('end', () => {
-          const h = new Headers();
-          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-          const status = res.statusCode ?? 502;
-          const empty = method === 'HEAD' || status === 204 || status === 205 || status === 304;
-          const response = new Response(empty ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: h });
-          Object.defineProperty(response, 'url', { value: url.href });
-          resolve(response);
-        });
-      });
+      const fail = (e: unknown) => {
+        reject(signal.aborted && !(e instanceof OutboundRefused) ? timeoutError(url, signal) : e);
+      };
+      const request = lib.request(
+        url,
+        {
+          method,
+          headers: Object.fromEntries(headers),
+          agent: false,
+          lookup: this.#lookup as never,
+          signal,
+        },
+        (res) => {
+          const declared = Number(res.headers['content-length']);
+          if (declared > this.#maxBytes) {
+            res.destroy();
+            return reject(tooLarge(url, this.#maxBytes));
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > this.#maxBytes) {
+              res.destroy();
+              reject(tooLarge(url, this.#maxBytes));
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('error', fail);
+          // Cut off mid-answer (deadline, server gone): refused, never a truncated body.
+          res.on('close', () => {
+            if (!res.complete) fail(new Error(`${url.href} closed the connection before its answer was complete.`));
+          });
+          res.on('end', () => {
+            const h = new Headers();
+            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+            const status = res.statusCode ?? 502;
+            const empty = method === 'HEAD' || status === 204 || status === 205 || status === 304;
+            const response = new Response(empty ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage, headers: h });
+            Object.defineProperty(response, 'url', { value: url.href });
+            resolve(response);
+          });
+        },
+      );
       request.on('error', fail);
       request.end(body);
     });
   }
 }
 
-const tooLarge = (url: URL, max: number) => Object.assign(new Error(`${url.href} answered with more than ${max} bytes; Gatehouse stops reading there.`), { code: 'OUTBOUND_TOO_LARGE' });
+const tooLarge = (url: URL, max: number) =>
+  Object.assign(new Error(`${url.href} answered with more than ${max} bytes; Gatehouse stops reading there.`), { code: 'OUTBOUND_TOO_LARGE' });
 const timeoutError = (url: URL, signal: AbortSignal) => {
   const reason = signal.reason as Error | undefined;
   return reason?.name === 'TimeoutError'
     ? Object.assign(new Error(`${url.href} did not answer in time.`), { code: 'ETIMEDOUT', name: 'TimeoutError' })
-    : reason ?? new Error('aborted');
+    : (reason ?? new Error('aborted'));
 };

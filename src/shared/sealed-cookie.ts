@@ -16,7 +16,12 @@ export interface SealedCookie<T> {
 
 export function sealedCookie<T>(services: Pick<Services, 'config' | 'sealer'>, name: string, lifetimeMs: number): SealedCookie<T> {
   const options = (slug: string) => ({
-    path: `/t/${slug}/`, httpOnly: true, sameSite: 'lax' as const, secure: services.config.publicUrl.startsWith('https:'), signed: false, overwrite: true,
+    path: `/t/${slug}/`,
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: services.config.publicUrl.startsWith('https:'),
+    signed: false,
+    overwrite: true,
   });
   return {
     save(ctx, slug, value) {
@@ -32,6 +37,8 @@ export function sealedCookie<T>(services: Pick<Services, 'config' | 'sealer'>, n
         return undefined;
       }
     },
-    clear(ctx, slug) { ctx.cookies.set(name, '', { ...options(slug), maxAge: 0 }); },
+    clear(ctx, slug) {
+      ctx.cookies.set(name, '', { ...options(slug), maxAge: 0 });
+    },
   };
 }

@@ -15,7 +15,11 @@ export interface CustomClaim {
   attribute?: string;
 }
 
-export interface TokenTtls { accessToken?: number; idToken?: number; refreshToken?: number }
+export interface TokenTtls {
+  accessToken?: number;
+  idToken?: number;
+  refreshToken?: number;
+}
 
 export interface App {
   id: string;
@@ -66,10 +70,15 @@ export interface App {
 import type { ClientAuthMethod } from '../apps/kinds.ts';
 export { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../apps/kinds.ts';
 
-export interface Jwks { keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }> }
+export interface Jwks {
+  keys: Array<Record<string, unknown> & { kty: string; x5c?: string[] }>;
+}
 
 export type DeploymentTargetType = 'user' | 'group' | 'ou' | 'domain';
-export interface DeploymentTarget { type: DeploymentTargetType; id: string }
+export interface DeploymentTarget {
+  type: DeploymentTargetType;
+  id: string;
+}
 
 const toApp = (r: Selectable<AppsTable>): App => ({
   id: r.id,
@@ -102,7 +111,26 @@ const toApp = (r: Selectable<AppsTable>): App => ({
   version: r.version,
 });
 
-export type AppInput = Pick<App, 'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'> & Partial<Pick<App, 'initiateLoginUri' | 'loginRedirectUrl' | 'passwordGrant' | 'logo' | 'requireMfa' | 'outliveSession' | 'deviceSsoGroup' | 'jwks' | 'certificateExpiresAt' | 'clientAuthMethod' | 'saml'>>;
+export type AppInput = Pick<
+  App,
+  'name' | 'displayName' | 'type' | 'redirectUris' | 'postLogoutRedirectUris' | 'backchannelLogoutUri' | 'homeUrl' | 'claims' | 'tokenTtls'
+> &
+  Partial<
+    Pick<
+      App,
+      | 'initiateLoginUri'
+      | 'loginRedirectUrl'
+      | 'passwordGrant'
+      | 'logo'
+      | 'requireMfa'
+      | 'outliveSession'
+      | 'deviceSsoGroup'
+      | 'jwks'
+      | 'certificateExpiresAt'
+      | 'clientAuthMethod'
+      | 'saml'
+    >
+  >;
 
 export class AppStore {
   readonly db: Kysely<DB>;
@@ -113,7 +141,8 @@ export class AppStore {
   constructor(db: Kysely<DB>) {
     this.db = db;
     this.#byTenantClientId = prepare(db, ['tenantId', 'clientId'], (p) =>
-      db.selectFrom('apps').selectAll().where('tenant_id', '=', p.tenantId).where('client_id', '=', p.clientId));
+      db.selectFrom('apps').selectAll().where('tenant_id', '=', p.tenantId).where('client_id', '=', p.clientId),
+    );
   }
 
   async create(tenantId: string, clientId: string, secretSealed: string | null, input: AppInput): Promise<App> {
@@ -154,10 +183,14 @@ export class AppStore {
     } catch (e) {
       if (isUniqueViolation(e)) {
         const clash = await this.byClientId(clientId);
-        const spClash = input.saml && await this.bySamlEntityId(tenantId, input.saml.entityId);
-        throw conflict(clash ? `The client ID ${clientId} is already in use. Choose another or let Gatehouse generate one.`
-          : spClash ? `The SAML application "${spClash.name}" already has the SP entity ID ${input.saml!.entityId}. An SP is registered once per tenant: change that profile instead.`
-          : `An application profile named "${input.name}" already exists in this tenant. Profile names must be unique.`);
+        const spClash = input.saml && (await this.bySamlEntityId(tenantId, input.saml.entityId));
+        throw conflict(
+          clash
+            ? `The client ID ${clientId} is already in use. Choose another or let Gatehouse generate one.`
+            : spClash
+              ? `The SAML application "${spClash.name}" already has the SP entity ID ${input.saml!.entityId}. An SP is registered once per tenant: change that profile instead.`
+              : `An application profile named "${input.name}" already exists in this tenant. Profile names must be unique.`,
+        );
       }
       throw e;
     }
@@ -205,69 +238,118 @@ export class AppStore {
       q = q.where(sql<boolean>`(lower(name) like ${s} escape '\\' or lower(display_name) like ${s} escape '\\' or lower(client_id) like ${s} escape '\\')`);
     }
     if (opts.cursor) q = q.where('name', '>', decodeCursor(opts.cursor));
-    return cut((await q.orderBy('name').limit(limit + 1).execute()).map(toApp), limit, (a) => a.name);
+    return cut(
+      (
+        await q
+          .orderBy('name')
+          .limit(limit + 1)
+          .execute()
+      ).map(toApp),
+      limit,
+      (a) => a.name,
+    );
   }
 
   /** How many apps the tenant has, and how many are deployed (to all, or to any target). */
   async counts(tenantId: string): Promise<{ apps: number; deployed: number }> {
-    const r = await this.db.selectFrom('apps')
+    const r = await this.db
+      .selectFrom('apps')
       .select((eb) => [
         eb.fn.countAll<number>().as('n'),
-        eb.fn.sum<number>(eb.case().when(eb.or([eb('deploy_all', '=', 1), eb.exists(eb.selectFrom('app_deployments').select('app_deployments.id').whereRef('app_deployments.app_id', '=', 'apps.id'))])).then(1).else(0).end()).as('deployed'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when(
+                eb.or([
+                  eb('deploy_all', '=', 1),
+                  eb.exists(eb.selectFrom('app_deployments').select('app_deployments.id').whereRef('app_deployments.app_id', '=', 'apps.id')),
+                ]),
+              )
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as('deployed'),
       ])
-      .where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
     return { apps: Number(r.n), deployed: Number(r.deployed ?? 0) };
   }
 
   /** Apps whose registered certificates expire before `before` (epoch ms), soonest first. */
   /** Every app's registered certificate expiry, all tenants, with the tenant's slug (the expiry gauge). */
   async registeredCertificates(): Promise<Array<{ tenantSlug: string; clientId: string; expiresAt: number }>> {
-    const rows = await this.db.selectFrom('apps').innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
+    const rows = await this.db
+      .selectFrom('apps')
+      .innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
       .select(['tenants.slug as slug', 'apps.client_id as clientId', 'apps.certificate_expires_at as expiresAt'])
-      .where('apps.certificate_expires_at', 'is not', null).orderBy('tenants.slug').orderBy('apps.client_id').execute();
+      .where('apps.certificate_expires_at', 'is not', null)
+      .orderBy('tenants.slug')
+      .orderBy('apps.client_id')
+      .execute();
     return rows.map((r) => ({ tenantSlug: r.slug, clientId: r.clientId, expiresAt: Number(r.expiresAt) }));
   }
 
   async certificatesExpiringBefore(tenantId: string, before: number): Promise<App[]> {
-    return (await this.db.selectFrom('apps').selectAll().where('tenant_id', '=', tenantId)
-      .where('certificate_expires_at', 'is not', null).where('certificate_expires_at', '<=', before)
-      .orderBy('certificate_expires_at').execute()).map(toApp);
+    return (
+      await this.db
+        .selectFrom('apps')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('certificate_expires_at', 'is not', null)
+        .where('certificate_expires_at', '<=', before)
+        .orderBy('certificate_expires_at')
+        .execute()
+    ).map(toApp);
   }
 
-  async update(tenantId: string, clientId: string, version: number | undefined, patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean }): Promise<App> {
-    let q = this.db.updateTable('apps').set((eb) => ({
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.displayName !== undefined && { display_name: patch.displayName }),
-      ...(patch.type !== undefined && { type: patch.type }),
-      ...(patch.redirectUris !== undefined && { redirect_uris: JSON.stringify(patch.redirectUris) }),
-      ...(patch.postLogoutRedirectUris !== undefined && { post_logout_redirect_uris: JSON.stringify(patch.postLogoutRedirectUris) }),
-      ...(patch.backchannelLogoutUri !== undefined && { backchannel_logout_uri: patch.backchannelLogoutUri }),
-      ...(patch.homeUrl !== undefined && { home_url: patch.homeUrl }),
-      ...(patch.initiateLoginUri !== undefined && { initiate_login_uri: patch.initiateLoginUri }),
-      ...(patch.loginRedirectUrl !== undefined && { login_redirect_url: patch.loginRedirectUrl }),
-      ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
-      ...(patch.logo !== undefined && { logo: patch.logo }),
-      ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
-      ...(patch.outliveSession !== undefined && { outlive_session: patch.outliveSession ? 1 : 0 }),
-      ...(patch.deviceSsoGroup !== undefined && { device_sso_group: patch.deviceSsoGroup }),
-      ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
-      ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
-      ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),
-      ...(patch.deployAll !== undefined && { deploy_all: patch.deployAll ? 1 : 0 }),
-      ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
-      ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
-      ...(patch.clientAuthMethod !== undefined && { client_auth_method: patch.clientAuthMethod }),
-      ...(patch.saml !== undefined && { saml: patch.saml ? JSON.stringify(patch.saml) : null, saml_entity_id: patch.saml?.entityId ?? null }),
-      updated_at: Date.now(),
-      version: eb('version', '+', 1),
-    })).where('tenant_id', '=', tenantId).where('client_id', '=', clientId);
+  async update(
+    tenantId: string,
+    clientId: string,
+    version: number | undefined,
+    patch: Partial<AppInput> & { secretSealed?: string | null; deployAll?: boolean },
+  ): Promise<App> {
+    let q = this.db
+      .updateTable('apps')
+      .set((eb) => ({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.displayName !== undefined && { display_name: patch.displayName }),
+        ...(patch.type !== undefined && { type: patch.type }),
+        ...(patch.redirectUris !== undefined && { redirect_uris: JSON.stringify(patch.redirectUris) }),
+        ...(patch.postLogoutRedirectUris !== undefined && { post_logout_redirect_uris: JSON.stringify(patch.postLogoutRedirectUris) }),
+        ...(patch.backchannelLogoutUri !== undefined && { backchannel_logout_uri: patch.backchannelLogoutUri }),
+        ...(patch.homeUrl !== undefined && { home_url: patch.homeUrl }),
+        ...(patch.initiateLoginUri !== undefined && { initiate_login_uri: patch.initiateLoginUri }),
+        ...(patch.loginRedirectUrl !== undefined && { login_redirect_url: patch.loginRedirectUrl }),
+        ...(patch.passwordGrant !== undefined && { password_grant: patch.passwordGrant ? 1 : 0 }),
+        ...(patch.logo !== undefined && { logo: patch.logo }),
+        ...(patch.requireMfa !== undefined && { require_mfa: patch.requireMfa ? 1 : 0 }),
+        ...(patch.outliveSession !== undefined && { outlive_session: patch.outliveSession ? 1 : 0 }),
+        ...(patch.deviceSsoGroup !== undefined && { device_sso_group: patch.deviceSsoGroup }),
+        ...(patch.claims !== undefined && { claims: JSON.stringify(patch.claims) }),
+        ...(patch.tokenTtls !== undefined && { token_ttls: JSON.stringify(patch.tokenTtls) }),
+        ...(patch.secretSealed !== undefined && { secret_sealed: patch.secretSealed }),
+        ...(patch.deployAll !== undefined && { deploy_all: patch.deployAll ? 1 : 0 }),
+        ...(patch.jwks !== undefined && { jwks: patch.jwks ? JSON.stringify(patch.jwks) : null }),
+        ...(patch.certificateExpiresAt !== undefined && { certificate_expires_at: patch.certificateExpiresAt }),
+        ...(patch.clientAuthMethod !== undefined && { client_auth_method: patch.clientAuthMethod }),
+        ...(patch.saml !== undefined && { saml: patch.saml ? JSON.stringify(patch.saml) : null, saml_entity_id: patch.saml?.entityId ?? null }),
+        updated_at: Date.now(),
+        version: eb('version', '+', 1),
+      }))
+      .where('tenant_id', '=', tenantId)
+      .where('client_id', '=', clientId);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
       await assertUpdated(await q.executeTakeFirst(), () => this.byTenantClientId(tenantId, clientId), 'The application profile', `Application ${clientId}`);
     } catch (e) {
       if (isUniqueViolation(e)) {
-        throw conflict(patch.saml && patch.name === undefined ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
-          : `An application profile named "${patch.name}" already exists in this tenant.`);
+        throw conflict(
+          patch.saml && patch.name === undefined
+            ? `Another SAML application already has the SP entity ID ${patch.saml.entityId}.`
+            : `An application profile named "${patch.name}" already exists in this tenant.`,
+        );
       }
       throw e;
     }
@@ -288,9 +370,11 @@ export class AppStore {
   }
 
   async addTarget(tenantId: string, appId: string, t: DeploymentTarget): Promise<void> {
-    await this.db.insertInto('app_deployments')
+    await this.db
+      .insertInto('app_deployments')
       .values({ id: newId('dep_'), tenant_id: tenantId, app_id: appId, target_type: t.type, target_id: t.id, created_at: Date.now() })
-      .onConflict((oc) => oc.columns(['app_id', 'target_type', 'target_id']).doNothing()).execute();
+      .onConflict((oc) => oc.columns(['app_id', 'target_type', 'target_id']).doNothing())
+      .execute();
   }
 
   async removeTarget(appId: string, t: DeploymentTarget): Promise<void> {
@@ -303,12 +387,20 @@ export class AppStore {
 
   /** Does any deployment target of this app match the given user facts? */
   async matchesAnyTarget(appId: string, facts: { userId: string; groupIds: string[]; ouIds: string[]; domain: string }): Promise<boolean> {
-    const r = await this.db.selectFrom('app_deployments').select('id').where('app_id', '=', appId).where((eb) => eb.or([
-      eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', facts.userId)]),
-      eb.and([eb('target_type', '=', 'domain'), eb('target_id', '=', facts.domain)]),
-      ...(facts.groupIds.length ? [eb.and([eb('target_type', '=', 'group'), eb('target_id', 'in', facts.groupIds)])] : []),
-      ...(facts.ouIds.length ? [eb.and([eb('target_type', '=', 'ou'), eb('target_id', 'in', facts.ouIds)])] : []),
-    ])).limit(1).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('app_deployments')
+      .select('id')
+      .where('app_id', '=', appId)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('target_type', '=', 'user'), eb('target_id', '=', facts.userId)]),
+          eb.and([eb('target_type', '=', 'domain'), eb('target_id', '=', facts.domain)]),
+          ...(facts.groupIds.length ? [eb.and([eb('target_type', '=', 'group'), eb('target_id', 'in', facts.groupIds)])] : []),
+          ...(facts.ouIds.length ? [eb.and([eb('target_type', '=', 'ou'), eb('target_id', 'in', facts.ouIds)])] : []),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
     return !!r;
   }
 }

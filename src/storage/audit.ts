@@ -48,8 +48,17 @@ export interface AuditQuery {
 }
 
 const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({
-  id: r.id, tenantId: r.tenant_id, at: Number(r.at), type: r.type, level: r.level, actor: r.actor, subject: r.subject, ip: r.ip,
-  userId: r.user_id ?? null, clientId: r.client_id ?? null, data: JSON.parse(r.data),
+  id: r.id,
+  tenantId: r.tenant_id,
+  at: Number(r.at),
+  type: r.type,
+  level: r.level,
+  actor: r.actor,
+  subject: r.subject,
+  ip: r.ip,
+  userId: r.user_id ?? null,
+  clientId: r.client_id ?? null,
+  data: JSON.parse(r.data),
 });
 
 /** Cursors are event ids (time-ordered): ten base-36 digits of time, then randomness. */
@@ -85,26 +94,53 @@ export class AuditStore {
    * stream (ops/audit-stream.ts). It must not wait or throw; an error is ignored.
    */
   onRecord: ((event: AuditEvent) => void) | undefined;
-  constructor(db: Kysely<DB>, onOutage: (count: number) => void = () => {}) { this.db = db; this.#onOutage = onOutage; }
+  constructor(db: Kysely<DB>, onOutage: (count: number) => void = () => {}) {
+    this.db = db;
+    this.#onOutage = onOutage;
+  }
 
   record(e: AuditInput, opts: { lazy?: boolean } = {}): Promise<void> {
     const at = Date.now();
     const clientId = e.clientId ?? (typeof e.data?.clientId === 'string' ? e.data.clientId : null);
     const row = {
-      id: eventId(at), tenant_id: e.tenantId, at, type: e.type, level: e.level ?? 'info',
-      actor: e.actor ?? null, subject: e.subject ?? null, ip: e.ip ?? null, data: JSON.stringify(e.data ?? {}),
-      user_id: e.userId ?? (e.subject?.startsWith('usr_') ? e.subject : null), client_id: clientId,
+      id: eventId(at),
+      tenant_id: e.tenantId,
+      at,
+      type: e.type,
+      level: e.level ?? 'info',
+      actor: e.actor ?? null,
+      subject: e.subject ?? null,
+      ip: e.ip ?? null,
+      data: JSON.stringify(e.data ?? {}),
+      user_id: e.userId ?? (e.subject?.startsWith('usr_') ? e.subject : null),
+      client_id: clientId,
     };
     if (this.onRecord) {
       try {
-        this.onRecord({ id: row.id, tenantId: row.tenant_id, at, type: row.type, level: row.level, actor: row.actor, subject: row.subject, ip: row.ip, userId: row.user_id, clientId: row.client_id, data: e.data ?? {} });
-      } catch { /* streaming is best effort; the event is stored below */ }
+        this.onRecord({
+          id: row.id,
+          tenantId: row.tenant_id,
+          at,
+          type: row.type,
+          level: row.level,
+          actor: row.actor,
+          subject: row.subject,
+          ip: row.ip,
+          userId: row.user_id,
+          clientId: row.client_id,
+          data: e.data ?? {},
+        });
+      } catch {
+        /* streaming is best effort; the event is stored below */
+      }
     }
     if (!this.#batch) {
       const rows: Row[] = [];
       let go!: () => void;
       const timer = setTimeout(() => go(), LAZY_MS);
-      const done = new Promise<void>((resolve) => { go = resolve; }).then(async () => {
+      const done = new Promise<void>((resolve) => {
+        go = resolve;
+      }).then(async () => {
         clearTimeout(timer);
         this.#batch = undefined;
         try {
@@ -124,7 +160,11 @@ export class AuditStore {
 
   async #insert(rows: Row[]): Promise<void> {
     // 100 rows per statement keeps within every dialect's bound-parameter limit.
-    for (let i = 0; i < rows.length; i += 100) await this.db.insertInto('audit_events').values(rows.slice(i, i + 100) as never).execute();
+    for (let i = 0; i < rows.length; i += 100)
+      await this.db
+        .insertInto('audit_events')
+        .values(rows.slice(i, i + 100) as never)
+        .execute();
   }
 
   #keep(rows: Row[]): void {
@@ -136,8 +176,17 @@ export class AuditStore {
       const rows = this.#pending;
       this.#pending = [];
       // Ids are unique, so a retry after an unclear failure cannot store an event twice.
-      this.#insert(rows).then(() => { if (!this.#pending.length) { clearInterval(this.#retry); this.#retry = undefined; } },
-        () => { this.#pending.unshift(...rows); });
+      this.#insert(rows).then(
+        () => {
+          if (!this.#pending.length) {
+            clearInterval(this.#retry);
+            this.#retry = undefined;
+          }
+        },
+        () => {
+          this.#pending.unshift(...rows);
+        },
+      );
     }, 1000);
     this.#retry.unref();
   }
@@ -148,7 +197,10 @@ export class AuditStore {
     if (this.#pending.length) {
       const rows = this.#pending;
       this.#pending = [];
-      await this.#insert(rows).catch((e) => { this.#pending.unshift(...rows); throw e; });
+      await this.#insert(rows).catch((e) => {
+        this.#pending.unshift(...rows);
+        throw e;
+      });
       clearInterval(this.#retry);
       this.#retry = undefined;
     }
@@ -167,21 +219,29 @@ export class AuditStore {
     if (opts.until) q = q.where('at', '<=', opts.until);
     const user = opts.user;
     if (user) {
-      q = q.where((eb) => eb.or([
-        ...(user.id ? [eb('user_id', '=', user.id)] : []),
-        ...(user.email ? [eb('actor', '=', user.email), eb.and([eb('user_id', 'is', null), eb('subject', '=', user.email)])] : []),
-      ]));
+      q = q.where((eb) =>
+        eb.or([
+          ...(user.id ? [eb('user_id', '=', user.id)] : []),
+          ...(user.email ? [eb('actor', '=', user.email), eb.and([eb('user_id', 'is', null), eb('subject', '=', user.email)])] : []),
+        ]),
+      );
     }
     if (opts.clientId) q = q.where('client_id', '=', opts.clientId);
     if (opts.text) {
       const s = containsPattern(opts.text);
-      q = q.where(sql<boolean>`(lower(data) like ${s} escape '\\' or lower(type) like ${s} escape '\\' or lower(coalesce(subject, '')) like ${s} escape '\\' or lower(coalesce(actor, '')) like ${s} escape '\\')`);
+      q = q.where(
+        sql<boolean>`(lower(data) like ${s} escape '\\' or lower(type) like ${s} escape '\\' or lower(coalesce(subject, '')) like ${s} escape '\\' or lower(coalesce(actor, '')) like ${s} escape '\\')`,
+      );
     }
     if (opts.cursor) {
-      if (!CURSOR_RE.test(opts.cursor)) throw invalid('The cursor is not one this list gave out (they come from "nextCursor"). Start again from the first page.');
+      if (!CURSOR_RE.test(opts.cursor))
+        throw invalid('The cursor is not one this list gave out (they come from "nextCursor"). Start again from the first page.');
       q = q.where('id', '<', opts.cursor);
     }
-    const rows = await q.orderBy('id', 'desc').limit(limit + 1).execute();
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit).map(toEvent);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }

@@ -25,9 +25,22 @@ export interface Connector {
 }
 
 const toConnector = (r: Selectable<ConnectorsTable>): Connector => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, publicKey: r.public_key, status: r.status, softwareVersion: r.software_version, address: r.address,
-  nodeId: r.node_id, connected: !!r.connected, connectedAt: r.connected_at, lastSeenAt: r.last_seen_at, latencyMs: r.latency_ms,
-  lastError: r.last_error, lastErrorAt: r.last_error_at, createdAt: r.created_at, revokedAt: r.revoked_at,
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  publicKey: r.public_key,
+  status: r.status,
+  softwareVersion: r.software_version,
+  address: r.address,
+  nodeId: r.node_id,
+  connected: !!r.connected,
+  connectedAt: r.connected_at,
+  lastSeenAt: r.last_seen_at,
+  latencyMs: r.latency_ms,
+  lastError: r.last_error,
+  lastErrorAt: r.last_error_at,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
 });
 
 export type CodeProblem = 'unknown' | 'expired' | 'used';
@@ -36,15 +49,27 @@ export type CodeProblem = 'unknown' | 'expired' | 'used';
  * A one-time code (a connector's provisioning code, a workstation agent's enrollment code),
  * stored as its keyed hash. Spent and expired codes are kept a day for the audit trail, then dropped.
  */
-export async function addOneTimeCode(db: Kysely<DB>, table: 'connector_codes' | 'workstation_codes', c: { tenantId: string; codeHash: string; expiresAt: number; createdBy: string | null }): Promise<void> {
+export async function addOneTimeCode(
+  db: Kysely<DB>,
+  table: 'connector_codes' | 'workstation_codes',
+  c: { tenantId: string; codeHash: string; expiresAt: number; createdBy: string | null },
+): Promise<void> {
   const now = Date.now();
-  await db.insertInto(table).values({ code_hash: c.codeHash, tenant_id: c.tenantId, created_by: c.createdBy, created_at: now, expires_at: c.expiresAt, used_at: null }).execute();
-  await db.deleteFrom(table).where('expires_at', '<', now - 86_400_000).execute();
+  await db
+    .insertInto(table)
+    .values({ code_hash: c.codeHash, tenant_id: c.tenantId, created_by: c.createdBy, created_at: now, expires_at: c.expiresAt, used_at: null })
+    .execute();
+  await db
+    .deleteFrom(table)
+    .where('expires_at', '<', now - 86_400_000)
+    .execute();
 }
 
 export class ConnectorStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   async addCode(tenantId: string, codeHash: string, expiresAt: number, createdBy: string | null): Promise<void> {
     await addOneTimeCode(this.db, 'connector_codes', { tenantId, codeHash, expiresAt, createdBy });
@@ -57,13 +82,41 @@ export class ConnectorStore {
   async provision(tenantId: string, codeHash: string, c: { name: string; publicKey: string }, now = Date.now()): Promise<Connector | CodeProblem> {
     return this.db.transaction().execute(async (trx) => {
       const id = newId('con_');
-      const r = await trx.updateTable('connector_codes').set({ used_at: now, connector_id: id })
-        .where('code_hash', '=', codeHash).where('tenant_id', '=', tenantId).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+      const r = await trx
+        .updateTable('connector_codes')
+        .set({ used_at: now, connector_id: id })
+        .where('code_hash', '=', codeHash)
+        .where('tenant_id', '=', tenantId)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
       if (Number(r.numUpdatedRows) !== 1) {
-        const row = await trx.selectFrom('connector_codes').select(['used_at', 'expires_at']).where('code_hash', '=', codeHash).where('tenant_id', '=', tenantId).executeTakeFirst();
+        const row = await trx
+          .selectFrom('connector_codes')
+          .select(['used_at', 'expires_at'])
+          .where('code_hash', '=', codeHash)
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirst();
         return !row ? 'unknown' : row.used_at !== null ? 'used' : 'expired';
       }
-      const row = { id, tenant_id: tenantId, name: c.name, public_key: c.publicKey, status: 'active' as const, software_version: null, address: null, node_id: null, connected: 0, connected_at: null, last_seen_at: null, latency_ms: null, last_error: null, last_error_at: null, created_at: now, revoked_at: null };
+      const row = {
+        id,
+        tenant_id: tenantId,
+        name: c.name,
+        public_key: c.publicKey,
+        status: 'active' as const,
+        software_version: null,
+        address: null,
+        node_id: null,
+        connected: 0,
+        connected_at: null,
+        last_seen_at: null,
+        latency_ms: null,
+        last_error: null,
+        last_error_at: null,
+        created_at: now,
+        revoked_at: null,
+      };
       await trx.insertInto('connectors').values(row).execute();
       return toConnector(row);
     });
@@ -86,11 +139,19 @@ export class ConnectorStore {
 
   async connected(id: string, s: { nodeId: string; name: string; softwareVersion: string; address: string | null }): Promise<void> {
     const now = Date.now();
-    await this.db.updateTable('connectors').set({ connected: 1, node_id: s.nodeId, name: s.name, software_version: s.softwareVersion, address: s.address, connected_at: now, last_seen_at: now }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('connectors')
+      .set({ connected: 1, node_id: s.nodeId, name: s.name, software_version: s.softwareVersion, address: s.address, connected_at: now, last_seen_at: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async seen(id: string, latencyMs: number): Promise<void> {
-    await this.db.updateTable('connectors').set({ last_seen_at: Date.now(), latency_ms: Math.round(latencyMs) }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('connectors')
+      .set({ last_seen_at: Date.now(), latency_ms: Math.round(latencyMs) })
+      .where('id', '=', id)
+      .execute();
   }
 
   async disconnected(id: string, nodeId: string): Promise<void> {
@@ -98,11 +159,20 @@ export class ConnectorStore {
   }
 
   async failed(id: string, message: string | null): Promise<void> {
-    await this.db.updateTable('connectors').set({ last_error: message, last_error_at: message ? Date.now() : null }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('connectors')
+      .set({ last_error: message, last_error_at: message ? Date.now() : null })
+      .where('id', '=', id)
+      .execute();
   }
 
   async revoke(tenantId: string, id: string): Promise<Connector> {
-    const r = await this.db.updateTable('connectors').set({ status: 'revoked', revoked_at: Date.now(), connected: 0 }).where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .updateTable('connectors')
+      .set({ status: 'revoked', revoked_at: Date.now(), connected: 0 })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw notFound(`Connector ${id}`);
     return this.get(tenantId, id);
   }
@@ -116,9 +186,15 @@ export class ConnectorStore {
   // ---- several nodes (directory/connector/relay.ts)
   /** A node holding connector connections is alive; nodes silent for a day are forgotten. */
   async beat(node: { id: string; host: string; pid: number; startedAt: number }, now = Date.now()): Promise<void> {
-    await this.db.insertInto('connector_nodes').values({ id: node.id, host: node.host, pid: node.pid, started_at: node.startedAt, heartbeat_at: now })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now })).execute();
-    await this.db.deleteFrom('connector_nodes').where('heartbeat_at', '<', now - 86_400_000).execute();
+    await this.db
+      .insertInto('connector_nodes')
+      .values({ id: node.id, host: node.host, pid: node.pid, started_at: node.startedAt, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .execute();
+    await this.db
+      .deleteFrom('connector_nodes')
+      .where('heartbeat_at', '<', now - 86_400_000)
+      .execute();
   }
 
   /** Each node's last heartbeat. */
@@ -129,10 +205,22 @@ export class ConnectorStore {
   }
 
   /** The tenant's connectors connected to other nodes whose heartbeat is newer than `since`, with that heartbeat. */
-  async connectedElsewhere(tenantId: string, selfNodeId: string, since: number, id?: string): Promise<Array<Connector & { nodeId: string; heartbeatAt: number }>> {
-    let q = this.db.selectFrom('connectors').innerJoin('connector_nodes', 'connector_nodes.id', 'connectors.node_id').selectAll('connectors').select('connector_nodes.heartbeat_at as node_heartbeat_at')
-      .where('connectors.tenant_id', '=', tenantId).where('connectors.status', '=', 'active').where('connectors.connected', '=', 1)
-      .where('connectors.node_id', '!=', selfNodeId).where('connector_nodes.heartbeat_at', '>', since);
+  async connectedElsewhere(
+    tenantId: string,
+    selfNodeId: string,
+    since: number,
+    id?: string,
+  ): Promise<Array<Connector & { nodeId: string; heartbeatAt: number }>> {
+    let q = this.db
+      .selectFrom('connectors')
+      .innerJoin('connector_nodes', 'connector_nodes.id', 'connectors.node_id')
+      .selectAll('connectors')
+      .select('connector_nodes.heartbeat_at as node_heartbeat_at')
+      .where('connectors.tenant_id', '=', tenantId)
+      .where('connectors.status', '=', 'active')
+      .where('connectors.connected', '=', 1)
+      .where('connectors.node_id', '!=', selfNodeId)
+      .where('connector_nodes.heartbeat_at', '>', since);
     if (id) q = q.where('connectors.id', '=', id);
     return (await q.orderBy('connectors.connected_at').execute()).map((r) => ({ ...toConnector(r), nodeId: r.node_id!, heartbeatAt: r.node_heartbeat_at }));
   }

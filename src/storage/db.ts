@@ -32,11 +32,20 @@ export interface Database {
   close(): Promise<void>;
 }
 
-
 export class DataDirLockedError extends Error {}
 
 /** The data dir's files: only the user Gatehouse runs as may read them (0600, the dir 0700). */
-export const DATA_FILES = ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'gatehouse.db-journal', 'gatehouse.lock', 'gatehouse.lock-journal', 'gatehouse.pid', 'secret.key', 'secret.key.new'];
+export const DATA_FILES = [
+  'gatehouse.db',
+  'gatehouse.db-wal',
+  'gatehouse.db-shm',
+  'gatehouse.db-journal',
+  'gatehouse.lock',
+  'gatehouse.lock-journal',
+  'gatehouse.pid',
+  'secret.key',
+  'secret.key.new',
+];
 
 const mode = (m: number) => (m & 0o777).toString(8).padStart(4, '0');
 
@@ -52,35 +61,51 @@ export function prepareDataDir(dataDir: string): string[] {
     st = fs.statSync(dataDir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new StartupRefusal(`${setting} cannot be created: a part of its path is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory path.`);
-    if (code === 'EACCES') throw new StartupRefusal(`${setting} cannot be reached: permission denied on a directory above it. Let the user Gatehouse runs as (uid ${process.getuid?.()}) reach it, or set GATEHOUSE_DATA_DIR to a directory it owns.`);
-    if (code !== 'ENOENT') throw new StartupRefusal(`${setting} cannot be used (${code}). Set GATEHOUSE_DATA_DIR to a directory the user Gatehouse runs as owns.`);
+    if (code === 'ENOTDIR')
+      throw new StartupRefusal(`${setting} cannot be created: a part of its path is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory path.`);
+    if (code === 'EACCES')
+      throw new StartupRefusal(
+        `${setting} cannot be reached: permission denied on a directory above it. Let the user Gatehouse runs as (uid ${process.getuid?.()}) reach it, or set GATEHOUSE_DATA_DIR to a directory it owns.`,
+      );
+    if (code !== 'ENOENT')
+      throw new StartupRefusal(`${setting} cannot be used (${code}). Set GATEHOUSE_DATA_DIR to a directory the user Gatehouse runs as owns.`);
     try {
       fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     } catch (e2) {
       const c = (e2 as NodeJS.ErrnoException).code;
-      throw new StartupRefusal(`${setting} cannot be created (${c === 'EACCES' ? 'permission denied on its parent directory' : c}). Create it for the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR to a directory it owns.`);
+      throw new StartupRefusal(
+        `${setting} cannot be created (${c === 'EACCES' ? 'permission denied on its parent directory' : c}). Create it for the user Gatehouse runs as, or set GATEHOUSE_DATA_DIR to a directory it owns.`,
+      );
     }
     return [];
   }
-  if (!st.isDirectory()) throw new StartupRefusal(`${setting} is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory (it is created if missing), or move the file away.`);
+  if (!st.isDirectory())
+    throw new StartupRefusal(`${setting} is a file, not a directory. Set GATEHOUSE_DATA_DIR to a directory (it is created if missing), or move the file away.`);
   try {
     fs.accessSync(dataDir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
     // Root passes access checks whatever the mode: listing it is the test that really fails.
     fs.readdirSync(dataDir);
   } catch (e) {
-    throw new StartupRefusal(`${setting} cannot be read and written by this process (${(e as NodeJS.ErrnoException).code}, uid ${process.getuid?.()}). Make the user Gatehouse runs as its owner (chown -R), or set GATEHOUSE_DATA_DIR to a directory it owns.`);
+    throw new StartupRefusal(
+      `${setting} cannot be read and written by this process (${(e as NodeJS.ErrnoException).code}, uid ${process.getuid?.()}). Make the user Gatehouse runs as its owner (chown -R), or set GATEHOUSE_DATA_DIR to a directory it owns.`,
+    );
   }
   const tightened: string[] = [];
   const tighten = (file: string, want: number, name: string) => {
     let m: number;
-    try { m = fs.statSync(file).mode; } catch { return; } // not there (yet)
+    try {
+      m = fs.statSync(file).mode;
+    } catch {
+      return;
+    } // not there (yet)
     if ((m & 0o777 & ~want) === 0) return;
     try {
       fs.chmodSync(file, want);
       tightened.push(`${name} ${mode(m)} -> ${mode(want)}`);
     } catch (e) {
-      tightened.push(`${name} is ${mode(m)} and could not be made ${mode(want)} (${(e as NodeJS.ErrnoException).code}): make the user Gatehouse runs as its owner`);
+      tightened.push(
+        `${name} is ${mode(m)} and could not be made ${mode(want)} (${(e as NodeJS.ErrnoException).code}): make the user Gatehouse runs as its owner`,
+      );
     }
   };
   tighten(dataDir, 0o700, 'data directory');
@@ -91,14 +116,20 @@ export function prepareDataDir(dataDir: string): string[] {
 /** Create files with no access for group and others while `during` runs (synchronous code only: the umask is process-wide). */
 function privately<T>(during: () => T): T {
   const before = process.umask(0o077);
-  try { return during(); } finally { process.umask(before); }
+  try {
+    return during();
+  } finally {
+    process.umask(before);
+  }
 }
 
 /** SQLite's "not a database" / "malformed": a damaged or foreign file, said in one line. */
 function damaged(e: unknown, file: string): StartupRefusal | undefined {
   const err = e as { errcode?: number; message?: string };
   if (err?.errcode === 26 || err?.errcode === 11 || /file is not a database|malformed/i.test(err?.message ?? '')) {
-    return new StartupRefusal(`The database file ${file} is not a SQLite database or is damaged (${err.message}). Restore it from a backup (see docs/operations.md), or move it away to start with an empty instance.`);
+    return new StartupRefusal(
+      `The database file ${file} is not a SQLite database or is damaged (${err.message}). Restore it from a backup (see docs/operations.md), or move it away to start with an empty instance.`,
+    );
   }
   return undefined;
 }
@@ -112,21 +143,37 @@ export function lockDataDir(dataDir: string): () => void {
   const pidFile = path.join(dataDir, 'gatehouse.pid');
   const lock = privately(() => new DatabaseSync(lockFile, { timeout: 0 }));
   try {
-    privately(() => lock.exec('PRAGMA locking_mode = EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); BEGIN EXCLUSIVE; INSERT INTO holder VALUES (0);'));
+    privately(() =>
+      lock.exec('PRAGMA locking_mode = EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); BEGIN EXCLUSIVE; INSERT INTO holder VALUES (0);'),
+    );
   } catch (e) {
     lock.close();
     const bad = damaged(e, lockFile);
-    if (bad) throw new StartupRefusal(`The lock file ${lockFile} is damaged (${(e as Error).message}). Make sure no Gatehouse process uses ${dataDir}, delete ${lockFile} and start again.`);
+    if (bad)
+      throw new StartupRefusal(
+        `The lock file ${lockFile} is damaged (${(e as Error).message}). Make sure no Gatehouse process uses ${dataDir}, delete ${lockFile} and start again.`,
+      );
     let pid = 'another process';
-    try { pid = `process ${fs.readFileSync(pidFile, 'utf8').trim()}`; } catch { /* unknown holder */ }
+    try {
+      pid = `process ${fs.readFileSync(pidFile, 'utf8').trim()}`;
+    } catch {
+      /* unknown holder */
+    }
     throw new DataDirLockedError(
       `The data directory ${dataDir} is in use by ${pid}. Only one Gatehouse process may use an embedded (SQLite) data directory. ` +
-      'Stop the other process, or use the running server (the gatehouse CLI talks to it through its admin API), ' +
-      'or set DATABASE_URL to run several nodes on PostgreSQL.',
+        'Stop the other process, or use the running server (the gatehouse CLI talks to it through its admin API), ' +
+        'or set DATABASE_URL to run several nodes on PostgreSQL.',
     );
   }
   fs.writeFileSync(pidFile, String(process.pid), { mode: 0o600 });
-  return () => { try { lock.exec('ROLLBACK'); } catch { /* already released */ } lock.close(); };
+  return () => {
+    try {
+      lock.exec('ROLLBACK');
+    } catch {
+      /* already released */
+    }
+    lock.close();
+  };
 }
 
 /** Applies `list` (the shipped migrations unless a test passes its own) in its declared order,
@@ -143,8 +190,11 @@ export async function migrate(db: Kysely<DB>, list = migrationList): Promise<voi
   }
   // Which version last started on it: an older one that refuses it can then name the version.
   const version = gatehouseVersion();
-  await db.insertInto('instance_settings').values({ name: VERSION_SETTING, value: version, updated_at: Date.now() })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ value: version, updated_at: Date.now() })).execute();
+  await db
+    .insertInto('instance_settings')
+    .values({ name: VERSION_SETTING, value: version, updated_at: Date.now() })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ value: version, updated_at: Date.now() }))
+    .execute();
 }
 
 /** The instance setting naming the Gatehouse version that last started on the database. */
@@ -178,15 +228,22 @@ export async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
  * kysely's own error ("corrupted migrations") says nothing an operator can act on. The line
  * says which migration, which version this is, and the two ways out.
  */
-export function newerSchemaRefusal(applied: string[], list: ReadonlyArray<{ name: string }> = migrationList, what = 'This database', lastVersion?: string): string | undefined {
+export function newerSchemaRefusal(
+  applied: string[],
+  list: ReadonlyArray<{ name: string }> = migrationList,
+  what = 'This database',
+  lastVersion?: string,
+): string | undefined {
   const known = new Set(list.map((m) => m.name));
   const unknown = applied.filter((n) => !known.has(n)).sort();
   if (!unknown.length) return undefined;
   const by = lastVersion && lastVersion !== gatehouseVersion() ? ` (Gatehouse ${lastVersion} last started on it)` : '';
-  return `${what} was upgraded by a newer Gatehouse${by}: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} applied, ` +
+  return (
+    `${what} was upgraded by a newer Gatehouse${by}: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} applied, ` +
     `which this Gatehouse ${gatehouseVersion()} does not know (its newest is ${list.at(-1)?.name ?? 'none'}). ` +
     'Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade ' +
-    '(`gatehouse restore --from FILE`, or pg_restore on PostgreSQL; see docs/operations.md). Nothing was changed.';
+    '(`gatehouse restore --from FILE`, or pg_restore on PostgreSQL; see docs/operations.md). Nothing was changed.'
+  );
 }
 
 export async function openDatabase(opts: { dataDir: string; databaseUrl?: string; lock?: boolean }): Promise<Database> {
@@ -196,18 +253,24 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
     // bigint columns hold epoch milliseconds, which fit in a JS number.
     pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10, connectionTimeoutMillis: 5000 });
-    pool.on('error', () => { /* idle client errors surface on the next query */ });
+    pool.on('error', () => {
+      /* idle client errors surface on the next query */
+    });
     // A connection the server ends (a restart) while it is checked out but between queries
     // emits 'error' on itself; without a listener that would end the process. Its next query
     // fails instead, and that is answered 503 (see shared/outage.ts).
-    pool.on('connect', (client) => { client.on('error', () => {}); });
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     await migrate(db);
     return {
       db,
       dialect: 'postgres',
       pg: { pool, newClient: () => new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 }) },
-      ping: async () => { await pool.query('select 1'); },
+      ping: async () => {
+        await pool.query('select 1');
+      },
       close: () => db.destroy(),
     };
   }
@@ -232,7 +295,11 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
       c.onLong(() => {
         if (draining) return;
         draining = true;
-        void driver.holdWrites(() => c.drain()).finally(() => { draining = false; });
+        void driver
+          .holdWrites(() => c.drain())
+          .finally(() => {
+            draining = false;
+          });
       });
       checkpointer = c;
     };
@@ -245,9 +312,19 @@ export async function openDatabase(opts: { dataDir: string; databaseUrl?: string
       tightened,
       holdWrites: (during) => driver.holdWrites(during),
       // Between write groups (VACUUM cannot run inside the group commit's transaction).
-      compact: () => driver.holdWrites(async () => { raw.exec('VACUUM'); raw.exec('PRAGMA wal_checkpoint(TRUNCATE)'); }),
-      ping: async () => { raw.prepare('select 1').get(); },
-      close: async () => { await db.destroy(); await checkpointer?.stop(); unlock(); },
+      compact: () =>
+        driver.holdWrites(async () => {
+          raw.exec('VACUUM');
+          raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        }),
+      ping: async () => {
+        raw.prepare('select 1').get();
+      },
+      close: async () => {
+        await db.destroy();
+        await checkpointer?.stop();
+        unlock();
+      },
     };
   } catch (e) {
     await checkpointer?.stop();

@@ -5,7 +5,9 @@ import type { DB } from './schema.ts';
 
 export class InstanceStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   async get(name: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('instance_settings').select('value').where('name', '=', name).executeTakeFirst();
@@ -14,8 +16,11 @@ export class InstanceStore {
 
   /** Set a value; replaces the one there. */
   async set(name: string, value: string): Promise<void> {
-    await this.db.insertInto('instance_settings').values({ name, value, updated_at: Date.now() })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: Date.now() })).execute();
+    await this.db
+      .insertInto('instance_settings')
+      .values({ name, value, updated_at: Date.now() })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value, updated_at: Date.now() }))
+      .execute();
   }
 
   /**
@@ -23,8 +28,11 @@ export class InstanceStore {
    * at once both end up with the first one written.
    */
   async setIfAbsent(name: string, value: string): Promise<string> {
-    await this.db.insertInto('instance_settings').values({ name, value, updated_at: Date.now() })
-      .onConflict((oc) => oc.column('name').doNothing()).execute();
+    await this.db
+      .insertInto('instance_settings')
+      .values({ name, value, updated_at: Date.now() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
     return (await this.get(name))!;
   }
 }

@@ -3,8 +3,15 @@
 // callers. Searching is a case-insensitive substring match.
 import { invalid } from '../shared/errors.ts';
 
-export interface PageOptions { search?: string; cursor?: string; limit?: number }
-export interface Page<T> { items: T[]; nextCursor: string | null }
+export interface PageOptions {
+  search?: string;
+  cursor?: string;
+  limit?: number;
+}
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;

@@ -14,5 +14,10 @@ export function prepare<N extends string>(db: Kysely<DB>, names: readonly N[], b
     return name;
   });
   return <R>(values: Record<N, unknown>): Promise<QueryResult<R>> =>
-    db.executeQuery<R>(CompiledQuery.raw(compiled.sql, order.map((n) => values[n])));
+    db.executeQuery<R>(
+      CompiledQuery.raw(
+        compiled.sql,
+        order.map((n) => values[n]),
+      ),
+    );
 }

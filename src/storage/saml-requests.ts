@@ -6,7 +6,9 @@ import { isUniqueViolation } from '../shared/errors.ts';
 
 export class SamlRequestStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   /** Remember a request ID; false when this SP's request with this ID was seen before (a replay). */
   async firstUse(tenantId: string, sp: string, requestId: string, expiresAt: number): Promise<boolean> {
@@ -17,8 +19,14 @@ export class SamlRequestStore {
       if (!isUniqueViolation(e)) throw e;
       // An entry past its time no longer proves anything (the request is refused as too old
       // before it gets here): take it over.
-      const r = await this.db.updateTable('saml_seen_requests').set({ expires_at: expiresAt })
-        .where('tenant_id', '=', tenantId).where('sp', '=', sp).where('request_id', '=', requestId).where('expires_at', '<', Date.now()).executeTakeFirst();
+      const r = await this.db
+        .updateTable('saml_seen_requests')
+        .set({ expires_at: expiresAt })
+        .where('tenant_id', '=', tenantId)
+        .where('sp', '=', sp)
+        .where('request_id', '=', requestId)
+        .where('expires_at', '<', Date.now())
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     }
   }

@@ -28,12 +28,16 @@ const BATCH = 500;
 
 export class SealedStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   /** One stored sealed value, if there is any (signing keys first: every tenant has them). */
   async any(): Promise<string | undefined> {
     for (const c of SEALED_COLUMNS) {
-      const r = await sql<{ v: string }>`select ${sql.ref(c.column)} as v from ${sql.table(c.table)} where ${sql.ref(c.column)} like 'v1.%' limit 1`.execute(this.db);
+      const r = await sql<{ v: string }>`select ${sql.ref(c.column)} as v from ${sql.table(c.table)} where ${sql.ref(c.column)} like 'v1.%' limit 1`.execute(
+        this.db,
+      );
       if (r.rows[0]) return r.rows[0].v;
     }
     return undefined;
@@ -49,7 +53,10 @@ export class SealedStore {
 
   /** Replace a sealed value, unless it changed since it was read (then its writer sealed it anew). */
   async replace(c: SealedColumn, key: string, from: string, to: string): Promise<boolean> {
-    const r = await sql`update ${sql.table(c.table)} set ${sql.ref(c.column)} = ${to} where ${sql.ref(c.key)} = ${key} and ${sql.ref(c.column)} = ${from}`.execute(this.db);
+    const r =
+      await sql`update ${sql.table(c.table)} set ${sql.ref(c.column)} = ${to} where ${sql.ref(c.key)} = ${key} and ${sql.ref(c.column)} = ${from}`.execute(
+        this.db,
+      );
     return Number(r.numAffectedRows ?? 0n) > 0;
   }
 }

@@ -4,7 +4,9 @@ import type { DB } from './schema.ts';
 
 export class SetupLinkStore {
   readonly #db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.#db = db; }
+  constructor(db: Kysely<DB>) {
+    this.#db = db;
+  }
 
   /** Keep only this link: any older link stops working. */
   async replaceAll(link: { tokenHash: string; tenantId: string; expiresAt: number }): Promise<void> {
@@ -16,15 +18,25 @@ export class SetupLinkStore {
 
   /** Mark the link used if it is unused and unexpired at `now`; false otherwise (only one caller wins). */
   async redeem(tokenHash: string, now: number): Promise<boolean> {
-    const res = await this.#db.updateTable('setup_links').set({ used_at: now })
-      .where('token_hash', '=', tokenHash).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+    const res = await this.#db
+      .updateTable('setup_links')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   /** Is the link unused and unexpired at `now`? */
   async valid(tokenHash: string, now: number): Promise<boolean> {
-    const r = await this.#db.selectFrom('setup_links').select('token_hash')
-      .where('token_hash', '=', tokenHash).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+    const r = await this.#db
+      .selectFrom('setup_links')
+      .select('token_hash')
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
     return !!r;
   }
 }

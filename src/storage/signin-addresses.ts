@@ -5,18 +5,29 @@ import type { DB } from './schema.ts';
 
 export class SigninAddressStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   /** A successful sign-in from this address: remembered, or its time moved on. */
   async seen(tenantId: string, userId: string, ip: string, at = Date.now()): Promise<void> {
-    await this.db.insertInto('signin_addresses').values({ tenant_id: tenantId, user_id: userId, ip, last_at: at })
-      .onConflict((oc) => oc.columns(['tenant_id', 'user_id', 'ip']).doUpdateSet({ last_at: at })).execute();
+    await this.db
+      .insertInto('signin_addresses')
+      .values({ tenant_id: tenantId, user_id: userId, ip, last_at: at })
+      .onConflict((oc) => oc.columns(['tenant_id', 'user_id', 'ip']).doUpdateSet({ last_at: at }))
+      .execute();
   }
 
   /** Did the user sign in successfully from this address since `since`? */
   async known(tenantId: string, userId: string, ip: string, since: number): Promise<boolean> {
-    const row = await this.db.selectFrom('signin_addresses').select('last_at')
-      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).where('ip', '=', ip).where('last_at', '>', since).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('signin_addresses')
+      .select('last_at')
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', '=', userId)
+      .where('ip', '=', ip)
+      .where('last_at', '>', since)
+      .executeTakeFirst();
     return !!row;
   }
 

@@ -23,10 +23,14 @@ export interface SigningKeyChange {
 type Executor = Kysely<DB> | Transaction<DB>;
 
 const rowsOf = (db: Executor, tenantId: string, statuses: SigningKeyStatus[]): Promise<SigningKeyRow[]> =>
-  db.selectFrom('signing_keys').selectAll()
+  db
+    .selectFrom('signing_keys')
+    .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('status', 'in', statuses)
-    .orderBy('alg').orderBy('created_at', 'desc').orderBy('kid')
+    .orderBy('alg')
+    .orderBy('created_at', 'desc')
+    .orderBy('kid')
     .execute();
 
 export class SigningKeyStore {
@@ -56,13 +60,21 @@ export class SigningKeyStore {
       }
       return fn({
         rows: (id, statuses) => rowsOf(trx, id, statuses),
-        insert: async (row) => { await trx.insertInto('signing_keys').values(row).execute(); },
+        insert: async (row) => {
+          await trx.insertInto('signing_keys').values(row).execute();
+        },
         retire: async (kids, at) => {
           if (kids.length) await trx.updateTable('signing_keys').set({ status: 'retired', retired_at: at }).where('kid', 'in', kids).execute();
         },
-        activate: async (kid, at) => { await trx.updateTable('signing_keys').set({ status: 'active', activated_at: at, activates_at: null }).where('kid', '=', kid).execute(); },
-        schedule: async (kid, at) => { await trx.updateTable('signing_keys').set({ activates_at: at }).where('kid', '=', kid).where('status', '=', 'next').execute(); },
-        remove: async (kid) => { await trx.deleteFrom('signing_keys').where('kid', '=', kid).where('status', '=', 'next').execute(); },
+        activate: async (kid, at) => {
+          await trx.updateTable('signing_keys').set({ status: 'active', activated_at: at, activates_at: null }).where('kid', '=', kid).execute();
+        },
+        schedule: async (kid, at) => {
+          await trx.updateTable('signing_keys').set({ activates_at: at }).where('kid', '=', kid).where('status', '=', 'next').execute();
+        },
+        remove: async (kid) => {
+          await trx.deleteFrom('signing_keys').where('kid', '=', kid).where('status', '=', 'next').execute();
+        },
       });
     });
   }
@@ -89,9 +101,7 @@ export class SigningKeyStore {
    * that signs matters: a next key is replaced before it would start signing if it is too old.
    */
   expiringBy(notAfter: number, tenantId?: string): Promise<SigningKeyRow[]> {
-    let q = this.#db.selectFrom('signing_keys').selectAll()
-      .where('status', '=', 'active')
-      .where('not_after', '<=', notAfter);
+    let q = this.#db.selectFrom('signing_keys').selectAll().where('status', '=', 'active').where('not_after', '<=', notAfter);
     if (tenantId) q = q.where('tenant_id', '=', tenantId);
     return q.orderBy('not_after').execute();
   }

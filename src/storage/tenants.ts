@@ -35,7 +35,9 @@ const toTenant = (r: Selectable<TenantsTable>): Tenant => ({
 
 export class TenantStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
   async create(input: { slug: string; name?: string; sessionLifetimeMinutes?: number }): Promise<Tenant> {
     const now = Date.now();
@@ -87,17 +89,33 @@ export class TenantStore {
       q = q.where(sql<boolean>`(slug like ${s} escape '\\' or lower(name) like ${s} escape '\\')`);
     }
     if (opts.cursor) q = q.where('slug', '>', decodeCursor(opts.cursor));
-    return cut((await q.orderBy('slug').limit(limit + 1).execute()).map(toTenant), limit, (t) => t.slug);
+    return cut(
+      (
+        await q
+          .orderBy('slug')
+          .limit(limit + 1)
+          .execute()
+      ).map(toTenant),
+      limit,
+      (t) => t.slug,
+    );
   }
 
-  async update(id: string, version: number | undefined, patch: { name?: string; sessionLifetimeMinutes?: number; settings?: Record<string, unknown> }): Promise<Tenant> {
-    let q = this.db.updateTable('tenants').set((eb) => ({
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.sessionLifetimeMinutes !== undefined && { session_lifetime_minutes: patch.sessionLifetimeMinutes }),
-      ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
-      updated_at: Date.now(),
-      version: eb('version', '+', 1),
-    })).where('id', '=', id);
+  async update(
+    id: string,
+    version: number | undefined,
+    patch: { name?: string; sessionLifetimeMinutes?: number; settings?: Record<string, unknown> },
+  ): Promise<Tenant> {
+    let q = this.db
+      .updateTable('tenants')
+      .set((eb) => ({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.sessionLifetimeMinutes !== undefined && { session_lifetime_minutes: patch.sessionLifetimeMinutes }),
+        ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
+        updated_at: Date.now(),
+        version: eb('version', '+', 1),
+      }))
+      .where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     await assertUpdated(await q.executeTakeFirst(), () => this.byId(id), 'The tenant', 'Tenant');
     return (await this.byId(id))!;

@@ -20,7 +20,11 @@ export class SqlThrottle implements Throttle {
   }
   async blockedFor(key: string, rule = this.rule): Promise<number> {
     const now = this.#now();
-    const row = await this.#db.selectFrom('throttle_counters').select(['count', 'reset_at']).where('key', '=', this.#prefix + key).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('throttle_counters')
+      .select(['count', 'reset_at'])
+      .where('key', '=', this.#prefix + key)
+      .executeTakeFirst();
     return this.#wait(row, now, rule);
   }
   async fail(key: string, rule = this.rule): Promise<number> {
@@ -28,35 +32,56 @@ export class SqlThrottle implements Throttle {
     const resetAt = now + rule.windowSeconds * 1000;
     // One statement: concurrent failures on several nodes all count, an ended window restarts,
     // and the failure that reaches the limit starts the lock's full duration.
-    const row = await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
-      .onConflict((oc) => oc.column('key').doUpdateSet({
-        count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
-        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} or throttle_counters.count + 1 = ${rule.limit} then ${resetAt} else throttle_counters.reset_at end`,
-      }))
-      .returning(['count', 'reset_at']).executeTakeFirstOrThrow();
+    const row = await this.#db
+      .insertInto('throttle_counters')
+      .values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
+          reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} or throttle_counters.count + 1 = ${rule.limit} then ${resetAt} else throttle_counters.reset_at end`,
+        }),
+      )
+      .returning(['count', 'reset_at'])
+      .executeTakeFirstOrThrow();
     return this.#wait(row, now, rule);
   }
   async reset(key: string): Promise<void> {
-    await this.#db.deleteFrom('throttle_counters').where('key', '=', this.#prefix + key).execute();
+    await this.#db
+      .deleteFrom('throttle_counters')
+      .where('key', '=', this.#prefix + key)
+      .execute();
   }
   async hit(key: string, windowSeconds: number): Promise<number> {
     const now = this.#now();
-    const row = await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: now + windowSeconds * 1000 })
-      .onConflict((oc) => oc.column('key').doUpdateSet({
-        count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
-        reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} then ${now + windowSeconds * 1000} else throttle_counters.reset_at end`,
-      }))
-      .returning(['count']).executeTakeFirstOrThrow();
+    const row = await this.#db
+      .insertInto('throttle_counters')
+      .values({ key: this.#prefix + key, count: 1, reset_at: now + windowSeconds * 1000 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          count: sql<number>`case when throttle_counters.reset_at <= ${now} then 1 else throttle_counters.count + 1 end`,
+          reset_at: sql<number>`case when throttle_counters.reset_at <= ${now} then ${now + windowSeconds * 1000} else throttle_counters.reset_at end`,
+        }),
+      )
+      .returning(['count'])
+      .executeTakeFirstOrThrow();
     return Number(row.count);
   }
   async count(key: string): Promise<number> {
-    const row = await this.#db.selectFrom('throttle_counters').select('count').where('key', '=', this.#prefix + key).where('reset_at', '>', this.#now()).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('throttle_counters')
+      .select('count')
+      .where('key', '=', this.#prefix + key)
+      .where('reset_at', '>', this.#now())
+      .executeTakeFirst();
     return Number(row?.count ?? 0);
   }
   async hold(key: string, seconds: number): Promise<void> {
     const resetAt = this.#now() + Math.round(seconds * 1000);
-    await this.#db.insertInto('throttle_counters').values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ count: 1, reset_at: resetAt })).execute();
+    await this.#db
+      .insertInto('throttle_counters')
+      .values({ key: this.#prefix + key, count: 1, reset_at: resetAt })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ count: 1, reset_at: resetAt }))
+      .execute();
   }
 }
 

@@ -47,23 +47,50 @@ export interface Upstream {
 }
 
 const toUpstream = (r: Selectable<UpstreamsTable>): Upstream => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, mode: r.mode, settings: JSON.parse(r.settings),
-  clientSecretSealed: r.client_secret_sealed, createdAt: r.created_at, updatedAt: r.updated_at, version: r.version,
+  id: r.id,
+  tenantId: r.tenant_id,
+  name: r.name,
+  mode: r.mode,
+  settings: JSON.parse(r.settings),
+  clientSecretSealed: r.client_secret_sealed,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  version: r.version,
 });
 
-export interface UpstreamCheck { ok: boolean; message: string | null; checkedAt: number }
+export interface UpstreamCheck {
+  ok: boolean;
+  message: string | null;
+  checkedAt: number;
+}
 
-export interface ProfileFromUpstream { email: string; givenName: string | null; familyName: string | null }
+export interface ProfileFromUpstream {
+  email: string;
+  givenName: string | null;
+  familyName: string | null;
+}
 
 export class UpstreamStore {
   readonly db: Kysely<DB>;
-  constructor(db: Kysely<DB>) { this.db = db; }
+  constructor(db: Kysely<DB>) {
+    this.db = db;
+  }
 
-  async create(tenantId: string, input: { name: string; mode: UpstreamMode; settings: UpstreamSettings; clientSecretSealed: string | null }): Promise<Upstream> {
+  async create(
+    tenantId: string,
+    input: { name: string; mode: UpstreamMode; settings: UpstreamSettings; clientSecretSealed: string | null },
+  ): Promise<Upstream> {
     const now = Date.now();
     const row = {
-      id: newId('ups_'), tenant_id: tenantId, name: input.name, mode: input.mode, settings: JSON.stringify(input.settings),
-      client_secret_sealed: input.clientSecretSealed, created_at: now, updated_at: now, version: 1,
+      id: newId('ups_'),
+      tenant_id: tenantId,
+      name: input.name,
+      mode: input.mode,
+      settings: JSON.stringify(input.settings),
+      client_secret_sealed: input.clientSecretSealed,
+      created_at: now,
+      updated_at: now,
+      version: 1,
     };
     try {
       await this.db.insertInto('upstreams').values(row).execute();
@@ -89,15 +116,24 @@ export class UpstreamStore {
     return u;
   }
 
-  async update(tenantId: string, id: string, version: number | undefined, patch: { name?: string; mode?: UpstreamMode; settings?: UpstreamSettings; clientSecretSealed?: string | null }): Promise<Upstream> {
-    let q = this.db.updateTable('upstreams').set((eb) => ({
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.mode !== undefined && { mode: patch.mode }),
-      ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
-      ...(patch.clientSecretSealed !== undefined && { client_secret_sealed: patch.clientSecretSealed }),
-      updated_at: Date.now(),
-      version: eb('version', '+', 1),
-    })).where('tenant_id', '=', tenantId).where('id', '=', id);
+  async update(
+    tenantId: string,
+    id: string,
+    version: number | undefined,
+    patch: { name?: string; mode?: UpstreamMode; settings?: UpstreamSettings; clientSecretSealed?: string | null },
+  ): Promise<Upstream> {
+    let q = this.db
+      .updateTable('upstreams')
+      .set((eb) => ({
+        ...(patch.name !== undefined && { name: patch.name }),
+        ...(patch.mode !== undefined && { mode: patch.mode }),
+        ...(patch.settings !== undefined && { settings: JSON.stringify(patch.settings) }),
+        ...(patch.clientSecretSealed !== undefined && { client_secret_sealed: patch.clientSecretSealed }),
+        updated_at: Date.now(),
+        version: eb('version', '+', 1),
+      }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id);
     if (version !== undefined) q = q.where('version', '=', version);
     try {
       await assertUpdated(await q.executeTakeFirst(), () => this.byId(tenantId, id), 'The upstream directory', `Upstream directory ${id}`);
@@ -124,8 +160,11 @@ export class UpstreamStore {
   async saveCheck(tenantId: string, upstreamId: string, check: UpstreamCheck): Promise<void> {
     const row = { ok: check.ok ? 1 : 0, message: check.message, checked_at: check.checkedAt };
     try {
-      await this.db.insertInto('upstream_checks').values({ upstream_id: upstreamId, tenant_id: tenantId, ...row })
-        .onConflict((oc) => oc.column('upstream_id').doUpdateSet(row)).execute();
+      await this.db
+        .insertInto('upstream_checks')
+        .values({ upstream_id: upstreamId, tenant_id: tenantId, ...row })
+        .onConflict((oc) => oc.column('upstream_id').doUpdateSet(row))
+        .execute();
     } catch (e) {
       // Deleted while it was being checked: nothing to record.
       if (!/foreign key|violates foreign/i.test((e as Error).message)) throw e;
@@ -148,8 +187,12 @@ export class UpstreamStore {
    * to an upstream, and at none of `claimed` (domains upstreams already route).
    */
   async passwordUsersOutside(tenantId: string, claimed: string[]): Promise<number> {
-    let q = this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId).where('password_hash', 'is not', null).where('upstream_id', 'is', null);
+    let q = this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('password_hash', 'is not', null)
+      .where('upstream_id', 'is', null);
     if (claimed.length) q = q.where('domain', 'not in', claimed);
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
@@ -158,10 +201,20 @@ export class UpstreamStore {
 
   /** The local user an upstream account signs in as: by subject, else by the external ID. */
   async linkedUser(upstreamId: string, subject: string, externalId: string | null): Promise<string | undefined> {
-    const bySub = await this.db.selectFrom('upstream_links').select('user_id').where('upstream_id', '=', upstreamId).where('subject', '=', subject).executeTakeFirst();
+    const bySub = await this.db
+      .selectFrom('upstream_links')
+      .select('user_id')
+      .where('upstream_id', '=', upstreamId)
+      .where('subject', '=', subject)
+      .executeTakeFirst();
     if (bySub) return bySub.user_id;
     if (!externalId) return undefined;
-    const byExt = await this.db.selectFrom('upstream_links').select('user_id').where('upstream_id', '=', upstreamId).where('external_id', '=', externalId).executeTakeFirst();
+    const byExt = await this.db
+      .selectFrom('upstream_links')
+      .select('user_id')
+      .where('upstream_id', '=', upstreamId)
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
     return byExt?.user_id;
   }
 
@@ -178,18 +231,43 @@ export class UpstreamStore {
         let id = userId;
         if (!id) {
           id = newId('usr_');
-          await trx.insertInto('users').values({
-            id, tenant_id: up.tenantId, email, domain: domainOf(email), given_name: profile.givenName, family_name: profile.familyName,
-            password_hash: null, status: 'active', ou_id: null, roles: '[]', upstream_id: up.id, created_at: now, updated_at: now, version: 1,
-          }).execute();
-          await trx.insertInto('domains').values({ id: newId('dom_'), tenant_id: up.tenantId, name: domainOf(email), created_at: now })
-            .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing()).execute();
+          await trx
+            .insertInto('users')
+            .values({
+              id,
+              tenant_id: up.tenantId,
+              email,
+              domain: domainOf(email),
+              given_name: profile.givenName,
+              family_name: profile.familyName,
+              password_hash: null,
+              status: 'active',
+              ou_id: null,
+              roles: '[]',
+              upstream_id: up.id,
+              created_at: now,
+              updated_at: now,
+              version: 1,
+            })
+            .execute();
+          await trx
+            .insertInto('domains')
+            .values({ id: newId('dom_'), tenant_id: up.tenantId, name: domainOf(email), created_at: now })
+            .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing())
+            .execute();
         } else {
-          await trx.updateTable('users').set((eb) => ({ upstream_id: up.id, updated_at: now, version: eb('version', '+', 1) }))
-            .where('tenant_id', '=', up.tenantId).where('id', '=', id!).execute();
+          await trx
+            .updateTable('users')
+            .set((eb) => ({ upstream_id: up.id, updated_at: now, version: eb('version', '+', 1) }))
+            .where('tenant_id', '=', up.tenantId)
+            .where('id', '=', id!)
+            .execute();
         }
-        await trx.insertInto('upstream_links').values({ upstream_id: up.id, subject: account.subject, external_id: account.externalId, tenant_id: up.tenantId, user_id: id, created_at: now })
-          .onConflict((oc) => oc.columns(['upstream_id', 'subject']).doUpdateSet({ user_id: id!, external_id: account.externalId })).execute();
+        await trx
+          .insertInto('upstream_links')
+          .values({ upstream_id: up.id, subject: account.subject, external_id: account.externalId, tenant_id: up.tenantId, user_id: id, created_at: now })
+          .onConflict((oc) => oc.columns(['upstream_id', 'subject']).doUpdateSet({ user_id: id!, external_id: account.externalId }))
+          .execute();
         return id;
       });
     } catch (e) {
@@ -202,10 +280,21 @@ export class UpstreamStore {
   async syncProfile(tenantId: string, userId: string, profile: ProfileFromUpstream): Promise<boolean> {
     const email = normalizeEmail(profile.email);
     try {
-      const res = await this.db.updateTable('users').set((eb) => ({
-        email, domain: domainOf(email), given_name: profile.givenName, family_name: profile.familyName, updated_at: Date.now(), version: eb('version', '+', 1),
-      })).where('tenant_id', '=', tenantId).where('id', '=', userId)
-        .where((eb) => eb.or([eb('email', '<>', email), eb('given_name', 'is distinct from', profile.givenName), eb('family_name', 'is distinct from', profile.familyName)]))
+      const res = await this.db
+        .updateTable('users')
+        .set((eb) => ({
+          email,
+          domain: domainOf(email),
+          given_name: profile.givenName,
+          family_name: profile.familyName,
+          updated_at: Date.now(),
+          version: eb('version', '+', 1),
+        }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', userId)
+        .where((eb) =>
+          eb.or([eb('email', '<>', email), eb('given_name', 'is distinct from', profile.givenName), eb('family_name', 'is distinct from', profile.familyName)]),
+        )
         .executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;
     } catch (e) {

@@ -11,9 +11,15 @@ const SETUP_LINK_TTL_MS = 24 * 3600 * 1000;
 // before they were (a plain SHA-256) is replaced at the next start, as every unused link is.
 const hashToken = (services: Pick<Services, 'tokenHasher'>, t: string) => services.tokenHasher.hash(t, 'setup-link');
 
-export interface BootstrapResult { setupUrl?: string; adminEmail?: string; adminCreated: boolean }
+export interface BootstrapResult {
+  setupUrl?: string;
+  adminEmail?: string;
+  adminCreated: boolean;
+}
 
-export async function bootstrap(services: Pick<Services, 'auditStore' | 'config' | 'keyService' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>): Promise<BootstrapResult> {
+export async function bootstrap(
+  services: Pick<Services, 'auditStore' | 'config' | 'keyService' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>,
+): Promise<BootstrapResult> {
   let tenant = await services.tenantStore.bySlug(DEFAULT_TENANT);
   if (!tenant) {
     try {
@@ -28,8 +34,11 @@ export async function bootstrap(services: Pick<Services, 'auditStore' | 'config'
   if (boot) {
     const existing = await services.userStore.userByEmail(tenant.id, boot.email);
     if (!existing) {
-      await services.userStore.createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
-        .catch(async (e) => { if (!(await services.userStore.userByEmail(tenant.id, boot.email))) throw e; });
+      await services.userStore
+        .createUser({ tenantId: tenant.id, email: boot.email, passwordHash: await hashPassword(boot.password), roles: ['superadmin'] })
+        .catch(async (e) => {
+          if (!(await services.userStore.userByEmail(tenant.id, boot.email))) throw e;
+        });
       await services.auditStore.record({ tenantId: tenant.id, type: 'admin.bootstrapped', subject: boot.email, data: { email: boot.email } });
       return { adminEmail: boot.email, adminCreated: true };
     }
@@ -47,7 +56,12 @@ export async function hasSuperadmin(services: Pick<Services, 'userStore'>, tenan
 }
 
 /** Redeem a setup link: creates the first superadministrator. Works once. */
-export async function redeemSetupLink(services: Pick<Services, 'auditStore' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>, token: string, email: string, password: string): Promise<'ok' | 'invalid'> {
+export async function redeemSetupLink(
+  services: Pick<Services, 'auditStore' | 'setupLinkStore' | 'tenantStore' | 'tokenHasher' | 'userStore'>,
+  token: string,
+  email: string,
+  password: string,
+): Promise<'ok' | 'invalid'> {
   if (!(await services.setupLinkStore.redeem(hashToken(services, token), Date.now()))) return 'invalid';
   const tenant = await services.tenantStore.getBySlug(DEFAULT_TENANT);
   await services.userStore.createUser({ tenantId: tenant.id, email, passwordHash: await hashPassword(password), roles: ['superadmin'] });

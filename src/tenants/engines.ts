@@ -9,7 +9,11 @@ import type { Bus } from '../ops/bus.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { forgetOnChange } from '../ops/bus.ts';
 
-export interface EngineEntry { tenant: Tenant; provider: Provider; handler: ReturnType<Provider['callback']> }
+export interface EngineEntry {
+  tenant: Tenant;
+  provider: Provider;
+  handler: ReturnType<Provider['callback']>;
+}
 
 /**
  * What the engine cache uses. `build` makes a tenant's engine; the composition root passes a
@@ -30,7 +34,12 @@ export class EngineCache {
   readonly #changed: (slug: string) => Promise<void>;
   constructor(deps: EngineCacheDeps) {
     this.#deps = deps;
-    this.#changed = forgetOnChange(deps.bus, 'engines', (slug) => this.#drop(slug || undefined), () => this.#drop());
+    this.#changed = forgetOnChange(
+      deps.bus,
+      'engines',
+      (slug) => this.#drop(slug || undefined),
+      () => this.#drop(),
+    );
   }
 
   get(slug: string): Promise<EngineEntry | undefined> {
@@ -57,7 +66,8 @@ export class EngineCache {
   /** Rebuild a tenant's engine (every tenant's without a slug), here and on every other node. */
   invalidate(slug?: string): void {
     this.#changed(slug ?? '').catch((err) =>
-      this.#deps.logger.error({ err, slug }, 'could not tell the other nodes to rebuild an engine; they will on their next change notice or restart'));
+      this.#deps.logger.error({ err, slug }, 'could not tell the other nodes to rebuild an engine; they will on their next change notice or restart'),
+    );
   }
 
   #drop(slug?: string): void {

@@ -16,8 +16,19 @@ export const LINK_TTL_MS = 30_000;
 export const HEADERS = { id: 'x-gatehouse-workstation', ts: 'x-gatehouse-timestamp', sig: 'x-gatehouse-signature' } as const;
 
 const bodyHash = (body: string) => crypto.createHash('sha256').update(body).digest('base64url');
-export const callText = (method: string, path: string, ts: number, body: string) => `gatehouse-agent.v1\n${method.toUpperCase()}\n${path}\n${ts}\n${bodyHash(body)}`;
+export const callText = (method: string, path: string, ts: number, body: string) =>
+  `gatehouse-agent.v1\n${method.toUpperCase()}\n${path}\n${ts}\n${bodyHash(body)}`;
 export const enrollText = (code: string) => `gatehouse-agent.v1\nenroll\n${code}`;
 
 /** Why Gatehouse refused an agent's call: the agent prints the message and stops. */
-export type AgentRefusal = 'code_unknown' | 'code_expired' | 'code_used' | 'bad_signature' | 'unknown_workstation' | 'revoked' | 'replayed' | 'clock_skew' | 'bad_request' | 'signin_failed';
+export type AgentRefusal =
+  | 'code_unknown'
+  | 'code_expired'
+  | 'code_used'
+  | 'bad_signature'
+  | 'unknown_workstation'
+  | 'revoked'
+  | 'replayed'
+  | 'clock_skew'
+  | 'bad_request'
+  | 'signin_failed';

@@ -25,9 +25,20 @@ import { desktopAccount } from './service.ts';
 
 const MAX_BODY = 64 * 1024;
 
-const enrollBody = z.object({ code: z.string().min(1).max(64), name: z.string().trim().min(1).max(200), publicKey: z.string().min(1).max(2000), signature: z.string().min(1).max(200), version: z.string().max(50).default('unknown') });
+const enrollBody = z.object({
+  code: z.string().min(1).max(64),
+  name: z.string().trim().min(1).max(200),
+  publicKey: z.string().min(1).max(2000),
+  signature: z.string().min(1).max(200),
+  version: z.string().max(50).default('unknown'),
+});
 const signinBody = z.object({ user: z.string().trim().min(1).max(254), password: z.string().min(1).max(1024) });
-const linkBody = z.object({ target: z.url({ protocol: /^https?$/ }).max(2000).optional() });
+const linkBody = z.object({
+  target: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .optional(),
+});
 
 async function rawBody(ctx: Koa.Context): Promise<string> {
   const chunks: Buffer[] = [];
@@ -42,9 +53,18 @@ async function rawBody(ctx: Koa.Context): Promise<string> {
 
 function parse<T>(schema: z.ZodType<T>, body: string): T {
   let json: unknown;
-  try { json = body ? JSON.parse(body) : {}; } catch { throw new GatehouseError(400, 'bad_request', 'The request body is not JSON.'); }
+  try {
+    json = body ? JSON.parse(body) : {};
+  } catch {
+    throw new GatehouseError(400, 'bad_request', 'The request body is not JSON.');
+  }
   const r = schema.safeParse(json);
-  if (!r.success) throw new GatehouseError(400, 'bad_request', `The request is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`);
+  if (!r.success)
+    throw new GatehouseError(
+      400,
+      'bad_request',
+      `The request is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`,
+    );
   return r.data;
 }
 
@@ -53,7 +73,9 @@ export function agentRouter(services: Services): Router {
   const router = new Router({ prefix: AGENT_PREFIX });
   const ws = services.workstationService;
   router.use(async (ctx, next) => {
-    try { await next(); } catch (e) {
+    try {
+      await next();
+    } catch (e) {
       if (!(e instanceof GatehouseError)) throw e;
       ctx.status = e.status;
       ctx.body = { error: { code: e.code, message: e.message } };
@@ -62,8 +84,14 @@ export function agentRouter(services: Services): Router {
   /** The call's signature, timestamp and workstation checked (workstations/protocol.ts); its body. */
   const signed = async (ctx: Koa.Context) => {
     const body = await rawBody(ctx);
-    const h = (n: string) => { const v = ctx.get(n); return v || undefined; };
-    const w = await ws.verifyCall({ id: h(HEADERS.id), ts: h(HEADERS.ts), sig: h(HEADERS.sig) }, { method: ctx.method, path: ctx.path, body, ip: ctx.ip, version: h('x-gatehouse-agent-version')?.slice(0, 50) ?? null });
+    const h = (n: string) => {
+      const v = ctx.get(n);
+      return v || undefined;
+    };
+    const w = await ws.verifyCall(
+      { id: h(HEADERS.id), ts: h(HEADERS.ts), sig: h(HEADERS.sig) },
+      { method: ctx.method, path: ctx.path, body, ip: ctx.ip, version: h('x-gatehouse-agent-version')?.slice(0, 50) ?? null },
+    );
     return { w, body };
   };
 
@@ -81,9 +109,21 @@ export function agentRouter(services: Services): Router {
     const account = await desktopAccount(services.userStore, tenant.id, b.user);
     const r = account ? await passwordSignIn(services, tenant, account.email, b.password, { ip: ctx.ip }) : undefined;
     if (!r?.ok) {
-      if (!account) await services.auditStore.record({ tenantId: tenant.id, type: 'workstation.signin_failed', level: 'warn', subject: b.user, ip: ctx.ip, data: { workstationId: w.id, reason: 'unknown_user' } });
+      if (!account)
+        await services.auditStore.record({
+          tenantId: tenant.id,
+          type: 'workstation.signin_failed',
+          level: 'warn',
+          subject: b.user,
+          ip: ctx.ip,
+          data: { workstationId: w.id, reason: 'unknown_user' },
+        });
       if (r?.retryAfter) ctx.set('Retry-After', String(r.retryAfter));
-      throw new GatehouseError(r?.reason === 'throttled' ? 429 : r?.reason === 'unavailable' ? 503 : 401, 'signin_failed', r?.message ?? 'The user name or password is incorrect. Check them and try again.');
+      throw new GatehouseError(
+        r?.reason === 'throttled' ? 429 : r?.reason === 'unavailable' ? 503 : 401,
+        'signin_failed',
+        r?.message ?? 'The user name or password is incorrect. Check them and try again.',
+      );
     }
     const s = await ws.signedIn(w, r.user, ctx.ip);
     ctx.body = { user: { id: r.user.id, email: r.user.email }, previousUser: s.previous, sessionsEnded: s.sessionsEnded };
@@ -113,14 +153,17 @@ export function workstationRouter(services: Services): Router {
     ctx.type = 'html';
     ctx.body = messagePage({ title, message, detail });
   };
-  const unknownTenant = (ctx: Koa.Context) => page(ctx, 404, msg('error.unknownOrg.title'), msg('error.unknownOrg.message', { slug: ctx.params.slug! }), msg('error.unknownOrg.detail'));
+  const unknownTenant = (ctx: Koa.Context) =>
+    page(ctx, 404, msg('error.unknownOrg.title'), msg('error.unknownOrg.message', { slug: ctx.params.slug! }), msg('error.unknownOrg.detail'));
 
   router.get('/workstation/open/:token', async (ctx) => {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) return unknownTenant(ctx);
     noteTenantLocale(tenant);
     let link: WorkstationLink;
-    try { link = await services.workstationService.useLink(tenant, ctx.params.token!, ctx.ip); } catch (e) {
+    try {
+      link = await services.workstationService.useLink(tenant, ctx.params.token!, ctx.ip);
+    } catch (e) {
       if (!(e instanceof GatehouseError)) throw e;
       return page(ctx, e.status, msg('ws.linkInvalid.title'), e.message, msg('ws.linkInvalid.detail'));
     }
@@ -135,8 +178,15 @@ export function workstationRouter(services: Services): Router {
     const entry = await services.engineCache.get(ctx.params.slug!);
     if (!entry || entry.tenant.id !== o.link.tenantId) return next();
     const details = await entry.provider.interactionDetails(ctx.req, ctx.res).catch(() => undefined);
-    if (!details || details.uid !== ctx.params.uid || details.params.client_id !== LAUNCHER_CLIENT_ID || details.params.state !== o.state
-      || details.params.redirect_uri !== workstationRedirectUri(services, entry.tenant) || details.prompt.name !== 'login') return next();
+    if (
+      !details ||
+      details.uid !== ctx.params.uid ||
+      details.params.client_id !== LAUNCHER_CLIENT_ID ||
+      details.params.state !== o.state ||
+      details.params.redirect_uri !== workstationRedirectUri(services, entry.tenant) ||
+      details.prompt.name !== 'login'
+    )
+      return next();
     const user = await services.userStore.userById(entry.tenant.id, o.link.userId);
     if (user?.status !== 'active') {
       opening.clear(ctx, entry.tenant.slug);
@@ -145,7 +195,12 @@ export function workstationRouter(services: Services): Router {
     // Once: a second factor the policy asks for afterwards is the sign-in pages' to ask.
     opening.save(ctx, entry.tenant.slug, { ...o, finished: true });
     // The desktop user proved their password to the agent's Gatehouse call (amr pwd).
-    const to = await entry.provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } }, { mergeWithLastSubmission: true });
+    const to = await entry.provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: user.id, amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd', remember: true } },
+      { mergeWithLastSubmission: true },
+    );
     ctx.status = 303;
     ctx.redirect(to);
   });

@@ -30,20 +30,35 @@ export interface WorkstationServiceDeps {
 /** An agent call refused: status and a reason the agent shows (with what to do). */
 export class AgentError extends GatehouseError {
   readonly refusal: AgentRefusal;
-  constructor(status: number, refusal: AgentRefusal, message: string) { super(status, refusal, message); this.refusal = refusal; }
+  constructor(status: number, refusal: AgentRefusal, message: string) {
+    super(status, refusal, message);
+    this.refusal = refusal;
+  }
 }
 
 export interface WorkstationStatus {
-  id: string; name: string; status: 'active' | 'revoked'; address: string | null; version: string | null;
-  currentUser: { id: string; email: string } | null; since: number | null; lastSeenAt: number | null; sessionsBound: number; createdAt: number;
+  id: string;
+  name: string;
+  status: 'active' | 'revoked';
+  address: string | null;
+  version: string | null;
+  currentUser: { id: string; email: string } | null;
+  since: number | null;
+  lastSeenAt: number | null;
+  sessionsBound: number;
+  createdAt: number;
 }
 
 export class WorkstationService {
   readonly #deps: WorkstationServiceDeps;
-  constructor(deps: WorkstationServiceDeps) { this.#deps = deps; }
+  constructor(deps: WorkstationServiceDeps) {
+    this.#deps = deps;
+  }
 
   // A keyed hash under the token-hashing key is kept at rest, never the code or link itself.
-  #hash(value: string, purpose: string) { return this.#deps.tokenHasher.hash(value, purpose); }
+  #hash(value: string, purpose: string) {
+    return this.#deps.tokenHasher.hash(value, purpose);
+  }
 
   /** A one-time enrollment code (same rules as the connector's: once, within 5 minutes). */
   async newCode(tenantId: string, createdBy: string | null, now = Date.now()): Promise<{ code: string; expiresAt: number }> {
@@ -54,9 +69,18 @@ export class WorkstationService {
   }
 
   /** Enroll an agent: the code is spent, the agent's public key pinned (it proved it holds the private key). */
-  async enroll(input: { code: string; name: string; publicKey: string; signature: string; version: string }, ip: string | null): Promise<{ workstation: Workstation; tenant: Tenant }> {
-    if (!verifyText(input.publicKey, enrollText(input.code), input.signature)) throw new AgentError(400, 'bad_signature', 'The agent\'s key did not verify. Update the agent.');
-    const r = await this.#deps.workstationStore.enroll(this.#hash(normalizeCode(input.code), 'workstation-code'), { name: input.name, publicKey: input.publicKey, softwareVersion: input.version, address: ip });
+  async enroll(
+    input: { code: string; name: string; publicKey: string; signature: string; version: string },
+    ip: string | null,
+  ): Promise<{ workstation: Workstation; tenant: Tenant }> {
+    if (!verifyText(input.publicKey, enrollText(input.code), input.signature))
+      throw new AgentError(400, 'bad_signature', "The agent's key did not verify. Update the agent.");
+    const r = await this.#deps.workstationStore.enroll(this.#hash(normalizeCode(input.code), 'workstation-code'), {
+      name: input.name,
+      publicKey: input.publicKey,
+      softwareVersion: input.version,
+      address: ip,
+    });
     if (typeof r === 'string') {
       await this.#deps.auditStore.record({ tenantId: null, type: 'workstation.refused', level: 'warn', ip, data: { reason: `code_${r}`, name: input.name } });
       const msg = {
@@ -67,7 +91,13 @@ export class WorkstationService {
       throw new AgentError(r === 'unknown' ? 404 : 410, `code_${r}`, msg);
     }
     const tenant = (await this.#deps.tenantStore.byId(r.tenantId))!;
-    await this.#deps.auditStore.record({ tenantId: r.tenantId, type: 'workstation.enrolled', subject: r.id, ip, data: { name: r.name, version: input.version } });
+    await this.#deps.auditStore.record({
+      tenantId: r.tenantId,
+      type: 'workstation.enrolled',
+      subject: r.id,
+      ip,
+      data: { name: r.name, version: input.version },
+    });
     return { workstation: r, tenant };
   }
 
@@ -75,19 +105,45 @@ export class WorkstationService {
    * Check a signed call: the workstation exists and is active, the signature is its pinned
    * key's, the timestamp is near and newer than any accepted before. Refusals are audited.
    */
-  async verifyCall(h: { id?: string; ts?: string; sig?: string }, call: { method: string; path: string; body: string; ip: string | null; version: string | null }): Promise<Workstation> {
+  async verifyCall(
+    h: { id?: string; ts?: string; sig?: string },
+    call: { method: string; path: string; body: string; ip: string | null; version: string | null },
+  ): Promise<Workstation> {
     const refuse = async (status: number, refusal: AgentRefusal, message: string, w?: Workstation) => {
-      await this.#deps.auditStore.record({ tenantId: w?.tenantId ?? null, type: 'workstation.refused', level: 'warn', subject: w?.id ?? null, ip: call.ip, data: { reason: refusal, path: call.path } });
+      await this.#deps.auditStore.record({
+        tenantId: w?.tenantId ?? null,
+        type: 'workstation.refused',
+        level: 'warn',
+        subject: w?.id ?? null,
+        ip: call.ip,
+        data: { reason: refusal, path: call.path },
+      });
       return new AgentError(status, refusal, message);
     };
-    if (!h.id || !h.ts || !h.sig || !/^\d{1,16}$/.test(h.ts)) throw await refuse(401, 'bad_request', 'This call is not signed. Use `gatehouse agent` of this version of Gatehouse.');
+    if (!h.id || !h.ts || !h.sig || !/^\d{1,16}$/.test(h.ts))
+      throw await refuse(401, 'bad_request', 'This call is not signed. Use `gatehouse agent` of this version of Gatehouse.');
     const w = await this.#deps.workstationStore.byId(h.id);
-    if (!w) throw await refuse(401, 'unknown_workstation', 'This workstation is not enrolled here. Enroll it again with a new code (`gatehouse agent enroll`).');
-    if (w.status === 'revoked') throw await refuse(403, 'revoked', 'This workstation was revoked by an administrator. Enroll it again with a new code if it should be used.', w);
+    if (!w)
+      throw await refuse(401, 'unknown_workstation', 'This workstation is not enrolled here. Enroll it again with a new code (`gatehouse agent enroll`).');
+    if (w.status === 'revoked')
+      throw await refuse(403, 'revoked', 'This workstation was revoked by an administrator. Enroll it again with a new code if it should be used.', w);
     const ts = Number(h.ts);
-    if (!verifyText(w.publicKey, callText(call.method, call.path, ts, call.body), h.sig)) throw await refuse(401, 'bad_signature', 'The agent did not prove it holds the key pinned for this workstation. If its state file was replaced, enroll it again with a new code.', w);
-    if (Math.abs(Date.now() - ts) > CLOCK_SKEW_MS) throw await refuse(401, 'clock_skew', 'The workstation\'s clock is more than 5 minutes off Gatehouse\'s. Set the workstation\'s clock (NTP), then try again.', w);
-    if (!(await this.#deps.workstationStore.accept(w.id, ts, { address: call.ip, softwareVersion: call.version }))) throw await refuse(409, 'replayed', 'This call was already made (or a newer one was): it is not accepted twice. Run the command again.', w);
+    if (!verifyText(w.publicKey, callText(call.method, call.path, ts, call.body), h.sig))
+      throw await refuse(
+        401,
+        'bad_signature',
+        'The agent did not prove it holds the key pinned for this workstation. If its state file was replaced, enroll it again with a new code.',
+        w,
+      );
+    if (Math.abs(Date.now() - ts) > CLOCK_SKEW_MS)
+      throw await refuse(
+        401,
+        'clock_skew',
+        "The workstation's clock is more than 5 minutes off Gatehouse's. Set the workstation's clock (NTP), then try again.",
+        w,
+      );
+    if (!(await this.#deps.workstationStore.accept(w.id, ts, { address: call.ip, softwareVersion: call.version })))
+      throw await refuse(409, 'replayed', 'This call was already made (or a newer one was): it is not accepted twice. Run the command again.', w);
     return w;
   }
 
@@ -104,8 +160,17 @@ export class WorkstationService {
     const ended = await this.#endBound(tenant, w, { exceptUserId: user.id, kerberosOf: previous }, previous ? 'workstation_switch' : 'workstation_signin');
     const prevUser = previous ? await this.#deps.userStore.userById(w.tenantId, previous) : undefined;
     await this.#deps.auditStore.record({
-      tenantId: w.tenantId, type: previous ? 'workstation.switched' : 'workstation.signin', subject: user.id, ip,
-      data: { workstationId: w.id, workstation: w.name, email: user.email, ...(previous && { previousUserId: previous, previousEmail: prevUser?.email }), sessionsEnded: ended },
+      tenantId: w.tenantId,
+      type: previous ? 'workstation.switched' : 'workstation.signin',
+      subject: user.id,
+      ip,
+      data: {
+        workstationId: w.id,
+        workstation: w.name,
+        email: user.email,
+        ...(previous && { previousUserId: previous, previousEmail: prevUser?.email }),
+        sessionsEnded: ended,
+      },
     });
     return { previous: prevUser?.email ?? previous, sessionsEnded: ended };
   }
@@ -115,7 +180,14 @@ export class WorkstationService {
     const tenant = (await this.#deps.tenantStore.byId(w.tenantId))!;
     await this.#deps.workstationStore.setCurrentUser(w.id, null);
     const ended = await this.#endBound(tenant, w, { kerberosOf: w.currentUserId }, by === 'agent' ? 'workstation_signout' : 'workstation_revoked');
-    if (by === 'agent') await this.#deps.auditStore.record({ tenantId: w.tenantId, type: 'workstation.signout', subject: w.currentUserId, ip, data: { workstationId: w.id, workstation: w.name, sessionsEnded: ended } });
+    if (by === 'agent')
+      await this.#deps.auditStore.record({
+        tenantId: w.tenantId,
+        type: 'workstation.signout',
+        subject: w.currentUserId,
+        ip,
+        data: { workstationId: w.id, workstation: w.name, sessionsEnded: ended },
+      });
     return ended;
   }
 
@@ -129,10 +201,14 @@ export class WorkstationService {
       }
     }
     // In parallel: each end waits for its apps' back-channel logout, and the next user waits for all.
-    const results = await Promise.all(bound.map((b) => this.#deps.sessionService.end(tenant, b.sessionId, { by: `workstation:${w.id}`, why }).catch((err) => {
-      this.#deps.logger.warn({ err: (err as Error).message, session: b.sessionId }, 'could not end a session bound to a workstation');
-      return false;
-    })));
+    const results = await Promise.all(
+      bound.map((b) =>
+        this.#deps.sessionService.end(tenant, b.sessionId, { by: `workstation:${w.id}`, why }).catch((err) => {
+          this.#deps.logger.warn({ err: (err as Error).message, session: b.sessionId }, 'could not end a session bound to a workstation');
+          return false;
+        }),
+      ),
+    );
     await this.#deps.workstationStore.unbind(bound.map((b) => b.sessionId));
     return results.filter(Boolean).length;
   }
@@ -143,7 +219,11 @@ export class WorkstationService {
     const tenant = (await this.#deps.tenantStore.byId(w.tenantId))!;
     const token = crypto.randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + LINK_TTL_MS;
-    await this.#deps.workstationStore.addLink(this.#hash(token, 'workstation-link'), { workstationId: w.id, tenantId: w.tenantId, userId: w.currentUserId, target }, expiresAt);
+    await this.#deps.workstationStore.addLink(
+      this.#hash(token, 'workstation-link'),
+      { workstationId: w.id, tenantId: w.tenantId, userId: w.currentUserId, target },
+      expiresAt,
+    );
     return { url: `${base}/t/${tenant.slug}/workstation/open/${token}`, expiresAt };
   }
 
@@ -161,9 +241,22 @@ export class WorkstationService {
       else if (w.currentUserId !== r.userId) problem = 'user_changed';
     }
     if (problem) {
-      await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'workstation.link_refused', level: 'warn', subject: typeof r === 'string' ? null : r.userId, ip, data: { reason: problem, workstationId: typeof r === 'string' ? null : r.workstationId } });
+      await this.#deps.auditStore.record({
+        tenantId: tenant.id,
+        type: 'workstation.link_refused',
+        level: 'warn',
+        subject: typeof r === 'string' ? null : r.userId,
+        ip,
+        data: { reason: problem, workstationId: typeof r === 'string' ? null : r.workstationId },
+      });
       // Words for the person in the browser that opened the link (its request's language).
-      const why: Record<string, MessageKey> = { unknown: 'ws.link.unknown', expired: 'ws.link.expired', used: 'ws.link.used', revoked: 'ws.link.revoked', user_changed: 'ws.link.userChanged' };
+      const why: Record<string, MessageKey> = {
+        unknown: 'ws.link.unknown',
+        expired: 'ws.link.expired',
+        used: 'ws.link.used',
+        revoked: 'ws.link.revoked',
+        user_changed: 'ws.link.userChanged',
+      };
       throw new GatehouseError(problem === 'unknown' ? 404 : 410, `link_${problem}`, `${t(why[problem]!)} ${t('ws.link.next')}`);
     }
     return r as WorkstationLink;
@@ -172,18 +265,33 @@ export class WorkstationService {
   /** A session started through a link is bound to the workstation (ended at the next switch or sign-out). */
   async bind(link: WorkstationLink, sessionId: string): Promise<void> {
     await this.#deps.workstationStore.bind(link.tenantId, link.workstationId, link.userId, sessionId);
-    await this.#deps.auditStore.record({ tenantId: link.tenantId, type: 'workstation.session_bound', subject: link.userId, data: { workstationId: link.workstationId, sessionId } });
+    await this.#deps.auditStore.record({
+      tenantId: link.tenantId,
+      type: 'workstation.session_bound',
+      subject: link.userId,
+      data: { workstationId: link.workstationId, sessionId },
+    });
   }
 
   async list(tenantId: string): Promise<WorkstationStatus[]> {
     const [all, counts] = await Promise.all([this.#deps.workstationStore.list(tenantId), this.#deps.workstationStore.boundCounts(tenantId)]);
-    return Promise.all(all.map(async (w) => {
-      const u = w.currentUserId ? await this.#deps.userStore.userById(tenantId, w.currentUserId) : undefined;
-      return {
-        id: w.id, name: w.name, status: w.status, address: w.address, version: w.softwareVersion, currentUser: u ? { id: u.id, email: u.email } : null,
-        since: w.currentSince, lastSeenAt: w.lastSeenAt, sessionsBound: counts.get(w.id) ?? 0, createdAt: w.createdAt,
-      };
-    }));
+    return Promise.all(
+      all.map(async (w) => {
+        const u = w.currentUserId ? await this.#deps.userStore.userById(tenantId, w.currentUserId) : undefined;
+        return {
+          id: w.id,
+          name: w.name,
+          status: w.status,
+          address: w.address,
+          version: w.softwareVersion,
+          currentUser: u ? { id: u.id, email: u.email } : null,
+          since: w.currentSince,
+          lastSeenAt: w.lastSeenAt,
+          sessionsBound: counts.get(w.id) ?? 0,
+          createdAt: w.createdAt,
+        };
+      }),
+    );
   }
 
   /** Revoke: the agent's key is refused from now on, and the sessions started on it end. */
@@ -199,7 +307,11 @@ export class WorkstationService {
  * The account a desktop user names with `gatehouse agent signin --user`, or a Kerberos
  * principal's name part: their email, or their username.
  */
-export async function desktopAccount(userStore: Pick<UserStore, 'userByEmail' | 'userByUsername'>, tenantId: string, nameOrEmail: string): Promise<{ email: string } | undefined> {
+export async function desktopAccount(
+  userStore: Pick<UserStore, 'userByEmail' | 'userByUsername'>,
+  tenantId: string,
+  nameOrEmail: string,
+): Promise<{ email: string } | undefined> {
   const name = nameOrEmail.trim();
   if (name.includes('@')) return { email: name.toLowerCase() };
   // The desktop's login name is the directory username (AD sAMAccountName, LDAP uid), whatever

@@ -38,7 +38,7 @@ export class Agent {
       const loc = res.headers.get('location');
       if (res.status >= 300 && res.status < 400 && loc) {
         const next = new URL(loc, res.url || url).href;
-        if (process.env.DEBUG_AGENT) console.log("redirect", res.status, next);
+        if (process.env.DEBUG_AGENT) console.log('redirect', res.status, next);
         if (next.startsWith(stopPrefix)) return next;
         url = next;
         res = await this.request(next);
@@ -79,6 +79,13 @@ export class Agent {
   }
 }
 
-const decode = (s: string) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&').replace(/&quot;/g, '"');
+const decode = (s: string) =>
+  s
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&')
+    .replace(/&quot;/g, '"');
 /** Visible text of an HTML page, for asserting messages. */
-export const text = (html: string) => decode(html.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+export const text = (html: string) =>
+  decode(html.replace(/<[^>]+>/g, ' '))
+    .replace(/\s+/g, ' ')
+    .trim();

@@ -9,7 +9,17 @@ export const haveChromium = () => fs.existsSync(CHROMIUM);
 export async function launch(extraArgs: string[] = []): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...extraArgs,
+    ],
   });
   // Every wait on a page (click, waitFor, goto) is for a condition; its deadline is generous,
   // not Playwright's 30 s, so that a busy shared machine slows the suite down without failing it.

@@ -27,32 +27,54 @@ export async function startNode(name: string, env: Record<string, string>, port?
   const child = spawn(process.execPath, ['--import', './src/boot/ts-cache.js', 'src/main.ts'], {
     cwd: root,
     env: {
-      ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', GATEHOUSE_DATA_DIR: path.join(root, 'tmp', 'unused-data-dir'),
-      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, GATEHOUSE_WORKERS: '1',
-      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env,
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      GATEHOUSE_DATA_DIR: path.join(root, 'tmp', 'unused-data-dir'),
+      GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+      GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+      GATEHOUSE_WORKERS: '1',
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
   // Generous: a node's start (loading sources, migrations, the first engine) takes many times
   // longer on a busy machine; only a node that exits or never answers fails the test.
   try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error('exited');
-      return (await fetch(`${base}/readyz`)).status === 200;
-    }, { what: `node ${name} to answer /readyz`, interval: 50 });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error('exited');
+        return (await fetch(`${base}/readyz`)).status === 200;
+      },
+      { what: `node ${name} to answer /readyz`, interval: 50 },
+    );
   } catch (e) {
     if (child.exitCode !== null) throw new Error(`node ${name} exited before it was ready:\n${out}`);
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}:\n${out}`);
   }
   return {
-    name, port, base, child, exited, output: () => out,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') { if (child.exitCode === null && child.signalCode === null) child.kill(signal); await exited; },
+    name,
+    port,
+    base,
+    child,
+    exited,
+    output: () => out,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
   };
 }
 
@@ -77,7 +99,10 @@ export async function roundRobinProxy(nodes: () => Node[], port?: number): Promi
       // This request's order: the next node in turn, then the others.
       const candidates = all.map((_, i) => all[(start + i) % all.length]!);
       const attempt = (tries: number) => {
-        if (tries >= candidates.length) { res.writeHead(502).end('no node answered'); return; }
+        if (tries >= candidates.length) {
+          res.writeHead(502).end('no node answered');
+          return;
+        }
         const node = candidates[tries]!;
         const up = http.request({ host: '127.0.0.1', port: node.port, method: req.method, path: req.url, headers: req.headers, agent }, (r) => {
           served.set(node.name, (served.get(node.name) ?? 0) + 1);
@@ -99,7 +124,12 @@ export async function roundRobinProxy(nodes: () => Node[], port?: number): Promi
   return {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     served,
-    close: () => new Promise<void>((r) => { agent.destroy(); server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -115,7 +145,8 @@ export function adminClient(base: string) {
   };
   return async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> => {
     const res = await fetch(`${base}/api/v1${p}`, {
-      method, headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken()}` },
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await adminToken()}` },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -129,4 +160,3 @@ export async function metric(base: string, name: string): Promise<number | undef
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 }
-

@@ -26,7 +26,11 @@ export async function createTestDatabase(serverUrl: string): Promise<{ url: stri
   return {
     url: u.href,
     drop: async () => {
-      try { await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); } finally { await admin.end(); }
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
     },
   };
 }
@@ -36,11 +40,21 @@ export async function openTestStore(serverUrl?: string): Promise<Database & { di
   if (serverUrl) {
     const t = await createTestDatabase(serverUrl);
     const d = await openDatabase({ dataDir: '', databaseUrl: t.url });
-    return Object.assign(d, { dispose: async () => { await d.close(); await t.drop(); } });
+    return Object.assign(d, {
+      dispose: async () => {
+        await d.close();
+        await t.drop();
+      },
+    });
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-store-'));
   const d = await openDatabase({ dataDir: dir });
-  return Object.assign(d, { dispose: async () => { await d.close(); fs.rmSync(dir, { recursive: true, force: true }); } });
+  return Object.assign(d, {
+    dispose: async () => {
+      await d.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  });
 }
 
 export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {

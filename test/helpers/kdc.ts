@@ -29,9 +29,12 @@ export interface Kdc {
 }
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => execFile(cmd, args, { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-    if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`)); else resolve(stdout);
-  }));
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
+      else resolve(stdout);
+    }),
+  );
 }
 
 export async function startKdc(): Promise<Kdc> {
@@ -40,7 +43,9 @@ export async function startKdc(): Promise<Kdc> {
   const conf = path.join(dir, 'krb5.conf');
   const kdcConf = path.join(dir, 'kdc.conf');
   // clockskew 1 s: a ticket that just expired is refused at once (the default tolerates 5 minutes).
-  fs.writeFileSync(conf, `[libdefaults]
+  fs.writeFileSync(
+    conf,
+    `[libdefaults]
   default_realm = ${REALM}
   dns_lookup_kdc = false
   dns_lookup_realm = false
@@ -55,8 +60,11 @@ export async function startKdc(): Promise<Kdc> {
 [domain_realm]
   localhost = ${REALM}
   .localhost = ${REALM}
-`);
-  fs.writeFileSync(kdcConf, `[kdcdefaults]
+`,
+  );
+  fs.writeFileSync(
+    kdcConf,
+    `[kdcdefaults]
   kdc_listen = 127.0.0.1:${port}
   kdc_tcp_listen = 127.0.0.1:${port}
 [realms]
@@ -68,21 +76,36 @@ export async function startKdc(): Promise<Kdc> {
   }
 [logging]
   kdc = FILE:${dir}/kdc.log
-`);
+`,
+  );
   fs.writeFileSync(path.join(dir, 'kadm5.acl'), '');
   const env = { KRB5_CONFIG: conf, KRB5_KDC_PROFILE: kdcConf };
   await run(KDB5_UTIL, ['create', '-s', '-r', REALM, '-P', 'master-password-for-tests'], env);
   const kdc: ChildProcess = spawn(KRB5KDC, ['-n', '-r', REALM], { env: { ...process.env, ...env }, stdio: 'ignore' });
-  await waitFor(() => new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), { what: 'the KDC to listen' });
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    { what: 'the KDC to listen' },
+  );
   const kadmin = (q: string) => run(KADMIN_LOCAL, ['-r', REALM, '-q', q], env);
   return {
-    dir, env,
-    async principal(name) { await kadmin(`addprinc -randkey ${name}`); },
-    async keytab(name, file) { await kadmin(`ktadd -norandkey -k ${file} ${name}`); },
-    async kinit(name, keytab, cache, lifetime) { await run('/usr/bin/kinit', ['-k', '-t', keytab, '-c', cache, ...(lifetime ? ['-l', lifetime] : []), name], env); },
+    dir,
+    env,
+    async principal(name) {
+      await kadmin(`addprinc -randkey ${name}`);
+    },
+    async keytab(name, file) {
+      await kadmin(`ktadd -norandkey -k ${file} ${name}`);
+    },
+    async kinit(name, keytab, cache, lifetime) {
+      await run('/usr/bin/kinit', ['-k', '-t', keytab, '-c', cache, ...(lifetime ? ['-l', lifetime] : []), name], env);
+    },
     async stop() {
       kdc.kill();
       await new Promise((r) => (kdc.exitCode !== null ? r(null) : kdc.once('exit', r)));

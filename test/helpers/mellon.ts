@@ -15,14 +15,25 @@ export const APACHE = '/usr/sbin/apache2';
 const MODULES = '/usr/lib/apache2/modules';
 export const haveMellon = () => fs.existsSync(APACHE) && fs.existsSync(path.join(MODULES, 'mod_auth_mellon.so'));
 
-export interface Mellon { base: string; entityId: string; metadataUrl: string; dir: string; errorLog(): string; stop(): Promise<void> }
+export interface Mellon {
+  base: string;
+  entityId: string;
+  metadataUrl: string;
+  dir: string;
+  errorLog(): string;
+  stop(): Promise<void>;
+}
 
 export async function startMellon(o: { keys: SpKeys; idpMetadataXml: string }): Promise<Mellon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-mellon-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   fs.chmodSync(dir, 0o755);
-  const write = (name: string, text: string) => { fs.writeFileSync(path.join(dir, name), text); fs.chmodSync(path.join(dir, name), 0o644); return path.join(dir, name); };
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(dir, name), text);
+    fs.chmodSync(path.join(dir, name), 0o644);
+    return path.join(dir, name);
+  };
   write('sp.key', o.keys.keyPem);
   write('sp.crt', o.keys.certPem);
   write('idp.xml', o.idpMetadataXml);
@@ -30,9 +41,14 @@ export async function startMellon(o: { keys: SpKeys; idpMetadataXml: string }): 
   fs.chmodSync(path.join(dir, 'htdocs'), 0o755);
   fs.chmodSync(path.join(dir, 'htdocs/protected'), 0o755);
   write('htdocs/index.html', '<!doctype html><title>Public</title><p>public page</p>');
-  write('htdocs/protected/index.shtml', '<!doctype html><title>Protected</title><p>NameID: <span id="nameid"><!--#echo var="MELLON_NAME_ID" --></span></p><p>mail: <span id="mail"><!--#echo var="MELLON_mail" --></span></p><p>groups: <span id="groups"><!--#echo var="MELLON_groups" --></span></p><p>site: <span id="site"><!--#echo var="MELLON_site" --></span></p>');
+  write(
+    'htdocs/protected/index.shtml',
+    '<!doctype html><title>Protected</title><p>NameID: <span id="nameid"><!--#echo var="MELLON_NAME_ID" --></span></p><p>mail: <span id="mail"><!--#echo var="MELLON_mail" --></span></p><p>groups: <span id="groups"><!--#echo var="MELLON_groups" --></span></p><p>site: <span id="site"><!--#echo var="MELLON_site" --></span></p>',
+  );
   const load = (m: string) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`;
-  write('httpd.conf', `
+  write(
+    'httpd.conf',
+    `
 ServerRoot ${dir}
 ${['mpm_prefork', 'authn_core', 'authz_core', 'authz_user', 'include', 'mime', 'dir', 'setenvif', 'auth_mellon'].map(load).join('\n')}
 Listen 127.0.0.1:${port}
@@ -70,20 +86,45 @@ TypesConfig /dev/null
   MellonEnable auth
   Require valid-user
 </Location>
-`);
+`,
+  );
   const child: ChildProcess = spawn(APACHE, ['-X', '-f', path.join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
-  const errorLog = () => { try { return output + fs.readFileSync(path.join(dir, 'error.log'), 'utf8'); } catch { return output; } };
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const errorLog = () => {
+    try {
+      return output + fs.readFileSync(path.join(dir, 'error.log'), 'utf8');
+    } catch {
+      return output;
+    }
+  };
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`apache2 exited (${code}): ${errorLog()}`))));
   exited.catch(() => {});
-  await Promise.race([exited, waitFor(async () => {
-    if (child.exitCode !== null) return true;
-    try { return (await fetch(`${base}/mellon/metadata`)).ok; } catch { return false; }
-  }, { what: 'apache2 with mod_auth_mellon to answer' })]);
+  await Promise.race([
+    exited,
+    waitFor(
+      async () => {
+        if (child.exitCode !== null) return true;
+        try {
+          return (await fetch(`${base}/mellon/metadata`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      { what: 'apache2 with mod_auth_mellon to answer' },
+    ),
+  ]);
   return {
-    base, dir, entityId: `${base}/mellon/metadata`, metadataUrl: `${base}/mellon/metadata`, errorLog,
+    base,
+    dir,
+    entityId: `${base}/mellon/metadata`,
+    metadataUrl: `${base}/mellon/metadata`,
+    errorLog,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

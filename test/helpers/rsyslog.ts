@@ -18,17 +18,30 @@ export interface Rsyslog {
   udpPort: number;
   tcpPort: number;
   /** Messages as rsyslog parsed them: one JSON object per message. */
-  parsed(): Array<{ input: string; pri: string; facility: string; severity: string; app: string; procid: string; msgid: string; sd: string; msg: string; hostname: string }>;
+  parsed(): Array<{
+    input: string;
+    pri: string;
+    facility: string;
+    severity: string;
+    app: string;
+    procid: string;
+    msgid: string;
+    sd: string;
+    msg: string;
+    hostname: string;
+  }>;
   stop(): Promise<void>;
 }
 
 /** `ports`: to start a receiver again where a stopped one listened. */
 export async function startRsyslog(ports: { udpPort?: number; tcpPort?: number } = {}): Promise<Rsyslog> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-rsyslog-'));
-  const udpPort = ports.udpPort ?? await freePort();
-  const tcpPort = ports.tcpPort ?? await freePort();
+  const udpPort = ports.udpPort ?? (await freePort());
+  const tcpPort = ports.tcpPort ?? (await freePort());
   const out = path.join(dir, 'parsed.log');
-  fs.writeFileSync(path.join(dir, 'rsyslog.conf'), `
+  fs.writeFileSync(
+    path.join(dir, 'rsyslog.conf'),
+    `
 global(workDirectory="${dir}" maxMessageSize="64k")
 module(load="imudp")
 module(load="imtcp")
@@ -48,33 +61,58 @@ template(name="parsed" type="list") {
   constant(value="\\"}\\n")
 }
 *.* action(type="omfile" file="${out}" template="parsed")
-`);
-  const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', path.join(dir, 'rsyslog.conf'), '-i', path.join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+`,
+  );
+  const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', path.join(dir, 'rsyslog.conf'), '-i', path.join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
-  child.stdout!.on('data', (d) => { log += d; });
-  child.stderr!.on('data', (d) => { log += d; });
+  child.stdout!.on('data', (d) => {
+    log += d;
+  });
+  child.stderr!.on('data', (d) => {
+    log += d;
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const parsed = () => (fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  const parsed = () =>
+    fs.existsSync(out)
+      ? fs
+          .readFileSync(out, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
   // Ready when TCP accepts and a UDP probe has been written (UDP has no other way to tell).
   try {
-    await waitFor(() => new Promise<boolean>((resolve) => {
-      if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${log}`);
-      const s = net.connect(tcpPort, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    }), { what: 'rsyslogd to listen on TCP', interval: 100 });
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          if (child.exitCode !== null) throw new Error(`rsyslogd exited: ${log}`);
+          const s = net.connect(tcpPort, '127.0.0.1', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      { what: 'rsyslogd to listen on TCP', interval: 100 },
+    );
     const probe = dgram.createSocket('udp4');
-    await waitFor(async () => {
-      probe.send('<14>1 - - probe - - - ready', udpPort, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 100));
-      return parsed().some((p) => p.app === 'probe');
-    }, { what: 'rsyslogd to receive on UDP', interval: 200 });
+    await waitFor(
+      async () => {
+        probe.send('<14>1 - - probe - - - ready', udpPort, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 100));
+        return parsed().some((p) => p.app === 'probe');
+      },
+      { what: 'rsyslogd to receive on UDP', interval: 200 },
+    );
     probe.close();
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${log}`);
   }
   return {
-    udpPort, tcpPort,
+    udpPort,
+    tcpPort,
     parsed: () => parsed().filter((p) => p.app !== 'probe'),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');

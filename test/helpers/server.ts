@@ -28,7 +28,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Where a test server keeps its data: a temp SQLite dir, or a fresh PostgreSQL database (+ Redis prefix). */
-export interface Backend { name: string; skip: string | false; env(): Promise<Record<string, string>>; cleanup(): Promise<void> }
+export interface Backend {
+  name: string;
+  skip: string | false;
+  env(): Promise<Record<string, string>>;
+  cleanup(): Promise<void>;
+}
 
 export function sqliteBackend(): Backend {
   return { name: 'sqlite', skip: false, env: async () => ({}), cleanup: async () => {} };
@@ -39,7 +44,8 @@ export async function postgresBackend(opts: { redis?: boolean } = {}): Promise<B
   const url = process.env.DATABASE_URL;
   const redisUrl = process.env.REDIS_URL;
   if (!url) return { name: 'postgres', skip: 'DATABASE_URL not set: PostgreSQL suite skipped', env: async () => ({}), cleanup: async () => {} };
-  if (opts.redis && !redisUrl) return { name: 'postgres+redis', skip: 'REDIS_URL not set: PostgreSQL + Redis suite skipped', env: async () => ({}), cleanup: async () => {} };
+  if (opts.redis && !redisUrl)
+    return { name: 'postgres+redis', skip: 'REDIS_URL not set: PostgreSQL + Redis suite skipped', env: async () => ({}), cleanup: async () => {} };
   const prefix = `ghtest:${randomName()}:`;
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   return {
@@ -48,7 +54,8 @@ export async function postgresBackend(opts: { redis?: boolean } = {}): Promise<B
     async env() {
       db = await createTestDatabase(url);
       return {
-        DATABASE_URL: db.url, GATEHOUSE_SECRET: 'test-secret-'.padEnd(48, 'x'),
+        DATABASE_URL: db.url,
+        GATEHOUSE_SECRET: 'test-secret-'.padEnd(48, 'x'),
         ...(opts.redis && redisUrl ? { REDIS_URL: redisUrl, GATEHOUSE_REDIS_PREFIX: prefix } : {}),
       };
     },
@@ -72,22 +79,45 @@ export interface TestServer extends RunningServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, opts: { dataDir?: string; importFile?: string; backend?: Backend; /** e.g. localhost: WebAuthn needs a host name */ publicHost?: string; /** a fixed port (a server restarted where another ran) */ port?: number } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: {
+    dataDir?: string;
+    importFile?: string;
+    backend?: Backend /** e.g. localhost: WebAuthn needs a host name */;
+    publicHost?: string /** a fixed port (a server restarted where another ran) */;
+    port?: number;
+  } = {},
+): Promise<TestServer> {
   const backend = opts.backend ?? sqliteBackend();
   env = { ...(await backend.env()), ...env };
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? (await freePort());
   const base = `http://${opts.publicHost ?? '127.0.0.1'}:${port}`;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
   const config = loadConfig({
-    PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: base, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'silent', GATEHOUSE_STRICT_API_RESPONSES: 'true',
-    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email, GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password, ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    GATEHOUSE_PUBLIC_URL: base,
+    GATEHOUSE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    GATEHOUSE_STRICT_API_RESPONSES: 'true',
+    GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: ADMIN.email,
+    GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
+    ...env,
   });
   const { importFile } = await import('../../src/tenants/import.ts');
-  const running = await startServer(config, { beforeListen: opts.importFile ? async (services) => { await importFile(services, opts.importFile!); } : undefined });
+  const running = await startServer(config, {
+    beforeListen: opts.importFile
+      ? async (services) => {
+          await importFile(services, opts.importFile!);
+        }
+      : undefined,
+  });
   let token: string | undefined;
   const api = async (method: string, p: string, body?: unknown, tok?: string) => {
     const res = await fetch(base + '/api/v1' + p, {
-      method, headers: { 'content-type': 'application/json', ...(tok !== '' && { authorization: `Bearer ${tok ?? await adminToken()}` }) },
+      method,
+      headers: { 'content-type': 'application/json', ...(tok !== '' && { authorization: `Bearer ${tok ?? (await adminToken())}` }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -101,7 +131,11 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
     return token;
   };
   return {
-    ...running, base, dataDir, api, adminToken,
+    ...running,
+    base,
+    dataDir,
+    api,
+    adminToken,
     async close() {
       await running.stop();
       await backend.cleanup();

@@ -14,10 +14,28 @@ const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/ldap');
 export const SLAPD = '/usr/sbin/slapd';
 export const haveSlapd = () => fs.existsSync(SLAPD) && fs.existsSync('/usr/sbin/slapadd');
 
-export const OPENLDAP = { base: 'dc=example,dc=test', rootDn: 'cn=admin,dc=example,dc=test', rootPw: 'root-secret', bindDn: 'cn=gatehouse,ou=Services,dc=example,dc=test', bindPassword: 'service-secret' };
-export const AD = { base: 'dc=corp,dc=example', rootDn: 'cn=admin,dc=corp,dc=example', rootPw: 'root-secret', bindDn: 'cn=svc-gatehouse,cn=Users,dc=corp,dc=example', bindPassword: 'ad-service-secret' };
+export const OPENLDAP = {
+  base: 'dc=example,dc=test',
+  rootDn: 'cn=admin,dc=example,dc=test',
+  rootPw: 'root-secret',
+  bindDn: 'cn=gatehouse,ou=Services,dc=example,dc=test',
+  bindPassword: 'service-secret',
+};
+export const AD = {
+  base: 'dc=corp,dc=example',
+  rootDn: 'cn=admin,dc=corp,dc=example',
+  rootPw: 'root-secret',
+  bindDn: 'cn=svc-gatehouse,cn=Users,dc=corp,dc=example',
+  bindPassword: 'ad-service-secret',
+};
 
-export interface Slapd { url: string; port: number; dir: string; /** With `tls`: ldaps://127.0.0.1:PORT (and url takes StartTLS). */ ldapsUrl?: string; stop(): void }
+export interface Slapd {
+  url: string;
+  port: number;
+  dir: string /** With `tls`: ldaps://127.0.0.1:PORT (and url takes StartTLS). */;
+  ldapsUrl?: string;
+  stop(): void;
+}
 
 /** Start slapd with the fixtures (plus `extraLdif` appended to the OpenLDAP directory); with `tls`, also on ldaps:// and with StartTLS. */
 export async function startSlapd(opts: { extraLdif?: string; tls?: TestCa } = {}): Promise<Slapd> {
@@ -25,7 +43,9 @@ export async function startSlapd(opts: { extraLdif?: string; tls?: TestCa } = {}
   fs.mkdirSync(path.join(dir, 'db1'));
   fs.mkdirSync(path.join(dir, 'db2'));
   const conf = path.join(dir, 'slapd.conf');
-  fs.writeFileSync(conf, `
+  fs.writeFileSync(
+    conf,
+    `
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
@@ -55,7 +75,8 @@ suffix "${AD.base}"
 rootdn "${AD.rootDn}"
 rootpw ${AD.rootPw}
 directory ${dir}/db2
-`);
+`,
+  );
   const load = (db: number, file: string) => {
     const r = spawnSync('/usr/sbin/slapadd', ['-q', '-f', conf, '-n', String(db), '-l', file], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`slapadd ${file}: ${r.stderr}`);
@@ -70,23 +91,53 @@ directory ${dir}/db2
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}`;
   const ldapsUrl = opts.tls ? `ldaps://127.0.0.1:${await freePort()}` : undefined;
-  const r = spawnSync(SLAPD, ['-f', conf, '-h', [url, ldapsUrl].filter(Boolean).map((u) => `${u}/`).join(' ')], { encoding: 'utf8' });
+  const r = spawnSync(
+    SLAPD,
+    [
+      '-f',
+      conf,
+      '-h',
+      [url, ldapsUrl]
+        .filter(Boolean)
+        .map((u) => `${u}/`)
+        .join(' '),
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`slapd did not start: ${r.stderr}`);
   const pid = Number(fs.readFileSync(path.join(dir, 'slapd.pid'), 'utf8'));
   // slapd daemonizes before it answers: wait (generously: a busy machine) until an LDAP request succeeds.
   const { Client } = await import('ldapts');
-  for (const deadline = Date.now() + GENEROUS_MS; ;) {
+  for (const deadline = Date.now() + GENEROUS_MS; ; ) {
     const c = new Client({ url, connectTimeout: 1000, timeout: 1000 });
-    try { await c.bind(OPENLDAP.rootDn, OPENLDAP.rootPw); await c.unbind(); break; } catch (e) {
+    try {
+      await c.bind(OPENLDAP.rootDn, OPENLDAP.rootPw);
+      await c.unbind();
+      break;
+    } catch (e) {
       await c.unbind().catch(() => {});
-      if (Date.now() > deadline) { try { process.kill(pid); } catch { /* gone */ } throw new Error(`slapd does not answer at ${url}: ${(e as Error).message}`); }
+      if (Date.now() > deadline) {
+        try {
+          process.kill(pid);
+        } catch {
+          /* gone */
+        }
+        throw new Error(`slapd does not answer at ${url}: ${(e as Error).message}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   return {
-    url, port, dir, ldapsUrl,
+    url,
+    port,
+    dir,
+    ldapsUrl,
     stop() {
-      try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -98,12 +149,24 @@ export async function modifyEntry(url: string, who: { rootDn: string; rootPw: st
   const c = new Client({ url });
   try {
     await c.bind(who.rootDn, who.rootPw);
-    await c.modify(dn, Object.entries(replace).map(([type, values]) => new Change({ operation: values.length ? 'replace' : 'delete', modification: new Attribute({ type, values }) })));
-  } finally { await c.unbind(); }
+    await c.modify(
+      dn,
+      Object.entries(replace).map(
+        ([type, values]) => new Change({ operation: values.length ? 'replace' : 'delete', modification: new Attribute({ type, values }) }),
+      ),
+    );
+  } finally {
+    await c.unbind();
+  }
 }
 
 export async function addEntry(url: string, who: { rootDn: string; rootPw: string }, dn: string, attrs: Record<string, string | string[]>): Promise<void> {
   const { Client } = await import('ldapts');
   const c = new Client({ url });
-  try { await c.bind(who.rootDn, who.rootPw); await c.add(dn, attrs); } finally { await c.unbind(); }
+  try {
+    await c.bind(who.rootDn, who.rootPw);
+    await c.add(dn, attrs);
+  } finally {
+    await c.unbind();
+  }
 }

@@ -17,25 +17,61 @@ export interface Spawned {
 }
 
 /** Embedded-store settings only (the machine's PostgreSQL/Redis settings must not leak in). `asNobody`: run it as user nobody (setpriv). */
-export async function spawnServer(dataDir: string, port: number, env: Record<string, string> = {}, opts: { asNobody?: boolean; /** e.g. ['--workers', '2'] */ args?: string[] } = {}): Promise<Spawned> {
+export async function spawnServer(
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+  opts: { asNobody?: boolean /** e.g. ['--workers', '2'] */; args?: string[] } = {},
+): Promise<Spawned> {
   const node = [process.execPath, 'src/main.ts', ...(opts.args ?? [])];
   const argv = opts.asNobody ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...node] : node;
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', GATEHOUSE_SECRET: '', PORT: String(port), HOST: '127.0.0.1', GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`, GATEHOUSE_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      GATEHOUSE_SECRET: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      GATEHOUSE_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   let announced!: (v: boolean) => void;
-  const running = new Promise<boolean>((resolve) => { announced = resolve; });
-  child.stdout!.on('data', (d) => { out += d; if (out.includes('Gatehouse is running')) announced(true); });
-  child.stderr!.on('data', (d) => { err += d; });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { announced(false); resolve(code); }));
+  const running = new Promise<boolean>((resolve) => {
+    announced = resolve;
+  });
+  child.stdout!.on('data', (d) => {
+    out += d;
+    if (out.includes('Gatehouse is running')) announced(true);
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      announced(false);
+      resolve(code);
+    }),
+  );
   const ready = await running;
   return {
-    ready, exited, output: () => out, errors: () => err,
-    signal(sig) { if (child.exitCode === null) child.kill(sig); },
-    async stop() { if (child.exitCode === null) child.kill('SIGTERM'); await exited; },
+    ready,
+    exited,
+    output: () => out,
+    errors: () => err,
+    signal(sig) {
+      if (child.exitCode === null) child.kill(sig);
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
   };
 }

@@ -11,8 +11,13 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   let lastIdToken = '';
   let lastClaims: Record<string, unknown> = {};
   let lastInitiate: Record<string, string> | undefined;
-  const cfg = async () => (config ??= await oidc.discovery(new URL(opts.issuer), opts.clientId, undefined, oidc.ClientSecretBasic(opts.clientSecret), { execute: [oidc.allowInsecureRequests] }));
-  const html = (res: http.ServerResponse, status: number, body: string) => { res.writeHead(status, { 'content-type': 'text/html' }).end(`<!doctype html><title>Test RP</title><body>${body}</body>`); };
+  const cfg = async () =>
+    (config ??= await oidc.discovery(new URL(opts.issuer), opts.clientId, undefined, oidc.ClientSecretBasic(opts.clientSecret), {
+      execute: [oidc.allowInsecureRequests],
+    }));
+  const html = (res: http.ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { 'content-type': 'text/html' }).end(`<!doctype html><title>Test RP</title><body>${body}</body>`);
+  };
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url!, base);
@@ -30,7 +35,15 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
         const nonce = oidc.randomNonce();
         pending.set(state, { verifier, nonce });
         const extra = Object.fromEntries(url.searchParams);
-        const to = oidc.buildAuthorizationUrl(await cfg(), { redirect_uri: `${base}/callback`, scope: 'openid email profile', state, nonce, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra });
+        const to = oidc.buildAuthorizationUrl(await cfg(), {
+          redirect_uri: `${base}/callback`,
+          scope: 'openid email profile',
+          state,
+          nonce,
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          ...extra,
+        });
         res.writeHead(302, { location: to.href }).end();
         return;
       }
@@ -38,7 +51,11 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
         if (url.searchParams.get('error')) return html(res, 200, `<h1 id="error">${url.searchParams.get('error')}</h1>`);
         const p = pending.get(url.searchParams.get('state') ?? '');
         if (!p) return html(res, 400, '<h1>unknown state</h1>');
-        const tokens = await oidc.authorizationCodeGrant(await cfg(), url, { pkceCodeVerifier: p.verifier, expectedState: url.searchParams.get('state')!, expectedNonce: p.nonce });
+        const tokens = await oidc.authorizationCodeGrant(await cfg(), url, {
+          pkceCodeVerifier: p.verifier,
+          expectedState: url.searchParams.get('state')!,
+          expectedNonce: p.nonce,
+        });
         lastIdToken = tokens.id_token!;
         lastClaims = tokens.claims()!;
         return html(res, 200, `<h1 id="user">Signed in as ${tokens.claims()!.email}</h1>`);
@@ -56,5 +73,14 @@ export async function startTestRp(opts: { issuer: string; clientId: string; clie
   });
   await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, idTokenClaims: () => lastClaims, initiated: () => lastInitiate, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    base,
+    idTokenClaims: () => lastClaims,
+    initiated: () => lastInitiate,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -57,7 +57,13 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
     findAccount: async (_ctx, sub) => {
       const a = accounts.get(sub);
       if (!a) return undefined;
-      return { accountId: sub, claims: async () => { const { password: _p, amr: _a, ...claims } = a; return claims; } };
+      return {
+        accountId: sub,
+        claims: async () => {
+          const { password: _p, amr: _a, ...claims } = a;
+          return claims;
+        },
+      };
     },
     // Consent is implied in this test directory.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
@@ -72,8 +78,15 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
   });
 
   provider.use(async (ctx, next) => {
-    if (ctx.path === '/jwks' && tamper) { ctx.body = { keys: [other] }; return; }
-    if (ctx.path === '/token' && dropToken) { ctx.req.socket.destroy(); ctx.respond = false; return; }
+    if (ctx.path === '/jwks' && tamper) {
+      ctx.body = { keys: [other] };
+      return;
+    }
+    if (ctx.path === '/token' && dropToken) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
     const m = /^\/login\/([\w-]+)$/.exec(ctx.path);
     if (!m) return next();
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -85,19 +98,47 @@ export async function startUpstream(opts: { redirectUri: string; accounts: Upstr
 <form id="upstream-login" method="post"><input id="login" name="login" value="${esc(hint)}"><input id="password" name="password" type="password"><button type="submit">Sign in upstream</button></form>`;
       return;
     }
-    const body = await new Promise<string>((resolve) => { let s = ''; ctx.req.on('data', (c) => { s += c; }); ctx.req.on('end', () => resolve(s)); });
+    const body = await new Promise<string>((resolve) => {
+      let s = '';
+      ctx.req.on('data', (c) => {
+        s += c;
+      });
+      ctx.req.on('end', () => resolve(s));
+    });
     const form = new URLSearchParams(body);
     const account = [...accounts.values()].find((a) => a.email === form.get('login') && a.password === form.get('password'));
-    if (!account) { ctx.status = 401; ctx.type = 'html'; ctx.body = '<h1 id="upstream-error">wrong email or password</h1>'; return; }
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account.sub, amr: account.amr ?? ['pwd'] } }, { mergeWithLastSubmission: false });
+    if (!account) {
+      ctx.status = 401;
+      ctx.type = 'html';
+      ctx.body = '<h1 id="upstream-error">wrong email or password</h1>';
+      return;
+    }
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: account.sub, amr: account.amr ?? ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    );
     ctx.respond = false;
   });
   server.on('request', provider.callback());
 
   return {
-    issuer, clientId, clientSecret, accounts, hints,
-    tamperJwks: (on) => { tamper = on; },
-    dropTokenRequests: (on) => { dropToken = on; },
-    stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    issuer,
+    clientId,
+    clientSecret,
+    accounts,
+    hints,
+    tamperJwks: (on) => {
+      tamper = on;
+    },
+    dropTokenRequests: (on) => {
+      dropToken = on;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -18,7 +18,9 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, opts:
   for (;;) {
     try {
       if (await condition()) return Date.now() - start;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
     if (Date.now() - start > timeout) {
       throw new Error(`waited ${Math.round(timeout / 1000)} s for ${opts.what}, in vain${last ? ` (last error: ${(last as Error).message ?? last})` : ''}`);
     }

@@ -47,7 +47,11 @@ async function storeContents(gh: TestServer): Promise<{ where: string; bytes: Bu
   const out = filesUnder(gh.dataDir).map((f) => ({ where: `file ${path.basename(f.file)}`, bytes: f.bytes }));
   const services = gh.services;
   if (services.database.dialect === 'postgres') {
-    const tables = await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(services.database.db);
+    const tables = await sql<{
+      name: string;
+    }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(
+      services.database.db,
+    );
     assert.ok(tables.rows.some((t) => t.name === 'oidc_artifacts'));
     for (const { name } of tables.rows) {
       const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(name)} t`.execute(services.database.db);
@@ -102,19 +106,29 @@ export function atRestSuite(backend: Backend) {
       assert.equal(s.status, 201, JSON.stringify(s.body));
       svc = s.body;
     });
-    after(async () => { await gh?.close(); });
+    after(async () => {
+      await gh?.close();
+    });
 
     async function authorize(config: oidc.Configuration, agent: RecordingAgent, issued: Set<string>) {
       const verifier = oidc.randomPKCECodeVerifier();
       const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: RP, scope: 'openid email', state: 'st', nonce: 'nonce-1',
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        redirect_uri: RP,
+        scope: 'openid email',
+        state: 'st',
+        nonce: 'nonce-1',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
       });
       const callback = await agent.signIn(url.href, RP, alice.email, alice.password);
       const code = new URL(callback).searchParams.get('code');
       assert.ok(code);
       issued.add(code);
-      const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: 'st', expectedNonce: 'nonce-1' });
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'st',
+        expectedNonce: 'nonce-1',
+      });
       return tokens;
     }
 
@@ -146,7 +160,16 @@ export function atRestSuite(backend: Backend) {
       // SSO: the session cookie is looked up (by its hash) and signs in without a prompt.
       const config2 = await rpConfig(issuer, web.clientId, web.clientSecret);
       const verifier = oidc.randomPKCECodeVerifier();
-      const silent = await agent.follow(oidc.buildAuthorizationUrl(config2, { redirect_uri: RP, scope: 'openid', state: 's2', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
+      const silent = await agent.follow(
+        oidc.buildAuthorizationUrl(config2, {
+          redirect_uri: RP,
+          scope: 'openid',
+          state: 's2',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+        }).href,
+        RP,
+      );
       assert.ok(silent, 'the session signs the user in again without a prompt');
       issued.add(new URL(silent).searchParams.get('code')!);
       const again = await oidc.authorizationCodeGrant(config2, new URL(silent), { pkceCodeVerifier: verifier, expectedState: 's2' });
@@ -188,7 +211,16 @@ export function atRestSuite(backend: Backend) {
       assert.equal(sessions.status, 200);
       assert.equal(sessions.body.items.length, 1);
       assert.equal((await gh.api('DELETE', `/tenants/default/sessions/${sessions.body.items[0].id}`)).status, 204);
-      const after = await agent.follow(oidc.buildAuthorizationUrl(config2, { redirect_uri: RP, scope: 'openid', state: 's3', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
+      const after = await agent.follow(
+        oidc.buildAuthorizationUrl(config2, {
+          redirect_uri: RP,
+          scope: 'openid',
+          state: 's3',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+        }).href,
+        RP,
+      );
       assert.equal(after, null, 'the ended session no longer signs in');
       assert.match(agent.lastBody, /<form/, 'the sign-in page is shown');
     });
@@ -197,9 +229,14 @@ export function atRestSuite(backend: Backend) {
       const services = gh.services;
       const tenant = await services.tenantStore.getBySlug('default');
       const user = (await services.userStore.userByEmail(tenant.id, alice.email))!;
-      const oldCode = 'ABCD-EFGH-JKLM', newCode = 'NPQR-STUV-WXYZ';
-      const factor = await services.mfaStore.addFactor(tenant.id, user.id, { type: 'totp', label: 'Phone', secretSealed: services.sealer.seal('JBSWY3DPEHPK3PXP') },
-        [services.sealer.mac('recovery:ABCDEFGHJKLM'), services.tokenHasher.hash('NPQRSTUVWXYZ', 'recovery')]);
+      const oldCode = 'ABCD-EFGH-JKLM',
+        newCode = 'NPQR-STUV-WXYZ';
+      const factor = await services.mfaStore.addFactor(
+        tenant.id,
+        user.id,
+        { type: 'totp', label: 'Phone', secretSealed: services.sealer.seal('JBSWY3DPEHPK3PXP') },
+        [services.sealer.mac('recovery:ABCDEFGHJKLM'), services.tokenHasher.hash('NPQRSTUVWXYZ', 'recovery')],
+      );
       const rows = await services.database.db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).execute();
       assert.ok(!JSON.stringify(rows).includes('NPQRSTUVWXYZ'));
       const factors = [factor];
@@ -209,7 +246,9 @@ export function atRestSuite(backend: Backend) {
       await services.mfaStore.reset(tenant.id, user.id);
     });
 
-    test('a refresh token and a session kept in clear by an earlier version work after the upgrade', { skip: backend.name === 'sqlite' ? false : 'restarts on the same data directory: SQLite only' }, async () => {
+    test('a refresh token and a session kept in clear by an earlier version work after the upgrade', {
+      skip: backend.name === 'sqlite' ? false : 'restarts on the same data directory: SQLite only',
+    }, async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-upgrade-'));
       let gh1: TestServer | undefined;
       let gh2: TestServer | undefined;
@@ -227,13 +266,27 @@ export function atRestSuite(backend: Backend) {
         for (const r of await db.selectFrom('oidc_artifacts').selectAll().execute()) {
           const p = JSON.parse(gh1.services.tokenHasher.openArtifact(JSON.parse(r.payload).e)) as Record<string, unknown>;
           await db.deleteFrom('oidc_artifacts').where('model', '=', r.model).where('id', '=', r.id).execute();
-          await db.insertInto('oidc_artifacts').values({
-            model: r.model, id: String(p.jti), tenant_id: r.tenant_id, payload: JSON.stringify(p),
-            grant_id: (p.grantId as string) ?? null, uid: (p.uid as string) ?? null, user_code: null, expires_at: r.expires_at, consumed_at: r.consumed_at,
-          }).execute();
+          await db
+            .insertInto('oidc_artifacts')
+            .values({
+              model: r.model,
+              id: String(p.jti),
+              tenant_id: r.tenant_id,
+              payload: JSON.stringify(p),
+              grant_id: (p.grantId as string) ?? null,
+              uid: (p.uid as string) ?? null,
+              user_code: null,
+              expires_at: r.expires_at,
+              consumed_at: r.consumed_at,
+            })
+            .execute();
         }
         await db.deleteFrom('instance_settings').where('name', '=', 'artifacts_hashed_at').execute();
-        assert.ok(fs.readFileSync(path.join(dataDir, 'gatehouse.db')).includes(tokens.refresh_token) || fs.readFileSync(path.join(dataDir, 'gatehouse.db-wal')).includes(tokens.refresh_token), 'the refresh token is in clear, as before');
+        assert.ok(
+          fs.readFileSync(path.join(dataDir, 'gatehouse.db')).includes(tokens.refresh_token) ||
+            fs.readFileSync(path.join(dataDir, 'gatehouse.db-wal')).includes(tokens.refresh_token),
+          'the refresh token is in clear, as before',
+        );
         await gh1.close();
         gh1 = undefined;
 
@@ -242,12 +295,23 @@ export function atRestSuite(backend: Backend) {
         const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
         assert.ok(refreshed.access_token, 'the refresh token issued before the upgrade still works');
         const verifier = oidc.randomPKCECodeVerifier();
-        const silent = await agent.follow(oidc.buildAuthorizationUrl(config, { redirect_uri: RP, scope: 'openid', state: 's', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).href, RP);
+        const silent = await agent.follow(
+          oidc.buildAuthorizationUrl(config, {
+            redirect_uri: RP,
+            scope: 'openid',
+            state: 's',
+            code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+            code_challenge_method: 'S256',
+          }).href,
+          RP,
+        );
         assert.ok(silent, 'the browser session from before the upgrade still signs in without a prompt');
-        const raw = Buffer.concat(['gatehouse.db', 'gatehouse.db-wal'].filter((f) => fs.existsSync(path.join(dataDir, f))).map((f) => fs.readFileSync(path.join(dataDir, f))));
+        const raw = Buffer.concat(
+          ['gatehouse.db', 'gatehouse.db-wal'].filter((f) => fs.existsSync(path.join(dataDir, f))).map((f) => fs.readFileSync(path.join(dataDir, f))),
+        );
         const rows = await gh2.services.database.db.selectFrom('oidc_artifacts').select(['id', 'payload']).execute();
         assert.ok(rows.length > 0 && !JSON.stringify(rows).includes(tokens.refresh_token), 'the rows were rewritten as hashes');
-        assert.ok(!raw.includes(tokens.refresh_token), 'nor do the old rows linger in the file\'s free pages or the WAL');
+        assert.ok(!raw.includes(tokens.refresh_token), "nor do the old rows linger in the file's free pages or the WAL");
       } finally {
         await gh1?.close();
         await gh2?.close();

@@ -28,7 +28,10 @@ export function upgradeSuite(store: 'sqlite' | 'postgres') {
       const where = { dataDir, databaseUrl: pgdb?.url };
       // An instance as this build leaves it, then "upgraded" by a future version.
       const d = await openDatabase(where);
-      assert.deepEqual(await appliedMigrations(d.db), migrationList.map((m) => m.name));
+      assert.deepEqual(
+        await appliedMigrations(d.db),
+        migrationList.map((m) => m.name),
+      );
       assert.equal(await lastStartedBy(d.db), gatehouseVersion(), 'each start records its version');
       await sql`insert into kysely_migration (name, timestamp) values (${FUTURE}, ${new Date().toISOString()})`.execute(d.db);
       await sql`update instance_settings set value = '9.9.0' where name = 'gatehouse_version'`.execute(d.db);

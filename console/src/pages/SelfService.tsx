@@ -7,7 +7,12 @@ import { useSession, useTenantPath } from '../App.tsx';
 import { can } from '../roles.ts';
 import { Banner, Button, FormError, notify, SelectField, TextField, useAsync } from '../ui.tsx';
 
-interface SelfService { signInWith: 'email' | 'username' | 'either'; domains: Record<string, string>; mailFromName: string | null; version: number }
+interface SelfService {
+  signInWith: 'email' | 'username' | 'either';
+  domains: Record<string, string>;
+  mailFromName: string | null;
+  version: number;
+}
 
 const SIGN_IN_WITH = [
   { value: 'either', label: 'Email or username (default)' },
@@ -41,31 +46,84 @@ function SelfServiceForm({ initial, editable, reload }: { initial: SelfService; 
       await api('PATCH', tp('/self-service'), { signInWith, mailFromName: fromName.trim() || null, version: initial.version });
       notify('Saved. The sign-in page follows the new setting now.');
       reload();
-    } catch (e) { setError(e as Error); } finally { setBusy(false); }
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
   };
   const test = async () => {
-    if (!EMAIL.test(to.trim())) { setError(new Error('Enter the address to send the test message to, like you@example.com.')); return; }
+    if (!EMAIL.test(to.trim())) {
+      setError(new Error('Enter the address to send the test message to, like you@example.com.'));
+      return;
+    }
     setError(undefined);
     try {
       const r = await api<{ message: string }>('POST', tp('/self-service/test-email'), { to: to.trim() });
       setSent(r.message);
-    } catch (e) { setError(e as Error); }
+    } catch (e) {
+      setError(e as Error);
+    }
   };
   const conflict = error instanceof ApiError && error.code === 'version_conflict';
-  return <form className="form" noValidate onSubmit={(e) => { e.preventDefault(); void save(); }}>
-    <section aria-labelledby="selfservice-h">
-      <h2 id="selfservice-h">Sign-in name and email</h2>
-      <fieldset disabled={!editable}>
-        <SelectField label="Users sign in with" value={signInWith} onValue={setSignInWith} options={SIGN_IN_WITH} hint="Usernames also work as CORP\jsmith and jsmith@corp.example.org when those domains are mapped to a directory (API)." />
-        <TextField label="Mail sender name" value={fromName} onValue={setFromName} error={fromError} placeholder="The organization's name" hint="Shown with the server's sender address (GATEHOUSE_MAIL_FROM) on password reset and other mail." maxLength={100} />
-      </fieldset>
-      {editable && <div className="actions"><Button type="submit" busy={busy} busyLabel="Updating…">Update sign-in settings</Button></div>}
-      {editable && <div className="inline-fields">
-        <TextField label="Send a test email to" type="email" value={to} onValue={setTo} />
-        <Button variant="secondary" onClick={() => void test()}>Send test email</Button>
-      </div>}
-      {sent && <p role="status">{sent}</p>}
-      {conflict ? <Banner level="error"><p>{error!.message}</p><p><Button variant="secondary" onClick={reload}>Reload</Button></p></Banner> : <FormError error={error} />}
-    </section>
-  </form>;
+  return (
+    <form
+      className="form"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <section aria-labelledby="selfservice-h">
+        <h2 id="selfservice-h">Sign-in name and email</h2>
+        <fieldset disabled={!editable}>
+          <SelectField
+            label="Users sign in with"
+            value={signInWith}
+            onValue={setSignInWith}
+            options={SIGN_IN_WITH}
+            hint="Usernames also work as CORP\jsmith and jsmith@corp.example.org when those domains are mapped to a directory (API)."
+          />
+          <TextField
+            label="Mail sender name"
+            value={fromName}
+            onValue={setFromName}
+            error={fromError}
+            placeholder="The organization's name"
+            hint="Shown with the server's sender address (GATEHOUSE_MAIL_FROM) on password reset and other mail."
+            maxLength={100}
+          />
+        </fieldset>
+        {editable && (
+          <div className="actions">
+            <Button type="submit" busy={busy} busyLabel="Updating…">
+              Update sign-in settings
+            </Button>
+          </div>
+        )}
+        {editable && (
+          <div className="inline-fields">
+            <TextField label="Send a test email to" type="email" value={to} onValue={setTo} />
+            <Button variant="secondary" onClick={() => void test()}>
+              Send test email
+            </Button>
+          </div>
+        )}
+        {sent && <p role="status">{sent}</p>}
+        {conflict ? (
+          <Banner level="error">
+            <p>{error!.message}</p>
+            <p>
+              <Button variant="secondary" onClick={reload}>
+                Reload
+              </Button>
+            </p>
+          </Banner>
+        ) : (
+          <FormError error={error} />
+        )}
+      </section>
+    </form>
+  );
 }

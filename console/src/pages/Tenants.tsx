@@ -13,20 +13,70 @@ export function TenantsPage() {
   const { tenant, setTenant } = useSession();
   const list = useAsync((signal) => api<Page<Tenant>>('GET', '/tenants', undefined, { signal }), []);
   const [creating, setCreating] = useState(false);
-  return <>
-    <PageTitle actions={<Button onClick={() => setCreating(true)}>Create tenant</Button>}>Tenants</PageTitle>
-    <p className="hint">Each tenant is its own issuer with its own keys, users, applications and sessions. As a superadministrator of the default tenant you can administer any of them from here.</p>
-    {list.loading && !list.data && <Loading />}
-    {list.error && <ErrorBox error={list.error} onRetry={list.reload} />}
-    {list.data && <div className="table-wrap" role="region" aria-label="Tenants" tabIndex={0}><table>
-      <thead><tr><th scope="col">Slug</th><th scope="col">Name</th><th scope="col">Issuer</th><th scope="col"><span className="visually-hidden">Actions</span></th></tr></thead>
-      <tbody>{list.data.items.map((t) => <tr key={t.slug}>
-        <th scope="row">{t.slug}</th><td>{t.name}</td><td><code>{t.issuer}</code></td>
-        <td>{t.slug === tenant ? <span className="muted">administering</span> : <Button variant="secondary" className="small" onClick={() => { setTenant(t.slug); notify(`Now administering ${t.name}.`); navigate('/'); }}>Administer</Button>}</td>
-      </tr>)}</tbody>
-    </table></div>}
-    {creating && <CreateTenant onClose={() => setCreating(false)} onCreated={() => { setCreating(false); list.reload(); }} />}
-  </>;
+  return (
+    <>
+      <PageTitle actions={<Button onClick={() => setCreating(true)}>Create tenant</Button>}>Tenants</PageTitle>
+      <p className="hint">
+        Each tenant is its own issuer with its own keys, users, applications and sessions. As a superadministrator of the default tenant you can administer any
+        of them from here.
+      </p>
+      {list.loading && !list.data && <Loading />}
+      {list.error && <ErrorBox error={list.error} onRetry={list.reload} />}
+      {list.data && (
+        <div className="table-wrap" role="region" aria-label="Tenants" tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Slug</th>
+                <th scope="col">Name</th>
+                <th scope="col">Issuer</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((t) => (
+                <tr key={t.slug}>
+                  <th scope="row">{t.slug}</th>
+                  <td>{t.name}</td>
+                  <td>
+                    <code>{t.issuer}</code>
+                  </td>
+                  <td>
+                    {t.slug === tenant ? (
+                      <span className="muted">administering</span>
+                    ) : (
+                      <Button
+                        variant="secondary"
+                        className="small"
+                        onClick={() => {
+                          setTenant(t.slug);
+                          notify(`Now administering ${t.name}.`);
+                          navigate('/');
+                        }}
+                      >
+                        Administer
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {creating && (
+        <CreateTenant
+          onClose={() => setCreating(false)}
+          onCreated={() => {
+            setCreating(false);
+            list.reload();
+          }}
+        />
+      )}
+    </>
+  );
 }
 
 function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
@@ -41,21 +91,55 @@ function CreateTenant({ onClose, onCreated }: { onClose: () => void; onCreated: 
     setSubmitted(true);
     if (slugError) return;
     setBusy(true);
-    try { setCreated(await api<Tenant>('POST', '/tenants', { slug, ...(name && { name }) })); notify(`Created ${slug}.`); } catch (e) { setError(e as Error); }
+    try {
+      setCreated(await api<Tenant>('POST', '/tenants', { slug, ...(name && { name }) }));
+      notify(`Created ${slug}.`);
+    } catch (e) {
+      setError(e as Error);
+    }
     setBusy(false);
   };
-  if (created) return <Dialog title={`Tenant ${created.slug} created`} onClose={onCreated}>
-    <CopyValue label="Issuer" value={created.issuer} />
-    <CopyValue label="Discovery URL" value={created.discoveryUrl} />
-    <p>Its own console is at <code>{created.issuer}/console/</code>; create its first administrator from here (Administer › Users).</p>
-    <div className="actions"><Button onClick={onCreated}>Done</Button></div>
-  </Dialog>;
-  return <Dialog title="Create tenant" onClose={onClose}>
-    <form noValidate onSubmit={(e) => { e.preventDefault(); void create(); }}>
-      <TextField label="Slug" value={slug} onValue={setSlug} error={(submitted ? slugError : undefined) ?? (error instanceof ApiError ? error.forField('slug') : undefined)} hint="Part of the issuer URL: /t/<slug>." autoFocus />
-      <TextField label="Name (optional)" value={name} onValue={setName} />
-      <FormError error={error} />
-      <div className="actions"><Button type="submit" busy={busy} busyLabel="Creating…">Create tenant</Button><Button variant="secondary" onClick={onClose}>Cancel</Button></div>
-    </form>
-  </Dialog>;
+  if (created)
+    return (
+      <Dialog title={`Tenant ${created.slug} created`} onClose={onCreated}>
+        <CopyValue label="Issuer" value={created.issuer} />
+        <CopyValue label="Discovery URL" value={created.discoveryUrl} />
+        <p>
+          Its own console is at <code>{created.issuer}/console/</code>; create its first administrator from here (Administer › Users).
+        </p>
+        <div className="actions">
+          <Button onClick={onCreated}>Done</Button>
+        </div>
+      </Dialog>
+    );
+  return (
+    <Dialog title="Create tenant" onClose={onClose}>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create();
+        }}
+      >
+        <TextField
+          label="Slug"
+          value={slug}
+          onValue={setSlug}
+          error={(submitted ? slugError : undefined) ?? (error instanceof ApiError ? error.forField('slug') : undefined)}
+          hint="Part of the issuer URL: /t/<slug>."
+          autoFocus
+        />
+        <TextField label="Name (optional)" value={name} onValue={setName} />
+        <FormError error={error} />
+        <div className="actions">
+          <Button type="submit" busy={busy} busyLabel="Creating…">
+            Create tenant
+          </Button>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
 }

@@ -24,27 +24,47 @@ const samlAttribute = z.object({
   value: z.string().max(1000).optional().describe('or a static value'),
 });
 const samlFields = {
-  entityId: z.string().trim().min(1).max(1024).describe('the SP entity ID (its metadata\'s entityID)'),
-  acs: z.array(z.object({ url: webUrl(), binding: z.literal('HTTP-POST').default('HTTP-POST'), index: z.number().int().min(0).max(65535).optional() })).min(1).max(20)
+  entityId: z.string().trim().min(1).max(1024).describe("the SP entity ID (its metadata's entityID)"),
+  acs: z
+    .array(z.object({ url: webUrl(), binding: z.literal('HTTP-POST').default('HTTP-POST'), index: z.number().int().min(0).max(65535).optional() }))
+    .min(1)
+    .max(20)
     .describe('Assertion Consumer Service URLs (HTTP-POST binding); the first is the default'),
-  slo: z.object({ url: webUrl(), binding: z.enum(['redirect', 'post']) }).nullable().describe('the SP\'s Single Logout service (front channel: answers to its LogoutRequests)'),
-  sloBackchannelUrl: webUrl().nullable().describe('the SP\'s SOAP Single Logout service: signing out of Gatehouse, or an ended session, logs the user out there'),
+  slo: z
+    .object({ url: webUrl(), binding: z.enum(['redirect', 'post']) })
+    .nullable()
+    .describe("the SP's Single Logout service (front channel: answers to its LogoutRequests)"),
+  sloBackchannelUrl: webUrl()
+    .nullable()
+    .describe("the SP's SOAP Single Logout service: signing out of Gatehouse, or an ended session, logs the user out there"),
   nameIdFormat: z.enum(NAMEID_FORMATS).describe('email (default), persistent (a stable opaque id per SP), transient, unspecified'),
   nameIdAttribute: z.string().max(50).describe('the user attribute the NameID carries (email and unspecified formats; default email)'),
   attributes: z.array(samlAttribute).max(50).describe('the attribute statement'),
   sign: z.enum(SIGN_WHAT).describe('sign the response, the assertion, or both (default both)'),
   signatureAlgorithm: z.enum(SIGNATURE_ALGORITHMS).describe('rsa-sha256 (default); rsa-sha1 only with allowSha1'),
   allowSha1: z.boolean().describe('let this profile sign and accept RSA-SHA1 (broken; for SPs that know nothing else)'),
-  encryptAssertion: z.boolean().describe('encrypt the assertion to the SP\'s certificate (AES-256-GCM, RSA-OAEP)'),
-  assertionLifetimeSeconds: z.number().int().min(ASSERTION_LIFETIME.min).max(ASSERTION_LIFETIME.max).describe(`seconds (default ${ASSERTION_LIFETIME.default})`),
-  requireSignedRequests: z.boolean().describe('refuse AuthnRequests not signed with the SP\'s certificate'),
-  certificates: z.array(z.string().max(20_000)).max(5).describe('the SP\'s certificates (PEM): request signatures, assertion encryption; expiry watched like registered certificates'),
+  encryptAssertion: z.boolean().describe("encrypt the assertion to the SP's certificate (AES-256-GCM, RSA-OAEP)"),
+  assertionLifetimeSeconds: z
+    .number()
+    .int()
+    .min(ASSERTION_LIFETIME.min)
+    .max(ASSERTION_LIFETIME.max)
+    .describe(`seconds (default ${ASSERTION_LIFETIME.default})`),
+  requireSignedRequests: z.boolean().describe("refuse AuthnRequests not signed with the SP's certificate"),
+  certificates: z
+    .array(z.string().max(20_000))
+    .max(5)
+    .describe("the SP's certificates (PEM): request signatures, assertion encryption; expiry watched like registered certificates"),
 };
-export const samlInputSchema = z.object({
-  ...Object.fromEntries(Object.entries(samlFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof samlFields]: z.ZodOptional<(typeof samlFields)[K]> },
-  metadataXml: z.string().max(512_000).optional().describe('the SP\'s SAML metadata (XML): fills in what is not given'),
-  metadataUrl: webUrl().optional().describe('or where to fetch it (through the outbound request rules)'),
-}).describe('SAML apps: the service provider');
+export const samlInputSchema = z
+  .object({
+    ...(Object.fromEntries(Object.entries(samlFields).map(([k, v]) => [k, v.optional()])) as {
+      [K in keyof typeof samlFields]: z.ZodOptional<(typeof samlFields)[K]>;
+    }),
+    metadataXml: z.string().max(512_000).optional().describe("the SP's SAML metadata (XML): fills in what is not given"),
+    metadataUrl: webUrl().optional().describe('or where to fetch it (through the outbound request rules)'),
+  })
+  .describe('SAML apps: the service provider');
 const profileFields = {
   name: text().trim().min(1).max(100).describe('the profile name, seen by administrators only; unique in the tenant'),
   displayName: text().trim().min(1).max(100).describe('the user-friendly name users see'),
@@ -58,15 +78,34 @@ const profileFields = {
   /** data: URL of a PNG, GIF or JPEG, at most 250 KB and 200 x 150 (checked in the service). */
   logo: z.string().max(1_000_000).nullable().describe('a data: URL (PNG, GIF, JPG; at most 250 KB, 200 x 150 px), shown in the launcher'),
   requireMfa: z.boolean(),
-  outliveSession: z.boolean().describe('hand-off apps: the handed-over refresh token survives the user\'s sign-out of Gatehouse (default false: signing out, or an administrator ending the session, revokes it)'),
-  deviceSsoGroup: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'use 1-64 letters, digits, spaces, dots, hyphens or underscores').nullable()
-    .describe('native apps: the device SSO group (OpenID Connect Native SSO); apps of one group on a device share the sign-in of the first (scope device_sso, token exchange); null: none'),
+  outliveSession: z
+    .boolean()
+    .describe(
+      "hand-off apps: the handed-over refresh token survives the user's sign-out of Gatehouse (default false: signing out, or an administrator ending the session, revokes it)",
+    ),
+  deviceSsoGroup: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, 'use 1-64 letters, digits, spaces, dots, hyphens or underscores')
+    .nullable()
+    .describe(
+      'native apps: the device SSO group (OpenID Connect Native SSO); apps of one group on a device share the sign-in of the first (scope device_sso, token exchange); null: none',
+    ),
   claims: z.array(claim).max(50),
   tokenTtls: ttls,
   /** Hand-off apps: the refresh token lifetime in minutes (sets tokenTtls.refreshToken). */
-  refreshTokenMinutes: z.number().int().min(1).max(365 * 24 * 60).describe('hand-off apps: refresh token lifetime (default 480)'),
-  jwks: jwksSchema.nullable().describe('the app\'s registered public keys; certificates in x5c are watched for expiry; private_key_jwt checks client assertions with them'),
-  clientAuthMethod: z.enum(CLIENT_AUTH_METHODS).describe('confidential apps: how the app authenticates at the token endpoint (default client_secret_basic; private_key_jwt needs jwks)'),
+  refreshTokenMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 60)
+    .describe('hand-off apps: refresh token lifetime (default 480)'),
+  jwks: jwksSchema
+    .nullable()
+    .describe("the app's registered public keys; certificates in x5c are watched for expiry; private_key_jwt checks client assertions with them"),
+  clientAuthMethod: z
+    .enum(CLIENT_AUTH_METHODS)
+    .describe('confidential apps: how the app authenticates at the token endpoint (default client_secret_basic; private_key_jwt needs jwks)'),
 };
 const createBody = z.object({
   ...profileFields,
@@ -87,19 +126,34 @@ const createBody = z.object({
   tokenTtls: ttls.default({}),
   jwks: profileFields.jwks.default(null),
   clientAuthMethod: profileFields.clientAuthMethod.optional(),
-  clientId: z.string().regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters').optional().describe('default: generated'),
+  clientId: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{8,128}$/, 'must be 8-128 URL-safe characters')
+    .optional()
+    .describe('default: generated'),
   clientSecret: z.string().min(32).max(256).optional().describe('default: generated'),
   saml: samlInputSchema.optional(),
 });
 const patchBody = z.object({
-  name: profileFields.name.optional(), displayName: profileFields.displayName.optional(),
-  redirectUris: profileFields.redirectUris.optional(), postLogoutRedirectUris: profileFields.postLogoutRedirectUris.optional(),
-  backchannelLogoutUri: profileFields.backchannelLogoutUri.optional(), homeUrl: profileFields.homeUrl.optional(),
-  initiateLoginUri: profileFields.initiateLoginUri.optional(), loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
-  passwordGrant: profileFields.passwordGrant.optional(), logo: profileFields.logo.optional(), requireMfa: profileFields.requireMfa.optional(),
-  outliveSession: profileFields.outliveSession.optional(), deviceSsoGroup: profileFields.deviceSsoGroup.optional(),
-  claims: profileFields.claims.optional(), tokenTtls: ttls.optional(), refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
-  jwks: profileFields.jwks.optional(), clientAuthMethod: profileFields.clientAuthMethod.optional(), version,
+  name: profileFields.name.optional(),
+  displayName: profileFields.displayName.optional(),
+  redirectUris: profileFields.redirectUris.optional(),
+  postLogoutRedirectUris: profileFields.postLogoutRedirectUris.optional(),
+  backchannelLogoutUri: profileFields.backchannelLogoutUri.optional(),
+  homeUrl: profileFields.homeUrl.optional(),
+  initiateLoginUri: profileFields.initiateLoginUri.optional(),
+  loginRedirectUrl: profileFields.loginRedirectUrl.optional(),
+  passwordGrant: profileFields.passwordGrant.optional(),
+  logo: profileFields.logo.optional(),
+  requireMfa: profileFields.requireMfa.optional(),
+  outliveSession: profileFields.outliveSession.optional(),
+  deviceSsoGroup: profileFields.deviceSsoGroup.optional(),
+  claims: profileFields.claims.optional(),
+  tokenTtls: ttls.optional(),
+  refreshTokenMinutes: profileFields.refreshTokenMinutes.optional(),
+  jwks: profileFields.jwks.optional(),
+  clientAuthMethod: profileFields.clientAuthMethod.optional(),
+  version,
   saml: samlInputSchema.optional().describe('SAML apps: only what is given changes (metadata fills in the rest)'),
 });
 
@@ -110,8 +164,15 @@ function samlAppView(services: Services, tenant: Tenant, a: App): z.input<typeof
   const issuer = issuerFor(services.config.publicUrl, tenant.slug);
   const s = a.saml!;
   return {
-    ...s, acs: s.acs.map((x) => ({ ...x, binding: 'HTTP-POST' as const })),
-    idp: { entityId: samlEntityId(issuer), metadataUrl: samlEntityId(issuer), ssoUrl: ssoUrl(issuer), sloUrl: sloUrl(issuer), launchUrl: `${issuer}/saml/launch/${a.clientId}` },
+    ...s,
+    acs: s.acs.map((x) => ({ ...x, binding: 'HTTP-POST' as const })),
+    idp: {
+      entityId: samlEntityId(issuer),
+      metadataUrl: samlEntityId(issuer),
+      ssoUrl: ssoUrl(issuer),
+      sloUrl: sloUrl(issuer),
+      launchUrl: `${issuer}/saml/launch/${a.clientId}`,
+    },
     warnings: [sha1Warning(s)].filter((w): w is string => !!w),
   };
 }
@@ -122,20 +183,39 @@ const withRefreshMinutes = (t: z.infer<typeof ttls>, minutes: number | undefined
 
 export async function appView(services: Services, tenant: Tenant, a: App): Promise<z.input<typeof appSchema>> {
   return {
-    clientId: a.clientId, name: a.name, displayName: a.displayName, type: a.type,
-    redirectUris: a.redirectUris, postLogoutRedirectUris: a.postLogoutRedirectUris,
-    backchannelLogoutUri: a.backchannelLogoutUri, homeUrl: a.homeUrl, claims: a.claims, tokenTtls: a.tokenTtls,
-    initiateLoginUri: a.initiateLoginUri, loginRedirectUrl: a.loginRedirectUrl, passwordGrant: a.passwordGrant, logo: a.logo, requireMfa: a.requireMfa, deviceSsoGroup: a.deviceSsoGroup,
-    ...(a.type === 'handoff' && { refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60), outliveSession: a.outliveSession }),
+    clientId: a.clientId,
+    name: a.name,
+    displayName: a.displayName,
+    type: a.type,
+    redirectUris: a.redirectUris,
+    postLogoutRedirectUris: a.postLogoutRedirectUris,
+    backchannelLogoutUri: a.backchannelLogoutUri,
+    homeUrl: a.homeUrl,
+    claims: a.claims,
+    tokenTtls: a.tokenTtls,
+    initiateLoginUri: a.initiateLoginUri,
+    loginRedirectUrl: a.loginRedirectUrl,
+    passwordGrant: a.passwordGrant,
+    logo: a.logo,
+    requireMfa: a.requireMfa,
+    deviceSsoGroup: a.deviceSsoGroup,
+    ...(a.type === 'handoff' && {
+      refreshTokenMinutes: Math.round((a.tokenTtls.refreshToken ?? DEFAULT_HANDOFF_REFRESH_SECONDS) / 60),
+      outliveSession: a.outliveSession,
+    }),
     launchUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/launch/${a.clientId}`,
     hasSecret: !!a.secretSealed,
     deployed: await services.appService.isDeployed(a),
     deployment: { all: a.deployAll, targets: await services.appService.describeTargets(tenant.id, a) },
     metadata: idpMetadata(services, tenant),
-    jwks: a.jwks, certificateExpiresAt: a.certificateExpiresAt, certificateExpiresSoon: certificateExpiresSoon(a.certificateExpiresAt),
+    jwks: a.jwks,
+    certificateExpiresAt: a.certificateExpiresAt,
+    certificateExpiresSoon: certificateExpiresSoon(a.certificateExpiresAt),
     clientAuthMethod: isConfidential(a.type) ? a.clientAuthMethod : 'none',
     ...(a.saml && { saml: samlAppView(services, tenant, a) }),
-    createdAt: a.createdAt, updatedAt: a.updatedAt, version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    version: a.version,
   };
 }
 
@@ -145,9 +225,14 @@ const jwksFields = (jwks: z.infer<typeof jwksSchema> | null) => (jwks ? checkJwk
 
 export const appRoutes = [
   route({
-    id: 'listApps', method: 'get', path: '/tenants/:slug/apps', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    id: 'listApps',
+    method: 'get',
+    path: '/tenants/:slug/apps',
+    tag: 'apps',
+    access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Application profiles by name, with Deployed / Not deployed; search matches the names and the client ID',
-    query: listQuery, response: page(appSchema),
+    query: listQuery,
+    response: page(appSchema),
     async handler({ services, tenant, query }) {
       const p = await services.appStore.page(tenant.id, query);
       const items = [];
@@ -156,7 +241,12 @@ export const appRoutes = [
     },
   }),
   route({
-    id: 'createApp', method: 'post', path: '/tenants/:slug/apps', tag: 'apps', access: [], status: 201,
+    id: 'createApp',
+    method: 'post',
+    path: '/tenants/:slug/apps',
+    tag: 'apps',
+    access: [],
+    status: 201,
     summary: 'Add an application profile; the answer holds the client secret, once',
     description: 'A new profile is Not deployed: see the deployment routes.',
     body: createBody,
@@ -165,7 +255,8 @@ export const appRoutes = [
     async handler({ services, tenant, body, audit }) {
       const { clientId, clientSecret: fixedSecret, refreshTokenMinutes, jwks, saml, ...fields } = body;
       const input = {
-        ...fields, ...jwksFields(jwks),
+        ...fields,
+        ...jwksFields(jwks),
         ...(saml !== undefined && { saml: await services.appService.resolveSaml(saml) }),
         ...(fields.type === 'saml' && saml === undefined && { saml: null }),
         tokenTtls: withRefreshMinutes(fields.tokenTtls, refreshTokenMinutes ?? (fields.type === 'handoff' ? DEFAULT_HANDOFF_REFRESH_SECONDS / 60 : undefined)),
@@ -177,13 +268,24 @@ export const appRoutes = [
     },
   }),
   route({
-    id: 'getApp', method: 'get', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    id: 'getApp',
+    method: 'get',
+    path: '/tenants/:slug/apps/:clientId',
+    tag: 'apps',
+    access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show an application profile, its deployment and the IdP metadata to configure it with',
     response: appSchema,
-    async handler({ services, tenant, params }) { return appView(services, tenant, await services.appStore.get(tenant.id, params.clientId)); },
+    async handler({ services, tenant, params }) {
+      return appView(services, tenant, await services.appStore.get(tenant.id, params.clientId));
+    },
   }),
   route({
-    id: 'updateApp', method: 'patch', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [], versioned: true,
+    id: 'updateApp',
+    method: 'patch',
+    path: '/tenants/:slug/apps/:clientId',
+    tag: 'apps',
+    access: [],
+    versioned: true,
     summary: 'Change an application profile (not its client ID)',
     body: patchBody,
     example: { displayName: 'Customer CRM (new)', redirectUris: ['https://crm.example.com/callback', 'https://crm.example.com/oidc'] },
@@ -204,7 +306,11 @@ export const appRoutes = [
     },
   }),
   route({
-    id: 'deleteApp', method: 'delete', path: '/tenants/:slug/apps/:clientId', tag: 'apps', access: [],
+    id: 'deleteApp',
+    method: 'delete',
+    path: '/tenants/:slug/apps/:clientId',
+    tag: 'apps',
+    access: [],
     summary: 'Delete an application profile (its deployment goes with it)',
     response: z.void(),
     async handler({ services, tenant, params, audit }) {
@@ -214,7 +320,11 @@ export const appRoutes = [
     },
   }),
   route({
-    id: 'regenerateAppSecret', method: 'post', path: '/tenants/:slug/apps/:clientId/secret', tag: 'apps', access: [],
+    id: 'regenerateAppSecret',
+    method: 'post',
+    path: '/tenants/:slug/apps/:clientId/secret',
+    tag: 'apps',
+    access: [],
     summary: 'Generate a new client secret, shown once; the old one stops working at once',
     response: z.object({ clientId: z.string(), clientSecret: z.string() }),
     async handler({ services, tenant, params, audit }) {

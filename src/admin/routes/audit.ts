@@ -34,31 +34,46 @@ async function storeQuery(services: Services, tenant: Tenant, f: z.infer<z.ZodOb
     const u = user.includes('@') ? await services.userStore.userByEmail(tenant.id, user) : await services.userStore.userById(tenant.id, user);
     q.user = u ? { id: u.id, email: u.email } : user.includes('@') ? { email: user.toLowerCase() } : { id: user };
   }
-  if (appRef) q.clientId = (await services.appStore.byTenantClientId(tenant.id, appRef) ?? await services.appStore.byName(tenant.id, appRef))?.clientId ?? appRef;
+  if (appRef)
+    q.clientId = ((await services.appStore.byTenantClientId(tenant.id, appRef)) ?? (await services.appStore.byName(tenant.id, appRef)))?.clientId ?? appRef;
   return q;
 }
 
 export const auditRoutes = [
   route({
-    id: 'listAudit', method: 'get', path: '/tenants/:slug/audit', tag: 'audit', access: ['auditor', 'admin'],
+    id: 'listAudit',
+    method: 'get',
+    path: '/tenants/:slug/audit',
+    tag: 'audit',
+    access: ['auditor', 'admin'],
     summary: 'Audit events, newest first (default 50 a page, at most 500)',
-    query: listFilters, response: page(auditEvent),
+    query: listFilters,
+    response: page(auditEvent),
     async handler({ services, tenant, query }) {
       const { cursor, limit, ...f } = query;
       return services.auditStore.query({ ...(await storeQuery(services, tenant, f)), cursor, limit });
     },
   }),
   route({
-    id: 'exportAudit', method: 'get', path: '/tenants/:slug/audit/export', tag: 'audit', access: ['auditor', 'admin'], download: ['csv', 'json'],
+    id: 'exportAudit',
+    method: 'get',
+    path: '/tenants/:slug/audit/export',
+    tag: 'audit',
+    access: ['auditor', 'admin'],
+    download: ['csv', 'json'],
     summary: `Download the events matching the filters (newest first, at most ${MAX_EXPORT_EVENTS.toLocaleString('en')}) as CSV or JSON`,
-    description: 'CSV columns: id, time (ISO 8601), level, type, actor, subject, userId, clientId, ip, message, data (the rest of the event, JSON). Cells a spreadsheet would run as a formula start with an apostrophe.',
-    query: exportFilters, response: auditEvent,
+    description:
+      'CSV columns: id, time (ISO 8601), level, type, actor, subject, userId, clientId, ip, message, data (the rest of the event, JSON). Cells a spreadsheet would run as a formula start with an apostrophe.',
+    query: exportFilters,
+    response: auditEvent,
     async handler({ services, tenant, query, audit }) {
       const { format, ...f } = query;
       const q = await storeQuery(services, tenant, f);
       // The export is itself audited (who took a copy of the log), before it is read.
       await audit('admin.audit.exported', null, { format, filters: f });
-      async function* events() { for await (const e of services.auditStore.all(q, MAX_EXPORT_EVENTS)) yield auditEvent.parse(e); }
+      async function* events() {
+        for await (const e of services.auditStore.all(q, MAX_EXPORT_EVENTS)) yield auditEvent.parse(e);
+      }
       const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
       return format === 'csv'
         ? new Download(`audit-${tenant.slug}-${stamp}.csv`, 'text/csv; charset=utf-8', csvLines(events()))
@@ -66,4 +81,3 @@ export const auditRoutes = [
     },
   }),
 ];
-

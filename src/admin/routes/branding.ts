@@ -8,19 +8,29 @@ import { version } from '../schemas.ts';
 import { route } from '../route.ts';
 import { branding as brandingSchema, locale } from '../shapes.ts';
 
-
 const view = (t: Tenant): z.input<typeof brandingSchema> => ({ ...brandingOf(t), sessionLifetimeMinutes: t.sessionLifetimeMinutes, version: t.version });
 
 export const brandingRoutes = [
   route({
-    id: 'getBranding', method: 'get', path: '/tenants/:slug/branding', tag: 'branding', access: ['admin', 'helpdesk', 'auditor'],
-    summary: 'The sign-in pages\' background colour, logo, default language and session lifetime',
+    id: 'getBranding',
+    method: 'get',
+    path: '/tenants/:slug/branding',
+    tag: 'branding',
+    access: ['admin', 'helpdesk', 'auditor'],
+    summary: "The sign-in pages' background colour, logo, default language and session lifetime",
     response: brandingSchema,
-    async handler({ tenant }) { return view(tenant); },
+    async handler({ tenant }) {
+      return view(tenant);
+    },
   }),
   route({
-    id: 'updateBranding', method: 'patch', path: '/tenants/:slug/branding', tag: 'branding', access: [], versioned: true,
-    summary: 'Change the sign-in pages\' background colour, logo, default language or session lifetime',
+    id: 'updateBranding',
+    method: 'patch',
+    path: '/tenants/:slug/branding',
+    tag: 'branding',
+    access: [],
+    versioned: true,
+    summary: "Change the sign-in pages' background colour, logo, default language or session lifetime",
     description: `The sign-in pages show a change at once. Logo: a PNG, GIF or JPG as a data: URL, at most ${LOGO_LIMITS.maxBytes / 1024} KB and ${LOGO_LIMITS.maxWidth} x ${LOGO_LIMITS.maxHeight} pixels; anything else is refused (400) with a message naming the limit. Session lifetime: 0 (off) or 30 minutes to 4 days; default 2 hours. Default language (en, es, fr or de; default en): the pages' language when neither the application's ui_locales, the user's saved choice nor the browser's Accept-Language names a language Gatehouse has.`,
     body: z.object({
       backgroundColor: backgroundColor.nullable().optional(),

@@ -12,11 +12,22 @@ const target = z.object({
 
 export const deploymentRoutes = [
   route({
-    id: 'setDeployment', method: 'put', path: '/tenants/:slug/apps/:clientId/deployment', tag: 'deployments', access: ['admin'], versioned: true,
+    id: 'setDeployment',
+    method: 'put',
+    path: '/tenants/:slug/apps/:clientId/deployment',
+    tag: 'deployments',
+    access: ['admin'],
+    versioned: true,
     summary: 'Replace the deployment: all users and groups, or these targets',
-    description: 'Takes effect at the next authorization. The version is the application profile\'s.',
+    description: "Takes effect at the next authorization. The version is the application profile's.",
     body: z.object({ all: z.boolean(), targets: z.array(target).max(1000).default([]), version }),
-    example: { all: false, targets: [{ type: 'group', ref: 'Nurses' }, { type: 'user', ref: 'pilot@example.com' }] },
+    example: {
+      all: false,
+      targets: [
+        { type: 'group', ref: 'Nurses' },
+        { type: 'user', ref: 'pilot@example.com' },
+      ],
+    },
     response: appSchema,
     async handler({ services, tenant, params, body, version: v, audit }) {
       const a = await services.appStore.get(tenant.id, params.clientId);
@@ -31,7 +42,11 @@ export const deploymentRoutes = [
     },
   }),
   route({
-    id: 'addDeploymentTarget', method: 'post', path: '/tenants/:slug/apps/:clientId/deployment/targets', tag: 'deployments', access: ['admin'],
+    id: 'addDeploymentTarget',
+    method: 'post',
+    path: '/tenants/:slug/apps/:clientId/deployment/targets',
+    tag: 'deployments',
+    access: ['admin'],
     summary: 'Add one target to the deployment, or { all: true }',
     body: z.union([z.object({ all: z.literal(true) }), target]),
     example: { type: 'user', ref: 'pilot@example.com' },
@@ -45,7 +60,11 @@ export const deploymentRoutes = [
     },
   }),
   route({
-    id: 'undeployApp', method: 'delete', path: '/tenants/:slug/apps/:clientId/deployment', tag: 'deployments', access: ['admin'],
+    id: 'undeployApp',
+    method: 'delete',
+    path: '/tenants/:slug/apps/:clientId/deployment',
+    tag: 'deployments',
+    access: ['admin'],
     summary: 'Undeploy: nobody may sign in to the application from the next authorization on',
     response: appSchema,
     async handler({ services, tenant, params, audit }) {

@@ -13,7 +13,10 @@ import { page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { deviceSessionView } from '../shapes.ts';
 
-async function views({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, sessions: DeviceSession[]): Promise<Array<z.input<typeof deviceSessionView>>> {
+async function views(
+  { services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant },
+  sessions: DeviceSession[],
+): Promise<Array<z.input<typeof deviceSessionView>>> {
   const users = new Map<string, User | undefined>();
   for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
   const names = new Map<string, string>();
@@ -24,11 +27,21 @@ async function views({ services, admin, tenant }: { services: Services; admin: A
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
-      id: s.id, userId: s.userId, email: u?.email ?? null, group: s.group, deviceName: s.deviceName, deviceId: s.deviceId,
-      startedAt: s.startedAt, expiresAt: s.expiresAt, endedAt: s.endedAt, endReason: s.endReason,
-      status: s.endedAt !== null ? 'ended' as const : s.expiresAt <= now ? 'expired' as const : 'live' as const,
+      id: s.id,
+      userId: s.userId,
+      email: u?.email ?? null,
+      group: s.group,
+      deviceName: s.deviceName,
+      deviceId: s.deviceId,
+      startedAt: s.startedAt,
+      expiresAt: s.expiresAt,
+      endedAt: s.endedAt,
+      endReason: s.endReason,
+      status: s.endedAt !== null ? ('ended' as const) : s.expiresAt <= now ? ('expired' as const) : ('live' as const),
       apps: s.apps.map((a) => ({ clientId: a.clientId, name: names.get(a.clientId)!, joinedAt: a.joinedAt })),
-      amr: s.amr, acr: s.acr, mayCheckIn: !u || mayManage(admin, u, tenant),
+      amr: s.amr,
+      acr: s.acr,
+      mayCheckIn: !u || mayManage(admin, u, tenant),
     };
   });
 }
@@ -37,10 +50,15 @@ const roles = ['admin', 'helpdesk'] as const;
 
 export const deviceRoutes = [
   route({
-    id: 'listDeviceSessions', method: 'get', path: '/tenants/:slug/devices', tag: 'devices', access: roles,
+    id: 'listDeviceSessions',
+    method: 'get',
+    path: '/tenants/:slug/devices',
+    tag: 'devices',
+    access: roles,
     summary: 'Shared-device sessions (OpenID Connect Native SSO), newest first: device, user, shift start and end, the apps that joined',
     query: z.object({
-      cursor: z.string().max(500).optional(), limit: z.coerce.number().int().min(1).max(500).optional(),
+      cursor: z.string().max(500).optional(),
+      limit: z.coerce.number().int().min(1).max(500).optional(),
       all: z.enum(['true', 'false']).optional().describe('true: ended and expired ones too (kept a week); default: live ones only'),
     }),
     response: page(deviceSessionView),
@@ -51,7 +69,11 @@ export const deviceRoutes = [
     },
   }),
   route({
-    id: 'checkInDevice', method: 'post', path: '/tenants/:slug/devices/:session/checkin', tag: 'devices', access: roles,
+    id: 'checkInDevice',
+    method: 'post',
+    path: '/tenants/:slug/devices/:session/checkin',
+    tag: 'devices',
+    access: roles,
     summary: 'Check a device in: its device session ends, every token issued under it is revoked and its apps get back-channel logout',
     response: z.object({ checkedIn: z.boolean().describe('false: it had already ended') }),
     async handler(call) {

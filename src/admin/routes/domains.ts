@@ -7,15 +7,32 @@ export const domainSchema = z.object({ name: z.string(), createdAt: epochMs });
 
 export const domainRoutes = [
   route({
-    id: 'listDomains', method: 'get', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin', 'helpdesk'],
-    summary: 'Page through the tenant\'s email domains; search matches the name',
-    query: listQuery, response: page(domainSchema),
-    async handler({ services, tenant, query }) { return services.userStore.pageDomains(tenant.id, query); },
+    id: 'listDomains',
+    method: 'get',
+    path: '/tenants/:slug/domains',
+    tag: 'domains',
+    access: ['admin', 'helpdesk'],
+    summary: "Page through the tenant's email domains; search matches the name",
+    query: listQuery,
+    response: page(domainSchema),
+    async handler({ services, tenant, query }) {
+      return services.userStore.pageDomains(tenant.id, query);
+    },
   }),
   route({
-    id: 'createDomain', method: 'post', path: '/tenants/:slug/domains', tag: 'domains', access: ['admin'], status: 201,
+    id: 'createDomain',
+    method: 'post',
+    path: '/tenants/:slug/domains',
+    tag: 'domains',
+    access: ['admin'],
+    status: 201,
     summary: 'Add an email domain (idempotent)',
-    body: z.object({ name: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name like example.com').max(253) }),
+    body: z.object({
+      name: z
+        .string()
+        .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name like example.com')
+        .max(253),
+    }),
     example: { name: 'example.com' },
     response: domainSchema,
     async handler({ services, tenant, body, audit }) {

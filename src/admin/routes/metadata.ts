@@ -26,9 +26,15 @@ export function idpMetadata(services: Services, tenant: Tenant): z.input<typeof 
 
 export const metadataRoutes = [
   route({
-    id: 'getMetadata', method: 'get', path: '/tenants/:slug/metadata', tag: 'apps', access: ['admin', 'helpdesk', 'auditor'],
+    id: 'getMetadata',
+    method: 'get',
+    path: '/tenants/:slug/metadata',
+    tag: 'apps',
+    access: ['admin', 'helpdesk', 'auditor'],
     summary: 'The IdP metadata an application needs: issuer, discovery URL, endpoints',
     response: metadataSchema,
-    async handler({ services, tenant }) { return idpMetadata(services, tenant); },
+    async handler({ services, tenant }) {
+      return idpMetadata(services, tenant);
+    },
   }),
 ];

@@ -7,20 +7,38 @@ import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { ou as ouSchema } from '../shapes.ts';
 
-const view = (o: Ou): z.input<typeof ouSchema> => ({ id: o.id, name: o.name, parentId: o.parentId, path: o.path, createdAt: o.createdAt, updatedAt: o.updatedAt, version: o.version });
+const view = (o: Ou): z.input<typeof ouSchema> => ({
+  id: o.id,
+  name: o.name,
+  parentId: o.parentId,
+  path: o.path,
+  createdAt: o.createdAt,
+  updatedAt: o.updatedAt,
+  version: o.version,
+});
 
 export const ouRoutes = [
   route({
-    id: 'listOus', method: 'get', path: '/tenants/:slug/ous', tag: 'ous', access: ['admin', 'helpdesk'],
+    id: 'listOus',
+    method: 'get',
+    path: '/tenants/:slug/ous',
+    tag: 'ous',
+    access: ['admin', 'helpdesk'],
     summary: 'Page through OUs by path (parents first); search matches the path',
-    query: listQuery, response: page(ouSchema),
+    query: listQuery,
+    response: page(ouSchema),
     async handler({ services, tenant, query }) {
       const p = await services.userStore.pageOus(tenant.id, query);
       return { items: p.items.map(view), nextCursor: p.nextCursor };
     },
   }),
   route({
-    id: 'createOu', method: 'post', path: '/tenants/:slug/ous', tag: 'ous', access: ['admin'], status: 201,
+    id: 'createOu',
+    method: 'post',
+    path: '/tenants/:slug/ous',
+    tag: 'ous',
+    access: ['admin'],
+    status: 201,
     summary: 'Create an OU by path; missing parents are created (idempotent)',
     body: z.object({ path: text().min(2).max(500).describe('like /Sales/EMEA') }),
     example: { path: '/Clinic/North' },
@@ -32,7 +50,11 @@ export const ouRoutes = [
     },
   }),
   route({
-    id: 'deleteOu', method: 'delete', path: '/tenants/:slug/ous/:ou', tag: 'ous', access: ['admin'],
+    id: 'deleteOu',
+    method: 'delete',
+    path: '/tenants/:slug/ous/:ou',
+    tag: 'ous',
+    access: ['admin'],
     summary: 'Delete an empty OU (by id or path); one with users or sub-OUs is refused (409)',
     response: z.void(),
     async handler({ services, tenant, params, audit }) {

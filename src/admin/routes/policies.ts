@@ -23,8 +23,19 @@ export const policySchema = policyShape;
 
 async function view(services: Services, tenant: Tenant, p: UserPolicy): Promise<z.input<typeof policySchema>> {
   return {
-    id: p.id, name: p.name, priority: p.priority, settings: p.settings, version: p.version, createdAt: p.createdAt, updatedAt: p.updatedAt,
-    targets: await Promise.all(p.targets.map(async (t) => ({ ...t, label: t.type === 'all' ? 'all users' : await services.appService.targetLabel(tenant.id, t as { type: 'user' | 'group' | 'ou' | 'domain'; id: string }) }))),
+    id: p.id,
+    name: p.name,
+    priority: p.priority,
+    settings: p.settings,
+    version: p.version,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+    targets: await Promise.all(
+      p.targets.map(async (t) => ({
+        ...t,
+        label: t.type === 'all' ? 'all users' : await services.appService.targetLabel(tenant.id, t as { type: 'user' | 'group' | 'ou' | 'domain'; id: string }),
+      })),
+    ),
   };
 }
 
@@ -33,9 +44,14 @@ const orderKey = (p: UserPolicy) => `${String(p.priority).padStart(6, '0')}|${p.
 
 export const policyRoutes = [
   route({
-    id: 'listPolicies', method: 'get', path: '/tenants/:slug/policies', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
+    id: 'listPolicies',
+    method: 'get',
+    path: '/tenants/:slug/policies',
+    tag: 'policies',
+    access: ['admin', 'helpdesk', 'auditor'],
     summary: 'User policies in precedence order; search matches the name',
-    query: listQuery, response: page(policySchema).extend({ precedence: z.string() }),
+    query: listQuery,
+    response: page(policySchema).extend({ precedence: z.string() }),
     async handler({ services, tenant, query }) {
       const p = pageInMemory(await services.policyService.list(tenant.id), query, orderKey, (x) => [x.name]);
       const items = [];
@@ -44,28 +60,50 @@ export const policyRoutes = [
     },
   }),
   route({
-    id: 'createPolicy', method: 'post', path: '/tenants/:slug/policies', tag: 'policies', access: ['admin'], status: 201,
+    id: 'createPolicy',
+    method: 'post',
+    path: '/tenants/:slug/policies',
+    tag: 'policies',
+    access: ['admin'],
+    status: 201,
     summary: 'Create a user policy (see docs/mfa.md for the settings)',
     body: z.object({ ...fields, targets: fields.targets.default([]), settings: policySettings.default(policySettings.parse({})) }),
     example: { name: 'Clinicians', priority: 10, targets: [{ type: 'group', ref: 'Nurses' }], settings: { mfa: { required: 'always' } } },
     response: policySchema,
     async handler({ services, tenant, body, audit }) {
-      const created = await services.policyService.create(tenant.id, { ...body, targets: await services.policyService.resolveTargets(tenant.id, body.targets) });
+      const created = await services.policyService.create(tenant.id, {
+        ...body,
+        targets: await services.policyService.resolveTargets(tenant.id, body.targets),
+      });
       await audit('admin.policy.created', created.id, { name: created.name, priority: created.priority });
       return view(services, tenant, created);
     },
   }),
   route({
-    id: 'getPolicy', method: 'get', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin', 'helpdesk', 'auditor'],
+    id: 'getPolicy',
+    method: 'get',
+    path: '/tenants/:slug/policies/:policy',
+    tag: 'policies',
+    access: ['admin', 'helpdesk', 'auditor'],
     summary: 'Show a user policy (by id or name)',
     response: policySchema,
-    async handler({ services, tenant, params }) { return view(services, tenant, await services.policyService.get(tenant.id, params.policy)); },
+    async handler({ services, tenant, params }) {
+      return view(services, tenant, await services.policyService.get(tenant.id, params.policy));
+    },
   }),
   route({
-    id: 'updatePolicy', method: 'patch', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'], versioned: true,
+    id: 'updatePolicy',
+    method: 'patch',
+    path: '/tenants/:slug/policies/:policy',
+    tag: 'policies',
+    access: ['admin'],
+    versioned: true,
     summary: 'Change a user policy; only the settings sent change, checked as a whole',
     body: z.object({
-      name: fields.name.optional(), priority: fields.priority.optional(), targets: fields.targets.optional(), version,
+      name: fields.name.optional(),
+      priority: fields.priority.optional(),
+      targets: fields.targets.optional(),
+      version,
       settings: z.record(z.string(), z.unknown()).optional().describe('merged into the current settings'),
     }),
     example: { priority: 5 },
@@ -80,7 +118,11 @@ export const policyRoutes = [
     },
   }),
   route({
-    id: 'deletePolicy', method: 'delete', path: '/tenants/:slug/policies/:policy', tag: 'policies', access: ['admin'],
+    id: 'deletePolicy',
+    method: 'delete',
+    path: '/tenants/:slug/policies/:policy',
+    tag: 'policies',
+    access: ['admin'],
     summary: 'Delete a user policy',
     response: z.void(),
     async handler({ services, tenant, params, audit }) {
@@ -90,7 +132,11 @@ export const policyRoutes = [
     },
   }),
   route({
-    id: 'getUserPolicy', method: 'get', path: '/tenants/:slug/users/:user/policy', tag: 'policies', access: ['admin', 'helpdesk'],
+    id: 'getUserPolicy',
+    method: 'get',
+    path: '/tenants/:slug/users/:user/policy',
+    tag: 'policies',
+    access: ['admin', 'helpdesk'],
     summary: 'The policy that applies to a user (null: the defaults), and its settings',
     response: z.object({ policy: policySchema.nullable(), settings: policySettings }),
     async handler({ services, tenant, params }) {

@@ -13,15 +13,27 @@ import { listQuery, page } from '../schemas.ts';
 import { route } from '../route.ts';
 import { sessionView as sessionSchema } from '../shapes.ts';
 
-
-async function views({ services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant }, sessions: SsoSession[]): Promise<Array<z.input<typeof sessionSchema>>> {
+async function views(
+  { services, admin, tenant }: { services: Services; admin: Admin; tenant: Tenant },
+  sessions: SsoSession[],
+): Promise<Array<z.input<typeof sessionSchema>>> {
   const users = new Map<string, User | undefined>();
   for (const id of new Set(sessions.map((s) => s.userId))) users.set(id, await services.userStore.userById(tenant.id, id));
   return sessions.map((s) => {
     const u = users.get(s.userId);
     return {
-      id: s.id, userId: s.userId, email: u?.email ?? null, device: s.device, ip: s.ip, userAgent: s.userAgent,
-      startedAt: s.startedAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, apps: s.appNames, amr: s.amr, acr: s.acr,
+      id: s.id,
+      userId: s.userId,
+      email: u?.email ?? null,
+      device: s.device,
+      ip: s.ip,
+      userAgent: s.userAgent,
+      startedAt: s.startedAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      apps: s.appNames,
+      amr: s.amr,
+      acr: s.acr,
       mayEnd: !u || mayManage(admin, u, tenant),
     };
   });
@@ -31,9 +43,13 @@ const roles = ['admin', 'helpdesk'] as const;
 
 export const sessionRoutes = [
   route({
-    id: 'listSessions', method: 'get', path: '/tenants/:slug/sessions', tag: 'sessions', access: roles,
-    summary: 'Live SSO sessions, most recently active first; search matches the user\'s email, the IP or the browser',
-    query: listQuery.extend({ user: z.string().max(254).optional().describe('only this user\'s (id or email)') }),
+    id: 'listSessions',
+    method: 'get',
+    path: '/tenants/:slug/sessions',
+    tag: 'sessions',
+    access: roles,
+    summary: "Live SSO sessions, most recently active first; search matches the user's email, the IP or the browser",
+    query: listQuery.extend({ user: z.string().max(254).optional().describe("only this user's (id or email)") }),
     response: page(sessionSchema),
     async handler(call) {
       const { services, tenant, query } = call;
@@ -44,9 +60,14 @@ export const sessionRoutes = [
     },
   }),
   route({
-    id: 'listUserSessions', method: 'get', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
-    summary: 'A user\'s live SSO sessions, most recently active first; search matches the IP or the browser',
-    query: listQuery, response: page(sessionSchema),
+    id: 'listUserSessions',
+    method: 'get',
+    path: '/tenants/:slug/users/:user/sessions',
+    tag: 'sessions',
+    access: roles,
+    summary: "A user's live SSO sessions, most recently active first; search matches the IP or the browser",
+    query: listQuery,
+    response: page(sessionSchema),
     async handler(call) {
       const { services, tenant, params, query } = call;
       const u = await findUser(services, tenant.id, params.user);
@@ -55,7 +76,11 @@ export const sessionRoutes = [
     },
   }),
   route({
-    id: 'endSession', method: 'delete', path: '/tenants/:slug/sessions/:session', tag: 'sessions', access: roles,
+    id: 'endSession',
+    method: 'delete',
+    path: '/tenants/:slug/sessions/:session',
+    tag: 'sessions',
+    access: roles,
     summary: 'Terminate a session: the browser must sign in again; its apps get back-channel logout; its tokens are revoked',
     response: z.void(),
     async handler(call) {
@@ -65,11 +90,16 @@ export const sessionRoutes = [
       const u = await services.userStore.userById(tenant.id, session.userId);
       if (u) await assertMayActOn(call, u, 'endSession');
       // The session service records the audit event (session.ended) with the administrator.
-      if (!(await services.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' }))) throw notFound(`Session ${params.session}`);
+      if (!(await services.sessionService.end(tenant, params.session, { by: admin.email, why: 'ended by an administrator' })))
+        throw notFound(`Session ${params.session}`);
     },
   }),
   route({
-    id: 'endUserSessions', method: 'delete', path: '/tenants/:slug/users/:user/sessions', tag: 'sessions', access: roles,
+    id: 'endUserSessions',
+    method: 'delete',
+    path: '/tenants/:slug/users/:user/sessions',
+    tag: 'sessions',
+    access: roles,
     summary: 'Terminate every session of a user',
     response: z.object({ ended: z.number().int() }),
     async handler(call) {

@@ -9,7 +9,12 @@ import { workstation, workstationCode } from '../shapes.ts';
 
 export const workstationRoutes = [
   route({
-    id: 'createWorkstationCode', method: 'post', path: '/tenants/:slug/workstations/codes', tag: 'workstations', access: ['admin'], status: 201,
+    id: 'createWorkstationCode',
+    method: 'post',
+    path: '/tenants/:slug/workstations/codes',
+    tag: 'workstations',
+    access: ['admin'],
+    status: 201,
     summary: `A one-time workstation enrollment code (works once, within ${CODE_TTL_MS / 60_000} minutes)`,
     response: workstationCode,
     async handler({ services, tenant, admin, audit }) {
@@ -19,16 +24,30 @@ export const workstationRoutes = [
     },
   }),
   route({
-    id: 'listWorkstations', method: 'get', path: '/tenants/:slug/workstations', tag: 'workstations', access: ['admin', 'auditor', 'helpdesk'],
+    id: 'listWorkstations',
+    method: 'get',
+    path: '/tenants/:slug/workstations',
+    tag: 'workstations',
+    access: ['admin', 'auditor', 'helpdesk'],
     summary: 'Enrolled workstations: who is signed in, since when, last seen, sessions bound; search matches the name, address or user',
-    query: listQuery, response: page(workstation),
+    query: listQuery,
+    response: page(workstation),
     async handler({ services, tenant, query }) {
       const all = await services.workstationService.list(tenant.id);
-      return pageInMemory(all, query, (w) => `${String(w.createdAt).padStart(16, '0')}|${w.id}`, (w) => [w.name, w.address, w.currentUser?.email ?? null]);
+      return pageInMemory(
+        all,
+        query,
+        (w) => `${String(w.createdAt).padStart(16, '0')}|${w.id}`,
+        (w) => [w.name, w.address, w.currentUser?.email ?? null],
+      );
     },
   }),
   route({
-    id: 'revokeWorkstation', method: 'delete', path: '/tenants/:slug/workstations/:workstation', tag: 'workstations', access: ['admin', 'helpdesk'],
+    id: 'revokeWorkstation',
+    method: 'delete',
+    path: '/tenants/:slug/workstations/:workstation',
+    tag: 'workstations',
+    access: ['admin', 'helpdesk'],
     summary: 'Revoke a workstation: its agent is refused from now on, and the sessions started on it end (back-channel logout)',
     response: z.void(),
     async handler({ services, tenant, params, audit }) {

@@ -23,7 +23,8 @@ function auditQuery(o: Opts): URLSearchParams {
 
 export const auditCommands: Record<string, Command> = {
   audit: {
-    usage: 'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE] [--limit N] [--cursor CURSOR] [--json]',
+    usage:
+      'gatehouse audit --tenant SLUG [--level info|warn|error] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE] [--limit N] [--cursor CURSOR] [--json]',
     summary: 'Show audit events, newest first (default 50, at most 500; --cursor: the next ones, as printed on stderr when there are more).',
     options: { ...tenant, ...auditFilters, limit: str, cursor: str },
     async run(o, _a, out) {
@@ -35,14 +36,23 @@ export const auditCommands: Record<string, Command> = {
       if (cursor) q.set('cursor', cursor);
       const r = await request<Page<AuditEvent>>('GET', `${inTenant(o)}/audit?${q}`);
       // --json stays an array of events (scripts read it so); the cursor goes to stderr for both.
-      out.print(table(r.items.map((e) => [iso(e.at), e.level, e.type, e.actor ?? '-', e.subject ?? '']), 'No matching events.'), r.items);
-      if (r.nextCursor) console.error(`There are more events: add --cursor ${r.nextCursor} for the next ${limit ?? 50}, or use \`gatehouse audit export\` for all of them.`);
+      out.print(
+        table(
+          r.items.map((e) => [iso(e.at), e.level, e.type, e.actor ?? '-', e.subject ?? '']),
+          'No matching events.',
+        ),
+        r.items,
+      );
+      if (r.nextCursor)
+        console.error(`There are more events: add --cursor ${r.nextCursor} for the next ${limit ?? 50}, or use \`gatehouse audit export\` for all of them.`);
     },
   },
   'audit export': {
-    usage: 'gatehouse audit export --tenant SLUG [--format csv|json] [--output FILE] [--level LEVEL] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE]',
+    usage:
+      'gatehouse audit export --tenant SLUG [--format csv|json] [--output FILE] [--level LEVEL] [--type TYPE] [--text TEXT] [--user EMAIL] [--app CLIENT_ID] [--since DATE] [--until DATE]',
     summary: 'Export the matching audit events (newest first, at most 100,000) as CSV (default) or JSON, to FILE or stdout.',
-    options: { ...tenant, ...auditFilters, format: str, output: str }, json: false,
+    options: { ...tenant, ...auditFilters, format: str, output: str },
+    json: false,
     async run(o) {
       const q = auditQuery(o);
       q.set('format', oneOf(o, 'format', ['csv', 'json']) ?? 'csv');

@@ -4,14 +4,36 @@ import { need, opt, str, tenant, UsageError, type Command } from '../args.ts';
 import { inTenant, request } from '../client.ts';
 import { table } from '../output.ts';
 
-interface SelfService { signInWith: string; domains: Record<string, string>; mailFromName: string | null; version: number }
+interface SelfService {
+  signInWith: string;
+  domains: Record<string, string>;
+  mailFromName: string | null;
+  version: number;
+}
 
 export const mailCommands: Record<string, Command> = {
   'signin show': {
-    usage: 'gatehouse signin show --tenant SLUG [--json]', summary: 'Show what users sign in with (email, username or either), the domains that name directories, and the mail sender name.', options: tenant,
+    usage: 'gatehouse signin show --tenant SLUG [--json]',
+    summary: 'Show what users sign in with (email, username or either), the domains that name directories, and the mail sender name.',
+    options: tenant,
     async run(o, _a, out) {
       const s = await request<SelfService>('GET', `${inTenant(o)}/self-service`);
-      out.print(table([['sign in with', s.signInWith], ['domains', Object.entries(s.domains).map(([k, v]) => `${k} -> ${v}`).join(', ') || 'none'], ['mail sender name', s.mailFromName ?? 'the tenant\'s name']], ''), s);
+      out.print(
+        table(
+          [
+            ['sign in with', s.signInWith],
+            [
+              'domains',
+              Object.entries(s.domains)
+                .map(([k, v]) => `${k} -> ${v}`)
+                .join(', ') || 'none',
+            ],
+            ['mail sender name', s.mailFromName ?? "the tenant's name"],
+          ],
+          '',
+        ),
+        s,
+      );
     },
   },
   'signin set': {

@@ -10,7 +10,13 @@ interface Overview {
   recentFailures: AuditEvent[];
   alerts: Array<{ level: 'warn' | 'error'; kind: string; message: string; subject?: string }>;
 }
-interface Me { userId: string; email: string; tenant: string; roles: string[]; instanceAdmin: boolean }
+interface Me {
+  userId: string;
+  email: string;
+  tenant: string;
+  roles: string[];
+  instanceAdmin: boolean;
+}
 
 export const overviewCommands: Record<string, Command> = {
   overview: {
@@ -22,12 +28,20 @@ export const overviewCommands: Record<string, Command> = {
       const c = r.counts;
       const lines = [`${c.users} users, ${c.groups} groups, ${c.apps} apps (${c.deployedApps} deployed), ${c.activeSessions} live sessions.`, ''];
       lines.push(r.alerts.length ? `Alerts:\n${r.alerts.map((a) => `  ${a.level.toUpperCase()}  ${a.message}`).join('\n')}` : 'No alerts.', '');
-      lines.push(r.recentFailures.length ? `Latest sign-in failures:\n${table(r.recentFailures.map((e) => [`  ${iso(e.at)}`, e.type, e.subject ?? '-']), '')}` : 'No recent sign-in failures.');
+      lines.push(
+        r.recentFailures.length
+          ? `Latest sign-in failures:\n${table(
+              r.recentFailures.map((e) => [`  ${iso(e.at)}`, e.type, e.subject ?? '-']),
+              '',
+            )}`
+          : 'No recent sign-in failures.',
+      );
       out.print(lines.join('\n'), r);
     },
   },
   whoami: {
-    usage: 'gatehouse whoami [--json]', summary: 'Show the administrator the CLI signs in as: email, tenant and roles.',
+    usage: 'gatehouse whoami [--json]',
+    summary: 'Show the administrator the CLI signs in as: email, tenant and roles.',
     async run(_o, _a, out) {
       const me = await request<Me>('GET', '/me');
       out.print(`${me.email} (tenant ${me.tenant}; roles ${me.roles.join(', ') || 'none'}${me.instanceAdmin ? '; administers every tenant' : ''})`, me);

@@ -4,8 +4,15 @@ import { enc, inTenant, listing, request } from '../client.ts';
 import { minute, printList } from '../output.ts';
 import type { Session } from '../types.ts';
 
-export const sessionRow = (s: Session) => [s.id, s.email ?? s.userId, s.device, s.ip ?? '-', `started ${minute(s.startedAt)}`, `last seen ${minute(s.lastSeenAt)}`,
-  s.apps.map((a) => a.name).join(', ') || '-'];
+export const sessionRow = (s: Session) => [
+  s.id,
+  s.email ?? s.userId,
+  s.device,
+  s.ip ?? '-',
+  `started ${minute(s.startedAt)}`,
+  `last seen ${minute(s.lastSeenAt)}`,
+  s.apps.map((a) => a.name).join(', ') || '-',
+];
 
 export const sessionCommands: Record<string, Command> = {
   'session list': {
@@ -23,8 +30,10 @@ export const sessionCommands: Record<string, Command> = {
   },
   'session end': {
     usage: 'gatehouse session end --tenant SLUG [--json] [--] SESSION_ID',
-    summary: 'End an SSO session (see session list): the browser must sign in again; its apps get back-channel logout. Session IDs may start with "-": put -- before the ID.',
-    options: tenant, positionals: 1,
+    summary:
+      'End an SSO session (see session list): the browser must sign in again; its apps get back-channel logout. Session IDs may start with "-": put -- before the ID.',
+    options: tenant,
+    positionals: 1,
     async run(o, [id], out) {
       await request<void>('DELETE', `${inTenant(o)}/sessions/${enc(id!)}`);
       out.print(`Ended session ${id}.`, { ended: 1 });
@@ -33,7 +42,8 @@ export const sessionCommands: Record<string, Command> = {
   'session end-all': {
     usage: 'gatehouse session end-all --tenant SLUG EMAIL [--json]',
     summary: 'End every SSO session of a user.',
-    options: tenant, positionals: 1,
+    options: tenant,
+    positionals: 1,
     async run(o, [email], out) {
       const r = await request<{ ended: number }>('DELETE', `${inTenant(o)}/users/${enc(email!)}/sessions`);
       out.print(`Ended ${r.ended} session${r.ended === 1 ? '' : 's'} of ${email}.`, r);

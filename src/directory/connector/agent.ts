@@ -25,7 +25,13 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
-interface State { url: string; enterpriseId: string; connectorId: string; privateKey: string; publicKey: string }
+interface State {
+  url: string;
+  enterpriseId: string;
+  connectorId: string;
+  privateKey: string;
+  publicKey: string;
+}
 
 export class FatalConnectorError extends Error {}
 
@@ -33,8 +39,13 @@ export const isLoopback = (u: URL) => ['127.0.0.1', 'localhost', '[::1]'].includ
 
 export function connectorUrl(base: string): string {
   let u: URL;
-  try { u = new URL(base); } catch { throw new FatalConnectorError(`--url must be Gatehouse's public URL, like https://sso.example.com; got "${base}".`); }
-  if (u.protocol === 'http:' && !isLoopback(u)) throw new FatalConnectorError(`${base} is not https://. The connector sends directory passwords: it connects over TLS (wss://) except to this machine.`);
+  try {
+    u = new URL(base);
+  } catch {
+    throw new FatalConnectorError(`--url must be Gatehouse's public URL, like https://sso.example.com; got "${base}".`);
+  }
+  if (u.protocol === 'http:' && !isLoopback(u))
+    throw new FatalConnectorError(`${base} is not https://. The connector sends directory passwords: it connects over TLS (wss://) except to this machine.`);
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new FatalConnectorError(`--url must be an https:// URL; got "${base}".`);
   return `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}${CONNECTOR_PATH}`;
 }
@@ -46,12 +57,16 @@ export function ensureWritable(file: string, what = 'connector'): void {
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
-    throw new FatalConnectorError(`Cannot write the ${what}'s state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`);
+    throw new FatalConnectorError(
+      `Cannot write the ${what}'s state file ${file} (${(e as Error).message}). Give a writable --state path; the provisioning code was not used.`,
+    );
   }
 }
 
 export function readState<T = State>(file: string, what = 'connector'): T | undefined {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')) as T; } catch (e) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new FatalConnectorError(`Cannot read the ${what}'s state file ${file}: ${(e as Error).message}.`);
   }
@@ -62,8 +77,14 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
   const log = opts.log ?? ((l: string) => console.error(l));
   const wsUrl = connectorUrl(opts.url);
   let state = readState(opts.stateFile);
-  if (state && opts.code) throw new FatalConnectorError(`${opts.stateFile} already holds a provisioned connector (${state.connectorId}). Start without a code (--code or GATEHOUSE_CONNECTOR_CODE), or use another --state file to provision a new one.`);
-  if (!state && (!opts.code || !opts.enterpriseId)) throw new FatalConnectorError('This connector is not provisioned yet: give --enterprise-id and the provisioning code in GATEHOUSE_CONNECTOR_CODE or on standard input with --code - (generate a code with `gatehouse connector code --tenant SLUG`; it is valid 5 minutes).');
+  if (state && opts.code)
+    throw new FatalConnectorError(
+      `${opts.stateFile} already holds a provisioned connector (${state.connectorId}). Start without a code (--code or GATEHOUSE_CONNECTOR_CODE), or use another --state file to provision a new one.`,
+    );
+  if (!state && (!opts.code || !opts.enterpriseId))
+    throw new FatalConnectorError(
+      'This connector is not provisioned yet: give --enterprise-id and the provisioning code in GATEHOUSE_CONNECTOR_CODE or on standard input with --code - (generate a code with `gatehouse connector code --tenant SLUG`; it is valid 5 minutes).',
+    );
   // The key is written once the code is accepted, and the code works once: make sure the
   // state file can be written before spending the code on it.
   if (!state) ensureWritable(opts.stateFile);
@@ -84,19 +105,36 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
         socket = ws;
         let welcomed = false;
         let lastPing = Date.now();
-        const dead = setInterval(() => { if (Date.now() - lastPing > 60_000) ws.terminate(); }, 10_000);
-        ws.on('ping', () => { lastPing = Date.now(); });
-        ws.on('error', (e) => { if (!welcomed) log(`connector: cannot connect to ${opts.url}: ${(e as Error).message}`); });
-        ws.on('close', () => { clearInterval(dead); resolve(fatalReason ? { fatal: fatalReason } : 'retry'); });
+        const dead = setInterval(() => {
+          if (Date.now() - lastPing > 60_000) ws.terminate();
+        }, 10_000);
+        ws.on('ping', () => {
+          lastPing = Date.now();
+        });
+        ws.on('error', (e) => {
+          if (!welcomed) log(`connector: cannot connect to ${opts.url}: ${(e as Error).message}`);
+        });
+        ws.on('close', () => {
+          clearInterval(dead);
+          resolve(fatalReason ? { fatal: fatalReason } : 'retry');
+        });
         let fatalReason: string | undefined;
         ws.on('message', async (data) => {
           let m: ToConnector;
-          try { m = JSON.parse(String(data)); } catch { return; }
+          try {
+            m = JSON.parse(String(data));
+          } catch {
+            return;
+          }
           if (m.type === 'challenge') {
             const enterpriseId = state?.enterpriseId ?? opts.enterpriseId!;
             const privateKey = state?.privateKey ?? keys!.privateKey;
             const hello: FromConnector = {
-              type: 'hello', enterpriseId, name, version: softwareVersion(), signature: sign(privateKey, m.nonce, enterpriseId),
+              type: 'hello',
+              enterpriseId,
+              name,
+              version: softwareVersion(),
+              signature: sign(privateKey, m.nonce, enterpriseId),
               ...(state ? { connectorId: state.connectorId } : { code: opts.code!, publicKey: keys!.publicKey }),
             };
             ws.send(JSON.stringify(hello));
@@ -120,11 +158,13 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
             log(`connector: refused by Gatehouse: ${m.message}`);
             if (FATAL_REFUSALS.includes(m.code)) fatalReason = m.message;
           } else if (m.type === 'request') {
-            const reply = (r: FromConnector) => { if (ws.readyState === 1) ws.send(JSON.stringify(r)); };
+            const reply = (r: FromConnector) => {
+              if (ws.readyState === 1) ws.send(JSON.stringify(r));
+            };
             try {
               reply({ type: 'response', id: m.id, ok: true, result: await handle(m.op, m.params) });
             } catch (e) {
-              const err = e instanceof LdapError ? e : new LdapError('connector', (e as Error).message, 'See the connector\'s log.');
+              const err = e instanceof LdapError ? e : new LdapError('connector', (e as Error).message, "See the connector's log.");
               reply({ type: 'response', id: m.id, ok: false, error: { problem: err.problem, message: err.message, fix: err.fix } });
             }
           }
@@ -136,7 +176,10 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
       failures++;
       const pause = Math.min(60_000, 1000 * 2 ** Math.min(failures - 1, 6)) * (0.8 + Math.random() * 0.4);
       log(`connector: disconnected; reconnecting in ${(pause / 1000).toFixed(1)} s`);
-      await new Promise<void>((r) => { wake = r; retry = setTimeout(r, pause); });
+      await new Promise<void>((r) => {
+        wake = r;
+        retry = setTimeout(r, pause);
+      });
     }
   })();
 
@@ -144,19 +187,32 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
 
   // biome-ignore lint/suspicious/noExplicitAny: params are validated per op by the LDAP calls' own checks
   async function handle(op: string, params: any): Promise<unknown> {
-    for (const [id, s] of searches) if (Date.now() - s.at > 5 * 60_000) { void s.it.return(undefined); searches.delete(id); }
+    for (const [id, s] of searches)
+      if (Date.now() - s.at > 5 * 60_000) {
+        void s.it.return(undefined);
+        searches.delete(id);
+      }
     switch (op) {
-      case 'ldap.test': return testConnection(withUrls(params.conn), params.q);
-      case 'ldap.authenticate': return authenticate(withUrls(params.conn), params.kind as DirectoryKind, String(params.dn), String(params.password));
+      case 'ldap.test':
+        return testConnection(withUrls(params.conn), params.q);
+      case 'ldap.authenticate':
+        return authenticate(withUrls(params.conn), params.kind as DirectoryKind, String(params.dn), String(params.password));
       case 'ldap.search.open': {
         const it = searchPages(withUrls(params.conn), params.req as SearchRequest);
         const id = crypto.randomBytes(12).toString('base64url');
         searches.set(id, { it, at: Date.now() });
         return next(id);
       }
-      case 'ldap.search.next': return next(String(params.cursor));
-      case 'ldap.search.close': { const s = searches.get(String(params.cursor)); searches.delete(String(params.cursor)); await s?.it.return(undefined); return {}; }
-      default: throw new LdapError('connector', `Unknown operation ${op}.`, 'Update the connector to the version of Gatehouse.');
+      case 'ldap.search.next':
+        return next(String(params.cursor));
+      case 'ldap.search.close': {
+        const s = searches.get(String(params.cursor));
+        searches.delete(String(params.cursor));
+        await s?.it.return(undefined);
+        return {};
+      }
+      default:
+        throw new LdapError('connector', `Unknown operation ${op}.`, 'Update the connector to the version of Gatehouse.');
     }
   }
 
@@ -165,7 +221,10 @@ export function runAgent(opts: AgentOptions): { done: Promise<void>; stop(): voi
     if (!s) throw new LdapError('connector', 'This search is no longer open on the connector.', 'Start the sync again.');
     s.at = Date.now();
     const r = await s.it.next();
-    if (r.done) { searches.delete(cursor); return { cursor: null, entries: [] }; }
+    if (r.done) {
+      searches.delete(cursor);
+      return { cursor: null, entries: [] };
+    }
     return { cursor, entries: r.value };
   }
 

@@ -20,7 +20,19 @@ import type { Connector } from '../../storage/connectors.ts';
 import { newId } from '../../shared/crypto.ts';
 import { ago } from '../../shared/time.ts';
 import { LdapError } from '../ldap/client.ts';
-import { CLOSE_REFUSED, CODE_TTL_MS, CONNECTOR_PATH, newCode, normalizeCode, softwareVersion, verify, type FromConnector, type Op, type RefusalCode, type ToConnector } from './protocol.ts';
+import {
+  CLOSE_REFUSED,
+  CODE_TTL_MS,
+  CONNECTOR_PATH,
+  newCode,
+  normalizeCode,
+  softwareVersion,
+  verify,
+  type FromConnector,
+  type Op,
+  type RefusalCode,
+  type ToConnector,
+} from './protocol.ts';
 import { ConnectionLost, ConnectorRelay, NodeGone, type RemoteTarget } from './relay.ts';
 
 export const HEARTBEAT_SECONDS = 15;
@@ -36,11 +48,23 @@ interface Live {
 }
 
 /** Where a request goes: a connection of this process, or a connector connected to another one. */
-type Target = { id: string; name: string; lastError: string | null; live: Live; remote?: undefined } | { id: string; name: string; lastError: string | null; live?: undefined; remote: RemoteTarget };
+type Target =
+  | { id: string; name: string; lastError: string | null; live: Live; remote?: undefined }
+  | { id: string; name: string; lastError: string | null; live?: undefined; remote: RemoteTarget };
 
 export interface ConnectorStatus {
-  id: string; name: string; status: 'connected' | 'disconnected' | 'revoked'; lastSeenAt: number | null; connectedAt: number | null;
-  version: string | null; latencyMs: number | null; address: string | null; lastError: string | null; lastErrorAt: number | null; recommendedFix: string | null; createdAt: number;
+  id: string;
+  name: string;
+  status: 'connected' | 'disconnected' | 'revoked';
+  lastSeenAt: number | null;
+  connectedAt: number | null;
+  version: string | null;
+  latencyMs: number | null;
+  address: string | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  recommendedFix: string | null;
+  createdAt: number;
 }
 
 export interface ConnectorHubDeps {
@@ -72,7 +96,9 @@ export class ConnectorHub {
 
   constructor(deps: ConnectorHubDeps) {
     this.#deps = deps;
-    this.#relay = deps.sharedStore ? new ConnectorRelay(deps, this.nodeId, (id, op, params, timeoutMs) => this.#serveRelayed(id, op, params, timeoutMs)) : undefined;
+    this.#relay = deps.sharedStore
+      ? new ConnectorRelay(deps, this.nodeId, (id, op, params, timeoutMs) => this.#serveRelayed(id, op, params, timeoutMs))
+      : undefined;
   }
 
   // ---- provisioning codes
@@ -84,15 +110,23 @@ export class ConnectorHub {
     return { code, expiresAt };
   }
   // A keyed hash under the token-hashing key: kept at rest in place of the code (docs/security.md).
-  #hash(code: string) { return this.#deps.tokenHasher.hash(normalizeCode(code), 'connector-code'); }
+  #hash(code: string) {
+    return this.#deps.tokenHasher.hash(normalizeCode(code), 'connector-code');
+  }
 
   // ---- the WebSocket endpoint
   /** For the HTTP server's 'upgrade' event: true when the request was for the connector endpoint. */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if ((req.url ?? '').split('?')[0] !== CONNECTOR_PATH) return false;
-    if (this.#closing) { socket.destroy(); return true; } // shutting down: the connector tries another node
+    if (this.#closing) {
+      socket.destroy();
+      return true;
+    } // shutting down: the connector tries another node
     this.#wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 }));
-    void this.#wss.then((wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req)), () => socket.destroy());
+    void this.#wss.then(
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req)),
+      () => socket.destroy(),
+    );
     return true;
   }
 
@@ -112,29 +146,62 @@ export class ConnectorHub {
     ws.once('message', async (data) => {
       clearTimeout(timer);
       try {
-        if (await this.#deps.throttles.ip.blockedFor(`connector:${ip}`) > 0) return await refuse('throttled', 'Too many refused connection attempts from this address. Wait 15 minutes, then check the Enterprise ID and code.', null);
+        if ((await this.#deps.throttles.ip.blockedFor(`connector:${ip}`)) > 0)
+          return await refuse(
+            'throttled',
+            'Too many refused connection attempts from this address. Wait 15 minutes, then check the Enterprise ID and code.',
+            null,
+          );
         let hello: Extract<FromConnector, { type: 'hello' }>;
-        try { hello = JSON.parse(String(data)); } catch { return await refuse('bad_hello', 'The first message was not a hello.', null); }
-        if (hello?.type !== 'hello' || typeof hello.enterpriseId !== 'string' || typeof hello.signature !== 'string') return await refuse('bad_hello', 'The first message was not a valid hello. Update the connector.', null);
+        try {
+          hello = JSON.parse(String(data));
+        } catch {
+          return await refuse('bad_hello', 'The first message was not a hello.', null);
+        }
+        if (hello?.type !== 'hello' || typeof hello.enterpriseId !== 'string' || typeof hello.signature !== 'string')
+          return await refuse('bad_hello', 'The first message was not a valid hello. Update the connector.', null);
         const tenant = await this.#deps.tenantStore.bySlug(hello.enterpriseId);
         const name = String(hello.name ?? 'connector').slice(0, 200);
         const version = String(hello.version ?? 'unknown').slice(0, 50);
         if (!tenant) return await refuse('code_unknown', `There is no enterprise "${hello.enterpriseId}" here. Check the Enterprise ID.`, null);
         let connector: Connector | undefined;
         if (hello.code !== undefined) {
-          if (typeof hello.publicKey !== 'string' || !verify(hello.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector\'s key did not verify. Update the connector.', tenant.id);
+          if (typeof hello.publicKey !== 'string' || !verify(hello.publicKey, nonce, hello.enterpriseId, hello.signature))
+            return await refuse('bad_signature', "The connector's key did not verify. Update the connector.", tenant.id);
           const r = await this.#deps.connectorStore.provision(tenant.id, this.#hash(String(hello.code)), { name, publicKey: hello.publicKey });
           if (typeof r === 'string') {
-            const msg = { unknown: 'This provisioning code is not valid for this enterprise. Check the Enterprise ID and code, or generate a new code.', expired: 'This provisioning code has expired (codes are valid 5 minutes). Generate a new code and start the connector again within 5 minutes.', used: 'This provisioning code was already used. Each code works once: generate a new one.' }[r];
+            const msg = {
+              unknown: 'This provisioning code is not valid for this enterprise. Check the Enterprise ID and code, or generate a new code.',
+              expired: 'This provisioning code has expired (codes are valid 5 minutes). Generate a new code and start the connector again within 5 minutes.',
+              used: 'This provisioning code was already used. Each code works once: generate a new one.',
+            }[r];
             return await refuse(`code_${r}`, msg, tenant.id);
           }
           connector = r;
           await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'connector.provisioned', subject: r.id, ip, data: { name, version } });
         } else {
           const c = typeof hello.connectorId === 'string' ? await this.#deps.connectorStore.byId(hello.connectorId) : undefined;
-          if (!c || c.tenantId !== tenant.id) return await refuse('unknown_connector', 'This connector is not registered with this enterprise. Provision it again with a new code.', tenant.id, hello.connectorId);
-          if (c.status === 'revoked') return await refuse('revoked', 'This connector was revoked by an administrator and may not connect. Provision a new one with a new code if it should.', tenant.id, c.id);
-          if (!verify(c.publicKey, nonce, hello.enterpriseId, hello.signature)) return await refuse('bad_signature', 'The connector did not prove it holds the key pinned for it. If its key file was replaced, provision it again with a new code.', tenant.id, c.id);
+          if (!c || c.tenantId !== tenant.id)
+            return await refuse(
+              'unknown_connector',
+              'This connector is not registered with this enterprise. Provision it again with a new code.',
+              tenant.id,
+              hello.connectorId,
+            );
+          if (c.status === 'revoked')
+            return await refuse(
+              'revoked',
+              'This connector was revoked by an administrator and may not connect. Provision a new one with a new code if it should.',
+              tenant.id,
+              c.id,
+            );
+          if (!verify(c.publicKey, nonce, hello.enterpriseId, hello.signature))
+            return await refuse(
+              'bad_signature',
+              'The connector did not prove it holds the key pinned for it. If its key file was replaced, provision it again with a new code.',
+              tenant.id,
+              c.id,
+            );
           connector = c;
         }
         if (this.#closing) return ws.terminate();
@@ -157,14 +224,25 @@ export class ConnectorHub {
     this.#live.set(connector.id, live);
     ws.on('message', (data) => {
       let m: FromConnector;
-      try { m = JSON.parse(String(data)); } catch { return; }
+      try {
+        m = JSON.parse(String(data));
+      } catch {
+        return;
+      }
       if (m?.type !== 'response') return;
       const p = live.pending.get(m.id);
       if (!p) return;
       live.pending.delete(m.id);
       clearTimeout(p.timer);
       if (m.ok) p.resolve(m.result);
-      else p.reject(new LdapError((m.error?.problem ?? 'connector') as LdapError['problem'], String(m.error?.message ?? 'The connector failed.'), String(m.error?.fix ?? '')));
+      else
+        p.reject(
+          new LdapError(
+            (m.error?.problem ?? 'connector') as LdapError['problem'],
+            String(m.error?.message ?? 'The connector failed.'),
+            String(m.error?.fix ?? ''),
+          ),
+        );
     });
     ws.on('pong', () => {
       if (live.pingAt === undefined) return;
@@ -175,10 +253,16 @@ export class ConnectorHub {
     ws.on('close', () => {
       if (this.#live.get(connector.id) === live) this.#live.delete(connector.id);
       if (this.#live.size === 0) void this.#relay?.holding(false);
-      for (const [id, p] of live.pending) { clearTimeout(p.timer); p.reject(new ConnectionLost(`connector ${connector.name} disconnected`)); live.pending.delete(id); }
+      for (const [id, p] of live.pending) {
+        clearTimeout(p.timer);
+        p.reject(new ConnectionLost(`connector ${connector.name} disconnected`));
+        live.pending.delete(id);
+      }
       if (this.#closing) return; // shutting down: releaseNode() marks them all
       void this.#deps.connectorStore.disconnected(connector.id, this.nodeId).catch(() => {});
-      void this.#deps.auditStore.record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } }).catch(() => {});
+      void this.#deps.auditStore
+        .record({ tenantId: connector.tenantId, type: 'connector.disconnected', level: 'warn', subject: connector.id, data: { name: connector.name } })
+        .catch(() => {});
     });
     this.#startHeartbeat();
     // A first latency figure right away.
@@ -191,7 +275,10 @@ export class ConnectorHub {
     this.#heartbeat = setInterval(() => {
       for (const live of this.#live.values()) {
         // No pong since the last ping: the connection is dead (a half-open TCP connection).
-        if (live.pingAt !== undefined && Date.now() - live.pingAt > 2 * HEARTBEAT_SECONDS * 1000) { live.ws.terminate(); continue; }
+        if (live.pingAt !== undefined && Date.now() - live.pingAt > 2 * HEARTBEAT_SECONDS * 1000) {
+          live.ws.terminate();
+          continue;
+        }
         live.pingAt ??= Date.now();
         live.ws.ping();
       }
@@ -202,7 +289,8 @@ export class ConnectorHub {
   // ---- requests
   /** The tenant's connected connectors, least busy first (then the longest connected). */
   #candidates(tenantId: string, exclude: Set<string>): Live[] {
-    return [...this.#live.values()].filter((l) => l.connector.tenantId === tenantId && !exclude.has(l.connector.id) && l.ws.readyState === 1)
+    return [...this.#live.values()]
+      .filter((l) => l.connector.tenantId === tenantId && !exclude.has(l.connector.id) && l.ws.readyState === 1)
       .sort((a, b) => a.inFlight - b.inFlight || a.order - b.order);
   }
 
@@ -215,26 +303,39 @@ export class ConnectorHub {
     const id = newId();
     live.inFlight++;
     return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => { live.pending.delete(id); reject(new ConnectionLost(`connector ${live.connector.name} did not answer within ${Math.round(timeoutMs / 1000)} s`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        live.pending.delete(id);
+        reject(new ConnectionLost(`connector ${live.connector.name} did not answer within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
       live.pending.set(id, { resolve, reject, timer });
       live.ws.send(JSON.stringify({ type: 'request', id, op, params } satisfies ToConnector), (err) => {
-        if (err) { clearTimeout(timer); live.pending.delete(id); reject(new ConnectionLost(err.message)); }
+        if (err) {
+          clearTimeout(timer);
+          live.pending.delete(id);
+          reject(new ConnectionLost(err.message));
+        }
       });
-    }).finally(() => { live.inFlight--; });
+    }).finally(() => {
+      live.inFlight--;
+    });
   }
 
   /** A request relayed by another process for a connector connected here. */
   #serveRelayed(connectorId: string, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
     const live = this.#live.get(connectorId);
-    if (live?.ws.readyState !== 1) return Promise.reject(new ConnectionLost(`connector ${live?.connector.name ?? connectorId} is no longer connected to the node it was connected to`));
+    if (live?.ws.readyState !== 1)
+      return Promise.reject(new ConnectionLost(`connector ${live?.connector.name ?? connectorId} is no longer connected to the node it was connected to`));
     return this.#send(live, op, params, timeoutMs);
   }
 
   async #relay1(target: RemoteTarget, op: Op, params: unknown, timeoutMs: number): Promise<unknown> {
     this.#relayed.set(target.connectorId, (this.#relayed.get(target.connectorId) ?? 0) + 1);
-    try { return await this.#relay!.call(target, op, params, timeoutMs); } finally {
+    try {
+      return await this.#relay!.call(target, op, params, timeoutMs);
+    } finally {
       const n = (this.#relayed.get(target.connectorId) ?? 1) - 1;
-      if (n > 0) this.#relayed.set(target.connectorId, n); else this.#relayed.delete(target.connectorId);
+      if (n > 0) this.#relayed.set(target.connectorId, n);
+      else this.#relayed.delete(target.connectorId);
     }
   }
 
@@ -252,7 +353,8 @@ export class ConnectorHub {
     const l = this.#candidates(tenantId, tried)[0];
     if (l) return local(l);
     if (!this.#relay) return undefined;
-    const r = (await elsewhere()).filter((x) => !tried.has(x.connectorId))
+    const r = (await elsewhere())
+      .filter((x) => !tried.has(x.connectorId))
       .sort((a, b) => (this.#relayed.get(a.connectorId) ?? 0) - (this.#relayed.get(b.connectorId) ?? 0))[0];
     return r ? remote(r) : undefined;
   }
@@ -275,7 +377,10 @@ export class ConnectorHub {
       tried.add(next.id);
       try {
         const result = (next.live ? await this.#send(next.live, op, params, timeoutMs) : await this.#relay1(next.remote!, op, params, timeoutMs)) as T;
-        if (next.lastError) { if (next.live) next.live.connector.lastError = null; void this.#deps.connectorStore.failed(next.id, null).catch(() => {}); }
+        if (next.lastError) {
+          if (next.live) next.live.connector.lastError = null;
+          void this.#deps.connectorStore.failed(next.id, null).catch(() => {});
+        }
         return { result, via: next.id };
       } catch (e) {
         if (e instanceof NodeGone) {
@@ -295,8 +400,17 @@ export class ConnectorHub {
       }
     }
     if (last instanceof LdapError) throw last;
-    if (last) throw new LdapError('connector', `The connector could not complete the request (${last.message}), and no other connector of this organization could.`, 'Check the connectors\' status (GET /api/v1/tenants/SLUG/connectors) and their logs.');
-    throw new LdapError('no_connector', `No connector of this organization is connected to Gatehouse${gone ? ` (connector ${gone} was connected to a Gatehouse node that stopped answering)` : ''}, so the directory cannot be reached.`, `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#deps.config.publicUrl}.`);
+    if (last)
+      throw new LdapError(
+        'connector',
+        `The connector could not complete the request (${last.message}), and no other connector of this organization could.`,
+        "Check the connectors' status (GET /api/v1/tenants/SLUG/connectors) and their logs.",
+      );
+    throw new LdapError(
+      'no_connector',
+      `No connector of this organization is connected to Gatehouse${gone ? ` (connector ${gone} was connected to a Gatehouse node that stopped answering)` : ''}, so the directory cannot be reached.`,
+      `Start \`gatehouse connector\` on a host next to the directory (or check why it stopped); it needs outbound access to ${this.#deps.config.publicUrl}.`,
+    );
   }
 
   // ---- status
@@ -313,15 +427,26 @@ export class ConnectorHub {
       const connected = c.status === 'active' && c.connected && held && (c.lastSeenAt ?? 0) > now - 3 * HEARTBEAT_SECONDS * 1000;
       let fix: string | null = null;
       if (c.status === 'revoked') fix = 'Revoked: it cannot connect again. To use this host again, generate a provisioning code and provision it anew.';
-      else if (!connected) fix = c.lastSeenAt
-        ? `Not connected since it was last seen ${ago(c.lastSeenAt, now)}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#deps.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
-        : `It has not connected since it was provisioned. Start \`gatehouse connector\` on ${c.name}.`;
+      else if (!connected)
+        fix = c.lastSeenAt
+          ? `Not connected since it was last seen ${ago(c.lastSeenAt, now)}. Check that \`gatehouse connector\` is running on ${c.name} and can reach ${this.#deps.config.publicUrl} (outbound HTTPS through the firewall or proxy).`
+          : `It has not connected since it was provisioned. Start \`gatehouse connector\` on ${c.name}.`;
       // A recent lastError already says what went wrong and what to do (the directory's own
       // fix is part of it): not repeated here, where it was shown twice beside itself.
       else if (c.softwareVersion && c.softwareVersion !== version) fix = `Update the connector: it runs ${c.softwareVersion}, Gatehouse runs ${version}.`;
       return {
-        id: c.id, name: c.name, status: c.status === 'revoked' ? 'revoked' : connected ? 'connected' : 'disconnected', lastSeenAt: c.lastSeenAt, connectedAt: c.connectedAt,
-        version: c.softwareVersion, latencyMs: c.latencyMs, address: c.address, lastError: c.lastError, lastErrorAt: c.lastErrorAt, recommendedFix: fix, createdAt: c.createdAt,
+        id: c.id,
+        name: c.name,
+        status: c.status === 'revoked' ? 'revoked' : connected ? 'connected' : 'disconnected',
+        lastSeenAt: c.lastSeenAt,
+        connectedAt: c.connectedAt,
+        version: c.softwareVersion,
+        latencyMs: c.latencyMs,
+        address: c.address,
+        lastError: c.lastError,
+        lastErrorAt: c.lastErrorAt,
+        recommendedFix: fix,
+        createdAt: c.createdAt,
       };
     });
   }
@@ -329,14 +454,19 @@ export class ConnectorHub {
   async revoke(tenantId: string, id: string): Promise<Connector> {
     const c = await this.#deps.connectorStore.revoke(tenantId, id);
     const live = this.#live.get(id);
-    if (live) { live.ws.send(JSON.stringify({ type: 'refused', code: 'revoked', message: 'This connector was revoked by an administrator.' } satisfies ToConnector)); live.ws.close(CLOSE_REFUSED, 'revoked'); }
+    if (live) {
+      live.ws.send(JSON.stringify({ type: 'refused', code: 'revoked', message: 'This connector was revoked by an administrator.' } satisfies ToConnector));
+      live.ws.close(CLOSE_REFUSED, 'revoked');
+    }
     // Other nodes drop it at its next reconnect, which the pinned key no longer allows.
     await this.#deps.bus.publish('connector-revoked', id).catch(() => {});
     return c;
   }
 
   /** A revocation on another node: drop our connection to it. */
-  dropRevoked(id: string) { this.#live.get(id)?.ws.close(CLOSE_REFUSED, 'revoked'); }
+  dropRevoked(id: string) {
+    this.#live.get(id)?.ws.close(CLOSE_REFUSED, 'revoked');
+  }
 
   /**
    * Shutting down: drop the connectors' connections now (they reconnect, through the load

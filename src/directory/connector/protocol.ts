@@ -53,11 +53,14 @@ export function verifyText(publicKeyPem: string, text: string, signature: string
     const key = crypto.createPublicKey(publicKeyPem);
     if (key.asymmetricKeyType !== 'ed25519') return false;
     return crypto.verify(null, Buffer.from(text), key, Buffer.from(signature, 'base64url'));
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** A new Ed25519 key pair in PEM (the private key never leaves the host that made it). */
-export const newKeyPair = () => crypto.generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+export const newKeyPair = () =>
+  crypto.generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 
 /** Codes people type: 10 characters from an alphabet without look-alikes (~50 bits), shown as XXXXX-XXXXX. */
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';

@@ -41,12 +41,24 @@ export class ConnectionLost extends Error {}
 export class NodeGone extends ConnectionLost {}
 
 /** A connector connected to another node, as the store says. */
-export interface RemoteTarget { connectorId: string; name: string; nodeId: string; heartbeatAt: number; lastError: string | null }
+export interface RemoteTarget {
+  connectorId: string;
+  name: string;
+  nodeId: string;
+  heartbeatAt: number;
+  lastError: string | null;
+}
 
 /** Runs a relayed request on a connector connected to this node; throws ConnectionLost or LdapError. */
 export type Serve = (connectorId: string, op: Op, params: unknown, timeoutMs: number) => Promise<unknown>;
 
-interface Pending { resolve(v: unknown): void; reject(e: Error): void; acked: boolean; ack?: NodeJS.Timeout; done?: NodeJS.Timeout }
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  acked: boolean;
+  ack?: NodeJS.Timeout;
+  done?: NodeJS.Timeout;
+}
 type Envelope = { k: 'req' | 'res' | 'ack'; id: string; from?: string; body?: string; spill?: string; bad?: 'seal' };
 type Reply = { ok: true; result: unknown } | { ok: false; error: { problem: string; message: string; fix: string } } | { ok: false; lost: string };
 
@@ -75,16 +87,27 @@ export class ConnectorRelay {
     });
   }
 
-  #topic(nodeId: string) { return `connector-relay:${nodeId}`; }
+  #topic(nodeId: string) {
+    return `connector-relay:${nodeId}`;
+  }
 
   // ---- heartbeat
   /** This node holds connections (true) or none any more (false): beat while it holds any. */
   async holding(yes: boolean): Promise<void> {
-    if (!yes || this.#closed) { clearInterval(this.#beat); this.#beat = undefined; return; }
+    if (!yes || this.#closed) {
+      clearInterval(this.#beat);
+      this.#beat = undefined;
+      return;
+    }
     if (this.#beat) return;
-    const beat = () => this.#deps.connectorStore.beat({ id: this.#nodeId, host: os.hostname(), pid: process.pid, startedAt: this.#startedAt })
-      .then(() => this.#deps.connectorStore.pruneRelayed());
-    this.#beat = setInterval(() => void beat().catch((err: Error) => this.#deps.logger.warn({ err: err.message }, 'connector heartbeat not written')), NODE_BEAT_MS);
+    const beat = () =>
+      this.#deps.connectorStore
+        .beat({ id: this.#nodeId, host: os.hostname(), pid: process.pid, startedAt: this.#startedAt })
+        .then(() => this.#deps.connectorStore.pruneRelayed());
+    this.#beat = setInterval(
+      () => void beat().catch((err: Error) => this.#deps.logger.warn({ err: err.message }, 'connector heartbeat not written')),
+      NODE_BEAT_MS,
+    );
     this.#beat.unref();
     await beat();
   }
@@ -92,13 +115,15 @@ export class ConnectorRelay {
   /** The tenant's connectors on other nodes that are alive (the store's heartbeat, and not passed over since it). */
   async elsewhere(tenantId: string, id?: string): Promise<RemoteTarget[]> {
     const rows = await this.#deps.connectorStore.connectedElsewhere(tenantId, this.#nodeId, Date.now() - NODE_STALE_MS, id);
-    return rows.filter((r) => {
-      const seen = this.#passedOver.get(r.nodeId);
-      if (seen === undefined) return true;
-      if (r.heartbeatAt <= seen) return false;
-      this.#passedOver.delete(r.nodeId); // it beat since: alive after all
-      return true;
-    }).map((r) => ({ connectorId: r.id, name: r.name, nodeId: r.nodeId, heartbeatAt: r.heartbeatAt, lastError: r.lastError }));
+    return rows
+      .filter((r) => {
+        const seen = this.#passedOver.get(r.nodeId);
+        if (seen === undefined) return true;
+        if (r.heartbeatAt <= seen) return false;
+        this.#passedOver.delete(r.nodeId); // it beat since: alive after all
+        return true;
+      })
+      .map((r) => ({ connectorId: r.id, name: r.name, nodeId: r.nodeId, heartbeatAt: r.heartbeatAt, lastError: r.lastError }));
   }
 
   /** The nodes that are alive (beat within the last 15 s, and answered since they last did not). For the status list. */
@@ -114,20 +139,31 @@ export class ConnectorRelay {
     if (this.#closed) throw new ConnectionLost('this node is shutting down');
     const id = newId('rly_');
     const exp = Date.now() + timeoutMs + ACK_MS;
-    const body = this.#deps.sealer.seal(JSON.stringify({ id, from: this.#nodeId, to: target.nodeId, exp, connectorId: target.connectorId, op, params, timeoutMs }));
+    const body = this.#deps.sealer.seal(
+      JSON.stringify({ id, from: this.#nodeId, to: target.nodeId, exp, connectorId: target.connectorId, op, params, timeoutMs }),
+    );
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = { resolve, reject, acked: false };
       this.#pending.set(id, p);
-      const fail = (e: Error) => { if (this.#settle(id)) reject(e); };
-      this.#post(target.nodeId, { k: 'req', id, from: this.#nodeId }, body, exp).then(() => {
-        if (!this.#pending.has(id)) return;
-        if (!p.acked) p.ack = setTimeout(() => {
-          this.#passedOver.set(target.nodeId, target.heartbeatAt);
-          fail(new NodeGone(`the Gatehouse node holding connector ${target.name} did not answer`));
-        }, ACK_MS);
-        // The holder waits timeoutMs for the connector; the answer then needs to come back.
-        p.done = setTimeout(() => fail(new ConnectionLost(`connector ${target.name} (on another Gatehouse node) did not answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs + ACK_MS + 1000);
-      }, (e: Error) => fail(new ConnectionLost(`the request could not be relayed to the node holding connector ${target.name} (${e.message})`)));
+      const fail = (e: Error) => {
+        if (this.#settle(id)) reject(e);
+      };
+      this.#post(target.nodeId, { k: 'req', id, from: this.#nodeId }, body, exp).then(
+        () => {
+          if (!this.#pending.has(id)) return;
+          if (!p.acked)
+            p.ack = setTimeout(() => {
+              this.#passedOver.set(target.nodeId, target.heartbeatAt);
+              fail(new NodeGone(`the Gatehouse node holding connector ${target.name} did not answer`));
+            }, ACK_MS);
+          // The holder waits timeoutMs for the connector; the answer then needs to come back.
+          p.done = setTimeout(
+            () => fail(new ConnectionLost(`connector ${target.name} (on another Gatehouse node) did not answer within ${Math.round(timeoutMs / 1000)} s`)),
+            timeoutMs + ACK_MS + 1000,
+          );
+        },
+        (e: Error) => fail(new ConnectionLost(`the request could not be relayed to the node holding connector ${target.name} (${e.message})`)),
+      );
     });
   }
 
@@ -152,14 +188,29 @@ export class ConnectorRelay {
   // biome-ignore lint/suspicious/noExplicitAny: a relayed payload of any op; its reader checks the fields it uses
   #open(sealed: string | undefined): Record<string, any> | undefined {
     if (!sealed) return undefined;
-    try { return JSON.parse(this.#deps.sealer.openUncached(sealed)); } catch { return undefined; }
+    try {
+      return JSON.parse(this.#deps.sealer.openUncached(sealed));
+    } catch {
+      return undefined;
+    }
   }
 
   async #receive(message: string): Promise<void> {
     let m: Envelope;
-    try { m = JSON.parse(message); } catch { return; }
+    try {
+      m = JSON.parse(message);
+    } catch {
+      return;
+    }
     if (typeof m?.id !== 'string') return;
-    if (m.k === 'ack') { const p = this.#pending.get(m.id); if (p) { p.acked = true; clearTimeout(p.ack); } return; }
+    if (m.k === 'ack') {
+      const p = this.#pending.get(m.id);
+      if (p) {
+        p.acked = true;
+        clearTimeout(p.ack);
+      }
+      return;
+    }
     if (m.k === 'res') return this.#answered(m);
     if (m.k !== 'req' || typeof m.from !== 'string') return;
     // Acknowledge before anything else: the requester learns at once that this node is alive.
@@ -186,9 +237,18 @@ export class ConnectorRelay {
   }
 
   async #answered(m: Envelope): Promise<void> {
-    if (!this.#pending.has(m.id)) { if (m.spill) await this.#deps.connectorStore.takeRelayed(m.spill); return; }
+    if (!this.#pending.has(m.id)) {
+      if (m.spill) await this.#deps.connectorStore.takeRelayed(m.spill);
+      return;
+    }
     if (m.bad === 'seal') {
-      this.#settle(m.id)?.reject(new LdapError('connector', 'Another Gatehouse node could not open a relayed connector request: the nodes do not share the same secret.', 'Give every Gatehouse node the same GATEHOUSE_SECRET.'));
+      this.#settle(m.id)?.reject(
+        new LdapError(
+          'connector',
+          'Another Gatehouse node could not open a relayed connector request: the nodes do not share the same secret.',
+          'Give every Gatehouse node the same GATEHOUSE_SECRET.',
+        ),
+      );
       return;
     }
     const b = this.#open(m.spill ? await this.#deps.connectorStore.takeRelayed(m.spill) : m.body);
@@ -197,7 +257,8 @@ export class ConnectorRelay {
     if (!p) return;
     const r = b as Reply;
     if (r.ok) p.resolve(r.result);
-    else if ('error' in r) p.reject(new LdapError((r.error.problem ?? 'connector') as LdapError['problem'], String(r.error.message), String(r.error.fix ?? '')));
+    else if ('error' in r)
+      p.reject(new LdapError((r.error.problem ?? 'connector') as LdapError['problem'], String(r.error.message), String(r.error.fix ?? '')));
     else p.reject(new ConnectionLost(String(r.lost)));
   }
 

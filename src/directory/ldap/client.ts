@@ -42,24 +42,58 @@ export function explain(url: string, e: unknown, caGiven = false): LdapError {
   const err = e as { code?: string | number; message?: string };
   const code = String(err.code ?? '');
   const msg = err.message ?? String(e);
-  const host = (() => { try { return new URL(url).hostname; } catch { return url; } })();
+  const host = (() => {
+    try {
+      return new URL(url).hostname;
+    } catch {
+      return url;
+    }
+  })();
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(msg))
-    return new LdapError('tls', `The certificate of ${url} is not issued for ${host} (${msg}).`, `Use the host name the directory's certificate is issued for in the URL, or have the certificate reissued with ${host} among its subject alternative names.`);
+    return new LdapError(
+      'tls',
+      `The certificate of ${url} is not issued for ${host} (${msg}).`,
+      `Use the host name the directory's certificate is issued for in the URL, or have the certificate reissued with ${host} among its subject alternative names.`,
+    );
   if (UNTRUSTED.test(code) || /self[- ]signed|unable to (verify|get (local )?issuer)/i.test(msg))
-    return new LdapError('tls', `Gatehouse does not trust the certificate of ${url} (${msg}).`, caGiven
-      ? 'The caCertificate in the directory settings is not the authority that issued this certificate: give the PEM certificate of the one that did (for Active Directory, usually the enterprise root CA; `openssl s_client -connect HOST:636 -showcerts` shows the chain).'
-      : 'Put the PEM certificate of the authority that issued the directory\'s certificate in caCertificate in the directory settings (for Active Directory, usually the enterprise root CA).');
+    return new LdapError(
+      'tls',
+      `Gatehouse does not trust the certificate of ${url} (${msg}).`,
+      caGiven
+        ? 'The caCertificate in the directory settings is not the authority that issued this certificate: give the PEM certificate of the one that did (for Active Directory, usually the enterprise root CA; `openssl s_client -connect HOST:636 -showcerts` shows the chain).'
+        : "Put the PEM certificate of the authority that issued the directory's certificate in caCertificate in the directory settings (for Active Directory, usually the enterprise root CA).",
+    );
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
-    return new LdapError('tls', `The certificate of ${url} is not valid now (${msg}).`, 'Renew the directory\'s certificate (and check the clocks of the directory and of the machine making the connection).');
+    return new LdapError(
+      'tls',
+      `The certificate of ${url} is not valid now (${msg}).`,
+      "Renew the directory's certificate (and check the clocks of the directory and of the machine making the connection).",
+    );
   if (url.startsWith('ldaps://') && (code === 'ECONNRESET' || /before secure TLS connection|wrong version number|packet length too long/i.test(msg)))
-    return new LdapError('tls', `${url} closed the connection during the TLS handshake (${code || msg}).`, 'Check that the port is the directory\'s LDAPS port (usually 636). For a plain LDAP port (usually 389) use an ldap:// URL, which Gatehouse upgrades with StartTLS.');
+    return new LdapError(
+      'tls',
+      `${url} closed the connection during the TLS handshake (${code || msg}).`,
+      "Check that the port is the directory's LDAPS port (usually 636). For a plain LDAP port (usually 389) use an ldap:// URL, which Gatehouse upgrades with StartTLS.",
+    );
   // ldapts: "<Request>: Operation timed out" when the directory accepted the connection but never answered.
   if (/timed out/i.test(msg) || code === 'ETIMEDOUT')
-    return new LdapError('timeout', `${url} accepted the connection but did not answer in time (${msg}).`, 'Check that the directory server is running and not overloaded or paused; raise timeoutSeconds in the directory settings if it is only slow.');
+    return new LdapError(
+      'timeout',
+      `${url} accepted the connection but did not answer in time (${msg}).`,
+      'Check that the directory server is running and not overloaded or paused; raise timeoutSeconds in the directory settings if it is only slow.',
+    );
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN/.test(code) || /Connection timeout/.test(msg))
-    return new LdapError('unreachable', `Could not reach ${url} (${code || msg}).`, `Check the URL and port, and that the machine making the connection can reach the directory (firewall, DNS).`);
+    return new LdapError(
+      'unreachable',
+      `Could not reach ${url} (${code || msg}).`,
+      `Check the URL and port, and that the machine making the connection can reach the directory (firewall, DNS).`,
+    );
   if (/CERT|SSL|TLS|ERR_TLS/i.test(code) || /certificate|handshake/i.test(msg))
-    return new LdapError('tls', `The TLS connection to ${url} failed: ${msg}.`, 'Check the directory\'s certificate and caCertificate in the directory settings, and that the certificate names the host in the URL.');
+    return new LdapError(
+      'tls',
+      `The TLS connection to ${url} failed: ${msg}.`,
+      "Check the directory's certificate and caCertificate in the directory settings, and that the certificate names the host in the URL.",
+    );
   return new LdapError('search', `${url}: ${msg}`, 'Check the directory settings (base DNs, filters) and the directory server log.');
 }
 
@@ -69,28 +103,51 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   let last: LdapError | undefined;
   for (const url of conn.urls) {
     if (url.startsWith('ldap://') && !conn.startTls && !conn.allowPlain) {
-      throw new LdapError('tls', `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`, 'Use ldaps:// (on a connector: in --ldap-url too), or turn startTls on in the directory settings.');
+      throw new LdapError(
+        'tls',
+        `${url} would send passwords unencrypted (plain LDAP, StartTLS off), which the directory settings do not allow.`,
+        'Use ldaps:// (on a connector: in --ldap-url too), or turn startTls on in the directory settings.',
+      );
     }
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     const ca = !!conn.caCertificate;
     // servername is for SNI and must not be an IP address.
     const tlsOptions = { ...(conn.caCertificate && { ca: conn.caCertificate }), ...(!net.isIP(host) && { servername: host }) };
     // tlsOptions on the client only for ldaps://: ldapts opens any URL with TLS options as implicit TLS (which an ldap:// port resets).
-    const client = new Client({ url, timeout: conn.timeoutSeconds * 1000, connectTimeout: conn.timeoutSeconds * 1000, ...(url.startsWith('ldaps://') && { tlsOptions }), strictDN: false });
+    const client = new Client({
+      url,
+      timeout: conn.timeoutSeconds * 1000,
+      connectTimeout: conn.timeoutSeconds * 1000,
+      ...(url.startsWith('ldaps://') && { tlsOptions }),
+      strictDN: false,
+    });
     try {
       if (url.startsWith('ldap://') && conn.startTls) {
         // StartTLS upgrades the open socket: without `host`, Node would check the certificate against "localhost".
-        try { await client.startTLS({ ...tlsOptions, host }); } catch (e) {
+        try {
+          await client.startTLS({ ...tlsOptions, host });
+        } catch (e) {
           const ex = explain(url, e, ca);
           // A directory that never answers did not refuse anything: say it timed out. Advice
           // never suggests turning encryption off (that would send every password in the clear).
           if (ex.problem === 'unreachable' || ex.problem === 'timeout' || ex.problem === 'tls') throw ex;
-          throw new LdapError('starttls', `${url} refused StartTLS (${(e as Error).message}).`, 'Turn on TLS at the directory (a certificate for its host name), or use its ldaps:// URL (usually port 636).');
+          throw new LdapError(
+            'starttls',
+            `${url} refused StartTLS (${(e as Error).message}).`,
+            'Turn on TLS at the directory (a certificate for its host name), or use its ldaps:// URL (usually port 636).',
+          );
         }
       }
       if (bind) {
-        try { await client.bind(conn.bindDn, conn.bindPassword); } catch (e) {
-          if (e instanceof InvalidCredentialsError) throw new LdapError('service_bind', `${url} refused the bind DN ${conn.bindDn} and its password.`, 'Check the bind DN and password in the directory settings (the service account may be locked or its password changed).');
+        try {
+          await client.bind(conn.bindDn, conn.bindPassword);
+        } catch (e) {
+          if (e instanceof InvalidCredentialsError)
+            throw new LdapError(
+              'service_bind',
+              `${url} refused the bind DN ${conn.bindDn} and its password.`,
+              'Check the bind DN and password in the directory settings (the service account may be locked or its password changed).',
+            );
           throw e;
         }
       }
@@ -104,18 +161,30 @@ export async function open(conn: Connection, bind = true): Promise<{ client: Cli
   throw last!;
 }
 
-export interface SearchRequest { base: string; filter: string; attributes: string[]; pageSize: number }
+export interface SearchRequest {
+  base: string;
+  filter: string;
+  attributes: string[];
+  pageSize: number;
+}
 
 /** Paged search (RFC 2696): one array of entries per page. */
 export async function* searchPages(conn: Connection, req: SearchRequest): AsyncGenerator<PlainEntry[]> {
   const { NoSuchObjectError } = await lib();
   const { client, url } = await open(conn);
   try {
-    const pages = client.searchPaginated(req.base, { scope: 'sub', filter: req.filter, attributes: req.attributes, paged: { pageSize: req.pageSize }, explicitBufferAttributes: BINARY });
+    const pages = client.searchPaginated(req.base, {
+      scope: 'sub',
+      filter: req.filter,
+      attributes: req.attributes,
+      paged: { pageSize: req.pageSize },
+      explicitBufferAttributes: BINARY,
+    });
     try {
       for await (const page of pages) yield page.searchEntries.map(plain);
     } catch (e) {
-      if (e instanceof NoSuchObjectError) throw new LdapError('base_dn', `The base DN ${req.base} does not exist at ${url}.`, 'Check the base DNs in the directory settings.');
+      if (e instanceof NoSuchObjectError)
+        throw new LdapError('base_dn', `The base DN ${req.base} does not exist at ${url}.`, 'Check the base DNs in the directory settings.');
       throw explain(url, e);
     }
   } finally {
@@ -129,7 +198,10 @@ export interface TestReport {
 }
 
 /** Connect, bind, and count what the filters find under each base DN (the first 1,000 of each). */
-export async function testConnection(conn: Connection, q: { baseDns: string[]; userFilter: string; groupFilter: string; emailAttributes: string[] }): Promise<TestReport> {
+export async function testConnection(
+  conn: Connection,
+  q: { baseDns: string[]; userFilter: string; groupFilter: string; emailAttributes: string[] },
+): Promise<TestReport> {
   const { NoSuchObjectError, SizeLimitExceededError } = await lib();
   const { client, url } = await open(conn);
   const count = async (base: string, filter: string, attributes: string[]) => {
@@ -146,14 +218,24 @@ export async function testConnection(conn: Connection, q: { baseDns: string[]; u
       try {
         const users = await count(dn, q.userFilter, q.emailAttributes);
         const groups = await count(dn, q.groupFilter, ['cn']);
-        const sample = users.filter((u) => u?.dn).slice(0, 5).map((u) => {
-          const p = plain(u);
-          const email = q.emailAttributes.map((a) => Object.entries(p.attrs).find(([k]) => k.toLowerCase() === a.toLowerCase())?.[1][0]).find(Boolean) ?? null;
-          return { dn: u.dn, email };
-        });
+        const sample = users
+          .filter((u) => u?.dn)
+          .slice(0, 5)
+          .map((u) => {
+            const p = plain(u);
+            const email =
+              q.emailAttributes.map((a) => Object.entries(p.attrs).find(([k]) => k.toLowerCase() === a.toLowerCase())?.[1][0]).find(Boolean) ?? null;
+            return { dn: u.dn, email };
+          });
         bases.push({ dn, users: users.length, groups: groups.length, sample });
       } catch (e) {
-        bases.push({ dn, users: 0, groups: 0, sample: [], problem: e instanceof NoSuchObjectError ? `${dn} does not exist in the directory.` : explain(url, e).message });
+        bases.push({
+          dn,
+          users: 0,
+          groups: 0,
+          sample: [],
+          problem: e instanceof NoSuchObjectError ? `${dn} does not exist in the directory.` : explain(url, e).message,
+        });
       }
     }
     return { url, bases };
@@ -195,7 +277,7 @@ export function accountState(kind: DirectoryKind, a: Record<string, string[]>, n
   if (kind === 'ad') {
     const uac = Number(v('userAccountControl') ?? 0) | Number(v('msDS-User-Account-Control-Computed') ?? 0);
     if (uac & UAC.ACCOUNTDISABLE) return 'disabled';
-    if ((uac & UAC.LOCKOUT) || Number(v('lockoutTime') ?? 0) > 0) return 'locked';
+    if (uac & UAC.LOCKOUT || Number(v('lockoutTime') ?? 0) > 0) return 'locked';
     const expires = v('accountExpires');
     // Windows file time (100 ns since 1601); 0 and 2^63-1 mean never.
     if (expires && expires !== '0' && expires !== '9223372036854775807' && Number(BigInt(expires) / 10000n) - 11644473600000 < now) return 'account_expired';
@@ -222,7 +304,11 @@ async function passwordConfirmed(conn: Connection, dn: string, password: string)
   try {
     svc = await open(conn);
     return await svc.client.compare(dn, 'userPassword', password);
-  } catch { return false; } finally { await svc?.client.unbind().catch(() => {}); }
+  } catch {
+    return false;
+  } finally {
+    await svc?.client.unbind().catch(() => {});
+  }
 }
 
 /**
@@ -254,7 +340,11 @@ export async function authenticate(conn: Connection, kind: DirectoryKind, dn: st
           const { searchEntries } = await svc.client.search(dn, { scope: 'base', attributes: STATE_ATTRS[kind] });
           const s = searchEntries[0] && accountState(kind, plain(searchEntries[0]).attrs);
           if (s === 'locked' || s === 'disabled') state = s;
-        } catch { /* the entry's state is unknown: the bind's word stands */ } finally { await svc.client.unbind().catch(() => {}); }
+        } catch {
+          /* the entry's state is unknown: the bind's word stands */
+        } finally {
+          await svc.client.unbind().catch(() => {});
+        }
       }
       if (state !== 'locked' && state !== 'disabled') return 'bad_credentials';
       return (await passwordConfirmed(conn, dn, password)) ? state : 'bad_credentials';
@@ -263,7 +353,9 @@ export async function authenticate(conn: Connection, kind: DirectoryKind, dn: st
     try {
       const { searchEntries } = await client.search(dn, { scope: 'base', attributes: STATE_ATTRS[kind] });
       return (searchEntries[0] && accountState(kind, plain(searchEntries[0]).attrs)) ?? 'ok';
-    } catch { return 'ok'; } // the user may not read their own entry: the bind said yes
+    } catch {
+      return 'ok';
+    } // the user may not read their own entry: the bind said yes
   } finally {
     await client.unbind().catch(() => {});
   }

@@ -3,7 +3,10 @@
 import type { AttributeMap, DirectoryKind } from './settings.ts';
 
 /** An entry as it travels (also over a connector): the DN and every value as text. */
-export interface PlainEntry { dn: string; attrs: Record<string, string[]> }
+export interface PlainEntry {
+  dn: string;
+  attrs: Record<string, string[]>;
+}
 
 /** The RDNs of a DN, outermost last: [["cn","Alice"],["ou","Sales"],["dc","example"]]. Handles \, escapes. */
 export function parseDn(dn: string): Array<[string, string]> {
@@ -16,8 +19,15 @@ export function parseDn(dn: string): Array<[string, string]> {
   };
   for (let i = 0; i < dn.length; i++) {
     const c = dn[i]!;
-    if (c === '\\' && i + 1 < dn.length) { cur += c + dn[i + 1]; i++; continue; }
-    if (c === ',' || c === ';') { push(); continue; }
+    if (c === '\\' && i + 1 < dn.length) {
+      cur += c + dn[i + 1];
+      i++;
+      continue;
+    }
+    if (c === ',' || c === ';') {
+      push();
+      continue;
+    }
     cur += c;
   }
   push();
@@ -30,25 +40,36 @@ function unescapeValue(v: string): string {
 
 /** One spelling per DN, for comparing and looking up: lower case, no spaces around separators. */
 export function normalizeDn(dn: string): string {
-  return parseDn(dn).map(([t, v]) => `${t}=${v.toLowerCase().replace(/([,+"\\<>;=])/g, '\\$1')}`).join(',');
+  return parseDn(dn)
+    .map(([t, v]) => `${t}=${v.toLowerCase().replace(/([,+"\\<>;=])/g, '\\$1')}`)
+    .join(',');
 }
 
 /** OU path from a DN: ou=EMEA,ou=Sales,dc=example → /Sales/EMEA (null outside any OU). */
 export function ouPathOf(dn: string): string | null {
-  const ous = parseDn(dn).filter(([t]) => t === 'ou').map(([, v]) => v.replace(/\//g, '-').trim()).filter(Boolean).reverse();
+  const ous = parseDn(dn)
+    .filter(([t]) => t === 'ou')
+    .map(([, v]) => v.replace(/\//g, '-').trim())
+    .filter(Boolean)
+    .reverse();
   return ous.length ? '/' + ous.join('/') : null;
 }
 
 /** The DNS domain named by a DN's dc= components: dc=corp,dc=example,dc=com → corp.example.com. */
 export function domainOfDn(dn: string): string | null {
-  const dcs = parseDn(dn).filter(([t]) => t === 'dc').map(([, v]) => v.toLowerCase());
+  const dcs = parseDn(dn)
+    .filter(([t]) => t === 'dc')
+    .map(([, v]) => v.toLowerCase());
   return dcs.length >= 2 ? dcs.join('.') : null;
 }
 
 /** AD's objectGUID (16 bytes, the first three groups little-endian) as its usual text form. */
 export function guidToString(b: Buffer): string {
   if (b.length !== 16) return b.toString('hex');
-  const h = (s: number, e: number, rev: boolean) => { const x = b.subarray(s, e); return Buffer.from(rev ? [...x].reverse() : x).toString('hex'); };
+  const h = (s: number, e: number, rev: boolean) => {
+    const x = b.subarray(s, e);
+    return Buffer.from(rev ? [...x].reverse() : x).toString('hex');
+  };
   return `${h(0, 4, true)}-${h(4, 6, true)}-${h(6, 8, true)}-${h(8, 10, false)}-${h(10, 16, false)}`;
 }
 
@@ -95,16 +116,30 @@ export function userProfile(kind: DirectoryKind, map: AttributeMap, e: PlainEntr
   if (!externalId) return { problem: `has no ${map.externalId} (the stable ID Gatehouse links users by)` };
   const email = (first(e, map.email) ?? first(e, map.emailFallback))?.toLowerCase() ?? null;
   return {
-    externalId, dn: normalizeDn(e.dn), email, username: first(e, map.username) ?? null,
-    givenName: first(e, map.givenName) ?? null, familyName: first(e, map.familyName) ?? null, disabled: isDisabled(kind, e),
-    ouPath: ouPathOf(e.dn), domain: domainOfDn(e.dn), memberOf: values(e, map.memberOf).map(normalizeDn), change: first(e, map.changeMarker),
+    externalId,
+    dn: normalizeDn(e.dn),
+    email,
+    username: first(e, map.username) ?? null,
+    givenName: first(e, map.givenName) ?? null,
+    familyName: first(e, map.familyName) ?? null,
+    disabled: isDisabled(kind, e),
+    ouPath: ouPathOf(e.dn),
+    domain: domainOfDn(e.dn),
+    memberOf: values(e, map.memberOf).map(normalizeDn),
+    change: first(e, map.changeMarker),
   };
 }
 
 /** Attributes to ask for: the mapping, what tells the account state, and the change marker. */
 export function userAttributes(kind: DirectoryKind, map: AttributeMap): string[] {
   const state = kind === 'ad' ? ['userAccountControl'] : ['pwdAccountLockedTime'];
-  return [...new Set([map.externalId, map.username, map.email, map.emailFallback, map.givenName, map.familyName, map.memberOf, map.changeMarker, ...state].filter((a): a is string => !!a))];
+  return [
+    ...new Set(
+      [map.externalId, map.username, map.email, map.emailFallback, map.givenName, map.familyName, map.memberOf, map.changeMarker, ...state].filter(
+        (a): a is string => !!a,
+      ),
+    ),
+  ];
 }
 
 /** A value inside a search filter (RFC 4515): what people type cannot widen or break the filter. */

@@ -16,7 +16,18 @@ import { emptyProgress, type LdapDirectory, type SyncRun, type SyncedUser } from
 import { GatehouseError, conflict } from '../../shared/errors.ts';
 import { ago } from '../../shared/time.ts';
 import { authenticate, LdapError, searchPages, testConnection, type BindResult, type SearchRequest, type TestReport } from './client.ts';
-import { changedSince, escapeFilterValue, firstValue, laterMark, normalizeDn, userAttributes, userProfile, values, type DirectoryProfile, type PlainEntry } from './mapping.ts';
+import {
+  changedSince,
+  escapeFilterValue,
+  firstValue,
+  laterMark,
+  normalizeDn,
+  userAttributes,
+  userProfile,
+  values,
+  type DirectoryProfile,
+  type PlainEntry,
+} from './mapping.ts';
 import type { Connection, DirectorySettings } from './settings.ts';
 
 const MAX_ERRORS = 100;
@@ -46,12 +57,19 @@ export class LdapService {
   readonly #deps: LdapServiceDeps;
   /** Syncs running in this process (waited for at shutdown). */
   readonly #running = new Map<string, Promise<void>>();
-  constructor(deps: LdapServiceDeps) { this.#deps = deps; }
+  constructor(deps: LdapServiceDeps) {
+    this.#deps = deps;
+  }
 
   connection(settings: DirectorySettings, bindPasswordSealed: string | null): Connection {
     return {
-      urls: settings.urls, startTls: settings.startTls, allowPlain: settings.allowPlain, caCertificate: settings.caCertificate, bindDn: settings.bindDn,
-      bindPassword: bindPasswordSealed ? this.#deps.sealer.open(bindPasswordSealed) : '', timeoutSeconds: settings.timeoutSeconds,
+      urls: settings.urls,
+      startTls: settings.startTls,
+      allowPlain: settings.allowPlain,
+      caCertificate: settings.caCertificate,
+      bindDn: settings.bindDn,
+      bindPassword: bindPasswordSealed ? this.#deps.sealer.open(bindPasswordSealed) : '',
+      timeoutSeconds: settings.timeoutSeconds,
     };
   }
 
@@ -68,7 +86,10 @@ export class LdapService {
     const hub = this.#deps.connectorHub;
     const wait = conn.timeoutSeconds * 3000 + 5000;
     return {
-      test: async (q) => { const r = await hub.call<TestReport>(tenantId, 'ldap.test', { conn, q }, wait); return { ...r.result, via: r.via }; },
+      test: async (q) => {
+        const r = await hub.call<TestReport>(tenantId, 'ldap.test', { conn, q }, wait);
+        return { ...r.result, via: r.via };
+      },
       authenticate: async (dn, password) => (await hub.call<BindResult>(tenantId, 'ldap.authenticate', { conn, kind, dn, password }, wait)).result,
       async *search(req) {
         // A page at a time, pinned to the connector that holds the search; if it drops, the
@@ -90,7 +111,8 @@ export class LdapService {
           } catch (e) {
             open = null;
             // (no_connector: the connector holding the search left between two pages.)
-            if (attempt >= 2 || !(e instanceof LdapError && (e.problem === 'connector' || e.problem === 'no_connector')) || !(await hub.available(tenantId))) throw e;
+            if (attempt >= 2 || !(e instanceof LdapError && (e.problem === 'connector' || e.problem === 'no_connector')) || !(await hub.available(tenantId)))
+              throw e;
           } finally {
             // Left before its last page (a look-up that needs only the first): the connector can let it go.
             if (open && via) void hub.call(tenantId, 'ldap.search.close', { cursor: open }, 5000, via).catch(() => {});
@@ -105,18 +127,26 @@ export class LdapService {
   }
 
   /** "Test connection": connect, bind, and count what the filters find under each base DN. */
-  async test(tenantId: string, settings: DirectorySettings, bindPasswordSealed: string | null): Promise<TestReport & { via: string; ok: boolean; message: string }> {
+  async test(
+    tenantId: string,
+    settings: DirectorySettings,
+    bindPasswordSealed: string | null,
+  ): Promise<TestReport & { via: string; ok: boolean; message: string }> {
     const a = settings.attributes;
     const r = await this.link(tenantId, settings, bindPasswordSealed).test({
-      baseDns: settings.baseDns, userFilter: settings.userFilter, groupFilter: settings.groupFilter,
+      baseDns: settings.baseDns,
+      userFilter: settings.userFilter,
+      groupFilter: settings.groupFilter,
       emailAttributes: [a.email, a.emailFallback].filter((x): x is string => !!x),
     });
     const users = r.bases.reduce((n, b) => n + b.users, 0);
     const groups = r.bases.reduce((n, b) => n + b.groups, 0);
     const problems = r.bases.filter((b) => b.problem).map((b) => b.problem);
     const ok = problems.length === 0 && users > 0;
-    const message = problems.length ? problems.join(' ')
-      : users === 0 ? `Connected to ${r.url} and bound as ${settings.bindDn}, but the user filter ${settings.userFilter} found no users under ${settings.baseDns.join('; ')}. Check the base DNs and the user filter.`
+    const message = problems.length
+      ? problems.join(' ')
+      : users === 0
+        ? `Connected to ${r.url} and bound as ${settings.bindDn}, but the user filter ${settings.userFilter} found no users under ${settings.baseDns.join('; ')}. Check the base DNs and the user filter.`
         : `Connected to ${r.url}${r.via === 'direct' ? '' : ' through a connector'} and bound as ${settings.bindDn}: found ${users >= 1000 ? 'at least ' : ''}${users} users and ${groups} groups.`;
     return { ...r, ok, message };
   }
@@ -127,8 +157,13 @@ export class LdapService {
     // An incremental sync needs a previous one to start from.
     const effective = mode === 'incremental' && !dir.syncMarks.users ? 'full' : mode;
     const r = await this.#deps.ldapStore.startRun(dir, effective, trigger);
-    if ('running' in r) throw conflict(`A ${r.running.mode} sync of ${dir.name} is already running (started ${ago(r.running.startedAt)}). Follow it with GET .../sync, and start another when it is done.`);
-    const p = this.#run(dir, r).catch((err) => this.#deps.logger.error({ err, directory: dir.id }, 'directory sync crashed')).finally(() => this.#running.delete(r.id));
+    if ('running' in r)
+      throw conflict(
+        `A ${r.running.mode} sync of ${dir.name} is already running (started ${ago(r.running.startedAt)}). Follow it with GET .../sync, and start another when it is done.`,
+      );
+    const p = this.#run(dir, r)
+      .catch((err) => this.#deps.logger.error({ err, directory: dir.id }, 'directory sync crashed'))
+      .finally(() => this.#running.delete(r.id));
     this.#running.set(r.id, p);
     return r;
   }
@@ -151,7 +186,10 @@ export class LdapService {
     const link = this.linkOf(dir);
     const progress = emptyProgress();
     const errors: SyncRun['errors'] = [];
-    const problem = (dn: string, message: string) => { progress.errorCount++; if (errors.length < MAX_ERRORS) errors.push({ dn, message }); };
+    const problem = (dn: string, message: string) => {
+      progress.errorCount++;
+      if (errors.length < MAX_ERRORS) errors.push({ dn, message });
+    };
     const report = () => store.reportRun(run.id, { progress, errors });
     const newMarks: LdapDirectory['syncMarks'] = { ...dir.syncMarks };
     const disabled = new Set<string>();
@@ -164,12 +202,20 @@ export class LdapService {
       const groupFilter = marks.groups ? `(&${s.groupFilter}${changedSince(map.changeMarker, marks.groups)})` : s.groupFilter;
       let groupMark = marks.groups;
       for (const base of s.baseDns) {
-        for await (const page of link.search({ base, filter: groupFilter, attributes: [map.externalId, map.groupName, map.member, map.changeMarker], pageSize: s.pageSize })) {
+        for await (const page of link.search({
+          base,
+          filter: groupFilter,
+          attributes: [map.externalId, map.groupName, map.member, map.changeMarker],
+          pageSize: s.pageSize,
+        })) {
           const groups = [];
           for (const e of page) {
             const externalId = firstValue(e, map.externalId);
             const name = firstValue(e, map.groupName);
-            if (!externalId || !name) { problem(e.dn, `has no ${!externalId ? map.externalId : map.groupName}; skipped.`); continue; }
+            if (!externalId || !name) {
+              problem(e.dn, `has no ${!externalId ? map.externalId : map.groupName}; skipped.`);
+              continue;
+            }
             const dn = normalizeDn(e.dn);
             groups.push({ externalId, dn, name: name.slice(0, 200) });
             groupMembers.set(dn, values(e, map.member).map(normalizeDn));
@@ -196,7 +242,11 @@ export class LdapService {
           for (const e of page) {
             userMark = laterMark(map.changeMarker, userMark, firstValue(e, map.changeMarker));
             const p = userProfile(s.kind, map, e);
-            if ('problem' in p) { progress.users.skipped++; problem(e.dn, `${p.problem}; skipped.`); continue; }
+            if ('problem' in p) {
+              progress.users.skipped++;
+              problem(e.dn, `${p.problem}; skipped.`);
+              continue;
+            }
             if (!p.email || !email.safeParse(p.email).success) {
               progress.users.skipped++;
               problem(e.dn, `has no usable email (${[map.email, map.emailFallback].filter(Boolean).join(' or ')}), which people sign in with; skipped.`);
@@ -254,13 +304,24 @@ export class LdapService {
       const u = progress.users;
       const message = `${full ? 'Full' : 'Incremental'} sync done: ${u.seen} users read (${u.created} new, ${u.updated} changed, ${u.disabled} disabled, ${u.skipped} skipped), ${progress.groups.seen} groups.`;
       await store.reportRun(run.id, { progress, errors, status: 'succeeded', message });
-      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.synced', subject: dir.id, data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount } });
+      await deps.auditStore.record({
+        tenantId: dir.tenantId,
+        type: 'directory.synced',
+        subject: dir.id,
+        data: { name: dir.name, mode: run.mode, trigger: run.trigger, ...progress.users, groups: progress.groups.seen, errors: progress.errorCount },
+      });
     } catch (e) {
       const message = e instanceof LdapError ? `${e.message} ${e.fix}` : `The sync stopped: ${(e as Error).message}`;
       // What was written stays (each page is whole); the next sync starts from the last saved marks.
       if (disabled.size) await this.endSessions(dir.tenantId, [...disabled], `disabled in the directory ${dir.name}`).catch(() => {});
       await store.reportRun(run.id, { progress, errors, status: 'failed', message }).catch(() => {});
-      await deps.auditStore.record({ tenantId: dir.tenantId, type: 'directory.sync_failed', level: 'error', subject: dir.id, data: { name: dir.name, mode: run.mode, message } });
+      await deps.auditStore.record({
+        tenantId: dir.tenantId,
+        type: 'directory.sync_failed',
+        level: 'error',
+        subject: dir.id,
+        data: { name: dir.name, mode: run.mode, message },
+      });
     } finally {
       await store.pruneRuns(dir.id).catch(() => {});
     }
@@ -269,13 +330,29 @@ export class LdapService {
   /** A user as the store keeps it: the domain (from the DN, else the email) and the OU created as they are met (`ous`, `domains`: what this run made already). */
   async #synced(tenantId: string, p: DirectoryProfile & { email: string }, ous: Map<string, string>, domains: Set<string>): Promise<SyncedUser> {
     const domain = p.domain ?? p.email.slice(p.email.lastIndexOf('@') + 1);
-    if (!domains.has(domain)) { await this.#deps.userStore.ensureDomain(tenantId, domain); domains.add(domain); }
+    if (!domains.has(domain)) {
+      await this.#deps.userStore.ensureDomain(tenantId, domain);
+      domains.add(domain);
+    }
     let ouId: string | null = null;
     if (p.ouPath) {
       ouId = ous.get(p.ouPath) ?? null;
-      if (!ouId) { ouId = (await this.#deps.userStore.ensureOu(tenantId, p.ouPath)).id; ous.set(p.ouPath, ouId); }
+      if (!ouId) {
+        ouId = (await this.#deps.userStore.ensureOu(tenantId, p.ouPath)).id;
+        ous.set(p.ouPath, ouId);
+      }
     }
-    return { externalId: p.externalId, dn: p.dn, email: p.email, username: p.username, domain, givenName: p.givenName, familyName: p.familyName, status: p.disabled ? 'disabled' : 'active', ouId };
+    return {
+      externalId: p.externalId,
+      dn: p.dn,
+      email: p.email,
+      username: p.username,
+      domain,
+      givenName: p.givenName,
+      familyName: p.familyName,
+      status: p.disabled ? 'disabled' : 'active',
+      ouId,
+    };
   }
 
   /** End the SSO sessions of users the directory disabled or removed (back-channel logout to their apps). */
@@ -283,7 +360,10 @@ export class LdapService {
     if (!userIds.length) return;
     const tenant = await this.#deps.tenantStore.byId(tenantId);
     for (const id of userIds) {
-      if (tenant) await this.#deps.sessionService.endAllForUser(tenant, id, { by: 'directory sync', why: reason }).catch((err: unknown) => this.#deps.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
+      if (tenant)
+        await this.#deps.sessionService
+          .endAllForUser(tenant, id, { by: 'directory sync', why: reason })
+          .catch((err: unknown) => this.#deps.logger.warn({ err, userId: id }, 'could not end the sessions of a disabled directory user'));
       await this.#deps.auditStore.record({ tenantId, type: 'directory.user_disabled', level: 'warn', subject: id, data: { reason } });
     }
   }
@@ -296,7 +376,10 @@ export class LdapService {
       const fullDue = !dir.lastFullSyncAt || now - dir.lastFullSyncAt >= s.fullSyncHours * 3600_000;
       const incDue = s.syncIntervalMinutes > 0 && (!dir.lastSyncAt || now - dir.lastSyncAt >= s.syncIntervalMinutes * 60_000);
       if (!fullDue && !incDue) continue;
-      try { await this.startSync(dir, fullDue ? 'full' : 'incremental', 'schedule'); started++; } catch (e) {
+      try {
+        await this.startSync(dir, fullDue ? 'full' : 'incremental', 'schedule');
+        started++;
+      } catch (e) {
         if (!(e instanceof GatehouseError && e.status === 409)) this.#deps.logger.warn({ err: e, directory: dir.id }, 'scheduled directory sync did not start');
       }
     }
@@ -313,7 +396,13 @@ export class LdapService {
       return await this.linkOf(dir).authenticate(user.dn, password);
     } catch (e) {
       const message = e instanceof LdapError ? `${e.message} ${e.fix}` : (e as Error).message;
-      await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message } });
+      await this.#deps.auditStore.record({
+        tenantId: tenant.id,
+        type: 'directory.unavailable',
+        level: 'error',
+        subject: dir.id,
+        data: { name: dir.name, message },
+      });
       return { unavailable: message };
     }
   }
@@ -337,37 +426,69 @@ export class LdapService {
       try {
         const found: PlainEntry[] = [];
         for (const base of s.baseDns) {
-          for await (const page of link.search({ base, filter, attributes: userAttributes(s.kind, map), pageSize: 10 })) { found.push(...page); break; }
+          for await (const page of link.search({ base, filter, attributes: userAttributes(s.kind, map), pageSize: 10 })) {
+            found.push(...page);
+            break;
+          }
         }
         // The email people sign in with is the mapped one (mail, else the fallback): it must be this one.
         const matches = found.map((e) => ({ e, p: userProfile(s.kind, map, e) })).filter((m) => !('problem' in m.p) && m.p.email === wanted);
         if (matches.length !== 1) {
-          if (matches.length > 1) this.#deps.logger.warn({ directory: dir.id, entries: matches.length }, 'several directory entries have the email someone signs in with; none is used until that is resolved');
+          if (matches.length > 1)
+            this.#deps.logger.warn(
+              { directory: dir.id, entries: matches.length },
+              'several directory entries have the email someone signs in with; none is used until that is resolved',
+            );
           continue;
         }
         const { e, p } = matches[0]! as { e: PlainEntry; p: DirectoryProfile & { email: string } };
         // Seen now: a full sync running meanwhile (which did not see them) does not disable them.
         const r = await this.#deps.ldapStore.upsertUsers(tenant.id, dir.id, [await this.#synced(tenant.id, p, new Map(), new Set())], Date.now());
         const user = await this.#deps.userStore.userByEmail(tenant.id, wanted);
-        if (!user || user.directoryId !== dir.id) { for (const x of r.problems) this.#deps.logger.warn({ directory: dir.id, dn: x.dn }, x.message); continue; }
+        if (!user || user.directoryId !== dir.id) {
+          for (const x of r.problems) this.#deps.logger.warn({ directory: dir.id, dn: x.dn }, x.message);
+          continue;
+        }
         // Their groups among those synced: the entry's memberOf, or the groups whose member list has them.
         let groupDns = p.memberOf;
         if (!map.memberOf) {
           groupDns = [];
           for (const base of s.baseDns) {
-            for await (const page of link.search({ base, filter: `(&${s.groupFilter}(${map.member}=${escapeFilterValue(e.dn)}))`, attributes: [map.groupName], pageSize: 500 })) groupDns.push(...page.map((g) => normalizeDn(g.dn)));
+            for await (const page of link.search({
+              base,
+              filter: `(&${s.groupFilter}(${map.member}=${escapeFilterValue(e.dn)}))`,
+              attributes: [map.groupName],
+              pageSize: 500,
+            }))
+              groupDns.push(...page.map((g) => normalizeDn(g.dn)));
           }
         }
         if (groupDns.length) {
           const ids = await this.#deps.ldapStore.groupIdsByDn(dir.id);
-          await this.#deps.ldapStore.setUserDirectoryGroups(tenant.id, dir.id, user.id, new Set(groupDns.map((g) => ids.get(g)).filter((g): g is string => !!g)));
+          await this.#deps.ldapStore.setUserDirectoryGroups(
+            tenant.id,
+            dir.id,
+            user.id,
+            new Set(groupDns.map((g) => ids.get(g)).filter((g): g is string => !!g)),
+          );
         }
-        await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.user_found', subject: user.id, data: { name: dir.name, email: wanted, dn: p.dn } });
+        await this.#deps.auditStore.record({
+          tenantId: tenant.id,
+          type: 'directory.user_found',
+          subject: user.id,
+          data: { name: dir.name, email: wanted, dn: p.dn },
+        });
         return user;
       } catch (err) {
         if (!(err instanceof LdapError)) throw err;
         unavailable = `${err.message} ${err.fix}`;
-        await this.#deps.auditStore.record({ tenantId: tenant.id, type: 'directory.unavailable', level: 'error', subject: dir.id, data: { name: dir.name, message: unavailable } });
+        await this.#deps.auditStore.record({
+          tenantId: tenant.id,
+          type: 'directory.unavailable',
+          level: 'error',
+          subject: dir.id,
+          data: { name: dir.name, message: unavailable },
+        });
       }
     }
     return unavailable ? { unavailable } : undefined;

@@ -32,36 +32,71 @@ export const DEFAULTS: Record<DirectoryKind, { userFilter: string; groupFilter: 
     userFilter: '(&(objectClass=user)(!(objectClass=computer)))',
     groupFilter: '(objectClass=group)',
     attributes: {
-      externalId: 'objectGUID', username: 'sAMAccountName', email: 'mail', emailFallback: 'userPrincipalName', givenName: 'givenName', familyName: 'sn',
-      memberOf: 'memberOf', member: 'member', groupName: 'cn', changeMarker: 'uSNChanged',
+      externalId: 'objectGUID',
+      username: 'sAMAccountName',
+      email: 'mail',
+      emailFallback: 'userPrincipalName',
+      givenName: 'givenName',
+      familyName: 'sn',
+      memberOf: 'memberOf',
+      member: 'member',
+      groupName: 'cn',
+      changeMarker: 'uSNChanged',
     },
   },
   openldap: {
     userFilter: '(objectClass=inetOrgPerson)',
     groupFilter: '(objectClass=groupOfNames)',
     attributes: {
-      externalId: 'entryUUID', username: 'uid', email: 'mail', emailFallback: null, givenName: 'givenName', familyName: 'sn',
-      memberOf: null, member: 'member', groupName: 'cn', changeMarker: 'modifyTimestamp',
+      externalId: 'entryUUID',
+      username: 'uid',
+      email: 'mail',
+      emailFallback: null,
+      givenName: 'givenName',
+      familyName: 'sn',
+      memberOf: null,
+      member: 'member',
+      groupName: 'cn',
+      changeMarker: 'modifyTimestamp',
     },
   },
 };
 
-const attr = z.string().trim().regex(/^[A-Za-z][A-Za-z0-9-]{0,99}$/, 'must be an LDAP attribute name');
+const attr = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z][A-Za-z0-9-]{0,99}$/, 'must be an LDAP attribute name');
 const dn = z.string().trim().min(3).max(1000).regex(/=/, 'must be a distinguished name like dc=example,dc=com');
 /** A balanced LDAP filter in parentheses (the directory checks the rest). */
-const filter = z.string().trim().max(2000).refine((f) => {
-  if (!f.startsWith('(') || !f.endsWith(')')) return false;
-  let depth = 0;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '\\') { i++; continue; }
-    if (f[i] === '(') depth++;
-    if (f[i] === ')' && --depth < 0) return false;
-  }
-  return depth === 0;
-}, 'must be an LDAP filter in parentheses, like (objectClass=user)');
-const ldapUrl = z.string().trim().max(500).refine((u) => {
-  try { const x = new URL(u); return (x.protocol === 'ldap:' || x.protocol === 'ldaps:') && !!x.hostname && (x.pathname === '' || x.pathname === '/'); } catch { return false; }
-}, 'must be an ldaps:// or ldap:// URL with host and optional port only, like ldaps://dc1.example.com:636');
+const filter = z
+  .string()
+  .trim()
+  .max(2000)
+  .refine((f) => {
+    if (!f.startsWith('(') || !f.endsWith(')')) return false;
+    let depth = 0;
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === '\\') {
+        i++;
+        continue;
+      }
+      if (f[i] === '(') depth++;
+      if (f[i] === ')' && --depth < 0) return false;
+    }
+    return depth === 0;
+  }, 'must be an LDAP filter in parentheses, like (objectClass=user)');
+const ldapUrl = z
+  .string()
+  .trim()
+  .max(500)
+  .refine((u) => {
+    try {
+      const x = new URL(u);
+      return (x.protocol === 'ldap:' || x.protocol === 'ldaps:') && !!x.hostname && (x.pathname === '' || x.pathname === '/');
+    } catch {
+      return false;
+    }
+  }, 'must be an ldaps:// or ldap:// URL with host and optional port only, like ldaps://dc1.example.com:636');
 
 export const settingsInput = z.object({
   kind: z.enum(['ad', 'openldap']),
@@ -74,22 +109,43 @@ export const settingsInput = z.object({
   /** Plain LDAP sends passwords in the clear: allowed only when set explicitly. */
   allowPlain: z.boolean().default(false),
   /** PEM certificate(s) of the directory's certificate authority, when it is not publicly trusted. */
-  caCertificate: z.string().max(50_000).regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)').superRefine((pem, ctx) => {
-    // Each certificate must parse: a broken one would only fail later, at every connection.
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    if (!blocks.length) return ctx.addIssue({ code: 'custom', message: 'must be a PEM certificate; its -----END CERTIFICATE----- line is missing' });
-    blocks.forEach((b, i) => {
-      try { new crypto.X509Certificate(b); } catch { ctx.addIssue({ code: 'custom', message: `certificate ${i + 1} is not a valid PEM certificate (copy the whole block, BEGIN and END lines included)` }); }
-    });
-  }).nullable().default(null),
+  caCertificate: z
+    .string()
+    .max(50_000)
+    .regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)')
+    .superRefine((pem, ctx) => {
+      // Each certificate must parse: a broken one would only fail later, at every connection.
+      const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+      if (!blocks.length) return ctx.addIssue({ code: 'custom', message: 'must be a PEM certificate; its -----END CERTIFICATE----- line is missing' });
+      blocks.forEach((b, i) => {
+        try {
+          new crypto.X509Certificate(b);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `certificate ${i + 1} is not a valid PEM certificate (copy the whole block, BEGIN and END lines included)` });
+        }
+      });
+    })
+    .nullable()
+    .default(null),
   bindDn: dn,
   baseDns: z.array(dn).min(1).max(20),
   userFilter: filter.optional(),
   groupFilter: filter.optional(),
-  attributes: z.object({
-    externalId: attr, username: attr, email: attr, emailFallback: attr.nullable(), givenName: attr, familyName: attr,
-    memberOf: attr.nullable(), member: attr, groupName: attr, changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
-  }).partial().default({}),
+  attributes: z
+    .object({
+      externalId: attr,
+      username: attr,
+      email: attr,
+      emailFallback: attr.nullable(),
+      givenName: attr,
+      familyName: attr,
+      memberOf: attr.nullable(),
+      member: attr,
+      groupName: attr,
+      changeMarker: z.enum(['uSNChanged', 'modifyTimestamp']),
+    })
+    .partial()
+    .default({}),
   /** Minutes between incremental syncs (0: only on demand). */
   syncIntervalMinutes: z.number().int().min(0).max(1440).default(15),
   /** Hours between full syncs, which also find users deleted from the directory. */
@@ -97,7 +153,13 @@ export const settingsInput = z.object({
   pageSize: z.number().int().min(10).max(5000).default(500),
   timeoutSeconds: z.number().int().min(1).max(120).default(10),
   /** Where this directory's users change their password (a URL or a short instruction): the account page shows it. */
-  passwordHelp: z.string().trim().max(300).refine((s) => textProblem(s) === undefined, 'must be one line of text or a URL').nullable().default(null),
+  passwordHelp: z
+    .string()
+    .trim()
+    .max(300)
+    .refine((s) => textProblem(s) === undefined, 'must be one line of text or a URL')
+    .nullable()
+    .default(null),
 });
 export type SettingsInput = z.input<typeof settingsInput>;
 
@@ -135,10 +197,22 @@ export function prepareSettings(input: unknown): DirectorySettings {
     throw invalid(`${plain.join(', ')} would send passwords unencrypted (plain LDAP, StartTLS off). Use ldaps://, or keep startTls on.`);
   }
   return {
-    kind: s.kind, via: s.via, urls: s.urls, startTls: s.startTls, allowPlain: s.allowPlain, caCertificate: s.caCertificate,
-    bindDn: s.bindDn, baseDns: s.baseDns, userFilter: s.userFilter ?? d.userFilter, groupFilter: s.groupFilter ?? d.groupFilter,
-    attributes: { ...d.attributes, ...s.attributes }, syncIntervalMinutes: s.syncIntervalMinutes, fullSyncHours: s.fullSyncHours,
-    pageSize: s.pageSize, timeoutSeconds: s.timeoutSeconds, passwordHelp: s.passwordHelp || null,
+    kind: s.kind,
+    via: s.via,
+    urls: s.urls,
+    startTls: s.startTls,
+    allowPlain: s.allowPlain,
+    caCertificate: s.caCertificate,
+    bindDn: s.bindDn,
+    baseDns: s.baseDns,
+    userFilter: s.userFilter ?? d.userFilter,
+    groupFilter: s.groupFilter ?? d.groupFilter,
+    attributes: { ...d.attributes, ...s.attributes },
+    syncIntervalMinutes: s.syncIntervalMinutes,
+    fullSyncHours: s.fullSyncHours,
+    pageSize: s.pageSize,
+    timeoutSeconds: s.timeoutSeconds,
+    passwordHelp: s.passwordHelp || null,
   };
 }
 

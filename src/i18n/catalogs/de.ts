@@ -36,7 +36,8 @@ export const de: Catalog = {
   'error.unknownClient.message': 'Die Anwendung, die Sie hierher geschickt hat, ist bei Gatehouse nicht registriert.',
   'error.unknownClient.detail': 'Informieren Sie den Administrator der Anwendung: Ihre Client-ID ist diesem Anmeldedienst unbekannt.',
   'error.redirectUri.title': 'Anmeldeadresse nicht registriert',
-  'error.redirectUri.message': 'Die Anwendung wollte Sie an eine Adresse zurückleiten, die für sie nicht registriert ist. Zu Ihrer Sicherheit hat Gatehouse hier angehalten.',
+  'error.redirectUri.message':
+    'Die Anwendung wollte Sie an eine Adresse zurückleiten, die für sie nicht registriert ist. Zu Ihrer Sicherheit hat Gatehouse hier angehalten.',
   'error.redirectUri.detail': 'Bitten Sie den Administrator der Anwendung, die genaue Weiterleitungs-URI in ihrem Anwendungsprofil einzutragen.',
   'error.engine.title': 'Die Anmeldung konnte nicht fortgesetzt werden',
   'error.engine.detail': 'Kehren Sie zur Anwendung zurück und versuchen Sie es erneut. Wenn es wieder passiert, wenden Sie sich an Ihren Administrator.',
@@ -69,18 +70,25 @@ export const de: Catalog = {
   'password.submit': 'Anmelden',
   'password.missing': 'Geben Sie Ihr Passwort ein.',
   'password.bad': 'E-Mail-Adresse oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut.',
-  'password.badWait': 'E-Mail-Adresse oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut. Zu viele Fehlversuche: Versuchen Sie es in {wait} erneut.',
+  'password.badWait':
+    'E-Mail-Adresse oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut. Zu viele Fehlversuche: Versuchen Sie es in {wait} erneut.',
   'password.badUsername': 'Benutzername oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut.',
-  'password.badUsernameWait': 'Benutzername oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut. Zu viele Fehlversuche: Versuchen Sie es in {wait} erneut.',
+  'password.badUsernameWait':
+    'Benutzername oder Passwort ist falsch. Prüfen Sie beides und versuchen Sie es erneut. Zu viele Fehlversuche: Versuchen Sie es in {wait} erneut.',
   'password.locked': 'Zu viele fehlgeschlagene Anmeldeversuche. Versuchen Sie es in {wait} erneut.',
   'password.lockedNetwork': 'Zu viele fehlgeschlagene Anmeldeversuche aus Ihrem Netzwerk. Versuchen Sie es in {wait} erneut.',
   'password.disabled': 'Ihr Konto ist deaktiviert.',
-  'password.unavailable': 'Gatehouse kann das Verzeichnis Ihrer Organisation gerade nicht erreichen, um Ihr Passwort zu prüfen. Versuchen Sie es in ein paar Minuten erneut; wenn es wieder passiert, informieren Sie Ihren IT-Helpdesk.',
-  'directory.locked': 'Ihr Konto ist im Verzeichnis Ihrer Organisation gesperrt (zu viele falsche Passwörter oder von einem Administrator gesperrt). Warten Sie, bis es entsperrt wird, oder bitten Sie Ihren IT-Helpdesk, es zu entsperren, und versuchen Sie es dann erneut.',
-  'directory.expired': 'Ihr Passwort ist abgelaufen. Ändern Sie es (an Ihrem Arbeitsrechner oder mit dem Passwort-Werkzeug Ihrer Organisation) und melden Sie sich dann hier mit dem neuen Passwort an.',
-  'directory.mustChange': 'Sie müssen Ihr Passwort ändern, bevor Sie sich anmelden können. Ändern Sie es (an Ihrem Arbeitsrechner oder mit dem Passwort-Werkzeug Ihrer Organisation) und melden Sie sich dann hier mit dem neuen Passwort an.',
+  'password.unavailable':
+    'Gatehouse kann das Verzeichnis Ihrer Organisation gerade nicht erreichen, um Ihr Passwort zu prüfen. Versuchen Sie es in ein paar Minuten erneut; wenn es wieder passiert, informieren Sie Ihren IT-Helpdesk.',
+  'directory.locked':
+    'Ihr Konto ist im Verzeichnis Ihrer Organisation gesperrt (zu viele falsche Passwörter oder von einem Administrator gesperrt). Warten Sie, bis es entsperrt wird, oder bitten Sie Ihren IT-Helpdesk, es zu entsperren, und versuchen Sie es dann erneut.',
+  'directory.expired':
+    'Ihr Passwort ist abgelaufen. Ändern Sie es (an Ihrem Arbeitsrechner oder mit dem Passwort-Werkzeug Ihrer Organisation) und melden Sie sich dann hier mit dem neuen Passwort an.',
+  'directory.mustChange':
+    'Sie müssen Ihr Passwort ändern, bevor Sie sich anmelden können. Ändern Sie es (an Ihrem Arbeitsrechner oder mit dem Passwort-Werkzeug Ihrer Organisation) und melden Sie sich dann hier mit dem neuen Passwort an.',
   'directory.accountExpired': 'Ihr Konto ist im Verzeichnis Ihrer Organisation abgelaufen. Bitten Sie Ihren IT-Helpdesk, es zu verlängern.',
-  'directory.restricted': 'Das Verzeichnis Ihrer Organisation erlaubt Ihrem Konto zu dieser Zeit oder von hier aus keine Anmeldung (Anmeldezeiten oder Arbeitsplatzbeschränkungen). Fragen Sie Ihren IT-Helpdesk, wenn Sie jetzt Zugriff brauchen.',
+  'directory.restricted':
+    'Das Verzeichnis Ihrer Organisation erlaubt Ihrem Konto zu dieser Zeit oder von hier aus keine Anmeldung (Anmeldezeiten oder Arbeitsplatzbeschränkungen). Fragen Sie Ihren IT-Helpdesk, wenn Sie jetzt Zugriff brauchen.',
   'notDeployed.title': 'Anwendung nicht verfügbar',
   'notDeployed.heading': 'Diese Anwendung steht Ihnen nicht zur Verfügung',
   'notDeployed.message': '{app} wurde {email} nicht zugewiesen.',
@@ -116,7 +124,8 @@ export const de: Catalog = {
   'mfa.remember': 'Dieses Gerät {days} Tage lang merken',
   'mfa.rememberOne': 'Dieses Gerät 1 Tag lang merken',
   'mfa.tooManyWait': 'Zu viele Fehlversuche. Versuchen Sie es in {wait} erneut.',
-  'mfa.pushThrottled': 'In kurzer Zeit wurden viele Bestätigungsanfragen an Ihr Telefon gesendet, daher wird {wait} lang keine neue gesendet. Geben Sie stattdessen den 6-stelligen Code ein, den der Gatehouse Authenticator anzeigt.',
+  'mfa.pushThrottled':
+    'In kurzer Zeit wurden viele Bestätigungsanfragen an Ihr Telefon gesendet, daher wird {wait} lang keine neue gesendet. Geben Sie stattdessen den 6-stelligen Code ein, den der Gatehouse Authenticator anzeigt.',
   'mfa.code.tooMany': 'Zu viele falsche Codes. Versuchen Sie es in {wait} erneut.',
   'mfa.code.missing': 'Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.',
   'mfa.code.passkeyFailed': 'Der Passkey konnte nicht überprüft werden. Versuchen Sie es erneut oder geben Sie einen Code ein.',
@@ -129,7 +138,8 @@ export const de: Catalog = {
   'pushEnded.expired': 'Die Anfrage wurde nicht innerhalb von 30 Sekunden bestätigt.',
   'pushEnded.used': 'Diese Bestätigung wurde bereits verwendet.',
   'pushEnded.withdrawn': 'Diese Anfrage wurde zurückgezogen: Die Anmeldung wurde auf andere Weise beendet.',
-  'pushEnded.advice': 'Melden Sie sich zu Ihrer Sicherheit erneut an. Wenn nicht Sie selbst versucht haben, sich anzumelden, ändern Sie Ihr Passwort und informieren Sie Ihren Administrator.',
+  'pushEnded.advice':
+    'Melden Sie sich zu Ihrer Sicherheit erneut an. Wenn nicht Sie selbst versucht haben, sich anzumelden, ändern Sie Ihr Passwort und informieren Sie Ihren Administrator.',
   'pushEnded.again': 'Erneut anmelden',
   'mfaSetup.title': 'Bestätigung in zwei Schritten erforderlich',
   'mfaSetup.app': '{app} verlangt eine Bestätigung in zwei Schritten: Ihre Organisation hat dies für die Anwendung festgelegt.',
@@ -175,7 +185,8 @@ export const de: Catalog = {
   'account.never': 'nie',
   'account.remove': '{label} entfernen',
   'account.recoveryLeft': 'Noch {left} von 10 Wiederherstellungscodes übrig.',
-  'account.mfaOff': 'Die Bestätigung in zwei Schritten ist ausgeschaltet: Zum Anmelden genügt Ihr Passwort. Fügen Sie einen Authenticator hinzu, um Ihr Konto zu schützen.',
+  'account.mfaOff':
+    'Die Bestätigung in zwei Schritten ist ausgeschaltet: Zum Anmelden genügt Ihr Passwort. Fügen Sie einen Authenticator hinzu, um Ihr Konto zu schützen.',
   'account.remembered': 'Browser ohne Bestätigung in zwei Schritten',
   'account.rememberedLine': 'gemerkt am {since}, bis {until}',
   'account.forget': '{label} vergessen',
@@ -219,8 +230,10 @@ export const de: Catalog = {
   'account.sessionExpired.message': 'Ihre Kontoseite war zu lange geöffnet.',
   'account.tryAgainAt': 'Öffnen Sie {url} und versuchen Sie es erneut.',
   'enroll.push.title': 'Gatehouse Authenticator hinzufügen',
-  'enroll.push.scan': 'Scannen Sie diesen Code mit der Kamera Ihres Telefons. Er öffnet den Gatehouse Authenticator im Browser des Telefons (fügen Sie ihn zum Startbildschirm hinzu, um ihn zu installieren), der dann Ihre Anmeldungen bestätigt und Codes anzeigt.',
-  'enroll.push.cantScan': 'Scannen klappt nicht? Öffnen Sie auf dem Telefon {link} oder öffnen Sie {address} und geben Sie den Einrichtungscode {code} ein. Der Code gilt einmal, 10 Minuten lang.',
+  'enroll.push.scan':
+    'Scannen Sie diesen Code mit der Kamera Ihres Telefons. Er öffnet den Gatehouse Authenticator im Browser des Telefons (fügen Sie ihn zum Startbildschirm hinzu, um ihn zu installieren), der dann Ihre Anmeldungen bestätigt und Codes anzeigt.',
+  'enroll.push.cantScan':
+    'Scannen klappt nicht? Öffnen Sie auf dem Telefon {link} oder öffnen Sie {address} und geben Sie den Einrichtungscode {code} ein. Der Code gilt einmal, 10 Minuten lang.',
   'enroll.push.setupLink': 'den Einrichtungslink',
   'enroll.push.waiting': 'Warten auf Ihr Telefon …',
   'enroll.push.added': 'Ich habe ihn auf meinem Telefon hinzugefügt',
@@ -229,17 +242,20 @@ export const de: Catalog = {
   'enroll.push.expired.message': 'Das Hinzufügen des Gatehouse Authenticator hat zu lange gedauert.',
   'enroll.push.expired.detail': 'Öffnen Sie {url} und scannen Sie den neuen Code.',
   'enroll.totp.title': 'Authenticator-App hinzufügen',
-  'enroll.totp.scan': 'Scannen Sie diesen Code mit einer Authenticator-App (etwa Google Authenticator, Microsoft Authenticator oder 1Password) und geben Sie dann den 6-stelligen Code ein, den sie anzeigt.',
+  'enroll.totp.scan':
+    'Scannen Sie diesen Code mit einer Authenticator-App (etwa Google Authenticator, Microsoft Authenticator oder 1Password) und geben Sie dann den 6-stelligen Code ein, den sie anzeigt.',
   'enroll.totp.cantScan': 'Scannen klappt nicht? Geben Sie diesen Schlüssel in der App ein:',
   'enroll.totp.defaultName': 'Authenticator-App',
   'enroll.totp.code': 'Code aus der App',
   'enroll.totp.submit': 'Bestätigung in zwei Schritten einschalten',
   'enroll.recovery.title': 'Ihre Wiederherstellungscodes',
   'enroll.recovery.heading': 'Die Bestätigung in zwei Schritten ist eingeschaltet',
-  'enroll.recovery.keep': 'Bewahren Sie diese Wiederherstellungscodes an einem sicheren Ort auf. Mit jedem können Sie sich einmal anmelden, falls Sie Ihr Telefon verlieren.',
+  'enroll.recovery.keep':
+    'Bewahren Sie diese Wiederherstellungscodes an einem sicheren Ort auf. Mit jedem können Sie sich einmal anmelden, falls Sie Ihr Telefon verlieren.',
   'enroll.recovery.once': 'Sie werden nur jetzt angezeigt.',
   'enroll.passkey.title': 'Passkey hinzufügen',
-  'enroll.passkey.intro': 'Mit einem Passkey bestätigen Sie Ihre Anmeldung mit der Bildschirmsperre dieses Geräts oder einem Sicherheitsschlüssel, statt einen Code einzugeben.',
+  'enroll.passkey.intro':
+    'Mit einem Passkey bestätigen Sie Ihre Anmeldung mit der Bildschirmsperre dieses Geräts oder einem Sicherheitsschlüssel, statt einen Code einzugeben.',
   'enroll.passkey.create': 'Passkey erstellen',
   'enroll.passkey.defaultName': 'Passkey',
   'enroll.passkey.noScript': 'Passkeys benötigen JavaScript in diesem Browser.',
@@ -248,15 +264,20 @@ export const de: Catalog = {
   'federation.goneDetail': 'Kehren Sie zur Anwendung zurück und melden Sie sich erneut an; wenn es wieder passiert, fragen Sie Ihren Administrator.',
   'federation.failed.title': 'Anmeldung fehlgeschlagen',
   'federation.failed.message': 'Gatehouse konnte Ihre Anmeldung über {upstream} nicht abschließen: {problem}.',
-  'federation.failed.detail': 'Versuchen Sie es gleich noch einmal. Wenn es wieder passiert, informieren Sie Ihren Administrator; die Einzelheiten stehen in den Gatehouse-Protokollen.',
+  'federation.failed.detail':
+    'Versuchen Sie es gleich noch einmal. Wenn es wieder passiert, informieren Sie Ihren Administrator; die Einzelheiten stehen in den Gatehouse-Protokollen.',
   'federation.unusable': 'Ihr Konto konnte nicht verwendet werden.',
   'federation.contactAdmin': 'Wenden Sie sich an Ihren Administrator.',
   'federation.notAuthorized.title': 'Nicht berechtigt',
-  'federation.notAuthorized.message': 'Sie sind durch den für {upstream} eingerichteten Claim nicht berechtigt: Ihr Konto dort muss {claim} mit dem Wert {value} haben.',
-  'federation.notAuthorized.detail': 'Bitten Sie Ihren Administrator, Ihrem Konto diese Rolle oder Gruppe im Verzeichnis zu geben, und melden Sie sich dann erneut an.',
+  'federation.notAuthorized.message':
+    'Sie sind durch den für {upstream} eingerichteten Claim nicht berechtigt: Ihr Konto dort muss {claim} mit dem Wert {value} haben.',
+  'federation.notAuthorized.detail':
+    'Bitten Sie Ihren Administrator, Ihrem Konto diese Rolle oder Gruppe im Verzeichnis zu geben, und melden Sie sich dann erneut an.',
   'federation.exists.title': 'Konto existiert bereits',
-  'federation.exists.message': 'Hier gibt es bereits ein Konto mit der E-Mail-Adresse {email}, und {upstream} hat nicht bestätigt, dass diese Adresse Ihnen gehört. Deshalb hat Gatehouse die Konten nicht verknüpft.',
-  'federation.exists.detail': 'Bitten Sie Ihren Administrator, Ihr Konto zu verknüpfen oder das lokale Konto zu entfernen, damit Ihre erste Anmeldung es anlegt.',
+  'federation.exists.message':
+    'Hier gibt es bereits ein Konto mit der E-Mail-Adresse {email}, und {upstream} hat nicht bestätigt, dass diese Adresse Ihnen gehört. Deshalb hat Gatehouse die Konten nicht verknüpft.',
+  'federation.exists.detail':
+    'Bitten Sie Ihren Administrator, Ihr Konto zu verknüpfen oder das lokale Konto zu entfernen, damit Ihre erste Anmeldung es anlegt.',
   'error.notFound.title': 'Seite nicht gefunden',
   'error.notFound.message': 'Unter dieser Adresse gibt es nichts.',
   'error.notFound.detail': 'Prüfen Sie die Adresse oder kehren Sie zur Anwendung zurück, von der Sie kamen.',
@@ -267,15 +288,18 @@ export const de: Catalog = {
   'auth.notify': 'Bei Anmeldeanfragen benachrichtigen',
   'auth.addAccount': 'Konto hinzufügen',
   'auth.addAnother': 'Weiteres Konto hinzufügen',
-  'auth.addHint': 'Öffnen Sie an einem Computer Ihre Kontoseite, wählen Sie „Gatehouse Authenticator hinzufügen“ und scannen Sie den QR-Code mit der Kamera dieses Telefons. Oder geben Sie den dort angezeigten Einrichtungscode ein.',
+  'auth.addHint':
+    'Öffnen Sie an einem Computer Ihre Kontoseite, wählen Sie „Gatehouse Authenticator hinzufügen“ und scannen Sie den QR-Code mit der Kamera dieses Telefons. Oder geben Sie den dort angezeigten Einrichtungscode ein.',
   'auth.setupCode': 'Einrichtungscode',
   'auth.deviceName': 'Name dieses Telefons',
   'auth.addButton': 'Konto hinzufügen',
-  'auth.installHint': 'Zum Installieren fügen Sie diese Seite zum Startbildschirm hinzu (im Browsermenü: Zum Startbildschirm hinzufügen oder App installieren). Lassen Sie sie geöffnet, um Anmeldeanfragen zu erhalten.',
+  'auth.installHint':
+    'Zum Installieren fügen Sie diese Seite zum Startbildschirm hinzu (im Browsermenü: Zum Startbildschirm hinzufügen oder App installieren). Lassen Sie sie geöffnet, um Anmeldeanfragen zu erhalten.',
   'auth.thisDevice': 'diesem Gerät',
   'auth.browser': 'Browser',
   'auth.browserOn': '{browser} auf {os}',
-  'auth.removedFromAccount': 'Dieses Telefon wurde aus dem Konto entfernt. Entfernen Sie es hier und fügen Sie es bei Bedarf über Ihre Kontoseite wieder hinzu.',
+  'auth.removedFromAccount':
+    'Dieses Telefon wurde aus dem Konto entfernt. Entfernen Sie es hier und fügen Sie es bei Bedarf über Ihre Kontoseite wieder hinzu.',
   'auth.tokenCode': 'Code',
   'auth.ready': 'bereit für Anmeldeanfragen',
   'auth.connecting': 'verbinde…',
@@ -295,12 +319,14 @@ export const de: Catalog = {
   'auth.outcome.denied': 'Abgelehnt. Diese Anmeldung wurde gestoppt.',
   'auth.outcome.wrongNumber': 'Das ist nicht die Zahl vom Anmeldebildschirm. Die Anmeldung wurde gestoppt: Beginnen Sie dort erneut.',
   'auth.outcome.expired': 'Diese Anfrage ist abgelaufen. Melden Sie sich erneut an.',
-  'auth.outcome.withdrawn': 'Diese Anmeldung wurde bereits auf andere Weise beendet (ein Code, ein anderer Faktor, oder sie wurde abgebrochen). Nichts zu bestätigen.',
+  'auth.outcome.withdrawn':
+    'Diese Anmeldung wurde bereits auf andere Weise beendet (ein Code, ein anderer Faktor, oder sie wurde abgebrochen). Nichts zu bestätigen.',
   'auth.numberMissing': 'Geben Sie die 2-stellige Zahl vom Anmeldebildschirm ein.',
   'auth.removed': '{email} wurde von diesem Telefon entfernt. Entfernen Sie es auch über Ihre Kontoseite.',
   'auth.adding': 'Konto wird hinzugefügt…',
   'auth.added': '{email} ({organization}) wurde hinzugefügt. Anmeldeanfragen dafür erscheinen hier.',
-  'auth.noCrypto': 'Dieser Browser kann hier keinen Schlüssel sicher aufbewahren (dafür braucht es eine sichere https://-Adresse und einen aktuellen Browser). Öffnen Sie den Authenticator über die https://-Adresse Ihrer Organisation.',
+  'auth.noCrypto':
+    'Dieser Browser kann hier keinen Schlüssel sicher aufbewahren (dafür braucht es eine sichere https://-Adresse und einen aktuellen Browser). Öffnen Sie den Authenticator über die https://-Adresse Ihrer Organisation.',
   'auth.setupCodeInvalid': 'Geben Sie den Einrichtungscode so ein, wie er auf Ihrer Kontoseite steht, zum Beispiel default/ABCD-EFGH-JKLM-NPQR.',
   'auth.setupLinkBroken': 'Dieser Einrichtungslink ist unvollständig. Scannen Sie den QR-Code erneut.',
   'auth.startFailed': 'Der Authenticator konnte nicht starten: {message}',
@@ -309,9 +335,11 @@ export const de: Catalog = {
   'mail.test.subject': 'Testnachricht von {tenant}',
   'mail.test.body': 'Dies ist eine Testnachricht des Anmeldedienstes von {tenant}, gesendet von {by}. E-Mails von Gatehouse erreichen diese Adresse.',
   'mail.reset.subject': 'Setzen Sie Ihr Passwort für {tenant} zurück',
-  'mail.reset.intro': 'Jemand (hoffentlich Sie) hat das Zurücksetzen des Passworts Ihres Kontos angefordert. Öffnen Sie diesen Link innerhalb von 15 Minuten, um ein neues Passwort zu wählen:',
+  'mail.reset.intro':
+    'Jemand (hoffentlich Sie) hat das Zurücksetzen des Passworts Ihres Kontos angefordert. Öffnen Sie diesen Link innerhalb von 15 Minuten, um ein neues Passwort zu wählen:',
   'mail.reset.action': 'Neues Passwort wählen',
-  'mail.reset.ignore': 'Wenn Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert. Der Link funktioniert nur einmal.',
+  'mail.reset.ignore':
+    'Wenn Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert. Der Link funktioniert nur einmal.',
   'mail.changed.subject': 'Ihr Passwort für {tenant} wurde geändert',
   'mail.changed.body': 'Das Passwort Ihres Kontos wurde am {when} geändert. Alle anderen Sitzungen Ihres Kontos wurden abgemeldet.',
   'mail.changed.notYou': 'Wenn Sie das nicht waren, wenden Sie sich sofort an Ihren IT-Helpdesk.',
@@ -321,24 +349,30 @@ export const de: Catalog = {
   'mail.verify.ignore': 'Wenn Sie das nicht angefordert haben, ignorieren Sie diese Nachricht.',
   'forgot.link': 'Passwort vergessen?',
   'forgot.title': 'Passwort zurücksetzen',
-  'forgot.intro': 'Geben Sie die E-Mail-Adresse oder den Benutzernamen Ihres Kontos ein. Wenn Gatehouse sein Passwort verwaltet, senden wir an seine E-Mail-Adresse einen Link, um ein neues zu wählen.',
+  'forgot.intro':
+    'Geben Sie die E-Mail-Adresse oder den Benutzernamen Ihres Kontos ein. Wenn Gatehouse sein Passwort verwaltet, senden wir an seine E-Mail-Adresse einen Link, um ein neues zu wählen.',
   'forgot.label': 'E-Mail-Adresse oder Benutzername',
   'forgot.button': 'Link zum Zurücksetzen senden',
   'forgot.sentTitle': 'Prüfen Sie Ihre E-Mails',
-  'forgot.sent': 'Wenn das Konto existiert und sein Passwort hier zurückgesetzt werden kann, ist ein Link zum Wählen eines neuen Passworts an seine E-Mail-Adresse unterwegs. Der Link funktioniert einmal, 15 Minuten lang.',
-  'forgot.sentDetail': 'Nach einigen Minuten keine E-Mail? Prüfen Sie Ihren Spam-Ordner oder fordern Sie einen neuen Link an. Wenn das Verzeichnis Ihrer Organisation Ihr Passwort verwaltet, ändern Sie es dort (fragen Sie Ihren IT-Helpdesk).',
+  'forgot.sent':
+    'Wenn das Konto existiert und sein Passwort hier zurückgesetzt werden kann, ist ein Link zum Wählen eines neuen Passworts an seine E-Mail-Adresse unterwegs. Der Link funktioniert einmal, 15 Minuten lang.',
+  'forgot.sentDetail':
+    'Nach einigen Minuten keine E-Mail? Prüfen Sie Ihren Spam-Ordner oder fordern Sie einen neuen Link an. Wenn das Verzeichnis Ihrer Organisation Ihr Passwort verwaltet, ändern Sie es dort (fragen Sie Ihren IT-Helpdesk).',
   'forgot.back': 'Zurück zur Anmeldung',
   'forgot.empty': 'Geben Sie die E-Mail-Adresse oder den Benutzernamen Ihres Kontos ein.',
   'forgot.tooLong': 'Das ist zu lang für eine E-Mail-Adresse oder einen Benutzernamen. Prüfen Sie Ihre Eingabe.',
-  'forgot.badText': 'Ihre Eingabe enthält Steuerzeichen oder andere Zeichen, die in einer E-Mail-Adresse oder einem Benutzernamen nicht vorkommen dürfen. Prüfen Sie Ihre Eingabe.',
+  'forgot.badText':
+    'Ihre Eingabe enthält Steuerzeichen oder andere Zeichen, die in einer E-Mail-Adresse oder einem Benutzernamen nicht vorkommen dürfen. Prüfen Sie Ihre Eingabe.',
   'newPassword.title': 'Neues Passwort wählen',
-  'newPassword.rules': 'Mindestens {min} Zeichen; kein gängiges Passwort; weder Ihre E-Mail-Adresse noch Ihr Benutzername. Ein paar Wörter ergeben eine gute Passphrase.',
+  'newPassword.rules':
+    'Mindestens {min} Zeichen; kein gängiges Passwort; weder Ihre E-Mail-Adresse noch Ihr Benutzername. Ein paar Wörter ergeben eine gute Passphrase.',
   'newPassword.newLabel': 'Neues Passwort',
   'newPassword.confirmLabel': 'Neues Passwort wiederholen',
   'newPassword.mismatch': 'Die beiden Passwörter stimmen nicht überein. Geben Sie sie erneut ein.',
   'newPassword.button': 'Neues Passwort speichern',
   'newPassword.doneTitle': 'Passwort geändert',
-  'newPassword.done': 'Ihr neues Passwort ist gespeichert. Alle anderen Sitzungen Ihres Kontos wurden abgemeldet, und wir haben Ihnen eine E-Mail zu der Änderung gesendet.',
+  'newPassword.done':
+    'Ihr neues Passwort ist gespeichert. Alle anderen Sitzungen Ihres Kontos wurden abgemeldet, und wir haben Ihnen eine E-Mail zu der Änderung gesendet.',
   'newPassword.doneDetail': 'Melden Sie sich mit dem neuen Passwort bei Ihren Anwendungen an.',
   'newPassword.required': 'Ihr Administrator bittet Sie, ein neues Passwort zu wählen, bevor Sie fortfahren.',
   'newPassword.tooShort': 'Das Passwort muss mindestens {min} Zeichen lang sein. Wählen Sie ein längeres (ein paar Wörter ergeben eine gute Passphrase).',
@@ -350,7 +384,8 @@ export const de: Catalog = {
   'link.askNew': 'Fordern Sie unter {url} einen neuen Link an',
   'link.sendNew': 'Senden Sie einen neuen von Ihrer Kontoseite aus: {url}',
   'link.unknown': 'Dieser Link ist ungültig. Kopieren Sie den ganzen Link aus der E-Mail oder fordern Sie einen neuen an.',
-  'link.used': 'Dieser Link wurde bereits verwendet, oder ein neuerer wurde gesendet (nur der neueste funktioniert, einmal). Fordern Sie einen neuen an, wenn Sie ihn noch brauchen.',
+  'link.used':
+    'Dieser Link wurde bereits verwendet, oder ein neuerer wurde gesendet (nur der neueste funktioniert, einmal). Fordern Sie einen neuen an, wenn Sie ihn noch brauchen.',
   'link.expired': 'Dieser Link ist abgelaufen. Fordern Sie einen neuen an.',
   'link.otherTenant': 'Dieser Link gehört zur Anmeldeseite einer anderen Organisation. Öffnen Sie den Link genau so, wie er in der E-Mail steht.',
   'verify.title': 'Bestätigen Sie Ihre E-Mail-Adresse',
@@ -360,7 +395,8 @@ export const de: Catalog = {
   'verify.done': 'Vielen Dank: Ihre E-Mail-Adresse ist bestätigt.',
   'verify.already': 'Ihre E-Mail-Adresse ist bereits bestätigt.',
   'verify.directory': 'Ihre E-Mail-Adresse stammt aus dem Verzeichnis Ihrer Organisation, das sie bestätigt.',
-  'verify.throttled': 'Eine Bestätigungs-E-Mail wurde bereits mehrmals gesendet. Prüfen Sie Ihren Posteingang (und den Spam-Ordner) oder versuchen Sie es in 15 Minuten erneut.',
+  'verify.throttled':
+    'Eine Bestätigungs-E-Mail wurde bereits mehrmals gesendet. Prüfen Sie Ihren Posteingang (und den Spam-Ordner) oder versuchen Sie es in 15 Minuten erneut.',
   'account.password.heading': 'Passwort',
   'account.password.current': 'Aktuelles Passwort',
   'account.password.change': 'Passwort ändern',
@@ -379,8 +415,10 @@ export const de: Catalog = {
   'account.email.sent': 'Wir haben einen Bestätigungslink an {email} gesendet. Öffnen Sie ihn innerhalb von 24 Stunden.',
   // SAML and workstation pages a person sees
   'saml.refused.title': 'Anmeldeanfrage abgelehnt',
-  'saml.refused.detail': 'Kehren Sie zu {app} zurück und versuchen Sie es erneut. Wenn das weiterhin passiert, geben Sie diese Meldung an den Administrator der Anwendung oder von Gatehouse weiter.',
-  'saml.refused.detailNoApp': 'Kehren Sie zur Anwendung zurück und versuchen Sie es erneut. Wenn das weiterhin passiert, geben Sie diese Meldung an den Administrator der Anwendung oder von Gatehouse weiter.',
+  'saml.refused.detail':
+    'Kehren Sie zu {app} zurück und versuchen Sie es erneut. Wenn das weiterhin passiert, geben Sie diese Meldung an den Administrator der Anwendung oder von Gatehouse weiter.',
+  'saml.refused.detailNoApp':
+    'Kehren Sie zur Anwendung zurück und versuchen Sie es erneut. Wenn das weiterhin passiert, geben Sie diese Meldung an den Administrator der Anwendung oder von Gatehouse weiter.',
   'saml.unknownOrg.detail': 'Prüfen Sie die Adresse, mit der die Anwendung eingerichtet wurde.',
   'saml.notFound.message': 'Unter dieser Adresse gibt es keine SAML-Anwendung zu öffnen.',
   'saml.relayState.title': 'Link abgelehnt',

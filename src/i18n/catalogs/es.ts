@@ -36,7 +36,8 @@ export const es: Catalog = {
   'error.unknownClient.message': 'La aplicación que te ha enviado aquí no está registrada en Gatehouse.',
   'error.unknownClient.detail': 'Avisa al administrador de la aplicación: este servicio de inicio de sesión no conoce su ID de cliente.',
   'error.redirectUri.title': 'Dirección de inicio de sesión no registrada',
-  'error.redirectUri.message': 'La aplicación pidió devolverte a una dirección que no está registrada para ella, así que Gatehouse se ha detenido aquí por tu seguridad.',
+  'error.redirectUri.message':
+    'La aplicación pidió devolverte a una dirección que no está registrada para ella, así que Gatehouse se ha detenido aquí por tu seguridad.',
   'error.redirectUri.detail': 'Pide al administrador de la aplicación que añada la URI de redirección exacta a su perfil de aplicación.',
   'error.engine.title': 'No se pudo continuar con el inicio de sesión',
   'error.engine.detail': 'Vuelve a la aplicación e inténtalo de nuevo. Si sigue ocurriendo, ponte en contacto con tu administrador.',
@@ -69,18 +70,25 @@ export const es: Catalog = {
   'password.submit': 'Iniciar sesión',
   'password.missing': 'Escribe tu contraseña.',
   'password.bad': 'El correo electrónico o la contraseña no son correctos. Revísalos e inténtalo de nuevo.',
-  'password.badWait': 'El correo electrónico o la contraseña no son correctos. Revísalos e inténtalo de nuevo. Demasiados intentos fallidos: vuelve a intentarlo dentro de {wait}.',
+  'password.badWait':
+    'El correo electrónico o la contraseña no son correctos. Revísalos e inténtalo de nuevo. Demasiados intentos fallidos: vuelve a intentarlo dentro de {wait}.',
   'password.badUsername': 'El nombre de usuario o la contraseña no son correctos. Revísalos e inténtalo de nuevo.',
-  'password.badUsernameWait': 'El nombre de usuario o la contraseña no son correctos. Revísalos e inténtalo de nuevo. Demasiados intentos fallidos: vuelve a intentarlo dentro de {wait}.',
+  'password.badUsernameWait':
+    'El nombre de usuario o la contraseña no son correctos. Revísalos e inténtalo de nuevo. Demasiados intentos fallidos: vuelve a intentarlo dentro de {wait}.',
   'password.locked': 'Demasiados intentos fallidos de inicio de sesión. Vuelve a intentarlo dentro de {wait}.',
   'password.lockedNetwork': 'Demasiados intentos fallidos de inicio de sesión desde tu red. Vuelve a intentarlo dentro de {wait}.',
   'password.disabled': 'Tu cuenta está desactivada.',
-  'password.unavailable': 'Ahora mismo Gatehouse no puede conectar con el directorio de tu organización para comprobar tu contraseña. Inténtalo de nuevo dentro de unos minutos; si sigue ocurriendo, avisa al servicio de asistencia informática.',
-  'directory.locked': 'Tu cuenta está bloqueada en el directorio de tu organización (demasiadas contraseñas incorrectas, o la bloqueó un administrador). Espera a que se desbloquee o pide al servicio de asistencia informática que la desbloquee, y vuelve a intentarlo.',
-  'directory.expired': 'Tu contraseña ha caducado. Cámbiala (en tu ordenador del trabajo o con la herramienta de contraseñas de tu organización) e inicia sesión aquí con la nueva.',
-  'directory.mustChange': 'Debes cambiar tu contraseña antes de poder iniciar sesión. Cámbiala (en tu ordenador del trabajo o con la herramienta de contraseñas de tu organización) e inicia sesión aquí con la nueva.',
+  'password.unavailable':
+    'Ahora mismo Gatehouse no puede conectar con el directorio de tu organización para comprobar tu contraseña. Inténtalo de nuevo dentro de unos minutos; si sigue ocurriendo, avisa al servicio de asistencia informática.',
+  'directory.locked':
+    'Tu cuenta está bloqueada en el directorio de tu organización (demasiadas contraseñas incorrectas, o la bloqueó un administrador). Espera a que se desbloquee o pide al servicio de asistencia informática que la desbloquee, y vuelve a intentarlo.',
+  'directory.expired':
+    'Tu contraseña ha caducado. Cámbiala (en tu ordenador del trabajo o con la herramienta de contraseñas de tu organización) e inicia sesión aquí con la nueva.',
+  'directory.mustChange':
+    'Debes cambiar tu contraseña antes de poder iniciar sesión. Cámbiala (en tu ordenador del trabajo o con la herramienta de contraseñas de tu organización) e inicia sesión aquí con la nueva.',
   'directory.accountExpired': 'Tu cuenta ha caducado en el directorio de tu organización. Pide al servicio de asistencia informática que la prorrogue.',
-  'directory.restricted': 'El directorio de tu organización no permite que tu cuenta inicie sesión a esta hora o desde aquí (horario de acceso o restricciones de equipo). Pregunta al servicio de asistencia informática si necesitas acceso ahora.',
+  'directory.restricted':
+    'El directorio de tu organización no permite que tu cuenta inicie sesión a esta hora o desde aquí (horario de acceso o restricciones de equipo). Pregunta al servicio de asistencia informática si necesitas acceso ahora.',
   'notDeployed.title': 'Aplicación no disponible',
   'notDeployed.heading': 'Esta aplicación no está disponible para ti',
   'notDeployed.message': '{app} no se ha asignado a {email}.',
@@ -116,7 +124,8 @@ export const es: Catalog = {
   'mfa.remember': 'Recordar este dispositivo durante {days} días',
   'mfa.rememberOne': 'Recordar este dispositivo durante 1 día',
   'mfa.tooManyWait': 'Demasiados intentos fallidos. Vuelve a intentarlo dentro de {wait}.',
-  'mfa.pushThrottled': 'Se han enviado muchas solicitudes de aprobación a tu teléfono en poco tiempo, así que no se enviará ninguna nueva durante {wait}. Escribe en su lugar el código de 6 dígitos que muestra el Gatehouse Authenticator.',
+  'mfa.pushThrottled':
+    'Se han enviado muchas solicitudes de aprobación a tu teléfono en poco tiempo, así que no se enviará ninguna nueva durante {wait}. Escribe en su lugar el código de 6 dígitos que muestra el Gatehouse Authenticator.',
   'mfa.code.tooMany': 'Demasiados códigos incorrectos. Vuelve a intentarlo dentro de {wait}.',
   'mfa.code.missing': 'Escribe el código de 6 dígitos de tu aplicación de autenticación.',
   'mfa.code.passkeyFailed': 'No se pudo verificar la llave de acceso. Inténtalo de nuevo o escribe un código.',
@@ -129,7 +138,8 @@ export const es: Catalog = {
   'pushEnded.expired': 'La solicitud no se aprobó en 30 segundos.',
   'pushEnded.used': 'Esta aprobación ya se ha usado.',
   'pushEnded.withdrawn': 'Esta solicitud se retiró: el inicio de sesión terminó de otra forma.',
-  'pushEnded.advice': 'Por tu seguridad, vuelve a iniciar sesión desde el principio. Si no fuiste tú quien intentó iniciar sesión, cambia tu contraseña y avisa a tu administrador.',
+  'pushEnded.advice':
+    'Por tu seguridad, vuelve a iniciar sesión desde el principio. Si no fuiste tú quien intentó iniciar sesión, cambia tu contraseña y avisa a tu administrador.',
   'pushEnded.again': 'Volver a iniciar sesión',
   'mfaSetup.title': 'Se necesita la verificación en dos pasos',
   'mfaSetup.app': '{app} exige la verificación en dos pasos: tu organización lo ha configurado así para la aplicación.',
@@ -142,7 +152,8 @@ export const es: Catalog = {
   'mfaSetup.then': 'Después, vuelve a abrir la aplicación.',
   'passkey.expired': 'Esta página de inicio de sesión estuvo abierta demasiado tiempo. Vuelve a elegir «Iniciar sesión con una llave de acceso».',
   'passkey.unknown': 'Esta llave de acceso no se conoce aquí. Inicia sesión con tu dirección de correo electrónico.',
-  'passkey.notAllowed': 'Tu organización no permite que tu cuenta inicie sesión solo con una llave de acceso. Escribe tu dirección de correo electrónico para iniciar sesión.',
+  'passkey.notAllowed':
+    'Tu organización no permite que tu cuenta inicie sesión solo con una llave de acceso. Escribe tu dirección de correo electrónico para iniciar sesión.',
   'passkey.failed': 'No se pudo verificar la llave de acceso. Inténtalo de nuevo o inicia sesión con tu dirección de correo electrónico.',
   'passkey.notUsed': 'No se usó la llave de acceso ({reason}). Inténtalo de nuevo o usa otro método.',
   'passkey.disabled': 'Tu cuenta está desactivada. Pide a tu administrador que la active.',
@@ -175,7 +186,8 @@ export const es: Catalog = {
   'account.never': 'nunca',
   'account.remove': 'Quitar {label}',
   'account.recoveryLeft': 'Te quedan {left} de 10 códigos de recuperación.',
-  'account.mfaOff': 'La verificación en dos pasos está desactivada: para iniciar sesión solo hace falta tu contraseña. Añade un autenticador para proteger tu cuenta.',
+  'account.mfaOff':
+    'La verificación en dos pasos está desactivada: para iniciar sesión solo hace falta tu contraseña. Añade un autenticador para proteger tu cuenta.',
   'account.remembered': 'Navegadores que omiten la verificación en dos pasos',
   'account.rememberedLine': 'recordado el {since}, hasta el {until}',
   'account.forget': 'Olvidar {label}',
@@ -219,8 +231,10 @@ export const es: Catalog = {
   'account.sessionExpired.message': 'La página de tu cuenta estuvo abierta demasiado tiempo.',
   'account.tryAgainAt': 'Abre {url} e inténtalo de nuevo.',
   'enroll.push.title': 'Añadir el Gatehouse Authenticator',
-  'enroll.push.scan': 'Escanea este código con la cámara del teléfono. Abre el Gatehouse Authenticator en el navegador del teléfono (añádelo a la pantalla de inicio para instalarlo), que a partir de entonces aprobará tus inicios de sesión y mostrará códigos.',
-  'enroll.push.cantScan': '¿No puedes escanearlo? En el teléfono, abre {link}, o abre {address} y escribe el código de configuración {code}. El código sirve una vez, durante 10 minutos.',
+  'enroll.push.scan':
+    'Escanea este código con la cámara del teléfono. Abre el Gatehouse Authenticator en el navegador del teléfono (añádelo a la pantalla de inicio para instalarlo), que a partir de entonces aprobará tus inicios de sesión y mostrará códigos.',
+  'enroll.push.cantScan':
+    '¿No puedes escanearlo? En el teléfono, abre {link}, o abre {address} y escribe el código de configuración {code}. El código sirve una vez, durante 10 minutos.',
   'enroll.push.setupLink': 'el enlace de configuración',
   'enroll.push.waiting': 'Esperando a tu teléfono…',
   'enroll.push.added': 'Ya lo he añadido en mi teléfono',
@@ -229,7 +243,8 @@ export const es: Catalog = {
   'enroll.push.expired.message': 'Añadir el Gatehouse Authenticator ha tardado demasiado.',
   'enroll.push.expired.detail': 'Abre {url} y escanea el código nuevo.',
   'enroll.totp.title': 'Añadir una aplicación de autenticación',
-  'enroll.totp.scan': 'Escanea este código con una aplicación de autenticación (como Google Authenticator, Microsoft Authenticator o 1Password) y escribe el código de 6 dígitos que muestra.',
+  'enroll.totp.scan':
+    'Escanea este código con una aplicación de autenticación (como Google Authenticator, Microsoft Authenticator o 1Password) y escribe el código de 6 dígitos que muestra.',
   'enroll.totp.cantScan': '¿No puedes escanearlo? Escribe esta clave en la aplicación:',
   'enroll.totp.defaultName': 'Aplicación de autenticación',
   'enroll.totp.code': 'Código de la aplicación',
@@ -239,7 +254,8 @@ export const es: Catalog = {
   'enroll.recovery.keep': 'Guarda estos códigos de recuperación en un lugar seguro. Cada uno te permite iniciar sesión una vez si pierdes el teléfono.',
   'enroll.recovery.once': 'Solo se muestran ahora.',
   'enroll.passkey.title': 'Añadir una llave de acceso',
-  'enroll.passkey.intro': 'Una llave de acceso te permite confirmar el inicio de sesión con el bloqueo de pantalla de este dispositivo o con una llave de seguridad, en lugar de escribir un código.',
+  'enroll.passkey.intro':
+    'Una llave de acceso te permite confirmar el inicio de sesión con el bloqueo de pantalla de este dispositivo o con una llave de seguridad, en lugar de escribir un código.',
   'enroll.passkey.create': 'Crear una llave de acceso',
   'enroll.passkey.defaultName': 'Llave de acceso',
   'enroll.passkey.noScript': 'Las llaves de acceso necesitan JavaScript en este navegador.',
@@ -248,14 +264,17 @@ export const es: Catalog = {
   'federation.goneDetail': 'Vuelve a la aplicación e inicia sesión de nuevo; si sigue ocurriendo, pregunta a tu administrador.',
   'federation.failed.title': 'No se pudo iniciar sesión',
   'federation.failed.message': 'Gatehouse no pudo completar tu inicio de sesión a través de {upstream}: {problem}.',
-  'federation.failed.detail': 'Inténtalo de nuevo dentro de un momento. Si sigue ocurriendo, avisa a tu administrador; los detalles están en los registros de Gatehouse.',
+  'federation.failed.detail':
+    'Inténtalo de nuevo dentro de un momento. Si sigue ocurriendo, avisa a tu administrador; los detalles están en los registros de Gatehouse.',
   'federation.unusable': 'No se pudo usar tu cuenta.',
   'federation.contactAdmin': 'Ponte en contacto con tu administrador.',
   'federation.notAuthorized.title': 'Sin autorización',
-  'federation.notAuthorized.message': 'No tienes autorización según la reclamación configurada para {upstream}: tu cuenta allí debe tener {claim} con el valor {value}.',
+  'federation.notAuthorized.message':
+    'No tienes autorización según la reclamación configurada para {upstream}: tu cuenta allí debe tener {claim} con el valor {value}.',
   'federation.notAuthorized.detail': 'Pide a tu administrador que asigne ese rol o grupo a tu cuenta en el directorio y vuelve a iniciar sesión.',
   'federation.exists.title': 'La cuenta ya existe',
-  'federation.exists.message': 'Ya existe aquí una cuenta con el correo electrónico {email}, y {upstream} no confirmó que ese correo sea tuyo, así que Gatehouse no las ha unido.',
+  'federation.exists.message':
+    'Ya existe aquí una cuenta con el correo electrónico {email}, y {upstream} no confirmó que ese correo sea tuyo, así que Gatehouse no las ha unido.',
   'federation.exists.detail': 'Pide a tu administrador que vincule tu cuenta, o que elimine la local para que tu primer inicio de sesión la cree.',
   'error.notFound.title': 'Página no encontrada',
   'error.notFound.message': 'No hay nada en esta dirección.',
@@ -267,11 +286,13 @@ export const es: Catalog = {
   'auth.notify': 'Avisarme de las solicitudes de inicio de sesión',
   'auth.addAccount': 'Añadir una cuenta',
   'auth.addAnother': 'Añadir otra cuenta',
-  'auth.addHint': 'En un ordenador, abre la página de tu cuenta, elige «Añadir el Gatehouse Authenticator» y escanea el código QR con la cámara de este teléfono. O escribe el código de configuración que aparece allí.',
+  'auth.addHint':
+    'En un ordenador, abre la página de tu cuenta, elige «Añadir el Gatehouse Authenticator» y escanea el código QR con la cámara de este teléfono. O escribe el código de configuración que aparece allí.',
   'auth.setupCode': 'Código de configuración',
   'auth.deviceName': 'Nombre de este teléfono',
   'auth.addButton': 'Añadir cuenta',
-  'auth.installHint': 'Para instalarlo, añade esta página a la pantalla de inicio (en el menú del navegador: Añadir a pantalla de inicio o Instalar aplicación). Mantenla abierta para recibir las solicitudes de inicio de sesión.',
+  'auth.installHint':
+    'Para instalarlo, añade esta página a la pantalla de inicio (en el menú del navegador: Añadir a pantalla de inicio o Instalar aplicación). Mantenla abierta para recibir las solicitudes de inicio de sesión.',
   'auth.thisDevice': 'este dispositivo',
   'auth.browser': 'Navegador',
   'auth.browserOn': '{browser} en {os}',
@@ -300,16 +321,19 @@ export const es: Catalog = {
   'auth.removed': 'Se ha quitado {email} de este teléfono. Quítalo también desde la página de tu cuenta.',
   'auth.adding': 'Añadiendo la cuenta…',
   'auth.added': 'Se ha añadido {email} ({organization}). Sus solicitudes de inicio de sesión aparecerán aquí.',
-  'auth.noCrypto': 'Este navegador no puede guardar una clave de forma segura aquí (necesita una dirección https:// segura y un navegador actual). Abre el autenticador desde la dirección https:// de tu organización.',
+  'auth.noCrypto':
+    'Este navegador no puede guardar una clave de forma segura aquí (necesita una dirección https:// segura y un navegador actual). Abre el autenticador desde la dirección https:// de tu organización.',
   'auth.setupCodeInvalid': 'Escribe el código de configuración tal como aparece en la página de tu cuenta, por ejemplo default/ABCD-EFGH-JKLM-NPQR.',
   'auth.setupLinkBroken': 'Este enlace de configuración está incompleto. Vuelve a escanear el código QR.',
   'auth.startFailed': 'No se pudo iniciar el autenticador: {message}',
   // self-service: password reset and change, email verification, their emails
   'mail.footer': 'Este mensaje lo ha enviado el servicio de inicio de sesión de {tenant}. Si no lo esperabas, puedes ignorarlo.',
   'mail.test.subject': 'Mensaje de prueba de {tenant}',
-  'mail.test.body': 'Este es un mensaje de prueba del servicio de inicio de sesión de {tenant}, enviado por {by}. El correo de Gatehouse llega a esta dirección.',
+  'mail.test.body':
+    'Este es un mensaje de prueba del servicio de inicio de sesión de {tenant}, enviado por {by}. El correo de Gatehouse llega a esta dirección.',
   'mail.reset.subject': 'Restablece tu contraseña de {tenant}',
-  'mail.reset.intro': 'Alguien (esperamos que tú) ha pedido restablecer la contraseña de tu cuenta. Abre este enlace en los próximos 15 minutos para elegir una contraseña nueva:',
+  'mail.reset.intro':
+    'Alguien (esperamos que tú) ha pedido restablecer la contraseña de tu cuenta. Abre este enlace en los próximos 15 minutos para elegir una contraseña nueva:',
   'mail.reset.action': 'Elegir una contraseña nueva',
   'mail.reset.ignore': 'Si no lo has pedido tú, ignora este mensaje: tu contraseña no cambia. El enlace solo funciona una vez.',
   'mail.changed.subject': 'Se ha cambiado tu contraseña de {tenant}',
@@ -321,18 +345,23 @@ export const es: Catalog = {
   'mail.verify.ignore': 'Si no lo has pedido tú, ignora este mensaje.',
   'forgot.link': '¿Has olvidado tu contraseña?',
   'forgot.title': 'Restablece tu contraseña',
-  'forgot.intro': 'Escribe la dirección de correo electrónico o el nombre de usuario de tu cuenta. Si Gatehouse guarda su contraseña, enviaremos a su dirección de correo un enlace para elegir una nueva.',
+  'forgot.intro':
+    'Escribe la dirección de correo electrónico o el nombre de usuario de tu cuenta. Si Gatehouse guarda su contraseña, enviaremos a su dirección de correo un enlace para elegir una nueva.',
   'forgot.label': 'Correo electrónico o nombre de usuario',
   'forgot.button': 'Enviar enlace de restablecimiento',
   'forgot.sentTitle': 'Revisa tu correo',
-  'forgot.sent': 'Si la cuenta existe y su contraseña se puede restablecer aquí, va de camino a su dirección de correo un enlace para elegir una contraseña nueva. El enlace funciona una vez, durante 15 minutos.',
-  'forgot.sentDetail': '¿No llega el correo tras unos minutos? Revisa la carpeta de spam o pide un enlace nuevo. Si el directorio de tu organización guarda tu contraseña, cámbiala allí (pregunta al soporte informático).',
+  'forgot.sent':
+    'Si la cuenta existe y su contraseña se puede restablecer aquí, va de camino a su dirección de correo un enlace para elegir una contraseña nueva. El enlace funciona una vez, durante 15 minutos.',
+  'forgot.sentDetail':
+    '¿No llega el correo tras unos minutos? Revisa la carpeta de spam o pide un enlace nuevo. Si el directorio de tu organización guarda tu contraseña, cámbiala allí (pregunta al soporte informático).',
   'forgot.back': 'Volver al inicio de sesión',
   'forgot.empty': 'Escribe la dirección de correo electrónico o el nombre de usuario de tu cuenta.',
   'forgot.tooLong': 'Es demasiado largo para una dirección de correo electrónico o un nombre de usuario. Revisa lo que has escrito.',
-  'forgot.badText': 'Lo que has escrito contiene caracteres de control u otros caracteres que no pueden aparecer en una dirección de correo electrónico ni en un nombre de usuario. Revisa lo que has escrito.',
+  'forgot.badText':
+    'Lo que has escrito contiene caracteres de control u otros caracteres que no pueden aparecer en una dirección de correo electrónico ni en un nombre de usuario. Revisa lo que has escrito.',
   'newPassword.title': 'Elige una contraseña nueva',
-  'newPassword.rules': 'Al menos {min} caracteres; no una contraseña común; ni tu dirección de correo electrónico ni tu nombre de usuario. Unas cuantas palabras forman una buena frase de contraseña.',
+  'newPassword.rules':
+    'Al menos {min} caracteres; no una contraseña común; ni tu dirección de correo electrónico ni tu nombre de usuario. Unas cuantas palabras forman una buena frase de contraseña.',
   'newPassword.newLabel': 'Contraseña nueva',
   'newPassword.confirmLabel': 'Vuelve a escribir la contraseña nueva',
   'newPassword.mismatch': 'Las dos contraseñas no coinciden. Vuelve a escribirlas.',
@@ -341,7 +370,8 @@ export const es: Catalog = {
   'newPassword.done': 'Tu contraseña nueva se ha guardado. Se cerraron todas las demás sesiones de tu cuenta y te hemos enviado un correo sobre el cambio.',
   'newPassword.doneDetail': 'Inicia sesión en tus aplicaciones con la contraseña nueva.',
   'newPassword.required': 'Tu administrador te pide que elijas una contraseña nueva antes de continuar.',
-  'newPassword.tooShort': 'La contraseña debe tener al menos {min} caracteres. Elige una más larga (unas cuantas palabras forman una buena frase de contraseña).',
+  'newPassword.tooShort':
+    'La contraseña debe tener al menos {min} caracteres. Elige una más larga (unas cuantas palabras forman una buena frase de contraseña).',
   'newPassword.tooLong': 'La contraseña puede tener como máximo {max} caracteres.',
   'newPassword.common': 'Esta contraseña es una de las más comunes, las que los atacantes prueban primero. Elige otra.',
   'newPassword.personal': 'La contraseña no puede ser tu dirección de correo electrónico ni tu nombre de usuario. Elige otra.',
@@ -360,7 +390,8 @@ export const es: Catalog = {
   'verify.done': 'Gracias: tu dirección de correo electrónico está confirmada.',
   'verify.already': 'Tu dirección de correo electrónico ya está confirmada.',
   'verify.directory': 'Tu dirección de correo electrónico viene del directorio de tu organización, que la confirma.',
-  'verify.throttled': 'Ya se ha enviado varias veces un correo de confirmación. Revisa tu bandeja de entrada (y la carpeta de spam) o vuelve a intentarlo dentro de 15 minutos.',
+  'verify.throttled':
+    'Ya se ha enviado varias veces un correo de confirmación. Revisa tu bandeja de entrada (y la carpeta de spam) o vuelve a intentarlo dentro de 15 minutos.',
   'account.password.heading': 'Contraseña',
   'account.password.current': 'Contraseña actual',
   'account.password.change': 'Cambiar la contraseña',
@@ -380,7 +411,8 @@ export const es: Catalog = {
   // SAML and workstation pages a person sees
   'saml.refused.title': 'Solicitud de inicio de sesión rechazada',
   'saml.refused.detail': 'Vuelve a {app} e inténtalo de nuevo. Si sigue ocurriendo, pasa este mensaje al administrador de la aplicación o de Gatehouse.',
-  'saml.refused.detailNoApp': 'Vuelve a la aplicación e inténtalo de nuevo. Si sigue ocurriendo, pasa este mensaje al administrador de la aplicación o de Gatehouse.',
+  'saml.refused.detailNoApp':
+    'Vuelve a la aplicación e inténtalo de nuevo. Si sigue ocurriendo, pasa este mensaje al administrador de la aplicación o de Gatehouse.',
   'saml.unknownOrg.detail': 'Comprueba la dirección con la que se configuró la aplicación.',
   'saml.notFound.message': 'No hay ninguna aplicación SAML que abrir en esta dirección.',
   'saml.relayState.title': 'Enlace rechazado',

@@ -36,7 +36,8 @@ export const fr: Catalog = {
   'error.unknownClient.message': 'L’application qui vous a envoyé ici n’est pas enregistrée auprès de Gatehouse.',
   'error.unknownClient.detail': 'Prévenez l’administrateur de l’application : son identifiant client est inconnu de ce service de connexion.',
   'error.redirectUri.title': 'Adresse de connexion non enregistrée',
-  'error.redirectUri.message': 'L’application a demandé à vous renvoyer vers une adresse qui n’est pas enregistrée pour elle : Gatehouse s’est donc arrêté ici pour votre sécurité.',
+  'error.redirectUri.message':
+    'L’application a demandé à vous renvoyer vers une adresse qui n’est pas enregistrée pour elle : Gatehouse s’est donc arrêté ici pour votre sécurité.',
   'error.redirectUri.detail': 'Demandez à l’administrateur de l’application d’ajouter l’URI de redirection exacte à son profil d’application.',
   'error.engine.title': 'La connexion n’a pas pu continuer',
   'error.engine.detail': 'Revenez à l’application et réessayez. Si cela se reproduit, contactez votre administrateur.',
@@ -71,16 +72,22 @@ export const fr: Catalog = {
   'password.bad': 'L’adresse e-mail ou le mot de passe est incorrect. Vérifiez-les et réessayez.',
   'password.badWait': 'L’adresse e-mail ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
   'password.badUsername': 'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez.',
-  'password.badUsernameWait': 'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
+  'password.badUsernameWait':
+    'Le nom d’utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez. Trop de tentatives échouées : réessayez dans {wait}.',
   'password.locked': 'Trop de tentatives de connexion échouées. Réessayez dans {wait}.',
   'password.lockedNetwork': 'Trop de tentatives de connexion échouées depuis votre réseau. Réessayez dans {wait}.',
   'password.disabled': 'Votre compte est désactivé.',
-  'password.unavailable': 'Gatehouse ne peut pas joindre l’annuaire de votre organisation pour vérifier votre mot de passe pour le moment. Réessayez dans quelques minutes ; si cela se reproduit, prévenez votre support informatique.',
-  'directory.locked': 'Votre compte est verrouillé dans l’annuaire de votre organisation (trop de mots de passe erronés, ou verrouillé par un administrateur). Attendez qu’il se déverrouille ou demandez à votre support informatique de le déverrouiller, puis réessayez.',
-  'directory.expired': 'Votre mot de passe a expiré. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
-  'directory.mustChange': 'Vous devez changer votre mot de passe avant de pouvoir vous connecter. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
+  'password.unavailable':
+    'Gatehouse ne peut pas joindre l’annuaire de votre organisation pour vérifier votre mot de passe pour le moment. Réessayez dans quelques minutes ; si cela se reproduit, prévenez votre support informatique.',
+  'directory.locked':
+    'Votre compte est verrouillé dans l’annuaire de votre organisation (trop de mots de passe erronés, ou verrouillé par un administrateur). Attendez qu’il se déverrouille ou demandez à votre support informatique de le déverrouiller, puis réessayez.',
+  'directory.expired':
+    'Votre mot de passe a expiré. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
+  'directory.mustChange':
+    'Vous devez changer votre mot de passe avant de pouvoir vous connecter. Changez-le (sur votre ordinateur de travail ou avec l’outil de mots de passe de votre organisation), puis connectez-vous ici avec le nouveau.',
   'directory.accountExpired': 'Votre compte a expiré dans l’annuaire de votre organisation. Demandez à votre support informatique de le prolonger.',
-  'directory.restricted': 'L’annuaire de votre organisation n’autorise pas votre compte à se connecter à cette heure-ci ou depuis cet endroit (horaires de connexion ou restrictions de poste). Demandez à votre support informatique si vous avez besoin d’un accès maintenant.',
+  'directory.restricted':
+    'L’annuaire de votre organisation n’autorise pas votre compte à se connecter à cette heure-ci ou depuis cet endroit (horaires de connexion ou restrictions de poste). Demandez à votre support informatique si vous avez besoin d’un accès maintenant.',
   'notDeployed.title': 'Application non disponible',
   'notDeployed.heading': 'Cette application ne vous est pas accessible',
   'notDeployed.message': '{app} n’a pas été déployée pour {email}.',
@@ -116,7 +123,8 @@ export const fr: Catalog = {
   'mfa.remember': 'Se souvenir de cet appareil pendant {days} jours',
   'mfa.rememberOne': 'Se souvenir de cet appareil pendant 1 jour',
   'mfa.tooManyWait': 'Trop de tentatives échouées. Réessayez dans {wait}.',
-  'mfa.pushThrottled': 'Beaucoup de demandes d’approbation ont été envoyées à votre téléphone en peu de temps : aucune nouvelle ne sera envoyée pendant {wait}. Saisissez plutôt le code à 6 chiffres affiché dans le Gatehouse Authenticator.',
+  'mfa.pushThrottled':
+    'Beaucoup de demandes d’approbation ont été envoyées à votre téléphone en peu de temps : aucune nouvelle ne sera envoyée pendant {wait}. Saisissez plutôt le code à 6 chiffres affiché dans le Gatehouse Authenticator.',
   'mfa.code.tooMany': 'Trop de codes erronés. Réessayez dans {wait}.',
   'mfa.code.missing': 'Saisissez le code à 6 chiffres de votre application d’authentification.',
   'mfa.code.passkeyFailed': 'La clé d’accès n’a pas pu être vérifiée. Réessayez ou saisissez un code.',
@@ -129,7 +137,8 @@ export const fr: Catalog = {
   'pushEnded.expired': 'La demande n’a pas été approuvée dans les 30 secondes.',
   'pushEnded.used': 'Cette approbation a déjà été utilisée.',
   'pushEnded.withdrawn': 'Cette demande a été retirée : la connexion s’est terminée autrement.',
-  'pushEnded.advice': 'Pour votre sécurité, recommencez la connexion. Si ce n’est pas vous qui avez tenté de vous connecter, changez votre mot de passe et prévenez votre administrateur.',
+  'pushEnded.advice':
+    'Pour votre sécurité, recommencez la connexion. Si ce n’est pas vous qui avez tenté de vous connecter, changez votre mot de passe et prévenez votre administrateur.',
   'pushEnded.again': 'Se reconnecter',
   'mfaSetup.title': 'Validation en deux étapes requise',
   'mfaSetup.app': '{app} exige la validation en deux étapes : votre organisation l’a configurée pour cette application.',
@@ -142,7 +151,8 @@ export const fr: Catalog = {
   'mfaSetup.then': 'Ouvrez ensuite l’application à nouveau.',
   'passkey.expired': 'Cette page de connexion est restée ouverte trop longtemps. Choisissez à nouveau « Se connecter avec une clé d’accès ».',
   'passkey.unknown': 'Cette clé d’accès n’est pas connue ici. Connectez-vous plutôt avec votre adresse e-mail.',
-  'passkey.notAllowed': 'Votre organisation n’autorise pas votre compte à se connecter avec une clé d’accès seule. Saisissez votre adresse e-mail pour vous connecter.',
+  'passkey.notAllowed':
+    'Votre organisation n’autorise pas votre compte à se connecter avec une clé d’accès seule. Saisissez votre adresse e-mail pour vous connecter.',
   'passkey.failed': 'La clé d’accès n’a pas pu être vérifiée. Réessayez ou connectez-vous avec votre adresse e-mail.',
   'passkey.notUsed': 'La clé d’accès n’a pas été utilisée ({reason}). Réessayez ou utilisez un autre moyen.',
   'passkey.disabled': 'Votre compte est désactivé. Contactez votre administrateur pour le faire réactiver.',
@@ -175,7 +185,8 @@ export const fr: Catalog = {
   'account.never': 'jamais',
   'account.remove': 'Supprimer {label}',
   'account.recoveryLeft': 'Il vous reste {left} codes de récupération sur 10.',
-  'account.mfaOff': 'La validation en deux étapes est désactivée : votre mot de passe suffit pour vous connecter. Ajoutez un authentificateur pour protéger votre compte.',
+  'account.mfaOff':
+    'La validation en deux étapes est désactivée : votre mot de passe suffit pour vous connecter. Ajoutez un authentificateur pour protéger votre compte.',
   'account.remembered': 'Navigateurs dispensés de la validation en deux étapes',
   'account.rememberedLine': 'mémorisé le {since}, jusqu’au {until}',
   'account.forget': 'Oublier {label}',
@@ -219,8 +230,10 @@ export const fr: Catalog = {
   'account.sessionExpired.message': 'La page de votre compte est restée ouverte trop longtemps.',
   'account.tryAgainAt': 'Ouvrez {url} et réessayez.',
   'enroll.push.title': 'Ajouter le Gatehouse Authenticator',
-  'enroll.push.scan': 'Scannez ce code avec l’appareil photo de votre téléphone. Il ouvre le Gatehouse Authenticator dans le navigateur du téléphone (ajoutez-le à l’écran d’accueil pour l’installer), qui approuvera ensuite vos connexions et affichera des codes.',
-  'enroll.push.cantScan': 'Impossible de le scanner ? Sur le téléphone, ouvrez {link}, ou ouvrez {address} et saisissez le code de configuration {code}. Le code fonctionne une seule fois, pendant 10 minutes.',
+  'enroll.push.scan':
+    'Scannez ce code avec l’appareil photo de votre téléphone. Il ouvre le Gatehouse Authenticator dans le navigateur du téléphone (ajoutez-le à l’écran d’accueil pour l’installer), qui approuvera ensuite vos connexions et affichera des codes.',
+  'enroll.push.cantScan':
+    'Impossible de le scanner ? Sur le téléphone, ouvrez {link}, ou ouvrez {address} et saisissez le code de configuration {code}. Le code fonctionne une seule fois, pendant 10 minutes.',
   'enroll.push.setupLink': 'le lien de configuration',
   'enroll.push.waiting': 'En attente de votre téléphone…',
   'enroll.push.added': 'Je l’ai ajouté sur mon téléphone',
@@ -229,7 +242,8 @@ export const fr: Catalog = {
   'enroll.push.expired.message': 'L’ajout du Gatehouse Authenticator a pris trop de temps.',
   'enroll.push.expired.detail': 'Ouvrez {url} et scannez le nouveau code.',
   'enroll.totp.title': 'Ajouter une application d’authentification',
-  'enroll.totp.scan': 'Scannez ce code avec une application d’authentification (comme Google Authenticator, Microsoft Authenticator ou 1Password), puis saisissez le code à 6 chiffres qu’elle affiche.',
+  'enroll.totp.scan':
+    'Scannez ce code avec une application d’authentification (comme Google Authenticator, Microsoft Authenticator ou 1Password), puis saisissez le code à 6 chiffres qu’elle affiche.',
   'enroll.totp.cantScan': 'Impossible de le scanner ? Saisissez cette clé dans l’application :',
   'enroll.totp.defaultName': 'Application d’authentification',
   'enroll.totp.code': 'Code de l’application',
@@ -239,7 +253,8 @@ export const fr: Catalog = {
   'enroll.recovery.keep': 'Conservez ces codes de récupération en lieu sûr. Chacun vous permet de vous connecter une fois si vous perdez votre téléphone.',
   'enroll.recovery.once': 'Ils ne sont affichés que maintenant.',
   'enroll.passkey.title': 'Ajouter une clé d’accès',
-  'enroll.passkey.intro': 'Une clé d’accès vous permet de confirmer votre connexion avec le verrouillage d’écran de cet appareil ou une clé de sécurité, au lieu de saisir un code.',
+  'enroll.passkey.intro':
+    'Une clé d’accès vous permet de confirmer votre connexion avec le verrouillage d’écran de cet appareil ou une clé de sécurité, au lieu de saisir un code.',
   'enroll.passkey.create': 'Créer une clé d’accès',
   'enroll.passkey.defaultName': 'Clé d’accès',
   'enroll.passkey.noScript': 'Les clés d’accès nécessitent JavaScript dans ce navigateur.',
@@ -248,15 +263,19 @@ export const fr: Catalog = {
   'federation.goneDetail': 'Revenez à l’application et reconnectez-vous ; si cela se reproduit, demandez à votre administrateur.',
   'federation.failed.title': 'Échec de la connexion',
   'federation.failed.message': 'Gatehouse n’a pas pu terminer votre connexion via {upstream} : {problem}.',
-  'federation.failed.detail': 'Réessayez dans un instant. Si cela se reproduit, prévenez votre administrateur ; les détails figurent dans les journaux de Gatehouse.',
+  'federation.failed.detail':
+    'Réessayez dans un instant. Si cela se reproduit, prévenez votre administrateur ; les détails figurent dans les journaux de Gatehouse.',
   'federation.unusable': 'Votre compte n’a pas pu être utilisé.',
   'federation.contactAdmin': 'Contactez votre administrateur.',
   'federation.notAuthorized.title': 'Non autorisé',
-  'federation.notAuthorized.message': 'Vous n’êtes pas autorisé par la revendication configurée pour {upstream} : votre compte doit y avoir {claim} contenant {value}.',
+  'federation.notAuthorized.message':
+    'Vous n’êtes pas autorisé par la revendication configurée pour {upstream} : votre compte doit y avoir {claim} contenant {value}.',
   'federation.notAuthorized.detail': 'Demandez à votre administrateur d’attribuer ce rôle ou ce groupe à votre compte dans l’annuaire, puis reconnectez-vous.',
   'federation.exists.title': 'Le compte existe déjà',
-  'federation.exists.message': 'Un compte avec l’adresse e-mail {email} existe déjà ici, et {upstream} n’a pas confirmé que cette adresse vous appartient : Gatehouse ne les a donc pas réunis.',
-  'federation.exists.detail': 'Demandez à votre administrateur de lier votre compte, ou de supprimer le compte local pour que votre première connexion le crée.',
+  'federation.exists.message':
+    'Un compte avec l’adresse e-mail {email} existe déjà ici, et {upstream} n’a pas confirmé que cette adresse vous appartient : Gatehouse ne les a donc pas réunis.',
+  'federation.exists.detail':
+    'Demandez à votre administrateur de lier votre compte, ou de supprimer le compte local pour que votre première connexion le crée.',
   'error.notFound.title': 'Page introuvable',
   'error.notFound.message': 'Il n’y a rien à cette adresse.',
   'error.notFound.detail': 'Vérifiez l’adresse, ou revenez à l’application d’où vous venez.',
@@ -267,11 +286,13 @@ export const fr: Catalog = {
   'auth.notify': 'Me prévenir des demandes de connexion',
   'auth.addAccount': 'Ajouter un compte',
   'auth.addAnother': 'Ajouter un autre compte',
-  'auth.addHint': 'Sur un ordinateur, ouvrez la page de votre compte, choisissez « Ajouter le Gatehouse Authenticator » et scannez le code QR avec l’appareil photo de ce téléphone. Ou saisissez le code de configuration qui y est affiché.',
+  'auth.addHint':
+    'Sur un ordinateur, ouvrez la page de votre compte, choisissez « Ajouter le Gatehouse Authenticator » et scannez le code QR avec l’appareil photo de ce téléphone. Ou saisissez le code de configuration qui y est affiché.',
   'auth.setupCode': 'Code de configuration',
   'auth.deviceName': 'Nom de ce téléphone',
   'auth.addButton': 'Ajouter le compte',
-  'auth.installHint': 'Pour l’installer, ajoutez cette page à l’écran d’accueil (menu du navigateur : Ajouter à l’écran d’accueil ou Installer l’application). Gardez-la ouverte pour recevoir les demandes de connexion.',
+  'auth.installHint':
+    'Pour l’installer, ajoutez cette page à l’écran d’accueil (menu du navigateur : Ajouter à l’écran d’accueil ou Installer l’application). Gardez-la ouverte pour recevoir les demandes de connexion.',
   'auth.thisDevice': 'cet appareil',
   'auth.browser': 'Navigateur',
   'auth.browserOn': '{browser} sur {os}',
@@ -300,7 +321,8 @@ export const fr: Catalog = {
   'auth.removed': '{email} a été retiré de ce téléphone. Retirez-le aussi depuis la page de votre compte.',
   'auth.adding': 'Ajout du compte…',
   'auth.added': '{email} ({organization}) a été ajouté. Ses demandes de connexion apparaîtront ici.',
-  'auth.noCrypto': 'Ce navigateur ne peut pas conserver une clé en sécurité ici (il faut une adresse https:// sécurisée et un navigateur récent). Ouvrez l’authentificateur depuis l’adresse https:// de votre organisation.',
+  'auth.noCrypto':
+    'Ce navigateur ne peut pas conserver une clé en sécurité ici (il faut une adresse https:// sécurisée et un navigateur récent). Ouvrez l’authentificateur depuis l’adresse https:// de votre organisation.',
   'auth.setupCodeInvalid': 'Saisissez le code de configuration tel qu’il apparaît sur la page de votre compte, par exemple default/ABCD-EFGH-JKLM-NPQR.',
   'auth.setupLinkBroken': 'Ce lien de configuration est incomplet. Scannez à nouveau le code QR.',
   'auth.startFailed': 'L’authentificateur n’a pas pu démarrer : {message}',
@@ -309,7 +331,8 @@ export const fr: Catalog = {
   'mail.test.subject': 'Message de test de {tenant}',
   'mail.test.body': 'Ceci est un message de test du service de connexion de {tenant}, envoyé par {by}. Le courrier de Gatehouse parvient à cette adresse.',
   'mail.reset.subject': 'Réinitialisez votre mot de passe {tenant}',
-  'mail.reset.intro': 'Quelqu’un (vous, espérons-le) a demandé à réinitialiser le mot de passe de votre compte. Suivez ce lien dans les 15 minutes pour choisir un nouveau mot de passe :',
+  'mail.reset.intro':
+    'Quelqu’un (vous, espérons-le) a demandé à réinitialiser le mot de passe de votre compte. Suivez ce lien dans les 15 minutes pour choisir un nouveau mot de passe :',
   'mail.reset.action': 'Choisir un nouveau mot de passe',
   'mail.reset.ignore': 'Si vous n’avez rien demandé, ignorez ce message : votre mot de passe reste inchangé. Le lien ne fonctionne qu’une fois.',
   'mail.changed.subject': 'Votre mot de passe {tenant} a été modifié',
@@ -321,27 +344,34 @@ export const fr: Catalog = {
   'mail.verify.ignore': 'Si vous n’avez rien demandé, ignorez ce message.',
   'forgot.link': 'Mot de passe oublié ?',
   'forgot.title': 'Réinitialisez votre mot de passe',
-  'forgot.intro': 'Saisissez l’adresse e-mail ou le nom d’utilisateur de votre compte. Si Gatehouse conserve son mot de passe, nous envoyons à son adresse e-mail un lien pour en choisir un nouveau.',
+  'forgot.intro':
+    'Saisissez l’adresse e-mail ou le nom d’utilisateur de votre compte. Si Gatehouse conserve son mot de passe, nous envoyons à son adresse e-mail un lien pour en choisir un nouveau.',
   'forgot.label': 'Adresse e-mail ou nom d’utilisateur',
   'forgot.button': 'Envoyer le lien de réinitialisation',
   'forgot.sentTitle': 'Consultez vos e-mails',
-  'forgot.sent': 'Si le compte existe et que son mot de passe peut être réinitialisé ici, un lien pour choisir un nouveau mot de passe est en route vers son adresse e-mail. Le lien fonctionne une fois, pendant 15 minutes.',
-  'forgot.sentDetail': 'Pas d’e-mail après quelques minutes ? Vérifiez votre dossier de courrier indésirable ou demandez un nouveau lien. Si l’annuaire de votre organisation conserve votre mot de passe, changez-le là-bas (demandez à votre support informatique).',
+  'forgot.sent':
+    'Si le compte existe et que son mot de passe peut être réinitialisé ici, un lien pour choisir un nouveau mot de passe est en route vers son adresse e-mail. Le lien fonctionne une fois, pendant 15 minutes.',
+  'forgot.sentDetail':
+    'Pas d’e-mail après quelques minutes ? Vérifiez votre dossier de courrier indésirable ou demandez un nouveau lien. Si l’annuaire de votre organisation conserve votre mot de passe, changez-le là-bas (demandez à votre support informatique).',
   'forgot.back': 'Retour à la connexion',
   'forgot.empty': 'Saisissez l’adresse e-mail ou le nom d’utilisateur de votre compte.',
   'forgot.tooLong': 'C’est trop long pour une adresse e-mail ou un nom d’utilisateur. Vérifiez votre saisie.',
-  'forgot.badText': 'Votre saisie contient des caractères de contrôle ou d’autres caractères qu’une adresse e-mail ou un nom d’utilisateur ne peut pas contenir. Vérifiez votre saisie.',
+  'forgot.badText':
+    'Votre saisie contient des caractères de contrôle ou d’autres caractères qu’une adresse e-mail ou un nom d’utilisateur ne peut pas contenir. Vérifiez votre saisie.',
   'newPassword.title': 'Choisissez un nouveau mot de passe',
-  'newPassword.rules': 'Au moins {min} caractères ; pas un mot de passe courant ; ni votre adresse e-mail ni votre nom d’utilisateur. Quelques mots forment une bonne phrase de passe.',
+  'newPassword.rules':
+    'Au moins {min} caractères ; pas un mot de passe courant ; ni votre adresse e-mail ni votre nom d’utilisateur. Quelques mots forment une bonne phrase de passe.',
   'newPassword.newLabel': 'Nouveau mot de passe',
   'newPassword.confirmLabel': 'Saisissez à nouveau le nouveau mot de passe',
   'newPassword.mismatch': 'Les deux mots de passe ne sont pas identiques. Saisissez-les à nouveau.',
   'newPassword.button': 'Enregistrer le nouveau mot de passe',
   'newPassword.doneTitle': 'Mot de passe modifié',
-  'newPassword.done': 'Votre nouveau mot de passe est enregistré. Toutes les autres sessions de votre compte ont été fermées et nous vous avons envoyé un e-mail à propos de ce changement.',
+  'newPassword.done':
+    'Votre nouveau mot de passe est enregistré. Toutes les autres sessions de votre compte ont été fermées et nous vous avons envoyé un e-mail à propos de ce changement.',
   'newPassword.doneDetail': 'Connectez-vous à vos applications avec le nouveau mot de passe.',
   'newPassword.required': 'Votre administrateur vous demande de choisir un nouveau mot de passe avant de continuer.',
-  'newPassword.tooShort': 'Le mot de passe doit comporter au moins {min} caractères. Choisissez-en un plus long (quelques mots forment une bonne phrase de passe).',
+  'newPassword.tooShort':
+    'Le mot de passe doit comporter au moins {min} caractères. Choisissez-en un plus long (quelques mots forment une bonne phrase de passe).',
   'newPassword.tooLong': 'Le mot de passe peut comporter au plus {max} caractères.',
   'newPassword.common': 'Ce mot de passe fait partie des plus courants, ceux que les attaquants essaient en premier. Choisissez-en un autre.',
   'newPassword.personal': 'Le mot de passe ne doit pas être votre adresse e-mail ni votre nom d’utilisateur. Choisissez-en un autre.',
@@ -350,7 +380,8 @@ export const fr: Catalog = {
   'link.askNew': 'Demandez un nouveau lien sur {url}',
   'link.sendNew': 'Envoyez-en un nouveau depuis la page de votre compte : {url}',
   'link.unknown': 'Ce lien n’est pas valide. Copiez le lien entier depuis l’e-mail ou demandez-en un nouveau.',
-  'link.used': 'Ce lien a déjà été utilisé, ou un lien plus récent a été envoyé (seul le plus récent fonctionne, une fois). Demandez-en un nouveau si vous en avez encore besoin.',
+  'link.used':
+    'Ce lien a déjà été utilisé, ou un lien plus récent a été envoyé (seul le plus récent fonctionne, une fois). Demandez-en un nouveau si vous en avez encore besoin.',
   'link.expired': 'Ce lien a expiré. Demandez-en un nouveau.',
   'link.otherTenant': 'Ce lien est destiné à la page de connexion d’une autre organisation. Ouvrez le lien exactement tel qu’il figure dans l’e-mail.',
   'verify.title': 'Confirmez votre adresse e-mail',
@@ -360,11 +391,13 @@ export const fr: Catalog = {
   'verify.done': 'Merci : votre adresse e-mail est confirmée.',
   'verify.already': 'Votre adresse e-mail est déjà confirmée.',
   'verify.directory': 'Votre adresse e-mail provient de l’annuaire de votre organisation, qui la confirme.',
-  'verify.throttled': 'Un e-mail de confirmation a déjà été envoyé plusieurs fois. Consultez votre boîte de réception (et le dossier de courrier indésirable) ou réessayez dans 15 minutes.',
+  'verify.throttled':
+    'Un e-mail de confirmation a déjà été envoyé plusieurs fois. Consultez votre boîte de réception (et le dossier de courrier indésirable) ou réessayez dans 15 minutes.',
   'account.password.heading': 'Mot de passe',
   'account.password.current': 'Mot de passe actuel',
   'account.password.change': 'Changer le mot de passe',
-  'account.password.changed': 'Votre mot de passe est modifié. Vous avez été déconnecté partout ailleurs et nous vous avons envoyé un e-mail à propos de ce changement.',
+  'account.password.changed':
+    'Votre mot de passe est modifié. Vous avez été déconnecté partout ailleurs et nous vous avons envoyé un e-mail à propos de ce changement.',
   'account.password.directory': 'Votre mot de passe est géré par l’annuaire de votre organisation ; changez-le là-bas.',
   'account.password.directoryWhere': 'Où le changer :',
   'account.password.upstream': 'Votre mot de passe est conservé par {name}, qui vous connecte ; changez-le là-bas.',
@@ -379,8 +412,10 @@ export const fr: Catalog = {
   'account.email.sent': 'Nous avons envoyé un lien de confirmation à {email}. Suivez-le dans les 24 heures.',
   // SAML and workstation pages a person sees
   'saml.refused.title': 'Demande de connexion refusée',
-  'saml.refused.detail': 'Retournez sur {app} et réessayez. Si le problème persiste, transmettez ce message à l’administrateur de l’application ou de Gatehouse.',
-  'saml.refused.detailNoApp': 'Retournez sur l’application et réessayez. Si le problème persiste, transmettez ce message à l’administrateur de l’application ou de Gatehouse.',
+  'saml.refused.detail':
+    'Retournez sur {app} et réessayez. Si le problème persiste, transmettez ce message à l’administrateur de l’application ou de Gatehouse.',
+  'saml.refused.detailNoApp':
+    'Retournez sur l’application et réessayez. Si le problème persiste, transmettez ce message à l’administrateur de l’application ou de Gatehouse.',
   'saml.unknownOrg.detail': 'Vérifiez l’adresse avec laquelle l’application a été configurée.',
   'saml.notFound.message': 'Il n’y a aucune application SAML à ouvrir à cette adresse.',
   'saml.relayState.title': 'Lien refusé',

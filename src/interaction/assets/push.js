@@ -24,13 +24,18 @@ if (push) {
   // region (#push-status, its words in the page's language) speaks at the start (its first
   // text), once at 10 seconds left, and when the request expires: not every second.
   const countdown = document.getElementById('push-countdown');
-  const say = (text) => { if (status && !done) status.textContent = text; };
+  const say = (text) => {
+    if (status && !done) status.textContent = text;
+  };
   const words = (n) => (status ? status.dataset.expiresIn : '{seconds}').replace('{seconds}', String(n));
   let saidTen = left <= 10;
   const tick = setInterval(() => {
     left = Math.max(0, left - 1);
     if (countdown && !done) countdown.textContent = left > 0 ? words(left) : status.dataset.expired;
-    if (left > 0 && left <= 10 && !saidTen) { saidTen = true; say(status.dataset.tenLeft); }
+    if (left > 0 && left <= 10 && !saidTen) {
+      saidTen = true;
+      say(status.dataset.tenLeft);
+    }
     if (left === 0) say(status.dataset.expired);
   }, 1000);
   const poll = async () => {
@@ -39,7 +44,11 @@ if (push) {
       const s = await r.json();
       // Withdrawn: this sign-in ended another way (a code typed here, another tab); the page is
       // already on its way, so nothing is submitted.
-      if (s.status === 'withdrawn') { clearInterval(tick); done = true; return; }
+      if (s.status === 'withdrawn') {
+        clearInterval(tick);
+        done = true;
+        return;
+      }
       if (s.status !== 'pending') {
         clearInterval(tick);
         submit();
@@ -59,8 +68,14 @@ if (enroll) {
   const poll = async () => {
     try {
       const s = await (await fetch(enroll.dataset.enrollStatus, { headers: { accept: 'application/json' }, cache: 'no-store' })).json();
-      if (s.state === 'done') { location.assign(enroll.dataset.enrollDone); return; }
-      if (s.state === 'expired') { enroll.textContent = 'The setup code expired. Go back to your account and start again.'; return; }
+      if (s.state === 'done') {
+        location.assign(enroll.dataset.enrollDone);
+        return;
+      }
+      if (s.state === 'expired') {
+        enroll.textContent = 'The setup code expired. Go back to your account and start again.';
+        return;
+      }
     } catch {
       // ask again
     }

@@ -12,9 +12,10 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
   button.addEventListener('click', async (e) => {
     e.preventDefault();
     try {
-      const credential = form.dataset.webauthn === 'create'
-        ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
-        : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
+      const credential =
+        form.dataset.webauthn === 'create'
+          ? await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+          : await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options) });
       form.elements.credential.value = JSON.stringify(credential.toJSON());
       carryRemember(form); // the second-factor page's "Remember this device"
       form.submit();

@@ -3,14 +3,21 @@
 import { hidden, html, jsonScript, layout, unsafeRaw, type Branding, type SafeHtml } from '../html.ts';
 import { t, th } from '../../i18n/index.ts';
 
-export interface Common { branding?: Branding; appName?: string; csrf: string; action: string }
+export interface Common {
+  branding?: Branding;
+  appName?: string;
+  csrf: string;
+  action: string;
+}
 
-export const appLine = (appName?: string) => appName ? html`<p class="app">${th('common.appLine', { app: html`<strong>${appName}</strong>` })}</p>` : '';
-export const errorBox = (error?: string) => error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : '';
+export const appLine = (appName?: string) => (appName ? html`<p class="app">${th('common.appLine', { app: html`<strong>${appName}</strong>` })}</p>` : '');
+export const errorBox = (error?: string) => (error ? html`<p class="error" role="alert" id="form-error">${error}</p>` : '');
 
 export function messagePage(o: { title: string; message: string; detail?: string; branding?: Branding }): string {
   return layout({
-    title: o.title, branding: o.branding, body: html`
+    title: o.title,
+    branding: o.branding,
+    body: html`
 <h1>${o.title}</h1>
 <p>${o.message}</p>
 ${o.detail ? html`<p class="links">${o.detail}</p>` : ''}`,
@@ -20,7 +27,9 @@ ${o.detail ? html`<p class="links">${o.detail}</p>` : ''}`,
 export function logoutPage(o: { form: string; branding?: Branding; appName?: string }): string {
   // The engine's form carries its own anti-forgery token (xsrf).
   return layout({
-    title: t('logout.title'), branding: o.branding, body: html`
+    title: t('logout.title'),
+    branding: o.branding,
+    body: html`
 ${unsafeRaw("oidc-provider's logoutSource form: the engine's own markup, its action and xsrf value", o.form)}
 <h1>${t('logout.title')}</h1>
 <p>${o.appName ? t('logout.questionApp', { app: o.appName }) : t('logout.question')}</p>
@@ -31,7 +40,8 @@ ${unsafeRaw("oidc-provider's logoutSource form: the engine's own markup, its act
 
 export function setupPage(o: { action: string; csrf: string; email?: string; error?: string }): string {
   return layout({
-    title: 'Create the first administrator', body: html`
+    title: 'Create the first administrator',
+    body: html`
 <h1>Create the first administrator</h1>
 <p>This link works once. The account you create here is a superadministrator of Gatehouse.</p>
 <form method="post" action="${o.action}" novalidate>
@@ -56,4 +66,3 @@ ${o.label ? html`<label for="passkey-label">${t('common.name')}</label>\n<input 
 </form>
 <script type="module" src="/assets/webauthn.js"></script>`;
 }
-

@@ -9,7 +9,9 @@ const t = messages.pages;
 
 export function forgotPage(o: { branding?: Branding; action: string; back?: string; identifier?: string; error?: string }): string {
   return layout({
-    title: t.forgot.title, branding: o.branding, body: html`
+    title: t.forgot.title,
+    branding: o.branding,
+    body: html`
 <h1>${t.forgot.title}</h1>
 <p>${t.forgot.intro}</p>
 <form method="post" action="${o.action}" novalidate>
@@ -24,7 +26,9 @@ ${o.back ? html`<p class="links"><a href="${o.back}">${t.forgot.back}</a></p>` :
 
 export function forgotSentPage(o: { branding?: Branding; again: string }): string {
   return layout({
-    title: t.forgot.sentTitle, branding: o.branding, body: html`
+    title: t.forgot.sentTitle,
+    branding: o.branding,
+    body: html`
 <h1>${t.forgot.sentTitle}</h1>
 <p>${t.forgot.sent}</p>
 <p class="links">${t.forgot.sentDetail} <a href="${o.again}">${t.forgot.button}</a></p>`,
@@ -32,10 +36,20 @@ export function forgotSentPage(o: { branding?: Branding; again: string }): strin
 }
 
 /** The new-password form: from a reset link (token), or a change the administrator requires (csrf). */
-export function newPasswordPage(o: { branding?: Branding; action: string; token?: string; csrf?: string; who?: string; error?: string; intro?: string }): string {
+export function newPasswordPage(o: {
+  branding?: Branding;
+  action: string;
+  token?: string;
+  csrf?: string;
+  who?: string;
+  error?: string;
+  intro?: string;
+}): string {
   const invalid = o.error ? html` aria-invalid="true" aria-describedby="form-error rules"` : html` aria-describedby="rules"`;
   return layout({
-    title: t.reset.title, branding: o.branding, body: html`
+    title: t.reset.title,
+    branding: o.branding,
+    body: html`
 <h1>${t.reset.title}</h1>
 ${o.intro ? html`<p>${o.intro}</p>` : ''}
 ${o.who ? html`<p class="who">${o.who}</p>` : ''}
@@ -55,7 +69,9 @@ ${errorBox(o.error)}
 
 export function verifyPage(o: { branding?: Branding; action: string; token: string; email: string }): string {
   return layout({
-    title: t.verify.title, branding: o.branding, body: html`
+    title: t.verify.title,
+    branding: o.branding,
+    body: html`
 <h1>${t.verify.title}</h1>
 <p>${t.verify.intro}</p>
 <p class="who">${o.email}</p>

@@ -5,17 +5,33 @@ import type { MfaCause } from '../../policy/acr.ts';
 import { appLine, errorBox, passkeyForm, type Common } from './common.ts';
 import { currentLocale, t, th } from '../../i18n/index.ts';
 
-export interface UpstreamButton { name: string; url: string }
+export interface UpstreamButton {
+  name: string;
+  url: string;
+}
 
-const upstreamButtons = (buttons?: UpstreamButton[]) => buttons?.length
-  ? html`<div class="upstreams"><p class="or">${t('common.or')}</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">${t('signin.withUpstream', { upstream: b.name })}</a>`)}</div>`
-  : '';
+const upstreamButtons = (buttons?: UpstreamButton[]) =>
+  buttons?.length
+    ? html`<div class="upstreams"><p class="or">${t('common.or')}</p>${buttons.map((b) => html`<a class="button secondary" href="${b.url}">${t('signin.withUpstream', { upstream: b.name })}</a>`)}</div>`
+    : '';
 
-export function identifierPage(o: Common & { email?: string; error?: string; buttons?: UpstreamButton[]; passkey?: { options: unknown; action: string }; /** the label and hint for what the tenant accepts (email, username or either) */ words?: { label: string; hint: string; emailOnly: boolean } }): string {
+export function identifierPage(
+  o: Common & {
+    email?: string;
+    error?: string;
+    buttons?: UpstreamButton[];
+    passkey?: { options: unknown; action: string } /** the label and hint for what the tenant accepts (email, username or either) */;
+    words?: { label: string; hint: string; emailOnly: boolean };
+  },
+): string {
   const words = o.words ?? { label: t('signin.email'), hint: t('signin.hint.email'), emailOnly: true };
-  const passkey = o.passkey ? html`<div class="passwordless"><p class="or">${t('common.or')}</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: t('signin.withPasskey') })}</div>` : '';
+  const passkey = o.passkey
+    ? html`<div class="passwordless"><p class="or">${t('common.or')}</p>${passkeyForm({ action: o.passkey.action, csrf: o.csrf, options: o.passkey.options, mode: 'get', button: t('signin.withPasskey') })}</div>`
+    : '';
   return layout({
-    title: t('signin.title'), branding: o.branding, body: html`
+    title: t('signin.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('signin.title')}</h1>
 ${appLine(o.appName)}
 <form method="post" action="${o.action}" novalidate>
@@ -36,7 +52,8 @@ ${upstreamButtons(o.buttons)}`,
  * fallback, or Test mode) the local password is offered as well.
  */
 export function upstreamPage(o: Common & { email: string; upstream: UpstreamButton; restartAction: string; passwordAction?: string; error?: string }): string {
-  const password = o.passwordAction ? html`
+  const password = o.passwordAction
+    ? html`
 <p class="or">${t('upstream.orPassword')}</p>
 <form method="post" action="${o.passwordAction}" novalidate>
 ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
@@ -45,9 +62,12 @@ ${hidden('csrf', o.csrf)}${hidden('email', o.email)}
 <input id="password" name="password" type="password" autocomplete="current-password" required${o.error ? html` aria-invalid="true" aria-describedby="form-error"` : ''}>
 ${errorBox(o.error)}
 <button type="submit" class="secondary">${t('upstream.withPassword')}</button>
-</form>` : errorBox(o.error);
+</form>`
+    : errorBox(o.error);
   return layout({
-    title: t('signin.withUpstream', { upstream: o.upstream.name }), branding: o.branding, body: html`
+    title: t('signin.withUpstream', { upstream: o.upstream.name }),
+    branding: o.branding,
+    body: html`
 <h1>${t('signin.withUpstream', { upstream: o.upstream.name })}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
@@ -58,9 +78,13 @@ ${password}
   });
 }
 
-export function passwordPage(o: Common & { email: string; error?: string; restartAction: string; /** "Forgot your password?" (selfservice/routes.ts) */ forgotUrl?: string }): string {
+export function passwordPage(
+  o: Common & { email: string; error?: string; restartAction: string /** "Forgot your password?" (selfservice/routes.ts) */; forgotUrl?: string },
+): string {
   return layout({
-    title: t('password.title'), branding: o.branding, body: html`
+    title: t('password.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('password.title')}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
@@ -78,7 +102,9 @@ ${errorBox(o.error)}
 
 export function notDeployedPage(o: Common & { email: string }): string {
   return layout({
-    title: t('notDeployed.title'), branding: o.branding, body: html`
+    title: t('notDeployed.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('notDeployed.heading')}</h1>
 <p>${th('notDeployed.message', { app: o.appName ? html`<strong>${o.appName}</strong>` : t('common.thisApp'), email: html`<strong>${o.email}</strong>` })}</p>
 <p>${t('notDeployed.detail')}</p>
@@ -91,7 +117,9 @@ ${hidden('csrf', o.csrf)}
 
 export function accountDisabledPage(o: Common & { email: string }): string {
   return layout({
-    title: t('disabled.title'), branding: o.branding, body: html`
+    title: t('disabled.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('disabled.heading')}</h1>
 <p class="who">${o.email}</p>
 <p>${t('disabled.message')}</p>
@@ -102,16 +130,24 @@ ${hidden('csrf', o.csrf)}
   });
 }
 
-export interface PushPrompt { number: number | null; statusUrl: string; secondsLeft: number; devices: string[] }
+export interface PushPrompt {
+  number: number | null;
+  statusUrl: string;
+  secondsLeft: number;
+  devices: string[];
+}
 
 /**
  * The second-factor page: a push request waiting on the user's Gatehouse Authenticator (its
  * 2-digit number, or approve-only), a passkey button, and the code field (authenticator app,
  * the authenticator's token code, or a recovery code, depending on `kinds`).
  */
-export function totpPage(o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown; push?: PushPrompt; kinds?: string[]; rememberDays?: number }): string {
+export function totpPage(
+  o: Common & { email: string; error?: string; restartAction: string; passkeyOptions?: unknown; push?: PushPrompt; kinds?: string[]; rememberDays?: number },
+): string {
   const kinds = o.kinds ?? ['totp'];
-  const push = o.push ? html`<section class="push" data-push-status="${o.push.statusUrl}" data-push-form="push-form" data-seconds="${o.push.secondsLeft}">
+  const push = o.push
+    ? html`<section class="push" data-push-status="${o.push.statusUrl}" data-push-form="push-form" data-seconds="${o.push.secondsLeft}">
 <h2>${t('mfa.push.heading')}</h2>
 <p>${t('mfa.push.sent', { devices: new Intl.ListFormat(currentLocale()).format(o.push.devices) })}</p>
 ${o.push.number !== null ? html`<p>${t('mfa.push.enterNumber')}</p>\n<p class="push-number" id="push-number">${o.push.number}</p>` : html`<p>${t('mfa.push.approve')}</p>`}
@@ -122,16 +158,17 @@ ${hidden('csrf', o.csrf)}${hidden('push', '1')}
 <button type="submit" class="secondary" id="push-continue">${t('mfa.push.continue')}</button>
 </form>
 </section>
-<script type="module" src="/assets/push.js"></script>` : '';
+<script type="module" src="/assets/push.js"></script>`
+    : '';
   const label = kinds.includes('totp') ? t('mfa.label.totp') : kinds.includes('push') ? t('mfa.label.push') : t('mfa.label.recovery');
-  const hint = [
-    kinds.includes('totp') ? t('mfa.hint.totp') : '',
-    kinds.includes('push') ? t('mfa.hint.push') : '',
-    t('mfa.hint.recovery'),
-  ].filter(Boolean).join(' ');
+  const hint = [kinds.includes('totp') ? t('mfa.hint.totp') : '', kinds.includes('push') ? t('mfa.hint.push') : '', t('mfa.hint.recovery')]
+    .filter(Boolean)
+    .join(' ');
   const others = [o.passkeyOptions && 'passkey', o.push && 'push'].filter(Boolean).length;
   return layout({
-    title: t('mfa.title'), branding: o.branding, body: html`
+    title: t('mfa.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('mfa.title')}</h1>
 ${appLine(o.appName)}
 <p class="who">${o.email}</p>
@@ -161,7 +198,9 @@ export function pushEndedPage(o: { reason: string; restartAction: string; appNam
     withdrawn: t('pushEnded.withdrawn'),
   };
   return layout({
-    title: t('pushEnded.title'), branding: o.branding, body: html`
+    title: t('pushEnded.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('pushEnded.title')}</h1>
 ${appLine(o.appName)}
 <p id="push-ended">${what[o.reason] ?? what.expired}</p>
@@ -181,9 +220,13 @@ export function mfaSetupNeededPage(o: Common & { email: string; accountUrl: stri
     acr_values: th('mfaSetup.acrValues', { app, values }),
     acr_claim: th('mfaSetup.acrClaim', { app, values }),
   };
-  const reasons = o.causes.length ? o.causes.map((c) => html`<p class="cause" data-cause="${c}">${why[c]}</p>`) : html`<p>${th('mfaSetup.required', { app })}</p>`;
+  const reasons = o.causes.length
+    ? o.causes.map((c) => html`<p class="cause" data-cause="${c}">${why[c]}</p>`)
+    : html`<p>${th('mfaSetup.required', { app })}</p>`;
   return layout({
-    title: t('mfaSetup.title'), branding: o.branding, body: html`
+    title: t('mfaSetup.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('mfaSetup.title')}</h1>
 <p class="who">${o.email}</p>
 ${reasons}
@@ -199,7 +242,9 @@ ${hidden('csrf', o.csrf)}
 
 export function ssoDisabledPage(o: Common): string {
   return layout({
-    title: t('sso.title'), branding: o.branding, body: html`
+    title: t('sso.title'),
+    branding: o.branding,
+    body: html`
 <h1>${t('sso.heading')}</h1>
 <p>${t('sso.message')}</p>
 <p>${t('sso.detail')}</p>
@@ -209,4 +254,3 @@ ${hidden('csrf', o.csrf)}
 </form>`,
   });
 }
-

@@ -14,6 +14,9 @@ export function registerAbort(router: Router, flow: Flow): void {
     const reason = typeof ctx.query.reason === 'string' ? ctx.query.reason : '';
     const sig = typeof ctx.query.sig === 'string' ? ctx.query.sig : '';
     const signed = reason !== '' && safeEqual(sig, flow.abortSig(it.details.uid, reason));
-    await flow.finish(ctx, it.provider, { error: 'access_denied', error_description: abortDescription(signed ? reason : undefined, acrRequestOf(it.details.params)) });
+    await flow.finish(ctx, it.provider, {
+      error: 'access_denied',
+      error_description: abortDescription(signed ? reason : undefined, acrRequestOf(it.details.params)),
+    });
   });
 }

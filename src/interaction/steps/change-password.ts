@@ -27,7 +27,14 @@ export function registerChangePassword(router: Router, flow: Flow): void {
     const common = flow.common(it);
     const again = (error: string) => {
       ctx.status = 400;
-      ctx.body = newPasswordPage({ branding: common.branding, action: `${it.base}/change-password`, csrf: common.csrf, who: user.email, intro: messages.pages.required, error });
+      ctx.body = newPasswordPage({
+        branding: common.branding,
+        action: `${it.base}/change-password`,
+        csrf: common.csrf,
+        who: user.email,
+        intro: messages.pages.required,
+        error,
+      });
     };
     if (password !== body.confirm) return again(messages.pages.reset.mismatch);
     const r = await services.selfService.requiredChange(it.tenant, user, password, flow.originOf(ctx, it));

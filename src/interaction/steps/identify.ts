@@ -36,12 +36,28 @@ export function registerIdentify(router: Router, flow: Flow): void {
       if (user) {
         // Name the real cause: the app's setting, the user's policy, or the app's request.
         const causes: MfaCause[] = mfaCauses({
-          signedIn: details.session.acr, request: acrRequestOf(details.params), appRequiresMfa: !!profile?.requireMfa,
+          signedIn: details.session.acr,
+          request: acrRequestOf(details.params),
+          appRequiresMfa: !!profile?.requireMfa,
           policyRequiresMfa: policyRequiresMfa(await services.policyService.settingsFor(user), { ip: ctx.ip, clientId: profile?.clientId }),
         });
-        await services.auditStore.record({ tenantId: tenant.id, type: 'mfa.not_enrolled', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email, clientId: profile?.clientId, causes } });
+        await services.auditStore.record({
+          tenantId: tenant.id,
+          type: 'mfa.not_enrolled',
+          level: 'warn',
+          subject: user.id,
+          ip: ctx.ip,
+          data: { email: user.email, clientId: profile?.clientId, causes },
+        });
         ctx.status = 403;
-        ctx.body = mfaSetupNeededPage({ ...common, action: flow.abortAction(it, `mfa:${causes.join(',')}` as AbortReason), email: user.email, accountUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/account`, causes, acrValues: acrRequestOf(details.params)?.values });
+        ctx.body = mfaSetupNeededPage({
+          ...common,
+          action: flow.abortAction(it, `mfa:${causes.join(',')}` as AbortReason),
+          email: user.email,
+          accountUrl: `${issuerFor(services.config.publicUrl, tenant.slug)}/account`,
+          causes,
+          acrValues: acrRequestOf(details.params)?.values,
+        });
         return;
       }
     }
@@ -56,21 +72,45 @@ export function registerIdentify(router: Router, flow: Flow): void {
     const user = details.session?.accountId ? await services.userStore.userById(tenant.id, details.session.accountId) : undefined;
     if (details.params.client_id === CONSOLE_CLIENT_ID) {
       // The admin console says why itself (it shows who is signed in and offers to sign out).
-      await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_admin', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: CONSOLE_CLIENT_ID, email: user?.email, message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.` } });
-      await flow.finish(ctx, it.provider, { error: 'access_denied', error_description: `${user?.email ?? 'This account'} is not an administrator of this organization.` });
+      await services.auditStore.record({
+        tenantId: tenant.id,
+        type: 'authorization.not_admin',
+        level: 'warn',
+        subject: user?.id ?? null,
+        ip: ctx.ip,
+        data: {
+          clientId: CONSOLE_CLIENT_ID,
+          email: user?.email,
+          message: `${user?.email ?? 'A user'} tried to open the admin console without an administrator role.`,
+        },
+      });
+      await flow.finish(ctx, it.provider, {
+        error: 'access_denied',
+        error_description: `${user?.email ?? 'This account'} is not an administrator of this organization.`,
+      });
       return;
     }
     if (user && profile && (await services.appService.isDeployedTo(profile, user))) {
       // Deployed: the engine still wants a consent result (native apps always do), and consent
       // to administrator-registered apps is implied.
       const grant = await impliedGrant(it.provider, {
-        grantId: details.grantId, clientId: profile.clientId, accountId: user.id, scope: String(details.params.scope ?? 'openid'),
+        grantId: details.grantId,
+        clientId: profile.clientId,
+        accountId: user.id,
+        scope: String(details.params.scope ?? 'openid'),
         claims: [...((details.prompt.details.missingOIDCClaims as string[] | undefined) ?? [])],
       });
       await flow.finish(ctx, it.provider, { consent: { grantId: grant.jti } });
       return;
     }
-    await services.auditStore.record({ tenantId: tenant.id, type: 'authorization.not_deployed', level: 'warn', subject: user?.id ?? null, ip: ctx.ip, data: { clientId: profile?.clientId, email: user?.email } });
+    await services.auditStore.record({
+      tenantId: tenant.id,
+      type: 'authorization.not_deployed',
+      level: 'warn',
+      subject: user?.id ?? null,
+      ip: ctx.ip,
+      data: { clientId: profile?.clientId, email: user?.email },
+    });
     ctx.status = 403;
     ctx.body = notDeployedPage({ ...common, action: flow.abortAction(it, 'not_deployed'), email: user?.email ?? t('notDeployed.yourAccount') });
   });
@@ -85,7 +125,13 @@ export function registerIdentify(router: Router, flow: Flow): void {
     if (!parsed.ok) {
       ctx.status = 400;
       noteLocale({ back: it.base });
-      ctx.body = identifierPage({ ...common, action: `${it.base}/identify`, email: typed.slice(0, 254), error: parsed.message, words: flow.identifierWordsOf(it.tenant) });
+      ctx.body = identifierPage({
+        ...common,
+        action: `${it.base}/identify`,
+        email: typed.slice(0, 254),
+        error: parsed.message,
+        words: flow.identifierWordsOf(it.tenant),
+      });
       return;
     }
     // The identifier: an email, or a username (jsmith, CORP\jsmith); which one it names is
@@ -106,7 +152,14 @@ export function registerIdentify(router: Router, flow: Flow): void {
         ctx.redirect(flow.upstreamStart(it.base, up, email));
         return;
       }
-      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email) }, passwordAction: `${it.base}/password` });
+      ctx.body = upstreamPage({
+        ...common,
+        action: `${it.base}/password`,
+        email,
+        restartAction: it.base,
+        upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email) },
+        passwordAction: `${it.base}/password`,
+      });
       return;
     }
     // Same page whether or not the account exists: no user enumeration.

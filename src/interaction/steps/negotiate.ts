@@ -36,7 +36,14 @@ export function registerNegotiate(router: Router, flow: Flow): void {
     }
     const r = await services.kerberosService.accept(tenant, s, m[1]!);
     if (!r.ok) {
-      await services.auditStore.record({ tenantId: tenant.id, type: 'kerberos.fallback', level: 'warn', subject: r.principal ?? null, ip: ctx.ip, data: { reason: r.reason, principal: r.principal, clientId: flow.clientIdOf(it), detail: r.detail } });
+      await services.auditStore.record({
+        tenantId: tenant.id,
+        type: 'kerberos.fallback',
+        level: 'warn',
+        subject: r.principal ?? null,
+        ip: ctx.ip,
+        data: { reason: r.reason, principal: r.principal, clientId: flow.clientIdOf(it), detail: r.detail },
+      });
       return next();
     }
     await flow.signedIn(ctx, it, r.user, { amr: ['wia'], acr: 'urn:gatehouse:loa:pwd', via: 'kerberos' });

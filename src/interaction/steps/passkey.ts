@@ -16,7 +16,13 @@ export function registerPasskey(router: Router, flow: Flow): void {
     flow.passkeyPending.clear(ctx, it.tenant.slug);
     const body = formOf(ctx);
     const credential = typeof body.credential === 'string' ? body.credential.slice(0, 20_000) : '';
-    const result = await passkeySignIn(services, it.tenant, credential, pending?.uid === it.details.uid ? pending.challenge : undefined, flow.originOf(ctx, it));
+    const result = await passkeySignIn(
+      services,
+      it.tenant,
+      credential,
+      pending?.uid === it.details.uid ? pending.challenge : undefined,
+      flow.originOf(ctx, it),
+    );
     if (!result.ok) {
       if (result.reason === 'sso_disabled') {
         ctx.status = 403;

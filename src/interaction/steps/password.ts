@@ -41,7 +41,14 @@ export function registerPassword(router: Router, flow: Flow): void {
     const up = isEmail ? await services.federationService.route(it.tenant.id, email.data) : undefined;
     if (up && !services.federationService.passwordAllowed(up, await services.userStore.userByEmail(it.tenant.id, email.data))) {
       ctx.status = 403;
-      ctx.body = upstreamPage({ ...common, action: `${it.base}/password`, email: email.data, restartAction: it.base, upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) }, error: t('upstream.noPassword', { upstream: up.name }) });
+      ctx.body = upstreamPage({
+        ...common,
+        action: `${it.base}/password`,
+        email: email.data,
+        restartAction: it.base,
+        upstream: { name: up.name, url: flow.upstreamStart(it.base, up, email.data) },
+        error: t('upstream.noPassword', { upstream: up.name }),
+      });
       return;
     }
     if (!password) return pageAgain(t('password.missing'), 400);
@@ -56,7 +63,14 @@ export function registerPassword(router: Router, flow: Flow): void {
       return pageAgain(result.message, result.reason === 'throttled' ? 429 : result.reason === 'unavailable' ? 503 : result.reason === 'refused' ? 403 : 401);
     }
     if (!(await services.policyService.settingsFor(result.user)).ssoEnabled) {
-      await services.auditStore.record({ tenantId: it.tenant.id, type: 'signin.failed', level: 'warn', subject: result.user.id, ip: ctx.ip, data: { email: result.user.email, reason: 'sso_disabled' } });
+      await services.auditStore.record({
+        tenantId: it.tenant.id,
+        type: 'signin.failed',
+        level: 'warn',
+        subject: result.user.id,
+        ip: ctx.ip,
+        data: { email: result.user.email, reason: 'sso_disabled' },
+      });
       ctx.status = 403;
       ctx.body = ssoDisabledPage({ ...common, action: flow.abortAction(it, 'sso_disabled') });
       return;
@@ -64,7 +78,13 @@ export function registerPassword(router: Router, flow: Flow): void {
     // An administrator requires a new password first (issue 17): the change page, then on.
     if (result.user.mustChangePassword && isLocal(result.user)) {
       flow.changePending.save(ctx, it.tenant.slug, { uid: it.details.uid, accountId: result.user.id });
-      ctx.body = newPasswordPage({ branding: common.branding, action: `${it.base}/change-password`, csrf: common.csrf, who: result.user.email, intro: messages.pages.required });
+      ctx.body = newPasswordPage({
+        branding: common.branding,
+        action: `${it.base}/change-password`,
+        csrf: common.csrf,
+        who: result.user.email,
+        intro: messages.pages.required,
+      });
       return;
     }
     await afterPassword(flow, ctx, it, result.user);
@@ -80,7 +100,14 @@ export async function afterPassword(flow: Flow, ctx: StepContext, it: Interactio
   const { services } = flow;
   if (await flow.secondFactorStep(ctx, it, user, { afterPassword: true })) return;
   const login = { amr: ['pwd'], acr: 'urn:gatehouse:loa:pwd' };
-  if (secondFactorStillWanted(await services.policyService.settingsFor(user), { params: it.details.params, client: { gatehouse_require_mfa: it.profile?.requireMfa }, clientId: flow.clientIdOf(it), ip: ctx.ip })) {
+  if (
+    secondFactorStillWanted(await services.policyService.settingsFor(user), {
+      params: it.details.params,
+      client: { gatehouse_require_mfa: it.profile?.requireMfa },
+      clientId: flow.clientIdOf(it),
+      ip: ctx.ip,
+    })
+  ) {
     // No factor to ask for, yet one is required: the engine leads to the set-up page. Not a
     // completed sign-in, so not audited as one.
     await passwordAccepted(services, it.tenant, user, flow.originOf(ctx, it), flow.clientIdOf(it), 'second_factor_setup');

@@ -58,11 +58,24 @@ export function registerSecondFactor(router: Router, flow: Flow): void {
         return;
       }
       // Denied, a wrong number, expired or already used: this sign-in is over; the user begins again.
-      if (outcome === 'expired') await services.auditStore.record({ tenantId: it.tenant.id, type: 'mfa.push_expired', level: 'warn', subject: user.id, ip: ctx.ip, data: { email: user.email } });
+      if (outcome === 'expired')
+        await services.auditStore.record({
+          tenantId: it.tenant.id,
+          type: 'mfa.push_expired',
+          level: 'warn',
+          subject: user.id,
+          ip: ctx.ip,
+          data: { email: user.email },
+        });
       mfaPending.clear(ctx, it.tenant.slug);
       ctx.status = 401;
       noteLocale({ user: user.locale, back: undefined });
-      ctx.body = pushEndedPage({ reason: outcome === 'approved' ? 'used' : outcome, restartAction: it.base, branding: flow.branding(it.tenant), appName: it.profile?.displayName });
+      ctx.body = pushEndedPage({
+        reason: outcome === 'approved' ? 'used' : outcome,
+        restartAction: it.base,
+        branding: flow.branding(it.tenant),
+        appName: it.profile?.displayName,
+      });
       return;
     }
     const code = String(body.code ?? '').slice(0, 40);

@@ -19,22 +19,59 @@ export function registerUpstream(router: Router, flow: Flow): void {
     // Only where routing or a button would send the person: an enabled upstream, or Test mode for its test users.
     if (!up || up.mode === 'disabled' || (up.mode === 'test' && !(email && up.settings.testUsers.includes(email)))) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: msg('error.directory.title'), message: msg('error.directory.message'), detail: msg('error.directory.detail'), branding: flow.branding(it.tenant) });
+      ctx.body = messagePage({
+        title: msg('error.directory.title'),
+        message: msg('error.directory.message'),
+        detail: msg('error.directory.detail'),
+        branding: flow.branding(it.tenant),
+      });
       return;
     }
     const clientId = flow.clientIdOf(it);
-    const t = { uid: it.details.uid, upstreamId: up.id, state: flow.random(), nonce: flow.random(), verifier: flow.random(), email, clientId: clientId ?? undefined };
+    const t = {
+      uid: it.details.uid,
+      upstreamId: up.id,
+      state: flow.random(),
+      nonce: flow.random(),
+      verifier: flow.random(),
+      email,
+      clientId: clientId ?? undefined,
+    };
     let to: URL;
     try {
       to = await services.federationService.authorizationUrl(up, t, services.federationService.redirectUrl(it.tenant));
     } catch (e) {
-      await services.auditStore.record({ tenantId: it.tenant.id, type: 'federation.error', level: 'error', ip: ctx.ip, clientId, data: { clientId, upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` } });
+      await services.auditStore.record({
+        tenantId: it.tenant.id,
+        type: 'federation.error',
+        level: 'error',
+        ip: ctx.ip,
+        clientId,
+        data: { clientId, upstream: up.name, upstreamId: up.id, message: `Could not reach ${up.name} to start a sign-in: ${(e as Error).message}.` },
+      });
       ctx.status = 502;
-      ctx.body = messagePage({ title: msg('error.upstreamDown.title'), message: msg('error.upstreamDown.message', { upstream: up.name }), detail: msg('error.upstreamDown.detail'), branding: flow.branding(it.tenant) });
+      ctx.body = messagePage({
+        title: msg('error.upstreamDown.title'),
+        message: msg('error.upstreamDown.message', { upstream: up.name }),
+        detail: msg('error.upstreamDown.detail'),
+        branding: flow.branding(it.tenant),
+      });
       return;
     }
     saveTransaction(services, ctx, it.tenant.slug, t);
-    await services.auditStore.record({ tenantId: it.tenant.id, type: 'federation.redirect', ip: ctx.ip, clientId: t.clientId ?? null, data: { clientId: t.clientId, upstream: up.name, upstreamId: up.id, message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`, loginHint: !!(email && up.settings.loginHint) } });
+    await services.auditStore.record({
+      tenantId: it.tenant.id,
+      type: 'federation.redirect',
+      ip: ctx.ip,
+      clientId: t.clientId ?? null,
+      data: {
+        clientId: t.clientId,
+        upstream: up.name,
+        upstreamId: up.id,
+        message: `Sent ${email ?? 'a user'} to ${up.name} to sign in.`,
+        loginHint: !!(email && up.settings.loginHint),
+      },
+    });
     ctx.status = 303;
     ctx.redirect(to.href);
   });

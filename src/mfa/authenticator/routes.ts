@@ -18,7 +18,8 @@ import { esc, jsonScript } from '../../interaction/html.ts';
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
 
 /** The app's page may register its service worker and read its manifest; nothing else is loosened. */
-const APP_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const APP_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const FILES: Record<string, { file: string; type: string; cache: string }> = {
   '': { file: 'index.html', type: 'text/html; charset=utf-8', cache: 'no-cache' },
@@ -45,8 +46,11 @@ const appFile = (name: string) => {
 function appPage(): string {
   const lang = currentLocale();
   const texts = Object.fromEntries(Object.entries(CATALOGS[lang]).filter(([k]) => k.startsWith('auth.')));
-  return appFile('index.html').toString('utf8').replace(/\{\{([\w.]+)\}\}/g, (m, key: string) =>
-    key === 'lang' ? lang : key === 'strings' ? jsonScript('strings', texts).render() : key in texts ? esc(texts[key]) : m);
+  return appFile('index.html')
+    .toString('utf8')
+    .replace(/\{\{([\w.]+)\}\}/g, (m, key: string) =>
+      key === 'lang' ? lang : key === 'strings' ? jsonScript('strings', texts).render() : key in texts ? esc(texts[key]) : m,
+    );
 }
 
 /** The home-screen icon as PNG (installing needs 192 and 512 pixel icons): a ring on the accent colour. */
@@ -56,13 +60,17 @@ function iconPng(size: number): Buffer {
   if (hit) return hit;
   const chunk = (type: string, data: Buffer) => {
     const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(zlib.crc32(body));
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(body));
     return Buffer.concat([len, body, crc]);
   };
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0); ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; ihdr[9] = 2; // 8-bit RGB
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2; // 8-bit RGB
   const rows: Buffer[] = [];
   for (let y = 0; y < size; y++) {
     const row = Buffer.alloc(1 + size * 3);
@@ -73,7 +81,12 @@ function iconPng(size: number): Buffer {
     }
     rows.push(row);
   }
-  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
   loaded.set(key, png);
   return png;
 }
@@ -83,7 +96,10 @@ export function authenticatorRouter(services: Services): Router {
   const router = new Router({ strict: true });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
 
-  router.get('/authenticator', (ctx) => { ctx.status = 301; ctx.redirect('/authenticator/'); });
+  router.get('/authenticator', (ctx) => {
+    ctx.status = 301;
+    ctx.redirect('/authenticator/');
+  });
   const serve = (ctx: Ctx, next: Koa.Next) => {
     const name = ctx.params.file ?? '';
     if (name === 'icon-192.png' || name === 'icon-512.png') {
@@ -119,7 +135,12 @@ export function authenticatorRouter(services: Services): Router {
       const status = e instanceof GatehouseError ? e.status : err.status && err.status < 500 ? err.status : 0;
       if (!status) throw e; // a bug or an outage: the app's error handling answers (and logs it)
       ctx.status = status;
-      ctx.body = { error: { code: e instanceof GatehouseError ? e.code : 'invalid_request', message: e instanceof GatehouseError ? e.message : 'The request could not be read. Send JSON.' } };
+      ctx.body = {
+        error: {
+          code: e instanceof GatehouseError ? e.code : 'invalid_request',
+          message: e instanceof GatehouseError ? e.message : 'The request could not be read. Send JSON.',
+        },
+      };
     }
   });
   const tenantOf = async (ctx: Ctx): Promise<Tenant> => {
@@ -127,9 +148,17 @@ export function authenticatorRouter(services: Services): Router {
     if (!tenant) throw new GatehouseError(404, 'not_found', `There is no organization "${ctx.params.slug}" on this Gatehouse.`);
     return tenant;
   };
-  const parse = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, body: unknown): T => {
+  const parse = <T>(
+    schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } },
+    body: unknown,
+  ): T => {
     const r = schema.safeParse(body);
-    if (!r.success) throw new GatehouseError(400, 'invalid_request', `The request is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`);
+    if (!r.success)
+      throw new GatehouseError(
+        400,
+        'invalid_request',
+        `The request is not valid: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`,
+      );
     return r.data;
   };
 
@@ -162,10 +191,14 @@ export function authenticatorRouter(services: Services): Router {
     ctx.respond = false;
     const res = ctx.res;
     res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff',
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
       'X-Accel-Buffering': 'no', // nginx: deliver each event at once
     });
-    res.on('error', () => { /* the phone went away mid-write */ });
+    res.on('error', () => {
+      /* the phone went away mid-write */
+    });
     res.write('retry: 3000\n\n');
     const detach = services.pushService.streams.attach(tenant.id, device.userId, device.deviceId, { write: (chunk) => res.write(chunk), end: () => res.end() });
     res.once('close', detach);

@@ -21,8 +21,7 @@ export interface StoredPayload extends AdapterPayload {
 export const SEALED_PREFIX = '{"e":"';
 
 /** Whether a stored payload is in the sealed form (rows written before it are not). */
-export const isSealedPayload = (p: unknown): p is StoredPayload =>
-  typeof p === 'object' && p !== null && typeof (p as { e?: unknown }).e === 'string';
+export const isSealedPayload = (p: unknown): p is StoredPayload => typeof p === 'object' && p !== null && typeof (p as { e?: unknown }).e === 'string';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 

@@ -65,17 +65,20 @@ export function adapterFactory(opts: AdapterFactoryOptions): ModelAdapterFactory
     const shortLived = SHORT_LIVED_MODELS.has(model);
     const primary = shortLived ? redis(model) : sql(model);
     const secondary = shortLived ? sql(model) : redis(model);
-    return hashedAdapter({
-      upsert: (id, payload, expiresIn) => primary.upsert(id, payload, expiresIn),
-      find: (id) => primary.find(id),
-      findByUid: (uid) => primary.findByUid(uid),
-      findByUserCode: (userCode) => primary.findByUserCode(userCode),
-      consume: (id) => primary.consume(id),
-      destroy: (id) => primary.destroy(id),
-      revokeByGrantId: async (grantId) => {
-        await Promise.all([primary.revokeByGrantId(grantId), secondary.revokeByGrantId(grantId)]);
+    return hashedAdapter(
+      {
+        upsert: (id, payload, expiresIn) => primary.upsert(id, payload, expiresIn),
+        find: (id) => primary.find(id),
+        findByUid: (uid) => primary.findByUid(uid),
+        findByUserCode: (userCode) => primary.findByUserCode(userCode),
+        consume: (id) => primary.consume(id),
+        destroy: (id) => primary.destroy(id),
+        revokeByGrantId: async (grantId) => {
+          await Promise.all([primary.revokeByGrantId(grantId), secondary.revokeByGrantId(grantId)]);
+        },
       },
-    }, tokens);
+      tokens,
+    );
   }
 }
 

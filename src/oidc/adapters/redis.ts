@@ -105,10 +105,18 @@ class RedisAdapter implements Adapter {
     this.#model = model;
   }
 
-  #key(id: string) { return `${this.#ns}m:${this.#model}:${id}`; }
-  #grantKey(grantId: string) { return `${this.#ns}grant:${grantId}`; }
-  #uidKey(uid: string) { return `${this.#ns}uid:${this.#model}:${uid}`; }
-  #userCodeKey(userCode: string) { return `${this.#ns}userCode:${this.#model}:${userCode}`; }
+  #key(id: string) {
+    return `${this.#ns}m:${this.#model}:${id}`;
+  }
+  #grantKey(grantId: string) {
+    return `${this.#ns}grant:${grantId}`;
+  }
+  #uidKey(uid: string) {
+    return `${this.#ns}uid:${this.#model}:${uid}`;
+  }
+  #userCodeKey(userCode: string) {
+    return `${this.#ns}userCode:${this.#model}:${userCode}`;
+  }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const hasTtl = typeof expiresIn === 'number' && Number.isFinite(expiresIn);
@@ -122,9 +130,18 @@ class RedisAdapter implements Adapter {
     const grantId = str(payload.grantId);
     const uid = str(payload.uid);
     const userCode = str(payload.userCode);
-    if (grantId) { roles += 'g'; keys.push(this.#grantKey(grantId)); }
-    if (uid) { roles += 'u'; keys.push(this.#uidKey(uid)); }
-    if (userCode) { roles += 'c'; keys.push(this.#userCodeKey(userCode)); }
+    if (grantId) {
+      roles += 'g';
+      keys.push(this.#grantKey(grantId));
+    }
+    if (uid) {
+      roles += 'u';
+      keys.push(this.#uidKey(uid));
+    }
+    if (userCode) {
+      roles += 'c';
+      keys.push(this.#userCodeKey(userCode));
+    }
     const consumed = typeof payload.consumed === 'number' ? String(payload.consumed) : '';
     await runScript(this.#redis, UPSERT, keys, [JSON.stringify(payload), ttlMs ?? '', consumed, id, roles]);
   }

@@ -13,7 +13,8 @@ type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
  */
 export function backchannelLogout(client: Client, sub: string, sid: string | undefined): Promise<void> {
   const c = client as Client & { backchannelLogout?: (sub: string, sid?: string) => Promise<void> };
-  if (typeof c.backchannelLogout !== 'function') throw new Error('this oidc-provider version has no Client#backchannelLogout; see src/oidc/internals/README.md');
+  if (typeof c.backchannelLogout !== 'function')
+    throw new Error('this oidc-provider version has no Client#backchannelLogout; see src/oidc/internals/README.md');
   return c.backchannelLogout(sub, sid);
 }
 

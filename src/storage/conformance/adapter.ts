@@ -46,7 +46,14 @@ async function eventually(done: () => Promise<boolean>, timeoutMs: number): Prom
 }
 
 const token = (extra: Partial<AdapterPayload> = {}): AdapterPayload => ({
-  jti: newId(), kind: 'AccessToken', accountId: 'user-1', clientId: 'client-1', scope: 'openid email', iat: nowSeconds(), exp: nowSeconds() + 3600, ...extra,
+  jti: newId(),
+  kind: 'AccessToken',
+  accountId: 'user-1',
+  clientId: 'client-1',
+  scope: 'openid email',
+  iat: nowSeconds(),
+  exp: nowSeconds() + 3600,
+  ...extra,
 });
 
 export function adapterConformance(
@@ -114,9 +121,13 @@ export function adapterConformance(
       assert.ok(await dc.findByUserCode(userCode));
       assert.ok(await session.findByUid(uid));
 
-      const gone = async () => (await at.find(plain)) === undefined && (await at.find(consumed)) === undefined
-        && (await dc.findByUserCode(userCode)) === undefined && (await session.findByUid(uid)) === undefined
-        && (await dc.find(device)) === undefined && (await session.find(sid)) === undefined;
+      const gone = async () =>
+        (await at.find(plain)) === undefined &&
+        (await at.find(consumed)) === undefined &&
+        (await dc.findByUserCode(userCode)) === undefined &&
+        (await session.findByUid(uid)) === undefined &&
+        (await dc.find(device)) === undefined &&
+        (await session.find(sid)) === undefined;
       if (opts.clock) {
         opts.clock.advance(500);
         assert.ok(await at.find(plain), 'still present before expiresIn');
@@ -197,7 +208,7 @@ export function adapterConformance(
       assert.equal(await dc.find(b), undefined);
     });
 
-    it('revokeByGrantId removes exactly that grant\'s artifacts, across models', async () => {
+    it("revokeByGrantId removes exactly that grant's artifacts, across models", async () => {
       const f = await tenant();
       const [g1, g2] = [newId(), newId()];
       const models = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
@@ -206,7 +217,11 @@ export function adapterConformance(
         for (const model of models) {
           const id = newId();
           const userCode = `UC-${newId().slice(0, 8)}`;
-          await f(model).upsert(id, token({ jti: id, kind: model, grantId, ...(model === 'DeviceCode' && { userCode }) }), model === 'RefreshToken' ? 86400 : 600);
+          await f(model).upsert(
+            id,
+            token({ jti: id, kind: model, grantId, ...(model === 'DeviceCode' && { userCode }) }),
+            model === 'RefreshToken' ? 86400 : 600,
+          );
           of[grantId]!.push({ model, id, userCode });
         }
       }
@@ -265,7 +280,12 @@ export function adapterConformance(
       // The other tenant writing the same id must not change what this tenant sees: a backend
       // either keeps the two apart or refuses the write.
       const bPayload = token({ jti: at, accountId: 'intruder', grantId });
-      const written = await b('AccessToken').upsert(at, bPayload, 600).then(() => true, () => false);
+      const written = await b('AccessToken')
+        .upsert(at, bPayload, 600)
+        .then(
+          () => true,
+          () => false,
+        );
       assert.deepEqual(await a('AccessToken').find(at), atPayload);
       if (written) assert.equal((await b('AccessToken').find(at))?.accountId, 'intruder');
       else assert.equal(await b('AccessToken').find(at), undefined);
@@ -284,7 +304,7 @@ export function adapterConformance(
       const f = await tenant();
       const s = f('Session');
       const id = newId();
-      const blob = Array.from({ length: 100 * 1024 }, (_, i) => String.fromCharCode(32 + (i * 7919) % 95)).join('');
+      const blob = Array.from({ length: 100 * 1024 }, (_, i) => String.fromCharCode(32 + ((i * 7919) % 95))).join('');
       const payload = { jti: id, kind: 'Session', uid: newId(), extra: { blob, unicode: 'é漢字🙂\u2028"\\' } } as AdapterPayload;
       await s.upsert(id, payload, 3600);
       assert.deepEqual(await s.find(id), payload);

@@ -36,7 +36,11 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   const suite = (title: string, fn: (db: Kysely<DB>) => Promise<void>) =>
     test(`${name}: ${title}`, { skip }, async () => {
       const h = await open();
-      try { await fn(h.db); } finally { await h.close(); }
+      try {
+        await fn(h.db);
+      } finally {
+        await h.close();
+      }
     });
 
   suite('instance settings: set, replace, first writer wins', async (db) => {
@@ -82,7 +86,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await d.listUsers(a.id, { search: 'user1' })).items.length, 10);
     assert.equal((await d.listUsers(a.id, { search: '100%_' })).items.length, 0, 'LIKE wildcards are literal');
     await d.createUser({ tenantId: a.id, email: 'under_score@example.test' });
-    assert.deepEqual((await d.listUsers(a.id, { search: 'r_s' })).items.map((x) => x.email), ['under_score@example.test']);
+    assert.deepEqual(
+      (await d.listUsers(a.id, { search: 'r_s' })).items.map((x) => x.email),
+      ['under_score@example.test'],
+    );
     const updated = await d.updateUser(a.id, u.id, u.version, { status: 'disabled' });
     assert.equal(updated.status, 'disabled');
     assert.equal(updated.locale, null, 'no language saved until the user picks one');
@@ -101,7 +108,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     await assert.rejects(d.createGroup(t.id, 'Staff'), (e: GatehouseError) => e.status === 409);
     await d.addMember(t.id, g.id, u.id);
     await d.addMember(t.id, g.id, u.id); // idempotent
-    assert.deepEqual((await d.groupsOfUser(t.id, u.id)).map((x) => x.name), ['Staff']);
+    assert.deepEqual(
+      (await d.groupsOfUser(t.id, u.id)).map((x) => x.name),
+      ['Staff'],
+    );
     await d.removeMember(t.id, g.id, u.id);
     assert.equal((await d.groupsOfUser(t.id, u.id)).length, 0);
     const leaf = await d.ensureOu(t.id, 'Sales / EMEA/');
@@ -109,13 +119,26 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const parent = await d.ouByPath(t.id, '/Sales');
     assert.equal(leaf.parentId, parent!.id);
     assert.equal((await d.ensureOu(t.id, '/Sales/EMEA')).id, leaf.id, 'idempotent');
-    assert.deepEqual((await d.listOus(t.id)).map((o) => o.path), ['/Sales', '/Sales/EMEA']);
+    assert.deepEqual(
+      (await d.listOus(t.id)).map((o) => o.path),
+      ['/Sales', '/Sales/EMEA'],
+    );
   });
 
   suite('apps: profiles, unique names and client IDs, deployment targets', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'p' });
     const s = new AppStore(db);
-    const input = { name: 'crm', displayName: 'CRM', type: 'web' as const, redirectUris: ['https://x.test/cb'], postLogoutRedirectUris: [], backchannelLogoutUri: null, homeUrl: null, claims: [{ name: 'dept', value: 'Sales' }], tokenTtls: { accessToken: 600 } };
+    const input = {
+      name: 'crm',
+      displayName: 'CRM',
+      type: 'web' as const,
+      redirectUris: ['https://x.test/cb'],
+      postLogoutRedirectUris: [],
+      backchannelLogoutUri: null,
+      homeUrl: null,
+      claims: [{ name: 'dept', value: 'Sales' }],
+      tokenTtls: { accessToken: 600 },
+    };
     const app = await s.create(t.id, 'client-0001', 'sealed', input);
     assert.deepEqual((await s.byClientId('client-0001'))!.claims, [{ name: 'dept', value: 'Sales' }]);
     await assert.rejects(s.create(t.id, 'client-0002', null, input), (e: GatehouseError) => e.status === 409);
@@ -139,11 +162,25 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const other = await tenants.create({ slug: 'sp2' });
     const s = new AppStore(db);
     const saml = { ...DEFAULT_SAML, entityId: 'https://sp.test/metadata', acs: [{ url: 'https://sp.test/acs', index: 0 }] };
-    const input = { name: 'portal', displayName: 'Portal', type: 'saml' as const, redirectUris: [], postLogoutRedirectUris: [], backchannelLogoutUri: null, homeUrl: null, claims: [], tokenTtls: {}, saml };
+    const input = {
+      name: 'portal',
+      displayName: 'Portal',
+      type: 'saml' as const,
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      backchannelLogoutUri: null,
+      homeUrl: null,
+      claims: [],
+      tokenTtls: {},
+      saml,
+    };
     await s.create(t.id, 'saml-0001', null, input);
     assert.deepEqual((await s.bySamlEntityId(t.id, saml.entityId))!.saml, saml);
     assert.equal(await s.bySamlEntityId(other.id, saml.entityId), undefined, 'another tenant does not see it');
-    await assert.rejects(s.create(t.id, 'saml-0002', null, { ...input, name: 'portal2' }), (e: GatehouseError) => e.status === 409 && /entity ID/.test(e.message));
+    await assert.rejects(
+      s.create(t.id, 'saml-0002', null, { ...input, name: 'portal2' }),
+      (e: GatehouseError) => e.status === 409 && /entity ID/.test(e.message),
+    );
     await s.create(other.id, 'saml-0003', null, input); // the same SP may be registered in another tenant
     const moved = await s.update(t.id, 'saml-0001', undefined, { saml: { ...saml, entityId: 'https://sp.test/new' } });
     assert.equal(moved.saml!.entityId, 'https://sp.test/new');
@@ -161,7 +198,13 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
   suite('audit: record, filter, page newest first', async (db) => {
     const t = await new TenantStore(db).create({ slug: 'au' });
     const s = new AuditStore(db);
-    for (let i = 0; i < 7; i++) await s.record({ tenantId: t.id, type: i % 2 ? 'signin.failed' : 'signin.succeeded', level: i % 2 ? 'warn' : 'info', data: { email: `u${i}@example.test` } });
+    for (let i = 0; i < 7; i++)
+      await s.record({
+        tenantId: t.id,
+        type: i % 2 ? 'signin.failed' : 'signin.succeeded',
+        level: i % 2 ? 'warn' : 'info',
+        data: { email: `u${i}@example.test` },
+      });
     const warn = await s.query({ tenantId: t.id, level: 'warn' });
     assert.equal(warn.items.length, 3);
     assert.equal((await s.query({ tenantId: t.id, text: 'U6@EXAMPLE' })).items.length, 1);
@@ -190,14 +233,24 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const b = await s.create(t.id, { name: 'b', priority: 2, targets: [{ type: 'all', id: '*' }], settings: { ssoEnabled: false } });
     const a = await s.create(t.id, { name: 'a', priority: 1, targets: [], settings: {} });
     await assert.rejects(s.create(t.id, { name: 'b', priority: 3, targets: [], settings: {} }), conflictOrStale);
-    assert.deepEqual((await s.list(t.id)).map((p) => p.name), ['a', 'b'], 'priority 1 first');
+    assert.deepEqual(
+      (await s.list(t.id)).map((p) => p.name),
+      ['a', 'b'],
+      'priority 1 first',
+    );
     assert.deepEqual((await s.list(t.id))[1]!.settings, { ssoEnabled: false });
     assert.deepEqual(await s.withPriority(t.id, 2), [{ id: b.id, name: 'b' }]);
     await s.update(t.id, a.id, a.version, { priority: 5 });
     await assert.rejects(s.update(t.id, a.id, a.version, { priority: 6 }), (e: GatehouseError) => e.code === 'version_conflict');
     await assert.rejects(s.update(t.id, a.id, undefined, { name: 'b' }), conflictOrStale, 'name taken');
     await assert.rejects(s.update(t.id, 'pol_missing', undefined, { priority: 7 }), (e: GatehouseError) => e.status === 404);
-    assert.deepEqual((await s.list(t.id)).map((p) => [p.name, p.version]), [['b', 1], ['a', 2]]);
+    assert.deepEqual(
+      (await s.list(t.id)).map((p) => [p.name, p.version]),
+      [
+        ['b', 1],
+        ['a', 2],
+      ],
+    );
     await s.delete(t.id, b.id);
     await assert.rejects(s.delete(t.id, b.id), (e: GatehouseError) => e.status === 404);
     const other = await new TenantStore(db).create({ slug: 'po2' });
@@ -208,11 +261,35 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const t = await new TenantStore(db).create({ slug: 'sk' });
     const s = new SigningKeyStore(db);
     const row = (kid: string, status: SigningKeyRow['status'], at: number, notAfter = at + 1000): SigningKeyRow => ({
-      kid, tenant_id: t.id, alg: 'ES256', status, private_sealed: 'v1.x', public_jwk: '{}', cert_pem: '', not_after: notAfter, created_at: at, activated_at: null, retired_at: null, published_at: at, activates_at: null,
+      kid,
+      tenant_id: t.id,
+      alg: 'ES256',
+      status,
+      private_sealed: 'v1.x',
+      public_jwk: '{}',
+      cert_pem: '',
+      not_after: notAfter,
+      created_at: at,
+      activated_at: null,
+      retired_at: null,
+      published_at: at,
+      activates_at: null,
     });
-    await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k1', 'active', 1)); await c.insert(row('k2', 'next', 2)); });
-    await assert.rejects(s.changeUnderLock(t.id, async (c) => { await c.insert(row('k3', 'next', 3)); throw new Error('generation failed'); }));
-    assert.deepEqual((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => r.kid), ['k2', 'k1'], 'a failed change leaves nothing; newest first');
+    await s.changeUnderLock(t.id, async (c) => {
+      await c.insert(row('k1', 'active', 1));
+      await c.insert(row('k2', 'next', 2));
+    });
+    await assert.rejects(
+      s.changeUnderLock(t.id, async (c) => {
+        await c.insert(row('k3', 'next', 3));
+        throw new Error('generation failed');
+      }),
+    );
+    assert.deepEqual(
+      (await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => r.kid),
+      ['k2', 'k1'],
+      'a failed change leaves nothing; newest first',
+    );
     await s.changeUnderLock(t.id, async (c) => {
       assert.equal((await c.rows(t.id, ['next'])).length, 1);
       await c.retire(['k1'], 100);
@@ -224,22 +301,41 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(byKid.get('k1')!.retired_at, 100);
     assert.equal(byKid.get('k2')!.status, 'active');
     assert.equal(byKid.get('k2')!.activated_at, 100);
-    assert.deepEqual((await s.expiringBy(1002, t.id)).map((r) => r.kid), ['k2'], 'retired keys are not reported');
-    assert.deepEqual((await s.expiringBy(6000, t.id)).map((r) => r.kid), ['k2'], 'nor next keys: only the key that signs');
+    assert.deepEqual(
+      (await s.expiringBy(1002, t.id)).map((r) => r.kid),
+      ['k2'],
+      'retired keys are not reported',
+    );
+    assert.deepEqual(
+      (await s.expiringBy(6000, t.id)).map((r) => r.kid),
+      ['k2'],
+      'nor next keys: only the key that signs',
+    );
     assert.equal(byKid.get('k4')!.published_at, 100);
-    await s.changeUnderLock(t.id, async (c) => { await c.schedule('k4', 4000); await c.schedule('k2', 4000); });
+    await s.changeUnderLock(t.id, async (c) => {
+      await c.schedule('k4', 4000);
+      await c.schedule('k2', 4000);
+    });
     let now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
     assert.equal(now.get('k4')!.activates_at, 4000);
     assert.equal(now.get('k2')!.activates_at, null, 'only a next key is scheduled');
     assert.deepEqual(await s.tenantIds().then((ids) => ids.includes(t.id)), true);
-    assert.deepEqual((await s.active()).filter((r) => r.tenant_id === t.id).map((r) => r.kid), ['k2']);
-    await s.changeUnderLock(t.id, async (c) => { await c.remove('k2'); await c.remove('k4'); });
+    assert.deepEqual(
+      (await s.active()).filter((r) => r.tenant_id === t.id).map((r) => r.kid),
+      ['k2'],
+    );
+    await s.changeUnderLock(t.id, async (c) => {
+      await c.remove('k2');
+      await c.remove('k4');
+    });
     now = new Map((await s.rows(t.id, ['active', 'next', 'retired'])).map((r) => [r.kid, r]));
     assert.ok(now.has('k2') && !now.has('k4'), 'only a next key is removed');
-    await s.changeUnderLock(t.id, async (c) => { await c.insert(row('k4', 'next', 100, 5000)); });
+    await s.changeUnderLock(t.id, async (c) => {
+      await c.insert(row('k4', 'next', 100, 5000));
+    });
     assert.equal(await s.purgeRetiredBefore(100, t.id), 0, 'not before its time');
     assert.equal(await s.purgeRetiredBefore(101), 1);
-    assert.deepEqual((await s.rows(t.id, ['retired'])), []);
+    assert.deepEqual(await s.rows(t.id, ['retired']), []);
   });
 
   suite('setup links: one at a time, redeemed once, expire', async (db) => {
@@ -259,14 +355,28 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const t = await new TenantStore(db).create({ slug: 'up' });
     const s = new UpstreamStore(db);
     const settings: UpstreamSettings = {
-      type: 'oidc', clientId: 'c', discoveryUrl: 'https://idp.test', issuer: 'https://idp.test', scopes: ['openid'], domains: ['corp.test'], audience: 'staff',
-      loginHint: true, showButton: false, testUsers: [], claimGate: null, externalIdClaim: 'oid', claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' },
+      type: 'oidc',
+      clientId: 'c',
+      discoveryUrl: 'https://idp.test',
+      issuer: 'https://idp.test',
+      scopes: ['openid'],
+      domains: ['corp.test'],
+      audience: 'staff',
+      loginHint: true,
+      showButton: false,
+      testUsers: [],
+      claimGate: null,
+      externalIdClaim: 'oid',
+      claims: { givenName: 'given_name', familyName: 'family_name', email: 'email' },
     };
     const up = await s.create(t.id, { name: 'Corp', mode: 'enabled', settings, clientSecretSealed: 'v1.s' });
     await assert.rejects(s.create(t.id, { name: 'Corp', mode: 'test', settings, clientSecretSealed: null }), conflictOrStale);
     const off = await s.create(t.id, { name: 'Off', mode: 'disabled', settings, clientSecretSealed: null });
     assert.deepEqual((await s.get(t.id, up.id)).settings, settings);
-    assert.deepEqual((await s.allLive()).filter((u) => u.tenantId === t.id).map((u) => u.name), ['Corp']);
+    assert.deepEqual(
+      (await s.allLive()).filter((u) => u.tenantId === t.id).map((u) => u.name),
+      ['Corp'],
+    );
     const u2 = await s.update(t.id, up.id, up.version, { mode: 'test' });
     assert.equal(u2.version, up.version + 1);
     await assert.rejects(s.update(t.id, up.id, up.version, { mode: 'enabled' }), (e: GatehouseError) => e.code === 'version_conflict');
@@ -285,7 +395,11 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.syncProfile(t.id, id, { email: 'ann@corp.test', givenName: 'Ann', familyName: 'Lee' }), false, 'nothing changed');
     await d.createUser({ tenantId: t.id, email: 'bob@corp.test', passwordHash: 'x' });
     await d.createUser({ tenantId: t.id, email: 'eve@else.test', passwordHash: 'x' });
-    await assert.rejects(s.link(u2, { subject: 'sub2', externalId: null }, { email: 'bob@corp.test', givenName: null, familyName: null }), conflictOrStale, 'email taken');
+    await assert.rejects(
+      s.link(u2, { subject: 'sub2', externalId: null }, { email: 'bob@corp.test', givenName: null, familyName: null }),
+      conflictOrStale,
+      'email taken',
+    );
     assert.equal(await s.passwordUsersOutside(t.id, ['corp.test']), 1);
     await s.delete(t.id, up.id);
     await assert.rejects(s.delete(t.id, up.id), (e: GatehouseError) => e.status === 404);
@@ -313,7 +427,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.unusedRecoveryCodes(t.id, u.id), 0, 'recovery codes go with the last factor');
     const rd = await s.remember(t.id, u.id, 'Firefox', 2000);
     assert.ok(await s.remembered(t.id, u.id, rd));
-    assert.deepEqual((await s.rememberedDevices(t.id, u.id, 1000)).map((x) => x.label), ['Firefox']);
+    assert.deepEqual(
+      (await s.rememberedDevices(t.id, u.id, 1000)).map((x) => x.label),
+      ['Firefox'],
+    );
     assert.deepEqual(await s.rememberedDevices(t.id, u.id, 2000), [], 'expired browsers are not listed');
     await s.forget(t.id, u.id, rd);
     assert.equal(await s.remembered(t.id, u.id, rd), undefined);
@@ -344,9 +461,16 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const base = { tenantId: t.id, userId: u.id, number: 42, clientId: null, appName: null, ip: null, createdAt: 10, expiresAt: 100 };
     await s.addChallenge({ ...base, id: 'ch1', uid: 'i1' });
     await s.addChallenge({ ...base, id: 'ch2', uid: 'i2' });
-    assert.deepEqual((await s.pending(t.id, u.id, 50)).map((c) => c.id), ['ch1', 'ch2']);
+    assert.deepEqual(
+      (await s.pending(t.id, u.id, 50)).map((c) => c.id),
+      ['ch1', 'ch2'],
+    );
     assert.equal(await s.consume(t.id, 'ch1', 'i1', u.id, 50), false, 'not approved yet');
-    assert.deepEqual(await Promise.all([s.decide(t.id, 'ch1', 'approved', 'dev', 50), s.decide(t.id, 'ch1', 'denied', 'dev', 50)]).then((r) => r.sort()), [false, true], 'one answer wins');
+    assert.deepEqual(
+      await Promise.all([s.decide(t.id, 'ch1', 'approved', 'dev', 50), s.decide(t.id, 'ch1', 'denied', 'dev', 50)]).then((r) => r.sort()),
+      [false, true],
+      'one answer wins',
+    );
     assert.equal(await s.decide(t.id, 'ch2', 'approved', 'dev', 100), false, 'expired');
     const approved = (await s.challenge(t.id, 'ch1'))!.status === 'approved';
     assert.equal(await s.consume(t.id, 'ch1', 'i1', u.id, 60), approved);
@@ -362,7 +486,18 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'sess@example.test' });
     const s = new SessionStore(db);
     const rec = (id: string, lastSeenAt: number, more: Partial<SsoSessionRecord> = {}): SsoSessionRecord => ({
-      id, tenantId: t.id, userId: u.id, startedAt: 1, lastSeenAt, expiresAt: 10_000, ip: '192.0.2.1', userAgent: 'Firefox', apps: [], amr: ['pwd'], acr: null, ...more,
+      id,
+      tenantId: t.id,
+      userId: u.id,
+      startedAt: 1,
+      lastSeenAt,
+      expiresAt: 10_000,
+      ip: '192.0.2.1',
+      userAgent: 'Firefox',
+      apps: [],
+      amr: ['pwd'],
+      acr: null,
+      ...more,
     });
     await s.upsert(rec('s1', 5));
     await s.upsert(rec('s1', 6, { ip: '198.51.100.9', apps: ['crm'], amr: ['pwd', 'otp'] }));
@@ -379,8 +514,11 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     assert.deepEqual(seen, ['p4', 'p3', 'p2', 'p1', 'p0', 's1'], 'most recently active first');
-    assert.deepEqual((await s.list(t.id, { search: 'agent 3' }, 7)).items.map((x) => x.id), ['p3']);
-    assert.equal((await s.list(t.id, { search: 'SESS@' }, 7)).items.length, 6, 'by the user\'s email');
+    assert.deepEqual(
+      (await s.list(t.id, { search: 'agent 3' }, 7)).items.map((x) => x.id),
+      ['p3'],
+    );
+    assert.equal((await s.list(t.id, { search: 'SESS@' }, 7)).items.length, 6, "by the user's email");
     await assert.rejects(s.list(t.id, { cursor: 'not-a-cursor' }, 7), (e: GatehouseError) => e.status === 400);
     assert.equal(await s.count(t.id, 7), 6);
     await s.remove(t.id, 'p0');
@@ -394,32 +532,69 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const u = await new UserStore(db).createUser({ tenantId: t.id, email: 'shift@example.test' });
     const s = new DeviceSessionStore(db);
     const base = (more: Partial<NewDeviceSession> = {}): NewDeviceSession => ({
-      tenantId: t.id, userId: u.id, group: 'ward', deviceName: 'iPhone 7', deviceId: 'dev-1', secretHash: 'h1', dsHash: 'ds1', sid: 'sid1',
-      sessionUid: 'su1', checkoutClientId: 'rover', amr: ['pwd', 'otp'], acr: 'mfa', authTime: 1000, startedAt: 1000, expiresAt: 50_000, ...more,
+      tenantId: t.id,
+      userId: u.id,
+      group: 'ward',
+      deviceName: 'iPhone 7',
+      deviceId: 'dev-1',
+      secretHash: 'h1',
+      dsHash: 'ds1',
+      sid: 'sid1',
+      sessionUid: 'su1',
+      checkoutClientId: 'rover',
+      amr: ['pwd', 'otp'],
+      acr: 'mfa',
+      authTime: 1000,
+      startedAt: 1000,
+      expiresAt: 50_000,
+      ...more,
     });
     const a = await s.create(base());
     assert.deepEqual([a.group, a.amr, a.authTime, a.endedAt, a.apps], ['ward', ['pwd', 'otp'], 1000, null, []]);
     assert.equal((await s.bySecretHash(t.id, 'h1'))?.id, a.id);
-    assert.equal(await s.bySecretHash(other.id, 'h1'), undefined, 'another tenant\'s secret is not found');
+    assert.equal(await s.bySecretHash(other.id, 'h1'), undefined, "another tenant's secret is not found");
     await s.addApp(t.id, a.id, 'rover', 'g1', 1001);
     await s.addApp(t.id, a.id, 'haiku', 'g2', 1002);
     await s.addApp(t.id, a.id, 'haiku', 'g3', 1003);
-    assert.deepEqual((await s.get(t.id, a.id))!.apps.map((x) => [x.clientId, x.grantId]), [['rover', 'g1'], ['haiku', 'g3']], 'one grant per app, the latest');
+    assert.deepEqual(
+      (await s.get(t.id, a.id))!.apps.map((x) => [x.clientId, x.grantId]),
+      [
+        ['rover', 'g1'],
+        ['haiku', 'g3'],
+      ],
+      'one grant per app, the latest',
+    );
     assert.equal((await s.byGrant(t.id, 'g3'))?.id, a.id);
     assert.equal(await s.byGrant(t.id, 'g2'), undefined);
     const b = await s.create(base({ secretHash: 'h2', deviceId: 'dev-2', startedAt: 2000 }));
     await assert.rejects(s.create(base({ secretHash: 'h2' })), 'a secret hash is unique');
-    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id, a.id], 'newest first');
-    assert.deepEqual((await s.listLive(t.id, { deviceId: 'dev-1' }, 3000)).map((x) => x.id), [a.id]);
+    assert.deepEqual(
+      (await s.listLive(t.id, {}, 3000)).map((x) => x.id),
+      [b.id, a.id],
+      'newest first',
+    );
+    assert.deepEqual(
+      (await s.listLive(t.id, { deviceId: 'dev-1' }, 3000)).map((x) => x.id),
+      [a.id],
+    );
     assert.equal(await s.end(t.id, a.id, 'checkin', 4000), true);
     assert.equal(await s.end(t.id, a.id, 'checkin', 4001), false, 'ended once');
     assert.deepEqual([(await s.get(t.id, a.id))!.endedAt, (await s.get(t.id, a.id))!.endReason], [4000, 'checkin']);
-    assert.deepEqual((await s.listLive(t.id, {}, 3000)).map((x) => x.id), [b.id]);
-    assert.deepEqual((await s.listLive(t.id, {}, 50_000)), [], 'past the shift nothing is live');
-    assert.deepEqual((await s.expiredUnended(50_000)).map((x) => x.id), [b.id]);
+    assert.deepEqual(
+      (await s.listLive(t.id, {}, 3000)).map((x) => x.id),
+      [b.id],
+    );
+    assert.deepEqual(await s.listLive(t.id, {}, 50_000), [], 'past the shift nothing is live');
+    assert.deepEqual(
+      (await s.expiredUnended(50_000)).map((x) => x.id),
+      [b.id],
+    );
     const p1 = await s.page(t.id, { limit: 1 });
     assert.deepEqual([p1.items.map((x) => x.id), !!p1.nextCursor], [[b.id], true]);
-    assert.deepEqual((await s.page(t.id, { limit: 1, cursor: p1.nextCursor! })).items.map((x) => x.id), [a.id]);
+    assert.deepEqual(
+      (await s.page(t.id, { limit: 1, cursor: p1.nextCursor! })).items.map((x) => x.id),
+      [a.id],
+    );
     await assert.rejects(s.page(t.id, { cursor: 'junk' }), (e: GatehouseError) => e.status === 400);
     await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 3 phone', id: 'dev-9' }, 10);
     await s.noteCheckout(t.id, 'su1', 'rover', { name: 'Ward 4 phone', id: 'dev-9' }, 20);
@@ -455,7 +630,11 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const batch = await s.batch(col, null);
     assert.ok(batch.some((x) => x.key === 'conformance_a' && x.value === 'v1.aaa'));
     assert.ok(!batch.some((x) => x.key === 'conformance_b'), 'only sealed values');
-    assert.deepEqual(await s.batch(col, 'conformance_a'), batch.filter((x) => x.key > 'conformance_a'), 'after the key given');
+    assert.deepEqual(
+      await s.batch(col, 'conformance_a'),
+      batch.filter((x) => x.key > 'conformance_a'),
+      'after the key given',
+    );
     assert.equal(await s.replace(col, 'conformance_a', 'v1.other', 'v1.new'), false, 'changed since read');
     assert.equal(await s.replace(col, 'conformance_a', 'v1.aaa', 'v1.new'), true);
     assert.equal(await instance.get('conformance_a'), 'v1.new');
@@ -486,9 +665,22 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const d = new UserStore(db);
     await d.createUser({ tenantId: t.id, email: 'admin@corp.test', roles: ['superadmin'] });
     const local = await d.createUser({ tenantId: t.id, email: 'carol@corp.test', passwordHash: 'x' });
-    const user = (externalId: string, email: string, status: 'active' | 'disabled' = 'active') => ({ externalId, dn: `uid=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status, ouId: null });
+    const user = (externalId: string, email: string, status: 'active' | 'disabled' = 'active') => ({
+      externalId,
+      dn: `uid=${externalId},dc=corp`,
+      email,
+      domain: 'corp.test',
+      givenName: null,
+      familyName: null,
+      status,
+      ouId: null,
+    });
     const first = await s.upsertUsers(t.id, dir.id, [user('u1', 'dave@corp.test'), user('u2', 'carol@corp.test'), user('u3', 'admin@corp.test')], 100);
-    assert.deepEqual([first.created, first.updated, first.unchanged, first.problems.length], [1, 1, 0, 1], 'an administrator stays local; a local account is taken over');
+    assert.deepEqual(
+      [first.created, first.updated, first.unchanged, first.problems.length],
+      [1, 1, 0, 1],
+      'an administrator stays local; a local account is taken over',
+    );
     assert.equal((await d.userById(t.id, local.id))!.passwordHash, null, 'the taken-over account has no local password');
     const second = await s.upsertUsers(t.id, dir.id, [user('u1', 'dave@corp.test'), user('u2', 'carol@corp.test', 'disabled')], 200);
     assert.deepEqual([second.created, second.updated, second.unchanged, second.disabledIds], [0, 1, 1, [local.id]]);
@@ -520,7 +712,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.provision(t.id, 'old', { name: 'c', publicKey: 'k' }), 'expired');
     const other = await new TenantStore(db).create({ slug: 'co2' });
     assert.equal(await s.provision(other.id, 'code1', { name: 'c', publicKey: 'k' }), 'unknown', 'per tenant');
-    const c = made[0] as Exclude<typeof results[number], string>;
+    const c = made[0] as Exclude<(typeof results)[number], string>;
     await s.connected(c.id, { nodeId: 'n1', name: 'a', softwareVersion: '1.0', address: '192.0.2.5' });
     assert.equal((await s.get(t.id, c.id)).connected, true);
     await assert.rejects(s.get(other.id, c.id), (e: GatehouseError) => e.status === 404);
@@ -528,7 +720,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal((await s.get(t.id, c.id)).connected, true, 'only the node holding it disconnects it');
     await s.beat({ id: 'n1', host: 'h', pid: 1, startedAt: now }, now);
     assert.deepEqual([...(await s.heartbeats(['n1', 'n9']))], [['n1', now]]);
-    assert.deepEqual((await s.connectedElsewhere(t.id, 'n0', now - 1)).map((x) => x.id), [c.id]);
+    assert.deepEqual(
+      (await s.connectedElsewhere(t.id, 'n0', now - 1)).map((x) => x.id),
+      [c.id],
+    );
     assert.deepEqual(await s.connectedElsewhere(t.id, 'n1', now - 1), [], 'not elsewhere from its own node');
     await s.failed(c.id, 'bind refused');
     assert.equal((await s.get(t.id, c.id)).lastError, 'bind refused');
@@ -554,7 +749,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.ok(results.includes('used'));
     assert.equal(await s.enroll('nope', w0), 'unknown');
     assert.equal(await s.enroll('old', w0), 'expired');
-    const w = made[0] as Exclude<typeof results[number], string>;
+    const w = made[0] as Exclude<(typeof results)[number], string>;
     assert.equal(w.tenantId, t.id, 'the code names the tenant');
     assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), true);
     assert.equal(await s.accept(w.id, 100, { address: '192.0.2.9', softwareVersion: '1' }), false, 'the same timestamp twice: a replay');
@@ -571,9 +766,15 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     assert.equal(await s.useLink(t.id, 'l2'), 'expired');
     await s.bind(t.id, w.id, 'u1', 'sess1');
     await s.bind(t.id, w.id, 'u2', 'sess2');
-    assert.deepEqual((await s.boundSessions(w.id, { exceptUserId: 'u2' })).map((b) => b.sessionId), ['sess1']);
+    assert.deepEqual(
+      (await s.boundSessions(w.id, { exceptUserId: 'u2' })).map((b) => b.sessionId),
+      ['sess1'],
+    );
     await s.unbind(['sess1']);
-    assert.deepEqual((await s.boundSessions(w.id)).map((b) => b.sessionId), ['sess2']);
+    assert.deepEqual(
+      (await s.boundSessions(w.id)).map((b) => b.sessionId),
+      ['sess2'],
+    );
     const revoked = await s.revoke(t.id, w.id);
     assert.deepEqual([revoked.status, revoked.currentUserId], ['revoked', null]);
     assert.equal(await s.accept(w.id, 200, { address: null, softwareVersion: null }), false, 'a revoked agent is not accepted');
@@ -603,7 +804,10 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const u = await d.createUser({ tenantId: a.id, email: 'jane@a.test', username: 'JSmith' });
     assert.equal(u.username, 'jsmith');
     assert.equal(u.emailVerified, false);
-    await assert.rejects(d.createUser({ tenantId: a.id, email: 'john@a.test', username: 'jsmith' }), (e: GatehouseError) => e.status === 409 && /username jsmith/.test(e.message));
+    await assert.rejects(
+      d.createUser({ tenantId: a.id, email: 'john@a.test', username: 'jsmith' }),
+      (e: GatehouseError) => e.status === 409 && /username jsmith/.test(e.message),
+    );
     await d.createUser({ tenantId: b.id, email: 'jane@b.test', username: 'jsmith' });
     await d.createUser({ tenantId: a.id, email: 'nameless1@a.test' });
     await d.createUser({ tenantId: a.id, email: 'nameless2@a.test' });
@@ -613,7 +817,7 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const marked = await d.updateUser(a.id, u.id, undefined, { emailVerified: true, mustChangePassword: true });
     assert.equal(marked.emailVerified, true);
     assert.equal(marked.mustChangePassword, true);
-    assert.equal(await d.userByDirectoryUsername(a.id, 'dir_x', 'jsmith'), undefined, 'a local user is no directory\'s');
+    assert.equal(await d.userByDirectoryUsername(a.id, 'dir_x', 'jsmith'), undefined, "a local user is no directory's");
   });
 
   suite('mail outbox: claimed once, retried later, given up, purged', async (db) => {
@@ -660,13 +864,31 @@ export function storeConformance(name: string, open: () => Promise<{ db: Kysely<
     const dir = await s.create(t.id, { name: 'AD', enabled: false, settings, bindPasswordSealed: null });
     const d = new UserStore(db);
     await d.createUser({ tenantId: t.id, email: 'local@corp.test', username: 'taken' });
-    const user = (externalId: string, email: string, username: string) => ({ externalId, dn: `cn=${externalId},dc=corp`, email, domain: 'corp.test', givenName: null, familyName: null, status: 'active' as const, ouId: null, username });
-    const r = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'JSmith'), user('g2', 'other@corp.test', 'taken'), user('g3', 'dup@corp.test', 'jsmith')], 100);
+    const user = (externalId: string, email: string, username: string) => ({
+      externalId,
+      dn: `cn=${externalId},dc=corp`,
+      email,
+      domain: 'corp.test',
+      givenName: null,
+      familyName: null,
+      status: 'active' as const,
+      ouId: null,
+      username,
+    });
+    const r = await s.upsertUsers(
+      t.id,
+      dir.id,
+      [user('g1', 'jsmith@corp.test', 'JSmith'), user('g2', 'other@corp.test', 'taken'), user('g3', 'dup@corp.test', 'jsmith')],
+      100,
+    );
     assert.equal(r.created, 3);
-    assert.deepEqual(r.problems.map((p) => p.dn), ['cn=g2,dc=corp', 'cn=g3,dc=corp']);
+    assert.deepEqual(
+      r.problems.map((p) => p.dn),
+      ['cn=g2,dc=corp', 'cn=g3,dc=corp'],
+    );
     const js = (await d.userByUsername(t.id, 'jsmith'))!;
     assert.equal(js.email, 'jsmith@corp.test');
-    assert.equal(js.emailVerified, true, 'the directory is trusted for its people\'s addresses');
+    assert.equal(js.emailVerified, true, "the directory is trusted for its people's addresses");
     assert.equal((await d.userByDirectoryUsername(t.id, dir.id, 'JSMITH'))?.id, js.id);
     assert.equal((await d.userByEmail(t.id, 'other@corp.test'))!.username, null);
     const again = await s.upsertUsers(t.id, dir.id, [user('g1', 'jsmith@corp.test', 'jsmith2')], 200);

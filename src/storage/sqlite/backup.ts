@@ -48,12 +48,15 @@ function inspect(db: DatabaseSync, what: string): { applied: string[]; tenants: 
   if (quick !== 'ok') throw new BackupRefusal(`${what} is damaged (SQLite's check says: ${quick.slice(0, 200)}). Use another backup.`);
   const tables = new Set((db.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>).map((r) => r.name));
   for (const t of ['kysely_migration', 'instance_settings', 'tenants', 'users', 'apps']) {
-    if (!tables.has(t)) throw new BackupRefusal(`${what} is a SQLite database but not a Gatehouse database (it has no ${t} table). Give the file \`gatehouse backup\` wrote.`);
+    if (!tables.has(t))
+      throw new BackupRefusal(`${what} is a SQLite database but not a Gatehouse database (it has no ${t} table). Give the file \`gatehouse backup\` wrote.`);
   }
   const count = (t: string) => Number((db.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n);
   return {
     applied: (db.prepare('select name from kysely_migration order by name').all() as Array<{ name: string }>).map((r) => r.name),
-    tenants: count('tenants'), users: count('users'), apps: count('apps'),
+    tenants: count('tenants'),
+    users: count('users'),
+    apps: count('apps'),
   };
 }
 
@@ -62,11 +65,24 @@ function copyInto(source: DatabaseSync, target: string): void {
   fs.closeSync(fs.openSync(target, 'wx', 0o600)); // VACUUM INTO writes into an empty file and keeps its mode
   source.prepare('VACUUM INTO ?').run(target);
   const fd = fs.openSync(target, 'r+');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function syncDir(dir: string): void {
-  try { const fd = fs.openSync(dir, 'r'); try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); } } catch { /* not every system syncs directories */ }
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* not every system syncs directories */
+  }
 }
 
 const partialName = (target: string) => path.join(path.dirname(target), `.${path.basename(target)}.partial-${crypto.randomBytes(4).toString('hex')}`);
@@ -75,11 +91,15 @@ const partialName = (target: string) => path.join(path.dirname(target), `.${path
 export function backupSqlite(dataDir: string, to: string): BackupSummary {
   const file = path.join(dataDir, DB_FILE);
   if (!fs.existsSync(file)) {
-    throw new BackupRefusal(`There is no Gatehouse database in ${dataDir} (GATEHOUSE_DATA_DIR): nothing to back up. Set GATEHOUSE_DATA_DIR to the data directory the server runs on.`);
+    throw new BackupRefusal(
+      `There is no Gatehouse database in ${dataDir} (GATEHOUSE_DATA_DIR): nothing to back up. Set GATEHOUSE_DATA_DIR to the data directory the server runs on.`,
+    );
   }
   const target = path.resolve(to);
-  if (fs.existsSync(target)) throw new BackupRefusal(`${target} already exists: a backup never overwrites a file. Give a new file name, or move the old one away.`);
-  if (!fs.existsSync(path.dirname(target))) throw new BackupRefusal(`The directory ${path.dirname(target)} does not exist. Create it, or give a file in an existing directory.`);
+  if (fs.existsSync(target))
+    throw new BackupRefusal(`${target} already exists: a backup never overwrites a file. Give a new file name, or move the old one away.`);
+  if (!fs.existsSync(path.dirname(target)))
+    throw new BackupRefusal(`The directory ${path.dirname(target)} does not exist. Create it, or give a file in an existing directory.`);
   const partial = partialName(target);
   let source: DatabaseSync | undefined;
   try {
@@ -90,7 +110,11 @@ export function backupSqlite(dataDir: string, to: string): BackupSummary {
     source = undefined;
     const copy = new DatabaseSync(partial, { readOnly: true });
     let facts;
-    try { facts = inspect(copy, `The copy of ${file}`); } finally { copy.close(); }
+    try {
+      facts = inspect(copy, `The copy of ${file}`);
+    } finally {
+      copy.close();
+    }
     fs.renameSync(partial, target);
     syncDir(path.dirname(target));
     return { file: target, bytes: sizeOf(target), schema: facts.applied.at(-1) ?? 'none', tenants: facts.tenants, users: facts.users, apps: facts.apps };
@@ -99,8 +123,12 @@ export function backupSqlite(dataDir: string, to: string): BackupSummary {
     fs.rmSync(partial, { force: true });
     if (e instanceof BackupRefusal) throw e;
     const err = e as NodeJS.ErrnoException & { errcode?: number };
-    if (err.code === 'EACCES') throw new BackupRefusal(`Cannot write ${target} or read ${file} (permission denied). Run the backup as the user Gatehouse runs as, into a directory it can write.`);
-    if (err.code === 'ENOSPC' || err.errcode === 13) throw new BackupRefusal(`The disk holding ${target} is full: nothing was written. Free some space or back up to another disk.`);
+    if (err.code === 'EACCES')
+      throw new BackupRefusal(
+        `Cannot write ${target} or read ${file} (permission denied). Run the backup as the user Gatehouse runs as, into a directory it can write.`,
+      );
+    if (err.code === 'ENOSPC' || err.errcode === 13)
+      throw new BackupRefusal(`The disk holding ${target} is full: nothing was written. Free some space or back up to another disk.`);
     throw new BackupRefusal(`The backup of ${file} failed (${err.message}); nothing was written to ${target}.`);
   }
 }
@@ -135,7 +163,8 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
   const dirSecret = path.join(dataDir, SECRET_FILE);
   let entries: string[] = [];
   if (fs.existsSync(dataDir)) {
-    if (!fs.statSync(dataDir).isDirectory()) throw new BackupRefusal(`${dataDir} (GATEHOUSE_DATA_DIR) is a file, not a directory. Restore into a new or empty directory.`);
+    if (!fs.statSync(dataDir).isDirectory())
+      throw new BackupRefusal(`${dataDir} (GATEHOUSE_DATA_DIR) is a file, not a directory. Restore into a new or empty directory.`);
     entries = fs.readdirSync(dataDir);
   }
   if (entries.includes('gatehouse.lock')) {
@@ -143,19 +172,29 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
     // lock for a moment and writes the pid file: its content is put back.)
     const pidFile = path.join(dataDir, 'gatehouse.pid');
     let pid: string | undefined;
-    try { pid = fs.readFileSync(pidFile, 'utf8'); } catch { /* none */ }
+    try {
+      pid = fs.readFileSync(pidFile, 'utf8');
+    } catch {
+      /* none */
+    }
     try {
       lockDataDir(dataDir)();
-      if (pid !== undefined) fs.writeFileSync(pidFile, pid, { mode: 0o600 }); else fs.rmSync(pidFile, { force: true });
+      if (pid !== undefined) fs.writeFileSync(pidFile, pid, { mode: 0o600 });
+      else fs.rmSync(pidFile, { force: true });
     } catch (e) {
-      if (e instanceof DataDirLockedError) throw new BackupRefusal(`A Gatehouse server is running on ${dataDir}: ${e.message.replace(/^The data directory \S+ is in use by /, 'it is in use by ')} Restore into a new, empty data directory (and start the server on it), never under a running server.`);
+      if (e instanceof DataDirLockedError)
+        throw new BackupRefusal(
+          `A Gatehouse server is running on ${dataDir}: ${e.message.replace(/^The data directory \S+ is in use by /, 'it is in use by ')} Restore into a new, empty data directory (and start the server on it), never under a running server.`,
+        );
       throw e;
     }
   }
   const others = entries.filter((f) => f !== SECRET_FILE);
   if (others.length) {
-    throw new BackupRefusal(`${dataDir} (GATEHOUSE_DATA_DIR) is not empty (it holds ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}): ` +
-      'restore never overwrites an instance. Set GATEHOUSE_DATA_DIR to a new or empty directory, or move this one away first.');
+    throw new BackupRefusal(
+      `${dataDir} (GATEHOUSE_DATA_DIR) is not empty (it holds ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}): ` +
+        'restore never overwrites an instance. Set GATEHOUSE_DATA_DIR to a new or empty directory, or move this one away first.',
+    );
   }
 
   // The instance secret the restored instance will run with.
@@ -163,47 +202,68 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
   let source: 'env' | 'file';
   if (o.secrets?.length) {
     if (o.secretFile) throw new BackupRefusal('Give the instance secret once: either GATEHOUSE_SECRET or --secret-file, not both.');
-    secrets = o.secrets; source = 'env';
+    secrets = o.secrets;
+    source = 'env';
   } else if (o.secretFile) {
     if (!fs.existsSync(o.secretFile)) throw new BackupRefusal(`The secret file ${o.secretFile} does not exist. Give the secret.key kept with the backup.`);
-    if (entries.includes(SECRET_FILE)) throw new BackupRefusal(`${dirSecret} already exists: give the instance secret once (remove it, or leave out --secret-file).`);
-    secrets = [readKey(o.secretFile)]; source = 'file';
+    if (entries.includes(SECRET_FILE))
+      throw new BackupRefusal(`${dirSecret} already exists: give the instance secret once (remove it, or leave out --secret-file).`);
+    secrets = [readKey(o.secretFile)];
+    source = 'file';
   } else if (entries.includes(SECRET_FILE)) {
-    secrets = [readKey(dirSecret)]; source = 'file';
+    secrets = [readKey(dirSecret)];
+    source = 'file';
   } else {
-    throw new BackupRefusal('The backup\'s signing keys and client secrets are sealed under the instance secret it was made with, and none was given. ' +
-      'Set GATEHOUSE_SECRET to that secret, or give --secret-file FILE (the secret.key kept with the backup), and run restore again. Nothing was changed.');
+    throw new BackupRefusal(
+      "The backup's signing keys and client secrets are sealed under the instance secret it was made with, and none was given. " +
+        'Set GATEHOUSE_SECRET to that secret, or give --secret-file FILE (the secret.key kept with the backup), and run restore again. Nothing was changed.',
+    );
   }
   if (!secrets[0]) throw new BackupRefusal('The instance secret given is empty. Give the secret the backed-up instance ran with.');
 
   // The backup itself.
   let db: DatabaseSync;
-  try { db = new DatabaseSync(from, { readOnly: true }); } catch (e) {
+  try {
+    db = new DatabaseSync(from, { readOnly: true });
+  } catch (e) {
     throw new BackupRefusal(`${from} cannot be opened as a SQLite database (${(e as Error).message}). Give the file \`gatehouse backup\` wrote.`);
   }
   try {
     const facts = inspect(db, from);
     const last = (db.prepare("select value from instance_settings where name = 'gatehouse_version'").get() as { value: string } | undefined)?.value;
     const newer = newerSchemaRefusal(facts.applied, migrationList, `The backup ${from}`, last);
-    if (newer) throw new BackupRefusal(newer.replace('Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade', 'Restore it with that newer Gatehouse version, or use a backup made by this version or an older one'));
+    if (newer)
+      throw new BackupRefusal(
+        newer.replace(
+          'Gatehouse does not downgrade a database: run the newer Gatehouse version again, or restore the backup taken before the upgrade',
+          'Restore it with that newer Gatehouse version, or use a backup made by this version or an older one',
+        ),
+      );
     const check = (db.prepare("select value from instance_settings where name = 'secret_check'").get() as { value: string } | undefined)?.value;
     if (check && !secrets.some((s) => secretCheckValue(s) === check)) {
-      throw new BackupRefusal(`The instance secret given (${source === 'env' ? 'GATEHOUSE_SECRET' : 'the secret file'}) is not the one this backup was made with, so its signing keys and client secrets could not be opened. ` +
-        'Give the secret the backed-up instance ran with at the time of the backup (after a `gatehouse secret rotate`, the new one). Nothing was changed.');
+      throw new BackupRefusal(
+        `The instance secret given (${source === 'env' ? 'GATEHOUSE_SECRET' : 'the secret file'}) is not the one this backup was made with, so its signing keys and client secrets could not be opened. ` +
+          'Give the secret the backed-up instance ran with at the time of the backup (after a `gatehouse secret rotate`, the new one). Nothing was changed.',
+      );
     }
     // Sealed values must open too (not only the check value match): one of each kind.
     const sealer = new Sealer(secrets[0], secrets.slice(1));
     for (const c of SEALED_COLUMNS) {
       const row = db.prepare(`select ${c.column} as v from ${c.table} where ${c.column} like 'v1.%' limit 1`).get() as { v: string } | undefined;
       if (row && !sealer.opens(row.v)) {
-        throw new BackupRefusal(`A sealed value in the backup (${c.table}) does not open with the instance secret given: it is not the secret this backup was made with. Give that secret. Nothing was changed.`);
+        throw new BackupRefusal(
+          `A sealed value in the backup (${c.table}) does not open with the instance secret given: it is not the secret this backup was made with. Give that secret. Nothing was changed.`,
+        );
       }
     }
 
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     let unlock: () => void;
-    try { unlock = lockDataDir(dataDir); } catch (e) {
-      if (e instanceof DataDirLockedError) throw new BackupRefusal(`A Gatehouse server started on ${dataDir} meanwhile. Stop it and restore into a new, empty data directory.`);
+    try {
+      unlock = lockDataDir(dataDir);
+    } catch (e) {
+      if (e instanceof DataDirLockedError)
+        throw new BackupRefusal(`A Gatehouse server started on ${dataDir} meanwhile. Stop it and restore into a new, empty data directory.`);
       throw e;
     }
     const target = path.join(dataDir, DB_FILE);
@@ -212,7 +272,12 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
       copyInto(db, partial);
       if (source === 'file' && o.secretFile) {
         const fd = fs.openSync(dirSecret, 'wx', 0o600);
-        try { fs.writeSync(fd, secrets[0] + '\n'); fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+        try {
+          fs.writeSync(fd, secrets[0] + '\n');
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
       fs.renameSync(partial, target);
       syncDir(dataDir);
@@ -221,11 +286,21 @@ export function restoreSqlite(o: RestoreOptions): RestoreSummary {
       const err = e as NodeJS.ErrnoException & { errcode?: number };
       if (err.code === 'ENOSPC' || err.errcode === 13) throw new BackupRefusal(`The disk holding ${dataDir} is full. Free some space and run restore again.`);
       throw new BackupRefusal(`Restoring into ${dataDir} failed (${err.message}). Nothing was restored; fix that and run restore again.`);
-    } finally { unlock(); }
+    } finally {
+      unlock();
+    }
     const known = new Set(facts.applied);
     return {
-      dataDir, bytes: sizeOf(target), schema: facts.applied.at(-1) ?? 'none', tenants: facts.tenants, users: facts.users, apps: facts.apps, secret: source,
+      dataDir,
+      bytes: sizeOf(target),
+      schema: facts.applied.at(-1) ?? 'none',
+      tenants: facts.tenants,
+      users: facts.users,
+      apps: facts.apps,
+      secret: source,
       pending: migrationList.filter((m) => !known.has(m.name)).length,
     };
-  } finally { db.close(); }
+  } finally {
+    db.close();
+  }
 }

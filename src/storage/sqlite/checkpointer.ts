@@ -55,29 +55,46 @@ export interface Checkpointer {
 /** `onFailure` runs if the worker dies, so the caller can fall back to in-commit checkpoints. */
 export function startCheckpointer(file: string, onFailure: (err: Error) => void, everyMs = 200): Checkpointer {
   // A small isolate: the worker only runs one PRAGMA.
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs, longFrames: LONG_FRAMES }, resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2, stackSizeMb: 1 } });
+  const worker = new Worker(WORKER, {
+    eval: true,
+    workerData: { file, everyMs, longFrames: LONG_FRAMES },
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2, stackSizeMb: 1 },
+  });
   worker.unref();
   let stopping = false;
   let onLong = () => {};
   let drained: ((caughtUp: boolean) => void) | undefined;
-  worker.on('error', (err) => { if (!stopping) onFailure(err); drained?.(false); });
+  worker.on('error', (err) => {
+    if (!stopping) onFailure(err);
+    drained?.(false);
+  });
   worker.on('message', (m: { type: string; caughtUp?: boolean }) => {
     if (m.type === 'long') onLong();
-    else if (m.type === 'drained') { const d = drained; drained = undefined; d?.(!!m.caughtUp); }
+    else if (m.type === 'drained') {
+      const d = drained;
+      drained = undefined;
+      d?.(!!m.caughtUp);
+    }
   });
   return {
-    onLong: (fn) => { onLong = fn; },
-    drain: () => new Promise<boolean>((resolve) => {
-      if (stopping) return resolve(false);
-      drained = resolve;
-      worker.postMessage('drain');
-    }),
-    stop: () => new Promise<void>((resolve) => {
-      stopping = true;
-      drained?.(false);
-      worker.on('message', (m: { type: string }) => { if (m.type === 'closed') void worker.terminate().then(() => resolve()); });
-      worker.once('exit', () => resolve());
-      worker.postMessage('stop');
-    }),
+    onLong: (fn) => {
+      onLong = fn;
+    },
+    drain: () =>
+      new Promise<boolean>((resolve) => {
+        if (stopping) return resolve(false);
+        drained = resolve;
+        worker.postMessage('drain');
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        stopping = true;
+        drained?.(false);
+        worker.on('message', (m: { type: string }) => {
+          if (m.type === 'closed') void worker.terminate().then(() => resolve());
+        });
+        worker.once('exit', () => resolve());
+        worker.postMessage('stop');
+      }),
   };
 }

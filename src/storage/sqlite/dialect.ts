@@ -12,9 +12,18 @@
 // runs, other queries and the group's commit wait for it to finish.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
-  type CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
-  type DatabaseConnection, type DatabaseIntrospector, type Dialect, type DialectAdapter, type Driver, type Kysely,
-  type QueryCompiler, type QueryResult,
+  type CompiledQuery,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
 } from 'kysely';
 
 const toSqlite = (v: unknown): SQLInputValue => {
@@ -35,12 +44,21 @@ export function openSqlite(file: string): DatabaseSync {
 // (node:sqlite runs them synchronously, so one statement is never used twice at once).
 const STATEMENT_CACHE_SIZE = 500;
 
-interface Deferred { promise: Promise<void>; resolve(): void; reject(e: unknown): void }
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(e: unknown): void;
+}
 function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-  promise.catch(() => { /* observed by the callers that await it */ });
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {
+    /* observed by the callers that await it */
+  });
   return { promise, resolve, reject };
 }
 
@@ -59,11 +77,20 @@ export class GroupCommitDriver implements Driver {
 
   readonly #onCommit: () => void;
 
-  constructor(db: DatabaseSync, onCommit: () => void = () => {}) { this.#db = db; this.#onCommit = onCommit; }
+  constructor(db: DatabaseSync, onCommit: () => void = () => {}) {
+    this.#db = db;
+    this.#onCommit = onCommit;
+  }
 
-  async init(): Promise<void> { /* the database is opened by the caller */ }
-  async acquireConnection(): Promise<DatabaseConnection> { return new Connection(this); }
-  async releaseConnection(): Promise<void> { /* connections are views of one database */ }
+  async init(): Promise<void> {
+    /* the database is opened by the caller */
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new Connection(this);
+  }
+  async releaseConnection(): Promise<void> {
+    /* connections are views of one database */
+  }
 
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
     while (this.#txOwner || this.#held) await (this.#txOwner ? this.#txDone!.promise : this.#held);
@@ -91,9 +118,15 @@ export class GroupCommitDriver implements Driver {
     }
   }
 
-  async savepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`SAVEPOINT "${name}"`); }
-  async rollbackToSavepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`ROLLBACK TO "${name}"`); }
-  async releaseSavepoint(_conn: DatabaseConnection, name: string): Promise<void> { this.#db.exec(`RELEASE "${name}"`); }
+  async savepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.#db.exec(`SAVEPOINT "${name}"`);
+  }
+  async rollbackToSavepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.#db.exec(`ROLLBACK TO "${name}"`);
+  }
+  async releaseSavepoint(_conn: DatabaseConnection, name: string): Promise<void> {
+    this.#db.exec(`RELEASE "${name}"`);
+  }
 
   async destroy(): Promise<void> {
     if (this.#closed) return;
@@ -118,7 +151,9 @@ export class GroupCommitDriver implements Driver {
           else await this.#group!.promise.catch(() => {});
         }
         await during();
-      } finally { this.#held = undefined; }
+      } finally {
+        this.#held = undefined;
+      }
     })();
     this.#held = held;
     return held;
@@ -176,14 +211,21 @@ export class GroupCommitDriver implements Driver {
   #commit(): void {
     const group = this.#group;
     if (!group) return;
-    if (this.#txOwner) { this.#commitDeferred = true; return; }
+    if (this.#txOwner) {
+      this.#commitDeferred = true;
+      return;
+    }
     this.#group = undefined;
     try {
       this.#db.exec('COMMIT');
       group.resolve();
       this.#onCommit();
     } catch (e) {
-      try { if (this.#db.isTransaction) this.#db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+      try {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      } catch {
+        /* already rolled back */
+      }
       group.reject(e);
     }
   }
@@ -199,14 +241,21 @@ export class GroupCommitDriver implements Driver {
     this.#txOwner = undefined;
     this.#txDone = undefined;
     done?.resolve();
-    if (this.#commitDeferred) { this.#commitDeferred = false; setImmediate(() => this.#commit()); }
+    if (this.#commitDeferred) {
+      this.#commitDeferred = false;
+      setImmediate(() => this.#commit());
+    }
   }
 }
 
 class Connection implements DatabaseConnection {
   readonly #driver: GroupCommitDriver;
-  constructor(driver: GroupCommitDriver) { this.#driver = driver; }
-  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> { return this.#driver.execute(this, query) as Promise<QueryResult<R>>; }
+  constructor(driver: GroupCommitDriver) {
+    this.#driver = driver;
+  }
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#driver.execute(this, query) as Promise<QueryResult<R>>;
+  }
   async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     const { rows } = await this.executeQuery<R>(query);
     for (const row of rows) yield { rows: [row] };

@@ -9,7 +9,13 @@
 const $ = (id) => document.getElementById(id);
 const enc = new TextEncoder();
 // The page's words, in its language (the server puts them in the page: src/i18n, auth.* keys).
-const STRINGS = (() => { try { return JSON.parse($('strings').textContent); } catch { return {}; } })();
+const STRINGS = (() => {
+  try {
+    return JSON.parse($('strings').textContent);
+  } catch {
+    return {};
+  }
+})();
 const tr = (key, vars = {}) => String(STRINGS[key] || key).replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
 
 // ---- storage ----
@@ -26,8 +32,14 @@ async function withStore(mode, fn) {
   return new Promise((resolve, reject) => {
     const tx = db.transaction('accounts', mode);
     const req = fn(tx.objectStore('accounts'));
-    tx.oncomplete = () => { db.close(); resolve(req.result); };
-    tx.onerror = () => { db.close(); reject(tx.error); };
+    tx.oncomplete = () => {
+      db.close();
+      resolve(req.result);
+    };
+    tx.onerror = () => {
+      db.close();
+      reject(tx.error);
+    };
   });
 }
 const listAccounts = () => withStore('readonly', (s) => s.getAll());
@@ -59,7 +71,10 @@ function base32(text) {
     if (i < 0) continue;
     value = (value << 5) | i;
     bits += 5;
-    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8; }
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
   }
   return new Uint8Array(out);
 }
@@ -79,7 +94,7 @@ async function tokenCode(key, now = Date.now()) {
 async function post(url, body) {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw Object.assign(new Error((data.error?.message) || 'Gatehouse answered ' + r.status + '.'), { status: r.status });
+  if (!r.ok) throw Object.assign(new Error(data.error?.message || 'Gatehouse answered ' + r.status + '.'), { status: r.status });
   return data;
 }
 
@@ -118,8 +133,26 @@ function say(text, error = false) {
 }
 function deviceName() {
   const ua = navigator.userAgent;
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iPhone' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'Mac' : /Linux/.test(ua) ? 'Linux' : tr('auth.thisDevice');
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : tr('auth.browser');
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua)
+      ? 'iPhone'
+      : /Windows/.test(ua)
+        ? 'Windows'
+        : /Mac OS X/.test(ua)
+          ? 'Mac'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : tr('auth.thisDevice');
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /Chrom(e|ium)\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : tr('auth.browser');
   return tr('auth.browserOn', { browser, os });
 }
 
@@ -132,18 +165,32 @@ const requests = new Map();
 
 function renderAccounts() {
   const box = $('accounts');
-  box.replaceChildren(...accounts.map((a) => {
-    const link = links.get(a.deviceId);
-    const state = link ? link.state : 'connecting';
-    return h('div', { class: 'account', 'data-device': a.deviceId },
-      h('p', { class: 'who' }, h('strong', {}, a.email), ' · ', a.organization),
-      state === 'removed'
-        ? h('p', { class: 'state-off' }, tr('auth.removedFromAccount'))
-        : h('p', { class: 'hint' }, tr('auth.tokenCode') + ' ', h('span', { class: 'hint', 'data-left': '', 'aria-hidden': 'true' }, ''),
-          h('span', { class: state === 'connected' ? 'state-ok account-state' : 'account-state' }, ' · ' + (state === 'connected' ? tr('auth.ready') : tr('auth.connecting')))),
-      state === 'removed' ? null : h('p', { class: 'token-code', 'data-token': a.deviceId }, '······'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => removeHere(a) }, tr('auth.removeHere')));
-  }));
+  box.replaceChildren(
+    ...accounts.map((a) => {
+      const link = links.get(a.deviceId);
+      const state = link ? link.state : 'connecting';
+      return h(
+        'div',
+        { class: 'account', 'data-device': a.deviceId },
+        h('p', { class: 'who' }, h('strong', {}, a.email), ' · ', a.organization),
+        state === 'removed'
+          ? h('p', { class: 'state-off' }, tr('auth.removedFromAccount'))
+          : h(
+              'p',
+              { class: 'hint' },
+              tr('auth.tokenCode') + ' ',
+              h('span', { class: 'hint', 'data-left': '', 'aria-hidden': 'true' }, ''),
+              h(
+                'span',
+                { class: state === 'connected' ? 'state-ok account-state' : 'account-state' },
+                ' · ' + (state === 'connected' ? tr('auth.ready') : tr('auth.connecting')),
+              ),
+            ),
+        state === 'removed' ? null : h('p', { class: 'token-code', 'data-token': a.deviceId }, '······'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => removeHere(a) }, tr('auth.removeHere')),
+      );
+    }),
+  );
   $('add').querySelector('h2').textContent = accounts.length ? tr('auth.addAnother') : tr('auth.addAccount');
   void updateCodes();
 }
@@ -156,7 +203,7 @@ async function updateCodes() {
     const code = await tokenCode(a.totpKey, now);
     el.textContent = code.slice(0, 3) + ' ' + code.slice(3);
     const left = el.parentElement.querySelector('[data-left]');
-    if (left) left.textContent = '(' + (30 - Math.floor(now / 1000) % 30) + ' s)';
+    if (left) left.textContent = '(' + (30 - (Math.floor(now / 1000) % 30)) + ' s)';
   }
 }
 
@@ -169,15 +216,35 @@ function renderRequests() {
     const number = r.request.numberMatching
       ? h('input', { id: 'number-' + id, type: 'text', inputmode: 'numeric', autocomplete: 'off', maxlength: '2' })
       : null;
-    const card = h('div', { class: 'request', 'data-request': id },
+    const card = h(
+      'div',
+      { class: 'request', 'data-request': id },
       h('h2', {}, tr('auth.request')),
-      h('p', {}, ...withStrong(tr('auth.signingIn'), { email: h('strong', { class: 'request-user' }, r.request.email), app: h('strong', { class: 'request-app' }, r.request.app) })),
-      h('p', { class: 'hint' }, r.account.organization, r.request.ip ? ' · ' + tr('auth.from', { ip: r.request.ip }) : '', ' · ', h('span', { 'data-expires': id, 'aria-hidden': 'true' }, '')),
+      h(
+        'p',
+        {},
+        ...withStrong(tr('auth.signingIn'), {
+          email: h('strong', { class: 'request-user' }, r.request.email),
+          app: h('strong', { class: 'request-app' }, r.request.app),
+        }),
+      ),
+      h(
+        'p',
+        { class: 'hint' },
+        r.account.organization,
+        r.request.ip ? ' · ' + tr('auth.from', { ip: r.request.ip }) : '',
+        ' · ',
+        h('span', { 'data-expires': id, 'aria-hidden': 'true' }, ''),
+      ),
       number ? h('label', { for: 'number-' + id }, tr('auth.enterNumber')) : h('p', {}, tr('auth.wasThisYou')),
       number,
-      h('div', { class: 'actions' },
+      h(
+        'div',
+        { class: 'actions' },
         h('button', { type: 'button', onclick: () => answer(id, 'approve') }, tr('auth.approve')),
-        h('button', { type: 'button', class: 'secondary', onclick: () => answer(id, 'deny') }, tr('auth.deny'))));
+        h('button', { type: 'button', class: 'secondary', onclick: () => answer(id, 'deny') }, tr('auth.deny')),
+      ),
+    );
     box.append(card);
     if (number) number.focus();
     // Screen readers hear a request once when it arrives and once at 10 seconds left, not the
@@ -197,7 +264,10 @@ function tickRequests() {
       say(tr('auth.requestExpired'), true);
       continue;
     }
-    if (left <= 10 && !r.saidTen) { r.saidTen = true; announce(tr('auth.tenLeft')); }
+    if (left <= 10 && !r.saidTen) {
+      r.saidTen = true;
+      announce(tr('auth.tenLeft'));
+    }
     const el = document.querySelector(`[data-expires="${CSS.escape(id)}"]`);
     if (el) el.textContent = tr('auth.secondsLeft', { seconds: left });
   }
@@ -207,7 +277,9 @@ function tickRequests() {
 
 function notify(r) {
   if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') return;
-  navigator.serviceWorker?.ready.then((reg) => reg.showNotification(tr('auth.request'), { body: r.request.email + ' → ' + r.request.app, tag: r.request.id })).catch(() => {});
+  navigator.serviceWorker?.ready
+    .then((reg) => reg.showNotification(tr('auth.request'), { body: r.request.email + ' → ' + r.request.app, tag: r.request.id }))
+    .catch(() => {});
 }
 
 const OUTCOMES = {
@@ -251,16 +323,26 @@ async function connect(a) {
     link.es = es;
     es.addEventListener('requests', (e) => {
       link.delay = 1000;
-      if (link.state !== 'connected') { link.state = 'connected'; renderAccounts(); }
+      if (link.state !== 'connected') {
+        link.state = 'connected';
+        renderAccounts();
+      }
       const list = JSON.parse(e.data);
       const ids = new Set(list.map((x) => x.id));
       for (const [id, r] of requests) if (r.account.deviceId === a.deviceId && !ids.has(id)) requests.delete(id);
-      for (const request of list) if (!requests.has(request.id)) requests.set(request.id, { request, account: a, deadline: Date.now() + request.secondsLeft * 1000 });
+      for (const request of list)
+        if (!requests.has(request.id)) requests.set(request.id, { request, account: a, deadline: Date.now() + request.secondsLeft * 1000 });
       renderRequests();
     });
-    es.addEventListener('revoked', () => { es.close(); markRemoved(a); });
+    es.addEventListener('revoked', () => {
+      es.close();
+      markRemoved(a);
+    });
     // The ticket is good for a minute: reconnect with a new one rather than let EventSource retry.
-    es.onerror = () => { es.close(); retry(a); };
+    es.onerror = () => {
+      es.close();
+      retry(a);
+    };
   } catch (e) {
     if (e.status === 401) markRemoved(a);
     else retry(a);
@@ -269,7 +351,10 @@ async function connect(a) {
 function retry(a) {
   const link = links.get(a.deviceId);
   if (!link || link.state === 'removed') return;
-  if (link.state !== 'connecting') { link.state = 'connecting'; renderAccounts(); }
+  if (link.state !== 'connecting') {
+    link.state = 'connecting';
+    renderAccounts();
+  }
   clearTimeout(link.timer);
   link.timer = setTimeout(() => connect(a), link.delay);
   link.delay = Math.min(link.delay * 2, 30000);
@@ -285,7 +370,11 @@ function markRemoved(a) {
 
 async function removeHere(a) {
   const link = links.get(a.deviceId);
-  if (link) { link.state = 'removed'; link.es?.close(); clearTimeout(link.timer); }
+  if (link) {
+    link.state = 'removed';
+    link.es?.close();
+    clearTimeout(link.timer);
+  }
   links.delete(a.deviceId);
   await deleteAccount(a.deviceId);
   accounts = accounts.filter((x) => x.deviceId !== a.deviceId);
@@ -302,7 +391,17 @@ async function enroll(slug, code, name) {
   const proof = await signJws(keys.privateKey, {}, { typ: 'enroll', code });
   const r = await post(api + '/enroll', { code, name, publicKey: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, proof });
   const totpKey = await crypto.subtle.importKey('raw', base32(r.totpSecret), { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
-  const account = { deviceId: r.deviceId, api, slug, email: r.email, organization: r.organization, label: r.label, privateKey: keys.privateKey, totpKey, addedAt: Date.now() };
+  const account = {
+    deviceId: r.deviceId,
+    api,
+    slug,
+    email: r.email,
+    organization: r.organization,
+    label: r.label,
+    privateKey: keys.privateKey,
+    totpKey,
+    addedAt: Date.now(),
+  };
   await saveAccount(account);
   accounts.push(account);
   renderAccounts();
@@ -320,29 +419,48 @@ async function start() {
     say(tr('auth.noCrypto'), true);
     return;
   }
-  navigator.serviceWorker?.register('sw.js').catch(() => { /* works without; only offline start needs it */ });
+  navigator.serviceWorker?.register('sw.js').catch(() => {
+    /* works without; only offline start needs it */
+  });
   $('device-name').value = deviceName();
   accounts = await listAccounts();
   renderAccounts();
   for (const a of accounts) void connect(a);
-  setInterval(() => { void updateCodes(); tickRequests(); }, 1000);
+  setInterval(() => {
+    void updateCodes();
+    tickRequests();
+  }, 1000);
 
   if ('Notification' in window && Notification.permission === 'default') {
     const b = $('notify');
     b.hidden = false;
-    b.addEventListener('click', () => Notification.requestPermission().then(() => { b.hidden = true; }));
+    b.addEventListener('click', () =>
+      Notification.requestPermission().then(() => {
+        b.hidden = true;
+      }),
+    );
   }
 
   $('add-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const s = parseSetup($('setup-code').value);
-    if (!s) { say(tr('auth.setupCodeInvalid'), true); return; }
-    enroll(s.slug, s.code, $('device-name').value.trim() || deviceName()).then(() => { $('setup-code').value = ''; }, (err) => say(err.message, true));
+    if (!s) {
+      say(tr('auth.setupCodeInvalid'), true);
+      return;
+    }
+    enroll(s.slug, s.code, $('device-name').value.trim() || deviceName()).then(
+      () => {
+        $('setup-code').value = '';
+      },
+      (err) => say(err.message, true),
+    );
   });
 
   // A setup link opened while the app is already open in this tab changes only the fragment
   // (no new page load): it enrolls too.
-  window.addEventListener('hashchange', () => { void enrollFromAddress(); });
+  window.addEventListener('hashchange', () => {
+    void enrollFromAddress();
+  });
   await enrollFromAddress();
 }
 
@@ -355,7 +473,11 @@ async function enrollFromAddress() {
   if (!m) return;
   history.replaceState(null, '', location.pathname);
   let text = '';
-  try { text = decodeURIComponent(m[1]); } catch { /* a broken link: said below */ }
+  try {
+    text = decodeURIComponent(m[1]);
+  } catch {
+    /* a broken link: said below */
+  }
   const s = parseSetup(text);
   if (s) await enroll(s.slug, s.code, deviceName()).catch((err) => say(err.message, true));
   else say(tr('auth.setupLinkBroken'), true);
