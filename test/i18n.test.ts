@@ -3,12 +3,15 @@
 // keeps the step; the user's saved language (account page) beats the browser's once the
 // password proved who it is, and never before; the tenant default; the logo's alt. Abuse:
 // the picker's way back stays on this server, hostile languages are refused with a 400, the
-// saved language needs the account page's form token. One server (SQLite: storage is not
+// saved language needs the account page's form token. Self-service: the reset request page in
+// the browser's language, the reset mail in the recipient's saved one. One server (SQLite: storage is not
 // what is tested here; the locale column is in the store contract).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestServer, freePort, type TestServer } from './helpers/server.ts';
+import { startTestServer, freePort, LOOPBACK_OUTBOUND, type TestServer } from './helpers/server.ts';
+import { startSmtp } from './helpers/smtp.ts';
+import { waitFor } from './helpers/wait.ts';
 import { startTestRp } from './helpers/test-rp.ts';
 import { haveChromium, launch } from './helpers/browser.ts';
 import { enrollTotp } from './helpers/totp.ts';
@@ -18,6 +21,7 @@ const skip = haveChromium() ? false : 'Chromium is not installed (apt-get instal
 let gh: TestServer;
 let browser: Browser;
 let crm: Awaited<ReturnType<typeof startTestRp>>;
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
 const issuer = () => `${gh.base}/t/default`;
 const people = {
   carmen: { email: 'carmen@example.test', password: 'carmen-password-1' },
@@ -29,7 +33,8 @@ const recovery: Record<string, string[]> = {};
 
 before(async () => {
   if (skip) return;
-  gh = await startTestServer();
+  smtp = await startSmtp();
+  gh = await startTestServer({ GATEHOUSE_SMTP_URL: smtp.url, GATEHOUSE_MAIL_FROM: 'sso@example.test', ...LOOPBACK_OUTBOUND });
   browser = await launch();
   const port = await freePort();
   const r = await gh.api('POST', '/tenants/default/apps', {
@@ -55,6 +60,7 @@ after(async () => {
   await browser?.close();
   await crm?.close();
   await gh?.close();
+  await smtp?.close();
 });
 
 const inLanguage = (acceptLanguage?: string): Promise<BrowserContext> =>
@@ -284,4 +290,78 @@ test("the Gatehouse Authenticator in the browser's language; its requests announ
   assert.equal(await page.locator('#add h2').textContent(), 'Konto hinzufügen');
   assert.equal(await page.getByLabel('Name dieses Telefons').inputValue(), 'Chrome auf Linux', "app.js uses the page's words");
   await context.close();
+});
+
+/** A received mail's subject and text, MIME encodings undone (encoded words, quoted-printable). */
+function decoded(m: { subject: string; text: string }) {
+  const bytes = (qp: string) =>
+    Buffer.from(
+      qp.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    ).toString('utf8');
+  const subject = m.subject.replace(/\s*=\?utf-8\?([QB])\?([^?]*)\?=/gi, (_, enc: string, v: string) =>
+    enc.toUpperCase() === 'B' ? Buffer.from(v, 'base64').toString('utf8') : bytes(v.replace(/_/g, ' ')),
+  );
+  return { subject: subject.trim(), text: bytes(m.text) };
+}
+
+test("self-service in Spanish: the reset request page follows the browser, the reset mail the user's saved language", { skip }, async () => {
+  const forgot = `${issuer()}/selfservice/forgot`;
+  const page = await fetch(forgot, { headers: { 'accept-language': 'es' } });
+  assert.equal(page.status, 200);
+  const body = await page.text();
+  assert.match(body, /<html lang="es"/);
+  assert.match(body, /<h1>Restablece tu contraseña<\/h1>/);
+  assert.match(body, /Enviar enlace de restablecimiento/);
+
+  // Rosa saved Spanish; she asks from a German browser: the answer is German, her mail Spanish.
+  const rosa = { email: 'rosa@example.test', password: 'rosa-password-1' };
+  const created = await gh.api('POST', '/tenants/default/users', rosa);
+  assert.equal(created.status, 201);
+  assert.equal((await gh.api('PATCH', `/tenants/default/users/${created.body.id}`, { locale: 'es' })).status, 200);
+  const asked = await fetch(forgot, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'de' },
+    body: new URLSearchParams({ identifier: rosa.email }),
+  });
+  assert.equal(asked.status, 200);
+  const answer = await asked.text();
+  assert.match(answer, /<html lang="de"/);
+  assert.match(answer, /Prüfen Sie Ihre E-Mails/);
+  await waitFor(() => smtp.to(rosa.email).length > 0, { what: "Rosa's reset mail" });
+  const mail = decoded(smtp.to(rosa.email)[0]!);
+  assert.equal(mail.subject, 'Restablece tu contraseña de Default organization');
+  assert.match(mail.text, /Alguien \(esperamos que tú\) ha pedido restablecer la contraseña de tu cuenta/);
+  assert.match(mail.text, /Elegir una contraseña nueva: https?:\/\/\S+token=/);
+  assert.match(mail.text, /<html lang="es"/);
+  assert.doesNotMatch(mail.text, /Someone \(hopefully you\)/);
+  // The link's page speaks the browser's language, and offers no picker: its way back would
+  // copy the link's secret into another address.
+  const link = /https?:\/\/\S+?token=[A-Za-z0-9_-]+/.exec(mail.text)![0];
+  const reset = await (await fetch(link, { headers: { 'accept-language': 'es' } })).text();
+  assert.match(reset, /<h1>Elige una contraseña nueva<\/h1>/);
+  assert.doesNotMatch(reset, /class="languages"/);
+
+  // Hostile input on the Spanish page: a clear 400 in Spanish, never a 5xx.
+  const empty = await fetch(forgot, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'es' },
+    body: 'identifier=%00%01',
+  });
+  assert.equal(empty.status, 400);
+  assert.match(await empty.text(), /Lo que has escrito contiene caracteres/);
+});
+
+test("SAML and workstation pages a person sees follow the browser's language", { skip }, async () => {
+  const es = { headers: { 'accept-language': 'es' } };
+  const saml = await fetch(`${issuer()}/saml/launch/no-such-app`, es);
+  assert.equal(saml.status, 404);
+  const samlPage = await saml.text();
+  assert.match(samlPage, /<html lang="es"/);
+  assert.match(samlPage, /No hay ninguna aplicación SAML que abrir en esta dirección/);
+  const ws = await fetch(`${issuer()}/workstation/open/not-a-real-link-token`, { ...es, redirect: 'manual' });
+  assert.ok(ws.status >= 400 && ws.status < 500, `a 4xx, not ${ws.status}`);
+  const wsPage = await ws.text();
+  assert.match(wsPage, /<html lang="es"/);
+  assert.match(wsPage, /Vuelve a abrir la aplicación desde el puesto de trabajo o inicia sesión con tu contraseña/);
 });

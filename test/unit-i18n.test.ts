@@ -122,3 +122,23 @@ test('dates are formatted per language, in UTC, said so', () => {
   assert.equal(formatDateTime(ms, 'de'), '07.12.2026, 14:05 UTC');
   assert.match(formatDate(ms, 'es'), /^7 dic 2026$/);
 });
+
+test("a mail is written in the recipient's language: their saved one, else the tenant default, never the request's", async () => {
+  const { mailLocale } = await import('../src/selfservice/service.ts');
+  const { inLocale } = await import('../src/i18n/index.ts');
+  const { messages } = await import('../src/selfservice/messages.ts');
+  const tenant = (defaultLocale?: string) => ({ settings: { branding: defaultLocale ? { defaultLocale } : {} } }) as never;
+  assert.equal(mailLocale(tenant('fr'), { locale: 'es' }), 'es');
+  assert.equal(mailLocale(tenant('fr'), { locale: null }), 'fr');
+  assert.equal(mailLocale(tenant(), { locale: null }), 'en');
+  assert.equal(mailLocale(tenant('de'), { locale: 'xx' }), 'de', 'a stored value that is not a language falls through');
+  // Inside a Spanish browser's request, inLocale still writes German.
+  withLocaleScope({ acceptLanguage: 'es' }, () => {
+    assert.equal(messages.mail.reset.action, 'Elegir una contraseña nueva');
+    assert.equal(
+      inLocale('de', () => messages.mail.reset.action),
+      'Neues Passwort wählen',
+    );
+    assert.equal(currentLocale(), 'es', 'the request keeps its language afterwards');
+  });
+});

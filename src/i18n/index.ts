@@ -101,6 +101,12 @@ const scopes = new AsyncLocalStorage<LocaleScope>();
 /** Runs fn (a request) with its own locale scope. */
 export const withLocaleScope = <T>(init: LocaleScope, fn: () => T): T => scopes.run({ ...init }, fn);
 
+/**
+ * Runs fn in `locale` whatever the request around it says: a mail is written in its
+ * recipient's language, not in the language of the browser that caused it.
+ */
+export const inLocale = <T>(locale: Locale, fn: () => T): T => scopes.run({ picked: locale }, fn);
+
 /** Adds what this request has learnt (the tenant, ui_locales, the user, the picker's way back). */
 export function noteLocale(patch: Partial<LocaleScope>): void {
   const s = scopes.getStore();

@@ -19,7 +19,8 @@ import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import type { App } from '../storage/apps.ts';
 import { handoffPage, messagePage } from '../interaction/pages.ts';
-import { pageBranding } from '../interaction/branding.ts';
+import { noteTenantLocale, pageBranding } from '../interaction/branding.ts';
+import { t as msg } from '../i18n/index.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { isConsumed } from '../oidc/internals/index.ts';
 import { SamlError } from './xml.ts';
@@ -73,14 +74,8 @@ export function samlRouter(services: Services): Router {
 
   async function tenantOf(ctx: Ctx): Promise<Tenant | undefined> {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
-    if (!tenant)
-      page(
-        ctx,
-        404,
-        'Unknown organization',
-        `There is no organization "${ctx.params.slug}" on this Gatehouse.`,
-        'Check the address the application was configured with.',
-      );
+    if (!tenant) page(ctx, 404, msg('error.unknownOrg.title'), msg('error.unknownOrg.message', { slug: ctx.params.slug! }), msg('saml.unknownOrg.detail'));
+    else noteTenantLocale(tenant);
     return tenant;
   }
   const issuerOf = (tenant: Tenant) => issuerFor(services.config.publicUrl, tenant.slug);
@@ -89,12 +84,13 @@ export function samlRouter(services: Services): Router {
   async function refuse(ctx: Ctx, tenant: Tenant, e: unknown, app?: App) {
     if (!(e instanceof SamlError)) throw e;
     await audit(tenant, ctx, 'saml.request_refused', { clientId: app?.clientId, app: app?.displayName, message: e.message }, 'warn');
+    // The message itself stays as the SAML layer wrote it (English): it is for an administrator.
     page(
       ctx,
       e.status,
-      'Sign-in request refused',
+      msg('saml.refused.title'),
       e.message,
-      `Go back to ${app?.displayName ?? 'the application'} and try again. If this keeps happening, give this message to the administrator of the application or of Gatehouse.`,
+      app ? msg('saml.refused.detail', { app: app.displayName }) : msg('saml.refused.detailNoApp'),
       tenant,
     );
   }
@@ -206,24 +202,17 @@ export function samlRouter(services: Services): Router {
     if (!tenant) return;
     const app = await services.appStore.byTenantClientId(tenant.id, ctx.params.clientId!);
     if (app?.type !== 'saml' || !app.saml)
-      return page(
-        ctx,
-        404,
-        'Application not found',
-        'There is no SAML application to open at this address.',
-        'Check the link, or open your applications from the launcher.',
-        tenant,
-      );
+      return page(ctx, 404, msg('launcher.notFound.title'), msg('saml.notFound.message'), msg('launcher.notFound.detail'), tenant);
     const rs = typeof ctx.query.RelayState === 'string' ? ctx.query.RelayState : undefined;
     if (rs && rs.length > MAX_RELAY_STATE)
-      return page(ctx, 400, 'Link refused', `The RelayState is longer than ${MAX_RELAY_STATE} characters.`, 'Check the link.', tenant);
+      return page(ctx, 400, msg('saml.relayState.title'), msg('saml.relayState.message', { max: MAX_RELAY_STATE }), msg('saml.relayState.detail'), tenant);
     startSignIn(ctx, tenant, { c: app.clientId, r: null, a: app.saml.acs[0]!.url, rs, cls: [], p: false });
   });
 
   router.get('/callback', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const again = 'Go back to the application and sign in again.';
+    const again = msg('saml.again');
     let t: Pending | undefined;
     try {
       const s = typeof ctx.query.state === 'string' && ctx.query.state.length < 4096 ? ctx.query.state : '';
@@ -231,11 +220,10 @@ export function samlRouter(services: Services): Router {
     } catch {
       /* below */
     }
-    if (!t || t.exp < Date.now())
-      return page(ctx, 400, 'Sign-in expired', 'This sign-in was opened too late or is not a sign-in Gatehouse started.', again, tenant);
+    if (!t || t.exp < Date.now()) return page(ctx, 400, msg('error.expired.title'), msg('saml.expired.notOurs'), again, tenant);
     const app = await services.appStore.byTenantClientId(tenant.id, t.c);
     if (app?.type !== 'saml' || !app.saml || !app.saml.acs.some((a) => a.url === t.a))
-      return page(ctx, 400, 'Application changed', "The application's profile changed during the sign-in.", again, tenant);
+      return page(ctx, 400, msg('saml.changed.title'), msg('saml.changed.message'), again, tenant);
     if (typeof ctx.query.error === 'string') {
       const err = ctx.query.error;
       const description = typeof ctx.query.error_description === 'string' ? ctx.query.error_description : err;
@@ -258,12 +246,11 @@ export function samlRouter(services: Services): Router {
       isConsumed(code) ||
       code.codeChallenge !== challenge
     ) {
-      return page(ctx, 400, 'Sign-in expired', 'This sign-in page was opened too late or already used.', again, tenant);
+      return page(ctx, 400, msg('error.expired.title'), msg('saml.expired.used'), again, tenant);
     }
     await code.consume();
     const user = await services.userStore.userById(tenant.id, code.accountId!);
-    if (user?.status !== 'active')
-      return page(ctx, 403, 'Account disabled', 'Your account is disabled.', 'Contact your administrator to have it enabled.', tenant);
+    if (user?.status !== 'active') return page(ctx, 403, msg('disabled.title'), msg('password.disabled'), msg('roundtrip.disabled.detail'), tenant);
     // The engine decided deployment at this authorization; asked again here so that an
     // undeploy between the two cannot slip through.
     if (!(await services.appService.isDeployedTo(app, user))) {
@@ -278,9 +265,9 @@ export function samlRouter(services: Services): Router {
       return page(
         ctx,
         403,
-        'Application not available',
-        `${app.displayName} has not been deployed to ${user.email}.`,
-        'If you need it, ask your administrator to deploy it to you or to one of your groups.',
+        msg('notDeployed.title'),
+        msg('notDeployed.message', { app: app.displayName, email: user.email }),
+        msg('notDeployed.detail'),
         tenant,
       );
     }
@@ -339,8 +326,8 @@ export function samlRouter(services: Services): Router {
         return page(
           ctx,
           200,
-          'You are signed out',
-          `You have signed out of ${app?.displayName ?? 'the application'} and Gatehouse. You can close this window.`,
+          msg('logout.done.title'),
+          app ? msg('saml.signedOut.app', { app: app.displayName }) : msg('logout.done.message'),
           undefined,
           tenant,
         );
@@ -363,7 +350,7 @@ export function samlRouter(services: Services): Router {
         message: `${app.displayName} asked to sign the user out (SAML Single Logout); ${ended} Gatehouse session${ended === 1 ? '' : 's'} ended.`,
       });
       const slo = app.saml.slo;
-      if (!slo) return page(ctx, 200, 'You are signed out', 'You have signed out of Gatehouse. You can close this window.', undefined, tenant);
+      if (!slo) return page(ctx, 200, msg('logout.done.title'), msg('logout.done.message'), undefined, tenant);
       const { signing } = await services.samlService.keys(tenant.id);
       const xml = buildLogoutResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: req.id, destination: slo.url });
       if (slo.binding === 'redirect') {
@@ -409,7 +396,7 @@ export function samlRouter(services: Services): Router {
     if (!tenant) return;
     ctx.set('Cache-Control', 'no-store');
     const chain = readLogoutChain(services, ctx, tenant);
-    if (!chain) return page(ctx, 200, 'You are signed out', 'You have signed out of Gatehouse. You can close this window.', undefined, tenant);
+    if (!chain) return page(ctx, 200, msg('logout.done.title'), msg('logout.done.message'), undefined, tenant);
     for (let stop = chain.apps.shift(); stop; stop = chain.apps.shift()) {
       const app = await services.appStore.byTenantClientId(tenant.id, stop.c);
       const user = await services.userStore.userById(tenant.id, stop.u);

@@ -11,6 +11,7 @@ import { brandingOf } from '../interaction/branding.ts';
 import { html, type SafeHtml } from '../interaction/html.ts';
 import { selfServiceOf } from './settings.ts';
 import { messages } from './messages.ts';
+import { currentLocale } from '../i18n/index.ts';
 
 /** Wait before each retry: 1 minute, then longer; given up after the last. */
 export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000, 3 * 3600_000, 6 * 3600_000];
@@ -140,7 +141,7 @@ function renderHtml(tenant: Tenant, c: MailContent, publicUrl: string): SafeHtml
   const colour = b.backgroundColor && /^#[0-9a-f]{6}$/.test(b.backgroundColor) ? b.backgroundColor : '#f4f5f7';
   const logo = b.logo ? `${publicUrl}/t/${tenant.slug}/branding/logo?v=${tenant.version}` : null;
   const p = (t: string) => html`<p style="margin:0 0 16px;line-height:1.5">${t}</p>`;
-  return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${c.subject}</title></head>
+  return html`<!doctype html><html lang="${currentLocale()}"><head><meta charset="utf-8"><title>${c.subject}</title></head>
 <body style="margin:0;padding:24px;background:${colour};font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2230">
 <div style="max-width:560px;margin:0 auto;background:#ffffff;border-radius:8px;padding:32px">
 ${logo ? html`<img src="${logo}" alt="${tenant.name}" style="max-height:48px;margin-bottom:24px">` : html`<p style="font-weight:600;margin:0 0 24px">${tenant.name}</p>`}

@@ -12,10 +12,11 @@ import type { Services } from '../services.ts';
 import type { Tenant } from '../storage/tenants.ts';
 import { messagePage } from '../interaction/pages.ts';
 import { forgotPage, forgotSentPage, newPasswordPage, verifyPage } from '../interaction/pages/selfservice.ts';
-import { pageBranding } from '../interaction/branding.ts';
+import { noteTenantLocale, pageBranding } from '../interaction/branding.ts';
+import { noteLocale, t as msg } from '../i18n/index.ts';
 import { issuerFor } from '../oidc/engine.ts';
 import { textProblem } from '../shared/input.ts';
-import { LINK_PROBLEMS, type LinkProblem } from './service.ts';
+import { linkProblem, type LinkProblem } from './service.ts';
 import { messages } from './messages.ts';
 
 type Ctx = Koa.ParameterizedContext<Koa.DefaultState, Koa.DefaultContext & { params: Record<string, string> }>;
@@ -40,8 +41,10 @@ export function selfServiceRouter(services: Services): Router {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
     if (!tenant) {
       ctx.status = 404;
-      ctx.body = messagePage({ title: 'Unknown organization', message: t.unknownTenant(ctx.params.slug!), detail: 'Check the address you were given.' });
+      ctx.body = messagePage({ title: msg('error.unknownOrg.title'), message: t.unknownTenant(ctx.params.slug!), detail: msg('error.unknownOrg.detail') });
+      return undefined;
     }
+    noteTenantLocale(tenant);
     return tenant;
   }
 
@@ -56,11 +59,11 @@ export function selfServiceRouter(services: Services): Router {
     if (!tenant) return;
     const identifier = field(ctx, 'identifier').trim();
     const problem = !identifier
-      ? 'Enter the email address or username of your account.'
+      ? msg('forgot.empty')
       : identifier.length > 320
-        ? 'That is too long for an email address or username. Check what you typed.'
+        ? msg('forgot.tooLong')
         : textProblem(identifier)
-          ? `What you typed ${textProblem(identifier)}.`
+          ? msg('forgot.badText')
           : undefined;
     if (problem) {
       ctx.status = 400;
@@ -78,14 +81,16 @@ export function selfServiceRouter(services: Services): Router {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    // No language picker here: its way back would copy the link's secret into another address.
+    noteLocale({ back: undefined });
     const c = await services.selfService.checkLink(tenant, token, 'reset');
     if (!c.ok) {
       ctx.status = linkStatus(c.problem);
       ctx.body = messagePage({
         branding: pageBranding(tenant),
         title: t.reset.linkTitle,
-        message: LINK_PROBLEMS[c.problem],
-        detail: `Ask for a new link at ${base(tenant)}/forgot`,
+        message: linkProblem(c.problem),
+        detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }),
       });
       return;
     }
@@ -117,7 +122,7 @@ export function selfServiceRouter(services: Services): Router {
         branding: pageBranding(tenant),
         title: t.reset.linkTitle,
         message: r.message,
-        detail: `Ask for a new link at ${base(tenant)}/forgot`,
+        detail: msg('link.askNew', { url: `${base(tenant)}/forgot` }),
       });
       return;
     }
@@ -128,14 +133,15 @@ export function selfServiceRouter(services: Services): Router {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
     const token = typeof ctx.query.token === 'string' ? ctx.query.token : '';
+    noteLocale({ back: undefined }); // as on the reset page: the secret stays in one address
     const c = await services.selfService.checkLink(tenant, token, 'verify');
     if (!c.ok) {
       ctx.status = linkStatus(c.problem);
       ctx.body = messagePage({
         branding: pageBranding(tenant),
         title: t.verify.linkTitle,
-        message: LINK_PROBLEMS[c.problem],
-        detail: `Send a new one from your account page: ${issuerFor(services.config.publicUrl, tenant.slug)}/account`,
+        message: linkProblem(c.problem),
+        detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }),
       });
       return;
     }
@@ -152,7 +158,7 @@ export function selfServiceRouter(services: Services): Router {
         branding: pageBranding(tenant),
         title: t.verify.linkTitle,
         message: r.message,
-        detail: `Send a new one from your account page: ${issuerFor(services.config.publicUrl, tenant.slug)}/account`,
+        detail: msg('link.sendNew', { url: `${issuerFor(services.config.publicUrl, tenant.slug)}/account` }),
       });
       return;
     }

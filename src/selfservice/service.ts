@@ -17,6 +17,8 @@ import { issuerFor } from '../oidc/engine.ts';
 import { resolveIdentifier } from './identifiers.ts';
 import { passwordProblem } from './passwords.ts';
 import { messages } from './messages.ts';
+import { formatDateTime, inLocale, negotiate, t, type Locale, type MessageKey } from '../i18n/index.ts';
+import { brandingOf } from '../interaction/branding.ts';
 import type { MailService } from './mail.ts';
 
 export const RESET_MINUTES = 15;
@@ -38,13 +40,16 @@ export interface SelfServiceDeps {
 
 export type LinkProblem = 'unknown' | 'used' | 'expired' | 'other_tenant';
 
-/** Why a link does not work, in words for the person holding it. */
-export const LINK_PROBLEMS: Record<LinkProblem, string> = {
-  unknown: 'This link is not valid. Copy the whole link from the email, or ask for a new one.',
-  used: 'This link was used already, or a newer one was sent (only the newest works, once). Ask for a new one if you still need it.',
-  expired: 'This link has expired. Ask for a new one.',
-  other_tenant: "This link is for another organization's sign-in page. Open the link exactly as it is in the email.",
-};
+/** Why a link does not work, in words for the person holding it (in the request's language). */
+const LINK_PROBLEM_KEYS = { unknown: 'link.unknown', used: 'link.used', expired: 'link.expired', other_tenant: 'link.otherTenant' } as const satisfies Record<
+  LinkProblem,
+  MessageKey
+>;
+export const linkProblem = (p: LinkProblem): string => t(LINK_PROBLEM_KEYS[p]);
+
+/** The language of mail to `user`: their saved choice, else the tenant's default (never the browser that caused it). */
+export const mailLocale = (tenant: Tenant, user: { locale: string | null }): Locale =>
+  negotiate({ user: user.locale, tenantDefault: brandingOf(tenant).defaultLocale });
 
 /** Can Gatehouse set this user's password? Directory users have theirs in the directory, upstream users at their upstream. */
 export const isLocal = (u: { directoryId: string | null; upstreamId: string | null }) => !u.directoryId && !u.upstreamId;
@@ -111,13 +116,15 @@ export class SelfServiceService {
     if (why || !user) return;
     const secret = await this.#issue(tenant, user, 'reset', RESET_MINUTES * 60_000);
     const url = `${issuerFor(this.#d.config.publicUrl, tenant.slug)}/selfservice/reset?token=${secret}`;
-    const m = messages.mail.reset;
-    await this.#d.mailService.queue(tenant, user.email, {
-      kind: 'password_reset',
-      subject: m.subject(tenant.name),
-      paragraphs: [m.intro],
-      action: { label: m.action, url },
-      after: [m.ignore],
+    await inLocale(mailLocale(tenant, user), () => {
+      const m = messages.mail.reset;
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'password_reset',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.intro],
+        action: { label: m.action, url },
+        after: [m.ignore],
+      });
     });
   }
 
@@ -145,12 +152,12 @@ export class SelfServiceService {
     const c = await this.checkLink(tenant, secret, 'reset');
     if (!c.ok) {
       await this.#d.auditStore.record({ tenantId: tenant.id, type: 'selfservice.reset_refused', level: 'warn', ip: origin.ip, data: { reason: c.problem } });
-      return { ok: false, problem: c.problem, message: LINK_PROBLEMS[c.problem] };
+      return { ok: false, problem: c.problem, message: linkProblem(c.problem) };
     }
     const problem = passwordProblem(password, c.user);
     if (problem) return { ok: false, message: problem };
     // Used once: of two requests with the same link, one wins here.
-    if (!(await this.#d.userLinkStore.consume(this.#hash(secret)))) return { ok: false, problem: 'used', message: LINK_PROBLEMS.used };
+    if (!(await this.#d.userLinkStore.consume(this.#hash(secret)))) return { ok: false, problem: 'used', message: linkProblem('used') };
     await this.#setPassword(tenant, c.user, password, origin, 'reset');
     return { ok: true, user: c.user };
   }
@@ -164,9 +171,9 @@ export class SelfServiceService {
     origin: { ip: string },
     keepSession?: string,
   ): Promise<{ ok: true } | { ok: false; message: string }> {
-    if (!isLocal(user)) return { ok: false, message: 'Your password is not kept by Gatehouse, so it cannot be changed here.' };
+    if (!isLocal(user)) return { ok: false, message: t('account.password.notLocal') };
     const key = `pwchange:${tenant.id}:${user.id}`;
-    if (await this.#d.throttles.account.blockedFor(key)) return { ok: false, message: 'Too many wrong current passwords. Wait 15 minutes, then try again.' };
+    if (await this.#d.throttles.account.blockedFor(key)) return { ok: false, message: t('account.password.throttled') };
     if (current.length > MAX_PASSWORD_LENGTH || !(await verifyPassword(user.passwordHash, current))) {
       await this.#d.throttles.account.fail(key);
       await this.#d.auditStore.record({
@@ -177,7 +184,7 @@ export class SelfServiceService {
         ip: origin.ip,
         data: { email: user.email, reason: 'bad_current_password' },
       });
-      return { ok: false, message: 'The current password is not correct. Type it again.' };
+      return { ok: false, message: t('account.password.currentWrong') };
     }
     if (current === next) return { ok: false, message: messages.password.sameAsOld };
     const problem = passwordProblem(next, user);
@@ -218,12 +225,14 @@ export class SelfServiceService {
       this.#d.logger.warn({ err, userId: user.id }, 'could not end every session after a password change');
       return 0;
     });
-    const m = messages.mail.changed;
-    await this.#d.mailService.queue(tenant, user.email, {
-      kind: 'password_changed',
-      subject: m.subject(tenant.name),
-      paragraphs: [m.body(new Date().toUTCString())],
-      after: [m.notYou],
+    await inLocale(mailLocale(tenant, user), () => {
+      const m = messages.mail.changed;
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'password_changed',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.body(formatDateTime(Date.now()))],
+        after: [m.notYou],
+      });
     });
     return ended;
   }
@@ -239,20 +248,21 @@ export class SelfServiceService {
 
   /** "Send verification email" (account page). */
   async sendVerification(tenant: Tenant, user: UserWithSecret, origin: { ip: string }): Promise<{ ok: true } | { ok: false; message: string }> {
-    if (user.emailVerified) return { ok: false, message: 'Your email address is confirmed already.' };
-    if (!isLocal(user)) return { ok: false, message: "Your email address comes from your organization's directory, which confirms it." };
+    if (user.emailVerified) return { ok: false, message: t('verify.already') };
+    if (!isLocal(user)) return { ok: false, message: t('verify.directory') };
     const n = await this.#d.throttles.account.hit(`verify:${tenant.id}:${user.id}`, 15 * 60);
-    if (n > 3)
-      return { ok: false, message: 'A confirmation email was sent a few times already. Check your inbox (and spam folder), or try again in 15 minutes.' };
+    if (n > 3) return { ok: false, message: t('verify.throttled') };
     const secret = await this.#issue(tenant, user, 'verify', VERIFY_HOURS * 3600_000);
     const url = `${issuerFor(this.#d.config.publicUrl, tenant.slug)}/selfservice/verify?token=${secret}`;
-    const m = messages.mail.verify;
-    await this.#d.mailService.queue(tenant, user.email, {
-      kind: 'verify_email',
-      subject: m.subject(tenant.name),
-      paragraphs: [m.intro],
-      action: { label: m.action, url },
-      after: [m.ignore],
+    await inLocale(mailLocale(tenant, user), () => {
+      const m = messages.mail.verify;
+      return this.#d.mailService.queue(tenant, user.email, {
+        kind: 'verify_email',
+        subject: m.subject(tenant.name),
+        paragraphs: [m.intro],
+        action: { label: m.action, url },
+        after: [m.ignore],
+      });
     });
     await this.#d.auditStore.record({
       tenantId: tenant.id,
@@ -267,8 +277,8 @@ export class SelfServiceService {
   /** Follow a verification link: the address is confirmed. */
   async verifyEmail(tenant: Tenant, secret: string, origin: { ip: string }): Promise<{ ok: true; user: UserWithSecret } | { ok: false; message: string }> {
     const c = await this.checkLink(tenant, secret, 'verify');
-    if (!c.ok) return { ok: false, message: LINK_PROBLEMS[c.problem] };
-    if (!(await this.#d.userLinkStore.consume(this.#hash(secret)))) return { ok: false, message: LINK_PROBLEMS.used };
+    if (!c.ok) return { ok: false, message: linkProblem(c.problem) };
+    if (!(await this.#d.userLinkStore.consume(this.#hash(secret)))) return { ok: false, message: linkProblem('used') };
     await this.#d.userStore.updateUser(tenant.id, c.user.id, undefined, { emailVerified: true });
     await this.#d.auditStore.record({
       tenantId: tenant.id,

@@ -15,6 +15,8 @@ import { GatehouseError } from '../shared/errors.ts';
 import { startSignIn, finishSignIn } from '../interaction/whoami.ts';
 import { passwordSignIn } from '../interaction/signin.ts';
 import { messagePage } from '../interaction/pages.ts';
+import { noteTenantLocale } from '../interaction/branding.ts';
+import { t as msg } from '../i18n/index.ts';
 import { issuerFor, workstationRedirectUri } from '../oidc/engine.ts';
 import { LAUNCHER_CLIENT_ID } from '../oidc/clients.ts';
 import type { WorkstationLink } from '../storage/workstations.ts';
@@ -151,17 +153,19 @@ export function workstationRouter(services: Services): Router {
     ctx.type = 'html';
     ctx.body = messagePage({ title, message, detail });
   };
+  const unknownTenant = (ctx: Koa.Context) =>
+    page(ctx, 404, msg('error.unknownOrg.title'), msg('error.unknownOrg.message', { slug: ctx.params.slug! }), msg('error.unknownOrg.detail'));
 
   router.get('/workstation/open/:token', async (ctx) => {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
-    if (!tenant)
-      return page(ctx, 404, 'Unknown organization', `There is no organization "${ctx.params.slug}" on this Gatehouse.`, 'Check the address you were given.');
+    if (!tenant) return unknownTenant(ctx);
+    noteTenantLocale(tenant);
     let link: WorkstationLink;
     try {
       link = await services.workstationService.useLink(tenant, ctx.params.token!, ctx.ip);
     } catch (e) {
       if (!(e instanceof GatehouseError)) throw e;
-      return page(ctx, e.status, 'Link not valid', e.message, 'Links from the workstation agent open the browser once, within 30 seconds.');
+      return page(ctx, e.status, msg('ws.linkInvalid.title'), e.message, msg('ws.linkInvalid.detail'));
     }
     const state = startSignIn(services, ctx, tenant, null, { prompt: 'login', redirectUri: workstationRedirectUri(services, tenant) });
     opening.save(ctx, tenant.slug, { link, state });
@@ -186,7 +190,7 @@ export function workstationRouter(services: Services): Router {
     const user = await services.userStore.userById(entry.tenant.id, o.link.userId);
     if (user?.status !== 'active') {
       opening.clear(ctx, entry.tenant.slug);
-      return page(ctx, 403, 'Account disabled', 'Your account is disabled.', 'Contact your administrator to have it enabled.');
+      return page(ctx, 403, msg('disabled.title'), msg('password.disabled'), msg('roundtrip.disabled.detail'));
     }
     // Once: a second factor the policy asks for afterwards is the sign-in pages' to ask.
     opening.save(ctx, entry.tenant.slug, { ...o, finished: true });
@@ -203,20 +207,14 @@ export function workstationRouter(services: Services): Router {
 
   router.get('/workstation/callback', async (ctx) => {
     const tenant = await services.tenantStore.bySlug(ctx.params.slug!);
-    if (!tenant)
-      return page(ctx, 404, 'Unknown organization', `There is no organization "${ctx.params.slug}" on this Gatehouse.`, 'Check the address you were given.');
+    if (!tenant) return unknownTenant(ctx);
+    noteTenantLocale(tenant);
     const o = opening.read(ctx);
     opening.clear(ctx, tenant.slug);
     const r = await finishSignIn(services, ctx, tenant, workstationRedirectUri(services, tenant));
     if (!r.ok) return page(ctx, r.status, r.title, r.message, r.detail);
     if (!o || o.link.tenantId !== tenant.id || r.who.user.id !== o.link.userId || !r.who.sessionUid) {
-      return page(
-        ctx,
-        400,
-        'Link expired',
-        'This sign-in from the workstation did not complete in this browser.',
-        'Open the application again from the workstation.',
-      );
+      return page(ctx, 400, msg('roundtrip.expired.title'), msg('ws.incomplete.message'), msg('ws.incomplete.detail'));
     }
     await services.workstationService.bind(o.link, r.who.sessionUid);
     ctx.status = 303;

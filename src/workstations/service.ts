@@ -14,6 +14,7 @@ import type { Workstation, WorkstationLink, WorkstationStore } from '../storage/
 import type { SessionService } from '../sessions/sessions.ts';
 import { CODE_TTL_MS, newCode, normalizeCode, verifyText } from '../directory/connector/protocol.ts';
 import { GatehouseError } from '../shared/errors.ts';
+import { t, type MessageKey } from '../i18n/index.ts';
 import { callText, CLOCK_SKEW_MS, enrollText, LINK_TTL_MS, type AgentRefusal } from './protocol.ts';
 
 export interface WorkstationServiceDeps {
@@ -248,18 +249,15 @@ export class WorkstationService {
         ip,
         data: { reason: problem, workstationId: typeof r === 'string' ? null : r.workstationId },
       });
-      const msg: Record<string, string> = {
-        unknown: 'This sign-in link is not valid.',
-        expired: 'This sign-in link has expired (links work for 30 seconds).',
-        used: 'This sign-in link was already used (each works once).',
-        revoked: 'This workstation is no longer enrolled.',
-        user_changed: 'Another user has signed in to this workstation since this link was made.',
+      // Words for the person in the browser that opened the link (its request's language).
+      const why: Record<string, MessageKey> = {
+        unknown: 'ws.link.unknown',
+        expired: 'ws.link.expired',
+        used: 'ws.link.used',
+        revoked: 'ws.link.revoked',
+        user_changed: 'ws.link.userChanged',
       };
-      throw new GatehouseError(
-        problem === 'unknown' ? 404 : 410,
-        `link_${problem}`,
-        `${msg[problem]} Open the application again from the workstation, or sign in with your password.`,
-      );
+      throw new GatehouseError(problem === 'unknown' ? 404 : 410, `link_${problem}`, `${t(why[problem]!)} ${t('ws.link.next')}`);
     }
     return r as WorkstationLink;
   }

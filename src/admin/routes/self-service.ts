@@ -3,6 +3,8 @@
 // as; and "send test email", which queues a message the way every other mail goes.
 import { z } from 'zod';
 import { selfServiceOf, selfServiceShape, withSelfService } from '../../selfservice/settings.ts';
+import { inLocale } from '../../i18n/index.ts';
+import { brandingOf } from '../../interaction/branding.ts';
 import { messages } from '../../selfservice/messages.ts';
 import type { Tenant } from '../../storage/tenants.ts';
 import { invalid } from '../../shared/errors.ts';
@@ -65,11 +67,10 @@ export const selfServiceRoutes = [
     example: { to: 'admin@example.com' },
     response: z.object({ queued: z.boolean(), id: z.string(), smtpConfigured: z.boolean(), message: z.string() }),
     async handler({ services, tenant, admin, body, audit }) {
-      const m = messages.mail.test;
-      const mail = await services.mailService.queue(tenant, body.to, {
-        kind: 'test',
-        subject: m.subject(tenant.name),
-        paragraphs: [m.body(tenant.name, admin.email)],
+      // In the tenant's default language (the address may belong to no user; the console's language is the admin's).
+      const mail = await inLocale(brandingOf(tenant).defaultLocale, () => {
+        const m = messages.mail.test;
+        return services.mailService.queue(tenant, body.to, { kind: 'test', subject: m.subject(tenant.name), paragraphs: [m.body(tenant.name, admin.email)] });
       });
       await audit('admin.mail.test_queued', mail.id, { to: body.to });
       const configured = services.mailService.configured;

@@ -20,7 +20,9 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
       carryRemember(form); // the second-factor page's "Remember this device"
       form.submit();
     } catch (err) {
-      if (status) status.textContent = 'The passkey was not used (' + (err?.name || 'cancelled') + '). Try again, or use another way.';
+      // The words come from the page (data-not-used, in its language); {reason} is the browser's error name.
+      const words = form.dataset.notUsed || 'The passkey was not used ({reason}). Try again, or use another way.';
+      if (status) status.textContent = words.replace('{reason}', err?.name || 'cancelled');
     }
   });
 }

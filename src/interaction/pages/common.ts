@@ -58,7 +58,7 @@ ${errorBox(o.error)}
 
 export function passkeyForm(o: { action: string; csrf: string; options: unknown; mode: 'create' | 'get'; button: string; label?: boolean }): SafeHtml {
   return html`${jsonScript('webauthn-options', o.options)}
-<form method="post" action="${o.action}" data-webauthn="${o.mode}" data-options="webauthn-options">
+<form method="post" action="${o.action}" data-webauthn="${o.mode}" data-options="webauthn-options" data-not-used="${t('passkey.notUsed')}">
 ${hidden('csrf', o.csrf)}<input type="hidden" name="credential" value="">
 ${o.label ? html`<label for="passkey-label">${t('common.name')}</label>\n<input id="passkey-label" name="label" type="text" maxlength="60" value="${t('enroll.passkey.defaultName')}">` : ''}
 <button type="submit" hidden>${o.button}</button>
