@@ -82,8 +82,21 @@ export async function runMaintenance(services: Services): Promise<{ purged: numb
 
 export function startJobs(services: Services): { stop(): void } {
   const run = () => runMaintenance(services).catch((err) => services.logger.warn({ err }, 'maintenance run failed; it will be retried'));
-  // Directory syncs that are due (each directory's own interval) are looked for every minute.
-  const syncs = () => services.ldapService.scheduled().catch((err) => services.logger.warn({ err }, 'directory sync scheduling failed; it will be retried'));
+  // Every minute: directory syncs that are due (each directory's own interval), and shared-device
+  // sessions whose shift just ended (their tokens revoked and apps told within a minute, not
+  // at the next hourly run).
+  let ending: Promise<unknown> | undefined;
+  const syncs = () => {
+    void services.ldapService.scheduled().catch((err) => services.logger.warn({ err }, 'directory sync scheduling failed; it will be retried'));
+    // One at a time: a slow back-channel receiver must not have two runs tell it twice.
+    if (ending) return;
+    ending = services.deviceSessionService
+      .endExpired()
+      .catch((err: unknown) => services.logger.warn({ err }, 'ending expired device sessions failed; it will be retried'))
+      .finally(() => {
+        ending = undefined;
+      });
+  };
   let first: NodeJS.Timeout | undefined;
   let every: NodeJS.Timeout | undefined;
   let directories: NodeJS.Timeout | undefined;
