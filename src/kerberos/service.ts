@@ -54,6 +54,7 @@ let loaded: Promise<Gss | undefined> | undefined;
 /** The GSSAPI binding, or undefined when it is not installed (asked once). */
 export function loadGss(): Promise<Gss | undefined> {
   return (loaded ??= import('kerberos').then(
+    // A CommonJS addon without types: its exports arrive as `default` or as the namespace itself.
     (m) => (m as { default?: Gss }).default ?? (m as unknown as Gss),
     () => undefined,
   ));

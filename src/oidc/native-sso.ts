@@ -224,7 +224,8 @@ export function nativeSso(services: NativeSsoServices, tenant: Tenant, issuer: s
           },
           { ctx },
         );
-        (idToken as unknown as { scope: string }).scope = scope;
+        // The engine's own grants set scope on the IdToken so that issue() filters claims by it; its types omit the field.
+        Object.assign(idToken, { scope });
         idToken.set('sid', session.sid);
         idToken.set('at_hash', accessToken);
         await services.auditStore

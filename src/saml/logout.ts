@@ -123,7 +123,7 @@ export async function samlBackchannelLogout(services: Services, tenant: Tenant, 
       });
     return new Response('', { status: 200 });
   }
-  const { signing } = await services.samlService.keys(tenant.id);
+  const signing = await services.samlService.signingKey(tenant.id);
   const { nameId, format } = await services.samlService.nameIdFor(app, user, claims.sid);
   const req = buildLogoutRequest({ issuer, app, key: signing, nameId, nameIdFormat: format, destination: app.saml.sloBackchannelUrl });
   // The signed request goes into the SOAP body as it is: its signature covers it, not the envelope.

@@ -115,7 +115,7 @@ export function samlRouter(services: Services): Router {
     t: Pick<Pending, 'r' | 'a' | 'rs'>,
     status: { code: string; sub?: string; message?: string },
   ) {
-    const { signing } = await services.samlService.keys(tenant.id);
+    const signing = await services.samlService.signingKey(tenant.id);
     const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, status });
     postTo(ctx, app, t.a, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: t.rs });
   }
@@ -146,7 +146,7 @@ export function samlRouter(services: Services): Router {
   router.get('/metadata', async (ctx) => {
     const tenant = await tenantOf(ctx);
     if (!tenant) return;
-    const { published } = await services.samlService.keys(tenant.id);
+    const published = await services.samlService.publishedCertificates(tenant.id);
     ctx.type = 'application/samlmetadata+xml';
     ctx.set('Cache-Control', 'max-age=300');
     ctx.body = idpMetadataXml({ issuer: issuerOf(tenant), certificates: published });
@@ -281,7 +281,7 @@ export function samlRouter(services: Services): Router {
       sessionIndex,
       sid: code.sid ?? sessionIndex,
     });
-    const { signing } = await services.samlService.keys(tenant.id);
+    const signing = await services.samlService.signingKey(tenant.id);
     const xml = await buildResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: t.r ?? undefined, acsUrl: t.a, assertion: facts });
     await audit(
       tenant,
@@ -351,7 +351,7 @@ export function samlRouter(services: Services): Router {
       });
       const slo = app.saml.slo;
       if (!slo) return page(ctx, 200, msg('logout.done.title'), msg('logout.done.message'), undefined, tenant);
-      const { signing } = await services.samlService.keys(tenant.id);
+      const signing = await services.samlService.signingKey(tenant.id);
       const xml = buildLogoutResponse({ issuer: issuerOf(tenant), app, key: signing, inResponseTo: req.id, destination: slo.url });
       if (slo.binding === 'redirect') {
         ctx.status = 303;
@@ -402,7 +402,7 @@ export function samlRouter(services: Services): Router {
       const user = await services.userStore.userById(tenant.id, stop.u);
       const slo = app?.saml?.slo;
       if (!app?.saml || !slo || !user) continue; // removed or changed since: nothing to tell
-      const { signing } = await services.samlService.keys(tenant.id);
+      const signing = await services.samlService.signingKey(tenant.id);
       const { nameId, format } = await services.samlService.nameIdFor(app, user, stop.s);
       const req = buildLogoutRequest({ issuer: issuerOf(tenant), app, key: signing, nameId, nameIdFormat: format, destination: slo.url });
       writeLogoutChain(services, ctx, issuerOf(tenant), chain);

@@ -27,26 +27,38 @@ export class SamlService {
   }
 
   /**
-   * The tenant's RS256 key that signs now, and the certificates to publish: the active key's
-   * and, when the key lifecycle has one, the next key's (announced before it signs). Read
-   * through KeyService's public methods only: it owns the lifecycle.
+   * The certificates to publish in the metadata: the active RS256 key's and, when the key
+   * lifecycle has one, the next key's (announced before it signs). Public keys only: nothing
+   * is unsealed to serve metadata. Read through KeyService's public methods: it owns the lifecycle.
    */
-  async keys(tenantId: string): Promise<{ signing: SigningKey; published: string[] }> {
-    const info = await this.#deps.keyService.list(tenantId);
-    const status = new Map(info.map((k) => [k.kid, k.status]));
-    const jwks = (await this.#deps.keyService.jwksForEngine(tenantId)).keys.filter((k) => k.alg === 'RS256' && k.x5c?.length);
-    const active = jwks.find((k) => status.get(k.kid) === 'active');
-    if (!active) throw new Error(`tenant ${tenantId} has no active RS256 signing key`);
-    const next = jwks.filter((k) => status.get(k.kid) === 'next');
-    const toPrivatePem = (k: JWK) =>
-      crypto
-        .createPrivateKey({ key: k as unknown as crypto.JsonWebKey, format: 'jwk' })
+  async publishedCertificates(tenantId: string): Promise<string[]> {
+    const { active, next } = await this.#rs256(tenantId, (id) => this.#deps.keyService.publicJwks(id));
+    return [active, ...next].map((k) => pemOf(k.x5c[0]!));
+  }
+
+  /** The tenant's RS256 key that signs now (its private key as PEM, converted once per key). */
+  async signingKey(tenantId: string): Promise<SigningKey> {
+    const { active } = await this.#rs256(tenantId, (id) => this.#deps.keyService.jwksForEngine(id));
+    let privateKeyPem = this.#pems.get(active.kid);
+    if (!privateKeyPem) {
+      privateKeyPem = crypto
+        .createPrivateKey({ key: active as crypto.JsonWebKey, format: 'jwk' })
         .export({ type: 'pkcs8', format: 'pem' })
         .toString();
-    return {
-      signing: { privateKeyPem: toPrivatePem(active), certificatePem: pemOf(active.x5c[0]!) },
-      published: [active, ...next].map((k) => pemOf(k.x5c[0]!)),
-    };
+      // A kid names one key for good, so its PEM never goes stale; retired keys leave with the process.
+      this.#pems.set(active.kid, privateKeyPem);
+    }
+    return { privateKeyPem, certificatePem: pemOf(active.x5c[0]!) };
+  }
+
+  readonly #pems = new Map<string, string>();
+
+  async #rs256(tenantId: string, jwks: (tenantId: string) => Promise<{ keys: JWK[] }>): Promise<{ active: JWK; next: JWK[] }> {
+    const status = new Map((await this.#deps.keyService.list(tenantId)).map((k) => [k.kid, k.status]));
+    const keys = (await jwks(tenantId)).keys.filter((k) => k.alg === 'RS256' && k.x5c?.length);
+    const active = keys.find((k) => status.get(k.kid) === 'active');
+    if (!active) throw new Error(`tenant ${tenantId} has no active RS256 signing key`);
+    return { active, next: keys.filter((k) => status.get(k.kid) === 'next') };
   }
 
   /** A persistent NameID: stable for this user and SP, opaque, and different at every SP (so SPs cannot correlate users). */

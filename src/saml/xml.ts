@@ -134,6 +134,7 @@ export function verifiedElement(element: Element, certificatesPem: string[], all
     // Only the algorithms the profile allows; xml-crypto would otherwise accept SHA-1 and HMAC.
     sig.getCertFromKeyInfo = () => null; // the registered certificate, never one sent in the message
     try {
+      // @xmldom/xmldom's Node and the DOM lib's Node (xml-crypto's types) are the same thing typed twice.
       sig.loadSignature(sigs[0]! as unknown as globalThis.Node);
     } catch (e) {
       throw new SamlError(`${what}'s signature cannot be read: ${(e as Error).message}`);
