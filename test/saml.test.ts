@@ -875,3 +875,13 @@ test('key rotation: the next key announced in the metadata is the one that signs
   assert.ok(checkResponse(r.response!, idpCerts[1]!).responseSigned, 'signed with the key SPs already trusted');
   assert.throws(() => checkResponse(r.response!, idpCerts[0]!), /does not verify|signature value .* is incorrect/, 'not with the retired one');
 });
+
+test('an SP metadata URL is fetched through the outbound rules: link-local and cloud metadata addresses are refused with a 400 before any connection, nothing is created', async () => {
+  const before = (await gh.api('GET', '/tenants/default/apps')).body.items.length;
+  for (const metadataUrl of ['https://169.254.169.254/latest/meta-data/', 'https://[fe80::1]/metadata', 'https://100.100.100.200/metadata']) {
+    const r = await gh.api('POST', '/tenants/default/apps', { name: `ssrf-${before}`, displayName: 'SSRF', type: 'saml', saml: { metadataUrl } });
+    assert.equal(r.status, 400, `${metadataUrl}: ${JSON.stringify(r.body)}`);
+    assert.match(r.body.error.message, /Gatehouse never sends requests there/, 'refused by the outbound rules, not by a failed connection');
+  }
+  assert.equal((await gh.api('GET', '/tenants/default/apps')).body.items.length, before);
+});
